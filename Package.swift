@@ -1,0 +1,49 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Every Emporium target is compiled the same strict way: Swift 6 language mode
+/// (complete concurrency checking) and warnings treated as errors.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "emporium",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "emporium", targets: ["emporium"]),
+        .executable(name: "emporium-log-bench", targets: ["LogBench"]),
+        .library(name: "EventLog", targets: ["EventLog"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        .target(name: "LMDB", dependencies: ["CLMDB"], swiftSettings: strict),
+        .target(
+            name: "EventLog",
+            dependencies: ["LMDB", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "emporium",
+            dependencies: ["EventLog", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "LogBench",
+            dependencies: ["EventLog", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "tools/LogBench",
+            swiftSettings: strict
+        ),
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB"], swiftSettings: strict),
+        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,254 @@
+import Foundation
+import LMDB
+import Synchronization
+
+/// The append-only event log of a shop, stored in LMDB.
+///
+/// Appends are atomic across streams, checked against an expected version per
+/// stream, idempotent by event id, and answered only once durable. Concurrent
+/// appends are group-committed by one writer thread. Reads run on LMDB
+/// snapshots and never block the writer.
+public final class EventLog: Sendable {
+    public struct Options: Sendable {
+        public var clock: any LogClock = SystemClock()
+        /// `false` skips fsync (MDB_NOSYNC): for throwaway data only.
+        public var durable = true
+        public var initialMapSizeBytes = 256 << 20
+        public var maxMapSizeBytes = 1 << 40
+        public var readOnly = false
+        public init() {}
+    }
+
+    let environment: Environment
+    let schema: LogSchema
+    let headWatch: HeadWatch
+    private let queue = AppendQueue()
+    private let writerFinished = DispatchSemaphore(value: 0)
+    private let closed = Mutex(false)
+    public let directory: String
+    public let isReadOnly: Bool
+
+    /// Opens (creating when absent) the log in `directory`.
+    public init(directory: String, options: Options = Options()) throws {
+        var environmentOptions = EnvironmentOptions()
+        environmentOptions.durable = options.durable
+        environmentOptions.initialMapSizeBytes = options.initialMapSizeBytes
+        environmentOptions.maxMapSizeBytes = options.maxMapSizeBytes
+        environmentOptions.readOnly = options.readOnly
+        if !options.readOnly {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let environment = try Environment(directory: directory, options: environmentOptions)
+        let schema = try LogSchema(environment: environment)
+        try Self.checkFormat(environment: environment, schema: schema, readOnly: options.readOnly)
+        let head = try environment.read { try LogQueries(schema: schema, txn: $0).head() }
+        if head.position > 0 {
+            try environment.read { txn in  // the newest record must decode and carry its own hash
+                _ = try LogQueries(schema: schema, txn: txn).event(at: head.position, verifyHash: true)
+            }
+        }
+        self.environment = environment
+        self.schema = schema
+        self.directory = directory
+        self.isReadOnly = options.readOnly
+        self.headWatch = HeadWatch(head: head.position)
+        guard !options.readOnly else { return }
+        let watch = headWatch
+        let writer = try Writer(environment: environment, schema: schema, clock: options.clock, queue: queue) { head in
+            watch.publish(head.position)
+        }
+        let finished = writerFinished
+        let thread = Thread {
+            writer.run()
+            finished.signal()
+        }
+        thread.name = "emporium.log.writer"
+        thread.start()
+    }
+
+    private static func checkFormat(environment: Environment, schema: LogSchema, readOnly: Bool) throws {
+        let stored = try environment.read { txn in try txn.get(schema.meta, key: LogSchema.formatKey).map { Key.readU64($0) } }
+        if let stored {
+            guard stored == LogSchema.formatVersion else {
+                throw EventLogError.invalidField(field: "format", reason: "log format \(stored) is not \(LogSchema.formatVersion)")
+            }
+        } else if !readOnly {
+            try environment.write { txn in try txn.put(schema.meta, key: LogSchema.formatKey, value: Key.u64(LogSchema.formatVersion)) }
+        }
+    }
+
+    deinit { closeNow() }
+
+    /// Stops taking appends, writes those already queued, wakes subscribers and closes the file.
+    public func close() { closeNow() }
+
+    private func closeNow() {
+        let wasClosed = closed.withLock { closed in
+            defer { closed = true }
+            return closed
+        }
+        guard !wasClosed else { return }
+        queue.close()
+        if !isReadOnly { writerFinished.wait() }
+        headWatch.close()
+        environment.close()
+    }
+
+    // MARK: Appending
+
+    /// Appends to one or more streams atomically. Returns once the events are durable.
+    public func append(_ appends: [StreamAppend]) async throws -> AppendResult {
+        guard !isReadOnly else { throw EventLogError.closed }
+        let eventCount = try Self.validate(appends)
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.submit(AppendQueue.Pending(appends: appends, eventCount: eventCount, continuation: continuation))
+        }
+    }
+
+    public func append(to stream: StreamName, expected: ExpectedVersion, events: [ProposedEvent]) async throws -> AppendResult {
+        try await append([StreamAppend(stream: stream, expected: expected, events: events)])
+    }
+
+    /// Rejects, before anything is queued, an append that can never be written.
+    static func validate(_ appends: [StreamAppend]) throws(EventLogError) -> Int {
+        var streams = Set<StreamName>()
+        var ids = Set<UUID>()
+        var events = 0
+        var bytes = 0
+        for append in appends {
+            guard streams.insert(append.stream).inserted else { throw .duplicateStreamInAppend(stream: append.stream) }
+            guard !append.events.isEmpty else { throw .emptyAppend }
+            for event in append.events {
+                guard ids.insert(event.eventId).inserted else { throw .duplicateEventInAppend(eventId: event.eventId) }
+                try Limits.checkName(event.type, field: "type", maxBytes: Limits.typeNameBytesMax)
+                try Limits.checkName(event.metadata.actor, field: "actor", maxBytes: Limits.actorBytesMax)
+                if let key = event.metadata.idempotencyKey {
+                    try Limits.checkName(key, field: "idempotencyKey", maxBytes: Limits.idempotencyKeyBytesMax)
+                }
+                let size = RecordCodec.encodedSize(of: event, stream: append.stream)
+                guard size <= Limits.eventBytesMax else {
+                    throw .eventTooLarge(eventId: event.eventId, bytes: size, limitBytes: Limits.eventBytesMax)
+                }
+                events += 1
+                bytes += size
+            }
+        }
+        guard events > 0 else { throw .emptyAppend }
+        guard events <= Limits.eventsPerAppendMax, bytes <= Limits.appendBytesMax else {
+            throw .appendTooLarge(events: events, bytes: bytes)
+        }
+        return events
+    }
+
+    // MARK: Reading
+
+    func query<R>(_ body: (LogQueries) throws -> R) throws -> R {
+        do {
+            return try environment.read { try body(LogQueries(schema: schema, txn: $0)) }
+        } catch let error as LMDBError {
+            throw EventLogError.storage(error)
+        }
+    }
+
+    /// The last committed record.
+    public func head() throws -> LogHead { try query { try $0.head() } }
+
+    /// Position of the last committed record (0 for an empty log), without a transaction.
+    public var headPosition: UInt64 { headWatch.head }
+
+    /// The events of `stream` from `version` on (or, backward, from `version` down), at most `limit`.
+    /// Without a version a forward read starts at the first event and a backward read at the last.
+    public func readStream(_ stream: StreamName, from version: UInt64? = nil, backward: Bool = false,
+                           limit: Int = Limits.readPageEventsMax) throws -> [RecordedEvent] {
+        let start = version ?? (backward ? UInt64.max : 1)
+        return try query { try $0.stream(stream, from: start, backward: backward, limit: min(limit, Limits.readPageEventsMax)) }
+    }
+
+    /// The last version of `stream`, or nil when it does not exist.
+    public func streamVersion(_ stream: StreamName) throws -> UInt64? {
+        try query { queries in
+            try queries.number(of: .stream, stream.rawValue).flatMap { try queries.lastVersion(streamNumber: $0) }
+        }
+    }
+
+    /// Events from `position` on, in order, at most `limit`.
+    public func read(from position: UInt64, limit: Int = Limits.readPageEventsMax) throws -> [RecordedEvent] {
+        var events: [RecordedEvent] = []
+        _ = try query { queries in
+            try queries.scan(from: position, limit: min(limit, Limits.readPageEventsMax)) { events.append($0); return true }
+        }
+        return events
+    }
+
+    /// Visits every event from `position` through `last` (default: the head when the scan starts),
+    /// a chunk of `Limits.scanChunkEvents` per snapshot. `body` returns false to stop early.
+    public func scan(from position: UInt64 = 1, through last: UInt64? = nil, verifyHash: Bool = false,
+                     _ body: (RecordedEvent) throws -> Bool) throws {
+        let end = try last ?? head().position
+        var next = max(position, 1)
+        var going = true
+        while going, next <= end {
+            let chunk = Int(min(UInt64(Limits.scanChunkEvents), end - next + 1))
+            let visited = try query { queries in
+                try queries.scan(from: next, limit: chunk, verifyHash: verifyHash) { event in
+                    going = try body(event)
+                    return going
+                }
+            }
+            guard visited > 0 else { break }
+            next += UInt64(visited)
+        }
+    }
+
+    public func event(at position: UInt64) throws -> RecordedEvent? { try query { try $0.event(at: position) } }
+
+    public func event(id: UUID) throws -> RecordedEvent? {
+        try query { queries in try queries.position(ofEventId: id).flatMap { try queries.event(at: $0) } }
+    }
+
+    /// Events written by `actor`, from `position` on, at most `limit`.
+    public func events(byActor actor: String, from position: UInt64 = 1, limit: Int = 100) throws -> [RecordedEvent] {
+        try indexed(.actor, actor, db: schema.byActor, from: position, limit: limit)
+    }
+
+    /// Events of `type`, from `position` on, at most `limit`.
+    public func events(ofType type: String, from position: UInt64 = 1, limit: Int = 100) throws -> [RecordedEvent] {
+        try indexed(.type, type, db: schema.byType, from: position, limit: limit)
+    }
+
+    /// Events of one correlation (an HTTP request, a CLI run), from `position` on, at most `limit`.
+    public func events(correlatedWith id: UUID, from position: UInt64 = 1, limit: Int = 100) throws -> [RecordedEvent] {
+        try query { queries in
+            try queries.indexedPositions(schema.byCorrelation, prefix: Key.uuid(id), from: position,
+                                         limit: min(limit, Limits.readPageEventsMax)).map { try queries.requireEvent(at: $0) }
+        }
+    }
+
+    private func indexed(_ kind: LogSchema.NameKind, _ name: String, db: Database, from position: UInt64, limit: Int) throws -> [RecordedEvent] {
+        try query { queries in
+            guard let number = try queries.number(of: kind, name) else { return [] }
+            return try queries.indexedPositions(db, prefix: Key.u64(number), from: position,
+                                                limit: min(limit, Limits.readPageEventsMax)).map { try queries.requireEvent(at: $0) }
+        }
+    }
+
+    /// The first position recorded at or after `time`, or nil when every event is older.
+    public func position(atOrAfter time: Timestamp) throws -> UInt64? {
+        try query { queries in try queries.position(atOrAfter: time, head: try queries.head().position) }
+    }
+
+    /// The last position recorded at or before `time` (0 when none).
+    public func position(atOrBefore time: Timestamp) throws -> UInt64 {
+        let after = try position(atOrAfter: Timestamp(nanosecondsSinceEpoch: time.nanosecondsSinceEpoch &+ 1))
+        if let after { return after - 1 }
+        return try head().position
+    }
+
+    /// Live events from `position` on: first the stored ones, then each new commit as it lands.
+    public func subscribe(from position: UInt64 = 1, where filter: (@Sendable (RecordedEvent) -> Bool)? = nil) -> LogSubscription {
+        LogSubscription(log: self, from: max(position, 1), filter: filter)
+    }
+
+    /// Bytes used by the data file.
+    public var storedBytes: Int { environment.usedBytes() }
+}

@@ -1,0 +1,200 @@
+import Crypto
+import Foundation
+
+/// The stored form of one event: the value under its position key in the
+/// `events` database. Integers are big-endian; strings are UTF-8 with a length.
+///
+/// ```
+/// offset size  field
+///      0    1  format (= 1)
+///      1    1  flags: bit 0 causation id present, bit 1 idempotency key present
+///      2    4  schemaVersion            u32
+///      6    8  position                 u64 (global, gapless, from 1)
+///     14    8  stream version           u64 (per stream, gapless, from 1)
+///     22    8  recordedAt               i64 nanoseconds since the Unix epoch
+///     30   16  eventId                  UUID
+///     46   16  correlationId            UUID
+///     62   16  causationId              UUID (zero when absent)
+///     78   32  previousHash             SHA-256 of the record before (zero for position 1)
+///    110  2+n  stream name              u16 length + bytes
+///         2+n  type                     u16 length + bytes
+///         2+n  actor                    u16 length + bytes
+///         2+n  idempotency key          u16 length + bytes (0 when absent)
+///         4+n  payload                  u32 length + bytes
+///   end-32 32  hash                     SHA-256 of every byte before it
+/// ```
+/// Because each record holds the previous record's hash, the last hash
+/// commits to the whole log.
+public enum RecordCodec {
+    public static let format: UInt8 = 1
+    static let fixedHeaderBytes = 110
+    static let hashBytes = Digest.byteCount
+    static let flagCausation: UInt8 = 1
+    static let flagIdempotencyKey: UInt8 = 2
+
+    /// Header fields the writer assigns at commit.
+    struct Placement {
+        var position: UInt64
+        var version: UInt64
+        var recordedAt: Timestamp
+        var previousHash: Digest
+    }
+
+    /// Size of the encoded record, computed without encoding (for limits).
+    static func encodedSize(of event: ProposedEvent, stream: StreamName) -> Int {
+        fixedHeaderBytes + 2 + stream.rawValue.utf8.count + 2 + event.type.utf8.count
+            + 2 + event.metadata.actor.utf8.count + 2 + (event.metadata.idempotencyKey?.utf8.count ?? 0)
+            + 4 + event.payload.count + hashBytes
+    }
+
+    /// Encodes a record; returns its bytes and hash.
+    static func encode(_ event: ProposedEvent, stream: StreamName, placement: Placement) -> (bytes: [UInt8], hash: Digest) {
+        var out = [UInt8]()
+        out.reserveCapacity(encodedSize(of: event, stream: stream))
+        var flags: UInt8 = 0
+        if event.metadata.causationId != nil { flags |= flagCausation }
+        if event.metadata.idempotencyKey != nil { flags |= flagIdempotencyKey }
+        out.append(format)
+        out.append(flags)
+        out.appendBigEndian(event.schemaVersion)
+        out.appendBigEndian(placement.position)
+        out.appendBigEndian(placement.version)
+        out.appendBigEndian(placement.recordedAt.nanosecondsSinceEpoch)
+        out.appendUUID(event.eventId)
+        out.appendUUID(event.metadata.correlationId)
+        out.appendUUID(event.metadata.causationId ?? zeroUUID)
+        out.append(contentsOf: placement.previousHash.bytes)
+        out.appendString16(stream.rawValue)
+        out.appendString16(event.type)
+        out.appendString16(event.metadata.actor)
+        out.appendString16(event.metadata.idempotencyKey ?? "")
+        out.appendBigEndian(UInt32(event.payload.count))
+        out.append(contentsOf: event.payload)
+        let hash = sha256(out)
+        out.append(contentsOf: hash.bytes)
+        return (out, hash)
+    }
+
+    static func sha256(_ bytes: [UInt8]) -> Digest {
+        Digest(bytes: Array(SHA256.hash(data: bytes)))
+    }
+
+    static func sha256(_ bytes: UnsafeRawBufferPointer) -> Digest {
+        Digest(bytes: Array(SHA256.hash(data: bytes)))
+    }
+
+    /// Decodes a stored record. With `verifyHash` the stored hash is recomputed and compared.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, position expected: UInt64, verifyHash: Bool = false) throws(EventLogError) -> RecordedEvent {
+        var reader = ByteReader(bytes: bytes)
+        do {
+            let format = try reader.u8()
+            guard format == Self.format else { throw ByteReader.Failure("unknown record format \(format)") }
+            let flags = try reader.u8()
+            let schemaVersion = try reader.u32()
+            let position = try reader.u64()
+            guard position == expected else { throw ByteReader.Failure("holds position \(position)") }
+            let version = try reader.u64()
+            let recordedAt = Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: try reader.u64()))
+            let eventId = try reader.uuid()
+            let correlationId = try reader.uuid()
+            let causationId = try reader.uuid()
+            let previousHash = Digest(bytes: try reader.bytes(hashBytes))
+            let stream = try StreamName(try reader.string16())
+            let type = try reader.string16()
+            let actor = try reader.string16()
+            let idempotencyKey = try reader.string16()
+            let payloadCount = Int(try reader.u32())
+            let payload = try reader.bytes(payloadCount)
+            let bodyCount = reader.offset
+            let hash = Digest(bytes: try reader.bytes(hashBytes))
+            guard reader.isAtEnd else { throw ByteReader.Failure("\(bytes.count - reader.offset) trailing bytes") }
+            if verifyHash, sha256(UnsafeRawBufferPointer(rebasing: bytes[0..<bodyCount])) != hash {
+                throw ByteReader.Failure("hash does not match contents")
+            }
+            let metadata = EventMetadata(
+                actor: actor, correlationId: correlationId,
+                causationId: flags & flagCausation != 0 ? causationId : nil,
+                idempotencyKey: flags & flagIdempotencyKey != 0 ? idempotencyKey : nil)
+            return RecordedEvent(position: position, stream: stream, version: version, type: type,
+                                 schemaVersion: schemaVersion, eventId: eventId, recordedAt: recordedAt,
+                                 metadata: metadata, previousHash: previousHash, hash: hash, payload: payload)
+        } catch let failure as ByteReader.Failure {
+            throw .corruptRecord(position: expected, reason: failure.reason)
+        } catch let error as EventLogError {
+            throw .corruptRecord(position: expected, reason: error.description)
+        } catch {
+            throw .corruptRecord(position: expected, reason: "\(error)")
+        }
+    }
+
+    /// Reads only the timestamp (for binary search by time).
+    static func recordedAt(_ bytes: UnsafeRawBufferPointer, position: UInt64) throws(EventLogError) -> Timestamp {
+        guard bytes.count >= fixedHeaderBytes else { throw .corruptRecord(position: position, reason: "too short") }
+        return Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 22, as: UInt64.self))))
+    }
+
+    /// Reads only the stored hash (the last 32 bytes).
+    static func storedHash(_ bytes: UnsafeRawBufferPointer, position: UInt64) throws(EventLogError) -> Digest {
+        guard bytes.count >= fixedHeaderBytes + hashBytes else { throw .corruptRecord(position: position, reason: "too short") }
+        return Digest(bytes: Array(bytes[(bytes.count - hashBytes)...]))
+    }
+}
+
+let zeroUUID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+
+extension Array where Element == UInt8 {
+    mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
+        Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
+    }
+
+    mutating func appendUUID(_ id: UUID) {
+        Swift.withUnsafeBytes(of: id.uuid) { append(contentsOf: $0) }
+    }
+
+    /// Strings are bounded by `Limits` well below 65,535 bytes before they get here.
+    mutating func appendString16(_ text: String) {
+        let count = text.utf8.count
+        precondition(count <= Int(UInt16.max), "string field of \(count) bytes reached the encoder")
+        appendBigEndian(UInt16(count))
+        append(contentsOf: text.utf8)
+    }
+}
+
+/// A bounds-checked reader over stored bytes: damaged input throws, never traps.
+struct ByteReader {
+    struct Failure: Error { let reason: String; init(_ reason: String) { self.reason = reason } }
+
+    let bytes: UnsafeRawBufferPointer
+    private(set) var offset = 0
+
+    init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    var isAtEnd: Bool { offset == bytes.count }
+
+    private mutating func take(_ count: Int) throws(Failure) -> Int {
+        guard count >= 0, bytes.count - offset >= count else {
+            throw Failure("needs \(count) bytes at offset \(offset), has \(bytes.count - offset)")
+        }
+        defer { offset += count }
+        return offset
+    }
+
+    mutating func u8() throws(Failure) -> UInt8 { bytes[try take(1)] }
+    mutating func u16() throws(Failure) -> UInt16 { UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: try take(2), as: UInt16.self)) }
+    mutating func u32() throws(Failure) -> UInt32 { UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: try take(4), as: UInt32.self)) }
+    mutating func u64() throws(Failure) -> UInt64 { UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: try take(8), as: UInt64.self)) }
+    mutating func uuid() throws(Failure) -> UUID { UUID(uuid: bytes.loadUnaligned(fromByteOffset: try take(16), as: uuid_t.self)) }
+
+    mutating func bytes(_ count: Int) throws(Failure) -> [UInt8] {
+        let start = try take(count)
+        return Array(bytes[start..<(start + count)])
+    }
+
+    mutating func string16() throws(Failure) -> String {
+        let count = Int(try u16())
+        let start = try take(count)
+        let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + count)])
+        guard let text = String(validating: slice, as: UTF8.self) else { throw Failure("invalid UTF-8 at offset \(start)") }
+        return text
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+
+/// A point in time, in nanoseconds since the Unix epoch (UTC).
+public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public var nanosecondsSinceEpoch: Int64
+
+    public init(nanosecondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = nanosecondsSinceEpoch }
+
+    public init(_ date: Date) {
+        self.nanosecondsSinceEpoch = Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) * 1_000
+    }
+
+    public var date: Date { Date(timeIntervalSince1970: Double(nanosecondsSinceEpoch) / 1e9) }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+        lhs.nanosecondsSinceEpoch < rhs.nanosecondsSinceEpoch
+    }
+
+    /// ISO-8601 with microseconds, e.g. `2026-11-21T10:15:30.123456Z`.
+    public var description: String {
+        var seconds = time_t(nanosecondsSinceEpoch / 1_000_000_000)
+        var nanos = nanosecondsSinceEpoch % 1_000_000_000
+        if nanos < 0 { nanos += 1_000_000_000; seconds -= 1 }
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ",
+                      Int32(parts.tm_year) + 1900, Int32(parts.tm_mon) + 1, Int32(parts.tm_mday),
+                      Int32(parts.tm_hour), Int32(parts.tm_min), Int32(parts.tm_sec), nanos / 1_000)
+    }
+}
+
+/// Where time comes from. Injected so tests and simulations control it.
+public protocol LogClock: Sendable {
+    func now() -> Timestamp
+}
+
+public struct SystemClock: LogClock {
+    public init() {}
+    public func now() -> Timestamp {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Timestamp(nanosecondsSinceEpoch: Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec))
+    }
+}
+
+/// A stream's name, e.g. `order-0193a1f2-…`. Non-empty UTF-8 without control
+/// characters, at most `Limits.streamNameBytesMax` bytes.
+public struct StreamName: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public let rawValue: String
+
+    public init(_ rawValue: String) throws(EventLogError) {
+        try Limits.checkName(rawValue, field: "stream", maxBytes: Limits.streamNameBytesMax)
+        self.rawValue = rawValue
+    }
+
+    /// For literals in code and tests; an invalid literal is a programmer error.
+    public init(stringLiteral value: String) {
+        precondition((try? Limits.checkName(value, field: "stream", maxBytes: Limits.streamNameBytesMax)) != nil,
+                     "invalid stream name literal \(value)")
+        self.rawValue = value
+    }
+
+    /// The part before the first `-`, e.g. `order` for `order-0193…`.
+    public var category: Substring { rawValue.prefix { $0 != "-" } }
+    public var description: String { rawValue }
+    public static func < (lhs: StreamName, rhs: StreamName) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// What the writer must find in a stream before appending to it.
+public enum ExpectedVersion: Hashable, Sendable, CustomStringConvertible {
+    /// Append whatever the stream holds.
+    case any
+    /// The stream must not exist yet.
+    case noStream
+    /// The stream must exist, at any version.
+    case streamExists
+    /// The stream's last version must be exactly this (versions start at 1).
+    case exact(UInt64)
+
+    public var description: String {
+        switch self {
+        case .any: return "any"
+        case .noStream: return "noStream"
+        case .streamExists: return "streamExists"
+        case .exact(let version): return "exact(\(version))"
+        }
+    }
+
+    func isSatisfied(byCurrent current: UInt64?) -> Bool {
+        switch self {
+        case .any: return true
+        case .noStream: return current == nil
+        case .streamExists: return current != nil
+        case .exact(let version): return current == version
+        }
+    }
+}
+
+/// Who caused an event and in which context.
+public struct EventMetadata: Hashable, Sendable {
+    /// `user:<id>:<role>`, `system`, `provider:<name>`, …
+    public var actor: String
+    /// The HTTP request or CLI run this event belongs to.
+    public var correlationId: UUID
+    /// The command or event that caused this event.
+    public var causationId: UUID?
+    /// The client's `Idempotency-Key`, when the command carried one.
+    public var idempotencyKey: String?
+
+    public init(actor: String, correlationId: UUID, causationId: UUID? = nil, idempotencyKey: String? = nil) {
+        self.actor = actor
+        self.correlationId = correlationId
+        self.causationId = causationId
+        self.idempotencyKey = idempotencyKey
+    }
+}
+
+/// An event the caller wants to append; the log assigns position, version, time and hashes.
+public struct ProposedEvent: Hashable, Sendable {
+    public var eventId: UUID
+    public var type: String
+    public var schemaVersion: UInt32
+    public var payload: [UInt8]
+    public var metadata: EventMetadata
+
+    public init(eventId: UUID, type: String, schemaVersion: UInt32 = 1, payload: [UInt8], metadata: EventMetadata) {
+        self.eventId = eventId
+        self.type = type
+        self.schemaVersion = schemaVersion
+        self.payload = payload
+        self.metadata = metadata
+    }
+}
+
+/// Events for one stream, with the version the stream must be at.
+public struct StreamAppend: Hashable, Sendable {
+    public var stream: StreamName
+    public var expected: ExpectedVersion
+    public var events: [ProposedEvent]
+
+    public init(stream: StreamName, expected: ExpectedVersion, events: [ProposedEvent]) {
+        self.stream = stream
+        self.expected = expected
+        self.events = events
+    }
+}
+
+/// An event as stored in the log.
+public struct RecordedEvent: Hashable, Sendable {
+    public var position: UInt64
+    public var stream: StreamName
+    public var version: UInt64
+    public var type: String
+    public var schemaVersion: UInt32
+    public var eventId: UUID
+    public var recordedAt: Timestamp
+    public var metadata: EventMetadata
+    public var previousHash: Digest
+    public var hash: Digest
+    public var payload: [UInt8]
+}
+
+/// A SHA-256 digest.
+public struct Digest: Hashable, Sendable, CustomStringConvertible {
+    public static let byteCount = 32
+    public static let zero = Digest(bytes: [UInt8](repeating: 0, count: byteCount))
+    public let bytes: [UInt8]
+
+    public init(bytes: [UInt8]) {
+        precondition(bytes.count == Self.byteCount, "a digest has \(Self.byteCount) bytes")
+        self.bytes = bytes
+    }
+
+    public init?(hex: String) {
+        var bytes: [UInt8] = []
+        var iterator = hex.utf8.makeIterator()
+        while let high = iterator.next() {
+            guard let low = iterator.next(), let h = Self.nibble(high), let l = Self.nibble(low) else { return nil }
+            bytes.append(h << 4 | l)
+        }
+        guard bytes.count == Self.byteCount else { return nil }
+        self.bytes = bytes
+    }
+
+    public var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public var description: String { hex }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}
+
+/// Where one stream of an append ended up.
+public struct StreamAppendResult: Hashable, Sendable {
+    public var stream: StreamName
+    /// Version of the first event written to the stream by this append.
+    public var firstVersion: UInt64
+    public var lastVersion: UInt64
+}
+
+/// The answer to a durable append.
+public struct AppendResult: Hashable, Sendable {
+    /// One position per event, in the order the events were given.
+    public var positions: [UInt64]
+    public var streams: [StreamAppendResult]
+    /// True when every event id was already stored: nothing was written.
+    public var wasAlreadyStored: Bool
+    public var firstPosition: UInt64 { positions.first ?? 0 }
+    public var lastPosition: UInt64 { positions.last ?? 0 }
+}
+
+/// The last committed record.
+public struct LogHead: Hashable, Sendable {
+    public var position: UInt64
+    public var hash: Digest
+    public var recordedAt: Timestamp?
+    public static let empty = LogHead(position: 0, hash: .zero, recordedAt: nil)
+}

@@ -1,0 +1,211 @@
+import Foundation
+import LMDB
+
+/// The single owner of write transactions (group commit).
+///
+/// It takes every append waiting at that moment, applies them one by one in
+/// one LMDB transaction and commits it durably; only then are the callers
+/// answered. An append that fails its checks writes nothing and fails alone;
+/// a storage failure fails the whole batch, and nothing of it is kept.
+final class Writer: @unchecked Sendable {
+    /// Everything below is touched only on the writer thread.
+    private struct State {
+        var head: LogHead
+        var nextNumber: [LogSchema.NameKind: UInt64]
+    }
+
+    private struct NameKey: Hashable {
+        let kind: LogSchema.NameKind
+        let name: String
+    }
+
+    static let cachedNamesMax = 200_000
+    static let cachedStreamVersionsMax = 200_000
+
+    private let environment: Environment
+    private let schema: LogSchema
+    private let clock: any LogClock
+    private let queue: AppendQueue
+    private let onCommit: @Sendable (LogHead) -> Void
+    private var state: State
+    private var names: [NameKey: UInt64] = [:]
+    private var streamVersions: [UInt64: UInt64] = [:]
+
+    init(environment: Environment, schema: LogSchema, clock: any LogClock, queue: AppendQueue,
+         onCommit: @escaping @Sendable (LogHead) -> Void) throws {
+        self.environment = environment
+        self.schema = schema
+        self.clock = clock
+        self.queue = queue
+        self.onCommit = onCommit
+        self.state = try environment.read { txn in
+            var next: [LogSchema.NameKind: UInt64] = [:]
+            for kind in LogSchema.NameKind.allCases {
+                next[kind] = try txn.get(schema.meta, key: kind.counterKey).map { Key.readU64($0) } ?? 1
+            }
+            return State(head: try LogQueries(schema: schema, txn: txn).head(), nextNumber: next)
+        }
+    }
+
+    var head: LogHead { state.head }
+
+    /// The writer thread's loop; returns when the queue is closed and drained.
+    func run() {
+        while let batch = queue.nextBatch(maxEvents: Limits.eventsPerCommitMax) {
+            process(batch)
+        }
+    }
+
+    private func process(_ batch: [AppendQueue.Pending]) {
+        let before = state
+        var outcomes: [Result<AppendResult, EventLogError>] = []
+        var attempts = 0
+        do {
+            try environment.write { txn in
+                if attempts > 0 { forgetUncommitted(restoring: before) }
+                attempts += 1
+                outcomes.removeAll(keepingCapacity: true)
+                let queries = LogQueries(schema: schema, txn: txn)
+                for pending in batch {
+                    do {
+                        outcomes.append(.success(try apply(pending.appends, queries: queries)))
+                    } catch let rejection as EventLogError {
+                        outcomes.append(.failure(rejection))
+                    }
+                }
+            }
+        } catch {
+            forgetUncommitted(restoring: before)
+            let failure = (error as? LMDBError).map(EventLogError.storage) ?? (error as? EventLogError) ?? .closed
+            for pending in batch { pending.continuation.resume(throwing: failure) }
+            return
+        }
+        for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
+        if state.head != before.head { onCommit(state.head) }
+    }
+
+    /// Caches may hold numbers and versions of a transaction that did not commit.
+    private func forgetUncommitted(restoring saved: State) {
+        state = saved
+        names.removeAll(keepingCapacity: true)
+        streamVersions.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: One append
+
+    private struct StreamPlan {
+        let append: StreamAppend
+        let number: UInt64?
+        let currentVersion: UInt64?
+    }
+
+    /// Checks everything first and writes only when every check passed, so a
+    /// thrown `EventLogError` means this append wrote nothing.
+    private func apply(_ appends: [StreamAppend], queries: LogQueries) throws -> AppendResult {
+        if let stored = try alreadyStored(appends, queries: queries) { return stored }
+        var plans: [StreamPlan] = []
+        plans.reserveCapacity(appends.count)
+        for append in appends {
+            let number = try lookupNumber(.stream, append.stream.rawValue, queries: queries)
+            let current = try number.flatMap { try currentVersion(ofStream: $0, queries: queries) }
+            guard append.expected.isSatisfied(byCurrent: current) else {
+                throw EventLogError.wrongExpectedVersion(stream: append.stream, expected: append.expected, current: current)
+            }
+            plans.append(StreamPlan(append: append, number: number, currentVersion: current))
+        }
+        var positions: [UInt64] = []
+        var results: [StreamAppendResult] = []
+        for plan in plans {
+            results.append(try write(plan, queries: queries, positions: &positions))
+        }
+        return AppendResult(positions: positions, streams: results, wasAlreadyStored: false)
+    }
+
+    private func write(_ plan: StreamPlan, queries: LogQueries, positions: inout [UInt64]) throws -> StreamAppendResult {
+        let txn = queries.txn
+        let isNewStream = plan.number == nil
+        let stream = try plan.number ?? assignNumber(.stream, plan.append.stream.rawValue, txn: txn)
+        let firstVersion = (plan.currentVersion ?? 0) + 1
+        var version = firstVersion - 1
+        for event in plan.append.events {
+            version += 1
+            let position = state.head.position + 1
+            let now = clock.now()
+            let recordedAt = state.head.recordedAt.map { max(now, Timestamp(nanosecondsSinceEpoch: $0.nanosecondsSinceEpoch + 1)) } ?? now
+            let placement = RecordCodec.Placement(position: position, version: version, recordedAt: recordedAt, previousHash: state.head.hash)
+            let (record, hash) = RecordCodec.encode(event, stream: plan.append.stream, placement: placement)
+            let positionBytes = Key.u64(position)
+            try txn.put(schema.events, key: positionBytes, value: record, flags: .append)
+            try txn.put(schema.streams, key: Key.pair(stream, version), value: positionBytes, flags: isNewStream ? .append : [])
+            try txn.put(schema.eventIds, key: Key.uuid(event.eventId), value: positionBytes, flags: .noOverwrite)
+            let type = try lookupNumber(.type, event.type, queries: queries) ?? assignNumber(.type, event.type, txn: txn)
+            try txn.put(schema.byType, key: Key.pair(type, position), value: [])
+            let actor = try lookupNumber(.actor, event.metadata.actor, queries: queries) ?? assignNumber(.actor, event.metadata.actor, txn: txn)
+            try txn.put(schema.byActor, key: Key.pair(actor, position), value: [])
+            try txn.put(schema.byCorrelation, key: Key.uuidPosition(event.metadata.correlationId, position), value: [])
+            state.head = LogHead(position: position, hash: hash, recordedAt: recordedAt)
+            positions.append(position)
+        }
+        if streamVersions.count >= Self.cachedStreamVersionsMax { streamVersions.removeAll(keepingCapacity: true) }
+        streamVersions[stream] = version
+        return StreamAppendResult(stream: plan.append.stream, firstVersion: firstVersion, lastVersion: version)
+    }
+
+    /// When every event id is stored already, the stored result (a retry); when only some are, a rejection.
+    private func alreadyStored(_ appends: [StreamAppend], queries: LogQueries) throws -> AppendResult? {
+        var positions: [UInt64] = []
+        var storedId: UUID?
+        var anyMissing = false
+        for event in appends.lazy.flatMap(\.events) {
+            if let position = try queries.position(ofEventId: event.eventId) {
+                positions.append(position)
+                storedId = storedId ?? event.eventId
+            } else {
+                anyMissing = true
+            }
+        }
+        guard let storedId else { return nil }
+        if anyMissing { throw EventLogError.partiallyStored(eventId: storedId) }
+        var streams: [StreamAppendResult] = []
+        for event in try positions.map({ try queries.requireEvent(at: $0) }) {
+            if let last = streams.indices.last, streams[last].stream == event.stream {
+                streams[last].lastVersion = event.version
+            } else {
+                streams.append(StreamAppendResult(stream: event.stream, firstVersion: event.version, lastVersion: event.version))
+            }
+        }
+        return AppendResult(positions: positions, streams: streams, wasAlreadyStored: true)
+    }
+
+    private func currentVersion(ofStream stream: UInt64, queries: LogQueries) throws -> UInt64? {
+        if let cached = streamVersions[stream] { return cached }
+        let version = try queries.lastVersion(streamNumber: stream)
+        if let version {
+            if streamVersions.count >= Self.cachedStreamVersionsMax { streamVersions.removeAll(keepingCapacity: true) }
+            streamVersions[stream] = version
+        }
+        return version
+    }
+
+    private func lookupNumber(_ kind: LogSchema.NameKind, _ name: String, queries: LogQueries) throws -> UInt64? {
+        let key = NameKey(kind: kind, name: name)
+        if let cached = names[key] { return cached }
+        guard let number = try queries.number(of: kind, name) else { return nil }
+        remember(key, number)
+        return number
+    }
+
+    private func assignNumber(_ kind: LogSchema.NameKind, _ name: String, txn: Transaction) throws -> UInt64 {
+        let number = state.nextNumber[kind] ?? 1
+        state.nextNumber[kind] = number + 1
+        try txn.put(schema.names, key: Key.name(kind, name), value: Key.u64(number), flags: .noOverwrite)
+        try txn.put(schema.meta, key: kind.counterKey, value: Key.u64(number + 1))
+        remember(NameKey(kind: kind, name: name), number)
+        return number
+    }
+
+    private func remember(_ key: NameKey, _ number: UInt64) {
+        if names.count >= Self.cachedNamesMax { names.removeAll(keepingCapacity: true) }
+        names[key] = number
+    }
+}

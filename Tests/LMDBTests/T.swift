@@ -1,0 +1,3 @@
+import Testing
+@testable import LMDB
+@Test func placeholder() { #expect(true) }
