@@ -45,19 +45,12 @@ public struct SystemClock: LogClock {
 
 /// A stream's name, e.g. `order-0193a1f2-…`. Non-empty UTF-8 without control
 /// characters, at most `Limits.streamNameBytesMax` bytes.
-public struct StreamName: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
+public struct StreamName: Hashable, Sendable, Comparable, CustomStringConvertible {
     public let rawValue: String
 
     public init(_ rawValue: String) throws(EventLogError) {
         try Limits.checkName(rawValue, field: "stream", maxBytes: Limits.streamNameBytesMax)
         self.rawValue = rawValue
-    }
-
-    /// For literals in code and tests; an invalid literal is a programmer error.
-    public init(stringLiteral value: String) {
-        precondition((try? Limits.checkName(value, field: "stream", maxBytes: Limits.streamNameBytesMax)) != nil,
-                     "invalid stream name literal \(value)")
-        self.rawValue = value
     }
 
     /// The part before the first `-`, e.g. `order` for `order-0193…`.

@@ -1,3 +1,0 @@
-import Testing
-@testable import LMDB
-@Test func placeholder() { #expect(true) }
