@@ -239,7 +239,8 @@ public final class EventLog: Sendable {
 
     /// The last position recorded at or before `time` (0 when none).
     public func position(atOrBefore time: Timestamp) throws -> UInt64 {
-        let after = try position(atOrAfter: Timestamp(nanosecondsSinceEpoch: time.nanosecondsSinceEpoch &+ 1))
+        guard time.nanosecondsSinceEpoch < Int64.max else { return try head().position }
+        let after = try position(atOrAfter: Timestamp(nanosecondsSinceEpoch: time.nanosecondsSinceEpoch + 1))
         if let after { return after - 1 }
         return try head().position
     }
