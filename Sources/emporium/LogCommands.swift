@@ -1,0 +1,66 @@
+import ArgumentParser
+import EventLog
+import Foundation
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the hash chain, gapless positions, stream versions and every index of the log.",
+        discussion: "Exits 0 when the log is sound, 1 when a problem was found (the first is named).")
+
+    @OptionGroup var data: DataOptions
+
+    func run() throws {
+        let log = try data.openLog(readOnly: true)
+        defer { log.close() }
+        let bar = ProgressBar(label: "verify")
+        let report = try log.verify { checked, total in bar.update(done: UInt64(checked), total: total) }
+        bar.finish()
+        print("events checked: \(report.eventsChecked)   streams: \(report.streamsSeen)")
+        print("head: position \(report.head.position)   hash \(report.head.hash.hex)")
+        guard let first = report.firstProblem else {
+            print("OK: the log is intact")
+            return
+        }
+        print("FAILED: \(report.problems.count) problem(s); the first:")
+        print("  \(first)")
+        for problem in report.problems.dropFirst().prefix(9) { print("  \(problem)") }
+        throw ExitCode(1)
+    }
+}
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the log's head, hash and size.")
+
+    @OptionGroup var data: DataOptions
+
+    func run() throws {
+        let log = try data.openLog(readOnly: true)
+        defer { log.close() }
+        let head = try log.head()
+        print("head position: \(head.position)")
+        print("head hash:     \(head.hash.hex)")
+        print("last recorded: \(head.recordedAt.map(\.description) ?? "-")")
+        print("stored bytes:  \(log.storedBytes)")
+    }
+}
+
+struct Tail: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the last events of the log.")
+
+    @OptionGroup var data: DataOptions
+    @Option(help: "How many events.") var count: Int = 20
+
+    func validate() throws {
+        guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") }
+    }
+
+    func run() throws {
+        let log = try data.openLog(readOnly: true)
+        defer { log.close() }
+        let head = try log.head().position
+        let from = head > UInt64(count) ? head - UInt64(count) + 1 : 1
+        for event in try log.read(from: from, limit: count) {
+            print("\(event.position)\t\(event.recordedAt)\t\(event.stream)@\(event.version)\t\(event.type)\t\(event.metadata.actor)")
+        }
+    }
+}
