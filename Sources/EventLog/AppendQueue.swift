@@ -53,22 +53,37 @@ final class AppendQueue: Sendable {
                 if state.ready.isEmpty {
                     return state.closed && state.admission.count == state.admissionHead ? nil : []
                 }
-                var taken = 0
-                var count = 0
-                while count < state.ready.count, count == 0 || taken + state.ready[count].eventCount <= maxEvents {
-                    taken += state.ready[count].eventCount
-                    count += 1
-                }
-                let batch = Array(state.ready.prefix(count))
-                state.ready.removeFirst(count)
-                state.readyEvents -= taken
-                Self.admit(&state, capacity: capacityEvents)
-                return batch
+                return Self.take(&state, maxEvents: maxEvents, allowOversized: true, capacity: capacityEvents)
             }
             guard let batch else { return nil }
             if !batch.isEmpty { return batch }
             wake.wait()
         }
+    }
+
+    /// What arrived while the writer was busy, without waiting: the writer adds
+    /// it to the transaction it is about to commit, so it shares that fsync.
+    func takeMore(maxEvents: Int) -> [Pending] {
+        guard maxEvents > 0 else { return [] }
+        return state.withLock { state in
+            Self.take(&state, maxEvents: maxEvents, allowOversized: false, capacity: capacityEvents)
+        }
+    }
+
+    private static func take(_ state: inout State, maxEvents: Int, allowOversized: Bool, capacity: Int) -> [Pending] {
+        var taken = 0
+        var count = 0
+        while count < state.ready.count,
+              taken + state.ready[count].eventCount <= maxEvents || (allowOversized && count == 0) {
+            taken += state.ready[count].eventCount
+            count += 1
+        }
+        guard count > 0 else { return [] }
+        let batch = Array(state.ready.prefix(count))
+        state.ready.removeFirst(count)
+        state.readyEvents -= taken
+        admit(&state, capacity: capacity)
+        return batch
     }
 
     private static func admit(_ state: inout State, capacity: Int) {

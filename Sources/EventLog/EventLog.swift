@@ -25,6 +25,8 @@ public final class EventLog: Sendable {
     private let queue = AppendQueue()
     private let writerFinished = DispatchSemaphore(value: 0)
     private let closed = Mutex(false)
+    /// Commits, appends and events written since the log was opened.
+    public let writerStatistics: WriterStatistics
     public let directory: String
     public let isReadOnly: Bool
 
@@ -52,11 +54,15 @@ public final class EventLog: Sendable {
         self.directory = directory
         self.isReadOnly = options.readOnly
         self.headWatch = HeadWatch(head: head.position)
-        guard !options.readOnly else { return }
+        guard !options.readOnly else {
+            self.writerStatistics = WriterStatistics()
+            return
+        }
         let watch = headWatch
         let writer = try Writer(environment: environment, schema: schema, clock: options.clock, queue: queue) { head in
             watch.publish(head.position)
         }
+        self.writerStatistics = writer.statistics
         let finished = writerFinished
         let thread = Thread {
             writer.run()

@@ -81,8 +81,19 @@ public enum Limits {
         let bytes = value.utf8.count
         guard bytes > 0 else { throw .invalidField(field: field, reason: "must not be empty") }
         guard bytes <= maxBytes else { throw .invalidField(field: field, reason: "\(bytes) bytes exceeds \(maxBytes)") }
-        guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard !containsControlCharacter(value) else {
             throw .invalidField(field: field, reason: "must not contain control characters")
         }
+    }
+
+    /// C0 controls (U+0000–U+001F), DEL and C1 controls (U+0080–U+009F, UTF-8 `C2 80`–`C2 9F`),
+    /// found from the UTF-8 bytes without Unicode property tables (this runs for every appended event).
+    static func containsControlCharacter(_ value: String) -> Bool {
+        var previous: UInt8 = 0
+        for byte in value.utf8 {
+            if byte < 0x20 || byte == 0x7F || (previous == 0xC2 && (0x80...0x9F).contains(byte)) { return true }
+            previous = byte
+        }
+        return false
     }
 }

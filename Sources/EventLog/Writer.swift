@@ -1,5 +1,6 @@
 import Foundation
 import LMDB
+import Synchronization
 
 /// The single owner of write transactions (group commit).
 ///
@@ -30,6 +31,7 @@ final class Writer: @unchecked Sendable {
     private var state: State
     private var names: [NameKey: UInt64] = [:]
     private var streamVersions: [UInt64: UInt64] = [:]
+    let statistics = WriterStatistics()
 
     init(environment: Environment, schema: LogSchema, clock: any LogClock, queue: AppendQueue,
          onCommit: @escaping @Sendable (LogHead) -> Void) throws {
@@ -56,8 +58,12 @@ final class Writer: @unchecked Sendable {
         }
     }
 
-    private func process(_ batch: [AppendQueue.Pending]) {
+    /// Rounds of taking late arrivals into a transaction before it commits.
+    static let topUpRoundsMax = 4
+
+    private func process(_ first: [AppendQueue.Pending]) {
         let before = state
+        var batch = first
         var outcomes: [Result<AppendResult, EventLogError>] = []
         var attempts = 0
         do {
@@ -66,11 +72,18 @@ final class Writer: @unchecked Sendable {
                 attempts += 1
                 outcomes.removeAll(keepingCapacity: true)
                 let queries = LogQueries(schema: schema, txn: txn)
-                for pending in batch {
-                    do {
-                        outcomes.append(.success(try apply(pending.appends, queries: queries)))
-                    } catch let rejection as EventLogError {
-                        outcomes.append(.failure(rejection))
+                var applied = 0
+                var events = 0
+                for round in 0...Self.topUpRoundsMax {
+                    if round > 0 {
+                        let more = queue.takeMore(maxEvents: Limits.eventsPerCommitMax - events)
+                        if more.isEmpty { break }
+                        batch += more
+                    }
+                    while applied < batch.count {
+                        outcomes.append(try apply(batch[applied], queries: queries))
+                        events += batch[applied].eventCount
+                        applied += 1
                     }
                 }
             }
@@ -80,8 +93,20 @@ final class Writer: @unchecked Sendable {
             for pending in batch { pending.continuation.resume(throwing: failure) }
             return
         }
+        statistics.recordCommit(appends: batch.count, events: Int(state.head.position - before.head.position))
         for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
         if state.head != before.head { onCommit(state.head) }
+    }
+
+    /// One append's outcome. A rejection (an `EventLogError`, thrown before
+    /// anything was written) fails only this append; a storage error is thrown
+    /// on and aborts the whole transaction (a full map grows and the batch reruns).
+    private func apply(_ pending: AppendQueue.Pending, queries: LogQueries) throws -> Result<AppendResult, EventLogError> {
+        do {
+            return .success(try apply(pending.appends, queries: queries))
+        } catch let rejection as EventLogError {
+            return .failure(rejection)
+        }
     }
 
     /// Caches may hold numbers and versions of a transaction that did not commit.
@@ -208,4 +233,23 @@ final class Writer: @unchecked Sendable {
         if names.count >= Self.cachedNamesMax { names.removeAll(keepingCapacity: true) }
         names[key] = number
     }
+}
+
+/// Counters of the writer's work, for metrics and benchmarks.
+public final class WriterStatistics: Sendable {
+    private let commitsCount = Atomic<Int>(0)
+    private let appendsCount = Atomic<Int>(0)
+    private let eventsCount = Atomic<Int>(0)
+
+    func recordCommit(appends: Int, events: Int) {
+        commitsCount.add(1, ordering: .relaxed)
+        appendsCount.add(appends, ordering: .relaxed)
+        eventsCount.add(events, ordering: .relaxed)
+    }
+
+    /// Durable LMDB transactions committed since the log was opened.
+    public var commits: Int { commitsCount.load(ordering: .relaxed) }
+    /// Appends answered by those commits (successful or rejected).
+    public var appends: Int { appendsCount.load(ordering: .relaxed) }
+    public var events: Int { eventsCount.load(ordering: .relaxed) }
 }

@@ -20,7 +20,7 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         let log = try data.openLog(readOnly: false)
         defer { log.close() }
-        let run = UUID()
+        let run = UUIDv7Generator.shared.next()
         let start = try log.head().position
         let bar = ProgressBar(label: "demo")
         let started = Date()
@@ -54,7 +54,7 @@ struct Demo: AsyncParsableCommand {
         let user = try StreamName("user-\(index % 331)")
         let actor = "user:\(index % 331):customer"
         func make(_ type: String, _ json: String) -> ProposedEvent {
-            ProposedEvent(eventId: UUID(), type: type, payload: Array(json.utf8),
+            ProposedEvent(eventId: UUIDv7Generator.shared.next(), type: type, payload: Array(json.utf8),
                           metadata: EventMetadata(actor: actor, correlationId: run))
         }
         let quantity = index % 3 + 1
@@ -85,8 +85,8 @@ struct CrashChild: AsyncParsableCommand {
                     var random = SplitMix64(seed: seed &* 1_000 &+ UInt64(appender))
                     while true {
                         let events = (0..<(random.next() % 4 + 1)).map { _ in
-                            ProposedEvent(eventId: UUID(), type: "CrashTested", payload: Array(repeating: UInt8(truncatingIfNeeded: random.next()), count: Int(random.next() % 400)),
-                                          metadata: EventMetadata(actor: "system", correlationId: UUID()))
+                            ProposedEvent(eventId: UUIDv7Generator.shared.next(), type: "CrashTested", payload: Array(repeating: UInt8(truncatingIfNeeded: random.next()), count: Int(random.next() % 400)),
+                                          metadata: EventMetadata(actor: "system", correlationId: UUIDv7Generator.shared.next()))
                         }
                         let result = try await log.append(to: try StreamName("crash-\(random.next() % 50)"), expected: .any, events: events)
                         var lines = ""
