@@ -172,9 +172,7 @@ public final class EventLog: Sendable {
 
     /// The last version of `stream`, or nil when it does not exist.
     public func streamVersion(_ stream: StreamName) throws -> UInt64? {
-        try query { queries in
-            try queries.number(of: .stream, stream.rawValue).flatMap { try queries.lastVersion(streamNumber: $0) }
-        }
+        try query { queries in try queries.chain(.stream, named: stream.rawValue)?.1.count }
     }
 
     /// Events from `position` on, in order, at most `limit`.
@@ -214,12 +212,12 @@ public final class EventLog: Sendable {
 
     /// Events written by `actor`, from `position` on, at most `limit`.
     public func events(byActor actor: String, from position: UInt64 = 1, limit: Int = 100) throws -> [RecordedEvent] {
-        try indexed(.actor, actor, db: schema.byActor, from: position, limit: limit)
+        try chained(.actor, actor, from: position, limit: limit)
     }
 
     /// Events of `type`, from `position` on, at most `limit`.
     public func events(ofType type: String, from position: UInt64 = 1, limit: Int = 100) throws -> [RecordedEvent] {
-        try indexed(.type, type, db: schema.byType, from: position, limit: limit)
+        try chained(.type, type, from: position, limit: limit)
     }
 
     /// Events of one correlation (an HTTP request, a CLI run), from `position` on, at most `limit`.
@@ -230,11 +228,11 @@ public final class EventLog: Sendable {
         }
     }
 
-    private func indexed(_ kind: LogSchema.NameKind, _ name: String, db: Database, from position: UInt64, limit: Int) throws -> [RecordedEvent] {
+    private func chained(_ kind: LogSchema.NameKind, _ name: String, from position: UInt64, limit: Int) throws -> [RecordedEvent] {
         try query { queries in
-            guard let number = try queries.number(of: kind, name) else { return [] }
-            return try queries.indexedPositions(db, prefix: Key.u64(number), from: position,
-                                                limit: min(limit, Limits.readPageEventsMax)).map { try queries.requireEvent(at: $0) }
+            guard let (chain, head) = try queries.chain(kind, named: name) else { return [] }
+            return try queries.chainPositions(chain, head: head, fromPosition: position, limit: min(limit, Limits.readPageEventsMax))
+                .map { try queries.requireEvent(at: $0) }
         }
     }
 

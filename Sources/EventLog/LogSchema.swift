@@ -4,22 +4,33 @@ import LMDB
 /// The LMDB databases of the log and their keys. Every key is fixed-width
 /// big-endian so that LMDB's byte order is numeric order.
 ///
-/// | database        | key                                  | value            |
-/// |-----------------|--------------------------------------|------------------|
-/// | `events`        | position u64                         | record (RecordCodec) |
-/// | `names`         | kind u8 + UTF-8 name                 | number u64       |
-/// | `streams`       | stream number u64 + version u64      | position u64     |
-/// | `eventIds`      | event id (16 bytes)                  | position u64     |
-/// | `byType`        | type number u64 + position u64       | (empty)          |
-/// | `byActor`       | actor number u64 + position u64      | (empty)          |
-/// | `byCorrelation` | correlation id (16) + position u64   | (empty)          |
-/// | `meta`          | ASCII name                           | counters, format |
+/// | database        | key                                     | value                      |
+/// |-----------------|-----------------------------------------|----------------------------|
+/// | `events`        | position u64                            | record (RecordCodec)       |
+/// | `names`         | kind u8 + UTF-8 name                    | number u64                 |
+/// | `chains`        | kind u8 + number u64                    | head: count u64 + last position u64 |
+/// | `chains`        | kind u8 + number u64 + block u64        | anchor: position u64       |
+/// | `eventIds`      | event id (16 bytes)                     | position u64               |
+/// | `byCorrelation` | correlation id (16) + position u64      | (empty)                    |
+/// | `meta`          | ASCII name                              | counters, format           |
 ///
-/// Names (streams, types, actors) get small numbers in the order they first
-/// appear, so new streams land at the end of the `streams` index (in-order
-/// inserts) however random their ids look.
+/// Streams, actors and types are *chains*: every record points back to the
+/// previous event of its stream, its actor and its type. A chain's head holds
+/// how many events it has (for a stream: its version) and where the last one
+/// is; an anchor every `chainBlockEvents` events holds where each block of the
+/// chain starts. A commit therefore rewrites one small head entry per stream,
+/// actor and type it touched (and now and then an anchor), where a classic
+/// per-event index would dirty a 4 KiB leaf page per distinct key. Reading a
+/// chain walks at most one block of back-pointers from an anchor or the head.
+///
+/// Names get small numbers in the order they first appear, so the heads of
+/// new streams land at the end of `chains` however random their names look.
+/// Event and correlation ids are UUIDv7 (time-ordered), so their indexes
+/// grow at the end too.
 struct LogSchema: Sendable {
     static let formatVersion: UInt64 = 1
+    /// Events per chain block: the longest back-pointer walk a chain read makes.
+    static let chainBlockEvents: UInt64 = 64
 
     enum NameKind: UInt8, CaseIterable, Sendable {
         case stream = 0x73  // "s"
@@ -27,14 +38,21 @@ struct LogSchema: Sendable {
         case actor = 0x61   // "a"
 
         var counterKey: [UInt8] { Array("next.\(Character(UnicodeScalar(rawValue)))".utf8) }
+
+        /// Which back-pointer of a record follows this chain.
+        var linkIndex: Int {
+            switch self {
+            case .stream: return 0
+            case .actor: return 1
+            case .type: return 2
+            }
+        }
     }
 
     let events: Database
     let names: Database
-    let streams: Database
+    let chains: Database
     let eventIds: Database
-    let byType: Database
-    let byActor: Database
     let byCorrelation: Database
     let meta: Database
 
@@ -43,15 +61,53 @@ struct LogSchema: Sendable {
     init(environment: Environment) throws {
         events = try environment.openDatabase("events")
         names = try environment.openDatabase("names")
-        streams = try environment.openDatabase("streams")
+        chains = try environment.openDatabase("chains")
         eventIds = try environment.openDatabase("eventIds")
-        byType = try environment.openDatabase("byType")
-        byActor = try environment.openDatabase("byActor")
         byCorrelation = try environment.openDatabase("byCorrelation")
         meta = try environment.openDatabase("meta")
     }
 
-    var indexes: [Database] { [streams, eventIds, byType, byActor, byCorrelation] }
+    /// Indexes with exactly one entry per event.
+    var perEventIndexes: [Database] { [eventIds, byCorrelation] }
+}
+
+/// One chain: the events of a stream, of an actor, or of a type.
+struct ChainKey: Hashable, Sendable {
+    let kind: LogSchema.NameKind
+    let number: UInt64
+
+    var headKey: [UInt8] {
+        var key = [kind.rawValue]
+        key.appendBigEndian(number)
+        return key
+    }
+
+    func anchorKey(block: UInt64) -> [UInt8] {
+        var key = headKey
+        key.appendBigEndian(block)
+        return key
+    }
+}
+
+/// How long a chain is and where its last event is.
+struct ChainHead: Hashable, Sendable {
+    var count: UInt64
+    var last: UInt64
+
+    var bytes: [UInt8] { Key.pair(count, last) }
+
+    init(count: UInt64, last: UInt64) {
+        self.count = count
+        self.last = last
+    }
+
+    init(bytes: UnsafeRawBufferPointer) {
+        count = Key.readU64(bytes)
+        last = Key.readU64(bytes, at: 8)
+    }
+
+    /// The block an ordinal (1-based place in the chain) belongs to.
+    static func block(ofOrdinal ordinal: UInt64) -> UInt64 { (ordinal - 1) / LogSchema.chainBlockEvents }
 }
 
 /// Builders for the fixed-width keys.
@@ -109,13 +165,92 @@ struct LogQueries {
         }
     }
 
-    /// The last version of stream number `stream`, or nil when it has no events.
-    func lastVersion(streamNumber stream: UInt64) throws -> UInt64? {
-        try txn.withCursor(schema.streams) { cursor in
-            guard let entry = try cursor.seek(atMost: Key.pair(stream, UInt64.max)),
-                  Key.readU64(entry.key) == stream else { return nil }
-            return Key.readU64(entry.key, at: 8)
+    func chainHead(_ chain: ChainKey) throws -> ChainHead? {
+        try txn.get(schema.chains, key: chain.headKey).map { ChainHead(bytes: $0) }
+    }
+
+    func chain(_ kind: LogSchema.NameKind, named name: String) throws -> (ChainKey, ChainHead)? {
+        guard let number = try number(of: kind, name) else { return nil }
+        let key = ChainKey(kind: kind, number: number)
+        guard let head = try chainHead(key) else { return nil }
+        return (key, head)
+    }
+
+    func anchor(_ chain: ChainKey, block: UInt64) throws -> UInt64 {
+        guard let bytes = try txn.get(schema.chains, key: chain.anchorKey(block: block)) else {
+            throw EventLogError.corruptRecord(position: 0, reason: "chain \(chain.kind) \(chain.number) lacks the anchor of block \(block)")
         }
+        return Key.readU64(bytes)
+    }
+
+    /// The back-pointer of `kind` stored in the record at `position`.
+    func link(_ kind: LogSchema.NameKind, at position: UInt64) throws -> UInt64 {
+        guard let bytes = try txn.get(schema.events, key: Key.u64(position)) else {
+            throw EventLogError.corruptRecord(position: position, reason: "a chain points to a missing record")
+        }
+        return try RecordCodec.link(kind, bytes, position: position)
+    }
+
+    /// Position of the last event of the block holding `ordinal`, and that event's ordinal.
+    private func blockEnd(_ chain: ChainKey, head: ChainHead, ordinal: UInt64) throws -> (ordinal: UInt64, position: UInt64) {
+        let block = ChainHead.block(ofOrdinal: ordinal)
+        let endOrdinal = min((block + 1) * LogSchema.chainBlockEvents, head.count)
+        if endOrdinal == head.count { return (endOrdinal, head.last) }
+        // The next block's first event points back to this block's last.
+        return (endOrdinal, try link(chain.kind, at: try anchor(chain, block: block + 1)))
+    }
+
+    /// Positions of a chain's events with ordinals from `ordinal` up, at most `limit`.
+    func chainForward(_ chain: ChainKey, head: ChainHead, from ordinal: UInt64, limit: Int) throws -> [UInt64] {
+        var found: [UInt64] = []
+        var next = max(ordinal, 1)
+        while found.count < limit, next <= head.count {
+            var (current, position) = try blockEnd(chain, head: head, ordinal: next)
+            var block: [UInt64] = []
+            block.reserveCapacity(Int(current - next + 1))
+            while current >= next {
+                block.append(position)
+                if current == next { break }
+                position = try link(chain.kind, at: position)
+                current -= 1
+            }
+            found.append(contentsOf: block.reversed().prefix(limit - found.count))
+            next = current + UInt64(block.count)
+        }
+        return found
+    }
+
+    /// Positions of a chain's events with ordinals from `ordinal` down, at most `limit`.
+    func chainBackward(_ chain: ChainKey, head: ChainHead, from ordinal: UInt64, limit: Int) throws -> [UInt64] {
+        guard head.count > 0, ordinal > 0 else { return [] }
+        var (current, position) = try blockEnd(chain, head: head, ordinal: min(ordinal, head.count))
+        var found: [UInt64] = []
+        while position != 0, found.count < limit {
+            if current <= ordinal { found.append(position) }
+            position = try link(chain.kind, at: position)
+            current -= 1
+        }
+        return found
+    }
+
+    /// Positions of a chain's events at or after log position `from`, at most `limit`.
+    func chainPositions(_ chain: ChainKey, head: ChainHead, fromPosition from: UInt64, limit: Int) throws -> [UInt64] {
+        guard head.count > 0, head.last >= from, limit > 0 else { return [] }
+        // The last block whose first event is at or before `from` (binary search over anchors).
+        var low: UInt64 = 0
+        var high = ChainHead.block(ofOrdinal: head.count)
+        while low < high {
+            let middle = low + (high - low + 1) / 2
+            if try anchor(chain, block: middle) <= from { low = middle } else { high = middle - 1 }
+        }
+        var found: [UInt64] = []
+        var ordinal = low * LogSchema.chainBlockEvents + 1
+        while found.count < limit, ordinal <= head.count {
+            let page = try chainForward(chain, head: head, from: ordinal, limit: Int(LogSchema.chainBlockEvents))
+            found.append(contentsOf: page.lazy.filter { $0 >= from }.prefix(limit - found.count))
+            ordinal += UInt64(page.count)
+        }
+        return found
     }
 
     func event(at position: UInt64, verifyHash: Bool = false) throws -> RecordedEvent? {
@@ -129,16 +264,10 @@ struct LogQueries {
 
     /// Events of a stream from `version`, forward or backward, at most `limit`.
     func stream(_ name: StreamName, from version: UInt64, backward: Bool, limit: Int) throws -> [RecordedEvent] {
-        guard limit > 0, let number = try number(of: .stream, name.rawValue) else { return [] }
-        let positions: [UInt64] = try txn.withCursor(schema.streams) { cursor in
-            var found: [UInt64] = []
-            var entry = backward ? try cursor.seek(atMost: Key.pair(number, version)) : try cursor.seek(atLeast: Key.pair(number, version))
-            while let current = entry, Key.readU64(current.key) == number, found.count < limit {
-                found.append(Key.readU64(current.value))
-                entry = backward ? try cursor.previous() : try cursor.next()
-            }
-            return found
-        }
+        guard limit > 0, let (chain, head) = try chain(.stream, named: name.rawValue) else { return [] }
+        let positions = backward
+            ? try chainBackward(chain, head: head, from: version, limit: limit)
+            : try chainForward(chain, head: head, from: version, limit: limit)
         return try positions.map { try requireEvent(at: $0) }
     }
 

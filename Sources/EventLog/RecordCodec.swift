@@ -16,7 +16,10 @@ import Foundation
 ///     46   16  correlationId            UUID
 ///     62   16  causationId              UUID (zero when absent)
 ///     78   32  previousHash             SHA-256 of the record before (zero for position 1)
-///    110  2+n  stream name              u16 length + bytes
+///    110    8  previous in stream       u64 position of the stream's previous event (0: none)
+///    118    8  previous by actor        u64 position of this actor's previous event (0: none)
+///    126    8  previous of type         u64 position of the previous event of this type (0: none)
+///    134  2+n  stream name              u16 length + bytes
 ///         2+n  type                     u16 length + bytes
 ///         2+n  actor                    u16 length + bytes
 ///         2+n  idempotency key          u16 length + bytes (0 when absent)
@@ -24,10 +27,12 @@ import Foundation
 ///   end-32 32  hash                     SHA-256 of every byte before it
 /// ```
 /// Because each record holds the previous record's hash, the last hash
-/// commits to the whole log.
+/// commits to the whole log. The three back-pointers chain the events of one
+/// stream, one actor and one type (see `LogSchema` for how they are read).
 public enum RecordCodec {
     public static let format: UInt8 = 1
-    static let fixedHeaderBytes = 110
+    static let fixedHeaderBytes = 134
+    static let chainLinksOffset = 110
     static let hashBytes = Digest.byteCount
     static let flagCausation: UInt8 = 1
     static let flagIdempotencyKey: UInt8 = 2
@@ -38,6 +43,7 @@ public enum RecordCodec {
         var version: UInt64
         var recordedAt: Timestamp
         var previousHash: Digest
+        var links: ChainLinks
     }
 
     /// Size of the encoded record, computed without encoding (for limits).
@@ -64,6 +70,9 @@ public enum RecordCodec {
         out.appendUUID(event.metadata.correlationId)
         out.appendUUID(event.metadata.causationId ?? zeroUUID)
         out.append(contentsOf: placement.previousHash.bytes)
+        out.appendBigEndian(placement.links.stream)
+        out.appendBigEndian(placement.links.actor)
+        out.appendBigEndian(placement.links.type)
         out.appendString16(stream.rawValue)
         out.appendString16(event.type)
         out.appendString16(event.metadata.actor)
@@ -99,6 +108,10 @@ public enum RecordCodec {
             let correlationId = try reader.uuid()
             let causationId = try reader.uuid()
             let previousHash = Digest(bytes: try reader.bytes(hashBytes))
+            let links = ChainLinks(stream: try reader.u64(), actor: try reader.u64(), type: try reader.u64())
+            guard links.stream < position, links.actor < position, links.type < position else {
+                throw ByteReader.Failure("a back-pointer points forward")
+            }
             let stream = try StreamName(try reader.string16())
             let type = try reader.string16()
             let actor = try reader.string16()
@@ -117,7 +130,7 @@ public enum RecordCodec {
                 idempotencyKey: flags & flagIdempotencyKey != 0 ? idempotencyKey : nil)
             return RecordedEvent(position: position, stream: stream, version: version, type: type,
                                  schemaVersion: schemaVersion, eventId: eventId, recordedAt: recordedAt,
-                                 metadata: metadata, previousHash: previousHash, hash: hash, payload: payload)
+                                 metadata: metadata, previousHash: previousHash, hash: hash, links: links, payload: payload)
         } catch let failure as ByteReader.Failure {
             throw .corruptRecord(position: expected, reason: failure.reason)
         } catch let error as EventLogError {
@@ -131,6 +144,15 @@ public enum RecordCodec {
     static func recordedAt(_ bytes: UnsafeRawBufferPointer, position: UInt64) throws(EventLogError) -> Timestamp {
         guard bytes.count >= fixedHeaderBytes else { throw .corruptRecord(position: position, reason: "too short") }
         return Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 22, as: UInt64.self))))
+    }
+
+    /// Reads only one back-pointer (for walking a chain without decoding records).
+    static func link(_ kind: LogSchema.NameKind, _ bytes: UnsafeRawBufferPointer, position: UInt64) throws(EventLogError) -> UInt64 {
+        guard bytes.count >= fixedHeaderBytes else { throw .corruptRecord(position: position, reason: "too short") }
+        let offset = chainLinksOffset + 8 * kind.linkIndex
+        let link = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        guard link < position else { throw .corruptRecord(position: position, reason: "a back-pointer points forward") }
+        return link
     }
 
     /// Reads only the stored hash (the last 32 bytes).

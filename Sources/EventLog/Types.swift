@@ -150,7 +150,39 @@ public struct RecordedEvent: Hashable, Sendable {
     public var metadata: EventMetadata
     public var previousHash: Digest
     public var hash: Digest
+    /// Positions of the previous event of the same stream, actor and type.
+    public var links: ChainLinks
     public var payload: [UInt8]
+}
+
+/// Back-pointers stored in every record (0 means "this is the first").
+public struct ChainLinks: Hashable, Sendable {
+    public var stream: UInt64
+    public var actor: UInt64
+    public var type: UInt64
+
+    public init(stream: UInt64, actor: UInt64, type: UInt64) {
+        self.stream = stream
+        self.actor = actor
+        self.type = type
+    }
+
+    subscript(kind: LogSchema.NameKind) -> UInt64 {
+        get {
+            switch kind {
+            case .stream: return stream
+            case .actor: return actor
+            case .type: return type
+            }
+        }
+        set {
+            switch kind {
+            case .stream: stream = newValue
+            case .actor: actor = newValue
+            case .type: type = newValue
+            }
+        }
+    }
 }
 
 /// A SHA-256 digest.

@@ -12,6 +12,7 @@ public struct VerifyProblem: Hashable, Sendable, CustomStringConvertible {
         case timeNotIncreasing = "time_not_increasing"
         case indexMismatch = "index_mismatch"
         case indexCount = "index_count"
+        case chainMismatch = "chain_mismatch"
     }
 
     public var kind: Kind
@@ -66,13 +67,17 @@ private struct Verifier {
         if problems.count < EventLog.verifyProblemsMax { problems.append(VerifyProblem(kind: kind, position: position, detail: detail)) }
     }
 
+    /// What the walk has seen of each chain so far.
+    var chains: [ChainKey: ChainHead] = [:]
+    var numbers: [String: UInt64] = [:]
+
     mutating func run() throws -> VerifyReport {
         let head = try queries.head()
         var expectedPosition: UInt64 = 1
         var previousHash: Digest? = .zero
         var previousTime: Timestamp?
-        var lastVersions: [StreamName: UInt64] = [:]
         var checked = 0
+        var streams = 0
         try queries.txn.withCursor(schema.events) { cursor in
             var entry = try cursor.first()
             while let current = entry {
@@ -91,11 +96,9 @@ private struct Verifier {
                     if let previousTime, event.recordedAt <= previousTime {
                         note(.timeNotIncreasing, position, "recordedAt \(event.recordedAt) is not after \(previousTime)")
                     }
-                    let expectedVersion = (lastVersions[event.stream] ?? 0) + 1
-                    if event.version != expectedVersion {
-                        note(.versionGap, position, "stream \(event.stream) has version \(event.version), expected \(expectedVersion)")
-                    }
-                    lastVersions[event.stream] = event.version
+                    if try follow(.stream, event.stream.rawValue, event: event) == 1 { streams += 1 }
+                    try follow(.actor, event.metadata.actor, event: event)
+                    try follow(.type, event.type, event: event)
                     try checkIndexes(of: event)
                     previousHash = event.hash
                     previousTime = event.recordedAt
@@ -111,40 +114,70 @@ private struct Verifier {
                 entry = try cursor.next()
             }
         }
+        try checkChainHeads()
         try checkIndexCounts(events: checked)
         progress?(checked, head.position)
-        return VerifyReport(head: head, eventsChecked: checked, streamsSeen: lastVersions.count,
+        return VerifyReport(head: head, eventsChecked: checked, streamsSeen: streams,
                             problems: problems.sorted { ($0.position ?? .max) < ($1.position ?? .max) })
+    }
+
+    /// Checks the event's place in one chain (back-pointer, stream version,
+    /// block anchor) and returns its ordinal there.
+    @discardableResult
+    private mutating func follow(_ kind: LogSchema.NameKind, _ name: String, event: RecordedEvent) throws -> UInt64 {
+        let position = event.position
+        let cacheKey = "\(kind.rawValue):\(name)"
+        guard let number = try numbers[cacheKey] ?? queries.number(of: kind, name) else {
+            note(.chainMismatch, position, "\(kind) \(name) has no number")
+            return 0
+        }
+        numbers[cacheKey] = number
+        let chain = ChainKey(kind: kind, number: number)
+        let seen = chains[chain] ?? ChainHead(count: 0, last: 0)
+        let ordinal = seen.count + 1
+        if event.links[kind] != seen.last {
+            note(.chainMismatch, position, "\(kind) \(name) points back to \(event.links[kind]), its previous event is at \(seen.last)")
+        }
+        if kind == .stream, event.version != ordinal {
+            note(.versionGap, position, "stream \(name) has version \(event.version), expected \(ordinal)")
+        }
+        if (ordinal - 1) % LogSchema.chainBlockEvents == 0 {
+            let anchor = try queries.txn.get(schema.chains, key: chain.anchorKey(block: ChainHead.block(ofOrdinal: ordinal))).map { Key.readU64($0) }
+            if anchor != position {
+                note(.chainMismatch, position, "\(kind) \(name) block \(ChainHead.block(ofOrdinal: ordinal)) is anchored at \(anchor.map(String.init) ?? "nothing")")
+            }
+        }
+        chains[chain] = ChainHead(count: ordinal, last: position)
+        return ordinal
     }
 
     private mutating func checkIndexes(of event: RecordedEvent) throws {
         let position = event.position
-        let txn = queries.txn
-        if let stream = try queries.number(of: .stream, event.stream.rawValue) {
-            let stored = try txn.get(schema.streams, key: Key.pair(stream, event.version)).map { Key.readU64($0) }
-            if stored != position { note(.indexMismatch, position, "streams index has \(stored.map(String.init) ?? "nothing") for \(event.stream)@\(event.version)") }
-        } else {
-            note(.indexMismatch, position, "stream \(event.stream) has no number")
-        }
         let byId = try queries.position(ofEventId: event.eventId)
         if byId != position { note(.indexMismatch, position, "eventIds index has \(byId.map(String.init) ?? "nothing") for \(event.eventId)") }
-        try checkKeyed(.type, event.type, db: schema.byType, position: position)
-        try checkKeyed(.actor, event.metadata.actor, db: schema.byActor, position: position)
-        if try txn.get(schema.byCorrelation, key: Key.uuidPosition(event.metadata.correlationId, position)) == nil {
+        if try queries.txn.get(schema.byCorrelation, key: Key.uuidPosition(event.metadata.correlationId, position)) == nil {
             note(.indexMismatch, position, "byCorrelation index lacks \(event.metadata.correlationId)")
         }
     }
 
-    private mutating func checkKeyed(_ kind: LogSchema.NameKind, _ name: String, db: Database, position: UInt64) throws {
-        guard let number = try queries.number(of: kind, name),
-              try queries.txn.get(db, key: Key.pair(number, position)) != nil else {
-            note(.indexMismatch, position, "\(db.name) index lacks \(name)")
-            return
+    /// Every chain head matches the walk, and `chains` holds nothing else.
+    private mutating func checkChainHeads() throws {
+        var anchors = 0
+        for (chain, seen) in chains {
+            let stored = try queries.chainHead(chain)
+            if stored != seen {
+                note(.chainMismatch, seen.last, "\(chain.kind) chain \(chain.number) head is \(stored.map { "\($0.count)@\($0.last)" } ?? "missing"), the log says \(seen.count)@\(seen.last)")
+            }
+            anchors += Int(ChainHead.block(ofOrdinal: seen.count) + 1)
+        }
+        let entries = try queries.txn.count(schema.chains)
+        if entries != chains.count + anchors {
+            note(.indexCount, nil, "chains holds \(entries) entries; the log needs \(chains.count) heads and \(anchors) anchors")
         }
     }
 
     private mutating func checkIndexCounts(events: Int) throws {
-        for db in schema.indexes {
+        for db in schema.perEventIndexes {
             let count = try queries.txn.count(db)
             if count != events { note(.indexCount, nil, "\(db.name) holds \(count) entries for \(events) events") }
         }

@@ -21,7 +21,7 @@ final class Writer: @unchecked Sendable {
     }
 
     static let cachedNamesMax = 200_000
-    static let cachedStreamVersionsMax = 200_000
+    static let cachedChainHeadsMax = 200_000
 
     private let environment: Environment
     private let schema: LogSchema
@@ -30,7 +30,10 @@ final class Writer: @unchecked Sendable {
     private let onCommit: @Sendable (LogHead) -> Void
     private var state: State
     private var names: [NameKey: UInt64] = [:]
-    private var streamVersions: [UInt64: UInt64] = [:]
+    /// Chain heads as of the transaction being built (committed ones, plus this transaction's).
+    private var heads: [ChainKey: ChainHead] = [:]
+    /// Heads changed by the transaction being built: written once, just before it commits.
+    private var dirtyHeads: Set<ChainKey> = []
     let statistics = WriterStatistics()
 
     init(environment: Environment, schema: LogSchema, clock: any LogClock, queue: AppendQueue,
@@ -67,9 +70,12 @@ final class Writer: @unchecked Sendable {
         var outcomes: [Result<AppendResult, EventLogError>] = []
         var attempts = 0
         do {
+            if heads.count >= Self.cachedChainHeadsMax { heads.removeAll(keepingCapacity: true) }
+            if names.count >= Self.cachedNamesMax { names.removeAll(keepingCapacity: true) }
             try environment.write { txn in
                 if attempts > 0 { forgetUncommitted(restoring: before) }
                 attempts += 1
+                dirtyHeads.removeAll(keepingCapacity: true)
                 outcomes.removeAll(keepingCapacity: true)
                 let queries = LogQueries(schema: schema, txn: txn)
                 var applied = 0
@@ -86,6 +92,7 @@ final class Writer: @unchecked Sendable {
                         applied += 1
                     }
                 }
+                try flushDirtyHeads(txn)
             }
         } catch {
             forgetUncommitted(restoring: before)
@@ -109,11 +116,20 @@ final class Writer: @unchecked Sendable {
         }
     }
 
-    /// Caches may hold numbers and versions of a transaction that did not commit.
+    /// Caches may hold numbers and heads of a transaction that did not commit.
     private func forgetUncommitted(restoring saved: State) {
         state = saved
         names.removeAll(keepingCapacity: true)
-        streamVersions.removeAll(keepingCapacity: true)
+        heads.removeAll(keepingCapacity: true)
+        dirtyHeads.removeAll(keepingCapacity: true)
+    }
+
+    private func flushDirtyHeads(_ txn: Transaction) throws {
+        for chain in dirtyHeads.sorted(by: { $0.headKey.lexicographicallyPrecedes($1.headKey) }) {
+            guard let head = heads[chain] else { preconditionFailure("a dirty chain head left the cache") }
+            try txn.put(schema.chains, key: chain.headKey, value: head.bytes)
+        }
+        dirtyHeads.removeAll(keepingCapacity: true)
     }
 
     // MARK: One append
@@ -132,7 +148,7 @@ final class Writer: @unchecked Sendable {
         plans.reserveCapacity(appends.count)
         for append in appends {
             let number = try lookupNumber(.stream, append.stream.rawValue, queries: queries)
-            let current = try number.flatMap { try currentVersion(ofStream: $0, queries: queries) }
+            let current = try number.flatMap { try chainHead(ChainKey(kind: .stream, number: $0), queries: queries)?.count }
             guard append.expected.isSatisfied(byCurrent: current) else {
                 throw EventLogError.wrongExpectedVersion(stream: append.stream, expected: append.expected, current: current)
             }
@@ -148,32 +164,50 @@ final class Writer: @unchecked Sendable {
 
     private func write(_ plan: StreamPlan, queries: LogQueries, positions: inout [UInt64]) throws -> StreamAppendResult {
         let txn = queries.txn
-        let isNewStream = plan.number == nil
-        let stream = try plan.number ?? assignNumber(.stream, plan.append.stream.rawValue, txn: txn)
-        let firstVersion = (plan.currentVersion ?? 0) + 1
-        var version = firstVersion - 1
+        let stream = ChainKey(kind: .stream, number: try plan.number ?? assignNumber(.stream, plan.append.stream.rawValue, txn: txn))
+        var version: UInt64 = plan.currentVersion ?? 0
         for event in plan.append.events {
-            version += 1
             let position = state.head.position + 1
+            let actor = ChainKey(kind: .actor, number: try number(.actor, event.metadata.actor, queries: queries))
+            let type = ChainKey(kind: .type, number: try number(.type, event.type, queries: queries))
+            var links = ChainLinks(stream: 0, actor: 0, type: 0)
+            for chain in [stream, actor, type] {
+                let head = try chainHead(chain, queries: queries) ?? ChainHead(count: 0, last: 0)
+                links[chain.kind] = head.last
+                try extend(chain, from: head, to: position, txn: txn)
+            }
+            version += 1
             let now = clock.now()
             let recordedAt = state.head.recordedAt.map { max(now, Timestamp(nanosecondsSinceEpoch: $0.nanosecondsSinceEpoch + 1)) } ?? now
-            let placement = RecordCodec.Placement(position: position, version: version, recordedAt: recordedAt, previousHash: state.head.hash)
+            let placement = RecordCodec.Placement(position: position, version: version, recordedAt: recordedAt,
+                                                  previousHash: state.head.hash, links: links)
             let (record, hash) = RecordCodec.encode(event, stream: plan.append.stream, placement: placement)
             let positionBytes = Key.u64(position)
             try txn.put(schema.events, key: positionBytes, value: record, flags: .append)
-            try txn.put(schema.streams, key: Key.pair(stream, version), value: positionBytes, flags: isNewStream ? .append : [])
             try txn.put(schema.eventIds, key: Key.uuid(event.eventId), value: positionBytes, flags: .noOverwrite)
-            let type = try lookupNumber(.type, event.type, queries: queries) ?? assignNumber(.type, event.type, txn: txn)
-            try txn.put(schema.byType, key: Key.pair(type, position), value: [])
-            let actor = try lookupNumber(.actor, event.metadata.actor, queries: queries) ?? assignNumber(.actor, event.metadata.actor, txn: txn)
-            try txn.put(schema.byActor, key: Key.pair(actor, position), value: [])
             try txn.put(schema.byCorrelation, key: Key.uuidPosition(event.metadata.correlationId, position), value: [])
             state.head = LogHead(position: position, hash: hash, recordedAt: recordedAt)
             positions.append(position)
         }
-        if streamVersions.count >= Self.cachedStreamVersionsMax { streamVersions.removeAll(keepingCapacity: true) }
-        streamVersions[stream] = version
-        return StreamAppendResult(stream: plan.append.stream, firstVersion: firstVersion, lastVersion: version)
+        return StreamAppendResult(stream: plan.append.stream, firstVersion: (plan.currentVersion ?? 0) + 1, lastVersion: version)
+    }
+
+    /// Adds the event at `position` to a chain: the head moves (written at commit),
+    /// and the first event of every block gets an anchor.
+    private func extend(_ chain: ChainKey, from head: ChainHead, to position: UInt64, txn: Transaction) throws {
+        let ordinal = head.count + 1
+        if (ordinal - 1) % LogSchema.chainBlockEvents == 0 {
+            try txn.put(schema.chains, key: chain.anchorKey(block: ChainHead.block(ofOrdinal: ordinal)), value: Key.u64(position))
+        }
+        heads[chain] = ChainHead(count: ordinal, last: position)
+        dirtyHeads.insert(chain)
+    }
+
+    private func chainHead(_ chain: ChainKey, queries: LogQueries) throws -> ChainHead? {
+        if let cached = heads[chain] { return cached }
+        let head = try queries.chainHead(chain)
+        if let head { heads[chain] = head }
+        return head
     }
 
     /// When every event id is stored already, the stored result (a retry); when only some are, a rejection.
@@ -202,14 +236,9 @@ final class Writer: @unchecked Sendable {
         return AppendResult(positions: positions, streams: streams, wasAlreadyStored: true)
     }
 
-    private func currentVersion(ofStream stream: UInt64, queries: LogQueries) throws -> UInt64? {
-        if let cached = streamVersions[stream] { return cached }
-        let version = try queries.lastVersion(streamNumber: stream)
-        if let version {
-            if streamVersions.count >= Self.cachedStreamVersionsMax { streamVersions.removeAll(keepingCapacity: true) }
-            streamVersions[stream] = version
-        }
-        return version
+    /// The number of a name, assigned now if the name is new.
+    private func number(_ kind: LogSchema.NameKind, _ name: String, queries: LogQueries) throws -> UInt64 {
+        try lookupNumber(kind, name, queries: queries) ?? assignNumber(kind, name, txn: queries.txn)
     }
 
     private func lookupNumber(_ kind: LogSchema.NameKind, _ name: String, queries: LogQueries) throws -> UInt64? {
@@ -230,7 +259,6 @@ final class Writer: @unchecked Sendable {
     }
 
     private func remember(_ key: NameKey, _ number: UInt64) {
-        if names.count >= Self.cachedNamesMax { names.removeAll(keepingCapacity: true) }
         names[key] = number
     }
 }

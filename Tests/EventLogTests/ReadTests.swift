@@ -259,10 +259,20 @@ import Testing
         let directory = try await closedLog()
         try tamper(directory) { txn, schema in
             try txn.delete(schema.eventIds, key: Array(try #require(txn.withCursor(schema.eventIds) { try $0.first()?.key }.map { Array($0) })))
-            try txn.put(schema.byType, key: Key.pair(999, 3), value: [])
+            try txn.put(schema.chains, key: ChainKey(kind: .type, number: 999).headKey, value: ChainHead(count: 1, last: 3).bytes)
         }
         let report = try verify(directory)
         #expect(report.problems.contains { $0.kind == .indexMismatch && $0.detail.contains("eventIds") })
-        #expect(report.problems.contains { $0.kind == .indexCount && $0.detail.contains("byType") })
+        #expect(report.problems.contains { $0.kind == .indexCount && $0.detail.contains("chains") })
+    }
+
+    @Test func aWrongChainHeadIsFound() async throws {
+        let directory = try await closedLog()
+        try tamper(directory) { txn, schema in
+            let streamNumber = try #require(try txn.get(schema.names, key: Key.name(.stream, "order-1")).map { Key.readU64($0) })
+            try txn.put(schema.chains, key: ChainKey(kind: .stream, number: streamNumber).headKey, value: ChainHead(count: 4, last: 14).bytes)
+        }
+        let report = try verify(directory)
+        #expect(report.problems.contains { $0.kind == .chainMismatch && $0.detail.contains("head is 4@14") })
     }
 }
