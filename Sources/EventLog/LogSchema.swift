@@ -9,7 +9,7 @@ import LMDB
 /// | `events`        | position u64                            | record (RecordCodec)       |
 /// | `names`         | kind u8 + UTF-8 name                    | number u64                 |
 /// | `chains`        | kind u8 + number u64                    | head: count u64 + last position u64 |
-/// | `chains`        | kind u8 + number u64 + block u64        | anchor: position u64       |
+/// | `chains`        | (kind u8 | 0x80) + number u64 + block u64 | anchor: position u64     |
 /// | `eventIds`      | event id (16 bytes)                     | position u64               |
 /// | `byCorrelation` | correlation id (16) + position u64      | (empty)                    |
 /// | `meta`          | ASCII name                              | counters, format           |
@@ -82,8 +82,11 @@ struct ChainKey: Hashable, Sendable {
         return key
     }
 
+    /// Anchors sort after every head (their first byte has the high bit set),
+    /// so the heads a commit rewrites stay packed in a few pages.
     func anchorKey(block: UInt64) -> [UInt8] {
-        var key = headKey
+        var key = [kind.rawValue | 0x80]
+        key.appendBigEndian(number)
         key.appendBigEndian(block)
         return key
     }

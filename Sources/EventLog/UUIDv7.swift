@@ -8,7 +8,8 @@ public final class UUIDv7Generator: Sendable {
     private struct State {
         var lastMilliseconds: UInt64 = 0
         var counter: UInt16 = 0
-        var random: SystemRandomNumberGenerator = SystemRandomNumberGenerator()
+        /// Seeded once from the system; a syscall per id would cost more than the id.
+        var random = Xoshiro256(seed: SystemRandomNumberGenerator())
     }
 
     /// 12 bits of counter; the random start leaves room for at least 2,048 ids per millisecond.
@@ -50,4 +51,30 @@ public final class UUIDv7Generator: Sendable {
         return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
                            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
     }
+}
+
+/// xoshiro256** (Blackman & Vigna): fast, well-distributed, not cryptographic.
+/// UUIDv7's random bits only need to make collisions unlikely.
+struct Xoshiro256: RandomNumberGenerator {
+    private var state: (UInt64, UInt64, UInt64, UInt64)
+
+    init(seed: some RandomNumberGenerator) {
+        var source = seed
+        state = (source.next(), source.next(), source.next(), source.next())
+        if state == (0, 0, 0, 0) { state.0 = 1 }
+    }
+
+    mutating func next() -> UInt64 {
+        let result = rotate(state.1 &* 5, 7) &* 9
+        let shifted = state.1 << 17
+        state.2 ^= state.0
+        state.3 ^= state.1
+        state.1 ^= state.2
+        state.0 ^= state.3
+        state.2 ^= shifted
+        state.3 = rotate(state.3, 45)
+        return result
+    }
+
+    private func rotate(_ value: UInt64, _ count: UInt64) -> UInt64 { (value << count) | (value >> (64 - count)) }
 }

@@ -69,6 +69,8 @@ final class Writer: @unchecked Sendable {
         var batch = first
         var outcomes: [Result<AppendResult, EventLogError>] = []
         var attempts = 0
+        let started = DispatchTime.now().uptimeNanoseconds
+        var built = started
         do {
             if heads.count >= Self.cachedChainHeadsMax { heads.removeAll(keepingCapacity: true) }
             if names.count >= Self.cachedNamesMax { names.removeAll(keepingCapacity: true) }
@@ -93,6 +95,7 @@ final class Writer: @unchecked Sendable {
                     }
                 }
                 try flushDirtyHeads(txn)
+                built = DispatchTime.now().uptimeNanoseconds
             }
         } catch {
             forgetUncommitted(restoring: before)
@@ -100,7 +103,9 @@ final class Writer: @unchecked Sendable {
             for pending in batch { pending.continuation.resume(throwing: failure) }
             return
         }
-        statistics.recordCommit(appends: batch.count, events: Int(state.head.position - before.head.position))
+        let committed = DispatchTime.now().uptimeNanoseconds
+        statistics.recordCommit(appends: batch.count, events: Int(state.head.position - before.head.position),
+                                buildNanoseconds: Int(built - started), commitNanoseconds: Int(committed - built))
         for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
         if state.head != before.head { onCommit(state.head) }
     }
@@ -170,12 +175,9 @@ final class Writer: @unchecked Sendable {
             let position = state.head.position + 1
             let actor = ChainKey(kind: .actor, number: try number(.actor, event.metadata.actor, queries: queries))
             let type = ChainKey(kind: .type, number: try number(.type, event.type, queries: queries))
-            var links = ChainLinks(stream: 0, actor: 0, type: 0)
-            for chain in [stream, actor, type] {
-                let head = try chainHead(chain, queries: queries) ?? ChainHead(count: 0, last: 0)
-                links[chain.kind] = head.last
-                try extend(chain, from: head, to: position, txn: txn)
-            }
+            let links = ChainLinks(stream: try extend(stream, to: position, queries: queries),
+                                   actor: try extend(actor, to: position, queries: queries),
+                                   type: try extend(type, to: position, queries: queries))
             version += 1
             let now = clock.now()
             let recordedAt = state.head.recordedAt.map { max(now, Timestamp(nanosecondsSinceEpoch: $0.nanosecondsSinceEpoch + 1)) } ?? now
@@ -192,15 +194,18 @@ final class Writer: @unchecked Sendable {
         return StreamAppendResult(stream: plan.append.stream, firstVersion: (plan.currentVersion ?? 0) + 1, lastVersion: version)
     }
 
-    /// Adds the event at `position` to a chain: the head moves (written at commit),
-    /// and the first event of every block gets an anchor.
-    private func extend(_ chain: ChainKey, from head: ChainHead, to position: UInt64, txn: Transaction) throws {
+    /// Adds the event at `position` to a chain and returns the position it
+    /// follows (0 for a new chain). The head moves in memory and is written at
+    /// commit; the first event of every block gets an anchor now.
+    private func extend(_ chain: ChainKey, to position: UInt64, queries: LogQueries) throws -> UInt64 {
+        let head = try chainHead(chain, queries: queries) ?? ChainHead(count: 0, last: 0)
         let ordinal = head.count + 1
         if (ordinal - 1) % LogSchema.chainBlockEvents == 0 {
-            try txn.put(schema.chains, key: chain.anchorKey(block: ChainHead.block(ofOrdinal: ordinal)), value: Key.u64(position))
+            try queries.txn.put(schema.chains, key: chain.anchorKey(block: ChainHead.block(ofOrdinal: ordinal)), value: Key.u64(position))
         }
         heads[chain] = ChainHead(count: ordinal, last: position)
         dirtyHeads.insert(chain)
+        return head.last
     }
 
     private func chainHead(_ chain: ChainKey, queries: LogQueries) throws -> ChainHead? {
@@ -268,12 +273,21 @@ public final class WriterStatistics: Sendable {
     private let commitsCount = Atomic<Int>(0)
     private let appendsCount = Atomic<Int>(0)
     private let eventsCount = Atomic<Int>(0)
+    private let buildTotal = Atomic<Int>(0)
+    private let commitTotal = Atomic<Int>(0)
 
-    func recordCommit(appends: Int, events: Int) {
+    func recordCommit(appends: Int, events: Int, buildNanoseconds: Int, commitNanoseconds: Int) {
         commitsCount.add(1, ordering: .relaxed)
         appendsCount.add(appends, ordering: .relaxed)
         eventsCount.add(events, ordering: .relaxed)
+        buildTotal.add(buildNanoseconds, ordering: .relaxed)
+        commitTotal.add(commitNanoseconds, ordering: .relaxed)
     }
+
+    /// Time spent applying appends inside write transactions (CPU work).
+    public var buildNanoseconds: Int { buildTotal.load(ordering: .relaxed) }
+    /// Time spent in `mdb_txn_commit`: writing pages and waiting for fsync.
+    public var commitNanoseconds: Int { commitTotal.load(ordering: .relaxed) }
 
     /// Durable LMDB transactions committed since the log was opened.
     public var commits: Int { commitsCount.load(ordering: .relaxed) }

@@ -70,6 +70,8 @@ struct LogBench: AsyncParsableCommand {
         let deadline = ContinuousClock.now + .seconds(seconds)
         let started = ContinuousClock.now
         let commitsBefore = log.writerStatistics.commits
+        let buildBefore = log.writerStatistics.buildNanoseconds
+        let commitBefore = log.writerStatistics.commitNanoseconds
         let bytesBefore = Self.bytesWrittenByProcess()
         let correlation = UUIDv7Generator.shared.next()
         let payload = Self.payload
@@ -99,6 +101,9 @@ struct LogBench: AsyncParsableCommand {
         }
         let elapsed = ContinuousClock.now - started
         let commits = log.writerStatistics.commits - commitsBefore
+        let buildMicros = Double(log.writerStatistics.buildNanoseconds - buildBefore) / 1e3 / Double(max(commits, 1))
+        let commitMicros = Double(log.writerStatistics.commitNanoseconds - commitBefore) / 1e3 / Double(max(commits, 1))
+        print(String(format: "#   %@: per commit %.0f us building, %.0f us committing", label, buildMicros, commitMicros))
         let written = Self.bytesWrittenByProcess() - bytesBefore
         print("#   \(label): \(commits) commits, \(String(format: "%.1f", Double(results.reduce(0) { $0 + $1.0 }) / Double(max(commits, 1)))) events and \(written / max(commits, 1) / 1024) KiB written per commit")
         return Outcome(events: results.reduce(0) { $0 + $1.0 }, seconds: Self.micros(elapsed) / 1e6,
