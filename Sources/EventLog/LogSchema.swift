@@ -72,9 +72,14 @@ struct LogSchema: Sendable {
 }
 
 /// One chain: the events of a stream, of an actor, or of a type.
-struct ChainKey: Hashable, Sendable {
+struct ChainKey: Hashable, Sendable, Comparable {
     let kind: LogSchema.NameKind
     let number: UInt64
+
+    /// The order of `headKey` bytes, without building them.
+    static func < (lhs: ChainKey, rhs: ChainKey) -> Bool {
+        (lhs.kind.rawValue, lhs.number) < (rhs.kind.rawValue, rhs.number)
+    }
 
     var headKey: [UInt8] {
         var key = [kind.rawValue]
@@ -132,7 +137,9 @@ enum Key {
     }
 
     static func uuidPosition(_ id: UUID, _ position: UInt64) -> [UInt8] {
-        var key = uuid(id)
+        var key = [UInt8]()
+        key.reserveCapacity(24)
+        key.appendUUID(id)
         key.appendBigEndian(position)
         return key
     }

@@ -130,7 +130,7 @@ final class Writer: @unchecked Sendable {
     }
 
     private func flushDirtyHeads(_ txn: Transaction) throws {
-        for chain in dirtyHeads.sorted(by: { $0.headKey.lexicographicallyPrecedes($1.headKey) }) {
+        for chain in dirtyHeads.sorted() {
             guard let head = heads[chain] else { preconditionFailure("a dirty chain head left the cache") }
             try txn.put(schema.chains, key: chain.headKey, value: head.bytes)
         }

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The Emporium event log against PostgreSQL: the same workloads, on this
+# machine, in one run. PostgreSQL is started here on 127.0.0.1 (fsync and
+# synchronous_commit on) and stopped afterwards.
+#
+#   tools/bench-log.sh                 # 5 s per workload, 1,000,000-event scan (release build)
+#   tools/bench-log.sh --seconds 10    # longer runs
+#   tools/bench-log.sh --smoke         # 1 s per workload, small scan, debug build (CI)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=5
+scan_events=1000000
+config=release
+concurrent_clients=64
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds="$2"; shift 2 ;;
+    --scan-events) scan_events="$2"; shift 2 ;;
+    --smoke) seconds=1; scan_events=20000; config=debug; shift ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$pg_bin" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing PostgreSQL (Debian's package) for the peer benchmark…"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  else
+    echo "PostgreSQL is not installed: sudo apt-get install -y postgresql" >&2; exit 1
+  fi
+fi
+
+swift build -c "$config" --product emporium-log-bench >/dev/null
+bench=".build/$config/emporium-log-bench"
+
+work=$(mktemp -d /var/tmp/emporium-bench.XXXXXX)
+chmod 755 "$work"
+pg_data="$work/pg"
+port=$((20000 + RANDOM % 20000))
+stop_pg() {
+  if [ -f "$pg_data/postmaster.pid" ]; then runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -m fast -w stop >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
+trap stop_pg EXIT
+
+payload=$("$bench" --print-payload)
+echo "== Emporium event log (LMDB), $seconds s per workload"
+"$bench" --seconds "$seconds" --scan-events "$scan_events" --data-dir "$work/log" | tee "$work/lmdb.txt"
+rm -rf "$work/log"
+
+echo "== PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}'), $seconds s per workload"
+mkdir -p "$pg_data" "$work/sock" && chown postgres "$pg_data" "$work/sock"
+runuser -u postgres -- "$pg_bin/initdb" -D "$pg_data" -A trust -U postgres >/dev/null
+runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_data/server.log" -w -o \
+  "-c listen_addresses=127.0.0.1 -p $port -k $work/sock -c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=1GB -c max_wal_size=8GB" \
+  start >/dev/null
+psql_() { psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q "$@"; }
+psql_ -f tools/pg/schema.sql
+
+pgbench_() {  # name clients script
+  local name="$1" clients="$2" script="$3"
+  mkdir -p "$work/pgb-$name"
+  (cd "$work/pgb-$name" && pgbench -h 127.0.0.1 -p "$port" -U postgres -n -M prepared -c "$clients" -j 2 -T "$seconds" \
+      -D prefix="$name" -D payload="$payload" -l -f "$OLDPWD/$script" postgres > summary.txt 2>&1) || { cat "$work/pgb-$name/summary.txt"; exit 1; }
+}
+pgbench_ single 1 tools/pg/append-one.sql
+pgbench_ concurrent "$concurrent_clients" tools/pg/append-one.sql
+pgbench_ batch 1 tools/pg/append-hundred.sql
+
+have=$(psql_ -At -c "SELECT count(*) FROM events")
+if [ "$have" -lt "$scan_events" ]; then
+  psql_ -c "INSERT INTO events (stream_id, version, type, data)
+            SELECT 'bulk-' || (g / 1000), g % 1000 + 1, 'BenchEvent', '$payload'::jsonb
+            FROM generate_series(0, $scan_events - $have - 1) AS g"
+fi
+psql_ -c "VACUUM ANALYZE events"
+scan_start=$(date +%s%N)
+psql_ -c "\\copy (SELECT global_position, stream_id, version, type, data, created_at FROM events ORDER BY global_position LIMIT $scan_events) TO '/dev/null'"
+scan_end=$(date +%s%N)
+echo "pg scan events=$scan_events seconds=$(( (scan_end - scan_start) / 1000000 ))e-3" > "$work/pgscan.txt"
+
+python3 tools/bench_report.py "$work" "$seconds" "$scan_events" "$scan_start" "$scan_end"

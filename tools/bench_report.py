@@ -1,0 +1,70 @@
+"""Prints the side-by-side table of tools/bench-log.sh (LMDB vs PostgreSQL)."""
+import glob
+import os
+import re
+import sys
+
+work, seconds, scan_events, scan_start, scan_end = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+EVENTS_PER_TRANSACTION = {"single": 1, "concurrent": 1, "batch": 100}
+TARGETS = {  # events/s, and the least ratio against PostgreSQL
+    "concurrent": (100_000, 5.0),
+    "batch": (300_000, None),
+    "scan": (1_000_000, None),
+}
+
+
+def lmdb_results():
+    results = {}
+    for line in open(os.path.join(work, "lmdb.txt")):
+        match = re.match(r"lmdb (\w+) (.*)", line)
+        if match:
+            results[match.group(1)] = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", match.group(2))}
+    return results
+
+
+def percentile(values, fraction):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * fraction))] if values else 0.0
+
+
+def pg_results():
+    results = {}
+    for name, per_transaction in EVENTS_PER_TRANSACTION.items():
+        latencies = []
+        for log in glob.glob(os.path.join(work, f"pgb-{name}", "pgbench_log.*")):
+            for line in open(log):
+                fields = line.split()
+                if len(fields) >= 3:
+                    latencies.append(float(fields[2]))
+        summary = open(os.path.join(work, f"pgb-{name}", "summary.txt")).read()
+        tps = float(re.search(r"tps = ([\d.]+)", summary).group(1))
+        results[name] = {"events_per_s": tps * per_transaction, "p50_us": percentile(latencies, 0.5), "p99_us": percentile(latencies, 0.99)}
+    results["scan"] = {"events_per_s": scan_events / ((scan_end - scan_start) / 1e9)}
+    return results
+
+
+lmdb, pg = lmdb_results(), pg_results()
+rows = [
+    ("single", "1 appender, 1 event per append"),
+    ("concurrent", "64 concurrent appenders, 1 event each"),
+    ("batch", "1 appender, 100 events per append"),
+    ("scan", f"full scan + decode of {scan_events:,} events"),
+]
+print()
+print(f"| workload ({seconds:g} s each) | Emporium LMDB events/s | p50 / p99 µs | PostgreSQL events/s | p50 / p99 µs | ratio |")
+print("|---|---:|---:|---:|---:|---:|")
+verdicts = []
+for key, label in rows:
+    ours, theirs = lmdb.get(key, {}), pg.get(key, {})
+    ours_rate, their_rate = ours.get("events_per_s", 0), theirs.get("events_per_s", 0)
+    ratio = ours_rate / their_rate if their_rate else float("nan")
+    lat = lambda r: f"{r['p50_us']:.0f} / {r['p99_us']:.0f}" if "p50_us" in r else "–"
+    print(f"| {label} | {ours_rate:,.0f} | {lat(ours)} | {their_rate:,.0f} | {lat(theirs)} | {ratio:.1f}× |")
+    if key in TARGETS:
+        floor, least_ratio = TARGETS[key]
+        met = ours_rate >= floor and (least_ratio is None or ratio >= least_ratio)
+        want = f"≥ {floor:,} events/s" + (f" and ≥ {least_ratio:g}× PostgreSQL" if least_ratio else "")
+        verdicts.append(f"target {key}: {want}: {'met' if met else 'NOT met'} ({ours_rate:,.0f}/s, {ratio:.1f}×)")
+print()
+for verdict in verdicts:
+    print(verdict)
