@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what Emporium needs on a fresh Debian machine: LMDB (the event
+# log's storage), and with --with-postgres PostgreSQL and pgbench for the peer
+# benchmark. Swift 6.2 or newer must already be installed.
+set -euo pipefail
+packages=(liblmdb-dev)
+[ "${1:-}" = "--with-postgres" ] && packages+=(postgresql)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_=""
+  [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${missing[@]}" >/dev/null
+  echo "installed: ${missing[*]}"
+fi
+command -v swift >/dev/null || { echo "Swift is not on PATH: install Swift 6.2+ first" >&2; exit 1; }
