@@ -110,7 +110,7 @@ struct LogBench: AsyncParsableCommand {
                        latenciesMicros: results.flatMap(\.1))
     }
 
-    /// Tops the log up to `scanEvents` with bulk appends, then decodes every record once.
+    /// Tops the log up to `scanEvents` with bulk appends, then decodes the first `scanEvents` records once.
     func scan(_ log: EventLog) async throws {
         let have = Int(try log.head().position)
         let missing = max(0, scanEvents - have)
@@ -136,7 +136,7 @@ struct LogBench: AsyncParsableCommand {
         let started = ContinuousClock.now
         var decoded = 0
         var payloadBytes = 0
-        try log.scan { event in
+        try log.scan(through: UInt64(scanEvents)) { event in
             decoded += 1
             payloadBytes &+= event.payload.count
             return true
