@@ -112,7 +112,7 @@ public enum RecordCodec {
             guard links.stream < position, links.actor < position, links.type < position else {
                 throw ByteReader.Failure("a back-pointer points forward")
             }
-            let stream = try StreamName(try reader.string16())
+            let stream = StreamName(stored: try reader.string16())
             let type = try reader.string16()
             let actor = try reader.string16()
             let idempotencyKey = try reader.string16()

@@ -53,6 +53,9 @@ public struct StreamName: Hashable, Sendable, Comparable, CustomStringConvertibl
         self.rawValue = rawValue
     }
 
+    /// For names read back from records, which were checked when appended (and are hash-covered).
+    init(stored rawValue: String) { self.rawValue = rawValue }
+
     /// The part before the first `-`, e.g. `order` for `order-0193…`.
     public var category: Substring { rawValue.prefix { $0 != "-" } }
     public var description: String { rawValue }
