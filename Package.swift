@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "emporium", targets: ["emporium"]),
         .executable(name: "emporium-log-bench", targets: ["LogBench"]),
         .library(name: "EventLog", targets: ["EventLog"]),
+        .library(name: "Commerce", targets: ["Commerce"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -27,6 +28,14 @@ let package = Package(
             providers: [.apt(["liblmdb-dev"])]
         ),
         .target(name: "LMDB", dependencies: ["CLMDB"], swiftSettings: strict),
+        .target(
+            name: "Commerce",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "EventLog",
             dependencies: ["LMDB", .product(name: "Crypto", package: "swift-crypto")],
@@ -44,6 +53,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"], swiftSettings: strict),
+        .testTarget(name: "CommerceTests", dependencies: ["Commerce"], swiftSettings: strict),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB"], swiftSettings: strict),
     ]
 )

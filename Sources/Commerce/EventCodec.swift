@@ -1,0 +1,258 @@
+import Foundation
+
+/// Turns domain events into (type, schema version, payload bytes) for the log
+/// and back. Payloads are JSON with sorted keys and no whitespace: one
+/// canonical byte string per event, locked by the golden files in
+/// `Snapshots/events/`. (The log's own header is binary; whether payloads move
+/// to a binary encoding is a measured decision for the replay issue, made as a
+/// new schema version with upcasters, never by editing v1.)
+public enum EventCodec {
+    public struct Encoded: Hashable, Sendable {
+        public var type: String
+        public var schemaVersion: Int
+        public var payload: [UInt8]
+    }
+
+    public enum Failure: Error, Hashable, Sendable, CustomStringConvertible {
+        case unknownType(String)
+        case unknownSchemaVersion(type: String, version: Int)
+        case undecodable(type: String, reason: String)
+
+        public var description: String {
+            switch self {
+            case .unknownType(let type): return "unknown event type \(type)"
+            case let .unknownSchemaVersion(type, version): return "\(type) has no schema version \(version)"
+            case let .undecodable(type, reason): return "\(type) does not decode: \(reason)"
+            }
+        }
+    }
+
+    public static func encode(_ event: DomainEvent) -> Encoded {
+        let payload = event.payload
+        return Encoded(type: type(of: payload).eventType, schemaVersion: type(of: payload).schemaVersion, payload: encodePayload(payload))
+    }
+
+    static func encodePayload(_ payload: some EventPayload) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return Array(try encoder.encode(payload))
+        } catch {
+            preconditionFailure("an event payload failed to encode: \(error)")  // plain value types always encode
+        }
+    }
+
+    public static func decode(type: String, schemaVersion: Int, payload: [UInt8]) throws(Failure) -> DomainEvent {
+        guard let entry = registry[type] else { throw .unknownType(type) }
+        guard schemaVersion >= 1, schemaVersion <= entry.version else {
+            throw .unknownSchemaVersion(type: type, version: schemaVersion)
+        }
+        var bytes = Data(payload)
+        for version in schemaVersion..<entry.version {
+            guard let upcast = upcasters[type]?[version] else { throw .unknownSchemaVersion(type: type, version: version) }
+            bytes = try upcast(bytes)
+        }
+        do {
+            return try entry.decode(bytes)
+        } catch {
+            throw .undecodable(type: type, reason: "\(error)")
+        }
+    }
+
+    /// Every event type the shop knows, with its current schema version.
+    public static var eventTypes: [(type: String, schemaVersion: Int)] {
+        registry.map { ($0.key, $0.value.version) }.sorted { $0.type < $1.type }
+    }
+
+    struct Entry: Sendable {
+        let version: Int
+        let decode: @Sendable (Data) throws -> DomainEvent
+    }
+
+    /// `upcasters[type][v]` turns a version-v payload into version v+1.
+    /// Empty until an event's shape first changes.
+    static let upcasters: [String: [Int: @Sendable (Data) throws(Failure) -> Data]] = [:]
+
+    private static func entry<P: EventPayload>(_ type: P.Type, _ wrap: @escaping @Sendable (P) -> DomainEvent) -> (String, Entry) {
+        (P.eventType, Entry(version: P.schemaVersion) { data in wrap(try JSONDecoder().decode(P.self, from: data)) })
+    }
+
+    static let registry: [String: Entry] = Dictionary(uniqueKeysWithValues: [
+        entry(EmailClaimed.self) { .emailClaim(.claimed($0)) },
+        entry(EmailReleased.self) { .emailClaim(.released($0)) },
+        entry(UserRegistered.self) { .user(.registered($0)) },
+        entry(UserLoggedIn.self) { .user(.loggedIn($0)) },
+        entry(LoginFailed.self) { .user(.loginFailed($0)) },
+        entry(UserLockedOut.self) { .user(.lockedOut($0)) },
+        entry(ProfileUpdated.self) { .user(.profileUpdated($0)) },
+        entry(PasswordChanged.self) { .user(.passwordChanged($0)) },
+        entry(AddressAdded.self) { .user(.addressAdded($0)) },
+        entry(AddressUpdated.self) { .user(.addressUpdated($0)) },
+        entry(AddressRemoved.self) { .user(.addressRemoved($0)) },
+        entry(DefaultAddressSet.self) { .user(.defaultAddressSet($0)) },
+        entry(FavoriteAdded.self) { .user(.favoriteAdded($0)) },
+        entry(FavoriteRemoved.self) { .user(.favoriteRemoved($0)) },
+        entry(GoodsViewed.self) { .user(.goodsViewed($0)) },
+        entry(RoleGranted.self) { .user(.roleGranted($0)) },
+        entry(UserForgotten.self) { .user(.forgotten($0)) },
+        entry(GoodsListed.self) { .goods(.listed($0)) },
+        entry(GoodsUpdated.self) { .goods(.updated($0)) },
+        entry(PriceChanged.self) { .goods(.priceChanged($0)) },
+        entry(StockAdded.self) { .goods(.stockAdded($0)) },
+        entry(StockAdjusted.self) { .goods(.stockAdjusted($0)) },
+        entry(StockReserved.self) { .goods(.stockReserved($0)) },
+        entry(StockReleased.self) { .goods(.stockReleased($0)) },
+        entry(StockShipped.self) { .goods(.stockShipped($0)) },
+        entry(LowStockDetected.self) { .goods(.lowStockDetected($0)) },
+        entry(GoodsDelisted.self) { .goods(.delisted($0)) },
+        entry(GoodsRelisted.self) { .goods(.relisted($0)) },
+        entry(ReviewPosted.self) { .goods(.reviewPosted($0)) },
+        entry(CartItemAdded.self) { .cart(.itemAdded($0)) },
+        entry(CartItemQuantityChanged.self) { .cart(.quantityChanged($0)) },
+        entry(CartItemRemoved.self) { .cart(.itemRemoved($0)) },
+        entry(CartCouponApplied.self) { .cart(.couponApplied($0)) },
+        entry(CartCouponRemoved.self) { .cart(.couponRemoved($0)) },
+        entry(CartCleared.self) { .cart(.cleared($0)) },
+        entry(CartCheckedOut.self) { .cart(.checkedOut($0)) },
+        entry(CouponCreated.self) { .coupon(.created($0)) },
+        entry(CouponRedeemed.self) { .coupon(.redeemed($0)) },
+        entry(CouponReleased.self) { .coupon(.released($0)) },
+        entry(CouponDisabled.self) { .coupon(.disabled($0)) },
+        entry(CouponCodeClaimed.self) { .couponCode(.claimed($0)) },
+        entry(OrderNumberAssigned.self) { .orderNumber(.assigned($0)) },
+        entry(OrderPlaced.self) { .order(.placed($0)) },
+        entry(OrderPaid.self) { .order(.paid($0)) },
+        entry(OrderShipped.self) { .order(.shipped($0)) },
+        entry(OrderReceived.self) { .order(.received($0)) },
+        entry(OrderCancelled.self) { .order(.cancelled($0)) },
+        entry(RefundRequested.self) { .order(.refundRequested($0)) },
+        entry(RefundApproved.self) { .order(.refundApproved($0)) },
+        entry(RefundRejected.self) { .order(.refundRejected($0)) },
+        entry(OrderRefunded.self) { .order(.refunded($0)) },
+        entry(OrderExpired.self) { .order(.expired($0)) },
+        entry(PaymentInitiated.self) { .payment(.initiated($0)) },
+        entry(PaymentSucceeded.self) { .payment(.succeeded($0)) },
+        entry(PaymentFailed.self) { .payment(.failed($0)) },
+        entry(PaymentRefunded.self) { .payment(.refunded($0)) },
+        entry(PointsEarned.self) { .points(.earned($0)) },
+        entry(PointsRedeemed.self) { .points(.redeemed($0)) },
+        entry(PointsRefunded.self) { .points(.refunded($0)) },
+        entry(PointsRevoked.self) { .points(.revoked($0)) },
+        entry(PointsExchanged.self) { .points(.exchanged($0)) },
+    ])
+}
+
+extension DomainEvent {
+    /// The event's fields, whatever its aggregate.
+    public var payload: any EventPayload {
+        switch self {
+        case .emailClaim(let event):
+            switch event {
+            case .claimed(let payload): return payload
+            case .released(let payload): return payload
+            }
+        case .user(let event): return event.payload
+        case .goods(let event): return event.payload
+        case .cart(let event): return event.payload
+        case .coupon(let event):
+            switch event {
+            case .created(let payload): return payload
+            case .redeemed(let payload): return payload
+            case .released(let payload): return payload
+            case .disabled(let payload): return payload
+            }
+        case .couponCode(.claimed(let payload)): return payload
+        case .order(let event): return event.payload
+        case .orderNumber(.assigned(let payload)): return payload
+        case .payment(let event):
+            switch event {
+            case .initiated(let payload): return payload
+            case .succeeded(let payload): return payload
+            case .failed(let payload): return payload
+            case .refunded(let payload): return payload
+            }
+        case .points(let event):
+            switch event {
+            case .earned(let payload): return payload
+            case .redeemed(let payload): return payload
+            case .refunded(let payload): return payload
+            case .revoked(let payload): return payload
+            case .exchanged(let payload): return payload
+            }
+        }
+    }
+
+    public var eventType: String { type(of: payload).eventType }
+}
+
+extension UserEvent {
+    var payload: any EventPayload {
+        switch self {
+        case .registered(let payload): return payload
+        case .loggedIn(let payload): return payload
+        case .loginFailed(let payload): return payload
+        case .lockedOut(let payload): return payload
+        case .profileUpdated(let payload): return payload
+        case .passwordChanged(let payload): return payload
+        case .addressAdded(let payload): return payload
+        case .addressUpdated(let payload): return payload
+        case .addressRemoved(let payload): return payload
+        case .defaultAddressSet(let payload): return payload
+        case .favoriteAdded(let payload): return payload
+        case .favoriteRemoved(let payload): return payload
+        case .goodsViewed(let payload): return payload
+        case .roleGranted(let payload): return payload
+        case .forgotten(let payload): return payload
+        }
+    }
+}
+
+extension GoodsEvent {
+    var payload: any EventPayload {
+        switch self {
+        case .listed(let payload): return payload
+        case .updated(let payload): return payload
+        case .priceChanged(let payload): return payload
+        case .stockAdded(let payload): return payload
+        case .stockAdjusted(let payload): return payload
+        case .stockReserved(let payload): return payload
+        case .stockReleased(let payload): return payload
+        case .stockShipped(let payload): return payload
+        case .lowStockDetected(let payload): return payload
+        case .delisted(let payload): return payload
+        case .relisted(let payload): return payload
+        case .reviewPosted(let payload): return payload
+        }
+    }
+}
+
+extension CartEvent {
+    var payload: any EventPayload {
+        switch self {
+        case .itemAdded(let payload): return payload
+        case .quantityChanged(let payload): return payload
+        case .itemRemoved(let payload): return payload
+        case .couponApplied(let payload): return payload
+        case .couponRemoved(let payload): return payload
+        case .cleared(let payload): return payload
+        case .checkedOut(let payload): return payload
+        }
+    }
+}
+
+extension OrderEvent {
+    var payload: any EventPayload {
+        switch self {
+        case .placed(let payload): return payload
+        case .paid(let payload): return payload
+        case .shipped(let payload): return payload
+        case .received(let payload): return payload
+        case .cancelled(let payload): return payload
+        case .refundRequested(let payload): return payload
+        case .refundApproved(let payload): return payload
+        case .refundRejected(let payload): return payload
+        case .refunded(let payload): return payload
+        case .expired(let payload): return payload
+        }
+    }
+}

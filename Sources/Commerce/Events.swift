@@ -1,0 +1,287 @@
+/// An event's fields. Its type name and schema version are what the log
+/// stores; a changed shape gets a new version and an upcaster, never an edit.
+public protocol EventPayload: Codable, Hashable, Sendable {
+    static var eventType: String { get }
+    static var schemaVersion: Int { get }
+}
+
+extension EventPayload {
+    public static var eventType: String { String(describing: Self.self) }
+    public static var schemaVersion: Int { 1 }
+}
+
+// MARK: Users
+
+public struct EmailClaimed: EventPayload { public var email: String; public var userId: UserId }
+public struct EmailReleased: EventPayload { public var email: String; public var userId: UserId }
+
+public struct UserRegistered: EventPayload {
+    public var userId: UserId
+    public var email: String
+    public var name: String
+    public var phone: String
+    public var role: Role
+    public var passwordHash: PasswordHash
+    public var at: Instant
+}
+public struct UserLoggedIn: EventPayload { public var at: Instant }
+public struct LoginFailed: EventPayload { public var consecutiveFailures: Int; public var at: Instant }
+public struct UserLockedOut: EventPayload { public var until: Instant; public var at: Instant }
+public struct ProfileUpdated: EventPayload { public var name: String; public var phone: String; public var at: Instant }
+public struct PasswordChanged: EventPayload { public var passwordHash: PasswordHash; public var at: Instant }
+public struct AddressAdded: EventPayload { public var addressId: AddressId; public var address: Address; public var at: Instant }
+public struct AddressUpdated: EventPayload { public var addressId: AddressId; public var address: Address; public var at: Instant }
+public struct AddressRemoved: EventPayload { public var addressId: AddressId; public var at: Instant }
+public struct DefaultAddressSet: EventPayload { public var addressId: AddressId; public var at: Instant }
+public struct FavoriteAdded: EventPayload { public var goodsId: GoodsId; public var at: Instant }
+public struct FavoriteRemoved: EventPayload { public var goodsId: GoodsId; public var at: Instant }
+public struct GoodsViewed: EventPayload { public var goodsId: GoodsId; public var at: Instant }
+public struct RoleGranted: EventPayload { public var role: Role; public var grantedBy: String; public var at: Instant }
+public struct UserForgotten: EventPayload { public var at: Instant }
+
+public enum EmailClaimEvent: Hashable, Sendable {
+    case claimed(EmailClaimed)
+    case released(EmailReleased)
+}
+
+public enum UserEvent: Hashable, Sendable {
+    case registered(UserRegistered)
+    case loggedIn(UserLoggedIn)
+    case loginFailed(LoginFailed)
+    case lockedOut(UserLockedOut)
+    case profileUpdated(ProfileUpdated)
+    case passwordChanged(PasswordChanged)
+    case addressAdded(AddressAdded)
+    case addressUpdated(AddressUpdated)
+    case addressRemoved(AddressRemoved)
+    case defaultAddressSet(DefaultAddressSet)
+    case favoriteAdded(FavoriteAdded)
+    case favoriteRemoved(FavoriteRemoved)
+    case goodsViewed(GoodsViewed)
+    case roleGranted(RoleGranted)
+    case forgotten(UserForgotten)
+}
+
+// MARK: Goods
+
+public struct GoodsListed: EventPayload {
+    public var goodsId: GoodsId
+    public var merchantId: UserId
+    public var title: String
+    public var description: String
+    public var category: String
+    public var brand: String
+    public var tags: [String]
+    public var price: Money
+    public var stock: Int
+    public var lowStockThreshold: Int
+    public var at: Instant
+}
+public struct GoodsUpdated: EventPayload {
+    public var title: String
+    public var description: String
+    public var category: String
+    public var brand: String
+    public var tags: [String]
+    public var lowStockThreshold: Int
+    public var at: Instant
+}
+public struct PriceChanged: EventPayload { public var from: Money; public var to: Money; public var at: Instant }
+public struct StockAdded: EventPayload { public var quantity: Int; public var at: Instant }
+public struct StockAdjusted: EventPayload { public var delta: Int; public var reason: String; public var at: Instant }
+public struct StockReserved: EventPayload { public var orderId: OrderId; public var quantity: Int; public var at: Instant }
+public struct StockReleased: EventPayload { public var orderId: OrderId; public var quantity: Int; public var at: Instant }
+public struct StockShipped: EventPayload { public var orderId: OrderId; public var quantity: Int; public var at: Instant }
+public struct LowStockDetected: EventPayload { public var available: Int; public var threshold: Int; public var at: Instant }
+public struct GoodsDelisted: EventPayload { public var at: Instant }
+public struct GoodsRelisted: EventPayload { public var at: Instant }
+public struct ReviewPosted: EventPayload {
+    public var reviewId: ReviewId
+    public var orderId: OrderId
+    public var userId: UserId
+    public var rating: Int
+    public var text: String
+    public var at: Instant
+}
+
+public enum GoodsEvent: Hashable, Sendable {
+    case listed(GoodsListed)
+    case updated(GoodsUpdated)
+    case priceChanged(PriceChanged)
+    case stockAdded(StockAdded)
+    case stockAdjusted(StockAdjusted)
+    case stockReserved(StockReserved)
+    case stockReleased(StockReleased)
+    case stockShipped(StockShipped)
+    case lowStockDetected(LowStockDetected)
+    case delisted(GoodsDelisted)
+    case relisted(GoodsRelisted)
+    case reviewPosted(ReviewPosted)
+}
+
+// MARK: Carts
+
+public struct CartItemAdded: EventPayload { public var goodsId: GoodsId; public var quantity: Int; public var at: Instant }
+public struct CartItemQuantityChanged: EventPayload { public var goodsId: GoodsId; public var quantity: Int; public var at: Instant }
+public struct CartItemRemoved: EventPayload { public var goodsId: GoodsId; public var at: Instant }
+public struct CartCouponApplied: EventPayload { public var couponId: CouponId; public var code: String; public var at: Instant }
+public struct CartCouponRemoved: EventPayload { public var at: Instant }
+public struct CartCleared: EventPayload { public var at: Instant }
+public struct CartCheckedOut: EventPayload { public var orderId: OrderId; public var at: Instant }
+
+public enum CartEvent: Hashable, Sendable {
+    case itemAdded(CartItemAdded)
+    case quantityChanged(CartItemQuantityChanged)
+    case itemRemoved(CartItemRemoved)
+    case couponApplied(CartCouponApplied)
+    case couponRemoved(CartCouponRemoved)
+    case cleared(CartCleared)
+    case checkedOut(CartCheckedOut)
+}
+
+// MARK: Coupons
+
+public enum CouponKind: String, Codable, Sendable, Hashable {
+    /// `value` is a percentage, 1–100.
+    case percent
+    /// `value` is an amount in minor units.
+    case fixed
+}
+
+public struct CouponCreated: EventPayload {
+    public var couponId: CouponId
+    public var code: String
+    public var kind: CouponKind
+    public var value: Int64
+    public var minimumSpend: Money
+    public var validFrom: Instant
+    public var validUntil: Instant
+    public var totalLimit: Int
+    public var perUserLimit: Int
+    /// Only this user may redeem it (coupons bought with points), or anyone when nil.
+    public var restrictedTo: UserId?
+    public var createdBy: String
+    public var at: Instant
+}
+public struct CouponCodeClaimed: EventPayload { public var code: String; public var couponId: CouponId }
+public struct CouponRedeemed: EventPayload { public var orderId: OrderId; public var userId: UserId; public var at: Instant }
+public struct CouponReleased: EventPayload { public var orderId: OrderId; public var userId: UserId; public var at: Instant }
+public struct CouponDisabled: EventPayload { public var at: Instant }
+
+public enum CouponEvent: Hashable, Sendable {
+    case created(CouponCreated)
+    case redeemed(CouponRedeemed)
+    case released(CouponReleased)
+    case disabled(CouponDisabled)
+}
+
+public enum CouponCodeEvent: Hashable, Sendable {
+    case claimed(CouponCodeClaimed)
+}
+
+// MARK: Orders
+
+public struct OrderLine: Codable, Hashable, Sendable {
+    public var goodsId: GoodsId
+    public var merchantId: UserId
+    public var title: String
+    public var unitPrice: Money
+    public var quantity: Int
+    public var lineTotal: Money
+}
+
+public struct OrderNumberAssigned: EventPayload { public var number: String; public var orderId: OrderId }
+
+public struct OrderPlaced: EventPayload {
+    public var orderId: OrderId
+    public var number: String
+    public var userId: UserId
+    public var lines: [OrderLine]
+    public var subtotal: Money
+    public var discount: Money
+    public var couponId: CouponId?
+    public var pointsUsed: Int64
+    public var pointsValue: Money
+    public var total: Money
+    public var address: Address
+    public var at: Instant
+    public var expiresAt: Instant
+}
+public struct OrderPaid: EventPayload { public var paymentId: PaymentId; public var amount: Money; public var at: Instant }
+public struct OrderShipped: EventPayload { public var carrier: String; public var trackingNumber: String; public var at: Instant }
+public struct OrderReceived: EventPayload { public var at: Instant }
+public struct OrderCancelled: EventPayload { public var reason: String; public var refundAmount: Money; public var at: Instant }
+public struct RefundRequested: EventPayload { public var reason: String; public var at: Instant }
+public struct RefundApproved: EventPayload { public var at: Instant }
+public struct RefundRejected: EventPayload { public var reason: String; public var at: Instant }
+public struct OrderRefunded: EventPayload { public var amount: Money; public var at: Instant }
+public struct OrderExpired: EventPayload { public var at: Instant }
+
+public enum OrderEvent: Hashable, Sendable {
+    case placed(OrderPlaced)
+    case paid(OrderPaid)
+    case shipped(OrderShipped)
+    case received(OrderReceived)
+    case cancelled(OrderCancelled)
+    case refundRequested(RefundRequested)
+    case refundApproved(RefundApproved)
+    case refundRejected(RefundRejected)
+    case refunded(OrderRefunded)
+    case expired(OrderExpired)
+}
+
+public enum OrderNumberEvent: Hashable, Sendable {
+    case assigned(OrderNumberAssigned)
+}
+
+// MARK: Payments
+
+public struct PaymentInitiated: EventPayload {
+    public var paymentId: PaymentId
+    public var orderId: OrderId
+    public var provider: String
+    public var amount: Money
+    public var at: Instant
+}
+public struct PaymentSucceeded: EventPayload { public var providerTransactionId: String; public var amount: Money; public var at: Instant }
+public struct PaymentFailed: EventPayload { public var providerTransactionId: String; public var reason: String; public var at: Instant }
+public struct PaymentRefunded: EventPayload { public var amount: Money; public var reason: String; public var at: Instant }
+
+public enum PaymentEvent: Hashable, Sendable {
+    case initiated(PaymentInitiated)
+    case succeeded(PaymentSucceeded)
+    case failed(PaymentFailed)
+    case refunded(PaymentRefunded)
+}
+
+// MARK: Points
+
+public struct PointsEarned: EventPayload { public var orderId: OrderId; public var points: Int64; public var at: Instant }
+public struct PointsRedeemed: EventPayload { public var orderId: OrderId?; public var points: Int64; public var reason: String; public var at: Instant }
+public struct PointsRefunded: EventPayload { public var orderId: OrderId; public var points: Int64; public var at: Instant }
+public struct PointsRevoked: EventPayload { public var orderId: OrderId; public var points: Int64; public var at: Instant }
+public struct PointsExchanged: EventPayload { public var points: Int64; public var couponId: CouponId; public var at: Instant }
+
+public enum PointsEvent: Hashable, Sendable {
+    case earned(PointsEarned)
+    case redeemed(PointsRedeemed)
+    case refunded(PointsRefunded)
+    case revoked(PointsRevoked)
+    case exchanged(PointsExchanged)
+}
+
+// MARK: All events
+
+/// Every event of the shop, by aggregate.
+public enum DomainEvent: Hashable, Sendable {
+    case emailClaim(EmailClaimEvent)
+    case user(UserEvent)
+    case goods(GoodsEvent)
+    case cart(CartEvent)
+    case coupon(CouponEvent)
+    case couponCode(CouponCodeEvent)
+    case order(OrderEvent)
+    case orderNumber(OrderNumberEvent)
+    case payment(PaymentEvent)
+    case points(PointsEvent)
+}

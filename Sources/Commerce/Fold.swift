@@ -1,0 +1,82 @@
+/// Folding a stream's events into its state. A stream only ever holds its own
+/// aggregate's events; anything else is ignored, because evolve never fails.
+public protocol AggregateState: Sendable {
+    init()
+    func evolve(_ event: DomainEvent) -> Self
+}
+
+extension AggregateState {
+    public init(events: some Sequence<DomainEvent>) {
+        self = events.reduce(Self()) { $0.evolve($1) }
+    }
+}
+
+extension EmailClaimState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> EmailClaimState {
+        if case .emailClaim(let event) = event { return evolve(event) }
+        return self
+    }
+}
+
+extension UserState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> UserState {
+        if case .user(let event) = event { return evolve(event) }
+        return self
+    }
+}
+
+extension GoodsState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> GoodsState {
+        if case .goods(let event) = event { return evolve(event) }
+        return self
+    }
+}
+
+extension CartState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> CartState {
+        if case .cart(let event) = event { return evolve(event) }
+        return self
+    }
+}
+
+extension CouponState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> CouponState {
+        if case .coupon(let event) = event { return evolve(event) }
+        return self
+    }
+}
+
+extension CouponCodeState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> CouponCodeState {
+        if case .couponCode(let event) = event { return evolve(event) }
+        return self
+    }
+}
+
+extension OrderState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> OrderState {
+        if case .order(let event) = event { return evolve(event) }
+        return self
+    }
+}
+
+extension OrderNumbersState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> OrderNumbersState {
+        if case .orderNumber(let event) = event { return evolve(event) }
+        return self
+    }
+}
+
+extension PaymentState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> PaymentState {
+        if case .payment(let event) = event { return evolve(event) }
+        return self
+    }
+}
+
+extension PointsState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> PointsState {
+        if case .points(let event) = event { return evolve(event) }
+        return self
+    }
+}

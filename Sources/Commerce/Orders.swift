@@ -1,0 +1,300 @@
+public enum OrderStatus: String, Codable, Sendable, CaseIterable {
+    case placed, paid, shipped, received, refundRequested, refunded, cancelled, expired
+
+    /// Orders whose stock is still reserved (not shipped, not given back).
+    public var holdsReservation: Bool { self == .placed || self == .paid }
+    /// Orders whose money the shop keeps.
+    public var holdsPayment: Bool { self == .paid || self == .shipped || self == .received || self == .refundRequested }
+}
+
+public struct OrderState: Hashable, Sendable {
+    public var placed: OrderPlaced?
+    public var status = OrderStatus.placed
+    public var paymentId: PaymentId?
+    public var paidAmount = Money.zero
+    public var carrier: String?
+    public var trackingNumber: String?
+    public var receivedAt: Instant?
+
+    public init() {}
+
+    public var exists: Bool { placed != nil }
+
+    public func evolve(_ event: OrderEvent) -> OrderState {
+        var next = self
+        switch event {
+        case .placed(let placed):
+            next.placed = placed
+            next.status = .placed
+        case .paid(let paid):
+            next.status = .paid
+            next.paymentId = paid.paymentId
+            next.paidAmount = paid.amount
+        case .shipped(let shipped):
+            next.status = .shipped
+            next.carrier = shipped.carrier
+            next.trackingNumber = shipped.trackingNumber
+        case .received(let received):
+            next.status = .received
+            next.receivedAt = received.at
+        case .cancelled: next.status = .cancelled
+        case .refundRequested: next.status = .refundRequested
+        case .refundApproved: break  // OrderRefunded follows in the same decision
+        case .refundRejected: next.status = .received
+        case .refunded: next.status = .refunded
+        case .expired: next.status = .expired
+        }
+        return next
+    }
+}
+
+/// The day's order-number sequence (`ordernumbers-YYYYMMDD`).
+public struct OrderNumbersState: Hashable, Sendable {
+    public var assigned = 0
+
+    public init() {}
+
+    public func evolve(_ event: OrderNumberEvent) -> OrderNumbersState {
+        var next = self
+        switch event {
+        case .assigned: next.assigned += 1
+        }
+        return next
+    }
+}
+
+public struct PlaceOrder: Hashable, Sendable {
+    public var orderId: OrderId
+    public var addressId: AddressId?
+    public var pointsToUse: Int64
+    public var at: Instant
+
+    public init(orderId: OrderId, addressId: AddressId? = nil, pointsToUse: Int64 = 0, at: Instant) {
+        self.orderId = orderId
+        self.addressId = addressId
+        self.pointsToUse = pointsToUse
+        self.at = at
+    }
+}
+
+/// Everything PlaceOrder decides over; the engine loads each at a version
+/// and appends the decision with those versions as expectations.
+public struct CheckoutStates: Sendable {
+    public var user: UserState
+    public var cart: CartState
+    /// The state of every goods in the cart.
+    public var goods: [GoodsId: GoodsState]
+    /// The state of the cart's coupon, when one is applied.
+    public var coupon: CouponState?
+    public var points: PointsState
+    public var order: OrderState
+    /// The sequence of the day of `PlaceOrder.at`.
+    public var orderNumbers: OrderNumbersState
+
+    public init(user: UserState, cart: CartState, goods: [GoodsId: GoodsState], coupon: CouponState?, points: PointsState,
+                order: OrderState, orderNumbers: OrderNumbersState) {
+        self.user = user
+        self.cart = cart
+        self.goods = goods
+        self.coupon = coupon
+        self.points = points
+        self.order = order
+        self.orderNumbers = orderNumbers
+    }
+}
+
+/// The other order commands: each names its order.
+public enum OrderCommand: Hashable, Sendable {
+    /// Marks paid without a provider (offline payment); admins only.
+    case pay(PaymentId, amount: Money)
+    case ship(carrier: String, trackingNumber: String)
+    case confirmReceipt
+    case cancel(reason: String)
+    case requestRefund(reason: String)
+    case approveRefund
+    case rejectRefund(reason: String)
+    case expire
+}
+
+/// The states an order command may touch besides the order.
+public struct OrderContext: Sendable {
+    /// Goods of the order's lines (needed to ship, release stock).
+    public var goods: [GoodsId: GoodsState]
+    public var coupon: CouponState?
+    /// The buyer's points.
+    public var points: PointsState
+    /// The order's captured payment, when refunding.
+    public var payment: PaymentState?
+
+    public init(goods: [GoodsId: GoodsState] = [:], coupon: CouponState? = nil, points: PointsState = PointsState(), payment: PaymentState? = nil) {
+        self.goods = goods
+        self.coupon = coupon
+        self.points = points
+        self.payment = payment
+    }
+}
+
+public enum Orders {
+    static let orderNumberSequenceMax = 999_999
+
+    /// One atomic decision: the order, a stock reservation per line, the coupon
+    /// redemption, the points, the day's order number and the emptied cart.
+    public static func place(_ command: PlaceOrder, actor: Actor, states: CheckoutStates, policy: ShopPolicy) throws(Rejection) -> Decision {
+        guard let buyer = states.user.userId, actor.userId == buyer else { throw Rejection(.notOwner, "orders are placed by the buyer") }
+        guard !states.user.isForgotten else { throw Rejection(.userForgotten, "the user was forgotten") }
+        guard !states.order.exists else { throw Rejection(.orderAlreadyExists, "order \(command.orderId) exists") }
+        guard let addressId = command.addressId ?? states.user.defaultAddress, let address = states.user.address(addressId) else {
+            throw Rejection(.addressNotFound, "an order needs one of your addresses", field: "addressId")
+        }
+        let quote = try Pricing.quote(cart: states.cart, goods: states.goods, coupon: states.coupon, buyer: buyer,
+                                      pointsToUse: command.pointsToUse, pointsBalance: states.points.balance, policy: policy, at: command.at)
+        for line in quote.lines {
+            let available = states.goods[line.goodsId]?.available ?? 0
+            guard available >= line.quantity else {
+                throw Rejection(.insufficientStock, "\(line.title): \(available) left, \(line.quantity) wanted", field: "\(line.goodsId)")
+            }
+        }
+        let sequence = states.orderNumbers.assigned + 1
+        guard sequence <= orderNumberSequenceMax else { throw Rejection(.orderNumberTaken, "the day's order numbers are used up") }
+        let number = "\(command.at.dayStamp)-\(String(format: "%06d", sequence))"
+        var decision = Decision()
+        decision.append(.orderNumber(.assigned(OrderNumberAssigned(number: number, orderId: command.orderId))), to: .orderNumbers(command.at.dayStamp))
+        decision.append(.order(.placed(OrderPlaced(
+            orderId: command.orderId, number: number, userId: buyer, lines: quote.lines, subtotal: quote.subtotal,
+            discount: quote.discount, couponId: states.cart.couponId, pointsUsed: quote.pointsUsed, pointsValue: quote.pointsValue,
+            total: quote.total, address: address, at: command.at, expiresAt: command.at.adding(seconds: policy.orderExpirySeconds)))),
+                        to: .order(command.orderId))
+        for line in quote.lines {
+            guard let goods = states.goods[line.goodsId] else { continue }
+            let reserved = GoodsEvent.stockReserved(StockReserved(orderId: command.orderId, quantity: line.quantity, at: command.at))
+            decision.append(.goods(reserved), to: .goods(line.goodsId))
+            if let low = Catalog.lowStock(before: goods, after: goods.evolve(reserved), at: command.at) {
+                decision.append(.goods(low), to: .goods(line.goodsId))
+            }
+        }
+        if let couponId = states.cart.couponId {
+            decision.append(.coupon(.redeemed(CouponRedeemed(orderId: command.orderId, userId: buyer, at: command.at))), to: .coupon(couponId))
+        }
+        if quote.pointsUsed > 0 {
+            decision.append(.points(.redeemed(PointsRedeemed(orderId: command.orderId, points: quote.pointsUsed, reason: "order", at: command.at))),
+                            to: .points(buyer))
+        }
+        decision.append(.cart(.checkedOut(CartCheckedOut(orderId: command.orderId, at: command.at))), to: .cart(buyer))
+        return decision
+    }
+
+    public static func decide(_ command: OrderCommand, actor: Actor, order: OrderState, context: OrderContext,
+                              at: Instant, policy: ShopPolicy) throws(Rejection) -> Decision {
+        guard let placed = order.placed else { throw Rejection(.orderNotFound, "no such order") }
+        try authorize(command, actor: actor, placed: placed)
+        var decision = Decision()
+        let orderStream = StreamId.order(placed.orderId)
+        switch command {
+        case let .pay(paymentId, amount):
+            guard order.status == .placed, at < placed.expiresAt else { throw Rejection(.orderNotPayable, "order is \(order.status.rawValue)") }
+            guard amount == placed.total else { throw Rejection(.amountMismatch, "the order total is \(placed.total)") }
+            decision.append(.order(.paid(OrderPaid(paymentId: paymentId, amount: amount, at: at))), to: orderStream)
+        case let .ship(carrier, trackingNumber):
+            try Limits.text(carrier, "carrier", max: Limits.carrierCharactersMax)
+            try Limits.text(trackingNumber, "trackingNumber", max: Limits.trackingNumberCharactersMax)
+            guard order.status == .paid else { throw Rejection(.orderNotShippable, "order is \(order.status.rawValue)") }
+            decision.append(.order(.shipped(OrderShipped(carrier: carrier, trackingNumber: trackingNumber, at: at))), to: orderStream)
+            for line in placed.lines {
+                decision.append(.goods(.stockShipped(StockShipped(orderId: placed.orderId, quantity: line.quantity, at: at))), to: .goods(line.goodsId))
+            }
+        case .confirmReceipt:
+            guard order.status == .shipped else { throw Rejection(.orderNotReceivable, "order is \(order.status.rawValue)") }
+            decision.append(.order(.received(OrderReceived(at: at))), to: orderStream)
+            let points = placed.total.minorUnits / 100 * policy.pointsPerMajorUnit
+            if points > 0 {
+                decision.append(.points(.earned(PointsEarned(orderId: placed.orderId, points: points, at: at))), to: .points(placed.userId))
+            }
+        case .cancel(let reason):
+            try Limits.text(reason, "reason", max: Limits.reasonCharactersMax)
+            switch order.status {
+            case .placed:
+                decision.append(.order(.cancelled(OrderCancelled(reason: reason, refundAmount: .zero, at: at))), to: orderStream)
+            case .paid:
+                decision.append(.order(.cancelled(OrderCancelled(reason: reason, refundAmount: order.paidAmount, at: at))), to: orderStream)
+                try refundPayment(order, context: context, reason: "order cancelled", at: at, into: &decision)
+            case .shipped, .received, .refundRequested, .refunded, .cancelled, .expired:
+                throw Rejection(.orderNotCancellable, "order is \(order.status.rawValue)")
+            }
+            release(placed, context: context, at: at, into: &decision)
+        case .expire:
+            guard order.status == .placed else { throw Rejection(.orderNotExpirable, "order is \(order.status.rawValue)") }
+            guard at >= placed.expiresAt else { throw Rejection(.orderNotExpirable, "order expires at \(placed.expiresAt.millisecondsSinceEpoch)") }
+            decision.append(.order(.expired(OrderExpired(at: at))), to: orderStream)
+            release(placed, context: context, at: at, into: &decision)
+        case .requestRefund(let reason):
+            try Limits.text(reason, "reason", max: Limits.reasonCharactersMax)
+            guard order.status == .received, let receivedAt = order.receivedAt else {
+                throw Rejection(.orderNotRefundable, "order is \(order.status.rawValue)")
+            }
+            guard at < receivedAt.adding(seconds: policy.refundWindowSeconds) else { throw Rejection(.refundWindowClosed, "the refund window has closed") }
+            decision.append(.order(.refundRequested(RefundRequested(reason: reason, at: at))), to: orderStream)
+        case .approveRefund:
+            guard order.status == .refundRequested else { throw Rejection(.refundNotRequested, "order is \(order.status.rawValue)") }
+            decision.append(.order(.refundApproved(RefundApproved(at: at))), to: orderStream)
+            decision.append(.order(.refunded(OrderRefunded(amount: order.paidAmount, at: at))), to: orderStream)
+            try refundPayment(order, context: context, reason: "refund approved", at: at, into: &decision)
+            settlePointsOnRefund(placed, context: context, at: at, into: &decision)
+        case .rejectRefund(let reason):
+            try Limits.text(reason, "reason", max: Limits.reasonCharactersMax)
+            guard order.status == .refundRequested else { throw Rejection(.refundNotRequested, "order is \(order.status.rawValue)") }
+            decision.append(.order(.refundRejected(RefundRejected(reason: reason, at: at))), to: orderStream)
+        }
+        return decision
+    }
+
+    /// Buyers pay, cancel, confirm and ask for refunds; the merchant of every line
+    /// (or an admin) ships and answers refunds; the system expires; admins do anything.
+    private static func authorize(_ command: OrderCommand, actor: Actor, placed: OrderPlaced) throws(Rejection) {
+        if actor.isAdmin { return }
+        let isBuyer = actor.userId == placed.userId
+        let isMerchant = actor.userId.map { merchant in placed.lines.allSatisfy { $0.merchantId == merchant } } ?? false
+        let allowed: Bool
+        switch command {
+        case .pay, .expire: allowed = false
+        case .confirmReceipt, .requestRefund: allowed = isBuyer
+        case .cancel: allowed = isBuyer || isMerchant
+        case .ship, .approveRefund, .rejectRefund: allowed = isMerchant
+        }
+        guard allowed else { throw Rejection(isBuyer || actor.userId != nil ? .notOwner : .forbidden, "not your order to change that way") }
+    }
+
+    /// Gives back what placing the order took: stock, coupon use, points.
+    static func release(_ placed: OrderPlaced, context: OrderContext, at: Instant, into decision: inout Decision) {
+        for line in placed.lines {
+            decision.append(.goods(.stockReleased(StockReleased(orderId: placed.orderId, quantity: line.quantity, at: at))), to: .goods(line.goodsId))
+        }
+        if let couponId = placed.couponId, context.coupon?.openRedemptions[placed.orderId] != nil {
+            decision.append(.coupon(.released(CouponReleased(orderId: placed.orderId, userId: placed.userId, at: at))), to: .coupon(couponId))
+        }
+        if placed.pointsUsed > 0 {
+            decision.append(.points(.refunded(PointsRefunded(orderId: placed.orderId, points: placed.pointsUsed, at: at))), to: .points(placed.userId))
+        }
+    }
+
+    private static func refundPayment(_ order: OrderState, context: OrderContext, reason: String, at: Instant, into decision: inout Decision) throws(Rejection) {
+        guard let paymentId = order.paymentId else { return }  // paid offline: refunded offline
+        guard let payment = context.payment, payment.status == .succeeded else {
+            throw Rejection(.paymentNotFound, "the order's payment \(paymentId) is not captured")
+        }
+        decision.append(.payment(.refunded(PaymentRefunded(amount: payment.capturedAmount, reason: reason, at: at))), to: .payment(paymentId))
+    }
+
+    /// Points used come back; points earned go, as far as the balance allows.
+    private static func settlePointsOnRefund(_ placed: OrderPlaced, context: OrderContext, at: Instant, into decision: inout Decision) {
+        var balance = context.points.balance
+        if placed.pointsUsed > 0 {
+            decision.append(.points(.refunded(PointsRefunded(orderId: placed.orderId, points: placed.pointsUsed, at: at))), to: .points(placed.userId))
+            balance += placed.pointsUsed
+        }
+        let earned = context.points.earnedByOrder[placed.orderId] ?? 0
+        let revoke = min(earned, balance)
+        if revoke > 0 {
+            decision.append(.points(.revoked(PointsRevoked(orderId: placed.orderId, points: revoke, at: at))), to: .points(placed.userId))
+        }
+    }
+}

@@ -1,0 +1,111 @@
+public enum PaymentStatus: String, Codable, Sendable {
+    case pending, succeeded, failed, refunded
+}
+
+public struct PaymentState: Hashable, Sendable {
+    public var initiated: PaymentInitiated?
+    public var status = PaymentStatus.pending
+    /// Provider transaction ids already handled: a repeated callback has no effect.
+    public var handledTransactions: Set<String> = []
+    public var capturedAmount = Money.zero
+    public var refundedAmount = Money.zero
+
+    public init() {}
+
+    public var exists: Bool { initiated != nil }
+
+    public func evolve(_ event: PaymentEvent) -> PaymentState {
+        var next = self
+        switch event {
+        case .initiated(let initiated): next.initiated = initiated
+        case .succeeded(let succeeded):
+            next.status = .succeeded
+            next.capturedAmount = succeeded.amount
+            next.handledTransactions.insert(succeeded.providerTransactionId)
+        case .failed(let failed):
+            next.status = .failed
+            next.handledTransactions.insert(failed.providerTransactionId)
+        case .refunded(let refunded):
+            next.status = .refunded
+            next.refundedAmount = refunded.amount
+        }
+        return next
+    }
+}
+
+public struct InitiatePayment: Hashable, Sendable {
+    public var paymentId: PaymentId
+    public var provider: String
+    public var at: Instant
+
+    public init(paymentId: PaymentId, provider: String, at: Instant) {
+        self.paymentId = paymentId
+        self.provider = provider
+        self.at = at
+    }
+}
+
+/// A provider's (already signature-checked) notification about a payment.
+public struct ProviderCallback: Hashable, Sendable {
+    public var providerTransactionId: String
+    public var succeeded: Bool
+    public var amount: Money
+    public var reason: String
+    public var at: Instant
+
+    public init(providerTransactionId: String, succeeded: Bool, amount: Money, reason: String = "", at: Instant) {
+        self.providerTransactionId = providerTransactionId
+        self.succeeded = succeeded
+        self.amount = amount
+        self.reason = reason
+        self.at = at
+    }
+}
+
+public enum Payments {
+    static let providerNameCharactersMax = 40
+    static let transactionIdCharactersMax = 128
+
+    /// The buyer starts paying a placed order; the amount is the order's total.
+    public static func initiate(_ command: InitiatePayment, actor: Actor, payment: PaymentState, order: OrderState) throws(Rejection) -> Decision {
+        try Limits.text(command.provider, "provider", max: providerNameCharactersMax)
+        guard let placed = order.placed else { throw Rejection(.orderNotFound, "no such order") }
+        guard actor.userId == placed.userId || actor.isAdmin else { throw Rejection(.notOwner, "not your order") }
+        guard !payment.exists else { throw Rejection(.paymentAlreadyExists, "payment \(command.paymentId) exists") }
+        guard order.status == .placed, command.at < placed.expiresAt else { throw Rejection(.orderNotPayable, "order is \(order.status.rawValue)") }
+        var decision = Decision()
+        decision.append(.payment(.initiated(PaymentInitiated(paymentId: command.paymentId, orderId: placed.orderId, provider: command.provider,
+                                                             amount: placed.total, at: command.at))), to: .payment(command.paymentId))
+        return decision
+    }
+
+    /// Handles a provider notification. The same transaction delivered again
+    /// decides nothing. A success on a payable order captures it and pays the
+    /// order; a success the order can no longer take (expired, cancelled, paid by
+    /// another payment) is captured and refunded at once, so money is conserved.
+    public static func handle(_ callback: ProviderCallback, actor: Actor, payment: PaymentState, order: OrderState) throws(Rejection) -> Decision {
+        guard case .paymentProvider(let provider) = actor else { throw Rejection(.forbidden, "only a payment provider reports payments") }
+        try Limits.text(callback.providerTransactionId, "providerTransactionId", max: transactionIdCharactersMax)
+        guard let initiated = payment.initiated, initiated.provider == provider else { throw Rejection(.paymentNotFound, "no such payment") }
+        var decision = Decision()
+        if payment.handledTransactions.contains(callback.providerTransactionId) { return decision }
+        guard payment.status == .pending else { throw Rejection(.paymentNotPending, "payment is \(payment.status.rawValue)") }
+        let stream = StreamId.payment(initiated.paymentId)
+        guard callback.succeeded else {
+            decision.append(.payment(.failed(PaymentFailed(providerTransactionId: callback.providerTransactionId, reason: callback.reason, at: callback.at))), to: stream)
+            return decision
+        }
+        guard callback.amount == initiated.amount else {
+            decision.append(.payment(.failed(PaymentFailed(providerTransactionId: callback.providerTransactionId,
+                                                           reason: "amount_mismatch: \(callback.amount) for \(initiated.amount)", at: callback.at))), to: stream)
+            return decision
+        }
+        decision.append(.payment(.succeeded(PaymentSucceeded(providerTransactionId: callback.providerTransactionId, amount: callback.amount, at: callback.at))), to: stream)
+        if let placed = order.placed, order.status == .placed, callback.at < placed.expiresAt, placed.total == callback.amount {
+            decision.append(.order(.paid(OrderPaid(paymentId: initiated.paymentId, amount: callback.amount, at: callback.at))), to: .order(placed.orderId))
+        } else {
+            decision.append(.payment(.refunded(PaymentRefunded(amount: callback.amount, reason: "order not payable", at: callback.at))), to: stream)
+        }
+        return decision
+    }
+}

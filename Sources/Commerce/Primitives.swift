@@ -1,0 +1,270 @@
+import Foundation
+
+/// A moment, in milliseconds since the Unix epoch (UTC). Commands carry it in;
+/// the domain never reads a clock.
+public struct Instant: Hashable, Comparable, Codable, Sendable, CustomStringConvertible {
+    public var millisecondsSinceEpoch: Int64
+
+    public init(millisecondsSinceEpoch: Int64) { self.millisecondsSinceEpoch = millisecondsSinceEpoch }
+
+    public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.millisecondsSinceEpoch < rhs.millisecondsSinceEpoch }
+
+    public func adding(seconds: Int64) -> Instant { Instant(millisecondsSinceEpoch: millisecondsSinceEpoch + seconds * 1_000) }
+
+    /// `YYYYMMDD` in UTC, used in order numbers.
+    public var dayStamp: String {
+        var seconds = time_t(millisecondsSinceEpoch / 1_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d%02d%02d", Int32(parts.tm_year) + 1900, Int32(parts.tm_mon) + 1, Int32(parts.tm_mday))
+    }
+
+    public var description: String { "\(millisecondsSinceEpoch)ms" }
+
+    public init(from decoder: any Decoder) throws {
+        millisecondsSinceEpoch = try decoder.singleValueContainer().decode(Int64.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(millisecondsSinceEpoch)
+    }
+}
+
+/// A typed identifier: `UserId`, `GoodsId`, … cannot be mixed up.
+/// Ids are made outside the domain (time-ordered UUIDv7 in the engine).
+public struct EntityId<Tag>: Hashable, Comparable, Codable, Sendable, CustomStringConvertible {
+    public let uuid: UUID
+
+    public init(_ uuid: UUID) { self.uuid = uuid }
+
+    public init?(_ text: String) {
+        guard let uuid = UUID(uuidString: text) else { return nil }
+        self.uuid = uuid
+    }
+
+    public var description: String { uuid.uuidString.lowercased() }
+
+    public static func < (lhs: EntityId, rhs: EntityId) -> Bool {
+        withUnsafeBytes(of: lhs.uuid.uuid) { left in
+            withUnsafeBytes(of: rhs.uuid.uuid) { right in left.lexicographicallyPrecedes(right) }
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let uuid = UUID(uuidString: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a UUID: \(text)"))
+        }
+        self.uuid = uuid
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+public enum UserTag: Sendable {}
+public enum GoodsTag: Sendable {}
+public enum OrderTag: Sendable {}
+public enum CouponTag: Sendable {}
+public enum PaymentTag: Sendable {}
+public enum AddressTag: Sendable {}
+public enum ReviewTag: Sendable {}
+
+public typealias UserId = EntityId<UserTag>
+public typealias GoodsId = EntityId<GoodsTag>
+public typealias OrderId = EntityId<OrderTag>
+public typealias CouponId = EntityId<CouponTag>
+public typealias PaymentId = EntityId<PaymentTag>
+public typealias AddressId = EntityId<AddressTag>
+public typealias ReviewId = EntityId<ReviewTag>
+
+/// An amount in integer minor units (fen, cents). One currency per shop, so
+/// the currency lives in the shop's policy, not in every amount.
+public struct Money: Hashable, Comparable, Codable, Sendable, CustomStringConvertible {
+    public var minorUnits: Int64
+
+    public init(minorUnits: Int64) { self.minorUnits = minorUnits }
+
+    public static let zero = Money(minorUnits: 0)
+
+    public static func < (lhs: Money, rhs: Money) -> Bool { lhs.minorUnits < rhs.minorUnits }
+
+    /// Sum or product beyond `Limits.moneyMax` is a rejection, never a wrap.
+    public static func + (lhs: Money, rhs: Money) throws(Rejection) -> Money {
+        let (sum, overflow) = lhs.minorUnits.addingReportingOverflow(rhs.minorUnits)
+        guard !overflow, sum <= Limits.moneyMax else { throw Rejection(.amountOutOfRange, "amount exceeds \(Limits.moneyMax)") }
+        return Money(minorUnits: sum)
+    }
+
+    public func times(_ quantity: Int) throws(Rejection) -> Money {
+        let (product, overflow) = minorUnits.multipliedReportingOverflow(by: Int64(quantity))
+        guard !overflow, product <= Limits.moneyMax else { throw Rejection(.amountOutOfRange, "amount exceeds \(Limits.moneyMax)") }
+        return Money(minorUnits: product)
+    }
+
+    public var description: String { "\(minorUnits)" }
+
+    public init(from decoder: any Decoder) throws {
+        minorUnits = try decoder.singleValueContainer().decode(Int64.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(minorUnits)
+    }
+}
+
+public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
+    case customer, merchant, admin
+
+    private var rank: Int {
+        switch self {
+        case .customer: return 0
+        case .merchant: return 1
+        case .admin: return 2
+        }
+    }
+
+    public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// Who issues a command.
+public enum Actor: Hashable, Codable, Sendable, CustomStringConvertible {
+    case user(UserId, Role)
+    case system
+    case paymentProvider(String)
+
+    public var userId: UserId? {
+        if case let .user(id, _) = self { return id }
+        return nil
+    }
+
+    public var isAdmin: Bool {
+        switch self {
+        case .user(_, let role): return role == .admin
+        case .system: return true
+        case .paymentProvider: return false
+        }
+    }
+
+    /// The form stored in the log's `actor` field.
+    public var description: String {
+        switch self {
+        case let .user(id, role): return "user:\(id):\(role.rawValue)"
+        case .system: return "system"
+        case .paymentProvider(let name): return "provider:\(name)"
+        }
+    }
+}
+
+/// A delivery address. Personal data: encrypted in the stored payload by the log.
+public struct Address: Hashable, Codable, Sendable {
+    public var recipient: String
+    public var phone: String
+    public var line1: String
+    public var line2: String
+    public var city: String
+    public var region: String
+    public var postalCode: String
+    public var country: String
+
+    public init(recipient: String, phone: String, line1: String, line2: String = "", city: String,
+                region: String = "", postalCode: String, country: String) {
+        self.recipient = recipient
+        self.phone = phone
+        self.line1 = line1
+        self.line2 = line2
+        self.city = city
+        self.region = region
+        self.postalCode = postalCode
+        self.country = country
+    }
+
+    func validate() throws(Rejection) {
+        try Limits.text(recipient, "address.recipient", max: Limits.nameCharactersMax)
+        try Limits.text(phone, "address.phone", max: Limits.phoneCharactersMax)
+        try Limits.text(line1, "address.line1", max: Limits.addressLineCharactersMax)
+        try Limits.text(line2, "address.line2", max: Limits.addressLineCharactersMax, allowEmpty: true)
+        try Limits.text(city, "address.city", max: Limits.nameCharactersMax)
+        try Limits.text(region, "address.region", max: Limits.nameCharactersMax, allowEmpty: true)
+        try Limits.text(postalCode, "address.postalCode", max: Limits.postalCodeCharactersMax)
+        try Limits.text(country, "address.country", max: Limits.nameCharactersMax)
+    }
+}
+
+/// Every bound the domain enforces, by name.
+public enum Limits {
+    public static let moneyMax: Int64 = 1_000_000_000_000  // 10 billion in major units
+    public static let priceMax: Int64 = 100_000_000_00     // one item: 100 million in major units
+    public static let quantityPerLineMax = 999
+    public static let cartLinesMax = 100
+    public static let stockMax = 100_000_000
+    public static let emailCharactersMax = 254
+    public static let passwordCharactersMin = 8
+    public static let passwordCharactersMax = 128
+    public static let nameCharactersMax = 100
+    public static let phoneCharactersMax = 32
+    public static let addressLineCharactersMax = 200
+    public static let postalCodeCharactersMax = 16
+    public static let addressesPerUserMax = 20
+    public static let favoritesPerUserMax = 500
+    public static let footprintsKept = 100
+    public static let titleCharactersMax = 200
+    public static let descriptionCharactersMax = 5_000
+    public static let tagsPerGoodsMax = 20
+    public static let tagCharactersMax = 40
+    public static let reviewCharactersMax = 2_000
+    public static let couponCodeCharactersMax = 32
+    public static let carrierCharactersMax = 60
+    public static let trackingNumberCharactersMax = 60
+    public static let reasonCharactersMax = 500
+    public static let pointsMax = 1_000_000_000
+
+    static func text(_ value: String, _ field: String, max: Int, allowEmpty: Bool = false) throws(Rejection) {
+        let count = value.count
+        if !allowEmpty, value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw Rejection(.invalidInput, "\(field) must not be empty", field: field)
+        }
+        guard count <= max else { throw Rejection(.invalidInput, "\(field) is \(count) characters; the limit is \(max)", field: field) }
+        guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" }) else {
+            throw Rejection(.invalidInput, "\(field) contains control characters", field: field)
+        }
+    }
+
+    static func quantity(_ value: Int, _ field: String = "quantity") throws(Rejection) {
+        guard (1...quantityPerLineMax).contains(value) else {
+            throw Rejection(.quantityOutOfRange, "\(field) must be between 1 and \(quantityPerLineMax), got \(value)", field: field)
+        }
+    }
+
+    static func price(_ value: Money, _ field: String = "price") throws(Rejection) {
+        guard value.minorUnits >= 0, value.minorUnits <= priceMax else {
+            throw Rejection(.invalidInput, "\(field) must be between 0 and \(priceMax) minor units", field: field)
+        }
+    }
+}
+
+/// The shop's rules that are configuration, not code.
+public struct ShopPolicy: Sendable, Hashable {
+    /// ISO 4217 code of the shop's one currency.
+    public var currency = "CNY"
+    /// Unpaid orders expire after this long.
+    public var orderExpirySeconds: Int64 = 30 * 60
+    /// Points earned per whole major unit of an order's total, on receipt.
+    public var pointsPerMajorUnit: Int64 = 1
+    /// What one point is worth at checkout, in minor units.
+    public var pointValueMinorUnits: Int64 = 1
+    /// Share of the amount after discount that points may pay, in percent.
+    public var pointsPayPercentMax: Int64 = 50
+    /// Failed logins in a row that lock an account.
+    public var lockoutFailures = 5
+    public var lockoutSeconds: Int64 = 15 * 60
+    /// Refunds may be requested this long after receipt.
+    public var refundWindowSeconds: Int64 = 14 * 24 * 3600
+    public var passwordHashing = PasswordParameters.production
+
+    public init() {}
+}
