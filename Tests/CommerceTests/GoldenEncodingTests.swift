@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+@testable import Commerce
+
+/// One canonical sample of every event type at its current schema version.
+/// `Snapshots/events/<Type>.v<N>.json` holds its encoding; a change to a
+/// shipped encoding fails here. Regenerate on purpose only:
+/// `EMPORIUM_REGENERATE_SNAPSHOTS=1 swift test --filter GoldenEncodingTests`,
+/// then review the diff like code.
+enum Samples {
+    static let at = Instant(millisecondsSinceEpoch: 1_790_000_000_000)
+    static let user = UserId(UUID(uuidString: "0193a1f2-0000-7000-8000-000000000001") ?? UUID())
+    static let merchant = UserId(UUID(uuidString: "0193a1f2-0000-7000-8000-000000000002") ?? UUID())
+    static let goods = GoodsId(UUID(uuidString: "0193a1f2-0000-7000-8000-000000000003") ?? UUID())
+    static let order = OrderId(UUID(uuidString: "0193a1f2-0000-7000-8000-000000000004") ?? UUID())
+    static let coupon = CouponId(UUID(uuidString: "0193a1f2-0000-7000-8000-000000000005") ?? UUID())
+    static let payment = PaymentId(UUID(uuidString: "0193a1f2-0000-7000-8000-000000000006") ?? UUID())
+    static let address = AddressId(UUID(uuidString: "0193a1f2-0000-7000-8000-000000000007") ?? UUID())
+    static let review = ReviewId(UUID(uuidString: "0193a1f2-0000-7000-8000-000000000008") ?? UUID())
+    static let money = Money(minorUnits: 3_998)
+    static let hash = PasswordHash(algorithm: "scrypt", parameters: .production, salt: "c2FsdHNhbHRzYWx0c2FsdA==",
+                                   hash: "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g=")
+    static let line = OrderLine(goodsId: goods, merchantId: merchant, title: "Green tea 绿茶", unitPrice: Money(minorUnits: 1_999),
+                                quantity: 2, lineTotal: money)
+
+    static let all: [DomainEvent] = [
+        .emailClaim(.claimed(EmailClaimed(email: "li.lei@example.com", userId: user))),
+        .emailClaim(.released(EmailReleased(email: "li.lei@example.com", userId: user))),
+        .user(.registered(UserRegistered(userId: user, email: "li.lei@example.com", name: "李雷", phone: "+86 138 0000 0000",
+                                         role: .customer, passwordHash: hash, at: at))),
+        .user(.loggedIn(UserLoggedIn(at: at))),
+        .user(.loginFailed(LoginFailed(consecutiveFailures: 2, at: at))),
+        .user(.lockedOut(UserLockedOut(until: Instant(millisecondsSinceEpoch: 1_790_000_900_000), at: at))),
+        .user(.profileUpdated(ProfileUpdated(name: "Li Lei", phone: "", at: at))),
+        .user(.passwordChanged(PasswordChanged(passwordHash: hash, at: at))),
+        .user(.addressAdded(AddressAdded(addressId: address, address: sampleAddress, at: at))),
+        .user(.addressUpdated(AddressUpdated(addressId: address, address: sampleAddress, at: at))),
+        .user(.addressRemoved(AddressRemoved(addressId: address, at: at))),
+        .user(.defaultAddressSet(DefaultAddressSet(addressId: address, at: at))),
+        .user(.favoriteAdded(FavoriteAdded(goodsId: goods, at: at))),
+        .user(.favoriteRemoved(FavoriteRemoved(goodsId: goods, at: at))),
+        .user(.goodsViewed(GoodsViewed(goodsId: goods, at: at))),
+        .user(.roleGranted(RoleGranted(role: .merchant, grantedBy: "system", at: at))),
+        .user(.forgotten(UserForgotten(at: at))),
+        .goods(.listed(GoodsListed(goodsId: goods, merchantId: merchant, title: "Green tea 绿茶", description: "明前龙井, spring harvest",
+                                   category: "tea", brand: "West Lake", tags: ["green", "龙井"], price: Money(minorUnits: 1_999),
+                                   stock: 120, lowStockThreshold: 10, at: at))),
+        .goods(.updated(GoodsUpdated(title: "Green tea", description: "", category: "tea", brand: "", tags: [], lowStockThreshold: 5, at: at))),
+        .goods(.priceChanged(PriceChanged(from: Money(minorUnits: 1_999), to: Money(minorUnits: 1_799), at: at))),
+        .goods(.stockAdded(StockAdded(quantity: 50, at: at))),
+        .goods(.stockAdjusted(StockAdjusted(delta: -2, reason: "breakage", at: at))),
+        .goods(.stockReserved(StockReserved(orderId: order, quantity: 2, at: at))),
+        .goods(.stockReleased(StockReleased(orderId: order, quantity: 2, at: at))),
+        .goods(.stockShipped(StockShipped(orderId: order, quantity: 2, at: at))),
+        .goods(.lowStockDetected(LowStockDetected(available: 9, threshold: 10, at: at))),
+        .goods(.delisted(GoodsDelisted(at: at))),
+        .goods(.relisted(GoodsRelisted(at: at))),
+        .goods(.reviewPosted(ReviewPosted(reviewId: review, orderId: order, userId: user, rating: 5, text: "很好喝 — lovely", at: at))),
+        .cart(.itemAdded(CartItemAdded(goodsId: goods, quantity: 2, at: at))),
+        .cart(.quantityChanged(CartItemQuantityChanged(goodsId: goods, quantity: 3, at: at))),
+        .cart(.itemRemoved(CartItemRemoved(goodsId: goods, at: at))),
+        .cart(.couponApplied(CartCouponApplied(couponId: coupon, code: "SPRING10", at: at))),
+        .cart(.couponRemoved(CartCouponRemoved(at: at))),
+        .cart(.cleared(CartCleared(at: at))),
+        .cart(.checkedOut(CartCheckedOut(orderId: order, at: at))),
+        .coupon(.created(CouponCreated(couponId: coupon, code: "SPRING10", kind: .percent, value: 10, minimumSpend: Money(minorUnits: 5_000),
+                                       validFrom: at, validUntil: Instant(millisecondsSinceEpoch: 1_792_000_000_000), totalLimit: 1_000,
+                                       perUserLimit: 1, restrictedTo: nil, createdBy: "system", at: at))),
+        .coupon(.redeemed(CouponRedeemed(orderId: order, userId: user, at: at))),
+        .coupon(.released(CouponReleased(orderId: order, userId: user, at: at))),
+        .coupon(.disabled(CouponDisabled(at: at))),
+        .couponCode(.claimed(CouponCodeClaimed(code: "SPRING10", couponId: coupon))),
+        .orderNumber(.assigned(OrderNumberAssigned(number: "20260921-000042", orderId: order))),
+        .order(.placed(OrderPlaced(orderId: order, number: "20260921-000042", userId: user, lines: [line], subtotal: money,
+                                   discount: Money(minorUnits: 399), couponId: coupon, pointsUsed: 100, pointsValue: Money(minorUnits: 100),
+                                   total: Money(minorUnits: 3_499), address: sampleAddress, at: at,
+                                   expiresAt: Instant(millisecondsSinceEpoch: 1_790_001_800_000)))),
+        .order(.paid(OrderPaid(paymentId: payment, amount: Money(minorUnits: 3_499), at: at))),
+        .order(.shipped(OrderShipped(carrier: "SF Express", trackingNumber: "SF1234567890", at: at))),
+        .order(.received(OrderReceived(at: at))),
+        .order(.cancelled(OrderCancelled(reason: "changed my mind", refundAmount: Money(minorUnits: 3_499), at: at))),
+        .order(.refundRequested(RefundRequested(reason: "arrived broken", at: at))),
+        .order(.refundApproved(RefundApproved(at: at))),
+        .order(.refundRejected(RefundRejected(reason: "opened and used", at: at))),
+        .order(.refunded(OrderRefunded(amount: Money(minorUnits: 3_499), at: at))),
+        .order(.expired(OrderExpired(at: at))),
+        .payment(.initiated(PaymentInitiated(paymentId: payment, orderId: order, provider: "sandbox", amount: Money(minorUnits: 3_499), at: at))),
+        .payment(.succeeded(PaymentSucceeded(providerTransactionId: "sbx_0001", amount: Money(minorUnits: 3_499), at: at))),
+        .payment(.failed(PaymentFailed(providerTransactionId: "sbx_0002", reason: "card_declined", at: at))),
+        .payment(.refunded(PaymentRefunded(amount: Money(minorUnits: 3_499), reason: "refund approved", at: at))),
+        .points(.earned(PointsEarned(orderId: order, points: 34, at: at))),
+        .points(.redeemed(PointsRedeemed(orderId: order, points: 100, reason: "order", at: at))),
+        .points(.refunded(PointsRefunded(orderId: order, points: 100, at: at))),
+        .points(.revoked(PointsRevoked(orderId: order, points: 34, at: at))),
+        .points(.exchanged(PointsExchanged(points: 500, couponId: coupon, at: at))),
+    ]
+}
+
+@Suite struct GoldenEncodingTests {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Snapshots/events")
+    static let regenerate = ProcessInfo.processInfo.environment["EMPORIUM_REGENERATE_SNAPSHOTS"] == "1"
+
+    @Test func everyEventTypeHasASample() {
+        let sampled = Set(Samples.all.map { EventCodec.encode($0).type })
+        let registered = Set(EventCodec.eventTypes.map(\.type))
+        #expect(sampled == registered, "missing samples: \(registered.subtracting(sampled).sorted())")
+        #expect(Samples.all.count == registered.count)
+    }
+
+    @Test(arguments: Samples.all)
+    func theEncodingIsTheShippedOne(_ sample: DomainEvent) throws {
+        let encoded = EventCodec.encode(sample)
+        let file = Self.directory.appendingPathComponent("\(encoded.type).v\(encoded.schemaVersion).json")
+        if Self.regenerate {
+            try FileManager.default.createDirectory(at: Self.directory, withIntermediateDirectories: true)
+            try Data(encoded.payload + [0x0A]).write(to: file)
+        }
+        let stored = try Data(contentsOf: file)
+        #expect(Array(stored.dropLast()) == encoded.payload, "\(file.lastPathComponent) changed: bump the schema version and add an upcaster")
+        let decoded = try EventCodec.decode(type: encoded.type, schemaVersion: encoded.schemaVersion, payload: Array(stored.dropLast()))
+        #expect(decoded == sample)
+    }
+
+    @Test func unknownTypesAndVersionsAreClearErrors() {
+        #expect(throws: EventCodec.Failure.unknownType("Nope")) { try EventCodec.decode(type: "Nope", schemaVersion: 1, payload: []) }
+        #expect(throws: EventCodec.Failure.unknownSchemaVersion(type: "OrderPaid", version: 9)) {
+            try EventCodec.decode(type: "OrderPaid", schemaVersion: 9, payload: [])
+        }
+        #expect(throws: EventCodec.Failure.self) { try EventCodec.decode(type: "OrderPaid", schemaVersion: 1, payload: Array("{}".utf8)) }
+    }
+}
