@@ -1,0 +1,306 @@
+import Foundation
+import Testing
+@testable import Commerce
+
+/// SplitMix64: small, fast and deterministic, so a seed replays a run exactly.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
+    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+    mutating func pick<T>(_ items: [T]) -> T? { items.isEmpty ? nil : items[below(items.count)] }
+}
+
+/// A whole shop driven by random commands. Decisions are appended with
+/// optimistic concurrency (the versions the states were read at), so
+/// contention behaves as it will in the engine: a stale decision conflicts
+/// and is decided again on fresh states.
+final class ShopSimulation {
+    let seed: UInt64
+    let shop = Shop()
+    var random: SeededRandom
+    var merchants: [UserId] = []
+    var customers: [UserId] = []
+    var goods: [GoodsId] = []
+    var coupons: [String] = []
+    var orders: [OrderId] = []
+    var payments: [PaymentId] = []
+    var accepted = 0
+    var rejected = 0
+    var conflicts = 0
+    var step = 0
+
+    static let usersCount = 12
+    static let goodsCount = 8
+    static let retriesMax = 20
+
+    init(seed: UInt64) {
+        self.seed = seed
+        random = SeededRandom(seed: seed)
+    }
+
+    func setUp() throws {
+        for index in 0..<2 { merchants.append(try shop.register(email: "m\(index)@s\(seed).test", role: .merchant)) }
+        for index in 0..<Self.usersCount { customers.append(try shop.shopper("c\(index)@s\(seed).test")) }
+        for _ in 0..<Self.goodsCount {
+            let merchant = merchants[random.below(merchants.count)]
+            goods.append(try shop.list(by: merchant, price: Int64(100 + random.below(5_000)), stock: random.below(12), threshold: random.below(4)))
+        }
+        for index in 0..<3 {
+            let code = "SIM\(index)"
+            try shop.createCoupon(code: code, kind: index == 0 ? .fixed : .percent, value: index == 0 ? 300 : Int64(5 + random.below(30)),
+                                  minimumSpend: Int64(random.below(3_000)), totalLimit: 1 + random.below(6), perUserLimit: 1 + random.below(2),
+                                  validSeconds: 30 * 86_400)
+            coupons.append(code)
+        }
+    }
+
+    /// Appends only if every written stream is still at the version it was read at.
+    func commit(_ decision: Decision, readAt versions: [StreamId: Int]) -> Bool {
+        for change in decision.changes where shop.events(change.stream).count != versions[change.stream, default: 0] { return false }
+        shop.commit(decision)
+        return true
+    }
+
+    func versions(_ decision: Decision) -> [StreamId: Int] {
+        Dictionary(uniqueKeysWithValues: decision.changes.map { ($0.stream, shop.events($0.stream).count) })
+    }
+
+    /// Runs one random command; rejections are counted, never appended.
+    func runStep() throws {
+        step += 1
+        do {
+            try randomCommand()
+            accepted += 1
+        } catch let rejection as Rejection {
+            _ = rejection
+            rejected += 1
+        }
+        if random.chance(20) { shop.advance(seconds: Int64(random.below(900))) }
+    }
+
+    private func randomCommand() throws {
+        guard let buyer = random.pick(customers), let item = random.pick(goods) else { return }
+        let me = shop.customer(buyer)
+        switch random.below(100) {
+        case 0..<22: try shop.cartCommand(.add(item, quantity: 1 + random.below(3)), owner: buyer)
+        case 22..<26: if let code = random.pick(coupons) { try shop.applyCoupon(code, owner: buyer) }
+        case 26..<40: try placeWithRetry(buyer: buyer, pointsToUse: random.chance(30) ? Int64(random.below(200)) : 0)
+        case 40..<50: try pay(randomOrder(), transaction: random.chance(15) ? "dup" : nil, succeed: random.chance(85))
+        case 50..<57: try shop.orderCommand(.ship(carrier: "SF", trackingNumber: "SF\(step)"), randomOrder(), by: merchantOf(randomOrder()))
+        case 57..<63: let order = randomOrder(); try shop.orderCommand(.confirmReceipt, order, by: buyerOf(order))
+        case 63..<68: let order = randomOrder(); try shop.orderCommand(.cancel(reason: "sim"), order, by: buyerOf(order))
+        case 68..<72:
+            shop.advance(seconds: shop.policy.orderExpirySeconds / 2)
+            try shop.orderCommand(.expire, randomOrder(), by: .system)
+        case 72..<76: let order = randomOrder(); try shop.orderCommand(.requestRefund(reason: "sim"), order, by: buyerOf(order))
+        case 76..<80:
+            let order = randomOrder()
+            try shop.orderCommand(random.chance(60) ? .approveRefund : .rejectRefund(reason: "no"), order, by: merchantOf(order))
+        case 80..<84: try shop.goodsCommand(.restock(1 + random.below(10)), on: item, by: shop.customer(owner(of: item)))
+        case 84..<87: try shop.goodsCommand(.adjustStock(delta: random.below(7) - 4, reason: "count"), on: item, by: shop.customer(owner(of: item)))
+        case 87..<89: try shop.goodsCommand(random.chance(50) ? .delist : .relist, on: item, by: shop.customer(owner(of: item)))
+        case 89..<91: try shop.goodsCommand(.changePrice(Money(minorUnits: Int64(100 + random.below(5_000)))), on: item, by: shop.customer(owner(of: item)))
+        case 91..<93:
+            shop.commit(try Points.redeem(Int64(1 + random.below(50)), reason: "gift", actor: me, owner: buyer, state: shop.points(buyer), at: shop.now))
+        case 93..<95: try shop.cartCommand(.clear, owner: buyer)
+        default: try flashSale(item)
+        }
+    }
+
+    /// Many buyers decide PlaceOrder from the same moment, then race to append.
+    func flashSale(_ item: GoodsId) throws {
+        let crowd = customers.filter { _ in random.chance(60) }
+        var pending: [(UserId, OrderId, Decision, [StreamId: Int])] = []
+        for buyer in crowd {
+            _ = try? shop.cartCommand(.clear, owner: buyer)
+            guard (try? shop.cartCommand(.add(item, quantity: 1 + random.below(2)), owner: buyer)) != nil,
+                  let (orderId, decision) = try? shop.decidePlaceOrder(buyer: buyer) else { continue }
+            pending.append((buyer, orderId, decision, versions(decision)))
+        }
+        for (buyer, orderId, decision, versions) in pending.shuffled(using: &random) {
+            if commit(decision, readAt: versions) {
+                orders.append(orderId)
+            } else {
+                conflicts += 1
+                try? placeWithRetry(buyer: buyer)
+            }
+        }
+    }
+
+    func placeWithRetry(buyer: UserId, pointsToUse: Int64 = 0) throws {
+        for _ in 0..<Self.retriesMax {
+            let (orderId, decision) = try shop.decidePlaceOrder(buyer: buyer, pointsToUse: pointsToUse)
+            if commit(decision, readAt: versions(decision)) {
+                orders.append(orderId)
+                return
+            }
+            conflicts += 1
+        }
+    }
+
+    func pay(_ orderId: OrderId, transaction: String?, succeed: Bool) throws {
+        let paymentId = try shop.initiatePayment(orderId, by: buyerOf(orderId))
+        payments.append(paymentId)
+        let tx = transaction.map { "\($0)-\(paymentId)" } ?? "tx-\(step)"
+        try shop.callback(paymentId, transaction: tx, succeeded: succeed)
+        if transaction != nil { try shop.callback(paymentId, transaction: tx, succeeded: succeed) }  // a repeated delivery
+    }
+
+    func randomOrder() -> OrderId { random.pick(orders) ?? shop.id() }
+    func buyerOf(_ order: OrderId) -> Actor { shop.order(order).placed.map { shop.customer($0.userId) } ?? .system }
+    func merchantOf(_ order: OrderId) -> Actor {
+        shop.order(order).placed?.lines.first.map { shop.customer($0.merchantId) } ?? .paymentProvider("none")
+    }
+    func owner(of item: GoodsId) -> UserId { shop.goods(item).merchantId ?? merchants[0] }
+
+    // MARK: Invariants
+
+    /// Every invariant of the shop, computed from the events; returns the broken ones.
+    func brokenInvariants() -> [String] {
+        var broken: [String] = []
+        var reservedByOrders: [GoodsId: Int] = [:]
+        var heldMoney: Int64 = 0
+        var couponUses: [CouponId: Int] = [:]
+        for orderId in Set(orders) {
+            let order = shop.order(orderId)
+            guard let placed = order.placed else { continue }
+            if order.status.holdsReservation { for line in placed.lines { reservedByOrders[line.goodsId, default: 0] += line.quantity } }
+            if order.status.holdsPayment { heldMoney += order.paidAmount.minorUnits }
+            if let coupon = placed.couponId, order.status != .cancelled, order.status != .expired { couponUses[coupon, default: 0] += 1 }
+        }
+        for item in goods {
+            let state = shop.goods(item)
+            if state.onHand < 0 || state.reserved < 0 || state.reserved > state.onHand {
+                broken.append("goods \(item): on hand \(state.onHand), reserved \(state.reserved)")
+            }
+            if state.reserved != reservedByOrders[item, default: 0] {
+                broken.append("goods \(item): reserved \(state.reserved) but open orders hold \(reservedByOrders[item, default: 0])")
+            }
+        }
+        for customer in customers {
+            let events = shop.events(.points(customer))
+            var balance: Int64 = 0
+            for event in events {
+                guard case .points(let change) = event else { continue }
+                switch change {
+                case .earned(let e): balance += e.points
+                case .redeemed(let e): balance -= e.points
+                case .refunded(let e): balance += e.points
+                case .revoked(let e): balance -= e.points
+                case .exchanged(let e): balance -= e.points
+                }
+                if balance < 0 { broken.append("points of \(customer) went negative") }
+            }
+            if balance != shop.points(customer).balance { broken.append("points of \(customer): ledger \(balance), state \(shop.points(customer).balance)") }
+        }
+        for code in coupons {
+            let holder: CouponCodeState = shop.state(.couponCode(code))
+            guard let couponId = holder.couponId else { continue }
+            let coupon: CouponState = shop.state(.coupon(couponId))
+            guard let terms = coupon.terms else { continue }
+            if coupon.redemptions > terms.totalLimit { broken.append("coupon \(code): \(coupon.redemptions) uses over \(terms.totalLimit)") }
+            if coupon.redemptionsByUser.values.contains(where: { $0 > terms.perUserLimit || $0 < 0 }) { broken.append("coupon \(code): a user over the limit") }
+            if coupon.redemptions != couponUses[couponId, default: 0] {
+                broken.append("coupon \(code): \(coupon.redemptions) redemptions, \(couponUses[couponId, default: 0]) orders hold it")
+            }
+        }
+        var captured: Int64 = 0
+        for paymentId in Set(payments) {
+            for event in shop.events(.payment(paymentId)) {
+                if case .payment(.succeeded(let s)) = event { captured += s.amount.minorUnits }
+                if case .payment(.refunded(let r)) = event { captured -= r.amount.minorUnits }
+            }
+            let state = shop.payment(paymentId)
+            if state.status == .refunded, state.refundedAmount != state.capturedAmount { broken.append("payment \(paymentId) partly refunded") }
+        }
+        if captured != heldMoney { broken.append("money: captured net \(captured), paid orders hold \(heldMoney)") }
+        return broken
+    }
+
+    /// Folding every stream from scratch, and folding it event by event in
+    /// arbitrary chunks, give the same state.
+    func foldsAgree() -> Bool {
+        for item in goods {
+            let events = shop.events(.goods(item))
+            let split = events.isEmpty ? 0 : random.below(events.count)
+            let incremental = events[split...].reduce(GoodsState(events: events[..<split])) { $0.evolve($1) }
+            if incremental != GoodsState(events: events) { return false }
+        }
+        for orderId in orders {
+            let events = shop.events(.order(orderId))
+            if events.reduce(OrderState(), { $0.evolve($1) }) != shop.order(orderId) { return false }
+        }
+        return true
+    }
+}
+
+@Suite struct SimulationTests {
+    static var seeds: [UInt64] {
+        if let text = ProcessInfo.processInfo.environment["EMPORIUM_SIM_SEED"], let seed = UInt64(text) { return [seed] }
+        return Array(1...12)
+    }
+    static let steps = 400
+
+    @Test(arguments: seeds)
+    func invariantsHoldUnderRandomCommands(seed: UInt64) throws {
+        let simulation = ShopSimulation(seed: seed)
+        try simulation.setUp()
+        for _ in 0..<Self.steps {
+            try simulation.runStep()
+            let broken = simulation.brokenInvariants()
+            if !broken.isEmpty {
+                Issue.record("seed \(seed), step \(simulation.step): \(broken.joined(separator: "; ")) — rerun with EMPORIUM_SIM_SEED=\(seed)")
+                return
+            }
+        }
+        #expect(simulation.foldsAgree(), "seed \(seed): incremental and full folds differ")
+        #expect(simulation.accepted > Self.steps / 4, "seed \(seed): only \(simulation.accepted) commands were accepted")
+        #expect(simulation.orders.count > 5, "seed \(seed): only \(simulation.orders.count) orders")
+        print("simulation seed \(seed): \(simulation.accepted) accepted, \(simulation.rejected) rejected, \(simulation.conflicts) conflicts, \(simulation.orders.count) orders, \(simulation.shop.eventCount) events")
+    }
+
+    /// 200 buyers decide from one moment for goods with 50 in stock: exactly 50 orders land.
+    @Test func aFlashSaleNeverOversells() throws {
+        let shop = Shop()
+        let seller = try shop.merchant()
+        let item = try shop.list(by: seller, stock: 50)
+        var pending: [(Decision, [StreamId: Int])] = []
+        for index in 0..<200 {
+            let buyer = try shop.shopper("fan\(index)@example.com")
+            try shop.cartCommand(.add(item, quantity: 1), owner: buyer)
+            let (_, decision) = try shop.decidePlaceOrder(buyer: buyer)
+            pending.append((decision, Dictionary(uniqueKeysWithValues: decision.changes.map { ($0.stream, shop.events($0.stream).count) })))
+        }
+        var landed = 0
+        var refused = 0
+        for (decision, versions) in pending {
+            let fresh = decision.changes.allSatisfy { shop.events($0.stream).count == versions[$0.stream, default: 0] }
+            if fresh {
+                shop.commit(decision)
+                landed += 1
+                continue
+            }
+            // Conflict: decide again on fresh states, as the engine retries.
+            guard let buyer = decision.changes.compactMap({ change -> UserId? in if case .cart(let id) = change.stream { return id }; return nil }).first else { continue }
+            do {
+                let (_, retry) = try shop.decidePlaceOrder(buyer: buyer)
+                shop.commit(retry)
+                landed += 1
+            } catch {
+                #expect(error.code == .insufficientStock)
+                refused += 1
+            }
+        }
+        #expect(landed == 50)
+        #expect(refused == 150)
+        #expect(shop.goods(item).reserved == 50 && shop.goods(item).available == 0)
+    }
+}
