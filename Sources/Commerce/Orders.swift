@@ -277,9 +277,10 @@ public enum Orders {
     }
 
     private static func refundPayment(_ order: OrderState, context: OrderContext, reason: String, at: Instant, into decision: inout Decision) throws(Rejection) {
-        guard let paymentId = order.paymentId else { return }  // paid offline: refunded offline
-        guard let payment = context.payment, payment.status == .succeeded else {
-            throw Rejection(.paymentNotFound, "the order's payment \(paymentId) is not captured")
+        // Paid offline (`pay`): there is no provider payment; the refund happens offline too.
+        guard let paymentId = order.paymentId, let payment = context.payment, payment.exists else { return }
+        guard payment.status == .succeeded else {
+            throw Rejection(.paymentNotPending, "the order's payment \(paymentId) is \(payment.status.rawValue)")
         }
         decision.append(.payment(.refunded(PaymentRefunded(amount: payment.capturedAmount, reason: reason, at: at))), to: .payment(paymentId))
     }

@@ -108,4 +108,19 @@ public enum Payments {
         }
         return decision
     }
+
+    /// An admin refunds a captured payment that no order holds (an order that
+    /// holds its payment is refunded through the order, so the two stay in step).
+    public static func refund(actor: Actor, payment: PaymentState, order: OrderState, reason: String, at: Instant) throws(Rejection) -> Decision {
+        guard actor.isAdmin else { throw Rejection(.forbidden, "only an admin refunds payments") }
+        try Limits.text(reason, "reason", max: Limits.reasonCharactersMax)
+        guard let initiated = payment.initiated else { throw Rejection(.paymentNotFound, "no such payment") }
+        guard payment.status == .succeeded else { throw Rejection(.paymentNotPending, "payment is \(payment.status.rawValue)") }
+        guard !(order.paymentId == initiated.paymentId && order.status.holdsPayment) else {
+            throw Rejection(.orderNotRefundable, "the order holds this payment: cancel or refund the order")
+        }
+        var decision = Decision()
+        decision.append(.payment(.refunded(PaymentRefunded(amount: payment.capturedAmount, reason: reason, at: at))), to: .payment(initiated.paymentId))
+        return decision
+    }
 }

@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+@testable import Commerce
+
+/// Rejections that need unusual states to reach.
+@Suite struct EdgeSpecs {
+    @Test func amountsNeverOverflow() throws {
+        let shop = Shop()
+        let seller = try shop.merchant()
+        let buyer = try shop.shopper()
+        let jewel = try shop.list(by: seller, price: Limits.priceMax, stock: Limits.quantityPerLineMax)
+        try shop.cartCommand(.add(jewel, quantity: Limits.quantityPerLineMax), owner: buyer)
+        expectRejection(.amountOutOfRange, in: shop) { _ = try shop.decidePlaceOrder(buyer: buyer) }
+        #expect(throws: Rejection.self) { _ = try Money(minorUnits: Int64.max) + Money(minorUnits: 1) }
+    }
+
+    @Test func favoritesAreBounded() throws {
+        let shop = Shop()
+        let seller = try shop.merchant()
+        let buyer = try shop.shopper()
+        let item = try shop.list(by: seller)
+        var user = shop.user(buyer)
+        for _ in 0..<Limits.favoritesPerUserMax { user = user.evolve(.favoriteAdded(FavoriteAdded(goodsId: shop.id(), at: shop.now))) }
+        #expect(throws: Rejection(.favoriteLimitReached, "at most \(Limits.favoritesPerUserMax) favorites")) {
+            _ = try Users.decide(.addFavorite(item), actor: shop.customer(buyer), user: user, goods: shop.goods(item), at: shop.now, policy: shop.policy)
+        }
+    }
+
+    @Test func couponIdsAndValidityWindows() throws {
+        let shop = Shop()
+        let buyer = try shop.shopper()
+        let couponId = try shop.createCoupon(code: "FIRST")
+        let again = CreateCoupon(couponId: couponId, code: "OTHER", kind: .fixed, value: 10, validFrom: shop.now,
+                                 validUntil: shop.now.adding(seconds: 60), totalLimit: 1, at: shop.now)
+        expectRejection(.couponAlreadyExists, in: shop) {
+            shop.commit(try Coupons.create(again, actor: .system, coupon: shop.state(.coupon(couponId)), code: shop.state(.couponCode("OTHER"))))
+        }
+        let later: CouponId = shop.id()
+        let future = CreateCoupon(couponId: later, code: "LATER", kind: .percent, value: 5, validFrom: shop.now.adding(seconds: 3_600),
+                                  validUntil: shop.now.adding(seconds: 7_200), totalLimit: 1, at: shop.now)
+        shop.commit(try Coupons.create(future, actor: .system, coupon: shop.state(.coupon(later)), code: shop.state(.couponCode("LATER"))))
+        expectRejection(.couponNotYetValid, in: shop) { try shop.applyCoupon("LATER", owner: buyer) }
+        shop.advance(seconds: 3_600)
+        try shop.applyCoupon("LATER", owner: buyer)
+    }
+
+    @Test func theDaysOrderNumbersRunOutCleanly() throws {
+        let shop = Shop()
+        let seller = try shop.merchant()
+        let buyer = try shop.shopper()
+        try shop.cartCommand(.add(try shop.list(by: seller), quantity: 1), owner: buyer)
+        let cart = shop.cart(buyer)
+        var numbers = OrderNumbersState()
+        numbers.assigned = Orders.orderNumberSequenceMax
+        let states = CheckoutStates(user: shop.user(buyer), cart: cart, goods: Dictionary(uniqueKeysWithValues: cart.lines.map { ($0.goodsId, shop.goods($0.goodsId)) }),
+                                    coupon: nil, points: PointsState(), order: OrderState(), orderNumbers: numbers)
+        #expect(throws: Rejection.self) { _ = try Orders.place(PlaceOrder(orderId: shop.id(), at: shop.now), actor: shop.customer(buyer), states: states, policy: shop.policy) }
+        do {
+            _ = try Orders.place(PlaceOrder(orderId: shop.id(), at: shop.now), actor: shop.customer(buyer), states: states, policy: shop.policy)
+        } catch {
+            #expect(error.code == .orderNumberTaken)
+        }
+    }
+
+    @Test func offlinePaymentMustMatchTheTotal() throws {
+        let shop = Shop()
+        let seller = try shop.merchant()
+        let buyer = try shop.shopper()
+        try shop.cartCommand(.add(try shop.list(by: seller, price: 500), quantity: 2), owner: buyer)
+        let orderId = try shop.placeOrder(buyer: buyer)
+        expectRejection(.amountMismatch, in: shop) { try shop.orderCommand(.pay(shop.id(), amount: Money(minorUnits: 999)), orderId, by: .system) }
+        expectRejection(.forbidden, in: shop) { try shop.orderCommand(.pay(shop.id(), amount: Money(minorUnits: 1_000)), orderId, by: .paymentProvider("x")) }
+        try shop.orderCommand(.pay(shop.id(), amount: Money(minorUnits: 1_000)), orderId, by: .system)
+        #expect(shop.order(orderId).status == .paid)
+    }
+
+    @Test func anAdminRefundsOnlyPaymentsNoOrderHolds() throws {
+        let shop = Shop()
+        let seller = try shop.merchant()
+        let buyer = try shop.shopper()
+        let item = try shop.list(by: seller)
+        let orderId = try shop.paidOrder(buyer: buyer, goodsId: item)
+        let paymentId = try #require(shop.order(orderId).paymentId)
+        let refund = { () throws(Rejection) -> Decision in
+            shop.commit(try Payments.refund(actor: .system, payment: shop.payment(paymentId), order: shop.order(orderId), reason: "manual", at: shop.now))
+        }
+        expectRejection(.orderNotRefundable, in: shop) { _ = try refund() }
+        expectRejection(.forbidden, in: shop) {
+            shop.commit(try Payments.refund(actor: shop.customer(buyer), payment: shop.payment(paymentId), order: shop.order(orderId), reason: "x", at: shop.now))
+        }
+        // A capture no order holds: the order was paid offline first, then the provider reported the payment.
+        try shop.cartCommand(.add(item, quantity: 1), owner: buyer)
+        let second = try shop.placeOrder(buyer: buyer)
+        let stray = try shop.initiatePayment(second, by: shop.customer(buyer))
+        try shop.orderCommand(.pay(shop.id(), amount: shop.order(second).placed?.total ?? .zero), second, by: .system)
+        #expect(eventTypes(try shop.callback(stray, transaction: "tx-stray")) == ["payment:PaymentSucceeded", "payment:PaymentRefunded"])
+        expectRejection(.paymentNotPending, in: shop) {
+            shop.commit(try Payments.refund(actor: .system, payment: shop.payment(stray), order: shop.order(second), reason: "again", at: shop.now))
+        }
+    }
+
+    @Test func anOrphanedCaptureIsRefundedByAnAdmin() throws {
+        let shop = Shop()
+        let paymentId: PaymentId = shop.id()
+        let orderId: OrderId = shop.id()
+        let payment = PaymentState()
+            .evolve(.initiated(PaymentInitiated(paymentId: paymentId, orderId: orderId, provider: "sandbox", amount: Money(minorUnits: 700), at: shop.now)))
+            .evolve(.succeeded(PaymentSucceeded(providerTransactionId: "tx", amount: Money(minorUnits: 700), at: shop.now)))
+        let decision = try Payments.refund(actor: .system, payment: payment, order: OrderState(), reason: "orphan", at: shop.now)
+        #expect(decision.allEvents == [.payment(.refunded(PaymentRefunded(amount: Money(minorUnits: 700), reason: "orphan", at: shop.now)))])
+    }
+
+    @Test func cancellingAnOfflinePaidOrderRecordsNoProviderRefund() throws {
+        let shop = Shop()
+        let seller = try shop.merchant()
+        let buyer = try shop.shopper()
+        try shop.cartCommand(.add(try shop.list(by: seller, price: 500), quantity: 1), owner: buyer)
+        let orderId = try shop.placeOrder(buyer: buyer)
+        try shop.orderCommand(.pay(shop.id(), amount: Money(minorUnits: 500)), orderId, by: .system)
+        let cancelled = try shop.orderCommand(.cancel(reason: "offline refund"), orderId, by: shop.customer(buyer))
+        #expect(eventTypes(cancelled) == ["order:OrderCancelled", "goods:StockReleased"])
+    }
+}
