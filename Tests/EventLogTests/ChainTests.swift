@@ -9,7 +9,7 @@ import Testing
 
     func interleavedLog() async throws -> (EventLog, [RecordedEvent]) {
         let log = try openLog()
-        var random = SplitMix(seed: 7)
+        var random = SplitMix64(seed: 7)
         var remaining = Self.eventCount
         while remaining > 0 {
             let count = min(remaining, Int(random.next() % 5) + 1)
@@ -25,7 +25,7 @@ import Testing
 
     @Test func streamReadsMatchABruteForceScan() async throws {
         let (log, all) = try await interleavedLog()
-        var random = SplitMix(seed: 99)
+        var random = SplitMix64(seed: 99)
         for name in ["stream-0", "stream-1", "stream-2"] {
             let expected = all.filter { $0.stream.rawValue == name }
             #expect(try log.readStream(stream(name)) == expected)
@@ -45,7 +45,7 @@ import Testing
 
     @Test func actorAndTypeReadsMatchABruteForceScan() async throws {
         let (log, all) = try await interleavedLog()
-        var random = SplitMix(seed: 5)
+        var random = SplitMix64(seed: 5)
         for _ in 0..<60 {
             let from = random.next() % UInt64(Self.eventCount + 2) + 1
             let limit = Int(random.next() % 200) + 1

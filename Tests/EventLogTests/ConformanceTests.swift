@@ -147,7 +147,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for appender in 0..<appenders {
                 group.addTask {
-                    var generator = SplitMix(seed: UInt64(appender))
+                    var generator = SplitMix64(seed: UInt64(appender))
                     for round in 0..<appendsEach {
                         let shared = stream("goods-\(generator.next() % 5)")
                         let own = stream("order-\(appender)-\(round)")
@@ -181,18 +181,5 @@ import Testing
             }
         }
         Issue.record("an append never got through its conflicts")
-    }
-}
-
-/// A tiny deterministic generator for tests and tools (SplitMix64).
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

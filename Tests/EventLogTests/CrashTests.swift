@@ -18,7 +18,7 @@ func emporiumExecutable() throws -> URL {
     /// random moment; every acknowledged event must survive and verify must pass.
     @Test(arguments: [11, 23, 37, 41, 59] as [UInt64])
     func acknowledgedEventsSurviveSIGKILL(seed: UInt64) async throws {
-        var random = SplitMix(seed: seed)
+        var random = SplitMix64(seed: seed)
         let dataDirectory = temporaryDirectory("crash\(seed)")
         let killAfterMs = 150 + Int(random.next() % 600)
         let acknowledged = try await runAndKill(dataDirectory: dataDirectory, seed: seed, afterMs: killAfterMs)
