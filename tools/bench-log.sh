@@ -83,4 +83,4 @@ psql_ -c "\\copy (SELECT global_position, stream_id, version, type, data, create
 scan_end=$(date +%s%N)
 echo "pg scan events=$scan_events seconds=$(( (scan_end - scan_start) / 1000000 ))e-3" > "$work/pgscan.txt"
 
-python3 tools/bench_report.py "$work" "$seconds" "$scan_events" "$scan_start" "$scan_end"
+python3 tools/bench_report.py "$work" "$seconds" "$scan_events" "$scan_start" "$scan_end" "$config"
