@@ -225,12 +225,24 @@ public enum Users {
             guard actor.userId == userId || actor.isAdmin else { throw Rejection(.notOwner, "not your account") }
         }
         var decision = Decision()
-        let event = try userEvent(command, user: user, goods: goods, actor: actor, at: at, policy: policy)
-        decision.append(.user(event), to: .user(userId))
-        if case .forgotten = event, !user.email.isEmpty {
-            decision.append(.emailClaim(.released(EmailReleased(email: user.email, userId: userId))), to: .emailClaim(user.email))
+        for event in try userEvents(command, user: user, goods: goods, actor: actor, at: at, policy: policy) {
+            decision.append(.user(event), to: .user(userId))
+            if case .forgotten = event, !user.email.isEmpty {
+                decision.append(.emailClaim(.released(EmailReleased(email: user.email, userId: userId))), to: .emailClaim(user.email))
+            }
         }
         return decision
+    }
+
+    private static func userEvents(_ command: UserCommand, user: UserState, goods: GoodsState?, actor: Actor,
+                                   at: Instant, policy: ShopPolicy) throws(Rejection) -> [UserEvent] {
+        if case let .addAddress(id, address, makeDefault) = command {
+            let added = try userEvent(.addAddress(id, address, makeDefault: makeDefault), user: user, goods: goods, actor: actor, at: at, policy: policy)
+            // The first address becomes the default by itself; a later one when asked.
+            guard makeDefault, user.defaultAddress != nil else { return [added] }
+            return [added, .defaultAddressSet(DefaultAddressSet(addressId: id, at: at))]
+        }
+        return [try userEvent(command, user: user, goods: goods, actor: actor, at: at, policy: policy)]
     }
 
     private static func userEvent(_ command: UserCommand, user: UserState, goods: GoodsState?, actor: Actor,
@@ -245,13 +257,12 @@ public enum Users {
             try validatePassword(new, field: "newPassword")
             guard user.passwordHash?.matches(old) == true else { throw Rejection(.invalidCredentials, "the current password is wrong") }
             return .passwordChanged(PasswordChanged(passwordHash: try PasswordHash.make(password: new, salt: salt, parameters: policy.passwordHashing), at: at))
-        case let .addAddress(id, address, makeDefault):
+        case let .addAddress(id, address, _):
             try address.validate()
             guard user.addresses.count < Limits.addressesPerUserMax else {
                 throw Rejection(.addressLimitReached, "at most \(Limits.addressesPerUserMax) addresses")
             }
             guard user.address(id) == nil else { throw Rejection(.invalidInput, "address \(id) exists", field: "addressId") }
-            _ = makeDefault  // the first address becomes the default; later ones by SetDefaultAddress
             return .addressAdded(AddressAdded(addressId: id, address: address, at: at))
         case let .updateAddress(id, address):
             try address.validate()

@@ -1,0 +1,303 @@
+import Commerce
+import EventLog
+import Foundation
+
+/// The command catalog: every command the engine takes, by the name clients
+/// send (`{"type": "PlaceOrder", "data": {…}}`), with the streams it loads.
+extension Engine {
+    typealias Handler = @Sendable (Engine, Data, CommandContext) async throws -> CommandResult
+
+    /// Every command type the engine knows.
+    public static var commandTypes: [String] { handlers.keys.sorted() }
+
+    /// Decodes and executes one command.
+    public func execute(type: String, data: Data, context: CommandContext) async throws -> CommandResult {
+        guard let handler = Self.handlers[type] else {
+            throw EngineError(.invalidInput, code: "unknown_command", "unknown command type \(type)", details: ["type": type])
+        }
+        do {
+            return try await handler(self, data, context)
+        } catch let rejection as Rejection {
+            throw EngineError(rejection)
+        } catch let error as EventLogError {
+            throw EngineError(error)
+        }
+    }
+
+    static func decode<D: Decodable>(_ type: D.Type, _ data: Data) throws -> D {
+        do {
+            return try JSONDecoder().decode(D.self, from: data.isEmpty ? Data("{}".utf8) : data)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw EngineError(.invalidInput, code: "missing_field", "data.\(path(context.codingPath + [key])) is required", details: ["field": path(context.codingPath + [key])])
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw EngineError(.invalidInput, code: "wrong_type", "data.\(path(context.codingPath)) has the wrong type", details: ["field": path(context.codingPath)])
+        } catch let DecodingError.dataCorrupted(context) {
+            throw EngineError(.invalidInput, code: "invalid_value", "data.\(path(context.codingPath)): \(context.debugDescription)", details: ["field": path(context.codingPath)])
+        } catch {
+            throw EngineError(.invalidInput, code: "malformed_json", "the command data is not valid JSON")
+        }
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String { keys.map(\.stringValue).joined(separator: ".") }
+
+    /// A handler that decodes `D` and decides with it, retried on conflicts.
+    private static func command<D: Decodable & Sendable>(_ name: String, _ type: D.Type,
+                                                          _ body: @escaping @Sendable (D, inout Execution) throws -> (Decision, [String: String])) -> (String, Handler) {
+        (name, { engine, data, context in
+            let input = try decode(D.self, data)
+            return try await engine.run(context, commandType: name) { execution in try body(input, &execution) }
+        })
+    }
+
+    static let handlers: [String: Handler] = Dictionary(uniqueKeysWithValues: userCommands + goodsCommands + cartCommands + orderCommands + pointsCommands)
+
+    // MARK: Users
+
+    private static let userCommands: [(String, Handler)] = [
+        command("RegisterUser", RegisterUserInput.self) { input, execution in
+            let engine = execution.engine
+            let userId: UserId = engine.newId()
+            let email = Users.normalizedEmail(input.email)
+            let command = RegisterUser(userId: userId, email: input.email, password: input.password, name: input.name, phone: input.phone ?? "",
+                                       role: input.role ?? .customer, salt: Engine.salt(), at: execution.at)
+            let decision = try Users.register(command, actor: execution.context.actor ?? .system, claim: try execution.load(.emailClaim(email)),
+                                              user: try execution.load(.user(userId)), policy: engine.policy)
+            return (decision, ["userId": userId.description])
+        },
+        ("Login", { engine, data, context in
+            let input = try decode(LoginInput.self, data)
+            var rejection: Rejection?
+            let answer = try await engine.run(context, commandType: "Login") { execution in
+                let claim: EmailClaimState = try execution.load(.emailClaim(Users.normalizedEmail(input.email)))
+                let user: UserState = try claim.owner.map { try execution.load(.user($0)) } ?? UserState()
+                let result = try Users.login(Login(password: input.password, at: execution.at), user: user, policy: engine.policy)
+                rejection = result.rejection
+                guard result.rejection == nil, let userId = user.userId else { return (result.decision, [:]) }
+                return (result.decision, ["userId": userId.description, "role": user.role.rawValue,
+                                          "token": engine.tokens.issue(for: userId, role: user.role)])
+            }
+            if let rejection { throw EngineError(rejection) }
+            return answer
+        }),
+        command("UpdateProfile", ProfileInput.self) { input, execution in
+            try userCommand(.updateProfile(name: input.name, phone: input.phone ?? ""), target: input.userId, &execution)
+        },
+        command("ChangePassword", ChangePasswordInput.self) { input, execution in
+            try userCommand(.changePassword(old: input.oldPassword, new: input.newPassword, salt: Engine.salt()), target: nil, &execution)
+        },
+        command("AddAddress", AddAddressInput.self) { input, execution in
+            let addressId: AddressId = execution.engine.newId()
+            var (decision, values) = try userCommand(.addAddress(addressId, input.address.address, makeDefault: input.makeDefault ?? false), target: nil, &execution)
+            values["addressId"] = addressId.description
+            return (decision, values)
+        },
+        command("UpdateAddress", AddressInput.self) { input, execution in
+            try userCommand(.updateAddress(input.addressId, input.address?.address ?? Address(recipient: "", phone: "", line1: "", city: "", postalCode: "", country: "")), target: nil, &execution)
+        },
+        command("RemoveAddress", AddressInput.self) { input, execution in try userCommand(.removeAddress(input.addressId), target: nil, &execution) },
+        command("SetDefaultAddress", AddressInput.self) { input, execution in try userCommand(.setDefaultAddress(input.addressId), target: nil, &execution) },
+        command("AddFavorite", GoodsRef.self) { input, execution in try userCommand(.addFavorite(input.goodsId), target: nil, &execution) },
+        command("RemoveFavorite", GoodsRef.self) { input, execution in try userCommand(.removeFavorite(input.goodsId), target: nil, &execution) },
+        command("RecordView", GoodsRef.self) { input, execution in try userCommand(.recordView(input.goodsId), target: nil, &execution) },
+        command("GrantRole", GrantRoleInput.self) { input, execution in try userCommand(.grantRole(input.role), target: input.userId, &execution) },
+        command("ForgetUser", UserRef.self) { input, execution in try userCommand(.forget, target: input.userId, &execution) },
+    ]
+
+    /// The caller's own user id (customers, merchants and admins are users).
+    static func caller(_ execution: inout Execution) throws -> UserId {
+        guard let id = try execution.requireActor().userId else { throw EngineError(.forbidden, "this command is for users") }
+        return id
+    }
+
+    /// A user command on `target` (default: the caller), with the goods it names loaded.
+    static func userCommand(_ command: UserCommand, target: UserId?, _ execution: inout Execution) throws -> (Decision, [String: String]) {
+        let actor = try execution.requireActor()
+        guard let userId = target ?? actor.userId else { throw EngineError(.invalidInput, code: "missing_field", "data.userId is required") }
+        var goods: GoodsState?
+        switch command {
+        case .addFavorite(let id), .removeFavorite(let id), .recordView(let id): goods = try execution.load(.goods(id))
+        default: goods = nil
+        }
+        let user: UserState = try execution.load(.user(userId))
+        if case .forget = command, !user.email.isEmpty {
+            _ = try execution.load(.emailClaim(user.email), as: EmailClaimState.self)  // ForgetUser releases the claim
+        }
+        let decision = try Users.decide(command, actor: actor, user: user, goods: goods, at: execution.at, policy: execution.engine.policy)
+        return (decision, ["userId": userId.description])
+    }
+
+    // MARK: Goods
+
+    private static let goodsCommands: [(String, Handler)] = [
+        command("ListGoods", ListGoodsInput.self) { input, execution in
+            let goodsId: GoodsId = execution.engine.newId()
+            let decision = try Catalog.decide(.list(goodsId, input.details, price: Money(minorUnits: input.price), stock: input.stock),
+                                              actor: try execution.requireActor(), goods: try execution.load(.goods(goodsId)), at: execution.at)
+            return (decision, ["goodsId": goodsId.description])
+        },
+        command("UpdateGoods", UpdateGoodsInput.self) { input, execution in try goodsCommand(.update(input.details), input.goodsId, &execution) },
+        command("ChangePrice", ChangePriceInput.self) { input, execution in try goodsCommand(.changePrice(Money(minorUnits: input.price)), input.goodsId, &execution) },
+        command("Restock", QuantityInput.self) { input, execution in try goodsCommand(.restock(input.quantity), input.goodsId, &execution) },
+        command("AdjustStock", AdjustStockInput.self) { input, execution in
+            try goodsCommand(.adjustStock(delta: input.delta, reason: input.reason), input.goodsId, &execution)
+        },
+        command("Delist", GoodsRef.self) { input, execution in try goodsCommand(.delist, input.goodsId, &execution) },
+        command("Relist", GoodsRef.self) { input, execution in try goodsCommand(.relist, input.goodsId, &execution) },
+        command("PostReview", ReviewInput.self) { input, execution in
+            let reviewId: ReviewId = execution.engine.newId()
+            let decision = try Catalog.review(PostReview(reviewId: reviewId, goodsId: input.goodsId, orderId: input.orderId, rating: input.rating,
+                                                         text: input.text ?? "", at: execution.at),
+                                              actor: try execution.requireActor(), goods: try execution.load(.goods(input.goodsId)),
+                                              order: try execution.load(.order(input.orderId)))
+            return (decision, ["reviewId": reviewId.description])
+        },
+    ]
+
+    static func goodsCommand(_ command: GoodsCommand, _ goodsId: GoodsId, _ execution: inout Execution) throws -> (Decision, [String: String]) {
+        let decision = try Catalog.decide(command, actor: try execution.requireActor(), goods: try execution.load(.goods(goodsId)), at: execution.at)
+        return (decision, ["goodsId": goodsId.description])
+    }
+
+    // MARK: Carts and coupons
+
+    private static let cartCommands: [(String, Handler)] = [
+        command("AddToCart", CartLineInput.self) { input, execution in try cartCommand(.add(input.goodsId, quantity: input.quantity), &execution) },
+        command("ChangeQuantity", CartLineInput.self) { input, execution in
+            try cartCommand(.changeQuantity(input.goodsId, quantity: input.quantity), &execution)
+        },
+        command("RemoveFromCart", GoodsRef.self) { input, execution in try cartCommand(.remove(input.goodsId), &execution) },
+        command("ApplyCoupon", CouponCodeInput.self) { input, execution in
+            let holder: CouponCodeState = try execution.load(.couponCode(Coupons.normalizedCode(input.code)))
+            guard let couponId = holder.couponId else { throw Rejection(.couponNotFound, "no coupon \(input.code)") }
+            return try cartCommand(.applyCoupon(couponId, code: input.code), &execution)
+        },
+        command("RemoveCoupon", Empty.self) { _, execution in try cartCommand(.removeCoupon, &execution) },
+        command("ClearCart", Empty.self) { _, execution in try cartCommand(.clear, &execution) },
+        command("CreateCoupon", CreateCouponInput.self) { input, execution in
+            let couponId: CouponId = execution.engine.newId()
+            let code = Coupons.normalizedCode(input.code)
+            let command = CreateCoupon(couponId: couponId, code: input.code, kind: input.kind, value: input.value,
+                                       minimumSpend: Money(minorUnits: input.minimumSpend ?? 0),
+                                       validFrom: input.validFrom.map { Instant(millisecondsSinceEpoch: $0) } ?? execution.at,
+                                       validUntil: Instant(millisecondsSinceEpoch: input.validUntil), totalLimit: input.totalLimit,
+                                       perUserLimit: input.perUserLimit ?? 1, at: execution.at)
+            let decision = try Coupons.create(command, actor: try execution.requireActor(), coupon: try execution.load(.coupon(couponId)),
+                                              code: try execution.load(.couponCode(code)))
+            return (decision, ["couponId": couponId.description, "code": code])
+        },
+        command("DisableCoupon", CouponRef.self) { input, execution in
+            (try Coupons.disable(actor: try execution.requireActor(), coupon: try execution.load(.coupon(input.couponId)), at: execution.at),
+             ["couponId": input.couponId.description])
+        },
+    ]
+
+    static func cartCommand(_ command: CartCommand, _ execution: inout Execution) throws -> (Decision, [String: String]) {
+        let actor = try execution.requireActor()
+        let owner = try caller(&execution)
+        var goods: GoodsState?
+        var coupon: CouponState?
+        switch command {
+        case .add(let id, _), .changeQuantity(let id, _): goods = try execution.load(.goods(id))
+        case .applyCoupon(let id, _): coupon = try execution.load(.coupon(id))
+        case .remove, .removeCoupon, .clear: break
+        }
+        let decision = try Carts.decide(command, actor: actor, owner: owner, cart: try execution.load(.cart(owner)), goods: goods, coupon: coupon, at: execution.at)
+        return (decision, [:])
+    }
+
+    // MARK: Orders and payments
+
+    private static let orderCommands: [(String, Handler)] = [
+        command("PlaceOrder", PlaceOrderInput.self) { input, execution in
+            let engine = execution.engine
+            let buyer = try caller(&execution)
+            let orderId: OrderId = engine.newId()
+            let cart: CartState = try execution.load(.cart(buyer))
+            var goods: [GoodsId: GoodsState] = [:]
+            for line in cart.lines { goods[line.goodsId] = try execution.load(.goods(line.goodsId)) }
+            let states = CheckoutStates(user: try execution.load(.user(buyer)), cart: cart, goods: goods,
+                                        coupon: try cart.couponId.map { try execution.load(.coupon($0)) },
+                                        points: try execution.load(.points(buyer)), order: try execution.load(.order(orderId)),
+                                        orderNumbers: try execution.load(.orderNumbers(execution.at.dayStamp)))
+            let decision = try Orders.place(PlaceOrder(orderId: orderId, addressId: input.addressId, pointsToUse: input.pointsToUse ?? 0, at: execution.at),
+                                            actor: try execution.requireActor(), states: states, policy: engine.policy)
+            var values = ["orderId": orderId.description]
+            if case .order(.placed(let placed)) = decision.events(for: .order(orderId)).first {
+                values["number"] = placed.number
+                values["total"] = String(placed.total.minorUnits)
+            }
+            return (decision, values)
+        },
+        command("PayOrder", PayOrderInput.self) { input, execution in
+            try orderCommand(.pay(execution.engine.newId(), amount: Money(minorUnits: input.amount)), input.orderId, &execution)
+        },
+        command("ShipOrder", ShipOrderInput.self) { input, execution in
+            try orderCommand(.ship(carrier: input.carrier, trackingNumber: input.trackingNumber), input.orderId, &execution)
+        },
+        command("ConfirmReceipt", OrderRef.self) { input, execution in try orderCommand(.confirmReceipt, input.orderId, &execution) },
+        command("CancelOrder", OrderReasonInput.self) { input, execution in try orderCommand(.cancel(reason: input.reason ?? "cancelled"), input.orderId, &execution) },
+        command("RequestRefund", OrderReasonInput.self) { input, execution in
+            try orderCommand(.requestRefund(reason: input.reason ?? ""), input.orderId, &execution)
+        },
+        command("ApproveRefund", OrderRef.self) { input, execution in try orderCommand(.approveRefund, input.orderId, &execution) },
+        command("RejectRefund", OrderReasonInput.self) { input, execution in try orderCommand(.rejectRefund(reason: input.reason ?? ""), input.orderId, &execution) },
+        command("ExpireOrder", OrderRef.self) { input, execution in try orderCommand(.expire, input.orderId, &execution) },
+        command("InitiatePayment", InitiatePaymentInput.self) { input, execution in
+            let paymentId: PaymentId = execution.engine.newId()
+            let decision = try Payments.initiate(InitiatePayment(paymentId: paymentId, provider: input.provider ?? "sandbox", at: execution.at),
+                                                 actor: try execution.requireActor(), payment: try execution.load(.payment(paymentId)),
+                                                 order: try execution.load(.order(input.orderId)))
+            var values = ["paymentId": paymentId.description]
+            if case .payment(.initiated(let initiated)) = decision.allEvents.first { values["amount"] = String(initiated.amount.minorUnits) }
+            return (decision, values)
+        },
+        command("RefundPayment", RefundPaymentInput.self) { input, execution in
+            let payment: PaymentState = try execution.load(.payment(input.paymentId))
+            let order: OrderState = try payment.initiated.map { try execution.load(.order($0.orderId)) } ?? OrderState()
+            return (try Payments.refund(actor: try execution.requireActor(), payment: payment, order: order, reason: input.reason ?? "refund", at: execution.at),
+                    ["paymentId": input.paymentId.description])
+        },
+    ]
+
+    /// Loads the order and everything the command may touch: its goods, coupon, buyer's points, payment.
+    static func orderCommand(_ command: OrderCommand, _ orderId: OrderId, _ execution: inout Execution) throws -> (Decision, [String: String]) {
+        let actor = try execution.requireActor()
+        let order: OrderState = try execution.load(.order(orderId))
+        var context = OrderContext()
+        if let placed = order.placed {
+            for line in placed.lines { context.goods[line.goodsId] = try execution.load(.goods(line.goodsId)) }
+            context.coupon = try placed.couponId.map { try execution.load(.coupon($0)) }
+            context.points = try execution.load(.points(placed.userId))
+            context.payment = try order.paymentId.map { try execution.load(.payment($0)) }
+        }
+        let decision = try Orders.decide(command, actor: actor, order: order, context: context, at: execution.at, policy: execution.engine.policy)
+        return (decision, ["orderId": orderId.description])
+    }
+
+    // MARK: Points
+
+    private static let pointsCommands: [(String, Handler)] = [
+        command("RedeemPoints", RedeemPointsInput.self) { input, execution in
+            let owner = try caller(&execution)
+            return (try Points.redeem(input.points, reason: input.reason ?? "redeemed", actor: try execution.requireActor(), owner: owner,
+                                      state: try execution.load(.points(owner)), at: execution.at), [:])
+        },
+        command("ExchangePoints", ExchangePointsInput.self) { input, execution in
+            let owner = try caller(&execution)
+            let couponId: CouponId = execution.engine.newId()
+            let code = Coupons.normalizedCode(input.code ?? "PTS-\(couponId.description.suffix(8))")
+            let command = ExchangePoints(points: input.points, couponId: couponId, code: code,
+                                         validUntil: execution.at.adding(seconds: input.validDays.map { Int64($0) * 86_400 } ?? 30 * 86_400), at: execution.at)
+            let decision = try Points.exchange(command, actor: try execution.requireActor(), owner: owner, state: try execution.load(.points(owner)),
+                                               coupon: try execution.load(.coupon(couponId)), code: try execution.load(.couponCode(code)),
+                                               policy: execution.engine.policy)
+            return (decision, ["couponId": couponId.description, "code": code])
+        },
+    ]
+
+    /// Random bytes for a password salt (the domain has no randomness of its own).
+    static func salt() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<PasswordHash.saltBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+}

@@ -1,0 +1,210 @@
+import Commerce
+import Crypto
+import EventLog
+import Foundation
+
+/// Where new ids come from (UUIDv7 in production; a sequence in tests).
+public protocol IdSource: Sendable {
+    func next() -> UUID
+}
+
+extension UUIDv7Generator: IdSource {}
+
+/// An event the command appended.
+public struct AppendedEvent: Codable, Hashable, Sendable {
+    public var stream: String
+    public var version: UInt64
+    public var position: UInt64
+    public var type: String
+}
+
+/// The answer to a command: what it appended, and the values a caller needs
+/// next (an order id and number, a login token…).
+public struct CommandResult: Codable, Hashable, Sendable {
+    public var events: [AppendedEvent]
+    public var result: [String: String]
+    /// True when an `Idempotency-Key` matched an earlier command: this is its answer, and nothing was appended now.
+    public var replayed: Bool
+}
+
+/// Who sends the command and in which context.
+public struct CommandContext: Sendable {
+    /// nil for an anonymous caller (RegisterUser and Login only).
+    public var actor: Actor?
+    public var correlationId: UUID
+    public var idempotencyKey: String?
+
+    public init(actor: Actor?, correlationId: UUID, idempotencyKey: String? = nil) {
+        self.actor = actor
+        self.correlationId = correlationId
+        self.idempotencyKey = idempotencyKey
+    }
+}
+
+/// Turns commands into events: authenticate → load every stream the command
+/// touches → decide → one atomic append with an expected version per stream →
+/// answer. A version conflict reloads and decides again, a bounded number of times.
+public final class Engine: Sendable {
+    public struct Configuration: Sendable {
+        public var policy = ShopPolicy()
+        public var clock: any LogClock = SystemClock()
+        public var ids: any IdSource = UUIDv7Generator.shared
+        /// Signs login tokens; at least 32 bytes.
+        public var tokenSecret: [UInt8]
+        public var tokenLifetimeSeconds: Int64 = 24 * 3600
+        /// Providers whose signed callbacks are accepted, by name.
+        public var paymentProviders: [String: CallbackVerifier] = [:]
+
+        public init(tokenSecret: [UInt8], sandboxSecret: [UInt8]? = nil) {
+            self.tokenSecret = tokenSecret
+            if let sandboxSecret { paymentProviders["sandbox"] = CallbackVerifier(provider: "sandbox", secret: sandboxSecret) }
+        }
+    }
+
+    static let conflictRetriesMax = 8
+    static let idempotencyKeyCharactersMax = 200
+
+    public let log: EventLog
+    public let configuration: Configuration
+    let store: StateStore
+    public let tokens: TokenAuthority
+
+    public init(log: EventLog, configuration: Configuration) throws {
+        guard configuration.tokenSecret.count >= TokenAuthority.secretBytesMin else {
+            throw EngineError(.invalidInput, code: "weak_secret", "the token secret needs at least \(TokenAuthority.secretBytesMin) bytes")
+        }
+        self.log = log
+        self.configuration = configuration
+        self.store = StateStore(log: log)
+        self.tokens = TokenAuthority(secret: configuration.tokenSecret, lifetimeSeconds: configuration.tokenLifetimeSeconds, clock: configuration.clock)
+    }
+
+    public var now: Instant { Instant(millisecondsSinceEpoch: configuration.clock.now().nanosecondsSinceEpoch / 1_000_000) }
+    public var policy: ShopPolicy { configuration.policy }
+    func newId<Tag>(_: Tag.Type = Tag.self) -> EntityId<Tag> { EntityId(configuration.ids.next()) }
+
+    /// Runs a decision function until it appends without conflict.
+    /// `decide` gets a fresh `Execution` each time (states are reloaded).
+    func run(_ context: CommandContext, commandType: String,
+             _ decide: (inout Execution) throws -> (Decision, [String: String])) async throws -> CommandResult {
+        let idempotency = try idempotencyStream(context)
+        if let idempotency, let stored = try storedAnswer(idempotency) { return stored }
+        var lastConflict: EngineError?
+        for _ in 0..<Self.conflictRetriesMax {
+            var execution = Execution(engine: self, context: context, at: now)
+            let (decision, values) = try decide(&execution)
+            do {
+                return try await append(decision, values: values, execution: execution, commandType: commandType, idempotency: idempotency)
+            } catch let error as EventLogError {
+                guard case let .wrongExpectedVersion(stream, _, _) = error else { throw EngineError(error) }
+                if let idempotency, stream == idempotency, let stored = try storedAnswer(idempotency) { return stored }
+                store.forget(decision.changes.map(\.stream))
+                lastConflict = EngineError(error)
+            }
+        }
+        throw lastConflict ?? EngineError(.conflict, "too many conflicts")
+    }
+
+    private func append(_ decision: Decision, values: [String: String], execution: Execution, commandType: String,
+                        idempotency: StreamName?) async throws -> CommandResult {
+        guard !decision.isEmpty else { return CommandResult(events: [], result: values, replayed: false) }
+        let commandId = configuration.ids.next()
+        let metadata = EventMetadata(actor: execution.actorDescription, correlationId: execution.context.correlationId,
+                                     causationId: commandId, idempotencyKey: execution.context.idempotencyKey)
+        var appends: [StreamAppend] = []
+        for change in decision.changes {
+            guard let version = execution.readVersions[change.stream] else {
+                preconditionFailure("\(commandType) wrote to \(change.stream) without loading it")
+            }
+            let events = change.events.map { event -> ProposedEvent in
+                let encoded = EventCodec.encode(event)
+                return ProposedEvent(eventId: configuration.ids.next(), type: encoded.type, schemaVersion: UInt32(encoded.schemaVersion),
+                                     payload: encoded.payload, metadata: metadata)
+            }
+            appends.append(StreamAppend(stream: try store.streamName(change.stream), expected: version.map(ExpectedVersion.exact) ?? .noStream, events: events))
+        }
+        let types = decision.changes.flatMap { $0.events.map(\.eventType) }
+        var answer = CommandResult(events: [], result: values, replayed: false)
+        if let idempotency {
+            // The answer is stored in the same append as the effect: both land or neither.
+            let preview = try JSONEncoder().encode(IdempotencyRecord(commandType: commandType, result: values, eventTypes: types))
+            appends.append(StreamAppend(stream: idempotency, expected: .noStream, events: [
+                ProposedEvent(eventId: configuration.ids.next(), type: IdempotencyRecord.eventType, payload: Array(preview), metadata: metadata),
+            ]))
+        }
+        let result = try await log.append(appends)
+        store.applied(decision, results: Array(result.streams.prefix(decision.changes.count)))
+        var index = 0
+        for (change, streamResult) in zip(decision.changes, result.streams) {
+            for (offset, event) in change.events.enumerated() {
+                answer.events.append(AppendedEvent(stream: change.stream.description, version: streamResult.firstVersion + UInt64(offset),
+                                                   position: result.positions[index], type: event.eventType))
+                index += 1
+            }
+        }
+        return answer
+    }
+
+    // MARK: Idempotency
+
+    struct IdempotencyRecord: Codable {
+        static let eventType = "IdempotentCommandRecorded"
+        var commandType: String
+        var result: [String: String]
+        var eventTypes: [String]
+    }
+
+    /// One stream per (actor, key): `idempotency-<sha256 prefix>`. An engine
+    /// stream, not a domain one, so it is named directly.
+    private func idempotencyStream(_ context: CommandContext) throws -> StreamName? {
+        guard let key = context.idempotencyKey else { return nil }
+        guard !key.isEmpty, key.count <= Self.idempotencyKeyCharactersMax, key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+            throw EngineError(.invalidInput, code: "invalid_idempotency_key", "Idempotency-Key must be 1–\(Self.idempotencyKeyCharactersMax) printable ASCII characters")
+        }
+        let digest = SHA256.hash(data: Array("\(context.actor?.description ?? "anonymous")\u{0}\(key)".utf8))
+        return try StreamName("idempotency-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined())
+    }
+
+    /// The answer of the command that first used this key, if there was one.
+    private func storedAnswer(_ stream: StreamName) throws -> CommandResult? {
+        let recorded = try log.readStream(stream, limit: 1)
+        guard let first = recorded.first else { return nil }
+        let record = try JSONDecoder().decode(IdempotencyRecord.self, from: Data(first.payload))
+        let effects = try log.events(correlatedWith: first.metadata.correlationId, limit: Limits.readPageEventsMax)
+            .filter { $0.metadata.causationId == first.metadata.causationId && $0.type != IdempotencyRecord.eventType }
+        return CommandResult(events: effects.map { AppendedEvent(stream: $0.stream.rawValue, version: $0.version, position: $0.position, type: $0.type) },
+                             result: record.result, replayed: true)
+    }
+}
+
+/// One attempt at a command: the states it loaded and at which versions.
+struct Execution {
+    let engine: Engine
+    let context: CommandContext
+    let at: Instant
+    /// Every stream loaded, with its version (nil: no stream yet). Decisions append with these as expectations.
+    private(set) var readVersions: [StreamId: UInt64?] = [:]
+
+    init(engine: Engine, context: CommandContext, at: Instant) {
+        self.engine = engine
+        self.context = context
+        self.at = at
+    }
+
+    mutating func load<S: AggregateState>(_ stream: StreamId, as type: S.Type = S.self) throws -> S {
+        let (state, version) = try engine.store.load(stream, as: S.self)
+        readVersions[stream] = .some(version)
+        return state
+    }
+
+    var actorDescription: String { context.actor?.description ?? "anonymous" }
+
+    /// The caller, with the role their user record has now (a token only proves who they are).
+    mutating func requireActor() throws -> Actor {
+        guard let actor = context.actor else { throw EngineError(.unauthenticated, "this command needs a bearer token") }
+        guard case let .user(id, _) = actor else { return actor }
+        let user: UserState = try load(.user(id))
+        guard user.exists, !user.isForgotten else { throw EngineError(.unauthenticated, code: "unknown_user", "the token's user does not exist") }
+        return .user(id, user.role)
+    }
+}
