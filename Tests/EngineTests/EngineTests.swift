@@ -1,0 +1,242 @@
+import Commerce
+import Foundation
+import Testing
+@testable import Engine
+@testable import EventLog
+
+let sandboxSecret = Array("sandbox-secret-for-tests-0123456789abcdef".utf8)
+
+/// An engine over a real (temporary) LMDB log.
+final class TestShop: @unchecked Sendable {
+    let log: EventLog
+    let engine: Engine
+
+    init() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-engine-\(UUID().uuidString)").path
+        var options = EventLog.Options()
+        options.initialMapSizeBytes = 64 << 20
+        log = try EventLog(directory: directory, options: options)
+        var configuration = Engine.Configuration(tokenSecret: Array(repeating: 7, count: 32), sandboxSecret: sandboxSecret)
+        configuration.policy.passwordHashing = .fastForTests
+        engine = try Engine(log: log, configuration: configuration)
+    }
+
+    @discardableResult
+    func run(_ type: String, _ data: [String: Any] = [:], as actor: Actor?, key: String? = nil) async throws -> CommandResult {
+        let body = try JSONSerialization.data(withJSONObject: data)
+        return try await engine.execute(type: type, data: body, context: CommandContext(actor: actor, correlationId: UUID(), idempotencyKey: key))
+    }
+
+    func register(_ email: String, role: Role = .customer) async throws -> Actor {
+        let result = try await run("RegisterUser", ["email": email, "password": "correct horse", "name": "测试 Tester", "role": role.rawValue], as: .system)
+        let id = try #require(UserId(result.result["userId"] ?? ""))
+        return .user(id, role)
+    }
+
+    func shopper(_ email: String) async throws -> Actor {
+        let actor = try await register(email)
+        try await run("AddAddress", ["address": ["recipient": "韩梅梅", "phone": "123", "line1": "1 Main St", "city": "Beijing",
+                                                 "postalCode": "100080", "country": "CN"]], as: actor)
+        return actor
+    }
+
+    func listGoods(by merchant: Actor, price: Int = 1_999, stock: Int = 10) async throws -> String {
+        try await run("ListGoods", ["title": "Green tea 绿茶", "category": "tea", "price": price, "stock": stock], as: merchant).result["goodsId"] ?? ""
+    }
+
+    func signedCallback(paymentId: String, transaction: String, amount: Int, status: String = "succeeded") async throws -> CommandResult {
+        let body = Array(try JSONEncoder().encode(ProviderNotification(paymentId: paymentId, transactionId: transaction, status: status, amount: Int64(amount))))
+        let timestamp = SystemClock().now().nanosecondsSinceEpoch / 1_000_000_000
+        let signature = CallbackVerifier(provider: "sandbox", secret: sandboxSecret).sign(body: body, timestamp: timestamp)
+        return try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp, signature: signature, correlationId: UUID())
+    }
+}
+
+func expectEngineError(_ code: String, _ shop: TestShop, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async {
+    let head = shop.log.headPosition
+    do {
+        try await body()
+        Issue.record("expected \(code); the command was accepted", sourceLocation: sourceLocation)
+    } catch let error as EngineError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+    #expect(shop.log.headPosition == head, "a refused command appended events", sourceLocation: sourceLocation)
+}
+
+@Suite struct EngineJourneyTests {
+    @Test func aWholeShopJourneyLeavesATimelineWithEveryActor() async throws {
+        let shop = try TestShop()
+        let merchant = try await shop.register("shop@example.com", role: .merchant)
+        let customer = try await shop.shopper("buyer@example.com")
+        let login = try await shop.run("Login", ["email": "BUYER@example.com", "password": "correct horse"], as: nil)
+        let token = try #require(login.result["token"])
+        #expect(try shop.engine.tokens.verify(token).userId == customer.userId)
+        let goodsId = try await shop.listGoods(by: merchant, price: 2_500, stock: 5)
+        try await shop.run("RecordView", ["goodsId": goodsId], as: customer)
+        try await shop.run("CreateCoupon", ["code": "WELCOME", "kind": "fixed", "value": 500, "validUntil": 4_000_000_000_000, "totalLimit": 10], as: .system)
+        try await shop.run("AddToCart", ["goodsId": goodsId, "quantity": 2], as: customer)
+        try await shop.run("ApplyCoupon", ["code": "welcome"], as: customer)
+        let placed = try await shop.run("PlaceOrder", [:], as: customer)
+        let orderId = try #require(placed.result["orderId"])
+        #expect(placed.result["total"] == "4500")
+        #expect(placed.result["number"]?.count == 15)
+        #expect(Set(placed.events.map(\.type)).isSuperset(of: ["OrderPlaced", "StockReserved", "CouponRedeemed", "CartCheckedOut", "OrderNumberAssigned"]))
+        let payment = try await shop.run("InitiatePayment", ["orderId": orderId], as: customer)
+        let paymentId = try #require(payment.result["paymentId"])
+        #expect(payment.result["amount"] == "4500")
+        let paid = try await shop.signedCallback(paymentId: paymentId, transaction: "sbx-1", amount: 4_500)
+        #expect(paid.events.map(\.type) == ["PaymentSucceeded", "OrderPaid"])
+        try await shop.run("ShipOrder", ["orderId": orderId, "carrier": "SF Express", "trackingNumber": "SF1234567890"], as: merchant)
+        let received = try await shop.run("ConfirmReceipt", ["orderId": orderId], as: customer)
+        #expect(received.events.map(\.type) == ["OrderReceived", "PointsEarned"])
+        try await shop.run("PostReview", ["goodsId": goodsId, "orderId": orderId, "rating": 5, "text": "好茶"], as: customer)
+
+        let timeline = try shop.log.readStream(try StreamName("order-\(orderId)"))
+        #expect(timeline.map(\.type) == ["OrderPlaced", "OrderPaid", "OrderShipped", "OrderReceived"])
+        #expect(timeline.map(\.metadata.actor) == [customer.description, "provider:sandbox", merchant.description, customer.description])
+        #expect(timeline.allSatisfy { $0.metadata.causationId != nil })
+        #expect(try shop.log.verify().isHealthy)
+    }
+}
+
+@Suite struct EngineConcurrencyTests {
+    @Test func aFlashSaleOf200BuyersSellsExactlyTheStock() async throws {
+        let shop = try TestShop()
+        let merchant = try await shop.register("flash@example.com", role: .merchant)
+        let goodsId = try await shop.listGoods(by: merchant, stock: 50)
+        var buyers: [Actor] = []
+        for index in 0..<200 {
+            let buyer = try await shop.shopper("fan\(index)@example.com")
+            try await shop.run("AddToCart", ["goodsId": goodsId, "quantity": 1], as: buyer)
+            buyers.append(buyer)
+        }
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for buyer in buyers {
+                group.addTask {
+                    do {
+                        _ = try await shop.run("PlaceOrder", [:], as: buyer)
+                        return "placed"
+                    } catch let error as EngineError {
+                        return error.code
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+            }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 == "placed" }.count == 50)
+        #expect(outcomes.filter { $0 == "insufficient_stock" }.count == 150, "\(Set(outcomes))")
+        let goods: GoodsState = try shop.engine.store.load(.goods(try #require(GoodsId(goodsId)))).state
+        #expect(goods.reserved == 50 && goods.available == 0 && goods.onHand == 50)
+        #expect(try shop.log.verify().isHealthy)
+    }
+
+    @Test func aHundredDeliveriesOfOneCallbackPayOnce() async throws {
+        let shop = try TestShop()
+        let merchant = try await shop.register("m@example.com", role: .merchant)
+        let buyer = try await shop.shopper("b@example.com")
+        try await shop.run("AddToCart", ["goodsId": try await shop.listGoods(by: merchant, price: 800), "quantity": 1], as: buyer)
+        let orderId = try #require(try await shop.run("PlaceOrder", [:], as: buyer).result["orderId"])
+        let paymentId = try #require(try await shop.run("InitiatePayment", ["orderId": orderId], as: buyer).result["paymentId"])
+        let results = try await withThrowingTaskGroup(of: CommandResult.self) { group in
+            for _ in 0..<100 { group.addTask { try await shop.signedCallback(paymentId: paymentId, transaction: "sbx-once", amount: 800) } }
+            return try await group.reduce(into: [CommandResult]()) { $0.append($1) }
+        }
+        #expect(results.filter { !$0.events.isEmpty }.count == 1)
+        #expect(try shop.log.events(ofType: "PaymentSucceeded").count == 1)
+        #expect(try shop.log.events(ofType: "OrderPaid").count == 1)
+    }
+
+    @Test func anIdempotencyKeyAnswersTwiceButActsOnce() async throws {
+        let shop = try TestShop()
+        let merchant = try await shop.register("m@example.com", role: .merchant)
+        let first = try await shop.run("ListGoods", ["title": "Cup", "category": "ware", "price": 100, "stock": 1], as: merchant, key: "list-cup-1")
+        let again = try await shop.run("ListGoods", ["title": "Cup", "category": "ware", "price": 100, "stock": 1], as: merchant, key: "list-cup-1")
+        #expect(again.replayed && !first.replayed)
+        #expect(again.result == first.result)
+        #expect(again.events == first.events)
+        #expect(try shop.log.events(ofType: "GoodsListed").count == 1)
+        let outcomes = try await withThrowingTaskGroup(of: CommandResult.self) { group in
+            for _ in 0..<20 {
+                group.addTask { try await shop.run("ListGoods", ["title": "Pot", "category": "ware", "price": 900, "stock": 3], as: merchant, key: "list-pot") }
+            }
+            return try await group.reduce(into: [CommandResult]()) { $0.append($1) }
+        }
+        #expect(Set(outcomes.map(\.result)).count == 1)
+        #expect(try shop.log.events(ofType: "GoodsListed").count == 2)
+        // Keys are per caller: another merchant's same key is another command.
+        let other = try await shop.register("other@example.com", role: .merchant)
+        _ = try await shop.run("ListGoods", ["title": "Pot", "category": "ware", "price": 900, "stock": 3], as: other, key: "list-pot")
+        #expect(try shop.log.events(ofType: "GoodsListed").count == 3)
+    }
+}
+
+@Suite struct EngineBadInputTests {
+    @Test func badInputIsRefusedWithAStableCodeAndAppendsNothing() async throws {
+        let shop = try TestShop()
+        let merchant = try await shop.register("m@example.com", role: .merchant)
+        let rival = try await shop.register("r@example.com", role: .merchant)
+        let buyer = try await shop.shopper("b@example.com")
+        let stranger = try await shop.shopper("s@example.com")
+        let goodsId = try await shop.listGoods(by: merchant)
+        try await shop.run("AddToCart", ["goodsId": goodsId, "quantity": 1], as: buyer)
+        let orderId = try #require(try await shop.run("PlaceOrder", [:], as: buyer).result["orderId"])
+
+        await expectEngineError("unknown_command", shop) { try await shop.run("DropTables", [:], as: buyer) }
+        await expectEngineError("missing_field", shop) { try await shop.run("AddToCart", ["quantity": 1], as: buyer) }
+        await expectEngineError("wrong_type", shop) { try await shop.run("AddToCart", ["goodsId": goodsId, "quantity": "two"], as: buyer) }
+        await expectEngineError("invalid_value", shop) { try await shop.run("AddToCart", ["goodsId": "not-a-uuid", "quantity": 1], as: buyer) }
+        await expectEngineError("quantity_out_of_range", shop) { try await shop.run("AddToCart", ["goodsId": goodsId, "quantity": -1], as: buyer) }
+        await expectEngineError("quantity_out_of_range", shop) { try await shop.run("AddToCart", ["goodsId": goodsId, "quantity": 1_000_000], as: buyer) }
+        await expectEngineError("invalid_input", shop) {
+            try await shop.run("ListGoods", ["title": String(repeating: "x", count: 5_000), "category": "tea", "price": 1, "stock": 1], as: merchant)
+        }
+        await expectEngineError("not_owner", shop) { try await shop.run("CancelOrder", ["orderId": orderId], as: stranger) }
+        await expectEngineError("not_owner", shop) { try await shop.run("ChangePrice", ["goodsId": goodsId, "price": 1], as: rival) }
+        await expectEngineError("forbidden", shop) { try await shop.run("ListGoods", ["title": "x", "category": "y", "price": 1, "stock": 1], as: buyer) }
+        await expectEngineError("unauthenticated", shop) { try await shop.run("AddToCart", ["goodsId": goodsId, "quantity": 1], as: nil) }
+        await expectEngineError("order_not_found", shop) { try await shop.run("ConfirmReceipt", ["orderId": UUID().uuidString], as: buyer) }
+        await expectEngineError("invalid_idempotency_key", shop) { try await shop.run("ClearCart", [:], as: buyer, key: "has space") }
+        await expectEngineError("invalid_credentials", shop) { try await shop.run("Login", ["email": "nobody@example.com", "password": "whatever1"], as: nil) }
+    }
+
+    @Test func forgedExpiredAndMalformedTokensAreRefused() throws {
+        let shop = try TestShop()
+        let token = shop.engine.tokens.issue(for: UserId(UUID()), role: .admin)
+        #expect(throws: EngineError.self) { try shop.engine.tokens.verify(token + "x") }
+        let parts = token.split(separator: ".")
+        let forged = TokenAuthority.base64URL(Array(#"{"sub":"x","role":"admin","iat":0,"exp":99999999999}"#.utf8)) + "." + parts[1]
+        #expect(throws: EngineError(.unauthenticated, code: "invalid_token", "the token's signature is wrong")) { try shop.engine.tokens.verify(forged) }
+        #expect(throws: EngineError.self) { try shop.engine.tokens.verify("garbage") }
+        let expired = TokenAuthority(secret: Array(repeating: 7, count: 32), lifetimeSeconds: -1, clock: SystemClock()).issue(for: UserId(UUID()), role: .customer)
+        do {
+            _ = try shop.engine.tokens.verify(expired)
+            Issue.record("an expired token was accepted")
+        } catch {
+            #expect(error.code == "token_expired")
+        }
+    }
+
+    @Test func callbacksWithBadSignaturesOrOldTimestampsAreRefused() async throws {
+        let shop = try TestShop()
+        let body = Array(try JSONEncoder().encode(ProviderNotification(paymentId: UUID().uuidString, transactionId: "t", status: "succeeded", amount: 1)))
+        let now = SystemClock().now().nanosecondsSinceEpoch / 1_000_000_000
+        let verifier = CallbackVerifier(provider: "sandbox", secret: sandboxSecret)
+        await expectEngineError("invalid_signature", shop) {
+            _ = try await shop.engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: now, signature: String(repeating: "0", count: 64), correlationId: UUID())
+        }
+        await expectEngineError("stale_timestamp", shop) {
+            _ = try await shop.engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: now - 3_600,
+                                                             signature: verifier.sign(body: body, timestamp: now - 3_600), correlationId: UUID())
+        }
+        await expectEngineError("unknown_provider", shop) {
+            _ = try await shop.engine.handleProviderCallback(provider: "paypal", body: body, timestamp: now, signature: "", correlationId: UUID())
+        }
+        await expectEngineError("payment_not_found", shop) {
+            _ = try await shop.engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: now, signature: verifier.sign(body: body, timestamp: now), correlationId: UUID())
+        }
+    }
+}
