@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(
@@ -46,9 +47,14 @@ let package = Package(
             dependencies: ["Commerce", "EventLog", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
+        .target(
+            name: "HTTPServer",
+            dependencies: ["Engine", "Commerce", "EventLog", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "emporium",
-            dependencies: ["EventLog", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EventLog", "Engine", "Commerce", "HTTPServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -60,6 +66,11 @@ let package = Package(
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"], swiftSettings: strict),
         .testTarget(name: "CommerceTests", dependencies: ["Commerce"], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Commerce", "EventLog"], swiftSettings: strict),
+        .testTarget(
+            name: "HTTPServerTests",
+            dependencies: ["HTTPServer", "Engine", "Commerce", "EventLog", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB"], swiftSettings: strict),
     ]
 )

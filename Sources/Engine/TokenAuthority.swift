@@ -21,7 +21,7 @@ public struct TokenAuthority: Sendable {
     let lifetimeSeconds: Int64
     let clock: any LogClock
 
-    init(secret: [UInt8], lifetimeSeconds: Int64, clock: any LogClock) {
+    public init(secret: [UInt8], lifetimeSeconds: Int64, clock: any LogClock) {
         key = SymmetricKey(data: secret)
         self.lifetimeSeconds = lifetimeSeconds
         self.clock = clock

@@ -1,0 +1,180 @@
+import Commerce
+import Engine
+import EventLog
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// How the server listens and what it accepts.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Larger command bodies are refused with 413.
+    public var bodyBytesMax = 64 << 10
+    /// The sandbox provider's secret, used by the demo checkout route to sign its callback.
+    public var sandboxSecret: [UInt8]
+
+    public init(sandboxSecret: [UInt8]) { self.sandboxSecret = sandboxSecret }
+}
+
+/// The composition root shared by `emporium serve` and the tests.
+public func buildApplication(engine: Engine, configuration: ServerConfiguration, logger: Logger = Logger(label: "emporium.http"))
+    -> some ApplicationProtocol {
+    Application(router: buildRouter(engine: engine, configuration: configuration),
+                configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emporium"),
+                logger: logger)
+}
+
+public func buildRouter(engine: Engine, configuration: ServerConfiguration) -> Router<BasicRequestContext> {
+    let routes = Routes(engine: engine, configuration: configuration, metrics: CommandMetrics())
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: RequestMiddleware())
+    for route in Routes.table {
+        router.on(RouterPath(route.path), method: route.method) { request, context in
+            try await routes.handle(route.name, request, context)
+        }
+    }
+    return router
+}
+
+/// One entry per endpoint: registration, dispatch and the OpenAPI document all read this table.
+struct RouteSpec: Sendable {
+    let name: String
+    let method: HTTPRequest.Method
+    /// Hummingbird syntax (`:id`); OpenAPI uses `{id}`.
+    let path: String
+    let summary: String
+    let auth: Bool
+}
+
+struct Routes: Sendable {
+    let engine: Engine
+    let configuration: ServerConfiguration
+    let metrics: CommandMetrics
+
+    static let table: [RouteSpec] = [
+        RouteSpec(name: "command", method: .post, path: "/v1/commands", summary: "Execute a command: {\"type\", \"data\"}", auth: false),
+        RouteSpec(name: "callback", method: .post, path: "/v1/payments/:provider/callback", summary: "A signed payment provider notification", auth: false),
+        RouteSpec(name: "sandboxCheckout", method: .post, path: "/v1/payments/sandbox/checkout/:paymentId",
+                  summary: "Demo: the sandbox provider pays a payment and calls back", auth: true),
+        RouteSpec(name: "goods", method: .get, path: "/v1/goods/:goodsId", summary: "One goods", auth: false),
+        RouteSpec(name: "cart", method: .get, path: "/v1/me/cart", summary: "My cart at current prices", auth: true),
+        RouteSpec(name: "orders", method: .get, path: "/v1/me/orders", summary: "My orders (?status=&limit=)", auth: true),
+        RouteSpec(name: "order", method: .get, path: "/v1/orders/:orderId", summary: "An order with its timeline", auth: true),
+        RouteSpec(name: "points", method: .get, path: "/v1/me/points", summary: "My points balance and ledger", auth: true),
+        RouteSpec(name: "profile", method: .get, path: "/v1/me/profile", summary: "My profile, addresses, favorites and footprints", auth: true),
+        RouteSpec(name: "events", method: .get, path: "/v1/events", summary: "Server-Sent Events from a position (?from=&type=&streamPrefix=&limit=; Last-Event-ID)", auth: true),
+        RouteSpec(name: "health", method: .get, path: "/health", summary: "Liveness and the log head", auth: false),
+        RouteSpec(name: "metrics", method: .get, path: "/metrics", summary: "Prometheus metrics", auth: false),
+        RouteSpec(name: "openapi", method: .get, path: "/openapi.json", summary: "This contract", auth: false),
+    ]
+
+    func handle(_ name: String, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        switch name {
+        case "command": return try await command(request)
+        case "callback": return try await callback(request, context)
+        case "sandboxCheckout": return try await sandboxCheckout(request, context)
+        case "goods":
+            guard let id = context.parameters.get("goodsId").flatMap(GoodsId.init) else { throw EngineError(.notFound, code: "goods_not_found", "no such goods") }
+            return try json(engine.goods(id))
+        case "cart": return try json(engine.cart(of: actor(request)))
+        case "orders":
+            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 20
+            return try json(engine.orders(of: actor(request), status: request.uri.queryParameters.get("status"), limit: limit))
+        case "order":
+            guard let id = context.parameters.get("orderId").flatMap(OrderId.init) else { throw EngineError(.notFound, code: "order_not_found", "no such order") }
+            return try json(engine.order(id, for: actor(request)))
+        case "points": return try json(engine.points(of: actor(request)))
+        case "profile": return try json(engine.profile(of: actor(request)))
+        case "events": return try events(request)
+        case "health": return try json(["status": "ok", "headPosition": String(engine.log.headPosition)])
+        case "metrics": return text(metrics.render(log: engine.log), contentType: "text/plain; version=0.0.4")
+        case "openapi": return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPI.document())))
+        default: throw HTTPError(.notFound)
+        }
+    }
+
+    // MARK: Commands
+
+    func command(_ request: Request) async throws -> Response {
+        let started = ContinuousClock.now
+        let body = try await collect(request)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)), let envelope = object as? [String: Any] else {
+            throw EngineError(.invalidInput, code: "malformed_json", "the body must be a JSON object {\"type\", \"data\"}")
+        }
+        guard let type = envelope["type"] as? String else {
+            throw EngineError(.invalidInput, code: "missing_field", "type is required", details: ["field": "type"])
+        }
+        let data = envelope["data"] ?? [String: Any]()
+        guard data is [String: Any], let dataBytes = try? JSONSerialization.data(withJSONObject: data) else {
+            throw EngineError(.invalidInput, code: "wrong_type", "data must be an object", details: ["field": "data"])
+        }
+        let context = CommandContext(actor: try actor(request), correlationId: request.requestId,
+                                     idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key") ?? .via])
+        do {
+            let result = try await engine.execute(type: type, data: dataBytes, context: context)
+            metrics.record(type: type, outcome: "ok", since: started)
+            return try json(result)
+        } catch let error as EngineError {
+            metrics.record(type: Engine.commandTypes.contains(type) ? type : "unknown", outcome: error.code, since: started)
+            throw error
+        }
+    }
+
+    func callback(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let provider = context.parameters.get("provider") ?? ""
+        let body = try await collect(request)
+        guard let timestamp = request.headers[HTTPField.Name("X-Timestamp") ?? .via].flatMap({ Int64($0) }),
+              let signature = request.headers[HTTPField.Name("X-Signature") ?? .via] else {
+            throw EngineError(.unauthenticated, code: "invalid_signature", "X-Timestamp and X-Signature are required")
+        }
+        let result = try await engine.handleProviderCallback(provider: provider, body: Array(buffer: body), timestamp: timestamp,
+                                                             signature: signature, correlationId: request.requestId)
+        return try json(result)
+    }
+
+    /// The bundled sandbox provider "charges the card" and calls back, signed, as a real provider would.
+    func sandboxCheckout(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        _ = try engine.currentActor(try actor(request))
+        guard let paymentId = context.parameters.get("paymentId").flatMap(PaymentId.init) else {
+            throw EngineError(.notFound, code: "payment_not_found", "no such payment")
+        }
+        guard let amount = try engine.paymentAmount(paymentId) else { throw EngineError(.notFound, code: "payment_not_found", "no such payment") }
+        let notification = ProviderNotification(paymentId: paymentId.description, transactionId: "sbx_\(UUIDv7Generator.shared.next().uuidString.lowercased())",
+                                                status: "succeeded", amount: amount)
+        let body = Array(try JSONEncoder().encode(notification))
+        let timestamp = engine.configuration.clock.now().nanosecondsSinceEpoch / 1_000_000_000
+        let signature = CallbackVerifier(provider: "sandbox", secret: configuration.sandboxSecret).sign(body: body, timestamp: timestamp)
+        return try json(try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp, signature: signature,
+                                                                correlationId: request.requestId))
+    }
+
+    // MARK: Helpers
+
+    func collect(_ request: Request) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: configuration.bodyBytesMax)
+        } catch {
+            throw HTTPError(.contentTooLarge, message: "the body exceeds \(configuration.bodyBytesMax) bytes")
+        }
+    }
+
+    /// The caller named by `Authorization: Bearer …`, nil without the header; a bad token is 401, never anonymous.
+    func actor(_ request: Request) throws -> Actor? {
+        guard let header = request.headers[.authorization] else { return nil }
+        guard header.hasPrefix("Bearer ") else { throw EngineError(.unauthenticated, code: "invalid_token", "use Authorization: Bearer <token>") }
+        return try engine.tokens.verify(String(header.dropFirst("Bearer ".count)))
+    }
+
+    func json(_ value: some Encodable) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+
+    func text(_ value: String, contentType: String) -> Response {
+        Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: value)))
+    }
+}

@@ -1,0 +1,81 @@
+import Engine
+import EventLog
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The JSON error body: `{"error": {"code", "message", "details"}}`.
+struct ErrorBody: Codable, Sendable {
+    struct Detail: Codable, Sendable {
+        var code: String
+        var message: String
+        var details: [String: String]
+    }
+
+    var error: Detail
+}
+
+/// The one place errors become HTTP answers, and where each request gets its
+/// id. Input never causes a 500: an error that is not ours to explain is logged
+/// and answered as `internal_error`. Every answer carries the request id
+/// (`X-Request-Id`: the client's when it sends a UUID, else a new UUIDv7), which
+/// is also the correlation id of the events the request appended.
+struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var requestIdHeader: HTTPField.Name { HTTPField.Name("X-Request-Id") ?? .via }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let requestId = request.headers[Self.requestIdHeader].flatMap(UUID.init(uuidString:)) ?? UUIDv7Generator.shared.next()
+        var head = request.head
+        head.headerFields[Self.requestIdHeader] = requestId.uuidString.lowercased()
+        let request = Request(head: head, body: request.body)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as EngineError {
+            response = Self.response(Self.status(of: error.kind), code: error.code, message: error.message, details: error.details)
+        } catch let error as HTTPError {
+            response = Self.response(error.status, code: Self.code(for: error.status), message: error.body ?? error.status.reasonPhrase, details: [:])
+        } catch {
+            context.logger.error("unexpected error", metadata: ["request.id": "\(requestId)", "error": "\(error)"])
+            response = Self.response(.internalServerError, code: "internal_error", message: "an internal error occurred; request id \(requestId)", details: [:])
+        }
+        response.headers[Self.requestIdHeader] = requestId.uuidString.lowercased()
+        return response
+    }
+
+    static func response(_ status: HTTPResponse.Status, code: String, message: String, details: [String: String]) -> Response {
+        let body = (try? JSONEncoder().encode(ErrorBody(error: .init(code: code, message: message, details: details)))) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    static func code(for status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 404: return "not_found"
+        case 405: return "method_not_allowed"
+        case 413: return "body_too_large"
+        case 400: return "malformed_request"
+        default: return "http_\(status.code)"
+        }
+    }
+
+    static func status(of kind: EngineError.Kind) -> HTTPResponse.Status {
+        switch kind {
+        case .invalidInput: return .badRequest
+        case .unauthenticated: return .unauthorized
+        case .forbidden: return .forbidden
+        case .notFound: return .notFound
+        case .conflict: return .conflict
+        case .rejected: return .unprocessableContent
+        case .overloaded: return .tooManyRequests
+        case .internalFailure: return .internalServerError
+        }
+    }
+}
+
+extension Request {
+    /// The id `RequestMiddleware` stamped on the request.
+    var requestId: UUID {
+        headers[RequestMiddleware<BasicRequestContext>.requestIdHeader].flatMap(UUID.init(uuidString:)) ?? UUID()
+    }
+}

@@ -1,0 +1,49 @@
+import Commerce
+import Engine
+import EventLog
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+extension Routes {
+    static let feedEventsMax = 1_000_000
+
+    /// `GET /v1/events`: the log as Server-Sent Events, for integrations.
+    /// `id:` is the position, so a client resumes with `Last-Event-ID`; filters
+    /// by event type and stream prefix; admins only.
+    func events(_ request: Request) throws -> Response {
+        guard try engine.currentActor(try actor(request)).isAdmin else {
+            throw EngineError(.forbidden, "the event feed is for admin and integration tokens")
+        }
+        let query = request.uri.queryParameters
+        var from = query.get("from", as: UInt64.self) ?? 1
+        if let lastId = request.headers[HTTPField.Name("Last-Event-ID") ?? .via].flatMap({ UInt64($0) }) { from = lastId + 1 }
+        let type = query.get("type")
+        let prefix = query.get("streamPrefix")
+        let limit = min(query.get("limit", as: Int.self) ?? Self.feedEventsMax, Self.feedEventsMax)
+        let subscription = engine.log.subscribe(from: from) { event in
+            (type == nil || event.type == type) && (prefix == nil || event.stream.rawValue.hasPrefix(prefix ?? ""))
+        }
+        let body = ResponseBody { writer in
+            var sent = 0
+            for try await event in subscription {
+                try await writer.write(ByteBuffer(bytes: Self.serverSentEvent(event)))
+                sent += 1
+                if sent >= limit { break }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+
+    static func serverSentEvent(_ event: RecordedEvent) -> [UInt8] {
+        var envelope: [String: Any] = [
+            "position": event.position, "stream": event.stream.rawValue, "version": event.version, "type": event.type,
+            "schemaVersion": event.schemaVersion, "recordedAt": event.recordedAt.description, "actor": event.metadata.actor,
+            "correlationId": event.metadata.correlationId.uuidString.lowercased(),
+        ]
+        envelope["payload"] = (try? JSONSerialization.jsonObject(with: Data(event.payload))) ?? Data(event.payload).base64EncodedString()
+        let data = (try? JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys])) ?? Data()
+        return Array("id: \(event.position)\nevent: \(event.type)\ndata: ".utf8) + Array(data) + Array("\n\n".utf8)
+    }
+}

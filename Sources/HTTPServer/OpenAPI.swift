@@ -1,0 +1,58 @@
+import Engine
+import Foundation
+
+/// The contract, generated from the same route table the router registers,
+/// so the two cannot drift (a test checks both ways).
+enum OpenAPI {
+    static func openAPIPath(_ path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+            .joined(separator: "/")
+    }
+
+    static func document() -> [UInt8] {
+        var paths: [String: Any] = [:]
+        for route in Routes.table {
+            var operation: [String: Any] = [
+                "operationId": route.name,
+                "summary": route.summary,
+                "responses": [
+                    "200": ["description": "OK"],
+                    "default": ["description": "An error", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
+                ],
+            ]
+            let parameters = route.path.split(separator: "/").filter { $0.hasPrefix(":") }.map {
+                ["name": String($0.dropFirst()), "in": "path", "required": true, "schema": ["type": "string"]] as [String: Any]
+            }
+            if !parameters.isEmpty { operation["parameters"] = parameters }
+            if route.auth { operation["security"] = [["bearer": [String]()]] }
+            if route.name == "command" {
+                operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Command"]]]]
+            }
+            var item = paths[openAPIPath(route.path)] as? [String: Any] ?? [:]
+            item[route.method.rawValue.lowercased()] = operation
+            paths[openAPIPath(route.path)] = item
+        }
+        let document: [String: Any] = [
+            "openapi": "3.1.0",
+            "info": ["title": "Emporium", "version": "1.0.0", "description": "Event-sourced commerce engine. Money is integer minor units."],
+            "paths": paths,
+            "components": [
+                "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
+                "schemas": [
+                    "Command": [
+                        "type": "object", "required": ["type"],
+                        "properties": ["type": ["type": "string", "enum": Engine.commandTypes], "data": ["type": "object"]],
+                    ],
+                    "Error": [
+                        "type": "object",
+                        "properties": ["error": ["type": "object", "properties": [
+                            "code": ["type": "string"], "message": ["type": "string"], "details": ["type": "object"],
+                        ]]],
+                    ],
+                ],
+            ],
+        ]
+        return Array((try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data())
+    }
+}

@@ -1,0 +1,116 @@
+import Commerce
+import Engine
+import EventLog
+import Foundation
+import HTTPServer
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite struct ConcurrencyOverHTTPTests {
+    @Test func twoHundredConcurrentCheckoutsForFiftyItemsPlaceExactlyFifty() async throws {
+        let harness = try Harness()
+        try await harness.app.test(.router) { client in
+            let merchant = try await client.user("flash@example.com", role: .merchant, engine: harness.engine)
+            let goodsId = try #require(try await client.command("ListGoods", ["title": "Limited", "category": "x", "price": 999, "stock": 50], token: merchant).result["goodsId"])
+            var tokens: [String] = []
+            for index in 0..<200 {
+                let token = try await client.shopper("fan\(index)@example.com", engine: harness.engine)
+                _ = try await client.command("AddToCart", ["goodsId": goodsId, "quantity": 1], token: token)
+                tokens.append(token)
+            }
+            let codes = try await withThrowingTaskGroup(of: String.self) { group in
+                for token in tokens { group.addTask { try await client.command("PlaceOrder", token: token).errorCode ?? "placed" } }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(codes.filter { $0 == "placed" }.count == 50)
+            #expect(codes.filter { $0 == "insufficient_stock" }.count == 150, "\(Set(codes))")
+            #expect(try await client.call(.get, "/v1/goods/\(goodsId)").json["available"] as? Int == 0)
+        }
+    }
+
+    @Test func aHundredConcurrentDeliveriesOfOneSignedCallbackPayOnce() async throws {
+        let harness = try Harness()
+        try await harness.app.test(.router) { client in
+            let merchant = try await client.user("m@example.com", role: .merchant, engine: harness.engine)
+            let buyer = try await client.shopper("b@example.com", engine: harness.engine)
+            let goodsId = try #require(try await client.command("ListGoods", ["title": "Tea", "category": "t", "price": 1_234, "stock": 5], token: merchant).result["goodsId"])
+            _ = try await client.command("AddToCart", ["goodsId": goodsId, "quantity": 1], token: buyer)
+            let orderId = try #require(try await client.command("PlaceOrder", token: buyer).result["orderId"])
+            let paymentId = try #require(try await client.command("InitiatePayment", ["orderId": orderId], token: buyer).result["paymentId"])
+            let body = String(decoding: try JSONEncoder().encode(ProviderNotification(paymentId: paymentId, transactionId: "sbx-100", status: "succeeded", amount: 1_234)), as: UTF8.self)
+            let timestamp = Int64(Date().timeIntervalSince1970)
+            let signature = CallbackVerifier(provider: "sandbox", secret: sandboxSecret).sign(body: Array(body.utf8), timestamp: timestamp)
+            let headers: HTTPFields = [HTTPField.Name("X-Timestamp") ?? .via: String(timestamp), HTTPField.Name("X-Signature") ?? .via: signature]
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<100 { group.addTask { try await client.call(.post, "/v1/payments/sandbox/callback", body: body, headers: headers).status } }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { $0 == .ok })
+            #expect(try harness.log.events(ofType: "PaymentSucceeded").count == 1)
+            #expect(try harness.log.events(ofType: "OrderPaid").count == 1)
+            var tampered = headers
+            tampered[HTTPField.Name("X-Signature") ?? .via] = String(signature.reversed())
+            let before = try await client.head()
+            #expect(try await client.call(.post, "/v1/payments/sandbox/callback", body: body, headers: tampered).status == .unauthorized)
+            #expect(try await client.head() == before)
+        }
+    }
+
+    @Test func anIdempotencyKeyOverHTTPReturnsTheFirstAnswer() async throws {
+        let harness = try Harness()
+        try await harness.app.test(.router) { client in
+            let merchant = try await client.user("m@example.com", role: .merchant, engine: harness.engine)
+            let first = try await client.command("ListGoods", ["title": "Once", "category": "t", "price": 1, "stock": 1], token: merchant, key: "abc-123")
+            let second = try await client.command("ListGoods", ["title": "Once", "category": "t", "price": 1, "stock": 1], token: merchant, key: "abc-123")
+            #expect(first.result == second.result)
+            #expect(second.json["replayed"] as? Bool == true)
+            #expect(try harness.log.events(ofType: "GoodsListed").count == 1)
+        }
+    }
+}
+
+@Suite struct EventFeedTests {
+    /// Parses `id:` and `event:` lines of a Server-Sent Events body.
+    static func positions(_ body: String) -> [UInt64] {
+        body.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { UInt64($0.dropFirst(4)) }
+    }
+
+    @Test func aClientThatResumesWithLastEventIdSeesEveryEventOnceInOrder() async throws {
+        let harness = try Harness()
+        try await harness.app.test(.router) { client in
+            let admin = try await client.user("admin@example.com", role: .admin, engine: harness.engine)
+            for index in 0..<6 { _ = try await client.user("u\(index)@example.com", engine: harness.engine) }
+            let head = try #require(UInt64(try await client.head()))
+            let first = try await client.call(.get, "/v1/events?from=1&limit=7", token: admin)
+            #expect(first.headers[.contentType] == "text/event-stream")
+            let seen = Self.positions(first.text)
+            #expect(seen == Array(1...7))
+            #expect(first.text.contains("event: UserRegistered") && first.text.contains(#""payload":{"#))
+            let rest = try await client.call(.get, "/v1/events?limit=\(head - 7)", token: admin,
+                                             headers: [HTTPField.Name("Last-Event-ID") ?? .via: String(seen.last ?? 0)])
+            #expect(seen + Self.positions(rest.text) == Array(1...head))
+            let filtered = try await client.call(.get, "/v1/events?type=UserLoggedIn&limit=7", token: admin)
+            #expect(Self.positions(filtered.text).count == 7)
+            #expect(!filtered.text.contains("event: UserRegistered"))
+            let customer = try await client.user("c@example.com", engine: harness.engine)
+            #expect(try await client.call(.get, "/v1/events?limit=1", token: customer).status == .forbidden)
+        }
+    }
+}
+
+@Suite struct LiveServerTests {
+    @Test func aRealServerOnLoopbackAnswers() async throws {
+        let harness = try Harness()
+        try await harness.app.test(.live) { client in
+            #expect(try await client.call(.get, "/health").status == .ok)
+            let registered = try await client.command("RegisterUser", ["email": "live@example.com", "password": "correct horse", "name": "Live"])
+            #expect(registered.status == .ok)
+            let login = try await client.command("Login", ["email": "live@example.com", "password": "correct horse"])
+            #expect(login.result["token"] != nil)
+            let wrong = try await client.command("Login", ["email": "live@example.com", "password": "wrong password"])
+            #expect(wrong.status == .unauthorized && wrong.errorCode == "invalid_credentials")
+        }
+    }
+}

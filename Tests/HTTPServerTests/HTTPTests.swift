@@ -1,0 +1,219 @@
+import Commerce
+import Engine
+import EventLog
+import Foundation
+import HTTPServer
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+let sandboxSecret = Array("sandbox-secret-for-http-tests-0123456789".utf8)
+
+/// An engine over a real temporary log, and the application built by the same composition root as `emporium serve`.
+struct Harness {
+    let log: EventLog
+    let engine: Engine
+    let app: any ApplicationProtocol
+
+    init(port: Int = 0) throws {
+        var options = EventLog.Options()
+        options.initialMapSizeBytes = 64 << 20
+        log = try EventLog(directory: FileManager.default.temporaryDirectory.appendingPathComponent("emporium-http-\(UUID().uuidString)").path, options: options)
+        var configuration = Engine.Configuration(tokenSecret: Array(repeating: 9, count: 32), sandboxSecret: sandboxSecret)
+        configuration.policy.passwordHashing = .fastForTests
+        engine = try Engine(log: log, configuration: configuration)
+        var server = ServerConfiguration(sandboxSecret: sandboxSecret)
+        server.port = port
+        app = buildApplication(engine: engine, configuration: server)
+    }
+}
+
+struct Reply {
+    let status: HTTPResponse.Status
+    let json: [String: Any]
+    let headers: HTTPFields
+    let text: String
+
+    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    var result: [String: String] { json["result"] as? [String: String] ?? [:] }
+}
+
+extension TestClientProtocol {
+    func call(_ method: HTTPRequest.Method, _ uri: String, body: String? = nil, token: String? = nil, headers extra: HTTPFields = [:]) async throws -> Reply {
+        var headers = extra
+        headers[.contentType] = "application/json"
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        return try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+            let text = String(buffer: response.body)
+            let json = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+            return Reply(status: response.status, json: json, headers: response.headers, text: text)
+        }
+    }
+
+    func command(_ type: String, _ data: [String: Any] = [:], token: String? = nil, key: String? = nil) async throws -> Reply {
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: ["type": type, "data": data]), as: UTF8.self)
+        var headers: HTTPFields = [:]
+        if let key, let name = HTTPField.Name("Idempotency-Key") { headers[name] = key }
+        return try await call(.post, "/v1/commands", body: body, token: token, headers: headers)
+    }
+
+    /// Registers (as the system when an admin token is not needed) and logs in; returns the token.
+    func user(_ email: String, role: Role = .customer, engine: Engine) async throws -> String {
+        if role == .customer {
+            _ = try await command("RegisterUser", ["email": email, "password": "correct horse", "name": "Tester"])
+        } else {
+            let data = try JSONSerialization.data(withJSONObject: ["email": email, "password": "correct horse", "name": "Tester", "role": role.rawValue])
+            _ = try await engine.execute(type: "RegisterUser", data: data, context: CommandContext(actor: .system, correlationId: UUID()))
+        }
+        return try await command("Login", ["email": email, "password": "correct horse"]).result["token"] ?? ""
+    }
+
+    func shopper(_ email: String, engine: Engine) async throws -> String {
+        let token = try await user(email, engine: engine)
+        _ = try await command("AddAddress", ["address": ["recipient": "韩梅梅", "phone": "1", "line1": "1 Main St", "city": "Beijing",
+                                                       "postalCode": "100080", "country": "CN"]], token: token)
+        return token
+    }
+
+    func head() async throws -> String { try await call(.get, "/health").json["headPosition"] as? String ?? "" }
+}
+
+@Suite struct ContractTests {
+    @Test func theOpenAPIDocumentListsExactlyTheRoutes() async throws {
+        let harness = try Harness()
+        try await harness.app.test(.router) { client in
+            let reply = try await client.call(.get, "/openapi.json")
+            #expect(reply.status == .ok)
+            let paths = try #require(reply.json["paths"] as? [String: [String: Any]])
+            let documented = Set(paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } })
+            let expected: Set<String> = [
+                "POST /v1/commands", "POST /v1/payments/{provider}/callback", "POST /v1/payments/sandbox/checkout/{paymentId}",
+                "GET /v1/goods/{goodsId}", "GET /v1/me/cart", "GET /v1/me/orders", "GET /v1/orders/{orderId}", "GET /v1/me/points",
+                "GET /v1/me/profile", "GET /v1/events", "GET /health", "GET /metrics", "GET /openapi.json",
+            ]
+            #expect(documented == expected)
+            // Every documented route is served: none answers with the router's own 404.
+            for entry in documented {
+                let parts = entry.split(separator: " ")
+                let uri = String(parts[1]).replacingOccurrences(of: "{provider}", with: "sandbox")
+                    .replacingOccurrences(of: "{paymentId}", with: UUID().uuidString).replacingOccurrences(of: "{goodsId}", with: UUID().uuidString)
+                    .replacingOccurrences(of: "{orderId}", with: UUID().uuidString)
+                let answer = try await client.call(HTTPRequest.Method(String(parts[0])) ?? .get, uri, body: "{}")
+                #expect(answer.errorCode != "not_found", "\(entry) is documented but not routed")
+            }
+            let types = ((((reply.json["components"] as? [String: Any])?["schemas"] as? [String: Any])?["Command"] as? [String: Any])?["properties"]
+                as? [String: Any])?["type"] as? [String: Any]
+            #expect((types?["enum"] as? [String])?.contains("PlaceOrder") == true)
+        }
+    }
+
+    @Test func requestIdsAreEchoedAndBecomeCorrelationIds() async throws {
+        let harness = try Harness()
+        try await harness.app.test(.router) { client in
+            let id = UUID()
+            let reply = try await client.call(.post, "/v1/commands", body: #"{"type":"RegisterUser","data":{"email":"a@b.com","password":"correct horse","name":"A"}}"#,
+                                              headers: [HTTPField.Name("X-Request-Id") ?? .via: id.uuidString])
+            #expect(reply.status == .ok)
+            #expect(reply.headers[HTTPField.Name("X-Request-Id") ?? .via] == id.uuidString.lowercased())
+            #expect(try harness.log.events(correlatedWith: id).count == 2)
+            let fresh = try await client.call(.get, "/health")
+            #expect(UUID(uuidString: fresh.headers[HTTPField.Name("X-Request-Id") ?? .via] ?? "") != nil)
+        }
+    }
+}
+
+@Suite struct JourneyOverHTTPTests {
+    @Test func aCustomerBuysPaysAndReviewsAndTheTimelineShowsWhoDidWhat() async throws {
+        let harness = try Harness()
+        try await harness.app.test(.router) { client in
+            let merchant = try await client.user("shop@example.com", role: .merchant, engine: harness.engine)
+            let buyer = try await client.shopper("buyer@example.com", engine: harness.engine)
+            let listed = try await client.command("ListGoods", ["title": "Green tea 绿茶", "category": "tea", "price": 3_000, "stock": 8], token: merchant)
+            #expect(listed.status == .ok)
+            let goodsId = try #require(listed.result["goodsId"])
+            #expect(try await client.call(.get, "/v1/goods/\(goodsId)").json["title"] as? String == "Green tea 绿茶")
+            _ = try await client.command("RecordView", ["goodsId": goodsId], token: buyer)
+            _ = try await client.command("AddToCart", ["goodsId": goodsId, "quantity": 2], token: buyer)
+            #expect(try await client.call(.get, "/v1/me/cart", token: buyer).json["total"] as? Int == 6_000)
+            let placed = try await client.command("PlaceOrder", token: buyer)
+            let orderId = try #require(placed.result["orderId"])
+            let payment = try await client.command("InitiatePayment", ["orderId": orderId], token: buyer)
+            let paymentId = try #require(payment.result["paymentId"])
+            let paid = try await client.call(.post, "/v1/payments/sandbox/checkout/\(paymentId)", token: buyer)
+            #expect(paid.status == .ok, "\(paid.text)")
+            #expect(try await client.command("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "SF1"], token: merchant).status == .ok)
+            #expect(try await client.command("ConfirmReceipt", ["orderId": orderId], token: buyer).status == .ok)
+            #expect(try await client.command("PostReview", ["goodsId": goodsId, "orderId": orderId, "rating": 5], token: buyer).status == .ok)
+            let detail = try await client.call(.get, "/v1/orders/\(orderId)", token: buyer)
+            let timeline = try #require(detail.json["timeline"] as? [[String: Any]])
+            #expect(timeline.compactMap { $0["type"] as? String } == ["OrderPlaced", "OrderPaid", "OrderShipped", "OrderReceived"])
+            let actors = timeline.compactMap { $0["actor"] as? String }
+            #expect(actors[1] == "provider:sandbox" && actors[2].hasSuffix(":merchant") && actors[3].hasSuffix(":customer"))
+            #expect(try await client.call(.get, "/v1/me/points", token: buyer).json["balance"] as? Int == 60)
+            let mine = try await client.call(.get, "/v1/me/orders", token: buyer)
+            #expect(mine.status == .ok)
+            let metrics = try await client.call(.get, "/metrics")
+            #expect(metrics.text.contains(#"emporium_commands_total{type="PlaceOrder",outcome="ok"} 1"#))
+        }
+    }
+}
+
+@Suite struct BadInputOverHTTPTests {
+    @Test func everyBadRequestGetsA4xxWithACodeAndAppendsNothing() async throws {
+        let harness = try Harness()
+        try await harness.app.test(.router) { client in
+            let merchant = try await client.user("m@example.com", role: .merchant, engine: harness.engine)
+            let rival = try await client.user("r@example.com", role: .merchant, engine: harness.engine)
+            let buyer = try await client.shopper("b@example.com", engine: harness.engine)
+            let stranger = try await client.shopper("s@example.com", engine: harness.engine)
+            let goodsId = try #require(try await client.command("ListGoods", ["title": "Tea", "category": "tea", "price": 100, "stock": 5], token: merchant).result["goodsId"])
+            _ = try await client.command("AddToCart", ["goodsId": goodsId, "quantity": 1], token: buyer)
+            let orderId = try #require(try await client.command("PlaceOrder", token: buyer).result["orderId"])
+            let expired = TokenFactory.expired()
+
+            let cases: [(String, HTTPResponse.Status, String, () async throws -> Reply)] = [
+                ("malformed JSON", .badRequest, "malformed_json", { try await client.call(.post, "/v1/commands", body: "{not json", token: buyer) }),
+                ("not an object", .badRequest, "malformed_json", { try await client.call(.post, "/v1/commands", body: "[1,2]", token: buyer) }),
+                ("missing type", .badRequest, "missing_field", { try await client.call(.post, "/v1/commands", body: #"{"data":{}}"#, token: buyer) }),
+                ("data not an object", .badRequest, "wrong_type", { try await client.call(.post, "/v1/commands", body: #"{"type":"ClearCart","data":7}"#, token: buyer) }),
+                ("unknown command", .badRequest, "unknown_command", { try await client.command("Explode", token: buyer) }),
+                ("missing field", .badRequest, "missing_field", { try await client.command("AddToCart", ["quantity": 1], token: buyer) }),
+                ("wrong type", .badRequest, "wrong_type", { try await client.command("AddToCart", ["goodsId": goodsId, "quantity": "many"], token: buyer) }),
+                ("negative quantity", .badRequest, "quantity_out_of_range", { try await client.command("AddToCart", ["goodsId": goodsId, "quantity": -2], token: buyer) }),
+                ("huge quantity", .badRequest, "quantity_out_of_range", { try await client.command("AddToCart", ["goodsId": goodsId, "quantity": 99_999_999], token: buyer) }),
+                ("overlong string", .badRequest, "invalid_input", {
+                    try await client.command("ListGoods", ["title": String(repeating: "长", count: 300), "category": "t", "price": 1, "stock": 1], token: merchant)
+                }),
+                ("oversized body", .contentTooLarge, "body_too_large", {
+                    try await client.call(.post, "/v1/commands", body: #"{"type":"ClearCart","data":{"pad":""# + String(repeating: "x", count: 70_000) + #""}}"#, token: buyer)
+                }),
+                ("no token", .unauthorized, "unauthenticated", { try await client.command("ClearCart") }),
+                ("expired token", .unauthorized, "token_expired", { try await client.command("ClearCart", token: expired) }),
+                ("forged token", .unauthorized, "invalid_token", { try await client.command("ClearCart", token: buyer + "x") }),
+                ("not a bearer", .unauthorized, "invalid_token", { try await client.call(.get, "/v1/me/cart", headers: [.authorization: "Basic abc"]) }),
+                ("another user's order", .forbidden, "not_owner", { try await client.command("CancelOrder", ["orderId": orderId], token: stranger) }),
+                ("another user's order detail", .notFound, "order_not_found", { try await client.call(.get, "/v1/orders/\(orderId)", token: stranger) }),
+                ("someone else's goods", .forbidden, "not_owner", { try await client.command("ChangePrice", ["goodsId": goodsId, "price": 1], token: rival) }),
+                ("customer lists goods", .forbidden, "forbidden", { try await client.command("ListGoods", ["title": "x", "category": "y", "price": 1, "stock": 1], token: buyer) }),
+                ("business rule", .unprocessableContent, "order_not_shippable", { try await client.command("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "1"], token: merchant) }),
+                ("unknown route", .notFound, "not_found", { try await client.call(.get, "/v1/nothing") }),
+                ("unsigned callback", .unauthorized, "invalid_signature", { try await client.call(.post, "/v1/payments/sandbox/callback", body: "{}") }),
+            ]
+            for (name, status, code, request) in cases {
+                let before = try await client.head()
+                let reply = try await request()
+                #expect(reply.status == status, "\(name): \(reply.status) \(reply.text.prefix(200))")
+                #expect(reply.errorCode == code, "\(name): \(reply.text.prefix(200))")
+                #expect(try await client.head() == before, "\(name) appended events")
+            }
+        }
+    }
+}
+
+/// A token signed with the test secret that has already expired.
+enum TokenFactory {
+    static func expired() -> String {
+        TokenAuthority(secret: Array(repeating: 9, count: 32), lifetimeSeconds: -60, clock: SystemClock()).issue(for: UserId(UUID()), role: .customer)
+    }
+}
