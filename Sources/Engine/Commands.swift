@@ -59,7 +59,7 @@ extension Engine {
             let userId: UserId = engine.newId()
             let email = Users.normalizedEmail(input.email)
             let command = RegisterUser(userId: userId, email: input.email, password: input.password, name: input.name, phone: input.phone ?? "",
-                                       role: input.role ?? .customer, salt: Engine.salt(), at: execution.at)
+                                       role: input.role ?? .customer, salt: execution.engine.configuration.randomBytes(PasswordHash.saltBytes), at: execution.at)
             let decision = try Users.register(command, actor: execution.context.actor ?? .system, claim: try execution.load(.emailClaim(email)),
                                               user: try execution.load(.user(userId)), policy: engine.policy)
             return (decision, ["userId": userId.description])
@@ -83,7 +83,7 @@ extension Engine {
             try userCommand(.updateProfile(name: input.name, phone: input.phone ?? ""), target: input.userId, &execution)
         },
         command("ChangePassword", ChangePasswordInput.self) { input, execution in
-            try userCommand(.changePassword(old: input.oldPassword, new: input.newPassword, salt: Engine.salt()), target: nil, &execution)
+            try userCommand(.changePassword(old: input.oldPassword, new: input.newPassword, salt: execution.engine.configuration.randomBytes(PasswordHash.saltBytes)), target: nil, &execution)
         },
         command("AddAddress", AddAddressInput.self) { input, execution in
             let addressId: AddressId = execution.engine.newId()
@@ -294,10 +294,4 @@ extension Engine {
             return (decision, ["couponId": couponId.description, "code": code])
         },
     ]
-
-    /// Random bytes for a password salt (the domain has no randomness of its own).
-    static func salt() -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<PasswordHash.saltBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
-    }
 }

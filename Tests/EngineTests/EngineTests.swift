@@ -11,13 +11,15 @@ final class TestShop: @unchecked Sendable {
     let log: EventLog
     let engine: Engine
 
-    init() throws {
+    init(clock: any LogClock = SystemClock()) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-engine-\(UUID().uuidString)").path
         var options = EventLog.Options()
         options.initialMapSizeBytes = 64 << 20
+        options.clock = clock
         log = try EventLog(directory: directory, options: options)
         var configuration = Engine.Configuration(tokenSecret: Array(repeating: 7, count: 32), sandboxSecret: sandboxSecret)
         configuration.policy.passwordHashing = .fastForTests
+        configuration.clock = clock
         engine = try Engine(log: log, configuration: configuration)
     }
 
@@ -46,7 +48,7 @@ final class TestShop: @unchecked Sendable {
 
     func signedCallback(paymentId: String, transaction: String, amount: Int, status: String = "succeeded") async throws -> CommandResult {
         let body = Array(try JSONEncoder().encode(ProviderNotification(paymentId: paymentId, transactionId: transaction, status: status, amount: Int64(amount))))
-        let timestamp = SystemClock().now().nanosecondsSinceEpoch / 1_000_000_000
+        let timestamp = engine.configuration.clock.now().nanosecondsSinceEpoch / 1_000_000_000
         let signature = CallbackVerifier(provider: "sandbox", secret: sandboxSecret).sign(body: body, timestamp: timestamp)
         return try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp, signature: signature, correlationId: UUID())
     }
@@ -238,5 +240,88 @@ func expectEngineError(_ code: String, _ shop: TestShop, sourceLocation: SourceL
         await expectEngineError("payment_not_found", shop) {
             _ = try await shop.engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: now, signature: verifier.sign(body: body, timestamp: now), correlationId: UUID())
         }
+    }
+}
+
+/// A clock tests move by hand.
+final class HandClock: LogClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var nanoseconds = SystemClock().now().nanosecondsSinceEpoch
+
+    func now() -> Timestamp {
+        lock.lock()
+        defer { lock.unlock() }
+        return Timestamp(nanosecondsSinceEpoch: nanoseconds)
+    }
+
+    func advance(seconds: Int64) {
+        lock.lock()
+        nanoseconds += seconds * 1_000_000_000
+        lock.unlock()
+    }
+}
+
+@Suite struct OrderExpiryTests {
+    @Test func unpaidOrdersExpireWhenTheirTimeComesAndPaidOnesNever() async throws {
+        let clock = HandClock()
+        let shop = try TestShop(clock: clock)
+        let merchant = try await shop.register("m@example.com", role: .merchant)
+        let buyer = try await shop.shopper("b@example.com")
+        let goodsId = try await shop.listGoods(by: merchant, price: 100, stock: 10)
+        try await shop.run("AddToCart", ["goodsId": goodsId, "quantity": 3], as: buyer)
+        let unpaid = try #require(try await shop.run("PlaceOrder", [:], as: buyer).result["orderId"])
+        try await shop.run("AddToCart", ["goodsId": goodsId, "quantity": 2], as: buyer)
+        let paid = try #require(try await shop.run("PlaceOrder", [:], as: buyer).result["orderId"])
+        let paymentId = try #require(try await shop.run("InitiatePayment", ["orderId": paid], as: buyer).result["paymentId"])
+        let expiry = OrderExpiry(engine: shop.engine)
+        #expect(try await expiry.sweep() == 0)
+        #expect(expiry.unpaidCount == 2)
+        clock.advance(seconds: shop.engine.policy.orderExpirySeconds - 10)
+        _ = try await shop.signedCallback(paymentId: paymentId, transaction: "tx", amount: 200)
+        #expect(try await expiry.sweep() == 0)
+        #expect(expiry.unpaidCount == 1)
+        clock.advance(seconds: 10)
+        #expect(try await expiry.sweep() == 1)
+        let goods: GoodsState = try shop.engine.store.load(.goods(try #require(GoodsId(goodsId)))).state
+        #expect(goods.reserved == 2)
+        let expiredEvents = try shop.log.readStream(try StreamName("order-\(unpaid)")).map(\.type)
+        #expect(expiredEvents == ["OrderPlaced", "OrderExpired"])
+        #expect(try shop.log.readStream(try StreamName("order-\(paid)")).map(\.type) == ["OrderPlaced", "OrderPaid"])
+        #expect(try await expiry.sweep() == 0)
+    }
+}
+
+@Suite struct DemoShopTests {
+    func seededLog(seed: UInt64) async throws -> (EventLog, DemoShop.Outcome) {
+        let clock = SeedClock()
+        var options = EventLog.Options()
+        options.clock = clock
+        options.initialMapSizeBytes = 64 << 20
+        let log = try EventLog(directory: FileManager.default.temporaryDirectory.appendingPathComponent("emporium-seed-\(UUID().uuidString)").path, options: options)
+        var configuration = Engine.Configuration(tokenSecret: Array(repeating: 1, count: 32), sandboxSecret: sandboxSecret)
+        configuration.policy.passwordHashing = .fastForTests
+        configuration.clock = clock
+        configuration.ids = SeededIds(seed: seed, clock: clock)
+        let bytes = SeededBytes(seed: seed)
+        configuration.randomBytes = { bytes.next($0) }
+        var size = DemoShop.Size()
+        size.goods = 24
+        size.customers = 6
+        size.orders = 60
+        let outcome = try await DemoShop.seed(engine: try Engine(log: log, configuration: configuration), clock: clock, size: size, seed: seed)
+        return (log, outcome)
+    }
+
+    @Test func theSameSeedMakesTheSameShopEventForEvent() async throws {
+        let (first, outcome) = try await seededLog(seed: 7)
+        let (second, _) = try await seededLog(seed: 7)
+        let (other, _) = try await seededLog(seed: 8)
+        #expect(try first.head() == second.head())
+        #expect(try first.head().hash != other.head().hash)
+        #expect(outcome.orders > 30 && outcome.goods.count == 24)
+        let types = Set(try first.read(from: 1).map(\.type))
+        #expect(types.isSuperset(of: ["OrderPaid", "OrderShipped", "OrderReceived", "ReviewPosted", "OrderCancelled", "OrderExpired"]))
+        #expect(try first.verify().isHealthy)
+        #expect(try first.head().recordedAt.map { $0.nanosecondsSinceEpoch < SeedClock.start + 200 * 86_400 * 1_000_000_000 } == true)
     }
 }

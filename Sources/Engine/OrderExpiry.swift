@@ -1,0 +1,73 @@
+import Commerce
+import EventLog
+import Foundation
+import Synchronization
+
+/// The process manager that expires unpaid orders. It follows the log (catching
+/// up from the start, then live) to know which orders are still unpaid and when
+/// they expire; `sweep()` issues `ExpireOrder` for every one that is due.
+/// Time comes from the engine's injected clock, so tests move it by hand.
+public final class OrderExpiry: Sendable {
+    static let sweepBatchMax = 500
+
+    private let engine: Engine
+    /// Unpaid orders and when they expire.
+    private let pending = Mutex<[OrderId: Instant]>([:])
+    private let followedThrough = Atomic<UInt64>(0)
+
+    public init(engine: Engine) { self.engine = engine }
+
+    /// Reads what was appended since the last call (cheap when nothing was).
+    public func catchUp() throws {
+        var next = followedThrough.load(ordering: .acquiring) + 1
+        while true {
+            let events = try engine.log.read(from: next)
+            guard let last = events.last else { return }
+            for recorded in events { track(recorded) }
+            next = last.position + 1
+            followedThrough.store(last.position, ordering: .releasing)
+        }
+    }
+
+    private func track(_ recorded: RecordedEvent) {
+        switch recorded.type {
+        case OrderPlaced.eventType:
+            guard case .order(.placed(let placed))? = try? StateStore.decode(recorded) else { return }
+            pending.withLock { $0[placed.orderId] = placed.expiresAt }
+        case OrderPaid.eventType, OrderCancelled.eventType, OrderExpired.eventType:
+            guard recorded.stream.rawValue.hasPrefix("order-"), let id = OrderId(String(recorded.stream.rawValue.dropFirst("order-".count))) else { return }
+            pending.withLock { _ = $0.removeValue(forKey: id) }
+        default: return
+        }
+    }
+
+    public var unpaidCount: Int { pending.withLock { $0.count } }
+
+    /// Expires every unpaid order whose time has come; returns how many it expired.
+    @discardableResult
+    public func sweep() async throws -> Int {
+        try catchUp()
+        let now = engine.now
+        let due = pending.withLock { orders in orders.filter { $0.value <= now }.keys.sorted().prefix(Self.sweepBatchMax) }
+        var expired = 0
+        for orderId in due {
+            let data = Data(#"{"orderId":"\#(orderId)"}"#.utf8)
+            do {
+                _ = try await engine.execute(type: "ExpireOrder", data: data, context: CommandContext(actor: .system, correlationId: UUIDv7Generator.shared.next()))
+                expired += 1
+            } catch let error as EngineError where error.kind == .rejected {
+                // Paid or cancelled meanwhile: the log will say so on the next catch-up.
+            }
+            pending.withLock { _ = $0.removeValue(forKey: orderId) }
+        }
+        return expired
+    }
+
+    /// Sweeps every `intervalSeconds` until the task is cancelled.
+    public func run(intervalSeconds: Double) async {
+        while !Task.isCancelled {
+            _ = try? await sweep()
+            try? await Task.sleep(for: .seconds(intervalSeconds))
+        }
+    }
+}
