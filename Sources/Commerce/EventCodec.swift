@@ -119,7 +119,7 @@ public enum EventCodec {
         entry(CouponReleased.self) { .coupon(.released($0)) },
         entry(CouponDisabled.self) { .coupon(.disabled($0)) },
         entry(CouponCodeClaimed.self) { .couponCode(.claimed($0)) },
-        entry(OrderNumberAssigned.self) { .orderNumber(.assigned($0)) },
+        entry(OrderNumbersReserved.self) { .orderNumber(.reserved($0)) },
         entry(OrderPlaced.self) { .order(.placed($0)) },
         entry(OrderPaid.self) { .order(.paid($0)) },
         entry(OrderShipped.self) { .order(.shipped($0)) },
@@ -163,7 +163,7 @@ extension DomainEvent {
             }
         case .couponCode(.claimed(let payload)): return payload
         case .order(let event): return event.payload
-        case .orderNumber(.assigned(let payload)): return payload
+        case .orderNumber(.reserved(let payload)): return payload
         case .payment(let event):
             switch event {
             case .initiated(let payload): return payload

@@ -190,7 +190,8 @@ public struct OrderLine: Codable, Hashable, Sendable {
     public var lineTotal: Money
 }
 
-public struct OrderNumberAssigned: EventPayload { public var number: String; public var orderId: OrderId }
+/// A block of the day's order numbers, taken by one engine to hand out: numbers stay unique without every order touching one stream.
+public struct OrderNumbersReserved: EventPayload { public var day: String; public var first: Int; public var count: Int }
 
 public struct OrderPlaced: EventPayload {
     public var orderId: OrderId
@@ -231,7 +232,7 @@ public enum OrderEvent: Hashable, Sendable {
 }
 
 public enum OrderNumberEvent: Hashable, Sendable {
-    case assigned(OrderNumberAssigned)
+    case reserved(OrderNumbersReserved)
 }
 
 // MARK: Payments

@@ -48,16 +48,17 @@ public struct OrderState: Hashable, Sendable {
     }
 }
 
-/// The day's order-number sequence (`ordernumbers-YYYYMMDD`).
+/// The day's order numbers handed out in blocks (`ordernumbers-YYYYMMDD`).
 public struct OrderNumbersState: Hashable, Sendable {
-    public var assigned = 0
+    /// The last sequence number reserved so far (0: none).
+    public var reservedThrough = 0
 
     public init() {}
 
     public func evolve(_ event: OrderNumberEvent) -> OrderNumbersState {
         var next = self
         switch event {
-        case .assigned: next.assigned += 1
+        case .reserved(let reserved): next.reservedThrough = reserved.first + reserved.count - 1
         }
         return next
     }
@@ -65,12 +66,15 @@ public struct OrderNumbersState: Hashable, Sendable {
 
 public struct PlaceOrder: Hashable, Sendable {
     public var orderId: OrderId
+    /// `YYYYMMDD-NNNNNN`, from a block reserved with `Orders.reserveNumbers` (made outside, like the id).
+    public var number: String
     public var addressId: AddressId?
     public var pointsToUse: Int64
     public var at: Instant
 
-    public init(orderId: OrderId, addressId: AddressId? = nil, pointsToUse: Int64 = 0, at: Instant) {
+    public init(orderId: OrderId, number: String, addressId: AddressId? = nil, pointsToUse: Int64 = 0, at: Instant) {
         self.orderId = orderId
+        self.number = number
         self.addressId = addressId
         self.pointsToUse = pointsToUse
         self.at = at
@@ -88,18 +92,14 @@ public struct CheckoutStates: Sendable {
     public var coupon: CouponState?
     public var points: PointsState
     public var order: OrderState
-    /// The sequence of the day of `PlaceOrder.at`.
-    public var orderNumbers: OrderNumbersState
 
-    public init(user: UserState, cart: CartState, goods: [GoodsId: GoodsState], coupon: CouponState?, points: PointsState,
-                order: OrderState, orderNumbers: OrderNumbersState) {
+    public init(user: UserState, cart: CartState, goods: [GoodsId: GoodsState], coupon: CouponState?, points: PointsState, order: OrderState) {
         self.user = user
         self.cart = cart
         self.goods = goods
         self.coupon = coupon
         self.points = points
         self.order = order
-        self.orderNumbers = orderNumbers
     }
 }
 
@@ -136,12 +136,36 @@ public struct OrderContext: Sendable {
 
 public enum Orders {
     static let orderNumberSequenceMax = 999_999
+    static let orderNumberBlockMax = 10_000
+
+    /// `YYYYMMDD-NNNNNN`.
+    public static func orderNumber(day: String, sequence: Int) -> String { "\(day)-\(String(format: "%06d", sequence))" }
+
+    /// Reserves the next `count` numbers of `day`. One engine appends this now
+    /// and then and hands the numbers out, so placing orders never contends on one stream.
+    public static func reserveNumbers(day: String, count: Int, state: OrderNumbersState) throws(Rejection) -> Decision {
+        guard day.count == 8, day.allSatisfy(\.isNumber) else { throw Rejection(.invalidInput, "day must be YYYYMMDD", field: "day") }
+        guard (1...orderNumberBlockMax).contains(count) else { throw Rejection(.invalidInput, "a block holds 1 to \(orderNumberBlockMax) numbers", field: "count") }
+        let first = state.reservedThrough + 1
+        guard first + count - 1 <= orderNumberSequenceMax else { throw Rejection(.orderNumberTaken, "the order numbers of \(day) are used up") }
+        var decision = Decision()
+        decision.append(.orderNumber(.reserved(OrderNumbersReserved(day: day, first: first, count: count))), to: .orderNumbers(day))
+        return decision
+    }
+
+    static func validateNumber(_ number: String) throws(Rejection) {
+        let parts = number.split(separator: "-")
+        guard parts.count == 2, parts[0].count == 8, parts[1].count == 6, parts.allSatisfy({ $0.allSatisfy(\.isNumber) }) else {
+            throw Rejection(.invalidInput, "an order number is YYYYMMDD-NNNNNN", field: "number")
+        }
+    }
 
     /// One atomic decision: the order, a stock reservation per line, the coupon
-    /// redemption, the points, the day's order number and the emptied cart.
+    /// redemption, the points and the emptied cart.
     public static func place(_ command: PlaceOrder, actor: Actor, states: CheckoutStates, policy: ShopPolicy) throws(Rejection) -> Decision {
         guard let buyer = states.user.userId, actor.userId == buyer else { throw Rejection(.notOwner, "orders are placed by the buyer") }
         guard !states.user.isForgotten else { throw Rejection(.userForgotten, "the user was forgotten") }
+        try validateNumber(command.number)
         guard !states.order.exists else { throw Rejection(.orderAlreadyExists, "order \(command.orderId) exists") }
         guard let addressId = command.addressId ?? states.user.defaultAddress, let address = states.user.address(addressId) else {
             throw Rejection(.addressNotFound, "an order needs one of your addresses", field: "addressId")
@@ -154,13 +178,9 @@ public enum Orders {
                 throw Rejection(.insufficientStock, "\(line.title): \(available) left, \(line.quantity) wanted", field: "\(line.goodsId)")
             }
         }
-        let sequence = states.orderNumbers.assigned + 1
-        guard sequence <= orderNumberSequenceMax else { throw Rejection(.orderNumberTaken, "the day's order numbers are used up") }
-        let number = "\(command.at.dayStamp)-\(String(format: "%06d", sequence))"
         var decision = Decision()
-        decision.append(.orderNumber(.assigned(OrderNumberAssigned(number: number, orderId: command.orderId))), to: .orderNumbers(command.at.dayStamp))
         decision.append(.order(.placed(OrderPlaced(
-            orderId: command.orderId, number: number, userId: buyer, lines: quote.lines, subtotal: quote.subtotal,
+            orderId: command.orderId, number: command.number, userId: buyer, lines: quote.lines, subtotal: quote.subtotal,
             discount: quote.discount, couponId: states.cart.couponId, pointsUsed: quote.pointsUsed, pointsValue: quote.pointsValue,
             total: quote.total, address: address, at: command.at, expiresAt: command.at.adding(seconds: policy.orderExpirySeconds)))),
                         to: .order(command.orderId))

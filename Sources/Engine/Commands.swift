@@ -208,26 +208,26 @@ extension Engine {
     // MARK: Orders and payments
 
     private static let orderCommands: [(String, Handler)] = [
-        command("PlaceOrder", PlaceOrderInput.self) { input, execution in
-            let engine = execution.engine
-            let buyer = try caller(&execution)
+        ("PlaceOrder", { engine, data, context in
+            let input = try decode(PlaceOrderInput.self, data)
+            let number = try await engine.orderNumbers.number(at: engine.now)
             let orderId: OrderId = engine.newId()
-            let cart: CartState = try execution.load(.cart(buyer))
-            var goods: [GoodsId: GoodsState] = [:]
-            for line in cart.lines { goods[line.goodsId] = try execution.load(.goods(line.goodsId)) }
-            let states = CheckoutStates(user: try execution.load(.user(buyer)), cart: cart, goods: goods,
-                                        coupon: try cart.couponId.map { try execution.load(.coupon($0)) },
-                                        points: try execution.load(.points(buyer)), order: try execution.load(.order(orderId)),
-                                        orderNumbers: try execution.load(.orderNumbers(execution.at.dayStamp)))
-            let decision = try Orders.place(PlaceOrder(orderId: orderId, addressId: input.addressId, pointsToUse: input.pointsToUse ?? 0, at: execution.at),
-                                            actor: try execution.requireActor(), states: states, policy: engine.policy)
-            var values = ["orderId": orderId.description]
-            if case .order(.placed(let placed)) = decision.events(for: .order(orderId)).first {
-                values["number"] = placed.number
-                values["total"] = String(placed.total.minorUnits)
+            return try await engine.run(context, commandType: "PlaceOrder") { execution in
+                let buyer = try caller(&execution)
+                let cart: CartState = try execution.load(.cart(buyer))
+                var goods: [GoodsId: GoodsState] = [:]
+                for line in cart.lines { goods[line.goodsId] = try execution.load(.goods(line.goodsId)) }
+                let states = CheckoutStates(user: try execution.load(.user(buyer)), cart: cart, goods: goods,
+                                            coupon: try cart.couponId.map { try execution.load(.coupon($0)) },
+                                            points: try execution.load(.points(buyer)), order: try execution.load(.order(orderId)))
+                let decision = try Orders.place(PlaceOrder(orderId: orderId, number: number, addressId: input.addressId,
+                                                           pointsToUse: input.pointsToUse ?? 0, at: execution.at),
+                                                actor: try execution.requireActor(), states: states, policy: engine.policy)
+                var values = ["orderId": orderId.description, "number": number]
+                if case .order(.placed(let placed)) = decision.events(for: .order(orderId)).first { values["total"] = String(placed.total.minorUnits) }
+                return (decision, values)
             }
-            return (decision, values)
-        },
+        }),
         command("PayOrder", PayOrderInput.self) { input, execution in
             try orderCommand(.pay(execution.engine.newId(), amount: Money(minorUnits: input.amount)), input.orderId, &execution)
         },

@@ -66,13 +66,15 @@ public final class Engine: Sendable {
         }
     }
 
-    static let conflictRetriesMax = 8
+    /// High enough that a hot stream (a flash sale's goods) resolves every contender: each group commit lets one win.
+    static let conflictRetriesMax = 64
     static let idempotencyKeyCharactersMax = 200
 
     public let log: EventLog
     public let configuration: Configuration
     let store: StateStore
     public let tokens: TokenAuthority
+    let orderNumbers: OrderNumbersBox
 
     public init(log: EventLog, configuration: Configuration) throws {
         guard configuration.tokenSecret.count >= TokenAuthority.secretBytesMin else {
@@ -82,6 +84,8 @@ public final class Engine: Sendable {
         self.configuration = configuration
         self.store = StateStore(log: log)
         self.tokens = TokenAuthority(secret: configuration.tokenSecret, lifetimeSeconds: configuration.tokenLifetimeSeconds, clock: configuration.clock)
+        self.orderNumbers = OrderNumbersBox()
+        orderNumbers.allocator = OrderNumbers(engine: self)
     }
 
     public var now: Instant { Instant(millisecondsSinceEpoch: configuration.clock.now().nanosecondsSinceEpoch / 1_000_000) }
@@ -211,5 +215,16 @@ struct Execution {
         let user: UserState = try load(.user(id))
         guard user.exists, !user.isForgotten else { throw EngineError(.unauthenticated, code: "unknown_user", "the token's user does not exist") }
         return .user(id, user.role)
+    }
+}
+
+/// Holds the allocator, which needs the engine it belongs to.
+final class OrderNumbersBox: @unchecked Sendable {
+    /// Set once in `Engine.init`, read only afterwards.
+    var allocator: OrderNumbers?
+
+    func number(at instant: Instant) async throws -> String {
+        guard let allocator else { preconditionFailure("the order-number allocator is set in Engine.init") }
+        return try await allocator.number(at: instant)
     }
 }

@@ -44,21 +44,38 @@ import Testing
         try shop.applyCoupon("LATER", owner: buyer)
     }
 
-    @Test func theDaysOrderNumbersRunOutCleanly() throws {
+    @Test func orderNumbersAreReservedInBlocksAndRunOutCleanly() throws {
+        let shop = Shop()
+        let first = try Orders.reserveNumbers(day: "20261121", count: 100, state: OrderNumbersState())
+        #expect(first.allEvents == [.orderNumber(.reserved(OrderNumbersReserved(day: "20261121", first: 1, count: 100)))])
+        shop.commit(first)
+        let state: OrderNumbersState = shop.state(.orderNumbers("20261121"))
+        #expect(state.reservedThrough == 100)
+        let second = try Orders.reserveNumbers(day: "20261121", count: 50, state: state)
+        #expect(second.allEvents == [.orderNumber(.reserved(OrderNumbersReserved(day: "20261121", first: 101, count: 50)))])
+        var full = OrderNumbersState()
+        full.reservedThrough = Orders.orderNumberSequenceMax - 10
+        #expect(throws: Rejection.self) { _ = try Orders.reserveNumbers(day: "20261121", count: 11, state: full) }
+        do {
+            _ = try Orders.reserveNumbers(day: "20261121", count: 11, state: full)
+        } catch {
+            #expect(error.code == .orderNumberTaken)
+        }
+        #expect(throws: Rejection.self) { _ = try Orders.reserveNumbers(day: "2026-11-21", count: 1, state: OrderNumbersState()) }
+        #expect(throws: Rejection.self) { _ = try Orders.reserveNumbers(day: "20261121", count: 0, state: OrderNumbersState()) }
+        #expect(Orders.orderNumber(day: "20261121", sequence: 42) == "20261121-000042")
+    }
+
+    @Test func aMalformedOrderNumberIsRefused() throws {
         let shop = Shop()
         let seller = try shop.merchant()
         let buyer = try shop.shopper()
         try shop.cartCommand(.add(try shop.list(by: seller), quantity: 1), owner: buyer)
         let cart = shop.cart(buyer)
-        var numbers = OrderNumbersState()
-        numbers.assigned = Orders.orderNumberSequenceMax
         let states = CheckoutStates(user: shop.user(buyer), cart: cart, goods: Dictionary(uniqueKeysWithValues: cart.lines.map { ($0.goodsId, shop.goods($0.goodsId)) }),
-                                    coupon: nil, points: PointsState(), order: OrderState(), orderNumbers: numbers)
-        #expect(throws: Rejection.self) { _ = try Orders.place(PlaceOrder(orderId: shop.id(), at: shop.now), actor: shop.customer(buyer), states: states, policy: shop.policy) }
-        do {
-            _ = try Orders.place(PlaceOrder(orderId: shop.id(), at: shop.now), actor: shop.customer(buyer), states: states, policy: shop.policy)
-        } catch {
-            #expect(error.code == .orderNumberTaken)
+                                    coupon: nil, points: PointsState(), order: OrderState())
+        #expect(throws: Rejection(.invalidInput, "an order number is YYYYMMDD-NNNNNN", field: "number")) {
+            _ = try Orders.place(PlaceOrder(orderId: shop.id(), number: "42", at: shop.now), actor: shop.customer(buyer), states: states, policy: shop.policy)
         }
     }
 

@@ -70,7 +70,7 @@ enum Samples {
         .coupon(.released(CouponReleased(orderId: order, userId: user, at: at))),
         .coupon(.disabled(CouponDisabled(at: at))),
         .couponCode(.claimed(CouponCodeClaimed(code: "SPRING10", couponId: coupon))),
-        .orderNumber(.assigned(OrderNumberAssigned(number: "20260921-000042", orderId: order))),
+        .orderNumber(.reserved(OrderNumbersReserved(day: "20260921", first: 101, count: 100))),
         .order(.placed(OrderPlaced(orderId: order, number: "20260921-000042", userId: user, lines: [line], subtotal: money,
                                    discount: Money(minorUnits: 399), couponId: coupon, pointsUsed: 100, pointsValue: Money(minorUnits: 100),
                                    total: Money(minorUnits: 3_499), address: sampleAddress, at: at,

@@ -74,7 +74,7 @@ import Testing
         let (shop, buyer, _, tea, cup) = try readyShop()
         let (orderId, decision) = try shop.decidePlaceOrder(buyer: buyer, pointsToUse: 300)
         #expect(eventTypes(decision) == [
-            "ordernumbers:OrderNumberAssigned", "order:OrderPlaced", "goods:StockReserved", "goods:LowStockDetected",
+            "order:OrderPlaced", "goods:StockReserved", "goods:LowStockDetected",
             "goods:StockReserved", "coupon:CouponRedeemed", "points:PointsRedeemed", "cart:CartCheckedOut",
         ])
         guard case .order(.placed(let placed)) = decision.events(for: .order(orderId)).first else { Issue.record("no OrderPlaced"); return }

@@ -10,6 +10,8 @@ final class Shop {
     var policy: ShopPolicy
     var now = Instant(millisecondsSinceEpoch: 1_790_000_000_000)
     private var nextId: UInt64 = 0
+    /// The engine hands numbers out of reserved blocks; the harness simply counts.
+    private var nextOrderNumber = 0
 
     init() {
         policy = ShopPolicy()
@@ -153,9 +155,10 @@ final class Shop {
         var goodsStates: [GoodsId: GoodsState] = [:]
         for line in cart.lines { goodsStates[line.goodsId] = goods(line.goodsId) }
         let states = CheckoutStates(user: user(buyer), cart: cart, goods: goodsStates,
-                                    coupon: cart.couponId.map { state(.coupon($0)) }, points: points(buyer),
-                                    order: order(orderId), orderNumbers: state(.orderNumbers(now.dayStamp)))
-        let decision = try Orders.place(PlaceOrder(orderId: orderId, pointsToUse: pointsToUse, at: now), actor: actor ?? customer(buyer),
+                                    coupon: cart.couponId.map { state(.coupon($0)) }, points: points(buyer), order: order(orderId))
+        nextOrderNumber += 1
+        let number = Orders.orderNumber(day: now.dayStamp, sequence: nextOrderNumber)
+        let decision = try Orders.place(PlaceOrder(orderId: orderId, number: number, pointsToUse: pointsToUse, at: now), actor: actor ?? customer(buyer),
                                         states: states, policy: policy)
         return (orderId, decision)
     }

@@ -84,7 +84,7 @@ func expectEngineError(_ code: String, _ shop: TestShop, sourceLocation: SourceL
         let orderId = try #require(placed.result["orderId"])
         #expect(placed.result["total"] == "4500")
         #expect(placed.result["number"]?.count == 15)
-        #expect(Set(placed.events.map(\.type)).isSuperset(of: ["OrderPlaced", "StockReserved", "CouponRedeemed", "CartCheckedOut", "OrderNumberAssigned"]))
+        #expect(Set(placed.events.map(\.type)).isSuperset(of: ["OrderPlaced", "StockReserved", "CouponRedeemed", "CartCheckedOut"]))
         let payment = try await shop.run("InitiatePayment", ["orderId": orderId], as: customer)
         let paymentId = try #require(payment.result["paymentId"])
         #expect(payment.result["amount"] == "4500")
@@ -323,5 +323,34 @@ final class HandClock: LogClock, @unchecked Sendable {
         #expect(types.isSuperset(of: ["OrderPaid", "OrderShipped", "OrderReceived", "ReviewPosted", "OrderCancelled", "OrderExpired"]))
         #expect(try first.verify().isHealthy)
         #expect(try first.head().recordedAt.map { $0.nanosecondsSinceEpoch < SeedClock.start + 200 * 86_400 * 1_000_000_000 } == true)
+    }
+}
+
+@Suite struct OrderNumberTests {
+    @Test func numbersComeFromReservedBlocksAndNeverRepeat() async throws {
+        let shop = try TestShop()
+        let merchant = try await shop.register("m@example.com", role: .merchant)
+        let goodsId = try await shop.listGoods(by: merchant, stock: 500)
+        var buyers: [Actor] = []
+        for index in 0..<30 {
+            let buyer = try await shop.shopper("n\(index)@example.com")
+            try await shop.run("AddToCart", ["goodsId": goodsId, "quantity": 1], as: buyer)
+            buyers.append(buyer)
+        }
+        let numbers = try await withThrowingTaskGroup(of: String.self) { group in
+            for buyer in buyers { group.addTask { try await shop.run("PlaceOrder", [:], as: buyer).result["number"] ?? "" } }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(Set(numbers).count == 30)
+        #expect(numbers.allSatisfy { $0.hasSuffix(String(format: "%06d", Int($0.suffix(6)) ?? 0)) && $0.count == 15 })
+        #expect(Set(numbers.compactMap { Int($0.suffix(6)) }) == Set(1...30))
+        // One block reservation, not one contended append per order.
+        #expect(try shop.log.events(ofType: "OrderNumbersReserved").count == 1)
+        // A second engine on the same log takes the next block.
+        let second = try Engine(log: shop.log, configuration: shop.engine.configuration)
+        let buyer = try await shop.shopper("late@example.com")
+        try await shop.run("AddToCart", ["goodsId": goodsId, "quantity": 1], as: buyer)
+        let late = try await second.execute(type: "PlaceOrder", data: Data("{}".utf8), context: CommandContext(actor: buyer, correlationId: UUID()))
+        #expect(late.result["number"]?.hasSuffix("000101") == true)
     }
 }
