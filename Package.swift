@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "emporium", targets: ["emporium"]),
         .executable(name: "emporium-log-bench", targets: ["LogBench"]),
+        .executable(name: "emporium-echo", targets: ["EchoServer"]),
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "Commerce", targets: ["Commerce"]),
     ],
@@ -55,6 +56,12 @@ let package = Package(
         .executableTarget(
             name: "emporium",
             dependencies: ["EventLog", "Engine", "Commerce", "HTTPServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "EchoServer",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "tools/EchoServer",
             swiftSettings: strict
         ),
         .executableTarget(

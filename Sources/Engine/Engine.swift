@@ -107,8 +107,7 @@ public final class Engine: Sendable {
             } catch let error as EventLogError {
                 guard case let .wrongExpectedVersion(stream, _, _) = error else { throw EngineError(error) }
                 if let idempotency, stream == idempotency, let stored = try storedAnswer(idempotency) { return stored }
-                store.forget(decision.changes.map(\.stream))
-                lastConflict = EngineError(error)
+                lastConflict = EngineError(error)  // the next attempt's loads catch up with what the winner appended
             }
         }
         throw lastConflict ?? EngineError(.conflict, "too many conflicts")

@@ -70,7 +70,7 @@ actor OrderNumbers {
                 (day, next, last) = (today, block.first, block.first + block.count - 1)
                 return
             } catch EventLogError.wrongExpectedVersion {
-                engine.store.forget([.orderNumbers(today)])  // another engine took a block: read and try again
+                continue  // another engine took a block: the next load reads it
             }
         }
         throw EngineError(.conflict, "could not reserve order numbers for \(today)")

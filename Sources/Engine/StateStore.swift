@@ -39,23 +39,18 @@ final class StateStore: Sendable {
         return (state, current)
     }
 
-    /// After a successful append: fold the new events into cached states.
+    /// After a successful append: fold the new events into cached states. An
+    /// entry that is behind stays as it is: it is still a true fold of the log
+    /// at its version, and `load` catches it up by reading only what is newer.
     func applied(_ decision: Decision, results: [StreamAppendResult]) {
         cache.withLock { cache in
             for (change, result) in zip(decision.changes, results) {
-                guard var cached = cache[change.stream], cached.version + 1 == result.firstVersion else {
-                    cache[change.stream] = nil
-                    continue
-                }
+                guard var cached = cache[change.stream], cached.version + 1 == result.firstVersion else { continue }
                 for event in change.events { cached.state = cached.state.evolve(event) }
                 cached.version = result.lastVersion
                 cache[change.stream] = cached
             }
         }
-    }
-
-    func forget(_ streams: [StreamId]) {
-        cache.withLock { cache in for stream in streams { cache[stream] = nil } }
     }
 
     private func remember(_ stream: StreamId, _ cached: Cached) {

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The engine over HTTP under wrk on 127.0.0.1, beside a bare Hummingbird JSON
+# echo server measured the same way in the same run.
+#
+#   tools/bench-http.sh                # 10 s each, 64 connections
+#   tools/bench-http.sh --seconds 30
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=10
+connections=64
+users=256
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds="$2"; shift 2 ;;
+    --connections) connections="$2"; shift 2 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+swift build -c release --product emporium >/dev/null
+swift build -c release --product emporium-echo >/dev/null
+
+work=$(mktemp -d /var/tmp/emporium-http.XXXXXX)
+port=$((20000 + RANDOM % 10000))
+echo_port=$((port + 1))
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+echo "seeding $users customers…"
+.build/release/emporium seed --data-dir "$work/data" --customers "$users" --goods 300 --orders 0 >/dev/null 2>&1
+.build/release/emporium serve --data-dir "$work/data" --port "$port" >"$work/serve.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+python3 tools/bench_http_setup.py "$port" "$users" 300 >"$work/engine.lua"
+
+if [ -n "${PROFILE_SERVER:-}" ]; then (sleep 2; perf record -g -p "${pids[0]}" -o "$PROFILE_SERVER" -- sleep 5 >/dev/null 2>&1) & fi
+echo "== engine: AddToCart + PlaceOrder, $connections connections, $seconds s"
+wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/engine.lua" "http://127.0.0.1:$port" | tee "$work/engine.txt"
+
+.build/release/emporium-echo "$echo_port" >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do curl -sf -X POST "http://127.0.0.1:$echo_port/echo" -d '{}' >/dev/null && break; sleep 0.2; done
+cat >"$work/echo.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"type":"PlaceOrder","data":{"addressId":null,"pointsToUse":0}}'
+LUA
+echo "== echo ceiling: $connections connections, $seconds s"
+wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/echo.lua" "http://127.0.0.1:$echo_port/echo" | tee "$work/echo.txt"
+
+[ -n "${PROFILE_SERVER:-}" ] && perf record -g -p "${pids[0]}" -o /tmp/perf-http.data -- sleep 5 >/dev/null 2>&1 &
+python3 tools/bench_http_report.py "$work/engine.txt" "$work/echo.txt"
