@@ -65,6 +65,7 @@ struct GrantRoleInput: Decodable, Sendable {
     var role: Role
 }
 
+/// The goods fields shared by ListGoods and UpdateGoods (decoded from the same flat `data` object).
 struct GoodsFields: Decodable, Sendable {
     var title: String
     var description: String?
@@ -72,17 +73,6 @@ struct GoodsFields: Decodable, Sendable {
     var brand: String?
     var tags: [String]?
     var lowStockThreshold: Int?
-}
-
-struct ListGoodsInput: Decodable, Sendable {
-    var title: String
-    var description: String?
-    var category: String
-    var brand: String?
-    var tags: [String]?
-    var lowStockThreshold: Int?
-    var price: Int64
-    var stock: Int
 
     var details: GoodsDetails {
         GoodsDetails(title: title, description: description ?? "", category: category, brand: brand ?? "", tags: tags ?? [],
@@ -90,18 +80,30 @@ struct ListGoodsInput: Decodable, Sendable {
     }
 }
 
+struct ListGoodsInput: Decodable, Sendable {
+    var fields: GoodsFields
+    var price: Int64
+    var stock: Int
+
+    private enum CodingKeys: String, CodingKey { case price, stock }
+
+    init(from decoder: any Decoder) throws {
+        fields = try GoodsFields(from: decoder)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        price = try container.decode(Int64.self, forKey: .price)
+        stock = try container.decode(Int.self, forKey: .stock)
+    }
+}
+
 struct UpdateGoodsInput: Decodable, Sendable {
     var goodsId: GoodsId
-    var title: String
-    var description: String?
-    var category: String
-    var brand: String?
-    var tags: [String]?
-    var lowStockThreshold: Int?
+    var fields: GoodsFields
 
-    var details: GoodsDetails {
-        GoodsDetails(title: title, description: description ?? "", category: category, brand: brand ?? "", tags: tags ?? [],
-                     lowStockThreshold: lowStockThreshold ?? 5)
+    private enum CodingKeys: String, CodingKey { case goodsId }
+
+    init(from decoder: any Decoder) throws {
+        fields = try GoodsFields(from: decoder)
+        goodsId = try decoder.container(keyedBy: CodingKeys.self).decode(GoodsId.self, forKey: .goodsId)
     }
 }
 

@@ -131,11 +131,11 @@ extension Engine {
     private static let goodsCommands: [(String, Handler)] = [
         command("ListGoods", ListGoodsInput.self) { input, execution in
             let goodsId: GoodsId = execution.engine.newId()
-            let decision = try Catalog.decide(.list(goodsId, input.details, price: Money(minorUnits: input.price), stock: input.stock),
+            let decision = try Catalog.decide(.list(goodsId, input.fields.details, price: Money(minorUnits: input.price), stock: input.stock),
                                               actor: try execution.requireActor(), goods: try execution.load(.goods(goodsId)), at: execution.at)
             return (decision, ["goodsId": goodsId.description])
         },
-        command("UpdateGoods", UpdateGoodsInput.self) { input, execution in try goodsCommand(.update(input.details), input.goodsId, &execution) },
+        command("UpdateGoods", UpdateGoodsInput.self) { input, execution in try goodsCommand(.update(input.fields.details), input.goodsId, &execution) },
         command("ChangePrice", ChangePriceInput.self) { input, execution in try goodsCommand(.changePrice(Money(minorUnits: input.price)), input.goodsId, &execution) },
         command("Restock", QuantityInput.self) { input, execution in try goodsCommand(.restock(input.quantity), input.goodsId, &execution) },
         command("AdjustStock", AdjustStockInput.self) { input, execution in

@@ -27,28 +27,9 @@ public struct CallbackVerifier: Sendable {
         guard abs(nowSeconds - timestamp) <= Self.toleranceSeconds else {
             throw EngineError(.unauthenticated, code: "stale_timestamp", "the callback timestamp is outside ±\(Self.toleranceSeconds) s")
         }
-        guard signature.count == 64, let mac = Self.hexBytes(signature),
+        guard signature.count == 64, let mac = Digest.bytes(fromHex: signature),
               HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Array("\(timestamp).".utf8) + body, using: key) else {
             throw EngineError(.unauthenticated, code: "invalid_signature", "the callback signature does not match")
-        }
-    }
-
-    static func hexBytes(_ text: String) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        var iterator = text.utf8.makeIterator()
-        while let high = iterator.next() {
-            guard let low = iterator.next(), let h = nibble(high), let l = nibble(low) else { return nil }
-            bytes.append(h << 4 | l)
-        }
-        return bytes
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
         }
     }
 }

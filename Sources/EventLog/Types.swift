@@ -200,14 +200,19 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible {
     }
 
     public init?(hex: String) {
+        guard let bytes = Self.bytes(fromHex: hex), bytes.count == Self.byteCount else { return nil }
+        self.bytes = bytes
+    }
+
+    /// Bytes from hex digits (either case), or nil for odd length or a non-hex character.
+    public static func bytes(fromHex hex: String) -> [UInt8]? {
         var bytes: [UInt8] = []
         var iterator = hex.utf8.makeIterator()
         while let high = iterator.next() {
-            guard let low = iterator.next(), let h = Self.nibble(high), let l = Self.nibble(low) else { return nil }
+            guard let low = iterator.next(), let h = nibble(high), let l = nibble(low) else { return nil }
             bytes.append(h << 4 | l)
         }
-        guard bytes.count == Self.byteCount else { return nil }
-        self.bytes = bytes
+        return bytes
     }
 
     public var hex: String {
