@@ -17,27 +17,36 @@ public final class OrderExpiry: Sendable {
 
     public init(engine: Engine) { self.engine = engine }
 
-    /// Reads what was appended since the last call (cheap when nothing was).
+    static let followedTypes = [OrderPlaced.eventType, OrderPaid.eventType, OrderCancelled.eventType, OrderExpired.eventType]
+
+    /// Reads the order events appended since the last call, through the log's
+    /// type chains: only the four types that matter are read, not the whole log.
     public func catchUp() throws {
-        var next = followedThrough.load(ordering: .acquiring) + 1
-        while true {
-            let events = try engine.log.read(from: next)
-            guard let last = events.last else { return }
-            for recorded in events { track(recorded) }
-            next = last.position + 1
-            followedThrough.store(last.position, ordering: .releasing)
+        let from = followedThrough.load(ordering: .acquiring) + 1
+        let head = engine.log.headPosition
+        guard head >= from else { return }
+        for type in Self.followedTypes {
+            var next = from
+            while next <= head {
+                let events = try engine.log.events(ofType: type, from: next, limit: Limits.readPageEventsMax).filter { $0.position <= head }
+                for recorded in events { track(recorded) }
+                guard let last = events.last, events.count == Limits.readPageEventsMax else { break }
+                next = last.position + 1
+            }
         }
+        followedThrough.store(head, ordering: .releasing)
     }
 
+    /// Placed orders join the unpaid set; paid, cancelled and expired ones leave
+    /// it (types are read in that order, so one window's placement and end cancel out).
     private func track(_ recorded: RecordedEvent) {
         switch recorded.type {
         case OrderPlaced.eventType:
             guard case .order(.placed(let placed))? = try? StateStore.decode(recorded) else { return }
             pending.withLock { $0[placed.orderId] = placed.expiresAt }
-        case OrderPaid.eventType, OrderCancelled.eventType, OrderExpired.eventType:
+        default:
             guard recorded.stream.rawValue.hasPrefix("order-"), let id = OrderId(String(recorded.stream.rawValue.dropFirst("order-".count))) else { return }
             pending.withLock { _ = $0.removeValue(forKey: id) }
-        default: return
         }
     }
 

@@ -2,6 +2,7 @@ import Commerce
 import Crypto
 import EventLog
 import Foundation
+import Synchronization
 
 /// Signed, expiring bearer tokens: `base64url(claims).base64url(HMAC-SHA256(claims))`.
 /// A token proves who the caller is; the engine reads their current role from
@@ -20,6 +21,11 @@ public struct TokenAuthority: Sendable {
     private let key: SymmetricKey
     let lifetimeSeconds: Int64
     let clock: any LogClock
+    /// Tokens already verified, with what they stand for: a request repeats its
+    /// token, and checking the signature and claims again is most of the cost of
+    /// a small command. Keyed by the whole token, signature included; expiry is
+    /// still checked on every use. Bounded: emptied when full.
+    private let verified = VerifiedTokens()
 
     public init(secret: [UInt8], lifetimeSeconds: Int64, clock: any LogClock) {
         key = SymmetricKey(data: secret)
@@ -38,7 +44,11 @@ public struct TokenAuthority: Sendable {
 
     /// The actor a bearer token stands for, or why it stands for no one.
     public func verify(_ token: String) throws(EngineError) -> Actor {
-        guard token.count <= Self.tokenCharactersMax else { throw EngineError(.unauthenticated, code: "invalid_token", "the token is too long") }
+        if let (actor, expires) = verified.lookup(token) {
+            guard expires > nowSeconds else { throw EngineError(.unauthenticated, code: "token_expired", "the token has expired; log in again") }
+            return actor
+        }
+        guard token.utf8.count <= Self.tokenCharactersMax else { throw EngineError(.unauthenticated, code: "invalid_token", "the token is too long") }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let signature = Self.unbase64URL(String(parts[1])), let body = Self.unbase64URL(String(parts[0])) else {
             throw EngineError(.unauthenticated, code: "invalid_token", "the token is malformed")
@@ -50,6 +60,7 @@ public struct TokenAuthority: Sendable {
             throw EngineError(.unauthenticated, code: "invalid_token", "the token's claims are unreadable")
         }
         guard claims.exp > nowSeconds else { throw EngineError(.unauthenticated, code: "token_expired", "the token has expired; log in again") }
+        verified.remember(token, actor: .user(user, claims.role), expires: claims.exp)
         return .user(user, claims.role)
     }
 
@@ -59,8 +70,30 @@ public struct TokenAuthority: Sendable {
     }
 
     static func unbase64URL(_ text: String) -> [UInt8]? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64).map(Array.init)
+        var base64 = Array(text.utf8).map { byte -> UInt8 in
+            switch byte {
+            case UInt8(ascii: "-"): return UInt8(ascii: "+")
+            case UInt8(ascii: "_"): return UInt8(ascii: "/")
+            default: return byte
+            }
+        }
+        while base64.count % 4 != 0 { base64.append(UInt8(ascii: "=")) }
+        return Data(base64Encoded: Data(base64)).map(Array.init)
+    }
+}
+
+final class VerifiedTokens: Sendable {
+    static let entriesMax = 50_000
+    private let entries = Mutex<[String: (actor: Actor, expires: Int64)]>([:])
+
+    func lookup(_ token: String) -> (Actor, Int64)? {
+        entries.withLock { $0[token].map { ($0.actor, $0.expires) } }
+    }
+
+    func remember(_ token: String, actor: Actor, expires: Int64) {
+        entries.withLock { entries in
+            if entries.count >= Self.entriesMax { entries.removeAll(keepingCapacity: true) }
+            entries[token] = (actor, expires)
+        }
     }
 }

@@ -354,3 +354,22 @@ final class HandClock: LogClock, @unchecked Sendable {
         #expect(late.result["number"]?.hasSuffix("000101") == true)
     }
 }
+
+@Suite struct TokenCacheTests {
+    @Test func aCachedTokenStillExpiresAndAForgedOneIsNeverCached() throws {
+        let clock = HandClock()
+        let authority = TokenAuthority(secret: Array(repeating: 3, count: 32), lifetimeSeconds: 60, clock: clock)
+        let user = UserId(UUID())
+        let token = authority.issue(for: user, role: .merchant)
+        #expect(try authority.verify(token) == .user(user, .merchant))
+        #expect(try authority.verify(token) == .user(user, .merchant))  // from the cache
+        #expect(throws: EngineError.self) { try authority.verify(token + "A") }
+        clock.advance(seconds: 61)
+        do {
+            _ = try authority.verify(token)
+            Issue.record("an expired token was served from the cache")
+        } catch {
+            #expect(error.code == "token_expired")
+        }
+    }
+}
