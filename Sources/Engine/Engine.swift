@@ -33,11 +33,16 @@ public struct CommandContext: Sendable {
     public var actor: Actor?
     public var correlationId: UUID
     public var idempotencyKey: String?
+    /// The version the caller last saw of the stream the command changes first
+    /// (0: it should not exist yet). A mismatch is a 409 with the current
+    /// version, not retried: the caller decided on a stale view.
+    public var expectedVersion: UInt64?
 
-    public init(actor: Actor?, correlationId: UUID, idempotencyKey: String? = nil) {
+    public init(actor: Actor?, correlationId: UUID, idempotencyKey: String? = nil, expectedVersion: UInt64? = nil) {
         self.actor = actor
         self.correlationId = correlationId
         self.idempotencyKey = idempotencyKey
+        self.expectedVersion = expectedVersion
     }
 }
 
@@ -102,6 +107,7 @@ public final class Engine: Sendable {
         for _ in 0..<Self.conflictRetriesMax {
             var execution = Execution(engine: self, context: context, at: now)
             let (decision, values) = try decide(&execution)
+            try checkCallerExpectation(decision, execution: execution)
             do {
                 return try await append(decision, values: values, execution: execution, commandType: commandType, idempotency: idempotency)
             } catch let error as EventLogError {
@@ -111,6 +117,14 @@ public final class Engine: Sendable {
             }
         }
         throw lastConflict ?? EngineError(.conflict, "too many conflicts")
+    }
+
+    private func checkCallerExpectation(_ decision: Decision, execution: Execution) throws {
+        guard let expected = execution.context.expectedVersion, let primary = decision.changes.first?.stream else { return }
+        let current = execution.readVersions[primary] ?? nil
+        guard (current ?? 0) != expected else { return }
+        throw EngineError(.conflict, "\(primary) is at version \(current ?? 0), not \(expected)",
+                          details: ["stream": primary.description, "currentVersion": String(current ?? 0), "expectedVersion": String(expected)])
     }
 
     private func append(_ decision: Decision, values: [String: String], execution: Execution, commandType: String,

@@ -110,8 +110,15 @@ struct Routes: Sendable {
         guard data is [String: Any], let dataBytes = try? JSONSerialization.data(withJSONObject: data) else {
             throw EngineError(.invalidInput, code: "wrong_type", "data must be an object", details: ["field": "data"])
         }
+        struct Expectation: Decodable { var expectedVersion: UInt64? }
+        let expectedVersion: UInt64?
+        do {
+            expectedVersion = try JSONDecoder().decode(Expectation.self, from: Data(buffer: body)).expectedVersion
+        } catch {
+            throw EngineError(.invalidInput, code: "wrong_type", "expectedVersion must be a non-negative integer", details: ["field": "expectedVersion"])
+        }
         let context = CommandContext(actor: try actor(request), correlationId: request.requestId,
-                                     idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key") ?? .via])
+                                     idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key") ?? .via], expectedVersion: expectedVersion)
         do {
             let result = try await engine.execute(type: type, data: dataBytes, context: context)
             metrics.record(type: type, outcome: "ok", since: started)

@@ -114,3 +114,29 @@ import Testing
         }
     }
 }
+
+@Suite struct ExpectedVersionTests {
+    @Test func aStaleExpectedVersionIsAConflictWithTheCurrentVersion() async throws {
+        let harness = try Harness()
+        try await harness.app.test(.router) { client in
+            let merchant = try await client.user("m@example.com", role: .merchant, engine: harness.engine)
+            let goodsId = try #require(try await client.command("ListGoods", ["title": "Tea", "category": "t", "price": 100, "stock": 5, "lowStockThreshold": 1],
+                                                                token: merchant).result["goodsId"])
+            func changePrice(_ price: Int, expected: Any) async throws -> Reply {
+                let body = String(decoding: try JSONSerialization.data(withJSONObject: ["type": "ChangePrice", "data": ["goodsId": goodsId, "price": price],
+                                                                                         "expectedVersion": expected]), as: UTF8.self)
+                return try await client.call(.post, "/v1/commands", body: body, token: merchant)
+            }
+            let first = try await changePrice(200, expected: 1)
+            #expect(first.status == .ok, "\(first.text)")
+            let before = try await client.head()
+            let stale = try await changePrice(300, expected: 1)
+            #expect(stale.status == .conflict && stale.errorCode == "version_conflict")
+            #expect(((stale.json["error"] as? [String: Any])?["details"] as? [String: String])?["currentVersion"] == "2")
+            #expect(try await client.head() == before)
+            #expect(try await changePrice(300, expected: 2).status == .ok)
+            #expect(try await changePrice(400, expected: "two").errorCode == "wrong_type")
+            #expect(try await changePrice(400, expected: -1).errorCode == "wrong_type")
+        }
+    }
+}
