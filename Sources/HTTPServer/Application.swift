@@ -14,6 +14,10 @@ public struct ServerConfiguration: Sendable {
     public var bodyBytesMax = 64 << 10
     /// The sandbox provider's secret, used by the demo checkout route to sign its callback.
     public var sandboxSecret: [UInt8]
+    /// Commands per second one signed-in caller may send (bursts of twice that); more get 429.
+    public var commandsPerSecondPerCaller: Double = 200
+    /// The same for all anonymous callers together (RegisterUser, Login).
+    public var anonymousCommandsPerSecond: Double = 2_000
 
     public init(sandboxSecret: [UInt8]) { self.sandboxSecret = sandboxSecret }
 }
@@ -27,7 +31,9 @@ public func buildApplication(engine: Engine, configuration: ServerConfiguration,
 }
 
 public func buildRouter(engine: Engine, configuration: ServerConfiguration) -> Router<BasicRequestContext> {
-    let routes = Routes(engine: engine, configuration: configuration, metrics: CommandMetrics())
+    let routes = Routes(engine: engine, configuration: configuration, metrics: CommandMetrics(),
+                        callers: RateLimiter(ratePerSecond: configuration.commandsPerSecondPerCaller, burst: configuration.commandsPerSecondPerCaller * 2),
+                        anonymous: RateLimiter(ratePerSecond: configuration.anonymousCommandsPerSecond, burst: configuration.anonymousCommandsPerSecond * 2))
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestMiddleware())
     for route in Routes.table {
@@ -52,6 +58,8 @@ struct Routes: Sendable {
     let engine: Engine
     let configuration: ServerConfiguration
     let metrics: CommandMetrics
+    let callers: RateLimiter
+    let anonymous: RateLimiter
 
     static let table: [RouteSpec] = [
         RouteSpec(name: "command", method: .post, path: "/v1/commands", summary: "Execute a command: {\"type\", \"data\"}", auth: false),
@@ -117,7 +125,12 @@ struct Routes: Sendable {
         } catch {
             throw EngineError(.invalidInput, code: "wrong_type", "expectedVersion must be a non-negative integer", details: ["field": "expectedVersion"])
         }
-        let context = CommandContext(actor: try actor(request), correlationId: request.requestId,
+        let caller = try actor(request)
+        guard caller.map({ callers.allow($0.description) }) ?? anonymous.allow("anonymous") else {
+            throw EngineError(.overloaded, code: "rate_limited", "too many commands; slow down",
+                              details: ["retryAfterSeconds": String(format: "%.2f", 1 / (caller == nil ? anonymous.ratePerSecond : callers.ratePerSecond))])
+        }
+        let context = CommandContext(actor: caller, correlationId: request.requestId,
                                      idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key") ?? .via], expectedVersion: expectedVersion)
         do {
             let result = try await engine.execute(type: type, data: dataBytes, context: context)

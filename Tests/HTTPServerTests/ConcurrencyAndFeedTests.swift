@@ -140,3 +140,29 @@ import Testing
         }
     }
 }
+
+@Suite struct RateLimitTests {
+    @Test func aCallerBeyondTheirBurstGets429AndOthersDoNot() async throws {
+        let harness = try Harness { $0.commandsPerSecondPerCaller = 5 }
+        try await harness.app.test(.router) { client in
+            let merchant = try await client.user("m@example.com", role: .merchant, engine: harness.engine)
+            let other = try await client.user("o@example.com", role: .merchant, engine: harness.engine)
+            var statuses: [HTTPResponse.Status] = []
+            var limitedAt: String?
+            for index in 0..<20 {
+                let before = try await client.head()
+                let reply = try await client.command("ListGoods", ["title": "Item \(index)", "category": "t", "price": 1, "stock": 1], token: merchant)
+                statuses.append(reply.status)
+                if reply.status == .tooManyRequests {
+                    #expect(reply.errorCode == "rate_limited")
+                    #expect(try await client.head() == before)
+                    limitedAt = limitedAt ?? before
+                }
+            }
+            #expect(statuses.filter { $0 == .ok }.count >= 10)
+            #expect(statuses.contains(.tooManyRequests))
+            #expect(limitedAt != nil)
+            #expect(try await client.command("ListGoods", ["title": "Other", "category": "t", "price": 1, "stock": 1], token: other).status == .ok)
+        }
+    }
+}

@@ -16,7 +16,7 @@ struct Harness {
     let engine: Engine
     let app: any ApplicationProtocol
 
-    init(port: Int = 0) throws {
+    init(port: Int = 0, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         var options = EventLog.Options()
         options.initialMapSizeBytes = 64 << 20
         log = try EventLog(directory: FileManager.default.temporaryDirectory.appendingPathComponent("emporium-http-\(UUID().uuidString)").path, options: options)
@@ -25,6 +25,7 @@ struct Harness {
         engine = try Engine(log: log, configuration: configuration)
         var server = ServerConfiguration(sandboxSecret: sandboxSecret)
         server.port = port
+        configure(&server)
         app = buildApplication(engine: engine, configuration: server)
     }
 }
