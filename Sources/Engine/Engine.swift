@@ -145,9 +145,9 @@ public final class Engine: Sendable {
             }
             appends.append(StreamAppend(stream: try store.streamName(change.stream), expected: version.map(ExpectedVersion.exact) ?? .noStream, events: events))
         }
-        let types = decision.changes.flatMap { $0.events.map(\.eventType) }
         var answer = CommandResult(events: [], result: values, replayed: false)
         if let idempotency {
+            let types = decision.changes.flatMap { $0.events.map(\.eventType) }
             // The answer is stored in the same append as the effect: both land or neither.
             let preview = try JSONEncoder().encode(IdempotencyRecord(commandType: commandType, result: values, eventTypes: types))
             appends.append(StreamAppend(stream: idempotency, expected: .noStream, events: [

@@ -2,7 +2,7 @@ import Commerce
 import Engine
 import EventLog
 import Foundation
-import HTTPServer
+@testable import HTTPServer
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -164,5 +164,18 @@ import Testing
             #expect(limitedAt != nil)
             #expect(try await client.command("ListGoods", ["title": "Other", "category": "t", "price": 1, "stock": 1], token: other).status == .ok)
         }
+    }
+}
+
+@Suite struct RateLimiterBoundTests {
+    /// Every caller active (two requests each, so none looks idle): the bound must still hold.
+    @Test func theLimiterNeverTracksMoreThanItsBound() {
+        let limiter = RateLimiter(ratePerSecond: 0.001, burst: 2)
+        for caller in 0..<(RateLimiter.bucketsMax + 10) {
+            _ = limiter.allow("caller-\(caller)")
+            _ = limiter.allow("caller-\(caller)")
+            #expect(limiter.trackedCallers <= RateLimiter.bucketsMax)
+        }
+        #expect(limiter.allow("newcomer"))
     }
 }
