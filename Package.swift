@@ -44,18 +44,23 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "History",
+            dependencies: ["Commerce", "EventLog", "LMDB", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Engine",
-            dependencies: ["Commerce", "EventLog", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Commerce", "EventLog", "History", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .target(
             name: "HTTPServer",
-            dependencies: ["Engine", "Commerce", "EventLog", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["Engine", "Commerce", "EventLog", "History", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "emporium",
-            dependencies: ["EventLog", "Engine", "Commerce", "HTTPServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EventLog", "Engine", "Commerce", "History", "HTTPServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -72,10 +77,10 @@ let package = Package(
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"], swiftSettings: strict),
         .testTarget(name: "CommerceTests", dependencies: ["Commerce"], swiftSettings: strict),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Commerce", "EventLog"], swiftSettings: strict),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Commerce", "EventLog", "History"], swiftSettings: strict),
         .testTarget(
             name: "HTTPServerTests",
-            dependencies: ["HTTPServer", "Engine", "Commerce", "EventLog", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["HTTPServer", "Engine", "Commerce", "EventLog", "History", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strict
         ),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB"], swiftSettings: strict),

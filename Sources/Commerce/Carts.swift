@@ -1,9 +1,9 @@
-public struct CartLine: Hashable, Sendable {
+public struct CartLine: Hashable, Codable, Sendable {
     public var goodsId: GoodsId
     public var quantity: Int
 }
 
-public struct CartState: Hashable, Sendable {
+public struct CartState: Hashable, Codable, Sendable {
     public var lines: [CartLine] = []
     public var couponId: CouponId?
     public var couponCode: String?

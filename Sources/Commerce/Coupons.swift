@@ -1,4 +1,4 @@
-public struct CouponState: Hashable, Sendable {
+public struct CouponState: Hashable, Codable, Sendable {
     public var terms: CouponCreated?
     public var redemptions = 0
     public var redemptionsByUser: [UserId: Int] = [:]
@@ -55,7 +55,7 @@ public struct CouponState: Hashable, Sendable {
 }
 
 /// Who holds a coupon code (`couponcode-<CODE>`).
-public struct CouponCodeState: Hashable, Sendable {
+public struct CouponCodeState: Hashable, Codable, Sendable {
     public var couponId: CouponId?
 
     public init() {}

@@ -27,22 +27,42 @@ public enum EventCodec {
         }
     }
 
+    /// The plain encoding (personal fields in clear): golden files and tests.
     public static func encode(_ event: DomainEvent) -> Encoded {
-        let payload = event.payload
-        return Encoded(type: type(of: payload).eventType, schemaVersion: type(of: payload).schemaVersion, payload: encodePayload(payload))
-    }
-
-    static func encodePayload(_ payload: some EventPayload) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {
-            return Array(try encoder.encode(payload))
+            return try encode(event, sealingFor: nil, with: nil)
         } catch {
-            preconditionFailure("an event payload failed to encode: \(error)")  // plain value types always encode
+            preconditionFailure("a plain event payload failed to encode: \(error)")  // plain value types always encode
         }
     }
 
-    public static func decode(type: String, schemaVersion: Int, payload: [UInt8]) throws(Failure) -> DomainEvent {
+    /// The stored encoding: personal fields sealed for `owner` when a cipher is given.
+    public static func encode(_ event: DomainEvent, sealingFor owner: UserId?, with cipher: (any PersonalDataCipher)?) throws -> Encoded {
+        let payload = event.payload
+        return Encoded(type: type(of: payload).eventType, schemaVersion: type(of: payload).schemaVersion,
+                       payload: try encodeValue(payload, sealingFor: owner, with: cipher))
+    }
+
+    /// Canonical JSON (sorted keys, no whitespace) of any value with personal fields, sealed when a cipher is given.
+    public static func encodeValue(_ value: some Encodable, sealingFor owner: UserId?, with cipher: (any PersonalDataCipher)?) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        if let cipher {
+            encoder.userInfo[.personalDataCipher] = cipher
+            if let owner { encoder.userInfo[.personalDataOwner] = owner }
+        }
+        return Array(try encoder.encode(value))
+    }
+
+    /// A decoder for stored payloads: sealed personal fields are opened with `cipher`, or read as erased.
+    public static func decoder(opening cipher: (any PersonalDataCipher)?) -> JSONDecoder {
+        let decoder = JSONDecoder()
+        if let cipher { decoder.userInfo[.personalDataCipher] = cipher }
+        return decoder
+    }
+
+    public static func decode(type: String, schemaVersion: Int, payload: [UInt8],
+                              opening cipher: (any PersonalDataCipher)? = nil) throws(Failure) -> DomainEvent {
         guard let entry = registry[type] else { throw .unknownType(type) }
         guard schemaVersion >= 1, schemaVersion <= entry.version else {
             throw .unknownSchemaVersion(type: type, version: schemaVersion)
@@ -53,7 +73,7 @@ public enum EventCodec {
             bytes = try upcast(bytes)
         }
         do {
-            return try entry.decode(bytes)
+            return try entry.decode(bytes, decoder(opening: cipher))
         } catch {
             throw .undecodable(type: type, reason: "\(error)")
         }
@@ -66,7 +86,7 @@ public enum EventCodec {
 
     struct Entry: Sendable {
         let version: Int
-        let decode: @Sendable (Data) throws -> DomainEvent
+        let decode: @Sendable (Data, JSONDecoder) throws -> DomainEvent
     }
 
     /// `upcasters[type][v]` turns a version-v payload into version v+1.
@@ -74,7 +94,7 @@ public enum EventCodec {
     static let upcasters: [String: [Int: @Sendable (Data) throws(Failure) -> Data]] = [:]
 
     private static func entry<P: EventPayload>(_ type: P.Type, _ wrap: @escaping @Sendable (P) -> DomainEvent) -> (String, Entry) {
-        (P.eventType, Entry(version: P.schemaVersion) { data in wrap(try JSONDecoder().decode(P.self, from: data)) })
+        (P.eventType, Entry(version: P.schemaVersion) { data, decoder in wrap(try decoder.decode(P.self, from: data)) })
     }
 
     static let registry: [String: Entry] = Dictionary(uniqueKeysWithValues: [

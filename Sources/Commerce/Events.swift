@@ -12,14 +12,14 @@ extension EventPayload {
 
 // MARK: Users
 
-public struct EmailClaimed: EventPayload { public var email: String; public var userId: UserId }
-public struct EmailReleased: EventPayload { public var email: String; public var userId: UserId }
+public struct EmailClaimed: EventPayload { @Personal public var email: String; public var userId: UserId }
+public struct EmailReleased: EventPayload { @Personal public var email: String; public var userId: UserId }
 
 public struct UserRegistered: EventPayload {
     public var userId: UserId
-    public var email: String
-    public var name: String
-    public var phone: String
+    @Personal public var email: String
+    @Personal public var name: String
+    @Personal public var phone: String
     public var role: Role
     public var passwordHash: PasswordHash
     public var at: Instant
@@ -27,7 +27,7 @@ public struct UserRegistered: EventPayload {
 public struct UserLoggedIn: EventPayload { public var at: Instant }
 public struct LoginFailed: EventPayload { public var consecutiveFailures: Int; public var at: Instant }
 public struct UserLockedOut: EventPayload { public var until: Instant; public var at: Instant }
-public struct ProfileUpdated: EventPayload { public var name: String; public var phone: String; public var at: Instant }
+public struct ProfileUpdated: EventPayload { @Personal public var name: String; @Personal public var phone: String; public var at: Instant }
 public struct PasswordChanged: EventPayload { public var passwordHash: PasswordHash; public var at: Instant }
 public struct AddressAdded: EventPayload { public var addressId: AddressId; public var address: Address; public var at: Instant }
 public struct AddressUpdated: EventPayload { public var addressId: AddressId; public var address: Address; public var at: Instant }

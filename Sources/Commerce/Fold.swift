@@ -1,8 +1,19 @@
 /// Folding a stream's events into its state. A stream only ever holds its own
 /// aggregate's events; anything else is ignored, because evolve never fails.
-public protocol AggregateState: Sendable {
+public protocol AggregateState: Codable, Hashable, Sendable {
     init()
     func evolve(_ event: DomainEvent) -> Self
+    /// The version of the state's encoding in snapshots. Bump it when the
+    /// state's fields change; an older snapshot is then ignored and the
+    /// stream is folded from its first event.
+    static var snapshotSchemaVersion: Int { get }
+    /// The user whose key seals the personal fields of this state when it is stored (in a snapshot).
+    var personalDataOwner: UserId? { get }
+}
+
+extension AggregateState {
+    public static var snapshotSchemaVersion: Int { 1 }
+    public var personalDataOwner: UserId? { nil }
 }
 
 extension AggregateState {
@@ -12,6 +23,8 @@ extension AggregateState {
 }
 
 extension EmailClaimState: AggregateState {
+    public var personalDataOwner: UserId? { owner }
+
     public func evolve(_ event: DomainEvent) -> EmailClaimState {
         if case .emailClaim(let event) = event { return evolve(event) }
         return self
@@ -19,6 +32,8 @@ extension EmailClaimState: AggregateState {
 }
 
 extension UserState: AggregateState {
+    public var personalDataOwner: UserId? { userId }
+
     public func evolve(_ event: DomainEvent) -> UserState {
         if case .user(let event) = event { return evolve(event) }
         return self
@@ -54,6 +69,8 @@ extension CouponCodeState: AggregateState {
 }
 
 extension OrderState: AggregateState {
+    public var personalDataOwner: UserId? { placed?.userId }
+
     public func evolve(_ event: DomainEvent) -> OrderState {
         if case .order(let event) = event { return evolve(event) }
         return self

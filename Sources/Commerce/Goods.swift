@@ -1,4 +1,4 @@
-public struct GoodsState: Hashable, Sendable {
+public struct GoodsState: Hashable, Codable, Sendable {
     public var goodsId: GoodsId?
     public var merchantId: UserId?
     public var title = ""
@@ -13,7 +13,7 @@ public struct GoodsState: Hashable, Sendable {
     public var isListed = false
     public var sold = 0
     /// (order, goods) lines already reviewed: one review per order line.
-    public var reviewedOrders: Set<OrderId> = []
+    public var reviewedOrders: SortedSet<OrderId> = []
     public var ratingTotal = 0
     public var ratingCount = 0
     public var listedAt: Instant?

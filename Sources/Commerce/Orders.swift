@@ -7,7 +7,7 @@ public enum OrderStatus: String, Codable, Sendable, CaseIterable {
     public var holdsPayment: Bool { self == .paid || self == .shipped || self == .received || self == .refundRequested }
 }
 
-public struct OrderState: Hashable, Sendable {
+public struct OrderState: Hashable, Codable, Sendable {
     public var placed: OrderPlaced?
     public var status = OrderStatus.placed
     public var paymentId: PaymentId?
@@ -49,7 +49,7 @@ public struct OrderState: Hashable, Sendable {
 }
 
 /// The day's order numbers handed out in blocks (`ordernumbers-YYYYMMDD`).
-public struct OrderNumbersState: Hashable, Sendable {
+public struct OrderNumbersState: Hashable, Codable, Sendable {
     /// The last sequence number reserved so far (0: none).
     public var reservedThrough = 0
 

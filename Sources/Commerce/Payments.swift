@@ -2,11 +2,11 @@ public enum PaymentStatus: String, Codable, Sendable {
     case pending, succeeded, failed, refunded
 }
 
-public struct PaymentState: Hashable, Sendable {
+public struct PaymentState: Hashable, Codable, Sendable {
     public var initiated: PaymentInitiated?
     public var status = PaymentStatus.pending
     /// Provider transaction ids already handled: a repeated callback has no effect.
-    public var handledTransactions: Set<String> = []
+    public var handledTransactions: SortedSet<String> = []
     public var capturedAmount = Money.zero
     public var refundedAmount = Money.zero
 

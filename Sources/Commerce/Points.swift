@@ -1,5 +1,5 @@
 /// A user's points (`points-<userId>`).
-public struct PointsState: Hashable, Sendable {
+public struct PointsState: Hashable, Codable, Sendable {
     public var earned: Int64 = 0
     public var redeemed: Int64 = 0
     public var refunded: Int64 = 0

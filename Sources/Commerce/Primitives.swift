@@ -33,7 +33,7 @@ public struct Instant: Hashable, Comparable, Codable, Sendable, CustomStringConv
 
 /// A typed identifier: `UserId`, `GoodsId`, … cannot be mixed up.
 /// Ids are made outside the domain (time-ordered UUIDv7 in the engine).
-public struct EntityId<Tag>: Hashable, Comparable, Codable, Sendable, CustomStringConvertible {
+public struct EntityId<Tag>: Hashable, Comparable, Codable, CodingKeyRepresentable, Sendable, CustomStringConvertible {
     public let uuid: UUID
 
     public init(_ uuid: UUID) { self.uuid = uuid }
@@ -62,6 +62,40 @@ public struct EntityId<Tag>: Hashable, Comparable, Codable, Sendable, CustomStri
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
+    }
+
+    /// As a dictionary key, an id is its text, so states encode as JSON objects keyed by id.
+    public var codingKey: any CodingKey { IdCodingKey(stringValue: description) }
+
+    public init?<T: CodingKey>(codingKey: T) { self.init(codingKey.stringValue) }
+}
+
+struct IdCodingKey: CodingKey {
+    let stringValue: String
+    init(stringValue: String) { self.stringValue = stringValue }
+    var intValue: Int? { nil }
+    init?(intValue: Int) { nil }
+}
+
+/// A set that encodes its elements sorted, so a state's encoding is one
+/// byte string however the process seeds its hashing (snapshots and golden
+/// replays compare bytes).
+public struct SortedSet<Element: Hashable & Comparable & Codable & Sendable>: Hashable, Codable, Sendable, ExpressibleByArrayLiteral {
+    public private(set) var elements: Set<Element>
+
+    public init(arrayLiteral elements: Element...) { self.elements = Set(elements) }
+
+    public func contains(_ element: Element) -> Bool { elements.contains(element) }
+    public mutating func insert(_ element: Element) { elements.insert(element) }
+    public var count: Int { elements.count }
+
+    public init(from decoder: any Decoder) throws {
+        elements = Set(try decoder.singleValueContainer().decode([Element].self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(elements.sorted())
     }
 }
 
@@ -162,14 +196,14 @@ public enum Actor: Hashable, Codable, Sendable, CustomStringConvertible {
 
 /// A delivery address. Personal data: encrypted in the stored payload by the log.
 public struct Address: Hashable, Codable, Sendable {
-    public var recipient: String
-    public var phone: String
-    public var line1: String
-    public var line2: String
-    public var city: String
-    public var region: String
-    public var postalCode: String
-    public var country: String
+    @Personal public var recipient: String
+    @Personal public var phone: String
+    @Personal public var line1: String
+    @Personal public var line2: String
+    @Personal public var city: String
+    @Personal public var region: String
+    @Personal public var postalCode: String
+    @Personal public var country: String
 
     public init(recipient: String, phone: String, line1: String, line2: String = "", city: String,
                 region: String = "", postalCode: String, country: String) {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Who owns an email address (`email-<address>` stream).
-public struct EmailClaimState: Hashable, Sendable {
+public struct EmailClaimState: Hashable, Codable, Sendable {
     public var owner: UserId?
 
     public init() {}
@@ -16,11 +16,11 @@ public struct EmailClaimState: Hashable, Sendable {
     }
 }
 
-public struct UserState: Hashable, Sendable {
+public struct UserState: Hashable, Codable, Sendable {
     public var userId: UserId?
-    public var email = ""
-    public var name = ""
-    public var phone = ""
+    @Personal public var email = ""
+    @Personal public var name = ""
+    @Personal public var phone = ""
     public var role = Role.customer
     public var passwordHash: PasswordHash?
     public var consecutiveFailures = 0
@@ -90,7 +90,7 @@ public struct UserState: Hashable, Sendable {
 
 }
 
-public struct SavedAddress: Hashable, Sendable {
+public struct SavedAddress: Hashable, Codable, Sendable {
     public var id: AddressId
     public var address: Address
 }

@@ -2,6 +2,7 @@ import Commerce
 import Crypto
 import EventLog
 import Foundation
+import History
 
 /// Where new ids come from (UUIDv7 in production; a sequence in tests).
 public protocol IdSource: Sendable {
@@ -76,21 +77,52 @@ public final class Engine: Sendable {
     static let idempotencyKeyCharactersMax = 200
 
     public let log: EventLog
+    /// Per-user keys for personal data (crypto-shredding); outside the log.
+    public let vault: KeyVault
     public let configuration: Configuration
     let store: StateStore
     public let tokens: TokenAuthority
     let orderNumbers: OrderNumbersBox
 
-    public init(log: EventLog, configuration: Configuration) throws {
+    public init(log: EventLog, vault: KeyVault, snapshots: SnapshotStore? = nil, configuration: Configuration) throws {
         guard configuration.tokenSecret.count >= TokenAuthority.secretBytesMin else {
             throw EngineError(.invalidInput, code: "weak_secret", "the token secret needs at least \(TokenAuthority.secretBytesMin) bytes")
         }
         self.log = log
+        self.vault = vault
         self.configuration = configuration
-        self.store = StateStore(log: log)
+        self.store = StateStore(log: log, vault: vault, snapshots: snapshots)
         self.tokens = TokenAuthority(secret: configuration.tokenSecret, lifetimeSeconds: configuration.tokenLifetimeSeconds, clock: configuration.clock)
         self.orderNumbers = OrderNumbersBox()
         orderNumbers.allocator = OrderNumbers(engine: self)
+        try destroyKeysOfForgottenUsers()
+    }
+
+    /// A crash between appending `UserForgotten` and destroying the key
+    /// leaves a key that should be gone: every start destroys those.
+    private func destroyKeysOfForgottenUsers() throws {
+        var from: UInt64 = 1
+        while true {
+            let page = try log.events(ofType: UserForgotten.eventType, from: from, limit: Limits.readPageEventsMax)
+            for event in page {
+                guard let id = UserId(String(event.stream.rawValue.dropFirst("user-".count))) else { continue }
+                if try vault.hasKey(for: id) { try vault.destroyKey(for: id) }
+            }
+            guard let last = page.last, page.count == Limits.readPageEventsMax else { return }
+            from = last.position + 1
+        }
+    }
+
+    /// Destroys the keys of users this decision forgot (after it is durable).
+    private func shred(_ decision: Decision) throws {
+        for change in decision.changes {
+            guard case .user(let id) = change.stream, change.events.contains(where: { if case .user(.forgotten) = $0 { true } else { false } }) else { continue }
+            do {
+                try vault.destroyKey(for: id)
+            } catch {
+                throw EngineError(.internalFailure, "user \(id) is forgotten, but destroying their key failed (retried at the next start): \(error)")
+            }
+        }
     }
 
     public var now: Instant { Instant(millisecondsSinceEpoch: configuration.clock.now().nanosecondsSinceEpoch / 1_000_000) }
@@ -138,8 +170,13 @@ public final class Engine: Sendable {
             guard let version = execution.readVersions[change.stream] else {
                 preconditionFailure("\(commandType) wrote to \(change.stream) without loading it")
             }
-            let events = change.events.map { event -> ProposedEvent in
-                let encoded = EventCodec.encode(event)
+            let events = try change.events.map { event -> ProposedEvent in
+                let encoded: EventCodec.Encoded
+                do {
+                    encoded = try EventCodec.encode(event, sealingFor: change.stream.personalDataOwner(of: event), with: vault)
+                } catch {
+                    throw EngineError(.internalFailure, "\(event.eventType) could not be sealed: \(error)")
+                }
                 return ProposedEvent(eventId: configuration.ids.next(), type: encoded.type, schemaVersion: UInt32(encoded.schemaVersion),
                                      payload: encoded.payload, metadata: metadata)
             }
@@ -156,10 +193,11 @@ public final class Engine: Sendable {
         }
         let result = try await log.append(appends)
         store.applied(decision, results: Array(result.streams.prefix(decision.changes.count)))
+        try shred(decision)
         var index = 0
         for (change, streamResult) in zip(decision.changes, result.streams) {
             for (offset, event) in change.events.enumerated() {
-                answer.events.append(AppendedEvent(stream: change.stream.description, version: streamResult.firstVersion + UInt64(offset),
+                answer.events.append(AppendedEvent(stream: streamResult.stream.rawValue, version: streamResult.firstVersion + UInt64(offset),
                                                    position: result.positions[index], type: event.eventType))
                 index += 1
             }

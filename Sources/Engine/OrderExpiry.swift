@@ -42,7 +42,7 @@ public final class OrderExpiry: Sendable {
     private func track(_ recorded: RecordedEvent) {
         switch recorded.type {
         case OrderPlaced.eventType:
-            guard case .order(.placed(let placed))? = try? StateStore.decode(recorded) else { return }
+            guard case .order(.placed(let placed))? = try? engine.store.decode(recorded) else { return }
             pending.withLock { $0[placed.orderId] = placed.expiresAt }
         default:
             guard recorded.stream.rawValue.hasPrefix("order-"), let id = OrderId(String(recorded.stream.rawValue.dropFirst("order-".count))) else { return }

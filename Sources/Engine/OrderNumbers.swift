@@ -60,7 +60,7 @@ actor OrderNumbers {
                 throw EngineError(error)
             }
             guard case .orderNumber(.reserved(let block))? = decision.allEvents.first else { break }
-            let encoded = EventCodec.encode(.orderNumber(.reserved(block)))
+            let encoded = EventCodec.encode(.orderNumber(.reserved(block)))  // no personal fields
             let event = ProposedEvent(eventId: engine.configuration.ids.next(), type: encoded.type, schemaVersion: UInt32(encoded.schemaVersion),
                                       payload: encoded.payload, metadata: EventMetadata(actor: Actor.system.description, correlationId: engine.configuration.ids.next()))
             do {

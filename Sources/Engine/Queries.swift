@@ -162,7 +162,7 @@ extension Engine {
         while true {
             let page = try log.events(byActor: actor.description, from: from, limit: Limits.readPageEventsMax)
             for event in page where event.type == OrderPlaced.eventType {
-                if case .order(.placed(let placed)) = try StateStore.decode(event) { placedIds.append(placed.orderId) }
+                if case .order(.placed(let placed)) = try store.decode(event) { placedIds.append(placed.orderId) }
             }
             guard let last = page.last, page.count == Limits.readPageEventsMax else { break }
             from = last.position + 1
@@ -193,7 +193,7 @@ extension Engine {
         var ledger: [PointsView.Entry] = []
         var state = PointsState()
         for recorded in try log.readStream(try store.streamName(.points(owner))) {
-            let event = try StateStore.decode(recorded)
+            let event = try store.decode(recorded)
             state = state.evolve(event)
             guard case .points(let change) = event else { continue }
             let (points, order): (Int64, OrderId?)

@@ -1,11 +1,13 @@
 import Commerce
 import EventLog
 import Foundation
+import History
 import Synchronization
 
 /// Loads aggregate states from the log, with a bounded cache of hot ones.
 /// A cached state is used only while its stream is still at the cached
-/// version; otherwise only the newer events are read and folded on.
+/// version; otherwise only the newer events are read and folded on. A stream
+/// that is not cached starts from its newest snapshot, when there is one.
 final class StateStore: Sendable {
     struct Cached: @unchecked Sendable {
         var version: UInt64
@@ -15,9 +17,15 @@ final class StateStore: Sendable {
     static let cachedStreamsMax = 50_000
 
     let log: EventLog
+    let vault: KeyVault
+    let snapshots: SnapshotStore?
     private let cache = Mutex<[StreamId: Cached]>([:])
 
-    init(log: EventLog) { self.log = log }
+    init(log: EventLog, vault: KeyVault, snapshots: SnapshotStore?) {
+        self.log = log
+        self.vault = vault
+        self.snapshots = snapshots
+    }
 
     /// The state of `stream` and its version (nil when the stream has no events).
     func load<S: AggregateState>(_ stream: StreamId, as type: S.Type = S.self) throws -> (state: S, version: UInt64?) {
@@ -27,13 +35,20 @@ final class StateStore: Sendable {
         var state = (cached?.state as? S) ?? S()
         var version = (cached?.state is S ? cached?.version : nil) ?? 0
         if version > current { (state, version) = (S(), 0) }  // cannot happen with one writer; refold to be safe
+        if version == 0, let snapshots, let snapshot = try snapshots.latest(name.rawValue, atOrBefore: current, as: S.self, cipher: vault) {
+            (state, version) = snapshot
+        }
+        let loadedFrom = version
         while version < current {
             let events = try log.readStream(name, from: version + 1, limit: Limits.readPageEventsMax)
             guard !events.isEmpty else { break }
             for recorded in events {
-                state = state.evolve(try Self.decode(recorded))
+                state = state.evolve(try decode(recorded))
                 version = recorded.version
             }
+        }
+        if let snapshots, snapshots.isDue(from: loadedFrom, to: version) {
+            try? snapshots.save(state, stream: name.rawValue, version: version, cipher: vault)  // a cache: failing to write one costs only speed
         }
         remember(stream, Cached(version: version, state: state))
         return (state, current)
@@ -60,18 +75,27 @@ final class StateStore: Sendable {
         }
     }
 
+    /// The log's name for a stream. An email claim is named by a keyed
+    /// pseudonym of the address, so the address itself is never in the log.
     func streamName(_ stream: StreamId) throws -> StreamName {
+        let text: String
+        if case .emailClaim(let email) = stream {
+            text = "email-" + (try vault.pseudonym(for: email))
+        } else {
+            text = stream.description
+        }
         do {
-            return try StreamName(stream.description)
+            return try StreamName(text)
         } catch {
             throw EngineError(.invalidInput, "\(stream) is not a valid stream name: \(error)")
         }
     }
 
-    /// A stored event back to its domain form (through upcasters for old versions).
-    static func decode(_ recorded: RecordedEvent) throws -> DomainEvent {
+    /// A stored event back to its domain form (through upcasters for old
+    /// versions), personal fields opened with the owner's key or read as erased.
+    func decode(_ recorded: RecordedEvent) throws -> DomainEvent {
         do {
-            return try EventCodec.decode(type: recorded.type, schemaVersion: Int(recorded.schemaVersion), payload: recorded.payload)
+            return try EventCodec.decode(type: recorded.type, schemaVersion: Int(recorded.schemaVersion), payload: recorded.payload, opening: vault)
         } catch {
             throw EngineError(.internalFailure, "event at position \(recorded.position) does not decode: \(error)")
         }

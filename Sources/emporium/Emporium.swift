@@ -17,6 +17,8 @@ struct DataOptions: ParsableArguments {
     var dataDirectory: String = ProcessInfo.processInfo.environment["EMPORIUM_DATA_DIR"] ?? "./data"
 
     var logDirectory: String { dataDirectory + "/log" }
+    var keysDirectory: String { dataDirectory + "/keys" }
+    var snapshotsDirectory: String { dataDirectory + "/snapshots" }
 
     /// Opens the log, or explains in one line why it cannot be opened.
     func openLog(readOnly: Bool) throws -> EventLog {

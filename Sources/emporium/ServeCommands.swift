@@ -3,6 +3,7 @@ import Commerce
 import Engine
 import EventLog
 import Foundation
+import History
 import HTTPServer
 import Hummingbird
 import Logging
@@ -54,6 +55,28 @@ extension DataOptions {
         }
     }
 
+    /// The per-user keys of personal data (`<data>/keys`).
+    func openVault(readOnly: Bool = false, randomBytes: (@Sendable (Int) -> [UInt8])? = nil) throws -> KeyVault {
+        if readOnly, !FileManager.default.fileExists(atPath: keysDirectory + "/data.mdb") {
+            throw ValidationError("no key vault in \(dataDirectory) (expected \(keysDirectory)/data.mdb)")
+        }
+        do {
+            return try KeyVault(directory: keysDirectory, readOnly: readOnly, randomBytes: randomBytes ?? KeyVault.systemRandomBytes)
+        } catch {
+            throw ValidationError("cannot open the key vault in \(keysDirectory): \(error)")
+        }
+    }
+
+    /// Aggregate snapshots (`<data>/snapshots`), a cache the engine may rebuild.
+    func openSnapshots(readOnly: Bool = false) throws -> SnapshotStore? {
+        if readOnly, !FileManager.default.fileExists(atPath: snapshotsDirectory + "/data.mdb") { return nil }
+        do {
+            return try SnapshotStore(directory: snapshotsDirectory, readOnly: readOnly)
+        } catch {
+            throw ValidationError("cannot open the snapshots in \(snapshotsDirectory): \(error)")
+        }
+    }
+
     func openLog(clock: any LogClock) throws -> EventLog {
         var options = EventLog.Options()
         options.clock = clock
@@ -87,13 +110,16 @@ struct SizeOptions: ParsableArguments {
 }
 
 /// Builds the demo shop into an empty log with a seed clock and seeded ids, so the same flags give the same events.
-func seedDemoShop(log: EventLog, secrets: (token: [UInt8], callback: [UInt8]), sizes: SizeOptions, clock: SeedClock) async throws -> DemoShop.Outcome {
+func seedDemoShop(log: EventLog, data: DataOptions, secrets: (token: [UInt8], callback: [UInt8]), sizes: SizeOptions, clock: SeedClock) async throws -> DemoShop.Outcome {
     var configuration = Engine.Configuration(tokenSecret: secrets.token, sandboxSecret: secrets.callback)
     configuration.clock = clock
     configuration.ids = SeededIds(seed: sizes.seed, clock: clock)
     let randomness = SeededBytes(seed: sizes.seed)
     configuration.randomBytes = { randomness.next($0) }
-    let engine = try Engine(log: log, configuration: configuration)
+    let keyRandomness = SeededBytes(seed: sizes.seed &+ 1)
+    let vault = try data.openVault(randomBytes: { keyRandomness.next($0) })
+    defer { vault.close() }
+    let engine = try Engine(log: log, vault: vault, configuration: configuration)
     let bar = ProgressBar(label: "seed")
     let outcome = try await DemoShop.seed(engine: engine, clock: clock, size: sizes.size, seed: sizes.seed) { done, total in
         bar.update(done: UInt64(done), total: UInt64(total))
@@ -117,7 +143,7 @@ struct Seed: AsyncParsableCommand {
         let log = try data.openLog(clock: clock)
         defer { log.close() }
         guard log.headPosition == 0 else { throw ValidationError("\(data.dataDirectory) already holds a shop (\(log.headPosition) events); seed an empty directory") }
-        let outcome = try await seedDemoShop(log: log, secrets: try secrets.resolve(dataDirectory: data.dataDirectory), sizes: sizes, clock: clock)
+        let outcome = try await seedDemoShop(log: log, data: data, secrets: try secrets.resolve(dataDirectory: data.dataDirectory), sizes: sizes, clock: clock)
         print("seeded \(outcome.goods.count) goods and \(outcome.orders) orders: \(outcome.events) events; head hash \(try log.head().hash.hex)")
     }
 }
@@ -145,13 +171,20 @@ struct Serve: AsyncParsableCommand {
             let clock = SeedClock()
             let log = try data.openLog(clock: clock)
             if log.headPosition == 0 {
-                let outcome = try await seedDemoShop(log: log, secrets: keys, sizes: sizes, clock: clock)
+                let outcome = try await seedDemoShop(log: log, data: data, secrets: keys, sizes: sizes, clock: clock)
                 print("seeded the demo shop: \(outcome.goods.count) goods, \(outcome.orders) orders, \(outcome.events) events")
             }
             log.close()
         }
         let log = try data.openLog(clock: SystemClock())
-        let engine = try Engine(log: log, configuration: Engine.Configuration(tokenSecret: keys.token, sandboxSecret: keys.callback))
+        let vault = try data.openVault()
+        let snapshots = try data.openSnapshots()
+        defer {
+            vault.close()
+            snapshots?.close()
+        }
+        let engine = try Engine(log: log, vault: vault, snapshots: snapshots,
+                                configuration: Engine.Configuration(tokenSecret: keys.token, sandboxSecret: keys.callback))
         var server = ServerConfiguration(sandboxSecret: keys.callback)
         server.host = host
         server.port = port

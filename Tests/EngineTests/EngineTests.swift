@@ -3,24 +3,30 @@ import Foundation
 import Testing
 @testable import Engine
 @testable import EventLog
+import History
 
 let sandboxSecret = Array("sandbox-secret-for-tests-0123456789abcdef".utf8)
 
 /// An engine over a real (temporary) LMDB log.
 final class TestShop: @unchecked Sendable {
+    let directory: String
     let log: EventLog
+    let vault: KeyVault
+    let snapshots: SnapshotStore
     let engine: Engine
 
-    init(clock: any LogClock = SystemClock()) throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-engine-\(UUID().uuidString)").path
+    init(clock: any LogClock = SystemClock(), snapshotInterval: UInt64 = SnapshotStore.defaultInterval) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-engine-\(UUID().uuidString)").path
         var options = EventLog.Options()
         options.initialMapSizeBytes = 64 << 20
         options.clock = clock
-        log = try EventLog(directory: directory, options: options)
+        log = try EventLog(directory: directory + "/log", options: options)
+        vault = try KeyVault(directory: directory + "/keys")
+        snapshots = try SnapshotStore(directory: directory + "/snapshots", interval: snapshotInterval)
         var configuration = Engine.Configuration(tokenSecret: Array(repeating: 7, count: 32), sandboxSecret: sandboxSecret)
         configuration.policy.passwordHashing = .fastForTests
         configuration.clock = clock
-        engine = try Engine(log: log, configuration: configuration)
+        engine = try Engine(log: log, vault: vault, snapshots: snapshots, configuration: configuration)
     }
 
     @discardableResult
@@ -297,7 +303,10 @@ final class HandClock: LogClock, @unchecked Sendable {
         var options = EventLog.Options()
         options.clock = clock
         options.initialMapSizeBytes = 64 << 20
-        let log = try EventLog(directory: FileManager.default.temporaryDirectory.appendingPathComponent("emporium-seed-\(UUID().uuidString)").path, options: options)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-seed-\(UUID().uuidString)").path
+        let log = try EventLog(directory: directory + "/log", options: options)
+        let keyBytes = SeededBytes(seed: seed &+ 1)
+        let vault = try KeyVault(directory: directory + "/keys", randomBytes: { keyBytes.next($0) })
         var configuration = Engine.Configuration(tokenSecret: Array(repeating: 1, count: 32), sandboxSecret: sandboxSecret)
         configuration.policy.passwordHashing = .fastForTests
         configuration.clock = clock
@@ -308,7 +317,7 @@ final class HandClock: LogClock, @unchecked Sendable {
         size.goods = 24
         size.customers = 6
         size.orders = 60
-        let outcome = try await DemoShop.seed(engine: try Engine(log: log, configuration: configuration), clock: clock, size: size, seed: seed)
+        let outcome = try await DemoShop.seed(engine: try Engine(log: log, vault: vault, configuration: configuration), clock: clock, size: size, seed: seed)
         return (log, outcome)
     }
 
@@ -347,7 +356,7 @@ final class HandClock: LogClock, @unchecked Sendable {
         // One block reservation, not one contended append per order.
         #expect(try shop.log.events(ofType: "OrderNumbersReserved").count == 1)
         // A second engine on the same log takes the next block.
-        let second = try Engine(log: shop.log, configuration: shop.engine.configuration)
+        let second = try Engine(log: shop.log, vault: shop.vault, configuration: shop.engine.configuration)
         let buyer = try await shop.shopper("late@example.com")
         try await shop.run("AddToCart", ["goodsId": goodsId, "quantity": 1], as: buyer)
         let late = try await second.execute(type: "PlaceOrder", data: Data("{}".utf8), context: CommandContext(actor: buyer, correlationId: UUID()))

@@ -6,6 +6,7 @@ import HTTPServer
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import History
 import Testing
 
 let sandboxSecret = Array("sandbox-secret-for-http-tests-0123456789".utf8)
@@ -19,10 +20,11 @@ struct Harness {
     init(port: Int = 0, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         var options = EventLog.Options()
         options.initialMapSizeBytes = 64 << 20
-        log = try EventLog(directory: FileManager.default.temporaryDirectory.appendingPathComponent("emporium-http-\(UUID().uuidString)").path, options: options)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-http-\(UUID().uuidString)").path
+        log = try EventLog(directory: directory + "/log", options: options)
         var configuration = Engine.Configuration(tokenSecret: Array(repeating: 9, count: 32), sandboxSecret: sandboxSecret)
         configuration.policy.passwordHashing = .fastForTests
-        engine = try Engine(log: log, configuration: configuration)
+        engine = try Engine(log: log, vault: try KeyVault(directory: directory + "/keys"), configuration: configuration)
         var server = ServerConfiguration(sandboxSecret: sandboxSecret)
         server.port = port
         configure(&server)

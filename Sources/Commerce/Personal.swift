@@ -1,0 +1,77 @@
+import Foundation
+
+/// Encrypts and decrypts personal data for the stored payload. The domain
+/// only marks which fields are personal; the engine supplies the cipher
+/// (AES-GCM with one key per user, kept outside the log), so destroying a
+/// user's key erases their personal data from every event at once.
+public protocol PersonalDataCipher: Sendable {
+    /// The sealed form of `text` for `owner` (ASCII, starting with `PersonalData.sealedPrefix`).
+    func seal(_ text: String, owner: UserId) throws -> String
+    /// The text, or nil when the owner's key is destroyed (or the value was tampered with).
+    func open(_ sealed: String) -> String?
+}
+
+public enum PersonalData {
+    /// What a personal field reads as once its owner's key is destroyed.
+    public static let erased = "⟨erased⟩"
+    /// Sealed values are strings `sealed:v1:<owner uuid>:<base64 nonce‖ciphertext‖tag>`,
+    /// so a sealed payload has the same JSON shape as a plain one.
+    public static let sealedPrefix = "sealed:v1:"
+
+    public static func isSealed(_ text: String) -> Bool { text.hasPrefix(sealedPrefix) }
+}
+
+extension CodingUserInfoKey {
+    /// An `any PersonalDataCipher`: present when encoding or decoding stored payloads.
+    public static let personalDataCipher = CodingUserInfoKey(rawValue: "emporium.personalDataCipher").unsafelyUnwrapped
+    /// The `UserId` whose key seals the personal fields of the event being encoded.
+    public static let personalDataOwner = CodingUserInfoKey(rawValue: "emporium.personalDataOwner").unsafelyUnwrapped
+}
+
+/// A personal field. Encoded plain by a plain encoder (HTTP answers, tests),
+/// sealed when the encoder carries a cipher and an owner (the log's payloads).
+@propertyWrapper
+public struct Personal: Hashable, Codable, Sendable {
+    public var wrappedValue: String
+
+    public init(wrappedValue: String) { self.wrappedValue = wrappedValue }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard PersonalData.isSealed(text) else {
+            wrappedValue = text
+            return
+        }
+        let cipher = decoder.userInfo[.personalDataCipher] as? any PersonalDataCipher
+        wrappedValue = cipher?.open(text) ?? PersonalData.erased
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        guard let cipher = encoder.userInfo[.personalDataCipher] as? any PersonalDataCipher else {
+            try container.encode(wrappedValue)
+            return
+        }
+        guard let owner = encoder.userInfo[.personalDataOwner] as? UserId else {
+            throw EncodingError.invalidValue(wrappedValue, .init(codingPath: encoder.codingPath,
+                                                                 debugDescription: "a personal field has no owner to seal it for"))
+        }
+        try container.encode(try cipher.seal(wrappedValue, owner: owner))
+    }
+}
+
+extension StreamId {
+    /// The user whose key seals the personal fields of `event` in this stream.
+    public func personalDataOwner(of event: DomainEvent) -> UserId? {
+        switch event {
+        case .emailClaim(.claimed(let claimed)): return claimed.userId
+        case .emailClaim(.released(let released)): return released.userId
+        case .order(.placed(let placed)): return placed.userId
+        default: break
+        }
+        switch self {
+        case .user(let id), .cart(let id), .points(let id): return id
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import Commerce
+import Crypto
+import Foundation
+import LMDB
+import Synchronization
+
+/// One AES-256-GCM key per user, kept outside the log (`<data>/keys`), so
+/// personal data in the log can be erased by destroying a key
+/// (crypto-shredding). Keys are made on first use; `destroyKey` is final.
+///
+/// A sealed value is `sealed:v1:<owner uuid>:<base64(nonce‖ciphertext‖tag)>`;
+/// the owner's id is the authenticated data, so a value moved to another
+/// user's event does not open.
+public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
+    static let keyBytes = 32
+    static let nonceBytes = 12
+    static let cachedKeysMax = 100_000
+
+    private let environment: Environment
+    private let keys: Database
+    /// Destroyed keys, so a key can never be made again for a forgotten user.
+    private let destroyed: Database
+    /// Shop-wide secrets: the key that names email claims (`email-<keyed hash>`).
+    private let index: Database
+    private let randomBytes: @Sendable (Int) -> [UInt8]
+    /// Known keys and known absences (nil), by owner.
+    private let cache = Mutex<[UserId: SymmetricKey?]>([:])
+    /// Serialises key creation, so two seals for a new user agree on one key.
+    private let creation = Mutex<Void>(())
+    private let indexKeyCache = Mutex<SymmetricKey?>(nil)
+
+    public init(directory: String, readOnly: Bool = false,
+                randomBytes: @escaping @Sendable (Int) -> [UInt8] = KeyVault.systemRandomBytes) throws {
+        if !readOnly { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        var options = EnvironmentOptions()
+        options.initialMapSizeBytes = 16 << 20
+        options.readOnly = readOnly
+        options.maxDatabases = 4
+        environment = try Environment(directory: directory, options: options)
+        keys = try environment.openDatabase("userKeys")
+        destroyed = try environment.openDatabase("destroyedKeys")
+        index = try environment.openDatabase("shop")
+        self.randomBytes = randomBytes
+    }
+
+    public static let systemRandomBytes: @Sendable (Int) -> [UInt8] = { count in
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    public func close() { environment.close() }
+
+    // MARK: PersonalDataCipher
+
+    public func seal(_ text: String, owner: UserId) throws -> String {
+        let key = try keyCreatingIfNeeded(for: owner)
+        let nonce = try AES.GCM.Nonce(data: randomBytes(Self.nonceBytes))
+        let box = try AES.GCM.seal(Array(text.utf8), using: key, nonce: nonce, authenticating: Self.authenticatedData(owner))
+        guard let combined = box.combined else { throw VaultError("AES-GCM gave no combined form") }
+        return PersonalData.sealedPrefix + owner.description + ":" + combined.base64EncodedString()
+    }
+
+    public func open(_ sealed: String) -> String? {
+        let body = sealed.dropFirst(PersonalData.sealedPrefix.count)
+        guard let colon = body.firstIndex(of: ":"), let owner = UserId(String(body[..<colon])),
+              let combined = Data(base64Encoded: String(body[body.index(after: colon)...])),
+              let key = (try? existingKey(for: owner)) ?? nil,
+              let box = try? AES.GCM.SealedBox(combined: combined),
+              let plain = try? AES.GCM.open(box, using: key, authenticating: Self.authenticatedData(owner)) else { return nil }
+        return String(decoding: plain, as: UTF8.self)
+    }
+
+    // MARK: Pseudonyms
+
+    /// A stable pseudonym for a personal value used as a name in the log (an
+    /// email claim's stream): HMAC-SHA256 under a shop key kept here, so the
+    /// log never holds the value and a guessed address cannot be checked
+    /// against it without this directory.
+    public func pseudonym(for text: String) throws -> String {
+        let key = try indexKey()
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key)
+        return mac.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    private func indexKey() throws -> SymmetricKey {
+        if let key = indexKeyCache.withLock({ $0 }) { return key }
+        let name = Array("emailIndexKey".utf8)
+        let key: SymmetricKey
+        if let stored = try environment.read({ txn in try txn.get(index, key: name).map { Array($0) } }) {
+            key = SymmetricKey(data: stored)
+        } else {
+            key = try creation.withLock { _ in
+                try environment.write { txn in
+                    if let stored = try txn.get(index, key: name) { return SymmetricKey(data: Array(stored)) }
+                    let bytes = randomBytes(Self.keyBytes)
+                    try txn.put(index, key: name, value: bytes)
+                    return SymmetricKey(data: bytes)
+                }
+            }
+        }
+        indexKeyCache.withLock { $0 = key }
+        return key
+    }
+
+    // MARK: Keys
+
+    /// True when `owner` has a live key.
+    public func hasKey(for owner: UserId) throws -> Bool { try existingKey(for: owner) != nil }
+
+    /// Destroys `owner`'s key: every sealed field of theirs reads as erased from now on.
+    /// The key's bytes are overwritten before the entry is deleted.
+    public func destroyKey(for owner: UserId) throws {
+        try creation.withLock { _ in
+            try environment.write { txn in
+                let id = Self.idBytes(owner)
+                if try txn.get(keys, key: id) != nil {
+                    try txn.put(keys, key: id, value: [UInt8](repeating: 0, count: Self.keyBytes))
+                    _ = try txn.delete(keys, key: id)
+                }
+                try txn.put(destroyed, key: id, value: [])
+            }
+            cache.withLock { $0[owner] = .some(nil) }
+        }
+    }
+
+    /// How many users have live keys.
+    public func liveKeyCount() throws -> Int { try environment.read { try $0.count(keys) } }
+
+    private func existingKey(for owner: UserId) throws -> SymmetricKey? {
+        if let cached = cache.withLock({ $0[owner] }) { return cached }
+        let key = try environment.read { txn in try txn.get(keys, key: Self.idBytes(owner)).map { SymmetricKey(data: Array($0)) } }
+        remember(owner, key)
+        return key
+    }
+
+    private func keyCreatingIfNeeded(for owner: UserId) throws -> SymmetricKey {
+        if let key = try existingKey(for: owner) { return key }
+        return try creation.withLock { _ in
+            let made: SymmetricKey = try environment.write { txn in
+                let id = Self.idBytes(owner)
+                if let stored = try txn.get(keys, key: id) { return SymmetricKey(data: Array(stored)) }
+                guard try txn.get(destroyed, key: id) == nil else { throw VaultError("the key of user \(owner) was destroyed (the user is forgotten)") }
+                let bytes = randomBytes(Self.keyBytes)
+                try txn.put(keys, key: id, value: bytes)
+                return SymmetricKey(data: bytes)
+            }
+            remember(owner, made)
+            return made
+        }
+    }
+
+    private func remember(_ owner: UserId, _ key: SymmetricKey?) {
+        cache.withLock { cache in
+            if cache.count >= Self.cachedKeysMax { cache.removeAll(keepingCapacity: true) }
+            cache[owner] = .some(key)
+        }
+    }
+
+    static func idBytes(_ owner: UserId) -> [UInt8] { withUnsafeBytes(of: owner.uuid.uuid) { Array($0) } }
+    static func authenticatedData(_ owner: UserId) -> [UInt8] { Array("emporium-personal-v1:\(owner)".utf8) }
+}
+
+public struct VaultError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
