@@ -254,6 +254,11 @@ public final class EventLog: Sendable {
         LogSubscription(log: self, from: max(position, 1), filter: filter)
     }
 
+    /// Flushes everything committed to disk (for a log opened with `durable = false`).
+    public func sync() throws {
+        do { try environment.sync() } catch { throw EventLogError.storage(error) }
+    }
+
     /// Bytes used by the data file.
     public var storedBytes: Int { environment.usedBytes() }
 }

@@ -118,13 +118,18 @@ public struct ProposedEvent: Hashable, Sendable {
     public var schemaVersion: UInt32
     public var payload: [UInt8]
     public var metadata: EventMetadata
+    /// For imports only: the time the event was first recorded. The log still
+    /// keeps time strictly increasing (an earlier time becomes the previous
+    /// one plus a nanosecond, and the hash then differs from the export's).
+    public var recordedAt: Timestamp?
 
-    public init(eventId: UUID, type: String, schemaVersion: UInt32 = 1, payload: [UInt8], metadata: EventMetadata) {
+    public init(eventId: UUID, type: String, schemaVersion: UInt32 = 1, payload: [UInt8], metadata: EventMetadata, recordedAt: Timestamp? = nil) {
         self.eventId = eventId
         self.type = type
         self.schemaVersion = schemaVersion
         self.payload = payload
         self.metadata = metadata
+        self.recordedAt = recordedAt
     }
 }
 

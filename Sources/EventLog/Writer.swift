@@ -179,7 +179,7 @@ final class Writer: @unchecked Sendable {
                                    actor: try extend(actor, to: position, queries: queries),
                                    type: try extend(type, to: position, queries: queries))
             version += 1
-            let now = clock.now()
+            let now = event.recordedAt ?? clock.now()
             let recordedAt = state.head.recordedAt.map { max(now, Timestamp(nanosecondsSinceEpoch: $0.nanosecondsSinceEpoch + 1)) } ?? now
             let placement = RecordCodec.Placement(position: position, version: version, recordedAt: recordedAt,
                                                   previousHash: state.head.hash, links: links)

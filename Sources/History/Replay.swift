@@ -1,0 +1,335 @@
+import Commerce
+import EventLog
+import Foundation
+
+/// The kinds of aggregate in the shop, by the category of their stream name.
+public enum AggregateKind: String, CaseIterable, Codable, Sendable {
+    case emailClaim = "email"
+    case user
+    case goods
+    case cart
+    case coupon
+    case couponCode = "couponcode"
+    case order
+    case orderNumbers = "ordernumbers"
+    case payment
+    case points
+
+    /// The kind of a stream, or nil for the engine's own streams (idempotency records).
+    public init?(stream: String) {
+        guard let dash = stream.firstIndex(of: "-") else { return nil }
+        self.init(rawValue: String(stream[..<dash]))
+    }
+}
+
+/// One aggregate's state, whatever its kind: folded with the same `evolve`
+/// functions the engine uses, so replay has no second copy of the rules.
+public enum AnyAggregate: Hashable, Sendable, Encodable {
+    case emailClaim(EmailClaimState)
+    case user(UserState)
+    case goods(GoodsState)
+    case cart(CartState)
+    case coupon(CouponState)
+    case couponCode(CouponCodeState)
+    case order(OrderState)
+    case orderNumbers(OrderNumbersState)
+    case payment(PaymentState)
+    case points(PointsState)
+
+    public init(_ kind: AggregateKind) {
+        switch kind {
+        case .emailClaim: self = .emailClaim(EmailClaimState())
+        case .user: self = .user(UserState())
+        case .goods: self = .goods(GoodsState())
+        case .cart: self = .cart(CartState())
+        case .coupon: self = .coupon(CouponState())
+        case .couponCode: self = .couponCode(CouponCodeState())
+        case .order: self = .order(OrderState())
+        case .orderNumbers: self = .orderNumbers(OrderNumbersState())
+        case .payment: self = .payment(PaymentState())
+        case .points: self = .points(PointsState())
+        }
+    }
+
+    public func evolve(_ event: DomainEvent) -> AnyAggregate {
+        switch self {
+        case .emailClaim(let state): return .emailClaim(state.evolve(event))
+        case .user(let state): return .user(state.evolve(event))
+        case .goods(let state): return .goods(state.evolve(event))
+        case .cart(let state): return .cart(state.evolve(event))
+        case .coupon(let state): return .coupon(state.evolve(event))
+        case .couponCode(let state): return .couponCode(state.evolve(event))
+        case .order(let state): return .order(state.evolve(event))
+        case .orderNumbers(let state): return .orderNumbers(state.evolve(event))
+        case .payment(let state): return .payment(state.evolve(event))
+        case .points(let state): return .points(state.evolve(event))
+        }
+    }
+
+    public var state: any AggregateState {
+        switch self {
+        case .emailClaim(let state): return state
+        case .user(let state): return state
+        case .goods(let state): return state
+        case .cart(let state): return state
+        case .coupon(let state): return state
+        case .couponCode(let state): return state
+        case .order(let state): return state
+        case .orderNumbers(let state): return state
+        case .payment(let state): return state
+        case .points(let state): return state
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws { try state.encode(to: encoder) }
+
+    /// Canonical JSON of the state (sorted keys), personal fields as read.
+    public var json: [UInt8] {
+        (try? EventCodec.encodeValue(state, sealingFor: nil, with: nil)) ?? []  // plain encoding of value types does not fail
+    }
+}
+
+/// A stream's state at a point, with the version it had there.
+public struct StreamState: Hashable, Sendable, Encodable {
+    public var version: UInt64
+    public var lastPosition: UInt64
+    public var state: AnyAggregate
+}
+
+/// The whole shop as of one position.
+public struct ShopState: Sendable, Encodable {
+    public var position: UInt64
+    public var recordedAt: Timestamp?
+    public var hash: String
+    /// Every aggregate stream, by name.
+    public var streams: [String: StreamState]
+    /// Events of the engine's own streams (idempotency records), counted but not folded.
+    public var engineEvents: Int
+
+    /// How many streams of each kind exist at this point.
+    public var counts: [AggregateKind: Int] {
+        streams.keys.reduce(into: [:]) { counts, name in
+            if let kind = AggregateKind(stream: name) { counts[kind, default: 0] += 1 }
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case position, recordedAt, hash, streams, engineEvents }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(position, forKey: .position)
+        try container.encode(recordedAt?.description, forKey: .recordedAt)
+        try container.encode(hash, forKey: .hash)
+        try container.encode(streams, forKey: .streams)
+        try container.encode(engineEvents, forKey: .engineEvents)
+    }
+}
+
+/// What changed in one stream between two points.
+public struct StreamChange: Hashable, Sendable, Encodable {
+    public enum Kind: String, Sendable, Encodable { case added, changed }
+    public var stream: String
+    public var kind: Kind
+    public var fromVersion: UInt64
+    public var toVersion: UInt64
+    /// Top-level fields of the state whose values differ.
+    public var fields: [String]
+}
+
+/// Rebuilds past states from the log: the whole shop or one stream, as of a
+/// position or a time.
+public struct Replayer: Sendable {
+    public let log: EventLog
+    public let cipher: (any PersonalDataCipher)?
+    public let snapshots: SnapshotStore?
+
+    public init(log: EventLog, cipher: (any PersonalDataCipher)?, snapshots: SnapshotStore? = nil) {
+        self.log = log
+        self.cipher = cipher
+        self.snapshots = snapshots
+    }
+
+    /// The last position recorded at or before `time` (0: before the first event).
+    public func position(at time: Timestamp) throws -> UInt64 { try log.position(atOrBefore: time) }
+
+    /// Events decoded per parallel chunk.
+    static let decodeChunk = 4_096
+
+    /// The whole shop as of `position` (clamped to the head). Decoding runs on
+    /// every core; folding runs in position order.
+    public func shop(through position: UInt64, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> ShopState {
+        let end = min(position, try log.head().position)
+        var shop = ShopState(position: end, recordedAt: nil, hash: Digest.zero.hex, streams: [:], engineEvents: 0)
+        var pending: [RecordedEvent] = []
+        pending.reserveCapacity(Self.decodeChunk)
+        var failure: Error?
+        func flush() throws {
+            let decoded = try decodeInParallel(pending)
+            for (recorded, event) in zip(pending, decoded) {
+                guard let event else {
+                    shop.engineEvents += 1
+                    continue
+                }
+                let name = recorded.stream.rawValue
+                if var stream = shop.streams[name] {
+                    stream.state = stream.state.evolve(event)
+                    stream.version = recorded.version
+                    stream.lastPosition = recorded.position
+                    shop.streams[name] = stream
+                } else if let kind = AggregateKind(stream: name) {
+                    shop.streams[name] = StreamState(version: recorded.version, lastPosition: recorded.position, state: AnyAggregate(kind).evolve(event))
+                }
+            }
+            if let last = pending.last {
+                shop.recordedAt = last.recordedAt
+                shop.hash = last.hash.hex
+                progress?(last.position, end)
+            }
+            pending.removeAll(keepingCapacity: true)
+        }
+        guard end > 0 else { return shop }
+        try log.scan(from: 1, through: end) { recorded in
+            pending.append(recorded)
+            if pending.count == Self.decodeChunk {
+                do { try flush() } catch {
+                    failure = error
+                    return false
+                }
+            }
+            return true
+        }
+        if let failure { throw failure }
+        try flush()
+        return shop
+    }
+
+    /// Decodes a chunk on all cores; nil for events of the engine's own streams.
+    private func decodeInParallel(_ events: [RecordedEvent]) throws -> [DomainEvent?] {
+        let parts = min(ProcessInfo.processInfo.activeProcessorCount, max(1, events.count / 512))
+        let size = (events.count + parts - 1) / max(parts, 1)
+        let results = ResultSlots<Result<[DomainEvent?], any Error>>(count: parts)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let range = (part * size)..<min(events.count, (part + 1) * size)
+            results.set(part, Result { try range.map { try decode(events[$0]) } })
+        }
+        return try results.all().flatMap { try $0.get() }
+    }
+
+    /// A stored event in its domain form, or nil when it is not a domain event.
+    public func decode(_ recorded: RecordedEvent) throws -> DomainEvent? {
+        guard AggregateKind(stream: recorded.stream.rawValue) != nil else { return nil }
+        do {
+            return try EventCodec.decode(type: recorded.type, schemaVersion: Int(recorded.schemaVersion), payload: recorded.payload, opening: cipher)
+        } catch {
+            throw ReplayError("event at position \(recorded.position) (\(recorded.type) in \(recorded.stream)) does not decode: \(error)")
+        }
+    }
+
+    // MARK: One stream
+
+    /// One stream as of `position`: its state, the events that built it, and
+    /// the snapshot version it started from (when a snapshot was used).
+    public struct StreamReplay: Sendable {
+        public var stream: String
+        public var version: UInt64
+        public var state: AnyAggregate
+        public var events: [RecordedEvent]
+        public var fromSnapshot: UInt64?
+    }
+
+    /// `stream` as of `position`. With `useSnapshots`, folding starts from the
+    /// newest snapshot at or before the stream's version there; the events
+    /// listed are then the tail after it.
+    public func stream(_ name: String, through position: UInt64, useSnapshots: Bool = true) throws -> StreamReplay {
+        guard let kind = AggregateKind(stream: name) else { throw ReplayError("\(name) is not an aggregate stream") }
+        let streamName: StreamName
+        do { streamName = try StreamName(name) } catch { throw ReplayError("\(name) is not a stream name: \(error)") }
+        let version = try log.version(of: streamName, at: position)
+        var replay = StreamReplay(stream: name, version: version, state: AnyAggregate(kind), events: [], fromSnapshot: nil)
+        guard version > 0 else { return replay }
+        if useSnapshots, let snapshots, let (state, at) = try snapshotState(kind, name, atOrBefore: version, snapshots) {
+            replay.state = state
+            replay.fromSnapshot = at
+        }
+        var next = (replay.fromSnapshot ?? 0) + 1
+        while next <= version {
+            let page = try log.readStream(streamName, from: next, limit: Int(min(UInt64(Limits.readPageEventsMax), version - next + 1)))
+            guard !page.isEmpty else { break }
+            for recorded in page {
+                if let event = try decode(recorded) { replay.state = replay.state.evolve(event) }
+                replay.events.append(recorded)
+            }
+            next = (page.last?.version ?? version) + 1
+        }
+        return replay
+    }
+
+    private func snapshotState(_ kind: AggregateKind, _ name: String, atOrBefore version: UInt64,
+                               _ snapshots: SnapshotStore) throws -> (AnyAggregate, UInt64)? {
+        func load<S: AggregateState>(_ type: S.Type, _ wrap: (S) -> AnyAggregate) throws -> (AnyAggregate, UInt64)? {
+            try snapshots.latest(name, atOrBefore: version, as: S.self, cipher: cipher).map { (wrap($0.state), $0.version) }
+        }
+        switch kind {
+        case .emailClaim: return try load(EmailClaimState.self, AnyAggregate.emailClaim)
+        case .user: return try load(UserState.self, AnyAggregate.user)
+        case .goods: return try load(GoodsState.self, AnyAggregate.goods)
+        case .cart: return try load(CartState.self, AnyAggregate.cart)
+        case .coupon: return try load(CouponState.self, AnyAggregate.coupon)
+        case .couponCode: return try load(CouponCodeState.self, AnyAggregate.couponCode)
+        case .order: return try load(OrderState.self, AnyAggregate.order)
+        case .orderNumbers: return try load(OrderNumbersState.self, AnyAggregate.orderNumbers)
+        case .payment: return try load(PaymentState.self, AnyAggregate.payment)
+        case .points: return try load(PointsState.self, AnyAggregate.points)
+        }
+    }
+
+    // MARK: Diff
+
+    /// Streams added or changed from `before` to `after`, by name.
+    public static func diff(_ before: ShopState, _ after: ShopState) -> [StreamChange] {
+        var changes: [StreamChange] = []
+        for name in after.streams.keys.sorted() {
+            guard let new = after.streams[name] else { continue }
+            guard let old = before.streams[name] else {
+                changes.append(StreamChange(stream: name, kind: .added, fromVersion: 0, toVersion: new.version, fields: []))
+                continue
+            }
+            guard old.version != new.version || old.state != new.state else { continue }
+            changes.append(StreamChange(stream: name, kind: .changed, fromVersion: old.version, toVersion: new.version,
+                                        fields: changedFields(old.state.json, new.state.json)))
+        }
+        return changes
+    }
+
+    private static func canonical(_ value: Any) -> Data? {
+        try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys, .fragmentsAllowed])
+    }
+
+    static func changedFields(_ old: [UInt8], _ new: [UInt8]) -> [String] {
+        let before = (try? JSONSerialization.jsonObject(with: Data(old))) as? [String: Any] ?? [:]
+        let after = (try? JSONSerialization.jsonObject(with: Data(new))) as? [String: Any] ?? [:]
+        return Set(before.keys).union(after.keys).sorted().filter { key in
+            switch (before[key], after[key]) {
+            case (nil, nil): return false
+            case let (left?, right?): return canonical(left) != canonical(right)
+            default: return true
+            }
+        }
+    }
+}
+
+/// Per-slot results of a parallel loop, each slot written by one iteration.
+final class ResultSlots<Value>: @unchecked Sendable {
+    private var slots: [Value?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ value: Value) { lock.withLock { slots[index] = value } }
+    func all() -> [Value] { lock.withLock { slots.compactMap { $0 } } }
+}
+
+public struct ReplayError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
