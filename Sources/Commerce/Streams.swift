@@ -57,3 +57,24 @@ public struct Decision: Hashable, Sendable {
     public var isEmpty: Bool { changes.isEmpty }
     public var allEvents: [DomainEvent] { changes.flatMap(\.events) }
 }
+
+extension StreamId {
+    /// The stream a log name stands for; nil for email claims (named by a
+    /// pseudonym that cannot be turned back into the address) and engine streams.
+    public init?(name: String) {
+        guard let dash = name.firstIndex(of: "-") else { return nil }
+        let rest = String(name[name.index(after: dash)...])
+        switch name[..<dash] {
+        case "user": guard let id = UserId(rest) else { return nil }; self = .user(id)
+        case "goods": guard let id = GoodsId(rest) else { return nil }; self = .goods(id)
+        case "cart": guard let id = UserId(rest) else { return nil }; self = .cart(id)
+        case "coupon": guard let id = CouponId(rest) else { return nil }; self = .coupon(id)
+        case "couponcode": self = .couponCode(rest)
+        case "order": guard let id = OrderId(rest) else { return nil }; self = .order(id)
+        case "ordernumbers": self = .orderNumbers(rest)
+        case "payment": guard let id = PaymentId(rest) else { return nil }; self = .payment(id)
+        case "points": guard let id = UserId(rest) else { return nil }; self = .points(id)
+        default: return nil
+        }
+    }
+}

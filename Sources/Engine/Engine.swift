@@ -119,6 +119,7 @@ public final class Engine: Sendable {
             guard case .user(let id) = change.stream, change.events.contains(where: { if case .user(.forgotten) = $0 { true } else { false } }) else { continue }
             do {
                 try vault.destroyKey(for: id)
+                store.forgetCachedStates()
             } catch {
                 throw EngineError(.internalFailure, "user \(id) is forgotten, but destroying their key failed (retried at the next start): \(error)")
             }

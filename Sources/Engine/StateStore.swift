@@ -47,9 +47,7 @@ final class StateStore: Sendable {
                 version = recorded.version
             }
         }
-        if let snapshots, snapshots.isDue(from: loadedFrom, to: version) {
-            try? snapshots.save(state, stream: name.rawValue, version: version, cipher: vault)  // a cache: failing to write one costs only speed
-        }
+        if let snapshots, snapshots.isDue(from: loadedFrom, to: version) { saveSnapshot(state, name: name, version: version) }
         remember(stream, Cached(version: version, state: state))
         return (state, current)
     }
@@ -58,14 +56,28 @@ final class StateStore: Sendable {
     /// entry that is behind stays as it is: it is still a true fold of the log
     /// at its version, and `load` catches it up by reading only what is newer.
     func applied(_ decision: Decision, results: [StreamAppendResult]) {
-        cache.withLock { cache in
+        let due: [(StreamName, Cached)] = cache.withLock { cache in
+            var due: [(StreamName, Cached)] = []
             for (change, result) in zip(decision.changes, results) {
                 guard var cached = cache[change.stream], cached.version + 1 == result.firstVersion else { continue }
                 for event in change.events { cached.state = cached.state.evolve(event) }
+                let before = cached.version
                 cached.version = result.lastVersion
                 cache[change.stream] = cached
+                if let snapshots, snapshots.isDue(from: before, to: cached.version) { due.append((result.stream, cached)) }
             }
+            return due
         }
+        for (name, cached) in due { saveSnapshot(cached.state, name: name, version: cached.version) }
+    }
+
+    private func saveSnapshot(_ state: some AggregateState, name: StreamName, version: UInt64) {
+        try? snapshots?.save(state, stream: name.rawValue, version: version, cipher: vault)  // a cache: failing to write one costs only speed
+    }
+
+    /// Drops every cached state: after a user is forgotten, no decrypted copy of their data may outlive their key.
+    func forgetCachedStates() {
+        cache.withLock { $0.removeAll() }
     }
 
     private func remember(_ stream: StreamId, _ cached: Cached) {

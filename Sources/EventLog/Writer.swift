@@ -106,8 +106,9 @@ final class Writer: @unchecked Sendable {
         let committed = DispatchTime.now().uptimeNanoseconds
         statistics.recordCommit(appends: batch.count, events: Int(state.head.position - before.head.position),
                                 buildNanoseconds: Int(built - started), commitNanoseconds: Int(committed - built))
-        for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
+        // Publish the head first: a caller that reads `headPosition` after its append returns sees its own events.
         if state.head != before.head { onCommit(state.head) }
+        for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
     }
 
     /// One append's outcome. A rejection (an `EventLogError`, thrown before

@@ -73,6 +73,10 @@ struct Routes: Sendable {
         RouteSpec(name: "points", method: .get, path: "/v1/me/points", summary: "My points balance and ledger", auth: true),
         RouteSpec(name: "profile", method: .get, path: "/v1/me/profile", summary: "My profile, addresses, favorites and footprints", auth: true),
         RouteSpec(name: "events", method: .get, path: "/v1/events", summary: "Server-Sent Events from a position (?from=&type=&streamPrefix=&limit=; Last-Event-ID)", auth: true),
+        RouteSpec(name: "auditEvents", method: .get, path: "/v1/audit/events",
+                  summary: "Admins: events by stream, actor, type, correlationId, from, to (ISO-8601); paged by after= and limit=", auth: true),
+        RouteSpec(name: "auditStream", method: .get, path: "/v1/audit/streams/:stream", summary: "Admins: one stream's history (after=, limit=)", auth: true),
+        RouteSpec(name: "auditDigest", method: .get, path: "/v1/audit/digest", summary: "Admins: the head position and hash", auth: true),
         RouteSpec(name: "health", method: .get, path: "/health", summary: "Liveness and the log head", auth: false),
         RouteSpec(name: "metrics", method: .get, path: "/metrics", summary: "Prometheus metrics", auth: false),
         RouteSpec(name: "openapi", method: .get, path: "/openapi.json", summary: "This contract", auth: false),
@@ -96,6 +100,9 @@ struct Routes: Sendable {
         case "points": return try json(engine.points(of: actor(request)))
         case "profile": return try json(engine.profile(of: actor(request)))
         case "events": return try events(request)
+        case "auditEvents": return try auditEvents(request)
+        case "auditStream": return try auditStream(request, context)
+        case "auditDigest": return try auditDigest(request)
         case "health": return try json(["status": "ok", "headPosition": String(engine.log.headPosition)])
         case "metrics": return text(metrics.render(log: engine.log), contentType: "text/plain; version=0.0.4")
         case "openapi": return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPI.document())))

@@ -130,10 +130,16 @@ func seedDemoShop(log: EventLog, data: DataOptions, secrets: (token: [UInt8], ca
 
 struct Seed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a deterministic demo shop into an empty data directory.",
-        discussion: "Merchants, customers (password \(DemoShop.password)), goods with Chinese and English titles, coupons and six months of orders.")
+        abstract: "Write a deterministic shop into an empty data directory.",
+        discussion: """
+        --scenario demo (default): merchants, customers (password \(DemoShop.password)), goods with Chinese and English titles, coupons and six months of orders, sized by the flags.
+        --scenario reference: the small fixed history whose export and replays are locked in Snapshots/reference/ (sizes and seed are ignored).
+        """)
+
+    enum Scenario: String, ExpressibleByArgument, CaseIterable { case demo, reference }
 
     @OptionGroup var data: DataOptions
+    @Option(help: "demo or reference.") var scenario: Scenario = .demo
     @OptionGroup var sizes: SizeOptions
     @OptionGroup var secrets: SecretOptions
 
@@ -143,6 +149,15 @@ struct Seed: AsyncParsableCommand {
         let log = try data.openLog(clock: clock)
         defer { log.close() }
         guard log.headPosition == 0 else { throw ValidationError("\(data.dataDirectory) already holds a shop (\(log.headPosition) events); seed an empty directory") }
+        if scenario == .reference {
+            let vault = try data.openVault(randomBytes: ReferenceScenario.keyBytes())
+            defer { vault.close() }
+            let engine = try Engine(log: log, vault: vault, configuration: ReferenceScenario.configuration(clock: clock))
+            let outcome = try await ReferenceScenario.run(engine: engine, clock: clock)
+            print("seeded the reference scenario: \(outcome.steps.count) commands, \(log.headPosition) events; head hash \(try log.head().hash.hex)")
+            print("marks: " + ReferenceScenario.markNames.map { "\($0)=\(outcome.marks[$0] ?? 0)" }.joined(separator: " "))
+            return
+        }
         let outcome = try await seedDemoShop(log: log, data: data, secrets: try secrets.resolve(dataDirectory: data.dataDirectory), sizes: sizes, clock: clock)
         print("seeded \(outcome.goods.count) goods and \(outcome.orders) orders: \(outcome.events) events; head hash \(try log.head().hash.hex)")
     }

@@ -1,0 +1,89 @@
+import Commerce
+import Foundation
+import Testing
+@testable import Engine
+@testable import EventLog
+@testable import History
+
+/// The reference scenario's export and its replayed states at four marks are
+/// locked in `Snapshots/reference/`. Regenerate on purpose only:
+/// `EMPORIUM_REGENERATE_SNAPSHOTS=1 swift test --filter ReferenceTests`,
+/// then review the diff like code.
+@Suite struct ReferenceTests {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Snapshots/reference")
+    static let regenerate = ProcessInfo.processInfo.environment["EMPORIUM_REGENERATE_SNAPSHOTS"] == "1"
+
+    static func pretty(_ value: some Encodable) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return Array(try encoder.encode(value)) + [0x0A]
+    }
+
+    func compare(_ bytes: [UInt8], with name: String) throws {
+        let file = Self.directory.appendingPathComponent(name)
+        if Self.regenerate {
+            try FileManager.default.createDirectory(at: Self.directory, withIntermediateDirectories: true)
+            try Data(bytes).write(to: file)
+        }
+        let stored = Array(try Data(contentsOf: file))
+        #expect(stored.elementsEqual(bytes), "\(name) differs from a fresh run of the reference scenario: regenerate on purpose and review the diff")
+    }
+
+    @Test func theExportAndTheReplayedStatesAreTheLockedOnes() async throws {
+        let shop = try await ReferenceShop()
+        defer { shop.close() }
+        let exportPath = temporaryDirectory("export") + ".jsonl"
+        #expect(FileManager.default.createFile(atPath: exportPath, contents: nil))
+        let handle = try #require(FileHandle(forWritingAtPath: exportPath))
+        try Exporter(log: shop.log, cipher: shop.vault).export(to: handle)
+        try handle.close()
+        try compare(Array(try Data(contentsOf: URL(fileURLWithPath: exportPath))), with: "export.jsonl")
+        let replayer = Replayer(log: shop.log, cipher: shop.vault)
+        for (index, mark) in ReferenceScenario.markNames.enumerated() {
+            let position = try #require(shop.outcome.marks[mark])
+            try compare(try Self.pretty(try replayer.shop(through: position)), with: "state-\(index + 1)-\(mark).json")
+        }
+    }
+
+    @Test func replayAtEveryPositionEqualsWhatTheEngineHad() async throws {
+        let shop = try await ReferenceShop(snapshotInterval: 2)
+        defer { shop.close() }
+        #expect(try shop.snapshots.count() > 0, "the engine wrote snapshots while the scenario ran")
+        let withSnapshots = Replayer(log: shop.log, cipher: shop.vault, snapshots: shop.snapshots)
+        let head = shop.log.headPosition
+        #expect(head == shop.outcome.marks["end"])
+        // At each command's end, every stream replayed equalled the engine's own state at that moment.
+        #expect(shop.checks.count == shop.outcome.steps.count)
+        for check in shop.checks { #expect(check.mismatches.isEmpty, "at position \(check.position): \(check.mismatches)") }
+        #expect(shop.checks.map(\.streams).reduce(0, +) > 100)
+        for position in 1...head {
+            let whole = try withSnapshots.shop(through: position)
+            #expect(whole.position == position)
+            // One stream replayed on its own (from a snapshot where there is one) equals the whole-shop fold.
+            for (name, stream) in whole.streams {
+                let single = try withSnapshots.stream(name, through: position)
+                #expect(single.state == stream.state && single.version == stream.version, "\(name) at position \(position)")
+                if let from = single.fromSnapshot { #expect(from <= single.version) }
+            }
+        }
+        // By time: the last event at or before a time, never a later one.
+        let shippedAt = try #require(shop.outcome.marks["shipped"])
+        let marked = try #require(try shop.log.event(at: shippedAt))
+        #expect(try withSnapshots.position(at: marked.recordedAt) == marked.position)
+    }
+
+    @Test func theDiffNamesTheStreamsAndFieldsThatChanged() async throws {
+        let shop = try await ReferenceShop()
+        defer { shop.close() }
+        let replayer = Replayer(log: shop.log, cipher: shop.vault)
+        let placed = try replayer.shop(through: try #require(shop.outcome.marks["placed"]))
+        let shipped = try replayer.shop(through: try #require(shop.outcome.marks["shipped"]))
+        let changes = Replayer.diff(placed, shipped)
+        let order = try #require(changes.first { $0.stream.hasPrefix("order-") })
+        #expect(order.kind == .changed && order.fields.contains("status") && order.fields.contains("carrier"))
+        #expect(changes.contains { $0.stream.hasPrefix("payment-") && $0.kind == .added })
+        #expect(!changes.contains { $0.stream.hasPrefix("coupon-") }, "the coupon did not change between placing and shipping")
+        #expect(Replayer.diff(shipped, shipped).isEmpty)
+    }
+}
