@@ -16,6 +16,10 @@ public struct VerifyProblem: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var kind: Kind
+
+    /// Index and chain problems follow from damaged records; the records' own problems are named first.
+    var isDerived: Bool { kind == .indexMismatch || kind == .indexCount || kind == .chainMismatch }
+
     /// The first position the problem shows at (nil for whole-index problems).
     public var position: UInt64?
     public var detail: String
@@ -118,7 +122,7 @@ private struct Verifier {
         try checkIndexCounts(events: checked)
         progress?(checked, head.position)
         return VerifyReport(head: head, eventsChecked: checked, streamsSeen: streams,
-                            problems: problems.sorted { ($0.position ?? .max) < ($1.position ?? .max) })
+                            problems: problems.sorted { ($0.isDerived ? 1 : 0, $0.position ?? .max) < ($1.isDerived ? 1 : 0, $1.position ?? .max) })
     }
 
     /// Checks the event's place in one chain (back-pointer, stream version,

@@ -94,6 +94,7 @@ extension TestClientProtocol {
                 "POST /v1/commands", "POST /v1/payments/{provider}/callback", "POST /v1/payments/sandbox/checkout/{paymentId}",
                 "GET /v1/goods/{goodsId}", "GET /v1/me/cart", "GET /v1/me/orders", "GET /v1/orders/{orderId}", "GET /v1/me/points",
                 "GET /v1/me/profile", "GET /v1/events", "GET /health", "GET /metrics", "GET /openapi.json",
+                "GET /v1/audit/events", "GET /v1/audit/streams/{stream}", "GET /v1/audit/digest",
             ]
             #expect(documented == expected)
             // Every documented route is served: none answers with the router's own 404.
@@ -101,7 +102,7 @@ extension TestClientProtocol {
                 let parts = entry.split(separator: " ")
                 let uri = String(parts[1]).replacingOccurrences(of: "{provider}", with: "sandbox")
                     .replacingOccurrences(of: "{paymentId}", with: UUID().uuidString).replacingOccurrences(of: "{goodsId}", with: UUID().uuidString)
-                    .replacingOccurrences(of: "{orderId}", with: UUID().uuidString)
+                    .replacingOccurrences(of: "{orderId}", with: UUID().uuidString).replacingOccurrences(of: "{stream}", with: "order-1")
                 let answer = try await client.call(HTTPRequest.Method(String(parts[0])) ?? .get, uri, body: "{}")
                 #expect(answer.errorCode != "not_found", "\(entry) is documented but not routed")
             }
