@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "emporium", targets: ["emporium"]),
         .executable(name: "emporium-log-bench", targets: ["LogBench"]),
         .executable(name: "emporium-echo", targets: ["EchoServer"]),
+        .executable(name: "emporium-history-bench", targets: ["HistoryBench"]),
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "Commerce", targets: ["Commerce"]),
     ],
@@ -73,6 +74,12 @@ let package = Package(
             name: "LogBench",
             dependencies: ["EventLog", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/LogBench",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "HistoryBench",
+            dependencies: ["EventLog", "Engine", "Commerce", "History", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "tools/HistoryBench",
             swiftSettings: strict
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"], swiftSettings: strict),

@@ -23,42 +23,21 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-if [ -z "$pg_bin" ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "installing PostgreSQL (Debian's package) for the peer benchmark…"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-    pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-  else
-    echo "PostgreSQL is not installed: sudo apt-get install -y postgresql" >&2; exit 1
-  fi
-fi
+source tools/pg/pg-lib.sh
+pg_find_or_install
 
 swift build -c "$config" --product emporium-log-bench >/dev/null
 bench=".build/$config/emporium-log-bench"
 
-work=$(mktemp -d /var/tmp/emporium-bench.XXXXXX)
-chmod 755 "$work"
-pg_data="$work/pg"
-port=$((20000 + RANDOM % 20000))
-stop_pg() {
-  if [ -f "$pg_data/postmaster.pid" ]; then runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -m fast -w stop >/dev/null 2>&1 || true; fi
-  rm -rf "$work"
-}
-trap stop_pg EXIT
+pg_work_dir
 
 payload=$("$bench" --print-payload)
 echo "== Emporium event log (LMDB), $seconds s per workload"
 "$bench" --seconds "$seconds" --scan-events "$scan_events" --data-dir "$work/log" | tee "$work/lmdb.txt"
 rm -rf "$work/log"
 
-echo "== PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}'), $seconds s per workload"
-mkdir -p "$pg_data" "$work/sock" && chown postgres "$pg_data" "$work/sock"
-runuser -u postgres -- "$pg_bin/initdb" -D "$pg_data" -A trust -U postgres >/dev/null
-runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_data/server.log" -w -o \
-  "-c listen_addresses=127.0.0.1 -p $port -k $work/sock -c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=1GB -c max_wal_size=8GB" \
-  start >/dev/null
-psql_() { psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q "$@"; }
+echo "== PostgreSQL $(pg_version), $seconds s per workload"
+pg_start
 psql_ -f tools/pg/schema.sql
 
 pgbench_() {  # name clients script

@@ -63,6 +63,14 @@ public enum EventCodec {
 
     public static func decode(type: String, schemaVersion: Int, payload: [UInt8],
                               opening cipher: (any PersonalDataCipher)? = nil) throws(Failure) -> DomainEvent {
+        try decode(type: type, schemaVersion: schemaVersion, payload: payload, using: cipher.map { decoder(opening: $0) } ?? plainDecoder)
+    }
+
+    /// One shared decoder for payloads read without a cipher (decoding does not mutate it).
+    static let plainDecoder = JSONDecoder()
+
+    /// Decodes with a decoder made once by `decoder(opening:)`: the form for loops over many events.
+    public static func decode(type: String, schemaVersion: Int, payload: [UInt8], using decoder: JSONDecoder) throws(Failure) -> DomainEvent {
         guard let entry = registry[type] else { throw .unknownType(type) }
         guard schemaVersion >= 1, schemaVersion <= entry.version else {
             throw .unknownSchemaVersion(type: type, version: schemaVersion)
@@ -73,7 +81,7 @@ public enum EventCodec {
             bytes = try upcast(bytes)
         }
         do {
-            return try entry.decode(bytes, decoder(opening: cipher))
+            return try entry.decode(bytes, decoder)
         } catch {
             throw .undecodable(type: type, reason: "\(error)")
         }

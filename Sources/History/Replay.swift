@@ -210,16 +210,22 @@ public struct Replayer: Sendable {
         let results = ResultSlots<Result<[DomainEvent?], any Error>>(count: parts)
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let range = (part * size)..<min(events.count, (part + 1) * size)
-            results.set(part, Result { try range.map { try decode(events[$0]) } })
+            // A decoder per thread: JSONDecoder reads its options under a lock, so a shared one serialises the threads.
+            let decoder = EventCodec.decoder(opening: cipher)
+            results.set(part, Result { try range.map { try decode(events[$0], using: decoder) } })
         }
         return try results.all().flatMap { try $0.get() }
     }
 
     /// A stored event in its domain form, or nil when it is not a domain event.
     public func decode(_ recorded: RecordedEvent) throws -> DomainEvent? {
+        try decode(recorded, using: EventCodec.decoder(opening: cipher))
+    }
+
+    func decode(_ recorded: RecordedEvent, using decoder: JSONDecoder) throws -> DomainEvent? {
         guard AggregateKind(stream: recorded.stream.rawValue) != nil else { return nil }
         do {
-            return try EventCodec.decode(type: recorded.type, schemaVersion: Int(recorded.schemaVersion), payload: recorded.payload, opening: cipher)
+            return try EventCodec.decode(type: recorded.type, schemaVersion: Int(recorded.schemaVersion), payload: recorded.payload, using: decoder)
         } catch {
             throw ReplayError("event at position \(recorded.position) (\(recorded.type) in \(recorded.stream)) does not decode: \(error)")
         }

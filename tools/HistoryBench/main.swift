@@ -1,0 +1,217 @@
+import ArgumentParser
+import Commerce
+import Engine
+import EventLog
+import Foundation
+import History
+
+/// Replay and audit over a large log: full replay throughput, the state of
+/// one order at a past time, and the first page of an audit query by actor.
+/// `tools/bench-history.sh` runs it and the PostgreSQL peer queries.
+@main
+struct HistoryBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "emporium-history-bench",
+        abstract: "Measure replay and audit queries over a generated shop of N events.")
+
+    @Option(name: .customLong("data-dir"), help: "Where the generated shop lives (kept between runs; regenerated when smaller than --events).")
+    var dataDirectory = "./.bench/history"
+    @Option(help: "Events in the shop.") var events = 1_000_000
+    @Option(help: "Customers placing orders concurrently while generating.") var workers = 32
+    @Option(help: "Samples per latency measurement.") var samples = 2_000
+    @Flag(help: "Replay without the key vault (personal fields read as erased): shows what decryption costs.") var withoutKeys = false
+    @Flag(help: "Only the full replay.") var replayOnly = false
+    @Option(help: "Write the actors, streams and positions the peer queries use to this directory.") var peerInputs: String?
+
+    func run() async throws {
+        let log = try await generate()
+        defer { log.close() }
+        let vault = try KeyVault(directory: dataDirectory + "/keys", readOnly: true)
+        defer { vault.close() }
+        let head = try log.head()
+        print("# emporium history bench: \(head.position) events in \(dataDirectory)")
+        let replayer = Replayer(log: log, cipher: withoutKeys ? nil : vault)
+        var best = Double.infinity
+        var shopSize = 0
+        for _ in 0..<3 {
+            let started = DispatchTime.now().uptimeNanoseconds
+            let shop = try replayer.shop(through: head.position)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+            shopSize = shop.streams.count
+        }
+        print(String(format: "replay_full events=%llu aggregates=%d seconds=%.3f events_per_second=%.0f", head.position, shopSize, best, Double(head.position) / best))
+        if replayOnly { return }
+
+        // The state of one order at a past time: a time inside the order's life, then the fold up to the last event at or before it.
+        var random = SplitMix64(seed: 17)
+        var orders: [StreamName] = []
+        var from: UInt64 = 1
+        while orders.count < 50_000 {
+            let page = try log.events(ofType: OrderPlaced.eventType, from: from, limit: Limits.readPageEventsMax)
+            orders += page.map(\.stream)
+            guard let last = page.last, page.count == Limits.readPageEventsMax else { break }
+            from = last.position + 1
+        }
+        guard !orders.isEmpty else { throw ReplayError("the generated shop has no orders; ask for more --events") }
+        var latencies: [Double] = []
+        var pointsInTime: [(String, UInt64)] = []
+        for _ in 0..<samples {
+            let stream = orders[Int(random.next() % UInt64(orders.count))]
+            let history = try log.readStream(stream)
+            guard let first = history.first, let last = history.last else { continue }
+            let span = last.recordedAt.nanosecondsSinceEpoch - first.recordedAt.nanosecondsSinceEpoch
+            let time = Timestamp(nanosecondsSinceEpoch: first.recordedAt.nanosecondsSinceEpoch + Int64(random.next() % UInt64(max(span, 1))))
+            let started = DispatchTime.now().uptimeNanoseconds
+            let position = try replayer.position(at: time)
+            let replay = try replayer.stream(stream.rawValue, through: position)
+            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)
+            guard replay.version >= 1 else { throw ReplayError("an order replayed inside its life has no events") }
+            pointsInTime.append((stream.rawValue, position))
+        }
+        report("order_at_time", latencies)
+
+        // The first page (100 events) of an audit query by actor.
+        var actors: [String] = []
+        try log.scan(through: min(head.position, 200_000)) { event in
+            if event.metadata.actor.hasPrefix("user:") { actors.append(event.metadata.actor) }
+            return true
+        }
+        let distinctActors = Array(Set(actors)).sorted()
+        let auditor = Auditor(log: log)
+        latencies.removeAll()
+        var pageSizes = 0
+        for _ in 0..<samples {
+            var query = AuditQuery()
+            query.actor = distinctActors[Int(random.next() % UInt64(distinctActors.count))]
+            query.limit = 100
+            let started = DispatchTime.now().uptimeNanoseconds
+            let page = try auditor.query(query)
+            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)
+            pageSizes += page.events.count
+        }
+        report("audit_actor_first_page", latencies, extra: String(format: "mean_events=%.1f actors=%d", Double(pageSizes) / Double(samples), distinctActors.count))
+
+        if let peerInputs {
+            try FileManager.default.createDirectory(atPath: peerInputs, withIntermediateDirectories: true)
+            try writeEventsCSV(log, to: peerInputs + "/events.csv")
+            try Data(distinctActors.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: peerInputs + "/actors.txt"))
+            try Data(pointsInTime.map { "\($0.0)\t\($0.1)" }.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: peerInputs + "/orders.tsv"))
+        }
+    }
+
+    /// The log as CSV for PostgreSQL's COPY: position, stream, version, type, actor, recorded_at (ns), payload.
+    func writeEventsCSV(_ log: EventLog, to path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw ReplayError("cannot write \(path)")
+        }
+        defer { try? handle.close() }
+        var buffer: [UInt8] = []
+        func quoted(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        try log.scan { event in
+            let payload = String(decoding: event.payload, as: UTF8.self)
+            let row = "\(event.position),\(quoted(event.stream.rawValue)),\(event.version),\(quoted(event.type)),\(quoted(event.metadata.actor)),"
+                + "\(event.recordedAt.nanosecondsSinceEpoch),\(quoted(payload))\n"
+            buffer += Array(row.utf8)
+            if buffer.count > 1 << 22 {
+                handle.write(Data(buffer))
+                buffer.removeAll(keepingCapacity: true)
+            }
+            return true
+        }
+        handle.write(Data(buffer))
+    }
+
+    func report(_ name: String, _ milliseconds: [Double], extra: String = "") {
+        let sorted = milliseconds.sorted()
+        func at(_ quantile: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * quantile))] }
+        print(String(format: "%@ samples=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f %@", name, sorted.count, at(0.5), at(0.99), sorted.last ?? 0, extra))
+    }
+
+    // MARK: Generating the shop
+
+    /// Opens the shop, first generating it through the engine when it is missing or smaller than asked.
+    func generate() async throws -> EventLog {
+        if let existing = try? EventLog(directory: dataDirectory + "/log", options: { var o = EventLog.Options(); o.readOnly = true; return o }()) {
+            if existing.headPosition >= UInt64(events) { return existing }
+            existing.close()
+        }
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+        var options = EventLog.Options()
+        options.durable = false  // generated once; flushed at the end
+        let log = try EventLog(directory: dataDirectory + "/log", options: options)
+        let vault = try KeyVault(directory: dataDirectory + "/keys")
+        var configuration = Engine.Configuration(tokenSecret: Array(repeating: 5, count: 32), sandboxSecret: Array(repeating: 6, count: 32))
+        configuration.policy.passwordHashing = .fastForTests
+        let engine = try Engine(log: log, vault: vault, snapshots: try SnapshotStore(directory: dataDirectory + "/snapshots"), configuration: configuration)
+        @Sendable func run(_ type: String, _ data: [String: Any], as actor: Actor?) async throws -> [String: String] {
+            try await engine.execute(type: type, data: try JSONSerialization.data(withJSONObject: data),
+                                     context: CommandContext(actor: actor, correlationId: UUID())).result
+        }
+        @Sendable func user(_ email: String, _ role: Role) async throws -> Actor {
+            let id = try await run("RegisterUser", ["email": email, "password": "bench-password", "name": "Bench 用户", "role": role.rawValue], as: .system)["userId"]
+            return .user(UserId(id ?? "") ?? UserId(UUID()), role)
+        }
+        // A full-size shop has 20 merchants × 50 goods and 40 customers per worker; a small one (smoke runs) a tenth.
+        let small = events < 100_000
+        let merchantCount = small ? 2 : 20
+        let goodsPerMerchant = small ? 5 : 50
+        let customersPerWorker = small ? 4 : 40
+        var merchants: [Actor] = []
+        var goods: [(String, Int)] = []
+        for index in 0..<merchantCount {
+            let merchant = try await user("merchant\(index)@bench.emporium", .merchant)
+            merchants.append(merchant)
+            for item in 0..<goodsPerMerchant {
+                let id = try await run("ListGoods", ["title": "Bench goods \(index)-\(item) 商品", "description": "generated", "category": "bench", "brand": "B\(index)",
+                                                     "tags": ["t\(item % 7)"], "price": 990 + item * 100, "stock": 1_000_000, "lowStockThreshold": 1], as: merchant)["goodsId"]
+                goods.append((id ?? "", index))
+            }
+        }
+        let verifier = CallbackVerifier(provider: "sandbox", secret: Array(repeating: 6, count: 32))
+        let catalog = goods
+        let sellers = merchants
+        let workers = small ? min(self.workers, 4) : self.workers
+        let target = UInt64(events)
+        let started = Date()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    var random = SplitMix64(seed: UInt64(worker) + 1)
+                    var customers: [Actor] = []
+                    for index in 0..<customersPerWorker {
+                        let customer = try await user("c\(worker)-\(index)@bench.emporium", .customer)
+                        _ = try await run("AddAddress", ["address": ["recipient": "客户 \(index)", "phone": "+86 138 0000 0000", "line1": "\(index) Bench Road",
+                                                                     "city": "Hangzhou 杭州", "postalCode": "310000", "country": "CN"]], as: customer)
+                        customers.append(customer)
+                    }
+                    while log.headPosition < target {
+                        let customer = customers[Int(random.next() % UInt64(customers.count))]
+                        let (pick, merchantIndex) = catalog[Int(random.next() % UInt64(catalog.count))]
+                        _ = try await run("AddToCart", ["goodsId": pick, "quantity": 1 + Int(random.next() % 2)], as: customer)
+                        let orderId = try await run("PlaceOrder", [:], as: customer)["orderId"] ?? ""
+                        let paymentId = try await run("InitiatePayment", ["orderId": orderId], as: customer)["paymentId"] ?? ""
+                        guard let amount = try engine.paymentAmount(PaymentId(paymentId) ?? PaymentId(UUID())) else { continue }
+                        let body = Array(try JSONEncoder().encode(ProviderNotification(paymentId: paymentId, transactionId: "sbx_\(paymentId)", status: "succeeded", amount: amount)))
+                        let timestamp = Int64(Date().timeIntervalSince1970)
+                        _ = try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp,
+                                                                    signature: verifier.sign(body: body, timestamp: timestamp), correlationId: UUID())
+                        _ = try await run("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "SF\(random.next() % 1_000_000_000)"], as: sellers[merchantIndex])
+                        _ = try await run("ConfirmReceipt", ["orderId": orderId], as: customer)
+                        if worker == 0, log.headPosition % 1_000 < 20 {
+                            let rate = Double(log.headPosition) / Date().timeIntervalSince(started)
+                            FileHandle.standardError.write(Data(String(format: "\rgenerating: %llu / %llu events (%.0f/s)", log.headPosition, target, rate).utf8))
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        try log.sync()
+        vault.close()
+        log.close()
+        var readOnly = EventLog.Options()
+        readOnly.readOnly = true
+        return try EventLog(directory: dataDirectory + "/log", options: readOnly)
+    }
+}

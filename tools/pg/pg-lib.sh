@@ -1,0 +1,41 @@
+# Sourced by the benchmarks: a throwaway PostgreSQL on 127.0.0.1 (fsync and
+# synchronous_commit on), its data under "$work", stopped (and "$work"
+# removed) when the script exits.
+
+pg_find_or_install() {
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -z "$pg_bin" ]; then
+    if [ "$(id -u)" = 0 ]; then
+      echo "installing PostgreSQL (Debian's package) for the peer benchmark…"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+      pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    else
+      echo "PostgreSQL is not installed: sudo apt-get install -y postgresql" >&2; exit 1
+    fi
+  fi
+}
+
+pg_work_dir() {
+  work=$(mktemp -d /var/tmp/emporium-bench.XXXXXX)
+  chmod 755 "$work"
+  pg_data="$work/pg"
+  port=$((20000 + RANDOM % 20000))
+  trap pg_stop EXIT
+}
+
+pg_stop() {
+  if [ -f "$pg_data/postmaster.pid" ]; then runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -m fast -w stop >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
+
+pg_start() {
+  mkdir -p "$pg_data" "$work/sock" && chown postgres "$pg_data" "$work/sock"
+  runuser -u postgres -- "$pg_bin/initdb" -D "$pg_data" -A trust -U postgres >/dev/null
+  runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_data/server.log" -w -o \
+    "-c listen_addresses=127.0.0.1 -p $port -k $work/sock -c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=1GB -c max_wal_size=8GB" \
+    start >/dev/null
+}
+
+pg_version() { "$pg_bin/postgres" --version | awk '{print $3}'; }
+
+psql_() { psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q "$@"; }
