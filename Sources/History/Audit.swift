@@ -151,15 +151,18 @@ public struct Auditor: Sendable {
         guard start <= end else { return AuditPage(events: [], next: nil) }
         let source = try self.source(for: query)
         var cursor = start
-        // Fetch one more than the page so `next` is nil exactly when nothing follows.
+        // Fetch one more than the page so `next` is nil exactly when nothing follows. The
+        // first read asks for just that many; when filters drop events, each next read doubles.
+        var batch = limit + 1
         while found.count <= limit, cursor <= end {
-            let page = try source(cursor, Limits.readPageEventsMax)
+            let page = try source(cursor, batch)
             for event in page where event.position <= end && query.matches(event) {
                 found.append(event)
                 if found.count > limit { break }
             }
-            guard let last = page.last, page.count == Limits.readPageEventsMax, last.position < end else { break }
+            guard let last = page.last, page.count == batch, last.position < end else { break }
             cursor = last.position + 1
+            batch = min(batch * 2, Limits.readPageEventsMax)
         }
         let more = found.count > limit
         if more { found.removeLast(found.count - limit) }
