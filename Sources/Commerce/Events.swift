@@ -7,7 +7,8 @@ public protocol EventPayload: Codable, Hashable, Sendable {
 
 extension EventPayload {
     public static var eventType: String { String(describing: Self.self) }
-    public static var schemaVersion: Int { 1 }
+    /// 2: the binary form of the v1 fields (see `EventCodec`).
+    public static var schemaVersion: Int { 2 }
 }
 
 // MARK: Users

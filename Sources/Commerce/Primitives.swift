@@ -90,6 +90,10 @@ public struct EntityId<Tag>: Hashable, Comparable, Codable, CodingKeyRepresentab
     }
 
     public init(from decoder: any Decoder) throws {
+        if let binary = decoder.binaryPayload {
+            uuid = try binary.reader.uuid()
+            return
+        }
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let uuid = Self.parse(text) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a UUID: \(text)"))
@@ -98,6 +102,10 @@ public struct EntityId<Tag>: Hashable, Comparable, Codable, CodingKeyRepresentab
     }
 
     public func encode(to encoder: any Encoder) throws {
+        if let binary = encoder.binaryPayload {
+            binary.encodeUUID(uuid)
+            return
+        }
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }

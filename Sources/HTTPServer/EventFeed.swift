@@ -2,6 +2,7 @@ import Commerce
 import Engine
 import EventLog
 import Foundation
+import History
 import HTTPTypes
 import Hummingbird
 
@@ -24,10 +25,11 @@ extension Routes {
         let subscription = engine.log.subscribe(from: from) { event in
             (type == nil || event.type == type) && (prefix == nil || event.stream.rawValue.hasPrefix(prefix ?? ""))
         }
+        let presenter = EventPresenter(cipher: engine.vault)
         let body = ResponseBody { writer in
             var sent = 0
             for try await event in subscription {
-                try await writer.write(ByteBuffer(bytes: Self.serverSentEvent(event)))
+                try await writer.write(ByteBuffer(bytes: Self.serverSentEvent(event, presenter: presenter)))
                 sent += 1
                 if sent >= limit { break }
             }
@@ -36,13 +38,14 @@ extension Routes {
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
     }
 
-    static func serverSentEvent(_ event: RecordedEvent) -> [UInt8] {
+    /// One event as SSE: its header fields and `payload`, the decoded event (personal fields opened for this admin feed).
+    static func serverSentEvent(_ event: RecordedEvent, presenter: EventPresenter) -> [UInt8] {
         var envelope: [String: Any] = [
             "position": event.position, "stream": event.stream.rawValue, "version": event.version, "type": event.type,
             "schemaVersion": event.schemaVersion, "recordedAt": event.recordedAt.description, "actor": event.metadata.actor,
             "correlationId": event.metadata.correlationId.uuidString.lowercased(),
         ]
-        envelope["payload"] = (try? JSONSerialization.jsonObject(with: Data(event.payload))) ?? Data(event.payload).base64EncodedString()
+        envelope["payload"] = (try? JSONSerialization.jsonObject(with: Data(presenter.data(event)))) ?? Data(event.payload).base64EncodedString()
         let data = (try? JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys])) ?? Data()
         return Array("id: \(event.position)\nevent: \(event.type)\ndata: ".utf8) + Array(data) + Array("\n\n".utf8)
     }

@@ -20,7 +20,7 @@ public struct EventRecord: Codable, Hashable, Sendable {
     public var idempotencyKey: String?
     public var prevHash: String
     public var hash: String
-    /// The stored payload, exactly (payloads are UTF-8 JSON; anything else is in `payloadBase64`).
+    /// The stored payload, exactly: JSON payloads (schema version 1, engine records) as text, binary ones (v2) in `payloadBase64`.
     public var payload: String?
     public var payloadBase64: String?
 
@@ -39,7 +39,11 @@ public struct EventRecord: Codable, Hashable, Sendable {
         idempotencyKey = event.metadata.idempotencyKey
         prevHash = event.previousHash.hex
         hash = event.hash.hex
-        if let text = String(validating: event.payload, as: UTF8.self) { payload = text } else { payloadBase64 = Data(event.payload).base64EncodedString() }
+        if event.payload.first == UInt8(ascii: "{"), let text = String(validating: event.payload, as: UTF8.self) {
+            payload = text
+        } else {
+            payloadBase64 = Data(event.payload).base64EncodedString()
+        }
     }
 
     public var payloadBytes: [UInt8]? {
@@ -80,7 +84,7 @@ public struct EventPresenter: Sendable {
         guard AggregateKind(stream: event.stream.rawValue) != nil else { return event.payload }
         do {
             let decoded = try EventCodec.decode(type: event.type, schemaVersion: Int(event.schemaVersion), payload: event.payload, opening: cipher)
-            return EventCodec.encode(decoded).payload
+            return EventCodec.json(decoded)
         } catch {
             let reason = (try? EventRecord.encoder.encode(["undecodable": "\(error)"])).map { Array($0) }
             return reason ?? Array("{}".utf8)

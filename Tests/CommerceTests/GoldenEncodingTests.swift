@@ -108,18 +108,46 @@ enum Samples {
         #expect(Samples.all.count == registered.count)
     }
 
+    /// The current encoding (v2, binary) is stored as hex, 32 bytes a line, so a diff is readable.
     @Test(arguments: Samples.all)
     func theEncodingIsTheShippedOne(_ sample: DomainEvent) throws {
         let encoded = EventCodec.encode(sample)
-        let file = Self.directory.appendingPathComponent("\(encoded.type).v\(encoded.schemaVersion).json")
+        #expect(encoded.schemaVersion == 2)
+        let file = Self.directory.appendingPathComponent("\(encoded.type).v\(encoded.schemaVersion).hex")
+        let hex = stride(from: 0, to: encoded.payload.count, by: 32).map { start in
+            encoded.payload[start..<min(start + 32, encoded.payload.count)].map { String(format: "%02x", $0) }.joined()
+        }.joined(separator: "\n") + "\n"
         if Self.regenerate {
             try FileManager.default.createDirectory(at: Self.directory, withIntermediateDirectories: true)
-            try Data(encoded.payload + [0x0A]).write(to: file)
+            try Data(hex.utf8).write(to: file)
         }
+        let stored = String(decoding: try Data(contentsOf: file), as: UTF8.self)
+        #expect(stored == hex, "\(file.lastPathComponent) changed: give the type a new schema version and an upcaster")
+        let digits = Array(stored.replacingOccurrences(of: "\n", with: ""))
+        let bytes = try stride(from: 0, to: digits.count, by: 2).map { try #require(UInt8(String(digits[$0...$0 + 1]), radix: 16)) }
+        #expect(try EventCodec.decode(type: encoded.type, schemaVersion: 2, payload: bytes) == sample)
+    }
+
+    /// Version 1 (JSON) shipped first: its golden files still decode to the same events.
+    @Test(arguments: Samples.all)
+    func theFirstShippedEncodingStillDecodes(_ sample: DomainEvent) throws {
+        let encoded = EventCodec.encodeVersion1(sample)
+        let file = Self.directory.appendingPathComponent("\(encoded.type).v1.json")
         let stored = try Data(contentsOf: file)
-        #expect(Array(stored.dropLast()) == encoded.payload, "\(file.lastPathComponent) changed: bump the schema version and add an upcaster")
-        let decoded = try EventCodec.decode(type: encoded.type, schemaVersion: encoded.schemaVersion, payload: Array(stored.dropLast()))
-        #expect(decoded == sample)
+        #expect(Array(stored.dropLast()) == encoded.payload, "\(file.lastPathComponent) is a shipped encoding: never edit it")
+        #expect(try EventCodec.decode(type: encoded.type, schemaVersion: 1, payload: Array(stored.dropLast())) == sample)
+    }
+
+    /// Damaged binary payloads are clear errors, never crashes.
+    @Test(arguments: Samples.all)
+    func aDamagedBinaryPayloadIsAnError(_ sample: DomainEvent) throws {
+        let encoded = EventCodec.encode(sample)
+        for cut in [0, 1, encoded.payload.count / 2, encoded.payload.count - 1] where cut < encoded.payload.count {
+            #expect(throws: EventCodec.Failure.self) {
+                try EventCodec.decode(type: encoded.type, schemaVersion: 2, payload: Array(encoded.payload.prefix(cut)))
+            }
+        }
+        #expect(throws: EventCodec.Failure.self) { try EventCodec.decode(type: encoded.type, schemaVersion: 2, payload: encoded.payload + [0]) }
     }
 
     @Test func unknownTypesAndVersionsAreClearErrors() {

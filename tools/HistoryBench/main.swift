@@ -93,14 +93,15 @@ struct HistoryBench: AsyncParsableCommand {
 
         if let peerInputs {
             try FileManager.default.createDirectory(atPath: peerInputs, withIntermediateDirectories: true)
-            try writeEventsCSV(log, to: peerInputs + "/events.csv")
+            try writeEventsCSV(log, presenter: EventPresenter(cipher: vault), to: peerInputs + "/events.csv")
             try Data(distinctActors.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: peerInputs + "/actors.txt"))
             try Data(pointsInTime.map { "\($0.0)\t\($0.1)" }.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: peerInputs + "/orders.tsv"))
         }
     }
 
-    /// The log as CSV for PostgreSQL's COPY: position, stream, version, type, actor, recorded_at (ns), payload.
-    func writeEventsCSV(_ log: EventLog, to path: String) throws {
+    /// The log as CSV for PostgreSQL's COPY: position, stream, version, type, actor, recorded_at (ns), payload
+    /// (the event as JSON, personal fields sealed as they are stored).
+    func writeEventsCSV(_ log: EventLog, presenter: EventPresenter, to path: String) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             throw ReplayError("cannot write \(path)")
         }
@@ -108,7 +109,7 @@ struct HistoryBench: AsyncParsableCommand {
         var buffer: [UInt8] = []
         func quoted(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
         try log.scan { event in
-            let payload = String(decoding: event.payload, as: UTF8.self)
+            let payload = String(decoding: presenter.data(event), as: UTF8.self)
             let row = "\(event.position),\(quoted(event.stream.rawValue)),\(event.version),\(quoted(event.type)),\(quoted(event.metadata.actor)),"
                 + "\(event.recordedAt.nanosecondsSinceEpoch),\(quoted(payload))\n"
             buffer += Array(row.utf8)
