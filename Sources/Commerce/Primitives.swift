@@ -81,7 +81,25 @@ public struct EntityId<Tag>: Hashable, Comparable, Codable, CodingKeyRepresentab
         }
     }
 
-    public var description: String { uuid.uuidString.lowercased() }
+    /// Lowercase, hyphenated: the form in stream names and payloads (written here, not through `uuidString`, which formats with printf).
+    public var description: String {
+        let digits: StaticString = "0123456789abcdef"
+        return withUnsafeBytes(of: uuid.uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { out in
+                var index = 0
+                for (offset, byte) in bytes.enumerated() {
+                    if offset == 4 || offset == 6 || offset == 8 || offset == 10 {
+                        out[index] = UInt8(ascii: "-")
+                        index += 1
+                    }
+                    out[index] = digits.utf8Start[Int(byte >> 4)]
+                    out[index + 1] = digits.utf8Start[Int(byte & 0x0F)]
+                    index += 2
+                }
+                return index
+            }
+        }
+    }
 
     public static func < (lhs: EntityId, rhs: EntityId) -> Bool {
         withUnsafeBytes(of: lhs.uuid.uuid) { left in
@@ -240,16 +258,19 @@ public enum Actor: Hashable, Codable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A delivery address. Personal data: encrypted in the stored payload by the log.
+/// A delivery address. Personal data: every field is sealed in stored
+/// payloads. In the binary form (v2) the whole address is one sealed value
+/// (one AES-GCM open per address when replaying, not eight); in JSON each
+/// field is sealed on its own, as `Personal` fields are.
 public struct Address: Hashable, Codable, Sendable {
-    @Personal public var recipient: String
-    @Personal public var phone: String
-    @Personal public var line1: String
-    @Personal public var line2: String
-    @Personal public var city: String
-    @Personal public var region: String
-    @Personal public var postalCode: String
-    @Personal public var country: String
+    public var recipient: String
+    public var phone: String
+    public var line1: String
+    public var line2: String
+    public var city: String
+    public var region: String
+    public var postalCode: String
+    public var country: String
 
     public init(recipient: String, phone: String, line1: String, line2: String = "", city: String,
                 region: String = "", postalCode: String, country: String) {
@@ -261,6 +282,60 @@ public struct Address: Hashable, Codable, Sendable {
         self.region = region
         self.postalCode = postalCode
         self.country = country
+    }
+
+    private enum CodingKeys: String, CodingKey { case recipient, phone, line1, line2, city, region, postalCode, country }
+
+    private var fields: [String] { [recipient, phone, line1, line2, city, region, postalCode, country] }
+
+    private init(fields: [String]) {
+        self.init(recipient: fields[0], phone: fields[1], line1: fields[2], line2: fields[3], city: fields[4], region: fields[5],
+                  postalCode: fields[6], country: fields[7])
+    }
+
+    private static let erased = Address(fields: Array(repeating: PersonalData.erased, count: 8))
+
+    public func encode(to encoder: any Encoder) throws {
+        if let binary = encoder.binaryPayload {
+            guard let cipher = encoder.userInfo[.personalDataCipher] as? any PersonalDataCipher else {
+                binary.buffer.bytes.append(0)
+                for field in fields { binary.buffer.string(field) }
+                return
+            }
+            guard let owner = encoder.userInfo[.personalDataOwner] as? UserId else {
+                throw EncodingError.invalidValue(self, .init(codingPath: encoder.codingPath, debugDescription: "an address has no owner to seal it for"))
+            }
+            let plain = try BinaryPayload.encode(self)
+            binary.buffer.bytes.append(1)
+            binary.buffer.string(try cipher.seal(Data(plain).base64EncodedString(), owner: owner))
+            return
+        }
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        for (key, value) in zip([CodingKeys.recipient, .phone, .line1, .line2, .city, .region, .postalCode, .country], fields) {
+            try container.encode(Personal(wrappedValue: value), forKey: key)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        if let binary = decoder.binaryPayload {
+            switch try binary.reader.byte() {
+            case 0: self.init(fields: try (0..<8).map { _ in try binary.reader.string() })
+            case 1:
+                let sealed = try binary.reader.string()
+                let cipher = decoder.userInfo[.personalDataCipher] as? any PersonalDataCipher
+                guard let opened = cipher?.open(sealed), let plain = Data(base64Encoded: opened) else {
+                    self = Self.erased
+                    return
+                }
+                self = try BinaryPayload.decode(Address.self, from: Array(plain))
+            default: throw ByteReader.corrupt("an address is plain (0) or sealed (1)")
+            }
+            return
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(fields: try [CodingKeys.recipient, .phone, .line1, .line2, .city, .region, .postalCode, .country].map {
+            try container.decode(Personal.self, forKey: $0).wrappedValue
+        })
     }
 
     func validate() throws(Rejection) {

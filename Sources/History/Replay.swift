@@ -152,69 +152,91 @@ public struct Replayer: Sendable {
     /// The last position recorded at or before `time` (0: before the first event).
     public func position(at time: Timestamp) throws -> UInt64 { try log.position(atOrBefore: time) }
 
-    /// Events decoded per parallel chunk.
-    static let decodeChunk = 4_096
+    /// Events read per round of parallel folding.
+    static let chunkEvents = 8_192
 
-    /// The whole shop as of `position` (clamped to the head). Decoding runs on
-    /// every core; folding runs in position order.
+    /// The whole shop as of `position` (clamped to the head). Streams are
+    /// split among the cores by a hash of their name; each core decodes and
+    /// folds its own streams' events, in position order, so no state is shared.
     public func shop(through position: UInt64, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> ShopState {
         let end = min(position, try log.head().position)
         var shop = ShopState(position: end, recordedAt: nil, hash: Digest.zero.hex, streams: [:], engineEvents: 0)
-        var pending: [RecordedEvent] = []
-        pending.reserveCapacity(Self.decodeChunk)
-        var failure: Error?
-        func flush() throws {
-            let decoded = try decodeInParallel(pending)
-            for (recorded, event) in zip(pending, decoded) {
-                guard let event else {
-                    shop.engineEvents += 1
-                    continue
-                }
-                let name = recorded.stream.rawValue
-                if var stream = shop.streams[name] {
-                    stream.state = stream.state.evolve(event)
-                    stream.version = recorded.version
-                    stream.lastPosition = recorded.position
-                    shop.streams[name] = stream
-                } else if let kind = AggregateKind(stream: name) {
-                    shop.streams[name] = StreamState(version: recorded.version, lastPosition: recorded.position, state: AnyAggregate(kind).evolve(event))
-                }
-            }
-            if let last = pending.last {
-                shop.recordedAt = last.recordedAt
-                shop.hash = last.hash.hex
-                progress?(last.position, end)
-            }
-            pending.removeAll(keepingCapacity: true)
-        }
         guard end > 0 else { return shop }
+        let partitions = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map { _ in Partition(cipher: cipher) }
+        var buckets = [[RecordedEvent]](repeating: [], count: partitions.count)
+        var buffered = 0
+        var last: RecordedEvent?
+        var failure: (any Error)?
+        func fold() throws {
+            let input = buckets
+            DispatchQueue.concurrentPerform(iterations: partitions.count) { index in partitions[index].fold(input[index], replayer: self) }
+            for partition in partitions { if let error = partition.failure { throw error } }
+            for index in buckets.indices { buckets[index].removeAll(keepingCapacity: true) }
+            buffered = 0
+            if let last { progress?(last.position, end) }
+        }
         try log.scan(from: 1, through: end) { recorded in
-            pending.append(recorded)
-            if pending.count == Self.decodeChunk {
-                do { try flush() } catch {
-                    failure = error
-                    return false
-                }
+            buckets[Self.partition(of: recorded.stream.rawValue, among: partitions.count)].append(recorded)
+            buffered += 1
+            last = recorded
+            guard buffered == Self.chunkEvents else { return true }
+            do { try fold() } catch {
+                failure = error
+                return false
             }
             return true
         }
         if let failure { throw failure }
-        try flush()
+        try fold()
+        for partition in partitions {
+            shop.streams.merge(partition.streams) { first, _ in first }
+            shop.engineEvents += partition.engineEvents
+        }
+        shop.recordedAt = last?.recordedAt
+        shop.hash = last?.hash.hex ?? Digest.zero.hex
         return shop
     }
 
-    /// Decodes a chunk on all cores; nil for events of the engine's own streams.
-    private func decodeInParallel(_ events: [RecordedEvent]) throws -> [DomainEvent?] {
-        let parts = min(ProcessInfo.processInfo.activeProcessorCount, max(1, events.count / 512))
-        let size = (events.count + parts - 1) / max(parts, 1)
-        let results = ResultSlots<Result<[DomainEvent?], any Error>>(count: parts)
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let range = (part * size)..<min(events.count, (part + 1) * size)
-            // A decoder per thread: JSONDecoder reads its options under a lock, so a shared one serialises the threads.
-            let decoder = EventCodec.decoder(opening: cipher)
-            results.set(part, Result { try range.map { try decode(events[$0], using: decoder) } })
+    /// FNV-1a of the name: the same partition for a stream in every chunk.
+    static func partition(of stream: String, among count: Int) -> Int {
+        guard count > 1 else { return 0 }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in stream.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int(hash % UInt64(count))
+    }
+
+    /// One core's share of a replay: its streams, folded by it alone.
+    final class Partition: @unchecked Sendable {
+        var streams: [String: StreamState] = [:]
+        var engineEvents = 0
+        var failure: (any Error)?
+        /// A decoder per thread: JSONDecoder reads its options under a lock, so a shared one serialises the threads.
+        let decoder: JSONDecoder
+
+        init(cipher: (any PersonalDataCipher)?) { decoder = EventCodec.decoder(opening: cipher) }
+
+        func fold(_ events: [RecordedEvent], replayer: Replayer) {
+            guard failure == nil else { return }
+            do {
+                for recorded in events {
+                    guard let event = try replayer.decode(recorded, using: decoder) else {
+                        engineEvents += 1
+                        continue
+                    }
+                    let name = recorded.stream.rawValue
+                    if var stream = streams.removeValue(forKey: name) {
+                        stream.state = stream.state.evolve(event)
+                        stream.version = recorded.version
+                        stream.lastPosition = recorded.position
+                        streams[name] = stream
+                    } else if let kind = AggregateKind(stream: name) {
+                        streams[name] = StreamState(version: recorded.version, lastPosition: recorded.position, state: AnyAggregate(kind).evolve(event))
+                    }
+                }
+            } catch {
+                failure = error
+            }
         }
-        return try results.all().flatMap { try $0.get() }
     }
 
     /// A stored event in its domain form, or nil when it is not a domain event.

@@ -93,14 +93,14 @@ struct HistoryBench: AsyncParsableCommand {
 
         if let peerInputs {
             try FileManager.default.createDirectory(atPath: peerInputs, withIntermediateDirectories: true)
-            try writeEventsCSV(log, presenter: EventPresenter(cipher: vault), to: peerInputs + "/events.csv")
+            try writeEventsCSV(log, presenter: EventPresenter(cipher: nil), to: peerInputs + "/events.csv")
             try Data(distinctActors.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: peerInputs + "/actors.txt"))
             try Data(pointsInTime.map { "\($0.0)\t\($0.1)" }.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: peerInputs + "/orders.tsv"))
         }
     }
 
     /// The log as CSV for PostgreSQL's COPY: position, stream, version, type, actor, recorded_at (ns), payload
-    /// (the event as JSON, personal fields sealed as they are stored).
+    /// (the event as JSON; personal fields read as erased, as without the keys).
     func writeEventsCSV(_ log: EventLog, presenter: EventPresenter, to path: String) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             throw ReplayError("cannot write \(path)")
