@@ -157,7 +157,8 @@ public struct Replayer: Sendable {
 
     /// The whole shop as of `position` (clamped to the head). Streams are
     /// split among the cores by a hash of their name; each core decodes and
-    /// folds its own streams' events, in position order, so no state is shared.
+    /// folds its own streams' events, in position order, so no state is
+    /// shared. Reading the next chunk of the log overlaps folding this one.
     public func shop(through position: UInt64, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> ShopState {
         let end = min(position, try log.head().position)
         var shop = ShopState(position: end, recordedAt: nil, hash: Digest.zero.hex, streams: [:], engineEvents: 0)
@@ -167,11 +168,16 @@ public struct Replayer: Sendable {
         var buffered = 0
         var last: RecordedEvent?
         var failure: (any Error)?
+        let folding = DispatchGroup()
         func fold() throws {
-            let input = buckets
-            DispatchQueue.concurrentPerform(iterations: partitions.count) { index in partitions[index].fold(input[index], replayer: self) }
+            folding.wait()  // the previous chunk is folded before this one starts: each stream stays in order
             for partition in partitions { if let error = partition.failure { throw error } }
-            for index in buckets.indices { buckets[index].removeAll(keepingCapacity: true) }
+            let input = buckets
+            let replayer = self
+            DispatchQueue.global().async(group: folding) {
+                DispatchQueue.concurrentPerform(iterations: partitions.count) { index in partitions[index].fold(input[index], replayer: replayer) }
+            }
+            for index in buckets.indices { buckets[index] = [] }
             buffered = 0
             if let last { progress?(last.position, end) }
         }
@@ -186,8 +192,13 @@ public struct Replayer: Sendable {
             }
             return true
         }
-        if let failure { throw failure }
+        if let failure {
+            folding.wait()
+            throw failure
+        }
         try fold()
+        folding.wait()
+        for partition in partitions { if let error = partition.failure { throw error } }
         for partition in partitions {
             shop.streams.merge(partition.streams) { first, _ in first }
             shop.engineEvents += partition.engineEvents
