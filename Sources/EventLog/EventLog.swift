@@ -204,6 +204,27 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// Visits, in order, the events from `position` through `last` whose stream `select` accepts; records of
+    /// other streams are skipped without being decoded (so several threads can each take a share of the streams).
+    /// `progress` gets the last position visited after each chunk.
+    public func scan(from position: UInt64 = 1, through last: UInt64, selecting select: (UnsafeRawBufferPointer) -> Bool,
+                     progress: ((UInt64) -> Void)? = nil, _ body: (RecordedEvent) throws -> Bool) throws {
+        var next = max(position, 1)
+        var going = true
+        while going, next <= last {
+            let chunk = Int(min(UInt64(Limits.scanChunkEvents), last - next + 1))
+            let visited = try query { queries in
+                try queries.scan(from: next, limit: chunk, selecting: select) { event in
+                    going = try body(event)
+                    return going
+                }
+            }
+            guard visited > 0 else { break }
+            next += UInt64(visited)
+            progress?(next - 1)
+        }
+    }
+
     public func event(at position: UInt64) throws -> RecordedEvent? { try query { try $0.event(at: position) } }
 
     public func event(id: UUID) throws -> RecordedEvent? {

@@ -321,6 +321,24 @@ struct LogQueries {
         }
     }
 
+    /// Like `scan`, but decodes only the records whose stream name `select` accepts (it sees the name's UTF-8 bytes).
+    func scan(from position: UInt64, limit: Int, selecting select: (UnsafeRawBufferPointer) -> Bool,
+              _ body: (RecordedEvent) throws -> Bool) throws -> Int {
+        try txn.withCursor(schema.events) { cursor in
+            var visited = 0
+            var entry = try cursor.seek(atLeast: Key.u64(max(position, 1)))
+            while let current = entry, visited < limit {
+                let at = Key.readU64(current.key)
+                visited += 1
+                if select(try RecordCodec.streamNameBytes(current.value, position: at)) {
+                    guard try body(try RecordCodec.decode(current.value, position: at)) else { break }
+                }
+                entry = try cursor.next()
+            }
+            return visited
+        }
+    }
+
     /// The first position whose recordedAt is ≥ `time` (binary search; recordedAt strictly increases).
     func position(atOrAfter time: Timestamp, head: UInt64) throws -> UInt64? {
         var low: UInt64 = 1

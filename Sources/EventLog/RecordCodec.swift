@@ -155,6 +155,14 @@ public enum RecordCodec {
         return link
     }
 
+    /// The stream name's UTF-8 bytes, without decoding the record (for scans that select by stream).
+    static func streamNameBytes(_ bytes: UnsafeRawBufferPointer, position: UInt64) throws(EventLogError) -> UnsafeRawBufferPointer {
+        guard bytes.count >= fixedHeaderBytes + 2 else { throw .corruptRecord(position: position, reason: "too short") }
+        let count = Int(UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: fixedHeaderBytes, as: UInt16.self)))
+        guard bytes.count >= fixedHeaderBytes + 2 + count else { throw .corruptRecord(position: position, reason: "the stream name runs past the record") }
+        return UnsafeRawBufferPointer(rebasing: bytes[(fixedHeaderBytes + 2)..<(fixedHeaderBytes + 2 + count)])
+    }
+
     /// Reads only the stored hash (the last 32 bytes).
     static func storedHash(_ bytes: UnsafeRawBufferPointer, position: UInt64) throws(EventLogError) -> Digest {
         guard bytes.count >= fixedHeaderBytes + hashBytes else { throw .corruptRecord(position: position, reason: "too short") }

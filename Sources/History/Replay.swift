@@ -152,67 +152,47 @@ public struct Replayer: Sendable {
     /// The last position recorded at or before `time` (0: before the first event).
     public func position(at time: Timestamp) throws -> UInt64 { try log.position(atOrBefore: time) }
 
-    /// Events read per round of parallel folding.
-    static let chunkEvents = 8_192
-
     /// The whole shop as of `position` (clamped to the head). Streams are
-    /// split among the cores by a hash of their name; each core decodes and
-    /// folds its own streams' events, in position order, so no state is
-    /// shared. Reading the next chunk of the log overlaps folding this one.
+    /// split among the cores by a hash of their name; each core scans the log
+    /// itself, decodes only its own streams' records and folds them in
+    /// position order, so nothing is shared until the shares are merged.
     public func shop(through position: UInt64, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> ShopState {
         let end = min(position, try log.head().position)
         var shop = ShopState(position: end, recordedAt: nil, hash: Digest.zero.hex, streams: [:], engineEvents: 0)
         guard end > 0 else { return shop }
-        let partitions = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map { _ in Partition(cipher: cipher) }
-        var buckets = [[RecordedEvent]](repeating: [], count: partitions.count)
-        var buffered = 0
-        var last: RecordedEvent?
-        var failure: (any Error)?
-        let folding = DispatchGroup()
-        func fold() throws {
-            folding.wait()  // the previous chunk is folded before this one starts: each stream stays in order
-            for partition in partitions { if let error = partition.failure { throw error } }
-            let input = buckets
-            let replayer = self
-            DispatchQueue.global().async(group: folding) {
-                DispatchQueue.concurrentPerform(iterations: partitions.count) { index in partitions[index].fold(input[index], replayer: replayer) }
+        let count = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let partitions = (0..<count).map { _ in Partition(cipher: cipher) }
+        let replayer = self
+        let reporter = UncheckedBox(progress)
+        DispatchQueue.concurrentPerform(iterations: count) { index in
+            let partition = partitions[index]
+            let report: ((UInt64) -> Void)? = index == 0 ? reporter.value.map { report in { report($0, end) } } : nil
+            do {
+                try log.scan(from: 1, through: end, selecting: { Self.partition(of: $0, among: count) == index },
+                             progress: report) { recorded in
+                    try partition.fold(recorded, replayer: replayer)
+                    return true
+                }
+            } catch {
+                partition.failure = error
             }
-            for index in buckets.indices { buckets[index] = [] }
-            buffered = 0
-            if let last { progress?(last.position, end) }
         }
-        try log.scan(from: 1, through: end) { recorded in
-            buckets[Self.partition(of: recorded.stream.rawValue, among: partitions.count)].append(recorded)
-            buffered += 1
-            last = recorded
-            guard buffered == Self.chunkEvents else { return true }
-            do { try fold() } catch {
-                failure = error
-                return false
-            }
-            return true
-        }
-        if let failure {
-            folding.wait()
-            throw failure
-        }
-        try fold()
-        folding.wait()
         for partition in partitions { if let error = partition.failure { throw error } }
         for partition in partitions {
             shop.streams.merge(partition.streams) { first, _ in first }
             shop.engineEvents += partition.engineEvents
         }
+        let last = try log.event(at: end)
         shop.recordedAt = last?.recordedAt
         shop.hash = last?.hash.hex ?? Digest.zero.hex
         return shop
     }
 
-    /// FNV-1a of the name: the same partition for a stream in every chunk.
-    static func partition(of stream: String, among count: Int) -> Int {
+    /// FNV-1a of the name's bytes: a stream's partition, the same in every pass.
+    static func partition(of stream: UnsafeRawBufferPointer, among count: Int) -> Int {
         guard count > 1 else { return 0 }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in stream.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        for byte in stream { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return Int(hash % UInt64(count))
     }
 
@@ -226,26 +206,18 @@ public struct Replayer: Sendable {
 
         init(cipher: (any PersonalDataCipher)?) { decoder = EventCodec.decoder(opening: cipher) }
 
-        func fold(_ events: [RecordedEvent], replayer: Replayer) {
-            guard failure == nil else { return }
-            do {
-                for recorded in events {
-                    guard let event = try replayer.decode(recorded, using: decoder) else {
-                        engineEvents += 1
-                        continue
-                    }
-                    let name = recorded.stream.rawValue
-                    if var stream = streams.removeValue(forKey: name) {
-                        stream.state = stream.state.evolve(event)
-                        stream.version = recorded.version
-                        stream.lastPosition = recorded.position
-                        streams[name] = stream
-                    } else if let kind = AggregateKind(stream: name) {
-                        streams[name] = StreamState(version: recorded.version, lastPosition: recorded.position, state: AnyAggregate(kind).evolve(event))
-                    }
-                }
-            } catch {
-                failure = error
+        func fold(_ recorded: RecordedEvent, replayer: Replayer) throws {
+            guard let event = try replayer.decode(recorded, using: decoder) else {
+                engineEvents += 1
+                return
+            }
+            let name = recorded.stream.rawValue
+            if let index = streams.index(forKey: name) {
+                streams.values[index].state = streams.values[index].state.evolve(event)
+                streams.values[index].version = recorded.version
+                streams.values[index].lastPosition = recorded.position
+            } else if let kind = AggregateKind(stream: name) {
+                streams[name] = StreamState(version: recorded.version, lastPosition: recorded.position, state: AnyAggregate(kind).evolve(event))
             }
         }
     }
@@ -355,6 +327,12 @@ public struct Replayer: Sendable {
             }
         }
     }
+}
+
+/// Hands a non-Sendable value (a progress callback called from one thread only) to a parallel loop.
+struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 /// Per-slot results of a parallel loop, each slot written by one iteration.

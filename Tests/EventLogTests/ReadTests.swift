@@ -29,6 +29,23 @@ import Testing
         #expect(String(decoding: all[6].payload, as: UTF8.self) == "6")
     }
 
+    @Test func aScanSelectingStreamsDecodesOnlyThoseInOrder() async throws {
+        let log = try await populated()
+        var all: [RecordedEvent] = []
+        try log.scan { all.append($0); return true }
+        var selected: [RecordedEvent] = []
+        var reported: [UInt64] = []
+        try log.scan(from: 4, through: 25, selecting: { $0.starts(with: Array("order-".utf8)) }, progress: { reported.append($0) }) {
+            selected.append($0)
+            return true
+        }
+        #expect(selected == all.filter { $0.position >= 4 && $0.position <= 25 && $0.stream.rawValue.hasPrefix("order-") })
+        #expect(reported.last == 25)
+        var first: [RecordedEvent] = []
+        try log.scan(through: 30, selecting: { _ in true }) { first.append($0); return first.count < 3 }
+        #expect(first.map(\.position) == [1, 2, 3], "the body stops the scan")
+    }
+
     @Test func theWholeLogReadsInPositionOrder() async throws {
         let log = try await populated()
         #expect(try log.read(from: 1).map(\.position) == Array(1...30))

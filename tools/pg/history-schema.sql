@@ -1,3 +1,4 @@
+SET client_min_messages = warning;
 -- The peer of the history benchmark: the same events, indexed the way an
 -- audit store would be (by position, by stream and version, by actor and position).
 DROP TABLE IF EXISTS events, actors, orders_at;
