@@ -24,6 +24,11 @@ public enum BinaryPayload {
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], userInfo: [CodingUserInfoKey: any Sendable] = [:]) throws -> T {
+        try bytes.withUnsafeBytes { try decode(T.self, from: $0, userInfo: userInfo) }
+    }
+
+    /// Decodes from memory it does not copy (a record in the log, read in place).
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer, userInfo: [CodingUserInfoKey: any Sendable] = [:]) throws -> T {
         let decoder = BinaryPayloadDecoder(bytes: bytes, userInfo: userInfo)
         let value = try T(from: decoder)
         guard decoder.reader.offset == bytes.count else {
@@ -219,11 +224,12 @@ struct SingleWriter: SingleValueEncodingContainer {
 
 // MARK: Reading
 
+/// Reads memory it does not own: valid only while the decode that made it runs.
 final class ByteReader {
-    let bytes: [UInt8]
+    let bytes: UnsafeRawBufferPointer
     var offset = 0
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     static func corrupt(_ what: String) -> DecodingError {
         .dataCorrupted(.init(codingPath: [], debugDescription: what))
@@ -270,7 +276,7 @@ final class ByteReader {
         let count = Int(try varint())
         guard count <= bytes.count - offset else { throw Self.corrupt("a string runs past the payload") }
         defer { offset += count }
-        return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[offset..<(offset + count)]), as: UTF8.self) }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)]), as: UTF8.self)
     }
 
     func bool() throws -> Bool {
@@ -291,11 +297,9 @@ final class ByteReader {
     func uuid() throws -> UUID {
         guard bytes.count - offset >= 16 else { throw Self.corrupt("an id runs past the payload") }
         defer { offset += 16 }
-        return bytes.withUnsafeBytes { raw in
-            var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-            withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + 16)])) }
-            return UUID(uuid: uuid)
-        }
+        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + 16)])) }
+        return UUID(uuid: uuid)
     }
 }
 
@@ -304,7 +308,7 @@ final class BinaryPayloadDecoder: Decoder {
     let userInfo: [CodingUserInfoKey: Any]
     var codingPath: [any CodingKey] { [] }
 
-    init(bytes: [UInt8], userInfo: [CodingUserInfoKey: any Sendable]) {
+    init(bytes: UnsafeRawBufferPointer, userInfo: [CodingUserInfoKey: any Sendable]) {
         reader = ByteReader(bytes)
         self.userInfo = userInfo
     }

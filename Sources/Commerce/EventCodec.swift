@@ -94,6 +94,17 @@ public enum EventCodec {
 
     /// Decodes with a decoder made once by `decoder(opening:)`: the form for loops over many events.
     public static func decode(type: String, schemaVersion: Int, payload: [UInt8], using decoder: JSONDecoder) throws(Failure) -> DomainEvent {
+        do {
+            return try payload.withUnsafeBytes { bytes throws(Failure) in try decode(type: type, schemaVersion: schemaVersion, payload: bytes, using: decoder) }
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw .undecodable(type: type, reason: "\(error)")
+        }
+    }
+
+    /// Decodes from memory it does not copy (a record read in place from the log).
+    public static func decode(type: String, schemaVersion: Int, payload: UnsafeRawBufferPointer, using decoder: JSONDecoder) throws(Failure) -> DomainEvent {
         guard let entry = registry[type] else { throw .unknownType(type) }
         guard schemaVersion >= 1, schemaVersion <= entry.version else {
             throw .unknownSchemaVersion(type: type, version: schemaVersion)
@@ -113,12 +124,12 @@ public enum EventCodec {
     struct Entry: Sendable {
         let version: Int
         /// Payload, its schema version, and a JSON decoder whose `userInfo` (the cipher) serves both forms.
-        let decode: @Sendable ([UInt8], Int, JSONDecoder) throws -> DomainEvent
+        let decode: @Sendable (UnsafeRawBufferPointer, Int, JSONDecoder) throws -> DomainEvent
     }
 
     private static func entry<P: EventPayload>(_ type: P.Type, _ wrap: @escaping @Sendable (P) -> DomainEvent) -> (String, Entry) {
         (P.eventType, Entry(version: P.schemaVersion) { payload, version, decoder in
-            if version == 1 { return wrap(try decoder.decode(P.self, from: Data(payload))) }
+            if version == 1 { return wrap(try decoder.decode(P.self, from: Data(payload))) }  // JSON: copied once
             return wrap(try BinaryPayload.decode(P.self, from: payload, userInfo: decoder.userInfo))
         })
     }

@@ -321,9 +321,9 @@ struct LogQueries {
         }
     }
 
-    /// Like `scan`, but decodes only the records whose stream name `select` accepts (it sees the name's UTF-8 bytes).
+    /// Like `scan`, but reads only the records whose stream name `select` accepts (it sees the name's UTF-8 bytes).
     func scan(from position: UInt64, limit: Int, selecting select: (UnsafeRawBufferPointer) -> Bool,
-              _ body: (RecordedEvent) throws -> Bool) throws -> Int {
+              _ body: (UnsafeRawBufferPointer, UInt64) throws -> Bool) throws -> Int {
         try txn.withCursor(schema.events) { cursor in
             var visited = 0
             var entry = try cursor.seek(atLeast: Key.u64(max(position, 1)))
@@ -331,7 +331,7 @@ struct LogQueries {
                 let at = Key.readU64(current.key)
                 visited += 1
                 if select(try RecordCodec.streamNameBytes(current.value, position: at)) {
-                    guard try body(try RecordCodec.decode(current.value, position: at)) else { break }
+                    guard try body(current.value, at) else { break }
                 }
                 entry = try cursor.next()
             }

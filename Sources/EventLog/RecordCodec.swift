@@ -155,6 +155,32 @@ public enum RecordCodec {
         return link
     }
 
+    /// The fields a fold needs, read in place: no copy of the payload, no hashes or metadata.
+    static func view(_ bytes: UnsafeRawBufferPointer, position expected: UInt64) throws(EventLogError) -> RecordView {
+        var reader = ByteReader(bytes: bytes)
+        do {
+            let format = try reader.u8()
+            guard format == Self.format else { throw ByteReader.Failure("unknown record format \(format)") }
+            _ = try reader.u8()
+            let schemaVersion = try reader.u32()
+            let position = try reader.u64()
+            guard position == expected else { throw ByteReader.Failure("holds position \(position)") }
+            let version = try reader.u64()
+            try reader.skip(fixedHeaderBytes - reader.offset)  // time, ids, previous hash, back-pointers
+            let stream = try reader.string16()
+            let type = try reader.string16()
+            try reader.skip(Int(try reader.u16()))  // actor
+            try reader.skip(Int(try reader.u16()))  // idempotency key
+            let payloadCount = Int(try reader.u32())
+            let payload = try reader.slice(payloadCount)
+            return RecordView(position: position, version: version, schemaVersion: schemaVersion, stream: stream, type: type, payload: payload)
+        } catch let failure as ByteReader.Failure {
+            throw .corruptRecord(position: expected, reason: failure.reason)
+        } catch {
+            throw .corruptRecord(position: expected, reason: "\(error)")
+        }
+    }
+
     /// The stream name's UTF-8 bytes, without decoding the record (for scans that select by stream).
     static func streamNameBytes(_ bytes: UnsafeRawBufferPointer, position: UInt64) throws(EventLogError) -> UnsafeRawBufferPointer {
         guard bytes.count >= fixedHeaderBytes + 2 else { throw .corruptRecord(position: position, reason: "too short") }
@@ -214,6 +240,13 @@ struct ByteReader {
     mutating func u32() throws(Failure) -> UInt32 { UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: try take(4), as: UInt32.self)) }
     mutating func u64() throws(Failure) -> UInt64 { UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: try take(8), as: UInt64.self)) }
     mutating func uuid() throws(Failure) -> UUID { UUID(uuid: bytes.loadUnaligned(fromByteOffset: try take(16), as: uuid_t.self)) }
+
+    mutating func skip(_ count: Int) throws(Failure) { _ = try take(count) }
+
+    mutating func slice(_ count: Int) throws(Failure) -> UnsafeRawBufferPointer {
+        let start = try take(count)
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<(start + count)])
+    }
 
     mutating func bytes(_ count: Int) throws(Failure) -> [UInt8] {
         let start = try take(count)

@@ -269,3 +269,14 @@ public struct LogHead: Hashable, Sendable {
     public var recordedAt: Timestamp?
     public static let empty = LogHead(position: 0, hash: .zero, recordedAt: nil)
 }
+
+/// The parts of a stored event a fold needs, read in place: `payload` points
+/// into the log's memory and is valid only inside the scan's callback.
+public struct RecordView {
+    public var position: UInt64
+    public var version: UInt64
+    public var schemaVersion: UInt32
+    public var stream: String
+    public var type: String
+    public var payload: UnsafeRawBufferPointer
+}

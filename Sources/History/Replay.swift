@@ -162,15 +162,14 @@ public struct Replayer: Sendable {
         guard end > 0 else { return shop }
         let count = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let partitions = (0..<count).map { _ in Partition(cipher: cipher) }
-        let replayer = self
         let reporter = UncheckedBox(progress)
         DispatchQueue.concurrentPerform(iterations: count) { index in
             let partition = partitions[index]
             let report: ((UInt64) -> Void)? = index == 0 ? reporter.value.map { report in { report($0, end) } } : nil
             do {
-                try log.scan(from: 1, through: end, selecting: { Self.partition(of: $0, among: count) == index },
-                             progress: report) { recorded in
-                    try partition.fold(recorded, replayer: replayer)
+                try log.scanViews(from: 1, through: end, selecting: { Self.partition(of: $0, among: count) == index },
+                                  progress: report) { record in
+                    try partition.fold(record)
                     return true
                 }
             } catch {
@@ -206,18 +205,26 @@ public struct Replayer: Sendable {
 
         init(cipher: (any PersonalDataCipher)?) { decoder = EventCodec.decoder(opening: cipher) }
 
-        func fold(_ recorded: RecordedEvent, replayer: Replayer) throws {
-            guard let event = try replayer.decode(recorded, using: decoder) else {
-                engineEvents += 1
-                return
-            }
-            let name = recorded.stream.rawValue
-            if let index = streams.index(forKey: name) {
+        func fold(_ record: RecordView) throws {
+            let event: DomainEvent
+            if let index = streams.index(forKey: record.stream) {
+                event = try decode(record)
                 streams.values[index].state = streams.values[index].state.evolve(event)
-                streams.values[index].version = recorded.version
-                streams.values[index].lastPosition = recorded.position
-            } else if let kind = AggregateKind(stream: name) {
-                streams[name] = StreamState(version: recorded.version, lastPosition: recorded.position, state: AnyAggregate(kind).evolve(event))
+                streams.values[index].version = record.version
+                streams.values[index].lastPosition = record.position
+            } else if let kind = AggregateKind(stream: record.stream) {
+                event = try decode(record)
+                streams[record.stream] = StreamState(version: record.version, lastPosition: record.position, state: AnyAggregate(kind).evolve(event))
+            } else {
+                engineEvents += 1  // the engine's own streams (idempotency records) are not aggregates
+            }
+        }
+
+        private func decode(_ record: RecordView) throws -> DomainEvent {
+            do {
+                return try EventCodec.decode(type: record.type, schemaVersion: Int(record.schemaVersion), payload: record.payload, using: decoder)
+            } catch {
+                throw ReplayError("event at position \(record.position) (\(record.type) in \(record.stream)) does not decode: \(error)")
             }
         }
     }
