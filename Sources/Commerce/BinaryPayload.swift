@@ -27,6 +27,17 @@ public enum BinaryPayload {
         try bytes.withUnsafeBytes { try decode(T.self, from: $0, userInfo: userInfo) }
     }
 
+    /// Decodes with a hand-written decoder (`BinaryFastDecodable`), with the same checks.
+    static func decodeFast(_ type: any BinaryFastDecodable.Type, from bytes: UnsafeRawBufferPointer,
+                           userInfo: [CodingUserInfoKey: any Sendable]) throws -> any BinaryFastDecodable {
+        let decoder = BinaryPayloadDecoder(bytes: bytes, userInfo: userInfo)
+        let value = try type.init(binary: decoder)
+        guard decoder.reader.offset == bytes.count else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(bytes.count - decoder.reader.offset) bytes left over"))
+        }
+        return value
+    }
+
     /// Decodes from memory it does not copy (a record in the log, read in place).
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer, userInfo: [CodingUserInfoKey: any Sendable] = [:]) throws -> T {
         let decoder = BinaryPayloadDecoder(bytes: bytes, userInfo: userInfo)

@@ -128,8 +128,10 @@ public enum EventCodec {
     }
 
     private static func entry<P: EventPayload>(_ type: P.Type, _ wrap: @escaping @Sendable (P) -> DomainEvent) -> (String, Entry) {
-        (P.eventType, Entry(version: P.schemaVersion) { payload, version, decoder in
+        let fast = P.self as? any BinaryFastDecodable.Type
+        return (P.eventType, Entry(version: P.schemaVersion) { payload, version, decoder in
             if version == 1 { return wrap(try decoder.decode(P.self, from: Data(payload))) }  // JSON: copied once
+            if let fast, let value = try BinaryPayload.decodeFast(fast, from: payload, userInfo: decoder.userInfo) as? P { return wrap(value) }
             return wrap(try BinaryPayload.decode(P.self, from: payload, userInfo: decoder.userInfo))
         })
     }

@@ -48,8 +48,18 @@ public struct EntityId<Tag>: Hashable, Comparable, Codable, CodingKeyRepresentab
     /// replayed, so this one reads the hex digits directly.
     static func parse(_ text: String) -> UUID? {
         var text = text
-        return text.withUTF8 { utf8 -> UUID? in
-            guard utf8.count == 36 else { return nil }
+        return text.withUTF8 { parse(utf8: $0) }
+    }
+
+    /// An id from its 36 UTF-8 bytes, read in place.
+    public init?(utf8: UnsafeBufferPointer<UInt8>) {
+        guard let uuid = Self.parse(utf8: utf8) else { return nil }
+        self.uuid = uuid
+    }
+
+    static func parse(utf8: UnsafeBufferPointer<UInt8>) -> UUID? {
+        guard utf8.count == 36 else { return nil }
+        do {
             var bytes: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
                 (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
             let ok = withUnsafeMutableBytes(of: &bytes) { out -> Bool in

@@ -60,14 +60,20 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
         return PersonalData.sealedPrefix + owner.description + ":" + combined.base64EncodedString()
     }
 
+    /// Read in place: every sealed field of every event replayed comes through here.
     public func open(_ sealed: String) -> String? {
-        let body = sealed.dropFirst(PersonalData.sealedPrefix.count)
-        guard let colon = body.firstIndex(of: ":"), let owner = UserId(String(body[..<colon])),
-              let combined = Data(base64Encoded: String(body[body.index(after: colon)...])),
-              let key = (try? existingKey(for: owner)) ?? nil,
-              let box = try? AES.GCM.SealedBox(combined: combined),
-              let plain = try? AES.GCM.open(box, using: key, authenticating: Self.authenticatedData(owner)) else { return nil }
-        return String(decoding: plain, as: UTF8.self)
+        var sealed = sealed
+        return sealed.withUTF8 { text -> String? in
+            let prefix = PersonalData.sealedPrefix.utf8.count
+            guard text.count > prefix + 37, text[prefix + 36] == UInt8(ascii: ":") else { return nil }
+            let ownerText = UnsafeBufferPointer(rebasing: text[prefix..<(prefix + 36)])
+            guard let owner = UserId(utf8: ownerText),
+                  let combined = Data(base64Encoded: Data(UnsafeBufferPointer(rebasing: text[(prefix + 37)...]))),
+                  let key = (try? existingKey(for: owner)) ?? nil,
+                  let box = try? AES.GCM.SealedBox(combined: combined),
+                  let plain = try? AES.GCM.open(box, using: key, authenticating: Self.authenticatedDataPrefix + Array(ownerText)) else { return nil }
+            return String(decoding: plain, as: UTF8.self)
+        }
     }
 
     // MARK: Pseudonyms
@@ -157,7 +163,9 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
     }
 
     static func idBytes(_ owner: UserId) -> [UInt8] { withUnsafeBytes(of: owner.uuid.uuid) { Array($0) } }
-    static func authenticatedData(_ owner: UserId) -> [UInt8] { Array("emporium-personal-v1:\(owner)".utf8) }
+    static let authenticatedDataPrefix = Array("emporium-personal-v1:".utf8)
+    /// The owner's id, as written in the sealed value (lowercase), after a fixed prefix.
+    static func authenticatedData(_ owner: UserId) -> [UInt8] { authenticatedDataPrefix + Array(owner.description.utf8) }
 }
 
 public struct VaultError: Error, CustomStringConvertible {

@@ -177,6 +177,7 @@ public struct Replayer: Sendable {
             }
         }
         for partition in partitions { if let error = partition.failure { throw error } }
+        shop.streams.reserveCapacity(partitions.reduce(0) { $0 + $1.streams.count })
         for partition in partitions {
             shop.streams.merge(partition.streams) { first, _ in first }
             shop.engineEvents += partition.engineEvents

@@ -40,6 +40,12 @@ struct HistoryBench: AsyncParsableCommand {
             shopSize = shop.streams.count
         }
         print(String(format: "replay_full events=%llu aggregates=%d seconds=%.3f events_per_second=%.0f", head.position, shopSize, best, Double(head.position) / best))
+        // The replay really opened personal data: every order's address reads in clear.
+        let check = try replayer.shop(through: head.position)
+        let addresses = check.streams.values.compactMap { stream -> Address? in if case .order(let order) = stream.state { order.placed?.address } else { nil } }
+        let opened = addresses.filter { $0.city != PersonalData.erased }.count
+        guard withoutKeys || opened == addresses.count else { throw ReplayError("\(addresses.count - opened) order addresses did not open") }
+        print("replay_check orders=\(addresses.count) addresses_opened=\(opened)")
         if replayOnly { return }
 
         // The state of one order at a past time: a time inside the order's life, then the fold up to the last event at or before it.
