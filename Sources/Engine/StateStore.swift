@@ -72,7 +72,7 @@ final class StateStore: Sendable {
     }
 
     private func saveSnapshot(_ state: some AggregateState, name: StreamName, version: UInt64) {
-        try? snapshots?.save(state, stream: name.rawValue, version: version, cipher: vault)  // a cache: failing to write one costs only speed
+        try? snapshots?.save(state, stream: name.rawValue, version: version, cipher: vault.detachedCipher)  // a cache: failing to write one costs only speed
     }
 
     /// Drops every cached state: after a user is forgotten, no decrypted copy of their data may outlive their key.

@@ -53,8 +53,25 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
     // MARK: PersonalDataCipher
 
     public func seal(_ text: String, owner: UserId) throws -> String {
+        try seal(text, owner: owner, nonce: randomBytes(Self.nonceBytes))
+    }
+
+    /// The same keys, with nonces from the system's generator: for sealing
+    /// outside the log (snapshots), so a seeded run's log does not depend on
+    /// when snapshots happen to be taken.
+    public var detachedCipher: any PersonalDataCipher { DetachedCipher(vault: self) }
+
+    struct DetachedCipher: PersonalDataCipher {
+        let vault: KeyVault
+        func seal(_ text: String, owner: UserId) throws -> String {
+            try vault.seal(text, owner: owner, nonce: KeyVault.systemRandomBytes(KeyVault.nonceBytes))
+        }
+        func open(_ sealed: String) -> String? { vault.open(sealed) }
+    }
+
+    private func seal(_ text: String, owner: UserId, nonce nonceBytes: [UInt8]) throws -> String {
         let key = try keyCreatingIfNeeded(for: owner)
-        let nonce = try AES.GCM.Nonce(data: randomBytes(Self.nonceBytes))
+        let nonce = try AES.GCM.Nonce(data: nonceBytes)
         let box = try AES.GCM.seal(Array(text.utf8), using: key, nonce: nonce, authenticating: Self.authenticatedData(owner))
         guard let combined = box.combined else { throw VaultError("AES-GCM gave no combined form") }
         return PersonalData.sealedPrefix + owner.description + ":" + combined.base64EncodedString()

@@ -73,6 +73,19 @@ import Testing
         #expect(try withSnapshots.position(at: marked.recordedAt) == marked.position)
     }
 
+    /// `emporium seed --scenario reference` runs without snapshots; the tests with them. Sealing a
+    /// snapshot must not disturb the seeded nonces of the log's payloads, or the two would differ.
+    @Test func theLogDoesNotDependOnWhenSnapshotsAreTaken() async throws {
+        let often = try await ReferenceShop(snapshotInterval: 1)
+        let never = try await ReferenceShop(snapshotInterval: 1_000_000)
+        defer {
+            often.close()
+            never.close()
+        }
+        #expect(try often.snapshots.count() > 0 && never.snapshots.count() == 0)
+        #expect(try often.log.head() == never.log.head())
+    }
+
     @Test func theDiffNamesTheStreamsAndFieldsThatChanged() async throws {
         let shop = try await ReferenceShop()
         defer { shop.close() }
