@@ -23,9 +23,15 @@ public enum PersonalData {
 
 extension CodingUserInfoKey {
     /// An `any PersonalDataCipher`: present when encoding or decoding stored payloads.
-    public static let personalDataCipher = CodingUserInfoKey(rawValue: "emporium.personalDataCipher").unsafelyUnwrapped
+    public static let personalDataCipher = named("emporium.personalDataCipher")
     /// The `UserId` whose key seals the personal fields of the event being encoded.
-    public static let personalDataOwner = CodingUserInfoKey(rawValue: "emporium.personalDataOwner").unsafelyUnwrapped
+    public static let personalDataOwner = named("emporium.personalDataOwner")
+
+    /// `init(rawValue:)` is failable only to satisfy `RawRepresentable`; it accepts every string.
+    private static func named(_ name: String) -> CodingUserInfoKey {
+        guard let key = CodingUserInfoKey(rawValue: name) else { preconditionFailure("CodingUserInfoKey refused \(name)") }
+        return key
+    }
 }
 
 /// A personal field. Encoded plain by a plain encoder (HTTP answers, tests),
