@@ -97,19 +97,9 @@ final class BinaryPayloadEncoder: Encoder {
         withUnsafeBytes(of: uuid.uuid) { buffer.bytes.append(contentsOf: $0) }
     }
 
-    func write(_ value: some Encodable) throws {
-        switch value {
-        case let text as String: buffer.string(text)
-        case let number as Int: buffer.signed(Int64(number))
-        case let number as Int64: buffer.signed(number)
-        case let number as Int32: buffer.signed(Int64(number))
-        case let number as UInt64: buffer.varint(number)
-        case let number as UInt32: buffer.varint(UInt64(number))
-        case let number as UInt: buffer.varint(UInt64(number))
-        case let flag as Bool: buffer.bytes.append(flag ? 1 : 0)
-        default: try value.encode(to: self)
-        }
-    }
+    /// Primitives arrive here too (inside arrays and optionals); they encode through
+    /// `SingleWriter`'s concrete overloads, so no dynamic casts are needed.
+    func write(_ value: some Encodable) throws { try value.encode(to: self) }
 }
 
 struct KeyedWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {

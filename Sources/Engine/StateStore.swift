@@ -20,11 +20,14 @@ final class StateStore: Sendable {
     let vault: KeyVault
     let snapshots: SnapshotStore?
     private let cache = Mutex<[StreamId: Cached]>([:])
+    /// Made once (a JSONDecoder per decoded event was measurable on the command path).
+    private let decoder: JSONDecoder
 
     init(log: EventLog, vault: KeyVault, snapshots: SnapshotStore?) {
         self.log = log
         self.vault = vault
         self.snapshots = snapshots
+        decoder = EventCodec.decoder(opening: vault)
     }
 
     /// The state of `stream` and its version (nil when the stream has no events).
@@ -107,7 +110,7 @@ final class StateStore: Sendable {
     /// versions), personal fields opened with the owner's key or read as erased.
     func decode(_ recorded: RecordedEvent) throws -> DomainEvent {
         do {
-            return try EventCodec.decode(type: recorded.type, schemaVersion: Int(recorded.schemaVersion), payload: recorded.payload, opening: vault)
+            return try EventCodec.decode(type: recorded.type, schemaVersion: Int(recorded.schemaVersion), payload: recorded.payload, using: decoder)
         } catch {
             throw EngineError(.internalFailure, "event at position \(recorded.position) does not decode: \(error)")
         }
