@@ -51,6 +51,32 @@ public struct EventRecord: Codable, Hashable, Sendable {
         return payloadBase64.flatMap { Data(base64Encoded: $0) }.map { Array($0) }
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case position, stream, version, type, schemaVersion, eventId, recordedAt, recordedAtNanos, actor
+        case correlationId, causationId, idempotencyKey, prevHash, hash, payload, payloadBase64
+    }
+
+    /// Ids are written lowercase, as they are in stream names and payloads (Foundation's default is uppercase).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(position, forKey: .position)
+        try container.encode(stream, forKey: .stream)
+        try container.encode(version, forKey: .version)
+        try container.encode(type, forKey: .type)
+        try container.encode(schemaVersion, forKey: .schemaVersion)
+        try container.encode(eventId.uuidString.lowercased(), forKey: .eventId)
+        try container.encode(recordedAt, forKey: .recordedAt)
+        try container.encode(recordedAtNanos, forKey: .recordedAtNanos)
+        try container.encode(actor, forKey: .actor)
+        try container.encode(correlationId.uuidString.lowercased(), forKey: .correlationId)
+        try container.encodeIfPresent(causationId?.uuidString.lowercased(), forKey: .causationId)
+        try container.encodeIfPresent(idempotencyKey, forKey: .idempotencyKey)
+        try container.encode(prevHash, forKey: .prevHash)
+        try container.encode(hash, forKey: .hash)
+        try container.encodeIfPresent(payload, forKey: .payload)
+        try container.encodeIfPresent(payloadBase64, forKey: .payloadBase64)
+    }
+
     public var metadata: EventMetadata {
         EventMetadata(actor: actor, correlationId: correlationId, causationId: causationId, idempotencyKey: idempotencyKey)
     }
