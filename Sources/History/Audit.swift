@@ -101,15 +101,19 @@ public struct EventRecord: Codable, Hashable, Sendable {
 /// the vault or shown as erased.
 public struct EventPresenter: Sendable {
     public let cipher: (any PersonalDataCipher)?
+    private let decoder: JSONDecoder
 
-    public init(cipher: (any PersonalDataCipher)?) { self.cipher = cipher }
+    public init(cipher: (any PersonalDataCipher)?) {
+        self.cipher = cipher
+        decoder = EventCodec.decoder(opening: cipher)
+    }
 
     /// The event's fields as plain JSON; the raw payload for the engine's own
     /// streams; `{"undecodable":…}` when the payload does not decode.
     public func data(_ event: RecordedEvent) -> [UInt8] {
         guard AggregateKind(stream: event.stream.rawValue) != nil else { return event.payload }
         do {
-            let decoded = try EventCodec.decode(type: event.type, schemaVersion: Int(event.schemaVersion), payload: event.payload, opening: cipher)
+            let decoded = try EventCodec.decode(type: event.type, schemaVersion: Int(event.schemaVersion), payload: event.payload, using: decoder)
             return EventCodec.json(decoded)
         } catch {
             let reason = (try? EventRecord.encoder.encode(["undecodable": "\(error)"])).map { Array($0) }

@@ -222,11 +222,8 @@ public struct Replayer: Sendable {
         }
 
         private func decode(_ record: RecordView) throws -> DomainEvent {
-            do {
-                return try EventCodec.decode(type: record.type, schemaVersion: Int(record.schemaVersion), payload: record.payload, using: decoder)
-            } catch {
-                throw ReplayError("event at position \(record.position) (\(record.type) in \(record.stream)) does not decode: \(error)")
-            }
+            try Replayer.decode(type: record.type, schemaVersion: record.schemaVersion, payload: record.payload,
+                                at: record.position, in: record.stream, using: decoder)
         }
     }
 
@@ -237,10 +234,19 @@ public struct Replayer: Sendable {
 
     func decode(_ recorded: RecordedEvent, using decoder: JSONDecoder) throws -> DomainEvent? {
         guard AggregateKind(stream: recorded.stream.rawValue) != nil else { return nil }
+        return try recorded.payload.withUnsafeBytes { payload in
+            try Self.decode(type: recorded.type, schemaVersion: recorded.schemaVersion, payload: payload,
+                            at: recorded.position, in: recorded.stream.rawValue, using: decoder)
+        }
+    }
+
+    /// A domain event from its stored parts; an error names where it is.
+    static func decode(type: String, schemaVersion: UInt32, payload: UnsafeRawBufferPointer, at position: UInt64, in stream: String,
+                       using decoder: JSONDecoder) throws -> DomainEvent {
         do {
-            return try EventCodec.decode(type: recorded.type, schemaVersion: Int(recorded.schemaVersion), payload: recorded.payload, using: decoder)
+            return try EventCodec.decode(type: type, schemaVersion: Int(schemaVersion), payload: payload, using: decoder)
         } catch {
-            throw ReplayError("event at position \(recorded.position) (\(recorded.type) in \(recorded.stream)) does not decode: \(error)")
+            throw ReplayError("event at position \(position) (\(type) in \(stream)) does not decode: \(error)")
         }
     }
 
@@ -271,11 +277,12 @@ public struct Replayer: Sendable {
             replay.fromSnapshot = at
         }
         var next = (replay.fromSnapshot ?? 0) + 1
+        let decoder = EventCodec.decoder(opening: cipher)
         while next <= version {
             let page = try log.readStream(streamName, from: next, limit: Int(min(UInt64(Limits.readPageEventsMax), version - next + 1)))
             guard !page.isEmpty else { break }
             for recorded in page {
-                if let event = try decode(recorded) { replay.state = replay.state.evolve(event) }
+                if let event = try decode(recorded, using: decoder) { replay.state = replay.state.evolve(event) }
                 replay.events.append(recorded)
             }
             next = (page.last?.version ?? version) + 1
@@ -341,17 +348,6 @@ public struct Replayer: Sendable {
 struct UncheckedBox<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
-}
-
-/// Per-slot results of a parallel loop, each slot written by one iteration.
-final class ResultSlots<Value>: @unchecked Sendable {
-    private var slots: [Value?]
-    private let lock = NSLock()
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func set(_ index: Int, _ value: Value) { lock.withLock { slots[index] = value } }
-    func all() -> [Value] { lock.withLock { slots.compactMap { $0 } } }
 }
 
 public struct ReplayError: Error, CustomStringConvertible {
