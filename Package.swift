@@ -90,7 +90,8 @@ let package = Package(
             dependencies: ["HTTPServer", "Engine", "Commerce", "EventLog", "History", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strict
         ),
-        .testTarget(name: "HistoryTests", dependencies: ["History", "Engine", "Commerce", "EventLog", "LMDB"], swiftSettings: strict),
-        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB"], swiftSettings: strict),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "HistoryTests", dependencies: ["History", "Engine", "Commerce", "EventLog", "LMDB", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -207,31 +207,17 @@ public final class EventLog: Sendable {
     /// Visits, in order, the events from `position` through `last` whose stream `select` accepts; records of
     /// other streams are skipped without being decoded (so several threads can each take a share of the streams).
     /// `progress` gets the last position visited after each chunk.
-    public func scan(from position: UInt64 = 1, through last: UInt64, selecting select: (UnsafeRawBufferPointer) -> Bool,
-                     progress: ((UInt64) -> Void)? = nil, _ body: (RecordedEvent) throws -> Bool) throws {
-        try scanRecords(from: position, through: last, selecting: select, progress: progress) { bytes, at in
-            try body(try RecordCodec.decode(bytes, position: at))
-        }
-    }
-
-    /// Like `scan(selecting:)`, but hands each selected record over as a `RecordView` read in place (the
-    /// payload is not copied; it is valid only inside `body`): the form for folding a whole log.
+    /// Each selected record is handed over as a `RecordView` read in place (the payload is not copied; it is
+    /// valid only inside `body`): the form for folding a whole log.
     public func scanViews(from position: UInt64 = 1, through last: UInt64, selecting select: (UnsafeRawBufferPointer) -> Bool,
                           progress: ((UInt64) -> Void)? = nil, _ body: (RecordView) throws -> Bool) throws {
-        try scanRecords(from: position, through: last, selecting: select, progress: progress) { bytes, at in
-            try body(try RecordCodec.view(bytes, position: at))
-        }
-    }
-
-    private func scanRecords(from position: UInt64, through last: UInt64, selecting select: (UnsafeRawBufferPointer) -> Bool,
-                             progress: ((UInt64) -> Void)?, _ body: (UnsafeRawBufferPointer, UInt64) throws -> Bool) throws {
         var next = max(position, 1)
         var going = true
         while going, next <= last {
             let chunk = Int(min(UInt64(Limits.scanChunkEvents), last - next + 1))
             let visited = try query { queries in
                 try queries.scan(from: next, limit: chunk, selecting: select) { bytes, at in
-                    going = try body(bytes, at)
+                    going = try body(try RecordCodec.view(bytes, position: at))
                     return going
                 }
             }

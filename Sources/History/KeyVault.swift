@@ -146,9 +146,6 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
         }
     }
 
-    /// How many users have live keys.
-    public func liveKeyCount() throws -> Int { try environment.read { try $0.count(keys) } }
-
     private func existingKey(for owner: UserId) throws -> SymmetricKey? {
         if let cached = cache.withLock({ $0[owner] }) { return cached }
         let key = try environment.read { txn in try txn.get(keys, key: Self.idBytes(owner)).map { SymmetricKey(data: Array($0)) } }

@@ -60,11 +60,8 @@ public final class SnapshotStore: @unchecked Sendable {
     /// Every snapshot's key (stream, version), for tools and tests.
     public func count() throws -> Int { try environment.read { try $0.count(snapshots) } }
 
-    /// Drops every snapshot (they are rebuilt as streams grow).
-    public func clear() throws { try environment.write { try $0.clear(snapshots) } }
-
     /// Stores raw bytes under a key: for tests that plant a snapshot of another schema version.
-    public func putRaw(stream: String, version: UInt64, schemaVersion: UInt32, json: [UInt8]) throws {
+    func putRaw(stream: String, version: UInt64, schemaVersion: UInt32, json: [UInt8]) throws {
         try environment.write { txn in try txn.put(snapshots, key: Self.key(stream, version), value: Self.u32(schemaVersion) + json) }
     }
 

@@ -48,6 +48,17 @@ enum LogPoint: ExpressibleByArgument, CustomStringConvertible {
 }
 
 extension DataOptions {
+    /// Runs `body` with the log and the key vault opened read-only, and closes both afterwards.
+    func reading<R>(_ body: (EventLog, KeyVault?) throws -> R) throws -> R {
+        let log = try openLog(readOnly: true)
+        let vault = openVaultForReading()
+        defer {
+            log.close()
+            vault?.close()
+        }
+        return try body(log, vault)
+    }
+
     /// The vault for reading personal data; without one every personal field reads as erased.
     func openVaultForReading() -> KeyVault? {
         do {
@@ -104,15 +115,12 @@ struct Replay: ParsableCommand {
     }
 
     func run() throws {
-        let log = try data.openLog(readOnly: true)
-        let vault = data.openVaultForReading()
         let snapshots = noSnapshots ? nil : try data.openSnapshots(readOnly: true)
-        defer {
-            log.close()
-            vault?.close()
-            snapshots?.close()
-        }
-        let replayer = Replayer(log: log, cipher: vault, snapshots: snapshots)
+        defer { snapshots?.close() }
+        try data.reading { log, vault in try replay(Replayer(log: log, cipher: vault, snapshots: snapshots)) }
+    }
+
+    private func replay(_ replayer: Replayer) throws {
         if !diff.isEmpty { return try runDiff(replayer) }
         let point: LogPoint = position.map(LogPoint.position) ?? .time(LogPoint.parseTime(at ?? "") ?? Timestamp(nanosecondsSinceEpoch: 0))
         let target = try point.position(in: replayer)
@@ -207,12 +215,10 @@ struct Audit: ParsableCommand {
     }
 
     func run() throws {
-        let log = try data.openLog(readOnly: true)
-        let vault = data.openVaultForReading()
-        defer {
-            log.close()
-            vault?.close()
-        }
+        try data.reading { log, vault in try audit(log, vault) }
+    }
+
+    private func audit(_ log: EventLog, _ vault: KeyVault?) throws {
         var query = AuditQuery()
         query.stream = stream
         query.actor = actor
@@ -254,12 +260,10 @@ struct Export: ParsableCommand {
     @Option(help: "Write to this file instead of standard output.") var out: String?
 
     func run() throws {
-        let log = try data.openLog(readOnly: true)
-        let vault = data.openVaultForReading()
-        defer {
-            log.close()
-            vault?.close()
-        }
+        try data.reading { log, vault in try export(log, vault) }
+    }
+
+    private func export(_ log: EventLog, _ vault: KeyVault?) throws {
         let handle: FileHandle
         if let out {
             guard FileManager.default.createFile(atPath: out, contents: nil), let file = FileHandle(forWritingAtPath: out) else {

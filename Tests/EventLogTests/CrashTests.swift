@@ -2,17 +2,6 @@ import Foundation
 import Testing
 @testable import EventLog
 
-/// The `emporium` binary built next to the test bundle.
-func emporiumExecutable() throws -> URL {
-    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = directory.appendingPathComponent("emporium")
-        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        directory.deleteLastPathComponent()
-    }
-    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "emporium next to \(CommandLine.arguments[0])"])
-}
-
 @Suite(.serialized) struct CrashTests {
     /// A child process appends and acknowledges; SIGKILL lands at a seeded
     /// random moment; every acknowledged event must survive and verify must pass.

@@ -33,17 +33,21 @@ import Testing
         let log = try await populated()
         var all: [RecordedEvent] = []
         try log.scan { all.append($0); return true }
-        var selected: [RecordedEvent] = []
+        struct Seen: Equatable { var position, version: UInt64; var schemaVersion: UInt32; var stream, type: String; var payload: [UInt8] }
+        var selected: [Seen] = []
         var reported: [UInt64] = []
-        try log.scan(from: 4, through: 25, selecting: { $0.starts(with: Array("order-".utf8)) }, progress: { reported.append($0) }) {
-            selected.append($0)
+        try log.scanViews(from: 4, through: 25, selecting: { $0.starts(with: Array("order-".utf8)) }, progress: { reported.append($0) }) { view in
+            selected.append(Seen(position: view.position, version: view.version, schemaVersion: view.schemaVersion, stream: view.stream,
+                                 type: view.type, payload: Array(view.payload)))
             return true
         }
-        #expect(selected == all.filter { $0.position >= 4 && $0.position <= 25 && $0.stream.rawValue.hasPrefix("order-") })
+        let expected = all.filter { $0.position >= 4 && $0.position <= 25 && $0.stream.rawValue.hasPrefix("order-") }
+        #expect(selected == expected.map { Seen(position: $0.position, version: $0.version, schemaVersion: $0.schemaVersion,
+                                                stream: $0.stream.rawValue, type: $0.type, payload: $0.payload) })
         #expect(reported.last == 25)
-        var first: [RecordedEvent] = []
-        try log.scan(through: 30, selecting: { _ in true }) { first.append($0); return first.count < 3 }
-        #expect(first.map(\.position) == [1, 2, 3], "the body stops the scan")
+        var first: [UInt64] = []
+        try log.scanViews(through: 30, selecting: { _ in true }) { first.append($0.position); return first.count < 3 }
+        #expect(first == [1, 2, 3], "the body stops the scan")
     }
 
     @Test func theWholeLogReadsInPositionOrder() async throws {

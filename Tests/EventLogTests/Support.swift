@@ -1,12 +1,9 @@
 import Foundation
+@_exported import TestSupport
 import Synchronization
 import Testing
 @testable import EventLog
 
-func temporaryDirectory(_ label: String = #function) -> String {
-    FileManager.default.temporaryDirectory
-        .appendingPathComponent("emporium-log-\(label.filter(\.isLetter).prefix(40))-\(UUID().uuidString)").path
-}
 
 /// A clock that moves only when told to (or by a fixed step per reading).
 final class ManualClock: LogClock, Sendable {

@@ -3,21 +3,10 @@ import LMDB
 import Testing
 @testable import EventLog
 
-/// The `emporium` binary built next to the test bundle.
-func emporium() throws -> URL {
-    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = directory.appendingPathComponent("emporium")
-        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        directory.deleteLastPathComponent()
-    }
-    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "emporium next to \(CommandLine.arguments[0])"])
-}
-
 /// Runs the CLI; returns its exit status and standard output (standard error goes to a file: progress bars).
 func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()
-    process.executableURL = try emporium()
+    process.executableURL = try emporiumExecutable()
     process.arguments = arguments
     let output = temporaryDirectory("cli-out")
     #expect(FileManager.default.createFile(atPath: output, contents: nil))

@@ -1,13 +1,11 @@
 import Commerce
 import Foundation
+@_exported import TestSupport
 import Testing
 @testable import Engine
 @testable import EventLog
 @testable import History
 
-func temporaryDirectory(_ label: String) -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("emporium-\(label)-\(UUID().uuidString)").path
-}
 
 /// A data directory with the reference scenario played into it (log, keys, snapshots).
 final class ReferenceShop: @unchecked Sendable {
