@@ -50,18 +50,23 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Projections",
+            dependencies: ["Commerce", "EventLog", "LMDB"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Engine",
             dependencies: ["Commerce", "EventLog", "History", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .target(
             name: "HTTPServer",
-            dependencies: ["Engine", "Commerce", "EventLog", "History", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["Engine", "Commerce", "EventLog", "History", "Projections", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "emporium",
-            dependencies: ["EventLog", "Engine", "Commerce", "History", "HTTPServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EventLog", "Engine", "Commerce", "History", "HTTPServer", "Projections", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -92,6 +97,7 @@ let package = Package(
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "HistoryTests", dependencies: ["History", "Engine", "Commerce", "EventLog", "LMDB", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "History", "Engine", "Commerce", "EventLog", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB", "TestSupport"], swiftSettings: strict),
     ]
 )

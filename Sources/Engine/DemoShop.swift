@@ -138,14 +138,26 @@ public enum DemoShop {
         var placed = 0
         for index in 0..<size.orders {
             clock.advance(seconds: spacing / 2)
-            let customer = customers[Int(random.next() % UInt64(customers.count))]
-            let merchant = Int(random.next() % UInt64(merchants.count))
+            // Customers keep to a favourite shop most of the time, and goods come in
+            // pairs often bought together (items 2k and 2k+1 of a shop), so the
+            // recommenders have real patterns to find.
+            let customerIndex = Int(random.next() % UInt64(customers.count))
+            let customer = customers[customerIndex]
+            let merchant = random.next() % 10 < 7 ? customerIndex % merchants.count : Int(random.next() % UInt64(merchants.count))
             tick()
             _ = try? await run("ClearCart", [:], as: customer)
-            for _ in 0..<(1 + random.next() % 3) {
-                let pick = goods[(merchant + catalog.count * Int(random.next() % UInt64(max(goods.count / catalog.count, 1)))) % goods.count]
+            let perShop = max(goods.count / catalog.count, 1)
+            func shopGoods(_ slot: Int) -> String { goods[(merchant + catalog.count * (slot % perShop)) % goods.count] }
+            let slot = Int(random.next() % UInt64(perShop))
+            var picks = [shopGoods(slot)]
+            if random.next() % 10 < 6 { picks.append(shopGoods(slot ^ 1)) }
+            if random.next() % 3 == 0 { picks.append(shopGoods(Int(random.next() % UInt64(perShop)))) }
+            _ = try? await run("RecordView", ["goodsId": shopGoods(Int(random.next() % UInt64(perShop)))], as: customer)
+            for pick in Set(picks).sorted() {
+                _ = try? await run("RecordView", ["goodsId": pick], as: customer)
                 _ = try? await run("AddToCart", ["goodsId": pick, "quantity": 1 + Int(random.next() % 2)], as: customer)
             }
+            if random.next() % 10 == 0, let first = picks.first { _ = try? await run("AddFavorite", ["goodsId": first], as: customer) }
             if random.next() % 5 == 0 { _ = try? await run("ApplyCoupon", ["code": index.isMultiple(of: 2) ? "WELCOME10" : "SAVE20"], as: customer) }
             guard let orderId = try? await run("PlaceOrder", [:], as: customer)["orderId"] else { continue }
             placed += 1

@@ -162,6 +162,9 @@ public final class EventLog: Sendable {
     /// Position of the last committed record (0 for an empty log), without a transaction.
     public var headPosition: UInt64 { headWatch.head }
 
+    /// Returns once the committed head is beyond `position` (or the log is closed, or the task cancelled).
+    public func waitForHead(after position: UInt64) async -> UInt64 { await headWatch.wait(after: position) }
+
     /// The events of `stream` from `version` on (or, backward, from `version` down), at most `limit`.
     /// Without a version a forward read starts at the first event and a backward read at the last.
     public func readStream(_ stream: StreamName, from version: UInt64? = nil, backward: Bool = false,

@@ -1,8 +1,9 @@
 import Synchronization
 
-/// Publishes the committed head position and lets readers wait for it to move:
+/// Publishes a position that only grows (the log's committed head, a projection's checkpoint)
+/// and lets readers wait for it to move:
 /// subscriptions sleep here instead of polling.
-final class HeadWatch: Sendable {
+public final class HeadWatch: Sendable {
     private enum Slot {
         /// The id is handed out; the continuation is not registered yet.
         case pending
@@ -20,12 +21,12 @@ final class HeadWatch: Sendable {
 
     private let state: Mutex<State>
 
-    init(head: UInt64) { state = Mutex(State(head: head)) }
+    public init(head: UInt64) { state = Mutex(State(head: head)) }
 
-    var head: UInt64 { state.withLock { $0.head } }
+    public var head: UInt64 { state.withLock { $0.head } }
     var isClosed: Bool { state.withLock { $0.closed } }
 
-    func publish(_ head: UInt64) {
+    public func publish(_ head: UInt64) {
         let due = state.withLock { state -> [CheckedContinuation<UInt64, Never>] in
             state.head = max(state.head, head)
             var due: [CheckedContinuation<UInt64, Never>] = []
@@ -41,7 +42,7 @@ final class HeadWatch: Sendable {
     }
 
     /// Wakes every waiter; later waits return at once.
-    func close() {
+    public func close() {
         let (all, head) = state.withLock { state -> ([CheckedContinuation<UInt64, Never>], UInt64) in
             state.closed = true
             var all: [CheckedContinuation<UInt64, Never>] = []
@@ -57,7 +58,7 @@ final class HeadWatch: Sendable {
     }
 
     /// Returns once the head is beyond `after`, the watch is closed, or the task is cancelled.
-    func wait(after: UInt64) async -> UInt64 {
+    public func wait(after: UInt64) async -> UInt64 {
         let id = state.withLock { state -> UInt64 in
             defer { state.nextId += 1 }
             state.slots[state.nextId] = .pending

@@ -1,0 +1,228 @@
+import Commerce
+import Foundation
+
+/// Sales per day, the funnel, top goods, refunds, low stock, per merchant.
+/// Days are UTC; money is in minor units. An order counts as a sale when it
+/// is paid (GMV is paid money), and as a refund when the refund is made.
+public final class AnalyticsProjection: Projection, @unchecked Sendable {
+    public static let name = "analytics"
+    public static let schemaVersion = 1
+    public static let eventTypes: Set<String> = [
+        GoodsListed.eventType, GoodsUpdated.eventType, StockAdded.eventType, StockAdjusted.eventType, StockReserved.eventType,
+        StockReleased.eventType, StockShipped.eventType, GoodsDelisted.eventType, GoodsRelisted.eventType,
+        GoodsViewed.eventType, CartItemAdded.eventType,
+        OrderPlaced.eventType, OrderPaid.eventType, OrderCancelled.eventType, OrderExpired.eventType, OrderRefunded.eventType,
+    ]
+
+    public struct Day: Codable, Equatable, Sendable, Hashable {
+        public var day = ""
+        public var views = 0
+        public var cartAdds = 0
+        public var ordersPlaced = 0
+        public var placedAmount: Int64 = 0
+        public var ordersPaid = 0
+        /// Gross merchandise value: money paid that day.
+        public var gmv: Int64 = 0
+        public var ordersRefunded = 0
+        public var refundedAmount: Int64 = 0
+        public var ordersCancelled = 0
+        public var ordersExpired = 0
+        public var averageOrderValue: Int64 { ordersPaid > 0 ? gmv / Int64(ordersPaid) : 0 }
+    }
+
+    public struct MerchantDay: Codable, Equatable, Sendable, Hashable {
+        public var day = ""
+        public var ordersPaid = 0
+        public var unitsPaid = 0
+        public var revenue: Int64 = 0
+        public var unitsRefunded = 0
+        public var refundedRevenue: Int64 = 0
+    }
+
+    public struct GoodsSales: Codable, Equatable, Sendable, Hashable {
+        public var goodsId = ""
+        public var merchantId = ""
+        public var title = ""
+        public var unitsPaid = 0
+        public var revenue: Int64 = 0
+        public var unitsRefunded = 0
+    }
+
+    public struct Line: Codable, Equatable, Sendable, Hashable {
+        var goodsId: String
+        var merchantId: String
+        var quantity: Int
+        var lineTotal: Int64
+    }
+
+    /// What analytics must remember of an order to book its payment and refund.
+    public struct Order: Codable, Equatable, Sendable, Hashable {
+        var lines: [Line]
+        var paid = false
+    }
+
+    public let days = Table<Day>(prefix: 1)
+    /// Keyed `merchant|day`.
+    public let merchantDays = Table<MerchantDay>(prefix: 2)
+    public let goodsSales = Table<GoodsSales>(prefix: 3)
+    public let orders = Table<Order>(prefix: 4)
+    public let stock = Table<GoodsState>(prefix: 5)
+    public var storedTables: [any StoredTable] { [days, merchantDays, goodsSales, orders, stock] }
+
+    public init() {}
+
+    public func apply(_ event: ProjectedEvent) {
+        switch (event.stream, event.event) {
+        case (.goods(let id), .goods(let change)): stock.update(id.description, default: GoodsState()) { $0 = $0.evolve(change) }
+        case (_, .user(.goodsViewed(let viewed))): bump(viewed.at) { $0.views += 1 }
+        case (_, .cart(.itemAdded(let added))): bump(added.at) { $0.cartAdds += 1 }
+        case (.order(let id), .order(let change)): applyOrder(id.description, change)
+        default: break
+        }
+    }
+
+    private func bump(_ at: Instant, _ change: (inout Day) -> Void) {
+        let day = at.isoDay
+        days.update(day, default: Day(day: day), change)
+    }
+
+    private func applyOrder(_ id: String, _ change: OrderEvent) {
+        switch change {
+        case .placed(let placed):
+            orders[id] = Order(lines: placed.lines.map { Line(goodsId: $0.goodsId.description, merchantId: $0.merchantId.description,
+                                                               quantity: $0.quantity, lineTotal: $0.lineTotal.minorUnits) })
+            bump(placed.at) { $0.ordersPlaced += 1; $0.placedAmount += placed.total.minorUnits }
+            for line in placed.lines {
+                goodsSales.update(line.goodsId.description, default: GoodsSales(goodsId: line.goodsId.description)) {
+                    $0.merchantId = line.merchantId.description
+                    $0.title = line.title
+                }
+            }
+        case .paid(let paid):
+            guard let order = orders[id], !order.paid else { return }
+            orders[id]?.paid = true
+            let day = paid.at.isoDay
+            bump(paid.at) { $0.ordersPaid += 1; $0.gmv += paid.amount.minorUnits }
+            for (merchant, lines) in Dictionary(grouping: order.lines, by: \.merchantId) {
+                merchantDays.update("\(merchant)|\(day)", default: MerchantDay(day: day)) { row in
+                    row.ordersPaid += 1
+                    for line in lines { row.unitsPaid += line.quantity; row.revenue += line.lineTotal }
+                }
+            }
+            for line in order.lines {
+                goodsSales.update(line.goodsId, default: GoodsSales(goodsId: line.goodsId, merchantId: line.merchantId)) {
+                    $0.unitsPaid += line.quantity
+                    $0.revenue += line.lineTotal
+                }
+            }
+        case .refunded(let refunded):
+            bump(refunded.at) { $0.ordersRefunded += 1; $0.refundedAmount += refunded.amount.minorUnits }
+            guard let order = orders[id] else { return }
+            let day = refunded.at.isoDay
+            for (merchant, lines) in Dictionary(grouping: order.lines, by: \.merchantId) {
+                merchantDays.update("\(merchant)|\(day)", default: MerchantDay(day: day)) { row in
+                    for line in lines { row.unitsRefunded += line.quantity; row.refundedRevenue += line.lineTotal }
+                }
+            }
+            for line in order.lines { goodsSales.update(line.goodsId, default: GoodsSales(goodsId: line.goodsId)) { $0.unitsRefunded += line.quantity } }
+        case .cancelled(let cancelled):
+            bump(cancelled.at) { $0.ordersCancelled += 1 }
+            let refund = cancelled.refundAmount.minorUnits
+            if refund > 0 { bump(cancelled.at) { $0.ordersRefunded += 1; $0.refundedAmount += refund } }
+        case .expired(let expired): bump(expired.at) { $0.ordersExpired += 1 }
+        case .shipped, .received, .refundRequested, .refundApproved, .refundRejected: break
+        }
+    }
+
+    // MARK: Queries
+
+    public static let daysMax = 366
+    public static let topGoodsMax = 100
+
+    public struct Funnel: Codable, Sendable, Hashable {
+        public var views: Int
+        public var cartAdds: Int
+        public var ordersPlaced: Int
+        public var ordersPaid: Int
+        /// Each step over the one before (0 when the one before is 0).
+        public var viewToCart: Double
+        public var cartToOrder: Double
+        public var orderToPaid: Double
+    }
+
+    public struct Refunds: Codable, Sendable, Hashable {
+        public var ordersPaid: Int
+        public var ordersRefunded: Int
+        public var refundedAmount: Int64
+        public var refundRate: Double
+    }
+
+    public struct SalesDay: Codable, Sendable, Hashable {
+        public var day: String
+        public var orders: Int
+        public var gmv: Int64
+        public var averageOrderValue: Int64
+        public var units: Int?
+    }
+
+    /// Days from `from` through `to` (`YYYY-MM-DD`), inclusive.
+    func dayRows(from: String, to: String) -> [Day] {
+        days.rows.values.filter { $0.day >= from && $0.day <= to }.sorted { $0.day < $1.day }.suffix(Self.daysMax).map { $0 }
+    }
+
+    /// Sales per day: the whole shop, or one merchant's lines only.
+    public func sales(from: String, to: String, merchant: UserId?) -> [SalesDay] {
+        guard let merchant else {
+            return dayRows(from: from, to: to).map { SalesDay(day: $0.day, orders: $0.ordersPaid, gmv: $0.gmv, averageOrderValue: $0.averageOrderValue, units: nil) }
+        }
+        let prefix = merchant.description + "|"
+        return merchantDays.rows.filter { $0.key.hasPrefix(prefix) && $0.value.day >= from && $0.value.day <= to }
+            .map(\.value).sorted { $0.day < $1.day }.suffix(Self.daysMax)
+            .map { SalesDay(day: $0.day, orders: $0.ordersPaid, gmv: $0.revenue, averageOrderValue: $0.ordersPaid > 0 ? $0.revenue / Int64($0.ordersPaid) : 0, units: $0.unitsPaid) }
+    }
+
+    public func funnel(from: String, to: String) -> Funnel {
+        let rows = dayRows(from: from, to: to)
+        let views = rows.reduce(0) { $0 + $1.views }
+        let carts = rows.reduce(0) { $0 + $1.cartAdds }
+        let placed = rows.reduce(0) { $0 + $1.ordersPlaced }
+        let paid = rows.reduce(0) { $0 + $1.ordersPaid }
+        func ratio(_ a: Int, _ b: Int) -> Double { b > 0 ? Double(a) / Double(b) : 0 }
+        return Funnel(views: views, cartAdds: carts, ordersPlaced: placed, ordersPaid: paid,
+                      viewToCart: ratio(carts, views), cartToOrder: ratio(placed, carts), orderToPaid: ratio(paid, placed))
+    }
+
+    public func refunds(from: String, to: String) -> Refunds {
+        let rows = dayRows(from: from, to: to)
+        let paid = rows.reduce(0) { $0 + $1.ordersPaid }
+        let refunded = rows.reduce(0) { $0 + $1.ordersRefunded }
+        return Refunds(ordersPaid: paid, ordersRefunded: refunded, refundedAmount: rows.reduce(0) { $0 + $1.refundedAmount },
+                       refundRate: paid > 0 ? Double(refunded) / Double(paid) : 0)
+    }
+
+    /// Best sellers by paid revenue (all time), optionally one merchant's.
+    public func topGoods(merchant: UserId?, limit: Int) -> [GoodsSales] {
+        goodsSales.rows.values.filter { merchant == nil || $0.merchantId == merchant?.description }
+            .sorted { ($0.revenue, $1.goodsId) > ($1.revenue, $0.goodsId) }
+            .prefix(min(max(limit, 1), Self.topGoodsMax)).map { $0 }
+    }
+
+    public struct LowStock: Codable, Sendable, Hashable {
+        public var goodsId: String
+        public var merchantId: String
+        public var title: String
+        public var available: Int
+        public var threshold: Int
+    }
+
+    /// Listed goods at or below their low-stock threshold, emptiest first.
+    public func lowStock(merchant: UserId?, limit: Int) -> [LowStock] {
+        stock.rows.values.filter { goods in
+            goods.isListed && goods.available <= goods.lowStockThreshold && (merchant == nil || goods.merchantId == merchant)
+        }
+        .map { LowStock(goodsId: $0.goodsId?.description ?? "", merchantId: $0.merchantId?.description ?? "", title: $0.title,
+                        available: $0.available, threshold: $0.lowStockThreshold) }
+        .sorted { ($0.available, $0.goodsId) < ($1.available, $1.goodsId) }
+        .prefix(min(max(limit, 1), Self.topGoodsMax)).map { $0 }
+    }
+}

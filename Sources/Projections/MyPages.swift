@@ -1,0 +1,181 @@
+import Commerce
+import Foundation
+
+/// "My" pages: orders by status, points ledger, favorites, footprints and
+/// reviews, per user. Personal fields (names, addresses) are not copied
+/// here: they are sealed in the log and must vanish when a user is
+/// forgotten, so pages that show them read the aggregate.
+public final class MyPagesProjection: Projection, @unchecked Sendable {
+    public static let name = "mypages"
+    public static let schemaVersion = 1
+    public static let eventTypes: Set<String> = [
+        OrderPlaced.eventType, OrderPaid.eventType, OrderShipped.eventType, OrderReceived.eventType, OrderCancelled.eventType,
+        RefundRequested.eventType, RefundApproved.eventType, RefundRejected.eventType, OrderRefunded.eventType, OrderExpired.eventType,
+        PointsEarned.eventType, PointsRedeemed.eventType, PointsRefunded.eventType, PointsRevoked.eventType, PointsExchanged.eventType,
+        FavoriteAdded.eventType, FavoriteRemoved.eventType, GoodsViewed.eventType, ReviewPosted.eventType, UserForgotten.eventType,
+    ]
+
+    public struct OrderSummary: Codable, Equatable, Sendable, Hashable {
+        public var orderId: String
+        public var userId: String
+        public var number: String
+        public var status: OrderStatus
+        public var total: Int64
+        public var placedAt: Int64
+        public var updatedAt: Int64
+        public var lineCount: Int
+        public var firstTitle: String
+        public var goodsIds: [String]
+    }
+
+    public struct LedgerEntry: Codable, Equatable, Sendable, Hashable {
+        public var type: String
+        public var points: Int64
+        public var orderId: String?
+        public var at: Int64
+    }
+
+    public struct PointsPage: Codable, Equatable, Sendable, Hashable {
+        public var balance: Int64 = 0
+        /// Newest first, at most `ledgerEntriesKept`.
+        public var ledger: [LedgerEntry] = []
+    }
+
+    public struct Review: Codable, Equatable, Sendable, Hashable {
+        public var reviewId: String
+        public var goodsId: String
+        public var orderId: String
+        public var rating: Int
+        public var text: String
+        public var at: Int64
+    }
+
+    public struct Footprint: Codable, Equatable, Sendable, Hashable {
+        public var goodsId: String
+        public var at: Int64
+    }
+
+    public static let ledgerEntriesKept = 500
+    public static let reviewsKept = 500
+
+    /// Keyed `order id`.
+    public let orders = Table<OrderSummary>(prefix: 1)
+    public let points = Table<PointsPage>(prefix: 2)
+    public let favorites = Table<[Footprint]>(prefix: 3)
+    public let footprints = Table<[Footprint]>(prefix: 4)
+    public let reviews = Table<[Review]>(prefix: 5)
+    public var storedTables: [any StoredTable] { [orders, points, favorites, footprints, reviews] }
+    /// user → their order ids (derived from `orders`).
+    private var ordersByUser: [String: [String]] = [:]
+
+    public init() {}
+
+    public func didLoad() {
+        ordersByUser = [:]
+        for (id, order) in orders.rows { ordersByUser[order.userId, default: []].append(id) }
+    }
+
+    public func apply(_ event: ProjectedEvent) {
+        switch (event.stream, event.event) {
+        case (.order(let id), .order(let change)): applyOrder(id.description, change)
+        case (.points(let user), .points(let change)): applyPoints(user.description, change)
+        case (.user(let user), .user(let change)): applyUser(user.description, change)
+        case (.goods(let goods), .goods(.reviewPosted(let review))):
+            reviews.update(review.userId.description, default: []) {
+                $0.prepend(Review(reviewId: review.reviewId.description, goodsId: goods.description, orderId: review.orderId.description,
+                                  rating: review.rating, text: review.text, at: review.at.millisecondsSinceEpoch), keepingAtMost: Self.reviewsKept)
+            }
+        default: break
+        }
+    }
+
+    private func applyOrder(_ id: String, _ change: OrderEvent) {
+        if case .placed(let placed) = change {
+            let user = placed.userId.description
+            orders[id] = OrderSummary(orderId: id, userId: user, number: placed.number, status: .placed, total: placed.total.minorUnits,
+                                      placedAt: placed.at.millisecondsSinceEpoch, updatedAt: placed.at.millisecondsSinceEpoch,
+                                      lineCount: placed.lines.count, firstTitle: placed.lines.first?.title ?? "",
+                                      goodsIds: placed.lines.map(\.goodsId.description))
+            ordersByUser[user, default: []].append(id)
+            return
+        }
+        orders.update(id, default: OrderSummary(orderId: id, userId: "", number: "", status: .placed, total: 0, placedAt: 0, updatedAt: 0,
+                                                lineCount: 0, firstTitle: "", goodsIds: [])) { summary in
+            var state = OrderState()
+            state.status = summary.status
+            summary.status = state.evolve(change).status  // the domain's own status rules
+            summary.updatedAt = Self.time(of: change) ?? summary.updatedAt
+        }
+    }
+
+    private func applyPoints(_ user: String, _ change: PointsEvent) {
+        let entry: LedgerEntry
+        switch change {
+        case .earned(let e): entry = LedgerEntry(type: PointsEarned.eventType, points: e.points, orderId: e.orderId.description, at: e.at.millisecondsSinceEpoch)
+        case .redeemed(let e): entry = LedgerEntry(type: PointsRedeemed.eventType, points: -e.points, orderId: e.orderId?.description, at: e.at.millisecondsSinceEpoch)
+        case .refunded(let e): entry = LedgerEntry(type: PointsRefunded.eventType, points: e.points, orderId: e.orderId.description, at: e.at.millisecondsSinceEpoch)
+        case .revoked(let e): entry = LedgerEntry(type: PointsRevoked.eventType, points: -e.points, orderId: e.orderId.description, at: e.at.millisecondsSinceEpoch)
+        case .exchanged(let e): entry = LedgerEntry(type: PointsExchanged.eventType, points: -e.points, orderId: nil, at: e.at.millisecondsSinceEpoch)
+        }
+        points.update(user, default: PointsPage()) { page in
+            page.balance += entry.points
+            page.ledger.prepend(entry, keepingAtMost: Self.ledgerEntriesKept)
+        }
+    }
+
+    private func applyUser(_ user: String, _ change: UserEvent) {
+        switch change {
+        case .favoriteAdded(let added):
+            favorites.update(user, default: []) { list in
+                list.removeAll { $0.goodsId == added.goodsId.description }
+                list.prepend(Footprint(goodsId: added.goodsId.description, at: added.at.millisecondsSinceEpoch), keepingAtMost: Limits.favoritesPerUserMax)
+            }
+        case .favoriteRemoved(let removed):
+            favorites.update(user, default: []) { list in list.removeAll { $0.goodsId == removed.goodsId.description } }
+            if favorites[user]?.isEmpty == true { favorites[user] = nil }
+        case .goodsViewed(let viewed):
+            footprints.update(user, default: []) { list in
+                list.removeAll { $0.goodsId == viewed.goodsId.description }
+                list.prepend(Footprint(goodsId: viewed.goodsId.description, at: viewed.at.millisecondsSinceEpoch), keepingAtMost: Limits.footprintsKept)
+            }
+        case .forgotten:
+            // What the user browsed and liked goes with them; orders and points stay for the books.
+            favorites[user] = nil
+            footprints[user] = nil
+        default: break
+        }
+    }
+
+    static func time(of change: OrderEvent) -> Int64? {
+        switch change {
+        case .placed(let e): return e.at.millisecondsSinceEpoch
+        case .paid(let e): return e.at.millisecondsSinceEpoch
+        case .shipped(let e): return e.at.millisecondsSinceEpoch
+        case .received(let e): return e.at.millisecondsSinceEpoch
+        case .cancelled(let e): return e.at.millisecondsSinceEpoch
+        case .refundRequested(let e): return e.at.millisecondsSinceEpoch
+        case .refundApproved(let e): return e.at.millisecondsSinceEpoch
+        case .refundRejected(let e): return e.at.millisecondsSinceEpoch
+        case .refunded(let e): return e.at.millisecondsSinceEpoch
+        case .expired(let e): return e.at.millisecondsSinceEpoch
+        }
+    }
+
+    // MARK: Queries
+
+    public static let ordersPageMax = 100
+
+    /// A user's orders, newest first, optionally of one status.
+    public func orders(of user: UserId, status: OrderStatus?, limit: Int) -> [OrderSummary] {
+        let ids = ordersByUser[user.description] ?? []
+        return ids.compactMap { orders[$0] }
+            .filter { status == nil || $0.status == status }
+            .sorted { ($0.placedAt, $0.orderId) > ($1.placedAt, $1.orderId) }
+            .prefix(min(max(limit, 1), Self.ordersPageMax)).map { $0 }
+    }
+
+    public func points(of user: UserId) -> PointsPage { points[user.description] ?? PointsPage() }
+    public func favorites(of user: UserId) -> [Footprint] { favorites[user.description] ?? [] }
+    public func footprints(of user: UserId) -> [Footprint] { footprints[user.description] ?? [] }
+    public func reviews(of user: UserId) -> [Review] { reviews[user.description] ?? [] }
+}

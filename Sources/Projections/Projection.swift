@@ -1,0 +1,55 @@
+import Commerce
+import EventLog
+import Foundation
+
+/// An event as projections see it: decoded without the key vault, so
+/// personal fields read as erased and never reach a read model.
+public struct ProjectedEvent: Sendable {
+    public var position: UInt64
+    public var stream: StreamId
+    public var event: DomainEvent
+
+    public init(position: UInt64, stream: StreamId, event: DomainEvent) {
+        self.position = position
+        self.stream = stream
+        self.event = event
+    }
+}
+
+/// A read model folded from the log in position order. Evolve-only: `apply`
+/// never fails, because a rebuild must always get through. Its `name` is
+/// its checkpoint's name and never changes; a change to the stored shape
+/// bumps `schemaVersion`, which makes the projector rebuild it.
+public protocol Projection: AnyObject {
+    static var name: String { get }
+    static var schemaVersion: Int { get }
+    /// The event types `apply` reads; the projector skips others without decoding them.
+    static var eventTypes: Set<String> { get }
+    init()
+    /// The tables of the stored model (their prefixes must differ).
+    var storedTables: [any StoredTable] { get }
+    func apply(_ event: ProjectedEvent)
+    /// Called once the stored rows are loaded: builds what queries need but is not stored (e.g. an inverted index).
+    func didLoad()
+}
+
+extension Projection {
+    public func didLoad() {}
+}
+
+/// The projections `emporium serve` runs, by name.
+public enum Projections {
+    public static var all: [any Projection.Type] { [SearchProjection.self, RecommendProjection.self, AnalyticsProjection.self, MyPagesProjection.self] }
+
+    public static func named(_ name: String) -> (any Projection.Type)? { all.first { $0.name == name } }
+}
+
+/// Days are UTC calendar days, `YYYY-MM-DD`.
+extension Instant {
+    var isoDay: String {
+        let stamp = dayStamp
+        let characters = Array(stamp)
+        guard characters.count == 8 else { return stamp }
+        return "\(String(characters[0..<4]))-\(String(characters[4..<6]))-\(String(characters[6..<8]))"
+    }
+}

@@ -1,0 +1,480 @@
+import Commerce
+import EventLog
+import Foundation
+import LMDB
+
+/// Where one projection stands.
+public struct ProjectionStatus: Codable, Sendable, Hashable {
+    public struct Rebuild: Codable, Sendable, Hashable {
+        public var checkpoint: UInt64
+        public var target: UInt64
+    }
+
+    public var name: String
+    public var schemaVersion: Int
+    public var checkpoint: UInt64
+    public var head: UInt64
+    public var lag: UInt64
+    /// Rows of the stored model.
+    public var rows: Int
+    /// Bytes of the stored model (keys and values).
+    public var modelBytes: Int
+    /// Set while a rebuild runs beside the serving model.
+    public var rebuild: Rebuild?
+}
+
+public struct ProjectionError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Runs the projections beside the writer. Every projection's model lives in
+/// memory for queries and in `<data>/projections` (LMDB) on disk; each batch
+/// of events is written, with the checkpoint, in one transaction, so after a
+/// crash the stored model is exactly the fold of the log up to its
+/// checkpoint. A rebuild folds the log into the projection's other slot
+/// while the current model keeps serving, and takes over once it has caught up.
+public final class Projector: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Events per transaction (and per step of a rebuild).
+        public var batchEventsMax = 50_000
+        /// The model is derived from the log, so losing the newest
+        /// transactions to a power cut costs only a re-fold; fsync is skipped.
+        public var durable = false
+        public init() {}
+    }
+
+    /// What the stored model says about a projection: the serving slot, and each slot's checkpoint and shape.
+    struct Meta: Codable, Equatable, Sendable {
+        var active: Int
+        var checkpoints: [UInt64]
+        var schemaVersions: [Int]
+    }
+
+    /// One model being folded: the serving one, or a rebuild's.
+    final class Participant: @unchecked Sendable {
+        let type: any Projection.Type
+        let projection: any Projection
+        let slot: Int
+        let database: Database
+        var checkpoint: UInt64
+        /// Held while the model changes or a query reads it.
+        let lock = NSLock()
+        let tables: [UInt8: any StoredTable]
+
+        init(type: any Projection.Type, slot: Int, database: Database, checkpoint: UInt64) {
+            self.type = type
+            self.projection = type.init()
+            self.slot = slot
+            self.database = database
+            self.checkpoint = checkpoint
+            var tables: [UInt8: any StoredTable] = [:]
+            for table in projection.storedTables {
+                precondition(tables[table.prefix] == nil, "\(type.name) has two tables with prefix \(table.prefix)")
+                tables[table.prefix] = table
+            }
+            self.tables = tables
+        }
+
+        var name: String { type.name }
+        var rows: Int { projection.storedTables.reduce(0) { $0 + (($1 as? any CountedTable)?.rowCount ?? 0) } }
+    }
+
+    public let log: EventLog
+    public let options: Options
+    /// Searches people made, for popular-query suggestions; saved with each batch and on `close()`.
+    public let searchLog: SearchLog
+    let environment: Environment
+    let meta: Database
+    let searchLogDatabase: Database
+    let slots: [String: [Database]]
+    private let state = NSLock()
+    private var live: [String: Participant] = [:]
+    private var shadows: [String: Participant] = [:]
+    private var metas: [String: Meta] = [:]
+    private let watches: [String: HeadWatch]
+    private let decoder = EventCodec.decoder(opening: nil)
+    private let worker = DispatchQueue(label: "emporium.projector")
+    private var follower: Task<Void, Never>?
+    private var lastFailure: String?
+
+    public init(directory: String, log: EventLog, projections: [any Projection.Type] = Projections.all, options: Options = Options()) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var environmentOptions = EnvironmentOptions()
+        environmentOptions.durable = options.durable
+        environmentOptions.maxDatabases = UInt32(2 * projections.count + 3)
+        environmentOptions.initialMapSizeBytes = 64 << 20
+        let environment = try Environment(directory: directory, options: environmentOptions)
+        self.environment = environment
+        self.log = log
+        self.options = options
+        self.meta = try environment.openDatabase("meta")
+        let searchLogDatabase = try environment.openDatabase("searchlog")
+        self.searchLogDatabase = searchLogDatabase
+        let searchLog = SearchLog()
+        self.searchLog = searchLog
+        try environment.read { transaction in
+            try transaction.withCursor(searchLogDatabase) { cursor in
+                var entry = try cursor.first()
+                while let (key, value) = entry {
+                    searchLog.load(String(decoding: key, as: UTF8.self), count: try BinaryPayload.decode(Int.self, from: value))
+                    entry = try cursor.next()
+                }
+            }
+        }
+        var slots: [String: [Database]] = [:]
+        for type in projections {
+            slots[type.name] = [try environment.openDatabase("\(type.name).0"), try environment.openDatabase("\(type.name).1")]
+        }
+        self.slots = slots
+        self.watches = Dictionary(uniqueKeysWithValues: projections.map { ($0.name, HeadWatch(head: 0)) })
+        for type in projections { try open(type) }
+    }
+
+    deinit {
+        follower?.cancel()
+        environment.close()
+    }
+
+    /// Stops following, saves the search log and closes the store.
+    public func close() {
+        stop()
+        worker.sync {}
+        try? saveSearchLog()
+        environment.close()
+    }
+
+    func saveSearchLog() throws {
+        let changes = searchLog.takeChanges()
+        guard !changes.isEmpty else { return }
+        try environment.write { transaction in
+            for (query, count) in changes { try transaction.put(searchLogDatabase, key: Array(query.utf8), value: try BinaryPayload.encode(count)) }
+        }
+    }
+
+    public var names: [String] { state.withLock { live.keys.sorted() } }
+
+    /// Loads a projection's serving model, or starts it empty when its stored shape is not the current one.
+    private func open(_ type: any Projection.Type) throws {
+        let databases = try databases(of: type.name)
+        var stored = try environment.read { transaction -> Meta? in
+            guard let bytes = try transaction.get(meta, key: Array(type.name.utf8)) else { return nil }
+            return try BinaryPayload.decode(Meta.self, from: bytes)
+        } ?? Meta(active: 0, checkpoints: [0, 0], schemaVersions: [type.schemaVersion, type.schemaVersion])
+        if stored.schemaVersions[stored.active] != type.schemaVersion {
+            // A model of another shape cannot be read by this code: fold it again from the start.
+            stored.checkpoints[stored.active] = 0
+            stored.schemaVersions[stored.active] = type.schemaVersion
+            let reset = stored
+            try environment.write { transaction in
+                try transaction.clear(databases[reset.active])
+                try transaction.put(meta, key: Array(type.name.utf8), value: try BinaryPayload.encode(reset))
+            }
+        }
+        let participant = Participant(type: type, slot: stored.active, database: databases[stored.active], checkpoint: stored.checkpoints[stored.active])
+        try environment.read { transaction in
+            try transaction.withCursor(participant.database) { cursor in
+                var entry = try cursor.first()
+                while let (key, value) = entry {
+                    guard let prefix = key.first, let table = participant.tables[prefix] else {
+                        throw ProjectionError("\(type.name) holds a row of unknown table \(key.first ?? 0); rebuild it")
+                    }
+                    try table.load(key: UnsafeRawBufferPointer(rebasing: key.dropFirst()), value: value)
+                    entry = try cursor.next()
+                }
+            }
+        }
+        participant.projection.didLoad()
+        state.withLock {
+            live[type.name] = participant
+            metas[type.name] = stored
+        }
+        watches[type.name]?.publish(participant.checkpoint)
+    }
+
+    private func databases(of name: String) throws -> [Database] {
+        guard let databases = slots[name] else { throw ProjectionError("no projection named \(name); known: \(slots.keys.sorted().joined(separator: ", "))") }
+        return databases
+    }
+
+    // MARK: Reading
+
+    /// Runs `body` on the serving model of `type`, holding it still.
+    public func read<P: Projection, R>(_ type: P.Type, _ body: (P) throws -> R) throws -> R {
+        guard let participant = state.withLock({ live[type.name] }), let projection = participant.projection as? P else {
+            throw ProjectionError("the projector does not run \(type.name)")
+        }
+        return try participant.lock.withLock { try body(projection) }
+    }
+
+    /// The serving model's checkpoint.
+    public func checkpoint(_ name: String) -> UInt64 { watches[name]?.head ?? 0 }
+
+    /// Waits until `name` has folded every event up to `position`; false when `timeout` passes first.
+    public func wait(_ name: String, reaches position: UInt64, timeout: Duration) async -> Bool {
+        guard let watch = watches[name] else { return false }
+        if watch.head >= position { return true }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    if await watch.wait(after: position - 1) >= position { return true }
+                }
+                return false
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    public func status() throws -> [ProjectionStatus] {
+        let head = log.headPosition
+        let (serving, building, stored) = state.withLock { (live, shadows, metas) }
+        return try serving.keys.sorted().compactMap { name in
+            guard let participant = serving[name] else { return nil }
+            let bytes = try environment.read { transaction in
+                try transaction.withCursor(participant.database) { cursor in
+                    var total = 0
+                    var entry = try cursor.first()
+                    while let (key, value) = entry {
+                        total += key.count + value.count
+                        entry = try cursor.next()
+                    }
+                    return total
+                }
+            }
+            let checkpoint = stored[name]?.checkpoints[participant.slot] ?? participant.checkpoint
+            return ProjectionStatus(name: name, schemaVersion: participant.type.schemaVersion, checkpoint: checkpoint, head: head,
+                                    lag: head > checkpoint ? head - checkpoint : 0, rows: participant.lock.withLock { participant.rows },
+                                    modelBytes: bytes,
+                                    rebuild: building[name].map { .init(checkpoint: $0.checkpoint, target: head) })
+        }
+    }
+
+    /// The last error the follower met (it retries), for /health.
+    public var failure: String? { state.withLock { lastFailure } }
+
+    // MARK: Folding
+
+    /// Folds every projection (and any rebuild) up to the head as it is now.
+    /// `progress` gets (position, head) after each batch.
+    public func catchUp(progress: ((UInt64, UInt64) -> Void)? = nil) throws {
+        let head = try log.head().position
+        while try step(through: head) {
+            let lowest = state.withLock { (Array(live.values) + Array(shadows.values)).map(\.checkpoint).min() ?? head }
+            progress?(lowest, head)
+        }
+    }
+
+    /// Starts folding new events as they are committed, until `stop()`.
+    public func start() {
+        let task = Task.detached { [self] in
+            while !Task.isCancelled {
+                let lowest = state.withLock { (Array(live.values) + Array(shadows.values)).map(\.checkpoint).min() ?? 0 }
+                if lowest >= log.headPosition { _ = await log.waitForHead(after: lowest) }
+                if Task.isCancelled { break }
+                let head = log.headPosition
+                do {
+                    _ = try await onWorker { try self.step(through: head) }
+                    state.withLock { lastFailure = nil }
+                } catch {
+                    state.withLock { lastFailure = "\(error)" }
+                    try? await Task.sleep(for: .seconds(1))  // a storage error: try again rather than spin
+                    try? await onWorker { try self.reload() }
+                }
+            }
+        }
+        state.withLock { follower = task }
+    }
+
+    /// After a failed batch the models in memory may hold events their
+    /// checkpoints do not: drop them (and any rebuild) and load the stored ones again.
+    func reload() throws {
+        let types = state.withLock { () -> [any Projection.Type] in
+            shadows.removeAll()
+            return live.values.map(\.type)
+        }
+        for type in types { try open(type) }
+    }
+
+    public func stop() {
+        let task = state.withLock { () -> Task<Void, Never>? in
+            defer { follower = nil }
+            return follower
+        }
+        task?.cancel()
+    }
+
+    private func onWorker<R: Sendable>(_ body: @escaping @Sendable () throws -> R) async throws -> R {
+        try await withCheckedThrowingContinuation { continuation in
+            worker.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// Starts rebuilding `name` from position 0 into its other slot. The
+    /// serving model answers queries until the rebuild catches up.
+    public func startRebuild(_ name: String) throws {
+        guard let type = Projections.named(name) ?? state.withLock({ live[name]?.type }) else { throw ProjectionError("no projection named \(name)") }
+        let databases = try databases(of: name)
+        try state.withLock {
+            guard shadows[name] == nil else { throw ProjectionError("\(name) is already being rebuilt") }
+            guard let serving = live[name] else { throw ProjectionError("the projector does not run \(name)") }
+            let slot = 1 - serving.slot
+            var stored = metas[name] ?? Meta(active: serving.slot, checkpoints: [0, 0], schemaVersions: [type.schemaVersion, type.schemaVersion])
+            stored.checkpoints[slot] = 0
+            stored.schemaVersions[slot] = type.schemaVersion
+            let updated = stored
+            try environment.write { transaction in
+                try transaction.clear(databases[slot])
+                try transaction.put(meta, key: Array(name.utf8), value: try BinaryPayload.encode(updated))
+            }
+            metas[name] = updated
+            shadows[name] = Participant(type: type, slot: slot, database: databases[slot], checkpoint: 0)
+        }
+    }
+
+    /// Rebuilds `name` and waits for it to take over (the CLI's form; `progress` gets (position, head)).
+    public func rebuild(_ name: String, progress: ((UInt64, UInt64) -> Void)? = nil) throws {
+        try startRebuild(name)
+        while state.withLock({ shadows[name] != nil }) {
+            let head = try log.head().position
+            _ = try step(through: head)
+            progress?(state.withLock { shadows[name]?.checkpoint ?? head }, head)
+        }
+    }
+
+    /// One batch for every group of models at the same checkpoint (serving
+    /// models first, so a rebuild never holds back fresh events). Returns
+    /// false when everything was already at `head`.
+    @discardableResult
+    func step(through head: UInt64) throws -> Bool {
+        let participants = state.withLock { Array(live.values) + Array(shadows.values) }
+        let groups = Dictionary(grouping: participants.filter { $0.checkpoint < head }, by: \.checkpoint)
+        guard !groups.isEmpty else { return false }
+        for (checkpoint, group) in groups.sorted(by: { $0.key > $1.key }) {
+            let through = min(head, checkpoint + UInt64(options.batchEventsMax))
+            try fold(group, from: checkpoint + 1, through: through)
+            try commit(group, at: through)
+        }
+        try promoteCaughtUpRebuilds()
+        try saveSearchLog()
+        return true
+    }
+
+    private func fold(_ group: [Participant], from: UInt64, through: UInt64) throws {
+        let wanted = group.reduce(into: Set<String>()) { $0.formUnion($1.type.eventTypes) }
+        for participant in group { participant.lock.lock() }
+        defer { for participant in group { participant.lock.unlock() } }
+        try log.scanViews(from: from, through: through, selecting: { _ in true }) { record in
+            guard wanted.contains(record.type), let stream = StreamId(name: record.stream) else { return true }
+            let event: DomainEvent
+            do {
+                event = try EventCodec.decode(type: record.type, schemaVersion: Int(record.schemaVersion), payload: record.payload, using: decoder)
+            } catch {
+                throw ProjectionError("event \(record.position) (\(record.type) in \(record.stream)) does not decode: \(error)")
+            }
+            let projected = ProjectedEvent(position: record.position, stream: stream, event: event)
+            for participant in group where participant.type.eventTypes.contains(record.type) {
+                participant.projection.apply(projected)
+            }
+            return true
+        }
+    }
+
+    private func commit(_ group: [Participant], at position: UInt64) throws {
+        // A model and its rebuild may share this group: one meta per name carries both slots' checkpoints.
+        let updates = try state.withLock {
+            try group.reduce(into: [String: Meta]()) { updates, participant in
+                guard var stored = updates[participant.name] ?? metas[participant.name] else {
+                    throw ProjectionError("no stored state for \(participant.name)")
+                }
+                stored.checkpoints[participant.slot] = position
+                updates[participant.name] = stored
+            }
+        }
+        try environment.write { transaction in
+            for participant in group {
+                for table in participant.tables.values { try table.flush(transaction, participant.database) }
+            }
+            for (name, stored) in updates { try transaction.put(meta, key: Array(name.utf8), value: try BinaryPayload.encode(stored)) }
+        }
+        state.withLock { metas.merge(updates) { _, new in new } }
+        for participant in group {
+            for table in participant.tables.values { table.committed() }
+            participant.checkpoint = position
+            if state.withLock({ live[participant.name] === participant }) { watches[participant.name]?.publish(position) }
+        }
+    }
+
+    /// A rebuild at its serving model's checkpoint takes over: one write switches the slot.
+    private func promoteCaughtUpRebuilds() throws {
+        let ready = state.withLock { shadows.values.filter { shadow in (live[shadow.name]?.checkpoint ?? 0) <= shadow.checkpoint } }
+        for shadow in ready {
+            guard var stored = state.withLock({ metas[shadow.name] }) else { continue }
+            stored.active = shadow.slot
+            let updated = stored
+            try environment.write { transaction in
+                try transaction.put(meta, key: Array(shadow.name.utf8), value: try BinaryPayload.encode(updated))
+            }
+            shadow.lock.withLock { shadow.projection.didLoad() }
+            state.withLock {
+                metas[shadow.name] = updated
+                live[shadow.name] = shadow
+                shadows[shadow.name] = nil
+            }
+            watches[shadow.name]?.publish(shadow.checkpoint)
+        }
+    }
+
+    // MARK: Checking
+
+    /// Folds `name` afresh up to its serving checkpoint, in memory, and
+    /// compares every stored row byte for byte; returns the keys that differ.
+    public func differencesFromRebuild(_ name: String) throws -> [String] {
+        guard let serving = state.withLock({ live[name] }) else { throw ProjectionError("no projection named \(name)") }
+        let fresh = Participant(type: serving.type, slot: serving.slot, database: serving.database, checkpoint: 0)
+        var next: UInt64 = 1
+        let target = serving.checkpoint
+        while next <= target {
+            let through = min(target, next + UInt64(options.batchEventsMax) - 1)
+            try fold([fresh], from: next, through: through)
+            next = through + 1
+        }
+        var expected: [[UInt8]: [UInt8]] = [:]
+        for table in fresh.tables.values { expected.merge(try table.storedRows()) { first, _ in first } }
+        let stored = try storedRows(of: serving.database)
+        let keys = Set(expected.keys).union(stored.keys)
+        return keys.filter { expected[$0] != stored[$0] }.map { key in
+            "\(key.first ?? 0):" + String(decoding: key.dropFirst(), as: UTF8.self)
+        }.sorted()
+    }
+
+    /// Every stored row of a slot, by key.
+    func storedRows(of database: Database) throws -> [[UInt8]: [UInt8]] {
+        try environment.read { transaction in
+            try transaction.withCursor(database) { cursor in
+                var rows: [[UInt8]: [UInt8]] = [:]
+                var entry = try cursor.first()
+                while let (key, value) = entry {
+                    rows[Array(key)] = Array(value)
+                    entry = try cursor.next()
+                }
+                return rows
+            }
+        }
+    }
+
+    /// The serving slot's stored rows (for tests comparing two projectors byte for byte).
+    public func storedModel(_ name: String) throws -> [[UInt8]: [UInt8]] {
+        guard let serving = state.withLock({ live[name] }) else { throw ProjectionError("no projection named \(name)") }
+        return try storedRows(of: serving.database)
+    }
+}
+
+/// A table that can say how many rows it holds, whatever its row type.
+protocol CountedTable { var rowCount: Int { get } }
+extension Table: CountedTable { var rowCount: Int { count } }

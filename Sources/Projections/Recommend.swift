@@ -1,0 +1,252 @@
+import Commerce
+import Foundation
+
+/// Recommendations (the Gorse kinds): hot, new arrivals, similar items,
+/// also bought, and a personal home feed. Time is the log's: "now" is the
+/// newest event folded, so a model folded twice is the same model.
+public final class RecommendProjection: Projection, @unchecked Sendable {
+    public static let name = "recommend"
+    public static let schemaVersion = 1
+    public static let eventTypes: Set<String> = [
+        GoodsListed.eventType, GoodsUpdated.eventType, GoodsDelisted.eventType, GoodsRelisted.eventType,
+        GoodsViewed.eventType, FavoriteAdded.eventType, FavoriteRemoved.eventType, CartItemAdded.eventType, OrderPlaced.eventType,
+        UserForgotten.eventType,
+    ]
+
+    public struct Item: Codable, Equatable, Sendable, Hashable {
+        var title = ""
+        var category = ""
+        var brand = ""
+        var tags: [String] = []
+        var listed = false
+        var listedAt: Int64 = 0
+        /// Time-decayed interest (views 1, carts 3, purchases 10) as of `scoredAt`.
+        var hot = 0.0
+        var scoredAt: Int64 = 0
+        /// Orders containing it (for normalising co-occurrence).
+        var orders = 0
+    }
+
+    /// What one user did, newest first, bounded.
+    public struct Profile: Codable, Equatable, Sendable, Hashable {
+        var viewed: [String] = []
+        var favorites: [String] = []
+        var purchased: [String] = []
+    }
+
+    public static let hotHalfLifeMs: Double = 7 * 24 * 3_600_000
+    static let viewWeight = 1.0, cartWeight = 3.0, purchaseWeight = 10.0
+    static let viewedKept = 50
+    static let purchasedKept = 200
+    /// Lines of one order that count towards co-occurrence (bounds the pairs an order adds).
+    static let linesPerOrderCounted = 20
+    public static let resultsMax = 50
+
+    public let items = Table<Item>(prefix: 1)
+    /// Keyed `a|b` with a < b: orders containing both.
+    public let pairs = Table<Int>(prefix: 2)
+    public let profiles = Table<Profile>(prefix: 3)
+    /// `now`: the newest event time folded, in ms.
+    public let clock = Table<Int64>(prefix: 4)
+    public var storedTables: [any StoredTable] { [items, pairs, profiles, clock] }
+
+    /// goods → (other goods → orders with both), derived from `pairs`.
+    private var neighbours: [String: [String: Int]] = [:]
+    /// feature (`t:tag`, `c:category`, `b:brand`) → goods, derived from `items`.
+    private var features: [String: Set<String>] = [:]
+
+    public init() {}
+
+    public func didLoad() {
+        neighbours = [:]
+        for (key, count) in pairs.rows {
+            let parts = key.split(separator: "|").map(String.init)
+            guard parts.count == 2 else { continue }
+            neighbours[parts[0], default: [:]][parts[1]] = count
+            neighbours[parts[1], default: [:]][parts[0]] = count
+        }
+        features = [:]
+        for (id, item) in items.rows { for feature in Self.features(of: item) { features[feature, default: []].insert(id) } }
+    }
+
+    static func features(of item: Item) -> Set<String> {
+        Set(item.tags.map { "t:" + Tokenizer.fold($0) } + ["c:" + Tokenizer.fold(item.category)] + (item.brand.isEmpty ? [] : ["b:" + Tokenizer.fold(item.brand)]))
+    }
+
+    var now: Int64 { clock["now"] ?? 0 }
+
+    public func apply(_ event: ProjectedEvent) {
+        switch (event.stream, event.event) {
+        case (.goods(let id), .goods(let change)): applyGoods(id.description, change)
+        case (.user(let user), .user(.goodsViewed(let viewed))):
+            interest(viewed.goodsId.description, Self.viewWeight, at: viewed.at)
+            profiles.update(user.description, default: Profile()) { profile in
+                profile.viewed.removeAll { $0 == viewed.goodsId.description }
+                profile.viewed.prepend(viewed.goodsId.description, keepingAtMost: Self.viewedKept)
+            }
+        case (.user(let user), .user(.favoriteAdded(let added))):
+            profiles.update(user.description, default: Profile()) { profile in
+                profile.favorites.removeAll { $0 == added.goodsId.description }
+                profile.favorites.prepend(added.goodsId.description, keepingAtMost: Limits.favoritesPerUserMax)
+            }
+        case (.user(let user), .user(.favoriteRemoved(let removed))):
+            profiles.update(user.description, default: Profile()) { $0.favorites.removeAll { $0 == removed.goodsId.description } }
+        case (.user(let user), .user(.forgotten)): profiles[user.description] = nil
+        case (_, .cart(.itemAdded(let added))): interest(added.goodsId.description, Self.cartWeight, at: added.at)
+        case (_, .order(.placed(let placed))): applyOrder(placed)
+        default: break
+        }
+    }
+
+    private func applyGoods(_ id: String, _ change: GoodsEvent) {
+        let before = items[id]
+        var item = before ?? Item()
+        switch change {
+        case .listed(let listed):
+            (item.title, item.category, item.brand, item.tags) = (listed.title, listed.category, listed.brand, listed.tags)
+            item.listed = true
+            item.listedAt = listed.at.millisecondsSinceEpoch
+            tick(listed.at)
+        case .updated(let updated): (item.title, item.category, item.brand, item.tags) = (updated.title, updated.category, updated.brand, updated.tags)
+        case .delisted: item.listed = false
+        case .relisted: item.listed = true
+        default: return
+        }
+        if let before { for feature in Self.features(of: before) { features[feature]?.remove(id) } }
+        for feature in Self.features(of: item) { features[feature, default: []].insert(id) }
+        items[id] = item
+    }
+
+    private func tick(_ at: Instant) { if at.millisecondsSinceEpoch > now { clock["now"] = at.millisecondsSinceEpoch } }
+
+    private func interest(_ id: String, _ weight: Double, at: Instant) {
+        tick(at)
+        items.update(id, default: Item()) { item in
+            let time = at.millisecondsSinceEpoch
+            item.hot = Self.decayed(item.hot, from: item.scoredAt, to: max(time, item.scoredAt)) + weight
+            item.scoredAt = max(time, item.scoredAt)
+        }
+    }
+
+    static func decayed(_ score: Double, from: Int64, to: Int64) -> Double {
+        guard to > from else { return score }
+        return score * exp2(-Double(to - from) / hotHalfLifeMs)
+    }
+
+    private func applyOrder(_ placed: OrderPlaced) {
+        let goods = Array(Set(placed.lines.map(\.goodsId.description))).sorted().prefix(Self.linesPerOrderCounted)
+        for id in goods {
+            interest(id, Self.purchaseWeight, at: placed.at)
+            items.update(id, default: Item()) { $0.orders += 1 }
+        }
+        for (offset, a) in goods.enumerated() {
+            for b in goods.dropFirst(offset + 1) {
+                pairs.update("\(a)|\(b)", default: 0) { $0 += 1 }
+                neighbours[a, default: [:]][b, default: 0] += 1
+                neighbours[b, default: [:]][a, default: 0] += 1
+            }
+        }
+        profiles.update(placed.userId.description, default: Profile()) { profile in
+            for id in goods {
+                profile.purchased.removeAll { $0 == id }
+                profile.purchased.prepend(id, keepingAtMost: Self.purchasedKept)
+            }
+        }
+    }
+
+    // MARK: Queries
+
+    public struct Recommendation: Codable, Sendable, Hashable {
+        public var goodsId: String
+        public var title: String
+        public var score: Double
+    }
+
+    func result(_ scores: [String: Double], limit: Int, excluding excluded: Set<String> = []) -> [Recommendation] {
+        scores.filter { !excluded.contains($0.key) && items[$0.key]?.listed == true && $0.value > 0 }
+            .sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+            .prefix(min(max(limit, 1), Self.resultsMax))
+            .map { Recommendation(goodsId: $0.key, title: items[$0.key]?.title ?? "", score: $0.value) }
+    }
+
+    /// Interest decayed to now.
+    public func hot(limit: Int, excluding excluded: Set<String> = []) -> [Recommendation] {
+        let now = self.now
+        var scores: [String: Double] = [:]
+        for (id, item) in items.rows where item.hot > 0 { scores[id] = Self.decayed(item.hot, from: item.scoredAt, to: now) }
+        return result(scores, limit: limit, excluding: excluded)
+    }
+
+    /// The most recently listed goods.
+    public func newArrivals(limit: Int) -> [Recommendation] {
+        let newest = items.rows.filter { $0.value.listed }.sorted { ($1.value.listedAt, $0.key) < ($0.value.listedAt, $1.key) }
+            .prefix(min(max(limit, 1), Self.resultsMax))
+        return newest.map { Recommendation(goodsId: $0.key, title: $0.value.title, score: Double($0.value.listedAt)) }
+    }
+
+    func inverseFrequency(_ feature: String) -> Double {
+        let n = Double(max(features[feature]?.count ?? 0, 1))
+        return log(Double(max(items.count, 1)) / n) + 0.01
+    }
+
+    /// Goods sharing tags, category and brand, each feature weighted by its IDF (cosine over IDF² weights).
+    public func similar(to id: String, limit: Int) -> [Recommendation] { result(similarityScores(to: id), limit: limit, excluding: [id]) }
+
+    func similarityScores(to id: String) -> [String: Double] {
+        guard let item = items[id] else { return [:] }
+        let mine = Self.features(of: item)
+        let weights = Dictionary(uniqueKeysWithValues: mine.map { ($0, pow(inverseFrequency($0), 2)) })
+        let norm = sqrt(weights.values.reduce(0, +))
+        var overlap: [String: Double] = [:]
+        for (feature, weight) in weights { for other in features[feature] ?? [] where other != id { overlap[other, default: 0] += weight } }
+        var scores: [String: Double] = [:]
+        for (other, shared) in overlap {
+            guard let otherItem = items[other] else { continue }
+            let otherNorm = sqrt(Self.features(of: otherItem).reduce(0) { $0 + pow(inverseFrequency($1), 2) })
+            scores[other] = shared / max(norm * otherNorm, 1e-9)
+        }
+        return scores
+    }
+
+    /// Goods bought with `id`: co-occurrence over √(orders of each), so best sellers do not swamp the list.
+    public func alsoBought(with id: String, limit: Int) -> [Recommendation] { result(coOccurrence(of: id), limit: limit, excluding: [id]) }
+
+    func coOccurrence(of id: String) -> [String: Double] {
+        let own = Double(max(items[id]?.orders ?? 0, 1))
+        var scores: [String: Double] = [:]
+        for (other, together) in neighbours[id] ?? [:] {
+            scores[other] = Double(together) / sqrt(own * Double(max(items[other]?.orders ?? 0, 1)))
+        }
+        return scores
+    }
+
+    /// The home feed: goods bought with, or like, what the user viewed,
+    /// favored and bought (recent first counts more), never what they have
+    /// bought; hot goods fill the rest, and are all a new user gets.
+    public func feed(for user: UserId, limit: Int) -> [Recommendation] {
+        let profile = profiles[user.description] ?? Profile()
+        let bought = Set(profile.purchased)
+        let limit = min(max(limit, 1), Self.resultsMax)
+        var seeds: [(String, Double)] = []
+        for (rank, id) in profile.purchased.prefix(10).enumerated() { seeds.append((id, 3.0 / Double(rank + 1))) }
+        for (rank, id) in profile.favorites.prefix(10).enumerated() { seeds.append((id, 2.0 / Double(rank + 1))) }
+        for (rank, id) in profile.viewed.prefix(10).enumerated() { seeds.append((id, 1.0 / Double(rank + 1))) }
+        var scores: [String: Double] = [:]
+        for (seed, weight) in seeds {
+            for (other, score) in coOccurrence(of: seed) { scores[other, default: 0] += weight * score }
+        }
+        for (seed, weight) in seeds.sorted(by: { $0.1 > $1.1 }).prefix(3) {
+            let similar = similarityScores(to: seed).sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(20)
+            for (other, score) in similar { scores[other, default: 0] += 0.3 * weight * score }
+        }
+        var feed = result(scores, limit: limit, excluding: bought)
+        if feed.count < limit {
+            let have = Set(feed.map(\.goodsId)).union(bought)
+            feed += hot(limit: limit - feed.count, excluding: have).map { Recommendation(goodsId: $0.goodsId, title: $0.title, score: 0) }
+        }
+        return feed
+    }
+
+    /// What a user has bought (newest first): the evaluation's ground truth.
+    public func purchases(of user: UserId) -> [String] { profiles[user.description]?.purchased ?? [] }
+}

@@ -1,0 +1,191 @@
+import Commerce
+import Foundation
+
+/// The search read model: every goods as the domain folds it (`GoodsState`,
+/// stored), and an inverted index over their text (built in memory from the
+/// stored goods, then kept up to date event by event).
+public final class SearchProjection: Projection, @unchecked Sendable {
+    public static let name = "search"
+    public static let schemaVersion = 1
+    public static let eventTypes: Set<String> = goodsEventTypes
+
+    public let goods = Table<GoodsState>(prefix: 1)
+    public var storedTables: [any StoredTable] { [goods] }
+    let index = InvertedIndex()
+
+    public init() {}
+
+    public func apply(_ event: ProjectedEvent) {
+        guard case .goods(let change) = event.event, case .goods(let id) = event.stream else { return }
+        let key = id.description
+        let before = goods[key]
+        let after = (before ?? GoodsState()).evolve(change)
+        goods[key] = after
+        if before == nil || before?.title != after.title || before?.description != after.description || before?.brand != after.brand
+            || before?.category != after.category || before?.tags != after.tags {
+            index.put(key, after)
+        }
+    }
+
+    public func didLoad() {
+        index.reset()
+        for (key, state) in goods.rows { index.put(key, state) }
+    }
+}
+
+/// Every goods event type: the catalogue several projections keep.
+let goodsEventTypes: Set<String> = [
+    GoodsListed.eventType, GoodsUpdated.eventType, PriceChanged.eventType, StockAdded.eventType, StockAdjusted.eventType,
+    StockReserved.eventType, StockReleased.eventType, StockShipped.eventType, LowStockDetected.eventType, GoodsDelisted.eventType,
+    GoodsRelisted.eventType, ReviewPosted.eventType,
+]
+
+/// Term → documents, with per-field term counts for BM25F.
+final class InvertedIndex {
+    enum Field: Int, CaseIterable {
+        case title, attributes, description
+        /// Title > tags/brand/category > description.
+        var weight: Double { [3.0, 2.0, 1.0][rawValue] }
+    }
+
+    struct Counts: Sendable {
+        var byField: (UInt16, UInt16, UInt16) = (0, 0, 0)
+        subscript(field: Field) -> UInt16 {
+            get { [byField.0, byField.1, byField.2][field.rawValue] }
+            set {
+                switch field {
+                case .title: byField.0 = newValue
+                case .attributes: byField.1 = newValue
+                case .description: byField.2 = newValue
+                }
+            }
+        }
+    }
+
+    private(set) var keys: [String] = []
+    private(set) var numbers: [String: Int32] = [:]
+    private(set) var postings: [String: [Int32: Counts]] = [:]
+    private var documentTerms: [[String]] = []
+    private(set) var lengths: [[Int]] = []
+    private(set) var totalLengths = [0, 0, 0]
+    private var sortedTermsCache: [String]?
+    /// Latin terms by UTF-8 length: the only ones a typo search looks at.
+    private var latinTermsByLength: [Int: Set<String>] = [:]
+
+    func reset() {
+        latinTermsByLength = [:]
+        keys = []
+        numbers = [:]
+        postings = [:]
+        documentTerms = []
+        lengths = []
+        totalLengths = [0, 0, 0]
+        sortedTermsCache = nil
+    }
+
+    var documentCount: Int { keys.count }
+
+    func averageLength(_ field: Field) -> Double {
+        keys.isEmpty ? 1 : max(1, Double(totalLengths[field.rawValue]) / Double(keys.count))
+    }
+
+    /// (Re)indexes one goods' text.
+    func put(_ key: String, _ goods: GoodsState) {
+        let number: Int32
+        if let existing = numbers[key] {
+            number = existing
+            remove(number)
+        } else {
+            number = Int32(keys.count)
+            keys.append(key)
+            numbers[key] = number
+            documentTerms.append([])
+            lengths.append([0, 0, 0])
+        }
+        let fields: [(Field, [String])] = [
+            (.title, Tokenizer.terms(goods.title)),
+            (.attributes, Tokenizer.terms(goods.brand) + Tokenizer.terms(goods.category) + goods.tags.flatMap(Tokenizer.terms)),
+            (.description, Tokenizer.terms(goods.description)),
+        ]
+        var counts: [String: Counts] = [:]
+        for (field, terms) in fields {
+            lengths[Int(number)][field.rawValue] = terms.count
+            totalLengths[field.rawValue] += terms.count
+            for term in terms { counts[term, default: Counts()][field] &+= 1 }
+        }
+        for (term, count) in counts {
+            if postings[term] == nil {
+                sortedTermsCache = nil
+                if let first = term.utf8.first, first < 0x80 { latinTermsByLength[term.utf8.count, default: []].insert(term) }
+            }
+            postings[term, default: [:]][number] = count
+        }
+        documentTerms[Int(number)] = Array(counts.keys)
+    }
+
+    private func remove(_ number: Int32) {
+        for term in documentTerms[Int(number)] {
+            postings[term]?[number] = nil
+            if postings[term]?.isEmpty == true {
+                postings[term] = nil
+                sortedTermsCache = nil
+                latinTermsByLength[term.utf8.count]?.remove(term)
+            }
+        }
+        for field in Field.allCases { totalLengths[field.rawValue] -= lengths[Int(number)][field.rawValue] }
+    }
+
+    /// Every term, sorted (for prefix lookups); rebuilt only after new terms appear.
+    var sortedTerms: [String] {
+        if let sortedTermsCache { return sortedTermsCache }
+        let sorted = postings.keys.sorted()
+        sortedTermsCache = sorted
+        return sorted
+    }
+
+    /// Terms starting with `prefix`, most frequent first, at most `limit`.
+    func terms(startingWith prefix: String, limit: Int) -> [String] {
+        let terms = sortedTerms
+        var low = 0
+        var high = terms.count
+        while low < high {
+            let middle = (low + high) / 2
+            if terms[middle] < prefix { low = middle + 1 } else { high = middle }
+        }
+        var found: [String] = []
+        var index = low
+        while index < terms.count, terms[index].hasPrefix(prefix), found.count < SearchLimits.prefixScanMax {
+            found.append(terms[index])
+            index += 1
+        }
+        return found.sorted { (postings[$0]?.count ?? 0, $1) > (postings[$1]?.count ?? 0, $0) }.prefix(limit).map { $0 }
+    }
+
+    /// Latin terms within the allowed typos of `word` (not CJK: a typo there is another word).
+    func typoCandidates(of word: String) -> [(term: String, typos: Int)] {
+        let allowed = Tokenizer.typosAllowed(length: word.count)
+        guard allowed > 0 else { return [] }
+        let bytes = Array(word.utf8)
+        var found: [(String, Int)] = []
+        for length in max(1, bytes.count - allowed)...(bytes.count + allowed) {
+            for term in latinTermsByLength[length] ?? [] where term != word {
+                if let typos = Tokenizer.distance(bytes, Array(term.utf8), limit: allowed) { found.append((term, typos)) }
+            }
+        }
+        return found.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+    }
+
+    func inverseDocumentFrequency(_ term: String) -> Double {
+        let n = Double(postings[term]?.count ?? 0)
+        let total = Double(max(keys.count, 1))
+        return log(1 + (total - n + 0.5) / (n + 0.5))
+    }
+}
+
+enum SearchLimits {
+    static let prefixExpansionsMax = 30
+    static let prefixScanMax = 2_000
+    static let facetValuesMax = 20
+    static let queryWordsMax = 10
+    static let queryCharactersMax = 200
+}

@@ -1,0 +1,351 @@
+import Commerce
+import Foundation
+
+public enum SearchSort: String, Sendable, CaseIterable, Codable {
+    case relevance
+    case priceAscending = "price_asc"
+    case priceDescending = "price_desc"
+    case sales
+    case rating
+    case newest
+}
+
+public struct SearchQuery: Sendable, Hashable {
+    public var text = ""
+    public var category: String?
+    public var brand: String?
+    /// Minor units, inclusive.
+    public var minPrice: Int64?
+    public var maxPrice: Int64?
+    public var inStock = false
+    /// Every tag must be present.
+    public var tags: [String] = []
+    public var sort = SearchSort.relevance
+    /// 1-based; ignored when `cursor` is given.
+    public var page = 1
+    public var size = 20
+    /// The `nextCursor` of the previous page.
+    public var cursor: String?
+
+    public static let sizeMax = 100
+    public static let pageMax = 1_000
+
+    public init(text: String = "") { self.text = text }
+}
+
+public struct SearchHit: Codable, Sendable, Hashable {
+    public var goodsId: String
+    public var title: String
+    /// The title with matched words in `<em>…</em>` (the rest HTML-escaped).
+    public var highlight: String
+    public var brand: String
+    public var category: String
+    public var tags: [String]
+    public var price: Int64
+    public var available: Int
+    public var sold: Int
+    public var rating: Double?
+    public var ratingCount: Int
+    public var listedAt: Int64
+    /// Query words matched, typos used, and the BM25F score with boosts.
+    public var matchedWords: Int
+    public var typos: Int
+    public var score: Double
+}
+
+public struct FacetValue: Codable, Sendable, Hashable {
+    public var value: String
+    public var count: Int
+}
+
+public struct SearchResults: Codable, Sendable, Hashable {
+    public var query: String
+    public var total: Int
+    public var page: Int
+    public var size: Int
+    public var hits: [SearchHit]
+    public var facets: [String: [FacetValue]]
+    public var nextCursor: String?
+    /// The query with its typos corrected, when some word matched only through typos.
+    public var didYouMean: String?
+}
+
+public struct SearchQueryError: Error, CustomStringConvertible {
+    public let field: String
+    public let description: String
+}
+
+extension SearchProjection {
+    /// One matching goods while ranking.
+    struct Candidate {
+        var number: Int32
+        var matched = 0
+        var typos = 0
+        var score = 0.0
+        var terms: Set<String> = []
+    }
+
+    /// What one query word may match: terms with their typo count and whether they came from a prefix.
+    struct WordMatch {
+        var word: String
+        var alternatives: [(term: String, typos: Int, prefix: Bool)]
+    }
+
+    public func search(_ query: SearchQuery) throws(SearchQueryError) -> SearchResults {
+        guard query.text.count <= SearchLimits.queryCharactersMax else {
+            throw SearchQueryError(field: "q", description: "a query has at most \(SearchLimits.queryCharactersMax) characters")
+        }
+        guard (1...SearchQuery.sizeMax).contains(query.size) else { throw SearchQueryError(field: "size", description: "size must be 1…\(SearchQuery.sizeMax)") }
+        guard (1...SearchQuery.pageMax).contains(query.page) else { throw SearchQueryError(field: "page", description: "page must be 1…\(SearchQuery.pageMax)") }
+        if let low = query.minPrice, let high = query.maxPrice, low > high {
+            throw SearchQueryError(field: "minPrice", description: "minPrice is above maxPrice")
+        }
+        let after = try query.cursor.map { cursor throws(SearchQueryError) in try Cursor(cursor) }
+        let words = self.words(of: query.text)
+        var candidates = words.isEmpty ? [:] : match(words)
+        let filtered = words.isEmpty
+            ? (0..<Int32(index.documentCount)).filter { passes($0, query) }.map { Candidate(number: $0) }
+            : candidates.values.filter { passes($0.number, query) }
+        var facets: [String: [String: Int]] = ["category": [:], "brand": [:], "tags": [:]]
+        for candidate in filtered {
+            guard let goods = document(candidate.number) else { continue }
+            facets["category", default: [:]][goods.category, default: 0] += 1
+            if !goods.brand.isEmpty { facets["brand", default: [:]][goods.brand, default: 0] += 1 }
+            for tag in Set(goods.tags) { facets["tags", default: [:]][tag, default: 0] += 1 }
+        }
+        candidates.removeAll()
+        var ranked = filtered.map { candidate -> (Cursor, Candidate) in
+            var candidate = candidate
+            candidate.score += boost(candidate.number)
+            return (sortKey(candidate, query.sort), candidate)
+        }
+        let total = ranked.count
+        if let after { ranked.removeAll { !(after < $0.0) } }
+        let offset = after == nil ? (query.page - 1) * query.size : 0
+        let page = Self.smallest(ranked, count: offset + query.size, by: { $0.0 < $1.0 }).dropFirst(offset)
+        let hits = page.compactMap { hit(for: $0.1) }
+        let more = ranked.count > offset + query.size
+        return SearchResults(query: query.text, total: total, page: after == nil ? query.page : 0, size: query.size, hits: hits,
+                             facets: facets.mapValues(Self.topFacetValues), nextCursor: more ? page.last?.0.encoded : nil,
+                             didYouMean: correction(words))
+    }
+
+    /// The query's words; the last Latin word also matches as a prefix (search as you type) unless the query ends with a space.
+    func words(of text: String) -> [WordMatch] {
+        let tokens = Array(Tokenizer.tokens(text).prefix(SearchLimits.queryWordsMax))
+        let typing = !(text.last?.isWhitespace ?? true)
+        return tokens.enumerated().map { offset, token in
+            var alternatives: [(String, Int, Bool)] = []
+            if index.postings[token.term] != nil { alternatives.append((token.term, 0, false)) }
+            if offset == tokens.count - 1, typing {
+                for term in index.terms(startingWith: token.term, limit: SearchLimits.prefixExpansionsMax) where term != token.term {
+                    alternatives.append((term, 0, true))
+                }
+            }
+            if !token.isCJK {
+                for (term, typos) in index.typoCandidates(of: token.term).prefix(SearchLimits.prefixExpansionsMax) { alternatives.append((term, typos, false)) }
+            }
+            return WordMatch(word: token.term, alternatives: alternatives)
+        }
+    }
+
+    /// Goods matching every word; when none does, goods matching the most words (Meilisearch's "last" strategy).
+    func match(_ words: [WordMatch]) -> [Int32: Candidate] {
+        var candidates: [Int32: Candidate] = [:]
+        for word in words {
+            var best: [Int32: (score: Double, typos: Int, term: String)] = [:]
+            for alternative in word.alternatives {
+                guard let postings = index.postings[alternative.term] else { continue }
+                let idf = index.inverseDocumentFrequency(alternative.term)
+                // Exact beats prefix beats typo within the same ranking step.
+                let penalty = alternative.prefix ? 0.9 : alternative.typos == 0 ? 1.0 : 0.6 / Double(alternative.typos)
+                for (number, counts) in postings {
+                    let score = bm25(number, counts, idf) * penalty
+                    if let current = best[number], (current.typos, -current.score) <= (alternative.typos, -score) { continue }
+                    best[number] = (score, alternative.typos, alternative.term)
+                }
+            }
+            for (number, found) in best {
+                var candidate = candidates[number] ?? Candidate(number: number)
+                candidate.matched += 1
+                candidate.typos += found.typos
+                candidate.score += found.score
+                candidate.terms.insert(found.term)
+                candidates[number] = candidate
+            }
+        }
+        let most = candidates.values.map(\.matched).max() ?? 0
+        return candidates.filter { $0.value.matched == most }
+    }
+
+    func bm25(_ number: Int32, _ counts: InvertedIndex.Counts, _ idf: Double) -> Double {
+        let k1 = 1.2
+        let b = 0.75
+        var score = 0.0
+        for field in InvertedIndex.Field.allCases {
+            let frequency = Double(counts[field])
+            guard frequency > 0 else { continue }
+            let length = Double(index.lengths[Int(number)][field.rawValue])
+            let norm = k1 * (1 - b + b * length / index.averageLength(field))
+            score += field.weight * idf * frequency * (k1 + 1) / (frequency + norm)
+        }
+        return score
+    }
+
+    /// Sales and rating lift goods a little, never past a better text match.
+    func boost(_ number: Int32) -> Double {
+        guard let goods = document(number) else { return 0 }
+        let rating = goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : 3
+        return 0.3 * log1p(Double(goods.sold)) + 0.2 * (rating - 3) * min(1, Double(goods.ratingCount) / 5)
+    }
+
+    func document(_ number: Int32) -> GoodsState? { goods[index.keys[Int(number)]] }
+
+    func passes(_ number: Int32, _ query: SearchQuery) -> Bool {
+        guard let goods = document(number), goods.isListed else { return false }
+        if let category = query.category, Tokenizer.fold(goods.category) != Tokenizer.fold(category) { return false }
+        if let brand = query.brand, Tokenizer.fold(goods.brand) != Tokenizer.fold(brand) { return false }
+        if let low = query.minPrice, goods.price.minorUnits < low { return false }
+        if let high = query.maxPrice, goods.price.minorUnits > high { return false }
+        if query.inStock, goods.available <= 0 { return false }
+        if !query.tags.isEmpty {
+            let tags = Set(goods.tags.map(Tokenizer.fold))
+            guard query.tags.allSatisfy({ tags.contains(Tokenizer.fold($0)) }) else { return false }
+        }
+        return true
+    }
+
+    func sortKey(_ candidate: Candidate, _ sort: SearchSort) -> Cursor {
+        let relevance = [-Double(candidate.matched), Double(candidate.typos), -candidate.score]
+        let goods = document(candidate.number)
+        let id = index.keys[Int(candidate.number)]
+        switch sort {
+        case .relevance: return Cursor(values: relevance, id: id)
+        case .priceAscending: return Cursor(values: [Double(goods?.price.minorUnits ?? 0)] + relevance, id: id)
+        case .priceDescending: return Cursor(values: [-Double(goods?.price.minorUnits ?? 0)] + relevance, id: id)
+        case .sales: return Cursor(values: [-Double(goods?.sold ?? 0)] + relevance, id: id)
+        case .rating:
+            let count = goods?.ratingCount ?? 0
+            let average = count > 0 ? Double(goods?.ratingTotal ?? 0) / Double(count) : 0
+            return Cursor(values: [-average, -Double(count)] + relevance, id: id)
+        case .newest: return Cursor(values: [-Double(goods?.listedAt?.millisecondsSinceEpoch ?? 0)] + relevance, id: id)
+        }
+    }
+
+    func hit(for candidate: Candidate) -> SearchHit? {
+        guard let goods = document(candidate.number), let id = goods.goodsId else { return nil }
+        return SearchHit(goodsId: id.description, title: goods.title, highlight: Self.highlight(goods.title, terms: candidate.terms),
+                         brand: goods.brand, category: goods.category, tags: goods.tags, price: goods.price.minorUnits,
+                         available: goods.available, sold: goods.sold,
+                         rating: goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : nil,
+                         ratingCount: goods.ratingCount, listedAt: goods.listedAt?.millisecondsSinceEpoch ?? 0,
+                         matchedWords: candidate.matched, typos: candidate.typos, score: candidate.score)
+    }
+
+    /// `text` HTML-escaped, with the tokens whose term matched wrapped in `<em>`.
+    static func highlight(_ text: String, terms: Set<String>) -> String {
+        var ranges: [Range<String.Index>] = []
+        for token in Tokenizer.tokens(text) where terms.contains(token.term) {
+            if let last = ranges.last, last.upperBound >= token.range.lowerBound {
+                ranges[ranges.count - 1] = last.lowerBound..<max(last.upperBound, token.range.upperBound)
+            } else {
+                ranges.append(token.range)
+            }
+        }
+        var output = ""
+        var cursor = text.startIndex
+        for range in ranges {
+            output += escape(text[cursor..<range.lowerBound]) + "<em>" + escape(text[range]) + "</em>"
+            cursor = range.upperBound
+        }
+        return output + escape(text[cursor...])
+    }
+
+    static func escape(_ text: Substring) -> String {
+        var escaped = ""
+        for character in text {
+            switch character {
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "&": escaped += "&amp;"
+            case "\"": escaped += "&quot;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+
+    /// The query with each word that matched nothing itself replaced by its most common typo correction.
+    func correction(_ words: [WordMatch]) -> String? {
+        var corrected = false
+        let fixed = words.map { word -> String in
+            guard !word.alternatives.contains(where: { $0.typos == 0 }) else { return word.word }
+            let best = word.alternatives.min { ($0.typos, -(index.postings[$0.term]?.count ?? 0), $0.term) < ($1.typos, -(index.postings[$1.term]?.count ?? 0), $1.term) }
+            guard let best else { return word.word }
+            corrected = true
+            return best.term
+        }
+        return corrected ? fixed.joined(separator: " ") : nil
+    }
+
+    static func topFacetValues(_ counts: [String: Int]) -> [FacetValue] {
+        counts.map { FacetValue(value: $0.key, count: $0.value) }
+            .sorted { ($1.count, $0.value) < ($0.count, $1.value) }
+            .prefix(SearchLimits.facetValuesMax).map { $0 }
+    }
+
+    /// The `count` smallest elements in order, without sorting everything.
+    static func smallest<T>(_ elements: [T], count: Int, by less: (T, T) -> Bool) -> [T] {
+        guard elements.count > count * 4 else { return Array(elements.sorted(by: less).prefix(count)) }
+        var kept: [T] = []
+        kept.reserveCapacity(count + 1)
+        for element in elements {
+            if kept.count == count, let last = kept.last, !less(element, last) { continue }
+            var low = 0
+            var high = kept.count
+            while low < high {
+                let middle = (low + high) / 2
+                if less(element, kept[middle]) { high = middle } else { low = middle + 1 }
+            }
+            kept.insert(element, at: low)
+            if kept.count > count { kept.removeLast() }
+        }
+        return kept
+    }
+}
+
+/// A position in a sorted result list: the last hit's sort values and id, opaque to clients.
+struct Cursor: Comparable {
+    var values: [Double]
+    var id: String
+
+    init(values: [Double], id: String) {
+        self.values = values
+        self.id = id
+    }
+
+    init(_ encoded: String) throws(SearchQueryError) {
+        let invalid = SearchQueryError(field: "cursor", description: "the cursor is not one this server gave")
+        guard let data = Data(base64Encoded: encoded.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")),
+              let text = String(data: data, encoding: .utf8) else { throw invalid }
+        let parts = text.split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count >= 2, let id = parts.last, !id.isEmpty, parts.count <= 8 else { throw invalid }
+        var values: [Double] = []
+        for part in parts.dropLast() {
+            guard let value = Double(part), value.isFinite else { throw invalid }
+            values.append(value)
+        }
+        self.init(values: values, id: String(id))
+    }
+
+    var encoded: String {
+        let text = (values.map { "\($0)" } + [id]).joined(separator: "|")
+        return Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+
+    static func < (lhs: Cursor, rhs: Cursor) -> Bool {
+        for (left, right) in zip(lhs.values, rhs.values) where left != right { return left < right }
+        if lhs.values.count != rhs.values.count { return lhs.values.count < rhs.values.count }
+        return lhs.id < rhs.id
+    }
+}

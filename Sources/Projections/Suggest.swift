@@ -1,0 +1,85 @@
+import Commerce
+import Foundation
+import Synchronization
+
+/// What people searched for (folded, with how often), for popular-query
+/// suggestions. Not a projection: searches are not events. It is kept in
+/// `<data>/projections` and written with the projector's next transaction.
+public final class SearchLog: Sendable {
+    /// Distinct queries remembered; past it only known queries are counted.
+    public static let queriesMax = 50_000
+    static let queryCharactersMax = 100
+
+    private struct State {
+        var counts: [String: Int] = [:]
+        var dirty: Set<String> = []
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Counts a search that found something.
+    public func record(_ query: String) {
+        let normalised = Self.normalise(query)
+        guard !normalised.isEmpty, normalised.count <= Self.queryCharactersMax else { return }
+        state.withLock { state in
+            guard state.counts[normalised] != nil || state.counts.count < Self.queriesMax else { return }
+            state.counts[normalised, default: 0] += 1
+            state.dirty.insert(normalised)
+        }
+    }
+
+    static func normalise(_ query: String) -> String { Tokenizer.fold(query).split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+
+    /// The most frequent queries starting with `prefix`.
+    public func popular(startingWith prefix: String, limit: Int) -> [FacetValue] {
+        let folded = Self.normalise(prefix)
+        return state.withLock { state in
+            state.counts.filter { folded.isEmpty || $0.key.hasPrefix(folded) }
+                .sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+                .prefix(limit).map { FacetValue(value: $0.key, count: $0.value) }
+        }
+    }
+
+    func load(_ query: String, count: Int) { state.withLock { $0.counts[query] = count } }
+
+    /// The counts changed since the last call (taken: the caller writes them).
+    func takeChanges() -> [(String, Int)] {
+        state.withLock { state in
+            defer { state.dirty.removeAll() }
+            return state.dirty.compactMap { key in state.counts[key].map { (key, $0) } }
+        }
+    }
+}
+
+public struct Suggestions: Codable, Sendable, Hashable {
+    /// Words in the catalogue that complete the last word typed.
+    public var completions: [String]
+    /// Popular searches starting with what was typed.
+    public var popular: [FacetValue]
+    /// The best few goods for what was typed.
+    public var goods: [SearchHit]
+    public var didYouMean: String?
+}
+
+extension SearchProjection {
+    public static let suggestionsMax = 8
+
+    public func suggest(_ text: String, searchLog: SearchLog) throws(SearchQueryError) -> Suggestions {
+        guard text.count <= SearchLimits.queryCharactersMax else {
+            throw SearchQueryError(field: "q", description: "a query has at most \(SearchLimits.queryCharactersMax) characters")
+        }
+        let tokens = Tokenizer.tokens(text)
+        var completions: [String] = []
+        if let last = tokens.last {
+            let head = text[..<last.range.lowerBound]
+            completions = index.terms(startingWith: last.term, limit: Self.suggestionsMax).map { String(head) + $0 }
+        }
+        var query = SearchQuery(text: text)
+        query.size = 5
+        let results = try search(query)
+        return Suggestions(completions: completions, popular: searchLog.popular(startingWith: text, limit: Self.suggestionsMax),
+                           goods: results.hits, didYouMean: results.didYouMean)
+    }
+}

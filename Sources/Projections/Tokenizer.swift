@@ -1,0 +1,107 @@
+import Foundation
+
+/// Splits text into search terms. Latin (and other alphabetic) words are
+/// case-folded, diacritic-folded and width-folded (`Café` → `cafe`, `ＵＳＢ`
+/// → `usb`); runs of CJK characters become overlapping bigrams (`龙井绿茶` →
+/// `龙井 井绿 绿茶`), so a two-character query finds every text containing
+/// it, and a lone CJK character is its own term.
+public enum Tokenizer {
+    public struct Token: Hashable, Sendable {
+        public var term: String
+        /// Where the token came from in the original text (for highlights).
+        public var range: Range<String.Index>
+        public var isCJK: Bool
+    }
+
+    /// Words longer than this are cut (a limit on what one term may cost).
+    public static let termCharactersMax = 40
+
+    public static func tokens(_ text: String) -> [Token] {
+        var tokens: [Token] = []
+        var wordStart: String.Index?
+        var cjkRun: [(Character, String.Index)] = []
+
+        func closeWord(at end: String.Index) {
+            guard let start = wordStart else { return }
+            wordStart = nil
+            let term = fold(text[start..<end])
+            guard !term.isEmpty else { return }
+            tokens.append(Token(term: String(term.prefix(termCharactersMax)), range: start..<end, isCJK: false))
+        }
+        func closeRun(at end: String.Index) {
+            defer { cjkRun.removeAll(keepingCapacity: true) }
+            guard let first = cjkRun.first else { return }
+            if cjkRun.count == 1 {
+                tokens.append(Token(term: String(first.0), range: first.1..<end, isCJK: true))
+                return
+            }
+            for index in 0..<(cjkRun.count - 1) {
+                let rangeEnd = index + 2 < cjkRun.count ? cjkRun[index + 2].1 : end
+                tokens.append(Token(term: String([cjkRun[index].0, cjkRun[index + 1].0]), range: cjkRun[index].1..<rangeEnd, isCJK: true))
+            }
+        }
+
+        var index = text.startIndex
+        while index < text.endIndex {
+            let character = text[index]
+            if isCJK(character) {
+                closeWord(at: index)
+                cjkRun.append((character, index))
+            } else if character.isLetter || character.isNumber {
+                closeRun(at: index)
+                if wordStart == nil { wordStart = index }
+            } else {
+                closeWord(at: index)
+                closeRun(at: index)
+            }
+            index = text.index(after: index)
+        }
+        closeWord(at: text.endIndex)
+        closeRun(at: text.endIndex)
+        return tokens
+    }
+
+    public static func terms(_ text: String) -> [String] { tokens(text).map(\.term) }
+
+    /// Lowercase without accents or width variants.
+    public static func fold(_ text: some StringProtocol) -> String {
+        if text.utf8.allSatisfy({ $0 < 0x80 }) { return text.lowercased() }  // plain ASCII: the common case, and much cheaper
+        return String(text).folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil).lowercased()
+    }
+
+    /// Han ideographs, kana and hangul: scripts written without spaces between words.
+    public static func isCJK(_ character: Character) -> Bool {
+        guard let scalar = character.unicodeScalars.first else { return false }
+        switch scalar.value {
+        case 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xAC00...0xD7AF, 0xF900...0xFAFF, 0x20000...0x2FA1F: return true
+        default: return false
+        }
+    }
+
+    /// The edit distance between `a` and `b` (insertions, deletions,
+    /// substitutions and adjacent swaps), or nil when it exceeds `limit`.
+    public static func distance(_ a: [UInt8], _ b: [UInt8], limit: Int) -> Int? {
+        if abs(a.count - b.count) > limit { return nil }
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) <= limit ? max(a.count, b.count) : nil }
+        var before = [Int](repeating: 0, count: b.count + 1)
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            var rowMinimum = current[0]
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                var value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { value = min(value, before[j - 2] + 1) }
+                current[j] = value
+                rowMinimum = min(rowMinimum, value)
+            }
+            if rowMinimum > limit { return nil }
+            (before, previous, current) = (previous, current, before)
+        }
+        return previous[b.count] <= limit ? previous[b.count] : nil
+    }
+
+    /// Typos allowed in a query word of `length` characters: 1 from 5, 2 from 9.
+    public static func typosAllowed(length: Int) -> Int { length >= 9 ? 2 : length >= 5 ? 1 : 0 }
+}

@@ -1,0 +1,215 @@
+import Commerce
+import Foundation
+import Testing
+import EventLog
+@testable import Engine
+@testable import History
+@testable import Projections
+
+@Suite struct TokenizerTests {
+    @Test func chineseRunsBecomeBigramsAndLatinWordsFold() {
+        #expect(Tokenizer.terms("龙井绿茶") == ["龙井", "井绿", "绿茶"])
+        #expect(Tokenizer.terms("茶") == ["茶"])
+        #expect(Tokenizer.terms("Café CRÈME, ＵＳＢ-C") == ["cafe", "creme", "usb", "c"])
+        #expect(Tokenizer.terms("Longjing绿茶 tea") == ["longjing", "绿茶", "tea"])
+    }
+
+    @Test func typoDistanceIsBoundedAndCountsSwaps() {
+        #expect(Tokenizer.distance(Array("earbuds".utf8), Array("earbuts".utf8), limit: 1) == 1)
+        #expect(Tokenizer.distance(Array("earbuds".utf8), Array("eabruds".utf8), limit: 1) == 1)  // adjacent swap
+        #expect(Tokenizer.distance(Array("earbuds".utf8), Array("xarbutz".utf8), limit: 2) == nil)
+        #expect(Tokenizer.typosAllowed(length: 4) == 0)
+        #expect(Tokenizer.typosAllowed(length: 5) == 1)
+        #expect(Tokenizer.typosAllowed(length: 9) == 2)
+    }
+}
+
+@Suite struct SearchRelevanceTests {
+    func search(_ text: String, _ change: (inout SearchQuery) -> Void = { _ in }) async throws -> SearchResults {
+        let shop = try await ProjectedShop.shared.value
+        let projector = try shop.projector()
+        var query = SearchQuery(text: text)
+        change(&query)
+        return try projector.read(SearchProjection.self) { try $0.search(query) }
+    }
+
+    func first(_ results: SearchResults) -> String? { results.hits.first?.goodsId }
+
+    @Test func englishExactMatchComesFirstAndIsHighlighted() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let results = try await search("headphones ")
+        #expect(first(results) == shop.named["headphones"])
+        #expect(results.hits.first?.highlight == "Noise cancelling <em>headphones</em> 降噪耳机")
+        #expect(results.hits.first?.typos == 0)
+    }
+
+    @Test func aTypoStillFindsTheGoodsAndSuggestsTheCorrection() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let results = try await search("headphonez ")
+        #expect(first(results) == shop.named["headphones"])
+        #expect(results.hits.first?.typos == 1)
+        #expect(results.didYouMean == "headphones")
+        #expect(try await search("hexdphonez ").hits.first?.typos == 2)  // 10 letters: two typos allowed
+        #expect(try await search("eadbudz ").total == 0)  // two typos in a 7-letter word: too many
+    }
+
+    @Test func exactMatchesRankAboveTypoMatches() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let results = try await search("charger ")
+        let ids = results.hits.map(\.goodsId)
+        let exact = try #require(ids.firstIndex(of: shop.named["charger"] ?? ""))
+        let typo = try #require(ids.firstIndex(of: shop.named["chargers"] ?? ""))
+        #expect(exact < typo)
+    }
+
+    @Test func theLastWordMatchesAsAPrefixWhileTyping() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let typing = try await search("noise cancel")
+        #expect(first(typing) == shop.named["headphones"])
+        #expect(typing.hits.first?.matchedWords == 2)
+        // A finished word is not a prefix: only "noise" matches now (the best any goods does).
+        #expect(try await search("noise cancel ").hits.first?.matchedWords == 1)
+    }
+
+    @Test func everyWordMustMatchWhenSomeGoodsMatchThemAll() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let results = try await search("organic green tea ")
+        #expect(first(results) == shop.named["longjing"])
+        #expect(results.hits.allSatisfy { $0.matchedWords == 3 })
+        let diacritics = try await search("cafe creme ")
+        #expect(first(diacritics) == shop.named["cafe"])
+    }
+
+    @Test func chineseTwoCharacterQueriesFindTheGoodsContainingThem() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let tea = try await search("绿茶")
+        #expect(tea.hits.count > 1)
+        #expect(tea.hits.allSatisfy { $0.title.contains("绿茶") })
+        #expect(first(try await search("明前")) == shop.named["longjing"])
+        let pot = try await search("紫砂")
+        #expect(first(pot) == shop.named["teapot"])
+        #expect(pot.hits.first?.highlight == "Clay teapot <em>紫砂</em>壶")
+        #expect(try await search("西湖龙井").hits.first?.goodsId == shop.named["longjing"])
+    }
+
+    @Test func nonsenseFindsNothing() async throws {
+        let results = try await search("zzqxv")
+        #expect(results.total == 0)
+        #expect(results.hits.isEmpty)
+    }
+
+    @Test func suggestCompletesWordsAndRemembersPopularQueries() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let projector = try shop.projector()
+        for _ in 0..<3 { projector.searchLog.record("green tea") }
+        projector.searchLog.record("green tea powder")
+        let suggestions = try projector.read(SearchProjection.self) { try $0.suggest("gre", searchLog: projector.searchLog) }
+        #expect(suggestions.completions.contains("green"))
+        #expect(suggestions.popular.first == FacetValue(value: "green tea", count: 3))
+        #expect(!suggestions.goods.isEmpty)
+        let chinese = try projector.read(SearchProjection.self) { try $0.suggest("龙", searchLog: projector.searchLog) }
+        #expect(chinese.completions.contains("龙井"))
+    }
+
+    @Test func badQueriesAreRefusedWithTheField() async throws {
+        await #expect(throws: SearchQueryError.self) { try await self.search("tea") { $0.size = 0 } }
+        await #expect(throws: SearchQueryError.self) { try await self.search("tea") { $0.size = SearchQuery.sizeMax + 1 } }
+        await #expect(throws: SearchQueryError.self) { try await self.search("tea") { $0.cursor = "not-a-cursor" } }
+        await #expect(throws: SearchQueryError.self) { try await self.search("tea") { $0.minPrice = 10; $0.maxPrice = 5 } }
+        await #expect(throws: SearchQueryError.self) { try await self.search(String(repeating: "a", count: 500)) }
+    }
+}
+
+@Suite struct SearchAgainstBruteForceTests {
+    /// The listed goods as the engine's own aggregates say.
+    func catalogue(_ shop: ProjectedShop) throws -> [GoodsState] {
+        let replayed = try Replayer(log: shop.log, cipher: nil).shop(through: shop.log.headPosition)
+        return replayed.streams.values.compactMap { stream -> GoodsState? in
+            if case .goods(let goods) = stream.state, goods.isListed { goods } else { nil }
+        }
+    }
+
+    @Test(arguments: [SearchSort.priceAscending, .priceDescending, .sales, .rating, .newest, .relevance])
+    func filtersSortAndPaginationMatchABruteForceScan(sort: SearchSort) async throws {
+        let shop = try await ProjectedShop.shared.value
+        let projector = try shop.projector()
+        let goods = try catalogue(shop)
+        var random = SplitMix64(seed: 99)
+        let categories = Array(Set(goods.map(\.category))).sorted()
+        let brands = Array(Set(goods.map(\.brand))).sorted()
+        let tags = Array(Set(goods.flatMap(\.tags))).sorted()
+        for round in 0..<12 {
+            var query = SearchQuery(text: ["", "tea", "gift", "茶"][round % 4])
+            query.sort = sort
+            query.size = 1 + Int(random.next() % 7)
+            if random.next() % 2 == 0 { query.category = categories[Int(random.next() % UInt64(categories.count))] }
+            if random.next() % 3 == 0 { query.brand = brands[Int(random.next() % UInt64(brands.count))] }
+            if random.next() % 3 == 0 { query.minPrice = Int64(random.next() % 10_000) }
+            if random.next() % 3 == 0 { query.maxPrice = 5_000 + Int64(random.next() % 20_000) }
+            if let low = query.minPrice, let high = query.maxPrice, low > high { (query.minPrice, query.maxPrice) = (high, low) }
+            if random.next() % 2 == 0 { query.inStock = true }
+            if random.next() % 4 == 0 { query.tags = [tags[Int(random.next() % UInt64(tags.count))]] }
+            let matching = try projector.read(SearchProjection.self) { search in
+                Set(search.words(of: query.text).isEmpty ? goods.compactMap { $0.goodsId?.description } : try search.search({ var all = query; all.size = 100; all.category = nil; all.brand = nil; all.minPrice = nil; all.maxPrice = nil; all.inStock = false; all.tags = []; all.sort = .relevance; return all }()).hits.map(\.goodsId))
+            }
+            let expected = goods.filter { goods in
+                guard let id = goods.goodsId?.description, matching.contains(id) else { return false }
+                if let category = query.category, goods.category != category { return false }
+                if let brand = query.brand, goods.brand != brand { return false }
+                if let low = query.minPrice, goods.price.minorUnits < low { return false }
+                if let high = query.maxPrice, goods.price.minorUnits > high { return false }
+                if query.inStock, goods.available <= 0 { return false }
+                if !query.tags.isEmpty, !query.tags.allSatisfy(goods.tags.contains) { return false }
+                return true
+            }
+            // Walk every page by cursor, and by page number: the same hits, in an order the sort allows.
+            var byCursor: [SearchHit] = []
+            var cursorQuery = query
+            var first = try projector.read(SearchProjection.self) { try $0.search(cursorQuery) }
+            #expect(first.total == expected.count, "round \(round): \(query)")
+            byCursor += first.hits
+            while let next = first.nextCursor {
+                cursorQuery.cursor = next
+                first = try projector.read(SearchProjection.self) { try $0.search(cursorQuery) }
+                byCursor += first.hits
+            }
+            var byPage: [SearchHit] = []
+            var pageQuery = query
+            while byPage.count < expected.count, pageQuery.page < 100 {
+                byPage += try projector.read(SearchProjection.self) { try $0.search(pageQuery) }.hits
+                pageQuery.page += 1
+            }
+            #expect(byCursor.map(\.goodsId) == byPage.map(\.goodsId), "round \(round)")
+            #expect(Set(byCursor.map(\.goodsId)) == Set(expected.compactMap { $0.goodsId?.description }), "round \(round): \(query)")
+            for (earlier, later) in zip(byCursor, byCursor.dropFirst()) {
+                switch sort {
+                case .priceAscending: #expect(earlier.price <= later.price)
+                case .priceDescending: #expect(earlier.price >= later.price)
+                case .sales: #expect(earlier.sold >= later.sold)
+                case .rating: #expect((earlier.rating ?? 0) >= (later.rating ?? 0))
+                case .newest: #expect(earlier.listedAt >= later.listedAt)
+                case .relevance: #expect((earlier.matchedWords, -earlier.typos) >= (later.matchedWords, -later.typos))
+                }
+            }
+            // Facet counts are the filtered hits counted by value.
+            let categoryCounts = Dictionary(grouping: expected, by: \.category).mapValues(\.count)
+            for facet in first.facets["category"] ?? [] { #expect(categoryCounts[facet.value] == facet.count) }
+        }
+    }
+
+    @Test func delistedGoodsVanishAndPriceChangesShowOnceTheProjectionPassesThem() async throws {
+        let shop = try await ProjectedShop()
+        let projector = try shop.projector()
+        projector.start()
+        defer { projector.stop() }
+        let goods = try #require(shop.named["matcha"])
+        let before = try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }
+        #expect(before.hits.first?.goodsId == goods)
+        try await shop.run("ChangePrice", ["goodsId": goods, "price": 1_234], as: shop.merchant)
+        #expect(await projector.wait("search", reaches: shop.log.headPosition, timeout: .seconds(10)))
+        #expect(try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }.hits.first?.price == 1_234)
+        try await shop.run("Delist", ["goodsId": goods], as: shop.merchant)
+        #expect(await projector.wait("search", reaches: shop.log.headPosition, timeout: .seconds(10)))
+        #expect(try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }.hits.map(\.goodsId).contains(goods) == false)
+    }
+}
