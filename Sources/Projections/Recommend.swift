@@ -14,10 +14,10 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     ]
 
     public struct Item: Codable, Equatable, Sendable, Hashable {
-        var title = ""
-        var category = ""
-        var brand = ""
-        var tags: [String] = []
+        public internal(set) var title = ""
+        public internal(set) var category = ""
+        public internal(set) var brand = ""
+        public internal(set) var tags: [String] = []
         var listed = false
         var listedAt: Int64 = 0
         /// Time-decayed interest (views 1, carts 3, purchases 10) as of `scoredAt`.

@@ -39,8 +39,8 @@ final class ProjectedShop: @unchecked Sendable {
         engine = try Engine(log: log, vault: vault, configuration: configuration)
         var size = DemoShop.Size()
         size.goods = 48
-        size.customers = 12
-        size.orders = 160
+        size.customers = 60
+        size.orders = 240
         _ = try await DemoShop.seed(engine: engine, clock: clock, size: size, seed: seed)
         merchant = try await Self.register(engine, "search-merchant@test.emporium", role: .merchant)
         customer = try await Self.register(engine, "search-customer@test.emporium", role: .customer)

@@ -1,0 +1,202 @@
+import Commerce
+import EventLog
+import Foundation
+import TestSupport
+import Testing
+@testable import Engine
+@testable import History
+@testable import Projections
+
+@Suite struct RecommendationTests {
+    @Test func goodsAlwaysBoughtTogetherAppearInEachOthersAlsoBought() async throws {
+        let shop = try await ProjectedShop()
+        let (pot, cups) = (try #require(shop.named["teapot"]), try #require(shop.named["matcha"]))
+        for index in 0..<3 {
+            let buyer = try await ProjectedShop.register(shop.engine, "pair\(index)@test.emporium", role: .customer)
+            try await shop.run("AddAddress", ["address": ["recipient": "R", "phone": "1", "line1": "L", "city": "C", "postalCode": "1", "country": "CN"]], as: buyer)
+            try await shop.run("AddToCart", ["goodsId": pot, "quantity": 1], as: buyer)
+            try await shop.run("AddToCart", ["goodsId": cups, "quantity": 1], as: buyer)
+            try await shop.run("PlaceOrder", [:], as: buyer)
+        }
+        let projector = try shop.projector()
+        let (withPot, withCups) = try projector.read(RecommendProjection.self) { ($0.alsoBought(with: pot, limit: 10), $0.alsoBought(with: cups, limit: 10)) }
+        #expect(withPot.first?.goodsId == cups)
+        #expect(withCups.first?.goodsId == pot)
+    }
+
+    @Test func theFeedNeverOffersWhatTheUserBoughtAndANewUserGetsHotGoods() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let projector = try shop.projector()
+        let users = try Replayer(log: shop.log, cipher: nil).shop(through: shop.log.headPosition).streams.values.compactMap { stream -> UserId? in
+            if case .order(let order) = stream.state { order.placed?.userId } else { nil }
+        }
+        try projector.read(RecommendProjection.self) { recommend in
+            for user in Set(users) {
+                let bought = Set(recommend.purchases(of: user))
+                #expect(!bought.isEmpty)
+                let feed = recommend.feed(for: user, limit: 10)
+                #expect(feed.count == 10)
+                #expect(feed.allSatisfy { !bought.contains($0.goodsId) })
+            }
+            let stranger = UserId(UUID())
+            #expect(recommend.feed(for: stranger, limit: 5).map(\.goodsId) == recommend.hot(limit: 5).map(\.goodsId))
+            let newest = recommend.newArrivals(limit: 3)
+            #expect(newest.count == 3 && newest[0].score >= newest[1].score)
+        }
+    }
+
+    @Test func similarGoodsShareCategoryOrTags() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let projector = try shop.projector()
+        let longjing = try #require(shop.named["longjing"])
+        let (similar, items) = try projector.read(RecommendProjection.self) { ($0.similar(to: longjing, limit: 5), $0.items.rows) }
+        #expect(similar.count == 5)
+        #expect(!similar.contains { $0.goodsId == longjing })
+        #expect(zip(similar, similar.dropFirst()).allSatisfy { $0.score >= $1.score })
+        // Each shares the category and the tag "green" (brands differ): nothing unrelated comes first.
+        #expect(similar.allSatisfy { items[$0.goodsId]?.category == "tea" && items[$0.goodsId]?.tags.contains("green") == true })
+    }
+
+    @Test func theOfflineEvaluationBeatsPopularityOnTheSeededShop() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let report = try RecommenderEvaluation.run(log: shop.log)
+        let feed = try #require(report.rows.first { $0.recommender == "feed" })
+        let popular = try #require(report.rows.first { $0.recommender == "popular" })
+        #expect(report.users > 5)
+        #expect(feed.hitRate > popular.hitRate)
+        #expect(feed.ndcg > popular.ndcg)
+        #expect(report.rows.allSatisfy { (0...1).contains($0.hitRate) && (0...1).contains($0.ndcg) })
+    }
+}
+
+@Suite struct AnalyticsAndMyPagesTests {
+    @Test func analyticsAddUpToTheLog() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let projector = try shop.projector()
+        var paid: Int64 = 0
+        var paidOrders = 0
+        var views = 0
+        var refunds = 0
+        for event in try shop.log.read(from: 1, limit: 100_000) {
+            guard let decoded = try Replayer(log: shop.log, cipher: nil).decode(event) else { continue }
+            switch decoded {
+            case .order(.paid(let e)): paid += e.amount.minorUnits; paidOrders += 1
+            case .order(.refunded): refunds += 1
+            case .user(.goodsViewed): views += 1
+            default: break
+            }
+        }
+        try projector.read(AnalyticsProjection.self) { analytics in
+            let sales = analytics.sales(from: "2000-01-01", to: "2100-01-01", merchant: nil)
+            #expect(sales.reduce(0) { $0 + $1.gmv } == paid)
+            #expect(sales.reduce(0) { $0 + $1.orders } == paidOrders)
+            let funnel = analytics.funnel(from: "2000-01-01", to: "2100-01-01")
+            #expect(funnel.views == views && funnel.ordersPaid == paidOrders && funnel.cartAdds > 0)
+            #expect(analytics.refunds(from: "2000-01-01", to: "2100-01-01").ordersRefunded >= refunds)
+            // Per merchant: the merchants' revenues add up to the goods' revenues.
+            let top = analytics.topGoods(merchant: nil, limit: 100)
+            #expect(top.count > 5 && zip(top, top.dropFirst()).allSatisfy { $0.revenue >= $1.revenue })
+            let merchants = Set(top.map(\.merchantId)).compactMap(UserId.init)
+            let byMerchant = merchants.map { analytics.sales(from: "2000-01-01", to: "2100-01-01", merchant: $0).reduce(0) { $0 + $1.gmv } }.reduce(0, +)
+            #expect(byMerchant == analytics.goodsSales.rows.values.reduce(0) { $0 + $1.revenue })
+            let low = analytics.lowStock(merchant: nil, limit: 100)
+            #expect(low.contains { $0.goodsId == shop.named["teapot"] })  // stock 3, threshold 5
+            #expect(low.allSatisfy { $0.available <= $0.threshold })
+            #expect(analytics.lowStock(merchant: UserId(UUID()), limit: 100).isEmpty)
+        }
+    }
+
+    @Test func myPagesMatchTheAggregates() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let projector = try shop.projector()
+        let replayed = try Replayer(log: shop.log, cipher: nil).shop(through: shop.log.headPosition)
+        var statuses: [UserId: [String: OrderStatus]] = [:]
+        var balances: [UserId: Int64] = [:]
+        for (name, stream) in replayed.streams {
+            if case .order(let order) = stream.state, let placed = order.placed { statuses[placed.userId, default: [:]][placed.orderId.description] = order.status }
+            if case .points(let points) = stream.state, let id = StreamId(name: name), case .points(let user) = id { balances[user] = points.balance }
+        }
+        try projector.read(MyPagesProjection.self) { pages in
+            for (user, orders) in statuses {
+                let mine = pages.orders(of: user, status: nil, limit: 100)
+                #expect(Dictionary(uniqueKeysWithValues: mine.map { ($0.orderId, $0.status) }) == orders)
+                #expect(zip(mine, mine.dropFirst()).allSatisfy { $0.placedAt >= $1.placedAt })
+                for status in Set(orders.values) {
+                    #expect(pages.orders(of: user, status: status, limit: 100).count == orders.values.filter { $0 == status }.count)
+                }
+                #expect(pages.points(of: user).balance == balances[user] ?? 0)
+            }
+        }
+    }
+}
+
+@Suite struct ProjectorTests {
+    @Test func incrementalModelsEqualModelsRebuiltFromScratchByteForByte() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let directory = temporaryDirectory("incremental")
+        let small = try shop.projector(batchEventsMax: 37, directory: directory)
+        let whole = try shop.projector()
+        for name in small.names {
+            let (a, b) = (try small.storedModel(name), try whole.storedModel(name))
+            #expect(!a.isEmpty)
+            #expect(a == b, "\(name) differs in \(Set(a.keys).symmetricDifference(b.keys).count) keys")
+            #expect(try small.differencesFromRebuild(name).isEmpty)
+        }
+        // Reopened from disk, the models answer as before.
+        let query = SearchQuery(text: "tea")
+        let before = try small.read(SearchProjection.self) { try $0.search(query) }
+        small.close()
+        let reopened = try Projector(directory: directory, log: shop.log)
+        #expect(try reopened.read(SearchProjection.self) { try $0.search(query) } == before)
+        #expect(reopened.checkpoint("search") == shop.log.headPosition)
+    }
+
+    @Test func aRebuildServesTheOldModelUntilItCatchesUpThenTakesOver() async throws {
+        let shop = try await ProjectedShop.shared.value
+        var options = Projector.Options()
+        options.batchEventsMax = 100
+        let projector = try Projector(directory: temporaryDirectory("rebuild"), log: shop.log, options: options)
+        try projector.catchUp()
+        let expected = try projector.storedModel("search")
+        let answer = try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "tea")) }
+        try projector.startRebuild("search")
+        #expect(throws: ProjectionError.self) { try projector.startRebuild("search") }
+        try projector.step(through: shop.log.headPosition)
+        let during = try projector.status().first { $0.name == "search" }
+        #expect(during?.rebuild != nil && during?.lag == 0)
+        #expect(try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "tea")) } == answer)
+        try projector.catchUp()
+        #expect(try projector.status().first { $0.name == "search" }?.rebuild == nil)
+        #expect(try projector.storedModel("search") == expected)
+        #expect(try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "tea")) } == answer)
+    }
+
+    @Test func waitingForAPositionReturnsOnceTheProjectionPassesItOrTimesOut() async throws {
+        let shop = try await ProjectedShop()
+        let projector = try shop.projector()
+        #expect(await projector.wait("mypages", reaches: shop.log.headPosition + 1, timeout: .milliseconds(50)) == false)
+        projector.start()
+        defer { projector.stop() }
+        try await shop.run("RecordView", ["goodsId": shop.named["teapot"] ?? ""], as: shop.customer)
+        #expect(await projector.wait("mypages", reaches: shop.log.headPosition, timeout: .seconds(10)))
+        guard case .user(let user, _) = shop.customer else { return }
+        #expect(try projector.read(MyPagesProjection.self) { $0.footprints(of: user).first?.goodsId } == shop.named["teapot"])
+    }
+
+    @Test func aChangedModelShapeIsFoldedAgainFromTheStart() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let directory = temporaryDirectory("shape")
+        try shop.projector(directory: directory).close()
+        // Plant an older schema version in the stored meta.
+        let store = try Projector(directory: directory, log: shop.log)
+        try store.environment.write { transaction in
+            try transaction.put(store.meta, key: Array("search".utf8), value: try BinaryPayload.encode(Projector.Meta(active: 0, checkpoints: [5, 0], schemaVersions: [0, 0])))
+        }
+        store.close()
+        let reopened = try Projector(directory: directory, log: shop.log)
+        #expect(reopened.checkpoint("search") == 0)
+        try reopened.catchUp()
+        #expect(try reopened.differencesFromRebuild("search").isEmpty)
+    }
+}
+
