@@ -19,6 +19,8 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
         case rejected
         /// Too much at once (429).
         case overloaded
+        /// Not ready yet, e.g. a read model still catching up (503): try again shortly.
+        case unavailable
         /// Our fault (500); never caused by input alone.
         case internalFailure
     }
@@ -46,6 +48,7 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
         case .conflict: return "version_conflict"
         case .rejected: return "rejected"
         case .overloaded: return "overloaded"
+        case .unavailable: return "unavailable"
         case .internalFailure: return "internal_error"
         }
     }

@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Projections
 
 /// How the server listens and what it accepts.
 public struct ServerConfiguration: Sendable {
@@ -18,20 +19,23 @@ public struct ServerConfiguration: Sendable {
     public var commandsPerSecondPerCaller: Double = 200
     /// The same for all anonymous callers together (RegisterUser, Login).
     public var anonymousCommandsPerSecond: Double = 2_000
+    /// How long a query with `?after=` waits for its read model before answering 503.
+    public var readYourWritesWaitMax = Duration.seconds(5)
 
     public init(sandboxSecret: [UInt8]) { self.sandboxSecret = sandboxSecret }
 }
 
 /// The composition root shared by `emporium serve` and the tests.
-public func buildApplication(engine: Engine, configuration: ServerConfiguration, logger: Logger = Logger(label: "emporium.http"))
+public func buildApplication(engine: Engine, projector: Projector?, configuration: ServerConfiguration, logger: Logger = Logger(label: "emporium.http"))
     -> some ApplicationProtocol {
-    Application(router: buildRouter(engine: engine, configuration: configuration),
+    Application(router: buildRouter(engine: engine, projector: projector, configuration: configuration),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emporium"),
                 logger: logger)
 }
 
-public func buildRouter(engine: Engine, configuration: ServerConfiguration) -> Router<BasicRequestContext> {
-    let routes = Routes(engine: engine, configuration: configuration, metrics: CommandMetrics(),
+/// `projector` is nil only in tests of the command side; read-model routes then answer 503.
+public func buildRouter(engine: Engine, projector: Projector? = nil, configuration: ServerConfiguration) -> Router<BasicRequestContext> {
+    let routes = Routes(engine: engine, projector: projector, configuration: configuration, metrics: CommandMetrics(),
                         callers: RateLimiter(ratePerSecond: configuration.commandsPerSecondPerCaller, burst: configuration.commandsPerSecondPerCaller * 2),
                         anonymous: RateLimiter(ratePerSecond: configuration.anonymousCommandsPerSecond, burst: configuration.anonymousCommandsPerSecond * 2))
     let router = Router(context: BasicRequestContext.self)
@@ -42,6 +46,13 @@ public func buildRouter(engine: Engine, configuration: ServerConfiguration) -> R
         }
     }
     return router
+}
+
+struct Health: Encodable {
+    var status: String
+    var headPosition: UInt64
+    var projections: [ProjectionStatus]
+    var projectorFailure: String?
 }
 
 /// One entry per endpoint: registration, dispatch and the OpenAPI document all read this table.
@@ -56,19 +67,22 @@ struct RouteSpec: Sendable {
 
 struct Routes: Sendable {
     let engine: Engine
+    let projector: Projector?
     let configuration: ServerConfiguration
     let metrics: CommandMetrics
     let callers: RateLimiter
     let anonymous: RateLimiter
 
-    static let table: [RouteSpec] = [
+    static let table: [RouteSpec] = commandAndAggregateTable + readTable
+
+    static let commandAndAggregateTable: [RouteSpec] = [
         RouteSpec(name: "command", method: .post, path: "/v1/commands", summary: "Execute a command: {\"type\", \"data\"}", auth: false),
         RouteSpec(name: "callback", method: .post, path: "/v1/payments/:provider/callback", summary: "A signed payment provider notification", auth: false),
         RouteSpec(name: "sandboxCheckout", method: .post, path: "/v1/payments/sandbox/checkout/:paymentId",
                   summary: "Demo: the sandbox provider pays a payment and calls back", auth: true),
         RouteSpec(name: "goods", method: .get, path: "/v1/goods/:goodsId", summary: "One goods", auth: false),
         RouteSpec(name: "cart", method: .get, path: "/v1/me/cart", summary: "My cart at current prices", auth: true),
-        RouteSpec(name: "orders", method: .get, path: "/v1/me/orders", summary: "My orders (?status=&limit=)", auth: true),
+        RouteSpec(name: "orders", method: .get, path: "/v1/me/orders", summary: "My orders, newest first (status, limit, after)", auth: true),
         RouteSpec(name: "order", method: .get, path: "/v1/orders/:orderId", summary: "An order with its timeline", auth: true),
         RouteSpec(name: "points", method: .get, path: "/v1/me/points", summary: "My points balance and ledger", auth: true),
         RouteSpec(name: "profile", method: .get, path: "/v1/me/profile", summary: "My profile, addresses, favorites and footprints", auth: true),
@@ -83,6 +97,7 @@ struct Routes: Sendable {
     ]
 
     func handle(_ name: String, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        if let response = try await handleRead(name, request, context) { return response }
         switch name {
         case "command": return try await command(request)
         case "callback": return try await callback(request, context)
@@ -91,20 +106,17 @@ struct Routes: Sendable {
             guard let id = context.parameters.get("goodsId").flatMap(GoodsId.init) else { throw EngineError(.notFound, code: "goods_not_found", "no such goods") }
             return try json(engine.goods(id))
         case "cart": return try json(engine.cart(of: actor(request)))
-        case "orders":
-            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 20
-            return try json(engine.orders(of: actor(request), status: request.uri.queryParameters.get("status"), limit: limit))
         case "order":
             guard let id = context.parameters.get("orderId").flatMap(OrderId.init) else { throw EngineError(.notFound, code: "order_not_found", "no such order") }
             return try json(engine.order(id, for: actor(request)))
-        case "points": return try json(engine.points(of: actor(request)))
         case "profile": return try json(engine.profile(of: actor(request)))
         case "events": return try events(request)
         case "auditEvents": return try auditEvents(request)
         case "auditStream": return try auditStream(request, context)
         case "auditDigest": return try auditDigest(request)
-        case "health": return try json(["status": "ok", "headPosition": String(engine.log.headPosition)])
-        case "metrics": return text(metrics.render(log: engine.log), contentType: "text/plain; version=0.0.4")
+        case "health": return try json(Health(status: projector?.failure == nil ? "ok" : "degraded", headPosition: engine.log.headPosition,
+                                              projections: try projector?.status() ?? [], projectorFailure: projector?.failure))
+        case "metrics": return text(metrics.render(log: engine.log, projections: try projector?.status() ?? []), contentType: "text/plain; version=0.0.4")
         case "openapi": return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPI.document())))
         default: throw HTTPError(.notFound)
         }

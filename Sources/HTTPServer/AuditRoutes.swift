@@ -83,7 +83,7 @@ extension Routes {
         throw badQuery(field, "must be an ISO-8601 time such as 2026-06-01T12:00:00Z")
     }
 
-    private static func badQuery(_ field: String, _ reason: String) -> EngineError {
+    static func badQuery(_ field: String, _ reason: String) -> EngineError {
         EngineError(.invalidInput, code: "invalid_query", "\(field) \(reason)", details: ["field": field])
     }
 }

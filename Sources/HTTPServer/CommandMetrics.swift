@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import Projections
 import Synchronization
 
 /// Command counts by type and outcome, and latency histograms by type, in the
@@ -33,7 +34,7 @@ final class CommandMetrics: Sendable {
         }
     }
 
-    func render(log: EventLog) -> String {
+    func render(log: EventLog, projections: [ProjectionStatus] = []) -> String {
         var lines = [
             "# HELP emporium_commands_total Commands handled, by type and outcome (ok or the error code).",
             "# TYPE emporium_commands_total counter",
@@ -61,6 +62,12 @@ final class CommandMetrics: Sendable {
             "# HELP emporium_log_events_total Events appended since start.", "# TYPE emporium_log_events_total counter",
             "emporium_log_events_total \(writer.events)",
         ]
+        lines += ["# HELP emporium_projection_checkpoint Last position folded into each read model.", "# TYPE emporium_projection_checkpoint gauge"]
+        lines += projections.map { "emporium_projection_checkpoint{projection=\"\($0.name)\"} \($0.checkpoint)" }
+        lines += ["# HELP emporium_projection_lag_events Events committed but not yet folded, per read model.", "# TYPE emporium_projection_lag_events gauge"]
+        lines += projections.map { "emporium_projection_lag_events{projection=\"\($0.name)\"} \($0.lag)" }
+        lines += ["# HELP emporium_projection_model_bytes Stored size of each read model.", "# TYPE emporium_projection_model_bytes gauge"]
+        lines += projections.map { "emporium_projection_model_bytes{projection=\"\($0.name)\"} \($0.modelBytes)" }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -68,6 +68,7 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
         case .conflict: return .conflict
         case .rejected: return .unprocessableContent
         case .overloaded: return .tooManyRequests
+        case .unavailable: return .serviceUnavailable
         case .internalFailure: return .internalServerError
         }
     }

@@ -337,13 +337,16 @@ public final class Projector: @unchecked Sendable {
         }
     }
 
-    /// Rebuilds `name` and waits for it to take over (the CLI's form; `progress` gets (position, head)).
+    /// Rebuilds `name` up to the head and waits for it to take over (the CLI's form; `progress` gets (position, head)).
     public func rebuild(_ name: String, progress: ((UInt64, UInt64) -> Void)? = nil) throws {
         try startRebuild(name)
-        while state.withLock({ shadows[name] != nil }) {
-            let head = try log.head().position
-            _ = try step(through: head)
-            progress?(state.withLock { shadows[name]?.checkpoint ?? head }, head)
+        let head = try log.head().position
+        while true {
+            let position = state.withLock { shadows[name]?.checkpoint ?? live[name]?.checkpoint ?? head }
+            let rebuilding = state.withLock { shadows[name] != nil }
+            progress?(position, head)
+            guard rebuilding || position < head else { return }
+            try step(through: head)
         }
     }
 

@@ -41,6 +41,8 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     /// Lines of one order that count towards co-occurrence (bounds the pairs an order adds).
     static let linesPerOrderCounted = 20
     public static let resultsMax = 50
+    static let similarSeedsMax = 5
+    static let similarPerSeedMax = 30
 
     public let items = Table<Item>(prefix: 1)
     /// Keyed `a|b` with a < b: orders containing both.
@@ -235,9 +237,10 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         for (seed, weight) in seeds {
             for (other, score) in coOccurrence(of: seed) { scores[other, default: 0] += weight * score }
         }
-        for (seed, weight) in seeds.sorted(by: { $0.1 > $1.1 }).prefix(3) {
-            let similar = similarityScores(to: seed).sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(20)
-            for (other, score) in similar { scores[other, default: 0] += 0.3 * weight * score }
+        // Content similarity carries a customer's taste to goods nobody has bought together yet.
+        for (seed, weight) in seeds.sorted(by: { $0.1 > $1.1 }).prefix(Self.similarSeedsMax) {
+            let similar = similarityScores(to: seed).sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(Self.similarPerSeedMax)
+            for (other, score) in similar { scores[other, default: 0] += weight * score }
         }
         var feed = result(scores, limit: limit, excluding: bought)
         if feed.count < limit {

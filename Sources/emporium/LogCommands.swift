@@ -1,14 +1,15 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import Projections
 import History
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the hash chain, gapless positions, stream versions, every index, and that every event decodes.",
+        abstract: "Check the hash chain, gapless positions, stream versions, every index, that every event decodes, and that every read model equals a fresh rebuild.",
         discussion: """
-        Exits 0 when the log is sound, 1 when a problem was found (the first is named).
-        Projections are not part of this release (see the projections issue); when they land, verify compares each with a fresh rebuild.
+        Exits 0 when the log and the read models are sound, 1 when a problem was found (the first is named).
+        Each read model is folded afresh, in memory, up to its checkpoint and compared with the stored model byte for byte.
         """)
 
     @OptionGroup var data: DataOptions
@@ -27,12 +28,38 @@ struct Verify: ParsableCommand {
         print("head: position \(report.log.head.position)   hash \(report.log.head.hash.hex)")
         guard let first = report.firstProblem else {
             print("OK: the log is intact")
+            try verifyReadModels(log)
             return
         }
         print("FAILED: \(max(report.log.problems.count, 1)) problem(s); the first:")
         print("  \(first)")
         for problem in report.log.problems.dropFirst().prefix(9) { print("  \(problem)") }
         throw ExitCode(1)
+    }
+}
+
+extension Verify {
+    /// Every read model equals a fresh fold of the log up to its checkpoint.
+    func verifyReadModels(_ log: EventLog) throws {
+        guard FileManager.default.fileExists(atPath: data.projectionsDirectory + "/data.mdb") else {
+            print("read models: none stored yet (they are built by emporium serve or emporium projections rebuild all)")
+            return
+        }
+        let projector = try data.openProjector(log: log)
+        defer { projector.close() }
+        var failed = false
+        for name in projector.names {
+            let differences = try projector.differencesFromRebuild(name)
+            let checkpoint = projector.checkpoint(name)
+            if differences.isEmpty {
+                print("read model \(name): equals a fresh rebuild to position \(checkpoint)")
+            } else {
+                failed = true
+                print("FAILED: read model \(name) differs from a fresh rebuild to position \(checkpoint) in \(differences.count) row(s), e.g. \(differences.prefix(3).joined(separator: ", "))")
+                print("  mend it with: emporium projections rebuild \(name)")
+            }
+        }
+        if failed { throw ExitCode(1) }
     }
 }
 

@@ -200,6 +200,13 @@ struct Serve: AsyncParsableCommand {
         }
         let engine = try Engine(log: log, vault: vault, snapshots: snapshots,
                                 configuration: Engine.Configuration(tokenSecret: keys.token, sandboxSecret: keys.callback))
+        guard let lock = try ServerLock(directory: data.projectionsDirectory) else {
+            throw ValidationError("another emporium serve or projections rebuild is using \(data.dataDirectory)")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let projector = try data.openProjector(log: log)
+        defer { projector.close() }
+        projector.start()
         var server = ServerConfiguration(sandboxSecret: keys.callback)
         server.host = host
         server.port = port
@@ -207,7 +214,7 @@ struct Serve: AsyncParsableCommand {
         let sweeper = Task { await expiry.run(intervalSeconds: expirySweepSeconds) }
         defer { sweeper.cancel() }
         printBanner(engine: engine)
-        try await buildApplication(engine: engine, configuration: server).runService()
+        try await buildApplication(engine: engine, projector: projector, configuration: server).runService()
         log.close()
     }
 

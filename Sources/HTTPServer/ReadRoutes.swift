@@ -1,0 +1,216 @@
+import Commerce
+import Engine
+import EventLog
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Projections
+
+/// Queries answered by the projections: search, suggest, recommendations,
+/// analytics and my pages. Each takes `?after=POSITION` (a position from a
+/// command's answer) and then waits, up to `ServerConfiguration.readYourWritesWaitMax`, until the
+/// read model has folded that position (read-your-writes), or answers 503
+/// `projection_behind`. My pages wait for the head as of the request by
+/// themselves (a customer expects to see the order they just placed), and
+/// answer from the model as it is if that takes too long.
+extension Routes {
+    static let readTable: [RouteSpec] = [
+        RouteSpec(name: "search", method: .get, path: "/v1/search",
+                  summary: "Search listed goods: q, category, brand, minPrice, maxPrice, inStock, tags (comma-separated), sort (relevance|price_asc|price_desc|sales|rating|newest), page, size, cursor, after",
+                  auth: false),
+        RouteSpec(name: "suggest", method: .get, path: "/v1/search/suggest", summary: "Completions, popular searches and top goods for what is typed (q)", auth: false),
+        RouteSpec(name: "recommendHot", method: .get, path: "/v1/recommendations/hot", summary: "Hot goods: time-decayed views, carts and purchases (limit)", auth: false),
+        RouteSpec(name: "recommendNew", method: .get, path: "/v1/recommendations/new", summary: "New arrivals (limit)", auth: false),
+        RouteSpec(name: "recommendSimilar", method: .get, path: "/v1/recommendations/similar/:goodsId", summary: "Goods like this one (limit)", auth: false),
+        RouteSpec(name: "recommendAlsoBought", method: .get, path: "/v1/recommendations/also-bought/:goodsId", summary: "Goods bought with this one (limit)", auth: false),
+        RouteSpec(name: "recommendFeed", method: .get, path: "/v1/recommendations/feed", summary: "My home feed (limit)", auth: true),
+        RouteSpec(name: "analyticsSales", method: .get, path: "/v1/analytics/sales",
+                  summary: "Sales per day (from, to as YYYY-MM-DD; merchantId for admins); merchants see their own", auth: true),
+        RouteSpec(name: "analyticsFunnel", method: .get, path: "/v1/analytics/funnel", summary: "Admins: views → carts → orders → paid (from, to)", auth: true),
+        RouteSpec(name: "analyticsTopGoods", method: .get, path: "/v1/analytics/top-goods", summary: "Best sellers by paid revenue (limit; merchants see their own)", auth: true),
+        RouteSpec(name: "analyticsRefunds", method: .get, path: "/v1/analytics/refunds", summary: "Admins: refund rate (from, to)", auth: true),
+        RouteSpec(name: "analyticsLowStock", method: .get, path: "/v1/analytics/low-stock", summary: "Listed goods at or below their threshold (merchants see their own)", auth: true),
+        RouteSpec(name: "favorites", method: .get, path: "/v1/me/favorites", summary: "My favorites, newest first", auth: true),
+        RouteSpec(name: "footprints", method: .get, path: "/v1/me/footprints", summary: "Goods I viewed recently, newest first", auth: true),
+        RouteSpec(name: "reviews", method: .get, path: "/v1/me/reviews", summary: "My reviews, newest first", auth: true),
+        RouteSpec(name: "projections", method: .get, path: "/v1/admin/projections", summary: "Admins: each projection's checkpoint, lag and size", auth: true),
+        RouteSpec(name: "rebuildProjection", method: .post, path: "/v1/admin/projections/:name/rebuild",
+                  summary: "Admins: rebuild a projection beside the serving one", auth: true),
+    ]
+
+    func handleRead(_ name: String, _ request: Request, _ context: BasicRequestContext) async throws -> Response? {
+        let parameters = request.uri.queryParameters
+        switch name {
+        case "search":
+            let query = try searchQuery(parameters)
+            let results = try await read(SearchProjection.self, request) { search in
+                do { return try search.search(query) } catch let error as SearchQueryError { throw Self.badQuery(error.field, error.description) }
+            }
+            if results.total > 0, let projector { projector.searchLog.record(query.text) }
+            return try json(results)
+        case "suggest":
+            let text = parameters.get("q") ?? ""
+            guard let projector else { throw Self.projectionsOff }
+            return try json(try await read(SearchProjection.self, request) { search in
+                do { return try search.suggest(text, searchLog: projector.searchLog) } catch let error as SearchQueryError { throw Self.badQuery(error.field, error.description) }
+            })
+        case "recommendHot":
+            let limit = try self.limit(parameters)
+            return try json(try await read(RecommendProjection.self, request) { $0.hot(limit: limit) })
+        case "recommendNew":
+            let limit = try self.limit(parameters)
+            return try json(try await read(RecommendProjection.self, request) { $0.newArrivals(limit: limit) })
+        case "recommendSimilar", "recommendAlsoBought":
+            let limit = try self.limit(parameters)
+            guard let goods = context.parameters.get("goodsId").flatMap(GoodsId.init)?.description else {
+                throw EngineError(.notFound, code: "goods_not_found", "no such goods")
+            }
+            return try json(try await read(RecommendProjection.self, request) {
+                name == "recommendSimilar" ? $0.similar(to: goods, limit: limit) : $0.alsoBought(with: goods, limit: limit)
+            })
+        case "recommendFeed":
+            let user = try signedInUser(request)
+            let limit = try self.limit(parameters)
+            return try json(try await read(RecommendProjection.self, request) { $0.feed(for: user, limit: limit) })
+        case "analyticsSales", "analyticsTopGoods", "analyticsLowStock", "analyticsFunnel", "analyticsRefunds":
+            return try await analytics(name, request)
+        case "orders":
+            let user = try signedInUser(request)
+            let status = try parameters.get("status").map { text in
+                guard let status = OrderStatus(rawValue: text) else {
+                    throw Self.badQuery("status", "one of \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return status
+            }
+            let limit = try self.limit(parameters, default: 20, max: MyPagesProjection.ordersPageMax)
+            return try json(try await read(MyPagesProjection.self, request) { $0.orders(of: user, status: status, limit: limit) })
+        case "points":
+            let user = try signedInUser(request)
+            return try json(try await read(MyPagesProjection.self, request) { $0.points(of: user) })
+        case "favorites":
+            let user = try signedInUser(request)
+            return try json(try await read(MyPagesProjection.self, request) { $0.favorites(of: user) })
+        case "footprints":
+            let user = try signedInUser(request)
+            return try json(try await read(MyPagesProjection.self, request) { $0.footprints(of: user) })
+        case "reviews":
+            let user = try signedInUser(request)
+            return try json(try await read(MyPagesProjection.self, request) { $0.reviews(of: user) })
+        case "projections":
+            try requireAdministrator(request)
+            guard let projector else { throw Self.projectionsOff }
+            return try json(try projector.status())
+        case "rebuildProjection":
+            try requireAdministrator(request)
+            guard let projector else { throw Self.projectionsOff }
+            let projection = context.parameters.get("name") ?? ""
+            guard Projections.named(projection) != nil else { throw EngineError(.notFound, code: "projection_not_found", "no projection \(projection)") }
+            do { try projector.startRebuild(projection) } catch let error as ProjectionError {
+                throw EngineError(.conflict, code: "rebuild_running", error.description)
+            }
+            return try json(try projector.status().filter { $0.name == projection })
+        default: return nil
+        }
+    }
+
+    static let projectionsOff = EngineError(.unavailable, code: "projections_unavailable", "this server runs without read models")
+
+    /// Runs `body` on a projection once it has passed `?after=`.
+    func read<P: Projection, R: Sendable>(_ type: P.Type, _ request: Request, _ body: @escaping (P) throws -> R) async throws -> R {
+        guard let projector else { throw Self.projectionsOff }
+        if request.uri.queryParameters.get("after") == nil, type == MyPagesProjection.self {
+            _ = await projector.wait(type.name, reaches: engine.log.headPosition, timeout: configuration.readYourWritesWaitMax)
+        }
+        if let text = request.uri.queryParameters.get("after") {
+            guard let position = UInt64(text) else { throw Self.badQuery("after", "must be a log position") }
+            guard await projector.wait(type.name, reaches: position, timeout: configuration.readYourWritesWaitMax) else {
+                throw EngineError(.unavailable, code: "projection_behind", "\(type.name) has not reached position \(position) yet; try again",
+                                  details: ["checkpoint": String(projector.checkpoint(type.name))])
+            }
+        }
+        do {
+            return try projector.read(type, body)
+        } catch let error as ProjectionError {
+            throw EngineError(.unavailable, code: "projections_unavailable", error.description)
+        }
+    }
+
+    func signedInUser(_ request: Request) throws -> UserId {
+        guard let user = try engine.currentActor(try actor(request)).userId else { throw EngineError(.forbidden, "these pages belong to users") }
+        return user
+    }
+
+    func requireAdministrator(_ request: Request) throws {
+        guard try engine.currentActor(try actor(request)).isAdmin else { throw EngineError(.forbidden, "for admins only") }
+    }
+
+    func limit(_ parameters: FlatDictionary<Substring, Substring>, default value: Int = 10, max: Int = RecommendProjection.resultsMax) throws -> Int {
+        guard let text = parameters.get("limit") else { return value }
+        guard let limit = Int(text), (1...max).contains(limit) else { throw Self.badQuery("limit", "must be 1…\(max)") }
+        return limit
+    }
+
+    func searchQuery(_ parameters: FlatDictionary<Substring, Substring>) throws -> SearchQuery {
+        var query = SearchQuery(text: parameters.get("q") ?? "")
+        query.category = parameters.get("category")
+        query.brand = parameters.get("brand")
+        func integer(_ name: String) throws -> Int64? {
+            guard let text = parameters.get(name) else { return nil }
+            guard let value = Int64(text), value >= 0 else { throw Self.badQuery(name, "must be a non-negative integer") }
+            return value
+        }
+        query.minPrice = try integer("minPrice")
+        query.maxPrice = try integer("maxPrice")
+        if let text = parameters.get("inStock") {
+            guard let value = Bool(text) else { throw Self.badQuery("inStock", "must be true or false") }
+            query.inStock = value
+        }
+        query.tags = parameters.get("tags").map { $0.split(separator: ",").map(String.init) } ?? []
+        if let text = parameters.get("sort") {
+            guard let sort = SearchSort(rawValue: text) else {
+                throw Self.badQuery("sort", "one of \(SearchSort.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            query.sort = sort
+        }
+        query.page = Int(try integer("page") ?? 1)
+        query.size = Int(try integer("size") ?? 20)
+        query.cursor = parameters.get("cursor")
+        return query
+    }
+
+    /// Admins see the whole shop (or one merchant with `merchantId`); a merchant only their own goods; customers nothing.
+    func analytics(_ name: String, _ request: Request) async throws -> Response {
+        let caller = try engine.currentActor(try actor(request))
+        let parameters = request.uri.queryParameters
+        var merchant: UserId?
+        if caller.isAdmin {
+            merchant = try parameters.get("merchantId").map { text in
+                guard let id = UserId(text) else { throw Self.badQuery("merchantId", "must be a user id") }
+                return id
+            }
+        } else if case .user(let id, .merchant) = caller {
+            guard name != "analyticsFunnel", name != "analyticsRefunds" else { throw EngineError(.forbidden, "shop-wide analytics are for admins") }
+            merchant = id
+        } else {
+            throw EngineError(.forbidden, "analytics are for merchants and admins")
+        }
+        let from = try day(parameters.get("from") ?? "0000-01-01", "from")
+        let to = try day(parameters.get("to") ?? "9999-12-31", "to")
+        let limit = try self.limit(parameters, default: 20, max: AnalyticsProjection.topGoodsMax)
+        switch name {
+        case "analyticsSales": return try json(try await read(AnalyticsProjection.self, request) { $0.sales(from: from, to: to, merchant: merchant) })
+        case "analyticsFunnel": return try json(try await read(AnalyticsProjection.self, request) { $0.funnel(from: from, to: to) })
+        case "analyticsRefunds": return try json(try await read(AnalyticsProjection.self, request) { $0.refunds(from: from, to: to) })
+        case "analyticsTopGoods": return try json(try await read(AnalyticsProjection.self, request) { $0.topGoods(merchant: merchant, limit: limit) })
+        default: return try json(try await read(AnalyticsProjection.self, request) { $0.lowStock(merchant: merchant, limit: limit) })
+        }
+    }
+
+    func day(_ text: String, _ field: String) throws -> String {
+        let parts = text.split(separator: "-")
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2, parts.allSatisfy({ $0.allSatisfy(\.isNumber) }) else {
+            throw Self.badQuery(field, "must be a day, YYYY-MM-DD")
+        }
+        return text
+    }
+}

@@ -1,0 +1,163 @@
+import ArgumentParser
+import EventLog
+import Foundation
+import Projections
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension DataOptions {
+    var projectionsDirectory: String { dataDirectory + "/projections" }
+
+    /// The read models of this data directory, loaded from disk (not yet caught up).
+    func openProjector(log: EventLog, batchEventsMax: Int? = nil) throws -> Projector {
+        var options = Projector.Options()
+        if let batchEventsMax { options.batchEventsMax = batchEventsMax }
+        do {
+            return try Projector(directory: projectionsDirectory, log: log, options: options)
+        } catch {
+            throw ValidationError("cannot open the read models in \(projectionsDirectory): \(error)")
+        }
+    }
+}
+
+/// Held by `emporium serve` for as long as it runs, so that an offline
+/// rebuild does not change models a server holds in memory.
+final class ServerLock {
+    private let descriptor: Int32
+
+    /// Takes the lock, or returns nil when a server holds it.
+    init?(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let descriptor = open(directory + "/server.lock", O_CREAT | O_RDWR, 0o640)
+        guard descriptor >= 0 else { throw ValidationError("cannot open \(directory)/server.lock: \(String(cString: strerror(errno)))") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            return nil
+        }
+        self.descriptor = descriptor
+    }
+
+    deinit { close(descriptor) }  // closing releases the lock
+}
+
+struct ProjectionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "projections",
+        abstract: "Inspect and rebuild the read models (search, recommend, analytics, mypages).",
+        subcommands: [ProjectionsStatus.self, ProjectionsRebuild.self])
+}
+
+struct ProjectionsStatus: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Each read model's checkpoint, the head, the lag and the model's size.")
+
+    @OptionGroup var data: DataOptions
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func run() throws {
+        let log = try data.openLog(readOnly: true)
+        defer { log.close() }
+        let projector = try data.openProjector(log: log)
+        defer { projector.close() }
+        let status = try projector.status()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+            return
+        }
+        print("projection   checkpoint        head         lag       rows    model bytes  rebuild")
+        for row in status {
+            let rebuild = row.rebuild.map { "at \($0.checkpoint)/\($0.target)" } ?? "-"
+            print(row.name.padding(toLength: 12, withPad: " ", startingAt: 0)
+                + String(format: " %10llu  %10llu  %10llu  %9d  %13d  %@", row.checkpoint, row.head, row.lag, row.rows, row.modelBytes, rebuild))
+        }
+    }
+}
+
+struct ProjectionsRebuild: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rebuild",
+        abstract: "Fold a read model again from position 0 (or bring every model up to the head).",
+        discussion: """
+        NAME is search, recommend, analytics, mypages or all. The old model stays in place until the new one has caught up.
+        Stop the server first, or ask it to rebuild while serving: POST /v1/admin/projections/NAME/rebuild.
+        """)
+
+    @OptionGroup var data: DataOptions
+    @Argument(help: "The read model to rebuild, or all.") var name: String
+    @Option(help: "Events per transaction.") var batchEvents = 50_000
+    @Flag(help: "Only fold new events into the current models (no rebuild).") var catchUpOnly = false
+
+    func validate() throws {
+        guard name == "all" || Projections.named(name) != nil else {
+            throw ValidationError("no read model \(name); one of: all, \(Projections.all.map { $0.name }.joined(separator: ", "))")
+        }
+        guard (1...1_000_000).contains(batchEvents) else { throw ValidationError("--batch-events must be 1…1000000") }
+    }
+
+    func run() throws {
+        guard let lock = try ServerLock(directory: data.projectionsDirectory) else {
+            throw ValidationError("a server is running on \(data.dataDirectory); ask it instead: POST /v1/admin/projections/\(name)/rebuild")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let log = try data.openLog(readOnly: true)
+        defer { log.close() }
+        let projector = try data.openProjector(log: log, batchEventsMax: batchEvents)
+        defer { projector.close() }
+        let names = name == "all" ? projector.names : [name]
+        let started = DispatchTime.now().uptimeNanoseconds
+        if catchUpOnly {
+            let bar = ProgressBar(label: "catch up")
+            try projector.catchUp { bar.update(done: $0, total: $1) }
+            bar.finish()
+        } else {
+            for name in names {
+                let bar = ProgressBar(label: "rebuild \(name)")
+                try projector.rebuild(name) { bar.update(done: $0, total: $1) }
+                bar.finish()
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        for row in try projector.status() where names.contains(row.name) {
+            print("\(row.name): checkpoint \(row.checkpoint), \(row.rows) rows, \(row.modelBytes) bytes")
+        }
+        print(String(format: "done in %.2f s", seconds))
+    }
+}
+
+struct RecommendCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "recommend", abstract: "Recommendation tools.", subcommands: [RecommendEvaluate.self])
+}
+
+struct RecommendEvaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Leave-last-purchase-out evaluation of each recommender: HR@10 and NDCG@10 against a popularity baseline.",
+        discussion: "Runs over the shop's log: the seeded demo shop, or an imported order history (emporium import).")
+
+    @OptionGroup var data: DataOptions
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func run() throws {
+        let log = try data.openLog(readOnly: true)
+        defer { log.close() }
+        let bar = ProgressBar(label: "evaluate")
+        let report = try RecommenderEvaluation.run(log: log) { bar.update(done: $0, total: $1) }
+        bar.finish()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        print("customers evaluated: \(report.users)  (each with ≥ 2 orders; the last one hidden)   events: \(report.events)")
+        print("recommender     HR@\(report.cutoff)    NDCG@\(report.cutoff)   vs popular (HR)")
+        let baseline = report.rows.first { $0.recommender == "popular" }?.hitRate ?? 0
+        for row in report.rows {
+            let lift = baseline > 0 ? String(format: "%.2f×", row.hitRate / baseline) : "-"
+            print(row.recommender.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: "  %.3f    %.3f     %@", row.hitRate, row.ndcg, lift))
+        }
+    }
+}
