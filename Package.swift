@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "emporium-log-bench", targets: ["LogBench"]),
         .executable(name: "emporium-echo", targets: ["EchoServer"]),
         .executable(name: "emporium-history-bench", targets: ["HistoryBench"]),
+        .executable(name: "emporium-projection-bench", targets: ["ProjectionBench"]),
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "Commerce", targets: ["Commerce"]),
     ],
@@ -85,6 +86,12 @@ let package = Package(
             name: "HistoryBench",
             dependencies: ["EventLog", "Engine", "Commerce", "History", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/HistoryBench",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "ProjectionBench",
+            dependencies: ["EventLog", "Engine", "Commerce", "History", "Projections", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "tools/ProjectionBench",
             swiftSettings: strict
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"], swiftSettings: strict),

@@ -56,6 +56,13 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     private var neighbours: [String: [String: Int]] = [:]
     /// feature (`t:tag`, `c:category`, `b:brand`) → goods, derived from `items`.
     private var features: [String: Set<String>] = [:]
+    /// The hottest goods by a time-free key (see `hotKey`), highest first, at most `hotKept`.
+    private var hottest: [(key: Double, id: String)] = []
+    /// The key each goods in `hottest` is filed under.
+    private var hotMembers: [String: Double] = [:]
+    static let hotKept = 1_000
+    /// Candidates one similarity query scores at most (features are taken rarest first).
+    static let similarCandidatesMax = 4_000
 
     public init() {}
 
@@ -68,7 +75,43 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
             neighbours[parts[1], default: [:]][parts[0]] = count
         }
         features = [:]
-        for (id, item) in items.rows { for feature in Self.features(of: item) { features[feature, default: []].insert(id) } }
+        hottest = []
+        for (id, item) in items.rows {
+            for feature in Self.features(of: item) { features[feature, default: []].insert(id) }
+            if item.hot > 0 { hottest.append((Self.hotKey(item), id)) }
+        }
+        hottest.sort { ($0.key, $1.id) > ($1.key, $0.id) }
+        if hottest.count > Self.hotKept { hottest.removeLast(hottest.count - Self.hotKept) }
+        hotMembers = Dictionary(uniqueKeysWithValues: hottest.map { ($0.id, $0.key) })
+    }
+
+    /// Where (key, id) is or would go in `hottest`.
+    private func hotSlot(_ key: Double, _ id: String) -> Int {
+        var low = 0
+        var high = hottest.count
+        while low < high {
+            let middle = (low + high) / 2
+            if (hottest[middle].key, id) > (key, hottest[middle].id) { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// log₂ of the score decayed to time 0: decay divides every score by the
+    /// same factor as time passes, so this orders goods as their scores at any
+    /// later time would, and it only grows when interest is added.
+    static func hotKey(_ item: Item) -> Double { log2(item.hot) + Double(item.scoredAt) / hotHalfLifeMs }
+
+    private func raise(_ id: String, _ item: Item) {
+        let key = Self.hotKey(item)
+        if let old = hotMembers[id] {
+            let slot = hotSlot(old, id)
+            if slot < hottest.count, hottest[slot].id == id { hottest.remove(at: slot) }
+            hotMembers[id] = nil
+        }
+        guard hottest.count < Self.hotKept || key > (hottest.last?.key ?? -.infinity) else { return }
+        hottest.insert((key, id), at: hotSlot(key, id))
+        hotMembers[id] = key
+        if hottest.count > Self.hotKept, let dropped = hottest.popLast() { hotMembers[dropped.id] = nil }
     }
 
     static func features(of item: Item) -> Set<String> {
@@ -128,6 +171,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
             item.hot = Self.decayed(item.hot, from: item.scoredAt, to: max(time, item.scoredAt)) + weight
             item.scoredAt = max(time, item.scoredAt)
         }
+        if let item = items[id] { raise(id, item) }
     }
 
     static func decayed(_ score: Double, from: Int64, to: Int64) -> Double {
@@ -174,9 +218,13 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     /// Interest decayed to now.
     public func hot(limit: Int, excluding excluded: Set<String> = []) -> [Recommendation] {
         let now = self.now
-        var scores: [String: Double] = [:]
-        for (id, item) in items.rows where item.hot > 0 { scores[id] = Self.decayed(item.hot, from: item.scoredAt, to: now) }
-        return result(scores, limit: limit, excluding: excluded)
+        var hot: [Recommendation] = []
+        let limit = min(max(limit, 1), Self.resultsMax)
+        for (_, id) in hottest where hot.count < limit && !excluded.contains(id) {
+            guard let item = items[id], item.listed else { continue }
+            hot.append(Recommendation(goodsId: id, title: item.title, score: Self.decayed(item.hot, from: item.scoredAt, to: now)))
+        }
+        return hot
     }
 
     /// The most recently listed goods.
@@ -196,11 +244,15 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
 
     func similarityScores(to id: String) -> [String: Double] {
         guard let item = items[id] else { return [:] }
-        let mine = Self.features(of: item)
-        let weights = Dictionary(uniqueKeysWithValues: mine.map { ($0, pow(inverseFrequency($0), 2)) })
-        let norm = sqrt(weights.values.reduce(0, +))
+        let weights = Self.features(of: item).map { ($0, pow(inverseFrequency($0), 2)) }.sorted { ($0.1, $1.0) > ($1.1, $0.0) }
+        let norm = sqrt(weights.reduce(0) { $0 + $1.1 })
         var overlap: [String: Double] = [:]
-        for (feature, weight) in weights { for other in features[feature] ?? [] where other != id { overlap[other, default: 0] += weight } }
+        for (feature, weight) in weights {
+            let open = overlap.count < Self.similarCandidatesMax  // past the cap, common features only add to goods already found
+            for other in features[feature] ?? [] where other != id {
+                if open || overlap[other] != nil { overlap[other, default: 0] += weight }
+            }
+        }
         var scores: [String: Double] = [:]
         for (other, shared) in overlap {
             guard let otherItem = items[other] else { continue }

@@ -21,6 +21,7 @@ public final class SearchProjection: Projection, @unchecked Sendable {
         let before = goods[key]
         let after = (before ?? GoodsState()).evolve(change)
         goods[key] = after
+        index.setDocument(key, after)
         if before == nil || before?.title != after.title || before?.description != after.description || before?.brand != after.brand
             || before?.category != after.category || before?.tags != after.tags {
             index.put(key, after)
@@ -29,7 +30,10 @@ public final class SearchProjection: Projection, @unchecked Sendable {
 
     public func didLoad() {
         index.reset()
-        for (key, state) in goods.rows { index.put(key, state) }
+        for (key, state) in goods.rows.sorted(by: { $0.key < $1.key }) {
+            index.put(key, state)
+            index.setDocument(key, state)
+        }
     }
 }
 
@@ -63,6 +67,8 @@ final class InvertedIndex {
     }
 
     private(set) var keys: [String] = []
+    /// The goods by number: filters and sorts read these, not the keyed table.
+    private(set) var documents: [GoodsState] = []
     private(set) var numbers: [String: Int32] = [:]
     private(set) var postings: [String: [Int32: Counts]] = [:]
     private var documentTerms: [[String]] = []
@@ -74,6 +80,7 @@ final class InvertedIndex {
 
     func reset() {
         latinTermsByLength = [:]
+        documents = []
         keys = []
         numbers = [:]
         postings = [:]
@@ -84,6 +91,10 @@ final class InvertedIndex {
     }
 
     var documentCount: Int { keys.count }
+
+    func setDocument(_ key: String, _ goods: GoodsState) {
+        if let number = numbers[key] { documents[Int(number)] = goods }
+    }
 
     func averageLength(_ field: Field) -> Double {
         keys.isEmpty ? 1 : max(1, Double(totalLengths[field.rawValue]) / Double(keys.count))
@@ -98,6 +109,7 @@ final class InvertedIndex {
         } else {
             number = Int32(keys.count)
             keys.append(key)
+            documents.append(goods)
             numbers[key] = number
             documentTerms.append([])
             lengths.append([0, 0, 0])

@@ -199,7 +199,7 @@ extension SearchProjection {
         return 0.3 * log1p(Double(goods.sold)) + 0.2 * (rating - 3) * min(1, Double(goods.ratingCount) / 5)
     }
 
-    func document(_ number: Int32) -> GoodsState? { goods[index.keys[Int(number)]] }
+    func document(_ number: Int32) -> GoodsState? { index.documents[Int(number)] }
 
     func passes(_ number: Int32, _ query: SearchQuery) -> Bool {
         guard let goods = document(number), goods.isListed else { return false }

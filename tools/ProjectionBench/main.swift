@@ -1,0 +1,247 @@
+import ArgumentParser
+import Commerce
+import Engine
+import EventLog
+import Foundation
+import History
+import Projections
+
+/// The read models over a large shop: a full rebuild of every projection,
+/// then search, suggest and recommendation latencies over mixed query sets.
+/// `tools/bench-projections.sh` runs it beside PostgreSQL full-text search.
+@main
+struct ProjectionBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "emporium-projection-bench",
+        abstract: "Measure projection rebuilds and read-model queries over a generated shop.")
+
+    @Option(name: .customLong("data-dir"), help: "Where the generated shop lives (kept between runs; regenerated when smaller than asked).")
+    var dataDirectory = "./.bench/projections"
+    @Option(help: "Goods in the catalogue.") var goods = 100_000
+    @Option(help: "Events in the shop.") var events = 1_000_000
+    @Option(help: "Customers placing orders concurrently while generating.") var workers = 32
+    @Option(help: "Samples per latency measurement.") var samples = 3_000
+    @Option(help: "Write the goods and the search queries for the peer to this directory.") var peerInputs: String?
+
+    static let adjectives = ["organic", "wireless", "classic", "premium", "portable", "vintage", "smart", "handmade", "compact", "deluxe",
+                             "bamboo", "ceramic", "leather", "stainless", "waterproof", "ergonomic", "foldable", "rechargeable", "silk", "wooden"]
+    static let nouns = ["teapot", "earbuds", "keyboard", "charger", "blanket", "backpack", "notebook", "lamp", "speaker", "tumbler",
+                        "jacket", "sneakers", "wallet", "umbrella", "headphones", "kettle", "mug", "pillow", "watch", "camera",
+                        "scarf", "candle", "mirror", "bottle", "helmet", "glasses", "towel", "basket", "cushion", "sweater"]
+    static let chinese = ["茶壶", "耳机", "键盘", "充电器", "毛毯", "背包", "笔记本", "台灯", "音箱", "杯子", "夹克", "运动鞋", "钱包", "雨伞", "水壶",
+                          "枕头", "手表", "相机", "围巾", "蜡烛", "镜子", "水瓶", "头盔", "眼镜", "毛巾", "篮子", "靠垫", "毛衣", "绿茶", "丝绸"]
+    static let categories = ["tea", "audio", "computing", "home", "outdoor", "fashion", "kitchen", "beauty", "sports", "office",
+                             "toys", "garden", "travel", "pets", "books", "bedding", "lighting", "gifts", "baby", "tools"]
+    static let tags = ["gift", "eco", "new", "sale", "bestseller", "limited", "premium", "travel", "family", "handmade", "usb-c", "wireless"]
+
+    func run() async throws {
+        let log = try await generate()
+        defer { log.close() }
+        let head = log.headPosition
+        print("# emporium projection bench: \(head) events, \(goods) goods in \(dataDirectory)")
+
+        // Full rebuild of every projection from position 0.
+        let directory = dataDirectory + "/projections-bench"
+        try? FileManager.default.removeItem(atPath: directory)
+        let projector = try Projector(directory: directory, log: log)
+        let started = DispatchTime.now().uptimeNanoseconds
+        try projector.catchUp()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        print(String(format: "rebuild_all events=%llu seconds=%.3f events_per_second=%.0f", head, seconds, Double(head) / seconds))
+        for row in try projector.status() { print("model \(row.name) rows=\(row.rows) bytes=\(row.modelBytes)") }
+
+        var random = SplitMix64(seed: 7)
+        let queries = (0..<samples).map { _ in Self.query(&random) }
+        var latencies: [Double] = []
+        var totals = 0
+        for query in queries {
+            let begun = DispatchTime.now().uptimeNanoseconds
+            let results = try projector.read(SearchProjection.self) { try $0.search(query) }
+            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - begun) / 1e6)
+            totals += results.total
+        }
+        report("search", latencies, extra: String(format: "mean_hits=%.0f", Double(totals) / Double(queries.count)))
+
+        latencies.removeAll()
+        for query in queries {
+            let prefix = String(query.text.prefix(1 + Int(random.next() % 6)))
+            let begun = DispatchTime.now().uptimeNanoseconds
+            _ = try projector.read(SearchProjection.self) { try $0.suggest(prefix, searchLog: projector.searchLog) }
+            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - begun) / 1e6)
+        }
+        report("suggest", latencies)
+
+        let ids = try projector.read(RecommendProjection.self) { Array($0.items.rows.keys).sorted() }
+        let users = try projector.read(MyPagesProjection.self) { Array(Set($0.orders.rows.values.map(\.userId))).sorted().compactMap(UserId.init) }
+        latencies.removeAll()
+        for index in 0..<samples {
+            let goods = ids[Int(random.next() % UInt64(ids.count))]
+            let user = users.isEmpty ? UserId(UUID()) : users[Int(random.next() % UInt64(users.count))]
+            let begun = DispatchTime.now().uptimeNanoseconds
+            _ = try projector.read(RecommendProjection.self) { recommend in
+                switch index % 4 {
+                case 0: recommend.feed(for: user, limit: 10)
+                case 1: recommend.similar(to: goods, limit: 10)
+                case 2: recommend.alsoBought(with: goods, limit: 10)
+                default: recommend.hot(limit: 10)
+                }
+            }
+            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - begun) / 1e6)
+        }
+        report("recommend", latencies, extra: "mix=feed,similar,also-bought,hot")
+        projector.close()
+
+        if let peerInputs {
+            try FileManager.default.createDirectory(atPath: peerInputs, withIntermediateDirectories: true)
+            try writeGoods(log, to: peerInputs + "/goods.tsv")
+            let lines = queries.filter { !$0.text.isEmpty }.map { $0.text.replacingOccurrences(of: "\t", with: " ") }
+            try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: peerInputs + "/queries.txt"))
+        }
+    }
+
+    /// A mixed query: one or two words, Chinese, a typo, a prefix being typed, sometimes only filters; some with filters and a sort.
+    static func query(_ random: inout SplitMix64) -> SearchQuery {
+        func pick(_ words: [String]) -> String { words[Int(random.next() % UInt64(words.count))] }
+        var query = SearchQuery()
+        switch random.next() % 6 {
+        case 0: query.text = pick(nouns) + " "
+        case 1: query.text = pick(adjectives) + " " + pick(nouns) + " "
+        case 2: query.text = pick(chinese)
+        case 3:
+            var word = Array(pick(nouns))
+            if word.count >= 5 { word[word.count / 2] = "x" }
+            query.text = String(word) + " "
+        case 4: query.text = String(pick(adjectives).prefix(4))
+        default: query.text = ""
+        }
+        if random.next() % 3 == 0 { query.category = pick(categories) }
+        if random.next() % 4 == 0 { query.maxPrice = 5_000 + Int64(random.next() % 20_000) }
+        if random.next() % 4 == 0 { query.inStock = true }
+        if random.next() % 4 == 0 { query.sort = [.priceAscending, .sales, .newest, .rating][Int(random.next() % 4)] }
+        return query
+    }
+
+    func report(_ name: String, _ milliseconds: [Double], extra: String = "") {
+        let sorted = milliseconds.sorted()
+        func at(_ quantile: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * quantile))] }
+        print(String(format: "%@ samples=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f %@", name, sorted.count, at(0.5), at(0.99), sorted.last ?? 0, extra))
+    }
+
+    /// Every listed goods as TSV for PostgreSQL's COPY: id, title, description, category, brand, tags, price.
+    func writeGoods(_ log: EventLog, to path: String) throws {
+        var rows: [String] = []
+        try log.scan { event in
+            guard event.type == GoodsListed.eventType else { return true }
+            guard case .goods(.listed(let listed)) = try EventCodec.decode(type: event.type, schemaVersion: Int(event.schemaVersion), payload: event.payload, opening: nil) else { return true }
+            rows.append([listed.goodsId.description, listed.title, listed.description, listed.category, listed.brand, listed.tags.joined(separator: " "),
+                         String(listed.price.minorUnits)].joined(separator: "\t"))
+            return true
+        }
+        try Data(rows.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    // MARK: Generating the shop
+
+    func generate() async throws -> EventLog {
+        if let existing = try? EventLog(directory: dataDirectory + "/log", options: { var o = EventLog.Options(); o.readOnly = true; return o }()) {
+            if existing.headPosition >= UInt64(events) { return existing }
+            existing.close()
+        }
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+        var options = EventLog.Options()
+        options.durable = false  // generated once; flushed at the end
+        let log = try EventLog(directory: dataDirectory + "/log", options: options)
+        let vault = try KeyVault(directory: dataDirectory + "/keys")
+        var configuration = Engine.Configuration(tokenSecret: Array(repeating: 5, count: 32), sandboxSecret: Array(repeating: 6, count: 32))
+        configuration.policy.passwordHashing = .fastForTests
+        let engine = try Engine(log: log, vault: vault, configuration: configuration)
+        @Sendable func run(_ type: String, _ data: [String: Any], as actor: Actor?) async throws -> [String: String] {
+            try await engine.execute(type: type, data: try JSONSerialization.data(withJSONObject: data),
+                                     context: CommandContext(actor: actor, correlationId: UUID())).result
+        }
+        @Sendable func user(_ email: String, _ role: Role) async throws -> Actor {
+            let id = try await run("RegisterUser", ["email": email, "password": "bench-password", "name": "Bench 用户", "role": role.rawValue], as: .system)["userId"]
+            return .user(UserId(id ?? "") ?? UserId(UUID()), role)
+        }
+        let merchantCount = max(2, min(50, goods / 2_000))
+        var merchants: [Actor] = []
+        for index in 0..<merchantCount { merchants.append(try await user("merchant\(index)@bench.emporium", .merchant)) }
+        let sellers = merchants
+        let total = goods
+        let started = Date()
+        // The catalogue, listed concurrently: every goods gets a title from the vocabularies, a category, a brand and tags.
+        let catalog = try await withThrowingTaskGroup(of: [(String, Int)].self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    var listed: [(String, Int)] = []
+                    var random = SplitMix64(seed: UInt64(worker) + 100)
+                    for index in stride(from: worker, to: total, by: workers) {
+                        func pick(_ words: [String]) -> String { words[Int(random.next() % UInt64(words.count))] }
+                        let merchant = index % sellers.count
+                        let noun = Int(random.next() % UInt64(Self.nouns.count))
+                        let title = "\(pick(Self.adjectives).capitalized) \(Self.nouns[noun]) \(Self.chinese[noun]) M\(index % 997)"
+                        let id = try await run("ListGoods", ["title": title, "description": "\(title) — \(pick(Self.adjectives)) \(pick(Self.nouns)) for every day",
+                                                             "category": Self.categories[noun % Self.categories.count], "brand": "Brand\(merchant)",
+                                                             "tags": [pick(Self.tags), pick(Self.tags)], "price": 500 + Int(random.next() % 50_000),
+                                                             "stock": 1_000_000, "lowStockThreshold": 5], as: sellers[merchant])["goodsId"]
+                        listed.append((id ?? "", merchant))
+                        if worker == 0, index % 2_000 == 0 {
+                            FileHandle.standardError.write(Data(String(format: "\rlisting goods: %d / %d", index, total).utf8))
+                        }
+                    }
+                    return listed
+                }
+            }
+            var all: [(String, Int)] = []
+            for try await part in group { all += part }
+            return all.sorted { $0.0 < $1.0 }
+        }
+        let verifier = CallbackVerifier(provider: "sandbox", secret: Array(repeating: 6, count: 32))
+        let target = UInt64(events)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    var random = SplitMix64(seed: UInt64(worker) + 1)
+                    var customers: [Actor] = []
+                    for index in 0..<40 {
+                        let customer = try await user("c\(worker)-\(index)@bench.emporium", .customer)
+                        _ = try await run("AddAddress", ["address": ["recipient": "客户 \(index)", "phone": "+86 138 0000 0000", "line1": "\(index) Bench Road",
+                                                                     "city": "Hangzhou 杭州", "postalCode": "310000", "country": "CN"]], as: customer)
+                        customers.append(customer)
+                    }
+                    while log.headPosition < target {
+                        let customer = customers[Int(random.next() % UInt64(customers.count))]
+                        // Popular goods are bought far more often (a skewed pick), and in pairs of neighbours.
+                        let slot = Int(random.next() % UInt64(catalog.count)) % max(1, catalog.count >> Int(random.next() % 6))
+                        let (pick, merchantIndex) = catalog[slot]
+                        _ = try await run("RecordView", ["goodsId": pick], as: customer)
+                        _ = try await run("AddToCart", ["goodsId": pick, "quantity": 1], as: customer)
+                        if random.next() % 2 == 0 { _ = try await run("AddToCart", ["goodsId": catalog[slot ^ 1].0, "quantity": 1], as: customer) }
+                        let orderId = try await run("PlaceOrder", [:], as: customer)["orderId"] ?? ""
+                        let paymentId = try await run("InitiatePayment", ["orderId": orderId], as: customer)["paymentId"] ?? ""
+                        guard let amount = try engine.paymentAmount(PaymentId(paymentId) ?? PaymentId(UUID())) else { continue }
+                        let body = Array(try JSONEncoder().encode(ProviderNotification(paymentId: paymentId, transactionId: "sbx_\(paymentId)", status: "succeeded", amount: amount)))
+                        let timestamp = Int64(Date().timeIntervalSince1970)
+                        _ = try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp,
+                                                                    signature: verifier.sign(body: body, timestamp: timestamp), correlationId: UUID())
+                        if random.next() % 2 == 0 {
+                            _ = try? await run("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "SF\(random.next() % 1_000_000_000)"], as: sellers[merchantIndex])
+                        }
+                        if worker == 0, log.headPosition % 1_000 < 20 {
+                            let rate = Double(log.headPosition) / Date().timeIntervalSince(started)
+                            FileHandle.standardError.write(Data(String(format: "\rgenerating: %llu / %llu events (%.0f/s)", log.headPosition, target, rate).utf8))
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        try log.sync()
+        vault.close()
+        log.close()
+        var readOnly = EventLog.Options()
+        readOnly.readOnly = true
+        return try EventLog(directory: dataDirectory + "/log", options: readOnly)
+    }
+}
