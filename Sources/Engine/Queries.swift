@@ -2,8 +2,9 @@ import Commerce
 import EventLog
 import Foundation
 
-// Read models answered straight from aggregates until the projections issue
-// replaces the list queries with real read models.
+// Queries answered straight from the aggregates: one goods, my cart, one
+// order with its timeline, my profile (whose personal fields are sealed in the
+// log, so they are not copied into read models). Lists are the projections'.
 
 public struct GoodsView: Codable, Sendable, Hashable {
     public var goodsId: String
@@ -63,18 +64,6 @@ public struct OrderView: Codable, Sendable, Hashable {
     public var timeline: [TimelineEntry]?
 }
 
-public struct PointsView: Codable, Sendable, Hashable {
-    public struct Entry: Codable, Sendable, Hashable {
-        public var type: String
-        public var points: Int64
-        public var orderId: String?
-        public var recordedAt: String
-    }
-
-    public var balance: Int64
-    public var ledger: [Entry]
-}
-
 public struct ProfileView: Codable, Sendable, Hashable {
     public struct SavedAddressView: Codable, Sendable, Hashable {
         public var addressId: String
@@ -94,8 +83,6 @@ public struct ProfileView: Codable, Sendable, Hashable {
 }
 
 extension Engine {
-    static let ordersPageMax = 100
-
     func state<S: AggregateState>(_ stream: StreamId) throws -> S { try store.load(stream, as: S.self).state }
 
     /// The caller's current role and id (the token proves who; the record says what they may do).
@@ -151,30 +138,6 @@ extension Engine {
         return view
     }
 
-    /// The caller's orders, newest first, optionally by status; found through
-    /// the actor chain of the log (the OrderPlaced events they appended).
-    public func orders(of actor: Actor?, status: String?, limit: Int) throws -> [OrderView] {
-        let actor = try currentActor(actor)
-        let limit = min(max(limit, 1), Self.ordersPageMax)
-        var views: [OrderView] = []
-        var from: UInt64 = 1
-        var placedIds: [OrderId] = []
-        while true {
-            let page = try log.events(byActor: actor.description, from: from, limit: Limits.readPageEventsMax)
-            for event in page where event.type == OrderPlaced.eventType {
-                if case .order(.placed(let placed)) = try store.decode(event) { placedIds.append(placed.orderId) }
-            }
-            guard let last = page.last, page.count == Limits.readPageEventsMax else { break }
-            from = last.position + 1
-        }
-        for id in placedIds.reversed() {
-            let view = Self.view(of: try state(.order(id)) as OrderState)
-            if status == nil || view.status == status { views.append(view) }
-            if views.count == limit { break }
-        }
-        return views
-    }
-
     static func view(of order: OrderState) -> OrderView {
         let placed = order.placed
         return OrderView(orderId: placed?.orderId.description ?? "", number: placed?.number ?? "", userId: placed?.userId.description ?? "",
@@ -185,28 +148,6 @@ extension Engine {
                          total: placed?.total.minorUnits ?? 0, placedAt: placed?.at.millisecondsSinceEpoch ?? 0,
                          expiresAt: placed?.expiresAt.millisecondsSinceEpoch ?? 0, carrier: order.carrier, trackingNumber: order.trackingNumber,
                          timeline: nil)
-    }
-
-    public func points(of actor: Actor?) throws -> PointsView {
-        let actor = try currentActor(actor)
-        guard let owner = actor.userId else { throw EngineError(.forbidden, "points belong to users") }
-        var ledger: [PointsView.Entry] = []
-        var state = PointsState()
-        for recorded in try log.readStream(try store.streamName(.points(owner))) {
-            let event = try store.decode(recorded)
-            state = state.evolve(event)
-            guard case .points(let change) = event else { continue }
-            let (points, order): (Int64, OrderId?)
-            switch change {
-            case .earned(let e): (points, order) = (e.points, e.orderId)
-            case .redeemed(let e): (points, order) = (-e.points, e.orderId)
-            case .refunded(let e): (points, order) = (e.points, e.orderId)
-            case .revoked(let e): (points, order) = (-e.points, e.orderId)
-            case .exchanged(let e): (points, order) = (-e.points, nil)
-            }
-            ledger.append(.init(type: recorded.type, points: points, orderId: order?.description, recordedAt: recorded.recordedAt.description))
-        }
-        return PointsView(balance: state.balance, ledger: ledger)
     }
 
     public func profile(of actor: Actor?) throws -> ProfileView {

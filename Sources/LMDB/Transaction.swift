@@ -64,6 +64,13 @@ public struct Transaction {
         return stat.ms_entries
     }
 
+    /// Bytes of the pages `db` occupies (branch, leaf and overflow pages).
+    public func storedBytes(_ db: Database) throws -> Int {
+        var stat = MDB_stat()
+        try check(mdb_stat(handle, db.handle, &stat), "mdb_stat(\(db.name))")
+        return Int(stat.ms_psize) * (stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages)
+    }
+
     /// Runs `body` with a cursor over `db`; the cursor is closed when it returns.
     public func withCursor<R>(_ db: Database, _ body: (Cursor) throws -> R) throws -> R {
         var cursor: OpaquePointer?

@@ -17,7 +17,7 @@ public struct ProjectionStatus: Codable, Sendable, Hashable {
     public var lag: UInt64
     /// Rows of the stored model.
     public var rows: Int
-    /// Bytes of the stored model (keys and values).
+    /// Bytes of the stored model's LMDB pages.
     public var modelBytes: Int
     /// Set while a rebuild runs beside the serving model.
     public var rebuild: Rebuild?
@@ -41,6 +41,9 @@ public final class Projector: @unchecked Sendable {
         /// The model is derived from the log, so losing the newest
         /// transactions to a power cut costs only a re-fold; fsync is skipped.
         public var durable = false
+        /// A stored model that cannot be read is folded again from 0 (and named
+        /// in `repaired`); `verify` turns this off to report the damage instead.
+        public var rebuildDamaged = true
         public init() {}
     }
 
@@ -97,6 +100,10 @@ public final class Projector: @unchecked Sendable {
     private let worker = DispatchQueue(label: "emporium.projector")
     private var follower: Task<Void, Never>?
     private var lastFailure: String?
+    private var repaired: [String] = []
+
+    /// Models found damaged at open and folded again from 0 (with why).
+    public var repairedModels: [String] { state.withLock { repaired } }
 
     public init(directory: String, log: EventLog, projections: [any Projection.Type] = Projections.all, options: Options = Options()) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -171,18 +178,18 @@ public final class Projector: @unchecked Sendable {
                 try transaction.put(meta, key: Array(type.name.utf8), value: try BinaryPayload.encode(reset))
             }
         }
-        let participant = Participant(type: type, slot: stored.active, database: databases[stored.active], checkpoint: stored.checkpoints[stored.active])
-        try environment.read { transaction in
-            try transaction.withCursor(participant.database) { cursor in
-                var entry = try cursor.first()
-                while let (key, value) = entry {
-                    guard let prefix = key.first, let table = participant.tables[prefix] else {
-                        throw ProjectionError("\(type.name) holds a row of unknown table \(key.first ?? 0); rebuild it")
-                    }
-                    try table.load(key: UnsafeRawBufferPointer(rebasing: key.dropFirst()), value: value)
-                    entry = try cursor.next()
-                }
+        var participant = Participant(type: type, slot: stored.active, database: databases[stored.active], checkpoint: stored.checkpoints[stored.active])
+        do {
+            try load(participant)
+        } catch where options.rebuildDamaged {
+            stored.checkpoints[stored.active] = 0
+            let reset = stored
+            try environment.write { transaction in
+                try transaction.clear(databases[reset.active])
+                try transaction.put(meta, key: Array(type.name.utf8), value: try BinaryPayload.encode(reset))
             }
+            participant = Participant(type: type, slot: stored.active, database: databases[stored.active], checkpoint: 0)
+            state.withLock { repaired.append("\(type.name): \(error)") }
         }
         participant.projection.didLoad()
         state.withLock {
@@ -190,6 +197,27 @@ public final class Projector: @unchecked Sendable {
             metas[type.name] = stored
         }
         watches[type.name]?.publish(participant.checkpoint)
+    }
+
+    /// Reads a participant's stored rows into its tables.
+    private func load(_ participant: Participant) throws {
+        let type = participant.type
+        try environment.read { transaction in
+            try transaction.withCursor(participant.database) { cursor in
+                var entry = try cursor.first()
+                while let (key, value) = entry {
+                    guard let prefix = key.first, let table = participant.tables[prefix] else {
+                        throw ProjectionError("\(type.name) holds a row of unknown table \(key.first ?? 0); rebuild it")
+                    }
+                    do {
+                        try table.load(key: UnsafeRawBufferPointer(rebasing: key.dropFirst()), value: value)
+                    } catch {
+                        throw ProjectionError("\(type.name) holds a row that does not decode (\(error)); rebuild it")
+                    }
+                    entry = try cursor.next()
+                }
+            }
+        }
     }
 
     private func databases(of name: String) throws -> [Database] {
@@ -236,17 +264,7 @@ public final class Projector: @unchecked Sendable {
         let (serving, building, stored) = state.withLock { (live, shadows, metas) }
         return try serving.keys.sorted().compactMap { name in
             guard let participant = serving[name] else { return nil }
-            let bytes = try environment.read { transaction in
-                try transaction.withCursor(participant.database) { cursor in
-                    var total = 0
-                    var entry = try cursor.first()
-                    while let (key, value) = entry {
-                        total += key.count + value.count
-                        entry = try cursor.next()
-                    }
-                    return total
-                }
-            }
+            let bytes = try environment.read { try $0.storedBytes(participant.database) }
             let checkpoint = stored[name]?.checkpoints[participant.slot] ?? participant.checkpoint
             return ProjectionStatus(name: name, schemaVersion: participant.type.schemaVersion, checkpoint: checkpoint, head: head,
                                     lag: head > checkpoint ? head - checkpoint : 0, rows: participant.lock.withLock { participant.rows },
@@ -470,6 +488,9 @@ public final class Projector: @unchecked Sendable {
             }
         }
     }
+
+    /// The serving slot's database (for tests that damage a stored model).
+    func servingDatabase(_ name: String) -> Database? { state.withLock { live[name]?.database } }
 
     /// The serving slot's stored rows (for tests comparing two projectors byte for byte).
     public func storedModel(_ name: String) throws -> [[UInt8]: [UInt8]] {

@@ -21,11 +21,11 @@ public final class SearchProjection: Projection, @unchecked Sendable {
         let before = goods[key]
         let after = (before ?? GoodsState()).evolve(change)
         goods[key] = after
-        index.setDocument(key, after)
         if before == nil || before?.title != after.title || before?.description != after.description || before?.brand != after.brand
             || before?.category != after.category || before?.tags != after.tags {
             index.put(key, after)
         }
+        index.setDocument(key, after)
     }
 
     public func didLoad() {
@@ -81,6 +81,9 @@ final class InvertedIndex {
     func reset() {
         latinTermsByLength = [:]
         documents = []
+        facts = []
+        valueIds = [:]
+        values = []
         keys = []
         numbers = [:]
         postings = [:]
@@ -93,8 +96,45 @@ final class InvertedIndex {
     var documentCount: Int { keys.count }
 
     func setDocument(_ key: String, _ goods: GoodsState) {
-        if let number = numbers[key] { documents[Int(number)] = goods }
+        guard let number = numbers[key] else { return }
+        documents[Int(number)] = goods
+        let value = Facts(category: intern(goods.category), brand: intern(goods.brand), tags: goods.tags.map(intern), price: goods.price.minorUnits,
+                          available: goods.available, isListed: goods.isListed, sold: goods.sold, ratingTotal: goods.ratingTotal,
+                          ratingCount: goods.ratingCount, listedAt: goods.listedAt?.millisecondsSinceEpoch ?? 0)
+        if Int(number) < facts.count { facts[Int(number)] = value } else { facts.append(value) }
     }
+
+    /// What filters, sorts and facets read, without reference-counted fields
+    /// (scanning 100,000 of these must not retain 100,000 strings).
+    struct Facts {
+        var category: Int32
+        var brand: Int32
+        var tags: [Int32]
+        var price: Int64
+        var available: Int
+        var isListed: Bool
+        var sold: Int
+        var ratingTotal: Int
+        var ratingCount: Int
+        var listedAt: Int64
+    }
+
+    private(set) var facts: [Facts] = []
+    /// Folded category, brand and tag values → small ids, and back to the first spelling seen.
+    private(set) var valueIds: [String: Int32] = [:]
+    private(set) var values: [String] = []
+
+    func intern(_ value: String) -> Int32 {
+        let folded = Tokenizer.fold(value)
+        if let id = valueIds[folded] { return id }
+        let id = Int32(values.count)
+        valueIds[folded] = id
+        values.append(value)
+        return id
+    }
+
+    /// The id of a filter value, or nil when no goods ever had it.
+    func valueId(_ value: String) -> Int32? { valueIds[Tokenizer.fold(value)] }
 
     func averageLength(_ field: Field) -> Double {
         keys.isEmpty ? 1 : max(1, Double(totalLengths[field.rawValue]) / Double(keys.count))

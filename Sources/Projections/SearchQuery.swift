@@ -26,6 +26,8 @@ public struct SearchQuery: Sendable, Hashable {
     public var size = 20
     /// The `nextCursor` of the previous page.
     public var cursor: String?
+    /// Count facet values (suggest does without).
+    public var facets = true
 
     public static let sizeMax = 100
     public static let pageMax = 1_000
@@ -103,15 +105,30 @@ extension SearchProjection {
         let after = try query.cursor.map { cursor throws(SearchQueryError) in try Cursor(cursor) }
         let words = self.words(of: query.text)
         var candidates = words.isEmpty ? [:] : match(words)
+        guard let filter = Filter(query, index) else {
+            return SearchResults(query: query.text, total: 0, page: query.page, size: query.size, hits: [], facets: [:], nextCursor: nil, didYouMean: nil)
+        }
         let filtered = words.isEmpty
-            ? (0..<Int32(index.documentCount)).filter { passes($0, query) }.map { Candidate(number: $0) }
-            : candidates.values.filter { passes($0.number, query) }
-        var facets: [String: [String: Int]] = ["category": [:], "brand": [:], "tags": [:]]
-        for candidate in filtered {
-            guard let goods = document(candidate.number) else { continue }
-            facets["category", default: [:]][goods.category, default: 0] += 1
-            if !goods.brand.isEmpty { facets["brand", default: [:]][goods.brand, default: 0] += 1 }
-            for tag in Set(goods.tags) { facets["tags", default: [:]][tag, default: 0] += 1 }
+            ? (0..<Int32(index.documentCount)).filter { filter.passes(index.facts[Int($0)]) }.map { Candidate(number: $0) }
+            : candidates.values.filter { filter.passes(index.facts[Int($0.number)]) }
+        var facets: [String: [String: Int]] = [:]
+        if query.facets {
+            // Counted in arrays by value id: this loop runs over every matching goods.
+            var categories = [Int](repeating: 0, count: index.values.count)
+            var brands = categories
+            var tags = categories
+            for candidate in filtered {
+                let facts = index.facts[Int(candidate.number)]
+                categories[Int(facts.category)] += 1
+                brands[Int(facts.brand)] += 1
+                for (offset, tag) in facts.tags.enumerated() where !facts.tags[..<offset].contains(tag) { tags[Int(tag)] += 1 }
+            }
+            func named(_ counts: [Int]) -> [String: Int] {
+                var named: [String: Int] = [:]
+                for (id, count) in counts.enumerated() where count > 0 && !index.values[id].isEmpty { named[index.values[id], default: 0] += count }
+                return named
+            }
+            facets = ["category": named(categories), "brand": named(brands), "tags": named(tags)]
         }
         candidates.removeAll()
         var ranked = filtered.map { candidate -> (Cursor, Candidate) in
@@ -194,41 +211,59 @@ extension SearchProjection {
 
     /// Sales and rating lift goods a little, never past a better text match.
     func boost(_ number: Int32) -> Double {
-        guard let goods = document(number) else { return 0 }
+        let goods = index.facts[Int(number)]
         let rating = goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : 3
         return 0.3 * log1p(Double(goods.sold)) + 0.2 * (rating - 3) * min(1, Double(goods.ratingCount) / 5)
     }
 
     func document(_ number: Int32) -> GoodsState? { index.documents[Int(number)] }
 
-    func passes(_ number: Int32, _ query: SearchQuery) -> Bool {
-        guard let goods = document(number), goods.isListed else { return false }
-        if let category = query.category, Tokenizer.fold(goods.category) != Tokenizer.fold(category) { return false }
-        if let brand = query.brand, Tokenizer.fold(goods.brand) != Tokenizer.fold(brand) { return false }
-        if let low = query.minPrice, goods.price.minorUnits < low { return false }
-        if let high = query.maxPrice, goods.price.minorUnits > high { return false }
-        if query.inStock, goods.available <= 0 { return false }
-        if !query.tags.isEmpty {
-            let tags = Set(goods.tags.map(Tokenizer.fold))
-            guard query.tags.allSatisfy({ tags.contains(Tokenizer.fold($0)) }) else { return false }
+    /// A query's filters, resolved to value ids once.
+    struct Filter {
+        var category: Int32?
+        var brand: Int32?
+        var tags: [Int32]
+        var minPrice: Int64
+        var maxPrice: Int64
+        var inStock: Bool
+
+        /// nil when a filter names a value no goods has: nothing can match.
+        init?(_ query: SearchQuery, _ index: InvertedIndex) {
+            if let category = query.category { guard let id = index.valueId(category) else { return nil }; self.category = id }
+            if let brand = query.brand { guard let id = index.valueId(brand) else { return nil }; self.brand = id }
+            var tags: [Int32] = []
+            for tag in query.tags {
+                guard let id = index.valueId(tag) else { return nil }
+                tags.append(id)
+            }
+            self.tags = tags
+            minPrice = query.minPrice ?? .min
+            maxPrice = query.maxPrice ?? .max
+            inStock = query.inStock
         }
-        return true
+
+        func passes(_ goods: InvertedIndex.Facts) -> Bool {
+            guard goods.isListed, goods.price >= minPrice, goods.price <= maxPrice else { return false }
+            if let category, goods.category != category { return false }
+            if let brand, goods.brand != brand { return false }
+            if inStock, goods.available <= 0 { return false }
+            return tags.allSatisfy(goods.tags.contains)
+        }
     }
 
     func sortKey(_ candidate: Candidate, _ sort: SearchSort) -> Cursor {
-        let relevance = [-Double(candidate.matched), Double(candidate.typos), -candidate.score]
-        let goods = document(candidate.number)
+        let relevance = (-Double(candidate.matched), Double(candidate.typos), -candidate.score)
+        let goods = index.facts[Int(candidate.number)]
         let id = index.keys[Int(candidate.number)]
         switch sort {
-        case .relevance: return Cursor(values: relevance, id: id)
-        case .priceAscending: return Cursor(values: [Double(goods?.price.minorUnits ?? 0)] + relevance, id: id)
-        case .priceDescending: return Cursor(values: [-Double(goods?.price.minorUnits ?? 0)] + relevance, id: id)
-        case .sales: return Cursor(values: [-Double(goods?.sold ?? 0)] + relevance, id: id)
+        case .relevance: return Cursor(nil, relevance: relevance, id: id)
+        case .priceAscending: return Cursor(Double(goods.price), relevance: relevance, id: id)
+        case .priceDescending: return Cursor(-Double(goods.price), relevance: relevance, id: id)
+        case .sales: return Cursor(-Double(goods.sold), relevance: relevance, id: id)
         case .rating:
-            let count = goods?.ratingCount ?? 0
-            let average = count > 0 ? Double(goods?.ratingTotal ?? 0) / Double(count) : 0
-            return Cursor(values: [-average, -Double(count)] + relevance, id: id)
-        case .newest: return Cursor(values: [-Double(goods?.listedAt?.millisecondsSinceEpoch ?? 0)] + relevance, id: id)
+            let average = goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : 0
+            return Cursor(-average, -Double(goods.ratingCount), relevance: relevance, id: id)
+        case .newest: return Cursor(-Double(goods.listedAt), relevance: relevance, id: id)
         }
     }
 
@@ -314,22 +349,60 @@ extension SearchProjection {
     }
 }
 
-/// A position in a sorted result list: the last hit's sort values and id, opaque to clients.
+/// A position in a sorted result list: the last hit's sort values and id,
+/// opaque to clients. At most five values, kept inline: a query ranks every
+/// matching goods by one of these, so it must not allocate.
 struct Cursor: Comparable {
-    var values: [Double]
+    static let valuesMax = 5
+    private var storage: (Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0)
+    private(set) var count = 0
     var id: String
 
     init(values: [Double], id: String) {
-        self.values = values
+        precondition(values.count <= Self.valuesMax, "a cursor holds at most \(Self.valuesMax) values")
         self.id = id
+        for value in values { append(value) }
     }
+
+    /// A primary value (or two) followed by the relevance triple.
+    init(_ primary: Double?, _ secondary: Double? = nil, relevance: (Double, Double, Double), id: String) {
+        self.id = id
+        if let primary { append(primary) }
+        if let secondary { append(secondary) }
+        append(relevance.0)
+        append(relevance.1)
+        append(relevance.2)
+    }
+
+    private mutating func append(_ value: Double) {
+        switch count {
+        case 0: storage.0 = value
+        case 1: storage.1 = value
+        case 2: storage.2 = value
+        case 3: storage.3 = value
+        default: storage.4 = value
+        }
+        count += 1
+    }
+
+    func value(_ index: Int) -> Double {
+        switch index {
+        case 0: return storage.0
+        case 1: return storage.1
+        case 2: return storage.2
+        case 3: return storage.3
+        default: return storage.4
+        }
+    }
+
+    var values: [Double] { (0..<count).map(value) }
 
     init(_ encoded: String) throws(SearchQueryError) {
         let invalid = SearchQueryError(field: "cursor", description: "the cursor is not one this server gave")
         guard let data = Data(base64Encoded: encoded.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")),
               let text = String(data: data, encoding: .utf8) else { throw invalid }
         let parts = text.split(separator: "|", omittingEmptySubsequences: false)
-        guard parts.count >= 2, let id = parts.last, !id.isEmpty, parts.count <= 8 else { throw invalid }
+        guard parts.count >= 2, let id = parts.last, !id.isEmpty, parts.count <= Self.valuesMax + 1 else { throw invalid }
         var values: [Double] = []
         for part in parts.dropLast() {
             guard let value = Double(part), value.isFinite else { throw invalid }
@@ -343,9 +416,11 @@ struct Cursor: Comparable {
         return Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
     }
 
+    static func == (lhs: Cursor, rhs: Cursor) -> Bool { lhs.values == rhs.values && lhs.id == rhs.id }
+
     static func < (lhs: Cursor, rhs: Cursor) -> Bool {
-        for (left, right) in zip(lhs.values, rhs.values) where left != right { return left < right }
-        if lhs.values.count != rhs.values.count { return lhs.values.count < rhs.values.count }
+        for index in 0..<min(lhs.count, rhs.count) where lhs.value(index) != rhs.value(index) { return lhs.value(index) < rhs.value(index) }
+        if lhs.count != rhs.count { return lhs.count < rhs.count }
         return lhs.id < rhs.id
     }
 }

@@ -78,6 +78,7 @@ extension SearchProjection {
         }
         var query = SearchQuery(text: text)
         query.size = 5
+        query.facets = false
         let results = try search(query)
         return Suggestions(completions: completions, popular: searchLog.popular(startingWith: text, limit: Self.suggestionsMax),
                            goods: results.hits, didYouMean: results.didYouMean)

@@ -45,7 +45,14 @@ extension Verify {
             print("read models: none stored yet (they are built by emporium serve or emporium projections rebuild all)")
             return
         }
-        let projector = try data.openProjector(log: log)
+        let projector: Projector
+        do {
+            projector = try data.openProjector(log: log, rebuildDamaged: false)
+        } catch {
+            print("FAILED: the read models cannot be loaded: \(error)")
+            print("  mend them with: emporium projections rebuild all")
+            throw ExitCode(1)
+        }
         defer { projector.close() }
         var failed = false
         for name in projector.names {

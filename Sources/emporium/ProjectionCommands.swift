@@ -11,8 +11,9 @@ extension DataOptions {
     var projectionsDirectory: String { dataDirectory + "/projections" }
 
     /// The read models of this data directory, loaded from disk (not yet caught up).
-    func openProjector(log: EventLog, batchEventsMax: Int? = nil) throws -> Projector {
+    func openProjector(log: EventLog, batchEventsMax: Int? = nil, rebuildDamaged: Bool = true) throws -> Projector {
         var options = Projector.Options()
+        options.rebuildDamaged = rebuildDamaged
         if let batchEventsMax { options.batchEventsMax = batchEventsMax }
         do {
             return try Projector(directory: projectionsDirectory, log: log, options: options)

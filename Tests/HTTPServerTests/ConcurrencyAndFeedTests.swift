@@ -143,7 +143,8 @@ import Testing
 
 @Suite struct RateLimitTests {
     @Test func aCallerBeyondTheirBurstGets429AndOthersDoNot() async throws {
-        let harness = try Harness { $0.commandsPerSecondPerCaller = 5 }
+        // 1 command/s (bursts of 2): slow enough that a loaded machine running 20 commands cannot earn them all back.
+        let harness = try Harness { $0.commandsPerSecondPerCaller = 1 }
         try await harness.app.test(.router) { client in
             let merchant = try await client.user("m@example.com", role: .merchant, engine: harness.engine)
             let other = try await client.user("o@example.com", role: .merchant, engine: harness.engine)
@@ -159,7 +160,7 @@ import Testing
                     limitedAt = limitedAt ?? before
                 }
             }
-            #expect(statuses.filter { $0 == .ok }.count >= 10)
+            #expect(statuses.prefix(2).allSatisfy { $0 == .ok })
             #expect(statuses.contains(.tooManyRequests))
             #expect(limitedAt != nil)
             #expect(try await client.command("ListGoods", ["title": "Other", "category": "t", "price": 1, "stock": 1], token: other).status == .ok)

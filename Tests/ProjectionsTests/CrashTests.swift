@@ -22,9 +22,13 @@ import Testing
         child.standardError = errors
         try child.run()
         var random = SplitMix64(seed: seed)
-        // Killed from a dispatch timer: the test pool's threads may be busy with other suites, but wall time is what counts.
+        // Killed from a thread of its own: the test pool's threads may all be busy with other suites, but wall time is what counts.
         let pid = child.processIdentifier
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(60 + Int(random.next() % 300))) { kill(pid, SIGKILL) }
+        let delay = useconds_t(60_000 + random.next() % 300_000)
+        Thread.detachNewThread {
+            usleep(delay)
+            kill(pid, SIGKILL)
+        }
         child.waitUntilExit()
         #expect(child.terminationReason == .uncaughtSignal, "the child finished before it was killed: \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
 
