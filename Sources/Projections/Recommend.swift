@@ -52,10 +52,8 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     public let clock = Table<Int64>(prefix: 4)
     public var storedTables: [any StoredTable] { [items, pairs, profiles, clock] }
 
-    /// goods → (other goods → orders with both), derived from `pairs`.
-    private var neighbours: [String: [String: Int]] = [:]
-    /// feature (`t:tag`, `c:category`, `b:brand`) → goods, derived from `items`.
-    private var features: [String: Set<String>] = [:]
+    /// Goods by number with their features and co-purchases, derived from `items` and `pairs`.
+    let graph = ItemGraph()
     /// The hottest goods by a time-free key (see `hotKey`), highest first, at most `hotKept`.
     private var hottest: [(key: Double, id: String)] = []
     /// The key each goods in `hottest` is filed under.
@@ -67,18 +65,18 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     public init() {}
 
     public func didLoad() {
-        neighbours = [:]
+        hottest = []
+        for (id, item) in items.rows.sorted(by: { $0.key < $1.key }) {
+            let number = graph.number(id)
+            graph.setFeatures(number, Self.features(of: item))
+            graph.setListed(number, item.listed)
+            graph.setOrders(number, item.orders)
+            if item.hot > 0 { hottest.append((Self.hotKey(item), id)) }
+        }
         for (key, count) in pairs.rows {
             let parts = key.split(separator: "|").map(String.init)
             guard parts.count == 2 else { continue }
-            neighbours[parts[0], default: [:]][parts[1]] = count
-            neighbours[parts[1], default: [:]][parts[0]] = count
-        }
-        features = [:]
-        hottest = []
-        for (id, item) in items.rows {
-            for feature in Self.features(of: item) { features[feature, default: []].insert(id) }
-            if item.hot > 0 { hottest.append((Self.hotKey(item), id)) }
+            graph.addPair(graph.number(parts[0]), graph.number(parts[1]), count: Int32(count))
         }
         hottest.sort { ($0.key, $1.id) > ($1.key, $0.id) }
         if hottest.count > Self.hotKept { hottest.removeLast(hottest.count - Self.hotKept) }
@@ -157,8 +155,9 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         case .relisted: item.listed = true
         default: return
         }
-        if let before { for feature in Self.features(of: before) { features[feature]?.remove(id) } }
-        for feature in Self.features(of: item) { features[feature, default: []].insert(id) }
+        let number = graph.number(id)
+        if before.map(Self.features) != Self.features(of: item) { graph.setFeatures(number, Self.features(of: item)) }
+        graph.setListed(number, item.listed)
         items[id] = item
     }
 
@@ -186,12 +185,9 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
             items.update(id, default: Item()) { $0.orders += 1 }
         }
         for (offset, a) in goods.enumerated() {
-            for b in goods.dropFirst(offset + 1) {
-                pairs.update("\(a)|\(b)", default: 0) { $0 += 1 }
-                neighbours[a, default: [:]][b, default: 0] += 1
-                neighbours[b, default: [:]][a, default: 0] += 1
-            }
+            for b in goods.dropFirst(offset + 1) { pairs.update("\(a)|\(b)", default: 0) { $0 += 1 } }
         }
+        graph.addOrder(goods.map(graph.number))
         profiles.update(placed.userId.description, default: Profile()) { profile in
             for id in goods {
                 profile.purchased.removeAll { $0 == id }
@@ -208,11 +204,16 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         public var score: Double
     }
 
+    func result(_ scores: [(Int32, Double)], limit: Int, excluding excluded: Set<String> = []) -> [Recommendation] {
+        let numbers = Set(excluded.compactMap { graph.numbers[$0] })
+        return graph.top(scores, limit: min(max(limit, 1), Self.resultsMax), excluding: numbers).map { number, score in
+            let id = graph.ids[Int(number)]
+            return Recommendation(goodsId: id, title: items[id]?.title ?? "", score: score)
+        }
+    }
+
     func result(_ scores: [String: Double], limit: Int, excluding excluded: Set<String> = []) -> [Recommendation] {
-        scores.filter { !excluded.contains($0.key) && items[$0.key]?.listed == true && $0.value > 0 }
-            .sorted { ($1.value, $0.key) < ($0.value, $1.key) }
-            .prefix(min(max(limit, 1), Self.resultsMax))
-            .map { Recommendation(goodsId: $0.key, title: items[$0.key]?.title ?? "", score: $0.value) }
+        result(scores.compactMap { id, score in graph.numbers[id].map { ($0, score) } }, limit: limit, excluding: excluded)
     }
 
     /// Interest decayed to now.
@@ -234,44 +235,26 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         return newest.map { Recommendation(goodsId: $0.key, title: $0.value.title, score: Double($0.value.listedAt)) }
     }
 
-    func inverseFrequency(_ feature: String) -> Double {
-        let n = Double(max(features[feature]?.count ?? 0, 1))
-        return log(Double(max(items.count, 1)) / n) + 0.01
+    /// Goods sharing tags, category and brand, each feature weighted by its IDF (cosine over IDF² weights).
+    public func similar(to id: String, limit: Int) -> [Recommendation] {
+        guard let number = graph.numbers[id] else { return [] }
+        return result(graph.similarity(to: number, candidatesMax: Self.similarCandidatesMax), limit: limit, excluding: [id])
     }
 
-    /// Goods sharing tags, category and brand, each feature weighted by its IDF (cosine over IDF² weights).
-    public func similar(to id: String, limit: Int) -> [Recommendation] { result(similarityScores(to: id), limit: limit, excluding: [id]) }
-
     func similarityScores(to id: String) -> [String: Double] {
-        guard let item = items[id] else { return [:] }
-        let weights = Self.features(of: item).map { ($0, pow(inverseFrequency($0), 2)) }.sorted { ($0.1, $1.0) > ($1.1, $0.0) }
-        let norm = sqrt(weights.reduce(0) { $0 + $1.1 })
-        var overlap: [String: Double] = [:]
-        for (feature, weight) in weights {
-            let open = overlap.count < Self.similarCandidatesMax  // past the cap, common features only add to goods already found
-            for other in features[feature] ?? [] where other != id {
-                if open || overlap[other] != nil { overlap[other, default: 0] += weight }
-            }
-        }
-        var scores: [String: Double] = [:]
-        for (other, shared) in overlap {
-            guard let otherItem = items[other] else { continue }
-            let otherNorm = sqrt(Self.features(of: otherItem).reduce(0) { $0 + pow(inverseFrequency($1), 2) })
-            scores[other] = shared / max(norm * otherNorm, 1e-9)
-        }
-        return scores
+        guard let number = graph.numbers[id] else { return [:] }
+        return Dictionary(uniqueKeysWithValues: graph.similarity(to: number, candidatesMax: Self.similarCandidatesMax).map { (graph.ids[Int($0.0)], $0.1) })
     }
 
     /// Goods bought with `id`: co-occurrence over √(orders of each), so best sellers do not swamp the list.
-    public func alsoBought(with id: String, limit: Int) -> [Recommendation] { result(coOccurrence(of: id), limit: limit, excluding: [id]) }
+    public func alsoBought(with id: String, limit: Int) -> [Recommendation] {
+        guard let number = graph.numbers[id] else { return [] }
+        return result(graph.coOccurrence(of: number), limit: limit, excluding: [id])
+    }
 
     func coOccurrence(of id: String) -> [String: Double] {
-        let own = Double(max(items[id]?.orders ?? 0, 1))
-        var scores: [String: Double] = [:]
-        for (other, together) in neighbours[id] ?? [:] {
-            scores[other] = Double(together) / sqrt(own * Double(max(items[other]?.orders ?? 0, 1)))
-        }
-        return scores
+        guard let number = graph.numbers[id] else { return [:] }
+        return Dictionary(uniqueKeysWithValues: graph.coOccurrence(of: number).map { (graph.ids[Int($0.0)], $0.1) })
     }
 
     /// The home feed: goods bought with, or like, what the user viewed,
@@ -285,16 +268,18 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         for (rank, id) in profile.purchased.prefix(10).enumerated() { seeds.append((id, 3.0 / Double(rank + 1))) }
         for (rank, id) in profile.favorites.prefix(10).enumerated() { seeds.append((id, 2.0 / Double(rank + 1))) }
         for (rank, id) in profile.viewed.prefix(10).enumerated() { seeds.append((id, 1.0 / Double(rank + 1))) }
-        var scores: [String: Double] = [:]
+        var scores: [Int32: Double] = [:]
         for (seed, weight) in seeds {
-            for (other, score) in coOccurrence(of: seed) { scores[other, default: 0] += weight * score }
+            guard let number = graph.numbers[seed] else { continue }
+            for (other, score) in graph.coOccurrence(of: number) { scores[other, default: 0] += weight * score }
         }
         // Content similarity carries a customer's taste to goods nobody has bought together yet.
         for (seed, weight) in seeds.sorted(by: { $0.1 > $1.1 }).prefix(Self.similarSeedsMax) {
-            let similar = similarityScores(to: seed).sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(Self.similarPerSeedMax)
+            guard let number = graph.numbers[seed] else { continue }
+            let similar = graph.top(graph.similarity(to: number, candidatesMax: Self.similarCandidatesMax), limit: Self.similarPerSeedMax, excluding: [])
             for (other, score) in similar { scores[other, default: 0] += weight * score }
         }
-        var feed = result(scores, limit: limit, excluding: bought)
+        var feed = result(scores.map { ($0.key, $0.value) }, limit: limit, excluding: bought)
         if feed.count < limit {
             let have = Set(feed.map(\.goodsId)).union(bought)
             feed += hot(limit: limit - feed.count, excluding: have).map { Recommendation(goodsId: $0.goodsId, title: $0.title, score: 0) }

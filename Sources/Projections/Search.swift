@@ -12,6 +12,8 @@ public final class SearchProjection: Projection, @unchecked Sendable {
     public let goods = Table<GoodsState>(prefix: 1)
     public var storedTables: [any StoredTable] { [goods] }
     let index = InvertedIndex()
+    /// Per-query working arrays, reused (queries run one at a time under the projection's lock).
+    let scratch = MatchScratch()
 
     public init() {}
 
@@ -70,9 +72,16 @@ final class InvertedIndex {
     /// The goods by number: filters and sorts read these, not the keyed table.
     private(set) var documents: [GoodsState] = []
     private(set) var numbers: [String: Int32] = [:]
-    private(set) var postings: [String: [Int32: Counts]] = [:]
+    struct Posting {
+        var number: Int32
+        var counts: Counts
+    }
+
+    /// Term → the goods holding it (unordered; a goods is removed only when its text changes).
+    private(set) var postings: [String: [Posting]] = [:]
     private var documentTerms: [[String]] = []
-    private(set) var lengths: [[Int]] = []
+    /// Terms per field, three per goods number (title, attributes, description).
+    private(set) var lengths: [Int32] = []
     private(set) var totalLengths = [0, 0, 0]
     private var sortedTermsCache: [String]?
     /// Latin terms by UTF-8 length: the only ones a typo search looks at.
@@ -152,7 +161,7 @@ final class InvertedIndex {
             documents.append(goods)
             numbers[key] = number
             documentTerms.append([])
-            lengths.append([0, 0, 0])
+            lengths += [0, 0, 0]
         }
         let fields: [(Field, [String])] = [
             (.title, Tokenizer.terms(goods.title)),
@@ -161,7 +170,7 @@ final class InvertedIndex {
         ]
         var counts: [String: Counts] = [:]
         for (field, terms) in fields {
-            lengths[Int(number)][field.rawValue] = terms.count
+            lengths[Int(number) * 3 + field.rawValue] = Int32(terms.count)
             totalLengths[field.rawValue] += terms.count
             for term in terms { counts[term, default: Counts()][field] &+= 1 }
         }
@@ -170,21 +179,21 @@ final class InvertedIndex {
                 sortedTermsCache = nil
                 if let first = term.utf8.first, first < 0x80 { latinTermsByLength[term.utf8.count, default: []].insert(term) }
             }
-            postings[term, default: [:]][number] = count
+            postings[term, default: []].append(Posting(number: number, counts: count))
         }
         documentTerms[Int(number)] = Array(counts.keys)
     }
 
     private func remove(_ number: Int32) {
         for term in documentTerms[Int(number)] {
-            postings[term]?[number] = nil
+            postings[term]?.removeAll { $0.number == number }
             if postings[term]?.isEmpty == true {
                 postings[term] = nil
                 sortedTermsCache = nil
                 latinTermsByLength[term.utf8.count]?.remove(term)
             }
         }
-        for field in Field.allCases { totalLengths[field.rawValue] -= lengths[Int(number)][field.rawValue] }
+        for field in Field.allCases { totalLengths[field.rawValue] -= Int(lengths[Int(number) * 3 + field.rawValue]) }
     }
 
     /// Every term, sorted (for prefix lookups); rebuilt only after new terms appear.
@@ -240,4 +249,43 @@ enum SearchLimits {
     static let facetValuesMax = 20
     static let queryWordsMax = 10
     static let queryCharactersMax = 200
+}
+
+/// Arrays indexed by goods number for ranking one query, stamped instead of cleared.
+final class MatchScratch {
+    var wordStamp: [UInt32] = []
+    var wordScore: [Double] = []
+    var wordTypos: [Int16] = []
+    var queryStamp: [UInt32] = []
+    var matched: [Int16] = []
+    var typos: [Int16] = []
+    var score: [Double] = []
+    private(set) var word: UInt32 = 0
+    private(set) var query: UInt32 = 0
+
+    func prepare(count: Int) {
+        if wordStamp.count < count {
+            let more = count - wordStamp.count
+            wordStamp += [UInt32](repeating: 0, count: more)
+            wordScore += [Double](repeating: 0, count: more)
+            wordTypos += [Int16](repeating: 0, count: more)
+            queryStamp += [UInt32](repeating: 0, count: more)
+            matched += [Int16](repeating: 0, count: more)
+            typos += [Int16](repeating: 0, count: more)
+            score += [Double](repeating: 0, count: more)
+        }
+        if query == .max { reset() }
+        query += 1
+    }
+
+    func nextWord() {
+        if word == .max { reset() }
+        word += 1
+    }
+
+    private func reset() {
+        for index in wordStamp.indices { wordStamp[index] = 0; queryStamp[index] = 0 }
+        word = 0
+        query = 0
+    }
 }

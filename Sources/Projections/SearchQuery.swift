@@ -84,7 +84,6 @@ extension SearchProjection {
         var matched = 0
         var typos = 0
         var score = 0.0
-        var terms: Set<String> = []
     }
 
     /// What one query word may match: terms with their typo count and whether they came from a prefix.
@@ -104,13 +103,13 @@ extension SearchProjection {
         }
         let after = try query.cursor.map { cursor throws(SearchQueryError) in try Cursor(cursor) }
         let words = self.words(of: query.text)
-        var candidates = words.isEmpty ? [:] : match(words)
+        var candidates = words.isEmpty ? [] : match(words)
         guard let filter = Filter(query, index) else {
             return SearchResults(query: query.text, total: 0, page: query.page, size: query.size, hits: [], facets: [:], nextCursor: nil, didYouMean: nil)
         }
         let filtered = words.isEmpty
             ? (0..<Int32(index.documentCount)).filter { filter.passes(index.facts[Int($0)]) }.map { Candidate(number: $0) }
-            : candidates.values.filter { filter.passes(index.facts[Int($0.number)]) }
+            : candidates.filter { filter.passes(index.facts[Int($0.number)]) }
         var facets: [String: [String: Int]] = [:]
         if query.facets {
             // Counted in arrays by value id: this loop runs over every matching goods.
@@ -140,7 +139,8 @@ extension SearchProjection {
         if let after { ranked.removeAll { !(after < $0.0) } }
         let offset = after == nil ? (query.page - 1) * query.size : 0
         let page = Self.smallest(ranked, count: offset + query.size, by: { $0.0 < $1.0 }).dropFirst(offset)
-        let hits = page.compactMap { hit(for: $0.1) }
+        let highlighted = Set(words.flatMap { $0.alternatives.map(\.term) })
+        let hits = page.compactMap { hit(for: $0.1, highlighting: highlighted) }
         let more = ranked.count > offset + query.size
         return SearchResults(query: query.text, total: total, page: after == nil ? query.page : 0, size: query.size, hits: hits,
                              facets: facets.mapValues(Self.topFacetValues), nextCursor: more ? page.last?.0.encoded : nil,
@@ -167,32 +167,52 @@ extension SearchProjection {
     }
 
     /// Goods matching every word; when none does, goods matching the most words (Meilisearch's "last" strategy).
-    func match(_ words: [WordMatch]) -> [Int32: Candidate] {
-        var candidates: [Int32: Candidate] = [:]
+    /// Scores accumulate in arrays indexed by goods number (`scratch`), not dictionaries.
+    func match(_ words: [WordMatch]) -> [Candidate] {
+        scratch.prepare(count: index.documentCount)
+        var touched: [Int32] = []
         for word in words {
-            var best: [Int32: (score: Double, typos: Int, term: String)] = [:]
+            scratch.nextWord()
+            var wordTouched: [Int32] = []
             for alternative in word.alternatives {
                 guard let postings = index.postings[alternative.term] else { continue }
                 let idf = index.inverseDocumentFrequency(alternative.term)
                 // Exact beats prefix beats typo within the same ranking step.
                 let penalty = alternative.prefix ? 0.9 : alternative.typos == 0 ? 1.0 : 0.6 / Double(alternative.typos)
-                for (number, counts) in postings {
-                    let score = bm25(number, counts, idf) * penalty
-                    if let current = best[number], (current.typos, -current.score) <= (alternative.typos, -score) { continue }
-                    best[number] = (score, alternative.typos, alternative.term)
+                let typos = Int16(alternative.typos)
+                for posting in postings {
+                    let number = Int(posting.number)
+                    let score = bm25(posting.number, posting.counts, idf) * penalty
+                    if scratch.wordStamp[number] != scratch.word {
+                        scratch.wordStamp[number] = scratch.word
+                        scratch.wordScore[number] = score
+                        scratch.wordTypos[number] = typos
+                        wordTouched.append(posting.number)
+                    } else if typos < scratch.wordTypos[number] || (typos == scratch.wordTypos[number] && score > scratch.wordScore[number]) {
+                        scratch.wordScore[number] = score
+                        scratch.wordTypos[number] = typos
+                    }
                 }
             }
-            for (number, found) in best {
-                var candidate = candidates[number] ?? Candidate(number: number)
-                candidate.matched += 1
-                candidate.typos += found.typos
-                candidate.score += found.score
-                candidate.terms.insert(found.term)
-                candidates[number] = candidate
+            for number in wordTouched.map(Int.init) {
+                if scratch.queryStamp[number] != scratch.query {
+                    scratch.queryStamp[number] = scratch.query
+                    scratch.matched[number] = 0
+                    scratch.typos[number] = 0
+                    scratch.score[number] = 0
+                    touched.append(Int32(number))
+                }
+                scratch.matched[number] += 1
+                scratch.typos[number] += scratch.wordTypos[number]
+                scratch.score[number] += scratch.wordScore[number]
             }
         }
-        let most = candidates.values.map(\.matched).max() ?? 0
-        return candidates.filter { $0.value.matched == most }
+        let most = touched.reduce(Int16(0)) { max($0, scratch.matched[Int($1)]) }
+        return touched.compactMap { number in
+            let n = Int(number)
+            guard scratch.matched[n] == most else { return nil }
+            return Candidate(number: number, matched: Int(scratch.matched[n]), typos: Int(scratch.typos[n]), score: scratch.score[n])
+        }
     }
 
     func bm25(_ number: Int32, _ counts: InvertedIndex.Counts, _ idf: Double) -> Double {
@@ -202,7 +222,7 @@ extension SearchProjection {
         for field in InvertedIndex.Field.allCases {
             let frequency = Double(counts[field])
             guard frequency > 0 else { continue }
-            let length = Double(index.lengths[Int(number)][field.rawValue])
+            let length = Double(index.lengths[Int(number) * 3 + field.rawValue])
             let norm = k1 * (1 - b + b * length / index.averageLength(field))
             score += field.weight * idf * frequency * (k1 + 1) / (frequency + norm)
         }
@@ -267,9 +287,9 @@ extension SearchProjection {
         }
     }
 
-    func hit(for candidate: Candidate) -> SearchHit? {
+    func hit(for candidate: Candidate, highlighting terms: Set<String>) -> SearchHit? {
         guard let goods = document(candidate.number), let id = goods.goodsId else { return nil }
-        return SearchHit(goodsId: id.description, title: goods.title, highlight: Self.highlight(goods.title, terms: candidate.terms),
+        return SearchHit(goodsId: id.description, title: goods.title, highlight: Self.highlight(goods.title, terms: terms),
                          brand: goods.brand, category: goods.category, tags: goods.tags, price: goods.price.minorUnits,
                          available: goods.available, sold: goods.sold,
                          rating: goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : nil,
