@@ -24,9 +24,8 @@ public final class Table<Value: Codable & Equatable & Sendable> {
 
     /// Changes the row at `key` (starting from `initial` when absent).
     public func update(_ key: String, default initial: @autoclosure () -> Value, _ change: (inout Value) -> Void) {
-        var row = rows[key] ?? initial()
-        change(&row)
-        self[key] = row
+        change(&rows[key, default: initial()])  // in place: no copy of the row's arrays
+        dirty.insert(key)
     }
 
     public var count: Int { rows.count }

@@ -386,10 +386,39 @@ public final class Projector: @unchecked Sendable {
         return true
     }
 
+    /// Batches at least this long are folded on several cores, one lane of projections per core.
+    static let parallelFoldEventsMin: UInt64 = 5_000
+
     private func fold(_ group: [Participant], from: UInt64, through: UInt64) throws {
-        let wanted = group.reduce(into: Set<String>()) { $0.formUnion($1.type.eventTypes) }
         for participant in group { participant.lock.lock() }
         defer { for participant in group { participant.lock.unlock() } }
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        guard group.count > 1, cores > 1, through - from + 1 >= Self.parallelFoldEventsMin else {
+            try fold(lane: group, from: from, through: through, decoder: decoder)
+            return
+        }
+        // Each lane scans the range itself and decodes only what its projections read: nothing is shared but the log.
+        var lanes = [[Participant]](repeating: [], count: min(cores, group.count))
+        var weights = [Int](repeating: 0, count: lanes.count)
+        for participant in group.sorted(by: { $0.type.eventTypes.count > $1.type.eventTypes.count }) {
+            let lightest = weights.indices.min { weights[$0] < weights[$1] } ?? 0
+            lanes[lightest].append(participant)
+            weights[lightest] += participant.type.eventTypes.count
+        }
+        let failures = LaneFailures(count: lanes.count)
+        let assigned = lanes
+        DispatchQueue.concurrentPerform(iterations: assigned.count) { index in
+            do {
+                try fold(lane: assigned[index], from: from, through: through, decoder: EventCodec.decoder(opening: nil))
+            } catch {
+                failures.record(error, at: index)
+            }
+        }
+        if let failure = failures.first { throw failure }
+    }
+
+    private func fold(lane: [Participant], from: UInt64, through: UInt64, decoder: JSONDecoder) throws {
+        let wanted = lane.reduce(into: Set<String>()) { $0.formUnion($1.type.eventTypes) }
         try log.scanViews(from: from, through: through, selecting: { _ in true }) { record in
             guard wanted.contains(record.type), let stream = StreamId(name: record.stream) else { return true }
             let event: DomainEvent
@@ -399,7 +428,7 @@ public final class Projector: @unchecked Sendable {
                 throw ProjectionError("event \(record.position) (\(record.type) in \(record.stream)) does not decode: \(error)")
             }
             let projected = ProjectedEvent(position: record.position, stream: stream, event: event)
-            for participant in group where participant.type.eventTypes.contains(record.type) {
+            for participant in lane where participant.type.eventTypes.contains(record.type) {
                 participant.projection.apply(projected)
             }
             return true
@@ -502,3 +531,15 @@ public final class Projector: @unchecked Sendable {
 /// A table that can say how many rows it holds, whatever its row type.
 protocol CountedTable { var rowCount: Int { get } }
 extension Table: CountedTable { var rowCount: Int { count } }
+
+/// The first error of a parallel fold's lanes.
+final class LaneFailures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [(any Error)?]
+
+    init(count: Int) { errors = Array(repeating: nil, count: count) }
+
+    func record(_ error: any Error, at index: Int) { lock.withLock { errors[index] = error } }
+
+    var first: (any Error)? { lock.withLock { errors.compactMap { $0 }.first } }
+}

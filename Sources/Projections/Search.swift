@@ -91,6 +91,7 @@ final class InvertedIndex {
         latinTermsByLength = [:]
         documents = []
         facts = []
+        tagLists = []
         valueIds = [:]
         values = []
         keys = []
@@ -107,7 +108,9 @@ final class InvertedIndex {
     func setDocument(_ key: String, _ goods: GoodsState) {
         guard let number = numbers[key] else { return }
         documents[Int(number)] = goods
-        let value = Facts(category: intern(goods.category), brand: intern(goods.brand), tags: goods.tags.map(intern), price: goods.price.minorUnits,
+        let tags = goods.tags.map(intern)
+        if Int(number) < tagLists.count { tagLists[Int(number)] = tags } else { tagLists.append(tags) }
+        let value = Facts(category: intern(goods.category), brand: intern(goods.brand), hasTags: !tags.isEmpty, price: goods.price.minorUnits,
                           available: goods.available, isListed: goods.isListed, sold: goods.sold, ratingTotal: goods.ratingTotal,
                           ratingCount: goods.ratingCount, listedAt: goods.listedAt?.millisecondsSinceEpoch ?? 0)
         if Int(number) < facts.count { facts[Int(number)] = value } else { facts.append(value) }
@@ -118,7 +121,7 @@ final class InvertedIndex {
     struct Facts {
         var category: Int32
         var brand: Int32
-        var tags: [Int32]
+        var hasTags: Bool
         var price: Int64
         var available: Int
         var isListed: Bool
@@ -129,6 +132,8 @@ final class InvertedIndex {
     }
 
     private(set) var facts: [Facts] = []
+    /// Each goods' tag value ids (apart from `facts`, which must stay free of reference-counted fields).
+    private(set) var tagLists: [[Int32]] = []
     /// Folded category, brand and tag values → small ids, and back to the first spelling seen.
     private(set) var valueIds: [String: Int32] = [:]
     private(set) var values: [String] = []

@@ -108,8 +108,8 @@ extension SearchProjection {
             return SearchResults(query: query.text, total: 0, page: query.page, size: query.size, hits: [], facets: [:], nextCursor: nil, didYouMean: nil)
         }
         let filtered = words.isEmpty
-            ? (0..<Int32(index.documentCount)).filter { filter.passes(index.facts[Int($0)]) }.map { Candidate(number: $0) }
-            : candidates.filter { filter.passes(index.facts[Int($0.number)]) }
+            ? (0..<Int32(index.documentCount)).filter { filter.passes($0, index) }.map { Candidate(number: $0) }
+            : candidates.filter { filter.passes($0.number, index) }
         var facets: [String: [String: Int]] = [:]
         if query.facets {
             // Counted in arrays by value id: this loop runs over every matching goods.
@@ -120,7 +120,10 @@ extension SearchProjection {
                 let facts = index.facts[Int(candidate.number)]
                 categories[Int(facts.category)] += 1
                 brands[Int(facts.brand)] += 1
-                for (offset, tag) in facts.tags.enumerated() where !facts.tags[..<offset].contains(tag) { tags[Int(tag)] += 1 }
+                if facts.hasTags {
+                    let list = index.tagLists[Int(candidate.number)]
+                    for (offset, tag) in list.enumerated() where !list[..<offset].contains(tag) { tags[Int(tag)] += 1 }
+                }
             }
             func named(_ counts: [Int]) -> [String: Int] {
                 var named: [String: Int] = [:]
@@ -136,14 +139,15 @@ extension SearchProjection {
             return (sortKey(candidate, query.sort), candidate)
         }
         let total = ranked.count
-        if let after { ranked.removeAll { !(after < $0.0) } }
+        let keys = index.keys
+        if let after { ranked.removeAll { !after.precedes($0.0, keys) } }
         let offset = after == nil ? (query.page - 1) * query.size : 0
-        let page = Self.smallest(ranked, count: offset + query.size, by: { $0.0 < $1.0 }).dropFirst(offset)
+        let page = Self.smallest(ranked, count: offset + query.size, by: { $0.0.precedes($1.0, keys) }).dropFirst(offset)
         let highlighted = Set(words.flatMap { $0.alternatives.map(\.term) })
         let hits = page.compactMap { hit(for: $0.1, highlighting: highlighted) }
         let more = ranked.count > offset + query.size
         return SearchResults(query: query.text, total: total, page: after == nil ? query.page : 0, size: query.size, hits: hits,
-                             facets: facets.mapValues(Self.topFacetValues), nextCursor: more ? page.last?.0.encoded : nil,
+                             facets: facets.mapValues(Self.topFacetValues), nextCursor: more ? page.last.map { $0.0.encoded(keys) } : nil,
                              didYouMean: correction(words))
     }
 
@@ -262,19 +266,20 @@ extension SearchProjection {
             inStock = query.inStock
         }
 
-        func passes(_ goods: InvertedIndex.Facts) -> Bool {
+        func passes(_ number: Int32, _ index: InvertedIndex) -> Bool {
+            let goods = index.facts[Int(number)]
             guard goods.isListed, goods.price >= minPrice, goods.price <= maxPrice else { return false }
             if let category, goods.category != category { return false }
             if let brand, goods.brand != brand { return false }
             if inStock, goods.available <= 0 { return false }
-            return tags.allSatisfy(goods.tags.contains)
+            return tags.isEmpty || tags.allSatisfy(index.tagLists[Int(number)].contains)
         }
     }
 
     func sortKey(_ candidate: Candidate, _ sort: SearchSort) -> Cursor {
         let relevance = (-Double(candidate.matched), Double(candidate.typos), -candidate.score)
         let goods = index.facts[Int(candidate.number)]
-        let id = index.keys[Int(candidate.number)]
+        let id = candidate.number
         switch sort {
         case .relevance: return Cursor(nil, relevance: relevance, id: id)
         case .priceAscending: return Cursor(Double(goods.price), relevance: relevance, id: id)
@@ -372,11 +377,13 @@ extension SearchProjection {
 /// A position in a sorted result list: the last hit's sort values and id,
 /// opaque to clients. At most five values, kept inline: a query ranks every
 /// matching goods by one of these, so it must not allocate.
-struct Cursor: Comparable {
+struct Cursor {
     static let valuesMax = 5
     private var storage: (Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0)
     private(set) var count = 0
+    /// The goods id of a cursor a client sent, or empty while ranking (then `number` names the goods).
     var id: String
+    var number: Int32 = -1
 
     init(values: [Double], id: String) {
         precondition(values.count <= Self.valuesMax, "a cursor holds at most \(Self.valuesMax) values")
@@ -384,9 +391,10 @@ struct Cursor: Comparable {
         for value in values { append(value) }
     }
 
-    /// A primary value (or two) followed by the relevance triple.
-    init(_ primary: Double?, _ secondary: Double? = nil, relevance: (Double, Double, Double), id: String) {
-        self.id = id
+    /// A primary value (or two) followed by the relevance triple, for the goods numbered `id`.
+    init(_ primary: Double?, _ secondary: Double? = nil, relevance: (Double, Double, Double), id: Int32) {
+        self.id = ""
+        self.number = id
         if let primary { append(primary) }
         if let secondary { append(secondary) }
         append(relevance.0)
@@ -431,16 +439,18 @@ struct Cursor: Comparable {
         self.init(values: values, id: String(id))
     }
 
-    var encoded: String {
-        let text = (values.map { "\($0)" } + [id]).joined(separator: "|")
+    func goodsId(_ keys: [String]) -> String { number >= 0 ? keys[Int(number)] : id }
+
+    /// Whether this key sorts before `other`: by value, then (only on a tie) by goods id.
+    func precedes(_ other: Cursor, _ keys: [String]) -> Bool {
+        for index in 0..<min(count, other.count) where value(index) != other.value(index) { return value(index) < other.value(index) }
+        if count != other.count { return count < other.count }
+        return goodsId(keys) < other.goodsId(keys)
+    }
+
+    func encoded(_ keys: [String]) -> String {
+        let text = (values.map { "\($0)" } + [goodsId(keys)]).joined(separator: "|")
         return Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
     }
 
-    static func == (lhs: Cursor, rhs: Cursor) -> Bool { lhs.values == rhs.values && lhs.id == rhs.id }
-
-    static func < (lhs: Cursor, rhs: Cursor) -> Bool {
-        for index in 0..<min(lhs.count, rhs.count) where lhs.value(index) != rhs.value(index) { return lhs.value(index) < rhs.value(index) }
-        if lhs.count != rhs.count { return lhs.count < rhs.count }
-        return lhs.id < rhs.id
-    }
 }
