@@ -6,7 +6,7 @@ import Foundation
 /// is paid (GMV is paid money), and as a refund when the refund is made.
 public final class AnalyticsProjection: Projection, @unchecked Sendable {
     public static let name = "analytics"
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
     public static let eventTypes: Set<String> = [
         GoodsListed.eventType, GoodsUpdated.eventType, StockAdded.eventType, StockAdjusted.eventType, StockReserved.eventType,
         StockReleased.eventType, StockShipped.eventType, GoodsDelisted.eventType, GoodsRelisted.eventType,
@@ -48,6 +48,35 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
         public var unitsRefunded = 0
     }
 
+    /// What the low-stock list needs of a goods (the whole `GoodsState` would be re-encoded with every stock move).
+    public struct StockRow: Codable, Equatable, Sendable, Hashable {
+        var goodsId: String
+        var merchantId = ""
+        var title = ""
+        var onHand = 0
+        var reserved = 0
+        var threshold = 0
+        var listed = false
+        var available: Int { onHand - reserved }
+
+        /// The stock arithmetic of `GoodsState.evolve`, for these fields only.
+        mutating func apply(_ change: GoodsEvent) {
+            switch change {
+            case .listed(let e):
+                (merchantId, title, onHand, threshold, listed) = (e.merchantId.description, e.title, e.stock, e.lowStockThreshold, true)
+            case .updated(let e): (title, threshold) = (e.title, e.lowStockThreshold)
+            case .stockAdded(let e): onHand += e.quantity
+            case .stockAdjusted(let e): onHand += e.delta
+            case .stockReserved(let e): reserved += e.quantity
+            case .stockReleased(let e): reserved -= e.quantity
+            case .stockShipped(let e): reserved -= e.quantity; onHand -= e.quantity
+            case .delisted: listed = false
+            case .relisted: listed = true
+            case .priceChanged, .lowStockDetected, .reviewPosted: break
+            }
+        }
+    }
+
     public struct Line: Codable, Equatable, Sendable, Hashable {
         var goodsId: String
         var merchantId: String
@@ -66,14 +95,14 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
     public let merchantDays = Table<MerchantDay>(prefix: 2)
     public let goodsSales = Table<GoodsSales>(prefix: 3)
     public let orders = Table<Order>(prefix: 4)
-    public let stock = Table<GoodsState>(prefix: 5)
+    public let stock = Table<StockRow>(prefix: 5)
     public var storedTables: [any StoredTable] { [days, merchantDays, goodsSales, orders, stock] }
 
     public init() {}
 
     public func apply(_ event: ProjectedEvent) {
         switch (event.stream, event.event) {
-        case (.goods(let id), .goods(let change)): stock.update(id.description, default: GoodsState()) { $0 = $0.evolve(change) }
+        case (.goods(let id), .goods(let change)): stock.update(id.description, default: StockRow(goodsId: id.description)) { $0.apply(change) }
         case (_, .user(.goodsViewed(let viewed))): bump(viewed.at) { $0.views += 1 }
         case (_, .cart(.itemAdded(let added))): bump(added.at) { $0.cartAdds += 1 }
         case (.order(let id), .order(let change)): applyOrder(id.description, change)
@@ -218,10 +247,9 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
     /// Listed goods at or below their low-stock threshold, emptiest first.
     public func lowStock(merchant: UserId?, limit: Int) -> [LowStock] {
         stock.rows.values.filter { goods in
-            goods.isListed && goods.available <= goods.lowStockThreshold && (merchant == nil || goods.merchantId == merchant)
+            goods.listed && goods.available <= goods.threshold && (merchant == nil || goods.merchantId == merchant?.description)
         }
-        .map { LowStock(goodsId: $0.goodsId?.description ?? "", merchantId: $0.merchantId?.description ?? "", title: $0.title,
-                        available: $0.available, threshold: $0.lowStockThreshold) }
+        .map { LowStock(goodsId: $0.goodsId, merchantId: $0.merchantId, title: $0.title, available: $0.available, threshold: $0.threshold) }
         .sorted { ($0.available, $0.goodsId) < ($1.available, $1.goodsId) }
         .prefix(min(max(limit, 1), Self.topGoodsMax)).map { $0 }
     }

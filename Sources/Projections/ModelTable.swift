@@ -16,7 +16,6 @@ public final class Table<Value: Codable & Equatable & Sendable> {
     public subscript(key: String) -> Value? {
         get { rows[key] }
         set {
-            guard rows[key] != newValue else { return }
             rows[key] = newValue
             dirty.insert(key)
         }
@@ -34,8 +33,9 @@ public final class Table<Value: Codable & Equatable & Sendable> {
 /// What the projector needs of every table, whatever its row type.
 public protocol StoredTable: AnyObject {
     var prefix: UInt8 { get }
-    /// Writes the rows changed since the last `committed()`; may run again if the transaction is retried.
-    func flush(_ transaction: Transaction, _ database: Database) throws
+    /// The rows changed since the last `committed()`, encoded and sorted by stored key (nil: delete).
+    /// Safe to call on any thread for different tables; the projector encodes tables in parallel.
+    func pendingWrites() throws -> [([UInt8], [UInt8]?)]
     /// The flushed transaction committed: forget what changed.
     func committed()
     /// Every row as stored (key with prefix, encoded value), for comparing models byte for byte.
@@ -44,15 +44,13 @@ public protocol StoredTable: AnyObject {
 }
 
 extension Table: StoredTable {
-    public func flush(_ transaction: Transaction, _ database: Database) throws {
+    public func pendingWrites() throws -> [([UInt8], [UInt8]?)] {
+        var writes: [([UInt8], [UInt8]?)] = []
+        writes.reserveCapacity(dirty.count)
         for key in dirty {
-            let stored = [prefix] + Array(key.utf8)
-            if let row = rows[key] {
-                try transaction.put(database, key: stored, value: try BinaryPayload.encode(row))
-            } else {
-                _ = try transaction.delete(database, key: stored)
-            }
+            writes.append(([prefix] + Array(key.utf8), try rows[key].map { try BinaryPayload.encode($0) }))
         }
+        return writes.sorted { $0.0.lexicographicallyPrecedes($1.0) }  // in key order LMDB appends to the pages it just touched
     }
 
     public func committed() { dirty.removeAll(keepingCapacity: true) }

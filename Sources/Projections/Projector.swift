@@ -36,8 +36,9 @@ public struct ProjectionError: Error, CustomStringConvertible {
 /// while the current model keeps serving, and takes over once it has caught up.
 public final class Projector: @unchecked Sendable {
     public struct Options: Sendable {
-        /// Events per transaction (and per step of a rebuild).
-        public var batchEventsMax = 50_000
+        /// Events per transaction (and per step of a rebuild). Live batches are as small as what has arrived;
+        /// long ones (rebuilds) write each changed row once per batch, so bigger batches write less.
+        public var batchEventsMax = 250_000
         /// The model is derived from the log, so losing the newest
         /// transactions to a power cut costs only a re-fold; fsync is skipped.
         public var durable = false
@@ -446,9 +447,19 @@ public final class Projector: @unchecked Sendable {
                 updates[participant.name] = stored
             }
         }
+        // Encoding runs on every core; the one write transaction then only puts sorted rows.
+        let tables = group.flatMap { participant in participant.tables.keys.sorted().compactMap { prefix in participant.tables[prefix].map { (participant.database, $0) } } }
+        let encoded = EncodedWrites(count: tables.count)
+        let sources = UncheckedTables(tables.map(\.1))  // each table is encoded by one thread only, while the fold is paused
+        DispatchQueue.concurrentPerform(iterations: tables.count) { index in
+            do { encoded.set(index, try sources.tables[index].pendingWrites()) } catch { encoded.fail(error) }
+        }
+        let writes = try encoded.result()
         try environment.write { transaction in
-            for participant in group {
-                for table in participant.tables.values { try table.flush(transaction, participant.database) }
+            for (index, (database, _)) in tables.enumerated() {
+                for (key, value) in writes[index] {
+                    if let value { try transaction.put(database, key: key, value: value) } else { _ = try transaction.delete(database, key: key) }
+                }
             }
             for (name, stored) in updates { try transaction.put(meta, key: Array(name.utf8), value: try BinaryPayload.encode(stored)) }
         }
@@ -531,6 +542,31 @@ public final class Projector: @unchecked Sendable {
 /// A table that can say how many rows it holds, whatever its row type.
 protocol CountedTable { var rowCount: Int { get } }
 extension Table: CountedTable { var rowCount: Int { count } }
+
+/// Tables handed to the encoding threads (one thread per table).
+struct UncheckedTables: @unchecked Sendable {
+    let tables: [any StoredTable]
+    init(_ tables: [any StoredTable]) { self.tables = tables }
+}
+
+/// Rows encoded by several threads, one slot per table.
+final class EncodedWrites: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [[([UInt8], [UInt8]?)]]
+    private var failure: (any Error)?
+
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+
+    func set(_ index: Int, _ writes: [([UInt8], [UInt8]?)]) { lock.withLock { slots[index] = writes } }
+    func fail(_ error: any Error) { lock.withLock { failure = failure ?? error } }
+
+    func result() throws -> [[([UInt8], [UInt8]?)]] {
+        try lock.withLock {
+            if let failure { throw failure }
+            return slots
+        }
+    }
+}
 
 /// The first error of a parallel fold's lanes.
 final class LaneFailures: @unchecked Sendable {

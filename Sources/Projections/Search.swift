@@ -26,8 +26,10 @@ public final class SearchProjection: Projection, @unchecked Sendable {
         if before == nil || before?.title != after.title || before?.description != after.description || before?.brand != after.brand
             || before?.category != after.category || before?.tags != after.tags {
             index.put(key, after)
+            index.setDocument(key, after)
+        } else {
+            index.setNumbers(key, after)  // price, stock, sales, rating, listing: no text to fold again
         }
-        index.setDocument(key, after)
     }
 
     public func didLoad() {
@@ -114,6 +116,17 @@ final class InvertedIndex {
                           available: goods.available, isListed: goods.isListed, sold: goods.sold, ratingTotal: goods.ratingTotal,
                           ratingCount: goods.ratingCount, listedAt: goods.listedAt?.millisecondsSinceEpoch ?? 0)
         if Int(number) < facts.count { facts[Int(number)] = value } else { facts.append(value) }
+    }
+
+    func setNumbers(_ key: String, _ goods: GoodsState) {
+        guard let number = numbers[key] else { return }
+        documents[Int(number)] = goods
+        facts[Int(number)].price = goods.price.minorUnits
+        facts[Int(number)].available = goods.available
+        facts[Int(number)].isListed = goods.isListed
+        facts[Int(number)].sold = goods.sold
+        facts[Int(number)].ratingTotal = goods.ratingTotal
+        facts[Int(number)].ratingCount = goods.ratingCount
     }
 
     /// What filters, sorts and facets read, without reference-counted fields

@@ -19,7 +19,8 @@ public enum Tokenizer {
     public static func tokens(_ text: String) -> [Token] {
         var tokens: [Token] = []
         var wordStart: String.Index?
-        var cjkRun: [(Character, String.Index)] = []
+        var cjkRun: [(Unicode.Scalar, String.Index)] = []
+        let scalars = text.unicodeScalars
 
         func closeWord(at end: String.Index) {
             guard let start = wordStart else { return }
@@ -32,29 +33,38 @@ public enum Tokenizer {
             defer { cjkRun.removeAll(keepingCapacity: true) }
             guard let first = cjkRun.first else { return }
             if cjkRun.count == 1 {
-                tokens.append(Token(term: String(first.0), range: first.1..<end, isCJK: true))
+                tokens.append(Token(term: String(Character(first.0)), range: first.1..<end, isCJK: true))
                 return
             }
             for index in 0..<(cjkRun.count - 1) {
                 let rangeEnd = index + 2 < cjkRun.count ? cjkRun[index + 2].1 : end
-                tokens.append(Token(term: String([cjkRun[index].0, cjkRun[index + 1].0]), range: cjkRun[index].1..<rangeEnd, isCJK: true))
+                var term = String.UnicodeScalarView()
+                term.append(cjkRun[index].0)
+                term.append(cjkRun[index + 1].0)
+                tokens.append(Token(term: String(term), range: cjkRun[index].1..<rangeEnd, isCJK: true))
             }
         }
 
-        var index = text.startIndex
-        while index < text.endIndex {
-            let character = text[index]
-            if isCJK(character) {
+        // By scalar, with ASCII decided without Unicode tables (titles are mostly ASCII and CJK).
+        var index = scalars.startIndex
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            let value = scalar.value
+            if value < 0x80 {
+                closeRun(at: index)
+                let isWordByte = (0x30...0x39).contains(value) || (0x41...0x5A).contains(value) || (0x61...0x7A).contains(value)
+                if isWordByte { if wordStart == nil { wordStart = index } } else { closeWord(at: index) }
+            } else if isCJK(scalar) {
                 closeWord(at: index)
-                cjkRun.append((character, index))
-            } else if character.isLetter || character.isNumber {
+                cjkRun.append((scalar, index))
+            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar.properties.generalCategory == .nonspacingMark {
                 closeRun(at: index)
                 if wordStart == nil { wordStart = index }
             } else {
                 closeWord(at: index)
                 closeRun(at: index)
             }
-            index = text.index(after: index)
+            index = scalars.index(after: index)
         }
         closeWord(at: text.endIndex)
         closeRun(at: text.endIndex)
@@ -72,6 +82,10 @@ public enum Tokenizer {
     /// Han ideographs, kana and hangul: scripts written without spaces between words.
     public static func isCJK(_ character: Character) -> Bool {
         guard let scalar = character.unicodeScalars.first else { return false }
+        return isCJK(scalar)
+    }
+
+    public static func isCJK(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xAC00...0xD7AF, 0xF900...0xFAFF, 0x20000...0x2FA1F: return true
         default: return false

@@ -22,6 +22,7 @@ struct ProjectionBench: AsyncParsableCommand {
     @Option(help: "Customers placing orders concurrently while generating.") var workers = 32
     @Option(help: "Samples per latency measurement.") var samples = 3_000
     @Option(help: "Write the goods and the search queries for the peer to this directory.") var peerInputs: String?
+    @Flag(help: "Only the full rebuild (for profiling).") var rebuildOnly = false
 
     static let adjectives = ["organic", "wireless", "classic", "premium", "portable", "vintage", "smart", "handmade", "compact", "deluxe",
                              "bamboo", "ceramic", "leather", "stainless", "waterproof", "ergonomic", "foldable", "rechargeable", "silk", "wooden"]
@@ -49,6 +50,7 @@ struct ProjectionBench: AsyncParsableCommand {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         print(String(format: "rebuild_all events=%llu seconds=%.3f events_per_second=%.0f", head, seconds, Double(head) / seconds))
         for row in try projector.status() { print("model \(row.name) rows=\(row.rows) bytes=\(row.modelBytes)") }
+        if rebuildOnly { return }
 
         var random = SplitMix64(seed: 7)
         let queries = (0..<samples).map { _ in Self.query(&random) }
