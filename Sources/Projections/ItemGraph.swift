@@ -80,13 +80,14 @@ final class ItemGraph {
         let own = sqrt(weighted.reduce(0) { $0 + $1.1 })
         touched.removeAll(keepingCapacity: true)
         for (feature, weight) in weighted {
-            let open = touched.count < candidatesMax
-            for other in members[Int(feature)] where other != number {
-                if accumulated[Int(other)] == 0 {
-                    guard open else { continue }
-                    touched.append(other)
+            if touched.count < candidatesMax {
+                for other in members[Int(feature)] where other != number {
+                    if accumulated[Int(other)] == 0 { touched.append(other) }
+                    accumulated[Int(other)] += weight
                 }
-                accumulated[Int(other)] += weight
+            } else {
+                // Full: a common feature only adds to the goods already found, so look at those, not at all its members.
+                for other in touched where features[Int(other)].contains(feature) { accumulated[Int(other)] += weight }
             }
         }
         var scores: [(Int32, Double)] = []

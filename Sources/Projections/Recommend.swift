@@ -41,7 +41,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     /// Lines of one order that count towards co-occurrence (bounds the pairs an order adds).
     static let linesPerOrderCounted = 20
     public static let resultsMax = 50
-    static let similarSeedsMax = 5
+    static let similarSeedsMax = 3
     static let similarPerSeedMax = 30
 
     public let items = Table<Item>(prefix: 1)
@@ -60,7 +60,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     private var hotMembers: [String: Double] = [:]
     static let hotKept = 1_000
     /// Candidates one similarity query scores at most (features are taken rarest first).
-    static let similarCandidatesMax = 4_000
+    static let similarCandidatesMax = 2_000
 
     public init() {}
 

@@ -262,7 +262,7 @@ final class InvertedIndex {
 }
 
 enum SearchLimits {
-    static let prefixExpansionsMax = 30
+    static let prefixExpansionsMax = 10
     static let prefixScanMax = 2_000
     static let facetValuesMax = 20
     static let queryWordsMax = 10

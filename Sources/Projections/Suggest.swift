@@ -65,6 +65,19 @@ public struct Suggestions: Codable, Sendable, Hashable {
 
 extension SearchProjection {
     public static let suggestionsMax = 8
+    public static let suggestedGoodsMax = 5
+
+    /// The listed goods holding `term` that sold most (ties: better rated, then id).
+    func bestSellers(holding term: String, count: Int) -> [SearchHit] {
+        let numbers = (index.postings[term] ?? []).map(\.number).filter { index.facts[Int($0)].isListed }
+        let best = Self.smallest(numbers, count: count) { a, b in
+            let (x, y) = (index.facts[Int(a)], index.facts[Int(b)])
+            if x.sold != y.sold { return x.sold > y.sold }
+            if x.ratingTotal != y.ratingTotal { return x.ratingTotal > y.ratingTotal }
+            return index.keys[Int(a)] < index.keys[Int(b)]
+        }
+        return best.compactMap { hit(for: Candidate(number: $0, matched: 1), highlighting: [term]) }
+    }
 
     public func suggest(_ text: String, searchLog: SearchLog) throws(SearchQueryError) -> Suggestions {
         guard text.count <= SearchLimits.queryCharactersMax else {
@@ -76,8 +89,13 @@ extension SearchProjection {
             let head = text[..<last.range.lowerBound]
             completions = index.terms(startingWith: last.term, limit: Self.suggestionsMax).map { String(head) + $0 }
         }
+        if tokens.count == 1, let last = tokens.last, let best = index.terms(startingWith: last.term, limit: 1).first {
+            // One word being typed: the best sellers among goods holding its most common completion (no full search).
+            return Suggestions(completions: completions, popular: searchLog.popular(startingWith: text, limit: Self.suggestionsMax),
+                               goods: bestSellers(holding: best, count: Self.suggestedGoodsMax), didYouMean: nil)
+        }
         var query = SearchQuery(text: text)
-        query.size = 5
+        query.size = Self.suggestedGoodsMax
         query.facets = false
         let results = try search(query)
         return Suggestions(completions: completions, popular: searchLog.popular(startingWith: text, limit: Self.suggestionsMax),

@@ -23,6 +23,7 @@ struct ProjectionBench: AsyncParsableCommand {
     @Option(help: "Samples per latency measurement.") var samples = 3_000
     @Option(help: "Write the goods and the search queries for the peer to this directory.") var peerInputs: String?
     @Flag(help: "Only the full rebuild (for profiling).") var rebuildOnly = false
+    @Flag(help: "Reuse the models of the last run instead of rebuilding them (for profiling queries).") var queriesOnly = false
 
     static let adjectives = ["organic", "wireless", "classic", "premium", "portable", "vintage", "smart", "handmade", "compact", "deluxe",
                              "bamboo", "ceramic", "leather", "stainless", "waterproof", "ergonomic", "foldable", "rechargeable", "silk", "wooden"]
@@ -43,12 +44,12 @@ struct ProjectionBench: AsyncParsableCommand {
 
         // Full rebuild of every projection from position 0.
         let directory = dataDirectory + "/projections-bench"
-        try? FileManager.default.removeItem(atPath: directory)
+        if !queriesOnly { try? FileManager.default.removeItem(atPath: directory) }
         let projector = try Projector(directory: directory, log: log)
         let started = DispatchTime.now().uptimeNanoseconds
         try projector.catchUp()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        print(String(format: "rebuild_all events=%llu seconds=%.3f events_per_second=%.0f", head, seconds, Double(head) / seconds))
+        if !queriesOnly { print(String(format: "rebuild_all events=%llu seconds=%.3f events_per_second=%.0f", head, seconds, Double(head) / seconds)) }
         for row in try projector.status() { print("model \(row.name) rows=\(row.rows) bytes=\(row.modelBytes)") }
         if rebuildOnly { return }
 
