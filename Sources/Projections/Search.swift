@@ -71,6 +71,8 @@ final class InvertedIndex {
     }
 
     private(set) var keys: [String] = []
+    /// Each goods id as integers, for breaking ranking ties without comparing strings.
+    private(set) var keyOrder: [IdOrder] = []
     /// The goods by number: filters and sorts read these, not the keyed table.
     private(set) var documents: [GoodsState] = []
     private(set) var numbers: [String: Int32] = [:]
@@ -94,6 +96,7 @@ final class InvertedIndex {
         documents = []
         facts = []
         tagLists = []
+        keyOrder = []
         valueIds = [:]
         values = []
         keys = []
@@ -176,6 +179,7 @@ final class InvertedIndex {
         } else {
             number = Int32(keys.count)
             keys.append(key)
+            keyOrder.append(IdOrder(key))
             documents.append(goods)
             numbers[key] = number
             documentTerms.append([])

@@ -103,28 +103,61 @@ extension SearchProjection {
         }
         let after = try query.cursor.map { cursor throws(SearchQueryError) in try Cursor(cursor) }
         let words = self.words(of: query.text)
-        var candidates = words.isEmpty ? [] : match(words)
+        let candidates = words.isEmpty ? [] : match(words)
         guard let filter = Filter(query, index) else {
             return SearchResults(query: query.text, total: 0, page: query.page, size: query.size, hits: [], facets: [:], nextCursor: nil, didYouMean: nil)
         }
-        let filtered = words.isEmpty
-            ? (0..<Int32(index.documentCount)).filter { filter.passes($0, index) }.map { Candidate(number: $0) }
-            : candidates.filter { filter.passes($0.number, index) }
-        var facets: [String: [String: Int]] = [:]
-        if query.facets {
-            // Counted in arrays by value id: this loop runs over every matching goods.
-            var categories = [Int](repeating: 0, count: index.values.count)
-            var brands = categories
-            var tags = categories
-            for candidate in filtered {
-                let facts = index.facts[Int(candidate.number)]
+        // One pass over the matches: filter, count facets, and keep only the best `offset + size` keys,
+        // so a query matching most of the catalogue allocates nothing per goods.
+        // The index's arrays are read into locals once: each access to a class's stored array is an exclusivity check.
+        let keys = index.keys
+        let order = index.keyOrder
+        let allFacts = index.facts
+        let tagLists = index.tagLists
+        let offset = after == nil ? (query.page - 1) * query.size : 0
+        let wanted = offset + query.size
+        var kept: [(Cursor, Candidate)] = []
+        kept.reserveCapacity(wanted + 1)
+        var total = 0
+        var eligible = 0
+        var categories = [Int](repeating: 0, count: query.facets ? index.values.count : 0)
+        var brands = categories
+        var tags = categories
+        func consider(_ candidate: Candidate) {
+            let number = Int(candidate.number)
+            let facts = allFacts[number]
+            guard filter.passes(facts, tags: { tagLists[number] }) else { return }
+            total += 1
+            if query.facets {
                 categories[Int(facts.category)] += 1
                 brands[Int(facts.brand)] += 1
                 if facts.hasTags {
-                    let list = index.tagLists[Int(candidate.number)]
-                    for (offset, tag) in list.enumerated() where !list[..<offset].contains(tag) { tags[Int(tag)] += 1 }
+                    let list = tagLists[number]
+                    for (position, tag) in list.enumerated() where !list[..<position].contains(tag) { tags[Int(tag)] += 1 }
                 }
             }
+            var scored = candidate
+            scored.score += Self.boost(facts)
+            let key = Self.sortKey(scored, facts, query.sort)
+            if let after, !after.precedes(key, order) { return }
+            eligible += 1
+            if kept.count == wanted, let last = kept.last, !key.precedes(last.0, order) { return }
+            var low = 0
+            var high = kept.count
+            while low < high {
+                let middle = (low + high) / 2
+                if key.precedes(kept[middle].0, order) { high = middle } else { low = middle + 1 }
+            }
+            kept.insert((key, scored), at: low)
+            if kept.count > wanted { kept.removeLast() }
+        }
+        if words.isEmpty {
+            for number in 0..<Int32(index.documentCount) { consider(Candidate(number: number)) }
+        } else {
+            for candidate in candidates { consider(candidate) }
+        }
+        var facets: [String: [String: Int]] = [:]
+        if query.facets {
             func named(_ counts: [Int]) -> [String: Int] {
                 var named: [String: Int] = [:]
                 for (id, count) in counts.enumerated() where count > 0 && !index.values[id].isEmpty { named[index.values[id], default: 0] += count }
@@ -132,20 +165,10 @@ extension SearchProjection {
             }
             facets = ["category": named(categories), "brand": named(brands), "tags": named(tags)]
         }
-        candidates.removeAll()
-        var ranked = filtered.map { candidate -> (Cursor, Candidate) in
-            var candidate = candidate
-            candidate.score += boost(candidate.number)
-            return (sortKey(candidate, query.sort), candidate)
-        }
-        let total = ranked.count
-        let keys = index.keys
-        if let after { ranked.removeAll { !after.precedes($0.0, keys) } }
-        let offset = after == nil ? (query.page - 1) * query.size : 0
-        let page = Self.smallest(ranked, count: offset + query.size, by: { $0.0.precedes($1.0, keys) }).dropFirst(offset)
+        let page = kept.dropFirst(offset)
         let highlighted = Set(words.flatMap { $0.alternatives.map(\.term) })
         let hits = page.compactMap { hit(for: $0.1, highlighting: highlighted) }
-        let more = ranked.count > offset + query.size
+        let more = eligible > wanted
         return SearchResults(query: query.text, total: total, page: after == nil ? query.page : 0, size: query.size, hits: hits,
                              facets: facets.mapValues(Self.topFacetValues), nextCursor: more ? page.last.map { $0.0.encoded(keys) } : nil,
                              didYouMean: correction(words))
@@ -234,8 +257,9 @@ extension SearchProjection {
     }
 
     /// Sales and rating lift goods a little, never past a better text match.
-    func boost(_ number: Int32) -> Double {
-        let goods = index.facts[Int(number)]
+    func boost(_ number: Int32) -> Double { Self.boost(index.facts[Int(number)]) }
+
+    static func boost(_ goods: InvertedIndex.Facts) -> Double {
         let rating = goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : 3
         return 0.3 * log1p(Double(goods.sold)) + 0.2 * (rating - 3) * min(1, Double(goods.ratingCount) / 5)
     }
@@ -266,19 +290,21 @@ extension SearchProjection {
             inStock = query.inStock
         }
 
-        func passes(_ number: Int32, _ index: InvertedIndex) -> Bool {
-            let goods = index.facts[Int(number)]
+        func passes(_ number: Int32, _ index: InvertedIndex) -> Bool { passes(index.facts[Int(number)], tags: { index.tagLists[Int(number)] }) }
+
+        func passes(_ goods: InvertedIndex.Facts, tags list: () -> [Int32]) -> Bool {
             guard goods.isListed, goods.price >= minPrice, goods.price <= maxPrice else { return false }
             if let category, goods.category != category { return false }
             if let brand, goods.brand != brand { return false }
             if inStock, goods.available <= 0 { return false }
-            return tags.isEmpty || tags.allSatisfy(index.tagLists[Int(number)].contains)
+            return tags.isEmpty || tags.allSatisfy(list().contains)
         }
     }
 
-    func sortKey(_ candidate: Candidate, _ sort: SearchSort) -> Cursor {
+    func sortKey(_ candidate: Candidate, _ sort: SearchSort) -> Cursor { Self.sortKey(candidate, index.facts[Int(candidate.number)], sort) }
+
+    static func sortKey(_ candidate: Candidate, _ goods: InvertedIndex.Facts, _ sort: SearchSort) -> Cursor {
         let relevance = (-Double(candidate.matched), Double(candidate.typos), -candidate.score)
-        let goods = index.facts[Int(candidate.number)]
         let id = candidate.number
         switch sort {
         case .relevance: return Cursor(nil, relevance: relevance, id: id)
@@ -441,11 +467,14 @@ struct Cursor {
 
     func goodsId(_ keys: [String]) -> String { number >= 0 ? keys[Int(number)] : id }
 
+    /// The goods id as two integers that order as the id's text does (ids are fixed-format lowercase hex UUIDs).
+    func idOrder(_ order: [IdOrder]) -> IdOrder { number >= 0 ? order[Int(number)] : IdOrder(id) }
+
     /// Whether this key sorts before `other`: by value, then (only on a tie) by goods id.
-    func precedes(_ other: Cursor, _ keys: [String]) -> Bool {
+    func precedes(_ other: Cursor, _ order: [IdOrder]) -> Bool {
         for index in 0..<min(count, other.count) where value(index) != other.value(index) { return value(index) < other.value(index) }
         if count != other.count { return count < other.count }
-        return goodsId(keys) < other.goodsId(keys)
+        return idOrder(order) < other.idOrder(order)
     }
 
     func encoded(_ keys: [String]) -> String {
@@ -453,4 +482,26 @@ struct Cursor {
         return Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
     }
 
+}
+
+/// A goods id as two integers ordered like its text (a lowercase UUID: hex digits and dashes at fixed places).
+struct IdOrder: Comparable {
+    var high: UInt64
+    var low: UInt64
+
+    init(_ id: String) {
+        var digits: [UInt64] = []
+        digits.reserveCapacity(32)
+        for byte in id.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits.append(UInt64(byte - UInt8(ascii: "0")))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digits.append(UInt64(byte - UInt8(ascii: "a") + 10))
+            default: continue
+            }
+        }
+        high = digits.prefix(16).reduce(0) { $0 << 4 | $1 }
+        low = digits.dropFirst(16).prefix(16).reduce(0) { $0 << 4 | $1 }
+    }
+
+    static func < (lhs: IdOrder, rhs: IdOrder) -> Bool { (lhs.high, lhs.low) < (rhs.high, rhs.low) }
 }
