@@ -61,6 +61,8 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     static let hotKept = 1_000
     /// Candidates one similarity query scores at most (features are taken rarest first).
     static let similarCandidatesMax = 2_000
+    /// The feed looks at fewer per seed: it only takes each seed's top `similarPerSeedMax`.
+    static let feedSimilarCandidatesMax = 500
 
     public init() {}
 
@@ -276,7 +278,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         // Content similarity carries a customer's taste to goods nobody has bought together yet.
         for (seed, weight) in seeds.sorted(by: { $0.1 > $1.1 }).prefix(Self.similarSeedsMax) {
             guard let number = graph.numbers[seed] else { continue }
-            let similar = graph.top(graph.similarity(to: number, candidatesMax: Self.similarCandidatesMax), limit: Self.similarPerSeedMax, excluding: [])
+            let similar = graph.top(graph.similarity(to: number, candidatesMax: Self.feedSimilarCandidatesMax), limit: Self.similarPerSeedMax, excluding: [])
             for (other, score) in similar { scores[other, default: 0] += weight * score }
         }
         var feed = result(scores.map { ($0.key, $0.value) }, limit: limit, excluding: bought)
