@@ -83,19 +83,19 @@ extension Routes {
                 return status
             }
             let limit = try self.limit(parameters, default: 20, max: MyPagesProjection.ordersPageMax)
-            return try json(try await read(MyPagesProjection.self, request) { $0.orders(of: user, status: status, limit: limit) })
+            return try json(try await read(MyPagesProjection.self, request, waitingForHead: true) { $0.orders(of: user, status: status, limit: limit) })
         case "points":
             let user = try signedInUser(request)
-            return try json(try await read(MyPagesProjection.self, request) { $0.points(of: user) })
+            return try json(try await read(MyPagesProjection.self, request, waitingForHead: true) { $0.points(of: user) })
         case "favorites":
             let user = try signedInUser(request)
-            return try json(try await read(MyPagesProjection.self, request) { $0.favorites(of: user) })
+            return try json(try await read(MyPagesProjection.self, request, waitingForHead: true) { $0.favorites(of: user) })
         case "footprints":
             let user = try signedInUser(request)
-            return try json(try await read(MyPagesProjection.self, request) { $0.footprints(of: user) })
+            return try json(try await read(MyPagesProjection.self, request, waitingForHead: true) { $0.footprints(of: user) })
         case "reviews":
             let user = try signedInUser(request)
-            return try json(try await read(MyPagesProjection.self, request) { $0.reviews(of: user) })
+            return try json(try await read(MyPagesProjection.self, request, waitingForHead: true) { $0.reviews(of: user) })
         case "projections":
             try requireAdministrator(request)
             guard let projector else { throw Self.projectionsOff }
@@ -115,10 +115,12 @@ extension Routes {
 
     static let projectionsOff = EngineError(.unavailable, code: "projections_unavailable", "this server runs without read models")
 
-    /// Runs `body` on a projection once it has passed `?after=`.
-    func read<P: Projection, R: Sendable>(_ type: P.Type, _ request: Request, _ body: @escaping (P) throws -> R) async throws -> R {
+    /// Runs `body` on a projection once it has passed `?after=`. With `waitingForHead` and no `after=`, it first
+    /// waits (as long as `after=` would) for the head as of the request, and then answers as the model is.
+    func read<P: Projection, R: Sendable>(_ type: P.Type, _ request: Request, waitingForHead: Bool = false,
+                                          _ body: @escaping (P) throws -> R) async throws -> R {
         guard let projector else { throw Self.projectionsOff }
-        if request.uri.queryParameters.get("after") == nil, type == MyPagesProjection.self {
+        if waitingForHead, request.uri.queryParameters.get("after") == nil {
             _ = await projector.wait(type.name, reaches: engine.log.headPosition, timeout: configuration.readYourWritesWaitMax)
         }
         if let text = request.uri.queryParameters.get("after") {

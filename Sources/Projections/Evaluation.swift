@@ -99,14 +99,11 @@ public enum RecommenderEvaluation {
             return ranked.prefix(cutoff).map(\.key)
         case "hot": return model.hot(limit: cutoff, excluding: exclude).map(\.goodsId)
         case "also-bought":
-            var scores: [String: Double] = [:]
-            for (rank, seed) in bought.prefix(5).enumerated() {
-                for (other, score) in model.coOccurrence(of: seed) { scores[other, default: 0] += score / Double(rank + 1) }
-            }
-            return model.result(scores, limit: cutoff, excluding: exclude).map(\.goodsId)
+            let seeds = bought.prefix(5).enumerated().map { rank, seed in (seed, 1 / Double(rank + 1)) }
+            return model.result(model.boughtWith(seeds).map { ($0.key, $0.value) }, limit: cutoff, excluding: exclude).map(\.goodsId)
         case "similar":
             guard let seed = bought.first else { return [] }
-            return model.result(model.similarityScores(to: seed), limit: cutoff, excluding: exclude.union([seed])).map(\.goodsId)
+            return model.similar(to: seed, limit: cutoff, excluding: exclude).map(\.goodsId)
         default: return model.feed(for: user, limit: cutoff).map(\.goodsId)
         }
     }

@@ -214,10 +214,6 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         }
     }
 
-    func result(_ scores: [String: Double], limit: Int, excluding excluded: Set<String> = []) -> [Recommendation] {
-        result(scores.compactMap { id, score in graph.numbers[id].map { ($0, score) } }, limit: limit, excluding: excluded)
-    }
-
     /// Interest decayed to now.
     public func hot(limit: Int, excluding excluded: Set<String> = []) -> [Recommendation] {
         let now = self.now
@@ -238,25 +234,24 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     }
 
     /// Goods sharing tags, category and brand, each feature weighted by its IDF (cosine over IDF² weights).
-    public func similar(to id: String, limit: Int) -> [Recommendation] {
+    public func similar(to id: String, limit: Int, excluding excluded: Set<String> = []) -> [Recommendation] {
         guard let number = graph.numbers[id] else { return [] }
-        return result(graph.similarity(to: number, candidatesMax: Self.similarCandidatesMax), limit: limit, excluding: [id])
-    }
-
-    func similarityScores(to id: String) -> [String: Double] {
-        guard let number = graph.numbers[id] else { return [:] }
-        return Dictionary(uniqueKeysWithValues: graph.similarity(to: number, candidatesMax: Self.similarCandidatesMax).map { (graph.ids[Int($0.0)], $0.1) })
+        return result(graph.similarity(to: number, candidatesMax: Self.similarCandidatesMax), limit: limit, excluding: excluded.union([id]))
     }
 
     /// Goods bought with `id`: co-occurrence over √(orders of each), so best sellers do not swamp the list.
-    public func alsoBought(with id: String, limit: Int) -> [Recommendation] {
-        guard let number = graph.numbers[id] else { return [] }
-        return result(graph.coOccurrence(of: number), limit: limit, excluding: [id])
+    public func alsoBought(with id: String, limit: Int, excluding excluded: Set<String> = []) -> [Recommendation] {
+        result(boughtWith([(id, 1)]).map { ($0.key, $0.value) }, limit: limit, excluding: excluded.union([id]))
     }
 
-    func coOccurrence(of id: String) -> [String: Double] {
-        guard let number = graph.numbers[id] else { return [:] }
-        return Dictionary(uniqueKeysWithValues: graph.coOccurrence(of: number).map { (graph.ids[Int($0.0)], $0.1) })
+    /// Co-occurrence scores summed over weighted seeds (the feed's and the evaluation's also-bought).
+    func boughtWith(_ seeds: [(String, Double)]) -> [Int32: Double] {
+        var scores: [Int32: Double] = [:]
+        for (seed, weight) in seeds {
+            guard let number = graph.numbers[seed] else { continue }
+            for (other, score) in graph.coOccurrence(of: number) { scores[other, default: 0] += weight * score }
+        }
+        return scores
     }
 
     /// The home feed: goods bought with, or like, what the user viewed,
@@ -270,11 +265,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         for (rank, id) in profile.purchased.prefix(10).enumerated() { seeds.append((id, 3.0 / Double(rank + 1))) }
         for (rank, id) in profile.favorites.prefix(10).enumerated() { seeds.append((id, 2.0 / Double(rank + 1))) }
         for (rank, id) in profile.viewed.prefix(10).enumerated() { seeds.append((id, 1.0 / Double(rank + 1))) }
-        var scores: [Int32: Double] = [:]
-        for (seed, weight) in seeds {
-            guard let number = graph.numbers[seed] else { continue }
-            for (other, score) in graph.coOccurrence(of: number) { scores[other, default: 0] += weight * score }
-        }
+        var scores = boughtWith(seeds)
         // Content similarity carries a customer's taste to goods nobody has bought together yet.
         for (seed, weight) in seeds.sorted(by: { $0.1 > $1.1 }).prefix(Self.similarSeedsMax) {
             guard let number = graph.numbers[seed] else { continue }

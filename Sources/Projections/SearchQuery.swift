@@ -257,8 +257,6 @@ extension SearchProjection {
     }
 
     /// Sales and rating lift goods a little, never past a better text match.
-    func boost(_ number: Int32) -> Double { Self.boost(index.facts[Int(number)]) }
-
     static func boost(_ goods: InvertedIndex.Facts) -> Double {
         let rating = goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : 3
         return 0.3 * log1p(Double(goods.sold)) + 0.2 * (rating - 3) * min(1, Double(goods.ratingCount) / 5)
@@ -290,8 +288,6 @@ extension SearchProjection {
             inStock = query.inStock
         }
 
-        func passes(_ number: Int32, _ index: InvertedIndex) -> Bool { passes(index.facts[Int(number)], tags: { index.tagLists[Int(number)] }) }
-
         func passes(_ goods: InvertedIndex.Facts, tags list: () -> [Int32]) -> Bool {
             guard goods.isListed, goods.price >= minPrice, goods.price <= maxPrice else { return false }
             if let category, goods.category != category { return false }
@@ -300,8 +296,6 @@ extension SearchProjection {
             return tags.isEmpty || tags.allSatisfy(list().contains)
         }
     }
-
-    func sortKey(_ candidate: Candidate, _ sort: SearchSort) -> Cursor { Self.sortKey(candidate, index.facts[Int(candidate.number)], sort) }
 
     static func sortKey(_ candidate: Candidate, _ goods: InvertedIndex.Facts, _ sort: SearchSort) -> Cursor {
         let relevance = (-Double(candidate.matched), Double(candidate.typos), -candidate.score)

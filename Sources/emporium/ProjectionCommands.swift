@@ -63,9 +63,7 @@ struct ProjectionsStatus: ParsableCommand {
         defer { projector.close() }
         let status = try projector.status()
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+            try writeJSON(status, to: nil)
             return
         }
         print("projection   checkpoint        head         lag       rows    model bytes  rebuild")
@@ -148,9 +146,7 @@ struct RecommendEvaluate: ParsableCommand {
         let report = try RecommenderEvaluation.run(log: log) { bar.update(done: $0, total: $1) }
         bar.finish()
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try writeJSON(report, to: nil)
             return
         }
         print("customers evaluated: \(report.users)  (each with ≥ 2 orders; the last one hidden)   events: \(report.events)")
