@@ -50,6 +50,20 @@ public final class SeededBytes: Sendable {
 
 /// A deterministic demo shop: merchants, customers, goods with Chinese and
 /// English titles, coupons and months of orders in every state.
+extension Engine.Configuration {
+    /// Every choice follows from `seed` and `clock`: ids, salts and time, with light password
+    /// hashing (scrypt at test cost). For the reference scenario, seeded shops and tests.
+    public static func seeded(_ seed: UInt64, clock: SeedClock, tokenSecret: [UInt8], sandboxSecret: [UInt8]) -> Engine.Configuration {
+        var configuration = Engine.Configuration(tokenSecret: tokenSecret, sandboxSecret: sandboxSecret)
+        configuration.clock = clock
+        configuration.ids = SeededIds(seed: seed, clock: clock)
+        let salts = SeededBytes(seed: seed)
+        configuration.randomBytes = { salts.next($0) }
+        configuration.policy.passwordHashing = .fastForTests
+        return configuration
+    }
+}
+
 public enum DemoShop {
     public struct Size: Sendable {
         public var goods = 300

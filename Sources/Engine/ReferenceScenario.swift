@@ -49,13 +49,7 @@ public enum ReferenceScenario {
 
     /// The engine configuration the scenario runs with; give the vault `keyBytes`' bytes too.
     public static func configuration(clock: SeedClock) -> Engine.Configuration {
-        var configuration = Engine.Configuration(tokenSecret: tokenSecret, sandboxSecret: sandboxSecret)
-        configuration.clock = clock
-        configuration.ids = SeededIds(seed: seed, clock: clock)
-        let salts = SeededBytes(seed: seed)
-        configuration.randomBytes = { salts.next($0) }
-        configuration.policy.passwordHashing = .fastForTests  // light scrypt: the scenario is replayed in every test run
-        return configuration
+        .seeded(seed, clock: clock, tokenSecret: tokenSecret, sandboxSecret: sandboxSecret)
     }
 
     /// Key and nonce bytes for the scenario's vault.

@@ -307,12 +307,7 @@ final class HandClock: LogClock, @unchecked Sendable {
         let log = try EventLog(directory: directory + "/log", options: options)
         let keyBytes = SeededBytes(seed: seed &+ 1)
         let vault = try KeyVault(directory: directory + "/keys", randomBytes: { keyBytes.next($0) })
-        var configuration = Engine.Configuration(tokenSecret: Array(repeating: 1, count: 32), sandboxSecret: sandboxSecret)
-        configuration.policy.passwordHashing = .fastForTests
-        configuration.clock = clock
-        configuration.ids = SeededIds(seed: seed, clock: clock)
-        let bytes = SeededBytes(seed: seed)
-        configuration.randomBytes = { bytes.next($0) }
+        let configuration = Engine.Configuration.seeded(seed, clock: clock, tokenSecret: Array(repeating: 1, count: 32), sandboxSecret: sandboxSecret)
         var size = DemoShop.Size()
         size.goods = 24
         size.customers = 6

@@ -21,10 +21,7 @@ actor SeededShop {
         let log = try EventLog(directory: directory + "/log", options: options)
         let keyBytes = SeededBytes(seed: 9)
         let vault = try KeyVault(directory: directory + "/keys", randomBytes: { keyBytes.next($0) })
-        var configuration = Engine.Configuration(tokenSecret: Array(repeating: 3, count: 32), sandboxSecret: Array(repeating: 4, count: 32))
-        configuration.policy.passwordHashing = .fastForTests
-        configuration.clock = clock
-        configuration.ids = SeededIds(seed: 5, clock: clock)
+        let configuration = Engine.Configuration.seeded(5, clock: clock, tokenSecret: Array(repeating: 3, count: 32), sandboxSecret: Array(repeating: 4, count: 32))
         var size = DemoShop.Size()
         size.goods = 24
         size.customers = 6

@@ -30,12 +30,8 @@ final class ProjectedShop: @unchecked Sendable {
         log = try EventLog(directory: directory + "/log", options: options)
         let keyBytes = SeededBytes(seed: seed &+ 1)
         vault = try KeyVault(directory: directory + "/keys", randomBytes: { keyBytes.next($0) })
-        var configuration = Engine.Configuration(tokenSecret: Array(repeating: 1, count: 32), sandboxSecret: Array(repeating: 2, count: 32))
-        configuration.policy.passwordHashing = .fastForTests
-        configuration.clock = clock
-        configuration.ids = SeededIds(seed: seed, clock: clock)
-        let bytes = SeededBytes(seed: seed)
-        configuration.randomBytes = { bytes.next($0) }
+        let configuration = Engine.Configuration.seeded(seed, clock: clock, tokenSecret: Array(repeating: 1, count: 32),
+                                                        sandboxSecret: Array(repeating: 2, count: 32))
         engine = try Engine(log: log, vault: vault, configuration: configuration)
         var size = DemoShop.Size()
         size.goods = 48
