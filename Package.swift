@@ -82,15 +82,21 @@ let package = Package(
             path: "tools/LogBench",
             swiftSettings: strict
         ),
+        .target(
+            name: "BenchSupport",
+            dependencies: ["EventLog", "Engine", "Commerce", "History"],
+            path: "tools/BenchSupport",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "HistoryBench",
-            dependencies: ["EventLog", "Engine", "Commerce", "History", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["BenchSupport", "EventLog", "Engine", "Commerce", "History", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/HistoryBench",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "ProjectionBench",
-            dependencies: ["EventLog", "Engine", "Commerce", "History", "Projections", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["BenchSupport", "EventLog", "Engine", "Commerce", "History", "Projections", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/ProjectionBench",
             swiftSettings: strict
         ),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchSupport
 import Commerce
 import Engine
 import EventLog
@@ -138,26 +139,8 @@ struct HistoryBench: AsyncParsableCommand {
 
     /// Opens the shop, first generating it through the engine when it is missing or smaller than asked.
     func generate() async throws -> EventLog {
-        if let existing = try? EventLog(directory: dataDirectory + "/log", options: { var o = EventLog.Options(); o.readOnly = true; return o }()) {
-            if existing.headPosition >= UInt64(events) { return existing }
-            existing.close()
-        }
-        try? FileManager.default.removeItem(atPath: dataDirectory)
-        var options = EventLog.Options()
-        options.durable = false  // generated once; flushed at the end
-        let log = try EventLog(directory: dataDirectory + "/log", options: options)
-        let vault = try KeyVault(directory: dataDirectory + "/keys")
-        var configuration = Engine.Configuration(tokenSecret: Array(repeating: 5, count: 32), sandboxSecret: Array(repeating: 6, count: 32))
-        configuration.policy.passwordHashing = .fastForTests
-        let engine = try Engine(log: log, vault: vault, snapshots: try SnapshotStore(directory: dataDirectory + "/snapshots"), configuration: configuration)
-        @Sendable func run(_ type: String, _ data: [String: Any], as actor: Actor?) async throws -> [String: String] {
-            try await engine.execute(type: type, data: try JSONSerialization.data(withJSONObject: data),
-                                     context: CommandContext(actor: actor, correlationId: UUID())).result
-        }
-        @Sendable func user(_ email: String, _ role: Role) async throws -> Actor {
-            let id = try await run("RegisterUser", ["email": email, "password": "bench-password", "name": "Bench 用户", "role": role.rawValue], as: .system)["userId"]
-            return .user(UserId(id ?? "") ?? UserId(UUID()), role)
-        }
+        if let existing = BenchShop.existing(in: dataDirectory, atLeast: events) { return existing }
+        let shop = try BenchShop(emptyIn: dataDirectory, withSnapshots: true)
         // A full-size shop has 20 merchants × 50 goods and 40 customers per worker; a small one (smoke runs) a tenth.
         let small = events < 100_000
         let merchantCount = small ? 2 : 20
@@ -166,15 +149,14 @@ struct HistoryBench: AsyncParsableCommand {
         var merchants: [Actor] = []
         var goods: [(String, Int)] = []
         for index in 0..<merchantCount {
-            let merchant = try await user("merchant\(index)@bench.emporium", .merchant)
+            let merchant = try await shop.user("merchant\(index)@bench.emporium", .merchant)
             merchants.append(merchant)
             for item in 0..<goodsPerMerchant {
-                let id = try await run("ListGoods", ["title": "Bench goods \(index)-\(item) 商品", "description": "generated", "category": "bench", "brand": "B\(index)",
-                                                     "tags": ["t\(item % 7)"], "price": 990 + item * 100, "stock": 1_000_000, "lowStockThreshold": 1], as: merchant)["goodsId"]
+                let id = try await shop.run("ListGoods", ["title": "Bench goods \(index)-\(item) 商品", "description": "generated", "category": "bench", "brand": "B\(index)",
+                                                          "tags": ["t\(item % 7)"], "price": 990 + item * 100, "stock": 1_000_000, "lowStockThreshold": 1], as: merchant)["goodsId"]
                 goods.append((id ?? "", index))
             }
         }
-        let verifier = CallbackVerifier(provider: "sandbox", secret: Array(repeating: 6, count: 32))
         let catalog = goods
         let sellers = merchants
         let workers = small ? min(self.workers, 4) : self.workers
@@ -184,41 +166,24 @@ struct HistoryBench: AsyncParsableCommand {
             for worker in 0..<workers {
                 group.addTask {
                     var random = SplitMix64(seed: UInt64(worker) + 1)
-                    var customers: [Actor] = []
-                    for index in 0..<customersPerWorker {
-                        let customer = try await user("c\(worker)-\(index)@bench.emporium", .customer)
-                        _ = try await run("AddAddress", ["address": ["recipient": "客户 \(index)", "phone": "+86 138 0000 0000", "line1": "\(index) Bench Road",
-                                                                     "city": "Hangzhou 杭州", "postalCode": "310000", "country": "CN"]], as: customer)
-                        customers.append(customer)
-                    }
-                    while log.headPosition < target {
+                    let customers = try await shop.customers(worker: worker, count: customersPerWorker)
+                    while shop.log.headPosition < target {
                         let customer = customers[Int(random.next() % UInt64(customers.count))]
                         let (pick, merchantIndex) = catalog[Int(random.next() % UInt64(catalog.count))]
-                        _ = try await run("AddToCart", ["goodsId": pick, "quantity": 1 + Int(random.next() % 2)], as: customer)
-                        let orderId = try await run("PlaceOrder", [:], as: customer)["orderId"] ?? ""
-                        let paymentId = try await run("InitiatePayment", ["orderId": orderId], as: customer)["paymentId"] ?? ""
-                        guard let amount = try engine.paymentAmount(PaymentId(paymentId) ?? PaymentId(UUID())) else { continue }
-                        let body = Array(try JSONEncoder().encode(ProviderNotification(paymentId: paymentId, transactionId: "sbx_\(paymentId)", status: "succeeded", amount: amount)))
-                        let timestamp = Int64(Date().timeIntervalSince1970)
-                        _ = try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp,
-                                                                    signature: verifier.sign(body: body, timestamp: timestamp), correlationId: UUID())
-                        _ = try await run("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "SF\(random.next() % 1_000_000_000)"], as: sellers[merchantIndex])
-                        _ = try await run("ConfirmReceipt", ["orderId": orderId], as: customer)
-                        if worker == 0, log.headPosition % 1_000 < 20 {
-                            let rate = Double(log.headPosition) / Date().timeIntervalSince(started)
-                            FileHandle.standardError.write(Data(String(format: "\rgenerating: %llu / %llu events (%.0f/s)", log.headPosition, target, rate).utf8))
+                        try await shop.run("AddToCart", ["goodsId": pick, "quantity": 1 + Int(random.next() % 2)], as: customer)
+                        let orderId = try await shop.run("PlaceOrder", [:], as: customer)["orderId"] ?? ""
+                        guard try await shop.pay(orderId, as: customer) else { continue }
+                        try await shop.run("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "SF\(random.next() % 1_000_000_000)"], as: sellers[merchantIndex])
+                        try await shop.run("ConfirmReceipt", ["orderId": orderId], as: customer)
+                        if worker == 0, shop.log.headPosition % 1_000 < 20 {
+                            let rate = Double(shop.log.headPosition) / Date().timeIntervalSince(started)
+                            shop.report(String(format: "generating: %llu / %llu events (%.0f/s)", shop.log.headPosition, target, rate))
                         }
                     }
                 }
             }
             try await group.waitForAll()
         }
-        FileHandle.standardError.write(Data("\n".utf8))
-        try log.sync()
-        vault.close()
-        log.close()
-        var readOnly = EventLog.Options()
-        readOnly.readOnly = true
-        return try EventLog(directory: dataDirectory + "/log", options: readOnly)
+        return try shop.finish()
     }
 }

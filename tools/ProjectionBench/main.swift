@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchSupport
 import Commerce
 import Engine
 import EventLog
@@ -149,29 +150,11 @@ struct ProjectionBench: AsyncParsableCommand {
     // MARK: Generating the shop
 
     func generate() async throws -> EventLog {
-        if let existing = try? EventLog(directory: dataDirectory + "/log", options: { var o = EventLog.Options(); o.readOnly = true; return o }()) {
-            if existing.headPosition >= UInt64(events) { return existing }
-            existing.close()
-        }
-        try? FileManager.default.removeItem(atPath: dataDirectory)
-        var options = EventLog.Options()
-        options.durable = false  // generated once; flushed at the end
-        let log = try EventLog(directory: dataDirectory + "/log", options: options)
-        let vault = try KeyVault(directory: dataDirectory + "/keys")
-        var configuration = Engine.Configuration(tokenSecret: Array(repeating: 5, count: 32), sandboxSecret: Array(repeating: 6, count: 32))
-        configuration.policy.passwordHashing = .fastForTests
-        let engine = try Engine(log: log, vault: vault, configuration: configuration)
-        @Sendable func run(_ type: String, _ data: [String: Any], as actor: Actor?) async throws -> [String: String] {
-            try await engine.execute(type: type, data: try JSONSerialization.data(withJSONObject: data),
-                                     context: CommandContext(actor: actor, correlationId: UUID())).result
-        }
-        @Sendable func user(_ email: String, _ role: Role) async throws -> Actor {
-            let id = try await run("RegisterUser", ["email": email, "password": "bench-password", "name": "Bench 用户", "role": role.rawValue], as: .system)["userId"]
-            return .user(UserId(id ?? "") ?? UserId(UUID()), role)
-        }
+        if let existing = BenchShop.existing(in: dataDirectory, atLeast: events) { return existing }
+        let shop = try BenchShop(emptyIn: dataDirectory)
         let merchantCount = max(2, min(50, goods / 2_000))
         var merchants: [Actor] = []
-        for index in 0..<merchantCount { merchants.append(try await user("merchant\(index)@bench.emporium", .merchant)) }
+        for index in 0..<merchantCount { merchants.append(try await shop.user("merchant\(index)@bench.emporium", .merchant)) }
         let sellers = merchants
         let total = goods
         let started = Date()
@@ -186,13 +169,13 @@ struct ProjectionBench: AsyncParsableCommand {
                         let merchant = index % sellers.count
                         let noun = Int(random.next() % UInt64(Self.nouns.count))
                         let title = "\(pick(Self.adjectives).capitalized) \(Self.nouns[noun]) \(Self.chinese[noun]) M\(index % 997)"
-                        let id = try await run("ListGoods", ["title": title, "description": "\(title) — \(pick(Self.adjectives)) \(pick(Self.nouns)) for every day",
+                        let id = try await shop.run("ListGoods", ["title": title, "description": "\(title) — \(pick(Self.adjectives)) \(pick(Self.nouns)) for every day",
                                                              "category": Self.categories[noun % Self.categories.count], "brand": "Brand\(merchant)",
                                                              "tags": [pick(Self.tags), pick(Self.tags)], "price": 500 + Int(random.next() % 50_000),
                                                              "stock": 1_000_000, "lowStockThreshold": 5], as: sellers[merchant])["goodsId"]
                         listed.append((id ?? "", merchant))
                         if worker == 0, index % 2_000 == 0 {
-                            FileHandle.standardError.write(Data(String(format: "\rlisting goods: %d / %d", index, total).utf8))
+                            shop.report(String(format: "listing goods: %d / %d", index, total))
                         }
                     }
                     return listed
@@ -202,52 +185,35 @@ struct ProjectionBench: AsyncParsableCommand {
             for try await part in group { all += part }
             return all.sorted { $0.0 < $1.0 }
         }
-        let verifier = CallbackVerifier(provider: "sandbox", secret: Array(repeating: 6, count: 32))
         let target = UInt64(events)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<workers {
                 group.addTask {
                     var random = SplitMix64(seed: UInt64(worker) + 1)
-                    var customers: [Actor] = []
-                    for index in 0..<40 {
-                        let customer = try await user("c\(worker)-\(index)@bench.emporium", .customer)
-                        _ = try await run("AddAddress", ["address": ["recipient": "客户 \(index)", "phone": "+86 138 0000 0000", "line1": "\(index) Bench Road",
-                                                                     "city": "Hangzhou 杭州", "postalCode": "310000", "country": "CN"]], as: customer)
-                        customers.append(customer)
-                    }
-                    while log.headPosition < target {
+                    let customers = try await shop.customers(worker: worker, count: 40)
+                    while shop.log.headPosition < target {
                         let customer = customers[Int(random.next() % UInt64(customers.count))]
                         // Popular goods are bought far more often (a skewed pick), and in pairs of neighbours.
                         let slot = Int(random.next() % UInt64(catalog.count)) % max(1, catalog.count >> Int(random.next() % 6))
                         let (pick, merchantIndex) = catalog[slot]
-                        _ = try await run("RecordView", ["goodsId": pick], as: customer)
-                        _ = try await run("AddToCart", ["goodsId": pick, "quantity": 1], as: customer)
-                        if random.next() % 2 == 0 { _ = try await run("AddToCart", ["goodsId": catalog[slot ^ 1].0, "quantity": 1], as: customer) }
-                        let orderId = try await run("PlaceOrder", [:], as: customer)["orderId"] ?? ""
-                        let paymentId = try await run("InitiatePayment", ["orderId": orderId], as: customer)["paymentId"] ?? ""
-                        guard let amount = try engine.paymentAmount(PaymentId(paymentId) ?? PaymentId(UUID())) else { continue }
-                        let body = Array(try JSONEncoder().encode(ProviderNotification(paymentId: paymentId, transactionId: "sbx_\(paymentId)", status: "succeeded", amount: amount)))
-                        let timestamp = Int64(Date().timeIntervalSince1970)
-                        _ = try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp,
-                                                                    signature: verifier.sign(body: body, timestamp: timestamp), correlationId: UUID())
+                        try await shop.run("RecordView", ["goodsId": pick], as: customer)
+                        try await shop.run("AddToCart", ["goodsId": pick, "quantity": 1], as: customer)
+                        if random.next() % 2 == 0 { try await shop.run("AddToCart", ["goodsId": catalog[slot ^ 1].0, "quantity": 1], as: customer) }
+                        let orderId = try await shop.run("PlaceOrder", [:], as: customer)["orderId"] ?? ""
+                        guard try await shop.pay(orderId, as: customer) else { continue }
                         if random.next() % 2 == 0 {
-                            _ = try? await run("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "SF\(random.next() % 1_000_000_000)"], as: sellers[merchantIndex])
+                            // A pair may span two merchants: shipping by one of them is then refused, and that is fine here.
+                            _ = try? await shop.run("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "SF\(random.next() % 1_000_000_000)"], as: sellers[merchantIndex])
                         }
-                        if worker == 0, log.headPosition % 1_000 < 20 {
-                            let rate = Double(log.headPosition) / Date().timeIntervalSince(started)
-                            FileHandle.standardError.write(Data(String(format: "\rgenerating: %llu / %llu events (%.0f/s)", log.headPosition, target, rate).utf8))
+                        if worker == 0, shop.log.headPosition % 1_000 < 20 {
+                            let rate = Double(shop.log.headPosition) / Date().timeIntervalSince(started)
+                            shop.report(String(format: "generating: %llu / %llu events (%.0f/s)", shop.log.headPosition, target, rate))
                         }
                     }
                 }
             }
             try await group.waitForAll()
         }
-        FileHandle.standardError.write(Data("\n".utf8))
-        try log.sync()
-        vault.close()
-        log.close()
-        var readOnly = EventLog.Options()
-        readOnly.readOnly = true
-        return try EventLog(directory: dataDirectory + "/log", options: readOnly)
+        return try shop.finish()
     }
 }

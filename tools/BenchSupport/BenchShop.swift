@@ -1,0 +1,88 @@
+import Commerce
+import Engine
+import EventLog
+import Foundation
+import History
+
+/// A shop the benchmarks generate once through the engine's real command
+/// path and keep between runs (`.bench/`): the parts every generator shares.
+public struct BenchShop: Sendable {
+    public let log: EventLog
+    public let engine: Engine
+    let vault: KeyVault
+    let snapshots: SnapshotStore?
+    static let sandboxSecret = Array(repeating: UInt8(6), count: 32)
+
+    /// The log of a shop generated earlier when it holds at least `events`, opened read-only.
+    public static func existing(in dataDirectory: String, atLeast events: Int) -> EventLog? {
+        var options = EventLog.Options()
+        options.readOnly = true
+        guard let log = try? EventLog(directory: dataDirectory + "/log", options: options) else { return nil }
+        if log.headPosition >= UInt64(events) { return log }
+        log.close()
+        return nil
+    }
+
+    /// An empty shop in `dataDirectory` (whatever was there is removed). The log skips fsync: it is flushed once by `finish()`.
+    public init(emptyIn dataDirectory: String, withSnapshots: Bool = false) throws {
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+        var options = EventLog.Options()
+        options.durable = false
+        log = try EventLog(directory: dataDirectory + "/log", options: options)
+        vault = try KeyVault(directory: dataDirectory + "/keys")
+        snapshots = withSnapshots ? try SnapshotStore(directory: dataDirectory + "/snapshots") : nil
+        var configuration = Engine.Configuration(tokenSecret: Array(repeating: 5, count: 32), sandboxSecret: Self.sandboxSecret)
+        configuration.policy.passwordHashing = .fastForTests
+        engine = try Engine(log: log, vault: vault, snapshots: snapshots, configuration: configuration)
+    }
+
+    @discardableResult
+    public func run(_ type: String, _ data: [String: Any], as actor: Actor?) async throws -> [String: String] {
+        try await engine.execute(type: type, data: try JSONSerialization.data(withJSONObject: data),
+                                 context: CommandContext(actor: actor, correlationId: UUID())).result
+    }
+
+    public func user(_ email: String, _ role: Role) async throws -> Actor {
+        let id = try await run("RegisterUser", ["email": email, "password": "bench-password", "name": "Bench 用户", "role": role.rawValue], as: .system)["userId"]
+        return .user(UserId(id ?? "") ?? UserId(UUID()), role)
+    }
+
+    /// `count` customers of one worker, each with an address.
+    public func customers(worker: Int, count: Int) async throws -> [Actor] {
+        var customers: [Actor] = []
+        for index in 0..<count {
+            let customer = try await user("c\(worker)-\(index)@bench.emporium", .customer)
+            try await run("AddAddress", ["address": ["recipient": "客户 \(index)", "phone": "+86 138 0000 0000", "line1": "\(index) Bench Road",
+                                                     "city": "Hangzhou 杭州", "postalCode": "310000", "country": "CN"]], as: customer)
+            customers.append(customer)
+        }
+        return customers
+    }
+
+    /// Initiates the order's payment and delivers the sandbox provider's signed success callback; false when there was nothing to pay.
+    @discardableResult
+    public func pay(_ orderId: String, as customer: Actor) async throws -> Bool {
+        let paymentId = try await run("InitiatePayment", ["orderId": orderId], as: customer)["paymentId"] ?? ""
+        guard let amount = try engine.paymentAmount(PaymentId(paymentId) ?? PaymentId(UUID())) else { return false }
+        let body = Array(try JSONEncoder().encode(ProviderNotification(paymentId: paymentId, transactionId: "sbx_\(paymentId)", status: "succeeded", amount: amount)))
+        let timestamp = Int64(Date().timeIntervalSince1970)
+        let signature = CallbackVerifier(provider: "sandbox", secret: Self.sandboxSecret).sign(body: body, timestamp: timestamp)
+        _ = try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp, signature: signature, correlationId: UUID())
+        return true
+    }
+
+    /// A progress line on standard error, rewritten in place.
+    public func report(_ text: String) { FileHandle.standardError.write(Data("\r\(text)".utf8)) }
+
+    /// Flushes the log, closes the shop and opens its log again read-only.
+    public func finish() throws -> EventLog {
+        FileHandle.standardError.write(Data("\n".utf8))
+        try log.sync()
+        snapshots?.close()
+        vault.close()
+        log.close()
+        var readOnly = EventLog.Options()
+        readOnly.readOnly = true
+        return try EventLog(directory: log.directory, options: readOnly)
+    }
+}
