@@ -73,8 +73,6 @@ final class InvertedIndex {
     private(set) var keys: [String] = []
     /// Each goods id as integers, for breaking ranking ties without comparing strings.
     private(set) var keyOrder: [IdOrder] = []
-    /// The goods by number: filters and sorts read these, not the keyed table.
-    private(set) var documents: [GoodsState] = []
     private(set) var numbers: [String: Int32] = [:]
     struct Posting {
         var number: Int32
@@ -93,7 +91,6 @@ final class InvertedIndex {
 
     func reset() {
         latinTermsByLength = [:]
-        documents = []
         facts = []
         tagLists = []
         keyOrder = []
@@ -110,41 +107,46 @@ final class InvertedIndex {
 
     var documentCount: Int { keys.count }
 
+    /// A goods' category, brand and tags (when its text changed), then its numbers.
     func setDocument(_ key: String, _ goods: GoodsState) {
-        guard let number = numbers[key] else { return }
-        documents[Int(number)] = goods
+        guard let number = numbers[key].map(Int.init) else { return }
         let tags = goods.tags.map(intern)
-        if Int(number) < tagLists.count { tagLists[Int(number)] = tags } else { tagLists.append(tags) }
-        let value = Facts(category: intern(goods.category), brand: intern(goods.brand), hasTags: !tags.isEmpty, price: goods.price.minorUnits,
-                          available: goods.available, isListed: goods.isListed, sold: goods.sold, ratingTotal: goods.ratingTotal,
-                          ratingCount: goods.ratingCount, listedAt: goods.listedAt?.millisecondsSinceEpoch ?? 0)
-        if Int(number) < facts.count { facts[Int(number)] = value } else { facts.append(value) }
+        if number < tagLists.count { tagLists[number] = tags } else { tagLists.append(tags) }
+        if number == facts.count { facts.append(Facts()) }
+        facts[number].category = intern(goods.category)
+        facts[number].brand = intern(goods.brand)
+        facts[number].hasTags = !tags.isEmpty
+        setNumbers(number, goods)
     }
 
+    /// Price, stock, sales, rating and listing: what most goods events change (no text to fold again).
     func setNumbers(_ key: String, _ goods: GoodsState) {
-        guard let number = numbers[key] else { return }
-        documents[Int(number)] = goods
-        facts[Int(number)].price = goods.price.minorUnits
-        facts[Int(number)].available = goods.available
-        facts[Int(number)].isListed = goods.isListed
-        facts[Int(number)].sold = goods.sold
-        facts[Int(number)].ratingTotal = goods.ratingTotal
-        facts[Int(number)].ratingCount = goods.ratingCount
+        if let number = numbers[key] { setNumbers(Int(number), goods) }
+    }
+
+    private func setNumbers(_ number: Int, _ goods: GoodsState) {
+        facts[number].price = goods.price.minorUnits
+        facts[number].available = goods.available
+        facts[number].isListed = goods.isListed
+        facts[number].sold = goods.sold
+        facts[number].ratingTotal = goods.ratingTotal
+        facts[number].ratingCount = goods.ratingCount
+        facts[number].listedAt = goods.listedAt?.millisecondsSinceEpoch ?? 0
     }
 
     /// What filters, sorts and facets read, without reference-counted fields
     /// (scanning 100,000 of these must not retain 100,000 strings).
     struct Facts {
-        var category: Int32
-        var brand: Int32
-        var hasTags: Bool
-        var price: Int64
-        var available: Int
-        var isListed: Bool
-        var sold: Int
-        var ratingTotal: Int
-        var ratingCount: Int
-        var listedAt: Int64
+        var category: Int32 = 0
+        var brand: Int32 = 0
+        var hasTags = false
+        var price: Int64 = 0
+        var available = 0
+        var isListed = false
+        var sold = 0
+        var ratingTotal = 0
+        var ratingCount = 0
+        var listedAt: Int64 = 0
     }
 
     private(set) var facts: [Facts] = []
@@ -180,7 +182,6 @@ final class InvertedIndex {
             number = Int32(keys.count)
             keys.append(key)
             keyOrder.append(IdOrder(key))
-            documents.append(goods)
             numbers[key] = number
             documentTerms.append([])
             lengths += [0, 0, 0]

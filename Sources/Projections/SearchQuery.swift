@@ -262,7 +262,7 @@ extension SearchProjection {
         return 0.3 * log1p(Double(goods.sold)) + 0.2 * (rating - 3) * min(1, Double(goods.ratingCount) / 5)
     }
 
-    func document(_ number: Int32) -> GoodsState? { index.documents[Int(number)] }
+    func document(_ number: Int32) -> GoodsState? { goods[index.keys[Int(number)]] }
 
     /// A query's filters, resolved to value ids once.
     struct Filter {
