@@ -380,7 +380,7 @@ public final class Projector: @unchecked Sendable {
         for (checkpoint, group) in groups.sorted(by: { $0.key > $1.key }) {
             let through = min(head, checkpoint + UInt64(options.batchEventsMax))
             try fold(group, from: checkpoint + 1, through: through)
-            try commit(group, at: through)
+            try commit(group, at: through, onEveryCore: through - checkpoint >= Self.parallelFoldEventsMin)
         }
         try promoteCaughtUpRebuilds()
         try saveSearchLog()
@@ -436,7 +436,8 @@ public final class Projector: @unchecked Sendable {
         }
     }
 
-    private func commit(_ group: [Participant], at position: UInt64) throws {
+    /// `onEveryCore`: encode the tables in parallel (long batches); a live batch of a few events is not worth the hand-off.
+    private func commit(_ group: [Participant], at position: UInt64, onEveryCore: Bool) throws {
         // A model and its rebuild may share this group: one meta per name carries both slots' checkpoints.
         let updates = try state.withLock {
             try group.reduce(into: [String: Meta]()) { updates, participant in
@@ -447,14 +448,19 @@ public final class Projector: @unchecked Sendable {
                 updates[participant.name] = stored
             }
         }
-        // Encoding runs on every core; the one write transaction then only puts sorted rows.
+        // Encoding runs first (on every core for long batches); the one write transaction then only puts sorted rows.
         let tables = group.flatMap { participant in participant.tables.keys.sorted().compactMap { prefix in participant.tables[prefix].map { (participant.database, $0) } } }
-        let encoded = EncodedWrites(count: tables.count)
-        let sources = UncheckedTables(tables.map(\.1))  // each table is encoded by one thread only, while the fold is paused
-        DispatchQueue.concurrentPerform(iterations: tables.count) { index in
-            do { encoded.set(index, try sources.tables[index].pendingWrites()) } catch { encoded.fail(error) }
+        let writes: [[([UInt8], [UInt8]?)]]
+        if onEveryCore {
+            let encoded = EncodedWrites(count: tables.count)
+            let sources = UncheckedTables(tables.map(\.1))  // each table is encoded by one thread only, while the fold is paused
+            DispatchQueue.concurrentPerform(iterations: tables.count) { index in
+                do { encoded.set(index, try sources.tables[index].pendingWrites()) } catch { encoded.fail(error) }
+            }
+            writes = try encoded.result()
+        } else {
+            writes = try tables.map { try $0.1.pendingWrites() }
         }
-        let writes = try encoded.result()
         try environment.write { transaction in
             for (index, (database, _)) in tables.enumerated() {
                 for (key, value) in writes[index] {
