@@ -53,13 +53,25 @@ final class InvertedIndex {
     enum Field: Int, CaseIterable {
         case title, attributes, description
         /// Title > tags/brand/category > description.
-        var weight: Double { [3.0, 2.0, 1.0][rawValue] }
+        var weight: Double {
+            switch self {
+            case .title: 3
+            case .attributes: 2
+            case .description: 1
+            }
+        }
     }
 
     struct Counts: Sendable {
         var byField: (UInt16, UInt16, UInt16) = (0, 0, 0)
         subscript(field: Field) -> UInt16 {
-            get { [byField.0, byField.1, byField.2][field.rawValue] }
+            get {
+                switch field {
+                case .title: byField.0
+                case .attributes: byField.1
+                case .description: byField.2
+                }
+            }
             set {
                 switch field {
                 case .title: byField.0 = newValue
@@ -110,12 +122,13 @@ final class InvertedIndex {
     /// A goods' category, brand and tags (when its text changed), then its numbers.
     func setDocument(_ key: String, _ goods: GoodsState) {
         guard let number = numbers[key].map(Int.init) else { return }
-        let tags = goods.tags.map(intern)
+        var tags: [Int32] = []
+        for tag in goods.tags.map(intern) where !tags.contains(tag) { tags.append(tag) }
         if number < tagLists.count { tagLists[number] = tags } else { tagLists.append(tags) }
         if number == facts.count { facts.append(Facts()) }
         facts[number].category = intern(goods.category)
         facts[number].brand = intern(goods.brand)
-        facts[number].hasTags = !tags.isEmpty
+        facts[number].setTags(tags)
         setNumbers(number, goods)
     }
 
@@ -132,25 +145,56 @@ final class InvertedIndex {
         facts[number].ratingTotal = goods.ratingTotal
         facts[number].ratingCount = goods.ratingCount
         facts[number].listedAt = goods.listedAt?.millisecondsSinceEpoch ?? 0
+        facts[number].boost = Facts.boost(sold: goods.sold, ratingTotal: goods.ratingTotal, ratingCount: goods.ratingCount)
     }
 
     /// What filters, sorts and facets read, without reference-counted fields
-    /// (scanning 100,000 of these must not retain 100,000 strings).
+    /// (scanning 100,000 of these must not retain 100,000 strings or arrays).
     struct Facts {
-        var category: Int32 = 0
-        var brand: Int32 = 0
-        var hasTags = false
         var price: Int64 = 0
+        var listedAt: Int64 = 0
         var available = 0
-        var isListed = false
         var sold = 0
         var ratingTotal = 0
         var ratingCount = 0
-        var listedAt: Int64 = 0
+        /// What sales and rating add to a score (see `boost(sold:ratingTotal:ratingCount:)`), kept so a scan needs no logarithm.
+        var boost = 0.0
+        var category: Int32 = 0
+        var brand: Int32 = 0
+        /// The first `inlineTagsMax` distinct tag ids; all of them are in `tagLists`.
+        private var inlineTags: (Int32, Int32, Int32) = (-1, -1, -1)
+        private(set) var tagCount: UInt8 = 0
+        var isListed = false
+
+        static let inlineTagsMax = 3
+
+        /// Sales and rating lift goods a little, never past a better text match.
+        static func boost(sold: Int, ratingTotal: Int, ratingCount: Int) -> Double {
+            let rating = ratingCount > 0 ? Double(ratingTotal) / Double(ratingCount) : 3
+            return 0.3 * log1p(Double(sold)) + 0.2 * (rating - 3) * min(1, Double(ratingCount) / 5)
+        }
+
+        mutating func setTags(_ tags: [Int32]) {
+            tagCount = UInt8(min(tags.count, Int(UInt8.max)))
+            inlineTags = (tags.count > 0 ? tags[0] : -1, tags.count > 1 ? tags[1] : -1, tags.count > 2 ? tags[2] : -1)
+        }
+
+        /// Whether every tag's id is inline (else read `tagLists`).
+        var tagsInline: Bool { tagCount <= Self.inlineTagsMax }
+
+        func inlineTag(_ position: Int) -> Int32 {
+            switch position {
+            case 0: inlineTags.0
+            case 1: inlineTags.1
+            default: inlineTags.2
+            }
+        }
+
+        func hasInlineTag(_ tag: Int32) -> Bool { inlineTags.0 == tag || inlineTags.1 == tag || inlineTags.2 == tag }
     }
 
     private(set) var facts: [Facts] = []
-    /// Each goods' tag value ids (apart from `facts`, which must stay free of reference-counted fields).
+    /// Each goods' distinct tag value ids (apart from `facts`, which must stay free of reference-counted fields).
     private(set) var tagLists: [[Int32]] = []
     /// Folded category, brand and tag values → small ids, and back to the first spelling seen.
     private(set) var valueIds: [String: Int32] = [:]
@@ -274,41 +318,52 @@ enum SearchLimits {
     static let queryCharactersMax = 200
 }
 
-/// Arrays indexed by goods number for ranking one query, stamped instead of cleared.
+/// Per-goods working slots for ranking one query, stamped instead of cleared
+/// (a slot belongs to the current query, or word, when its stamp is that
+/// query's, or word's; stamps only grow), and the lists a query fills, kept
+/// between queries so a query matching much of the catalogue does not ask
+/// the allocator for fresh pages. Queries run one at a time under the
+/// projection's lock.
 final class MatchScratch {
-    var wordStamp: [UInt32] = []
-    var wordScore: [Double] = []
-    var wordTypos: [Int16] = []
-    var queryStamp: [UInt32] = []
-    var matched: [Int16] = []
-    var typos: [Int16] = []
-    var score: [Double] = []
-    private(set) var word: UInt32 = 0
-    private(set) var query: UInt32 = 0
+    struct Slot {
+        var queryStamp: UInt32 = 0
+        var wordStamp: UInt32 = 0
+        var wordTypos: Int16 = 0
+        var matched: Int16 = 0
+        var typos: Int16 = 0
+        var wordScore = 0.0
+        var score = 0.0
+    }
 
-    func prepare(count: Int) {
-        if wordStamp.count < count {
-            let more = count - wordStamp.count
-            wordStamp += [UInt32](repeating: 0, count: more)
-            wordScore += [Double](repeating: 0, count: more)
-            wordTypos += [Int16](repeating: 0, count: more)
-            queryStamp += [UInt32](repeating: 0, count: more)
-            matched += [Int16](repeating: 0, count: more)
-            typos += [Int16](repeating: 0, count: more)
-            score += [Double](repeating: 0, count: more)
+    struct Work {
+        var slots: [Slot] = []
+        var firstStamp: UInt32 = 0
+        /// Goods matching a word of the query; those matching the current word; the candidates.
+        var touched: [Int32] = []
+        var wordTouched: [Int32] = []
+        var candidates: [SearchProjection.Candidate] = []
+    }
+
+    private var kept = Work()
+    private var stamp: UInt32 = 0
+
+    /// The working state for one query: slots for at least `count` goods, empty lists, and the first
+    /// of `stamps` fresh stamps. Hand it back with `give`.
+    func take(count: Int, stamps: Int) -> Work {
+        var work = Work()
+        swap(&work, &kept)
+        if work.slots.count < count { work.slots += [Slot](repeating: Slot(), count: count - work.slots.count) }
+        if UInt64(stamp) + UInt64(stamps) >= UInt64(UInt32.max) {
+            for index in work.slots.indices { work.slots[index].queryStamp = 0; work.slots[index].wordStamp = 0 }
+            stamp = 0
         }
-        if query == .max { reset() }
-        query += 1
+        work.firstStamp = stamp + 1
+        stamp += UInt32(stamps)
+        work.touched.removeAll(keepingCapacity: true)
+        work.wordTouched.removeAll(keepingCapacity: true)
+        work.candidates.removeAll(keepingCapacity: true)
+        return work
     }
 
-    func nextWord() {
-        if word == .max { reset() }
-        word += 1
-    }
-
-    private func reset() {
-        for index in wordStamp.indices { wordStamp[index] = 0; queryStamp[index] = 0 }
-        word = 0
-        query = 0
-    }
+    func give(_ work: Work) { kept = work }
 }

@@ -103,59 +103,30 @@ extension SearchProjection {
         }
         let after = try query.cursor.map { cursor throws(SearchQueryError) in try Cursor(cursor) }
         let words = self.words(of: query.text)
-        let candidates = words.isEmpty ? [] : match(words)
         guard let filter = Filter(query, index) else {
             return SearchResults(query: query.text, total: 0, page: query.page, size: query.size, hits: [], facets: [:], nextCursor: nil, didYouMean: nil)
         }
+        var work = scratch.take(count: index.documentCount, stamps: words.count + 1)
+        defer { scratch.give(work) }
+        if !words.isEmpty { match(words, &work) }
         // One pass over the matches: filter, count facets, and keep only the best `offset + size` keys,
         // so a query matching most of the catalogue allocates nothing per goods.
-        // The index's arrays are read into locals once: each access to a class's stored array is an exclusivity check.
-        let keys = index.keys
-        let order = index.keyOrder
-        let allFacts = index.facts
-        let tagLists = index.tagLists
+        // Matches come in goods-number order, which follows listing time: sorted by newest, every goods would
+        // beat the ones kept so far and be inserted. Visiting blocks of them in a scrambled (but fixed) order
+        // leaves few goods better than the worst kept, so most are turned away by one comparison.
         let offset = after == nil ? (query.page - 1) * query.size : 0
-        let wanted = offset + query.size
-        var kept: [(Cursor, Candidate)] = []
-        kept.reserveCapacity(wanted + 1)
-        var total = 0
-        var eligible = 0
-        var categories = [Int](repeating: 0, count: query.facets ? index.values.count : 0)
-        var brands = categories
-        var tags = categories
-        func consider(_ candidate: Candidate) {
-            let number = Int(candidate.number)
-            let facts = allFacts[number]
-            guard filter.passes(facts, tags: { tagLists[number] }) else { return }
-            total += 1
-            if query.facets {
-                categories[Int(facts.category)] += 1
-                brands[Int(facts.brand)] += 1
-                if facts.hasTags {
-                    let list = tagLists[number]
-                    for (position, tag) in list.enumerated() where !list[..<position].contains(tag) { tags[Int(tag)] += 1 }
-                }
-            }
-            var scored = candidate
-            scored.score += Self.boost(facts)
-            let key = Self.sortKey(scored, facts, query.sort)
-            if let after, !after.precedes(key, order) { return }
-            eligible += 1
-            if kept.count == wanted, let last = kept.last, !key.precedes(last.0, order) { return }
-            var low = 0
-            var high = kept.count
-            while low < high {
-                let middle = (low + high) / 2
-                if key.precedes(kept[middle].0, order) { high = middle } else { low = middle + 1 }
-            }
-            kept.insert((key, scored), at: low)
-            if kept.count > wanted { kept.removeLast() }
-        }
+        var ranking = Ranking(index: index, filter: filter, query: query, after: after, wanted: offset + query.size)
         if words.isEmpty {
-            for number in 0..<Int32(index.documentCount) { consider(Candidate(number: number)) }
+            for block in ScrambledBlocks(count: index.documentCount) {
+                for number in block { ranking.consider(Candidate(number: Int32(number))) }
+            }
         } else {
-            for candidate in candidates { consider(candidate) }
+            for block in ScrambledBlocks(count: work.candidates.count) {
+                for position in block { ranking.consider(work.candidates[position]) }
+            }
         }
+        let (kept, total, eligible, wanted) = (ranking.kept, ranking.total, ranking.eligible, ranking.wanted)
+        let (categories, brands, tags, keys) = (ranking.categories, ranking.brands, ranking.tags, ranking.keys)
         var facets: [String: [String: Int]] = [:]
         if query.facets {
             func named(_ counts: [Int]) -> [String: Int] {
@@ -193,14 +164,15 @@ extension SearchProjection {
         }
     }
 
-    /// Goods matching every word; when none does, goods matching the most words (Meilisearch's "last" strategy).
-    /// Scores accumulate in arrays indexed by goods number (`scratch`), not dictionaries.
-    func match(_ words: [WordMatch]) -> [Candidate] {
-        scratch.prepare(count: index.documentCount)
-        var touched: [Int32] = []
+    /// Goods matching every word into `work.candidates`; when none does, goods matching the most words
+    /// (Meilisearch's "last" strategy). Scores accumulate in per-goods slots, not dictionaries.
+    func match(_ words: [WordMatch], _ work: inout MatchScratch.Work) {
+        var stamp = work.firstStamp
+        let query = stamp
+        let scorer = BM25(index)
         for word in words {
-            scratch.nextWord()
-            var wordTouched: [Int32] = []
+            stamp += 1
+            work.wordTouched.removeAll(keepingCapacity: true)
             for alternative in word.alternatives {
                 guard let postings = index.postings[alternative.term] else { continue }
                 let idf = index.inverseDocumentFrequency(alternative.term)
@@ -209,57 +181,132 @@ extension SearchProjection {
                 let typos = Int16(alternative.typos)
                 for posting in postings {
                     let number = Int(posting.number)
-                    let score = bm25(posting.number, posting.counts, idf) * penalty
-                    if scratch.wordStamp[number] != scratch.word {
-                        scratch.wordStamp[number] = scratch.word
-                        scratch.wordScore[number] = score
-                        scratch.wordTypos[number] = typos
-                        wordTouched.append(posting.number)
-                    } else if typos < scratch.wordTypos[number] || (typos == scratch.wordTypos[number] && score > scratch.wordScore[number]) {
-                        scratch.wordScore[number] = score
-                        scratch.wordTypos[number] = typos
+                    let score = scorer.score(number, posting.counts, idf) * penalty
+                    if work.slots[number].wordStamp != stamp {
+                        work.slots[number].wordStamp = stamp
+                        work.slots[number].wordScore = score
+                        work.slots[number].wordTypos = typos
+                        work.wordTouched.append(posting.number)
+                    } else if typos < work.slots[number].wordTypos || (typos == work.slots[number].wordTypos && score > work.slots[number].wordScore) {
+                        work.slots[number].wordScore = score
+                        work.slots[number].wordTypos = typos
                     }
                 }
             }
-            for number in wordTouched.map(Int.init) {
-                if scratch.queryStamp[number] != scratch.query {
-                    scratch.queryStamp[number] = scratch.query
-                    scratch.matched[number] = 0
-                    scratch.typos[number] = 0
-                    scratch.score[number] = 0
-                    touched.append(Int32(number))
+            for touched in work.wordTouched {
+                let number = Int(touched)
+                if work.slots[number].queryStamp != query {
+                    work.slots[number].queryStamp = query
+                    work.slots[number].matched = 0
+                    work.slots[number].typos = 0
+                    work.slots[number].score = 0
+                    work.touched.append(touched)
                 }
-                scratch.matched[number] += 1
-                scratch.typos[number] += scratch.wordTypos[number]
-                scratch.score[number] += scratch.wordScore[number]
+                work.slots[number].matched += 1
+                work.slots[number].typos += work.slots[number].wordTypos
+                work.slots[number].score += work.slots[number].wordScore
             }
         }
-        let most = touched.reduce(Int16(0)) { max($0, scratch.matched[Int($1)]) }
-        return touched.compactMap { number in
-            let n = Int(number)
-            guard scratch.matched[n] == most else { return nil }
-            return Candidate(number: number, matched: Int(scratch.matched[n]), typos: Int(scratch.typos[n]), score: scratch.score[n])
+        var most: Int16 = 0
+        for number in work.touched { most = max(most, work.slots[Int(number)].matched) }
+        for number in work.touched where work.slots[Int(number)].matched == most {
+            let slot = work.slots[Int(number)]
+            work.candidates.append(Candidate(number: number, matched: Int(slot.matched), typos: Int(slot.typos), score: slot.score))
         }
     }
 
-    func bm25(_ number: Int32, _ counts: InvertedIndex.Counts, _ idf: Double) -> Double {
-        let k1 = 1.2
-        let b = 0.75
-        var score = 0.0
-        for field in InvertedIndex.Field.allCases {
-            let frequency = Double(counts[field])
-            guard frequency > 0 else { continue }
-            let length = Double(index.lengths[Int(number) * 3 + field.rawValue])
-            let norm = k1 * (1 - b + b * length / index.averageLength(field))
-            score += field.weight * idf * frequency * (k1 + 1) / (frequency + norm)
+    /// BM25F over the three fields, with the index's lengths read once per query.
+    struct BM25 {
+        let lengths: [Int32]
+        let averages: (Double, Double, Double)
+        static let k1 = 1.2
+        static let b = 0.75
+
+        init(_ index: InvertedIndex) {
+            lengths = index.lengths
+            averages = (index.averageLength(.title), index.averageLength(.attributes), index.averageLength(.description))
         }
-        return score
+
+        func score(_ number: Int, _ counts: InvertedIndex.Counts, _ idf: Double) -> Double {
+            func field(_ frequency: UInt16, _ length: Int32, _ average: Double, _ weight: Double) -> Double {
+                guard frequency > 0 else { return 0 }
+                let frequency = Double(frequency)
+                let norm = Self.k1 * (1 - Self.b + Self.b * Double(length) / average)
+                return weight * idf * frequency * (Self.k1 + 1) / (frequency + norm)
+            }
+            let base = number * 3
+            return field(counts.byField.0, lengths[base], averages.0, InvertedIndex.Field.title.weight)
+                + field(counts.byField.1, lengths[base + 1], averages.1, InvertedIndex.Field.attributes.weight)
+                + field(counts.byField.2, lengths[base + 2], averages.2, InvertedIndex.Field.description.weight)
+        }
     }
 
-    /// Sales and rating lift goods a little, never past a better text match.
-    static func boost(_ goods: InvertedIndex.Facts) -> Double {
-        let rating = goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : 3
-        return 0.3 * log1p(Double(goods.sold)) + 0.2 * (rating - 3) * min(1, Double(goods.ratingCount) / 5)
+    /// Filters, counts facets and keeps the best `wanted` keys of one query's matches.
+    /// A struct with the index's arrays copied in, so the hot loop does no exclusivity checks on the index.
+    struct Ranking {
+        let keys: [String]
+        let order: [IdOrder]
+        let allFacts: [InvertedIndex.Facts]
+        let tagLists: [[Int32]]
+        let filter: Filter
+        let sort: SearchSort
+        let countsFacets: Bool
+        let after: Cursor?
+        let wanted: Int
+        /// The best keys so far, best first.
+        var kept: [(Cursor, Candidate)] = []
+        /// Matches passing the filter, and those of them past the cursor.
+        var total = 0
+        var eligible = 0
+        var categories: [Int]
+        var brands: [Int]
+        var tags: [Int]
+
+        init(index: InvertedIndex, filter: Filter, query: SearchQuery, after: Cursor?, wanted: Int) {
+            keys = index.keys
+            order = index.keyOrder
+            allFacts = index.facts
+            tagLists = index.tagLists
+            self.filter = filter
+            sort = query.sort
+            countsFacets = query.facets
+            self.after = after
+            self.wanted = wanted
+            kept.reserveCapacity(wanted + 1)
+            categories = [Int](repeating: 0, count: query.facets ? index.values.count : 0)
+            brands = categories
+            tags = categories
+        }
+
+        mutating func consider(_ candidate: Candidate) {
+            let number = Int(candidate.number)
+            let facts = allFacts[number]
+            guard filter.passes(facts, tags: facts.tagsInline ? nil : tagLists[number]) else { return }
+            total += 1
+            if countsFacets {
+                categories[Int(facts.category)] += 1
+                brands[Int(facts.brand)] += 1
+                if facts.tagsInline {
+                    for position in 0..<Int(facts.tagCount) { tags[Int(facts.inlineTag(position))] += 1 }
+                } else {
+                    for tag in tagLists[number] { tags[Int(tag)] += 1 }
+                }
+            }
+            var scored = candidate
+            scored.score += facts.boost
+            let key = SearchProjection.sortKey(scored, facts, sort)
+            if let after, !after.precedes(key, order) { return }
+            eligible += 1
+            if kept.count == wanted, let last = kept.last, !key.precedes(last.0, order) { return }
+            var low = 0
+            var high = kept.count
+            while low < high {
+                let middle = (low + high) / 2
+                if key.precedes(kept[middle].0, order) { high = middle } else { low = middle + 1 }
+            }
+            kept.insert((key, scored), at: low)
+            if kept.count > wanted { kept.removeLast() }
+        }
     }
 
     func document(_ number: Int32) -> GoodsState? { goods[index.keys[Int(number)]] }
@@ -288,12 +335,15 @@ extension SearchProjection {
             inStock = query.inStock
         }
 
-        func passes(_ goods: InvertedIndex.Facts, tags list: () -> [Int32]) -> Bool {
+        /// `list`: the goods' tags when they are not all inline in `goods`.
+        func passes(_ goods: InvertedIndex.Facts, tags list: [Int32]?) -> Bool {
             guard goods.isListed, goods.price >= minPrice, goods.price <= maxPrice else { return false }
             if let category, goods.category != category { return false }
             if let brand, goods.brand != brand { return false }
             if inStock, goods.available <= 0 { return false }
-            return tags.isEmpty || tags.allSatisfy(list().contains)
+            if tags.isEmpty { return true }
+            if let list { return tags.allSatisfy(list.contains) }
+            return tags.allSatisfy(goods.hasInlineTag)
         }
     }
 
@@ -394,26 +444,55 @@ extension SearchProjection {
     }
 }
 
+/// Every index below `count` once: blocks of `size` consecutive indexes (kept
+/// together for the memory's sake), the blocks in an order spread by a
+/// golden-ratio stride.
+struct ScrambledBlocks: Sequence, IteratorProtocol {
+    static let size = 64
+    private let count: Int
+    private let blocks: Int
+    private let stride: Int
+    private var block = 0
+    private var visited = 0
+
+    init(count: Int) {
+        self.count = count
+        blocks = (count + Self.size - 1) / Self.size
+        var stride = Swift.max(1, Int(Double(blocks) * 0.618))
+        while Self.gcd(stride, blocks) != 1 { stride += 1 }
+        self.stride = stride
+    }
+
+    mutating func next() -> Range<Int>? {
+        guard visited < blocks else { return nil }
+        let start = block * Self.size
+        visited += 1
+        block = (block + stride) % blocks
+        return start..<Swift.min(count, start + Self.size)
+    }
+
+    static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+}
+
 /// A position in a sorted result list: the last hit's sort values and id,
-/// opaque to clients. At most five values, kept inline: a query ranks every
-/// matching goods by one of these, so it must not allocate.
+/// opaque to clients. At most five values, kept inline, and nothing
+/// reference-counted: a query ranks every matching goods by one of these.
 struct Cursor {
     static let valuesMax = 5
     private var storage: (Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0)
     private(set) var count = 0
-    /// The goods id of a cursor a client sent, or empty while ranking (then `number` names the goods).
-    var id: String
+    /// The goods while ranking; -1 for a cursor a client sent (then `sentOrder` orders its goods id).
     var number: Int32 = -1
+    private var sentOrder = IdOrder(high: 0, low: 0)
 
     init(values: [Double], id: String) {
         precondition(values.count <= Self.valuesMax, "a cursor holds at most \(Self.valuesMax) values")
-        self.id = id
+        sentOrder = IdOrder(id)
         for value in values { append(value) }
     }
 
     /// A primary value (or two) followed by the relevance triple, for the goods numbered `id`.
     init(_ primary: Double?, _ secondary: Double? = nil, relevance: (Double, Double, Double), id: Int32) {
-        self.id = ""
         self.number = id
         if let primary { append(primary) }
         if let secondary { append(secondary) }
@@ -459,20 +538,29 @@ struct Cursor {
         self.init(values: values, id: String(id))
     }
 
-    func goodsId(_ keys: [String]) -> String { number >= 0 ? keys[Int(number)] : id }
-
     /// The goods id as two integers that order as the id's text does (ids are fixed-format lowercase hex UUIDs).
-    func idOrder(_ order: [IdOrder]) -> IdOrder { number >= 0 ? order[Int(number)] : IdOrder(id) }
+    func idOrder(_ order: [IdOrder]) -> IdOrder { number >= 0 ? order[Int(number)] : sentOrder }
 
     /// Whether this key sorts before `other`: by value, then (only on a tie) by goods id.
     func precedes(_ other: Cursor, _ order: [IdOrder]) -> Bool {
+        if count == other.count {
+            // Unused values are zero in both: compare all five without counting.
+            let (a, b) = (storage, other.storage)
+            if a.0 != b.0 { return a.0 < b.0 }
+            if a.1 != b.1 { return a.1 < b.1 }
+            if a.2 != b.2 { return a.2 < b.2 }
+            if a.3 != b.3 { return a.3 < b.3 }
+            if a.4 != b.4 { return a.4 < b.4 }
+            return idOrder(order) < other.idOrder(order)
+        }
         for index in 0..<min(count, other.count) where value(index) != other.value(index) { return value(index) < other.value(index) }
         if count != other.count { return count < other.count }
         return idOrder(order) < other.idOrder(order)
     }
 
+    /// Only for a ranked key (a client's cursor is never sent back).
     func encoded(_ keys: [String]) -> String {
-        let text = (values.map { "\($0)" } + [goodsId(keys)]).joined(separator: "|")
+        let text = (values.map { "\($0)" } + [keys[Int(number)]]).joined(separator: "|")
         return Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
     }
 
@@ -482,6 +570,11 @@ struct Cursor {
 struct IdOrder: Comparable {
     var high: UInt64
     var low: UInt64
+
+    init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
 
     init(_ id: String) {
         var digits: [UInt64] = []

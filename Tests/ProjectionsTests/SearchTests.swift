@@ -92,6 +92,18 @@ import EventLog
         #expect(try await search("西湖龙井").hits.first?.goodsId == shop.named["longjing"])
     }
 
+    @Test func everyTagFiltersAndCountsOnceHoweverManyAGoodsHas() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let lamp = try #require(shop.named["lamp"])
+        for tags in [["warm"], ["study", "led"], ["gift", "warm"]] {
+            let results = try await search("lamp ") { $0.tags = tags }
+            #expect(results.hits.map(\.goodsId) == [lamp], "\(tags)")
+            let counts = Dictionary(uniqueKeysWithValues: (results.facets["tags"] ?? []).map { ($0.value, $0.count) })
+            #expect(counts == ["gift": 1, "led": 1, "desk": 1, "study": 1, "warm": 1], "\(tags)")
+        }
+        #expect(try await search("lamp ") { $0.tags = ["warm", "usb-c"] }.total == 0)
+    }
+
     @Test func nonsenseFindsNothing() async throws {
         let results = try await search("zzqxv")
         #expect(results.total == 0)

@@ -48,6 +48,8 @@ final class ProjectedShop: @unchecked Sendable {
             ("matcha", "Matcha green tea powder 抹茶粉", "tea", "Uji", ["green"], 5_600),
             ("cafe", "Café crème coffee beans", "coffee", "Crème", ["beans"], 3_300),
             ("teapot", "Clay teapot 紫砂壶", "home", "Yixing", ["tea", "gift"], 26_000),
+            // More tags than a search keeps inline (one repeated).
+            ("lamp", "Reading lamp", "home", "Lumen", ["gift", "led", "desk", "gift", "study", "warm"], 7_700),
         ]
         for (key, title, category, brand, tags, price) in catalogue {
             named[key] = try await run("ListGoods", ["title": title, "description": "\(title) from \(brand)", "category": category, "brand": brand,

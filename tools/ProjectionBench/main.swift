@@ -65,8 +65,8 @@ struct ProjectionBench: AsyncParsableCommand {
             totals += results.total
         }
         report("search", latencies, extra: String(format: "mean_hits=%.0f", Double(totals) / Double(queries.count)))
-        for (latency, query) in zip(latencies, queries).sorted(by: { $0.0 > $1.0 }).prefix(5) {
-            print(String(format: "slow_search ms=%.2f", latency) + " q=\"\(query.text)\" category=\(query.category ?? "-") maxPrice=\(query.maxPrice.map(String.init) ?? "-") inStock=\(query.inStock) sort=\(query.sort.rawValue)")
+        for (sample, (latency, query)) in zip(latencies, queries).enumerated().sorted(by: { $0.1.0 > $1.1.0 }).prefix(5) {
+            print(String(format: "slow_search sample=%d ms=%.2f", sample, latency) + " q=\"\(query.text)\" category=\(query.category ?? "-") maxPrice=\(query.maxPrice.map(String.init) ?? "-") inStock=\(query.inStock) sort=\(query.sort.rawValue)")
         }
 
         latencies.removeAll()
