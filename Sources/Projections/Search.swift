@@ -139,24 +139,25 @@ final class InvertedIndex {
 
     private func setNumbers(_ number: Int, _ goods: GoodsState) {
         facts[number].price = goods.price.minorUnits
-        facts[number].available = goods.available
+        facts[number].inStock = goods.available > 0
         facts[number].isListed = goods.isListed
-        facts[number].sold = goods.sold
-        facts[number].ratingTotal = goods.ratingTotal
-        facts[number].ratingCount = goods.ratingCount
+        facts[number].sold = Int32(clamping: goods.sold)
+        facts[number].ratingTotal = Int32(clamping: goods.ratingTotal)
+        facts[number].ratingCount = Int32(clamping: goods.ratingCount)
         facts[number].listedAt = goods.listedAt?.millisecondsSinceEpoch ?? 0
         facts[number].boost = Facts.boost(sold: goods.sold, ratingTotal: goods.ratingTotal, ratingCount: goods.ratingCount)
     }
 
     /// What filters, sorts and facets read, without reference-counted fields
-    /// (scanning 100,000 of these must not retain 100,000 strings or arrays).
+    /// (scanning 100,000 of these must not retain 100,000 strings or arrays),
+    /// in 64 bytes: a browse streams all of them, so their size is its speed.
+    /// Counts saturate at `Int32.max`.
     struct Facts {
         var price: Int64 = 0
         var listedAt: Int64 = 0
-        var available = 0
-        var sold = 0
-        var ratingTotal = 0
-        var ratingCount = 0
+        var sold: Int32 = 0
+        var ratingTotal: Int32 = 0
+        var ratingCount: Int32 = 0
         /// What sales and rating add to a score (see `boost(sold:ratingTotal:ratingCount:)`), kept so a scan needs no logarithm.
         var boost = 0.0
         var category: Int32 = 0
@@ -165,6 +166,7 @@ final class InvertedIndex {
         private var inlineTags: (Int32, Int32, Int32) = (-1, -1, -1)
         private(set) var tagCount: UInt8 = 0
         var isListed = false
+        var inStock = false
 
         static let inlineTagsMax = 3
 

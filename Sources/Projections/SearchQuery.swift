@@ -121,9 +121,7 @@ extension SearchProjection {
                 for number in block { ranking.consider(Candidate(number: Int32(number))) }
             }
         } else {
-            for block in ScrambledBlocks(count: work.candidates.count) {
-                for position in block { ranking.consider(work.candidates[position]) }
-            }
+            for block in ScrambledBlocks(count: work.candidates.count) { ranking.consider(work.candidates[block]) }
         }
         let (kept, total, eligible, wanted) = (ranking.kept, ranking.total, ranking.eligible, ranking.wanted)
         let (categories, brands, tags, keys) = (ranking.categories, ranking.brands, ranking.tags, ranking.keys)
@@ -273,14 +271,32 @@ extension SearchProjection {
             self.after = after
             self.wanted = wanted
             kept.reserveCapacity(wanted + 1)
+            gathered.reserveCapacity(Self.gatherChunk)
             categories = [Int](repeating: 0, count: query.facets ? index.values.count : 0)
             brands = categories
             tags = categories
         }
 
-        mutating func consider(_ candidate: Candidate) {
+        /// Scattered matches: their facts are first gathered into a buffer by a loop so short that the processor
+        /// has many of the (mostly cache-missing) loads in flight at once, then considered from there.
+        mutating func consider(_ candidates: ArraySlice<Candidate>) {
+            var start = candidates.startIndex
+            while start < candidates.endIndex {
+                let chunk = candidates[start..<Swift.min(candidates.endIndex, start + Self.gatherChunk)]
+                gathered.removeAll(keepingCapacity: true)
+                for candidate in chunk { gathered.append(allFacts[Int(candidate.number)]) }
+                for (candidate, facts) in zip(chunk, gathered) { consider(candidate, facts) }
+                start = chunk.endIndex
+            }
+        }
+
+        static let gatherChunk = 256
+        private var gathered: [InvertedIndex.Facts] = []
+
+        mutating func consider(_ candidate: Candidate) { consider(candidate, allFacts[Int(candidate.number)]) }
+
+        mutating func consider(_ candidate: Candidate, _ facts: InvertedIndex.Facts) {
             let number = Int(candidate.number)
-            let facts = allFacts[number]
             guard filter.passes(facts, tags: facts.tagsInline ? nil : tagLists[number]) else { return }
             total += 1
             if countsFacets {
@@ -340,7 +356,7 @@ extension SearchProjection {
             guard goods.isListed, goods.price >= minPrice, goods.price <= maxPrice else { return false }
             if let category, goods.category != category { return false }
             if let brand, goods.brand != brand { return false }
-            if inStock, goods.available <= 0 { return false }
+            if inStock, !goods.inStock { return false }
             if tags.isEmpty { return true }
             if let list { return tags.allSatisfy(list.contains) }
             return tags.allSatisfy(goods.hasInlineTag)
@@ -448,7 +464,7 @@ extension SearchProjection {
 /// together for the memory's sake), the blocks in an order spread by a
 /// golden-ratio stride.
 struct ScrambledBlocks: Sequence, IteratorProtocol {
-    static let size = 64
+    static let size = 1_024
     private let count: Int
     private let blocks: Int
     private let stride: Int

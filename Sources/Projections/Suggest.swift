@@ -67,16 +67,25 @@ extension SearchProjection {
     public static let suggestionsMax = 8
     public static let suggestedGoodsMax = 5
 
-    /// The listed goods holding `term` that sold most (ties: better rated, then id).
-    func bestSellers(holding term: String, count: Int) -> [SearchHit] {
-        let numbers = (index.postings[term] ?? []).map(\.number).filter { index.facts[Int($0)].isListed }
-        let best = Self.smallest(numbers, count: count) { a, b in
-            let (x, y) = (index.facts[Int(a)], index.facts[Int(b)])
+    /// The listed goods among `numbers` that sold most (ties: better rated, then id), best first.
+    func bestSellers(among numbers: some Sequence<Int32>, count: Int, highlighting terms: Set<String>) -> [SearchHit] {
+        let facts = index.facts
+        let order = index.keyOrder
+        func precedes(_ a: Int32, _ b: Int32) -> Bool {
+            let (x, y) = (facts[Int(a)], facts[Int(b)])
             if x.sold != y.sold { return x.sold > y.sold }
             if x.ratingTotal != y.ratingTotal { return x.ratingTotal > y.ratingTotal }
-            return index.keys[Int(a)] < index.keys[Int(b)]
+            return order[Int(a)] < order[Int(b)]
         }
-        return best.compactMap { hit(for: Candidate(number: $0, matched: 1), highlighting: [term]) }
+        var kept: [Int32] = []
+        kept.reserveCapacity(count + 1)
+        for number in numbers where facts[Int(number)].isListed {
+            if kept.count == count, let last = kept.last, !precedes(number, last) { continue }
+            let slot = kept.firstIndex { precedes(number, $0) } ?? kept.endIndex
+            kept.insert(number, at: slot)
+            if kept.count > count { kept.removeLast() }
+        }
+        return kept.compactMap { hit(for: Candidate(number: $0, matched: terms.isEmpty ? 0 : 1), highlighting: terms) }
     }
 
     public func suggest(_ text: String, searchLog: SearchLog) throws(SearchQueryError) -> Suggestions {
@@ -89,16 +98,23 @@ extension SearchProjection {
             let head = text[..<last.range.lowerBound]
             completions = index.terms(startingWith: last.term, limit: Self.suggestionsMax).map { String(head) + $0 }
         }
+        let popular = searchLog.popular(startingWith: text, limit: Self.suggestionsMax)
+        if tokens.isEmpty {
+            // Nothing typed yet: popular searches and the catalogue's best sellers.
+            return Suggestions(completions: [], popular: popular,
+                               goods: bestSellers(among: 0..<Int32(index.documentCount), count: Self.suggestedGoodsMax, highlighting: []), didYouMean: nil)
+        }
         if tokens.count == 1, let last = tokens.last, let best = index.terms(startingWith: last.term, limit: 1).first {
             // One word being typed: the best sellers among goods holding its most common completion (no full search).
-            return Suggestions(completions: completions, popular: searchLog.popular(startingWith: text, limit: Self.suggestionsMax),
-                               goods: bestSellers(holding: best, count: Self.suggestedGoodsMax), didYouMean: nil)
+            let holding = (index.postings[best] ?? []).lazy.map(\.number)
+            return Suggestions(completions: completions, popular: popular,
+                               goods: bestSellers(among: holding, count: Self.suggestedGoodsMax, highlighting: [best]), didYouMean: nil)
         }
         var query = SearchQuery(text: text)
         query.size = Self.suggestedGoodsMax
         query.facets = false
         let results = try search(query)
-        return Suggestions(completions: completions, popular: searchLog.popular(startingWith: text, limit: Self.suggestionsMax),
+        return Suggestions(completions: completions, popular: popular,
                            goods: results.hits, didYouMean: results.didYouMean)
     }
 }

@@ -121,6 +121,22 @@ import EventLog
         #expect(!suggestions.goods.isEmpty)
         let chinese = try projector.read(SearchProjection.self) { try $0.suggest("龙", searchLog: projector.searchLog) }
         #expect(chinese.completions.contains("龙井"))
+        // Nothing typed yet: the popular searches and the catalogue's best sellers, best first.
+        let empty = try projector.read(SearchProjection.self) { try $0.suggest("", searchLog: projector.searchLog) }
+        #expect(empty.completions.isEmpty)
+        #expect(empty.popular.first == FacetValue(value: "green tea", count: 3))
+        let sellers = try catalogueBestSellers(shop, count: SearchProjection.suggestedGoodsMax)
+        #expect(empty.goods.map(\.goodsId) == sellers)
+    }
+
+    /// The listed goods that sold most (then better rated, then by id), from the engine's own aggregates.
+    func catalogueBestSellers(_ shop: ProjectedShop, count: Int) throws -> [String] {
+        let replayed = try Replayer(log: shop.log, cipher: nil).shop(through: shop.log.headPosition)
+        let listed = replayed.streams.values.compactMap { stream -> GoodsState? in
+            if case .goods(let goods) = stream.state, goods.isListed { goods } else { nil }
+        }
+        return listed.sorted { ($1.sold, $1.ratingTotal, $0.goodsId?.description ?? "") < ($0.sold, $0.ratingTotal, $1.goodsId?.description ?? "") }
+            .prefix(count).compactMap { $0.goodsId?.description }
     }
 
     @Test func badQueriesAreRefusedWithTheField() async throws {

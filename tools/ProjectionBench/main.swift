@@ -24,6 +24,7 @@ struct ProjectionBench: AsyncParsableCommand {
     @Option(help: "Samples per latency measurement.") var samples = 3_000
     @Option(help: "Write the goods and the search queries for the peer to this directory.") var peerInputs: String?
     @Flag(help: "Only the full rebuild (for profiling).") var rebuildOnly = false
+    @Option(help: "Search only this text, repeated (for profiling one query).") var searchText: String?
     @Flag(help: "Reuse the models of the last run instead of rebuilding them (for profiling queries).") var queriesOnly = false
 
     static let adjectives = ["organic", "wireless", "classic", "premium", "portable", "vintage", "smart", "handmade", "compact", "deluxe",
@@ -55,7 +56,7 @@ struct ProjectionBench: AsyncParsableCommand {
         if rebuildOnly { return }
 
         var random = SplitMix64(seed: 7)
-        let queries = (0..<samples).map { _ in Self.query(&random) }
+        let queries = (0..<samples).map { _ in searchText.map { SearchQuery(text: $0) } ?? Self.query(&random) }
         var latencies: [Double] = []
         var totals = 0
         for query in queries {
@@ -70,13 +71,18 @@ struct ProjectionBench: AsyncParsableCommand {
         }
 
         latencies.removeAll()
+        var prefixes: [String] = []
         for query in queries {
             let prefix = String(query.text.prefix(1 + Int(random.next() % 6)))
             let begun = DispatchTime.now().uptimeNanoseconds
             _ = try projector.read(SearchProjection.self) { try $0.suggest(prefix, searchLog: projector.searchLog) }
             latencies.append(Double(DispatchTime.now().uptimeNanoseconds - begun) / 1e6)
+            prefixes.append(prefix)
         }
         report("suggest", latencies)
+        for (sample, (latency, prefix)) in zip(latencies, prefixes).enumerated().sorted(by: { $0.1.0 > $1.1.0 }).prefix(5) {
+            print(String(format: "slow_suggest sample=%d ms=%.2f", sample, latency) + " q=\"\(prefix)\"")
+        }
 
         let ids = try projector.read(RecommendProjection.self) { Array($0.items.rows.keys).sorted() }
         let users = try projector.read(MyPagesProjection.self) { Array(Set($0.orders.rows.values.map(\.userId))).sorted().compactMap(UserId.init) }
