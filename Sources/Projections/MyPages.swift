@@ -126,17 +126,18 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
     private func applyUser(_ user: String, _ change: UserEvent) {
         switch change {
         case .favoriteAdded(let added):
+            let goods = added.goodsId.description
             favorites.update(user, default: []) { list in
-                list.removeAll { $0.goodsId == added.goodsId.description }
-                list.prepend(Footprint(goodsId: added.goodsId.description, at: added.at.millisecondsSinceEpoch), keepingAtMost: Limits.favoritesPerUserMax)
+                list.moveToFront(Footprint(goodsId: goods, at: added.at.millisecondsSinceEpoch), keepingAtMost: Limits.favoritesPerUserMax) { $0.goodsId == goods }
             }
         case .favoriteRemoved(let removed):
-            favorites.update(user, default: []) { list in list.removeAll { $0.goodsId == removed.goodsId.description } }
+            let goods = removed.goodsId.description
+            favorites.update(user, default: []) { list in list.removeAll { $0.goodsId == goods } }
             if favorites[user]?.isEmpty == true { favorites[user] = nil }
         case .goodsViewed(let viewed):
+            let goods = viewed.goodsId.description
             footprints.update(user, default: []) { list in
-                list.removeAll { $0.goodsId == viewed.goodsId.description }
-                list.prepend(Footprint(goodsId: viewed.goodsId.description, at: viewed.at.millisecondsSinceEpoch), keepingAtMost: Limits.footprintsKept)
+                list.moveToFront(Footprint(goodsId: goods, at: viewed.at.millisecondsSinceEpoch), keepingAtMost: Limits.footprintsKept) { $0.goodsId == goods }
             }
         case .forgotten:
             // What the user browsed and liked goes with them; orders and points stay for the books.

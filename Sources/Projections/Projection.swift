@@ -43,13 +43,3 @@ public enum Projections {
 
     public static func named(_ name: String) -> (any Projection.Type)? { all.first { $0.name == name } }
 }
-
-/// Days are UTC calendar days, `YYYY-MM-DD`.
-extension Instant {
-    var isoDay: String {
-        let stamp = dayStamp
-        let characters = Array(stamp)
-        guard characters.count == 8 else { return stamp }
-        return "\(String(characters[0..<4]))-\(String(characters[4..<6]))-\(String(characters[6..<8]))"
-    }
-}

@@ -111,7 +111,9 @@ public final class Projector: @unchecked Sendable {
         var environmentOptions = EnvironmentOptions()
         environmentOptions.durable = options.durable
         environmentOptions.maxDatabases = UInt32(2 * projections.count + 3)
-        environmentOptions.initialMapSizeBytes = 64 << 20
+        // Address space, not disk: a rebuild's one big transaction would otherwise grow a small map
+        // several times, and each growth runs the whole transaction again.
+        environmentOptions.initialMapSizeBytes = 2 << 30
         let environment = try Environment(directory: directory, options: environmentOptions)
         self.environment = environment
         self.log = log

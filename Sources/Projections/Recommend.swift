@@ -101,8 +101,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     /// later time would, and it only grows when interest is added.
     static func hotKey(_ item: Item) -> Double { log2(item.hot) + Double(item.scoredAt) / hotHalfLifeMs }
 
-    private func raise(_ id: String, _ item: Item) {
-        let key = Self.hotKey(item)
+    private func raise(_ id: String, key: Double) {
         if let old = hotMembers[id] {
             let slot = hotSlot(old, id)
             if slot < hottest.count, hottest[slot].id == id { hottest.remove(at: slot) }
@@ -124,18 +123,15 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         switch (event.stream, event.event) {
         case (.goods(let id), .goods(let change)): applyGoods(id.description, change)
         case (.user(let user), .user(.goodsViewed(let viewed))):
-            interest(viewed.goodsId.description, Self.viewWeight, at: viewed.at)
-            profiles.update(user.description, default: Profile()) { profile in
-                profile.viewed.removeAll { $0 == viewed.goodsId.description }
-                profile.viewed.prepend(viewed.goodsId.description, keepingAtMost: Self.viewedKept)
-            }
+            let goods = viewed.goodsId.description
+            interest(goods, Self.viewWeight, at: viewed.at)
+            profiles.update(user.description, default: Profile()) { $0.viewed.moveToFront(goods, keepingAtMost: Self.viewedKept) { $0 == goods } }
         case (.user(let user), .user(.favoriteAdded(let added))):
-            profiles.update(user.description, default: Profile()) { profile in
-                profile.favorites.removeAll { $0 == added.goodsId.description }
-                profile.favorites.prepend(added.goodsId.description, keepingAtMost: Limits.favoritesPerUserMax)
-            }
+            let goods = added.goodsId.description
+            profiles.update(user.description, default: Profile()) { $0.favorites.moveToFront(goods, keepingAtMost: Limits.favoritesPerUserMax) { $0 == goods } }
         case (.user(let user), .user(.favoriteRemoved(let removed))):
-            profiles.update(user.description, default: Profile()) { $0.favorites.removeAll { $0 == removed.goodsId.description } }
+            let goods = removed.goodsId.description
+            profiles.update(user.description, default: Profile()) { $0.favorites.removeAll { $0 == goods } }
         case (.user(let user), .user(.forgotten)): profiles[user.description] = nil
         case (_, .cart(.itemAdded(let added))): interest(added.goodsId.description, Self.cartWeight, at: added.at)
         case (_, .order(.placed(let placed))): applyOrder(placed)
@@ -167,12 +163,14 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
 
     private func interest(_ id: String, _ weight: Double, at: Instant) {
         tick(at)
+        var key = 0.0
         items.update(id, default: Item()) { item in
             let time = at.millisecondsSinceEpoch
             item.hot = Self.decayed(item.hot, from: item.scoredAt, to: max(time, item.scoredAt)) + weight
             item.scoredAt = max(time, item.scoredAt)
+            key = Self.hotKey(item)
         }
-        if let item = items[id] { raise(id, item) }
+        raise(id, key: key)
     }
 
     static func decayed(_ score: Double, from: Int64, to: Int64) -> Double {
@@ -191,10 +189,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         }
         graph.addOrder(goods.map(graph.number))
         profiles.update(placed.userId.description, default: Profile()) { profile in
-            for id in goods {
-                profile.purchased.removeAll { $0 == id }
-                profile.purchased.prepend(id, keepingAtMost: Self.purchasedKept)
-            }
+            for id in goods { profile.purchased.moveToFront(id, keepingAtMost: Self.purchasedKept) { $0 == id } }
         }
     }
 

@@ -138,3 +138,28 @@ import Testing
         #expect(eventTypes(cancelled) == ["order:OrderCancelled", "goods:StockReleased"])
     }
 }
+
+@Suite struct CalendarDayTests {
+    /// The integer civil-date arithmetic agrees with the C library's `gmtime_r`, before and after 1970,
+    /// across leap days and century years.
+    @Test func utcDaysAgreeWithGmtime() {
+        var state: UInt64 = 5
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 11
+        }
+        var instants: [Int64] = [0, -1, 86_399_999, 86_400_000, 951_782_400_000, 951_868_799_999, 4_107_542_400_000, -2_208_988_800_000]
+        for _ in 0..<20_000 { instants.append(Int64(next() % 8_000_000_000_000) - 2_000_000_000_000) }
+        for milliseconds in instants {
+            var seconds = time_t(milliseconds >= 0 ? milliseconds / 1_000 : (milliseconds - 999) / 1_000)
+            var parts = tm()
+            gmtime_r(&seconds, &parts)
+            let expected = (Int(parts.tm_year) + 1_900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
+            let instant = Instant(millisecondsSinceEpoch: milliseconds)
+            let date = instant.utcDate
+            #expect(date == expected, "\(milliseconds)")
+            #expect(instant.isoDay == String(format: "%04d-%02d-%02d", expected.0, expected.1, expected.2))
+            #expect(instant.dayStamp == String(format: "%04d%02d%02d", expected.0, expected.1, expected.2))
+        }
+    }
+}

@@ -155,6 +155,26 @@ import Testing
         #expect(reopened.checkpoint("search") == shop.log.headPosition)
     }
 
+    /// Rows are written with hand-written encoders; the stored bytes must be what `Codable` would write,
+    /// because models load (and older models were written) through `Codable`.
+    @Test func everyRowEncodesByHandAsCodableDoes() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let projector = try shop.projector()
+        func check<P: Projection>(_ type: P.Type) throws {
+            let mismatches = try projector.read(type) { projection throws -> [String] in
+                try projection.storedTables.flatMap { table in try table.rowsEncodedDifferently().map { "table \(table.prefix) row \($0)" } }
+            }
+            #expect(mismatches.isEmpty, "\(P.name): \(mismatches.prefix(5))")
+        }
+        try check(SearchProjection.self)
+        try check(RecommendProjection.self)
+        try check(AnalyticsProjection.self)
+        try check(MyPagesProjection.self)
+        // Every kind of row is there to check, refunds and ledgers included.
+        let rows = try projector.read(MyPagesProjection.self) { ($0.points.count, $0.reviews.count, $0.favorites.count) }
+        #expect(rows.0 > 0 && rows.1 > 0 && rows.2 > 0)
+    }
+
     @Test func aRebuildServesTheOldModelUntilItCatchesUpThenTakesOver() async throws {
         let shop = try await ProjectedShop.shared.value
         var options = Projector.Options()

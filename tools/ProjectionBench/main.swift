@@ -24,6 +24,8 @@ struct ProjectionBench: AsyncParsableCommand {
     @Option(help: "Samples per latency measurement.") var samples = 3_000
     @Option(help: "Write the goods and the search queries for the peer to this directory.") var peerInputs: String?
     @Flag(help: "Only the full rebuild (for profiling).") var rebuildOnly = false
+    @Option(help: "Events per projector batch (one write transaction each).") var batchEvents = Projector.Options().batchEventsMax
+    @Option(help: "Rebuild only these projections (comma-separated names; for profiling).") var only: String?
     @Option(help: "Search only this text, repeated (for profiling one query).") var searchText: String?
     @Flag(help: "Reuse the models of the last run instead of rebuilding them (for profiling queries).") var queriesOnly = false
 
@@ -47,7 +49,13 @@ struct ProjectionBench: AsyncParsableCommand {
         // Full rebuild of every projection from position 0.
         let directory = dataDirectory + "/projections-bench"
         if !queriesOnly { try? FileManager.default.removeItem(atPath: directory) }
-        let projector = try Projector(directory: directory, log: log)
+        var options = Projector.Options()
+        options.batchEventsMax = batchEvents
+        let chosen = try only.map { try $0.split(separator: ",").map { name in
+            guard let type = Projections.named(String(name)) else { throw ValidationError("no projection named \(name)") }
+            return type
+        } } ?? Projections.all
+        let projector = try Projector(directory: directory, log: log, projections: chosen, options: options)
         let started = DispatchTime.now().uptimeNanoseconds
         try projector.catchUp()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
