@@ -7,6 +7,7 @@ import Foundation
 public final class AnalyticsProjection: Projection, @unchecked Sendable {
     public static let name = "analytics"
     public static let schemaVersion = 2
+    public static let foldCostGuess = 3.0
     public static let eventTypes: Set<String> = [
         GoodsListed.eventType, GoodsUpdated.eventType, StockAdded.eventType, StockAdjusted.eventType, StockReserved.eventType,
         StockReleased.eventType, StockShipped.eventType, GoodsDelisted.eventType, GoodsRelisted.eventType,

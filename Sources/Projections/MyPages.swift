@@ -8,6 +8,7 @@ import Foundation
 public final class MyPagesProjection: Projection, @unchecked Sendable {
     public static let name = "mypages"
     public static let schemaVersion = 1
+    public static let foldCostGuess = 1.0
     public static let eventTypes: Set<String> = [
         OrderPlaced.eventType, OrderPaid.eventType, OrderShipped.eventType, OrderReceived.eventType, OrderCancelled.eventType,
         RefundRequested.eventType, RefundApproved.eventType, RefundRejected.eventType, OrderRefunded.eventType, OrderExpired.eventType,

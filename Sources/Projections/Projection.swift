@@ -25,6 +25,9 @@ public protocol Projection: AnyObject {
     static var schemaVersion: Int { get }
     /// The event types `apply` reads; the projector skips others without decoding them.
     static var eventTypes: Set<String> { get }
+    /// How costly folding this projection is relative to the others (a rough guess for a typical
+    /// shop), used to share projections among cores until the projector has timed a batch of it.
+    static var foldCostGuess: Double { get }
     init()
     /// The tables of the stored model (their prefixes must differ).
     var storedTables: [any StoredTable] { get }

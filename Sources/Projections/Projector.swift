@@ -62,6 +62,9 @@ public final class Projector: @unchecked Sendable {
         let slot: Int
         let database: Database
         var checkpoint: UInt64
+        /// Time spent in `apply` during the last long fold, per event of that fold (ns; 0 until timed):
+        /// what lanes are balanced by.
+        var foldCost = 0.0
         /// Held while the model changes or a query reads it.
         let lock = NSLock()
         let tables: [UInt8: any StoredTable]
@@ -114,6 +117,7 @@ public final class Projector: @unchecked Sendable {
         // Address space, not disk: a rebuild's one big transaction would otherwise grow a small map
         // several times, and each growth runs the whole transaction again.
         environmentOptions.initialMapSizeBytes = 2 << 30
+        environmentOptions.writeMap = !options.durable
         let environment = try Environment(directory: directory, options: environmentOptions)
         self.environment = environment
         self.log = log
@@ -401,12 +405,15 @@ public final class Projector: @unchecked Sendable {
             return
         }
         // Each lane scans the range itself and decodes only what its projections read: nothing is shared but the log.
+        // Heaviest first onto the lightest lane, by the cost timed in the last long fold (or the guess before one).
         var lanes = [[Participant]](repeating: [], count: min(cores, group.count))
-        var weights = [Int](repeating: 0, count: lanes.count)
-        for participant in group.sorted(by: { $0.type.eventTypes.count > $1.type.eventTypes.count }) {
+        var weights = [Double](repeating: 0, count: lanes.count)
+        let timed = group.allSatisfy { $0.foldCost > 0 }
+        func cost(_ participant: Participant) -> Double { timed ? participant.foldCost : participant.type.foldCostGuess }
+        for participant in group.sorted(by: { (cost($0), $0.name) > (cost($1), $1.name) }) {
             let lightest = weights.indices.min { weights[$0] < weights[$1] } ?? 0
             lanes[lightest].append(participant)
-            weights[lightest] += participant.type.eventTypes.count
+            weights[lightest] += cost(participant)
         }
         let failures = LaneFailures(count: lanes.count)
         let assigned = lanes
@@ -420,7 +427,10 @@ public final class Projector: @unchecked Sendable {
         if let failure = failures.first { throw failure }
     }
 
+    /// Long folds time each projection's `apply` (two clock reads per event and projection) to balance the next one.
     private func fold(lane: [Participant], from: UInt64, through: UInt64, decoder: JSONDecoder) throws {
+        let timing = through - from + 1 >= Self.parallelFoldEventsMin
+        var spent = [UInt64](repeating: 0, count: lane.count)
         let wanted = lane.reduce(into: Set<String>()) { $0.formUnion($1.type.eventTypes) }
         try log.scanViews(from: from, through: through, selecting: { _ in true }) { record in
             guard wanted.contains(record.type), let stream = StreamId(name: record.stream) else { return true }
@@ -431,10 +441,19 @@ public final class Projector: @unchecked Sendable {
                 throw ProjectionError("event \(record.position) (\(record.type) in \(record.stream)) does not decode: \(error)")
             }
             let projected = ProjectedEvent(position: record.position, stream: stream, event: event)
-            for participant in lane where participant.type.eventTypes.contains(record.type) {
+            for (index, participant) in lane.enumerated() where participant.type.eventTypes.contains(record.type) {
+                guard timing else {
+                    participant.projection.apply(projected)
+                    continue
+                }
+                let started = DispatchTime.now().uptimeNanoseconds
                 participant.projection.apply(projected)
+                spent[index] += DispatchTime.now().uptimeNanoseconds - started
             }
             return true
+        }
+        if timing {
+            for (index, participant) in lane.enumerated() { participant.foldCost = max(1, Double(spent[index])) / Double(through - from + 1) }
         }
     }
 

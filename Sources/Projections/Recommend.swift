@@ -7,6 +7,7 @@ import Foundation
 public final class RecommendProjection: Projection, @unchecked Sendable {
     public static let name = "recommend"
     public static let schemaVersion = 1
+    public static let foldCostGuess = 2.5
     public static let eventTypes: Set<String> = [
         GoodsListed.eventType, GoodsUpdated.eventType, GoodsDelisted.eventType, GoodsRelisted.eventType,
         GoodsViewed.eventType, FavoriteAdded.eventType, FavoriteRemoved.eventType, CartItemAdded.eventType, OrderPlaced.eventType,

@@ -7,6 +7,7 @@ import Foundation
 public final class SearchProjection: Projection, @unchecked Sendable {
     public static let name = "search"
     public static let schemaVersion = 1
+    public static let foldCostGuess = 4.0
     public static let eventTypes: Set<String> = goodsEventTypes
 
     public let goods = Table<GoodsState>(prefix: 1)
