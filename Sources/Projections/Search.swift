@@ -15,6 +15,8 @@ public final class SearchProjection: Projection, @unchecked Sendable {
     let index = InvertedIndex()
     /// Per-query working arrays, reused (queries run one at a time under the projection's lock).
     let scratch = MatchScratch()
+    /// Match lists at least this long are ranked in two halves on two cores (tests lower it).
+    var parallelRankingMin = 16_384
 
     public init() {}
 

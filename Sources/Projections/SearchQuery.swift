@@ -114,15 +114,33 @@ extension SearchProjection {
         // Matches come in goods-number order, which follows listing time: sorted by newest, every goods would
         // beat the ones kept so far and be inserted. Visiting blocks of them in a scrambled (but fixed) order
         // leaves few goods better than the worst kept, so most are turned away by one comparison.
+        // A long list is ranked in halves on two cores, then merged.
         let offset = after == nil ? (query.page - 1) * query.size : 0
-        var ranking = Ranking(index: index, filter: filter, query: query, after: after, wanted: offset + query.size)
-        if words.isEmpty {
-            for block in ScrambledBlocks(count: index.documentCount) {
-                for number in block { ranking.consider(Candidate(number: Int32(number))) }
+        let count = words.isEmpty ? index.documentCount : work.candidates.count
+        let parts = count >= parallelRankingMin ? min(2, ProcessInfo.processInfo.activeProcessorCount) : 1
+        var rankings = [Ranking](repeating: Ranking(index: index, filter: filter, query: query, after: after, wanted: offset + query.size), count: max(1, parts))
+        let candidates = work.candidates
+        let (browsing, partCount) = (words.isEmpty, rankings.count)
+        @Sendable func rank(_ ranking: inout Ranking, _ part: Int) {
+            let range = (count * part / partCount)..<(count * (part + 1) / partCount)
+            for block in ScrambledBlocks(count: range.count) {
+                let slice = (block.lowerBound + range.lowerBound)..<(block.upperBound + range.lowerBound)
+                if browsing {
+                    for number in slice { ranking.consider(Candidate(number: Int32(number))) }
+                } else {
+                    ranking.consider(candidates[slice])
+                }
             }
-        } else {
-            for block in ScrambledBlocks(count: work.candidates.count) { ranking.consider(work.candidates[block]) }
         }
+        if rankings.count == 1 {
+            rank(&rankings[0], 0)
+        } else {
+            rankings.withUnsafeMutableBufferPointer { parts in
+                let shared = UncheckedRankings(parts: parts)
+                DispatchQueue.concurrentPerform(iterations: shared.parts.count) { part in rank(&shared.parts[part], part) }
+            }
+        }
+        let ranking = Ranking(merging: rankings)
         let (kept, total, eligible, wanted) = (ranking.kept, ranking.total, ranking.eligible, ranking.wanted)
         let (categories, brands, tags, keys) = (ranking.categories, ranking.brands, ranking.tags, ranking.keys)
         var facets: [String: [String: Int]] = [:]
@@ -239,6 +257,7 @@ extension SearchProjection {
         }
     }
 
+
     /// Filters, counts facets and keeps the best `wanted` keys of one query's matches.
     /// A struct with the index's arrays copied in, so the hot loop does no exclusivity checks on the index.
     struct Ranking {
@@ -275,6 +294,23 @@ extension SearchProjection {
             categories = [Int](repeating: 0, count: query.facets ? index.values.count : 0)
             brands = categories
             tags = categories
+        }
+
+        /// The parts' counts added up and their best keys merged.
+        init(merging parts: [Ranking]) {
+            var merged = parts[0]
+            for part in parts.dropFirst() {
+                merged.total += part.total
+                merged.eligible += part.eligible
+                for index in merged.categories.indices {
+                    merged.categories[index] += part.categories[index]
+                    merged.brands[index] += part.brands[index]
+                    merged.tags[index] += part.tags[index]
+                }
+                let order = merged.order
+                merged.kept = Array((merged.kept + part.kept).sorted { $0.0.precedes($1.0, order) }.prefix(merged.wanted))
+            }
+            self = merged
         }
 
         /// Scattered matches: their facts are first gathered into a buffer by a loop so short that the processor
@@ -458,6 +494,11 @@ extension SearchProjection {
         }
         return kept
     }
+}
+
+/// Each part of a split ranking is written by one thread only.
+private struct UncheckedRankings: @unchecked Sendable {
+    let parts: UnsafeMutableBufferPointer<SearchProjection.Ranking>
 }
 
 /// Every index below `count` once: blocks of `size` consecutive indexes (kept

@@ -157,10 +157,12 @@ import EventLog
         }
     }
 
-    @Test(arguments: [SearchSort.priceAscending, .priceDescending, .sales, .rating, .newest, .relevance])
-    func filtersSortAndPaginationMatchABruteForceScan(sort: SearchSort) async throws {
+    /// `split`: rank every list in two halves on two cores and merge (as long lists are), however short.
+    @Test(arguments: [SearchSort.priceAscending, .priceDescending, .sales, .rating, .newest, .relevance], [false, true])
+    func filtersSortAndPaginationMatchABruteForceScan(sort: SearchSort, split: Bool) async throws {
         let shop = try await ProjectedShop.shared.value
         let projector = try shop.projector()
+        try projector.read(SearchProjection.self) { $0.parallelRankingMin = split ? 1 : .max }
         let goods = try catalogue(shop)
         var random = SplitMix64(seed: 99)
         let categories = Array(Set(goods.map(\.category))).sorted()
