@@ -19,6 +19,13 @@ final class ItemGraph {
     /// Scratch for one similarity query (queries run one at a time under the projection's lock).
     private var accumulated: [Double] = []
     private var touched: [Int32] = []
+    /// Bumped by every change that moves an IDF (a new goods, a goods' features); the caches below are
+    /// valid for the generation they were computed in.
+    private var generation = 1
+    private var squaredIDFs: [Double] = []
+    private var squaredIDFsGeneration = 0
+    private var norms: [Double] = []
+    private var normGenerations: [Int] = []
 
     var count: Int { ids.count }
 
@@ -32,6 +39,9 @@ final class ItemGraph {
         features.append([])
         neighbours.append([:])
         accumulated.append(0)
+        norms.append(0)
+        normGenerations.append(0)
+        generation += 1
         return number
     }
 
@@ -48,6 +58,7 @@ final class ItemGraph {
         }
         for feature in ids { members[Int(feature)].append(number) }
         features[Int(number)] = ids
+        generation += 1
     }
 
     func addOrder(_ goods: [Int32]) {
@@ -69,14 +80,46 @@ final class ItemGraph {
         log(Double(max(ids.count, 1)) / Double(max(members[Int(feature)].count, 1))) + 0.01
     }
 
-    private func norm(_ number: Int32) -> Double {
-        sqrt(features[Int(number)].reduce(0) { $0 + pow(inverseFrequency($1), 2) })
+    /// Every feature's squared IDF, recomputed only after a change.
+    private func currentSquaredIDFs() -> [Double] {
+        if squaredIDFsGeneration != generation {
+            squaredIDFs = members.indices.map { pow(inverseFrequency(Int32($0)), 2) }
+            squaredIDFsGeneration = generation
+        }
+        return squaredIDFs
     }
 
     /// Cosine over IDF-weighted features; rarest features first, and once
     /// `candidatesMax` goods are found, commoner features only add to them.
+    /// Arrays are read into locals once (a class's stored array costs an exclusivity check per access).
     func similarity(to number: Int32, candidatesMax: Int) -> [(Int32, Double)] {
-        let weighted = features[Int(number)].map { ($0, pow(inverseFrequency($0), 2)) }.sorted { ($0.1, $1.0) > ($1.1, $0.0) }
+        let squared = currentSquaredIDFs()
+        let features = self.features
+        let members = self.members
+        let generation = self.generation
+        var accumulated: [Double] = []
+        var touched: [Int32] = []
+        var norms: [Double] = []
+        var normGenerations: [Int] = []
+        swap(&accumulated, &self.accumulated)
+        swap(&touched, &self.touched)
+        swap(&norms, &self.norms)
+        swap(&normGenerations, &self.normGenerations)
+        defer {
+            swap(&accumulated, &self.accumulated)
+            swap(&touched, &self.touched)
+            swap(&norms, &self.norms)
+            swap(&normGenerations, &self.normGenerations)
+        }
+        func norm(_ goods: Int32) -> Double {
+            let index = Int(goods)
+            if normGenerations[index] != generation {
+                norms[index] = sqrt(features[index].reduce(0) { $0 + squared[Int($1)] })
+                normGenerations[index] = generation
+            }
+            return norms[index]
+        }
+        let weighted = features[Int(number)].map { ($0, squared[Int($0)]) }.sorted { ($0.1, $1.0) > ($1.1, $0.0) }
         let own = sqrt(weighted.reduce(0) { $0 + $1.1 })
         touched.removeAll(keepingCapacity: true)
         for (feature, weight) in weighted {
