@@ -1,6 +1,7 @@
 import Commerce
 import EventLog
 import Foundation
+import Synchronization
 import LMDB
 
 /// Where one projection stands.
@@ -96,6 +97,16 @@ public final class Projector: @unchecked Sendable {
     let searchLogDatabase: Database
     let slots: [String: [Database]]
     private let state = NSLock()
+
+    /// Wall time spent folding events and committing models (encoding, then writing), for benchmarks.
+    public struct PhaseTimes: Sendable {
+        public var folding: UInt64 = 0
+        public var committing: UInt64 = 0
+        public var encoding: UInt64 = 0
+    }
+
+    private let phaseTimes = Mutex(PhaseTimes())
+    public var phaseNanoseconds: PhaseTimes { phaseTimes.withLock { $0 } }
     private var live: [String: Participant] = [:]
     private var shadows: [String: Participant] = [:]
     private var metas: [String: Meta] = [:]
@@ -385,8 +396,11 @@ public final class Projector: @unchecked Sendable {
         guard !groups.isEmpty else { return false }
         for (checkpoint, group) in groups.sorted(by: { $0.key > $1.key }) {
             let through = min(head, checkpoint + UInt64(options.batchEventsMax))
+            let started = DispatchTime.now().uptimeNanoseconds
             try fold(group, from: checkpoint + 1, through: through)
+            let folded = DispatchTime.now().uptimeNanoseconds
             try commit(group, at: through, onEveryCore: through - checkpoint >= Self.parallelFoldEventsMin)
+            phaseTimes.withLock { $0.folding += folded - started; $0.committing += DispatchTime.now().uptimeNanoseconds - folded }
         }
         try promoteCaughtUpRebuilds()
         try saveSearchLog()
@@ -470,6 +484,7 @@ public final class Projector: @unchecked Sendable {
             }
         }
         // Encoding runs first (on every core for long batches); the one write transaction then only puts sorted rows.
+        let encodingStarted = DispatchTime.now().uptimeNanoseconds
         let tables = group.flatMap { participant in participant.tables.keys.sorted().compactMap { prefix in participant.tables[prefix].map { (participant.database, $0) } } }
         let writes: [[([UInt8], [UInt8]?)]]
         if onEveryCore {
@@ -482,6 +497,7 @@ public final class Projector: @unchecked Sendable {
         } else {
             writes = try tables.map { try $0.1.pendingWrites() }
         }
+        phaseTimes.withLock { $0.encoding += DispatchTime.now().uptimeNanoseconds - encodingStarted }
         try environment.write { transaction in
             for (index, (database, _)) in tables.enumerated() {
                 for (key, value) in writes[index] {

@@ -59,7 +59,12 @@ struct ProjectionBench: AsyncParsableCommand {
         let started = DispatchTime.now().uptimeNanoseconds
         try projector.catchUp()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        if !queriesOnly { print(String(format: "rebuild_all events=%llu seconds=%.3f events_per_second=%.0f", head, seconds, Double(head) / seconds)) }
+        if !queriesOnly {
+            print(String(format: "rebuild_all events=%llu seconds=%.3f events_per_second=%.0f", head, seconds, Double(head) / seconds))
+            let phases = projector.phaseNanoseconds
+            print(String(format: "rebuild_phases fold_s=%.3f commit_s=%.3f (encode_s=%.3f, write_s=%.3f)", Double(phases.folding) / 1e9,
+                         Double(phases.committing) / 1e9, Double(phases.encoding) / 1e9, Double(phases.committing - phases.encoding) / 1e9))
+        }
         for row in try projector.status() { print("model \(row.name) rows=\(row.rows) bytes=\(row.modelBytes)") }
         if rebuildOnly { return }
 
