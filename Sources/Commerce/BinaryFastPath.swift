@@ -93,3 +93,32 @@ extension OrderPlaced: BinaryFastDecodable {
                   total: try d.money(), address: try Address(from: d), at: try d.instant(), expiresAt: try d.instant())
     }
 }
+
+extension GoodsViewed: BinaryFastDecodable {
+    init(binary d: BinaryPayloadDecoder) throws { self.init(goodsId: try d.id(), at: try d.instant()) }
+}
+
+extension FavoriteAdded: BinaryFastDecodable {
+    init(binary d: BinaryPayloadDecoder) throws { self.init(goodsId: try d.id(), at: try d.instant()) }
+}
+
+extension StockReleased: BinaryFastDecodable {
+    init(binary d: BinaryPayloadDecoder) throws { self.init(orderId: try d.id(), quantity: try d.int(), at: try d.instant()) }
+}
+
+extension GoodsListed: BinaryFastDecodable {
+    init(binary d: BinaryPayloadDecoder) throws {
+        let goodsId: GoodsId = try d.id()
+        let merchantId: UserId = try d.id()
+        let title = try d.reader.string()
+        let description = try d.reader.string()
+        let category = try d.reader.string()
+        let brand = try d.reader.string()
+        let count = try d.reader.count()
+        var tags: [String] = []
+        tags.reserveCapacity(count)
+        for _ in 0..<count { tags.append(try d.reader.string()) }
+        self.init(goodsId: goodsId, merchantId: merchantId, title: title, description: description, category: category, brand: brand,
+                  tags: tags, price: try d.money(), stock: try d.int(), lowStockThreshold: try d.int(), at: try d.instant())
+    }
+}
