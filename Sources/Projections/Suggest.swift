@@ -12,7 +12,25 @@ public final class SearchLog: Sendable {
 
     private struct State {
         var counts: [String: Int] = [:]
+        /// Every query in byte order, so the queries starting with a prefix are one contiguous range.
+        var sorted: [String] = []
         var dirty: Set<String> = []
+
+        mutating func add(_ query: String, count: Int) {
+            if counts[query] == nil { sorted.insert(query, at: Self.firstIndex(notBefore: query, in: sorted)) }
+            counts[query] = count
+        }
+
+        /// The first position whose query does not sort (by bytes) before `text`.
+        static func firstIndex(notBefore text: String, in sorted: [String]) -> Int {
+            var low = 0
+            var high = sorted.count
+            while low < high {
+                let middle = (low + high) / 2
+                if sorted[middle].utf8.lexicographicallyPrecedes(text.utf8) { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
     }
 
     private let state = Mutex(State())
@@ -24,25 +42,36 @@ public final class SearchLog: Sendable {
         let normalised = Self.normalise(query)
         guard !normalised.isEmpty, normalised.count <= Self.queryCharactersMax else { return }
         state.withLock { state in
-            guard state.counts[normalised] != nil || state.counts.count < Self.queriesMax else { return }
-            state.counts[normalised, default: 0] += 1
+            let count = state.counts[normalised]
+            guard count != nil || state.counts.count < Self.queriesMax else { return }
+            state.add(normalised, count: (count ?? 0) + 1)
             state.dirty.insert(normalised)
         }
     }
 
     static func normalise(_ query: String) -> String { Tokenizer.fold(query).split(whereSeparator: \.isWhitespace).joined(separator: " ") }
 
-    /// The most frequent queries starting with `prefix`.
+    /// The most frequent queries starting with `prefix` (ties: alphabetical). Looks only at the queries
+    /// holding the prefix (a binary search finds them), keeping the best `limit`.
     public func popular(startingWith prefix: String, limit: Int) -> [FacetValue] {
         let folded = Self.normalise(prefix)
         return state.withLock { state in
-            state.counts.filter { folded.isEmpty || $0.key.hasPrefix(folded) }
-                .sorted { ($1.value, $0.key) < ($0.value, $1.key) }
-                .prefix(limit).map { FacetValue(value: $0.key, count: $0.value) }
+            var best: [FacetValue] = []
+            func better(_ a: FacetValue, _ b: FacetValue) -> Bool { (a.count, b.value) > (b.count, a.value) }
+            var index = State.firstIndex(notBefore: folded, in: state.sorted)
+            while index < state.sorted.count, state.sorted[index].utf8.starts(with: folded.utf8) {
+                let query = state.sorted[index]
+                let candidate = FacetValue(value: query, count: state.counts[query] ?? 0)
+                index += 1
+                if best.count == limit, let last = best.last, !better(candidate, last) { continue }
+                best.insert(candidate, at: best.firstIndex { better(candidate, $0) } ?? best.endIndex)
+                if best.count > limit { best.removeLast() }
+            }
+            return best
         }
     }
 
-    func load(_ query: String, count: Int) { state.withLock { $0.counts[query] = count } }
+    func load(_ query: String, count: Int) { state.withLock { $0.add(query, count: count) } }
 
     /// The counts changed since the last call (taken: the caller writes them).
     func takeChanges() -> [(String, Int)] {

@@ -129,6 +129,25 @@ import EventLog
         #expect(empty.goods.map(\.goodsId) == sellers)
     }
 
+    /// Popular queries come from a sorted index; they must be what counting every logged query gives.
+    @Test func popularQueriesMatchABruteForceCount() {
+        let log = SearchLog()
+        var random = SplitMix64(seed: 3)
+        let words = ["tea", "teapot", "green", "grey", "茶", "茶壶", "matcha", "mat", "te"]
+        var counts: [String: Int] = [:]
+        for _ in 0..<3_000 {
+            let query = words[Int(random.next() % UInt64(words.count))] + " " + words[Int(random.next() % UInt64(words.count))]
+            log.record(query)
+            counts[query, default: 0] += 1
+        }
+        for prefix in ["", "t", "te", "tea", "tea t", "茶", "gr", "zz", "MAT"] {
+            let folded = SearchLog.normalise(prefix)
+            let expected = counts.filter { $0.key.hasPrefix(folded) }.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(8)
+                .map { FacetValue(value: $0.key, count: $0.value) }
+            #expect(log.popular(startingWith: prefix, limit: 8) == expected, "\(prefix)")
+        }
+    }
+
     /// The listed goods that sold most (then better rated, then by id), from the engine's own aggregates.
     func catalogueBestSellers(_ shop: ProjectedShop, count: Int) throws -> [String] {
         let replayed = try Replayer(log: shop.log, cipher: nil).shop(through: shop.log.headPosition)

@@ -77,6 +77,7 @@ struct ProjectionBench: AsyncParsableCommand {
             let results = try projector.read(SearchProjection.self) { try $0.search(query) }
             latencies.append(Double(DispatchTime.now().uptimeNanoseconds - begun) / 1e6)
             totals += results.total
+            if results.total > 0 { projector.searchLog.record(query.text) }  // as the HTTP route does, so suggest has popular queries to find
         }
         report("search", latencies, extra: String(format: "mean_hits=%.0f", Double(totals) / Double(queries.count)))
         for (sample, (latency, query)) in zip(latencies, queries).enumerated().sorted(by: { $0.1.0 > $1.1.0 }).prefix(5) {
