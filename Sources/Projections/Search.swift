@@ -41,6 +41,9 @@ public final class SearchProjection: Projection, @unchecked Sendable {
             index.put(key, state)
             index.setDocument(key, state)
         }
+        // Warm what the first query would otherwise build or fault in: the sorted terms and the match slots.
+        _ = index.sortedTerms
+        scratch.give(scratch.take(count: index.documentCount, stamps: 1))
     }
 }
 
