@@ -18,7 +18,7 @@ extension Routes {
         RouteSpec(name: "search", method: .get, path: "/v1/search",
                   summary: "Search listed goods: q, category, brand, minPrice, maxPrice, inStock, tags (comma-separated), sort (relevance|price_asc|price_desc|sales|rating|newest), page, size, cursor, after",
                   auth: false),
-        RouteSpec(name: "suggest", method: .get, path: "/v1/search/suggest", summary: "Completions, popular searches and top goods for what is typed (q)", auth: false),
+        RouteSpec(name: "suggest", method: .get, path: "/v1/search/suggest", summary: "Completions, popular searches and top goods for what is typed (q); popular searches and best sellers when nothing is", auth: false),
         RouteSpec(name: "recommendHot", method: .get, path: "/v1/recommendations/hot", summary: "Hot goods: time-decayed views, carts and purchases (limit)", auth: false),
         RouteSpec(name: "recommendNew", method: .get, path: "/v1/recommendations/new", summary: "New arrivals (limit)", auth: false),
         RouteSpec(name: "recommendSimilar", method: .get, path: "/v1/recommendations/similar/:goodsId", summary: "Goods like this one (limit)", auth: false),
