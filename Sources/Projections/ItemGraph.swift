@@ -153,7 +153,7 @@ final class ItemGraph {
     /// The `limit` best-scored listed goods not in `excluded`, best first (ties by id).
     func top(_ scores: [(Int32, Double)], limit: Int, excluding excluded: Set<Int32>) -> [(Int32, Double)] {
         let eligible = scores.filter { $0.1 > 0 && listed[Int($0.0)] && !excluded.contains($0.0) }
-        return SearchProjection.smallest(eligible, count: limit) { a, b in
+        return eligible.best(limit) { a, b in
             a.1 != b.1 ? a.1 > b.1 : ids[Int(a.0)] < ids[Int(b.0)]
         }
     }

@@ -88,13 +88,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
 
     /// Where (key, id) is or would go in `hottest`.
     private func hotSlot(_ key: Double, _ id: String) -> Int {
-        var low = 0
-        var high = hottest.count
-        while low < high {
-            let middle = (low + high) / 2
-            if (hottest[middle].key, id) > (key, hottest[middle].id) { low = middle + 1 } else { high = middle }
-        }
-        return low
+        hottest.partitioningIndex { !(($0.key, id) > (key, $0.id)) }
     }
 
     /// log₂ of the score decayed to time 0: decay divides every score by the

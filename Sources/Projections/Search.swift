@@ -282,14 +282,8 @@ final class InvertedIndex {
     /// Terms starting with `prefix`, most frequent first, at most `limit`.
     func terms(startingWith prefix: String, limit: Int) -> [String] {
         let terms = sortedTerms
-        var low = 0
-        var high = terms.count
-        while low < high {
-            let middle = (low + high) / 2
-            if terms[middle] < prefix { low = middle + 1 } else { high = middle }
-        }
         var found: [String] = []
-        var index = low
+        var index = terms.partitioningIndex { $0 >= prefix }
         while index < terms.count, terms[index].hasPrefix(prefix), found.count < SearchLimits.prefixScanMax {
             found.append(terms[index])
             index += 1

@@ -142,7 +142,7 @@ extension SearchProjection {
         }
         let ranking = Ranking(merging: rankings)
         let (kept, total, eligible, wanted) = (ranking.kept, ranking.total, ranking.eligible, ranking.wanted)
-        let (categories, brands, tags, keys) = (ranking.categories, ranking.brands, ranking.tags, ranking.keys)
+        let (categories, brands, tags, keys) = (ranking.categories, ranking.brands, ranking.tags, index.keys)
         var facets: [String: [String: Int]] = [:]
         if query.facets {
             func named(_ counts: [Int]) -> [String: Int] {
@@ -261,7 +261,6 @@ extension SearchProjection {
     /// Filters, counts facets and keeps the best `wanted` keys of one query's matches.
     /// A struct with the index's arrays copied in, so the hot loop does no exclusivity checks on the index.
     struct Ranking {
-        let keys: [String]
         let order: [IdOrder]
         let allFacts: [InvertedIndex.Facts]
         let tagLists: [[Int32]]
@@ -280,7 +279,6 @@ extension SearchProjection {
         var tags: [Int]
 
         init(index: InvertedIndex, filter: Filter, query: SearchQuery, after: Cursor?, wanted: Int) {
-            keys = index.keys
             order = index.keyOrder
             allFacts = index.facts
             tagLists = index.tagLists
@@ -349,15 +347,8 @@ extension SearchProjection {
             let key = SearchProjection.sortKey(scored, facts, sort)
             if let after, !after.precedes(key, order) { return }
             eligible += 1
-            if kept.count == wanted, let last = kept.last, !key.precedes(last.0, order) { return }
-            var low = 0
-            var high = kept.count
-            while low < high {
-                let middle = (low + high) / 2
-                if key.precedes(kept[middle].0, order) { high = middle } else { low = middle + 1 }
-            }
-            kept.insert((key, scored), at: low)
-            if kept.count > wanted { kept.removeLast() }
+            let order = self.order
+            kept.insert((key, scored), keepingBest: wanted) { $0.0.precedes($1.0, order) }
         }
     }
 
@@ -474,25 +465,6 @@ extension SearchProjection {
         counts.map { FacetValue(value: $0.key, count: $0.value) }
             .sorted { ($1.count, $0.value) < ($0.count, $1.value) }
             .prefix(SearchLimits.facetValuesMax).map { $0 }
-    }
-
-    /// The `count` smallest elements in order, without sorting everything.
-    static func smallest<T>(_ elements: [T], count: Int, by less: (T, T) -> Bool) -> [T] {
-        guard elements.count > count * 4 else { return Array(elements.sorted(by: less).prefix(count)) }
-        var kept: [T] = []
-        kept.reserveCapacity(count + 1)
-        for element in elements {
-            if kept.count == count, let last = kept.last, !less(element, last) { continue }
-            var low = 0
-            var high = kept.count
-            while low < high {
-                let middle = (low + high) / 2
-                if less(element, kept[middle]) { high = middle } else { low = middle + 1 }
-            }
-            kept.insert(element, at: low)
-            if kept.count > count { kept.removeLast() }
-        }
-        return kept
     }
 }
 

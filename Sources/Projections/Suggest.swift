@@ -17,19 +17,13 @@ public final class SearchLog: Sendable {
         var dirty: Set<String> = []
 
         mutating func add(_ query: String, count: Int) {
-            if counts[query] == nil { sorted.insert(query, at: Self.firstIndex(notBefore: query, in: sorted)) }
+            if counts[query] == nil { sorted.insert(query, at: firstIndex(notBefore: query)) }
             counts[query] = count
         }
 
         /// The first position whose query does not sort (by bytes) before `text`.
-        static func firstIndex(notBefore text: String, in sorted: [String]) -> Int {
-            var low = 0
-            var high = sorted.count
-            while low < high {
-                let middle = (low + high) / 2
-                if sorted[middle].utf8.lexicographicallyPrecedes(text.utf8) { low = middle + 1 } else { high = middle }
-            }
-            return low
+        func firstIndex(notBefore text: String) -> Int {
+            sorted.partitioningIndex { !$0.utf8.lexicographicallyPrecedes(text.utf8) }
         }
     }
 
@@ -56,18 +50,10 @@ public final class SearchLog: Sendable {
     public func popular(startingWith prefix: String, limit: Int) -> [FacetValue] {
         let folded = Self.normalise(prefix)
         return state.withLock { state in
-            var best: [FacetValue] = []
-            func better(_ a: FacetValue, _ b: FacetValue) -> Bool { (a.count, b.value) > (b.count, a.value) }
-            var index = State.firstIndex(notBefore: folded, in: state.sorted)
-            while index < state.sorted.count, state.sorted[index].utf8.starts(with: folded.utf8) {
-                let query = state.sorted[index]
-                let candidate = FacetValue(value: query, count: state.counts[query] ?? 0)
-                index += 1
-                if best.count == limit, let last = best.last, !better(candidate, last) { continue }
-                best.insert(candidate, at: best.firstIndex { better(candidate, $0) } ?? best.endIndex)
-                if best.count > limit { best.removeLast() }
-            }
-            return best
+            let holding = state.sorted[state.firstIndex(notBefore: folded)...].prefix { $0.utf8.starts(with: folded.utf8) }
+            let counts = state.counts
+            return holding.lazy.map { FacetValue(value: $0, count: counts[$0] ?? 0) }
+                .best(limit) { ($0.count, $1.value) > ($1.count, $0.value) }
         }
     }
 
@@ -106,14 +92,7 @@ extension SearchProjection {
             if x.ratingTotal != y.ratingTotal { return x.ratingTotal > y.ratingTotal }
             return order[Int(a)] < order[Int(b)]
         }
-        var kept: [Int32] = []
-        kept.reserveCapacity(count + 1)
-        for number in numbers where facts[Int(number)].isListed {
-            if kept.count == count, let last = kept.last, !precedes(number, last) { continue }
-            let slot = kept.firstIndex { precedes(number, $0) } ?? kept.endIndex
-            kept.insert(number, at: slot)
-            if kept.count > count { kept.removeLast() }
-        }
+        let kept = numbers.lazy.filter { facts[Int($0)].isListed }.best(count, by: precedes)
         return kept.compactMap { hit(for: Candidate(number: $0, matched: terms.isEmpty ? 0 : 1), highlighting: terms) }
     }
 
