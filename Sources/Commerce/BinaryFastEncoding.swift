@@ -17,7 +17,8 @@ public struct BinaryWriter {
 
     public init(capacity: Int = 128) { bytes.reserveCapacity(capacity) }
 
-    mutating func varint(_ value: UInt64) {
+    // The three primitives, on any byte array: `BinaryPayloadEncoder`'s buffer writes through these too.
+    static func varint(_ value: UInt64, into bytes: inout [UInt8]) {
         var value = value
         while value >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
@@ -26,18 +27,21 @@ public struct BinaryWriter {
         bytes.append(UInt8(value))
     }
 
-    public mutating func int64(_ value: Int64) { varint(UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
-    public mutating func int(_ value: Int) { int64(Int64(value)) }
-    public mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
-    public mutating func double(_ value: Double) { varint(value.bitPattern) }
+    static func signed(_ value: Int64, into bytes: inout [UInt8]) { varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)), into: &bytes) }
 
-    public mutating func string(_ value: String) {
+    static func string(_ value: String, into bytes: inout [UInt8]) {
         var value = value
         value.withUTF8 { utf8 in
-            varint(UInt64(utf8.count))
+            varint(UInt64(utf8.count), into: &bytes)
             bytes.append(contentsOf: utf8)
         }
     }
+
+    public mutating func int64(_ value: Int64) { Self.signed(value, into: &bytes) }
+    public mutating func int(_ value: Int) { int64(Int64(value)) }
+    public mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
+    public mutating func double(_ value: Double) { Self.varint(value.bitPattern, into: &bytes) }
+    public mutating func string(_ value: String) { Self.string(value, into: &bytes) }
 
     public mutating func id<Tag>(_ id: EntityId<Tag>) { withUnsafeBytes(of: id.uuid.uuid) { bytes.append(contentsOf: $0) } }
     public mutating func money(_ money: Money) { int64(money.minorUnits) }

@@ -56,24 +56,9 @@ final class ByteBuffer {
 
     init() { bytes.reserveCapacity(256) }
 
-    func varint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        bytes.append(UInt8(value))
-    }
-
-    func signed(_ value: Int64) { varint(UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
-
-    func string(_ value: String) {
-        var value = value
-        value.withUTF8 { utf8 in
-            varint(UInt64(utf8.count))
-            bytes.append(contentsOf: utf8)
-        }
-    }
+    func varint(_ value: UInt64) { BinaryWriter.varint(value, into: &bytes) }
+    func signed(_ value: Int64) { BinaryWriter.signed(value, into: &bytes) }
+    func string(_ value: String) { BinaryWriter.string(value, into: &bytes) }
 }
 
 final class BinaryPayloadEncoder: Encoder {

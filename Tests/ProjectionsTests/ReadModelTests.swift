@@ -173,6 +173,15 @@ import Testing
         // Every kind of row is there to check, refunds and ledgers included.
         let rows = try projector.read(MyPagesProjection.self) { ($0.points.count, $0.reviews.count, $0.favorites.count) }
         #expect(rows.0 > 0 && rows.1 > 0 && rows.2 > 0)
+        // What the shop never produces: absent optionals and empty rows.
+        let exchanged = MyPagesProjection.LedgerEntry(type: PointsExchanged.eventType, points: -50, orderId: nil, at: 1)
+        #expect(BinaryPayload.encodeFast(exchanged) == (try BinaryPayload.encode(exchanged)))
+        #expect(BinaryPayload.encodeFast(MyPagesProjection.PointsPage(balance: -50, ledger: [exchanged])) == (try BinaryPayload.encode(MyPagesProjection.PointsPage(balance: -50, ledger: [exchanged]))))
+        #expect(BinaryPayload.encodeFast(GoodsState()) == (try BinaryPayload.encode(GoodsState())))
+        #expect(BinaryPayload.encodeFast(RecommendProjection.Profile()) == (try BinaryPayload.encode(RecommendProjection.Profile())))
+        #expect(BinaryPayload.encodeFast(RecommendProjection.Item()) == (try BinaryPayload.encode(RecommendProjection.Item())))
+        #expect(BinaryPayload.encodeFast([MyPagesProjection.Footprint]()) == (try BinaryPayload.encode([MyPagesProjection.Footprint]())))
+        #expect(BinaryPayload.encodeFast(Int64(-3)) == (try BinaryPayload.encode(Int64(-3))))
     }
 
     @Test func aRebuildServesTheOldModelUntilItCatchesUpThenTakesOver() async throws {
