@@ -117,8 +117,8 @@ extension SearchProjection {
         // A long list is ranked in halves on two cores, then merged.
         let offset = after == nil ? (query.page - 1) * query.size : 0
         let count = words.isEmpty ? index.documentCount : work.candidates.count
-        let parts = count >= parallelRankingMin ? min(2, ProcessInfo.processInfo.activeProcessorCount) : 1
-        var rankings = [Ranking](repeating: Ranking(index: index, filter: filter, query: query, after: after, wanted: offset + query.size), count: max(1, parts))
+        let parts = count >= parallelRankingMin ? 2 : 1  // on one core `concurrentPerform` runs the halves in turn
+        var rankings = [Ranking](repeating: Ranking(index: index, filter: filter, query: query, after: after, wanted: offset + query.size), count: parts)
         let candidates = work.candidates
         let (browsing, partCount) = (words.isEmpty, rankings.count)
         @Sendable func rank(_ ranking: inout Ranking, _ part: Int) {
