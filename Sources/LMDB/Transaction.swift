@@ -1,4 +1,5 @@
 import CLMDB
+import Foundation
 
 /// An open transaction, valid only inside the `read`/`write` closure that
 /// received it. Byte buffers it hands out point into the memory map and are
@@ -142,5 +143,21 @@ extension MDB_val {
 
     var buffer: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: mv_data, count: mv_size)
+    }
+}
+
+/// LMDB's default key order: bytes compared as unsigned (memcmp), then the shorter key first.
+public enum KeyOrder {
+    public static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBytes { left in
+            b.withUnsafeBytes { right in
+                let common = min(left.count, right.count)
+                if common > 0, let l = left.baseAddress, let r = right.baseAddress {
+                    let order = memcmp(l, r, common)
+                    if order != 0 { return order < 0 }
+                }
+                return left.count < right.count
+            }
+        }
     }
 }

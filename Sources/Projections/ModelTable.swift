@@ -61,15 +61,16 @@ extension Table: StoredTable {
     public func pendingWrites() throws -> [([UInt8], [UInt8]?)] {
         var writes: [([UInt8], [UInt8]?)] = []
         writes.reserveCapacity(dirty.count)
-        // In key order LMDB appends to the pages it just touched. Keys are ids and days (ASCII), whose
-        // string order is their byte order; were one not, only the speed of the write would change.
-        for key in dirty.sorted() {
+        for key in dirty {
             var stored: [UInt8] = []
             stored.reserveCapacity(key.utf8.count + 1)
             stored.append(prefix)
             stored.append(contentsOf: key.utf8)
             writes.append((stored, try rows[key].map(encode)))
         }
+        // In LMDB's key order the write appends to the pages it just touched (or, past the last key, appends
+        // outright). Sorted by memcmp, not as Strings: String order is Unicode-aware and took a third of the encoding.
+        writes.sort { KeyOrder.precedes($0.0, $1.0) }
         return writes
     }
 
@@ -128,9 +129,9 @@ extension RecommendProjection.Item: BinaryFastEncodable {
 
 extension RecommendProjection.Profile: BinaryFastEncodable {
     public func encode(binary w: inout BinaryWriter) {
-        w.strings(viewed)
-        w.strings(favorites)
-        w.strings(purchased)
+        w.array(viewed) { $0.id($1) }
+        w.array(favorites) { $0.id($1) }
+        w.array(purchased) { $0.id($1) }
     }
 }
 
@@ -240,7 +241,7 @@ extension MyPagesProjection.Review: BinaryFastEncodable {
 
 extension MyPagesProjection.Footprint: BinaryFastEncodable {
     public func encode(binary w: inout BinaryWriter) {
-        w.string(goodsId)
+        w.id(goodsId)
         w.int64(at)
     }
 }

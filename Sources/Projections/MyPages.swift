@@ -7,7 +7,7 @@ import Foundation
 /// forgotten, so pages that show them read the aggregate.
 public final class MyPagesProjection: Projection, @unchecked Sendable {
     public static let name = "mypages"
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2  // 2: footprints and favorites keep goods ids as 16 bytes
     public static let foldCostGuess = 1.0
     public static let eventTypes: Set<String> = [
         OrderPlaced.eventType, OrderPaid.eventType, OrderShipped.eventType, OrderReceived.eventType, OrderCancelled.eventType,
@@ -52,7 +52,8 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
     }
 
     public struct Footprint: Codable, Equatable, Sendable, Hashable {
-        public var goodsId: String
+        /// An id, not its text: lists are searched on every view, and 16 bytes compare without a pointer chase.
+        public var goodsId: GoodsId
         public var at: Int64
     }
 
@@ -127,16 +128,16 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
     private func applyUser(_ user: String, _ change: UserEvent) {
         switch change {
         case .favoriteAdded(let added):
-            let goods = added.goodsId.description
+            let goods = added.goodsId
             favorites.update(user, default: []) { list in
                 list.moveToFront(Footprint(goodsId: goods, at: added.at.millisecondsSinceEpoch), keepingAtMost: Limits.favoritesPerUserMax) { $0.goodsId == goods }
             }
         case .favoriteRemoved(let removed):
-            let goods = removed.goodsId.description
+            let goods = removed.goodsId
             favorites.update(user, default: []) { list in list.removeAll { $0.goodsId == goods } }
             if favorites[user]?.isEmpty == true { favorites[user] = nil }
         case .goodsViewed(let viewed):
-            let goods = viewed.goodsId.description
+            let goods = viewed.goodsId
             footprints.update(user, default: []) { list in
                 list.moveToFront(Footprint(goodsId: goods, at: viewed.at.millisecondsSinceEpoch), keepingAtMost: Limits.footprintsKept) { $0.goodsId == goods }
             }

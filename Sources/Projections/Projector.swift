@@ -499,10 +499,20 @@ public final class Projector: @unchecked Sendable {
         }
         phaseTimes.withLock { $0.encoding += DispatchTime.now().uptimeNanoseconds - encodingStarted }
         try environment.write { transaction in
+            // Rows past a database's last key are appended without a search (all of them in a rebuild's first batch).
+            var lastKeys: [String: [UInt8]] = [:]
             for (index, (database, _)) in tables.enumerated() {
+                var last = try lastKeys[database.name] ?? transaction.withCursor(database) { try $0.last().map { Array($0.key) } } ?? []
                 for (key, value) in writes[index] {
-                    if let value { try transaction.put(database, key: key, value: value) } else { _ = try transaction.delete(database, key: key) }
+                    if let value {
+                        let appending = KeyOrder.precedes(last, key)
+                        try transaction.put(database, key: key, value: value, flags: appending ? .append : [])
+                        if appending { last = key }
+                    } else {
+                        _ = try transaction.delete(database, key: key)  // a stale, higher `last` only forgoes an append
+                    }
                 }
+                lastKeys[database.name] = last
             }
             for (name, stored) in updates { try transaction.put(meta, key: Array(name.utf8), value: try BinaryPayload.encode(stored)) }
         }

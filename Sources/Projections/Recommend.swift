@@ -6,7 +6,7 @@ import Foundation
 /// newest event folded, so a model folded twice is the same model.
 public final class RecommendProjection: Projection, @unchecked Sendable {
     public static let name = "recommend"
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2  // 2: profiles keep goods ids as 16 bytes
     public static let foldCostGuess = 2.5
     public static let eventTypes: Set<String> = [
         GoodsListed.eventType, GoodsUpdated.eventType, GoodsDelisted.eventType, GoodsRelisted.eventType,
@@ -30,9 +30,10 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
 
     /// What one user did, newest first, bounded.
     public struct Profile: Codable, Equatable, Sendable, Hashable {
-        var viewed: [String] = []
-        var favorites: [String] = []
-        var purchased: [String] = []
+        // Ids, not their text: every view and order searches these lists.
+        var viewed: [GoodsId] = []
+        var favorites: [GoodsId] = []
+        var purchased: [GoodsId] = []
     }
 
     public static let hotHalfLifeMs: Double = 7 * 24 * 3_600_000
@@ -118,14 +119,14 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         switch (event.stream, event.event) {
         case (.goods(let id), .goods(let change)): applyGoods(id.description, change)
         case (.user(let user), .user(.goodsViewed(let viewed))):
-            let goods = viewed.goodsId.description
-            interest(goods, Self.viewWeight, at: viewed.at)
+            let goods = viewed.goodsId
+            interest(goods.description, Self.viewWeight, at: viewed.at)
             profiles.update(user.description, default: Profile()) { $0.viewed.moveToFront(goods, keepingAtMost: Self.viewedKept) { $0 == goods } }
         case (.user(let user), .user(.favoriteAdded(let added))):
-            let goods = added.goodsId.description
+            let goods = added.goodsId
             profiles.update(user.description, default: Profile()) { $0.favorites.moveToFront(goods, keepingAtMost: Limits.favoritesPerUserMax) { $0 == goods } }
         case (.user(let user), .user(.favoriteRemoved(let removed))):
-            let goods = removed.goodsId.description
+            let goods = removed.goodsId
             profiles.update(user.description, default: Profile()) { $0.favorites.removeAll { $0 == goods } }
         case (.user(let user), .user(.forgotten)): profiles[user.description] = nil
         case (_, .cart(.itemAdded(let added))): interest(added.goodsId.description, Self.cartWeight, at: added.at)
@@ -174,7 +175,8 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     }
 
     private func applyOrder(_ placed: OrderPlaced) {
-        let goods = Array(Set(placed.lines.map(\.goodsId.description))).sorted().prefix(Self.linesPerOrderCounted)
+        let ids = Array(Set(placed.lines.map(\.goodsId))).sorted().prefix(Self.linesPerOrderCounted)
+        let goods = ids.map(\.description)  // ids sort as their text does
         for id in goods {
             interest(id, Self.purchaseWeight, at: placed.at)
             items.update(id, default: Item()) { $0.orders += 1 }
@@ -184,7 +186,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         }
         graph.addOrder(goods.map(graph.number))
         profiles.update(placed.userId.description, default: Profile()) { profile in
-            for id in goods { profile.purchased.moveToFront(id, keepingAtMost: Self.purchasedKept) { $0 == id } }
+            for id in ids { profile.purchased.moveToFront(id, keepingAtMost: Self.purchasedKept) { $0 == id } }
         }
     }
 
@@ -249,12 +251,12 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     /// bought; hot goods fill the rest, and are all a new user gets.
     public func feed(for user: UserId, limit: Int) -> [Recommendation] {
         let profile = profiles[user.description] ?? Profile()
-        let bought = Set(profile.purchased)
+        let bought = Set(profile.purchased.map(\.description))
         let limit = min(max(limit, 1), Self.resultsMax)
         var seeds: [(String, Double)] = []
-        for (rank, id) in profile.purchased.prefix(10).enumerated() { seeds.append((id, 3.0 / Double(rank + 1))) }
-        for (rank, id) in profile.favorites.prefix(10).enumerated() { seeds.append((id, 2.0 / Double(rank + 1))) }
-        for (rank, id) in profile.viewed.prefix(10).enumerated() { seeds.append((id, 1.0 / Double(rank + 1))) }
+        for (rank, id) in profile.purchased.prefix(10).enumerated() { seeds.append((id.description, 3.0 / Double(rank + 1))) }
+        for (rank, id) in profile.favorites.prefix(10).enumerated() { seeds.append((id.description, 2.0 / Double(rank + 1))) }
+        for (rank, id) in profile.viewed.prefix(10).enumerated() { seeds.append((id.description, 1.0 / Double(rank + 1))) }
         var scores = boughtWith(seeds)
         // Content similarity carries a customer's taste to goods nobody has bought together yet.
         for (seed, weight) in seeds.sorted(by: { $0.1 > $1.1 }).prefix(Self.similarSeedsMax) {
@@ -271,5 +273,5 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     }
 
     /// What a user has bought (newest first): the evaluation's ground truth.
-    public func purchases(of user: UserId) -> [String] { profiles[user.description]?.purchased ?? [] }
+    public func purchases(of user: UserId) -> [String] { profiles[user.description]?.purchased.map(\.description) ?? [] }
 }

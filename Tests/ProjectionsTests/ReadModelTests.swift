@@ -213,7 +213,7 @@ import Testing
         try await shop.run("RecordView", ["goodsId": shop.named["teapot"] ?? ""], as: shop.customer)
         #expect(await projector.wait("mypages", reaches: shop.log.headPosition, timeout: .seconds(10)))
         guard case .user(let user, _) = shop.customer else { return }
-        #expect(try projector.read(MyPagesProjection.self) { $0.footprints(of: user).first?.goodsId } == shop.named["teapot"])
+        #expect(try projector.read(MyPagesProjection.self) { $0.footprints(of: user).first?.goodsId.description } == shop.named["teapot"])
     }
 
     @Test func aChangedModelShapeIsFoldedAgainFromTheStart() async throws {
