@@ -10,6 +10,9 @@ public final class Table<Value: Codable & Equatable & Sendable> {
     public let prefix: UInt8
     public private(set) var rows: [String: Value] = [:]
     private var dirty: Set<String> = []
+    /// Nothing of this table is stored yet (a new model, or a rebuild before its first commit): every row
+    /// is written at commit and no removal needs writing, so changes are not tracked (a hash per update spared).
+    private var storedEmpty = true
     /// Rows with a hand-written encoder use it (same bytes, a fraction of the time).
     private let encodesFast = Value.self is any BinaryFastEncodable.Type
 
@@ -29,14 +32,14 @@ public final class Table<Value: Codable & Equatable & Sendable> {
         get { rows[key] }
         set {
             rows[key] = newValue
-            dirty.insert(key)
+            if !storedEmpty { dirty.insert(key) }
         }
     }
 
     /// Changes the row at `key` (starting from `initial` when absent).
     public func update(_ key: String, default initial: @autoclosure () -> Value, _ change: (inout Value) -> Void) {
         change(&rows[key, default: initial()])  // in place: no copy of the row's arrays
-        dirty.insert(key)
+        if !storedEmpty { dirty.insert(key) }
     }
 
     public var count: Int { rows.count }
@@ -60,21 +63,30 @@ public protocol StoredTable: AnyObject {
 extension Table: StoredTable {
     public func pendingWrites() throws -> [([UInt8], [UInt8]?)] {
         var writes: [([UInt8], [UInt8]?)] = []
-        writes.reserveCapacity(dirty.count)
-        for key in dirty {
+        func storedKey(_ key: String) -> [UInt8] {
             var stored: [UInt8] = []
             stored.reserveCapacity(key.utf8.count + 1)
             stored.append(prefix)
             stored.append(contentsOf: key.utf8)
-            writes.append((stored, try rows[key].map(encode)))
+            return stored
         }
-        // In LMDB's key order the write appends to the pages it just touched (or, past the last key, appends
-        // outright). Sorted by memcmp, not as Strings: String order is Unicode-aware and took a third of the encoding.
+        if storedEmpty {
+            writes.reserveCapacity(rows.count)
+            for (key, row) in rows { writes.append((storedKey(key), try encode(row))) }  // in storage order, no lookups
+        } else {
+            writes.reserveCapacity(dirty.count)
+            for key in dirty { writes.append((storedKey(key), try rows[key].map(encode))) }
+        }
+        // In LMDB's key order the write appends to the pages it just touched. Sorted by memcmp, not as
+        // Strings: String order is Unicode-aware, and sorting took a third of the encoding.
         writes.sort { KeyOrder.precedes($0.0, $1.0) }
         return writes
     }
 
-    public func committed() { dirty.removeAll(keepingCapacity: true) }
+    public func committed() {
+        dirty.removeAll(keepingCapacity: true)
+        storedEmpty = rows.isEmpty
+    }
 
     public func storedRows() throws -> [[UInt8]: [UInt8]] {
         var stored: [[UInt8]: [UInt8]] = [:]
@@ -84,6 +96,7 @@ extension Table: StoredTable {
 
     public func load(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
         rows[String(decoding: key, as: UTF8.self)] = try BinaryPayload.decode(Value.self, from: value)
+        storedEmpty = false
     }
 }
 

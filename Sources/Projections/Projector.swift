@@ -113,6 +113,12 @@ public final class Projector: @unchecked Sendable {
     private let watches: [String: HeadWatch]
     private let decoder = EventCodec.decoder(opening: nil)
     private let worker = DispatchQueue(label: "emporium.projector")
+    /// Where a long batch's rows are written while the next batch folds (see `commit`).
+    private let writer = DispatchQueue(label: "emporium.projector.write")
+    /// The long batch being written, if any. Folding, committing and rebuild control run on one
+    /// thread at a time (the worker queue when serving, the caller's thread for the CLI), and
+    /// only that thread starts or finishes a write.
+    private var writing: BatchWrite?
     private var follower: Task<Void, Never>?
     private var lastFailure: String?
     private var repaired: [String] = []
@@ -164,7 +170,8 @@ public final class Projector: @unchecked Sendable {
     /// Stops following, saves the search log and closes the store.
     public func close() {
         stop()
-        worker.sync {}
+        worker.sync { try? finishWrite() }
+        try? finishWrite()  // a CLI caller's last batch
         try? saveSearchLog()
         environment.close()
     }
@@ -304,6 +311,11 @@ public final class Projector: @unchecked Sendable {
             let lowest = state.withLock { (Array(live.values) + Array(shadows.values)).map(\.checkpoint).min() ?? head }
             progress?(lowest, head)
         }
+        try finishWrite()
+    }
+
+    private var lowestCheckpoint: UInt64 {
+        state.withLock { (Array(live.values) + Array(shadows.values)).map(\.checkpoint).min() ?? 0 }
     }
 
     /// Starts folding new events as they are committed, until `stop()`.
@@ -315,7 +327,10 @@ public final class Projector: @unchecked Sendable {
                 if Task.isCancelled { break }
                 let head = log.headPosition
                 do {
-                    _ = try await onWorker { try self.step(through: head) }
+                    try await onWorker {
+                        try self.step(through: head)
+                        if self.lowestCheckpoint >= self.log.headPosition { try self.finishWrite() }  // caught up: store all
+                    }
                     state.withLock { lastFailure = nil }
                 } catch {
                     state.withLock { lastFailure = "\(error)" }
@@ -330,6 +345,7 @@ public final class Projector: @unchecked Sendable {
     /// After a failed batch the models in memory may hold events their
     /// checkpoints do not: drop them (and any rebuild) and load the stored ones again.
     func reload() throws {
+        try? finishWrite()  // its failure is why we reload
         let types = state.withLock { () -> [any Projection.Type] in
             shadows.removeAll()
             return live.values.map(\.type)
@@ -354,6 +370,7 @@ public final class Projector: @unchecked Sendable {
     /// Starts rebuilding `name` from position 0 into its other slot. The
     /// serving model answers queries until the rebuild catches up.
     public func startRebuild(_ name: String) throws {
+        try finishWrite()
         guard let type = Projections.named(name) ?? state.withLock({ live[name]?.type }) else { throw ProjectionError("no projection named \(name)") }
         let databases = try databases(of: name)
         try state.withLock {
@@ -381,7 +398,7 @@ public final class Projector: @unchecked Sendable {
             let position = state.withLock { shadows[name]?.checkpoint ?? live[name]?.checkpoint ?? head }
             let rebuilding = state.withLock { shadows[name] != nil }
             progress?(position, head)
-            guard rebuilding || position < head else { return }
+            guard rebuilding || position < head else { return try finishWrite() }
             try step(through: head)
         }
     }
@@ -472,7 +489,12 @@ public final class Projector: @unchecked Sendable {
     }
 
     /// `onEveryCore`: encode the tables in parallel (long batches); a live batch of a few events is not worth the hand-off.
+    /// A long batch is then written on the writer queue while the caller folds the next one (the write
+    /// is single-threaded and used to leave a core idle): its rows are already bytes, so the models may
+    /// change meanwhile. The next commit, and anything that reads or switches the store, waits for it
+    /// first (`finishWrite`); if it failed, that wait throws and the caller reloads the stored models.
     private func commit(_ group: [Participant], at position: UInt64, onEveryCore: Bool) throws {
+        try finishWrite()
         // A model and its rebuild may share this group: one meta per name carries both slots' checkpoints.
         let updates = try state.withLock {
             try group.reduce(into: [String: Meta]()) { updates, participant in
@@ -498,35 +520,39 @@ public final class Projector: @unchecked Sendable {
             writes = try tables.map { try $0.1.pendingWrites() }
         }
         phaseTimes.withLock { $0.encoding += DispatchTime.now().uptimeNanoseconds - encodingStarted }
-        try environment.write { transaction in
-            // Rows past a database's last key are appended without a search (all of them in a rebuild's first batch).
-            var lastKeys: [String: [UInt8]] = [:]
-            for (index, (database, _)) in tables.enumerated() {
-                var last = try lastKeys[database.name] ?? transaction.withCursor(database) { try $0.last().map { Array($0.key) } } ?? []
-                for (key, value) in writes[index] {
-                    if let value {
-                        let appending = KeyOrder.precedes(last, key)
-                        try transaction.put(database, key: key, value: value, flags: appending ? .append : [])
-                        if appending { last = key }
-                    } else {
-                        _ = try transaction.delete(database, key: key)  // a stale, higher `last` only forgoes an append
-                    }
-                }
-                lastKeys[database.name] = last
-            }
-            for (name, stored) in updates { try transaction.put(meta, key: Array(name.utf8), value: try BinaryPayload.encode(stored)) }
-        }
-        state.withLock { metas.merge(updates) { _, new in new } }
+        let batch = BatchWrite(databases: tables.map(\.0), writes: writes, metas: updates)
         for participant in group {
-            for table in participant.tables.values { table.committed() }
+            for table in participant.tables.values { table.committed() }  // the changes are in `batch` now
             participant.checkpoint = position
+            // Queries read the models in memory, which hold the batch already.
             if state.withLock({ live[participant.name] === participant }) { watches[participant.name]?.publish(position) }
         }
+        if onEveryCore {
+            writing = batch
+            writer.async { [environment, meta] in batch.run(environment: environment, meta: meta) }
+        } else {
+            batch.run(environment: environment, meta: meta)
+            try finish(batch)
+        }
+    }
+
+    /// Waits for the long batch being written, if any; rethrows its failure.
+    func finishWrite() throws {
+        guard let batch = writing else { return }
+        writing = nil
+        batch.done.wait()
+        try finish(batch)
+    }
+
+    private func finish(_ batch: BatchWrite) throws {
+        if let failure = batch.failure { throw failure }
+        state.withLock { metas.merge(batch.metas) { _, new in new } }
     }
 
     /// A rebuild at its serving model's checkpoint takes over: one write switches the slot.
     private func promoteCaughtUpRebuilds() throws {
         let ready = state.withLock { shadows.values.filter { shadow in (live[shadow.name]?.checkpoint ?? 0) <= shadow.checkpoint } }
+        if !ready.isEmpty { try finishWrite() }  // switch only to a slot whose rows are stored
         for shadow in ready {
             guard var stored = state.withLock({ metas[shadow.name] }) else { continue }
             stored.active = shadow.slot
@@ -569,7 +595,8 @@ public final class Projector: @unchecked Sendable {
 
     /// Every stored row of a slot, by key.
     func storedRows(of database: Database) throws -> [[UInt8]: [UInt8]] {
-        try environment.read { transaction in
+        try finishWrite()
+        return try environment.read { transaction in
             try transaction.withCursor(database) { cursor in
                 var rows: [[UInt8]: [UInt8]] = [:]
                 var entry = try cursor.first()
@@ -595,6 +622,38 @@ public final class Projector: @unchecked Sendable {
 /// A table that can say how many rows it holds, whatever its row type.
 protocol CountedTable { var rowCount: Int { get } }
 extension Table: CountedTable { var rowCount: Int { count } }
+
+/// One batch's encoded rows and checkpoints, written in one transaction.
+final class BatchWrite: @unchecked Sendable {
+    let databases: [Database]
+    let writes: [[([UInt8], [UInt8]?)]]
+    let metas: [String: Projector.Meta]
+    let done = DispatchSemaphore(value: 0)
+    /// Set before `done` is signalled, read after.
+    private(set) var failure: (any Error)?
+
+    init(databases: [Database], writes: [[([UInt8], [UInt8]?)]], metas: [String: Projector.Meta]) {
+        self.databases = databases
+        self.writes = writes
+        self.metas = metas
+    }
+
+    func run(environment: Environment, meta: Database) {
+        defer { done.signal() }
+        do {
+            try environment.write { transaction in
+                for (database, rows) in zip(databases, writes) {
+                    for (key, value) in rows {
+                        if let value { try transaction.put(database, key: key, value: value) } else { _ = try transaction.delete(database, key: key) }
+                    }
+                }
+                for (name, stored) in metas { try transaction.put(meta, key: Array(name.utf8), value: try BinaryPayload.encode(stored)) }
+            }
+        } catch {
+            failure = error
+        }
+    }
+}
 
 /// Tables handed to the encoding threads (one thread per table).
 struct UncheckedTables: @unchecked Sendable {
