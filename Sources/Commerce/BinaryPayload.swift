@@ -27,9 +27,10 @@ public enum BinaryPayload {
         try bytes.withUnsafeBytes { try decode(T.self, from: $0, userInfo: userInfo) }
     }
 
-    /// Decodes with a hand-written decoder (`BinaryFastDecodable`), with the same checks.
-    static func decodeFast(_ type: any BinaryFastDecodable.Type, from bytes: UnsafeRawBufferPointer,
-                           userInfo: [CodingUserInfoKey: any Sendable]) throws -> any BinaryFastDecodable {
+    /// Decodes with a hand-written decoder (`BinaryFastDecodable`), with the same checks. Generic, so the
+    /// value is not boxed in an existential (that box was an allocation per event decoded).
+    static func decodeFast<T: BinaryFastDecodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer,
+                                                   userInfo: [CodingUserInfoKey: any Sendable]) throws -> T {
         let decoder = BinaryPayloadDecoder(bytes: bytes, userInfo: userInfo)
         let value = try type.init(binary: decoder)
         guard decoder.reader.offset == bytes.count else {

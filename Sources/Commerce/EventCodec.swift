@@ -128,12 +128,19 @@ public enum EventCodec {
     }
 
     private static func entry<P: EventPayload>(_ type: P.Type, _ wrap: @escaping @Sendable (P) -> DomainEvent) -> (String, Entry) {
-        let fast = P.self as? any BinaryFastDecodable.Type
+        let fast = (P.self as? any BinaryFastDecodable.Type).map { fastDecoder($0, as: P.self) }
         return (P.eventType, Entry(version: P.schemaVersion) { payload, version, decoder in
             if version == 1 { return wrap(try decoder.decode(P.self, from: Data(payload))) }  // JSON: copied once
-            if let fast, let value = try BinaryPayload.decodeFast(fast, from: payload, userInfo: decoder.userInfo) as? P { return wrap(value) }
+            if let fast { return wrap(try fast(payload, decoder.userInfo)) }
             return wrap(try BinaryPayload.decode(P.self, from: payload, userInfo: decoder.userInfo))
         })
+    }
+
+    /// The hand-written decoder of `P`, found once per type (`F` is `P`, opened from the conformance check).
+    private static func fastDecoder<F: BinaryFastDecodable, P>(_ fast: F.Type, as _: P.Type)
+        -> @Sendable (UnsafeRawBufferPointer, [CodingUserInfoKey: any Sendable]) throws -> P {
+        precondition(F.self == P.self, "a fast decoder for another type")
+        return { payload, userInfo in unsafeBitCast(try BinaryPayload.decodeFast(F.self, from: payload, userInfo: userInfo), to: P.self) }
     }
 
     static let registry: [String: Entry] = Dictionary(uniqueKeysWithValues: [

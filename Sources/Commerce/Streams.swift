@@ -59,6 +59,24 @@ public struct Decision: Hashable, Sendable {
 }
 
 extension StreamId {
+    /// `init?(name:)` from the name's UTF-8 read in place (a record in the log), without making strings
+    /// for the name and the id: folds parse one per event.
+    public init?(utf8 name: UnsafeRawBufferPointer) {
+        guard let dash = name.firstIndex(of: UInt8(ascii: "-")) else { return nil }
+        let kind = UnsafeRawBufferPointer(rebasing: name[..<dash])
+        let rest = UnsafeRawBufferPointer(rebasing: name[(dash + 1)...])
+        func id<Tag>(_: Tag.Type) -> EntityId<Tag>? { EntityId(utf8: rest.assumingMemoryBound(to: UInt8.self)) }
+        func named(_ text: StaticString) -> Bool {
+            kind.count == text.utf8CodeUnitCount && kind.elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+        if named("goods") { guard let id = id(GoodsTag.self) else { return nil }; self = .goods(id) }
+        else if named("user") { guard let id = id(UserTag.self) else { return nil }; self = .user(id) }
+        else if named("order") { guard let id = id(OrderTag.self) else { return nil }; self = .order(id) }
+        else if named("cart") { guard let id = id(UserTag.self) else { return nil }; self = .cart(id) }
+        else if named("points") { guard let id = id(UserTag.self) else { return nil }; self = .points(id) }
+        else { self.init(name: String(decoding: name, as: UTF8.self)) }  // the rarer kinds
+    }
+
     /// The stream a log name stands for; nil for email claims (named by a
     /// pseudonym that cannot be turned back into the address) and engine streams.
     public init?(name: String) {

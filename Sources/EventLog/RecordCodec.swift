@@ -167,13 +167,13 @@ public enum RecordCodec {
             guard position == expected else { throw ByteReader.Failure("holds position \(position)") }
             let version = try reader.u64()
             try reader.skip(fixedHeaderBytes - reader.offset)  // time, ids, previous hash, back-pointers
-            let stream = try reader.string16()
-            let type = try reader.string16()
+            let stream = try reader.slice(Int(try reader.u16()))
+            let type = try reader.slice(Int(try reader.u16()))
             try reader.skip(Int(try reader.u16()))  // actor
             try reader.skip(Int(try reader.u16()))  // idempotency key
             let payloadCount = Int(try reader.u32())
             let payload = try reader.slice(payloadCount)
-            return RecordView(position: position, version: version, schemaVersion: schemaVersion, stream: stream, type: type, payload: payload)
+            return RecordView(position: position, version: version, schemaVersion: schemaVersion, streamBytes: stream, typeBytes: type, payload: payload)
         } catch let failure as ByteReader.Failure {
             throw .corruptRecord(position: expected, reason: failure.reason)
         } catch {

@@ -276,7 +276,11 @@ public struct RecordView {
     public var position: UInt64
     public var version: UInt64
     public var schemaVersion: UInt32
-    public var stream: String
-    public var type: String
+    /// The stream name's and the type's UTF-8, in place (a fold parses them without making strings).
+    public var streamBytes: UnsafeRawBufferPointer
+    public var typeBytes: UnsafeRawBufferPointer
     public var payload: UnsafeRawBufferPointer
+
+    public var stream: String { String(decoding: streamBytes, as: UTF8.self) }
+    public var type: String { String(decoding: typeBytes, as: UTF8.self) }
 }

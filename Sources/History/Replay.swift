@@ -207,23 +207,24 @@ public struct Replayer: Sendable {
         init(cipher: (any PersonalDataCipher)?) { decoder = EventCodec.decoder(opening: cipher) }
 
         func fold(_ record: RecordView) throws {
+            let stream = record.stream  // made from the record's bytes: once
             let event: DomainEvent
-            if let index = streams.index(forKey: record.stream) {
-                event = try decode(record)
+            if let index = streams.index(forKey: stream) {
+                event = try decode(record, in: stream)
                 streams.values[index].state = streams.values[index].state.evolve(event)
                 streams.values[index].version = record.version
                 streams.values[index].lastPosition = record.position
-            } else if let kind = AggregateKind(stream: record.stream) {
-                event = try decode(record)
-                streams[record.stream] = StreamState(version: record.version, lastPosition: record.position, state: AnyAggregate(kind).evolve(event))
+            } else if let kind = AggregateKind(stream: stream) {
+                event = try decode(record, in: stream)
+                streams[stream] = StreamState(version: record.version, lastPosition: record.position, state: AnyAggregate(kind).evolve(event))
             } else {
                 engineEvents += 1  // the engine's own streams (idempotency records) are not aggregates
             }
         }
 
-        private func decode(_ record: RecordView) throws -> DomainEvent {
+        private func decode(_ record: RecordView, in stream: String) throws -> DomainEvent {
             try Replayer.decode(type: record.type, schemaVersion: record.schemaVersion, payload: record.payload,
-                                at: record.position, in: record.stream, using: decoder)
+                                at: record.position, in: stream, using: decoder)
         }
     }
 

@@ -40,7 +40,7 @@ public enum RecommenderEvaluation {
         // Pass 1: each customer's orders, to find the last one and the one before.
         var orders: [UserId: [(UInt64, Set<String>)]] = [:]
         try log.scanViews(through: head, selecting: { _ in true }) { record in
-            guard record.type == OrderPlaced.eventType, case .order(.placed(let placed)) = try decode(record) else { return true }
+            guard record.typeBytes.elementsEqual(OrderPlaced.eventType.utf8), case .order(.placed(let placed)) = try decode(record) else { return true }
             orders[placed.userId, default: []].append((record.position, Set(placed.lines.map(\.goodsId.description))))
             return true
         }
@@ -52,7 +52,7 @@ public enum RecommenderEvaluation {
         // Pass 2: fold the model without what is hidden.
         let model = RecommendProjection()
         try log.scanViews(through: head, selecting: { _ in true }, progress: { progress?($0, head) }) { record in
-            guard RecommendProjection.eventTypes.contains(record.type), let stream = StreamId(name: record.stream) else { return true }
+            guard RecommendProjection.eventTypes.contains(record.type), let stream = StreamId(utf8: record.streamBytes) else { return true }
             let event = try decode(record)
             if isHidden(event, in: stream, at: record.position, held) { return true }
             model.apply(ProjectedEvent(position: record.position, stream: stream, event: event))

@@ -40,6 +40,9 @@ public final class Projector: @unchecked Sendable {
         /// Events per transaction (and per step of a rebuild). Live batches are as small as what has arrived;
         /// long ones (rebuilds) write each changed row once per batch, so bigger batches write less.
         public var batchEventsMax = 250_000
+        /// Batches at least this long (rebuilds, catch-ups) are folded one lane of projections per core,
+        /// encoded on every core, and written while the next batch folds.
+        public var longBatchEventsMin = 5_000
         /// The model is derived from the log, so losing the newest
         /// transactions to a power cut costs only a re-fold; fsync is skipped.
         public var durable = false
@@ -416,7 +419,7 @@ public final class Projector: @unchecked Sendable {
             let started = DispatchTime.now().uptimeNanoseconds
             try fold(group, from: checkpoint + 1, through: through)
             let folded = DispatchTime.now().uptimeNanoseconds
-            try commit(group, at: through, onEveryCore: through - checkpoint >= Self.parallelFoldEventsMin)
+            try commit(group, at: through, onEveryCore: through - checkpoint >= UInt64(options.longBatchEventsMin))
             phaseTimes.withLock { $0.folding += folded - started; $0.committing += DispatchTime.now().uptimeNanoseconds - folded }
         }
         try promoteCaughtUpRebuilds()
@@ -424,14 +427,12 @@ public final class Projector: @unchecked Sendable {
         return true
     }
 
-    /// Batches at least this long are folded on several cores, one lane of projections per core.
-    static let parallelFoldEventsMin: UInt64 = 5_000
 
     private func fold(_ group: [Participant], from: UInt64, through: UInt64) throws {
         for participant in group { participant.lock.lock() }
         defer { for participant in group { participant.lock.unlock() } }
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        guard group.count > 1, cores > 1, through - from + 1 >= Self.parallelFoldEventsMin else {
+        guard group.count > 1, cores > 1, through - from + 1 >= UInt64(options.longBatchEventsMin) else {
             try fold(lane: group, from: from, through: through, decoder: decoder)
             return
         }
@@ -460,19 +461,25 @@ public final class Projector: @unchecked Sendable {
 
     /// Long folds time each projection's `apply` (two clock reads per event and projection) to balance the next one.
     private func fold(lane: [Participant], from: UInt64, through: UInt64, decoder: JSONDecoder) throws {
-        let timing = through - from + 1 >= Self.parallelFoldEventsMin
+        let timing = through - from + 1 >= UInt64(options.longBatchEventsMin)
         var spent = [UInt64](repeating: 0, count: lane.count)
-        let wanted = lane.reduce(into: Set<String>()) { $0.formUnion($1.type.eventTypes) }
+        // Which of the lane's participants read each type, looked up once per event.
+        var readers: [String: [Int]] = [:]
+        for (index, participant) in lane.enumerated() {
+            for type in participant.type.eventTypes { readers[type, default: []].append(index) }
+        }
         try log.scanViews(from: from, through: through, selecting: { _ in true }) { record in
-            guard wanted.contains(record.type), let stream = StreamId(name: record.stream) else { return true }
+            let type = record.type
+            guard let indices = readers[type], let stream = StreamId(utf8: record.streamBytes) else { return true }
             let event: DomainEvent
             do {
-                event = try EventCodec.decode(type: record.type, schemaVersion: Int(record.schemaVersion), payload: record.payload, using: decoder)
+                event = try EventCodec.decode(type: type, schemaVersion: Int(record.schemaVersion), payload: record.payload, using: decoder)
             } catch {
-                throw ProjectionError("event \(record.position) (\(record.type) in \(record.stream)) does not decode: \(error)")
+                throw ProjectionError("event \(record.position) (\(type) in \(record.stream)) does not decode: \(error)")
             }
             let projected = ProjectedEvent(position: record.position, stream: stream, event: event)
-            for (index, participant) in lane.enumerated() where participant.type.eventTypes.contains(record.type) {
+            for index in indices {
+                let participant = lane[index]
                 guard timing else {
                     participant.projection.apply(projected)
                     continue

@@ -146,6 +146,15 @@ import Testing
             #expect(a == b, "\(name) differs in \(Set(a.keys).symmetricDifference(b.keys).count) keys")
             #expect(try small.differencesFromRebuild(name).isEmpty)
         }
+        // Every batch "long": folded in lanes, encoded on every core, each written while the next folds.
+        let overlappedDirectory = temporaryDirectory("overlapped")
+        let overlapped = try shop.projector(batchEventsMax: 301, longBatchEventsMin: 1, directory: overlappedDirectory)
+        overlapped.close()
+        let stored = try Projector(directory: overlappedDirectory, log: shop.log)  // checkpoints as stored, not as folded
+        for name in stored.names {
+            #expect(try stored.storedModel(name) == whole.storedModel(name), "\(name) differs when written behind the fold")
+            #expect(stored.checkpoint(name) == shop.log.headPosition)
+        }
         // Reopened from disk, the models answer as before.
         let query = SearchQuery(text: "tea")
         let before = try small.read(SearchProjection.self) { try $0.search(query) }

@@ -70,9 +70,10 @@ final class ProjectedShop: @unchecked Sendable {
     }
 
     /// A projector over this shop in its own directory, caught up.
-    func projector(batchEventsMax: Int = 50_000, directory: String? = nil) throws -> Projector {
+    func projector(batchEventsMax: Int = 50_000, longBatchEventsMin: Int? = nil, directory: String? = nil) throws -> Projector {
         var options = Projector.Options()
         options.batchEventsMax = batchEventsMax
+        if let longBatchEventsMin { options.longBatchEventsMin = longBatchEventsMin }
         let projector = try Projector(directory: directory ?? temporaryDirectory("projections"), log: log, options: options)
         try projector.catchUp()
         return projector
