@@ -13,13 +13,14 @@ public final class Table<Value: Codable & Equatable & Sendable> {
     /// Nothing of this table is stored yet (a new model, or a rebuild before its first commit): every row
     /// is written at commit and no removal needs writing, so changes are not tracked (a hash per update spared).
     private var storedEmpty = true
-    /// Rows with a hand-written encoder use it (same bytes, a fraction of the time).
-    private let encodesFast = Value.self is any BinaryFastEncodable.Type
+    /// Rows with a hand-written encoder use it (same bytes, a fraction of the time), called
+    /// generically: a cast per row to `any BinaryFastEncodable` copied the row into a box.
+    private let fastEncode: ((Value) -> [UInt8])? = (Value.self as? any BinaryFastEncodable.Type).map { fastEncoder($0, as: Value.self) }
 
     public init(prefix: UInt8) { self.prefix = prefix }
 
     func encode(_ row: Value) throws -> [UInt8] {
-        if encodesFast, let fast = row as? any BinaryFastEncodable { return BinaryPayload.encodeFast(fast) }
+        if let fastEncode { return fastEncode(row) }
         return try BinaryPayload.encode(row)
     }
 
@@ -43,6 +44,12 @@ public final class Table<Value: Codable & Equatable & Sendable> {
     }
 
     public var count: Int { rows.count }
+}
+
+/// `F` is `V`, opened from the conformance check once per table.
+private func fastEncoder<F: BinaryFastEncodable, V>(_: F.Type, as _: V.Type) -> (V) -> [UInt8] {
+    precondition(F.self == V.self, "a fast encoder for another type")
+    return { row in BinaryPayload.encodeFast(unsafeBitCast(row, to: F.self)) }
 }
 
 /// What the projector needs of every table, whatever its row type.

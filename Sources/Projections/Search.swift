@@ -23,11 +23,17 @@ public final class SearchProjection: Projection, @unchecked Sendable {
     public func apply(_ event: ProjectedEvent) {
         guard case .goods(let change) = event.event, case .goods(let id) = event.stream else { return }
         let key = id.description
-        let before = goods[key]
-        let after = (before ?? GoodsState()).evolve(change)
-        goods[key] = after
-        if before == nil || before?.title != after.title || before?.description != after.description || before?.brand != after.brand
-            || before?.category != after.category || before?.tags != after.tags {
+        var isNew = false
+        var textChanged = false
+        var after = GoodsState()
+        goods.update(key, default: { isNew = true; return GoodsState() }()) { state in  // one lookup, changed in place
+            let next = state.evolve(change)
+            textChanged = isNew || state.title != next.title || state.description != next.description || state.brand != next.brand
+                || state.category != next.category || state.tags != next.tags
+            state = next
+            after = next
+        }
+        if textChanged {
             index.put(key, after)
             index.setDocument(key, after)
         } else {

@@ -71,7 +71,91 @@ public enum Tokenizer {
         return tokens
     }
 
-    public static func terms(_ text: String) -> [String] { tokens(text).map(\.term) }
+    /// The terms of `tokens(text)`, without their ranges: what indexing needs, read from the UTF-8 bytes
+    /// (ASCII words lowercased byte by byte; only words with other letters go through `fold`).
+    public static func terms(_ text: String) -> [String] {
+        var text = text
+        return text.withUTF8 { bytes in
+            var terms: [String] = []
+            var wordStart = -1
+            var wordIsASCII = true
+            var run: [Unicode.Scalar] = []
+
+            func closeWord(at end: Int) {
+                guard wordStart >= 0 else { return }
+                defer { wordStart = -1 }
+                let word = UnsafeBufferPointer(rebasing: bytes[wordStart..<end])
+                if wordIsASCII {
+                    let kept = min(word.count, termCharactersMax)  // ASCII: a character is a byte
+                    terms.append(String(unsafeUninitializedCapacity: kept) { out in
+                        for index in 0..<kept {
+                            let byte = word[index]
+                            out[index] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                        }
+                        return kept
+                    })
+                } else {
+                    let term = fold(String(decoding: word, as: UTF8.self))
+                    if !term.isEmpty { terms.append(String(term.prefix(termCharactersMax))) }
+                }
+            }
+            func closeRun() {
+                defer { run.removeAll(keepingCapacity: true) }
+                guard let first = run.first else { return }
+                if run.count == 1 {
+                    terms.append(String(Character(first)))
+                    return
+                }
+                for index in 0..<(run.count - 1) {
+                    var term = String.UnicodeScalarView()
+                    term.append(run[index])
+                    term.append(run[index + 1])
+                    terms.append(String(term))
+                }
+            }
+
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte < 0x80 {
+                    closeRun()
+                    let isWordByte = (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                    if isWordByte {
+                        if wordStart < 0 { wordStart = index; wordIsASCII = true }
+                    } else {
+                        closeWord(at: index)
+                    }
+                    index += 1
+                    continue
+                }
+                let (scalar, length) = decodeScalar(bytes, at: index)
+                if isCJK(scalar) {
+                    closeWord(at: index)
+                    run.append(scalar)
+                } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar.properties.generalCategory == .nonspacingMark {
+                    closeRun()
+                    if wordStart < 0 { wordStart = index }
+                    wordIsASCII = false
+                } else {
+                    closeWord(at: index)
+                    closeRun()
+                }
+                index += length
+            }
+            closeWord(at: bytes.count)
+            closeRun()
+            return terms
+        }
+    }
+
+    /// The scalar starting at `index` of valid UTF-8 (a Swift string's), and its length in bytes.
+    private static func decodeScalar(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> (Unicode.Scalar, Int) {
+        let lead = UInt32(bytes[index])
+        let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2
+        var value = lead & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
+        for offset in 1..<length where index + offset < bytes.count { value = value << 6 | (UInt32(bytes[index + offset]) & 0x3F) }
+        return (Unicode.Scalar(value) ?? "\u{FFFD}", length)
+    }
 
     /// Lowercase without accents or width variants.
     public static func fold(_ text: some StringProtocol) -> String {

@@ -14,6 +14,17 @@ import EventLog
         #expect(Tokenizer.terms("Longjing绿茶 tea") == ["longjing", "绿茶", "tea"])
     }
 
+    /// `terms` reads bytes for speed; it must give exactly the terms of `tokens`, which highlights use.
+    @Test func termsAreTheTermsOfTokensForAnyText() {
+        let pieces = ["a", "Z", "q", "7", " ", "-", ",", "é", "È", "ß", "ñ", "Ａ", "ｕ", "１", "\u{301}", "茶", "龙", "井", "カ", "한",
+                      "😀", "€", "\t", "İ", "ﬁ", "Ω", "ж", "٣", "Café", "USB-C", String(repeating: "x", count: 45), String(repeating: "é", count: 45)]
+        var random = SplitMix64(seed: 7)
+        for _ in 0..<3_000 {
+            let text = (0..<Int(random.next() % 14)).map { _ in pieces[Int(random.next() % UInt64(pieces.count))] }.joined()
+            #expect(Tokenizer.terms(text) == Tokenizer.tokens(text).map(\.term), "\(text.debugDescription)")
+        }
+    }
+
     @Test func typoDistanceIsBoundedAndCountsSwaps() {
         #expect(Tokenizer.distance(Array("earbuds".utf8), Array("earbuts".utf8), limit: 1) == 1)
         #expect(Tokenizer.distance(Array("earbuds".utf8), Array("eabruds".utf8), limit: 1) == 1)  // adjacent swap
