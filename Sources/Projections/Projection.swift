@@ -33,11 +33,16 @@ public protocol Projection: AnyObject {
     var storedTables: [any StoredTable] { get }
     func apply(_ event: ProjectedEvent)
     /// Called once the stored rows are loaded: builds what queries need but is not stored (e.g. an inverted index).
+    /// `apply` keeps those structures up to date, so a model folded from the log never needs it.
     func didLoad()
+    /// Called before a model starts serving (loaded, or a rebuild taking over): faults in and builds
+    /// what the first query would otherwise pay for. It must not change what queries answer.
+    func warm()
 }
 
 extension Projection {
     public func didLoad() {}
+    public func warm() {}
 }
 
 /// The projections `emporium serve` runs, by name.

@@ -37,9 +37,13 @@ public struct ProjectionError: Error, CustomStringConvertible {
 /// while the current model keeps serving, and takes over once it has caught up.
 public final class Projector: @unchecked Sendable {
     public struct Options: Sendable {
-        /// Events per transaction (and per step of a rebuild). Live batches are as small as what has arrived;
-        /// long ones (rebuilds) write each changed row once per batch, so bigger batches write less.
+        /// Events per transaction of a serving model (its catch-up holds queries for one batch's fold).
+        /// Live batches are as small as what has arrived; long ones write each changed row once per batch.
         public var batchEventsMax = 250_000
+        /// Events per transaction of a rebuild (a model folded beside the serving one, which nobody queries):
+        /// fewer, longer batches encode and write each row fewer times. A rebuild's batch delays fresh
+        /// events for the serving models by the time it takes to fold (about 2.5 s per million events here).
+        public var rebuildBatchEventsMax = 1_000_000
         /// Batches at least this long (rebuilds, catch-ups) are folded one lane of projections per core,
         /// encoded on every core, and written while the next batch folds.
         public var longBatchEventsMin = 5_000
@@ -395,11 +399,17 @@ public final class Projector: @unchecked Sendable {
 
     /// Rebuilds `name` up to the head and waits for it to take over (the CLI's form; `progress` gets (position, head)).
     public func rebuild(_ name: String, progress: ((UInt64, UInt64) -> Void)? = nil) throws {
-        try startRebuild(name)
+        try rebuild([name], progress: progress)
+    }
+
+    /// Rebuilds several models together (one scan of the log, a lane per core) and waits for them to take over.
+    public func rebuild(_ names: [String], progress: ((UInt64, UInt64) -> Void)? = nil) throws {
+        for name in names { try startRebuild(name) }
         let head = try log.head().position
         while true {
-            let position = state.withLock { shadows[name]?.checkpoint ?? live[name]?.checkpoint ?? head }
-            let rebuilding = state.withLock { shadows[name] != nil }
+            let (position, rebuilding) = state.withLock {
+                (names.map { shadows[$0]?.checkpoint ?? live[$0]?.checkpoint ?? head }.min() ?? head, names.contains { shadows[$0] != nil })
+            }
             progress?(position, head)
             guard rebuilding || position < head else { return try finishWrite() }
             try step(through: head)
@@ -415,7 +425,8 @@ public final class Projector: @unchecked Sendable {
         let groups = Dictionary(grouping: participants.filter { $0.checkpoint < head }, by: \.checkpoint)
         guard !groups.isEmpty else { return false }
         for (checkpoint, group) in groups.sorted(by: { $0.key > $1.key }) {
-            let through = min(head, checkpoint + UInt64(options.batchEventsMax))
+            let rebuilding = state.withLock { group.allSatisfy { shadows[$0.name] === $0 } }
+            let through = min(head, checkpoint + UInt64(rebuilding ? options.rebuildBatchEventsMax : options.batchEventsMax))
             let started = DispatchTime.now().uptimeNanoseconds
             try fold(group, from: checkpoint + 1, through: through)
             let folded = DispatchTime.now().uptimeNanoseconds
@@ -567,7 +578,9 @@ public final class Projector: @unchecked Sendable {
             try environment.write { transaction in
                 try transaction.put(meta, key: Array(shadow.name.utf8), value: try BinaryPayload.encode(updated))
             }
-            shadow.lock.withLock { shadow.projection.didLoad() }
+            // Its query structures were kept up to date while it folded (deriving them again from the rows
+            // added the recommender's co-purchases a second time); only warm them.
+            shadow.lock.withLock { shadow.projection.warm() }
             state.withLock {
                 metas[shadow.name] = updated
                 live[shadow.name] = shadow

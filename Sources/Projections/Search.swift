@@ -47,7 +47,11 @@ public final class SearchProjection: Projection, @unchecked Sendable {
             index.put(key, state)
             index.setDocument(key, state)
         }
-        // Warm what the first query would otherwise build or fault in: the sorted terms and the match slots.
+        warm()
+    }
+
+    /// What the first query would otherwise build or fault in: the sorted terms and the match slots.
+    public func warm() {
         _ = index.sortedTerms
         scratch.give(scratch.take(count: index.documentCount, stamps: 1))
     }

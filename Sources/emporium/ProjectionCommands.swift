@@ -14,7 +14,7 @@ extension DataOptions {
     func openProjector(log: EventLog, batchEventsMax: Int? = nil, rebuildDamaged: Bool = true) throws -> Projector {
         var options = Projector.Options()
         options.rebuildDamaged = rebuildDamaged
-        if let batchEventsMax { options.batchEventsMax = batchEventsMax }
+        if let batchEventsMax { (options.batchEventsMax, options.rebuildBatchEventsMax) = (batchEventsMax, batchEventsMax) }
         do {
             return try Projector(directory: projectionsDirectory, log: log, options: options)
         } catch {
@@ -86,14 +86,14 @@ struct ProjectionsRebuild: ParsableCommand {
 
     @OptionGroup var data: DataOptions
     @Argument(help: "The read model to rebuild, or all.") var name: String
-    @Option(help: "Events per transaction.") var batchEvents = 50_000
+    @Option(help: "Events per transaction (default: 1000000 for a rebuild, 250000 for a catch-up).") var batchEvents: Int?
     @Flag(help: "Only fold new events into the current models (no rebuild).") var catchUpOnly = false
 
     func validate() throws {
         guard name == "all" || Projections.named(name) != nil else {
             throw ValidationError("no read model \(name); one of: all, \(Projections.all.map { $0.name }.joined(separator: ", "))")
         }
-        guard (1...1_000_000).contains(batchEvents) else { throw ValidationError("--batch-events must be 1…1000000") }
+        if let batchEvents, !(1...1_000_000).contains(batchEvents) { throw ValidationError("--batch-events must be 1…1000000") }
     }
 
     func run() throws {
@@ -112,11 +112,9 @@ struct ProjectionsRebuild: ParsableCommand {
             try projector.catchUp { bar.update(done: $0, total: $1) }
             bar.finish()
         } else {
-            for name in names {
-                let bar = ProgressBar(label: "rebuild \(name)")
-                try projector.rebuild(name) { bar.update(done: $0, total: $1) }
-                bar.finish()
-            }
+            let bar = ProgressBar(label: "rebuild \(name)")
+            try projector.rebuild(names) { bar.update(done: $0, total: $1) }  // together: one lane per core
+            bar.finish()
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         for row in try projector.status() where names.contains(row.name) {

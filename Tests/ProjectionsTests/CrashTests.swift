@@ -5,7 +5,7 @@ import Testing
 @testable import Projections
 
 @Suite struct ProjectionCrashTests {
-    /// A child process folds the read models in small batches and is killed
+    /// A child process folds the read models in one-event batches and is killed
     /// at a random moment; each stored model must then be exactly the fold
     /// of the log up to its stored checkpoint, and folding on must finish the job.
     @Test(arguments: [1, 2, 3] as [UInt64])
@@ -16,7 +16,7 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: data + "/log", withDestinationPath: shop.directory + "/log")
         let child = Process()
         child.executableURL = try emporiumExecutable()
-        child.arguments = ["projections", "rebuild", "all", "--data-dir", data, "--batch-events", "5"]
+        child.arguments = ["projections", "rebuild", "all", "--data-dir", data, "--batch-events", "1"]
         child.standardOutput = FileHandle.nullDevice
         let errors = Pipe()
         child.standardError = errors

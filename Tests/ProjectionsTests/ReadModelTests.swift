@@ -197,6 +197,7 @@ import Testing
         let shop = try await ProjectedShop.shared.value
         var options = Projector.Options()
         options.batchEventsMax = 100
+        options.rebuildBatchEventsMax = 100
         let projector = try Projector(directory: temporaryDirectory("rebuild"), log: shop.log, options: options)
         try projector.catchUp()
         let expected = try projector.storedModel("search")
@@ -211,6 +212,18 @@ import Testing
         #expect(try projector.status().first { $0.name == "search" }?.rebuild == nil)
         #expect(try projector.storedModel("search") == expected)
         #expect(try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "tea")) } == answer)
+
+        // A rebuilt recommender answers with the same scores: what it derived while folding is not derived twice.
+        func recommendations() throws -> [[RecommendProjection.Recommendation]] {
+            try projector.read(RecommendProjection.self) { model in
+                let goods = model.items.rows.keys.sorted().prefix(12)
+                return goods.map { model.alsoBought(with: $0, limit: 5) } + goods.map { model.similar(to: $0, limit: 5) }
+            }
+        }
+        let before = try recommendations()
+        #expect(before.contains { !$0.isEmpty })
+        try projector.rebuild(["recommend", "mypages"])
+        #expect(try recommendations() == before)
     }
 
     @Test func waitingForAPositionReturnsOnceTheProjectionPassesItOrTimesOut() async throws {
