@@ -248,23 +248,28 @@ final class InvertedIndex {
             documentTerms.append([])
             lengths += [0, 0, 0]
         }
-        let fields: [(Field, [String])] = [
-            (.title, Tokenizer.terms(goods.title)),
-            (.attributes, Tokenizer.terms(goods.brand) + Tokenizer.terms(goods.category) + goods.tags.flatMap(Tokenizer.terms)),
-            (.description, Tokenizer.terms(goods.description)),
-        ]
+        let title = Tokenizer.terms(goods.title)
+        var attributes = Tokenizer.terms(goods.brand)
+        attributes += Tokenizer.terms(goods.category)
+        for tag in goods.tags { attributes += Tokenizer.terms(tag) }
+        let description = Tokenizer.terms(goods.description)
         var counts: [String: Counts] = [:]
-        for (field, terms) in fields {
+        counts.reserveCapacity(title.count + attributes.count + description.count)
+        for (field, terms) in [(Field.title, title), (.attributes, attributes), (.description, description)] {
             lengths[Int(number) * 3 + field.rawValue] = Int32(terms.count)
             totalLengths[field.rawValue] += terms.count
             for term in terms { counts[term, default: Counts()][field] &+= 1 }
         }
+        var newTerms: [String] = []
         for (term, count) in counts {
-            if postings[term] == nil {
-                sortedTermsCache = nil
+            // One lookup: a new term is noticed by the default being used.
+            postings[term, default: { newTerms.append(term); return [] }()].append(Posting(number: number, counts: count))
+        }
+        if !newTerms.isEmpty {
+            sortedTermsCache = nil
+            for term in newTerms {
                 if let first = term.utf8.first, first < 0x80 { latinTermsByLength[term.utf8.count, default: []].insert(term) }
             }
-            postings[term, default: []].append(Posting(number: number, counts: count))
         }
         documentTerms[Int(number)] = Array(counts.keys)
     }

@@ -76,53 +76,33 @@ public enum Tokenizer {
     public static func terms(_ text: String) -> [String] {
         var text = text
         return text.withUTF8 { bytes in
-            var terms: [String] = []
-            var wordStart = -1
-            var wordIsASCII = true
-            var run: [Unicode.Scalar] = []
+            var scanner = TermScanner(bytes: bytes)
+            scanner.scan()
+            return scanner.terms
+        }
+    }
 
-            func closeWord(at end: Int) {
-                guard wordStart >= 0 else { return }
-                defer { wordStart = -1 }
-                let word = UnsafeBufferPointer(rebasing: bytes[wordStart..<end])
-                if wordIsASCII {
-                    let kept = min(word.count, termCharactersMax)  // ASCII: a character is a byte
-                    terms.append(String(unsafeUninitializedCapacity: kept) { out in
-                        for index in 0..<kept {
-                            let byte = word[index]
-                            out[index] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
-                        }
-                        return kept
-                    })
-                } else {
-                    let term = fold(String(decoding: word, as: UTF8.self))
-                    if !term.isEmpty { terms.append(String(term.prefix(termCharactersMax))) }
-                }
-            }
-            func closeRun() {
-                defer { run.removeAll(keepingCapacity: true) }
-                guard let first = run.first else { return }
-                if run.count == 1 {
-                    terms.append(String(Character(first)))
-                    return
-                }
-                for index in 0..<(run.count - 1) {
-                    var term = String.UnicodeScalarView()
-                    term.append(run[index])
-                    term.append(run[index + 1])
-                    terms.append(String(term))
-                }
-            }
+    /// The state of `terms` as a struct with mutating methods: nested functions capturing the
+    /// same variables cost a dynamic exclusivity check per access.
+    private struct TermScanner {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var terms: [String] = []
+        var wordStart = -1
+        var wordIsASCII = true
+        var run: [Unicode.Scalar] = []
 
+        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+        mutating func scan() {
             var index = 0
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte < 0x80 {
-                    closeRun()
+                    if !run.isEmpty { closeRun() }
                     let isWordByte = (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
                     if isWordByte {
                         if wordStart < 0 { wordStart = index; wordIsASCII = true }
-                    } else {
+                    } else if wordStart >= 0 {
                         closeWord(at: index)
                     }
                     index += 1
@@ -144,7 +124,40 @@ public enum Tokenizer {
             }
             closeWord(at: bytes.count)
             closeRun()
-            return terms
+        }
+
+        mutating func closeWord(at end: Int) {
+            guard wordStart >= 0 else { return }
+            let word = UnsafeBufferPointer(rebasing: bytes[wordStart..<end])
+            wordStart = -1
+            if wordIsASCII {
+                let kept = min(word.count, termCharactersMax)  // ASCII: a character is a byte
+                terms.append(String(unsafeUninitializedCapacity: kept) { out in
+                    for index in 0..<kept {
+                        let byte = word[index]
+                        out[index] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                    }
+                    return kept
+                })
+            } else {
+                let term = fold(String(decoding: word, as: UTF8.self))
+                if !term.isEmpty { terms.append(String(term.prefix(termCharactersMax))) }
+            }
+        }
+
+        mutating func closeRun() {
+            guard let first = run.first else { return }
+            if run.count == 1 {
+                terms.append(String(Character(first)))
+            } else {
+                for index in 0..<(run.count - 1) {
+                    var term = String.UnicodeScalarView()
+                    term.append(run[index])
+                    term.append(run[index + 1])
+                    terms.append(String(term))
+                }
+            }
+            run.removeAll(keepingCapacity: true)
         }
     }
 
