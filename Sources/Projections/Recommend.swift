@@ -136,23 +136,34 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     }
 
     private func applyGoods(_ id: String, _ change: GoodsEvent) {
-        let before = items[id]
-        var item = before ?? Item()
         switch change {
-        case .listed(let listed):
-            (item.title, item.category, item.brand, item.tags) = (listed.title, listed.category, listed.brand, listed.tags)
-            item.listed = true
-            item.listedAt = listed.at.millisecondsSinceEpoch
-            tick(listed.at)
-        case .updated(let updated): (item.title, item.category, item.brand, item.tags) = (updated.title, updated.category, updated.brand, updated.tags)
-        case .delisted: item.listed = false
-        case .relisted: item.listed = true
+        case .listed(let listed): tick(listed.at)
+        case .updated, .delisted, .relisted: break
         default: return
         }
+        var isNew = false
+        var before: Item?
+        var after = Item()
+        items.update(id, default: { isNew = true; return Item() }()) { item in  // one lookup
+            before = isNew ? nil : item
+            switch change {
+            case .listed(let listed):
+                (item.title, item.category, item.brand, item.tags) = (listed.title, listed.category, listed.brand, listed.tags)
+                item.listed = true
+                item.listedAt = listed.at.millisecondsSinceEpoch
+            case .updated(let updated): (item.title, item.category, item.brand, item.tags) = (updated.title, updated.category, updated.brand, updated.tags)
+            case .delisted: item.listed = false
+            case .relisted: item.listed = true
+            default: break
+            }
+            after = item
+        }
         let number = graph.number(id)
-        if before.map(Self.features) != Self.features(of: item) { graph.setFeatures(number, Self.features(of: item)) }
-        graph.setListed(number, item.listed)
-        items[id] = item
+        if before?.tags != after.tags || before?.category != after.category || before?.brand != after.brand {
+            let features = Self.features(of: after)
+            if before.map(Self.features) != features { graph.setFeatures(number, features) }
+        }
+        graph.setListed(number, after.listed)
     }
 
     private func tick(_ at: Instant) { if at.millisecondsSinceEpoch > now { clock["now"] = at.millisecondsSinceEpoch } }
