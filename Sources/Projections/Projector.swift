@@ -377,6 +377,12 @@ public final class Projector: @unchecked Sendable {
     /// Starts rebuilding `name` from position 0 into its other slot. The
     /// serving model answers queries until the rebuild catches up.
     public func startRebuild(_ name: String) throws {
+        // On the worker queue: while serving, the follower folds there, and only one thread may own
+        // the store's writes (an admin request arrives on an HTTP thread).
+        try worker.sync { try beginRebuild(name) }
+    }
+
+    private func beginRebuild(_ name: String) throws {
         try finishWrite()
         guard let type = Projections.named(name) ?? state.withLock({ live[name]?.type }) else { throw ProjectionError("no projection named \(name)") }
         let databases = try databases(of: name)
