@@ -171,6 +171,7 @@ public final class Projector: @unchecked Sendable {
 
     deinit {
         follower?.cancel()
+        writing?.done.wait()  // never close the store under a transaction being written
         environment.close()
     }
 
