@@ -100,12 +100,12 @@ let package = Package(
             path: "tools/ProjectionBench",
             swiftSettings: strict
         ),
-        .testTarget(name: "LMDBTests", dependencies: ["LMDB"], swiftSettings: strict),
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CommerceTests", dependencies: ["Commerce"], swiftSettings: strict),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Commerce", "EventLog", "History"], swiftSettings: strict),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Commerce", "EventLog", "History", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "HTTPServerTests",
-            dependencies: ["HTTPServer", "Engine", "Commerce", "EventLog", "History", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["HTTPServer", "Engine", "Commerce", "EventLog", "History", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strict
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),

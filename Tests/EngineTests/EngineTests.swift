@@ -1,5 +1,6 @@
 import Commerce
 import Foundation
+import TestSupport
 import Testing
 @testable import Engine
 @testable import EventLog
@@ -16,7 +17,7 @@ final class TestShop: @unchecked Sendable {
     let engine: Engine
 
     init(clock: any LogClock = SystemClock(), snapshotInterval: UInt64 = SnapshotStore.defaultInterval) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-engine-\(UUID().uuidString)").path
+        directory = temporaryDirectory("engine")
         var options = EventLog.Options()
         options.initialMapSizeBytes = 64 << 20
         options.clock = clock
@@ -303,7 +304,7 @@ final class HandClock: LogClock, @unchecked Sendable {
         var options = EventLog.Options()
         options.clock = clock
         options.initialMapSizeBytes = 64 << 20
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-seed-\(UUID().uuidString)").path
+        let directory = temporaryDirectory("seed")
         let log = try EventLog(directory: directory + "/log", options: options)
         let keyBytes = SeededBytes(seed: seed &+ 1)
         let vault = try KeyVault(directory: directory + "/keys", randomBytes: { keyBytes.next($0) })

@@ -2,6 +2,7 @@ import Commerce
 import Engine
 import EventLog
 import Foundation
+import TestSupport
 import HTTPServer
 import HTTPTypes
 import Hummingbird
@@ -22,7 +23,7 @@ struct Harness {
     init(port: Int = 0, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         var options = EventLog.Options()
         options.initialMapSizeBytes = 64 << 20
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-http-\(UUID().uuidString)").path
+        let directory = temporaryDirectory("http")
         log = try EventLog(directory: directory + "/log", options: options)
         var configuration = Engine.Configuration(tokenSecret: Array(repeating: 9, count: 32), sandboxSecret: sandboxSecret)
         configuration.policy.passwordHashing = .fastForTests

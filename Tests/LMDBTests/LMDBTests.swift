@@ -1,10 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import LMDB
 
-func temporaryDirectory(_ label: String = #function) throws -> String {
-    let path = FileManager.default.temporaryDirectory
-        .appendingPathComponent("emporium-lmdb-\(label.filter(\.isLetter))-\(UUID().uuidString)").path
+func freshDirectory(_ label: String = #function) throws -> String {
+    let path = TestSupport.temporaryDirectory("lmdb-\(label.filter(\.isLetter))")
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
@@ -13,7 +13,7 @@ func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian
 
 @Suite struct EnvironmentTests {
     @Test func putGetDeleteRoundTrip() throws {
-        let env = try Environment(directory: try temporaryDirectory())
+        let env = try Environment(directory: try freshDirectory())
         let db = try env.openDatabase("kv")
         try env.write { txn in try txn.put(db, key: Array("a".utf8), value: [1, 2, 3]) }
         let read = try env.read { txn in try txn.get(db, key: Array("a".utf8)).map { Array($0) } }
@@ -26,7 +26,7 @@ func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian
     }
 
     @Test func cursorSeeksInNumericOrder() throws {
-        let env = try Environment(directory: try temporaryDirectory())
+        let env = try Environment(directory: try freshDirectory())
         let db = try env.openDatabase("numbers")
         try env.write { txn in
             for value in stride(from: UInt64(10), through: 1000, by: 10) { try txn.put(db, key: bigEndian(value), value: []) }
@@ -47,7 +47,7 @@ func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian
     }
 
     @Test func everyReturnCodeBecomesATypedError() throws {
-        let env = try Environment(directory: try temporaryDirectory())
+        let env = try Environment(directory: try freshDirectory())
         let db = try env.openDatabase("kv")
         try env.write { txn in try txn.put(db, key: [1], value: [1]) }
         #expect(throws: LMDBError.self) {
@@ -73,7 +73,7 @@ func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian
     @Test func aFullMapGrowsInsteadOfFailing() throws {
         var options = EnvironmentOptions()
         options.initialMapSizeBytes = 1 << 20
-        let env = try Environment(directory: try temporaryDirectory(), options: options)
+        let env = try Environment(directory: try freshDirectory(), options: options)
         let db = try env.openDatabase("blobs")
         let blob = [UInt8](repeating: 0xAB, count: 64 << 10)
         for round in UInt64(0)..<8 {
@@ -91,7 +91,7 @@ func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian
         var options = EnvironmentOptions()
         options.initialMapSizeBytes = 1 << 20
         options.maxMapSizeBytes = 2 << 20
-        let env = try Environment(directory: try temporaryDirectory(), options: options)
+        let env = try Environment(directory: try freshDirectory(), options: options)
         let db = try env.openDatabase("blobs")
         try env.write { txn in try txn.put(db, key: [0], value: [1]) }
         let blob = [UInt8](repeating: 1, count: 4 << 20)
@@ -107,7 +107,7 @@ func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian
 
 @Suite struct DamagedFileTests {
     func makeEnvironmentWithData() throws -> String {
-        let path = try temporaryDirectory()
+        let path = try freshDirectory()
         let env = try Environment(directory: path)
         let db = try env.openDatabase("kv")
         try env.write { txn in
@@ -141,7 +141,7 @@ func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian
     }
 
     @Test func garbageIsRefused() throws {
-        let path = try temporaryDirectory()
+        let path = try freshDirectory()
         try Data((0..<65536).map { UInt8(truncatingIfNeeded: $0 &* 31) }).write(to: URL(fileURLWithPath: path + "/data.mdb"))
         expectDamaged(path)
     }

@@ -1,10 +1,18 @@
 import Foundation
 
-/// A fresh path under the system's temporary directory, named after `label`.
+/// A fresh path, named after `label`, under one directory per test run that is removed when the run
+/// exits (runs used to leave thousands of data directories in /tmp).
 public func temporaryDirectory(_ label: String = #function) -> String {
-    FileManager.default.temporaryDirectory
-        .appendingPathComponent("emporium-\(label.filter { $0.isLetter || $0 == "-" }.prefix(40))-\(UUID().uuidString)").path
+    URL(fileURLWithPath: testRunDirectory)
+        .appendingPathComponent("\(label.filter { $0.isLetter || $0 == "-" }.prefix(40))-\(UUID().uuidString)").path
 }
+
+private let testRunDirectory: String = {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-tests-\(UUID().uuidString)").path
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: testRunDirectory) }
+    return path
+}()
 
 /// The `emporium` binary built next to the test bundle (tests that drive the CLI or crash a child process).
 public func emporiumExecutable() throws -> URL {
