@@ -40,9 +40,10 @@ public final class Projector: @unchecked Sendable {
         /// Events per transaction of a serving model (its catch-up holds queries for one batch's fold).
         /// Live batches are as small as what has arrived; long ones write each changed row once per batch.
         public var batchEventsMax = 250_000
-        /// Events per transaction of a rebuild (a model folded beside the serving one, which nobody queries):
-        /// fewer, longer batches encode and write each row fewer times. A rebuild's batch delays fresh
-        /// events for the serving models by the time it takes to fold (about 2.5 s per million events here).
+        /// Events per transaction of a rebuild (a model folded beside the serving one, which nobody queries)
+        /// when no follower is running (the CLI): fewer, longer batches encode and write each row fewer times.
+        /// While serving, a rebuild uses `batchEventsMax`: each of its batches holds back fresh events
+        /// for the serving models for as long as it takes to fold (about 2.5 s per million events here).
         public var rebuildBatchEventsMax = 1_000_000
         /// Batches at least this long (rebuilds, catch-ups) are folded one lane of projections per core,
         /// encoded on every core, and written while the next batch folds.
@@ -432,7 +433,7 @@ public final class Projector: @unchecked Sendable {
         let groups = Dictionary(grouping: participants.filter { $0.checkpoint < head }, by: \.checkpoint)
         guard !groups.isEmpty else { return false }
         for (checkpoint, group) in groups.sorted(by: { $0.key > $1.key }) {
-            let rebuilding = state.withLock { group.allSatisfy { shadows[$0.name] === $0 } }
+            let rebuilding = state.withLock { follower == nil && group.allSatisfy { shadows[$0.name] === $0 } }
             let through = min(head, checkpoint + UInt64(rebuilding ? options.rebuildBatchEventsMax : options.batchEventsMax))
             let started = DispatchTime.now().uptimeNanoseconds
             try fold(group, from: checkpoint + 1, through: through)
