@@ -128,6 +128,8 @@ public final class Projector: @unchecked Sendable {
     /// only that thread starts or finishes a write.
     private var writing: BatchWrite?
     private var follower: Task<Void, Never>?
+    /// Bumped when there is work the log's head does not announce (a rebuild started): wakes the follower.
+    private let wakeups = HeadWatch(head: 0)
     private var lastFailure: String?
     private var repaired: [String] = []
 
@@ -331,8 +333,17 @@ public final class Projector: @unchecked Sendable {
     public func start() {
         let task = Task.detached { [self] in
             while !Task.isCancelled {
+                let kicked = wakeups.head
                 let lowest = state.withLock { (Array(live.values) + Array(shadows.values)).map(\.checkpoint).min() ?? 0 }
-                if lowest >= log.headPosition { _ = await log.waitForHead(after: lowest) }
+                if lowest >= log.headPosition {
+                    // New events, or a rebuild started while everything was caught up.
+                    await withTaskGroup(of: Void.self) { group in
+                        group.addTask { _ = await self.log.waitForHead(after: lowest) }
+                        group.addTask { _ = await self.wakeups.wait(after: kicked) }
+                        await group.next()
+                        group.cancelAll()
+                    }
+                }
                 if Task.isCancelled { break }
                 let head = log.headPosition
                 do {
@@ -382,6 +393,7 @@ public final class Projector: @unchecked Sendable {
         // On the worker queue: while serving, the follower folds there, and only one thread may own
         // the store's writes (an admin request arrives on an HTTP thread).
         try worker.sync { try beginRebuild(name) }
+        wakeups.publish(wakeups.head + 1)  // a follower waiting for new events has work now
     }
 
     private func beginRebuild(_ name: String) throws {

@@ -96,6 +96,14 @@ extension Reply {
             #expect(try await client.call(.get, "/v1/admin/projections", token: merchant).errorCode == "forbidden")
             #expect(try await client.call(.post, "/v1/admin/projections/search/rebuild", token: admin).status == .ok)
             #expect(try await client.call(.post, "/v1/admin/projections/nope/rebuild", token: admin).errorCode == "projection_not_found")
+            // Nothing new is appended: the rebuild must still run to the end and take over.
+            var rebuilding = true
+            for _ in 0..<200 where rebuilding {
+                let rows = try await client.call(.get, "/v1/admin/projections", token: admin).array
+                rebuilding = rows.contains { $0["name"] as? String == "search" && $0["rebuild"] != nil }
+                if rebuilding { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(!rebuilding, "a rebuild started on an idle server never finished")
             let metrics = try await client.call(.get, "/metrics")
             #expect(metrics.text.contains("emporium_projection_lag_events{projection=\"search\"}"))
         }
