@@ -59,40 +59,33 @@ public struct Decision: Hashable, Sendable {
 }
 
 extension StreamId {
-    /// `init?(name:)` from the name's UTF-8 read in place (a record in the log), without making strings
-    /// for the name and the id: folds parse one per event.
+    /// The stream a log name stands for; nil for email claims (named by a
+    /// pseudonym that cannot be turned back into the address) and engine streams.
+    public init?(name: String) {
+        var name = name
+        guard let stream = name.withUTF8({ StreamId(utf8: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = stream
+    }
+
+    /// The same, from the name's UTF-8 read in place (a record in the log): folds parse one per
+    /// event, so no strings are made for the name or its id.
     public init?(utf8 name: UnsafeRawBufferPointer) {
         guard let dash = name.firstIndex(of: UInt8(ascii: "-")) else { return nil }
         let kind = UnsafeRawBufferPointer(rebasing: name[..<dash])
         let rest = UnsafeRawBufferPointer(rebasing: name[(dash + 1)...])
         func id<Tag>(_: Tag.Type) -> EntityId<Tag>? { EntityId(utf8: rest.assumingMemoryBound(to: UInt8.self)) }
         func named(_ text: StaticString) -> Bool {
-            kind.count == text.utf8CodeUnitCount && kind.elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+            kind.elementsEqual(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         }
         if named("goods") { guard let id = id(GoodsTag.self) else { return nil }; self = .goods(id) }
         else if named("user") { guard let id = id(UserTag.self) else { return nil }; self = .user(id) }
         else if named("order") { guard let id = id(OrderTag.self) else { return nil }; self = .order(id) }
         else if named("cart") { guard let id = id(UserTag.self) else { return nil }; self = .cart(id) }
         else if named("points") { guard let id = id(UserTag.self) else { return nil }; self = .points(id) }
-        else { self.init(name: String(decoding: name, as: UTF8.self)) }  // the rarer kinds
-    }
-
-    /// The stream a log name stands for; nil for email claims (named by a
-    /// pseudonym that cannot be turned back into the address) and engine streams.
-    public init?(name: String) {
-        guard let dash = name.firstIndex(of: "-") else { return nil }
-        let rest = String(name[name.index(after: dash)...])
-        switch name[..<dash] {
-        case "user": guard let id = UserId(rest) else { return nil }; self = .user(id)
-        case "goods": guard let id = GoodsId(rest) else { return nil }; self = .goods(id)
-        case "cart": guard let id = UserId(rest) else { return nil }; self = .cart(id)
-        case "coupon": guard let id = CouponId(rest) else { return nil }; self = .coupon(id)
-        case "couponcode": self = .couponCode(rest)
-        case "order": guard let id = OrderId(rest) else { return nil }; self = .order(id)
-        case "ordernumbers": self = .orderNumbers(rest)
-        case "payment": guard let id = PaymentId(rest) else { return nil }; self = .payment(id)
-        case "points": guard let id = UserId(rest) else { return nil }; self = .points(id)
-        default: return nil
-        }
+        else if named("coupon") { guard let id = id(CouponTag.self) else { return nil }; self = .coupon(id) }
+        else if named("payment") { guard let id = id(PaymentTag.self) else { return nil }; self = .payment(id) }
+        else if named("couponcode") { self = .couponCode(String(decoding: rest, as: UTF8.self)) }
+        else if named("ordernumbers") { self = .orderNumbers(String(decoding: rest, as: UTF8.self)) }
+        else { return nil }
     }
 }
