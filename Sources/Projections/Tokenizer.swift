@@ -16,89 +16,60 @@ public enum Tokenizer {
     /// Words longer than this are cut (a limit on what one term may cost).
     public static let termCharactersMax = 40
 
+    /// The terms of `text` with where each came from (for highlights).
     public static func tokens(_ text: String) -> [Token] {
-        var tokens: [Token] = []
-        var wordStart: String.Index?
-        var cjkRun: [(Unicode.Scalar, String.Index)] = []
-        let scalars = text.unicodeScalars
-
-        func closeWord(at end: String.Index) {
-            guard let start = wordStart else { return }
-            wordStart = nil
-            let term = fold(text[start..<end])
-            guard !term.isEmpty else { return }
-            tokens.append(Token(term: String(term.prefix(termCharactersMax)), range: start..<end, isCJK: false))
+        var copy = text
+        let (terms, spans) = copy.withUTF8 { bytes in
+            var scanner = TermScanner(bytes: bytes, recordsSpans: true)
+            scanner.scan()
+            return (scanner.terms, scanner.spans)
         }
-        func closeRun(at end: String.Index) {
-            defer { cjkRun.removeAll(keepingCapacity: true) }
-            guard let first = cjkRun.first else { return }
-            if cjkRun.count == 1 {
-                tokens.append(Token(term: String(Character(first.0)), range: first.1..<end, isCJK: true))
-                return
-            }
-            for index in 0..<(cjkRun.count - 1) {
-                let rangeEnd = index + 2 < cjkRun.count ? cjkRun[index + 2].1 : end
-                var term = String.UnicodeScalarView()
-                term.append(cjkRun[index].0)
-                term.append(cjkRun[index + 1].0)
-                tokens.append(Token(term: String(term), range: cjkRun[index].1..<rangeEnd, isCJK: true))
-            }
-        }
-
-        // By scalar, with ASCII decided without Unicode tables (titles are mostly ASCII and CJK).
-        var index = scalars.startIndex
-        while index < scalars.endIndex {
-            let scalar = scalars[index]
-            let value = scalar.value
-            if value < 0x80 {
-                closeRun(at: index)
-                let isWordByte = (0x30...0x39).contains(value) || (0x41...0x5A).contains(value) || (0x61...0x7A).contains(value)
-                if isWordByte { if wordStart == nil { wordStart = index } } else { closeWord(at: index) }
-            } else if isCJK(scalar) {
-                closeWord(at: index)
-                cjkRun.append((scalar, index))
-            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar.properties.generalCategory == .nonspacingMark {
-                closeRun(at: index)
-                if wordStart == nil { wordStart = index }
-            } else {
-                closeWord(at: index)
-                closeRun(at: index)
-            }
-            index = scalars.index(after: index)
-        }
-        closeWord(at: text.endIndex)
-        closeRun(at: text.endIndex)
-        return tokens
+        let utf8 = text.utf8
+        func index(_ offset: Int) -> String.Index { utf8.index(utf8.startIndex, offsetBy: offset) }
+        return zip(terms, spans).map { term, span in Token(term: term, range: index(span.start)..<index(span.end), isCJK: span.isCJK) }
     }
 
-    /// The terms of `tokens(text)`, without their ranges: what indexing needs, read from the UTF-8 bytes
-    /// (ASCII words lowercased byte by byte; only words with other letters go through `fold`).
+    /// The terms alone: what indexing needs.
     public static func terms(_ text: String) -> [String] {
         var text = text
         return text.withUTF8 { bytes in
-            var scanner = TermScanner(bytes: bytes)
+            var scanner = TermScanner(bytes: bytes, recordsSpans: false)
             scanner.scan()
             return scanner.terms
         }
     }
 
-    /// The state of `terms` as a struct with mutating methods: nested functions capturing the
-    /// same variables cost a dynamic exclusivity check per access.
+    /// Reads the UTF-8 bytes by scalar, deciding ASCII without Unicode tables (titles are mostly ASCII
+    /// and CJK); ASCII words are lowercased byte by byte, only words with other letters go through
+    /// `fold`. A struct with mutating methods: nested functions capturing the same variables cost a
+    /// dynamic exclusivity check per access.
     private struct TermScanner {
         let bytes: UnsafeBufferPointer<UInt8>
+        let recordsSpans: Bool
         var terms: [String] = []
+        /// Byte offsets of each term's source, when `recordsSpans`.
+        var spans: [(start: Int, end: Int, isCJK: Bool)] = []
         var wordStart = -1
         var wordIsASCII = true
-        var run: [Unicode.Scalar] = []
+        /// The CJK run being read, with each scalar's byte offset.
+        var run: [(scalar: Unicode.Scalar, offset: Int)] = []
 
-        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+        init(bytes: UnsafeBufferPointer<UInt8>, recordsSpans: Bool) {
+            self.bytes = bytes
+            self.recordsSpans = recordsSpans
+        }
+
+        mutating func add(_ term: String, _ start: Int, _ end: Int, isCJK: Bool) {
+            terms.append(term)
+            if recordsSpans { spans.append((start, end, isCJK)) }
+        }
 
         mutating func scan() {
             var index = 0
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte < 0x80 {
-                    if !run.isEmpty { closeRun() }
+                    if !run.isEmpty { closeRun(at: index) }
                     let isWordByte = (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
                     if isWordByte {
                         if wordStart < 0 { wordStart = index; wordIsASCII = true }
@@ -111,50 +82,52 @@ public enum Tokenizer {
                 let (scalar, length) = decodeScalar(bytes, at: index)
                 if isCJK(scalar) {
                     closeWord(at: index)
-                    run.append(scalar)
+                    run.append((scalar, index))
                 } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar.properties.generalCategory == .nonspacingMark {
-                    closeRun()
+                    closeRun(at: index)
                     if wordStart < 0 { wordStart = index }
                     wordIsASCII = false
                 } else {
                     closeWord(at: index)
-                    closeRun()
+                    closeRun(at: index)
                 }
                 index += length
             }
             closeWord(at: bytes.count)
-            closeRun()
+            closeRun(at: bytes.count)
         }
 
         mutating func closeWord(at end: Int) {
             guard wordStart >= 0 else { return }
-            let word = UnsafeBufferPointer(rebasing: bytes[wordStart..<end])
+            let start = wordStart
+            let word = UnsafeBufferPointer(rebasing: bytes[start..<end])
             wordStart = -1
             if wordIsASCII {
                 let kept = min(word.count, termCharactersMax)  // ASCII: a character is a byte
-                terms.append(String(unsafeUninitializedCapacity: kept) { out in
+                add(String(unsafeUninitializedCapacity: kept) { out in
                     for index in 0..<kept {
                         let byte = word[index]
                         out[index] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
                     }
                     return kept
-                })
+                }, start, end, isCJK: false)
             } else {
                 let term = fold(String(decoding: word, as: UTF8.self))
-                if !term.isEmpty { terms.append(String(term.prefix(termCharactersMax))) }
+                if !term.isEmpty { add(String(term.prefix(termCharactersMax)), start, end, isCJK: false) }
             }
         }
 
-        mutating func closeRun() {
+        /// A lone CJK character is its own term; a longer run becomes overlapping bigrams.
+        mutating func closeRun(at end: Int) {
             guard let first = run.first else { return }
             if run.count == 1 {
-                terms.append(String(Character(first)))
+                add(String(Character(first.scalar)), first.offset, end, isCJK: true)
             } else {
                 for index in 0..<(run.count - 1) {
                     var term = String.UnicodeScalarView()
-                    term.append(run[index])
-                    term.append(run[index + 1])
-                    terms.append(String(term))
+                    term.append(run[index].scalar)
+                    term.append(run[index + 1].scalar)
+                    add(String(term), run[index].offset, index + 2 < run.count ? run[index + 2].offset : end, isCJK: true)
                 }
             }
             run.removeAll(keepingCapacity: true)

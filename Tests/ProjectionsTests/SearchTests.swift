@@ -14,14 +14,17 @@ import EventLog
         #expect(Tokenizer.terms("Longjing绿茶 tea") == ["longjing", "绿茶", "tea"])
     }
 
-    /// `terms` reads bytes for speed; it must give exactly the terms of `tokens`, which highlights use.
-    @Test func termsAreTheTermsOfTokensForAnyText() {
+    /// The tokenizer reads UTF-8 bytes for speed; on any text it must give what the plain
+    /// scalar-by-scalar reading below (its first implementation) gives: the same terms, from the same ranges.
+    @Test func tokensAreWhatAScalarByScalarReadingGives() {
         let pieces = ["a", "Z", "q", "7", " ", "-", ",", "é", "È", "ß", "ñ", "Ａ", "ｕ", "１", "\u{301}", "茶", "龙", "井", "カ", "한",
                       "😀", "€", "\t", "İ", "ﬁ", "Ω", "ж", "٣", "Café", "USB-C", String(repeating: "x", count: 45), String(repeating: "é", count: 45)]
         var random = SplitMix64(seed: 7)
         for _ in 0..<3_000 {
             let text = (0..<Int(random.next() % 14)).map { _ in pieces[Int(random.next() % UInt64(pieces.count))] }.joined()
-            #expect(Tokenizer.terms(text) == Tokenizer.tokens(text).map(\.term), "\(text.debugDescription)")
+            let expected = ScalarTokenizer.tokens(text)
+            #expect(Tokenizer.tokens(text) == expected, "\(text.debugDescription)")
+            #expect(Tokenizer.terms(text) == expected.map(\.term), "\(text.debugDescription)")
         }
     }
 
@@ -271,5 +274,63 @@ import EventLog
         try await shop.run("Delist", ["goodsId": goods], as: shop.merchant)
         #expect(await projector.wait("search", reaches: shop.log.headPosition, timeout: .seconds(10)))
         #expect(try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }.hits.map(\.goodsId).contains(goods) == false)
+    }
+}
+
+/// The tokenizer's first implementation, by `String.Index` over unicode scalars: the oracle for the byte-level one.
+enum ScalarTokenizer {
+    static func tokens(_ text: String) -> [Tokenizer.Token] {
+        var tokens: [Tokenizer.Token] = []
+        var wordStart: String.Index?
+        var cjkRun: [(Unicode.Scalar, String.Index)] = []
+        let scalars = text.unicodeScalars
+
+        func closeWord(at end: String.Index) {
+            guard let start = wordStart else { return }
+            wordStart = nil
+            let term = Tokenizer.fold(text[start..<end])
+            guard !term.isEmpty else { return }
+            tokens.append(Tokenizer.Token(term: String(term.prefix(Tokenizer.termCharactersMax)), range: start..<end, isCJK: false))
+        }
+        func closeRun(at end: String.Index) {
+            defer { cjkRun.removeAll(keepingCapacity: true) }
+            guard let first = cjkRun.first else { return }
+            if cjkRun.count == 1 {
+                tokens.append(Tokenizer.Token(term: String(Character(first.0)), range: first.1..<end, isCJK: true))
+                return
+            }
+            for index in 0..<(cjkRun.count - 1) {
+                let rangeEnd = index + 2 < cjkRun.count ? cjkRun[index + 2].1 : end
+                var term = String.UnicodeScalarView()
+                term.append(cjkRun[index].0)
+                term.append(cjkRun[index + 1].0)
+                tokens.append(Tokenizer.Token(term: String(term), range: cjkRun[index].1..<rangeEnd, isCJK: true))
+            }
+        }
+
+        // By scalar, with ASCII decided without Unicode tables (titles are mostly ASCII and CJK).
+        var index = scalars.startIndex
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            let value = scalar.value
+            if value < 0x80 {
+                closeRun(at: index)
+                let isWordByte = (0x30...0x39).contains(value) || (0x41...0x5A).contains(value) || (0x61...0x7A).contains(value)
+                if isWordByte { if wordStart == nil { wordStart = index } } else { closeWord(at: index) }
+            } else if Tokenizer.isCJK(scalar) {
+                closeWord(at: index)
+                cjkRun.append((scalar, index))
+            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar.properties.generalCategory == .nonspacingMark {
+                closeRun(at: index)
+                if wordStart == nil { wordStart = index }
+            } else {
+                closeWord(at: index)
+                closeRun(at: index)
+            }
+            index = scalars.index(after: index)
+        }
+        closeWord(at: text.endIndex)
+        closeRun(at: text.endIndex)
+        return tokens
     }
 }
