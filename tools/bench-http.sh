@@ -50,5 +50,4 @@ LUA
 echo "== echo ceiling: $connections connections, $seconds s"
 wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/echo.lua" "http://127.0.0.1:$echo_port/echo" | tee "$work/echo.txt"
 
-[ -n "${PROFILE_SERVER:-}" ] && perf record -g -p "${pids[0]}" -o /tmp/perf-http.data -- sleep 5 >/dev/null 2>&1 &
 python3 tools/bench_http_report.py "$work/engine.txt" "$work/echo.txt"

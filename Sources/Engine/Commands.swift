@@ -5,18 +5,30 @@ import Foundation
 /// The command catalog: every command the engine takes, by the name clients
 /// send (`{"type": "PlaceOrder", "data": {…}}`), with the streams it loads.
 extension Engine {
-    typealias Handler = @Sendable (Engine, Data, CommandContext) async throws -> CommandResult
+    /// One command type: how its `data` is read, and how it runs.
+    struct Handler: Sendable {
+        /// Reads the command's input from the decoder positioned at `data`.
+        let decode: @Sendable (any Decoder) throws -> any Sendable
+        let run: @Sendable (Engine, any Sendable, CommandContext) async throws -> CommandResult
+    }
 
     /// Every command type the engine knows.
     public static var commandTypes: [String] { handlers.keys.sorted() }
 
-    /// Decodes and executes one command.
+    /// Decodes and executes one command whose `data` is given apart.
     public func execute(type: String, data: Data, context: CommandContext) async throws -> CommandResult {
-        guard let handler = Self.handlers[type] else {
-            throw EngineError(.invalidInput, code: "unknown_command", "unknown command type \(type)", details: ["type": type])
+        try await execute(DecodedCommand(type: type, data: data), context: context)
+    }
+
+    /// Executes a command decoded from a request body (`DecodedCommand(envelope:)`).
+    /// Unknown types and invalid data are thrown here, after the caller was authenticated.
+    public func execute(_ command: DecodedCommand, context: CommandContext) async throws -> CommandResult {
+        guard let handler = Self.handlers[command.type] else {
+            throw EngineError(.invalidInput, code: "unknown_command", "unknown command type \(command.type)", details: ["type": command.type])
         }
+        let input = try command.input.get()
         do {
-            return try await handler(self, data, context)
+            return try await handler.run(self, input, context)
         } catch let rejection as Rejection {
             throw EngineError(rejection)
         } catch let error as EventLogError {
@@ -24,29 +36,31 @@ extension Engine {
         }
     }
 
-    static func decode<D: Decodable>(_ type: D.Type, _ data: Data) throws -> D {
-        do {
-            return try JSONDecoder().decode(D.self, from: data.isEmpty ? Data("{}".utf8) : data)
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw EngineError(.invalidInput, code: "missing_field", "data.\(path(context.codingPath + [key])) is required", details: ["field": path(context.codingPath + [key])])
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw EngineError(.invalidInput, code: "wrong_type", "data.\(path(context.codingPath)) has the wrong type", details: ["field": path(context.codingPath)])
-        } catch let DecodingError.dataCorrupted(context) {
-            throw EngineError(.invalidInput, code: "invalid_value", "data.\(path(context.codingPath)): \(context.debugDescription)", details: ["field": path(context.codingPath)])
-        } catch {
-            throw EngineError(.invalidInput, code: "malformed_json", "the command data is not valid JSON")
-        }
+    private struct AnyKey: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
-    private static func path(_ keys: [any CodingKey]) -> String { keys.map(\.stringValue).joined(separator: ".") }
+    /// A handler whose input is `D`.
+    private static func handler<D: Decodable & Sendable>(_ name: String, _ type: D.Type,
+                                                          _ run: @escaping @Sendable (Engine, D, CommandContext) async throws -> CommandResult) -> (String, Handler) {
+        (name, Handler(decode: { decoder in
+            _ = try decoder.container(keyedBy: AnyKey.self)  // `data` is an object, even for inputs without fields
+            return try D(from: decoder)
+        }, run: { engine, input, context in
+            guard let input = input as? D else { preconditionFailure("\(name) was handed another command's input") }
+            return try await run(engine, input, context)
+        }))
+    }
 
     /// A handler that decodes `D` and decides with it, retried on conflicts.
     private static func command<D: Decodable & Sendable>(_ name: String, _ type: D.Type,
                                                           _ body: @escaping @Sendable (D, inout Execution) throws -> (Decision, [String: String])) -> (String, Handler) {
-        (name, { engine, data, context in
-            let input = try decode(D.self, data)
-            return try await engine.run(context, commandType: name) { execution in try body(input, &execution) }
-        })
+        handler(name, D.self) { engine, input, context in
+            try await engine.run(context, commandType: name) { execution in try body(input, &execution) }
+        }
     }
 
     static let handlers: [String: Handler] = Dictionary(uniqueKeysWithValues: userCommands + goodsCommands + cartCommands + orderCommands + pointsCommands)
@@ -64,8 +78,7 @@ extension Engine {
                                               user: try execution.load(.user(userId)), policy: engine.policy)
             return (decision, ["userId": userId.description])
         },
-        ("Login", { engine, data, context in
-            let input = try decode(LoginInput.self, data)
+        handler("Login", LoginInput.self) { engine, input, context in
             var rejection: Rejection?
             let answer = try await engine.run(context, commandType: "Login") { execution in
                 let claim: EmailClaimState = try execution.load(.emailClaim(Users.normalizedEmail(input.email)))
@@ -78,7 +91,7 @@ extension Engine {
             }
             if let rejection { throw EngineError(rejection) }
             return answer
-        }),
+        },
         command("UpdateProfile", ProfileInput.self) { input, execution in
             try userCommand(.updateProfile(name: input.name, phone: input.phone ?? ""), target: input.userId, &execution)
         },
@@ -208,8 +221,7 @@ extension Engine {
     // MARK: Orders and payments
 
     private static let orderCommands: [(String, Handler)] = [
-        ("PlaceOrder", { engine, data, context in
-            let input = try decode(PlaceOrderInput.self, data)
+        handler("PlaceOrder", PlaceOrderInput.self) { engine, input, context in
             let number = try await engine.orderNumbers.number(at: engine.now)
             let orderId: OrderId = engine.newId()
             return try await engine.run(context, commandType: "PlaceOrder") { execution in
@@ -227,7 +239,7 @@ extension Engine {
                 if case .order(.placed(let placed)) = decision.events(for: .order(orderId)).first { values["total"] = String(placed.total.minorUnits) }
                 return (decision, values)
             }
-        }),
+        },
         command("PayOrder", PayOrderInput.self) { input, execution in
             try orderCommand(.pay(execution.engine.newId(), amount: Money(minorUnits: input.amount)), input.orderId, &execution)
         },

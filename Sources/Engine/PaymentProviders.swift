@@ -63,7 +63,7 @@ extension Engine {
         }
         guard body.count <= CallbackVerifier.bodyBytesMax else { throw EngineError(.invalidInput, code: "body_too_large", "callback body too large") }
         try verifier.verify(body: body, timestamp: timestamp, signature: signature, nowSeconds: configuration.clock.now().nanosecondsSinceEpoch / 1_000_000_000)
-        let notification = try Self.decode(ProviderNotification.self, Data(body))
+        let notification = try DecodedCommand.decode(ProviderNotification.self, Data(body))
         guard let paymentId = PaymentId(notification.paymentId) else {
             throw EngineError(.invalidInput, code: "invalid_value", "paymentId is not a UUID", details: ["field": "paymentId"])
         }

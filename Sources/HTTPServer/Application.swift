@@ -126,35 +126,19 @@ struct Routes: Sendable {
 
     func command(_ request: Request) async throws -> Response {
         let started = ContinuousClock.now
-        let body = try await collect(request)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)), let envelope = object as? [String: Any] else {
-            throw EngineError(.invalidInput, code: "malformed_json", "the body must be a JSON object {\"type\", \"data\"}")
-        }
-        guard let type = envelope["type"] as? String else {
-            throw EngineError(.invalidInput, code: "missing_field", "type is required", details: ["field": "type"])
-        }
-        let data = envelope["data"] ?? [String: Any]()
-        guard data is [String: Any], let dataBytes = try? JSONSerialization.data(withJSONObject: data) else {
-            throw EngineError(.invalidInput, code: "wrong_type", "data must be an object", details: ["field": "data"])
-        }
-        struct Expectation: Decodable { var expectedVersion: UInt64? }
-        let expectedVersion: UInt64?
-        do {
-            expectedVersion = try JSONDecoder().decode(Expectation.self, from: Data(buffer: body)).expectedVersion
-        } catch {
-            throw EngineError(.invalidInput, code: "wrong_type", "expectedVersion must be a non-negative integer", details: ["field": "expectedVersion"])
-        }
+        let command = try DecodedCommand(envelope: Data(buffer: try await collect(request)))
+        let type = command.type
         let caller = try actor(request)
         guard caller.map({ callers.allow($0.description) }) ?? anonymous.allow("anonymous") else {
             throw EngineError(.overloaded, code: "rate_limited", "too many commands; slow down",
                               details: ["retryAfterSeconds": String(format: "%.2f", 1 / (caller == nil ? anonymous.ratePerSecond : callers.ratePerSecond))])
         }
         let context = CommandContext(actor: caller, correlationId: request.requestId,
-                                     idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key") ?? .via], expectedVersion: expectedVersion)
+                                     idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key") ?? .via], expectedVersion: command.expectedVersion)
         do {
-            let result = try await engine.execute(type: type, data: dataBytes, context: context)
+            let result = try await engine.execute(command, context: context)
             metrics.record(type: type, outcome: "ok", since: started)
-            return try json(result)
+            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: result.json)))
         } catch let error as EngineError {
             metrics.record(type: Engine.commandTypes.contains(type) ? type : "unknown", outcome: error.code, since: started)
             throw error

@@ -378,3 +378,81 @@ final class HandClock: LogClock, @unchecked Sendable {
         }
     }
 }
+
+@Suite struct CommandEnvelopeTests {
+    /// The body's faults, each with the code and field a client reads; unknown types and bad data wait for `execute`.
+    @Test func envelopeFaultsHaveStableCodes() async throws {
+        let envelopeFaults: [(String, String, String?)] = [
+            ("{not json", "malformed_json", nil),
+            ("[1,2]", "malformed_json", nil),
+            (#""text""#, "malformed_json", nil),
+            (#"{"data":{}}"#, "missing_field", "type"),
+            (#"{"type":7}"#, "wrong_type", "type"),
+            (#"{"type":"ClearCart","expectedVersion":-1}"#, "wrong_type", "expectedVersion"),
+            (#"{"type":"ClearCart","expectedVersion":"two"}"#, "wrong_type", "expectedVersion"),
+        ]
+        for (body, code, field) in envelopeFaults {
+            do {
+                _ = try DecodedCommand(envelope: Data(body.utf8))
+                Issue.record("\(body) was accepted")
+            } catch {
+                #expect(error.code == code, "\(body): \(error)")
+                #expect(error.details["field"] == field, "\(body): \(error)")
+            }
+        }
+        let dataFaults: [(String, String, String)] = [
+            (#"{"type":"Explode","data":{}}"#, "unknown_command", ""),
+            (#"{"type":"ClearCart","data":7}"#, "wrong_type", "data"),
+            (#"{"type":"ClearCart","data":null}"#, "wrong_type", "data"),
+            (#"{"type":"AddToCart","data":{"quantity":1}}"#, "missing_field", "goodsId"),
+            (#"{"type":"AddToCart","data":{"goodsId":"not-a-uuid","quantity":1}}"#, "invalid_value", "goodsId"),
+            (#"{"type":"AddToCart","data":{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":"many"}}"#, "wrong_type", "quantity"),
+            (#"{"type":"AddAddress","data":{"address":{"recipient":"x"}}}"#, "missing_field", "address.phone"),
+        ]
+        let shop = try TestShop()
+        let buyer = try await shop.register("b@example.com")
+        for (body, code, field) in dataFaults {
+            let command = try DecodedCommand(envelope: Data(body.utf8))
+            await expectEngineError(code, shop) { _ = try await shop.engine.execute(command, context: CommandContext(actor: buyer, correlationId: UUID())) }
+            if case .failure(let error) = command.input, code != "unknown_command" {
+                #expect(error.details["field"] == field, "\(body): \(error)")
+                #expect(error.message.hasPrefix(field == "data" ? "data must" : "data.\(field)"), "\(body): \(error.message)")
+            }
+        }
+    }
+
+    /// The envelope read in one pass decodes the same command as `data` given apart; no `data` is `{}`.
+    @Test func envelopeAndSeparateDataRunTheSameCommand() async throws {
+        let shop = try TestShop()
+        let merchant = try await shop.register("m@example.com", role: .merchant)
+        let buyer = try await shop.shopper("b@example.com")
+        let goodsId = try await shop.listGoods(by: merchant)
+        let context = CommandContext(actor: buyer, correlationId: UUID())
+        let added = try await shop.engine.execute(try DecodedCommand(envelope: Data(#"{"type":"AddToCart","expectedVersion":0,"data":{"goodsId":"\#(goodsId)","quantity":2}}"#.utf8)),
+                                                  context: context)
+        #expect(added.events.map(\.type) == ["CartItemAdded"])
+        let command = try DecodedCommand(envelope: Data(#"{"type":"ClearCart"}"#.utf8))
+        #expect(command.expectedVersion == nil)
+        let cleared = try await shop.engine.execute(command, context: context)
+        #expect(cleared.events.map(\.type) == ["CartCleared"])
+        #expect(try DecodedCommand(envelope: Data(#"{"type":"AddToCart","expectedVersion":0,"data":{}}"#.utf8)).expectedVersion == 0)
+    }
+
+    /// The hand-written answer is byte for byte what `JSONEncoder` writes, whatever the strings hold.
+    @Test func answerJSONIsTheEncodersJSON() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var generator = SplitMix64(seed: 11)
+        let alphabet = Array("aZ09 \"\\/\n\r\t\u{08}\u{0C}\u{01}\u{1F}\u{7F}é绿茶🍵-_:") + [Character("\u{00}")]
+        func text() -> String { String((0..<Int(generator.next() % 12)).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }) }
+        for _ in 0..<300 {
+            let events = (0..<Int(generator.next() % 4)).map { _ in
+                AppendedEvent(stream: text(), version: generator.next() % 1_000, position: generator.next(), type: text())
+            }
+            var values: [String: String] = [:]
+            for _ in 0..<Int(generator.next() % 4) { values[text()] = text() }
+            let result = CommandResult(events: events, result: values, replayed: generator.next() % 2 == 0)
+            #expect(result.json == Array(try encoder.encode(result)), "\(result)")
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+
+/// A command read from a request body `{"type", "data", "expectedVersion"}`
+/// in one JSON pass: `data` is decoded straight into the command's input
+/// type, found by `type` while the envelope is read.
+///
+/// The envelope's own faults (not JSON, not an object, no `type`, a bad
+/// `expectedVersion`) throw when it is decoded; an unknown type or invalid
+/// `data` is kept and thrown by `Engine.execute`, so a caller is
+/// authenticated before their command's fields are judged.
+public struct DecodedCommand: Sendable {
+    public let type: String
+    /// The version the caller saw of the stream the command changes first.
+    public let expectedVersion: UInt64?
+    let input: Result<any Sendable, EngineError>
+
+    /// Decodes a whole request body.
+    public init(envelope body: Data) throws(EngineError) {
+        do {
+            self = try JSONDecoder().decode(Envelope.self, from: body).command
+        } catch let error as EngineError {
+            throw error
+        } catch {
+            throw EngineError(.invalidInput, code: "malformed_json", "the body must be a JSON object {\"type\", \"data\"}")
+        }
+    }
+
+    /// `data` given apart (the CLI, the demo shop, tests). Empty bytes are `{}`.
+    public init(type: String, data: Data, expectedVersion: UInt64? = nil) {
+        self.type = type
+        self.expectedVersion = expectedVersion
+        guard let handler = Engine.handlers[type] else {
+            input = .failure(Self.unknown(type))
+            return
+        }
+        do {
+            input = .success(try JSONDecoder().decode(Input.self, from: data.isEmpty ? Data("{}".utf8) : data, configuration: handler).value)
+        } catch {
+            input = .failure(Self.invalid(error, under: []))
+        }
+    }
+
+    private init(type: String, expectedVersion: UInt64?, input: Result<any Sendable, EngineError>) {
+        self.type = type
+        self.expectedVersion = expectedVersion
+        self.input = input
+    }
+
+    private static func unknown(_ type: String) -> EngineError {
+        EngineError(.invalidInput, code: "unknown_command", "unknown command type \(type)", details: ["type": type])
+    }
+
+    /// A decoding fault in `data` as the caller should read it: the field's path below `data`.
+    static func invalid(_ error: any Error, under prefix: [any CodingKey]) -> EngineError {
+        if let error = error as? EngineError { return error }
+        guard let error = error as? DecodingError else { return malformedData }
+        func field(_ keys: [any CodingKey]) -> String { keys.dropFirst(prefix.count).map(\.stringValue).joined(separator: ".") }
+        func named(_ keys: [any CodingKey]) -> String { (["data"] + [field(keys)].filter { !$0.isEmpty }).joined(separator: ".") }
+        switch error {
+        case let .keyNotFound(key, context):
+            let path = context.codingPath + [key]
+            return EngineError(.invalidInput, code: "missing_field", "\(named(path)) is required", details: ["field": field(path)])
+        case let .typeMismatch(_, context), let .valueNotFound(_, context):
+            if context.codingPath.count == prefix.count {
+                return EngineError(.invalidInput, code: "wrong_type", "data must be an object", details: ["field": "data"])
+            }
+            return EngineError(.invalidInput, code: "wrong_type", "\(named(context.codingPath)) has the wrong type", details: ["field": field(context.codingPath)])
+        case let .dataCorrupted(context):
+            return EngineError(.invalidInput, code: "invalid_value", "\(named(context.codingPath)): \(context.debugDescription)",
+                               details: ["field": field(context.codingPath)])
+        @unknown default:
+            return malformedData
+        }
+    }
+
+    /// Decodes `D` from JSON bytes, faults as `invalid` reads them.
+    static func decode<D: Decodable>(_ type: D.Type, _ data: Data) throws(EngineError) -> D {
+        do {
+            return try JSONDecoder().decode(D.self, from: data)
+        } catch {
+            throw invalid(error, under: [])
+        }
+    }
+
+    private static var malformedData: EngineError { EngineError(.invalidInput, code: "malformed_json", "the command data is not valid JSON") }
+
+    /// `data` alone, decoded by its handler.
+    private struct Input: DecodableWithConfiguration {
+        let value: any Sendable
+        init(from decoder: any Decoder, configuration handler: Engine.Handler) throws { value = try handler.decode(decoder) }
+    }
+
+    private struct Envelope: Decodable {
+        let command: DecodedCommand
+
+        private enum Key: String, CodingKey { case type, data, expectedVersion }
+
+        init(from decoder: any Decoder) throws {
+            let container: KeyedDecodingContainer<Key>
+            do {
+                container = try decoder.container(keyedBy: Key.self)
+            } catch {
+                throw EngineError(.invalidInput, code: "malformed_json", "the body must be a JSON object {\"type\", \"data\"}")
+            }
+            guard container.contains(.type) else {
+                throw EngineError(.invalidInput, code: "missing_field", "type is required", details: ["field": "type"])
+            }
+            let type: String
+            let expectedVersion: UInt64?
+            do {
+                type = try container.decode(String.self, forKey: .type)
+            } catch {
+                throw EngineError(.invalidInput, code: "wrong_type", "type must be a string", details: ["field": "type"])
+            }
+            do {
+                expectedVersion = try container.decodeIfPresent(UInt64.self, forKey: .expectedVersion)
+            } catch {
+                throw EngineError(.invalidInput, code: "wrong_type", "expectedVersion must be a non-negative integer", details: ["field": "expectedVersion"])
+            }
+            guard let handler = Engine.handlers[type] else {
+                command = DecodedCommand(type: type, expectedVersion: expectedVersion, input: .failure(DecodedCommand.unknown(type)))
+                return
+            }
+            guard container.contains(.data) else {
+                command = DecodedCommand(type: type, data: Data(), expectedVersion: expectedVersion)
+                return
+            }
+            let input: Result<any Sendable, EngineError>
+            do {
+                input = .success(try handler.decode(try container.superDecoder(forKey: .data)))
+            } catch {
+                input = .failure(DecodedCommand.invalid(error, under: container.codingPath + [Key.data]))
+            }
+            command = DecodedCommand(type: type, expectedVersion: expectedVersion, input: input)
+        }
+    }
+}
