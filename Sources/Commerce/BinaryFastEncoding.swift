@@ -63,6 +63,7 @@ public struct BinaryWriter {
     }
 
     public mutating func strings(_ values: [String]) { array(values) { $0.string($1) } }
+    mutating func append(_ raw: [UInt8]) { bytes.append(contentsOf: raw) }
 }
 
 extension BinaryPayload {

@@ -122,3 +122,67 @@ extension GoodsListed: BinaryFastDecodable {
                   tags: tags, price: try d.money(), stock: try d.int(), lowStockThreshold: try d.int(), at: try d.instant())
     }
 }
+
+// MARK: Encoding
+
+/// Hand-written v2 encoders for the events every cart and checkout appends,
+/// byte for byte what the `Encodable` path writes (the golden files hold the
+/// plain form; a test compares a sealed order's fields after opening).
+extension EventCodec {
+    /// The payload written without `Codable`, or nil for events without a fast encoder.
+    static func fastPayload(_ event: DomainEvent, sealingFor owner: UserId?, with cipher: (any PersonalDataCipher)?) throws -> [UInt8]? {
+        var w = BinaryWriter()
+        switch event {
+        case .cart(.itemAdded(let e)): w.id(e.goodsId); w.int(e.quantity); w.instant(e.at)
+        case .cart(.quantityChanged(let e)): w.id(e.goodsId); w.int(e.quantity); w.instant(e.at)
+        case .cart(.itemRemoved(let e)): w.id(e.goodsId); w.instant(e.at)
+        case .cart(.cleared(let e)): w.instant(e.at)
+        case .cart(.checkedOut(let e)): w.id(e.orderId); w.instant(e.at)
+        case .goods(.stockReserved(let e)): w.id(e.orderId); w.int(e.quantity); w.instant(e.at)
+        case .goods(.stockReleased(let e)): w.id(e.orderId); w.int(e.quantity); w.instant(e.at)
+        case .goods(.stockShipped(let e)): w.id(e.orderId); w.int(e.quantity); w.instant(e.at)
+        case .goods(.lowStockDetected(let e)): w.int(e.available); w.int(e.threshold); w.instant(e.at)
+        case .coupon(.redeemed(let e)): w.id(e.orderId); w.id(e.userId); w.instant(e.at)
+        case .coupon(.released(let e)): w.id(e.orderId); w.id(e.userId); w.instant(e.at)
+        case .points(.redeemed(let e)): w.optional(e.orderId) { $0.id($1) }; w.int64(e.points); w.string(e.reason); w.instant(e.at)
+        case .points(.earned(let e)): w.id(e.orderId); w.int64(e.points); w.instant(e.at)
+        case .order(.paid(let e)): w.id(e.paymentId); w.money(e.amount); w.instant(e.at)
+        case .order(.placed(let e)):
+            w.id(e.orderId)
+            w.string(e.number)
+            w.id(e.userId)
+            w.array(e.lines) { w, line in
+                w.id(line.goodsId); w.id(line.merchantId); w.string(line.title); w.money(line.unitPrice); w.int(line.quantity); w.money(line.lineTotal)
+            }
+            w.money(e.subtotal)
+            w.money(e.discount)
+            w.optional(e.couponId) { $0.id($1) }
+            w.int64(e.pointsUsed)
+            w.money(e.pointsValue)
+            w.money(e.total)
+            try e.address.encode(binary: &w, sealingFor: owner, with: cipher)
+            w.instant(e.at)
+            w.instant(e.expiresAt)
+        default: return nil
+        }
+        return w.bytes
+    }
+}
+
+extension Address {
+    /// What `encode(to:)` writes through `BinaryPayload`: 0 and the eight fields, or 1 and them sealed as one value.
+    func encode(binary w: inout BinaryWriter, sealingFor owner: UserId?, with cipher: (any PersonalDataCipher)?) throws {
+        var plain = BinaryWriter(capacity: 96)
+        plain.bool(false)
+        for field in [recipient, phone, line1, line2, city, region, postalCode, country] { plain.string(field) }
+        guard let cipher else {
+            w.append(plain.bytes)
+            return
+        }
+        guard let owner else {
+            throw EncodingError.invalidValue(self, .init(codingPath: [], debugDescription: "an address has no owner to seal it for"))
+        }
+        w.bool(true)
+        w.string(try cipher.seal(Data(plain.bytes).base64EncodedString(), owner: owner))
+    }
+}

@@ -158,3 +158,35 @@ enum Samples {
         #expect(throws: EventCodec.Failure.self) { try EventCodec.decode(type: "OrderPaid", schemaVersion: 1, payload: Array("{}".utf8)) }
     }
 }
+
+/// A reversible stand-in for the key vault: deterministic, so sealed payloads can be compared byte for byte.
+private struct ReversibleCipher: PersonalDataCipher {
+    func seal(_ text: String, owner: UserId) throws -> String { PersonalData.sealedPrefix + owner.description + ":" + Data(text.utf8).base64EncodedString() }
+    func open(_ sealed: String) -> String? {
+        guard sealed.hasPrefix(PersonalData.sealedPrefix), let data = sealed.split(separator: ":").last.flatMap({ Data(base64Encoded: String($0)) }) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+@Suite struct FastEventEncodingTests {
+    /// Every hand-written event encoder writes what the `Encodable` path writes, plain and sealed.
+    @Test(arguments: Samples.all)
+    func theFastEncoderWritesTheCodableBytes(_ sample: DomainEvent) throws {
+        let owner = UserId(UUID(uuidString: "0195c0de-0000-7000-8000-0000000000aa") ?? UUID())
+        guard let plain = try EventCodec.fastPayload(sample, sealingFor: nil, with: nil) else { return }
+        #expect(plain == (try BinaryPayload.encode(sample.payload)))
+        let cipher = ReversibleCipher()
+        let sealed = try EventCodec.fastPayload(sample, sealingFor: owner, with: cipher)
+        #expect(sealed == (try BinaryPayload.encode(sample.payload, userInfo: [.personalDataCipher: cipher, .personalDataOwner: owner])))
+        if let sealed {
+            #expect(try EventCodec.decode(type: sample.eventType, schemaVersion: 2, payload: sealed, opening: cipher) == sample)
+        }
+    }
+
+    @Test func theHotEventsHaveFastEncoders() throws {
+        let fast = try Samples.all.filter { try EventCodec.fastPayload($0, sealingFor: nil, with: nil) != nil }.map(\.eventType)
+        for type in ["CartItemAdded", "CartCheckedOut", "StockReserved", "OrderPlaced", "OrderPaid", "PointsEarned"] {
+            #expect(fast.contains(type), "\(type) lost its fast encoder")
+        }
+    }
+}
