@@ -4,6 +4,7 @@
 #
 #   tools/bench-http.sh                # 10 s each, 64 connections
 #   tools/bench-http.sh --seconds 30
+#   EMPORIUM_BIN=/tmp/emporium-old tools/bench-http.sh   # another build (A/B runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=10
@@ -13,13 +14,14 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --connections) connections="$2"; shift 2 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 swift build -c release --product emporium >/dev/null
 swift build -c release --product emporium-echo >/dev/null
+emporium=${EMPORIUM_BIN:-.build/release/emporium}
 
 work=$(mktemp -d /var/tmp/emporium-http.XXXXXX)
 port=$((20000 + RANDOM % 10000))
@@ -29,8 +31,8 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; r
 trap cleanup EXIT
 
 echo "seeding $users customers…"
-.build/release/emporium seed --data-dir "$work/data" --customers "$users" --goods 300 --orders 0 >/dev/null 2>&1
-.build/release/emporium serve --data-dir "$work/data" --port "$port" >"$work/serve.log" 2>&1 &
+"$emporium" seed --data-dir "$work/data" --customers "$users" --goods 300 --orders 0 >/dev/null 2>&1
+"$emporium" serve --data-dir "$work/data" --port "$port" >"$work/serve.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
 python3 tools/bench_http_setup.py "$port" "$users" 300 >"$work/engine.lua"

@@ -65,33 +65,17 @@ public struct Instant: Hashable, Comparable, Codable, Sendable, CustomStringConv
     }
 }
 
-/// A typed identifier: `UserId`, `GoodsId`, … cannot be mixed up.
-/// Ids are made outside the domain (time-ordered UUIDv7 in the engine).
-public struct EntityId<Tag>: Hashable, Comparable, Codable, CodingKeyRepresentable, Sendable, CustomStringConvertible {
-    public let uuid: UUID
-
-    public init(_ uuid: UUID) { self.uuid = uuid }
-
-    public init?(_ text: String) {
-        guard let uuid = Self.parse(text) else { return nil }
-        self.uuid = uuid
-    }
-
-    /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in either case. Foundation's
-    /// parser goes through `sscanf` on Linux; ids are parsed for every event
-    /// replayed, so this one reads the hex digits directly.
-    static func parse(_ text: String) -> UUID? {
+/// UUIDs as text without Foundation's `sscanf` and `printf` (its parser and
+/// `uuidString` on Linux): ids are parsed for every event replayed and
+/// request ids formatted for every request.
+public enum UUIDText {
+    /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in either case.
+    public static func parse(_ text: String) -> UUID? {
         var text = text
         return text.withUTF8 { parse(utf8: $0) }
     }
 
-    /// An id from its 36 UTF-8 bytes, read in place.
-    public init?(utf8: UnsafeBufferPointer<UInt8>) {
-        guard let uuid = Self.parse(utf8: utf8) else { return nil }
-        self.uuid = uuid
-    }
-
-    static func parse(utf8: UnsafeBufferPointer<UInt8>) -> UUID? {
+    public static func parse(utf8: UnsafeBufferPointer<UInt8>) -> UUID? {
         guard utf8.count == 36 else { return nil }
         do {
             var bytes: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
@@ -126,7 +110,7 @@ public struct EntityId<Tag>: Hashable, Comparable, Codable, CodingKeyRepresentab
     }
 
     /// Lowercase, hyphenated: the form in stream names and payloads (written here, not through `uuidString`, which formats with printf).
-    public var description: String {
+    public static func format(_ uuid: UUID) -> String {
         let digits: StaticString = "0123456789abcdef"
         return withUnsafeBytes(of: uuid.uuid) { bytes in
             String(unsafeUninitializedCapacity: 36) { out in
@@ -144,6 +128,28 @@ public struct EntityId<Tag>: Hashable, Comparable, Codable, CodingKeyRepresentab
             }
         }
     }
+}
+
+/// A typed identifier: `UserId`, `GoodsId`, … cannot be mixed up.
+/// Ids are made outside the domain (time-ordered UUIDv7 in the engine).
+public struct EntityId<Tag>: Hashable, Comparable, Codable, CodingKeyRepresentable, Sendable, CustomStringConvertible {
+    public let uuid: UUID
+
+    public init(_ uuid: UUID) { self.uuid = uuid }
+
+    public init?(_ text: String) {
+        guard let uuid = UUIDText.parse(text) else { return nil }
+        self.uuid = uuid
+    }
+
+    /// An id from its 36 UTF-8 bytes, read in place.
+    public init?(utf8: UnsafeBufferPointer<UInt8>) {
+        guard let uuid = UUIDText.parse(utf8: utf8) else { return nil }
+        self.uuid = uuid
+    }
+
+    /// Lowercase, hyphenated: the form in stream names and payloads.
+    public var description: String { UUIDText.format(uuid) }
 
     public static func < (lhs: EntityId, rhs: EntityId) -> Bool {
         withUnsafeBytes(of: lhs.uuid.uuid) { left in
@@ -157,7 +163,7 @@ public struct EntityId<Tag>: Hashable, Comparable, Codable, CodingKeyRepresentab
             return
         }
         let text = try decoder.singleValueContainer().decode(String.self)
-        guard let uuid = Self.parse(text) else {
+        guard let uuid = UUIDText.parse(text) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a UUID: \(text)"))
         }
         self.uuid = uuid

@@ -117,10 +117,7 @@ public final class Engine: Sendable {
         public var tokenSecret: [UInt8]
         public var tokenLifetimeSeconds: Int64 = 24 * 3600
         /// Random bytes for password salts: the system's by default; seeded for reproducible demo shops.
-        public var randomBytes: @Sendable (Int) -> [UInt8] = { count in
-            var generator = SystemRandomNumberGenerator()
-            return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        }
+        public var randomBytes: @Sendable (Int) -> [UInt8] = KeyVault.systemRandomBytes
         /// Providers whose signed callbacks are accepted, by name.
         public var paymentProviders: [String: CallbackVerifier] = [:]
 

@@ -1,3 +1,4 @@
+import Commerce
 import Engine
 import EventLog
 import Foundation
@@ -25,9 +26,9 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
     static var requestIdHeader: HTTPField.Name { HTTPField.Name("X-Request-Id") ?? .via }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let requestId = request.headers[Self.requestIdHeader].flatMap(UUID.init(uuidString:)) ?? UUIDv7Generator.shared.next()
+        let requestId = request.headers[Self.requestIdHeader].flatMap { UUIDText.parse($0) } ?? UUIDv7Generator.shared.next()
         var head = request.head
-        head.headerFields[Self.requestIdHeader] = requestId.uuidString.lowercased()
+        head.headerFields[Self.requestIdHeader] = UUIDText.format(requestId)
         let request = Request(head: head, body: request.body)
         var response: Response
         do {
@@ -40,7 +41,7 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
             context.logger.error("unexpected error", metadata: ["request.id": "\(requestId)", "error": "\(error)"])
             response = Self.response(.internalServerError, code: "internal_error", message: "an internal error occurred; request id \(requestId)", details: [:])
         }
-        response.headers[Self.requestIdHeader] = requestId.uuidString.lowercased()
+        response.headers[Self.requestIdHeader] = UUIDText.format(requestId)
         return response
     }
 
@@ -77,6 +78,6 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
 extension Request {
     /// The id `RequestMiddleware` stamped on the request.
     var requestId: UUID {
-        headers[RequestMiddleware<BasicRequestContext>.requestIdHeader].flatMap(UUID.init(uuidString:)) ?? UUID()
+        headers[RequestMiddleware<BasicRequestContext>.requestIdHeader].flatMap { UUIDText.parse($0) } ?? UUID()
     }
 }

@@ -43,9 +43,13 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
         self.randomBytes = randomBytes
     }
 
+    /// Bytes from the system's generator, eight per draw (each draw is a `getrandom` call; a byte per draw was twelve calls a nonce).
     public static let systemRandomBytes: @Sendable (Int) -> [UInt8] = { count in
         var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count + 7)
+        while bytes.count < count { withUnsafeBytes(of: generator.next()) { bytes.append(contentsOf: $0) } }
+        return Array(bytes.prefix(count))
     }
 
     public func close() { environment.close() }
