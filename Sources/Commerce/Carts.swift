@@ -1,6 +1,11 @@
 public struct CartLine: Hashable, Codable, Sendable {
     public var goodsId: GoodsId
     public var quantity: Int
+
+    public init(goodsId: GoodsId, quantity: Int) {
+        self.goodsId = goodsId
+        self.quantity = quantity
+    }
 }
 
 public struct CartState: Hashable, Codable, Sendable {

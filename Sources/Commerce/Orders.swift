@@ -70,13 +70,17 @@ public struct PlaceOrder: Hashable, Sendable {
     public var number: String
     public var addressId: AddressId?
     public var pointsToUse: Int64
+    /// "Buy now": the goods and quantities to order, leaving the cart alone
+    /// (no coupon; the cart is neither read nor checked out). nil: the cart.
+    public var items: [CartLine]?
     public var at: Instant
 
-    public init(orderId: OrderId, number: String, addressId: AddressId? = nil, pointsToUse: Int64 = 0, at: Instant) {
+    public init(orderId: OrderId, number: String, addressId: AddressId? = nil, pointsToUse: Int64 = 0, items: [CartLine]? = nil, at: Instant) {
         self.orderId = orderId
         self.number = number
         self.addressId = addressId
         self.pointsToUse = pointsToUse
+        self.items = items
         self.at = at
     }
 }
@@ -170,7 +174,8 @@ public enum Orders {
         guard let addressId = command.addressId ?? states.user.defaultAddress, let address = states.user.address(addressId) else {
             throw Rejection(.addressNotFound, "an order needs one of your addresses", field: "addressId")
         }
-        let quote = try Pricing.quote(cart: states.cart, goods: states.goods, coupon: states.coupon, buyer: buyer,
+        let basket = try command.items.map(Self.basket) ?? states.cart
+        let quote = try Pricing.quote(cart: basket, goods: states.goods, coupon: states.coupon, buyer: buyer,
                                       pointsToUse: command.pointsToUse, pointsBalance: states.points.balance, policy: policy, at: command.at)
         for line in quote.lines {
             let available = states.goods[line.goodsId]?.available ?? 0
@@ -181,7 +186,7 @@ public enum Orders {
         var decision = Decision()
         decision.append(.order(.placed(OrderPlaced(
             orderId: command.orderId, number: command.number, userId: buyer, lines: quote.lines, subtotal: quote.subtotal,
-            discount: quote.discount, couponId: states.cart.couponId, pointsUsed: quote.pointsUsed, pointsValue: quote.pointsValue,
+            discount: quote.discount, couponId: basket.couponId, pointsUsed: quote.pointsUsed, pointsValue: quote.pointsValue,
             total: quote.total, address: address, at: command.at, expiresAt: command.at.adding(seconds: policy.orderExpirySeconds)))),
                         to: .order(command.orderId))
         for line in quote.lines {
@@ -192,15 +197,33 @@ public enum Orders {
                 decision.append(.goods(low), to: .goods(line.goodsId))
             }
         }
-        if let couponId = states.cart.couponId {
+        if let couponId = basket.couponId {
             decision.append(.coupon(.redeemed(CouponRedeemed(orderId: command.orderId, userId: buyer, at: command.at))), to: .coupon(couponId))
         }
         if quote.pointsUsed > 0 {
             decision.append(.points(.redeemed(PointsRedeemed(orderId: command.orderId, points: quote.pointsUsed, reason: "order", at: command.at))),
                             to: .points(buyer))
         }
-        decision.append(.cart(.checkedOut(CartCheckedOut(orderId: command.orderId, at: command.at))), to: .cart(buyer))
+        if command.items == nil {
+            decision.append(.cart(.checkedOut(CartCheckedOut(orderId: command.orderId, at: command.at))), to: .cart(buyer))
+        }
         return decision
+    }
+
+    /// A buy-now order's items as a cart of its own: 1–`cartLinesMax` lines, each goods once, quantities as a cart allows.
+    static func basket(_ items: [CartLine]) throws(Rejection) -> CartState {
+        guard !items.isEmpty else { throw Rejection(.cartEmpty, "items is empty", field: "items") }
+        guard items.count <= Limits.cartLinesMax else {
+            throw Rejection(.invalidInput, "at most \(Limits.cartLinesMax) items", field: "items")
+        }
+        var seen = Set<GoodsId>()
+        for item in items {
+            try Limits.quantity(item.quantity)
+            guard seen.insert(item.goodsId).inserted else { throw Rejection(.invalidInput, "each goods appears once in items", field: "items") }
+        }
+        var basket = CartState()
+        basket.lines = items
+        return basket
     }
 
     public static func decide(_ command: OrderCommand, actor: Actor, order: OrderState, context: OrderContext,

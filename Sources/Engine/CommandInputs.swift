@@ -151,6 +151,8 @@ struct CreateCouponInput: Decodable, Sendable {
 struct PlaceOrderInput: Decodable, Sendable {
     var addressId: AddressId?
     var pointsToUse: Int64?
+    /// Buy now: these goods, not the cart's.
+    var items: [CartLineInput]?
 }
 
 struct PayOrderInput: Decodable, Sendable {

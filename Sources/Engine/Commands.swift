@@ -226,14 +226,16 @@ extension Engine {
             let orderId: OrderId = engine.newId()
             return try await engine.run(context, commandType: "PlaceOrder") { execution in
                 let buyer = try caller(&execution)
-                let cart: CartState = try execution.load(.cart(buyer))
+                let items = input.items?.map { CartLine(goodsId: $0.goodsId, quantity: $0.quantity) }
+                // Buy now neither reads nor changes the cart, so it does not contend with the buyer's cart edits.
+                let cart: CartState = items == nil ? try execution.load(.cart(buyer)) : CartState()
                 var goods: [GoodsId: GoodsState] = [:]
-                for line in cart.lines { goods[line.goodsId] = try execution.load(.goods(line.goodsId)) }
+                for line in items?.prefix(Limits.cartLinesMax) ?? cart.lines[...] { goods[line.goodsId] = try execution.load(.goods(line.goodsId)) }
                 let states = CheckoutStates(user: try execution.load(.user(buyer)), cart: cart, goods: goods,
                                             coupon: try cart.couponId.map { try execution.load(.coupon($0)) },
                                             points: try execution.load(.points(buyer)), order: try execution.load(.order(orderId)))
                 let decision = try Orders.place(PlaceOrder(orderId: orderId, number: number, addressId: input.addressId,
-                                                           pointsToUse: input.pointsToUse ?? 0, at: execution.at),
+                                                           pointsToUse: input.pointsToUse ?? 0, items: items, at: execution.at),
                                                 actor: try execution.requireActor(), states: states, policy: engine.policy)
                 var values = ["orderId": orderId.description, "number": number]
                 if case .order(.placed(let placed)) = decision.events(for: .order(orderId)).first { values["total"] = String(placed.total.minorUnits) }

@@ -92,6 +92,33 @@ import Testing
         #expect(shop.state(.coupon(try #require(placed.couponId)), as: CouponState.self).redemptions == 1)
     }
 
+    /// Buy now orders the items given, with points but no coupon, and leaves the cart (and its coupon) as it was.
+    @Test func buyNowOrdersTheItemsGivenAndLeavesTheCartAlone() throws {
+        let (shop, buyer, seller, tea, cup) = try readyShop()
+        let cartBefore = shop.cart(buyer)
+        let (orderId, decision) = try shop.decidePlaceOrder(buyer: buyer, pointsToUse: 100, items: [CartLine(goodsId: cup, quantity: 4)])
+        #expect(eventTypes(decision) == ["order:OrderPlaced", "goods:StockReserved", "points:PointsRedeemed"])
+        guard case .order(.placed(let placed)) = decision.events(for: .order(orderId)).first else { Issue.record("no OrderPlaced"); return }
+        #expect(placed.lines.map(\.goodsId) == [cup] && placed.lines.map(\.quantity) == [4])
+        #expect(placed.couponId == nil && placed.discount == .zero)
+        #expect(placed.subtotal == Money(minorUnits: 6_000) && placed.total == Money(minorUnits: 6_000 - 100 * shop.policy.pointValueMinorUnits))
+        shop.commit(decision)
+        #expect(shop.cart(buyer) == cartBefore)
+        #expect(shop.goods(cup).available == 46)
+        let rare = try shop.list(by: seller, title: "Rare tea", price: 9_000, stock: 1)
+        expectRejection(.cartEmpty, in: shop) { _ = try shop.decidePlaceOrder(buyer: buyer, items: []) }
+        expectRejection(.quantityOutOfRange, in: shop) { _ = try shop.decidePlaceOrder(buyer: buyer, items: [CartLine(goodsId: tea, quantity: 0)]) }
+        expectRejection(.quantityOutOfRange, in: shop) { _ = try shop.decidePlaceOrder(buyer: buyer, items: [CartLine(goodsId: tea, quantity: -2)]) }
+        expectRejection(.invalidInput, in: shop) {
+            _ = try shop.decidePlaceOrder(buyer: buyer, items: [CartLine(goodsId: tea, quantity: 1), CartLine(goodsId: tea, quantity: 1)])
+        }
+        expectRejection(.invalidInput, in: shop) {
+            _ = try shop.decidePlaceOrder(buyer: buyer, items: (0...Limits.cartLinesMax).map { _ in CartLine(goodsId: shop.id(), quantity: 1) })
+        }
+        expectRejection(.goodsNotFound, in: shop) { _ = try shop.decidePlaceOrder(buyer: buyer, items: [CartLine(goodsId: shop.id(), quantity: 1)]) }
+        expectRejection(.insufficientStock, in: shop) { _ = try shop.decidePlaceOrder(buyer: buyer, items: [CartLine(goodsId: rare, quantity: 2)]) }
+    }
+
     @Test func linePricesAreSnapshottedAtPlacement() throws {
         let (shop, buyer, seller, tea, _) = try readyShop()
         let orderId = try shop.placeOrder(buyer: buyer)

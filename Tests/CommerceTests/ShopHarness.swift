@@ -149,16 +149,17 @@ final class Shop {
     func payment(_ id: PaymentId) -> PaymentState { state(.payment(id)) }
 
     /// Loads every state PlaceOrder decides over, then decides.
-    func decidePlaceOrder(buyer: UserId, pointsToUse: Int64 = 0, orderId: OrderId? = nil, actor: Actor? = nil) throws(Rejection) -> (OrderId, Decision) {
+    func decidePlaceOrder(buyer: UserId, pointsToUse: Int64 = 0, orderId: OrderId? = nil, actor: Actor? = nil,
+                          items: [CartLine]? = nil) throws(Rejection) -> (OrderId, Decision) {
         let orderId = orderId ?? id()
-        let cart = cart(buyer)
+        let cart = items == nil ? cart(buyer) : CartState()
         var goodsStates: [GoodsId: GoodsState] = [:]
-        for line in cart.lines { goodsStates[line.goodsId] = goods(line.goodsId) }
+        for line in items ?? cart.lines { goodsStates[line.goodsId] = goods(line.goodsId) }
         let states = CheckoutStates(user: user(buyer), cart: cart, goods: goodsStates,
                                     coupon: cart.couponId.map { state(.coupon($0)) }, points: points(buyer), order: order(orderId))
         nextOrderNumber += 1
         let number = Orders.orderNumber(day: now.dayStamp, sequence: nextOrderNumber)
-        let decision = try Orders.place(PlaceOrder(orderId: orderId, number: number, pointsToUse: pointsToUse, at: now), actor: actor ?? customer(buyer),
+        let decision = try Orders.place(PlaceOrder(orderId: orderId, number: number, pointsToUse: pointsToUse, items: items, at: now), actor: actor ?? customer(buyer),
                                         states: states, policy: policy)
         return (orderId, decision)
     }

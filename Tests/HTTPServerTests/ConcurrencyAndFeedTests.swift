@@ -9,7 +9,9 @@ import HummingbirdTesting
 import Testing
 
 @Suite struct ConcurrencyOverHTTPTests {
-    @Test func twoHundredConcurrentCheckoutsForFiftyItemsPlaceExactlyFifty() async throws {
+    /// From carts, and as "buy now" orders that name the goods (the form a flash sale uses: no cart edits in between).
+    @Test(arguments: [false, true])
+    func twoHundredConcurrentCheckoutsForFiftyItemsPlaceExactlyFifty(buyNow: Bool) async throws {
         let harness = try Harness()
         try await harness.app.test(.router) { client in
             let merchant = try await client.user("flash@example.com", role: .merchant, engine: harness.engine)
@@ -17,16 +19,23 @@ import Testing
             var tokens: [String] = []
             for index in 0..<200 {
                 let token = try await client.shopper("fan\(index)@example.com", engine: harness.engine)
-                _ = try await client.command("AddToCart", ["goodsId": goodsId, "quantity": 1], token: token)
+                if !buyNow { _ = try await client.command("AddToCart", ["goodsId": goodsId, "quantity": 1], token: token) }
                 tokens.append(token)
             }
             let codes = try await withThrowingTaskGroup(of: String.self) { group in
-                for token in tokens { group.addTask { try await client.command("PlaceOrder", token: token).errorCode ?? "placed" } }
+                for token in tokens {
+                    group.addTask {
+                        let data: [String: Any] = buyNow ? ["items": [["goodsId": goodsId, "quantity": 1]]] : [:]
+                        return try await client.command("PlaceOrder", data, token: token).errorCode ?? "placed"
+                    }
+                }
                 return try await group.reduce(into: [String]()) { $0.append($1) }
             }
             #expect(codes.filter { $0 == "placed" }.count == 50)
             #expect(codes.filter { $0 == "insufficient_stock" }.count == 150, "\(Set(codes))")
             #expect(try await client.call(.get, "/v1/goods/\(goodsId)").json["available"] as? Int == 0)
+            #expect(try harness.log.events(ofType: "OrderPlaced").count == 50)
+            #expect(try harness.log.events(ofType: "CartCheckedOut").count == (buyNow ? 0 : 50))
         }
     }
 

@@ -197,6 +197,11 @@ extension TestClientProtocol {
                 ("wrong type", .badRequest, "wrong_type", { try await client.command("AddToCart", ["goodsId": goodsId, "quantity": "many"], token: buyer) }),
                 ("negative quantity", .badRequest, "quantity_out_of_range", { try await client.command("AddToCart", ["goodsId": goodsId, "quantity": -2], token: buyer) }),
                 ("huge quantity", .badRequest, "quantity_out_of_range", { try await client.command("AddToCart", ["goodsId": goodsId, "quantity": 99_999_999], token: buyer) }),
+                ("buy now, negative quantity", .badRequest, "quantity_out_of_range", {
+                    try await client.command("PlaceOrder", ["items": [["goodsId": goodsId, "quantity": -1]]], token: buyer)
+                }),
+                ("buy now, items not a list", .badRequest, "wrong_type", { try await client.command("PlaceOrder", ["items": goodsId], token: buyer) }),
+                ("buy now, no items", .unprocessableContent, "cart_empty", { try await client.command("PlaceOrder", ["items": [Any]()], token: buyer) }),
                 ("overlong string", .badRequest, "invalid_input", {
                     try await client.command("ListGoods", ["title": String(repeating: "长", count: 300), "category": "t", "price": 1, "stock": 1], token: merchant)
                 }),
