@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The engine over HTTP under wrk on 127.0.0.1, beside a bare Hummingbird JSON
-# echo server measured the same way in the same run.
+# The engine over HTTP under wrk on 127.0.0.1 (PlaceOrder naming its goods,
+# then AddToCart + PlaceOrder pairs), beside a bare Hummingbird JSON echo
+# server measured the same way in the same run.
 #
 #   tools/bench-http.sh                # 10 s each, 64 connections
 #   tools/bench-http.sh --seconds 30
@@ -14,7 +15,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --connections) connections="$2"; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -35,11 +36,14 @@ echo "seeding $users customers…"
 "$emporium" serve --data-dir "$work/data" --port "$port" >"$work/serve.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
-python3 tools/bench_http_setup.py "$port" "$users" 300 >"$work/engine.lua"
+python3 tools/bench_http_setup.py "$port" "$users" 300 "$work"
 
 if [ -n "${PROFILE_SERVER:-}" ]; then (sleep 2; perf record -g -p "${pids[0]}" -o "$PROFILE_SERVER" -- sleep 5 >/dev/null 2>&1) & fi
-echo "== engine: AddToCart + PlaceOrder, $connections connections, $seconds s"
-wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/engine.lua" "http://127.0.0.1:$port" | tee "$work/engine.txt"
+echo "== engine: PlaceOrder (buy now), $connections connections, $seconds s"
+wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/buynow.lua" "http://127.0.0.1:$port" | tee "$work/buynow.txt"
+echo "== engine: AddToCart + PlaceOrder pairs, $connections connections, $seconds s"
+wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/pairs.lua" "http://127.0.0.1:$port" | tee "$work/pairs.txt"
+kill "${pids[0]}" 2>/dev/null || true; wait "${pids[0]}" 2>/dev/null || true
 
 .build/release/emporium-echo "$echo_port" >/dev/null 2>&1 &
 pids+=($!)
@@ -52,4 +56,4 @@ LUA
 echo "== echo ceiling: $connections connections, $seconds s"
 wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/echo.lua" "http://127.0.0.1:$echo_port/echo" | tee "$work/echo.txt"
 
-python3 tools/bench_http_report.py "$work/engine.txt" "$work/echo.txt"
+python3 tools/bench_http_report.py "$work/buynow.txt" "$work/pairs.txt" "$work/echo.txt"

@@ -1,4 +1,4 @@
-"""Prints the table of tools/bench-http.sh from two wrk outputs."""
+"""Prints the table of tools/bench-http.sh from its three wrk outputs (buy now, pairs, echo)."""
 import re
 import sys
 
@@ -15,13 +15,16 @@ def parse(path):
     total = re.search(r"(\d+) requests in", text)
     return rate, latency(50), latency(99), int(errors.group(1)) if errors else 0, int(total.group(1)) if total else 0
 
-engine, echo = parse(sys.argv[1]), parse(sys.argv[2])
-orders = engine[0] / 2
+buynow, pairs, echo = parse(sys.argv[1]), parse(sys.argv[2]), parse(sys.argv[3])
+pair_orders = pairs[0] / 2
 print()
 print("| workload (wrk, 64 connections) | requests/s | PlaceOrder/s | p50 ms | p99 ms | non-2xx |")
 print("|---|---:|---:|---:|---:|---:|")
-print(f"| AddToCart + PlaceOrder pairs (durable) | {engine[0]:,.0f} | {orders:,.0f} | {engine[1]:.2f} | {engine[2]:.2f} | {engine[3]} of {engine[4]} |")
+print(f"| PlaceOrder, buy now (durable) | {buynow[0]:,.0f} | {buynow[0]:,.0f} | {buynow[1]:.2f} | {buynow[2]:.2f} | {buynow[3]} of {buynow[4]} |")
+print(f"| AddToCart + PlaceOrder pairs (durable) | {pairs[0]:,.0f} | {pair_orders:,.0f} | {pairs[1]:.2f} | {pairs[2]:.2f} | {pairs[3]} of {pairs[4]} |")
 print(f"| bare Hummingbird JSON echo | {echo[0]:,.0f} | – | {echo[1]:.2f} | {echo[2]:.2f} | {echo[3]} |")
 print()
-print(f"PlaceOrder/s is {orders / echo[0] * 100:.1f}% of the echo ceiling; all commands answered: {engine[0] / echo[0] * 100:.1f}% of it")
-print(f"target: >= 15,000 PlaceOrder/s with p99 <= 10 ms: {'met' if orders >= 15_000 and engine[2] <= 10 else 'NOT met'}")
+print(f"buy now: PlaceOrder/s is {buynow[0] / echo[0] * 100:.1f}% of the echo ceiling (target >= 30%); "
+      f"pairs: {pair_orders / echo[0] * 100:.1f}% (all their commands: {pairs[0] / echo[0] * 100:.1f}%)")
+met = buynow[0] >= 15_000 and buynow[2] <= 10
+print(f"target: >= 15,000 PlaceOrder/s with p99 <= 10 ms: {'met' if met else 'NOT met'}")

@@ -1,11 +1,14 @@
 """Prepares tools/bench-http.sh: restocks the demo goods, logs in the demo
-customers and prints the wrk Lua script that sends pipelined AddToCart +
-PlaceOrder pairs, each pair for one customer."""
+customers and writes two wrk Lua scripts into OUTDIR: buynow.lua sends one
+PlaceOrder naming its goods per request, pairs.lua a pipelined AddToCart +
+PlaceOrder pair for one customer per request.
+
+    python3 tools/bench_http_setup.py PORT CUSTOMERS GOODS OUTDIR"""
 import json
 import sys
 import urllib.request
 
-port, users, goods_count = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+port, users, goods_count, outdir = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 base = f"http://127.0.0.1:{port}"
 
 
@@ -34,24 +37,36 @@ for goods_id in goods:
 emails = ["alice@demo.emporium"] + [f"customer{i}@demo.emporium" for i in range(1, users)]
 tokens = [login(email) for email in emails]
 
-print("tokens = {" + ",".join(json.dumps(t) for t in tokens) + "}")
-print("goods = {" + ",".join(json.dumps(g) for g in goods) + "}")
-print("""
+common = ("tokens = {" + ",".join(json.dumps(t) for t in tokens) + "}\n"
+          + "goods = {" + ",".join(json.dumps(g) for g in goods) + "}\n" + """
 local threads = 0
 function setup(thread)
   thread:set("offset", threads)
   threads = threads + 1
 end
 counter = 0
--- One pipelined pair per call: AddToCart then PlaceOrder for one customer.
 -- Consecutive calls of a thread use different customers (offset + 2k), so a
--- customer's pair is normally alone in flight.
-function request()
+-- customer's commands are normally alone in flight.
+function customer()
   counter = counter + 1
   local token = tokens[((counter * 2 + offset) % #tokens) + 1]
-  local item = goods[(counter % #goods) + 1]
-  local headers = {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}
+  return {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}, goods[(counter % #goods) + 1]
+end
+""")
+with open(f"{outdir}/pairs.lua", "w") as out:
+    out.write(common + """
+-- One pipelined pair per call: AddToCart then PlaceOrder (from the cart) for one customer.
+function request()
+  local headers, item = customer()
   return wrk.format("POST", "/v1/commands", headers, '{"type":"AddToCart","data":{"goodsId":"' .. item .. '","quantity":1}}')
       .. wrk.format("POST", "/v1/commands", headers, '{"type":"PlaceOrder","data":{}}')
+end
+""")
+with open(f"{outdir}/buynow.lua", "w") as out:
+    out.write(common + """
+-- One PlaceOrder per call, naming its goods (buy now).
+function request()
+  local headers, item = customer()
+  return wrk.format("POST", "/v1/commands", headers, '{"type":"PlaceOrder","data":{"items":[{"goodsId":"' .. item .. '","quantity":1}]}}')
 end
 """)

@@ -48,6 +48,11 @@ public final class Projector: @unchecked Sendable {
         /// Batches at least this long (rebuilds, catch-ups) are folded one lane of projections per core,
         /// encoded on every core, and written while the next batch folds.
         public var longBatchEventsMin = 5_000
+        /// A serving model's batches start at least this far apart: under a stream of commands
+        /// each batch then gathers this long's events, and rows they share (a day's sales, a
+        /// goods' counters) are encoded and written once per batch rather than once per commit.
+        /// After a quiet spell the next event is folded at once; `?after=` waits at most this much longer.
+        public var followIntervalMin = Duration.milliseconds(20)
         /// The model is derived from the log, so losing the newest
         /// transactions to a power cut costs only a re-fold; fsync is skipped.
         public var durable = false
@@ -332,6 +337,8 @@ public final class Projector: @unchecked Sendable {
     /// Starts folding new events as they are committed, until `stop()`.
     public func start() {
         let task = Task.detached { [self] in
+            let clock = ContinuousClock()
+            var lastStep = clock.now - options.followIntervalMin
             while !Task.isCancelled {
                 let kicked = wakeups.head
                 let lowest = lowestCheckpoint
@@ -345,6 +352,9 @@ public final class Projector: @unchecked Sendable {
                     }
                 }
                 if Task.isCancelled { break }
+                let due = lastStep + options.followIntervalMin
+                if clock.now < due { try? await Task.sleep(until: due, clock: clock) }
+                lastStep = clock.now
                 let head = log.headPosition
                 do {
                     try await onWorker {
