@@ -60,6 +60,7 @@ extension Engine.Configuration {
         let salts = SeededBytes(seed: seed)
         configuration.randomBytes = { salts.next($0) }
         configuration.policy.passwordHashing = .fastForTests
+        configuration.reservesOrderNumbersAhead = false  // a block reserved in the background would land wherever timing put it
         return configuration
     }
 }

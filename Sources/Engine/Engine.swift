@@ -118,6 +118,9 @@ public final class Engine: Sendable {
         public var tokenLifetimeSeconds: Int64 = 24 * 3600
         /// Random bytes for password salts: the system's by default; seeded for reproducible demo shops.
         public var randomBytes: @Sendable (Int) -> [UInt8] = KeyVault.systemRandomBytes
+        /// Reserve the next block of order numbers in the background when half of one is used
+        /// (off for seeded runs, whose logs must not depend on timing).
+        public var reservesOrderNumbersAhead = true
         /// Providers whose signed callbacks are accepted, by name.
         public var paymentProviders: [String: CallbackVerifier] = [:]
 

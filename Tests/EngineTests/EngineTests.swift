@@ -358,6 +358,26 @@ final class HandClock: LogClock, @unchecked Sendable {
         let late = try await second.execute(type: "PlaceOrder", data: Data("{}".utf8), context: CommandContext(actor: buyer, correlationId: UUID()))
         #expect(late.result["number"]?.hasSuffix("000101") == true)
     }
+
+    /// The next block is reserved when half of one is used, so the hundred-and-first order finds it ready.
+    @Test func theNextBlockIsReservedBeforeTheCurrentOneRunsOut() async throws {
+        let shop = try TestShop()
+        let merchant = try await shop.register("m@example.com", role: .merchant)
+        let goodsId = try await shop.listGoods(by: merchant, stock: 500)
+        let buyer = try await shop.shopper("b@example.com")
+        var numbers: [Int] = []
+        for _ in 0..<(OrderNumbers.blockSize / 2 + 1) {
+            numbers.append(Int(try await shop.run("PlaceOrder", ["items": [["goodsId": goodsId, "quantity": 1]]], as: buyer).result["number"]?.suffix(6) ?? "") ?? 0)
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try shop.log.events(ofType: "OrderNumbersReserved").count < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(try shop.log.events(ofType: "OrderNumbersReserved").count == 2, "the spare block was reserved at half of the first")
+        for _ in numbers.count..<(OrderNumbers.blockSize + 20) {
+            numbers.append(Int(try await shop.run("PlaceOrder", ["items": [["goodsId": goodsId, "quantity": 1]]], as: buyer).result["number"]?.suffix(6) ?? "") ?? 0)
+        }
+        #expect(numbers == Array(1...(OrderNumbers.blockSize + 20)))
+        #expect(try shop.log.events(ofType: "OrderNumbersReserved").count == 2, "orders 101–120 came from the spare block, with no reservation of their own")
+    }
 }
 
 @Suite struct TokenCacheTests {
