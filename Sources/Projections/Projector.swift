@@ -13,7 +13,10 @@ public struct ProjectionStatus: Codable, Sendable, Hashable {
 
     public var name: String
     public var schemaVersion: Int
+    /// The last event the model in memory holds (what queries answer from).
     public var checkpoint: UInt64
+    /// The last event the stored model holds (behind `checkpoint` for at most `storeIntervalMax` while busy).
+    public var storedCheckpoint: UInt64
     public var head: UInt64
     public var lag: UInt64
     /// Rows of the stored model.
@@ -53,6 +56,12 @@ public final class Projector: @unchecked Sendable {
         /// goods' counters) are encoded and written once per batch rather than once per commit.
         /// After a quiet spell the next event is folded at once; `?after=` waits at most this much longer.
         public var followIntervalMin = Duration.milliseconds(20)
+        /// While commands keep arriving, a serving model's short batches are folded into memory
+        /// (where queries read them) and stored at most this far apart, all in one transaction:
+        /// a goods' or a customer's row changed by every batch is encoded once a second, not fifty
+        /// times. The store catches up whenever the follower finds nothing new, and before anything
+        /// reads or switches it; a crash costs re-folding at most this long's events on the next start.
+        public var storeIntervalMax = Duration.seconds(1)
         /// The model is derived from the log, so losing the newest
         /// transactions to a power cut costs only a re-fold; fsync is skipped.
         public var durable = false
@@ -132,6 +141,8 @@ public final class Projector: @unchecked Sendable {
     /// thread at a time (the worker queue when serving, the caller's thread for the CLI), and
     /// only that thread starts or finishes a write.
     private var writing: BatchWrite?
+    /// Models folded further than they are stored (short serving batches while the follower is busy; see `storeIntervalMax`).
+    private var unstored: [Participant] = []
     private var follower: Task<Void, Never>?
     /// Bumped when there is work the log's head does not announce (a rebuild started): wakes the follower.
     private let wakeups = HeadWatch(head: 0)
@@ -306,8 +317,9 @@ public final class Projector: @unchecked Sendable {
         return try serving.keys.sorted().compactMap { name in
             guard let participant = serving[name] else { return nil }
             let bytes = try environment.read { try $0.storedBytes(participant.database) }
-            let checkpoint = stored[name]?.checkpoints[participant.slot] ?? participant.checkpoint
-            return ProjectionStatus(name: name, schemaVersion: participant.type.schemaVersion, checkpoint: checkpoint, head: head,
+            let checkpoint = participant.lock.withLock { participant.checkpoint }
+            return ProjectionStatus(name: name, schemaVersion: participant.type.schemaVersion, checkpoint: checkpoint,
+                                    storedCheckpoint: stored[name]?.checkpoints[participant.slot] ?? 0, head: head,
                                     lag: head > checkpoint ? head - checkpoint : 0, rows: participant.lock.withLock { participant.rows },
                                     modelBytes: bytes,
                                     rebuild: building[name].map { .init(checkpoint: $0.checkpoint, target: head) })
@@ -339,10 +351,21 @@ public final class Projector: @unchecked Sendable {
         let task = Task.detached { [self] in
             let clock = ContinuousClock()
             var lastStep = clock.now - options.followIntervalMin
+            var lastStore = clock.now
             while !Task.isCancelled {
                 let kicked = wakeups.head
                 let lowest = lowestCheckpoint
                 if lowest >= log.headPosition {
+                    // Nothing new: store what was folded but not yet stored before waiting.
+                    do {
+                        try await onWorker { try self.finishWrite() }
+                        lastStore = clock.now
+                    } catch {
+                        state.withLock { lastFailure = "\(error)" }
+                        try? await onWorker { try self.reload() }
+                    }
+                }
+                if lowestCheckpoint >= log.headPosition {
                     // New events, or a rebuild started while everything was caught up.
                     await withTaskGroup(of: Void.self) { group in
                         group.addTask { _ = await self.log.waitForHead(after: lowest) }
@@ -356,11 +379,13 @@ public final class Projector: @unchecked Sendable {
                 if clock.now < due { try? await Task.sleep(until: due, clock: clock) }
                 lastStep = clock.now
                 let head = log.headPosition
+                let storing = clock.now - lastStore >= options.storeIntervalMax
                 do {
                     try await onWorker {
-                        try self.step(through: head)
-                        if self.lowestCheckpoint >= self.log.headPosition { try self.finishWrite() }  // caught up: store all
+                        try self.step(through: head, storing: storing)
+                        if storing { try self.finishWrite() }
                     }
+                    if storing { lastStore = clock.now }
                     state.withLock { lastFailure = nil }
                 } catch {
                     state.withLock { lastFailure = "\(error)" }
@@ -375,7 +400,8 @@ public final class Projector: @unchecked Sendable {
     /// After a failed batch the models in memory may hold events their
     /// checkpoints do not: drop them (and any rebuild) and load the stored ones again.
     func reload() throws {
-        try? finishWrite()  // its failure is why we reload
+        unstored.removeAll()  // they may hold part of the batch that failed: fold them again from what is stored
+        try? waitForWrite()  // its failure is why we reload
         let types = state.withLock { () -> [any Projection.Type] in
             shadows.removeAll()
             return live.values.map(\.type)
@@ -449,8 +475,9 @@ public final class Projector: @unchecked Sendable {
     /// One batch for every group of models at the same checkpoint (serving
     /// models first, so a rebuild never holds back fresh events). Returns
     /// false when everything was already at `head`.
+    /// `storing: false` (the follower between stores) leaves a serving model's short batch in memory only.
     @discardableResult
-    func step(through head: UInt64) throws -> Bool {
+    func step(through head: UInt64, storing: Bool = true) throws -> Bool {
         let participants = state.withLock { Array(live.values) + Array(shadows.values) }
         let groups = Dictionary(grouping: participants.filter { $0.checkpoint < head }, by: \.checkpoint)
         guard !groups.isEmpty else { return false }
@@ -460,7 +487,7 @@ public final class Projector: @unchecked Sendable {
             let started = DispatchTime.now().uptimeNanoseconds
             try fold(group, from: checkpoint + 1, through: through)
             let folded = DispatchTime.now().uptimeNanoseconds
-            try commit(group, at: through, onEveryCore: through - checkpoint >= UInt64(options.longBatchEventsMin))
+            try commit(group, at: through, onEveryCore: through - checkpoint >= UInt64(options.longBatchEventsMin), storing: storing)
             phaseTimes.withLock { $0.folding += folded - started; $0.committing += DispatchTime.now().uptimeNanoseconds - folded }
         }
         try promoteCaughtUpRebuilds()
@@ -535,20 +562,40 @@ public final class Projector: @unchecked Sendable {
         }
     }
 
+    /// Marks the group folded through `position` (queries see it at once) and stores it, with
+    /// every model folded but not stored, unless this is a serving model's short batch and the
+    /// caller is between stores (`storing: false`; see `Options.storeIntervalMax`).
+    ///
     /// `onEveryCore`: encode the tables in parallel (long batches); a live batch of a few events is not worth the hand-off.
     /// A long batch is then written on the writer queue while the caller folds the next one (the write
     /// is single-threaded and used to leave a core idle): its rows are already bytes, so the models may
     /// change meanwhile. The next commit, and anything that reads or switches the store, waits for it
     /// first (`finishWrite`); if it failed, that wait throws and the caller reloads the stored models.
-    private func commit(_ group: [Participant], at position: UInt64, onEveryCore: Bool) throws {
-        try finishWrite()
+    private func commit(_ group: [Participant], at position: UInt64, onEveryCore: Bool, storing: Bool) throws {
+        for participant in group {
+            participant.lock.withLock { participant.checkpoint = position }
+            // Queries read the models in memory, which hold the batch already.
+            if state.withLock({ live[participant.name] === participant }) { watches[participant.name]?.publish(position) }
+        }
+        let serving = state.withLock { group.allSatisfy { live[$0.name] === $0 } }
+        for participant in group where !unstored.contains(where: { $0 === participant }) { unstored.append(participant) }
+        guard storing || onEveryCore || !serving else { return }
+        try store(onEveryCore: onEveryCore)
+    }
+
+    /// Writes every model folded further than it is stored, at its checkpoint, in one transaction.
+    private func store(onEveryCore: Bool) throws {
+        try waitForWrite()
+        let group = unstored
+        unstored.removeAll()
+        guard !group.isEmpty else { return }
         // A model and its rebuild may share this group: one meta per name carries both slots' checkpoints.
         let updates = try state.withLock {
             try group.reduce(into: [String: Meta]()) { updates, participant in
                 guard var stored = updates[participant.name] ?? metas[participant.name] else {
                     throw ProjectionError("no stored state for \(participant.name)")
                 }
-                stored.checkpoints[participant.slot] = position
+                stored.checkpoints[participant.slot] = participant.checkpoint
                 updates[participant.name] = stored
             }
         }
@@ -570,9 +617,6 @@ public final class Projector: @unchecked Sendable {
         let batch = BatchWrite(databases: tables.map(\.0), writes: writes, metas: updates)
         for participant in group {
             for table in participant.tables.values { table.committed() }  // the changes are in `batch` now
-            participant.checkpoint = position
-            // Queries read the models in memory, which hold the batch already.
-            if state.withLock({ live[participant.name] === participant }) { watches[participant.name]?.publish(position) }
         }
         if onEveryCore {
             writing = batch
@@ -583,8 +627,14 @@ public final class Projector: @unchecked Sendable {
         }
     }
 
-    /// Waits for the long batch being written, if any; rethrows its failure.
+    /// Stores what is folded but not stored, and waits for the long batch being written; rethrows a failure.
     func finishWrite() throws {
+        try store(onEveryCore: false)
+        try waitForWrite()
+    }
+
+    /// Waits for the long batch being written, if any; rethrows its failure.
+    private func waitForWrite() throws {
         guard let batch = writing else { return }
         writing = nil
         batch.done.wait()

@@ -236,6 +236,34 @@ import Testing
         #expect(await projector.wait("mypages", reaches: shop.log.headPosition, timeout: .seconds(10)))
         guard case .user(let user, _) = shop.customer else { return }
         #expect(try projector.read(MyPagesProjection.self) { $0.footprints(of: user).first?.goodsId.description } == shop.named["teapot"])
+        // With nothing new to fold, the follower stores what it folded.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try projector.status().contains(where: { $0.storedCheckpoint < shop.log.headPosition }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(try projector.status().allSatisfy { $0.storedCheckpoint == shop.log.headPosition })
+    }
+
+    /// Between stores a serving model's batches live in memory only (queries see them); a reload drops them,
+    /// and storing writes them all in one transaction, equal byte for byte to the whole fold.
+    @Test func batchesBetweenStoresAreServedFromMemoryThenStoredTogether() async throws {
+        let shop = try await ProjectedShop.shared.value
+        var options = Projector.Options()
+        options.batchEventsMax = 53
+        let projector = try Projector(directory: temporaryDirectory("deferred"), log: shop.log, options: options)
+        let head = shop.log.headPosition
+        let whole = try shop.projector()
+        let query = SearchQuery(text: "tea")
+        while try projector.step(through: head, storing: false) {}
+        let served = try projector.status()
+        #expect(served.allSatisfy { $0.checkpoint == head && $0.storedCheckpoint == 0 }, "\(served)")
+        #expect(try projector.read(SearchProjection.self) { try $0.search(query) } == whole.read(SearchProjection.self) { try $0.search(query) })
+        try projector.reload()
+        #expect(try projector.status().allSatisfy { $0.checkpoint == 0 }, "a reload folds again from what is stored")
+        while try projector.step(through: head, storing: false) {}
+        try projector.finishWrite()
+        #expect(try projector.status().allSatisfy { $0.storedCheckpoint == head })
+        for name in projector.names { #expect(try projector.storedModel(name) == whole.storedModel(name), "\(name)") }
     }
 
     @Test func aChangedModelShapeIsFoldedAgainFromTheStart() async throws {
