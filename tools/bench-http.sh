@@ -39,10 +39,22 @@ for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null &&
 python3 tools/bench_http_setup.py "$port" "$users" 300 "$work"
 
 if [ -n "${PROFILE_SERVER:-}" ]; then (sleep 2; perf record -g -p "${pids[0]}" -o "$PROFILE_SERVER" -- sleep 5 >/dev/null 2>&1) & fi
+# The server's CPU time (user + system, in clock ticks) around each run: CPU per command is steadier
+# than throughput on a VM whose speed drifts, so before/after comparisons read it too.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ticks_per_second=$(getconf CLK_TCK)
+run_engine() {  # name, lua script
+  local before after
+  before=$(cpu_ticks "${pids[0]}")
+  wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/$1.lua" "http://127.0.0.1:$port" | tee "$work/$1.txt"
+  after=$(cpu_ticks "${pids[0]}")
+  echo "server CPU seconds: $(( (after - before) / ticks_per_second )).$(( (after - before) % ticks_per_second ))" | tee -a "$work/$1.txt"
+  echo "server CPU ticks: $((after - before)) of $ticks_per_second per second" >>"$work/$1.txt"
+}
 echo "== engine: PlaceOrder (buy now), $connections connections, $seconds s"
-wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/buynow.lua" "http://127.0.0.1:$port" | tee "$work/buynow.txt"
+run_engine buynow
 echo "== engine: AddToCart + PlaceOrder pairs, $connections connections, $seconds s"
-wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/pairs.lua" "http://127.0.0.1:$port" | tee "$work/pairs.txt"
+run_engine pairs
 kill "${pids[0]}" 2>/dev/null || true; wait "${pids[0]}" 2>/dev/null || true
 
 .build/release/emporium-echo "$echo_port" >/dev/null 2>&1 &

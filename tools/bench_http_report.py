@@ -13,16 +13,19 @@ def parse(path):
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     total = re.search(r"(\d+) requests in", text)
-    return rate, latency(50), latency(99), int(errors.group(1)) if errors else 0, int(total.group(1)) if total else 0
+    ticks = re.search(r"server CPU ticks: (\d+) of (\d+) per second", text)
+    count = int(total.group(1)) if total else 0
+    cpu_us = float(ticks.group(1)) / float(ticks.group(2)) * 1e6 / count if ticks and count else float("nan")
+    return rate, latency(50), latency(99), int(errors.group(1)) if errors else 0, count, cpu_us
 
 buynow, pairs, echo = parse(sys.argv[1]), parse(sys.argv[2]), parse(sys.argv[3])
 pair_orders = pairs[0] / 2
 print()
-print("| workload (wrk, 64 connections) | requests/s | PlaceOrder/s | p50 ms | p99 ms | non-2xx |")
-print("|---|---:|---:|---:|---:|---:|")
-print(f"| PlaceOrder, buy now (durable) | {buynow[0]:,.0f} | {buynow[0]:,.0f} | {buynow[1]:.2f} | {buynow[2]:.2f} | {buynow[3]} of {buynow[4]} |")
-print(f"| AddToCart + PlaceOrder pairs (durable) | {pairs[0]:,.0f} | {pair_orders:,.0f} | {pairs[1]:.2f} | {pairs[2]:.2f} | {pairs[3]} of {pairs[4]} |")
-print(f"| bare Hummingbird JSON echo | {echo[0]:,.0f} | – | {echo[1]:.2f} | {echo[2]:.2f} | {echo[3]} |")
+print("| workload (wrk, 64 connections) | requests/s | PlaceOrder/s | p50 ms | p99 ms | server CPU µs/request | non-2xx |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+print(f"| PlaceOrder, buy now (durable) | {buynow[0]:,.0f} | {buynow[0]:,.0f} | {buynow[1]:.2f} | {buynow[2]:.2f} | {buynow[5]:.0f} | {buynow[3]} of {buynow[4]} |")
+print(f"| AddToCart + PlaceOrder pairs (durable) | {pairs[0]:,.0f} | {pair_orders:,.0f} | {pairs[1]:.2f} | {pairs[2]:.2f} | {pairs[5]:.0f} | {pairs[3]} of {pairs[4]} |")
+print(f"| bare Hummingbird JSON echo | {echo[0]:,.0f} | – | {echo[1]:.2f} | {echo[2]:.2f} | – | {echo[3]} |")
 print()
 print(f"buy now: PlaceOrder/s is {buynow[0] / echo[0] * 100:.1f}% of the echo ceiling (target >= 30%); "
       f"pairs: {pair_orders / echo[0] * 100:.1f}% (all their commands: {pairs[0] / echo[0] * 100:.1f}%)")
