@@ -1,22 +1,23 @@
 /// An event's fields. Its type name and schema version are what the log
 /// stores; a changed shape gets a new version and an upcaster, never an edit.
 public protocol EventPayload: Codable, Hashable, Sendable {
+    /// The type's name, stored with each event; a constant per type (`String(describing:)` demangled the name on every call).
     static var eventType: String { get }
     static var schemaVersion: Int { get }
 }
 
 extension EventPayload {
-    public static var eventType: String { String(describing: Self.self) }
     /// 2: the binary form of the v1 fields (see `EventCodec`).
     public static var schemaVersion: Int { 2 }
 }
 
 // MARK: Users
 
-public struct EmailClaimed: EventPayload { @Personal public var email: String; public var userId: UserId }
-public struct EmailReleased: EventPayload { @Personal public var email: String; public var userId: UserId }
+public struct EmailClaimed: EventPayload { public static let eventType = "EmailClaimed"; @Personal public var email: String; public var userId: UserId }
+public struct EmailReleased: EventPayload { public static let eventType = "EmailReleased"; @Personal public var email: String; public var userId: UserId }
 
 public struct UserRegistered: EventPayload {
+    public static let eventType = "UserRegistered"
     public var userId: UserId
     @Personal public var email: String
     @Personal public var name: String
@@ -25,20 +26,20 @@ public struct UserRegistered: EventPayload {
     public var passwordHash: PasswordHash
     public var at: Instant
 }
-public struct UserLoggedIn: EventPayload { public var at: Instant }
-public struct LoginFailed: EventPayload { public var consecutiveFailures: Int; public var at: Instant }
-public struct UserLockedOut: EventPayload { public var until: Instant; public var at: Instant }
-public struct ProfileUpdated: EventPayload { @Personal public var name: String; @Personal public var phone: String; public var at: Instant }
-public struct PasswordChanged: EventPayload { public var passwordHash: PasswordHash; public var at: Instant }
-public struct AddressAdded: EventPayload { public var addressId: AddressId; public var address: Address; public var at: Instant }
-public struct AddressUpdated: EventPayload { public var addressId: AddressId; public var address: Address; public var at: Instant }
-public struct AddressRemoved: EventPayload { public var addressId: AddressId; public var at: Instant }
-public struct DefaultAddressSet: EventPayload { public var addressId: AddressId; public var at: Instant }
-public struct FavoriteAdded: EventPayload { public var goodsId: GoodsId; public var at: Instant }
-public struct FavoriteRemoved: EventPayload { public var goodsId: GoodsId; public var at: Instant }
-public struct GoodsViewed: EventPayload { public var goodsId: GoodsId; public var at: Instant }
-public struct RoleGranted: EventPayload { public var role: Role; public var grantedBy: String; public var at: Instant }
-public struct UserForgotten: EventPayload { public var at: Instant }
+public struct UserLoggedIn: EventPayload { public static let eventType = "UserLoggedIn"; public var at: Instant }
+public struct LoginFailed: EventPayload { public static let eventType = "LoginFailed"; public var consecutiveFailures: Int; public var at: Instant }
+public struct UserLockedOut: EventPayload { public static let eventType = "UserLockedOut"; public var until: Instant; public var at: Instant }
+public struct ProfileUpdated: EventPayload { public static let eventType = "ProfileUpdated"; @Personal public var name: String; @Personal public var phone: String; public var at: Instant }
+public struct PasswordChanged: EventPayload { public static let eventType = "PasswordChanged"; public var passwordHash: PasswordHash; public var at: Instant }
+public struct AddressAdded: EventPayload { public static let eventType = "AddressAdded"; public var addressId: AddressId; public var address: Address; public var at: Instant }
+public struct AddressUpdated: EventPayload { public static let eventType = "AddressUpdated"; public var addressId: AddressId; public var address: Address; public var at: Instant }
+public struct AddressRemoved: EventPayload { public static let eventType = "AddressRemoved"; public var addressId: AddressId; public var at: Instant }
+public struct DefaultAddressSet: EventPayload { public static let eventType = "DefaultAddressSet"; public var addressId: AddressId; public var at: Instant }
+public struct FavoriteAdded: EventPayload { public static let eventType = "FavoriteAdded"; public var goodsId: GoodsId; public var at: Instant }
+public struct FavoriteRemoved: EventPayload { public static let eventType = "FavoriteRemoved"; public var goodsId: GoodsId; public var at: Instant }
+public struct GoodsViewed: EventPayload { public static let eventType = "GoodsViewed"; public var goodsId: GoodsId; public var at: Instant }
+public struct RoleGranted: EventPayload { public static let eventType = "RoleGranted"; public var role: Role; public var grantedBy: String; public var at: Instant }
+public struct UserForgotten: EventPayload { public static let eventType = "UserForgotten"; public var at: Instant }
 
 public enum EmailClaimEvent: Hashable, Sendable {
     case claimed(EmailClaimed)
@@ -66,6 +67,7 @@ public enum UserEvent: Hashable, Sendable {
 // MARK: Goods
 
 public struct GoodsListed: EventPayload {
+    public static let eventType = "GoodsListed"
     public var goodsId: GoodsId
     public var merchantId: UserId
     public var title: String
@@ -79,6 +81,7 @@ public struct GoodsListed: EventPayload {
     public var at: Instant
 }
 public struct GoodsUpdated: EventPayload {
+    public static let eventType = "GoodsUpdated"
     public var title: String
     public var description: String
     public var category: String
@@ -87,16 +90,17 @@ public struct GoodsUpdated: EventPayload {
     public var lowStockThreshold: Int
     public var at: Instant
 }
-public struct PriceChanged: EventPayload { public var from: Money; public var to: Money; public var at: Instant }
-public struct StockAdded: EventPayload { public var quantity: Int; public var at: Instant }
-public struct StockAdjusted: EventPayload { public var delta: Int; public var reason: String; public var at: Instant }
-public struct StockReserved: EventPayload { public var orderId: OrderId; public var quantity: Int; public var at: Instant }
-public struct StockReleased: EventPayload { public var orderId: OrderId; public var quantity: Int; public var at: Instant }
-public struct StockShipped: EventPayload { public var orderId: OrderId; public var quantity: Int; public var at: Instant }
-public struct LowStockDetected: EventPayload { public var available: Int; public var threshold: Int; public var at: Instant }
-public struct GoodsDelisted: EventPayload { public var at: Instant }
-public struct GoodsRelisted: EventPayload { public var at: Instant }
+public struct PriceChanged: EventPayload { public static let eventType = "PriceChanged"; public var from: Money; public var to: Money; public var at: Instant }
+public struct StockAdded: EventPayload { public static let eventType = "StockAdded"; public var quantity: Int; public var at: Instant }
+public struct StockAdjusted: EventPayload { public static let eventType = "StockAdjusted"; public var delta: Int; public var reason: String; public var at: Instant }
+public struct StockReserved: EventPayload { public static let eventType = "StockReserved"; public var orderId: OrderId; public var quantity: Int; public var at: Instant }
+public struct StockReleased: EventPayload { public static let eventType = "StockReleased"; public var orderId: OrderId; public var quantity: Int; public var at: Instant }
+public struct StockShipped: EventPayload { public static let eventType = "StockShipped"; public var orderId: OrderId; public var quantity: Int; public var at: Instant }
+public struct LowStockDetected: EventPayload { public static let eventType = "LowStockDetected"; public var available: Int; public var threshold: Int; public var at: Instant }
+public struct GoodsDelisted: EventPayload { public static let eventType = "GoodsDelisted"; public var at: Instant }
+public struct GoodsRelisted: EventPayload { public static let eventType = "GoodsRelisted"; public var at: Instant }
 public struct ReviewPosted: EventPayload {
+    public static let eventType = "ReviewPosted"
     public var reviewId: ReviewId
     public var orderId: OrderId
     public var userId: UserId
@@ -122,13 +126,13 @@ public enum GoodsEvent: Hashable, Sendable {
 
 // MARK: Carts
 
-public struct CartItemAdded: EventPayload { public var goodsId: GoodsId; public var quantity: Int; public var at: Instant }
-public struct CartItemQuantityChanged: EventPayload { public var goodsId: GoodsId; public var quantity: Int; public var at: Instant }
-public struct CartItemRemoved: EventPayload { public var goodsId: GoodsId; public var at: Instant }
-public struct CartCouponApplied: EventPayload { public var couponId: CouponId; public var code: String; public var at: Instant }
-public struct CartCouponRemoved: EventPayload { public var at: Instant }
-public struct CartCleared: EventPayload { public var at: Instant }
-public struct CartCheckedOut: EventPayload { public var orderId: OrderId; public var at: Instant }
+public struct CartItemAdded: EventPayload { public static let eventType = "CartItemAdded"; public var goodsId: GoodsId; public var quantity: Int; public var at: Instant }
+public struct CartItemQuantityChanged: EventPayload { public static let eventType = "CartItemQuantityChanged"; public var goodsId: GoodsId; public var quantity: Int; public var at: Instant }
+public struct CartItemRemoved: EventPayload { public static let eventType = "CartItemRemoved"; public var goodsId: GoodsId; public var at: Instant }
+public struct CartCouponApplied: EventPayload { public static let eventType = "CartCouponApplied"; public var couponId: CouponId; public var code: String; public var at: Instant }
+public struct CartCouponRemoved: EventPayload { public static let eventType = "CartCouponRemoved"; public var at: Instant }
+public struct CartCleared: EventPayload { public static let eventType = "CartCleared"; public var at: Instant }
+public struct CartCheckedOut: EventPayload { public static let eventType = "CartCheckedOut"; public var orderId: OrderId; public var at: Instant }
 
 public enum CartEvent: Hashable, Sendable {
     case itemAdded(CartItemAdded)
@@ -150,6 +154,7 @@ public enum CouponKind: String, Codable, Sendable, Hashable {
 }
 
 public struct CouponCreated: EventPayload {
+    public static let eventType = "CouponCreated"
     public var couponId: CouponId
     public var code: String
     public var kind: CouponKind
@@ -164,10 +169,10 @@ public struct CouponCreated: EventPayload {
     public var createdBy: String
     public var at: Instant
 }
-public struct CouponCodeClaimed: EventPayload { public var code: String; public var couponId: CouponId }
-public struct CouponRedeemed: EventPayload { public var orderId: OrderId; public var userId: UserId; public var at: Instant }
-public struct CouponReleased: EventPayload { public var orderId: OrderId; public var userId: UserId; public var at: Instant }
-public struct CouponDisabled: EventPayload { public var at: Instant }
+public struct CouponCodeClaimed: EventPayload { public static let eventType = "CouponCodeClaimed"; public var code: String; public var couponId: CouponId }
+public struct CouponRedeemed: EventPayload { public static let eventType = "CouponRedeemed"; public var orderId: OrderId; public var userId: UserId; public var at: Instant }
+public struct CouponReleased: EventPayload { public static let eventType = "CouponReleased"; public var orderId: OrderId; public var userId: UserId; public var at: Instant }
+public struct CouponDisabled: EventPayload { public static let eventType = "CouponDisabled"; public var at: Instant }
 
 public enum CouponEvent: Hashable, Sendable {
     case created(CouponCreated)
@@ -192,9 +197,10 @@ public struct OrderLine: Codable, Hashable, Sendable {
 }
 
 /// A block of the day's order numbers, taken by one engine to hand out: numbers stay unique without every order touching one stream.
-public struct OrderNumbersReserved: EventPayload { public var day: String; public var first: Int; public var count: Int }
+public struct OrderNumbersReserved: EventPayload { public static let eventType = "OrderNumbersReserved"; public var day: String; public var first: Int; public var count: Int }
 
 public struct OrderPlaced: EventPayload {
+    public static let eventType = "OrderPlaced"
     public var orderId: OrderId
     public var number: String
     public var userId: UserId
@@ -209,15 +215,15 @@ public struct OrderPlaced: EventPayload {
     public var at: Instant
     public var expiresAt: Instant
 }
-public struct OrderPaid: EventPayload { public var paymentId: PaymentId; public var amount: Money; public var at: Instant }
-public struct OrderShipped: EventPayload { public var carrier: String; public var trackingNumber: String; public var at: Instant }
-public struct OrderReceived: EventPayload { public var at: Instant }
-public struct OrderCancelled: EventPayload { public var reason: String; public var refundAmount: Money; public var at: Instant }
-public struct RefundRequested: EventPayload { public var reason: String; public var at: Instant }
-public struct RefundApproved: EventPayload { public var at: Instant }
-public struct RefundRejected: EventPayload { public var reason: String; public var at: Instant }
-public struct OrderRefunded: EventPayload { public var amount: Money; public var at: Instant }
-public struct OrderExpired: EventPayload { public var at: Instant }
+public struct OrderPaid: EventPayload { public static let eventType = "OrderPaid"; public var paymentId: PaymentId; public var amount: Money; public var at: Instant }
+public struct OrderShipped: EventPayload { public static let eventType = "OrderShipped"; public var carrier: String; public var trackingNumber: String; public var at: Instant }
+public struct OrderReceived: EventPayload { public static let eventType = "OrderReceived"; public var at: Instant }
+public struct OrderCancelled: EventPayload { public static let eventType = "OrderCancelled"; public var reason: String; public var refundAmount: Money; public var at: Instant }
+public struct RefundRequested: EventPayload { public static let eventType = "RefundRequested"; public var reason: String; public var at: Instant }
+public struct RefundApproved: EventPayload { public static let eventType = "RefundApproved"; public var at: Instant }
+public struct RefundRejected: EventPayload { public static let eventType = "RefundRejected"; public var reason: String; public var at: Instant }
+public struct OrderRefunded: EventPayload { public static let eventType = "OrderRefunded"; public var amount: Money; public var at: Instant }
+public struct OrderExpired: EventPayload { public static let eventType = "OrderExpired"; public var at: Instant }
 
 public enum OrderEvent: Hashable, Sendable {
     case placed(OrderPlaced)
@@ -239,15 +245,16 @@ public enum OrderNumberEvent: Hashable, Sendable {
 // MARK: Payments
 
 public struct PaymentInitiated: EventPayload {
+    public static let eventType = "PaymentInitiated"
     public var paymentId: PaymentId
     public var orderId: OrderId
     public var provider: String
     public var amount: Money
     public var at: Instant
 }
-public struct PaymentSucceeded: EventPayload { public var providerTransactionId: String; public var amount: Money; public var at: Instant }
-public struct PaymentFailed: EventPayload { public var providerTransactionId: String; public var reason: String; public var at: Instant }
-public struct PaymentRefunded: EventPayload { public var amount: Money; public var reason: String; public var at: Instant }
+public struct PaymentSucceeded: EventPayload { public static let eventType = "PaymentSucceeded"; public var providerTransactionId: String; public var amount: Money; public var at: Instant }
+public struct PaymentFailed: EventPayload { public static let eventType = "PaymentFailed"; public var providerTransactionId: String; public var reason: String; public var at: Instant }
+public struct PaymentRefunded: EventPayload { public static let eventType = "PaymentRefunded"; public var amount: Money; public var reason: String; public var at: Instant }
 
 public enum PaymentEvent: Hashable, Sendable {
     case initiated(PaymentInitiated)
@@ -258,11 +265,11 @@ public enum PaymentEvent: Hashable, Sendable {
 
 // MARK: Points
 
-public struct PointsEarned: EventPayload { public var orderId: OrderId; public var points: Int64; public var at: Instant }
-public struct PointsRedeemed: EventPayload { public var orderId: OrderId?; public var points: Int64; public var reason: String; public var at: Instant }
-public struct PointsRefunded: EventPayload { public var orderId: OrderId; public var points: Int64; public var at: Instant }
-public struct PointsRevoked: EventPayload { public var orderId: OrderId; public var points: Int64; public var at: Instant }
-public struct PointsExchanged: EventPayload { public var points: Int64; public var couponId: CouponId; public var at: Instant }
+public struct PointsEarned: EventPayload { public static let eventType = "PointsEarned"; public var orderId: OrderId; public var points: Int64; public var at: Instant }
+public struct PointsRedeemed: EventPayload { public static let eventType = "PointsRedeemed"; public var orderId: OrderId?; public var points: Int64; public var reason: String; public var at: Instant }
+public struct PointsRefunded: EventPayload { public static let eventType = "PointsRefunded"; public var orderId: OrderId; public var points: Int64; public var at: Instant }
+public struct PointsRevoked: EventPayload { public static let eventType = "PointsRevoked"; public var orderId: OrderId; public var points: Int64; public var at: Instant }
+public struct PointsExchanged: EventPayload { public static let eventType = "PointsExchanged"; public var points: Int64; public var couponId: CouponId; public var at: Instant }
 
 public enum PointsEvent: Hashable, Sendable {
     case earned(PointsEarned)

@@ -143,12 +143,15 @@ public enum Orders {
     static let orderNumberBlockMax = 10_000
 
     /// `YYYYMMDD-NNNNNN`.
-    public static func orderNumber(day: String, sequence: Int) -> String { "\(day)-\(String(format: "%06d", sequence))" }
+    public static func orderNumber(day: String, sequence: Int) -> String {
+        let digits = String(sequence)
+        return day + "-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+    }
 
     /// Reserves the next `count` numbers of `day`. One engine appends this now
     /// and then and hands the numbers out, so placing orders never contends on one stream.
     public static func reserveNumbers(day: String, count: Int, state: OrderNumbersState) throws(Rejection) -> Decision {
-        guard day.count == 8, day.allSatisfy(\.isNumber) else { throw Rejection(.invalidInput, "day must be YYYYMMDD", field: "day") }
+        guard day.utf8.count == 8, isASCIIDigits(day.utf8) else { throw Rejection(.invalidInput, "day must be YYYYMMDD", field: "day") }
         guard (1...orderNumberBlockMax).contains(count) else { throw Rejection(.invalidInput, "a block holds 1 to \(orderNumberBlockMax) numbers", field: "count") }
         let first = state.reservedThrough + 1
         guard first + count - 1 <= orderNumberSequenceMax else { throw Rejection(.orderNumberTaken, "the order numbers of \(day) are used up") }
@@ -158,11 +161,14 @@ public enum Orders {
     }
 
     static func validateNumber(_ number: String) throws(Rejection) {
-        let parts = number.split(separator: "-")
-        guard parts.count == 2, parts[0].count == 8, parts[1].count == 6, parts.allSatisfy({ $0.allSatisfy(\.isNumber) }) else {
+        let utf8 = number.utf8
+        guard utf8.count == 15, utf8.dropFirst(8).first == UInt8(ascii: "-"), isASCIIDigits(utf8.prefix(8)), isASCIIDigits(utf8.dropFirst(9)) else {
             throw Rejection(.invalidInput, "an order number is YYYYMMDD-NNNNNN", field: "number")
         }
     }
+
+    /// 0–9 only (`Character.isNumber` also takes other scripts' digits and fractions).
+    private static func isASCIIDigits(_ bytes: some Sequence<UInt8>) -> Bool { bytes.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }
 
     /// One atomic decision: the order, a stock reservation per line, the coupon
     /// redemption, the points and the emptied cart.

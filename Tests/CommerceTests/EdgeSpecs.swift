@@ -64,6 +64,8 @@ import Testing
         #expect(throws: Rejection.self) { _ = try Orders.reserveNumbers(day: "2026-11-21", count: 1, state: OrderNumbersState()) }
         #expect(throws: Rejection.self) { _ = try Orders.reserveNumbers(day: "20261121", count: 0, state: OrderNumbersState()) }
         #expect(Orders.orderNumber(day: "20261121", sequence: 42) == "20261121-000042")
+        #expect(Orders.orderNumber(day: "20261121", sequence: 999_999) == "20261121-999999")
+        #expect(throws: Rejection.self) { _ = try Orders.reserveNumbers(day: "2026112١", count: 1, state: OrderNumbersState()) }  // an Arabic-Indic one
     }
 
     @Test func aMalformedOrderNumberIsRefused() throws {
@@ -74,9 +76,12 @@ import Testing
         let cart = shop.cart(buyer)
         let states = CheckoutStates(user: shop.user(buyer), cart: cart, goods: Dictionary(uniqueKeysWithValues: cart.lines.map { ($0.goodsId, shop.goods($0.goodsId)) }),
                                     coupon: nil, points: PointsState(), order: OrderState())
-        #expect(throws: Rejection(.invalidInput, "an order number is YYYYMMDD-NNNNNN", field: "number")) {
-            _ = try Orders.place(PlaceOrder(orderId: shop.id(), number: "42", at: shop.now), actor: shop.customer(buyer), states: states, policy: shop.policy)
+        for number in ["42", "20261121-00004", "20261121_000042", "2026112١-000042", "20261121-00004½", "20261121-0000420"] {
+            #expect(throws: Rejection(.invalidInput, "an order number is YYYYMMDD-NNNNNN", field: "number"), "\(number)") {
+                _ = try Orders.place(PlaceOrder(orderId: shop.id(), number: number, at: shop.now), actor: shop.customer(buyer), states: states, policy: shop.policy)
+            }
         }
+        _ = try Orders.place(PlaceOrder(orderId: shop.id(), number: "20261121-000042", at: shop.now), actor: shop.customer(buyer), states: states, policy: shop.policy)
     }
 
     @Test func offlinePaymentMustMatchTheTotal() throws {

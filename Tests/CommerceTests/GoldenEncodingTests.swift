@@ -106,6 +106,8 @@ enum Samples {
         let registered = Set(EventCodec.eventTypes.map(\.type))
         #expect(sampled == registered, "missing samples: \(registered.subtracting(sampled).sorted())")
         #expect(Samples.all.count == registered.count)
+        // Each type's stored name is its Swift name (a constant now; it was `String(describing:)`).
+        for sample in Samples.all { #expect(type(of: sample.payload).eventType == String(describing: type(of: sample.payload))) }
     }
 
     /// The current encoding (v2, binary) is stored as hex, 32 bytes a line, so a diff is readable.
