@@ -303,6 +303,8 @@ struct Execution {
     let at: Instant
     /// Every stream loaded, with its version (nil: no stream yet). Decisions append with these as expectations.
     private(set) var readVersions: [StreamId: UInt64?] = [:]
+    /// The states loaded so far: a command that reads a stream twice (the caller's user record) reads it once.
+    private var loaded: [StreamId: any AggregateState] = [:]
 
     init(engine: Engine, context: CommandContext, at: Instant) {
         self.engine = engine
@@ -311,8 +313,10 @@ struct Execution {
     }
 
     mutating func load<S: AggregateState>(_ stream: StreamId, as type: S.Type = S.self) throws -> S {
+        if let state = loaded[stream] as? S { return state }
         let (state, version) = try engine.store.load(stream, as: S.self)
         readVersions[stream] = .some(version)
+        loaded[stream] = state
         return state
     }
 

@@ -51,7 +51,7 @@ final class StateStore: Sendable {
             }
         }
         if let snapshots, snapshots.isDue(from: loadedFrom, to: version) { saveSnapshot(state, name: name, version: version) }
-        remember(stream, Cached(version: version, state: state))
+        if cached == nil || version != cached?.version { remember(stream, Cached(version: version, state: state)) }
         return (state, current)
     }
 
