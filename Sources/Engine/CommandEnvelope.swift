@@ -54,7 +54,11 @@ public struct DecodedCommand: Sendable {
     static func invalid(_ error: any Error, under prefix: [any CodingKey]) -> EngineError {
         if let error = error as? EngineError { return error }
         guard let error = error as? DecodingError else { return malformedData }
-        func field(_ keys: [any CodingKey]) -> String { keys.dropFirst(prefix.count).map(\.stringValue).joined(separator: ".") }
+        func field(_ keys: [any CodingKey]) -> String {  // `address.city`, `items[0].goodsId`
+            keys.dropFirst(prefix.count).reduce(into: "") { path, key in
+                if let index = key.intValue { path += "[\(index)]" } else { path += (path.isEmpty ? "" : ".") + key.stringValue }
+            }
+        }
         func named(_ keys: [any CodingKey]) -> String { (["data"] + [field(keys)].filter { !$0.isEmpty }).joined(separator: ".") }
         switch error {
         case let .keyNotFound(key, context):

@@ -428,6 +428,8 @@ final class HandClock: LogClock, @unchecked Sendable {
             (#"{"type":"AddToCart","data":{"goodsId":"not-a-uuid","quantity":1}}"#, "invalid_value", "goodsId"),
             (#"{"type":"AddToCart","data":{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":"many"}}"#, "wrong_type", "quantity"),
             (#"{"type":"AddAddress","data":{"address":{"recipient":"x"}}}"#, "missing_field", "address.phone"),
+            (#"{"type":"PlaceOrder","data":{"items":[{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":1},{"goodsId":"nope","quantity":1}]}}"#,
+             "invalid_value", "items[1].goodsId"),
         ]
         let shop = try TestShop()
         let buyer = try await shop.register("b@example.com")
