@@ -42,7 +42,11 @@ enum OpenAPI {
                 "schemas": [
                     "Command": [
                         "type": "object", "required": ["type"],
-                        "properties": ["type": ["type": "string", "enum": Engine.commandTypes], "data": ["type": "object"]],
+                        "properties": [
+                            "type": ["type": "string", "enum": Engine.commandTypes], "data": ["type": "object"],
+                            "expectedVersion": ["type": "integer", "minimum": 0,
+                                                "description": "the version the caller saw of the stream the command changes first; a stale one is 409"],
+                        ],
                     ],
                     "Error": [
                         "type": "object",
