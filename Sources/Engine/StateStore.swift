@@ -12,6 +12,8 @@ final class StateStore: Sendable {
     struct Cached: @unchecked Sendable {
         var version: UInt64
         var state: any AggregateState
+        /// The stream's name in the log, kept so a hot stream's name is not built and checked on every load.
+        var name: StreamName
     }
 
     static let cachedStreamsMax = 50_000
@@ -32,11 +34,12 @@ final class StateStore: Sendable {
 
     /// The state of `stream` and its version (nil when the stream has no events).
     func load<S: AggregateState>(_ stream: StreamId, as type: S.Type = S.self) throws -> (state: S, version: UInt64?) {
-        let name = try streamName(stream)
-        guard let current = try log.streamVersion(name) else { return (S(), nil) }
         let cached = cache.withLock { $0[stream] }
-        var state = (cached?.state as? S) ?? S()
-        var version = (cached?.state is S ? cached?.version : nil) ?? 0
+        let name = try cached?.name ?? streamName(stream)
+        guard let current = try log.streamVersion(name) else { return (S(), nil) }
+        let typed = cached.flatMap { entry in (entry.state as? S).map { (state: $0, version: entry.version) } }
+        var state = typed?.state ?? S()
+        var version = typed?.version ?? 0
         if version > current { (state, version) = (S(), 0) }  // cannot happen with one writer; refold to be safe
         if version == 0, let snapshots, let snapshot = try snapshots.latest(name.rawValue, atOrBefore: current, as: S.self, cipher: vault) {
             (state, version) = snapshot
@@ -51,7 +54,7 @@ final class StateStore: Sendable {
             }
         }
         if let snapshots, snapshots.isDue(from: loadedFrom, to: version) { saveSnapshot(state, name: name, version: version) }
-        if cached == nil || version != cached?.version { remember(stream, Cached(version: version, state: state)) }
+        if typed == nil || version != typed?.version { remember(stream, Cached(version: version, state: state, name: name)) }
         return (state, current)
     }
 
@@ -93,6 +96,7 @@ final class StateStore: Sendable {
     /// The log's name for a stream. An email claim is named by a keyed
     /// pseudonym of the address, so the address itself is never in the log.
     func streamName(_ stream: StreamId) throws -> StreamName {
+        if let name = cache.withLock({ $0[stream]?.name }) { return name }
         let text: String
         if case .emailClaim(let email) = stream {
             text = "email-" + (try vault.pseudonym(for: email))
