@@ -170,11 +170,11 @@ extension EventCodec {
 }
 
 extension Address {
-    /// What `encode(to:)` writes through `BinaryPayload`: 0 and the eight fields, or 1 and them sealed as one value.
+    /// The binary form (`encode(to:)` writes it through this too): 0 and the eight fields, or 1 and them sealed as one value.
     func encode(binary w: inout BinaryWriter, sealingFor owner: UserId?, with cipher: (any PersonalDataCipher)?) throws {
         var plain = BinaryWriter(capacity: 96)
         plain.bool(false)
-        for field in [recipient, phone, line1, line2, city, region, postalCode, country] { plain.string(field) }
+        for field in fields { plain.string(field) }
         guard let cipher else {
             w.append(plain.bytes)
             return

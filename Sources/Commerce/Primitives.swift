@@ -336,7 +336,7 @@ public struct Address: Hashable, Codable, Sendable {
 
     private enum CodingKeys: String, CodingKey { case recipient, phone, line1, line2, city, region, postalCode, country }
 
-    private var fields: [String] { [recipient, phone, line1, line2, city, region, postalCode, country] }
+    var fields: [String] { [recipient, phone, line1, line2, city, region, postalCode, country] }
 
     private init(fields: [String]) {
         self.init(recipient: fields[0], phone: fields[1], line1: fields[2], line2: fields[3], city: fields[4], region: fields[5],
@@ -347,17 +347,10 @@ public struct Address: Hashable, Codable, Sendable {
 
     public func encode(to encoder: any Encoder) throws {
         if let binary = encoder.binaryPayload {
-            guard let cipher = encoder.userInfo[.personalDataCipher] as? any PersonalDataCipher else {
-                binary.buffer.bytes.append(0)
-                for field in fields { binary.buffer.string(field) }
-                return
-            }
-            guard let owner = encoder.userInfo[.personalDataOwner] as? UserId else {
-                throw EncodingError.invalidValue(self, .init(codingPath: encoder.codingPath, debugDescription: "an address has no owner to seal it for"))
-            }
-            let plain = try BinaryPayload.encode(self)
-            binary.buffer.bytes.append(1)
-            binary.buffer.string(try cipher.seal(Data(plain).base64EncodedString(), owner: owner))
+            var writer = BinaryWriter()
+            try encode(binary: &writer, sealingFor: encoder.userInfo[.personalDataOwner] as? UserId,
+                       with: encoder.userInfo[.personalDataCipher] as? any PersonalDataCipher)
+            binary.buffer.bytes.append(contentsOf: writer.bytes)
             return
         }
         var container = encoder.container(keyedBy: CodingKeys.self)
