@@ -129,24 +129,26 @@ extension GoodsListed: BinaryFastDecodable {
 /// byte for byte what the `Encodable` path writes (the golden files hold the
 /// plain form; a test compares a sealed order's fields after opening).
 extension EventCodec {
-    /// The payload written without `Codable`, or nil for events without a fast encoder.
-    static func fastPayload(_ event: DomainEvent, sealingFor owner: UserId?, with cipher: (any PersonalDataCipher)?) throws -> [UInt8]? {
+    /// The event written without `Codable`, or nil for events without a fast encoder. Each case names
+    /// its payload's type statically (`DomainEvent.payload` boxes the payload to read its name).
+    static func fastEncoded(_ event: DomainEvent, sealingFor owner: UserId?, with cipher: (any PersonalDataCipher)?) throws -> Encoded? {
         var w = BinaryWriter()
+        func done<P: EventPayload>(_: P) -> Encoded { Encoded(type: P.eventType, schemaVersion: P.schemaVersion, payload: w.bytes) }
         switch event {
-        case .cart(.itemAdded(let e)): w.id(e.goodsId); w.int(e.quantity); w.instant(e.at)
-        case .cart(.quantityChanged(let e)): w.id(e.goodsId); w.int(e.quantity); w.instant(e.at)
-        case .cart(.itemRemoved(let e)): w.id(e.goodsId); w.instant(e.at)
-        case .cart(.cleared(let e)): w.instant(e.at)
-        case .cart(.checkedOut(let e)): w.id(e.orderId); w.instant(e.at)
-        case .goods(.stockReserved(let e)): w.id(e.orderId); w.int(e.quantity); w.instant(e.at)
-        case .goods(.stockReleased(let e)): w.id(e.orderId); w.int(e.quantity); w.instant(e.at)
-        case .goods(.stockShipped(let e)): w.id(e.orderId); w.int(e.quantity); w.instant(e.at)
-        case .goods(.lowStockDetected(let e)): w.int(e.available); w.int(e.threshold); w.instant(e.at)
-        case .coupon(.redeemed(let e)): w.id(e.orderId); w.id(e.userId); w.instant(e.at)
-        case .coupon(.released(let e)): w.id(e.orderId); w.id(e.userId); w.instant(e.at)
-        case .points(.redeemed(let e)): w.optional(e.orderId) { $0.id($1) }; w.int64(e.points); w.string(e.reason); w.instant(e.at)
-        case .points(.earned(let e)): w.id(e.orderId); w.int64(e.points); w.instant(e.at)
-        case .order(.paid(let e)): w.id(e.paymentId); w.money(e.amount); w.instant(e.at)
+        case .cart(.itemAdded(let e)): w.id(e.goodsId); w.int(e.quantity); w.instant(e.at); return done(e)
+        case .cart(.quantityChanged(let e)): w.id(e.goodsId); w.int(e.quantity); w.instant(e.at); return done(e)
+        case .cart(.itemRemoved(let e)): w.id(e.goodsId); w.instant(e.at); return done(e)
+        case .cart(.cleared(let e)): w.instant(e.at); return done(e)
+        case .cart(.checkedOut(let e)): w.id(e.orderId); w.instant(e.at); return done(e)
+        case .goods(.stockReserved(let e)): w.id(e.orderId); w.int(e.quantity); w.instant(e.at); return done(e)
+        case .goods(.stockReleased(let e)): w.id(e.orderId); w.int(e.quantity); w.instant(e.at); return done(e)
+        case .goods(.stockShipped(let e)): w.id(e.orderId); w.int(e.quantity); w.instant(e.at); return done(e)
+        case .goods(.lowStockDetected(let e)): w.int(e.available); w.int(e.threshold); w.instant(e.at); return done(e)
+        case .coupon(.redeemed(let e)): w.id(e.orderId); w.id(e.userId); w.instant(e.at); return done(e)
+        case .coupon(.released(let e)): w.id(e.orderId); w.id(e.userId); w.instant(e.at); return done(e)
+        case .points(.redeemed(let e)): w.optional(e.orderId) { $0.id($1) }; w.int64(e.points); w.string(e.reason); w.instant(e.at); return done(e)
+        case .points(.earned(let e)): w.id(e.orderId); w.int64(e.points); w.instant(e.at); return done(e)
+        case .order(.paid(let e)): w.id(e.paymentId); w.money(e.amount); w.instant(e.at); return done(e)
         case .order(.placed(let e)):
             w.id(e.orderId)
             w.string(e.number)
@@ -163,9 +165,9 @@ extension EventCodec {
             try e.address.encode(binary: &w, sealingFor: owner, with: cipher)
             w.instant(e.at)
             w.instant(e.expiresAt)
+            return done(e)
         default: return nil
         }
-        return w.bytes
     }
 }
 

@@ -43,10 +43,8 @@ public enum EventCodec {
 
     /// The stored encoding (v2, binary): personal fields sealed for `owner` when a cipher is given.
     public static func encode(_ event: DomainEvent, sealingFor owner: UserId?, with cipher: (any PersonalDataCipher)?) throws -> Encoded {
+        if let fast = try fastEncoded(event, sealingFor: owner, with: cipher) { return fast }
         let payload = event.payload
-        if let fast = try fastPayload(event, sealingFor: owner, with: cipher) {
-            return Encoded(type: type(of: payload).eventType, schemaVersion: type(of: payload).schemaVersion, payload: fast)
-        }
         var userInfo: [CodingUserInfoKey: any Sendable] = [:]
         if let cipher {
             userInfo[.personalDataCipher] = cipher

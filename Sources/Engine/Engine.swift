@@ -243,7 +243,7 @@ public final class Engine: Sendable {
         }
         var answer = CommandResult(events: [], result: values, replayed: false)
         if let idempotency {
-            let types = decision.changes.flatMap { $0.events.map(\.eventType) }
+            let types = appends.flatMap { $0.events.map(\.type) }
             // The answer is stored in the same append as the effect: both land or neither.
             let preview = try JSONEncoder().encode(IdempotencyRecord(commandType: commandType, result: values, eventTypes: types))
             appends.append(StreamAppend(stream: idempotency, expected: .noStream, events: [
@@ -254,10 +254,10 @@ public final class Engine: Sendable {
         store.applied(decision, results: Array(result.streams.prefix(decision.changes.count)))
         try shred(decision)
         var index = 0
-        for (change, streamResult) in zip(decision.changes, result.streams) {
-            for (offset, event) in change.events.enumerated() {
+        for (written, streamResult) in zip(appends.prefix(decision.changes.count), result.streams) {
+            for (offset, event) in written.events.enumerated() {
                 answer.events.append(AppendedEvent(stream: streamResult.stream.rawValue, version: streamResult.firstVersion + UInt64(offset),
-                                                   position: result.positions[index], type: event.eventType))
+                                                   position: result.positions[index], type: event.type))
                 index += 1
             }
         }

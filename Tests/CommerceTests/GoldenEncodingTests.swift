@@ -175,10 +175,11 @@ private struct ReversibleCipher: PersonalDataCipher {
     @Test(arguments: Samples.all)
     func theFastEncoderWritesTheCodableBytes(_ sample: DomainEvent) throws {
         let owner = UserId(UUID(uuidString: "0195c0de-0000-7000-8000-0000000000aa") ?? UUID())
-        guard let plain = try EventCodec.fastPayload(sample, sealingFor: nil, with: nil) else { return }
-        #expect(plain == (try BinaryPayload.encode(sample.payload)))
+        guard let plain = try EventCodec.fastEncoded(sample, sealingFor: nil, with: nil) else { return }
+        #expect(plain.payload == (try BinaryPayload.encode(sample.payload)))
+        #expect(plain.type == sample.eventType && plain.schemaVersion == type(of: sample.payload).schemaVersion)
         let cipher = ReversibleCipher()
-        let sealed = try EventCodec.fastPayload(sample, sealingFor: owner, with: cipher)
+        let sealed = try EventCodec.fastEncoded(sample, sealingFor: owner, with: cipher)?.payload
         #expect(sealed == (try BinaryPayload.encode(sample.payload, userInfo: [.personalDataCipher: cipher, .personalDataOwner: owner])))
         if let sealed {
             #expect(try EventCodec.decode(type: sample.eventType, schemaVersion: 2, payload: sealed, opening: cipher) == sample)
@@ -186,7 +187,7 @@ private struct ReversibleCipher: PersonalDataCipher {
     }
 
     @Test func theHotEventsHaveFastEncoders() throws {
-        let fast = try Samples.all.filter { try EventCodec.fastPayload($0, sealingFor: nil, with: nil) != nil }.map(\.eventType)
+        let fast = try Samples.all.filter { try EventCodec.fastEncoded($0, sealingFor: nil, with: nil) != nil }.map(\.eventType)
         for type in ["CartItemAdded", "CartCheckedOut", "StockReserved", "OrderPlaced", "OrderPaid", "PointsEarned"] {
             #expect(fast.contains(type), "\(type) lost its fast encoder")
         }
