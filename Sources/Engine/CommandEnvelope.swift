@@ -12,7 +12,8 @@ public struct DecodedCommand: Sendable {
     public let type: String
     /// The version the caller saw of the stream the command changes first.
     public let expectedVersion: UInt64?
-    let input: Result<any Sendable, EngineError>
+    /// The command's handler and its decoded input, or why there is none (an unknown type, invalid data).
+    let decoded: Result<(handler: Engine.Handler, input: any Sendable), EngineError>
 
     /// Decodes a whole request body.
     public init(envelope body: Data) throws(EngineError) {
@@ -30,20 +31,20 @@ public struct DecodedCommand: Sendable {
         self.type = type
         self.expectedVersion = expectedVersion
         guard let handler = Engine.handlers[type] else {
-            input = .failure(Self.unknown(type))
+            decoded = .failure(Self.unknown(type))
             return
         }
         do {
-            input = .success(try JSONDecoder().decode(Input.self, from: data.isEmpty ? Data("{}".utf8) : data, configuration: handler).value)
+            decoded = .success((handler, try JSONDecoder().decode(Input.self, from: data.isEmpty ? Data("{}".utf8) : data, configuration: handler).value))
         } catch {
-            input = .failure(Self.invalid(error, under: []))
+            decoded = .failure(Self.invalid(error, under: []))
         }
     }
 
-    private init(type: String, expectedVersion: UInt64?, input: Result<any Sendable, EngineError>) {
+    private init(type: String, expectedVersion: UInt64?, decoded: Result<(handler: Engine.Handler, input: any Sendable), EngineError>) {
         self.type = type
         self.expectedVersion = expectedVersion
-        self.input = input
+        self.decoded = decoded
     }
 
     private static func unknown(_ type: String) -> EngineError {
@@ -121,21 +122,17 @@ public struct DecodedCommand: Sendable {
             } catch {
                 throw EngineError(.invalidInput, code: "wrong_type", "expectedVersion must be a non-negative integer", details: ["field": "expectedVersion"])
             }
-            guard let handler = Engine.handlers[type] else {
-                command = DecodedCommand(type: type, expectedVersion: expectedVersion, input: .failure(DecodedCommand.unknown(type)))
+            guard let handler = Engine.handlers[type], container.contains(.data) else {
+                command = DecodedCommand(type: type, data: Data(), expectedVersion: expectedVersion)  // unknown, or no data: `{}`
                 return
             }
-            guard container.contains(.data) else {
-                command = DecodedCommand(type: type, data: Data(), expectedVersion: expectedVersion)
-                return
-            }
-            let input: Result<any Sendable, EngineError>
             do {
-                input = .success(try handler.decode(try container.superDecoder(forKey: .data)))
+                command = DecodedCommand(type: type, expectedVersion: expectedVersion,
+                                         decoded: .success((handler, try handler.decode(try container.superDecoder(forKey: .data)))))
             } catch {
-                input = .failure(DecodedCommand.invalid(error, under: container.codingPath + [Key.data]))
+                command = DecodedCommand(type: type, expectedVersion: expectedVersion,
+                                         decoded: .failure(DecodedCommand.invalid(error, under: container.codingPath + [Key.data])))
             }
-            command = DecodedCommand(type: type, expectedVersion: expectedVersion, input: input)
         }
     }
 }

@@ -23,10 +23,7 @@ extension Engine {
     /// Executes a command decoded from a request body (`DecodedCommand(envelope:)`).
     /// Unknown types and invalid data are thrown here, after the caller was authenticated.
     public func execute(_ command: DecodedCommand, context: CommandContext) async throws -> CommandResult {
-        guard let handler = Self.handlers[command.type] else {
-            throw EngineError(.invalidInput, code: "unknown_command", "unknown command type \(command.type)", details: ["type": command.type])
-        }
-        let input = try command.input.get()
+        let (handler, input) = try command.decoded.get()
         do {
             return try await handler.run(self, input, context)
         } catch let rejection as Rejection {

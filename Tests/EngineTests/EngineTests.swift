@@ -436,7 +436,7 @@ final class HandClock: LogClock, @unchecked Sendable {
         for (body, code, field) in dataFaults {
             let command = try DecodedCommand(envelope: Data(body.utf8))
             await expectEngineError(code, shop) { _ = try await shop.engine.execute(command, context: CommandContext(actor: buyer, correlationId: UUID())) }
-            if case .failure(let error) = command.input, code != "unknown_command" {
+            if case .failure(let error) = command.decoded, code != "unknown_command" {
                 #expect(error.details["field"] == field, "\(body): \(error)")
                 #expect(error.message.hasPrefix(field == "data" ? "data must" : "data.\(field)"), "\(body): \(error.message)")
             }
