@@ -35,7 +35,7 @@ final class StateStore: Sendable {
     /// The state of `stream` and its version (nil when the stream has no events).
     func load<S: AggregateState>(_ stream: StreamId, as type: S.Type = S.self) throws -> (state: S, version: UInt64?) {
         let cached = cache.withLock { $0[stream] }
-        let name = try cached?.name ?? streamName(stream)
+        let name = try cached?.name ?? makeStreamName(stream)
         guard let current = try log.streamVersion(name) else { return (S(), nil) }
         let typed = cached.flatMap { entry in (entry.state as? S).map { (state: $0, version: entry.version) } }
         var state = typed?.state ?? S()
@@ -93,10 +93,14 @@ final class StateStore: Sendable {
         }
     }
 
-    /// The log's name for a stream. An email claim is named by a keyed
-    /// pseudonym of the address, so the address itself is never in the log.
+    /// The log's name for a stream: the one kept with its cached state, or made.
     func streamName(_ stream: StreamId) throws -> StreamName {
         if let name = cache.withLock({ $0[stream]?.name }) { return name }
+        return try makeStreamName(stream)
+    }
+
+    /// An email claim is named by a keyed pseudonym of the address, so the address itself is never in the log.
+    private func makeStreamName(_ stream: StreamId) throws -> StreamName {
         let text: String
         if case .emailClaim(let email) = stream {
             text = "email-" + (try vault.pseudonym(for: email))
