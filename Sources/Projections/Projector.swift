@@ -355,32 +355,25 @@ public final class Projector: @unchecked Sendable {
             while !Task.isCancelled {
                 let kicked = wakeups.head
                 let lowest = lowestCheckpoint
-                if lowest >= log.headPosition {
-                    // Nothing new: store what was folded but not yet stored before waiting.
-                    do {
+                do {
+                    if lowest >= log.headPosition {
+                        // Nothing new: store what was folded but not stored yet, then wait for new events
+                        // (or for a rebuild started while everything was caught up).
                         try await onWorker { try self.finishWrite() }
                         lastStore = clock.now
-                    } catch {
-                        state.withLock { lastFailure = "\(error)" }
-                        try? await onWorker { try self.reload() }
+                        await withTaskGroup(of: Void.self) { group in
+                            group.addTask { _ = await self.log.waitForHead(after: lowest) }
+                            group.addTask { _ = await self.wakeups.wait(after: kicked) }
+                            await group.next()
+                            group.cancelAll()
+                        }
                     }
-                }
-                if lowestCheckpoint >= log.headPosition {
-                    // New events, or a rebuild started while everything was caught up.
-                    await withTaskGroup(of: Void.self) { group in
-                        group.addTask { _ = await self.log.waitForHead(after: lowest) }
-                        group.addTask { _ = await self.wakeups.wait(after: kicked) }
-                        await group.next()
-                        group.cancelAll()
-                    }
-                }
-                if Task.isCancelled { break }
-                let due = lastStep + options.followIntervalMin
-                if clock.now < due { try? await Task.sleep(until: due, clock: clock) }
-                lastStep = clock.now
-                let head = log.headPosition
-                let storing = clock.now - lastStore >= options.storeIntervalMax
-                do {
+                    if Task.isCancelled { break }
+                    let due = lastStep + options.followIntervalMin
+                    if clock.now < due { try? await Task.sleep(until: due, clock: clock) }
+                    lastStep = clock.now
+                    let head = log.headPosition
+                    let storing = clock.now - lastStore >= options.storeIntervalMax
                     try await onWorker {
                         try self.step(through: head, storing: storing)
                         if storing { try self.finishWrite() }
