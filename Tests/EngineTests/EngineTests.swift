@@ -377,6 +377,16 @@ final class HandClock: LogClock, @unchecked Sendable {
         }
         #expect(numbers == Array(1...(OrderNumbers.blockSize + 20)))
         #expect(try shop.log.events(ofType: "OrderNumbersReserved").count == 2, "orders 101–120 came from the spare block, with no reservation of their own")
+        // Seeded runs reserve only when a block runs out, so their logs do not depend on timing.
+        var configuration = shop.engine.configuration
+        configuration.reservesOrderNumbersAhead = false
+        let seeded = try Engine(log: shop.log, vault: shop.vault, configuration: configuration)
+        for _ in 0..<(OrderNumbers.blockSize - 1) {
+            _ = try await seeded.execute(type: "PlaceOrder", data: try JSONSerialization.data(withJSONObject: ["items": [["goodsId": goodsId, "quantity": 1]]]),
+                                         context: CommandContext(actor: buyer, correlationId: UUID()))
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(try shop.log.events(ofType: "OrderNumbersReserved").count == 3, "one block for the second engine, none ahead")
     }
 }
 
