@@ -144,6 +144,24 @@ enum Key {
         return key
     }
 
+    /// `body` sees the 8-byte key of `value` without an array being built.
+    static func withU64<R>(_ value: UInt64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: value.bigEndian, body)
+    }
+
+    static func withUUID<R>(_ id: UUID, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: id.uuid, body)
+    }
+
+    /// The bytes of `uuidPosition(id, position)`, on the stack.
+    static func withUUIDPosition<R>(_ id: UUID, _ position: UInt64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var key: (uuid_t, UInt64) = (id.uuid, position.bigEndian)
+        return try withUnsafeBytes(of: &key) { bytes in
+            precondition(bytes.count == 24, "a correlation key is 24 bytes")
+            return try body(bytes)
+        }
+    }
+
     static func name(_ kind: LogSchema.NameKind, _ name: String) -> [UInt8] {
         var key = [kind.rawValue]
         key.append(contentsOf: name.utf8)

@@ -53,35 +53,42 @@ public enum RecordCodec {
             + 4 + event.payload.count + hashBytes
     }
 
-    /// Encodes a record; returns its bytes and hash.
-    static func encode(_ event: ProposedEvent, stream: StreamName, placement: Placement) -> (bytes: [UInt8], hash: Digest) {
-        var out = [UInt8]()
-        out.reserveCapacity(encodedSize(of: event, stream: stream))
+    /// Encodes a record into `out`, which holds exactly `encodedSize(of:stream:)` bytes (the
+    /// writer passes the space LMDB reserved in the page); returns the record's hash.
+    static func encode(_ event: ProposedEvent, stream: StreamName, placement: Placement,
+                       into out: UnsafeMutableRawBufferPointer) -> Digest {
+        var writer = ByteWriter(out)
         var flags: UInt8 = 0
         if event.metadata.causationId != nil { flags |= flagCausation }
         if event.metadata.idempotencyKey != nil { flags |= flagIdempotencyKey }
-        out.append(format)
-        out.append(flags)
-        out.appendBigEndian(event.schemaVersion)
-        out.appendBigEndian(placement.position)
-        out.appendBigEndian(placement.version)
-        out.appendBigEndian(placement.recordedAt.nanosecondsSinceEpoch)
-        out.appendUUID(event.eventId)
-        out.appendUUID(event.metadata.correlationId)
-        out.appendUUID(event.metadata.causationId ?? zeroUUID)
-        out.append(contentsOf: placement.previousHash.bytes)
-        out.appendBigEndian(placement.links.stream)
-        out.appendBigEndian(placement.links.actor)
-        out.appendBigEndian(placement.links.type)
-        out.appendString16(stream.rawValue)
-        out.appendString16(event.type)
-        out.appendString16(event.metadata.actor)
-        out.appendString16(event.metadata.idempotencyKey ?? "")
-        out.appendBigEndian(UInt32(event.payload.count))
-        out.append(contentsOf: event.payload)
-        let hash = sha256(out)
-        out.append(contentsOf: hash.bytes)
-        return (out, hash)
+        writer.append(format)
+        writer.append(flags)
+        writer.appendBigEndian(event.schemaVersion)
+        writer.appendBigEndian(placement.position)
+        writer.appendBigEndian(placement.version)
+        writer.appendBigEndian(placement.recordedAt.nanosecondsSinceEpoch)
+        writer.appendUUID(event.eventId)
+        writer.appendUUID(event.metadata.correlationId)
+        writer.appendUUID(event.metadata.causationId ?? zeroUUID)
+        placement.previousHash.bytes.withUnsafeBytes { writer.append($0) }
+        writer.appendBigEndian(placement.links.stream)
+        writer.appendBigEndian(placement.links.actor)
+        writer.appendBigEndian(placement.links.type)
+        writer.appendString16(stream.rawValue)
+        writer.appendString16(event.type)
+        writer.appendString16(event.metadata.actor)
+        writer.appendString16(event.metadata.idempotencyKey ?? "")
+        writer.appendBigEndian(UInt32(event.payload.count))
+        event.payload.withUnsafeBytes { writer.append($0) }
+        let body = writer.offset
+        precondition(out.count - body == hashBytes, "record buffer of \(out.count) bytes for a \(body)-byte body")
+        var hasher = SHA256()
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: out[0..<body]))
+        let digest = hasher.finalize()
+        return digest.withUnsafeBytes { hash in
+            writer.append(hash)
+            return Digest(bytes: Array(hash))
+        }
     }
 
     static func sha256(_ bytes: [UInt8]) -> Digest {
@@ -206,13 +213,45 @@ extension Array where Element == UInt8 {
     mutating func appendUUID(_ id: UUID) {
         Swift.withUnsafeBytes(of: id.uuid) { append(contentsOf: $0) }
     }
+}
+
+/// Writes fields into a buffer sized for them in advance (`RecordCodec.encodedSize`);
+/// writing past its end is a programming error and traps.
+struct ByteWriter {
+    let out: UnsafeMutableRawBufferPointer
+    private(set) var offset = 0
+
+    init(_ out: UnsafeMutableRawBufferPointer) { self.out = out }
+
+    private mutating func advance(_ count: Int) -> Int {
+        precondition(out.count - offset >= count, "record field runs past its buffer")
+        defer { offset += count }
+        return offset
+    }
+
+    mutating func append(_ byte: UInt8) { out[advance(1)] = byte }
+
+    mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
+        out.storeBytes(of: value.bigEndian, toByteOffset: advance(MemoryLayout<T>.size), as: T.self)
+    }
+
+    mutating func appendUUID(_ id: UUID) {
+        Swift.withUnsafeBytes(of: id.uuid) { append($0) }
+    }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        (out.baseAddress! + advance(bytes.count)).copyMemory(from: source, byteCount: bytes.count)
+    }
 
     /// Strings are bounded by `Limits` well below 65,535 bytes before they get here.
     mutating func appendString16(_ text: String) {
-        let count = text.utf8.count
-        precondition(count <= Int(UInt16.max), "string field of \(count) bytes reached the encoder")
-        appendBigEndian(UInt16(count))
-        append(contentsOf: text.utf8)
+        var text = text
+        text.withUTF8 { utf8 in
+            precondition(utf8.count <= Int(UInt16.max), "string field of \(utf8.count) bytes reached the encoder")
+            appendBigEndian(UInt16(utf8.count))
+            append(UnsafeRawBufferPointer(utf8))
+        }
     }
 }
 

@@ -30,10 +30,19 @@ final class Writer: @unchecked Sendable {
     private let onCommit: @Sendable (LogHead) -> Void
     private var state: State
     private var names: [NameKey: UInt64] = [:]
+    /// The last name looked up of each kind (indexed by `linkIndex`): an append's events
+    /// mostly share their actor and type, and a string comparison is cheaper than hashing.
+    private var recentNames: [(name: String, number: UInt64)?] = [nil, nil, nil]
+    private struct CachedHead {
+        var head: ChainHead
+        /// Changed by the transaction being built, not yet written to it.
+        var dirty: Bool
+    }
+
     /// Chain heads as of the transaction being built (committed ones, plus this transaction's).
-    private var heads: [ChainKey: ChainHead] = [:]
-    /// Heads changed by the transaction being built: written once, just before it commits.
-    private var dirtyHeads: Set<ChainKey> = []
+    private var heads: [ChainKey: CachedHead] = [:]
+    /// The chains whose cached heads are dirty: written once, just before the transaction commits.
+    private var dirtyHeads: [ChainKey] = []
     let statistics = WriterStatistics()
 
     init(environment: Environment, schema: LogSchema, clock: any LogClock, queue: AppendQueue,
@@ -73,7 +82,7 @@ final class Writer: @unchecked Sendable {
         var built = started
         do {
             if heads.count >= Self.cachedChainHeadsMax { heads.removeAll(keepingCapacity: true) }
-            if names.count >= Self.cachedNamesMax { names.removeAll(keepingCapacity: true) }
+            if names.count >= Self.cachedNamesMax { forgetNames() }
             try environment.write { txn in
                 if attempts > 0 { forgetUncommitted(restoring: before) }
                 attempts += 1
@@ -125,15 +134,17 @@ final class Writer: @unchecked Sendable {
     /// Caches may hold numbers and heads of a transaction that did not commit.
     private func forgetUncommitted(restoring saved: State) {
         state = saved
-        names.removeAll(keepingCapacity: true)
+        forgetNames()
         heads.removeAll(keepingCapacity: true)
         dirtyHeads.removeAll(keepingCapacity: true)
     }
 
     private func flushDirtyHeads(_ txn: Transaction) throws {
-        for chain in dirtyHeads.sorted() {
-            guard let head = heads[chain] else { preconditionFailure("a dirty chain head left the cache") }
-            try txn.put(schema.chains, key: chain.headKey, value: head.bytes)
+        dirtyHeads.sort()
+        for chain in dirtyHeads {
+            guard let index = heads.index(forKey: chain) else { preconditionFailure("a dirty chain head left the cache") }
+            try txn.put(schema.chains, key: chain.headKey, value: heads.values[index].head.bytes)
+            heads.values[index].dirty = false
         }
         dirtyHeads.removeAll(keepingCapacity: true)
     }
@@ -184,11 +195,16 @@ final class Writer: @unchecked Sendable {
             let recordedAt = state.head.recordedAt.map { max(now, Timestamp(nanosecondsSinceEpoch: $0.nanosecondsSinceEpoch + 1)) } ?? now
             let placement = RecordCodec.Placement(position: position, version: version, recordedAt: recordedAt,
                                                   previousHash: state.head.hash, links: links)
-            let (record, hash) = RecordCodec.encode(event, stream: plan.append.stream, placement: placement)
-            let positionBytes = Key.u64(position)
-            try txn.put(schema.events, key: positionBytes, value: record, flags: .append)
-            try txn.put(schema.eventIds, key: Key.uuid(event.eventId), value: positionBytes, flags: .noOverwrite)
-            try txn.put(schema.byCorrelation, key: Key.uuidPosition(event.metadata.correlationId, position), value: [])
+            let hash = try Key.withU64(position) { positionKey in
+                // The record is encoded and hashed in the page LMDB reserved for it.
+                let hash = try txn.put(schema.events, key: positionKey, reserving: RecordCodec.encodedSize(of: event, stream: plan.append.stream),
+                                       flags: .append) { RecordCodec.encode(event, stream: plan.append.stream, placement: placement, into: $0) }
+                try Key.withUUID(event.eventId) { try txn.put(schema.eventIds, key: $0, value: positionKey, flags: .noOverwrite) }
+                try Key.withUUIDPosition(event.metadata.correlationId, position) {
+                    try txn.put(schema.byCorrelation, key: $0, value: UnsafeRawBufferPointer(start: nil, count: 0))
+                }
+                return hash
+            }
             state.head = LogHead(position: position, hash: hash, recordedAt: recordedAt)
             positions.append(position)
         }
@@ -199,20 +215,28 @@ final class Writer: @unchecked Sendable {
     /// follows (0 for a new chain). The head moves in memory and is written at
     /// commit; the first event of every block gets an anchor now.
     private func extend(_ chain: ChainKey, to position: UInt64, queries: LogQueries) throws -> UInt64 {
-        let head = try chainHead(chain, queries: queries) ?? ChainHead(count: 0, last: 0)
+        // One hash lookup for a cached head: it is read and replaced in place.
+        let cachedIndex = heads.index(forKey: chain)
+        let cached = cachedIndex.map { heads.values[$0] }
+        let head = try cached?.head ?? queries.chainHead(chain) ?? ChainHead(count: 0, last: 0)
         let ordinal = head.count + 1
         if (ordinal - 1) % LogSchema.chainBlockEvents == 0 {
             try queries.txn.put(schema.chains, key: chain.anchorKey(block: ChainHead.block(ofOrdinal: ordinal)), value: Key.u64(position))
         }
-        heads[chain] = ChainHead(count: ordinal, last: position)
-        dirtyHeads.insert(chain)
+        let extended = CachedHead(head: ChainHead(count: ordinal, last: position), dirty: true)
+        if let cachedIndex {
+            heads.values[cachedIndex] = extended
+        } else {
+            heads[chain] = extended
+        }
+        if cached?.dirty != true { dirtyHeads.append(chain) }
         return head.last
     }
 
     private func chainHead(_ chain: ChainKey, queries: LogQueries) throws -> ChainHead? {
-        if let cached = heads[chain] { return cached }
+        if let cached = heads[chain] { return cached.head }
         let head = try queries.chainHead(chain)
-        if let head { heads[chain] = head }
+        if let head { heads[chain] = CachedHead(head: head, dirty: false) }
         return head
     }
 
@@ -248,8 +272,12 @@ final class Writer: @unchecked Sendable {
     }
 
     private func lookupNumber(_ kind: LogSchema.NameKind, _ name: String, queries: LogQueries) throws -> UInt64? {
+        if let recent = recentNames[kind.linkIndex], recent.name == name { return recent.number }
         let key = NameKey(kind: kind, name: name)
-        if let cached = names[key] { return cached }
+        if let cached = names[key] {
+            recentNames[kind.linkIndex] = (name, cached)
+            return cached
+        }
         guard let number = try queries.number(of: kind, name) else { return nil }
         remember(key, number)
         return number
@@ -266,6 +294,12 @@ final class Writer: @unchecked Sendable {
 
     private func remember(_ key: NameKey, _ number: UInt64) {
         names[key] = number
+        recentNames[key.kind.linkIndex] = (key.name, number)
+    }
+
+    private func forgetNames() {
+        names.removeAll(keepingCapacity: true)
+        recentNames = [nil, nil, nil]
     }
 }
 

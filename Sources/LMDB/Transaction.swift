@@ -31,6 +31,21 @@ public struct Transaction {
         try check(mdb_put(handle, db.handle, &keyVal, &valueVal, flags.rawValue), "mdb_put(\(db.name))")
     }
 
+    /// Stores a value of `count` bytes under `key` that `fill` writes in place, straight into
+    /// the page (MDB_RESERVE): the value is neither built elsewhere nor copied. `fill` must
+    /// write all `count` bytes; the buffer is valid only while it runs.
+    public func put<R>(_ db: Database, key: UnsafeRawBufferPointer, reserving count: Int, flags: PutFlags = [],
+                       fill: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+        precondition(!isReadOnly, "put in a read-only transaction")
+        var keyVal = MDB_val(bytes: key)
+        var valueVal = MDB_val(mv_size: count, mv_data: nil)
+        try check(mdb_put(handle, db.handle, &keyVal, &valueVal, flags.rawValue | UInt32(MDB_RESERVE)), "mdb_put(\(db.name))")
+        guard valueVal.mv_size == count, let start = valueVal.mv_data else {
+            throw LMDBError(kind: .badValueSize, operation: "mdb_put(\(db.name))", detail: "reserved \(valueVal.mv_size) bytes of \(count)")
+        }
+        return try fill(UnsafeMutableRawBufferPointer(start: start, count: count))
+    }
+
     public func put(_ db: Database, key: [UInt8], value: [UInt8], flags: PutFlags = []) throws {
         try key.withUnsafeBytes { (keyBuffer) throws in
             try value.withUnsafeBytes { (valueBuffer) throws in

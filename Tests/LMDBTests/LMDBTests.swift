@@ -25,6 +25,34 @@ func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian
         #expect(try env.read { try $0.count(db) } == 0)
     }
 
+    @Test func aReservedValueHoldsWhatWasWrittenInPlace() throws {
+        let env = try Environment(directory: try freshDirectory())
+        let db = try env.openDatabase("records")
+        let sizes = [1, 300, 5000]  // the last spills onto overflow pages
+        try env.write { txn in
+            for (index, size) in sizes.enumerated() {
+                let returned = try bigEndian(UInt64(index + 1)).withUnsafeBytes { key in
+                    try txn.put(db, key: key, reserving: size, flags: .append) { space -> Int in
+                        #expect(space.count == size)
+                        for offset in 0..<size { space[offset] = UInt8(truncatingIfNeeded: offset &* 7 &+ index) }
+                        return space.count
+                    }
+                }
+                #expect(returned == size)
+            }
+            // An out-of-order key under `.append` is refused, as for a copied value.
+            #expect(throws: LMDBError.self) {
+                try bigEndian(1).withUnsafeBytes { key in try txn.put(db, key: key, reserving: 8, flags: .append) { _ in } }
+            }
+        }
+        try env.read { txn in
+            for (index, size) in sizes.enumerated() {
+                let stored = try txn.get(db, key: bigEndian(UInt64(index + 1))).map { Array($0) }
+                #expect(stored == (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ index) })
+            }
+        }
+    }
+
     @Test func cursorSeeksInNumericOrder() throws {
         let env = try Environment(directory: try freshDirectory())
         let db = try env.openDatabase("numbers")
