@@ -240,8 +240,8 @@ struct ByteWriter {
     }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
-        (out.baseAddress! + advance(bytes.count)).copyMemory(from: source, byteCount: bytes.count)
+        let start = advance(bytes.count)
+        UnsafeMutableRawBufferPointer(rebasing: out[start..<(start + bytes.count)]).copyMemory(from: bytes)
     }
 
     /// Strings are bounded by `Limits` well below 65,535 bytes before they get here.
