@@ -70,10 +70,21 @@ public final class Environment: @unchecked Sendable {
 
     deinit { close() }
 
-    /// Closes the environment. Only call once no transaction is open.
+    /// Closes the environment once every transaction still open has ended. Afterwards every
+    /// read, write or other use throws `LMDBError.Kind.closed` instead of touching freed memory
+    /// (a late task of a component being shut down may still try).
     public func close() {
-        if closed.exchange(true, ordering: .acquiringAndReleasing) { return }
-        mdb_env_close(handle)
+        resizeLock.withExclusive {
+            if closed.exchange(true, ordering: .acquiringAndReleasing) { return }
+            mdb_env_close(handle)
+        }
+    }
+
+    /// Call with `resizeLock` held (shared or exclusive): `close` takes it exclusively.
+    private func requireOpen(_ operation: String) throws(LMDBError) {
+        if closed.load(ordering: .acquiring) {
+            throw LMDBError(kind: .closed, operation: operation, detail: "the environment is closed")
+        }
     }
 
     public var currentMapSizeBytes: Int { mapSizeBytes.withLock { $0 } }
@@ -84,6 +95,7 @@ public final class Environment: @unchecked Sendable {
         if !options.readOnly { createFlags |= UInt32(MDB_CREATE) }
         let beginFlags = options.readOnly ? UInt32(MDB_RDONLY) : 0
         return try resizeLock.withShared { () throws(LMDBError) -> Database in
+            try requireOpen("openDatabase(\(name))")
             var txn: OpaquePointer?
             try check(mdb_txn_begin(handle, nil, beginFlags, &txn), "mdb_txn_begin")
             var dbi = MDB_dbi()
@@ -101,6 +113,7 @@ public final class Environment: @unchecked Sendable {
     public func read<R>(_ body: (Transaction) throws -> R) throws -> R {
         for _ in 0..<Self.resizedRetriesMax {
             let outcome: R? = try resizeLock.withShared { () throws -> R? in
+                try requireOpen("mdb_txn_begin(read)")
                 var txn: OpaquePointer?
                 let status = mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &txn)
                 if status == MDB_MAP_RESIZED { return nil }
@@ -122,6 +135,7 @@ public final class Environment: @unchecked Sendable {
         for _ in 0..<Self.mapGrowthAttemptsMax {
             do {
                 return try resizeLock.withShared { () throws -> R in
+                    try requireOpen("mdb_txn_begin(write)")
                     var txn: OpaquePointer?
                     try check(mdb_txn_begin(handle, nil, 0, &txn), "mdb_txn_begin(write)")
                     guard let txn else { throw LMDBError(kind: .badTransaction, operation: "mdb_txn_begin", detail: "no txn") }
@@ -146,6 +160,7 @@ public final class Environment: @unchecked Sendable {
     /// Doubles the map (bounded by `maxMapSizeBytes`). Waits until no transaction is open.
     public func growMap() throws(LMDBError) {
         try resizeLock.withExclusive { () throws(LMDBError) in
+            try requireOpen("grow map")
             let current = mapSizeBytes.withLock { $0 }
             guard current < options.maxMapSizeBytes else {
                 throw LMDBError(code: MDB_MAP_FULL, operation: "grow map beyond \(options.maxMapSizeBytes) bytes")
@@ -158,6 +173,7 @@ public final class Environment: @unchecked Sendable {
 
     private func adoptMapSizeOfOtherProcess() throws(LMDBError) {
         try resizeLock.withExclusive { () throws(LMDBError) in
+            try requireOpen("mdb_env_set_mapsize(0)")
             try check(mdb_env_set_mapsize(handle, 0), "mdb_env_set_mapsize(0)")
             var info = MDB_envinfo()
             mdb_env_info(handle, &info)
@@ -167,21 +183,30 @@ public final class Environment: @unchecked Sendable {
 
     /// Flushes buffers to disk (needed only when opened with `durable: false`).
     public func sync() throws(LMDBError) {
-        try check(mdb_env_sync(handle, 1), "mdb_env_sync")
+        try resizeLock.withShared { () throws(LMDBError) in
+            try requireOpen("mdb_env_sync")
+            try check(mdb_env_sync(handle, 1), "mdb_env_sync")
+        }
     }
 
     /// Writes a consistent copy of the environment into an existing, empty directory.
     public func copy(toDirectory directory: String, compact: Bool = false) throws(LMDBError) {
-        try check(mdb_env_copy2(handle, directory, compact ? UInt32(MDB_CP_COMPACT) : 0), "mdb_env_copy2(\(directory))")
+        try resizeLock.withShared { () throws(LMDBError) in
+            try requireOpen("mdb_env_copy2(\(directory))")
+            try check(mdb_env_copy2(handle, directory, compact ? UInt32(MDB_CP_COMPACT) : 0), "mdb_env_copy2(\(directory))")
+        }
     }
 
-    /// Bytes used by the data file (last page in use × page size).
+    /// Bytes used by the data file (last page in use × page size); 0 once closed.
     public func usedBytes() -> Int {
-        var info = MDB_envinfo()
-        var stat = MDB_stat()
-        mdb_env_info(handle, &info)
-        mdb_env_stat(handle, &stat)
-        return (info.me_last_pgno + 1) * Int(stat.ms_psize)
+        resizeLock.withShared {
+            guard !closed.load(ordering: .acquiring) else { return 0 }
+            var info = MDB_envinfo()
+            var stat = MDB_stat()
+            mdb_env_info(handle, &info)
+            mdb_env_stat(handle, &stat)
+            return (info.me_last_pgno + 1) * Int(stat.ms_psize)
+        }
     }
 }
 

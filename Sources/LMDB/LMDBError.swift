@@ -30,6 +30,8 @@ public struct LMDBError: Error, Equatable, Sendable, CustomStringConvertible {
         case badDatabaseHandle
         /// The file failed Emporium's own check before LMDB was allowed to map it.
         case damagedFile
+        /// The environment was closed: nothing more is read or written through it.
+        case closed
         case system(errno: Int32)
     }
 

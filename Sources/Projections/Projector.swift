@@ -371,6 +371,7 @@ public final class Projector: @unchecked Sendable {
                     if Task.isCancelled { break }
                     let due = lastStep + options.followIntervalMin
                     if clock.now < due { try? await Task.sleep(until: due, clock: clock) }
+                    if Task.isCancelled { break }  // stopped (perhaps closed) while waiting for its turn
                     lastStep = clock.now
                     let head = log.headPosition
                     let storing = clock.now - lastStore >= options.storeIntervalMax
@@ -383,6 +384,7 @@ public final class Projector: @unchecked Sendable {
                 } catch {
                     state.withLock { lastFailure = "\(error)" }
                     try? await Task.sleep(for: .seconds(1))  // a storage error: try again rather than spin
+                    if Task.isCancelled { break }
                     try? await onWorker { try self.reload() }
                 }
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 @testable import LMDB
@@ -130,6 +131,57 @@ func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian
             #expect(error.kind == .mapFull)
         }
         #expect(try env.read { try $0.count(db) } == 1)
+    }
+
+    @Test func aClosedEnvironmentRefusesEveryUseWithATypedError() throws {
+        let directory = try freshDirectory()
+        let env = try Environment(directory: directory)
+        let db = try env.openDatabase("kv")
+        try env.write { txn in try txn.put(db, key: [1], value: [2]) }
+        env.close()
+        env.close()  // a second close is harmless
+        func expectClosed(_ label: String, _ body: () throws -> Void) {
+            do {
+                try body()
+                Issue.record("\(label) ran on a closed environment")
+            } catch let error as LMDBError {
+                #expect(error.kind == .closed, "\(label): \(error)")
+            } catch {
+                Issue.record("\(label): \(error)")
+            }
+        }
+        expectClosed("read") { _ = try env.read { try $0.count(db) } }
+        expectClosed("write") { try env.write { txn in try txn.put(db, key: [3], value: [4]) } }
+        expectClosed("openDatabase") { _ = try env.openDatabase("other") }
+        expectClosed("sync") { try env.sync() }
+        expectClosed("growMap") { try env.growMap() }
+        #expect(env.usedBytes() == 0)
+        // What was committed before the close is all there is.
+        let reopened = try Environment(directory: directory)
+        let again = try reopened.openDatabase("kv")
+        #expect(try reopened.read { try $0.count(again) } == 1)
+    }
+
+    @Test func closeWaitsForATransactionStillOpen() throws {
+        let env = try Environment(directory: try freshDirectory())
+        let db = try env.openDatabase("kv")
+        try env.write { txn in try txn.put(db, key: [1], value: [2]) }
+        let reading = DispatchSemaphore(value: 0)
+        let readEnded = Mutex<Bool>(false)
+        let readValue = Mutex<[UInt8]?>(nil)
+        let thread = Thread {
+            _ = try? env.read { txn in
+                reading.signal()
+                Thread.sleep(forTimeInterval: 0.2)  // close() is called meanwhile
+                readValue.withLock { $0 = try? txn.get(db, key: [1]).map { Array($0) } }
+                readEnded.withLock { $0 = true }
+            }
+        }
+        thread.start()
+        reading.wait()
+        env.close()
+        #expect(readEnded.withLock { $0 }, "close returned while a read transaction was open")
+        #expect(readValue.withLock { $0 } == [2])
     }
 }
 

@@ -244,6 +244,31 @@ import Testing
         #expect(try projector.status().allSatisfy { $0.storedCheckpoint == shop.log.headPosition })
     }
 
+    /// Closing while the follower waits out `followIntervalMin` with new events pending: it must not fold
+    /// into the closed store (it did: a use of freed LMDB memory), and what it stored stays consistent.
+    @Test func closingWhileTheFollowerWaitsForItsTurnFoldsNothingMore() async throws {
+        let shop = try await ProjectedShop()
+        var options = Projector.Options()
+        options.followIntervalMin = .milliseconds(400)
+        let directory = temporaryDirectory("close-while-waiting")
+        let projector = try Projector(directory: directory, log: shop.log, options: options)
+        try projector.catchUp()
+        projector.start()
+        try await shop.run("RecordView", ["goodsId": shop.named["teapot"] ?? ""], as: shop.customer)
+        #expect(await projector.wait("mypages", reaches: shop.log.headPosition, timeout: .seconds(10)))
+        try await shop.run("RecordView", ["goodsId": shop.named["teapot"] ?? ""], as: shop.customer)
+        try await Task.sleep(for: .milliseconds(50))  // the follower has seen the event and waits for its turn
+        projector.close()
+        try await Task.sleep(for: .milliseconds(600))  // past its turn
+        #expect(projector.checkpoint("mypages") == shop.log.headPosition - 1, "the follower folded after close")
+        #expect(projector.failure == nil, "\(projector.failure ?? "")")
+        let reopened = try Projector(directory: directory, log: shop.log, options: options)
+        defer { reopened.close() }
+        #expect(reopened.checkpoint("mypages") == shop.log.headPosition - 1)
+        try reopened.catchUp()
+        #expect(try reopened.differencesFromRebuild("mypages").isEmpty)
+    }
+
     /// Between stores a serving model's batches live in memory only (queries see them); a reload drops them,
     /// and storing writes them all in one transaction, equal byte for byte to the whole fold.
     @Test func batchesBetweenStoresAreServedFromMemoryThenStoredTogether() async throws {
