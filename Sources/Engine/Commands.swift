@@ -12,8 +12,11 @@ extension Engine {
         let run: @Sendable (Engine, any Sendable, CommandContext) async throws -> CommandResult
     }
 
-    /// Every command type the engine knows.
-    public static var commandTypes: [String] { handlers.keys.sorted() }
+    /// Every command type the engine knows, sorted.
+    public static let commandTypes: [String] = handlers.keys.sorted()
+
+    /// Whether `type` names a command the engine knows.
+    public static func knows(_ type: String) -> Bool { handlers[type] != nil }
 
     /// Decodes and executes one command whose `data` is given apart.
     public func execute(type: String, data: Data, context: CommandContext) async throws -> CommandResult {

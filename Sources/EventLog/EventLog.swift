@@ -152,7 +152,7 @@ public final class EventLog: Sendable {
         do {
             return try environment.read { try body(LogQueries(schema: schema, txn: $0)) }
         } catch let error as LMDBError {
-            throw EventLogError.storage(error)
+            throw error.kind == .closed ? EventLogError.closed : EventLogError.storage(error)
         }
     }
 

@@ -140,7 +140,7 @@ struct Routes: Sendable {
             metrics.record(type: type, outcome: "ok", since: started)
             return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: result.json)))
         } catch let error as EngineError {
-            metrics.record(type: Engine.commandTypes.contains(type) ? type : "unknown", outcome: error.code, since: started)
+            metrics.record(type: Engine.knows(type) ? type : "unknown", outcome: error.code, since: started)
             throw error
         }
     }

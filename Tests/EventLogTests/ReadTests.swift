@@ -121,6 +121,9 @@ import Testing
         #expect(try reopened.verify().isHealthy)
         reopened.close()
         await expectLogError(.closed) { _ = try await reopened.append(to: stream("user-1"), expected: .any, events: [event()]) }
+        // Reads after close are refused the same way (they used a freed LMDB environment).
+        await expectLogError(.closed) { _ = try reopened.read(from: 1) }
+        await expectLogError(.closed) { _ = try reopened.readStream(stream("user-1")) }
     }
 
     @Test func aLogOutgrowsItsInitialMap() async throws {
