@@ -70,7 +70,7 @@ public enum RecordCodec {
         writer.appendUUID(event.eventId)
         writer.appendUUID(event.metadata.correlationId)
         writer.appendUUID(event.metadata.causationId ?? zeroUUID)
-        placement.previousHash.bytes.withUnsafeBytes { writer.append($0) }
+        placement.previousHash.withUnsafeBytes { writer.append($0) }
         writer.appendBigEndian(placement.links.stream)
         writer.appendBigEndian(placement.links.actor)
         writer.appendBigEndian(placement.links.type)
@@ -87,16 +87,16 @@ public enum RecordCodec {
         let digest = hasher.finalize()
         return digest.withUnsafeBytes { hash in
             writer.append(hash)
-            return Digest(bytes: Array(hash))
+            return Digest(copying: hash)
         }
     }
 
     static func sha256(_ bytes: [UInt8]) -> Digest {
-        Digest(bytes: Array(SHA256.hash(data: bytes)))
+        SHA256.hash(data: bytes).withUnsafeBytes { Digest(copying: $0) }
     }
 
     static func sha256(_ bytes: UnsafeRawBufferPointer) -> Digest {
-        Digest(bytes: Array(SHA256.hash(data: bytes)))
+        SHA256.hash(data: bytes).withUnsafeBytes { Digest(copying: $0) }
     }
 
     /// Decodes a stored record. With `verifyHash` the stored hash is recomputed and compared.
@@ -114,7 +114,7 @@ public enum RecordCodec {
             let eventId = try reader.uuid()
             let correlationId = try reader.uuid()
             let causationId = try reader.uuid()
-            let previousHash = Digest(bytes: try reader.bytes(hashBytes))
+            let previousHash = Digest(copying: try reader.slice(hashBytes))
             let links = ChainLinks(stream: try reader.u64(), actor: try reader.u64(), type: try reader.u64())
             guard links.stream < position, links.actor < position, links.type < position else {
                 throw ByteReader.Failure("a back-pointer points forward")
@@ -126,7 +126,7 @@ public enum RecordCodec {
             let payloadCount = Int(try reader.u32())
             let payload = try reader.bytes(payloadCount)
             let bodyCount = reader.offset
-            let hash = Digest(bytes: try reader.bytes(hashBytes))
+            let hash = Digest(copying: try reader.slice(hashBytes))
             guard reader.isAtEnd else { throw ByteReader.Failure("\(bytes.count - reader.offset) trailing bytes") }
             if verifyHash, sha256(UnsafeRawBufferPointer(rebasing: bytes[0..<bodyCount])) != hash {
                 throw ByteReader.Failure("hash does not match contents")
@@ -199,7 +199,7 @@ public enum RecordCodec {
     /// Reads only the stored hash (the last 32 bytes).
     static func storedHash(_ bytes: UnsafeRawBufferPointer, position: UInt64) throws(EventLogError) -> Digest {
         guard bytes.count >= fixedHeaderBytes + hashBytes else { throw .corruptRecord(position: position, reason: "too short") }
-        return Digest(bytes: Array(bytes[(bytes.count - hashBytes)...]))
+        return Digest(copying: UnsafeRawBufferPointer(rebasing: bytes[(bytes.count - hashBytes)...]))
     }
 }
 

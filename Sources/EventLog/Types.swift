@@ -193,20 +193,47 @@ public struct ChainLinks: Hashable, Sendable {
     }
 }
 
-/// A SHA-256 digest.
+/// A SHA-256 digest, held inline (no heap storage: every record decodes two of them).
 public struct Digest: Hashable, Sendable, CustomStringConvertible {
     public static let byteCount = 32
-    public static let zero = Digest(bytes: [UInt8](repeating: 0, count: byteCount))
-    public let bytes: [UInt8]
+    public static let zero = Digest(words: (0, 0, 0, 0))
+    /// The 32 bytes in their order in memory.
+    private let words: (UInt64, UInt64, UInt64, UInt64)
+
+    private init(words: (UInt64, UInt64, UInt64, UInt64)) { self.words = words }
 
     public init(bytes: [UInt8]) {
         precondition(bytes.count == Self.byteCount, "a digest has \(Self.byteCount) bytes")
-        self.bytes = bytes
+        self = bytes.withUnsafeBytes { Digest(copying: $0) }
+    }
+
+    /// The digest whose bytes `raw` holds (exactly 32).
+    public init(copying raw: UnsafeRawBufferPointer) {
+        precondition(raw.count == Self.byteCount, "a digest has \(Self.byteCount) bytes")
+        words = (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                 raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
     }
 
     public init?(hex: String) {
         guard let bytes = Self.bytes(fromHex: hex), bytes.count == Self.byteCount else { return nil }
-        self.bytes = bytes
+        self.init(bytes: bytes)
+    }
+
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try Swift.withUnsafeBytes(of: words) { raw in try body(raw) }
+    }
+
+    public static func == (lhs: Digest, rhs: Digest) -> Bool {
+        lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1 && lhs.words.2 == rhs.words.2 && lhs.words.3 == rhs.words.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
     }
 
     /// Bytes from hex digits (either case), or nil for odd length or a non-hex character.
@@ -223,7 +250,7 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible {
     public var hex: String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
+        out.reserveCapacity(Self.byteCount * 2)
         for byte in bytes {
             out.append(digits[Int(byte >> 4)])
             out.append(digits[Int(byte & 0x0f)])

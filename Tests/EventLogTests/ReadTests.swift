@@ -101,6 +101,24 @@ import Testing
         #expect(try log.position(atOrBefore: Timestamp(nanosecondsSinceEpoch: Int64.max)) == 30)
     }
 
+    @Test func digestsKeepTheirBytesInOrder() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let bytes = (0..<Digest.byteCount).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let digest = Digest(bytes: bytes)
+            #expect(digest.bytes == bytes)
+            #expect(digest.withUnsafeBytes { Array($0) } == bytes)
+            #expect(Digest(hex: digest.hex) == digest)
+            #expect(digest.hex == bytes.map { String(format: "%02x", $0) }.joined())
+            var changed = bytes
+            changed[Int.random(in: 0..<Digest.byteCount, using: &generator)] ^= 0x01
+            #expect(Digest(bytes: changed) != digest)
+            #expect(Set([digest, Digest(bytes: bytes), Digest(bytes: changed)]).count == 2)
+        }
+        #expect(Digest.zero.bytes == [UInt8](repeating: 0, count: 32))
+        #expect(Digest(hex: "00") == nil)
+    }
+
     @Test func timestampsPrintAsISO8601() {
         #expect(Timestamp(nanosecondsSinceEpoch: 1_790_000_000_123_456_789).description == "2026-09-21T14:13:20.123456Z")
         #expect(Timestamp(nanosecondsSinceEpoch: -1_000).description == "1969-12-31T23:59:59.999999Z")
