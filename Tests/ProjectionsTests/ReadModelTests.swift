@@ -249,7 +249,7 @@ import Testing
     @Test func closingWhileTheFollowerWaitsForItsTurnFoldsNothingMore() async throws {
         let shop = try await ProjectedShop()
         var options = Projector.Options()
-        options.followIntervalMin = .milliseconds(400)
+        options.followIntervalMin = .seconds(1)  // long enough that a loaded CI machine still closes inside it
         let directory = temporaryDirectory("close-while-waiting")
         let projector = try Projector(directory: directory, log: shop.log, options: options)
         try projector.catchUp()
@@ -259,7 +259,7 @@ import Testing
         try await shop.run("RecordView", ["goodsId": shop.named["teapot"] ?? ""], as: shop.customer)
         try await Task.sleep(for: .milliseconds(50))  // the follower has seen the event and waits for its turn
         projector.close()
-        try await Task.sleep(for: .milliseconds(600))  // past its turn
+        try await Task.sleep(for: .milliseconds(1300))  // past its turn
         #expect(projector.checkpoint("mypages") == shop.log.headPosition - 1, "the follower folded after close")
         #expect(projector.failure == nil, "\(projector.failure ?? "")")
         let reopened = try Projector(directory: directory, log: shop.log, options: options)
