@@ -192,6 +192,9 @@ struct Serve: AsyncParsableCommand {
             log.close()
         }
         let log = try data.openLog(clock: SystemClock())
+        // Shutdown runs these in reverse: the expiry sweeper stops, the projector stores what it folded,
+        // then the stores close, the log last.
+        defer { log.close() }
         let vault = try data.openVault()
         let snapshots = try data.openSnapshots()
         defer {
@@ -215,7 +218,6 @@ struct Serve: AsyncParsableCommand {
         defer { sweeper.cancel() }
         printBanner(engine: engine)
         try await buildApplication(engine: engine, projector: projector, configuration: server).runService()
-        log.close()
     }
 
     private func printBanner(engine: Engine) {
