@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import LMDB
 import TestSupport
 import Testing
@@ -55,5 +56,37 @@ import Testing
         #expect(try repairing.differencesFromRebuild("analytics").isEmpty)
         repairing.close()
         #expect(try emporium(["verify", "--data-dir", data]).status == 0)
+    }
+
+    /// `emporium serve` stops cleanly on SIGTERM (exit 0: the HTTP server drains, the projector stores, the log
+    /// closes last), and what it leaves verifies.
+    @Test func aServerStopsCleanlyOnSIGTERM() async throws {
+        let data = temporaryDirectory("serve-sigterm")
+        let process = Process()
+        process.executableURL = try emporiumExecutable()
+        process.arguments = ["serve", "--data-dir", data, "--port", "\(Int.random(in: 20_000...60_000))", "--seed-if-empty",
+                             "--customers", "3", "--goods", "12", "--orders", "6"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let output = Mutex("")
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = String(decoding: handle.availableData, as: UTF8.self)
+            output.withLock { $0 += chunk }
+        }
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(60)
+        // The HTTP server's log line (stderr, unbuffered; the banner on stdout is buffered in a pipe).
+        while !output.withLock({ $0.contains("listening on") }), process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try #require(process.isRunning && output.withLock { $0.contains("listening on") }, "the server did not start: \(output.withLock { $0 })")
+        try await Task.sleep(for: .milliseconds(300))  // past start-up: the projector follows, the sweeper runs
+        process.terminate()  // SIGTERM
+        process.waitUntilExit()
+        pipe.fileHandleForReading.readabilityHandler = nil
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(output.withLock { $0 })")
+        let verified = try emporium(["verify", "--data-dir", data])
+        #expect(verified.status == 0, "\(verified.output)")
     }
 }
