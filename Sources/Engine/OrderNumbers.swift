@@ -31,6 +31,7 @@ actor OrderNumbers {
 
     func number(at instant: Instant) async throws -> String {
         let today = instant.dayStamp
+        if let spare, spare.day != today { self.spare = nil }  // reserved for a day that has ended: it would block reserving ahead
         while today != day || next > last {
             if let spare, spare.day == today {
                 (day, first, next, last) = (today, spare.first, spare.first, spare.last)

@@ -388,6 +388,31 @@ final class HandClock: LogClock, @unchecked Sendable {
         try await Task.sleep(for: .milliseconds(50))
         #expect(try shop.log.events(ofType: "OrderNumbersReserved").count == 3, "one block for the second engine, none ahead")
     }
+
+    /// A spare block left from yesterday does not stop today's blocks from being reserved ahead.
+    @Test func aSpareBlockFromAnEndedDayIsDropped() async throws {
+        let clock = HandClock()
+        let shop = try TestShop(clock: clock)
+        let merchant = try await shop.register("m@example.com", role: .merchant)
+        let goodsId = try await shop.listGoods(by: merchant, stock: 500)
+        func reservations() throws -> [String] { try shop.log.events(ofType: "OrderNumbersReserved").map(\.stream.rawValue) }
+        func placeHalfABlockAndWaitForASpare(as buyer: Actor, reservationsAfter count: Int) async throws {
+            for _ in 0..<(OrderNumbers.blockSize / 2 + 1) {
+                try await shop.run("PlaceOrder", ["items": [["goodsId": goodsId, "quantity": 1]]], as: buyer)
+            }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try reservations().count < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        try await placeHalfABlockAndWaitForASpare(as: try await shop.shopper("b@example.com"), reservationsAfter: 2)
+        let yesterday = try reservations()
+        #expect(yesterday.count == 2 && Set(yesterday).count == 1, "\(yesterday)")
+        let seconds = clock.now().nanosecondsSinceEpoch / 1_000_000_000
+        clock.advance(seconds: 86_400 - seconds % 86_400 + 1)  // just past midnight (UTC)
+        try await placeHalfABlockAndWaitForASpare(as: try await shop.shopper("c@example.com"), reservationsAfter: 4)
+        let today = try reservations().dropFirst(2)
+        #expect(today.count == 2 && Set(today).count == 1 && !yesterday.contains(today.first ?? ""),
+                "today's first block and a spare for today: \(Array(today))")
+    }
 }
 
 @Suite struct TokenCacheTests {
