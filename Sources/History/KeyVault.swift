@@ -49,7 +49,8 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(count + 7)
         while bytes.count < count { withUnsafeBytes(of: generator.next()) { bytes.append(contentsOf: $0) } }
-        return Array(bytes.prefix(count))
+        bytes.removeLast(bytes.count - count)
+        return bytes
     }
 
     public func close() { environment.close() }

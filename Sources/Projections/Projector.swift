@@ -622,10 +622,10 @@ public final class Projector: @unchecked Sendable {
         }
     }
 
-    /// Stores what is folded but not stored, and waits for the long batch being written; rethrows a failure.
+    /// Waits for the long batch being written, then stores what is folded but not stored (in this
+    /// thread: nothing is left being written); rethrows a failure.
     func finishWrite() throws {
         try store(onEveryCore: false)
-        try waitForWrite()
     }
 
     /// Waits for the long batch being written, if any; rethrows its failure.

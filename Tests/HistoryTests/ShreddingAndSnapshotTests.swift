@@ -40,6 +40,16 @@ import Testing
         #expect(log.contains(bytesOf: "Longjing green tea"))
     }
 
+    @Test func systemRandomBytesComeInTheCountAskedFor() {
+        for count in [0, 1, 7, 8, 9, 12, 16, 32, 33] {
+            #expect(KeyVault.systemRandomBytes(count).count == count, "\(count)")
+        }
+        // Two draws differ, and 32 bytes are not a few values repeated.
+        let first = KeyVault.systemRandomBytes(32)
+        #expect(first != KeyVault.systemRandomBytes(32))
+        #expect(Set(first).count > 8)
+    }
+
     @Test func aForgottenUsersKeyCanNeverBeMadeAgain() throws {
         let vault = try KeyVault(directory: temporaryDirectory("vault"))
         defer { vault.close() }
