@@ -182,7 +182,8 @@ public final class EventLog: Sendable {
     public func read(from position: UInt64, limit: Int = Limits.readPageEventsMax) throws -> [RecordedEvent] {
         var events: [RecordedEvent] = []
         _ = try query { queries in
-            try queries.scan(from: position, limit: min(limit, Limits.readPageEventsMax)) { events.append($0); return true }
+            var names = RecentNames.forScan()
+            return try queries.scan(from: position, limit: min(limit, Limits.readPageEventsMax), names: &names) { events.append($0); return true }
         }
         return events
     }
@@ -194,10 +195,11 @@ public final class EventLog: Sendable {
         let end = try last ?? head().position
         var next = max(position, 1)
         var going = true
+        var names = RecentNames.forScan()
         while going, next <= end {
             let chunk = Int(min(UInt64(Limits.scanChunkEvents), end - next + 1))
             let visited = try query { queries in
-                try queries.scan(from: next, limit: chunk, verifyHash: verifyHash) { event in
+                try queries.scan(from: next, limit: chunk, verifyHash: verifyHash, names: &names) { event in
                     going = try body(event)
                     return going
                 }
@@ -249,16 +251,16 @@ public final class EventLog: Sendable {
     /// Events of one correlation (an HTTP request, a CLI run), from `position` on, at most `limit`.
     public func events(correlatedWith id: UUID, from position: UInt64 = 1, limit: Int = 100) throws -> [RecordedEvent] {
         try query { queries in
-            try queries.indexedPositions(schema.byCorrelation, prefix: Key.uuid(id), from: position,
-                                         limit: min(limit, Limits.readPageEventsMax)).map { try queries.requireEvent(at: $0) }
+            try queries.requireEvents(at: queries.indexedPositions(schema.byCorrelation, prefix: Key.uuid(id), from: position,
+                                                                   limit: min(limit, Limits.readPageEventsMax)))
         }
     }
 
     private func chained(_ kind: LogSchema.NameKind, _ name: String, from position: UInt64, limit: Int) throws -> [RecordedEvent] {
         try query { queries in
             guard let (chain, head) = try queries.chain(kind, named: name) else { return [] }
-            return try queries.chainPositions(chain, head: head, fromPosition: position, limit: min(limit, Limits.readPageEventsMax))
-                .map { try queries.requireEvent(at: $0) }
+            return try queries.requireEvents(at: queries.chainPositions(chain, head: head, fromPosition: position,
+                                                                        limit: min(limit, Limits.readPageEventsMax)))
         }
     }
 

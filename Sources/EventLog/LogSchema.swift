@@ -282,8 +282,13 @@ struct LogQueries {
     }
 
     func event(at position: UInt64, verifyHash: Bool = false) throws -> RecordedEvent? {
+        var names = RecentNames.none
+        return try event(at: position, verifyHash: verifyHash, names: &names)
+    }
+
+    func event(at position: UInt64, verifyHash: Bool = false, names: inout RecentNames) throws -> RecordedEvent? {
         guard let bytes = try txn.get(schema.events, key: Key.u64(position)) else { return nil }
-        return try RecordCodec.decode(bytes, position: position, verifyHash: verifyHash)
+        return try RecordCodec.decode(bytes, position: position, verifyHash: verifyHash, names: &names)
     }
 
     func position(ofEventId id: UUID) throws -> UInt64? {
@@ -296,7 +301,7 @@ struct LogQueries {
         let positions = backward
             ? try chainBackward(chain, head: head, from: version, limit: limit)
             : try chainForward(chain, head: head, from: version, limit: limit)
-        return try positions.map { try requireEvent(at: $0) }
+        return try requireEvents(at: positions)
     }
 
     /// Positions from an index whose keys are `prefix + position`, from `position`, at most `limit`.
@@ -316,8 +321,14 @@ struct LogQueries {
         }
     }
 
-    func requireEvent(at position: UInt64) throws -> RecordedEvent {
-        guard let event = try event(at: position) else {
+    /// The events at `positions`, which an index or a chain named (their names decoded once).
+    func requireEvents(at positions: [UInt64]) throws -> [RecordedEvent] {
+        var names = RecentNames.forScan()
+        return try positions.map { try requireEvent(at: $0, names: &names) }
+    }
+
+    func requireEvent(at position: UInt64, names: inout RecentNames) throws -> RecordedEvent {
+        guard let event = try event(at: position, names: &names) else {
             throw EventLogError.corruptRecord(position: position, reason: "an index points to a missing record")
         }
         return event
@@ -325,12 +336,13 @@ struct LogQueries {
 
     /// Calls `body` for each event from `position` in order until it returns false or `limit` events.
     @discardableResult
-    func scan(from position: UInt64, limit: Int, verifyHash: Bool = false, _ body: (RecordedEvent) throws -> Bool) throws -> Int {
+    func scan(from position: UInt64, limit: Int, verifyHash: Bool = false, names: inout RecentNames,
+              _ body: (RecordedEvent) throws -> Bool) throws -> Int {
         try txn.withCursor(schema.events) { cursor in
             var visited = 0
             var entry = try cursor.seek(atLeast: Key.u64(max(position, 1)))
             while let current = entry, visited < limit {
-                let event = try RecordCodec.decode(current.value, position: Key.readU64(current.key), verifyHash: verifyHash)
+                let event = try RecordCodec.decode(current.value, position: Key.readU64(current.key), verifyHash: verifyHash, names: &names)
                 visited += 1
                 guard try body(event) else { break }
                 entry = try cursor.next()

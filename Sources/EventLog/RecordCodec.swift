@@ -101,6 +101,13 @@ public enum RecordCodec {
 
     /// Decodes a stored record. With `verifyHash` the stored hash is recomputed and compared.
     public static func decode(_ bytes: UnsafeRawBufferPointer, position expected: UInt64, verifyHash: Bool = false) throws(EventLogError) -> RecordedEvent {
+        var names = RecentNames.none
+        return try decode(bytes, position: expected, verifyHash: verifyHash, names: &names)
+    }
+
+    /// `decode`, reusing the strings of names read recently (see `RecentNames`).
+    static func decode(_ bytes: UnsafeRawBufferPointer, position expected: UInt64, verifyHash: Bool,
+                       names: inout RecentNames) throws(EventLogError) -> RecordedEvent {
         var reader = ByteReader(bytes: bytes)
         do {
             let format = try reader.u8()
@@ -119,9 +126,9 @@ public enum RecordCodec {
             guard links.stream < position, links.actor < position, links.type < position else {
                 throw ByteReader.Failure("a back-pointer points forward")
             }
-            let stream = StreamName(stored: try reader.string16())
-            let type = try reader.string16()
-            let actor = try reader.string16()
+            let stream = StreamName(stored: try reader.string16(&names))
+            let type = try reader.string16(&names)
+            let actor = try reader.string16(&names)
             let idempotencyKey = try reader.string16()
             let payloadCount = Int(try reader.u32())
             let payload = try reader.bytes(payloadCount)
@@ -298,5 +305,54 @@ struct ByteReader {
         let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + count)])
         guard let text = String(validating: slice, as: UTF8.self) else { throw Failure("invalid UTF-8 at offset \(start)") }
         return text
+    }
+
+    /// `string16()`, answered from `names` when the same bytes were read recently.
+    mutating func string16(_ names: inout RecentNames) throws(Failure) -> String {
+        let count = Int(try u16())
+        let start = try take(count)
+        let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + count)])
+        if let known = names.lookup(slice) { return known }
+        guard let text = String(validating: slice, as: UTF8.self) else { throw Failure("invalid UTF-8 at offset \(start)") }
+        names.remember(text, slot: RecentNames.slot(slice))
+        return text
+    }
+}
+
+/// The names (streams, types, actors) a scan decoded lately. A log repeats them from record to record
+/// (one command's events share an actor and often a stream; types recur), and validating their UTF-8
+/// and allocating their strings was half of decoding a record. Direct-mapped: a name's slot comes from
+/// its length and its first and last bytes, and the stored bytes are compared before a name is reused.
+struct RecentNames {
+    static let slots = 64
+    private var names: [String]
+
+    /// Remembers nothing: for reading one record.
+    static var none: RecentNames { RecentNames(names: []) }
+    /// For reading many records in a row.
+    static func forScan() -> RecentNames { RecentNames(names: [String](repeating: "", count: slots)) }
+
+    private init(names: [String]) { self.names = names }
+
+    static func slot(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard let first = bytes.first, let last = bytes.last else { return 0 }
+        let middle = bytes[bytes.count / 2]
+        return (bytes.count &* 31 &+ Int(first) &* 7 &+ Int(middle) &* 3 &+ Int(last)) & (slots - 1)
+    }
+
+    func lookup(_ bytes: UnsafeRawBufferPointer) -> String? {
+        guard !names.isEmpty else { return nil }
+        var candidate = names[Self.slot(bytes)]
+        let same = candidate.withUTF8 { stored -> Bool in
+            guard stored.count == bytes.count else { return false }
+            guard let storedBase = stored.baseAddress, let base = bytes.baseAddress else { return true }  // both empty
+            return memcmp(storedBase, base, bytes.count) == 0
+        }
+        return same ? candidate : nil
+    }
+
+    mutating func remember(_ name: String, slot: Int) {
+        guard !names.isEmpty else { return }
+        names[slot] = name
     }
 }

@@ -84,6 +84,7 @@ private struct Verifier {
         var streams = 0
         try queries.txn.withCursor(schema.events) { cursor in
             var entry = try cursor.first()
+            var names = RecentNames.forScan()
             while let current = entry {
                 let position = Key.readU64(current.key)
                 if position != expectedPosition {
@@ -93,7 +94,7 @@ private struct Verifier {
                 expectedPosition = position + 1
                 checked += 1
                 do {
-                    let event = try RecordCodec.decode(current.value, position: position, verifyHash: true)
+                    let event = try RecordCodec.decode(current.value, position: position, verifyHash: true, names: &names)
                     if let previousHash, event.previousHash != previousHash {
                         note(.brokenChain, position, "previous hash \(event.previousHash.hex.prefix(16))… does not match the record before (\(previousHash.hex.prefix(16))…)")
                     }

@@ -256,7 +256,7 @@ final class Writer: @unchecked Sendable {
         guard let storedId else { return nil }
         if anyMissing { throw EventLogError.partiallyStored(eventId: storedId) }
         var streams: [StreamAppendResult] = []
-        for event in try positions.map({ try queries.requireEvent(at: $0) }) {
+        for event in try queries.requireEvents(at: positions) {
             if let last = streams.indices.last, streams[last].stream == event.stream {
                 streams[last].lastVersion = event.version
             } else {

@@ -50,6 +50,37 @@ import Testing
         #expect(first == [1, 2, 3], "the body stops the scan")
     }
 
+    @Test func namesReusedDuringAScanAreTheNamesStored() async throws {
+        // Same length, first, middle and last byte: one slot of `RecentNames`, different names.
+        let actors = ["user:ab:customer", "user:cd:customer", "user:ef:customer"]
+        let twins = actors.map { Array($0.utf8) }.map { bytes in bytes.withUnsafeBytes { RecentNames.slot($0) } }
+        #expect(Set(twins).count == 1, "the test's names must share a slot")
+        var names = RecentNames.forScan()
+        Array(actors[0].utf8).withUnsafeBytes { bytes in names.remember(actors[0], slot: RecentNames.slot(bytes)) }
+        Array(actors[1].utf8).withUnsafeBytes { bytes in #expect(names.lookup(bytes) == nil) }
+        Array(actors[0].utf8).withUnsafeBytes { bytes in #expect(names.lookup(bytes) == actors[0]) }
+
+        let log = try openLog()
+        var appended: [(stream: String, type: String, actor: String)] = []
+        for round in 0..<30 {
+            let name = ["order-ab", "order-cd", "goods-ab"][round % 3]
+            let type = ["TypeAb1", "TypeCd1"][round % 2]
+            let actor = actors[(round * 7) % 3]
+            _ = try await log.append(to: stream(name), expected: .any, events: [event(type, actor: actor)])
+            appended.append((name, type, actor))
+        }
+        var scanned: [(stream: String, type: String, actor: String)] = []
+        try log.scan { scanned.append(($0.stream.rawValue, $0.type, $0.metadata.actor)); return true }
+        #expect(scanned.map(\.stream) == appended.map(\.stream))
+        #expect(scanned.map(\.type) == appended.map(\.type))
+        #expect(scanned.map(\.actor) == appended.map(\.actor))
+        #expect(try log.read(from: 1).map(\.metadata.actor) == appended.map(\.actor))
+        let byStream = try log.readStream(stream("order-cd"))
+        #expect(byStream.map(\.metadata.actor) == appended.filter { $0.stream == "order-cd" }.map(\.actor))
+        for event in try log.events(byActor: actors[1]) { #expect(event.metadata.actor == actors[1]) }
+        #expect(try log.events(byActor: actors[1]).count == appended.filter { $0.actor == actors[1] }.count)
+    }
+
     @Test func theWholeLogReadsInPositionOrder() async throws {
         let log = try await populated()
         #expect(try log.read(from: 1).map(\.position) == Array(1...30))
