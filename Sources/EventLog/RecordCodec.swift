@@ -296,11 +296,16 @@ struct ByteReader {
 
     mutating func bytes(_ count: Int) throws(Failure) -> [UInt8] {
         let start = try take(count)
-        return Array(bytes[start..<(start + count)])
+        let source = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + count)])
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source)
+            initialized = count
+        }
     }
 
     mutating func string16() throws(Failure) -> String {
         let count = Int(try u16())
+        guard count > 0 else { return "" }  // an absent idempotency key: validating nothing still cost a generic call
         let start = try take(count)
         let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + count)])
         guard let text = String(validating: slice, as: UTF8.self) else { throw Failure("invalid UTF-8 at offset \(start)") }
@@ -324,7 +329,7 @@ struct ByteReader {
 /// and allocating their strings was half of decoding a record. Direct-mapped: a name's slot comes from
 /// its length and its first and last bytes, and the stored bytes are compared before a name is reused.
 struct RecentNames {
-    static let slots = 64
+    static let slots = 256
     private var names: [String]
 
     /// Remembers nothing: for reading one record.
