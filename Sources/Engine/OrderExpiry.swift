@@ -47,7 +47,7 @@ public final class OrderExpiry: Sendable {
                                                                             payload: recorded.payload) else { return }
             pending.withLock { $0[placed.orderId] = placed.expiresAt }
         default:
-            guard recorded.stream.rawValue.hasPrefix("order-"), let id = OrderId(String(recorded.stream.rawValue.dropFirst("order-".count))) else { return }
+            guard case .order(let id)? = StreamId(name: recorded.stream.rawValue) else { return }
             pending.withLock { _ = $0.removeValue(forKey: id) }
         }
     }

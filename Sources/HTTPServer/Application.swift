@@ -75,6 +75,20 @@ struct Routes: Sendable {
 
     static let table: [RouteSpec] = commandAndAggregateTable + readTable
 
+    /// The methods the table serves at `path` (a `:name` segment matches any one segment), for a 405's `Allow`.
+    static func methods(servingPath path: String) -> [HTTPRequest.Method] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        var methods: [HTTPRequest.Method] = []
+        for route in table where !methods.contains(route.method) {
+            let pattern = route.path.split(separator: "/", omittingEmptySubsequences: false)
+            if pattern.count == segments.count,
+               zip(pattern, segments).allSatisfy({ template, segment in template.hasPrefix(":") ? !segment.isEmpty : template == segment }) {
+                methods.append(route.method)
+            }
+        }
+        return methods
+    }
+
     static let commandAndAggregateTable: [RouteSpec] = [
         RouteSpec(name: "command", method: .post, path: "/v1/commands", summary: "Execute a command: {\"type\", \"data\"}", auth: false),
         RouteSpec(name: "callback", method: .post, path: "/v1/payments/:provider/callback", summary: "A signed payment provider notification", auth: false),

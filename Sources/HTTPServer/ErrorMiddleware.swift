@@ -36,7 +36,17 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as EngineError {
             response = Self.response(Self.status(of: error.kind), code: error.code, message: error.message, details: error.details)
         } catch let error as HTTPError {
-            response = Self.response(error.status, code: Self.code(for: error.status), message: error.body ?? error.status.reasonPhrase, details: [:])
+            let allowed = error.status == .notFound ? Routes.methods(servingPath: request.uri.path) : []
+            if !allowed.isEmpty, !allowed.contains(request.method) {
+                // The router's 404 for a path it serves with other methods.
+                let allow = allowed.map(\.rawValue).joined(separator: ", ")
+                response = Self.response(.methodNotAllowed, code: Self.code(for: .methodNotAllowed),
+                                         message: "\(request.method.rawValue) is not served at \(request.uri.path); allowed: \(allow)",
+                                         details: ["allow": allow])
+                response.headers[.allow] = allow
+            } else {
+                response = Self.response(error.status, code: Self.code(for: error.status), message: error.body ?? error.status.reasonPhrase, details: [:])
+            }
         } catch {
             context.logger.error("unexpected error", metadata: ["request.id": "\(requestId)", "error": "\(error)"])
             response = Self.response(.internalServerError, code: "internal_error", message: "an internal error occurred; request id \(requestId)", details: [:])

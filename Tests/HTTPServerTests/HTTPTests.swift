@@ -218,6 +218,8 @@ extension TestClientProtocol {
                 ("customer lists goods", .forbidden, "forbidden", { try await client.command("ListGoods", ["title": "x", "category": "y", "price": 1, "stock": 1], token: buyer) }),
                 ("business rule", .unprocessableContent, "order_not_shippable", { try await client.command("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "1"], token: merchant) }),
                 ("unknown route", .notFound, "not_found", { try await client.call(.get, "/v1/nothing") }),
+                ("wrong method", .methodNotAllowed, "method_not_allowed", { try await client.call(.put, "/v1/commands", body: "{}", token: buyer) }),
+                ("wrong method on a templated path", .methodNotAllowed, "method_not_allowed", { try await client.call(.delete, "/v1/orders/\(orderId)", token: buyer) }),
                 ("unsigned callback", .unauthorized, "invalid_signature", { try await client.call(.post, "/v1/payments/sandbox/callback", body: "{}") }),
             ]
             for (name, status, code, request) in cases {
@@ -227,6 +229,8 @@ extension TestClientProtocol {
                 #expect(reply.errorCode == code, "\(name): \(reply.text.prefix(200))")
                 #expect(try await client.head() == before, "\(name) appended events")
             }
+            #expect(try await client.call(.get, "/v1/commands").headers[.allow] == "POST")
+            #expect(try await client.call(.post, "/v1/orders/\(orderId)", body: "{}").headers[.allow] == "GET")
         }
     }
 }
