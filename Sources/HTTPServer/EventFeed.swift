@@ -17,11 +17,26 @@ extension Routes {
             throw EngineError(.forbidden, "the event feed is for admin and integration tokens")
         }
         let query = request.uri.queryParameters
-        var from = query.get("from", as: UInt64.self) ?? 1
-        if let lastId = request.headers[HTTPField.Name("Last-Event-ID") ?? .via].flatMap({ UInt64($0) }) { from = lastId + 1 }
+        var from: UInt64 = 1
+        if let text = query.get("from") {
+            guard let position = UInt64(text) else { throw Self.badQuery("from", "must be a position (an integer from 0)") }
+            from = max(position, 1)
+        }
+        // A client that has not received any event yet may send the header empty.
+        if let text = request.headers[HTTPField.Name("Last-Event-ID") ?? .via], !text.isEmpty {
+            guard let last = UInt64(text), last < UInt64.max else {
+                throw Self.badQuery("Last-Event-ID", "must be the id of an event this feed sent (a position)")
+            }
+            from = last + 1
+        }
         let type = query.get("type")
         let prefix = query.get("streamPrefix")
-        let limit = min(query.get("limit", as: Int.self) ?? Self.feedEventsMax, Self.feedEventsMax)
+        let limit = try query.get("limit").map { text in
+            guard let value = Int(text), (1...Self.feedEventsMax).contains(value) else {
+                throw Self.badQuery("limit", "must be 1…\(Self.feedEventsMax)")
+            }
+            return value
+        } ?? Self.feedEventsMax
         let subscription = engine.log.subscribe(from: from) { event in
             (type == nil || event.type == type) && (prefix == nil || event.stream.rawValue.hasPrefix(prefix ?? ""))
         }

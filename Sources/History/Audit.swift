@@ -177,6 +177,7 @@ public struct Auditor: Sendable {
     public func query(_ query: AuditQuery) throws -> AuditPage {
         let limit = min(max(query.limit, 1), AuditQuery.pageSizeMax)
         let head = try log.head().position
+        guard query.after < UInt64.max else { return AuditPage(events: [], next: nil) }  // nothing can follow it
         var start = query.after + 1
         if let from = query.from { start = max(start, try log.position(atOrAfter: from) ?? head + 1) }
         var end = head

@@ -105,6 +105,17 @@ import Testing
             #expect(!filtered.text.contains("event: UserRegistered"))
             let customer = try await client.user("c@example.com", engine: harness.engine)
             #expect(try await client.call(.get, "/v1/events?limit=1", token: customer).status == .forbidden)
+            // Bad positions and limits are 400s, not a feed from the start (and the last position there is
+            // cannot be followed: adding one to it crashed the server).
+            let lastEventId = HTTPField.Name("Last-Event-ID") ?? .via
+            for (bad, headers) in [("from=abc", [:]), ("from=-5", [:]), ("from=99999999999999999999999", [:]), ("limit=0", [:]),
+                                   ("limit=-1", [:]), ("limit=x", [:]), ("", [lastEventId: "zzz"]), ("", [lastEventId: "18446744073709551615"])]
+                as [(String, HTTPFields)] {
+                let reply = try await client.call(.get, "/v1/events?\(bad)", token: admin, headers: headers)
+                #expect(reply.status == .badRequest && reply.errorCode == "invalid_query", "\(bad) \(headers)")
+            }
+            let empty = try await client.call(.get, "/v1/events?from=3&limit=1", token: admin, headers: [lastEventId: ""])
+            #expect(Self.positions(empty.text) == [3], "an empty Last-Event-ID is no Last-Event-ID")
         }
     }
 }
@@ -226,6 +237,9 @@ import Testing
                 let reply = try await client.call(.get, "/v1/audit/events?\(bad)", token: admin)
                 #expect(reply.status == .badRequest && reply.errorCode == "invalid_query", "\(bad)")
             }
+            // Nothing follows the largest position (one past it overflowed and crashed the server).
+            let beyond = try await client.call(.get, "/v1/audit/events?after=\(UInt64.max)", token: admin)
+            #expect(beyond.status == .ok && (beyond.json["events"] as? [Any])?.isEmpty == true && beyond.json["next"] is NSNull)
         }
     }
 }

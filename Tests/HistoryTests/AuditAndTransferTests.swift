@@ -146,7 +146,8 @@ actor SeededShop {
         #expect(Array(again) == first)
     }
 
-    @Test(arguments: ["flipped payload", "reordered pair", "removed line", "truncated", "edited header field", "not json", "wrong format"])
+    @Test(arguments: ["flipped payload", "reordered pair", "removed line", "truncated", "edited header field", "not json", "wrong format",
+                      "version zero", "largest version"])
     func aDamagedFileIsRefusedAndWritesNothing(_ damage: String) async throws {
         let (log, vault, _) = try await SeededShop.shared.get()
         var lines = try lines(try export(log, vault))
@@ -165,6 +166,13 @@ actor SeededShop {
             record.actor = "user:00000000-0000-7000-8000-000000000000:admin"
             lines[12] = String(decoding: try record.jsonLine(data: nil), as: UTF8.self)
         case "not json": lines[20] = "{\"position\": 20,"
+        case "version zero", "largest version":
+            // Versions are read as they are batched, before any hash is checked: 0 - 1 and the largest + 1 trapped.
+            let records = try lines.dropFirst().map { try JSONDecoder().decode(EventRecord.self, from: Data($0.utf8)) }
+            let index = try #require(records.indices.dropLast().first { records[$0].stream == records[$0 + 1].stream && records[$0].version > 1 })
+            var record = records[index]
+            record.version = damage == "version zero" ? 0 : UInt64.max
+            lines[index + 1] = String(decoding: try record.jsonLine(data: nil), as: UTF8.self)
         default: lines[0] = "{\"format\":\"something-else\",\"formatVersion\":1,\"events\":1,\"headHash\":\"\"}"
         }
         let root = temporaryDirectory("refused")
