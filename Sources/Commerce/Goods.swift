@@ -182,13 +182,16 @@ public enum Catalog {
             guard price != goods.price else { throw Rejection(.nothingChanged, "the price is already \(price)") }
             return [.priceChanged(PriceChanged(from: goods.price, to: price, at: at))]
         case .restock(let quantity):
-            guard quantity > 0, goods.onHand + quantity <= Limits.stockMax else {
+            guard (1...Limits.stockMax).contains(quantity), goods.onHand + quantity <= Limits.stockMax else {
                 throw Rejection(.stockOutOfRange, "restock must be positive and keep stock ≤ \(Limits.stockMax)", field: "quantity")
             }
             return [.stockAdded(StockAdded(quantity: quantity, at: at))]
         case let .adjustStock(delta, reason):
             try Limits.text(reason, "reason", max: Limits.reasonCharactersMax)
             guard delta != 0 else { throw Rejection(.nothingChanged, "an adjustment of 0 changes nothing") }
+            guard (-Limits.stockMax...Limits.stockMax).contains(delta) else {  // checked first: onHand + delta could overflow
+                throw Rejection(.stockOutOfRange, "an adjustment is at most \(Limits.stockMax) either way", field: "delta")
+            }
             guard goods.onHand + delta >= goods.reserved, goods.onHand + delta <= Limits.stockMax else {
                 throw Rejection(.insufficientStock, "on hand would be \(goods.onHand + delta) with \(goods.reserved) reserved")
             }

@@ -400,6 +400,8 @@ public enum Limits {
     public static let quantityPerLineMax = 999
     public static let cartLinesMax = 100
     public static let stockMax = 100_000_000
+    /// How long a coupon bought with points may stay valid.
+    public static let exchangedCouponDaysMax = 3_650
     public static let emailCharactersMax = 254
     public static let passwordCharactersMin = 8
     public static let passwordCharactersMax = 128

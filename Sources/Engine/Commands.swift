@@ -300,8 +300,12 @@ extension Engine {
             let owner = try caller(&execution)
             let couponId: CouponId = execution.engine.newId()
             let code = Coupons.normalizedCode(input.code ?? "PTS-\(couponId.description.suffix(8))")
+            let validDays = input.validDays ?? 30
+            guard (1...Limits.exchangedCouponDaysMax).contains(validDays) else {  // checked before the days become seconds (that could overflow)
+                throw Rejection(.invalidInput, "validDays must be between 1 and \(Limits.exchangedCouponDaysMax)", field: "validDays")
+            }
             let command = ExchangePoints(points: input.points, couponId: couponId, code: code,
-                                         validUntil: execution.at.adding(seconds: input.validDays.map { Int64($0) * 86_400 } ?? 30 * 86_400), at: execution.at)
+                                         validUntil: execution.at.adding(seconds: Int64(validDays) * 86_400), at: execution.at)
             let decision = try Points.exchange(command, actor: try execution.requireActor(), owner: owner, state: try execution.load(.points(owner)),
                                                coupon: try execution.load(.coupon(couponId)), code: try execution.load(.couponCode(code)),
                                                policy: execution.engine.policy)

@@ -6,8 +6,13 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
 
     public init(nanosecondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = nanosecondsSinceEpoch }
 
+    /// Microsecond precision. Dates beyond what 64 bits of nanoseconds hold (before 1677, after 2255)
+    /// are clamped to ±9×10¹⁸ ns: a date someone typed is a bound, and a bound past the log's ends
+    /// means the same as one at them (it overflowed and trapped before).
     public init(_ date: Date) {
-        self.nanosecondsSinceEpoch = Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) * 1_000
+        let micros = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        let limit = 9e15  // exact in a Double; times 1,000 it stays inside Int64
+        self.nanosecondsSinceEpoch = micros.isNaN ? 0 : Int64(min(max(micros, -limit), limit)) * 1_000
     }
 
     public var date: Date { Date(timeIntervalSince1970: Double(nanosecondsSinceEpoch) / 1e9) }

@@ -150,6 +150,13 @@ import Testing
         #expect(Digest(hex: "00") == nil)
     }
 
+    @Test func datesBeyondSixtyFourBitsOfNanosecondsAreClamped() {
+        #expect(Timestamp(Date(timeIntervalSince1970: 1e12)).nanosecondsSinceEpoch == 9_000_000_000_000_000_000)
+        #expect(Timestamp(Date(timeIntervalSince1970: -1e12)).nanosecondsSinceEpoch == -9_000_000_000_000_000_000)
+        #expect(Timestamp(Date.distantFuture) > Timestamp(Date(timeIntervalSince1970: 2e9)))
+        #expect(Timestamp(Date(timeIntervalSince1970: 1.5)).nanosecondsSinceEpoch == 1_500_000_000)
+    }
+
     @Test func timestampsPrintAsISO8601() {
         #expect(Timestamp(nanosecondsSinceEpoch: 1_790_000_000_123_456_789).description == "2026-09-21T14:13:20.123456Z")
         #expect(Timestamp(nanosecondsSinceEpoch: -1_000).description == "1969-12-31T23:59:59.999999Z")

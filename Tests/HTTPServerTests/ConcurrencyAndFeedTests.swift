@@ -240,6 +240,11 @@ import Testing
             // Nothing follows the largest position (one past it overflowed and crashed the server).
             let beyond = try await client.call(.get, "/v1/audit/events?after=\(UInt64.max)", token: admin)
             #expect(beyond.status == .ok && (beyond.json["events"] as? [Any])?.isEmpty == true && beyond.json["next"] is NSNull)
+            // Times past what 64 bits of nanoseconds hold are bounds like any other (they overflowed and crashed the server).
+            let farFuture = try await client.call(.get, "/v1/audit/events?from=9999-12-31T00:00:00Z", token: admin)
+            #expect(farFuture.status == .ok && (farFuture.json["events"] as? [Any])?.isEmpty == true)
+            let farPast = try await client.call(.get, "/v1/audit/events?from=0001-01-01T00:00:00Z&to=9999-12-31T00:00:00Z&limit=1", token: admin)
+            #expect(farPast.status == .ok && (farPast.json["events"] as? [[String: Any]])?.first?["position"] as? Int == 1)
         }
     }
 }

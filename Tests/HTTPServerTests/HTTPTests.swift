@@ -217,6 +217,16 @@ extension TestClientProtocol {
                 ("someone else's goods", .forbidden, "not_owner", { try await client.command("ChangePrice", ["goodsId": goodsId, "price": 1], token: rival) }),
                 ("customer lists goods", .forbidden, "forbidden", { try await client.command("ListGoods", ["title": "x", "category": "y", "price": 1, "stock": 1], token: buyer) }),
                 ("business rule", .unprocessableContent, "order_not_shippable", { try await client.command("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "1"], token: merchant) }),
+                // Numbers so large that arithmetic on them overflowed (and crashed the server) before they were bounded.
+                ("adjusting stock by the largest integer", .unprocessableContent, "stock_out_of_range", {
+                    try await client.command("AdjustStock", ["goodsId": goodsId, "delta": Int.max, "reason": "count"], token: merchant)
+                }),
+                ("restocking the largest integer", .unprocessableContent, "stock_out_of_range", {
+                    try await client.command("Restock", ["goodsId": goodsId, "quantity": Int.max], token: merchant)
+                }),
+                ("a points coupon valid for ages", .badRequest, "invalid_input", {
+                    try await client.command("ExchangePoints", ["points": 1, "validDays": Int.max], token: buyer)
+                }),
                 ("unknown route", .notFound, "not_found", { try await client.call(.get, "/v1/nothing") }),
                 ("wrong method", .methodNotAllowed, "method_not_allowed", { try await client.call(.put, "/v1/commands", body: "{}", token: buyer) }),
                 ("wrong method on a templated path", .methodNotAllowed, "method_not_allowed", { try await client.call(.delete, "/v1/orders/\(orderId)", token: buyer) }),
