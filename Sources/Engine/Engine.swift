@@ -324,7 +324,7 @@ struct Execution {
 
     /// The caller, with the role their user record has now (a token only proves who they are).
     mutating func requireActor() throws -> Actor {
-        guard let actor = context.actor else { throw EngineError(.unauthenticated, "this command needs a bearer token") }
+        guard let actor = context.actor else { throw EngineError(.unauthenticated, "this request needs a bearer token (Authorization: Bearer <token>)") }
         guard case let .user(id, _) = actor else { return actor }
         let user: UserState = try load(.user(id))
         guard user.exists, !user.isForgotten else { throw EngineError(.unauthenticated, code: "unknown_user", "the token's user does not exist") }

@@ -198,6 +198,7 @@ extension Routes {
         }
         let from = try day(parameters.get("from") ?? "0000-01-01", "from")
         let to = try day(parameters.get("to") ?? "9999-12-31", "to")
+        guard from <= to else { throw Self.badQuery("from", "must not be after to") }  // same-width days: text order is time order
         let limit = try self.limit(parameters, default: 20, max: AnalyticsProjection.topGoodsMax)
         switch name {
         case "analyticsSales": return try json(try await read(AnalyticsProjection.self, request) { $0.sales(from: from, to: to, merchant: merchant) })
@@ -208,11 +209,23 @@ extension Routes {
         }
     }
 
+    /// A calendar day as `YYYY-MM-DD` (ASCII digits, a month that exists, a day that month has).
     func day(_ text: String, _ field: String) throws -> String {
-        let parts = text.split(separator: "-")
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2, parts.allSatisfy({ $0.allSatisfy(\.isNumber) }) else {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              parts.allSatisfy({ $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }),
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+              (1...12).contains(month), (1...Self.days(inMonth: month, of: year)).contains(day) else {
             throw Self.badQuery(field, "must be a day, YYYY-MM-DD")
         }
         return text
+    }
+
+    static func days(inMonth month: Int, of year: Int) -> Int {
+        switch month {
+        case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
     }
 }

@@ -112,6 +112,7 @@ extension Reply {
     @Test func badQueriesAre400AndAFuturePositionIs503() async throws {
         let harness = try Harness { $0.readYourWritesWaitMax = .milliseconds(100) }
         try await harness.app.test(.router) { client in
+            let admin = try await client.user("admin@example.com", role: .admin, engine: harness.engine)
             let head = try await client.head()
             let long = String(repeating: "a", count: 300)
             for uri in ["/v1/search?size=0", "/v1/search?size=101", "/v1/search?sort=cheapest", "/v1/search?minPrice=-1", "/v1/search?inStock=maybe",
@@ -120,7 +121,16 @@ extension Reply {
                 let reply = try await client.call(.get, uri)
                 #expect(reply.status == .badRequest, "\(uri)")
                 #expect(reply.errorCode == "invalid_query", "\(uri)")
+                #expect(!(reply.text.contains("page page") || reply.text.contains("size size") || reply.text.contains("cursor the")),
+                        "the field is named once: \(reply.text)")
             }
+            // Days that are not on the calendar, digits that are not ASCII, and a range that ends before it starts.
+            for query in ["from=2026-13-01", "from=2026-02-30", "to=2025-02-29", "from=2026-1-01", "from=%D9%A2%D9%A0%D9%A2%D9%A6-01-01",
+                          "from=2026-05-02&to=2026-05-01"] {
+                let reply = try await client.call(.get, "/v1/analytics/sales?\(query)", token: admin)
+                #expect(reply.status == .badRequest && reply.errorCode == "invalid_query", "\(query): \(reply.text)")
+            }
+            #expect(try await client.call(.get, "/v1/analytics/sales?from=2024-02-29&to=2024-02-29", token: admin).status == .ok)
             let behind = try await client.call(.get, "/v1/search?q=tea&after=\((UInt64(head) ?? 0) + 1_000)")
             #expect(behind.status == .serviceUnavailable && behind.errorCode == "projection_behind")
             #expect(try await client.head() == head)
