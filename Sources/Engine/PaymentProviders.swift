@@ -24,7 +24,10 @@ public struct CallbackVerifier: Sendable {
     }
 
     public func verify(body: [UInt8], timestamp: Int64, signature: String, nowSeconds: Int64) throws(EngineError) {
-        guard abs(nowSeconds - timestamp) <= Self.toleranceSeconds else {
+        // The timestamp is anyone's input: its distance from now is taken without overflow (and without
+        // `abs`, which traps on the smallest Int64); before, one unsigned request crashed the server.
+        let (distance, overflow) = nowSeconds.subtractingReportingOverflow(timestamp)
+        guard !overflow, distance.magnitude <= UInt64(Self.toleranceSeconds) else {
             throw EngineError(.unauthenticated, code: "stale_timestamp", "the callback timestamp is outside ±\(Self.toleranceSeconds) s")
         }
         guard signature.count == 64, let mac = Digest.bytes(fromHex: signature),

@@ -241,6 +241,13 @@ func expectEngineError(_ code: String, _ shop: TestShop, sourceLocation: SourceL
             _ = try await shop.engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: now - 3_600,
                                                              signature: verifier.sign(body: body, timestamp: now - 3_600), correlationId: UUID())
         }
+        // Timestamps whose distance from now does not fit 64 bits (the smallest crashed the server, unsigned).
+        for timestamp in [Int64.min, Int64.min + 1, -Int64.max / 2 - now, Int64.max] {
+            await expectEngineError("stale_timestamp", shop) {
+                _ = try await shop.engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp,
+                                                                 signature: verifier.sign(body: body, timestamp: timestamp), correlationId: UUID())
+            }
+        }
         await expectEngineError("unknown_provider", shop) {
             _ = try await shop.engine.handleProviderCallback(provider: "paypal", body: body, timestamp: now, signature: "", correlationId: UUID())
         }
