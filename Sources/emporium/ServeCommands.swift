@@ -176,7 +176,8 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1…65535") }
-        guard expirySweepSeconds > 0 else { throw ValidationError("--expiry-sweep-seconds must be positive") }
+        // Bounded: a Duration of 1e300 s (or inf) traps when the sweeper sleeps.
+        guard (0.01...86_400).contains(expirySweepSeconds) else { throw ValidationError("--expiry-sweep-seconds must be 0.01…86400") }
     }
 
     func run() async throws {

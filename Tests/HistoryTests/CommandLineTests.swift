@@ -57,6 +57,14 @@ func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         // Bad arguments are usage errors too.
         #expect(try run(["replay", "--data-dir", data, "--at", "yesterday"]).status == 64)
         #expect(try run(["audit", "--data-dir", data, "--limit", "0"]).status == 64)
+        // Numbers that would trap once used are refused up front (1e300 s crashed the sweeper's sleep).
+        for seconds in ["1e300", "inf", "0"] {
+            #expect(try run(["serve", "--data-dir", data, "--port", "1", "--expiry-sweep-seconds", seconds]).status == 64, "\(seconds)")
+        }
+        // Bounds past the log's ends answer as the ends do (they overflowed before).
+        let far = try run(["replay", "--data-dir", data, "--at", "9999-12-31T00:00:00Z", "--json"])
+        #expect(far.status == 0 && far.output.contains("\"position\" : 45"))
+        #expect(try run(["audit", "--data-dir", data, "--after", String(UInt64.max)]).status == 0)
     }
 
     @Test func verifyFailsWithExitOneAndNamesTheFirstProblem() throws {
