@@ -304,17 +304,14 @@ struct ByteReader {
     }
 
     mutating func string16() throws(Failure) -> String {
-        let count = Int(try u16())
-        guard count > 0 else { return "" }  // an absent idempotency key: validating nothing still cost a generic call
-        let start = try take(count)
-        let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + count)])
-        guard let text = String(validating: slice, as: UTF8.self) else { throw Failure("invalid UTF-8 at offset \(start)") }
-        return text
+        var none = RecentNames.none
+        return try string16(&none)
     }
 
     /// `string16()`, answered from `names` when the same bytes were read recently.
     mutating func string16(_ names: inout RecentNames) throws(Failure) -> String {
         let count = Int(try u16())
+        guard count > 0 else { return "" }  // an absent idempotency key: validating nothing still cost a generic call
         let start = try take(count)
         let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + count)])
         if let known = names.lookup(slice) { return known }
@@ -327,7 +324,7 @@ struct ByteReader {
 /// The names (streams, types, actors) a scan decoded lately. A log repeats them from record to record
 /// (one command's events share an actor and often a stream; types recur), and validating their UTF-8
 /// and allocating their strings was half of decoding a record. Direct-mapped: a name's slot comes from
-/// its length and its first and last bytes, and the stored bytes are compared before a name is reused.
+/// its length and its first, middle and last bytes, and the stored bytes are compared before a name is reused.
 struct RecentNames {
     static let slots = 256
     private var names: [String]

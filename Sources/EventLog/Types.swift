@@ -6,9 +6,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
 
     public init(nanosecondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = nanosecondsSinceEpoch }
 
-    /// Microsecond precision. Dates beyond what 64 bits of nanoseconds hold (before 1677, after 2255)
-    /// are clamped to ±9×10¹⁸ ns: a date someone typed is a bound, and a bound past the log's ends
-    /// means the same as one at them (it overflowed and trapped before).
+    /// Microsecond precision. Dates outside ±9×10¹⁸ ns (1684-10-19 … 2255-03-14), a range a little inside
+    /// what 64 bits of nanoseconds hold, are clamped to it: a date someone typed is a bound, and a bound
+    /// past the log's ends means the same as one at them (such dates overflowed and trapped before).
     public init(_ date: Date) {
         let micros = (date.timeIntervalSince1970 * 1_000_000).rounded()
         let limit = 9e15  // exact in a Double; times 1,000 it stays inside Int64

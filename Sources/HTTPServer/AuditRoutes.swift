@@ -83,10 +83,8 @@ extension Routes {
         throw badQuery(field, "must be an ISO-8601 time such as 2026-06-01T12:00:00Z")
     }
 
-    /// `reason` reads after the field's name ("limit" + "must be 1…100"); one that names the field itself
-    /// ("page must be 1…1000") or starts "the …" or "a …" is used as it is.
+    /// `reason` reads after the field's name: "limit" + "must be 1…100".
     static func badQuery(_ field: String, _ reason: String) -> EngineError {
-        let message = reason.hasPrefix(field + " ") || reason.hasPrefix("the ") || reason.hasPrefix("a ") ? reason : "\(field) \(reason)"
-        return EngineError(.invalidInput, code: "invalid_query", message, details: ["field": field])
+        EngineError(.invalidInput, code: "invalid_query", "\(field) \(reason)", details: ["field": field])
     }
 }

@@ -44,7 +44,7 @@ extension Routes {
         case "search":
             let query = try searchQuery(parameters)
             let results = try await read(SearchProjection.self, request) { search in
-                do { return try search.search(query) } catch let error as SearchQueryError { throw Self.badQuery(error.field, error.description) }
+                do { return try search.search(query) } catch let error as SearchQueryError { throw Self.badQuery(error) }
             }
             if results.total > 0, let projector { projector.searchLog.record(query.text) }
             return try json(results)
@@ -52,7 +52,7 @@ extension Routes {
             let text = parameters.get("q") ?? ""
             guard let projector else { throw Self.projectionsOff }
             return try json(try await read(SearchProjection.self, request) { search in
-                do { return try search.suggest(text, searchLog: projector.searchLog) } catch let error as SearchQueryError { throw Self.badQuery(error.field, error.description) }
+                do { return try search.suggest(text, searchLog: projector.searchLog) } catch let error as SearchQueryError { throw Self.badQuery(error) }
             })
         case "recommendHot":
             let limit = try self.limit(parameters)
@@ -207,6 +207,11 @@ extension Routes {
         case "analyticsTopGoods": return try json(try await read(AnalyticsProjection.self, request) { $0.topGoods(merchant: merchant, limit: limit) })
         default: return try json(try await read(AnalyticsProjection.self, request) { $0.lowStock(merchant: merchant, limit: limit) })
         }
+    }
+
+    /// A search model's refusal: its description is a whole sentence already ("page must be 1…1000").
+    static func badQuery(_ error: SearchQueryError) -> EngineError {
+        EngineError(.invalidInput, code: "invalid_query", error.description, details: ["field": error.field])
     }
 
     /// A calendar day as `YYYY-MM-DD` (ASCII digits, a month that exists, a day that month has).
