@@ -18,7 +18,13 @@ public struct DecodedCommand: Sendable {
     /// Decodes a whole request body.
     public init(envelope body: Data) throws(EngineError) {
         do {
-            self = try JSONDecoder().decode(Envelope.self, from: body).command
+            let command = try JSONDecoder().decode(Envelope.self, from: body).command
+            if case .failure(let error) = command.decoded, error.code == Self.malformedData.code,
+               let fault = NumberFault.first(in: body, under: "data") {
+                self.init(type: command.type, expectedVersion: command.expectedVersion, decoded: .failure(fault))
+            } else {
+                self = command
+            }
         } catch let error as EngineError {
             throw error
         } catch {
@@ -37,7 +43,8 @@ public struct DecodedCommand: Sendable {
         do {
             decoded = .success((handler, try JSONDecoder().decode(Input.self, from: data.isEmpty ? Data("{}".utf8) : data, configuration: handler).value))
         } catch {
-            decoded = .failure(Self.invalid(error, under: []))
+            let fault = Self.invalid(error, under: [])
+            decoded = .failure(fault.code == Self.malformedData.code ? NumberFault.first(in: data, under: nil) ?? fault : fault)
         }
     }
 
@@ -71,6 +78,7 @@ public struct DecodedCommand: Sendable {
             }
             return EngineError(.invalidInput, code: "wrong_type", "\(named(context.codingPath)) has the wrong type", details: ["field": field(context.codingPath)])
         case let .dataCorrupted(context):
+            if context.codingPath.count <= prefix.count { return malformedData }  // no field: the bytes themselves
             return EngineError(.invalidInput, code: "invalid_value", "\(named(context.codingPath)): \(context.debugDescription)",
                                details: ["field": field(context.codingPath)])
         @unknown default:
@@ -88,6 +96,55 @@ public struct DecodedCommand: Sendable {
     }
 
     private static var malformedData: EngineError { EngineError(.invalidInput, code: "malformed_json", "the command data is not valid JSON") }
+
+    /// Foundation's `JSONDecoder` reports a number that does not fit the
+    /// integer it is read into (`1.5`, `1e30`, 2⁶⁴) as "not valid JSON",
+    /// with no field. No command field is fractional, so when the bytes
+    /// are valid JSON after all, the first number that is not a 64-bit
+    /// whole number is the field at fault.
+    enum NumberFault {
+        static func first(in json: Data, under root: String?) -> EngineError? {
+            guard var value = try? JSONSerialization.jsonObject(with: json, options: [.fragmentsAllowed]) else { return nil }
+            if let root {
+                guard let inner = (value as? [String: Any])?[root] else { return nil }
+                value = inner
+            }
+            guard let path = path(to: value, under: []) else { return nil }
+            let field = path.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+            let named = (["data"] + [field].filter { !$0.isEmpty }).joined(separator: ".")
+            return EngineError(.invalidInput, code: "wrong_type", "\(named) must be a whole number that fits in 64 bits",
+                               details: ["field": field.isEmpty ? "data" : field])
+        }
+
+        /// The path to the first such number, keys in sorted order (a JSON object's own order is not kept).
+        private static func path(to value: Any, under path: [String]) -> [String]? {
+            switch value {
+            case let object as [String: Any]:
+                for key in object.keys.sorted() {
+                    if let found = self.path(to: object[key] as Any, under: path + [key]) { return found }
+                }
+                return nil
+            case let array as [Any]:
+                for (index, element) in array.enumerated() {
+                    if let found = self.path(to: element, under: path + ["[\(index)]"]) { return found }
+                }
+                return nil
+            case let number as NSNumber:
+                return isWhole64(number) ? nil : path
+            default:
+                return nil
+            }
+        }
+
+        private static func isWhole64(_ number: NSNumber) -> Bool {
+            if number is NSDecimalNumber { return false }  // beyond what a Double or a 64-bit integer holds
+            switch String(cString: number.objCType) {
+            case "d", "f": return Int64(exactly: number.doubleValue) != nil
+            case "Q": return number.uint64Value <= UInt64(Int64.max)
+            default: return true
+            }
+        }
+    }
 
     /// `data` alone, decoded by its handler.
     private struct Input: DecodableWithConfiguration {

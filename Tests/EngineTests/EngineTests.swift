@@ -472,7 +472,26 @@ final class HandClock: LogClock, @unchecked Sendable {
             (#"{"type":"AddAddress","data":{"address":{"recipient":"x"}}}"#, "missing_field", "address.phone"),
             (#"{"type":"PlaceOrder","data":{"items":[{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":1},{"goodsId":"nope","quantity":1}]}}"#,
              "invalid_value", "items[1].goodsId"),
+            // Foundation's decoder calls these "not valid JSON"; the first number that is not a 64-bit whole number is named.
+            (#"{"type":"AddToCart","data":{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":1.5}}"#, "wrong_type", "quantity"),
+            (#"{"type":"AddToCart","data":{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":99999999999999999999999}}"#,
+             "wrong_type", "quantity"),
+            (#"{"type":"PlaceOrder","data":{"items":[{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":1},{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":-2.5}]}}"#,
+             "wrong_type", "items[1].quantity"),
         ]
+        let apart = DecodedCommand(type: "AddToCart", data: Data(#"{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":1e30}"#.utf8))
+        if case .failure(let error) = apart.decoded {
+            #expect(error.code == "wrong_type" && error.details["field"] == "quantity", "\(error)")
+        } else {
+            Issue.record("a quantity of 1e30 was decoded")
+        }
+        for broken in [#"{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":1"#, "1.5"] {
+            if case .failure(let error) = DecodedCommand(type: "AddToCart", data: Data(broken.utf8)).decoded {
+                #expect(error.code == (broken == "1.5" ? "wrong_type" : "malformed_json"), "\(broken): \(error)")
+            } else {
+                Issue.record("\(broken) was decoded")
+            }
+        }
         let shop = try TestShop()
         let buyer = try await shop.register("b@example.com")
         for (body, code, field) in dataFaults {
