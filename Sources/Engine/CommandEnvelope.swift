@@ -1,3 +1,4 @@
+import EventLog
 import Foundation
 
 /// A command read from a request body `{"type", "data", "expectedVersion"}`
@@ -55,7 +56,7 @@ public struct DecodedCommand: Sendable {
     }
 
     private static func unknown(_ type: String) -> EngineError {
-        EngineError(.invalidInput, code: "unknown_command", "unknown command type \(type)", details: ["type": type])
+        EngineError(.invalidInput, code: "unknown_command", "unknown command type \(Limits.shown(type))", details: ["type": Limits.shown(type)])
     }
 
     /// A decoding fault in `data` as the caller should read it: the field's path below `data`.

@@ -62,7 +62,7 @@ extension Engine {
     public func handleProviderCallback(provider: String, body: [UInt8], timestamp: Int64, signature: String,
                                        correlationId: UUID) async throws -> CommandResult {
         guard let verifier = configuration.paymentProviders[provider] else {
-            throw EngineError(.notFound, code: "unknown_provider", "no payment provider \(provider)")
+            throw EngineError(.notFound, code: "unknown_provider", "no payment provider \(Limits.shown(provider))")
         }
         guard body.count <= CallbackVerifier.bodyBytesMax else { throw EngineError(.invalidInput, code: "body_too_large", "callback body too large") }
         try verifier.verify(body: body, timestamp: timestamp, signature: signature, nowSeconds: configuration.clock.now().nanosecondsSinceEpoch / 1_000_000_000)

@@ -77,6 +77,18 @@ public enum Limits {
     /// Events a long scan reads per read transaction (keeps snapshots short-lived).
     public static let scanChunkEvents = 4_096
 
+    /// Characters of outside text an error message repeats.
+    public static let shownCharactersMax = 80
+
+    /// Outside text (a name from a flag, a request or a file) as an error
+    /// message repeats it: whole up to `shownCharactersMax` characters,
+    /// else cut there and its length given, so a 70 KB name does not fill
+    /// a terminal or a response.
+    public static func shown(_ text: some StringProtocol) -> String {
+        guard text.count > shownCharactersMax else { return String(text) }
+        return "\(text.prefix(shownCharactersMax))… (\(text.utf8.count) bytes)"
+    }
+
     static func checkName(_ value: String, field: String, maxBytes: Int) throws(EventLogError) {
         let bytes = value.utf8.count
         guard bytes > 0 else { throw .invalidField(field: field, reason: "must not be empty") }

@@ -104,7 +104,7 @@ extension Routes {
             try requireAdministrator(request)
             guard let projector else { throw Self.projectionsOff }
             let projection = context.parameters.get("name") ?? ""
-            guard Projections.named(projection) != nil else { throw EngineError(.notFound, code: "projection_not_found", "no projection \(projection)") }
+            guard Projections.named(projection) != nil else { throw EngineError(.notFound, code: "projection_not_found", "no projection \(Limits.shown(projection))") }
             do { try projector.startRebuild(projection) } catch let error as ProjectionError {
                 throw EngineError(.conflict, code: "rebuild_running", error.description)
             }

@@ -267,9 +267,9 @@ public struct Replayer: Sendable {
     /// newest snapshot at or before the stream's version there; the events
     /// listed are then the tail after it.
     public func stream(_ name: String, through position: UInt64, useSnapshots: Bool = true) throws -> StreamReplay {
-        guard let kind = AggregateKind(stream: name) else { throw ReplayError("\(name) is not an aggregate stream") }
+        guard let kind = AggregateKind(stream: name) else { throw ReplayError("\(Limits.shown(name)) is not an aggregate stream") }
         let streamName: StreamName
-        do { streamName = try StreamName(name) } catch { throw ReplayError("\(name) is not a stream name: \(error)") }
+        do { streamName = try StreamName(name) } catch { throw ReplayError("\(Limits.shown(name)) is not a stream name: \(error)") }
         let version = try log.version(of: streamName, at: position)
         var replay = StreamReplay(stream: name, version: version, state: AnyAggregate(kind), events: [], fromSnapshot: nil)
         guard version > 0 else { return replay }

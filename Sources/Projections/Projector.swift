@@ -273,7 +273,7 @@ public final class Projector: @unchecked Sendable {
     }
 
     private func databases(of name: String) throws -> [Database] {
-        guard let databases = slots[name] else { throw ProjectionError("no projection named \(name); known: \(slots.keys.sorted().joined(separator: ", "))") }
+        guard let databases = slots[name] else { throw ProjectionError("no projection named \(Limits.shown(name)); known: \(slots.keys.sorted().joined(separator: ", "))") }
         return databases
     }
 
@@ -429,7 +429,7 @@ public final class Projector: @unchecked Sendable {
 
     private func beginRebuild(_ name: String) throws {
         try finishWrite()
-        guard let type = Projections.named(name) ?? state.withLock({ live[name]?.type }) else { throw ProjectionError("no projection named \(name)") }
+        guard let type = Projections.named(name) ?? state.withLock({ live[name]?.type }) else { throw ProjectionError("no projection named \(Limits.shown(name))") }
         let databases = try databases(of: name)
         try state.withLock {
             guard shadows[name] == nil else { throw ProjectionError("\(name) is already being rebuilt") }
@@ -674,7 +674,7 @@ public final class Projector: @unchecked Sendable {
     /// Folds `name` afresh up to its serving checkpoint, in memory, and
     /// compares every stored row byte for byte; returns the keys that differ.
     public func differencesFromRebuild(_ name: String) throws -> [String] {
-        guard let serving = state.withLock({ live[name] }) else { throw ProjectionError("no projection named \(name)") }
+        guard let serving = state.withLock({ live[name] }) else { throw ProjectionError("no projection named \(Limits.shown(name))") }
         let fresh = Participant(type: serving.type, slot: serving.slot, database: serving.database, checkpoint: 0)
         var next: UInt64 = 1
         let target = serving.checkpoint
@@ -713,7 +713,7 @@ public final class Projector: @unchecked Sendable {
 
     /// The serving slot's stored rows (for tests comparing two projectors byte for byte).
     public func storedModel(_ name: String) throws -> [[UInt8]: [UInt8]] {
-        guard let serving = state.withLock({ live[name] }) else { throw ProjectionError("no projection named \(name)") }
+        guard let serving = state.withLock({ live[name] }) else { throw ProjectionError("no projection named \(Limits.shown(name))") }
         return try storedRows(of: serving.database)
     }
 }

@@ -91,7 +91,7 @@ struct ProjectionsRebuild: ParsableCommand {
 
     func validate() throws {
         guard name == "all" || Projections.named(name) != nil else {
-            throw ValidationError("no read model \(name); one of: all, \(Projections.all.map { $0.name }.joined(separator: ", "))")
+            throw ValidationError("no read model \(Limits.shown(name)); one of: all, \(Projections.all.map { $0.name }.joined(separator: ", "))")
         }
         if let batchEvents, !(1...1_000_000).contains(batchEvents) { throw ValidationError("--batch-events must be 1…1000000") }
     }

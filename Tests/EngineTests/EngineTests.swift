@@ -479,6 +479,12 @@ final class HandClock: LogClock, @unchecked Sendable {
             (#"{"type":"PlaceOrder","data":{"items":[{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":1},{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":-2.5}]}}"#,
              "wrong_type", "items[1].quantity"),
         ]
+        let longType = String(repeating: "X", count: 100_000)
+        if case .failure(let error) = try DecodedCommand(envelope: Data(#"{"type":"\#(longType)","data":{}}"#.utf8)).decoded {
+            #expect(error.code == "unknown_command" && error.message.utf8.count < 200 && (error.details["type"]?.utf8.count ?? 0) < 200, "\(error.message)")
+        } else {
+            Issue.record("a 100 KB command type was decoded")
+        }
         let apart = DecodedCommand(type: "AddToCart", data: Data(#"{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":1e30}"#.utf8))
         if case .failure(let error) = apart.decoded {
             #expect(error.code == "wrong_type" && error.details["field"] == "quantity", "\(error)")

@@ -157,6 +157,14 @@ import Testing
         #expect(Timestamp(Date(timeIntervalSince1970: 1.5)).nanosecondsSinceEpoch == 1_500_000_000)
     }
 
+    @Test func outsideTextInMessagesIsCutWithItsLength() {
+        #expect(Limits.shown("order-1") == "order-1")
+        let exact = String(repeating: "é", count: Limits.shownCharactersMax)
+        #expect(Limits.shown(exact) == exact)
+        let long = String(repeating: "é", count: Limits.shownCharactersMax + 1)
+        #expect(Limits.shown(long) == String(repeating: "é", count: Limits.shownCharactersMax) + "… (\((Limits.shownCharactersMax + 1) * 2) bytes)")
+    }
+
     @Test func timestampsPrintAsISO8601() {
         #expect(Timestamp(nanosecondsSinceEpoch: 1_790_000_000_123_456_789).description == "2026-09-21T14:13:20.123456Z")
         #expect(Timestamp(nanosecondsSinceEpoch: -1_000).description == "1969-12-31T23:59:59.999999Z")

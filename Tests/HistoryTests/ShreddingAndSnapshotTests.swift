@@ -121,6 +121,14 @@ import Testing
             }
         }
         #expect(used > 0)
+        // A name too long to be a stream is refused, and the message does not repeat all of it.
+        let long = "order-" + String(repeating: "x", count: 70_000)
+        do {
+            _ = try replayer.stream(long, through: shop.log.headPosition)
+            Issue.record("a 70 KB stream name was replayed")
+        } catch let error as ReplayError {
+            #expect(String(describing: error).utf8.count < 400 && String(describing: error).contains("70006 bytes"), "\(error)")
+        }
         // Snapshots hold personal data sealed, like the log.
         #expect(try shop.snapshots.count() > 0)
     }
