@@ -32,6 +32,7 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
         let request = Request(head: head, body: request.body)
         var response: Response
         do {
+            try Self.checkQueryIsUTF8(request.uri.query)
             response = try await next(request, context)
         } catch let error as EngineError {
             response = Self.response(Self.status(of: error.kind), code: error.code, message: error.message, details: error.details)
@@ -41,7 +42,7 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
                 // The router's 404 for a path it serves with other methods.
                 let allow = allowed.map(\.rawValue).joined(separator: ", ")
                 response = Self.response(.methodNotAllowed, code: Self.code(for: .methodNotAllowed),
-                                         message: "\(request.method.rawValue) is not served at \(request.uri.path); allowed: \(allow)",
+                                         message: "\(request.method.rawValue) is not served at \(Limits.shown(request.uri.path)); allowed: \(allow)",
                                          details: ["allow": allow])
                 response.headers[.allow] = allow
             } else {
@@ -53,6 +54,43 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         response.headers[Self.requestIdHeader] = UUIDText.format(requestId)
         return response
+    }
+
+    /// A query parameter whose percent-decoded bytes are not UTF-8 (`q=%ff`)
+    /// is refused: Hummingbird hands such a value on with U+FFFD for each bad
+    /// byte, and a search for those would match everything.
+    static func checkQueryIsUTF8(_ query: String?) throws(EngineError) {
+        guard let query, query.utf8.contains(UInt8(ascii: "%")) else { return }
+        for parameter in query.utf8.split(separator: UInt8(ascii: "&")) {
+            var decoded: [UInt8] = []
+            var index = parameter.startIndex
+            while index < parameter.endIndex {
+                let byte = parameter[index]
+                let rest = parameter.distance(from: index, to: parameter.endIndex)
+                if byte == UInt8(ascii: "%"), rest >= 3,
+                   let high = hexValue(parameter[parameter.index(after: index)]),
+                   let low = hexValue(parameter[parameter.index(index, offsetBy: 2)]) {
+                    decoded.append(high << 4 | low)
+                    index = parameter.index(index, offsetBy: 3)
+                } else {
+                    decoded.append(byte)
+                    index = parameter.index(after: index)
+                }
+            }
+            guard String(validating: decoded, as: UTF8.self) == nil else { continue }
+            let name = String(decoding: parameter.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self)
+            throw EngineError(.invalidInput, code: "invalid_query", "\(Limits.shown(name)) is not UTF-8 text once percent-decoded",
+                              details: ["field": Limits.shown(name)])
+        }
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
     }
 
     static func response(_ status: HTTPResponse.Status, code: String, message: String, details: [String: String]) -> Response {
