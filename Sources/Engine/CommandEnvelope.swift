@@ -1,3 +1,4 @@
+import Crypto
 import EventLog
 import Foundation
 
@@ -15,17 +16,43 @@ public struct DecodedCommand: Sendable {
     public let expectedVersion: UInt64?
     /// The command's handler and its decoded input, or why there is none (an unknown type, invalid data).
     let decoded: Result<(handler: Engine.Handler, input: any Sendable), EngineError>
+    /// The request as sent, kept to tell a retry from another request under the same `Idempotency-Key`.
+    private let source: Source
+
+    private enum Source {
+        case envelope(Data)
+        case apart(type: String, data: Data)
+    }
+
+    /// SHA-256 of the request with its keys sorted and its whitespace
+    /// dropped: a retry matches however its JSON is laid out, another
+    /// request under the same `Idempotency-Key` does not. Computed only for
+    /// commands that carry a key.
+    var fingerprint: String {
+        let raw: Data
+        let object: Any?
+        switch source {
+        case .envelope(let body):
+            raw = body
+            object = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
+        case .apart(let type, let data):
+            raw = Data(type.utf8) + [0] + data
+            let parsed: Any? = data.isEmpty ? [String: Any]() : try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            object = parsed.map { ["type": type, "data": $0] }
+        }
+        let canonical = object.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed]) } ?? raw
+        return SHA256.hash(data: canonical).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
 
     /// Decodes a whole request body.
     public init(envelope body: Data) throws(EngineError) {
         do {
             let command = try JSONDecoder().decode(Envelope.self, from: body).command
-            if case .failure(let error) = command.decoded, error.code == Self.malformedData.code,
-               let fault = NumberFault.first(in: body, under: "data") {
-                self.init(type: command.type, expectedVersion: command.expectedVersion, decoded: .failure(fault))
-            } else {
-                self = command
+            var decoded = command.decoded
+            if case .failure(let error) = decoded, error.code == Self.malformedData.code, let fault = NumberFault.first(in: body, under: "data") {
+                decoded = .failure(fault)
             }
+            self.init(type: command.type, expectedVersion: command.expectedVersion, decoded: decoded, source: .envelope(body))
         } catch let error as EngineError {
             throw error
         } catch {
@@ -37,6 +64,7 @@ public struct DecodedCommand: Sendable {
     public init(type: String, data: Data, expectedVersion: UInt64? = nil) {
         self.type = type
         self.expectedVersion = expectedVersion
+        source = .apart(type: type, data: data)
         guard let handler = Engine.handlers[type] else {
             decoded = .failure(Self.unknown(type))
             return
@@ -49,10 +77,12 @@ public struct DecodedCommand: Sendable {
         }
     }
 
-    private init(type: String, expectedVersion: UInt64?, decoded: Result<(handler: Engine.Handler, input: any Sendable), EngineError>) {
+    private init(type: String, expectedVersion: UInt64?, decoded: Result<(handler: Engine.Handler, input: any Sendable), EngineError>,
+                 source: Source) {
         self.type = type
         self.expectedVersion = expectedVersion
         self.decoded = decoded
+        self.source = source
     }
 
     private static func unknown(_ type: String) -> EngineError {
@@ -186,10 +216,12 @@ public struct DecodedCommand: Sendable {
             }
             do {
                 command = DecodedCommand(type: type, expectedVersion: expectedVersion,
-                                         decoded: .success((handler, try handler.decode(try container.superDecoder(forKey: .data)))))
+                                         decoded: .success((handler, try handler.decode(try container.superDecoder(forKey: .data)))),
+                                         source: .envelope(Data()))  // the whole body is the source; set by `init(envelope:)`
             } catch {
                 command = DecodedCommand(type: type, expectedVersion: expectedVersion,
-                                         decoded: .failure(DecodedCommand.invalid(error, under: container.codingPath + [Key.data])))
+                                         decoded: .failure(DecodedCommand.invalid(error, under: container.codingPath + [Key.data])),
+                                         source: .envelope(Data()))
             }
         }
     }

@@ -27,6 +27,8 @@ extension Engine {
     /// Unknown types and invalid data are thrown here, after the caller was authenticated.
     public func execute(_ command: DecodedCommand, context: CommandContext) async throws -> CommandResult {
         let (handler, input) = try command.decoded.get()
+        var context = context
+        if context.idempotencyKey != nil { context.requestFingerprint = command.fingerprint }
         do {
             return try await handler.run(self, input, context)
         } catch let rejection as Rejection {

@@ -96,6 +96,10 @@ public struct CommandContext: Sendable {
     /// (0: it should not exist yet). A mismatch is a 409 with the current
     /// version, not retried: the caller decided on a stale view.
     public var expectedVersion: UInt64?
+    /// The request's fingerprint (`DecodedCommand.fingerprint`), set by
+    /// `execute` for a command with an `idempotencyKey`: a later request under
+    /// the same key must match it.
+    var requestFingerprint: String?
 
     public init(actor: Actor?, correlationId: UUID, idempotencyKey: String? = nil, expectedVersion: UInt64? = nil) {
         self.actor = actor
@@ -193,7 +197,7 @@ public final class Engine: Sendable {
     func run(_ context: CommandContext, commandType: String,
              _ decide: (inout Execution) throws -> (Decision, [String: String])) async throws -> CommandResult {
         let idempotency = try idempotencyStream(context)
-        if let idempotency, let stored = try storedAnswer(idempotency) { return stored }
+        if let idempotency, let stored = try storedAnswer(idempotency, for: context, commandType: commandType) { return stored }
         var lastConflict: EngineError?
         for _ in 0..<Self.conflictRetriesMax {
             var execution = Execution(engine: self, context: context, at: now)
@@ -203,7 +207,9 @@ public final class Engine: Sendable {
                 return try await append(decision, values: values, execution: execution, commandType: commandType, idempotency: idempotency)
             } catch let error as EventLogError {
                 guard case let .wrongExpectedVersion(stream, _, _) = error else { throw EngineError(error) }
-                if let idempotency, stream == idempotency, let stored = try storedAnswer(idempotency) { return stored }
+                if let idempotency, stream == idempotency, let stored = try storedAnswer(idempotency, for: context, commandType: commandType) {
+                    return stored
+                }
                 lastConflict = EngineError(error)  // the next attempt's loads catch up with what the winner appended
             }
         }
@@ -245,7 +251,8 @@ public final class Engine: Sendable {
         if let idempotency {
             let types = appends.flatMap { $0.events.map(\.type) }
             // The answer is stored in the same append as the effect: both land or neither.
-            let preview = try JSONEncoder().encode(IdempotencyRecord(commandType: commandType, result: values, eventTypes: types))
+            let preview = try JSONEncoder().encode(IdempotencyRecord(commandType: commandType, result: values, eventTypes: types,
+                                                                     fingerprint: execution.context.requestFingerprint))
             appends.append(StreamAppend(stream: idempotency, expected: .noStream, events: [
                 ProposedEvent(eventId: configuration.ids.next(), type: IdempotencyRecord.eventType, payload: Array(preview), metadata: metadata),
             ]))
@@ -271,6 +278,8 @@ public final class Engine: Sendable {
         var commandType: String
         var result: [String: String]
         var eventTypes: [String]
+        /// The first request's fingerprint (absent in records of commands run without one).
+        var fingerprint: String?
     }
 
     /// One stream per (actor, key): `idempotency-<sha256 prefix>`. An engine
@@ -285,10 +294,19 @@ public final class Engine: Sendable {
     }
 
     /// The answer of the command that first used this key, if there was one.
-    private func storedAnswer(_ stream: StreamName) throws -> CommandResult? {
+    /// A different request under the same key is refused (422), as the IETF
+    /// `Idempotency-Key` draft and Stripe do: answering it with the first
+    /// request's result would tell the caller a command ran that never did.
+    private func storedAnswer(_ stream: StreamName, for context: CommandContext, commandType: String) throws -> CommandResult? {
         let recorded = try log.readStream(stream, limit: 1)
         guard let first = recorded.first else { return nil }
         let record = try JSONDecoder().decode(IdempotencyRecord.self, from: Data(first.payload))
+        let sameFingerprint = record.fingerprint == nil || context.requestFingerprint == nil || record.fingerprint == context.requestFingerprint
+        guard record.commandType == commandType, sameFingerprint else {
+            throw EngineError(.rejected, code: "idempotency_key_reused",
+                              "this Idempotency-Key was used for a different request (\(record.commandType)); send a new key with a new request",
+                              details: ["commandType": record.commandType])
+        }
         let effects = try log.events(correlatedWith: first.metadata.correlationId, limit: Limits.readPageEventsMax)
             .filter { $0.metadata.causationId == first.metadata.causationId && $0.type != IdempotencyRecord.eventType }
         return CommandResult(events: effects.map { AppendedEvent(stream: $0.stream.rawValue, version: $0.version, position: $0.position, type: $0.type) },

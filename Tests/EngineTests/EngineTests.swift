@@ -180,6 +180,37 @@ func expectEngineError(_ code: String, _ shop: TestShop, sourceLocation: SourceL
         let other = try await shop.register("other@example.com", role: .merchant)
         _ = try await shop.run("ListGoods", ["title": "Pot", "category": "ware", "price": 900, "stock": 3], as: other, key: "list-pot")
         #expect(try shop.log.events(ofType: "GoodsListed").count == 3)
+        // The same request laid out otherwise is a retry; another request under a used key is refused and appends nothing.
+        let spaced = Data(#"{ "stock": 1, "price": 100,  "category": "ware", "title": "Cup" }"#.utf8)
+        let retried = try await shop.engine.execute(type: "ListGoods", data: spaced,
+                                                    context: CommandContext(actor: merchant, correlationId: UUID(), idempotencyKey: "list-cup-1"))
+        #expect(retried.replayed && retried.result == first.result)
+        let head = try shop.log.head().position
+        await expectEngineError("idempotency_key_reused", shop) {
+            _ = try await shop.run("ListGoods", ["title": "Cup", "category": "ware", "price": 101, "stock": 1], as: merchant, key: "list-cup-1")
+        }
+        await expectEngineError("idempotency_key_reused", shop) { _ = try await shop.run("ClearCart", [:], as: merchant, key: "list-cup-1") }
+        #expect(try shop.log.head().position == head)
+        // Racing requests under one key: one runs, the same request is answered with its result, another is refused.
+        let raced = await withTaskGroup(of: (answer: CommandResult?, code: String?).self) { group in
+            for index in 0..<12 {
+                group.addTask {
+                    do {
+                        return (try await shop.run("ListGoods", ["title": index % 2 == 0 ? "Bowl" : "Jug", "category": "ware", "price": 5, "stock": 1],
+                                                   as: merchant, key: "list-race"), nil)
+                    } catch let error as EngineError {
+                        return (nil, error.code)
+                    } catch {
+                        return (nil, "\(error)")
+                    }
+                }
+            }
+            return await group.reduce(into: [(answer: CommandResult?, code: String?)]()) { $0.append($1) }
+        }
+        let answered = raced.compactMap(\.answer)
+        #expect(answered.count == 6 && Set(answered.map(\.result)).count == 1 && answered.filter { !$0.replayed }.count == 1)
+        #expect(raced.compactMap(\.code) == Array(repeating: "idempotency_key_reused", count: 6))
+        #expect(try shop.log.events(ofType: "GoodsListed").count == 4)
     }
 }
 

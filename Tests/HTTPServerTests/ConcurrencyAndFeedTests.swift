@@ -76,6 +76,10 @@ import Testing
             #expect(first.result == second.result)
             #expect(second.json["replayed"] as? Bool == true)
             #expect(try harness.log.events(ofType: "GoodsListed").count == 1)
+            // Another request under the same key: 422, nothing run, and not the first answer passed off as this one's.
+            let other = try await client.command("ListGoods", ["title": "Twice", "category": "t", "price": 1, "stock": 1], token: merchant, key: "abc-123")
+            #expect(other.status == .unprocessableContent && other.errorCode == "idempotency_key_reused", "\(other.text)")
+            #expect(try harness.log.events(ofType: "GoodsListed").count == 1)
         }
     }
 }
