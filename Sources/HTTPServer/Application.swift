@@ -13,6 +13,11 @@ public struct ServerConfiguration: Sendable {
     public var port = 8080
     /// Larger command bodies are refused with 413.
     public var bodyBytesMax = 64 << 10
+    /// A connection that sends no complete request part for this long is
+    /// closed: an idle keep-alive connection, or one that opened and never
+    /// finished its headers (a slow-loris client holding sockets). A response
+    /// being written, such as the event feed's stream, is never cut.
+    public var idleTimeout = Duration.seconds(60)
     /// The sandbox provider's secret, used by the demo checkout route to sign its callback.
     public var sandboxSecret: [UInt8]
     /// Commands per second one signed-in caller may send (bursts of twice that); more get 429.
@@ -29,6 +34,7 @@ public struct ServerConfiguration: Sendable {
 public func buildApplication(engine: Engine, projector: Projector?, configuration: ServerConfiguration, logger: Logger = Logger(label: "emporium.http"))
     -> some ApplicationProtocol {
     Application(router: buildRouter(engine: engine, projector: projector, configuration: configuration),
+                server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1))))),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emporium"),
                 logger: logger)
 }

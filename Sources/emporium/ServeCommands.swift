@@ -173,11 +173,14 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Seed the demo shop first when the data directory is empty.") var seedIfEmpty = false
     @OptionGroup var sizes: SizeOptions
     @Option(help: "Seconds between sweeps for unpaid orders to expire.") var expirySweepSeconds: Double = 5
+    @Option(help: "Seconds a connection may go without sending a complete request part before it is closed.")
+    var idleTimeoutSeconds: Double = 60
 
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1…65535") }
         // Bounded: a Duration of 1e300 s (or inf) traps when the sweeper sleeps.
         guard (0.01...86_400).contains(expirySweepSeconds) else { throw ValidationError("--expiry-sweep-seconds must be 0.01…86400") }
+        guard (0.1...3_600).contains(idleTimeoutSeconds) else { throw ValidationError("--idle-timeout-seconds must be 0.1…3600") }
     }
 
     func run() async throws {
@@ -214,6 +217,7 @@ struct Serve: AsyncParsableCommand {
         var server = ServerConfiguration(sandboxSecret: keys.callback)
         server.host = host
         server.port = port
+        server.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1_000))
         let expiry = OrderExpiry(engine: engine)
         let sweeper = Task { await expiry.run(intervalSeconds: expirySweepSeconds) }
         defer { sweeper.cancel() }

@@ -62,31 +62,109 @@ import Testing
     /// closes last), and what it leaves verifies.
     @Test func aServerStopsCleanlyOnSIGTERM() async throws {
         let data = temporaryDirectory("serve-sigterm")
-        let process = Process()
+        let server = try await RunningServer(["--data-dir", data, "--seed-if-empty", "--customers", "3", "--goods", "12", "--orders", "6"])
+        try await Task.sleep(for: .milliseconds(300))  // past start-up: the projector follows, the sweeper runs
+        let output = server.stop()
+        #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0, "\(output)")
+        let verified = try emporium(["verify", "--data-dir", data])
+        #expect(verified.status == 0, "\(verified.output)")
+    }
+
+    /// Connections that go quiet are closed after `--idle-timeout-seconds`: one that never sends, one that never
+    /// finishes its headers (a slow-loris client), and a keep-alive one after its answer — which it does get.
+    @Test func quietConnectionsAreClosedAfterTheIdleTimeout() async throws {
+        let server = try await RunningServer(["--data-dir", temporaryDirectory("serve-idle"), "--idle-timeout-seconds", "0.5"])
+        defer { _ = server.stop() }
+        let silent = try RawConnection(port: server.port)
+        let halfSent = try RawConnection(port: server.port)
+        halfSent.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        let answered = try RawConnection(port: server.port)
+        answered.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        let started = ContinuousClock.now
+        for (name, connection) in [("silent", silent), ("half-sent", halfSent), ("answered", answered)] {
+            let (text, closed) = connection.readUntilClosed()
+            #expect(closed, "\(name) was still open after \(ContinuousClock.now - started)")
+            #expect(name == "answered" ? text.hasPrefix("HTTP/1.1 200") : text.isEmpty, "\(name): \(text)")
+        }
+        let waited = ContinuousClock.now - started
+        #expect(waited >= .milliseconds(400) && waited < .seconds(4), "\(waited)")
+    }
+}
+
+/// `emporium serve` on a random loopback port, started and waited for.
+final class RunningServer {
+    let process = Process()
+    let port = Int.random(in: 20_000...60_000)
+    private let pipe = Pipe()
+    private let printed = Printed()
+
+    private final class Printed: Sendable {
+        let text = Mutex("")
+    }
+
+    init(_ arguments: [String]) async throws {
         process.executableURL = try emporiumExecutable()
-        process.arguments = ["serve", "--data-dir", data, "--port", "\(Int.random(in: 20_000...60_000))", "--seed-if-empty",
-                             "--customers", "3", "--goods", "12", "--orders", "6"]
-        let pipe = Pipe()
+        process.arguments = ["serve", "--port", "\(port)"] + arguments
         process.standardOutput = pipe
         process.standardError = pipe
-        let output = Mutex("")
-        pipe.fileHandleForReading.readabilityHandler = { handle in
+        pipe.fileHandleForReading.readabilityHandler = { [printed] handle in
             let chunk = String(decoding: handle.availableData, as: UTF8.self)
-            output.withLock { $0 += chunk }
+            printed.text.withLock { $0 += chunk }
         }
         try process.run()
         let deadline = ContinuousClock.now + .seconds(60)
         // The HTTP server's log line (stderr, unbuffered; the banner on stdout is buffered in a pipe).
-        while !output.withLock({ $0.contains("listening on") }), process.isRunning, ContinuousClock.now < deadline {
+        while !printed.text.withLock({ $0.contains("listening on") }), process.isRunning, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
-        try #require(process.isRunning && output.withLock { $0.contains("listening on") }, "the server did not start: \(output.withLock { $0 })")
-        try await Task.sleep(for: .milliseconds(300))  // past start-up: the projector follows, the sweeper runs
-        process.terminate()  // SIGTERM
+        try #require(process.isRunning && printed.text.withLock { $0.contains("listening on") }, "the server did not start: \(stop())")
+    }
+
+    /// SIGTERM, then what the server printed.
+    func stop() -> String {
+        if process.isRunning { process.terminate() }
         process.waitUntilExit()
         pipe.fileHandleForReading.readabilityHandler = nil
-        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(output.withLock { $0 })")
-        let verified = try emporium(["verify", "--data-dir", data])
-        #expect(verified.status == 0, "\(verified.output)")
+        return printed.text.withLock { $0 }
+    }
+}
+
+/// A plain TCP connection to 127.0.0.1, for what an HTTP client library would not do.
+final class RawConnection {
+    private let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(descriptor >= 0 && connected == 0, "cannot connect to port \(port): \(String(cString: strerror(errno)))")
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)  // a read never waits longer than this
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+    }
+
+    /// What arrives until the peer closes (`closed`), or until a read waits 5 s.
+    func readUntilClosed() -> (text: String, closed: Bool) {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                received += buffer[0..<count]
+            } else {
+                return (String(decoding: received, as: UTF8.self), count == 0)
+            }
+        }
     }
 }
