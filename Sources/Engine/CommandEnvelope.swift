@@ -52,6 +52,10 @@ public struct DecodedCommand: Sendable {
             if case .failure(let error) = decoded, error.code == Self.malformedData.code, let fault = NumberFault.first(in: body, under: "data") {
                 decoded = .failure(fault)
             }
+            if let path = DuplicateKey.first(in: body) {
+                guard path.count > 1, path[0] == "data" else { throw DuplicateKey.fault(path) }
+                decoded = .failure(DuplicateKey.fault(Array(path.dropFirst()), under: "data"))
+            }
             self.init(type: command.type, expectedVersion: command.expectedVersion, decoded: decoded, source: .envelope(body))
         } catch let error as EngineError {
             throw error
@@ -70,7 +74,9 @@ public struct DecodedCommand: Sendable {
             return
         }
         do {
-            decoded = .success((handler, try JSONDecoder().decode(Input.self, from: data.isEmpty ? Data("{}".utf8) : data, configuration: handler).value))
+            let input = try JSONDecoder().decode(Input.self, from: data.isEmpty ? Data("{}".utf8) : data, configuration: handler).value
+            if let path = DuplicateKey.first(in: data) { throw DuplicateKey.fault(path, under: "data") }
+            decoded = .success((handler, input))
         } catch {
             let fault = Self.invalid(error, under: [])
             decoded = .failure(fault.code == Self.malformedData.code ? NumberFault.first(in: data, under: nil) ?? fault : fault)
@@ -127,6 +133,75 @@ public struct DecodedCommand: Sendable {
     }
 
     private static var malformedData: EngineError { EngineError(.invalidInput, code: "malformed_json", "the command data is not valid JSON") }
+
+    /// RFC 8259 leaves an object that repeats a name to each parser:
+    /// Foundation's decoder keeps one of them silently, a proxy or a client
+    /// library in front of us may keep the other. A command that repeats a
+    /// key is refused, naming it, instead of acting on a guess.
+    enum DuplicateKey {
+        static func fault(_ path: [String], under root: String? = nil) -> EngineError {
+            let field = path.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+            let named = ([root].compactMap { $0 } + [field]).joined(separator: ".")
+            return EngineError(.invalidInput, code: "duplicate_key", "\(named) appears twice in one object", details: ["field": field])
+        }
+
+        /// The path to the first key repeated within one object (`["data", "items", "[1]", "goodsId"]`), or nil.
+        /// `json` has been decoded already, so it is valid JSON.
+        static func first(in json: Data) -> [String]? {
+            json.withUnsafeBytes { first(in: $0.bindMemory(to: UInt8.self)) }
+        }
+
+        /// An object or array being read: the keys it has shown, and the name of the value being read in it.
+        private struct Level {
+            let isObject: Bool
+            var expectingKey: Bool
+            var name: String
+            var index = 0
+            var keys: Set<String> = []
+        }
+
+        private static func first(in bytes: UnsafeBufferPointer<UInt8>) -> [String]? {
+            var stack: [Level] = []
+            var at = 0
+            while at < bytes.count {
+                switch bytes[at] {
+                case UInt8(ascii: "{"):
+                    stack.append(Level(isObject: true, expectingKey: true, name: ""))
+                case UInt8(ascii: "["):
+                    stack.append(Level(isObject: false, expectingKey: false, name: "[0]"))
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    _ = stack.popLast()
+                case UInt8(ascii: ",") where !stack.isEmpty:
+                    let top = stack.count - 1
+                    if stack[top].isObject {
+                        stack[top].expectingKey = true
+                    } else {
+                        stack[top].index += 1
+                        stack[top].name = "[\(stack[top].index)]"
+                    }
+                case UInt8(ascii: "\""):
+                    let start = at + 1
+                    var escaped = false
+                    at += 1
+                    while at < bytes.count, bytes[at] != UInt8(ascii: "\"") {
+                        if bytes[at] == UInt8(ascii: "\\") { escaped = true; at += 1 }
+                        at += 1
+                    }
+                    guard let top = stack.indices.last, stack[top].isObject, stack[top].expectingKey else { break }
+                    let raw = UnsafeBufferPointer(rebasing: bytes[start..<min(at, bytes.count)])
+                    let key = escaped ? (try? JSONDecoder().decode(String.self, from: Data([UInt8(ascii: "\"")] + raw + [UInt8(ascii: "\"")])))
+                        ?? String(decoding: raw, as: UTF8.self) : String(decoding: raw, as: UTF8.self)
+                    guard stack[top].keys.insert(key).inserted else { return stack.dropLast().map(\.name) + [key] }
+                    stack[top].expectingKey = false
+                    stack[top].name = key
+                default:
+                    break
+                }
+                at += 1
+            }
+            return nil
+        }
+    }
 
     /// Foundation's `JSONDecoder` reports a number that does not fit the
     /// integer it is read into (`1.5`, `1e30`, 2⁶⁴) as "not valid JSON",

@@ -483,6 +483,7 @@ final class HandClock: LogClock, @unchecked Sendable {
             (#"{"type":7}"#, "wrong_type", "type"),
             (#"{"type":"ClearCart","expectedVersion":-1}"#, "wrong_type", "expectedVersion"),
             (#"{"type":"ClearCart","expectedVersion":"two"}"#, "wrong_type", "expectedVersion"),
+            (#"{"type":"ClearCart","type":"ForgetUser","data":{}}"#, "duplicate_key", "type"),
         ]
         for (body, code, field) in envelopeFaults {
             do {
@@ -509,7 +510,21 @@ final class HandClock: LogClock, @unchecked Sendable {
              "wrong_type", "quantity"),
             (#"{"type":"PlaceOrder","data":{"items":[{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":1},{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":-2.5}]}}"#,
              "wrong_type", "items[1].quantity"),
+            // A repeated key is refused by name, escaped spellings included, at any depth.
+            (#"{"type":"AddToCart","data":{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":1,"quantity":90}}"#, "duplicate_key", "quantity"),
+            (#"{"type":"AddToCart","data":{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":1,"quan\u0074ity":90}}"#,
+             "duplicate_key", "quantity"),
+            (#"{"type":"PlaceOrder","data":{"items":[{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":1},{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":1,"goodsId":"0195c0de-0000-7000-8000-000000000002"}]}}"#,
+             "duplicate_key", "items[1].goodsId"),
         ]
+        // The same key in different objects, and a key's name as a string value, are not repeats.
+        let distinct = #"{"type":"PlaceOrder","data":{"items":[{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":1},{"goodsId":"0195c0de-0000-7000-8000-000000000002","quantity":2}],"note":"type"}}"#
+        if case .failure(let error) = try DecodedCommand(envelope: Data(distinct.utf8)).decoded { Issue.record("\(distinct): \(error)") }
+        if case .failure(let error) = DecodedCommand(type: "AddToCart", data: Data(#"{"goodsId":"0195c0de-0000-7000-8000-000000000001","quantity":1,"quantity":2}"#.utf8)).decoded {
+            #expect(error.code == "duplicate_key" && error.details["field"] == "quantity", "\(error)")
+        } else {
+            Issue.record("a repeated key in data given apart was decoded")
+        }
         let longType = String(repeating: "X", count: 100_000)
         if case .failure(let error) = try DecodedCommand(envelope: Data(#"{"type":"\#(longType)","data":{}}"#.utf8)).decoded {
             #expect(error.code == "unknown_command" && error.message.utf8.count < 200 && (error.details["type"]?.utf8.count ?? 0) < 200, "\(error.message)")

@@ -195,6 +195,15 @@ extension TestClientProtocol {
                 ("unknown command", .badRequest, "unknown_command", { try await client.command("Explode", token: buyer) }),
                 ("missing field", .badRequest, "missing_field", { try await client.command("AddToCart", ["quantity": 1], token: buyer) }),
                 ("wrong type", .badRequest, "wrong_type", { try await client.command("AddToCart", ["goodsId": goodsId, "quantity": "many"], token: buyer) }),
+                ("fractional quantity", .badRequest, "wrong_type", {
+                    try await client.call(.post, "/v1/commands", body: #"{"type":"AddToCart","data":{"goodsId":"\#(goodsId)","quantity":1.5}}"#, token: buyer)
+                }),
+                ("quantity beyond 64 bits", .badRequest, "wrong_type", {
+                    try await client.call(.post, "/v1/commands", body: #"{"type":"AddToCart","data":{"goodsId":"\#(goodsId)","quantity":1e30}}"#, token: buyer)
+                }),
+                ("repeated key", .badRequest, "duplicate_key", {
+                    try await client.call(.post, "/v1/commands", body: #"{"type":"AddToCart","data":{"goodsId":"\#(goodsId)","quantity":1,"quantity":3}}"#, token: buyer)
+                }),
                 ("negative quantity", .badRequest, "quantity_out_of_range", { try await client.command("AddToCart", ["goodsId": goodsId, "quantity": -2], token: buyer) }),
                 ("huge quantity", .badRequest, "quantity_out_of_range", { try await client.command("AddToCart", ["goodsId": goodsId, "quantity": 99_999_999], token: buyer) }),
                 ("buy now, negative quantity", .badRequest, "quantity_out_of_range", {
