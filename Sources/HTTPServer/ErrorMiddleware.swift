@@ -56,40 +56,16 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    /// A query parameter whose percent-decoded bytes are not UTF-8 (`q=%ff`)
-    /// is refused: Hummingbird hands such a value on with U+FFFD for each bad
-    /// byte, and a search for those would match everything.
+    /// A query parameter that does not percent-decode to UTF-8 (`q=%ff`, or
+    /// a broken escape such as `%zz`) is refused: Hummingbird hands the first
+    /// on with U+FFFD for each bad byte and the second as written, and a
+    /// search for either would answer for something the client did not ask.
     static func checkQueryIsUTF8(_ query: String?) throws(EngineError) {
         guard let query, query.utf8.contains(UInt8(ascii: "%")) else { return }
-        for parameter in query.utf8.split(separator: UInt8(ascii: "&")) {
-            var decoded: [UInt8] = []
-            var index = parameter.startIndex
-            while index < parameter.endIndex {
-                let byte = parameter[index]
-                let rest = parameter.distance(from: index, to: parameter.endIndex)
-                if byte == UInt8(ascii: "%"), rest >= 3,
-                   let high = hexValue(parameter[parameter.index(after: index)]),
-                   let low = hexValue(parameter[parameter.index(index, offsetBy: 2)]) {
-                    decoded.append(high << 4 | low)
-                    index = parameter.index(index, offsetBy: 3)
-                } else {
-                    decoded.append(byte)
-                    index = parameter.index(after: index)
-                }
-            }
-            guard String(validating: decoded, as: UTF8.self) == nil else { continue }
-            let name = String(decoding: parameter.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self)
+        for parameter in query.split(separator: "&") where parameter.removingPercentEncoding == nil {
+            let name = parameter.prefix { $0 != "=" }
             throw EngineError(.invalidInput, code: "invalid_query", "\(Limits.shown(name)) is not UTF-8 text once percent-decoded",
                               details: ["field": Limits.shown(name)])
-        }
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
         }
     }
 
