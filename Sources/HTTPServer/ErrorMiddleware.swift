@@ -32,7 +32,7 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
         let request = Request(head: head, body: request.body)
         var response: Response
         do {
-            try Self.checkQueryIsUTF8(request.uri.query)
+            try Self.checkQueryDecodes(request.uri.query)
             response = try await next(request, context)
         } catch let error as EngineError {
             response = Self.response(Self.status(of: error.kind), code: error.code, message: error.message, details: error.details)
@@ -60,11 +60,11 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
     /// a broken escape such as `%zz`) is refused: Hummingbird hands the first
     /// on with U+FFFD for each bad byte and the second as written, and a
     /// search for either would answer for something the client did not ask.
-    static func checkQueryIsUTF8(_ query: String?) throws(EngineError) {
+    static func checkQueryDecodes(_ query: String?) throws(EngineError) {
         guard let query, query.utf8.contains(UInt8(ascii: "%")) else { return }
         for parameter in query.split(separator: "&") where parameter.removingPercentEncoding == nil {
             let name = parameter.prefix { $0 != "=" }
-            throw EngineError(.invalidInput, code: "invalid_query", "\(Limits.shown(name)) is not UTF-8 text once percent-decoded",
+            throw EngineError(.invalidInput, code: "invalid_query", "\(Limits.shown(name)) is not percent-encoded UTF-8 text",
                               details: ["field": Limits.shown(name)])
         }
     }

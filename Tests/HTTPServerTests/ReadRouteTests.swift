@@ -134,7 +134,7 @@ extension Reply {
             // Values that do not percent-decode to UTF-8 (bad bytes, a broken escape) are refused by name (a search for them matched everything).
             for uri in ["/v1/search?q=%ff%fe", "/v1/search?size=5&q=tea%C3", "/v1/search/suggest?q=%ED%A0%80", "/v1/search?q=%zz"] {
                 let reply = try await client.call(.get, uri)
-                #expect(reply.status == .badRequest && reply.errorCode == "invalid_query" && reply.text.contains("q is not UTF-8"), "\(uri): \(reply.text)")
+                #expect(reply.status == .badRequest && reply.errorCode == "invalid_query" && reply.text.contains("q is not percent-encoded UTF-8"), "\(uri): \(reply.text)")
             }
             for uri in ["/v1/search?q=%E8%8C%B6", "/v1/search?q=100%25", "/v1/search?q=green+tea"] {
                 #expect(try await client.call(.get, uri).status == .ok, "\(uri)")
