@@ -65,7 +65,24 @@ public enum EventCodec {
     }
 
     /// The event's fields as canonical JSON, personal fields as they are in the value: for people (audit, export, feeds).
-    public static func json(_ event: DomainEvent) -> [UInt8] { encodeVersion1(event).payload }
+    /// `redactingSecrets`: password hashes and key digests read as `Secrets.redacted`.
+    public static func json(_ event: DomainEvent, redactingSecrets: Bool = false) -> [UInt8] {
+        guard redactingSecrets else { return encodeVersion1(event).payload }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.userInfo[.redactingSecrets] = true
+        do {
+            return Array(try encoder.encode(event.payload))
+        } catch {
+            preconditionFailure("a plain event payload failed to encode: \(error)")  // plain value types always encode
+        }
+    }
+
+    /// The event types whose stored payload holds a secret (a password hash
+    /// and its salt, an API key's digest): shown to people, their decoded
+    /// fields are redacted and their stored bytes left out. A test keeps
+    /// this list equal to the types whose redacted JSON differs.
+    public static let secretBearingTypes: Set<String> = [UserRegistered.eventType, PasswordChanged.eventType, ApiKeyIssued.eventType]
 
     /// Canonical JSON (sorted keys, no whitespace) of any value with personal fields, sealed when a cipher is given.
     public static func encodeValue(_ value: some Encodable, sealingFor owner: UserId?, with cipher: (any PersonalDataCipher)?) throws -> [UInt8] {
@@ -162,6 +179,9 @@ public enum EventCodec {
         entry(GoodsViewed.self) { .user(.goodsViewed($0)) },
         entry(RoleGranted.self) { .user(.roleGranted($0)) },
         entry(UserForgotten.self) { .user(.forgotten($0)) },
+        entry(MerchantApplicationSubmitted.self) { .user(.merchantApplicationSubmitted($0)) },
+        entry(MerchantApplicationApproved.self) { .user(.merchantApplicationApproved($0)) },
+        entry(MerchantApplicationRejected.self) { .user(.merchantApplicationRejected($0)) },
         entry(GoodsListed.self) { .goods(.listed($0)) },
         entry(GoodsUpdated.self) { .goods(.updated($0)) },
         entry(PriceChanged.self) { .goods(.priceChanged($0)) },
@@ -206,6 +226,8 @@ public enum EventCodec {
         entry(PointsRefunded.self) { .points(.refunded($0)) },
         entry(PointsRevoked.self) { .points(.revoked($0)) },
         entry(PointsExchanged.self) { .points(.exchanged($0)) },
+        entry(ApiKeyIssued.self) { .apiKey(.issued($0)) },
+        entry(ApiKeyRevoked.self) { .apiKey(.revoked($0)) },
     ])
 }
 
@@ -246,6 +268,11 @@ extension DomainEvent {
             case .revoked(let payload): return payload
             case .exchanged(let payload): return payload
             }
+        case .apiKey(let event):
+            switch event {
+            case .issued(let payload): return payload
+            case .revoked(let payload): return payload
+            }
         }
     }
 
@@ -270,6 +297,9 @@ extension UserEvent {
         case .goodsViewed(let payload): return payload
         case .roleGranted(let payload): return payload
         case .forgotten(let payload): return payload
+        case .merchantApplicationSubmitted(let payload): return payload
+        case .merchantApplicationApproved(let payload): return payload
+        case .merchantApplicationRejected(let payload): return payload
         }
     }
 }

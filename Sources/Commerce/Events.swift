@@ -40,6 +40,20 @@ public struct FavoriteRemoved: EventPayload { public static let eventType = "Fav
 public struct GoodsViewed: EventPayload { public static let eventType = "GoodsViewed"; public var goodsId: GoodsId; public var at: Instant }
 public struct RoleGranted: EventPayload { public static let eventType = "RoleGranted"; public var role: Role; public var grantedBy: String; public var at: Instant }
 public struct UserForgotten: EventPayload { public static let eventType = "UserForgotten"; public var at: Instant }
+/// A customer asks to sell in the shop; an admin approves (the user becomes a merchant) or rejects it.
+public struct MerchantApplicationSubmitted: EventPayload {
+    public static let eventType = "MerchantApplicationSubmitted"
+    public var shopName: String
+    public var description: String
+    public var at: Instant
+}
+public struct MerchantApplicationApproved: EventPayload { public static let eventType = "MerchantApplicationApproved"; public var approvedBy: String; public var at: Instant }
+public struct MerchantApplicationRejected: EventPayload {
+    public static let eventType = "MerchantApplicationRejected"
+    public var reason: String
+    public var rejectedBy: String
+    public var at: Instant
+}
 
 public enum EmailClaimEvent: Hashable, Sendable {
     case claimed(EmailClaimed)
@@ -62,6 +76,9 @@ public enum UserEvent: Hashable, Sendable {
     case goodsViewed(GoodsViewed)
     case roleGranted(RoleGranted)
     case forgotten(UserForgotten)
+    case merchantApplicationSubmitted(MerchantApplicationSubmitted)
+    case merchantApplicationApproved(MerchantApplicationApproved)
+    case merchantApplicationRejected(MerchantApplicationRejected)
 }
 
 // MARK: Goods
@@ -279,6 +296,27 @@ public enum PointsEvent: Hashable, Sendable {
     case exchanged(PointsExchanged)
 }
 
+// MARK: API keys
+
+/// An API key was issued. The log keeps the SHA-256 of its secret, never the secret.
+public struct ApiKeyIssued: EventPayload {
+    public static let eventType = "ApiKeyIssued"
+    public var keyId: ApiKeyId
+    public var ownerId: UserId
+    public var name: String
+    public var scopes: [Scope]
+    public var expiresAt: Instant?
+    public var secretDigest: SecretDigest
+    public var issuedBy: String
+    public var at: Instant
+}
+public struct ApiKeyRevoked: EventPayload { public static let eventType = "ApiKeyRevoked"; public var reason: String; public var revokedBy: String; public var at: Instant }
+
+public enum ApiKeyEvent: Hashable, Sendable {
+    case issued(ApiKeyIssued)
+    case revoked(ApiKeyRevoked)
+}
+
 // MARK: All events
 
 /// Every event of the shop, by aggregate.
@@ -293,4 +331,5 @@ public enum DomainEvent: Hashable, Sendable {
     case orderNumber(OrderNumberEvent)
     case payment(PaymentEvent)
     case points(PointsEvent)
+    case apiKey(ApiKeyEvent)
 }

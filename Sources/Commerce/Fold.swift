@@ -97,3 +97,10 @@ extension PointsState: AggregateState {
         return self
     }
 }
+
+extension ApiKeyState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> ApiKeyState {
+        if case .apiKey(let event) = event { return evolve(event) }
+        return self
+    }
+}

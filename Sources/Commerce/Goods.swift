@@ -131,9 +131,12 @@ public enum Catalog {
     public static func decide(_ command: GoodsCommand, actor: Actor, goods: GoodsState, at: Instant) throws(Rejection) -> Decision {
         let merchant: UserId?
         switch actor {
-        case let .user(id, role) where role >= .merchant: merchant = id
         case .system: merchant = nil
-        case .user, .paymentProvider: throw Rejection(.forbidden, "only merchants and admins manage goods")
+        case .user, .apiKey, .paymentProvider:
+            guard let id = actor.userId, let role = actor.role, role >= .merchant else {
+                throw Rejection(.forbidden, "only merchants and admins manage goods")
+            }
+            merchant = id
         }
         if case .list = command { return try decideAsOwner(command, merchant: merchant, goods: goods, at: at) }
         guard goods.exists else { throw Rejection(.goodsNotFound, "no such goods") }

@@ -36,6 +36,24 @@ public struct PasswordHash: Hashable, Codable, Sendable {
     /// Base64.
     public var hash: String
 
+    private enum CodingKeys: String, CodingKey { case algorithm, parameters, salt, hash }
+
+    /// As the synthesized form (the field order is the binary form's), except
+    /// for people: where events are shown (audit, the event feed) the hash and
+    /// its salt read as redacted.
+    public func encode(to encoder: any Encoder) throws {
+        if encoder.userInfo[.redactingSecrets] != nil {
+            var container = encoder.singleValueContainer()
+            try container.encode(Secrets.redacted)
+            return
+        }
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(algorithm, forKey: .algorithm)
+        try container.encode(parameters, forKey: .parameters)
+        try container.encode(salt, forKey: .salt)
+        try container.encode(hash, forKey: .hash)
+    }
+
     /// Hashes `password` with `salt` (random bytes made by the caller: the domain has no randomness).
     public static func make(password: String, salt: [UInt8], parameters: PasswordParameters) throws(Rejection) -> PasswordHash {
         guard salt.count == saltBytes else { throw Rejection(.invalidInput, "a password salt has \(saltBytes) bytes", field: "salt") }

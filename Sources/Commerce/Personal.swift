@@ -9,11 +9,20 @@ public protocol PersonalDataCipher: Sendable {
     func seal(_ text: String, owner: UserId) throws -> String
     /// The text, or nil when the owner's key is destroyed (or the value was tampered with).
     func open(_ sealed: String) -> String?
+    /// What a field this cipher does not open reads as: erased by default; a
+    /// cipher that hides personal data on purpose says so instead.
+    var unopenedText: String { get }
+}
+
+extension PersonalDataCipher {
+    public var unopenedText: String { PersonalData.erased }
 }
 
 public enum PersonalData {
     /// What a personal field reads as once its owner's key is destroyed.
     public static let erased = "⟨erased⟩"
+    /// What a personal field reads as where it is hidden from the reader (audit answers not asked to reveal it).
+    public static let hidden = "⟨hidden⟩"
     /// Sealed values are strings `sealed:v1:<owner uuid>:<base64 nonce‖ciphertext‖tag>`,
     /// so a sealed payload has the same JSON shape as a plain one.
     public static let sealedPrefix = "sealed:v1:"
@@ -26,6 +35,8 @@ extension CodingUserInfoKey {
     public static let personalDataCipher = named("emporium.personalDataCipher")
     /// The `UserId` whose key seals the personal fields of the event being encoded.
     public static let personalDataOwner = named("emporium.personalDataOwner")
+    /// Present (any value) when an event is encoded for people (audit, the event feed): secrets are written as `Secrets.redacted`.
+    public static let redactingSecrets = named("emporium.redactingSecrets")
 
     /// `init(rawValue:)` is failable only to satisfy `RawRepresentable`; it accepts every string.
     private static func named(_ name: String) -> CodingUserInfoKey {
@@ -49,7 +60,7 @@ public struct Personal: Hashable, Codable, Sendable {
             return
         }
         let cipher = decoder.userInfo[.personalDataCipher] as? any PersonalDataCipher
-        wrappedValue = cipher?.open(text) ?? PersonalData.erased
+        wrappedValue = cipher.map { $0.open(text) ?? $0.unopenedText } ?? PersonalData.erased
     }
 
     public func encode(to encoder: any Encoder) throws {

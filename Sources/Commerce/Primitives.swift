@@ -220,6 +220,7 @@ public enum CouponTag: Sendable {}
 public enum PaymentTag: Sendable {}
 public enum AddressTag: Sendable {}
 public enum ReviewTag: Sendable {}
+public enum ApiKeyTag: Sendable {}
 
 public typealias UserId = EntityId<UserTag>
 public typealias GoodsId = EntityId<GoodsTag>
@@ -228,6 +229,7 @@ public typealias CouponId = EntityId<CouponTag>
 public typealias PaymentId = EntityId<PaymentTag>
 public typealias AddressId = EntityId<AddressTag>
 public typealias ReviewId = EntityId<ReviewTag>
+public typealias ApiKeyId = EntityId<ApiKeyTag>
 
 /// An amount in integer minor units (fen, cents). One currency per shop, so
 /// the currency lives in the shop's policy, not in every amount.
@@ -282,17 +284,35 @@ public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
 /// Who issues a command.
 public enum Actor: Hashable, Codable, Sendable, CustomStringConvertible {
     case user(UserId, Role)
+    /// An integration's API key: it acts for its owner with the owner's role,
+    /// narrowed to the key's scopes (the engine checks those before deciding).
+    case apiKey(ApiKeyCredential)
+    /// The engine's own processes (order expiry, seeding, migrations, the
+    /// first admin made on the command line); never reachable from a request.
     case system
     case paymentProvider(String)
 
+    /// The user the actor acts for: the user, or the API key's owner.
     public var userId: UserId? {
-        if case let .user(id, _) = self { return id }
-        return nil
+        switch self {
+        case .user(let id, _): return id
+        case .apiKey(let key): return key.owner
+        case .system, .paymentProvider: return nil
+        }
+    }
+
+    /// The role the actor acts with; nil for the system and providers.
+    public var role: Role? {
+        switch self {
+        case .user(_, let role): return role
+        case .apiKey(let key): return key.role
+        case .system, .paymentProvider: return nil
+        }
     }
 
     public var isAdmin: Bool {
         switch self {
-        case .user(_, let role): return role == .admin
+        case .user, .apiKey: return role == .admin
         case .system: return true
         case .paymentProvider: return false
         }
@@ -302,6 +322,7 @@ public enum Actor: Hashable, Codable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .user(id, role): return "user:\(id):\(role.rawValue)"
+        case .apiKey(let key): return "apikey:\(key.keyId)"
         case .system: return "system"
         case .paymentProvider(let name): return "provider:\(name)"
         }
@@ -343,8 +364,6 @@ public struct Address: Hashable, Codable, Sendable {
                   postalCode: fields[6], country: fields[7])
     }
 
-    private static let erased = Address(fields: Array(repeating: PersonalData.erased, count: 8))
-
     public func encode(to encoder: any Encoder) throws {
         if let binary = encoder.binaryPayload {
             var writer = BinaryWriter()
@@ -367,7 +386,7 @@ public struct Address: Hashable, Codable, Sendable {
                 let sealed = try binary.reader.string()
                 let cipher = decoder.userInfo[.personalDataCipher] as? any PersonalDataCipher
                 guard let opened = cipher?.open(sealed), let plain = Data(base64Encoded: opened) else {
-                    self = Self.erased
+                    self = Address(fields: Array(repeating: cipher?.unopenedText ?? PersonalData.erased, count: 8))
                     return
                 }
                 self = try BinaryPayload.decode(Address.self, from: Array(plain))
@@ -422,8 +441,32 @@ public enum Limits {
     public static let trackingNumberCharactersMax = 60
     public static let reasonCharactersMax = 500
     public static let pointsMax = 1_000_000_000
+    public static let shopNameCharactersMax = 100
+    public static let merchantApplicationCharactersMax = 2_000
+    public static let apiKeyNameCharactersMax = 100
+    /// An API key expires at most this long after it is issued (or never, when no expiry is given).
+    public static let apiKeyLifetimeDaysMax = 3_650
 
-    static func text(_ value: String, _ field: String, max: Int, allowEmpty: Bool = false) throws(Rejection) {
+    /// A text limit counts characters (what a person sees), and also bounds
+    /// what a character may carry: "a" followed by ten thousand combining
+    /// accents is one character. A text of up to `max` characters may hold at
+    /// most `max × textScalarsPerCharacterMax` Unicode scalars and
+    /// `max × textUTF8BytesPerCharacterMax` bytes of UTF-8 (Chinese is one
+    /// scalar and three bytes a character; most emoji one or two scalars).
+    public static let textScalarsPerCharacterMax = 3
+    public static let textUTF8BytesPerCharacterMax = 8
+
+    /// Checks a named text limit: bytes and scalars first (cheap, and they
+    /// bound the work of counting characters), then characters, then content.
+    public static func text(_ value: String, _ field: String, max: Int, allowEmpty: Bool = false) throws(Rejection) {
+        let bytes = value.utf8.count
+        guard bytes <= max * textUTF8BytesPerCharacterMax else {
+            throw Rejection(.invalidInput, "\(field) is \(bytes) bytes of UTF-8; the limit is \(max * textUTF8BytesPerCharacterMax)", field: field)
+        }
+        let scalars = value.unicodeScalars.count
+        guard scalars <= max * textScalarsPerCharacterMax else {
+            throw Rejection(.invalidInput, "\(field) is \(scalars) Unicode scalars; the limit is \(max * textScalarsPerCharacterMax)", field: field)
+        }
         let count = value.count
         if !allowEmpty, value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw Rejection(.invalidInput, "\(field) must not be empty", field: field)

@@ -67,6 +67,15 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case reviewNotAllowed = "review_not_allowed"
         case alreadyReviewed = "already_reviewed"
         case ratingOutOfRange = "rating_out_of_range"
+        // Merchant applications.
+        case alreadyMerchant = "already_merchant"
+        case applicationPending = "application_pending"
+        case noPendingApplication = "no_pending_application"
+        // API keys.
+        case apiKeyNotFound = "api_key_not_found"
+        case apiKeyAlreadyExists = "api_key_already_exists"
+        case apiKeyRevoked = "api_key_revoked"
+        case scopeNotAllowed = "scope_not_allowed"
     }
 
     public let code: Code

@@ -13,6 +13,7 @@ public enum StreamId: Hashable, Sendable, CustomStringConvertible {
     case orderNumbers(String)
     case payment(PaymentId)
     case points(UserId)
+    case apiKey(ApiKeyId)
 
     public var description: String {
         switch self {
@@ -26,6 +27,7 @@ public enum StreamId: Hashable, Sendable, CustomStringConvertible {
         case .orderNumbers(let day): return "ordernumbers-\(day)"
         case .payment(let id): return "payment-\(id)"
         case .points(let id): return "points-\(id)"
+        case .apiKey(let id): return "apikey-\(id)"
         }
     }
 }
@@ -84,6 +86,7 @@ extension StreamId {
         else if named("points") { guard let id = id(UserTag.self) else { return nil }; self = .points(id) }
         else if named("coupon") { guard let id = id(CouponTag.self) else { return nil }; self = .coupon(id) }
         else if named("payment") { guard let id = id(PaymentTag.self) else { return nil }; self = .payment(id) }
+        else if named("apikey") { guard let id = id(ApiKeyTag.self) else { return nil }; self = .apiKey(id) }
         else if named("couponcode") { self = .couponCode(String(decoding: rest, as: UTF8.self)) }
         else if named("ordernumbers") { self = .orderNumbers(String(decoding: rest, as: UTF8.self)) }
         else { return nil }

@@ -32,6 +32,8 @@ public struct UserState: Hashable, Codable, Sendable {
     /// Most recent last, at most `Limits.footprintsKept`.
     public var footprints: [GoodsId] = []
     public var isForgotten = false
+    /// The user's latest application to become a merchant, if any.
+    public var merchantApplication: MerchantApplication?
 
     public init() {}
 
@@ -76,6 +78,16 @@ public struct UserState: Hashable, Codable, Sendable {
             next.footprints.append(viewed.goodsId)
             if next.footprints.count > Limits.footprintsKept { next.footprints.removeFirst(next.footprints.count - Limits.footprintsKept) }
         case .roleGranted(let granted): next.role = granted.role
+        case .merchantApplicationSubmitted(let submitted):
+            next.merchantApplication = MerchantApplication(shopName: submitted.shopName, description: submitted.description, status: .pending,
+                                                           submittedAt: submitted.at)
+        case .merchantApplicationApproved(let approved):
+            next.merchantApplication?.status = .approved
+            next.merchantApplication?.decidedAt = approved.at
+        case .merchantApplicationRejected(let rejected):
+            next.merchantApplication?.status = .rejected
+            next.merchantApplication?.decidedAt = rejected.at
+            next.merchantApplication?.reason = rejected.reason
         case .forgotten:
             next.isForgotten = true
             next.email = ""
@@ -88,6 +100,18 @@ public struct UserState: Hashable, Codable, Sendable {
         return next
     }
 
+}
+
+public struct MerchantApplication: Hashable, Codable, Sendable {
+    public enum Status: String, Hashable, Codable, Sendable { case pending, approved, rejected }
+
+    public var shopName: String
+    public var description: String
+    public var status: Status
+    public var submittedAt: Instant
+    public var decidedAt: Instant?
+    /// Why it was rejected.
+    public var reason: String?
 }
 
 public struct SavedAddress: Hashable, Codable, Sendable {
@@ -141,6 +165,11 @@ public enum UserCommand: Hashable, Sendable {
     case recordView(GoodsId)
     case grantRole(Role)
     case forget
+    /// A customer asks to become a merchant.
+    case applyForMerchant(shopName: String, description: String)
+    /// An admin approves the pending application: the user becomes a merchant.
+    case approveMerchantApplication
+    case rejectMerchantApplication(reason: String)
 }
 
 /// The outcome of a login: a failed one is still recorded (for the audit trail and lock-out).
@@ -172,14 +201,20 @@ public enum Users {
     }
 
     /// Claims the email and creates the user in one decision (two streams).
-    public static func register(_ command: RegisterUser, actor: Actor, claim: EmailClaimState, user: UserState,
+    /// Anyone, signed in or not (`actor` nil), registers customers; only an
+    /// admin (or the engine itself) creates merchants and admins. Nobody
+    /// grants themselves a role: a customer who wants to sell applies.
+    public static func register(_ command: RegisterUser, actor: Actor?, claim: EmailClaimState, user: UserState,
                                 policy: ShopPolicy) throws(Rejection) -> Decision {
+        guard command.role == .customer || actor?.isAdmin == true else {
+            throw Rejection(.forbidden, command.role == .admin ? "only an admin creates admins"
+                                : "only an admin creates merchants; register as a customer and apply with ApplyForMerchant", field: "role")
+        }
         let email = normalizedEmail(command.email)
         try validateEmail(email)
         try validatePassword(command.password)
         try Limits.text(command.name, "name", max: Limits.nameCharactersMax)
         try Limits.text(command.phone, "phone", max: Limits.phoneCharactersMax, allowEmpty: true)
-        guard command.role != .admin || actor.isAdmin else { throw Rejection(.forbidden, "only an admin creates admins") }
         guard !user.exists else { throw Rejection(.userAlreadyExists, "user \(command.userId) exists") }
         guard claim.owner == nil else { throw Rejection(.emailTaken, "\(email) is registered already", field: "email") }
         let hash = try PasswordHash.make(password: command.password, salt: command.salt, parameters: policy.passwordHashing)
@@ -219,11 +254,7 @@ public enum Users {
                               at: Instant, policy: ShopPolicy) throws(Rejection) -> Decision {
         guard let userId = user.userId else { throw Rejection(.userNotFound, "no such user") }
         guard !user.isForgotten else { throw Rejection(.userForgotten, "the user was forgotten") }
-        if case .grantRole = command {
-            guard actor.isAdmin else { throw Rejection(.forbidden, "only an admin grants roles") }
-        } else {
-            guard actor.userId == userId || actor.isAdmin else { throw Rejection(.notOwner, "not your account") }
-        }
+        try authorize(command, actor: actor, userId: userId)
         var decision = Decision()
         for event in try userEvents(command, user: user, goods: goods, actor: actor, at: at, policy: policy) {
             decision.append(.user(event), to: .user(userId))
@@ -234,8 +265,26 @@ public enum Users {
         return decision
     }
 
+    /// Roles are an admin's to give; an application is the user's own to make.
+    private static func authorize(_ command: UserCommand, actor: Actor, userId: UserId) throws(Rejection) {
+        switch command {
+        case .grantRole, .approveMerchantApplication, .rejectMerchantApplication:
+            guard actor.isAdmin else { throw Rejection(.forbidden, "only an admin grants roles and answers merchant applications") }
+        case .applyForMerchant:
+            guard actor.userId == userId else { throw Rejection(.notOwner, "users apply for themselves") }
+        case .updateProfile, .changePassword, .addAddress, .updateAddress, .removeAddress, .setDefaultAddress, .addFavorite, .removeFavorite,
+             .recordView, .forget:
+            guard actor.userId == userId || actor.isAdmin else { throw Rejection(.notOwner, "not your account") }
+        }
+    }
+
     private static func userEvents(_ command: UserCommand, user: UserState, goods: GoodsState?, actor: Actor,
                                    at: Instant, policy: ShopPolicy) throws(Rejection) -> [UserEvent] {
+        if case .approveMerchantApplication = command {
+            guard user.merchantApplication?.status == .pending else { throw Rejection(.noPendingApplication, "the user has no pending application") }
+            return [.merchantApplicationApproved(MerchantApplicationApproved(approvedBy: actor.description, at: at)),
+                    .roleGranted(RoleGranted(role: .merchant, grantedBy: actor.description, at: at))]
+        }
         if case let .addAddress(id, address, makeDefault) = command {
             let added = try userEvent(.addAddress(id, address, makeDefault: makeDefault), user: user, goods: goods, actor: actor, at: at, policy: policy)
             // The first address becomes the default by itself; a later one when asked.
@@ -292,6 +341,18 @@ public enum Users {
             return .roleGranted(RoleGranted(role: role, grantedBy: actor.description, at: at))
         case .forget:
             return .forgotten(UserForgotten(at: at))
+        case let .applyForMerchant(shopName, description):
+            try Limits.text(shopName, "shopName", max: Limits.shopNameCharactersMax)
+            try Limits.text(description, "description", max: Limits.merchantApplicationCharactersMax, allowEmpty: true)
+            guard user.role == .customer else { throw Rejection(.alreadyMerchant, "the user is a \(user.role.rawValue) already") }
+            guard user.merchantApplication?.status != .pending else { throw Rejection(.applicationPending, "an application is waiting for an answer") }
+            return .merchantApplicationSubmitted(MerchantApplicationSubmitted(shopName: shopName, description: description, at: at))
+        case .approveMerchantApplication:
+            preconditionFailure("approval is decided before")
+        case .rejectMerchantApplication(let reason):
+            try Limits.text(reason, "reason", max: Limits.reasonCharactersMax)
+            guard user.merchantApplication?.status == .pending else { throw Rejection(.noPendingApplication, "the user has no pending application") }
+            return .merchantApplicationRejected(MerchantApplicationRejected(reason: reason, rejectedBy: actor.description, at: at))
         }
     }
 }

@@ -60,6 +60,32 @@ struct AddressInput: Decodable, Sendable {
     var address: AddressBody?
 }
 
+struct MerchantApplicationInput: Decodable, Sendable {
+    var shopName: String
+    var description: String?
+}
+
+struct TargetUserInput: Decodable, Sendable { var userId: UserId }
+
+struct RejectApplicationInput: Decodable, Sendable {
+    var userId: UserId
+    var reason: String
+}
+
+struct IssueApiKeyInput: Decodable, Sendable {
+    var name: String
+    var scopes: [Scope]
+    /// Milliseconds since the epoch; none: the key does not expire.
+    var expiresAt: Int64?
+    /// Whom the key acts for (an admin or a merchant); the caller by default.
+    var ownerId: UserId?
+}
+
+struct RevokeApiKeyInput: Decodable, Sendable {
+    var keyId: ApiKeyId
+    var reason: String?
+}
+
 struct GrantRoleInput: Decodable, Sendable {
     var userId: UserId
     var role: Role

@@ -10,6 +10,8 @@ extension Engine {
         /// Reads the command's input from the decoder positioned at `data`.
         let decode: @Sendable (any Decoder) throws -> any Sendable
         let run: @Sendable (Engine, any Sendable, CommandContext) async throws -> CommandResult
+        /// Who may send it at all, checked before its data is read.
+        let access: CommandAccess
     }
 
     /// Every command type the engine knows, sorted.
@@ -17,6 +19,9 @@ extension Engine {
 
     /// Whether `type` names a command the engine knows.
     public static func knows(_ type: String) -> Bool { handlers[type] != nil }
+
+    /// Who may send `type`: anonymous callers, API keys with which scope.
+    public static func access(ofCommand type: String) -> CommandAccess? { handlers[type]?.access }
 
     /// Decodes and executes one command whose `data` is given apart.
     public func execute(type: String, data: Data, context: CommandContext) async throws -> CommandResult {
@@ -26,6 +31,7 @@ extension Engine {
     /// Executes a command decoded from a request body (`DecodedCommand(envelope:)`).
     /// Unknown types and invalid data are thrown here, after the caller was authenticated.
     public func execute(_ command: DecodedCommand, context: CommandContext) async throws -> CommandResult {
+        if let access = Self.handlers[command.type]?.access { try access.admits(context.actor, commandType: command.type) }
         let (handler, input) = try command.decoded.get()
         var context = context
         if context.idempotencyKey != nil { context.requestFingerprint = command.fingerprint }
@@ -46,7 +52,7 @@ extension Engine {
     }
 
     /// A handler whose input is `D`.
-    private static func handler<D: Decodable & Sendable>(_ name: String, _ type: D.Type,
+    private static func handler<D: Decodable & Sendable>(_ name: String, _ type: D.Type, _ access: CommandAccess = .signedIn(scope: nil),
                                                           _ run: @escaping @Sendable (Engine, D, CommandContext) async throws -> CommandResult) -> (String, Handler) {
         (name, Handler(decode: { decoder in
             _ = try decoder.container(keyedBy: AnyKey.self)  // `data` is an object, even for inputs without fields
@@ -54,33 +60,35 @@ extension Engine {
         }, run: { engine, input, context in
             guard let input = input as? D else { preconditionFailure("\(name) was handed another command's input") }
             return try await run(engine, input, context)
-        }))
+        }, access: access))
     }
 
     /// A handler that decodes `D` and decides with it, retried on conflicts.
-    private static func command<D: Decodable & Sendable>(_ name: String, _ type: D.Type,
+    private static func command<D: Decodable & Sendable>(_ name: String, _ type: D.Type, _ access: CommandAccess = .signedIn(scope: nil),
                                                           _ body: @escaping @Sendable (D, inout Execution) throws -> (Decision, [String: String])) -> (String, Handler) {
-        handler(name, D.self) { engine, input, context in
+        handler(name, D.self, access) { engine, input, context in
             try await engine.run(context, commandType: name) { execution in try body(input, &execution) }
         }
     }
 
-    static let handlers: [String: Handler] = Dictionary(uniqueKeysWithValues: userCommands + goodsCommands + cartCommands + orderCommands + pointsCommands)
+    static let handlers: [String: Handler] = Dictionary(uniqueKeysWithValues: userCommands + goodsCommands + cartCommands + orderCommands + pointsCommands + accessCommands)
 
     // MARK: Users
 
     private static let userCommands: [(String, Handler)] = [
-        command("RegisterUser", RegisterUserInput.self) { input, execution in
+        command("RegisterUser", RegisterUserInput.self, .anyone) { input, execution in
             let engine = execution.engine
             let userId: UserId = engine.newId()
             let email = Users.normalizedEmail(input.email)
             let command = RegisterUser(userId: userId, email: input.email, password: input.password, name: input.name, phone: input.phone ?? "",
                                        role: input.role ?? .customer, salt: execution.engine.configuration.randomBytes(PasswordHash.saltBytes), at: execution.at)
-            let decision = try Users.register(command, actor: execution.context.actor ?? .system, claim: try execution.load(.emailClaim(email)),
+            // An anonymous caller stays anonymous (it registers customers only); a signed-in one acts with the role their record has now.
+            let actor = execution.context.actor == nil ? nil : try execution.requireActor()
+            let decision = try Users.register(command, actor: actor, claim: try execution.load(.emailClaim(email)),
                                               user: try execution.load(.user(userId)), policy: engine.policy)
             return (decision, ["userId": userId.description])
         },
-        handler("Login", LoginInput.self) { engine, input, context in
+        handler("Login", LoginInput.self, .anyone) { engine, input, context in
             var rejection: Rejection?
             let answer = try await engine.run(context, commandType: "Login") { execution in
                 let claim: EmailClaimState = try execution.load(.emailClaim(Users.normalizedEmail(input.email)))
@@ -116,6 +124,15 @@ extension Engine {
         command("RecordView", GoodsRef.self) { input, execution in try userCommand(.recordView(input.goodsId), target: nil, &execution) },
         command("GrantRole", GrantRoleInput.self) { input, execution in try userCommand(.grantRole(input.role), target: input.userId, &execution) },
         command("ForgetUser", UserRef.self) { input, execution in try userCommand(.forget, target: input.userId, &execution) },
+        command("ApplyForMerchant", MerchantApplicationInput.self) { input, execution in
+            try userCommand(.applyForMerchant(shopName: input.shopName, description: input.description ?? ""), target: nil, &execution)
+        },
+        command("ApproveMerchantApplication", TargetUserInput.self) { input, execution in
+            try userCommand(.approveMerchantApplication, target: input.userId, &execution)
+        },
+        command("RejectMerchantApplication", RejectApplicationInput.self) { input, execution in
+            try userCommand(.rejectMerchantApplication(reason: input.reason), target: input.userId, &execution)
+        },
     ]
 
     /// The caller's own user id (customers, merchants and admins are users).
@@ -144,20 +161,20 @@ extension Engine {
     // MARK: Goods
 
     private static let goodsCommands: [(String, Handler)] = [
-        command("ListGoods", ListGoodsInput.self) { input, execution in
+        command("ListGoods", ListGoodsInput.self, .signedIn(scope: .goodsWrite)) { input, execution in
             let goodsId: GoodsId = execution.engine.newId()
             let decision = try Catalog.decide(.list(goodsId, input.fields.details, price: Money(minorUnits: input.price), stock: input.stock),
                                               actor: try execution.requireActor(), goods: try execution.load(.goods(goodsId)), at: execution.at)
             return (decision, ["goodsId": goodsId.description])
         },
-        command("UpdateGoods", UpdateGoodsInput.self) { input, execution in try goodsCommand(.update(input.fields.details), input.goodsId, &execution) },
-        command("ChangePrice", ChangePriceInput.self) { input, execution in try goodsCommand(.changePrice(Money(minorUnits: input.price)), input.goodsId, &execution) },
-        command("Restock", QuantityInput.self) { input, execution in try goodsCommand(.restock(input.quantity), input.goodsId, &execution) },
-        command("AdjustStock", AdjustStockInput.self) { input, execution in
+        command("UpdateGoods", UpdateGoodsInput.self, .signedIn(scope: .goodsWrite)) { input, execution in try goodsCommand(.update(input.fields.details), input.goodsId, &execution) },
+        command("ChangePrice", ChangePriceInput.self, .signedIn(scope: .goodsWrite)) { input, execution in try goodsCommand(.changePrice(Money(minorUnits: input.price)), input.goodsId, &execution) },
+        command("Restock", QuantityInput.self, .signedIn(scope: .goodsWrite)) { input, execution in try goodsCommand(.restock(input.quantity), input.goodsId, &execution) },
+        command("AdjustStock", AdjustStockInput.self, .signedIn(scope: .goodsWrite)) { input, execution in
             try goodsCommand(.adjustStock(delta: input.delta, reason: input.reason), input.goodsId, &execution)
         },
-        command("Delist", GoodsRef.self) { input, execution in try goodsCommand(.delist, input.goodsId, &execution) },
-        command("Relist", GoodsRef.self) { input, execution in try goodsCommand(.relist, input.goodsId, &execution) },
+        command("Delist", GoodsRef.self, .signedIn(scope: .goodsWrite)) { input, execution in try goodsCommand(.delist, input.goodsId, &execution) },
+        command("Relist", GoodsRef.self, .signedIn(scope: .goodsWrite)) { input, execution in try goodsCommand(.relist, input.goodsId, &execution) },
         command("PostReview", ReviewInput.self) { input, execution in
             let reviewId: ReviewId = execution.engine.newId()
             let decision = try Catalog.review(PostReview(reviewId: reviewId, goodsId: input.goodsId, orderId: input.orderId, rating: input.rating,
@@ -188,7 +205,7 @@ extension Engine {
         },
         command("RemoveCoupon", Empty.self) { _, execution in try cartCommand(.removeCoupon, &execution) },
         command("ClearCart", Empty.self) { _, execution in try cartCommand(.clear, &execution) },
-        command("CreateCoupon", CreateCouponInput.self) { input, execution in
+        command("CreateCoupon", CreateCouponInput.self, .signedIn(scope: .couponsWrite)) { input, execution in
             let couponId: CouponId = execution.engine.newId()
             let code = Coupons.normalizedCode(input.code)
             let command = CreateCoupon(couponId: couponId, code: input.code, kind: input.kind, value: input.value,
@@ -200,7 +217,7 @@ extension Engine {
                                               code: try execution.load(.couponCode(code)))
             return (decision, ["couponId": couponId.description, "code": code])
         },
-        command("DisableCoupon", CouponRef.self) { input, execution in
+        command("DisableCoupon", CouponRef.self, .signedIn(scope: .couponsWrite)) { input, execution in
             (try Coupons.disable(actor: try execution.requireActor(), coupon: try execution.load(.coupon(input.couponId)), at: execution.at),
              ["couponId": input.couponId.description])
         },
@@ -247,16 +264,16 @@ extension Engine {
         command("PayOrder", PayOrderInput.self) { input, execution in
             try orderCommand(.pay(execution.engine.newId(), amount: Money(minorUnits: input.amount)), input.orderId, &execution)
         },
-        command("ShipOrder", ShipOrderInput.self) { input, execution in
+        command("ShipOrder", ShipOrderInput.self, .signedIn(scope: .ordersWrite)) { input, execution in
             try orderCommand(.ship(carrier: input.carrier, trackingNumber: input.trackingNumber), input.orderId, &execution)
         },
         command("ConfirmReceipt", OrderRef.self) { input, execution in try orderCommand(.confirmReceipt, input.orderId, &execution) },
-        command("CancelOrder", OrderReasonInput.self) { input, execution in try orderCommand(.cancel(reason: input.reason ?? "cancelled"), input.orderId, &execution) },
+        command("CancelOrder", OrderReasonInput.self, .signedIn(scope: .ordersWrite)) { input, execution in try orderCommand(.cancel(reason: input.reason ?? "cancelled"), input.orderId, &execution) },
         command("RequestRefund", OrderReasonInput.self) { input, execution in
             try orderCommand(.requestRefund(reason: input.reason ?? ""), input.orderId, &execution)
         },
-        command("ApproveRefund", OrderRef.self) { input, execution in try orderCommand(.approveRefund, input.orderId, &execution) },
-        command("RejectRefund", OrderReasonInput.self) { input, execution in try orderCommand(.rejectRefund(reason: input.reason ?? ""), input.orderId, &execution) },
+        command("ApproveRefund", OrderRef.self, .signedIn(scope: .ordersWrite)) { input, execution in try orderCommand(.approveRefund, input.orderId, &execution) },
+        command("RejectRefund", OrderReasonInput.self, .signedIn(scope: .ordersWrite)) { input, execution in try orderCommand(.rejectRefund(reason: input.reason ?? ""), input.orderId, &execution) },
         command("ExpireOrder", OrderRef.self) { input, execution in try orderCommand(.expire, input.orderId, &execution) },
         command("InitiatePayment", InitiatePaymentInput.self) { input, execution in
             let paymentId: PaymentId = execution.engine.newId()
@@ -267,7 +284,7 @@ extension Engine {
             if case .payment(.initiated(let initiated)) = decision.allEvents.first { values["amount"] = String(initiated.amount.minorUnits) }
             return (decision, values)
         },
-        command("RefundPayment", RefundPaymentInput.self) { input, execution in
+        command("RefundPayment", RefundPaymentInput.self, .signedIn(scope: .ordersWrite)) { input, execution in
             let payment: PaymentState = try execution.load(.payment(input.paymentId))
             let order: OrderState = try payment.initiated.map { try execution.load(.order($0.orderId)) } ?? OrderState()
             return (try Payments.refund(actor: try execution.requireActor(), payment: payment, order: order, reason: input.reason ?? "refund", at: execution.at),
@@ -314,4 +331,62 @@ extension Engine {
             return (decision, ["couponId": couponId.description, "code": code])
         },
     ]
+
+    // MARK: Access
+
+    private static let accessCommands: [(String, Handler)] = [
+        command("IssueApiKey", IssueApiKeyInput.self) { input, execution in
+            let engine = execution.engine
+            let keyId: ApiKeyId = engine.newId()
+            let actor = try execution.requireActor()
+            guard let ownerId = input.ownerId ?? actor.userId else { throw EngineError(.invalidInput, code: "missing_field", "data.ownerId is required") }
+            let secret = ApiKeySecret.make(keyId: keyId, randomBytes: engine.configuration.randomBytes(ApiKeySecret.randomBytes))
+            let command = IssueApiKey(keyId: keyId, ownerId: ownerId, name: input.name, scopes: input.scopes,
+                                      expiresAt: input.expiresAt.map { Instant(millisecondsSinceEpoch: $0) }, secretDigest: ApiKeySecret.digest(secret),
+                                      at: execution.at)
+            let decision = try ApiKeys.issue(command, actor: actor, key: try execution.load(.apiKey(keyId)), owner: try execution.load(.user(ownerId)))
+            var values = ["keyId": keyId.description, "secret": secret, "ownerId": ownerId.description,
+                          "scopes": input.scopes.map(\.rawValue).sorted().joined(separator: " ")]
+            if let expiresAt = input.expiresAt { values["expiresAt"] = String(expiresAt) }
+            return (decision, values)
+        },
+        command("RevokeApiKey", RevokeApiKeyInput.self) { input, execution in
+            (try ApiKeys.revoke(reason: input.reason ?? "", actor: try execution.requireActor(), key: try execution.load(.apiKey(input.keyId)),
+                                at: execution.at), ["keyId": input.keyId.description])
+        },
+    ]
+}
+
+/// Who may send a command, checked before its data is read: an anonymous
+/// caller reaches only the commands that need no account, and an API key
+/// only the commands its scopes name.
+public enum CommandAccess: Sendable, Hashable {
+    /// Anyone, signed in or not (RegisterUser, Login); never an API key.
+    case anyone
+    /// A signed-in user; an API key too when it holds `scope` (nil: keys never).
+    case signedIn(scope: Scope?)
+
+    /// The scope an API key needs for the command, or nil when keys may not send it.
+    public var scope: Scope? {
+        if case .signedIn(let scope) = self { return scope }
+        return nil
+    }
+
+    func admits(_ actor: Actor?, commandType: String) throws(EngineError) {
+        switch (self, actor) {
+        case (.anyone, .apiKey?):
+            throw EngineError(.forbidden, code: "insufficient_scope", "\(Limits.shown(commandType)) is not for API keys")
+        case (.anyone, _): return
+        case (.signedIn, nil):
+            throw EngineError(.unauthenticated, "this request needs a bearer token (Authorization: Bearer <token>)")
+        case (.signedIn(let scope), .apiKey(let key)?):
+            guard let scope else {
+                throw EngineError(.forbidden, code: "insufficient_scope", "\(Limits.shown(commandType)) is not for API keys; sign in as a person")
+            }
+            guard key.allows(scope) else {
+                throw EngineError(.forbidden, code: "insufficient_scope", "this key lacks the \(scope.rawValue) scope", details: ["scope": scope.rawValue])
+            }
+        case (.signedIn, _?): return
+        }
+    }
 }

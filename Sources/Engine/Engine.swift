@@ -88,7 +88,8 @@ public enum JSONText {
 
 /// Who sends the command and in which context.
 public struct CommandContext: Sendable {
-    /// nil for an anonymous caller (RegisterUser and Login only).
+    /// nil for an anonymous caller (RegisterUser and Login only). A request
+    /// never carries `.system`: that actor is the engine's own.
     public var actor: Actor?
     public var correlationId: UUID
     public var idempotencyKey: String?
@@ -251,7 +252,8 @@ public final class Engine: Sendable {
         if let idempotency {
             let types = appends.flatMap { $0.events.map(\.type) }
             // The answer is stored in the same append as the effect: both land or neither.
-            let preview = try JSONEncoder().encode(IdempotencyRecord(commandType: commandType, result: values, eventTypes: types,
+            let stored = values.filter { !Self.secretResultKeys.contains($0.key) }
+            let preview = try JSONEncoder().encode(IdempotencyRecord(commandType: commandType, result: stored, eventTypes: types,
                                                                      fingerprint: execution.context.requestFingerprint))
             appends.append(StreamAppend(stream: idempotency, expected: .noStream, events: [
                 ProposedEvent(eventId: configuration.ids.next(), type: IdempotencyRecord.eventType, payload: Array(preview), metadata: metadata),
@@ -272,6 +274,11 @@ public final class Engine: Sendable {
     }
 
     // MARK: Idempotency
+
+    /// Answer values that are credentials (a login token, a new API key's
+    /// secret): never stored with an idempotency record, so the log holds no
+    /// credential and a replayed answer comes without them.
+    static let secretResultKeys: Set<String> = ["token", "secret"]
 
     struct IdempotencyRecord: Codable {
         static let eventType = "IdempotentCommandRecorded"
@@ -343,10 +350,19 @@ struct Execution {
     /// The caller, with the role their user record has now (a token only proves who they are).
     mutating func requireActor() throws -> Actor {
         guard let actor = context.actor else { throw EngineError(.unauthenticated, "this request needs a bearer token (Authorization: Bearer <token>)") }
-        guard case let .user(id, _) = actor else { return actor }
-        let user: UserState = try load(.user(id))
-        guard user.exists, !user.isForgotten else { throw EngineError(.unauthenticated, code: "unknown_user", "the token's user does not exist") }
-        return .user(id, user.role)
+        switch actor {
+        case .user(let id, _):
+            let user: UserState = try load(.user(id))
+            guard user.exists, !user.isForgotten else { throw EngineError(.unauthenticated, code: "unknown_user", "the token's user does not exist") }
+            return .user(id, user.role)
+        case .apiKey(var key):
+            let owner: UserState = try load(.user(key.owner))
+            guard owner.exists, !owner.isForgotten else { throw EngineError(.unauthenticated, code: "unknown_user", "the API key's owner does not exist") }
+            key.role = owner.role
+            return .apiKey(key)
+        case .system, .paymentProvider:
+            return actor
+        }
     }
 }
 

@@ -18,6 +18,7 @@ extension Engine {
         case .orderNumbers: return .orderNumbers(try load(OrderNumbersState.self))
         case .payment: return .payment(try load(PaymentState.self))
         case .points: return .points(try load(PointsState.self))
+        case .apiKey: return .apiKey(try load(ApiKeyState.self))
         }
     }
 }

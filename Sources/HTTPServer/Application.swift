@@ -48,7 +48,8 @@ public func buildRouter(engine: Engine, projector: Projector? = nil, configurati
     router.add(middleware: RequestMiddleware())
     for route in Routes.table {
         router.on(RouterPath(route.path), method: route.method) { request, context in
-            try await routes.handle(route.name, request, context)
+            let caller = try routes.admit(request, to: route)
+            return try await routes.handle(route.name, request, context, caller: caller)
         }
     }
     return router
@@ -68,7 +69,21 @@ struct RouteSpec: Sendable {
     /// Hummingbird syntax (`:id`); OpenAPI uses `{id}`.
     let path: String
     let summary: String
-    let auth: Bool
+    /// Who may call it; enforced once, before the handler runs.
+    let access: Access
+}
+
+/// Who may call a route. Checked by the router for every request, so a
+/// handler never runs for a caller its route does not admit.
+enum Access: Sendable, Hashable {
+    /// No credentials needed (a bad one is still 401).
+    case anyone
+    /// A person signed in with a login token; API keys are refused.
+    case signedIn
+    /// A user with at least `role`, or an API key holding `scope` (nil: keys never) whose owner has that role.
+    case role(Role, scope: Scope?)
+
+    var needsCredentials: Bool { self != .anyone }
 }
 
 struct Routes: Sendable {
@@ -96,28 +111,58 @@ struct Routes: Sendable {
     }
 
     static let commandAndAggregateTable: [RouteSpec] = [
-        RouteSpec(name: "command", method: .post, path: "/v1/commands", summary: "Execute a command: {\"type\", \"data\"}", auth: false),
-        RouteSpec(name: "callback", method: .post, path: "/v1/payments/:provider/callback", summary: "A signed payment provider notification", auth: false),
+        RouteSpec(name: "command", method: .post, path: "/v1/commands", summary: "Execute a command: {\"type\", \"data\"}", access: .anyone),
+        RouteSpec(name: "callback", method: .post, path: "/v1/payments/:provider/callback", summary: "A signed payment provider notification", access: .anyone),
         RouteSpec(name: "sandboxCheckout", method: .post, path: "/v1/payments/sandbox/checkout/:paymentId",
-                  summary: "Demo: the sandbox provider pays a payment and calls back", auth: true),
-        RouteSpec(name: "goods", method: .get, path: "/v1/goods/:goodsId", summary: "One goods", auth: false),
-        RouteSpec(name: "cart", method: .get, path: "/v1/me/cart", summary: "My cart at current prices", auth: true),
-        RouteSpec(name: "orders", method: .get, path: "/v1/me/orders", summary: "My orders, newest first (status, limit, after)", auth: true),
-        RouteSpec(name: "order", method: .get, path: "/v1/orders/:orderId", summary: "An order with its timeline", auth: true),
-        RouteSpec(name: "points", method: .get, path: "/v1/me/points", summary: "My points balance and ledger", auth: true),
-        RouteSpec(name: "profile", method: .get, path: "/v1/me/profile", summary: "My profile, addresses, favorites and footprints", auth: true),
-        RouteSpec(name: "events", method: .get, path: "/v1/events", summary: "Server-Sent Events from a position (?from=&type=&streamPrefix=&limit=; Last-Event-ID)", auth: true),
+                  summary: "Demo: the sandbox provider pays a payment and calls back", access: .signedIn),
+        RouteSpec(name: "goods", method: .get, path: "/v1/goods/:goodsId", summary: "One goods", access: .anyone),
+        RouteSpec(name: "cart", method: .get, path: "/v1/me/cart", summary: "My cart at current prices", access: .signedIn),
+        RouteSpec(name: "orders", method: .get, path: "/v1/me/orders", summary: "My orders, newest first (status, limit, after)", access: .signedIn),
+        RouteSpec(name: "order", method: .get, path: "/v1/orders/:orderId", summary: "An order with its timeline", access: .role(.customer, scope: .ordersRead)),
+        RouteSpec(name: "points", method: .get, path: "/v1/me/points", summary: "My points balance and ledger", access: .signedIn),
+        RouteSpec(name: "profile", method: .get, path: "/v1/me/profile", summary: "My profile, addresses, favorites and footprints", access: .signedIn),
+        RouteSpec(name: "events", method: .get, path: "/v1/events", summary: "Server-Sent Events from a position (?from=&type=&streamPrefix=&limit=; Last-Event-ID)", access: .role(.admin, scope: .eventsRead)),
         RouteSpec(name: "auditEvents", method: .get, path: "/v1/audit/events",
-                  summary: "Admins: events by stream, actor, type, correlationId, from, to (ISO-8601); paged by after= and limit=", auth: true),
-        RouteSpec(name: "auditStream", method: .get, path: "/v1/audit/streams/:stream", summary: "Admins: one stream's history (after=, limit=)", auth: true),
-        RouteSpec(name: "auditDigest", method: .get, path: "/v1/audit/digest", summary: "Admins: the head position and hash", auth: true),
-        RouteSpec(name: "health", method: .get, path: "/health", summary: "Liveness and the log head", auth: false),
-        RouteSpec(name: "metrics", method: .get, path: "/metrics", summary: "Prometheus metrics", auth: false),
-        RouteSpec(name: "openapi", method: .get, path: "/openapi.json", summary: "This contract", auth: false),
+                  summary: "Admins: events by stream, actor, type, correlationId, from, to (ISO-8601); paged by after= and limit=", access: .role(.admin, scope: .auditRead)),
+        RouteSpec(name: "auditStream", method: .get, path: "/v1/audit/streams/:stream", summary: "Admins: one stream's history (after=, limit=)", access: .role(.admin, scope: .auditRead)),
+        RouteSpec(name: "auditDigest", method: .get, path: "/v1/audit/digest", summary: "Admins: the head position and hash", access: .role(.admin, scope: .auditRead)),
+        RouteSpec(name: "apiKeys", method: .get, path: "/v1/admin/api-keys",
+                  summary: "Admins: every API key issued, newest first (never its secret)", access: .role(.admin, scope: nil)),
+        RouteSpec(name: "merchantApplications", method: .get, path: "/v1/admin/merchant-applications",
+                  summary: "Admins: applications to become a merchant (status=pending|approved|rejected)", access: .role(.admin, scope: nil)),
+        RouteSpec(name: "health", method: .get, path: "/health", summary: "Liveness and the log head", access: .anyone),
+        RouteSpec(name: "metrics", method: .get, path: "/metrics", summary: "Prometheus metrics", access: .anyone),
+        RouteSpec(name: "openapi", method: .get, path: "/openapi.json", summary: "This contract", access: .anyone),
     ]
 
-    func handle(_ name: String, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        if let response = try await handleRead(name, request, context) { return response }
+    /// The caller, as `route.access` admits them (nil for an anonymous caller of a route open to anyone),
+    /// with the role their user record has now; or why not: 401 without valid credentials, 403 when not admitted.
+    func admit(_ request: Request, to route: RouteSpec) throws -> Actor? {
+        guard route.access.needsCredentials else { return nil }
+        guard let claimed = try actor(request) else {
+            throw EngineError(.unauthenticated, "this request needs a bearer token (Authorization: Bearer <token>)")
+        }
+        let caller = try engine.currentActor(claimed)
+        switch route.access {
+        case .anyone: return nil
+        case .signedIn:
+            guard case .user = caller else {
+                throw EngineError(.forbidden, code: "insufficient_scope", "\(route.path) is for people signed in, not API keys")
+            }
+        case let .role(role, scope):
+            if case .apiKey(let key) = caller {
+                guard let scope else { throw EngineError(.forbidden, code: "insufficient_scope", "\(route.path) is not for API keys") }
+                guard key.allows(scope) else {
+                    throw EngineError(.forbidden, code: "insufficient_scope", "this key lacks the \(scope.rawValue) scope", details: ["scope": scope.rawValue])
+                }
+            }
+            guard let have = caller.role, have >= role else { throw EngineError(.forbidden, "\(route.path) is for \(role.rawValue)s") }
+        }
+        return caller
+    }
+
+    func handle(_ name: String, _ request: Request, _ context: BasicRequestContext, caller: Actor?) async throws -> Response {
+        if let response = try await handleRead(name, request, context, caller: caller) { return response }
         switch name {
         case "command": return try await command(request)
         case "callback": return try await callback(request, context)
@@ -125,15 +170,22 @@ struct Routes: Sendable {
         case "goods":
             guard let id = context.parameters.get("goodsId").flatMap(GoodsId.init) else { throw EngineError(.notFound, code: "goods_not_found", "no such goods") }
             return try json(engine.goods(id))
-        case "cart": return try json(engine.cart(of: actor(request)))
+        case "cart": return try json(engine.cart(of: caller))
         case "order":
             guard let id = context.parameters.get("orderId").flatMap(OrderId.init) else { throw EngineError(.notFound, code: "order_not_found", "no such order") }
-            return try json(engine.order(id, for: actor(request)))
-        case "profile": return try json(engine.profile(of: actor(request)))
+            return try json(engine.order(id, for: caller))
+        case "profile": return try json(engine.profile(of: caller))
         case "events": return try events(request)
-        case "auditEvents": return try auditEvents(request)
-        case "auditStream": return try auditStream(request, context)
-        case "auditDigest": return try auditDigest(request)
+        case "auditEvents": return try await auditEvents(request, caller: caller)
+        case "auditStream": return try await auditStream(request, context, caller: caller)
+        case "auditDigest": return try auditDigest()
+        case "apiKeys": return try json(engine.apiKeys())
+        case "merchantApplications":
+            let status = try request.uri.queryParameters.get("status").map { text in
+                guard let status = MerchantApplication.Status(rawValue: text) else { throw Self.badQuery("status", "must be pending, approved or rejected") }
+                return status
+            }
+            return try json(engine.merchantApplications(status: status))
         case "health": return try json(Health(status: projector?.failure == nil ? "ok" : "degraded", headPosition: engine.log.headPosition,
                                               projections: try projector?.status() ?? [], projectorFailure: projector?.failure))
         case "metrics": return text(metrics.render(log: engine.log, projections: try projector?.status() ?? []), contentType: "text/plain; version=0.0.4")
@@ -179,7 +231,6 @@ struct Routes: Sendable {
 
     /// The bundled sandbox provider "charges the card" and calls back, signed, as a real provider would.
     func sandboxCheckout(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        _ = try engine.currentActor(try actor(request))
         guard let paymentId = context.parameters.get("paymentId").flatMap(PaymentId.init) else {
             throw EngineError(.notFound, code: "payment_not_found", "no such payment")
         }
@@ -203,11 +254,12 @@ struct Routes: Sendable {
         }
     }
 
-    /// The caller named by `Authorization: Bearer …`, nil without the header; a bad token is 401, never anonymous.
+    /// The caller named by `Authorization: Bearer …` (a login token or an API key), nil without the header;
+    /// a bad credential is 401, never anonymous.
     func actor(_ request: Request) throws -> Actor? {
         guard let header = request.headers[.authorization] else { return nil }
         guard header.hasPrefix("Bearer ") else { throw EngineError(.unauthenticated, code: "invalid_token", "use Authorization: Bearer <token>") }
-        return try engine.tokens.verify(String(header.dropFirst("Bearer ".count)))
+        return try engine.authenticate(bearer: String(header.dropFirst("Bearer ".count)))
     }
 
     func json(_ value: some Encodable) throws -> Response {

@@ -7,9 +7,9 @@ import Hummingbird
 
 extension Routes {
     /// `GET /v1/audit/events`: events filtered by stream, actor, type,
-    /// correlation id and time range, a page at a time by position. Admins only.
-    func auditEvents(_ request: Request) throws -> Response {
-        try requireAdmin(request)
+    /// correlation id and time range, a page at a time by position. Admins,
+    /// and API keys with `audit:read`.
+    func auditEvents(_ request: Request, caller: Actor?) async throws -> Response {
         let parameters = request.uri.queryParameters
         var query = AuditQuery()
         query.stream = parameters.get("stream")
@@ -22,31 +22,38 @@ extension Routes {
         query.from = try parameters.get("from").map { try Self.time($0, "from") }
         query.to = try parameters.get("to").map { try Self.time($0, "to") }
         try page(request, into: &query)
-        return try auditPage(Auditor(log: engine.log).query(query))
+        let reveal = try revealsPersonalData(request, caller: caller)
+        return try await auditPage(Auditor(log: engine.log).query(query), revealedTo: reveal, request: request)
     }
 
     /// `GET /v1/audit/streams/{stream}`: one stream's history.
-    func auditStream(_ request: Request, _ context: BasicRequestContext) throws -> Response {
-        try requireAdmin(request)
+    func auditStream(_ request: Request, _ context: BasicRequestContext, caller: Actor?) async throws -> Response {
         guard let stream = context.parameters.get("stream"), (try? StreamName(stream)) != nil else {
             throw EngineError(.invalidInput, code: "invalid_stream", "not a stream name")
         }
         var query = AuditQuery()
         query.stream = stream
         try page(request, into: &query)
-        return try auditPage(Auditor(log: engine.log).query(query))
+        let reveal = try revealsPersonalData(request, caller: caller)
+        return try await auditPage(Auditor(log: engine.log).query(query), revealedTo: reveal, request: request)
     }
 
     /// `GET /v1/audit/digest`: the head position and hash, so an outside party
     /// can later hold the shop to its past (every earlier event is chained into it).
-    func auditDigest(_ request: Request) throws -> Response {
-        try requireAdmin(request)
+    func auditDigest() throws -> Response {
         let head = try engine.log.head()
         return try json(["position": String(head.position), "hash": head.hash.hex, "recordedAt": head.recordedAt?.description ?? ""])
     }
 
-    private func requireAdmin(_ request: Request) throws {
-        guard try engine.currentActor(try actor(request)).isAdmin else { throw EngineError(.forbidden, "audit queries are for admins") }
+    /// `?reveal=personal` opens personal fields for an admin signed in as a
+    /// person (never for an API key); without it they read as hidden.
+    private func revealsPersonalData(_ request: Request, caller: Actor?) throws -> Actor? {
+        guard let reveal = request.uri.queryParameters.get("reveal") else { return nil }
+        guard reveal == "personal" else { throw Self.badQuery("reveal", "must be personal") }
+        guard let caller, case .user(_, .admin) = caller else {
+            throw EngineError(.forbidden, "personal data is revealed to admins signed in as people, not to API keys")
+        }
+        return caller
     }
 
     private func page(_ request: Request, into query: inout AuditQuery) throws {
@@ -63,14 +70,24 @@ extension Routes {
         }
     }
 
-    private func auditPage(_ page: AuditPage) throws -> Response {
-        let presenter = EventPresenter(cipher: engine.vault)
+    /// The page as JSON, secrets redacted. Personal fields are hidden, or,
+    /// for `viewer`, opened, and then whose they were is recorded in the log
+    /// before the answer leaves (`PersonalDataRevealed`).
+    private func auditPage(_ page: AuditPage, revealedTo viewer: Actor?, request: Request) async throws -> Response {
+        let recorder = viewer.map { _ in DisclosureRecorder(vault: engine.vault) }
+        let presenter = EventPresenter(cipher: recorder ?? HiddenPersonalData(), redactingSecrets: true)
+        var subjects: [UserId: [UInt64]] = [:]
         var body = Array("{\"events\":[".utf8)
         for (index, event) in page.events.enumerated() {
             if index > 0 { body.append(UInt8(ascii: ",")) }
             body += try presenter.jsonLine(event)
+            for owner in recorder?.takeOpened() ?? [] { subjects[owner, default: []].append(event.position) }
         }
         body += Array("],\"next\":\(page.next.map(String.init) ?? "null")}".utf8)
+        if let viewer {
+            let asked = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+            try await engine.recordDisclosure(by: viewer, of: subjects, request: asked, correlationId: request.requestId)
+        }
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

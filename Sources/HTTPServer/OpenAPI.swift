@@ -25,7 +25,13 @@ enum OpenAPI {
                 ["name": String($0.dropFirst()), "in": "path", "required": true, "schema": ["type": "string"]] as [String: Any]
             }
             if !parameters.isEmpty { operation["parameters"] = parameters }
-            if route.auth { operation["security"] = [["bearer": [String]()]] }
+            switch route.access {
+            case .anyone: break
+            case .signedIn: operation["security"] = [["bearer": [String]()]]
+            case let .role(role, scope):
+                operation["security"] = [["bearer": [String]()]] + (scope.map { [["apiKey": [$0.rawValue]]] } ?? [])
+                operation["x-required-role"] = role.rawValue
+            }
             if route.name == "command" {
                 operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Command"]]]]
             }
@@ -38,7 +44,11 @@ enum OpenAPI {
             "info": ["title": "Emporium", "version": "1.0.0", "description": "Event-sourced commerce engine. Money is integer minor units."],
             "paths": paths,
             "components": [
-                "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
+                "securitySchemes": [
+                    "bearer": ["type": "http", "scheme": "bearer", "description": "a login token (Login's answer)"],
+                    "apiKey": ["type": "http", "scheme": "bearer", "bearerFormat": "emp_<key id>_<secret>",
+                               "description": "an API key an admin issued (IssueApiKey); it acts for its owner, narrowed to its scopes"],
+                ],
                 "schemas": [
                     "Command": [
                         "type": "object", "required": ["type"],

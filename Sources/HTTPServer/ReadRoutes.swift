@@ -17,28 +17,28 @@ extension Routes {
     static let readTable: [RouteSpec] = [
         RouteSpec(name: "search", method: .get, path: "/v1/search",
                   summary: "Search listed goods: q, category, brand, minPrice, maxPrice, inStock, tags (comma-separated), sort (relevance|price_asc|price_desc|sales|rating|newest), page, size, cursor, after",
-                  auth: false),
-        RouteSpec(name: "suggest", method: .get, path: "/v1/search/suggest", summary: "Completions, popular searches and top goods for what is typed (q); popular searches and best sellers when nothing is", auth: false),
-        RouteSpec(name: "recommendHot", method: .get, path: "/v1/recommendations/hot", summary: "Hot goods: time-decayed views, carts and purchases (limit)", auth: false),
-        RouteSpec(name: "recommendNew", method: .get, path: "/v1/recommendations/new", summary: "New arrivals (limit)", auth: false),
-        RouteSpec(name: "recommendSimilar", method: .get, path: "/v1/recommendations/similar/:goodsId", summary: "Goods like this one (limit)", auth: false),
-        RouteSpec(name: "recommendAlsoBought", method: .get, path: "/v1/recommendations/also-bought/:goodsId", summary: "Goods bought with this one (limit)", auth: false),
-        RouteSpec(name: "recommendFeed", method: .get, path: "/v1/recommendations/feed", summary: "My home feed (limit)", auth: true),
+                  access: .anyone),
+        RouteSpec(name: "suggest", method: .get, path: "/v1/search/suggest", summary: "Completions, popular searches and top goods for what is typed (q); popular searches and best sellers when nothing is", access: .anyone),
+        RouteSpec(name: "recommendHot", method: .get, path: "/v1/recommendations/hot", summary: "Hot goods: time-decayed views, carts and purchases (limit)", access: .anyone),
+        RouteSpec(name: "recommendNew", method: .get, path: "/v1/recommendations/new", summary: "New arrivals (limit)", access: .anyone),
+        RouteSpec(name: "recommendSimilar", method: .get, path: "/v1/recommendations/similar/:goodsId", summary: "Goods like this one (limit)", access: .anyone),
+        RouteSpec(name: "recommendAlsoBought", method: .get, path: "/v1/recommendations/also-bought/:goodsId", summary: "Goods bought with this one (limit)", access: .anyone),
+        RouteSpec(name: "recommendFeed", method: .get, path: "/v1/recommendations/feed", summary: "My home feed (limit)", access: .signedIn),
         RouteSpec(name: "analyticsSales", method: .get, path: "/v1/analytics/sales",
-                  summary: "Sales per day (from, to as YYYY-MM-DD; merchantId for admins); merchants see their own", auth: true),
-        RouteSpec(name: "analyticsFunnel", method: .get, path: "/v1/analytics/funnel", summary: "Admins: views → carts → orders → paid (from, to)", auth: true),
-        RouteSpec(name: "analyticsTopGoods", method: .get, path: "/v1/analytics/top-goods", summary: "Best sellers by paid revenue (limit; merchants see their own)", auth: true),
-        RouteSpec(name: "analyticsRefunds", method: .get, path: "/v1/analytics/refunds", summary: "Admins: refund rate (from, to)", auth: true),
-        RouteSpec(name: "analyticsLowStock", method: .get, path: "/v1/analytics/low-stock", summary: "Listed goods at or below their threshold (merchants see their own)", auth: true),
-        RouteSpec(name: "favorites", method: .get, path: "/v1/me/favorites", summary: "My favorites, newest first", auth: true),
-        RouteSpec(name: "footprints", method: .get, path: "/v1/me/footprints", summary: "Goods I viewed recently, newest first", auth: true),
-        RouteSpec(name: "reviews", method: .get, path: "/v1/me/reviews", summary: "My reviews, newest first", auth: true),
-        RouteSpec(name: "projections", method: .get, path: "/v1/admin/projections", summary: "Admins: each projection's checkpoint, lag and size", auth: true),
+                  summary: "Sales per day (from, to as YYYY-MM-DD; merchantId for admins); merchants see their own", access: .role(.merchant, scope: .analyticsRead)),
+        RouteSpec(name: "analyticsFunnel", method: .get, path: "/v1/analytics/funnel", summary: "Admins: views → carts → orders → paid (from, to)", access: .role(.admin, scope: .analyticsRead)),
+        RouteSpec(name: "analyticsTopGoods", method: .get, path: "/v1/analytics/top-goods", summary: "Best sellers by paid revenue (limit; merchants see their own)", access: .role(.merchant, scope: .analyticsRead)),
+        RouteSpec(name: "analyticsRefunds", method: .get, path: "/v1/analytics/refunds", summary: "Admins: refund rate (from, to)", access: .role(.admin, scope: .analyticsRead)),
+        RouteSpec(name: "analyticsLowStock", method: .get, path: "/v1/analytics/low-stock", summary: "Listed goods at or below their threshold (merchants see their own)", access: .role(.merchant, scope: .analyticsRead)),
+        RouteSpec(name: "favorites", method: .get, path: "/v1/me/favorites", summary: "My favorites, newest first", access: .signedIn),
+        RouteSpec(name: "footprints", method: .get, path: "/v1/me/footprints", summary: "Goods I viewed recently, newest first", access: .signedIn),
+        RouteSpec(name: "reviews", method: .get, path: "/v1/me/reviews", summary: "My reviews, newest first", access: .signedIn),
+        RouteSpec(name: "projections", method: .get, path: "/v1/admin/projections", summary: "Admins: each projection's checkpoint, lag and size", access: .role(.admin, scope: .projectionsManage)),
         RouteSpec(name: "rebuildProjection", method: .post, path: "/v1/admin/projections/:name/rebuild",
-                  summary: "Admins: rebuild a projection beside the serving one", auth: true),
+                  summary: "Admins: rebuild a projection beside the serving one", access: .role(.admin, scope: .projectionsManage)),
     ]
 
-    func handleRead(_ name: String, _ request: Request, _ context: BasicRequestContext) async throws -> Response? {
+    func handleRead(_ name: String, _ request: Request, _ context: BasicRequestContext, caller: Actor?) async throws -> Response? {
         let parameters = request.uri.queryParameters
         switch name {
         case "search":
@@ -69,13 +69,13 @@ extension Routes {
                 name == "recommendSimilar" ? $0.similar(to: goods, limit: limit) : $0.alsoBought(with: goods, limit: limit)
             })
         case "recommendFeed":
-            let user = try signedInUser(request)
+            let user = try signedInUser(caller)
             let limit = try self.limit(parameters)
             return try json(try await read(RecommendProjection.self, request) { $0.feed(for: user, limit: limit) })
         case "analyticsSales", "analyticsTopGoods", "analyticsLowStock", "analyticsFunnel", "analyticsRefunds":
-            return try await analytics(name, request)
+            return try await analytics(name, request, caller: caller)
         case "orders":
-            let user = try signedInUser(request)
+            let user = try signedInUser(caller)
             let status = try parameters.get("status").map { text in
                 guard let status = OrderStatus(rawValue: text) else {
                     throw Self.badQuery("status", "one of \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -85,23 +85,21 @@ extension Routes {
             let limit = try self.limit(parameters, default: 20, max: MyPagesProjection.ordersPageMax)
             return try json(try await read(MyPagesProjection.self, request, waitingForHead: true) { $0.orders(of: user, status: status, limit: limit) })
         case "points":
-            let user = try signedInUser(request)
+            let user = try signedInUser(caller)
             return try json(try await read(MyPagesProjection.self, request, waitingForHead: true) { $0.points(of: user) })
         case "favorites":
-            let user = try signedInUser(request)
+            let user = try signedInUser(caller)
             return try json(try await read(MyPagesProjection.self, request, waitingForHead: true) { $0.favorites(of: user) })
         case "footprints":
-            let user = try signedInUser(request)
+            let user = try signedInUser(caller)
             return try json(try await read(MyPagesProjection.self, request, waitingForHead: true) { $0.footprints(of: user) })
         case "reviews":
-            let user = try signedInUser(request)
+            let user = try signedInUser(caller)
             return try json(try await read(MyPagesProjection.self, request, waitingForHead: true) { $0.reviews(of: user) })
         case "projections":
-            try requireAdministrator(request)
             guard let projector else { throw Self.projectionsOff }
             return try json(try projector.status())
         case "rebuildProjection":
-            try requireAdministrator(request)
             guard let projector else { throw Self.projectionsOff }
             let projection = context.parameters.get("name") ?? ""
             guard Projections.named(projection) != nil else { throw EngineError(.notFound, code: "projection_not_found", "no projection \(Limits.shown(projection))") }
@@ -137,13 +135,10 @@ extension Routes {
         }
     }
 
-    func signedInUser(_ request: Request) throws -> UserId {
-        guard let user = try engine.currentActor(try actor(request)).userId else { throw EngineError(.forbidden, "these pages belong to users") }
+    /// The user a signed-in route was admitted for.
+    func signedInUser(_ caller: Actor?) throws -> UserId {
+        guard let user = caller?.userId else { throw EngineError(.forbidden, "these pages belong to users") }
         return user
-    }
-
-    func requireAdministrator(_ request: Request) throws {
-        guard try engine.currentActor(try actor(request)).isAdmin else { throw EngineError(.forbidden, "for admins only") }
     }
 
     func limit(_ parameters: FlatDictionary<Substring, Substring>, default value: Int = 10, max: Int = RecommendProjection.resultsMax) throws -> Int {
@@ -181,18 +176,16 @@ extension Routes {
     }
 
     /// Admins see the whole shop (or one merchant with `merchantId`); a merchant only their own goods; customers nothing.
-    func analytics(_ name: String, _ request: Request) async throws -> Response {
-        let caller = try engine.currentActor(try actor(request))
+    func analytics(_ name: String, _ request: Request, caller: Actor?) async throws -> Response {
         let parameters = request.uri.queryParameters
         var merchant: UserId?
-        if caller.isAdmin {
+        if caller?.isAdmin == true {
             merchant = try parameters.get("merchantId").map { text in
                 guard let id = UserId(text) else { throw Self.badQuery("merchantId", "must be a user id") }
                 return id
             }
-        } else if case .user(let id, .merchant) = caller {
-            guard name != "analyticsFunnel", name != "analyticsRefunds" else { throw EngineError(.forbidden, "shop-wide analytics are for admins") }
-            merchant = id
+        } else if caller?.role == .merchant, let id = caller?.userId {
+            merchant = id  // the route admits merchants to their own sales, best sellers and low stock only
         } else {
             throw EngineError(.forbidden, "analytics are for merchants and admins")
         }

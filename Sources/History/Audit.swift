@@ -1,6 +1,7 @@
 import Commerce
 import EventLog
 import Foundation
+import Synchronization
 
 /// One event as audit queries and exports show it: every header field, the
 /// stored payload byte for byte, and (in `data`) the decoded event with
@@ -23,6 +24,8 @@ public struct EventRecord: Codable, Hashable, Sendable {
     /// The stored payload, exactly: JSON payloads (schema version 1, engine records) as text, binary ones (v2) in `payloadBase64`.
     public var payload: String?
     public var payloadBase64: String?
+    /// True where the stored bytes were left out because they hold a secret (audit answers, the event feed).
+    public var payloadWithheld: Bool?
 
     public init(_ event: RecordedEvent) {
         position = event.position
@@ -46,6 +49,12 @@ public struct EventRecord: Codable, Hashable, Sendable {
         }
     }
 
+    mutating func withholdPayload() {
+        payload = nil
+        payloadBase64 = nil
+        payloadWithheld = true
+    }
+
     public var payloadBytes: [UInt8]? {
         if let payload { return Array(payload.utf8) }
         return payloadBase64.flatMap { Data(base64Encoded: $0) }.map { Array($0) }
@@ -53,7 +62,7 @@ public struct EventRecord: Codable, Hashable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case position, stream, version, type, schemaVersion, eventId, recordedAt, recordedAtNanos, actor
-        case correlationId, causationId, idempotencyKey, prevHash, hash, payload, payloadBase64
+        case correlationId, causationId, idempotencyKey, prevHash, hash, payload, payloadBase64, payloadWithheld
     }
 
     /// Ids are written lowercase, as they are in stream names and payloads (Foundation's default is uppercase).
@@ -75,6 +84,7 @@ public struct EventRecord: Codable, Hashable, Sendable {
         try container.encode(hash, forKey: .hash)
         try container.encodeIfPresent(payload, forKey: .payload)
         try container.encodeIfPresent(payloadBase64, forKey: .payloadBase64)
+        try container.encodeIfPresent(payloadWithheld, forKey: .payloadWithheld)
     }
 
     public var metadata: EventMetadata {
@@ -98,32 +108,96 @@ public struct EventRecord: Codable, Hashable, Sendable {
 }
 
 /// Renders events for people: decoded payloads, personal fields opened with
-/// the vault or shown as erased.
+/// the cipher given (or shown as erased, or hidden, as it says). With
+/// `redactingSecrets` (audit answers, the event feed, `emporium audit`),
+/// password hashes, salts and key digests read as redacted, and the stored
+/// bytes of events that hold one are left out; an export keeps everything.
 public struct EventPresenter: Sendable {
     public let cipher: (any PersonalDataCipher)?
+    public let redactsSecrets: Bool
     private let decoder: JSONDecoder
 
-    public init(cipher: (any PersonalDataCipher)?) {
+    public init(cipher: (any PersonalDataCipher)?, redactingSecrets: Bool = false) {
         self.cipher = cipher
+        redactsSecrets = redactingSecrets
         decoder = EventCodec.decoder(opening: cipher)
     }
+
+    /// Keys of the engine's own records (idempotency answers) that hold
+    /// something secret: a request's fingerprint (a fast hash of a body that
+    /// may carry a password), a token or key secret stored before they were left out.
+    static let engineSecretKeys: Set<String> = ["fingerprint", "token", "secret"]
 
     /// The event's fields as plain JSON; the raw payload for the engine's own
     /// streams; `{"undecodable":…}` when the payload does not decode.
     public func data(_ event: RecordedEvent) -> [UInt8] {
-        guard AggregateKind(stream: event.stream.rawValue) != nil else { return event.payload }
+        guard AggregateKind(stream: event.stream.rawValue) != nil else {
+            return redactsSecrets ? Self.redacting(Self.engineSecretKeys, in: event.payload) : event.payload
+        }
         do {
             let decoded = try EventCodec.decode(type: event.type, schemaVersion: Int(event.schemaVersion), payload: event.payload, using: decoder)
-            return EventCodec.json(decoded)
+            return EventCodec.json(decoded, redactingSecrets: redactsSecrets)
         } catch {
             let reason = (try? EventRecord.encoder.encode(["undecodable": "\(error)"])).map { Array($0) }
             return reason ?? Array("{}".utf8)
         }
     }
 
-    public func jsonLine(_ event: RecordedEvent) throws -> [UInt8] {
-        try EventRecord(event).jsonLine(data: data(event))
+    /// Whether the event's stored bytes are left out: they hold a secret (or, for the engine's records, may).
+    public func withholdsPayload(of event: RecordedEvent) -> Bool {
+        redactsSecrets && (AggregateKind(stream: event.stream.rawValue) == nil || EventCodec.secretBearingTypes.contains(event.type))
     }
+
+    public func jsonLine(_ event: RecordedEvent) throws -> [UInt8] {
+        var record = EventRecord(event)
+        if withholdsPayload(of: event) { record.withholdPayload() }
+        return try record.jsonLine(data: data(event))
+    }
+
+    /// A JSON object with the values under `keys` (at any depth) replaced by `Secrets.redacted`; other bytes as they are.
+    static func redacting(_ keys: Set<String>, in payload: [UInt8]) -> [UInt8] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(payload)) else { return payload }
+        func redact(_ value: Any) -> Any {
+            if let dictionary = value as? [String: Any] {
+                return Dictionary(uniqueKeysWithValues: dictionary.map { ($0.key, keys.contains($0.key) ? Secrets.redacted : redact($0.value)) })
+            }
+            if let array = value as? [Any] { return array.map(redact) }
+            return value
+        }
+        let redacted = redact(object)
+        return (try? JSONSerialization.data(withJSONObject: redacted, options: [.sortedKeys, .withoutEscapingSlashes])).map { Array($0) } ?? Array("{}".utf8)
+    }
+}
+
+/// A cipher that opens nothing: personal fields read as hidden. Audit
+/// answers and the event feed show events this way unless an admin asks to
+/// reveal them.
+public struct HiddenPersonalData: PersonalDataCipher {
+    public init() {}
+    public func seal(_ text: String, owner: UserId) throws -> String { throw TransferError("hidden personal data is never sealed") }
+    public func open(_ sealed: String) -> String? { nil }
+    public var unopenedText: String { PersonalData.hidden }
+}
+
+/// Opens personal fields with the vault and notes whose they were, so the
+/// reveal can be recorded in the log ("who saw this customer's address").
+public final class DisclosureRecorder: PersonalDataCipher {
+    private let vault: any PersonalDataCipher
+    private let opened = Mutex<Set<UserId>>([])
+
+    public init(vault: any PersonalDataCipher) { self.vault = vault }
+
+    public func seal(_ text: String, owner: UserId) throws -> String { throw TransferError("a disclosure recorder only opens") }
+
+    public func open(_ sealed: String) -> String? {
+        guard let text = vault.open(sealed) else { return nil }
+        let start = PersonalData.sealedPrefix.count
+        if let owner = UserId(String(sealed.dropFirst(start).prefix(36))) { opened.withLock { _ = $0.insert(owner) } }
+        return text
+    }
+
+    /// The owners whose fields were opened since the last call.
+    public func takeOpened() -> Set<UserId> { opened.withLock { opened in defer { opened = [] }; return opened } }
 }
 
 /// A filter over the log: every condition given must hold.

@@ -14,6 +14,7 @@ public enum AggregateKind: String, CaseIterable, Codable, Sendable {
     case orderNumbers = "ordernumbers"
     case payment
     case points
+    case apiKey = "apikey"
 
     /// The kind of a stream, or nil for the engine's own streams (idempotency records).
     public init?(stream: String) {
@@ -35,6 +36,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
     case orderNumbers(OrderNumbersState)
     case payment(PaymentState)
     case points(PointsState)
+    case apiKey(ApiKeyState)
 
     public init(_ kind: AggregateKind) {
         switch kind {
@@ -48,6 +50,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .orderNumbers: self = .orderNumbers(OrderNumbersState())
         case .payment: self = .payment(PaymentState())
         case .points: self = .points(PointsState())
+        case .apiKey: self = .apiKey(ApiKeyState())
         }
     }
 
@@ -63,6 +66,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .orderNumbers(let state): return .orderNumbers(state.evolve(event))
         case .payment(let state): return .payment(state.evolve(event))
         case .points(let state): return .points(state.evolve(event))
+        case .apiKey(let state): return .apiKey(state.evolve(event))
         }
     }
 
@@ -78,6 +82,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .orderNumbers(let state): return state
         case .payment(let state): return state
         case .points(let state): return state
+        case .apiKey(let state): return state
         }
     }
 
@@ -307,6 +312,7 @@ public struct Replayer: Sendable {
         case .orderNumbers: return try load(OrderNumbersState.self, AnyAggregate.orderNumbers)
         case .payment: return try load(PaymentState.self, AnyAggregate.payment)
         case .points: return try load(PointsState.self, AnyAggregate.points)
+        case .apiKey: return try load(ApiKeyState.self, AnyAggregate.apiKey)
         }
     }
 

@@ -7,7 +7,7 @@ struct Emporium: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emporium",
         abstract: "An event-sourced commerce engine on an LMDB event log.",
-        subcommands: [Serve.self, Seed.self, Demo.self, Replay.self, Audit.self, Verify.self, Export.self, Import.self, Stats.self, Tail.self, ProjectionsCommand.self, RecommendCommand.self, CrashChild.self]
+        subcommands: [Serve.self, Seed.self, AdminCommand.self, Demo.self, Replay.self, Audit.self, Verify.self, Export.self, Import.self, Stats.self, Tail.self, ProjectionsCommand.self, RecommendCommand.self, CrashChild.self]
     )
 }
 

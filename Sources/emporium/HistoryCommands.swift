@@ -206,6 +206,8 @@ struct Audit: ParsableCommand {
     @Option(help: "Events per page (1…\(AuditQuery.pageSizeMax)).") var limit = AuditQuery.pageSizeDefault
     @Flag(help: "Every page, not just the first.") var all = false
     @Option(help: "table or jsonl.") var format: Format = .table
+    @Flag(help: "Open personal fields in jsonl output (hidden otherwise). The operator holds the keys, so this is not recorded as an HTTP reveal is.")
+    var revealPersonal = false
 
     func validate() throws {
         guard (1...AuditQuery.pageSizeMax).contains(limit) else { throw ValidationError("--limit takes 1…\(AuditQuery.pageSizeMax)") }
@@ -229,7 +231,7 @@ struct Audit: ParsableCommand {
         query.after = after
         query.limit = limit
         let auditor = Auditor(log: log)
-        let presenter = EventPresenter(cipher: vault)
+        let presenter = EventPresenter(cipher: revealPersonal ? vault : HiddenPersonalData(), redactingSecrets: true)
         if format == .table { print("position\trecorded at\tstream@version\ttype\tactor\tcorrelation") }
         while true {
             let page = try auditor.query(query)

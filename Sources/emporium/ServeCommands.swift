@@ -229,8 +229,12 @@ struct Serve: AsyncParsableCommand {
         let base = "http://\(host):\(port)"
         print("Emporium serving \(base)  (data: \(data.dataDirectory), \(engine.log.headPosition) events)")
         print("  GET \(base)/health   \(base)/metrics   \(base)/openapi.json")
+        if (try? AdminCreate.admins(in: engine.log).isEmpty) == true {
+            print("  This shop has no admin yet: stop the server and run `emporium admin create --email <you> --data-dir \(data.dataDirectory)`.")
+        }
         guard seedIfEmpty else { return }
         print("""
+          Demo admin: \(DemoShop.adminEmail) / \(DemoShop.password)
           Demo: log in as \(DemoShop.customerEmail) / \(DemoShop.password) (her cart holds one item), then place and pay an order:
             TOKEN=$(curl -s \(base)/v1/commands -d '{"type":"Login","data":{"email":"\(DemoShop.customerEmail)","password":"\(DemoShop.password)"}}' | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')
             ORDER=$(curl -s \(base)/v1/commands -H "Authorization: Bearer $TOKEN" -d '{"type":"PlaceOrder","data":{}}' | sed 's/.*"orderId":"\\([^"]*\\)".*/\\1/')

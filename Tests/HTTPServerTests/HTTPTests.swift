@@ -105,6 +105,7 @@ extension TestClientProtocol {
                 "GET /v1/analytics/sales", "GET /v1/analytics/funnel", "GET /v1/analytics/top-goods", "GET /v1/analytics/refunds",
                 "GET /v1/analytics/low-stock", "GET /v1/me/favorites", "GET /v1/me/footprints", "GET /v1/me/reviews",
                 "GET /v1/admin/projections", "POST /v1/admin/projections/{name}/rebuild",
+                "GET /v1/admin/api-keys", "GET /v1/admin/merchant-applications",
             ]
             #expect(documented == expected)
             // Every documented route is served: none answers with the router's own 404.
