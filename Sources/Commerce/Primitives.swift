@@ -456,6 +456,11 @@ public enum Limits {
     public static let textScalarsPerCharacterMax = 3
     public static let textUTF8BytesPerCharacterMax = 8
 
+    /// Whether `value` keeps a limit of `max` characters, counted all three ways (for callers with errors of their own).
+    public static func fits(_ value: String, characters max: Int) -> Bool {
+        value.utf8.count <= max * textUTF8BytesPerCharacterMax && value.unicodeScalars.count <= max * textScalarsPerCharacterMax && value.count <= max
+    }
+
     /// Checks a named text limit: bytes and scalars first (cheap, and they
     /// bound the work of counting characters), then characters, then content.
     public static func text(_ value: String, _ field: String, max: Int, allowEmpty: Bool = false) throws(Rejection) {

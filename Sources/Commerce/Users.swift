@@ -195,7 +195,7 @@ public enum Users {
     }
 
     static func validatePassword(_ password: String, field: String = "password") throws(Rejection) {
-        guard (Limits.passwordCharactersMin...Limits.passwordCharactersMax).contains(password.count) else {
+        guard password.count >= Limits.passwordCharactersMin, Limits.fits(password, characters: Limits.passwordCharactersMax) else {
             throw Rejection(.invalidInput, "\(field) must have \(Limits.passwordCharactersMin) to \(Limits.passwordCharactersMax) characters", field: field)
         }
     }

@@ -93,7 +93,7 @@ extension SearchProjection {
     }
 
     public func search(_ query: SearchQuery) throws(SearchQueryError) -> SearchResults {
-        guard query.text.count <= SearchLimits.queryCharactersMax else {
+        guard Limits.fits(query.text, characters: SearchLimits.queryCharactersMax) else {
             throw SearchQueryError(field: "q", description: "a query has at most \(SearchLimits.queryCharactersMax) characters")
         }
         guard (1...SearchQuery.sizeMax).contains(query.size) else { throw SearchQueryError(field: "size", description: "size must be 1…\(SearchQuery.sizeMax)") }

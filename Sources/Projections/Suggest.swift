@@ -34,7 +34,7 @@ public final class SearchLog: Sendable {
     /// Counts a search that found something.
     public func record(_ query: String) {
         let normalised = Self.normalise(query)
-        guard !normalised.isEmpty, normalised.count <= Self.queryCharactersMax else { return }
+        guard !normalised.isEmpty, Limits.fits(normalised, characters: Self.queryCharactersMax) else { return }
         state.withLock { state in
             let count = state.counts[normalised]
             guard count != nil || state.counts.count < Self.queriesMax else { return }
@@ -97,7 +97,7 @@ extension SearchProjection {
     }
 
     public func suggest(_ text: String, searchLog: SearchLog) throws(SearchQueryError) -> Suggestions {
-        guard text.count <= SearchLimits.queryCharactersMax else {
+        guard Limits.fits(text, characters: SearchLimits.queryCharactersMax) else {
             throw SearchQueryError(field: "q", description: "a query has at most \(SearchLimits.queryCharactersMax) characters")
         }
         let tokens = Tokenizer.tokens(text)

@@ -15,6 +15,8 @@ let sandboxSecret = Array("sandbox-secret-for-http-tests-0123456789".utf8)
 
 /// An engine over a real temporary log, and the application built by the same composition root as `emporium serve`.
 struct Harness {
+    /// The data directory (`log/`, `keys/`, `projections/`), for tests that run the CLI on it.
+    let directory: String
     let log: EventLog
     let engine: Engine
     let projector: Projector
@@ -23,7 +25,7 @@ struct Harness {
     init(port: Int = 0, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         var options = EventLog.Options()
         options.initialMapSizeBytes = 64 << 20
-        let directory = temporaryDirectory("http")
+        directory = temporaryDirectory("http")
         log = try EventLog(directory: directory + "/log", options: options)
         var configuration = Engine.Configuration(tokenSecret: Array(repeating: 9, count: 32), sandboxSecret: sandboxSecret)
         configuration.policy.passwordHashing = .fastForTests

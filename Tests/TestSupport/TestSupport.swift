@@ -24,3 +24,26 @@ public func emporiumExecutable() throws -> URL {
     }
     throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "emporium next to \(CommandLine.arguments[0])"])
 }
+
+/// Runs the `emporium` binary to its end: its exit status, standard output and standard error
+/// (each read to a file, so neither pipe can fill and stall the child). `input` is its standard input.
+public func runEmporium(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String, error: String) {
+    let process = Process()
+    process.executableURL = try emporiumExecutable()
+    process.arguments = arguments
+    let output = temporaryDirectory("cli-out")
+    let error = temporaryDirectory("cli-err")
+    for path in [output, error] where !FileManager.default.createFile(atPath: path, contents: nil) {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+    }
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: error))
+    let stdin = Pipe()
+    process.standardInput = stdin
+    try process.run()
+    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+    try stdin.fileHandleForWriting.close()
+    process.waitUntilExit()
+    func read(_ path: String) throws -> String { String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self) }
+    return (process.terminationStatus, try read(output), try read(error))
+}
