@@ -167,4 +167,15 @@ extension Engine {
         let payment: PaymentState = try state(.payment(id))
         return payment.initiated?.amount.minorUnits
     }
+
+    /// The amount of a payment the caller may pay: for their own order's payment (or any, for an admin); nil otherwise,
+    /// so another customer's payment reads as absent.
+    public func paymentAmount(_ id: PaymentId, payableBy actor: Actor?) throws -> Int64? {
+        let caller = try currentActor(actor)
+        let payment: PaymentState = try state(.payment(id))
+        guard let initiated = payment.initiated else { return nil }
+        let order: OrderState = try state(.order(initiated.orderId))
+        guard caller.isAdmin || (caller.userId != nil && order.placed?.userId == caller.userId) else { return nil }
+        return initiated.amount.minorUnits
+    }
 }

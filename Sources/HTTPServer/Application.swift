@@ -166,7 +166,7 @@ struct Routes: Sendable {
         switch name {
         case "command": return try await command(request)
         case "callback": return try await callback(request, context)
-        case "sandboxCheckout": return try await sandboxCheckout(request, context)
+        case "sandboxCheckout": return try await sandboxCheckout(request, context, caller: caller)
         case "goods":
             guard let id = context.parameters.get("goodsId").flatMap(GoodsId.init) else { throw EngineError(.notFound, code: "goods_not_found", "no such goods") }
             return try json(engine.goods(id))
@@ -230,11 +230,11 @@ struct Routes: Sendable {
     }
 
     /// The bundled sandbox provider "charges the card" and calls back, signed, as a real provider would.
-    func sandboxCheckout(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func sandboxCheckout(_ request: Request, _ context: BasicRequestContext, caller: Actor?) async throws -> Response {
         guard let paymentId = context.parameters.get("paymentId").flatMap(PaymentId.init) else {
             throw EngineError(.notFound, code: "payment_not_found", "no such payment")
         }
-        guard let amount = try engine.paymentAmount(paymentId) else { throw EngineError(.notFound, code: "payment_not_found", "no such payment") }
+        guard let amount = try engine.paymentAmount(paymentId, payableBy: caller) else { throw EngineError(.notFound, code: "payment_not_found", "no such payment") }
         let notification = ProviderNotification(paymentId: paymentId.description, transactionId: "sbx_\(UUIDv7Generator.shared.next().uuidString.lowercased())",
                                                 status: "succeeded", amount: amount)
         let body = Array(try JSONEncoder().encode(notification))

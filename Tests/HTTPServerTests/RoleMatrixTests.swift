@@ -345,3 +345,25 @@ extension RouteSpec {
         }
     }
 }
+
+/// Object-level access: a signed-in caller reaches only their own orders and payments; another's read as absent (404, not 403,
+/// so ids cannot be probed), and a merchant's only where their goods are.
+@Suite struct ObjectLevelAccessTests {
+    @Test func anotherCustomersOrderAndPaymentReadAsAbsent() async throws {
+        let harness = try Harness()
+        try await harness.app.test(.router) { client in
+            let shop = try await MatrixShop.build(client, harness, scope: .ordersRead)
+            for who in [Who.otherCustomer, .otherMerchant] {
+                let order = try await client.call(.get, "/v1/orders/\(shop.paidOrder)", token: shop.bearer[who])
+                #expect(order.status == .notFound && order.errorCode == "order_not_found", "\(who)")
+                let before = harness.log.headPosition
+                let paid = try await client.call(.post, "/v1/payments/sandbox/checkout/\(shop.pendingPayment)", token: shop.bearer[who])
+                #expect(paid.status == .notFound && paid.errorCode == "payment_not_found" && harness.log.headPosition == before, "\(who)")
+            }
+            for who in [Who.customer, .merchant, .admin, .keyWithScope] {
+                #expect(try await client.call(.get, "/v1/orders/\(shop.paidOrder)", token: shop.bearer[who]).status == .ok, "\(who)")
+            }
+            #expect(try await client.call(.post, "/v1/payments/sandbox/checkout/\(shop.pendingPayment)", token: shop.bearer[.customer]).status == .ok)
+        }
+    }
+}
