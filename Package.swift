@@ -24,6 +24,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -42,32 +46,38 @@ let package = Package(
         ),
         .target(
             name: "EventLog",
-            dependencies: ["LMDB", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["LMDB", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
             name: "History",
-            dependencies: ["Commerce", "EventLog", "LMDB", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Commerce", "EventLog", "LMDB", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .target(
             name: "Projections",
-            dependencies: ["Commerce", "EventLog", "LMDB"],
+            dependencies: ["Commerce", "EventLog", "LMDB", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
         .target(
             name: "Engine",
-            dependencies: ["Commerce", "EventLog", "History", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Commerce", "EventLog", "History", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
         .target(
             name: "HTTPServer",
-            dependencies: ["Engine", "Commerce", "EventLog", "History", "Projections", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["Engine", "Commerce", "EventLog", "History", "Projections", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "emporium",
-            dependencies: ["EventLog", "Engine", "Commerce", "History", "HTTPServer", "Projections", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EventLog", "Engine", "Commerce", "History", "HTTPServer", "Projections", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -102,15 +112,18 @@ let package = Package(
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CommerceTests", dependencies: ["Commerce"], swiftSettings: strict),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Commerce", "EventLog", "History", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Commerce", "EventLog", "History", "TestSupport", .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: strict),
         .testTarget(
             name: "HTTPServerTests",
-            dependencies: ["HTTPServer", "Engine", "Commerce", "EventLog", "History", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["HTTPServer", "Engine", "Commerce", "EventLog", "History", "Projections", "TestSupport",
+                           .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "HistoryTests", dependencies: ["History", "Engine", "Commerce", "EventLog", "LMDB", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "History", "Engine", "Commerce", "EventLog", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "History", "Engine", "Commerce", "EventLog", "TestSupport",
+                                                            .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB", "TestSupport"], swiftSettings: strict),
     ]
 )

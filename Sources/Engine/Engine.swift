@@ -3,6 +3,7 @@ import Crypto
 import EventLog
 import Foundation
 import History
+import Logging
 
 /// Where new ids come from (UUIDv7 in production; a sequence in tests).
 public protocol IdSource: Sendable {
@@ -126,6 +127,8 @@ public final class Engine: Sendable {
         /// Reserve the next block of order numbers in the background when half of one is used
         /// (off for seeded runs, whose logs must not depend on timing).
         public var reservesOrderNumbersAhead = true
+        /// Where the engine says what went wrong that a caller cannot see (a key not destroyed, a block of order numbers not reserved).
+        public var logger = Logger(label: "emporium.engine", factory: { _ in SwiftLogNoOpLogHandler() })
         /// Providers whose signed callbacks are accepted, by name.
         public var paymentProviders: [String: CallbackVerifier] = [:]
 
@@ -158,7 +161,27 @@ public final class Engine: Sendable {
         self.tokens = TokenAuthority(secret: configuration.tokenSecret, lifetimeSeconds: configuration.tokenLifetimeSeconds, clock: configuration.clock)
         self.orderNumbers = OrderNumbersBox()
         orderNumbers.allocator = OrderNumbers(engine: self)
+        try checkVaultHoldsTheLogsKeys()
         try destroyKeysOfForgottenUsers()
+    }
+
+    /// A log with sealed personal data and a vault that does not hold its keys
+    /// (an import without `--keys`, a restore that missed `keys/`, another
+    /// shop's vault) is refused: serving it would make a new vault, every
+    /// login would fail and every email could be claimed again.
+    private func checkVaultHoldsTheLogsKeys() throws {
+        guard let firstClaim = try log.events(ofType: EmailClaimed.eventType, limit: 1).first else { return }
+        let registered = try log.events(ofType: UserRegistered.eventType, limit: 100)
+        var anyUserHasAKey = registered.isEmpty
+        for event in registered where !anyUserHasAKey {
+            guard let id = UserId(String(event.stream.rawValue.dropFirst("user-".count))) else { continue }
+            anyUserHasAKey = try vault.hasKey(for: id) || vault.wasDestroyed(for: id)
+        }
+        guard try vault.hasPseudonymKey(), anyUserHasAKey else {
+            throw EngineError(.unavailable, code: "keys_missing",
+                              "the log holds sealed personal data (from position \(firstClaim.position)) but the key vault does not hold its keys; "
+                                  + "restore the shop's keys/ directory (emporium restore, or emporium import --keys) before serving it")
+        }
     }
 
     /// A crash between appending `UserForgotten` and destroying the key
@@ -184,6 +207,7 @@ public final class Engine: Sendable {
                 try vault.destroyKey(for: id)
                 store.forgetCachedStates()
             } catch {
+                configuration.logger.error("destroying a forgotten user's key failed; retried at the next start", metadata: ["user.id": "\(id)", "error": "\(error)"])
                 throw EngineError(.internalFailure, "user \(id) is forgotten, but destroying their key failed (retried at the next start): \(error)")
             }
         }

@@ -1,6 +1,8 @@
 import Commerce
 import EventLog
 import Foundation
+import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// The process manager that expires unpaid orders. It follows the log (catching
@@ -74,11 +76,39 @@ public final class OrderExpiry: Sendable {
         return expired
     }
 
-    /// Sweeps every `intervalSeconds` until the task is cancelled.
-    public func run(intervalSeconds: Double) async {
+    /// Sweeps every `interval` until the task is cancelled. A failed sweep is
+    /// logged and tried again after a pause that doubles with each failure in
+    /// a row (up to `retryPauseMax`); it never ends the loop.
+    public func run(every interval: Duration, logger: Logger, retryPauseMax: Duration = .seconds(60)) async {
+        var pause = interval
         while !Task.isCancelled {
-            _ = try? await sweep()
-            try? await Task.sleep(for: .seconds(intervalSeconds))
+            do {
+                let expired = try await sweep()
+                if expired > 0 { logger.info("expired unpaid orders", metadata: ["orders.expired": "\(expired)"]) }
+                pause = interval
+            } catch {
+                pause = min(pause * 2, max(retryPauseMax, interval))
+                logger.error("the expiry sweep failed; trying again", metadata: ["error": "\(error)", "retry.seconds": "\(pause.components.seconds)"])
+            }
+            do { try await Task.sleep(for: pause) } catch { return }
         }
+    }
+}
+
+/// Order expiry as a service of the server's group: it sweeps until the group shuts down.
+public struct OrderExpiryService: Service {
+    public let expiry: OrderExpiry
+    public let interval: Duration
+    public let logger: Logger
+
+    public init(expiry: OrderExpiry, interval: Duration, logger: Logger) {
+        self.expiry = expiry
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        logger.info("sweeping for unpaid orders to expire", metadata: ["interval.seconds": "\(interval)"])
+        await cancelWhenGracefulShutdown { await expiry.run(every: interval, logger: logger) }
     }
 }

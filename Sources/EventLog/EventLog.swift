@@ -16,6 +16,8 @@ public final class EventLog: Sendable {
         public var initialMapSizeBytes = 256 << 20
         public var maxMapSizeBytes = 1 << 40
         public var readOnly = false
+        /// Told of every durable commit, on the writer's thread (metrics): keep it short.
+        public var onCommit: (@Sendable (CommitSample) -> Void)?
         public init() {}
     }
 
@@ -55,11 +57,11 @@ public final class EventLog: Sendable {
         self.isReadOnly = options.readOnly
         self.headWatch = HeadWatch(head: head.position)
         guard !options.readOnly else {
-            self.writerStatistics = WriterStatistics()
+            self.writerStatistics = WriterStatistics(observer: nil)
             return
         }
         let watch = headWatch
-        let writer = try Writer(environment: environment, schema: schema, clock: options.clock, queue: queue) { head in
+        let writer = try Writer(environment: environment, schema: schema, clock: options.clock, queue: queue, observer: options.onCommit) { head in
             watch.publish(head.position)
         }
         self.writerStatistics = writer.statistics
@@ -283,6 +285,14 @@ public final class EventLog: Sendable {
     }
 
     /// Flushes everything committed to disk (for a log opened with `durable = false`).
+    /// Reads the newest record and checks its hash: the cheap check `/health` makes (a full check is `verify`).
+    public func checkHead() throws {
+        try query { queries in
+            let head = try queries.head()
+            if head.position > 0 { _ = try queries.event(at: head.position, verifyHash: true) }
+        }
+    }
+
     public func sync() throws {
         do { try environment.sync() } catch { throw EventLogError.storage(error) }
     }

@@ -43,10 +43,11 @@ final class Writer: @unchecked Sendable {
     private var heads: [ChainKey: CachedHead] = [:]
     /// The chains whose cached heads are dirty: written once, just before the transaction commits.
     private var dirtyHeads: [ChainKey] = []
-    let statistics = WriterStatistics()
+    let statistics: WriterStatistics
 
-    init(environment: Environment, schema: LogSchema, clock: any LogClock, queue: AppendQueue,
+    init(environment: Environment, schema: LogSchema, clock: any LogClock, queue: AppendQueue, observer: (@Sendable (CommitSample) -> Void)? = nil,
          onCommit: @escaping @Sendable (LogHead) -> Void) throws {
+        self.statistics = WriterStatistics(observer: observer)
         self.environment = environment
         self.schema = schema
         self.clock = clock
@@ -109,6 +110,7 @@ final class Writer: @unchecked Sendable {
         } catch {
             forgetUncommitted(restoring: before)
             let failure = (error as? LMDBError).map(EventLogError.storage) ?? (error as? EventLogError) ?? .closed
+            statistics.recordFailure(failure)
             for pending in batch { pending.continuation.resume(throwing: failure) }
             return
         }
@@ -303,21 +305,43 @@ final class Writer: @unchecked Sendable {
     }
 }
 
+/// One durable commit, as the writer reports it to an observer (metrics).
+public struct CommitSample: Sendable {
+    /// Appends answered by the commit (successful or rejected).
+    public var appends: Int
+    public var events: Int
+    /// Applying the appends inside the write transaction.
+    public var buildNanoseconds: Int
+    /// `mdb_txn_commit`: writing the pages and waiting for fsync.
+    public var commitNanoseconds: Int
+}
+
 /// Counters of the writer's work, for metrics and benchmarks.
 public final class WriterStatistics: Sendable {
+    private let observer: (@Sendable (CommitSample) -> Void)?
+    private let failure = Mutex<String?>(nil)
     private let commitsCount = Atomic<Int>(0)
     private let appendsCount = Atomic<Int>(0)
     private let eventsCount = Atomic<Int>(0)
     private let buildTotal = Atomic<Int>(0)
     private let commitTotal = Atomic<Int>(0)
 
+    init(observer: (@Sendable (CommitSample) -> Void)?) { self.observer = observer }
+
     func recordCommit(appends: Int, events: Int, buildNanoseconds: Int, commitNanoseconds: Int) {
+        observer?(CommitSample(appends: appends, events: events, buildNanoseconds: buildNanoseconds, commitNanoseconds: commitNanoseconds))
+        if failure.withLock({ $0 != nil }) { failure.withLock { $0 = nil } }
         commitsCount.add(1, ordering: .relaxed)
         appendsCount.add(appends, ordering: .relaxed)
         eventsCount.add(events, ordering: .relaxed)
         buildTotal.add(buildNanoseconds, ordering: .relaxed)
         commitTotal.add(commitNanoseconds, ordering: .relaxed)
     }
+
+    func recordFailure(_ error: EventLogError) { failure.withLock { $0 = "\(error)" } }
+
+    /// Why the last write transaction failed, until one succeeds again (a storage error: disk full, I/O).
+    public var lastFailure: String? { failure.withLock { $0 } }
 
     /// Time spent applying appends inside write transactions (CPU work).
     public var buildNanoseconds: Int { buildTotal.load(ordering: .relaxed) }

@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Projections
+import ServiceLifecycle
 
 /// How the server listens and what it accepts.
 public struct ServerConfiguration: Sendable {
@@ -26,29 +27,36 @@ public struct ServerConfiguration: Sendable {
     public var anonymousCommandsPerSecond: Double = 2_000
     /// How long a query with `?after=` waits for its read model before answering 503.
     public var readYourWritesWaitMax = Duration.seconds(5)
+    /// The version `/health` reports.
+    public var version = "dev"
 
     public init(sandboxSecret: [UInt8]) { self.sandboxSecret = sandboxSecret }
 }
 
-/// The composition root shared by `emporium serve` and the tests.
-public func buildApplication(engine: Engine, projector: Projector?, configuration: ServerConfiguration, logger: Logger = Logger(label: "emporium.http"))
-    -> some ApplicationProtocol {
-    Application(router: buildRouter(engine: engine, projector: projector, configuration: configuration),
+/// The composition root shared by `emporium serve` and the tests: the HTTP
+/// server, with `services` (the read models' follower, order expiry) run in
+/// its service group, shut down after the server has stopped taking requests.
+public func buildApplication(engine: Engine, projector: Projector?, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics(),
+                             services: [any Service] = [], logger: Logger = Logger(label: "emporium.http"),
+                             onServerRunning: @escaping @Sendable () async -> Void = {}) -> some ApplicationProtocol {
+    Application(router: buildRouter(engine: engine, projector: projector, configuration: configuration, metrics: metrics, logger: logger),
                 server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1))))),
                 configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emporium"),
-                logger: logger)
+                services: services, onServerRunning: { _ in await onServerRunning() }, logger: logger)
 }
 
 /// `projector` is nil only in tests of the command side; read-model routes then answer 503.
-public func buildRouter(engine: Engine, projector: Projector? = nil, configuration: ServerConfiguration) -> Router<BasicRequestContext> {
-    let routes = Routes(engine: engine, projector: projector, configuration: configuration, metrics: CommandMetrics(),
+public func buildRouter(engine: Engine, projector: Projector? = nil, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics(),
+                        logger: Logger = Logger(label: "emporium.http")) -> Router<AppRequestContext> {
+    let routes = Routes(engine: engine, projector: projector, configuration: configuration, metrics: metrics, startedAt: ContinuousClock.now,
                         callers: RateLimiter(ratePerSecond: configuration.commandsPerSecondPerCaller, burst: configuration.commandsPerSecondPerCaller * 2),
                         anonymous: RateLimiter(ratePerSecond: configuration.anonymousCommandsPerSecond, burst: configuration.anonymousCommandsPerSecond * 2))
-    let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: RequestMiddleware())
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestMiddleware(logger: logger, metrics: metrics))
     for route in Routes.table {
         router.on(RouterPath(route.path), method: route.method) { request, context in
             let caller = try routes.admit(request, to: route)
+            context.facts.caller = caller
             return try await routes.handle(route.name, request, context, caller: caller)
         }
     }
@@ -56,8 +64,13 @@ public func buildRouter(engine: Engine, projector: Projector? = nil, configurati
 }
 
 struct Health: Encodable {
+    /// `ok`, or `unhealthy` (answered with 503) when the log cannot be read or written, its newest record does not
+    /// check, or a read model cannot be folded.
     var status: String
+    var version: String
+    var uptimeSeconds: Int64
     var headPosition: UInt64
+    var problems: [String]
     var projections: [ProjectionStatus]
     var projectorFailure: String?
 }
@@ -90,7 +103,8 @@ struct Routes: Sendable {
     let engine: Engine
     let projector: Projector?
     let configuration: ServerConfiguration
-    let metrics: CommandMetrics
+    let metrics: ServerMetrics
+    let startedAt: ContinuousClock.Instant
     let callers: RateLimiter
     let anonymous: RateLimiter
 
@@ -161,10 +175,10 @@ struct Routes: Sendable {
         return caller
     }
 
-    func handle(_ name: String, _ request: Request, _ context: BasicRequestContext, caller: Actor?) async throws -> Response {
+    func handle(_ name: String, _ request: Request, _ context: AppRequestContext, caller: Actor?) async throws -> Response {
         if let response = try await handleRead(name, request, context, caller: caller) { return response }
         switch name {
-        case "command": return try await command(request)
+        case "command": return try await command(request, context)
         case "callback": return try await callback(request, context)
         case "sandboxCheckout": return try await sandboxCheckout(request, context, caller: caller)
         case "goods":
@@ -186,22 +200,41 @@ struct Routes: Sendable {
                 return status
             }
             return try json(engine.merchantApplications(status: status))
-        case "health": return try json(Health(status: projector?.failure == nil ? "ok" : "degraded", headPosition: engine.log.headPosition,
-                                              projections: try projector?.status() ?? [], projectorFailure: projector?.failure))
-        case "metrics": return text(metrics.render(log: engine.log, projections: try projector?.status() ?? []), contentType: "text/plain; version=0.0.4")
+        case "health": return try health()
+        case "metrics":
+            let body = metrics.render(log: engine.log, projections: try projector?.status() ?? [], folded: projector?.foldedEvents ?? [:])
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
         case "openapi": return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPI.document())))
         default: throw HTTPError(.notFound)
         }
     }
 
+    /// `GET /health`: 200 when the log reads and writes and its newest record checks and every read model folds; 503 otherwise.
+    func health() throws -> Response {
+        var problems: [String] = []
+        if let failure = engine.log.writerStatistics.lastFailure { problems.append("the log's last write failed: \(failure)") }
+        do { try engine.log.checkHead() } catch { problems.append("the log's newest record does not check: \(error)") }
+        if let failure = projector?.failure { problems.append("a read model cannot be folded: \(failure)") }
+        let uptime = ContinuousClock.now - startedAt
+        let health = Health(status: problems.isEmpty ? "ok" : "unhealthy", version: configuration.version, uptimeSeconds: uptime.components.seconds,
+                            headPosition: engine.log.headPosition, problems: problems, projections: (try? projector?.status()) ?? [],
+                            projectorFailure: projector?.failure)
+        var response = try json(health)
+        if !problems.isEmpty { response.status = .serviceUnavailable }
+        return response
+    }
+
     // MARK: Commands
 
-    func command(_ request: Request) async throws -> Response {
+    func command(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let command = try DecodedCommand(envelope: Data(buffer: try await collect(request)))
         let type = command.type
         let caller = try actor(request)
+        context.facts.caller = caller
         guard caller.map({ callers.allow($0.description) }) ?? anonymous.allow("anonymous") else {
+            metrics.rateLimited(caller: caller == nil ? "anonymous" : "signed_in")
+            metrics.command(type: Engine.knows(type) ? type : "unknown", outcome: "rate_limited", duration: ContinuousClock.now - started)
             throw EngineError(.overloaded, code: "rate_limited", "too many commands; slow down",
                               details: ["retryAfterSeconds": String(format: "%.2f", 1 / (caller == nil ? anonymous.ratePerSecond : callers.ratePerSecond))])
         }
@@ -209,15 +242,15 @@ struct Routes: Sendable {
                                      idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key") ?? .via], expectedVersion: command.expectedVersion)
         do {
             let result = try await engine.execute(command, context: context)
-            metrics.record(type: type, outcome: "ok", since: started)
+            metrics.command(type: type, outcome: "ok", duration: ContinuousClock.now - started)
             return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: result.json)))
         } catch let error as EngineError {
-            metrics.record(type: Engine.knows(type) ? type : "unknown", outcome: error.code, since: started)
+            metrics.command(type: Engine.knows(type) ? type : "unknown", outcome: error.code, duration: ContinuousClock.now - started)
             throw error
         }
     }
 
-    func callback(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func callback(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let provider = context.parameters.get("provider") ?? ""
         let body = try await collect(request)
         guard let timestamp = request.headers[HTTPField.Name("X-Timestamp") ?? .via].flatMap({ Int64($0) }),
@@ -230,7 +263,7 @@ struct Routes: Sendable {
     }
 
     /// The bundled sandbox provider "charges the card" and calls back, signed, as a real provider would.
-    func sandboxCheckout(_ request: Request, _ context: BasicRequestContext, caller: Actor?) async throws -> Response {
+    func sandboxCheckout(_ request: Request, _ context: AppRequestContext, caller: Actor?) async throws -> Response {
         guard let paymentId = context.parameters.get("paymentId").flatMap(PaymentId.init) else {
             throw EngineError(.notFound, code: "payment_not_found", "no such payment")
         }

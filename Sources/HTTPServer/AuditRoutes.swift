@@ -27,7 +27,7 @@ extension Routes {
     }
 
     /// `GET /v1/audit/streams/{stream}`: one stream's history.
-    func auditStream(_ request: Request, _ context: BasicRequestContext, caller: Actor?) async throws -> Response {
+    func auditStream(_ request: Request, _ context: AppRequestContext, caller: Actor?) async throws -> Response {
         guard let stream = context.parameters.get("stream"), (try? StreamName(stream)) != nil else {
             throw EngineError(.invalidInput, code: "invalid_stream", "not a stream name")
         }

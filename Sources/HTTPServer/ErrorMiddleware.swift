@@ -18,24 +18,40 @@ struct ErrorBody: Codable, Sendable {
 }
 
 /// The one place errors become HTTP answers, and where each request gets its
-/// id. Input never causes a 500: an error that is not ours to explain is logged
-/// and answered as `internal_error`. Every answer carries the request id
-/// (`X-Request-Id`: the client's when it sends a UUID, else a new UUIDv7), which
-/// is also the correlation id of the events the request appended.
-struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
+/// id, its log line and its metrics. Input never causes a 500: an error that is
+/// not ours to explain is logged and answered as `internal_error`. Every answer
+/// carries the request id (`X-Request-Id`: the client's when it sends a UUID,
+/// else a new UUIDv7), which is also the correlation id of the events the
+/// request appended.
+///
+/// The log line (info) names the method, the route's template (never the
+/// path's ids or query, which may be a customer's search), the status, the
+/// duration, the request id, the caller's id and the error code: nothing a
+/// customer typed and nothing personal.
+struct RequestMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
     static var requestIdHeader: HTTPField.Name { HTTPField.Name("X-Request-Id") ?? .via }
 
+    let logger: Logger
+    let metrics: ServerMetrics
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
         let requestId = request.headers[Self.requestIdHeader].flatMap { UUIDText.parse($0) } ?? UUIDv7Generator.shared.next()
         var head = request.head
         head.headerFields[Self.requestIdHeader] = UUIDText.format(requestId)
         let request = Request(head: head, body: request.body)
         var response: Response
+        var errorCode: String?
         do {
             try Self.checkQueryDecodes(request.uri.query)
             response = try await next(request, context)
         } catch let error as EngineError {
+            errorCode = error.code
             response = Self.response(Self.status(of: error.kind), code: error.code, message: error.message, details: error.details)
+            if error.kind == .internalFailure {
+                logger.error("request failed", metadata: ["request.id": "\(requestId)", "error.code": "\(error.code)", "error": "\(error.message)"])
+            }
         } catch let error as HTTPError {
             let allowed = error.status == .notFound ? Routes.methods(servingPath: request.uri.path) : []
             if !allowed.isEmpty, !allowed.contains(request.method) {
@@ -48,11 +64,21 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
             } else {
                 response = Self.response(error.status, code: Self.code(for: error.status), message: error.body ?? error.status.reasonPhrase, details: [:])
             }
+            errorCode = Self.code(for: response.status)
         } catch {
-            context.logger.error("unexpected error", metadata: ["request.id": "\(requestId)", "error": "\(error)"])
+            logger.error("unexpected error", metadata: ["request.id": "\(requestId)", "error": "\(error)"])
+            errorCode = "internal_error"
             response = Self.response(.internalServerError, code: "internal_error", message: "an internal error occurred; request id \(requestId)", details: [:])
         }
         response.headers[Self.requestIdHeader] = UUIDText.format(requestId)
+        let elapsed = ContinuousClock.now - started
+        let route = context.endpointPath ?? "NotFound"  // Hummingbird names the not-found responder's path so too
+        metrics.request(route: route, method: request.method.rawValue, status: response.status.code, duration: elapsed)
+        logger.info("request", metadata: [
+            "request.id": "\(UUIDText.format(requestId))", "http.method": "\(request.method.rawValue)", "http.route": "\(route)",
+            "http.status": "\(response.status.code)", "duration.ms": "\(String(format: "%.3f", Double(elapsed.nanoseconds) / 1e6))",
+            "caller.id": "\(context.facts.callerId)", "error.code": "\(errorCode ?? "")",
+        ])
         return response
     }
 
@@ -102,6 +128,6 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
 extension Request {
     /// The id `RequestMiddleware` stamped on the request.
     var requestId: UUID {
-        headers[RequestMiddleware<BasicRequestContext>.requestIdHeader].flatMap { UUIDText.parse($0) } ?? UUID()
+        headers[RequestMiddleware.requestIdHeader].flatMap { UUIDText.parse($0) } ?? UUID()
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 import History
 import HTTPTypes
 import Hummingbird
+import ServiceLifecycle
 
 extension Routes {
     static let feedEventsMax = 1_000_000
@@ -41,7 +42,8 @@ extension Routes {
         let presenter = EventPresenter(cipher: HiddenPersonalData(), redactingSecrets: true)
         let body = ResponseBody { writer in
             var sent = 0
-            for try await event in subscription {
+            // A graceful shutdown ends the stream (the server would otherwise wait for it forever).
+            for try await event in subscription.cancelOnGracefulShutdown() {
                 try await writer.write(ByteBuffer(bytes: Self.serverSentEvent(event, presenter: presenter)))
                 sent += 1
                 if sent >= limit { break }

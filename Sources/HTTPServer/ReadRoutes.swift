@@ -35,10 +35,10 @@ extension Routes {
         RouteSpec(name: "reviews", method: .get, path: "/v1/me/reviews", summary: "My reviews, newest first", access: .signedIn),
         RouteSpec(name: "projections", method: .get, path: "/v1/admin/projections", summary: "Admins: each projection's checkpoint, lag and size", access: .role(.admin, scope: .projectionsManage)),
         RouteSpec(name: "rebuildProjection", method: .post, path: "/v1/admin/projections/:name/rebuild",
-                  summary: "Admins: rebuild a projection beside the serving one", access: .role(.admin, scope: .projectionsManage)),
+                  summary: "Admins: rebuild a projection (or all) beside the serving one", access: .role(.admin, scope: .projectionsManage)),
     ]
 
-    func handleRead(_ name: String, _ request: Request, _ context: BasicRequestContext, caller: Actor?) async throws -> Response? {
+    func handleRead(_ name: String, _ request: Request, _ context: AppRequestContext, caller: Actor?) async throws -> Response? {
         let parameters = request.uri.queryParameters
         switch name {
         case "search":
@@ -102,11 +102,16 @@ extension Routes {
         case "rebuildProjection":
             guard let projector else { throw Self.projectionsOff }
             let projection = context.parameters.get("name") ?? ""
-            guard Projections.named(projection) != nil else { throw EngineError(.notFound, code: "projection_not_found", "no projection \(Limits.shown(projection))") }
-            do { try projector.startRebuild(projection) } catch let error as ProjectionError {
+            let names = projection == "all" ? projector.names : [projection]
+            guard projection == "all" || Projections.named(projection) != nil else {
+                throw EngineError(.notFound, code: "projection_not_found", "no projection \(Limits.shown(projection)); one of: all, \(projector.names.joined(separator: ", "))")
+            }
+            do {
+                for name in names { try projector.startRebuild(name) }
+            } catch let error as ProjectionError {
                 throw EngineError(.conflict, code: "rebuild_running", error.description)
             }
-            return try json(try projector.status().filter { $0.name == projection })
+            return try json(try projector.status().filter { names.contains($0.name) })
         default: return nil
         }
     }

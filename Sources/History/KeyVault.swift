@@ -112,7 +112,7 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
 
     private func indexKey() throws -> SymmetricKey {
         if let key = indexKeyCache.withLock({ $0 }) { return key }
-        let name = Array("emailIndexKey".utf8)
+        let name = Self.pseudonymKeyName
         let key: SymmetricKey
         if let stored = try environment.read({ txn in try txn.get(index, key: name).map { Array($0) } }) {
             key = SymmetricKey(data: stored)
@@ -131,6 +131,16 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
     }
 
     // MARK: Keys
+
+    /// True when `owner`'s key was destroyed (the user is forgotten).
+    public func wasDestroyed(for owner: UserId) throws -> Bool {
+        try environment.read { txn in try txn.get(destroyed, key: Self.idBytes(owner)) != nil }
+    }
+
+    /// True when the vault holds the shop key that names email claims: a log with claims needs it, or emails could be claimed twice.
+    public func hasPseudonymKey() throws -> Bool {
+        try environment.read { txn in try txn.get(index, key: Self.pseudonymKeyName) != nil }
+    }
 
     /// True when `owner` has a live key.
     public func hasKey(for owner: UserId) throws -> Bool { try existingKey(for: owner) != nil }
@@ -179,6 +189,57 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
             if cache.count >= Self.cachedKeysMax { cache.removeAll(keepingCapacity: true) }
             cache[owner] = .some(key)
         }
+    }
+
+    static let pseudonymKeyName = Array("emailIndexKey".utf8)
+
+    // MARK: Moving keys between shops
+
+    /// Everything the vault holds: live keys, destroyed ids and shop keys, for `KeyArchive`.
+    public struct Contents: Codable, Sendable, Equatable {
+        /// Base64 of the 16 id bytes → base64 of the 32 key bytes.
+        public var keys: [String: String]
+        public var destroyed: [String]
+        public var shop: [String: String]
+    }
+
+    public func contents() throws -> Contents {
+        try environment.read { txn in
+            func all(_ database: Database) throws -> [([UInt8], [UInt8])] {
+                var entries: [([UInt8], [UInt8])] = []
+                try txn.withCursor(database) { cursor in
+                    var entry = try cursor.first()
+                    while let (key, value) = entry {
+                        entries.append((Array(key), Array(value)))
+                        entry = try cursor.next()
+                    }
+                }
+                return entries
+            }
+            func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+            return Contents(keys: Dictionary(uniqueKeysWithValues: try all(keys).map { (base64($0.0), base64($0.1)) }),
+                            destroyed: try all(destroyed).map { base64($0.0) }.sorted(),
+                            shop: Dictionary(uniqueKeysWithValues: try all(index).map { (base64($0.0), base64($0.1)) }))
+        }
+    }
+
+    /// Writes `contents` into this (empty) vault; a vault that holds keys already is refused.
+    public func load(_ contents: Contents) throws {
+        try creation.withLock { _ in
+            try environment.write { txn in
+                let empty = try txn.withCursor(keys) { try $0.first() == nil } && txn.withCursor(index) { try $0.first() == nil }
+                guard empty else { throw VaultError("the key vault holds keys already; load an archive into a new data directory") }
+                func bytes(_ text: String) throws -> [UInt8] {
+                    guard let data = Data(base64Encoded: text) else { throw VaultError("the key archive is damaged") }
+                    return Array(data)
+                }
+                for (id, key) in contents.keys { try txn.put(keys, key: try bytes(id), value: try bytes(key)) }
+                for id in contents.destroyed { try txn.put(destroyed, key: try bytes(id), value: []) }
+                for (name, value) in contents.shop { try txn.put(index, key: try bytes(name), value: try bytes(value)) }
+            }
+        }
+        cache.withLock { $0.removeAll() }
+        indexKeyCache.withLock { $0 = nil }
     }
 
     static func idBytes(_ owner: UserId) -> [UInt8] { withUnsafeBytes(of: owner.uuid.uuid) { Array($0) } }

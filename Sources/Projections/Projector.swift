@@ -1,5 +1,6 @@
 import Commerce
 import EventLog
+import Logging
 import Foundation
 import Synchronization
 import LMDB
@@ -68,6 +69,10 @@ public final class Projector: @unchecked Sendable {
         /// A stored model that cannot be read is folded again from 0 (and named
         /// in `repaired`); `verify` turns this off to report the damage instead.
         public var rebuildDamaged = true
+        /// The longest pause before folding again after failures in a row (the first pause is a second).
+        public var retryPauseMax = Duration.seconds(30)
+        /// Where the projector says what went wrong (a failed batch, a model repaired at open, a failed store).
+        public var logger = Logger(label: "emporium.projections", factory: { _ in SwiftLogNoOpLogHandler() })
         public init() {}
     }
 
@@ -146,6 +151,8 @@ public final class Projector: @unchecked Sendable {
     private var follower: Task<Void, Never>?
     /// Bumped when there is work the log's head does not announce (a rebuild started): wakes the follower.
     private let wakeups = HeadWatch(head: 0)
+    /// Each model's checkpoint when it was loaded (or reloaded), for `foldedEvents`.
+    private let checkpointsAtOpen = Mutex<[String: UInt64]>([:])
     private var lastFailure: String?
     private var repaired: [String] = []
 
@@ -197,9 +204,16 @@ public final class Projector: @unchecked Sendable {
     /// Stops following, saves the search log and closes the store.
     public func close() {
         stop()
-        worker.sync { try? finishWrite() }
-        try? finishWrite()  // a CLI caller's last batch
-        try? saveSearchLog()
+        let logger = options.logger
+        worker.sync {
+            do { try finishWrite() } catch { logger.error("storing the last folded batch failed; it is folded again at the next start", metadata: ["error": "\(error)"]) }
+        }
+        do {
+            try finishWrite()  // a CLI caller's last batch
+            try saveSearchLog()
+        } catch {
+            logger.error("storing the read models at close failed; they catch up from the log at the next start", metadata: ["error": "\(error)"])
+        }
         environment.close()
     }
 
@@ -242,6 +256,8 @@ public final class Projector: @unchecked Sendable {
             }
             participant = Participant(type: type, slot: stored.active, database: databases[stored.active], checkpoint: 0)
             state.withLock { repaired.append("\(type.name): \(error)") }
+            options.logger.warning("a stored read model could not be read; it is folded again from the start",
+                                   metadata: ["projection": "\(type.name)", "error": "\(error)"])
         }
         participant.projection.didLoad()
         state.withLock {
@@ -249,6 +265,7 @@ public final class Projector: @unchecked Sendable {
             metas[type.name] = stored
         }
         watches[type.name]?.publish(participant.checkpoint)
+        checkpointsAtOpen.withLock { $0[type.name] = participant.checkpoint }
     }
 
     /// Reads a participant's stored rows into its tables.
@@ -289,6 +306,14 @@ public final class Projector: @unchecked Sendable {
 
     /// The serving model's checkpoint.
     public func checkpoint(_ name: String) -> UInt64 { watches[name]?.head ?? 0 }
+
+    /// Events each serving model has folded since the projector was opened (its checkpoint's advance): the fold rate, for metrics.
+    public var foldedEvents: [String: UInt64] {
+        Dictionary(uniqueKeysWithValues: watches.map { name, watch in
+            let opened = checkpointsAtOpen.withLock { $0[name] ?? 0 }
+            return (name, watch.head > opened ? watch.head - opened : 0)
+        })
+    }
 
     /// Waits until `name` has folded every event up to `position`; false when `timeout` passes first.
     public func wait(_ name: String, reaches position: UInt64, timeout: Duration) async -> Bool {
@@ -346,50 +371,67 @@ public final class Projector: @unchecked Sendable {
         state.withLock { (Array(live.values) + Array(shadows.values)).map(\.checkpoint).min() ?? 0 }
     }
 
-    /// Starts folding new events as they are committed, until `stop()`.
+    /// Starts folding new events as they are committed, until `stop()` (tests and tools; a server runs `ProjectorService`).
     public func start() {
-        let task = Task.detached { [self] in
-            let clock = ContinuousClock()
-            var lastStep = clock.now - options.followIntervalMin
-            var lastStore = clock.now
-            while !Task.isCancelled {
-                let kicked = wakeups.head
-                let lowest = lowestCheckpoint
+        let task = Task.detached { [self] in await follow(logger: options.logger) }
+        state.withLock { follower = task }
+    }
+
+    /// Folds new events as they are committed, until the calling task is
+    /// cancelled. A failed batch is logged, the models are reloaded from what
+    /// is stored, and folding resumes after a pause that doubles with each
+    /// failure in a row (1 s up to `Options.retryPauseMax`): a storage error is
+    /// retried, never spun on, and never ends the follower.
+    public func follow(logger: Logger) async {
+        let clock = ContinuousClock()
+        var lastStep = clock.now - options.followIntervalMin
+        var lastStore = clock.now
+        var pause = Duration.seconds(1)
+        while !Task.isCancelled {
+            let kicked = wakeups.head
+            let lowest = lowestCheckpoint
+            do {
+                if lowest >= log.headPosition {
+                    // Nothing new: store what was folded but not stored yet, then wait for new events
+                    // (or for a rebuild started while everything was caught up).
+                    try await onWorker { try self.finishWrite() }
+                    lastStore = clock.now
+                    await withTaskGroup(of: Void.self) { group in
+                        group.addTask { _ = await self.log.waitForHead(after: lowest) }
+                        group.addTask { _ = await self.wakeups.wait(after: kicked) }
+                        await group.next()
+                        group.cancelAll()
+                    }
+                }
+                if Task.isCancelled { break }
+                let due = lastStep + options.followIntervalMin
+                if clock.now < due {
+                    do { try await Task.sleep(until: due, clock: clock) } catch { break }  // cancelled: stopped while waiting for its turn
+                }
+                lastStep = clock.now
+                let head = log.headPosition
+                let storing = clock.now - lastStore >= options.storeIntervalMax
+                try await onWorker {
+                    try self.step(through: head, storing: storing)
+                    if storing { try self.finishWrite() }
+                }
+                if storing { lastStore = clock.now }
+                if state.withLock({ lastFailure != nil }) { logger.notice("read models fold again", metadata: ["log.position": "\(head)"]) }
+                state.withLock { lastFailure = nil }
+                pause = .seconds(1)
+            } catch {
+                state.withLock { lastFailure = "\(error)" }
+                logger.error("folding the read models failed; reloading them from storage and retrying",
+                             metadata: ["error": "\(error)", "retry.seconds": "\(pause.components.seconds)"])
+                do { try await Task.sleep(for: pause) } catch { break }
+                pause = min(pause * 2, options.retryPauseMax)
                 do {
-                    if lowest >= log.headPosition {
-                        // Nothing new: store what was folded but not stored yet, then wait for new events
-                        // (or for a rebuild started while everything was caught up).
-                        try await onWorker { try self.finishWrite() }
-                        lastStore = clock.now
-                        await withTaskGroup(of: Void.self) { group in
-                            group.addTask { _ = await self.log.waitForHead(after: lowest) }
-                            group.addTask { _ = await self.wakeups.wait(after: kicked) }
-                            await group.next()
-                            group.cancelAll()
-                        }
-                    }
-                    if Task.isCancelled { break }
-                    let due = lastStep + options.followIntervalMin
-                    if clock.now < due { try? await Task.sleep(until: due, clock: clock) }
-                    if Task.isCancelled { break }  // stopped (perhaps closed) while waiting for its turn
-                    lastStep = clock.now
-                    let head = log.headPosition
-                    let storing = clock.now - lastStore >= options.storeIntervalMax
-                    try await onWorker {
-                        try self.step(through: head, storing: storing)
-                        if storing { try self.finishWrite() }
-                    }
-                    if storing { lastStore = clock.now }
-                    state.withLock { lastFailure = nil }
+                    try await onWorker { try self.reload() }
                 } catch {
-                    state.withLock { lastFailure = "\(error)" }
-                    try? await Task.sleep(for: .seconds(1))  // a storage error: try again rather than spin
-                    if Task.isCancelled { break }
-                    try? await onWorker { try self.reload() }
+                    logger.error("reloading the read models failed", metadata: ["error": "\(error)"])
                 }
             }
         }
-        state.withLock { follower = task }
     }
 
     /// After a failed batch the models in memory may hold events their

@@ -39,7 +39,7 @@ struct AdminCreate: AsyncParsableCommand {
     func run() async throws {
         try data.prepareDirectory()
         guard let lock = try ServerLock(directory: data.projectionsDirectory) else {
-            throw ValidationError("an emporium serve is using \(data.dataDirectory); stop it first (or have an admin use GrantRole)")
+            throw CommandFailure(.tempFail, "an emporium serve is using \(data.dataDirectory); stop it first (or have an admin use GrantRole)")
         }
         defer { withExtendedLifetime(lock) {} }
         let keys = try secrets.resolve(dataDirectory: data.dataDirectory)
@@ -49,7 +49,7 @@ struct AdminCreate: AsyncParsableCommand {
         defer { vault.close() }
         let admins = try Self.admins(in: log).count
         guard admins == 0 || another else {
-            throw ValidationError("the shop has \(admins) admin\(admins == 1 ? "" : "s") already; pass --another to add one more")
+            throw CommandFailure(.dataError, "the shop has \(admins) admin\(admins == 1 ? "" : "s") already; pass --another to add one more")
         }
         let password = try Self.readPassword()
         let engine = try Engine(log: log, vault: vault, configuration: Engine.Configuration(tokenSecret: keys.token, sandboxSecret: keys.callback))
@@ -59,7 +59,7 @@ struct AdminCreate: AsyncParsableCommand {
                                                   context: CommandContext(actor: .system, correlationId: UUIDv7Generator.shared.next()))
             print("created admin \(Users.normalizedEmail(email)) (user \(result.result["userId"] ?? "?")); log in with the Login command")
         } catch let error as EngineError {
-            throw ValidationError("not created: \(error.message)")
+            throw CommandFailure(error.kind == .internalFailure ? .software : .dataError, "not created: \(error.message)")
         }
     }
 
@@ -89,12 +89,12 @@ struct AdminCreate: AsyncParsableCommand {
     /// Twice at a terminal without echo, else the first line of standard input.
     static func readPassword() throws -> String {
         guard isatty(STDIN_FILENO) == 1 else {
-            guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw ValidationError("no password on standard input") }
+            guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw CommandFailure(.dataError, "no password on standard input") }
             return line
         }
         let first = try prompt("Password: ")
         let second = try prompt("Repeat it: ")
-        guard first == second else { throw ValidationError("the two passwords differ") }
+        guard first == second else { throw CommandFailure(.dataError, "the two passwords differ") }
         return first
     }
 
@@ -109,7 +109,7 @@ struct AdminCreate: AsyncParsableCommand {
             tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
             FileHandle.standardError.write(Data("\n".utf8))
         }
-        guard let line = readLine(strippingNewline: true) else { throw ValidationError("no password given") }
+        guard let line = readLine(strippingNewline: true) else { throw CommandFailure(.dataError, "no password given") }
         return line
     }
 }

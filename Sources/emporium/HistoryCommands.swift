@@ -34,7 +34,12 @@ enum LogPoint: ExpressibleByArgument, CustomStringConvertible {
 
     func position(in replayer: Replayer) throws -> UInt64 {
         switch self {
-        case .position(let position): return position
+        case .position(let position):
+            let head = replayer.log.headPosition
+            guard position <= head else {
+                throw CommandFailure(.dataError, "position \(position) is past the log's head, \(head); the log holds positions 1…\(head)")
+            }
+            return position
         case .time(let time): return try replayer.position(at: time)
         }
     }
@@ -59,6 +64,9 @@ extension DataOptions {
         return try body(log, vault)
     }
 
+    /// The vault, read-only, to wrap into a key archive; there must be one.
+    func openVaultForArchive() throws -> KeyVault { try openVault(readOnly: true) }
+
     /// The vault for reading personal data; without one every personal field reads as erased.
     func openVaultForReading() -> KeyVault? {
         do {
@@ -75,7 +83,7 @@ func writeJSON(_ value: some Encodable, to path: String?) throws {
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     let data = try encoder.encode(value)
     if let path {
-        guard FileManager.default.createFile(atPath: path, contents: data + Data([0x0A])) else { throw ValidationError("cannot write \(path)") }
+        guard FileManager.default.createFile(atPath: path, contents: data + Data([0x0A])) else { throw CommandFailure(.cantCreate, "cannot write \(path)") }
     } else {
         FileHandle.standardOutput.write(data + Data([0x0A]))
     }
@@ -148,7 +156,7 @@ struct Replay: ParsableCommand {
 
     private func replayStream(_ stream: String, through target: UInt64, _ replayer: Replayer) throws {
         let replay: Replayer.StreamReplay
-        do { replay = try replayer.stream(stream, through: target, useSnapshots: !noSnapshots) } catch { throw ValidationError("\(error)") }
+        do { replay = try replayer.stream(stream, through: target, useSnapshots: !noSnapshots) } catch { throw CommandFailure(.dataError, "\(error)") }
         let output = StreamOutput(stream: stream, position: target, version: replay.version, fromSnapshot: replay.fromSnapshot,
                                   state: replay.state, events: replay.events.map(EventRecord.init))
         if let out { try writeJSON(output, to: out) }
@@ -260,8 +268,21 @@ struct Export: ParsableCommand {
 
     @OptionGroup var data: DataOptions
     @Option(help: "Write to this file instead of standard output.") var out: String?
+    @Option(help: "Also write the key vault to this file, wrapped under a passphrase (see --passphrase-file), for import --keys.")
+    var keysOut: String?
+    @OptionGroup var passphrase: PassphraseOptions
 
     func run() throws {
+        if let keysOut {
+            let vault = try data.openVaultForArchive()
+            defer { vault.close() }
+            let archive: KeyArchive
+            do { archive = try KeyArchive.seal(try vault.contents(), passphrase: try passphrase.passphrase()) } catch let error as TransferError {
+                throw CommandFailure(.config, "\(error)")
+            }
+            try writeJSON(archive, to: keysOut)
+            FileHandle.standardError.write(Data("wrote the key vault, wrapped, to \(keysOut)\n".utf8))
+        }
         try data.reading { log, vault in try export(log, vault) }
     }
 
@@ -269,7 +290,7 @@ struct Export: ParsableCommand {
         let handle: FileHandle
         if let out {
             guard FileManager.default.createFile(atPath: out, contents: nil), let file = FileHandle(forWritingAtPath: out) else {
-                throw ValidationError("cannot write \(out)")
+                throw CommandFailure(.cantCreate, "cannot write \(out)")
             }
             handle = file
         } else {
@@ -288,13 +309,34 @@ struct Export: ParsableCommand {
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rebuild a log from an export into an empty data directory.",
-        discussion: "The file is checked as it is read; a broken, truncated or reordered file is refused and nothing is written. Personal fields stay sealed: copy the exporting shop's keys/ directory to read them.")
+        discussion: """
+        The file is checked as it is read; a broken, truncated or reordered file is refused and nothing is written. Personal fields stay \
+        sealed in the log: give the exporting shop's key archive (export --keys-out) with --keys, or `emporium serve` refuses the shop \
+        (it will not make a new vault under a log whose personal data it cannot open: logins would fail and emails could be claimed twice).
+        """)
 
     @OptionGroup var data: DataOptions
     @Argument(help: "The export file (JSON lines).") var file: String
+    @Option(help: "The key archive written by export --keys-out: without it, a log with personal data cannot be served.") var keys: String?
+    @OptionGroup var passphrase: PassphraseOptions
 
     func run() async throws {
         try data.prepareDirectory()
+        if let keys {
+            guard let bytes = FileManager.default.contents(atPath: keys), let archive = try? JSONDecoder().decode(KeyArchive.self, from: bytes) else {
+                throw CommandFailure(.noInput, "\(keys) is not a key archive")
+            }
+            do {
+                let contents = try archive.open(passphrase: try passphrase.passphrase())
+                let vault = try data.openVault()
+                defer { vault.close() }
+                try vault.load(contents)
+            } catch let error as TransferError {
+                throw CommandFailure(.dataError, "import refused, nothing written: \(error)")
+            } catch let error as VaultError {
+                throw CommandFailure(.dataError, "import refused: \(error)")
+            }
+        }
         let bar = ProgressBar(label: "import")
         do {
             let head = try await Importer().importFile(file, into: data.logDirectory) { bar.update(done: $0, total: $1) }
@@ -302,7 +344,7 @@ struct Import: AsyncParsableCommand {
             print("imported \(head.position) events; head hash \(head.hash.hex)")
         } catch let error as TransferError {
             bar.finish()
-            throw ValidationError("import refused, nothing written: \(error)")
+            throw CommandFailure(.dataError, "import refused, nothing written: \(error)")
         }
     }
 }

@@ -8,12 +8,14 @@ final class ProgressBar: @unchecked Sendable {
     private let started = Date()
     private var lastDecile = -1
     private var lastDrawn = Date.distantPast
+    private var lastTotal: UInt64 = 0
     static let widthCells = 30
     static let redrawIntervalSeconds = 0.1
 
     init(label: String) { self.label = label }
 
     func update(done: UInt64, total: UInt64) {
+        lastTotal = total
         let fraction = total == 0 ? 1 : min(1, Double(done) / Double(total))
         if isTerminal {
             guard Date().timeIntervalSince(lastDrawn) >= Self.redrawIntervalSeconds || done == total else { return }
@@ -29,7 +31,9 @@ final class ProgressBar: @unchecked Sendable {
         }
     }
 
+    /// The work is done: the bar shows 100% (a step estimate that fell short of its total must not end at 90%).
     func finish() {
+        if lastTotal > 0 { update(done: lastTotal, total: lastTotal) }
         if isTerminal { write("\n") }
     }
 

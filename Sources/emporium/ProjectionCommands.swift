@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import Logging
 import Projections
 
 #if canImport(Glibc)
@@ -11,14 +12,16 @@ extension DataOptions {
     var projectionsDirectory: String { dataDirectory + "/projections" }
 
     /// The read models of this data directory, loaded from disk (not yet caught up).
-    func openProjector(log: EventLog, batchEventsMax: Int? = nil, rebuildDamaged: Bool = true) throws -> Projector {
+    func openProjector(log: EventLog, batchEventsMax: Int? = nil, rebuildDamaged: Bool = true,
+                       logger: Logger = Logger(label: "emporium.projections")) throws -> Projector {
         var options = Projector.Options()
         options.rebuildDamaged = rebuildDamaged
+        options.logger = logger
         if let batchEventsMax { (options.batchEventsMax, options.rebuildBatchEventsMax) = (batchEventsMax, batchEventsMax) }
         do {
             return try Projector(directory: projectionsDirectory, log: log, options: options)
         } catch {
-            throw ValidationError("cannot open the read models in \(projectionsDirectory): \(error)")
+            throw CommandFailure(.ioError, "cannot open the read models in \(projectionsDirectory): \(error)")
         }
     }
 }
@@ -32,7 +35,7 @@ final class ServerLock {
     init?(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let descriptor = open(directory + "/server.lock", O_CREAT | O_RDWR, 0o640)
-        guard descriptor >= 0 else { throw ValidationError("cannot open \(directory)/server.lock: \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else { throw CommandFailure(.ioError, "cannot open \(directory)/server.lock: \(String(cString: strerror(errno)))") }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
             return nil
@@ -98,7 +101,7 @@ struct ProjectionsRebuild: ParsableCommand {
 
     func run() throws {
         guard let lock = try ServerLock(directory: data.projectionsDirectory) else {
-            throw ValidationError("a server is running on \(data.dataDirectory); ask it instead: POST /v1/admin/projections/\(name)/rebuild")
+            throw CommandFailure(.tempFail, "a server is running on \(data.dataDirectory); ask it instead: POST /v1/admin/projections/\(name)/rebuild")
         }
         defer { withExtendedLifetime(lock) {} }
         let log = try data.openLog(readOnly: true)

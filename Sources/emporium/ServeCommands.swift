@@ -7,6 +7,8 @@ import History
 import HTTPServer
 import Hummingbird
 import Logging
+import Projections
+import ServiceLifecycle
 
 /// Secrets from flags, then the environment, then `<data-dir>/secrets.json`
 /// (made once with random bytes, mode 0600, so a restart keeps tokens valid).
@@ -31,13 +33,13 @@ struct SecretOptions: ParsableArguments {
             stored = Stored(tokenSecret: fresh(), callbackSecret: fresh())
             let data = try JSONEncoder().encode(stored)
             guard FileManager.default.createFile(atPath: file, contents: data, attributes: [.posixPermissions: 0o600]) else {
-                throw ValidationError("cannot write \(file): is the data directory writable?")
+                throw CommandFailure(.cantCreate, "cannot write \(file): is the data directory writable?")
             }
         }
         let token = tokenSecret ?? environment["EMPORIUM_TOKEN_SECRET"] ?? stored?.tokenSecret ?? ""
         let callback = callbackSecret ?? environment["EMPORIUM_CALLBACK_SECRET"] ?? stored?.callbackSecret ?? ""
-        guard token.utf8.count >= TokenAuthority.secretBytesMin else { throw ValidationError("the token secret needs at least \(TokenAuthority.secretBytesMin) characters") }
-        guard callback.utf8.count >= 16 else { throw ValidationError("the callback secret needs at least 16 characters") }
+        guard token.utf8.count >= TokenAuthority.secretBytesMin else { throw CommandFailure(.config, "the token secret needs at least \(TokenAuthority.secretBytesMin) characters") }
+        guard callback.utf8.count >= 16 else { throw CommandFailure(.config, "the callback secret needs at least 16 characters") }
         return (Array(token.utf8), Array(callback.utf8))
     }
 }
@@ -48,22 +50,22 @@ extension DataOptions {
         do {
             try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         } catch {
-            throw ValidationError("cannot use data directory \(dataDirectory): \(error.localizedDescription)")
+            throw CommandFailure(.cantCreate, "cannot use data directory \(dataDirectory): \(error.localizedDescription)")
         }
         guard FileManager.default.isWritableFile(atPath: dataDirectory) else {
-            throw ValidationError("data directory \(dataDirectory) is not writable")
+            throw CommandFailure(.cantCreate, "data directory \(dataDirectory) is not writable")
         }
     }
 
     /// The per-user keys of personal data (`<data>/keys`).
     func openVault(readOnly: Bool = false, randomBytes: (@Sendable (Int) -> [UInt8])? = nil) throws -> KeyVault {
         if readOnly, !FileManager.default.fileExists(atPath: keysDirectory + "/data.mdb") {
-            throw ValidationError("no key vault in \(dataDirectory) (expected \(keysDirectory)/data.mdb)")
+            throw CommandFailure(.noInput, "no key vault in \(dataDirectory) (expected \(keysDirectory)/data.mdb)")
         }
         do {
             return try KeyVault(directory: keysDirectory, readOnly: readOnly, randomBytes: randomBytes ?? KeyVault.systemRandomBytes)
         } catch {
-            throw ValidationError("cannot open the key vault in \(keysDirectory): \(error)")
+            throw CommandFailure(.ioError, "cannot open the key vault in \(keysDirectory): \(error)")
         }
     }
 
@@ -73,17 +75,18 @@ extension DataOptions {
         do {
             return try SnapshotStore(directory: snapshotsDirectory, readOnly: readOnly)
         } catch {
-            throw ValidationError("cannot open the snapshots in \(snapshotsDirectory): \(error)")
+            throw CommandFailure(.ioError, "cannot open the snapshots in \(snapshotsDirectory): \(error)")
         }
     }
 
-    func openLog(clock: any LogClock) throws -> EventLog {
+    func openLog(clock: any LogClock, onCommit: (@Sendable (CommitSample) -> Void)? = nil) throws -> EventLog {
         var options = EventLog.Options()
         options.clock = clock
+        options.onCommit = onCommit
         do {
             return try EventLog(directory: logDirectory, options: options)
         } catch {
-            throw ValidationError("cannot open the event log in \(logDirectory): \(error)")
+            throw CommandFailure(.ioError, "cannot open the event log in \(logDirectory): \(error)")
         }
     }
 }
@@ -148,7 +151,7 @@ struct Seed: AsyncParsableCommand {
         let clock = SeedClock()
         let log = try data.openLog(clock: clock)
         defer { log.close() }
-        guard log.headPosition == 0 else { throw ValidationError("\(data.dataDirectory) already holds a shop (\(log.headPosition) events); seed an empty directory") }
+        guard log.headPosition == 0 else { throw CommandFailure(.dataError, "\(data.dataDirectory) already holds a shop (\(log.headPosition) events); seed an empty directory") }
         if scenario == .reference {
             let vault = try data.openVault(randomBytes: ReferenceScenario.keyBytes())
             defer { vault.close() }
@@ -164,10 +167,19 @@ struct Seed: AsyncParsableCommand {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the engine and its HTTP API.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the engine and its HTTP API.",
+        discussion: """
+        One service group runs the HTTP server, the read models' follower and the order-expiry sweeper. On SIGTERM or SIGINT the
+        server stops taking requests (event-feed streams end), the sweeper stops, the follower stores what it folded, and the
+        stores close, the log last; all within --shutdown-seconds, after which the rest is cancelled. A failed fold or sweep is
+        logged and retried with a growing pause; a background service that ends with an error stops the server (exit 70).
+        Logs go to standard error: one line per request at info (method, route, status, duration, request id, caller id).
+        """)
 
     @OptionGroup var data: DataOptions
     @OptionGroup var secrets: SecretOptions
+    @OptionGroup var logging: LogOptions
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
     @Flag(help: "Seed the demo shop first when the data directory is empty.") var seedIfEmpty = false
@@ -175,65 +187,94 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between sweeps for unpaid orders to expire.") var expirySweepSeconds: Double = 5
     @Option(help: "Seconds a connection may go without sending a complete request part before it is closed.")
     var idleTimeoutSeconds: Double = 60
+    @Option(help: "Seconds a graceful shutdown may take before what is left is cancelled.") var shutdownSeconds: Double = 10
 
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1…65535") }
         // Bounded: a Duration of 1e300 s (or inf) traps when the sweeper sleeps.
         guard (0.01...86_400).contains(expirySweepSeconds) else { throw ValidationError("--expiry-sweep-seconds must be 0.01…86400") }
         guard (0.1...3_600).contains(idleTimeoutSeconds) else { throw ValidationError("--idle-timeout-seconds must be 0.1…3600") }
+        guard (0.1...600).contains(shutdownSeconds) else { throw ValidationError("--shutdown-seconds must be 0.1…600") }
     }
 
     func run() async throws {
+        let logger = Logger(label: "emporium")
         try data.prepareDirectory()
         let keys = try secrets.resolve(dataDirectory: data.dataDirectory)
-        if seedIfEmpty {
-            let clock = SeedClock()
-            let log = try data.openLog(clock: clock)
-            if log.headPosition == 0 {
-                let outcome = try await seedDemoShop(log: log, data: data, secrets: keys, sizes: sizes, clock: clock)
-                print("seeded the demo shop: \(outcome.goods.count) goods, \(outcome.orders) orders, \(outcome.events) events")
-            }
-            log.close()
-        }
-        let log = try data.openLog(clock: SystemClock())
-        // Shutdown runs these in reverse: the expiry sweeper stops, the projector stores what it folded,
-        // then the stores close, the log last.
+        if seedIfEmpty { try await seedIfTheDirectoryIsEmpty(keys: keys) }
+        let metrics = ServerMetrics()
+        let log = try data.openLog(clock: SystemClock(), onCommit: { metrics.logCommitted($0) })
+        // Closed in reverse: the projector stores what it folded, then the vault and snapshots, the log last.
         defer { log.close() }
+        guard let lock = try ServerLock(directory: data.projectionsDirectory) else {
+            throw CommandFailure(.tempFail, "another emporium serve or projections rebuild is using \(data.dataDirectory)")
+        }
+        defer { withExtendedLifetime(lock) {} }
         let vault = try data.openVault()
         let snapshots = try data.openSnapshots()
         defer {
             vault.close()
             snapshots?.close()
         }
-        let engine = try Engine(log: log, vault: vault, snapshots: snapshots,
-                                configuration: Engine.Configuration(tokenSecret: keys.token, sandboxSecret: keys.callback))
-        guard let lock = try ServerLock(directory: data.projectionsDirectory) else {
-            throw ValidationError("another emporium serve or projections rebuild is using \(data.dataDirectory)")
+        var engineConfiguration = Engine.Configuration(tokenSecret: keys.token, sandboxSecret: keys.callback)
+        engineConfiguration.logger = Logger(label: "emporium.engine")
+        let engine: Engine
+        do {
+            engine = try Engine(log: log, vault: vault, snapshots: snapshots, configuration: engineConfiguration)
+        } catch let error as EngineError {
+            throw CommandFailure(error.kind == .unavailable ? .noInput : .software, error.message)
         }
-        defer { withExtendedLifetime(lock) {} }
-        let projector = try data.openProjector(log: log)
-        defer { projector.close() }
-        projector.start()
+        let projector = try data.openProjector(log: log, logger: Logger(label: "emporium.projections"))
         var server = ServerConfiguration(sandboxSecret: keys.callback)
         server.host = host
         server.port = port
+        server.version = Emporium.version
         server.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1_000))
-        let expiry = OrderExpiry(engine: engine)
-        let sweeper = Task { await expiry.run(intervalSeconds: expirySweepSeconds) }
-        defer { sweeper.cancel() }
-        printBanner(engine: engine)
-        try await buildApplication(engine: engine, projector: projector, configuration: server).runService()
+        let services: [any Service] = [
+            ProjectorService(projector: projector, logger: Logger(label: "emporium.projections")),
+            OrderExpiryService(expiry: OrderExpiry(engine: engine), interval: .milliseconds(Int64(expirySweepSeconds * 1_000)),
+                               logger: Logger(label: "emporium.expiry")),
+        ]
+        let banner = banner(engine: engine)
+        let app = buildApplication(engine: engine, projector: projector, configuration: server, metrics: metrics, services: services,
+                                   logger: Logger(label: "emporium.http")) {
+            // Printed once the port is bound, so a bind error is never preceded by "serving".
+            writeAtomically(banner + "\n")
+        }
+        var group = ServiceGroupConfiguration(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .milliseconds(Int64(shutdownSeconds * 1_000))
+        group.maximumCancellationDuration = .seconds(5)
+        logger.info("starting", metadata: ["version": "\(Emporium.version)", "data.dir": "\(data.dataDirectory)", "log.position": "\(log.headPosition)",
+                                           "http.address": "\(host):\(port)"])
+        do {
+            try await ServiceGroup(configuration: group).run()
+        } catch {
+            logger.critical("the server stopped on an error", metadata: ["error": "\(error)"])
+            projector.close()
+            throw CommandFailure(.software, "the server stopped on an error: \(error)")
+        }
+        projector.close()
+        logger.info("stopped", metadata: ["log.position": "\(log.headPosition)"])
     }
 
-    private func printBanner(engine: Engine) {
+    private func seedIfTheDirectoryIsEmpty(keys: (token: [UInt8], callback: [UInt8])) async throws {
+        let clock = SeedClock()
+        let log = try data.openLog(clock: clock)
+        defer { log.close() }
+        guard log.headPosition == 0 else { return }
+        let outcome = try await seedDemoShop(log: log, data: data, secrets: keys, sizes: sizes, clock: clock)
+        print("seeded the demo shop: \(outcome.goods.count) goods, \(outcome.orders) orders, \(outcome.events) events")
+    }
+
+    private func banner(engine: Engine) -> String {
         let base = "http://\(host):\(port)"
-        print("Emporium serving \(base)  (data: \(data.dataDirectory), \(engine.log.headPosition) events)")
-        print("  GET \(base)/health   \(base)/metrics   \(base)/openapi.json")
+        var lines = ["Emporium \(Emporium.version) serving \(base)  (data: \(data.dataDirectory), \(engine.log.headPosition) events)",
+                     "  GET \(base)/health   \(base)/metrics   \(base)/openapi.json"]
         if (try? AdminCreate.admins(in: engine.log).isEmpty) == true {
-            print("  This shop has no admin yet: stop the server and run `emporium admin create --email <you> --data-dir \(data.dataDirectory)`.")
+            lines.append("  This shop has no admin yet: stop the server and run `emporium admin create --email <you> --data-dir \(data.dataDirectory)`.")
         }
-        guard seedIfEmpty else { return }
-        print("""
+        guard seedIfEmpty else { return lines.joined(separator: "\n") }
+        lines.append("""
           Demo admin: \(DemoShop.adminEmail) / \(DemoShop.password)
           Demo: log in as \(DemoShop.customerEmail) / \(DemoShop.password) (her cart holds one item), then place and pay an order:
             TOKEN=$(curl -s \(base)/v1/commands -d '{"type":"Login","data":{"email":"\(DemoShop.customerEmail)","password":"\(DemoShop.password)"}}' | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')
@@ -241,5 +282,6 @@ struct Serve: AsyncParsableCommand {
             PAY=$(curl -s \(base)/v1/commands -H "Authorization: Bearer $TOKEN" -d "{\\"type\\":\\"InitiatePayment\\",\\"data\\":{\\"orderId\\":\\"$ORDER\\"}}" | sed 's/.*"paymentId":"\\([^"]*\\)".*/\\1/')
             curl -s -X POST \(base)/v1/payments/sandbox/checkout/$PAY -H "Authorization: Bearer $TOKEN"
         """)
+        return lines.joined(separator: "\n")
     }
 }

@@ -157,3 +157,25 @@ import History
         return (0...(haystack.count - needle.count)).contains { start in haystack[start..<(start + needle.count)].elementsEqual(needle) }
     }
 }
+
+@Suite struct BackgroundServiceTests {
+    /// The expiry sweeper outlives its failures: each is logged and tried again after a growing pause; only cancellation ends it.
+    @Test func aFailingSweepIsLoggedAndTriedAgainUntilCancelled() async throws {
+        let shop = try TestShop()
+        let capture = LogCapture()
+        let merchant = try await shop.register("m@x.example", role: .merchant)
+        _ = try await shop.listGoods(by: merchant)
+        let expiry = OrderExpiry(engine: shop.engine)
+        shop.log.close()  // every read of what it has not followed yet now fails
+        let sweeper = Task { await expiry.run(every: .milliseconds(10), logger: capture.logger(), retryPauseMax: .milliseconds(40)) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while capture.lines.filter({ $0.contains("the expiry sweep failed") }).count < 3, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let failures = capture.lines.filter { $0.contains("the expiry sweep failed") }
+        #expect(failures.count >= 3, "\(capture.lines)")
+        #expect(failures.allSatisfy { $0.hasPrefix("error ") && $0.contains("retry.seconds=") })
+        sweeper.cancel()
+        await sweeper.value
+    }
+}

@@ -7,6 +7,7 @@ import HTTPServer
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import History
 import Projections
 import Testing
@@ -20,22 +21,30 @@ struct Harness {
     let log: EventLog
     let engine: Engine
     let projector: Projector
+    let metrics: ServerMetrics
     let app: any ApplicationProtocol
 
-    init(port: Int = 0, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+    /// `logger` is handed to the engine, the projector and the HTTP layer, as `emporium serve` hands them theirs.
+    init(port: Int = 0, logger: Logger? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+        let metrics = ServerMetrics()
+        self.metrics = metrics
         var options = EventLog.Options()
         options.initialMapSizeBytes = 64 << 20
+        options.onCommit = { metrics.logCommitted($0) }
         directory = temporaryDirectory("http")
         log = try EventLog(directory: directory + "/log", options: options)
         var configuration = Engine.Configuration(tokenSecret: Array(repeating: 9, count: 32), sandboxSecret: sandboxSecret)
         configuration.policy.passwordHashing = .fastForTests
+        if let logger { configuration.logger = logger }
         engine = try Engine(log: log, vault: try KeyVault(directory: directory + "/keys"), configuration: configuration)
-        projector = try Projector(directory: directory + "/projections", log: log)
+        var projectorOptions = Projector.Options()
+        if let logger { projectorOptions.logger = logger }
+        projector = try Projector(directory: directory + "/projections", log: log, options: projectorOptions)
         projector.start()
         var server = ServerConfiguration(sandboxSecret: sandboxSecret)
         server.port = port
         configure(&server)
-        app = buildApplication(engine: engine, projector: projector, configuration: server)
+        app = buildApplication(engine: engine, projector: projector, configuration: server, metrics: metrics, logger: logger ?? Logger(label: "test"))
     }
 }
 

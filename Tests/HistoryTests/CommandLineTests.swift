@@ -46,13 +46,13 @@ func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         #expect(imported.status == 0 && imported.output.contains("imported 45 events"))
         #expect(try run(["verify", "--data-dir", copy]).status == 0)
 
-        // A damaged export is refused (usage error, 64) and writes nothing.
+        // A damaged export is refused (a data error, 65, not a usage one) and writes nothing.
         var damaged = String(decoding: try Data(contentsOf: URL(fileURLWithPath: exported)), as: UTF8.self).split(separator: "\n").map(String.init)
         damaged.swapAt(5, 6)
         let damagedPath = temporaryDirectory("cli-damaged") + ".jsonl"
         try Data(damaged.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: damagedPath))
         let empty = temporaryDirectory("cli-refused")
-        #expect(try run(["import", "--data-dir", empty, damagedPath]).status == 64)
+        #expect(try run(["import", "--data-dir", empty, damagedPath]).status == 65)  // the data is wrong, not the usage
         #expect(!FileManager.default.fileExists(atPath: empty + "/log/data.mdb"))
         // Bad arguments are usage errors too.
         #expect(try run(["replay", "--data-dir", data, "--at", "yesterday"]).status == 64)

@@ -120,10 +120,11 @@ final class RunningServer {
         try #require(process.isRunning && printed.text.withLock { $0.contains("listening on") }, "the server did not start: \(stop())")
     }
 
-    /// SIGTERM, then what the server printed.
+    /// SIGTERM, then what the server printed. A server still running 15 s later is killed (SIGKILL), so a
+    /// server that does not stop fails its test instead of hanging it.
     func stop() -> String {
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        stopOrKill(process)
         pipe.fileHandleForReading.readabilityHandler = nil
         return printed.text.withLock { $0 }
     }
@@ -167,4 +168,12 @@ final class RawConnection {
             }
         }
     }
+}
+
+/// Waits for `process` to exit, up to 15 s; then kills it.
+func stopOrKill(_ process: Process) {
+    let deadline = ContinuousClock.now + .seconds(15)
+    while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
 }

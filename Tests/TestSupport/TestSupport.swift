@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 
 /// A fresh path, named after `label`, under one directory per test run that is removed when the run
 /// exits (runs used to leave thousands of data directories in /tmp).
@@ -46,4 +48,39 @@ public func runEmporium(_ arguments: [String], input: String? = nil) throws -> (
     process.waitUntilExit()
     func read(_ path: String) throws -> String { String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self) }
     return (process.terminationStatus, try read(output), try read(error))
+}
+
+/// A logger whose lines a test reads back: `Logger(label:factory:)` with `capture.handler`, then `capture.lines`.
+public final class LogCapture: Sendable {
+    private let records = Mutex<[String]>([])
+
+    public init() {}
+
+    /// Every line logged, as `level message key=value …` (metadata sorted by key).
+    public var lines: [String] { records.withLock { $0 } }
+
+    public func logger(_ label: String = "test", level: Logger.Level = .trace) -> Logger {
+        var logger = Logger(label: label) { _ in Handler(capture: self) }
+        logger.logLevel = level
+        return logger
+    }
+
+    fileprivate func append(_ line: String) { records.withLock { $0.append(line) } }
+
+    struct Handler: LogHandler {
+        let capture: LogCapture
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { $1 }
+            capture.append(([event.level.rawValue, event.message.description] + all.keys.sorted().map { "\($0)=\(all[$0].map { "\($0)" } ?? "")" })
+                .joined(separator: " "))
+        }
+    }
 }

@@ -1,0 +1,113 @@
+import Commerce
+import Engine
+import EventLog
+import Foundation
+import HTTPServer
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Projections
+import TestSupport
+import Testing
+
+@Suite struct MetricsAndHealthTests {
+    /// Every family the operator's dashboards read is there once traffic has flowed.
+    @Test func metricsCoverRoutesCommandsTheLogTheReadModelsRefusalsAndTheProcess() async throws {
+        let harness = try Harness { $0.commandsPerSecondPerCaller = 1 }
+        try await harness.app.test(.router) { client in
+            let merchant = try await client.user("m@x.example", role: .merchant, engine: harness.engine)
+            let goods = try await client.command("ListGoods", ["title": "Tea", "category": "tea", "price": 100, "stock": 5], token: merchant)
+            #expect(try await client.call(.get, "/v1/goods/\(goods.result["goodsId"] ?? "")").status == .ok)
+            #expect(try await client.call(.get, "/v1/goods/nope").status == .notFound)
+            #expect(try await client.call(.get, "/no/such/route").status == .notFound)
+            var limited = 0
+            for _ in 0..<4 where try await client.command("ChangePrice", ["goodsId": goods.result["goodsId"] ?? "", "price": 101], token: merchant).status == .tooManyRequests {
+                limited += 1
+            }
+            #expect(limited > 0)
+            _ = try await client.call(.get, "/v1/search?q=tea&after=\(harness.log.headPosition)")
+            let text = try await client.call(.get, "/metrics").text
+            let expected = [
+                #"emporium_http_requests_total{route="/v1/goods/{goodsId}",method="GET",status="200"} 1"#,
+                #"emporium_http_requests_total{route="/v1/goods/{goodsId}",method="GET",status="404"} 1"#,
+                #"emporium_http_requests_total{route="NotFound",method="GET",status="404"} 1"#,
+                #"emporium_http_request_duration_seconds_bucket{route="/v1/commands",method="POST",status="200",le="#,
+                #"emporium_commands_total{type="ListGoods",outcome="ok"} 1"#,
+                #"emporium_commands_total{type="ChangePrice",outcome="rate_limited"}"#,
+                #"emporium_command_duration_seconds_count{type="ListGoods",outcome="ok"} 1"#,
+                #"emporium_rate_limited_total{caller="signed_in"}"#,
+                "emporium_log_commits_total ", "emporium_log_events_per_commit_bucket{le=", "emporium_log_commit_duration_seconds_bucket{le=",
+                "emporium_log_head_position \(harness.log.headPosition)",
+                #"emporium_projection_lag_events{projection="search"}"#, #"emporium_projection_checkpoint{projection="search"}"#,
+                #"emporium_projection_folded_events_total{projection="search"}"#,
+                "process_cpu_seconds_total ", "process_resident_memory_bytes ", "process_open_fds ", "process_start_time_seconds ",
+            ]
+            for line in expected { #expect(text.contains(line), "missing \(line)") }
+            // Routes are templates: an id never becomes a label.
+            #expect(!text.contains(goods.result["goodsId"] ?? "-"))
+        }
+    }
+
+    @Test func healthSaysVersionAndUptimeAndTurnsUnhealthyWhenTheNewestRecordDoesNotCheck() async throws {
+        let harness = try Harness { $0.version = "9.8.7" }
+        try await harness.app.test(.router) { client in
+            let merchant = try await client.user("m@x.example", role: .merchant, engine: harness.engine)
+            let healthy = try await client.call(.get, "/health")
+            #expect(healthy.status == .ok && healthy.json["status"] as? String == "ok" && healthy.json["version"] as? String == "9.8.7")
+            #expect(healthy.json["uptimeSeconds"] is Int && (healthy.json["problems"] as? [Any])?.isEmpty == true)
+            // Tamper with the newest record's payload in the file (a same-length edit, as an attacker would make).
+            let marker = "TAMPERMARK-\(UUID().uuidString.prefix(8))"
+            #expect(try await client.command("ListGoods", ["title": marker, "category": "tea", "price": 100, "stock": 50], token: merchant).status == .ok)
+            let path = harness.directory + "/log/data.mdb"
+            let file = try Data(contentsOf: URL(fileURLWithPath: path))
+            let range = try #require(file.range(of: Data(marker.utf8)))
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try handle.seek(toOffset: UInt64(range.lowerBound))
+            handle.write(Data(marker.lowercased().utf8))
+            try handle.close()
+            let unhealthy = try await client.call(.get, "/health")
+            #expect(unhealthy.status == .serviceUnavailable && unhealthy.json["status"] as? String == "unhealthy", "\(unhealthy.text)")
+            #expect((unhealthy.json["problems"] as? [String])?.first?.contains("newest record") == true)
+        }
+    }
+
+    @Test func rebuildingAllReadModelsIsOneRequest() async throws {
+        let harness = try Harness()
+        try await harness.app.test(.router) { client in
+            let admin = try await client.user("a@x.example", role: .admin, engine: harness.engine)
+            let reply = try await client.call(.post, "/v1/admin/projections/all/rebuild", token: admin)
+            #expect(reply.status == .ok && reply.array.count == 4, "\(reply.text)")
+            #expect(try await client.call(.post, "/v1/admin/projections/nothing/rebuild", token: admin).errorCode == "projection_not_found")
+        }
+    }
+}
+
+@Suite struct LoggingTests {
+    /// A request line per request, with ids and codes only; nothing a customer typed, no secret, nothing personal,
+    /// from the HTTP layer, the engine or the read models.
+    @Test func logsNameRequestsByIdAndHoldNoPersonalData() async throws {
+        let capture = LogCapture()
+        let harness = try Harness(logger: capture.logger())
+        let email = "li.lei@private.example"
+        let personal = [email, "李雷", "+86 139 5555 1234", "9 Secret Lane", "my secret password", "宁静茶"]
+        try await harness.app.test(.router) { client in
+            let admin = try await client.user("admin@x.example", role: .admin, engine: harness.engine)
+            #expect(try await client.command("RegisterUser", ["email": email, "password": "my secret password", "name": "李雷", "phone": "+86 139 5555 1234"]).status == .ok)
+            #expect(try await client.command("RegisterUser", ["email": email, "password": "my secret password", "name": "李雷"]).status == .unprocessableContent)
+            #expect(try await client.command("Login", ["email": email, "password": "wrong"]).status == .unauthorized)
+            let token = try await client.command("Login", ["email": email, "password": "my secret password"]).result["token"] ?? ""
+            _ = try await client.command("AddAddress", ["address": ["recipient": "李雷", "phone": "+86 139 5555 1234", "line1": "9 Secret Lane",
+                                                                 "city": "Beijing", "postalCode": "100080", "country": "CN"]], token: token)
+            _ = try await client.call(.get, "/v1/search?q=%E5%AE%81%E9%9D%99%E8%8C%B6")  // 宁静茶
+            _ = try await client.call(.get, "/v1/audit/events?reveal=personal", token: admin)
+            _ = try await client.call(.get, "/v1/me/profile", token: token)
+        }
+        let lines = capture.lines
+        let requests = lines.filter { $0.hasPrefix("info request ") }
+        #expect(requests.count >= 9)
+        #expect(requests.allSatisfy { $0.contains("request.id=") && $0.contains("http.route=") && $0.contains("http.status=") && $0.contains("caller.id=") })
+        #expect(requests.contains { $0.contains("error.code=email_taken") && $0.contains("http.status=422") })
+        for text in personal { #expect(!lines.contains { $0.contains(text) }, "a log line holds \(text)") }
+    }
+}
