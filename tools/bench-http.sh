@@ -6,6 +6,7 @@
 #   tools/bench-http.sh                # 10 s each, 64 connections
 #   tools/bench-http.sh --seconds 30
 #   EMPORIUM_BIN=/tmp/emporium-old tools/bench-http.sh   # another build (A/B runs)
+#   EMPORIUM_SERVE_ARGS="--log-level warning" tools/bench-http.sh   # flags for the server
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=10
@@ -33,7 +34,7 @@ trap cleanup EXIT
 
 echo "seeding $users customers…"
 "$emporium" seed --data-dir "$work/data" --customers "$users" --goods 300 --orders 0 >/dev/null 2>&1
-"$emporium" serve --data-dir "$work/data" --port "$port" >"$work/serve.log" 2>&1 &
+"$emporium" serve --data-dir "$work/data" --port "$port" ${EMPORIUM_SERVE_ARGS:-} >"$work/serve.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
 python3 tools/bench_http_setup.py "$port" "$users" 300 "$work"

@@ -327,7 +327,8 @@ public final class Projector: @unchecked Sendable {
                 return false
             }
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                // Cancelled when the position was reached first: either way this task's answer is "not in time".
+                do { try await Task.sleep(for: timeout) } catch { return false }
                 return false
             }
             let first = await group.next() ?? false
