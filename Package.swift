@@ -17,7 +17,7 @@ let package = Package(
         .executable(name: "emporium-echo", targets: ["EchoServer"]),
         .executable(name: "emporium-history-bench", targets: ["HistoryBench"]),
         .executable(name: "emporium-projection-bench", targets: ["ProjectionBench"]),
-        .library(name: "EventLog", targets: ["EventLog"]),
+        .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "Commerce", targets: ["Commerce"]),
     ],
     dependencies: [
@@ -45,30 +45,30 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
-            name: "EventLog",
+            name: "EventStore",
             dependencies: ["LMDB", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
             name: "History",
-            dependencies: ["Commerce", "EventLog", "LMDB", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")],
+            dependencies: ["Commerce", "EventStore", "LMDB", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .target(
-            name: "Projections",
-            dependencies: ["Commerce", "EventLog", "LMDB", .product(name: "Logging", package: "swift-log"),
+            name: "ReadModels",
+            dependencies: ["Commerce", "EventStore", "LMDB", .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
         .target(
-            name: "Engine",
-            dependencies: ["Commerce", "EventLog", "History", .product(name: "Crypto", package: "swift-crypto"),
+            name: "CommandEngine",
+            dependencies: ["Commerce", "EventStore", "History", .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
         .target(
             name: "HTTPServer",
-            dependencies: ["Engine", "Commerce", "EventLog", "History", "Projections", .product(name: "Hummingbird", package: "hummingbird"),
+            dependencies: ["CommandEngine", "Commerce", "EventStore", "History", "ReadModels", .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
@@ -76,7 +76,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "emporium",
-            dependencies: ["EventLog", "Engine", "Commerce", "History", "HTTPServer", "Projections", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["EventStore", "CommandEngine", "Commerce", "History", "HTTPServer", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
@@ -88,42 +88,42 @@ let package = Package(
         ),
         .executableTarget(
             name: "LogBench",
-            dependencies: ["EventLog", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EventStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/LogBench",
             swiftSettings: strict
         ),
         .target(
             name: "BenchSupport",
-            dependencies: ["EventLog", "Engine", "Commerce", "History"],
+            dependencies: ["EventStore", "CommandEngine", "Commerce", "History"],
             path: "tools/BenchSupport",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "HistoryBench",
-            dependencies: ["BenchSupport", "EventLog", "Engine", "Commerce", "History", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["BenchSupport", "EventStore", "CommandEngine", "Commerce", "History", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/HistoryBench",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "ProjectionBench",
-            dependencies: ["BenchSupport", "EventLog", "Engine", "Commerce", "History", "Projections", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["BenchSupport", "EventStore", "CommandEngine", "Commerce", "History", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/ProjectionBench",
             swiftSettings: strict
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CommerceTests", dependencies: ["Commerce"], swiftSettings: strict),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Commerce", "EventLog", "History", "TestSupport", .product(name: "Logging", package: "swift-log")],
+        .testTarget(name: "CommandEngineTests", dependencies: ["CommandEngine", "Commerce", "EventStore", "History", "TestSupport", .product(name: "Logging", package: "swift-log")],
                     swiftSettings: strict),
         .testTarget(
             name: "HTTPServerTests",
-            dependencies: ["HTTPServer", "Engine", "Commerce", "EventLog", "History", "Projections", "TestSupport",
+            dependencies: ["HTTPServer", "CommandEngine", "Commerce", "EventStore", "History", "ReadModels", "TestSupport",
                            .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "HistoryTests", dependencies: ["History", "Engine", "Commerce", "EventLog", "LMDB", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "History", "Engine", "Commerce", "EventLog", "TestSupport",
+        .testTarget(name: "HistoryTests", dependencies: ["History", "CommandEngine", "Commerce", "EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ReadModelsTests", dependencies: ["ReadModels", "History", "CommandEngine", "Commerce", "EventStore", "TestSupport",
                                                             .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -1,11 +1,11 @@
 import Commerce
-import Engine
-import EventLog
+import CommandEngine
+import EventStore
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import Projections
+import ReadModels
 import ServiceLifecycle
 
 /// How the server listens and what it accepts.

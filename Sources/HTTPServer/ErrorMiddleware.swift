@@ -1,6 +1,6 @@
 import Commerce
-import Engine
-import EventLog
+import CommandEngine
+import EventStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -58,7 +58,7 @@ struct RequestMiddleware: RouterMiddleware {
                 // The router's 404 for a path it serves with other methods.
                 let allow = allowed.map(\.rawValue).joined(separator: ", ")
                 response = Self.response(.methodNotAllowed, code: Self.code(for: .methodNotAllowed),
-                                         message: "\(request.method.rawValue) is not served at \(Limits.shown(request.uri.path)); allowed: \(allow)",
+                                         message: "\(request.method.rawValue) is not served at \(LogLimits.shown(request.uri.path)); allowed: \(allow)",
                                          details: ["allow": allow])
                 response.headers[.allow] = allow
             } else {
@@ -97,8 +97,8 @@ struct RequestMiddleware: RouterMiddleware {
         guard let query, query.utf8.contains(UInt8(ascii: "%")) else { return }
         for parameter in query.split(separator: "&") where parameter.removingPercentEncoding == nil {
             let name = parameter.prefix { $0 != "=" }
-            throw EngineError(.invalidInput, code: "invalid_query", "\(Limits.shown(name)) is not percent-encoded UTF-8 text",
-                              details: ["field": Limits.shown(name)])
+            throw EngineError(.invalidInput, code: "invalid_query", "\(LogLimits.shown(name)) is not percent-encoded UTF-8 text",
+                              details: ["field": LogLimits.shown(name)])
         }
     }
 

@@ -1,4 +1,4 @@
-import Engine
+import CommandEngine
 import Foundation
 
 /// The contract, generated from the same route table the router registers,

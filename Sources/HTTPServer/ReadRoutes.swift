@@ -1,10 +1,10 @@
 import Commerce
-import Engine
-import EventLog
+import CommandEngine
+import EventStore
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import Projections
+import ReadModels
 
 /// Queries answered by the projections: search, suggest, recommendations,
 /// analytics and my pages. Each takes `?after=POSITION` (a position from a
@@ -104,7 +104,7 @@ extension Routes {
             let projection = context.parameters.get("name") ?? ""
             let names = projection == "all" ? projector.names : [projection]
             guard projection == "all" || Projections.named(projection) != nil else {
-                throw EngineError(.notFound, code: "projection_not_found", "no projection \(Limits.shown(projection)); one of: all, \(projector.names.joined(separator: ", "))")
+                throw EngineError(.notFound, code: "projection_not_found", "no projection \(LogLimits.shown(projection)); one of: all, \(projector.names.joined(separator: ", "))")
             }
             do {
                 for name in names { try projector.startRebuild(name) }

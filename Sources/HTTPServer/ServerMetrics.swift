@@ -1,8 +1,8 @@
 import CoreMetrics
-import EventLog
+import EventStore
 import Foundation
 import Prometheus
-import Projections
+import ReadModels
 import Synchronization
 
 /// The server's metrics, through swift-metrics into a Prometheus registry of

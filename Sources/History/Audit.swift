@@ -1,5 +1,5 @@
 import Commerce
-import EventLog
+import EventStore
 import Foundation
 import Synchronization
 
@@ -271,7 +271,7 @@ public struct Auditor: Sendable {
             }
             guard let last = page.last, page.count == batch, last.position < end else { break }
             cursor = last.position + 1
-            batch = min(batch * 2, Limits.readPageEventsMax)
+            batch = min(batch * 2, LogLimits.readPageEventsMax)
         }
         let more = found.count > limit
         if more { found.removeLast(found.count - limit) }

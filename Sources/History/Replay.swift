@@ -1,5 +1,5 @@
 import Commerce
-import EventLog
+import EventStore
 import Foundation
 
 /// The kinds of aggregate in the shop, by the category of their stream name.
@@ -272,9 +272,9 @@ public struct Replayer: Sendable {
     /// newest snapshot at or before the stream's version there; the events
     /// listed are then the tail after it.
     public func stream(_ name: String, through position: UInt64, useSnapshots: Bool = true) throws -> StreamReplay {
-        guard let kind = AggregateKind(stream: name) else { throw ReplayError("\(Limits.shown(name)) is not an aggregate stream") }
+        guard let kind = AggregateKind(stream: name) else { throw ReplayError("\(LogLimits.shown(name)) is not an aggregate stream") }
         let streamName: StreamName
-        do { streamName = try StreamName(name) } catch { throw ReplayError("\(Limits.shown(name)) is not a stream name: \(error)") }
+        do { streamName = try StreamName(name) } catch { throw ReplayError("\(LogLimits.shown(name)) is not a stream name: \(error)") }
         let version = try log.version(of: streamName, at: position)
         var replay = StreamReplay(stream: name, version: version, state: AnyAggregate(kind), events: [], fromSnapshot: nil)
         guard version > 0 else { return replay }
@@ -285,7 +285,7 @@ public struct Replayer: Sendable {
         var next = (replay.fromSnapshot ?? 0) + 1
         let decoder = EventCodec.decoder(opening: cipher)
         while next <= version {
-            let page = try log.readStream(streamName, from: next, limit: Int(min(UInt64(Limits.readPageEventsMax), version - next + 1)))
+            let page = try log.readStream(streamName, from: next, limit: Int(min(UInt64(LogLimits.readPageEventsMax), version - next + 1)))
             guard !page.isEmpty else { break }
             for recorded in page {
                 if let event = try decode(recorded, using: decoder) { replay.state = replay.state.evolve(event) }

@@ -1,4 +1,4 @@
-import EventLog
+import EventStore
 import Foundation
 
 /// `emporium verify`: the log's own checks (hash chain, gapless positions,

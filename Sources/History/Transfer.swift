@@ -1,5 +1,5 @@
 import Commerce
-import EventLog
+import EventStore
 import Foundation
 
 /// The first line of an export: what follows and how it ends, so a
@@ -164,7 +164,7 @@ public struct Importer {
         }
 
         mutating func add(_ record: EventRecord, line: Int) throws {
-            guard record.version >= 1 else { throw TransferError("line \(line): version 0 of \(Limits.shown(record.stream)) (versions start at 1)") }
+            guard record.version >= 1 else { throw TransferError("line \(line): version 0 of \(LogLimits.shown(record.stream)) (versions start at 1)") }
             let stream: StreamName
             do { stream = try StreamName(record.stream) } catch { throw TransferError("line \(line): \(error)") }
             let event = ProposedEvent(eventId: record.eventId, type: record.type, schemaVersion: record.schemaVersion,
@@ -172,7 +172,7 @@ public struct Importer {
                                       recordedAt: Timestamp(nanosecondsSinceEpoch: record.recordedAtNanos))
             if let last = appends.indices.last, appends[last].stream == stream {
                 guard let lastRecord = records.last, record.version - 1 == lastRecord.version else {
-                    throw TransferError("line \(line): version \(record.version) of \(Limits.shown(record.stream)) does not follow \(records.last?.version ?? 0)")
+                    throw TransferError("line \(line): version \(record.version) of \(LogLimits.shown(record.stream)) does not follow \(records.last?.version ?? 0)")
                 }
                 appends[last].events.append(event)
             } else {

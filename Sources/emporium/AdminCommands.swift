@@ -1,7 +1,7 @@
 import ArgumentParser
 import Commerce
-import Engine
-import EventLog
+import CommandEngine
+import EventStore
 import Foundation
 import History
 

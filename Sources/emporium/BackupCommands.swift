@@ -1,5 +1,5 @@
 import ArgumentParser
-import EventLog
+import EventStore
 import Foundation
 import History
 import LMDB

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Commerce
-import EventLog
+import EventStore
 import Foundation
 import History
 
@@ -118,7 +118,7 @@ struct Replay: ParsableCommand {
             guard at == nil, position == nil else { throw ValidationError("--diff replaces --at and --position") }
         } else {
             guard (at == nil) != (position == nil) else { throw ValidationError("give exactly one of --at and --position (or --diff A B)") }
-            if let at, LogPoint.parseTime(at) == nil { throw ValidationError("--at \(Limits.shown(at)) is not an ISO-8601 time (e.g. 2026-06-01T12:00:00Z)") }
+            if let at, LogPoint.parseTime(at) == nil { throw ValidationError("--at \(LogLimits.shown(at)) is not an ISO-8601 time (e.g. 2026-06-01T12:00:00Z)") }
         }
     }
 

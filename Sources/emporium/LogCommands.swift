@@ -1,7 +1,7 @@
 import ArgumentParser
-import EventLog
+import EventStore
 import Foundation
-import Projections
+import ReadModels
 import History
 
 struct Verify: ParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Engine
+import CommandEngine
 import Foundation
 import Logging
 import Synchronization

@@ -1,8 +1,8 @@
 import ArgumentParser
-import EventLog
+import EventStore
 import Foundation
 import Logging
-import Projections
+import ReadModels
 
 #if canImport(Glibc)
 import Glibc
@@ -94,7 +94,7 @@ struct ProjectionsRebuild: ParsableCommand {
 
     func validate() throws {
         guard name == "all" || Projections.named(name) != nil else {
-            throw ValidationError("no read model \(Limits.shown(name)); one of: all, \(Projections.all.map { $0.name }.joined(separator: ", "))")
+            throw ValidationError("no read model \(LogLimits.shown(name)); one of: all, \(Projections.all.map { $0.name }.joined(separator: ", "))")
         }
         if let batchEvents, !(1...1_000_000).contains(batchEvents) { throw ValidationError("--batch-events must be 1…1000000") }
     }

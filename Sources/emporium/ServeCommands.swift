@@ -1,13 +1,13 @@
 import ArgumentParser
 import Commerce
-import Engine
-import EventLog
+import CommandEngine
+import EventStore
 import Foundation
 import History
 import HTTPServer
 import Hummingbird
 import Logging
-import Projections
+import ReadModels
 import ServiceLifecycle
 
 /// Secrets from flags, then the environment, then `<data-dir>/secrets.json`

@@ -1,6 +1,6 @@
 import Commerce
-import Engine
-import EventLog
+import CommandEngine
+import EventStore
 import Foundation
 import TestSupport
 import HTTPServer
@@ -9,7 +9,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import History
-import Projections
+import ReadModels
 import Testing
 
 let sandboxSecret = Array("sandbox-secret-for-http-tests-0123456789".utf8)

@@ -1,13 +1,13 @@
 import Commerce
-import Engine
-import EventLog
+import CommandEngine
+import EventStore
 import Foundation
 import HTTPServer
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import Projections
+import ReadModels
 import TestSupport
 import Testing
 

@@ -1,12 +1,12 @@
 import Commerce
-import Engine
-import EventLog
+import CommandEngine
+import EventStore
 import Foundation
 import HTTPServer
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Projections
+import ReadModels
 import Testing
 
 extension Reply {

@@ -2,8 +2,8 @@ import Commerce
 import Foundation
 import LMDB
 import Testing
-@testable import Engine
-@testable import EventLog
+@testable import CommandEngine
+@testable import EventStore
 @testable import History
 
 /// A seeded demo shop (a few hundred events), shared by the read-only tests below.

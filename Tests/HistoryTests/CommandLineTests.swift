@@ -1,7 +1,7 @@
 import Foundation
 import LMDB
 import Testing
-@testable import EventLog
+@testable import EventStore
 
 /// Runs the CLI; returns its exit status and standard output (standard error goes to a file: progress bars).
 func run(_ arguments: [String]) throws -> (status: Int32, output: String) {

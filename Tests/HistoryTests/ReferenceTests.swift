@@ -1,8 +1,8 @@
 import Commerce
 import Foundation
 import Testing
-@testable import Engine
-@testable import EventLog
+@testable import CommandEngine
+@testable import EventStore
 @testable import History
 
 /// The reference scenario's export and its replayed states at four marks are

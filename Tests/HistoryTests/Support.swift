@@ -2,8 +2,8 @@ import Commerce
 import Foundation
 @_exported import TestSupport
 import Testing
-@testable import Engine
-@testable import EventLog
+@testable import CommandEngine
+@testable import EventStore
 @testable import History
 
 

@@ -1,6 +1,6 @@
 import Commerce
-import Engine
-import EventLog
+import CommandEngine
+import EventStore
 import Foundation
 import History
 

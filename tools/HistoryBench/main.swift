@@ -1,8 +1,8 @@
 import ArgumentParser
 import BenchSupport
 import Commerce
-import Engine
-import EventLog
+import CommandEngine
+import EventStore
 import Foundation
 import History
 
@@ -54,9 +54,9 @@ struct HistoryBench: AsyncParsableCommand {
         var orders: [StreamName] = []
         var from: UInt64 = 1
         while orders.count < 50_000 {
-            let page = try log.events(ofType: OrderPlaced.eventType, from: from, limit: Limits.readPageEventsMax)
+            let page = try log.events(ofType: OrderPlaced.eventType, from: from, limit: LogLimits.readPageEventsMax)
             orders += page.map(\.stream)
-            guard let last = page.last, page.count == Limits.readPageEventsMax else { break }
+            guard let last = page.last, page.count == LogLimits.readPageEventsMax else { break }
             from = last.position + 1
         }
         guard !orders.isEmpty else { throw ReplayError("the generated shop has no orders; ask for more --events") }

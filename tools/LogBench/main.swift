@@ -1,5 +1,5 @@
 import ArgumentParser
-import EventLog
+import EventStore
 import Foundation
 
 /// Durable-append and scan throughput of the LMDB event log.

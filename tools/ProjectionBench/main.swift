@@ -1,11 +1,11 @@
 import ArgumentParser
 import BenchSupport
 import Commerce
-import Engine
-import EventLog
+import CommandEngine
+import EventStore
 import Foundation
 import History
-import Projections
+import ReadModels
 
 /// The read models over a large shop: a full rebuild of every projection,
 /// then search, suggest and recommendation latencies over mixed query sets.

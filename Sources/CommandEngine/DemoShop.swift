@@ -1,0 +1,228 @@
+import Commerce
+import EventStore
+import Foundation
+import Synchronization
+
+/// A clock the seeder moves forward by hand, so a seeded history spans months.
+public final class SeedClock: LogClock, Sendable {
+    private let nanoseconds: Mutex<Int64>
+
+    /// 2026-05-01T00:00:00Z: a seeded six-month history ends before the shop opens for real.
+    public static let start: Int64 = 1_777_593_600 * 1_000_000_000
+
+    public init(start: Int64 = SeedClock.start) { nanoseconds = Mutex(start) }
+
+    public func now() -> Timestamp { nanoseconds.withLock { Timestamp(nanosecondsSinceEpoch: $0) } }
+    public func advance(seconds: Int64) { nanoseconds.withLock { $0 += seconds * 1_000_000_000 } }
+}
+
+/// Ids from a seeded generator, shaped as UUIDv7 with the seed clock's time.
+public final class SeededIds: IdSource, Sendable {
+    private let state: Mutex<SplitMix64>
+    private let clock: SeedClock
+    private let counter = Mutex<UInt16>(0)
+
+    public init(seed: UInt64, clock: SeedClock) {
+        state = Mutex(SplitMix64(seed: seed))
+        self.clock = clock
+    }
+
+    public func next() -> UUID {
+        let random = state.withLock { $0.next() }
+        let sequence = counter.withLock { value -> UInt16 in
+            value = value &+ 1
+            return value & 0x0FFF
+        }
+        return UUIDv7Generator.make(milliseconds: UInt64(clock.now().nanosecondsSinceEpoch / 1_000_000), counter: sequence, random: random)
+    }
+}
+
+/// Random bytes from a seed (password salts of a reproducible demo shop).
+public final class SeededBytes: Sendable {
+    private let generator: Mutex<SplitMix64>
+
+    public init(seed: UInt64) { generator = Mutex(SplitMix64(seed: seed ^ 0x5EED)) }
+
+    public func next(_ count: Int) -> [UInt8] {
+        generator.withLock { generator in (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) } }
+    }
+}
+
+/// A deterministic demo shop: merchants, customers, goods with Chinese and
+/// English titles, coupons and months of orders in every state.
+extension Engine.Configuration {
+    /// Every choice follows from `seed` and `clock`: ids, salts and time, with light password
+    /// hashing (scrypt at test cost). For the reference scenario, seeded shops and tests.
+    public static func seeded(_ seed: UInt64, clock: SeedClock, tokenSecret: [UInt8], sandboxSecret: [UInt8]) -> Engine.Configuration {
+        var configuration = Engine.Configuration(tokenSecret: tokenSecret, sandboxSecret: sandboxSecret)
+        configuration.clock = clock
+        configuration.ids = SeededIds(seed: seed, clock: clock)
+        let salts = SeededBytes(seed: seed)
+        configuration.randomBytes = { salts.next($0) }
+        configuration.policy.passwordHashing = .fastForTests
+        configuration.reservesOrderNumbersAhead = false  // a block reserved in the background would land wherever timing put it
+        return configuration
+    }
+}
+
+public enum DemoShop {
+    public struct Size: Sendable {
+        public var goods = 300
+        public var customers = 40
+        public var orders = 400
+        public init() {}
+    }
+
+    public struct Outcome: Sendable {
+        public var events: UInt64
+        public var goods: [String]
+        public var orders: Int
+        /// A customer with a filled cart, for the README's curl lines.
+        public var demoCustomerEmail: String
+    }
+
+    public static let password = "demo-password"
+    static let historySeconds: Int64 = 180 * 86_400
+    public static let adminEmail = "admin@demo.emporium"
+    public static let customerEmail = "alice@demo.emporium"
+
+    static let catalog: [(category: String, brand: String, items: [String], tags: [String])] = [
+        ("tea", "West Lake 西湖", ["Longjing green tea 龙井绿茶", "Pu'er cake 普洱茶饼", "Tieguanyin oolong 铁观音", "Jasmine pearls 茉莉龙珠",
+                                   "Da Hong Pao 大红袍", "White peony 白牡丹", "Keemun black tea 祁门红茶", "Biluochun 碧螺春"], ["green", "oolong", "black", "gift"]),
+        ("electronics", "Lumen 流明", ["Wireless earbuds 无线耳机", "Mechanical keyboard 机械键盘", "USB-C charger 充电器", "Smart watch 智能手表",
+                                       "Bluetooth speaker 蓝牙音箱", "Power bank 充电宝", "Webcam 摄像头", "E-reader 电子书阅读器"], ["wireless", "usb-c", "portable", "gift"]),
+        ("home", "Nordic 北欧", ["Ceramic teapot 陶瓷茶壶", "Bamboo cutting board 竹砧板", "Linen duvet cover 亚麻被套", "Glass tumbler set 玻璃杯套装",
+                                  "Aroma diffuser 香薰机", "Cast iron pan 铸铁锅", "Wool throw blanket 羊毛毯", "Desk lamp 台灯"], ["kitchen", "bedroom", "eco", "gift"]),
+    ]
+
+    /// Seeds through the engine's real command path. `clock` must be the engine's clock.
+    public static func seed(engine: Engine, clock: SeedClock, size: Size = Size(), seed: UInt64 = 42,
+                            progress: (Int, Int) -> Void = { _, _ in }) async throws -> Outcome {
+        var random = SplitMix64(seed: seed)
+        let totalSteps = 4 + size.customers + size.goods + size.orders
+        var step = 0
+        func tick() {
+            step += 1
+            progress(step, totalSteps)
+        }
+        func run(_ type: String, _ data: [String: Any], as actor: Actor?) async throws -> [String: String] {
+            let body = try JSONSerialization.data(withJSONObject: data)
+            return try await engine.execute(type: type, data: body, context: CommandContext(actor: actor, correlationId: engine.configuration.ids.next())).result
+        }
+        func user(_ email: String, _ name: String, role: Role) async throws -> Actor {
+            let id = try await run("RegisterUser", ["email": email, "password": password, "name": name, "role": role.rawValue], as: .system)["userId"] ?? ""
+            guard let userId = UserId(id) else { throw EngineError(.internalFailure, "seeding failed to register \(email)") }
+            return .user(userId, role)
+        }
+        _ = try await user(adminEmail, "Admin 管理员", role: .admin)
+        var merchants: [Actor] = []
+        for (index, shop) in catalog.enumerated() { merchants.append(try await user("merchant\(index)@demo.emporium", "\(shop.brand) Store", role: .merchant)) }
+        tick()
+        var customers: [Actor] = []
+        let names = ["Alice 爱丽丝", "Bo 波", "Chen 陈", "Dana", "Emre", "Fang 芳", "Gita", "Hao 浩", "Ines", "Jun 俊"]
+        for index in 0..<size.customers {
+            let email = index == 0 ? customerEmail : "customer\(index)@demo.emporium"
+            let customer = try await user(email, names[index % names.count], role: .customer)
+            _ = try await run("AddAddress", ["address": ["recipient": names[index % names.count], "phone": "+86 138 0000 \(String(format: "%04d", index))",
+                                                         "line1": "\(index + 1) Nanjing Road 南京路", "city": index.isMultiple(of: 2) ? "Shanghai 上海" : "Beijing 北京",
+                                                         "postalCode": "200000", "country": "CN"]], as: customer)
+            customers.append(customer)
+            tick()
+        }
+        var goods: [String] = []
+        for index in 0..<size.goods {
+            let shop = catalog[index % catalog.count]
+            let item = shop.items[(index / catalog.count) % shop.items.count]
+            let edition = index / (catalog.count * shop.items.count)
+            let title = edition == 0 ? item : "\(item) · No.\(edition + 1)"
+            let price = Int64(990 + Int(random.next() % 40) * 500)
+            let id = try await run("ListGoods", ["title": title, "description": "\(title) — \(shop.brand)", "category": shop.category, "brand": shop.brand,
+                                                 "tags": [shop.tags[Int(random.next() % UInt64(shop.tags.count))], shop.category],
+                                                 "price": price, "stock": 20 + Int(random.next() % 180), "lowStockThreshold": 5],
+                                   as: merchants[index % merchants.count])["goodsId"] ?? ""
+            goods.append(id)
+            tick()
+        }
+        let admin = Actor.system
+        _ = try await run("CreateCoupon", ["code": "WELCOME10", "kind": "percent", "value": 10, "validUntil": 4_102_444_800_000, "totalLimit": 100_000, "perUserLimit": 1], as: admin)
+        _ = try await run("CreateCoupon", ["code": "SAVE20", "kind": "fixed", "value": 2_000, "minimumSpend": 10_000, "validUntil": 4_102_444_800_000,
+                                           "totalLimit": 1_000, "perUserLimit": 3], as: admin)
+        tick()
+        // Each order's life (payment, shipping, receipt) fits in its share of six months.
+        let spacing = max(120, historySeconds / Int64(max(size.orders, 1)))
+        var placed = 0
+        for index in 0..<size.orders {
+            clock.advance(seconds: spacing / 2)
+            // Customers keep to a favourite shop most of the time, and goods come in
+            // pairs often bought together (items 2k and 2k+1 of a shop), so the
+            // recommenders have real patterns to find.
+            let customerIndex = Int(random.next() % UInt64(customers.count))
+            let customer = customers[customerIndex]
+            let merchant = random.next() % 10 < 7 ? customerIndex % merchants.count : Int(random.next() % UInt64(merchants.count))
+            tick()
+            _ = try? await run("ClearCart", [:], as: customer)
+            let perShop = max(goods.count / catalog.count, 1)
+            func shopGoods(_ slot: Int) -> String { goods[(merchant + catalog.count * (slot % perShop)) % goods.count] }
+            let slot = Int(random.next() % UInt64(perShop))
+            var picks = [shopGoods(slot)]
+            if random.next() % 10 < 6 { picks.append(shopGoods(slot ^ 1)) }
+            if random.next() % 3 == 0 { picks.append(shopGoods(Int(random.next() % UInt64(perShop)))) }
+            _ = try? await run("RecordView", ["goodsId": shopGoods(Int(random.next() % UInt64(perShop)))], as: customer)
+            for pick in Set(picks).sorted() {
+                _ = try? await run("RecordView", ["goodsId": pick], as: customer)
+                _ = try? await run("AddToCart", ["goodsId": pick, "quantity": 1 + Int(random.next() % 2)], as: customer)
+            }
+            if random.next() % 10 == 0, let first = picks.first { _ = try? await run("AddFavorite", ["goodsId": first], as: customer) }
+            if random.next() % 5 == 0 { _ = try? await run("ApplyCoupon", ["code": index.isMultiple(of: 2) ? "WELCOME10" : "SAVE20"], as: customer) }
+            guard let orderId = try? await run("PlaceOrder", [:], as: customer)["orderId"] else { continue }
+            placed += 1
+            try await playOut(orderId, customer: customer, merchant: merchants[merchant], engine: engine, clock: clock, spacing: spacing,
+                              random: &random, run: run)
+        }
+        if let first = customers.first, let sample = goods.first {
+            _ = try? await run("ClearCart", [:], as: first)
+            _ = try await run("AddToCart", ["goodsId": sample, "quantity": 1], as: first)
+        }
+        return Outcome(events: engine.log.headPosition, goods: goods, orders: placed, demoCustomerEmail: customerEmail)
+    }
+
+    /// Drives one order to a random end: most are paid, shipped and received;
+    /// some are reviewed, refunded, cancelled or left to expire.
+    private static func playOut(_ orderId: String, customer: Actor, merchant: Actor, engine: Engine, clock: SeedClock, spacing: Int64,
+                                random: inout SplitMix64,
+                                run: (String, [String: Any], Actor?) async throws -> [String: String]) async throws {
+        let roll = random.next() % 100
+        if roll < 8 {
+            clock.advance(seconds: engine.policy.orderExpirySeconds + 1)
+            _ = try? await run("ExpireOrder", ["orderId": orderId], .system)
+            return
+        }
+        if roll < 14 {
+            _ = try? await run("CancelOrder", ["orderId": orderId, "reason": "changed my mind"], customer)
+            return
+        }
+        guard let paymentId = try? await run("InitiatePayment", ["orderId": orderId], customer)["paymentId"],
+              let amount = try engine.paymentAmount(PaymentId(paymentId) ?? PaymentId(UUID())),
+              let verifier = engine.configuration.paymentProviders["sandbox"] else { return }
+        let body = Array(try JSONEncoder().encode(ProviderNotification(paymentId: paymentId, transactionId: "sbx_seed_\(paymentId)", status: "succeeded", amount: amount)))
+        let timestamp = clock.now().nanosecondsSinceEpoch / 1_000_000_000
+        _ = try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp,
+                                                    signature: verifier.sign(body: body, timestamp: timestamp), correlationId: engine.configuration.ids.next())
+        guard roll >= 20 else { return }  // paid, not shipped yet
+        clock.advance(seconds: spacing / 5)
+        _ = try? await run("ShipOrder", ["orderId": orderId, "carrier": roll.isMultiple(of: 2) ? "SF Express 顺丰" : "JD Logistics 京东",
+                                         "trackingNumber": "SF\(100_000_000 + random.next() % 899_999_999)"], merchant)
+        guard roll >= 28 else { return }  // in transit
+        clock.advance(seconds: spacing / 4)
+        _ = try? await run("ConfirmReceipt", ["orderId": orderId], customer)
+        if roll >= 90 {
+            _ = try? await run("RequestRefund", ["orderId": orderId, "reason": "arrived damaged"], customer)
+            _ = try? await run(roll >= 95 ? "ApproveRefund" : "RejectRefund", ["orderId": orderId, "reason": "photos do not show damage"], merchant)
+        } else if roll >= 55, let detail = try? engine.order(OrderId(orderId) ?? OrderId(UUID()), for: customer) {
+            for line in detail.lines {
+                _ = try? await run("PostReview", ["goodsId": line.goodsId, "orderId": orderId, "rating": 3 + Int(random.next() % 3),
+                                                  "text": ["很好 Great", "不错 Good value", "还行 OK", "Fast delivery 发货快"][Int(random.next() % 4)]], customer)
+            }
+        }
+    }
+}

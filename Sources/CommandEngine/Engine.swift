@@ -1,0 +1,402 @@
+import Commerce
+import Crypto
+import EventStore
+import Foundation
+import History
+import Logging
+
+/// Where new ids come from (UUIDv7 in production; a sequence in tests).
+public protocol IdSource: Sendable {
+    func next() -> UUID
+}
+
+extension UUIDv7Generator: IdSource {}
+
+/// An event the command appended.
+public struct AppendedEvent: Codable, Hashable, Sendable {
+    public var stream: String
+    public var version: UInt64
+    public var position: UInt64
+    public var type: String
+}
+
+/// The answer to a command: what it appended, and the values a caller needs
+/// next (an order id and number, a login token…).
+public struct CommandResult: Codable, Hashable, Sendable {
+    public var events: [AppendedEvent]
+    public var result: [String: String]
+    /// True when an `Idempotency-Key` matched an earlier command: this is its answer, and nothing was appended now.
+    public var replayed: Bool
+}
+
+extension CommandResult {
+    /// The answer as JSON, byte for byte what `JSONEncoder` with sorted keys
+    /// and unescaped slashes writes (a test holds it to that), written
+    /// directly: the encoder was a twentieth of the server's time under load.
+    public var json: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + events.count * 120 + result.count * 48)
+        out.append(contentsOf: #"{"events":["#.utf8)
+        for (index, event) in events.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"position":"#.utf8)
+            out.append(contentsOf: String(event.position).utf8)
+            out.append(contentsOf: #","stream":"#.utf8)
+            JSONText.string(event.stream, into: &out)
+            out.append(contentsOf: #","type":"#.utf8)
+            JSONText.string(event.type, into: &out)
+            out.append(contentsOf: #","version":"#.utf8)
+            out.append(contentsOf: String(event.version).utf8)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(contentsOf: #"],"replayed":"#.utf8)
+        out.append(contentsOf: (replayed ? "true" : "false").utf8)
+        out.append(contentsOf: #","result":{"#.utf8)
+        for (index, key) in result.keys.sorted().enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONText.string(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            JSONText.string(result[key] ?? "", into: &out)
+        }
+        out.append(contentsOf: "}}".utf8)
+        return out
+    }
+}
+
+/// JSON text written by hand where an encoder's generality costs too much.
+public enum JSONText {
+    /// `value` as a JSON string: quotes, backslashes and control characters escaped, the rest as UTF-8.
+    public static func string(_ value: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x08: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0C: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+            case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case UInt8(ascii: "\r"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
+
+/// Who sends the command and in which context.
+public struct CommandContext: Sendable {
+    /// nil for an anonymous caller (RegisterUser and Login only). A request
+    /// never carries `.system`: that actor is the engine's own.
+    public var actor: Actor?
+    public var correlationId: UUID
+    public var idempotencyKey: String?
+    /// The version the caller last saw of the stream the command changes first
+    /// (0: it should not exist yet). A mismatch is a 409 with the current
+    /// version, not retried: the caller decided on a stale view.
+    public var expectedVersion: UInt64?
+    /// The request's fingerprint (`DecodedCommand.fingerprint`), set by
+    /// `execute` for a command with an `idempotencyKey`: a later request under
+    /// the same key must match it.
+    var requestFingerprint: String?
+
+    public init(actor: Actor?, correlationId: UUID, idempotencyKey: String? = nil, expectedVersion: UInt64? = nil) {
+        self.actor = actor
+        self.correlationId = correlationId
+        self.idempotencyKey = idempotencyKey
+        self.expectedVersion = expectedVersion
+    }
+}
+
+/// Turns commands into events: authenticate → load every stream the command
+/// touches → decide → one atomic append with an expected version per stream →
+/// answer. A version conflict reloads and decides again, a bounded number of times.
+public final class Engine: Sendable {
+    public struct Configuration: Sendable {
+        public var policy = ShopPolicy()
+        public var clock: any LogClock = SystemClock()
+        public var ids: any IdSource = UUIDv7Generator.shared
+        /// Signs login tokens; at least 32 bytes.
+        public var tokenSecret: [UInt8]
+        public var tokenLifetimeSeconds: Int64 = 24 * 3600
+        /// Random bytes for password salts: the system's by default; seeded for reproducible demo shops.
+        public var randomBytes: @Sendable (Int) -> [UInt8] = KeyVault.systemRandomBytes
+        /// Reserve the next block of order numbers in the background when half of one is used
+        /// (off for seeded runs, whose logs must not depend on timing).
+        public var reservesOrderNumbersAhead = true
+        /// Where the engine says what went wrong that a caller cannot see (a key not destroyed, a block of order numbers not reserved).
+        public var logger = Logger(label: "emporium.engine", factory: { _ in SwiftLogNoOpLogHandler() })
+        /// Providers whose signed callbacks are accepted, by name.
+        public var paymentProviders: [String: CallbackVerifier] = [:]
+
+        public init(tokenSecret: [UInt8], sandboxSecret: [UInt8]? = nil) {
+            self.tokenSecret = tokenSecret
+            if let sandboxSecret { paymentProviders["sandbox"] = CallbackVerifier(provider: "sandbox", secret: sandboxSecret) }
+        }
+    }
+
+    /// High enough that a hot stream (a flash sale's goods) resolves every contender: each group commit lets one win.
+    static let conflictRetriesMax = 64
+    static let idempotencyKeyCharactersMax = 200
+
+    public let log: EventLog
+    /// Per-user keys for personal data (crypto-shredding); outside the log.
+    public let vault: KeyVault
+    public let configuration: Configuration
+    let store: StateStore
+    public let tokens: TokenAuthority
+    let orderNumbers: OrderNumbersBox
+
+    public init(log: EventLog, vault: KeyVault, snapshots: SnapshotStore? = nil, configuration: Configuration) throws {
+        guard configuration.tokenSecret.count >= TokenAuthority.secretBytesMin else {
+            throw EngineError(.invalidInput, code: "weak_secret", "the token secret needs at least \(TokenAuthority.secretBytesMin) bytes")
+        }
+        self.log = log
+        self.vault = vault
+        self.configuration = configuration
+        self.store = StateStore(log: log, vault: vault, snapshots: snapshots)
+        self.tokens = TokenAuthority(secret: configuration.tokenSecret, lifetimeSeconds: configuration.tokenLifetimeSeconds, clock: configuration.clock)
+        self.orderNumbers = OrderNumbersBox()
+        orderNumbers.allocator = OrderNumbers(engine: self)
+        try checkVaultHoldsTheLogsKeys()
+        try destroyKeysOfForgottenUsers()
+    }
+
+    /// A log with sealed personal data and a vault that does not hold its keys
+    /// (an import without `--keys`, a restore that missed `keys/`, another
+    /// shop's vault) is refused: serving it would make a new vault, every
+    /// login would fail and every email could be claimed again.
+    private func checkVaultHoldsTheLogsKeys() throws {
+        guard let firstClaim = try log.events(ofType: EmailClaimed.eventType, limit: 1).first else { return }
+        let registered = try log.events(ofType: UserRegistered.eventType, limit: 100)
+        var anyUserHasAKey = registered.isEmpty
+        for event in registered where !anyUserHasAKey {
+            guard let id = UserId(String(event.stream.rawValue.dropFirst("user-".count))) else { continue }
+            anyUserHasAKey = try vault.hasKey(for: id) || vault.wasDestroyed(for: id)
+        }
+        guard try vault.hasPseudonymKey(), anyUserHasAKey else {
+            throw EngineError(.unavailable, code: "keys_missing",
+                              "the log holds sealed personal data (from position \(firstClaim.position)) but the key vault does not hold its keys; "
+                                  + "restore the shop's keys/ directory (emporium restore, or emporium import --keys) before serving it")
+        }
+    }
+
+    /// A crash between appending `UserForgotten` and destroying the key
+    /// leaves a key that should be gone: every start destroys those.
+    private func destroyKeysOfForgottenUsers() throws {
+        var from: UInt64 = 1
+        while true {
+            let page = try log.events(ofType: UserForgotten.eventType, from: from, limit: LogLimits.readPageEventsMax)
+            for event in page {
+                guard let id = UserId(String(event.stream.rawValue.dropFirst("user-".count))) else { continue }
+                if try vault.hasKey(for: id) { try vault.destroyKey(for: id) }
+            }
+            guard let last = page.last, page.count == LogLimits.readPageEventsMax else { return }
+            from = last.position + 1
+        }
+    }
+
+    /// Destroys the keys of users this decision forgot (after it is durable).
+    private func shred(_ decision: Decision) throws {
+        for change in decision.changes {
+            guard case .user(let id) = change.stream, change.events.contains(where: { if case .user(.forgotten) = $0 { true } else { false } }) else { continue }
+            do {
+                try vault.destroyKey(for: id)
+                store.forgetCachedStates()
+            } catch {
+                configuration.logger.error("destroying a forgotten user's key failed; retried at the next start", metadata: ["user.id": "\(id)", "error": "\(error)"])
+                throw EngineError(.internalFailure, "user \(id) is forgotten, but destroying their key failed (retried at the next start): \(error)")
+            }
+        }
+    }
+
+    public var now: Instant { Instant(millisecondsSinceEpoch: configuration.clock.now().nanosecondsSinceEpoch / 1_000_000) }
+    public var policy: ShopPolicy { configuration.policy }
+    func newId<Tag>(_: Tag.Type = Tag.self) -> EntityId<Tag> { EntityId(configuration.ids.next()) }
+
+    /// Runs a decision function until it appends without conflict.
+    /// `decide` gets a fresh `Execution` each time (states are reloaded).
+    func run(_ context: CommandContext, commandType: String,
+             _ decide: (inout Execution) throws -> (Decision, [String: String])) async throws -> CommandResult {
+        let idempotency = try idempotencyStream(context)
+        if let idempotency, let stored = try storedAnswer(idempotency, for: context, commandType: commandType) { return stored }
+        var lastConflict: EngineError?
+        for _ in 0..<Self.conflictRetriesMax {
+            var execution = Execution(engine: self, context: context, at: now)
+            let (decision, values) = try decide(&execution)
+            try checkCallerExpectation(decision, execution: execution)
+            do {
+                return try await append(decision, values: values, execution: execution, commandType: commandType, idempotency: idempotency)
+            } catch let error as EventLogError {
+                guard case let .wrongExpectedVersion(stream, _, _) = error else { throw EngineError(error) }
+                if let idempotency, stream == idempotency, let stored = try storedAnswer(idempotency, for: context, commandType: commandType) {
+                    return stored
+                }
+                lastConflict = EngineError(error)  // the next attempt's loads catch up with what the winner appended
+            }
+        }
+        throw lastConflict ?? EngineError(.conflict, "too many conflicts")
+    }
+
+    private func checkCallerExpectation(_ decision: Decision, execution: Execution) throws {
+        guard let expected = execution.context.expectedVersion, let primary = decision.changes.first?.stream else { return }
+        let current = execution.readVersions[primary] ?? nil
+        guard (current ?? 0) != expected else { return }
+        throw EngineError(.conflict, "\(primary) is at version \(current ?? 0), not \(expected)",
+                          details: ["stream": primary.description, "currentVersion": String(current ?? 0), "expectedVersion": String(expected)])
+    }
+
+    private func append(_ decision: Decision, values: [String: String], execution: Execution, commandType: String,
+                        idempotency: StreamName?) async throws -> CommandResult {
+        guard !decision.isEmpty else { return CommandResult(events: [], result: values, replayed: false) }
+        let commandId = configuration.ids.next()
+        let metadata = EventMetadata(actor: execution.actorDescription, correlationId: execution.context.correlationId,
+                                     causationId: commandId, idempotencyKey: execution.context.idempotencyKey)
+        var appends: [StreamAppend] = []
+        for change in decision.changes {
+            guard let version = execution.readVersions[change.stream] else {
+                preconditionFailure("\(commandType) wrote to \(change.stream) without loading it")
+            }
+            let events = try change.events.map { event -> ProposedEvent in
+                let encoded: EventCodec.Encoded
+                do {
+                    encoded = try EventCodec.encode(event, sealingFor: change.stream.personalDataOwner(of: event), with: vault)
+                } catch {
+                    throw EngineError(.internalFailure, "\(event.eventType) could not be sealed: \(error)")
+                }
+                return ProposedEvent(eventId: configuration.ids.next(), type: encoded.type, schemaVersion: UInt32(encoded.schemaVersion),
+                                     payload: encoded.payload, metadata: metadata)
+            }
+            appends.append(StreamAppend(stream: try store.streamName(change.stream), expected: version.map(ExpectedVersion.exact) ?? .noStream, events: events))
+        }
+        var answer = CommandResult(events: [], result: values, replayed: false)
+        if let idempotency {
+            let types = appends.flatMap { $0.events.map(\.type) }
+            // The answer is stored in the same append as the effect: both land or neither.
+            let stored = values.filter { !Self.secretResultKeys.contains($0.key) }
+            let preview = try JSONEncoder().encode(IdempotencyRecord(commandType: commandType, result: stored, eventTypes: types,
+                                                                     fingerprint: execution.context.requestFingerprint))
+            appends.append(StreamAppend(stream: idempotency, expected: .noStream, events: [
+                ProposedEvent(eventId: configuration.ids.next(), type: IdempotencyRecord.eventType, payload: Array(preview), metadata: metadata),
+            ]))
+        }
+        let result = try await log.append(appends)
+        store.applied(decision, results: Array(result.streams.prefix(decision.changes.count)))
+        try shred(decision)
+        var index = 0
+        for (written, streamResult) in zip(appends.prefix(decision.changes.count), result.streams) {
+            for (offset, event) in written.events.enumerated() {
+                answer.events.append(AppendedEvent(stream: streamResult.stream.rawValue, version: streamResult.firstVersion + UInt64(offset),
+                                                   position: result.positions[index], type: event.type))
+                index += 1
+            }
+        }
+        return answer
+    }
+
+    // MARK: Idempotency
+
+    /// Answer values that are credentials (a login token, a new API key's
+    /// secret): never stored with an idempotency record, so the log holds no
+    /// credential and a replayed answer comes without them.
+    static let secretResultKeys: Set<String> = ["token", "secret"]
+
+    struct IdempotencyRecord: Codable {
+        static let eventType = "IdempotentCommandRecorded"
+        var commandType: String
+        var result: [String: String]
+        var eventTypes: [String]
+        /// The first request's fingerprint (absent in records of commands run without one).
+        var fingerprint: String?
+    }
+
+    /// One stream per (actor, key): `idempotency-<sha256 prefix>`. An engine
+    /// stream, not a domain one, so it is named directly.
+    private func idempotencyStream(_ context: CommandContext) throws -> StreamName? {
+        guard let key = context.idempotencyKey else { return nil }
+        guard !key.isEmpty, key.count <= Self.idempotencyKeyCharactersMax, key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+            throw EngineError(.invalidInput, code: "invalid_idempotency_key", "Idempotency-Key must be 1–\(Self.idempotencyKeyCharactersMax) printable ASCII characters")
+        }
+        let digest = SHA256.hash(data: Array("\(context.actor?.description ?? "anonymous")\u{0}\(key)".utf8))
+        return try StreamName("idempotency-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined())
+    }
+
+    /// The answer of the command that first used this key, if there was one.
+    /// A different request under the same key is refused (422), as the IETF
+    /// `Idempotency-Key` draft and Stripe do: answering it with the first
+    /// request's result would tell the caller a command ran that never did.
+    private func storedAnswer(_ stream: StreamName, for context: CommandContext, commandType: String) throws -> CommandResult? {
+        let recorded = try log.readStream(stream, limit: 1)
+        guard let first = recorded.first else { return nil }
+        let record = try JSONDecoder().decode(IdempotencyRecord.self, from: Data(first.payload))
+        let sameFingerprint = record.fingerprint == nil || context.requestFingerprint == nil || record.fingerprint == context.requestFingerprint
+        guard record.commandType == commandType, sameFingerprint else {
+            throw EngineError(.rejected, code: "idempotency_key_reused",
+                              "this Idempotency-Key was used for a different request (\(record.commandType)); send a new key with a new request",
+                              details: ["commandType": record.commandType])
+        }
+        let effects = try log.events(correlatedWith: first.metadata.correlationId, limit: LogLimits.readPageEventsMax)
+            .filter { $0.metadata.causationId == first.metadata.causationId && $0.type != IdempotencyRecord.eventType }
+        return CommandResult(events: effects.map { AppendedEvent(stream: $0.stream.rawValue, version: $0.version, position: $0.position, type: $0.type) },
+                             result: record.result, replayed: true)
+    }
+}
+
+/// One attempt at a command: the states it loaded and at which versions.
+struct Execution {
+    let engine: Engine
+    let context: CommandContext
+    let at: Instant
+    /// Every stream loaded, with its version (nil: no stream yet). Decisions append with these as expectations.
+    private(set) var readVersions: [StreamId: UInt64?] = [:]
+    /// The states loaded so far: a command that reads a stream twice (the caller's user record) reads it once.
+    private var loaded: [StreamId: any AggregateState] = [:]
+
+    init(engine: Engine, context: CommandContext, at: Instant) {
+        self.engine = engine
+        self.context = context
+        self.at = at
+    }
+
+    mutating func load<S: AggregateState>(_ stream: StreamId, as type: S.Type = S.self) throws -> S {
+        if let state = loaded[stream] as? S { return state }
+        let (state, version) = try engine.store.load(stream, as: S.self)
+        readVersions[stream] = .some(version)
+        loaded[stream] = state
+        return state
+    }
+
+    var actorDescription: String { context.actor?.description ?? "anonymous" }
+
+    /// The caller, with the role their user record has now (a token only proves who they are).
+    mutating func requireActor() throws -> Actor {
+        guard let actor = context.actor else { throw EngineError(.unauthenticated, "this request needs a bearer token (Authorization: Bearer <token>)") }
+        switch actor {
+        case .user(let id, _):
+            let user: UserState = try load(.user(id))
+            guard user.exists, !user.isForgotten else { throw EngineError(.unauthenticated, code: "unknown_user", "the token's user does not exist") }
+            return .user(id, user.role)
+        case .apiKey(var key):
+            let owner: UserState = try load(.user(key.owner))
+            guard owner.exists, !owner.isForgotten else { throw EngineError(.unauthenticated, code: "unknown_user", "the API key's owner does not exist") }
+            key.role = owner.role
+            return .apiKey(key)
+        case .system, .paymentProvider:
+            return actor
+        }
+    }
+}
+
+/// Holds the allocator, which needs the engine it belongs to.
+final class OrderNumbersBox: @unchecked Sendable {
+    /// Set once in `Engine.init`, read only afterwards.
+    var allocator: OrderNumbers?
+
+    func number(at instant: Instant) async throws -> String {
+        guard let allocator else { preconditionFailure("the order-number allocator is set in Engine.init") }
+        return try await allocator.number(at: instant)
+    }
+}

@@ -1,0 +1,181 @@
+import Commerce
+import EventStore
+import Foundation
+
+// Queries answered straight from the aggregates: one goods, my cart, one
+// order with its timeline, my profile (whose personal fields are sealed in the
+// log, so they are not copied into read models). Lists are the projections'.
+
+public struct GoodsView: Codable, Sendable, Hashable {
+    public var goodsId: String
+    public var merchantId: String
+    public var title: String
+    public var description: String
+    public var category: String
+    public var brand: String
+    public var tags: [String]
+    public var price: Int64
+    public var available: Int
+    public var listed: Bool
+    public var sold: Int
+    public var ratingCount: Int
+    public var ratingAverage: Double?
+}
+
+public struct CartView: Codable, Sendable, Hashable {
+    public struct Line: Codable, Sendable, Hashable {
+        public var goodsId: String
+        public var title: String
+        public var unitPrice: Int64
+        public var quantity: Int
+        public var lineTotal: Int64
+    }
+
+    public var lines: [Line]
+    public var couponCode: String?
+    public var subtotal: Int64
+    public var discount: Int64
+    public var total: Int64
+    /// Why the cart cannot be checked out as it is (a delisted line, a coupon below its minimum…).
+    public var problem: String?
+}
+
+public struct TimelineEntry: Codable, Sendable, Hashable {
+    public var position: UInt64
+    public var type: String
+    public var recordedAt: String
+    public var actor: String
+}
+
+public struct OrderView: Codable, Sendable, Hashable {
+    public var orderId: String
+    public var number: String
+    public var userId: String
+    public var status: String
+    public var lines: [CartView.Line]
+    public var subtotal: Int64
+    public var discount: Int64
+    public var pointsUsed: Int64
+    public var total: Int64
+    public var placedAt: Int64
+    public var expiresAt: Int64
+    public var carrier: String?
+    public var trackingNumber: String?
+    public var timeline: [TimelineEntry]?
+}
+
+public struct ProfileView: Codable, Sendable, Hashable {
+    public struct SavedAddressView: Codable, Sendable, Hashable {
+        public var addressId: String
+        public var isDefault: Bool
+        public var recipient: String
+        public var city: String
+        public var line1: String
+    }
+
+    public var userId: String
+    public var email: String
+    public var name: String
+    public var role: String
+    public var addresses: [SavedAddressView]
+    public var favorites: [String]
+    public var footprints: [String]
+}
+
+extension Engine {
+    func state<S: AggregateState>(_ stream: StreamId) throws -> S { try store.load(stream, as: S.self).state }
+
+    /// The caller's current role and id (the token proves who; the record says what they may do).
+    public func currentActor(_ actor: Actor?) throws -> Actor {
+        var execution = Execution(engine: self, context: CommandContext(actor: actor, correlationId: UUID()), at: now)
+        return try execution.requireActor()
+    }
+
+    public func goods(_ id: GoodsId) throws -> GoodsView {
+        let goods: GoodsState = try state(.goods(id))
+        guard goods.exists, let merchant = goods.merchantId else { throw EngineError(.notFound, code: "goods_not_found", "no goods \(id)") }
+        return GoodsView(goodsId: id.description, merchantId: merchant.description, title: goods.title, description: goods.description,
+                         category: goods.category, brand: goods.brand, tags: goods.tags, price: goods.price.minorUnits,
+                         available: goods.available, listed: goods.isListed, sold: goods.sold, ratingCount: goods.ratingCount,
+                         ratingAverage: goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : nil)
+    }
+
+    /// The caller's cart priced at current prices.
+    public func cart(of actor: Actor?) throws -> CartView {
+        let actor = try currentActor(actor)
+        guard let owner = actor.userId else { throw EngineError(.forbidden, "carts belong to users") }
+        let cart: CartState = try state(.cart(owner))
+        var goods: [GoodsId: GoodsState] = [:]
+        for line in cart.lines { goods[line.goodsId] = try state(.goods(line.goodsId)) }
+        let lines = cart.lines.map { line -> CartView.Line in
+            let price = goods[line.goodsId]?.price.minorUnits ?? 0
+            return CartView.Line(goodsId: line.goodsId.description, title: goods[line.goodsId]?.title ?? "", unitPrice: price,
+                                 quantity: line.quantity, lineTotal: price * Int64(line.quantity))
+        }
+        let subtotal = lines.reduce(0) { $0 + $1.lineTotal }
+        guard !cart.lines.isEmpty else { return CartView(lines: [], couponCode: cart.couponCode, subtotal: 0, discount: 0, total: 0, problem: nil) }
+        do {
+            let quote = try Pricing.quote(cart: cart, goods: goods, coupon: try cart.couponId.map { try state(.coupon($0)) }, buyer: owner,
+                                          pointsToUse: 0, pointsBalance: 0, policy: policy, at: now)
+            return CartView(lines: lines, couponCode: cart.couponCode, subtotal: quote.subtotal.minorUnits, discount: quote.discount.minorUnits,
+                            total: quote.total.minorUnits, problem: nil)
+        } catch {
+            return CartView(lines: lines, couponCode: cart.couponCode, subtotal: subtotal, discount: 0, total: subtotal, problem: (error as? Rejection)?.description ?? "\(error)")
+        }
+    }
+
+    /// One order, for its buyer, a merchant of its lines, or an admin; with its event timeline.
+    public func order(_ id: OrderId, for actor: Actor?) throws -> OrderView {
+        let actor = try currentActor(actor)
+        let order: OrderState = try state(.order(id))
+        guard let placed = order.placed else { throw EngineError(.notFound, code: "order_not_found", "no order \(id)") }
+        let allowed = actor.isAdmin || actor.userId == placed.userId || placed.lines.contains { $0.merchantId == actor.userId }
+        guard allowed else { throw EngineError(.notFound, code: "order_not_found", "no order \(id)") }  // not 403: do not reveal it exists
+        var view = Self.view(of: order)
+        view.timeline = try log.readStream(try store.streamName(.order(id))).map {
+            TimelineEntry(position: $0.position, type: $0.type, recordedAt: $0.recordedAt.description, actor: $0.metadata.actor)
+        }
+        return view
+    }
+
+    static func view(of order: OrderState) -> OrderView {
+        let placed = order.placed
+        return OrderView(orderId: placed?.orderId.description ?? "", number: placed?.number ?? "", userId: placed?.userId.description ?? "",
+                         status: order.status.rawValue,
+                         lines: placed?.lines.map { CartView.Line(goodsId: $0.goodsId.description, title: $0.title, unitPrice: $0.unitPrice.minorUnits,
+                                                                  quantity: $0.quantity, lineTotal: $0.lineTotal.minorUnits) } ?? [],
+                         subtotal: placed?.subtotal.minorUnits ?? 0, discount: placed?.discount.minorUnits ?? 0, pointsUsed: placed?.pointsUsed ?? 0,
+                         total: placed?.total.minorUnits ?? 0, placedAt: placed?.at.millisecondsSinceEpoch ?? 0,
+                         expiresAt: placed?.expiresAt.millisecondsSinceEpoch ?? 0, carrier: order.carrier, trackingNumber: order.trackingNumber,
+                         timeline: nil)
+    }
+
+    public func profile(of actor: Actor?) throws -> ProfileView {
+        let actor = try currentActor(actor)
+        guard let id = actor.userId else { throw EngineError(.forbidden, "profiles belong to users") }
+        let user: UserState = try state(.user(id))
+        return ProfileView(userId: id.description, email: user.email, name: user.name, role: user.role.rawValue,
+                           addresses: user.addresses.map { .init(addressId: $0.id.description, isDefault: $0.id == user.defaultAddress,
+                                                                 recipient: $0.address.recipient, city: $0.address.city, line1: $0.address.line1) },
+                           favorites: user.favorites.map(\.description), footprints: user.footprints.reversed().map(\.description))
+    }
+}
+
+extension Engine {
+    /// What a payment is for (the sandbox checkout needs the amount to sign).
+    public func paymentAmount(_ id: PaymentId) throws -> Int64? {
+        let payment: PaymentState = try state(.payment(id))
+        return payment.initiated?.amount.minorUnits
+    }
+
+    /// The amount of a payment the caller may pay: for their own order's payment (or any, for an admin); nil otherwise,
+    /// so another customer's payment reads as absent.
+    public func paymentAmount(_ id: PaymentId, payableBy actor: Actor?) throws -> Int64? {
+        let caller = try currentActor(actor)
+        let payment: PaymentState = try state(.payment(id))
+        guard let initiated = payment.initiated else { return nil }
+        let order: OrderState = try state(.order(initiated.orderId))
+        guard caller.isAdmin || (caller.userId != nil && order.placed?.userId == caller.userId) else { return nil }
+        return initiated.amount.minorUnits
+    }
+}

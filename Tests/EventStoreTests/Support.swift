@@ -1,0 +1,59 @@
+import Foundation
+@_exported import TestSupport
+import Synchronization
+import Testing
+@testable import EventStore
+
+
+/// A clock that moves only when told to (or by a fixed step per reading).
+final class ManualClock: LogClock, Sendable {
+    private let nanoseconds: Mutex<Int64>
+    let stepNanoseconds: Int64
+
+    init(start: Int64 = 1_790_000_000_000_000_000, stepNanoseconds: Int64 = 0) {
+        nanoseconds = Mutex(start)
+        self.stepNanoseconds = stepNanoseconds
+    }
+
+    func now() -> Timestamp {
+        nanoseconds.withLock { value in
+            defer { value += stepNanoseconds }
+            return Timestamp(nanosecondsSinceEpoch: value)
+        }
+    }
+
+    func set(_ value: Int64) { nanoseconds.withLock { $0 = value } }
+}
+
+func openLog(_ directory: String = temporaryDirectory(), clock: any LogClock = SystemClock(),
+             initialMapSizeBytes: Int = 8 << 20) throws -> EventLog {
+    var options = EventLog.Options()
+    options.clock = clock
+    options.initialMapSizeBytes = initialMapSizeBytes
+    return try EventLog(directory: directory, options: options)
+}
+
+let testCorrelation = UUID()
+
+func event(_ type: String = "Tested", payload: String = "{}", actor: String = "user:tester:customer",
+           correlation: UUID = testCorrelation, id: UUID = UUID()) -> ProposedEvent {
+    ProposedEvent(eventId: id, type: type, payload: Array(payload.utf8),
+                  metadata: EventMetadata(actor: actor, correlationId: correlation))
+}
+
+func stream(_ name: String) -> StreamName {
+    do { return try StreamName(name) } catch { preconditionFailure("bad test stream \(name): \(error)") }
+}
+
+/// Expects `body` to throw exactly `expected`.
+func expectLogError(_ expected: EventLogError, sourceLocation: SourceLocation = #_sourceLocation,
+                    _ body: () async throws -> Void) async {
+    do {
+        try await body()
+        Issue.record("expected \(expected.code), nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as EventLogError {
+        #expect(error == expected, sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected \(expected.code), got \(error)", sourceLocation: sourceLocation)
+    }
+}

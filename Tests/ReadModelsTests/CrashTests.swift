@@ -1,0 +1,50 @@
+import Foundation
+import EventStore
+import TestSupport
+import Testing
+@testable import ReadModels
+
+@Suite struct ProjectionCrashTests {
+    /// A child process folds the read models in one-event batches and is killed
+    /// at a random moment; each stored model must then be exactly the fold
+    /// of the log up to its stored checkpoint, and folding on must finish the job.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func aKillBetweenBatchesLeavesModelAndCheckpointConsistent(seed: UInt64) async throws {
+        let shop = try await ProjectedShop.shared.value
+        let data = temporaryDirectory("crash-\(seed)")
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: data + "/log", withDestinationPath: shop.directory + "/log")
+        let child = Process()
+        child.executableURL = try emporiumExecutable()
+        child.arguments = ["projections", "rebuild", "all", "--data-dir", data, "--batch-events", "1"]
+        child.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        child.standardError = errors
+        try child.run()
+        var random = SplitMix64(seed: seed)
+        // Killed from a thread of its own: the test pool's threads may all be busy with other suites, but wall time is what counts.
+        let pid = child.processIdentifier
+        let delay = useconds_t(60_000 + random.next() % 300_000)
+        Thread.detachNewThread {
+            usleep(delay)
+            kill(pid, SIGKILL)
+        }
+        child.waitUntilExit()
+        #expect(child.terminationReason == .uncaughtSignal, "the child finished before it was killed: \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+
+        let projector = try Projector(directory: data + "/projections", log: shop.log)
+        var checkpoints: [String: UInt64] = [:]
+        for name in projector.names {
+            checkpoints[name] = projector.checkpoint(name)
+            #expect(try projector.differencesFromRebuild(name).isEmpty, "\(name) at \(projector.checkpoint(name)) (seed \(seed))")
+        }
+        try projector.catchUp()
+        for name in projector.names {
+            #expect(projector.checkpoint(name) == shop.log.headPosition)
+            #expect(try projector.differencesFromRebuild(name).isEmpty, "\(name) after catching up (seed \(seed))")
+        }
+        projector.close()
+        print("crash seed \(seed): checkpoints when killed \(checkpoints.sorted { $0.key < $1.key })")
+    }
+}
+

@@ -1,0 +1,336 @@
+import Commerce
+import Foundation
+import Testing
+import EventStore
+@testable import CommandEngine
+@testable import History
+@testable import ReadModels
+
+@Suite struct TokenizerTests {
+    @Test func chineseRunsBecomeBigramsAndLatinWordsFold() {
+        #expect(Tokenizer.terms("龙井绿茶") == ["龙井", "井绿", "绿茶"])
+        #expect(Tokenizer.terms("茶") == ["茶"])
+        #expect(Tokenizer.terms("Café CRÈME, ＵＳＢ-C") == ["cafe", "creme", "usb", "c"])
+        #expect(Tokenizer.terms("Longjing绿茶 tea") == ["longjing", "绿茶", "tea"])
+    }
+
+    /// The tokenizer reads UTF-8 bytes for speed; on any text it must give what the plain
+    /// scalar-by-scalar reading below (its first implementation) gives: the same terms, from the same ranges.
+    @Test func tokensAreWhatAScalarByScalarReadingGives() {
+        let pieces = ["a", "Z", "q", "7", " ", "-", ",", "é", "È", "ß", "ñ", "Ａ", "ｕ", "１", "\u{301}", "茶", "龙", "井", "カ", "한",
+                      "😀", "€", "\t", "İ", "ﬁ", "Ω", "ж", "٣", "Café", "USB-C", String(repeating: "x", count: 45), String(repeating: "é", count: 45)]
+        var random = SplitMix64(seed: 7)
+        for _ in 0..<3_000 {
+            let text = (0..<Int(random.next() % 14)).map { _ in pieces[Int(random.next() % UInt64(pieces.count))] }.joined()
+            let expected = ScalarTokenizer.tokens(text)
+            #expect(Tokenizer.tokens(text) == expected, "\(text.debugDescription)")
+            #expect(Tokenizer.terms(text) == expected.map(\.term), "\(text.debugDescription)")
+        }
+    }
+
+    @Test func typoDistanceIsBoundedAndCountsSwaps() {
+        #expect(Tokenizer.distance(Array("earbuds".utf8), Array("earbuts".utf8), limit: 1) == 1)
+        #expect(Tokenizer.distance(Array("earbuds".utf8), Array("eabruds".utf8), limit: 1) == 1)  // adjacent swap
+        #expect(Tokenizer.distance(Array("earbuds".utf8), Array("xarbutz".utf8), limit: 2) == nil)
+        #expect(Tokenizer.typosAllowed(length: 4) == 0)
+        #expect(Tokenizer.typosAllowed(length: 5) == 1)
+        #expect(Tokenizer.typosAllowed(length: 9) == 2)
+    }
+}
+
+@Suite struct SearchRelevanceTests {
+    func search(_ text: String, _ change: (inout SearchQuery) -> Void = { _ in }) async throws -> SearchResults {
+        let shop = try await ProjectedShop.shared.value
+        let projector = try shop.projector()
+        var query = SearchQuery(text: text)
+        change(&query)
+        return try projector.read(SearchProjection.self) { try $0.search(query) }
+    }
+
+    func first(_ results: SearchResults) -> String? { results.hits.first?.goodsId }
+
+    @Test func englishExactMatchComesFirstAndIsHighlighted() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let results = try await search("headphones ")
+        #expect(first(results) == shop.named["headphones"])
+        #expect(results.hits.first?.highlight == "Noise cancelling <em>headphones</em> 降噪耳机")
+        #expect(results.hits.first?.typos == 0)
+    }
+
+    @Test func aTypoStillFindsTheGoodsAndSuggestsTheCorrection() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let results = try await search("headphonez ")
+        #expect(first(results) == shop.named["headphones"])
+        #expect(results.hits.first?.typos == 1)
+        #expect(results.didYouMean == "headphones")
+        #expect(try await search("hexdphonez ").hits.first?.typos == 2)  // 10 letters: two typos allowed
+        #expect(try await search("eadbudz ").total == 0)  // two typos in a 7-letter word: too many
+    }
+
+    @Test func exactMatchesRankAboveTypoMatches() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let results = try await search("charger ")
+        let ids = results.hits.map(\.goodsId)
+        let exact = try #require(ids.firstIndex(of: shop.named["charger"] ?? ""))
+        let typo = try #require(ids.firstIndex(of: shop.named["chargers"] ?? ""))
+        #expect(exact < typo)
+    }
+
+    @Test func theLastWordMatchesAsAPrefixWhileTyping() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let typing = try await search("noise cancel")
+        #expect(first(typing) == shop.named["headphones"])
+        #expect(typing.hits.first?.matchedWords == 2)
+        // A finished word is not a prefix: only "noise" matches now (the best any goods does).
+        #expect(try await search("noise cancel ").hits.first?.matchedWords == 1)
+    }
+
+    @Test func everyWordMustMatchWhenSomeGoodsMatchThemAll() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let results = try await search("organic green tea ")
+        #expect(first(results) == shop.named["longjing"])
+        #expect(results.hits.allSatisfy { $0.matchedWords == 3 })
+        let diacritics = try await search("cafe creme ")
+        #expect(first(diacritics) == shop.named["cafe"])
+    }
+
+    @Test func chineseTwoCharacterQueriesFindTheGoodsContainingThem() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let tea = try await search("绿茶")
+        #expect(tea.hits.count > 1)
+        #expect(tea.hits.allSatisfy { $0.title.contains("绿茶") })
+        #expect(first(try await search("明前")) == shop.named["longjing"])
+        let pot = try await search("紫砂")
+        #expect(first(pot) == shop.named["teapot"])
+        #expect(pot.hits.first?.highlight == "Clay teapot <em>紫砂</em>壶")
+        #expect(try await search("西湖龙井").hits.first?.goodsId == shop.named["longjing"])
+    }
+
+    @Test func everyTagFiltersAndCountsOnceHoweverManyAGoodsHas() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let lamp = try #require(shop.named["lamp"])
+        for tags in [["warm"], ["study", "led"], ["gift", "warm"]] {
+            let results = try await search("lamp ") { $0.tags = tags }
+            #expect(results.hits.map(\.goodsId) == [lamp], "\(tags)")
+            let counts = Dictionary(uniqueKeysWithValues: (results.facets["tags"] ?? []).map { ($0.value, $0.count) })
+            #expect(counts == ["gift": 1, "led": 1, "desk": 1, "study": 1, "warm": 1], "\(tags)")
+        }
+        #expect(try await search("lamp ") { $0.tags = ["warm", "usb-c"] }.total == 0)
+    }
+
+    @Test func nonsenseFindsNothing() async throws {
+        let results = try await search("zzqxv")
+        #expect(results.total == 0)
+        #expect(results.hits.isEmpty)
+    }
+
+    @Test func suggestCompletesWordsAndRemembersPopularQueries() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let projector = try shop.projector()
+        for _ in 0..<3 { projector.searchLog.record("green tea") }
+        projector.searchLog.record("green tea powder")
+        let suggestions = try projector.read(SearchProjection.self) { try $0.suggest("gre", searchLog: projector.searchLog) }
+        #expect(suggestions.completions.contains("green"))
+        #expect(suggestions.popular.first == FacetValue(value: "green tea", count: 3))
+        #expect(!suggestions.goods.isEmpty)
+        let chinese = try projector.read(SearchProjection.self) { try $0.suggest("龙", searchLog: projector.searchLog) }
+        #expect(chinese.completions.contains("龙井"))
+        // Nothing typed yet: the popular searches and the catalogue's best sellers, best first.
+        let empty = try projector.read(SearchProjection.self) { try $0.suggest("", searchLog: projector.searchLog) }
+        #expect(empty.completions.isEmpty)
+        #expect(empty.popular.first == FacetValue(value: "green tea", count: 3))
+        let sellers = try catalogueBestSellers(shop, count: SearchProjection.suggestedGoodsMax)
+        #expect(empty.goods.map(\.goodsId) == sellers)
+    }
+
+    /// Popular queries come from a sorted index; they must be what counting every logged query gives.
+    @Test func popularQueriesMatchABruteForceCount() {
+        let log = SearchLog()
+        var random = SplitMix64(seed: 3)
+        let words = ["tea", "teapot", "green", "grey", "茶", "茶壶", "matcha", "mat", "te"]
+        var counts: [String: Int] = [:]
+        for _ in 0..<3_000 {
+            let query = words[Int(random.next() % UInt64(words.count))] + " " + words[Int(random.next() % UInt64(words.count))]
+            log.record(query)
+            counts[query, default: 0] += 1
+        }
+        for prefix in ["", "t", "te", "tea", "tea t", "茶", "gr", "zz", "MAT"] {
+            let folded = SearchLog.normalise(prefix)
+            let expected = counts.filter { $0.key.hasPrefix(folded) }.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(8)
+                .map { FacetValue(value: $0.key, count: $0.value) }
+            #expect(log.popular(startingWith: prefix, limit: 8) == expected, "\(prefix)")
+        }
+    }
+
+    /// The listed goods that sold most (then better rated, then by id), from the engine's own aggregates.
+    func catalogueBestSellers(_ shop: ProjectedShop, count: Int) throws -> [String] {
+        let replayed = try Replayer(log: shop.log, cipher: nil).shop(through: shop.log.headPosition)
+        let listed = replayed.streams.values.compactMap { stream -> GoodsState? in
+            if case .goods(let goods) = stream.state, goods.isListed { goods } else { nil }
+        }
+        return listed.sorted { ($1.sold, $1.ratingTotal, $0.goodsId?.description ?? "") < ($0.sold, $0.ratingTotal, $1.goodsId?.description ?? "") }
+            .prefix(count).compactMap { $0.goodsId?.description }
+    }
+
+    @Test func badQueriesAreRefusedWithTheField() async throws {
+        await #expect(throws: SearchQueryError.self) { try await self.search("tea") { $0.size = 0 } }
+        await #expect(throws: SearchQueryError.self) { try await self.search("tea") { $0.size = SearchQuery.sizeMax + 1 } }
+        await #expect(throws: SearchQueryError.self) { try await self.search("tea") { $0.cursor = "not-a-cursor" } }
+        await #expect(throws: SearchQueryError.self) { try await self.search("tea") { $0.minPrice = 10; $0.maxPrice = 5 } }
+        await #expect(throws: SearchQueryError.self) { try await self.search(String(repeating: "a", count: 500)) }
+    }
+}
+
+@Suite struct SearchAgainstBruteForceTests {
+    /// The listed goods as the engine's own aggregates say.
+    func catalogue(_ shop: ProjectedShop) throws -> [GoodsState] {
+        let replayed = try Replayer(log: shop.log, cipher: nil).shop(through: shop.log.headPosition)
+        return replayed.streams.values.compactMap { stream -> GoodsState? in
+            if case .goods(let goods) = stream.state, goods.isListed { goods } else { nil }
+        }
+    }
+
+    /// `split`: rank every list in two halves on two cores and merge (as long lists are), however short.
+    @Test(arguments: [SearchSort.priceAscending, .priceDescending, .sales, .rating, .newest, .relevance], [false, true])
+    func filtersSortAndPaginationMatchABruteForceScan(sort: SearchSort, split: Bool) async throws {
+        let shop = try await ProjectedShop.shared.value
+        let projector = try shop.projector()
+        try projector.read(SearchProjection.self) { $0.parallelRankingMin = split ? 1 : .max }
+        let goods = try catalogue(shop)
+        var random = SplitMix64(seed: 99)
+        let categories = Array(Set(goods.map(\.category))).sorted()
+        let brands = Array(Set(goods.map(\.brand))).sorted()
+        let tags = Array(Set(goods.flatMap(\.tags))).sorted()
+        for round in 0..<12 {
+            var query = SearchQuery(text: ["", "tea", "gift", "茶"][round % 4])
+            query.sort = sort
+            query.size = 1 + Int(random.next() % 7)
+            if random.next() % 2 == 0 { query.category = categories[Int(random.next() % UInt64(categories.count))] }
+            if random.next() % 3 == 0 { query.brand = brands[Int(random.next() % UInt64(brands.count))] }
+            if random.next() % 3 == 0 { query.minPrice = Int64(random.next() % 10_000) }
+            if random.next() % 3 == 0 { query.maxPrice = 5_000 + Int64(random.next() % 20_000) }
+            if let low = query.minPrice, let high = query.maxPrice, low > high { (query.minPrice, query.maxPrice) = (high, low) }
+            if random.next() % 2 == 0 { query.inStock = true }
+            if random.next() % 4 == 0 { query.tags = [tags[Int(random.next() % UInt64(tags.count))]] }
+            let matching = try projector.read(SearchProjection.self) { search in
+                Set(search.words(of: query.text).isEmpty ? goods.compactMap { $0.goodsId?.description } : try search.search({ var all = query; all.size = 100; all.category = nil; all.brand = nil; all.minPrice = nil; all.maxPrice = nil; all.inStock = false; all.tags = []; all.sort = .relevance; return all }()).hits.map(\.goodsId))
+            }
+            let expected = goods.filter { goods in
+                guard let id = goods.goodsId?.description, matching.contains(id) else { return false }
+                if let category = query.category, goods.category != category { return false }
+                if let brand = query.brand, goods.brand != brand { return false }
+                if let low = query.minPrice, goods.price.minorUnits < low { return false }
+                if let high = query.maxPrice, goods.price.minorUnits > high { return false }
+                if query.inStock, goods.available <= 0 { return false }
+                if !query.tags.isEmpty, !query.tags.allSatisfy(goods.tags.contains) { return false }
+                return true
+            }
+            // Walk every page by cursor, and by page number: the same hits, in an order the sort allows.
+            var byCursor: [SearchHit] = []
+            var cursorQuery = query
+            var first = try projector.read(SearchProjection.self) { try $0.search(cursorQuery) }
+            #expect(first.total == expected.count, "round \(round): \(query)")
+            byCursor += first.hits
+            while let next = first.nextCursor {
+                cursorQuery.cursor = next
+                first = try projector.read(SearchProjection.self) { try $0.search(cursorQuery) }
+                byCursor += first.hits
+            }
+            var byPage: [SearchHit] = []
+            var pageQuery = query
+            while byPage.count < expected.count, pageQuery.page < 100 {
+                byPage += try projector.read(SearchProjection.self) { try $0.search(pageQuery) }.hits
+                pageQuery.page += 1
+            }
+            #expect(byCursor.map(\.goodsId) == byPage.map(\.goodsId), "round \(round)")
+            #expect(Set(byCursor.map(\.goodsId)) == Set(expected.compactMap { $0.goodsId?.description }), "round \(round): \(query)")
+            for (earlier, later) in zip(byCursor, byCursor.dropFirst()) {
+                switch sort {
+                case .priceAscending: #expect(earlier.price <= later.price)
+                case .priceDescending: #expect(earlier.price >= later.price)
+                case .sales: #expect(earlier.sold >= later.sold)
+                case .rating: #expect((earlier.rating ?? 0) >= (later.rating ?? 0))
+                case .newest: #expect(earlier.listedAt >= later.listedAt)
+                case .relevance: #expect((earlier.matchedWords, -earlier.typos) >= (later.matchedWords, -later.typos))
+                }
+            }
+            // Facet counts are the filtered hits counted by value.
+            let categoryCounts = Dictionary(grouping: expected, by: \.category).mapValues(\.count)
+            for facet in first.facets["category"] ?? [] { #expect(categoryCounts[facet.value] == facet.count) }
+        }
+    }
+
+    @Test func delistedGoodsVanishAndPriceChangesShowOnceTheProjectionPassesThem() async throws {
+        let shop = try await ProjectedShop()
+        let projector = try shop.projector()
+        projector.start()
+        defer { projector.stop() }
+        let goods = try #require(shop.named["matcha"])
+        let before = try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }
+        #expect(before.hits.first?.goodsId == goods)
+        try await shop.run("ChangePrice", ["goodsId": goods, "price": 1_234], as: shop.merchant)
+        #expect(await projector.wait("search", reaches: shop.log.headPosition, timeout: .seconds(10)))
+        #expect(try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }.hits.first?.price == 1_234)
+        try await shop.run("Delist", ["goodsId": goods], as: shop.merchant)
+        #expect(await projector.wait("search", reaches: shop.log.headPosition, timeout: .seconds(10)))
+        #expect(try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }.hits.map(\.goodsId).contains(goods) == false)
+    }
+}
+
+/// The tokenizer's first implementation, by `String.Index` over unicode scalars: the oracle for the byte-level one.
+enum ScalarTokenizer {
+    static func tokens(_ text: String) -> [Tokenizer.Token] {
+        var tokens: [Tokenizer.Token] = []
+        var wordStart: String.Index?
+        var cjkRun: [(Unicode.Scalar, String.Index)] = []
+        let scalars = text.unicodeScalars
+
+        func closeWord(at end: String.Index) {
+            guard let start = wordStart else { return }
+            wordStart = nil
+            let term = Tokenizer.fold(text[start..<end])
+            guard !term.isEmpty else { return }
+            tokens.append(Tokenizer.Token(term: String(term.prefix(Tokenizer.termCharactersMax)), range: start..<end, isCJK: false))
+        }
+        func closeRun(at end: String.Index) {
+            defer { cjkRun.removeAll(keepingCapacity: true) }
+            guard let first = cjkRun.first else { return }
+            if cjkRun.count == 1 {
+                tokens.append(Tokenizer.Token(term: String(Character(first.0)), range: first.1..<end, isCJK: true))
+                return
+            }
+            for index in 0..<(cjkRun.count - 1) {
+                let rangeEnd = index + 2 < cjkRun.count ? cjkRun[index + 2].1 : end
+                var term = String.UnicodeScalarView()
+                term.append(cjkRun[index].0)
+                term.append(cjkRun[index + 1].0)
+                tokens.append(Tokenizer.Token(term: String(term), range: cjkRun[index].1..<rangeEnd, isCJK: true))
+            }
+        }
+
+        // By scalar, with ASCII decided without Unicode tables (titles are mostly ASCII and CJK).
+        var index = scalars.startIndex
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            let value = scalar.value
+            if value < 0x80 {
+                closeRun(at: index)
+                let isWordByte = (0x30...0x39).contains(value) || (0x41...0x5A).contains(value) || (0x61...0x7A).contains(value)
+                if isWordByte { if wordStart == nil { wordStart = index } } else { closeWord(at: index) }
+            } else if Tokenizer.isCJK(scalar) {
+                closeWord(at: index)
+                cjkRun.append((scalar, index))
+            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar.properties.generalCategory == .nonspacingMark {
+                closeRun(at: index)
+                if wordStart == nil { wordStart = index }
+            } else {
+                closeWord(at: index)
+                closeRun(at: index)
+            }
+            index = scalars.index(after: index)
+        }
+        closeWord(at: text.endIndex)
+        closeRun(at: text.endIndex)
+        return tokens
+    }
+}

@@ -1,0 +1,81 @@
+import Commerce
+import Foundation
+import TestSupport
+import Testing
+@testable import CommandEngine
+@testable import EventStore
+@testable import History
+@testable import ReadModels
+
+/// A seeded demo shop plus goods with known titles, its projections folded.
+final class ProjectedShop: @unchecked Sendable {
+    let directory: String
+    let log: EventLog
+    let vault: KeyVault
+    let engine: Engine
+    let merchant: Actor
+    let customer: Actor
+    /// Goods listed by the test, by a short name.
+    var named: [String: String] = [:]
+
+    static let shared = Task { try await ProjectedShop() }
+
+    init(seed: UInt64 = 11) async throws {
+        directory = temporaryDirectory("projected")
+        let clock = SeedClock()
+        var options = EventLog.Options()
+        options.clock = clock
+        options.durable = false
+        options.initialMapSizeBytes = 32 << 20
+        log = try EventLog(directory: directory + "/log", options: options)
+        let keyBytes = SeededBytes(seed: seed &+ 1)
+        vault = try KeyVault(directory: directory + "/keys", randomBytes: { keyBytes.next($0) })
+        let configuration = Engine.Configuration.seeded(seed, clock: clock, tokenSecret: Array(repeating: 1, count: 32),
+                                                        sandboxSecret: Array(repeating: 2, count: 32))
+        engine = try Engine(log: log, vault: vault, configuration: configuration)
+        var size = DemoShop.Size()
+        size.goods = 48
+        size.customers = 60
+        size.orders = 240
+        _ = try await DemoShop.seed(engine: engine, clock: clock, size: size, seed: seed)
+        merchant = try await Self.register(engine, "search-merchant@test.emporium", role: .merchant)
+        customer = try await Self.register(engine, "search-customer@test.emporium", role: .customer)
+        let catalogue: [(String, String, String, String, [String], Int)] = [
+            ("headphones", "Noise cancelling headphones 降噪耳机", "audio", "Sonic", ["wireless", "audio"], 19_900),
+            ("charger", "Phone charger", "electronics", "Volt", ["usb-c"], 2_900),
+            ("chargers", "Phone chargers twin pack", "electronics", "Volt", ["usb-c"], 4_900),
+            ("longjing", "Organic Longjing green tea 明前西湖龙井绿茶", "tea", "Hangzhou", ["green", "organic"], 8_800),
+            ("matcha", "Matcha green tea powder 抹茶粉", "tea", "Uji", ["green"], 5_600),
+            ("cafe", "Café crème coffee beans", "coffee", "Crème", ["beans"], 3_300),
+            ("teapot", "Clay teapot 紫砂壶", "home", "Yixing", ["tea", "gift"], 26_000),
+            // More tags than a search keeps inline (one repeated).
+            ("lamp", "Reading lamp", "home", "Lumen", ["gift", "led", "desk", "gift", "study", "warm"], 7_700),
+        ]
+        for (key, title, category, brand, tags, price) in catalogue {
+            named[key] = try await run("ListGoods", ["title": title, "description": "\(title) from \(brand)", "category": category, "brand": brand,
+                                                    "tags": tags, "price": price, "stock": key == "teapot" ? 3 : 50, "lowStockThreshold": 5], as: merchant)["goodsId"]
+        }
+    }
+
+    static func register(_ engine: Engine, _ email: String, role: Role) async throws -> Actor {
+        let body = try JSONSerialization.data(withJSONObject: ["email": email, "password": "test-password", "name": "Test", "role": role.rawValue])
+        let id = try await engine.execute(type: "RegisterUser", data: body, context: CommandContext(actor: .system, correlationId: UUID())).result["userId"]
+        return .user(try #require(UserId(id ?? "")), role)
+    }
+
+    @discardableResult
+    func run(_ type: String, _ data: [String: Any], as actor: Actor?) async throws -> [String: String] {
+        let body = try JSONSerialization.data(withJSONObject: data)
+        return try await engine.execute(type: type, data: body, context: CommandContext(actor: actor, correlationId: UUID())).result
+    }
+
+    /// A projector over this shop in its own directory, caught up.
+    func projector(batchEventsMax: Int = 50_000, longBatchEventsMin: Int? = nil, directory: String? = nil) throws -> Projector {
+        var options = Projector.Options()
+        options.batchEventsMax = batchEventsMax
+        if let longBatchEventsMin { options.longBatchEventsMin = longBatchEventsMin }
+        let projector = try Projector(directory: directory ?? temporaryDirectory("projections"), log: log, options: options)
+        try projector.catchUp()
+        return projector
+    }
+}
