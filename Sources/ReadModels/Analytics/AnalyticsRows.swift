@@ -1,0 +1,66 @@
+import Commerce
+import LMDB
+
+// Rows encoded by hand (see `BinaryFastEncodable`): the model's stored form.
+
+extension AnalyticsProjection.Day: BinaryFastEncodable {
+    public func encode(binary w: inout BinaryWriter) {
+        w.string(day)
+        w.int(views)
+        w.int(cartAdds)
+        w.int(ordersPlaced)
+        w.int64(placedAmount)
+        w.int(ordersPaid)
+        w.int64(gmv)
+        w.int(ordersRefunded)
+        w.int64(refundedAmount)
+        w.int(ordersCancelled)
+        w.int(ordersExpired)
+    }
+}
+
+extension AnalyticsProjection.MerchantDay: BinaryFastEncodable {
+    public func encode(binary w: inout BinaryWriter) {
+        w.string(day)
+        w.int(ordersPaid)
+        w.int(unitsPaid)
+        w.int64(revenue)
+        w.int(unitsRefunded)
+        w.int64(refundedRevenue)
+    }
+}
+
+extension AnalyticsProjection.GoodsSales: BinaryFastEncodable {
+    public func encode(binary w: inout BinaryWriter) {
+        w.string(goodsId)
+        w.string(merchantId)
+        w.string(title)
+        w.int(unitsPaid)
+        w.int64(revenue)
+        w.int(unitsRefunded)
+    }
+}
+
+extension AnalyticsProjection.StockRow: BinaryFastEncodable {
+    public func encode(binary w: inout BinaryWriter) {
+        w.string(goodsId)
+        w.string(merchantId)
+        w.string(title)
+        w.int(onHand)
+        w.int(reserved)
+        w.int(threshold)
+        w.bool(listed)
+    }
+}
+
+extension AnalyticsProjection.Order: BinaryFastEncodable {
+    public func encode(binary w: inout BinaryWriter) {
+        w.array(lines) { w, line in
+            w.string(line.goodsId)
+            w.string(line.merchantId)
+            w.int(line.quantity)
+            w.int64(line.lineTotal)
+        }
+        w.bool(paid)
+    }
+}

@@ -1,0 +1,98 @@
+import Commerce
+import EventStore
+import Logging
+import Foundation
+import Synchronization
+import LMDB
+
+extension Projector {
+    /// Starts folding new events as they are committed, until `stop()` (tests and tools; a server runs `ProjectorService`).
+    public func start() {
+        let task = Task.detached { [self] in await follow(logger: options.logger) }
+        state.withLock { follower = task }
+    }
+
+    /// Folds new events as they are committed, until the calling task is
+    /// cancelled. A failed batch is logged, the models are reloaded from what
+    /// is stored, and folding resumes after a pause that doubles with each
+    /// failure in a row (1 s up to `Options.retryPauseMax`): a storage error is
+    /// retried, never spun on, and never ends the follower.
+    public func follow(logger: Logger) async {
+        let clock = ContinuousClock()
+        var lastStep = clock.now - options.followIntervalMin
+        var lastStore = clock.now
+        var pause = Duration.seconds(1)
+        while !Task.isCancelled {
+            let kicked = wakeups.head
+            let lowest = lowestCheckpoint
+            do {
+                if lowest >= log.headPosition {
+                    // Nothing new: store what was folded but not stored yet, then wait for new events
+                    // (or for a rebuild started while everything was caught up).
+                    try await onWorker { try self.finishWrite() }
+                    lastStore = clock.now
+                    await withTaskGroup(of: Void.self) { group in
+                        group.addTask { _ = await self.log.waitForHead(after: lowest) }
+                        group.addTask { _ = await self.wakeups.wait(after: kicked) }
+                        await group.next()
+                        group.cancelAll()
+                    }
+                }
+                if Task.isCancelled { break }
+                let due = lastStep + options.followIntervalMin
+                if clock.now < due {
+                    do { try await Task.sleep(until: due, clock: clock) } catch { break }  // cancelled: stopped while waiting for its turn
+                }
+                lastStep = clock.now
+                let head = log.headPosition
+                let storing = clock.now - lastStore >= options.storeIntervalMax
+                try await onWorker {
+                    try self.step(through: head, storing: storing)
+                    if storing { try self.finishWrite() }
+                }
+                if storing { lastStore = clock.now }
+                if state.withLock({ lastFailure != nil }) { logger.notice("read models fold again", metadata: ["log.position": "\(head)"]) }
+                state.withLock { lastFailure = nil }
+                pause = .seconds(1)
+            } catch {
+                state.withLock { lastFailure = "\(error)" }
+                logger.error("folding the read models failed; reloading them from storage and retrying",
+                             metadata: ["error": "\(error)", "retry.seconds": "\(pause.components.seconds)"])
+                do { try await Task.sleep(for: pause) } catch { break }
+                pause = min(pause * 2, options.retryPauseMax)
+                do {
+                    try await onWorker { try self.reload() }
+                } catch {
+                    logger.error("reloading the read models failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// After a failed batch the models in memory may hold events their
+    /// checkpoints do not: drop them (and any rebuild) and load the stored ones again.
+    func reload() throws {
+        unstored.removeAll()  // they may hold part of the batch that failed: fold them again from what is stored
+        try? waitForWrite()  // its failure is why we reload
+        let types = state.withLock { () -> [any Projection.Type] in
+            shadows.removeAll()
+            return live.values.map(\.type)
+        }
+        for type in types { try open(type) }
+    }
+
+    public func stop() {
+        let task = state.withLock { () -> Task<Void, Never>? in
+            defer { follower = nil }
+            return follower
+        }
+        task?.cancel()
+    }
+
+    func onWorker<R: Sendable>(_ body: @escaping @Sendable () throws -> R) async throws -> R {
+        try await withCheckedThrowingContinuation { continuation in
+            worker.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+}
