@@ -45,30 +45,35 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "EventCodec",
+            dependencies: ["Commerce"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "EventStore",
             dependencies: ["LMDB", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
             name: "History",
-            dependencies: ["Commerce", "EventStore", "LMDB", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")],
+            dependencies: ["EventCodec", "Commerce", "EventStore", "LMDB", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .target(
             name: "ReadModels",
-            dependencies: ["Commerce", "EventStore", "LMDB", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["EventCodec", "Commerce", "EventStore", "LMDB", .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
         .target(
             name: "CommandEngine",
-            dependencies: ["Commerce", "EventStore", "History", .product(name: "Crypto", package: "swift-crypto"),
+            dependencies: ["EventCodec", "Commerce", "EventStore", "History", .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
         .target(
             name: "HTTPServer",
-            dependencies: ["CommandEngine", "Commerce", "EventStore", "History", "ReadModels", .product(name: "Hummingbird", package: "hummingbird"),
+            dependencies: ["EventCodec", "CommandEngine", "Commerce", "EventStore", "History", "ReadModels", .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
@@ -76,7 +81,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "emporium",
-            dependencies: ["EventStore", "CommandEngine", "Commerce", "History", "HTTPServer", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["EventCodec", "EventStore", "CommandEngine", "Commerce", "History", "HTTPServer", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
@@ -94,35 +99,35 @@ let package = Package(
         ),
         .target(
             name: "BenchSupport",
-            dependencies: ["EventStore", "CommandEngine", "Commerce", "History"],
+            dependencies: ["EventCodec", "EventStore", "CommandEngine", "Commerce", "History"],
             path: "tools/BenchSupport",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "HistoryBench",
-            dependencies: ["BenchSupport", "EventStore", "CommandEngine", "Commerce", "History", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EventCodec", "BenchSupport", "EventStore", "CommandEngine", "Commerce", "History", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/HistoryBench",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "ProjectionBench",
-            dependencies: ["BenchSupport", "EventStore", "CommandEngine", "Commerce", "History", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EventCodec", "BenchSupport", "EventStore", "CommandEngine", "Commerce", "History", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/ProjectionBench",
             swiftSettings: strict
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "CommerceTests", dependencies: ["Commerce"], swiftSettings: strict),
-        .testTarget(name: "CommandEngineTests", dependencies: ["CommandEngine", "Commerce", "EventStore", "History", "TestSupport", .product(name: "Logging", package: "swift-log")],
+        .testTarget(name: "CommerceTests", dependencies: ["EventCodec", "EventCodec", "Commerce"], swiftSettings: strict),
+        .testTarget(name: "CommandEngineTests", dependencies: ["EventCodec", "EventCodec", "CommandEngine", "Commerce", "EventStore", "History", "TestSupport", .product(name: "Logging", package: "swift-log")],
                     swiftSettings: strict),
         .testTarget(
             name: "HTTPServerTests",
-            dependencies: ["HTTPServer", "CommandEngine", "Commerce", "EventStore", "History", "ReadModels", "TestSupport",
+            dependencies: ["EventCodec", "HTTPServer", "CommandEngine", "Commerce", "EventStore", "History", "ReadModels", "TestSupport",
                            .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "HistoryTests", dependencies: ["History", "CommandEngine", "Commerce", "EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "ReadModelsTests", dependencies: ["ReadModels", "History", "CommandEngine", "Commerce", "EventStore", "TestSupport",
+        .testTarget(name: "HistoryTests", dependencies: ["EventCodec", "EventCodec", "History", "CommandEngine", "Commerce", "EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ReadModelsTests", dependencies: ["EventCodec", "EventCodec", "ReadModels", "History", "CommandEngine", "Commerce", "EventStore", "TestSupport",
                                                             .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
     ]

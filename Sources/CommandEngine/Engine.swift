@@ -1,4 +1,5 @@
 import Commerce
+import EventCodec
 import Crypto
 import EventStore
 import Foundation

@@ -92,3 +92,19 @@ extension StreamId {
         }
     }
 }
+
+/// An encoder of a compact payload form (the log's binary payloads) adopts
+/// this, and the domain's values write themselves through it: an id as its
+/// 16 bytes, an address as one value (sealed whole, one cipher call instead
+/// of eight). The domain says which values have a compact form; the codec
+/// (`EventCodec`) says what it is. Plain encoders (JSON) never see it.
+public protocol CompactEncoding {
+    func encode(uuid: UUID)
+    func encode(address: Address) throws
+}
+
+/// The decoder of the same form.
+public protocol CompactDecoding {
+    func decodeUUID() throws -> UUID
+    func decodeAddress() throws -> Address
+}

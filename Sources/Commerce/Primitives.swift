@@ -158,8 +158,8 @@ public struct EntityId<Tag>: Hashable, Comparable, Codable, CodingKeyRepresentab
     }
 
     public init(from decoder: any Decoder) throws {
-        if let binary = decoder.binaryPayload {
-            uuid = try binary.reader.uuid()
+        if let compact = decoder as? any CompactDecoding {
+            uuid = try compact.decodeUUID()
             return
         }
         let text = try decoder.singleValueContainer().decode(String.self)
@@ -170,8 +170,8 @@ public struct EntityId<Tag>: Hashable, Comparable, Codable, CodingKeyRepresentab
     }
 
     public func encode(to encoder: any Encoder) throws {
-        if let binary = encoder.binaryPayload {
-            binary.encodeUUID(uuid)
+        if let compact = encoder as? any CompactEncoding {
+            compact.encode(uuid: uuid)
             return
         }
         var container = encoder.singleValueContainer()
@@ -357,19 +357,19 @@ public struct Address: Hashable, Codable, Sendable {
 
     private enum CodingKeys: String, CodingKey { case recipient, phone, line1, line2, city, region, postalCode, country }
 
-    var fields: [String] { [recipient, phone, line1, line2, city, region, postalCode, country] }
+    /// The eight fields in declaration order (the order every encoding keeps).
+    public var fields: [String] { [recipient, phone, line1, line2, city, region, postalCode, country] }
 
-    private init(fields: [String]) {
+    /// An address from its eight fields in declaration order.
+    public init(fields: [String]) {
+        precondition(fields.count == 8, "an address has eight fields")
         self.init(recipient: fields[0], phone: fields[1], line1: fields[2], line2: fields[3], city: fields[4], region: fields[5],
                   postalCode: fields[6], country: fields[7])
     }
 
     public func encode(to encoder: any Encoder) throws {
-        if let binary = encoder.binaryPayload {
-            var writer = BinaryWriter()
-            try encode(binary: &writer, sealingFor: encoder.userInfo[.personalDataOwner] as? UserId,
-                       with: encoder.userInfo[.personalDataCipher] as? any PersonalDataCipher)
-            binary.buffer.bytes.append(contentsOf: writer.bytes)
+        if let compact = encoder as? any CompactEncoding {
+            try compact.encode(address: self)
             return
         }
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -379,19 +379,8 @@ public struct Address: Hashable, Codable, Sendable {
     }
 
     public init(from decoder: any Decoder) throws {
-        if let binary = decoder.binaryPayload {
-            switch try binary.reader.byte() {
-            case 0: self.init(fields: try (0..<8).map { _ in try binary.reader.string() })
-            case 1:
-                let sealed = try binary.reader.string()
-                let cipher = decoder.userInfo[.personalDataCipher] as? any PersonalDataCipher
-                guard let opened = cipher?.open(sealed), let plain = Data(base64Encoded: opened) else {
-                    self = Address(fields: Array(repeating: cipher?.unopenedText ?? PersonalData.erased, count: 8))
-                    return
-                }
-                self = try BinaryPayload.decode(Address.self, from: Array(plain))
-            default: throw ByteReader.corrupt("an address is plain (0) or sealed (1)")
-            }
+        if let compact = decoder as? any CompactDecoding {
+            self = try compact.decodeAddress()
             return
         }
         let container = try decoder.container(keyedBy: CodingKeys.self)

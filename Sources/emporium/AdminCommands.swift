@@ -1,5 +1,6 @@
 import ArgumentParser
 import Commerce
+import EventCodec
 import CommandEngine
 import EventStore
 import Foundation

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Commerce
+@testable import EventCodec
 
 /// One canonical sample of every event type at its current schema version.
 /// `Snapshots/events/<Type>.v<N>.json` holds its encoding; a change to a

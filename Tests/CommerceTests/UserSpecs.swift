@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Commerce
+@testable import EventCodec
 
 @Suite struct RegisterAndLoginSpecs {
     @Test func registeringClaimsTheEmailAndStoresOnlyASaltedHash() throws {

@@ -1,4 +1,5 @@
 import Commerce
+import EventCodec
 import CommandEngine
 import EventStore
 import Foundation

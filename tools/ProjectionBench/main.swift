@@ -1,6 +1,7 @@
 import ArgumentParser
 import BenchSupport
 import Commerce
+import EventCodec
 import CommandEngine
 import EventStore
 import Foundation

@@ -1,4 +1,5 @@
 import Commerce
+import EventCodec
 import LMDB
 
 // Rows encoded by hand (see `BinaryFastEncodable`): the model's stored form.

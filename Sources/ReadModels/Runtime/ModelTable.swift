@@ -1,4 +1,5 @@
 import Commerce
+import EventCodec
 import LMDB
 
 /// One table of a projection's model: rows kept in memory for queries and

@@ -1,4 +1,5 @@
 import Commerce
+import EventCodec
 import EventStore
 import Logging
 import Foundation

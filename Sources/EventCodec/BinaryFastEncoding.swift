@@ -1,3 +1,4 @@
+import Commerce
 import Foundation
 
 /// A value with a hand-written binary encoder that writes exactly the bytes
@@ -84,26 +85,4 @@ extension Int64: BinaryFastEncodable {
 
 extension Array: BinaryFastEncodable where Element: BinaryFastEncodable {
     public func encode(binary writer: inout BinaryWriter) { writer.array(self) { $1.encode(binary: &$0) } }
-}
-
-extension GoodsState: BinaryFastEncodable {
-    public func encode(binary w: inout BinaryWriter) {
-        w.optional(goodsId) { $0.id($1) }
-        w.optional(merchantId) { $0.id($1) }
-        w.string(title)
-        w.string(description)
-        w.string(category)
-        w.string(brand)
-        w.strings(tags)
-        w.money(price)
-        w.int(onHand)
-        w.int(reserved)
-        w.int(lowStockThreshold)
-        w.bool(isListed)
-        w.int(sold)
-        w.array(reviewedOrders.elements.sorted()) { $0.id($1) }
-        w.int(ratingTotal)
-        w.int(ratingCount)
-        w.optional(listedAt) { $0.instant($1) }
-    }
 }

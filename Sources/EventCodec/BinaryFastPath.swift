@@ -1,3 +1,4 @@
+import Commerce
 import Foundation
 
 /// Hand-written v2 decoders for the events a shop writes most (one of each per
@@ -90,7 +91,7 @@ extension OrderPlaced: BinaryFastDecodable {
         for _ in 0..<count { lines.append(try OrderLine(binary: d)) }
         self.init(orderId: orderId, number: number, userId: userId, lines: lines, subtotal: try d.money(), discount: try d.money(),
                   couponId: try d.optional { try d.id(CouponTag.self) }, pointsUsed: try d.reader.signed(), pointsValue: try d.money(),
-                  total: try d.money(), address: try Address(from: d), at: try d.instant(), expiresAt: try d.instant())
+                  total: try d.money(), address: try d.decodeAddress(), at: try d.instant(), expiresAt: try d.instant())
     }
 }
 

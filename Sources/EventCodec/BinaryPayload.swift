@@ -1,3 +1,4 @@
+import Commerce
 import Foundation
 
 /// Schema version 2 of every event payload: the v1 fields, in declaration
@@ -430,11 +431,34 @@ struct SingleReader: SingleValueDecodingContainer {
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try decoder.read(T.self) }
 }
 
-extension Encoder {
-    /// The binary payload encoder, when this is one (ids take their 16-byte form there).
-    var binaryPayload: BinaryPayloadEncoder? { self as? BinaryPayloadEncoder }
+/// Ids as their 16 bytes; an address as one value, sealed whole for its owner when the encoder carries a cipher.
+extension BinaryPayloadEncoder: CompactEncoding {
+    func encode(uuid: UUID) { encodeUUID(uuid) }
+
+    func encode(address: Address) throws {
+        var writer = BinaryWriter()
+        try address.encode(binary: &writer, sealingFor: userInfo[.personalDataOwner] as? UserId,
+                           with: userInfo[.personalDataCipher] as? any PersonalDataCipher)
+        buffer.bytes.append(contentsOf: writer.bytes)
+    }
 }
 
-extension Decoder {
-    var binaryPayload: BinaryPayloadDecoder? { self as? BinaryPayloadDecoder }
+extension BinaryPayloadDecoder: CompactDecoding {
+    func decodeUUID() throws -> UUID { try reader.uuid() }
+
+    /// 0 and the eight fields, or 1 and them sealed as one value: opened with the decoder's cipher, or
+    /// read as the cipher's unopened text (erased, or hidden) when it cannot open them.
+    func decodeAddress() throws -> Address {
+        switch try reader.byte() {
+        case 0: return Address(fields: try (0..<8).map { _ in try reader.string() })
+        case 1:
+            let sealed = try reader.string()
+            let cipher = userInfo[.personalDataCipher] as? any PersonalDataCipher
+            guard let opened = cipher?.open(sealed), let plain = Data(base64Encoded: opened) else {
+                return Address(fields: Array(repeating: cipher?.unopenedText ?? PersonalData.erased, count: 8))
+            }
+            return try BinaryPayload.decode(Address.self, from: Array(plain))
+        default: throw ByteReader.corrupt("an address is plain (0) or sealed (1)")
+        }
+    }
 }
