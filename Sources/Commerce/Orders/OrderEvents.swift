@@ -1,0 +1,103 @@
+import Foundation
+
+// MARK: Orders
+
+public struct OrderLine: Codable, Hashable, Sendable {
+    public var goodsId: GoodsId
+    public var merchantId: UserId
+    public var title: String
+    public var unitPrice: Money
+    public var quantity: Int
+    public var lineTotal: Money
+
+    public init(goodsId: GoodsId, merchantId: UserId, title: String, unitPrice: Money, quantity: Int, lineTotal: Money) {
+        self.goodsId = goodsId
+        self.merchantId = merchantId
+        self.title = title
+        self.unitPrice = unitPrice
+        self.quantity = quantity
+        self.lineTotal = lineTotal
+    }
+}
+
+/// A block of the day's order numbers, taken by one engine to hand out: numbers stay unique without every order touching one stream.
+public struct OrderNumbersReserved: EventPayload { public static let eventType = "OrderNumbersReserved"; public var day: String; public var first: Int; public var count: Int
+    public init(day: String, first: Int, count: Int) { self.day = day; self.first = first; self.count = count }
+}
+
+public struct OrderPlaced: EventPayload {
+    public static let eventType = "OrderPlaced"
+    public var orderId: OrderId
+    public var number: String
+    public var userId: UserId
+    public var lines: [OrderLine]
+    public var subtotal: Money
+    public var discount: Money
+    public var couponId: CouponId?
+    public var pointsUsed: Int64
+    public var pointsValue: Money
+    public var total: Money
+    public var address: Address
+    public var at: Instant
+    public var expiresAt: Instant
+
+    public init(orderId: OrderId, number: String, userId: UserId, lines: [OrderLine], subtotal: Money, discount: Money, couponId: CouponId?, pointsUsed: Int64, pointsValue: Money, total: Money, address: Address, at: Instant, expiresAt: Instant) {
+        self.orderId = orderId
+        self.number = number
+        self.userId = userId
+        self.lines = lines
+        self.subtotal = subtotal
+        self.discount = discount
+        self.couponId = couponId
+        self.pointsUsed = pointsUsed
+        self.pointsValue = pointsValue
+        self.total = total
+        self.address = address
+        self.at = at
+        self.expiresAt = expiresAt
+    }
+}
+public struct OrderPaid: EventPayload { public static let eventType = "OrderPaid"; public var paymentId: PaymentId; public var amount: Money; public var at: Instant
+    public init(paymentId: PaymentId, amount: Money, at: Instant) { self.paymentId = paymentId; self.amount = amount; self.at = at }
+}
+public struct OrderShipped: EventPayload { public static let eventType = "OrderShipped"; public var carrier: String; public var trackingNumber: String; public var at: Instant
+    public init(carrier: String, trackingNumber: String, at: Instant) { self.carrier = carrier; self.trackingNumber = trackingNumber; self.at = at }
+}
+public struct OrderReceived: EventPayload { public static let eventType = "OrderReceived"; public var at: Instant
+    public init(at: Instant) { self.at = at }
+}
+public struct OrderCancelled: EventPayload { public static let eventType = "OrderCancelled"; public var reason: String; public var refundAmount: Money; public var at: Instant
+    public init(reason: String, refundAmount: Money, at: Instant) { self.reason = reason; self.refundAmount = refundAmount; self.at = at }
+}
+public struct RefundRequested: EventPayload { public static let eventType = "RefundRequested"; public var reason: String; public var at: Instant
+    public init(reason: String, at: Instant) { self.reason = reason; self.at = at }
+}
+public struct RefundApproved: EventPayload { public static let eventType = "RefundApproved"; public var at: Instant
+    public init(at: Instant) { self.at = at }
+}
+public struct RefundRejected: EventPayload { public static let eventType = "RefundRejected"; public var reason: String; public var at: Instant
+    public init(reason: String, at: Instant) { self.reason = reason; self.at = at }
+}
+public struct OrderRefunded: EventPayload { public static let eventType = "OrderRefunded"; public var amount: Money; public var at: Instant
+    public init(amount: Money, at: Instant) { self.amount = amount; self.at = at }
+}
+public struct OrderExpired: EventPayload { public static let eventType = "OrderExpired"; public var at: Instant
+    public init(at: Instant) { self.at = at }
+}
+
+public enum OrderEvent: Hashable, Sendable {
+    case placed(OrderPlaced)
+    case paid(OrderPaid)
+    case shipped(OrderShipped)
+    case received(OrderReceived)
+    case cancelled(OrderCancelled)
+    case refundRequested(RefundRequested)
+    case refundApproved(RefundApproved)
+    case refundRejected(RefundRejected)
+    case refunded(OrderRefunded)
+    case expired(OrderExpired)
+}
+
+public enum OrderNumberEvent: Hashable, Sendable {
+    case reserved(OrderNumbersReserved)
+}
