@@ -72,8 +72,18 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "CommandAPI",
+            dependencies: ["CommandEngine", "Commerce", "EventStore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Fixtures",
+            dependencies: ["CommandEngine", "Commerce", "EventStore", "History"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "HTTPServer",
-            dependencies: ["EventCodec", "CommandEngine", "Commerce", "EventStore", "History", "ReadModels", .product(name: "Hummingbird", package: "hummingbird"),
+            dependencies: ["CommandAPI", "EventCodec", "CommandEngine", "Commerce", "EventStore", "History", "ReadModels", .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
@@ -81,7 +91,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "emporium",
-            dependencies: ["EventCodec", "EventStore", "CommandEngine", "Commerce", "History", "HTTPServer", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["Fixtures", "CommandAPI", "EventCodec", "EventStore", "CommandEngine", "Commerce", "History", "HTTPServer", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
@@ -99,35 +109,37 @@ let package = Package(
         ),
         .target(
             name: "BenchSupport",
-            dependencies: ["EventCodec", "EventStore", "CommandEngine", "Commerce", "History"],
+            dependencies: ["Fixtures", "EventCodec", "EventStore", "CommandEngine", "Commerce", "History"],
             path: "tools/BenchSupport",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "HistoryBench",
-            dependencies: ["EventCodec", "BenchSupport", "EventStore", "CommandEngine", "Commerce", "History", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Fixtures", "EventCodec", "BenchSupport", "EventStore", "CommandEngine", "Commerce", "History", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/HistoryBench",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "ProjectionBench",
-            dependencies: ["EventCodec", "BenchSupport", "EventStore", "CommandEngine", "Commerce", "History", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Fixtures", "EventCodec", "BenchSupport", "EventStore", "CommandEngine", "Commerce", "History", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/ProjectionBench",
             swiftSettings: strict
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "CommerceTests", dependencies: ["EventCodec", "EventCodec", "Commerce"], swiftSettings: strict),
-        .testTarget(name: "CommandEngineTests", dependencies: ["EventCodec", "EventCodec", "CommandEngine", "Commerce", "EventStore", "History", "TestSupport", .product(name: "Logging", package: "swift-log")],
+        .testTarget(name: "CommerceTests", dependencies: ["EventCodec", "Commerce"], swiftSettings: strict),
+        .testTarget(name: "CommandEngineTests", dependencies: ["ShopTestSupport", "Fixtures", "EventCodec", "CommandEngine", "Commerce", "EventStore", "History", "TestSupport", .product(name: "Logging", package: "swift-log")],
                     swiftSettings: strict),
         .testTarget(
             name: "HTTPServerTests",
-            dependencies: ["EventCodec", "HTTPServer", "CommandEngine", "Commerce", "EventStore", "History", "ReadModels", "TestSupport",
+            dependencies: ["ShopTestSupport", "CommandAPI", "Fixtures", "EventCodec", "HTTPServer", "CommandEngine", "Commerce", "EventStore", "History", "ReadModels", "TestSupport",
                            .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "HistoryTests", dependencies: ["EventCodec", "EventCodec", "History", "CommandEngine", "Commerce", "EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "ReadModelsTests", dependencies: ["EventCodec", "EventCodec", "ReadModels", "History", "CommandEngine", "Commerce", "EventStore", "TestSupport",
+        .target(name: "ShopTestSupport", dependencies: ["CommandEngine", "Commerce", "EventStore", "History", "TestSupport"], path: "Tests/ShopTestSupport",
+                swiftSettings: strict),
+        .testTarget(name: "HistoryTests", dependencies: ["Fixtures", "EventCodec", "History", "CommandEngine", "Commerce", "EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ReadModelsTests", dependencies: ["Fixtures", "EventCodec", "ReadModels", "History", "CommandEngine", "Commerce", "EventStore", "TestSupport",
                                                             .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
     ]

@@ -44,17 +44,17 @@ extension Engine {
     /// and whose owner still exists. Every failure is 401 with its code.
     public func authenticate(bearer: String) throws -> Actor {
         guard bearer.hasPrefix(ApiKeySecret.prefix) else { return try tokens.verify(bearer) }
-        guard let keyId = ApiKeySecret.keyId(in: bearer) else { throw EngineError(.unauthenticated, code: "invalid_api_key", "the API key is malformed") }
+        guard let keyId = ApiKeySecret.keyId(in: bearer) else { throw EngineError(.invalidAPIKey, "the API key is malformed") }
         let key: ApiKeyState = try state(.apiKey(keyId))
         guard let stored = key.secretDigest, let owner = key.ownerId, ApiKeySecret.matches(bearer, stored) else {
-            throw EngineError(.unauthenticated, code: "invalid_api_key", "no such API key")
+            throw EngineError(.invalidAPIKey, "no such API key")
         }
-        guard !key.isRevoked else { throw EngineError(.unauthenticated, code: "api_key_revoked", "the API key was revoked") }
+        guard !key.isRevoked else { throw EngineError(.apiKeyRevoked, "the API key was revoked") }
         if let expiresAt = key.expiresAt, now >= expiresAt {
-            throw EngineError(.unauthenticated, code: "api_key_expired", "the API key expired at \(expiresAt.millisecondsSinceEpoch)")
+            throw EngineError(.apiKeyExpired, "the API key expired at \(expiresAt.millisecondsSinceEpoch)")
         }
         let user: UserState = try state(.user(owner))
-        guard user.exists, !user.isForgotten else { throw EngineError(.unauthenticated, code: "unknown_user", "the API key's owner does not exist") }
+        guard user.exists, !user.isForgotten else { throw EngineError(.unknownUser, "the API key's owner does not exist") }
         return .apiKey(ApiKeyCredential(keyId: keyId, owner: owner, role: user.role, scopes: Set(key.scopes)))
     }
 }

@@ -13,81 +13,6 @@ public protocol IdSource: Sendable {
 
 extension UUIDv7Generator: IdSource {}
 
-/// An event the command appended.
-public struct AppendedEvent: Codable, Hashable, Sendable {
-    public var stream: String
-    public var version: UInt64
-    public var position: UInt64
-    public var type: String
-}
-
-/// The answer to a command: what it appended, and the values a caller needs
-/// next (an order id and number, a login token…).
-public struct CommandResult: Codable, Hashable, Sendable {
-    public var events: [AppendedEvent]
-    public var result: [String: String]
-    /// True when an `Idempotency-Key` matched an earlier command: this is its answer, and nothing was appended now.
-    public var replayed: Bool
-}
-
-extension CommandResult {
-    /// The answer as JSON, byte for byte what `JSONEncoder` with sorted keys
-    /// and unescaped slashes writes (a test holds it to that), written
-    /// directly: the encoder was a twentieth of the server's time under load.
-    public var json: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(64 + events.count * 120 + result.count * 48)
-        out.append(contentsOf: #"{"events":["#.utf8)
-        for (index, event) in events.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: #"{"position":"#.utf8)
-            out.append(contentsOf: String(event.position).utf8)
-            out.append(contentsOf: #","stream":"#.utf8)
-            JSONText.string(event.stream, into: &out)
-            out.append(contentsOf: #","type":"#.utf8)
-            JSONText.string(event.type, into: &out)
-            out.append(contentsOf: #","version":"#.utf8)
-            out.append(contentsOf: String(event.version).utf8)
-            out.append(UInt8(ascii: "}"))
-        }
-        out.append(contentsOf: #"],"replayed":"#.utf8)
-        out.append(contentsOf: (replayed ? "true" : "false").utf8)
-        out.append(contentsOf: #","result":{"#.utf8)
-        for (index, key) in result.keys.sorted().enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            JSONText.string(key, into: &out)
-            out.append(UInt8(ascii: ":"))
-            JSONText.string(result[key] ?? "", into: &out)
-        }
-        out.append(contentsOf: "}}".utf8)
-        return out
-    }
-}
-
-/// JSON text written by hand where an encoder's generality costs too much.
-public enum JSONText {
-    /// `value` as a JSON string: quotes, backslashes and control characters escaped, the rest as UTF-8.
-    public static func string(_ value: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x08: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\r"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-}
-
 /// Who sends the command and in which context.
 public struct CommandContext: Sendable {
     /// nil for an anonymous caller (RegisterUser and Login only). A request
@@ -99,16 +24,18 @@ public struct CommandContext: Sendable {
     /// (0: it should not exist yet). A mismatch is a 409 with the current
     /// version, not retried: the caller decided on a stale view.
     public var expectedVersion: UInt64?
-    /// The request's fingerprint (`DecodedCommand.fingerprint`), set by
-    /// `execute` for a command with an `idempotencyKey`: a later request under
-    /// the same key must match it.
-    var requestFingerprint: String?
+    /// What identifies the request under its `idempotencyKey`: a later request under the same key must
+    /// match it. The HTTP edge gives the body's (`CommandEnvelope.fingerprint`); `execute` makes one from a
+    /// typed command otherwise.
+    public var requestFingerprint: String?
 
-    public init(actor: Actor?, correlationId: UUID, idempotencyKey: String? = nil, expectedVersion: UInt64? = nil) {
+    public init(actor: Actor?, correlationId: UUID, idempotencyKey: String? = nil, expectedVersion: UInt64? = nil,
+                requestFingerprint: String? = nil) {
         self.actor = actor
         self.correlationId = correlationId
         self.idempotencyKey = idempotencyKey
         self.expectedVersion = expectedVersion
+        self.requestFingerprint = requestFingerprint
     }
 }
 
@@ -153,7 +80,7 @@ public final class Engine: Sendable {
 
     public init(log: EventLog, vault: KeyVault, snapshots: SnapshotStore? = nil, configuration: Configuration) throws {
         guard configuration.tokenSecret.count >= TokenAuthority.secretBytesMin else {
-            throw EngineError(.invalidInput, code: "weak_secret", "the token secret needs at least \(TokenAuthority.secretBytesMin) bytes")
+            throw EngineError(.weakSecret, "the token secret needs at least \(TokenAuthority.secretBytesMin) bytes")
         }
         self.log = log
         self.vault = vault
@@ -179,7 +106,7 @@ public final class Engine: Sendable {
             anyUserHasAKey = try vault.hasKey(for: id) || vault.wasDestroyed(for: id)
         }
         guard try vault.hasPseudonymKey(), anyUserHasAKey else {
-            throw EngineError(.unavailable, code: "keys_missing",
+            throw EngineError(.keysMissing,
                               "the log holds sealed personal data (from position \(firstClaim.position)) but the key vault does not hold its keys; "
                                   + "restore the shop's keys/ directory (emporium restore, or emporium import --keys) before serving it")
         }
@@ -209,7 +136,7 @@ public final class Engine: Sendable {
                 store.forgetCachedStates()
             } catch {
                 configuration.logger.error("destroying a forgotten user's key failed; retried at the next start", metadata: ["user.id": "\(id)", "error": "\(error)"])
-                throw EngineError(.internalFailure, "user \(id) is forgotten, but destroying their key failed (retried at the next start): \(error)")
+                throw EngineError(.internalError, "user \(id) is forgotten, but destroying their key failed (retried at the next start): \(error)")
             }
         }
     }
@@ -221,16 +148,19 @@ public final class Engine: Sendable {
     /// Runs a decision function until it appends without conflict.
     /// `decide` gets a fresh `Execution` each time (states are reloaded).
     func run(_ context: CommandContext, commandType: String,
-             _ decide: (inout Execution) throws -> (Decision, [String: String])) async throws -> CommandResult {
+             _ decide: (inout Execution) throws -> (Decision, CommandResult)) async throws -> CommandOutcome {
         let idempotency = try idempotencyStream(context)
         if let idempotency, let stored = try storedAnswer(idempotency, for: context, commandType: commandType) { return stored }
         var lastConflict: EngineError?
         for _ in 0..<Self.conflictRetriesMax {
             var execution = Execution(engine: self, context: context, at: now)
-            let (decision, values) = try decide(&execution)
+            let (decision, result) = try decide(&execution)
             try checkCallerExpectation(decision, execution: execution)
             do {
-                return try await append(decision, values: values, execution: execution, commandType: commandType, idempotency: idempotency)
+                let outcome = try await append(decision, result: result, execution: execution, commandType: commandType, idempotency: idempotency)
+                // A refusal that still appends (a failed login, recorded for lock-out) throws once its events are durable.
+                if let refusal = decision.refusal { throw EngineError(refusal) }
+                return outcome
             } catch let error as EventLogError {
                 guard case let .wrongExpectedVersion(stream, _, _) = error else { throw EngineError(error) }
                 if let idempotency, stream == idempotency, let stored = try storedAnswer(idempotency, for: context, commandType: commandType) {
@@ -239,20 +169,20 @@ public final class Engine: Sendable {
                 lastConflict = EngineError(error)  // the next attempt's loads catch up with what the winner appended
             }
         }
-        throw lastConflict ?? EngineError(.conflict, "too many conflicts")
+        throw lastConflict ?? EngineError(.versionConflict, "too many conflicts")
     }
 
     private func checkCallerExpectation(_ decision: Decision, execution: Execution) throws {
         guard let expected = execution.context.expectedVersion, let primary = decision.changes.first?.stream else { return }
         let current = execution.readVersions[primary] ?? nil
         guard (current ?? 0) != expected else { return }
-        throw EngineError(.conflict, "\(primary) is at version \(current ?? 0), not \(expected)",
+        throw EngineError(.versionConflict, "\(primary) is at version \(current ?? 0), not \(expected)",
                           details: ["stream": primary.description, "currentVersion": String(current ?? 0), "expectedVersion": String(expected)])
     }
 
-    private func append(_ decision: Decision, values: [String: String], execution: Execution, commandType: String,
-                        idempotency: StreamName?) async throws -> CommandResult {
-        guard !decision.isEmpty else { return CommandResult(events: [], result: values, replayed: false) }
+    private func append(_ decision: Decision, result values: CommandResult, execution: Execution, commandType: String,
+                        idempotency: StreamName?) async throws -> CommandOutcome {
+        guard !decision.isEmpty else { return CommandOutcome(events: [], result: values, replayed: false) }
         let commandId = configuration.ids.next()
         let metadata = EventMetadata(actor: execution.actorDescription, correlationId: execution.context.correlationId,
                                      causationId: commandId, idempotencyKey: execution.context.idempotencyKey)
@@ -266,18 +196,18 @@ public final class Engine: Sendable {
                 do {
                     encoded = try EventCodec.encode(event, sealingFor: change.stream.personalDataOwner(of: event), with: vault)
                 } catch {
-                    throw EngineError(.internalFailure, "\(event.eventType) could not be sealed: \(error)")
+                    throw EngineError(.internalError, "\(event.eventType) could not be sealed: \(error)")
                 }
                 return ProposedEvent(eventId: configuration.ids.next(), type: encoded.type, schemaVersion: UInt32(encoded.schemaVersion),
                                      payload: encoded.payload, metadata: metadata)
             }
             appends.append(StreamAppend(stream: try store.streamName(change.stream), expected: version.map(ExpectedVersion.exact) ?? .noStream, events: events))
         }
-        var answer = CommandResult(events: [], result: values, replayed: false)
-        if let idempotency {
+        var answer = CommandOutcome(events: [], result: values, replayed: false)
+        if let idempotency, decision.refusal == nil {
             let types = appends.flatMap { $0.events.map(\.type) }
             // The answer is stored in the same append as the effect: both land or neither.
-            let stored = values.filter { !Self.secretResultKeys.contains($0.key) }
+            let stored = values.values.filter { !CommandResult.secretKeys.contains($0.key) }
             let preview = try JSONEncoder().encode(IdempotencyRecord(commandType: commandType, result: stored, eventTypes: types,
                                                                      fingerprint: execution.context.requestFingerprint))
             appends.append(StreamAppend(stream: idempotency, expected: .noStream, events: [
@@ -300,11 +230,8 @@ public final class Engine: Sendable {
 
     // MARK: Idempotency
 
-    /// Answer values that are credentials (a login token, a new API key's
-    /// secret): never stored with an idempotency record, so the log holds no
-    /// credential and a replayed answer comes without them.
-    static let secretResultKeys: Set<String> = ["token", "secret"]
-
+    /// Answer values that are credentials (a login token, a new API key's secret, `CommandResult.secretKeys`)
+    /// are never stored with an idempotency record, so the log holds no credential and a replayed answer comes without them.
     struct IdempotencyRecord: Codable {
         static let eventType = "IdempotentCommandRecorded"
         var commandType: String
@@ -319,7 +246,7 @@ public final class Engine: Sendable {
     private func idempotencyStream(_ context: CommandContext) throws -> StreamName? {
         guard let key = context.idempotencyKey else { return nil }
         guard !key.isEmpty, key.count <= Self.idempotencyKeyCharactersMax, key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
-            throw EngineError(.invalidInput, code: "invalid_idempotency_key", "Idempotency-Key must be 1–\(Self.idempotencyKeyCharactersMax) printable ASCII characters")
+            throw EngineError(.invalidIdempotencyKey, "Idempotency-Key must be 1–\(Self.idempotencyKeyCharactersMax) printable ASCII characters")
         }
         let digest = SHA256.hash(data: Array("\(context.actor?.description ?? "anonymous")\u{0}\(key)".utf8))
         return try StreamName("idempotency-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined())
@@ -329,20 +256,20 @@ public final class Engine: Sendable {
     /// A different request under the same key is refused (422), as the IETF
     /// `Idempotency-Key` draft and Stripe do: answering it with the first
     /// request's result would tell the caller a command ran that never did.
-    private func storedAnswer(_ stream: StreamName, for context: CommandContext, commandType: String) throws -> CommandResult? {
+    private func storedAnswer(_ stream: StreamName, for context: CommandContext, commandType: String) throws -> CommandOutcome? {
         let recorded = try log.readStream(stream, limit: 1)
         guard let first = recorded.first else { return nil }
         let record = try JSONDecoder().decode(IdempotencyRecord.self, from: Data(first.payload))
         let sameFingerprint = record.fingerprint == nil || context.requestFingerprint == nil || record.fingerprint == context.requestFingerprint
         guard record.commandType == commandType, sameFingerprint else {
-            throw EngineError(.rejected, code: "idempotency_key_reused",
+            throw EngineError(.idempotencyKeyReused,
                               "this Idempotency-Key was used for a different request (\(record.commandType)); send a new key with a new request",
                               details: ["commandType": record.commandType])
         }
         let effects = try log.events(correlatedWith: first.metadata.correlationId, limit: LogLimits.readPageEventsMax)
             .filter { $0.metadata.causationId == first.metadata.causationId && $0.type != IdempotencyRecord.eventType }
-        return CommandResult(events: effects.map { AppendedEvent(stream: $0.stream.rawValue, version: $0.version, position: $0.position, type: $0.type) },
-                             result: record.result, replayed: true)
+        return CommandOutcome(events: effects.map { AppendedEvent(stream: $0.stream.rawValue, version: $0.version, position: $0.position, type: $0.type) },
+                              result: CommandResult(values: record.result), replayed: true)
     }
 }
 
@@ -370,7 +297,20 @@ struct Execution {
         return state
     }
 
-    var actorDescription: String { context.actor?.description ?? "anonymous" }
+    var actorDescription: String { (context.actor ?? .anonymous).description }
+
+    /// Loads any stream's state (what a decider's `reads` names), as its aggregate's type.
+    mutating func loadAny(_ stream: StreamId) throws -> any AggregateState {
+        func open<S: AggregateState>(_: S) throws -> any AggregateState { try load(stream, as: S.self) }
+        return try open(stream.emptyState)
+    }
+
+    /// The caller as a decider sees them: anonymous without credentials (the engine admitted the command
+    /// for anonymous callers already), else `requireActor`.
+    mutating func caller() throws -> Actor {
+        guard context.actor != nil, context.actor != .anonymous else { return .anonymous }
+        return try requireActor()
+    }
 
     /// The caller, with the role their user record has now (a token only proves who they are).
     mutating func requireActor() throws -> Actor {
@@ -378,14 +318,14 @@ struct Execution {
         switch actor {
         case .user(let id, _):
             let user: UserState = try load(.user(id))
-            guard user.exists, !user.isForgotten else { throw EngineError(.unauthenticated, code: "unknown_user", "the token's user does not exist") }
+            guard user.exists, !user.isForgotten else { throw EngineError(.unknownUser, "the token's user does not exist") }
             return .user(id, user.role)
         case .apiKey(var key):
             let owner: UserState = try load(.user(key.owner))
-            guard owner.exists, !owner.isForgotten else { throw EngineError(.unauthenticated, code: "unknown_user", "the API key's owner does not exist") }
+            guard owner.exists, !owner.isForgotten else { throw EngineError(.unknownUser, "the API key's owner does not exist") }
             key.role = owner.role
             return .apiKey(key)
-        case .system, .paymentProvider:
+        case .system, .paymentProvider, .anonymous:
             return actor
         }
     }

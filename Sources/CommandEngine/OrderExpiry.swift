@@ -65,12 +65,12 @@ public final class OrderExpiry: Sendable {
         let due = pending.withLock { orders in orders.filter { $0.value <= now }.keys.sorted().prefix(Self.sweepBatchMax) }
         var expired = 0
         for orderId in due {
-            let data = Data(#"{"orderId":"\#(orderId)"}"#.utf8)
             do {
-                _ = try await engine.execute(type: "ExpireOrder", data: data, context: CommandContext(actor: .system, correlationId: UUIDv7Generator.shared.next()))
+                _ = try await engine.execute(.expireOrder(orderId), context: CommandContext(actor: .system, correlationId: UUIDv7Generator.shared.next()))
                 expired += 1
-            } catch let error as EngineError where error.kind == .rejected {
-                // Paid or cancelled meanwhile: the log will say so on the next catch-up.
+            } catch {
+                // Paid or cancelled meanwhile (a refusal): the log will say so on the next catch-up.
+                guard error.kind == .rejected else { throw error }
             }
             pending.withLock { _ = $0.removeValue(forKey: orderId) }
         }

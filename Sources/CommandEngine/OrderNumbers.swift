@@ -101,6 +101,6 @@ actor OrderNumbers {
                 continue  // another engine took a block: the next load reads it
             }
         }
-        throw EngineError(.conflict, "could not reserve order numbers for \(today)")
+        throw EngineError(.versionConflict, "could not reserve order numbers for \(today)")
     }
 }

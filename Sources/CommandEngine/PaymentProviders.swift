@@ -28,11 +28,11 @@ public struct CallbackVerifier: Sendable {
         // `abs`, which traps on the smallest Int64); before, one unsigned request crashed the server.
         let (distance, overflow) = nowSeconds.subtractingReportingOverflow(timestamp)
         guard !overflow, distance.magnitude <= UInt64(Self.toleranceSeconds) else {
-            throw EngineError(.unauthenticated, code: "stale_timestamp", "the callback timestamp is outside ±\(Self.toleranceSeconds) s")
+            throw EngineError(.staleTimestamp, "the callback timestamp is outside ±\(Self.toleranceSeconds) s")
         }
         guard signature.count == 64, let mac = Digest.bytes(fromHex: signature),
               HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Array("\(timestamp).".utf8) + body, using: key) else {
-            throw EngineError(.unauthenticated, code: "invalid_signature", "the callback signature does not match")
+            throw EngineError(.invalidSignature, "the callback signature does not match")
         }
     }
 }
@@ -60,31 +60,34 @@ extension Engine {
     /// checked before anything is read; the same transaction delivered again
     /// appends nothing (the payment remembers handled transaction ids).
     public func handleProviderCallback(provider: String, body: [UInt8], timestamp: Int64, signature: String,
-                                       correlationId: UUID) async throws -> CommandResult {
+                                       correlationId: UUID) async throws -> CommandOutcome {
         guard let verifier = configuration.paymentProviders[provider] else {
-            throw EngineError(.notFound, code: "unknown_provider", "no payment provider \(LogLimits.shown(provider))")
+            throw EngineError(.unknownProvider, "no payment provider \(LogLimits.shown(provider))")
         }
-        guard body.count <= CallbackVerifier.bodyBytesMax else { throw EngineError(.invalidInput, code: "body_too_large", "callback body too large") }
+        guard body.count <= CallbackVerifier.bodyBytesMax else { throw EngineError(.bodyTooLarge, "callback body too large") }
         try verifier.verify(body: body, timestamp: timestamp, signature: signature, nowSeconds: configuration.clock.now().nanosecondsSinceEpoch / 1_000_000_000)
-        let notification = try DecodedCommand.decode(ProviderNotification.self, Data(body))
+        let notification: ProviderNotification
+        do {
+            notification = try JSONDecoder().decode(ProviderNotification.self, from: Data(body))
+        } catch {
+            throw EngineError(.malformedJSON, "the callback body is not a provider notification: \(error)")
+        }
         guard let paymentId = PaymentId(notification.paymentId) else {
-            throw EngineError(.invalidInput, code: "invalid_value", "paymentId is not a UUID", details: ["field": "paymentId"])
+            throw EngineError(.invalidValue, "paymentId is not a UUID", details: ["field": "paymentId"])
         }
         guard notification.status == "succeeded" || notification.status == "failed" else {
-            throw EngineError(.invalidInput, code: "invalid_value", "status must be succeeded or failed", details: ["field": "status"])
+            throw EngineError(.invalidValue, "status must be succeeded or failed", details: ["field": "status"])
         }
         let context = CommandContext(actor: .paymentProvider(provider), correlationId: correlationId)
         do {
-            return try await run(context, commandType: "HandleProviderCallback") { execution in
-                let payment: PaymentState = try execution.load(.payment(paymentId))
-                let order: OrderState = try payment.initiated.map { try execution.load(.order($0.orderId)) } ?? OrderState()
-                let callback = ProviderCallback(providerTransactionId: notification.transactionId, succeeded: notification.status == "succeeded",
-                                                amount: Money(minorUnits: notification.amount), reason: notification.reason ?? "", at: execution.at)
-                return (try Payments.handle(callback, actor: .paymentProvider(provider), payment: payment, order: order),
-                        ["paymentId": paymentId.description])
+            return try await decide(Payments.self, "HandleProviderCallback", context, answer: { _, _, _, result in result.paymentId = paymentId }) { _, at in
+                .callback(paymentId, ProviderCallback(providerTransactionId: notification.transactionId, succeeded: notification.status == "succeeded",
+                                                      amount: Money(minorUnits: notification.amount), reason: notification.reason ?? "", at: at))
             }
         } catch let rejection as Rejection {
             throw EngineError(rejection)
+        } catch let error as EventLogError {
+            throw EngineError(error)
         }
     }
 }

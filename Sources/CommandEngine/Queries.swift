@@ -93,7 +93,7 @@ extension Engine {
 
     public func goods(_ id: GoodsId) throws -> GoodsView {
         let goods: GoodsState = try state(.goods(id))
-        guard goods.exists, let merchant = goods.merchantId else { throw EngineError(.notFound, code: "goods_not_found", "no goods \(id)") }
+        guard goods.exists, let merchant = goods.merchantId else { throw EngineError(.domain(.goodsNotFound), "no goods \(id)") }
         return GoodsView(goodsId: id.description, merchantId: merchant.description, title: goods.title, description: goods.description,
                          category: goods.category, brand: goods.brand, tags: goods.tags, price: goods.price.minorUnits,
                          available: goods.available, listed: goods.isListed, sold: goods.sold, ratingCount: goods.ratingCount,
@@ -128,9 +128,9 @@ extension Engine {
     public func order(_ id: OrderId, for actor: Actor?) throws -> OrderView {
         let actor = try currentActor(actor)
         let order: OrderState = try state(.order(id))
-        guard let placed = order.placed else { throw EngineError(.notFound, code: "order_not_found", "no order \(id)") }
+        guard let placed = order.placed else { throw EngineError(.domain(.orderNotFound), "no order \(id)") }
         let allowed = actor.isAdmin || actor.userId == placed.userId || placed.lines.contains { $0.merchantId == actor.userId }
-        guard allowed else { throw EngineError(.notFound, code: "order_not_found", "no order \(id)") }  // not 403: do not reveal it exists
+        guard allowed else { throw EngineError(.domain(.orderNotFound), "no order \(id)") }  // not 403: do not reveal it exists
         var view = Self.view(of: order)
         view.timeline = try log.readStream(try store.streamName(.order(id))).map {
             TimelineEntry(position: $0.position, type: $0.type, recordedAt: $0.recordedAt.description, actor: $0.metadata.actor)

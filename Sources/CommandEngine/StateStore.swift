@@ -121,7 +121,7 @@ final class StateStore: Sendable {
         do {
             return try EventCodec.decode(type: recorded.type, schemaVersion: Int(recorded.schemaVersion), payload: recorded.payload, using: decoder)
         } catch {
-            throw EngineError(.internalFailure, "event at position \(recorded.position) does not decode: \(error)")
+            throw EngineError(.internalError, "event at position \(recorded.position) does not decode: \(error)")
         }
     }
 }

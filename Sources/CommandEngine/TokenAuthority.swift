@@ -45,21 +45,21 @@ public struct TokenAuthority: Sendable {
     /// The actor a bearer token stands for, or why it stands for no one.
     public func verify(_ token: String) throws(EngineError) -> Actor {
         if let (actor, expires) = verified.lookup(token) {
-            guard expires > nowSeconds else { throw EngineError(.unauthenticated, code: "token_expired", "the token has expired; log in again") }
+            guard expires > nowSeconds else { throw EngineError(.tokenExpired, "the token has expired; log in again") }
             return actor
         }
-        guard token.utf8.count <= Self.tokenCharactersMax else { throw EngineError(.unauthenticated, code: "invalid_token", "the token is too long") }
+        guard token.utf8.count <= Self.tokenCharactersMax else { throw EngineError(.invalidToken, "the token is too long") }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let signature = Self.unbase64URL(String(parts[1])), let body = Self.unbase64URL(String(parts[0])) else {
-            throw EngineError(.unauthenticated, code: "invalid_token", "the token is malformed")
+            throw EngineError(.invalidToken, "the token is malformed")
         }
         guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Array(parts[0].utf8), using: key) else {
-            throw EngineError(.unauthenticated, code: "invalid_token", "the token's signature is wrong")
+            throw EngineError(.invalidToken, "the token's signature is wrong")
         }
         guard let claims = try? JSONDecoder().decode(Claims.self, from: Data(body)), let user = UserId(claims.sub) else {
-            throw EngineError(.unauthenticated, code: "invalid_token", "the token's claims are unreadable")
+            throw EngineError(.invalidToken, "the token's claims are unreadable")
         }
-        guard claims.exp > nowSeconds else { throw EngineError(.unauthenticated, code: "token_expired", "the token has expired; log in again") }
+        guard claims.exp > nowSeconds else { throw EngineError(.tokenExpired, "the token has expired; log in again") }
         verified.remember(token, actor: .user(user, claims.role), expires: claims.exp)
         return .user(user, claims.role)
     }

@@ -1,4 +1,5 @@
 import Commerce
+import CommandAPI
 import CommandEngine
 import EventStore
 import Foundation
@@ -161,13 +162,13 @@ struct Routes: Sendable {
         case .anyone: return nil
         case .signedIn:
             guard case .user = caller else {
-                throw EngineError(.forbidden, code: "insufficient_scope", "\(route.path) is for people signed in, not API keys")
+                throw EngineError(.insufficientScope, "\(route.path) is for people signed in, not API keys")
             }
         case let .role(role, scope):
             if case .apiKey(let key) = caller {
-                guard let scope else { throw EngineError(.forbidden, code: "insufficient_scope", "\(route.path) is not for API keys") }
+                guard let scope else { throw EngineError(.insufficientScope, "\(route.path) is not for API keys") }
                 guard key.allows(scope) else {
-                    throw EngineError(.forbidden, code: "insufficient_scope", "this key lacks the \(scope.rawValue) scope", details: ["scope": scope.rawValue])
+                    throw EngineError(.insufficientScope, "this key lacks the \(scope.rawValue) scope", details: ["scope": scope.rawValue])
                 }
             }
             guard let have = caller.role, have >= role else { throw EngineError(.forbidden, "\(route.path) is for \(role.rawValue)s") }
@@ -182,11 +183,11 @@ struct Routes: Sendable {
         case "callback": return try await callback(request, context)
         case "sandboxCheckout": return try await sandboxCheckout(request, context, caller: caller)
         case "goods":
-            guard let id = context.parameters.get("goodsId").flatMap(GoodsId.init) else { throw EngineError(.notFound, code: "goods_not_found", "no such goods") }
+            guard let id = context.parameters.get("goodsId").flatMap(GoodsId.init) else { throw EngineError(.domain(.goodsNotFound), "no such goods") }
             return try json(engine.goods(id))
         case "cart": return try json(engine.cart(of: caller))
         case "order":
-            guard let id = context.parameters.get("orderId").flatMap(OrderId.init) else { throw EngineError(.notFound, code: "order_not_found", "no such order") }
+            guard let id = context.parameters.get("orderId").flatMap(OrderId.init) else { throw EngineError(.domain(.orderNotFound), "no such order") }
             return try json(engine.order(id, for: caller))
         case "profile": return try json(engine.profile(of: caller))
         case "events": return try events(request)
@@ -228,24 +229,28 @@ struct Routes: Sendable {
 
     func command(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let started = ContinuousClock.now
-        let command = try DecodedCommand(envelope: Data(buffer: try await collect(request)))
-        let type = command.type
+        let envelope = try CommandEnvelope(envelope: Data(buffer: try await collect(request)))
+        let metricName = envelope.kind?.rawValue ?? "unknown"
         let caller = try actor(request)
         context.facts.caller = caller
         guard caller.map({ callers.allow($0.description) }) ?? anonymous.allow("anonymous") else {
             metrics.rateLimited(caller: caller == nil ? "anonymous" : "signed_in")
-            metrics.command(type: Engine.knows(type) ? type : "unknown", outcome: "rate_limited", duration: ContinuousClock.now - started)
-            throw EngineError(.overloaded, code: "rate_limited", "too many commands; slow down",
+            metrics.command(type: metricName, outcome: "rate_limited", duration: ContinuousClock.now - started)
+            throw EngineError(.rateLimited, "too many commands; slow down",
                               details: ["retryAfterSeconds": String(format: "%.2f", 1 / (caller == nil ? anonymous.ratePerSecond : callers.ratePerSecond))])
         }
-        let context = CommandContext(actor: caller, correlationId: request.requestId,
-                                     idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key") ?? .via], expectedVersion: command.expectedVersion)
         do {
-            let result = try await engine.execute(command, context: context)
-            metrics.command(type: type, outcome: "ok", duration: ContinuousClock.now - started)
-            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: result.json)))
-        } catch let error as EngineError {
-            metrics.command(type: Engine.knows(type) ? type : "unknown", outcome: error.code, duration: ContinuousClock.now - started)
+            // Who may send this kind of command is judged before its data: a caller without access learns nothing of what they sent.
+            if let kind = envelope.kind { try Engine.admit(kind, caller) }
+            let command = try envelope.command.get()
+            let idempotencyKey = request.headers[HTTPField.Name("Idempotency-Key") ?? .via]
+            let context = CommandContext(actor: caller, correlationId: request.requestId, idempotencyKey: idempotencyKey,
+                                         expectedVersion: envelope.expectedVersion, requestFingerprint: idempotencyKey == nil ? nil : envelope.fingerprint)
+            let outcome = try await engine.execute(command, context: context)
+            metrics.command(type: metricName, outcome: "ok", duration: ContinuousClock.now - started)
+            return answer(outcome)
+        } catch {
+            metrics.command(type: metricName, outcome: error.code.description, duration: ContinuousClock.now - started)
             throw error
         }
     }
@@ -255,29 +260,34 @@ struct Routes: Sendable {
         let body = try await collect(request)
         guard let timestamp = request.headers[HTTPField.Name("X-Timestamp") ?? .via].flatMap({ Int64($0) }),
               let signature = request.headers[HTTPField.Name("X-Signature") ?? .via] else {
-            throw EngineError(.unauthenticated, code: "invalid_signature", "X-Timestamp and X-Signature are required")
+            throw EngineError(.invalidSignature, "X-Timestamp and X-Signature are required")
         }
         let result = try await engine.handleProviderCallback(provider: provider, body: Array(buffer: body), timestamp: timestamp,
                                                              signature: signature, correlationId: request.requestId)
-        return try json(result)
+        return answer(result)
     }
 
     /// The bundled sandbox provider "charges the card" and calls back, signed, as a real provider would.
     func sandboxCheckout(_ request: Request, _ context: AppRequestContext, caller: Actor?) async throws -> Response {
         guard let paymentId = context.parameters.get("paymentId").flatMap(PaymentId.init) else {
-            throw EngineError(.notFound, code: "payment_not_found", "no such payment")
+            throw EngineError(.domain(.paymentNotFound), "no such payment")
         }
-        guard let amount = try engine.paymentAmount(paymentId, payableBy: caller) else { throw EngineError(.notFound, code: "payment_not_found", "no such payment") }
+        guard let amount = try engine.paymentAmount(paymentId, payableBy: caller) else { throw EngineError(.domain(.paymentNotFound), "no such payment") }
         let notification = ProviderNotification(paymentId: paymentId.description, transactionId: "sbx_\(UUIDv7Generator.shared.next().uuidString.lowercased())",
                                                 status: "succeeded", amount: amount)
         let body = Array(try JSONEncoder().encode(notification))
         let timestamp = engine.configuration.clock.now().nanosecondsSinceEpoch / 1_000_000_000
         let signature = CallbackVerifier(provider: "sandbox", secret: configuration.sandboxSecret).sign(body: body, timestamp: timestamp)
-        return try json(try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp, signature: signature,
-                                                                correlationId: request.requestId))
+        return answer(try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp, signature: signature,
+                                                              correlationId: request.requestId))
     }
 
     // MARK: Helpers
+
+    /// A command's answer, its JSON written directly.
+    func answer(_ outcome: CommandOutcome) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: outcome.json)))
+    }
 
     func collect(_ request: Request) async throws -> ByteBuffer {
         do {
@@ -291,7 +301,7 @@ struct Routes: Sendable {
     /// a bad credential is 401, never anonymous.
     func actor(_ request: Request) throws -> Actor? {
         guard let header = request.headers[.authorization] else { return nil }
-        guard header.hasPrefix("Bearer ") else { throw EngineError(.unauthenticated, code: "invalid_token", "use Authorization: Bearer <token>") }
+        guard header.hasPrefix("Bearer ") else { throw EngineError(.invalidToken, "use Authorization: Bearer <token>") }
         return try engine.authenticate(bearer: String(header.dropFirst("Bearer ".count)))
     }
 

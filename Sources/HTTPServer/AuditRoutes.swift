@@ -29,7 +29,7 @@ extension Routes {
     /// `GET /v1/audit/streams/{stream}`: one stream's history.
     func auditStream(_ request: Request, _ context: AppRequestContext, caller: Actor?) async throws -> Response {
         guard let stream = context.parameters.get("stream"), (try? StreamName(stream)) != nil else {
-            throw EngineError(.invalidInput, code: "invalid_stream", "not a stream name")
+            throw EngineError(.invalidStream, "not a stream name")
         }
         var query = AuditQuery()
         query.stream = stream
@@ -102,6 +102,6 @@ extension Routes {
 
     /// `reason` reads after the field's name: "limit" + "must be 1…100".
     static func badQuery(_ field: String, _ reason: String) -> EngineError {
-        EngineError(.invalidInput, code: "invalid_query", "\(field) \(reason)", details: ["field": field])
+        EngineError(.invalidQuery, "\(field) \(reason)", details: ["field": field])
     }
 }

@@ -47,8 +47,8 @@ struct RequestMiddleware: RouterMiddleware {
             try Self.checkQueryDecodes(request.uri.query)
             response = try await next(request, context)
         } catch let error as EngineError {
-            errorCode = error.code
-            response = Self.response(Self.status(of: error.kind), code: error.code, message: error.message, details: error.details)
+            errorCode = error.code.description
+            response = Self.response(Self.status(of: error.kind), code: error.code.description, message: error.message, details: error.details)
             if error.kind == .internalFailure {
                 logger.error("request failed", metadata: ["request.id": "\(requestId)", "error.code": "\(error.code)", "error": "\(error.message)"])
             }
@@ -97,7 +97,7 @@ struct RequestMiddleware: RouterMiddleware {
         guard let query, query.utf8.contains(UInt8(ascii: "%")) else { return }
         for parameter in query.split(separator: "&") where parameter.removingPercentEncoding == nil {
             let name = parameter.prefix { $0 != "=" }
-            throw EngineError(.invalidInput, code: "invalid_query", "\(LogLimits.shown(name)) is not percent-encoded UTF-8 text",
+            throw EngineError(.invalidQuery, "\(LogLimits.shown(name)) is not percent-encoded UTF-8 text",
                               details: ["field": LogLimits.shown(name)])
         }
     }

@@ -53,7 +53,7 @@ enum OpenAPI {
                     "Command": [
                         "type": "object", "required": ["type"],
                         "properties": [
-                            "type": ["type": "string", "enum": Engine.commandTypes], "data": ["type": "object"],
+                            "type": ["type": "string", "enum": CommandKind.allCases.map(\.rawValue)], "data": ["type": "object"],
                             "expectedVersion": ["type": "integer", "minimum": 0,
                                                 "description": "the version the caller saw of the stream the command changes first; a stale one is 409"],
                         ],

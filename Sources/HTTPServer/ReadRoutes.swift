@@ -63,7 +63,7 @@ extension Routes {
         case "recommendSimilar", "recommendAlsoBought":
             let limit = try self.limit(parameters)
             guard let goods = context.parameters.get("goodsId").flatMap(GoodsId.init)?.description else {
-                throw EngineError(.notFound, code: "goods_not_found", "no such goods")
+                throw EngineError(.domain(.goodsNotFound), "no such goods")
             }
             return try json(try await read(RecommendProjection.self, request) {
                 name == "recommendSimilar" ? $0.similar(to: goods, limit: limit) : $0.alsoBought(with: goods, limit: limit)
@@ -104,19 +104,19 @@ extension Routes {
             let projection = context.parameters.get("name") ?? ""
             let names = projection == "all" ? projector.names : [projection]
             guard projection == "all" || Projections.named(projection) != nil else {
-                throw EngineError(.notFound, code: "projection_not_found", "no projection \(LogLimits.shown(projection)); one of: all, \(projector.names.joined(separator: ", "))")
+                throw EngineError(.projectionNotFound, "no projection \(LogLimits.shown(projection)); one of: all, \(projector.names.joined(separator: ", "))")
             }
             do {
                 for name in names { try projector.startRebuild(name) }
             } catch let error as ProjectionError {
-                throw EngineError(.conflict, code: "rebuild_running", error.description)
+                throw EngineError(.rebuildRunning, error.description)
             }
             return try json(try projector.status().filter { names.contains($0.name) })
         default: return nil
         }
     }
 
-    static let projectionsOff = EngineError(.unavailable, code: "projections_unavailable", "this server runs without read models")
+    static let projectionsOff = EngineError(.projectionsUnavailable, "this server runs without read models")
 
     /// Runs `body` on a projection once it has passed `?after=`. With `waitingForHead` and no `after=`, it first
     /// waits (as long as `after=` would) for the head as of the request, and then answers as the model is.
@@ -129,14 +129,14 @@ extension Routes {
         if let text = request.uri.queryParameters.get("after") {
             guard let position = UInt64(text) else { throw Self.badQuery("after", "must be a log position") }
             guard await projector.wait(type.name, reaches: position, timeout: configuration.readYourWritesWaitMax) else {
-                throw EngineError(.unavailable, code: "projection_behind", "\(type.name) has not reached position \(position) yet; try again",
+                throw EngineError(.projectionBehind, "\(type.name) has not reached position \(position) yet; try again",
                                   details: ["checkpoint": String(projector.checkpoint(type.name))])
             }
         }
         do {
             return try projector.read(type, body)
         } catch let error as ProjectionError {
-            throw EngineError(.unavailable, code: "projections_unavailable", error.description)
+            throw EngineError(.projectionsUnavailable, error.description)
         }
     }
 
@@ -209,7 +209,7 @@ extension Routes {
 
     /// A search model's refusal: its description is a whole sentence already ("page must be 1…1000").
     static func badQuery(_ error: SearchQueryError) -> EngineError {
-        EngineError(.invalidInput, code: "invalid_query", error.description, details: ["field": error.field])
+        EngineError(.invalidQuery, error.description, details: ["field": error.field])
     }
 
     /// A calendar day as `YYYY-MM-DD` (ASCII digits, a month that exists, a day that month has).

@@ -31,7 +31,7 @@ final class RequestFacts: Sendable {
         case .apiKey(let key)?: return "apikey:\(key.keyId)"
         case .system?: return "system"
         case .paymentProvider(let name)?: return "provider:\(name)"
-        case nil: return "anonymous"
+        case .anonymous?, nil: return "anonymous"
         }
     }
 }

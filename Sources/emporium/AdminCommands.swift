@@ -54,12 +54,11 @@ struct AdminCreate: AsyncParsableCommand {
         }
         let password = try Self.readPassword()
         let engine = try Engine(log: log, vault: vault, configuration: Engine.Configuration(tokenSecret: keys.token, sandboxSecret: keys.callback))
-        let body = try JSONSerialization.data(withJSONObject: ["email": email, "password": password, "name": name, "role": Role.admin.rawValue])
         do {
-            let result = try await engine.execute(type: "RegisterUser", data: body,
-                                                  context: CommandContext(actor: .system, correlationId: UUIDv7Generator.shared.next()))
-            print("created admin \(Users.normalizedEmail(email)) (user \(result.result["userId"] ?? "?")); log in with the Login command")
-        } catch let error as EngineError {
+            let outcome = try await engine.execute(.registerUser(email: email, password: password, name: name, role: .admin),
+                                                   context: CommandContext(actor: .system, correlationId: UUIDv7Generator.shared.next()))
+            print("created admin \(Users.normalizedEmail(email)) (user \(outcome.result.userId?.description ?? "?")); log in with the Login command")
+        } catch {
             throw CommandFailure(error.kind == .internalFailure ? .software : .dataError, "not created: \(error.message)")
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandAPI
 import CommandEngine
 import Foundation
 import Logging

@@ -2,6 +2,7 @@ import ArgumentParser
 import Commerce
 import CommandEngine
 import EventStore
+import Fixtures
 import Foundation
 import History
 import HTTPServer

@@ -82,8 +82,8 @@ extension TestClientProtocol {
         if role == .customer {
             _ = try await command("RegisterUser", ["email": email, "password": "correct horse", "name": "Tester"])
         } else {
-            let data = try JSONSerialization.data(withJSONObject: ["email": email, "password": "correct horse", "name": "Tester", "role": role.rawValue])
-            _ = try await engine.execute(type: "RegisterUser", data: data, context: CommandContext(actor: .system, correlationId: UUID()))
+            _ = try await engine.execute(.registerUser(email: email, password: "correct horse", name: "Tester", role: role),
+                                         context: CommandContext(actor: .system, correlationId: UUID()))
         }
         return try await command("Login", ["email": email, "password": "correct horse"]).result["token"] ?? ""
     }

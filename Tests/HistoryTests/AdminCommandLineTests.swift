@@ -30,9 +30,9 @@ import Testing
         let vault = try KeyVault(directory: data + "/keys")
         defer { vault.close() }
         let engine = try Engine(log: log, vault: vault, configuration: Engine.Configuration(tokenSecret: Array(repeating: 1, count: 32)))
-        let login = try await engine.execute(type: "Login", data: Data(#"{"email":"owner@shop.example","password":"correct horse battery"}"#.utf8),
+        let login = try await engine.execute(.login(email: "owner@shop.example", password: "correct horse battery"),
                                              context: CommandContext(actor: nil, correlationId: UUID()))
-        #expect(login.result["role"] == "admin")
+        #expect(login.result.role == .admin)
         #expect(try log.events(ofType: UserRegistered.eventType).allSatisfy { $0.metadata.actor == "system" })
     }
 }

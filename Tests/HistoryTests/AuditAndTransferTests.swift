@@ -1,4 +1,5 @@
 import Commerce
+import Fixtures
 import Foundation
 import LMDB
 import Testing

@@ -165,13 +165,11 @@ final class OpenedShop: @unchecked Sendable {
     }
 
     func register(_ email: String) async throws {
-        let body = try JSONSerialization.data(withJSONObject: ["email": email, "password": Self.password, "name": "Buyer"])
-        _ = try await engine.execute(type: "RegisterUser", data: body, context: CommandContext(actor: nil, correlationId: UUID()))
+        _ = try await engine.execute(.registerUser(email: email, password: Self.password, name: "Buyer"), context: CommandContext(actor: nil, correlationId: UUID()))
     }
 
     /// The role Login answers with.
     func login(_ email: String, _ password: String) async throws -> String? {
-        let body = try JSONSerialization.data(withJSONObject: ["email": email, "password": password])
-        return try await engine.execute(type: "Login", data: body, context: CommandContext(actor: nil, correlationId: UUID())).result["role"]
+        try await engine.execute(.login(email: email, password: password), context: CommandContext(actor: nil, correlationId: UUID())).result.role?.rawValue
     }
 }

@@ -1,4 +1,5 @@
 import Commerce
+import Fixtures
 import Foundation
 import Testing
 @testable import CommandEngine

@@ -1,4 +1,5 @@
 import Commerce
+import Fixtures
 import Foundation
 @_exported import TestSupport
 import Testing

@@ -14,10 +14,10 @@ import Testing
         let (pot, cups) = (try #require(shop.named["teapot"]), try #require(shop.named["matcha"]))
         for index in 0..<3 {
             let buyer = try await ProjectedShop.register(shop.engine, "pair\(index)@test.emporium", role: .customer)
-            try await shop.run("AddAddress", ["address": ["recipient": "R", "phone": "1", "line1": "L", "city": "C", "postalCode": "1", "country": "CN"]], as: buyer)
-            try await shop.run("AddToCart", ["goodsId": pot, "quantity": 1], as: buyer)
-            try await shop.run("AddToCart", ["goodsId": cups, "quantity": 1], as: buyer)
-            try await shop.run("PlaceOrder", [:], as: buyer)
+            try await shop.run(.addAddress(Address(recipient: "R", phone: "1", line1: "L", city: "C", postalCode: "1", country: "CN")), as: buyer)
+            try await shop.run(.addToCart(try shop.goods("teapot"), quantity: 1), as: buyer)
+            try await shop.run(.addToCart(try shop.goods("matcha"), quantity: 1), as: buyer)
+            try await shop.run(.placeOrder(), as: buyer)
         }
         let projector = try shop.projector()
         let (withPot, withCups) = try projector.read(RecommendProjection.self) { ($0.alsoBought(with: pot, limit: 10), $0.alsoBought(with: cups, limit: 10)) }
@@ -233,7 +233,7 @@ import Testing
         #expect(await projector.wait("mypages", reaches: shop.log.headPosition + 1, timeout: .milliseconds(50)) == false)
         projector.start()
         defer { projector.stop() }
-        try await shop.run("RecordView", ["goodsId": shop.named["teapot"] ?? ""], as: shop.customer)
+        try await shop.run(.recordView(try shop.goods("teapot")), as: shop.customer)
         #expect(await projector.wait("mypages", reaches: shop.log.headPosition, timeout: .seconds(10)))
         guard case .user(let user, _) = shop.customer else { return }
         #expect(try projector.read(MyPagesProjection.self) { $0.footprints(of: user).first?.goodsId.description } == shop.named["teapot"])
@@ -255,9 +255,9 @@ import Testing
         let projector = try Projector(directory: directory, log: shop.log, options: options)
         try projector.catchUp()
         projector.start()
-        try await shop.run("RecordView", ["goodsId": shop.named["teapot"] ?? ""], as: shop.customer)
+        try await shop.run(.recordView(try shop.goods("teapot")), as: shop.customer)
         #expect(await projector.wait("mypages", reaches: shop.log.headPosition, timeout: .seconds(10)))
-        try await shop.run("RecordView", ["goodsId": shop.named["teapot"] ?? ""], as: shop.customer)
+        try await shop.run(.recordView(try shop.goods("teapot")), as: shop.customer)
         try await Task.sleep(for: .milliseconds(50))  // the follower has seen the event and waits for its turn
         projector.close()
         try await Task.sleep(for: .milliseconds(1300))  // past its turn

@@ -268,10 +268,10 @@ import EventStore
         let goods = try #require(shop.named["matcha"])
         let before = try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }
         #expect(before.hits.first?.goodsId == goods)
-        try await shop.run("ChangePrice", ["goodsId": goods, "price": 1_234], as: shop.merchant)
+        try await shop.run(.changePrice(try shop.goods("matcha"), price: Money(minorUnits: 1_234)), as: shop.merchant)
         #expect(await projector.wait("search", reaches: shop.log.headPosition, timeout: .seconds(10)))
         #expect(try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }.hits.first?.price == 1_234)
-        try await shop.run("Delist", ["goodsId": goods], as: shop.merchant)
+        try await shop.run(.delist(try shop.goods("matcha")), as: shop.merchant)
         #expect(await projector.wait("search", reaches: shop.log.headPosition, timeout: .seconds(10)))
         #expect(try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }.hits.map(\.goodsId).contains(goods) == false)
     }

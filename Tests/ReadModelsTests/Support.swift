@@ -1,4 +1,5 @@
 import Commerce
+import Fixtures
 import Foundation
 import TestSupport
 import Testing
@@ -52,21 +53,25 @@ final class ProjectedShop: @unchecked Sendable {
             ("lamp", "Reading lamp", "home", "Lumen", ["gift", "led", "desk", "gift", "study", "warm"], 7_700),
         ]
         for (key, title, category, brand, tags, price) in catalogue {
-            named[key] = try await run("ListGoods", ["title": title, "description": "\(title) from \(brand)", "category": category, "brand": brand,
-                                                    "tags": tags, "price": price, "stock": key == "teapot" ? 3 : 50, "lowStockThreshold": 5], as: merchant)["goodsId"]
+            let details = GoodsDetails(title: title, description: "\(title) from \(brand)", category: category, brand: brand, tags: tags, lowStockThreshold: 5)
+            named[key] = try await run(.listGoods(details, price: Money(minorUnits: Int64(price)), stock: key == "teapot" ? 3 : 50), as: merchant).goodsId?.description
         }
     }
 
     static func register(_ engine: Engine, _ email: String, role: Role) async throws -> Actor {
-        let body = try JSONSerialization.data(withJSONObject: ["email": email, "password": "test-password", "name": "Test", "role": role.rawValue])
-        let id = try await engine.execute(type: "RegisterUser", data: body, context: CommandContext(actor: .system, correlationId: UUID())).result["userId"]
-        return .user(try #require(UserId(id ?? "")), role)
+        let outcome = try await engine.execute(.registerUser(email: email, password: "test-password", name: "Test", role: role),
+                                               context: CommandContext(actor: .system, correlationId: UUID()))
+        return .user(try #require(outcome.result.userId), role)
     }
 
     @discardableResult
-    func run(_ type: String, _ data: [String: Any], as actor: Actor?) async throws -> [String: String] {
-        let body = try JSONSerialization.data(withJSONObject: data)
-        return try await engine.execute(type: type, data: body, context: CommandContext(actor: actor, correlationId: UUID())).result
+    func run(_ command: Command, as actor: Actor?) async throws -> CommandResult {
+        try await engine.execute(command, context: CommandContext(actor: actor, correlationId: UUID())).result
+    }
+
+    /// The id of the catalogue's goods named `key`.
+    func goods(_ key: String) throws -> GoodsId {
+        try #require(named[key].flatMap(GoodsId.init))
     }
 
     /// A projector over this shop in its own directory, caught up.

@@ -37,14 +37,15 @@ public struct BenchShop: Sendable {
     }
 
     @discardableResult
-    public func run(_ type: String, _ data: [String: Any], as actor: Actor?) async throws -> [String: String] {
-        try await engine.execute(type: type, data: try JSONSerialization.data(withJSONObject: data),
-                                 context: CommandContext(actor: actor, correlationId: UUID())).result
+    public func run(_ command: Command, as actor: Actor?) async throws -> CommandResult {
+        try await engine.execute(command, context: CommandContext(actor: actor, correlationId: UUID())).result
     }
 
     public func user(_ email: String, _ role: Role) async throws -> Actor {
-        let id = try await run("RegisterUser", ["email": email, "password": "bench-password", "name": "Bench 用户", "role": role.rawValue], as: .system)["userId"]
-        return .user(UserId(id ?? "") ?? UserId(UUID()), role)
+        guard let id = try await run(.registerUser(email: email, password: "bench-password", name: "Bench 用户", role: role), as: .system).userId else {
+            throw EngineError(.internalError, "the bench could not register \(email)")
+        }
+        return .user(id, role)
     }
 
     /// `count` customers of one worker, each with an address.
@@ -52,8 +53,8 @@ public struct BenchShop: Sendable {
         var customers: [Actor] = []
         for index in 0..<count {
             let customer = try await user("c\(worker)-\(index)@bench.emporium", .customer)
-            try await run("AddAddress", ["address": ["recipient": "客户 \(index)", "phone": "+86 138 0000 0000", "line1": "\(index) Bench Road",
-                                                     "city": "Hangzhou 杭州", "postalCode": "310000", "country": "CN"]], as: customer)
+            try await run(.addAddress(Address(recipient: "客户 \(index)", phone: "+86 138 0000 0000", line1: "\(index) Bench Road", city: "Hangzhou 杭州",
+                                              postalCode: "310000", country: "CN")), as: customer)
             customers.append(customer)
         }
         return customers
@@ -61,10 +62,12 @@ public struct BenchShop: Sendable {
 
     /// Initiates the order's payment and delivers the sandbox provider's signed success callback; false when there was nothing to pay.
     @discardableResult
-    public func pay(_ orderId: String, as customer: Actor) async throws -> Bool {
-        let paymentId = try await run("InitiatePayment", ["orderId": orderId], as: customer)["paymentId"] ?? ""
-        guard let amount = try engine.paymentAmount(PaymentId(paymentId) ?? PaymentId(UUID())) else { return false }
-        let body = Array(try JSONEncoder().encode(ProviderNotification(paymentId: paymentId, transactionId: "sbx_\(paymentId)", status: "succeeded", amount: amount)))
+    public func pay(_ orderId: OrderId, as customer: Actor) async throws -> Bool {
+        guard let paymentId = try await run(.initiatePayment(orderId), as: customer).paymentId, let amount = try engine.paymentAmount(paymentId) else {
+            return false
+        }
+        let body = Array(try JSONEncoder().encode(ProviderNotification(paymentId: paymentId.description, transactionId: "sbx_\(paymentId)",
+                                                                       status: "succeeded", amount: amount)))
         let timestamp = Int64(Date().timeIntervalSince1970)
         let signature = CallbackVerifier(provider: "sandbox", secret: Self.sandboxSecret).sign(body: body, timestamp: timestamp)
         _ = try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp, signature: signature, correlationId: UUID())

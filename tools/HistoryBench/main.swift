@@ -147,14 +147,16 @@ struct HistoryBench: AsyncParsableCommand {
         let goodsPerMerchant = small ? 5 : 50
         let customersPerWorker = small ? 4 : 40
         var merchants: [Actor] = []
-        var goods: [(String, Int)] = []
+        var goods: [(GoodsId, Int)] = []
         for index in 0..<merchantCount {
             let merchant = try await shop.user("merchant\(index)@bench.emporium", .merchant)
             merchants.append(merchant)
             for item in 0..<goodsPerMerchant {
-                let id = try await shop.run("ListGoods", ["title": "Bench goods \(index)-\(item) 商品", "description": "generated", "category": "bench", "brand": "B\(index)",
-                                                          "tags": ["t\(item % 7)"], "price": 990 + item * 100, "stock": 1_000_000, "lowStockThreshold": 1], as: merchant)["goodsId"]
-                goods.append((id ?? "", index))
+                let details = GoodsDetails(title: "Bench goods \(index)-\(item) 商品", description: "generated", category: "bench", brand: "B\(index)",
+                                           tags: ["t\(item % 7)"], lowStockThreshold: 1)
+                let listed = try await shop.run(.listGoods(details, price: Money(minorUnits: Int64(990 + item * 100)), stock: 1_000_000), as: merchant)
+                guard let id = listed.goodsId else { throw EngineError(.internalError, "listing bench goods returned no id") }
+                goods.append((id, index))
             }
         }
         let catalog = goods
@@ -170,11 +172,11 @@ struct HistoryBench: AsyncParsableCommand {
                     while shop.log.headPosition < target {
                         let customer = customers[Int(random.next() % UInt64(customers.count))]
                         let (pick, merchantIndex) = catalog[Int(random.next() % UInt64(catalog.count))]
-                        try await shop.run("AddToCart", ["goodsId": pick, "quantity": 1 + Int(random.next() % 2)], as: customer)
-                        let orderId = try await shop.run("PlaceOrder", [:], as: customer)["orderId"] ?? ""
-                        guard try await shop.pay(orderId, as: customer) else { continue }
-                        try await shop.run("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "SF\(random.next() % 1_000_000_000)"], as: sellers[merchantIndex])
-                        try await shop.run("ConfirmReceipt", ["orderId": orderId], as: customer)
+                        try await shop.run(.addToCart(pick, quantity: 1 + Int(random.next() % 2)), as: customer)
+                        guard let orderId = try await shop.run(.placeOrder(), as: customer).orderId,
+                              try await shop.pay(orderId, as: customer) else { continue }
+                        try await shop.run(.shipOrder(orderId, carrier: "SF", trackingNumber: "SF\(random.next() % 1_000_000_000)"), as: sellers[merchantIndex])
+                        try await shop.run(.confirmReceipt(orderId), as: customer)
                         if worker == 0, shop.log.headPosition % 1_000 < 20 {
                             let rate = Double(shop.log.headPosition) / Date().timeIntervalSince(started)
                             shop.report(String(format: "generating: %llu / %llu events (%.0f/s)", shop.log.headPosition, target, rate))

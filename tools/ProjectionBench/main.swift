@@ -191,21 +191,24 @@ struct ProjectionBench: AsyncParsableCommand {
         let total = goods
         let started = Date()
         // The catalogue, listed concurrently: every goods gets a title from the vocabularies, a category, a brand and tags.
-        let catalog = try await withThrowingTaskGroup(of: [(String, Int)].self) { group in
+        let catalog = try await withThrowingTaskGroup(of: [(GoodsId, Int)].self) { group in
             for worker in 0..<workers {
                 group.addTask {
-                    var listed: [(String, Int)] = []
+                    var listed: [(GoodsId, Int)] = []
                     var random = SplitMix64(seed: UInt64(worker) + 100)
                     for index in stride(from: worker, to: total, by: workers) {
                         func pick(_ words: [String]) -> String { words[Int(random.next() % UInt64(words.count))] }
                         let merchant = index % sellers.count
                         let noun = Int(random.next() % UInt64(Self.nouns.count))
                         let title = "\(pick(Self.adjectives).capitalized) \(Self.nouns[noun]) \(Self.chinese[noun]) M\(index % 997)"
-                        let id = try await shop.run("ListGoods", ["title": title, "description": "\(title) — \(pick(Self.adjectives)) \(pick(Self.nouns)) for every day",
-                                                             "category": Self.categories[noun % Self.categories.count], "brand": "Brand\(merchant)",
-                                                             "tags": [pick(Self.tags), pick(Self.tags)], "price": 500 + Int(random.next() % 50_000),
-                                                             "stock": 1_000_000, "lowStockThreshold": 5], as: sellers[merchant])["goodsId"]
-                        listed.append((id ?? "", merchant))
+                        let details = GoodsDetails(title: title, description: "\(title) — \(pick(Self.adjectives)) \(pick(Self.nouns)) for every day",
+                                                   category: Self.categories[noun % Self.categories.count], brand: "Brand\(merchant)",
+                                                   tags: [pick(Self.tags), pick(Self.tags)], lowStockThreshold: 5)
+                        let price = Money(minorUnits: 500 + Int64(random.next() % 50_000))
+                        guard let id = try await shop.run(.listGoods(details, price: price, stock: 1_000_000), as: sellers[merchant]).goodsId else {
+                            throw EngineError(.internalError, "listing bench goods returned no id")
+                        }
+                        listed.append((id, merchant))
                         if worker == 0, index % 2_000 == 0 {
                             shop.report(String(format: "listing goods: %d / %d", index, total))
                         }
@@ -213,9 +216,9 @@ struct ProjectionBench: AsyncParsableCommand {
                     return listed
                 }
             }
-            var all: [(String, Int)] = []
+            var all: [(GoodsId, Int)] = []
             for try await part in group { all += part }
-            return all.sorted { $0.0 < $1.0 }
+            return all.sorted { $0.0.description < $1.0.description }
         }
         let target = UInt64(events)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -228,14 +231,13 @@ struct ProjectionBench: AsyncParsableCommand {
                         // Popular goods are bought far more often (a skewed pick), and in pairs of neighbours.
                         let slot = Int(random.next() % UInt64(catalog.count)) % max(1, catalog.count >> Int(random.next() % 6))
                         let (pick, merchantIndex) = catalog[slot]
-                        try await shop.run("RecordView", ["goodsId": pick], as: customer)
-                        try await shop.run("AddToCart", ["goodsId": pick, "quantity": 1], as: customer)
-                        if random.next() % 2 == 0 { try await shop.run("AddToCart", ["goodsId": catalog[slot ^ 1].0, "quantity": 1], as: customer) }
-                        let orderId = try await shop.run("PlaceOrder", [:], as: customer)["orderId"] ?? ""
-                        guard try await shop.pay(orderId, as: customer) else { continue }
+                        try await shop.run(.recordView(pick), as: customer)
+                        try await shop.run(.addToCart(pick, quantity: 1), as: customer)
+                        if random.next() % 2 == 0 { try await shop.run(.addToCart(catalog[slot ^ 1].0, quantity: 1), as: customer) }
+                        guard let orderId = try await shop.run(.placeOrder(), as: customer).orderId, try await shop.pay(orderId, as: customer) else { continue }
                         if random.next() % 2 == 0 {
                             // A pair may span two merchants: shipping by one of them is then refused, and that is fine here.
-                            _ = try? await shop.run("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "SF\(random.next() % 1_000_000_000)"], as: sellers[merchantIndex])
+                            _ = try? await shop.run(.shipOrder(orderId, carrier: "SF", trackingNumber: "SF\(random.next() % 1_000_000_000)"), as: sellers[merchantIndex])
                         }
                         if worker == 0, shop.log.headPosition % 1_000 < 20 {
                             let rate = Double(shop.log.headPosition) / Date().timeIntervalSince(started)

@@ -132,7 +132,7 @@ public enum Catalog {
         let merchant: UserId?
         switch actor {
         case .system: merchant = nil
-        case .user, .apiKey, .paymentProvider:
+        case .user, .apiKey, .paymentProvider, .anonymous:
             guard let id = actor.userId, let role = actor.role, role >= .merchant else {
                 throw Rejection(.forbidden, "only merchants and admins manage goods")
             }

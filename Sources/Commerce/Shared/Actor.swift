@@ -24,22 +24,24 @@ public enum Actor: Hashable, Codable, Sendable, CustomStringConvertible {
     /// first admin made on the command line); never reachable from a request.
     case system
     case paymentProvider(String)
+    /// A caller without credentials: registers customers and logs in, nothing else.
+    case anonymous
 
     /// The user the actor acts for: the user, or the API key's owner.
     public var userId: UserId? {
         switch self {
         case .user(let id, _): return id
         case .apiKey(let key): return key.owner
-        case .system, .paymentProvider: return nil
+        case .system, .paymentProvider, .anonymous: return nil
         }
     }
 
-    /// The role the actor acts with; nil for the system and providers.
+    /// The role the actor acts with; nil for the system, providers and anonymous callers.
     public var role: Role? {
         switch self {
         case .user(_, let role): return role
         case .apiKey(let key): return key.role
-        case .system, .paymentProvider: return nil
+        case .system, .paymentProvider, .anonymous: return nil
         }
     }
 
@@ -47,7 +49,7 @@ public enum Actor: Hashable, Codable, Sendable, CustomStringConvertible {
         switch self {
         case .user, .apiKey: return role == .admin
         case .system: return true
-        case .paymentProvider: return false
+        case .paymentProvider, .anonymous: return false
         }
     }
 
@@ -58,6 +60,7 @@ public enum Actor: Hashable, Codable, Sendable, CustomStringConvertible {
         case .apiKey(let key): return "apikey:\(key.keyId)"
         case .system: return "system"
         case .paymentProvider(let name): return "provider:\(name)"
+        case .anonymous: return "anonymous"
         }
     }
 }

@@ -41,6 +41,9 @@ public struct Decision: Hashable, Sendable {
     }
 
     public private(set) var changes: [Change] = []
+    /// Set when the command is refused although its events are still appended: a failed login is
+    /// recorded (for lock-out and the audit trail) and then refused.
+    public var refusal: Rejection?
 
     public init() {}
 

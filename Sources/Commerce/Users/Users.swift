@@ -201,12 +201,12 @@ public enum Users {
     }
 
     /// Claims the email and creates the user in one decision (two streams).
-    /// Anyone, signed in or not (`actor` nil), registers customers; only an
+    /// Anyone, signed in or not (`.anonymous`), registers customers; only an
     /// admin (or the engine itself) creates merchants and admins. Nobody
     /// grants themselves a role: a customer who wants to sell applies.
-    public static func register(_ command: RegisterUser, actor: Actor?, claim: EmailClaimState, user: UserState,
+    public static func register(_ command: RegisterUser, actor: Actor, claim: EmailClaimState, user: UserState,
                                 policy: ShopPolicy) throws(Rejection) -> Decision {
-        guard command.role == .customer || actor?.isAdmin == true else {
+        guard command.role == .customer || actor.isAdmin else {
             throw Rejection(.forbidden, command.role == .admin ? "only an admin creates admins"
                                 : "only an admin creates merchants; register as a customer and apply with ApplyForMerchant", field: "role")
         }

@@ -1,21 +1,26 @@
+import CommandEngine
 import Crypto
 import EventStore
 import Foundation
 
 /// A command read from a request body `{"type", "data", "expectedVersion"}`
-/// in one JSON pass: `data` is decoded straight into the command's input
-/// type, found by `type` while the envelope is read.
+/// in one JSON pass: `data` is decoded straight into the typed `Command`
+/// that `type` names, while the envelope is read. The wire format lives here,
+/// at the HTTP edge; the engine takes typed commands only.
 ///
 /// The envelope's own faults (not JSON, not an object, no `type`, a bad
 /// `expectedVersion`) throw when it is decoded; an unknown type or invalid
-/// `data` is kept and thrown by `Engine.execute`, so a caller is
-/// authenticated before their command's fields are judged.
-public struct DecodedCommand: Sendable {
+/// `data` is kept in `command` and thrown when it is asked for, so a caller
+/// is authenticated (and their access to the command's kind checked) before
+/// their command's fields are judged.
+public struct CommandEnvelope: Sendable {
     public let type: String
+    /// The command's kind, when `type` names one.
+    public var kind: CommandKind? { CommandKind(rawValue: type) }
     /// The version the caller saw of the stream the command changes first.
     public let expectedVersion: UInt64?
-    /// The command's handler and its decoded input, or why there is none (an unknown type, invalid data).
-    let decoded: Result<(handler: Engine.Handler, input: any Sendable), EngineError>
+    /// The typed command, or why there is none (an unknown type, invalid data).
+    public let command: Result<Command, EngineError>
     /// The request as sent, kept to tell a retry from another request under the same `Idempotency-Key`.
     private let source: Source
 
@@ -28,7 +33,7 @@ public struct DecodedCommand: Sendable {
     /// dropped: a retry matches however its JSON is laid out, another
     /// request under the same `Idempotency-Key` does not. Computed only for
     /// commands that carry a key.
-    var fingerprint: String {
+    public var fingerprint: String {
         let raw: Data
         let object: Any?
         switch source {
@@ -48,7 +53,7 @@ public struct DecodedCommand: Sendable {
     public init(envelope body: Data) throws(EngineError) {
         do {
             let command = try JSONDecoder().decode(Envelope.self, from: body).command
-            var decoded = command.decoded
+            var decoded = command.command
             if case .failure(let error) = decoded, error.code == Self.malformedData.code, let fault = NumberFault.first(in: body, under: "data") {
                 decoded = .failure(fault)
             }
@@ -56,43 +61,42 @@ public struct DecodedCommand: Sendable {
                 guard path.count > 1, path[0] == "data" else { throw DuplicateKey.fault(path) }
                 decoded = .failure(DuplicateKey.fault(Array(path.dropFirst()), under: "data"))
             }
-            self.init(type: command.type, expectedVersion: command.expectedVersion, decoded: decoded, source: .envelope(body))
+            self.init(type: command.type, expectedVersion: command.expectedVersion, command: decoded, source: .envelope(body))
         } catch let error as EngineError {
             throw error
         } catch {
-            throw EngineError(.invalidInput, code: "malformed_json", "the body must be a JSON object {\"type\", \"data\"}")
+            throw EngineError(.malformedJSON, "the body must be a JSON object {\"type\", \"data\"}")
         }
     }
 
-    /// `data` given apart (the CLI, the demo shop, tests). Empty bytes are `{}`.
+    /// `data` given apart (tests of the wire format). Empty bytes are `{}`.
     public init(type: String, data: Data, expectedVersion: UInt64? = nil) {
         self.type = type
         self.expectedVersion = expectedVersion
         source = .apart(type: type, data: data)
-        guard let handler = Engine.handlers[type] else {
-            decoded = .failure(Self.unknown(type))
+        guard let kind = CommandKind(rawValue: type) else {
+            command = .failure(Self.unknown(type))
             return
         }
         do {
-            let input = try JSONDecoder().decode(Input.self, from: data.isEmpty ? Data("{}".utf8) : data, configuration: handler).value
+            let command = try JSONDecoder().decode(Input.self, from: data.isEmpty ? Data("{}".utf8) : data, configuration: kind).command
             if let path = DuplicateKey.first(in: data) { throw DuplicateKey.fault(path, under: "data") }
-            decoded = .success((handler, input))
+            self.command = .success(command)
         } catch {
             let fault = Self.invalid(error, under: [])
-            decoded = .failure(fault.code == Self.malformedData.code ? NumberFault.first(in: data, under: nil) ?? fault : fault)
+            command = .failure(fault.code == Self.malformedData.code ? NumberFault.first(in: data, under: nil) ?? fault : fault)
         }
     }
 
-    private init(type: String, expectedVersion: UInt64?, decoded: Result<(handler: Engine.Handler, input: any Sendable), EngineError>,
-                 source: Source) {
+    private init(type: String, expectedVersion: UInt64?, command: Result<Command, EngineError>, source: Source) {
         self.type = type
         self.expectedVersion = expectedVersion
-        self.decoded = decoded
+        self.command = command
         self.source = source
     }
 
     private static func unknown(_ type: String) -> EngineError {
-        EngineError(.invalidInput, code: "unknown_command", "unknown command type \(LogLimits.shown(type))", details: ["type": LogLimits.shown(type)])
+        EngineError(.unknownCommand, "unknown command type \(LogLimits.shown(type))", details: ["type": LogLimits.shown(type)])
     }
 
     /// A decoding fault in `data` as the caller should read it: the field's path below `data`.
@@ -106,15 +110,15 @@ public struct DecodedCommand: Sendable {
         switch error {
         case let .keyNotFound(key, context):
             let path = context.codingPath + [key]
-            return EngineError(.invalidInput, code: "missing_field", "\(named(path)) is required", details: ["field": field(path)])
+            return EngineError(.missingField, "\(named(path)) is required", details: ["field": field(path)])
         case let .typeMismatch(_, context), let .valueNotFound(_, context):
             if context.codingPath.count == prefix.count {
-                return EngineError(.invalidInput, code: "wrong_type", "data must be an object", details: ["field": "data"])
+                return EngineError(.wrongType, "data must be an object", details: ["field": "data"])
             }
-            return EngineError(.invalidInput, code: "wrong_type", "\(named(context.codingPath)) has the wrong type", details: ["field": field(context.codingPath)])
+            return EngineError(.wrongType, "\(named(context.codingPath)) has the wrong type", details: ["field": field(context.codingPath)])
         case let .dataCorrupted(context):
             if context.codingPath.count <= prefix.count { return malformedData }  // no field: the bytes themselves
-            return EngineError(.invalidInput, code: "invalid_value", "\(named(context.codingPath)): \(context.debugDescription)",
+            return EngineError(.invalidValue, "\(named(context.codingPath)): \(context.debugDescription)",
                                details: ["field": field(context.codingPath)])
         @unknown default:
             return malformedData
@@ -130,16 +134,16 @@ public struct DecodedCommand: Sendable {
         }
     }
 
-    private static var malformedData: EngineError { EngineError(.invalidInput, code: "malformed_json", "the command data is not valid JSON") }
+    private static var malformedData: EngineError { EngineError(.malformedJSON, "the command data is not valid JSON") }
 
-    /// `data` alone, decoded by its handler.
+    /// `data` alone, decoded as the input of a kind.
     private struct Input: DecodableWithConfiguration {
-        let value: any Sendable
-        init(from decoder: any Decoder, configuration handler: Engine.Handler) throws { value = try handler.decode(decoder) }
+        let command: Command
+        init(from decoder: any Decoder, configuration kind: CommandKind) throws { command = try CommandEnvelope.command(kind, from: decoder) }
     }
 
     private struct Envelope: Decodable {
-        let command: DecodedCommand
+        let command: CommandEnvelope
 
         private enum Key: String, CodingKey { case type, data, expectedVersion }
 
@@ -148,35 +152,35 @@ public struct DecodedCommand: Sendable {
             do {
                 container = try decoder.container(keyedBy: Key.self)
             } catch {
-                throw EngineError(.invalidInput, code: "malformed_json", "the body must be a JSON object {\"type\", \"data\"}")
+                throw EngineError(.malformedJSON, "the body must be a JSON object {\"type\", \"data\"}")
             }
             guard container.contains(.type) else {
-                throw EngineError(.invalidInput, code: "missing_field", "type is required", details: ["field": "type"])
+                throw EngineError(.missingField, "type is required", details: ["field": "type"])
             }
             let type: String
             let expectedVersion: UInt64?
             do {
                 type = try container.decode(String.self, forKey: .type)
             } catch {
-                throw EngineError(.invalidInput, code: "wrong_type", "type must be a string", details: ["field": "type"])
+                throw EngineError(.wrongType, "type must be a string", details: ["field": "type"])
             }
             do {
                 expectedVersion = try container.decodeIfPresent(UInt64.self, forKey: .expectedVersion)
             } catch {
-                throw EngineError(.invalidInput, code: "wrong_type", "expectedVersion must be a non-negative integer", details: ["field": "expectedVersion"])
+                throw EngineError(.wrongType, "expectedVersion must be a non-negative integer", details: ["field": "expectedVersion"])
             }
-            guard let handler = Engine.handlers[type], container.contains(.data) else {
-                command = DecodedCommand(type: type, data: Data(), expectedVersion: expectedVersion)  // unknown, or no data: `{}`
+            guard let kind = CommandKind(rawValue: type), container.contains(.data) else {
+                command = CommandEnvelope(type: type, data: Data(), expectedVersion: expectedVersion)  // unknown, or no data: `{}`
                 return
             }
             do {
-                command = DecodedCommand(type: type, expectedVersion: expectedVersion,
-                                         decoded: .success((handler, try handler.decode(try container.superDecoder(forKey: .data)))),
-                                         source: .envelope(Data()))  // the whole body is the source; set by `init(envelope:)`
+                command = CommandEnvelope(type: type, expectedVersion: expectedVersion,
+                                          command: .success(try CommandEnvelope.command(kind, from: try container.superDecoder(forKey: .data))),
+                                          source: .envelope(Data()))  // the whole body is the source; set by `init(envelope:)`
             } catch {
-                command = DecodedCommand(type: type, expectedVersion: expectedVersion,
-                                         decoded: .failure(DecodedCommand.invalid(error, under: container.codingPath + [Key.data])),
-                                         source: .envelope(Data()))
+                command = CommandEnvelope(type: type, expectedVersion: expectedVersion,
+                                          command: .failure(CommandEnvelope.invalid(error, under: container.codingPath + [Key.data])),
+                                          source: .envelope(Data()))
             }
         }
     }

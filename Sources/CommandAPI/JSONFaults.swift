@@ -1,9 +1,10 @@
+import CommandEngine
 import EventStore
 import Foundation
 
 /// Faults in command JSON that Foundation's decoder reports wrongly or not
 /// at all, found by reading the bytes again after the decoder has.
-extension DecodedCommand {
+extension CommandEnvelope {
     /// `["items", "[1]", "goodsId"]` as `items[1].goodsId`.
     static func fieldName(_ path: [String]) -> String {
         path.reduce(into: "") { name, part in name += (name.isEmpty || part.hasPrefix("[") ? "" : ".") + part }
@@ -17,7 +18,7 @@ extension DecodedCommand {
         static func fault(_ path: [String], under root: String? = nil) -> EngineError {
             let field = fieldName(path)
             let named = root.map { "\($0).\(field)" } ?? field
-            return EngineError(.invalidInput, code: "duplicate_key", "\(named) appears twice in one object", details: ["field": field])
+            return EngineError(.duplicateKey, "\(named) appears twice in one object", details: ["field": field])
         }
 
         /// The path to the first key repeated within one object (`["data", "items", "[1]", "goodsId"]`), or nil.
@@ -93,7 +94,7 @@ extension DecodedCommand {
             guard let path = path(to: value, under: []) else { return nil }
             let field = fieldName(path)
             let named = field.isEmpty ? "data" : "data.\(field)"
-            return EngineError(.invalidInput, code: "wrong_type", "\(named) must be a whole number that fits in 64 bits",
+            return EngineError(.wrongType, "\(named) must be a whole number that fits in 64 bits",
                                details: ["field": field.isEmpty ? "data" : field])
         }
 

@@ -1,0 +1,175 @@
+import Commerce
+import Foundation
+
+/// Every command the engine takes, typed: what a caller sends, before the
+/// engine adds what only it may (ids, salts, the time). The HTTP edge decodes
+/// JSON into these (`CommandAPI`); in-process callers (order expiry, the demo
+/// shop, tools, tests) build them directly.
+public enum Command: Sendable, Hashable {
+    // Users and access.
+    case registerUser(email: String, password: String, name: String, phone: String = "", role: Role = .customer)
+    case login(email: String, password: String)
+    /// `userId` nil: the caller.
+    case updateProfile(userId: UserId? = nil, name: String, phone: String = "")
+    case changePassword(oldPassword: String, newPassword: String)
+    case addAddress(Address, makeDefault: Bool = false)
+    case updateAddress(AddressId, Address)
+    case removeAddress(AddressId)
+    case setDefaultAddress(AddressId)
+    case addFavorite(GoodsId)
+    case removeFavorite(GoodsId)
+    case recordView(GoodsId)
+    case grantRole(userId: UserId, role: Role)
+    /// `userId` nil: the caller.
+    case forgetUser(userId: UserId? = nil)
+    case applyForMerchant(shopName: String, description: String = "")
+    case approveMerchantApplication(userId: UserId)
+    case rejectMerchantApplication(userId: UserId, reason: String)
+    case issueApiKey(name: String, scopes: [Scope], expiresAt: Instant? = nil, ownerId: UserId? = nil)
+    case revokeApiKey(ApiKeyId, reason: String = "")
+    // Goods.
+    case listGoods(GoodsDetails, price: Money, stock: Int)
+    case updateGoods(GoodsId, GoodsDetails)
+    case changePrice(GoodsId, price: Money)
+    case restock(GoodsId, quantity: Int)
+    case adjustStock(GoodsId, delta: Int, reason: String)
+    case delist(GoodsId)
+    case relist(GoodsId)
+    case postReview(goodsId: GoodsId, orderId: OrderId, rating: Int, text: String = "")
+    // Carts and coupons.
+    case addToCart(GoodsId, quantity: Int)
+    case changeQuantity(GoodsId, quantity: Int)
+    case removeFromCart(GoodsId)
+    case applyCoupon(code: String)
+    case removeCoupon
+    case clearCart
+    case createCoupon(CouponTerms)
+    case disableCoupon(CouponId)
+    // Orders and payments.
+    /// `items` nil: the caller's cart; else "buy now" (the cart is neither read nor changed).
+    case placeOrder(addressId: AddressId? = nil, pointsToUse: Int64 = 0, items: [CartLine]? = nil)
+    case payOrder(OrderId, amount: Money)
+    case shipOrder(OrderId, carrier: String, trackingNumber: String)
+    case confirmReceipt(OrderId)
+    case cancelOrder(OrderId, reason: String = "cancelled")
+    case requestRefund(OrderId, reason: String = "")
+    case approveRefund(OrderId)
+    case rejectRefund(OrderId, reason: String = "")
+    case expireOrder(OrderId)
+    case initiatePayment(OrderId, provider: String = "sandbox")
+    case refundPayment(PaymentId, reason: String = "refund")
+    // Points.
+    case redeemPoints(Int64, reason: String = "redeemed")
+    case exchangePoints(Int64, code: String? = nil, validDays: Int = 30)
+}
+
+/// The terms of a new coupon, as an admin gives them.
+public struct CouponTerms: Sendable, Hashable {
+    public var code: String
+    public var kind: CouponKind
+    /// A percentage (1–100) or an amount in minor units.
+    public var value: Int64
+    public var minimumSpend: Money
+    /// nil: from now.
+    public var validFrom: Instant?
+    public var validUntil: Instant
+    public var totalLimit: Int
+    public var perUserLimit: Int
+
+    public init(code: String, kind: CouponKind, value: Int64, minimumSpend: Money = .zero, validFrom: Instant? = nil, validUntil: Instant,
+                totalLimit: Int, perUserLimit: Int = 1) {
+        self.code = code
+        self.kind = kind
+        self.value = value
+        self.minimumSpend = minimumSpend
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.totalLimit = totalLimit
+        self.perUserLimit = perUserLimit
+    }
+}
+
+/// A command's name as clients send it (`{"type": "PlaceOrder"}`), and who may send it.
+public enum CommandKind: String, CaseIterable, Sendable, Hashable {
+    case registerUser = "RegisterUser", login = "Login", updateProfile = "UpdateProfile", changePassword = "ChangePassword"
+    case addAddress = "AddAddress", updateAddress = "UpdateAddress", removeAddress = "RemoveAddress", setDefaultAddress = "SetDefaultAddress"
+    case addFavorite = "AddFavorite", removeFavorite = "RemoveFavorite", recordView = "RecordView", grantRole = "GrantRole", forgetUser = "ForgetUser"
+    case applyForMerchant = "ApplyForMerchant", approveMerchantApplication = "ApproveMerchantApplication"
+    case rejectMerchantApplication = "RejectMerchantApplication", issueApiKey = "IssueApiKey", revokeApiKey = "RevokeApiKey"
+    case listGoods = "ListGoods", updateGoods = "UpdateGoods", changePrice = "ChangePrice", restock = "Restock", adjustStock = "AdjustStock"
+    case delist = "Delist", relist = "Relist", postReview = "PostReview"
+    case addToCart = "AddToCart", changeQuantity = "ChangeQuantity", removeFromCart = "RemoveFromCart", applyCoupon = "ApplyCoupon"
+    case removeCoupon = "RemoveCoupon", clearCart = "ClearCart", createCoupon = "CreateCoupon", disableCoupon = "DisableCoupon"
+    case placeOrder = "PlaceOrder", payOrder = "PayOrder", shipOrder = "ShipOrder", confirmReceipt = "ConfirmReceipt", cancelOrder = "CancelOrder"
+    case requestRefund = "RequestRefund", approveRefund = "ApproveRefund", rejectRefund = "RejectRefund", expireOrder = "ExpireOrder"
+    case initiatePayment = "InitiatePayment", refundPayment = "RefundPayment", redeemPoints = "RedeemPoints", exchangePoints = "ExchangePoints"
+
+    /// Who may send it, checked before anything is read.
+    public var access: CommandAccess {
+        switch self {
+        case .registerUser, .login: return .anyone
+        case .listGoods, .updateGoods, .changePrice, .restock, .adjustStock, .delist, .relist: return .signedIn(scope: .goodsWrite)
+        case .createCoupon, .disableCoupon: return .signedIn(scope: .couponsWrite)
+        case .shipOrder, .cancelOrder, .approveRefund, .rejectRefund, .refundPayment: return .signedIn(scope: .ordersWrite)
+        case .updateProfile, .changePassword, .addAddress, .updateAddress, .removeAddress, .setDefaultAddress, .addFavorite, .removeFavorite,
+             .recordView, .grantRole, .forgetUser, .applyForMerchant, .approveMerchantApplication, .rejectMerchantApplication, .issueApiKey,
+             .revokeApiKey, .postReview, .addToCart, .changeQuantity, .removeFromCart, .applyCoupon, .removeCoupon, .clearCart, .placeOrder,
+             .payOrder, .confirmReceipt, .requestRefund, .expireOrder, .initiatePayment, .redeemPoints, .exchangePoints:
+            return .signedIn(scope: nil)
+        }
+    }
+}
+
+extension Command {
+    public var kind: CommandKind {
+        switch self {
+        case .registerUser: return .registerUser
+        case .login: return .login
+        case .updateProfile: return .updateProfile
+        case .changePassword: return .changePassword
+        case .addAddress: return .addAddress
+        case .updateAddress: return .updateAddress
+        case .removeAddress: return .removeAddress
+        case .setDefaultAddress: return .setDefaultAddress
+        case .addFavorite: return .addFavorite
+        case .removeFavorite: return .removeFavorite
+        case .recordView: return .recordView
+        case .grantRole: return .grantRole
+        case .forgetUser: return .forgetUser
+        case .applyForMerchant: return .applyForMerchant
+        case .approveMerchantApplication: return .approveMerchantApplication
+        case .rejectMerchantApplication: return .rejectMerchantApplication
+        case .issueApiKey: return .issueApiKey
+        case .revokeApiKey: return .revokeApiKey
+        case .listGoods: return .listGoods
+        case .updateGoods: return .updateGoods
+        case .changePrice: return .changePrice
+        case .restock: return .restock
+        case .adjustStock: return .adjustStock
+        case .delist: return .delist
+        case .relist: return .relist
+        case .postReview: return .postReview
+        case .addToCart: return .addToCart
+        case .changeQuantity: return .changeQuantity
+        case .removeFromCart: return .removeFromCart
+        case .applyCoupon: return .applyCoupon
+        case .removeCoupon: return .removeCoupon
+        case .clearCart: return .clearCart
+        case .createCoupon: return .createCoupon
+        case .disableCoupon: return .disableCoupon
+        case .placeOrder: return .placeOrder
+        case .payOrder: return .payOrder
+        case .shipOrder: return .shipOrder
+        case .confirmReceipt: return .confirmReceipt
+        case .cancelOrder: return .cancelOrder
+        case .requestRefund: return .requestRefund
+        case .approveRefund: return .approveRefund
+        case .rejectRefund: return .rejectRefund
+        case .expireOrder: return .expireOrder
+        case .initiatePayment: return .initiatePayment
+        case .refundPayment: return .refundPayment
+        case .redeemPoints: return .redeemPoints
+        case .exchangePoints: return .exchangePoints
+        }
+    }
+}

@@ -1,0 +1,55 @@
+extension Orders: Decider {
+    public enum Command: Hashable, Sendable {
+        /// The caller places an order from their cart, or buys `items` now.
+        case place(PlaceOrder)
+        case onOrder(OrderId, OrderCommand)
+    }
+
+    public static func reads(_ command: Command, actor: Actor, loaded: Loaded) -> [StreamId] {
+        switch command {
+        case .place(let place):
+            guard let buyer = actor.userId else { return [] }
+            var streams: [StreamId] = [.user(buyer), .points(buyer), .order(place.orderId)]
+            if let items = place.items {
+                streams += items.prefix(Limits.cartLinesMax).map { .goods($0.goodsId) }
+            } else {
+                let cart: CartState = loaded[.cart(buyer)]
+                streams.append(.cart(buyer))
+                streams += cart.lines.map { .goods($0.goodsId) }
+                if let coupon = cart.couponId { streams.append(.coupon(coupon)) }
+            }
+            return streams
+        case .onOrder(let orderId, _):
+            let order: OrderState = loaded[.order(orderId)]
+            guard let placed = order.placed else { return [.order(orderId)] }
+            var streams: [StreamId] = [.order(orderId), .points(placed.userId)]
+            streams += placed.lines.map { .goods($0.goodsId) }
+            if let coupon = placed.couponId { streams.append(.coupon(coupon)) }
+            if let payment = order.paymentId { streams.append(.payment(payment)) }
+            return streams
+        }
+    }
+
+    public static func decide(_ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy) throws(Rejection) -> Decision {
+        switch command {
+        case .place(let place):
+            guard let buyer = actor.userId else { throw Rejection(.notOwner, "orders are placed by the buyer") }
+            let cart: CartState = place.items == nil ? loaded[.cart(buyer)] : CartState()
+            var goods: [GoodsId: GoodsState] = [:]
+            for line in place.items?.prefix(Limits.cartLinesMax) ?? cart.lines[...] { goods[line.goodsId] = loaded[.goods(line.goodsId)] }
+            let states = CheckoutStates(user: loaded[.user(buyer)], cart: cart, goods: goods, coupon: cart.couponId.map { loaded[.coupon($0)] },
+                                        points: loaded[.points(buyer)], order: loaded[.order(place.orderId)])
+            return try Orders.place(place, actor: actor, states: states, policy: policy)
+        case let .onOrder(orderId, orderCommand):
+            let order: OrderState = loaded[.order(orderId)]
+            var context = OrderContext()
+            if let placed = order.placed {
+                for line in placed.lines { context.goods[line.goodsId] = loaded[.goods(line.goodsId)] }
+                context.coupon = placed.couponId.map { loaded[.coupon($0)] }
+                context.points = loaded[.points(placed.userId)]
+                context.payment = order.paymentId.map { loaded[.payment($0)] }
+            }
+            return try Orders.decide(orderCommand, actor: actor, order: order, context: context, at: at, policy: policy)
+        }
+    }
+}

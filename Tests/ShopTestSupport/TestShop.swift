@@ -1,0 +1,107 @@
+import CommandEngine
+import Commerce
+import EventStore
+import Foundation
+import History
+import Testing
+import TestSupport
+
+/// The sandbox provider's callback secret in every test shop.
+public let sandboxSecret = Array("sandbox-secret-for-tests-0123456789abcdef".utf8)
+
+/// An engine over a real (temporary) LMDB log, driven by typed commands.
+public final class TestShop: @unchecked Sendable {
+    public let directory: String
+    public let log: EventLog
+    public let vault: KeyVault
+    public let snapshots: SnapshotStore
+    public let engine: Engine
+
+    public init(clock: any LogClock = SystemClock(), snapshotInterval: UInt64 = SnapshotStore.defaultInterval) throws {
+        directory = temporaryDirectory("engine")
+        var options = EventLog.Options()
+        options.initialMapSizeBytes = 64 << 20
+        options.clock = clock
+        log = try EventLog(directory: directory + "/log", options: options)
+        vault = try KeyVault(directory: directory + "/keys")
+        snapshots = try SnapshotStore(directory: directory + "/snapshots", interval: snapshotInterval)
+        var configuration = Engine.Configuration(tokenSecret: Array(repeating: 7, count: 32), sandboxSecret: sandboxSecret)
+        configuration.policy.passwordHashing = .fastForTests
+        configuration.clock = clock
+        engine = try Engine(log: log, vault: vault, snapshots: snapshots, configuration: configuration)
+    }
+
+    @discardableResult
+    public func run(_ command: Command, as actor: Actor?, key: String? = nil) async throws -> CommandOutcome {
+        try await engine.execute(command, context: CommandContext(actor: actor, correlationId: UUID(), idempotencyKey: key))
+    }
+
+    public func register(_ email: String, role: Role = .customer) async throws -> Actor {
+        let outcome = try await run(.registerUser(email: email, password: "correct horse", name: "测试 Tester", role: role), as: .system)
+        return .user(try #require(outcome.result.userId), role)
+    }
+
+    /// A customer with a default address.
+    public func shopper(_ email: String) async throws -> Actor {
+        let actor = try await register(email)
+        try await run(.addAddress(Address(recipient: "韩梅梅", phone: "123", line1: "1 Main St", city: "Beijing", postalCode: "100080", country: "CN")), as: actor)
+        return actor
+    }
+
+    public func listGoods(by merchant: Actor, price: Int64 = 1_999, stock: Int = 10) async throws -> GoodsId {
+        let outcome = try await run(.listGoods(GoodsDetails(title: "Green tea 绿茶", category: "tea"), price: Money(minorUnits: price), stock: stock), as: merchant)
+        return try #require(outcome.result.goodsId)
+    }
+
+    /// Places an order of what the caller's cart holds; its id.
+    public func placeOrder(as buyer: Actor) async throws -> OrderId {
+        try #require(try await run(.placeOrder(), as: buyer).result.orderId)
+    }
+
+    public func initiatePayment(_ order: OrderId, as buyer: Actor) async throws -> PaymentId {
+        try #require(try await run(.initiatePayment(order), as: buyer).result.paymentId)
+    }
+
+    public func signedCallback(paymentId: PaymentId, transaction: String, amount: Int64, status: String = "succeeded") async throws -> CommandOutcome {
+        let notification = ProviderNotification(paymentId: paymentId.description, transactionId: transaction, status: status, amount: amount)
+        let body = Array(try JSONEncoder().encode(notification))
+        let timestamp = engine.configuration.clock.now().nanosecondsSinceEpoch / 1_000_000_000
+        let signature = CallbackVerifier(provider: "sandbox", secret: sandboxSecret).sign(body: body, timestamp: timestamp)
+        return try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp, signature: signature, correlationId: UUID())
+    }
+}
+
+/// Runs `body`, expecting it to fail with the engine error `code` and to append nothing.
+public func expectEngineError(_ code: String, _ shop: TestShop, sourceLocation: SourceLocation = #_sourceLocation,
+                              _ body: () async throws -> Void) async {
+    let head = shop.log.headPosition
+    do {
+        try await body()
+        Issue.record("expected \(code); the command was accepted", sourceLocation: sourceLocation)
+    } catch let error as EngineError {
+        #expect(error.code.description == code, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+    #expect(shop.log.headPosition == head, "a refused command appended events", sourceLocation: sourceLocation)
+}
+
+/// A clock tests move by hand.
+public final class HandClock: LogClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var nanoseconds = SystemClock().now().nanosecondsSinceEpoch
+
+    public init() {}
+
+    public func now() -> Timestamp {
+        lock.lock()
+        defer { lock.unlock() }
+        return Timestamp(nanosecondsSinceEpoch: nanoseconds)
+    }
+
+    public func advance(seconds: Int64) {
+        lock.lock()
+        nanoseconds += seconds * 1_000_000_000
+        lock.unlock()
+    }
+}
