@@ -56,7 +56,7 @@ let package = Package(
         ),
         .target(
             name: "History",
-            dependencies: ["EventCodec", "Commerce", "EventStore", "LMDB", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")],
+            dependencies: ["EventCodec", "Commerce", "EventStore"],
             swiftSettings: strict
         ),
         .target(
@@ -67,7 +67,8 @@ let package = Package(
         ),
         .target(
             name: "CommandEngine",
-            dependencies: ["EventCodec", "Commerce", "EventStore", "History", .product(name: "Crypto", package: "swift-crypto"),
+            dependencies: ["EventCodec", "Commerce", "EventStore", "History", "LMDB", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "_CryptoExtras", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
@@ -77,13 +78,19 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Assembly",
+            dependencies: ["CommandEngine", "EventStore", "History", "ReadModels", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Fixtures",
             dependencies: ["CommandEngine", "Commerce", "EventStore", "History"],
             swiftSettings: strict
         ),
         .target(
             name: "HTTPServer",
-            dependencies: ["CommandAPI", "EventCodec", "CommandEngine", "Commerce", "EventStore", "History", "ReadModels", .product(name: "Hummingbird", package: "hummingbird"),
+            dependencies: ["CommandAPI", "CommandEngine", "Commerce", "History", "ReadModels", .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
@@ -91,7 +98,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "emporium",
-            dependencies: ["Fixtures", "CommandAPI", "EventCodec", "EventStore", "CommandEngine", "Commerce", "History", "HTTPServer", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["Assembly", "Fixtures", "CommandAPI", "EventCodec", "EventStore", "CommandEngine", "Commerce", "History", "HTTPServer", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
@@ -109,7 +116,7 @@ let package = Package(
         ),
         .target(
             name: "BenchSupport",
-            dependencies: ["Fixtures", "EventCodec", "EventStore", "CommandEngine", "Commerce", "History"],
+            dependencies: ["Assembly", "Fixtures", "EventCodec", "EventStore", "CommandEngine", "Commerce", "History"],
             path: "tools/BenchSupport",
             swiftSettings: strict
         ),
@@ -135,8 +142,8 @@ let package = Package(
                            .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .target(name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport", swiftSettings: strict),
-        .target(name: "ShopTestSupport", dependencies: ["CommandEngine", "Commerce", "EventStore", "History", "TestSupport"], path: "Tests/ShopTestSupport",
+        .target(name: "TestSupport", dependencies: ["EventStore", .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "ShopTestSupport", dependencies: ["Assembly", "CommandEngine", "Commerce", "EventStore", "History", "ReadModels", "TestSupport"], path: "Tests/ShopTestSupport",
                 swiftSettings: strict),
         .testTarget(name: "HistoryTests", dependencies: ["Fixtures", "EventCodec", "History", "CommandEngine", "Commerce", "EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ReadModelsTests", dependencies: ["Fixtures", "EventCodec", "ReadModels", "History", "CommandEngine", "Commerce", "EventStore", "TestSupport",

@@ -142,14 +142,21 @@ public struct StreamChange: Hashable, Sendable, Encodable {
     public var fields: [String]
 }
 
+/// Where replay finds an aggregate's state saved at a version, so it folds
+/// only the events after it (the engine's snapshot store).
+public protocol SnapshotSource: Sendable {
+    func latest<S: AggregateState>(_ stream: String, atOrBefore version: UInt64, as: S.Type,
+                                   cipher: (any PersonalDataCipher)?) throws -> (state: S, version: UInt64)?
+}
+
 /// Rebuilds past states from the log: the whole shop or one stream, as of a
 /// position or a time.
 public struct Replayer: Sendable {
     public let log: EventLog
     public let cipher: (any PersonalDataCipher)?
-    public let snapshots: SnapshotStore?
+    public let snapshots: (any SnapshotSource)?
 
-    public init(log: EventLog, cipher: (any PersonalDataCipher)?, snapshots: SnapshotStore? = nil) {
+    public init(log: EventLog, cipher: (any PersonalDataCipher)?, snapshots: (any SnapshotSource)? = nil) {
         self.log = log
         self.cipher = cipher
         self.snapshots = snapshots
@@ -298,7 +305,7 @@ public struct Replayer: Sendable {
     }
 
     private func snapshotState(_ kind: AggregateKind, _ name: String, atOrBefore version: UInt64,
-                               _ snapshots: SnapshotStore) throws -> (AnyAggregate, UInt64)? {
+                               _ snapshots: any SnapshotSource) throws -> (AnyAggregate, UInt64)? {
         func load<S: AggregateState>(_ type: S.Type, _ wrap: (S) -> AnyAggregate) throws -> (AnyAggregate, UInt64)? {
             try snapshots.latest(name, atOrBefore: version, as: S.self, cipher: cipher).map { (wrap($0.state), $0.version) }
         }

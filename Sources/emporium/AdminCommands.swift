@@ -44,18 +44,15 @@ struct AdminCreate: AsyncParsableCommand {
         }
         defer { withExtendedLifetime(lock) {} }
         let keys = try secrets.resolve(dataDirectory: data.dataDirectory)
-        let log = try data.openLog(clock: SystemClock())
-        defer { log.close() }
-        let vault = try data.openVault()
-        defer { vault.close() }
-        let admins = try Self.admins(in: log).count
+        let shop = try data.openShop(commandOnlyShop(Engine.Configuration(tokenSecret: keys.token, sandboxSecret: keys.callback)))
+        defer { shop.close() }
+        let admins = try Self.admins(in: shop.log).count
         guard admins == 0 || another else {
             throw CommandFailure(.dataError, "the shop has \(admins) admin\(admins == 1 ? "" : "s") already; pass --another to add one more")
         }
         let password = try Self.readPassword()
-        let engine = try Engine(log: log, vault: vault, configuration: Engine.Configuration(tokenSecret: keys.token, sandboxSecret: keys.callback))
         do {
-            let outcome = try await engine.execute(.registerUser(email: email, password: password, name: name, role: .admin),
+            let outcome = try await shop.engine.execute(.registerUser(email: email, password: password, name: name, role: .admin),
                                                    context: CommandContext(actor: .system, correlationId: UUIDv7Generator.shared.next()))
             print("created admin \(Users.normalizedEmail(email)) (user \(outcome.result.userId?.description ?? "?")); log in with the Login command")
         } catch {

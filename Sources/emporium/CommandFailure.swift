@@ -1,3 +1,4 @@
+import Assembly
 import ArgumentParser
 import Foundation
 
@@ -29,5 +30,22 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ code: Code, _ description: String) {
         self.code = code
         self.description = description
+    }
+}
+
+extension CommandFailure {
+    /// Runs `open`, its failure as the exit code it deserves: a part never
+    /// written is no input (66), a shop whose vault lacks its keys too, an
+    /// unopenable part an I/O error (74), any other refusal our fault (70).
+    static func opening<T>(_ open: () throws(ShopOpenError) -> T) throws -> T {
+        do {
+            return try open()
+        } catch {
+            switch error.reason {
+            case .missing: throw CommandFailure(.noInput, error.description)
+            case .unopenable: throw CommandFailure(.ioError, error.description)
+            case .refused(let refusal): throw CommandFailure(refusal.kind == .unavailable ? .noInput : .software, error.description)
+            }
+        }
     }
 }

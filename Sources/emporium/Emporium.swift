@@ -1,4 +1,5 @@
 import ArgumentParser
+import Assembly
 import EventStore
 import Foundation
 
@@ -46,21 +47,20 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Directory holding the shop's data.")
     var dataDirectory: String = ProcessInfo.processInfo.environment["EMPORIUM_DATA_DIR"] ?? "./data"
 
-    var logDirectory: String { dataDirectory + "/log" }
-    var keysDirectory: String { dataDirectory + "/keys" }
-    var snapshotsDirectory: String { dataDirectory + "/snapshots" }
+    /// The directory's layout and its parts' openers: the one place that knows them.
+    var shop: ShopDirectory { ShopDirectory(dataDirectory) }
+    var logDirectory: String { shop.logPath }
+    var projectionsDirectory: String { shop.projectionsPath }
 
     /// Opens the log, or explains in one line why it cannot be opened.
     func openLog(readOnly: Bool) throws -> EventLog {
-        if readOnly, !FileManager.default.fileExists(atPath: logDirectory + "/data.mdb") {
-            throw CommandFailure(.noInput, "no event log in \(dataDirectory) (expected \(logDirectory)/data.mdb)")
-        }
         var options = EventLog.Options()
         options.readOnly = readOnly
-        do {
-            return try EventLog(directory: logDirectory, options: options)
-        } catch {
-            throw CommandFailure(.ioError, "cannot open the event log in \(logDirectory): \(error)")
-        }
+        return try CommandFailure.opening { () throws(ShopOpenError) in try shop.openLog(options) }
+    }
+
+    /// The whole shop (log, keys, snapshots, read models as `options` asks), or why it cannot be opened.
+    func openShop(_ options: Shop.Options) throws -> Shop {
+        try CommandFailure.opening { () throws(ShopOpenError) in try Shop(directory: shop, options: options) }
     }
 }

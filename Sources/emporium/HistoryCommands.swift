@@ -1,6 +1,7 @@
 import ArgumentParser
 import Commerce
 import EventStore
+import CommandEngine
 import Foundation
 import History
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Assembly
 import EventStore
 import Foundation
 import Logging
@@ -9,8 +10,6 @@ import Glibc
 #endif
 
 extension DataOptions {
-    var projectionsDirectory: String { dataDirectory + "/projections" }
-
     /// The read models of this data directory, loaded from disk (not yet caught up).
     func openProjector(log: EventLog, batchEventsMax: Int? = nil, rebuildDamaged: Bool = true,
                        logger: Logger = Logger(label: "emporium.projections")) throws -> Projector {
@@ -18,11 +17,7 @@ extension DataOptions {
         options.rebuildDamaged = rebuildDamaged
         options.logger = logger
         if let batchEventsMax { (options.batchEventsMax, options.rebuildBatchEventsMax) = (batchEventsMax, batchEventsMax) }
-        do {
-            return try Projector(directory: projectionsDirectory, log: log, options: options)
-        } catch {
-            throw CommandFailure(.ioError, "cannot open the read models in \(projectionsDirectory): \(error)")
-        }
+        return try CommandFailure.opening { () throws(ShopOpenError) in try shop.openProjector(log: log, options: options) }
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Assembly
 import Commerce
 import CommandEngine
 import EventStore
@@ -59,36 +60,13 @@ extension DataOptions {
     }
 
     /// The per-user keys of personal data (`<data>/keys`).
-    func openVault(readOnly: Bool = false, randomBytes: (@Sendable (Int) -> [UInt8])? = nil) throws -> KeyVault {
-        if readOnly, !FileManager.default.fileExists(atPath: keysDirectory + "/data.mdb") {
-            throw CommandFailure(.noInput, "no key vault in \(dataDirectory) (expected \(keysDirectory)/data.mdb)")
-        }
-        do {
-            return try KeyVault(directory: keysDirectory, readOnly: readOnly, randomBytes: randomBytes ?? KeyVault.systemRandomBytes)
-        } catch {
-            throw CommandFailure(.ioError, "cannot open the key vault in \(keysDirectory): \(error)")
-        }
+    func openVault(readOnly: Bool = false) throws -> KeyVault {
+        try CommandFailure.opening { () throws(ShopOpenError) in try shop.openVault(readOnly: readOnly) }
     }
 
     /// Aggregate snapshots (`<data>/snapshots`), a cache the engine may rebuild.
     func openSnapshots(readOnly: Bool = false) throws -> SnapshotStore? {
-        if readOnly, !FileManager.default.fileExists(atPath: snapshotsDirectory + "/data.mdb") { return nil }
-        do {
-            return try SnapshotStore(directory: snapshotsDirectory, readOnly: readOnly)
-        } catch {
-            throw CommandFailure(.ioError, "cannot open the snapshots in \(snapshotsDirectory): \(error)")
-        }
-    }
-
-    func openLog(clock: any LogClock, onCommit: (@Sendable (CommitSample) -> Void)? = nil) throws -> EventLog {
-        var options = EventLog.Options()
-        options.clock = clock
-        options.onCommit = onCommit
-        do {
-            return try EventLog(directory: logDirectory, options: options)
-        } catch {
-            throw CommandFailure(.ioError, "cannot open the event log in \(logDirectory): \(error)")
-        }
+        try CommandFailure.opening { () throws(ShopOpenError) in try shop.openSnapshots(readOnly: readOnly) }
     }
 }
 
@@ -113,19 +91,31 @@ struct SizeOptions: ParsableArguments {
     }
 }
 
-/// Builds the demo shop into an empty log with a seed clock and seeded ids, so the same flags give the same events.
-func seedDemoShop(log: EventLog, data: DataOptions, secrets: (token: [UInt8], callback: [UInt8]), sizes: SizeOptions, clock: SeedClock) async throws -> DemoShop.Outcome {
+/// The options of a shop that only takes commands (no read models, no snapshots): seeding, creating an admin.
+func commandOnlyShop(_ engine: Engine.Configuration) -> Shop.Options {
+    var options = Shop.Options(engine: engine)
+    options.snapshots = false
+    options.projections = nil
+    return options
+}
+
+/// A demo shop's options: a seed clock, seeded ids, salts and keys, so the same flags give the same events.
+func demoShopOptions(secrets: (token: [UInt8], callback: [UInt8]), sizes: SizeOptions, clock: SeedClock) -> Shop.Options {
     var configuration = Engine.Configuration(tokenSecret: secrets.token, sandboxSecret: secrets.callback)
     configuration.clock = clock
     configuration.ids = SeededIds(seed: sizes.seed, clock: clock)
     let randomness = SeededBytes(seed: sizes.seed)
     configuration.randomBytes = { randomness.next($0) }
+    var options = commandOnlyShop(configuration)
     let keyRandomness = SeededBytes(seed: sizes.seed &+ 1)
-    let vault = try data.openVault(randomBytes: { keyRandomness.next($0) })
-    defer { vault.close() }
-    let engine = try Engine(log: log, vault: vault, configuration: configuration)
+    options.keyRandomBytes = { keyRandomness.next($0) }
+    return options
+}
+
+/// Builds the demo shop into `shop` (empty), with a progress bar.
+func seedDemoShop(_ shop: Shop, sizes: SizeOptions, clock: SeedClock) async throws -> DemoShop.Outcome {
     let bar = ProgressBar(label: "seed")
-    let outcome = try await DemoShop.seed(engine: engine, clock: clock, size: sizes.size, seed: sizes.seed) { done, total in
+    let outcome = try await DemoShop.seed(engine: shop.engine, clock: clock, size: sizes.size, seed: sizes.seed) { done, total in
         bar.update(done: UInt64(done), total: UInt64(total))
     }
     bar.finish()
@@ -150,20 +140,25 @@ struct Seed: AsyncParsableCommand {
     func run() async throws {
         try data.prepareDirectory()
         let clock = SeedClock()
-        let log = try data.openLog(clock: clock)
-        defer { log.close() }
-        guard log.headPosition == 0 else { throw CommandFailure(.dataError, "\(data.dataDirectory) already holds a shop (\(log.headPosition) events); seed an empty directory") }
+        let keys = try secrets.resolve(dataDirectory: data.dataDirectory)
+        var options = demoShopOptions(secrets: keys, sizes: sizes, clock: clock)
         if scenario == .reference {
-            let vault = try data.openVault(randomBytes: ReferenceScenario.keyBytes())
-            defer { vault.close() }
-            let engine = try Engine(log: log, vault: vault, configuration: ReferenceScenario.configuration(clock: clock))
-            let outcome = try await ReferenceScenario.run(engine: engine, clock: clock)
-            print("seeded the reference scenario: \(outcome.steps.count) commands, \(log.headPosition) events; head hash \(try log.head().hash.hex)")
+            options = commandOnlyShop(ReferenceScenario.configuration(clock: clock))
+            options.keyRandomBytes = ReferenceScenario.keyBytes()
+        }
+        let shop = try data.openShop(options)
+        defer { shop.close() }
+        guard shop.log.headPosition == 0 else {
+            throw CommandFailure(.dataError, "\(data.dataDirectory) already holds a shop (\(shop.log.headPosition) events); seed an empty directory")
+        }
+        if scenario == .reference {
+            let outcome = try await ReferenceScenario.run(engine: shop.engine, clock: clock)
+            print("seeded the reference scenario: \(outcome.steps.count) commands, \(shop.log.headPosition) events; head hash \(try shop.log.head().hash.hex)")
             print("marks: " + ReferenceScenario.markNames.map { "\($0)=\(outcome.marks[$0] ?? 0)" }.joined(separator: " "))
             return
         }
-        let outcome = try await seedDemoShop(log: log, data: data, secrets: try secrets.resolve(dataDirectory: data.dataDirectory), sizes: sizes, clock: clock)
-        print("seeded \(outcome.goods.count) goods and \(outcome.orders) orders: \(outcome.events) events; head hash \(try log.head().hash.hex)")
+        let outcome = try await seedDemoShop(shop, sizes: sizes, clock: clock)
+        print("seeded \(outcome.goods.count) goods and \(outcome.orders) orders: \(outcome.events) events; head hash \(try shop.log.head().hash.hex)")
     }
 }
 
@@ -203,75 +198,60 @@ struct Serve: AsyncParsableCommand {
         try data.prepareDirectory()
         let keys = try secrets.resolve(dataDirectory: data.dataDirectory)
         if seedIfEmpty { try await seedIfTheDirectoryIsEmpty(keys: keys) }
-        let metrics = ServerMetrics()
-        let log = try data.openLog(clock: SystemClock(), onCommit: { metrics.logCommitted($0) })
-        // Closed in reverse: the projector stores what it folded, then the vault and snapshots, the log last.
-        defer { log.close() }
         guard let lock = try ServerLock(directory: data.projectionsDirectory) else {
             throw CommandFailure(.tempFail, "another emporium serve or projections rebuild is using \(data.dataDirectory)")
         }
         defer { withExtendedLifetime(lock) {} }
-        let vault = try data.openVault()
-        let snapshots = try data.openSnapshots()
-        defer {
-            vault.close()
-            snapshots?.close()
-        }
-        var engineConfiguration = Engine.Configuration(tokenSecret: keys.token, sandboxSecret: keys.callback)
-        engineConfiguration.logger = Logger(label: "emporium.engine")
-        let engine: Engine
-        do {
-            engine = try Engine(log: log, vault: vault, snapshots: snapshots, configuration: engineConfiguration)
-        } catch let error as EngineError {
-            throw CommandFailure(error.kind == .unavailable ? .noInput : .software, error.message)
-        }
-        let projector = try data.openProjector(log: log, logger: Logger(label: "emporium.projections"))
+        let metrics = ServerMetrics()
+        var engine = Engine.Configuration(tokenSecret: keys.token, sandboxSecret: keys.callback)
+        engine.logger = Logger(label: "emporium.engine")
+        var options = Shop.Options(engine: engine)
+        options.log.onCommit = { metrics.logCommitted(events: $0.events, nanoseconds: UInt64($0.commitNanoseconds)) }
+        options.projections?.logger = Logger(label: "emporium.projections")
+        let shop = try data.openShop(options)
+        // Closed in reverse: the projector stores what it folded, then the vault and snapshots, the log last.
+        defer { shop.close() }
         var server = ServerConfiguration(sandboxSecret: keys.callback)
         server.host = host
         server.port = port
         server.version = Emporium.version
         server.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1_000))
-        let services: [any Service] = [
-            ProjectorService(projector: projector, logger: Logger(label: "emporium.projections")),
-            OrderExpiryService(expiry: OrderExpiry(engine: engine), interval: .milliseconds(Int64(expirySweepSeconds * 1_000)),
-                               logger: Logger(label: "emporium.expiry")),
-        ]
-        let banner = banner(engine: engine)
-        let app = buildApplication(engine: engine, projector: projector, configuration: server, metrics: metrics, services: services,
-                                   logger: Logger(label: "emporium.http")) {
+        let banner = banner(shop)
+        let services = shop.services(expirySweep: .milliseconds(Int64(expirySweepSeconds * 1_000)), projectionsLogger: Logger(label: "emporium.projections"),
+                                     expiryLogger: Logger(label: "emporium.expiry"))
+        let backends = ServerBackends(engine: shop.engine, projector: shop.projector, audit: shop.audit)
+        let app = buildApplication(backends, configuration: server, metrics: metrics, services: services, logger: Logger(label: "emporium.http")) {
             // Printed once the port is bound, so a bind error is never preceded by "serving".
             writeAtomically(banner + "\n")
         }
         var group = ServiceGroupConfiguration(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .milliseconds(Int64(shutdownSeconds * 1_000))
         group.maximumCancellationDuration = .seconds(5)
-        logger.info("starting", metadata: ["version": "\(Emporium.version)", "data.dir": "\(data.dataDirectory)", "log.position": "\(log.headPosition)",
-                                           "http.address": "\(host):\(port)"])
+        logger.info("starting", metadata: ["version": "\(Emporium.version)", "data.dir": "\(data.dataDirectory)",
+                                           "log.position": "\(shop.log.headPosition)", "http.address": "\(host):\(port)"])
         do {
             try await ServiceGroup(configuration: group).run()
         } catch {
             logger.critical("the server stopped on an error", metadata: ["error": "\(error)"])
-            projector.close()
             throw CommandFailure(.software, "the server stopped on an error: \(error)")
         }
-        projector.close()
-        logger.info("stopped", metadata: ["log.position": "\(log.headPosition)"])
+        logger.info("stopped", metadata: ["log.position": "\(shop.log.headPosition)"])
     }
 
     private func seedIfTheDirectoryIsEmpty(keys: (token: [UInt8], callback: [UInt8])) async throws {
         let clock = SeedClock()
-        let log = try data.openLog(clock: clock)
-        defer { log.close() }
-        guard log.headPosition == 0 else { return }
-        let outcome = try await seedDemoShop(log: log, data: data, secrets: keys, sizes: sizes, clock: clock)
+        let shop = try data.openShop(demoShopOptions(secrets: keys, sizes: sizes, clock: clock))
+        defer { shop.close() }
+        guard shop.log.headPosition == 0 else { return }
+        let outcome = try await seedDemoShop(shop, sizes: sizes, clock: clock)
         print("seeded the demo shop: \(outcome.goods.count) goods, \(outcome.orders) orders, \(outcome.events) events")
     }
 
-    private func banner(engine: Engine) -> String {
+    private func banner(_ shop: Shop) -> String {
         let base = "http://\(host):\(port)"
-        var lines = ["Emporium \(Emporium.version) serving \(base)  (data: \(data.dataDirectory), \(engine.log.headPosition) events)",
+        var lines = ["Emporium \(Emporium.version) serving \(base)  (data: \(data.dataDirectory), \(shop.log.headPosition) events)",
                      "  GET \(base)/health   \(base)/metrics   \(base)/openapi.json"]
-        if (try? AdminCreate.admins(in: engine.log).isEmpty) == true {
+        if (try? AdminCreate.admins(in: shop.log).isEmpty) == true {
             lines.append("  This shop has no admin yet: stop the server and run `emporium admin create --email <you> --data-dir \(data.dataDirectory)`.")
         }
         guard seedIfEmpty else { return lines.joined(separator: "\n") }

@@ -105,7 +105,7 @@ import ShopTestSupport
     }
 
     @Test func aRevokedOrExpiredKeyStopsAtOnce() async throws {
-        let clock = HandClock()
+        let clock = ManualClock.startingNow()
         let shop = try TestShop(clock: clock)
         let admin = try await shop.register("admin@x.example", role: .admin)
         let now = shop.engine.now.millisecondsSinceEpoch

@@ -221,7 +221,7 @@ import ShopTestSupport
 
 @Suite struct OrderExpiryTests {
     @Test func unpaidOrdersExpireWhenTheirTimeComesAndPaidOnesNever() async throws {
-        let clock = HandClock()
+        let clock = ManualClock.startingNow()
         let shop = try TestShop(clock: clock)
         let merchant = try await shop.register("m@example.com", role: .merchant)
         let buyer = try await shop.shopper("b@example.com")
@@ -345,7 +345,7 @@ import ShopTestSupport
 
     /// A spare block left from yesterday does not stop today's blocks from being reserved ahead.
     @Test func aSpareBlockFromAnEndedDayIsDropped() async throws {
-        let clock = HandClock()
+        let clock = ManualClock.startingNow()
         let shop = try TestShop(clock: clock)
         let merchant = try await shop.register("m@example.com", role: .merchant)
         let goodsId = try await shop.listGoods(by: merchant, stock: 500)
@@ -371,7 +371,7 @@ import ShopTestSupport
 
 @Suite struct TokenCacheTests {
     @Test func aCachedTokenStillExpiresAndAForgedOneIsNeverCached() throws {
-        let clock = HandClock()
+        let clock = ManualClock.startingNow()
         let authority = TokenAuthority(secret: Array(repeating: 3, count: 32), lifetimeSeconds: 60, clock: clock)
         let user = UserId(UUID())
         let token = authority.issue(for: user, role: .merchant)

@@ -5,26 +5,6 @@ import Testing
 @testable import EventStore
 
 
-/// A clock that moves only when told to (or by a fixed step per reading).
-final class ManualClock: LogClock, Sendable {
-    private let nanoseconds: Mutex<Int64>
-    let stepNanoseconds: Int64
-
-    init(start: Int64 = 1_790_000_000_000_000_000, stepNanoseconds: Int64 = 0) {
-        nanoseconds = Mutex(start)
-        self.stepNanoseconds = stepNanoseconds
-    }
-
-    func now() -> Timestamp {
-        nanoseconds.withLock { value in
-            defer { value += stepNanoseconds }
-            return Timestamp(nanosecondsSinceEpoch: value)
-        }
-    }
-
-    func set(_ value: Int64) { nanoseconds.withLock { $0 = value } }
-}
-
 func openLog(_ directory: String = temporaryDirectory(), clock: any LogClock = SystemClock(),
              initialMapSizeBytes: Int = 8 << 20) throws -> EventLog {
     var options = EventLog.Options()

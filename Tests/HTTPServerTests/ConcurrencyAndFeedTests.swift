@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import ShopTestSupport
 import Testing
 
 @Suite struct ConcurrencyOverHTTPTests {

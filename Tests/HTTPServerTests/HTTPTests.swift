@@ -3,48 +3,50 @@ import CommandEngine
 import EventStore
 import Foundation
 import TestSupport
-import HTTPServer
+@testable import HTTPServer
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import History
 import ReadModels
+import ShopTestSupport
 import Testing
 
-let sandboxSecret = Array("sandbox-secret-for-http-tests-0123456789".utf8)
 
 /// An engine over a real temporary log, and the application built by the same composition root as `emporium serve`.
 struct Harness {
+    let shop: TestShop
     /// The data directory (`log/`, `keys/`, `projections/`), for tests that run the CLI on it.
-    let directory: String
-    let log: EventLog
-    let engine: Engine
+    var directory: String { shop.directory }
+    var log: EventLog { shop.log }
+    var engine: Engine { shop.engine }
     let projector: Projector
     let metrics: ServerMetrics
     let app: any ApplicationProtocol
+    /// What the router serves, as its controllers registered it.
+    let routes: [RouteSpec]
 
     /// `logger` is handed to the engine, the projector and the HTTP layer, as `emporium serve` hands them theirs.
     init(port: Int = 0, logger: Logger? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         let metrics = ServerMetrics()
         self.metrics = metrics
-        var options = EventLog.Options()
-        options.initialMapSizeBytes = 64 << 20
-        options.onCommit = { metrics.logCommitted($0) }
-        directory = temporaryDirectory("http")
-        log = try EventLog(directory: directory + "/log", options: options)
-        var configuration = Engine.Configuration(tokenSecret: Array(repeating: 9, count: 32), sandboxSecret: sandboxSecret)
-        configuration.policy.passwordHashing = .fastForTests
-        if let logger { configuration.logger = logger }
-        engine = try Engine(log: log, vault: try KeyVault(directory: directory + "/keys"), configuration: configuration)
-        var projectorOptions = Projector.Options()
-        if let logger { projectorOptions.logger = logger }
-        projector = try Projector(directory: directory + "/projections", log: log, options: projectorOptions)
+        var options = TestShop.options(readModels: true)
+        options.engine.tokenSecret = Array(repeating: 9, count: 32)
+        options.log.onCommit = { metrics.logCommitted(events: $0.events, nanoseconds: UInt64($0.commitNanoseconds)) }
+        if let logger {
+            options.engine.logger = logger
+            options.projections?.logger = logger
+        }
+        shop = try TestShop(options: options, label: "http")
+        projector = try #require(shop.projector)
         projector.start()
         var server = ServerConfiguration(sandboxSecret: sandboxSecret)
         server.port = port
         configure(&server)
-        app = buildApplication(engine: engine, projector: projector, configuration: server, metrics: metrics, logger: logger ?? Logger(label: "test"))
+        let backends = ServerBackends(engine: shop.engine, projector: projector, audit: shop.shop.audit)
+        routes = buildRouter(backends, configuration: server, metrics: metrics).routes.all
+        app = buildApplication(backends, configuration: server, metrics: metrics, logger: logger ?? Logger(label: "test"))
     }
 }
 

@@ -3,33 +3,46 @@ import Commerce
 import EventStore
 import Foundation
 import History
+import ReadModels
+import Assembly
 import Testing
 import TestSupport
 
 /// The sandbox provider's callback secret in every test shop.
 public let sandboxSecret = Array("sandbox-secret-for-tests-0123456789abcdef".utf8)
 
-/// An engine over a real (temporary) LMDB log, driven by typed commands.
+/// A shop in a temporary data directory, opened by the composition root as
+/// `emporium serve` opens one (without read models unless asked), driven by typed commands.
 public final class TestShop: @unchecked Sendable {
-    public let directory: String
-    public let log: EventLog
-    public let vault: KeyVault
-    public let snapshots: SnapshotStore
-    public let engine: Engine
+    public let shop: Shop
+    public var directory: String { shop.directory.path }
+    public var log: EventLog { shop.log }
+    public var vault: KeyVault { shop.vault }
+    public var engine: Engine { shop.engine }
+    public var projector: Projector? { shop.projector }
 
-    public init(clock: any LogClock = SystemClock(), snapshotInterval: UInt64 = SnapshotStore.defaultInterval) throws {
-        directory = temporaryDirectory("engine")
-        var options = EventLog.Options()
-        options.initialMapSizeBytes = 64 << 20
-        options.clock = clock
-        log = try EventLog(directory: directory + "/log", options: options)
-        vault = try KeyVault(directory: directory + "/keys")
-        snapshots = try SnapshotStore(directory: directory + "/snapshots", interval: snapshotInterval)
+    /// The options every test shop starts from: fast password hashing, a small map, fixed secrets.
+    public static func options(clock: any LogClock = SystemClock(), snapshotInterval: UInt64 = SnapshotStore.defaultInterval,
+                               readModels: Bool = false) -> Shop.Options {
         var configuration = Engine.Configuration(tokenSecret: Array(repeating: 7, count: 32), sandboxSecret: sandboxSecret)
         configuration.policy.passwordHashing = .fastForTests
         configuration.clock = clock
-        engine = try Engine(log: log, vault: vault, snapshots: snapshots, configuration: configuration)
+        var options = Shop.Options(engine: configuration)
+        options.log.initialMapSizeBytes = 64 << 20
+        options.snapshotInterval = snapshotInterval
+        options.projections = readModels ? Projector.Options() : nil
+        return options
     }
+
+    public convenience init(clock: any LogClock = SystemClock(), snapshotInterval: UInt64 = SnapshotStore.defaultInterval) throws {
+        try self.init(options: Self.options(clock: clock, snapshotInterval: snapshotInterval))
+    }
+
+    public init(options: Shop.Options, label: String = "engine") throws {
+        shop = try Shop(directory: ShopDirectory(temporaryDirectory(label)), options: options)
+    }
+
+    deinit { shop.close() }
 
     @discardableResult
     public func run(_ command: Command, as actor: Actor?, key: String? = nil) async throws -> CommandOutcome {
@@ -84,24 +97,4 @@ public func expectEngineError(_ code: String, _ shop: TestShop, sourceLocation: 
         Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
     }
     #expect(shop.log.headPosition == head, "a refused command appended events", sourceLocation: sourceLocation)
-}
-
-/// A clock tests move by hand.
-public final class HandClock: LogClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var nanoseconds = SystemClock().now().nanosecondsSinceEpoch
-
-    public init() {}
-
-    public func now() -> Timestamp {
-        lock.lock()
-        defer { lock.unlock() }
-        return Timestamp(nanosecondsSinceEpoch: nanoseconds)
-    }
-
-    public func advance(seconds: Int64) {
-        lock.lock()
-        nanoseconds += seconds * 1_000_000_000
-        lock.unlock()
-    }
 }

@@ -1,3 +1,4 @@
+import Assembly
 import Commerce
 import CommandEngine
 import EventStore
@@ -7,17 +8,16 @@ import History
 /// A shop the benchmarks generate once through the engine's real command
 /// path and keep between runs (`.bench/`): the parts every generator shares.
 public struct BenchShop: Sendable {
-    public let log: EventLog
-    public let engine: Engine
-    let vault: KeyVault
-    let snapshots: SnapshotStore?
+    let shop: Shop
+    public var log: EventLog { shop.log }
+    public var engine: Engine { shop.engine }
     static let sandboxSecret = Array(repeating: UInt8(6), count: 32)
 
     /// The log of a shop generated earlier when it holds at least `events`, opened read-only.
     public static func existing(in dataDirectory: String, atLeast events: Int) -> EventLog? {
         var options = EventLog.Options()
         options.readOnly = true
-        guard let log = try? EventLog(directory: dataDirectory + "/log", options: options) else { return nil }
+        guard let log = try? ShopDirectory(dataDirectory).openLog(options) else { return nil }
         if log.headPosition >= UInt64(events) { return log }
         log.close()
         return nil
@@ -26,14 +26,13 @@ public struct BenchShop: Sendable {
     /// An empty shop in `dataDirectory` (whatever was there is removed). The log skips fsync: it is flushed once by `finish()`.
     public init(emptyIn dataDirectory: String, withSnapshots: Bool = false) throws {
         try? FileManager.default.removeItem(atPath: dataDirectory)
-        var options = EventLog.Options()
-        options.durable = false
-        log = try EventLog(directory: dataDirectory + "/log", options: options)
-        vault = try KeyVault(directory: dataDirectory + "/keys")
-        snapshots = withSnapshots ? try SnapshotStore(directory: dataDirectory + "/snapshots") : nil
         var configuration = Engine.Configuration(tokenSecret: Array(repeating: 5, count: 32), sandboxSecret: Self.sandboxSecret)
         configuration.policy.passwordHashing = .fastForTests
-        engine = try Engine(log: log, vault: vault, snapshots: snapshots, configuration: configuration)
+        var options = Shop.Options(engine: configuration)
+        options.log.durable = false
+        options.snapshots = withSnapshots
+        options.projections = nil
+        shop = try Shop(directory: ShopDirectory(dataDirectory), options: options)
     }
 
     @discardableResult
@@ -81,11 +80,9 @@ public struct BenchShop: Sendable {
     public func finish() throws -> EventLog {
         FileHandle.standardError.write(Data("\n".utf8))
         try log.sync()
-        snapshots?.close()
-        vault.close()
-        log.close()
+        shop.close()
         var readOnly = EventLog.Options()
         readOnly.readOnly = true
-        return try EventLog(directory: log.directory, options: readOnly)
+        return try shop.directory.openLog(readOnly)
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import _CryptoExtras
 import Foundation
+import History
 
 /// A shop's key vault wrapped under a passphrase, to travel beside an export
 /// (`emporium export --keys-out`, `emporium import --keys`): the vault's

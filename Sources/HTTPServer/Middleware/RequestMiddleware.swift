@@ -1,6 +1,5 @@
 import Commerce
 import CommandEngine
-import EventStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -34,10 +33,14 @@ struct RequestMiddleware: RouterMiddleware {
 
     let logger: Logger
     let metrics: ServerMetrics
+    /// What the router serves, for a 405's `Allow`.
+    let routes: RouteTable
+    /// Where new request ids come from (UUIDv7).
+    let ids: any IdSource
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
-        let requestId = request.headers[Self.requestIdHeader].flatMap { UUIDText.parse($0) } ?? UUIDv7Generator.shared.next()
+        let requestId = request.headers[Self.requestIdHeader].flatMap { UUIDText.parse($0) } ?? ids.next()
         var head = request.head
         head.headerFields[Self.requestIdHeader] = UUIDText.format(requestId)
         let request = Request(head: head, body: request.body)
@@ -53,12 +56,12 @@ struct RequestMiddleware: RouterMiddleware {
                 logger.error("request failed", metadata: ["request.id": "\(requestId)", "error.code": "\(error.code)", "error": "\(error.message)"])
             }
         } catch let error as HTTPError {
-            let allowed = error.status == .notFound ? Routes.methods(servingPath: request.uri.path) : []
+            let allowed = error.status == .notFound ? routes.methods(servingPath: request.uri.path) : []
             if !allowed.isEmpty, !allowed.contains(request.method) {
                 // The router's 404 for a path it serves with other methods.
                 let allow = allowed.map(\.rawValue).joined(separator: ", ")
                 response = Self.response(.methodNotAllowed, code: Self.code(for: .methodNotAllowed),
-                                         message: "\(request.method.rawValue) is not served at \(LogLimits.shown(request.uri.path)); allowed: \(allow)",
+                                         message: "\(request.method.rawValue) is not served at \(EngineError.shown(request.uri.path)); allowed: \(allow)",
                                          details: ["allow": allow])
                 response.headers[.allow] = allow
             } else {
@@ -97,8 +100,8 @@ struct RequestMiddleware: RouterMiddleware {
         guard let query, query.utf8.contains(UInt8(ascii: "%")) else { return }
         for parameter in query.split(separator: "&") where parameter.removingPercentEncoding == nil {
             let name = parameter.prefix { $0 != "=" }
-            throw EngineError(.invalidQuery, "\(LogLimits.shown(name)) is not percent-encoded UTF-8 text",
-                              details: ["field": LogLimits.shown(name)])
+            throw EngineError(.invalidQuery, "\(EngineError.shown(name)) is not percent-encoded UTF-8 text",
+                              details: ["field": EngineError.shown(name)])
         }
     }
 

@@ -1,5 +1,4 @@
 import CoreMetrics
-import EventStore
 import Foundation
 import Prometheus
 import ReadModels
@@ -74,17 +73,17 @@ public final class ServerMetrics: Sendable {
         }.increment()
     }
 
-    /// One durable commit of the log's writer (called on the writer's thread).
-    public func logCommitted(_ commit: CommitSample) {
+    /// One durable commit of the log's writer, of `events` events in `nanoseconds` (called on the writer's thread).
+    public func logCommitted(events: Int, nanoseconds: UInt64) {
         commits.increment()
-        eventsPerCommit.record(commit.events)
-        commitDuration.recordNanoseconds(Int64(commit.commitNanoseconds))
+        eventsPerCommit.record(events)
+        commitDuration.recordNanoseconds(Int64(nanoseconds))
     }
 
     /// The Prometheus text: the counters and histograms kept as things happen, and gauges read now (log head,
     /// read models, the process).
-    func render(log: EventLog, projections: [ProjectionStatus], folded foldedEvents: [String: UInt64]) -> [UInt8] {
-        CoreMetrics.Gauge(label: "emporium_log_head_position", dimensions: [], factory: factory).record(log.headPosition)
+    func render(headPosition: UInt64, projections: [ProjectionStatus], folded foldedEvents: [String: UInt64]) -> [UInt8] {
+        CoreMetrics.Gauge(label: "emporium_log_head_position", dimensions: [], factory: factory).record(headPosition)
         for status in projections {
             let dimensions = [("projection", status.name)]
             CoreMetrics.Gauge(label: "emporium_projection_checkpoint", dimensions: dimensions, factory: factory).record(status.checkpoint)

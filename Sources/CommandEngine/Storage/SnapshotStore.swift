@@ -1,6 +1,7 @@
 import Commerce
 import EventCodec
 import Foundation
+import History
 import LMDB
 
 /// Aggregate snapshots: a stream's state every `interval` events, so loading
@@ -12,7 +13,7 @@ import LMDB
 /// `snapshotSchemaVersion` (UInt32, big-endian) and its JSON, personal fields
 /// sealed like the log's payloads. A snapshot of another schema version is
 /// ignored, and the caller folds from the first event.
-public final class SnapshotStore: @unchecked Sendable {
+public final class SnapshotStore: SnapshotSource, @unchecked Sendable {
     public static let defaultInterval: UInt64 = 100
 
     public let interval: UInt64

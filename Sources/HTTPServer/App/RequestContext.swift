@@ -13,6 +13,9 @@ public struct AppRequestContext: RequestContext {
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
     }
+
+    /// The caller the route's access middleware admitted (nil: anonymous).
+    var caller: Actor? { facts.caller }
 }
 
 /// What routing learned about one request.

@@ -1,0 +1,15 @@
+import CommandEngine
+import Commerce
+import Hummingbird
+
+/// One goods, as the engine holds it now.
+struct GoodsController: Sendable {
+    let engine: Engine
+
+    func register(on endpoints: Endpoints) {
+        endpoints.get("/v1/goods/:goodsId", "goods", "One goods") { _, context in
+            guard let id = context.parameters.get("goodsId").flatMap(GoodsId.init) else { throw EngineError(.domain(.goodsNotFound), "no such goods") }
+            return try Responses.json(engine.goods(id))
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import CommandEngine
+import Commerce
+import Hummingbird
+import ReadModels
+
+/// The signed-in customer's own pages: cart, profile and orders from the
+/// engine; points, favorites, footprints and reviews from the my-pages model.
+struct MeController: Sendable {
+    let engine: Engine
+    let reads: ReadModelReads
+
+    func register(on endpoints: Endpoints) {
+        endpoints.get("/v1/me/cart", "cart", "My cart at current prices", access: .signedIn) { _, context in
+            try Responses.json(engine.cart(of: context.caller))
+        }
+        endpoints.get("/v1/me/orders", "orders", "My orders, newest first (status, limit, after)", access: .signedIn, orders)
+        endpoints.get("/v1/orders/:orderId", "order", "An order with its timeline", access: .role(.customer, scope: .ordersRead)) { _, context in
+            guard let id = context.parameters.get("orderId").flatMap(OrderId.init) else { throw EngineError(.domain(.orderNotFound), "no such order") }
+            return try Responses.json(engine.order(id, for: context.caller))
+        }
+        endpoints.get("/v1/me/points", "points", "My points balance and ledger", access: .signedIn) { request, context in
+            let user = try ReadModelReads.signedInUser(context)
+            return try await reads.json(MyPagesProjection.self, request, waitingForHead: true) { $0.points(of: user) }
+        }
+        endpoints.get("/v1/me/profile", "profile", "My profile, addresses, favorites and footprints", access: .signedIn) { _, context in
+            try Responses.json(engine.profile(of: context.caller))
+        }
+        endpoints.get("/v1/me/favorites", "favorites", "My favorites, newest first", access: .signedIn) { request, context in
+            let user = try ReadModelReads.signedInUser(context)
+            return try await reads.json(MyPagesProjection.self, request, waitingForHead: true) { $0.favorites(of: user) }
+        }
+        endpoints.get("/v1/me/footprints", "footprints", "Goods I viewed recently, newest first", access: .signedIn) { request, context in
+            let user = try ReadModelReads.signedInUser(context)
+            return try await reads.json(MyPagesProjection.self, request, waitingForHead: true) { $0.footprints(of: user) }
+        }
+        endpoints.get("/v1/me/reviews", "reviews", "My reviews, newest first", access: .signedIn) { request, context in
+            let user = try ReadModelReads.signedInUser(context)
+            return try await reads.json(MyPagesProjection.self, request, waitingForHead: true) { $0.reviews(of: user) }
+        }
+    }
+
+    @Sendable func orders(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let user = try ReadModelReads.signedInUser(context)
+        let parameters = request.uri.queryParameters
+        let status = try parameters.get("status").map { text in
+            guard let status = OrderStatus(rawValue: text) else {
+                throw Responses.badQuery("status", "one of \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return status
+        }
+        let limit = try ReadModelReads.limit(parameters, default: 20, max: MyPagesProjection.ordersPageMax)
+        return try await reads.json(MyPagesProjection.self, request, waitingForHead: true) { $0.orders(of: user, status: status, limit: limit) }
+    }
+}

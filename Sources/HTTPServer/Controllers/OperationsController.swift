@@ -1,0 +1,49 @@
+import CommandEngine
+import Hummingbird
+import ReadModels
+
+/// Health, metrics and the contract: what operators and integrators read.
+struct OperationsController: Sendable {
+    let engine: Engine
+    let projector: Projector?
+    let metrics: ServerMetrics
+    let version: String
+    let startedAt: ContinuousClock.Instant
+    let routes: RouteTable
+
+    struct Health: Encodable {
+        /// `ok`, or `unhealthy` (answered with 503) when the log cannot be read or written, its newest record does not
+        /// check, or a read model cannot be folded.
+        var status: String
+        var version: String
+        var uptimeSeconds: Int64
+        var headPosition: UInt64
+        var problems: [String]
+        var projections: [ProjectionStatus]
+        var projectorFailure: String?
+    }
+
+    func register(on endpoints: Endpoints) {
+        endpoints.get("/health", "health", "Liveness and the log head") { _, _ in try health() }
+        endpoints.get("/metrics", "metrics", "Prometheus metrics") { _, _ in
+            let body = metrics.render(headPosition: engine.headPosition, projections: try projector?.status() ?? [], folded: projector?.foldedEvents ?? [:])
+            return Responses.bytes(body, contentType: "text/plain; version=0.0.4")
+        }
+        endpoints.get("/openapi.json", "openapi", "This contract") { _, _ in
+            Responses.bytes(OpenAPI.document(routes.all), contentType: "application/json")
+        }
+    }
+
+    /// 200 when the log reads and writes and its newest record checks and every read model folds; 503 otherwise.
+    func health() throws -> Response {
+        var problems = engine.storageProblems()
+        if let failure = projector?.failure { problems.append("a read model cannot be folded: \(failure)") }
+        let uptime = ContinuousClock.now - startedAt
+        let health = Health(status: problems.isEmpty ? "ok" : "unhealthy", version: version, uptimeSeconds: uptime.components.seconds,
+                            headPosition: engine.headPosition, problems: problems, projections: (try? projector?.status()) ?? [],
+                            projectorFailure: projector?.failure)
+        var response = try Responses.json(health)
+        if !problems.isEmpty { response.status = .serviceUnavailable }
+        return response
+    }
+}

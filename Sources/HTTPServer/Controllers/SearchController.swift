@@ -1,0 +1,62 @@
+import CommandEngine
+import Hummingbird
+import HummingbirdCore
+import ReadModels
+
+/// Search over listed goods, and suggestions as the customer types.
+struct SearchController: Sendable {
+    let reads: ReadModelReads
+
+    func register(on endpoints: Endpoints) {
+        endpoints.get("/v1/search", "search",
+                      "Search listed goods: q, category, brand, minPrice, maxPrice, inStock, tags (comma-separated), sort (relevance|price_asc|price_desc|sales|rating|newest), page, size, cursor, after",
+                      search)
+        endpoints.get("/v1/search/suggest", "suggest",
+                      "Completions, popular searches and top goods for what is typed (q); popular searches and best sellers when nothing is", suggest)
+    }
+
+    @Sendable func search(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let query = try Self.searchQuery(request.uri.queryParameters)
+        let results = try await reads.read(SearchProjection.self, request) { search in
+            do { return try search.search(query) } catch let error as SearchQueryError { throw ReadModelReads.badQuery(error) }
+        }
+        if results.total > 0 { try reads.requireProjector().searchLog.record(query.text) }
+        return try Responses.json(results)
+    }
+
+    @Sendable func suggest(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let text = request.uri.queryParameters.get("q") ?? ""
+        let searchLog = try reads.requireProjector().searchLog
+        return try await reads.json(SearchProjection.self, request) { search in
+            do { return try search.suggest(text, searchLog: searchLog) } catch let error as SearchQueryError { throw ReadModelReads.badQuery(error) }
+        }
+    }
+
+    static func searchQuery(_ parameters: FlatDictionary<Substring, Substring>) throws -> SearchQuery {
+        var query = SearchQuery(text: parameters.get("q") ?? "")
+        query.category = parameters.get("category")
+        query.brand = parameters.get("brand")
+        func integer(_ name: String) throws -> Int64? {
+            guard let text = parameters.get(name) else { return nil }
+            guard let value = Int64(text), value >= 0 else { throw Responses.badQuery(name, "must be a non-negative integer") }
+            return value
+        }
+        query.minPrice = try integer("minPrice")
+        query.maxPrice = try integer("maxPrice")
+        if let text = parameters.get("inStock") {
+            guard let value = Bool(text) else { throw Responses.badQuery("inStock", "must be true or false") }
+            query.inStock = value
+        }
+        query.tags = parameters.get("tags").map { $0.split(separator: ",").map(String.init) } ?? []
+        if let text = parameters.get("sort") {
+            guard let sort = SearchSort(rawValue: text) else {
+                throw Responses.badQuery("sort", "one of \(SearchSort.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            query.sort = sort
+        }
+        query.page = Int(try integer("page") ?? 1)
+        query.size = Int(try integer("size") ?? 20)
+        query.cursor = parameters.get("cursor")
+        return query
+    }
+}
