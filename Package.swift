@@ -85,7 +85,7 @@ let package = Package(
         ),
         .target(
             name: "Fixtures",
-            dependencies: ["CommandEngine", "Commerce", "EventStore", "History"],
+            dependencies: ["Assembly", "CommandEngine", "Commerce", "EventStore", "History"],
             swiftSettings: strict
         ),
         .target(
@@ -134,7 +134,7 @@ let package = Package(
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CommerceTests", dependencies: ["EventCodec", "Commerce"], swiftSettings: strict),
-        .testTarget(name: "CommandEngineTests", dependencies: ["ShopTestSupport", "Fixtures", "EventCodec", "CommandEngine", "Commerce", "EventStore", "History", "TestSupport", .product(name: "Logging", package: "swift-log")],
+        .testTarget(name: "CommandEngineTests", dependencies: ["Assembly", "ShopTestSupport", "Fixtures", "EventCodec", "CommandEngine", "Commerce", "EventStore", "History", "TestSupport", .product(name: "Logging", package: "swift-log")],
                     swiftSettings: strict),
         .testTarget(
             name: "HTTPServerTests",
@@ -145,8 +145,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["EventStore", .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport", swiftSettings: strict),
         .target(name: "ShopTestSupport", dependencies: ["Assembly", "CommandEngine", "Commerce", "EventStore", "History", "ReadModels", "TestSupport"], path: "Tests/ShopTestSupport",
                 swiftSettings: strict),
-        .testTarget(name: "HistoryTests", dependencies: ["Fixtures", "EventCodec", "History", "CommandEngine", "Commerce", "EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "ReadModelsTests", dependencies: ["Fixtures", "EventCodec", "ReadModels", "History", "CommandEngine", "Commerce", "EventStore", "TestSupport",
+        .testTarget(name: "HistoryTests", dependencies: ["Assembly", "Fixtures", "EventCodec", "History", "CommandEngine", "Commerce", "EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ReadModelsTests", dependencies: ["ShopTestSupport", "Assembly", "Fixtures", "EventCodec", "ReadModels", "History", "CommandEngine", "Commerce", "EventStore", "TestSupport",
                                                             .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
     ]

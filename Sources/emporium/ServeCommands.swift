@@ -99,16 +99,11 @@ func commandOnlyShop(_ engine: Engine.Configuration) -> Shop.Options {
     return options
 }
 
-/// A demo shop's options: a seed clock, seeded ids, salts and keys, so the same flags give the same events.
+/// A demo shop's options: a seed clock, seeded ids, salts and keys, so the same flags give the same events
+/// (order numbers reserved only when a block runs out, never ahead in the background); passwords hashed at full strength.
 func demoShopOptions(secrets: (token: [UInt8], callback: [UInt8]), sizes: SizeOptions, clock: SeedClock) -> Shop.Options {
-    var configuration = Engine.Configuration(tokenSecret: secrets.token, sandboxSecret: secrets.callback)
-    configuration.clock = clock
-    configuration.ids = SeededIds(seed: sizes.seed, clock: clock)
-    let randomness = SeededBytes(seed: sizes.seed)
-    configuration.randomBytes = { randomness.next($0) }
-    var options = commandOnlyShop(configuration)
-    let keyRandomness = SeededBytes(seed: sizes.seed &+ 1)
-    options.keyRandomBytes = { keyRandomness.next($0) }
+    var options = Shop.Options.seeded(sizes.seed, clock: clock, tokenSecret: secrets.token, sandboxSecret: secrets.callback)
+    options.engine.policy.passwordHashing = ShopPolicy().passwordHashing
     return options
 }
 
@@ -142,10 +137,7 @@ struct Seed: AsyncParsableCommand {
         let clock = SeedClock()
         let keys = try secrets.resolve(dataDirectory: data.dataDirectory)
         var options = demoShopOptions(secrets: keys, sizes: sizes, clock: clock)
-        if scenario == .reference {
-            options = commandOnlyShop(ReferenceScenario.configuration(clock: clock))
-            options.keyRandomBytes = ReferenceScenario.keyBytes()
-        }
+        if scenario == .reference { options = .reference(clock: clock) }
         let shop = try data.openShop(options)
         defer { shop.close() }
         guard shop.log.headPosition == 0 else {

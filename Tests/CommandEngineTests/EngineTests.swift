@@ -1,3 +1,4 @@
+import Assembly
 import Commerce
 import Fixtures
 import Foundation
@@ -252,20 +253,15 @@ import ShopTestSupport
 @Suite struct DemoShopTests {
     func seededLog(seed: UInt64) async throws -> (EventLog, DemoShop.Outcome) {
         let clock = SeedClock()
-        var options = EventLog.Options()
-        options.clock = clock
-        options.initialMapSizeBytes = 64 << 20
-        let directory = temporaryDirectory("seed")
-        let log = try EventLog(directory: directory + "/log", options: options)
-        let keyBytes = SeededBytes(seed: seed &+ 1)
-        let vault = try KeyVault(directory: directory + "/keys", randomBytes: { keyBytes.next($0) })
-        let configuration = Engine.Configuration.seeded(seed, clock: clock, tokenSecret: Array(repeating: 1, count: 32), sandboxSecret: sandboxSecret)
+        var options = Shop.Options.seeded(seed, clock: clock, tokenSecret: Array(repeating: 1, count: 32), sandboxSecret: sandboxSecret)
+        options.log.initialMapSizeBytes = 64 << 20
+        let shop = try Shop(directory: ShopDirectory(temporaryDirectory("seed")), options: options)
         var size = DemoShop.Size()
         size.goods = 24
         size.customers = 6
         size.orders = 60
-        let outcome = try await DemoShop.seed(engine: try Engine(log: log, vault: vault, configuration: configuration), clock: clock, size: size, seed: seed)
-        return (log, outcome)
+        let outcome = try await DemoShop.seed(engine: shop.engine, clock: clock, size: size, seed: seed)
+        return (shop.log, outcome)
     }
 
     @Test func theSameSeedMakesTheSameShopEventForEvent() async throws {

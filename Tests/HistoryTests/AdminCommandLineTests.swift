@@ -1,3 +1,4 @@
+import Assembly
 import Commerce
 import CommandEngine
 import EventStore
@@ -25,12 +26,12 @@ import Testing
         #expect(listed.status == 0 && listed.output.split(separator: "\n").count == 2)
 
         // The admin logs in with the password given, and the log says the engine itself (the operator's command) made them.
-        let log = try EventLog(directory: data + "/log")
-        defer { log.close() }
-        let vault = try KeyVault(directory: data + "/keys")
-        defer { vault.close() }
-        let engine = try Engine(log: log, vault: vault, configuration: Engine.Configuration(tokenSecret: Array(repeating: 1, count: 32)))
-        let login = try await engine.execute(.login(email: "owner@shop.example", password: "correct horse battery"),
+        var options = Shop.Options(engine: Engine.Configuration(tokenSecret: Array(repeating: 1, count: 32)))
+        options.projections = nil
+        let shop = try Shop(directory: ShopDirectory(data), options: options)
+        defer { shop.close() }
+        let log = shop.log
+        let login = try await shop.engine.execute(.login(email: "owner@shop.example", password: "correct horse battery"),
                                              context: CommandContext(actor: nil, correlationId: UUID()))
         #expect(login.result.role == .admin)
         #expect(try log.events(ofType: UserRegistered.eventType).allSatisfy { $0.metadata.actor == "system" })

@@ -1,3 +1,4 @@
+import Assembly
 import Commerce
 import CommandEngine
 import EventStore
@@ -147,22 +148,19 @@ import Glibc
 /// A data directory opened in this process the way `serve` opens it (test strength password hashing).
 final class OpenedShop: @unchecked Sendable {
     static let password = "correct horse"
-    let log: EventLog
-    let vault: KeyVault
-    let engine: Engine
+    let shop: Shop
+    var log: EventLog { shop.log }
+    var engine: Engine { shop.engine }
 
     init(_ directory: String) throws {
-        log = try EventLog(directory: directory + "/log")
-        vault = try KeyVault(directory: directory + "/keys")
         var configuration = Engine.Configuration(tokenSecret: Array(repeating: 3, count: 32))
         configuration.policy.passwordHashing = .fastForTests
-        engine = try Engine(log: log, vault: vault, configuration: configuration)
+        var options = Shop.Options(engine: configuration)
+        options.projections = nil
+        shop = try Shop(directory: ShopDirectory(directory), options: options)
     }
 
-    deinit {
-        vault.close()
-        log.close()
-    }
+    deinit { shop.close() }
 
     func register(_ email: String) async throws {
         _ = try await engine.execute(.registerUser(email: email, password: Self.password, name: "Buyer"), context: CommandContext(actor: nil, correlationId: UUID()))

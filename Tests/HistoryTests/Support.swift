@@ -1,3 +1,4 @@
+import Assembly
 import Commerce
 import Fixtures
 import Foundation
@@ -10,26 +11,25 @@ import Testing
 
 /// A data directory with the reference scenario played into it (log, keys, snapshots).
 final class ReferenceShop: @unchecked Sendable {
-    let directory: String
-    let log: EventLog
-    let vault: KeyVault
+    let shop: Shop
+    var directory: String { shop.directory.path }
+    var log: EventLog { shop.log }
+    var vault: KeyVault { shop.vault }
     let snapshots: SnapshotStore
-    let engine: Engine
+    var engine: Engine { shop.engine }
     let outcome: ReferenceScenario.Outcome
     /// Per command: the head after it, and whether a replay to that position, made right then, equalled the engine's state of every stream.
     let checks: [(position: UInt64, streams: Int, mismatches: [String])]
 
     init(snapshotInterval: UInt64 = 2) async throws {
-        directory = temporaryDirectory("reference")
         let clock = SeedClock()
-        var options = EventLog.Options()
-        options.clock = clock
-        options.initialMapSizeBytes = 16 << 20
-        log = try EventLog(directory: directory + "/log", options: options)
-        vault = try KeyVault(directory: directory + "/keys", randomBytes: ReferenceScenario.keyBytes())
-        snapshots = try SnapshotStore(directory: directory + "/snapshots", interval: snapshotInterval)
-        let engine = try Engine(log: log, vault: vault, snapshots: snapshots, configuration: ReferenceScenario.configuration(clock: clock))
-        self.engine = engine
+        var options = Shop.Options.reference(clock: clock)
+        options.log.initialMapSizeBytes = 16 << 20
+        options.snapshots = true
+        options.snapshotInterval = snapshotInterval
+        shop = try Shop(directory: ShopDirectory(temporaryDirectory("reference")), options: options)
+        snapshots = try #require(shop.snapshots)
+        let (log, vault, engine, snapshots) = (shop.log, shop.vault, shop.engine, snapshots)
         var known: Set<String> = []
         var checks: [(UInt64, Int, [String])] = []
         let replayer = Replayer(log: log, cipher: vault, snapshots: snapshots)
@@ -50,11 +50,7 @@ final class ReferenceShop: @unchecked Sendable {
         self.checks = checks
     }
 
-    func close() {
-        log.close()
-        vault.close()
-        snapshots.close()
-    }
+    func close() { shop.close() }
 }
 
 /// Reads every byte of the files under a directory.

@@ -1,3 +1,4 @@
+import Assembly
 import Commerce
 import Fixtures
 import Foundation
@@ -10,10 +11,10 @@ import Testing
 
 /// A seeded demo shop plus goods with known titles, its projections folded.
 final class ProjectedShop: @unchecked Sendable {
-    let directory: String
-    let log: EventLog
-    let vault: KeyVault
-    let engine: Engine
+    let shop: Shop
+    var directory: String { shop.directory.path }
+    var log: EventLog { shop.log }
+    var engine: Engine { shop.engine }
     let merchant: Actor
     let customer: Actor
     /// Goods listed by the test, by a short name.
@@ -22,18 +23,12 @@ final class ProjectedShop: @unchecked Sendable {
     static let shared = Task { try await ProjectedShop() }
 
     init(seed: UInt64 = 11) async throws {
-        directory = temporaryDirectory("projected")
         let clock = SeedClock()
-        var options = EventLog.Options()
-        options.clock = clock
-        options.durable = false
-        options.initialMapSizeBytes = 32 << 20
-        log = try EventLog(directory: directory + "/log", options: options)
-        let keyBytes = SeededBytes(seed: seed &+ 1)
-        vault = try KeyVault(directory: directory + "/keys", randomBytes: { keyBytes.next($0) })
-        let configuration = Engine.Configuration.seeded(seed, clock: clock, tokenSecret: Array(repeating: 1, count: 32),
-                                                        sandboxSecret: Array(repeating: 2, count: 32))
-        engine = try Engine(log: log, vault: vault, configuration: configuration)
+        var options = Shop.Options.seeded(seed, clock: clock, tokenSecret: Array(repeating: 1, count: 32), sandboxSecret: Array(repeating: 2, count: 32))
+        options.log.durable = false
+        options.log.initialMapSizeBytes = 32 << 20
+        shop = try Shop(directory: ShopDirectory(temporaryDirectory("projected")), options: options)
+        let engine = shop.engine
         var size = DemoShop.Size()
         size.goods = 48
         size.customers = 60
