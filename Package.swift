@@ -42,7 +42,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
-            swiftSettings: strict
+            // Each state's invariants are checked by the simulation; release builds leave the checks out.
+            swiftSettings: strict + [.define("EMPORIUM_INVARIANTS", .when(configuration: .debug))]
         ),
         .target(
             name: "EventCodec",

@@ -222,6 +222,19 @@ final class ShopSimulation {
             if state.status == .refunded, state.refundedAmount != state.capturedAmount { broken.append("payment \(paymentId) partly refunded") }
         }
         if captured != heldMoney { broken.append("money: captured net \(captured), paid orders hold \(heldMoney)") }
+        return broken + stateInvariantViolations()
+    }
+
+    /// The domain's own invariants of every goods, coupon and points state (compiled into debug builds of Commerce).
+    func stateInvariantViolations() -> [String] {
+        var broken: [String] = []
+        for item in goods { broken += shop.goods(item).invariantViolations.map { "goods \(item): \($0)" } }
+        for code in coupons {
+            let holder: CouponCodeState = shop.state(.couponCode(code))
+            guard let couponId = holder.couponId else { continue }
+            broken += shop.state(.coupon(couponId), as: CouponState.self).invariantViolations.map { "coupon \(code): \($0)" }
+        }
+        for customer in customers { broken += shop.points(customer).invariantViolations.map { "points of \(customer): \($0)" } }
         return broken
     }
 
