@@ -8,6 +8,7 @@ import History
 
 #if canImport(Glibc)
 import Glibc
+import Assembly
 #endif
 
 struct AdminCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import Assembly
 import ArgumentParser
 import Foundation
+import CommandEngine
 
 /// A command that could not do its work. It is printed as one line on
 /// standard error (no usage text: the arguments were fine) and the process

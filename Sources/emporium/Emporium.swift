@@ -27,7 +27,7 @@ struct Emporium: AsyncParsableCommand {
         do {
             var command = try await asyncParseAsRoot()
             ((command as? Serve)?.logging.setup ?? LogSetup.forTools()).bootstrap()
-            if var asyncCommand = command as? AsyncParsableCommand {
+            if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()

@@ -11,6 +11,7 @@ import Hummingbird
 import Logging
 import ReadModels
 import ServiceLifecycle
+import UnixSignals
 
 /// Secrets from flags, then the environment, then `<data-dir>/secrets.json`
 /// (made once with random bytes, mode 0600, so a restart keeps tokens valid).

@@ -12,6 +12,7 @@ import History
 import ReadModels
 import ShopTestSupport
 import Testing
+import Assembly
 
 
 /// An engine over a real temporary log, and the application built by the same composition root as `emporium serve`.

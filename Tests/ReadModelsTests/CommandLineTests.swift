@@ -4,6 +4,7 @@ import LMDB
 import TestSupport
 import Testing
 @testable import ReadModels
+import EventStore
 
 @Suite struct ProjectionCommandLineTests {
     func emporium(_ arguments: [String]) throws -> (status: Int32, output: String) {

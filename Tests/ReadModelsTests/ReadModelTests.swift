@@ -7,6 +7,7 @@ import Testing
 @testable import CommandEngine
 @testable import History
 @testable import ReadModels
+import LMDB
 
 @Suite struct RecommendationTests {
     @Test func goodsAlwaysBoughtTogetherAppearInEachOthersAlsoBought() async throws {

@@ -7,7 +7,7 @@ let port = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 18_090
 let router = Router()
 router.post("/echo") { request, context -> Response in
     let body = try await request.body.collect(upTo: 64 << 10)
-    let value = try JSONSerialization.jsonObject(with: Data(buffer: body))
+    let value = try JSONSerialization.jsonObject(with: Data(body.readableBytesView))
     let data = try JSONSerialization.data(withJSONObject: value)
     return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }

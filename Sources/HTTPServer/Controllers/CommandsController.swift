@@ -3,6 +3,7 @@ import CommandEngine
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Commerce
 
 /// `POST /v1/commands`: a command envelope in, the command's answer out.
 /// The caller is rate-limited, then admitted to the command's kind before its
@@ -20,7 +21,7 @@ struct CommandsController: Sendable {
 
     @Sendable func execute(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let started = ContinuousClock.now
-        let envelope = try CommandEnvelope(envelope: Data(buffer: try await Responses.collect(request, upTo: bodyBytesMax)))
+        let envelope = try CommandEnvelope(envelope: Data(try await Responses.collect(request, upTo: bodyBytesMax).readableBytesView))
         let metricName = envelope.kind?.rawValue ?? "unknown"
         let caller = context.caller
         guard caller.map({ callers.allow($0.description) }) ?? anonymous.allow("anonymous") else {

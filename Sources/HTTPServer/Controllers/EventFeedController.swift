@@ -3,6 +3,7 @@ import History
 import HTTPTypes
 import Hummingbird
 import ServiceLifecycle
+import Commerce
 
 /// `GET /v1/events`: the log as Server-Sent Events, for integrations. `id:`
 /// is the position, so a client resumes with `Last-Event-ID`; filters by event

@@ -1,5 +1,7 @@
 import CommandEngine
 import Foundation
+import HTTPTypes
+import Commerce
 
 /// The contract, generated from the table the controllers fill as they
 /// register their handlers, so the two cannot drift (a test checks both ways).
