@@ -42,7 +42,8 @@ public final class Shop: Sendable {
         log = try directory.openLog(logOptions)
         do {
             vault = try directory.openVault(readOnly: logOptions.readOnly, randomBytes: options.keyRandomBytes)
-            snapshots = options.snapshots ? try directory.openSnapshots(readOnly: logOptions.readOnly, interval: options.snapshotInterval) : nil
+            snapshots =
+                options.snapshots ? try directory.openSnapshots(readOnly: logOptions.readOnly, interval: options.snapshotInterval) : nil
         } catch {
             log.close()
             throw error
@@ -51,7 +52,9 @@ public final class Shop: Sendable {
             engine = try Engine(log: log, vault: vault, snapshots: snapshots, configuration: options.engine)
         } catch {
             Self.close(log: log, vault: vault, snapshots: snapshots)
-            guard let refusal = error as? EngineError else { throw ShopOpenError(.unopenable, "cannot start the engine on \(directory.path): \(error)") }
+            guard let refusal = error as? EngineError else {
+                throw ShopOpenError(.unopenable, "cannot start the engine on \(directory.path): \(error)")
+            }
             throw ShopOpenError(.refused(refusal), refusal.message)
         }
         if let projections = options.projections {

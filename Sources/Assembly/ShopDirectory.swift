@@ -30,8 +30,11 @@ public struct ShopDirectory: Sendable {
     }
 
     /// The per-user keys of personal data. Read-only, they must exist already.
-    public func openVault(readOnly: Bool = false, randomBytes: @escaping @Sendable (Int) -> [UInt8] = KeyVault.systemRandomBytes)
-        throws(ShopOpenError) -> KeyVault {
+    public func openVault(
+        readOnly: Bool = false, randomBytes: @escaping @Sendable (Int) -> [UInt8] = KeyVault.systemRandomBytes
+    )
+        throws(ShopOpenError) -> KeyVault
+    {
         if readOnly, !FileManager.default.fileExists(atPath: keysPath + "/data.mdb") {
             throw ShopOpenError(.missing, "no key vault in \(path) (expected \(keysPath)/data.mdb)")
         }
@@ -43,7 +46,9 @@ public struct ShopDirectory: Sendable {
     }
 
     /// Aggregate snapshots, a cache the engine may rebuild: nil when read-only and there are none.
-    public func openSnapshots(readOnly: Bool = false, interval: UInt64 = SnapshotStore.defaultInterval) throws(ShopOpenError) -> SnapshotStore? {
+    public func openSnapshots(
+        readOnly: Bool = false, interval: UInt64 = SnapshotStore.defaultInterval
+    ) throws(ShopOpenError) -> SnapshotStore? {
         if readOnly, !FileManager.default.fileExists(atPath: snapshotsPath + "/data.mdb") { return nil }
         do {
             return try SnapshotStore(directory: snapshotsPath, interval: interval, readOnly: readOnly)

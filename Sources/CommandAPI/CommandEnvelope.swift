@@ -45,7 +45,8 @@ public struct CommandEnvelope: Sendable {
             let parsed: Any? = data.isEmpty ? [String: Any]() : try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
             object = parsed.map { ["type": type, "data": $0] }
         }
-        let canonical = object.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed]) } ?? raw
+        let canonical =
+            object.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed]) } ?? raw
         return SHA256.hash(data: canonical).prefix(16).map { String(format: "%02x", $0) }.joined()
     }
 
@@ -54,7 +55,9 @@ public struct CommandEnvelope: Sendable {
         do {
             let command = try JSONDecoder().decode(Envelope.self, from: body).command
             var decoded = command.command
-            if case .failure(let error) = decoded, error.code == Self.malformedData.code, let fault = NumberFault.first(in: body, under: "data") {
+            if case .failure(let error) = decoded, error.code == Self.malformedData.code,
+                let fault = NumberFault.first(in: body, under: "data")
+            {
                 decoded = .failure(fault)
             }
             if let path = DuplicateKey.first(in: body) {
@@ -118,8 +121,9 @@ public struct CommandEnvelope: Sendable {
             return EngineError(.wrongType, "\(named(context.codingPath)) has the wrong type", details: ["field": field(context.codingPath)])
         case let .dataCorrupted(context):
             if context.codingPath.count <= prefix.count { return malformedData }  // no field: the bytes themselves
-            return EngineError(.invalidValue, "\(named(context.codingPath)): \(context.debugDescription)",
-                               details: ["field": field(context.codingPath)])
+            return EngineError(
+                .invalidValue, "\(named(context.codingPath)): \(context.debugDescription)",
+                details: ["field": field(context.codingPath)])
         @unknown default:
             return malformedData
         }
@@ -139,7 +143,9 @@ public struct CommandEnvelope: Sendable {
     /// `data` alone, decoded as the input of a kind.
     private struct Input: DecodableWithConfiguration {
         let command: Command
-        init(from decoder: any Decoder, configuration kind: CommandKind) throws { command = try CommandEnvelope.command(kind, from: decoder) }
+        init(from decoder: any Decoder, configuration kind: CommandKind) throws {
+            command = try CommandEnvelope.command(kind, from: decoder)
+        }
     }
 
     private struct Envelope: Decodable {
@@ -174,13 +180,15 @@ public struct CommandEnvelope: Sendable {
                 return
             }
             do {
-                command = CommandEnvelope(type: type, expectedVersion: expectedVersion,
-                                          command: .success(try CommandEnvelope.command(kind, from: try container.superDecoder(forKey: .data))),
-                                          source: .envelope(Data()))  // the whole body is the source; set by `init(envelope:)`
+                command = CommandEnvelope(
+                    type: type, expectedVersion: expectedVersion,
+                    command: .success(try CommandEnvelope.command(kind, from: try container.superDecoder(forKey: .data))),
+                    source: .envelope(Data()))  // the whole body is the source; set by `init(envelope:)`
             } catch {
-                command = CommandEnvelope(type: type, expectedVersion: expectedVersion,
-                                          command: .failure(CommandEnvelope.invalid(error, under: container.codingPath + [Key.data])),
-                                          source: .envelope(Data()))
+                command = CommandEnvelope(
+                    type: type, expectedVersion: expectedVersion,
+                    command: .failure(CommandEnvelope.invalid(error, under: container.codingPath + [Key.data])),
+                    source: .envelope(Data()))
             }
         }
     }

@@ -115,8 +115,9 @@ struct AddressBody: Decodable {
     var country: String
 
     var address: Address {
-        Address(recipient: recipient, phone: phone, line1: line1, line2: line2 ?? "", city: city, region: region ?? "",
-                postalCode: postalCode, country: country)
+        Address(
+            recipient: recipient, phone: phone, line1: line1, line2: line2 ?? "", city: city, region: region ?? "",
+            postalCode: postalCode, country: country)
     }
 }
 
@@ -187,8 +188,9 @@ struct GoodsFields: Decodable {
     var lowStockThreshold: Int?
 
     var details: GoodsDetails {
-        GoodsDetails(title: title, description: description ?? "", category: category, brand: brand ?? "", tags: tags ?? [],
-                     lowStockThreshold: lowStockThreshold ?? 5)
+        GoodsDetails(
+            title: title, description: description ?? "", category: category, brand: brand ?? "", tags: tags ?? [],
+            lowStockThreshold: lowStockThreshold ?? 5)
     }
 }
 
@@ -267,9 +269,11 @@ struct CreateCouponInput: CommandInput {
     var totalLimit: Int
     var perUserLimit: Int?
     var command: Command {
-        .createCoupon(CouponTerms(code: code, kind: kind, value: value, minimumSpend: Money(minorUnits: minimumSpend ?? 0),
-                                  validFrom: validFrom.map { Instant(millisecondsSinceEpoch: $0) },
-                                  validUntil: Instant(millisecondsSinceEpoch: validUntil), totalLimit: totalLimit, perUserLimit: perUserLimit ?? 1))
+        .createCoupon(
+            CouponTerms(
+                code: code, kind: kind, value: value, minimumSpend: Money(minorUnits: minimumSpend ?? 0),
+                validFrom: validFrom.map { Instant(millisecondsSinceEpoch: $0) },
+                validUntil: Instant(millisecondsSinceEpoch: validUntil), totalLimit: totalLimit, perUserLimit: perUserLimit ?? 1))
     }
 }
 
@@ -279,7 +283,8 @@ struct PlaceOrderInput: CommandInput {
     /// Buy now: these goods, not the cart's.
     var items: [CartLineInput]?
     var command: Command {
-        .placeOrder(addressId: addressId, pointsToUse: pointsToUse ?? 0, items: items?.map { CartLine(goodsId: $0.goodsId, quantity: $0.quantity) })
+        .placeOrder(
+            addressId: addressId, pointsToUse: pointsToUse ?? 0, items: items?.map { CartLine(goodsId: $0.goodsId, quantity: $0.quantity) })
     }
 }
 

@@ -65,8 +65,10 @@ extension CommandEnvelope {
                     }
                     guard let top = stack.indices.last, stack[top].isObject, stack[top].expectingKey else { break }
                     let raw = UnsafeBufferPointer(rebasing: bytes[start..<min(at, bytes.count)])
-                    let key = escaped ? (try? JSONDecoder().decode(String.self, from: Data([UInt8(ascii: "\"")] + raw + [UInt8(ascii: "\"")])))
-                        ?? String(decoding: raw, as: UTF8.self) : String(decoding: raw, as: UTF8.self)
+                    let key =
+                        escaped
+                        ? (try? JSONDecoder().decode(String.self, from: Data([UInt8(ascii: "\"")] + raw + [UInt8(ascii: "\"")])))
+                            ?? String(decoding: raw, as: UTF8.self) : String(decoding: raw, as: UTF8.self)
                     guard stack[top].keys.insert(key).inserted else { return stack.dropLast().map(\.name) + [key] }
                     stack[top].expectingKey = false
                     stack[top].name = key
@@ -94,8 +96,9 @@ extension CommandEnvelope {
             guard let path = path(to: value, under: []) else { return nil }
             let field = fieldName(path)
             let named = field.isEmpty ? "data" : "data.\(field)"
-            return EngineError(.wrongType, "\(named) must be a whole number that fits in 64 bits",
-                               details: ["field": field.isEmpty ? "data" : field])
+            return EngineError(
+                .wrongType, "\(named) must be a whole number that fits in 64 bits",
+                details: ["field": field.isEmpty ? "data" : field])
         }
 
         /// The path to the first such number, keys in sorted order (a JSON object's own order is not kept).

@@ -23,7 +23,9 @@ enum ApiKeySecret {
     static func keyId(in secret: String) -> ApiKeyId? {
         let utf8 = Array(secret.utf8)
         let start = prefix.utf8.count
-        guard secret.hasPrefix(prefix), utf8.count <= charactersMax, utf8.count > start + 33, utf8[start + 32] == UInt8(ascii: "_") else { return nil }
+        guard secret.hasPrefix(prefix), utf8.count <= charactersMax, utf8.count > start + 33, utf8[start + 32] == UInt8(ascii: "_") else {
+            return nil
+        }
         var hex = String(decoding: utf8[start..<(start + 32)], as: UTF8.self)
         for offset in [8, 13, 18, 23] { hex.insert("-", at: hex.index(hex.startIndex, offsetBy: offset)) }
         return ApiKeyId(hex)

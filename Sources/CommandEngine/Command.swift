@@ -76,8 +76,10 @@ public struct CouponTerms: Sendable, Hashable {
     public var totalLimit: Int
     public var perUserLimit: Int
 
-    public init(code: String, kind: CouponKind, value: Int64, minimumSpend: Money = .zero, validFrom: Instant? = nil, validUntil: Instant,
-                totalLimit: Int, perUserLimit: Int = 1) {
+    public init(
+        code: String, kind: CouponKind, value: Int64, minimumSpend: Money = .zero, validFrom: Instant? = nil, validUntil: Instant,
+        totalLimit: Int, perUserLimit: Int = 1
+    ) {
         self.code = code
         self.kind = kind
         self.value = value
@@ -92,17 +94,21 @@ public struct CouponTerms: Sendable, Hashable {
 /// A command's name as clients send it (`{"type": "PlaceOrder"}`), and who may send it.
 public enum CommandKind: String, CaseIterable, Sendable, Hashable {
     case registerUser = "RegisterUser", login = "Login", updateProfile = "UpdateProfile", changePassword = "ChangePassword"
-    case addAddress = "AddAddress", updateAddress = "UpdateAddress", removeAddress = "RemoveAddress", setDefaultAddress = "SetDefaultAddress"
-    case addFavorite = "AddFavorite", removeFavorite = "RemoveFavorite", recordView = "RecordView", grantRole = "GrantRole", forgetUser = "ForgetUser"
+    case addAddress = "AddAddress", updateAddress = "UpdateAddress", removeAddress = "RemoveAddress", setDefaultAddress =
+        "SetDefaultAddress"
+    case addFavorite = "AddFavorite", removeFavorite = "RemoveFavorite", recordView = "RecordView", grantRole = "GrantRole", forgetUser =
+        "ForgetUser"
     case applyForMerchant = "ApplyForMerchant", approveMerchantApplication = "ApproveMerchantApplication"
     case rejectMerchantApplication = "RejectMerchantApplication", issueApiKey = "IssueApiKey", revokeApiKey = "RevokeApiKey"
     case listGoods = "ListGoods", updateGoods = "UpdateGoods", changePrice = "ChangePrice", restock = "Restock", adjustStock = "AdjustStock"
     case delist = "Delist", relist = "Relist", postReview = "PostReview"
     case addToCart = "AddToCart", changeQuantity = "ChangeQuantity", removeFromCart = "RemoveFromCart", applyCoupon = "ApplyCoupon"
     case removeCoupon = "RemoveCoupon", clearCart = "ClearCart", createCoupon = "CreateCoupon", disableCoupon = "DisableCoupon"
-    case placeOrder = "PlaceOrder", payOrder = "PayOrder", shipOrder = "ShipOrder", confirmReceipt = "ConfirmReceipt", cancelOrder = "CancelOrder"
+    case placeOrder = "PlaceOrder", payOrder = "PayOrder", shipOrder = "ShipOrder", confirmReceipt = "ConfirmReceipt", cancelOrder =
+        "CancelOrder"
     case requestRefund = "RequestRefund", approveRefund = "ApproveRefund", rejectRefund = "RejectRefund", expireOrder = "ExpireOrder"
-    case initiatePayment = "InitiatePayment", refundPayment = "RefundPayment", redeemPoints = "RedeemPoints", exchangePoints = "ExchangePoints"
+    case initiatePayment = "InitiatePayment", refundPayment = "RefundPayment", redeemPoints = "RedeemPoints", exchangePoints =
+        "ExchangePoints"
 
     /// Who may send it, checked before anything is read.
     public var access: CommandAccess {
@@ -111,10 +117,11 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
         case .listGoods, .updateGoods, .changePrice, .restock, .adjustStock, .delist, .relist: return .signedIn(scope: .goodsWrite)
         case .createCoupon, .disableCoupon: return .signedIn(scope: .couponsWrite)
         case .shipOrder, .cancelOrder, .approveRefund, .rejectRefund, .refundPayment: return .signedIn(scope: .ordersWrite)
-        case .updateProfile, .changePassword, .addAddress, .updateAddress, .removeAddress, .setDefaultAddress, .addFavorite, .removeFavorite,
-             .recordView, .grantRole, .forgetUser, .applyForMerchant, .approveMerchantApplication, .rejectMerchantApplication, .issueApiKey,
-             .revokeApiKey, .postReview, .addToCart, .changeQuantity, .removeFromCart, .applyCoupon, .removeCoupon, .clearCart, .placeOrder,
-             .payOrder, .confirmReceipt, .requestRefund, .expireOrder, .initiatePayment, .redeemPoints, .exchangePoints:
+        case .updateProfile, .changePassword, .addAddress, .updateAddress, .removeAddress, .setDefaultAddress, .addFavorite,
+            .removeFavorite,
+            .recordView, .grantRole, .forgetUser, .applyForMerchant, .approveMerchantApplication, .rejectMerchantApplication, .issueApiKey,
+            .revokeApiKey, .postReview, .addToCart, .changeQuantity, .removeFromCart, .applyCoupon, .removeCoupon, .clearCart, .placeOrder,
+            .payOrder, .confirmReceipt, .requestRefund, .expireOrder, .initiatePayment, .redeemPoints, .exchangePoints:
             return .signedIn(scope: nil)
         }
     }

@@ -58,27 +58,35 @@ extension Engine {
         case let .registerUser(email, password, name, phone, role):
             let userId: UserId = newId()
             return try await decide(Users.self, type, context, answer: { _, _, _, result in result.userId = userId }) { _, at in
-                .register(RegisterUser(userId: userId, email: email, password: password, name: name, phone: phone, role: role,
-                                       salt: self.configuration.randomBytes(PasswordHash.saltBytes), at: at))
+                .register(
+                    RegisterUser(
+                        userId: userId, email: email, password: password, name: name, phone: phone, role: role,
+                        salt: self.configuration.randomBytes(PasswordHash.saltBytes), at: at))
             }
         case let .login(email, password):
-            return try await decide(Users.self, type, context, answer: { _, loaded, decision, result in
-                // A token only for a login that succeeded (a refused one is appended, then thrown).
-                let claim: EmailClaimState = loaded[.emailClaim(Users.normalizedEmail(email))]
-                guard decision.refusal == nil, let userId = claim.owner else { return }
-                let user: UserState = loaded[.user(userId)]
-                result.userId = userId
-                result.role = user.role
-                result.token = self.tokens.issue(for: userId, role: user.role)
-            }) { _, at in .login(email: email, Login(password: password, at: at)) }
-        case let .updateProfile(userId, name, phone): return try await onUser(userId, type, context) { .updateProfile(name: name, phone: phone) }
+            return try await decide(
+                Users.self, type, context,
+                answer: { _, loaded, decision, result in
+                    // A token only for a login that succeeded (a refused one is appended, then thrown).
+                    let claim: EmailClaimState = loaded[.emailClaim(Users.normalizedEmail(email))]
+                    guard decision.refusal == nil, let userId = claim.owner else { return }
+                    let user: UserState = loaded[.user(userId)]
+                    result.userId = userId
+                    result.role = user.role
+                    result.token = self.tokens.issue(for: userId, role: user.role)
+                }
+            ) { _, at in .login(email: email, Login(password: password, at: at)) }
+        case let .updateProfile(userId, name, phone):
+            return try await onUser(userId, type, context) { .updateProfile(name: name, phone: phone) }
         case let .changePassword(oldPassword, newPassword):
             return try await onUser(nil, type, context) {
                 .changePassword(old: oldPassword, new: newPassword, salt: self.configuration.randomBytes(PasswordHash.saltBytes))
             }
         case let .addAddress(address, makeDefault):
             let addressId: AddressId = newId()
-            return try await onUser(nil, type, context, made: { $0.addressId = addressId }) { .addAddress(addressId, address, makeDefault: makeDefault) }
+            return try await onUser(nil, type, context, made: { $0.addressId = addressId }) {
+                .addAddress(addressId, address, makeDefault: makeDefault)
+            }
         case let .updateAddress(addressId, address): return try await onUser(nil, type, context) { .updateAddress(addressId, address) }
         case .removeAddress(let addressId): return try await onUser(nil, type, context) { .removeAddress(addressId) }
         case .setDefaultAddress(let addressId): return try await onUser(nil, type, context) { .setDefaultAddress(addressId) }
@@ -90,20 +98,30 @@ extension Engine {
         case let .applyForMerchant(shopName, description):
             return try await onUser(nil, type, context) { .applyForMerchant(shopName: shopName, description: description) }
         case .approveMerchantApplication(let userId): return try await onUser(userId, type, context) { .approveMerchantApplication }
-        case let .rejectMerchantApplication(userId, reason): return try await onUser(userId, type, context) { .rejectMerchantApplication(reason: reason) }
+        case let .rejectMerchantApplication(userId, reason):
+            return try await onUser(userId, type, context) { .rejectMerchantApplication(reason: reason) }
         case let .issueApiKey(name, scopes, expiresAt, ownerId):
             let keyId: ApiKeyId = newId()
             let secret = ApiKeySecret.make(keyId: keyId, randomBytes: configuration.randomBytes(ApiKeySecret.randomBytes))
-            return try await decide(ApiKeys.self, type, context, answer: { command, _, _, result in
-                guard case .issue(let issue) = command else { return }
-                (result.keyId, result.secret, result.ownerId, result.scopes, result.expiresAt) = (keyId, secret, issue.ownerId, scopes, expiresAt)
-            }) { actor, at in
+            return try await decide(
+                ApiKeys.self, type, context,
+                answer: { command, _, _, result in
+                    guard case .issue(let issue) = command else { return }
+                    (result.keyId, result.secret, result.ownerId, result.scopes, result.expiresAt) = (
+                        keyId, secret, issue.ownerId, scopes, expiresAt
+                    )
+                }
+            ) { actor, at in
                 guard let ownerId = ownerId ?? actor.userId else { throw EngineError(.missingField, "data.ownerId is required") }
-                return .issue(IssueApiKey(keyId: keyId, ownerId: ownerId, name: name, scopes: scopes, expiresAt: expiresAt,
-                                          secretDigest: ApiKeySecret.digest(secret), at: at))
+                return .issue(
+                    IssueApiKey(
+                        keyId: keyId, ownerId: ownerId, name: name, scopes: scopes, expiresAt: expiresAt,
+                        secretDigest: ApiKeySecret.digest(secret), at: at))
             }
         case let .revokeApiKey(keyId, reason):
-            return try await decide(ApiKeys.self, type, context, answer: { _, _, _, result in result.keyId = keyId }) { _, _ in .revoke(keyId, reason: reason) }
+            return try await decide(ApiKeys.self, type, context, answer: { _, _, _, result in result.keyId = keyId }) { _, _ in
+                .revoke(keyId, reason: reason)
+            }
         // Goods.
         case let .listGoods(details, price, stock):
             let goodsId: GoodsId = newId()
@@ -111,7 +129,8 @@ extension Engine {
         case let .updateGoods(goodsId, details): return try await onGoods(goodsId, type, context) { .update(details) }
         case let .changePrice(goodsId, price): return try await onGoods(goodsId, type, context) { .changePrice(price) }
         case let .restock(goodsId, quantity): return try await onGoods(goodsId, type, context) { .restock(quantity) }
-        case let .adjustStock(goodsId, delta, reason): return try await onGoods(goodsId, type, context) { .adjustStock(delta: delta, reason: reason) }
+        case let .adjustStock(goodsId, delta, reason):
+            return try await onGoods(goodsId, type, context) { .adjustStock(delta: delta, reason: reason) }
         case .delist(let goodsId): return try await onGoods(goodsId, type, context) { .delist }
         case .relist(let goodsId): return try await onGoods(goodsId, type, context) { .relist }
         case let .postReview(goodsId, orderId, rating, text):
@@ -120,8 +139,10 @@ extension Engine {
                 .review(PostReview(reviewId: reviewId, goodsId: goodsId, orderId: orderId, rating: rating, text: text, at: at))
             }
         // Carts and coupons.
-        case let .addToCart(goodsId, quantity): return try await decide(Carts.self, type, context) { _, _ in .add(goodsId, quantity: quantity) }
-        case let .changeQuantity(goodsId, quantity): return try await decide(Carts.self, type, context) { _, _ in .changeQuantity(goodsId, quantity: quantity) }
+        case let .addToCart(goodsId, quantity):
+            return try await decide(Carts.self, type, context) { _, _ in .add(goodsId, quantity: quantity) }
+        case let .changeQuantity(goodsId, quantity):
+            return try await decide(Carts.self, type, context) { _, _ in .changeQuantity(goodsId, quantity: quantity) }
         case .removeFromCart(let goodsId): return try await decide(Carts.self, type, context) { _, _ in .remove(goodsId) }
         case .applyCoupon(let code): return try await decide(Carts.self, type, context) { _, _ in .applyCoupon(code: code) }
         case .removeCoupon: return try await decide(Carts.self, type, context) { _, _ in .removeCoupon }
@@ -129,21 +150,30 @@ extension Engine {
         case .createCoupon(let terms):
             let couponId: CouponId = newId()
             let code = Coupons.normalizedCode(terms.code)
-            return try await decide(Coupons.self, type, context, answer: { _, _, _, result in (result.couponId, result.code) = (couponId, code) }) { _, at in
-                .create(CreateCoupon(couponId: couponId, code: terms.code, kind: terms.kind, value: terms.value, minimumSpend: terms.minimumSpend,
-                                     validFrom: terms.validFrom ?? at, validUntil: terms.validUntil, totalLimit: terms.totalLimit,
-                                     perUserLimit: terms.perUserLimit, at: at))
+            return try await decide(
+                Coupons.self, type, context, answer: { _, _, _, result in (result.couponId, result.code) = (couponId, code) }
+            ) { _, at in
+                .create(
+                    CreateCoupon(
+                        couponId: couponId, code: terms.code, kind: terms.kind, value: terms.value, minimumSpend: terms.minimumSpend,
+                        validFrom: terms.validFrom ?? at, validUntil: terms.validUntil, totalLimit: terms.totalLimit,
+                        perUserLimit: terms.perUserLimit, at: at))
             }
         case .disableCoupon(let couponId):
-            return try await decide(Coupons.self, type, context, answer: { _, _, _, result in result.couponId = couponId }) { _, _ in .disable(couponId) }
+            return try await decide(Coupons.self, type, context, answer: { _, _, _, result in result.couponId = couponId }) { _, _ in
+                .disable(couponId)
+            }
         // Orders and payments.
         case let .placeOrder(addressId, pointsToUse, items):
             let number = try await orderNumbers.number(at: now)
             let orderId: OrderId = newId()
-            return try await decide(Orders.self, type, context, answer: { _, _, decision, result in
-                (result.orderId, result.number) = (orderId, number)
-                if case .order(.placed(let placed))? = decision.events(for: .order(orderId)).first { result.total = placed.total }
-            }) { _, at in
+            return try await decide(
+                Orders.self, type, context,
+                answer: { _, _, decision, result in
+                    (result.orderId, result.number) = (orderId, number)
+                    if case .order(.placed(let placed))? = decision.events(for: .order(orderId)).first { result.total = placed.total }
+                }
+            ) { _, at in
                 .place(PlaceOrder(orderId: orderId, number: number, addressId: addressId, pointsToUse: pointsToUse, items: items, at: at))
             }
         case let .payOrder(orderId, amount):
@@ -159,25 +189,34 @@ extension Engine {
         case .expireOrder(let orderId): return try await onOrder(orderId, type, context) { .expire }
         case let .initiatePayment(orderId, provider):
             let paymentId: PaymentId = newId()
-            return try await decide(Payments.self, type, context, answer: { _, _, decision, result in
-                result.paymentId = paymentId
-                if case .payment(.initiated(let initiated))? = decision.allEvents.first { result.amount = initiated.amount }
-            }) { _, at in .initiate(orderId: orderId, InitiatePayment(paymentId: paymentId, provider: provider, at: at)) }
+            return try await decide(
+                Payments.self, type, context,
+                answer: { _, _, decision, result in
+                    result.paymentId = paymentId
+                    if case .payment(.initiated(let initiated))? = decision.allEvents.first { result.amount = initiated.amount }
+                }
+            ) { _, at in .initiate(orderId: orderId, InitiatePayment(paymentId: paymentId, provider: provider, at: at)) }
         case let .refundPayment(paymentId, reason):
             return try await decide(Payments.self, type, context, answer: { _, _, _, result in result.paymentId = paymentId }) { _, _ in
                 .refund(paymentId, reason: reason)
             }
         // Points.
-        case let .redeemPoints(points, reason): return try await decide(Points.self, type, context) { _, _ in .redeem(points, reason: reason) }
+        case let .redeemPoints(points, reason):
+            return try await decide(Points.self, type, context) { _, _ in .redeem(points, reason: reason) }
         case let .exchangePoints(points, code, validDays):
             let couponId: CouponId = newId()
             let normalized = Coupons.normalizedCode(code ?? "PTS-\(couponId.description.suffix(8))")
-            return try await decide(Points.self, type, context, answer: { _, _, _, result in (result.couponId, result.code) = (couponId, normalized) }) { _, at in
-                guard (1...Limits.exchangedCouponDaysMax).contains(validDays) else {  // checked before the days become seconds (that could overflow)
+            return try await decide(
+                Points.self, type, context, answer: { _, _, _, result in (result.couponId, result.code) = (couponId, normalized) }
+            ) { _, at in
+                // checked before the days become seconds (that could overflow)
+                guard (1...Limits.exchangedCouponDaysMax).contains(validDays) else {
                     throw Rejection(.invalidInput, "validDays must be between 1 and \(Limits.exchangedCouponDaysMax)", field: "validDays")
                 }
-                return .exchange(ExchangePoints(points: points, couponId: couponId, code: normalized,
-                                                validUntil: at.adding(seconds: Int64(validDays) * 86_400), at: at))
+                return .exchange(
+                    ExchangePoints(
+                        points: points, couponId: couponId, code: normalized,
+                        validUntil: at.adding(seconds: Int64(validDays) * 86_400), at: at))
             }
         }
     }
@@ -185,31 +224,46 @@ extension Engine {
     // MARK: Running a decider
 
     /// A command on a user's record (`userId` nil: the caller's own); the answer names the user.
-    private func onUser(_ userId: UserId?, _ type: String, _ context: CommandContext, made: (inout CommandResult) -> Void = { _ in },
-                        _ make: () throws -> UserCommand) async throws -> CommandOutcome {
-        try await decide(Users.self, type, context, answer: { command, _, _, result in
-            made(&result)
-            if case .onUser(let id, _) = command { result.userId = id }
-        }) { actor, _ in
+    private func onUser(
+        _ userId: UserId?, _ type: String, _ context: CommandContext, made: (inout CommandResult) -> Void = { _ in },
+        _ make: () throws -> UserCommand
+    ) async throws -> CommandOutcome {
+        try await decide(
+            Users.self, type, context,
+            answer: { command, _, _, result in
+                made(&result)
+                if case .onUser(let id, _) = command { result.userId = id }
+            }
+        ) { actor, _ in
             guard let id = userId ?? actor.userId else { throw EngineError(.missingField, "data.userId is required") }
             return .onUser(id, try make())
         }
     }
 
-    private func onGoods(_ goodsId: GoodsId, _ type: String, _ context: CommandContext, _ make: () -> GoodsCommand) async throws -> CommandOutcome {
-        try await decide(Catalog.self, type, context, answer: { _, _, _, result in result.goodsId = goodsId }) { _, _ in .goods(goodsId, make()) }
+    private func onGoods(
+        _ goodsId: GoodsId, _ type: String, _ context: CommandContext, _ make: () -> GoodsCommand
+    ) async throws -> CommandOutcome {
+        try await decide(Catalog.self, type, context, answer: { _, _, _, result in result.goodsId = goodsId }) { _, _ in
+            .goods(goodsId, make())
+        }
     }
 
-    private func onOrder(_ orderId: OrderId, _ type: String, _ context: CommandContext, _ make: () -> OrderCommand) async throws -> CommandOutcome {
-        try await decide(Orders.self, type, context, answer: { _, _, _, result in result.orderId = orderId }) { _, _ in .onOrder(orderId, make()) }
+    private func onOrder(
+        _ orderId: OrderId, _ type: String, _ context: CommandContext, _ make: () -> OrderCommand
+    ) async throws -> CommandOutcome {
+        try await decide(Orders.self, type, context, answer: { _, _, _, result in result.orderId = orderId }) { _, _ in
+            .onOrder(orderId, make())
+        }
     }
 
     /// Runs decider `D` on the command `make` builds for the caller (afresh on each attempt, with the
     /// attempt's time): loads what `D.reads` names, decides, appends; retried on a conflict. `answer`
     /// fills the result from the command, the states it read and its decision.
-    func decide<D: Decider>(_ decider: D.Type, _ type: String, _ context: CommandContext,
-                            answer: (D.Command, Loaded, Decision, inout CommandResult) -> Void = { _, _, _, _ in },
-                            _ make: (Actor, Instant) throws -> D.Command) async throws -> CommandOutcome {
+    func decide<D: Decider>(
+        _ decider: D.Type, _ type: String, _ context: CommandContext,
+        answer: (D.Command, Loaded, Decision, inout CommandResult) -> Void = { _, _, _, _ in },
+        _ make: (Actor, Instant) throws -> D.Command
+    ) async throws -> CommandOutcome {
         try await run(context, commandType: type) { execution in
             let actor = try execution.caller()
             let command = try make(actor, execution.at)

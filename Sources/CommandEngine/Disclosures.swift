@@ -35,14 +35,20 @@ extension Engine {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var appends: [StreamAppend] = []
         for (subject, positions) in subjects.sorted(by: { $0.key < $1.key }) {
-            let record = PersonalDataRevealed(viewer: viewer.description, subject: subject.description,
-                                              positions: Array(positions.sorted().prefix(PersonalDataRevealed.positionsMax)),
-                                              request: String(request.prefix(PersonalDataRevealed.requestCharactersMax)),
-                                              at: now.millisecondsSinceEpoch)
-            appends.append(StreamAppend(stream: try StreamName(Self.disclosureStreamPrefix + subject.description), expected: .any, events: [
-                ProposedEvent(eventId: configuration.ids.next(), type: PersonalDataRevealed.eventType, payload: Array(try encoder.encode(record)),
-                              metadata: metadata),
-            ]))
+            let record = PersonalDataRevealed(
+                viewer: viewer.description, subject: subject.description,
+                positions: Array(positions.sorted().prefix(PersonalDataRevealed.positionsMax)),
+                request: String(request.prefix(PersonalDataRevealed.requestCharactersMax)),
+                at: now.millisecondsSinceEpoch)
+            appends.append(
+                StreamAppend(
+                    stream: try StreamName(Self.disclosureStreamPrefix + subject.description), expected: .any,
+                    events: [
+                        ProposedEvent(
+                            eventId: configuration.ids.next(), type: PersonalDataRevealed.eventType,
+                            payload: Array(try encoder.encode(record)),
+                            metadata: metadata)
+                    ]))
         }
         do {
             _ = try await log.append(appends)
@@ -83,9 +89,10 @@ extension Engine {
             let key: ApiKeyState = try state(.apiKey(id))
             guard let owner = key.ownerId, let issuedAt = key.issuedAt else { return nil }
             let status = key.isRevoked ? "revoked" : key.expiresAt.map { $0 <= now ? "expired" : "active" } ?? "active"
-            return ApiKeyView(keyId: id.description, name: key.name, ownerId: owner.description, scopes: key.scopes.map(\.rawValue),
-                              issuedAt: issuedAt.millisecondsSinceEpoch, issuedBy: key.issuedBy, expiresAt: key.expiresAt?.millisecondsSinceEpoch,
-                              revokedAt: key.revokedAt?.millisecondsSinceEpoch, status: status)
+            return ApiKeyView(
+                keyId: id.description, name: key.name, ownerId: owner.description, scopes: key.scopes.map(\.rawValue),
+                issuedAt: issuedAt.millisecondsSinceEpoch, issuedBy: key.issuedBy, expiresAt: key.expiresAt?.millisecondsSinceEpoch,
+                revokedAt: key.revokedAt?.millisecondsSinceEpoch, status: status)
         }.reversed()
     }
 
@@ -94,10 +101,13 @@ extension Engine {
         try streamsWithEvents(ofType: MerchantApplicationSubmitted.eventType).compactMap { name -> MerchantApplicationView? in
             guard case .user(let id)? = StreamId(name: name) else { return nil }
             let user: UserState = try state(.user(id))
-            guard let application = user.merchantApplication, !user.isForgotten, status == nil || application.status == status else { return nil }
-            return MerchantApplicationView(userId: id.description, shopName: application.shopName, description: application.description,
-                                           status: application.status.rawValue, submittedAt: application.submittedAt.millisecondsSinceEpoch,
-                                           decidedAt: application.decidedAt?.millisecondsSinceEpoch, reason: application.reason)
+            guard let application = user.merchantApplication, !user.isForgotten, status == nil || application.status == status else {
+                return nil
+            }
+            return MerchantApplicationView(
+                userId: id.description, shopName: application.shopName, description: application.description,
+                status: application.status.rawValue, submittedAt: application.submittedAt.millisecondsSinceEpoch,
+                decidedAt: application.decidedAt?.millisecondsSinceEpoch, reason: application.reason)
         }.reversed()
     }
 

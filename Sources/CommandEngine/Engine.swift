@@ -1,6 +1,6 @@
 import Commerce
-import EventCodec
 import Crypto
+import EventCodec
 import EventStore
 import Foundation
 import History
@@ -29,8 +29,10 @@ public struct CommandContext: Sendable {
     /// typed command otherwise.
     public var requestFingerprint: String?
 
-    public init(actor: Actor?, correlationId: UUID, idempotencyKey: String? = nil, expectedVersion: UInt64? = nil,
-                requestFingerprint: String? = nil) {
+    public init(
+        actor: Actor?, correlationId: UUID, idempotencyKey: String? = nil, expectedVersion: UInt64? = nil,
+        requestFingerprint: String? = nil
+    ) {
         self.actor = actor
         self.correlationId = correlationId
         self.idempotencyKey = idempotencyKey
@@ -86,7 +88,8 @@ public final class Engine: Sendable {
         self.vault = vault
         self.configuration = configuration
         self.store = StateStore(log: log, vault: vault, snapshots: snapshots)
-        self.tokens = TokenAuthority(secret: configuration.tokenSecret, lifetimeSeconds: configuration.tokenLifetimeSeconds, clock: configuration.clock)
+        self.tokens = TokenAuthority(
+            secret: configuration.tokenSecret, lifetimeSeconds: configuration.tokenLifetimeSeconds, clock: configuration.clock)
         self.orderNumbers = OrderNumbersBox()
         orderNumbers.allocator = OrderNumbers(engine: self)
         try checkVaultHoldsTheLogsKeys()
@@ -106,9 +109,10 @@ public final class Engine: Sendable {
             anyUserHasAKey = try vault.hasKey(for: id) || vault.wasDestroyed(for: id)
         }
         guard try vault.hasPseudonymKey(), anyUserHasAKey else {
-            throw EngineError(.keysMissing,
-                              "the log holds sealed personal data (from position \(firstClaim.position)) but the key vault does not hold its keys; "
-                                  + "restore the shop's keys/ directory (emporium restore, or emporium import --keys) before serving it")
+            throw EngineError(
+                .keysMissing,
+                "the log holds sealed personal data (from position \(firstClaim.position)) but the key vault does not hold its keys; "
+                    + "restore the shop's keys/ directory (emporium restore, or emporium import --keys) before serving it")
         }
     }
 
@@ -130,13 +134,18 @@ public final class Engine: Sendable {
     /// Destroys the keys of users this decision forgot (after it is durable).
     private func shred(_ decision: Decision) throws {
         for change in decision.changes {
-            guard case .user(let id) = change.stream, change.events.contains(where: { if case .user(.forgotten) = $0 { true } else { false } }) else { continue }
+            guard case .user(let id) = change.stream,
+                change.events.contains(where: { if case .user(.forgotten) = $0 { true } else { false } })
+            else { continue }
             do {
                 try vault.destroyKey(for: id)
                 store.forgetCachedStates()
             } catch {
-                configuration.logger.error("destroying a forgotten user's key failed; retried at the next start", metadata: ["user.id": "\(id)", "error": "\(error)"])
-                throw EngineError(.internalError, "user \(id) is forgotten, but destroying their key failed (retried at the next start): \(error)")
+                configuration.logger.error(
+                    "destroying a forgotten user's key failed; retried at the next start",
+                    metadata: ["user.id": "\(id)", "error": "\(error)"])
+                throw EngineError(
+                    .internalError, "user \(id) is forgotten, but destroying their key failed (retried at the next start): \(error)")
             }
         }
     }
@@ -147,8 +156,10 @@ public final class Engine: Sendable {
 
     /// Runs a decision function until it appends without conflict.
     /// `decide` gets a fresh `Execution` each time (states are reloaded).
-    func run(_ context: CommandContext, commandType: String,
-             _ decide: (inout Execution) throws -> (Decision, CommandResult)) async throws -> CommandOutcome {
+    func run(
+        _ context: CommandContext, commandType: String,
+        _ decide: (inout Execution) throws -> (Decision, CommandResult)
+    ) async throws -> CommandOutcome {
         let idempotency = try idempotencyStream(context)
         if let idempotency, let stored = try storedAnswer(idempotency, for: context, commandType: commandType) { return stored }
         var lastConflict: EngineError?
@@ -157,13 +168,16 @@ public final class Engine: Sendable {
             let (decision, result) = try decide(&execution)
             try checkCallerExpectation(decision, execution: execution)
             do {
-                let outcome = try await append(decision, result: result, execution: execution, commandType: commandType, idempotency: idempotency)
+                let outcome = try await append(
+                    decision, result: result, execution: execution, commandType: commandType, idempotency: idempotency)
                 // A refusal that still appends (a failed login, recorded for lock-out) throws once its events are durable.
                 if let refusal = decision.refusal { throw EngineError(refusal) }
                 return outcome
             } catch let error as EventLogError {
                 guard case let .wrongExpectedVersion(stream, _, _) = error else { throw EngineError(error) }
-                if let idempotency, stream == idempotency, let stored = try storedAnswer(idempotency, for: context, commandType: commandType) {
+                if let idempotency, stream == idempotency,
+                    let stored = try storedAnswer(idempotency, for: context, commandType: commandType)
+                {
                     return stored
                 }
                 lastConflict = EngineError(error)  // the next attempt's loads catch up with what the winner appended
@@ -176,16 +190,20 @@ public final class Engine: Sendable {
         guard let expected = execution.context.expectedVersion, let primary = decision.changes.first?.stream else { return }
         let current = execution.readVersions[primary] ?? nil
         guard (current ?? 0) != expected else { return }
-        throw EngineError(.versionConflict, "\(primary) is at version \(current ?? 0), not \(expected)",
-                          details: ["stream": primary.description, "currentVersion": String(current ?? 0), "expectedVersion": String(expected)])
+        throw EngineError(
+            .versionConflict, "\(primary) is at version \(current ?? 0), not \(expected)",
+            details: ["stream": primary.description, "currentVersion": String(current ?? 0), "expectedVersion": String(expected)])
     }
 
-    private func append(_ decision: Decision, result values: CommandResult, execution: Execution, commandType: String,
-                        idempotency: StreamName?) async throws -> CommandOutcome {
+    private func append(
+        _ decision: Decision, result values: CommandResult, execution: Execution, commandType: String,
+        idempotency: StreamName?
+    ) async throws -> CommandOutcome {
         guard !decision.isEmpty else { return CommandOutcome(events: [], result: values, replayed: false) }
         let commandId = configuration.ids.next()
-        let metadata = EventMetadata(actor: execution.actorDescription, correlationId: execution.context.correlationId,
-                                     causationId: commandId, idempotencyKey: execution.context.idempotencyKey)
+        let metadata = EventMetadata(
+            actor: execution.actorDescription, correlationId: execution.context.correlationId,
+            causationId: commandId, idempotencyKey: execution.context.idempotencyKey)
         var appends: [StreamAppend] = []
         for change in decision.changes {
             guard let version = execution.readVersions[change.stream] else {
@@ -198,21 +216,31 @@ public final class Engine: Sendable {
                 } catch {
                     throw EngineError(.internalError, "\(event.eventType) could not be sealed: \(error)")
                 }
-                return ProposedEvent(eventId: configuration.ids.next(), type: encoded.type, schemaVersion: UInt32(encoded.schemaVersion),
-                                     payload: encoded.payload, metadata: metadata)
+                return ProposedEvent(
+                    eventId: configuration.ids.next(), type: encoded.type, schemaVersion: UInt32(encoded.schemaVersion),
+                    payload: encoded.payload, metadata: metadata)
             }
-            appends.append(StreamAppend(stream: try store.streamName(change.stream), expected: version.map(ExpectedVersion.exact) ?? .noStream, events: events))
+            appends.append(
+                StreamAppend(
+                    stream: try store.streamName(change.stream), expected: version.map(ExpectedVersion.exact) ?? .noStream, events: events))
         }
         var answer = CommandOutcome(events: [], result: values, replayed: false)
         if let idempotency, decision.refusal == nil {
             let types = appends.flatMap { $0.events.map(\.type) }
             // The answer is stored in the same append as the effect: both land or neither.
             let stored = values.values.filter { !CommandResult.secretKeys.contains($0.key) }
-            let preview = try JSONEncoder().encode(IdempotencyRecord(commandType: commandType, result: stored, eventTypes: types,
-                                                                     fingerprint: execution.context.requestFingerprint))
-            appends.append(StreamAppend(stream: idempotency, expected: .noStream, events: [
-                ProposedEvent(eventId: configuration.ids.next(), type: IdempotencyRecord.eventType, payload: Array(preview), metadata: metadata),
-            ]))
+            let preview = try JSONEncoder().encode(
+                IdempotencyRecord(
+                    commandType: commandType, result: stored, eventTypes: types,
+                    fingerprint: execution.context.requestFingerprint))
+            appends.append(
+                StreamAppend(
+                    stream: idempotency, expected: .noStream,
+                    events: [
+                        ProposedEvent(
+                            eventId: configuration.ids.next(), type: IdempotencyRecord.eventType, payload: Array(preview),
+                            metadata: metadata)
+                    ]))
         }
         let result = try await log.append(appends)
         store.applied(decision, results: Array(result.streams.prefix(decision.changes.count)))
@@ -220,8 +248,10 @@ public final class Engine: Sendable {
         var index = 0
         for (written, streamResult) in zip(appends.prefix(decision.changes.count), result.streams) {
             for (offset, event) in written.events.enumerated() {
-                answer.events.append(AppendedEvent(stream: streamResult.stream.rawValue, version: streamResult.firstVersion + UInt64(offset),
-                                                   position: result.positions[index], type: event.type))
+                answer.events.append(
+                    AppendedEvent(
+                        stream: streamResult.stream.rawValue, version: streamResult.firstVersion + UInt64(offset),
+                        position: result.positions[index], type: event.type))
                 index += 1
             }
         }
@@ -246,7 +276,8 @@ public final class Engine: Sendable {
     private func idempotencyStream(_ context: CommandContext) throws -> StreamName? {
         guard let key = context.idempotencyKey else { return nil }
         guard !key.isEmpty, key.count <= Self.idempotencyKeyCharactersMax, key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
-            throw EngineError(.invalidIdempotencyKey, "Idempotency-Key must be 1–\(Self.idempotencyKeyCharactersMax) printable ASCII characters")
+            throw EngineError(
+                .invalidIdempotencyKey, "Idempotency-Key must be 1–\(Self.idempotencyKeyCharactersMax) printable ASCII characters")
         }
         let digest = SHA256.hash(data: Array("\(context.actor?.description ?? "anonymous")\u{0}\(key)".utf8))
         return try StreamName("idempotency-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined())
@@ -260,16 +291,19 @@ public final class Engine: Sendable {
         let recorded = try log.readStream(stream, limit: 1)
         guard let first = recorded.first else { return nil }
         let record = try JSONDecoder().decode(IdempotencyRecord.self, from: Data(first.payload))
-        let sameFingerprint = record.fingerprint == nil || context.requestFingerprint == nil || record.fingerprint == context.requestFingerprint
+        let sameFingerprint =
+            record.fingerprint == nil || context.requestFingerprint == nil || record.fingerprint == context.requestFingerprint
         guard record.commandType == commandType, sameFingerprint else {
-            throw EngineError(.idempotencyKeyReused,
-                              "this Idempotency-Key was used for a different request (\(record.commandType)); send a new key with a new request",
-                              details: ["commandType": record.commandType])
+            throw EngineError(
+                .idempotencyKeyReused,
+                "this Idempotency-Key was used for a different request (\(record.commandType)); send a new key with a new request",
+                details: ["commandType": record.commandType])
         }
         let effects = try log.events(correlatedWith: first.metadata.correlationId, limit: LogLimits.readPageEventsMax)
             .filter { $0.metadata.causationId == first.metadata.causationId && $0.type != IdempotencyRecord.eventType }
-        return CommandOutcome(events: effects.map { AppendedEvent(stream: $0.stream.rawValue, version: $0.version, position: $0.position, type: $0.type) },
-                              result: CommandResult(values: record.result), replayed: true)
+        return CommandOutcome(
+            events: effects.map { AppendedEvent(stream: $0.stream.rawValue, version: $0.version, position: $0.position, type: $0.type) },
+            result: CommandResult(values: record.result), replayed: true)
     }
 }
 
@@ -314,7 +348,9 @@ struct Execution {
 
     /// The caller, with the role their user record has now (a token only proves who they are).
     mutating func requireActor() throws -> Actor {
-        guard let actor = context.actor else { throw EngineError(.unauthenticated, "this request needs a bearer token (Authorization: Bearer <token>)") }
+        guard let actor = context.actor else {
+            throw EngineError(.unauthenticated, "this request needs a bearer token (Authorization: Bearer <token>)")
+        }
         switch actor {
         case .user(let id, _):
             let user: UserState = try load(.user(id))

@@ -106,12 +106,16 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The status a code answers with when it names none itself.
         var defaultKind: Kind {
             switch self {
-            case .unauthenticated, .invalidToken, .tokenExpired, .invalidAPIKey, .apiKeyRevoked, .apiKeyExpired, .unknownUser, .invalidSignature,
-                 .staleTimestamp: return .unauthenticated
+            case .unauthenticated, .invalidToken, .tokenExpired, .invalidAPIKey, .apiKeyRevoked, .apiKeyExpired, .unknownUser,
+                .invalidSignature,
+                .staleTimestamp:
+                return .unauthenticated
             case .forbidden, .insufficientScope: return .forbidden
             case .malformedJSON, .missingField, .wrongType, .invalidValue, .duplicateKey, .unknownCommand, .invalidInput, .invalidQuery,
-                 .invalidStream, .invalidIdempotencyKey, .bodyTooLarge, .weakSecret, .invalidField, .eventTooLarge, .appendTooLarge, .emptyAppend,
-                 .duplicateEventInAppend, .duplicateStreamInAppend, .partiallyStored: return .invalidInput
+                .invalidStream, .invalidIdempotencyKey, .bodyTooLarge, .weakSecret, .invalidField, .eventTooLarge, .appendTooLarge,
+                .emptyAppend,
+                .duplicateEventInAppend, .duplicateStreamInAppend, .partiallyStored:
+                return .invalidInput
             case .notFound, .unknownProvider, .projectionNotFound: return .notFound
             case .versionConflict, .rebuildRunning: return .conflict
             case .idempotencyKeyReused: return .rejected
@@ -148,7 +152,8 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidInput, .quantityOutOfRange, .amountOutOfRange: return .invalidInput
         case .forbidden, .notOwner: return .forbidden
         case .invalidCredentials: return .unauthenticated
-        case .userNotFound, .goodsNotFound, .orderNotFound, .couponNotFound, .paymentNotFound, .addressNotFound, .apiKeyNotFound: return .notFound
+        case .userNotFound, .goodsNotFound, .orderNotFound, .couponNotFound, .paymentNotFound, .addressNotFound, .apiKeyNotFound:
+            return .notFound
         default: return .rejected
         }
     }
@@ -156,8 +161,9 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
     init(_ error: EventLogError) {
         switch error {
         case let .wrongExpectedVersion(stream, _, current):
-            self.init(.versionConflict, "stream \(stream) changed while the command was decided",
-                      details: ["stream": stream.rawValue, "currentVersion": current.map(String.init) ?? "none"])
+            self.init(
+                .versionConflict, "stream \(stream) changed while the command was decided",
+                details: ["stream": stream.rawValue, "currentVersion": current.map(String.init) ?? "none"])
         case .closed: self.init(.shuttingDown, "the engine is shutting down")
         case .invalidField: self.init(.invalidField, error.description)
         case .eventTooLarge: self.init(.eventTooLarge, error.description)

@@ -31,7 +31,9 @@ public final class OrderExpiry: Sendable {
         for type in Self.followedTypes {
             var next = from
             while next <= head {
-                let events = try engine.log.events(ofType: type, from: next, limit: LogLimits.readPageEventsMax).filter { $0.position <= head }
+                let events = try engine.log.events(ofType: type, from: next, limit: LogLimits.readPageEventsMax).filter {
+                    $0.position <= head
+                }
                 for recorded in events { track(recorded) }
                 guard let last = events.last, events.count == LogLimits.readPageEventsMax else { break }
                 next = last.position + 1
@@ -46,8 +48,11 @@ public final class OrderExpiry: Sendable {
         switch recorded.type {
         case OrderPlaced.eventType:
             // Without a cipher: only the id and the deadline are needed, and opening the sealed address (AES-GCM) was most of the cost.
-            guard case .order(.placed(let placed))? = try? EventCodec.decode(type: recorded.type, schemaVersion: Int(recorded.schemaVersion),
-                                                                            payload: recorded.payload) else { return }
+            guard
+                case .order(.placed(let placed))? = try? EventCodec.decode(
+                    type: recorded.type, schemaVersion: Int(recorded.schemaVersion),
+                    payload: recorded.payload)
+            else { return }
             pending.withLock { $0[placed.orderId] = placed.expiresAt }
         default:
             guard case .order(let id)? = StreamId(name: recorded.stream.rawValue) else { return }
@@ -66,7 +71,8 @@ public final class OrderExpiry: Sendable {
         var expired = 0
         for orderId in due {
             do {
-                _ = try await engine.execute(.expireOrder(orderId), context: CommandContext(actor: .system, correlationId: UUIDv7Generator.shared.next()))
+                _ = try await engine.execute(
+                    .expireOrder(orderId), context: CommandContext(actor: .system, correlationId: UUIDv7Generator.shared.next()))
                 expired += 1
             } catch {
                 // Paid or cancelled meanwhile (a refusal): the log will say so on the next catch-up.
@@ -89,7 +95,9 @@ public final class OrderExpiry: Sendable {
                 pause = interval
             } catch {
                 pause = min(pause * 2, max(retryPauseMax, interval))
-                logger.error("the expiry sweep failed; trying again", metadata: ["error": "\(error)", "retry.seconds": "\(pause.components.seconds)"])
+                logger.error(
+                    "the expiry sweep failed; trying again",
+                    metadata: ["error": "\(error)", "retry.seconds": "\(pause.components.seconds)"])
             }
             do { try await Task.sleep(for: pause) } catch { return }
         }

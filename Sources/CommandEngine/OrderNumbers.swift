@@ -90,11 +90,14 @@ actor OrderNumbers {
             }
             guard case .orderNumber(.reserved(let block))? = decision.allEvents.first else { break }
             let encoded = EventCodec.encode(.orderNumber(.reserved(block)))  // no personal fields
-            let event = ProposedEvent(eventId: engine.configuration.ids.next(), type: encoded.type, schemaVersion: UInt32(encoded.schemaVersion),
-                                      payload: encoded.payload, metadata: EventMetadata(actor: Actor.system.description, correlationId: engine.configuration.ids.next()))
+            let event = ProposedEvent(
+                eventId: engine.configuration.ids.next(), type: encoded.type, schemaVersion: UInt32(encoded.schemaVersion),
+                payload: encoded.payload,
+                metadata: EventMetadata(actor: Actor.system.description, correlationId: engine.configuration.ids.next()))
             do {
-                let result = try await engine.log.append(to: try engine.store.streamName(.orderNumbers(today)),
-                                                         expected: version.map(ExpectedVersion.exact) ?? .noStream, events: [event])
+                let result = try await engine.log.append(
+                    to: try engine.store.streamName(.orderNumbers(today)),
+                    expected: version.map(ExpectedVersion.exact) ?? .noStream, events: [event])
                 engine.store.applied(decision, results: result.streams)
                 return (block.first, block.first + block.count - 1)
             } catch EventLogError.wrongExpectedVersion {

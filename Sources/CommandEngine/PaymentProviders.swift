@@ -31,7 +31,8 @@ public struct CallbackVerifier: Sendable {
             throw EngineError(.staleTimestamp, "the callback timestamp is outside ±\(Self.toleranceSeconds) s")
         }
         guard signature.count == 64, let mac = Digest.bytes(fromHex: signature),
-              HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Array("\(timestamp).".utf8) + body, using: key) else {
+            HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Array("\(timestamp).".utf8) + body, using: key)
+        else {
             throw EngineError(.invalidSignature, "the callback signature does not match")
         }
     }
@@ -59,13 +60,17 @@ extension Engine {
     /// Handles a signed provider notification. The signature and timestamp are
     /// checked before anything is read; the same transaction delivered again
     /// appends nothing (the payment remembers handled transaction ids).
-    public func handleProviderCallback(provider: String, body: [UInt8], timestamp: Int64, signature: String,
-                                       correlationId: UUID) async throws -> CommandOutcome {
+    public func handleProviderCallback(
+        provider: String, body: [UInt8], timestamp: Int64, signature: String,
+        correlationId: UUID
+    ) async throws -> CommandOutcome {
         guard let verifier = configuration.paymentProviders[provider] else {
             throw EngineError(.unknownProvider, "no payment provider \(LogLimits.shown(provider))")
         }
         guard body.count <= CallbackVerifier.bodyBytesMax else { throw EngineError(.bodyTooLarge, "callback body too large") }
-        try verifier.verify(body: body, timestamp: timestamp, signature: signature, nowSeconds: configuration.clock.now().nanosecondsSinceEpoch / 1_000_000_000)
+        try verifier.verify(
+            body: body, timestamp: timestamp, signature: signature,
+            nowSeconds: configuration.clock.now().nanosecondsSinceEpoch / 1_000_000_000)
         let notification: ProviderNotification
         do {
             notification = try JSONDecoder().decode(ProviderNotification.self, from: Data(body))
@@ -80,9 +85,14 @@ extension Engine {
         }
         let context = CommandContext(actor: .paymentProvider(provider), correlationId: correlationId)
         do {
-            return try await decide(Payments.self, "HandleProviderCallback", context, answer: { _, _, _, result in result.paymentId = paymentId }) { _, at in
-                .callback(paymentId, ProviderCallback(providerTransactionId: notification.transactionId, succeeded: notification.status == "succeeded",
-                                                      amount: Money(minorUnits: notification.amount), reason: notification.reason ?? "", at: at))
+            return try await decide(
+                Payments.self, "HandleProviderCallback", context, answer: { _, _, _, result in result.paymentId = paymentId }
+            ) { _, at in
+                .callback(
+                    paymentId,
+                    ProviderCallback(
+                        providerTransactionId: notification.transactionId, succeeded: notification.status == "succeeded",
+                        amount: Money(minorUnits: notification.amount), reason: notification.reason ?? "", at: at))
             }
         } catch let rejection as Rejection {
             throw EngineError(rejection)

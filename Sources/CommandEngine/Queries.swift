@@ -94,10 +94,11 @@ extension Engine {
     public func goods(_ id: GoodsId) throws -> GoodsView {
         let goods: GoodsState = try state(.goods(id))
         guard goods.exists, let merchant = goods.merchantId else { throw EngineError(.domain(.goodsNotFound), "no goods \(id)") }
-        return GoodsView(goodsId: id.description, merchantId: merchant.description, title: goods.title, description: goods.description,
-                         category: goods.category, brand: goods.brand, tags: goods.tags, price: goods.price.minorUnits,
-                         available: goods.available, listed: goods.isListed, sold: goods.sold, ratingCount: goods.ratingCount,
-                         ratingAverage: goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : nil)
+        return GoodsView(
+            goodsId: id.description, merchantId: merchant.description, title: goods.title, description: goods.description,
+            category: goods.category, brand: goods.brand, tags: goods.tags, price: goods.price.minorUnits,
+            available: goods.available, listed: goods.isListed, sold: goods.sold, ratingCount: goods.ratingCount,
+            ratingAverage: goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : nil)
     }
 
     /// The caller's cart priced at current prices.
@@ -109,18 +110,25 @@ extension Engine {
         for line in cart.lines { goods[line.goodsId] = try state(.goods(line.goodsId)) }
         let lines = cart.lines.map { line -> CartView.Line in
             let price = goods[line.goodsId]?.price.minorUnits ?? 0
-            return CartView.Line(goodsId: line.goodsId.description, title: goods[line.goodsId]?.title ?? "", unitPrice: price,
-                                 quantity: line.quantity, lineTotal: price * Int64(line.quantity))
+            return CartView.Line(
+                goodsId: line.goodsId.description, title: goods[line.goodsId]?.title ?? "", unitPrice: price,
+                quantity: line.quantity, lineTotal: price * Int64(line.quantity))
         }
         let subtotal = lines.reduce(0) { $0 + $1.lineTotal }
-        guard !cart.lines.isEmpty else { return CartView(lines: [], couponCode: cart.couponCode, subtotal: 0, discount: 0, total: 0, problem: nil) }
+        guard !cart.lines.isEmpty else {
+            return CartView(lines: [], couponCode: cart.couponCode, subtotal: 0, discount: 0, total: 0, problem: nil)
+        }
         do {
-            let quote = try Pricing.quote(cart: cart, goods: goods, coupon: try cart.couponId.map { try state(.coupon($0)) }, buyer: owner,
-                                          pointsToUse: 0, pointsBalance: 0, policy: policy, at: now)
-            return CartView(lines: lines, couponCode: cart.couponCode, subtotal: quote.subtotal.minorUnits, discount: quote.discount.minorUnits,
-                            total: quote.total.minorUnits, problem: nil)
+            let quote = try Pricing.quote(
+                cart: cart, goods: goods, coupon: try cart.couponId.map { try state(.coupon($0)) }, buyer: owner,
+                pointsToUse: 0, pointsBalance: 0, policy: policy, at: now)
+            return CartView(
+                lines: lines, couponCode: cart.couponCode, subtotal: quote.subtotal.minorUnits, discount: quote.discount.minorUnits,
+                total: quote.total.minorUnits, problem: nil)
         } catch {
-            return CartView(lines: lines, couponCode: cart.couponCode, subtotal: subtotal, discount: 0, total: subtotal, problem: (error as? Rejection)?.description ?? "\(error)")
+            return CartView(
+                lines: lines, couponCode: cart.couponCode, subtotal: subtotal, discount: 0, total: subtotal,
+                problem: (error as? Rejection)?.description ?? "\(error)")
         }
     }
 
@@ -140,24 +148,32 @@ extension Engine {
 
     static func view(of order: OrderState) -> OrderView {
         let placed = order.placed
-        return OrderView(orderId: placed?.orderId.description ?? "", number: placed?.number ?? "", userId: placed?.userId.description ?? "",
-                         status: order.status.rawValue,
-                         lines: placed?.lines.map { CartView.Line(goodsId: $0.goodsId.description, title: $0.title, unitPrice: $0.unitPrice.minorUnits,
-                                                                  quantity: $0.quantity, lineTotal: $0.lineTotal.minorUnits) } ?? [],
-                         subtotal: placed?.subtotal.minorUnits ?? 0, discount: placed?.discount.minorUnits ?? 0, pointsUsed: placed?.pointsUsed ?? 0,
-                         total: placed?.total.minorUnits ?? 0, placedAt: placed?.at.millisecondsSinceEpoch ?? 0,
-                         expiresAt: placed?.expiresAt.millisecondsSinceEpoch ?? 0, carrier: order.carrier, trackingNumber: order.trackingNumber,
-                         timeline: nil)
+        return OrderView(
+            orderId: placed?.orderId.description ?? "", number: placed?.number ?? "", userId: placed?.userId.description ?? "",
+            status: order.status.rawValue,
+            lines: placed?.lines.map {
+                CartView.Line(
+                    goodsId: $0.goodsId.description, title: $0.title, unitPrice: $0.unitPrice.minorUnits,
+                    quantity: $0.quantity, lineTotal: $0.lineTotal.minorUnits)
+            } ?? [],
+            subtotal: placed?.subtotal.minorUnits ?? 0, discount: placed?.discount.minorUnits ?? 0, pointsUsed: placed?.pointsUsed ?? 0,
+            total: placed?.total.minorUnits ?? 0, placedAt: placed?.at.millisecondsSinceEpoch ?? 0,
+            expiresAt: placed?.expiresAt.millisecondsSinceEpoch ?? 0, carrier: order.carrier, trackingNumber: order.trackingNumber,
+            timeline: nil)
     }
 
     public func profile(of actor: Actor?) throws -> ProfileView {
         let actor = try currentActor(actor)
         guard let id = actor.userId else { throw EngineError(.forbidden, "profiles belong to users") }
         let user: UserState = try state(.user(id))
-        return ProfileView(userId: id.description, email: user.email, name: user.name, role: user.role.rawValue,
-                           addresses: user.addresses.map { .init(addressId: $0.id.description, isDefault: $0.id == user.defaultAddress,
-                                                                 recipient: $0.address.recipient, city: $0.address.city, line1: $0.address.line1) },
-                           favorites: user.favorites.map(\.description), footprints: user.footprints.reversed().map(\.description))
+        return ProfileView(
+            userId: id.description, email: user.email, name: user.name, role: user.role.rawValue,
+            addresses: user.addresses.map {
+                .init(
+                    addressId: $0.id.description, isDefault: $0.id == user.defaultAddress,
+                    recipient: $0.address.recipient, city: $0.address.city, line1: $0.address.line1)
+            },
+            favorites: user.favorites.map(\.description), footprints: user.footprints.reversed().map(\.description))
     }
 }
 

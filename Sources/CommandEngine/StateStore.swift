@@ -79,7 +79,8 @@ final class StateStore: Sendable {
     }
 
     private func saveSnapshot(_ state: some AggregateState, name: StreamName, version: UInt64) {
-        try? snapshots?.save(state, stream: name.rawValue, version: version, cipher: vault.detachedCipher)  // a cache: failing to write one costs only speed
+        // a cache: failing to write one costs only speed
+        try? snapshots?.save(state, stream: name.rawValue, version: version, cipher: vault.detachedCipher)
     }
 
     /// Drops every cached state: after a user is forgotten, no decrypted copy of their data may outlive their key.
@@ -119,7 +120,8 @@ final class StateStore: Sendable {
     /// versions), personal fields opened with the owner's key or read as erased.
     func decode(_ recorded: RecordedEvent) throws -> DomainEvent {
         do {
-            return try EventCodec.decode(type: recorded.type, schemaVersion: Int(recorded.schemaVersion), payload: recorded.payload, using: decoder)
+            return try EventCodec.decode(
+                type: recorded.type, schemaVersion: Int(recorded.schemaVersion), payload: recorded.payload, using: decoder)
         } catch {
             throw EngineError(.internalError, "event at position \(recorded.position) does not decode: \(error)")
         }

@@ -75,8 +75,9 @@ extension PointsEarned: BinaryFastDecodable {
 
 extension OrderLine: BinaryFastDecodable {
     init(binary d: BinaryPayloadDecoder) throws {
-        self.init(goodsId: try d.id(), merchantId: try d.id(), title: try d.reader.string(), unitPrice: try d.money(),
-                  quantity: try d.int(), lineTotal: try d.money())
+        self.init(
+            goodsId: try d.id(), merchantId: try d.id(), title: try d.reader.string(), unitPrice: try d.money(),
+            quantity: try d.int(), lineTotal: try d.money())
     }
 }
 
@@ -89,9 +90,10 @@ extension OrderPlaced: BinaryFastDecodable {
         var lines: [OrderLine] = []
         lines.reserveCapacity(count)
         for _ in 0..<count { lines.append(try OrderLine(binary: d)) }
-        self.init(orderId: orderId, number: number, userId: userId, lines: lines, subtotal: try d.money(), discount: try d.money(),
-                  couponId: try d.optional { try d.id(CouponTag.self) }, pointsUsed: try d.reader.signed(), pointsValue: try d.money(),
-                  total: try d.money(), address: try d.decodeAddress(), at: try d.instant(), expiresAt: try d.instant())
+        self.init(
+            orderId: orderId, number: number, userId: userId, lines: lines, subtotal: try d.money(), discount: try d.money(),
+            couponId: try d.optional { try d.id(CouponTag.self) }, pointsUsed: try d.reader.signed(), pointsValue: try d.money(),
+            total: try d.money(), address: try d.decodeAddress(), at: try d.instant(), expiresAt: try d.instant())
     }
 }
 
@@ -119,8 +121,9 @@ extension GoodsListed: BinaryFastDecodable {
         var tags: [String] = []
         tags.reserveCapacity(count)
         for _ in 0..<count { tags.append(try d.reader.string()) }
-        self.init(goodsId: goodsId, merchantId: merchantId, title: title, description: description, category: category, brand: brand,
-                  tags: tags, price: try d.money(), stock: try d.int(), lowStockThreshold: try d.int(), at: try d.instant())
+        self.init(
+            goodsId: goodsId, merchantId: merchantId, title: title, description: description, category: category, brand: brand,
+            tags: tags, price: try d.money(), stock: try d.int(), lowStockThreshold: try d.int(), at: try d.instant())
     }
 }
 
@@ -147,7 +150,8 @@ extension EventCodec {
         case .goods(.lowStockDetected(let e)): w.int(e.available); w.int(e.threshold); w.instant(e.at); return done(e)
         case .coupon(.redeemed(let e)): w.id(e.orderId); w.id(e.userId); w.instant(e.at); return done(e)
         case .coupon(.released(let e)): w.id(e.orderId); w.id(e.userId); w.instant(e.at); return done(e)
-        case .points(.redeemed(let e)): w.optional(e.orderId) { $0.id($1) }; w.int64(e.points); w.string(e.reason); w.instant(e.at); return done(e)
+        case .points(.redeemed(let e)):
+            w.optional(e.orderId) { $0.id($1) }; w.int64(e.points); w.string(e.reason); w.instant(e.at); return done(e)
         case .points(.earned(let e)): w.id(e.orderId); w.int64(e.points); w.instant(e.at); return done(e)
         case .order(.paid(let e)): w.id(e.paymentId); w.money(e.amount); w.instant(e.at); return done(e)
         case .order(.placed(let e)):
@@ -155,7 +159,8 @@ extension EventCodec {
             w.string(e.number)
             w.id(e.userId)
             w.array(e.lines) { w, line in
-                w.id(line.goodsId); w.id(line.merchantId); w.string(line.title); w.money(line.unitPrice); w.int(line.quantity); w.money(line.lineTotal)
+                w.id(line.goodsId); w.id(line.merchantId); w.string(line.title); w.money(line.unitPrice); w.int(line.quantity);
+                w.money(line.lineTotal)
             }
             w.money(e.subtotal)
             w.money(e.discount)

@@ -24,28 +24,36 @@ public enum BinaryPayload {
         return encoder.buffer.bytes
     }
 
-    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], userInfo: [CodingUserInfoKey: any Sendable] = [:]) throws -> T {
+    public static func decode<T: Decodable>(
+        _ type: T.Type, from bytes: [UInt8], userInfo: [CodingUserInfoKey: any Sendable] = [:]
+    ) throws -> T {
         try bytes.withUnsafeBytes { try decode(T.self, from: $0, userInfo: userInfo) }
     }
 
     /// Decodes with a hand-written decoder (`BinaryFastDecodable`), with the same checks. Generic, so the
     /// value is not boxed in an existential (that box was an allocation per event decoded).
-    static func decodeFast<T: BinaryFastDecodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer,
-                                                   userInfo: [CodingUserInfoKey: any Sendable]) throws -> T {
+    static func decodeFast<T: BinaryFastDecodable>(
+        _ type: T.Type, from bytes: UnsafeRawBufferPointer,
+        userInfo: [CodingUserInfoKey: any Sendable]
+    ) throws -> T {
         let decoder = BinaryPayloadDecoder(bytes: bytes, userInfo: userInfo)
         let value = try type.init(binary: decoder)
         guard decoder.reader.offset == bytes.count else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(bytes.count - decoder.reader.offset) bytes left over"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "\(bytes.count - decoder.reader.offset) bytes left over"))
         }
         return value
     }
 
     /// Decodes from memory it does not copy (a record in the log, read in place).
-    public static func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer, userInfo: [CodingUserInfoKey: any Sendable] = [:]) throws -> T {
+    public static func decode<T: Decodable>(
+        _ type: T.Type, from bytes: UnsafeRawBufferPointer, userInfo: [CodingUserInfoKey: any Sendable] = [:]
+    ) throws -> T {
         let decoder = BinaryPayloadDecoder(bytes: bytes, userInfo: userInfo)
         let value = try T(from: decoder)
         guard decoder.reader.offset == bytes.count else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(bytes.count - decoder.reader.offset) bytes left over"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "\(bytes.count - decoder.reader.offset) bytes left over"))
         }
         return value
     }
@@ -135,7 +143,9 @@ struct KeyedWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {
         try encoder.write(value)
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type, forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> {
         encoder.container(keyedBy: NestedKey.self)
     }
 
@@ -347,7 +357,9 @@ struct KeyedReader<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try present { try reader.signed() } }
     func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try present { try reader.varint() } }
     func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try present { Double(bitPattern: try reader.varint()) } }
-    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try present { Float(bitPattern: try reader.unsigned(UInt32.self)) } }
+    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? {
+        try present { Float(bitPattern: try reader.unsigned(UInt32.self)) }
+    }
     func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try present { try reader.integer(Int8.self) } }
     func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try present { try reader.integer(Int16.self) } }
     func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try present { try reader.integer(Int32.self) } }
@@ -437,8 +449,9 @@ extension BinaryPayloadEncoder: CompactEncoding {
 
     func encode(address: Address) throws {
         var writer = BinaryWriter()
-        try address.encode(binary: &writer, sealingFor: userInfo[.personalDataOwner] as? UserId,
-                           with: userInfo[.personalDataCipher] as? any PersonalDataCipher)
+        try address.encode(
+            binary: &writer, sealingFor: userInfo[.personalDataOwner] as? UserId,
+            with: userInfo[.personalDataCipher] as? any PersonalDataCipher)
         buffer.bytes.append(contentsOf: writer.bytes)
     }
 }

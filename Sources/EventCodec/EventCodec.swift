@@ -51,15 +51,17 @@ public enum EventCodec {
             userInfo[.personalDataCipher] = cipher
             if let owner { userInfo[.personalDataOwner] = owner }
         }
-        return Encoded(type: type(of: payload).eventType, schemaVersion: type(of: payload).schemaVersion,
-                       payload: try BinaryPayload.encode(payload, userInfo: userInfo))
+        return Encoded(
+            type: type(of: payload).eventType, schemaVersion: type(of: payload).schemaVersion,
+            payload: try BinaryPayload.encode(payload, userInfo: userInfo))
     }
 
     /// The first shipped encoding (v1, canonical JSON), still read; golden files lock it.
     public static func encodeVersion1(_ event: DomainEvent) -> Encoded {
         let payload = event.payload
         do {
-            return Encoded(type: type(of: payload).eventType, schemaVersion: 1, payload: try encodeValue(payload, sealingFor: nil, with: nil))
+            return Encoded(
+                type: type(of: payload).eventType, schemaVersion: 1, payload: try encodeValue(payload, sealingFor: nil, with: nil))
         } catch {
             preconditionFailure("a plain event payload failed to encode: \(error)")  // plain value types always encode
         }
@@ -86,7 +88,9 @@ public enum EventCodec {
     public static let secretBearingTypes: Set<String> = [UserRegistered.eventType, PasswordChanged.eventType, ApiKeyIssued.eventType]
 
     /// Canonical JSON (sorted keys, no whitespace) of any value with personal fields, sealed when a cipher is given.
-    public static func encodeValue(_ value: some Encodable, sealingFor owner: UserId?, with cipher: (any PersonalDataCipher)?) throws -> [UInt8] {
+    public static func encodeValue(
+        _ value: some Encodable, sealingFor owner: UserId?, with cipher: (any PersonalDataCipher)?
+    ) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         if let cipher {
@@ -103,8 +107,10 @@ public enum EventCodec {
         return decoder
     }
 
-    public static func decode(type: String, schemaVersion: Int, payload: [UInt8],
-                              opening cipher: (any PersonalDataCipher)? = nil) throws(Failure) -> DomainEvent {
+    public static func decode(
+        type: String, schemaVersion: Int, payload: [UInt8],
+        opening cipher: (any PersonalDataCipher)? = nil
+    ) throws(Failure) -> DomainEvent {
         try decode(type: type, schemaVersion: schemaVersion, payload: payload, using: cipher.map { decoder(opening: $0) } ?? plainDecoder)
     }
 
@@ -112,9 +118,12 @@ public enum EventCodec {
     static let plainDecoder = JSONDecoder()
 
     /// Decodes with a decoder made once by `decoder(opening:)`: the form for loops over many events.
-    public static func decode(type: String, schemaVersion: Int, payload: [UInt8], using decoder: JSONDecoder) throws(Failure) -> DomainEvent {
+    public static func decode(type: String, schemaVersion: Int, payload: [UInt8], using decoder: JSONDecoder) throws(Failure) -> DomainEvent
+    {
         do {
-            return try payload.withUnsafeBytes { bytes throws(Failure) in try decode(type: type, schemaVersion: schemaVersion, payload: bytes, using: decoder) }
+            return try payload.withUnsafeBytes { bytes throws(Failure) in
+                try decode(type: type, schemaVersion: schemaVersion, payload: bytes, using: decoder)
+            }
         } catch let failure as Failure {
             throw failure
         } catch {
@@ -123,7 +132,9 @@ public enum EventCodec {
     }
 
     /// Decodes from memory it does not copy (a record read in place from the log).
-    public static func decode(type: String, schemaVersion: Int, payload: UnsafeRawBufferPointer, using decoder: JSONDecoder) throws(Failure) -> DomainEvent {
+    public static func decode(
+        type: String, schemaVersion: Int, payload: UnsafeRawBufferPointer, using decoder: JSONDecoder
+    ) throws(Failure) -> DomainEvent {
         guard let entry = registry[type] else { throw .unknownType(type) }
         guard schemaVersion >= 1, schemaVersion <= entry.version else {
             throw .unknownSchemaVersion(type: type, version: schemaVersion)
@@ -148,16 +159,22 @@ public enum EventCodec {
 
     private static func entry<P: EventPayload>(_ type: P.Type, _ wrap: @escaping @Sendable (P) -> DomainEvent) -> (String, Entry) {
         let fast = (P.self as? any BinaryFastDecodable.Type).map { fastDecoder($0, as: P.self) }
-        return (P.eventType, Entry(version: P.schemaVersion) { payload, version, decoder in
-            if version == 1 { return wrap(try decoder.decode(P.self, from: Data(payload))) }  // JSON: copied once
-            if let fast { return wrap(try fast(payload, decoder.userInfo)) }
-            return wrap(try BinaryPayload.decode(P.self, from: payload, userInfo: decoder.userInfo))
-        })
+        return (
+            P.eventType,
+            Entry(version: P.schemaVersion) { payload, version, decoder in
+                if version == 1 { return wrap(try decoder.decode(P.self, from: Data(payload))) }  // JSON: copied once
+                if let fast { return wrap(try fast(payload, decoder.userInfo)) }
+                return wrap(try BinaryPayload.decode(P.self, from: payload, userInfo: decoder.userInfo))
+            }
+        )
     }
 
     /// The hand-written decoder of `P`, found once per type (`F` is `P`, opened from the conformance check).
-    private static func fastDecoder<F: BinaryFastDecodable, P>(_ fast: F.Type, as _: P.Type)
-        -> @Sendable (UnsafeRawBufferPointer, [CodingUserInfoKey: any Sendable]) throws -> P {
+    private static func fastDecoder<F: BinaryFastDecodable, P>(
+        _ fast: F.Type, as _: P.Type
+    )
+        -> @Sendable (UnsafeRawBufferPointer, [CodingUserInfoKey: any Sendable]) throws -> P
+    {
         precondition(F.self == P.self, "a fast decoder for another type")
         return { payload, userInfo in unsafeBitCast(try BinaryPayload.decodeFast(F.self, from: payload, userInfo: userInfo), to: P.self) }
     }

@@ -34,7 +34,8 @@ final class AppendQueue: Sendable {
         let accepted = state.withLock { state -> Bool in
             guard !state.closed else { return false }
             if state.admission.count == state.admissionHead,
-               state.ready.isEmpty || state.readyEvents + pending.eventCount <= capacityEvents {
+                state.ready.isEmpty || state.readyEvents + pending.eventCount <= capacityEvents
+            {
                 state.ready.append(pending)
                 state.readyEvents += pending.eventCount
             } else {
@@ -74,7 +75,8 @@ final class AppendQueue: Sendable {
         var taken = 0
         var count = 0
         while count < state.ready.count,
-              taken + state.ready[count].eventCount <= maxEvents || (allowOversized && count == 0) {
+            taken + state.ready[count].eventCount <= maxEvents || (allowOversized && count == 0)
+        {
             taken += state.ready[count].eventCount
             count += 1
         }

@@ -61,7 +61,8 @@ public final class EventLog: Sendable {
             return
         }
         let watch = headWatch
-        let writer = try Writer(environment: environment, schema: schema, clock: options.clock, queue: queue, observer: options.onCommit) { head in
+        let writer = try Writer(environment: environment, schema: schema, clock: options.clock, queue: queue, observer: options.onCommit) {
+            head in
             watch.publish(head.position)
         }
         self.writerStatistics = writer.statistics
@@ -169,8 +170,10 @@ public final class EventLog: Sendable {
 
     /// The events of `stream` from `version` on (or, backward, from `version` down), at most `limit`.
     /// Without a version a forward read starts at the first event and a backward read at the last.
-    public func readStream(_ stream: StreamName, from version: UInt64? = nil, backward: Bool = false,
-                           limit: Int = LogLimits.readPageEventsMax) throws -> [RecordedEvent] {
+    public func readStream(
+        _ stream: StreamName, from version: UInt64? = nil, backward: Bool = false,
+        limit: Int = LogLimits.readPageEventsMax
+    ) throws -> [RecordedEvent] {
         let start = version ?? (backward ? UInt64.max : 1)
         return try query { try $0.stream(stream, from: start, backward: backward, limit: min(limit, LogLimits.readPageEventsMax)) }
     }
@@ -185,15 +188,19 @@ public final class EventLog: Sendable {
         var events: [RecordedEvent] = []
         _ = try query { queries in
             var names = RecentNames.forScan()
-            return try queries.scan(from: position, limit: min(limit, LogLimits.readPageEventsMax), names: &names) { events.append($0); return true }
+            return try queries.scan(from: position, limit: min(limit, LogLimits.readPageEventsMax), names: &names) {
+                events.append($0); return true
+            }
         }
         return events
     }
 
     /// Visits every event from `position` through `last` (default: the head when the scan starts),
     /// a chunk of `LogLimits.scanChunkEvents` per snapshot. `body` returns false to stop early.
-    public func scan(from position: UInt64 = 1, through last: UInt64? = nil, verifyHash: Bool = false,
-                     _ body: (RecordedEvent) throws -> Bool) throws {
+    public func scan(
+        from position: UInt64 = 1, through last: UInt64? = nil, verifyHash: Bool = false,
+        _ body: (RecordedEvent) throws -> Bool
+    ) throws {
         let end = try last ?? head().position
         var next = max(position, 1)
         var going = true
@@ -216,8 +223,10 @@ public final class EventLog: Sendable {
     /// `progress` gets the last position visited after each chunk.
     /// Each selected record is handed over as a `RecordView` read in place (the payload is not copied; it is
     /// valid only inside `body`): the form for folding a whole log.
-    public func scanViews(from position: UInt64 = 1, through last: UInt64, selecting select: (UnsafeRawBufferPointer) -> Bool,
-                          progress: ((UInt64) -> Void)? = nil, _ body: (RecordView) throws -> Bool) throws {
+    public func scanViews(
+        from position: UInt64 = 1, through last: UInt64, selecting select: (UnsafeRawBufferPointer) -> Bool,
+        progress: ((UInt64) -> Void)? = nil, _ body: (RecordView) throws -> Bool
+    ) throws {
         var next = max(position, 1)
         var going = true
         while going, next <= last {
@@ -253,16 +262,20 @@ public final class EventLog: Sendable {
     /// Events of one correlation (an HTTP request, a CLI run), from `position` on, at most `limit`.
     public func events(correlatedWith id: UUID, from position: UInt64 = 1, limit: Int = 100) throws -> [RecordedEvent] {
         try query { queries in
-            try queries.requireEvents(at: queries.indexedPositions(schema.byCorrelation, prefix: Key.uuid(id), from: position,
-                                                                   limit: min(limit, LogLimits.readPageEventsMax)))
+            try queries.requireEvents(
+                at: queries.indexedPositions(
+                    schema.byCorrelation, prefix: Key.uuid(id), from: position,
+                    limit: min(limit, LogLimits.readPageEventsMax)))
         }
     }
 
     private func chained(_ kind: LogSchema.NameKind, _ name: String, from position: UInt64, limit: Int) throws -> [RecordedEvent] {
         try query { queries in
             guard let (chain, head) = try queries.chain(kind, named: name) else { return [] }
-            return try queries.requireEvents(at: queries.chainPositions(chain, head: head, fromPosition: position,
-                                                                        limit: min(limit, LogLimits.readPageEventsMax)))
+            return try queries.requireEvents(
+                at: queries.chainPositions(
+                    chain, head: head, fromPosition: position,
+                    limit: min(limit, LogLimits.readPageEventsMax)))
         }
     }
 

@@ -49,7 +49,8 @@ public enum EventLogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .emptyAppend: return "an append needs at least one event"
         case let .eventTooLarge(id, bytes, limit): return "event \(id) encodes to \(bytes) bytes; the limit is \(limit)"
         case let .appendTooLarge(events, bytes):
-            return "append of \(events) events / \(bytes) bytes exceeds \(LogLimits.eventsPerAppendMax) events / \(LogLimits.appendBytesMax) bytes"
+            return
+                "append of \(events) events / \(bytes) bytes exceeds \(LogLimits.eventsPerAppendMax) events / \(LogLimits.appendBytesMax) bytes"
         case let .invalidField(field, reason): return "\(field): \(reason)"
         case let .corruptRecord(position, reason): return "record at position \(position) is damaged: \(reason)"
         case .closed: return "the event log is closed"

@@ -34,8 +34,8 @@ struct LogSchema: Sendable {
 
     enum NameKind: UInt8, CaseIterable, Sendable {
         case stream = 0x73  // "s"
-        case type = 0x74    // "t"
-        case actor = 0x61   // "a"
+        case type = 0x74  // "t"
+        case actor = 0x61  // "a"
 
         var counterKey: [UInt8] { Array("next.\(Character(UnicodeScalar(rawValue)))".utf8) }
 
@@ -187,9 +187,10 @@ struct LogQueries {
         try txn.withCursor(schema.events) { cursor in
             guard let last = try cursor.last() else { return LogHead.empty }
             let position = Key.readU64(last.key)
-            return LogHead(position: position,
-                           hash: try RecordCodec.storedHash(last.value, position: position),
-                           recordedAt: try RecordCodec.recordedAt(last.value, position: position))
+            return LogHead(
+                position: position,
+                hash: try RecordCodec.storedHash(last.value, position: position),
+                recordedAt: try RecordCodec.recordedAt(last.value, position: position))
         }
     }
 
@@ -298,7 +299,8 @@ struct LogQueries {
     /// Events of a stream from `version`, forward or backward, at most `limit`.
     func stream(_ name: StreamName, from version: UInt64, backward: Bool, limit: Int) throws -> [RecordedEvent] {
         guard limit > 0, let (chain, head) = try chain(.stream, named: name.rawValue) else { return [] }
-        let positions = backward
+        let positions =
+            backward
             ? try chainBackward(chain, head: head, from: version, limit: limit)
             : try chainForward(chain, head: head, from: version, limit: limit)
         return try requireEvents(at: positions)
@@ -313,7 +315,8 @@ struct LogQueries {
             var found: [UInt64] = []
             var entry = try cursor.seek(atLeast: start)
             while let current = entry, current.key.count == prefix.count + 8,
-                  current.key.prefix(prefix.count).elementsEqual(prefix), found.count < limit {
+                current.key.prefix(prefix.count).elementsEqual(prefix), found.count < limit
+            {
                 found.append(Key.readU64(current.key, at: prefix.count))
                 entry = try cursor.next()
             }
@@ -336,8 +339,10 @@ struct LogQueries {
 
     /// Calls `body` for each event from `position` in order until it returns false or `limit` events.
     @discardableResult
-    func scan(from position: UInt64, limit: Int, verifyHash: Bool = false, names: inout RecentNames,
-              _ body: (RecordedEvent) throws -> Bool) throws -> Int {
+    func scan(
+        from position: UInt64, limit: Int, verifyHash: Bool = false, names: inout RecentNames,
+        _ body: (RecordedEvent) throws -> Bool
+    ) throws -> Int {
         try txn.withCursor(schema.events) { cursor in
             var visited = 0
             var entry = try cursor.seek(atLeast: Key.u64(max(position, 1)))
@@ -352,8 +357,10 @@ struct LogQueries {
     }
 
     /// Like `scan`, but reads only the records whose stream name `select` accepts (it sees the name's UTF-8 bytes).
-    func scan(from position: UInt64, limit: Int, selecting select: (UnsafeRawBufferPointer) -> Bool,
-              _ body: (UnsafeRawBufferPointer, UInt64) throws -> Bool) throws -> Int {
+    func scan(
+        from position: UInt64, limit: Int, selecting select: (UnsafeRawBufferPointer) -> Bool,
+        _ body: (UnsafeRawBufferPointer, UInt64) throws -> Bool
+    ) throws -> Int {
         try txn.withCursor(schema.events) { cursor in
             var visited = 0
             var entry = try cursor.seek(atLeast: Key.u64(max(position, 1)))

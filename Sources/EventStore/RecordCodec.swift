@@ -55,8 +55,10 @@ public enum RecordCodec {
 
     /// Encodes a record into `out`, which holds exactly `encodedSize(of:stream:)` bytes (the
     /// writer passes the space LMDB reserved in the page); returns the record's hash.
-    static func encode(_ event: ProposedEvent, stream: StreamName, placement: Placement,
-                       into out: UnsafeMutableRawBufferPointer) -> Digest {
+    static func encode(
+        _ event: ProposedEvent, stream: StreamName, placement: Placement,
+        into out: UnsafeMutableRawBufferPointer
+    ) -> Digest {
         var writer = ByteWriter(out)
         var flags: UInt8 = 0
         if event.metadata.causationId != nil { flags |= flagCausation }
@@ -100,14 +102,18 @@ public enum RecordCodec {
     }
 
     /// Decodes a stored record. With `verifyHash` the stored hash is recomputed and compared.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, position expected: UInt64, verifyHash: Bool = false) throws(EventLogError) -> RecordedEvent {
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, position expected: UInt64, verifyHash: Bool = false
+    ) throws(EventLogError) -> RecordedEvent {
         var names = RecentNames.none
         return try decode(bytes, position: expected, verifyHash: verifyHash, names: &names)
     }
 
     /// `decode`, reusing the strings of names read recently (see `RecentNames`).
-    static func decode(_ bytes: UnsafeRawBufferPointer, position expected: UInt64, verifyHash: Bool,
-                       names: inout RecentNames) throws(EventLogError) -> RecordedEvent {
+    static func decode(
+        _ bytes: UnsafeRawBufferPointer, position expected: UInt64, verifyHash: Bool,
+        names: inout RecentNames
+    ) throws(EventLogError) -> RecordedEvent {
         var reader = RecordReader(bytes: bytes)
         do {
             let format = try reader.u8()
@@ -142,9 +148,10 @@ public enum RecordCodec {
                 actor: actor, correlationId: correlationId,
                 causationId: flags & flagCausation != 0 ? causationId : nil,
                 idempotencyKey: flags & flagIdempotencyKey != 0 ? idempotencyKey : nil)
-            return RecordedEvent(position: position, stream: stream, version: version, type: type,
-                                 schemaVersion: schemaVersion, eventId: eventId, recordedAt: recordedAt,
-                                 metadata: metadata, previousHash: previousHash, hash: hash, links: links, payload: payload)
+            return RecordedEvent(
+                position: position, stream: stream, version: version, type: type,
+                schemaVersion: schemaVersion, eventId: eventId, recordedAt: recordedAt,
+                metadata: metadata, previousHash: previousHash, hash: hash, links: links, payload: payload)
         } catch let failure as RecordReader.Failure {
             throw .corruptRecord(position: expected, reason: failure.reason)
         } catch let error as EventLogError {
@@ -157,7 +164,8 @@ public enum RecordCodec {
     /// Reads only the timestamp (for binary search by time).
     static func recordedAt(_ bytes: UnsafeRawBufferPointer, position: UInt64) throws(EventLogError) -> Timestamp {
         guard bytes.count >= fixedHeaderBytes else { throw .corruptRecord(position: position, reason: "too short") }
-        return Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 22, as: UInt64.self))))
+        return Timestamp(
+            nanosecondsSinceEpoch: Int64(bitPattern: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 22, as: UInt64.self))))
     }
 
     /// Reads only one back-pointer (for walking a chain without decoding records).
@@ -187,7 +195,8 @@ public enum RecordCodec {
             try reader.skip(Int(try reader.u16()))  // idempotency key
             let payloadCount = Int(try reader.u32())
             let payload = try reader.slice(payloadCount)
-            return RecordView(position: position, version: version, schemaVersion: schemaVersion, streamBytes: stream, typeBytes: type, payload: payload)
+            return RecordView(
+                position: position, version: version, schemaVersion: schemaVersion, streamBytes: stream, typeBytes: type, payload: payload)
         } catch let failure as RecordReader.Failure {
             throw .corruptRecord(position: expected, reason: failure.reason)
         } catch {
@@ -199,7 +208,9 @@ public enum RecordCodec {
     static func streamNameBytes(_ bytes: UnsafeRawBufferPointer, position: UInt64) throws(EventLogError) -> UnsafeRawBufferPointer {
         guard bytes.count >= fixedHeaderBytes + 2 else { throw .corruptRecord(position: position, reason: "too short") }
         let count = Int(UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: fixedHeaderBytes, as: UInt16.self)))
-        guard bytes.count >= fixedHeaderBytes + 2 + count else { throw .corruptRecord(position: position, reason: "the stream name runs past the record") }
+        guard bytes.count >= fixedHeaderBytes + 2 + count else {
+            throw .corruptRecord(position: position, reason: "the stream name runs past the record")
+        }
         return UnsafeRawBufferPointer(rebasing: bytes[(fixedHeaderBytes + 2)..<(fixedHeaderBytes + 2 + count)])
     }
 

@@ -28,9 +28,10 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
         if nanos < 0 { nanos += 1_000_000_000; seconds -= 1 }
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ",
-                      Int32(parts.tm_year) + 1900, Int32(parts.tm_mon) + 1, Int32(parts.tm_mday),
-                      Int32(parts.tm_hour), Int32(parts.tm_min), Int32(parts.tm_sec), nanos / 1_000)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ",
+            Int32(parts.tm_year) + 1900, Int32(parts.tm_mon) + 1, Int32(parts.tm_mday),
+            Int32(parts.tm_hour), Int32(parts.tm_min), Int32(parts.tm_sec), nanos / 1_000)
     }
 }
 
@@ -128,7 +129,9 @@ public struct ProposedEvent: Hashable, Sendable {
     /// one plus a nanosecond, and the hash then differs from the export's).
     public var recordedAt: Timestamp?
 
-    public init(eventId: UUID, type: String, schemaVersion: UInt32 = 1, payload: [UInt8], metadata: EventMetadata, recordedAt: Timestamp? = nil) {
+    public init(
+        eventId: UUID, type: String, schemaVersion: UInt32 = 1, payload: [UInt8], metadata: EventMetadata, recordedAt: Timestamp? = nil
+    ) {
         self.eventId = eventId
         self.type = type
         self.schemaVersion = schemaVersion
@@ -215,8 +218,10 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible {
     /// The digest whose bytes `raw` holds (exactly 32).
     public init(copying raw: UnsafeRawBufferPointer) {
         precondition(raw.count == Self.byteCount, "a digest has \(Self.byteCount) bytes")
-        words = (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
-                 raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+        words = (
+            raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+            raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+        )
     }
 
     public init?(hex: String) {

@@ -96,7 +96,10 @@ private struct Verifier {
                 do {
                     let event = try RecordCodec.decode(current.value, position: position, verifyHash: true, names: &names)
                     if let previousHash, event.previousHash != previousHash {
-                        note(.brokenChain, position, "previous hash \(event.previousHash.hex.prefix(16))… does not match the record before (\(previousHash.hex.prefix(16))…)")
+                        note(
+                            .brokenChain, position,
+                            "previous hash \(event.previousHash.hex.prefix(16))… does not match the record before (\(previousHash.hex.prefix(16))…)"
+                        )
                     }
                     if let previousTime, event.recordedAt <= previousTime {
                         note(.timeNotIncreasing, position, "recordedAt \(event.recordedAt) is not after \(previousTime)")
@@ -122,8 +125,9 @@ private struct Verifier {
         try checkChainHeads()
         try checkIndexCounts(events: checked)
         progress?(checked, head.position)
-        return VerifyReport(head: head, eventsChecked: checked, streamsSeen: streams,
-                            problems: problems.sorted { ($0.isDerived ? 1 : 0, $0.position ?? .max) < ($1.isDerived ? 1 : 0, $1.position ?? .max) })
+        return VerifyReport(
+            head: head, eventsChecked: checked, streamsSeen: streams,
+            problems: problems.sorted { ($0.isDerived ? 1 : 0, $0.position ?? .max) < ($1.isDerived ? 1 : 0, $1.position ?? .max) })
     }
 
     /// Checks the event's place in one chain (back-pointer, stream version,
@@ -147,9 +151,13 @@ private struct Verifier {
             note(.versionGap, position, "stream \(name) has version \(event.version), expected \(ordinal)")
         }
         if (ordinal - 1) % LogSchema.chainBlockEvents == 0 {
-            let anchor = try queries.txn.get(schema.chains, key: chain.anchorKey(block: ChainHead.block(ofOrdinal: ordinal))).map { Key.readU64($0) }
+            let anchor = try queries.txn.get(schema.chains, key: chain.anchorKey(block: ChainHead.block(ofOrdinal: ordinal))).map {
+                Key.readU64($0)
+            }
             if anchor != position {
-                note(.chainMismatch, position, "\(kind) \(name) block \(ChainHead.block(ofOrdinal: ordinal)) is anchored at \(anchor.map(String.init) ?? "nothing")")
+                note(
+                    .chainMismatch, position,
+                    "\(kind) \(name) block \(ChainHead.block(ofOrdinal: ordinal)) is anchored at \(anchor.map(String.init) ?? "nothing")")
             }
         }
         chains[chain] = ChainHead(count: ordinal, last: position)
@@ -159,7 +167,9 @@ private struct Verifier {
     private mutating func checkIndexes(of event: RecordedEvent) throws {
         let position = event.position
         let byId = try queries.position(ofEventId: event.eventId)
-        if byId != position { note(.indexMismatch, position, "eventIds index has \(byId.map(String.init) ?? "nothing") for \(event.eventId)") }
+        if byId != position {
+            note(.indexMismatch, position, "eventIds index has \(byId.map(String.init) ?? "nothing") for \(event.eventId)")
+        }
         if try queries.txn.get(schema.byCorrelation, key: Key.uuidPosition(event.metadata.correlationId, position)) == nil {
             note(.indexMismatch, position, "byCorrelation index lacks \(event.metadata.correlationId)")
         }
@@ -171,7 +181,10 @@ private struct Verifier {
         for (chain, seen) in chains {
             let stored = try queries.chainHead(chain)
             if stored != seen {
-                note(.chainMismatch, seen.last, "\(chain.kind) chain \(chain.number) head is \(stored.map { "\($0.count)@\($0.last)" } ?? "missing"), the log says \(seen.count)@\(seen.last)")
+                note(
+                    .chainMismatch, seen.last,
+                    "\(chain.kind) chain \(chain.number) head is \(stored.map { "\($0.count)@\($0.last)" } ?? "missing"), the log says \(seen.count)@\(seen.last)"
+                )
             }
             anchors += Int(ChainHead.block(ofOrdinal: seen.count) + 1)
         }

@@ -45,8 +45,11 @@ final class Writer: @unchecked Sendable {
     private var dirtyHeads: [ChainKey] = []
     let statistics: WriterStatistics
 
-    init(environment: Environment, schema: LogSchema, clock: any LogClock, queue: AppendQueue, observer: (@Sendable (CommitSample) -> Void)? = nil,
-         onCommit: @escaping @Sendable (LogHead) -> Void) throws {
+    init(
+        environment: Environment, schema: LogSchema, clock: any LogClock, queue: AppendQueue,
+        observer: (@Sendable (CommitSample) -> Void)? = nil,
+        onCommit: @escaping @Sendable (LogHead) -> Void
+    ) throws {
         self.statistics = WriterStatistics(observer: observer)
         self.environment = environment
         self.schema = schema
@@ -115,8 +118,9 @@ final class Writer: @unchecked Sendable {
             return
         }
         let committed = DispatchTime.now().uptimeNanoseconds
-        statistics.recordCommit(appends: batch.count, events: Int(state.head.position - before.head.position),
-                                buildNanoseconds: Int(built - started), commitNanoseconds: Int(committed - built))
+        statistics.recordCommit(
+            appends: batch.count, events: Int(state.head.position - before.head.position),
+            buildNanoseconds: Int(built - started), commitNanoseconds: Int(committed - built))
         // Publish the head first: a caller that reads `headPosition` after its append returns sees its own events.
         if state.head != before.head { onCommit(state.head) }
         for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
@@ -189,18 +193,22 @@ final class Writer: @unchecked Sendable {
             let position = state.head.position + 1
             let actor = ChainKey(kind: .actor, number: try number(.actor, event.metadata.actor, queries: queries))
             let type = ChainKey(kind: .type, number: try number(.type, event.type, queries: queries))
-            let links = ChainLinks(stream: try extend(stream, to: position, queries: queries),
-                                   actor: try extend(actor, to: position, queries: queries),
-                                   type: try extend(type, to: position, queries: queries))
+            let links = ChainLinks(
+                stream: try extend(stream, to: position, queries: queries),
+                actor: try extend(actor, to: position, queries: queries),
+                type: try extend(type, to: position, queries: queries))
             version += 1
             let now = event.recordedAt ?? clock.now()
             let recordedAt = state.head.recordedAt.map { max(now, Timestamp(nanosecondsSinceEpoch: $0.nanosecondsSinceEpoch + 1)) } ?? now
-            let placement = RecordCodec.Placement(position: position, version: version, recordedAt: recordedAt,
-                                                  previousHash: state.head.hash, links: links)
+            let placement = RecordCodec.Placement(
+                position: position, version: version, recordedAt: recordedAt,
+                previousHash: state.head.hash, links: links)
             let hash = try Key.withU64(position) { positionKey in
                 // The record is encoded and hashed in the page LMDB reserved for it.
-                let hash = try txn.put(schema.events, key: positionKey, reserving: RecordCodec.encodedSize(of: event, stream: plan.append.stream),
-                                       flags: .append) { RecordCodec.encode(event, stream: plan.append.stream, placement: placement, into: $0) }
+                let hash = try txn.put(
+                    schema.events, key: positionKey, reserving: RecordCodec.encodedSize(of: event, stream: plan.append.stream),
+                    flags: .append
+                ) { RecordCodec.encode(event, stream: plan.append.stream, placement: placement, into: $0) }
                 try Key.withUUID(event.eventId) { try txn.put(schema.eventIds, key: $0, value: positionKey, flags: .noOverwrite) }
                 try Key.withUUIDPosition(event.metadata.correlationId, position) {
                     try txn.put(schema.byCorrelation, key: $0, value: UnsafeRawBufferPointer(start: nil, count: 0))

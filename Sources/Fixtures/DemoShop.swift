@@ -88,17 +88,34 @@ public enum DemoShop {
     public static let customerEmail = "alice@demo.emporium"
 
     static let catalog: [(category: String, brand: String, items: [String], tags: [String])] = [
-        ("tea", "West Lake 西湖", ["Longjing green tea 龙井绿茶", "Pu'er cake 普洱茶饼", "Tieguanyin oolong 铁观音", "Jasmine pearls 茉莉龙珠",
-                                   "Da Hong Pao 大红袍", "White peony 白牡丹", "Keemun black tea 祁门红茶", "Biluochun 碧螺春"], ["green", "oolong", "black", "gift"]),
-        ("electronics", "Lumen 流明", ["Wireless earbuds 无线耳机", "Mechanical keyboard 机械键盘", "USB-C charger 充电器", "Smart watch 智能手表",
-                                       "Bluetooth speaker 蓝牙音箱", "Power bank 充电宝", "Webcam 摄像头", "E-reader 电子书阅读器"], ["wireless", "usb-c", "portable", "gift"]),
-        ("home", "Nordic 北欧", ["Ceramic teapot 陶瓷茶壶", "Bamboo cutting board 竹砧板", "Linen duvet cover 亚麻被套", "Glass tumbler set 玻璃杯套装",
-                                  "Aroma diffuser 香薰机", "Cast iron pan 铸铁锅", "Wool throw blanket 羊毛毯", "Desk lamp 台灯"], ["kitchen", "bedroom", "eco", "gift"]),
+        (
+            "tea", "West Lake 西湖",
+            [
+                "Longjing green tea 龙井绿茶", "Pu'er cake 普洱茶饼", "Tieguanyin oolong 铁观音", "Jasmine pearls 茉莉龙珠",
+                "Da Hong Pao 大红袍", "White peony 白牡丹", "Keemun black tea 祁门红茶", "Biluochun 碧螺春",
+            ], ["green", "oolong", "black", "gift"]
+        ),
+        (
+            "electronics", "Lumen 流明",
+            [
+                "Wireless earbuds 无线耳机", "Mechanical keyboard 机械键盘", "USB-C charger 充电器", "Smart watch 智能手表",
+                "Bluetooth speaker 蓝牙音箱", "Power bank 充电宝", "Webcam 摄像头", "E-reader 电子书阅读器",
+            ], ["wireless", "usb-c", "portable", "gift"]
+        ),
+        (
+            "home", "Nordic 北欧",
+            [
+                "Ceramic teapot 陶瓷茶壶", "Bamboo cutting board 竹砧板", "Linen duvet cover 亚麻被套", "Glass tumbler set 玻璃杯套装",
+                "Aroma diffuser 香薰机", "Cast iron pan 铸铁锅", "Wool throw blanket 羊毛毯", "Desk lamp 台灯",
+            ], ["kitchen", "bedroom", "eco", "gift"]
+        ),
     ]
 
     /// Seeds through the engine's real command path, with typed commands. `clock` must be the engine's clock.
-    public static func seed(engine: Engine, clock: SeedClock, size: Size = Size(), seed: UInt64 = 42,
-                            progress: (Int, Int) -> Void = { _, _ in }) async throws -> Outcome {
+    public static func seed(
+        engine: Engine, clock: SeedClock, size: Size = Size(), seed: UInt64 = 42,
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) async throws -> Outcome {
         var random = SplitMix64(seed: seed)
         let totalSteps = 4 + size.customers + size.goods + size.orders
         var step = 0
@@ -108,14 +125,18 @@ public enum DemoShop {
         }
         let shop = Seeding(engine: engine)
         func user(_ email: String, _ name: String, role: Role) async throws -> Actor {
-            guard let userId = try await shop.run(.registerUser(email: email, password: password, name: name, role: role), as: .system).userId else {
+            guard
+                let userId = try await shop.run(.registerUser(email: email, password: password, name: name, role: role), as: .system).userId
+            else {
                 throw EngineError(.internalError, "seeding failed to register \(email)")
             }
             return .user(userId, role)
         }
         _ = try await user(adminEmail, "Admin 管理员", role: .admin)
         var merchants: [Actor] = []
-        for (index, shop) in catalog.enumerated() { merchants.append(try await user("merchant\(index)@demo.emporium", "\(shop.brand) Store", role: .merchant)) }
+        for (index, shop) in catalog.enumerated() {
+            merchants.append(try await user("merchant\(index)@demo.emporium", "\(shop.brand) Store", role: .merchant))
+        }
         tick()
         var customers: [Actor] = []
         let names = ["Alice 爱丽丝", "Bo 波", "Chen 陈", "Dana", "Emre", "Fang 芳", "Gita", "Hao 浩", "Ines", "Jun 俊"]
@@ -123,9 +144,12 @@ public enum DemoShop {
             let email = index == 0 ? customerEmail : "customer\(index)@demo.emporium"
             let customer = try await user(email, names[index % names.count], role: .customer)
             let phone = "+86 138 0000 \(String(format: "%04d", index))"
-            try await shop.run(.addAddress(Address(recipient: names[index % names.count], phone: phone, line1: "\(index + 1) Nanjing Road 南京路",
-                                                   city: index.isMultiple(of: 2) ? "Shanghai 上海" : "Beijing 北京", postalCode: "200000", country: "CN")),
-                               as: customer)
+            try await shop.run(
+                .addAddress(
+                    Address(
+                        recipient: names[index % names.count], phone: phone, line1: "\(index + 1) Nanjing Road 南京路",
+                        city: index.isMultiple(of: 2) ? "Shanghai 上海" : "Beijing 北京", postalCode: "200000", country: "CN")),
+                as: customer)
             customers.append(customer)
             tick()
         }
@@ -136,10 +160,15 @@ public enum DemoShop {
             let edition = index / (catalog.count * shopping.items.count)
             let title = edition == 0 ? item : "\(item) · No.\(edition + 1)"
             let price = Int64(990 + Int(random.next() % 40) * 500)
-            let details = GoodsDetails(title: title, description: "\(title) — \(shopping.brand)", category: shopping.category, brand: shopping.brand,
-                                       tags: [shopping.tags[Int(random.next() % UInt64(shopping.tags.count))], shopping.category], lowStockThreshold: 5)
-            guard let id = try await shop.run(.listGoods(details, price: Money(minorUnits: price), stock: 20 + Int(random.next() % 180)),
-                                              as: merchants[index % merchants.count]).goodsId else {
+            let details = GoodsDetails(
+                title: title, description: "\(title) — \(shopping.brand)", category: shopping.category, brand: shopping.brand,
+                tags: [shopping.tags[Int(random.next() % UInt64(shopping.tags.count))], shopping.category], lowStockThreshold: 5)
+            guard
+                let id = try await shop.run(
+                    .listGoods(details, price: Money(minorUnits: price), stock: 20 + Int(random.next() % 180)),
+                    as: merchants[index % merchants.count]
+                ).goodsId
+            else {
                 throw EngineError(.internalError, "seeding failed to list \(title)")
             }
             goods.append(id)
@@ -147,10 +176,15 @@ public enum DemoShop {
         }
         let admin = Actor.system
         let forever = Instant(millisecondsSinceEpoch: 4_102_444_800_000)
-        try await shop.run(.createCoupon(CouponTerms(code: "WELCOME10", kind: .percent, value: 10, validUntil: forever, totalLimit: 100_000, perUserLimit: 1)),
-                           as: admin)
-        try await shop.run(.createCoupon(CouponTerms(code: "SAVE20", kind: .fixed, value: 2_000, minimumSpend: Money(minorUnits: 10_000), validUntil: forever,
-                                                     totalLimit: 1_000, perUserLimit: 3)), as: admin)
+        try await shop.run(
+            .createCoupon(
+                CouponTerms(code: "WELCOME10", kind: .percent, value: 10, validUntil: forever, totalLimit: 100_000, perUserLimit: 1)),
+            as: admin)
+        try await shop.run(
+            .createCoupon(
+                CouponTerms(
+                    code: "SAVE20", kind: .fixed, value: 2_000, minimumSpend: Money(minorUnits: 10_000), validUntil: forever,
+                    totalLimit: 1_000, perUserLimit: 3)), as: admin)
         tick()
         // Each order's life (payment, shipping, receipt) fits in its share of six months.
         let spacing = max(120, historySeconds / Int64(max(size.orders, 1)))
@@ -177,10 +211,13 @@ public enum DemoShop {
                 try await shop.attempt(.addToCart(pick, quantity: 1 + Int(random.next() % 2)), as: customer)
             }
             if random.next() % 10 == 0, let first = picks.first { try await shop.attempt(.addFavorite(first), as: customer) }
-            if random.next() % 5 == 0 { try await shop.attempt(.applyCoupon(code: index.isMultiple(of: 2) ? "WELCOME10" : "SAVE20"), as: customer) }
+            if random.next() % 5 == 0 {
+                try await shop.attempt(.applyCoupon(code: index.isMultiple(of: 2) ? "WELCOME10" : "SAVE20"), as: customer)
+            }
             guard let orderId = try await shop.attempt(.placeOrder(), as: customer)?.orderId else { continue }
             placed += 1
-            try await playOut(orderId, customer: customer, merchant: merchants[merchant], shop: shop, clock: clock, spacing: spacing, random: &random)
+            try await playOut(
+                orderId, customer: customer, merchant: merchants[merchant], shop: shop, clock: clock, spacing: spacing, random: &random)
         }
         if let first = customers.first, let sample = goods.first {
             try await shop.attempt(.clearCart, as: first)
@@ -191,8 +228,10 @@ public enum DemoShop {
 
     /// Drives one order to a random end: most are paid, shipped and received;
     /// some are reviewed, refunded, cancelled or left to expire.
-    private static func playOut(_ orderId: OrderId, customer: Actor, merchant: Actor, shop: Seeding, clock: SeedClock, spacing: Int64,
-                                random: inout SplitMix64) async throws {
+    private static func playOut(
+        _ orderId: OrderId, customer: Actor, merchant: Actor, shop: Seeding, clock: SeedClock, spacing: Int64,
+        random: inout SplitMix64
+    ) async throws {
         let engine = shop.engine
         let roll = random.next() % 100
         if roll < 8 {
@@ -205,28 +244,38 @@ public enum DemoShop {
             return
         }
         guard let paymentId = try await shop.attempt(.initiatePayment(orderId), as: customer)?.paymentId,
-              let amount = try engine.paymentAmount(paymentId),
-              let verifier = engine.configuration.paymentProviders["sandbox"] else { return }
-        let body = Array(try JSONEncoder().encode(ProviderNotification(paymentId: paymentId.description, transactionId: "sbx_seed_\(paymentId)",
-                                                                       status: "succeeded", amount: amount)))
+            let amount = try engine.paymentAmount(paymentId),
+            let verifier = engine.configuration.paymentProviders["sandbox"]
+        else { return }
+        let body = Array(
+            try JSONEncoder().encode(
+                ProviderNotification(
+                    paymentId: paymentId.description, transactionId: "sbx_seed_\(paymentId)",
+                    status: "succeeded", amount: amount)))
         let timestamp = clock.now().nanosecondsSinceEpoch / 1_000_000_000
-        _ = try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp,
-                                                    signature: verifier.sign(body: body, timestamp: timestamp), correlationId: engine.configuration.ids.next())
+        _ = try await engine.handleProviderCallback(
+            provider: "sandbox", body: body, timestamp: timestamp,
+            signature: verifier.sign(body: body, timestamp: timestamp), correlationId: engine.configuration.ids.next())
         guard roll >= 20 else { return }  // paid, not shipped yet
         clock.advance(seconds: spacing / 5)
-        try await shop.attempt(.shipOrder(orderId, carrier: roll.isMultiple(of: 2) ? "SF Express 顺丰" : "JD Logistics 京东",
-                                          trackingNumber: "SF\(100_000_000 + random.next() % 899_999_999)"), as: merchant)
+        try await shop.attempt(
+            .shipOrder(
+                orderId, carrier: roll.isMultiple(of: 2) ? "SF Express 顺丰" : "JD Logistics 京东",
+                trackingNumber: "SF\(100_000_000 + random.next() % 899_999_999)"), as: merchant)
         guard roll >= 28 else { return }  // in transit
         clock.advance(seconds: spacing / 4)
         try await shop.attempt(.confirmReceipt(orderId), as: customer)
         if roll >= 90 {
             try await shop.attempt(.requestRefund(orderId, reason: "arrived damaged"), as: customer)
-            try await shop.attempt(roll >= 95 ? .approveRefund(orderId) : .rejectRefund(orderId, reason: "photos do not show damage"), as: merchant)
+            try await shop.attempt(
+                roll >= 95 ? .approveRefund(orderId) : .rejectRefund(orderId, reason: "photos do not show damage"), as: merchant)
         } else if roll >= 55, let detail = try? engine.order(orderId, for: customer) {
             for line in detail.lines {
                 guard let goodsId = GoodsId(line.goodsId) else { continue }
-                try await shop.attempt(.postReview(goodsId: goodsId, orderId: orderId, rating: 3 + Int(random.next() % 3),
-                                                   text: ["很好 Great", "不错 Good value", "还行 OK", "Fast delivery 发货快"][Int(random.next() % 4)]), as: customer)
+                try await shop.attempt(
+                    .postReview(
+                        goodsId: goodsId, orderId: orderId, rating: 3 + Int(random.next() % 3),
+                        text: ["很好 Great", "不错 Good value", "还行 OK", "Fast delivery 发货快"][Int(random.next() % 4)]), as: customer)
             }
         }
     }

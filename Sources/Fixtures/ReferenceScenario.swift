@@ -39,13 +39,18 @@ public enum ReferenceScenario {
         return { bytes.next($0) }
     }
 
-    public static func run(engine: Engine, clock: SeedClock, afterEach: @escaping (Step) throws -> Void = { _ in }) async throws -> Outcome {
+    public static func run(engine: Engine, clock: SeedClock, afterEach: @escaping (Step) throws -> Void = { _ in }) async throws -> Outcome
+    {
         let script = Script(engine: engine, clock: clock, afterEach: afterEach)
         var marks: [String: UInt64] = [:]
         func user(_ email: String, _ name: String, _ role: Role) async throws -> Actor {
-            let registered = try await script.perform(.registerUser(email: email, password: "reference-password", name: name, phone: "+86 138 0000 0001",
-                                                                    role: role), as: .system)
-            guard let userId = registered.userId else { throw EngineError(.internalError, "the reference scenario failed to register \(email)") }
+            let registered = try await script.perform(
+                .registerUser(
+                    email: email, password: "reference-password", name: name, phone: "+86 138 0000 0001",
+                    role: role), as: .system)
+            guard let userId = registered.userId else {
+                throw EngineError(.internalError, "the reference scenario failed to register \(email)")
+            }
             return .user(userId, role)
         }
         func missing(_ what: String) -> EngineError { EngineError(.internalError, "the reference scenario made no \(what)") }
@@ -54,17 +59,33 @@ public enum ReferenceScenario {
         let lilei = try await user("li.lei@reference.emporium", "Li Lei 李雷", .customer)
         let meimei = try await user("han.meimei@reference.emporium", "Han Meimei 韩梅梅", .customer)
         for (customer, name) in [(lilei, "李雷"), (meimei, "韩梅梅")] {
-            try await script.perform(.addAddress(Address(recipient: name, phone: "+86 138 0000 0002", line1: "1 Nanjing Road 南京路", city: "Shanghai 上海",
-                                              postalCode: "200000", country: "CN")), as: customer)
+            try await script.perform(
+                .addAddress(
+                    Address(
+                        recipient: name, phone: "+86 138 0000 0002", line1: "1 Nanjing Road 南京路", city: "Shanghai 上海",
+                        postalCode: "200000", country: "CN")), as: customer)
         }
-        guard let tea = try await script.perform(.listGoods(GoodsDetails(title: "Longjing green tea 龙井绿茶", description: "Spring harvest, West Lake", category: "tea",
-                                                              brand: "West Lake 西湖", tags: ["green", "gift"], lowStockThreshold: 5),
-                                                 price: Money(minorUnits: 12_800), stock: 50), as: merchant).goodsId,
-              let teapot = try await script.perform(.listGoods(GoodsDetails(title: "Ceramic teapot 陶瓷茶壶", description: "Hand-thrown, 500 ml", category: "home",
-                                                                 brand: "West Lake 西湖", tags: ["kitchen"], lowStockThreshold: 2),
-                                                    price: Money(minorUnits: 8_800), stock: 10), as: merchant).goodsId else { throw missing("goods") }
-        try await script.perform(.createCoupon(CouponTerms(code: "WELCOME10", kind: .percent, value: 10, validUntil: Instant(millisecondsSinceEpoch: 4_102_444_800_000),
-                                                totalLimit: 100, perUserLimit: 1)), as: admin)
+        guard
+            let tea = try await script.perform(
+                .listGoods(
+                    GoodsDetails(
+                        title: "Longjing green tea 龙井绿茶", description: "Spring harvest, West Lake", category: "tea",
+                        brand: "West Lake 西湖", tags: ["green", "gift"], lowStockThreshold: 5),
+                    price: Money(minorUnits: 12_800), stock: 50), as: merchant
+            ).goodsId,
+            let teapot = try await script.perform(
+                .listGoods(
+                    GoodsDetails(
+                        title: "Ceramic teapot 陶瓷茶壶", description: "Hand-thrown, 500 ml", category: "home",
+                        brand: "West Lake 西湖", tags: ["kitchen"], lowStockThreshold: 2),
+                    price: Money(minorUnits: 8_800), stock: 10), as: merchant
+            ).goodsId
+        else { throw missing("goods") }
+        try await script.perform(
+            .createCoupon(
+                CouponTerms(
+                    code: "WELCOME10", kind: .percent, value: 10, validUntil: Instant(millisecondsSinceEpoch: 4_102_444_800_000),
+                    totalLimit: 100, perUserLimit: 1)), as: admin)
         try await script.perform(.addToCart(tea, quantity: 2), as: lilei)
         try await script.perform(.addToCart(teapot, quantity: 1), as: lilei)
         try await script.perform(.applyCoupon(code: "WELCOME10"), as: lilei)
@@ -75,12 +96,18 @@ public enum ReferenceScenario {
         guard let amount = try engine.paymentAmount(paymentId), let verifier = engine.configuration.paymentProviders["sandbox"] else {
             throw missing("payment to pay")
         }
-        let body = Array(try JSONEncoder().encode(ProviderNotification(paymentId: paymentId.description, transactionId: "sbx_reference_1",
-                                                                       status: "succeeded", amount: amount)))
+        let body = Array(
+            try JSONEncoder().encode(
+                ProviderNotification(
+                    paymentId: paymentId.description, transactionId: "sbx_reference_1",
+                    status: "succeeded", amount: amount)))
         let timestamp = clock.now().nanosecondsSinceEpoch / 1_000_000_000
-        try script.record("ProviderCallback", try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp,
-                                                                               signature: verifier.sign(body: body, timestamp: timestamp),
-                                                                               correlationId: engine.configuration.ids.next()))
+        try script.record(
+            "ProviderCallback",
+            try await engine.handleProviderCallback(
+                provider: "sandbox", body: body, timestamp: timestamp,
+                signature: verifier.sign(body: body, timestamp: timestamp),
+                correlationId: engine.configuration.ids.next()))
         try await script.perform(.shipOrder(order, carrier: "SF Express 顺丰", trackingNumber: "SF1234567890"), as: merchant)
         marks["shipped"] = engine.log.headPosition
         try await script.perform(.confirmReceipt(order), as: lilei)
@@ -113,13 +140,15 @@ private final class Script {
     @discardableResult
     func perform(_ command: Command, as actor: Actor?) async throws -> CommandResult {
         clock.advance(seconds: 60)
-        let outcome = try await engine.execute(command, context: CommandContext(actor: actor, correlationId: engine.configuration.ids.next()))
+        let outcome = try await engine.execute(
+            command, context: CommandContext(actor: actor, correlationId: engine.configuration.ids.next()))
         try record(command.kind.rawValue, outcome)
         return outcome.result
     }
 
     func record(_ type: String, _ outcome: CommandOutcome) throws {
-        let step = ReferenceScenario.Step(command: type, position: engine.log.headPosition, streams: Array(Set(outcome.events.map(\.stream))).sorted())
+        let step = ReferenceScenario.Step(
+            command: type, position: engine.log.headPosition, streams: Array(Set(outcome.events.map(\.stream))).sorted())
         steps.append(step)
         try afterEach(step)
     }

@@ -16,6 +16,8 @@ extension Shop.Options {
 
     /// The reference scenario's shop (`ReferenceScenario.run` plays into it).
     public static func reference(clock: SeedClock) -> Shop.Options {
-        seeded(ReferenceScenario.seed, clock: clock, tokenSecret: ReferenceScenario.tokenSecret, sandboxSecret: ReferenceScenario.sandboxSecret)
+        seeded(
+            ReferenceScenario.seed, clock: clock, tokenSecret: ReferenceScenario.tokenSecret, sandboxSecret: ReferenceScenario.sandboxSecret
+        )
     }
 }

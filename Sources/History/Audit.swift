@@ -136,7 +136,8 @@ public struct EventPresenter: Sendable {
             return redactsSecrets ? Self.redacting(Self.engineSecretKeys, in: event.payload) : event.payload
         }
         do {
-            let decoded = try EventCodec.decode(type: event.type, schemaVersion: Int(event.schemaVersion), payload: event.payload, using: decoder)
+            let decoded = try EventCodec.decode(
+                type: event.type, schemaVersion: Int(event.schemaVersion), payload: event.payload, using: decoder)
             return EventCodec.json(decoded, redactingSecrets: redactsSecrets)
         } catch {
             let reason = (try? EventRecord.encoder.encode(["undecodable": "\(error)"])).map { Array($0) }
@@ -160,13 +161,15 @@ public struct EventPresenter: Sendable {
         guard let object = try? JSONSerialization.jsonObject(with: Data(payload)) else { return payload }
         func redact(_ value: Any) -> Any {
             if let dictionary = value as? [String: Any] {
-                return Dictionary(uniqueKeysWithValues: dictionary.map { ($0.key, keys.contains($0.key) ? Secrets.redacted : redact($0.value)) })
+                return Dictionary(
+                    uniqueKeysWithValues: dictionary.map { ($0.key, keys.contains($0.key) ? Secrets.redacted : redact($0.value)) })
             }
             if let array = value as? [Any] { return array.map(redact) }
             return value
         }
         let redacted = redact(object)
-        return (try? JSONSerialization.data(withJSONObject: redacted, options: [.sortedKeys, .withoutEscapingSlashes])).map { Array($0) } ?? Array("{}".utf8)
+        return (try? JSONSerialization.data(withJSONObject: redacted, options: [.sortedKeys, .withoutEscapingSlashes])).map { Array($0) }
+            ?? Array("{}".utf8)
     }
 }
 
@@ -198,7 +201,11 @@ public final class DisclosureRecorder: PersonalDataCipher {
     }
 
     /// The owners whose fields were opened since the last call.
-    public func takeOpened() -> Set<UserId> { opened.withLock { opened in defer { opened = [] }; return opened } }
+    public func takeOpened() -> Set<UserId> {
+        opened.withLock { opened in
+            defer { opened = [] }; return opened
+        }
+    }
 }
 
 /// A filter over the log: every condition given must hold.
@@ -295,7 +302,9 @@ public struct Auditor: Sendable {
             let roles = Role.allCases.map { "\(actor):\($0.rawValue)" }
             return { position, limit in
                 // Each role's chain is in position order; merged, the first `limit` are the page.
-                let merged = try roles.flatMap { try log.events(byActor: $0, from: position, limit: limit) }.sorted { $0.position < $1.position }
+                let merged = try roles.flatMap { try log.events(byActor: $0, from: position, limit: limit) }.sorted {
+                    $0.position < $1.position
+                }
                 return Array(merged.prefix(limit))
             }
         }

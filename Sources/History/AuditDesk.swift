@@ -68,7 +68,8 @@ public struct FeedEvent: Sendable {
             "schemaVersion": event.schemaVersion, "recordedAt": event.recordedAt.description, "actor": event.metadata.actor,
             "correlationId": event.metadata.correlationId.uuidString.lowercased(),
         ]
-        envelope["payload"] = (try? JSONSerialization.jsonObject(with: Data(presenter.data(event)))) ?? Data(event.payload).base64EncodedString()
+        envelope["payload"] =
+            (try? JSONSerialization.jsonObject(with: Data(presenter.data(event)))) ?? Data(event.payload).base64EncodedString()
         json = Array((try? JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys])) ?? Data())
     }
 }

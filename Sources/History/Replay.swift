@@ -145,8 +145,10 @@ public struct StreamChange: Hashable, Sendable, Encodable {
 /// Where replay finds an aggregate's state saved at a version, so it folds
 /// only the events after it (the engine's snapshot store).
 public protocol SnapshotSource: Sendable {
-    func latest<S: AggregateState>(_ stream: String, atOrBefore version: UInt64, as: S.Type,
-                                   cipher: (any PersonalDataCipher)?) throws -> (state: S, version: UInt64)?
+    func latest<S: AggregateState>(
+        _ stream: String, atOrBefore version: UInt64, as: S.Type,
+        cipher: (any PersonalDataCipher)?
+    ) throws -> (state: S, version: UInt64)?
 }
 
 /// Rebuilds past states from the log: the whole shop or one stream, as of a
@@ -180,8 +182,10 @@ public struct Replayer: Sendable {
             let partition = partitions[index]
             let report: ((UInt64) -> Void)? = index == 0 ? reporter.value.map { report in { report($0, end) } } : nil
             do {
-                try log.scanViews(from: 1, through: end, selecting: { Self.partition(of: $0, among: count) == index },
-                                  progress: report) { record in
+                try log.scanViews(
+                    from: 1, through: end, selecting: { Self.partition(of: $0, among: count) == index },
+                    progress: report
+                ) { record in
                     try partition.fold(record)
                     return true
                 }
@@ -229,15 +233,17 @@ public struct Replayer: Sendable {
                 streams.values[index].lastPosition = record.position
             } else if let kind = AggregateKind(stream: stream) {
                 event = try decode(record, in: stream)
-                streams[stream] = StreamState(version: record.version, lastPosition: record.position, state: AnyAggregate(kind).evolve(event))
+                streams[stream] = StreamState(
+                    version: record.version, lastPosition: record.position, state: AnyAggregate(kind).evolve(event))
             } else {
                 engineEvents += 1  // the engine's own streams (idempotency records) are not aggregates
             }
         }
 
         private func decode(_ record: RecordView, in stream: String) throws -> DomainEvent {
-            try Replayer.decode(type: record.type, schemaVersion: record.schemaVersion, payload: record.payload,
-                                at: record.position, in: stream, using: decoder)
+            try Replayer.decode(
+                type: record.type, schemaVersion: record.schemaVersion, payload: record.payload,
+                at: record.position, in: stream, using: decoder)
         }
     }
 
@@ -249,14 +255,17 @@ public struct Replayer: Sendable {
     func decode(_ recorded: RecordedEvent, using decoder: JSONDecoder) throws -> DomainEvent? {
         guard AggregateKind(stream: recorded.stream.rawValue) != nil else { return nil }
         return try recorded.payload.withUnsafeBytes { payload in
-            try Self.decode(type: recorded.type, schemaVersion: recorded.schemaVersion, payload: payload,
-                            at: recorded.position, in: recorded.stream.rawValue, using: decoder)
+            try Self.decode(
+                type: recorded.type, schemaVersion: recorded.schemaVersion, payload: payload,
+                at: recorded.position, in: recorded.stream.rawValue, using: decoder)
         }
     }
 
     /// A domain event from its stored parts; an error names where it is.
-    static func decode(type: String, schemaVersion: UInt32, payload: UnsafeRawBufferPointer, at position: UInt64, in stream: String,
-                       using decoder: JSONDecoder) throws -> DomainEvent {
+    static func decode(
+        type: String, schemaVersion: UInt32, payload: UnsafeRawBufferPointer, at position: UInt64, in stream: String,
+        using decoder: JSONDecoder
+    ) throws -> DomainEvent {
         do {
             return try EventCodec.decode(type: type, schemaVersion: Int(schemaVersion), payload: payload, using: decoder)
         } catch {
@@ -304,8 +313,10 @@ public struct Replayer: Sendable {
         return replay
     }
 
-    private func snapshotState(_ kind: AggregateKind, _ name: String, atOrBefore version: UInt64,
-                               _ snapshots: any SnapshotSource) throws -> (AnyAggregate, UInt64)? {
+    private func snapshotState(
+        _ kind: AggregateKind, _ name: String, atOrBefore version: UInt64,
+        _ snapshots: any SnapshotSource
+    ) throws -> (AnyAggregate, UInt64)? {
         func load<S: AggregateState>(_ type: S.Type, _ wrap: (S) -> AnyAggregate) throws -> (AnyAggregate, UInt64)? {
             try snapshots.latest(name, atOrBefore: version, as: S.self, cipher: cipher).map { (wrap($0.state), $0.version) }
         }
@@ -336,8 +347,10 @@ public struct Replayer: Sendable {
                 continue
             }
             guard old.version != new.version || old.state != new.state else { continue }
-            changes.append(StreamChange(stream: name, kind: .changed, fromVersion: old.version, toVersion: new.version,
-                                        fields: changedFields(old.state.json, new.state.json)))
+            changes.append(
+                StreamChange(
+                    stream: name, kind: .changed, fromVersion: old.version, toVersion: new.version,
+                    fields: changedFields(old.state.json, new.state.json)))
         }
         return changes
     }

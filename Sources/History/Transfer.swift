@@ -35,8 +35,9 @@ public struct Exporter: Sendable {
     @discardableResult
     public func export(to output: FileHandle, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
         let head = try log.head()
-        let header = ExportHeader(format: ExportHeader.formatName, formatVersion: ExportHeader.currentVersion, events: head.position,
-                                  headHash: head.hash.hex, headRecordedAt: head.recordedAt?.description)
+        let header = ExportHeader(
+            format: ExportHeader.formatName, formatVersion: ExportHeader.currentVersion, events: head.position,
+            headHash: head.hash.hex, headRecordedAt: head.recordedAt?.description)
         var buffer = Array(try EventRecord.encoder.encode(header)) + [0x0A]
         var written: UInt64 = 0
         try log.scan(from: 1, through: head.position) { event in
@@ -71,7 +72,9 @@ public struct Importer {
     @discardableResult
     public func importFile(_ file: String, into logDirectory: String, progress: ((UInt64, UInt64) -> Void)? = nil) async throws -> LogHead {
         let manager = FileManager.default
-        if manager.fileExists(atPath: logDirectory + "/data.mdb") { throw TransferError("\(logDirectory) already holds a log; import into an empty data directory") }
+        if manager.fileExists(atPath: logDirectory + "/data.mdb") {
+            throw TransferError("\(logDirectory) already holds a log; import into an empty data directory")
+        }
         guard let input = FileHandle(forReadingAtPath: file) else { throw TransferError("cannot read \(file)") }
         defer { try? input.close() }
         let scratch = logDirectory + ".importing-\(ProcessInfo.processInfo.processIdentifier)"
@@ -94,8 +97,12 @@ public struct Importer {
         do { header = try JSONDecoder().decode(ExportHeader.self, from: Data(first)) } catch {
             throw TransferError("line 1 is not an export header: \(error)")
         }
-        guard header.format == ExportHeader.formatName else { throw TransferError("line 1: not an Emporium export (format \(header.format))") }
-        guard header.formatVersion == ExportHeader.currentVersion else { throw TransferError("line 1: export format version \(header.formatVersion) is not supported") }
+        guard header.format == ExportHeader.formatName else {
+            throw TransferError("line 1: not an Emporium export (format \(header.format))")
+        }
+        guard header.formatVersion == ExportHeader.currentVersion else {
+            throw TransferError("line 1: export format version \(header.formatVersion) is not supported")
+        }
         // Built without an fsync per commit, flushed once at the end: until the
         // move into place the scratch log is nobody's, so a crash loses only the import.
         var options = EventLog.Options()
@@ -125,9 +132,12 @@ public struct Importer {
         try await batch.append(to: log)
         progress?(log.headPosition, header.events)
         guard previous.position == header.events else {
-            throw TransferError("the file holds \(previous.position) events but its header says \(header.events): it is truncated or padded")
+            throw TransferError(
+                "the file holds \(previous.position) events but its header says \(header.events): it is truncated or padded")
         }
-        guard previous.hash == header.headHash else { throw TransferError("the last event's hash is not the header's head hash \(header.headHash)") }
+        guard previous.hash == header.headHash else {
+            throw TransferError("the last event's hash is not the header's head hash \(header.headHash)")
+        }
         try log.sync()
         return try log.head()
     }
@@ -140,7 +150,8 @@ public struct Importer {
 
     private func check(_ record: EventRecord, line: Int, after previous: Previous) throws {
         guard record.position == previous.position + 1 else {
-            throw TransferError("line \(line): position \(record.position) where \(previous.position + 1) belongs (events are missing or out of order)")
+            throw TransferError(
+                "line \(line): position \(record.position) where \(previous.position + 1) belongs (events are missing or out of order)")
         }
         guard record.prevHash == previous.hash else {
             throw TransferError("line \(line): prevHash does not match the hash of position \(previous.position) (the chain is broken)")
@@ -164,19 +175,25 @@ public struct Importer {
         }
 
         mutating func add(_ record: EventRecord, line: Int) throws {
-            guard record.version >= 1 else { throw TransferError("line \(line): version 0 of \(LogLimits.shown(record.stream)) (versions start at 1)") }
+            guard record.version >= 1 else {
+                throw TransferError("line \(line): version 0 of \(LogLimits.shown(record.stream)) (versions start at 1)")
+            }
             let stream: StreamName
             do { stream = try StreamName(record.stream) } catch { throw TransferError("line \(line): \(error)") }
-            let event = ProposedEvent(eventId: record.eventId, type: record.type, schemaVersion: record.schemaVersion,
-                                      payload: record.payloadBytes ?? [], metadata: record.metadata,
-                                      recordedAt: Timestamp(nanosecondsSinceEpoch: record.recordedAtNanos))
+            let event = ProposedEvent(
+                eventId: record.eventId, type: record.type, schemaVersion: record.schemaVersion,
+                payload: record.payloadBytes ?? [], metadata: record.metadata,
+                recordedAt: Timestamp(nanosecondsSinceEpoch: record.recordedAtNanos))
             if let last = appends.indices.last, appends[last].stream == stream {
                 guard let lastRecord = records.last, record.version - 1 == lastRecord.version else {
-                    throw TransferError("line \(line): version \(record.version) of \(LogLimits.shown(record.stream)) does not follow \(records.last?.version ?? 0)")
+                    throw TransferError(
+                        "line \(line): version \(record.version) of \(LogLimits.shown(record.stream)) does not follow \(records.last?.version ?? 0)"
+                    )
                 }
                 appends[last].events.append(event)
             } else {
-                appends.append(StreamAppend(stream: stream, expected: record.version == 1 ? .noStream : .exact(record.version - 1), events: [event]))
+                appends.append(
+                    StreamAppend(stream: stream, expected: record.version == 1 ? .noStream : .exact(record.version - 1), events: [event]))
                 streams.insert(record.stream)
             }
             records.append(record)
@@ -189,12 +206,15 @@ public struct Importer {
                 throw TransferError("events \(records.first?.position ?? 0)–\(records.last?.position ?? 0) do not import: \(error)")
             }
             guard !result.wasAlreadyStored, result.positions == records.map(\.position) else {
-                throw TransferError("events \(records.first?.position ?? 0)–\(records.last?.position ?? 0) repeat an event id already imported")
+                throw TransferError(
+                    "events \(records.first?.position ?? 0)–\(records.last?.position ?? 0) repeat an event id already imported")
             }
             guard let last = records.last, try log.head().hash.hex != last.hash else { return }
             for record in records {
                 guard let stored = try log.event(at: record.position), stored.hash.hex == record.hash else {
-                    throw TransferError("position \(record.position): the imported event's hash differs from the file's (a header field or the payload was changed)")
+                    throw TransferError(
+                        "position \(record.position): the imported event's hash differs from the file's (a header field or the payload was changed)"
+                    )
                 }
             }
         }

@@ -57,13 +57,15 @@ enum LMDBFileCheck {
         guard got == headerBytes else { return nil }
         return page.withUnsafeBytes { bytes -> Meta? in
             guard bytes.loadUnaligned(fromByteOffset: 16, as: UInt32.self) == magic,
-                  bytes.loadUnaligned(fromByteOffset: 20, as: UInt32.self) == dataVersion else { return nil }
+                bytes.loadUnaligned(fromByteOffset: 20, as: UInt32.self) == dataVersion
+            else { return nil }
             let pageSize = Int(bytes.loadUnaligned(fromByteOffset: 40, as: UInt32.self))
             guard pageSize >= pageSizeMin, pageSize <= pageSizeMax, pageSize & (pageSize - 1) == 0 else { return nil }
             let lastPage = bytes.loadUnaligned(fromByteOffset: 136, as: UInt64.self)
             guard lastPage < UInt64(Int.max / pageSize) else { return nil }
-            return Meta(pageSize: pageSize, lastPage: Int(lastPage),
-                        transactionId: bytes.loadUnaligned(fromByteOffset: 144, as: UInt64.self))
+            return Meta(
+                pageSize: pageSize, lastPage: Int(lastPage),
+                transactionId: bytes.loadUnaligned(fromByteOffset: 144, as: UInt64.self))
         }
     }
 

@@ -34,8 +34,10 @@ public struct Transaction {
     /// Stores a value of `count` bytes under `key` that `fill` writes in place, straight into
     /// the page (MDB_RESERVE): the value is neither built elsewhere nor copied. `fill` must
     /// write all `count` bytes; the buffer is valid only while it runs.
-    public func put<R>(_ db: Database, key: UnsafeRawBufferPointer, reserving count: Int, flags: PutFlags = [],
-                       fill: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+    public func put<R>(
+        _ db: Database, key: UnsafeRawBufferPointer, reserving count: Int, flags: PutFlags = [],
+        fill: (UnsafeMutableRawBufferPointer) throws -> R
+    ) throws -> R {
         precondition(!isReadOnly, "put in a read-only transaction")
         var keyVal = MDB_val(bytes: key)
         var valueVal = MDB_val(mv_size: count, mv_data: nil)

@@ -1,7 +1,7 @@
 import ArgumentParser
+import CommandEngine
 import Commerce
 import EventCodec
-import CommandEngine
 import EventStore
 import Foundation
 import History
@@ -27,10 +27,10 @@ struct AdminCreate: AsyncParsableCommand {
         commandName: "create",
         abstract: "Create an admin account (the server must be stopped).",
         discussion: """
-        The password is asked twice at the terminal (not echoed), or read from the first line of standard input when that is not a terminal:
-          printf '%s\\n' "$PASSWORD" | emporium admin create --email owner@shop.example --name Owner
-        Refused when the shop has an admin already, unless --another is given. Once an admin exists, more admins and merchants are made by that admin (GrantRole, ApproveMerchantApplication, RegisterUser with a role).
-        """)
+            The password is asked twice at the terminal (not echoed), or read from the first line of standard input when that is not a terminal:
+              printf '%s\\n' "$PASSWORD" | emporium admin create --email owner@shop.example --name Owner
+            Refused when the shop has an admin already, unless --another is given. Once an admin exists, more admins and merchants are made by that admin (GrantRole, ApproveMerchantApplication, RegisterUser with a role).
+            """)
 
     @OptionGroup var data: DataOptions
     @OptionGroup var secrets: SecretOptions
@@ -41,7 +41,8 @@ struct AdminCreate: AsyncParsableCommand {
     func run() async throws {
         try data.prepareDirectory()
         guard let lock = try ServerLock(directory: data.projectionsDirectory) else {
-            throw CommandFailure(.tempFail, "an emporium serve is using \(data.dataDirectory); stop it first (or have an admin use GrantRole)")
+            throw CommandFailure(
+                .tempFail, "an emporium serve is using \(data.dataDirectory); stop it first (or have an admin use GrantRole)")
         }
         defer { withExtendedLifetime(lock) {} }
         let keys = try secrets.resolve(dataDirectory: data.dataDirectory)
@@ -49,13 +50,17 @@ struct AdminCreate: AsyncParsableCommand {
         defer { shop.close() }
         let admins = try Self.admins(in: shop.log).count
         guard admins == 0 || another else {
-            throw CommandFailure(.dataError, "the shop has \(admins) admin\(admins == 1 ? "" : "s") already; pass --another to add one more")
+            throw CommandFailure(
+                .dataError, "the shop has \(admins) admin\(admins == 1 ? "" : "s") already; pass --another to add one more")
         }
         let password = try Self.readPassword()
         do {
-            let outcome = try await shop.engine.execute(.registerUser(email: email, password: password, name: name, role: .admin),
-                                                   context: CommandContext(actor: .system, correlationId: UUIDv7Generator.shared.next()))
-            print("created admin \(Users.normalizedEmail(email)) (user \(outcome.result.userId?.description ?? "?")); log in with the Login command")
+            let outcome = try await shop.engine.execute(
+                .registerUser(email: email, password: password, name: name, role: .admin),
+                context: CommandContext(actor: .system, correlationId: UUIDv7Generator.shared.next()))
+            print(
+                "created admin \(Users.normalizedEmail(email)) (user \(outcome.result.userId?.description ?? "?")); log in with the Login command"
+            )
         } catch {
             throw CommandFailure(error.kind == .internalFailure ? .software : .dataError, "not created: \(error.message)")
         }
@@ -81,13 +86,16 @@ struct AdminCreate: AsyncParsableCommand {
                 from = last.position + 1
             }
         }
-        return roles.filter { $0.value.role == .admin && !forgotten.contains($0.key) }.keys.map { String($0.dropFirst("user-".count)) }.sorted()
+        return roles.filter { $0.value.role == .admin && !forgotten.contains($0.key) }.keys.map { String($0.dropFirst("user-".count)) }
+            .sorted()
     }
 
     /// Twice at a terminal without echo, else the first line of standard input.
     static func readPassword() throws -> String {
         guard isatty(STDIN_FILENO) == 1 else {
-            guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw CommandFailure(.dataError, "no password on standard input") }
+            guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+                throw CommandFailure(.dataError, "no password on standard input")
+            }
             return line
         }
         let first = try prompt("Password: ")

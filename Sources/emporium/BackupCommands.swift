@@ -25,11 +25,11 @@ struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Copy a shop (log, keys, read models, snapshots, secrets) into a new directory, while it serves.",
         discussion: """
-        Each store is copied with LMDB's own copy (mdb_env_copy2, compacted) inside one read transaction, so each copy is a
-        committed state. The order makes the set consistent: the read models and snapshots first (so they are never ahead of
-        the log copied after them; a restored server folds what they lack), then the log, then the key vault (every key the
-        copied log needs existed before it), then secrets.json. The manifest (backup.json) names the log's head and hash.
-        """)
+            Each store is copied with LMDB's own copy (mdb_env_copy2, compacted) inside one read transaction, so each copy is a
+            committed state. The order makes the set consistent: the read models and snapshots first (so they are never ahead of
+            the log copied after them; a restored server folds what they lack), then the log, then the key vault (every key the
+            copied log needs existed before it), then secrets.json. The manifest (backup.json) names the log's head and hash.
+            """)
 
     @OptionGroup var data: DataOptions
     @Option(help: "An empty or new directory to write the backup into.") var out: String
@@ -63,10 +63,12 @@ struct Backup: ParsableCommand {
         } catch {
             throw CommandFailure(.ioError, "the copied log in \(out)/log cannot be read: \(error)")
         }
-        let manifest = BackupManifest(format: BackupManifest.formatName, formatVersion: 1, emporiumVersion: Emporium.version,
-                                      createdAt: ISO8601DateFormatter().string(from: Date()), logPosition: head.position, logHash: head.hash.hex, stores: stores)
+        let manifest = BackupManifest(
+            format: BackupManifest.formatName, formatVersion: 1, emporiumVersion: Emporium.version,
+            createdAt: ISO8601DateFormatter().string(from: Date()), logPosition: head.position, logHash: head.hash.hex, stores: stores)
         try writeJSON(manifest, to: out + "/" + BackupManifest.fileName)
-        FileHandle.standardError.write(Data("backed up \(stores.joined(separator: ", ")) to \(out): log at position \(head.position), hash \(head.hash.hex)\n".utf8))
+        FileHandle.standardError.write(
+            Data("backed up \(stores.joined(separator: ", ")) to \(out): log at position \(head.position), hash \(head.hash.hex)\n".utf8))
     }
 
     static func prepareEmpty(_ directory: String) throws {
@@ -96,7 +98,9 @@ struct Backup: ParsableCommand {
 struct Restore: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Restore a backup into a data directory that holds no shop, and check its log.",
-        discussion: "The log's hash chain is checked and its head compared with the manifest before the restore is reported done; `emporium serve` then folds the read models up to the log's head.")
+        discussion:
+            "The log's hash chain is checked and its head compared with the manifest before the restore is reported done; `emporium serve` then folds the read models up to the log's head."
+    )
 
     @OptionGroup var data: DataOptions
     @Argument(help: "The backup directory (written by emporium backup).") var backup: String
@@ -104,7 +108,8 @@ struct Restore: ParsableCommand {
     func run() throws {
         let manifestPath = backup + "/" + BackupManifest.fileName
         guard let bytes = FileManager.default.contents(atPath: manifestPath),
-              let manifest = try? JSONDecoder().decode(BackupManifest.self, from: bytes), manifest.format == BackupManifest.formatName else {
+            let manifest = try? JSONDecoder().decode(BackupManifest.self, from: bytes), manifest.format == BackupManifest.formatName
+        else {
             throw CommandFailure(.noInput, "\(backup) is not a finished backup (no readable \(BackupManifest.fileName))")
         }
         if FileManager.default.fileExists(atPath: data.logDirectory + "/data.mdb") {
@@ -130,9 +135,12 @@ struct Restore: ParsableCommand {
         defer { log.close() }
         let report = try log.verify()
         guard report.isHealthy, report.head.position == manifest.logPosition, report.head.hash.hex == manifest.logHash else {
-            throw CommandFailure(.dataError, "the restored log does not check: \(report.firstProblem?.description ?? "its head is not the manifest's")")
+            throw CommandFailure(
+                .dataError, "the restored log does not check: \(report.firstProblem?.description ?? "its head is not the manifest's")")
         }
-        print("restored \(manifest.stores.joined(separator: ", ")) into \(data.dataDirectory): log at position \(report.head.position), hash \(report.head.hash.hex), chain verified")
+        print(
+            "restored \(manifest.stores.joined(separator: ", ")) into \(data.dataDirectory): log at position \(report.head.position), hash \(report.head.hash.hex), chain verified"
+        )
     }
 }
 

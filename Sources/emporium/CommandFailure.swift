@@ -1,7 +1,7 @@
-import Assembly
 import ArgumentParser
-import Foundation
+import Assembly
 import CommandEngine
+import Foundation
 
 /// A command that could not do its work. It is printed as one line on
 /// standard error (no usage text: the arguments were fine) and the process

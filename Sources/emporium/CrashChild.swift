@@ -2,7 +2,6 @@ import ArgumentParser
 import EventStore
 import Foundation
 
-
 /// Used by the crash test: appends forever from several tasks and prints
 /// `ack <position> <eventId>` for each event only after its append returned.
 struct CrashChild: AsyncParsableCommand {
@@ -21,8 +20,10 @@ struct CrashChild: AsyncParsableCommand {
                     var random = SplitMix64(seed: seed &* 1_000 &+ UInt64(appender))
                     while true {
                         let events = (0..<(random.next() % 4 + 1)).map { _ in
-                            ProposedEvent(eventId: UUIDv7Generator.shared.next(), type: "CrashTested", payload: Array(repeating: UInt8(truncatingIfNeeded: random.next()), count: Int(random.next() % 400)),
-                                          metadata: EventMetadata(actor: "system", correlationId: UUIDv7Generator.shared.next()))
+                            ProposedEvent(
+                                eventId: UUIDv7Generator.shared.next(), type: "CrashTested",
+                                payload: Array(repeating: UInt8(truncatingIfNeeded: random.next()), count: Int(random.next() % 400)),
+                                metadata: EventMetadata(actor: "system", correlationId: UUIDv7Generator.shared.next()))
                         }
                         let result = try await log.append(to: try StreamName("crash-\(random.next() % 50)"), expected: .any, events: events)
                         var lines = ""

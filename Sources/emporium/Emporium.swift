@@ -12,14 +12,16 @@ struct Emporium: AsyncParsableCommand {
         commandName: "emporium",
         abstract: "An event-sourced commerce engine on an LMDB event log.",
         discussion: """
-        Exit codes (sysexits): 0 done; 1 verify found a problem; 64 usage (bad arguments, with the usage text);
-        65 the data is wrong (a refused import, a shop where an empty directory is needed); 66 an input is missing;
-        70 an internal failure; 73 an output cannot be created; 74 reading or writing failed; 75 busy (a server
-        holds the data directory); 78 a configured secret is unusable.
-        """,
+            Exit codes (sysexits): 0 done; 1 verify found a problem; 64 usage (bad arguments, with the usage text);
+            65 the data is wrong (a refused import, a shop where an empty directory is needed); 66 an input is missing;
+            70 an internal failure; 73 an output cannot be created; 74 reading or writing failed; 75 busy (a server
+            holds the data directory); 78 a configured secret is unusable.
+            """,
         version: version,
-        subcommands: [Serve.self, Seed.self, AdminCommand.self, Backup.self, Restore.self, Replay.self, Audit.self, Verify.self, Export.self,
-                      Import.self, Stats.self, Tail.self, ProjectionsCommand.self, RecommendCommand.self, CrashChild.self]
+        subcommands: [
+            Serve.self, Seed.self, AdminCommand.self, Backup.self, Restore.self, Replay.self, Audit.self, Verify.self, Export.self,
+            Import.self, Stats.self, Tail.self, ProjectionsCommand.self, RecommendCommand.self, CrashChild.self,
+        ]
     )
 
     /// Parses, sets up logging (before anything logs), runs; a `CommandFailure` is one line on standard error and its exit code.
@@ -40,7 +42,6 @@ struct Emporium: AsyncParsableCommand {
         }
     }
 }
-
 
 /// Options every command that opens the log shares.
 struct DataOptions: ParsableArguments {

@@ -1,7 +1,7 @@
 import ArgumentParser
+import CommandEngine
 import Commerce
 import EventStore
-import CommandEngine
 import Foundation
 import History
 
@@ -22,7 +22,9 @@ enum LogPoint: ExpressibleByArgument, CustomStringConvertible {
 
     static func parseTime(_ text: String) -> Timestamp? {
         let formatter = ISO8601DateFormatter()
-        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate]] {
+        for options: ISO8601DateFormatter.Options in [
+            [.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate],
+        ] {
             formatter.formatOptions = options
             if let date = formatter.date(from: text) {
                 // A bare date means the end of that day (UTC): "as of 2026-05-01" includes the whole day.
@@ -84,7 +86,9 @@ func writeJSON(_ value: some Encodable, to path: String?) throws {
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     let data = try encoder.encode(value)
     if let path {
-        guard FileManager.default.createFile(atPath: path, contents: data + Data([0x0A])) else { throw CommandFailure(.cantCreate, "cannot write \(path)") }
+        guard FileManager.default.createFile(atPath: path, contents: data + Data([0x0A])) else {
+            throw CommandFailure(.cantCreate, "cannot write \(path)")
+        }
     } else {
         FileHandle.standardOutput.write(data + Data([0x0A]))
     }
@@ -94,12 +98,12 @@ struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rebuild the shop, or one stream, as it was at a past position or time.",
         discussion: """
-        Uses the same evolve functions as the engine. Examples:
-          emporium replay --at 2026-06-01T12:00:00Z
-          emporium replay --position 1200 --stream order-<id>
-          emporium replay --diff 1000 2000
-          emporium replay --at 2026-06-01 --out shop.json
-        """)
+            Uses the same evolve functions as the engine. Examples:
+              emporium replay --at 2026-06-01T12:00:00Z
+              emporium replay --position 1200 --stream order-<id>
+              emporium replay --diff 1000 2000
+              emporium replay --at 2026-06-01 --out shop.json
+            """)
 
     @OptionGroup var data: DataOptions
     @Option(help: "An ISO-8601 time: the state after the last event at or before it.") var at: String?
@@ -119,7 +123,9 @@ struct Replay: ParsableCommand {
             guard at == nil, position == nil else { throw ValidationError("--diff replaces --at and --position") }
         } else {
             guard (at == nil) != (position == nil) else { throw ValidationError("give exactly one of --at and --position (or --diff A B)") }
-            if let at, LogPoint.parseTime(at) == nil { throw ValidationError("--at \(LogLimits.shown(at)) is not an ISO-8601 time (e.g. 2026-06-01T12:00:00Z)") }
+            if let at, LogPoint.parseTime(at) == nil {
+                throw ValidationError("--at \(LogLimits.shown(at)) is not an ISO-8601 time (e.g. 2026-06-01T12:00:00Z)")
+            }
         }
     }
 
@@ -141,7 +147,9 @@ struct Replay: ParsableCommand {
         if json { return try writeJSON(shop, to: nil) }
         print("as of \(point): position \(shop.position)   recorded \(shop.recordedAt?.description ?? "-")")
         print("hash \(shop.hash)")
-        for kind in AggregateKind.allCases { print("  \(kind.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)) \(shop.counts[kind] ?? 0)") }
+        for kind in AggregateKind.allCases {
+            print("  \(kind.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)) \(shop.counts[kind] ?? 0)")
+        }
         print("  engine events  \(shop.engineEvents)")
         if let out { print("state written to \(out)") }
     }
@@ -157,12 +165,17 @@ struct Replay: ParsableCommand {
 
     private func replayStream(_ stream: String, through target: UInt64, _ replayer: Replayer) throws {
         let replay: Replayer.StreamReplay
-        do { replay = try replayer.stream(stream, through: target, useSnapshots: !noSnapshots) } catch { throw CommandFailure(.dataError, "\(error)") }
-        let output = StreamOutput(stream: stream, position: target, version: replay.version, fromSnapshot: replay.fromSnapshot,
-                                  state: replay.state, events: replay.events.map(EventRecord.init))
+        do { replay = try replayer.stream(stream, through: target, useSnapshots: !noSnapshots) } catch {
+            throw CommandFailure(.dataError, "\(error)")
+        }
+        let output = StreamOutput(
+            stream: stream, position: target, version: replay.version, fromSnapshot: replay.fromSnapshot,
+            state: replay.state, events: replay.events.map(EventRecord.init))
         if let out { try writeJSON(output, to: out) }
         if json { return try writeJSON(output, to: nil) }
-        print("\(stream) at position \(target): version \(replay.version)" + (replay.fromSnapshot.map { " (from the snapshot at version \($0))" } ?? ""))
+        print(
+            "\(stream) at position \(target): version \(replay.version)"
+                + (replay.fromSnapshot.map { " (from the snapshot at version \($0))" } ?? ""))
         for event in replay.events {
             print("  \(event.position)\t\(event.recordedAt)\tv\(event.version)\t\(event.type)\t\(event.metadata.actor)")
         }
@@ -181,7 +194,9 @@ struct Replay: ParsableCommand {
         print("from position \(before.position) to \(after.position): \(changes.count) stream(s) changed")
         for change in changes {
             let fields = change.fields.isEmpty ? "" : "  fields: " + change.fields.joined(separator: ", ")
-            print("  \(change.kind.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(change.stream)  v\(change.fromVersion)→v\(change.toVersion)\(fields)")
+            print(
+                "  \(change.kind.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(change.stream)  v\(change.fromVersion)→v\(change.toVersion)\(fields)"
+            )
         }
     }
 }
@@ -198,9 +213,9 @@ struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Who did what, when: events filtered by stream, actor, type, correlation id and time.",
         discussion: """
-        Every filter given must hold. --actor takes a stored actor (user:<id>:<role>, system, provider:<name>) or user:<id> for all of a user's roles.
-        Pages follow positions: the last line names the --after of the next page.
-        """)
+            Every filter given must hold. --actor takes a stored actor (user:<id>:<role>, system, provider:<name>) or user:<id> for all of a user's roles.
+            Pages follow positions: the last line names the --after of the next page.
+            """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, jsonl }
 
@@ -215,7 +230,10 @@ struct Audit: ParsableCommand {
     @Option(help: "Events per page (1…\(AuditQuery.pageSizeMax)).") var limit = AuditQuery.pageSizeDefault
     @Flag(help: "Every page, not just the first.") var all = false
     @Option(help: "table or jsonl.") var format: Format = .table
-    @Flag(help: "Open personal fields in jsonl output (hidden otherwise). The operator holds the keys, so this is not recorded as an HTTP reveal is.")
+    @Flag(
+        help:
+            "Open personal fields in jsonl output (hidden otherwise). The operator holds the keys, so this is not recorded as an HTTP reveal is."
+    )
     var revealPersonal = false
 
     func validate() throws {
@@ -247,7 +265,9 @@ struct Audit: ParsableCommand {
             for event in page.events {
                 switch format {
                 case .table:
-                    print("\(event.position)\t\(event.recordedAt)\t\(event.stream)@\(event.version)\t\(event.type)\t\(event.metadata.actor)\t\(event.metadata.correlationId.uuidString.lowercased())")
+                    print(
+                        "\(event.position)\t\(event.recordedAt)\t\(event.stream)@\(event.version)\t\(event.type)\t\(event.metadata.actor)\t\(event.metadata.correlationId.uuidString.lowercased())"
+                    )
                 case .jsonl:
                     FileHandle.standardOutput.write(Data(try presenter.jsonLine(event) + [0x0A]))
                 }
@@ -265,7 +285,9 @@ struct Audit: ParsableCommand {
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write the whole log as JSON lines: a header, then every event with every header field.",
-        discussion: "`payload` is the stored payload byte for byte (personal fields sealed); `data` is the decoded event, personal fields opened or erased. `emporium import` rebuilds the same hashes from it.")
+        discussion:
+            "`payload` is the stored payload byte for byte (personal fields sealed); `data` is the decoded event, personal fields opened or erased. `emporium import` rebuilds the same hashes from it."
+    )
 
     @OptionGroup var data: DataOptions
     @Option(help: "Write to this file instead of standard output.") var out: String?
@@ -278,7 +300,9 @@ struct Export: ParsableCommand {
             let vault = try data.openVaultForArchive()
             defer { vault.close() }
             let archive: KeyArchive
-            do { archive = try KeyArchive.seal(try vault.contents(), passphrase: try passphrase.passphrase()) } catch let error as TransferError {
+            do { archive = try KeyArchive.seal(try vault.contents(), passphrase: try passphrase.passphrase()) } catch let error
+                as TransferError
+            {
                 throw CommandFailure(.config, "\(error)")
             }
             try writeJSON(archive, to: keysOut)
@@ -311,10 +335,10 @@ struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rebuild a log from an export into an empty data directory.",
         discussion: """
-        The file is checked as it is read; a broken, truncated or reordered file is refused and nothing is written. Personal fields stay \
-        sealed in the log: give the exporting shop's key archive (export --keys-out) with --keys, or `emporium serve` refuses the shop \
-        (it will not make a new vault under a log whose personal data it cannot open: logins would fail and emails could be claimed twice).
-        """)
+            The file is checked as it is read; a broken, truncated or reordered file is refused and nothing is written. Personal fields stay \
+            sealed in the log: give the exporting shop's key archive (export --keys-out) with --keys, or `emporium serve` refuses the shop \
+            (it will not make a new vault under a log whose personal data it cannot open: logins would fail and emails could be claimed twice).
+            """)
 
     @OptionGroup var data: DataOptions
     @Argument(help: "The export file (JSON lines).") var file: String
@@ -324,7 +348,9 @@ struct Import: AsyncParsableCommand {
     func run() async throws {
         try data.prepareDirectory()
         if let keys {
-            guard let bytes = FileManager.default.contents(atPath: keys), let archive = try? JSONDecoder().decode(KeyArchive.self, from: bytes) else {
+            guard let bytes = FileManager.default.contents(atPath: keys),
+                let archive = try? JSONDecoder().decode(KeyArchive.self, from: bytes)
+            else {
                 throw CommandFailure(.noInput, "\(keys) is not a key archive")
             }
             do {

@@ -1,16 +1,17 @@
 import ArgumentParser
 import EventStore
 import Foundation
-import ReadModels
 import History
+import ReadModels
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the hash chain, gapless positions, stream versions, every index, that every event decodes, and that every read model equals a fresh rebuild.",
+        abstract:
+            "Check the hash chain, gapless positions, stream versions, every index, that every event decodes, and that every read model equals a fresh rebuild.",
         discussion: """
-        Exits 0 when the log and the read models are sound, 1 when a problem was found (the first is named).
-        Each read model is folded afresh, in memory, up to its checkpoint and compared with the stored model byte for byte.
-        """)
+            Exits 0 when the log and the read models are sound, 1 when a problem was found (the first is named).
+            Each read model is folded afresh, in memory, up to its checkpoint and compared with the stored model byte for byte.
+            """)
 
     @OptionGroup var data: DataOptions
     @Flag(help: "Print one JSON object (the result and every problem found) instead of text.") var json = false
@@ -33,8 +34,10 @@ struct Verify: ParsableCommand {
         } catch let failure as CommandFailure where failure.code == .ioError {
             // A log too damaged to open (a truncated file) is a failed check, not a usage error.
             if json {
-                try writeJSON(Output(ok: false, headPosition: 0, headHash: "", eventsChecked: 0, streams: 0, aggregatesFolded: 0,
-                                     problems: [failure.description], readModels: [:]), to: nil)
+                try writeJSON(
+                    Output(
+                        ok: false, headPosition: 0, headHash: "", eventsChecked: 0, streams: 0, aggregatesFolded: 0,
+                        problems: [failure.description], readModels: [:]), to: nil)
             } else {
                 print("FAILED: \(failure)")
             }
@@ -75,17 +78,22 @@ extension Verify {
                 defer { projector.close() }
                 for name in projector.names {
                     let differences = try projector.differencesFromRebuild(name)
-                    models[name] = differences.isEmpty ? "equals a fresh rebuild to position \(projector.checkpoint(name))"
+                    models[name] =
+                        differences.isEmpty
+                        ? "equals a fresh rebuild to position \(projector.checkpoint(name))"
                         : "differs from a fresh rebuild in \(differences.count) row(s)"
-                    if !differences.isEmpty { problems.append("read model \(name) differs from a fresh rebuild in \(differences.count) row(s)") }
+                    if !differences.isEmpty {
+                        problems.append("read model \(name) differs from a fresh rebuild in \(differences.count) row(s)")
+                    }
                 }
             } catch {
                 problems.append("the read models cannot be loaded: \(error)")
             }
         }
-        let output = Output(ok: problems.isEmpty, headPosition: report.log.head.position, headHash: report.log.head.hash.hex,
-                            eventsChecked: UInt64(report.log.eventsChecked), streams: report.log.streamsSeen, aggregatesFolded: report.aggregates,
-                            problems: problems, readModels: models)
+        let output = Output(
+            ok: problems.isEmpty, headPosition: report.log.head.position, headHash: report.log.head.hash.hex,
+            eventsChecked: UInt64(report.log.eventsChecked), streams: report.log.streamsSeen, aggregatesFolded: report.aggregates,
+            problems: problems, readModels: models)
         try writeJSON(output, to: nil)
         if !problems.isEmpty { throw ExitCode(1) }
     }
@@ -113,7 +121,9 @@ extension Verify {
                 print("read model \(name): equals a fresh rebuild to position \(checkpoint)")
             } else {
                 failed = true
-                print("FAILED: read model \(name) differs from a fresh rebuild to position \(checkpoint) in \(differences.count) row(s), e.g. \(differences.prefix(3).joined(separator: ", "))")
+                print(
+                    "FAILED: read model \(name) differs from a fresh rebuild to position \(checkpoint) in \(differences.count) row(s), e.g. \(differences.prefix(3).joined(separator: ", "))"
+                )
                 print("  mend it with: emporium projections rebuild \(name)")
             }
         }
@@ -139,8 +149,10 @@ struct Stats: ParsableCommand {
         defer { log.close() }
         let head = try log.head()
         if json {
-            return try writeJSON(Output(headPosition: head.position, headHash: head.hash.hex, lastRecordedAt: head.recordedAt?.description,
-                                        storedBytes: log.storedBytes), to: nil)
+            return try writeJSON(
+                Output(
+                    headPosition: head.position, headHash: head.hash.hex, lastRecordedAt: head.recordedAt?.description,
+                    storedBytes: log.storedBytes), to: nil)
         }
         print("head position: \(head.position)")
         print("head hash:     \(head.hash.hex)")

@@ -42,8 +42,9 @@ struct LogSetup {
     /// For commands other than `serve`: warnings and worse, unless `EMPORIUM_LOG_LEVEL` / `EMPORIUM_LOG_FORMAT` say otherwise.
     static func forTools() -> LogSetup {
         let environment = ProcessInfo.processInfo.environment
-        return LogSetup(level: environment["EMPORIUM_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning,
-                        format: environment["EMPORIUM_LOG_FORMAT"].flatMap(LogOptions.Format.init(rawValue:)) ?? .text)
+        return LogSetup(
+            level: environment["EMPORIUM_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning,
+            format: environment["EMPORIUM_LOG_FORMAT"].flatMap(LogOptions.Format.init(rawValue:)) ?? .text)
     }
 
     /// Sets swift-log's handler for the whole process (once, before anything logs).
@@ -190,7 +191,10 @@ final class LogSink: @unchecked Sendable {
         let prefix = secondPrefix(Int(time.tv_sec))
         line += prefix
         let milliseconds = Int(time.tv_nsec) / 1_000_000
-        line += [UInt8(ascii: "."), UInt8(48 + milliseconds / 100), UInt8(48 + milliseconds / 10 % 10), UInt8(48 + milliseconds % 10), UInt8(ascii: "Z")]
+        line += [
+            UInt8(ascii: "."), UInt8(48 + milliseconds / 100), UInt8(48 + milliseconds / 10 % 10), UInt8(48 + milliseconds % 10),
+            UInt8(ascii: "Z"),
+        ]
     }
 
     private static let cachedSecond = Mutex<(second: Int, text: [UInt8])>((-1, []))
@@ -201,8 +205,9 @@ final class LogSink: @unchecked Sendable {
             var parts = tm()
             var seconds = time_t(second)
             gmtime_r(&seconds, &parts)
-            let text = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                              Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+            let text = String(
+                format: "%04d-%02d-%02dT%02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
             cached = (second, Array(text.utf8))
             return cached.text
         }

@@ -11,8 +11,10 @@ import Glibc
 
 extension DataOptions {
     /// The read models of this data directory, loaded from disk (not yet caught up).
-    func openProjector(log: EventLog, batchEventsMax: Int? = nil, rebuildDamaged: Bool = true,
-                       logger: Logger = Logger(label: "emporium.projections")) throws -> Projector {
+    func openProjector(
+        log: EventLog, batchEventsMax: Int? = nil, rebuildDamaged: Bool = true,
+        logger: Logger = Logger(label: "emporium.projections")
+    ) throws -> Projector {
         var options = Projector.Options()
         options.rebuildDamaged = rebuildDamaged
         options.logger = logger
@@ -30,7 +32,9 @@ final class ServerLock {
     init?(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let descriptor = open(directory + "/server.lock", O_CREAT | O_RDWR, 0o640)
-        guard descriptor >= 0 else { throw CommandFailure(.ioError, "cannot open \(directory)/server.lock: \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else {
+            throw CommandFailure(.ioError, "cannot open \(directory)/server.lock: \(String(cString: strerror(errno)))")
+        }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
             return nil
@@ -49,7 +53,8 @@ struct ProjectionsCommand: ParsableCommand {
 }
 
 struct ProjectionsStatus: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Each read model's checkpoint, the head, the lag and the model's size.")
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Each read model's checkpoint, the head, the lag and the model's size.")
 
     @OptionGroup var data: DataOptions
     @Flag(help: "Print JSON instead of a table.") var json = false
@@ -67,8 +72,11 @@ struct ProjectionsStatus: ParsableCommand {
         print("projection   checkpoint        head         lag       rows    model bytes  rebuild")
         for row in status {
             let rebuild = row.rebuild.map { "at \($0.checkpoint)/\($0.target)" } ?? "-"
-            print(row.name.padding(toLength: 12, withPad: " ", startingAt: 0)
-                + String(format: " %10llu  %10llu  %10llu  %9d  %13d  %@", row.checkpoint, row.head, row.lag, row.rows, row.modelBytes, rebuild))
+            print(
+                row.name.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + String(
+                        format: " %10llu  %10llu  %10llu  %9d  %13d  %@", row.checkpoint, row.head, row.lag, row.rows, row.modelBytes,
+                        rebuild))
         }
     }
 }
@@ -78,9 +86,9 @@ struct ProjectionsRebuild: ParsableCommand {
         commandName: "rebuild",
         abstract: "Fold a read model again from position 0 (or bring every model up to the head).",
         discussion: """
-        NAME is search, recommend, analytics, mypages or all. The old model stays in place until the new one has caught up.
-        Stop the server first, or ask it to rebuild while serving: POST /v1/admin/projections/NAME/rebuild.
-        """)
+            NAME is search, recommend, analytics, mypages or all. The old model stays in place until the new one has caught up.
+            Stop the server first, or ask it to rebuild while serving: POST /v1/admin/projections/NAME/rebuild.
+            """)
 
     @OptionGroup var data: DataOptions
     @Argument(help: "The read model to rebuild, or all.") var name: String
@@ -89,14 +97,16 @@ struct ProjectionsRebuild: ParsableCommand {
 
     func validate() throws {
         guard name == "all" || Projections.named(name) != nil else {
-            throw ValidationError("no read model \(LogLimits.shown(name)); one of: all, \(Projections.all.map { $0.name }.joined(separator: ", "))")
+            throw ValidationError(
+                "no read model \(LogLimits.shown(name)); one of: all, \(Projections.all.map { $0.name }.joined(separator: ", "))")
         }
         if let batchEvents, !(1...1_000_000).contains(batchEvents) { throw ValidationError("--batch-events must be 1…1000000") }
     }
 
     func run() throws {
         guard let lock = try ServerLock(directory: data.projectionsDirectory) else {
-            throw CommandFailure(.tempFail, "a server is running on \(data.dataDirectory); ask it instead: POST /v1/admin/projections/\(name)/rebuild")
+            throw CommandFailure(
+                .tempFail, "a server is running on \(data.dataDirectory); ask it instead: POST /v1/admin/projections/\(name)/rebuild")
         }
         defer { withExtendedLifetime(lock) {} }
         let log = try data.openLog(readOnly: true)
@@ -123,7 +133,8 @@ struct ProjectionsRebuild: ParsableCommand {
 }
 
 struct RecommendCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "recommend", abstract: "Recommendation tools.", subcommands: [RecommendEvaluate.self])
+    static let configuration = CommandConfiguration(
+        commandName: "recommend", abstract: "Recommendation tools.", subcommands: [RecommendEvaluate.self])
 }
 
 struct RecommendEvaluate: ParsableCommand {
@@ -150,7 +161,9 @@ struct RecommendEvaluate: ParsableCommand {
         let baseline = report.rows.first { $0.recommender == "popular" }?.hitRate ?? 0
         for row in report.rows {
             let lift = baseline > 0 ? String(format: "%.2f×", row.hitRate / baseline) : "-"
-            print(row.recommender.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: "  %.3f    %.3f     %@", row.hitRate, row.ndcg, lift))
+            print(
+                row.recommender.padding(toLength: 14, withPad: " ", startingAt: 0)
+                    + String(format: "  %.3f    %.3f     %@", row.hitRate, row.ndcg, lift))
         }
     }
 }

@@ -1,12 +1,12 @@
 import ArgumentParser
 import Assembly
-import Commerce
 import CommandEngine
+import Commerce
 import EventStore
 import Fixtures
 import Foundation
-import History
 import HTTPServer
+import History
 import Hummingbird
 import Logging
 import ReadModels
@@ -41,7 +41,9 @@ struct SecretOptions: ParsableArguments {
         }
         let token = tokenSecret ?? environment["EMPORIUM_TOKEN_SECRET"] ?? stored?.tokenSecret ?? ""
         let callback = callbackSecret ?? environment["EMPORIUM_CALLBACK_SECRET"] ?? stored?.callbackSecret ?? ""
-        guard token.utf8.count >= TokenAuthority.secretBytesMin else { throw CommandFailure(.config, "the token secret needs at least \(TokenAuthority.secretBytesMin) characters") }
+        guard token.utf8.count >= TokenAuthority.secretBytesMin else {
+            throw CommandFailure(.config, "the token secret needs at least \(TokenAuthority.secretBytesMin) characters")
+        }
         guard callback.utf8.count >= 16 else { throw CommandFailure(.config, "the callback secret needs at least 16 characters") }
         return (Array(token.utf8), Array(callback.utf8))
     }
@@ -122,9 +124,9 @@ struct Seed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a deterministic shop into an empty data directory.",
         discussion: """
-        --scenario demo (default): merchants, customers (password \(DemoShop.password)), goods with Chinese and English titles, coupons and six months of orders, sized by the flags.
-        --scenario reference: the small fixed history whose export and replays are locked in Snapshots/reference/ (sizes and seed are ignored).
-        """)
+            --scenario demo (default): merchants, customers (password \(DemoShop.password)), goods with Chinese and English titles, coupons and six months of orders, sized by the flags.
+            --scenario reference: the small fixed history whose export and replays are locked in Snapshots/reference/ (sizes and seed are ignored).
+            """)
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable { case demo, reference }
 
@@ -142,16 +144,21 @@ struct Seed: AsyncParsableCommand {
         let shop = try data.openShop(options)
         defer { shop.close() }
         guard shop.log.headPosition == 0 else {
-            throw CommandFailure(.dataError, "\(data.dataDirectory) already holds a shop (\(shop.log.headPosition) events); seed an empty directory")
+            throw CommandFailure(
+                .dataError, "\(data.dataDirectory) already holds a shop (\(shop.log.headPosition) events); seed an empty directory")
         }
         if scenario == .reference {
             let outcome = try await ReferenceScenario.run(engine: shop.engine, clock: clock)
-            print("seeded the reference scenario: \(outcome.steps.count) commands, \(shop.log.headPosition) events; head hash \(try shop.log.head().hash.hex)")
+            print(
+                "seeded the reference scenario: \(outcome.steps.count) commands, \(shop.log.headPosition) events; head hash \(try shop.log.head().hash.hex)"
+            )
             print("marks: " + ReferenceScenario.markNames.map { "\($0)=\(outcome.marks[$0] ?? 0)" }.joined(separator: " "))
             return
         }
         let outcome = try await seedDemoShop(shop, sizes: sizes, clock: clock)
-        print("seeded \(outcome.goods.count) goods and \(outcome.orders) orders: \(outcome.events) events; head hash \(try shop.log.head().hash.hex)")
+        print(
+            "seeded \(outcome.goods.count) goods and \(outcome.orders) orders: \(outcome.events) events; head hash \(try shop.log.head().hash.hex)"
+        )
     }
 }
 
@@ -159,12 +166,12 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the engine and its HTTP API.",
         discussion: """
-        One service group runs the HTTP server, the read models' follower and the order-expiry sweeper. On SIGTERM or SIGINT the
-        server stops taking requests (event-feed streams end), the sweeper stops, the follower stores what it folded, and the
-        stores close, the log last; all within --shutdown-seconds, after which the rest is cancelled. A failed fold or sweep is
-        logged and retried with a growing pause; a background service that ends with an error stops the server (exit 70).
-        Logs go to standard error: one line per request at info (method, route, status, duration, request id, caller id).
-        """)
+            One service group runs the HTTP server, the read models' follower and the order-expiry sweeper. On SIGTERM or SIGINT the
+            server stops taking requests (event-feed streams end), the sweeper stops, the follower stores what it folded, and the
+            stores close, the log last; all within --shutdown-seconds, after which the rest is cancelled. A failed fold or sweep is
+            logged and retried with a growing pause; a background service that ends with an error stops the server (exit 70).
+            Logs go to standard error: one line per request at info (method, route, status, duration, request id, caller id).
+            """)
 
     @OptionGroup var data: DataOptions
     @OptionGroup var secrets: SecretOptions
@@ -210,18 +217,26 @@ struct Serve: AsyncParsableCommand {
         server.version = Emporium.version
         server.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1_000))
         let banner = banner(shop)
-        let services = shop.services(expirySweep: .milliseconds(Int64(expirySweepSeconds * 1_000)), projectionsLogger: Logger(label: "emporium.projections"),
-                                     expiryLogger: Logger(label: "emporium.expiry"))
+        let services = shop.services(
+            expirySweep: .milliseconds(Int64(expirySweepSeconds * 1_000)), projectionsLogger: Logger(label: "emporium.projections"),
+            expiryLogger: Logger(label: "emporium.expiry"))
         let backends = ServerBackends(engine: shop.engine, projector: shop.projector, audit: shop.audit)
-        let app = buildApplication(backends, configuration: server, metrics: metrics, services: services, logger: Logger(label: "emporium.http")) {
+        let app = buildApplication(
+            backends, configuration: server, metrics: metrics, services: services, logger: Logger(label: "emporium.http")
+        ) {
             // Printed once the port is bound, so a bind error is never preceded by "serving".
             writeAtomically(banner + "\n")
         }
-        var group = ServiceGroupConfiguration(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var group = ServiceGroupConfiguration(
+            services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .milliseconds(Int64(shutdownSeconds * 1_000))
         group.maximumCancellationDuration = .seconds(5)
-        logger.info("starting", metadata: ["version": "\(Emporium.version)", "data.dir": "\(data.dataDirectory)",
-                                           "log.position": "\(shop.log.headPosition)", "http.address": "\(host):\(port)"])
+        logger.info(
+            "starting",
+            metadata: [
+                "version": "\(Emporium.version)", "data.dir": "\(data.dataDirectory)",
+                "log.position": "\(shop.log.headPosition)", "http.address": "\(host):\(port)",
+            ])
         do {
             try await ServiceGroup(configuration: group).run()
         } catch {
@@ -242,20 +257,25 @@ struct Serve: AsyncParsableCommand {
 
     private func banner(_ shop: Shop) -> String {
         let base = "http://\(host):\(port)"
-        var lines = ["Emporium \(Emporium.version) serving \(base)  (data: \(data.dataDirectory), \(shop.log.headPosition) events)",
-                     "  GET \(base)/health   \(base)/metrics   \(base)/openapi.json"]
+        var lines = [
+            "Emporium \(Emporium.version) serving \(base)  (data: \(data.dataDirectory), \(shop.log.headPosition) events)",
+            "  GET \(base)/health   \(base)/metrics   \(base)/openapi.json",
+        ]
         if (try? AdminCreate.admins(in: shop.log).isEmpty) == true {
-            lines.append("  This shop has no admin yet: stop the server and run `emporium admin create --email <you> --data-dir \(data.dataDirectory)`.")
+            lines.append(
+                "  This shop has no admin yet: stop the server and run `emporium admin create --email <you> --data-dir \(data.dataDirectory)`."
+            )
         }
         guard seedIfEmpty else { return lines.joined(separator: "\n") }
-        lines.append("""
-          Demo admin: \(DemoShop.adminEmail) / \(DemoShop.password)
-          Demo: log in as \(DemoShop.customerEmail) / \(DemoShop.password) (her cart holds one item), then place and pay an order:
-            TOKEN=$(curl -s \(base)/v1/commands -d '{"type":"Login","data":{"email":"\(DemoShop.customerEmail)","password":"\(DemoShop.password)"}}' | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')
-            ORDER=$(curl -s \(base)/v1/commands -H "Authorization: Bearer $TOKEN" -d '{"type":"PlaceOrder","data":{}}' | sed 's/.*"orderId":"\\([^"]*\\)".*/\\1/')
-            PAY=$(curl -s \(base)/v1/commands -H "Authorization: Bearer $TOKEN" -d "{\\"type\\":\\"InitiatePayment\\",\\"data\\":{\\"orderId\\":\\"$ORDER\\"}}" | sed 's/.*"paymentId":"\\([^"]*\\)".*/\\1/')
-            curl -s -X POST \(base)/v1/payments/sandbox/checkout/$PAY -H "Authorization: Bearer $TOKEN"
-        """)
+        lines.append(
+            """
+              Demo admin: \(DemoShop.adminEmail) / \(DemoShop.password)
+              Demo: log in as \(DemoShop.customerEmail) / \(DemoShop.password) (her cart holds one item), then place and pay an order:
+                TOKEN=$(curl -s \(base)/v1/commands -d '{"type":"Login","data":{"email":"\(DemoShop.customerEmail)","password":"\(DemoShop.password)"}}' | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')
+                ORDER=$(curl -s \(base)/v1/commands -H "Authorization: Bearer $TOKEN" -d '{"type":"PlaceOrder","data":{}}' | sed 's/.*"orderId":"\\([^"]*\\)".*/\\1/')
+                PAY=$(curl -s \(base)/v1/commands -H "Authorization: Bearer $TOKEN" -d "{\\"type\\":\\"InitiatePayment\\",\\"data\\":{\\"orderId\\":\\"$ORDER\\"}}" | sed 's/.*"paymentId":"\\([^"]*\\)".*/\\1/')
+                curl -s -X POST \(base)/v1/payments/sandbox/checkout/$PAY -H "Authorization: Bearer $TOKEN"
+            """)
         return lines.joined(separator: "\n")
     }
 }

@@ -1,11 +1,12 @@
 import Commerce
 import Foundation
-import TestSupport
-import Testing
-@testable import CommandEngine
-@testable import EventStore
 import History
 import ShopTestSupport
+import TestSupport
+import Testing
+
+@testable import CommandEngine
+@testable import EventStore
 
 @Suite struct SelfGrantedRoleTests {
     /// The hole the access issue opened with: an anonymous RegisterUser with
@@ -17,7 +18,8 @@ import ShopTestSupport
                 try await shop.run(.registerUser(email: "root-\(role)@x.example", password: "rootroot1", name: "root", role: role), as: nil)
             }
         }
-        let customer = try await shop.run(.registerUser(email: "plain@x.example", password: "rootroot1", name: "Plain", role: .customer), as: nil)
+        let customer = try await shop.run(
+            .registerUser(email: "plain@x.example", password: "rootroot1", name: "Plain", role: .customer), as: nil)
         let id = try #require(customer.result.userId)
         let state: UserState = try shop.engine.state(.user(id))
         #expect(state.role == .customer)
@@ -46,7 +48,9 @@ import ShopTestSupport
         let admin = try await shop.register("admin@x.example", role: .admin)
         let customer = try await shop.register("c@x.example")
         let customerId = try #require(customer.userId)
-        await expectEngineError("no_pending_application", shop) { try await shop.run(.approveMerchantApplication(userId: customerId), as: admin) }
+        await expectEngineError("no_pending_application", shop) {
+            try await shop.run(.approveMerchantApplication(userId: customerId), as: admin)
+        }
         try await shop.run(.applyForMerchant(shopName: "西湖茶庄", description: "tea from Hangzhou"), as: customer)
         await expectEngineError("application_pending", shop) { try await shop.run(.applyForMerchant(shopName: "again"), as: customer) }
         await expectEngineError("forbidden", shop) { try await shop.run(.approveMerchantApplication(userId: customerId), as: customer) }
@@ -68,10 +72,14 @@ import ShopTestSupport
 
 @Suite struct ApiKeyTests {
     @discardableResult
-    static func issue(_ shop: TestShop, by admin: Actor, scopes: [Scope], owner: Actor? = nil, expiresAt: Int64? = nil,
-                      key: String? = nil) async throws -> CommandOutcome {
-        try await shop.run(.issueApiKey(name: "warehouse", scopes: scopes, expiresAt: expiresAt.map(Instant.init(millisecondsSinceEpoch:)), ownerId: owner?.userId),
-                           as: admin, key: key)
+    static func issue(
+        _ shop: TestShop, by admin: Actor, scopes: [Scope], owner: Actor? = nil, expiresAt: Int64? = nil,
+        key: String? = nil
+    ) async throws -> CommandOutcome {
+        try await shop.run(
+            .issueApiKey(
+                name: "warehouse", scopes: scopes, expiresAt: expiresAt.map(Instant.init(millisecondsSinceEpoch:)), ownerId: owner?.userId),
+            as: admin, key: key)
     }
 
     @Test func aKeyIsShownOnceKeptAsItsDigestAndActsForItsOwnerWithinItsScopes() async throws {
@@ -91,17 +99,22 @@ import ShopTestSupport
         // Within its scope it acts as its owner; the log names the key.
         let restocked = try await shop.run(.restock(goodsId, quantity: 5), as: actor)
         #expect(try shop.log.event(at: try #require(restocked.events.first).position)?.metadata.actor == "apikey:\(credential.keyId)")
-        let coupon = CouponTerms(code: "K", kind: .fixed, value: 1, validUntil: Instant(millisecondsSinceEpoch: 4_102_444_800_000), totalLimit: 1)
+        let coupon = CouponTerms(
+            code: "K", kind: .fixed, value: 1, validUntil: Instant(millisecondsSinceEpoch: 4_102_444_800_000), totalLimit: 1)
         await expectEngineError("insufficient_scope", shop) { try await shop.run(.createCoupon(coupon), as: actor) }
         await expectEngineError("insufficient_scope", shop) { try await Self.issue(shop, by: actor, scopes: [.goodsWrite]) }
-        await expectEngineError("insufficient_scope", shop) { try await shop.run(.login(email: "m@x.example", password: "correct horse"), as: actor) }
+        await expectEngineError("insufficient_scope", shop) {
+            try await shop.run(.login(email: "m@x.example", password: "correct horse"), as: actor)
+        }
         // A forged secret for the same key id is refused.
         var forged = Array(secret)
         forged[forged.count - 1] = forged[forged.count - 1] == "A" ? "B" : "A"
         #expect(throws: EngineError.self) { try shop.engine.authenticate(bearer: String(forged)) }
         // The owner loses the role: the key loses it too.
         try await shop.run(.grantRole(userId: try #require(merchant.userId), role: .customer), as: admin)
-        await expectEngineError("forbidden", shop) { try await shop.run(.restock(goodsId, quantity: 5), as: try shop.engine.authenticate(bearer: secret)) }
+        await expectEngineError("forbidden", shop) {
+            try await shop.run(.restock(goodsId, quantity: 5), as: try shop.engine.authenticate(bearer: secret))
+        }
     }
 
     @Test func aRevokedOrExpiredKeyStopsAtOnce() async throws {

@@ -2,12 +2,13 @@ import Assembly
 import Commerce
 import Fixtures
 import Foundation
-import TestSupport
-import Testing
-@testable import CommandEngine
-@testable import EventStore
 import History
 import ShopTestSupport
+import TestSupport
+import Testing
+
+@testable import CommandEngine
+@testable import EventStore
 
 @Suite struct EngineJourneyTests {
     @Test func aWholeShopJourneyLeavesATimelineWithEveryActor() async throws {
@@ -19,7 +20,8 @@ import ShopTestSupport
         #expect(try shop.engine.tokens.verify(token).userId == customer.userId)
         let goodsId = try await shop.listGoods(by: merchant, price: 2_500, stock: 5)
         try await shop.run(.recordView(goodsId), as: customer)
-        let terms = CouponTerms(code: "WELCOME", kind: .fixed, value: 500, validUntil: Instant(millisecondsSinceEpoch: 4_000_000_000_000), totalLimit: 10)
+        let terms = CouponTerms(
+            code: "WELCOME", kind: .fixed, value: 500, validUntil: Instant(millisecondsSinceEpoch: 4_000_000_000_000), totalLimit: 10)
         try await shop.run(.createCoupon(terms), as: .system)
         try await shop.run(.addToCart(goodsId, quantity: 2), as: customer)
         try await shop.run(.applyCoupon(code: "welcome"), as: customer)
@@ -130,7 +132,10 @@ import ShopTestSupport
             for index in 0..<12 {
                 group.addTask {
                     do {
-                        return (try await shop.run(listing(index % 2 == 0 ? "Bowl" : "Jug", price: 5, stock: 1), as: merchant, key: "list-race"), nil)
+                        return (
+                            try await shop.run(
+                                listing(index % 2 == 0 ? "Bowl" : "Jug", price: 5, stock: 1), as: merchant, key: "list-race"), nil
+                        )
                     } catch let error as EngineError {
                         return (nil, error.code.description)
                     } catch {
@@ -161,8 +166,10 @@ import ShopTestSupport
         await expectEngineError("quantity_out_of_range", shop) { try await shop.run(.addToCart(goodsId, quantity: -1), as: buyer) }
         await expectEngineError("quantity_out_of_range", shop) { try await shop.run(.addToCart(goodsId, quantity: 1_000_000), as: buyer) }
         await expectEngineError("invalid_input", shop) {
-            try await shop.run(.listGoods(GoodsDetails(title: String(repeating: "x", count: 5_000), category: "tea"), price: Money(minorUnits: 1), stock: 1),
-                               as: merchant)
+            try await shop.run(
+                .listGoods(
+                    GoodsDetails(title: String(repeating: "x", count: 5_000), category: "tea"), price: Money(minorUnits: 1), stock: 1),
+                as: merchant)
         }
         await expectEngineError("not_owner", shop) { try await shop.run(.cancelOrder(orderId), as: stranger) }
         await expectEngineError("not_owner", shop) { try await shop.run(.changePrice(goodsId, price: Money(minorUnits: 1)), as: rival) }
@@ -172,7 +179,9 @@ import ShopTestSupport
         await expectEngineError("unauthenticated", shop) { try await shop.run(.addToCart(goodsId, quantity: 1), as: nil) }
         await expectEngineError("order_not_found", shop) { try await shop.run(.confirmReceipt(OrderId(UUID())), as: buyer) }
         await expectEngineError("invalid_idempotency_key", shop) { try await shop.run(.clearCart, as: buyer, key: "has space") }
-        await expectEngineError("invalid_credentials", shop) { try await shop.run(.login(email: "nobody@example.com", password: "whatever1"), as: nil) }
+        await expectEngineError("invalid_credentials", shop) {
+            try await shop.run(.login(email: "nobody@example.com", password: "whatever1"), as: nil)
+        }
     }
 
     @Test func forgedExpiredAndMalformedTokensAreRefused() throws {
@@ -183,7 +192,8 @@ import ShopTestSupport
         let forged = TokenAuthority.base64URL(Array(#"{"sub":"x","role":"admin","iat":0,"exp":99999999999}"#.utf8)) + "." + parts[1]
         #expect(throws: EngineError(.invalidToken, "the token's signature is wrong")) { try shop.engine.tokens.verify(forged) }
         #expect(throws: EngineError.self) { try shop.engine.tokens.verify("garbage") }
-        let expired = TokenAuthority(secret: Array(repeating: 7, count: 32), lifetimeSeconds: -1, clock: SystemClock()).issue(for: UserId(UUID()), role: .customer)
+        let expired = TokenAuthority(secret: Array(repeating: 7, count: 32), lifetimeSeconds: -1, clock: SystemClock()).issue(
+            for: UserId(UUID()), role: .customer)
         do {
             _ = try shop.engine.tokens.verify(expired)
             Issue.record("an expired token was accepted")
@@ -194,28 +204,36 @@ import ShopTestSupport
 
     @Test func callbacksWithBadSignaturesOrOldTimestampsAreRefused() async throws {
         let shop = try TestShop()
-        let body = Array(try JSONEncoder().encode(ProviderNotification(paymentId: UUID().uuidString, transactionId: "t", status: "succeeded", amount: 1)))
+        let body = Array(
+            try JSONEncoder().encode(ProviderNotification(paymentId: UUID().uuidString, transactionId: "t", status: "succeeded", amount: 1))
+        )
         let now = SystemClock().now().nanosecondsSinceEpoch / 1_000_000_000
         let verifier = CallbackVerifier(provider: "sandbox", secret: sandboxSecret)
         await expectEngineError("invalid_signature", shop) {
-            _ = try await shop.engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: now, signature: String(repeating: "0", count: 64), correlationId: UUID())
+            _ = try await shop.engine.handleProviderCallback(
+                provider: "sandbox", body: body, timestamp: now, signature: String(repeating: "0", count: 64), correlationId: UUID())
         }
         await expectEngineError("stale_timestamp", shop) {
-            _ = try await shop.engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: now - 3_600,
-                                                             signature: verifier.sign(body: body, timestamp: now - 3_600), correlationId: UUID())
+            _ = try await shop.engine.handleProviderCallback(
+                provider: "sandbox", body: body, timestamp: now - 3_600,
+                signature: verifier.sign(body: body, timestamp: now - 3_600), correlationId: UUID())
         }
         // Timestamps whose distance from now does not fit 64 bits (the smallest crashed the server, unsigned).
         for timestamp in [Int64.min, Int64.min + 1, -Int64.max / 2 - now, Int64.max] {
             await expectEngineError("stale_timestamp", shop) {
-                _ = try await shop.engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp,
-                                                                 signature: verifier.sign(body: body, timestamp: timestamp), correlationId: UUID())
+                _ = try await shop.engine.handleProviderCallback(
+                    provider: "sandbox", body: body, timestamp: timestamp,
+                    signature: verifier.sign(body: body, timestamp: timestamp), correlationId: UUID())
             }
         }
         await expectEngineError("unknown_provider", shop) {
-            _ = try await shop.engine.handleProviderCallback(provider: "paypal", body: body, timestamp: now, signature: "", correlationId: UUID())
+            _ = try await shop.engine.handleProviderCallback(
+                provider: "paypal", body: body, timestamp: now, signature: "", correlationId: UUID())
         }
         await expectEngineError("payment_not_found", shop) {
-            _ = try await shop.engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: now, signature: verifier.sign(body: body, timestamp: now), correlationId: UUID())
+            _ = try await shop.engine.handleProviderCallback(
+                provider: "sandbox", body: body, timestamp: now, signature: verifier.sign(body: body, timestamp: now), correlationId: UUID()
+            )
         }
     }
 }
@@ -314,26 +332,32 @@ import ShopTestSupport
         let buyer = try await shop.shopper("b@example.com")
         /// Places an order of one goods (not from the cart); its number's sequence part.
         func placeOne() async throws -> Int {
-            Int(try await shop.run(.placeOrder(items: [CartLine(goodsId: goodsId, quantity: 1)]), as: buyer).result.number?.suffix(6) ?? "") ?? 0
+            Int(try await shop.run(.placeOrder(items: [CartLine(goodsId: goodsId, quantity: 1)]), as: buyer).result.number?.suffix(6) ?? "")
+                ?? 0
         }
         var numbers: [Int] = []
         for _ in 0..<(OrderNumbers.blockSize / 2 + 1) {
             numbers.append(try await placeOne())
         }
         let deadline = ContinuousClock.now + .seconds(10)
-        while try shop.log.events(ofType: "OrderNumbersReserved").count < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        while try shop.log.events(ofType: "OrderNumbersReserved").count < 2, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         #expect(try shop.log.events(ofType: "OrderNumbersReserved").count == 2, "the spare block was reserved at half of the first")
         for _ in numbers.count..<(OrderNumbers.blockSize + 20) {
             numbers.append(try await placeOne())
         }
         #expect(numbers == Array(1...(OrderNumbers.blockSize + 20)))
-        #expect(try shop.log.events(ofType: "OrderNumbersReserved").count == 2, "orders 101–120 came from the spare block, with no reservation of their own")
+        #expect(
+            try shop.log.events(ofType: "OrderNumbersReserved").count == 2,
+            "orders 101–120 came from the spare block, with no reservation of their own")
         // Seeded runs reserve only when a block runs out, so their logs do not depend on timing.
         var configuration = shop.engine.configuration
         configuration.reservesOrderNumbersAhead = false
         let seeded = try Engine(log: shop.log, vault: shop.vault, configuration: configuration)
         for _ in 0..<(OrderNumbers.blockSize - 1) {
-            _ = try await seeded.execute(.placeOrder(items: [CartLine(goodsId: goodsId, quantity: 1)]), context: CommandContext(actor: buyer, correlationId: UUID()))
+            _ = try await seeded.execute(
+                .placeOrder(items: [CartLine(goodsId: goodsId, quantity: 1)]), context: CommandContext(actor: buyer, correlationId: UUID()))
         }
         try await Task.sleep(for: .milliseconds(50))
         #expect(try shop.log.events(ofType: "OrderNumbersReserved").count == 3, "one block for the second engine, none ahead")
@@ -360,8 +384,9 @@ import ShopTestSupport
         clock.advance(seconds: 86_400 - seconds % 86_400 + 1)  // just past midnight (UTC)
         try await placeHalfABlockAndWaitForASpare(as: try await shop.shopper("c@example.com"), reservationsAfter: 4)
         let today = try reservations().dropFirst(2)
-        #expect(today.count == 2 && Set(today).count == 1 && !yesterday.contains(today.first ?? ""),
-                "today's first block and a spare for today: \(Array(today))")
+        #expect(
+            today.count == 2 && Set(today).count == 1 && !yesterday.contains(today.first ?? ""),
+            "today's first block and a spare for today: \(Array(today))")
     }
 }
 
@@ -383,4 +408,3 @@ import ShopTestSupport
         }
     }
 }
-

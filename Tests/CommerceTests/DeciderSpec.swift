@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Commerce
 
 /// given / when / then for one aggregate's decider, after fmodel's
@@ -54,7 +55,9 @@ struct DeciderSpec<D: Decider> {
                 let appended = decision.changes.flatMap { change in change.events.map { (change.stream, $0) } }
                 #expect(appended.map(\.0) == expected.map(\.0), sourceLocation: sourceLocation)
                 #expect(appended.map(\.1) == expected.map(\.1), sourceLocation: sourceLocation)
-                #expect(decision.refusal == nil, "appended and then refused: \(String(describing: decision.refusal))", sourceLocation: sourceLocation)
+                #expect(
+                    decision.refusal == nil, "appended and then refused: \(String(describing: decision.refusal))",
+                    sourceLocation: sourceLocation)
             case .failure(let rejection):
                 Issue.record("refused with \(rejection.code.rawValue): \(rejection.message)", sourceLocation: sourceLocation)
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Commerce
 
 /// Rejections that need unusual states to reach.
@@ -22,7 +23,8 @@ import Testing
         var user = shop.user(buyer)
         for _ in 0..<Limits.favoritesPerUserMax { user = user.evolve(.favoriteAdded(FavoriteAdded(goodsId: shop.id(), at: shop.now))) }
         #expect(throws: Rejection(.favoriteLimitReached, "at most \(Limits.favoritesPerUserMax) favorites")) {
-            _ = try Users.decide(.addFavorite(item), actor: shop.customer(buyer), user: user, goods: shop.goods(item), at: shop.now, policy: shop.policy)
+            _ = try Users.decide(
+                .addFavorite(item), actor: shop.customer(buyer), user: user, goods: shop.goods(item), at: shop.now, policy: shop.policy)
         }
     }
 
@@ -30,14 +32,17 @@ import Testing
         let shop = Shop()
         let buyer = try shop.shopper()
         let couponId = try shop.createCoupon(code: "FIRST")
-        let again = CreateCoupon(couponId: couponId, code: "OTHER", kind: .fixed, value: 10, validFrom: shop.now,
-                                 validUntil: shop.now.adding(seconds: 60), totalLimit: 1, at: shop.now)
+        let again = CreateCoupon(
+            couponId: couponId, code: "OTHER", kind: .fixed, value: 10, validFrom: shop.now,
+            validUntil: shop.now.adding(seconds: 60), totalLimit: 1, at: shop.now)
         expectRejection(.couponAlreadyExists, in: shop) {
-            shop.commit(try Coupons.create(again, actor: .system, coupon: shop.state(.coupon(couponId)), code: shop.state(.couponCode("OTHER"))))
+            shop.commit(
+                try Coupons.create(again, actor: .system, coupon: shop.state(.coupon(couponId)), code: shop.state(.couponCode("OTHER"))))
         }
         let later: CouponId = shop.id()
-        let future = CreateCoupon(couponId: later, code: "LATER", kind: .percent, value: 5, validFrom: shop.now.adding(seconds: 3_600),
-                                  validUntil: shop.now.adding(seconds: 7_200), totalLimit: 1, at: shop.now)
+        let future = CreateCoupon(
+            couponId: later, code: "LATER", kind: .percent, value: 5, validFrom: shop.now.adding(seconds: 3_600),
+            validUntil: shop.now.adding(seconds: 7_200), totalLimit: 1, at: shop.now)
         shop.commit(try Coupons.create(future, actor: .system, coupon: shop.state(.coupon(later)), code: shop.state(.couponCode("LATER"))))
         expectRejection(.couponNotYetValid, in: shop) { try shop.applyCoupon("LATER", owner: buyer) }
         shop.advance(seconds: 3_600)
@@ -65,7 +70,8 @@ import Testing
         #expect(throws: Rejection.self) { _ = try Orders.reserveNumbers(day: "20261121", count: 0, state: OrderNumbersState()) }
         #expect(Orders.orderNumber(day: "20261121", sequence: 42) == "20261121-000042")
         #expect(Orders.orderNumber(day: "20261121", sequence: 999_999) == "20261121-999999")
-        #expect(throws: Rejection.self) { _ = try Orders.reserveNumbers(day: "2026112١", count: 1, state: OrderNumbersState()) }  // an Arabic-Indic one
+        // an Arabic-Indic one
+        #expect(throws: Rejection.self) { _ = try Orders.reserveNumbers(day: "2026112١", count: 1, state: OrderNumbersState()) }
     }
 
     @Test func aMalformedOrderNumberIsRefused() throws {
@@ -74,14 +80,20 @@ import Testing
         let buyer = try shop.shopper()
         try shop.cartCommand(.add(try shop.list(by: seller), quantity: 1), owner: buyer)
         let cart = shop.cart(buyer)
-        let states = CheckoutStates(user: shop.user(buyer), cart: cart, goods: Dictionary(uniqueKeysWithValues: cart.lines.map { ($0.goodsId, shop.goods($0.goodsId)) }),
-                                    coupon: nil, points: PointsState(), order: OrderState())
+        let states = CheckoutStates(
+            user: shop.user(buyer), cart: cart,
+            goods: Dictionary(uniqueKeysWithValues: cart.lines.map { ($0.goodsId, shop.goods($0.goodsId)) }),
+            coupon: nil, points: PointsState(), order: OrderState())
         for number in ["42", "20261121-00004", "20261121_000042", "2026112١-000042", "20261121-00004½", "20261121-0000420"] {
             #expect(throws: Rejection(.invalidInput, "an order number is YYYYMMDD-NNNNNN", field: "number"), "\(number)") {
-                _ = try Orders.place(PlaceOrder(orderId: shop.id(), number: number, at: shop.now), actor: shop.customer(buyer), states: states, policy: shop.policy)
+                _ = try Orders.place(
+                    PlaceOrder(orderId: shop.id(), number: number, at: shop.now), actor: shop.customer(buyer), states: states,
+                    policy: shop.policy)
             }
         }
-        _ = try Orders.place(PlaceOrder(orderId: shop.id(), number: "20261121-000042", at: shop.now), actor: shop.customer(buyer), states: states, policy: shop.policy)
+        _ = try Orders.place(
+            PlaceOrder(orderId: shop.id(), number: "20261121-000042", at: shop.now), actor: shop.customer(buyer), states: states,
+            policy: shop.policy)
     }
 
     @Test func offlinePaymentMustMatchTheTotal() throws {
@@ -90,8 +102,12 @@ import Testing
         let buyer = try shop.shopper()
         try shop.cartCommand(.add(try shop.list(by: seller, price: 500), quantity: 2), owner: buyer)
         let orderId = try shop.placeOrder(buyer: buyer)
-        expectRejection(.amountMismatch, in: shop) { try shop.orderCommand(.pay(shop.id(), amount: Money(minorUnits: 999)), orderId, by: .system) }
-        expectRejection(.forbidden, in: shop) { try shop.orderCommand(.pay(shop.id(), amount: Money(minorUnits: 1_000)), orderId, by: .paymentProvider("x")) }
+        expectRejection(.amountMismatch, in: shop) {
+            try shop.orderCommand(.pay(shop.id(), amount: Money(minorUnits: 999)), orderId, by: .system)
+        }
+        expectRejection(.forbidden, in: shop) {
+            try shop.orderCommand(.pay(shop.id(), amount: Money(minorUnits: 1_000)), orderId, by: .paymentProvider("x"))
+        }
         try shop.orderCommand(.pay(shop.id(), amount: Money(minorUnits: 1_000)), orderId, by: .system)
         #expect(shop.order(orderId).status == .paid)
     }
@@ -104,11 +120,15 @@ import Testing
         let orderId = try shop.paidOrder(buyer: buyer, goodsId: item)
         let paymentId = try #require(shop.order(orderId).paymentId)
         let refund = { () throws(Rejection) -> Decision in
-            shop.commit(try Payments.refund(actor: .system, payment: shop.payment(paymentId), order: shop.order(orderId), reason: "manual", at: shop.now))
+            shop.commit(
+                try Payments.refund(
+                    actor: .system, payment: shop.payment(paymentId), order: shop.order(orderId), reason: "manual", at: shop.now))
         }
         expectRejection(.orderNotRefundable, in: shop) { _ = try refund() }
         expectRejection(.forbidden, in: shop) {
-            shop.commit(try Payments.refund(actor: shop.customer(buyer), payment: shop.payment(paymentId), order: shop.order(orderId), reason: "x", at: shop.now))
+            shop.commit(
+                try Payments.refund(
+                    actor: shop.customer(buyer), payment: shop.payment(paymentId), order: shop.order(orderId), reason: "x", at: shop.now))
         }
         // A capture no order holds: the order was paid offline first, then the provider reported the payment.
         try shop.cartCommand(.add(item, quantity: 1), owner: buyer)
@@ -117,7 +137,8 @@ import Testing
         try shop.orderCommand(.pay(shop.id(), amount: shop.order(second).placed?.total ?? .zero), second, by: .system)
         #expect(eventTypes(try shop.callback(stray, transaction: "tx-stray")) == ["payment:PaymentSucceeded", "payment:PaymentRefunded"])
         expectRejection(.paymentNotPending, in: shop) {
-            shop.commit(try Payments.refund(actor: .system, payment: shop.payment(stray), order: shop.order(second), reason: "again", at: shop.now))
+            shop.commit(
+                try Payments.refund(actor: .system, payment: shop.payment(stray), order: shop.order(second), reason: "again", at: shop.now))
         }
     }
 
@@ -126,10 +147,15 @@ import Testing
         let paymentId: PaymentId = shop.id()
         let orderId: OrderId = shop.id()
         let payment = PaymentState()
-            .evolve(.initiated(PaymentInitiated(paymentId: paymentId, orderId: orderId, provider: "sandbox", amount: Money(minorUnits: 700), at: shop.now)))
+            .evolve(
+                .initiated(
+                    PaymentInitiated(
+                        paymentId: paymentId, orderId: orderId, provider: "sandbox", amount: Money(minorUnits: 700), at: shop.now))
+            )
             .evolve(.succeeded(PaymentSucceeded(providerTransactionId: "tx", amount: Money(minorUnits: 700), at: shop.now)))
         let decision = try Payments.refund(actor: .system, payment: payment, order: OrderState(), reason: "orphan", at: shop.now)
-        #expect(decision.allEvents == [.payment(.refunded(PaymentRefunded(amount: Money(minorUnits: 700), reason: "orphan", at: shop.now)))])
+        #expect(
+            decision.allEvents == [.payment(.refunded(PaymentRefunded(amount: Money(minorUnits: 700), reason: "orphan", at: shop.now)))])
     }
 
     @Test func cancellingAnOfflinePaidOrderRecordsNoProviderRefund() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Commerce
 @testable import EventCodec
 
@@ -20,10 +21,12 @@ enum Samples {
     static let review = ReviewId(UUID(uuidString: "0193a1f2-0000-7000-8000-000000000008") ?? UUID())
     static let apiKey = ApiKeyId(UUID(uuidString: "0193a1f2-0000-7000-8000-000000000009") ?? UUID())
     static let money = Money(minorUnits: 3_998)
-    static let hash = PasswordHash(algorithm: "scrypt", parameters: .production, salt: "c2FsdHNhbHRzYWx0c2FsdA==",
-                                   hash: "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g=")
-    static let line = OrderLine(goodsId: goods, merchantId: merchant, title: "Green tea 绿茶", unitPrice: Money(minorUnits: 1_999),
-                                quantity: 2, lineTotal: money)
+    static let hash = PasswordHash(
+        algorithm: "scrypt", parameters: .production, salt: "c2FsdHNhbHRzYWx0c2FsdA==",
+        hash: "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g=")
+    static let line = OrderLine(
+        goodsId: goods, merchantId: merchant, title: "Green tea 绿茶", unitPrice: Money(minorUnits: 1_999),
+        quantity: 2, lineTotal: money)
 
     /// Event types first shipped in the binary form: they have no `.v1.json` golden file.
     static let bornAtVersion2: Set<String> = [
@@ -34,8 +37,11 @@ enum Samples {
     static let all: [DomainEvent] = [
         .emailClaim(.claimed(EmailClaimed(email: "li.lei@example.com", userId: user))),
         .emailClaim(.released(EmailReleased(email: "li.lei@example.com", userId: user))),
-        .user(.registered(UserRegistered(userId: user, email: "li.lei@example.com", name: "李雷", phone: "+86 138 0000 0000",
-                                         role: .customer, passwordHash: hash, at: at))),
+        .user(
+            .registered(
+                UserRegistered(
+                    userId: user, email: "li.lei@example.com", name: "李雷", phone: "+86 138 0000 0000",
+                    role: .customer, passwordHash: hash, at: at))),
         .user(.loggedIn(UserLoggedIn(at: at))),
         .user(.loginFailed(LoginFailed(consecutiveFailures: 2, at: at))),
         .user(.lockedOut(UserLockedOut(until: Instant(millisecondsSinceEpoch: 1_790_000_900_000), at: at))),
@@ -50,10 +56,14 @@ enum Samples {
         .user(.goodsViewed(GoodsViewed(goodsId: goods, at: at))),
         .user(.roleGranted(RoleGranted(role: .merchant, grantedBy: "system", at: at))),
         .user(.forgotten(UserForgotten(at: at))),
-        .goods(.listed(GoodsListed(goodsId: goods, merchantId: merchant, title: "Green tea 绿茶", description: "明前龙井, spring harvest",
-                                   category: "tea", brand: "West Lake", tags: ["green", "龙井"], price: Money(minorUnits: 1_999),
-                                   stock: 120, lowStockThreshold: 10, at: at))),
-        .goods(.updated(GoodsUpdated(title: "Green tea", description: "", category: "tea", brand: "", tags: [], lowStockThreshold: 5, at: at))),
+        .goods(
+            .listed(
+                GoodsListed(
+                    goodsId: goods, merchantId: merchant, title: "Green tea 绿茶", description: "明前龙井, spring harvest",
+                    category: "tea", brand: "West Lake", tags: ["green", "龙井"], price: Money(minorUnits: 1_999),
+                    stock: 120, lowStockThreshold: 10, at: at))),
+        .goods(
+            .updated(GoodsUpdated(title: "Green tea", description: "", category: "tea", brand: "", tags: [], lowStockThreshold: 5, at: at))),
         .goods(.priceChanged(PriceChanged(from: Money(minorUnits: 1_999), to: Money(minorUnits: 1_799), at: at))),
         .goods(.stockAdded(StockAdded(quantity: 50, at: at))),
         .goods(.stockAdjusted(StockAdjusted(delta: -2, reason: "breakage", at: at))),
@@ -71,18 +81,24 @@ enum Samples {
         .cart(.couponRemoved(CartCouponRemoved(at: at))),
         .cart(.cleared(CartCleared(at: at))),
         .cart(.checkedOut(CartCheckedOut(orderId: order, at: at))),
-        .coupon(.created(CouponCreated(couponId: coupon, code: "SPRING10", kind: .percent, value: 10, minimumSpend: Money(minorUnits: 5_000),
-                                       validFrom: at, validUntil: Instant(millisecondsSinceEpoch: 1_792_000_000_000), totalLimit: 1_000,
-                                       perUserLimit: 1, restrictedTo: nil, createdBy: "system", at: at))),
+        .coupon(
+            .created(
+                CouponCreated(
+                    couponId: coupon, code: "SPRING10", kind: .percent, value: 10, minimumSpend: Money(minorUnits: 5_000),
+                    validFrom: at, validUntil: Instant(millisecondsSinceEpoch: 1_792_000_000_000), totalLimit: 1_000,
+                    perUserLimit: 1, restrictedTo: nil, createdBy: "system", at: at))),
         .coupon(.redeemed(CouponRedeemed(orderId: order, userId: user, at: at))),
         .coupon(.released(CouponReleased(orderId: order, userId: user, at: at))),
         .coupon(.disabled(CouponDisabled(at: at))),
         .couponCode(.claimed(CouponCodeClaimed(code: "SPRING10", couponId: coupon))),
         .orderNumber(.reserved(OrderNumbersReserved(day: "20260921", first: 101, count: 100))),
-        .order(.placed(OrderPlaced(orderId: order, number: "20260921-000042", userId: user, lines: [line], subtotal: money,
-                                   discount: Money(minorUnits: 399), couponId: coupon, pointsUsed: 100, pointsValue: Money(minorUnits: 100),
-                                   total: Money(minorUnits: 3_499), address: sampleAddress, at: at,
-                                   expiresAt: Instant(millisecondsSinceEpoch: 1_790_001_800_000)))),
+        .order(
+            .placed(
+                OrderPlaced(
+                    orderId: order, number: "20260921-000042", userId: user, lines: [line], subtotal: money,
+                    discount: Money(minorUnits: 399), couponId: coupon, pointsUsed: 100, pointsValue: Money(minorUnits: 100),
+                    total: Money(minorUnits: 3_499), address: sampleAddress, at: at,
+                    expiresAt: Instant(millisecondsSinceEpoch: 1_790_001_800_000)))),
         .order(.paid(OrderPaid(paymentId: payment, amount: Money(minorUnits: 3_499), at: at))),
         .order(.shipped(OrderShipped(carrier: "SF Express", trackingNumber: "SF1234567890", at: at))),
         .order(.received(OrderReceived(at: at))),
@@ -92,7 +108,8 @@ enum Samples {
         .order(.refundRejected(RefundRejected(reason: "opened and used", at: at))),
         .order(.refunded(OrderRefunded(amount: Money(minorUnits: 3_499), at: at))),
         .order(.expired(OrderExpired(at: at))),
-        .payment(.initiated(PaymentInitiated(paymentId: payment, orderId: order, provider: "sandbox", amount: Money(minorUnits: 3_499), at: at))),
+        .payment(
+            .initiated(PaymentInitiated(paymentId: payment, orderId: order, provider: "sandbox", amount: Money(minorUnits: 3_499), at: at))),
         .payment(.succeeded(PaymentSucceeded(providerTransactionId: "sbx_0001", amount: Money(minorUnits: 3_499), at: at))),
         .payment(.failed(PaymentFailed(providerTransactionId: "sbx_0002", reason: "card_declined", at: at))),
         .payment(.refunded(PaymentRefunded(amount: Money(minorUnits: 3_499), reason: "refund approved", at: at))),
@@ -101,13 +118,20 @@ enum Samples {
         .points(.refunded(PointsRefunded(orderId: order, points: 100, at: at))),
         .points(.revoked(PointsRevoked(orderId: order, points: 34, at: at))),
         .points(.exchanged(PointsExchanged(points: 500, couponId: coupon, at: at))),
-        .user(.merchantApplicationSubmitted(MerchantApplicationSubmitted(shopName: "西湖茶庄 West Lake Teas", description: "Green tea from Hangzhou", at: at))),
-        .user(.merchantApplicationApproved(MerchantApplicationApproved(approvedBy: "user:0193a1f2-0000-7000-8000-000000000002:admin", at: at))),
+        .user(
+            .merchantApplicationSubmitted(
+                MerchantApplicationSubmitted(shopName: "西湖茶庄 West Lake Teas", description: "Green tea from Hangzhou", at: at))),
+        .user(
+            .merchantApplicationApproved(MerchantApplicationApproved(approvedBy: "user:0193a1f2-0000-7000-8000-000000000002:admin", at: at))
+        ),
         .user(.merchantApplicationRejected(MerchantApplicationRejected(reason: "no business licence", rejectedBy: "system", at: at))),
-        .apiKey(.issued(ApiKeyIssued(keyId: apiKey, ownerId: merchant, name: "warehouse sync", scopes: [.goodsWrite, .ordersRead],
-                                     expiresAt: Instant(millisecondsSinceEpoch: 1_820_000_000_000),
-                                     secretDigest: SecretDigest(hex: "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"),
-                                     issuedBy: "user:0193a1f2-0000-7000-8000-000000000002:admin", at: at))),
+        .apiKey(
+            .issued(
+                ApiKeyIssued(
+                    keyId: apiKey, ownerId: merchant, name: "warehouse sync", scopes: [.goodsWrite, .ordersRead],
+                    expiresAt: Instant(millisecondsSinceEpoch: 1_820_000_000_000),
+                    secretDigest: SecretDigest(hex: "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"),
+                    issuedBy: "user:0193a1f2-0000-7000-8000-000000000002:admin", at: at))),
         .apiKey(.revoked(ApiKeyRevoked(reason: "leaked in a log", revokedBy: "user:0193a1f2-0000-7000-8000-000000000002:admin", at: at))),
     ]
 }
@@ -137,7 +161,8 @@ enum Samples {
             if plain != redacted {
                 bearing.insert(sample.eventType)
                 #expect(redacted.contains(Secrets.redacted))
-                #expect(!redacted.contains(Samples.hash.salt) && !redacted.contains(Samples.hash.hash) && !redacted.contains("5e884898da28"))
+                #expect(
+                    !redacted.contains(Samples.hash.salt) && !redacted.contains(Samples.hash.hash) && !redacted.contains("5e884898da28"))
             }
         }
         #expect(bearing == EventCodec.secretBearingTypes)
@@ -149,9 +174,10 @@ enum Samples {
         let encoded = EventCodec.encode(sample)
         #expect(encoded.schemaVersion == 2)
         let file = Self.directory.appendingPathComponent("\(encoded.type).v\(encoded.schemaVersion).hex")
-        let hex = stride(from: 0, to: encoded.payload.count, by: 32).map { start in
-            encoded.payload[start..<min(start + 32, encoded.payload.count)].map { String(format: "%02x", $0) }.joined()
-        }.joined(separator: "\n") + "\n"
+        let hex =
+            stride(from: 0, to: encoded.payload.count, by: 32).map { start in
+                encoded.payload[start..<min(start + 32, encoded.payload.count)].map { String(format: "%02x", $0) }.joined()
+            }.joined(separator: "\n") + "\n"
         if Self.regenerate {
             try FileManager.default.createDirectory(at: Self.directory, withIntermediateDirectories: true)
             try Data(hex.utf8).write(to: file)
@@ -183,7 +209,9 @@ enum Samples {
                 try EventCodec.decode(type: encoded.type, schemaVersion: 2, payload: Array(encoded.payload.prefix(cut)))
             }
         }
-        #expect(throws: EventCodec.Failure.self) { try EventCodec.decode(type: encoded.type, schemaVersion: 2, payload: encoded.payload + [0]) }
+        #expect(throws: EventCodec.Failure.self) {
+            try EventCodec.decode(type: encoded.type, schemaVersion: 2, payload: encoded.payload + [0])
+        }
     }
 
     @Test func unknownTypesAndVersionsAreClearErrors() {
@@ -197,9 +225,13 @@ enum Samples {
 
 /// A reversible stand-in for the key vault: deterministic, so sealed payloads can be compared byte for byte.
 private struct ReversibleCipher: PersonalDataCipher {
-    func seal(_ text: String, owner: UserId) throws -> String { PersonalData.sealedPrefix + owner.description + ":" + Data(text.utf8).base64EncodedString() }
+    func seal(_ text: String, owner: UserId) throws -> String {
+        PersonalData.sealedPrefix + owner.description + ":" + Data(text.utf8).base64EncodedString()
+    }
     func open(_ sealed: String) -> String? {
-        guard sealed.hasPrefix(PersonalData.sealedPrefix), let data = sealed.split(separator: ":").last.flatMap({ Data(base64Encoded: String($0)) }) else { return nil }
+        guard sealed.hasPrefix(PersonalData.sealedPrefix),
+            let data = sealed.split(separator: ":").last.flatMap({ Data(base64Encoded: String($0)) })
+        else { return nil }
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Commerce
 
 @Suite struct CartSpecs {
@@ -30,7 +31,9 @@ import Testing
         let off = try shop.createCoupon(code: "off")
         shop.commit(try Coupons.disable(actor: .system, coupon: shop.state(.coupon(off)), at: shop.now))
         expectRejection(.couponDisabled, in: shop) { try shop.applyCoupon("off", owner: buyer) }
-        expectRejection(.couponDisabled, in: shop) { shop.commit(try Coupons.disable(actor: .system, coupon: shop.state(.coupon(off)), at: shop.now)) }
+        expectRejection(.couponDisabled, in: shop) {
+            shop.commit(try Coupons.disable(actor: .system, coupon: shop.state(.coupon(off)), at: shop.now))
+        }
         try shop.createCoupon(code: "short", validSeconds: 60)
         shop.advance(seconds: 61)
         expectRejection(.couponExpired, in: shop) { try shop.applyCoupon("short", owner: buyer) }
@@ -49,17 +52,22 @@ import Testing
         try shop.cartCommand(.add(cup, quantity: 2), owner: buyer)
         try shop.createCoupon(code: "TEN", kind: .percent, value: 10, minimumSpend: 5_000)
         try shop.applyCoupon("TEN", owner: buyer)
-        shop.commit({ var d = Decision(); d.append(.points(.earned(PointsEarned(orderId: shop.id(), points: 500, at: shop.now))), to: .points(buyer)); return d }())
+        shop.commit(
+            {
+                var d = Decision();
+                d.append(.points(.earned(PointsEarned(orderId: shop.id(), points: 500, at: shop.now))), to: .points(buyer)); return d
+            }())
         return (shop, buyer, seller, tea, cup)
     }
 
     @Test func placingAnOrderIsOneDecisionOverEveryStreamItTouches() throws {
         let (shop, buyer, _, tea, cup) = try readyShop()
         let (orderId, decision) = try shop.decidePlaceOrder(buyer: buyer, pointsToUse: 300)
-        #expect(eventTypes(decision) == [
-            "order:OrderPlaced", "goods:StockReserved", "goods:LowStockDetected",
-            "goods:StockReserved", "coupon:CouponRedeemed", "points:PointsRedeemed", "cart:CartCheckedOut",
-        ])
+        #expect(
+            eventTypes(decision) == [
+                "order:OrderPlaced", "goods:StockReserved", "goods:LowStockDetected",
+                "goods:StockReserved", "coupon:CouponRedeemed", "points:PointsRedeemed", "cart:CartCheckedOut",
+            ])
         guard case .order(.placed(let placed)) = decision.events(for: .order(orderId)).first else { Issue.record("no OrderPlaced"); return }
         #expect(placed.subtotal == Money(minorUnits: 9_000))
         #expect(placed.discount == Money(minorUnits: 900))
@@ -84,22 +92,33 @@ import Testing
         guard case .order(.placed(let placed)) = decision.events(for: .order(orderId)).first else { Issue.record("no OrderPlaced"); return }
         #expect(placed.lines.map(\.goodsId) == [cup] && placed.lines.map(\.quantity) == [4])
         #expect(placed.couponId == nil && placed.discount == .zero)
-        #expect(placed.subtotal == Money(minorUnits: 6_000) && placed.total == Money(minorUnits: 6_000 - 100 * shop.policy.pointValueMinorUnits))
+        #expect(
+            placed.subtotal == Money(minorUnits: 6_000) && placed.total == Money(minorUnits: 6_000 - 100 * shop.policy.pointValueMinorUnits)
+        )
         shop.commit(decision)
         #expect(shop.cart(buyer) == cartBefore)
         #expect(shop.goods(cup).available == 46)
         let rare = try shop.list(by: seller, title: "Rare tea", price: 9_000, stock: 1)
         expectRejection(.cartEmpty, in: shop) { _ = try shop.decidePlaceOrder(buyer: buyer, items: []) }
-        expectRejection(.quantityOutOfRange, in: shop) { _ = try shop.decidePlaceOrder(buyer: buyer, items: [CartLine(goodsId: tea, quantity: 0)]) }
-        expectRejection(.quantityOutOfRange, in: shop) { _ = try shop.decidePlaceOrder(buyer: buyer, items: [CartLine(goodsId: tea, quantity: -2)]) }
+        expectRejection(.quantityOutOfRange, in: shop) {
+            _ = try shop.decidePlaceOrder(buyer: buyer, items: [CartLine(goodsId: tea, quantity: 0)])
+        }
+        expectRejection(.quantityOutOfRange, in: shop) {
+            _ = try shop.decidePlaceOrder(buyer: buyer, items: [CartLine(goodsId: tea, quantity: -2)])
+        }
         expectRejection(.invalidInput, in: shop) {
             _ = try shop.decidePlaceOrder(buyer: buyer, items: [CartLine(goodsId: tea, quantity: 1), CartLine(goodsId: tea, quantity: 1)])
         }
         expectRejection(.invalidInput, in: shop) {
-            _ = try shop.decidePlaceOrder(buyer: buyer, items: (0...Limits.cartLinesMax).map { _ in CartLine(goodsId: shop.id(), quantity: 1) })
+            _ = try shop.decidePlaceOrder(
+                buyer: buyer, items: (0...Limits.cartLinesMax).map { _ in CartLine(goodsId: shop.id(), quantity: 1) })
         }
-        expectRejection(.goodsNotFound, in: shop) { _ = try shop.decidePlaceOrder(buyer: buyer, items: [CartLine(goodsId: shop.id(), quantity: 1)]) }
-        expectRejection(.insufficientStock, in: shop) { _ = try shop.decidePlaceOrder(buyer: buyer, items: [CartLine(goodsId: rare, quantity: 2)]) }
+        expectRejection(.goodsNotFound, in: shop) {
+            _ = try shop.decidePlaceOrder(buyer: buyer, items: [CartLine(goodsId: shop.id(), quantity: 1)])
+        }
+        expectRejection(.insufficientStock, in: shop) {
+            _ = try shop.decidePlaceOrder(buyer: buyer, items: [CartLine(goodsId: rare, quantity: 2)])
+        }
     }
 
     @Test func linePricesAreSnapshottedAtPlacement() throws {
@@ -112,7 +131,11 @@ import Testing
     @Test func placeOrderRejections() throws {
         let (shop, buyer, seller, tea, cup) = try readyShop()
         expectRejection(.insufficientPoints, in: shop) { _ = try shop.decidePlaceOrder(buyer: buyer, pointsToUse: 501) }
-        shop.commit({ var d = Decision(); d.append(.points(.earned(PointsEarned(orderId: shop.id(), points: 100_000, at: shop.now))), to: .points(buyer)); return d }())
+        shop.commit(
+            {
+                var d = Decision();
+                d.append(.points(.earned(PointsEarned(orderId: shop.id(), points: 100_000, at: shop.now))), to: .points(buyer)); return d
+            }())
         expectRejection(.pointsNotAllowed, in: shop) { _ = try shop.decidePlaceOrder(buyer: buyer, pointsToUse: 5_000) }
         let stranger = try shop.shopper()
         // An order is placed from the caller's own cart, never another's: a stranger reads their own, empty.
@@ -215,30 +238,46 @@ import Testing
     /// The whole transition table of SPEC.md §3: every (state, step) either
     /// moves to the listed state or is refused with the listed code.
     static let table: [OrderStatus: [Step: Outcome]] = [
-        .placed: [.pay: .to(.paid), .ship: .refused(.orderNotShippable), .receive: .refused(.orderNotReceivable),
-                  .cancel: .to(.cancelled), .expire: .to(.expired), .requestRefund: .refused(.orderNotRefundable),
-                  .approveRefund: .refused(.refundNotRequested), .rejectRefund: .refused(.refundNotRequested)],
-        .paid: [.pay: .refused(.orderNotPayable), .ship: .to(.shipped), .receive: .refused(.orderNotReceivable),
-                .cancel: .to(.cancelled), .expire: .refused(.orderNotExpirable), .requestRefund: .refused(.orderNotRefundable),
-                .approveRefund: .refused(.refundNotRequested), .rejectRefund: .refused(.refundNotRequested)],
-        .shipped: [.pay: .refused(.orderNotPayable), .ship: .refused(.orderNotShippable), .receive: .to(.received),
-                   .cancel: .refused(.orderNotCancellable), .expire: .refused(.orderNotExpirable), .requestRefund: .refused(.orderNotRefundable),
-                   .approveRefund: .refused(.refundNotRequested), .rejectRefund: .refused(.refundNotRequested)],
-        .received: [.pay: .refused(.orderNotPayable), .ship: .refused(.orderNotShippable), .receive: .refused(.orderNotReceivable),
-                    .cancel: .refused(.orderNotCancellable), .expire: .refused(.orderNotExpirable), .requestRefund: .to(.refundRequested),
-                    .approveRefund: .refused(.refundNotRequested), .rejectRefund: .refused(.refundNotRequested)],
-        .refundRequested: [.pay: .refused(.orderNotPayable), .ship: .refused(.orderNotShippable), .receive: .refused(.orderNotReceivable),
-                           .cancel: .refused(.orderNotCancellable), .expire: .refused(.orderNotExpirable),
-                           .requestRefund: .refused(.orderNotRefundable), .approveRefund: .to(.refunded), .rejectRefund: .to(.received)],
-        .refunded: [.pay: .refused(.orderNotPayable), .ship: .refused(.orderNotShippable), .receive: .refused(.orderNotReceivable),
-                    .cancel: .refused(.orderNotCancellable), .expire: .refused(.orderNotExpirable), .requestRefund: .refused(.orderNotRefundable),
-                    .approveRefund: .refused(.refundNotRequested), .rejectRefund: .refused(.refundNotRequested)],
-        .cancelled: [.pay: .refused(.orderNotPayable), .ship: .refused(.orderNotShippable), .receive: .refused(.orderNotReceivable),
-                     .cancel: .refused(.orderNotCancellable), .expire: .refused(.orderNotExpirable), .requestRefund: .refused(.orderNotRefundable),
-                     .approveRefund: .refused(.refundNotRequested), .rejectRefund: .refused(.refundNotRequested)],
-        .expired: [.pay: .refused(.orderNotPayable), .ship: .refused(.orderNotShippable), .receive: .refused(.orderNotReceivable),
-                   .cancel: .refused(.orderNotCancellable), .expire: .refused(.orderNotExpirable), .requestRefund: .refused(.orderNotRefundable),
-                   .approveRefund: .refused(.refundNotRequested), .rejectRefund: .refused(.refundNotRequested)],
+        .placed: [
+            .pay: .to(.paid), .ship: .refused(.orderNotShippable), .receive: .refused(.orderNotReceivable),
+            .cancel: .to(.cancelled), .expire: .to(.expired), .requestRefund: .refused(.orderNotRefundable),
+            .approveRefund: .refused(.refundNotRequested), .rejectRefund: .refused(.refundNotRequested),
+        ],
+        .paid: [
+            .pay: .refused(.orderNotPayable), .ship: .to(.shipped), .receive: .refused(.orderNotReceivable),
+            .cancel: .to(.cancelled), .expire: .refused(.orderNotExpirable), .requestRefund: .refused(.orderNotRefundable),
+            .approveRefund: .refused(.refundNotRequested), .rejectRefund: .refused(.refundNotRequested),
+        ],
+        .shipped: [
+            .pay: .refused(.orderNotPayable), .ship: .refused(.orderNotShippable), .receive: .to(.received),
+            .cancel: .refused(.orderNotCancellable), .expire: .refused(.orderNotExpirable), .requestRefund: .refused(.orderNotRefundable),
+            .approveRefund: .refused(.refundNotRequested), .rejectRefund: .refused(.refundNotRequested),
+        ],
+        .received: [
+            .pay: .refused(.orderNotPayable), .ship: .refused(.orderNotShippable), .receive: .refused(.orderNotReceivable),
+            .cancel: .refused(.orderNotCancellable), .expire: .refused(.orderNotExpirable), .requestRefund: .to(.refundRequested),
+            .approveRefund: .refused(.refundNotRequested), .rejectRefund: .refused(.refundNotRequested),
+        ],
+        .refundRequested: [
+            .pay: .refused(.orderNotPayable), .ship: .refused(.orderNotShippable), .receive: .refused(.orderNotReceivable),
+            .cancel: .refused(.orderNotCancellable), .expire: .refused(.orderNotExpirable),
+            .requestRefund: .refused(.orderNotRefundable), .approveRefund: .to(.refunded), .rejectRefund: .to(.received),
+        ],
+        .refunded: [
+            .pay: .refused(.orderNotPayable), .ship: .refused(.orderNotShippable), .receive: .refused(.orderNotReceivable),
+            .cancel: .refused(.orderNotCancellable), .expire: .refused(.orderNotExpirable), .requestRefund: .refused(.orderNotRefundable),
+            .approveRefund: .refused(.refundNotRequested), .rejectRefund: .refused(.refundNotRequested),
+        ],
+        .cancelled: [
+            .pay: .refused(.orderNotPayable), .ship: .refused(.orderNotShippable), .receive: .refused(.orderNotReceivable),
+            .cancel: .refused(.orderNotCancellable), .expire: .refused(.orderNotExpirable), .requestRefund: .refused(.orderNotRefundable),
+            .approveRefund: .refused(.refundNotRequested), .rejectRefund: .refused(.refundNotRequested),
+        ],
+        .expired: [
+            .pay: .refused(.orderNotPayable), .ship: .refused(.orderNotShippable), .receive: .refused(.orderNotReceivable),
+            .cancel: .refused(.orderNotCancellable), .expire: .refused(.orderNotExpirable), .requestRefund: .refused(.orderNotRefundable),
+            .approveRefund: .refused(.refundNotRequested), .rejectRefund: .refused(.refundNotRequested),
+        ],
     ]
 
     @Test(arguments: OrderStatus.allCases)
@@ -262,11 +301,17 @@ import Testing
         let (shop, orderId, buyer, seller) = try order(in: .paid)
         let stranger = try shop.shopper()
         let rival = try shop.merchant()
-        expectRejection(.notOwner, in: shop) { try shop.orderCommand(.ship(carrier: "SF", trackingNumber: "1"), orderId, by: shop.customer(buyer)) }
-        expectRejection(.notOwner, in: shop) { try shop.orderCommand(.ship(carrier: "SF", trackingNumber: "1"), orderId, by: shop.customer(rival)) }
+        expectRejection(.notOwner, in: shop) {
+            try shop.orderCommand(.ship(carrier: "SF", trackingNumber: "1"), orderId, by: shop.customer(buyer))
+        }
+        expectRejection(.notOwner, in: shop) {
+            try shop.orderCommand(.ship(carrier: "SF", trackingNumber: "1"), orderId, by: shop.customer(rival))
+        }
         expectRejection(.notOwner, in: shop) { try shop.orderCommand(.cancel(reason: "x"), orderId, by: shop.customer(stranger)) }
         expectRejection(.forbidden, in: shop) { try shop.orderCommand(.expire, orderId, by: .paymentProvider("sandbox")) }
-        expectRejection(.invalidInput, in: shop) { try shop.orderCommand(.ship(carrier: "", trackingNumber: "1"), orderId, by: shop.customer(seller)) }
+        expectRejection(.invalidInput, in: shop) {
+            try shop.orderCommand(.ship(carrier: "", trackingNumber: "1"), orderId, by: shop.customer(seller))
+        }
         expectRejection(.orderNotFound, in: shop) { try shop.orderCommand(.confirmReceipt, shop.id(), by: shop.customer(buyer)) }
     }
 
@@ -289,7 +334,9 @@ import Testing
         #expect(eventTypes(received) == ["order:OrderReceived", "points:PointsEarned"])
         #expect(shop.points(buyer).balance == 100)  // 100.00 paid, 1 point per major unit
         shop.advance(seconds: shop.policy.refundWindowSeconds)
-        expectRejection(.refundWindowClosed, in: shop) { try shop.orderCommand(.requestRefund(reason: "late"), orderId, by: shop.customer(buyer)) }
+        expectRejection(.refundWindowClosed, in: shop) {
+            try shop.orderCommand(.requestRefund(reason: "late"), orderId, by: shop.customer(buyer))
+        }
         let (fresh, freshOrder, freshBuyer, freshSeller) = try order(in: .refundRequested)
         let approved = try fresh.orderCommand(.approveRefund, freshOrder, by: fresh.customer(freshSeller))
         #expect(eventTypes(approved) == ["order:RefundApproved", "order:OrderRefunded", "payment:PaymentRefunded", "points:PointsRevoked"])
@@ -325,8 +372,10 @@ import Testing
         expectRejection(.invalidInput, in: shop) { try shop.initiatePayment(orderId, by: shop.customer(buyer), provider: "") }
         let paymentId = try shop.initiatePayment(orderId, by: shop.customer(buyer))
         expectRejection(.paymentAlreadyExists, in: shop) {
-            shop.commit(try Payments.initiate(InitiatePayment(paymentId: paymentId, provider: "sandbox", at: shop.now), actor: shop.customer(buyer),
-                                              payment: shop.payment(paymentId), order: shop.order(orderId)))
+            shop.commit(
+                try Payments.initiate(
+                    InitiatePayment(paymentId: paymentId, provider: "sandbox", at: shop.now), actor: shop.customer(buyer),
+                    payment: shop.payment(paymentId), order: shop.order(orderId)))
         }
         shop.advance(seconds: shop.policy.orderExpirySeconds)
         expectRejection(.orderNotPayable, in: shop) { try shop.initiatePayment(orderId, by: shop.customer(buyer)) }
@@ -339,8 +388,10 @@ import Testing
         let short = try shop.initiatePayment(orderId, by: shop.customer(buyer))
         #expect(eventTypes(try shop.callback(short, transaction: "tx-s", amount: Money(minorUnits: 1))) == ["payment:PaymentFailed"])
         expectRejection(.forbidden, in: shop) {
-            shop.commit(try Payments.handle(ProviderCallback(providerTransactionId: "x", succeeded: true, amount: .zero, at: shop.now),
-                                            actor: shop.customer(buyer), payment: shop.payment(short), order: shop.order(orderId)))
+            shop.commit(
+                try Payments.handle(
+                    ProviderCallback(providerTransactionId: "x", succeeded: true, amount: .zero, at: shop.now),
+                    actor: shop.customer(buyer), payment: shop.payment(short), order: shop.order(orderId)))
         }
         expectRejection(.paymentNotFound, in: shop) { try shop.callback(short, transaction: "tx-other", provider: "elsewhere") }
         let late = try shop.initiatePayment(orderId, by: shop.customer(buyer))
@@ -356,18 +407,33 @@ import Testing
         let shop = Shop()
         let buyer = try shop.shopper()
         let stranger = try shop.shopper()
-        shop.commit({ var d = Decision(); d.append(.points(.earned(PointsEarned(orderId: shop.id(), points: 1_000, at: shop.now))), to: .points(buyer)); return d }())
+        shop.commit(
+            {
+                var d = Decision();
+                d.append(.points(.earned(PointsEarned(orderId: shop.id(), points: 1_000, at: shop.now))), to: .points(buyer)); return d
+            }())
         let me = shop.customer(buyer)
-        #expect(eventTypes(try shop.commit(Points.redeem(100, reason: "gift", actor: me, owner: buyer, state: shop.points(buyer), at: shop.now))) == ["points:PointsRedeemed"])
-        expectRejection(.insufficientPoints, in: shop) { shop.commit(try Points.redeem(901, reason: "gift", actor: me, owner: buyer, state: shop.points(buyer), at: shop.now)) }
-        expectRejection(.invalidInput, in: shop) { shop.commit(try Points.redeem(0, reason: "gift", actor: me, owner: buyer, state: shop.points(buyer), at: shop.now)) }
+        #expect(
+            eventTypes(
+                try shop.commit(Points.redeem(100, reason: "gift", actor: me, owner: buyer, state: shop.points(buyer), at: shop.now))) == [
+                    "points:PointsRedeemed"
+                ])
+        expectRejection(.insufficientPoints, in: shop) {
+            shop.commit(try Points.redeem(901, reason: "gift", actor: me, owner: buyer, state: shop.points(buyer), at: shop.now))
+        }
+        expectRejection(.invalidInput, in: shop) {
+            shop.commit(try Points.redeem(0, reason: "gift", actor: me, owner: buyer, state: shop.points(buyer), at: shop.now))
+        }
         expectRejection(.notOwner, in: shop) {
-            shop.commit(try Points.redeem(1, reason: "gift", actor: shop.customer(stranger), owner: buyer, state: shop.points(buyer), at: shop.now))
+            shop.commit(
+                try Points.redeem(1, reason: "gift", actor: shop.customer(stranger), owner: buyer, state: shop.points(buyer), at: shop.now))
         }
         let couponId: CouponId = shop.id()
-        let exchange = ExchangePoints(points: 500, couponId: couponId, code: "MY500", validUntil: shop.now.adding(seconds: 3_600), at: shop.now)
-        let decision = try Points.exchange(exchange, actor: me, owner: buyer, state: shop.points(buyer), coupon: shop.state(.coupon(couponId)),
-                                           code: shop.state(.couponCode("MY500")), policy: shop.policy)
+        let exchange = ExchangePoints(
+            points: 500, couponId: couponId, code: "MY500", validUntil: shop.now.adding(seconds: 3_600), at: shop.now)
+        let decision = try Points.exchange(
+            exchange, actor: me, owner: buyer, state: shop.points(buyer), coupon: shop.state(.coupon(couponId)),
+            code: shop.state(.couponCode("MY500")), policy: shop.policy)
         #expect(eventTypes(shop.commit(decision)) == ["coupon:CouponCreated", "couponcode:CouponCodeClaimed", "points:PointsExchanged"])
         #expect(shop.points(buyer).balance == 400)
         expectRejection(.couponNotFound, in: shop) { try shop.applyCoupon("MY500", owner: stranger) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Commerce
 
 /// An in-memory stand-in for the engine: streams of events, states folded on
@@ -58,8 +59,10 @@ final class Shop {
     func user(_ id: UserId) -> UserState { state(.user(id)) }
 
     @discardableResult
-    func register(email: String, password: String = "correct horse", name: String = "Li Lei", role: Role = .customer,
-                  actor: Actor = .system, id: UserId? = nil) throws(Rejection) -> UserId {
+    func register(
+        email: String, password: String = "correct horse", name: String = "Li Lei", role: Role = .customer,
+        actor: Actor = .system, id: UserId? = nil
+    ) throws(Rejection) -> UserId {
         let userId = id ?? self.id()
         let command = RegisterUser(userId: userId, email: email, password: password, name: name, role: role, salt: salt(), at: now)
         try run(Users.self, .register(command), by: actor)
@@ -94,11 +97,15 @@ final class Shop {
     func goods(_ id: GoodsId) -> GoodsState { state(.goods(id)) }
 
     @discardableResult
-    func list(by merchant: UserId, title: String = "Green tea 绿茶", price: Int64 = 1_999, stock: Int = 10,
-              threshold: Int = 2, category: String = "tea") throws(Rejection) -> GoodsId {
+    func list(
+        by merchant: UserId, title: String = "Green tea 绿茶", price: Int64 = 1_999, stock: Int = 10,
+        threshold: Int = 2, category: String = "tea"
+    ) throws(Rejection) -> GoodsId {
         let goodsId: GoodsId = id()
-        try goodsCommand(.list(goodsId, GoodsDetails(title: title, category: category, lowStockThreshold: threshold),
-                               price: Money(minorUnits: price), stock: stock), on: goodsId, by: customer(merchant))
+        try goodsCommand(
+            .list(
+                goodsId, GoodsDetails(title: title, category: category, lowStockThreshold: threshold),
+                price: Money(minorUnits: price), stock: stock), on: goodsId, by: customer(merchant))
         return goodsId
     }
 
@@ -109,7 +116,9 @@ final class Shop {
 
     @discardableResult
     func review(_ goodsId: GoodsId, order: OrderId, rating: Int = 5, by actor: Actor) throws(Rejection) -> Decision {
-        try run(Catalog.self, .review(PostReview(reviewId: id(), goodsId: goodsId, orderId: order, rating: rating, text: "好", at: now)), by: actor)
+        try run(
+            Catalog.self, .review(PostReview(reviewId: id(), goodsId: goodsId, orderId: order, rating: rating, text: "好", at: now)),
+            by: actor)
     }
 
     // MARK: Carts and coupons
@@ -135,13 +144,16 @@ final class Shop {
     }
 
     @discardableResult
-    func createCoupon(code: String, kind: CouponKind = .percent, value: Int64 = 10, minimumSpend: Int64 = 0,
-                      totalLimit: Int = 100, perUserLimit: Int = 1, validSeconds: Int64 = 86_400,
-                      actor: Actor = .system) throws(Rejection) -> CouponId {
+    func createCoupon(
+        code: String, kind: CouponKind = .percent, value: Int64 = 10, minimumSpend: Int64 = 0,
+        totalLimit: Int = 100, perUserLimit: Int = 1, validSeconds: Int64 = 86_400,
+        actor: Actor = .system
+    ) throws(Rejection) -> CouponId {
         let couponId: CouponId = id()
-        let command = CreateCoupon(couponId: couponId, code: code, kind: kind, value: value, minimumSpend: Money(minorUnits: minimumSpend),
-                                   validFrom: now, validUntil: now.adding(seconds: validSeconds), totalLimit: totalLimit,
-                                   perUserLimit: perUserLimit, at: now)
+        let command = CreateCoupon(
+            couponId: couponId, code: code, kind: kind, value: value, minimumSpend: Money(minorUnits: minimumSpend),
+            validFrom: now, validUntil: now.adding(seconds: validSeconds), totalLimit: totalLimit,
+            perUserLimit: perUserLimit, at: now)
         try run(Coupons.self, .create(command), by: actor)
         return couponId
     }
@@ -157,8 +169,10 @@ final class Shop {
     func payment(_ id: PaymentId) -> PaymentState { state(.payment(id)) }
 
     /// PlaceOrder's decision over what its `reads` name, not appended.
-    func decidePlaceOrder(buyer: UserId, pointsToUse: Int64 = 0, orderId: OrderId? = nil, actor: Actor? = nil,
-                          items: [CartLine]? = nil) throws(Rejection) -> (OrderId, Decision) {
+    func decidePlaceOrder(
+        buyer: UserId, pointsToUse: Int64 = 0, orderId: OrderId? = nil, actor: Actor? = nil,
+        items: [CartLine]? = nil
+    ) throws(Rejection) -> (OrderId, Decision) {
         let orderId = orderId ?? id()
         nextOrderNumber += 1
         let number = Orders.orderNumber(day: now.dayStamp, sequence: nextOrderNumber)
@@ -186,10 +200,13 @@ final class Shop {
     }
 
     @discardableResult
-    func callback(_ paymentId: PaymentId, transaction: String, succeeded: Bool = true, amount: Money? = nil,
-                  provider: String = "sandbox") throws(Rejection) -> Decision {
-        let callback = ProviderCallback(providerTransactionId: transaction, succeeded: succeeded,
-                                        amount: amount ?? payment(paymentId).initiated?.amount ?? .zero, at: now)
+    func callback(
+        _ paymentId: PaymentId, transaction: String, succeeded: Bool = true, amount: Money? = nil,
+        provider: String = "sandbox"
+    ) throws(Rejection) -> Decision {
+        let callback = ProviderCallback(
+            providerTransactionId: transaction, succeeded: succeeded,
+            amount: amount ?? payment(paymentId).initiated?.amount ?? .zero, at: now)
         return try run(Payments.self, .callback(paymentId, callback), by: .paymentProvider(provider))
     }
 
@@ -211,8 +228,9 @@ final class Shop {
     }
 }
 
-let sampleAddress = Address(recipient: "韩梅梅", phone: "+86 138 0000 0000", line1: "1 Zhongguancun St", city: "Beijing",
-                            postalCode: "100080", country: "CN")
+let sampleAddress = Address(
+    recipient: "韩梅梅", phone: "+86 138 0000 0000", line1: "1 Zhongguancun St", city: "Beijing",
+    postalCode: "100080", country: "CN")
 
 /// `then`: the decision's event types, stream by stream, in order.
 func eventTypes(_ decision: Decision) -> [String] {
@@ -224,8 +242,10 @@ extension StreamId {
 }
 
 /// `thenRejects`: the command is refused with `code`, and nothing is appended.
-func expectRejection(_ code: Rejection.Code, in shop: Shop, sourceLocation: SourceLocation = #_sourceLocation,
-                     _ body: () throws -> Void) {
+func expectRejection(
+    _ code: Rejection.Code, in shop: Shop, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> Void
+) {
     let before = shop.eventCount
     do {
         try body()

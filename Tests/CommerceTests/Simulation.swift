@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Commerce
 
 /// SplitMix64: small, fast and deterministic, so a seed replays a run exactly.
@@ -51,13 +52,15 @@ final class ShopSimulation {
         for index in 0..<Self.usersCount { customers.append(try shop.shopper("c\(index)@s\(seed).test")) }
         for _ in 0..<Self.goodsCount {
             let merchant = merchants[random.below(merchants.count)]
-            goods.append(try shop.list(by: merchant, price: Int64(100 + random.below(5_000)), stock: random.below(12), threshold: random.below(4)))
+            goods.append(
+                try shop.list(by: merchant, price: Int64(100 + random.below(5_000)), stock: random.below(12), threshold: random.below(4)))
         }
         for index in 0..<3 {
             let code = "SIM\(index)"
-            try shop.createCoupon(code: code, kind: index == 0 ? .fixed : .percent, value: index == 0 ? 300 : Int64(5 + random.below(30)),
-                                  minimumSpend: Int64(random.below(3_000)), totalLimit: 1 + random.below(6), perUserLimit: 1 + random.below(2),
-                                  validSeconds: 30 * 86_400)
+            try shop.createCoupon(
+                code: code, kind: index == 0 ? .fixed : .percent, value: index == 0 ? 300 : Int64(5 + random.below(30)),
+                minimumSpend: Int64(random.below(3_000)), totalLimit: 1 + random.below(6), perUserLimit: 1 + random.below(2),
+                validSeconds: 30 * 86_400)
             coupons.append(code)
         }
     }
@@ -105,11 +108,16 @@ final class ShopSimulation {
             let order = randomOrder()
             try shop.orderCommand(random.chance(60) ? .approveRefund : .rejectRefund(reason: "no"), order, by: merchantOf(order))
         case 80..<84: try shop.goodsCommand(.restock(1 + random.below(10)), on: item, by: shop.customer(owner(of: item)))
-        case 84..<87: try shop.goodsCommand(.adjustStock(delta: random.below(7) - 4, reason: "count"), on: item, by: shop.customer(owner(of: item)))
+        case 84..<87:
+            try shop.goodsCommand(.adjustStock(delta: random.below(7) - 4, reason: "count"), on: item, by: shop.customer(owner(of: item)))
         case 87..<89: try shop.goodsCommand(random.chance(50) ? .delist : .relist, on: item, by: shop.customer(owner(of: item)))
-        case 89..<91: try shop.goodsCommand(.changePrice(Money(minorUnits: Int64(100 + random.below(5_000)))), on: item, by: shop.customer(owner(of: item)))
+        case 89..<91:
+            try shop.goodsCommand(
+                .changePrice(Money(minorUnits: Int64(100 + random.below(5_000)))), on: item, by: shop.customer(owner(of: item)))
         case 91..<93:
-            shop.commit(try Points.redeem(Int64(1 + random.below(50)), reason: "gift", actor: me, owner: buyer, state: shop.points(buyer), at: shop.now))
+            shop.commit(
+                try Points.redeem(
+                    Int64(1 + random.below(50)), reason: "gift", actor: me, owner: buyer, state: shop.points(buyer), at: shop.now))
         case 93..<95: try shop.cartCommand(.clear, owner: buyer)
         default: try flashSale(item)
         }
@@ -122,7 +130,8 @@ final class ShopSimulation {
         for buyer in crowd {
             _ = try? shop.cartCommand(.clear, owner: buyer)
             guard (try? shop.cartCommand(.add(item, quantity: 1 + random.below(2)), owner: buyer)) != nil,
-                  let (orderId, decision) = try? shop.decidePlaceOrder(buyer: buyer) else { continue }
+                let (orderId, decision) = try? shop.decidePlaceOrder(buyer: buyer)
+            else { continue }
             pending.append((buyer, orderId, decision, versions(decision)))
         }
         for (buyer, orderId, decision, versions) in pending.shuffled(using: &random) {
@@ -199,15 +208,21 @@ final class ShopSimulation {
                 }
                 if balance < 0 { broken.append("points of \(customer) went negative") }
             }
-            if balance != shop.points(customer).balance { broken.append("points of \(customer): ledger \(balance), state \(shop.points(customer).balance)") }
+            if balance != shop.points(customer).balance {
+                broken.append("points of \(customer): ledger \(balance), state \(shop.points(customer).balance)")
+            }
         }
         for code in coupons {
             let holder: CouponCodeState = shop.state(.couponCode(code))
             guard let couponId = holder.couponId else { continue }
             let coupon: CouponState = shop.state(.coupon(couponId))
             guard let terms = coupon.terms else { continue }
-            if coupon.redemptions > terms.totalLimit { broken.append("coupon \(code): \(coupon.redemptions) uses over \(terms.totalLimit)") }
-            if coupon.redemptionsByUser.values.contains(where: { $0 > terms.perUserLimit || $0 < 0 }) { broken.append("coupon \(code): a user over the limit") }
+            if coupon.redemptions > terms.totalLimit {
+                broken.append("coupon \(code): \(coupon.redemptions) uses over \(terms.totalLimit)")
+            }
+            if coupon.redemptionsByUser.values.contains(where: { $0 > terms.perUserLimit || $0 < 0 }) {
+                broken.append("coupon \(code): a user over the limit")
+            }
             if coupon.redemptions != couponUses[couponId, default: 0] {
                 broken.append("coupon \(code): \(coupon.redemptions) redemptions, \(couponUses[couponId, default: 0]) orders hold it")
             }
@@ -219,7 +234,9 @@ final class ShopSimulation {
                 if case .payment(.refunded(let r)) = event { captured -= r.amount.minorUnits }
             }
             let state = shop.payment(paymentId)
-            if state.status == .refunded, state.refundedAmount != state.capturedAmount { broken.append("payment \(paymentId) partly refunded") }
+            if state.status == .refunded, state.refundedAmount != state.capturedAmount {
+                broken.append("payment \(paymentId) partly refunded")
+            }
         }
         if captured != heldMoney { broken.append("money: captured net \(captured), paid orders hold \(heldMoney)") }
         return broken + stateInvariantViolations()
@@ -270,14 +287,17 @@ final class ShopSimulation {
             try simulation.runStep()
             let broken = simulation.brokenInvariants()
             if !broken.isEmpty {
-                Issue.record("seed \(seed), step \(simulation.step): \(broken.joined(separator: "; ")) — rerun with EMPORIUM_SIM_SEED=\(seed)")
+                Issue.record(
+                    "seed \(seed), step \(simulation.step): \(broken.joined(separator: "; ")) — rerun with EMPORIUM_SIM_SEED=\(seed)")
                 return
             }
         }
         #expect(simulation.foldsAgree(), "seed \(seed): incremental and full folds differ")
         #expect(simulation.accepted > Self.steps / 4, "seed \(seed): only \(simulation.accepted) commands were accepted")
         #expect(simulation.orders.count > 5, "seed \(seed): only \(simulation.orders.count) orders")
-        print("simulation seed \(seed): \(simulation.accepted) accepted, \(simulation.rejected) rejected, \(simulation.conflicts) conflicts, \(simulation.orders.count) orders, \(simulation.shop.eventCount) events")
+        print(
+            "simulation seed \(seed): \(simulation.accepted) accepted, \(simulation.rejected) rejected, \(simulation.conflicts) conflicts, \(simulation.orders.count) orders, \(simulation.shop.eventCount) events"
+        )
     }
 
     /// 200 buyers decide from one moment for goods with 50 in stock: exactly 50 orders land.
@@ -302,7 +322,11 @@ final class ShopSimulation {
                 continue
             }
             // Conflict: decide again on fresh states, as the engine retries.
-            guard let buyer = decision.changes.compactMap({ change -> UserId? in if case .cart(let id) = change.stream { return id }; return nil }).first else { continue }
+            guard
+                let buyer = decision.changes.compactMap({ change -> UserId? in
+                    if case .cart(let id) = change.stream { return id }; return nil
+                }).first
+            else { continue }
             do {
                 let (_, retry) = try shop.decidePlaceOrder(buyer: buyer)
                 shop.commit(retry)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Commerce
 
 /// Every named text limit counts characters and also bounds Unicode scalars
@@ -28,7 +29,9 @@ import Testing
         #expect(throws: Rejection.self) { try Limits.text(Self.zalgo, "title", max: Limits.titleCharactersMax) }
         try Limits.text(String(repeating: "茶", count: Limits.titleCharactersMax), "title", max: Limits.titleCharactersMax)
         try Limits.text(String(repeating: "👍🏽", count: 100), "title", max: Limits.titleCharactersMax)  // two scalars, eight bytes each
-        #expect(throws: Rejection.self) { try Limits.text(String(repeating: "茶", count: Limits.titleCharactersMax + 1), "title", max: Limits.titleCharactersMax) }
+        #expect(throws: Rejection.self) {
+            try Limits.text(String(repeating: "茶", count: Limits.titleCharactersMax + 1), "title", max: Limits.titleCharactersMax)
+        }
         #expect(!Limits.fits(Self.zalgo, characters: 100) && Limits.fits(Self.chinese, characters: 20))
     }
 
@@ -39,7 +42,9 @@ import Testing
         expectRefused("password") { try shop.register(email: "p@example.com", password: "1234567" + Self.zalgo) }
         let id = try shop.register(email: "ok@example.com", name: Self.chinese)
         expectRefused("phone") { try shop.userCommand(.updateProfile(name: "Li", phone: Self.zalgo), on: id, by: shop.customer(id)) }
-        expectRefused("shopName") { try shop.userCommand(.applyForMerchant(shopName: Self.zalgo, description: ""), on: id, by: shop.customer(id)) }
+        expectRefused("shopName") {
+            try shop.userCommand(.applyForMerchant(shopName: Self.zalgo, description: ""), on: id, by: shop.customer(id))
+        }
     }
 
     @Test func addressFields() throws {
@@ -57,7 +62,9 @@ import Testing
             case "postalCode": address.postalCode = Self.zalgo
             default: address.country = Self.zalgo
             }
-            expectRefused("address.\(field)") { try shop.userCommand(.addAddress(shop.id(), address, makeDefault: false), on: id, by: shop.customer(id)) }
+            expectRefused("address.\(field)") {
+                try shop.userCommand(.addAddress(shop.id(), address, makeDefault: false), on: id, by: shop.customer(id))
+            }
         }
     }
 
@@ -67,17 +74,22 @@ import Testing
         expectRefused("title") { try shop.list(by: merchant, title: Self.zalgo) }
         expectRefused("category") { try shop.list(by: merchant, category: Self.zalgo) }
         let goodsId = try shop.list(by: merchant, title: Self.chinese)
-        for (field, details) in [("description", GoodsDetails(title: "t", description: Self.zalgo, category: "c")),
-                                 ("brand", GoodsDetails(title: "t", category: "c", brand: Self.zalgo)),
-                                 ("tags", GoodsDetails(title: "t", category: "c", tags: [Self.zalgo]))] {
+        for (field, details) in [
+            ("description", GoodsDetails(title: "t", description: Self.zalgo, category: "c")),
+            ("brand", GoodsDetails(title: "t", category: "c", brand: Self.zalgo)),
+            ("tags", GoodsDetails(title: "t", category: "c", tags: [Self.zalgo])),
+        ] {
             expectRefused(field) { try shop.goodsCommand(.update(details), on: goodsId, by: shop.customer(merchant)) }
         }
-        expectRefused("reason") { try shop.goodsCommand(.adjustStock(delta: 1, reason: Self.zalgo), on: goodsId, by: shop.customer(merchant)) }
+        expectRefused("reason") {
+            try shop.goodsCommand(.adjustStock(delta: 1, reason: Self.zalgo), on: goodsId, by: shop.customer(merchant))
+        }
         let buyer = try shop.shopper()
         let order = try shop.receivedOrder(buyer: buyer, merchant: merchant, goodsId: goodsId)
         expectRefused("text") {
-            _ = try Catalog.review(PostReview(reviewId: shop.id(), goodsId: goodsId, orderId: order, rating: 5, text: Self.zalgo, at: shop.now),
-                                   actor: shop.customer(buyer), goods: shop.goods(goodsId), order: shop.order(order))
+            _ = try Catalog.review(
+                PostReview(reviewId: shop.id(), goodsId: goodsId, orderId: order, rating: 5, text: Self.zalgo, at: shop.now),
+                actor: shop.customer(buyer), goods: shop.goods(goodsId), order: shop.order(order))
         }
     }
 
@@ -87,16 +99,22 @@ import Testing
         let goodsId = try shop.list(by: merchant, stock: 5)
         let buyer = try shop.shopper()
         let paid = try shop.paidOrder(buyer: buyer, goodsId: goodsId)
-        expectRefused("carrier") { try shop.orderCommand(.ship(carrier: Self.zalgo, trackingNumber: "SF1"), paid, by: shop.customer(merchant)) }
-        expectRefused("trackingNumber") { try shop.orderCommand(.ship(carrier: "SF", trackingNumber: Self.zalgo), paid, by: shop.customer(merchant)) }
+        expectRefused("carrier") {
+            try shop.orderCommand(.ship(carrier: Self.zalgo, trackingNumber: "SF1"), paid, by: shop.customer(merchant))
+        }
+        expectRefused("trackingNumber") {
+            try shop.orderCommand(.ship(carrier: "SF", trackingNumber: Self.zalgo), paid, by: shop.customer(merchant))
+        }
         expectRefused("reason") { try shop.orderCommand(.cancel(reason: Self.zalgo), paid, by: shop.customer(buyer)) }
         expectRefused("code") { try shop.createCoupon(code: Self.zalgo) }
         let admin = try shop.register(email: "admin@example.com", role: .admin)
         let keyId: ApiKeyId = shop.id()
         expectRefused("name") {
-            _ = try ApiKeys.issue(IssueApiKey(keyId: keyId, ownerId: admin, name: Self.zalgo, scopes: [.eventsRead], expiresAt: nil,
-                                              secretDigest: SecretDigest(hex: "00"), at: shop.now),
-                                  actor: shop.customer(admin), key: ApiKeyState(), owner: shop.user(admin))
+            _ = try ApiKeys.issue(
+                IssueApiKey(
+                    keyId: keyId, ownerId: admin, name: Self.zalgo, scopes: [.eventsRead], expiresAt: nil,
+                    secretDigest: SecretDigest(hex: "00"), at: shop.now),
+                actor: shop.customer(admin), key: ApiKeyState(), owner: shop.user(admin))
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Commerce
 @testable import EventCodec
 
@@ -7,7 +8,9 @@ import Testing
     @Test func registeringClaimsTheEmailAndStoresOnlyASaltedHash() throws {
         let shop = Shop()
         let id = try shop.register(email: "  Li.Lei@Example.COM ", password: "correct horse")
-        #expect(shop.events(.emailClaim("li.lei@example.com")) == [.emailClaim(.claimed(EmailClaimed(email: "li.lei@example.com", userId: id)))])
+        #expect(
+            shop.events(.emailClaim("li.lei@example.com")) == [.emailClaim(.claimed(EmailClaimed(email: "li.lei@example.com", userId: id)))]
+        )
         let user = shop.user(id)
         #expect(user.email == "li.lei@example.com")
         #expect(user.role == .customer)
@@ -71,8 +74,12 @@ import Testing
         let other = try shop.register(email: "o@example.com")
         let updated = try shop.userCommand(.updateProfile(name: "韩梅梅", phone: "123"), on: id, by: shop.customer(id))
         #expect(eventTypes(updated) == ["user:ProfileUpdated"])
-        expectRejection(.nothingChanged, in: shop) { try shop.userCommand(.updateProfile(name: "韩梅梅", phone: "123"), on: id, by: shop.customer(id)) }
-        expectRejection(.notOwner, in: shop) { try shop.userCommand(.updateProfile(name: "x", phone: ""), on: id, by: shop.customer(other)) }
+        expectRejection(.nothingChanged, in: shop) {
+            try shop.userCommand(.updateProfile(name: "韩梅梅", phone: "123"), on: id, by: shop.customer(id))
+        }
+        expectRejection(.notOwner, in: shop) {
+            try shop.userCommand(.updateProfile(name: "x", phone: ""), on: id, by: shop.customer(other))
+        }
         expectRejection(.userNotFound, in: shop) { try shop.userCommand(.updateProfile(name: "x", phone: ""), on: shop.id(), by: .system) }
         expectRejection(.invalidCredentials, in: shop) {
             try shop.userCommand(.changePassword(old: "wrong one!", new: "new password", salt: shop.salt()), on: id, by: shop.customer(id))
@@ -109,8 +116,12 @@ import Testing
         var blank = sampleAddress
         blank.line1 = " "
         expectRejection(.invalidInput, in: shop) { try shop.userCommand(.addAddress(shop.id(), blank, makeDefault: false), on: id, by: me) }
-        for _ in 1..<Limits.addressesPerUserMax { try shop.userCommand(.addAddress(shop.id(), sampleAddress, makeDefault: false), on: id, by: me) }
-        expectRejection(.addressLimitReached, in: shop) { try shop.userCommand(.addAddress(shop.id(), sampleAddress, makeDefault: false), on: id, by: me) }
+        for _ in 1..<Limits.addressesPerUserMax {
+            try shop.userCommand(.addAddress(shop.id(), sampleAddress, makeDefault: false), on: id, by: me)
+        }
+        expectRejection(.addressLimitReached, in: shop) {
+            try shop.userCommand(.addAddress(shop.id(), sampleAddress, makeDefault: false), on: id, by: me)
+        }
     }
 
     @Test func favoritesAndFootprints() throws {
@@ -152,7 +163,9 @@ import Testing
         #expect(eventTypes(forgotten) == ["user:UserForgotten", "email:EmailReleased"])
         let state = shop.user(id)
         #expect(state.isForgotten && state.email.isEmpty && state.name.isEmpty && state.addresses.isEmpty && state.passwordHash == nil)
-        expectRejection(.userForgotten, in: shop) { try shop.userCommand(.updateProfile(name: "x", phone: ""), on: id, by: shop.customer(id)) }
+        expectRejection(.userForgotten, in: shop) {
+            try shop.userCommand(.updateProfile(name: "x", phone: ""), on: id, by: shop.customer(id))
+        }
         expectRejection(.invalidCredentials, in: shop) { _ = try shop.login(email: "u@example.com", password: "correct horse") }
         _ = try shop.register(email: "u@example.com")  // the address is free again
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import EventStore
 
 /// Streams, actors and types are chains with anchors every 64 events; these
@@ -37,8 +38,9 @@ import Testing
                 let forward = Array(expected.dropFirst(Int(from) - 1).prefix(limit))
                 #expect(try log.readStream(stream(name), from: from, limit: limit) == forward, "\(name) from \(from) limit \(limit)")
                 let backward = Array(expected.prefix(Int(min(from, UInt64(expected.count)))).reversed().prefix(limit))
-                #expect(try log.readStream(stream(name), from: from, backward: true, limit: limit) == backward,
-                        "\(name) backward from \(from) limit \(limit)")
+                #expect(
+                    try log.readStream(stream(name), from: from, backward: true, limit: limit) == backward,
+                    "\(name) backward from \(from) limit \(limit)")
             }
         }
     }
@@ -51,9 +53,11 @@ import Testing
             let limit = Int(random.next() % 200) + 1
             let actor = "user:\(random.next() % 2):customer"
             let type = "Type\(random.next() % 3)"
-            #expect(try log.events(byActor: actor, from: from, limit: limit)
+            #expect(
+                try log.events(byActor: actor, from: from, limit: limit)
                     == Array(all.filter { $0.metadata.actor == actor && $0.position >= from }.prefix(limit)), "\(actor) from \(from)")
-            #expect(try log.events(ofType: type, from: from, limit: limit)
+            #expect(
+                try log.events(ofType: type, from: from, limit: limit)
                     == Array(all.filter { $0.type == type && $0.position >= from }.prefix(limit)), "\(type) from \(from)")
         }
     }

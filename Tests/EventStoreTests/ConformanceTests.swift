@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import EventStore
 
 /// The log's API contract. Every backend of the log must pass this suite.
@@ -114,8 +115,10 @@ import Testing
         }
         await expectLogError(.emptyAppend) { _ = try await log.append(to: stream("s-1"), expected: .any, events: []) }
         await expectLogError(.duplicateStreamInAppend(stream: stream("s-1"))) {
-            _ = try await log.append([StreamAppend(stream: stream("s-1"), expected: .any, events: [event()]),
-                                      StreamAppend(stream: stream("s-1"), expected: .any, events: [event()])])
+            _ = try await log.append([
+                StreamAppend(stream: stream("s-1"), expected: .any, events: [event()]),
+                StreamAppend(stream: stream("s-1"), expected: .any, events: [event()]),
+            ])
         }
         await expectLogError(.invalidField(field: "type", reason: "must not be empty")) {
             _ = try await log.append(to: stream("s-1"), expected: .any, events: [event("")])
@@ -128,8 +131,9 @@ import Testing
     @Test func anOversizedEventIsRefusedAndNothingIsWritten() async throws {
         let log = try openLog()
         _ = try await log.append(to: stream("goods-1"), expected: .noStream, events: [event()])
-        let huge = ProposedEvent(eventId: UUID(), type: "GoodsUpdated", payload: [UInt8](repeating: 1, count: LogLimits.eventBytesMax),
-                                 metadata: EventMetadata(actor: "system", correlationId: UUID()))
+        let huge = ProposedEvent(
+            eventId: UUID(), type: "GoodsUpdated", payload: [UInt8](repeating: 1, count: LogLimits.eventBytesMax),
+            metadata: EventMetadata(actor: "system", correlationId: UUID()))
         do {
             _ = try await log.append(to: stream("goods-1"), expected: .any, events: [event(), huge])
             Issue.record("an oversized event was accepted")
@@ -161,7 +165,9 @@ import Testing
         #expect(report.isHealthy, "\(report.problems)")
         #expect(report.head.position == UInt64(report.eventsChecked))
         var versions: [StreamName: [UInt64]] = [:]
-        try log.scan { versions[$0.stream, default: []].append($0.version); return true }
+        try log.scan {
+            versions[$0.stream, default: []].append($0.version); return true
+        }
         for (name, list) in versions { #expect(list == Array(1...UInt64(list.count)), "\(name)") }
         #expect(versions.count == appenders * appendsEach + 5)
     }
@@ -173,7 +179,8 @@ import Testing
             do {
                 _ = try await log.append([
                     StreamAppend(stream: own, expected: .noStream, events: (0..<count).map { _ in event("OrderPlaced") }),
-                    StreamAppend(stream: shared, expected: current.map(ExpectedVersion.exact) ?? .noStream, events: [event("StockReserved")]),
+                    StreamAppend(
+                        stream: shared, expected: current.map(ExpectedVersion.exact) ?? .noStream, events: [event("StockReserved")]),
                 ])
                 return
             } catch EventLogError.wrongExpectedVersion {

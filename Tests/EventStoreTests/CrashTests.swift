@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import EventStore
 
 @Suite(.serialized) struct CrashTests {
@@ -46,7 +47,9 @@ import Testing
         let text = try String(contentsOfFile: ackPath, encoding: .utf8)
         return text.split(separator: "\n").compactMap { line in
             let parts = line.split(separator: " ")
-            guard parts.count == 3, parts[0] == "ack", let position = UInt64(parts[1]), let id = UUID(uuidString: String(parts[2])) else { return nil }
+            guard parts.count == 3, parts[0] == "ack", let position = UInt64(parts[1]), let id = UUID(uuidString: String(parts[2])) else {
+                return nil
+            }
             return (position, id)
         }
     }

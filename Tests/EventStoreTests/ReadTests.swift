@@ -1,6 +1,7 @@
 import Foundation
 import LMDB
 import Testing
+
 @testable import EventStore
 
 @Suite struct ReadTests {
@@ -10,8 +11,9 @@ import Testing
         for round in 0..<10 {
             for name in ["order-a", "order-b", "goods-c"] {
                 let actor = round.isMultiple(of: 2) ? "user:alice:customer" : "user:bob:merchant"
-                _ = try await log.append(to: stream(name), expected: .any,
-                                         events: [event(name.hasPrefix("order") ? "OrderNoted" : "StockAdded", payload: "\(round)", actor: actor)])
+                _ = try await log.append(
+                    to: stream(name), expected: .any,
+                    events: [event(name.hasPrefix("order") ? "OrderNoted" : "StockAdded", payload: "\(round)", actor: actor)])
             }
         }
         return log
@@ -32,21 +34,33 @@ import Testing
     @Test func aScanSelectingStreamsDecodesOnlyThoseInOrder() async throws {
         let log = try await populated()
         var all: [RecordedEvent] = []
-        try log.scan { all.append($0); return true }
+        try log.scan {
+            all.append($0); return true
+        }
         struct Seen: Equatable { var position, version: UInt64; var schemaVersion: UInt32; var stream, type: String; var payload: [UInt8] }
         var selected: [Seen] = []
         var reported: [UInt64] = []
-        try log.scanViews(from: 4, through: 25, selecting: { $0.starts(with: Array("order-".utf8)) }, progress: { reported.append($0) }) { view in
-            selected.append(Seen(position: view.position, version: view.version, schemaVersion: view.schemaVersion, stream: view.stream,
-                                 type: view.type, payload: Array(view.payload)))
+        try log.scanViews(from: 4, through: 25, selecting: { $0.starts(with: Array("order-".utf8)) }, progress: { reported.append($0) }) {
+            view in
+            selected.append(
+                Seen(
+                    position: view.position, version: view.version, schemaVersion: view.schemaVersion, stream: view.stream,
+                    type: view.type, payload: Array(view.payload)))
             return true
         }
         let expected = all.filter { $0.position >= 4 && $0.position <= 25 && $0.stream.rawValue.hasPrefix("order-") }
-        #expect(selected == expected.map { Seen(position: $0.position, version: $0.version, schemaVersion: $0.schemaVersion,
-                                                stream: $0.stream.rawValue, type: $0.type, payload: $0.payload) })
+        #expect(
+            selected
+                == expected.map {
+                    Seen(
+                        position: $0.position, version: $0.version, schemaVersion: $0.schemaVersion,
+                        stream: $0.stream.rawValue, type: $0.type, payload: $0.payload)
+                })
         #expect(reported.last == 25)
         var first: [UInt64] = []
-        try log.scanViews(through: 30, selecting: { _ in true }) { first.append($0.position); return first.count < 3 }
+        try log.scanViews(through: 30, selecting: { _ in true }) {
+            first.append($0.position); return first.count < 3
+        }
         #expect(first == [1, 2, 3], "the body stops the scan")
     }
 
@@ -70,7 +84,9 @@ import Testing
             appended.append((name, type, actor))
         }
         var scanned: [(stream: String, type: String, actor: String)] = []
-        try log.scan { scanned.append(($0.stream.rawValue, $0.type, $0.metadata.actor)); return true }
+        try log.scan {
+            scanned.append(($0.stream.rawValue, $0.type, $0.metadata.actor)); return true
+        }
         #expect(scanned.map(\.stream) == appended.map(\.stream))
         #expect(scanned.map(\.type) == appended.map(\.type))
         #expect(scanned.map(\.actor) == appended.map(\.actor))
@@ -87,7 +103,9 @@ import Testing
         #expect(try log.read(from: 28).map(\.position) == [28, 29, 30])
         #expect(try log.read(from: 31).isEmpty)
         var scanned: [UInt64] = []
-        try log.scan(from: 5, through: 9) { scanned.append($0.position); return true }
+        try log.scan(from: 5, through: 9) {
+            scanned.append($0.position); return true
+        }
         #expect(scanned == [5, 6, 7, 8, 9])
     }
 
@@ -162,7 +180,9 @@ import Testing
         let exact = String(repeating: "é", count: LogLimits.shownCharactersMax)
         #expect(LogLimits.shown(exact) == exact)
         let long = String(repeating: "é", count: LogLimits.shownCharactersMax + 1)
-        #expect(LogLimits.shown(long) == String(repeating: "é", count: LogLimits.shownCharactersMax) + "… (\((LogLimits.shownCharactersMax + 1) * 2) bytes)")
+        #expect(
+            LogLimits.shown(long) == String(repeating: "é", count: LogLimits.shownCharactersMax)
+                + "… (\((LogLimits.shownCharactersMax + 1) * 2) bytes)")
     }
 
     @Test func timestampsPrintAsISO8601() {
@@ -194,8 +214,9 @@ import Testing
         let log = try openLog(initialMapSizeBytes: 1 << 20)
         let payload = String(repeating: "x", count: 8_000)
         for round in 0..<40 {
-            _ = try await log.append(to: stream("goods-\(round)"), expected: .noStream,
-                                     events: (0..<20).map { _ in event(payload: payload) })
+            _ = try await log.append(
+                to: stream("goods-\(round)"), expected: .noStream,
+                events: (0..<20).map { _ in event(payload: payload) })
         }
         #expect(try log.head().position == 800)
         #expect(log.storedBytes > 1 << 20)
@@ -346,7 +367,8 @@ import Testing
     @Test func aMissingOrExtraIndexEntryIsFound() async throws {
         let directory = try await closedLog()
         try tamper(directory) { txn, schema in
-            try txn.delete(schema.eventIds, key: Array(try #require(txn.withCursor(schema.eventIds) { try $0.first()?.key }.map { Array($0) })))
+            try txn.delete(
+                schema.eventIds, key: Array(try #require(txn.withCursor(schema.eventIds) { try $0.first()?.key }.map { Array($0) })))
             try txn.put(schema.chains, key: ChainKey(kind: .type, number: 999).headKey, value: ChainHead(count: 1, last: 3).bytes)
         }
         let report = try verify(directory)
@@ -358,7 +380,8 @@ import Testing
         let directory = try await closedLog()
         try tamper(directory) { txn, schema in
             let streamNumber = try #require(try txn.get(schema.names, key: Key.name(.stream, "order-1")).map { Key.readU64($0) })
-            try txn.put(schema.chains, key: ChainKey(kind: .stream, number: streamNumber).headKey, value: ChainHead(count: 4, last: 14).bytes)
+            try txn.put(
+                schema.chains, key: ChainKey(kind: .stream, number: streamNumber).headKey, value: ChainHead(count: 4, last: 14).bytes)
         }
         let report = try verify(directory)
         #expect(report.problems.contains { $0.kind == .chainMismatch && $0.detail.contains("head is 4@14") })

@@ -1,12 +1,14 @@
 import Foundation
-@_exported import TestSupport
 import Synchronization
+@_exported import TestSupport
 import Testing
+
 @testable import EventStore
 
-
-func openLog(_ directory: String = temporaryDirectory(), clock: any LogClock = SystemClock(),
-             initialMapSizeBytes: Int = 8 << 20) throws -> EventLog {
+func openLog(
+    _ directory: String = temporaryDirectory(), clock: any LogClock = SystemClock(),
+    initialMapSizeBytes: Int = 8 << 20
+) throws -> EventLog {
     var options = EventLog.Options()
     options.clock = clock
     options.initialMapSizeBytes = initialMapSizeBytes
@@ -15,10 +17,13 @@ func openLog(_ directory: String = temporaryDirectory(), clock: any LogClock = S
 
 let testCorrelation = UUID()
 
-func event(_ type: String = "Tested", payload: String = "{}", actor: String = "user:tester:customer",
-           correlation: UUID = testCorrelation, id: UUID = UUID()) -> ProposedEvent {
-    ProposedEvent(eventId: id, type: type, payload: Array(payload.utf8),
-                  metadata: EventMetadata(actor: actor, correlationId: correlation))
+func event(
+    _ type: String = "Tested", payload: String = "{}", actor: String = "user:tester:customer",
+    correlation: UUID = testCorrelation, id: UUID = UUID()
+) -> ProposedEvent {
+    ProposedEvent(
+        eventId: id, type: type, payload: Array(payload.utf8),
+        metadata: EventMetadata(actor: actor, correlationId: correlation))
 }
 
 func stream(_ name: String) -> StreamName {
@@ -26,8 +31,10 @@ func stream(_ name: String) -> StreamName {
 }
 
 /// Expects `body` to throw exactly `expected`.
-func expectLogError(_ expected: EventLogError, sourceLocation: SourceLocation = #_sourceLocation,
-                    _ body: () async throws -> Void) async {
+func expectLogError(
+    _ expected: EventLogError, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async {
     do {
         try await body()
         Issue.record("expected \(expected.code), nothing was thrown", sourceLocation: sourceLocation)

@@ -1,13 +1,14 @@
-import Commerce
 import CommandEngine
+import Commerce
 import EventStore
 import Foundation
-@testable import HTTPServer
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import ShopTestSupport
 import Testing
+
+@testable import HTTPServer
 
 @Suite struct ConcurrencyOverHTTPTests {
     /// From carts, and as "buy now" orders that name the goods (the form a flash sale uses: no cart edits in between).
@@ -16,7 +17,9 @@ import Testing
         let harness = try Harness()
         try await harness.app.test(.router) { client in
             let merchant = try await client.user("flash@example.com", role: .merchant, engine: harness.engine)
-            let goodsId = try #require(try await client.command("ListGoods", ["title": "Limited", "category": "x", "price": 999, "stock": 50], token: merchant).result["goodsId"])
+            let goodsId = try #require(
+                try await client.command("ListGoods", ["title": "Limited", "category": "x", "price": 999, "stock": 50], token: merchant)
+                    .result["goodsId"])
             var tokens: [String] = []
             for index in 0..<200 {
                 let token = try await client.shopper("fan\(index)@example.com", engine: harness.engine)
@@ -45,16 +48,26 @@ import Testing
         try await harness.app.test(.router) { client in
             let merchant = try await client.user("m@example.com", role: .merchant, engine: harness.engine)
             let buyer = try await client.shopper("b@example.com", engine: harness.engine)
-            let goodsId = try #require(try await client.command("ListGoods", ["title": "Tea", "category": "t", "price": 1_234, "stock": 5], token: merchant).result["goodsId"])
+            let goodsId = try #require(
+                try await client.command("ListGoods", ["title": "Tea", "category": "t", "price": 1_234, "stock": 5], token: merchant)
+                    .result["goodsId"])
             _ = try await client.command("AddToCart", ["goodsId": goodsId, "quantity": 1], token: buyer)
             let orderId = try #require(try await client.command("PlaceOrder", token: buyer).result["orderId"])
-            let paymentId = try #require(try await client.command("InitiatePayment", ["orderId": orderId], token: buyer).result["paymentId"])
-            let body = String(decoding: try JSONEncoder().encode(ProviderNotification(paymentId: paymentId, transactionId: "sbx-100", status: "succeeded", amount: 1_234)), as: UTF8.self)
+            let paymentId = try #require(
+                try await client.command("InitiatePayment", ["orderId": orderId], token: buyer).result["paymentId"])
+            let body = String(
+                decoding: try JSONEncoder().encode(
+                    ProviderNotification(paymentId: paymentId, transactionId: "sbx-100", status: "succeeded", amount: 1_234)), as: UTF8.self
+            )
             let timestamp = Int64(Date().timeIntervalSince1970)
             let signature = CallbackVerifier(provider: "sandbox", secret: sandboxSecret).sign(body: Array(body.utf8), timestamp: timestamp)
-            let headers: HTTPFields = [HTTPField.Name("X-Timestamp") ?? .via: String(timestamp), HTTPField.Name("X-Signature") ?? .via: signature]
+            let headers: HTTPFields = [
+                HTTPField.Name("X-Timestamp") ?? .via: String(timestamp), HTTPField.Name("X-Signature") ?? .via: signature,
+            ]
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
-                for _ in 0..<100 { group.addTask { try await client.call(.post, "/v1/payments/sandbox/callback", body: body, headers: headers).status } }
+                for _ in 0..<100 {
+                    group.addTask { try await client.call(.post, "/v1/payments/sandbox/callback", body: body, headers: headers).status }
+                }
                 return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
             }
             #expect(statuses.allSatisfy { $0 == .ok })
@@ -72,13 +85,16 @@ import Testing
         let harness = try Harness()
         try await harness.app.test(.router) { client in
             let merchant = try await client.user("m@example.com", role: .merchant, engine: harness.engine)
-            let first = try await client.command("ListGoods", ["title": "Once", "category": "t", "price": 1, "stock": 1], token: merchant, key: "abc-123")
-            let second = try await client.command("ListGoods", ["title": "Once", "category": "t", "price": 1, "stock": 1], token: merchant, key: "abc-123")
+            let first = try await client.command(
+                "ListGoods", ["title": "Once", "category": "t", "price": 1, "stock": 1], token: merchant, key: "abc-123")
+            let second = try await client.command(
+                "ListGoods", ["title": "Once", "category": "t", "price": 1, "stock": 1], token: merchant, key: "abc-123")
             #expect(first.result == second.result)
             #expect(second.json["replayed"] as? Bool == true)
             #expect(try harness.log.events(ofType: "GoodsListed").count == 1)
             // Another request under the same key: 422, nothing run, and not the first answer passed off as this one's.
-            let other = try await client.command("ListGoods", ["title": "Twice", "category": "t", "price": 1, "stock": 1], token: merchant, key: "abc-123")
+            let other = try await client.command(
+                "ListGoods", ["title": "Twice", "category": "t", "price": 1, "stock": 1], token: merchant, key: "abc-123")
             #expect(other.status == .unprocessableContent && other.errorCode == "idempotency_key_reused", "\(other.text)")
             #expect(try harness.log.events(ofType: "GoodsListed").count == 1)
         }
@@ -102,8 +118,9 @@ import Testing
             let seen = Self.positions(first.text)
             #expect(seen == Array(1...7))
             #expect(first.text.contains("event: UserRegistered") && first.text.contains(#""payload":{"#))
-            let rest = try await client.call(.get, "/v1/events?limit=\(head - 7)", token: admin,
-                                             headers: [HTTPField.Name("Last-Event-ID") ?? .via: String(seen.last ?? 0)])
+            let rest = try await client.call(
+                .get, "/v1/events?limit=\(head - 7)", token: admin,
+                headers: [HTTPField.Name("Last-Event-ID") ?? .via: String(seen.last ?? 0)])
             #expect(seen + Self.positions(rest.text) == Array(1...head))
             let filtered = try await client.call(.get, "/v1/events?type=UserLoggedIn&limit=7", token: admin)
             #expect(Self.positions(filtered.text).count == 7)
@@ -113,9 +130,12 @@ import Testing
             // Bad positions and limits are 400s, not a feed from the start (and the last position there is
             // cannot be followed: adding one to it crashed the server).
             let lastEventId = HTTPField.Name("Last-Event-ID") ?? .via
-            for (bad, headers) in [("from=abc", [:]), ("from=-5", [:]), ("from=99999999999999999999999", [:]), ("limit=0", [:]),
-                                   ("limit=-1", [:]), ("limit=x", [:]), ("", [lastEventId: "zzz"]), ("", [lastEventId: "18446744073709551615"])]
-                as [(String, HTTPFields)] {
+            for (bad, headers) in [
+                ("from=abc", [:]), ("from=-5", [:]), ("from=99999999999999999999999", [:]), ("limit=0", [:]),
+                ("limit=-1", [:]), ("limit=x", [:]), ("", [lastEventId: "zzz"]), ("", [lastEventId: "18446744073709551615"]),
+            ]
+                as [(String, HTTPFields)]
+            {
                 let reply = try await client.call(.get, "/v1/events?\(bad)", token: admin, headers: headers)
                 #expect(reply.status == .badRequest && reply.errorCode == "invalid_query", "\(bad) \(headers)")
             }
@@ -130,7 +150,8 @@ import Testing
         let harness = try Harness()
         try await harness.app.test(.live) { client in
             #expect(try await client.call(.get, "/health").status == .ok)
-            let registered = try await client.command("RegisterUser", ["email": "live@example.com", "password": "correct horse", "name": "Live"])
+            let registered = try await client.command(
+                "RegisterUser", ["email": "live@example.com", "password": "correct horse", "name": "Live"])
             #expect(registered.status == .ok)
             let login = try await client.command("Login", ["email": "live@example.com", "password": "correct horse"])
             #expect(login.result["token"] != nil)
@@ -145,11 +166,17 @@ import Testing
         let harness = try Harness()
         try await harness.app.test(.router) { client in
             let merchant = try await client.user("m@example.com", role: .merchant, engine: harness.engine)
-            let goodsId = try #require(try await client.command("ListGoods", ["title": "Tea", "category": "t", "price": 100, "stock": 5, "lowStockThreshold": 1],
-                                                                token: merchant).result["goodsId"])
+            let goodsId = try #require(
+                try await client.command(
+                    "ListGoods", ["title": "Tea", "category": "t", "price": 100, "stock": 5, "lowStockThreshold": 1],
+                    token: merchant
+                ).result["goodsId"])
             func changePrice(_ price: Int, expected: Any) async throws -> Reply {
-                let body = String(decoding: try JSONSerialization.data(withJSONObject: ["type": "ChangePrice", "data": ["goodsId": goodsId, "price": price],
-                                                                                         "expectedVersion": expected]), as: UTF8.self)
+                let body = String(
+                    decoding: try JSONSerialization.data(withJSONObject: [
+                        "type": "ChangePrice", "data": ["goodsId": goodsId, "price": price],
+                        "expectedVersion": expected,
+                    ]), as: UTF8.self)
                 return try await client.call(.post, "/v1/commands", body: body, token: merchant)
             }
             let first = try await changePrice(200, expected: 1)
@@ -177,7 +204,8 @@ import Testing
             var limitedAt: String?
             for index in 0..<20 {
                 let before = try await client.head()
-                let reply = try await client.command("ListGoods", ["title": "Item \(index)", "category": "t", "price": 1, "stock": 1], token: merchant)
+                let reply = try await client.command(
+                    "ListGoods", ["title": "Item \(index)", "category": "t", "price": 1, "stock": 1], token: merchant)
                 statuses.append(reply.status)
                 if reply.status == .tooManyRequests {
                     #expect(reply.errorCode == "rate_limited")
@@ -188,7 +216,9 @@ import Testing
             #expect(statuses.prefix(2).allSatisfy { $0 == .ok })
             #expect(statuses.contains(.tooManyRequests))
             #expect(limitedAt != nil)
-            #expect(try await client.command("ListGoods", ["title": "Other", "category": "t", "price": 1, "stock": 1], token: other).status == .ok)
+            #expect(
+                try await client.command("ListGoods", ["title": "Other", "category": "t", "price": 1, "stock": 1], token: other).status
+                    == .ok)
         }
     }
 }
@@ -221,12 +251,15 @@ import Testing
             #expect(first.status == .ok)
             let events = try #require(first.json["events"] as? [[String: Any]])
             #expect(events.count == 1 && events[0]["type"] as? String == "UserRegistered")
-            #expect((events[0]["data"] as? [String: Any])?["email"] as? String == PersonalData.hidden, "personal fields hidden unless revealed")
-            #expect(events[0]["payloadBase64"] == nil && events[0]["payloadWithheld"] as? Bool == true, "the stored bytes hold a password hash")
+            #expect(
+                (events[0]["data"] as? [String: Any])?["email"] as? String == PersonalData.hidden, "personal fields hidden unless revealed")
+            #expect(
+                events[0]["payloadBase64"] == nil && events[0]["payloadWithheld"] as? Bool == true, "the stored bytes hold a password hash")
             let listed = try await client.call(.get, "/v1/audit/events?type=EmailClaimed&limit=1", token: admin)
             let claim = try #require((listed.json["events"] as? [[String: Any]])?.first)
             let stored = try #require((claim["payloadBase64"] as? String).flatMap { Data(base64Encoded: $0) })
-            #expect(!String(decoding: stored, as: UTF8.self).contains("admin@example.com"), "personal fields are sealed in the stored payload")
+            #expect(
+                !String(decoding: stored, as: UTF8.self).contains("admin@example.com"), "personal fields are sealed in the stored payload")
             let next = try #require(first.json["next"] as? Int)
             let second = try await client.call(.get, "/v1/audit/events?type=UserRegistered&limit=1&after=\(next)", token: admin)
             let rest = try #require(second.json["events"] as? [[String: Any]])
@@ -251,7 +284,8 @@ import Testing
             // Times past what 64 bits of nanoseconds hold are bounds like any other (they overflowed and crashed the server).
             let farFuture = try await client.call(.get, "/v1/audit/events?from=9999-12-31T00:00:00Z", token: admin)
             #expect(farFuture.status == .ok && (farFuture.json["events"] as? [Any])?.isEmpty == true)
-            let farPast = try await client.call(.get, "/v1/audit/events?from=0001-01-01T00:00:00Z&to=9999-12-31T00:00:00Z&limit=1", token: admin)
+            let farPast = try await client.call(
+                .get, "/v1/audit/events?from=0001-01-01T00:00:00Z&to=9999-12-31T00:00:00Z&limit=1", token: admin)
             #expect(farPast.status == .ok && (farPast.json["events"] as? [[String: Any]])?.first?["position"] as? Int == 1)
         }
     }

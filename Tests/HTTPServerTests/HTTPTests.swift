@@ -1,19 +1,19 @@
-import Commerce
+import Assembly
 import CommandEngine
+import Commerce
 import EventStore
 import Foundation
-import TestSupport
-@testable import HTTPServer
 import HTTPTypes
+import History
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import History
 import ReadModels
 import ShopTestSupport
+import TestSupport
 import Testing
-import Assembly
 
+@testable import HTTPServer
 
 /// An engine over a real temporary log, and the application built by the same composition root as `emporium serve`.
 struct Harness {
@@ -62,7 +62,9 @@ struct Reply {
 }
 
 extension TestClientProtocol {
-    func call(_ method: HTTPRequest.Method, _ uri: String, body: String? = nil, token: String? = nil, headers extra: HTTPFields = [:]) async throws -> Reply {
+    func call(
+        _ method: HTTPRequest.Method, _ uri: String, body: String? = nil, token: String? = nil, headers extra: HTTPFields = [:]
+    ) async throws -> Reply {
         var headers = extra
         headers[.contentType] = "application/json"
         if let token { headers[.authorization] = "Bearer \(token)" }
@@ -85,16 +87,23 @@ extension TestClientProtocol {
         if role == .customer {
             _ = try await command("RegisterUser", ["email": email, "password": "correct horse", "name": "Tester"])
         } else {
-            _ = try await engine.execute(.registerUser(email: email, password: "correct horse", name: "Tester", role: role),
-                                         context: CommandContext(actor: .system, correlationId: UUID()))
+            _ = try await engine.execute(
+                .registerUser(email: email, password: "correct horse", name: "Tester", role: role),
+                context: CommandContext(actor: .system, correlationId: UUID()))
         }
         return try await command("Login", ["email": email, "password": "correct horse"]).result["token"] ?? ""
     }
 
     func shopper(_ email: String, engine: Engine) async throws -> String {
         let token = try await user(email, engine: engine)
-        _ = try await command("AddAddress", ["address": ["recipient": "韩梅梅", "phone": "1", "line1": "1 Main St", "city": "Beijing",
-                                                       "postalCode": "100080", "country": "CN"]], token: token)
+        _ = try await command(
+            "AddAddress",
+            [
+                "address": [
+                    "recipient": "韩梅梅", "phone": "1", "line1": "1 Main St", "city": "Beijing",
+                    "postalCode": "100080", "country": "CN",
+                ]
+            ], token: token)
         return token
     }
 
@@ -115,7 +124,8 @@ extension TestClientProtocol {
                 "GET /v1/me/profile", "GET /v1/events", "GET /health", "GET /metrics", "GET /openapi.json",
                 "GET /v1/audit/events", "GET /v1/audit/streams/{stream}", "GET /v1/audit/digest",
                 "GET /v1/search", "GET /v1/search/suggest", "GET /v1/recommendations/hot", "GET /v1/recommendations/new",
-                "GET /v1/recommendations/similar/{goodsId}", "GET /v1/recommendations/also-bought/{goodsId}", "GET /v1/recommendations/feed",
+                "GET /v1/recommendations/similar/{goodsId}", "GET /v1/recommendations/also-bought/{goodsId}",
+                "GET /v1/recommendations/feed",
                 "GET /v1/analytics/sales", "GET /v1/analytics/funnel", "GET /v1/analytics/top-goods", "GET /v1/analytics/refunds",
                 "GET /v1/analytics/low-stock", "GET /v1/me/favorites", "GET /v1/me/footprints", "GET /v1/me/reviews",
                 "GET /v1/admin/projections", "POST /v1/admin/projections/{name}/rebuild",
@@ -126,13 +136,16 @@ extension TestClientProtocol {
             for entry in documented {
                 let parts = entry.split(separator: " ")
                 let uri = String(parts[1]).replacingOccurrences(of: "{provider}", with: "sandbox")
-                    .replacingOccurrences(of: "{paymentId}", with: UUID().uuidString).replacingOccurrences(of: "{goodsId}", with: UUID().uuidString)
+                    .replacingOccurrences(of: "{paymentId}", with: UUID().uuidString).replacingOccurrences(
+                        of: "{goodsId}", with: UUID().uuidString
+                    )
                     .replacingOccurrences(of: "{orderId}", with: UUID().uuidString).replacingOccurrences(of: "{stream}", with: "order-1")
                     .replacingOccurrences(of: "{name}", with: "search")
                 let answer = try await client.call(HTTPRequest.Method(String(parts[0])) ?? .get, uri, body: "{}")
                 #expect(answer.errorCode != "not_found", "\(entry) is documented but not routed")
             }
-            let types = ((((reply.json["components"] as? [String: Any])?["schemas"] as? [String: Any])?["Command"] as? [String: Any])?["properties"]
+            let types =
+                ((((reply.json["components"] as? [String: Any])?["schemas"] as? [String: Any])?["Command"] as? [String: Any])?["properties"]
                 as? [String: Any])?["type"] as? [String: Any]
             #expect((types?["enum"] as? [String])?.contains("PlaceOrder") == true)
         }
@@ -142,8 +155,9 @@ extension TestClientProtocol {
         let harness = try Harness()
         try await harness.app.test(.router) { client in
             let id = UUID()
-            let reply = try await client.call(.post, "/v1/commands", body: #"{"type":"RegisterUser","data":{"email":"a@b.com","password":"correct horse","name":"A"}}"#,
-                                              headers: [HTTPField.Name("X-Request-Id") ?? .via: id.uuidString])
+            let reply = try await client.call(
+                .post, "/v1/commands", body: #"{"type":"RegisterUser","data":{"email":"a@b.com","password":"correct horse","name":"A"}}"#,
+                headers: [HTTPField.Name("X-Request-Id") ?? .via: id.uuidString])
             #expect(reply.status == .ok)
             #expect(reply.headers[HTTPField.Name("X-Request-Id") ?? .via] == id.uuidString.lowercased())
             #expect(try harness.log.events(correlatedWith: id).count == 2)
@@ -159,7 +173,8 @@ extension TestClientProtocol {
         try await harness.app.test(.router) { client in
             let merchant = try await client.user("shop@example.com", role: .merchant, engine: harness.engine)
             let buyer = try await client.shopper("buyer@example.com", engine: harness.engine)
-            let listed = try await client.command("ListGoods", ["title": "Green tea 绿茶", "category": "tea", "price": 3_000, "stock": 8], token: merchant)
+            let listed = try await client.command(
+                "ListGoods", ["title": "Green tea 绿茶", "category": "tea", "price": 3_000, "stock": 8], token: merchant)
             #expect(listed.status == .ok)
             let goodsId = try #require(listed.result["goodsId"])
             #expect(try await client.call(.get, "/v1/goods/\(goodsId)").json["title"] as? String == "Green tea 绿茶")
@@ -172,9 +187,12 @@ extension TestClientProtocol {
             let paymentId = try #require(payment.result["paymentId"])
             let paid = try await client.call(.post, "/v1/payments/sandbox/checkout/\(paymentId)", token: buyer)
             #expect(paid.status == .ok, "\(paid.text)")
-            #expect(try await client.command("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "SF1"], token: merchant).status == .ok)
+            #expect(
+                try await client.command("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "SF1"], token: merchant)
+                    .status == .ok)
             #expect(try await client.command("ConfirmReceipt", ["orderId": orderId], token: buyer).status == .ok)
-            #expect(try await client.command("PostReview", ["goodsId": goodsId, "orderId": orderId, "rating": 5], token: buyer).status == .ok)
+            #expect(
+                try await client.command("PostReview", ["goodsId": goodsId, "orderId": orderId, "rating": 5], token: buyer).status == .ok)
             let detail = try await client.call(.get, "/v1/orders/\(orderId)", token: buyer)
             let timeline = try #require(detail.json["timeline"] as? [[String: Any]])
             #expect(timeline.compactMap { $0["type"] as? String } == ["OrderPlaced", "OrderPaid", "OrderShipped", "OrderReceived"])
@@ -197,64 +215,160 @@ extension TestClientProtocol {
             let rival = try await client.user("r@example.com", role: .merchant, engine: harness.engine)
             let buyer = try await client.shopper("b@example.com", engine: harness.engine)
             let stranger = try await client.shopper("s@example.com", engine: harness.engine)
-            let goodsId = try #require(try await client.command("ListGoods", ["title": "Tea", "category": "tea", "price": 100, "stock": 5], token: merchant).result["goodsId"])
+            let goodsId = try #require(
+                try await client.command("ListGoods", ["title": "Tea", "category": "tea", "price": 100, "stock": 5], token: merchant)
+                    .result["goodsId"])
             _ = try await client.command("AddToCart", ["goodsId": goodsId, "quantity": 1], token: buyer)
             let orderId = try #require(try await client.command("PlaceOrder", token: buyer).result["orderId"])
             let expired = TokenFactory.expired()
 
             let cases: [(String, HTTPResponse.Status, String, () async throws -> Reply)] = [
-                ("malformed JSON", .badRequest, "malformed_json", { try await client.call(.post, "/v1/commands", body: "{not json", token: buyer) }),
-                ("not an object", .badRequest, "malformed_json", { try await client.call(.post, "/v1/commands", body: "[1,2]", token: buyer) }),
-                ("missing type", .badRequest, "missing_field", { try await client.call(.post, "/v1/commands", body: #"{"data":{}}"#, token: buyer) }),
-                ("data not an object", .badRequest, "wrong_type", { try await client.call(.post, "/v1/commands", body: #"{"type":"ClearCart","data":7}"#, token: buyer) }),
+                (
+                    "malformed JSON", .badRequest, "malformed_json",
+                    { try await client.call(.post, "/v1/commands", body: "{not json", token: buyer) }
+                ),
+                (
+                    "not an object", .badRequest, "malformed_json",
+                    { try await client.call(.post, "/v1/commands", body: "[1,2]", token: buyer) }
+                ),
+                (
+                    "missing type", .badRequest, "missing_field",
+                    { try await client.call(.post, "/v1/commands", body: #"{"data":{}}"#, token: buyer) }
+                ),
+                (
+                    "data not an object", .badRequest, "wrong_type",
+                    { try await client.call(.post, "/v1/commands", body: #"{"type":"ClearCart","data":7}"#, token: buyer) }
+                ),
                 ("unknown command", .badRequest, "unknown_command", { try await client.command("Explode", token: buyer) }),
                 ("missing field", .badRequest, "missing_field", { try await client.command("AddToCart", ["quantity": 1], token: buyer) }),
-                ("wrong type", .badRequest, "wrong_type", { try await client.command("AddToCart", ["goodsId": goodsId, "quantity": "many"], token: buyer) }),
-                ("fractional quantity", .badRequest, "wrong_type", {
-                    try await client.call(.post, "/v1/commands", body: #"{"type":"AddToCart","data":{"goodsId":"\#(goodsId)","quantity":1.5}}"#, token: buyer)
-                }),
-                ("quantity beyond 64 bits", .badRequest, "wrong_type", {
-                    try await client.call(.post, "/v1/commands", body: #"{"type":"AddToCart","data":{"goodsId":"\#(goodsId)","quantity":1e30}}"#, token: buyer)
-                }),
-                ("repeated key", .badRequest, "duplicate_key", {
-                    try await client.call(.post, "/v1/commands", body: #"{"type":"AddToCart","data":{"goodsId":"\#(goodsId)","quantity":1,"quantity":3}}"#, token: buyer)
-                }),
-                ("negative quantity", .badRequest, "quantity_out_of_range", { try await client.command("AddToCart", ["goodsId": goodsId, "quantity": -2], token: buyer) }),
-                ("huge quantity", .badRequest, "quantity_out_of_range", { try await client.command("AddToCart", ["goodsId": goodsId, "quantity": 99_999_999], token: buyer) }),
-                ("buy now, negative quantity", .badRequest, "quantity_out_of_range", {
-                    try await client.command("PlaceOrder", ["items": [["goodsId": goodsId, "quantity": -1]]], token: buyer)
-                }),
-                ("buy now, items not a list", .badRequest, "wrong_type", { try await client.command("PlaceOrder", ["items": goodsId], token: buyer) }),
-                ("buy now, no items", .unprocessableContent, "cart_empty", { try await client.command("PlaceOrder", ["items": [Any]()], token: buyer) }),
-                ("overlong string", .badRequest, "invalid_input", {
-                    try await client.command("ListGoods", ["title": String(repeating: "长", count: 300), "category": "t", "price": 1, "stock": 1], token: merchant)
-                }),
-                ("oversized body", .contentTooLarge, "body_too_large", {
-                    try await client.call(.post, "/v1/commands", body: #"{"type":"ClearCart","data":{"pad":""# + String(repeating: "x", count: 70_000) + #""}}"#, token: buyer)
-                }),
+                (
+                    "wrong type", .badRequest, "wrong_type",
+                    { try await client.command("AddToCart", ["goodsId": goodsId, "quantity": "many"], token: buyer) }
+                ),
+                (
+                    "fractional quantity", .badRequest, "wrong_type",
+                    {
+                        try await client.call(
+                            .post, "/v1/commands", body: #"{"type":"AddToCart","data":{"goodsId":"\#(goodsId)","quantity":1.5}}"#,
+                            token: buyer)
+                    }
+                ),
+                (
+                    "quantity beyond 64 bits", .badRequest, "wrong_type",
+                    {
+                        try await client.call(
+                            .post, "/v1/commands", body: #"{"type":"AddToCart","data":{"goodsId":"\#(goodsId)","quantity":1e30}}"#,
+                            token: buyer)
+                    }
+                ),
+                (
+                    "repeated key", .badRequest, "duplicate_key",
+                    {
+                        try await client.call(
+                            .post, "/v1/commands",
+                            body: #"{"type":"AddToCart","data":{"goodsId":"\#(goodsId)","quantity":1,"quantity":3}}"#, token: buyer)
+                    }
+                ),
+                (
+                    "negative quantity", .badRequest, "quantity_out_of_range",
+                    { try await client.command("AddToCart", ["goodsId": goodsId, "quantity": -2], token: buyer) }
+                ),
+                (
+                    "huge quantity", .badRequest, "quantity_out_of_range",
+                    { try await client.command("AddToCart", ["goodsId": goodsId, "quantity": 99_999_999], token: buyer) }
+                ),
+                (
+                    "buy now, negative quantity", .badRequest, "quantity_out_of_range",
+                    {
+                        try await client.command("PlaceOrder", ["items": [["goodsId": goodsId, "quantity": -1]]], token: buyer)
+                    }
+                ),
+                (
+                    "buy now, items not a list", .badRequest, "wrong_type",
+                    { try await client.command("PlaceOrder", ["items": goodsId], token: buyer) }
+                ),
+                (
+                    "buy now, no items", .unprocessableContent, "cart_empty",
+                    { try await client.command("PlaceOrder", ["items": [Any]()], token: buyer) }
+                ),
+                (
+                    "overlong string", .badRequest, "invalid_input",
+                    {
+                        try await client.command(
+                            "ListGoods", ["title": String(repeating: "长", count: 300), "category": "t", "price": 1, "stock": 1],
+                            token: merchant)
+                    }
+                ),
+                (
+                    "oversized body", .contentTooLarge, "body_too_large",
+                    {
+                        try await client.call(
+                            .post, "/v1/commands",
+                            body: #"{"type":"ClearCart","data":{"pad":""# + String(repeating: "x", count: 70_000) + #""}}"#, token: buyer)
+                    }
+                ),
                 ("no token", .unauthorized, "unauthenticated", { try await client.command("ClearCart") }),
                 ("expired token", .unauthorized, "token_expired", { try await client.command("ClearCart", token: expired) }),
                 ("forged token", .unauthorized, "invalid_token", { try await client.command("ClearCart", token: buyer + "x") }),
-                ("not a bearer", .unauthorized, "invalid_token", { try await client.call(.get, "/v1/me/cart", headers: [.authorization: "Basic abc"]) }),
-                ("another user's order", .forbidden, "not_owner", { try await client.command("CancelOrder", ["orderId": orderId], token: stranger) }),
-                ("another user's order detail", .notFound, "order_not_found", { try await client.call(.get, "/v1/orders/\(orderId)", token: stranger) }),
-                ("someone else's goods", .forbidden, "not_owner", { try await client.command("ChangePrice", ["goodsId": goodsId, "price": 1], token: rival) }),
-                ("customer lists goods", .forbidden, "forbidden", { try await client.command("ListGoods", ["title": "x", "category": "y", "price": 1, "stock": 1], token: buyer) }),
-                ("business rule", .unprocessableContent, "order_not_shippable", { try await client.command("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "1"], token: merchant) }),
+                (
+                    "not a bearer", .unauthorized, "invalid_token",
+                    { try await client.call(.get, "/v1/me/cart", headers: [.authorization: "Basic abc"]) }
+                ),
+                (
+                    "another user's order", .forbidden, "not_owner",
+                    { try await client.command("CancelOrder", ["orderId": orderId], token: stranger) }
+                ),
+                (
+                    "another user's order detail", .notFound, "order_not_found",
+                    { try await client.call(.get, "/v1/orders/\(orderId)", token: stranger) }
+                ),
+                (
+                    "someone else's goods", .forbidden, "not_owner",
+                    { try await client.command("ChangePrice", ["goodsId": goodsId, "price": 1], token: rival) }
+                ),
+                (
+                    "customer lists goods", .forbidden, "forbidden",
+                    { try await client.command("ListGoods", ["title": "x", "category": "y", "price": 1, "stock": 1], token: buyer) }
+                ),
+                (
+                    "business rule", .unprocessableContent, "order_not_shippable",
+                    {
+                        try await client.command(
+                            "ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "1"], token: merchant)
+                    }
+                ),
                 // Numbers so large that arithmetic on them overflowed (and crashed the server) before they were bounded.
-                ("adjusting stock by the largest integer", .unprocessableContent, "stock_out_of_range", {
-                    try await client.command("AdjustStock", ["goodsId": goodsId, "delta": Int.max, "reason": "count"], token: merchant)
-                }),
-                ("restocking the largest integer", .unprocessableContent, "stock_out_of_range", {
-                    try await client.command("Restock", ["goodsId": goodsId, "quantity": Int.max], token: merchant)
-                }),
-                ("a points coupon valid for ages", .badRequest, "invalid_input", {
-                    try await client.command("ExchangePoints", ["points": 1, "validDays": Int.max], token: buyer)
-                }),
+                (
+                    "adjusting stock by the largest integer", .unprocessableContent, "stock_out_of_range",
+                    {
+                        try await client.command("AdjustStock", ["goodsId": goodsId, "delta": Int.max, "reason": "count"], token: merchant)
+                    }
+                ),
+                (
+                    "restocking the largest integer", .unprocessableContent, "stock_out_of_range",
+                    {
+                        try await client.command("Restock", ["goodsId": goodsId, "quantity": Int.max], token: merchant)
+                    }
+                ),
+                (
+                    "a points coupon valid for ages", .badRequest, "invalid_input",
+                    {
+                        try await client.command("ExchangePoints", ["points": 1, "validDays": Int.max], token: buyer)
+                    }
+                ),
                 ("unknown route", .notFound, "not_found", { try await client.call(.get, "/v1/nothing") }),
-                ("wrong method", .methodNotAllowed, "method_not_allowed", { try await client.call(.put, "/v1/commands", body: "{}", token: buyer) }),
-                ("wrong method on a templated path", .methodNotAllowed, "method_not_allowed", { try await client.call(.delete, "/v1/orders/\(orderId)", token: buyer) }),
-                ("unsigned callback", .unauthorized, "invalid_signature", { try await client.call(.post, "/v1/payments/sandbox/callback", body: "{}") }),
+                (
+                    "wrong method", .methodNotAllowed, "method_not_allowed",
+                    { try await client.call(.put, "/v1/commands", body: "{}", token: buyer) }
+                ),
+                (
+                    "wrong method on a templated path", .methodNotAllowed, "method_not_allowed",
+                    { try await client.call(.delete, "/v1/orders/\(orderId)", token: buyer) }
+                ),
+                (
+                    "unsigned callback", .unauthorized, "invalid_signature",
+                    { try await client.call(.post, "/v1/payments/sandbox/callback", body: "{}") }
+                ),
             ]
             for (name, status, code, request) in cases {
                 let before = try await client.head()
@@ -272,6 +386,7 @@ extension TestClientProtocol {
 /// A token signed with the test secret that has already expired.
 enum TokenFactory {
     static func expired() -> String {
-        TokenAuthority(secret: Array(repeating: 9, count: 32), lifetimeSeconds: -60, clock: SystemClock()).issue(for: UserId(UUID()), role: .customer)
+        TokenAuthority(secret: Array(repeating: 9, count: 32), lifetimeSeconds: -60, clock: SystemClock()).issue(
+            for: UserId(UUID()), role: .customer)
     }
 }

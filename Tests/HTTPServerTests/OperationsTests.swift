@@ -1,5 +1,5 @@
-import Commerce
 import CommandEngine
+import Commerce
 import EventStore
 import Foundation
 import HTTPServer
@@ -17,12 +17,16 @@ import Testing
         let harness = try Harness { $0.commandsPerSecondPerCaller = 1 }
         try await harness.app.test(.router) { client in
             let merchant = try await client.user("m@x.example", role: .merchant, engine: harness.engine)
-            let goods = try await client.command("ListGoods", ["title": "Tea", "category": "tea", "price": 100, "stock": 5], token: merchant)
+            let goods = try await client.command(
+                "ListGoods", ["title": "Tea", "category": "tea", "price": 100, "stock": 5], token: merchant)
             #expect(try await client.call(.get, "/v1/goods/\(goods.result["goodsId"] ?? "")").status == .ok)
             #expect(try await client.call(.get, "/v1/goods/nope").status == .notFound)
             #expect(try await client.call(.get, "/no/such/route").status == .notFound)
             var limited = 0
-            for _ in 0..<4 where try await client.command("ChangePrice", ["goodsId": goods.result["goodsId"] ?? "", "price": 101], token: merchant).status == .tooManyRequests {
+            for _ in 0..<4
+            where try await client.command("ChangePrice", ["goodsId": goods.result["goodsId"] ?? "", "price": 101], token: merchant).status
+                == .tooManyRequests
+            {
                 limited += 1
             }
             #expect(limited > 0)
@@ -37,7 +41,8 @@ import Testing
                 #"emporium_commands_total{type="ChangePrice",outcome="rate_limited"}"#,
                 #"emporium_command_duration_seconds_count{type="ListGoods",outcome="ok"} 1"#,
                 #"emporium_rate_limited_total{caller="signed_in"}"#,
-                "emporium_log_commits_total ", "emporium_log_events_per_commit_bucket{le=", "emporium_log_commit_duration_seconds_bucket{le=",
+                "emporium_log_commits_total ", "emporium_log_events_per_commit_bucket{le=",
+                "emporium_log_commit_duration_seconds_bucket{le=",
                 "emporium_log_head_position \(harness.log.headPosition)",
                 #"emporium_projection_lag_events{projection="search"}"#, #"emporium_projection_checkpoint{projection="search"}"#,
                 #"emporium_projection_folded_events_total{projection="search"}"#,
@@ -58,7 +63,9 @@ import Testing
             #expect(healthy.json["uptimeSeconds"] is Int && (healthy.json["problems"] as? [Any])?.isEmpty == true)
             // Tamper with the newest record's payload in the file (a same-length edit, as an attacker would make).
             let marker = "TAMPERMARK-\(UUID().uuidString.prefix(8))"
-            #expect(try await client.command("ListGoods", ["title": marker, "category": "tea", "price": 100, "stock": 50], token: merchant).status == .ok)
+            #expect(
+                try await client.command("ListGoods", ["title": marker, "category": "tea", "price": 100, "stock": 50], token: merchant)
+                    .status == .ok)
             let path = harness.directory + "/log/data.mdb"
             let file = try Data(contentsOf: URL(fileURLWithPath: path))
             let range = try #require(file.range(of: Data(marker.utf8)))
@@ -93,12 +100,23 @@ import Testing
         let personal = [email, "李雷", "+86 139 5555 1234", "9 Secret Lane", "my secret password", "宁静茶"]
         try await harness.app.test(.router) { client in
             let admin = try await client.user("admin@x.example", role: .admin, engine: harness.engine)
-            #expect(try await client.command("RegisterUser", ["email": email, "password": "my secret password", "name": "李雷", "phone": "+86 139 5555 1234"]).status == .ok)
-            #expect(try await client.command("RegisterUser", ["email": email, "password": "my secret password", "name": "李雷"]).status == .unprocessableContent)
+            #expect(
+                try await client.command(
+                    "RegisterUser", ["email": email, "password": "my secret password", "name": "李雷", "phone": "+86 139 5555 1234"]
+                ).status == .ok)
+            #expect(
+                try await client.command("RegisterUser", ["email": email, "password": "my secret password", "name": "李雷"]).status
+                    == .unprocessableContent)
             #expect(try await client.command("Login", ["email": email, "password": "wrong"]).status == .unauthorized)
             let token = try await client.command("Login", ["email": email, "password": "my secret password"]).result["token"] ?? ""
-            _ = try await client.command("AddAddress", ["address": ["recipient": "李雷", "phone": "+86 139 5555 1234", "line1": "9 Secret Lane",
-                                                                 "city": "Beijing", "postalCode": "100080", "country": "CN"]], token: token)
+            _ = try await client.command(
+                "AddAddress",
+                [
+                    "address": [
+                        "recipient": "李雷", "phone": "+86 139 5555 1234", "line1": "9 Secret Lane",
+                        "city": "Beijing", "postalCode": "100080", "country": "CN",
+                    ]
+                ], token: token)
             _ = try await client.call(.get, "/v1/search?q=%E5%AE%81%E9%9D%99%E8%8C%B6")  // 宁静茶
             _ = try await client.call(.get, "/v1/audit/events?reveal=personal", token: admin)
             _ = try await client.call(.get, "/v1/me/profile", token: token)
@@ -106,7 +124,10 @@ import Testing
         let lines = capture.lines
         let requests = lines.filter { $0.hasPrefix("info request ") }
         #expect(requests.count >= 9)
-        #expect(requests.allSatisfy { $0.contains("request.id=") && $0.contains("http.route=") && $0.contains("http.status=") && $0.contains("caller.id=") })
+        #expect(
+            requests.allSatisfy {
+                $0.contains("request.id=") && $0.contains("http.route=") && $0.contains("http.status=") && $0.contains("caller.id=")
+            })
         #expect(requests.contains { $0.contains("error.code=email_taken") && $0.contains("http.status=422") })
         for text in personal { #expect(!lines.contains { $0.contains(text) }, "a log line holds \(text)") }
     }

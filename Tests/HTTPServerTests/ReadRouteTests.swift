@@ -1,5 +1,5 @@
-import Commerce
 import CommandEngine
+import Commerce
 import EventStore
 import Foundation
 import HTTPServer
@@ -20,12 +20,18 @@ extension Reply {
 
 @Suite struct ReadRouteTests {
     /// A merchant with two goods, a customer who bought one; returns their tokens, the goods and the order's last position.
-    func shop(_ client: some TestClientProtocol, _ harness: Harness) async throws -> (merchant: String, customer: String, goods: [String], position: String) {
+    func shop(
+        _ client: some TestClientProtocol, _ harness: Harness
+    ) async throws -> (merchant: String, customer: String, goods: [String], position: String) {
         let merchant = try await client.user("seller@example.com", role: .merchant, engine: harness.engine)
         var goods: [String] = []
         for (title, price) in [("Longjing green tea 龙井绿茶", 8_800), ("Clay teapot 紫砂壶", 26_000)] {
-            let listed = try await client.command("ListGoods", ["title": title, "description": title, "category": "tea", "brand": "West Lake",
-                                                                "tags": ["green"], "price": price, "stock": 4, "lowStockThreshold": 5], token: merchant)
+            let listed = try await client.command(
+                "ListGoods",
+                [
+                    "title": title, "description": title, "category": "tea", "brand": "West Lake",
+                    "tags": ["green"], "price": price, "stock": 4, "lowStockThreshold": 5,
+                ], token: merchant)
             goods.append(listed.result["goodsId"] ?? "")
         }
         let customer = try await client.shopper("buyer@example.com", engine: harness.engine)
@@ -115,18 +121,24 @@ extension Reply {
             let admin = try await client.user("admin@example.com", role: .admin, engine: harness.engine)
             let head = try await client.head()
             let long = String(repeating: "a", count: 300)
-            for uri in ["/v1/search?size=0", "/v1/search?size=101", "/v1/search?sort=cheapest", "/v1/search?minPrice=-1", "/v1/search?inStock=maybe",
-                        "/v1/search?cursor=nonsense", "/v1/search?q=\(long)", "/v1/search?page=0", "/v1/search?after=soon",
-                        "/v1/recommendations/hot?limit=0", "/v1/recommendations/hot?limit=1000"] {
+            for uri in [
+                "/v1/search?size=0", "/v1/search?size=101", "/v1/search?sort=cheapest", "/v1/search?minPrice=-1",
+                "/v1/search?inStock=maybe",
+                "/v1/search?cursor=nonsense", "/v1/search?q=\(long)", "/v1/search?page=0", "/v1/search?after=soon",
+                "/v1/recommendations/hot?limit=0", "/v1/recommendations/hot?limit=1000",
+            ] {
                 let reply = try await client.call(.get, uri)
                 #expect(reply.status == .badRequest, "\(uri)")
                 #expect(reply.errorCode == "invalid_query", "\(uri)")
-                #expect(!(reply.text.contains("page page") || reply.text.contains("size size") || reply.text.contains("cursor the")),
-                        "the field is named once: \(reply.text)")
+                #expect(
+                    !(reply.text.contains("page page") || reply.text.contains("size size") || reply.text.contains("cursor the")),
+                    "the field is named once: \(reply.text)")
             }
             // Days that are not on the calendar, digits that are not ASCII, and a range that ends before it starts.
-            for query in ["from=2026-13-01", "from=2026-02-30", "to=2025-02-29", "from=2026-1-01", "from=%D9%A2%D9%A0%D9%A2%D9%A6-01-01",
-                          "from=2026-05-02&to=2026-05-01"] {
+            for query in [
+                "from=2026-13-01", "from=2026-02-30", "to=2025-02-29", "from=2026-1-01", "from=%D9%A2%D9%A0%D9%A2%D9%A6-01-01",
+                "from=2026-05-02&to=2026-05-01",
+            ] {
                 let reply = try await client.call(.get, "/v1/analytics/sales?\(query)", token: admin)
                 #expect(reply.status == .badRequest && reply.errorCode == "invalid_query", "\(query): \(reply.text)")
             }
@@ -134,7 +146,9 @@ extension Reply {
             // Values that do not percent-decode to UTF-8 (bad bytes, a broken escape) are refused by name (a search for them matched everything).
             for uri in ["/v1/search?q=%ff%fe", "/v1/search?size=5&q=tea%C3", "/v1/search/suggest?q=%ED%A0%80", "/v1/search?q=%zz"] {
                 let reply = try await client.call(.get, uri)
-                #expect(reply.status == .badRequest && reply.errorCode == "invalid_query" && reply.text.contains("q is not percent-encoded UTF-8"), "\(uri): \(reply.text)")
+                #expect(
+                    reply.status == .badRequest && reply.errorCode == "invalid_query"
+                        && reply.text.contains("q is not percent-encoded UTF-8"), "\(uri): \(reply.text)")
             }
             for uri in ["/v1/search?q=%E8%8C%B6", "/v1/search?q=100%25", "/v1/search?q=green+tea"] {
                 #expect(try await client.call(.get, uri).status == .ok, "\(uri)")

@@ -1,12 +1,13 @@
-import Commerce
 import CommandEngine
+import Commerce
 import EventStore
 import Foundation
-@testable import HTTPServer
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
+@testable import HTTPServer
 
 /// Who sends a request in the role matrix.
 enum Who: String, CaseIterable, Sendable, CustomStringConvertible {
@@ -39,7 +40,8 @@ struct MatrixShop {
         let admin = try await client.user("admin@matrix.example", role: .admin, engine: harness.engine)
         shop.bearer[.admin] = admin
         for (who, email) in [(Who.merchant, "merchant-a@matrix.example"), (.otherMerchant, "merchant-b@matrix.example")] {
-            let registered = try await client.command("RegisterUser", ["email": email, "password": password, "name": "Seller", "role": "merchant"], token: admin)
+            let registered = try await client.command(
+                "RegisterUser", ["email": email, "password": password, "name": "Seller", "role": "merchant"], token: admin)
             try #require(registered.status == .ok, "\(registered.text)")
             if who == .merchant { shop.merchantA = registered.result["userId"] ?? "" }
             shop.bearer[who] = try await client.command("Login", ["email": email, "password": password]).result["token"]
@@ -47,22 +49,31 @@ struct MatrixShop {
         shop.bearer[.customer] = try await client.shopper("buyer-a@matrix.example", engine: harness.engine)
         shop.bearer[.otherCustomer] = try await client.user("buyer-b@matrix.example", engine: harness.engine)
         shop.customerA = try await client.call(.get, "/v1/me/profile", token: shop.bearer[.customer]).json["userId"] as? String ?? ""
-        shop.address = (try await client.call(.get, "/v1/me/profile", token: shop.bearer[.customer]).json["addresses"] as? [[String: Any]])?
+        shop.address =
+            (try await client.call(.get, "/v1/me/profile", token: shop.bearer[.customer]).json["addresses"] as? [[String: Any]])?
             .first?["addressId"] as? String ?? ""
         shop.customerB = try await client.call(.get, "/v1/me/profile", token: shop.bearer[.otherCustomer]).json["userId"] as? String ?? ""
         shop.admin = try await client.call(.get, "/v1/me/profile", token: admin).json["userId"] as? String ?? ""
         _ = try await client.command("ApplyForMerchant", ["shopName": "B's Teas 茶"], token: shop.bearer[.otherCustomer])
 
         func list(_ title: String) async throws -> String {
-            try await client.command("ListGoods", ["title": title, "category": "tea", "price": 10_000, "stock": 100], token: shop.bearer[.merchant])
-                .result["goodsId"] ?? ""
+            try await client.command(
+                "ListGoods", ["title": title, "category": "tea", "price": 10_000, "stock": 100], token: shop.bearer[.merchant]
+            )
+            .result["goodsId"] ?? ""
         }
         shop.goods = try await list("Longjing 龙井")
         shop.otherGoods = try await list("Oolong 乌龙")
         shop.delistedGoods = try await list("Pu'er 普洱")
         _ = try await client.command("Delist", ["goodsId": shop.delistedGoods], token: shop.bearer[.merchant])
-        shop.coupon = try await client.command("CreateCoupon", ["code": "MATRIX", "kind": "percent", "value": 10, "validUntil": 4_102_444_800_000,
-                                                                "totalLimit": 100, "perUserLimit": 5], token: admin).result["couponId"] ?? ""
+        shop.coupon =
+            try await client.command(
+                "CreateCoupon",
+                [
+                    "code": "MATRIX", "kind": "percent", "value": 10, "validUntil": 4_102_444_800_000,
+                    "totalLimit": 100, "perUserLimit": 5,
+                ], token: admin
+            ).result["couponId"] ?? ""
         let buyer = shop.bearer[.customer]
         _ = try await client.command("AddFavorite", ["goodsId": shop.goods], token: buyer)
         _ = try await client.command("AddToCart", ["goodsId": shop.goods, "quantity": 1], token: buyer)
@@ -79,10 +90,14 @@ struct MatrixShop {
             return payment
         }
         func ship(_ order: String) async throws {
-            try #require(try await client.command("ShipOrder", ["orderId": order, "carrier": "SF", "trackingNumber": "SF1"], token: shop.bearer[.merchant]).status == .ok)
+            try #require(
+                try await client.command(
+                    "ShipOrder", ["orderId": order, "carrier": "SF", "trackingNumber": "SF1"], token: shop.bearer[.merchant]
+                ).status == .ok)
         }
         shop.placedOrder = try await order()
-        shop.pendingPayment = try await client.command("InitiatePayment", ["orderId": shop.placedOrder], token: buyer).result["paymentId"] ?? ""
+        shop.pendingPayment =
+            try await client.command("InitiatePayment", ["orderId": shop.placedOrder], token: buyer).result["paymentId"] ?? ""
         shop.paidOrder = try await order()
         shop.paidPayment = try await pay(shop.paidOrder)
         shop.shippedOrder = try await order()
@@ -95,7 +110,8 @@ struct MatrixShop {
             try #require(try await client.command("ConfirmReceipt", ["orderId": id], token: buyer).status == .ok)
             shop[keyPath: keep] = id
         }
-        try #require(try await client.command("RequestRefund", ["orderId": shop.refundOrder, "reason": "damaged"], token: buyer).status == .ok)
+        try #require(
+            try await client.command("RequestRefund", ["orderId": shop.refundOrder, "reason": "damaged"], token: buyer).status == .ok)
 
         let all = Scope.allCases.map(\.rawValue)
         func key(_ scopes: [String]) async throws -> String {
@@ -105,7 +121,8 @@ struct MatrixShop {
         }
         shop.bearer[.keyWithScope] = try await key(scope.map { [$0.rawValue] } ?? all)
         shop.bearer[.keyWithoutScope] = try await key(all.filter { $0 != scope?.rawValue })
-        shop.revocableKey = try await client.command("IssueApiKey", ["name": "to revoke", "scopes": ["orders:read"]], token: admin).result["keyId"] ?? ""
+        shop.revocableKey =
+            try await client.command("IssueApiKey", ["name": "to revoke", "scopes": ["orders:read"]], token: admin).result["keyId"] ?? ""
         return shop
     }
 }
@@ -127,8 +144,10 @@ struct CommandRow: Sendable, CustomStringConvertible {
     var scope: Scope? { CommandKind(rawValue: command)?.access.scope }
     var admitted: Set<Who> { passes.union(succeeds.map { [$0] } ?? []) }
 
-    init(_ command: String, succeeds: Who?, passes: Set<Who> = [], refusedCode: String = "forbidden", codes: [Who: String] = [:],
-         _ data: @escaping @Sendable (MatrixShop, Int) -> [String: Any]) {
+    init(
+        _ command: String, succeeds: Who?, passes: Set<Who> = [], refusedCode: String = "forbidden", codes: [Who: String] = [:],
+        _ data: @escaping @Sendable (MatrixShop, Int) -> [String: Any]
+    ) {
         self.command = command
         self.succeeds = succeeds
         self.passes = passes
@@ -148,18 +167,24 @@ struct CommandRow: Sendable, CustomStringConvertible {
 enum Matrix {
     static let others = Who.people.subtracting([.customer])
     static let staff: Set<Who> = [.admin, .keyWithScope]
-    static var address: [String: Any] { ["recipient": "韩梅梅", "phone": "1", "line1": "2 Main St", "city": "Beijing", "postalCode": "100080", "country": "CN"] }
+    static var address: [String: Any] {
+        ["recipient": "韩梅梅", "phone": "1", "line1": "2 Main St", "city": "Beijing", "postalCode": "100080", "country": "CN"]
+    }
     static let validUntil: Int64 = 4_102_444_800_000
 
     static let rows: [CommandRow] = [
         CommandRow("RegisterUser", succeeds: .anonymous, passes: Who.people) { _, n in
             ["email": "new\(n)@matrix.example", "password": MatrixShop.password, "name": "New"]
         },
-        CommandRow("Login", succeeds: .anonymous, passes: Who.people) { _, _ in ["email": "buyer-a@matrix.example", "password": MatrixShop.password] },
+        CommandRow("Login", succeeds: .anonymous, passes: Who.people) { _, _ in
+            ["email": "buyer-a@matrix.example", "password": MatrixShop.password]
+        },
         CommandRow("UpdateProfile", succeeds: .customer, passes: [.admin], refusedCode: "not_owner") { shop, n in
             ["userId": shop.customerA, "name": "Li \(n)"]
         },
-        CommandRow("ChangePassword", succeeds: .customer, passes: others) { _, _ in ["oldPassword": MatrixShop.password, "newPassword": MatrixShop.password] },
+        CommandRow("ChangePassword", succeeds: .customer, passes: others) { _, _ in
+            ["oldPassword": MatrixShop.password, "newPassword": MatrixShop.password]
+        },
         CommandRow("AddAddress", succeeds: .customer, passes: others) { _, _ in ["address": address] },
         CommandRow("UpdateAddress", succeeds: .customer, passes: others) { shop, _ in ["addressId": shop.address, "address": address] },
         CommandRow("RemoveAddress", succeeds: .customer, passes: others) { shop, _ in ["addressId": shop.address] },
@@ -168,7 +193,9 @@ enum Matrix {
         CommandRow("RemoveFavorite", succeeds: .customer, passes: others) { shop, _ in ["goodsId": shop.goods] },
         CommandRow("RecordView", succeeds: .customer, passes: others) { shop, _ in ["goodsId": shop.goods] },
         CommandRow("GrantRole", succeeds: .admin) { shop, _ in ["userId": shop.customerB, "role": "merchant"] },
-        CommandRow("ForgetUser", succeeds: .otherCustomer, passes: [.admin], refusedCode: "not_owner") { shop, _ in ["userId": shop.customerB] },
+        CommandRow("ForgetUser", succeeds: .otherCustomer, passes: [.admin], refusedCode: "not_owner") { shop, _ in
+            ["userId": shop.customerB]
+        },
         CommandRow("ApplyForMerchant", succeeds: .customer, passes: others) { _, _ in ["shopName": "A's Teas 茶庄"] },
         CommandRow("ApproveMerchantApplication", succeeds: .admin) { shop, _ in ["userId": shop.customerB] },
         CommandRow("RejectMerchantApplication", succeeds: .admin) { shop, _ in ["userId": shop.customerB, "reason": "no licence"] },
@@ -181,12 +208,17 @@ enum Matrix {
         CommandRow("ChangePrice", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, n in
             ["goodsId": shop.goods, "price": 20_000 + n]
         },
-        CommandRow("Restock", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in ["goodsId": shop.goods, "quantity": 3] },
+        CommandRow("Restock", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in
+            ["goodsId": shop.goods, "quantity": 3]
+        },
         CommandRow("AdjustStock", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in
             ["goodsId": shop.goods, "delta": -1, "reason": "breakage"]
         },
-        CommandRow("Delist", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in ["goodsId": shop.goods] },
-        CommandRow("Relist", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in ["goodsId": shop.delistedGoods] },
+        CommandRow("Delist", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in ["goodsId": shop.goods]
+        },
+        CommandRow("Relist", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in
+            ["goodsId": shop.delistedGoods]
+        },
         CommandRow("PostReview", succeeds: .customer, refusedCode: "not_owner") { shop, _ in
             ["goodsId": shop.goods, "orderId": shop.receivedOrder, "rating": 5, "text": "好茶 good"]
         },
@@ -205,21 +237,28 @@ enum Matrix {
         CommandRow("ShipOrder", succeeds: .merchant, passes: staff, refusedCode: "not_owner") { shop, _ in
             ["orderId": shop.paidOrder, "carrier": "SF", "trackingNumber": "SF2"]
         },
-        CommandRow("ConfirmReceipt", succeeds: .customer, passes: [.admin], refusedCode: "not_owner") { shop, _ in ["orderId": shop.shippedOrder] },
+        CommandRow("ConfirmReceipt", succeeds: .customer, passes: [.admin], refusedCode: "not_owner") { shop, _ in
+            ["orderId": shop.shippedOrder]
+        },
         CommandRow("CancelOrder", succeeds: .customer, passes: [.merchant, .admin, .keyWithScope], refusedCode: "not_owner") { shop, _ in
             ["orderId": shop.placedOrder, "reason": "changed my mind"]
         },
         CommandRow("RequestRefund", succeeds: .customer, passes: [.admin], refusedCode: "not_owner") { shop, _ in
             ["orderId": shop.receivedOrder, "reason": "damaged"]
         },
-        CommandRow("ApproveRefund", succeeds: .merchant, passes: staff, refusedCode: "not_owner") { shop, _ in ["orderId": shop.refundOrder] },
+        CommandRow("ApproveRefund", succeeds: .merchant, passes: staff, refusedCode: "not_owner") { shop, _ in ["orderId": shop.refundOrder]
+        },
         CommandRow("RejectRefund", succeeds: .merchant, passes: staff, refusedCode: "not_owner") { shop, _ in
             ["orderId": shop.refundOrder, "reason": "photos show no damage"]
         },
         CommandRow("ExpireOrder", succeeds: nil, passes: [.admin], refusedCode: "not_owner") { shop, _ in ["orderId": shop.placedOrder] },
-        CommandRow("InitiatePayment", succeeds: .customer, passes: [.admin], refusedCode: "not_owner") { shop, _ in ["orderId": shop.placedOrder] },
+        CommandRow("InitiatePayment", succeeds: .customer, passes: [.admin], refusedCode: "not_owner") { shop, _ in
+            ["orderId": shop.placedOrder]
+        },
         // A payment an order holds is refunded through the order; this one is, so the admin's refund is refused after authorization.
-        CommandRow("RefundPayment", succeeds: nil, passes: [.admin, .keyWithScope]) { shop, _ in ["paymentId": shop.paidPayment, "reason": "goodwill"] },
+        CommandRow("RefundPayment", succeeds: nil, passes: [.admin, .keyWithScope]) { shop, _ in
+            ["paymentId": shop.paidPayment, "reason": "goodwill"]
+        },
         CommandRow("RedeemPoints", succeeds: .customer, passes: others) { _, _ in ["points": 10] },
         CommandRow("ExchangePoints", succeeds: .customer, passes: others) { _, n in ["points": 10, "code": "PTS\(n)"] },
         CommandRow("IssueApiKey", succeeds: .admin) { _, _ in ["name": "integration", "scopes": ["orders:read"]] },
@@ -273,15 +312,18 @@ enum Matrix {
     static let expected: [String: String] = [
         "sandboxCheckout": "signedIn", "cart": "signedIn", "orders": "signedIn", "points": "signedIn", "profile": "signedIn",
         "favorites": "signedIn", "footprints": "signedIn", "reviews": "signedIn", "recommendFeed": "signedIn",
-        "order": "customer orders:read", "events": "admin events:read", "auditEvents": "admin audit:read", "auditStream": "admin audit:read",
+        "order": "customer orders:read", "events": "admin events:read", "auditEvents": "admin audit:read",
+        "auditStream": "admin audit:read",
         "auditDigest": "admin audit:read", "analyticsSales": "merchant analytics:read", "analyticsTopGoods": "merchant analytics:read",
-        "analyticsLowStock": "merchant analytics:read", "analyticsFunnel": "admin analytics:read", "analyticsRefunds": "admin analytics:read",
+        "analyticsLowStock": "merchant analytics:read", "analyticsFunnel": "admin analytics:read",
+        "analyticsRefunds": "admin analytics:read",
         "projections": "admin projections:manage", "rebuildProjection": "admin projections:manage",
         "apiKeys": "admin", "merchantApplications": "admin",
     ]
 
     @Test func theDeclaredAccessIsTheExpectedOne() throws {
-        let declared = Dictionary(uniqueKeysWithValues: try Harness().routes.compactMap { probe in probe.accessDescription.map { (probe.name, $0) } })
+        let declared = Dictionary(
+            uniqueKeysWithValues: try Harness().routes.compactMap { probe in probe.accessDescription.map { (probe.name, $0) } })
         #expect(declared == Self.expected)
     }
 
@@ -291,8 +333,11 @@ enum Matrix {
             let shop = try await MatrixShop.build(client, harness, scope: nil)
             for probe in harness.routes where probe.accessDescription != nil {
                 for who in Who.allCases {
-                    let path = probe.path.replacingOccurrences(of: ":paymentId", with: shop.pendingPayment)
-                        .replacingOccurrences(of: ":orderId", with: shop.paidOrder).replacingOccurrences(of: ":stream", with: "order-\(shop.paidOrder)")
+                    let path =
+                        probe.path.replacingOccurrences(of: ":paymentId", with: shop.pendingPayment)
+                        .replacingOccurrences(of: ":orderId", with: shop.paidOrder).replacingOccurrences(
+                            of: ":stream", with: "order-\(shop.paidOrder)"
+                        )
                         .replacingOccurrences(of: ":name", with: "search") + (probe.name == "events" ? "?limit=1" : "")
                     // Keys are admins' here; "without scope" holds every scope but the route's.
                     let token: String?
@@ -304,7 +349,8 @@ enum Matrix {
                     let reply = try await client.call(probe.method, path, token: token)
                     let admitted = probe.admits(who)
                     if admitted {
-                        #expect(![401, 403].contains(reply.status.code) && reply.status.code < 500, "\(probe.name) by \(who): \(reply.text)")
+                        #expect(
+                            ![401, 403].contains(reply.status.code) && reply.status.code < 500, "\(probe.name) by \(who): \(reply.text)")
                     } else {
                         let status: HTTPResponse.Status = who == .anonymous ? .unauthorized : .forbidden
                         #expect(reply.status == status, "\(probe.name) by \(who): \(reply.status.code) \(reply.text)")
@@ -316,7 +362,8 @@ enum Matrix {
     }
 
     private func key(_ client: some TestClientProtocol, _ shop: MatrixShop, _ scopes: [Scope]) async throws -> String {
-        try await client.command("IssueApiKey", ["name": "route", "scopes": scopes.map(\.rawValue)], token: shop.bearer[.admin]).result["secret"] ?? ""
+        try await client.command("IssueApiKey", ["name": "route", "scopes": scopes.map(\.rawValue)], token: shop.bearer[.admin]).result[
+            "secret"] ?? ""
     }
 }
 
@@ -336,7 +383,9 @@ extension RouteSpec {
     }
 
     func admits(_ who: Who) -> Bool {
-        let roles: [Who: Role] = [.customer: .customer, .otherCustomer: .customer, .merchant: .merchant, .otherMerchant: .merchant, .admin: .admin]
+        let roles: [Who: Role] = [
+            .customer: .customer, .otherCustomer: .customer, .merchant: .merchant, .otherMerchant: .merchant, .admin: .admin,
+        ]
         switch access {
         case .anyone, .anyoneNamed: return true
         case .signedIn: return Who.people.contains(who)
@@ -364,7 +413,9 @@ extension RouteSpec {
             for who in [Who.customer, .merchant, .admin, .keyWithScope] {
                 #expect(try await client.call(.get, "/v1/orders/\(shop.paidOrder)", token: shop.bearer[who]).status == .ok, "\(who)")
             }
-            #expect(try await client.call(.post, "/v1/payments/sandbox/checkout/\(shop.pendingPayment)", token: shop.bearer[.customer]).status == .ok)
+            #expect(
+                try await client.call(.post, "/v1/payments/sandbox/checkout/\(shop.pendingPayment)", token: shop.bearer[.customer]).status
+                    == .ok)
         }
     }
 }

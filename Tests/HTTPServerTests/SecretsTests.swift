@@ -1,6 +1,6 @@
+import CommandEngine
 import Commerce
 import EventCodec
-import CommandEngine
 import EventStore
 import Foundation
 import HTTPServer
@@ -35,19 +35,35 @@ import Testing
     /// A shop with everything that holds a secret: registrations, a changed password, an API key, logins
     /// under idempotency keys, an order with an address. Returns the admin token, an audit/events key, and
     /// every secret string the log or the answers hold.
-    func shopWithSecrets(_ client: some TestClientProtocol, _ harness: Harness) async throws -> (admin: String, key: String, secrets: [String]) {
+    func shopWithSecrets(
+        _ client: some TestClientProtocol, _ harness: Harness
+    ) async throws -> (admin: String, key: String, secrets: [String]) {
         let admin = try await client.user("admin@x.example", role: .admin, engine: harness.engine)
-        let registered = try await client.command("RegisterUser", ["email": Self.email, "password": "first password", "name": "李雷", "phone": Self.phone])
+        let registered = try await client.command(
+            "RegisterUser", ["email": Self.email, "password": "first password", "name": "李雷", "phone": Self.phone])
         try #require(registered.status == .ok)
-        var token = try #require(try await client.command("Login", ["email": Self.email, "password": "first password"], key: "login-1").result["token"])
+        var token = try #require(
+            try await client.command("Login", ["email": Self.email, "password": "first password"], key: "login-1").result["token"])
         _ = try await client.command("ChangePassword", ["oldPassword": "first password", "newPassword": "second password"], token: token)
-        token = try #require(try await client.command("Login", ["email": Self.email, "password": "second password"], key: "login-2").result["token"])
-        _ = try await client.command("AddAddress", ["address": ["recipient": "李雷", "phone": Self.phone, "line1": "9 Secret Lane", "city": "Beijing",
-                                                             "postalCode": "100080", "country": "CN"]], token: token)
+        token = try #require(
+            try await client.command("Login", ["email": Self.email, "password": "second password"], key: "login-2").result["token"])
+        _ = try await client.command(
+            "AddAddress",
+            [
+                "address": [
+                    "recipient": "李雷", "phone": Self.phone, "line1": "9 Secret Lane", "city": "Beijing",
+                    "postalCode": "100080", "country": "CN",
+                ]
+            ], token: token)
         let merchant = try await client.user("m@x.example", role: .merchant, engine: harness.engine)
-        let goods = try await client.command("ListGoods", ["title": "Tea", "category": "tea", "price": 100, "stock": 5], token: merchant).result["goodsId"] ?? ""
-        try #require(try await client.command("PlaceOrder", ["items": [["goodsId": goods, "quantity": 1]]], token: token, key: "order-1").status == .ok)
-        let issued = try await client.command("IssueApiKey", ["name": "siem", "scopes": ["audit:read", "events:read"]], token: admin, key: "key-1")
+        let goods =
+            try await client.command("ListGoods", ["title": "Tea", "category": "tea", "price": 100, "stock": 5], token: merchant).result[
+                "goodsId"] ?? ""
+        try #require(
+            try await client.command("PlaceOrder", ["items": [["goodsId": goods, "quantity": 1]]], token: token, key: "order-1").status
+                == .ok)
+        let issued = try await client.command(
+            "IssueApiKey", ["name": "siem", "scopes": ["audit:read", "events:read"]], token: admin, key: "key-1")
         let key = try #require(issued.result["secret"])
         var secrets = [token, key, String(key.suffix(24))]
         for event in try harness.log.read(from: 1) {
@@ -58,7 +74,9 @@ import Testing
                 case .apiKey(.issued(let issued)): secrets.append(issued.secretDigest.hex)
                 default: break
                 }
-            } else if let record = try? JSONSerialization.jsonObject(with: Data(event.payload)) as? [String: Any], let fingerprint = record["fingerprint"] as? String {
+            } else if let record = try? JSONSerialization.jsonObject(with: Data(event.payload)) as? [String: Any],
+                let fingerprint = record["fingerprint"] as? String
+            {
                 secrets.append(fingerprint)
             }
         }
@@ -106,8 +124,14 @@ import Testing
         let harness = try Harness()
         try await harness.app.test(.router) { client in
             let (admin, key, _) = try await shopWithSecrets(client, harness)
-            let customer = try #require(try await client.call(.get, "/v1/audit/events?type=UserRegistered&limit=10", token: admin).json["events"] as? [[String: Any]])
-                .first { ($0["data"] as? [String: Any])?["email"] as? String == PersonalData.hidden && ($0["data"] as? [String: Any])?["role"] as? String == "customer" }
+            let customer = try #require(
+                try await client.call(.get, "/v1/audit/events?type=UserRegistered&limit=10", token: admin).json["events"]
+                    as? [[String: Any]]
+            )
+            .first {
+                ($0["data"] as? [String: Any])?["email"] as? String == PersonalData.hidden
+                    && ($0["data"] as? [String: Any])?["role"] as? String == "customer"
+            }
             let userStream = try #require(customer?["stream"] as? String)
             let userId = String(userStream.dropFirst("user-".count))
             // A key, even with audit:read, may not reveal; nothing is recorded.
@@ -119,8 +143,9 @@ import Testing
             #expect(harness.log.headPosition == before)
             // The admin's reveal: the answer opens the fields, and the log says who saw whose data, when, by which request.
             let requestId = UUID()
-            let shown = try await client.call(.get, "/v1/audit/streams/\(userStream)?reveal=personal", token: admin,
-                                              headers: [HTTPField.Name("X-Request-Id") ?? .via: requestId.uuidString])
+            let shown = try await client.call(
+                .get, "/v1/audit/streams/\(userStream)?reveal=personal", token: admin,
+                headers: [HTTPField.Name("X-Request-Id") ?? .via: requestId.uuidString])
             #expect(shown.status == .ok && shown.text.contains(Self.email))
             let record = try await client.call(.get, "/v1/audit/streams/disclosures-\(userId)", token: admin)
             let events = try #require(record.json["events"] as? [[String: Any]])

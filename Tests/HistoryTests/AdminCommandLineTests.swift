@@ -1,6 +1,6 @@
 import Assembly
-import Commerce
 import CommandEngine
+import Commerce
 import EventStore
 import Foundation
 import History
@@ -13,14 +13,18 @@ import Testing
         let data = temporaryDirectory("admin")
         let refused = try runEmporium(["admin", "create", "--data-dir", data, "--email", "owner@shop.example"], input: "\n")
         #expect(refused.status != 0 && refused.error.contains("no password"), "\(refused.error)")
-        let created = try runEmporium(["admin", "create", "--data-dir", data, "--email", "Owner@Shop.example", "--name", "Owner"],
-                                      input: "correct horse battery\n")
+        let created = try runEmporium(
+            ["admin", "create", "--data-dir", data, "--email", "Owner@Shop.example", "--name", "Owner"],
+            input: "correct horse battery\n")
         #expect(created.status == 0 && created.output.contains("created admin owner@shop.example"), "\(created.error)")
-        let second = try runEmporium(["admin", "create", "--data-dir", data, "--email", "deputy@shop.example"], input: "another password\n")
+        let second = try runEmporium(
+            ["admin", "create", "--data-dir", data, "--email", "deputy@shop.example"], input: "another password\n")
         #expect(second.status != 0 && second.error.contains("--another"), "\(second.error)")
-        let another = try runEmporium(["admin", "create", "--data-dir", data, "--email", "deputy@shop.example", "--another"], input: "another password\n")
+        let another = try runEmporium(
+            ["admin", "create", "--data-dir", data, "--email", "deputy@shop.example", "--another"], input: "another password\n")
         #expect(another.status == 0, "\(another.error)")
-        let taken = try runEmporium(["admin", "create", "--data-dir", data, "--email", "deputy@shop.example", "--another"], input: "another password\n")
+        let taken = try runEmporium(
+            ["admin", "create", "--data-dir", data, "--email", "deputy@shop.example", "--another"], input: "another password\n")
         #expect(taken.status != 0 && taken.error.contains("registered already"), "\(taken.error)")
         let listed = try runEmporium(["admin", "list", "--data-dir", data])
         #expect(listed.status == 0 && listed.output.split(separator: "\n").count == 2)
@@ -31,8 +35,9 @@ import Testing
         let shop = try Shop(directory: ShopDirectory(data), options: options)
         defer { shop.close() }
         let log = shop.log
-        let login = try await shop.engine.execute(.login(email: "owner@shop.example", password: "correct horse battery"),
-                                             context: CommandContext(actor: nil, correlationId: UUID()))
+        let login = try await shop.engine.execute(
+            .login(email: "owner@shop.example", password: "correct horse battery"),
+            context: CommandContext(actor: nil, correlationId: UUID()))
         #expect(login.result.role == .admin)
         #expect(try log.events(ofType: UserRegistered.eventType).allSatisfy { $0.metadata.actor == "system" })
     }

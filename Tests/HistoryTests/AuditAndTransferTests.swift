@@ -3,6 +3,7 @@ import Fixtures
 import Foundation
 import LMDB
 import Testing
+
 @testable import CommandEngine
 @testable import EventStore
 @testable import History
@@ -22,12 +23,14 @@ actor SeededShop {
         let log = try EventLog(directory: directory + "/log", options: options)
         let keyBytes = SeededBytes(seed: 9)
         let vault = try KeyVault(directory: directory + "/keys", randomBytes: { keyBytes.next($0) })
-        let configuration = Engine.Configuration.seeded(5, clock: clock, tokenSecret: Array(repeating: 3, count: 32), sandboxSecret: Array(repeating: 4, count: 32))
+        let configuration = Engine.Configuration.seeded(
+            5, clock: clock, tokenSecret: Array(repeating: 3, count: 32), sandboxSecret: Array(repeating: 4, count: 32))
         var size = DemoShop.Size()
         size.goods = 24
         size.customers = 6
         size.orders = 60
-        _ = try await DemoShop.seed(engine: try Engine(log: log, vault: vault, configuration: configuration), clock: clock, size: size, seed: 5)
+        _ = try await DemoShop.seed(
+            engine: try Engine(log: log, vault: vault, configuration: configuration), clock: clock, size: size, seed: 5)
         built = (log, vault, directory)
         return (log, vault, directory)
     }
@@ -51,7 +54,9 @@ actor SeededShop {
     @Test func filtersAgreeWithABruteForceScan() async throws {
         let (log, _, _) = try await SeededShop.shared.get()
         var everything: [RecordedEvent] = []
-        try log.scan { everything.append($0); return true }
+        try log.scan {
+            everything.append($0); return true
+        }
         #expect(everything.count > 500)
         let auditor = Auditor(log: log)
         var random = SplitMix64(seed: 11)
@@ -88,8 +93,10 @@ actor SeededShop {
         let first = try #require(try log.event(at: 2))
         let line = try EventPresenter(cipher: vault).jsonLine(first)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
-        for field in ["position", "stream", "version", "type", "schemaVersion", "eventId", "recordedAt", "recordedAtNanos", "actor",
-                      "correlationId", "causationId", "prevHash", "hash", "payloadBase64", "data"] {
+        for field in [
+            "position", "stream", "version", "type", "schemaVersion", "eventId", "recordedAt", "recordedAtNanos", "actor",
+            "correlationId", "causationId", "prevHash", "hash", "payloadBase64", "data",
+        ] {
             #expect(object[field] != nil, "missing \(field)")
         }
         #expect(first.type == "UserRegistered")
@@ -97,7 +104,8 @@ actor SeededShop {
         #expect(Array(stored) == first.payload, "the stored payload, byte for byte")
         #expect(String(decoding: stored, as: UTF8.self).contains("sealed:v1:"), "personal fields are sealed in the stored payload")
         #expect((object["data"] as? [String: Any])?["email"] as? String == DemoShop.adminEmail, "and opened in the presented data")
-        let blind = try #require(try JSONSerialization.jsonObject(with: Data(EventPresenter(cipher: nil).jsonLine(first))) as? [String: Any])
+        let blind = try #require(
+            try JSONSerialization.jsonObject(with: Data(EventPresenter(cipher: nil).jsonLine(first))) as? [String: Any])
         #expect((blind["data"] as? [String: Any])?["email"] as? String == PersonalData.erased)
     }
 }
@@ -133,9 +141,13 @@ actor SeededShop {
         let imported = try EventLog(directory: target, options: options)
         defer { imported.close() }
         var original: [RecordedEvent] = []
-        try log.scan { original.append($0); return true }
+        try log.scan {
+            original.append($0); return true
+        }
         var copy: [RecordedEvent] = []
-        try imported.scan { copy.append($0); return true }
+        try imported.scan {
+            copy.append($0); return true
+        }
         #expect(copy == original, "every header field, link and hash")
         #expect(try imported.verify().isHealthy)
         // The copy answers the same index queries.
@@ -147,8 +159,10 @@ actor SeededShop {
         #expect(Array(again) == first)
     }
 
-    @Test(arguments: ["flipped payload", "reordered pair", "removed line", "truncated", "edited header field", "not json", "wrong format",
-                      "version zero", "largest version"])
+    @Test(arguments: [
+        "flipped payload", "reordered pair", "removed line", "truncated", "edited header field", "not json", "wrong format",
+        "version zero", "largest version",
+    ])
     func aDamagedFileIsRefusedAndWritesNothing(_ damage: String) async throws {
         let (log, vault, _) = try await SeededShop.shared.get()
         var lines = try lines(try export(log, vault))
@@ -170,7 +184,8 @@ actor SeededShop {
         case "version zero", "largest version":
             // Versions are read as they are batched, before any hash is checked: 0 - 1 and the largest + 1 trapped.
             let records = try lines.dropFirst().map { try JSONDecoder().decode(EventRecord.self, from: Data($0.utf8)) }
-            let index = try #require(records.indices.dropLast().first { records[$0].stream == records[$0 + 1].stream && records[$0].version > 1 })
+            let index = try #require(
+                records.indices.dropLast().first { records[$0].stream == records[$0 + 1].stream && records[$0].version > 1 })
             var record = records[index]
             record.version = damage == "version zero" ? 0 : UInt64.max
             lines[index + 1] = String(decoding: try record.jsonLine(data: nil), as: UTF8.self)
@@ -254,9 +269,11 @@ actor SeededShop {
         let log = try EventLog(directory: directory)
         defer { log.close() }
         let metadata = EventMetadata(actor: "system", correlationId: UUID())
-        _ = try await log.append(to: try StreamName("order-\(UUID().uuidString.lowercased())"), expected: .noStream, events: [
-            ProposedEvent(eventId: UUID(), type: "OrderPaid", payload: Array("{\"amount\":\"lots\"}".utf8), metadata: metadata),
-        ])
+        _ = try await log.append(
+            to: try StreamName("order-\(UUID().uuidString.lowercased())"), expected: .noStream,
+            events: [
+                ProposedEvent(eventId: UUID(), type: "OrderPaid", payload: Array("{\"amount\":\"lots\"}".utf8), metadata: metadata)
+            ])
         let report = try ShopVerifier(log: log).verify()
         #expect(report.log.isHealthy, "the record itself is sound")
         #expect(report.decodeProblem?.contains("position 1") == true)

@@ -1,6 +1,7 @@
 import Foundation
 import LMDB
 import Testing
+
 @testable import EventStore
 
 /// Runs the CLI; returns its exit status and standard output (standard error goes to a file: progress bars).
@@ -47,7 +48,8 @@ func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         #expect(try run(["verify", "--data-dir", copy]).status == 0)
 
         // A damaged export is refused (a data error, 65, not a usage one) and writes nothing.
-        var damaged = String(decoding: try Data(contentsOf: URL(fileURLWithPath: exported)), as: UTF8.self).split(separator: "\n").map(String.init)
+        var damaged = String(decoding: try Data(contentsOf: URL(fileURLWithPath: exported)), as: UTF8.self).split(separator: "\n").map(
+            String.init)
         damaged.swapAt(5, 6)
         let damagedPath = temporaryDirectory("cli-damaged") + ".jsonl"
         try Data(damaged.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: damagedPath))

@@ -1,6 +1,6 @@
 import Assembly
-import Commerce
 import CommandEngine
+import Commerce
 import EventStore
 import Foundation
 import History
@@ -40,7 +40,8 @@ import Glibc
         try FileManager.default.createDirectory(atPath: data + "/projections", withIntermediateDirectories: true)
         let lock = open(data + "/projections/server.lock", O_CREAT | O_RDWR, 0o640)
         #expect(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0)
-        let busy = try runEmporium(["admin", "create", "--data-dir", data, "--email", "x@y.example", "--another"], input: "long enough pw\n")
+        let busy = try runEmporium(
+            ["admin", "create", "--data-dir", data, "--email", "x@y.example", "--another"], input: "long enough pw\n")
         #expect(busy.status == 75 && busy.error.contains("stop it first"), "\(busy.error)")
         let rebuild = try runEmporium(["projections", "rebuild", "all", "--data-dir", data])
         #expect(rebuild.status == 75 && rebuild.error.contains("POST /v1/admin/projections/all/rebuild"))
@@ -57,7 +58,9 @@ import Glibc
     @Test func statsVerifyTailAndProjectionStatusSpeakJSON() throws {
         let data = try referenceShop()
         _ = try runEmporium(["projections", "rebuild", "all", "--data-dir", data])
-        func object(_ text: String) throws -> [String: Any] { try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) }
+        func object(_ text: String) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        }
         let stats = try object(try runEmporium(["stats", "--json", "--data-dir", data]).output)
         #expect(stats["headPosition"] as? Int == 45 && (stats["headHash"] as? String)?.count == 64)
         let verify = try runEmporium(["verify", "--json", "--data-dir", data])
@@ -65,13 +68,17 @@ import Glibc
         #expect(verify.status == 0 && verified["ok"] as? Bool == true && (verified["readModels"] as? [String: Any])?.count == 4)
         let tail = try runEmporium(["tail", "--json", "--count", "3", "--data-dir", data])
         let lines = try tail.output.split(separator: "\n").map { try object(String($0)) }
-        #expect(lines.map { $0["position"] as? Int } == [43, 44, 45] && lines.allSatisfy { $0["payload"] == nil && $0["payloadBase64"] == nil })
-        let status = try JSONSerialization.jsonObject(with: Data(try runEmporium(["projections", "status", "--json", "--data-dir", data]).output.utf8))
+        #expect(
+            lines.map { $0["position"] as? Int } == [43, 44, 45] && lines.allSatisfy { $0["payload"] == nil && $0["payloadBase64"] == nil })
+        let status = try JSONSerialization.jsonObject(
+            with: Data(try runEmporium(["projections", "status", "--json", "--data-dir", data]).output.utf8))
         #expect((status as? [[String: Any]])?.count == 4)
     }
 
     @Test func theSeedProgressEndsAtAHundredPercent() throws {
-        let seeded = try runEmporium(["seed", "--data-dir", temporaryDirectory("seed"), "--customers", "3", "--goods", "5", "--orders", "4"])
+        let seeded = try runEmporium([
+            "seed", "--data-dir", temporaryDirectory("seed"), "--customers", "3", "--goods", "5", "--orders", "4",
+        ])
         #expect(seeded.status == 0)
         #expect(seeded.error.split(separator: "\n").last?.contains("100%") == true, "\(seeded.error)")
     }
@@ -94,7 +101,9 @@ import Glibc
 
         let wrong = temporaryDirectory("wrong-passphrase")
         try Data("not the passphrase at all\n".utf8).write(to: URL(fileURLWithPath: wrong))
-        let denied = try runEmporium(["import", "--data-dir", temporaryDirectory("denied"), export, "--keys", keys, "--passphrase-file", wrong])
+        let denied = try runEmporium([
+            "import", "--data-dir", temporaryDirectory("denied"), export, "--keys", keys, "--passphrase-file", wrong,
+        ])
         #expect(denied.status == 65 && denied.error.contains("passphrase"))
 
         let whole = temporaryDirectory("whole")
@@ -125,7 +134,8 @@ import Glibc
         writer.cancel()
         let registered = try await writer.value
         #expect(backedUp.status == 0, "\(backedUp.error)")
-        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: backup + "/backup.json"))) as? [String: Any])
+        let manifest = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: backup + "/backup.json"))) as? [String: Any])
         let position = try #require(manifest["logPosition"] as? Int)
         #expect(position > 0 && position < Int(shop.log.headPosition), "the backup is a point in the middle of the load")
 
@@ -135,7 +145,8 @@ import Glibc
         #expect(try runEmporium(["verify", "--data-dir", restoredDirectory]).status == 0)
         let copy = try OpenedShop(restoredDirectory)
         // Exactly the users registered up to the backup's position are there, and every one logs in.
-        let inBackup = try shop.log.events(ofType: UserRegistered.eventType, limit: 100_000).filter { $0.position <= UInt64(position) }.count
+        let inBackup = try shop.log.events(ofType: UserRegistered.eventType, limit: 100_000).filter { $0.position <= UInt64(position) }
+            .count
         let restoredUsers = try copy.log.events(ofType: UserRegistered.eventType, limit: 100_000).count
         #expect(inBackup > 0 && restoredUsers == inBackup)
         for email in registered.prefix(inBackup) { #expect(try await copy.login(email, OpenedShop.password) == "customer", "\(email)") }
@@ -163,11 +174,13 @@ final class OpenedShop: @unchecked Sendable {
     deinit { shop.close() }
 
     func register(_ email: String) async throws {
-        _ = try await engine.execute(.registerUser(email: email, password: Self.password, name: "Buyer"), context: CommandContext(actor: nil, correlationId: UUID()))
+        _ = try await engine.execute(
+            .registerUser(email: email, password: Self.password, name: "Buyer"), context: CommandContext(actor: nil, correlationId: UUID()))
     }
 
     /// The role Login answers with.
     func login(_ email: String, _ password: String) async throws -> String? {
-        try await engine.execute(.login(email: email, password: password), context: CommandContext(actor: nil, correlationId: UUID())).result.role?.rawValue
+        try await engine.execute(.login(email: email, password: password), context: CommandContext(actor: nil, correlationId: UUID()))
+            .result.role?.rawValue
     }
 }

@@ -2,6 +2,7 @@ import Commerce
 import Fixtures
 import Foundation
 import Testing
+
 @testable import CommandEngine
 @testable import EventStore
 @testable import History
@@ -28,7 +29,9 @@ import Testing
             try Data(bytes).write(to: file)
         }
         let stored = Array(try Data(contentsOf: file))
-        #expect(stored.elementsEqual(bytes), "\(name) differs from a fresh run of the reference scenario: regenerate on purpose and review the diff")
+        #expect(
+            stored.elementsEqual(bytes),
+            "\(name) differs from a fresh run of the reference scenario: regenerate on purpose and review the diff")
     }
 
     @Test func theExportAndTheReplayedStatesAreTheLockedOnes() async throws {

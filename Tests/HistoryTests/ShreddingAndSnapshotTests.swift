@@ -2,6 +2,7 @@ import Commerce
 import Fixtures
 import Foundation
 import Testing
+
 @testable import CommandEngine
 @testable import EventStore
 @testable import History
@@ -20,14 +21,17 @@ import Testing
         #expect(users.contains { $0.isForgotten && $0.email.isEmpty })
         // Before the forgetting, time travel shows her events' personal fields as erased: the key is gone for every point in time.
         let placed = try replayer.shop(through: try #require(shop.outcome.marks["placed"]))
-        let hers = try #require(placed.streams.values.compactMap { stream -> UserState? in if case .user(let user) = stream.state { user } else { nil } }
-            .first { $0.name == PersonalData.erased })
+        let hers = try #require(
+            placed.streams.values.compactMap { stream -> UserState? in if case .user(let user) = stream.state { user } else { nil } }
+                .first { $0.name == PersonalData.erased })
         #expect(hers.email == PersonalData.erased && hers.addresses.allSatisfy { $0.address.line1 == PersonalData.erased })
         // Audit and export show the same.
-        let registered = try #require(try shop.log.events(ofType: "UserRegistered", limit: 10).first { event in
-            event.stream.rawValue == "user-\(hers.userId?.description ?? "")"
-        })
-        let data = try #require(try JSONSerialization.jsonObject(with: Data(EventPresenter(cipher: shop.vault).data(registered))) as? [String: Any])
+        let registered = try #require(
+            try shop.log.events(ofType: "UserRegistered", limit: 10).first { event in
+                event.stream.rawValue == "user-\(hers.userId?.description ?? "")"
+            })
+        let data = try #require(
+            try JSONSerialization.jsonObject(with: Data(EventPresenter(cipher: shop.vault).data(registered))) as? [String: Any])
         #expect(data["email"] as? String == PersonalData.erased && data["role"] as? String == "customer")
         shop.close()
         // No file of the shop holds her address, name or email in clear; nor anyone else's email (sealed from the start).
@@ -76,7 +80,8 @@ import Testing
     }
 
     func freshEngine(_ shop: ReferenceShop) throws -> Engine {
-        try Engine(log: shop.log, vault: shop.vault, snapshots: shop.snapshots, configuration: ReferenceScenario.configuration(clock: SeedClock()))
+        try Engine(
+            log: shop.log, vault: shop.vault, snapshots: shop.snapshots, configuration: ReferenceScenario.configuration(clock: SeedClock()))
     }
 
     @Test func theEngineStartsFromASnapshotOfItsSchemaVersionAndIgnoresOthers() async throws {
@@ -91,10 +96,13 @@ import Testing
         try shop.snapshots.save(planted, stream: name, version: version, cipher: shop.vault)
         #expect(try freshEngine(shop).aggregate(stream) == .order(planted))
         // One of another schema version is ignored: the engine folds from the first event.
-        try shop.snapshots.putRaw(stream: name, version: version, schemaVersion: UInt32(OrderState.snapshotSchemaVersion + 1), json: Array("{\"nonsense\":1}".utf8))
+        try shop.snapshots.putRaw(
+            stream: name, version: version, schemaVersion: UInt32(OrderState.snapshotSchemaVersion + 1),
+            json: Array("{\"nonsense\":1}".utf8))
         #expect(try freshEngine(shop).aggregate(stream) == truth)
         // And an undecodable one of the right version is ignored too.
-        try shop.snapshots.putRaw(stream: name, version: version, schemaVersion: UInt32(OrderState.snapshotSchemaVersion), json: Array("{\"nonsense\":1}".utf8))
+        try shop.snapshots.putRaw(
+            stream: name, version: version, schemaVersion: UInt32(OrderState.snapshotSchemaVersion), json: Array("{\"nonsense\":1}".utf8))
         #expect(try freshEngine(shop).aggregate(stream) == truth)
     }
 
@@ -118,7 +126,8 @@ import Testing
                 used += 1
                 let newest = try shop.snapshots.latest(name, atOrBefore: event.version, as: OrderState.self, cipher: shop.vault)?.version
                 #expect(from == newest && from <= event.version, "the newest snapshot at or before the point")
-                #expect(replay.events.map(\.version) == stream.map(\.version).filter { $0 > from && $0 <= event.version }, "then only the tail")
+                #expect(
+                    replay.events.map(\.version) == stream.map(\.version).filter { $0 > from && $0 <= event.version }, "then only the tail")
             }
         }
         #expect(used > 0)

@@ -4,10 +4,10 @@ import Fixtures
 import Foundation
 @_exported import TestSupport
 import Testing
+
 @testable import CommandEngine
 @testable import EventStore
 @testable import History
-
 
 /// A data directory with the reference scenario played into it (log, keys, snapshots).
 final class ReferenceShop: @unchecked Sendable {

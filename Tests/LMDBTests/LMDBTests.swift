@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import TestSupport
 import Testing
+
 @testable import LMDB
 
 func freshDirectory(_ label: String = #function) throws -> String {

@@ -1,10 +1,11 @@
+import EventStore
 import Foundation
-import Synchronization
 import LMDB
+import Synchronization
 import TestSupport
 import Testing
+
 @testable import ReadModels
-import EventStore
 
 @Suite struct ProjectionCommandLineTests {
     func emporium(_ arguments: [String]) throws -> (status: Int32, output: String) {
@@ -49,7 +50,9 @@ import EventStore
         projector.close()
         let damaged = try emporium(["verify", "--data-dir", data])
         #expect(damaged.status == 1)
-        #expect(damaged.output.contains("FAILED: the read models cannot be loaded") && damaged.output.contains("analytics holds a row that does not decode"))
+        #expect(
+            damaged.output.contains("FAILED: the read models cannot be loaded")
+                && damaged.output.contains("analytics holds a row that does not decode"))
         // A server (or a rebuild) opening them folds the damaged model again.
         let repairing = try Projector(directory: data + "/projections", log: shop.log)
         #expect(repairing.repairedModels.count == 1 && repairing.checkpoint("analytics") == 0)

@@ -1,7 +1,8 @@
-import Foundation
 import EventStore
+import Foundation
 import TestSupport
 import Testing
+
 @testable import ReadModels
 
 @Suite struct ProjectionCrashTests {
@@ -30,7 +31,10 @@ import Testing
             kill(pid, SIGKILL)
         }
         child.waitUntilExit()
-        #expect(child.terminationReason == .uncaughtSignal, "the child finished before it was killed: \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+        #expect(
+            child.terminationReason == .uncaughtSignal,
+            "the child finished before it was killed: \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))"
+        )
 
         let projector = try Projector(directory: data + "/projections", log: shop.log)
         var checkpoints: [String: UInt64] = [:]
@@ -47,4 +51,3 @@ import Testing
         print("crash seed \(seed): checkpoints when killed \(checkpoints.sorted { $0.key < $1.key })")
     }
 }
-

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import TestSupport
 import Testing
+
 @testable import ReadModels
 
 @Suite struct FollowerFailureTests {
@@ -21,9 +22,13 @@ import Testing
         defer { projector.close() }
         let follower = Task { await projector.follow(logger: capture.logger()) }
         // A goods event whose payload is not a goods event.
-        _ = try await log.append(to: try StreamName("goods-0193a1f2-0000-7000-8000-000000000003"), expected: .any, events: [
-            ProposedEvent(eventId: UUID(), type: "GoodsListed", schemaVersion: 2, payload: [0xFF, 0x01], metadata: EventMetadata(actor: "system", correlationId: UUID())),
-        ])
+        _ = try await log.append(
+            to: try StreamName("goods-0193a1f2-0000-7000-8000-000000000003"), expected: .any,
+            events: [
+                ProposedEvent(
+                    eventId: UUID(), type: "GoodsListed", schemaVersion: 2, payload: [0xFF, 0x01],
+                    metadata: EventMetadata(actor: "system", correlationId: UUID()))
+            ])
         let deadline = ContinuousClock.now + .seconds(5)
         while capture.lines.filter({ $0.contains("folding the read models failed") }).count < 2, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))

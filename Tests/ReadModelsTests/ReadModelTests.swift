@@ -2,12 +2,13 @@ import Commerce
 import EventCodec
 import EventStore
 import Foundation
+import LMDB
 import TestSupport
 import Testing
+
 @testable import CommandEngine
 @testable import History
 @testable import ReadModels
-import LMDB
 
 @Suite struct RecommendationTests {
     @Test func goodsAlwaysBoughtTogetherAppearInEachOthersAlsoBought() async throws {
@@ -15,13 +16,16 @@ import LMDB
         let (pot, cups) = (try #require(shop.named["teapot"]), try #require(shop.named["matcha"]))
         for index in 0..<3 {
             let buyer = try await ProjectedShop.register(shop.engine, "pair\(index)@test.emporium", role: .customer)
-            try await shop.run(.addAddress(Address(recipient: "R", phone: "1", line1: "L", city: "C", postalCode: "1", country: "CN")), as: buyer)
+            try await shop.run(
+                .addAddress(Address(recipient: "R", phone: "1", line1: "L", city: "C", postalCode: "1", country: "CN")), as: buyer)
             try await shop.run(.addToCart(try shop.goods("teapot"), quantity: 1), as: buyer)
             try await shop.run(.addToCart(try shop.goods("matcha"), quantity: 1), as: buyer)
             try await shop.run(.placeOrder(), as: buyer)
         }
         let projector = try shop.projector()
-        let (withPot, withCups) = try projector.read(RecommendProjection.self) { ($0.alsoBought(with: pot, limit: 10), $0.alsoBought(with: cups, limit: 10)) }
+        let (withPot, withCups) = try projector.read(RecommendProjection.self) {
+            ($0.alsoBought(with: pot, limit: 10), $0.alsoBought(with: cups, limit: 10))
+        }
         #expect(withPot.first?.goodsId == cups)
         #expect(withCups.first?.goodsId == pot)
     }
@@ -29,7 +33,8 @@ import LMDB
     @Test func theFeedNeverOffersWhatTheUserBoughtAndANewUserGetsHotGoods() async throws {
         let shop = try await ProjectedShop.shared.value
         let projector = try shop.projector()
-        let users = try Replayer(log: shop.log, cipher: nil).shop(through: shop.log.headPosition).streams.values.compactMap { stream -> UserId? in
+        let users = try Replayer(log: shop.log, cipher: nil).shop(through: shop.log.headPosition).streams.values.compactMap {
+            stream -> UserId? in
             if case .order(let order) = stream.state { order.placed?.userId } else { nil }
         }
         try projector.read(RecommendProjection.self) { recommend in
@@ -103,7 +108,8 @@ import LMDB
             let top = analytics.topGoods(merchant: nil, limit: 100)
             #expect(top.count > 5 && zip(top, top.dropFirst()).allSatisfy { $0.revenue >= $1.revenue })
             let merchants = Set(top.map(\.merchantId)).compactMap(UserId.init)
-            let byMerchant = merchants.map { analytics.sales(from: "2000-01-01", to: "2100-01-01", merchant: $0).reduce(0) { $0 + $1.gmv } }.reduce(0, +)
+            let byMerchant = merchants.map { analytics.sales(from: "2000-01-01", to: "2100-01-01", merchant: $0).reduce(0) { $0 + $1.gmv } }
+                .reduce(0, +)
             #expect(byMerchant == analytics.goodsSales.rows.values.reduce(0) { $0 + $1.revenue })
             let low = analytics.lowStock(merchant: nil, limit: 100)
             #expect(low.contains { $0.goodsId == shop.named["teapot"] })  // stock 3, threshold 5
@@ -119,8 +125,12 @@ import LMDB
         var statuses: [UserId: [String: OrderStatus]] = [:]
         var balances: [UserId: Int64] = [:]
         for (name, stream) in replayed.streams {
-            if case .order(let order) = stream.state, let placed = order.placed { statuses[placed.userId, default: [:]][placed.orderId.description] = order.status }
-            if case .points(let points) = stream.state, let id = StreamId(name: name), case .points(let user) = id { balances[user] = points.balance }
+            if case .order(let order) = stream.state, let placed = order.placed {
+                statuses[placed.userId, default: [:]][placed.orderId.description] = order.status
+            }
+            if case .points(let points) = stream.state, let id = StreamId(name: name), case .points(let user) = id {
+                balances[user] = points.balance
+            }
         }
         try projector.read(MyPagesProjection.self) { pages in
             for (user, orders) in statuses {
@@ -173,7 +183,8 @@ import LMDB
         let projector = try shop.projector()
         func check<P: Projection>(_ type: P.Type) throws {
             let mismatches = try projector.read(type) { projection throws -> [String] in
-                try projection.storedTables.flatMap { table in try table.rowsEncodedDifferently().map { "table \(table.prefix) row \($0)" } }
+                try projection.storedTables.flatMap { table in try table.rowsEncodedDifferently().map { "table \(table.prefix) row \($0)" }
+                }
             }
             #expect(mismatches.isEmpty, "\(P.name): \(mismatches.prefix(5))")
         }
@@ -187,7 +198,9 @@ import LMDB
         // What the shop never produces: absent optionals and empty rows.
         let exchanged = MyPagesProjection.LedgerEntry(type: PointsExchanged.eventType, points: -50, orderId: nil, at: 1)
         #expect(BinaryPayload.encodeFast(exchanged) == (try BinaryPayload.encode(exchanged)))
-        #expect(BinaryPayload.encodeFast(MyPagesProjection.PointsPage(balance: -50, ledger: [exchanged])) == (try BinaryPayload.encode(MyPagesProjection.PointsPage(balance: -50, ledger: [exchanged]))))
+        #expect(
+            BinaryPayload.encodeFast(MyPagesProjection.PointsPage(balance: -50, ledger: [exchanged]))
+                == (try BinaryPayload.encode(MyPagesProjection.PointsPage(balance: -50, ledger: [exchanged]))))
         #expect(BinaryPayload.encodeFast(GoodsState()) == (try BinaryPayload.encode(GoodsState())))
         #expect(BinaryPayload.encodeFast(RecommendProjection.Profile()) == (try BinaryPayload.encode(RecommendProjection.Profile())))
         #expect(BinaryPayload.encodeFast(RecommendProjection.Item()) == (try BinaryPayload.encode(RecommendProjection.Item())))
@@ -284,7 +297,9 @@ import LMDB
         while try projector.step(through: head, storing: false) {}
         let served = try projector.status()
         #expect(served.allSatisfy { $0.checkpoint == head && $0.storedCheckpoint == 0 }, "\(served)")
-        #expect(try projector.read(SearchProjection.self) { try $0.search(query) } == whole.read(SearchProjection.self) { try $0.search(query) })
+        #expect(
+            try projector.read(SearchProjection.self) { try $0.search(query) } == whole.read(SearchProjection.self) { try $0.search(query) }
+        )
         try projector.reload()
         #expect(try projector.status().allSatisfy { $0.checkpoint == 0 }, "a reload folds again from what is stored")
         while try projector.step(through: head, storing: false) {}
@@ -300,7 +315,9 @@ import LMDB
         // Plant an older schema version in the stored meta.
         let store = try Projector(directory: directory, log: shop.log)
         try store.environment.write { transaction in
-            try transaction.put(store.meta, key: Array("search".utf8), value: try BinaryPayload.encode(Projector.Meta(active: 0, checkpoints: [5, 0], schemaVersions: [0, 0])))
+            try transaction.put(
+                store.meta, key: Array("search".utf8),
+                value: try BinaryPayload.encode(Projector.Meta(active: 0, checkpoints: [5, 0], schemaVersions: [0, 0])))
         }
         store.close()
         let reopened = try Projector(directory: directory, log: shop.log)
@@ -309,4 +326,3 @@ import LMDB
         #expect(try reopened.differencesFromRebuild("search").isEmpty)
     }
 }
-

@@ -1,7 +1,8 @@
 import Commerce
+import EventStore
 import Foundation
 import Testing
-import EventStore
+
 @testable import CommandEngine
 @testable import History
 @testable import ReadModels
@@ -17,8 +18,10 @@ import EventStore
     /// The tokenizer reads UTF-8 bytes for speed; on any text it must give what the plain
     /// scalar-by-scalar reading below (its first implementation) gives: the same terms, from the same ranges.
     @Test func tokensAreWhatAScalarByScalarReadingGives() {
-        let pieces = ["a", "Z", "q", "7", " ", "-", ",", "é", "È", "ß", "ñ", "Ａ", "ｕ", "１", "\u{301}", "茶", "龙", "井", "カ", "한",
-                      "😀", "€", "\t", "İ", "ﬁ", "Ω", "ж", "٣", "Café", "USB-C", String(repeating: "x", count: 45), String(repeating: "é", count: 45)]
+        let pieces = [
+            "a", "Z", "q", "7", " ", "-", ",", "é", "È", "ß", "ñ", "Ａ", "ｕ", "１", "\u{301}", "茶", "龙", "井", "カ", "한",
+            "😀", "€", "\t", "İ", "ﬁ", "Ω", "ж", "٣", "Café", "USB-C", String(repeating: "x", count: 45), String(repeating: "é", count: 45),
+        ]
         var random = SplitMix64(seed: 7)
         for _ in 0..<3_000 {
             let text = (0..<Int(random.next() % 14)).map { _ in pieces[Int(random.next() % UInt64(pieces.count))] }.joined()
@@ -168,15 +171,21 @@ import EventStore
         let listed = replayed.streams.values.compactMap { stream -> GoodsState? in
             if case .goods(let goods) = stream.state, goods.isListed { goods } else { nil }
         }
-        return listed.sorted { ($1.sold, $1.ratingTotal, $0.goodsId?.description ?? "") < ($0.sold, $0.ratingTotal, $1.goodsId?.description ?? "") }
-            .prefix(count).compactMap { $0.goodsId?.description }
+        return listed.sorted {
+            ($1.sold, $1.ratingTotal, $0.goodsId?.description ?? "") < ($0.sold, $0.ratingTotal, $1.goodsId?.description ?? "")
+        }
+        .prefix(count).compactMap { $0.goodsId?.description }
     }
 
     @Test func badQueriesAreRefusedWithTheField() async throws {
         await #expect(throws: SearchQueryError.self) { try await self.search("tea") { $0.size = 0 } }
         await #expect(throws: SearchQueryError.self) { try await self.search("tea") { $0.size = SearchQuery.sizeMax + 1 } }
         await #expect(throws: SearchQueryError.self) { try await self.search("tea") { $0.cursor = "not-a-cursor" } }
-        await #expect(throws: SearchQueryError.self) { try await self.search("tea") { $0.minPrice = 10; $0.maxPrice = 5 } }
+        await #expect(throws: SearchQueryError.self) {
+            try await self.search("tea") {
+                $0.minPrice = 10; $0.maxPrice = 5
+            }
+        }
         await #expect(throws: SearchQueryError.self) { try await self.search(String(repeating: "a", count: 500)) }
     }
 }
@@ -213,7 +222,15 @@ import EventStore
             if random.next() % 2 == 0 { query.inStock = true }
             if random.next() % 4 == 0 { query.tags = [tags[Int(random.next() % UInt64(tags.count))]] }
             let matching = try projector.read(SearchProjection.self) { search in
-                Set(search.words(of: query.text).isEmpty ? goods.compactMap { $0.goodsId?.description } : try search.search({ var all = query; all.size = 100; all.category = nil; all.brand = nil; all.minPrice = nil; all.maxPrice = nil; all.inStock = false; all.tags = []; all.sort = .relevance; return all }()).hits.map(\.goodsId))
+                Set(
+                    search.words(of: query.text).isEmpty
+                        ? goods.compactMap { $0.goodsId?.description }
+                        : try search.search(
+                            {
+                                var all = query; all.size = 100; all.category = nil; all.brand = nil; all.minPrice = nil;
+                                all.maxPrice = nil; all.inStock = false; all.tags = []; all.sort = .relevance; return all
+                            }()
+                        ).hits.map(\.goodsId))
             }
             let expected = goods.filter { goods in
                 guard let id = goods.goodsId?.description, matching.contains(id) else { return false }
@@ -273,7 +290,9 @@ import EventStore
         #expect(try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }.hits.first?.price == 1_234)
         try await shop.run(.delist(try shop.goods("matcha")), as: shop.merchant)
         #expect(await projector.wait("search", reaches: shop.log.headPosition, timeout: .seconds(10)))
-        #expect(try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }.hits.map(\.goodsId).contains(goods) == false)
+        #expect(
+            try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }.hits.map(\.goodsId).contains(goods)
+                == false)
     }
 }
 
@@ -320,7 +339,9 @@ enum ScalarTokenizer {
             } else if Tokenizer.isCJK(scalar) {
                 closeWord(at: index)
                 cjkRun.append((scalar, index))
-            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar.properties.generalCategory == .nonspacingMark {
+            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil
+                || scalar.properties.generalCategory == .nonspacingMark
+            {
                 closeRun(at: index)
                 if wordStart == nil { wordStart = index }
             } else {

@@ -14,8 +14,9 @@ import Glibc
     func adminToken(port: Int) throws -> String {
         let body = #"{"type":"Login","data":{"email":"admin@demo.emporium","password":"demo-password"}}"#
         let connection = try RawConnection(port: port)
-        connection.send("POST /v1/commands HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                        + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        connection.send(
+            "POST /v1/commands HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
         let (text, _) = connection.readUntilClosed()
         let token = text.components(separatedBy: #""token":""#).dropFirst().first?.prefix { $0 != "\"" }
         return try #require(token.map(String.init), "no token in \(text)")
@@ -65,27 +66,38 @@ import Glibc
         let server = try await ServedBinary(["--data-dir", data, "--log-format", "json"] + Self.seedFlags)
         let token = try adminToken(port: server.port)
         let email = "private.person@example.com"
-        for body in [#"{"type":"RegisterUser","data":{"email":"\#(email)","password":"secret password","name":"Private Person","phone":"+86 139 0000 1234"}}"#,
-                     #"{"type":"RegisterUser","data":{"email":"\#(email)","password":"secret password","name":"Private Person"}}"#,
-                     #"{"type":"Login","data":{"email":"\#(email)","password":"wrong password"}}"#] {
+        for body in [
+            #"{"type":"RegisterUser","data":{"email":"\#(email)","password":"secret password","name":"Private Person","phone":"+86 139 0000 1234"}}"#,
+            #"{"type":"RegisterUser","data":{"email":"\#(email)","password":"secret password","name":"Private Person"}}"#,
+            #"{"type":"Login","data":{"email":"\#(email)","password":"wrong password"}}"#,
+        ] {
             let connection = try RawConnection(port: server.port)
-            connection.send("POST /v1/commands HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            connection.send(
+                "POST /v1/commands HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
             _ = connection.readUntilClosed()
         }
         let search = try RawConnection(port: server.port)
         search.send("GET /v1/search?q=private%20person HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         _ = search.readUntilClosed()
         let audit = try RawConnection(port: server.port)
-        audit.send("GET /v1/audit/events?reveal=personal&limit=1000 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n")
+        audit.send(
+            "GET /v1/audit/events?reveal=personal&limit=1000 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n"
+        )
         #expect(audit.readUntilClosed().text.contains(email), "the reveal itself shows the email to the admin")
         let (_, errors) = server.stop()
         let lines = errors.split(separator: "\n").filter { !$0.hasPrefix("seed") }
         let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect(!lines.isEmpty && objects.count == lines.count, "lines that are not JSON objects: \(lines.filter { !$0.hasPrefix("{") }.prefix(3))")
+        #expect(
+            !lines.isEmpty && objects.count == lines.count,
+            "lines that are not JSON objects: \(lines.filter { !$0.hasPrefix("{") }.prefix(3))")
         #expect(objects.allSatisfy { $0["time"] is String && $0["level"] is String && $0["logger"] is String && $0["message"] is String })
         let requests = objects.filter { $0["message"] as? String == "request" }
         #expect(requests.count >= 6)
-        #expect(requests.contains { $0["http.route"] as? String == "/v1/commands" && $0["http.status"] as? String == "422" && $0["error.code"] as? String == "email_taken" })
+        #expect(
+            requests.contains {
+                $0["http.route"] as? String == "/v1/commands" && $0["http.status"] as? String == "422"
+                    && $0["error.code"] as? String == "email_taken"
+            })
         #expect(requests.allSatisfy { $0["request.id"] is String && $0["caller.id"] is String && $0["duration.ms"] is String })
         for secret in [email, "Private Person", "+86 139 0000 1234", "secret password", "wrong password", "private", token] {
             #expect(!errors.localizedCaseInsensitiveContains(secret), "the log holds \(secret)")

@@ -4,6 +4,7 @@ import Fixtures
 import Foundation
 import TestSupport
 import Testing
+
 @testable import CommandEngine
 @testable import EventStore
 @testable import History
@@ -24,7 +25,8 @@ final class ProjectedShop: @unchecked Sendable {
 
     init(seed: UInt64 = 11) async throws {
         let clock = SeedClock()
-        var options = Shop.Options.seeded(seed, clock: clock, tokenSecret: Array(repeating: 1, count: 32), sandboxSecret: Array(repeating: 2, count: 32))
+        var options = Shop.Options.seeded(
+            seed, clock: clock, tokenSecret: Array(repeating: 1, count: 32), sandboxSecret: Array(repeating: 2, count: 32))
         options.log.durable = false
         options.log.initialMapSizeBytes = 32 << 20
         shop = try Shop(directory: ShopDirectory(temporaryDirectory("projected")), options: options)
@@ -48,14 +50,18 @@ final class ProjectedShop: @unchecked Sendable {
             ("lamp", "Reading lamp", "home", "Lumen", ["gift", "led", "desk", "gift", "study", "warm"], 7_700),
         ]
         for (key, title, category, brand, tags, price) in catalogue {
-            let details = GoodsDetails(title: title, description: "\(title) from \(brand)", category: category, brand: brand, tags: tags, lowStockThreshold: 5)
-            named[key] = try await run(.listGoods(details, price: Money(minorUnits: Int64(price)), stock: key == "teapot" ? 3 : 50), as: merchant).goodsId?.description
+            let details = GoodsDetails(
+                title: title, description: "\(title) from \(brand)", category: category, brand: brand, tags: tags, lowStockThreshold: 5)
+            named[key] = try await run(
+                .listGoods(details, price: Money(minorUnits: Int64(price)), stock: key == "teapot" ? 3 : 50), as: merchant
+            ).goodsId?.description
         }
     }
 
     static func register(_ engine: Engine, _ email: String, role: Role) async throws -> Actor {
-        let outcome = try await engine.execute(.registerUser(email: email, password: "test-password", name: "Test", role: role),
-                                               context: CommandContext(actor: .system, correlationId: UUID()))
+        let outcome = try await engine.execute(
+            .registerUser(email: email, password: "test-password", name: "Test", role: role),
+            context: CommandContext(actor: .system, correlationId: UUID()))
         return .user(try #require(outcome.result.userId), role)
     }
 

@@ -1,12 +1,12 @@
+import Assembly
 import CommandEngine
 import Commerce
 import EventStore
 import Foundation
 import History
 import ReadModels
-import Assembly
-import Testing
 import TestSupport
+import Testing
 
 /// The sandbox provider's callback secret in every test shop.
 public let sandboxSecret = Array("sandbox-secret-for-tests-0123456789abcdef".utf8)
@@ -22,8 +22,10 @@ public final class TestShop: @unchecked Sendable {
     public var projector: Projector? { shop.projector }
 
     /// The options every test shop starts from: fast password hashing, a small map, fixed secrets.
-    public static func options(clock: any LogClock = SystemClock(), snapshotInterval: UInt64 = SnapshotStore.defaultInterval,
-                               readModels: Bool = false) -> Shop.Options {
+    public static func options(
+        clock: any LogClock = SystemClock(), snapshotInterval: UInt64 = SnapshotStore.defaultInterval,
+        readModels: Bool = false
+    ) -> Shop.Options {
         var configuration = Engine.Configuration(tokenSecret: Array(repeating: 7, count: 32), sandboxSecret: sandboxSecret)
         configuration.policy.passwordHashing = .fastForTests
         configuration.clock = clock
@@ -57,12 +59,15 @@ public final class TestShop: @unchecked Sendable {
     /// A customer with a default address.
     public func shopper(_ email: String) async throws -> Actor {
         let actor = try await register(email)
-        try await run(.addAddress(Address(recipient: "韩梅梅", phone: "123", line1: "1 Main St", city: "Beijing", postalCode: "100080", country: "CN")), as: actor)
+        try await run(
+            .addAddress(Address(recipient: "韩梅梅", phone: "123", line1: "1 Main St", city: "Beijing", postalCode: "100080", country: "CN")),
+            as: actor)
         return actor
     }
 
     public func listGoods(by merchant: Actor, price: Int64 = 1_999, stock: Int = 10) async throws -> GoodsId {
-        let outcome = try await run(.listGoods(GoodsDetails(title: "Green tea 绿茶", category: "tea"), price: Money(minorUnits: price), stock: stock), as: merchant)
+        let outcome = try await run(
+            .listGoods(GoodsDetails(title: "Green tea 绿茶", category: "tea"), price: Money(minorUnits: price), stock: stock), as: merchant)
         return try #require(outcome.result.goodsId)
     }
 
@@ -75,18 +80,24 @@ public final class TestShop: @unchecked Sendable {
         try #require(try await run(.initiatePayment(order), as: buyer).result.paymentId)
     }
 
-    public func signedCallback(paymentId: PaymentId, transaction: String, amount: Int64, status: String = "succeeded") async throws -> CommandOutcome {
-        let notification = ProviderNotification(paymentId: paymentId.description, transactionId: transaction, status: status, amount: amount)
+    public func signedCallback(
+        paymentId: PaymentId, transaction: String, amount: Int64, status: String = "succeeded"
+    ) async throws -> CommandOutcome {
+        let notification = ProviderNotification(
+            paymentId: paymentId.description, transactionId: transaction, status: status, amount: amount)
         let body = Array(try JSONEncoder().encode(notification))
         let timestamp = engine.configuration.clock.now().nanosecondsSinceEpoch / 1_000_000_000
         let signature = CallbackVerifier(provider: "sandbox", secret: sandboxSecret).sign(body: body, timestamp: timestamp)
-        return try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp, signature: signature, correlationId: UUID())
+        return try await engine.handleProviderCallback(
+            provider: "sandbox", body: body, timestamp: timestamp, signature: signature, correlationId: UUID())
     }
 }
 
 /// Runs `body`, expecting it to fail with the engine error `code` and to append nothing.
-public func expectEngineError(_ code: String, _ shop: TestShop, sourceLocation: SourceLocation = #_sourceLocation,
-                              _ body: () async throws -> Void) async {
+public func expectEngineError(
+    _ code: String, _ shop: TestShop, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async {
     let head = shop.log.headPosition
     do {
         try await body()

@@ -79,8 +79,9 @@ public final class LogCapture: Sendable {
 
         func log(event: LogEvent) {
             let all = metadata.merging(event.metadata ?? [:]) { $1 }
-            capture.append(([event.level.rawValue, event.message.description] + all.keys.sorted().map { "\($0)=\(all[$0].map { "\($0)" } ?? "")" })
-                .joined(separator: " "))
+            capture.append(
+                ([event.level.rawValue, event.message.description] + all.keys.sorted().map { "\($0)=\(all[$0].map { "\($0)" } ?? "")" })
+                    .joined(separator: " "))
         }
     }
 }

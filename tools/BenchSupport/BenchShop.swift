@@ -1,6 +1,6 @@
 import Assembly
-import Commerce
 import CommandEngine
+import Commerce
 import EventStore
 import Foundation
 import History
@@ -41,7 +41,10 @@ public struct BenchShop: Sendable {
     }
 
     public func user(_ email: String, _ role: Role) async throws -> Actor {
-        guard let id = try await run(.registerUser(email: email, password: "bench-password", name: "Bench 用户", role: role), as: .system).userId else {
+        guard
+            let id = try await run(.registerUser(email: email, password: "bench-password", name: "Bench 用户", role: role), as: .system)
+                .userId
+        else {
             throw EngineError(.internalError, "the bench could not register \(email)")
         }
         return .user(id, role)
@@ -52,8 +55,11 @@ public struct BenchShop: Sendable {
         var customers: [Actor] = []
         for index in 0..<count {
             let customer = try await user("c\(worker)-\(index)@bench.emporium", .customer)
-            try await run(.addAddress(Address(recipient: "客户 \(index)", phone: "+86 138 0000 0000", line1: "\(index) Bench Road", city: "Hangzhou 杭州",
-                                              postalCode: "310000", country: "CN")), as: customer)
+            try await run(
+                .addAddress(
+                    Address(
+                        recipient: "客户 \(index)", phone: "+86 138 0000 0000", line1: "\(index) Bench Road", city: "Hangzhou 杭州",
+                        postalCode: "310000", country: "CN")), as: customer)
             customers.append(customer)
         }
         return customers
@@ -62,14 +68,20 @@ public struct BenchShop: Sendable {
     /// Initiates the order's payment and delivers the sandbox provider's signed success callback; false when there was nothing to pay.
     @discardableResult
     public func pay(_ orderId: OrderId, as customer: Actor) async throws -> Bool {
-        guard let paymentId = try await run(.initiatePayment(orderId), as: customer).paymentId, let amount = try engine.paymentAmount(paymentId) else {
+        guard let paymentId = try await run(.initiatePayment(orderId), as: customer).paymentId,
+            let amount = try engine.paymentAmount(paymentId)
+        else {
             return false
         }
-        let body = Array(try JSONEncoder().encode(ProviderNotification(paymentId: paymentId.description, transactionId: "sbx_\(paymentId)",
-                                                                       status: "succeeded", amount: amount)))
+        let body = Array(
+            try JSONEncoder().encode(
+                ProviderNotification(
+                    paymentId: paymentId.description, transactionId: "sbx_\(paymentId)",
+                    status: "succeeded", amount: amount)))
         let timestamp = Int64(Date().timeIntervalSince1970)
         let signature = CallbackVerifier(provider: "sandbox", secret: Self.sandboxSecret).sign(body: body, timestamp: timestamp)
-        _ = try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp, signature: signature, correlationId: UUID())
+        _ = try await engine.handleProviderCallback(
+            provider: "sandbox", body: body, timestamp: timestamp, signature: signature, correlationId: UUID())
         return true
     }
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import BenchSupport
-import Commerce
 import CommandEngine
+import Commerce
 import EventStore
 import Foundation
 import History
@@ -15,7 +15,8 @@ struct HistoryBench: AsyncParsableCommand {
         commandName: "emporium-history-bench",
         abstract: "Measure replay and audit queries over a generated shop of N events.")
 
-    @Option(name: .customLong("data-dir"), help: "Where the generated shop lives (kept between runs; regenerated when smaller than --events).")
+    @Option(
+        name: .customLong("data-dir"), help: "Where the generated shop lives (kept between runs; regenerated when smaller than --events).")
     var dataDirectory = "./.bench/history"
     @Option(help: "Events in the shop.") var events = 1_000_000
     @Option(help: "Customers placing orders concurrently while generating.") var workers = 32
@@ -40,12 +41,19 @@ struct HistoryBench: AsyncParsableCommand {
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             shopSize = shop.streams.count
         }
-        print(String(format: "replay_full events=%llu aggregates=%d seconds=%.3f events_per_second=%.0f", head.position, shopSize, best, Double(head.position) / best))
+        print(
+            String(
+                format: "replay_full events=%llu aggregates=%d seconds=%.3f events_per_second=%.0f", head.position, shopSize, best,
+                Double(head.position) / best))
         // The replay really opened personal data: every order's address reads in clear.
         let check = try replayer.shop(through: head.position)
-        let addresses = check.streams.values.compactMap { stream -> Address? in if case .order(let order) = stream.state { order.placed?.address } else { nil } }
+        let addresses = check.streams.values.compactMap { stream -> Address? in
+            if case .order(let order) = stream.state { order.placed?.address } else { nil }
+        }
         let opened = addresses.filter { $0.city != PersonalData.erased }.count
-        guard withoutKeys || opened == addresses.count else { throw ReplayError("\(addresses.count - opened) order addresses did not open") }
+        guard withoutKeys || opened == addresses.count else {
+            throw ReplayError("\(addresses.count - opened) order addresses did not open")
+        }
         print("replay_check orders=\(addresses.count) addresses_opened=\(opened)")
         if replayOnly { return }
 
@@ -67,7 +75,8 @@ struct HistoryBench: AsyncParsableCommand {
             let history = try log.readStream(stream)
             guard let first = history.first, let last = history.last else { continue }
             let span = last.recordedAt.nanosecondsSinceEpoch - first.recordedAt.nanosecondsSinceEpoch
-            let time = Timestamp(nanosecondsSinceEpoch: first.recordedAt.nanosecondsSinceEpoch + Int64(random.next() % UInt64(max(span, 1))))
+            let time = Timestamp(
+                nanosecondsSinceEpoch: first.recordedAt.nanosecondsSinceEpoch + Int64(random.next() % UInt64(max(span, 1))))
             let started = DispatchTime.now().uptimeNanoseconds
             let position = try replayer.position(at: time)
             let replay = try replayer.stream(stream.rawValue, through: position)
@@ -96,13 +105,16 @@ struct HistoryBench: AsyncParsableCommand {
             latencies.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)
             pageSizes += page.events.count
         }
-        report("audit_actor_first_page", latencies, extra: String(format: "mean_events=%.1f actors=%d", Double(pageSizes) / Double(samples), distinctActors.count))
+        report(
+            "audit_actor_first_page", latencies,
+            extra: String(format: "mean_events=%.1f actors=%d", Double(pageSizes) / Double(samples), distinctActors.count))
 
         if let peerInputs {
             try FileManager.default.createDirectory(atPath: peerInputs, withIntermediateDirectories: true)
             try writeEventsCSV(log, presenter: EventPresenter(cipher: nil), to: peerInputs + "/events.csv")
             try Data(distinctActors.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: peerInputs + "/actors.txt"))
-            try Data(pointsInTime.map { "\($0.0)\t\($0.1)" }.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: peerInputs + "/orders.tsv"))
+            try Data(pointsInTime.map { "\($0.0)\t\($0.1)" }.joined(separator: "\n").utf8).write(
+                to: URL(fileURLWithPath: peerInputs + "/orders.tsv"))
         }
     }
 
@@ -117,7 +129,8 @@ struct HistoryBench: AsyncParsableCommand {
         func quoted(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
         try log.scan { event in
             let payload = String(decoding: presenter.data(event), as: UTF8.self)
-            let row = "\(event.position),\(quoted(event.stream.rawValue)),\(event.version),\(quoted(event.type)),\(quoted(event.metadata.actor)),"
+            let row =
+                "\(event.position),\(quoted(event.stream.rawValue)),\(event.version),\(quoted(event.type)),\(quoted(event.metadata.actor)),"
                 + "\(event.recordedAt.nanosecondsSinceEpoch),\(quoted(payload))\n"
             buffer += Array(row.utf8)
             if buffer.count > 1 << 22 {
@@ -132,7 +145,10 @@ struct HistoryBench: AsyncParsableCommand {
     func report(_ name: String, _ milliseconds: [Double], extra: String = "") {
         let sorted = milliseconds.sorted()
         func at(_ quantile: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * quantile))] }
-        print(String(format: "%@ samples=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f %@", name, sorted.count, at(0.5), at(0.99), sorted.last ?? 0, extra))
+        print(
+            String(
+                format: "%@ samples=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f %@", name, sorted.count, at(0.5), at(0.99), sorted.last ?? 0,
+                extra))
     }
 
     // MARK: Generating the shop
@@ -152,9 +168,11 @@ struct HistoryBench: AsyncParsableCommand {
             let merchant = try await shop.user("merchant\(index)@bench.emporium", .merchant)
             merchants.append(merchant)
             for item in 0..<goodsPerMerchant {
-                let details = GoodsDetails(title: "Bench goods \(index)-\(item) 商品", description: "generated", category: "bench", brand: "B\(index)",
-                                           tags: ["t\(item % 7)"], lowStockThreshold: 1)
-                let listed = try await shop.run(.listGoods(details, price: Money(minorUnits: Int64(990 + item * 100)), stock: 1_000_000), as: merchant)
+                let details = GoodsDetails(
+                    title: "Bench goods \(index)-\(item) 商品", description: "generated", category: "bench", brand: "B\(index)",
+                    tags: ["t\(item % 7)"], lowStockThreshold: 1)
+                let listed = try await shop.run(
+                    .listGoods(details, price: Money(minorUnits: Int64(990 + item * 100)), stock: 1_000_000), as: merchant)
                 guard let id = listed.goodsId else { throw EngineError(.internalError, "listing bench goods returned no id") }
                 goods.append((id, index))
             }
@@ -174,8 +192,11 @@ struct HistoryBench: AsyncParsableCommand {
                         let (pick, merchantIndex) = catalog[Int(random.next() % UInt64(catalog.count))]
                         try await shop.run(.addToCart(pick, quantity: 1 + Int(random.next() % 2)), as: customer)
                         guard let orderId = try await shop.run(.placeOrder(), as: customer).orderId,
-                              try await shop.pay(orderId, as: customer) else { continue }
-                        try await shop.run(.shipOrder(orderId, carrier: "SF", trackingNumber: "SF\(random.next() % 1_000_000_000)"), as: sellers[merchantIndex])
+                            try await shop.pay(orderId, as: customer)
+                        else { continue }
+                        try await shop.run(
+                            .shipOrder(orderId, carrier: "SF", trackingNumber: "SF\(random.next() % 1_000_000_000)"),
+                            as: sellers[merchantIndex])
                         try await shop.run(.confirmReceipt(orderId), as: customer)
                         if worker == 0, shop.log.headPosition % 1_000 < 20 {
                             let rate = Double(shop.log.headPosition) / Date().timeIntervalSince(started)

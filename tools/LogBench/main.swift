@@ -23,7 +23,8 @@ struct LogBench: AsyncParsableCommand {
 
     /// A ~270-byte JSON document shaped like an OrderPlaced payload.
     static let payload: [UInt8] = {
-        var json = #"{"orderId":"0193a1f2-7c4e-7b21-9a4f-3c2d1e0f9a8b","number":"20261121-000042","customerId":"0193a1f2-1111-7000-8000-00000000002a","lines":[{"goodsId":"0193a1f2-2222-7000-8000-000000000007","quantity":2,"unitPrice":1999}],"subtotal":3998,"discount":0,"total":3998,"currency":"CNY","note":""#
+        var json =
+            #"{"orderId":"0193a1f2-7c4e-7b21-9a4f-3c2d1e0f9a8b","number":"20261121-000042","customerId":"0193a1f2-1111-7000-8000-00000000002a","lines":[{"goodsId":"0193a1f2-2222-7000-8000-000000000007","quantity":2,"unitPrice":1999}],"subtotal":3998,"discount":0,"total":3998,"currency":"CNY","note":""#
         while json.utf8.count < 268 { json += "x" }
         return Array((json + "\"}").utf8)
     }()
@@ -61,8 +62,10 @@ struct LogBench: AsyncParsableCommand {
     func report(_ name: String, _ outcome: Outcome) {
         let sorted = outcome.latenciesMicros.sorted()
         func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
-        print(String(format: "lmdb %@ events_per_s=%.0f appends=%d p50_us=%.0f p99_us=%.0f",
-                     name, Double(outcome.events) / outcome.seconds, sorted.count, percentile(0.5), percentile(0.99)))
+        print(
+            String(
+                format: "lmdb %@ events_per_s=%.0f appends=%d p50_us=%.0f p99_us=%.0f",
+                name, Double(outcome.events) / outcome.seconds, sorted.count, percentile(0.5), percentile(0.99)))
     }
 
     /// `appenders` tasks, each appending `eventsPerAppend` events per call to its own stream with an exact expectation.
@@ -85,8 +88,9 @@ struct LogBench: AsyncParsableCommand {
                     var events = 0
                     while ContinuousClock.now < deadline {
                         let batch = (0..<eventsPerAppend).map { _ in
-                            ProposedEvent(eventId: UUIDv7Generator.shared.next(), type: "BenchEvent", payload: payload,
-                                          metadata: EventMetadata(actor: actor, correlationId: correlation))
+                            ProposedEvent(
+                                eventId: UUIDv7Generator.shared.next(), type: "BenchEvent", payload: payload,
+                                metadata: EventMetadata(actor: actor, correlationId: correlation))
                         }
                         let begin = ContinuousClock.now
                         _ = try await log.append(to: stream, expected: version == 0 ? .noStream : .exact(version), events: batch)
@@ -105,9 +109,12 @@ struct LogBench: AsyncParsableCommand {
         let commitMicros = Double(log.writerStatistics.commitNanoseconds - commitBefore) / 1e3 / Double(max(commits, 1))
         print(String(format: "#   %@: per commit %.0f us building, %.0f us committing", label, buildMicros, commitMicros))
         let written = Self.bytesWrittenByProcess() - bytesBefore
-        print("#   \(label): \(commits) commits, \(String(format: "%.1f", Double(results.reduce(0) { $0 + $1.0 }) / Double(max(commits, 1)))) events and \(written / max(commits, 1) / 1024) KiB written per commit")
-        return Outcome(events: results.reduce(0) { $0 + $1.0 }, seconds: Self.micros(elapsed) / 1e6,
-                       latenciesMicros: results.flatMap(\.1))
+        print(
+            "#   \(label): \(commits) commits, \(String(format: "%.1f", Double(results.reduce(0) { $0 + $1.0 }) / Double(max(commits, 1)))) events and \(written / max(commits, 1) / 1024) KiB written per commit"
+        )
+        return Outcome(
+            events: results.reduce(0) { $0 + $1.0 }, seconds: Self.micros(elapsed) / 1e6,
+            latenciesMicros: results.flatMap(\.1))
     }
 
     /// Tops the log up to `scanEvents` with bulk appends, then decodes the first `scanEvents` records once.
@@ -124,8 +131,9 @@ struct LogBench: AsyncParsableCommand {
                     for index in stride(from: loader, to: appends, by: loaders) {
                         let count = min(Self.bulkEventsPerAppend, missing - index * Self.bulkEventsPerAppend)
                         let events = (0..<count).map { n in
-                            ProposedEvent(eventId: UUIDv7Generator.shared.next(), type: "BenchEvent", payload: payload,
-                                          metadata: EventMetadata(actor: "user:bulk-\(n % 97):customer", correlationId: correlation))
+                            ProposedEvent(
+                                eventId: UUIDv7Generator.shared.next(), type: "BenchEvent", payload: payload,
+                                metadata: EventMetadata(actor: "user:bulk-\(n % 97):customer", correlationId: correlation))
                         }
                         _ = try await log.append(to: try StreamName("bench-bulk-\(index)"), expected: .noStream, events: events)
                     }
@@ -142,8 +150,10 @@ struct LogBench: AsyncParsableCommand {
             return true
         }
         let elapsed = Self.micros(ContinuousClock.now - started) / 1e6
-        print(String(format: "lmdb scan events_per_s=%.0f events=%d seconds=%.3f payload_bytes=%d",
-                     Double(decoded) / elapsed, decoded, elapsed, payloadBytes))
+        print(
+            String(
+                format: "lmdb scan events_per_s=%.0f events=%d seconds=%.3f payload_bytes=%d",
+                Double(decoded) / elapsed, decoded, elapsed, payloadBytes))
     }
 
     /// `write_bytes` of /proc/self/io: what this process sent to the block layer.

@@ -1,8 +1,8 @@
 import ArgumentParser
 import BenchSupport
+import CommandEngine
 import Commerce
 import EventCodec
-import CommandEngine
 import EventStore
 import Foundation
 import History
@@ -25,22 +25,33 @@ struct ProjectionBench: AsyncParsableCommand {
     @Option(help: "Samples per latency measurement.") var samples = 3_000
     @Option(help: "Write the goods and the search queries for the peer to this directory.") var peerInputs: String?
     @Flag(help: "Only the full rebuild (for profiling).") var rebuildOnly = false
-    @Option(help: "Events per projector batch (one write transaction each) for the serving models' catch-up.") var batchEvents = Projector.Options().batchEventsMax
+    @Option(help: "Events per projector batch (one write transaction each) for the serving models' catch-up.") var batchEvents =
+        Projector.Options().batchEventsMax
     @Option(help: "Events per batch of the rebuild.") var rebuildBatchEvents = Projector.Options().rebuildBatchEventsMax
     @Option(help: "Rebuild only these projections (comma-separated names; for profiling).") var only: String?
     @Option(help: "Search only this text, repeated (for profiling one query).") var searchText: String?
     @Flag(help: "Reuse the models of the last run instead of rebuilding them (for profiling queries).") var queriesOnly = false
 
-    static let adjectives = ["organic", "wireless", "classic", "premium", "portable", "vintage", "smart", "handmade", "compact", "deluxe",
-                             "bamboo", "ceramic", "leather", "stainless", "waterproof", "ergonomic", "foldable", "rechargeable", "silk", "wooden"]
-    static let nouns = ["teapot", "earbuds", "keyboard", "charger", "blanket", "backpack", "notebook", "lamp", "speaker", "tumbler",
-                        "jacket", "sneakers", "wallet", "umbrella", "headphones", "kettle", "mug", "pillow", "watch", "camera",
-                        "scarf", "candle", "mirror", "bottle", "helmet", "glasses", "towel", "basket", "cushion", "sweater"]
-    static let chinese = ["茶壶", "耳机", "键盘", "充电器", "毛毯", "背包", "笔记本", "台灯", "音箱", "杯子", "夹克", "运动鞋", "钱包", "雨伞", "水壶",
-                          "枕头", "手表", "相机", "围巾", "蜡烛", "镜子", "水瓶", "头盔", "眼镜", "毛巾", "篮子", "靠垫", "毛衣", "绿茶", "丝绸"]
-    static let categories = ["tea", "audio", "computing", "home", "outdoor", "fashion", "kitchen", "beauty", "sports", "office",
-                             "toys", "garden", "travel", "pets", "books", "bedding", "lighting", "gifts", "baby", "tools"]
-    static let tags = ["gift", "eco", "new", "sale", "bestseller", "limited", "premium", "travel", "family", "handmade", "usb-c", "wireless"]
+    static let adjectives = [
+        "organic", "wireless", "classic", "premium", "portable", "vintage", "smart", "handmade", "compact", "deluxe",
+        "bamboo", "ceramic", "leather", "stainless", "waterproof", "ergonomic", "foldable", "rechargeable", "silk", "wooden",
+    ]
+    static let nouns = [
+        "teapot", "earbuds", "keyboard", "charger", "blanket", "backpack", "notebook", "lamp", "speaker", "tumbler",
+        "jacket", "sneakers", "wallet", "umbrella", "headphones", "kettle", "mug", "pillow", "watch", "camera",
+        "scarf", "candle", "mirror", "bottle", "helmet", "glasses", "towel", "basket", "cushion", "sweater",
+    ]
+    static let chinese = [
+        "茶壶", "耳机", "键盘", "充电器", "毛毯", "背包", "笔记本", "台灯", "音箱", "杯子", "夹克", "运动鞋", "钱包", "雨伞", "水壶",
+        "枕头", "手表", "相机", "围巾", "蜡烛", "镜子", "水瓶", "头盔", "眼镜", "毛巾", "篮子", "靠垫", "毛衣", "绿茶", "丝绸",
+    ]
+    static let categories = [
+        "tea", "audio", "computing", "home", "outdoor", "fashion", "kitchen", "beauty", "sports", "office",
+        "toys", "garden", "travel", "pets", "books", "bedding", "lighting", "gifts", "baby", "tools",
+    ]
+    static let tags = [
+        "gift", "eco", "new", "sale", "bestseller", "limited", "premium", "travel", "family", "handmade", "usb-c", "wireless",
+    ]
 
     func run() async throws {
         let log = try await generate()
@@ -54,10 +65,13 @@ struct ProjectionBench: AsyncParsableCommand {
         var options = Projector.Options()
         options.batchEventsMax = batchEvents
         options.rebuildBatchEventsMax = rebuildBatchEvents
-        let chosen = try only.map { try $0.split(separator: ",").map { name in
-            guard let type = Projections.named(String(name)) else { throw ValidationError("no projection named \(name)") }
-            return type
-        } } ?? Projections.all
+        let chosen =
+            try only.map {
+                try $0.split(separator: ",").map { name in
+                    guard let type = Projections.named(String(name)) else { throw ValidationError("no projection named \(name)") }
+                    return type
+                }
+            } ?? Projections.all
         let projector = try Projector(directory: directory, log: log, projections: chosen, options: options)
         // An empty store first: the serving models catch up from 0 (what a server does on a fresh data directory).
         try timed("catch_up_empty") { try projector.catchUp() }
@@ -73,9 +87,13 @@ struct ProjectionBench: AsyncParsableCommand {
             guard !queriesOnly else { return }
             print(String(format: "%@ events=%llu seconds=%.3f events_per_second=%.0f", label, head, seconds, Double(head) / seconds))
             let phases = projector.phaseNanoseconds
-            let (folding, committing, encoding) = (phases.folding - before.folding, phases.committing - before.committing, phases.encoding - before.encoding)
-            print(String(format: "%@_phases fold_s=%.3f commit_s=%.3f (encode_s=%.3f, write_wait_s=%.3f)", label, Double(folding) / 1e9,
-                         Double(committing) / 1e9, Double(encoding) / 1e9, Double(committing - encoding) / 1e9))
+            let (folding, committing, encoding) = (
+                phases.folding - before.folding, phases.committing - before.committing, phases.encoding - before.encoding
+            )
+            print(
+                String(
+                    format: "%@_phases fold_s=%.3f commit_s=%.3f (encode_s=%.3f, write_wait_s=%.3f)", label, Double(folding) / 1e9,
+                    Double(committing) / 1e9, Double(encoding) / 1e9, Double(committing - encoding) / 1e9))
         }
         for row in try projector.status() { print("model \(row.name) rows=\(row.rows) bytes=\(row.modelBytes)") }
         if rebuildOnly { return }
@@ -89,11 +107,15 @@ struct ProjectionBench: AsyncParsableCommand {
             let results = try projector.read(SearchProjection.self) { try $0.search(query) }
             latencies.append(Double(DispatchTime.now().uptimeNanoseconds - begun) / 1e6)
             totals += results.total
-            if results.total > 0 { projector.searchLog.record(query.text) }  // as the HTTP route does, so suggest has popular queries to find
+            // as the HTTP route does, so suggest has popular queries to find
+            if results.total > 0 { projector.searchLog.record(query.text) }
         }
         report("search", latencies, extra: String(format: "mean_hits=%.0f", Double(totals) / Double(queries.count)))
         for (sample, (latency, query)) in zip(latencies, queries).enumerated().sorted(by: { $0.1.0 > $1.1.0 }).prefix(5) {
-            print(String(format: "slow_search sample=%d ms=%.2f", sample, latency) + " q=\"\(query.text)\" category=\(query.category ?? "-") maxPrice=\(query.maxPrice.map(String.init) ?? "-") inStock=\(query.inStock) sort=\(query.sort.rawValue)")
+            print(
+                String(format: "slow_search sample=%d ms=%.2f", sample, latency)
+                    + " q=\"\(query.text)\" category=\(query.category ?? "-") maxPrice=\(query.maxPrice.map(String.init) ?? "-") inStock=\(query.inStock) sort=\(query.sort.rawValue)"
+            )
         }
 
         latencies.removeAll()
@@ -111,7 +133,9 @@ struct ProjectionBench: AsyncParsableCommand {
         }
 
         let ids = try projector.read(RecommendProjection.self) { Array($0.items.rows.keys).sorted() }
-        let users = try projector.read(MyPagesProjection.self) { Array(Set($0.orders.rows.values.map(\.userId))).sorted().compactMap(UserId.init) }
+        let users = try projector.read(MyPagesProjection.self) {
+            Array(Set($0.orders.rows.values.map(\.userId))).sorted().compactMap(UserId.init)
+        }
         latencies.removeAll()
         for index in 0..<samples {
             let goods = ids[Int(random.next() % UInt64(ids.count))]
@@ -163,7 +187,10 @@ struct ProjectionBench: AsyncParsableCommand {
     func report(_ name: String, _ milliseconds: [Double], extra: String = "") {
         let sorted = milliseconds.sorted()
         func at(_ quantile: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * quantile))] }
-        print(String(format: "%@ samples=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f %@", name, sorted.count, at(0.5), at(0.99), sorted.last ?? 0, extra))
+        print(
+            String(
+                format: "%@ samples=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f %@", name, sorted.count, at(0.5), at(0.99), sorted.last ?? 0,
+                extra))
     }
 
     /// Every listed goods as TSV for PostgreSQL's COPY: id, title, description, category, brand, tags, price.
@@ -171,9 +198,16 @@ struct ProjectionBench: AsyncParsableCommand {
         var rows: [String] = []
         try log.scan { event in
             guard event.type == GoodsListed.eventType else { return true }
-            guard case .goods(.listed(let listed)) = try EventCodec.decode(type: event.type, schemaVersion: Int(event.schemaVersion), payload: event.payload, opening: nil) else { return true }
-            rows.append([listed.goodsId.description, listed.title, listed.description, listed.category, listed.brand, listed.tags.joined(separator: " "),
-                         String(listed.price.minorUnits)].joined(separator: "\t"))
+            guard
+                case .goods(.listed(let listed)) = try EventCodec.decode(
+                    type: event.type, schemaVersion: Int(event.schemaVersion), payload: event.payload, opening: nil)
+            else { return true }
+            rows.append(
+                [
+                    listed.goodsId.description, listed.title, listed.description, listed.category, listed.brand,
+                    listed.tags.joined(separator: " "),
+                    String(listed.price.minorUnits),
+                ].joined(separator: "\t"))
             return true
         }
         try Data(rows.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
@@ -201,11 +235,14 @@ struct ProjectionBench: AsyncParsableCommand {
                         let merchant = index % sellers.count
                         let noun = Int(random.next() % UInt64(Self.nouns.count))
                         let title = "\(pick(Self.adjectives).capitalized) \(Self.nouns[noun]) \(Self.chinese[noun]) M\(index % 997)"
-                        let details = GoodsDetails(title: title, description: "\(title) — \(pick(Self.adjectives)) \(pick(Self.nouns)) for every day",
-                                                   category: Self.categories[noun % Self.categories.count], brand: "Brand\(merchant)",
-                                                   tags: [pick(Self.tags), pick(Self.tags)], lowStockThreshold: 5)
+                        let details = GoodsDetails(
+                            title: title, description: "\(title) — \(pick(Self.adjectives)) \(pick(Self.nouns)) for every day",
+                            category: Self.categories[noun % Self.categories.count], brand: "Brand\(merchant)",
+                            tags: [pick(Self.tags), pick(Self.tags)], lowStockThreshold: 5)
                         let price = Money(minorUnits: 500 + Int64(random.next() % 50_000))
-                        guard let id = try await shop.run(.listGoods(details, price: price, stock: 1_000_000), as: sellers[merchant]).goodsId else {
+                        guard
+                            let id = try await shop.run(.listGoods(details, price: price, stock: 1_000_000), as: sellers[merchant]).goodsId
+                        else {
                             throw EngineError(.internalError, "listing bench goods returned no id")
                         }
                         listed.append((id, merchant))
@@ -234,10 +271,14 @@ struct ProjectionBench: AsyncParsableCommand {
                         try await shop.run(.recordView(pick), as: customer)
                         try await shop.run(.addToCart(pick, quantity: 1), as: customer)
                         if random.next() % 2 == 0 { try await shop.run(.addToCart(catalog[slot ^ 1].0, quantity: 1), as: customer) }
-                        guard let orderId = try await shop.run(.placeOrder(), as: customer).orderId, try await shop.pay(orderId, as: customer) else { continue }
+                        guard let orderId = try await shop.run(.placeOrder(), as: customer).orderId,
+                            try await shop.pay(orderId, as: customer)
+                        else { continue }
                         if random.next() % 2 == 0 {
                             // A pair may span two merchants: shipping by one of them is then refused, and that is fine here.
-                            _ = try? await shop.run(.shipOrder(orderId, carrier: "SF", trackingNumber: "SF\(random.next() % 1_000_000_000)"), as: sellers[merchantIndex])
+                            _ = try? await shop.run(
+                                .shipOrder(orderId, carrier: "SF", trackingNumber: "SF\(random.next() % 1_000_000_000)"),
+                                as: sellers[merchantIndex])
                         }
                         if worker == 0, shop.log.headPosition % 1_000 < 20 {
                             let rate = Double(shop.log.headPosition) / Date().timeIntervalSince(started)

@@ -1,7 +1,7 @@
 import Crypto
-import _CryptoExtras
 import Foundation
 import History
+import _CryptoExtras
 
 /// A shop's key vault wrapped under a passphrase, to travel beside an export
 /// (`emporium export --keys-out`, `emporium import --keys`): the vault's
@@ -25,8 +25,9 @@ public struct KeyArchive: Codable, Sendable {
     public static func seal(_ contents: KeyVault.Contents, passphrase: String) throws -> KeyArchive {
         try checkPassphrase(passphrase)
         let salt = KeyVault.systemRandomBytes(16)
-        var archive = KeyArchive(format: formatName, formatVersion: 1, kdf: "scrypt", cost: 1 << 15, blockSize: 8, parallelism: 1,
-                                 salt: Data(salt).base64EncodedString(), sealed: "")
+        var archive = KeyArchive(
+            format: formatName, formatVersion: 1, kdf: "scrypt", cost: 1 << 15, blockSize: 8, parallelism: 1,
+            salt: Data(salt).base64EncodedString(), sealed: "")
         let box = try AES.GCM.seal(try JSONEncoder().encode(contents), using: try archive.key(passphrase))
         guard let combined = box.combined else { throw TransferError("AES-GCM gave no combined form") }
         archive.sealed = combined.base64EncodedString()
@@ -34,7 +35,9 @@ public struct KeyArchive: Codable, Sendable {
     }
 
     public func open(passphrase: String) throws -> KeyVault.Contents {
-        guard format == Self.formatName, formatVersion == 1, kdf == "scrypt" else { throw TransferError("not an emporium key archive (version 1)") }
+        guard format == Self.formatName, formatVersion == 1, kdf == "scrypt" else {
+            throw TransferError("not an emporium key archive (version 1)")
+        }
         guard let combined = Data(base64Encoded: sealed), let box = try? AES.GCM.SealedBox(combined: combined) else {
             throw TransferError("the key archive is damaged")
         }
@@ -51,10 +54,13 @@ public struct KeyArchive: Codable, Sendable {
     }
 
     private func key(_ passphrase: String) throws -> SymmetricKey {
-        guard let salt = Data(base64Encoded: salt), (1 << 10...1 << 20).contains(cost), (1...16).contains(blockSize), (1...4).contains(parallelism) else {
+        guard let salt = Data(base64Encoded: salt), (1 << 10...1 << 20).contains(cost), (1...16).contains(blockSize),
+            (1...4).contains(parallelism)
+        else {
             throw TransferError("the key archive's parameters are out of range")
         }
-        return try KDF.Scrypt.deriveKey(from: Array(passphrase.utf8), salt: Array(salt), outputByteCount: 32, rounds: cost,
-                                        blockSize: blockSize, parallelism: parallelism)
+        return try KDF.Scrypt.deriveKey(
+            from: Array(passphrase.utf8), salt: Array(salt), outputByteCount: 32, rounds: cost,
+            blockSize: blockSize, parallelism: parallelism)
     }
 }

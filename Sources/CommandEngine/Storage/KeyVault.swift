@@ -29,8 +29,10 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
     private let creation = Mutex<Void>(())
     private let indexKeyCache = Mutex<SymmetricKey?>(nil)
 
-    public init(directory: String, readOnly: Bool = false,
-                randomBytes: @escaping @Sendable (Int) -> [UInt8] = KeyVault.systemRandomBytes) throws {
+    public init(
+        directory: String, readOnly: Bool = false,
+        randomBytes: @escaping @Sendable (Int) -> [UInt8] = KeyVault.systemRandomBytes
+    ) throws {
         if !readOnly { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         var options = EnvironmentOptions()
         options.initialMapSizeBytes = 16 << 20
@@ -90,10 +92,11 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
             guard text.count > prefix + 37, text[prefix + 36] == UInt8(ascii: ":") else { return nil }
             let ownerText = UnsafeBufferPointer(rebasing: text[prefix..<(prefix + 36)])
             guard let owner = UserId(utf8: ownerText),
-                  let combined = Data(base64Encoded: Data(UnsafeBufferPointer(rebasing: text[(prefix + 37)...]))),
-                  let key = (try? existingKey(for: owner)) ?? nil,
-                  let box = try? AES.GCM.SealedBox(combined: combined),
-                  let plain = try? AES.GCM.open(box, using: key, authenticating: Self.authenticatedDataPrefix + Array(ownerText)) else { return nil }
+                let combined = Data(base64Encoded: Data(UnsafeBufferPointer(rebasing: text[(prefix + 37)...]))),
+                let key = (try? existingKey(for: owner)) ?? nil,
+                let box = try? AES.GCM.SealedBox(combined: combined),
+                let plain = try? AES.GCM.open(box, using: key, authenticating: Self.authenticatedDataPrefix + Array(ownerText))
+            else { return nil }
             return String(decoding: plain, as: UTF8.self)
         }
     }
@@ -174,7 +177,9 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
             let made: SymmetricKey = try environment.write { txn in
                 let id = Self.idBytes(owner)
                 if let stored = try txn.get(keys, key: id) { return SymmetricKey(data: Array(stored)) }
-                guard try txn.get(destroyed, key: id) == nil else { throw VaultError("the key of user \(owner) was destroyed (the user is forgotten)") }
+                guard try txn.get(destroyed, key: id) == nil else {
+                    throw VaultError("the key of user \(owner) was destroyed (the user is forgotten)")
+                }
                 let bytes = randomBytes(Self.keyBytes)
                 try txn.put(keys, key: id, value: bytes)
                 return SymmetricKey(data: bytes)
@@ -217,9 +222,10 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
                 return entries
             }
             func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
-            return Contents(keys: Dictionary(uniqueKeysWithValues: try all(keys).map { (base64($0.0), base64($0.1)) }),
-                            destroyed: try all(destroyed).map { base64($0.0) }.sorted(),
-                            shop: Dictionary(uniqueKeysWithValues: try all(index).map { (base64($0.0), base64($0.1)) }))
+            return Contents(
+                keys: Dictionary(uniqueKeysWithValues: try all(keys).map { (base64($0.0), base64($0.1)) }),
+                destroyed: try all(destroyed).map { base64($0.0) }.sorted(),
+                shop: Dictionary(uniqueKeysWithValues: try all(index).map { (base64($0.0), base64($0.1)) }))
         }
     }
 

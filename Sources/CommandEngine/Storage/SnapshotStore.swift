@@ -44,8 +44,10 @@ public final class SnapshotStore: SnapshotSource, @unchecked Sendable {
     }
 
     /// The newest usable snapshot of `stream` at or before `version`.
-    public func latest<S: AggregateState>(_ stream: String, atOrBefore version: UInt64, as: S.Type = S.self,
-                                          cipher: (any PersonalDataCipher)?) throws -> (state: S, version: UInt64)? {
+    public func latest<S: AggregateState>(
+        _ stream: String, atOrBefore version: UInt64, as: S.Type = S.self,
+        cipher: (any PersonalDataCipher)?
+    ) throws -> (state: S, version: UInt64)? {
         let found: (UInt64, [UInt8])? = try environment.read { txn in
             try txn.withCursor(snapshots) { cursor in
                 guard let entry = try cursor.seek(atMost: Self.key(stream, version)) else { return nil }
@@ -54,7 +56,9 @@ public final class SnapshotStore: SnapshotSource, @unchecked Sendable {
                 return (Self.readU64(Array(entry.key.suffix(8))), Array(entry.value))
             }
         }
-        guard let (at, value) = found, value.count >= 4, Self.readU32(Array(value.prefix(4))) == UInt32(S.snapshotSchemaVersion) else { return nil }
+        guard let (at, value) = found, value.count >= 4, Self.readU32(Array(value.prefix(4))) == UInt32(S.snapshotSchemaVersion) else {
+            return nil
+        }
         guard let state = try? EventCodec.decoder(opening: cipher).decode(S.self, from: Data(value.dropFirst(4))) else { return nil }
         return (state, at)
     }

@@ -11,9 +11,12 @@ extension ApiKeys: Decider {
         }
     }
 
-    public static func decide(_ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy) throws(Rejection) -> Decision {
+    public static func decide(
+        _ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy
+    ) throws(Rejection) -> Decision {
         switch command {
-        case .issue(let issue): return try ApiKeys.issue(issue, actor: actor, key: loaded[.apiKey(issue.keyId)], owner: loaded[.user(issue.ownerId)])
+        case .issue(let issue):
+            return try ApiKeys.issue(issue, actor: actor, key: loaded[.apiKey(issue.keyId)], owner: loaded[.user(issue.ownerId)])
         case let .revoke(keyId, reason): return try revoke(reason: reason, actor: actor, key: loaded[.apiKey(keyId)], at: at)
         }
     }

@@ -14,7 +14,10 @@ public struct ApiKeyIssued: EventPayload {
     public var issuedBy: String
     public var at: Instant
 
-    public init(keyId: ApiKeyId, ownerId: UserId, name: String, scopes: [Scope], expiresAt: Instant?, secretDigest: SecretDigest, issuedBy: String, at: Instant) {
+    public init(
+        keyId: ApiKeyId, ownerId: UserId, name: String, scopes: [Scope], expiresAt: Instant?, secretDigest: SecretDigest, issuedBy: String,
+        at: Instant
+    ) {
         self.keyId = keyId
         self.ownerId = ownerId
         self.name = name
@@ -25,7 +28,8 @@ public struct ApiKeyIssued: EventPayload {
         self.at = at
     }
 }
-public struct ApiKeyRevoked: EventPayload { public static let eventType = "ApiKeyRevoked"; public var reason: String; public var revokedBy: String; public var at: Instant
+public struct ApiKeyRevoked: EventPayload {
+    public static let eventType = "ApiKeyRevoked"; public var reason: String; public var revokedBy: String; public var at: Instant
     public init(reason: String, revokedBy: String, at: Instant) { self.reason = reason; self.revokedBy = revokedBy; self.at = at }
 }
 

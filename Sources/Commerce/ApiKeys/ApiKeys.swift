@@ -115,7 +115,9 @@ public struct IssueApiKey: Hashable, Sendable {
     public var secretDigest: SecretDigest
     public var at: Instant
 
-    public init(keyId: ApiKeyId, ownerId: UserId, name: String, scopes: [Scope], expiresAt: Instant?, secretDigest: SecretDigest, at: Instant) {
+    public init(
+        keyId: ApiKeyId, ownerId: UserId, name: String, scopes: [Scope], expiresAt: Instant?, secretDigest: SecretDigest, at: Instant
+    ) {
         self.keyId = keyId
         self.ownerId = ownerId
         self.name = name
@@ -133,23 +135,32 @@ public enum ApiKeys {
         guard case .user(_, .admin) = actor else { throw Rejection(.forbidden, "only an admin, signed in, issues API keys") }
         try Limits.text(command.name, "name", max: Limits.apiKeyNameCharactersMax)
         guard !command.scopes.isEmpty else { throw Rejection(.invalidInput, "a key needs at least one scope", field: "scopes") }
-        guard Set(command.scopes).count == command.scopes.count else { throw Rejection(.invalidInput, "each scope appears once", field: "scopes") }
+        guard Set(command.scopes).count == command.scopes.count else {
+            throw Rejection(.invalidInput, "each scope appears once", field: "scopes")
+        }
         if let expiresAt = command.expiresAt {
             guard expiresAt > command.at, expiresAt <= command.at.adding(seconds: Int64(Limits.apiKeyLifetimeDaysMax) * 86_400) else {
-                throw Rejection(.invalidInput, "expiresAt must be in the future and at most \(Limits.apiKeyLifetimeDaysMax) days away", field: "expiresAt")
+                throw Rejection(
+                    .invalidInput, "expiresAt must be in the future and at most \(Limits.apiKeyLifetimeDaysMax) days away",
+                    field: "expiresAt")
             }
         }
         guard owner.exists, !owner.isForgotten else { throw Rejection(.userNotFound, "no user \(command.ownerId)") }
         for scope in command.scopes where owner.role < scope.minimumRole {
-            throw Rejection(.scopeNotAllowed, "a \(owner.role.rawValue)'s key cannot hold \(scope.rawValue) (it needs a \(scope.minimumRole.rawValue))",
-                            field: "scopes")
+            throw Rejection(
+                .scopeNotAllowed, "a \(owner.role.rawValue)'s key cannot hold \(scope.rawValue) (it needs a \(scope.minimumRole.rawValue))",
+                field: "scopes")
         }
         guard !key.exists else { throw Rejection(.apiKeyAlreadyExists, "key \(command.keyId) exists") }
         var decision = Decision()
-        decision.append(.apiKey(.issued(ApiKeyIssued(keyId: command.keyId, ownerId: command.ownerId, name: command.name, scopes: command.scopes.sorted(),
-                                                     expiresAt: command.expiresAt, secretDigest: command.secretDigest,
-                                                     issuedBy: actor.description, at: command.at))),
-                        to: .apiKey(command.keyId))
+        decision.append(
+            .apiKey(
+                .issued(
+                    ApiKeyIssued(
+                        keyId: command.keyId, ownerId: command.ownerId, name: command.name, scopes: command.scopes.sorted(),
+                        expiresAt: command.expiresAt, secretDigest: command.secretDigest,
+                        issuedBy: actor.description, at: command.at))),
+            to: .apiKey(command.keyId))
         return decision
     }
 

@@ -20,19 +20,25 @@ extension Carts: Decider {
         }
     }
 
-    public static func decide(_ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy) throws(Rejection) -> Decision {
+    public static func decide(
+        _ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy
+    ) throws(Rejection) -> Decision {
         guard let owner = actor.userId else { throw Rejection(.forbidden, "carts belong to users") }
         let cart: CartState = loaded[.cart(owner)]
         switch command {
         case let .add(goodsId, quantity):
-            return try decide(.add(goodsId, quantity: quantity), actor: actor, owner: owner, cart: cart, goods: loaded[.goods(goodsId)], at: at)
+            return try decide(
+                .add(goodsId, quantity: quantity), actor: actor, owner: owner, cart: cart, goods: loaded[.goods(goodsId)], at: at)
         case let .changeQuantity(goodsId, quantity):
-            return try decide(.changeQuantity(goodsId, quantity: quantity), actor: actor, owner: owner, cart: cart, goods: loaded[.goods(goodsId)], at: at)
+            return try decide(
+                .changeQuantity(goodsId, quantity: quantity), actor: actor, owner: owner, cart: cart, goods: loaded[.goods(goodsId)], at: at
+            )
         case .remove(let goodsId): return try decide(.remove(goodsId), actor: actor, owner: owner, cart: cart, at: at)
         case .applyCoupon(let code):
             let holder: CouponCodeState = loaded[.couponCode(Coupons.normalizedCode(code))]
             guard let couponId = holder.couponId else { throw Rejection(.couponNotFound, "no coupon \(code)") }
-            return try decide(.applyCoupon(couponId, code: code), actor: actor, owner: owner, cart: cart, coupon: loaded[.coupon(couponId)], at: at)
+            return try decide(
+                .applyCoupon(couponId, code: code), actor: actor, owner: owner, cart: cart, coupon: loaded[.coupon(couponId)], at: at)
         case .removeCoupon: return try decide(.removeCoupon, actor: actor, owner: owner, cart: cart, at: at)
         case .clear: return try decide(.clear, actor: actor, owner: owner, cart: cart, at: at)
         }

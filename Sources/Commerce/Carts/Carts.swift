@@ -54,22 +54,28 @@ public enum CartCommand: Hashable, Sendable {
 public enum Carts {
     /// A customer's own cart (`cart-<userId>`). `goods` is the state of the goods
     /// an add or change names; `coupon` the state of a coupon being applied.
-    public static func decide(_ command: CartCommand, actor: Actor, owner: UserId, cart: CartState,
-                              goods: GoodsState? = nil, coupon: CouponState? = nil, at: Instant) throws(Rejection) -> Decision {
+    public static func decide(
+        _ command: CartCommand, actor: Actor, owner: UserId, cart: CartState,
+        goods: GoodsState? = nil, coupon: CouponState? = nil, at: Instant
+    ) throws(Rejection) -> Decision {
         guard actor.userId == owner else { throw Rejection(.notOwner, "only the owner changes a cart") }
         var decision = Decision()
         decision.append(.cart(try event(command, owner: owner, cart: cart, goods: goods, coupon: coupon, at: at)), to: .cart(owner))
         return decision
     }
 
-    private static func event(_ command: CartCommand, owner: UserId, cart: CartState, goods: GoodsState?,
-                              coupon: CouponState?, at: Instant) throws(Rejection) -> CartEvent {
+    private static func event(
+        _ command: CartCommand, owner: UserId, cart: CartState, goods: GoodsState?,
+        coupon: CouponState?, at: Instant
+    ) throws(Rejection) -> CartEvent {
         switch command {
         case let .add(goodsId, quantity):
             try Limits.quantity(quantity)
             try requireBuyable(goods, goodsId)
             let current = cart.quantity(of: goodsId)
-            guard current > 0 || cart.lines.count < Limits.cartLinesMax else { throw Rejection(.cartFull, "at most \(Limits.cartLinesMax) lines") }
+            guard current > 0 || cart.lines.count < Limits.cartLinesMax else {
+                throw Rejection(.cartFull, "at most \(Limits.cartLinesMax) lines")
+            }
             try Limits.quantity(current + quantity)
             return .itemAdded(CartItemAdded(goodsId: goodsId, quantity: quantity, at: at))
         case let .changeQuantity(goodsId, quantity):
@@ -112,17 +118,23 @@ public struct Quote: Hashable, Sendable {
 public enum Pricing {
     /// Prices `cart` at current prices, applies its coupon, then up to `points`
     /// points (bounded by the balance and by `policy.pointsPayPercentMax`).
-    public static func quote(cart: CartState, goods: [GoodsId: GoodsState], coupon: CouponState?, buyer: UserId,
-                             pointsToUse: Int64, pointsBalance: Int64, policy: ShopPolicy, at: Instant) throws(Rejection) -> Quote {
+    public static func quote(
+        cart: CartState, goods: [GoodsId: GoodsState], coupon: CouponState?, buyer: UserId,
+        pointsToUse: Int64, pointsBalance: Int64, policy: ShopPolicy, at: Instant
+    ) throws(Rejection) -> Quote {
         guard !cart.lines.isEmpty else { throw Rejection(.cartEmpty, "the cart is empty") }
         var lines: [OrderLine] = []
         var subtotal = Money.zero
         for line in cart.lines {
             try Carts.requireBuyable(goods[line.goodsId], line.goodsId)
-            guard let state = goods[line.goodsId], let merchant = state.merchantId else { throw Rejection(.goodsNotFound, "no goods \(line.goodsId)") }
+            guard let state = goods[line.goodsId], let merchant = state.merchantId else {
+                throw Rejection(.goodsNotFound, "no goods \(line.goodsId)")
+            }
             let lineTotal = try state.price.times(line.quantity)
-            lines.append(OrderLine(goodsId: line.goodsId, merchantId: merchant, title: state.title, unitPrice: state.price,
-                                   quantity: line.quantity, lineTotal: lineTotal))
+            lines.append(
+                OrderLine(
+                    goodsId: line.goodsId, merchantId: merchant, title: state.title, unitPrice: state.price,
+                    quantity: line.quantity, lineTotal: lineTotal))
             subtotal = try subtotal + lineTotal
         }
         var discount = Money.zero
@@ -139,7 +151,8 @@ public enum Pricing {
         guard pointsValue <= afterDiscount * policy.pointsPayPercentMax / 100 else {
             throw Rejection(.pointsNotAllowed, "points may pay at most \(policy.pointsPayPercentMax)% of the order")
         }
-        return Quote(lines: lines, subtotal: subtotal, discount: discount, pointsUsed: pointsToUse,
-                     pointsValue: Money(minorUnits: pointsValue), total: Money(minorUnits: afterDiscount - pointsValue))
+        return Quote(
+            lines: lines, subtotal: subtotal, discount: discount, pointsUsed: pointsToUse,
+            pointsValue: Money(minorUnits: pointsValue), total: Money(minorUnits: afterDiscount - pointsValue))
     }
 }

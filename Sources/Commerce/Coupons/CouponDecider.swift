@@ -11,10 +11,13 @@ extension Coupons: Decider {
         }
     }
 
-    public static func decide(_ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy) throws(Rejection) -> Decision {
+    public static func decide(
+        _ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy
+    ) throws(Rejection) -> Decision {
         switch command {
         case .create(let create):
-            return try Coupons.create(create, actor: actor, coupon: loaded[.coupon(create.couponId)], code: loaded[.couponCode(normalizedCode(create.code))])
+            return try Coupons.create(
+                create, actor: actor, coupon: loaded[.coupon(create.couponId)], code: loaded[.couponCode(normalizedCode(create.code))])
         case .disable(let couponId): return try Coupons.disable(actor: actor, coupon: loaded[.coupon(couponId)], at: at)
         }
     }

@@ -25,7 +25,10 @@ public struct CouponCreated: EventPayload {
     public var createdBy: String
     public var at: Instant
 
-    public init(couponId: CouponId, code: String, kind: CouponKind, value: Int64, minimumSpend: Money, validFrom: Instant, validUntil: Instant, totalLimit: Int, perUserLimit: Int, restrictedTo: UserId?, createdBy: String, at: Instant) {
+    public init(
+        couponId: CouponId, code: String, kind: CouponKind, value: Int64, minimumSpend: Money, validFrom: Instant, validUntil: Instant,
+        totalLimit: Int, perUserLimit: Int, restrictedTo: UserId?, createdBy: String, at: Instant
+    ) {
         self.couponId = couponId
         self.code = code
         self.kind = kind
@@ -40,16 +43,20 @@ public struct CouponCreated: EventPayload {
         self.at = at
     }
 }
-public struct CouponCodeClaimed: EventPayload { public static let eventType = "CouponCodeClaimed"; public var code: String; public var couponId: CouponId
+public struct CouponCodeClaimed: EventPayload {
+    public static let eventType = "CouponCodeClaimed"; public var code: String; public var couponId: CouponId
     public init(code: String, couponId: CouponId) { self.code = code; self.couponId = couponId }
 }
-public struct CouponRedeemed: EventPayload { public static let eventType = "CouponRedeemed"; public var orderId: OrderId; public var userId: UserId; public var at: Instant
+public struct CouponRedeemed: EventPayload {
+    public static let eventType = "CouponRedeemed"; public var orderId: OrderId; public var userId: UserId; public var at: Instant
     public init(orderId: OrderId, userId: UserId, at: Instant) { self.orderId = orderId; self.userId = userId; self.at = at }
 }
-public struct CouponReleased: EventPayload { public static let eventType = "CouponReleased"; public var orderId: OrderId; public var userId: UserId; public var at: Instant
+public struct CouponReleased: EventPayload {
+    public static let eventType = "CouponReleased"; public var orderId: OrderId; public var userId: UserId; public var at: Instant
     public init(orderId: OrderId, userId: UserId, at: Instant) { self.orderId = orderId; self.userId = userId; self.at = at }
 }
-public struct CouponDisabled: EventPayload { public static let eventType = "CouponDisabled"; public var at: Instant
+public struct CouponDisabled: EventPayload {
+    public static let eventType = "CouponDisabled"; public var at: Instant
     public init(at: Instant) { self.at = at }
 }
 

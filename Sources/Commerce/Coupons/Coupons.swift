@@ -81,8 +81,10 @@ public struct CreateCoupon: Hashable, Sendable {
     public var perUserLimit: Int
     public var at: Instant
 
-    public init(couponId: CouponId, code: String, kind: CouponKind, value: Int64, minimumSpend: Money = .zero,
-                validFrom: Instant, validUntil: Instant, totalLimit: Int, perUserLimit: Int = 1, at: Instant) {
+    public init(
+        couponId: CouponId, code: String, kind: CouponKind, value: Int64, minimumSpend: Money = .zero,
+        validFrom: Instant, validUntil: Instant, totalLimit: Int, perUserLimit: Int = 1, at: Instant
+    ) {
         self.couponId = couponId
         self.code = code
         self.kind = kind
@@ -102,16 +104,20 @@ public enum Coupons {
     /// Codes are compared upper-cased.
     public static func normalizedCode(_ code: String) -> String { code.uppercased() }
 
-    public static func create(_ command: CreateCoupon, actor: Actor, coupon: CouponState, code: CouponCodeState) throws(Rejection) -> Decision {
+    public static func create(
+        _ command: CreateCoupon, actor: Actor, coupon: CouponState, code: CouponCodeState
+    ) throws(Rejection) -> Decision {
         guard actor.isAdmin else { throw Rejection(.forbidden, "only an admin creates coupons") }
         let normalized = normalizedCode(command.code)
         try validate(command, code: normalized)
         guard !coupon.exists else { throw Rejection(.couponAlreadyExists, "coupon \(command.couponId) exists") }
         guard code.couponId == nil else { throw Rejection(.couponCodeTaken, "code \(normalized) is taken", field: "code") }
-        return created(CouponCreated(couponId: command.couponId, code: normalized, kind: command.kind, value: command.value,
-                                     minimumSpend: command.minimumSpend, validFrom: command.validFrom, validUntil: command.validUntil,
-                                     totalLimit: command.totalLimit, perUserLimit: command.perUserLimit, restrictedTo: nil,
-                                     createdBy: actor.description, at: command.at))
+        return created(
+            CouponCreated(
+                couponId: command.couponId, code: normalized, kind: command.kind, value: command.value,
+                minimumSpend: command.minimumSpend, validFrom: command.validFrom, validUntil: command.validUntil,
+                totalLimit: command.totalLimit, perUserLimit: command.perUserLimit, restrictedTo: nil,
+                createdBy: actor.description, at: command.at))
     }
 
     static func created(_ event: CouponCreated) -> Decision {
@@ -128,12 +134,18 @@ public enum Coupons {
         }
         switch command.kind {
         case .percent:
-            guard (1...100).contains(command.value) else { throw Rejection(.invalidInput, "a percent coupon takes 1 to 100", field: "value") }
+            guard (1...100).contains(command.value) else {
+                throw Rejection(.invalidInput, "a percent coupon takes 1 to 100", field: "value")
+            }
         case .fixed:
-            guard command.value > 0, command.value <= Limits.priceMax else { throw Rejection(.invalidInput, "a fixed coupon takes a positive amount", field: "value") }
+            guard command.value > 0, command.value <= Limits.priceMax else {
+                throw Rejection(.invalidInput, "a fixed coupon takes a positive amount", field: "value")
+            }
         }
         try Limits.price(command.minimumSpend, "minimumSpend")
-        guard command.validFrom < command.validUntil else { throw Rejection(.invalidInput, "validFrom must be before validUntil", field: "validUntil") }
+        guard command.validFrom < command.validUntil else {
+            throw Rejection(.invalidInput, "validFrom must be before validUntil", field: "validUntil")
+        }
         guard (1...limitMax).contains(command.totalLimit), (1...limitMax).contains(command.perUserLimit) else {
             throw Rejection(.invalidInput, "limits must be between 1 and \(limitMax)", field: "totalLimit")
         }

@@ -75,7 +75,9 @@ public struct GoodsDetails: Hashable, Sendable {
     public var tags: [String]
     public var lowStockThreshold: Int
 
-    public init(title: String, description: String = "", category: String, brand: String = "", tags: [String] = [], lowStockThreshold: Int = 5) {
+    public init(
+        title: String, description: String = "", category: String, brand: String = "", tags: [String] = [], lowStockThreshold: Int = 5
+    ) {
         self.title = title
         self.description = description
         self.category = category
@@ -89,7 +91,9 @@ public struct GoodsDetails: Hashable, Sendable {
         try Limits.text(description, "description", max: Limits.descriptionCharactersMax, allowEmpty: true)
         try Limits.text(category, "category", max: Limits.nameCharactersMax)
         try Limits.text(brand, "brand", max: Limits.nameCharactersMax, allowEmpty: true)
-        guard tags.count <= Limits.tagsPerGoodsMax else { throw Rejection(.invalidInput, "at most \(Limits.tagsPerGoodsMax) tags", field: "tags") }
+        guard tags.count <= Limits.tagsPerGoodsMax else {
+            throw Rejection(.invalidInput, "at most \(Limits.tagsPerGoodsMax) tags", field: "tags")
+        }
         for tag in tags { try Limits.text(tag, "tags", max: Limits.tagCharactersMax) }
         guard (0...Limits.stockMax).contains(lowStockThreshold) else {
             throw Rejection(.invalidInput, "lowStockThreshold must be between 0 and \(Limits.stockMax)", field: "lowStockThreshold")
@@ -144,7 +148,9 @@ public enum Catalog {
         return try decideAsOwner(command, merchant: merchant, goods: goods, at: at)
     }
 
-    private static func decideAsOwner(_ command: GoodsCommand, merchant: UserId?, goods: GoodsState, at: Instant) throws(Rejection) -> Decision {
+    private static func decideAsOwner(
+        _ command: GoodsCommand, merchant: UserId?, goods: GoodsState, at: Instant
+    ) throws(Rejection) -> Decision {
         var events: [GoodsEvent] = []
         let goodsId: GoodsId
         switch command {
@@ -152,12 +158,17 @@ public enum Catalog {
             guard let merchant else { throw Rejection(.forbidden, "goods are listed by a merchant") }
             try details.validate()
             try Limits.price(price)
-            guard (0...Limits.stockMax).contains(stock) else { throw Rejection(.stockOutOfRange, "stock must be between 0 and \(Limits.stockMax)", field: "stock") }
+            guard (0...Limits.stockMax).contains(stock) else {
+                throw Rejection(.stockOutOfRange, "stock must be between 0 and \(Limits.stockMax)", field: "stock")
+            }
             guard !goods.exists else { throw Rejection(.goodsAlreadyExists, "goods \(id) exist") }
             goodsId = id
-            events.append(.listed(GoodsListed(goodsId: id, merchantId: merchant, title: details.title, description: details.description,
-                                              category: details.category, brand: details.brand, tags: details.tags, price: price,
-                                              stock: stock, lowStockThreshold: details.lowStockThreshold, at: at)))
+            events.append(
+                .listed(
+                    GoodsListed(
+                        goodsId: id, merchantId: merchant, title: details.title, description: details.description,
+                        category: details.category, brand: details.brand, tags: details.tags, price: price,
+                        stock: stock, lowStockThreshold: details.lowStockThreshold, at: at)))
         default:
             guard let id = goods.goodsId else { throw Rejection(.goodsNotFound, "no such goods") }
             goodsId = id
@@ -178,8 +189,12 @@ public enum Catalog {
         case .list: preconditionFailure("listing is decided before")
         case .update(let details):
             try details.validate()
-            return [.updated(GoodsUpdated(title: details.title, description: details.description, category: details.category,
-                                          brand: details.brand, tags: details.tags, lowStockThreshold: details.lowStockThreshold, at: at))]
+            return [
+                .updated(
+                    GoodsUpdated(
+                        title: details.title, description: details.description, category: details.category,
+                        brand: details.brand, tags: details.tags, lowStockThreshold: details.lowStockThreshold, at: at))
+            ]
         case .changePrice(let price):
             try Limits.price(price)
             guard price != goods.price else { throw Rejection(.nothingChanged, "the price is already \(price)") }
@@ -227,9 +242,13 @@ public enum Catalog {
         }
         guard !goods.reviewedOrders.contains(placed.orderId) else { throw Rejection(.alreadyReviewed, "this order line is reviewed") }
         var decision = Decision()
-        decision.append(.goods(.reviewPosted(ReviewPosted(reviewId: command.reviewId, orderId: placed.orderId, userId: placed.userId,
-                                                          rating: command.rating, text: command.text, at: command.at))),
-                        to: .goods(goodsId))
+        decision.append(
+            .goods(
+                .reviewPosted(
+                    ReviewPosted(
+                        reviewId: command.reviewId, orderId: placed.orderId, userId: placed.userId,
+                        rating: command.rating, text: command.text, at: command.at))),
+            to: .goods(goodsId))
         return decision
     }
 }

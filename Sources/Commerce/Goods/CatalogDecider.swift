@@ -12,10 +12,13 @@ extension Catalog: Decider {
         }
     }
 
-    public static func decide(_ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy) throws(Rejection) -> Decision {
+    public static func decide(
+        _ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy
+    ) throws(Rejection) -> Decision {
         switch command {
         case let .goods(goodsId, goodsCommand): return try decide(goodsCommand, actor: actor, goods: loaded[.goods(goodsId)], at: at)
-        case .review(let review): return try Catalog.review(review, actor: actor, goods: loaded[.goods(review.goodsId)], order: loaded[.order(review.orderId)])
+        case .review(let review):
+            return try Catalog.review(review, actor: actor, goods: loaded[.goods(review.goodsId)], order: loaded[.order(review.orderId)])
         }
     }
 }

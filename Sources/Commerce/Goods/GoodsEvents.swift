@@ -16,7 +16,10 @@ public struct GoodsListed: EventPayload {
     public var lowStockThreshold: Int
     public var at: Instant
 
-    public init(goodsId: GoodsId, merchantId: UserId, title: String, description: String, category: String, brand: String, tags: [String], price: Money, stock: Int, lowStockThreshold: Int, at: Instant) {
+    public init(
+        goodsId: GoodsId, merchantId: UserId, title: String, description: String, category: String, brand: String, tags: [String],
+        price: Money, stock: Int, lowStockThreshold: Int, at: Instant
+    ) {
         self.goodsId = goodsId
         self.merchantId = merchantId
         self.title = title
@@ -50,31 +53,40 @@ public struct GoodsUpdated: EventPayload {
         self.at = at
     }
 }
-public struct PriceChanged: EventPayload { public static let eventType = "PriceChanged"; public var from: Money; public var to: Money; public var at: Instant
+public struct PriceChanged: EventPayload {
+    public static let eventType = "PriceChanged"; public var from: Money; public var to: Money; public var at: Instant
     public init(from: Money, to: Money, at: Instant) { self.from = from; self.to = to; self.at = at }
 }
-public struct StockAdded: EventPayload { public static let eventType = "StockAdded"; public var quantity: Int; public var at: Instant
+public struct StockAdded: EventPayload {
+    public static let eventType = "StockAdded"; public var quantity: Int; public var at: Instant
     public init(quantity: Int, at: Instant) { self.quantity = quantity; self.at = at }
 }
-public struct StockAdjusted: EventPayload { public static let eventType = "StockAdjusted"; public var delta: Int; public var reason: String; public var at: Instant
+public struct StockAdjusted: EventPayload {
+    public static let eventType = "StockAdjusted"; public var delta: Int; public var reason: String; public var at: Instant
     public init(delta: Int, reason: String, at: Instant) { self.delta = delta; self.reason = reason; self.at = at }
 }
-public struct StockReserved: EventPayload { public static let eventType = "StockReserved"; public var orderId: OrderId; public var quantity: Int; public var at: Instant
+public struct StockReserved: EventPayload {
+    public static let eventType = "StockReserved"; public var orderId: OrderId; public var quantity: Int; public var at: Instant
     public init(orderId: OrderId, quantity: Int, at: Instant) { self.orderId = orderId; self.quantity = quantity; self.at = at }
 }
-public struct StockReleased: EventPayload { public static let eventType = "StockReleased"; public var orderId: OrderId; public var quantity: Int; public var at: Instant
+public struct StockReleased: EventPayload {
+    public static let eventType = "StockReleased"; public var orderId: OrderId; public var quantity: Int; public var at: Instant
     public init(orderId: OrderId, quantity: Int, at: Instant) { self.orderId = orderId; self.quantity = quantity; self.at = at }
 }
-public struct StockShipped: EventPayload { public static let eventType = "StockShipped"; public var orderId: OrderId; public var quantity: Int; public var at: Instant
+public struct StockShipped: EventPayload {
+    public static let eventType = "StockShipped"; public var orderId: OrderId; public var quantity: Int; public var at: Instant
     public init(orderId: OrderId, quantity: Int, at: Instant) { self.orderId = orderId; self.quantity = quantity; self.at = at }
 }
-public struct LowStockDetected: EventPayload { public static let eventType = "LowStockDetected"; public var available: Int; public var threshold: Int; public var at: Instant
+public struct LowStockDetected: EventPayload {
+    public static let eventType = "LowStockDetected"; public var available: Int; public var threshold: Int; public var at: Instant
     public init(available: Int, threshold: Int, at: Instant) { self.available = available; self.threshold = threshold; self.at = at }
 }
-public struct GoodsDelisted: EventPayload { public static let eventType = "GoodsDelisted"; public var at: Instant
+public struct GoodsDelisted: EventPayload {
+    public static let eventType = "GoodsDelisted"; public var at: Instant
     public init(at: Instant) { self.at = at }
 }
-public struct GoodsRelisted: EventPayload { public static let eventType = "GoodsRelisted"; public var at: Instant
+public struct GoodsRelisted: EventPayload {
+    public static let eventType = "GoodsRelisted"; public var at: Instant
     public init(at: Instant) { self.at = at }
 }
 public struct ReviewPosted: EventPayload {

@@ -30,15 +30,18 @@ extension Orders: Decider {
         }
     }
 
-    public static func decide(_ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy) throws(Rejection) -> Decision {
+    public static func decide(
+        _ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy
+    ) throws(Rejection) -> Decision {
         switch command {
         case .place(let place):
             guard let buyer = actor.userId else { throw Rejection(.notOwner, "orders are placed by the buyer") }
             let cart: CartState = place.items == nil ? loaded[.cart(buyer)] : CartState()
             var goods: [GoodsId: GoodsState] = [:]
             for line in place.items?.prefix(Limits.cartLinesMax) ?? cart.lines[...] { goods[line.goodsId] = loaded[.goods(line.goodsId)] }
-            let states = CheckoutStates(user: loaded[.user(buyer)], cart: cart, goods: goods, coupon: cart.couponId.map { loaded[.coupon($0)] },
-                                        points: loaded[.points(buyer)], order: loaded[.order(place.orderId)])
+            let states = CheckoutStates(
+                user: loaded[.user(buyer)], cart: cart, goods: goods, coupon: cart.couponId.map { loaded[.coupon($0)] },
+                points: loaded[.points(buyer)], order: loaded[.order(place.orderId)])
             return try Orders.place(place, actor: actor, states: states, policy: policy)
         case let .onOrder(orderId, orderCommand):
             let order: OrderState = loaded[.order(orderId)]

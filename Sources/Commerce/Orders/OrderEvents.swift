@@ -21,7 +21,8 @@ public struct OrderLine: Codable, Hashable, Sendable {
 }
 
 /// A block of the day's order numbers, taken by one engine to hand out: numbers stay unique without every order touching one stream.
-public struct OrderNumbersReserved: EventPayload { public static let eventType = "OrderNumbersReserved"; public var day: String; public var first: Int; public var count: Int
+public struct OrderNumbersReserved: EventPayload {
+    public static let eventType = "OrderNumbersReserved"; public var day: String; public var first: Int; public var count: Int
     public init(day: String, first: Int, count: Int) { self.day = day; self.first = first; self.count = count }
 }
 
@@ -41,7 +42,10 @@ public struct OrderPlaced: EventPayload {
     public var at: Instant
     public var expiresAt: Instant
 
-    public init(orderId: OrderId, number: String, userId: UserId, lines: [OrderLine], subtotal: Money, discount: Money, couponId: CouponId?, pointsUsed: Int64, pointsValue: Money, total: Money, address: Address, at: Instant, expiresAt: Instant) {
+    public init(
+        orderId: OrderId, number: String, userId: UserId, lines: [OrderLine], subtotal: Money, discount: Money, couponId: CouponId?,
+        pointsUsed: Int64, pointsValue: Money, total: Money, address: Address, at: Instant, expiresAt: Instant
+    ) {
         self.orderId = orderId
         self.number = number
         self.userId = userId
@@ -57,31 +61,42 @@ public struct OrderPlaced: EventPayload {
         self.expiresAt = expiresAt
     }
 }
-public struct OrderPaid: EventPayload { public static let eventType = "OrderPaid"; public var paymentId: PaymentId; public var amount: Money; public var at: Instant
+public struct OrderPaid: EventPayload {
+    public static let eventType = "OrderPaid"; public var paymentId: PaymentId; public var amount: Money; public var at: Instant
     public init(paymentId: PaymentId, amount: Money, at: Instant) { self.paymentId = paymentId; self.amount = amount; self.at = at }
 }
-public struct OrderShipped: EventPayload { public static let eventType = "OrderShipped"; public var carrier: String; public var trackingNumber: String; public var at: Instant
-    public init(carrier: String, trackingNumber: String, at: Instant) { self.carrier = carrier; self.trackingNumber = trackingNumber; self.at = at }
+public struct OrderShipped: EventPayload {
+    public static let eventType = "OrderShipped"; public var carrier: String; public var trackingNumber: String; public var at: Instant
+    public init(carrier: String, trackingNumber: String, at: Instant) {
+        self.carrier = carrier; self.trackingNumber = trackingNumber; self.at = at
+    }
 }
-public struct OrderReceived: EventPayload { public static let eventType = "OrderReceived"; public var at: Instant
+public struct OrderReceived: EventPayload {
+    public static let eventType = "OrderReceived"; public var at: Instant
     public init(at: Instant) { self.at = at }
 }
-public struct OrderCancelled: EventPayload { public static let eventType = "OrderCancelled"; public var reason: String; public var refundAmount: Money; public var at: Instant
+public struct OrderCancelled: EventPayload {
+    public static let eventType = "OrderCancelled"; public var reason: String; public var refundAmount: Money; public var at: Instant
     public init(reason: String, refundAmount: Money, at: Instant) { self.reason = reason; self.refundAmount = refundAmount; self.at = at }
 }
-public struct RefundRequested: EventPayload { public static let eventType = "RefundRequested"; public var reason: String; public var at: Instant
+public struct RefundRequested: EventPayload {
+    public static let eventType = "RefundRequested"; public var reason: String; public var at: Instant
     public init(reason: String, at: Instant) { self.reason = reason; self.at = at }
 }
-public struct RefundApproved: EventPayload { public static let eventType = "RefundApproved"; public var at: Instant
+public struct RefundApproved: EventPayload {
+    public static let eventType = "RefundApproved"; public var at: Instant
     public init(at: Instant) { self.at = at }
 }
-public struct RefundRejected: EventPayload { public static let eventType = "RefundRejected"; public var reason: String; public var at: Instant
+public struct RefundRejected: EventPayload {
+    public static let eventType = "RefundRejected"; public var reason: String; public var at: Instant
     public init(reason: String, at: Instant) { self.reason = reason; self.at = at }
 }
-public struct OrderRefunded: EventPayload { public static let eventType = "OrderRefunded"; public var amount: Money; public var at: Instant
+public struct OrderRefunded: EventPayload {
+    public static let eventType = "OrderRefunded"; public var amount: Money; public var at: Instant
     public init(amount: Money, at: Instant) { self.amount = amount; self.at = at }
 }
-public struct OrderExpired: EventPayload { public static let eventType = "OrderExpired"; public var at: Instant
+public struct OrderExpired: EventPayload {
+    public static let eventType = "OrderExpired"; public var at: Instant
     public init(at: Instant) { self.at = at }
 }
 

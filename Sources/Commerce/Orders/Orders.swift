@@ -75,7 +75,9 @@ public struct PlaceOrder: Hashable, Sendable {
     public var items: [CartLine]?
     public var at: Instant
 
-    public init(orderId: OrderId, number: String, addressId: AddressId? = nil, pointsToUse: Int64 = 0, items: [CartLine]? = nil, at: Instant) {
+    public init(
+        orderId: OrderId, number: String, addressId: AddressId? = nil, pointsToUse: Int64 = 0, items: [CartLine]? = nil, at: Instant
+    ) {
         self.orderId = orderId
         self.number = number
         self.addressId = addressId
@@ -97,7 +99,9 @@ public struct CheckoutStates: Sendable {
     public var points: PointsState
     public var order: OrderState
 
-    public init(user: UserState, cart: CartState, goods: [GoodsId: GoodsState], coupon: CouponState?, points: PointsState, order: OrderState) {
+    public init(
+        user: UserState, cart: CartState, goods: [GoodsId: GoodsState], coupon: CouponState?, points: PointsState, order: OrderState
+    ) {
         self.user = user
         self.cart = cart
         self.goods = goods
@@ -130,7 +134,9 @@ public struct OrderContext: Sendable {
     /// The order's captured payment, when refunding.
     public var payment: PaymentState?
 
-    public init(goods: [GoodsId: GoodsState] = [:], coupon: CouponState? = nil, points: PointsState = PointsState(), payment: PaymentState? = nil) {
+    public init(
+        goods: [GoodsId: GoodsState] = [:], coupon: CouponState? = nil, points: PointsState = PointsState(), payment: PaymentState? = nil
+    ) {
         self.goods = goods
         self.coupon = coupon
         self.points = points
@@ -152,9 +158,13 @@ public enum Orders {
     /// and then and hands the numbers out, so placing orders never contends on one stream.
     public static func reserveNumbers(day: String, count: Int, state: OrderNumbersState) throws(Rejection) -> Decision {
         guard day.utf8.count == 8, isASCIIDigits(day.utf8) else { throw Rejection(.invalidInput, "day must be YYYYMMDD", field: "day") }
-        guard (1...orderNumberBlockMax).contains(count) else { throw Rejection(.invalidInput, "a block holds 1 to \(orderNumberBlockMax) numbers", field: "count") }
+        guard (1...orderNumberBlockMax).contains(count) else {
+            throw Rejection(.invalidInput, "a block holds 1 to \(orderNumberBlockMax) numbers", field: "count")
+        }
         let first = state.reservedThrough + 1
-        guard first + count - 1 <= orderNumberSequenceMax else { throw Rejection(.orderNumberTaken, "the order numbers of \(day) are used up") }
+        guard first + count - 1 <= orderNumberSequenceMax else {
+            throw Rejection(.orderNumberTaken, "the order numbers of \(day) are used up")
+        }
         var decision = Decision()
         decision.append(.orderNumber(.reserved(OrderNumbersReserved(day: day, first: first, count: count))), to: .orderNumbers(day))
         return decision
@@ -162,17 +172,22 @@ public enum Orders {
 
     static func validateNumber(_ number: String) throws(Rejection) {
         let utf8 = number.utf8
-        guard utf8.count == 15, utf8.dropFirst(8).first == UInt8(ascii: "-"), isASCIIDigits(utf8.prefix(8)), isASCIIDigits(utf8.dropFirst(9)) else {
+        guard utf8.count == 15, utf8.dropFirst(8).first == UInt8(ascii: "-"), isASCIIDigits(utf8.prefix(8)),
+            isASCIIDigits(utf8.dropFirst(9))
+        else {
             throw Rejection(.invalidInput, "an order number is YYYYMMDD-NNNNNN", field: "number")
         }
     }
 
     /// 0–9 only (`Character.isNumber` also takes other scripts' digits and fractions).
-    private static func isASCIIDigits(_ bytes: some Sequence<UInt8>) -> Bool { bytes.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }
+    private static func isASCIIDigits(_ bytes: some Sequence<UInt8>) -> Bool {
+        bytes.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+    }
 
     /// One atomic decision: the order, a stock reservation per line, the coupon
     /// redemption, the points and the emptied cart.
-    public static func place(_ command: PlaceOrder, actor: Actor, states: CheckoutStates, policy: ShopPolicy) throws(Rejection) -> Decision {
+    public static func place(_ command: PlaceOrder, actor: Actor, states: CheckoutStates, policy: ShopPolicy) throws(Rejection) -> Decision
+    {
         guard let buyer = states.user.userId, actor.userId == buyer else { throw Rejection(.notOwner, "orders are placed by the buyer") }
         guard !states.user.isForgotten else { throw Rejection(.userForgotten, "the user was forgotten") }
         try validateNumber(command.number)
@@ -181,8 +196,9 @@ public enum Orders {
             throw Rejection(.addressNotFound, "an order needs one of your addresses", field: "addressId")
         }
         let basket = try command.items.map(Self.basket) ?? states.cart
-        let quote = try Pricing.quote(cart: basket, goods: states.goods, coupon: states.coupon, buyer: buyer,
-                                      pointsToUse: command.pointsToUse, pointsBalance: states.points.balance, policy: policy, at: command.at)
+        let quote = try Pricing.quote(
+            cart: basket, goods: states.goods, coupon: states.coupon, buyer: buyer,
+            pointsToUse: command.pointsToUse, pointsBalance: states.points.balance, policy: policy, at: command.at)
         for line in quote.lines {
             let available = states.goods[line.goodsId]?.available ?? 0
             guard available >= line.quantity else {
@@ -190,11 +206,15 @@ public enum Orders {
             }
         }
         var decision = Decision()
-        decision.append(.order(.placed(OrderPlaced(
-            orderId: command.orderId, number: command.number, userId: buyer, lines: quote.lines, subtotal: quote.subtotal,
-            discount: quote.discount, couponId: basket.couponId, pointsUsed: quote.pointsUsed, pointsValue: quote.pointsValue,
-            total: quote.total, address: address, at: command.at, expiresAt: command.at.adding(seconds: policy.orderExpirySeconds)))),
-                        to: .order(command.orderId))
+        decision.append(
+            .order(
+                .placed(
+                    OrderPlaced(
+                        orderId: command.orderId, number: command.number, userId: buyer, lines: quote.lines, subtotal: quote.subtotal,
+                        discount: quote.discount, couponId: basket.couponId, pointsUsed: quote.pointsUsed, pointsValue: quote.pointsValue,
+                        total: quote.total, address: address, at: command.at,
+                        expiresAt: command.at.adding(seconds: policy.orderExpirySeconds)))),
+            to: .order(command.orderId))
         for line in quote.lines {
             guard let goods = states.goods[line.goodsId] else { continue }
             let reserved = GoodsEvent.stockReserved(StockReserved(orderId: command.orderId, quantity: line.quantity, at: command.at))
@@ -204,11 +224,13 @@ public enum Orders {
             }
         }
         if let couponId = basket.couponId {
-            decision.append(.coupon(.redeemed(CouponRedeemed(orderId: command.orderId, userId: buyer, at: command.at))), to: .coupon(couponId))
+            decision.append(
+                .coupon(.redeemed(CouponRedeemed(orderId: command.orderId, userId: buyer, at: command.at))), to: .coupon(couponId))
         }
         if quote.pointsUsed > 0 {
-            decision.append(.points(.redeemed(PointsRedeemed(orderId: command.orderId, points: quote.pointsUsed, reason: "order", at: command.at))),
-                            to: .points(buyer))
+            decision.append(
+                .points(.redeemed(PointsRedeemed(orderId: command.orderId, points: quote.pointsUsed, reason: "order", at: command.at))),
+                to: .points(buyer))
         }
         if command.items == nil {
             decision.append(.cart(.checkedOut(CartCheckedOut(orderId: command.orderId, at: command.at))), to: .cart(buyer))
@@ -225,22 +247,28 @@ public enum Orders {
         var seen = Set<GoodsId>()
         for item in items {
             try Limits.quantity(item.quantity)
-            guard seen.insert(item.goodsId).inserted else { throw Rejection(.invalidInput, "each goods appears once in items", field: "items") }
+            guard seen.insert(item.goodsId).inserted else {
+                throw Rejection(.invalidInput, "each goods appears once in items", field: "items")
+            }
         }
         var basket = CartState()
         basket.lines = items
         return basket
     }
 
-    public static func decide(_ command: OrderCommand, actor: Actor, order: OrderState, context: OrderContext,
-                              at: Instant, policy: ShopPolicy) throws(Rejection) -> Decision {
+    public static func decide(
+        _ command: OrderCommand, actor: Actor, order: OrderState, context: OrderContext,
+        at: Instant, policy: ShopPolicy
+    ) throws(Rejection) -> Decision {
         guard let placed = order.placed else { throw Rejection(.orderNotFound, "no such order") }
         try authorize(command, actor: actor, placed: placed)
         var decision = Decision()
         let orderStream = StreamId.order(placed.orderId)
         switch command {
         case let .pay(paymentId, amount):
-            guard order.status == .placed, at < placed.expiresAt else { throw Rejection(.orderNotPayable, "order is \(order.status.rawValue)") }
+            guard order.status == .placed, at < placed.expiresAt else {
+                throw Rejection(.orderNotPayable, "order is \(order.status.rawValue)")
+            }
             guard amount == placed.total else { throw Rejection(.amountMismatch, "the order total is \(placed.total)") }
             decision.append(.order(.paid(OrderPaid(paymentId: paymentId, amount: amount, at: at))), to: orderStream)
         case let .ship(carrier, trackingNumber):
@@ -249,7 +277,8 @@ public enum Orders {
             guard order.status == .paid else { throw Rejection(.orderNotShippable, "order is \(order.status.rawValue)") }
             decision.append(.order(.shipped(OrderShipped(carrier: carrier, trackingNumber: trackingNumber, at: at))), to: orderStream)
             for line in placed.lines {
-                decision.append(.goods(.stockShipped(StockShipped(orderId: placed.orderId, quantity: line.quantity, at: at))), to: .goods(line.goodsId))
+                decision.append(
+                    .goods(.stockShipped(StockShipped(orderId: placed.orderId, quantity: line.quantity, at: at))), to: .goods(line.goodsId))
             }
         case .confirmReceipt:
             guard order.status == .shipped else { throw Rejection(.orderNotReceivable, "order is \(order.status.rawValue)") }
@@ -272,7 +301,9 @@ public enum Orders {
             release(placed, context: context, at: at, into: &decision)
         case .expire:
             guard order.status == .placed else { throw Rejection(.orderNotExpirable, "order is \(order.status.rawValue)") }
-            guard at >= placed.expiresAt else { throw Rejection(.orderNotExpirable, "order expires at \(placed.expiresAt.millisecondsSinceEpoch)") }
+            guard at >= placed.expiresAt else {
+                throw Rejection(.orderNotExpirable, "order expires at \(placed.expiresAt.millisecondsSinceEpoch)")
+            }
             decision.append(.order(.expired(OrderExpired(at: at))), to: orderStream)
             release(placed, context: context, at: at, into: &decision)
         case .requestRefund(let reason):
@@ -280,7 +311,9 @@ public enum Orders {
             guard order.status == .received, let receivedAt = order.receivedAt else {
                 throw Rejection(.orderNotRefundable, "order is \(order.status.rawValue)")
             }
-            guard at < receivedAt.adding(seconds: policy.refundWindowSeconds) else { throw Rejection(.refundWindowClosed, "the refund window has closed") }
+            guard at < receivedAt.adding(seconds: policy.refundWindowSeconds) else {
+                throw Rejection(.refundWindowClosed, "the refund window has closed")
+            }
             decision.append(.order(.refundRequested(RefundRequested(reason: reason, at: at))), to: orderStream)
         case .approveRefund:
             guard order.status == .refundRequested else { throw Rejection(.refundNotRequested, "order is \(order.status.rawValue)") }
@@ -315,30 +348,37 @@ public enum Orders {
     /// Gives back what placing the order took: stock, coupon use, points.
     static func release(_ placed: OrderPlaced, context: OrderContext, at: Instant, into decision: inout Decision) {
         for line in placed.lines {
-            decision.append(.goods(.stockReleased(StockReleased(orderId: placed.orderId, quantity: line.quantity, at: at))), to: .goods(line.goodsId))
+            decision.append(
+                .goods(.stockReleased(StockReleased(orderId: placed.orderId, quantity: line.quantity, at: at))), to: .goods(line.goodsId))
         }
         if let couponId = placed.couponId, context.coupon?.openRedemptions[placed.orderId] != nil {
-            decision.append(.coupon(.released(CouponReleased(orderId: placed.orderId, userId: placed.userId, at: at))), to: .coupon(couponId))
+            decision.append(
+                .coupon(.released(CouponReleased(orderId: placed.orderId, userId: placed.userId, at: at))), to: .coupon(couponId))
         }
         if placed.pointsUsed > 0 {
-            decision.append(.points(.refunded(PointsRefunded(orderId: placed.orderId, points: placed.pointsUsed, at: at))), to: .points(placed.userId))
+            decision.append(
+                .points(.refunded(PointsRefunded(orderId: placed.orderId, points: placed.pointsUsed, at: at))), to: .points(placed.userId))
         }
     }
 
-    private static func refundPayment(_ order: OrderState, context: OrderContext, reason: String, at: Instant, into decision: inout Decision) throws(Rejection) {
+    private static func refundPayment(
+        _ order: OrderState, context: OrderContext, reason: String, at: Instant, into decision: inout Decision
+    ) throws(Rejection) {
         // Paid offline (`pay`): there is no provider payment; the refund happens offline too.
         guard let paymentId = order.paymentId, let payment = context.payment, payment.exists else { return }
         guard payment.status == .succeeded else {
             throw Rejection(.paymentNotPending, "the order's payment \(paymentId) is \(payment.status.rawValue)")
         }
-        decision.append(.payment(.refunded(PaymentRefunded(amount: payment.capturedAmount, reason: reason, at: at))), to: .payment(paymentId))
+        decision.append(
+            .payment(.refunded(PaymentRefunded(amount: payment.capturedAmount, reason: reason, at: at))), to: .payment(paymentId))
     }
 
     /// Points used come back; points earned go, as far as the balance allows.
     private static func settlePointsOnRefund(_ placed: OrderPlaced, context: OrderContext, at: Instant, into decision: inout Decision) {
         var balance = context.points.balance
         if placed.pointsUsed > 0 {
-            decision.append(.points(.refunded(PointsRefunded(orderId: placed.orderId, points: placed.pointsUsed, at: at))), to: .points(placed.userId))
+            decision.append(
+                .points(.refunded(PointsRefunded(orderId: placed.orderId, points: placed.pointsUsed, at: at))), to: .points(placed.userId))
             balance += placed.pointsUsed
         }
         let earned = context.points.earnedByOrder[placed.orderId] ?? 0

@@ -15,17 +15,22 @@ extension Payments: Decider {
         }
     }
 
-    public static func decide(_ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy) throws(Rejection) -> Decision {
+    public static func decide(
+        _ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy
+    ) throws(Rejection) -> Decision {
         switch command {
         case let .initiate(orderId, initiate):
-            return try Payments.initiate(initiate, actor: actor, payment: loaded[.payment(initiate.paymentId)], order: loaded[.order(orderId)])
+            return try Payments.initiate(
+                initiate, actor: actor, payment: loaded[.payment(initiate.paymentId)], order: loaded[.order(orderId)])
         case let .callback(paymentId, callback):
             let payment: PaymentState = loaded[.payment(paymentId)]
-            return try handle(callback, actor: actor, payment: payment, order: payment.initiated.map { loaded[.order($0.orderId)] } ?? OrderState())
+            return try handle(
+                callback, actor: actor, payment: payment, order: payment.initiated.map { loaded[.order($0.orderId)] } ?? OrderState())
         case let .refund(paymentId, reason):
             let payment: PaymentState = loaded[.payment(paymentId)]
-            return try Payments.refund(actor: actor, payment: payment, order: payment.initiated.map { loaded[.order($0.orderId)] } ?? OrderState(),
-                                       reason: reason, at: at)
+            return try Payments.refund(
+                actor: actor, payment: payment, order: payment.initiated.map { loaded[.order($0.orderId)] } ?? OrderState(),
+                reason: reason, at: at)
         }
     }
 }

@@ -67,15 +67,23 @@ public enum Payments {
     static let transactionIdCharactersMax = 128
 
     /// The buyer starts paying a placed order; the amount is the order's total.
-    public static func initiate(_ command: InitiatePayment, actor: Actor, payment: PaymentState, order: OrderState) throws(Rejection) -> Decision {
+    public static func initiate(
+        _ command: InitiatePayment, actor: Actor, payment: PaymentState, order: OrderState
+    ) throws(Rejection) -> Decision {
         try Limits.text(command.provider, "provider", max: providerNameCharactersMax)
         guard let placed = order.placed else { throw Rejection(.orderNotFound, "no such order") }
         guard actor.userId == placed.userId || actor.isAdmin else { throw Rejection(.notOwner, "not your order") }
         guard !payment.exists else { throw Rejection(.paymentAlreadyExists, "payment \(command.paymentId) exists") }
-        guard order.status == .placed, command.at < placed.expiresAt else { throw Rejection(.orderNotPayable, "order is \(order.status.rawValue)") }
+        guard order.status == .placed, command.at < placed.expiresAt else {
+            throw Rejection(.orderNotPayable, "order is \(order.status.rawValue)")
+        }
         var decision = Decision()
-        decision.append(.payment(.initiated(PaymentInitiated(paymentId: command.paymentId, orderId: placed.orderId, provider: command.provider,
-                                                             amount: placed.total, at: command.at))), to: .payment(command.paymentId))
+        decision.append(
+            .payment(
+                .initiated(
+                    PaymentInitiated(
+                        paymentId: command.paymentId, orderId: placed.orderId, provider: command.provider,
+                        amount: placed.total, at: command.at))), to: .payment(command.paymentId))
         return decision
     }
 
@@ -83,35 +91,55 @@ public enum Payments {
     /// decides nothing. A success on a payable order captures it and pays the
     /// order; a success the order can no longer take (expired, cancelled, paid by
     /// another payment) is captured and refunded at once, so money is conserved.
-    public static func handle(_ callback: ProviderCallback, actor: Actor, payment: PaymentState, order: OrderState) throws(Rejection) -> Decision {
+    public static func handle(
+        _ callback: ProviderCallback, actor: Actor, payment: PaymentState, order: OrderState
+    ) throws(Rejection) -> Decision {
         guard case .paymentProvider(let provider) = actor else { throw Rejection(.forbidden, "only a payment provider reports payments") }
         try Limits.text(callback.providerTransactionId, "providerTransactionId", max: transactionIdCharactersMax)
-        guard let initiated = payment.initiated, initiated.provider == provider else { throw Rejection(.paymentNotFound, "no such payment") }
+        guard let initiated = payment.initiated, initiated.provider == provider else {
+            throw Rejection(.paymentNotFound, "no such payment")
+        }
         var decision = Decision()
         if payment.handledTransactions.contains(callback.providerTransactionId) { return decision }
         guard payment.status == .pending else { throw Rejection(.paymentNotPending, "payment is \(payment.status.rawValue)") }
         let stream = StreamId.payment(initiated.paymentId)
         guard callback.succeeded else {
-            decision.append(.payment(.failed(PaymentFailed(providerTransactionId: callback.providerTransactionId, reason: callback.reason, at: callback.at))), to: stream)
+            decision.append(
+                .payment(
+                    .failed(PaymentFailed(providerTransactionId: callback.providerTransactionId, reason: callback.reason, at: callback.at))),
+                to: stream)
             return decision
         }
         guard callback.amount == initiated.amount else {
-            decision.append(.payment(.failed(PaymentFailed(providerTransactionId: callback.providerTransactionId,
-                                                           reason: "amount_mismatch: \(callback.amount) for \(initiated.amount)", at: callback.at))), to: stream)
+            decision.append(
+                .payment(
+                    .failed(
+                        PaymentFailed(
+                            providerTransactionId: callback.providerTransactionId,
+                            reason: "amount_mismatch: \(callback.amount) for \(initiated.amount)", at: callback.at))), to: stream)
             return decision
         }
-        decision.append(.payment(.succeeded(PaymentSucceeded(providerTransactionId: callback.providerTransactionId, amount: callback.amount, at: callback.at))), to: stream)
+        decision.append(
+            .payment(
+                .succeeded(
+                    PaymentSucceeded(providerTransactionId: callback.providerTransactionId, amount: callback.amount, at: callback.at))),
+            to: stream)
         if let placed = order.placed, order.status == .placed, callback.at < placed.expiresAt, placed.total == callback.amount {
-            decision.append(.order(.paid(OrderPaid(paymentId: initiated.paymentId, amount: callback.amount, at: callback.at))), to: .order(placed.orderId))
+            decision.append(
+                .order(.paid(OrderPaid(paymentId: initiated.paymentId, amount: callback.amount, at: callback.at))),
+                to: .order(placed.orderId))
         } else {
-            decision.append(.payment(.refunded(PaymentRefunded(amount: callback.amount, reason: "order not payable", at: callback.at))), to: stream)
+            decision.append(
+                .payment(.refunded(PaymentRefunded(amount: callback.amount, reason: "order not payable", at: callback.at))), to: stream)
         }
         return decision
     }
 
     /// An admin refunds a captured payment that no order holds (an order that
     /// holds its payment is refunded through the order, so the two stay in step).
-    public static func refund(actor: Actor, payment: PaymentState, order: OrderState, reason: String, at: Instant) throws(Rejection) -> Decision {
+    public static func refund(
+        actor: Actor, payment: PaymentState, order: OrderState, reason: String, at: Instant
+    ) throws(Rejection) -> Decision {
         guard actor.isAdmin else { throw Rejection(.forbidden, "only an admin refunds payments") }
         try Limits.text(reason, "reason", max: Limits.reasonCharactersMax)
         guard let initiated = payment.initiated else { throw Rejection(.paymentNotFound, "no such payment") }
@@ -120,7 +148,8 @@ public enum Payments {
             throw Rejection(.orderNotRefundable, "the order holds this payment: cancel or refund the order")
         }
         var decision = Decision()
-        decision.append(.payment(.refunded(PaymentRefunded(amount: payment.capturedAmount, reason: reason, at: at))), to: .payment(initiated.paymentId))
+        decision.append(
+            .payment(.refunded(PaymentRefunded(amount: payment.capturedAmount, reason: reason, at: at))), to: .payment(initiated.paymentId))
         return decision
     }
 }

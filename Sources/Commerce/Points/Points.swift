@@ -59,7 +59,9 @@ public enum Points {
     }
 
     /// Spends points outside an order (a gift, a donation).
-    public static func redeem(_ points: Int64, reason: String, actor: Actor, owner: UserId, state: PointsState, at: Instant) throws(Rejection) -> Decision {
+    public static func redeem(
+        _ points: Int64, reason: String, actor: Actor, owner: UserId, state: PointsState, at: Instant
+    ) throws(Rejection) -> Decision {
         guard actor.userId == owner else { throw Rejection(.notOwner, "only the owner spends points") }
         try Limits.text(reason, "reason", max: Limits.reasonCharactersMax)
         try requirePositive(points, balance: state.balance)
@@ -69,21 +71,27 @@ public enum Points {
     }
 
     /// Turns points into a personal, single-use, fixed-amount coupon.
-    public static func exchange(_ command: ExchangePoints, actor: Actor, owner: UserId, state: PointsState,
-                                coupon: CouponState, code: CouponCodeState, policy: ShopPolicy) throws(Rejection) -> Decision {
+    public static func exchange(
+        _ command: ExchangePoints, actor: Actor, owner: UserId, state: PointsState,
+        coupon: CouponState, code: CouponCodeState, policy: ShopPolicy
+    ) throws(Rejection) -> Decision {
         guard actor.userId == owner else { throw Rejection(.notOwner, "only the owner exchanges points") }
         try requirePositive(command.points, balance: state.balance)
         let normalized = Coupons.normalizedCode(command.code)
         try Limits.text(normalized, "code", max: Limits.couponCodeCharactersMax)
-        guard command.validUntil > command.at else { throw Rejection(.invalidInput, "validUntil must be in the future", field: "validUntil") }
+        guard command.validUntil > command.at else {
+            throw Rejection(.invalidInput, "validUntil must be in the future", field: "validUntil")
+        }
         guard !coupon.exists else { throw Rejection(.couponAlreadyExists, "coupon \(command.couponId) exists") }
         guard code.couponId == nil else { throw Rejection(.couponCodeTaken, "code \(normalized) is taken", field: "code") }
-        var decision = Coupons.created(CouponCreated(
-            couponId: command.couponId, code: normalized, kind: .fixed, value: command.points * policy.pointValueMinorUnits,
-            minimumSpend: .zero, validFrom: command.at, validUntil: command.validUntil, totalLimit: 1, perUserLimit: 1,
-            restrictedTo: owner, createdBy: actor.description, at: command.at))
-        decision.append(.points(.exchanged(PointsExchanged(points: command.points, couponId: command.couponId, at: command.at))),
-                        to: .points(owner))
+        var decision = Coupons.created(
+            CouponCreated(
+                couponId: command.couponId, code: normalized, kind: .fixed, value: command.points * policy.pointValueMinorUnits,
+                minimumSpend: .zero, validFrom: command.at, validUntil: command.validUntil, totalLimit: 1, perUserLimit: 1,
+                restrictedTo: owner, createdBy: actor.description, at: command.at))
+        decision.append(
+            .points(.exchanged(PointsExchanged(points: command.points, couponId: command.couponId, at: command.at))),
+            to: .points(owner))
         return decision
     }
 }

@@ -13,14 +13,17 @@ extension Points: Decider {
         }
     }
 
-    public static func decide(_ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy) throws(Rejection) -> Decision {
+    public static func decide(
+        _ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy
+    ) throws(Rejection) -> Decision {
         guard let owner = actor.userId else { throw Rejection(.notOwner, "points belong to users") }
         switch command {
         case let .redeem(points, reason):
             return try redeem(points, reason: reason, actor: actor, owner: owner, state: loaded[.points(owner)], at: at)
         case .exchange(let exchange):
-            return try Points.exchange(exchange, actor: actor, owner: owner, state: loaded[.points(owner)], coupon: loaded[.coupon(exchange.couponId)],
-                                       code: loaded[.couponCode(exchange.code)], policy: policy)
+            return try Points.exchange(
+                exchange, actor: actor, owner: owner, state: loaded[.points(owner)], coupon: loaded[.coupon(exchange.couponId)],
+                code: loaded[.couponCode(exchange.code)], policy: policy)
         }
     }
 }

@@ -14,8 +14,10 @@ public struct Address: Hashable, Codable, Sendable {
     public var postalCode: String
     public var country: String
 
-    public init(recipient: String, phone: String, line1: String, line2: String = "", city: String,
-                region: String = "", postalCode: String, country: String) {
+    public init(
+        recipient: String, phone: String, line1: String, line2: String = "", city: String,
+        region: String = "", postalCode: String, country: String
+    ) {
         self.recipient = recipient
         self.phone = phone
         self.line1 = line1
@@ -34,8 +36,9 @@ public struct Address: Hashable, Codable, Sendable {
     /// An address from its eight fields in declaration order.
     public init(fields: [String]) {
         precondition(fields.count == 8, "an address has eight fields")
-        self.init(recipient: fields[0], phone: fields[1], line1: fields[2], line2: fields[3], city: fields[4], region: fields[5],
-                  postalCode: fields[6], country: fields[7])
+        self.init(
+            recipient: fields[0], phone: fields[1], line1: fields[2], line2: fields[3], city: fields[4], region: fields[5],
+            postalCode: fields[6], country: fields[7])
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -55,9 +58,10 @@ public struct Address: Hashable, Codable, Sendable {
             return
         }
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(fields: try [CodingKeys.recipient, .phone, .line1, .line2, .city, .region, .postalCode, .country].map {
-            try container.decode(Personal.self, forKey: $0).wrappedValue
-        })
+        self.init(
+            fields: try [CodingKeys.recipient, .phone, .line1, .line2, .city, .region, .postalCode, .country].map {
+                try container.decode(Personal.self, forKey: $0).wrappedValue
+            })
     }
 
     func validate() throws(Rejection) {

@@ -11,7 +11,6 @@ extension EventPayload {
     public static var schemaVersion: Int { 2 }
 }
 
-
 // MARK: All events
 
 /// Every event of the shop, by aggregate.

@@ -16,7 +16,9 @@ extension GoodsState: InvariantChecked {
         if price.minorUnits < 0 { broken.append("price \(price.minorUnits) is negative") }
         if sold < 0 { broken.append("sold \(sold) is negative") }
         if ratingCount != reviewedOrders.count { broken.append("\(ratingCount) ratings from \(reviewedOrders.count) reviewed orders") }
-        if ratingTotal < ratingCount || ratingTotal > 5 * ratingCount { broken.append("rating total \(ratingTotal) over \(ratingCount) ratings") }
+        if ratingTotal < ratingCount || ratingTotal > 5 * ratingCount {
+            broken.append("rating total \(ratingTotal) over \(ratingCount) ratings")
+        }
         return broken
     }
 }
@@ -45,7 +47,9 @@ extension PointsState: InvariantChecked {
     public var invariantViolations: [String] {
         var broken: [String] = []
         if balance < 0 { broken.append("balance \(balance) is negative") }
-        for (name, amount) in [("earned", earned), ("redeemed", redeemed), ("refunded", refunded), ("revoked", revoked), ("exchanged", exchanged)]
+        for (name, amount) in [
+            ("earned", earned), ("redeemed", redeemed), ("refunded", refunded), ("revoked", revoked), ("exchanged", exchanged),
+        ]
         where amount < 0 {
             broken.append("\(name) \(amount) is negative")
         }

@@ -3,7 +3,7 @@ import Foundation
 /// Every bound the domain enforces, by name.
 public enum Limits {
     public static let moneyMax: Int64 = 1_000_000_000_000  // 10 billion in major units
-    public static let priceMax: Int64 = 100_000_000_00     // one item: 100 million in major units
+    public static let priceMax: Int64 = 100_000_000_00  // one item: 100 million in major units
     public static let quantityPerLineMax = 999
     public static let cartLinesMax = 100
     public static let stockMax = 100_000_000
@@ -46,7 +46,8 @@ public enum Limits {
 
     /// Whether `value` keeps a limit of `max` characters, counted all three ways (for callers with errors of their own).
     public static func fits(_ value: String, characters max: Int) -> Bool {
-        value.utf8.count <= max * textUTF8BytesPerCharacterMax && value.unicodeScalars.count <= max * textScalarsPerCharacterMax && value.count <= max
+        value.utf8.count <= max * textUTF8BytesPerCharacterMax && value.unicodeScalars.count <= max * textScalarsPerCharacterMax
+            && value.count <= max
     }
 
     /// Checks a named text limit: bytes and scalars first (cheap, and they
@@ -54,11 +55,13 @@ public enum Limits {
     public static func text(_ value: String, _ field: String, max: Int, allowEmpty: Bool = false) throws(Rejection) {
         let bytes = value.utf8.count
         guard bytes <= max * textUTF8BytesPerCharacterMax else {
-            throw Rejection(.invalidInput, "\(field) is \(bytes) bytes of UTF-8; the limit is \(max * textUTF8BytesPerCharacterMax)", field: field)
+            throw Rejection(
+                .invalidInput, "\(field) is \(bytes) bytes of UTF-8; the limit is \(max * textUTF8BytesPerCharacterMax)", field: field)
         }
         let scalars = value.unicodeScalars.count
         guard scalars <= max * textScalarsPerCharacterMax else {
-            throw Rejection(.invalidInput, "\(field) is \(scalars) Unicode scalars; the limit is \(max * textScalarsPerCharacterMax)", field: field)
+            throw Rejection(
+                .invalidInput, "\(field) is \(scalars) Unicode scalars; the limit is \(max * textScalarsPerCharacterMax)", field: field)
         }
         let count = value.count
         if !allowEmpty, value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {

@@ -1,6 +1,6 @@
 import Crypto
-import _CryptoExtras
 import Foundation
+import _CryptoExtras
 
 /// scrypt cost parameters; stored with every hash, so old hashes keep verifying
 /// after the shop raises them.
@@ -57,16 +57,18 @@ public struct PasswordHash: Hashable, Codable, Sendable {
     /// Hashes `password` with `salt` (random bytes made by the caller: the domain has no randomness).
     public static func make(password: String, salt: [UInt8], parameters: PasswordParameters) throws(Rejection) -> PasswordHash {
         guard salt.count == saltBytes else { throw Rejection(.invalidInput, "a password salt has \(saltBytes) bytes", field: "salt") }
-        return PasswordHash(algorithm: "scrypt", parameters: parameters,
-                            salt: Data(salt).base64EncodedString(),
-                            hash: Data(try derive(password, salt: salt, parameters: parameters)).base64EncodedString())
+        return PasswordHash(
+            algorithm: "scrypt", parameters: parameters,
+            salt: Data(salt).base64EncodedString(),
+            hash: Data(try derive(password, salt: salt, parameters: parameters)).base64EncodedString())
     }
 
     /// Compares in constant time.
     public func matches(_ password: String) -> Bool {
         guard algorithm == "scrypt", let salt = Data(base64Encoded: salt), let expected = Data(base64Encoded: hash),
-              let actual = try? Self.derive(password, salt: Array(salt), parameters: parameters),
-              actual.count == expected.count else { return false }
+            let actual = try? Self.derive(password, salt: Array(salt), parameters: parameters),
+            actual.count == expected.count
+        else { return false }
         var difference: UInt8 = 0
         for (left, right) in zip(actual, expected) { difference |= left ^ right }
         return difference == 0
@@ -74,9 +76,10 @@ public struct PasswordHash: Hashable, Codable, Sendable {
 
     private static func derive(_ password: String, salt: [UInt8], parameters: PasswordParameters) throws(Rejection) -> [UInt8] {
         do {
-            let key = try KDF.Scrypt.deriveKey(from: Array(password.utf8), salt: salt, outputByteCount: hashBytes,
-                                               rounds: parameters.cost, blockSize: parameters.blockSize,
-                                               parallelism: parameters.parallelism)
+            let key = try KDF.Scrypt.deriveKey(
+                from: Array(password.utf8), salt: salt, outputByteCount: hashBytes,
+                rounds: parameters.cost, blockSize: parameters.blockSize,
+                parallelism: parameters.parallelism)
             return key.withUnsafeBytes { Array($0) }
         } catch {
             throw Rejection(.invalidInput, "password hashing failed: \(error)", field: "password")

@@ -70,8 +70,11 @@ public struct Personal: Hashable, Codable, Sendable {
             return
         }
         guard let owner = encoder.userInfo[.personalDataOwner] as? UserId else {
-            throw EncodingError.invalidValue(wrappedValue, .init(codingPath: encoder.codingPath,
-                                                                 debugDescription: "a personal field has no owner to seal it for"))
+            throw EncodingError.invalidValue(
+                wrappedValue,
+                .init(
+                    codingPath: encoder.codingPath,
+                    debugDescription: "a personal field has no owner to seal it for"))
         }
         try container.encode(try cipher.seal(wrappedValue, owner: owner))
     }

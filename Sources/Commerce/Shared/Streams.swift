@@ -82,16 +82,28 @@ extension StreamId {
         func named(_ text: StaticString) -> Bool {
             kind.elementsEqual(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         }
-        if named("goods") { guard let id = id(GoodsTag.self) else { return nil }; self = .goods(id) }
-        else if named("user") { guard let id = id(UserTag.self) else { return nil }; self = .user(id) }
-        else if named("order") { guard let id = id(OrderTag.self) else { return nil }; self = .order(id) }
-        else if named("cart") { guard let id = id(UserTag.self) else { return nil }; self = .cart(id) }
-        else if named("points") { guard let id = id(UserTag.self) else { return nil }; self = .points(id) }
-        else if named("coupon") { guard let id = id(CouponTag.self) else { return nil }; self = .coupon(id) }
-        else if named("payment") { guard let id = id(PaymentTag.self) else { return nil }; self = .payment(id) }
-        else if named("apikey") { guard let id = id(ApiKeyTag.self) else { return nil }; self = .apiKey(id) }
-        else if named("couponcode") { self = .couponCode(String(decoding: rest, as: UTF8.self)) }
-        else if named("ordernumbers") { self = .orderNumbers(String(decoding: rest, as: UTF8.self)) }
-        else { return nil }
+        if named("goods") {
+            guard let id = id(GoodsTag.self) else { return nil }; self = .goods(id)
+        } else if named("user") {
+            guard let id = id(UserTag.self) else { return nil }; self = .user(id)
+        } else if named("order") {
+            guard let id = id(OrderTag.self) else { return nil }; self = .order(id)
+        } else if named("cart") {
+            guard let id = id(UserTag.self) else { return nil }; self = .cart(id)
+        } else if named("points") {
+            guard let id = id(UserTag.self) else { return nil }; self = .points(id)
+        } else if named("coupon") {
+            guard let id = id(CouponTag.self) else { return nil }; self = .coupon(id)
+        } else if named("payment") {
+            guard let id = id(PaymentTag.self) else { return nil }; self = .payment(id)
+        } else if named("apikey") {
+            guard let id = id(ApiKeyTag.self) else { return nil }; self = .apiKey(id)
+        } else if named("couponcode") {
+            self = .couponCode(String(decoding: rest, as: UTF8.self))
+        } else if named("ordernumbers") {
+            self = .orderNumbers(String(decoding: rest, as: UTF8.self))
+        } else {
+            return nil
+        }
     }
 }

@@ -26,11 +26,14 @@ extension Users: Decider {
         }
     }
 
-    public static func decide(_ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy) throws(Rejection) -> Decision {
+    public static func decide(
+        _ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy
+    ) throws(Rejection) -> Decision {
         switch command {
         case .register(let register):
-            return try Users.register(register, actor: actor, claim: loaded[.emailClaim(normalizedEmail(register.email))],
-                                      user: loaded[.user(register.userId)], policy: policy)
+            return try Users.register(
+                register, actor: actor, claim: loaded[.emailClaim(normalizedEmail(register.email))],
+                user: loaded[.user(register.userId)], policy: policy)
         case let .login(email, login):
             let claim: EmailClaimState = loaded[.emailClaim(normalizedEmail(email))]
             let result = try Users.login(login, user: claim.owner.map { loaded[.user($0)] } ?? UserState(), policy: policy)

@@ -2,10 +2,12 @@ import Foundation
 
 // MARK: Users
 
-public struct EmailClaimed: EventPayload { public static let eventType = "EmailClaimed"; @Personal public var email: String; public var userId: UserId
+public struct EmailClaimed: EventPayload {
+    public static let eventType = "EmailClaimed"; @Personal public var email: String; public var userId: UserId
     public init(email: String, userId: UserId) { self.email = email; self.userId = userId }
 }
-public struct EmailReleased: EventPayload { public static let eventType = "EmailReleased"; @Personal public var email: String; public var userId: UserId
+public struct EmailReleased: EventPayload {
+    public static let eventType = "EmailReleased"; @Personal public var email: String; public var userId: UserId
     public init(email: String, userId: UserId) { self.email = email; self.userId = userId }
 }
 
@@ -29,46 +31,61 @@ public struct UserRegistered: EventPayload {
         self.at = at
     }
 }
-public struct UserLoggedIn: EventPayload { public static let eventType = "UserLoggedIn"; public var at: Instant
+public struct UserLoggedIn: EventPayload {
+    public static let eventType = "UserLoggedIn"; public var at: Instant
     public init(at: Instant) { self.at = at }
 }
-public struct LoginFailed: EventPayload { public static let eventType = "LoginFailed"; public var consecutiveFailures: Int; public var at: Instant
+public struct LoginFailed: EventPayload {
+    public static let eventType = "LoginFailed"; public var consecutiveFailures: Int; public var at: Instant
     public init(consecutiveFailures: Int, at: Instant) { self.consecutiveFailures = consecutiveFailures; self.at = at }
 }
-public struct UserLockedOut: EventPayload { public static let eventType = "UserLockedOut"; public var until: Instant; public var at: Instant
+public struct UserLockedOut: EventPayload {
+    public static let eventType = "UserLockedOut"; public var until: Instant; public var at: Instant
     public init(until: Instant, at: Instant) { self.until = until; self.at = at }
 }
-public struct ProfileUpdated: EventPayload { public static let eventType = "ProfileUpdated"; @Personal public var name: String; @Personal public var phone: String; public var at: Instant
+public struct ProfileUpdated: EventPayload {
+    public static let eventType = "ProfileUpdated"; @Personal public var name: String; @Personal public var phone: String;
+    public var at: Instant
     public init(name: String, phone: String, at: Instant) { self.name = name; self.phone = phone; self.at = at }
 }
-public struct PasswordChanged: EventPayload { public static let eventType = "PasswordChanged"; public var passwordHash: PasswordHash; public var at: Instant
+public struct PasswordChanged: EventPayload {
+    public static let eventType = "PasswordChanged"; public var passwordHash: PasswordHash; public var at: Instant
     public init(passwordHash: PasswordHash, at: Instant) { self.passwordHash = passwordHash; self.at = at }
 }
-public struct AddressAdded: EventPayload { public static let eventType = "AddressAdded"; public var addressId: AddressId; public var address: Address; public var at: Instant
+public struct AddressAdded: EventPayload {
+    public static let eventType = "AddressAdded"; public var addressId: AddressId; public var address: Address; public var at: Instant
     public init(addressId: AddressId, address: Address, at: Instant) { self.addressId = addressId; self.address = address; self.at = at }
 }
-public struct AddressUpdated: EventPayload { public static let eventType = "AddressUpdated"; public var addressId: AddressId; public var address: Address; public var at: Instant
+public struct AddressUpdated: EventPayload {
+    public static let eventType = "AddressUpdated"; public var addressId: AddressId; public var address: Address; public var at: Instant
     public init(addressId: AddressId, address: Address, at: Instant) { self.addressId = addressId; self.address = address; self.at = at }
 }
-public struct AddressRemoved: EventPayload { public static let eventType = "AddressRemoved"; public var addressId: AddressId; public var at: Instant
+public struct AddressRemoved: EventPayload {
+    public static let eventType = "AddressRemoved"; public var addressId: AddressId; public var at: Instant
     public init(addressId: AddressId, at: Instant) { self.addressId = addressId; self.at = at }
 }
-public struct DefaultAddressSet: EventPayload { public static let eventType = "DefaultAddressSet"; public var addressId: AddressId; public var at: Instant
+public struct DefaultAddressSet: EventPayload {
+    public static let eventType = "DefaultAddressSet"; public var addressId: AddressId; public var at: Instant
     public init(addressId: AddressId, at: Instant) { self.addressId = addressId; self.at = at }
 }
-public struct FavoriteAdded: EventPayload { public static let eventType = "FavoriteAdded"; public var goodsId: GoodsId; public var at: Instant
+public struct FavoriteAdded: EventPayload {
+    public static let eventType = "FavoriteAdded"; public var goodsId: GoodsId; public var at: Instant
     public init(goodsId: GoodsId, at: Instant) { self.goodsId = goodsId; self.at = at }
 }
-public struct FavoriteRemoved: EventPayload { public static let eventType = "FavoriteRemoved"; public var goodsId: GoodsId; public var at: Instant
+public struct FavoriteRemoved: EventPayload {
+    public static let eventType = "FavoriteRemoved"; public var goodsId: GoodsId; public var at: Instant
     public init(goodsId: GoodsId, at: Instant) { self.goodsId = goodsId; self.at = at }
 }
-public struct GoodsViewed: EventPayload { public static let eventType = "GoodsViewed"; public var goodsId: GoodsId; public var at: Instant
+public struct GoodsViewed: EventPayload {
+    public static let eventType = "GoodsViewed"; public var goodsId: GoodsId; public var at: Instant
     public init(goodsId: GoodsId, at: Instant) { self.goodsId = goodsId; self.at = at }
 }
-public struct RoleGranted: EventPayload { public static let eventType = "RoleGranted"; public var role: Role; public var grantedBy: String; public var at: Instant
+public struct RoleGranted: EventPayload {
+    public static let eventType = "RoleGranted"; public var role: Role; public var grantedBy: String; public var at: Instant
     public init(role: Role, grantedBy: String, at: Instant) { self.role = role; self.grantedBy = grantedBy; self.at = at }
 }
-public struct UserForgotten: EventPayload { public static let eventType = "UserForgotten"; public var at: Instant
+public struct UserForgotten: EventPayload {
+    public static let eventType = "UserForgotten"; public var at: Instant
     public init(at: Instant) { self.at = at }
 }
 /// A customer asks to sell in the shop; an admin approves (the user becomes a merchant) or rejects it.
@@ -84,7 +101,8 @@ public struct MerchantApplicationSubmitted: EventPayload {
         self.at = at
     }
 }
-public struct MerchantApplicationApproved: EventPayload { public static let eventType = "MerchantApplicationApproved"; public var approvedBy: String; public var at: Instant
+public struct MerchantApplicationApproved: EventPayload {
+    public static let eventType = "MerchantApplicationApproved"; public var approvedBy: String; public var at: Instant
     public init(approvedBy: String, at: Instant) { self.approvedBy = approvedBy; self.at = at }
 }
 public struct MerchantApplicationRejected: EventPayload {

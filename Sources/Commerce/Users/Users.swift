@@ -79,8 +79,9 @@ public struct UserState: Hashable, Codable, Sendable {
             if next.footprints.count > Limits.footprintsKept { next.footprints.removeFirst(next.footprints.count - Limits.footprintsKept) }
         case .roleGranted(let granted): next.role = granted.role
         case .merchantApplicationSubmitted(let submitted):
-            next.merchantApplication = MerchantApplication(shopName: submitted.shopName, description: submitted.description, status: .pending,
-                                                           submittedAt: submitted.at)
+            next.merchantApplication = MerchantApplication(
+                shopName: submitted.shopName, description: submitted.description, status: .pending,
+                submittedAt: submitted.at)
         case .merchantApplicationApproved(let approved):
             next.merchantApplication?.status = .approved
             next.merchantApplication?.decidedAt = approved.at
@@ -132,7 +133,10 @@ public struct RegisterUser: Hashable, Sendable {
     public var salt: [UInt8]
     public var at: Instant
 
-    public init(userId: UserId, email: String, password: String, name: String, phone: String = "", role: Role = .customer, salt: [UInt8], at: Instant) {
+    public init(
+        userId: UserId, email: String, password: String, name: String, phone: String = "", role: Role = .customer, salt: [UInt8],
+        at: Instant
+    ) {
         self.userId = userId
         self.email = email
         self.password = password
@@ -189,14 +193,17 @@ public enum Users {
         try Limits.text(email, "email", max: Limits.emailCharactersMax)
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
-              !email.contains(where: \.isWhitespace) else {
+            !email.contains(where: \.isWhitespace)
+        else {
             throw Rejection(.invalidInput, "email is not an address", field: "email")
         }
     }
 
     static func validatePassword(_ password: String, field: String = "password") throws(Rejection) {
         guard password.count >= Limits.passwordCharactersMin, Limits.fits(password, characters: Limits.passwordCharactersMax) else {
-            throw Rejection(.invalidInput, "\(field) must have \(Limits.passwordCharactersMin) to \(Limits.passwordCharactersMax) characters", field: field)
+            throw Rejection(
+                .invalidInput, "\(field) must have \(Limits.passwordCharactersMin) to \(Limits.passwordCharactersMax) characters",
+                field: field)
         }
     }
 
@@ -204,11 +211,16 @@ public enum Users {
     /// Anyone, signed in or not (`.anonymous`), registers customers; only an
     /// admin (or the engine itself) creates merchants and admins. Nobody
     /// grants themselves a role: a customer who wants to sell applies.
-    public static func register(_ command: RegisterUser, actor: Actor, claim: EmailClaimState, user: UserState,
-                                policy: ShopPolicy) throws(Rejection) -> Decision {
+    public static func register(
+        _ command: RegisterUser, actor: Actor, claim: EmailClaimState, user: UserState,
+        policy: ShopPolicy
+    ) throws(Rejection) -> Decision {
         guard command.role == .customer || actor.isAdmin else {
-            throw Rejection(.forbidden, command.role == .admin ? "only an admin creates admins"
-                                : "only an admin creates merchants; register as a customer and apply with ApplyForMerchant", field: "role")
+            throw Rejection(
+                .forbidden,
+                command.role == .admin
+                    ? "only an admin creates admins"
+                    : "only an admin creates merchants; register as a customer and apply with ApplyForMerchant", field: "role")
         }
         let email = normalizedEmail(command.email)
         try validateEmail(email)
@@ -220,9 +232,13 @@ public enum Users {
         let hash = try PasswordHash.make(password: command.password, salt: command.salt, parameters: policy.passwordHashing)
         var decision = Decision()
         decision.append(.emailClaim(.claimed(EmailClaimed(email: email, userId: command.userId))), to: .emailClaim(email))
-        decision.append(.user(.registered(UserRegistered(userId: command.userId, email: email, name: command.name,
-                                                         phone: command.phone, role: command.role, passwordHash: hash,
-                                                         at: command.at))), to: .user(command.userId))
+        decision.append(
+            .user(
+                .registered(
+                    UserRegistered(
+                        userId: command.userId, email: email, name: command.name,
+                        phone: command.phone, role: command.role, passwordHash: hash,
+                        at: command.at))), to: .user(command.userId))
         return decision
     }
 
@@ -239,8 +255,9 @@ public enum Users {
             let failures = (user.lockedUntil == nil ? user.consecutiveFailures : 0) + 1
             decision.append(.user(.loginFailed(LoginFailed(consecutiveFailures: failures, at: command.at))), to: .user(userId))
             if failures >= policy.lockoutFailures {
-                decision.append(.user(.lockedOut(UserLockedOut(until: command.at.adding(seconds: policy.lockoutSeconds), at: command.at))),
-                                to: .user(userId))
+                decision.append(
+                    .user(.lockedOut(UserLockedOut(until: command.at.adding(seconds: policy.lockoutSeconds), at: command.at))),
+                    to: .user(userId))
             }
             return LoginResult(decision: decision, rejection: Rejection(.invalidCredentials, "unknown email or wrong password"))
         }
@@ -250,8 +267,10 @@ public enum Users {
 
     /// Commands on an existing user by the user themself (or an admin). `goods` is
     /// the state of the goods a favorite or view names, when it names one.
-    public static func decide(_ command: UserCommand, actor: Actor, user: UserState, goods: GoodsState? = nil,
-                              at: Instant, policy: ShopPolicy) throws(Rejection) -> Decision {
+    public static func decide(
+        _ command: UserCommand, actor: Actor, user: UserState, goods: GoodsState? = nil,
+        at: Instant, policy: ShopPolicy
+    ) throws(Rejection) -> Decision {
         guard let userId = user.userId else { throw Rejection(.userNotFound, "no such user") }
         guard !user.isForgotten else { throw Rejection(.userForgotten, "the user was forgotten") }
         try authorize(command, actor: actor, userId: userId)
@@ -272,21 +291,29 @@ public enum Users {
             guard actor.isAdmin else { throw Rejection(.forbidden, "only an admin grants roles and answers merchant applications") }
         case .applyForMerchant:
             guard actor.userId == userId else { throw Rejection(.notOwner, "users apply for themselves") }
-        case .updateProfile, .changePassword, .addAddress, .updateAddress, .removeAddress, .setDefaultAddress, .addFavorite, .removeFavorite,
-             .recordView, .forget:
+        case .updateProfile, .changePassword, .addAddress, .updateAddress, .removeAddress, .setDefaultAddress, .addFavorite,
+            .removeFavorite,
+            .recordView, .forget:
             guard actor.userId == userId || actor.isAdmin else { throw Rejection(.notOwner, "not your account") }
         }
     }
 
-    private static func userEvents(_ command: UserCommand, user: UserState, goods: GoodsState?, actor: Actor,
-                                   at: Instant, policy: ShopPolicy) throws(Rejection) -> [UserEvent] {
+    private static func userEvents(
+        _ command: UserCommand, user: UserState, goods: GoodsState?, actor: Actor,
+        at: Instant, policy: ShopPolicy
+    ) throws(Rejection) -> [UserEvent] {
         if case .approveMerchantApplication = command {
-            guard user.merchantApplication?.status == .pending else { throw Rejection(.noPendingApplication, "the user has no pending application") }
-            return [.merchantApplicationApproved(MerchantApplicationApproved(approvedBy: actor.description, at: at)),
-                    .roleGranted(RoleGranted(role: .merchant, grantedBy: actor.description, at: at))]
+            guard user.merchantApplication?.status == .pending else {
+                throw Rejection(.noPendingApplication, "the user has no pending application")
+            }
+            return [
+                .merchantApplicationApproved(MerchantApplicationApproved(approvedBy: actor.description, at: at)),
+                .roleGranted(RoleGranted(role: .merchant, grantedBy: actor.description, at: at)),
+            ]
         }
         if case let .addAddress(id, address, makeDefault) = command {
-            let added = try userEvent(.addAddress(id, address, makeDefault: makeDefault), user: user, goods: goods, actor: actor, at: at, policy: policy)
+            let added = try userEvent(
+                .addAddress(id, address, makeDefault: makeDefault), user: user, goods: goods, actor: actor, at: at, policy: policy)
             // The first address becomes the default by itself; a later one when asked.
             guard makeDefault, user.defaultAddress != nil else { return [added] }
             return [added, .defaultAddressSet(DefaultAddressSet(addressId: id, at: at))]
@@ -294,8 +321,10 @@ public enum Users {
         return [try userEvent(command, user: user, goods: goods, actor: actor, at: at, policy: policy)]
     }
 
-    private static func userEvent(_ command: UserCommand, user: UserState, goods: GoodsState?, actor: Actor,
-                                  at: Instant, policy: ShopPolicy) throws(Rejection) -> UserEvent {
+    private static func userEvent(
+        _ command: UserCommand, user: UserState, goods: GoodsState?, actor: Actor,
+        at: Instant, policy: ShopPolicy
+    ) throws(Rejection) -> UserEvent {
         switch command {
         case let .updateProfile(name, phone):
             try Limits.text(name, "name", max: Limits.nameCharactersMax)
@@ -305,7 +334,8 @@ public enum Users {
         case let .changePassword(old, new, salt):
             try validatePassword(new, field: "newPassword")
             guard user.passwordHash?.matches(old) == true else { throw Rejection(.invalidCredentials, "the current password is wrong") }
-            return .passwordChanged(PasswordChanged(passwordHash: try PasswordHash.make(password: new, salt: salt, parameters: policy.passwordHashing), at: at))
+            return .passwordChanged(
+                PasswordChanged(passwordHash: try PasswordHash.make(password: new, salt: salt, parameters: policy.passwordHashing), at: at))
         case let .addAddress(id, address, _):
             try address.validate()
             guard user.addresses.count < Limits.addressesPerUserMax else {
@@ -345,13 +375,17 @@ public enum Users {
             try Limits.text(shopName, "shopName", max: Limits.shopNameCharactersMax)
             try Limits.text(description, "description", max: Limits.merchantApplicationCharactersMax, allowEmpty: true)
             guard user.role == .customer else { throw Rejection(.alreadyMerchant, "the user is a \(user.role.rawValue) already") }
-            guard user.merchantApplication?.status != .pending else { throw Rejection(.applicationPending, "an application is waiting for an answer") }
+            guard user.merchantApplication?.status != .pending else {
+                throw Rejection(.applicationPending, "an application is waiting for an answer")
+            }
             return .merchantApplicationSubmitted(MerchantApplicationSubmitted(shopName: shopName, description: description, at: at))
         case .approveMerchantApplication:
             preconditionFailure("approval is decided before")
         case .rejectMerchantApplication(let reason):
             try Limits.text(reason, "reason", max: Limits.reasonCharactersMax)
-            guard user.merchantApplication?.status == .pending else { throw Rejection(.noPendingApplication, "the user has no pending application") }
+            guard user.merchantApplication?.status == .pending else {
+                throw Rejection(.noPendingApplication, "the user has no pending application")
+            }
             return .merchantApplicationRejected(MerchantApplicationRejected(reason: reason, rejectedBy: actor.description, at: at))
         }
     }

@@ -50,13 +50,16 @@ public struct ServerBackends: Sendable {
 /// The HTTP server, with `services` (the read models' follower, order
 /// expiry) run in its service group and shut down after the server has
 /// stopped taking requests.
-public func buildApplication(_ backends: ServerBackends, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics(),
-                             services: [any Service] = [], logger: Logger = Logger(label: "emporium.http"),
-                             onServerRunning: @escaping @Sendable () async -> Void = {}) -> some ApplicationProtocol {
-    Application(router: buildRouter(backends, configuration: configuration, metrics: metrics, logger: logger).router,
-                server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1))))),
-                configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emporium"),
-                services: services, onServerRunning: { _ in await onServerRunning() }, logger: logger)
+public func buildApplication(
+    _ backends: ServerBackends, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics(),
+    services: [any Service] = [], logger: Logger = Logger(label: "emporium.http"),
+    onServerRunning: @escaping @Sendable () async -> Void = {}
+) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(backends, configuration: configuration, metrics: metrics, logger: logger).router,
+        server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1))))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emporium"),
+        services: services, onServerRunning: { _ in await onServerRunning() }, logger: logger)
 }
 
 /// The router and the table of what it serves (the OpenAPI document and a 405's `Allow` read the table).
@@ -67,16 +70,21 @@ public struct ServerRouter {
 
 /// Every controller registers its endpoints, each with who may call it; the
 /// request middleware (ids, errors, logs, metrics) wraps them all.
-public func buildRouter(_ backends: ServerBackends, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics(),
-                        logger: Logger = Logger(label: "emporium.http")) -> ServerRouter {
+public func buildRouter(
+    _ backends: ServerBackends, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics(),
+    logger: Logger = Logger(label: "emporium.http")
+) -> ServerRouter {
     let engine = backends.engine
     let endpoints = Endpoints(authenticator: Authenticator(engine: engine))
     let reads = ReadModelReads(engine: engine, projector: backends.projector, waitMax: configuration.readYourWritesWaitMax)
-    CommandsController(engine: engine, bodyBytesMax: configuration.bodyBytesMax, metrics: metrics,
-                       callers: RateLimiter(ratePerSecond: configuration.commandsPerSecondPerCaller, burst: configuration.commandsPerSecondPerCaller * 2),
-                       anonymous: RateLimiter(ratePerSecond: configuration.anonymousCommandsPerSecond, burst: configuration.anonymousCommandsPerSecond * 2))
-        .register(on: endpoints)
-    PaymentsController(engine: engine, sandboxSecret: configuration.sandboxSecret, bodyBytesMax: configuration.bodyBytesMax).register(on: endpoints)
+    CommandsController(
+        engine: engine, bodyBytesMax: configuration.bodyBytesMax, metrics: metrics,
+        callers: RateLimiter(ratePerSecond: configuration.commandsPerSecondPerCaller, burst: configuration.commandsPerSecondPerCaller * 2),
+        anonymous: RateLimiter(ratePerSecond: configuration.anonymousCommandsPerSecond, burst: configuration.anonymousCommandsPerSecond * 2)
+    )
+    .register(on: endpoints)
+    PaymentsController(engine: engine, sandboxSecret: configuration.sandboxSecret, bodyBytesMax: configuration.bodyBytesMax).register(
+        on: endpoints)
     GoodsController(engine: engine).register(on: endpoints)
     MeController(engine: engine, reads: reads).register(on: endpoints)
     SearchController(reads: reads).register(on: endpoints)
@@ -85,8 +93,10 @@ public func buildRouter(_ backends: ServerBackends, configuration: ServerConfigu
     EventFeedController(audit: backends.audit).register(on: endpoints)
     AuditController(engine: engine, audit: backends.audit).register(on: endpoints)
     AdminController(engine: engine, projector: backends.projector).register(on: endpoints)
-    OperationsController(engine: engine, projector: backends.projector, metrics: metrics, version: configuration.version,
-                         startedAt: ContinuousClock.now, routes: endpoints.table).register(on: endpoints)
+    OperationsController(
+        engine: engine, projector: backends.projector, metrics: metrics, version: configuration.version,
+        startedAt: ContinuousClock.now, routes: endpoints.table
+    ).register(on: endpoints)
 
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestMiddleware(logger: logger, metrics: metrics, routes: endpoints.table, ids: engine.configuration.ids))

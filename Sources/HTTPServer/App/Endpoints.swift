@@ -42,7 +42,8 @@ final class RouteTable: Sendable {
         for route in all where !methods.contains(route.method) {
             let pattern = route.path.split(separator: "/", omittingEmptySubsequences: false)
             if pattern.count == segments.count,
-               zip(pattern, segments).allSatisfy({ template, segment in template.hasPrefix(":") ? !segment.isEmpty : template == segment }) {
+                zip(pattern, segments).allSatisfy({ template, segment in template.hasPrefix(":") ? !segment.isEmpty : template == segment })
+            {
                 methods.append(route.method)
             }
         }

@@ -25,8 +25,10 @@ public final class ServerMetrics: Sendable {
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
-        let fast: [Duration] = [.microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
-                                .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)]
+        let fast: [Duration] = [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+        ]
         factory.defaultDurationHistogramBuckets = fast
         factory.valueHistogramBuckets["emporium_log_events_per_commit"] = [1, 2, 5, 10, 25, 50, 100, 250, 1_000, 10_000]
         self.factory = factory
@@ -41,8 +43,10 @@ public final class ServerMetrics: Sendable {
         let handles = requests.withLock { cached in
             if let handles = cached[key] { return handles }
             let dimensions = [("route", route), ("method", method), ("status", String(status))]
-            let handles = (CoreMetrics.Counter(label: "emporium_http_requests_total", dimensions: dimensions, factory: factory),
-                           CoreMetrics.Timer(label: "emporium_http_request_duration_seconds", dimensions: dimensions, factory: factory))
+            let handles = (
+                CoreMetrics.Counter(label: "emporium_http_requests_total", dimensions: dimensions, factory: factory),
+                CoreMetrics.Timer(label: "emporium_http_request_duration_seconds", dimensions: dimensions, factory: factory)
+            )
             cached[key] = handles
             return handles
         }
@@ -55,8 +59,12 @@ public final class ServerMetrics: Sendable {
         let key = CommandKey(type: type, outcome: outcome)
         let handles = commands.withLock { cached in
             if let handles = cached[key] { return handles }
-            let handles = (CoreMetrics.Counter(label: "emporium_commands_total", dimensions: [("type", type), ("outcome", outcome)], factory: factory),
-                           CoreMetrics.Timer(label: "emporium_command_duration_seconds", dimensions: [("type", type), ("outcome", outcome)], factory: factory))
+            let handles = (
+                CoreMetrics.Counter(
+                    label: "emporium_commands_total", dimensions: [("type", type), ("outcome", outcome)], factory: factory),
+                CoreMetrics.Timer(
+                    label: "emporium_command_duration_seconds", dimensions: [("type", type), ("outcome", outcome)], factory: factory)
+            )
             cached[key] = handles
             return handles
         }
@@ -67,7 +75,9 @@ public final class ServerMetrics: Sendable {
     /// A command refused by the rate limiter (`caller` is `user` or `anonymous`).
     func rateLimited(caller: String) {
         refusals.withLock { cached in
-            let counter = cached[caller] ?? CoreMetrics.Counter(label: "emporium_rate_limited_total", dimensions: [("caller", caller)], factory: factory)
+            let counter =
+                cached[caller]
+                ?? CoreMetrics.Counter(label: "emporium_rate_limited_total", dimensions: [("caller", caller)], factory: factory)
             cached[caller] = counter
             return counter
         }.increment()
@@ -92,7 +102,11 @@ public final class ServerMetrics: Sendable {
         }
         folded.withLock { counters in
             for (name, total) in foldedEvents {
-                var entry = counters[name] ?? (CoreMetrics.Counter(label: "emporium_projection_folded_events_total", dimensions: [("projection", name)], factory: factory), 0)
+                var entry =
+                    counters[name] ?? (
+                        CoreMetrics.Counter(
+                            label: "emporium_projection_folded_events_total", dimensions: [("projection", name)], factory: factory), 0
+                    )
                 if total > entry.seen { entry.counter.increment(by: Int64(total - entry.seen)) }
                 entry.seen = total
                 counters[name] = entry

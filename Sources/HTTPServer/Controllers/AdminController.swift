@@ -9,12 +9,16 @@ struct AdminController: Sendable {
     let projector: Projector?
 
     func register(on endpoints: Endpoints) {
-        endpoints.get("/v1/admin/api-keys", "apiKeys", "Admins: every API key issued, newest first (never its secret)",
-                      access: .role(.admin, scope: nil)) { _, _ in
+        endpoints.get(
+            "/v1/admin/api-keys", "apiKeys", "Admins: every API key issued, newest first (never its secret)",
+            access: .role(.admin, scope: nil)
+        ) { _, _ in
             try Responses.json(engine.apiKeys())
         }
-        endpoints.get("/v1/admin/merchant-applications", "merchantApplications",
-                      "Admins: applications to become a merchant (status=pending|approved|rejected)", access: .role(.admin, scope: nil)) { request, _ in
+        endpoints.get(
+            "/v1/admin/merchant-applications", "merchantApplications",
+            "Admins: applications to become a merchant (status=pending|approved|rejected)", access: .role(.admin, scope: nil)
+        ) { request, _ in
             let status = try request.uri.queryParameters.get("status").map { text in
                 guard let status = MerchantApplication.Status(rawValue: text) else {
                     throw Responses.badQuery("status", "must be pending, approved or rejected")
@@ -24,11 +28,13 @@ struct AdminController: Sendable {
             return try Responses.json(engine.merchantApplications(status: status))
         }
         let keepers = Access.role(.admin, scope: .projectionsManage)
-        endpoints.get("/v1/admin/projections", "projections", "Admins: each projection's checkpoint, lag and size", access: keepers) { _, _ in
+        endpoints.get("/v1/admin/projections", "projections", "Admins: each projection's checkpoint, lag and size", access: keepers) {
+            _, _ in
             try Responses.json(try requireProjector().status())
         }
-        endpoints.post("/v1/admin/projections/:name/rebuild", "rebuildProjection", "Admins: rebuild a projection (or all) beside the serving one",
-                       access: keepers, rebuild)
+        endpoints.post(
+            "/v1/admin/projections/:name/rebuild", "rebuildProjection", "Admins: rebuild a projection (or all) beside the serving one",
+            access: keepers, rebuild)
     }
 
     func requireProjector() throws -> Projector {
@@ -41,8 +47,9 @@ struct AdminController: Sendable {
         let projection = context.parameters.get("name") ?? ""
         let names = projection == "all" ? projector.names : [projection]
         guard projection == "all" || Projections.named(projection) != nil else {
-            throw EngineError(.projectionNotFound,
-                              "no projection \(EngineError.shown(projection)); one of: all, \(projector.names.joined(separator: ", "))")
+            throw EngineError(
+                .projectionNotFound,
+                "no projection \(EngineError.shown(projection)); one of: all, \(projector.names.joined(separator: ", "))")
         }
         do {
             for name in names { try projector.startRebuild(name) }

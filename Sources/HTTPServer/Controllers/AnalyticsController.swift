@@ -20,17 +20,25 @@ struct AnalyticsController: Sendable {
     func register(on endpoints: Endpoints) {
         let merchants = Access.role(.merchant, scope: .analyticsRead)
         let admins = Access.role(.admin, scope: .analyticsRead)
-        endpoints.get("/v1/analytics/sales", "analyticsSales", "Sales per day (from, to as YYYY-MM-DD; merchantId for admins); merchants see their own",
-                      access: merchants) { request, context in
+        endpoints.get(
+            "/v1/analytics/sales", "analyticsSales",
+            "Sales per day (from, to as YYYY-MM-DD; merchantId for admins); merchants see their own",
+            access: merchants
+        ) { request, context in
             let scope = try Self.scope(request, context)
-            return try await reads.json(AnalyticsProjection.self, request) { $0.sales(from: scope.from, to: scope.to, merchant: scope.merchant) }
+            return try await reads.json(AnalyticsProjection.self, request) {
+                $0.sales(from: scope.from, to: scope.to, merchant: scope.merchant)
+            }
         }
-        endpoints.get("/v1/analytics/funnel", "analyticsFunnel", "Admins: views → carts → orders → paid (from, to)", access: admins) { request, context in
+        endpoints.get("/v1/analytics/funnel", "analyticsFunnel", "Admins: views → carts → orders → paid (from, to)", access: admins) {
+            request, context in
             let scope = try Self.scope(request, context)
             return try await reads.json(AnalyticsProjection.self, request) { $0.funnel(from: scope.from, to: scope.to) }
         }
-        endpoints.get("/v1/analytics/top-goods", "analyticsTopGoods", "Best sellers by paid revenue (limit; merchants see their own)",
-                      access: merchants) { request, context in
+        endpoints.get(
+            "/v1/analytics/top-goods", "analyticsTopGoods", "Best sellers by paid revenue (limit; merchants see their own)",
+            access: merchants
+        ) { request, context in
             let scope = try Self.scope(request, context)
             return try await reads.json(AnalyticsProjection.self, request) { $0.topGoods(merchant: scope.merchant, limit: scope.limit) }
         }
@@ -38,8 +46,10 @@ struct AnalyticsController: Sendable {
             let scope = try Self.scope(request, context)
             return try await reads.json(AnalyticsProjection.self, request) { $0.refunds(from: scope.from, to: scope.to) }
         }
-        endpoints.get("/v1/analytics/low-stock", "analyticsLowStock", "Listed goods at or below their threshold (merchants see their own)",
-                      access: merchants) { request, context in
+        endpoints.get(
+            "/v1/analytics/low-stock", "analyticsLowStock", "Listed goods at or below their threshold (merchants see their own)",
+            access: merchants
+        ) { request, context in
             let scope = try Self.scope(request, context)
             return try await reads.json(AnalyticsProjection.self, request) { $0.lowStock(merchant: scope.merchant, limit: scope.limit) }
         }
@@ -70,9 +80,10 @@ struct AnalyticsController: Sendable {
     static func day(_ text: String, _ field: String) throws -> String {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              parts.allSatisfy({ $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }),
-              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-              (1...12).contains(month), (1...days(inMonth: month, of: year)).contains(day) else {
+            parts.allSatisfy({ $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }),
+            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+            (1...12).contains(month), (1...days(inMonth: month, of: year)).contains(day)
+        else {
             throw Responses.badQuery(field, "must be a day, YYYY-MM-DD")
         }
         return text

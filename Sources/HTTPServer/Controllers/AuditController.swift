@@ -15,8 +15,10 @@ struct AuditController: Sendable {
 
     func register(on endpoints: Endpoints) {
         let auditors = Access.role(.admin, scope: .auditRead)
-        endpoints.get("/v1/audit/events", "auditEvents",
-                      "Admins: events by stream, actor, type, correlationId, from, to (ISO-8601); paged by after= and limit=", access: auditors, events)
+        endpoints.get(
+            "/v1/audit/events", "auditEvents",
+            "Admins: events by stream, actor, type, correlationId, from, to (ISO-8601); paged by after= and limit=", access: auditors,
+            events)
         endpoints.get("/v1/audit/streams/:stream", "auditStream", "Admins: one stream's history (after=, limit=)", access: auditors, stream)
         endpoints.get("/v1/audit/digest", "auditDigest", "Admins: the head position and hash", access: auditors) { _, _ in
             try Responses.json(try audit.digest())
@@ -35,7 +37,9 @@ struct AuditController: Sendable {
         }
         for (field, text) in [("from", parameters.get("from")), ("to", parameters.get("to"))] {
             guard let text else { continue }
-            guard let time = AuditQuery.time(text) else { throw Responses.badQuery(field, "must be an ISO-8601 time such as 2026-06-01T12:00:00Z") }
+            guard let time = AuditQuery.time(text) else {
+                throw Responses.badQuery(field, "must be an ISO-8601 time such as 2026-06-01T12:00:00Z")
+            }
             if field == "from" { query.from = time } else { query.to = time }
         }
         try Self.page(request, into: &query)

@@ -1,9 +1,9 @@
 import CommandAPI
 import CommandEngine
+import Commerce
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Commerce
 
 /// `POST /v1/commands`: a command envelope in, the command's answer out.
 /// The caller is rate-limited, then admitted to the command's kind before its
@@ -27,16 +27,20 @@ struct CommandsController: Sendable {
         guard caller.map({ callers.allow($0.description) }) ?? anonymous.allow("anonymous") else {
             metrics.rateLimited(caller: caller == nil ? "anonymous" : "signed_in")
             metrics.command(type: metricName, outcome: "rate_limited", duration: ContinuousClock.now - started)
-            throw EngineError(.rateLimited, "too many commands; slow down",
-                              details: ["retryAfterSeconds": String(format: "%.2f", 1 / (caller == nil ? anonymous.ratePerSecond : callers.ratePerSecond))])
+            throw EngineError(
+                .rateLimited, "too many commands; slow down",
+                details: [
+                    "retryAfterSeconds": String(format: "%.2f", 1 / (caller == nil ? anonymous.ratePerSecond : callers.ratePerSecond))
+                ])
         }
         do {
             if let kind = envelope.kind { try Engine.admit(kind, caller) }
             let command = try envelope.command.get()
             let idempotencyKey = request.headers[HTTPField.Name("Idempotency-Key") ?? .via]
-            let commandContext = CommandContext(actor: caller, correlationId: request.requestId, idempotencyKey: idempotencyKey,
-                                                expectedVersion: envelope.expectedVersion,
-                                                requestFingerprint: idempotencyKey == nil ? nil : envelope.fingerprint)
+            let commandContext = CommandContext(
+                actor: caller, correlationId: request.requestId, idempotencyKey: idempotencyKey,
+                expectedVersion: envelope.expectedVersion,
+                requestFingerprint: idempotencyKey == nil ? nil : envelope.fingerprint)
             let outcome = try await engine.execute(command, context: commandContext)
             metrics.command(type: metricName, outcome: "ok", duration: ContinuousClock.now - started)
             return Responses.answer(outcome)

@@ -1,9 +1,9 @@
 import CommandEngine
-import History
+import Commerce
 import HTTPTypes
+import History
 import Hummingbird
 import ServiceLifecycle
-import Commerce
 
 /// `GET /v1/events`: the log as Server-Sent Events, for integrations. `id:`
 /// is the position, so a client resumes with `Last-Event-ID`; filters by event
@@ -15,8 +15,9 @@ struct EventFeedController: Sendable {
     let audit: AuditDesk
 
     func register(on endpoints: Endpoints) {
-        endpoints.get("/v1/events", "events", "Server-Sent Events from a position (?from=&type=&streamPrefix=&limit=; Last-Event-ID)",
-                      access: .role(.admin, scope: .eventsRead), events)
+        endpoints.get(
+            "/v1/events", "events", "Server-Sent Events from a position (?from=&type=&streamPrefix=&limit=; Last-Event-ID)",
+            access: .role(.admin, scope: .eventsRead), events)
     }
 
     @Sendable func events(_ request: Request, _ context: AppRequestContext) throws -> Response {
@@ -33,12 +34,13 @@ struct EventFeedController: Sendable {
             }
             from = last + 1
         }
-        let limit = try query.get("limit").map { text in
-            guard let value = Int(text), (1...Self.feedEventsMax).contains(value) else {
-                throw Responses.badQuery("limit", "must be 1…\(Self.feedEventsMax)")
-            }
-            return value
-        } ?? Self.feedEventsMax
+        let limit =
+            try query.get("limit").map { text in
+                guard let value = Int(text), (1...Self.feedEventsMax).contains(value) else {
+                    throw Responses.badQuery("limit", "must be 1…\(Self.feedEventsMax)")
+                }
+                return value
+            } ?? Self.feedEventsMax
         let feed = audit.feed(from: from, type: query.get("type"), streamPrefix: query.get("streamPrefix"))
         let body = ResponseBody { writer in
             var sent = 0

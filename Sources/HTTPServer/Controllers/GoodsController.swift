@@ -8,7 +8,9 @@ struct GoodsController: Sendable {
 
     func register(on endpoints: Endpoints) {
         endpoints.get("/v1/goods/:goodsId", "goods", "One goods") { _, context in
-            guard let id = context.parameters.get("goodsId").flatMap(GoodsId.init) else { throw EngineError(.domain(.goodsNotFound), "no such goods") }
+            guard let id = context.parameters.get("goodsId").flatMap(GoodsId.init) else {
+                throw EngineError(.domain(.goodsNotFound), "no such goods")
+            }
             return try Responses.json(engine.goods(id))
         }
     }

@@ -14,8 +14,11 @@ struct MeController: Sendable {
             try Responses.json(engine.cart(of: context.caller))
         }
         endpoints.get("/v1/me/orders", "orders", "My orders, newest first (status, limit, after)", access: .signedIn, orders)
-        endpoints.get("/v1/orders/:orderId", "order", "An order with its timeline", access: .role(.customer, scope: .ordersRead)) { _, context in
-            guard let id = context.parameters.get("orderId").flatMap(OrderId.init) else { throw EngineError(.domain(.orderNotFound), "no such order") }
+        endpoints.get("/v1/orders/:orderId", "order", "An order with its timeline", access: .role(.customer, scope: .ordersRead)) {
+            _, context in
+            guard let id = context.parameters.get("orderId").flatMap(OrderId.init) else {
+                throw EngineError(.domain(.orderNotFound), "no such order")
+            }
             return try Responses.json(engine.order(id, for: context.caller))
         }
         endpoints.get("/v1/me/points", "points", "My points balance and ledger", access: .signedIn) { request, context in
@@ -49,6 +52,8 @@ struct MeController: Sendable {
             return status
         }
         let limit = try ReadModelReads.limit(parameters, default: 20, max: MyPagesProjection.ordersPageMax)
-        return try await reads.json(MyPagesProjection.self, request, waitingForHead: true) { $0.orders(of: user, status: status, limit: limit) }
+        return try await reads.json(MyPagesProjection.self, request, waitingForHead: true) {
+            $0.orders(of: user, status: status, limit: limit)
+        }
     }
 }

@@ -26,7 +26,8 @@ struct OperationsController: Sendable {
     func register(on endpoints: Endpoints) {
         endpoints.get("/health", "health", "Liveness and the log head") { _, _ in try health() }
         endpoints.get("/metrics", "metrics", "Prometheus metrics") { _, _ in
-            let body = metrics.render(headPosition: engine.headPosition, projections: try projector?.status() ?? [], folded: projector?.foldedEvents ?? [:])
+            let body = metrics.render(
+                headPosition: engine.headPosition, projections: try projector?.status() ?? [], folded: projector?.foldedEvents ?? [:])
             return Responses.bytes(body, contentType: "text/plain; version=0.0.4")
         }
         endpoints.get("/openapi.json", "openapi", "This contract") { _, _ in
@@ -39,9 +40,10 @@ struct OperationsController: Sendable {
         var problems = engine.storageProblems()
         if let failure = projector?.failure { problems.append("a read model cannot be folded: \(failure)") }
         let uptime = ContinuousClock.now - startedAt
-        let health = Health(status: problems.isEmpty ? "ok" : "unhealthy", version: version, uptimeSeconds: uptime.components.seconds,
-                            headPosition: engine.headPosition, problems: problems, projections: (try? projector?.status()) ?? [],
-                            projectorFailure: projector?.failure)
+        let health = Health(
+            status: problems.isEmpty ? "ok" : "unhealthy", version: version, uptimeSeconds: uptime.components.seconds,
+            headPosition: engine.headPosition, problems: problems, projections: (try? projector?.status()) ?? [],
+            projectorFailure: projector?.failure)
         var response = try Responses.json(health)
         if !problems.isEmpty { response.status = .serviceUnavailable }
         return response

@@ -12,33 +12,41 @@ struct PaymentsController: Sendable {
 
     func register(on endpoints: Endpoints) {
         endpoints.post("/v1/payments/:provider/callback", "callback", "A signed payment provider notification", callback)
-        endpoints.post("/v1/payments/sandbox/checkout/:paymentId", "sandboxCheckout", "Demo: the sandbox provider pays a payment and calls back",
-                       access: .signedIn, sandboxCheckout)
+        endpoints.post(
+            "/v1/payments/sandbox/checkout/:paymentId", "sandboxCheckout", "Demo: the sandbox provider pays a payment and calls back",
+            access: .signedIn, sandboxCheckout)
     }
 
     @Sendable func callback(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let provider = context.parameters.get("provider") ?? ""
         let body = try await Responses.collect(request, upTo: bodyBytesMax)
         guard let timestamp = request.headers[HTTPField.Name("X-Timestamp") ?? .via].flatMap({ Int64($0) }),
-              let signature = request.headers[HTTPField.Name("X-Signature") ?? .via] else {
+            let signature = request.headers[HTTPField.Name("X-Signature") ?? .via]
+        else {
             throw EngineError(.invalidSignature, "X-Timestamp and X-Signature are required")
         }
-        return Responses.answer(try await engine.handleProviderCallback(provider: provider, body: Array(buffer: body), timestamp: timestamp,
-                                                                        signature: signature, correlationId: request.requestId))
+        return Responses.answer(
+            try await engine.handleProviderCallback(
+                provider: provider, body: Array(buffer: body), timestamp: timestamp,
+                signature: signature, correlationId: request.requestId))
     }
 
     /// The sandbox provider "charges the card" and calls back, signed, as a real provider would; only the caller's own payment.
     @Sendable func sandboxCheckout(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         guard let paymentId = context.parameters.get("paymentId").flatMap(PaymentId.init),
-              let amount = try engine.paymentAmount(paymentId, payableBy: context.caller) else {
+            let amount = try engine.paymentAmount(paymentId, payableBy: context.caller)
+        else {
             throw EngineError(.domain(.paymentNotFound), "no such payment")
         }
-        let notification = ProviderNotification(paymentId: paymentId.description, transactionId: "sbx_\(engine.configuration.ids.next().uuidString.lowercased())",
-                                                status: "succeeded", amount: amount)
+        let notification = ProviderNotification(
+            paymentId: paymentId.description, transactionId: "sbx_\(engine.configuration.ids.next().uuidString.lowercased())",
+            status: "succeeded", amount: amount)
         let body = Array(try JSONEncoder().encode(notification))
         let timestamp = engine.now.millisecondsSinceEpoch / 1_000
         let signature = CallbackVerifier(provider: "sandbox", secret: sandboxSecret).sign(body: body, timestamp: timestamp)
-        return Responses.answer(try await engine.handleProviderCallback(provider: "sandbox", body: body, timestamp: timestamp, signature: signature,
-                                                                        correlationId: request.requestId))
+        return Responses.answer(
+            try await engine.handleProviderCallback(
+                provider: "sandbox", body: body, timestamp: timestamp, signature: signature,
+                correlationId: request.requestId))
     }
 }

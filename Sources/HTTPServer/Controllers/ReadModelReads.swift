@@ -25,8 +25,10 @@ struct ReadModelReads: Sendable {
 
     /// Runs `body` on a projection once it has passed `?after=`. With `waitingForHead` and no `after=`, it first
     /// waits (as long as `after=` would) for the head as of the request, and then answers as the model is.
-    func read<P: Projection, R: Sendable>(_ type: P.Type, _ request: Request, waitingForHead: Bool = false,
-                                          _ body: @escaping (P) throws -> R) async throws -> R {
+    func read<P: Projection, R: Sendable>(
+        _ type: P.Type, _ request: Request, waitingForHead: Bool = false,
+        _ body: @escaping (P) throws -> R
+    ) async throws -> R {
         let projector = try requireProjector()
         if waitingForHead, request.uri.queryParameters.get("after") == nil {
             _ = await projector.wait(type.name, reaches: engine.headPosition, timeout: waitMax)
@@ -34,8 +36,9 @@ struct ReadModelReads: Sendable {
         if let text = request.uri.queryParameters.get("after") {
             guard let position = UInt64(text) else { throw Responses.badQuery("after", "must be a log position") }
             guard await projector.wait(type.name, reaches: position, timeout: waitMax) else {
-                throw EngineError(.projectionBehind, "\(type.name) has not reached position \(position) yet; try again",
-                                  details: ["checkpoint": String(projector.checkpoint(type.name))])
+                throw EngineError(
+                    .projectionBehind, "\(type.name) has not reached position \(position) yet; try again",
+                    details: ["checkpoint": String(projector.checkpoint(type.name))])
             }
         }
         do {
@@ -46,8 +49,10 @@ struct ReadModelReads: Sendable {
     }
 
     /// A read's answer as JSON.
-    func json<P: Projection, R: Encodable & Sendable>(_ type: P.Type, _ request: Request, waitingForHead: Bool = false,
-                                                      _ body: @escaping (P) throws -> R) async throws -> Response {
+    func json<P: Projection, R: Encodable & Sendable>(
+        _ type: P.Type, _ request: Request, waitingForHead: Bool = false,
+        _ body: @escaping (P) throws -> R
+    ) async throws -> Response {
         try Responses.json(try await read(type, request, waitingForHead: waitingForHead, body))
     }
 
@@ -57,8 +62,10 @@ struct ReadModelReads: Sendable {
         return user
     }
 
-    static func limit(_ parameters: FlatDictionary<Substring, Substring>, default value: Int = 10,
-                      max: Int = RecommendProjection.resultsMax) throws -> Int {
+    static func limit(
+        _ parameters: FlatDictionary<Substring, Substring>, default value: Int = 10,
+        max: Int = RecommendProjection.resultsMax
+    ) throws -> Int {
         guard let text = parameters.get("limit") else { return value }
         guard let limit = Int(text), (1...max).contains(limit) else { throw Responses.badQuery("limit", "must be 1…\(max)") }
         return limit

@@ -8,7 +8,8 @@ struct RecommendationsController: Sendable {
     let reads: ReadModelReads
 
     func register(on endpoints: Endpoints) {
-        endpoints.get("/v1/recommendations/hot", "recommendHot", "Hot goods: time-decayed views, carts and purchases (limit)") { request, _ in
+        endpoints.get("/v1/recommendations/hot", "recommendHot", "Hot goods: time-decayed views, carts and purchases (limit)") {
+            request, _ in
             let limit = try ReadModelReads.limit(request.uri.queryParameters)
             return try await reads.json(RecommendProjection.self, request) { $0.hot(limit: limit) }
         }
@@ -20,7 +21,8 @@ struct RecommendationsController: Sendable {
             let (goods, limit) = try Self.goodsAndLimit(request, context)
             return try await reads.json(RecommendProjection.self, request) { $0.similar(to: goods, limit: limit) }
         }
-        endpoints.get("/v1/recommendations/also-bought/:goodsId", "recommendAlsoBought", "Goods bought with this one (limit)") { request, context in
+        endpoints.get("/v1/recommendations/also-bought/:goodsId", "recommendAlsoBought", "Goods bought with this one (limit)") {
+            request, context in
             let (goods, limit) = try Self.goodsAndLimit(request, context)
             return try await reads.json(RecommendProjection.self, request) { $0.alsoBought(with: goods, limit: limit) }
         }

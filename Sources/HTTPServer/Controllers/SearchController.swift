@@ -8,11 +8,13 @@ struct SearchController: Sendable {
     let reads: ReadModelReads
 
     func register(on endpoints: Endpoints) {
-        endpoints.get("/v1/search", "search",
-                      "Search listed goods: q, category, brand, minPrice, maxPrice, inStock, tags (comma-separated), sort (relevance|price_asc|price_desc|sales|rating|newest), page, size, cursor, after",
-                      search)
-        endpoints.get("/v1/search/suggest", "suggest",
-                      "Completions, popular searches and top goods for what is typed (q); popular searches and best sellers when nothing is", suggest)
+        endpoints.get(
+            "/v1/search", "search",
+            "Search listed goods: q, category, brand, minPrice, maxPrice, inStock, tags (comma-separated), sort (relevance|price_asc|price_desc|sales|rating|newest), page, size, cursor, after",
+            search)
+        endpoints.get(
+            "/v1/search/suggest", "suggest",
+            "Completions, popular searches and top goods for what is typed (q); popular searches and best sellers when nothing is", suggest)
     }
 
     @Sendable func search(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -28,7 +30,9 @@ struct SearchController: Sendable {
         let text = request.uri.queryParameters.get("q") ?? ""
         let searchLog = try reads.requireProjector().searchLog
         return try await reads.json(SearchProjection.self, request) { search in
-            do { return try search.suggest(text, searchLog: searchLog) } catch let error as SearchQueryError { throw ReadModelReads.badQuery(error) }
+            do { return try search.suggest(text, searchLog: searchLog) } catch let error as SearchQueryError {
+                throw ReadModelReads.badQuery(error)
+            }
         }
     }
 

@@ -1,5 +1,5 @@
-import Commerce
 import CommandEngine
+import Commerce
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -51,37 +51,44 @@ struct RequestMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch let error as EngineError {
             errorCode = error.code.description
-            response = Self.response(Self.status(of: error.kind), code: error.code.description, message: error.message, details: error.details)
+            response = Self.response(
+                Self.status(of: error.kind), code: error.code.description, message: error.message, details: error.details)
             if error.kind == .internalFailure {
-                logger.error("request failed", metadata: ["request.id": "\(requestId)", "error.code": "\(error.code)", "error": "\(error.message)"])
+                logger.error(
+                    "request failed", metadata: ["request.id": "\(requestId)", "error.code": "\(error.code)", "error": "\(error.message)"])
             }
         } catch let error as HTTPError {
             let allowed = error.status == .notFound ? routes.methods(servingPath: request.uri.path) : []
             if !allowed.isEmpty, !allowed.contains(request.method) {
                 // The router's 404 for a path it serves with other methods.
                 let allow = allowed.map(\.rawValue).joined(separator: ", ")
-                response = Self.response(.methodNotAllowed, code: Self.code(for: .methodNotAllowed),
-                                         message: "\(request.method.rawValue) is not served at \(EngineError.shown(request.uri.path)); allowed: \(allow)",
-                                         details: ["allow": allow])
+                response = Self.response(
+                    .methodNotAllowed, code: Self.code(for: .methodNotAllowed),
+                    message: "\(request.method.rawValue) is not served at \(EngineError.shown(request.uri.path)); allowed: \(allow)",
+                    details: ["allow": allow])
                 response.headers[.allow] = allow
             } else {
-                response = Self.response(error.status, code: Self.code(for: error.status), message: error.body ?? error.status.reasonPhrase, details: [:])
+                response = Self.response(
+                    error.status, code: Self.code(for: error.status), message: error.body ?? error.status.reasonPhrase, details: [:])
             }
             errorCode = Self.code(for: response.status)
         } catch {
             logger.error("unexpected error", metadata: ["request.id": "\(requestId)", "error": "\(error)"])
             errorCode = "internal_error"
-            response = Self.response(.internalServerError, code: "internal_error", message: "an internal error occurred; request id \(requestId)", details: [:])
+            response = Self.response(
+                .internalServerError, code: "internal_error", message: "an internal error occurred; request id \(requestId)", details: [:])
         }
         response.headers[Self.requestIdHeader] = UUIDText.format(requestId)
         let elapsed = ContinuousClock.now - started
         let route = context.endpointPath ?? "NotFound"  // Hummingbird names the not-found responder's path so too
         metrics.request(route: route, method: request.method.rawValue, status: response.status.code, duration: elapsed)
-        logger.info("request", metadata: [
-            "request.id": "\(UUIDText.format(requestId))", "http.method": "\(request.method.rawValue)", "http.route": "\(route)",
-            "http.status": "\(response.status.code)", "duration.ms": "\(Self.milliseconds(elapsed))",
-            "caller.id": "\(context.facts.callerId)", "error.code": "\(errorCode ?? "")",
-        ])
+        logger.info(
+            "request",
+            metadata: [
+                "request.id": "\(UUIDText.format(requestId))", "http.method": "\(request.method.rawValue)", "http.route": "\(route)",
+                "http.status": "\(response.status.code)", "duration.ms": "\(Self.milliseconds(elapsed))",
+                "caller.id": "\(context.facts.callerId)", "error.code": "\(errorCode ?? "")",
+            ])
         return response
     }
 
@@ -100,14 +107,16 @@ struct RequestMiddleware: RouterMiddleware {
         guard let query, query.utf8.contains(UInt8(ascii: "%")) else { return }
         for parameter in query.split(separator: "&") where parameter.removingPercentEncoding == nil {
             let name = parameter.prefix { $0 != "=" }
-            throw EngineError(.invalidQuery, "\(EngineError.shown(name)) is not percent-encoded UTF-8 text",
-                              details: ["field": EngineError.shown(name)])
+            throw EngineError(
+                .invalidQuery, "\(EngineError.shown(name)) is not percent-encoded UTF-8 text",
+                details: ["field": EngineError.shown(name)])
         }
     }
 
     static func response(_ status: HTTPResponse.Status, code: String, message: String, details: [String: String]) -> Response {
         let body = (try? JSONEncoder().encode(ErrorBody(error: .init(code: code, message: message, details: details)))) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     static func code(for status: HTTPResponse.Status) -> String {

@@ -1,7 +1,7 @@
 import CommandEngine
+import Commerce
 import Foundation
 import HTTPTypes
-import Commerce
 
 /// The contract, generated from the table the controllers fill as they
 /// register their handlers, so the two cannot drift (a test checks both ways).
@@ -20,7 +20,9 @@ enum OpenAPI {
                 "summary": route.summary,
                 "responses": [
                     "200": ["description": "OK"],
-                    "default": ["description": "An error", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
+                    "default": [
+                        "description": "An error", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]],
+                    ],
                 ],
             ]
             let parameters = route.path.split(separator: "/").filter { $0.hasPrefix(":") }.map {
@@ -36,7 +38,9 @@ enum OpenAPI {
                 operation["x-required-role"] = role.rawValue
             }
             if route.name == "command" {
-                operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Command"]]]]
+                operation["requestBody"] = [
+                    "required": true, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Command"]]],
+                ]
             }
             var item = paths[openAPIPath(route.path)] as? [String: Any] ?? [:]
             item[route.method.rawValue.lowercased()] = operation
@@ -44,28 +48,39 @@ enum OpenAPI {
         }
         let document: [String: Any] = [
             "openapi": "3.1.0",
-            "info": ["title": "Emporium", "version": "1.0.0", "description": "Event-sourced commerce engine. Money is integer minor units."],
+            "info": [
+                "title": "Emporium", "version": "1.0.0", "description": "Event-sourced commerce engine. Money is integer minor units.",
+            ],
             "paths": paths,
             "components": [
                 "securitySchemes": [
                     "bearer": ["type": "http", "scheme": "bearer", "description": "a login token (Login's answer)"],
-                    "apiKey": ["type": "http", "scheme": "bearer", "bearerFormat": "emp_<key id>_<secret>",
-                               "description": "an API key an admin issued (IssueApiKey); it acts for its owner, narrowed to its scopes"],
+                    "apiKey": [
+                        "type": "http", "scheme": "bearer", "bearerFormat": "emp_<key id>_<secret>",
+                        "description": "an API key an admin issued (IssueApiKey); it acts for its owner, narrowed to its scopes",
+                    ],
                 ],
                 "schemas": [
                     "Command": [
                         "type": "object", "required": ["type"],
                         "properties": [
                             "type": ["type": "string", "enum": CommandKind.allCases.map(\.rawValue)], "data": ["type": "object"],
-                            "expectedVersion": ["type": "integer", "minimum": 0,
-                                                "description": "the version the caller saw of the stream the command changes first; a stale one is 409"],
+                            "expectedVersion": [
+                                "type": "integer", "minimum": 0,
+                                "description": "the version the caller saw of the stream the command changes first; a stale one is 409",
+                            ],
                         ],
                     ],
                     "Error": [
                         "type": "object",
-                        "properties": ["error": ["type": "object", "properties": [
-                            "code": ["type": "string"], "message": ["type": "string"], "details": ["type": "object"],
-                        ]]],
+                        "properties": [
+                            "error": [
+                                "type": "object",
+                                "properties": [
+                                    "code": ["type": "string"], "message": ["type": "string"], "details": ["type": "object"],
+                                ],
+                            ]
+                        ],
                     ],
                 ],
             ],

@@ -103,7 +103,8 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
 
     public func apply(_ event: ProjectedEvent) {
         switch (event.stream, event.event) {
-        case (.goods(let id), .goods(let change)): stock.update(id.description, default: StockRow(goodsId: id.description)) { $0.apply(change) }
+        case (.goods(let id), .goods(let change)):
+            stock.update(id.description, default: StockRow(goodsId: id.description)) { $0.apply(change) }
         case (_, .user(.goodsViewed(let viewed))): bump(viewed.at) { $0.views += 1 }
         case (_, .cart(.itemAdded(let added))): bump(added.at) { $0.cartAdds += 1 }
         case (.order(let id), .order(let change)): applyOrder(id.description, change)
@@ -119,9 +120,15 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
     private func applyOrder(_ id: String, _ change: OrderEvent) {
         switch change {
         case .placed(let placed):
-            orders[id] = Order(lines: placed.lines.map { Line(goodsId: $0.goodsId.description, merchantId: $0.merchantId.description,
-                                                               quantity: $0.quantity, lineTotal: $0.lineTotal.minorUnits) })
-            bump(placed.at) { $0.ordersPlaced += 1; $0.placedAmount += placed.total.minorUnits }
+            orders[id] = Order(
+                lines: placed.lines.map {
+                    Line(
+                        goodsId: $0.goodsId.description, merchantId: $0.merchantId.description,
+                        quantity: $0.quantity, lineTotal: $0.lineTotal.minorUnits)
+                })
+            bump(placed.at) {
+                $0.ordersPlaced += 1; $0.placedAmount += placed.total.minorUnits
+            }
             for line in placed.lines {
                 goodsSales.update(line.goodsId.description, default: GoodsSales(goodsId: line.goodsId.description)) {
                     $0.merchantId = line.merchantId.description
@@ -132,7 +139,9 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
             guard let order = orders[id], !order.paid else { return }
             orders[id]?.paid = true
             let day = paid.at.isoDay
-            bump(paid.at) { $0.ordersPaid += 1; $0.gmv += paid.amount.minorUnits }
+            bump(paid.at) {
+                $0.ordersPaid += 1; $0.gmv += paid.amount.minorUnits
+            }
             for (merchant, lines) in Dictionary(grouping: order.lines, by: \.merchantId) {
                 merchantDays.update("\(merchant)|\(day)", default: MerchantDay(day: day)) { row in
                     row.ordersPaid += 1
@@ -146,7 +155,9 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
                 }
             }
         case .refunded(let refunded):
-            bump(refunded.at) { $0.ordersRefunded += 1; $0.refundedAmount += refunded.amount.minorUnits }
+            bump(refunded.at) {
+                $0.ordersRefunded += 1; $0.refundedAmount += refunded.amount.minorUnits
+            }
             guard let order = orders[id] else { return }
             let day = refunded.at.isoDay
             for (merchant, lines) in Dictionary(grouping: order.lines, by: \.merchantId) {
@@ -154,11 +165,17 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
                     for line in lines { row.unitsRefunded += line.quantity; row.refundedRevenue += line.lineTotal }
                 }
             }
-            for line in order.lines { goodsSales.update(line.goodsId, default: GoodsSales(goodsId: line.goodsId)) { $0.unitsRefunded += line.quantity } }
+            for line in order.lines {
+                goodsSales.update(line.goodsId, default: GoodsSales(goodsId: line.goodsId)) { $0.unitsRefunded += line.quantity }
+            }
         case .cancelled(let cancelled):
             bump(cancelled.at) { $0.ordersCancelled += 1 }
             let refund = cancelled.refundAmount.minorUnits
-            if refund > 0 { bump(cancelled.at) { $0.ordersRefunded += 1; $0.refundedAmount += refund } }
+            if refund > 0 {
+                bump(cancelled.at) {
+                    $0.ordersRefunded += 1; $0.refundedAmount += refund
+                }
+            }
         case .expired(let expired): bump(expired.at) { $0.ordersExpired += 1 }
         case .shipped, .received, .refundRequested, .refundApproved, .refundRejected: break
         }
@@ -203,12 +220,18 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
     /// Sales per day: the whole shop, or one merchant's lines only.
     public func sales(from: String, to: String, merchant: UserId?) -> [SalesDay] {
         guard let merchant else {
-            return dayRows(from: from, to: to).map { SalesDay(day: $0.day, orders: $0.ordersPaid, gmv: $0.gmv, averageOrderValue: $0.averageOrderValue, units: nil) }
+            return dayRows(from: from, to: to).map {
+                SalesDay(day: $0.day, orders: $0.ordersPaid, gmv: $0.gmv, averageOrderValue: $0.averageOrderValue, units: nil)
+            }
         }
         let prefix = merchant.description + "|"
         return merchantDays.rows.filter { $0.key.hasPrefix(prefix) && $0.value.day >= from && $0.value.day <= to }
             .map(\.value).sorted { $0.day < $1.day }.suffix(Self.daysMax)
-            .map { SalesDay(day: $0.day, orders: $0.ordersPaid, gmv: $0.revenue, averageOrderValue: $0.ordersPaid > 0 ? $0.revenue / Int64($0.ordersPaid) : 0, units: $0.unitsPaid) }
+            .map {
+                SalesDay(
+                    day: $0.day, orders: $0.ordersPaid, gmv: $0.revenue,
+                    averageOrderValue: $0.ordersPaid > 0 ? $0.revenue / Int64($0.ordersPaid) : 0, units: $0.unitsPaid)
+            }
     }
 
     public func funnel(from: String, to: String) -> Funnel {
@@ -218,16 +241,18 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
         let placed = rows.reduce(0) { $0 + $1.ordersPlaced }
         let paid = rows.reduce(0) { $0 + $1.ordersPaid }
         func ratio(_ a: Int, _ b: Int) -> Double { b > 0 ? Double(a) / Double(b) : 0 }
-        return Funnel(views: views, cartAdds: carts, ordersPlaced: placed, ordersPaid: paid,
-                      viewToCart: ratio(carts, views), cartToOrder: ratio(placed, carts), orderToPaid: ratio(paid, placed))
+        return Funnel(
+            views: views, cartAdds: carts, ordersPlaced: placed, ordersPaid: paid,
+            viewToCart: ratio(carts, views), cartToOrder: ratio(placed, carts), orderToPaid: ratio(paid, placed))
     }
 
     public func refunds(from: String, to: String) -> Refunds {
         let rows = dayRows(from: from, to: to)
         let paid = rows.reduce(0) { $0 + $1.ordersPaid }
         let refunded = rows.reduce(0) { $0 + $1.ordersRefunded }
-        return Refunds(ordersPaid: paid, ordersRefunded: refunded, refundedAmount: rows.reduce(0) { $0 + $1.refundedAmount },
-                       refundRate: paid > 0 ? Double(refunded) / Double(paid) : 0)
+        return Refunds(
+            ordersPaid: paid, ordersRefunded: refunded, refundedAmount: rows.reduce(0) { $0 + $1.refundedAmount },
+            refundRate: paid > 0 ? Double(refunded) / Double(paid) : 0)
     }
 
     /// Best sellers by paid revenue (all time), optionally one merchant's.

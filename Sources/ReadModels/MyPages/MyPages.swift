@@ -84,8 +84,10 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
         case (.user(let user), .user(let change)): applyUser(user.description, change)
         case (.goods(let goods), .goods(.reviewPosted(let review))):
             reviews.update(review.userId.description, default: []) {
-                $0.prepend(Review(reviewId: review.reviewId.description, goodsId: goods.description, orderId: review.orderId.description,
-                                  rating: review.rating, text: review.text, at: review.at.millisecondsSinceEpoch), keepingAtMost: Self.reviewsKept)
+                $0.prepend(
+                    Review(
+                        reviewId: review.reviewId.description, goodsId: goods.description, orderId: review.orderId.description,
+                        rating: review.rating, text: review.text, at: review.at.millisecondsSinceEpoch), keepingAtMost: Self.reviewsKept)
             }
         default: break
         }
@@ -94,15 +96,20 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
     private func applyOrder(_ id: String, _ change: OrderEvent) {
         if case .placed(let placed) = change {
             let user = placed.userId.description
-            orders[id] = OrderSummary(orderId: id, userId: user, number: placed.number, status: .placed, total: placed.total.minorUnits,
-                                      placedAt: placed.at.millisecondsSinceEpoch, updatedAt: placed.at.millisecondsSinceEpoch,
-                                      lineCount: placed.lines.count, firstTitle: placed.lines.first?.title ?? "",
-                                      goodsIds: placed.lines.map(\.goodsId.description))
+            orders[id] = OrderSummary(
+                orderId: id, userId: user, number: placed.number, status: .placed, total: placed.total.minorUnits,
+                placedAt: placed.at.millisecondsSinceEpoch, updatedAt: placed.at.millisecondsSinceEpoch,
+                lineCount: placed.lines.count, firstTitle: placed.lines.first?.title ?? "",
+                goodsIds: placed.lines.map(\.goodsId.description))
             ordersByUser[user, default: []].append(id)
             return
         }
-        orders.update(id, default: OrderSummary(orderId: id, userId: "", number: "", status: .placed, total: 0, placedAt: 0, updatedAt: 0,
-                                                lineCount: 0, firstTitle: "", goodsIds: [])) { summary in
+        orders.update(
+            id,
+            default: OrderSummary(
+                orderId: id, userId: "", number: "", status: .placed, total: 0, placedAt: 0, updatedAt: 0,
+                lineCount: 0, firstTitle: "", goodsIds: [])
+        ) { summary in
             var state = OrderState()
             state.status = summary.status
             summary.status = state.evolve(change).status  // the domain's own status rules
@@ -113,11 +120,20 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
     private func applyPoints(_ user: String, _ change: PointsEvent) {
         let entry: LedgerEntry
         switch change {
-        case .earned(let e): entry = LedgerEntry(type: PointsEarned.eventType, points: e.points, orderId: e.orderId.description, at: e.at.millisecondsSinceEpoch)
-        case .redeemed(let e): entry = LedgerEntry(type: PointsRedeemed.eventType, points: -e.points, orderId: e.orderId?.description, at: e.at.millisecondsSinceEpoch)
-        case .refunded(let e): entry = LedgerEntry(type: PointsRefunded.eventType, points: e.points, orderId: e.orderId.description, at: e.at.millisecondsSinceEpoch)
-        case .revoked(let e): entry = LedgerEntry(type: PointsRevoked.eventType, points: -e.points, orderId: e.orderId.description, at: e.at.millisecondsSinceEpoch)
-        case .exchanged(let e): entry = LedgerEntry(type: PointsExchanged.eventType, points: -e.points, orderId: nil, at: e.at.millisecondsSinceEpoch)
+        case .earned(let e):
+            entry = LedgerEntry(
+                type: PointsEarned.eventType, points: e.points, orderId: e.orderId.description, at: e.at.millisecondsSinceEpoch)
+        case .redeemed(let e):
+            entry = LedgerEntry(
+                type: PointsRedeemed.eventType, points: -e.points, orderId: e.orderId?.description, at: e.at.millisecondsSinceEpoch)
+        case .refunded(let e):
+            entry = LedgerEntry(
+                type: PointsRefunded.eventType, points: e.points, orderId: e.orderId.description, at: e.at.millisecondsSinceEpoch)
+        case .revoked(let e):
+            entry = LedgerEntry(
+                type: PointsRevoked.eventType, points: -e.points, orderId: e.orderId.description, at: e.at.millisecondsSinceEpoch)
+        case .exchanged(let e):
+            entry = LedgerEntry(type: PointsExchanged.eventType, points: -e.points, orderId: nil, at: e.at.millisecondsSinceEpoch)
         }
         points.update(user, default: PointsPage()) { page in
             page.balance += entry.points
@@ -130,7 +146,8 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
         case .favoriteAdded(let added):
             let goods = added.goodsId
             favorites.update(user, default: []) { list in
-                list.moveToFront(Footprint(goodsId: goods, at: added.at.millisecondsSinceEpoch), keepingAtMost: Limits.favoritesPerUserMax) { $0.goodsId == goods }
+                list.moveToFront(Footprint(goodsId: goods, at: added.at.millisecondsSinceEpoch), keepingAtMost: Limits.favoritesPerUserMax)
+                { $0.goodsId == goods }
             }
         case .favoriteRemoved(let removed):
             let goods = removed.goodsId
@@ -139,7 +156,9 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
         case .goodsViewed(let viewed):
             let goods = viewed.goodsId
             footprints.update(user, default: []) { list in
-                list.moveToFront(Footprint(goodsId: goods, at: viewed.at.millisecondsSinceEpoch), keepingAtMost: Limits.footprintsKept) { $0.goodsId == goods }
+                list.moveToFront(Footprint(goodsId: goods, at: viewed.at.millisecondsSinceEpoch), keepingAtMost: Limits.footprintsKept) {
+                    $0.goodsId == goods
+                }
             }
         case .forgotten:
             // What the user browsed and liked goes with them; orders and points stay for the books.

@@ -41,7 +41,9 @@ public enum RecommenderEvaluation {
         // Pass 1: each customer's orders, to find the last one and the one before.
         var orders: [UserId: [(UInt64, Set<String>)]] = [:]
         try log.scanViews(through: head, selecting: { _ in true }) { record in
-            guard record.typeBytes.elementsEqual(OrderPlaced.eventType.utf8), case .order(.placed(let placed)) = try decode(record) else { return true }
+            guard record.typeBytes.elementsEqual(OrderPlaced.eventType.utf8), case .order(.placed(let placed)) = try decode(record) else {
+                return true
+            }
             orders[placed.userId, default: []].append((record.position, Set(placed.lines.map(\.goodsId.description))))
             return true
         }
@@ -70,8 +72,9 @@ public enum RecommenderEvaluation {
             }
         }
         let users = Double(max(held.count, 1))
-        return Report(users: held.count, events: head, cutoff: cutoff,
-                      rows: recommenders.map { Row(recommender: $0, hitRate: (sums[$0]?.hits ?? 0) / users, ndcg: (sums[$0]?.ndcg ?? 0) / users) })
+        return Report(
+            users: held.count, events: head, cutoff: cutoff,
+            rows: recommenders.map { Row(recommender: $0, hitRate: (sums[$0]?.hits ?? 0) / users, ndcg: (sums[$0]?.ndcg ?? 0) / users) })
     }
 
     /// The hidden order itself, and the customer's views, carts and favorites of its goods since their order before.

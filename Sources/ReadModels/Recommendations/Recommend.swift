@@ -110,7 +110,9 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     }
 
     static func features(of item: Item) -> Set<String> {
-        Set(item.tags.map { "t:" + Tokenizer.fold($0) } + ["c:" + Tokenizer.fold(item.category)] + (item.brand.isEmpty ? [] : ["b:" + Tokenizer.fold(item.brand)]))
+        Set(
+            item.tags.map { "t:" + Tokenizer.fold($0) } + ["c:" + Tokenizer.fold(item.category)]
+                + (item.brand.isEmpty ? [] : ["b:" + Tokenizer.fold(item.brand)]))
     }
 
     var now: Int64 { clock["now"] ?? 0 }
@@ -121,10 +123,14 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         case (.user(let user), .user(.goodsViewed(let viewed))):
             let goods = viewed.goodsId
             interest(goods.description, Self.viewWeight, at: viewed.at)
-            profiles.update(user.description, default: Profile()) { $0.viewed.moveToFront(goods, keepingAtMost: Self.viewedKept) { $0 == goods } }
+            profiles.update(user.description, default: Profile()) {
+                $0.viewed.moveToFront(goods, keepingAtMost: Self.viewedKept) { $0 == goods }
+            }
         case (.user(let user), .user(.favoriteAdded(let added))):
             let goods = added.goodsId
-            profiles.update(user.description, default: Profile()) { $0.favorites.moveToFront(goods, keepingAtMost: Limits.favoritesPerUserMax) { $0 == goods } }
+            profiles.update(user.description, default: Profile()) {
+                $0.favorites.moveToFront(goods, keepingAtMost: Limits.favoritesPerUserMax) { $0 == goods }
+            }
         case (.user(let user), .user(.favoriteRemoved(let removed))):
             let goods = removed.goodsId
             profiles.update(user.description, default: Profile()) { $0.favorites.removeAll { $0 == goods } }
@@ -144,14 +150,20 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         var isNew = false
         var before: Item?
         var after = Item()
-        items.update(id, default: { isNew = true; return Item() }()) { item in  // one lookup
+        items.update(
+            id,
+            default: {
+                isNew = true; return Item()
+            }()
+        ) { item in  // one lookup
             before = isNew ? nil : item
             switch change {
             case .listed(let listed):
                 (item.title, item.category, item.brand, item.tags) = (listed.title, listed.category, listed.brand, listed.tags)
                 item.listed = true
                 item.listedAt = listed.at.millisecondsSinceEpoch
-            case .updated(let updated): (item.title, item.category, item.brand, item.tags) = (updated.title, updated.category, updated.brand, updated.tags)
+            case .updated(let updated):
+                (item.title, item.category, item.brand, item.tags) = (updated.title, updated.category, updated.brand, updated.tags)
             case .delisted: item.listed = false
             case .relisted: item.listed = true
             default: break
@@ -272,7 +284,8 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         // Content similarity carries a customer's taste to goods nobody has bought together yet.
         for (seed, weight) in seeds.sorted(by: { $0.1 > $1.1 }).prefix(Self.similarSeedsMax) {
             guard let number = graph.numbers[seed] else { continue }
-            let similar = graph.top(graph.similarity(to: number, candidatesMax: Self.feedSimilarCandidatesMax), limit: Self.similarPerSeedMax, excluding: [])
+            let similar = graph.top(
+                graph.similarity(to: number, candidatesMax: Self.feedSimilarCandidatesMax), limit: Self.similarPerSeedMax, excluding: [])
             for (other, score) in similar { scores[other, default: 0] += weight * score }
         }
         var feed = result(scores.map { ($0.key, $0.value) }, limit: limit, excluding: bought)

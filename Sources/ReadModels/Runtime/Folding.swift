@@ -1,10 +1,10 @@
 import Commerce
 import EventCodec
 import EventStore
-import Logging
 import Foundation
-import Synchronization
 import LMDB
+import Logging
+import Synchronization
 
 extension Projector {
     // MARK: Folding
@@ -40,7 +40,9 @@ extension Projector {
             try fold(group, from: checkpoint + 1, through: through)
             let folded = DispatchTime.now().uptimeNanoseconds
             try commit(group, at: through, onEveryCore: through - checkpoint >= UInt64(options.longBatchEventsMin), storing: storing)
-            phaseTimes.withLock { $0.folding += folded - started; $0.committing += DispatchTime.now().uptimeNanoseconds - folded }
+            phaseTimes.withLock {
+                $0.folding += folded - started; $0.committing += DispatchTime.now().uptimeNanoseconds - folded
+            }
         }
         try promoteCaughtUpRebuilds()
         try saveSearchLog()
@@ -110,7 +112,9 @@ extension Projector {
             return true
         }
         if timing {
-            for (index, participant) in lane.enumerated() { participant.foldCost = max(1, Double(spent[index])) / Double(through - from + 1) }
+            for (index, participant) in lane.enumerated() {
+                participant.foldCost = max(1, Double(spent[index])) / Double(through - from + 1)
+            }
         }
     }
 

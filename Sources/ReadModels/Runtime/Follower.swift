@@ -1,9 +1,9 @@
 import Commerce
 import EventStore
-import Logging
 import Foundation
-import Synchronization
 import LMDB
+import Logging
+import Synchronization
 
 extension Projector {
     /// Starts folding new events as they are committed, until `stop()` (tests and tools; a server runs `ProjectorService`).
@@ -56,8 +56,9 @@ extension Projector {
                 pause = .seconds(1)
             } catch {
                 state.withLock { lastFailure = "\(error)" }
-                logger.error("folding the read models failed; reloading them from storage and retrying",
-                             metadata: ["error": "\(error)", "retry.seconds": "\(pause.components.seconds)"])
+                logger.error(
+                    "folding the read models failed; reloading them from storage and retrying",
+                    metadata: ["error": "\(error)", "retry.seconds": "\(pause.components.seconds)"])
                 do { try await Task.sleep(for: pause) } catch { break }
                 pause = min(pause * 2, options.retryPauseMax)
                 do {

@@ -1,19 +1,20 @@
 import Commerce
 import EventCodec
 import EventStore
-import Logging
 import Foundation
-import Synchronization
 import LMDB
+import Logging
+import Synchronization
 
 extension Projector {
     /// Loads a projection's serving model, or starts it empty when its stored shape is not the current one.
     func open(_ type: any Projection.Type) throws {
         let databases = try databases(of: type.name)
-        var stored = try environment.read { transaction -> Meta? in
-            guard let bytes = try transaction.get(meta, key: Array(type.name.utf8)) else { return nil }
-            return try BinaryPayload.decode(Meta.self, from: bytes)
-        } ?? Meta(active: 0, checkpoints: [0, 0], schemaVersions: [type.schemaVersion, type.schemaVersion])
+        var stored =
+            try environment.read { transaction -> Meta? in
+                guard let bytes = try transaction.get(meta, key: Array(type.name.utf8)) else { return nil }
+                return try BinaryPayload.decode(Meta.self, from: bytes)
+            } ?? Meta(active: 0, checkpoints: [0, 0], schemaVersions: [type.schemaVersion, type.schemaVersion])
         if stored.schemaVersions[stored.active] != type.schemaVersion {
             // A model of another shape cannot be read by this code: fold it again from the start.
             stored.checkpoints[stored.active] = 0
@@ -24,10 +25,11 @@ extension Projector {
                 try transaction.put(meta, key: Array(type.name.utf8), value: try BinaryPayload.encode(reset))
             }
         }
-        var participant = Participant(type: type, slot: stored.active, database: databases[stored.active], checkpoint: stored.checkpoints[stored.active])
+        var participant = Participant(
+            type: type, slot: stored.active, database: databases[stored.active], checkpoint: stored.checkpoints[stored.active])
         do {
             try load(participant)
-        } catch where options.rebuildDamaged {
+        } catch  where options.rebuildDamaged {
             stored.checkpoints[stored.active] = 0
             let reset = stored
             try environment.write { transaction in
@@ -36,8 +38,9 @@ extension Projector {
             }
             participant = Participant(type: type, slot: stored.active, database: databases[stored.active], checkpoint: 0)
             state.withLock { repaired.append("\(type.name): \(error)") }
-            options.logger.warning("a stored read model could not be read; it is folded again from the start",
-                                   metadata: ["projection": "\(type.name)", "error": "\(error)"])
+            options.logger.warning(
+                "a stored read model could not be read; it is folded again from the start",
+                metadata: ["projection": "\(type.name)", "error": "\(error)"])
         }
         participant.projection.didLoad()
         state.withLock {
@@ -70,7 +73,9 @@ extension Projector {
     }
 
     func databases(of name: String) throws -> [Database] {
-        guard let databases = slots[name] else { throw ProjectionError("no projection named \(LogLimits.shown(name)); known: \(slots.keys.sorted().joined(separator: ", "))") }
+        guard let databases = slots[name] else {
+            throw ProjectionError("no projection named \(LogLimits.shown(name)); known: \(slots.keys.sorted().joined(separator: ", "))")
+        }
         return databases
     }
 

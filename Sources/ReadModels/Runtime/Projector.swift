@@ -1,10 +1,10 @@
 import Commerce
 import EventCodec
 import EventStore
-import Logging
 import Foundation
-import Synchronization
 import LMDB
+import Logging
+import Synchronization
 
 /// Where one projection stands.
 public struct ProjectionStatus: Codable, Sendable, Hashable {
@@ -160,7 +160,8 @@ public final class Projector: @unchecked Sendable {
     /// Models found damaged at open and folded again from 0 (with why).
     public var repairedModels: [String] { state.withLock { repaired } }
 
-    public init(directory: String, log: EventLog, projections: [any Projection.Type] = Projections.all, options: Options = Options()) throws {
+    public init(directory: String, log: EventLog, projections: [any Projection.Type] = Projections.all, options: Options = Options()) throws
+    {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var environmentOptions = EnvironmentOptions()
         environmentOptions.durable = options.durable
@@ -207,13 +208,16 @@ public final class Projector: @unchecked Sendable {
         stop()
         let logger = options.logger
         worker.sync {
-            do { try finishWrite() } catch { logger.error("storing the last folded batch failed; it is folded again at the next start", metadata: ["error": "\(error)"]) }
+            do { try finishWrite() } catch {
+                logger.error("storing the last folded batch failed; it is folded again at the next start", metadata: ["error": "\(error)"])
+            }
         }
         do {
             try finishWrite()  // a CLI caller's last batch
             try saveSearchLog()
         } catch {
-            logger.error("storing the read models at close failed; they catch up from the log at the next start", metadata: ["error": "\(error)"])
+            logger.error(
+                "storing the read models at close failed; they catch up from the log at the next start", metadata: ["error": "\(error)"])
         }
         environment.close()
     }
@@ -222,7 +226,9 @@ public final class Projector: @unchecked Sendable {
         let changes = searchLog.takeChanges()
         guard !changes.isEmpty else { return }
         try environment.write { transaction in
-            for (query, count) in changes { try transaction.put(searchLogDatabase, key: Array(query.utf8), value: try BinaryPayload.encode(count)) }
+            for (query, count) in changes {
+                try transaction.put(searchLogDatabase, key: Array(query.utf8), value: try BinaryPayload.encode(count))
+            }
         }
     }
 

@@ -1,6 +1,6 @@
+import EventStore
 import Logging
 import ServiceLifecycle
-import EventStore
 
 /// The read models' follower as a service of the server's group: it folds
 /// until the group shuts down gracefully (or is cancelled); the server then

@@ -1,9 +1,9 @@
 import Commerce
 import EventStore
-import Logging
 import Foundation
-import Synchronization
 import LMDB
+import Logging
+import Synchronization
 
 extension Projector {
     // MARK: Reading
@@ -21,10 +21,11 @@ extension Projector {
 
     /// Events each serving model has folded since the projector was opened (its checkpoint's advance): the fold rate, for metrics.
     public var foldedEvents: [String: UInt64] {
-        Dictionary(uniqueKeysWithValues: watches.map { name, watch in
-            let opened = checkpointsAtOpen.withLock { $0[name] ?? 0 }
-            return (name, watch.head > opened ? watch.head - opened : 0)
-        })
+        Dictionary(
+            uniqueKeysWithValues: watches.map { name, watch in
+                let opened = checkpointsAtOpen.withLock { $0[name] ?? 0 }
+                return (name, watch.head > opened ? watch.head - opened : 0)
+            })
     }
 
     /// Waits until `name` has folded every event up to `position`; false when `timeout` passes first.
@@ -56,11 +57,12 @@ extension Projector {
             guard let participant = serving[name] else { return nil }
             let bytes = try environment.read { try $0.storedBytes(participant.database) }
             let checkpoint = participant.lock.withLock { participant.checkpoint }
-            return ProjectionStatus(name: name, schemaVersion: participant.type.schemaVersion, checkpoint: checkpoint,
-                                    storedCheckpoint: stored[name]?.checkpoints[participant.slot] ?? 0, head: head,
-                                    lag: head > checkpoint ? head - checkpoint : 0, rows: participant.lock.withLock { participant.rows },
-                                    modelBytes: bytes,
-                                    rebuild: building[name].map { .init(checkpoint: $0.checkpoint, target: head) })
+            return ProjectionStatus(
+                name: name, schemaVersion: participant.type.schemaVersion, checkpoint: checkpoint,
+                storedCheckpoint: stored[name]?.checkpoints[participant.slot] ?? 0, head: head,
+                lag: head > checkpoint ? head - checkpoint : 0, rows: participant.lock.withLock { participant.rows },
+                modelBytes: bytes,
+                rebuild: building[name].map { .init(checkpoint: $0.checkpoint, target: head) })
         }
     }
 

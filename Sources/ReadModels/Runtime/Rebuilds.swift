@@ -1,10 +1,10 @@
 import Commerce
 import EventCodec
 import EventStore
-import Logging
 import Foundation
-import Synchronization
 import LMDB
+import Logging
+import Synchronization
 
 extension Projector {
     /// Starts rebuilding `name` from position 0 into its other slot. The
@@ -18,13 +18,16 @@ extension Projector {
 
     func beginRebuild(_ name: String) throws {
         try finishWrite()
-        guard let type = Projections.named(name) ?? state.withLock({ live[name]?.type }) else { throw ProjectionError("no projection named \(LogLimits.shown(name))") }
+        guard let type = Projections.named(name) ?? state.withLock({ live[name]?.type }) else {
+            throw ProjectionError("no projection named \(LogLimits.shown(name))")
+        }
         let databases = try databases(of: name)
         try state.withLock {
             guard shadows[name] == nil else { throw ProjectionError("\(name) is already being rebuilt") }
             guard let serving = live[name] else { throw ProjectionError("the projector does not run \(name)") }
             let slot = 1 - serving.slot
-            var stored = metas[name] ?? Meta(active: serving.slot, checkpoints: [0, 0], schemaVersions: [type.schemaVersion, type.schemaVersion])
+            var stored =
+                metas[name] ?? Meta(active: serving.slot, checkpoints: [0, 0], schemaVersions: [type.schemaVersion, type.schemaVersion])
             stored.checkpoints[slot] = 0
             stored.schemaVersions[slot] = type.schemaVersion
             let updated = stored

@@ -1,10 +1,10 @@
 import Commerce
 import EventCodec
 import EventStore
-import Logging
 import Foundation
-import Synchronization
 import LMDB
+import Logging
+import Synchronization
 
 extension Projector {
     /// Marks the group folded through `position` (queries see it at once) and stores it, with
@@ -46,7 +46,9 @@ extension Projector {
         }
         // Encoding runs first (on every core for long batches); the one write transaction then only puts sorted rows.
         let encodingStarted = DispatchTime.now().uptimeNanoseconds
-        let tables = group.flatMap { participant in participant.tables.keys.sorted().compactMap { prefix in participant.tables[prefix].map { (participant.database, $0) } } }
+        let tables = group.flatMap { participant in
+            participant.tables.keys.sorted().compactMap { prefix in participant.tables[prefix].map { (participant.database, $0) } }
+        }
         let writes: [[([UInt8], [UInt8]?)]]
         if onEveryCore {
             let encoded = EncodedWrites(count: tables.count)
@@ -118,7 +120,11 @@ final class BatchWrite: @unchecked Sendable {
             try environment.write { transaction in
                 for (database, rows) in zip(databases, writes) {
                     for (key, value) in rows {
-                        if let value { try transaction.put(database, key: key, value: value) } else { _ = try transaction.delete(database, key: key) }
+                        if let value {
+                            try transaction.put(database, key: key, value: value)
+                        } else {
+                            _ = try transaction.delete(database, key: key)
+                        }
                     }
                 }
                 for (name, stored) in metas { try transaction.put(meta, key: Array(name.utf8), value: try BinaryPayload.encode(stored)) }

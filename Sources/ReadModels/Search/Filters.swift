@@ -40,7 +40,6 @@ extension SearchProjection {
         }
     }
 
-
     static func topFacetValues(_ counts: [String: Int]) -> [FacetValue] {
         counts.map { FacetValue(value: $0.key, count: $0.value) }
             .sorted { ($1.count, $0.value) < ($0.count, $1.value) }

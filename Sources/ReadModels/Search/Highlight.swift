@@ -4,12 +4,13 @@ import Foundation
 extension SearchProjection {
     func hit(for candidate: Candidate, highlighting terms: Set<String>) -> SearchHit? {
         guard let goods = document(candidate.number), let id = goods.goodsId else { return nil }
-        return SearchHit(goodsId: id.description, title: goods.title, highlight: Self.highlight(goods.title, terms: terms),
-                         brand: goods.brand, category: goods.category, tags: goods.tags, price: goods.price.minorUnits,
-                         available: goods.available, sold: goods.sold,
-                         rating: goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : nil,
-                         ratingCount: goods.ratingCount, listedAt: goods.listedAt?.millisecondsSinceEpoch ?? 0,
-                         matchedWords: candidate.matched, typos: candidate.typos, score: candidate.score)
+        return SearchHit(
+            goodsId: id.description, title: goods.title, highlight: Self.highlight(goods.title, terms: terms),
+            brand: goods.brand, category: goods.category, tags: goods.tags, price: goods.price.minorUnits,
+            available: goods.available, sold: goods.sold,
+            rating: goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : nil,
+            ratingCount: goods.ratingCount, listedAt: goods.listedAt?.millisecondsSinceEpoch ?? 0,
+            matchedWords: candidate.matched, typos: candidate.typos, score: candidate.score)
     }
 
     /// `text` HTML-escaped, with the tokens whose term matched wrapped in `<em>`.

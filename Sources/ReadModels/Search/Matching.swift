@@ -15,7 +15,9 @@ extension SearchProjection {
                 }
             }
             if !token.isCJK {
-                for (term, typos) in index.typoCandidates(of: token.term).prefix(SearchLimits.prefixExpansionsMax) { alternatives.append((term, typos, false)) }
+                for (term, typos) in index.typoCandidates(of: token.term).prefix(SearchLimits.prefixExpansionsMax) {
+                    alternatives.append((term, typos, false))
+                }
             }
             return WordMatch(word: token.term, alternatives: alternatives)
         }
@@ -44,7 +46,9 @@ extension SearchProjection {
                         work.slots[number].wordScore = score
                         work.slots[number].wordTypos = typos
                         work.wordTouched.append(posting.number)
-                    } else if typos < work.slots[number].wordTypos || (typos == work.slots[number].wordTypos && score > work.slots[number].wordScore) {
+                    } else if typos < work.slots[number].wordTypos
+                        || (typos == work.slots[number].wordTypos && score > work.slots[number].wordScore)
+                    {
                         work.slots[number].wordScore = score
                         work.slots[number].wordTypos = typos
                     }
@@ -72,13 +76,14 @@ extension SearchProjection {
         }
     }
 
-
     /// The query with each word that matched nothing itself replaced by its most common typo correction.
     func correction(_ words: [WordMatch]) -> String? {
         var corrected = false
         let fixed = words.map { word -> String in
             guard !word.alternatives.contains(where: { $0.typos == 0 }) else { return word.word }
-            let best = word.alternatives.min { ($0.typos, -(index.postings[$0.term]?.count ?? 0), $0.term) < ($1.typos, -(index.postings[$1.term]?.count ?? 0), $1.term) }
+            let best = word.alternatives.min {
+                ($0.typos, -(index.postings[$0.term]?.count ?? 0), $0.term) < ($1.typos, -(index.postings[$1.term]?.count ?? 0), $1.term)
+            }
             guard let best else { return word.word }
             corrected = true
             return best.term

@@ -1,7 +1,6 @@
 import Commerce
 import Foundation
 
-
 /// Each part of a split ranking is written by one thread only.
 struct UncheckedRankings: @unchecked Sendable {
     let parts: UnsafeMutableBufferPointer<SearchProjection.Ranking>
@@ -90,7 +89,8 @@ struct SearchCursor {
     init(_ encoded: String) throws(SearchQueryError) {
         let invalid = SearchQueryError(field: "cursor", description: "the cursor is not one this server gave")
         guard let data = Data(base64Encoded: encoded.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")),
-              let text = String(data: data, encoding: .utf8) else { throw invalid }
+            let text = String(data: data, encoding: .utf8)
+        else { throw invalid }
         let parts = text.split(separator: "|", omittingEmptySubsequences: false)
         guard parts.count >= 2, let id = parts.last, !id.isEmpty, parts.count <= Self.valuesMax + 1 else { throw invalid }
         var values: [Double] = []

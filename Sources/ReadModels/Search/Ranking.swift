@@ -28,7 +28,6 @@ extension SearchProjection {
         }
     }
 
-
     /// Filters, counts facets and keeps the best `wanted` keys of one query's matches.
     /// A struct with the index's arrays copied in, so the hot loop does no exclusivity checks on the index.
     struct Ranking {
@@ -122,7 +121,6 @@ extension SearchProjection {
             kept.insert((key, scored), keepingBest: wanted) { $0.0.precedes($1.0, order) }
         }
     }
-
 
     static func sortKey(_ candidate: Candidate, _ goods: InvertedIndex.Facts, _ sort: SearchSort) -> SearchCursor {
         let relevance = (-Double(candidate.matched), Double(candidate.typos), -candidate.score)

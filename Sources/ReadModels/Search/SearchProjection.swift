@@ -26,9 +26,15 @@ public final class SearchProjection: Projection, @unchecked Sendable {
         var isNew = false
         var textChanged = false
         var after = GoodsState()
-        goods.update(key, default: { isNew = true; return GoodsState() }()) { state in  // one lookup, changed in place
+        goods.update(
+            key,
+            default: {
+                isNew = true; return GoodsState()
+            }()
+        ) { state in  // one lookup, changed in place
             let next = state.evolve(change)
-            textChanged = isNew || state.title != next.title || state.description != next.description || state.brand != next.brand
+            textChanged =
+                isNew || state.title != next.title || state.description != next.description || state.brand != next.brand
                 || state.category != next.category || state.tags != next.tags
             state = next
             after = next
@@ -263,7 +269,12 @@ final class InvertedIndex {
         var newTerms: [String] = []
         for (term, count) in counts {
             // One lookup: a new term is noticed by the default being used.
-            postings[term, default: { newTerms.append(term); return [] }()].append(Posting(number: number, counts: count))
+            postings[
+                term,
+                default: {
+                    newTerms.append(term); return []
+                }()
+            ].append(Posting(number: number, counts: count))
         }
         if !newTerms.isEmpty {
             sortedTermsCache = nil

@@ -96,15 +96,20 @@ extension SearchProjection {
         guard Limits.fits(query.text, characters: SearchLimits.queryCharactersMax) else {
             throw SearchQueryError(field: "q", description: "a query has at most \(SearchLimits.queryCharactersMax) characters")
         }
-        guard (1...SearchQuery.sizeMax).contains(query.size) else { throw SearchQueryError(field: "size", description: "size must be 1…\(SearchQuery.sizeMax)") }
-        guard (1...SearchQuery.pageMax).contains(query.page) else { throw SearchQueryError(field: "page", description: "page must be 1…\(SearchQuery.pageMax)") }
+        guard (1...SearchQuery.sizeMax).contains(query.size) else {
+            throw SearchQueryError(field: "size", description: "size must be 1…\(SearchQuery.sizeMax)")
+        }
+        guard (1...SearchQuery.pageMax).contains(query.page) else {
+            throw SearchQueryError(field: "page", description: "page must be 1…\(SearchQuery.pageMax)")
+        }
         if let low = query.minPrice, let high = query.maxPrice, low > high {
             throw SearchQueryError(field: "minPrice", description: "minPrice is above maxPrice")
         }
         let after = try query.cursor.map { cursor throws(SearchQueryError) in try SearchCursor(cursor) }
         let words = self.words(of: query.text)
         guard let filter = Filter(query, index) else {
-            return SearchResults(query: query.text, total: 0, page: query.page, size: query.size, hits: [], facets: [:], nextCursor: nil, didYouMean: nil)
+            return SearchResults(
+                query: query.text, total: 0, page: query.page, size: query.size, hits: [], facets: [:], nextCursor: nil, didYouMean: nil)
         }
         var work = scratch.take(count: index.documentCount, stamps: words.count + 1)
         defer { scratch.give(work) }
@@ -118,7 +123,8 @@ extension SearchProjection {
         let offset = after == nil ? (query.page - 1) * query.size : 0
         let count = words.isEmpty ? index.documentCount : work.candidates.count
         let parts = count >= parallelRankingMin ? 2 : 1  // on one core `concurrentPerform` runs the halves in turn
-        var rankings = [Ranking](repeating: Ranking(index: index, filter: filter, query: query, after: after, wanted: offset + query.size), count: parts)
+        var rankings = [Ranking](
+            repeating: Ranking(index: index, filter: filter, query: query, after: after, wanted: offset + query.size), count: parts)
         let candidates = work.candidates
         let (browsing, partCount) = (words.isEmpty, rankings.count)
         @Sendable func rank(_ ranking: inout Ranking, _ part: Int) {
@@ -147,7 +153,9 @@ extension SearchProjection {
         if query.facets {
             func named(_ counts: [Int]) -> [String: Int] {
                 var named: [String: Int] = [:]
-                for (id, count) in counts.enumerated() where count > 0 && !index.values[id].isEmpty { named[index.values[id], default: 0] += count }
+                for (id, count) in counts.enumerated() where count > 0 && !index.values[id].isEmpty {
+                    named[index.values[id], default: 0] += count
+                }
                 return named
             }
             facets = ["category": named(categories), "brand": named(brands), "tags": named(tags)]
@@ -156,9 +164,10 @@ extension SearchProjection {
         let highlighted = Set(words.flatMap { $0.alternatives.map(\.term) })
         let hits = page.compactMap { hit(for: $0.1, highlighting: highlighted) }
         let more = eligible > wanted
-        return SearchResults(query: query.text, total: total, page: after == nil ? query.page : 0, size: query.size, hits: hits,
-                             facets: facets.mapValues(Self.topFacetValues), nextCursor: more ? page.last.map { $0.0.encoded(keys) } : nil,
-                             didYouMean: correction(words))
+        return SearchResults(
+            query: query.text, total: total, page: after == nil ? query.page : 0, size: query.size, hits: hits,
+            facets: facets.mapValues(Self.topFacetValues), nextCursor: more ? page.last.map { $0.0.encoded(keys) } : nil,
+            didYouMean: correction(words))
     }
 
 }

@@ -109,20 +109,23 @@ extension SearchProjection {
         let popular = searchLog.popular(startingWith: text, limit: Self.suggestionsMax)
         if tokens.isEmpty {
             // Nothing typed yet: popular searches and the catalogue's best sellers.
-            return Suggestions(completions: [], popular: popular,
-                               goods: bestSellers(among: 0..<Int32(index.documentCount), count: Self.suggestedGoodsMax, highlighting: []), didYouMean: nil)
+            return Suggestions(
+                completions: [], popular: popular,
+                goods: bestSellers(among: 0..<Int32(index.documentCount), count: Self.suggestedGoodsMax, highlighting: []), didYouMean: nil)
         }
         if tokens.count == 1, let last = tokens.last, let best = index.terms(startingWith: last.term, limit: 1).first {
             // One word being typed: the best sellers among goods holding its most common completion (no full search).
             let holding = (index.postings[best] ?? []).lazy.map(\.number)
-            return Suggestions(completions: completions, popular: popular,
-                               goods: bestSellers(among: holding, count: Self.suggestedGoodsMax, highlighting: [best]), didYouMean: nil)
+            return Suggestions(
+                completions: completions, popular: popular,
+                goods: bestSellers(among: holding, count: Self.suggestedGoodsMax, highlighting: [best]), didYouMean: nil)
         }
         var query = SearchQuery(text: text)
         query.size = Self.suggestedGoodsMax
         query.facets = false
         let results = try search(query)
-        return Suggestions(completions: completions, popular: popular,
-                           goods: results.hits, didYouMean: results.didYouMean)
+        return Suggestions(
+            completions: completions, popular: popular,
+            goods: results.hits, didYouMean: results.didYouMean)
     }
 }

@@ -83,7 +83,9 @@ public enum Tokenizer {
                 if isCJK(scalar) {
                     closeWord(at: index)
                     run.append((scalar, index))
-                } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar.properties.generalCategory == .nonspacingMark {
+                } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil
+                    || scalar.properties.generalCategory == .nonspacingMark
+                {
                     closeRun(at: index)
                     if wordStart < 0 { wordStart = index }
                     wordIsASCII = false
@@ -104,13 +106,14 @@ public enum Tokenizer {
             wordStart = -1
             if wordIsASCII {
                 let kept = min(word.count, termCharactersMax)  // ASCII: a character is a byte
-                add(String(unsafeUninitializedCapacity: kept) { out in
-                    for index in 0..<kept {
-                        let byte = word[index]
-                        out[index] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
-                    }
-                    return kept
-                }, start, end, isCJK: false)
+                add(
+                    String(unsafeUninitializedCapacity: kept) { out in
+                        for index in 0..<kept {
+                            let byte = word[index]
+                            out[index] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                        }
+                        return kept
+                    }, start, end, isCJK: false)
             } else {
                 let term = fold(String(decoding: word, as: UTF8.self))
                 if !term.isEmpty { add(String(term.prefix(termCharactersMax)), start, end, isCJK: false) }
