@@ -5,7 +5,7 @@ import History
 
 extension Engine {
     /// The engine's current state of a stream (from its cache or the log), for tools and tests that compare it with a replay.
-    public func aggregate(_ stream: StreamId) throws -> AnyAggregate {
+    package func aggregate(_ stream: StreamId) throws -> AnyAggregate {
         func load<S: AggregateState>(_: S.Type) throws -> S { try store.load(stream, as: S.self).state }
         switch stream {
         case .emailClaim: return .emailClaim(try load(EmailClaimState.self))

@@ -72,9 +72,9 @@ public final class Engine: Sendable {
     static let conflictRetriesMax = 64
     static let idempotencyKeyCharactersMax = 200
 
-    public let log: EventLog
+    package let log: EventLog
     /// Per-user keys for personal data (crypto-shredding); outside the log.
-    public let vault: KeyVault
+    package let vault: KeyVault
     public let configuration: Configuration
     let store: StateStore
     public let tokens: TokenAuthority

@@ -14,7 +14,7 @@ public struct PasswordParameters: Hashable, Codable, Sendable {
     /// high-value targets; raise it where hardware allows).
     public static let production = PasswordParameters(cost: 1 << 15, blockSize: 8, parallelism: 1)
     /// Cheap parameters for tests and simulations only.
-    public static let fastForTests = PasswordParameters(cost: 1 << 4, blockSize: 1, parallelism: 1)
+    package static let fastForTests = PasswordParameters(cost: 1 << 4, blockSize: 1, parallelism: 1)
 
     public init(cost: Int, blockSize: Int, parallelism: Int) {
         self.cost = cost

@@ -130,7 +130,7 @@ extension Projector {
     func servingDatabase(_ name: String) -> Database? { state.withLock { live[name]?.database } }
 
     /// The serving slot's stored rows (for tests comparing two projectors byte for byte).
-    public func storedModel(_ name: String) throws -> [[UInt8]: [UInt8]] {
+    package func storedModel(_ name: String) throws -> [[UInt8]: [UInt8]] {
         guard let serving = state.withLock({ live[name] }) else { throw ProjectionError("no projection named \(LogLimits.shown(name))") }
         return try storedRows(of: serving.database)
     }
