@@ -101,7 +101,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "emporium",
-            dependencies: ["Assembly", "Fixtures", "CommandAPI", "EventCodec", "EventStore", "CommandEngine", "Commerce", "History", "HTTPServer", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["Assembly", "Fixtures", "CommandAPI", "EventCodec", "EventStore", "CommandEngine", "Commerce", "History", "HTTPServer", "LMDB", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
@@ -141,7 +141,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(
             name: "HTTPServerTests",
-            dependencies: ["ShopTestSupport", "CommandAPI", "Fixtures", "EventCodec", "HTTPServer", "CommandEngine", "Commerce", "EventStore", "History", "ReadModels", "TestSupport",
+            dependencies: ["Assembly", "ShopTestSupport", "CommandAPI", "Fixtures", "EventCodec", "HTTPServer", "CommandEngine", "Commerce", "EventStore", "History", "ReadModels", "TestSupport",
                            .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
@@ -149,7 +149,7 @@ let package = Package(
         .target(name: "ShopTestSupport", dependencies: ["Assembly", "CommandEngine", "Commerce", "EventStore", "History", "ReadModels", "TestSupport"], path: "Tests/ShopTestSupport",
                 swiftSettings: strict),
         .testTarget(name: "HistoryTests", dependencies: ["Assembly", "Fixtures", "EventCodec", "History", "CommandEngine", "Commerce", "EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "ReadModelsTests", dependencies: ["ShopTestSupport", "Assembly", "Fixtures", "EventCodec", "ReadModels", "History", "CommandEngine", "Commerce", "EventStore", "TestSupport",
+        .testTarget(name: "ReadModelsTests", dependencies: ["LMDB", "ShopTestSupport", "Assembly", "Fixtures", "EventCodec", "ReadModels", "History", "CommandEngine", "Commerce", "EventStore", "TestSupport",
                                                             .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
     ]
