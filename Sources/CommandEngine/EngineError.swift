@@ -46,7 +46,7 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
         // The state of things.
         case versionConflict, rebuildRunning, idempotencyKeyReused
         // Load and availability.
-        case rateLimited, shuttingDown, projectionBehind, projectionsUnavailable, keysMissing
+        case rateLimited, shuttingDown, projectionBehind, projectionsUnavailable, keysMissing, logUnavailable
         // Our failures.
         case corruptRecord, storageFailure, internalError
         /// A business rule of the domain, with its own code (`insufficient_stock`, `order_not_found`, …).
@@ -96,6 +96,7 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
             case .projectionBehind: return "projection_behind"
             case .projectionsUnavailable: return "projections_unavailable"
             case .keysMissing: return "keys_missing"
+            case .logUnavailable: return "log_unavailable"
             case .corruptRecord: return "corrupt_record"
             case .storageFailure: return "storage_failure"
             case .internalError: return "internal_error"
@@ -120,7 +121,7 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
             case .versionConflict, .rebuildRunning: return .conflict
             case .idempotencyKeyReused: return .rejected
             case .rateLimited, .shuttingDown: return .overloaded
-            case .projectionBehind, .projectionsUnavailable, .keysMissing: return .unavailable
+            case .projectionBehind, .projectionsUnavailable, .keysMissing, .logUnavailable: return .unavailable
             case .corruptRecord, .storageFailure, .internalError: return .internalFailure
             case .domain(let code): return EngineError.kind(of: code)
             }
@@ -174,6 +175,7 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
         case .partiallyStored: self.init(.partiallyStored, error.description)
         case .corruptRecord: self.init(.corruptRecord, error.description)
         case .storage: self.init(.storageFailure, error.description)
+        case .unavailable: self.init(.logUnavailable, error.description)
         }
     }
 }

@@ -119,7 +119,7 @@ public final class EventLog: Sendable {
     }
 
     /// Rejects, before anything is queued, an append that can never be written.
-    static func validate(_ appends: [StreamAppend]) throws(EventLogError) -> Int {
+    package static func validate(_ appends: [StreamAppend]) throws(EventLogError) -> Int {
         var streams = Set<StreamName>()
         var ids = Set<UUID>()
         var events = 0

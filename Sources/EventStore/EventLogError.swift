@@ -22,6 +22,9 @@ public enum EventLogError: Error, Equatable, Sendable, CustomStringConvertible {
     case closed
     /// The storage engine failed (disk full, I/O error, damaged file).
     case storage(LMDBError)
+    /// The log of record (PostgreSQL) could not be reached or failed the request; an append may or may not have
+    /// committed, and retrying it with the same event ids is safe.
+    case unavailable(String)
 
     public var code: String {
         switch self {
@@ -36,6 +39,7 @@ public enum EventLogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .corruptRecord: return "corrupt_record"
         case .closed: return "log_closed"
         case .storage: return "storage_failure"
+        case .unavailable: return "log_unavailable"
         }
     }
 
@@ -55,6 +59,7 @@ public enum EventLogError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .corruptRecord(position, reason): return "record at position \(position) is damaged: \(reason)"
         case .closed: return "the event log is closed"
         case .storage(let error): return "storage: \(error)"
+        case .unavailable(let reason): return "the log of record is unavailable: \(reason)"
         }
     }
 }

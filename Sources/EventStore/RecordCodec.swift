@@ -38,16 +38,24 @@ public enum RecordCodec {
     static let flagIdempotencyKey: UInt8 = 2
 
     /// Header fields the writer assigns at commit.
-    struct Placement {
+    package struct Placement {
         var position: UInt64
         var version: UInt64
         var recordedAt: Timestamp
         var previousHash: Digest
         var links: ChainLinks
+
+        package init(position: UInt64, version: UInt64, recordedAt: Timestamp, previousHash: Digest, links: ChainLinks) {
+            self.position = position
+            self.version = version
+            self.recordedAt = recordedAt
+            self.previousHash = previousHash
+            self.links = links
+        }
     }
 
     /// Size of the encoded record, computed without encoding (for limits).
-    static func encodedSize(of event: ProposedEvent, stream: StreamName) -> Int {
+    package static func encodedSize(of event: ProposedEvent, stream: StreamName) -> Int {
         fixedHeaderBytes + 2 + stream.rawValue.utf8.count + 2 + event.type.utf8.count
             + 2 + event.metadata.actor.utf8.count + 2 + (event.metadata.idempotencyKey?.utf8.count ?? 0)
             + 4 + event.payload.count + hashBytes
@@ -55,7 +63,7 @@ public enum RecordCodec {
 
     /// Encodes a record into `out`, which holds exactly `encodedSize(of:stream:)` bytes (the
     /// writer passes the space LMDB reserved in the page); returns the record's hash.
-    static func encode(
+    package static func encode(
         _ event: ProposedEvent, stream: StreamName, placement: Placement,
         into out: UnsafeMutableRawBufferPointer
     ) -> Digest {

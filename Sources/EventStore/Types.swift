@@ -88,7 +88,7 @@ public enum ExpectedVersion: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    func isSatisfied(byCurrent current: UInt64?) -> Bool {
+    package func isSatisfied(byCurrent current: UInt64?) -> Bool {
         switch self {
         case .any: return true
         case .noStream: return current == nil
@@ -286,6 +286,12 @@ public struct StreamAppendResult: Hashable, Sendable {
     /// Version of the first event written to the stream by this append.
     public var firstVersion: UInt64
     public var lastVersion: UInt64
+
+    package init(stream: StreamName, firstVersion: UInt64, lastVersion: UInt64) {
+        self.stream = stream
+        self.firstVersion = firstVersion
+        self.lastVersion = lastVersion
+    }
 }
 
 /// The answer to a durable append.
@@ -296,6 +302,12 @@ public struct AppendResult: Hashable, Sendable {
     /// True when every event id was already stored: nothing was written.
     public var wasAlreadyStored: Bool
     public var firstPosition: UInt64 { positions.first ?? 0 }
+
+    package init(positions: [UInt64], streams: [StreamAppendResult], wasAlreadyStored: Bool) {
+        self.positions = positions
+        self.streams = streams
+        self.wasAlreadyStored = wasAlreadyStored
+    }
     public var lastPosition: UInt64 { positions.last ?? 0 }
 }
 
@@ -305,6 +317,12 @@ public struct LogHead: Hashable, Sendable {
     public var hash: Digest
     public var recordedAt: Timestamp?
     public static let empty = LogHead(position: 0, hash: .zero, recordedAt: nil)
+
+    package init(position: UInt64, hash: Digest, recordedAt: Timestamp?) {
+        self.position = position
+        self.hash = hash
+        self.recordedAt = recordedAt
+    }
 }
 
 /// The parts of a stored event a fold needs, read in place: `payload` points

@@ -27,6 +27,12 @@ public struct VerifyProblem: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         "\(kind.rawValue)\(position.map { " at position \($0)" } ?? ""): \(detail)"
     }
+
+    package init(kind: Kind, position: UInt64?, detail: String) {
+        self.kind = kind
+        self.position = position
+        self.detail = detail
+    }
 }
 
 public struct VerifyReport: Sendable {
@@ -37,6 +43,13 @@ public struct VerifyReport: Sendable {
     public var problems: [VerifyProblem]
     public var isHealthy: Bool { problems.isEmpty }
     public var firstProblem: VerifyProblem? { problems.first }
+
+    package init(head: LogHead, eventsChecked: Int, streamsSeen: Int, problems: [VerifyProblem]) {
+        self.head = head
+        self.eventsChecked = eventsChecked
+        self.streamsSeen = streamsSeen
+        self.problems = problems
+    }
 }
 
 extension EventLog {

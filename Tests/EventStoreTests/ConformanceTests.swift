@@ -1,34 +1,54 @@
 import Foundation
+import PostgresStore
+import PostgresTestSupport
 import Testing
 
 @testable import EventStore
 
-/// The log's API contract. Every backend of the log must pass this suite.
+/// The backends of the log, each opened empty for one test.
+enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case lmdb, postgres
+
+    var testDescription: String { rawValue }
+
+    func open(clock: any LogClock = SystemClock(), _ label: String = #function) async throws -> any LogBackend {
+        switch self {
+        case .lmdb: return try openLog(clock: clock)
+        case .postgres:
+            var options = PostgresLog.Options()
+            options.clock = clock
+            options.pollInterval = .milliseconds(100)
+            return try await PostgresLog.connect(try await TestPostgres.database(label), options: options)
+        }
+    }
+}
+
+/// The log's API contract: every backend of the log passes this suite.
 @Suite struct AppendConformanceTests {
-    @Test func aNewStreamStartsAtVersionOneAndPositionsAreGapless() async throws {
-        let log = try openLog()
+    @Test(arguments: Backend.allCases) func aNewStreamStartsAtVersionOneAndPositionsAreGapless(_ backend: Backend) async throws {
+        let log = try await backend.open()
         let first = try await log.append(to: stream("order-1"), expected: .noStream, events: [event(), event()])
         #expect(first.positions == [1, 2])
         #expect(first.streams == [StreamAppendResult(stream: stream("order-1"), firstVersion: 1, lastVersion: 2)])
         let second = try await log.append(to: stream("goods-1"), expected: .noStream, events: [event()])
         #expect(second.positions == [3])
-        #expect(try log.streamVersion(stream("order-1")) == 2)
-        #expect(try log.streamVersion(stream("goods-1")) == 1)
-        #expect(try log.streamVersion(stream("cart-404")) == nil)
-        #expect(try log.head().position == 3)
+        #expect(try await log.streamVersion(stream("order-1")) == 2)
+        #expect(try await log.streamVersion(stream("goods-1")) == 1)
+        #expect(try await log.streamVersion(stream("cart-404")) == nil)
+        #expect(try await log.head().position == 3)
     }
 
-    @Test func noStreamRejectsAnExistingStream() async throws {
-        let log = try openLog()
+    @Test(arguments: Backend.allCases) func noStreamRejectsAnExistingStream(_ backend: Backend) async throws {
+        let log = try await backend.open()
         _ = try await log.append(to: stream("user-1"), expected: .noStream, events: [event()])
         await expectLogError(.wrongExpectedVersion(stream: stream("user-1"), expected: .noStream, current: 1)) {
             _ = try await log.append(to: stream("user-1"), expected: .noStream, events: [event()])
         }
-        #expect(try log.head().position == 1)
+        #expect(try await log.head().position == 1)
     }
 
-    @Test func exactMustMatchTheCurrentVersion() async throws {
-        let log = try openLog()
+    @Test(arguments: Backend.allCases) func exactMustMatchTheCurrentVersion(_ backend: Backend) async throws {
+        let log = try await backend.open()
         _ = try await log.append(to: stream("cart-1"), expected: .noStream, events: [event(), event(), event()])
         await expectLogError(.wrongExpectedVersion(stream: stream("cart-1"), expected: .exact(2), current: 3)) {
             _ = try await log.append(to: stream("cart-1"), expected: .exact(2), events: [event()])
@@ -40,8 +60,8 @@ import Testing
         }
     }
 
-    @Test func streamExistsAndAny() async throws {
-        let log = try openLog()
+    @Test(arguments: Backend.allCases) func streamExistsAndAny(_ backend: Backend) async throws {
+        let log = try await backend.open()
         await expectLogError(.wrongExpectedVersion(stream: stream("coupon-1"), expected: .streamExists, current: nil)) {
             _ = try await log.append(to: stream("coupon-1"), expected: .streamExists, events: [event()])
         }
@@ -51,11 +71,11 @@ import Testing
         #expect(exists.streams.first?.lastVersion == 3)
     }
 
-    @Test func oneFailedExpectationWritesNothingToAnyStream() async throws {
-        let log = try openLog()
+    @Test(arguments: Backend.allCases) func oneFailedExpectationWritesNothingToAnyStream(_ backend: Backend) async throws {
+        let log = try await backend.open()
         _ = try await log.append(to: stream("goods-a"), expected: .noStream, events: [event()])
         _ = try await log.append(to: stream("goods-b"), expected: .noStream, events: [event()])
-        let headBefore = try log.head()
+        let headBefore = try await log.head()
         await expectLogError(.wrongExpectedVersion(stream: stream("goods-b"), expected: .exact(7), current: 1)) {
             _ = try await log.append([
                 StreamAppend(stream: stream("order-x"), expected: .noStream, events: [event("OrderPlaced")]),
@@ -63,10 +83,10 @@ import Testing
                 StreamAppend(stream: stream("goods-b"), expected: .exact(7), events: [event("StockReserved")]),
             ])
         }
-        #expect(try log.head() == headBefore)
-        #expect(try log.streamVersion(stream("order-x")) == nil)
-        #expect(try log.streamVersion(stream("goods-a")) == 1)
-        #expect(try log.events(ofType: "StockReserved").isEmpty)
+        #expect(try await log.head() == headBefore)
+        #expect(try await log.streamVersion(stream("order-x")) == nil)
+        #expect(try await log.streamVersion(stream("goods-a")) == 1)
+        #expect(try await log.events(ofType: "StockReserved", from: 1, limit: 100).isEmpty)
         let ok = try await log.append([
             StreamAppend(stream: stream("order-x"), expected: .noStream, events: [event("OrderPlaced")]),
             StreamAppend(stream: stream("goods-a"), expected: .exact(1), events: [event("StockReserved")]),
@@ -74,11 +94,11 @@ import Testing
         ])
         #expect(ok.positions == [3, 4, 5])
         #expect(ok.streams.map(\.lastVersion) == [1, 2, 2])
-        #expect(try log.verify().isHealthy)
+        #expect(try await log.verify(progress: nil).isHealthy)
     }
 
-    @Test func reAppendingStoredEventIdsReturnsTheStoredPositions() async throws {
-        let log = try openLog()
+    @Test(arguments: Backend.allCases) func reAppendingStoredEventIdsReturnsTheStoredPositions(_ backend: Backend) async throws {
+        let log = try await backend.open()
         let events = [event(), event()]
         let first = try await log.append(to: stream("payment-1"), expected: .noStream, events: events)
         let retry = try await log.append(to: stream("payment-1"), expected: .noStream, events: events)
@@ -86,15 +106,15 @@ import Testing
         #expect(retry.wasAlreadyStored)
         #expect(!first.wasAlreadyStored)
         #expect(retry.streams == first.streams)
-        #expect(try log.head().position == 2)
+        #expect(try await log.head().position == 2)
         await expectLogError(.partiallyStored(eventId: events[0].eventId)) {
             _ = try await log.append(to: stream("payment-1"), expected: .any, events: [events[0], event()])
         }
-        #expect(try log.head().position == 2)
+        #expect(try await log.head().position == 2)
     }
 
-    @Test func concurrentRetriesOfOneEventIdWriteItOnce() async throws {
-        let log = try openLog()
+    @Test(arguments: Backend.allCases) func concurrentRetriesOfOneEventIdWriteItOnce(_ backend: Backend) async throws {
+        let log = try await backend.open()
         let once = event("PaymentSucceeded")
         let results = try await withThrowingTaskGroup(of: AppendResult.self) { group in
             for _ in 0..<32 {
@@ -104,11 +124,11 @@ import Testing
         }
         #expect(Set(results.map(\.positions)) == [[1]])
         #expect(results.filter { !$0.wasAlreadyStored }.count == 1)
-        #expect(try log.head().position == 1)
+        #expect(try await log.head().position == 1)
     }
 
-    @Test func invalidAppendsAreRejectedBeforeAnythingIsQueued() async throws {
-        let log = try openLog()
+    @Test(arguments: Backend.allCases) func invalidAppendsAreRejectedBeforeAnythingIsQueued(_ backend: Backend) async throws {
+        let log = try await backend.open()
         let twice = event()
         await expectLogError(.duplicateEventInAppend(eventId: twice.eventId)) {
             _ = try await log.append(to: stream("s-1"), expected: .any, events: [twice, twice])
@@ -125,11 +145,11 @@ import Testing
         }
         #expect(throws: EventLogError.self) { try StreamName(String(repeating: "x", count: 201)) }
         #expect(throws: EventLogError.self) { try StreamName("bad\nname") }
-        #expect(try log.head().position == 0)
+        #expect(try await log.head().position == 0)
     }
 
-    @Test func anOversizedEventIsRefusedAndNothingIsWritten() async throws {
-        let log = try openLog()
+    @Test(arguments: Backend.allCases) func anOversizedEventIsRefusedAndNothingIsWritten(_ backend: Backend) async throws {
+        let log = try await backend.open()
         _ = try await log.append(to: stream("goods-1"), expected: .noStream, events: [event()])
         let huge = ProposedEvent(
             eventId: UUID(), type: "GoodsUpdated", payload: [UInt8](repeating: 1, count: LogLimits.eventBytesMax),
@@ -140,12 +160,12 @@ import Testing
         } catch let error as EventLogError {
             #expect(error.code == "event_too_large")
         }
-        #expect(try log.head().position == 1)
-        #expect(try log.streamVersion(stream("goods-1")) == 1)
+        #expect(try await log.head().position == 1)
+        #expect(try await log.streamVersion(stream("goods-1")) == 1)
     }
 
-    @Test func positionsAndVersionsStayGaplessUnderConcurrentAppenders() async throws {
-        let log = try openLog()
+    @Test(arguments: Backend.allCases) func positionsAndVersionsStayGaplessUnderConcurrentAppenders(_ backend: Backend) async throws {
+        let log = try await backend.open()
         let appenders = 12
         let appendsEach = 60
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -161,21 +181,23 @@ import Testing
             }
             try await group.waitForAll()
         }
-        let report = try log.verify()
+        let report = try await log.verify(progress: nil)
         #expect(report.isHealthy, "\(report.problems)")
         #expect(report.head.position == UInt64(report.eventsChecked))
         var versions: [StreamName: [UInt64]] = [:]
-        try log.scan {
-            versions[$0.stream, default: []].append($0.version); return true
+        var next: UInt64 = 1
+        while case let page = try await log.read(from: next, limit: 512), let last = page.last {
+            for event in page { versions[event.stream, default: []].append(event.version) }
+            next = last.position + 1
         }
         for (name, list) in versions { #expect(list == Array(1...UInt64(list.count)), "\(name)") }
         #expect(versions.count == appenders * appendsEach + 5)
     }
 
     /// Appends to a contended stream with an exact expectation, re-reading the version on conflict.
-    func appendWithRetry(_ log: EventLog, shared: StreamName, own: StreamName, count: Int) async throws {
+    func appendWithRetry(_ log: any LogBackend, shared: StreamName, own: StreamName, count: Int) async throws {
         for _ in 0..<100 {
-            let current = try log.streamVersion(shared)
+            let current = try await log.streamVersion(shared)
             do {
                 _ = try await log.append([
                     StreamAppend(stream: own, expected: .noStream, events: (0..<count).map { _ in event("OrderPlaced") }),

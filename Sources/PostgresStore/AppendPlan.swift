@@ -1,0 +1,180 @@
+import EventStore
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// One append transaction as it is built: the head (locked), the chains and
+/// event ids the batch touches, and the rows placed so far. Placing an append
+/// checks it against what earlier appends of the same batch placed, exactly
+/// as the LMDB writer applies a batch one append at a time.
+struct AppendPlan {
+    struct Chain {
+        var count: UInt64
+        var last: UInt64
+        var dirty = false
+    }
+
+    struct ChainKey: Hashable {
+        /// 0 stream, 1 actor, 2 type.
+        let kind: Int16
+        let name: String
+    }
+
+    struct Row {
+        let event: ProposedEvent
+        let position: UInt64
+        let stream: StreamName
+        let version: UInt64
+        let recordedAt: Timestamp
+        let record: [UInt8]
+    }
+
+    private(set) var head: LogHead
+    private var chains: [ChainKey: Chain]
+    /// Every event id of the batch already stored (before it, or placed by it): where, in which stream, at which version.
+    private var stored: [UUID: (position: UInt64, stream: StreamName, version: UInt64)]
+    private(set) var rows: [Row] = []
+
+    /// Locks the head, then reads what the batch's appends are checked against.
+    static func load(_ appends: [StreamAppend], connection: PostgresConnection, logger: Logger) async throws -> AppendPlan {
+        var head = LogHead.empty
+        let headRows = try await connection.query("SELECT position, hash, recorded_at FROM emporium_log_head FOR UPDATE", logger: logger)
+        for try await (position, hash, recordedAt) in headRows.decode((Int64, ByteBuffer, Int64?).self) {
+            head = LogHead(
+                position: UInt64(position), hash: Digest(bytes: Array(hash.readableBytesView)),
+                recordedAt: recordedAt.map(Timestamp.init(nanosecondsSinceEpoch:)))
+        }
+        let events = appends.flatMap(\.events)
+        var stored: [UUID: (UInt64, StreamName, UInt64)] = [:]
+        let ids = events.map(\.eventId)
+        let storedRows = try await connection.query(
+            "SELECT event_id, position, stream, version FROM emporium_events WHERE event_id = ANY(\(ids))", logger: logger)
+        for try await (id, position, stream, version) in storedRows.decode((UUID, Int64, String, Int64).self) {
+            stored[id] = (UInt64(position), try StreamName(stream), UInt64(version))
+        }
+        let streams = Array(Set(appends.map(\.stream.rawValue)))
+        let actors = Array(Set(events.map(\.metadata.actor)))
+        let types = Array(Set(events.map(\.type)))
+        var chains: [ChainKey: Chain] = [:]
+        let chainRows = try await connection.query(
+            """
+            SELECT kind, name, count, last FROM emporium_chains
+            WHERE (kind = 0 AND name = ANY(\(streams))) OR (kind = 1 AND name = ANY(\(actors))) OR (kind = 2 AND name = ANY(\(types)))
+            """, logger: logger)
+        for try await (kind, name, count, last) in chainRows.decode((Int16, String, Int64, Int64).self) {
+            chains[ChainKey(kind: kind, name: name)] = Chain(count: UInt64(count), last: UInt64(last))
+        }
+        return AppendPlan(head: head, chains: chains, stored: stored)
+    }
+
+    /// Places one append after everything placed before it, or says why it cannot be (and then places nothing).
+    mutating func place(_ appends: [StreamAppend], clock: any LogClock) throws(EventLogError) -> AppendResult {
+        if let result = try alreadyStored(appends) { return result }
+        for append in appends {
+            let current = chains[ChainKey(kind: 0, name: append.stream.rawValue)]?.count
+            guard append.expected.isSatisfied(byCurrent: current) else {
+                throw .wrongExpectedVersion(stream: append.stream, expected: append.expected, current: current)
+            }
+        }
+        var positions: [UInt64] = []
+        var results: [StreamAppendResult] = []
+        for append in appends {
+            let streamKey = ChainKey(kind: 0, name: append.stream.rawValue)
+            let first = (chains[streamKey]?.count ?? 0) + 1
+            for event in append.events {
+                let position = head.position + 1
+                let links = ChainLinks(
+                    stream: extend(streamKey, to: position), actor: extend(ChainKey(kind: 1, name: event.metadata.actor), to: position),
+                    type: extend(ChainKey(kind: 2, name: event.type), to: position))
+                let version = chains[streamKey]?.count ?? 1
+                let now = event.recordedAt ?? clock.now()
+                let recordedAt = head.recordedAt.map { max(now, Timestamp(nanosecondsSinceEpoch: $0.nanosecondsSinceEpoch + 1)) } ?? now
+                let placement = RecordCodec.Placement(
+                    position: position, version: version, recordedAt: recordedAt, previousHash: head.hash, links: links)
+                var record = [UInt8](repeating: 0, count: RecordCodec.encodedSize(of: event, stream: append.stream))
+                let hash = record.withUnsafeMutableBytes {
+                    RecordCodec.encode(event, stream: append.stream, placement: placement, into: $0)
+                }
+                rows.append(
+                    Row(event: event, position: position, stream: append.stream, version: version, recordedAt: recordedAt, record: record))
+                stored[event.eventId] = (position, append.stream, version)
+                head = LogHead(position: position, hash: hash, recordedAt: recordedAt)
+                positions.append(position)
+            }
+            results.append(StreamAppendResult(stream: append.stream, firstVersion: first, lastVersion: chains[streamKey]?.count ?? first))
+        }
+        return AppendResult(positions: positions, streams: results, wasAlreadyStored: false)
+    }
+
+    /// Adds `position` to a chain; returns the position it follows (0 for a new chain).
+    private mutating func extend(_ key: ChainKey, to position: UInt64) -> UInt64 {
+        let chain = chains[key] ?? Chain(count: 0, last: 0)
+        chains[key] = Chain(count: chain.count + 1, last: position, dirty: true)
+        return chain.last
+    }
+
+    /// When every event id is stored already, the stored result (a retry); when only some are, a rejection.
+    private func alreadyStored(_ appends: [StreamAppend]) throws(EventLogError) -> AppendResult? {
+        var found: [(position: UInt64, stream: StreamName, version: UInt64)] = []
+        var storedId: UUID?
+        var anyMissing = false
+        for event in appends.lazy.flatMap(\.events) {
+            if let where_ = stored[event.eventId] {
+                found.append(where_)
+                storedId = storedId ?? event.eventId
+            } else {
+                anyMissing = true
+            }
+        }
+        guard let storedId else { return nil }
+        if anyMissing { throw .partiallyStored(eventId: storedId) }
+        var streams: [StreamAppendResult] = []
+        for event in found {
+            if let last = streams.indices.last, streams[last].stream == event.stream {
+                streams[last].lastVersion = event.version
+            } else {
+                streams.append(StreamAppendResult(stream: event.stream, firstVersion: event.version, lastVersion: event.version))
+            }
+        }
+        return AppendResult(positions: found.map(\.position), streams: streams, wasAlreadyStored: true)
+    }
+
+    /// Writes the placed rows, the chains they moved and the head, and notifies followers (at commit).
+    func write(connection: PostgresConnection, logger: Logger) async throws {
+        guard !rows.isEmpty else { return }
+        let positions = rows.map { Int64($0.position) }
+        let ids = rows.map(\.event.eventId)
+        let streams = rows.map(\.stream.rawValue)
+        let versions = rows.map { Int64($0.version) }
+        let types = rows.map(\.event.type)
+        let actors = rows.map(\.event.metadata.actor)
+        let correlations = rows.map(\.event.metadata.correlationId)
+        let times = rows.map(\.recordedAt.nanosecondsSinceEpoch)
+        let records = rows.map { ByteBuffer(bytes: $0.record) }
+        try await connection.query(
+            """
+            INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)
+            SELECT * FROM UNNEST(\(positions)::bigint[], \(ids)::uuid[], \(streams)::text[], \(versions)::bigint[], \(types)::text[],
+                                 \(actors)::text[], \(correlations)::uuid[], \(times)::bigint[], \(records)::bytea[])
+            """, logger: logger)
+        let dirty = chains.filter(\.value.dirty)
+        let kinds = dirty.map(\.key.kind)
+        let names = dirty.map(\.key.name)
+        let counts = dirty.map { Int64($0.value.count) }
+        let lasts = dirty.map { Int64($0.value.last) }
+        try await connection.query(
+            """
+            INSERT INTO emporium_chains (kind, name, count, last)
+            SELECT * FROM UNNEST(\(kinds)::smallint[], \(names)::text[], \(counts)::bigint[], \(lasts)::bigint[])
+            ON CONFLICT (kind, name) DO UPDATE SET count = EXCLUDED.count, last = EXCLUDED.last
+            """, logger: logger)
+        let hash = ByteBuffer(bytes: head.hash.bytes)
+        let position = Int64(head.position)
+        try await connection.query(
+            """
+            UPDATE emporium_log_head SET position = \(position), hash = \(hash), recorded_at = \(head.recordedAt?.nanosecondsSinceEpoch)
+            """, logger: logger)
+        try await connection.query("SELECT pg_notify(\(Schema.channel), \(String(head.position)))", logger: logger)
+    }
+}

@@ -1,0 +1,360 @@
+import EventStore
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// The event log kept in PostgreSQL: the log of record when a shop runs on
+/// more than one machine. It keeps every promise the LMDB log keeps, with the
+/// same record bytes and the same hash chain, so the same history exports
+/// byte for byte from either.
+///
+/// Appenders on every node are serialized by one row, the log head, locked
+/// `FOR UPDATE` in each append transaction: positions and chain hashes are
+/// assigned under the lock, so they follow commit order, and a reader that
+/// resumes after position N never misses a lower position committed later
+/// (the gap a sequence taken at insert leaves: the lock is held until commit,
+/// so position N+1 cannot commit before N). Each node group-commits every
+/// append waiting on it into one transaction, as the LMDB writer does.
+/// `LISTEN/NOTIFY` wakes followers; they also poll, in case a notification is lost.
+public final class PostgresLog: LogBackend, Sendable {
+    public struct Options: Sendable {
+        /// Stamps `recordedAt` (never before the head's, so the time stays strictly increasing across nodes).
+        public var clock: any LogClock = SystemClock()
+        public var logger = Logger(label: "emporium.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+        /// How often a follower re-reads the head when no notification came.
+        public var pollInterval = Duration.milliseconds(500)
+        /// Connections this node keeps to PostgreSQL.
+        public var connectionsMax = 8
+        public init() {}
+    }
+
+    public let endpoint: PostgresEndpoint
+    let client: PostgresClient
+    let options: Options
+    private let runner: Task<Void, Never>
+    private let watcher: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let headWatch = HeadWatch(head: 0)
+    private let committer: Committer
+    private let statistics = Mutex(CommitStatistics())
+
+    /// Commits this node made and the events in them (events per PostgreSQL transaction, for the benchmarks).
+    public struct CommitStatistics: Sendable {
+        public var transactions = 0
+        public var events = 0
+        public var appends = 0
+    }
+
+    public var commitStatistics: CommitStatistics { statistics.withLock { $0 } }
+
+    /// Connects, creates the schema when it is missing, and starts following the head.
+    public static func connect(_ endpoint: PostgresEndpoint, options: Options = Options()) async throws -> PostgresLog {
+        let log = PostgresLog(endpoint: endpoint, options: options)
+        do {
+            try await log.migrate()
+            log.headWatch.publish(try await log.head().position)
+            log.startWatching()
+            return log
+        } catch {
+            await log.close()
+            throw EventLogError.unavailable("\(endpoint.redacted): \(String(reflecting: error))")
+        }
+    }
+
+    private init(endpoint: PostgresEndpoint, options: Options) {
+        self.endpoint = endpoint
+        self.options = options
+        var configuration = PostgresClient.Configuration(
+            host: endpoint.host, port: endpoint.port, username: endpoint.user, password: endpoint.password,
+            database: endpoint.database, tls: .disable)
+        configuration.options.maximumConnections = options.connectionsMax
+        configuration.options.minimumConnections = 0
+        let client = PostgresClient(configuration: configuration, backgroundLogger: options.logger)
+        self.client = client
+        runner = Task { await client.run() }
+        committer = Committer()
+    }
+
+    /// Stops following and closes every connection.
+    public func close() async {
+        watcher.withLock { $0?.cancel() }
+        headWatch.close()
+        runner.cancel()
+        _ = await runner.value
+    }
+
+    // MARK: Schema
+
+    /// The tables, created once by whichever node comes first (under an advisory lock, so two nodes starting together do not race).
+    func migrate() async throws {
+        try await client.withTransaction(logger: options.logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: options.logger)
+            for statement in Schema.statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: options.logger) }
+        }
+    }
+
+    static let migrationLock: Int64 = 0x656d_706f_7269_756d  // "emporium"
+
+    // MARK: Appending
+
+    public func append(_ appends: [StreamAppend]) async throws -> AppendResult {
+        let eventCount = try EventLog.validate(appends)
+        let result = try await withCheckedThrowingContinuation { continuation in
+            let pending = Pending(appends: appends, eventCount: eventCount, continuation: continuation)
+            if committer.submit(pending) { Task { await self.commitLoop() } }
+        }
+        return result
+    }
+
+    struct Pending: Sendable {
+        let appends: [StreamAppend]
+        let eventCount: Int
+        let continuation: CheckedContinuation<AppendResult, any Error>
+    }
+
+    /// Appends waiting for the next transaction; one commit loop runs while there are any.
+    final class Committer: Sendable {
+        private struct State {
+            var waiting: [Pending] = []
+            var running = false
+        }
+
+        private let state = Mutex(State())
+
+        /// Queues `pending`; true when the caller must start the commit loop.
+        func submit(_ pending: Pending) -> Bool {
+            state.withLock { state in
+                state.waiting.append(pending)
+                guard !state.running else { return false }
+                state.running = true
+                return true
+            }
+        }
+
+        /// The next batch (at most `eventsMax` events, at least one append), or nil, ending the loop.
+        func take(eventsMax: Int) -> [Pending]? {
+            state.withLock { state in
+                guard !state.waiting.isEmpty else {
+                    state.running = false
+                    return nil
+                }
+                var events = 0
+                var count = 0
+                for pending in state.waiting {
+                    if count > 0, events + pending.eventCount > eventsMax { break }
+                    events += pending.eventCount
+                    count += 1
+                }
+                defer { state.waiting.removeFirst(count) }
+                return Array(state.waiting.prefix(count))
+            }
+        }
+    }
+
+    private func commitLoop() async {
+        while let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax) {
+            do {
+                let (outcomes, head) = try await commit(batch)
+                if head.position > headWatch.head { headWatch.publish(head.position) }
+                for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
+            } catch {
+                let failure = (error as? EventLogError) ?? .unavailable(String(reflecting: error))
+                options.logger.error("an append transaction failed", metadata: ["error": "\(failure)", "appends": "\(batch.count)"])
+                for pending in batch { pending.continuation.resume(throwing: failure) }
+            }
+        }
+    }
+
+    /// One transaction for the whole batch: the head locked, every append checked and placed in order, the rows written.
+    private func commit(_ batch: [Pending]) async throws -> ([Result<AppendResult, EventLogError>], LogHead) {
+        try await client.withTransaction(logger: options.logger) { connection in
+            var plan = try await AppendPlan.load(batch.flatMap(\.appends), connection: connection, logger: options.logger)
+            var outcomes: [Result<AppendResult, EventLogError>] = []
+            for pending in batch {
+                do throws(EventLogError) {
+                    outcomes.append(.success(try plan.place(pending.appends, clock: options.clock)))
+                } catch {
+                    outcomes.append(.failure(error))
+                }
+            }
+            try await plan.write(connection: connection, logger: options.logger)
+            statistics.withLock {
+                $0.transactions += 1
+                $0.appends += batch.count
+                $0.events += plan.rows.count
+            }
+            return (outcomes, plan.head)
+        }
+    }
+
+    // MARK: Reading
+
+    public func head() async throws -> LogHead {
+        try await run { client in
+            let rows = try await client.query("SELECT position, hash, recorded_at FROM emporium_log_head", logger: options.logger)
+            for try await (position, hash, recordedAt) in rows.decode((Int64, ByteBuffer, Int64?).self) {
+                return LogHead(
+                    position: UInt64(position), hash: Digest(bytes: Array(hash.readableBytesView)),
+                    recordedAt: recordedAt.map(Timestamp.init(nanosecondsSinceEpoch:)))
+            }
+            return .empty
+        }
+    }
+
+    /// The head position as this node last learned it (from its own commits, notifications and polls), without a query.
+    public var headPosition: UInt64 { headWatch.head }
+
+    public func streamVersion(_ stream: StreamName) async throws -> UInt64? {
+        try await run { client in
+            let rows = try await client.query(
+                "SELECT count FROM emporium_chains WHERE kind = 0 AND name = \(stream.rawValue)", logger: options.logger)
+            for try await count in rows.decode(Int64.self) { return UInt64(count) }
+            return nil
+        }
+    }
+
+    public func readStream(_ stream: StreamName, from version: UInt64?, backward: Bool, limit: Int) async throws -> [RecordedEvent] {
+        let limit = Int64(min(max(limit, 0), LogLimits.readPageEventsMax))
+        if backward {
+            let start = Int64(min(version ?? UInt64(Int64.max), UInt64(Int64.max)))
+            return try await records(
+                """
+                SELECT position, record FROM emporium_events WHERE stream = \(stream.rawValue) AND version <= \(start)
+                ORDER BY version DESC LIMIT \(limit)
+                """)
+        }
+        let start = Int64(min(version ?? 1, UInt64(Int64.max)))
+        return try await records(
+            """
+            SELECT position, record FROM emporium_events WHERE stream = \(stream.rawValue) AND version >= \(start)
+            ORDER BY version LIMIT \(limit)
+            """)
+    }
+
+    public func read(from position: UInt64, limit: Int) async throws -> [RecordedEvent] {
+        let limit = Int64(min(max(limit, 0), LogLimits.readPageEventsMax))
+        let start = Int64(min(position, UInt64(Int64.max)))
+        return try await records("SELECT position, record FROM emporium_events WHERE position >= \(start) ORDER BY position LIMIT \(limit)")
+    }
+
+    public func event(at position: UInt64) async throws -> RecordedEvent? {
+        guard position > 0, position <= UInt64(Int64.max) else { return nil }
+        return try await records("SELECT position, record FROM emporium_events WHERE position = \(Int64(position))").first
+    }
+
+    public func event(id: UUID) async throws -> RecordedEvent? {
+        try await records("SELECT position, record FROM emporium_events WHERE event_id = \(id)").first
+    }
+
+    public func events(byActor actor: String, from position: UInt64, limit: Int) async throws -> [RecordedEvent] {
+        try await records(
+            """
+            SELECT position, record FROM emporium_events WHERE actor = \(actor) AND position >= \(Int64(min(position, UInt64(Int64.max))))
+            ORDER BY position LIMIT \(Int64(min(max(limit, 0), LogLimits.readPageEventsMax)))
+            """)
+    }
+
+    public func events(ofType type: String, from position: UInt64, limit: Int) async throws -> [RecordedEvent] {
+        try await records(
+            """
+            SELECT position, record FROM emporium_events WHERE type = \(type) AND position >= \(Int64(min(position, UInt64(Int64.max))))
+            ORDER BY position LIMIT \(Int64(min(max(limit, 0), LogLimits.readPageEventsMax)))
+            """)
+    }
+
+    public func events(correlatedWith id: UUID, from position: UInt64, limit: Int) async throws -> [RecordedEvent] {
+        try await records(
+            """
+            SELECT position, record FROM emporium_events WHERE correlation_id = \(id)
+            AND position >= \(Int64(min(position, UInt64(Int64.max))))
+            ORDER BY position LIMIT \(Int64(min(max(limit, 0), LogLimits.readPageEventsMax)))
+            """)
+    }
+
+    public func position(atOrAfter time: Timestamp) async throws -> UInt64? {
+        try await run { client in
+            let rows = try await client.query(
+                "SELECT min(position) FROM emporium_events WHERE recorded_at >= \(time.nanosecondsSinceEpoch)", logger: options.logger)
+            for try await position in rows.decode(Int64?.self) { return position.map(UInt64.init) }
+            return nil
+        }
+    }
+
+    public func waitForHead(after position: UInt64) async throws -> UInt64 {
+        await headWatch.wait(after: position)
+    }
+
+    /// Rows of `(position, record)`, decoded.
+    func records(_ query: PostgresQuery) async throws -> [RecordedEvent] {
+        try await run { client in
+            var events: [RecordedEvent] = []
+            let rows = try await client.query(query, logger: options.logger)
+            for try await (position, record) in rows.decode((Int64, ByteBuffer).self) {
+                events.append(try Self.decode(record, position: UInt64(position)))
+            }
+            return events
+        }
+    }
+
+    static func decode(_ record: ByteBuffer, position: UInt64, verifyHash: Bool = false) throws(EventLogError) -> RecordedEvent {
+        var result: Result<RecordedEvent, EventLogError> = .failure(.corruptRecord(position: position, reason: "empty"))
+        record.withUnsafeReadableBytes { bytes in
+            do throws(EventLogError) {
+                result = .success(try RecordCodec.decode(bytes, position: position, verifyHash: verifyHash))
+            } catch {
+                result = .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Runs `body`, its connection failures as `EventLogError.unavailable`.
+    func run<R>(_ body: (PostgresClient) async throws -> R) async throws -> R {
+        do {
+            return try await body(client)
+        } catch let error as EventLogError {
+            throw error
+        } catch {
+            throw EventLogError.unavailable(String(reflecting: error))
+        }
+    }
+
+    // MARK: Following the head
+
+    /// Notifications wake waiters at once; a poll catches what a dropped connection missed.
+    private func startWatching() {
+        let task = Task { [weak self] in
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { [weak self] in await self?.listen() }
+                group.addTask { [weak self] in await self?.poll() }
+            }
+        }
+        watcher.withLock { $0 = task }
+    }
+
+    private func listen() async {
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: Schema.channel) { notifications in
+                        for try await notification in notifications {
+                            if let head = UInt64(notification.payload), head > headWatch.head { headWatch.publish(head) }
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                options.logger.warning("listening for new commits failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func poll() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: options.pollInterval)
+            if let head = try? await head().position, head > headWatch.head { headWatch.publish(head) }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+/// The log's tables. Records are stored as the LMDB log stores them (the same
+/// bytes, the same hash chain); the columns beside them are the indexes.
+enum Schema {
+    /// The channel a commit notifies, with the new head position as payload.
+    static let channel = "emporium_log"
+
+    static let statements: [String] = [
+        """
+        CREATE TABLE IF NOT EXISTS emporium_log_head (
+            singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+            position bigint NOT NULL,
+            hash bytea NOT NULL,
+            recorded_at bigint)
+        """,
+        """
+        INSERT INTO emporium_log_head (singleton, position, hash) VALUES (true, 0, decode(repeat('00', 32), 'hex'))
+        ON CONFLICT (singleton) DO NOTHING
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS emporium_events (
+            position bigint PRIMARY KEY,
+            event_id uuid NOT NULL UNIQUE,
+            stream text NOT NULL,
+            version bigint NOT NULL,
+            type text NOT NULL,
+            actor text NOT NULL,
+            correlation_id uuid NOT NULL,
+            recorded_at bigint NOT NULL,
+            record bytea NOT NULL,
+            UNIQUE (stream, version))
+        """,
+        "CREATE INDEX IF NOT EXISTS emporium_events_by_actor ON emporium_events (actor, position)",
+        "CREATE INDEX IF NOT EXISTS emporium_events_by_type ON emporium_events (type, position)",
+        "CREATE INDEX IF NOT EXISTS emporium_events_by_correlation ON emporium_events (correlation_id, position)",
+        "CREATE INDEX IF NOT EXISTS emporium_events_by_time ON emporium_events (recorded_at)",
+        """
+        CREATE TABLE IF NOT EXISTS emporium_chains (
+            kind smallint NOT NULL,
+            name text NOT NULL,
+            count bigint NOT NULL,
+            last bigint NOT NULL,
+            PRIMARY KEY (kind, name))
+        """,
+    ]
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+import PostgresNIO
+import PostgresStore
+import Synchronization
+import TestSupport
+
+/// One throwaway PostgreSQL server per test process (Debian's package, as
+/// `tools/setup.sh --with-postgres` installs it), on 127.0.0.1 and a port of
+/// its own, its data in a temporary directory, stopped when the process
+/// exits; each test gets a fresh database on it. Tests that need PostgreSQL
+/// fail, never skip, when it is not installed.
+public enum TestPostgres {
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    private static let server = Mutex<Result<Server, Unavailable>?>(nil)
+
+    struct Server: Sendable {
+        let bin: String
+        let dataDirectory: String
+        let port: Int
+    }
+
+    /// A new, empty database on the shared server.
+    public static func database(_ label: String = #function) async throws -> PostgresEndpoint {
+        let server = try started()
+        let name = "t_" + label.lowercased().filter { $0.isLetter }.prefix(20) + "_" + UUID().uuidString.prefix(8).lowercased()
+        try await admin(server) { client in try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)")) }
+        return PostgresEndpoint(host: "127.0.0.1", port: server.port, user: "postgres", database: name)
+    }
+
+    /// The shared server's port (for tests that start processes pointing at it).
+    public static func port() throws -> Int { try started().port }
+
+    /// Runs SQL as the superuser on `endpoint`'s database (a test that reaches past the log, to damage a row).
+    public static func execute(_ sql: String, on endpoint: PostgresEndpoint) async throws {
+        var configuration = PostgresClient.Configuration(
+            host: endpoint.host, port: endpoint.port, username: "postgres", password: nil,
+            database: endpoint.database, tls: .disable)
+        configuration.options.minimumConnections = 0
+        let client = PostgresClient(configuration: configuration, backgroundLogger: Logger(label: "test-postgres"))
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        try await client.query(PostgresQuery(unsafeSQL: sql))
+    }
+
+    private static func admin(_ server: Server, _ body: (PostgresClient) async throws -> Void) async throws {
+        var configuration = PostgresClient.Configuration(
+            host: "127.0.0.1", port: server.port, username: "postgres", password: nil,
+            database: "postgres", tls: .disable)
+        configuration.options.minimumConnections = 0
+        let client = PostgresClient(configuration: configuration, backgroundLogger: Logger(label: "test-postgres"))
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        try await body(client)
+    }
+
+    private static func started() throws -> Server {
+        try server.withLock { server in
+            if server == nil { server = Result { try start() }.mapError { $0 as? Unavailable ?? Unavailable(description: "\($0)") } }
+            guard let server else { throw Unavailable(description: "unreachable") }
+            return try server.get()
+        }
+    }
+
+    private static func start() throws -> Server {
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        guard let version = versions.compactMap(Int.init).max() else {
+            throw Unavailable(description: "PostgreSQL is not installed: run tools/setup.sh --with-postgres (Debian's postgresql package)")
+        }
+        let bin = "/usr/lib/postgresql/\(version)/bin"
+        let root = "/var/tmp/emporium-test-pg-\(getpid())-\(UUID().uuidString.prefix(8))"
+        let data = root + "/data"
+        try FileManager.default.createDirectory(atPath: root + "/sock", withIntermediateDirectories: true)
+        let port = 30_000 + Int(getpid() % 20_000)
+        try run(["chmod", "755", root])
+        let asPostgres = getuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []
+        if getuid() == 0 { try run(["chown", "-R", "postgres", root]) }
+        try run(asPostgres + [bin + "/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"])
+        try run(
+            asPostgres + [
+                bin + "/pg_ctl", "-D", data, "-l", root + "/server.log", "-w", "-o",
+                "-c listen_addresses=127.0.0.1 -p \(port) -k \(root)/sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+                "start",
+            ])
+        atexit {
+            guard let server = TestPostgres.server.withLock({ try? $0?.get() }) else { return }
+            let asPostgres = getuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []
+            try? TestPostgres.run(asPostgres + [server.bin + "/pg_ctl", "-D", server.dataDirectory, "-m", "immediate", "-w", "stop"])
+            try? FileManager.default.removeItem(atPath: (server.dataDirectory as NSString).deletingLastPathComponent)
+        }
+        return Server(bin: bin, dataDirectory: data, port: port)
+    }
+
+    /// Runs a command to completion with posix_spawn and waitpid. Not Foundation's `Process`: it learns of the child's exit
+    /// through a socket the child inherits, and `pg_ctl start` leaves the server it forks holding that socket, so
+    /// `waitUntilExit` would wait for the server to stop.
+    static func run(_ arguments: [String]) throws {
+        let output = temporaryDirectory("pg-out")
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = (["/usr/bin/env"] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ)
+        guard spawned == 0 else { throw Unavailable(description: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let exited = status & 0x7f == 0
+        let code = (status >> 8) & 0xff
+        guard exited, code == 0 else {
+            let log = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            throw Unavailable(description: "\(arguments.joined(separator: " ")) failed (status \(status)): \(log.suffix(2_000))")
+        }
+    }
+}
