@@ -27,6 +27,9 @@ public final class PostgresLog: LogBackend, Sendable {
         public var pollInterval = Duration.milliseconds(500)
         /// Connections this node keeps to PostgreSQL.
         public var connectionsMax = 8
+        /// Tests only: each append transaction sleeps this long in PostgreSQL after writing its rows and before
+        /// committing, holding the head locked (a slow commit, to show no reader skips an event that commits late).
+        package var holdBeforeCommit: Duration?
         public init() {}
     }
 
@@ -179,6 +182,10 @@ public final class PostgresLog: LogBackend, Sendable {
                 }
             }
             try await plan.write(connection: connection, logger: options.logger)
+            if let hold = options.holdBeforeCommit {
+                let seconds = Double(hold.components.seconds) + Double(hold.components.attoseconds) / 1e18
+                try await connection.query("SELECT pg_sleep(\(seconds))", logger: options.logger)
+            }
             statistics.withLock {
                 $0.transactions += 1
                 $0.appends += batch.count
