@@ -175,7 +175,7 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
         case .partiallyStored: self.init(.partiallyStored, error.description)
         case .corruptRecord: self.init(.corruptRecord, error.description)
         case .storage: self.init(.storageFailure, error.description)
-        case .unavailable: self.init(.logUnavailable, error.description)
+        case .unavailable, .replicaDiverged: self.init(.logUnavailable, error.description)
         }
     }
 }

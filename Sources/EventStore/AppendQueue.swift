@@ -10,6 +10,8 @@ import Synchronization
 final class AppendQueue: Sendable {
     struct Pending: Sendable {
         let appends: [StreamAppend]
+        /// Records of the log of record to copy, at their own positions (a replica's work; `appends` is empty then).
+        var copies: [RecordedEvent] = []
         let eventCount: Int
         let continuation: CheckedContinuation<AppendResult, any Error>
     }

@@ -27,6 +27,8 @@ public final class EventLog: Sendable {
     private let queue = AppendQueue()
     private let writerFinished = DispatchSemaphore(value: 0)
     private let closed = Mutex(false)
+    /// Set on a node of a cluster: appends go there, and this log holds copies of its records.
+    private let ofRecord = Mutex<(any LogBackend)?>(nil)
     /// Commits, appends and events written since the log was opened.
     public let writerStatistics: WriterStatistics
     public let directory: String
@@ -108,6 +110,7 @@ public final class EventLog: Sendable {
     /// Appends to one or more streams atomically. Returns once the events are durable.
     public func append(_ appends: [StreamAppend]) async throws -> AppendResult {
         guard !isReadOnly else { throw EventLogError.closed }
+        if let upstream = logOfRecord { return try await forward(appends, to: upstream) }
         let eventCount = try Self.validate(appends)
         return try await withCheckedThrowingContinuation { continuation in
             queue.submit(AppendQueue.Pending(appends: appends, eventCount: eventCount, continuation: continuation))
@@ -147,6 +150,89 @@ public final class EventLog: Sendable {
             throw .appendTooLarge(events: events, bytes: bytes)
         }
         return events
+    }
+
+    // MARK: A replica of the log of record
+
+    /// The log this one copies and appends to, when the shop's log of record is elsewhere (PostgreSQL).
+    public var logOfRecord: (any LogBackend)? { ofRecord.withLock { $0 } }
+
+    /// From now on appends go to `log`, the log of record, and this log takes only copies of its records
+    /// (`replicate(from:)`). An append returns once its events are copied here, so the caller reads its own writes.
+    public func forwardAppends(to log: any LogBackend) { ofRecord.withLock { $0 = log } }
+
+    /// How long a forwarded append waits for its events to be copied back before it reports the replica as lagging.
+    public static let copyWaitMax = Duration.seconds(30)
+
+    private func forward(_ appends: [StreamAppend], to upstream: any LogBackend) async throws -> AppendResult {
+        let result: AppendResult
+        do {
+            result = try await upstream.append(appends)
+        } catch let error as EventLogError {
+            // A conflict means this node decided on stale states: catch up with the log of record before the caller
+            // reloads and retries, or every retry would meet the same conflict.
+            if case .wrongExpectedVersion = error { try await waitForCopies(through: try await upstream.head().position) }
+            throw error
+        }
+        try await waitForCopies(through: result.positions.max() ?? 0)
+        return result
+    }
+
+    /// Returns once the records through `position` are copied here; throws `unavailable` after `copyWaitMax`.
+    public func waitForCopies(through position: UInt64, timeout: Duration = EventLog.copyWaitMax) async throws {
+        guard headWatch.head < position else { return }
+        let watch = headWatch
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while watch.head < position {
+                    _ = await watch.wait(after: watch.head)
+                    if self.closed.withLock({ $0 }) { throw EventLogError.closed }
+                    try Task.checkCancellation()
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw EventLogError.unavailable("the replica is at \(watch.head), still short of position \(position) after \(timeout)")
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Writes records of the log of record at their own positions, each placed as an append would be and checked to come
+    /// out identical (position, version, links, time and hash); returns once they are durable. A diverging record fails the
+    /// whole call and nothing of it is kept.
+    public func copy(_ records: [RecordedEvent]) async throws {
+        guard !isReadOnly else { throw EventLogError.closed }
+        guard !records.isEmpty else { return }
+        _ = try await withCheckedThrowingContinuation { continuation in
+            queue.submit(AppendQueue.Pending(appends: [], copies: records, eventCount: records.count, continuation: continuation))
+        }
+    }
+
+    /// Copies what `upstream` holds beyond this log's head, then each new commit as it lands, until the task is cancelled
+    /// (returns) or reading `upstream` fails or a copy diverges (throws). `progress` is told the head after each page.
+    public func replicate(from upstream: any LogBackend, progress: (@Sendable (UInt64) -> Void)? = nil) async throws {
+        // The chain makes the head's hash stand for everything before it: when it agrees, the whole prefix does.
+        let local = try head()
+        if local.position > 0 {
+            let theirs = try await upstream.event(at: local.position)
+            guard let theirs, theirs.hash == local.hash else {
+                throw EventLogError.replicaDiverged(
+                    position: local.position,
+                    reason: theirs == nil ? "the log of record ends before it" : "the replica's record there is not the log of record's")
+            }
+        }
+        while !Task.isCancelled {
+            let head = headWatch.head
+            let page = try await upstream.read(from: head + 1, limit: LogLimits.readPageEventsMax)
+            if page.isEmpty {
+                _ = try await upstream.waitForHead(after: head)
+                continue
+            }
+            try await copy(page)
+            progress?(headWatch.head)
+        }
     }
 
     // MARK: Reading

@@ -25,6 +25,8 @@ public enum EventLogError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The log of record (PostgreSQL) could not be reached or failed the request; an append may or may not have
     /// committed, and retrying it with the same event ids is safe.
     case unavailable(String)
+    /// A replica's copy of a record differs from the log of record's (position, version, links or hash): the copy stops there.
+    case replicaDiverged(position: UInt64, reason: String)
 
     public var code: String {
         switch self {
@@ -40,6 +42,7 @@ public enum EventLogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .closed: return "log_closed"
         case .storage: return "storage_failure"
         case .unavailable: return "log_unavailable"
+        case .replicaDiverged: return "replica_diverged"
         }
     }
 
@@ -60,6 +63,7 @@ public enum EventLogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .closed: return "the event log is closed"
         case .storage(let error): return "storage: \(error)"
         case .unavailable(let reason): return "the log of record is unavailable: \(reason)"
+        case let .replicaDiverged(position, reason): return "the replica differs from the log of record at position \(position): \(reason)"
         }
     }
 }

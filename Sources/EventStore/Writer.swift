@@ -112,7 +112,8 @@ final class Writer: @unchecked Sendable {
             }
         } catch {
             forgetUncommitted(restoring: before)
-            let failure = (error as? LMDBError).map(EventLogError.storage) ?? (error as? EventLogError) ?? .closed
+            let failure =
+                (error as? LMDBError).map(EventLogError.storage) ?? (error as? Divergence)?.error ?? (error as? EventLogError) ?? .closed
             statistics.recordFailure(failure)
             for pending in batch { pending.continuation.resume(throwing: failure) }
             return
@@ -130,11 +131,46 @@ final class Writer: @unchecked Sendable {
     /// anything was written) fails only this append; a storage error is thrown
     /// on and aborts the whole transaction (a full map grows and the batch reruns).
     private func apply(_ pending: AppendQueue.Pending, queries: LogQueries) throws -> Result<AppendResult, EventLogError> {
+        if !pending.copies.isEmpty { return .success(try copy(pending.copies, queries: queries)) }
         do {
             return .success(try apply(pending.appends, queries: queries))
         } catch let rejection as EventLogError {
             return .failure(rejection)
         }
+    }
+
+    /// A copy that does not come out as the log of record's record: thrown past `apply`'s rejections, so the whole
+    /// transaction is abandoned and nothing of the diverging copy is kept.
+    private struct Divergence: Error {
+        let error: EventLogError
+    }
+
+    /// Copies records of the log of record at their own positions, each through the same placement an append gets (so
+    /// versions, links and the hash are computed here, not trusted), and checks each comes out identical.
+    private func copy(_ records: [RecordedEvent], queries: LogQueries) throws -> AppendResult {
+        var positions: [UInt64] = []
+        for record in records {
+            guard record.position == state.head.position + 1 else {
+                throw Divergence(error: .replicaDiverged(position: record.position, reason: "the replica's head is \(state.head.position)"))
+            }
+            let proposed = ProposedEvent(
+                eventId: record.eventId, type: record.type, schemaVersion: record.schemaVersion, payload: record.payload,
+                metadata: record.metadata, recordedAt: record.recordedAt)
+            let expected: ExpectedVersion = record.version == 1 ? .noStream : .exact(record.version - 1)
+            let placed: AppendResult
+            do {
+                placed = try apply([StreamAppend(stream: record.stream, expected: expected, events: [proposed])], queries: queries)
+            } catch let rejection as EventLogError {
+                throw Divergence(error: .replicaDiverged(position: record.position, reason: "\(rejection)"))
+            }
+            guard !placed.wasAlreadyStored, placed.positions == [record.position], state.head.hash == record.hash,
+                state.head.recordedAt == record.recordedAt
+            else {
+                throw Divergence(error: .replicaDiverged(position: record.position, reason: "the copied record's hash or time differs"))
+            }
+            positions.append(record.position)
+        }
+        return AppendResult(positions: positions, streams: [], wasAlreadyStored: false)
     }
 
     /// Caches may hold numbers and heads of a transaction that did not commit.

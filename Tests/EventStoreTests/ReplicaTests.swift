@@ -1,0 +1,78 @@
+import Foundation
+import PostgresStore
+import PostgresTestSupport
+import Testing
+
+@testable import EventStore
+
+/// A node's LMDB log as a replica of the PostgreSQL log of record: appends are forwarded, records come back as copies
+/// checked against the log of record's, and every replica ends up byte for byte the log of record.
+@Suite struct ReplicaTests {
+    private func node(following ofRecord: PostgresLog) throws -> (EventLog, Task<Void, any Error>) {
+        let replica = try openLog()
+        replica.forwardAppends(to: ofRecord)
+        return (replica, Task { try await replica.replicate(from: ofRecord) })
+    }
+
+    @Test func appendsOnAnyNodeLandInTheLogOfRecordAndEveryReplicaEqualsIt() async throws {
+        let database = try await TestPostgres.database()
+        var options = PostgresLog.Options()
+        options.pollInterval = .milliseconds(50)
+        let ofRecord = try await PostgresLog.connect(database, options: options)
+        let nodes = try (0..<3).map { _ in try node(following: ofRecord) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, (replica, _)) in nodes.enumerated() {
+                group.addTask {
+                    for round in 0..<10 {
+                        let result = try await replica.append(
+                            to: stream("order-\(index)-\(round)"), expected: .noStream, events: [event(), event()])
+                        // Read-your-writes: the node's own replica holds the events when the append returns.
+                        #expect(try replica.event(at: result.positions[1])?.stream == stream("order-\(index)-\(round)"))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let head = try await ofRecord.head()
+        #expect(head.position == 60)
+        let truth = try await ofRecord.read(from: 1, limit: 1_000)
+        for (replica, copier) in nodes {
+            try await replica.waitForCopies(through: head.position)
+            #expect(try replica.head() == head)
+            #expect(try replica.read(from: 1, limit: 1_000) == truth)
+            #expect(try replica.verify().isHealthy)
+            copier.cancel()
+        }
+    }
+
+    /// A stale node's conflict waits until its replica has caught up, so the caller's retry decides on fresh state.
+    @Test func aConflictOnAStaleNodeReturnsOnceTheReplicaHasCaughtUp() async throws {
+        let ofRecord = try await PostgresLog.connect(try await TestPostgres.database())
+        let replica = try openLog()
+        replica.forwardAppends(to: ofRecord)
+        _ = try await ofRecord.append(to: stream("goods-1"), expected: .noStream, events: [event(), event(), event()])
+        let copier = Task { try await replica.replicate(from: ofRecord) }
+        await expectLogError(.wrongExpectedVersion(stream: stream("goods-1"), expected: .noStream, current: 3)) {
+            _ = try await replica.append(to: stream("goods-1"), expected: .noStream, events: [event()])
+        }
+        #expect(try replica.streamVersion(stream("goods-1")) == 3)
+        copier.cancel()
+    }
+
+    /// A replica holding a record the log of record does not have stops copying at that position and keeps nothing of it.
+    @Test func aReplicaThatDivergesStopsThere() async throws {
+        let ofRecord = try await PostgresLog.connect(try await TestPostgres.database())
+        _ = try await ofRecord.append(to: stream("order-1"), expected: .noStream, events: [event(), event()])
+        let replica = try openLog()
+        _ = try await replica.append(to: stream("order-1"), expected: .noStream, events: [event()])  // a local write, before following
+        do {
+            try await replica.replicate(from: ofRecord)
+            Issue.record("a diverging replica kept copying")
+        } catch let error as EventLogError {
+            #expect(error.code == "replica_diverged")
+            guard case .replicaDiverged(let position, _) = error else { return }
+            #expect(position == 1)
+        }
+        #expect(try replica.head().position == 1)
+    }
+}
