@@ -88,7 +88,8 @@ let package = Package(
         ),
         .target(
             name: "Assembly",
-            dependencies: ["CommandEngine", "EventStore", "History", "ReadModels", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["CommandEngine", "Commerce", "EventStore", "History", "PostgresStore", "ReadModels",
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
@@ -107,7 +108,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "emporium",
-            dependencies: ["Assembly", "Fixtures", "CommandAPI", "EventCodec", "EventStore", "CommandEngine", "Commerce", "History", "HTTPServer", "LMDB", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["Assembly", "Fixtures", "CommandAPI", "EventCodec", "EventStore", "CommandEngine", "Commerce", "History", "HTTPServer", "LMDB", "PostgresStore", "ReadModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
@@ -143,7 +144,7 @@ let package = Package(
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CommerceTests", dependencies: ["EventCodec", "Commerce"], swiftSettings: strict),
-        .testTarget(name: "CommandEngineTests", dependencies: ["Assembly", "ShopTestSupport", "Fixtures", "EventCodec", "CommandEngine", "Commerce", "EventStore", "History", "TestSupport", .product(name: "Logging", package: "swift-log")],
+        .testTarget(name: "CommandEngineTests", dependencies: ["Assembly", "ShopTestSupport", "Fixtures", "EventCodec", "CommandEngine", "Commerce", "EventStore", "History", "PostgresStore", "PostgresTestSupport", "TestSupport", .product(name: "Logging", package: "swift-log")],
                     swiftSettings: strict),
         .testTarget(
             name: "HTTPServerTests",
@@ -155,7 +156,7 @@ let package = Package(
         .target(name: "PostgresTestSupport", dependencies: ["PostgresStore", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
                                                             .product(name: "Logging", package: "swift-log")],
                 path: "Tests/PostgresTestSupport", swiftSettings: strict),
-        .target(name: "ShopTestSupport", dependencies: ["Assembly", "CommandEngine", "Commerce", "EventStore", "History", "ReadModels", "TestSupport"], path: "Tests/ShopTestSupport",
+        .target(name: "ShopTestSupport", dependencies: ["Assembly", "CommandEngine", "Commerce", "EventStore", "History", "PostgresStore", "ReadModels", "TestSupport"], path: "Tests/ShopTestSupport",
                 swiftSettings: strict),
         .testTarget(name: "HistoryTests", dependencies: ["Assembly", "Fixtures", "EventCodec", "History", "CommandEngine", "Commerce", "EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ReadModelsTests", dependencies: ["LMDB", "ShopTestSupport", "Assembly", "Fixtures", "EventCodec", "ReadModels", "History", "CommandEngine", "Commerce", "EventStore", "TestSupport",

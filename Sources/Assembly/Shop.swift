@@ -2,6 +2,7 @@ import CommandEngine
 import EventStore
 import History
 import Logging
+import PostgresStore
 import ReadModels
 import ServiceLifecycle
 
@@ -34,18 +35,79 @@ public final class Shop: Sendable {
     public let engine: Engine
     public let projector: Projector?
 
-    /// Opens (creating what is missing) the shop in `directory`.
-    public init(directory: ShopDirectory, options: Options) throws(ShopOpenError) {
-        self.directory = directory
+    /// Set on a node of a cluster (`open(directory:options:cluster:)`): the log of record and the shared vault.
+    public let cluster: ClusterLink?
+
+    /// Opens (creating what is missing) the shop in `directory`, its log of record the local LMDB log.
+    public convenience init(directory: ShopDirectory, options: Options) throws(ShopOpenError) {
         var logOptions = options.log
         logOptions.clock = options.engine.clock
-        log = try directory.openLog(logOptions)
+        let log = try directory.openLog(logOptions)
+        let vault: KeyVault
         do {
             vault = try directory.openVault(readOnly: logOptions.readOnly, randomBytes: options.keyRandomBytes)
-            snapshots =
-                options.snapshots ? try directory.openSnapshots(readOnly: logOptions.readOnly, interval: options.snapshotInterval) : nil
         } catch {
             log.close()
+            throw error
+        }
+        try self.init(directory: directory, options: options, log: log, vault: vault, cluster: nil)
+    }
+
+    /// Opens a node of a shop whose log of record is PostgreSQL: the local log in `directory` becomes its replica (caught up
+    /// here, verified record by record, before anything is built on it), appends go to PostgreSQL, and the vault is shared.
+    public static func open(
+        directory: ShopDirectory, options: Options, cluster: ClusterOptions,
+        progress: (@Sendable (_ copied: UInt64, _ of: UInt64) -> Void)? = nil
+    ) async throws -> Shop {
+        var logOptions = options.log
+        logOptions.clock = options.engine.clock
+        var postgres = PostgresLog.Options()
+        postgres.clock = options.engine.clock
+        postgres.logger = cluster.logger
+        postgres.connectionsMax = cluster.connectionsMax
+        let ofRecord = try await PostgresLog.connect(cluster.logOfRecord, options: postgres)
+        let log: EventLog
+        let vault: KeyVault
+        do {
+            log = try directory.openLog(logOptions)
+            do {
+                vault = try directory.openVault(readOnly: false, randomBytes: options.keyRandomBytes)
+            } catch {
+                log.close()
+                throw error
+            }
+        } catch {
+            await ofRecord.close()
+            throw error
+        }
+        let link = ClusterLink(
+            ofRecord: ofRecord, vault: SharedVault(local: vault, ofRecord: ofRecord, secret: cluster.vaultSecret), options: cluster,
+            startedAt: options.engine.clock.now())
+        do {
+            try await link.vault.join()
+            try await link.catchUp(log, progress: progress)
+            log.forwardAppends(to: ofRecord, beforeForwarding: link.vault.publishNewKeys)
+            let shop = try Shop(directory: directory, options: options, log: log, vault: vault, cluster: link)
+            link.attach(shop.engine)
+            return shop
+        } catch {
+            vault.close()
+            log.close()
+            await ofRecord.close()
+            throw error
+        }
+    }
+
+    private init(directory: ShopDirectory, options: Options, log: EventLog, vault: KeyVault, cluster: ClusterLink?) throws(ShopOpenError) {
+        self.directory = directory
+        self.log = log
+        self.vault = vault
+        self.cluster = cluster
+        let readOnly = options.log.readOnly
+        do {
+            snapshots = options.snapshots ? try directory.openSnapshots(readOnly: readOnly, interval: options.snapshotInterval) : nil
+        } catch {
+            Self.close(log: log, vault: vault, snapshots: nil)
             throw error
         }
         do {
@@ -76,8 +138,12 @@ public final class Shop: Sendable {
     /// The background work a serving shop runs: the read models' follower and the unpaid-order sweeper.
     public func services(expirySweep interval: Duration, projectionsLogger: Logger, expiryLogger: Logger) -> [any Service] {
         var services: [any Service] = []
+        if let cluster { services.append(ClusterLink.ReplicaService(link: cluster, log: log)) }
         if let projector { services.append(ProjectorService(projector: projector, logger: projectionsLogger)) }
-        services.append(OrderExpiryService(expiry: OrderExpiry(engine: engine), interval: interval, logger: expiryLogger))
+        services.append(
+            OrderExpiryService(
+                expiry: OrderExpiry(engine: engine), interval: interval, logger: expiryLogger,
+                lease: cluster.map { ClusterLink.ExpiryLease(ofRecord: $0.ofRecord) }))
         return services
     }
 

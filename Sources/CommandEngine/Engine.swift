@@ -131,6 +131,14 @@ public final class Engine: Sendable {
         }
     }
 
+    /// Destroys the keys of users another node forgot (their `UserForgotten` has just been copied here) and drops cached
+    /// states, which may hold their opened personal data.
+    public func forgetUsersForgottenElsewhere(_ users: [UserId]) throws {
+        guard !users.isEmpty else { return }
+        for user in users where try vault.hasKey(for: user) || !vault.wasDestroyed(for: user) { try vault.destroyKey(for: user) }
+        store.forgetCachedStates()
+    }
+
     /// Destroys the keys of users this decision forgot (after it is durable).
     private func shred(_ decision: Decision) throws {
         for change in decision.changes {
@@ -163,9 +171,20 @@ public final class Engine: Sendable {
         let idempotency = try idempotencyStream(context)
         if let idempotency, let stored = try storedAnswer(idempotency, for: context, commandType: commandType) { return stored }
         var lastConflict: EngineError?
+        var caughtUp = false
         for _ in 0..<Self.conflictRetriesMax {
             var execution = Execution(engine: self, context: context, at: now)
-            let (decision, result) = try decide(&execution)
+            let decision: Decision
+            let result: CommandResult
+            do {
+                (decision, result) = try decide(&execution)
+            } catch let refusal as EngineError {
+                // On a node of a cluster, a refusal may come from a replica behind what the caller did on another node
+                // (goods listed there a moment ago): decide once more on the log of record's state.
+                guard !caughtUp, try await catchUpWithLogOfRecord() else { throw refusal }
+                caughtUp = true
+                continue
+            }
             try checkCallerExpectation(decision, execution: execution)
             do {
                 let outcome = try await append(
@@ -184,6 +203,16 @@ public final class Engine: Sendable {
             }
         }
         throw lastConflict ?? EngineError(.versionConflict, "too many conflicts")
+    }
+
+    /// On a node of a cluster whose replica is behind the log of record: waits until it has copied the head; true when it
+    /// had to (so a decision made before may have been made on stale state).
+    private func catchUpWithLogOfRecord() async throws -> Bool {
+        guard let ofRecord = log.logOfRecord else { return false }
+        let head = try await ofRecord.head().position
+        guard head > log.headPosition else { return false }
+        try await log.waitForCopies(through: head)
+        return true
     }
 
     private func checkCallerExpectation(_ decision: Decision, execution: Execution) throws {

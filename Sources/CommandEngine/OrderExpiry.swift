@@ -104,20 +104,48 @@ public final class OrderExpiry: Sendable {
     }
 }
 
-/// Order expiry as a service of the server's group: it sweeps until the group shuts down.
+/// Work that must run on one node of a cluster at a time (a PostgreSQL advisory lock, held on a connection).
+public protocol SingleRunnerLease: Sendable {
+    /// Runs `body` while this node holds the lease and returns true; returns false at once when another node holds it.
+    /// `body` is cancelled when the lease is lost.
+    func whileHeld(_ body: @escaping @Sendable () async -> Void) async throws -> Bool
+}
+
+/// Order expiry as a service of the server's group: it sweeps until the group shuts down. With a lease (a cluster), only
+/// the node holding it sweeps; the others try again every interval, and one takes over when the holder dies.
 public struct OrderExpiryService: Service {
     public let expiry: OrderExpiry
     public let interval: Duration
     public let logger: Logger
+    public let lease: (any SingleRunnerLease)?
 
-    public init(expiry: OrderExpiry, interval: Duration, logger: Logger) {
+    public init(expiry: OrderExpiry, interval: Duration, logger: Logger, lease: (any SingleRunnerLease)? = nil) {
         self.expiry = expiry
         self.interval = interval
         self.logger = logger
+        self.lease = lease
     }
 
     public func run() async throws {
-        logger.info("sweeping for unpaid orders to expire", metadata: ["interval.seconds": "\(interval)"])
-        await cancelWhenGracefulShutdown { await expiry.run(every: interval, logger: logger) }
+        let (expiry, interval, logger) = (expiry, interval, logger)
+        guard let lease else {
+            logger.info("sweeping for unpaid orders to expire", metadata: ["interval.seconds": "\(interval)"])
+            await cancelWhenGracefulShutdown { await expiry.run(every: interval, logger: logger) }
+            return
+        }
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let held = try await lease.whileHeld {
+                        logger.info("this node holds the expiry lease: sweeping", metadata: ["interval.seconds": "\(interval)"])
+                        await expiry.run(every: interval, logger: logger)
+                    }
+                    if held { logger.warning("the expiry lease was lost") }
+                } catch {
+                    logger.warning("could not take the expiry lease", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
     }
 }

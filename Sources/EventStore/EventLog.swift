@@ -28,7 +28,12 @@ public final class EventLog: Sendable {
     private let writerFinished = DispatchSemaphore(value: 0)
     private let closed = Mutex(false)
     /// Set on a node of a cluster: appends go there, and this log holds copies of its records.
-    private let ofRecord = Mutex<(any LogBackend)?>(nil)
+    private let ofRecord = Mutex<Upstream?>(nil)
+
+    private struct Upstream: Sendable {
+        let log: any LogBackend
+        let beforeForwarding: (@Sendable () async throws -> Void)?
+    }
     /// Commits, appends and events written since the log was opened.
     public let writerStatistics: WriterStatistics
     public let directory: String
@@ -110,7 +115,10 @@ public final class EventLog: Sendable {
     /// Appends to one or more streams atomically. Returns once the events are durable.
     public func append(_ appends: [StreamAppend]) async throws -> AppendResult {
         guard !isReadOnly else { throw EventLogError.closed }
-        if let upstream = logOfRecord { return try await forward(appends, to: upstream) }
+        if let upstream = ofRecord.withLock({ $0 }) {
+            try await upstream.beforeForwarding?()
+            return try await forward(appends, to: upstream.log)
+        }
         let eventCount = try Self.validate(appends)
         return try await withCheckedThrowingContinuation { continuation in
             queue.submit(AppendQueue.Pending(appends: appends, eventCount: eventCount, continuation: continuation))
@@ -155,11 +163,14 @@ public final class EventLog: Sendable {
     // MARK: A replica of the log of record
 
     /// The log this one copies and appends to, when the shop's log of record is elsewhere (PostgreSQL).
-    public var logOfRecord: (any LogBackend)? { ofRecord.withLock { $0 } }
+    public var logOfRecord: (any LogBackend)? { ofRecord.withLock { $0?.log } }
 
     /// From now on appends go to `log`, the log of record, and this log takes only copies of its records
     /// (`replicate(from:)`). An append returns once its events are copied here, so the caller reads its own writes.
-    public func forwardAppends(to log: any LogBackend) { ofRecord.withLock { $0 = log } }
+    /// `beforeForwarding` runs before each append is sent (a node publishes the keys its events are sealed with).
+    public func forwardAppends(to log: any LogBackend, beforeForwarding: (@Sendable () async throws -> Void)? = nil) {
+        ofRecord.withLock { $0 = Upstream(log: log, beforeForwarding: beforeForwarding) }
+    }
 
     /// How long a forwarded append waits for its events to be copied back before it reports the replica as lagging.
     public static let copyWaitMax = Duration.seconds(30)
@@ -210,9 +221,14 @@ public final class EventLog: Sendable {
         }
     }
 
-    /// Copies what `upstream` holds beyond this log's head, then each new commit as it lands, until the task is cancelled
-    /// (returns) or reading `upstream` fails or a copy diverges (throws). `progress` is told the head after each page.
-    public func replicate(from upstream: any LogBackend, progress: (@Sendable (UInt64) -> Void)? = nil) async throws {
+    /// Copies what `upstream` holds beyond this log's head, then each new commit as it lands, until `last` is copied or the task is cancelled
+    /// (returns) or reading `upstream` fails or a copy diverges (throws). `beforeCopying` sees each page first (a node fetches
+    /// the keys its records are sealed with); `progress` is told the head after each page.
+    public func replicate(
+        from upstream: any LogBackend, through last: UInt64? = nil,
+        beforeCopying: (@Sendable ([RecordedEvent]) async throws -> Void)? = nil,
+        progress: (@Sendable (UInt64) -> Void)? = nil
+    ) async throws {
         // The chain makes the head's hash stand for everything before it: when it agrees, the whole prefix does.
         let local = try head()
         if local.position > 0 {
@@ -225,11 +241,13 @@ public final class EventLog: Sendable {
         }
         while !Task.isCancelled {
             let head = headWatch.head
+            if let last, head >= last { return }
             let page = try await upstream.read(from: head + 1, limit: LogLimits.readPageEventsMax)
             if page.isEmpty {
                 _ = try await upstream.waitForHead(after: head)
                 continue
             }
+            try await beforeCopying?(page)
             try await copy(page)
             progress?(headWatch.head)
         }

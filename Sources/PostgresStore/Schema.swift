@@ -41,5 +41,23 @@ enum Schema {
             last bigint NOT NULL,
             PRIMARY KEY (kind, name))
         """,
+        // The key vault every node shares: per-user keys and shop keys, wrapped under the cluster's master key.
+        """
+        CREATE TABLE IF NOT EXISTS emporium_keys (
+            sequence bigserial UNIQUE,
+            owner bytea PRIMARY KEY,
+            wrapped bytea,
+            destroyed boolean NOT NULL DEFAULT false)
+        """,
+        "CREATE TABLE IF NOT EXISTS emporium_shop_keys (name text PRIMARY KEY, wrapped bytea NOT NULL)",
+        // Engine nodes and how far their replicas have copied (`emporium cluster status`).
+        """
+        CREATE TABLE IF NOT EXISTS emporium_nodes (
+            name text PRIMARY KEY,
+            address text NOT NULL,
+            replica_head bigint NOT NULL,
+            started_at bigint NOT NULL,
+            seen_at bigint NOT NULL)
+        """,
     ]
 }

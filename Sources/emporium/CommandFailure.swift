@@ -13,6 +13,8 @@ struct CommandFailure: Error, CustomStringConvertible {
         case dataError = 65
         /// An input that should exist does not: no log, no vault, no backup (EX_NOINPUT).
         case noInput = 66
+        /// A service it needs cannot be reached: the log of record (EX_UNAVAILABLE).
+        case unavailable = 69
         /// Our own fault (EX_SOFTWARE).
         case software = 70
         /// An output cannot be created (EX_CANTCREAT).

@@ -9,12 +9,46 @@ import HTTPServer
 import History
 import Hummingbird
 import Logging
+import PostgresStore
 import ReadModels
 import ServiceLifecycle
 import UnixSignals
 
 /// Secrets from flags, then the environment, then `<data-dir>/secrets.json`
 /// (made once with random bytes, mode 0600, so a restart keeps tokens valid).
+/// A node of a shop whose log of record is PostgreSQL.
+struct ClusterArguments: ParsableArguments {
+    @Option(
+        name: .customLong("log"),
+        help: "The log of record, postgres://user:password@host:port/database (or EMPORIUM_LOG); without it, the local LMDB log.")
+    var logURL: String?
+    @Option(help: "Secret that wraps the keys of the vault all nodes share (or EMPORIUM_VAULT_SECRET; at least 32 characters).")
+    var vaultSecret: String?
+    @Option(help: "This node's name in `emporium cluster status` (default: host name and port).") var nodeName: String?
+
+    /// The log of record, when one is set.
+    func endpoint() throws -> PostgresEndpoint? {
+        guard let text = logURL ?? ProcessInfo.processInfo.environment["EMPORIUM_LOG"], !text.isEmpty else { return nil }
+        guard let endpoint = PostgresEndpoint(url: text) else {
+            throw ValidationError("--log must be postgres://user[:password]@host[:port]/database")
+        }
+        return endpoint
+    }
+
+    func options(endpoint: PostgresEndpoint, address: String) throws -> ClusterOptions {
+        let secret = vaultSecret ?? ProcessInfo.processInfo.environment["EMPORIUM_VAULT_SECRET"] ?? ""
+        guard secret.utf8.count >= 32 else {
+            throw CommandFailure(
+                .config,
+                "a node of a cluster needs --vault-secret or EMPORIUM_VAULT_SECRET (at least 32 characters, the same on every node)")
+        }
+        let host = ProcessInfo.processInfo.hostName
+        return ClusterOptions(
+            logOfRecord: endpoint, vaultSecret: secret, nodeName: nodeName ?? "\(host):\(address.split(separator: ":").last ?? "")",
+            address: address)
+    }
+}
+
 struct SecretOptions: ParsableArguments {
     @Option(help: "Secret that signs login tokens (or EMPORIUM_TOKEN_SECRET; at least 32 characters).")
     var tokenSecret: String?
@@ -175,6 +209,7 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var data: DataOptions
     @OptionGroup var secrets: SecretOptions
+    @OptionGroup var cluster: ClusterArguments
     @OptionGroup var logging: LogOptions
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
@@ -197,7 +232,12 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "emporium")
         try data.prepareDirectory()
         let keys = try secrets.resolve(dataDirectory: data.dataDirectory)
-        if seedIfEmpty { try await seedIfTheDirectoryIsEmpty(keys: keys) }
+        let logOfRecord = try cluster.endpoint()
+        if logOfRecord != nil, secrets.tokenSecret == nil, ProcessInfo.processInfo.environment["EMPORIUM_TOKEN_SECRET"] == nil {
+            throw CommandFailure(
+                .config, "every node of a cluster must sign tokens alike: give --token-secret and --callback-secret (or their variables)")
+        }
+        if seedIfEmpty, logOfRecord == nil { try await seedIfTheDirectoryIsEmpty(keys: keys) }
         guard let lock = try ServerLock(directory: data.projectionsDirectory) else {
             throw CommandFailure(.tempFail, "another emporium serve or projections rebuild is using \(data.dataDirectory)")
         }
@@ -208,7 +248,22 @@ struct Serve: AsyncParsableCommand {
         var options = Shop.Options(engine: engine)
         options.log.onCommit = { metrics.logCommitted(events: $0.events, nanoseconds: UInt64($0.commitNanoseconds)) }
         options.projections?.logger = Logger(label: "emporium.projections")
-        let shop = try data.openShop(options)
+        let shop: Shop
+        if let logOfRecord {
+            let node = try cluster.options(endpoint: logOfRecord, address: "\(host):\(port)")
+            logger.info("joining the cluster", metadata: ["log": "\(logOfRecord.redacted)", "node": "\(node.nodeName)"])
+            do {
+                shop = try await Shop.open(directory: data.shop, options: options, cluster: node) { copied, target in
+                    if copied == target || copied % 10_000 == 0 {
+                        logger.info("copying the log of record", metadata: ["copied": "\(copied)", "of": "\(target)"])
+                    }
+                }
+            } catch {
+                throw CommandFailure(.unavailable, "cannot join the cluster at \(logOfRecord.redacted): \(error)")
+            }
+        } else {
+            shop = try data.openShop(options)
+        }
         // Closed in reverse: the projector stores what it folded, then the vault and snapshots, the log last.
         defer { shop.close() }
         var server = ServerConfiguration(sandboxSecret: keys.callback)

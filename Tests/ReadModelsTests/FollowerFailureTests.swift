@@ -29,7 +29,7 @@ import Testing
                     eventId: UUID(), type: "GoodsListed", schemaVersion: 2, payload: [0xFF, 0x01],
                     metadata: EventMetadata(actor: "system", correlationId: UUID()))
             ])
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(30)
         while capture.lines.filter({ $0.contains("folding the read models failed") }).count < 2, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }

@@ -4,6 +4,7 @@ import Commerce
 import EventStore
 import Foundation
 import History
+import PostgresStore
 import ReadModels
 import TestSupport
 import Testing
@@ -44,7 +45,31 @@ public final class TestShop: @unchecked Sendable {
         shop = try Shop(directory: ShopDirectory(temporaryDirectory(label)), options: options)
     }
 
-    deinit { shop.close() }
+    /// A node of a cluster whose log of record is `logOfRecord`, in a data directory of its own, caught up when it returns.
+    public init(node name: String, of logOfRecord: PostgresEndpoint, readModels: Bool = false) async throws {
+        var cluster = ClusterOptions(
+            logOfRecord: logOfRecord, vaultSecret: "a vault secret every test node shares", nodeName: name, address: "127.0.0.1:0")
+        cluster.connectionsMax = 4
+        let shop = try await Shop.open(
+            directory: ShopDirectory(temporaryDirectory("node-\(name)")), options: Self.options(readModels: readModels), cluster: cluster)
+        self.shop = shop
+        follower = Task { try await shop.cluster?.follow(shop.log) }
+    }
+
+    /// A node's replica copying from the log of record, as `emporium serve` runs it.
+    private var follower: Task<Void, any Error>?
+
+    /// Stops copying (a node that is shut down), then closes the shop.
+    public func stop() async {
+        follower?.cancel()
+        _ = await follower?.result
+        await shop.cluster?.ofRecord.close()
+    }
+
+    deinit {
+        follower?.cancel()
+        shop.close()
+    }
 
     @discardableResult
     public func run(_ command: Command, as actor: Actor?, key: String? = nil) async throws -> CommandOutcome {

@@ -28,6 +28,8 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
     /// Serialises key creation, so two seals for a new user agree on one key.
     private let creation = Mutex<Void>(())
     private let indexKeyCache = Mutex<SymmetricKey?>(nil)
+    /// Keys made here since the last `takeNewKeys()` (a cluster node publishes them to the shared vault).
+    private let made = Mutex<[(owner: UserId, key: [UInt8])]>([])
 
     public init(
         directory: String, readOnly: Bool = false,
@@ -182,6 +184,7 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
                 }
                 let bytes = randomBytes(Self.keyBytes)
                 try txn.put(keys, key: id, value: bytes)
+                self.made.withLock { $0.append((owner, bytes)) }
                 return SymmetricKey(data: bytes)
             }
             remember(owner, made)
@@ -197,6 +200,49 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
     }
 
     static let pseudonymKeyName = Array("emailIndexKey".utf8)
+
+    // MARK: Sharing keys between the nodes of a cluster
+
+    /// The keys made here since the last call, to publish to the vault every node shares.
+    public func takeNewKeys() -> [(owner: UserId, key: [UInt8])] {
+        made.withLock { made in
+            defer { made = [] }; return made
+        }
+    }
+
+    /// Stores a key another node made (a key already held, or destroyed here, is left as it is).
+    public func adopt(key bytes: [UInt8], for owner: UserId) throws {
+        guard bytes.count == Self.keyBytes else {
+            throw VaultError("a shared key for \(owner) is \(bytes.count) bytes, not \(Self.keyBytes)")
+        }
+        try creation.withLock { _ in
+            try environment.write { txn in
+                let id = Self.idBytes(owner)
+                guard try txn.get(keys, key: id) == nil, try txn.get(destroyed, key: id) == nil else { return }
+                try txn.put(keys, key: id, value: bytes)
+            }
+        }
+        cache.withLock { _ = $0.removeValue(forKey: owner) }
+    }
+
+    /// The shop key that names email claims, made now when missing.
+    public func pseudonymKeyBytes() throws -> [UInt8] { try indexKey().withUnsafeBytes { Array($0) } }
+
+    /// Replaces the shop key that names email claims with the cluster's (a node joining a cluster takes the shared one).
+    public func adoptPseudonymKey(_ bytes: [UInt8]) throws {
+        guard bytes.count == Self.keyBytes else { throw VaultError("the shared shop key is \(bytes.count) bytes, not \(Self.keyBytes)") }
+        try creation.withLock { _ in try environment.write { txn in try txn.put(index, key: Self.pseudonymKeyName, value: bytes) } }
+        indexKeyCache.withLock { $0 = nil }
+    }
+
+    /// The 16 bytes that name `owner` in the vault (and in the shared vault).
+    public static func ownerBytes(_ owner: UserId) -> [UInt8] { idBytes(owner) }
+
+    public static func owner(fromBytes bytes: [UInt8]) -> UserId? {
+        guard bytes.count == 16 else { return nil }
+        let uuid = bytes.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+        return UserId(uuid)
+    }
 
     // MARK: Moving keys between shops
 
@@ -256,5 +302,5 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
 
 public struct VaultError: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }

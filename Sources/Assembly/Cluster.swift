@@ -1,0 +1,191 @@
+import CommandEngine
+import Commerce
+import Crypto
+import EventStore
+import Foundation
+import Logging
+import PostgresStore
+import ServiceLifecycle
+import Synchronization
+
+/// How a node joins a shop whose log of record is PostgreSQL: `emporium serve --log postgres://…`.
+public struct ClusterOptions: Sendable {
+    public var logOfRecord: PostgresEndpoint
+    /// Wraps the keys of the vault every node shares; every node of the shop needs the same secret.
+    public var vaultSecret: String
+    /// How this node is listed in `emporium cluster status`.
+    public var nodeName: String
+    /// Where this node serves, as listed.
+    public var address: String
+    public var logger = Logger(label: "emporium.cluster")
+    /// Connections to PostgreSQL this node keeps.
+    public var connectionsMax = 8
+
+    public init(logOfRecord: PostgresEndpoint, vaultSecret: String, nodeName: String, address: String) {
+        self.logOfRecord = logOfRecord
+        self.vaultSecret = vaultSecret
+        self.nodeName = nodeName
+        self.address = address
+    }
+}
+
+/// A node's link to its cluster: the log of record its local log copies and appends to, the vault all nodes share,
+/// and the registry it reports to.
+public final class ClusterLink: Sendable {
+    public let ofRecord: PostgresLog
+    public let options: ClusterOptions
+    let vault: SharedVault
+    let startedAt: Timestamp
+    /// The engine built over the replica, once it is (told of users another node forgot).
+    let engine = Mutex<Engine?>(nil)
+
+    /// The advisory-lock lease of the order-expiry sweeper.
+    static let expiryLease: Int64 = 0x656d_7065_7870_6972  // "empexpir"
+
+    init(ofRecord: PostgresLog, vault: SharedVault, options: ClusterOptions, startedAt: Timestamp) {
+        self.ofRecord = ofRecord
+        self.vault = vault
+        self.options = options
+        self.startedAt = startedAt
+    }
+
+    func attach(_ engine: Engine) { self.engine.withLock { $0 = engine } }
+
+    /// Before a page of the log of record is copied: the keys its records are sealed with, and the users it forgets.
+    @Sendable func beforeCopying(_ page: [RecordedEvent]) async throws {
+        try await vault.fetchNewKeys()
+        let forgotten = page.filter { $0.type == UserForgotten.eventType }.compactMap {
+            UserId(String($0.stream.rawValue.dropFirst("user-".count)))
+        }
+        guard !forgotten.isEmpty else { return }
+        for user in forgotten { try await ofRecord.destroyKey(owner: KeyVault.ownerBytes(user)) }
+        try engine.withLock { $0 }?.forgetUsersForgottenElsewhere(forgotten)
+    }
+
+    /// Copies into `log` what the log of record holds beyond it, then every new commit, until the task is cancelled; throws
+    /// when the log of record cannot be read or the replica diverges (`ReplicaService` retries the first, stops on the second).
+    public func follow(_ log: EventLog) async throws {
+        try await log.replicate(from: ofRecord, beforeCopying: beforeCopying)
+    }
+
+    /// Copies `log` up to the log of record's head as it is now; `progress` is told the head after each page.
+    func catchUp(_ log: EventLog, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws {
+        let target = try await ofRecord.head().position
+        try await log.replicate(from: ofRecord, through: target, beforeCopying: beforeCopying) { progress?($0, target) }
+    }
+
+    /// Keeps the replica copying and the registry told, until the group shuts down. A log of record that cannot be read is
+    /// retried; a replica that diverges stops the node (its read models would be wrong).
+    struct ReplicaService: Service {
+        let link: ClusterLink
+        let log: EventLog
+
+        func run() async throws {
+            let logger = link.options.logger
+            let reporter = Task {
+                while !Task.isCancelled {
+                    do {
+                        try await link.ofRecord.report(
+                            node: link.options.nodeName, address: link.options.address, replicaHead: log.headPosition,
+                            startedAt: link.startedAt)
+                    } catch {
+                        logger.warning("could not report this node to the cluster", metadata: ["error": "\(error)"])
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+            defer { reporter.cancel() }
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    do {
+                        try await link.follow(log)
+                    } catch let error as EventLogError {
+                        if case .replicaDiverged = error {
+                            logger.critical("the replica differs from the log of record; stopping", metadata: ["error": "\(error)"])
+                            throw error
+                        }
+                        if Task.isCancelled { return }
+                        logger.warning("copying from the log of record failed; retrying", metadata: ["error": "\(error)"])
+                        try? await Task.sleep(for: .seconds(1))
+                    }
+                }
+            }
+        }
+    }
+
+    struct ExpiryLease: SingleRunnerLease {
+        let ofRecord: PostgresLog
+        func whileHeld(_ body: @escaping @Sendable () async -> Void) async throws -> Bool {
+            try await ofRecord.whileHoldingLease(ClusterLink.expiryLease, body)
+        }
+    }
+}
+
+/// The key vault every node shares, in PostgreSQL, each key wrapped (AES-GCM) under a master key derived from the
+/// cluster's vault secret; each node keeps its own copy in `keys/` and fetches what other nodes made before copying the
+/// records sealed with it (a key is published before the first append that uses it). Destroying a key destroys the
+/// shared row too; every node destroys its copy when the `UserForgotten` reaches its replica.
+final class SharedVault: Sendable {
+    let local: KeyVault
+    let ofRecord: PostgresLog
+    let master: SymmetricKey
+    private let seen = Atomic<Int64>(0)
+
+    init(local: KeyVault, ofRecord: PostgresLog, secret: String) {
+        self.local = local
+        self.ofRecord = ofRecord
+        master = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: Array(secret.utf8)), info: Array("emporium-shared-vault-v1".utf8), outputByteCount: 32)
+    }
+
+    static let pseudonymKeyName = "email-index"
+
+    /// Takes the cluster's shop key (or gives it this node's, when it is the first) and every key stored so far.
+    func join() async throws {
+        let proposed = try wrap(try local.pseudonymKeyBytes(), as: Self.pseudonymKeyName)
+        let shared = try unwrap(try await ofRecord.shopKey(Self.pseudonymKeyName, proposing: proposed), as: Self.pseudonymKeyName)
+        if shared != (try local.pseudonymKeyBytes()) { try local.adoptPseudonymKey(shared) }
+        try await publishNewKeys()
+        try await fetchNewKeys()
+    }
+
+    /// Publishes the keys this node made since the last call (before the events sealed with them are appended).
+    @Sendable func publishNewKeys() async throws {
+        let made = local.takeNewKeys()
+        guard !made.isEmpty else { return }
+        try await ofRecord.publishKeys(
+            try made.map { made in
+                let owner = KeyVault.ownerBytes(made.owner)
+                return (owner, try wrap(made.key, as: made.owner.description))
+            })
+    }
+
+    /// Stores here the keys other nodes published and destroys those they destroyed.
+    func fetchNewKeys() async throws {
+        for key in try await ofRecord.keys(after: seen.load(ordering: .acquiring)) {
+            guard let owner = KeyVault.owner(fromBytes: key.owner) else { continue }
+            if let wrapped = key.wrapped {
+                try local.adopt(key: try unwrap(wrapped, as: owner.description), for: owner)
+            } else {
+                try local.destroyKey(for: owner)
+            }
+            seen.store(key.sequence, ordering: .releasing)
+        }
+    }
+
+    private func wrap(_ key: [UInt8], as name: String) throws -> [UInt8] {
+        guard let combined = try AES.GCM.seal(key, using: master, authenticating: Array(name.utf8)).combined else {
+            throw VaultError("AES-GCM gave no combined form")
+        }
+        return Array(combined)
+    }
+
+    private func unwrap(_ wrapped: [UInt8], as name: String) throws -> [UInt8] {
+        do {
+            return Array(try AES.GCM.open(AES.GCM.SealedBox(combined: wrapped), using: master, authenticating: Array(name.utf8)))
+        } catch {
+            throw VaultError(
+                "a key in the shared vault does not open with this node's vault secret (\(name)); every node needs the same secret")
+        }
+    }
+}

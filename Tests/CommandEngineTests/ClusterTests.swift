@@ -1,0 +1,126 @@
+import Assembly
+import Commerce
+import EventStore
+import Foundation
+import PostgresStore
+import PostgresTestSupport
+import ShopTestSupport
+import Testing
+
+@testable import CommandEngine
+
+/// Three engine nodes over one PostgreSQL log of record, each with its own LMDB replica and read of the shared vault.
+@Suite struct ClusterTests {
+    private func cluster(_ count: Int = 3, label: String = #function) async throws -> (PostgresEndpoint, [TestShop]) {
+        let database = try await TestPostgres.database(label)
+        var nodes: [TestShop] = []
+        for index in 0..<count { nodes.append(try await TestShop(node: "node-\(index)", of: database)) }
+        return (database, nodes)
+    }
+
+    /// Waits until every node has copied the log of record's head.
+    private func settle(_ nodes: [TestShop]) async throws -> LogHead {
+        let head = try await #require(nodes.first?.shop.cluster).ofRecord.head()
+        for node in nodes { try await node.log.waitForCopies(through: head.position) }
+        return head
+    }
+
+    /// Buyers registered on one node buy on another (their addresses, sealed with keys made elsewhere, open there):
+    /// exactly the stock is sold, and every node's state and replica agree with the log of record.
+    @Test func aFlashSaleAcrossThreeNodesSellsExactlyTheStock() async throws {
+        let (_, nodes) = try await cluster()
+        let merchant = try await nodes[0].register("flash@example.com", role: .merchant)
+        let goodsId = try await nodes[0].listGoods(by: merchant, stock: 10)
+        var buyers: [Actor] = []
+        for index in 0..<30 {
+            let buyer = try await nodes[index % 3].shopper("fan\(index)@example.com")
+            try await nodes[(index + 1) % 3].run(.addToCart(goodsId, quantity: 1), as: buyer)
+            buyers.append(buyer)
+        }
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for (index, buyer) in buyers.enumerated() {
+                let node = nodes[(index + 2) % 3]
+                group.addTask {
+                    do {
+                        _ = try await node.run(.placeOrder(), as: buyer)
+                        return "placed"
+                    } catch let error as EngineError {
+                        return error.code.description
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+            }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 == "placed" }.count == 10)
+        #expect(outcomes.filter { $0 == "insufficient_stock" }.count == 20, "\(Set(outcomes))")
+        let head = try await settle(nodes)
+        let truth = try await #require(nodes[0].shop.cluster).ofRecord.read(from: 1, limit: 10_000)
+        #expect(truth.count == Int(head.position))
+        for node in nodes {
+            let goods: GoodsState = try node.engine.store.load(.goods(goodsId)).state
+            #expect(goods.reserved == 10 && goods.available == 0)
+            #expect(try node.log.head() == head)
+            #expect(try node.log.read(from: 1, limit: 10_000) == truth, "the replica is the log of record, byte for byte")
+            #expect(try node.log.verify().isHealthy)
+        }
+        for node in nodes { await node.stop() }
+    }
+
+    /// The provider delivers one callback to every node at once, several times: one payment.
+    @Test func oneCallbackDeliveredToEveryNodePaysOnce() async throws {
+        let (_, nodes) = try await cluster()
+        let merchant = try await nodes[0].register("m@example.com", role: .merchant)
+        let buyer = try await nodes[1].shopper("b@example.com")
+        try await nodes[2].run(.addToCart(try await nodes[0].listGoods(by: merchant, price: 800), quantity: 1), as: buyer)
+        let paymentId = try await nodes[1].initiatePayment(try await nodes[2].placeOrder(as: buyer), as: buyer)
+        let results = try await withThrowingTaskGroup(of: CommandOutcome.self) { group in
+            for round in 0..<15 {
+                let node = nodes[round % 3]
+                group.addTask { try await node.signedCallback(paymentId: paymentId, transaction: "sbx-once", amount: 800) }
+            }
+            return try await group.reduce(into: [CommandOutcome]()) { $0.append($1) }
+        }
+        #expect(results.filter { !$0.events.isEmpty }.count == 1)
+        _ = try await settle(nodes)
+        let captured = try await #require(nodes[0].shop.cluster).ofRecord.events(ofType: PaymentSucceeded.eventType, from: 1, limit: 100)
+        #expect(captured.count == 1)
+        for node in nodes { await node.stop() }
+    }
+
+    /// Forgetting a user on one node destroys their key in the shared vault and on every node.
+    @Test func forgettingAUserOnOneNodeShredsTheirDataOnEveryNode() async throws {
+        let (_, nodes) = try await cluster()
+        let user = try await nodes[0].shopper("gone@example.com")
+        guard case .user(let id, _) = user else { throw CancellationError() }
+        _ = try await settle(nodes)
+        for node in nodes { #expect(try node.vault.hasKey(for: id), "every node holds the key made on node 0") }
+        // Signing in on another node finds the email (the claim's pseudonym is the cluster's, not the node's).
+        _ = try await nodes[2].run(.login(email: "gone@example.com", password: "correct horse"), as: nil)
+        try await nodes[1].run(.forgetUser(), as: user)
+        _ = try await settle(nodes)
+        for node in nodes {
+            #expect(try !node.vault.hasKey(for: id))
+            #expect(try node.vault.wasDestroyed(for: id))
+        }
+        let shared = try await #require(nodes[0].shop.cluster).ofRecord.keys(after: 0)
+        #expect(shared.contains { $0.owner == KeyVault.ownerBytes(id) && $0.wrapped == nil })
+        for node in nodes { await node.stop() }
+    }
+
+    /// Work that must run once (the expiry sweeper) runs on the node holding the lease; another takes it when it is let go.
+    @Test func oneNodeHoldsALeaseAndAnotherTakesItOver() async throws {
+        let (_, nodes) = try await cluster(2)
+        let first = try #require(nodes[0].shop.cluster).ofRecord
+        let second = try #require(nodes[1].shop.cluster).ofRecord
+        let release = AsyncStream<Void>.makeStream()
+        let holder = Task { try await first.whileHoldingLease(77) { for await _ in release.stream {} } }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await second.whileHoldingLease(77) {} == false, "the lease is held by the first node")
+        release.continuation.finish()
+        #expect(try await holder.value)
+        #expect(try await second.whileHoldingLease(77) {} == true)
+        for node in nodes { await node.stop() }
+    }
+}
