@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what Emporium needs on a fresh Debian machine: LMDB (the event
-# log's storage), and with --with-postgres PostgreSQL and pgbench for the peer
-# benchmark. Swift 6.2 or newer must already be installed.
+# log's storage); with --with-postgres PostgreSQL (the tests of the PostgreSQL
+# log, the peer benchmark); with --with-cluster PostgreSQL and HAProxy
+# (tools/cluster.sh). Swift 6.2 or newer must already be installed.
 set -euo pipefail
 packages=(liblmdb-dev)
 [ "${1:-}" = "--with-postgres" ] && packages+=(postgresql)
+[ "${1:-}" = "--with-cluster" ] && packages+=(postgresql haproxy)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

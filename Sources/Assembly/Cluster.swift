@@ -149,6 +149,22 @@ final class SharedVault: Sendable {
         try await fetchNewKeys()
     }
 
+    /// Publishes every key and every destroyed id of the local vault (moving a shop into a cluster).
+    func publishEverything() async throws {
+        let contents = try local.contents()
+        var keys: [(owner: [UInt8], wrapped: [UInt8])] = []
+        for (id, key) in contents.keys {
+            guard let idBytes = Data(base64Encoded: id), let keyBytes = Data(base64Encoded: key), let owner = KeyVault.owner(fromBytes: Array(idBytes))
+            else { throw VaultError("the local vault holds a damaged entry") }
+            keys.append((Array(idBytes), try wrap(Array(keyBytes), as: owner.description)))
+        }
+        for start in stride(from: 0, to: keys.count, by: 1_000) { try await ofRecord.publishKeys(Array(keys[start..<min(start + 1_000, keys.count)])) }
+        for id in contents.destroyed {
+            guard let idBytes = Data(base64Encoded: id) else { throw VaultError("the local vault holds a damaged entry") }
+            try await ofRecord.destroyKey(owner: Array(idBytes))
+        }
+    }
+
     /// Publishes the keys this node made since the last call (before the events sealed with them are appended).
     @Sendable func publishNewKeys() async throws {
         let made = local.takeNewKeys()
@@ -186,6 +202,49 @@ final class SharedVault: Sendable {
         } catch {
             throw VaultError(
                 "a key in the shared vault does not open with this node's vault secret (\(name)); every node needs the same secret")
+        }
+    }
+}
+
+extension Shop {
+    /// Copies the shop in `directory` (log and key vault) into an empty PostgreSQL log of record, checking every record
+    /// comes out identical there; the result is the head both now share. `progress` is told the position copied.
+    public static func migrate(
+        directory: ShopDirectory, to endpoint: PostgresEndpoint, vaultSecret: String, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
+    ) async throws -> LogHead {
+        var logOptions = EventLog.Options()
+        logOptions.readOnly = true
+        let log = try directory.openLog(logOptions)
+        defer { log.close() }
+        let vault = try directory.openVault(readOnly: false)
+        defer { vault.close() }
+        let ofRecord = try await PostgresLog.connect(endpoint)
+        do {
+            let existing = try await ofRecord.head().position
+            guard existing == 0 else {
+                throw ShopOpenError(.unopenable, "\(endpoint.redacted) already holds a log (\(existing) events); migrate into an empty database")
+            }
+            let shared = SharedVault(local: vault, ofRecord: ofRecord, secret: vaultSecret)
+            try await shared.join()
+            try await shared.publishEverything()
+            let head = try log.head()
+            var next: UInt64 = 1
+            while next <= head.position {
+                let page = try log.read(from: next, limit: LogLimits.readPageEventsMax)
+                guard let last = page.last else { break }
+                try await ofRecord.copy(page)
+                next = last.position + 1
+                progress?(last.position, head.position)
+            }
+            let copied = try await ofRecord.head()
+            guard copied == head else {
+                throw EventLogError.replicaDiverged(position: copied.position, reason: "the PostgreSQL head is not the local head after the copy")
+            }
+            await ofRecord.close()
+            return copied
+        } catch {
+            await ofRecord.close()
+            throw error
         }
     }
 }

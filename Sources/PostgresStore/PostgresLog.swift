@@ -195,6 +195,44 @@ public final class PostgresLog: LogBackend, Sendable {
         }
     }
 
+    /// Writes records of another log (`emporium migrate`) at their own positions, in one transaction, each placed as an
+    /// append is and checked to come out identical (position, version, links, time, hash); a record that does not, or a
+    /// log that is not at the position before the first, fails the whole call and nothing of it is kept.
+    public func copy(_ records: [RecordedEvent]) async throws {
+        guard let first = records.first else { return }
+        let appends = records.map { record in
+            StreamAppend(
+                stream: record.stream, expected: record.version == 1 ? .noStream : .exact(record.version - 1),
+                events: [
+                    ProposedEvent(
+                        eventId: record.eventId, type: record.type, schemaVersion: record.schemaVersion, payload: record.payload,
+                        metadata: record.metadata, recordedAt: record.recordedAt)
+                ])
+        }
+        let head = try await run { client in
+            try await client.withTransaction(logger: options.logger) { connection in
+                var plan = try await AppendPlan.load(appends, connection: connection, logger: options.logger)
+                guard plan.head.position + 1 == first.position else {
+                    throw EventLogError.replicaDiverged(position: first.position, reason: "the PostgreSQL log's head is \(plan.head.position)")
+                }
+                for (record, append) in zip(records, appends) {
+                    let placed: AppendResult
+                    do throws(EventLogError) {
+                        placed = try plan.place([append], clock: options.clock)
+                    } catch {
+                        throw EventLogError.replicaDiverged(position: record.position, reason: "\(error)")
+                    }
+                    guard !placed.wasAlreadyStored, placed.positions == [record.position], plan.head.hash == record.hash else {
+                        throw EventLogError.replicaDiverged(position: record.position, reason: "the copied record's hash differs")
+                    }
+                }
+                try await plan.write(connection: connection, logger: options.logger)
+                return plan.head
+            }
+        }
+        if head.position > headWatch.head { headWatch.publish(head.position) }
+    }
+
     // MARK: Reading
 
     public func head() async throws -> LogHead {
@@ -322,6 +360,10 @@ public final class PostgresLog: LogBackend, Sendable {
             return try await body(client)
         } catch let error as EventLogError {
             throw error
+        } catch let error as PostgresTransactionError {
+            // A refusal thrown inside a transaction comes back wrapped, the transaction rolled back.
+            if let refusal = error.closureError as? EventLogError { throw refusal }
+            throw EventLogError.unavailable(String(reflecting: error))
         } catch {
             throw EventLogError.unavailable(String(reflecting: error))
         }

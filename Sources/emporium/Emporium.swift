@@ -15,12 +15,12 @@ struct Emporium: AsyncParsableCommand {
             Exit codes (sysexits): 0 done; 1 verify found a problem; 64 usage (bad arguments, with the usage text);
             65 the data is wrong (a refused import, a shop where an empty directory is needed); 66 an input is missing;
             70 an internal failure; 73 an output cannot be created; 74 reading or writing failed; 75 busy (a server
-            holds the data directory); 78 a configured secret is unusable.
+            holds the data directory); 69 the log of record cannot be reached; 78 a configured secret is unusable.
             """,
         version: version,
         subcommands: [
             Serve.self, Seed.self, AdminCommand.self, Backup.self, Restore.self, Replay.self, Audit.self, Verify.self, Export.self,
-            Import.self, Stats.self, Tail.self, ProjectionsCommand.self, RecommendCommand.self, CrashChild.self,
+            Import.self, Stats.self, Tail.self, ProjectionsCommand.self, Migrate.self, ClusterCommand.self, RecommendCommand.self, CrashChild.self,
         ]
     )
 
