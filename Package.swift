@@ -120,7 +120,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "LogBench",
-            dependencies: ["EventStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EventStore", "PostgresStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "tools/LogBench",
             swiftSettings: strict
         ),

@@ -40,6 +40,11 @@ echo "== PostgreSQL $(pg_version), $seconds s per workload"
 pg_start
 psql_ -f tools/pg/schema.sql
 
+# The Emporium log with PostgreSQL as its store (the log of record of a cluster), on the same server.
+psql_ -c "CREATE DATABASE emporium_log"
+"$bench" --seconds "$seconds" --workloads single,concurrent,batch --postgres "postgres://postgres@127.0.0.1:$port/emporium_log" \
+  | tee "$work/pglog.txt"
+
 pgbench_() {  # name clients script
   local name="$1" clients="$2" script="$3"
   mkdir -p "$work/pgb-$name"

@@ -176,12 +176,14 @@ public final class Engine: Sendable {
             var execution = Execution(engine: self, context: context, at: now)
             let decision: Decision
             let result: CommandResult
+            let seen = log.headPosition
             do {
                 (decision, result) = try decide(&execution)
-            } catch let refusal as EngineError {
+            } catch {
                 // On a node of a cluster, a refusal may come from a replica behind what the caller did on another node
-                // (goods listed there a moment ago): decide once more on the log of record's state.
-                guard !caughtUp, try await catchUpWithLogOfRecord() else { throw refusal }
+                // (goods listed there a moment ago, a payment a provider calls back about): decide once more on the log
+                // of record's state.
+                guard !caughtUp, try await catchUpWithLogOfRecord(decidedAt: seen) else { throw error }
                 caughtUp = true
                 continue
             }
@@ -205,12 +207,12 @@ public final class Engine: Sendable {
         throw lastConflict ?? EngineError(.versionConflict, "too many conflicts")
     }
 
-    /// On a node of a cluster whose replica is behind the log of record: waits until it has copied the head; true when it
-    /// had to (so a decision made before may have been made on stale state).
-    private func catchUpWithLogOfRecord() async throws -> Bool {
+    /// On a node of a cluster: when the log of record holds more than the replica held when the command was decided
+    /// (`decidedAt`), waits until the replica has copied it and returns true (the decision may have been made on stale state).
+    private func catchUpWithLogOfRecord(decidedAt: UInt64) async throws -> Bool {
         guard let ofRecord = log.logOfRecord else { return false }
         let head = try await ofRecord.head().position
-        guard head > log.headPosition else { return false }
+        guard head > decidedAt else { return false }
         try await log.waitForCopies(through: head)
         return true
     }

@@ -45,25 +45,28 @@ struct AppendPlan {
                 position: UInt64(position), hash: Digest(bytes: Array(hash.readableBytesView)),
                 recordedAt: recordedAt.map(Timestamp.init(nanosecondsSinceEpoch:)))
         }
+        // One statement (after the lock, so it reads what the previous holder committed): the batch's event ids already
+        // stored, and the chains it extends.
         let events = appends.flatMap(\.events)
-        var stored: [UUID: (UInt64, StreamName, UInt64)] = [:]
         let ids = events.map(\.eventId)
-        let storedRows = try await connection.query(
-            "SELECT event_id, position, stream, version FROM emporium_events WHERE event_id = ANY(\(ids))", logger: logger)
-        for try await (id, position, stream, version) in storedRows.decode((UUID, Int64, String, Int64).self) {
-            stored[id] = (UInt64(position), try StreamName(stream), UInt64(version))
-        }
         let streams = Array(Set(appends.map(\.stream.rawValue)))
         let actors = Array(Set(events.map(\.metadata.actor)))
         let types = Array(Set(events.map(\.type)))
+        var stored: [UUID: (UInt64, StreamName, UInt64)] = [:]
         var chains: [ChainKey: Chain] = [:]
-        let chainRows = try await connection.query(
+        let rows = try await connection.query(
             """
-            SELECT kind, name, count, last FROM emporium_chains
+            SELECT 0::smallint, event_id, position, stream, version FROM emporium_events WHERE event_id = ANY(\(ids))
+            UNION ALL
+            SELECT (kind + 1)::smallint, NULL, count, name, last FROM emporium_chains
             WHERE (kind = 0 AND name = ANY(\(streams))) OR (kind = 1 AND name = ANY(\(actors))) OR (kind = 2 AND name = ANY(\(types)))
             """, logger: logger)
-        for try await (kind, name, count, last) in chainRows.decode((Int16, String, Int64, Int64).self) {
-            chains[ChainKey(kind: kind, name: name)] = Chain(count: UInt64(count), last: UInt64(last))
+        for try await (part, id, number, name, other) in rows.decode((Int16, UUID?, Int64, String, Int64).self) {
+            if part == 0, let id {
+                stored[id] = (UInt64(number), try StreamName(name), UInt64(other))
+            } else {
+                chains[ChainKey(kind: part - 1, name: name)] = Chain(count: UInt64(number), last: UInt64(other))
+            }
         }
         return AppendPlan(head: head, chains: chains, stored: stored)
     }
@@ -152,29 +155,27 @@ struct AppendPlan {
         let correlations = rows.map(\.event.metadata.correlationId)
         let times = rows.map(\.recordedAt.nanosecondsSinceEpoch)
         let records = rows.map { ByteBuffer(bytes: $0.record) }
-        try await connection.query(
-            """
-            INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)
-            SELECT * FROM UNNEST(\(positions)::bigint[], \(ids)::uuid[], \(streams)::text[], \(versions)::bigint[], \(types)::text[],
-                                 \(actors)::text[], \(correlations)::uuid[], \(times)::bigint[], \(records)::bytea[])
-            """, logger: logger)
         let dirty = chains.filter(\.value.dirty)
         let kinds = dirty.map(\.key.kind)
         let names = dirty.map(\.key.name)
         let counts = dirty.map { Int64($0.value.count) }
         let lasts = dirty.map { Int64($0.value.last) }
-        try await connection.query(
-            """
-            INSERT INTO emporium_chains (kind, name, count, last)
-            SELECT * FROM UNNEST(\(kinds)::smallint[], \(names)::text[], \(counts)::bigint[], \(lasts)::bigint[])
-            ON CONFLICT (kind, name) DO UPDATE SET count = EXCLUDED.count, last = EXCLUDED.last
-            """, logger: logger)
         let hash = ByteBuffer(bytes: head.hash.bytes)
         let position = Int64(head.position)
+        // One statement: the rows, the chains they moved, the head, and the notification (sent at commit).
         try await connection.query(
             """
-            UPDATE emporium_log_head SET position = \(position), hash = \(hash), recorded_at = \(head.recordedAt?.nanosecondsSinceEpoch)
+            WITH events AS (
+                INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)
+                SELECT * FROM UNNEST(\(positions)::bigint[], \(ids)::uuid[], \(streams)::text[], \(versions)::bigint[], \(types)::text[],
+                                     \(actors)::text[], \(correlations)::uuid[], \(times)::bigint[], \(records)::bytea[])),
+            chains AS (
+                INSERT INTO emporium_chains (kind, name, count, last)
+                SELECT * FROM UNNEST(\(kinds)::smallint[], \(names)::text[], \(counts)::bigint[], \(lasts)::bigint[])
+                ON CONFLICT (kind, name) DO UPDATE SET count = EXCLUDED.count, last = EXCLUDED.last),
+            head AS (
+                UPDATE emporium_log_head SET position = \(position), hash = \(hash), recorded_at = \(head.recordedAt?.nanosecondsSinceEpoch))
+            SELECT pg_notify(\(Schema.channel), \(String(head.position)))
             """, logger: logger)
-        try await connection.query("SELECT pg_notify(\(Schema.channel), \(String(head.position)))", logger: logger)
     }
 }

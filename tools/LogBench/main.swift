@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventStore
 import Foundation
+import PostgresStore
 
 /// Durable-append and scan throughput of the LMDB event log.
 /// `tools/bench-log.sh` runs it beside PostgreSQL and prints the comparison.
@@ -16,6 +17,8 @@ struct LogBench: AsyncParsableCommand {
     @Option(help: "Events in the log for the scan workload (topped up with bulk appends).") var scanEvents: Int = 1_000_000
     @Option(help: "Workloads to run, comma-separated: single,concurrent,batch,scan.") var workloads: String = "single,concurrent,batch,scan"
     @Flag(help: "Print the benchmark payload and exit (the peer benchmark uses the same bytes).") var printPayload = false
+    @Option(help: "Run the append workloads against the PostgreSQL log at this URL (an empty database) instead of LMDB.")
+    var postgres: String?
 
     static let concurrentAppenders = 64
     static let batchEvents = 100
@@ -34,6 +37,7 @@ struct LogBench: AsyncParsableCommand {
             print(String(decoding: Self.payload, as: UTF8.self))
             return
         }
+        if let postgres { return try await runPostgres(postgres) }
         try? FileManager.default.removeItem(atPath: dataDirectory)
         var logOptions = EventLog.Options()
         logOptions.durable = ProcessInfo.processInfo.environment["BENCH_NOSYNC"] != "1"
@@ -59,22 +63,45 @@ struct LogBench: AsyncParsableCommand {
         var latenciesMicros: [Double]
     }
 
-    func report(_ name: String, _ outcome: Outcome) {
+    /// The append workloads on the PostgreSQL log of record (`pglog` lines), with its events per transaction.
+    func runPostgres(_ url: String) async throws {
+        guard let endpoint = PostgresEndpoint(url: url) else { throw ValidationError("--postgres must be a postgres:// URL") }
+        var options = PostgresLog.Options()
+        options.connectionsMax = 4
+        let log = try await PostgresLog.connect(endpoint, options: options)
+        let selected = Set(workloads.split(separator: ",").map(String.init))
+        print("# emporium PostgreSQL log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(endpoint.redacted)")
+        for (name, appenders, events) in [
+            ("single", 1, 1), ("concurrent", Self.concurrentAppenders, 1), ("batch", 1, Self.batchEvents),
+        ] where selected.contains(name) {
+            let before = log.commitStatistics
+            let outcome = try await appendLoop(log, appenders: appenders, eventsPerAppend: events, label: name)
+            let after = log.commitStatistics
+            let transactions = after.transactions - before.transactions
+            print(String(format: "#   %@: %d transactions, %.1f events per transaction", name, transactions,
+                         Double(after.events - before.events) / Double(max(transactions, 1))))
+            report(name, outcome, backend: "pglog")
+        }
+        await log.close()
+    }
+
+    func report(_ name: String, _ outcome: Outcome, backend: String = "lmdb") {
         let sorted = outcome.latenciesMicros.sorted()
         func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
         print(
             String(
-                format: "lmdb %@ events_per_s=%.0f appends=%d p50_us=%.0f p99_us=%.0f",
-                name, Double(outcome.events) / outcome.seconds, sorted.count, percentile(0.5), percentile(0.99)))
+                format: "%@ %@ events_per_s=%.0f appends=%d p50_us=%.0f p99_us=%.0f",
+                backend, name, Double(outcome.events) / outcome.seconds, sorted.count, percentile(0.5), percentile(0.99)))
     }
 
     /// `appenders` tasks, each appending `eventsPerAppend` events per call to its own stream with an exact expectation.
-    func appendLoop(_ log: EventLog, appenders: Int, eventsPerAppend: Int, label: String) async throws -> Outcome {
+    func appendLoop(_ log: any LogBackend, appenders: Int, eventsPerAppend: Int, label: String) async throws -> Outcome {
         let deadline = ContinuousClock.now + .seconds(seconds)
         let started = ContinuousClock.now
-        let commitsBefore = log.writerStatistics.commits
-        let buildBefore = log.writerStatistics.buildNanoseconds
-        let commitBefore = log.writerStatistics.commitNanoseconds
+        let statistics = (log as? EventLog)?.writerStatistics
+        let commitsBefore = statistics?.commits ?? 0
+        let buildBefore = statistics?.buildNanoseconds ?? 0
+        let commitBefore = statistics?.commitNanoseconds ?? 0
         let bytesBefore = Self.bytesWrittenByProcess()
         let correlation = UUIDv7Generator.shared.next()
         let payload = Self.payload
@@ -104,9 +131,13 @@ struct LogBench: AsyncParsableCommand {
             return try await group.reduce(into: [(Int, [Double])]()) { $0.append($1) }
         }
         let elapsed = ContinuousClock.now - started
-        let commits = log.writerStatistics.commits - commitsBefore
-        let buildMicros = Double(log.writerStatistics.buildNanoseconds - buildBefore) / 1e3 / Double(max(commits, 1))
-        let commitMicros = Double(log.writerStatistics.commitNanoseconds - commitBefore) / 1e3 / Double(max(commits, 1))
+        let events = results.reduce(0) { $0 + $1.0 }
+        guard let statistics else {
+            return Outcome(events: events, seconds: Self.micros(elapsed) / 1e6, latenciesMicros: results.flatMap(\.1))
+        }
+        let commits = statistics.commits - commitsBefore
+        let buildMicros = Double(statistics.buildNanoseconds - buildBefore) / 1e3 / Double(max(commits, 1))
+        let commitMicros = Double(statistics.commitNanoseconds - commitBefore) / 1e3 / Double(max(commits, 1))
         print(String(format: "#   %@: per commit %.0f us building, %.0f us committing", label, buildMicros, commitMicros))
         let written = Self.bytesWrittenByProcess() - bytesBefore
         print(
