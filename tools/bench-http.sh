@@ -7,16 +7,19 @@
 #   tools/bench-http.sh --seconds 30
 #   EMPORIUM_BIN=/tmp/emporium-old tools/bench-http.sh   # another build (A/B runs)
 #   EMPORIUM_SERVE_ARGS="--log-level warning" tools/bench-http.sh   # flags for the server
+#   tools/bench-http.sh --cluster      # then buy now on 1, 2 and 3 nodes over PostgreSQL (tools/cluster.sh, HAProxy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=10
 connections=64
 users=256
+cluster=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --connections) connections="$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --cluster) cluster=1; shift ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -70,3 +73,26 @@ echo "== echo ceiling: $connections connections, $seconds s"
 wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/echo.lua" "http://127.0.0.1:$echo_port/echo" | tee "$work/echo.txt"
 
 python3 tools/bench_http_report.py "$work/buynow.txt" "$work/pairs.txt" "$work/echo.txt"
+[ "$cluster" = 1 ] || exit 0
+
+# The same buy-now load through HAProxy on 1, 2 and 3 nodes whose log of record is PostgreSQL (fsync on), in this run.
+# CPU is summed over the nodes (per PlaceOrder: a node's cost, wherever the request landed); events per PostgreSQL
+# transaction come from the nodes' own count, logged when they stop.
+cp "$work/buynow.txt" "$work/cluster-lmdb.txt"
+for nodes in 1 2 3; do
+  cdir="/var/tmp/emporium-bench-cluster$nodes-$$"  # not under $work (mode 700): PostgreSQL's user must reach it
+  cport=$((port + 10 * nodes))
+  CLUSTER_DIR="$cdir" CLUSTER_PORT="$cport" EMPORIUM_BIN="$emporium" SEED_CUSTOMERS="$users" SEED_GOODS=300 \
+    tools/cluster.sh start --nodes "$nodes" --seed >/dev/null
+  python3 tools/bench_http_setup.py "$cport" "$users" 300 "$cdir"
+  before=0; for pid in "$cdir"/node*.pid; do before=$((before + $(cpu_ticks "$(cat "$pid")"))); done
+  echo "== $nodes node(s) on PostgreSQL: PlaceOrder (buy now), $connections connections, $seconds s"
+  wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$cdir/buynow.lua" "http://127.0.0.1:$cport" | tee "$work/cluster-$nodes.txt"
+  after=0; for pid in "$cdir"/node*.pid; do after=$((after + $(cpu_ticks "$(cat "$pid")"))); done
+  echo "server CPU ticks: $((after - before)) of $ticks_per_second per second" >>"$work/cluster-$nodes.txt"
+  for pid in "$cdir"/node*.pid; do kill "$(cat "$pid")"; done
+  for pid in "$cdir"/node*.pid; do while kill -0 "$(cat "$pid")" 2>/dev/null; do sleep 0.1; done; done
+  grep -h "appended to the log of record" "$cdir"/node*.log >>"$work/cluster-$nodes.txt" || true
+  CLUSTER_DIR="$cdir" CLUSTER_PORT="$cport" tools/cluster.sh stop >/dev/null
+done
+python3 tools/bench_cluster_report.py "$work"

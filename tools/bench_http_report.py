@@ -18,16 +18,17 @@ def parse(path):
     cpu_us = float(ticks.group(1)) / float(ticks.group(2)) * 1e6 / count if ticks and count else float("nan")
     return rate, latency(50), latency(99), int(errors.group(1)) if errors else 0, count, cpu_us
 
-buynow, pairs, echo = parse(sys.argv[1]), parse(sys.argv[2]), parse(sys.argv[3])
-pair_orders = pairs[0] / 2
-print()
-print("| workload (wrk, 64 connections) | requests/s | PlaceOrder/s | p50 ms | p99 ms | server CPU µs/request | non-2xx |")
-print("|---|---:|---:|---:|---:|---:|---:|")
-print(f"| PlaceOrder, buy now (durable) | {buynow[0]:,.0f} | {buynow[0]:,.0f} | {buynow[1]:.2f} | {buynow[2]:.2f} | {buynow[5]:.0f} | {buynow[3]} of {buynow[4]} |")
-print(f"| AddToCart + PlaceOrder pairs (durable) | {pairs[0]:,.0f} | {pair_orders:,.0f} | {pairs[1]:.2f} | {pairs[2]:.2f} | {pairs[5]:.0f} | {pairs[3]} of {pairs[4]} |")
-print(f"| bare Hummingbird JSON echo | {echo[0]:,.0f} | – | {echo[1]:.2f} | {echo[2]:.2f} | – | {echo[3]} |")
-print()
-print(f"buy now: PlaceOrder/s is {buynow[0] / echo[0] * 100:.1f}% of the echo ceiling (target >= 30%); "
-      f"pairs: {pair_orders / echo[0] * 100:.1f}% (all their commands: {pairs[0] / echo[0] * 100:.1f}%)")
-met = buynow[0] >= 15_000 and buynow[2] <= 10
-print(f"target: >= 15,000 PlaceOrder/s with p99 <= 10 ms: {'met' if met else 'NOT met'}")
+if __name__ == "__main__":
+    buynow, pairs, echo = parse(sys.argv[1]), parse(sys.argv[2]), parse(sys.argv[3])
+    pair_orders = pairs[0] / 2
+    print()
+    print("| workload (wrk, 64 connections) | requests/s | PlaceOrder/s | p50 ms | p99 ms | server CPU µs/request | non-2xx |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(f"| PlaceOrder, buy now (durable) | {buynow[0]:,.0f} | {buynow[0]:,.0f} | {buynow[1]:.2f} | {buynow[2]:.2f} | {buynow[5]:.0f} | {buynow[3]} of {buynow[4]} |")
+    print(f"| AddToCart + PlaceOrder pairs (durable) | {pairs[0]:,.0f} | {pair_orders:,.0f} | {pairs[1]:.2f} | {pairs[2]:.2f} | {pairs[5]:.0f} | {pairs[3]} of {pairs[4]} |")
+    print(f"| bare Hummingbird JSON echo | {echo[0]:,.0f} | – | {echo[1]:.2f} | {echo[2]:.2f} | – | {echo[3]} |")
+    print()
+    print(f"buy now: PlaceOrder/s is {buynow[0] / echo[0] * 100:.1f}% of the echo ceiling (target >= 30%); "
+          f"pairs: {pair_orders / echo[0] * 100:.1f}% (all their commands: {pairs[0] / echo[0] * 100:.1f}%)")
+    met = buynow[0] >= 15_000 and buynow[2] <= 10
+    print(f"target: >= 15,000 PlaceOrder/s with p99 <= 10 ms: {'met' if met else 'NOT met'}")

@@ -63,7 +63,8 @@ start() {
   binary >"$dir/bin"
   echo "$nodes" >"$dir/nodes"
   [ "$(id -u)" = 0 ] && chown postgres "$dir/pg"
-  "${as_postgres[@]}" "$pg_bin/initdb" -D "$dir/pg/data" -A trust -U postgres >"$dir/pg.log" 2>&1
+  "${as_postgres[@]}" "$pg_bin/initdb" -D "$dir/pg/data" -A trust -U postgres >"$dir/pg.log" 2>&1 \
+    || { cat "$dir/pg.log" >&2; echo "initdb failed (can the postgres user reach $dir?)" >&2; exit 1; }
   "${as_postgres[@]}" "$pg_bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" -w \
     -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $dir/pg -c max_connections=200" start >>"$dir/pg.log"
   "${as_postgres[@]}" "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE emporium" >>"$dir/pg.log"

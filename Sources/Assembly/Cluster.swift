@@ -54,7 +54,12 @@ public final class ClusterLink: Sendable {
     /// Before a page of the log of record is copied: the keys its records are sealed with, and the users it forgets.
     @Sendable func beforeCopying(_ page: [RecordedEvent]) async throws {
         try await vault.fetchNewKeys()
-        let forgotten = page.filter { $0.type == UserForgotten.eventType }.compactMap {
+        try await forgetUsers(in: page)
+    }
+
+    /// Destroys, in the shared vault and here, the keys of the users `records` forget.
+    func forgetUsers(in records: [RecordedEvent]) async throws {
+        let forgotten = records.filter { $0.type == UserForgotten.eventType }.compactMap {
             UserId(String($0.stream.rawValue.dropFirst("user-".count)))
         }
         guard !forgotten.isEmpty else { return }
@@ -154,11 +159,14 @@ final class SharedVault: Sendable {
         let contents = try local.contents()
         var keys: [(owner: [UInt8], wrapped: [UInt8])] = []
         for (id, key) in contents.keys {
-            guard let idBytes = Data(base64Encoded: id), let keyBytes = Data(base64Encoded: key), let owner = KeyVault.owner(fromBytes: Array(idBytes))
+            guard let idBytes = Data(base64Encoded: id), let keyBytes = Data(base64Encoded: key),
+                let owner = KeyVault.owner(fromBytes: Array(idBytes))
             else { throw VaultError("the local vault holds a damaged entry") }
             keys.append((Array(idBytes), try wrap(Array(keyBytes), as: owner.description)))
         }
-        for start in stride(from: 0, to: keys.count, by: 1_000) { try await ofRecord.publishKeys(Array(keys[start..<min(start + 1_000, keys.count)])) }
+        for start in stride(from: 0, to: keys.count, by: 1_000) {
+            try await ofRecord.publishKeys(Array(keys[start..<min(start + 1_000, keys.count)]))
+        }
         for id in contents.destroyed {
             guard let idBytes = Data(base64Encoded: id) else { throw VaultError("the local vault holds a damaged entry") }
             try await ofRecord.destroyKey(owner: Array(idBytes))
@@ -222,7 +230,8 @@ extension Shop {
         do {
             let existing = try await ofRecord.head().position
             guard existing == 0 else {
-                throw ShopOpenError(.unopenable, "\(endpoint.redacted) already holds a log (\(existing) events); migrate into an empty database")
+                throw ShopOpenError(
+                    .unopenable, "\(endpoint.redacted) already holds a log (\(existing) events); migrate into an empty database")
             }
             let shared = SharedVault(local: vault, ofRecord: ofRecord, secret: vaultSecret)
             try await shared.join()
@@ -238,7 +247,8 @@ extension Shop {
             }
             let copied = try await ofRecord.head()
             guard copied == head else {
-                throw EventLogError.replicaDiverged(position: copied.position, reason: "the PostgreSQL head is not the local head after the copy")
+                throw EventLogError.replicaDiverged(
+                    position: copied.position, reason: "the PostgreSQL head is not the local head after the copy")
             }
             await ofRecord.close()
             return copied
@@ -247,4 +257,13 @@ extension Shop {
             throw error
         }
     }
+}
+
+/// Where a node's PostgreSQL log hands the records of its own commits, once the replica is ready to take them.
+final class CommitHandoff: Sendable {
+    private let handler = Mutex<(@Sendable ([RecordedEvent]) async -> Void)?>(nil)
+
+    func start(_ handler: @escaping @Sendable ([RecordedEvent]) async -> Void) { self.handler.withLock { $0 = handler } }
+
+    func hand(_ records: [RecordedEvent]) async { await handler.withLock { $0 }?(records) }
 }

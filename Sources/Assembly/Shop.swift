@@ -61,23 +61,30 @@ public final class Shop: Sendable {
     ) async throws -> Shop {
         var logOptions = options.log
         logOptions.clock = options.engine.clock
+        // The replica's copies skip fsync: the log of record holds them durably, and a replica that lost its last
+        // copies in a power cut copies them again (its head is checked against the log of record before it follows).
+        logOptions.durable = false
+        let log = try directory.openLog(logOptions)
+        let vault: KeyVault
+        do {
+            vault = try directory.openVault(readOnly: false, randomBytes: options.keyRandomBytes)
+        } catch {
+            log.close()
+            throw error
+        }
+        let committed = CommitHandoff()
         var postgres = PostgresLog.Options()
         postgres.clock = options.engine.clock
         postgres.logger = cluster.logger
         postgres.connectionsMax = cluster.connectionsMax
-        let ofRecord = try await PostgresLog.connect(cluster.logOfRecord, options: postgres)
-        let log: EventLog
-        let vault: KeyVault
+        // The node's own commits go into its replica at once, without being read back; the copier brings the rest.
+        postgres.onCommit = { records in await committed.hand(records) }
+        let ofRecord: PostgresLog
         do {
-            log = try directory.openLog(logOptions)
-            do {
-                vault = try directory.openVault(readOnly: false, randomBytes: options.keyRandomBytes)
-            } catch {
-                log.close()
-                throw error
-            }
+            ofRecord = try await PostgresLog.connect(cluster.logOfRecord, options: postgres)
         } catch {
-            await ofRecord.close()
+            vault.close()
+            log.close()
             throw error
         }
         let link = ClusterLink(
@@ -86,6 +93,10 @@ public final class Shop: Sendable {
         do {
             try await link.vault.join()
             try await link.catchUp(log, progress: progress)
+            committed.start { records in
+                try? await link.forgetUsers(in: records)
+                try? await log.copy(records, mayBeAhead: true)
+            }
             log.forwardAppends(to: ofRecord, beforeForwarding: link.vault.publishNewKeys)
             let shop = try Shop(directory: directory, options: options, log: log, vault: vault, cluster: link)
             link.attach(shop.engine)

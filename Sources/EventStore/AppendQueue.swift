@@ -12,6 +12,9 @@ final class AppendQueue: Sendable {
         let appends: [StreamAppend]
         /// Records of the log of record to copy, at their own positions (a replica's work; `appends` is empty then).
         var copies: [RecordedEvent] = []
+        /// Copies that may arrive ahead of the replica (a node's own commit, before the copier has the records before it):
+        /// skipped then, for the copier to bring in order.
+        var copiesMayBeAhead = false
         let eventCount: Int
         let continuation: CheckedContinuation<AppendResult, any Error>
     }

@@ -213,11 +213,15 @@ public final class EventLog: Sendable {
     /// Writes records of the log of record at their own positions, each placed as an append would be and checked to come
     /// out identical (position, version, links, time and hash); returns once they are durable. A diverging record fails the
     /// whole call and nothing of it is kept.
-    public func copy(_ records: [RecordedEvent]) async throws {
+    /// Records at or below the head are checked against the stored ones and skipped; with `mayBeAhead` (a node copying its
+    /// own commit as soon as it is made) records beyond the position after the head are left for `replicate` to bring.
+    public func copy(_ records: [RecordedEvent], mayBeAhead: Bool = false) async throws {
         guard !isReadOnly else { throw EventLogError.closed }
         guard !records.isEmpty else { return }
         _ = try await withCheckedThrowingContinuation { continuation in
-            queue.submit(AppendQueue.Pending(appends: [], copies: records, eventCount: records.count, continuation: continuation))
+            queue.submit(
+                AppendQueue.Pending(
+                    appends: [], copies: records, copiesMayBeAhead: mayBeAhead, eventCount: records.count, continuation: continuation))
         }
     }
 

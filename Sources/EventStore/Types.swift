@@ -171,6 +171,16 @@ public struct RecordedEvent: Hashable, Sendable {
     public var payload: [UInt8]
 }
 
+extension RecordedEvent {
+    /// The record an append placed (another store's writer builds it as it writes).
+    package init(_ event: ProposedEvent, stream: StreamName, placement: RecordCodec.Placement, hash: Digest) {
+        self.init(
+            position: placement.position, stream: stream, version: placement.version, type: event.type,
+            schemaVersion: event.schemaVersion, eventId: event.eventId, recordedAt: placement.recordedAt, metadata: event.metadata,
+            previousHash: placement.previousHash, hash: hash, links: placement.links, payload: event.payload)
+    }
+}
+
 /// Back-pointers stored in every record (0 means "this is the first").
 public struct ChainLinks: Hashable, Sendable {
     public var stream: UInt64

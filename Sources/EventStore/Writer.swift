@@ -131,7 +131,9 @@ final class Writer: @unchecked Sendable {
     /// anything was written) fails only this append; a storage error is thrown
     /// on and aborts the whole transaction (a full map grows and the batch reruns).
     private func apply(_ pending: AppendQueue.Pending, queries: LogQueries) throws -> Result<AppendResult, EventLogError> {
-        if !pending.copies.isEmpty { return .success(try copy(pending.copies, queries: queries)) }
+        if !pending.copies.isEmpty {
+            return .success(try copy(pending.copies, mayBeAhead: pending.copiesMayBeAhead, queries: queries))
+        }
         do {
             return .success(try apply(pending.appends, queries: queries))
         } catch let rejection as EventLogError {
@@ -147,10 +149,19 @@ final class Writer: @unchecked Sendable {
 
     /// Copies records of the log of record at their own positions, each through the same placement an append gets (so
     /// versions, links and the hash are computed here, not trusted), and checks each comes out identical.
-    private func copy(_ records: [RecordedEvent], queries: LogQueries) throws -> AppendResult {
+    /// Records the replica holds already (the node's own commit copied first, then met again by the copier) are checked
+    /// against the stored ones and skipped.
+    private func copy(_ records: [RecordedEvent], mayBeAhead: Bool, queries: LogQueries) throws -> AppendResult {
         var positions: [UInt64] = []
         for record in records {
+            if record.position <= state.head.position {
+                guard try queries.event(at: record.position)?.hash == record.hash else {
+                    throw Divergence(error: .replicaDiverged(position: record.position, reason: "the replica's record there differs"))
+                }
+                continue
+            }
             guard record.position == state.head.position + 1 else {
+                if mayBeAhead { break }
                 throw Divergence(error: .replicaDiverged(position: record.position, reason: "the replica's head is \(state.head.position)"))
             }
             let proposed = ProposedEvent(

@@ -28,6 +28,8 @@ struct AppendPlan {
         let version: UInt64
         let recordedAt: Timestamp
         let record: [UInt8]
+        /// The same record, decoded (handed to the node's replica, which need not read it back).
+        let recorded: RecordedEvent
     }
 
     private(set) var head: LogHead
@@ -100,7 +102,9 @@ struct AppendPlan {
                     RecordCodec.encode(event, stream: append.stream, placement: placement, into: $0)
                 }
                 rows.append(
-                    Row(event: event, position: position, stream: append.stream, version: version, recordedAt: recordedAt, record: record))
+                    Row(
+                        event: event, position: position, stream: append.stream, version: version, recordedAt: recordedAt, record: record,
+                        recorded: RecordedEvent(event, stream: append.stream, placement: placement, hash: hash)))
                 stored[event.eventId] = (position, append.stream, version)
                 head = LogHead(position: position, hash: hash, recordedAt: recordedAt)
                 positions.append(position)

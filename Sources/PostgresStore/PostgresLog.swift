@@ -30,6 +30,9 @@ public final class PostgresLog: LogBackend, Sendable {
         /// Tests only: each append transaction sleeps this long in PostgreSQL after writing its rows and before
         /// committing, holding the head locked (a slow commit, to show no reader skips an event that commits late).
         package var holdBeforeCommit: Duration?
+        /// Told of every transaction this node committed, with its records, before the appenders are answered (a node
+        /// copies its own commits into its replica at once instead of reading them back).
+        public var onCommit: (@Sendable ([RecordedEvent]) async -> Void)?
         public init() {}
     }
 
@@ -158,7 +161,8 @@ public final class PostgresLog: LogBackend, Sendable {
     private func commitLoop() async {
         while let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax) {
             do {
-                let (outcomes, head) = try await commit(batch)
+                let (outcomes, head, records) = try await commit(batch)
+                if let onCommit = options.onCommit, !records.isEmpty { await onCommit(records) }
                 if head.position > headWatch.head { headWatch.publish(head.position) }
                 for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
             } catch {
@@ -170,7 +174,7 @@ public final class PostgresLog: LogBackend, Sendable {
     }
 
     /// One transaction for the whole batch: the head locked, every append checked and placed in order, the rows written.
-    private func commit(_ batch: [Pending]) async throws -> ([Result<AppendResult, EventLogError>], LogHead) {
+    private func commit(_ batch: [Pending]) async throws -> ([Result<AppendResult, EventLogError>], LogHead, [RecordedEvent]) {
         try await client.withTransaction(logger: options.logger) { connection in
             var plan = try await AppendPlan.load(batch.flatMap(\.appends), connection: connection, logger: options.logger)
             var outcomes: [Result<AppendResult, EventLogError>] = []
@@ -191,7 +195,7 @@ public final class PostgresLog: LogBackend, Sendable {
                 $0.appends += batch.count
                 $0.events += plan.rows.count
             }
-            return (outcomes, plan.head)
+            return (outcomes, plan.head, options.onCommit == nil ? [] : plan.rows.map(\.recorded))
         }
     }
 
@@ -213,7 +217,8 @@ public final class PostgresLog: LogBackend, Sendable {
             try await client.withTransaction(logger: options.logger) { connection in
                 var plan = try await AppendPlan.load(appends, connection: connection, logger: options.logger)
                 guard plan.head.position + 1 == first.position else {
-                    throw EventLogError.replicaDiverged(position: first.position, reason: "the PostgreSQL log's head is \(plan.head.position)")
+                    throw EventLogError.replicaDiverged(
+                        position: first.position, reason: "the PostgreSQL log's head is \(plan.head.position)")
                 }
                 for (record, append) in zip(records, appends) {
                     let placed: AppendResult

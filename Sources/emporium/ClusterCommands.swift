@@ -39,7 +39,8 @@ struct VaultSecretOption: ParsableArguments {
     func resolve() throws -> String {
         let secret = vaultSecret ?? ProcessInfo.processInfo.environment["EMPORIUM_VAULT_SECRET"] ?? ""
         guard secret.utf8.count >= 32 else {
-            throw CommandFailure(.config, "give the cluster's vault secret with --vault-secret or EMPORIUM_VAULT_SECRET (at least 32 characters)")
+            throw CommandFailure(
+                .config, "give the cluster's vault secret with --vault-secret or EMPORIUM_VAULT_SECRET (at least 32 characters)")
         }
         return secret
     }
@@ -173,7 +174,9 @@ struct ClusterCommand: AsyncParsableCommand {
                 throw CommandFailure(.unavailable, "cannot copy from \(endpoint.redacted): \(error)")
             }
             bar.finish()
-            print("\(data.dataDirectory) holds the log of record through position \(shop.log.headPosition); head hash \(try shop.log.head().hash.hex)")
+            print(
+                "\(data.dataDirectory) holds the log of record through position \(shop.log.headPosition); head hash \(try shop.log.head().hash.hex)"
+            )
             await shop.cluster?.ofRecord.close()
             shop.close()
         }

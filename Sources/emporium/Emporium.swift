@@ -20,7 +20,8 @@ struct Emporium: AsyncParsableCommand {
         version: version,
         subcommands: [
             Serve.self, Seed.self, AdminCommand.self, Backup.self, Restore.self, Replay.self, Audit.self, Verify.self, Export.self,
-            Import.self, Stats.self, Tail.self, ProjectionsCommand.self, Migrate.self, ClusterCommand.self, RecommendCommand.self, CrashChild.self,
+            Import.self, Stats.self, Tail.self, ProjectionsCommand.self, Migrate.self, ClusterCommand.self, RecommendCommand.self,
+            CrashChild.self,
         ]
     )
 

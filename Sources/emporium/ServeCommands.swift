@@ -298,6 +298,15 @@ struct Serve: AsyncParsableCommand {
             logger.critical("the server stopped on an error", metadata: ["error": "\(error)"])
             throw CommandFailure(.software, "the server stopped on an error: \(error)")
         }
+        if let cluster = shop.cluster {
+            let appended = cluster.ofRecord.commitStatistics
+            logger.info(
+                "appended to the log of record",
+                metadata: [
+                    "transactions": "\(appended.transactions)", "appends": "\(appended.appends)", "events": "\(appended.events)",
+                ])
+            await cluster.ofRecord.close()
+        }
         logger.info("stopped", metadata: ["log.position": "\(shop.log.headPosition)"])
     }
 

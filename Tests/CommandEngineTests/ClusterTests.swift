@@ -40,20 +40,11 @@ import Testing
         let outcomes = await withTaskGroup(of: String.self) { group in
             for (index, buyer) in buyers.enumerated() {
                 let node = nodes[(index + 2) % 3]
-                group.addTask {
-                    do {
-                        _ = try await node.run(.placeOrder(), as: buyer)
-                        return "placed"
-                    } catch let error as EngineError {
-                        return error.code.description
-                    } catch {
-                        return "\(error)"
-                    }
-                }
+                group.addTask { await outcome { try await node.run(.placeOrder(), as: buyer) } }
             }
             return await group.reduce(into: [String]()) { $0.append($1) }
         }
-        #expect(outcomes.filter { $0 == "placed" }.count == 10)
+        #expect(outcomes.filter { $0 == "ok" }.count == 10)
         #expect(outcomes.filter { $0 == "insufficient_stock" }.count == 20, "\(Set(outcomes))")
         let head = try await settle(nodes)
         let truth = try await #require(nodes[0].shop.cluster).ofRecord.read(from: 1, limit: 10_000)

@@ -61,20 +61,11 @@ import Testing
         }
         let outcomes = await withTaskGroup(of: String.self) { group in
             for buyer in buyers {
-                group.addTask {
-                    do {
-                        _ = try await shop.run(.placeOrder(), as: buyer)
-                        return "placed"
-                    } catch let error as EngineError {
-                        return error.code.description
-                    } catch {
-                        return "\(error)"
-                    }
-                }
+                group.addTask { await outcome { try await shop.run(.placeOrder(), as: buyer) } }
             }
             return await group.reduce(into: [String]()) { $0.append($1) }
         }
-        #expect(outcomes.filter { $0 == "placed" }.count == 50)
+        #expect(outcomes.filter { $0 == "ok" }.count == 50)
         #expect(outcomes.filter { $0 == "insufficient_stock" }.count == 150, "\(Set(outcomes))")
         let goods: GoodsState = try shop.engine.store.load(.goods(goodsId)).state
         #expect(goods.reserved == 50 && goods.available == 0 && goods.onHand == 50)

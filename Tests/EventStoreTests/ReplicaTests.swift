@@ -69,10 +69,41 @@ import Testing
             try await replica.replicate(from: ofRecord)
             Issue.record("a diverging replica kept copying")
         } catch let error as EventLogError {
-            #expect(error.code == "replica_diverged")
-            guard case .replicaDiverged(let position, _) = error else { return }
+            guard case .replicaDiverged(let position, _) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(position == 1)
         }
         #expect(try replica.head().position == 1)
+    }
+
+    /// A node copies its own commit at once; the copier meets those records again and skips them (after checking them),
+    /// and a copy that comes ahead of the replica is left for the copier when it may be ahead, refused when it may not.
+    @Test func copiesAlreadyHeldAreCheckedAndSkippedAndCopiesAheadWait() async throws {
+        let ofRecord = try await PostgresLog.connect(try await TestPostgres.database())
+        _ = try await ofRecord.append(to: stream("order-1"), expected: .noStream, events: [event(), event(), event()])
+        let records = try await ofRecord.read(from: 1, limit: 10)
+        let replica = try openLog()
+        try await replica.copy(Array(records[2...]), mayBeAhead: true)
+        #expect(try replica.head().position == 0, "a copy ahead of the replica waits for the copier")
+        await expectLogErrorCode("replica_diverged") { try await replica.copy(Array(records[2...])) }
+        try await replica.copy(Array(records[..<2]))
+        try await replica.copy(records)
+        #expect(try replica.read(from: 1, limit: 10) == records)
+        var forged = records[0]
+        forged.hash = records[1].hash
+        await expectLogErrorCode("replica_diverged") { try await replica.copy([forged]) }
+    }
+
+    private func expectLogErrorCode(_ code: String, _ body: () async throws -> Void) async {
+        do {
+            try await body()
+            Issue.record("expected \(code)")
+        } catch let error as EventLogError {
+            #expect(error.code == code)
+        } catch {
+            Issue.record("expected \(code), got \(error)")
+        }
     }
 }

@@ -118,6 +118,18 @@ public final class TestShop: @unchecked Sendable {
     }
 }
 
+/// What became of a command: "ok", or the engine error's code (a race's outcomes, counted by the caller).
+public func outcome(_ body: () async throws -> Void) async -> String {
+    do {
+        try await body()
+        return "ok"
+    } catch let error as EngineError {
+        return error.code.description
+    } catch {
+        return "\(error)"
+    }
+}
+
 /// Runs `body`, expecting it to fail with the engine error `code` and to append nothing.
 public func expectEngineError(
     _ code: String, _ shop: TestShop, sourceLocation: SourceLocation = #_sourceLocation,

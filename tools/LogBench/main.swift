@@ -70,7 +70,8 @@ struct LogBench: AsyncParsableCommand {
         options.connectionsMax = 4
         let log = try await PostgresLog.connect(endpoint, options: options)
         let selected = Set(workloads.split(separator: ",").map(String.init))
-        print("# emporium PostgreSQL log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(endpoint.redacted)")
+        print(
+            "# emporium PostgreSQL log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(endpoint.redacted)")
         for (name, appenders, events) in [
             ("single", 1, 1), ("concurrent", Self.concurrentAppenders, 1), ("batch", 1, Self.batchEvents),
         ] where selected.contains(name) {
@@ -78,8 +79,10 @@ struct LogBench: AsyncParsableCommand {
             let outcome = try await appendLoop(log, appenders: appenders, eventsPerAppend: events, label: name)
             let after = log.commitStatistics
             let transactions = after.transactions - before.transactions
-            print(String(format: "#   %@: %d transactions, %.1f events per transaction", name, transactions,
-                         Double(after.events - before.events) / Double(max(transactions, 1))))
+            print(
+                String(
+                    format: "#   %@: %d transactions, %.1f events per transaction", name, transactions,
+                    Double(after.events - before.events) / Double(max(transactions, 1))))
             report(name, outcome, backend: "pglog")
         }
         await log.close()
