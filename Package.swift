@@ -144,7 +144,7 @@ let package = Package(
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CommerceTests", dependencies: ["EventCodec", "Commerce"], swiftSettings: strict),
-        .testTarget(name: "CommandEngineTests", dependencies: ["Assembly", "ShopTestSupport", "Fixtures", "EventCodec", "CommandEngine", "Commerce", "EventStore", "History", "PostgresStore", "PostgresTestSupport", "TestSupport", .product(name: "Logging", package: "swift-log")],
+        .testTarget(name: "CommandEngineTests", dependencies: ["Assembly", "ShopTestSupport", "Fixtures", "EventCodec", "CommandEngine", "Commerce", "EventStore", "History", "PostgresStore", "PostgresTestSupport", "ReadModels", "TestSupport", .product(name: "Logging", package: "swift-log")],
                     swiftSettings: strict),
         .testTarget(
             name: "HTTPServerTests",

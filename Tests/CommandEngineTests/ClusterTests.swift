@@ -2,8 +2,10 @@ import Assembly
 import Commerce
 import EventStore
 import Foundation
+import Logging
 import PostgresStore
 import PostgresTestSupport
+import ReadModels
 import ShopTestSupport
 import Testing
 
@@ -113,5 +115,26 @@ import Testing
         #expect(try await holder.value)
         #expect(try await second.whileHoldingLease(77) {} == true)
         for node in nodes { await node.stop() }
+    }
+
+    /// Read-your-writes with `after=` holds on every node: positions are the log of record's, so another node's read
+    /// models reach the position a command answered with once its replica has copied it.
+    @Test func aPositionAnsweredOnOneNodeIsReadableOnAnother() async throws {
+        let database = try await TestPostgres.database()
+        let writer = try await TestShop(node: "writer", of: database, readModels: true)
+        let reader = try await TestShop(node: "reader", of: database, readModels: true)
+        let followers = [writer, reader].map { node in Task { await node.projector?.follow(logger: Logger(label: "test")) } }
+        let merchant = try await writer.register("m@example.com", role: .merchant)
+        let buyer = try await writer.shopper("b@example.com")
+        guard case .user(let buyerId, _) = buyer else { throw CancellationError() }
+        let goods = try await writer.listGoods(by: merchant)
+        let placed = try await writer.run(.placeOrder(items: [CartLine(goodsId: goods, quantity: 1)]), as: buyer)
+        let position = try #require(placed.events.map(\.position).max())
+        let projector = try #require(reader.projector)
+        #expect(await projector.wait(MyPagesProjection.name, reaches: position, timeout: .seconds(20)))
+        let orders = try projector.read(MyPagesProjection.self) { $0.orders(of: buyerId, status: nil, limit: 10) }
+        #expect(orders.map(\.orderId) == [try #require(placed.result.orderId).description])
+        for follower in followers { follower.cancel() }
+        for node in [writer, reader] { await node.stop() }
     }
 }
