@@ -177,11 +177,16 @@ final class SharedVault: Sendable {
     @Sendable func publishNewKeys() async throws {
         let made = local.takeNewKeys()
         guard !made.isEmpty else { return }
-        try await ofRecord.publishKeys(
-            try made.map { made in
-                let owner = KeyVault.ownerBytes(made.owner)
-                return (owner, try wrap(made.key, as: made.owner.description))
-            })
+        do {
+            try await ofRecord.publishKeys(
+                try made.map { made in
+                    let owner = KeyVault.ownerBytes(made.owner)
+                    return (owner, try wrap(made.key, as: made.owner.description))
+                })
+        } catch {
+            local.returnNewKeys(made)  // published before the next append instead: no event sealed with them is appended first
+            throw error
+        }
     }
 
     /// Stores here the keys other nodes published and destroys those they destroyed.

@@ -238,6 +238,9 @@ struct Serve: AsyncParsableCommand {
                 .config, "every node of a cluster must sign tokens alike: give --token-secret and --callback-secret (or their variables)")
         }
         if seedIfEmpty, logOfRecord == nil { try await seedIfTheDirectoryIsEmpty(keys: keys) }
+        if seedIfEmpty, logOfRecord != nil {
+            logger.warning("--seed-if-empty is ignored with --log: seed an LMDB shop, then emporium migrate --to the log of record")
+        }
         guard let lock = try ServerLock(directory: data.projectionsDirectory) else {
             throw CommandFailure(.tempFail, "another emporium serve or projections rebuild is using \(data.dataDirectory)")
         }

@@ -210,6 +210,9 @@ public final class KeyVault: PersonalDataCipher, @unchecked Sendable {
         }
     }
 
+    /// Puts back keys `takeNewKeys()` returned that could not be published, for the next attempt.
+    public func returnNewKeys(_ keys: [(owner: UserId, key: [UInt8])]) { made.withLock { $0 = keys + $0 } }
+
     /// Stores a key another node made (a key already held, or destroyed here, is left as it is).
     public func adopt(key bytes: [UInt8], for owner: UserId) throws {
         guard bytes.count == Self.keyBytes else {
