@@ -33,7 +33,9 @@ struct AppendPlan {
     }
 
     private(set) var head: LogHead
-    private var chains: [ChainKey: Chain]
+    /// The head the plan started from.
+    let start: LogHead
+    private(set) var chains: [ChainKey: Chain]
     /// Every event id of the batch already stored (before it, or placed by it): where, in which stream, at which version.
     private var stored: [UUID: (position: UInt64, stream: StreamName, version: UInt64)]
     private(set) var rows: [Row] = []
@@ -70,8 +72,38 @@ struct AppendPlan {
                 chains[ChainKey(kind: part - 1, name: name)] = Chain(count: UInt64(number), last: UInt64(other))
             }
         }
-        return AppendPlan(head: head, chains: chains, stored: stored)
+        return AppendPlan(head: head, start: head, chains: chains, stored: stored)
     }
+
+    /// A plan on what this node knew after its last commit (`head`, and the chains it had read or moved): no read, and
+    /// every chain it does not know is taken to be new. `writeIfCurrent` writes it only when that was all still true.
+    init(cached head: LogHead, chains: [ChainKey: Chain], for appends: [StreamAppend]) {
+        self.head = head
+        self.start = head
+        var known: [ChainKey: Chain] = [:]
+        var assumed: Set<ChainKey> = []
+        for append in appends {
+            for key in [ChainKey(kind: 0, name: append.stream.rawValue)] + append.events.flatMap({
+                [ChainKey(kind: 1, name: $0.metadata.actor), ChainKey(kind: 2, name: $0.type)]
+            }) {
+                if let chain = chains[key] { known[key] = Chain(count: chain.count, last: chain.last) } else { assumed.insert(key) }
+            }
+        }
+        self.chains = known
+        self.stored = [:]
+        self.assumedNew = Array(assumed)
+    }
+
+    private init(head: LogHead, start: LogHead, chains: [ChainKey: Chain], stored: [UUID: (position: UInt64, stream: StreamName, version: UInt64)]) {
+        self.head = head
+        self.start = start
+        self.chains = chains
+        self.stored = stored
+        self.assumedNew = []
+    }
+
+    /// Chains a cached plan took to be new (checked by `writeIfCurrent`).
+    private(set) var assumedNew: [ChainKey]
 
     /// Places one append after everything placed before it, or says why it cannot be (and then places nothing).
     mutating func place(_ appends: [StreamAppend], clock: any LogClock) throws(EventLogError) -> AppendResult {
@@ -150,6 +182,21 @@ struct AppendPlan {
     /// Writes the placed rows, the chains they moved and the head, and notifies followers (at commit).
     func write(connection: PostgresConnection, logger: Logger) async throws {
         guard !rows.isEmpty else { return }
+        try await connection.query(statement(condition: nil), logger: logger)
+    }
+
+    /// Writes the plan in one statement of its own (one round trip, its own commit) when the head is still the one the plan
+    /// started from and every chain it took to be new still is; otherwise writes nothing and returns false. When the head
+    /// has not moved, nothing has been committed since this node's last commit, so what it knew then is still so.
+    func writeIfCurrent(client: PostgresClient, logger: Logger) async throws -> Bool {
+        guard !rows.isEmpty else { return true }
+        let rows = try await client.query(statement(condition: assumedNew), logger: logger)
+        for try await written in rows.decode(Bool.self) { return written }
+        return false
+    }
+
+    /// The write statement; with `condition`, guarded by the start head (locked) and the chains that must not exist.
+    private func statement(condition assumedNew: [ChainKey]?) -> PostgresQuery {
         let positions = rows.map { Int64($0.position) }
         let ids = rows.map(\.event.eventId)
         let streams = rows.map(\.stream.rawValue)
@@ -166,20 +213,49 @@ struct AppendPlan {
         let lasts = dirty.map { Int64($0.value.last) }
         let hash = ByteBuffer(bytes: head.hash.bytes)
         let position = Int64(head.position)
-        // One statement: the rows, the chains they moved, the head, and the notification (sent at commit).
-        try await connection.query(
-            """
-            WITH events AS (
+        guard let assumedNew else {
+            // One statement: the rows, the chains they moved, the head, and the notification (sent at commit).
+            return """
+                WITH events AS (
+                    INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)
+                    SELECT * FROM UNNEST(\(positions)::bigint[], \(ids)::uuid[], \(streams)::text[], \(versions)::bigint[], \(types)::text[],
+                                         \(actors)::text[], \(correlations)::uuid[], \(times)::bigint[], \(records)::bytea[])),
+                chains AS (
+                    INSERT INTO emporium_chains (kind, name, count, last)
+                    SELECT * FROM UNNEST(\(kinds)::smallint[], \(names)::text[], \(counts)::bigint[], \(lasts)::bigint[])
+                    ON CONFLICT (kind, name) DO UPDATE SET count = EXCLUDED.count, last = EXCLUDED.last),
+                head AS (
+                    UPDATE emporium_log_head SET position = \(position), hash = \(hash), recorded_at = \(head.recordedAt?.nanosecondsSinceEpoch))
+                SELECT pg_notify(\(Schema.channel), \(String(head.position)))
+                """
+        }
+        let startPosition = Int64(start.position)
+        let newKinds = assumedNew.map(\.kind)
+        let newNames = assumedNew.map(\.name)
+        // `current` locks the head only if it is still the start (a head moved meanwhile is re-read after the lock wait
+        // and fails the test), and only if no chain taken to be new exists (read in a snapshot no older than the start).
+        return """
+            WITH current AS (
+                SELECT position FROM emporium_log_head
+                WHERE position = \(startPosition) AND NOT EXISTS (
+                    SELECT 1 FROM emporium_chains AS c JOIN UNNEST(\(newKinds)::smallint[], \(newNames)::text[]) AS n(kind, name)
+                    ON c.kind = n.kind AND c.name = n.name)
+                FOR UPDATE),
+            events AS (
                 INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)
                 SELECT * FROM UNNEST(\(positions)::bigint[], \(ids)::uuid[], \(streams)::text[], \(versions)::bigint[], \(types)::text[],
-                                     \(actors)::text[], \(correlations)::uuid[], \(times)::bigint[], \(records)::bytea[])),
+                                     \(actors)::text[], \(correlations)::uuid[], \(times)::bigint[], \(records)::bytea[])
+                WHERE EXISTS (SELECT 1 FROM current)),
             chains AS (
                 INSERT INTO emporium_chains (kind, name, count, last)
                 SELECT * FROM UNNEST(\(kinds)::smallint[], \(names)::text[], \(counts)::bigint[], \(lasts)::bigint[])
+                WHERE EXISTS (SELECT 1 FROM current)
                 ON CONFLICT (kind, name) DO UPDATE SET count = EXCLUDED.count, last = EXCLUDED.last),
             head AS (
-                UPDATE emporium_log_head SET position = \(position), hash = \(hash), recorded_at = \(head.recordedAt?.nanosecondsSinceEpoch))
-            SELECT pg_notify(\(Schema.channel), \(String(head.position)))
-            """, logger: logger)
+                UPDATE emporium_log_head SET position = \(position), hash = \(hash), recorded_at = \(head.recordedAt?.nanosecondsSinceEpoch)
+                WHERE EXISTS (SELECT 1 FROM current)),
+            notified AS (SELECT pg_notify(\(Schema.channel), \(String(head.position))) FROM current)
+            SELECT EXISTS (SELECT 1 FROM current) AND (SELECT count(*) FROM notified) >= 0
+            """
     }
 }

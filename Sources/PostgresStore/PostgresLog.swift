@@ -50,6 +50,8 @@ public final class PostgresLog: LogBackend, Sendable {
         public var transactions = 0
         public var events = 0
         public var appends = 0
+        /// Of `transactions`, those made in one statement on what the node knew (no read, no BEGIN/COMMIT).
+        public var oneStatementTransactions = 0
     }
 
     public var commitStatistics: CommitStatistics { statistics.withLock { $0 } }
@@ -173,9 +175,60 @@ public final class PostgresLog: LogBackend, Sendable {
         }
     }
 
-    /// One transaction for the whole batch: the head locked, every append checked and placed in order, the rows written.
+    /// What this node knew after its last commit: the head it wrote and the chains it read or moved then. Valid only while
+    /// the head is still that one (`AppendPlan.writeIfCurrent` checks, under the lock).
+    struct Cache {
+        var head: LogHead
+        var chains: [AppendPlan.ChainKey: AppendPlan.Chain]
+    }
+
+    private let cache = Mutex<Cache?>(nil)
+    static let cachedChainsMax = 100_000
+
+    /// Commits `batch`: first on what this node knew after its last commit, in one statement, when every append of it
+    /// was accepted on that knowledge; then, when the head moved meanwhile (another node committed) or anything was
+    /// refused or failed, in a transaction that locks the head and reads what it needs.
     private func commit(_ batch: [Pending]) async throws -> ([Result<AppendResult, EventLogError>], LogHead, [RecordedEvent]) {
-        try await client.withTransaction(logger: options.logger) { connection in
+        if let known = cache.withLock({ $0 }), options.holdBeforeCommit == nil {
+            var plan = AppendPlan(cached: known.head, chains: known.chains, for: batch.flatMap(\.appends))
+            var results: [Result<AppendResult, EventLogError>] = []
+            for pending in batch {
+                do throws(EventLogError) {
+                    results.append(.success(try plan.place(pending.appends, clock: options.clock)))
+                } catch {
+                    results.append(.failure(error))
+                }
+            }
+            let accepted = results.allSatisfy { if case .success = $0 { true } else { false } }
+            if accepted, (try? await plan.writeIfCurrent(client: client, logger: options.logger)) == true {
+                remember(plan, merging: true)
+                statistics.withLock {
+                    $0.transactions += 1
+                    $0.oneStatementTransactions += 1
+                    $0.appends += batch.count
+                    $0.events += plan.rows.count
+                }
+                return (results, plan.head, options.onCommit == nil ? [] : plan.rows.map(\.recorded))
+            }
+            cache.withLock { $0 = nil }
+        }
+        return try await commitLocked(batch)
+    }
+
+    /// Keeps what `plan` knew after it committed; `merging` the chains known before when the plan started where they did.
+    private func remember(_ plan: AppendPlan, merging: Bool) {
+        cache.withLock { cache in
+            var chains = plan.chains.mapValues { AppendPlan.Chain(count: $0.count, last: $0.last) }
+            if merging, let known = cache, known.head == plan.start, known.chains.count + chains.count <= Self.cachedChainsMax {
+                chains.merge(known.chains) { mine, _ in mine }
+            }
+            cache = Cache(head: plan.head, chains: chains)
+        }
+    }
+
+    /// One transaction for the whole batch: the head locked, every append checked and placed in order, the rows written.
+    private func commitLocked(_ batch: [Pending]) async throws -> ([Result<AppendResult, EventLogError>], LogHead, [RecordedEvent]) {
+        let committed = try await client.withTransaction(logger: options.logger) { connection in
             var plan = try await AppendPlan.load(batch.flatMap(\.appends), connection: connection, logger: options.logger)
             var outcomes: [Result<AppendResult, EventLogError>] = []
             for pending in batch {
@@ -195,8 +248,10 @@ public final class PostgresLog: LogBackend, Sendable {
                 $0.appends += batch.count
                 $0.events += plan.rows.count
             }
-            return (outcomes, plan.head, options.onCommit == nil ? [] : plan.rows.map(\.recorded))
+            return (outcomes, plan, options.onCommit == nil ? [] : plan.rows.map(\.recorded))
         }
+        remember(committed.1, merging: true)
+        return (committed.0, committed.1.head, committed.2)
     }
 
     /// Writes records of another log (`emporium migrate`) at their own positions, in one transaction, each placed as an

@@ -94,4 +94,45 @@ import Testing
         #expect(try await postgres.verify(progress: nil).problems.isEmpty)
         await postgres.close()
     }
+
+    /// A node appends in one statement on what it knew after its last commit only while that is still true: when another
+    /// node moved the head, or a stream it took to be new exists, it writes nothing that way and decides again under the
+    /// lock, so expectations hold exactly as in the locked path.
+    @Test func theOneStatementPathWritesOnlyOnWhatIsStillTrue() async throws {
+        let database = try await TestPostgres.database()
+        let first = try await connect(database)
+        let second = try await connect(database)
+        _ = try await second.append(to: stream("goods-1"), expected: .noStream, events: [event()])  // before `first` knew anything
+        _ = try await first.append(to: stream("order-1"), expected: .noStream, events: [event()])  // locked path; `first` now knows
+        for index in 2...5 { _ = try await first.append(to: stream("order-\(index)"), expected: .noStream, events: [event()]) }
+        #expect(first.commitStatistics.oneStatementTransactions == 4, "a lone writer appends in one statement")
+        // goods-1 exists, though `first` has never seen it: taken to be new, refused by the statement, refused again under the lock.
+        await expectLogError(.wrongExpectedVersion(stream: stream("goods-1"), expected: .noStream, current: 1)) {
+            _ = try await first.append(to: stream("goods-1"), expected: .noStream, events: [event()])
+        }
+        // Another node moves the head: `first`'s knowledge of order-1 is stale, and its append must see version 2.
+        _ = try await second.append(to: stream("order-1"), expected: .exact(1), events: [event()])
+        await expectLogError(.wrongExpectedVersion(stream: stream("order-1"), expected: .exact(1), current: 2)) {
+            _ = try await first.append(to: stream("order-1"), expected: .exact(1), events: [event()])
+        }
+        let appended = try await first.append(to: stream("order-1"), expected: .exact(2), events: [event()])
+        #expect(appended.positions == [8])
+        let ids = Set(try await first.read(from: 1, limit: 100).map(\.eventId))
+        #expect(ids.count == 8)
+        #expect(try await first.verify(progress: nil).problems.isEmpty)
+        // A retried append (same event id) after a one-statement commit gets the stored positions back.
+        let retried = event()
+        let once = try await first.append(to: stream("order-9"), expected: .noStream, events: [retried])
+        let twice = try await first.append(to: stream("order-9"), expected: .noStream, events: [retried])
+        #expect(twice.positions == once.positions && twice.wasAlreadyStored)
+        // An actor chain `first` never read, begun by `second` before `first`'s last commit: its next event must link to it.
+        _ = try await second.append(to: stream("user-x"), expected: .noStream, events: [event(actor: "user:x:customer")])
+        let before = try await first.append(to: stream("order-10"), expected: .noStream, events: [event()])
+        let linked = try await first.append(to: stream("order-11"), expected: .noStream, events: [event(actor: "user:x:customer")])
+        let record = try #require(try await first.event(at: linked.positions[0]))
+        #expect(record.links.actor == before.positions[0] - 1, "linked to user:x's first event, not taken as its first")
+        #expect(try await first.events(byActor: "user:x:customer", from: 1, limit: 10).count == 2)
+        #expect(try await first.verify(progress: nil).problems.isEmpty)
+        for log in [first, second] { await log.close() }
+    }
 }
