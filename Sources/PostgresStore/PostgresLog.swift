@@ -218,11 +218,13 @@ public final class PostgresLog: LogBackend, Sendable {
     /// Keeps what `plan` knew after it committed; `merging` the chains known before when the plan started where they did.
     private func remember(_ plan: AppendPlan, merging: Bool) {
         cache.withLock { cache in
-            var chains = plan.chains.mapValues { AppendPlan.Chain(count: $0.count, last: $0.last) }
-            if merging, let known = cache, known.head == plan.start, known.chains.count + chains.count <= Self.cachedChainsMax {
-                chains.merge(known.chains) { mine, _ in mine }
+            // In place: the known chains are not copied per commit (they grow to `cachedChainsMax`).
+            if merging, cache?.head == plan.start, let count = cache?.chains.count, count + plan.chains.count <= Self.cachedChainsMax {
+                cache?.head = plan.head
+                for (key, chain) in plan.chains { cache?.chains[key] = AppendPlan.Chain(count: chain.count, last: chain.last) }
+            } else {
+                cache = Cache(head: plan.head, chains: plan.chains.mapValues { AppendPlan.Chain(count: $0.count, last: $0.last) })
             }
-            cache = Cache(head: plan.head, chains: chains)
         }
     }
 
