@@ -83,9 +83,11 @@ struct AppendPlan {
         var known: [ChainKey: Chain] = [:]
         var assumed: Set<ChainKey> = []
         for append in appends {
-            for key in [ChainKey(kind: 0, name: append.stream.rawValue)] + append.events.flatMap({
-                [ChainKey(kind: 1, name: $0.metadata.actor), ChainKey(kind: 2, name: $0.type)]
-            }) {
+            for key in [ChainKey(kind: 0, name: append.stream.rawValue)]
+                + append.events.flatMap({
+                    [ChainKey(kind: 1, name: $0.metadata.actor), ChainKey(kind: 2, name: $0.type)]
+                })
+            {
                 if let chain = chains[key] { known[key] = Chain(count: chain.count, last: chain.last) } else { assumed.insert(key) }
             }
         }
@@ -94,7 +96,9 @@ struct AppendPlan {
         self.assumedNew = Array(assumed)
     }
 
-    private init(head: LogHead, start: LogHead, chains: [ChainKey: Chain], stored: [UUID: (position: UInt64, stream: StreamName, version: UInt64)]) {
+    private init(
+        head: LogHead, start: LogHead, chains: [ChainKey: Chain], stored: [UUID: (position: UInt64, stream: StreamName, version: UInt64)]
+    ) {
         self.head = head
         self.start = start
         self.chains = chains

@@ -8,13 +8,21 @@ import PostgresStore
 
 /// The log of record a cluster command talks to: `--log` or EMPORIUM_LOG.
 struct LogOfRecordOptions: ParsableArguments {
-    @Option(name: .customLong("log"), help: "The log of record, postgres://user:password@host:port/database (or EMPORIUM_LOG).")
+    @Option(
+        name: .customLong("log"),
+        help: "The log of record, postgres://user:password@host:port/database (or EMPORIUM_LOG); for serve, without it the local LMDB log.")
     var logURL: String?
 
     func endpoint() throws -> PostgresEndpoint {
-        guard let text = logURL ?? ProcessInfo.processInfo.environment["EMPORIUM_LOG"], !text.isEmpty else {
+        guard let endpoint = try optionalEndpoint() else {
             throw ValidationError("give the log of record with --log postgres://… or EMPORIUM_LOG")
         }
+        return endpoint
+    }
+
+    /// The log of record, or nil when neither `--log` nor EMPORIUM_LOG is set (a shop on its local LMDB log).
+    func optionalEndpoint() throws -> PostgresEndpoint? {
+        guard let text = logURL ?? ProcessInfo.processInfo.environment["EMPORIUM_LOG"], !text.isEmpty else { return nil }
         guard let endpoint = PostgresEndpoint(url: text) else {
             throw ValidationError("--log must be postgres://user[:password]@host[:port]/database")
         }

@@ -18,34 +18,17 @@ import UnixSignals
 /// (made once with random bytes, mode 0600, so a restart keeps tokens valid).
 /// A node of a shop whose log of record is PostgreSQL.
 struct ClusterArguments: ParsableArguments {
-    @Option(
-        name: .customLong("log"),
-        help: "The log of record, postgres://user:password@host:port/database (or EMPORIUM_LOG); without it, the local LMDB log.")
-    var logURL: String?
-    @Option(help: "Secret that wraps the keys of the vault all nodes share (or EMPORIUM_VAULT_SECRET; at least 32 characters).")
-    var vaultSecret: String?
+    @OptionGroup var log: LogOfRecordOptions
+    @OptionGroup var secret: VaultSecretOption
     @Option(help: "This node's name in `emporium cluster status` (default: host name and port).") var nodeName: String?
 
     /// The log of record, when one is set.
-    func endpoint() throws -> PostgresEndpoint? {
-        guard let text = logURL ?? ProcessInfo.processInfo.environment["EMPORIUM_LOG"], !text.isEmpty else { return nil }
-        guard let endpoint = PostgresEndpoint(url: text) else {
-            throw ValidationError("--log must be postgres://user[:password]@host[:port]/database")
-        }
-        return endpoint
-    }
+    func endpoint() throws -> PostgresEndpoint? { try log.optionalEndpoint() }
 
     func options(endpoint: PostgresEndpoint, address: String) throws -> ClusterOptions {
-        let secret = vaultSecret ?? ProcessInfo.processInfo.environment["EMPORIUM_VAULT_SECRET"] ?? ""
-        guard secret.utf8.count >= 32 else {
-            throw CommandFailure(
-                .config,
-                "a node of a cluster needs --vault-secret or EMPORIUM_VAULT_SECRET (at least 32 characters, the same on every node)")
-        }
-        let host = ProcessInfo.processInfo.hostName
-        return ClusterOptions(
-            logOfRecord: endpoint, vaultSecret: secret, nodeName: nodeName ?? "\(host):\(address.split(separator: ":").last ?? "")",
-            address: address)
+        ClusterOptions(
+            logOfRecord: endpoint, vaultSecret: try secret.resolve(),
+            nodeName: nodeName ?? "\(ProcessInfo.processInfo.hostName):\(address.split(separator: ":").last ?? "")", address: address)
     }
 }
 
