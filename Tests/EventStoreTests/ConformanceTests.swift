@@ -212,3 +212,88 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         Issue.record("an append never got through its conflicts")
     }
 }
+
+/// The log's read promises, on every backend: the same history answers the same reads.
+@Suite struct ReadConformanceTests {
+    /// Three streams whose events alternate, written by two actors.
+    func populated(_ backend: Backend, clock: ManualClock = ManualClock(stepNanoseconds: 1_000_000)) async throws -> any LogBackend {
+        let log = try await backend.open(clock: clock)
+        for round in 0..<10 {
+            for name in ["order-a", "order-b", "goods-c"] {
+                let actor = round.isMultiple(of: 2) ? "user:alice:customer" : "user:bob:merchant"
+                _ = try await log.append(
+                    to: stream(name), expected: .any,
+                    events: [event(name.hasPrefix("order") ? "OrderNoted" : "StockAdded", payload: "\(round)", actor: actor)])
+            }
+        }
+        return log
+    }
+
+    @Test(arguments: Backend.allCases) func streamsReadForwardAndBackward(_ backend: Backend) async throws {
+        let log = try await populated(backend)
+        let all = try await log.readStream(stream("order-b"), from: nil, backward: false, limit: 100)
+        #expect(all.map(\.version) == Array(1...10))
+        #expect(try await log.readStream(stream("order-b"), from: 4, backward: false, limit: 3).map(\.version) == [4, 5, 6])
+        #expect(try await log.readStream(stream("order-b"), from: nil, backward: true, limit: 2).map(\.version) == [10, 9])
+        #expect(try await log.readStream(stream("order-b"), from: 3, backward: true, limit: 100).map(\.version) == [3, 2, 1])
+        #expect(try await log.readStream(stream("nope-1"), from: nil, backward: false, limit: 100).isEmpty)
+        #expect(String(decoding: all[6].payload, as: UTF8.self) == "6")
+    }
+
+    @Test(arguments: Backend.allCases) func theLogReadsInPositionOrderAndIndexesAgreeWithABruteForceScan(_ backend: Backend) async throws {
+        let log = try await populated(backend)
+        let everything = try await log.read(from: 1, limit: 1_000)
+        #expect(everything.map(\.position) == Array(1...30))
+        #expect(try await log.read(from: 28, limit: 10).map(\.position) == [28, 29, 30])
+        #expect(try await log.read(from: 31, limit: 10).isEmpty)
+        for actor in ["user:alice:customer", "user:bob:merchant"] {
+            #expect(try await log.events(byActor: actor, from: 1, limit: 1_000) == everything.filter { $0.metadata.actor == actor })
+        }
+        #expect(try await log.events(ofType: "StockAdded", from: 1, limit: 1_000) == everything.filter { $0.type == "StockAdded" })
+        #expect(try await log.events(ofType: "StockAdded", from: 10, limit: 2).map(\.position) == [12, 15])
+        #expect(try await log.events(correlatedWith: testCorrelation, from: 1, limit: 1_000).count == 30)
+        #expect(try await log.events(correlatedWith: UUID(), from: 1, limit: 10).isEmpty)
+        #expect(try await log.events(byActor: "user:nobody:customer", from: 1, limit: 10).isEmpty)
+        let target = everything[17]
+        #expect(try await log.event(id: target.eventId) == target)
+        #expect(try await log.event(at: 18) == target)
+        #expect(try await log.event(at: 31) == nil)
+        #expect(try await log.verify(progress: nil).isHealthy)
+    }
+
+    @Test(arguments: Backend.allCases) func timeStrictlyIncreasesAndPositionsAreFoundByTime(_ backend: Backend) async throws {
+        let standing = ManualClock(stepNanoseconds: 0)
+        let still = try await backend.open(clock: standing)
+        _ = try await still.append(to: stream("s-1"), expected: .any, events: (0..<5).map { _ in event() })
+        standing.set(1_000)  // the clock jumps backwards
+        _ = try await still.append(to: stream("s-1"), expected: .any, events: [event()])
+        let times = try await still.read(from: 1, limit: 10).map(\.recordedAt.nanosecondsSinceEpoch)
+        #expect(zip(times, times.dropFirst()).allSatisfy { $0 < $1 })
+
+        let log = try await populated(backend, clock: ManualClock(start: 1_000_000_000, stepNanoseconds: 1_000_000))
+        let seventh = try await log.read(from: 1, limit: 100)[6].recordedAt
+        #expect(try await log.position(atOrAfter: seventh) == 7)
+        #expect(try await log.position(atOrAfter: Timestamp(nanosecondsSinceEpoch: seventh.nanosecondsSinceEpoch - 1)) == 7)
+        #expect(try await log.position(atOrAfter: Timestamp(nanosecondsSinceEpoch: seventh.nanosecondsSinceEpoch + 1)) == 8)
+        #expect(try await log.position(atOrAfter: Timestamp(nanosecondsSinceEpoch: 0)) == 1)
+        #expect(try await log.position(atOrAfter: Timestamp(nanosecondsSinceEpoch: Int64.max)) == nil)
+    }
+
+    @Test(arguments: Backend.allCases) func aSubscriptionCatchesUpThenFollowsNewCommits(_ backend: Backend) async throws {
+        let log = try await backend.open()
+        _ = try await log.append(to: stream("s-1"), expected: .any, events: (0..<5).map { _ in event() })
+        let received = Task {
+            var positions: [UInt64] = []
+            for try await event in log.events(from: 3) {
+                positions.append(event.position)
+                if positions.count == 8 { break }
+            }
+            return positions
+        }
+        for _ in 0..<5 {
+            _ = try await log.append(to: stream("s-2"), expected: .any, events: [event()])
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(try await received.value == Array(3...10))
+    }
+}

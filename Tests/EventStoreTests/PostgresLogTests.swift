@@ -135,4 +135,19 @@ import Testing
         #expect(try await first.verify(progress: nil).problems.isEmpty)
         for log in [first, second] { await log.close() }
     }
+
+    /// Verify reads every record in PostgreSQL: a byte changed behind the log's back is found at its position.
+    @Test func verifyFindsARecordDamagedInPostgreSQL() async throws {
+        let database = try await TestPostgres.database()
+        let log = try await connect(database)
+        for index in 0..<5 { _ = try await log.append(to: stream("order-\(index)"), expected: .noStream, events: [event()]) }
+        #expect(try await log.verify(progress: nil).isHealthy)
+        try await TestPostgres.execute(
+            "UPDATE emporium_events SET record = overlay(record placing '\\x00'::bytea from length(record) - 2 for 1) WHERE position = 3",
+            on: database)
+        let report = try await log.verify(progress: nil)
+        #expect(!report.isHealthy)
+        #expect(report.firstProblem?.position == 3, "\(report.problems)")
+        await log.close()
+    }
 }
