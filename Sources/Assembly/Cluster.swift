@@ -73,6 +73,19 @@ public final class ClusterLink: Sendable {
         try await log.replicate(from: ofRecord, beforeCopying: beforeCopying)
     }
 
+    /// Copies this node's own commit into its replica as soon as it is made (no read back from PostgreSQL). When that fails,
+    /// nothing is lost: the copier reads the records back, and forgets their users, as it does for other nodes' commits.
+    func copyOwnCommit(_ records: [RecordedEvent], into log: EventLog) async {
+        do {
+            try await forgetUsers(in: records)
+            try await log.copy(records, mayBeAhead: true)
+        } catch {
+            options.logger.warning(
+                "copying this node's own commit failed; the copier will bring it",
+                metadata: ["error": "\(error)", "first.position": "\(records.first?.position ?? 0)"])
+        }
+    }
+
     /// Copies `log` up to the log of record's head as it is now; `progress` is told the head after each page.
     func catchUp(_ log: EventLog, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws {
         let target = try await ofRecord.head().position
@@ -96,7 +109,7 @@ public final class ClusterLink: Sendable {
                     } catch {
                         logger.warning("could not report this node to the cluster", metadata: ["error": "\(error)"])
                     }
-                    try? await Task.sleep(for: .seconds(1))
+                    do { try await Task.sleep(for: .seconds(1)) } catch { return }  // cancelled: the node stops
                 }
             }
             defer { reporter.cancel() }
@@ -111,7 +124,7 @@ public final class ClusterLink: Sendable {
                         }
                         if Task.isCancelled { return }
                         logger.warning("copying from the log of record failed; retrying", metadata: ["error": "\(error)"])
-                        try? await Task.sleep(for: .seconds(1))
+                        do { try await Task.sleep(for: .seconds(1)) } catch { return }  // cancelled: the node stops
                     }
                 }
             }

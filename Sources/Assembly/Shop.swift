@@ -93,10 +93,7 @@ public final class Shop: Sendable {
         do {
             try await link.vault.join()
             try await link.catchUp(log, progress: progress)
-            committed.start { records in
-                try? await link.forgetUsers(in: records)
-                try? await log.copy(records, mayBeAhead: true)
-            }
+            committed.start { records in await link.copyOwnCommit(records, into: log) }
             log.forwardAppends(to: ofRecord, beforeForwarding: link.vault.publishNewKeys)
             let shop = try Shop(directory: directory, options: options, log: log, vault: vault, cluster: link)
             link.attach(shop.engine)

@@ -144,7 +144,7 @@ public struct OrderExpiryService: Service {
                 } catch {
                     logger.warning("could not take the expiry lease", metadata: ["error": "\(error)"])
                 }
-                try? await Task.sleep(for: interval)
+                do { try await Task.sleep(for: interval) } catch { return }  // cancelled: the server is stopping
             }
         }
     }

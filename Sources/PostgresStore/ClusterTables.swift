@@ -146,7 +146,12 @@ extension PostgresLog {
                     await group.next()
                     group.cancelAll()
                 }
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(id))", logger: options.logger)
+                do {
+                    try await connection.query("SELECT pg_advisory_unlock(\(id))", logger: options.logger)
+                } catch {
+                    // The connection is gone, and the session's lock with it.
+                    options.logger.debug("releasing a lease failed", metadata: ["lease": "\(id)", "error": "\(error)"])
+                }
                 return true
             }
         }

@@ -200,7 +200,7 @@ public final class PostgresLog: LogBackend, Sendable {
                 }
             }
             let accepted = results.allSatisfy { if case .success = $0 { true } else { false } }
-            if accepted, (try? await plan.writeIfCurrent(client: client, logger: options.logger)) == true {
+            if accepted, await writeIfCurrent(plan) {
                 remember(plan, merging: true)
                 statistics.withLock {
                     $0.transactions += 1
@@ -213,6 +213,17 @@ public final class PostgresLog: LogBackend, Sendable {
             cache.withLock { $0 = nil }
         }
         return try await commitLocked(batch)
+    }
+
+    /// The one-statement write; a failure (a retried event id, a dropped connection) is logged and the batch goes to the
+    /// locked path, which tells a retry from a conflict and reports what is wrong.
+    private func writeIfCurrent(_ plan: AppendPlan) async -> Bool {
+        do {
+            return try await plan.writeIfCurrent(client: client, logger: options.logger)
+        } catch {
+            options.logger.debug("a one-statement append failed; deciding again under the lock", metadata: ["error": "\(error)"])
+            return false
+        }
     }
 
     /// Keeps what `plan` knew after it committed; `merging` the chains known before when the plan started where they did.
@@ -457,15 +468,24 @@ public final class PostgresLog: LogBackend, Sendable {
             } catch {
                 if Task.isCancelled { return }
                 options.logger.warning("listening for new commits failed; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
+                do { try await Task.sleep(for: .seconds(1)) } catch { return }
             }
         }
     }
 
     private func poll() async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: options.pollInterval)
-            if let head = try? await head().position, head > headWatch.head { headWatch.publish(head) }
+            do {
+                try await Task.sleep(for: options.pollInterval)
+            } catch {
+                return  // cancelled: the log is closing
+            }
+            do {
+                let head = try await head().position
+                if head > headWatch.head { headWatch.publish(head) }
+            } catch {
+                options.logger.debug("polling the head failed", metadata: ["error": "\(error)"])  // the listener warns of a lost connection
+            }
         }
     }
 }
