@@ -20,6 +20,8 @@ public struct ClusterOptions: Sendable {
     public var logger = Logger(label: "emporium.cluster")
     /// Connections to PostgreSQL this node keeps.
     public var connectionsMax = 8
+    /// How long a request to PostgreSQL may take before the node answers `log_unavailable` (a failover, a cut link).
+    public var answerTimeout = Duration.seconds(5)
 
     public init(logOfRecord: PostgresEndpoint, vaultSecret: String, nodeName: String, address: String) {
         self.logOfRecord = logOfRecord
@@ -107,26 +109,32 @@ public final class ClusterLink: Sendable {
                             node: link.options.nodeName, address: link.options.address, replicaHead: log.headPosition,
                             startedAt: link.startedAt)
                     } catch {
-                        logger.warning("could not report this node to the cluster", metadata: ["error": "\(error)"])
+                        // The log of record warns once when it stops answering, and once when it answers again.
+                        logger.debug("could not report this node to the cluster", metadata: ["error": "\(error)"])
                     }
                     do { try await Task.sleep(for: .seconds(1)) } catch { return }  // cancelled: the node stops
                 }
             }
             defer { reporter.cancel() }
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    do {
-                        try await link.follow(log)
-                    } catch let error as EventLogError {
-                        if case .replicaDiverged = error {
-                            logger.critical("the replica differs from the log of record; stopping", metadata: ["error": "\(error)"])
-                            throw error
-                        }
-                        if Task.isCancelled { return }
-                        logger.warning("copying from the log of record failed; retrying", metadata: ["error": "\(error)"])
-                        do { try await Task.sleep(for: .seconds(1)) } catch { return }  // cancelled: the node stops
-                    }
+            try await cancelWhenGracefulShutdown { try await link.keepCopying(into: log) }
+        }
+    }
+
+    /// Copies from the log of record into `log` until the task is cancelled: while the log of record does not answer
+    /// (failing over, or this node cut off from it) the replica keeps what it has and serves it, and copying resumes once
+    /// it answers; a replica that diverges throws (its read models would be wrong).
+    public func keepCopying(into log: EventLog) async throws {
+        while !Task.isCancelled {
+            do {
+                try await follow(log)
+            } catch let error as EventLogError {
+                if case .replicaDiverged = error {
+                    options.logger.critical("the replica differs from the log of record; stopping", metadata: ["error": "\(error)"])
+                    throw error
                 }
+                if Task.isCancelled { return }
+                options.logger.debug("copying from the log of record failed; retrying", metadata: ["error": "\(error)"])
+                do { try await Task.sleep(for: .seconds(1)) } catch { return }  // cancelled: the node stops
             }
         }
     }

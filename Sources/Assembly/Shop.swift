@@ -77,6 +77,7 @@ public final class Shop: Sendable {
         postgres.clock = options.engine.clock
         postgres.logger = cluster.logger
         postgres.connectionsMax = cluster.connectionsMax
+        postgres.answerTimeout = cluster.answerTimeout
         // The node's own commits go into its replica at once, without being read back; the copier brings the rest.
         postgres.onCommit = { records in await committed.hand(records) }
         let ofRecord: PostgresLog

@@ -183,8 +183,10 @@ public final class Engine: Sendable {
                 // On a node of a cluster, a refusal may come from a replica behind what the caller did on another node
                 // (goods listed there a moment ago, a payment a provider calls back about): decide once more on the log
                 // of record's state.
-                guard !caughtUp, try await catchUpWithLogOfRecord(decidedAt: seen) else { throw error }
+                guard !caughtUp, await catchUpWithLogOfRecord(decidedAt: seen) else { throw error }
                 caughtUp = true
+                // The request may be the retry of one that committed elsewhere (its first answer came back lost).
+                if let idempotency, let stored = try storedAnswer(idempotency, for: context, commandType: commandType) { return stored }
                 continue
             }
             try checkCallerExpectation(decision, execution: execution)
@@ -209,12 +211,19 @@ public final class Engine: Sendable {
 
     /// On a node of a cluster: when the log of record holds more than the replica held when the command was decided
     /// (`decidedAt`), waits until the replica has copied it and returns true (the decision may have been made on stale state).
-    private func catchUpWithLogOfRecord(decidedAt: UInt64) async throws -> Bool {
+    /// A log of record that cannot be reached leaves the refusal as it was decided: the command could not append anyway.
+    private func catchUpWithLogOfRecord(decidedAt: UInt64) async -> Bool {
         guard let ofRecord = log.logOfRecord else { return false }
-        let head = try await ofRecord.head().position
-        guard head > decidedAt else { return false }
-        try await log.waitForCopies(through: head)
-        return true
+        do {
+            let head = try await ofRecord.head().position
+            guard head > decidedAt else { return false }
+            try await log.waitForCopies(through: head)
+            return true
+        } catch {
+            configuration.logger.debug(
+                "a refusal stands undecided again: the log of record is out of reach", metadata: ["error": "\(error)"])
+            return false
+        }
     }
 
     private func checkCallerExpectation(_ decision: Decision, execution: Execution) throws {

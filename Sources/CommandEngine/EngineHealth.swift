@@ -4,6 +4,13 @@ extension Engine {
     /// The log's newest position.
     public var headPosition: UInt64 { log.headPosition }
 
+    /// On a node of a cluster, whether the log of record answers (nil on a shop with its log on this machine). While it
+    /// does not, commands are refused with `log_unavailable` and reads are served from the replica.
+    public var logOfRecordStatus: LogOfRecordStatus? {
+        guard let reachability = log.logOfRecord?.reachability else { return nil }
+        return LogOfRecordStatus(unansweredFor: reachability.unansweredFor(), failure: reachability.failure)
+    }
+
     /// What is wrong with the engine's storage now, one sentence each; empty when
     /// the log's last write succeeded and its newest record checks.
     public func storageProblems() -> [String] {
@@ -17,4 +24,14 @@ extension Engine {
 extension EngineError {
     /// Text a caller sent, cut short and escaped for an error message.
     public static func shown(_ text: some StringProtocol) -> String { LogLimits.shown(text) }
+}
+
+/// Whether a node's log of record answers, as `/health` reports it.
+public struct LogOfRecordStatus: Sendable {
+    /// How long it has not answered; nil while it answers.
+    public var unansweredFor: Duration?
+    /// Why its latest request failed; nil while it answers.
+    public var failure: String?
+
+    public var answers: Bool { unansweredFor == nil }
 }

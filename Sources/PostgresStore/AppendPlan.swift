@@ -192,9 +192,9 @@ struct AppendPlan {
     /// Writes the plan in one statement of its own (one round trip, its own commit) when the head is still the one the plan
     /// started from and every chain it took to be new still is; otherwise writes nothing and returns false. When the head
     /// has not moved, nothing has been committed since this node's last commit, so what it knew then is still so.
-    func writeIfCurrent(client: PostgresClient, logger: Logger) async throws -> Bool {
+    func writeIfCurrent(connection: PostgresConnection, logger: Logger) async throws -> Bool {
         guard !rows.isEmpty else { return true }
-        let rows = try await client.query(statement(condition: assumedNew), logger: logger)
+        let rows = try await connection.query(statement(condition: assumedNew), logger: logger)
         for try await written in rows.decode(Bool.self) { return written }
         return false
     }

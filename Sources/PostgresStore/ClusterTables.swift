@@ -21,15 +21,15 @@ extension PostgresLog {
     /// numbers become visible in order: a reader resuming after N misses none.
     public func publishKeys(_ keys: [(owner: [UInt8], wrapped: [UInt8])]) async throws {
         guard !keys.isEmpty else { return }
-        try await run { client in
-            try await client.withTransaction(logger: options.logger) { connection in
-                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.keysLock))", logger: options.logger)
+        try await bounded { connection in
+            try await connection.withTransaction(logger: self.options.logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.keysLock))", logger: self.options.logger)
                 for key in keys {
                     try await connection.query(
                         """
                         INSERT INTO emporium_keys (owner, wrapped) VALUES (\(ByteBuffer(bytes: key.owner)), \(ByteBuffer(bytes: key.wrapped)))
                         ON CONFLICT (owner) DO NOTHING
-                        """, logger: options.logger)
+                        """, logger: self.options.logger)
                 }
             }
         }
@@ -37,9 +37,10 @@ extension PostgresLog {
 
     /// Keys stored or destroyed after `sequence`, in order.
     public func keys(after sequence: Int64) async throws -> [SharedKey] {
-        try await run { client in
-            let rows = try await client.query(
-                "SELECT sequence, owner, wrapped FROM emporium_keys WHERE sequence > \(sequence) ORDER BY sequence", logger: options.logger)
+        try await bounded { connection in
+            let rows = try await connection.query(
+                "SELECT sequence, owner, wrapped FROM emporium_keys WHERE sequence > \(sequence) ORDER BY sequence",
+                logger: self.options.logger)
             var keys: [SharedKey] = []
             for try await (sequence, owner, wrapped) in rows.decode((Int64, ByteBuffer, ByteBuffer?).self) {
                 keys.append(
@@ -52,25 +53,26 @@ extension PostgresLog {
 
     /// Destroys `owner`'s key for every node (crypto-shredding): the row keeps only the fact that it was destroyed.
     public func destroyKey(owner: [UInt8]) async throws {
-        try await run { client in
-            try await client.withTransaction(logger: options.logger) { connection in
-                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.keysLock))", logger: options.logger)
+        try await bounded { connection in
+            try await connection.withTransaction(logger: self.options.logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.keysLock))", logger: self.options.logger)
                 try await connection.query(
                     """
                     INSERT INTO emporium_keys (owner, wrapped, destroyed) VALUES (\(ByteBuffer(bytes: owner)), NULL, true)
                     ON CONFLICT (owner) DO UPDATE SET wrapped = NULL, destroyed = true, sequence = nextval('emporium_keys_sequence_seq')
-                    """, logger: options.logger)
+                    """, logger: self.options.logger)
             }
         }
     }
 
     /// The shop key named `name`: the stored one, or `proposed` when none was stored (the first node's wins).
     public func shopKey(_ name: String, proposing proposed: [UInt8]) async throws -> [UInt8] {
-        try await run { client in
-            try await client.query(
+        try await bounded { connection in
+            try await connection.query(
                 "INSERT INTO emporium_shop_keys (name, wrapped) VALUES (\(name), \(ByteBuffer(bytes: proposed))) ON CONFLICT (name) DO NOTHING",
-                logger: options.logger)
-            let rows = try await client.query("SELECT wrapped FROM emporium_shop_keys WHERE name = \(name)", logger: options.logger)
+                logger: self.options.logger)
+            let rows = try await connection.query(
+                "SELECT wrapped FROM emporium_shop_keys WHERE name = \(name)", logger: self.options.logger)
             for try await wrapped in rows.decode(ByteBuffer.self) { return Array(wrapped.readableBytesView) }
             throw EventLogError.unavailable("the shop key \(name) vanished")
         }
@@ -90,21 +92,21 @@ extension PostgresLog {
     /// Records that node `name` (serving on `address`) has copied through `replicaHead`.
     public func report(node name: String, address: String, replicaHead: UInt64, startedAt: Timestamp) async throws {
         let now = options.clock.now().nanosecondsSinceEpoch
-        _ = try await run { client in
-            try await client.query(
+        _ = try await bounded { connection in
+            try await connection.query(
                 """
                 INSERT INTO emporium_nodes (name, address, replica_head, started_at, seen_at)
                 VALUES (\(name), \(address), \(Int64(replicaHead)), \(startedAt.nanosecondsSinceEpoch), \(now))
                 ON CONFLICT (name) DO UPDATE SET address = EXCLUDED.address, replica_head = EXCLUDED.replica_head,
                     started_at = EXCLUDED.started_at, seen_at = EXCLUDED.seen_at
-                """, logger: options.logger)
+                """, logger: self.options.logger)
         }
     }
 
     public func nodes() async throws -> [NodeStatus] {
-        try await run { client in
-            let rows = try await client.query(
-                "SELECT name, address, replica_head, started_at, seen_at FROM emporium_nodes ORDER BY name", logger: options.logger)
+        try await bounded { connection in
+            let rows = try await connection.query(
+                "SELECT name, address, replica_head, started_at, seen_at FROM emporium_nodes ORDER BY name", logger: self.options.logger)
             var nodes: [NodeStatus] = []
             for try await (name, address, head, started, seen) in rows.decode((String, String, Int64, Int64, Int64).self) {
                 nodes.append(
@@ -137,7 +139,11 @@ extension PostgresLog {
                         while !Task.isCancelled {
                             do {
                                 try await Task.sleep(for: checkEvery)
-                                try await connection.query("SELECT 1", logger: self.options.logger)
+                                // A lease whose connection does not answer in time is given up: the lock may be lost.
+                                _ = try await Self.within(self.options.answerTimeout, closing: ConnectionInUse(connection)) {
+                                    try await connection.query("SELECT 1", logger: self.options.logger)
+                                    return true
+                                }
                             } catch {
                                 return
                             }

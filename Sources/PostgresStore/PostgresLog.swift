@@ -27,6 +27,11 @@ public final class PostgresLog: LogBackend, Sendable {
         public var pollInterval = Duration.milliseconds(500)
         /// Connections this node keeps to PostgreSQL.
         public var connectionsMax = 8
+        /// How long a request to PostgreSQL may take, a connection included, before it is given up as `unavailable`
+        /// (PostgreSQL failing over, or this node cut off from it): an append waits at most this long in the queue and
+        /// as long again for its commit. PostgreSQL ends a transaction left idle this long too, so a node cut off in the
+        /// middle of one does not hold the log head locked for the others.
+        public var answerTimeout = Duration.seconds(5)
         /// Tests only: each append transaction sleeps this long in PostgreSQL after writing its rows and before
         /// committing, holding the head locked (a slow commit, to show no reader skips an event that commits late).
         package var holdBeforeCommit: Duration?
@@ -78,6 +83,10 @@ public final class PostgresLog: LogBackend, Sendable {
             database: endpoint.database, tls: .disable)
         configuration.options.maximumConnections = options.connectionsMax
         configuration.options.minimumConnections = 0
+        configuration.options.connectTimeout = options.answerTimeout
+        configuration.options.additionalStartupParameters = [
+            ("idle_in_transaction_session_timeout", "\(Self.milliseconds(options.answerTimeout))")
+        ]
         let client = PostgresClient(configuration: configuration, backgroundLogger: options.logger)
         self.client = client
         runner = Task { await client.run() }
@@ -109,7 +118,7 @@ public final class PostgresLog: LogBackend, Sendable {
     public func append(_ appends: [StreamAppend]) async throws -> AppendResult {
         let eventCount = try EventLog.validate(appends)
         let result = try await withCheckedThrowingContinuation { continuation in
-            let pending = Pending(appends: appends, eventCount: eventCount, continuation: continuation)
+            let pending = Pending(appends: appends, eventCount: eventCount, continuation: continuation, queuedAt: .now)
             if committer.submit(pending) { Task { await self.commitLoop() } }
         }
         return result
@@ -119,6 +128,7 @@ public final class PostgresLog: LogBackend, Sendable {
         let appends: [StreamAppend]
         let eventCount: Int
         let continuation: CheckedContinuation<AppendResult, any Error>
+        let queuedAt: ContinuousClock.Instant
     }
 
     /// Appends waiting for the next transaction; one commit loop runs while there are any.
@@ -140,12 +150,17 @@ public final class PostgresLog: LogBackend, Sendable {
             }
         }
 
-        /// The next batch (at most `eventsMax` events, at least one append), or nil, ending the loop.
-        func take(eventsMax: Int) -> [Pending]? {
-            state.withLock { state in
+        /// The next batch (at most `eventsMax` events, at least one append), or nil, ending the loop. Appends that waited
+        /// longer than `waitMax` (the commits before them hung: PostgreSQL is failing over, or out of reach) are answered
+        /// `unavailable` without being sent: their callers retry, and nothing of them is committed behind their backs.
+        func take(eventsMax: Int, waitMax: Duration) -> [Pending]? {
+            let now = ContinuousClock.now
+            let (batch, expired) = state.withLock { state -> ([Pending]?, [Pending]) in
+                let expired = state.waiting.filter { now - $0.queuedAt > waitMax }
+                if !expired.isEmpty { state.waiting.removeAll { now - $0.queuedAt > waitMax } }
                 guard !state.waiting.isEmpty else {
                     state.running = false
-                    return nil
+                    return (nil, expired)
                 }
                 var events = 0
                 var count = 0
@@ -155,13 +170,18 @@ public final class PostgresLog: LogBackend, Sendable {
                     count += 1
                 }
                 defer { state.waiting.removeFirst(count) }
-                return Array(state.waiting.prefix(count))
+                return (Array(state.waiting.prefix(count)), expired)
             }
+            for pending in expired {
+                pending.continuation.resume(
+                    throwing: EventLogError.unavailable("the log of record took no append for \(waitMax); nothing was appended"))
+            }
+            return batch
         }
     }
 
     private func commitLoop() async {
-        while let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax) {
+        while let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout) {
             do {
                 let (outcomes, head, records) = try await commit(batch)
                 if let onCommit = options.onCommit, !records.isEmpty { await onCommit(records) }
@@ -219,7 +239,7 @@ public final class PostgresLog: LogBackend, Sendable {
     /// locked path, which tells a retry from a conflict and reports what is wrong.
     private func writeIfCurrent(_ plan: AppendPlan) async -> Bool {
         do {
-            return try await plan.writeIfCurrent(client: client, logger: options.logger)
+            return try await bounded { connection in try await plan.writeIfCurrent(connection: connection, logger: self.options.logger) }
         } catch {
             options.logger.debug("a one-statement append failed; deciding again under the lock", metadata: ["error": "\(error)"])
             return false
@@ -241,27 +261,30 @@ public final class PostgresLog: LogBackend, Sendable {
 
     /// One transaction for the whole batch: the head locked, every append checked and placed in order, the rows written.
     private func commitLocked(_ batch: [Pending]) async throws -> ([Result<AppendResult, EventLogError>], LogHead, [RecordedEvent]) {
-        let committed = try await client.withTransaction(logger: options.logger) { connection in
-            var plan = try await AppendPlan.load(batch.flatMap(\.appends), connection: connection, logger: options.logger)
-            var outcomes: [Result<AppendResult, EventLogError>] = []
-            for pending in batch {
-                do throws(EventLogError) {
-                    outcomes.append(.success(try plan.place(pending.appends, clock: options.clock)))
-                } catch {
-                    outcomes.append(.failure(error))
+        let options = options
+        let committed = try await bounded { connection in
+            try await connection.withTransaction(logger: options.logger) { connection in
+                var plan = try await AppendPlan.load(batch.flatMap(\.appends), connection: connection, logger: options.logger)
+                var outcomes: [Result<AppendResult, EventLogError>] = []
+                for pending in batch {
+                    do throws(EventLogError) {
+                        outcomes.append(.success(try plan.place(pending.appends, clock: options.clock)))
+                    } catch {
+                        outcomes.append(.failure(error))
+                    }
                 }
+                try await plan.write(connection: connection, logger: options.logger)
+                if let hold = options.holdBeforeCommit {
+                    let seconds = Double(hold.components.seconds) + Double(hold.components.attoseconds) / 1e18
+                    try await connection.query("SELECT pg_sleep(\(seconds))", logger: options.logger)
+                }
+                self.statistics.withLock {
+                    $0.transactions += 1
+                    $0.appends += batch.count
+                    $0.events += plan.rows.count
+                }
+                return (outcomes, plan, options.onCommit == nil ? [] : plan.rows.map(\.recorded))
             }
-            try await plan.write(connection: connection, logger: options.logger)
-            if let hold = options.holdBeforeCommit {
-                let seconds = Double(hold.components.seconds) + Double(hold.components.attoseconds) / 1e18
-                try await connection.query("SELECT pg_sleep(\(seconds))", logger: options.logger)
-            }
-            statistics.withLock {
-                $0.transactions += 1
-                $0.appends += batch.count
-                $0.events += plan.rows.count
-            }
-            return (outcomes, plan, options.onCommit == nil ? [] : plan.rows.map(\.recorded))
         }
         remember(committed.1, merging: true)
         return (committed.0, committed.1.head, committed.2)
@@ -309,8 +332,9 @@ public final class PostgresLog: LogBackend, Sendable {
     // MARK: Reading
 
     public func head() async throws -> LogHead {
-        try await run { client in
-            let rows = try await client.query("SELECT position, hash, recorded_at FROM emporium_log_head", logger: options.logger)
+        let logger = options.logger
+        return try await bounded { connection in
+            let rows = try await connection.query("SELECT position, hash, recorded_at FROM emporium_log_head", logger: logger)
             for try await (position, hash, recordedAt) in rows.decode((Int64, ByteBuffer, Int64?).self) {
                 return LogHead(
                     position: UInt64(position), hash: Digest(bytes: Array(hash.readableBytesView)),
@@ -324,9 +348,10 @@ public final class PostgresLog: LogBackend, Sendable {
     public var headPosition: UInt64 { headWatch.head }
 
     public func streamVersion(_ stream: StreamName) async throws -> UInt64? {
-        try await run { client in
-            let rows = try await client.query(
-                "SELECT count FROM emporium_chains WHERE kind = 0 AND name = \(stream.rawValue)", logger: options.logger)
+        let logger = options.logger
+        return try await bounded { connection in
+            let rows = try await connection.query(
+                "SELECT count FROM emporium_chains WHERE kind = 0 AND name = \(stream.rawValue)", logger: logger)
             for try await count in rows.decode(Int64.self) { return UInt64(count) }
             return nil
         }
@@ -391,9 +416,10 @@ public final class PostgresLog: LogBackend, Sendable {
     }
 
     public func position(atOrAfter time: Timestamp) async throws -> UInt64? {
-        try await run { client in
-            let rows = try await client.query(
-                "SELECT min(position) FROM emporium_events WHERE recorded_at >= \(time.nanosecondsSinceEpoch)", logger: options.logger)
+        let logger = options.logger
+        return try await bounded { connection in
+            let rows = try await connection.query(
+                "SELECT min(position) FROM emporium_events WHERE recorded_at >= \(time.nanosecondsSinceEpoch)", logger: logger)
             for try await position in rows.decode(Int64?.self) { return position.map(UInt64.init) }
             return nil
         }
@@ -405,9 +431,10 @@ public final class PostgresLog: LogBackend, Sendable {
 
     /// Rows of `(position, record)`, decoded.
     func records(_ query: PostgresQuery) async throws -> [RecordedEvent] {
-        try await run { client in
+        let logger = options.logger
+        return try await bounded { connection in
             var events: [RecordedEvent] = []
-            let rows = try await client.query(query, logger: options.logger)
+            let rows = try await connection.query(query, logger: logger)
             for try await (position, record) in rows.decode((Int64, ByteBuffer).self) {
                 events.append(try Self.decode(record, position: UInt64(position)))
             }
@@ -427,19 +454,106 @@ public final class PostgresLog: LogBackend, Sendable {
         return try result.get()
     }
 
-    /// Runs `body`, its connection failures as `EventLogError.unavailable`.
+    /// Runs `body` on a connection of its own under the answer timeout (the wait for a connection included); when the
+    /// time is up the connection is closed, which ends a request stuck on a link that went dark, and the call throws
+    /// `unavailable`. Every failure to reach PostgreSQL is `unavailable`; a refusal thrown inside a transaction is itself.
+    func bounded<R: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> R) async throws -> R {
+        let inUse = ConnectionInUse()
+        let client = client
+        do {
+            let value = try await Self.within(options.answerTimeout, closing: inUse) {
+                try await client.withConnection { connection in
+                    inUse.connection.withLock { $0 = connection }
+                    defer { inUse.connection.withLock { $0 = nil } }
+                    return try await body(connection)
+                }
+            }
+            answered()
+            return value
+        } catch {
+            throw noted(error)
+        }
+    }
+
+    /// `body`'s answer, or `unavailable` once `timeout` has passed, when the connection in `inUse` is closed: that fails
+    /// the request on it (a query does not heed cancellation), and `body` ends.
+    static func within<R: Sendable>(
+        _ timeout: Duration, closing inUse: ConnectionInUse, _ body: @escaping @Sendable () async throws -> R
+    ) async throws -> R {
+        try await withThrowingTaskGroup(of: R?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            for try await answer in group {
+                if let answer { return answer }
+                inUse.connection.withLock { $0 }?.close().whenComplete { _ in }
+                throw EventLogError.unavailable("PostgreSQL did not answer within \(timeout)")
+            }
+            throw EventLogError.unavailable("PostgreSQL did not answer")
+        }
+    }
+
+    /// The connection a request runs on, closed when the request takes too long.
+    final class ConnectionInUse: Sendable {
+        let connection = Mutex<PostgresConnection?>(nil)
+        init(_ connection: PostgresConnection? = nil) { self.connection.withLock { $0 = connection } }
+    }
+
+    /// Runs `body` with the pool, without a time limit (a full check, a lease held for long), its failures as `bounded`'s.
     func run<R>(_ body: (PostgresClient) async throws -> R) async throws -> R {
         do {
-            return try await body(client)
-        } catch let error as EventLogError {
-            throw error
-        } catch let error as PostgresTransactionError {
-            // A refusal thrown inside a transaction comes back wrapped, the transaction rolled back.
-            if let refusal = error.closureError as? EventLogError { throw refusal }
-            throw EventLogError.unavailable(String(reflecting: error))
+            let value = try await body(client)
+            answered()
+            return value
         } catch {
-            throw EventLogError.unavailable(String(reflecting: error))
+            throw noted(error)
         }
+    }
+
+    /// `error` as the log reports it, noted in `reachability` (a cancelled request, of a node closing, says nothing of it).
+    private func noted(_ error: any Error) -> EventLogError {
+        let failure = Self.failure(error)
+        if error is CancellationError || Task.isCancelled { return failure }
+        if case .unavailable(let reason) = failure { unanswered(reason) } else { answered() }
+        return failure
+    }
+
+    /// `error` as the log reports it: a refusal as itself (thrown inside a transaction, it comes back wrapped, the
+    /// transaction rolled back), anything else as `unavailable`.
+    static func failure(_ error: any Error) -> EventLogError {
+        if let error = error as? EventLogError { return error }
+        if let error = error as? PostgresTransactionError, let refusal = error.closureError as? EventLogError { return refusal }
+        return .unavailable(String(reflecting: error))
+    }
+
+    // MARK: Reachability
+
+    private let contact = Mutex(LogReachability(lastAnswer: nil, failure: nil))
+
+    public var reachability: LogReachability { contact.withLock { $0 } }
+
+    private func answered() {
+        let now = ContinuousClock.now
+        let wasDown = contact.withLock { contact in
+            defer { contact = LogReachability(lastAnswer: now, failure: nil) }
+            return contact.failure != nil
+        }
+        if wasDown { options.logger.notice("PostgreSQL answers again", metadata: ["log": "\(endpoint.redacted)"]) }
+    }
+
+    private func unanswered(_ reason: String) {
+        let wasUp = contact.withLock { contact in
+            defer { contact.failure = reason }
+            return contact.failure == nil
+        }
+        if wasUp { options.logger.warning("PostgreSQL does not answer", metadata: ["log": "\(endpoint.redacted)", "error": "\(reason)"]) }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     // MARK: Following the head

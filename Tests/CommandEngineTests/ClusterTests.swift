@@ -137,4 +137,85 @@ import Testing
         for follower in followers { follower.cancel() }
         for node in [writer, reader] { await node.stop() }
     }
+
+    // MARK: Riding out a lost log of record
+
+    /// A node cut off from PostgreSQL (its link holds every byte, as a partition does) refuses commands with
+    /// `log_unavailable` within its answer timeout, appends nothing, keeps serving reads from its replica and says it is
+    /// cut off; once the link returns it catches up with what another node committed meanwhile and takes commands again.
+    @Test func aNodeCutOffFromTheLogOfRecordRefusesWritesServesReadsAndCatchesUp() async throws {
+        let database = try await TestPostgres.database()
+        let link = try TestLink(to: try TestPostgres.port())
+        defer { link.close() }
+        let other = try await TestShop(node: "other", of: database)
+        let node = try await TestShop(node: "cut", of: link.carrying(database), answerTimeout: .seconds(1))
+        let merchant = try await other.register("m@example.com", role: .merchant)
+        let goods = try await other.listGoods(by: merchant, stock: 5)
+        let buyer = try await other.shopper("b@example.com")
+        let ofRecord = try #require(other.shop.cluster).ofRecord
+        try await node.log.waitForCopies(through: try await ofRecord.head().position)
+        #expect(node.engine.logOfRecordStatus?.answers == true)
+
+        link.cut()
+        let before = try await ofRecord.head()
+        let started = ContinuousClock.now
+        let refused = await outcome { try await node.run(.addToCart(goods, quantity: 1), as: buyer) }
+        #expect(refused == "log_unavailable")
+        #expect(ContinuousClock.now - started < .seconds(4), "refused within the answer timeout (twice: queued, then sent)")
+        #expect(try await ofRecord.head() == before, "nothing of the refused command was appended")
+        let stale = try #require(node.engine.logOfRecordStatus)
+        #expect(!stale.answers && stale.failure != nil)
+        let served: GoodsState = try node.engine.store.load(.goods(goods)).state
+        #expect(served.available == 5, "reads are served from the replica")
+
+        let later = try await other.listGoods(by: merchant, stock: 3)  // committed while the node is cut off
+        link.restore()
+        try await node.log.waitForCopies(through: try await ofRecord.head().position, timeout: .seconds(20))
+        let caughtUp: GoodsState = try node.engine.store.load(.goods(later)).state
+        #expect(caughtUp.available == 3)
+        try await node.run(.addToCart(later, quantity: 1), as: buyer)
+        #expect(node.engine.logOfRecordStatus?.answers == true)
+        for shop in [other, node] { await shop.stop() }
+    }
+
+    /// A commit that reached PostgreSQL but whose answer was lost (the link goes dark right after it) is answered `log_unavailable`,
+    /// never a success; retried under the same `Idempotency-Key` on another node it gives the first answer and appends
+    /// nothing; a command that never reached PostgreSQL runs once when retried.
+    @Test func aCommitWhoseAnswerIsLostIsRefusedAndItsRetryGivesTheFirstAnswer() async throws {
+        let database = try await TestPostgres.database()
+        let link = try TestLink(to: try TestPostgres.port())
+        defer { link.close() }
+        let other = try await TestShop(node: "other", of: database)
+        let node = try await TestShop(node: "lossy", of: link.carrying(database), answerTimeout: .seconds(1))
+        let merchant = try await other.register("m@example.com", role: .merchant)
+        let goods = try await other.listGoods(by: merchant, stock: 5)
+        let buyer = try await other.shopper("b@example.com")
+        let ofRecord = try #require(other.shop.cluster).ofRecord
+        try await node.log.waitForCopies(through: try await ofRecord.head().position)
+        try await node.run(.addToCart(goods, quantity: 1), as: buyer)  // the node now knows the head: one-statement commits
+
+        let before = try await ofRecord.head()
+        link.cut(afterRequestContaining: "INSERT INTO emporium_events")
+        let lost = await outcome { try await node.run(.addToCart(goods, quantity: 2), as: buyer, key: "cart-once") }
+        #expect(lost == "log_unavailable")
+        let head = try await ofRecord.head()
+        #expect(head.position > before.position, "the commit reached PostgreSQL; only its answer was lost")
+        try await other.log.waitForCopies(through: head.position)
+        let retried = try await other.run(.addToCart(goods, quantity: 2), as: buyer, key: "cart-once")
+        #expect(retried.replayed)
+        #expect(try await ofRecord.head() == head, "the retry appended nothing")
+
+        link.restore()
+        link.cut()
+        let unsent = await outcome { try await node.run(.placeOrder(), as: buyer, key: "order-once") }
+        #expect(unsent == "log_unavailable")
+        #expect(try await ofRecord.head() == head)
+        link.restore()
+        let ran = try await other.run(.placeOrder(), as: buyer, key: "order-once")
+        #expect(!ran.replayed && !ran.events.isEmpty)
+        let again = try await node.run(.placeOrder(), as: buyer, key: "order-once")
+        #expect(again.replayed, "on the node that lost the first answer too")
+        #expect(try await ofRecord.events(ofType: OrderPlaced.eventType, from: 1, limit: 10).count == 1)
+        for shop in [other, node] { await shop.stop() }
+    }
 }

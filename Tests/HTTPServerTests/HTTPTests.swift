@@ -31,7 +31,6 @@ struct Harness {
     /// `logger` is handed to the engine, the projector and the HTTP layer, as `emporium serve` hands them theirs.
     init(port: Int = 0, logger: Logger? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         let metrics = ServerMetrics()
-        self.metrics = metrics
         var options = TestShop.options(readModels: true)
         options.engine.tokenSecret = Array(repeating: 9, count: 32)
         options.log.onCommit = { metrics.logCommitted(events: $0.events, nanoseconds: UInt64($0.commitNanoseconds)) }
@@ -39,11 +38,22 @@ struct Harness {
             options.engine.logger = logger
             options.projections?.logger = logger
         }
-        shop = try TestShop(options: options, label: "http")
+        try self.init(shop: try TestShop(options: options, label: "http"), metrics: metrics, logger: logger) { server in
+            server.port = port
+            configure(&server)
+        }
+    }
+
+    /// Serves `shop` (a node of a cluster, say), as `emporium serve` would.
+    init(
+        shop: TestShop, metrics: ServerMetrics = ServerMetrics(), logger: Logger? = nil,
+        configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) throws {
+        self.shop = shop
+        self.metrics = metrics
         projector = try #require(shop.projector)
         projector.start()
         var server = ServerConfiguration(sandboxSecret: sandboxSecret)
-        server.port = port
         configure(&server)
         let backends = ServerBackends(engine: shop.engine, projector: projector, audit: shop.shop.audit)
         routes = buildRouter(backends, configuration: server, metrics: metrics).routes.all

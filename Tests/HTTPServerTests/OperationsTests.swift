@@ -2,14 +2,17 @@ import CommandEngine
 import Commerce
 import EventStore
 import Foundation
-import HTTPServer
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import PostgresTestSupport
 import ReadModels
+import ShopTestSupport
 import TestSupport
 import Testing
+
+@testable import HTTPServer
 
 @Suite struct MetricsAndHealthTests {
     /// Every family the operator's dashboards read is there once traffic has flowed.
@@ -77,6 +80,50 @@ import Testing
             #expect(unhealthy.status == .serviceUnavailable && unhealthy.json["status"] as? String == "unhealthy", "\(unhealthy.text)")
             #expect((unhealthy.json["problems"] as? [String])?.first?.contains("newest record") == true)
         }
+    }
+
+    /// A node cut off from its log of record says so on `/health` (200, `degraded`: it still serves reads), marks every
+    /// read as stale, and refuses commands with 503 `log_unavailable` and a `Retry-After`; all of it ends when the link
+    /// returns.
+    @Test func aNodeCutOffFromItsLogOfRecordSaysSoAndAsksForARetry() async throws {
+        let database = try await TestPostgres.database()
+        let link = try TestLink(to: try TestPostgres.port())
+        defer { link.close() }
+        let node = try await TestShop(node: "http", of: link.carrying(database), readModels: true, answerTimeout: .seconds(1))
+        let harness = try Harness(shop: node)
+        try await harness.app.test(.router) { client in
+            let merchant = try await client.user("m@x.example", role: .merchant, engine: harness.engine)
+            let listed = try await client.command(
+                "ListGoods", ["title": "Tea", "category": "tea", "price": 100, "stock": 5], token: merchant)
+            let goods = try #require(listed.result["goodsId"])
+            let healthy = try await client.call(.get, "/health")
+            #expect(healthy.json["status"] as? String == "ok")
+            #expect((healthy.json["logOfRecord"] as? [String: Any])?["answers"] as? Bool == true, "\(healthy.text)")
+            #expect(healthy.headers[RequestMiddleware.staleHeader] == nil)
+
+            link.cut()
+            let refused = try await client.command(
+                "ListGoods", ["title": "Milk", "category": "tea", "price": 100, "stock": 5], token: merchant)
+            #expect(refused.status == .serviceUnavailable && refused.errorCode == "log_unavailable", "\(refused.text)")
+            #expect(refused.headers[.retryAfter] == "1")
+            let degraded = try await client.call(.get, "/health")
+            #expect(degraded.status == .ok && degraded.json["status"] as? String == "degraded", "\(degraded.text)")
+            #expect((degraded.json["logOfRecord"] as? [String: Any])?["answers"] as? Bool == false)
+            let read = try await client.call(.get, "/v1/goods/\(goods)")
+            #expect(read.status == .ok, "\(read.text)")
+            let stale = try #require(read.headers[RequestMiddleware.staleHeader].flatMap(Double.init))
+            #expect(stale >= 0.5)
+
+            link.restore()
+            var answered = false
+            for _ in 0..<100 where !answered {
+                try await Task.sleep(for: .milliseconds(100))
+                answered = try await client.call(.get, "/health").json["status"] as? String == "ok"
+            }
+            #expect(answered)
+            #expect(try await client.call(.get, "/v1/goods/\(goods)").headers[RequestMiddleware.staleHeader] == nil)
+        }
+        await node.stop()
     }
 
     @Test func rebuildingAllReadModelsIsOneRequest() async throws {

@@ -46,14 +46,17 @@ public final class TestShop: @unchecked Sendable {
     }
 
     /// A node of a cluster whose log of record is `logOfRecord`, in a data directory of its own, caught up when it returns.
-    public init(node name: String, of logOfRecord: PostgresEndpoint, readModels: Bool = false) async throws {
+    public init(
+        node name: String, of logOfRecord: PostgresEndpoint, readModels: Bool = false, answerTimeout: Duration = .seconds(5)
+    ) async throws {
         var cluster = ClusterOptions(
             logOfRecord: logOfRecord, vaultSecret: "a vault secret every test node shares", nodeName: name, address: "127.0.0.1:0")
         cluster.connectionsMax = 4
+        cluster.answerTimeout = answerTimeout
         let shop = try await Shop.open(
             directory: ShopDirectory(temporaryDirectory("node-\(name)")), options: Self.options(readModels: readModels), cluster: cluster)
         self.shop = shop
-        follower = Task { try await shop.cluster?.follow(shop.log) }
+        follower = Task { try await shop.cluster?.keepCopying(into: shop.log) }
     }
 
     /// A node's replica copying from the log of record, as `emporium serve` runs it.

@@ -99,7 +99,10 @@ public func buildRouter(
     ).register(on: endpoints)
 
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: RequestMiddleware(logger: logger, metrics: metrics, routes: endpoints.table, ids: engine.configuration.ids))
+    router.add(
+        middleware: RequestMiddleware(
+            logger: logger, metrics: metrics, routes: endpoints.table, ids: engine.configuration.ids,
+            logOfRecord: { engine.logOfRecordStatus }))
     router.addRoutes(endpoints.collection)
     return ServerRouter(router: router, routes: endpoints.table)
 }

@@ -12,8 +12,9 @@ struct OperationsController: Sendable {
     let routes: RouteTable
 
     struct Health: Encodable {
-        /// `ok`, or `unhealthy` (answered with 503) when the log cannot be read or written, its newest record does not
-        /// check, or a read model cannot be folded.
+        /// `ok`; `degraded` (still 200: reads are served) on a node whose log of record does not answer, so commands are
+        /// refused with `log_unavailable`; or `unhealthy` (answered with 503) when the log cannot be read or written,
+        /// its newest record does not check, or a read model cannot be folded.
         var status: String
         var version: String
         var uptimeSeconds: Int64
@@ -21,6 +22,16 @@ struct OperationsController: Sendable {
         var problems: [String]
         var projections: [ProjectionStatus]
         var projectorFailure: String?
+        /// On a node of a cluster: whether its log of record answers.
+        var logOfRecord: LogOfRecord?
+    }
+
+    struct LogOfRecord: Encodable {
+        /// True while PostgreSQL answers; commands are refused while it does not.
+        var answers: Bool
+        /// How long it has not answered: how stale this node's reads may be (they carry `X-Emporium-Stale-Seconds`).
+        var unansweredSeconds: Double?
+        var failure: String?
     }
 
     func register(on endpoints: Endpoints) {
@@ -40,10 +51,20 @@ struct OperationsController: Sendable {
         var problems = engine.storageProblems()
         if let failure = projector?.failure { problems.append("a read model cannot be folded: \(failure)") }
         let uptime = ContinuousClock.now - startedAt
+        let ofRecord = engine.logOfRecordStatus
+        let degraded = ofRecord.map { !$0.answers } ?? false
         let health = Health(
-            status: problems.isEmpty ? "ok" : "unhealthy", version: version, uptimeSeconds: uptime.components.seconds,
-            headPosition: engine.headPosition, problems: problems, projections: (try? projector?.status()) ?? [],
-            projectorFailure: projector?.failure)
+            status: !problems.isEmpty ? "unhealthy" : degraded ? "degraded" : "ok", version: version,
+            uptimeSeconds: uptime.components.seconds, headPosition: engine.headPosition, problems: problems,
+            projections: (try? projector?.status()) ?? [], projectorFailure: projector?.failure,
+            logOfRecord: ofRecord.map { status in
+                LogOfRecord(
+                    answers: status.answers,
+                    unansweredSeconds: status.unansweredFor.map {
+                        Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18
+                    },
+                    failure: status.failure)
+            })
         var response = try Responses.json(health)
         if !problems.isEmpty { response.status = .serviceUnavailable }
         return response

@@ -37,6 +37,9 @@ struct RequestMiddleware: RouterMiddleware {
     let routes: RouteTable
     /// Where new request ids come from (UUIDv7).
     let ids: any IdSource
+    /// On a node of a cluster, whether the log of record answers: while it does not, every read is served from the
+    /// node's replica and says how stale it may be (`X-Emporium-Stale-Seconds`).
+    let logOfRecord: @Sendable () -> LogOfRecordStatus?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
@@ -53,6 +56,7 @@ struct RequestMiddleware: RouterMiddleware {
             errorCode = error.code.description
             response = Self.response(
                 Self.status(of: error.kind), code: error.code.description, message: error.message, details: error.details)
+            if let retryAfter = Self.retryAfter(error) { response.headers[.retryAfter] = retryAfter }
             if error.kind == .internalFailure {
                 logger.error(
                     "request failed", metadata: ["request.id": "\(requestId)", "error.code": "\(error.code)", "error": "\(error.message)"])
@@ -79,6 +83,9 @@ struct RequestMiddleware: RouterMiddleware {
                 .internalServerError, code: "internal_error", message: "an internal error occurred; request id \(requestId)", details: [:])
         }
         response.headers[Self.requestIdHeader] = UUIDText.format(requestId)
+        if request.method == .get || request.method == .head, let stale = logOfRecord()?.unansweredFor {
+            response.headers[Self.staleHeader] = Self.seconds(stale)
+        }
         let elapsed = ContinuousClock.now - started
         let route = context.endpointPath ?? "NotFound"  // Hummingbird names the not-found responder's path so too
         metrics.request(route: route, method: request.method.rawValue, status: response.status.code, duration: elapsed)
@@ -90,6 +97,28 @@ struct RequestMiddleware: RouterMiddleware {
                 "caller.id": "\(context.facts.callerId)", "error.code": "\(errorCode ?? "")",
             ])
         return response
+    }
+
+    static var staleHeader: HTTPField.Name { HTTPField.Name("X-Emporium-Stale-Seconds") ?? .via }
+
+    /// When a refused request may be tried again, in whole seconds: a rate limit's own wait, rounded up; one second for
+    /// a log of record failing over or a read model catching up (the client backs off from there); nil for refusals that
+    /// the same request will meet again.
+    static func retryAfter(_ error: EngineError) -> String? {
+        switch error.kind {
+        case .overloaded:
+            let wait = error.details["retryAfterSeconds"].flatMap(Double.init) ?? 1
+            return String(max(1, Int(wait.rounded(.up))))
+        case .unavailable: return "1"
+        default: return nil
+        }
+    }
+
+    /// `3.2`: seconds with one decimal; a log of record that never answered is `inf`.
+    static func seconds(_ duration: Duration) -> String {
+        guard duration < .seconds(Int64.max / 2) else { return "inf" }
+        let tenths = duration.components.seconds * 10 + duration.components.attoseconds / 100_000_000_000_000_000
+        return "\(tenths / 10).\(tenths % 10)"
     }
 
     /// `12.345`: milliseconds with three decimals, without `String(format:)` (this runs for every request).
