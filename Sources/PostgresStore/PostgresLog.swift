@@ -42,9 +42,22 @@ public final class PostgresLog: LogBackend, Sendable {
     }
 
     public let endpoint: PostgresEndpoint
-    let client: PostgresClient
     let options: Options
-    private let runner: Task<Void, Never>
+    /// The connection pool, renewed when PostgreSQL answers again after a failover (see `poll`).
+    private let pool: Mutex<Pool>
+    private let configuration: PostgresClient.Configuration
+    var client: PostgresClient { pool.withLock { $0.client } }
+
+    private struct Pool {
+        let client: PostgresClient
+        let runner: Task<Void, Never>
+
+        init(_ configuration: PostgresClient.Configuration, logger: Logger) {
+            let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+            self.client = client
+            runner = Task { await client.run() }
+        }
+    }
     private let watcher: Mutex<Task<Void, Never>?> = Mutex(nil)
     private let headWatch = HeadWatch(head: 0)
     private let committer: Committer
@@ -87,9 +100,8 @@ public final class PostgresLog: LogBackend, Sendable {
         configuration.options.additionalStartupParameters = [
             ("idle_in_transaction_session_timeout", "\(Self.milliseconds(options.answerTimeout))")
         ]
-        let client = PostgresClient(configuration: configuration, backgroundLogger: options.logger)
-        self.client = client
-        runner = Task { await client.run() }
+        self.configuration = configuration
+        pool = Mutex(Pool(configuration, logger: options.logger))
         committer = Committer()
     }
 
@@ -97,8 +109,20 @@ public final class PostgresLog: LogBackend, Sendable {
     public func close() async {
         watcher.withLock { $0?.cancel() }
         headWatch.close()
+        let runner = pool.withLock { $0.runner }
         runner.cancel()
         _ = await runner.value
+    }
+
+    /// A fresh pool in place of one that spent the outage failing to connect: postgres-nio's pool backs off between
+    /// attempts (100 ms growing by a quarter each time, to a minute), so after a ten-second failover its next attempt
+    /// may be seconds away. Requests on the old pool fail and are retried by their callers.
+    private func renewPool() {
+        let old = pool.withLock { pool in
+            defer { pool = Pool(configuration, logger: options.logger) }
+            return pool.runner
+        }
+        old.cancel()
     }
 
     // MARK: Schema
@@ -117,6 +141,11 @@ public final class PostgresLog: LogBackend, Sendable {
 
     public func append(_ appends: [StreamAppend]) async throws -> AppendResult {
         let eventCount = try EventLog.validate(appends)
+        // Known to be out of reach for longer than a request may take: refused at once, not after another timeout (the
+        // follower's poll finds out when PostgreSQL answers again).
+        if let silent = reachability.unansweredFor(), silent > options.answerTimeout {
+            throw EventLogError.unavailable("PostgreSQL has not answered for \(silent.components.seconds) s; nothing was appended")
+        }
         let result = try await withCheckedThrowingContinuation { continuation in
             let pending = Pending(appends: appends, eventCount: eventCount, continuation: continuation, queuedAt: .now)
             if committer.submit(pending) { Task { await self.commitLoop() } }
@@ -475,24 +504,84 @@ public final class PostgresLog: LogBackend, Sendable {
         }
     }
 
-    /// `body`'s answer, or `unavailable` once `timeout` has passed, when the connection in `inUse` is closed: that fails
-    /// the request on it (a query does not heed cancellation), and `body` ends.
+    /// `body`'s answer, or `unavailable` once `timeout` has passed, when the connection in `inUse` is closed (a query does
+    /// not heed cancellation; closing its connection fails it) and `body` is cancelled. The caller does not wait for `body`
+    /// to end: a request stuck where neither reaches it (a pool that is being replaced) cannot hold the caller, and with it
+    /// the node's commit loop, past the timeout.
     static func within<R: Sendable>(
         _ timeout: Duration, closing inUse: ConnectionInUse, _ body: @escaping @Sendable () async throws -> R
     ) async throws -> R {
-        try await withThrowingTaskGroup(of: R?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
+        let race = Race<R>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                race.start(continuation)
+                let work = Task {
+                    do {
+                        race.finish(.success(try await body()))
+                    } catch {
+                        race.finish(.failure(error))
+                    }
+                }
+                let timer = Task {
+                    do { try await Task.sleep(for: timeout) } catch { return }  // cancelled: the answer came first
+                    guard race.finish(.failure(EventLogError.unavailable("PostgreSQL did not answer within \(timeout)"))) else { return }
+                    inUse.connection.withLock { $0 }?.close().whenComplete { _ in }
+                    work.cancel()
+                }
+                race.onFinish { timer.cancel() }
             }
-            defer { group.cancelAll() }
-            for try await answer in group {
-                if let answer { return answer }
-                inUse.connection.withLock { $0 }?.close().whenComplete { _ in }
-                throw EventLogError.unavailable("PostgreSQL did not answer within \(timeout)")
+        } onCancel: {
+            race.finish(.failure(CancellationError()))
+        }
+    }
+
+    /// The first of a request's answer, its timeout and its caller's cancellation; the others are dropped.
+    final class Race<R: Sendable>: Sendable {
+        private struct State {
+            var continuation: CheckedContinuation<R, any Error>?
+            var outcome: Result<R, any Error>?
+            var afterwards: (@Sendable () -> Void)?
+        }
+
+        private let state = Mutex(State())
+
+        func start(_ continuation: CheckedContinuation<R, any Error>) {
+            let early = state.withLock { state -> Result<R, any Error>? in
+                guard let outcome = state.outcome else {
+                    state.continuation = continuation
+                    return nil
+                }
+                return outcome
             }
-            throw EventLogError.unavailable("PostgreSQL did not answer")
+            if let early { continuation.resume(with: early) }  // cancelled before it started
+        }
+
+        /// Runs `action` once an outcome is known (at once, if it is).
+        func onFinish(_ action: @escaping @Sendable () -> Void) {
+            let done = state.withLock { state in
+                if state.outcome == nil { state.afterwards = action }
+                return state.outcome != nil
+            }
+            if done { action() }
+        }
+
+        /// True when `outcome` is the answer (it came first).
+        @discardableResult
+        func finish(_ outcome: Result<R, any Error>) -> Bool {
+            let (won, continuation, afterwards) = state.withLock { state in
+                guard state.outcome == nil else {
+                    return (false, nil as CheckedContinuation<R, any Error>?, nil as (@Sendable () -> Void)?)
+                }
+                state.outcome = outcome
+                defer {
+                    state.continuation = nil
+                    state.afterwards = nil
+                }
+                return (true, state.continuation, state.afterwards)
+            }
+            continuation?.resume(with: outcome)
+            afterwards?()
+            return won
         }
     }
 
@@ -581,7 +670,8 @@ public final class PostgresLog: LogBackend, Sendable {
                 }
             } catch {
                 if Task.isCancelled { return }
-                options.logger.warning("listening for new commits failed; retrying", metadata: ["error": "\(error)"])
+                // The log warns once when PostgreSQL stops answering; the poll catches what was missed meanwhile.
+                options.logger.debug("listening for new commits failed; retrying", metadata: ["error": "\(error)"])
                 do { try await Task.sleep(for: .seconds(1)) } catch { return }
             }
         }
@@ -595,11 +685,47 @@ public final class PostgresLog: LogBackend, Sendable {
                 return  // cancelled: the log is closing
             }
             do {
-                let head = try await head().position
+                let head: UInt64
+                if reachability.isReachable {
+                    head = try await self.head().position
+                } else {
+                    // Asked on a connection of its own, not the pool's (which may be backing off); once PostgreSQL
+                    // answers, the pool is renewed and the log counts as answering again.
+                    head = try await probe()
+                    renewPool()
+                    answered()
+                }
                 if head > headWatch.head { headWatch.publish(head) }
             } catch {
-                options.logger.debug("polling the head failed", metadata: ["error": "\(error)"])  // the listener warns of a lost connection
+                options.logger.debug("polling the head failed", metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    /// The head position, read on a new connection (closed after), under the answer timeout.
+    private func probe() async throws -> UInt64 {
+        var configuration = PostgresConnection.Configuration(
+            host: endpoint.host, port: endpoint.port, username: endpoint.user, password: endpoint.password,
+            database: endpoint.database, tls: .disable)
+        configuration.options.connectTimeout = .milliseconds(Self.milliseconds(options.answerTimeout))
+        let inUse = ConnectionInUse()
+        let logger = options.logger
+        let settings = configuration
+        return try await Self.within(options.answerTimeout, closing: inUse) {
+            let connection = try await PostgresConnection.connect(configuration: settings, id: 0, logger: logger)
+            inUse.connection.withLock { $0 = connection }
+            let answer: Result<UInt64, any Error>
+            do {
+                let rows = try await connection.query("SELECT position FROM emporium_log_head", logger: logger)
+                var head: UInt64?
+                for try await position in rows.decode(Int64.self) { head = UInt64(position) }
+                answer = head.map { .success($0) } ?? .failure(EventLogError.unavailable("the log head row is missing"))
+            } catch {
+                answer = .failure(error)
+            }
+            // Closed before it is let go (postgres-nio requires it).
+            do { try await connection.close() } catch { logger.debug("closing a probe connection failed", metadata: ["error": "\(error)"]) }
+            return try answer.get()
         }
     }
 }

@@ -21,14 +21,24 @@ struct ClusterArguments: ParsableArguments {
     @OptionGroup var log: LogOfRecordOptions
     @OptionGroup var secret: VaultSecretOption
     @Option(help: "This node's name in `emporium cluster status` (default: host name and port).") var nodeName: String?
+    @Option(
+        help: ArgumentHelp(
+            "How long a request to the log of record may take before a command is answered 503 log_unavailable (0.1-120).",
+            discussion: "Also how long PostgreSQL keeps a transaction this node left idle (a node cut off mid-commit)."))
+    var logAnswerSeconds = 5.0
 
     /// The log of record, when one is set.
     func endpoint() throws -> PostgresEndpoint? { try log.optionalEndpoint() }
 
     func options(endpoint: PostgresEndpoint, address: String) throws -> ClusterOptions {
-        ClusterOptions(
+        guard (0.1...120).contains(logAnswerSeconds) else {
+            throw ValidationError("--log-answer-seconds must be between 0.1 and 120, not \(logAnswerSeconds)")
+        }
+        var options = ClusterOptions(
             logOfRecord: endpoint, vaultSecret: try secret.resolve(),
             nodeName: nodeName ?? "\(ProcessInfo.processInfo.hostName):\(address.split(separator: ":").last ?? "")", address: address)
+        options.answerTimeout = .milliseconds(Int64(logAnswerSeconds * 1_000))
+        return options
     }
 }
 

@@ -1,10 +1,10 @@
 import Foundation
-import PostgresStore
 import PostgresTestSupport
 import Synchronization
 import Testing
 
 @testable import EventStore
+@testable import PostgresStore
 
 /// What the PostgreSQL log promises beyond the conformance suite: commit order is position order across nodes, and its records
 /// are the LMDB log's, byte for byte.
@@ -14,6 +14,26 @@ import Testing
         options.pollInterval = .milliseconds(50)
         options.holdBeforeCommit = hold
         return try await PostgresLog.connect(database, options: options)
+    }
+
+    /// A request stuck where neither cancellation nor a closed connection reaches it (a lease from a pool being replaced,
+    /// after a failover) is given up at its timeout: the caller, a node's commit loop, is not held by it.
+    @Test func aRequestThatNeverEndsIsGivenUpAtItsTimeout() async throws {
+        let stuck = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        let started = ContinuousClock.now
+        do {
+            let answer = try await PostgresLog.within(.milliseconds(200), closing: PostgresLog.ConnectionInUse()) {
+                await withCheckedContinuation { continuation in stuck.withLock { $0 = continuation } }
+                return 1
+            }
+            Issue.record("a request that never ends answered \(answer)")
+        } catch {
+            guard case .unavailable = error as? EventLogError else { throw error }
+        }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        stuck.withLock { $0?.resume() }  // the abandoned request ends; its late answer is dropped
+        let answered = try await PostgresLog.within(.seconds(5), closing: PostgresLog.ConnectionInUse()) { 42 }
+        #expect(answered == 42)
     }
 
     /// The bug Marten, Eventuous and commanded/eventstore shipped: a position taken at insert but visible at commit lets a

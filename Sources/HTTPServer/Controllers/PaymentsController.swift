@@ -33,11 +33,15 @@ struct PaymentsController: Sendable {
 
     /// The sandbox provider "charges the card" and calls back, signed, as a real provider would; only the caller's own payment.
     @Sendable func sandboxCheckout(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        guard let paymentId = context.parameters.get("paymentId").flatMap(PaymentId.init),
-            let amount = try engine.paymentAmount(paymentId, payableBy: context.caller)
-        else {
+        guard let paymentId = context.parameters.get("paymentId").flatMap(PaymentId.init) else {
             throw EngineError(.domain(.paymentNotFound), "no such payment")
         }
+        var amount = try engine.paymentAmount(paymentId, payableBy: context.caller)
+        // On a node of a cluster the payment may have been made on another node a moment ago.
+        if amount == nil, try await engine.catchUpWithLogOfRecord() {
+            amount = try engine.paymentAmount(paymentId, payableBy: context.caller)
+        }
+        guard let amount else { throw EngineError(.domain(.paymentNotFound), "no such payment") }
         let notification = ProviderNotification(
             paymentId: paymentId.description, transactionId: "sbx_\(engine.configuration.ids.next().uuidString.lowercased())",
             status: "succeeded", amount: amount)
