@@ -140,7 +140,7 @@ public struct OrderExpiryService: Service {
                         logger.info("this node holds the expiry lease: sweeping", metadata: ["interval.seconds": "\(interval)"])
                         await expiry.run(every: interval, logger: logger)
                     }
-                    if held { logger.warning("the expiry lease was lost") }
+                    if held, !Task.isCancelled { logger.warning("the expiry lease was lost") }
                 } catch {
                     logger.warning("could not take the expiry lease", metadata: ["error": "\(error)"])
                 }

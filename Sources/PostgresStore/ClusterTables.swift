@@ -145,6 +145,10 @@ extension PostgresLog {
                                     return true
                                 }
                             } catch {
+                                if !Task.isCancelled {
+                                    self.options.logger.debug(
+                                        "the lease's connection does not answer; giving the lease up", metadata: ["lease": "\(id)"])
+                                }
                                 return
                             }
                         }
@@ -153,10 +157,16 @@ extension PostgresLog {
                     group.cancelAll()
                 }
                 do {
-                    try await connection.query("SELECT pg_advisory_unlock(\(id))", logger: options.logger)
+                    // Bounded too: on a connection that went dark, closing it is the release (the session's lock goes).
+                    _ = try await Self.within(options.answerTimeout, closing: ConnectionInUse(connection)) {
+                        try await connection.query("SELECT pg_advisory_unlock(\(id))", logger: self.options.logger)
+                        return true
+                    }
                 } catch {
-                    // The connection is gone, and the session's lock with it.
-                    options.logger.debug("releasing a lease failed", metadata: ["lease": "\(id)", "error": "\(error)"])
+                    // The connection is gone, or closed now, and the session's lock with it (as when the node stops).
+                    if !Task.isCancelled {
+                        options.logger.debug("releasing a lease failed", metadata: ["lease": "\(id)", "error": "\(error)"])
+                    }
                 }
                 return true
             }

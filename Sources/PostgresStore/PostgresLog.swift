@@ -212,7 +212,9 @@ public final class PostgresLog: LogBackend, Sendable {
     private func commitLoop() async {
         while let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout) {
             do {
+                options.logger.trace("committing", metadata: ["appends": "\(batch.count)"])
                 let (outcomes, head, records) = try await commit(batch)
+                options.logger.trace("committed", metadata: ["appends": "\(batch.count)", "head": "\(head.position)"])
                 if let onCommit = options.onCommit, !records.isEmpty { await onCommit(records) }
                 if head.position > headWatch.head { headWatch.publish(head.position) }
                 for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
@@ -240,14 +242,7 @@ public final class PostgresLog: LogBackend, Sendable {
     private func commit(_ batch: [Pending]) async throws -> ([Result<AppendResult, EventLogError>], LogHead, [RecordedEvent]) {
         if let known = cache.withLock({ $0 }), options.holdBeforeCommit == nil {
             var plan = AppendPlan(cached: known.head, chains: known.chains, for: batch.flatMap(\.appends))
-            var results: [Result<AppendResult, EventLogError>] = []
-            for pending in batch {
-                do throws(EventLogError) {
-                    results.append(.success(try plan.place(pending.appends, clock: options.clock)))
-                } catch {
-                    results.append(.failure(error))
-                }
-            }
+            let results = Self.place(batch, on: &plan, clock: options.clock)
             let accepted = results.allSatisfy { if case .success = $0 { true } else { false } }
             if accepted, await writeIfCurrent(plan) {
                 remember(plan, merging: true)
@@ -288,20 +283,24 @@ public final class PostgresLog: LogBackend, Sendable {
         }
     }
 
+    /// Each append of `batch` placed on `plan` in order: its result, or why it is refused (the others go on).
+    private static func place(_ batch: [Pending], on plan: inout AppendPlan, clock: any LogClock) -> [Result<AppendResult, EventLogError>] {
+        batch.map { pending in
+            do throws(EventLogError) {
+                return .success(try plan.place(pending.appends, clock: clock))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
     /// One transaction for the whole batch: the head locked, every append checked and placed in order, the rows written.
     private func commitLocked(_ batch: [Pending]) async throws -> ([Result<AppendResult, EventLogError>], LogHead, [RecordedEvent]) {
         let options = options
         let committed = try await bounded { connection in
             try await connection.withTransaction(logger: options.logger) { connection in
                 var plan = try await AppendPlan.load(batch.flatMap(\.appends), connection: connection, logger: options.logger)
-                var outcomes: [Result<AppendResult, EventLogError>] = []
-                for pending in batch {
-                    do throws(EventLogError) {
-                        outcomes.append(.success(try plan.place(pending.appends, clock: options.clock)))
-                    } catch {
-                        outcomes.append(.failure(error))
-                    }
-                }
+                let outcomes = Self.place(batch, on: &plan, clock: options.clock)
                 try await plan.write(connection: connection, logger: options.logger)
                 if let hold = options.holdBeforeCommit {
                     let seconds = Double(hold.components.seconds) + Double(hold.components.attoseconds) / 1e18

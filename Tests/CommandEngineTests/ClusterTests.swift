@@ -140,20 +140,38 @@ import Testing
 
     // MARK: Riding out a lost log of record
 
+    /// Two nodes: `other` reaching PostgreSQL directly, `node` through a link the test can cut (answer timeout 1 s); a
+    /// merchant's goods (5 in stock) and a buyer, made on `other` and copied to `node`.
+    private struct CuttableNode {
+        let link: TestLink
+        let other: TestShop
+        let node: TestShop
+        let ofRecord: PostgresLog
+        let merchant: Actor
+        let goods: GoodsId
+        let buyer: Actor
+
+        init(_ label: String = #function) async throws {
+            let database = try await TestPostgres.database(label)
+            link = try TestLink(to: try TestPostgres.port())
+            other = try await TestShop(node: "other", of: database)
+            node = try await TestShop(node: "behind-a-link", of: link.carrying(database), answerTimeout: .seconds(1))
+            merchant = try await other.register("m@example.com", role: .merchant)
+            goods = try await other.listGoods(by: merchant, stock: 5)
+            buyer = try await other.shopper("b@example.com")
+            ofRecord = try #require(other.shop.cluster).ofRecord
+            try await node.log.waitForCopies(through: try await ofRecord.head().position)
+        }
+    }
+
     /// A node cut off from PostgreSQL (its link holds every byte, as a partition does) refuses commands with
     /// `log_unavailable` within its answer timeout, appends nothing, keeps serving reads from its replica and says it is
     /// cut off; once the link returns it catches up with what another node committed meanwhile and takes commands again.
     @Test func aNodeCutOffFromTheLogOfRecordRefusesWritesServesReadsAndCatchesUp() async throws {
-        let database = try await TestPostgres.database()
-        let link = try TestLink(to: try TestPostgres.port())
-        defer { link.close() }
-        let other = try await TestShop(node: "other", of: database)
-        let node = try await TestShop(node: "cut", of: link.carrying(database), answerTimeout: .seconds(1))
-        let merchant = try await other.register("m@example.com", role: .merchant)
-        let goods = try await other.listGoods(by: merchant, stock: 5)
-        let buyer = try await other.shopper("b@example.com")
-        let ofRecord = try #require(other.shop.cluster).ofRecord
-        try await node.log.waitForCopies(through: try await ofRecord.head().position)
+        let nodes = try await CuttableNode()
+        defer { nodes.link.close() }
+        let (link, other, node, ofRecord) = (nodes.link, nodes.other, nodes.node, nodes.ofRecord)
+        let (merchant, goods, buyer) = (nodes.merchant, nodes.goods, nodes.buyer)
         #expect(node.engine.logOfRecordStatus?.answers == true)
 
         link.cut()
@@ -182,16 +200,10 @@ import Testing
     /// never a success; retried under the same `Idempotency-Key` on another node it gives the first answer and appends
     /// nothing; a command that never reached PostgreSQL runs once when retried.
     @Test func aCommitWhoseAnswerIsLostIsRefusedAndItsRetryGivesTheFirstAnswer() async throws {
-        let database = try await TestPostgres.database()
-        let link = try TestLink(to: try TestPostgres.port())
-        defer { link.close() }
-        let other = try await TestShop(node: "other", of: database)
-        let node = try await TestShop(node: "lossy", of: link.carrying(database), answerTimeout: .seconds(1))
-        let merchant = try await other.register("m@example.com", role: .merchant)
-        let goods = try await other.listGoods(by: merchant, stock: 5)
-        let buyer = try await other.shopper("b@example.com")
-        let ofRecord = try #require(other.shop.cluster).ofRecord
-        try await node.log.waitForCopies(through: try await ofRecord.head().position)
+        let nodes = try await CuttableNode()
+        defer { nodes.link.close() }
+        let (link, other, node, ofRecord) = (nodes.link, nodes.other, nodes.node, nodes.ofRecord)
+        let (goods, buyer) = (nodes.goods, nodes.buyer)
         try await node.run(.addToCart(goods, quantity: 1), as: buyer)  // the node now knows the head: one-statement commits
 
         let before = try await ofRecord.head()

@@ -15,10 +15,10 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         switch self {
         case .lmdb: return try openLog(clock: clock)
         case .postgres:
-            var options = PostgresLog.Options()
-            options.clock = clock
-            options.pollInterval = .milliseconds(100)
-            return try await PostgresLog.connect(try await TestPostgres.database(label), options: options)
+            return try await TestPostgres.log(try await TestPostgres.database(label)) { options in
+                options.clock = clock
+                options.pollInterval = .milliseconds(100)
+            }
         }
     }
 }

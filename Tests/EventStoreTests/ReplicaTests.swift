@@ -16,9 +16,7 @@ import Testing
 
     @Test func appendsOnAnyNodeLandInTheLogOfRecordAndEveryReplicaEqualsIt() async throws {
         let database = try await TestPostgres.database()
-        var options = PostgresLog.Options()
-        options.pollInterval = .milliseconds(50)
-        let ofRecord = try await PostgresLog.connect(database, options: options)
+        let ofRecord = try await TestPostgres.log(database) { $0.pollInterval = .milliseconds(50) }
         let nodes = try (0..<3).map { _ in try node(following: ofRecord) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, (replica, _)) in nodes.enumerated() {
@@ -47,7 +45,7 @@ import Testing
 
     /// A stale node's conflict waits until its replica has caught up, so the caller's retry decides on fresh state.
     @Test func aConflictOnAStaleNodeReturnsOnceTheReplicaHasCaughtUp() async throws {
-        let ofRecord = try await PostgresLog.connect(try await TestPostgres.database())
+        let ofRecord = try await TestPostgres.log(try await TestPostgres.database())
         let replica = try openLog()
         replica.forwardAppends(to: ofRecord)
         _ = try await ofRecord.append(to: stream("goods-1"), expected: .noStream, events: [event(), event(), event()])
@@ -61,7 +59,7 @@ import Testing
 
     /// A replica holding a record the log of record does not have stops copying at that position and keeps nothing of it.
     @Test func aReplicaThatDivergesStopsThere() async throws {
-        let ofRecord = try await PostgresLog.connect(try await TestPostgres.database())
+        let ofRecord = try await TestPostgres.log(try await TestPostgres.database())
         _ = try await ofRecord.append(to: stream("order-1"), expected: .noStream, events: [event(), event()])
         let replica = try openLog()
         _ = try await replica.append(to: stream("order-1"), expected: .noStream, events: [event()])  // a local write, before following
@@ -81,7 +79,7 @@ import Testing
     /// A node copies its own commit at once; the copier meets those records again and skips them (after checking them),
     /// and a copy that comes ahead of the replica is left for the copier when it may be ahead, refused when it may not.
     @Test func copiesAlreadyHeldAreCheckedAndSkippedAndCopiesAheadWait() async throws {
-        let ofRecord = try await PostgresLog.connect(try await TestPostgres.database())
+        let ofRecord = try await TestPostgres.log(try await TestPostgres.database())
         _ = try await ofRecord.append(to: stream("order-1"), expected: .noStream, events: [event(), event(), event()])
         let records = try await ofRecord.read(from: 1, limit: 10)
         let replica = try openLog()

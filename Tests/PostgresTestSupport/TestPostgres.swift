@@ -31,6 +31,17 @@ public enum TestPostgres {
         return PostgresEndpoint(host: "127.0.0.1", port: server.port, user: "postgres", database: name)
     }
 
+    /// A PostgreSQL log on `endpoint` with a generous answer timeout: the suite runs in parallel on a small machine, and
+    /// a slow answer is not what these tests are about (the tests of timeouts set their own).
+    public static func log(
+        _ endpoint: PostgresEndpoint, _ configure: (inout PostgresLog.Options) -> Void = { _ in }
+    ) async throws -> PostgresLog {
+        var options = PostgresLog.Options()
+        options.answerTimeout = .seconds(60)
+        configure(&options)
+        return try await PostgresLog.connect(endpoint, options: options)
+    }
+
     /// The shared server's port (for tests that start processes pointing at it).
     public static func port() throws -> Int { try started().port }
 

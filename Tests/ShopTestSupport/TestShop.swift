@@ -47,7 +47,7 @@ public final class TestShop: @unchecked Sendable {
 
     /// A node of a cluster whose log of record is `logOfRecord`, in a data directory of its own, caught up when it returns.
     public init(
-        node name: String, of logOfRecord: PostgresEndpoint, readModels: Bool = false, answerTimeout: Duration = .seconds(5)
+        node name: String, of logOfRecord: PostgresEndpoint, readModels: Bool = false, answerTimeout: Duration = .seconds(60)
     ) async throws {
         var cluster = ClusterOptions(
             logOfRecord: logOfRecord, vaultSecret: "a vault secret every test node shares", nodeName: name, address: "127.0.0.1:0")
