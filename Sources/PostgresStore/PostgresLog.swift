@@ -51,10 +51,13 @@ public final class PostgresLog: LogBackend, Sendable {
     private struct Pool {
         let client: PostgresClient
         let runner: Task<Void, Never>
+        /// Counts renewals: a failure on a pool since replaced says nothing of PostgreSQL now.
+        let generation: Int
 
-        init(_ configuration: PostgresClient.Configuration, logger: Logger) {
+        init(_ configuration: PostgresClient.Configuration, logger: Logger, generation: Int = 0) {
             let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
             self.client = client
+            self.generation = generation
             runner = Task { await client.run() }
         }
     }
@@ -119,7 +122,7 @@ public final class PostgresLog: LogBackend, Sendable {
     /// may be seconds away. Requests on the old pool fail and are retried by their callers.
     private func renewPool() {
         let old = pool.withLock { pool in
-            defer { pool = Pool(configuration, logger: options.logger) }
+            defer { pool = Pool(configuration, logger: options.logger, generation: pool.generation + 1) }
             return pool.runner
         }
         old.cancel()
@@ -485,13 +488,15 @@ public final class PostgresLog: LogBackend, Sendable {
     /// Runs `body` on a connection of its own under the answer timeout (the wait for a connection included); when the
     /// time is up the connection is closed, which ends a request stuck on a link that went dark, and the call throws
     /// `unavailable`. Every failure to reach PostgreSQL is `unavailable`; a refusal thrown inside a transaction is itself.
-    func bounded<R: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> R) async throws -> R {
+    func bounded<R: Sendable>(
+        mayRetry: Bool = true, _ body: @escaping @Sendable (PostgresConnection) async throws -> R
+    ) async throws -> R {
         let inUse = ConnectionInUse()
-        let client = client
+        let (client, generation) = pool.withLock { ($0.client, $0.generation) }
         do {
             let value = try await Self.within(options.answerTimeout, closing: inUse) {
                 try await client.withConnection { connection in
-                    inUse.connection.withLock { $0 = connection }
+                    inUse.lease(connection)
                     defer { inUse.connection.withLock { $0 = nil } }
                     return try await body(connection)
                 }
@@ -499,7 +504,10 @@ public final class PostgresLog: LogBackend, Sendable {
             answered()
             return value
         } catch {
-            throw noted(error)
+            guard pool.withLock({ $0.generation }) != generation else { throw noted(error) }
+            // The pool was replaced while this waited for a connection: it never ran, so it runs once on the new one.
+            if mayRetry, !inUse.wasLeased, !Task.isCancelled { return try await bounded(mayRetry: false, body) }
+            throw Self.failure(error)
         }
     }
 
@@ -587,7 +595,16 @@ public final class PostgresLog: LogBackend, Sendable {
     /// The connection a request runs on, closed when the request takes too long.
     final class ConnectionInUse: Sendable {
         let connection = Mutex<PostgresConnection?>(nil)
+        private let leased = Atomic<Bool>(false)
         init(_ connection: PostgresConnection? = nil) { self.connection.withLock { $0 = connection } }
+
+        func lease(_ connection: PostgresConnection) {
+            leased.store(true, ordering: .relaxed)
+            self.connection.withLock { $0 = connection }
+        }
+
+        /// Whether the request got a connection (and so may have run).
+        var wasLeased: Bool { leased.load(ordering: .relaxed) }
     }
 
     /// Runs `body` with the pool, without a time limit (a full check, a lease held for long), its failures as `bounded`'s.

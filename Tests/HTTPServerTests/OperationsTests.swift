@@ -89,7 +89,7 @@ import Testing
         let database = try await TestPostgres.database()
         let link = try TestLink(to: try TestPostgres.port())
         defer { link.close() }
-        let node = try await TestShop(node: "http", of: link.carrying(database), readModels: true, answerTimeout: .seconds(1))
+        let node = try await TestShop(node: "http", of: link.carrying(database), readModels: true, answerTimeout: .seconds(3))
         let harness = try Harness(shop: node)
         try await harness.app.test(.router) { client in
             let merchant = try await client.user("m@x.example", role: .merchant, engine: harness.engine)
