@@ -13,6 +13,7 @@
 #   tools/cluster.sh status                       # emporium cluster status (+ Patroni's view with --ha)
 #   tools/cluster.sh kill N | restart N           # kill -9 node N (1-based) / start it again
 #   tools/cluster.sh failover                     # --ha: kill -9 the primary's Patroni and postmaster (its machine lost)
+#   tools/cluster.sh kill-postmaster              # --ha: kill -9 the primary's postmaster only (Patroni lives)
 #   tools/cluster.sh lose M                       # --ha: kill -9 member M's Patroni and postmaster
 #   tools/cluster.sh rejoin                       # --ha: start the lost members again (they rejoin as standbys)
 #   tools/cluster.sh partition | heal             # --netns: take the last node's link to PostgreSQL down / up
@@ -238,6 +239,13 @@ failover() {
   echo -n "the primary: "; lose "$m"
 }
 
+# Only the primary's postmaster dies (kill -9); its Patroni lives on and decides: restart it in place, or fail over.
+kill_postmaster() {
+  local m; m=$(primary_member) || { echo "no primary to kill" >&2; exit 1; }
+  kill -9 "$(head -1 "$dir/pg$m/data/postmaster.pid")"
+  echo "killed pg$m's postmaster"
+}
+
 rejoin() {
   for m in $(seq 1 "$members"); do
     [ -f "$dir/pg$m/lost" ] || continue
@@ -248,6 +256,7 @@ rejoin() {
 }
 
 make_netns() {
+  remove_netns  # what an interrupted run left behind
   ip netns add "$ns_name"
   ip netns exec "$ns_name" ip link set lo up
   ip link add emporium-pg type veth peer name emporium-pg-n
@@ -344,6 +353,7 @@ case "${1:-}" in
   status) status ;;
   failover) failover ;;
   lose) lose "$2" ;;
+  kill-postmaster) kill_postmaster ;;
   rejoin) rejoin ;;
   partition) partition ;;
   heal) heal ;;
@@ -352,5 +362,5 @@ case "${1:-}" in
   kill) kill -9 "$(cat "$dir/node$2.pid")"; echo "killed node$2" ;;
   restart) start_node "$2" ;;
   smoke) smoke ;;
-  *) sed -n '2,33p' "$0"; exit 2 ;;
+  *) sed -n '2,34p' "$0"; exit 2 ;;
 esac

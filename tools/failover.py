@@ -5,6 +5,8 @@ same Idempotency-Key and X-Request-Id, as a client should. Meanwhile:
 
   - the primary's machine is lost (kill -9 of its Patroni and postmaster), once per seed, at a moment the seed picks;
     the lost member rejoins as a standby before the next;
+  - the primary's postmaster alone is killed (kill -9), once per --postmaster-seeds seed: its Patroni restarts it in
+    place or fails over;
   - both standbys are lost at once: the primary, alone, must acknowledge no commit (strict synchronous mode) until
     they rejoin, and a write sent meanwhile, retried after, happens once;
   - an engine node is killed with kill -9 and restarted;
@@ -37,6 +39,7 @@ parser.add_argument("--dir", required=True, help="the cluster's directory (CLUST
 parser.add_argument("--log", required=True, help="the log of record's URL")
 parser.add_argument("--bin", required=True, help="the emporium binary")
 parser.add_argument("--seeds", default="1,2,3", help="one primary failover per seed (comma separated; empty: none)")
+parser.add_argument("--postmaster-seeds", default="7", help="one kill -9 of the primary's postmaster alone per seed")
 parser.add_argument("--clients", type=int, default=6)
 parser.add_argument("--flash-stock", type=int, default=25)
 parser.add_argument("--no-isolation", action="store_true", help="skip losing both standbys")
@@ -72,6 +75,7 @@ lock = threading.Lock()
 stopping = threading.Event()
 acks = []            # (attempt started, answered, kind): kind "order" only for a PlaceOrder's first attempt
 refusals = {}        # code -> count (4xx answers: insufficient stock in the flash sale, …)
+server_errors = {}   # any 5xx but 502/503/504 (a server error is never an answer)
 retried = {}         # what made a client retry -> count
 retry_times = []     # (when a retried attempt failed, its HTTP status or 0 for a dropped connection)
 orders, payments, flash_orders = [], [], []
@@ -105,6 +109,8 @@ def step(path, body, token, key, kind, request_id=None):
                 time.sleep(0.2 + random.random() * 0.3)
                 continue
             note(refusals, code)
+            if error.code >= 500:
+                note(server_errors, f"{error.code} {code}")
             return None
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as error:
             note(retried, type(error).__name__)
@@ -191,33 +197,37 @@ for thread in threads:
     thread.start()
 time.sleep(3)
 
-for seed in [int(s) for s in args.seeds.split(",") if s]:
+faults = [(int(seed), "machine") for seed in args.seeds.split(",") if seed]
+faults += [(int(seed), "postmaster") for seed in args.postmaster_seeds.split(",") if seed]
+for seed, fault in faults:
     time.sleep(random.Random(seed).uniform(0.5, 3.0))
     old = cluster("primary")
-    cluster("failover")
+    cluster("failover" if fault == "machine" else "kill-postmaster")
     killed = time.time()  # after the kill: a request sent before it may still be answered
     promoted = None
     while time.time() - killed < 120:
         try:
             now_primary = cluster("primary")
-            if now_primary and now_primary != old:
+            # A lost machine's member cannot come back by itself; a killed postmaster may be restarted in place.
+            if now_primary and (now_primary != old or fault == "postmaster") and time.time() - killed > 1:
                 promoted = time.time()
                 break
         except subprocess.CalledProcessError:
             pass
         time.sleep(0.2)
     recovered = first_ack_after(killed)
-    entry = {"seed": seed, "killed": f"pg{old}",
-             "promoted_after_s": round(promoted - killed, 2) if promoted else None,
+    entry = {"seed": seed, "fault": "the primary's machine" if fault == "machine" else "the primary's postmaster",
+             "killed": f"pg{old}", "primary_after": f"pg{cluster('primary')}",
+             "primary_again_after_s": round(promoted - killed, 2) if promoted else None,
              "writes_recovered_after_s": round(recovered - killed, 2) if recovered else None}
     entry["answered_503"], entry["other_retries"] = retries_between(killed, recovered or time.time())
     print("failover:", json.dumps(entry), flush=True)
     report["failovers"].append(entry)
     if not recovered:
-        problems.append(f"writes did not recover after the failover of seed {seed}")
+        problems.append(f"writes did not recover after {entry['fault']} was lost (seed {seed})")
     cluster("rejoin")
     if not wait_for_full_strength():
-        problems.append(f"the lost member did not rejoin after seed {seed}")
+        problems.append(f"the cluster did not come back to three members after seed {seed}")
 
 if not args.no_isolation:
     time.sleep(1.5)
@@ -334,8 +344,10 @@ report["totals"] = {
     "flash_orders_acknowledged": len(flash_orders), "flash_stock": args.flash_stock,
     "acknowledged_lost": len(lost_orders) + len(lost_payments),
     "orders_placed_twice_for_one_request": placed_twice, "payments_captured_twice": captured_twice,
-    "retried": retried, "refused": refusals,
+    "retried": retried, "refused": refusals, "server_errors": server_errors,
 }
+if server_errors:
+    problems.append(f"server errors: {server_errors}")
 if lost_orders or lost_payments:
     problems.append(f"acknowledged but not in the log of record: {len(lost_orders)} orders, {len(lost_payments)} payments")
 if placed_twice or captured_twice:
@@ -358,9 +370,12 @@ if not wait_until_caught_up(args.bin, args.log, nodes):
     problems.append("not every node caught up within 60 s")
 problems += check_replicas(args.bin, args.log, [(f"node{n}", node_base(n)) for n in range(1, nodes + 1)], admin, orders)
 
-times = [f["writes_recovered_after_s"] for f in report["failovers"] if f["writes_recovered_after_s"] is not None]
-if times:
-    report["failover_s"] = {"p50": statistics.median(times), "max": max(times)}
+for fault in ("the primary's machine", "the primary's postmaster"):
+    times = [f["writes_recovered_after_s"] for f in report["failovers"]
+             if f["fault"] == fault and f["writes_recovered_after_s"] is not None]
+    if times:
+        report.setdefault("writes_recovered_s", {})[fault] = {"runs": len(times), "p50": statistics.median(times),
+                                                              "max": max(times)}
 print(json.dumps(report, indent=2))
 if args.json:
     with open(args.json, "w") as out:

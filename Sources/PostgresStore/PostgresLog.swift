@@ -608,11 +608,11 @@ public final class PostgresLog: LogBackend, Sendable {
     }
 
     /// Runs `body` with the pool, without a time limit (a full check, a lease held for long), its failures as `bounded`'s.
+    /// Its success does not count as PostgreSQL answering: `body` may end well after giving up on a dead connection
+    /// (a lease).
     func run<R>(_ body: (PostgresClient) async throws -> R) async throws -> R {
         do {
-            let value = try await body(client)
-            answered()
-            return value
+            return try await body(client)
         } catch {
             throw noted(error)
         }
@@ -706,9 +706,11 @@ public final class PostgresLog: LogBackend, Sendable {
                     head = try await self.head().position
                 } else {
                     // Asked on a connection of its own, not the pool's (which may be backing off); once PostgreSQL
-                    // answers, the pool is renewed and the log counts as answering again.
+                    // answers the log counts as answering again, and after a silence longer than a request may take
+                    // (a failover, not a blip: renewing closes the connections in use) the pool is renewed.
+                    let silence = reachability.unansweredFor() ?? .zero
                     head = try await probe()
-                    renewPool()
+                    if silence > options.answerTimeout { renewPool() }
                     answered()
                 }
                 if head > headWatch.head { headWatch.publish(head) }

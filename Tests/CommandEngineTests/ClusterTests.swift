@@ -180,6 +180,10 @@ import Testing
         let refused = await outcome { try await node.run(.addToCart(goods, quantity: 1), as: buyer) }
         #expect(refused == "log_unavailable")
         #expect(ContinuousClock.now - started < .seconds(8), "refused within the answer timeout (twice at most: queued, then sent)")
+        try await Task.sleep(for: .seconds(3))  // silent for longer than the answer timeout now
+        let second = ContinuousClock.now
+        #expect(await outcome { try await node.run(.addToCart(goods, quantity: 1), as: buyer) } == "log_unavailable")
+        #expect(ContinuousClock.now - second < .seconds(1), "a node that knows PostgreSQL is silent refuses at once")
         #expect(try await ofRecord.head() == before, "nothing of the refused command was appended")
         let stale = try #require(node.engine.logOfRecordStatus)
         #expect(!stale.answers && stale.failure != nil)
