@@ -50,13 +50,19 @@ struct OperationsController: Sendable {
     func health() throws -> Response {
         var problems = engine.storageProblems()
         if let failure = projector?.failure { problems.append("a read model cannot be folded: \(failure)") }
+        var projections: [ProjectionStatus] = []
+        do {
+            projections = try projector?.status() ?? []
+        } catch {
+            problems.append("the read models' status cannot be read: \(error)")
+        }
         let uptime = ContinuousClock.now - startedAt
         let ofRecord = engine.logOfRecordStatus
         let degraded = ofRecord.map { !$0.answers } ?? false
         let health = Health(
             status: !problems.isEmpty ? "unhealthy" : degraded ? "degraded" : "ok", version: version,
             uptimeSeconds: uptime.components.seconds, headPosition: engine.headPosition, problems: problems,
-            projections: (try? projector?.status()) ?? [], projectorFailure: projector?.failure,
+            projections: projections, projectorFailure: projector?.failure,
             logOfRecord: ofRecord.map { status in
                 LogOfRecord(
                     answers: status.answers,
