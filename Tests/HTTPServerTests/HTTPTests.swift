@@ -195,8 +195,13 @@ extension TestClientProtocol {
             let orderId = try #require(placed.result["orderId"])
             let payment = try await client.command("InitiatePayment", ["orderId": orderId], token: buyer)
             let paymentId = try #require(payment.result["paymentId"])
-            let paid = try await client.call(.post, "/v1/payments/sandbox/checkout/\(paymentId)", token: buyer)
+            let once: HTTPFields = [try #require(HTTPField.Name("Idempotency-Key")): "checkout-once"]
+            let paid = try await client.call(.post, "/v1/payments/sandbox/checkout/\(paymentId)", token: buyer, headers: once)
             #expect(paid.status == .ok, "\(paid.text)")
+            // Its answer lost, the checkout is retried under the same key: the same answer, one capture.
+            let again = try await client.call(.post, "/v1/payments/sandbox/checkout/\(paymentId)", token: buyer, headers: once)
+            #expect(again.status == .ok, "\(again.text)")
+            #expect(try harness.log.events(ofType: PaymentSucceeded.eventType, from: 1, limit: 10).count == 1)
             #expect(
                 try await client.command("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "SF1"], token: merchant)
                     .status == .ok)

@@ -42,9 +42,13 @@ struct PaymentsController: Sendable {
             amount = try engine.paymentAmount(paymentId, payableBy: context.caller)
         }
         guard let amount else { throw EngineError(.domain(.paymentNotFound), "no such payment") }
+        // A checkout retried under the same Idempotency-Key (its answer lost in a failover) is the same provider
+        // transaction: its callback is the first one again and answers as the first did, rather than `payment_not_pending`.
+        let transaction =
+            request.headers[HTTPField.Name("Idempotency-Key") ?? .via].map { "sbx_\(paymentId)_\(Self.fingerprint($0))" }
+            ?? "sbx_\(engine.configuration.ids.next().uuidString.lowercased())"
         let notification = ProviderNotification(
-            paymentId: paymentId.description, transactionId: "sbx_\(engine.configuration.ids.next().uuidString.lowercased())",
-            status: "succeeded", amount: amount)
+            paymentId: paymentId.description, transactionId: transaction, status: "succeeded", amount: amount)
         let body = Array(try JSONEncoder().encode(notification))
         let timestamp = engine.now.millisecondsSinceEpoch / 1_000
         let signature = CallbackVerifier(provider: "sandbox", secret: sandboxSecret).sign(body: body, timestamp: timestamp)
@@ -52,5 +56,13 @@ struct PaymentsController: Sendable {
             try await engine.handleProviderCallback(
                 provider: "sandbox", body: body, timestamp: timestamp, signature: signature,
                 correlationId: request.requestId))
+    }
+
+    /// 64-bit FNV-1a of `key`, in hex: a short, stable name for a caller's key inside a transaction id.
+    static func fingerprint(_ key: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
