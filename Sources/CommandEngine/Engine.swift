@@ -182,8 +182,9 @@ public final class Engine: Sendable {
             } catch {
                 // On a node of a cluster, a refusal may come from a replica behind what the caller did on another node
                 // (goods listed there a moment ago, a payment a provider calls back about): decide once more on the log
-                // of record's state.
-                guard !caughtUp, try await catchUpWithLogOfRecord(decidedAt: seen, refusal: error) else { throw error }
+                // of record's state. A refusal of the input itself stands as it is.
+                if caughtUp || (error as? EngineError)?.kind == .invalidInput { throw error }
+                guard try await catchUpWithLogOfRecord(beyond: seen) else { throw error }
                 caughtUp = true
                 // The request may be the retry of one that committed elsewhere (its first answer came back lost).
                 if let idempotency, let stored = try storedAnswer(idempotency, for: context, commandType: commandType) { return stored }
@@ -209,31 +210,16 @@ public final class Engine: Sendable {
         throw lastConflict ?? EngineError(.versionConflict, "too many conflicts")
     }
 
-    /// On a node of a cluster: when the log of record holds more than the replica held when the command was decided
-    /// (`decidedAt`), waits until the replica has copied it and returns true (the decision may have been made on stale state).
-    /// A log of record that cannot be reached makes a refusal that may come from stale state `log_unavailable` (the caller
-    /// retries, rather than hearing "not found" of what it made a moment ago on another node); a refusal of the input itself
-    /// stands.
-    private func catchUpWithLogOfRecord(decidedAt: UInt64, refusal: any Error) async throws -> Bool {
+    /// On a node of a cluster: when the log of record holds more than `seen` (what the replica held when a command was
+    /// decided, or a read found nothing), waits until the replica has copied it and returns true: decide, or read, again.
+    /// False on a shop whose log is on this machine, or when nothing new was committed. A log of record out of reach is
+    /// `log_unavailable` (the caller retries, rather than hearing "not found" of what it made a moment ago elsewhere).
+    public func catchUpWithLogOfRecord(beyond seen: UInt64) async throws -> Bool {
         guard let ofRecord = log.logOfRecord else { return false }
         do {
             let head = try await ofRecord.head().position
-            guard head > decidedAt else { return false }
+            guard head > seen else { return false }
             try await log.waitForCopies(through: head)
-            return true
-        } catch {
-            if let refusal = refusal as? EngineError, refusal.kind == .invalidInput { throw refusal }
-            throw EngineError(.logUnavailable, "the log of record is out of reach; retry: \(error)")
-        }
-    }
-
-    /// On a node of a cluster, waits until the replica holds everything the log of record held when called, and returns
-    /// true; false on a shop whose log is on this machine. For a read that found nothing the caller made a moment ago on
-    /// another node: read again after it.
-    public func catchUpWithLogOfRecord() async throws -> Bool {
-        guard let ofRecord = log.logOfRecord else { return false }
-        do {
-            try await log.waitForCopies(through: try await ofRecord.head().position)
             return true
         } catch {
             throw EngineError(.logUnavailable, "the log of record is out of reach; retry: \(error)")

@@ -37,12 +37,12 @@ public protocol LogBackend: Sendable {
 /// Whether a log answers: an embedded log always does; a log of record on another machine may not, and a node then
 /// serves reads from its replica, as stale as the time since the log last answered, and refuses writes.
 public struct LogReachability: Sendable, Equatable {
-    /// When the log last answered a request; nil when it never has.
-    public var lastAnswer: ContinuousClock.Instant?
+    /// When the log last answered a request (or was opened).
+    public var lastAnswer: ContinuousClock.Instant
     /// Why the latest request since then failed; nil while the log answers.
     public var failure: String?
 
-    public init(lastAnswer: ContinuousClock.Instant?, failure: String?) {
+    public init(lastAnswer: ContinuousClock.Instant, failure: String?) {
         self.lastAnswer = lastAnswer
         self.failure = failure
     }
@@ -51,12 +51,8 @@ public struct LogReachability: Sendable, Equatable {
 
     /// How long the log has not answered (nil while it answers): how stale a replica of it may be.
     public func unansweredFor(now: ContinuousClock.Instant = .now) -> Duration? {
-        guard failure != nil else { return nil }
-        guard let lastAnswer else { return .seconds(Int64.max) }
-        return now - lastAnswer
+        failure == nil ? nil : now - lastAnswer
     }
-
-    public static let alwaysAnswers = LogReachability(lastAnswer: nil, failure: nil)
 }
 
 extension LogBackend {
@@ -92,5 +88,5 @@ extension LogBackend {
 /// The embedded log keeps every promise with the methods it has.
 extension EventLog: LogBackend {
     /// The embedded log is on this machine: it always answers (a failed write is `writerStatistics`' concern).
-    public var reachability: LogReachability { .alwaysAnswers }
+    public var reachability: LogReachability { LogReachability(lastAnswer: .now, failure: nil) }
 }

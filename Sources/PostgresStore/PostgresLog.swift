@@ -188,8 +188,10 @@ public final class PostgresLog: LogBackend, Sendable {
         func take(eventsMax: Int, waitMax: Duration) -> [Pending]? {
             let now = ContinuousClock.now
             let (batch, expired) = state.withLock { state -> ([Pending]?, [Pending]) in
-                let expired = state.waiting.filter { now - $0.queuedAt > waitMax }
-                if !expired.isEmpty { state.waiting.removeAll { now - $0.queuedAt > waitMax } }
+                // Queued in order: the expired ones are a prefix (usually empty: one comparison).
+                let stale = state.waiting.prefix { now - $0.queuedAt > waitMax }.count
+                let expired = Array(state.waiting.prefix(stale))
+                state.waiting.removeFirst(stale)
                 guard !state.waiting.isEmpty else {
                     state.running = false
                     return (nil, expired)
@@ -215,9 +217,7 @@ public final class PostgresLog: LogBackend, Sendable {
     private func commitLoop() async {
         while let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout) {
             do {
-                options.logger.trace("committing", metadata: ["appends": "\(batch.count)"])
                 let (outcomes, head, records) = try await commit(batch)
-                options.logger.trace("committed", metadata: ["appends": "\(batch.count)", "head": "\(head.position)"])
                 if let onCommit = options.onCommit, !records.isEmpty { await onCommit(records) }
                 if head.position > headWatch.head { headWatch.publish(head.position) }
                 for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
@@ -636,7 +636,7 @@ public final class PostgresLog: LogBackend, Sendable {
 
     // MARK: Reachability
 
-    private let contact = Mutex(LogReachability(lastAnswer: nil, failure: nil))
+    private let contact = Mutex(LogReachability(lastAnswer: .now, failure: nil))
 
     public var reachability: LogReachability { contact.withLock { $0 } }
 
@@ -720,16 +720,21 @@ public final class PostgresLog: LogBackend, Sendable {
         }
     }
 
-    /// The head position, read on a new connection (closed after), under the answer timeout.
+    static let probeTimeout = Duration.seconds(1)
+
+    /// The head position, read on a new connection (closed after), within `probeTimeout`.
     private func probe() async throws -> UInt64 {
         var configuration = PostgresConnection.Configuration(
             host: endpoint.host, port: endpoint.port, username: endpoint.user, password: endpoint.password,
             database: endpoint.database, tls: .disable)
-        configuration.options.connectTimeout = .milliseconds(Self.milliseconds(options.answerTimeout))
+        // Short: a probe started while the link was dark must not keep the node refusing for a whole answer timeout
+        // after PostgreSQL is back (a healthy server answers a new connection in milliseconds; a slow one is asked again).
+        let timeout = min(options.answerTimeout, Self.probeTimeout)
+        configuration.options.connectTimeout = .milliseconds(Self.milliseconds(timeout))
         let inUse = ConnectionInUse()
         let logger = options.logger
         let settings = configuration
-        return try await Self.within(options.answerTimeout, closing: inUse) {
+        return try await Self.within(timeout, closing: inUse) {
             let connection = try await PostgresConnection.connect(configuration: settings, id: 0, logger: logger)
             inUse.connection.withLock { $0 = connection }
             let answer: Result<UInt64, any Error>

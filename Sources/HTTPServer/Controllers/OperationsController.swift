@@ -66,9 +66,7 @@ struct OperationsController: Sendable {
             logOfRecord: ofRecord.map { status in
                 LogOfRecord(
                     answers: status.answers,
-                    unansweredSeconds: status.unansweredFor.map {
-                        Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18
-                    },
+                    unansweredSeconds: status.unansweredFor.map { Double($0.nanoseconds) / 1e9 },
                     failure: status.failure)
             })
         var response = try Responses.json(health)

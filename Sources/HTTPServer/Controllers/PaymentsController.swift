@@ -36,9 +36,10 @@ struct PaymentsController: Sendable {
         guard let paymentId = context.parameters.get("paymentId").flatMap(PaymentId.init) else {
             throw EngineError(.domain(.paymentNotFound), "no such payment")
         }
+        let seen = engine.headPosition
         var amount = try engine.paymentAmount(paymentId, payableBy: context.caller)
         // On a node of a cluster the payment may have been made on another node a moment ago.
-        if amount == nil, try await engine.catchUpWithLogOfRecord() {
+        if amount == nil, try await engine.catchUpWithLogOfRecord(beyond: seen) {
             amount = try engine.paymentAmount(paymentId, payableBy: context.caller)
         }
         guard let amount else { throw EngineError(.domain(.paymentNotFound), "no such payment") }

@@ -114,10 +114,9 @@ struct RequestMiddleware: RouterMiddleware {
         }
     }
 
-    /// `3.2`: seconds with one decimal; a log of record that never answered is `inf`.
+    /// `3.2`: seconds with one decimal.
     static func seconds(_ duration: Duration) -> String {
-        guard duration < .seconds(Int64.max / 2) else { return "inf" }
-        let tenths = duration.components.seconds * 10 + duration.components.attoseconds / 100_000_000_000_000_000
+        let tenths = max(0, duration.nanoseconds / 100_000_000)
         return "\(tenths / 10).\(tenths % 10)"
     }
 
