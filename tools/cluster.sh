@@ -340,7 +340,17 @@ ha_smoke() {
 stop_nodes_cleanly() {
   for pid in "$dir"/node*.pid; do kill "$(cat "$pid")" 2>/dev/null || true; done
   for pid in "$dir"/node*.pid; do while kill -0 "$(cat "$pid")" 2>/dev/null; do sleep 0.1; done; done
-  if grep -l "Fatal error\|Illegal instruction\|Segmentation" "$dir"/node*.log; then echo "FAILED: a node crashed (its log is above)" >&2; exit 1; fi
+  local crashed
+  crashed=$(grep -l "Fatal error\|Illegal instruction\|Segmentation" "$dir"/node*.log || true)
+  if [ -n "$crashed" ]; then
+    # The crash's own lines and what came just before, last: CI keeps the end of the output.
+    for log in $crashed; do
+      echo "--- $log, before the crash:" >&2
+      grep -B 25 -A 15 "Fatal error\|Illegal instruction\|Segmentation" "$log" | cut -c1-400 >&2
+    done
+    echo "FAILED: a node crashed (above, the lines of its log around the crash)" >&2
+    exit 1
+  fi
   for n in $(seq 1 "$(cat "$dir/nodes")"); do
     grep -q "stopped log.position" "$dir/node$n.log" || { echo "FAILED: node$n did not stop cleanly" >&2; tail -20 "$dir/node$n.log" >&2; exit 1; }
   done

@@ -38,7 +38,7 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
         case forbidden, insufficientScope
         // What was sent.
         case malformedJSON, missingField, wrongType, invalidValue, duplicateKey, unknownCommand, invalidInput, invalidQuery, invalidStream
-        case invalidIdempotencyKey, bodyTooLarge, weakSecret
+        case invalidIdempotencyKey, invalidRequestId, bodyTooLarge, weakSecret
         // The log's own refusals of an append (a bad name, too large).
         case invalidField, eventTooLarge, appendTooLarge, emptyAppend, duplicateEventInAppend, duplicateStreamInAppend, partiallyStored
         // What exists.
@@ -76,6 +76,7 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
             case .invalidQuery: return "invalid_query"
             case .invalidStream: return "invalid_stream"
             case .invalidIdempotencyKey: return "invalid_idempotency_key"
+            case .invalidRequestId: return "invalid_request_id"
             case .bodyTooLarge: return "body_too_large"
             case .weakSecret: return "weak_secret"
             case .invalidField: return "invalid_field"
@@ -104,6 +105,24 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
             }
         }
 
+        /// Every code, for the contract (`/openapi.json` lists them by status). A new case goes here too: a test checks
+        /// that every code a request can meet is in this list.
+        public static var all: [Code] {
+            [
+                .unauthenticated, .invalidToken, .tokenExpired, .invalidAPIKey, .apiKeyRevoked, .apiKeyExpired, .unknownUser,
+                .invalidSignature, .staleTimestamp, .forbidden, .insufficientScope, .malformedJSON, .missingField, .wrongType,
+                .invalidValue, .duplicateKey, .unknownCommand, .invalidInput, .invalidQuery, .invalidStream, .invalidIdempotencyKey,
+                .invalidRequestId, .bodyTooLarge, .weakSecret, .invalidField, .eventTooLarge, .appendTooLarge, .emptyAppend,
+                .duplicateEventInAppend,
+                .duplicateStreamInAppend, .partiallyStored, .notFound, .unknownProvider, .projectionNotFound, .versionConflict,
+                .rebuildRunning, .idempotencyKeyReused, .rateLimited, .shuttingDown, .projectionBehind, .projectionsUnavailable,
+                .keysMissing, .logUnavailable, .corruptRecord, .storageFailure, .internalError,
+            ] + Rejection.Code.allCases.map(Code.domain)
+        }
+
+        /// The kind (status) a code answers with when the refusal names none itself.
+        public var kind: Kind { defaultKind }
+
         /// The status a code answers with when it names none itself.
         var defaultKind: Kind {
             switch self {
@@ -113,7 +132,8 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
                 return .unauthenticated
             case .forbidden, .insufficientScope: return .forbidden
             case .malformedJSON, .missingField, .wrongType, .invalidValue, .duplicateKey, .unknownCommand, .invalidInput, .invalidQuery,
-                .invalidStream, .invalidIdempotencyKey, .bodyTooLarge, .weakSecret, .invalidField, .eventTooLarge, .appendTooLarge,
+                .invalidStream, .invalidIdempotencyKey, .invalidRequestId, .bodyTooLarge, .weakSecret, .invalidField, .eventTooLarge,
+                .appendTooLarge,
                 .emptyAppend,
                 .duplicateEventInAppend, .duplicateStreamInAppend, .partiallyStored:
                 return .invalidInput

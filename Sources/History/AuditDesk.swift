@@ -35,9 +35,16 @@ public struct AuditDesk: Sendable {
     }
 
     /// The head's position, hash and time: every earlier event is chained into the hash.
-    public func digest() throws -> [String: String] {
+    public func digest() throws -> Digest {
         let head = try log.head()
-        return ["position": String(head.position), "hash": head.hash.hex, "recordedAt": head.recordedAt?.description ?? ""]
+        return Digest(position: head.position, hash: head.hash.hex, recordedAt: head.recordedAt?.description)
+    }
+
+    /// The log's head: its position (0 when empty), the chain hash there, and when it was recorded (none when empty).
+    public struct Digest: Codable, Sendable, Equatable {
+        public var position: UInt64
+        public var hash: String
+        public var recordedAt: String?
     }
 
     /// Whether `text` could name a stream (the audit route refuses what cannot).

@@ -153,7 +153,7 @@ import Testing
 
         init(_ label: String = #function) async throws {
             let database = try await TestPostgres.database(label)
-            link = try TestLink(to: try TestPostgres.port())
+            link = try TestLink(to: try await TestPostgres.port())
             other = try await TestShop(node: "other", of: database)
             node = try await TestShop(node: "behind-a-link", of: link.carrying(database), answerTimeout: .seconds(5))
             merchant = try await other.register("m@example.com", role: .merchant)

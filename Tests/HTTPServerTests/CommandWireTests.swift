@@ -159,7 +159,7 @@ import Testing
         struct Answer: Encodable {
             let events: [AppendedEvent]
             let replayed: Bool
-            let result: [String: String]
+            let result: [String: AnswerValue]
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -178,9 +178,12 @@ import Testing
             if generator.next() % 2 == 0 { result.number = text() }
             if generator.next() % 2 == 0 { result.orderId = OrderId(UUID()) }
             if generator.next() % 2 == 0 { result.total = Money(minorUnits: Int64(bitPattern: generator.next())) }
+            if generator.next() % 2 == 0 { result.scopes = [.ordersRead, .goodsWrite].filter { _ in generator.next() % 2 == 0 } }
             let outcome = CommandOutcome(events: events, result: result, replayed: generator.next() % 2 == 0)
-            let expected = try encoder.encode(Answer(events: events, replayed: outcome.replayed, result: result.values))
-            #expect(outcome.json == Array(expected), "\(outcome)")
+            let currency = text()
+            let expected = try encoder.encode(
+                Answer(events: events, replayed: outcome.replayed, result: result.answerValues(currency: currency)))
+            #expect(outcome.json(currency: currency) == Array(expected), "\(outcome)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Assembly
+import CommandAPI
 import CommandEngine
 import Commerce
 import EventStore
@@ -57,6 +58,7 @@ struct Harness {
         configure(&server)
         let backends = ServerBackends(engine: shop.engine, projector: projector, audit: shop.shop.audit)
         routes = buildRouter(backends, configuration: server, metrics: metrics).routes.all
+        ContractCheck.register(routes)
         app = buildApplication(backends, configuration: server, metrics: metrics, logger: logger ?? Logger(label: "test"))
     }
 }
@@ -68,7 +70,16 @@ struct Reply {
     let text: String
 
     var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
-    var result: [String: String] { json["result"] as? [String: String] ?? [:] }
+    /// The command answer's `result`, each value as text (numbers in decimal, lists joined by spaces).
+    var result: [String: String] {
+        (json["result"] as? [String: Any] ?? [:]).mapValues { value in
+            switch value {
+            case let text as String: text
+            case let list as [Any]: list.map { "\($0)" }.joined(separator: " ")
+            default: "\(value)"
+            }
+        }
+    }
 }
 
 extension TestClientProtocol {
@@ -81,6 +92,7 @@ extension TestClientProtocol {
         return try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
             let text = String(buffer: response.body)
             let json = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+            ContractCheck.check(method, uri, status: response.status, request: body, body: text)
             return Reply(status: response.status, json: json, headers: response.headers, text: text)
         }
     }
@@ -121,6 +133,33 @@ extension TestClientProtocol {
 }
 
 @Suite struct ContractTests {
+    /// Each command's `data` schema is read from the code that decodes it: required where it `decode`s, optional where it
+    /// `decodeIfPresent`s, enumerations by their cases, ids as UUIDs, nested objects and lists, the domain's bounds.
+    @Test func commandDataSchemasAreReadFromTheirDecoders() {
+        let register = CommandContract.dataSchema(.registerUser)
+        #expect(register.required == ["email", "name", "password"])
+        #expect(Set(register.properties.keys) == ["email", "name", "password", "phone", "role"])
+        #expect(register.properties["role"]?.enumeration == Role.allCases.map(\.rawValue))
+        #expect(register.properties["email"]?.maxLength == Limits.emailCharactersMax)
+        let order = CommandContract.dataSchema(.placeOrder)
+        #expect(order.required.isEmpty && order.properties["addressId"]?.format == "uuid")
+        let line = order.properties["items"]?.items?.schema
+        #expect(order.properties["items"]?.maxItems == Limits.cartLinesMax)
+        #expect(line?.required == ["goodsId", "quantity"] && line?.properties["quantity"]?.maximum == Int64(Limits.quantityPerLineMax))
+        let address = CommandContract.dataSchema(.addAddress).properties["address"]
+        #expect(address?.required == ["city", "country", "line1", "phone", "postalCode", "recipient"])
+        #expect(CommandContract.dataSchema(.listGoods).required == ["category", "price", "stock", "title"])
+        #expect(CommandContract.dataSchema(.createCoupon).properties["kind"]?.enumeration == CouponKind.allCases.map(\.rawValue))
+        #expect(CommandContract.dataSchema(.clearCart).properties.isEmpty)
+        // A body the schema admits decodes; one it refuses (a field missing) is refused by the decoder too.
+        let sample = #"{"type":"PlaceOrder","data":{"items":[{"goodsId":"019de0d5-c800-7000-8000-000000000001","quantity":2}]}}"#
+        #expect(
+            Schema.ref("Command").violations(of: JSONValue(parsing: Data(sample.utf8)) ?? .null, components: OpenAPI.components).isEmpty)
+        let missing = #"{"type":"PlaceOrder","data":{"items":[{"quantity":2}]}}"#
+        #expect(
+            !Schema.ref("Command").violations(of: JSONValue(parsing: Data(missing.utf8)) ?? .null, components: OpenAPI.components).isEmpty)
+    }
+
     @Test func theOpenAPIDocumentListsExactlyTheRoutes() async throws {
         let harness = try Harness()
         try await harness.app.test(.router) { client in
@@ -154,10 +193,11 @@ extension TestClientProtocol {
                 let answer = try await client.call(HTTPRequest.Method(String(parts[0])) ?? .get, uri, body: "{}")
                 #expect(answer.errorCode != "not_found", "\(entry) is documented but not routed")
             }
-            let types =
-                ((((reply.json["components"] as? [String: Any])?["schemas"] as? [String: Any])?["Command"] as? [String: Any])?["properties"]
-                as? [String: Any])?["type"] as? [String: Any]
-            #expect((types?["enum"] as? [String])?.contains("PlaceOrder") == true)
+            let variants =
+                (((reply.json["components"] as? [String: Any])?["schemas"] as? [String: Any])?["Command"] as? [String: Any])?["oneOf"]
+                as? [[String: Any]] ?? []
+            let types = variants.compactMap { (($0["properties"] as? [String: Any])?["type"] as? [String: Any])?["const"] as? String }
+            #expect(Set(types) == Set(CommandKind.allCases.map(\.rawValue)) && types.count == CommandKind.allCases.count)
         }
     }
 
@@ -173,6 +213,13 @@ extension TestClientProtocol {
             #expect(try harness.log.events(correlatedWith: id).count == 2)
             let fresh = try await client.call(.get, "/health")
             #expect(UUID(uuidString: fresh.headers[HTTPField.Name("X-Request-Id") ?? .via] ?? "") != nil)
+            // An id that is not a UUID is refused, not silently replaced: the caller would look for it in vain.
+            let head = try harness.log.head().position
+            let bad = try await client.call(
+                .post, "/v1/commands", body: #"{"type":"RegisterUser","data":{"email":"c@d.com","password":"correct horse","name":"C"}}"#,
+                headers: [HTTPField.Name("X-Request-Id") ?? .via: "{}"])
+            #expect(bad.status == .badRequest && bad.errorCode == "invalid_request_id")
+            #expect(try harness.log.head().position == head)
         }
     }
 }

@@ -89,7 +89,7 @@ import Testing
     /// returns.
     @Test func aNodeCutOffFromItsLogOfRecordSaysSoAndAsksForARetry() async throws {
         let database = try await TestPostgres.database()
-        let link = try TestLink(to: try TestPostgres.port())
+        let link = try TestLink(to: try await TestPostgres.port())
         defer { link.close() }
         let node = try await TestShop(node: "http", of: link.carrying(database), readModels: true, answerTimeout: .seconds(5))
         let harness = try Harness(shop: node)

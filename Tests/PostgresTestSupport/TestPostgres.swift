@@ -25,7 +25,7 @@ public enum TestPostgres {
 
     /// A new, empty database on the shared server.
     public static func database(_ label: String = #function) async throws -> PostgresEndpoint {
-        let server = try started()
+        let server = try await startedOffThePool()
         let name = "t_" + label.lowercased().filter { $0.isLetter }.prefix(20) + "_" + UUID().uuidString.prefix(8).lowercased()
         try await admin(server) { client in try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)")) }
         return PostgresEndpoint(host: "127.0.0.1", port: server.port, user: "postgres", database: name)
@@ -43,7 +43,15 @@ public enum TestPostgres {
     }
 
     /// The shared server's port (for tests that start processes pointing at it).
-    public static func port() throws -> Int { try started().port }
+    public static func port() async throws -> Int { try await startedOffThePool().port }
+
+    /// The shared server, started (initdb and pg_ctl take seconds) on a thread of its own: a test waiting for it must not
+    /// hold one of the few threads Swift's concurrency runs every test's tasks on, or tests with timers starve meanwhile.
+    private static func startedOffThePool() async throws -> Server {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try started() }) }
+        }
+    }
 
     /// Runs SQL as the superuser on `endpoint`'s database (a test that reaches past the log, to damage a row).
     public static func execute(_ sql: String, on endpoint: PostgresEndpoint) async throws {

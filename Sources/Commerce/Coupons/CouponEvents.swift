@@ -2,7 +2,7 @@ import Foundation
 
 // MARK: Coupons
 
-public enum CouponKind: String, Codable, Sendable, Hashable {
+public enum CouponKind: String, Codable, Sendable, Hashable, CaseIterable {
     /// `value` is a percentage, 1–100.
     case percent
     /// `value` is an amount in minor units.

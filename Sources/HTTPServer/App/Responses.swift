@@ -17,7 +17,7 @@ enum Responses {
     }
 
     /// A command's answer, its JSON written directly.
-    static func answer(_ outcome: CommandOutcome) -> Response { bytes(outcome.json) }
+    static func answer(_ outcome: CommandOutcome, currency: String) -> Response { bytes(outcome.json(currency: currency)) }
 
     static func collect(_ request: Request, upTo bytesMax: Int) async throws -> ByteBuffer {
         do {

@@ -1,3 +1,4 @@
+import CommandAPI
 import CommandEngine
 import Commerce
 import Hummingbird
@@ -11,13 +12,15 @@ struct AdminController: Sendable {
     func register(on endpoints: Endpoints) {
         endpoints.get(
             "/v1/admin/api-keys", "apiKeys", "Admins: every API key issued, newest first (never its secret)",
-            access: .role(.admin, scope: nil)
+            access: .role(.admin, scope: nil), answer: .of([ApiKeyView].self)
         ) { _, _ in
             try Responses.json(engine.apiKeys())
         }
         endpoints.get(
             "/v1/admin/merchant-applications", "merchantApplications",
-            "Admins: applications to become a merchant (status=pending|approved|rejected)", access: .role(.admin, scope: nil)
+            "Admins: applications to become a merchant (status=pending|approved|rejected)", access: .role(.admin, scope: nil),
+            parameters: [.query("status", .oneOf(["pending", "approved", "rejected"]), "only these")],
+            answer: .of([MerchantApplicationView].self)
         ) { request, _ in
             let status = try request.uri.queryParameters.get("status").map { text in
                 guard let status = MerchantApplication.Status(rawValue: text) else {
@@ -28,13 +31,16 @@ struct AdminController: Sendable {
             return try Responses.json(engine.merchantApplications(status: status))
         }
         let keepers = Access.role(.admin, scope: .projectionsManage)
-        endpoints.get("/v1/admin/projections", "projections", "Admins: each projection's checkpoint, lag and size", access: keepers) {
+        endpoints.get(
+            "/v1/admin/projections", "projections", "Admins: each projection's checkpoint, lag and size", access: keepers,
+            answer: .of([ProjectionStatus].self)
+        ) {
             _, _ in
             try Responses.json(try requireProjector().status())
         }
         endpoints.post(
             "/v1/admin/projections/:name/rebuild", "rebuildProjection", "Admins: rebuild a projection (or all) beside the serving one",
-            access: keepers, rebuild)
+            access: keepers, answer: .of([ProjectionStatus].self), rebuild)
     }
 
     func requireProjector() throws -> Projector {

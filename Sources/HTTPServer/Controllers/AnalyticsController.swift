@@ -1,3 +1,4 @@
+import CommandAPI
 import CommandEngine
 import Commerce
 import Hummingbird
@@ -20,35 +21,44 @@ struct AnalyticsController: Sendable {
     func register(on endpoints: Endpoints) {
         let merchants = Access.role(.merchant, scope: .analyticsRead)
         let admins = Access.role(.admin, scope: .analyticsRead)
+        let merchantId = Parameter.query("merchantId", .string(format: "uuid"), "admins: one merchant's (merchants always see their own)")
+        let days: [Parameter] = [.day("from"), .day("to"), .after]
+        let limit = Parameter.limit(default: 20, max: AnalyticsProjection.topGoodsMax)
         endpoints.get(
             "/v1/analytics/sales", "analyticsSales",
             "Sales per day (from, to as YYYY-MM-DD; merchantId for admins); merchants see their own",
-            access: merchants
+            access: merchants, parameters: days + [merchantId], answer: .of([AnalyticsProjection.SalesDay].self)
         ) { request, context in
             let scope = try Self.scope(request, context)
             return try await reads.json(AnalyticsProjection.self, request) {
                 $0.sales(from: scope.from, to: scope.to, merchant: scope.merchant)
             }
         }
-        endpoints.get("/v1/analytics/funnel", "analyticsFunnel", "Admins: views → carts → orders → paid (from, to)", access: admins) {
+        endpoints.get(
+            "/v1/analytics/funnel", "analyticsFunnel", "Admins: views → carts → orders → paid (from, to)", access: admins,
+            parameters: days, answer: .of(AnalyticsProjection.Funnel.self)
+        ) {
             request, context in
             let scope = try Self.scope(request, context)
             return try await reads.json(AnalyticsProjection.self, request) { $0.funnel(from: scope.from, to: scope.to) }
         }
         endpoints.get(
             "/v1/analytics/top-goods", "analyticsTopGoods", "Best sellers by paid revenue (limit; merchants see their own)",
-            access: merchants
+            access: merchants, parameters: [limit, merchantId, .after], answer: .of([AnalyticsProjection.GoodsSales].self)
         ) { request, context in
             let scope = try Self.scope(request, context)
             return try await reads.json(AnalyticsProjection.self, request) { $0.topGoods(merchant: scope.merchant, limit: scope.limit) }
         }
-        endpoints.get("/v1/analytics/refunds", "analyticsRefunds", "Admins: refund rate (from, to)", access: admins) { request, context in
+        endpoints.get(
+            "/v1/analytics/refunds", "analyticsRefunds", "Admins: refund rate (from, to)", access: admins, parameters: days,
+            answer: .of(AnalyticsProjection.Refunds.self)
+        ) { request, context in
             let scope = try Self.scope(request, context)
             return try await reads.json(AnalyticsProjection.self, request) { $0.refunds(from: scope.from, to: scope.to) }
         }
         endpoints.get(
             "/v1/analytics/low-stock", "analyticsLowStock", "Listed goods at or below their threshold (merchants see their own)",
-            access: merchants
+            access: merchants, parameters: [limit, merchantId, .after], answer: .of([AnalyticsProjection.LowStock].self)
         ) { request, context in
             let scope = try Self.scope(request, context)
             return try await reads.json(AnalyticsProjection.self, request) { $0.lowStock(merchant: scope.merchant, limit: scope.limit) }

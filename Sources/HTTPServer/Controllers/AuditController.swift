@@ -1,3 +1,4 @@
+import CommandAPI
 import CommandEngine
 import Commerce
 import Foundation
@@ -13,14 +14,31 @@ struct AuditController: Sendable {
     let engine: Engine
     let audit: AuditDesk
 
+    /// Paging and revealing, the same for both audit reads.
+    static let paging: [Parameter] = [
+        .query("after", .integer(0), "the previous page's `next`: events after this position"),
+        .limit(default: 100, max: AuditQuery.pageSizeMax),
+        .query("reveal", .oneOf(["personal"]), "admins signed in as people: show personal fields (the reveal is recorded)"),
+    ]
+
     func register(on endpoints: Endpoints) {
         let auditors = Access.role(.admin, scope: .auditRead)
         endpoints.get(
             "/v1/audit/events", "auditEvents",
             "Admins: events by stream, actor, type, correlationId, from, to (ISO-8601); paged by after= and limit=", access: auditors,
-            events)
-        endpoints.get("/v1/audit/streams/:stream", "auditStream", "Admins: one stream's history (after=, limit=)", access: auditors, stream)
-        endpoints.get("/v1/audit/digest", "auditDigest", "Admins: the head position and hash", access: auditors) { _, _ in
+            parameters: [
+                .query("stream", .string(maxLength: 255), "one stream"),
+                .query("actor", .string(maxLength: 255), "who acted: a user id, system or anonymous"),
+                .query("type", .string(maxLength: 255), "one event type"),
+                .query("correlationId", .string(format: "uuid"), "one request's events"),
+                .query("from", .string(format: "date-time"), "recorded at or after (RFC 3339)"),
+                .query("to", .string(format: "date-time"), "recorded at or before (RFC 3339)"),
+            ] + Self.paging, events)
+        endpoints.get(
+            "/v1/audit/streams/:stream", "auditStream", "Admins: one stream's history (after=, limit=)", access: auditors,
+            parameters: Self.paging, stream)
+        endpoints.get("/v1/audit/digest", "auditDigest", "Admins: the head position and hash", access: auditors, answer: .ref("Digest")) {
+            _, _ in
             try Responses.json(try audit.digest())
         }
     }

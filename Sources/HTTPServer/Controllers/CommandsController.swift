@@ -16,7 +16,9 @@ struct CommandsController: Sendable {
     let anonymous: RateLimiter
 
     func register(on endpoints: Endpoints) {
-        endpoints.post("/v1/commands", "command", "Execute a command: {\"type\", \"data\"}", access: .anyoneNamed, execute)
+        endpoints.post(
+            "/v1/commands", "command", "Execute a command: {\"type\", \"data\"}", access: .anyoneNamed, parameters: [.idempotencyKey],
+            answer: .ref("CommandAnswer"), execute)
     }
 
     @Sendable func execute(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -43,7 +45,7 @@ struct CommandsController: Sendable {
                 requestFingerprint: idempotencyKey == nil ? nil : envelope.fingerprint)
             let outcome = try await engine.execute(command, context: commandContext)
             metrics.command(type: metricName, outcome: "ok", duration: ContinuousClock.now - started)
-            return Responses.answer(outcome)
+            return Responses.answer(outcome, currency: engine.policy.currency)
         } catch {
             metrics.command(type: metricName, outcome: error.code.description, duration: ContinuousClock.now - started)
             throw error

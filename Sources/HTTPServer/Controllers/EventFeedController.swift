@@ -1,3 +1,4 @@
+import CommandAPI
 import CommandEngine
 import Commerce
 import HTTPTypes
@@ -17,7 +18,16 @@ struct EventFeedController: Sendable {
     func register(on endpoints: Endpoints) {
         endpoints.get(
             "/v1/events", "events", "Server-Sent Events from a position (?from=&type=&streamPrefix=&limit=; Last-Event-ID)",
-            access: .role(.admin, scope: .eventsRead), events)
+            access: .role(.admin, scope: .eventsRead),
+            parameters: [
+                .query("from", .integer(0), "the first position to send (default 1)"),
+                .query("type", .string(maxLength: 255), "only events of this type"),
+                .query("streamPrefix", .string(maxLength: 255), "only streams whose names start so (`order-`)"),
+                .limit(default: Self.feedEventsMax, max: Self.feedEventsMax),
+                Parameter(
+                    name: "Last-Event-ID", location: .header, schema: .integer(0),
+                    summary: "resume after this event (the `id` of the last event received); wins over from"),
+            ], events)
     }
 
     @Sendable func events(_ request: Request, _ context: AppRequestContext) throws -> Response {

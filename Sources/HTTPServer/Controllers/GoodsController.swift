@@ -1,3 +1,4 @@
+import CommandAPI
 import CommandEngine
 import Commerce
 import Hummingbird
@@ -7,7 +8,7 @@ struct GoodsController: Sendable {
     let engine: Engine
 
     func register(on endpoints: Endpoints) {
-        endpoints.get("/v1/goods/:goodsId", "goods", "One goods") { _, context in
+        endpoints.get("/v1/goods/:goodsId", "goods", "One goods", answer: .of(GoodsView.self)) { _, context in
             guard let id = context.parameters.get("goodsId").flatMap(GoodsId.init) else {
                 throw EngineError(.domain(.goodsNotFound), "no such goods")
             }

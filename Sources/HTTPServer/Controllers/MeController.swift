@@ -1,3 +1,4 @@
+import CommandAPI
 import CommandEngine
 import Commerce
 import Hummingbird
@@ -10,33 +11,57 @@ struct MeController: Sendable {
     let reads: ReadModelReads
 
     func register(on endpoints: Endpoints) {
-        endpoints.get("/v1/me/cart", "cart", "My cart at current prices", access: .signedIn) { _, context in
+        endpoints.get("/v1/me/cart", "cart", "My cart at current prices", access: .signedIn, answer: .of(CartView.self)) {
+            _, context in
             try Responses.json(engine.cart(of: context.caller))
         }
-        endpoints.get("/v1/me/orders", "orders", "My orders, newest first (status, limit, after)", access: .signedIn, orders)
-        endpoints.get("/v1/orders/:orderId", "order", "An order with its timeline", access: .role(.customer, scope: .ordersRead)) {
+        endpoints.get(
+            "/v1/me/orders", "orders", "My orders, newest first (status, limit, after)", access: .signedIn,
+            parameters: [
+                .query("status", .oneOf(OrderStatus.allCases.map(\.rawValue)), "only orders in this status"),
+                .limit(default: 20, max: MyPagesProjection.ordersPageMax), .after,
+            ], answer: .of([MyPagesProjection.OrderSummary].self), orders)
+        endpoints.get(
+            "/v1/orders/:orderId", "order", "An order with its timeline", access: .role(.customer, scope: .ordersRead),
+            answer: .of(OrderView.self)
+        ) {
             _, context in
             guard let id = context.parameters.get("orderId").flatMap(OrderId.init) else {
                 throw EngineError(.domain(.orderNotFound), "no such order")
             }
             return try Responses.json(engine.order(id, for: context.caller))
         }
-        endpoints.get("/v1/me/points", "points", "My points balance and ledger", access: .signedIn) { request, context in
+        endpoints.get(
+            "/v1/me/points", "points", "My points balance and ledger", access: .signedIn, parameters: [.after],
+            answer: .of(MyPagesProjection.PointsPage.self)
+        ) { request, context in
             let user = try ReadModelReads.signedInUser(context)
             return try await reads.json(MyPagesProjection.self, request, waitingForHead: true) { $0.points(of: user) }
         }
-        endpoints.get("/v1/me/profile", "profile", "My profile, addresses, favorites and footprints", access: .signedIn) { _, context in
+        endpoints.get(
+            "/v1/me/profile", "profile", "My profile, addresses, favorites and footprints", access: .signedIn,
+            answer: .of(ProfileView.self)
+        ) { _, context in
             try Responses.json(engine.profile(of: context.caller))
         }
-        endpoints.get("/v1/me/favorites", "favorites", "My favorites, newest first", access: .signedIn) { request, context in
+        endpoints.get(
+            "/v1/me/favorites", "favorites", "My favorites, newest first", access: .signedIn, parameters: [.after],
+            answer: .of([MyPagesProjection.Footprint].self)
+        ) { request, context in
             let user = try ReadModelReads.signedInUser(context)
             return try await reads.json(MyPagesProjection.self, request, waitingForHead: true) { $0.favorites(of: user) }
         }
-        endpoints.get("/v1/me/footprints", "footprints", "Goods I viewed recently, newest first", access: .signedIn) { request, context in
+        endpoints.get(
+            "/v1/me/footprints", "footprints", "Goods I viewed recently, newest first", access: .signedIn,
+            parameters: [.after], answer: .of([MyPagesProjection.Footprint].self)
+        ) { request, context in
             let user = try ReadModelReads.signedInUser(context)
             return try await reads.json(MyPagesProjection.self, request, waitingForHead: true) { $0.footprints(of: user) }
         }
-        endpoints.get("/v1/me/reviews", "reviews", "My reviews, newest first", access: .signedIn) { request, context in
+        endpoints.get(
+            "/v1/me/reviews", "reviews", "My reviews, newest first", access: .signedIn, parameters: [.after],
+            answer: .of([MyPagesProjection.Review].self)
+        ) { request, context in
             let user = try ReadModelReads.signedInUser(context)
             return try await reads.json(MyPagesProjection.self, request, waitingForHead: true) { $0.reviews(of: user) }
         }

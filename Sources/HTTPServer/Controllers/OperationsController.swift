@@ -1,3 +1,4 @@
+import CommandAPI
 import CommandEngine
 import Hummingbird
 import ReadModels
@@ -11,7 +12,7 @@ struct OperationsController: Sendable {
     let startedAt: ContinuousClock.Instant
     let routes: RouteTable
 
-    struct Health: Encodable {
+    struct Health: Codable {
         /// `ok`; `degraded` (still 200: reads are served) on a node whose log of record does not answer, so commands are
         /// refused with `log_unavailable`; or `unhealthy` (answered with 503) when the log cannot be read or written,
         /// its newest record does not check, or a read model cannot be folded.
@@ -26,7 +27,7 @@ struct OperationsController: Sendable {
         var logOfRecord: LogOfRecord?
     }
 
-    struct LogOfRecord: Encodable {
+    struct LogOfRecord: Codable {
         /// True while PostgreSQL answers; commands are refused while it does not.
         var answers: Bool
         /// How long it has not answered: how stale this node's reads may be (they carry `X-Emporium-Stale-Seconds`).
@@ -35,7 +36,10 @@ struct OperationsController: Sendable {
     }
 
     func register(on endpoints: Endpoints) {
-        endpoints.get("/health", "health", "Liveness and the log head") { _, _ in try health() }
+        endpoints.on(
+            .get, "/health", "health", "Liveness and the log head (503 with the same answer when unhealthy)", access: .anyone,
+            answer: .of(Health.self), answersUnavailableWithItsSchema: true
+        ) { _, _ in try health() }
         endpoints.get("/metrics", "metrics", "Prometheus metrics") { _, _ in
             let body = metrics.render(
                 headPosition: engine.headPosition, projections: try projector?.status() ?? [], folded: projector?.foldedEvents ?? [:])

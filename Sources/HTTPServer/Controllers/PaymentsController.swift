@@ -1,3 +1,4 @@
+import CommandAPI
 import CommandEngine
 import Commerce
 import Foundation
@@ -11,10 +12,17 @@ struct PaymentsController: Sendable {
     let bodyBytesMax: Int
 
     func register(on endpoints: Endpoints) {
-        endpoints.post("/v1/payments/:provider/callback", "callback", "A signed payment provider notification", callback)
+        endpoints.post(
+            "/v1/payments/:provider/callback", "callback", "A signed payment provider notification",
+            parameters: [
+                Parameter(name: "X-Timestamp", location: .header, schema: .integer(0), summary: "seconds since the Unix epoch, signed"),
+                Parameter(
+                    name: "X-Signature", location: .header, schema: .string(maxLength: 128),
+                    summary: "HMAC-SHA256 of `<timestamp>.<body>` under the provider's secret, hexadecimal"),
+            ], answer: .ref("CommandAnswer"), callback)
         endpoints.post(
             "/v1/payments/sandbox/checkout/:paymentId", "sandboxCheckout", "Demo: the sandbox provider pays a payment and calls back",
-            access: .signedIn, sandboxCheckout)
+            access: .signedIn, parameters: [.idempotencyKey], answer: .ref("CommandAnswer"), sandboxCheckout)
     }
 
     @Sendable func callback(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -28,7 +36,7 @@ struct PaymentsController: Sendable {
         return Responses.answer(
             try await engine.handleProviderCallback(
                 provider: provider, body: Array(buffer: body), timestamp: timestamp,
-                signature: signature, correlationId: request.requestId))
+                signature: signature, correlationId: request.requestId), currency: engine.policy.currency)
     }
 
     /// The sandbox provider "charges the card" and calls back, signed, as a real provider would; only the caller's own payment.
@@ -56,7 +64,7 @@ struct PaymentsController: Sendable {
         return Responses.answer(
             try await engine.handleProviderCallback(
                 provider: "sandbox", body: body, timestamp: timestamp, signature: signature,
-                correlationId: request.requestId))
+                correlationId: request.requestId), currency: engine.policy.currency)
     }
 
     /// 64-bit FNV-1a of `key`, in hex: a short, stable name for a caller's key inside a transaction id.

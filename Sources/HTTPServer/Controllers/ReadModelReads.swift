@@ -1,3 +1,4 @@
+import CommandAPI
 import CommandEngine
 import Commerce
 import Hummingbird
@@ -35,6 +36,12 @@ struct ReadModelReads: Sendable {
         }
         if let text = request.uri.queryParameters.get("after") {
             guard let position = UInt64(text) else { throw Responses.badQuery("after", "must be a log position") }
+            // A position no log holds is a mistake, not a wait: refused at once. (On a node of a cluster the position may
+            // come from another node's answer: the replica catches up with the log of record before judging.)
+            let seen = engine.headPosition
+            if position > seen, try await !engine.catchUpWithLogOfRecord(beyond: seen) || position > engine.headPosition {
+                throw Responses.badQuery("after", "is beyond the log's head (\(engine.headPosition))")
+            }
             guard await projector.wait(type.name, reaches: position, timeout: waitMax) else {
                 throw EngineError(
                     .projectionBehind, "\(type.name) has not reached position \(position) yet; try again",

@@ -1,3 +1,4 @@
+import CommandAPI
 import CommandEngine
 import Commerce
 import Hummingbird
@@ -7,26 +8,43 @@ import ReadModels
 struct RecommendationsController: Sendable {
     let reads: ReadModelReads
 
+    static let parameters: [Parameter] = [.limit(default: 10, max: RecommendProjection.resultsMax), .after]
+
     func register(on endpoints: Endpoints) {
-        endpoints.get("/v1/recommendations/hot", "recommendHot", "Hot goods: time-decayed views, carts and purchases (limit)") {
+        endpoints.get(
+            "/v1/recommendations/hot", "recommendHot", "Hot goods: time-decayed views, carts and purchases (limit)",
+            parameters: Self.parameters, answer: .of([RecommendProjection.Recommendation].self)
+        ) {
             request, _ in
             let limit = try ReadModelReads.limit(request.uri.queryParameters)
             return try await reads.json(RecommendProjection.self, request) { $0.hot(limit: limit) }
         }
-        endpoints.get("/v1/recommendations/new", "recommendNew", "New arrivals (limit)") { request, _ in
+        endpoints.get(
+            "/v1/recommendations/new", "recommendNew", "New arrivals (limit)", parameters: Self.parameters,
+            answer: .of([RecommendProjection.Recommendation].self)
+        ) { request, _ in
             let limit = try ReadModelReads.limit(request.uri.queryParameters)
             return try await reads.json(RecommendProjection.self, request) { $0.newArrivals(limit: limit) }
         }
-        endpoints.get("/v1/recommendations/similar/:goodsId", "recommendSimilar", "Goods like this one (limit)") { request, context in
+        endpoints.get(
+            "/v1/recommendations/similar/:goodsId", "recommendSimilar", "Goods like this one (limit)", parameters: Self.parameters,
+            answer: .of([RecommendProjection.Recommendation].self)
+        ) { request, context in
             let (goods, limit) = try Self.goodsAndLimit(request, context)
             return try await reads.json(RecommendProjection.self, request) { $0.similar(to: goods, limit: limit) }
         }
-        endpoints.get("/v1/recommendations/also-bought/:goodsId", "recommendAlsoBought", "Goods bought with this one (limit)") {
+        endpoints.get(
+            "/v1/recommendations/also-bought/:goodsId", "recommendAlsoBought", "Goods bought with this one (limit)",
+            parameters: Self.parameters, answer: .of([RecommendProjection.Recommendation].self)
+        ) {
             request, context in
             let (goods, limit) = try Self.goodsAndLimit(request, context)
             return try await reads.json(RecommendProjection.self, request) { $0.alsoBought(with: goods, limit: limit) }
         }
-        endpoints.get("/v1/recommendations/feed", "recommendFeed", "My home feed (limit)", access: .signedIn) { request, context in
+        endpoints.get(
+            "/v1/recommendations/feed", "recommendFeed", "My home feed (limit)", access: .signedIn, parameters: Self.parameters,
+            answer: .of([RecommendProjection.Recommendation].self)
+        ) { request, context in
             let user = try ReadModelReads.signedInUser(context)
             let limit = try ReadModelReads.limit(request.uri.queryParameters)
             return try await reads.json(RecommendProjection.self, request) { $0.feed(for: user, limit: limit) }

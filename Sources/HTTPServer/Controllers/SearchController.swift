@@ -1,3 +1,4 @@
+import CommandAPI
 import CommandEngine
 import Hummingbird
 import HummingbirdCore
@@ -11,10 +12,21 @@ struct SearchController: Sendable {
         endpoints.get(
             "/v1/search", "search",
             "Search listed goods: q, category, brand, minPrice, maxPrice, inStock, tags (comma-separated), sort (relevance|price_asc|price_desc|sales|rating|newest), page, size, cursor, after",
-            search)
+            parameters: [
+                .query("q", .string(maxLength: 200), "words to find (all of them, the last one as a prefix)"),
+                .query("category", .string(maxLength: 100), "only this category"),
+                .query("brand", .string(maxLength: 100), "only this brand"),
+                .query("minPrice", .integer(0), "minor units"), .query("maxPrice", .integer(0), "minor units"),
+                .query("inStock", Schema(.boolean), "only goods in stock"), .query("tags", .string(), "comma-separated; all of them"),
+                .query("sort", .oneOf(SearchSort.allCases.map(\.rawValue)), "the order (relevance by default)"),
+                .query("page", .integer(1, Int64(SearchQuery.pageMax)), "1-based"),
+                .query("size", .integer(1, Int64(SearchQuery.sizeMax)), "results per page (default 20)"),
+                .query("cursor", .string(maxLength: 512), "the previous page's `next`: deep paging"), .after,
+            ], answer: .of(SearchResults.self), search)
         endpoints.get(
             "/v1/search/suggest", "suggest",
-            "Completions, popular searches and top goods for what is typed (q); popular searches and best sellers when nothing is", suggest)
+            "Completions, popular searches and top goods for what is typed (q); popular searches and best sellers when nothing is",
+            parameters: [.query("q", .string(maxLength: 200), "what is typed so far"), .after], answer: .of(Suggestions.self), suggest)
     }
 
     @Sendable func search(_ request: Request, _ context: AppRequestContext) async throws -> Response {

@@ -1,10 +1,13 @@
+import CommandAPI
 import CommandEngine
 import Commerce
 import Foundation
 import HTTPTypes
+import History
 
-/// The contract, generated from the table the controllers fill as they
-/// register their handlers, so the two cannot drift (a test checks both ways).
+/// The contract, generated from the table the controllers fill as they register their handlers (each with its
+/// parameters and its answer's schema), and from the command inputs' own decoding (`CommandContract`), so the document
+/// and what is served cannot drift: a test checks every answer the HTTP tests receive against it.
 enum OpenAPI {
     static func openAPIPath(_ path: String) -> String {
         path.split(separator: "/", omittingEmptySubsequences: false)
@@ -12,26 +15,91 @@ enum OpenAPI {
             .joined(separator: "/")
     }
 
+    /// The shared schemas, by name (`$ref: #/components/schemas/<name>`).
+    static let components: [String: Schema] = [
+        "Command": CommandContract.commandSchema,
+        "CommandAnswer": .object(
+            [
+                "events": .array(
+                    .object(
+                        ["position": .integer(1), "stream": .string(), "type": .string(), "version": .integer(1)],
+                        required: ["position", "stream", "type", "version"]), summary: "the events the command appended, in order"),
+                "replayed": Schema(.boolean, summary: "true when this is a retry's answer (Idempotency-Key): nothing new was appended"),
+                "result": CommandResult.answerSchema,
+            ], required: ["events", "replayed", "result"]),
+        "Error": .object(
+            [
+                "error": .object(
+                    [
+                        "code": .oneOf(
+                            EngineError.Code.all.map(\.description)
+                                + edgeCodes.values.joined().filter { $0 != "not_found" && $0 != "body_too_large" },
+                            summary: "stable; the status's codes are listed under it"),
+                        "message": .string(summary: "for people; may change"),
+                        "details": .map(.string(), summary: "the field at fault (`field`) and other facts, by name"),
+                    ], required: ["code", "message"])
+            ], required: ["error"]),
+        "Digest": .object(
+            [
+                "position": .integer(0, summary: "the head position (0: an empty log)"),
+                "hash": .string(summary: "the hash chain's value at the head, hexadecimal"),
+                "recordedAt": .string(format: "date-time", summary: "when the head was recorded (absent for an empty log)"),
+            ], required: ["position", "hash"]),
+    ]
+
+    /// The error codes each status may carry.
+    static var codesByStatus: [Int: [String]] {
+        Dictionary(grouping: EngineError.Code.all) { Int(RequestMiddleware.status(of: $0.kind).code) }
+            .mapValues { $0.map(\.description) }
+            .merging(edgeCodes) { Array(Set($0 + $1)) }
+    }
+
+    /// The refusals of the HTTP edge itself, before any route (`RequestMiddleware.code(for:)`).
+    static var edgeCodes: [Int: [String]] {
+        Dictionary(uniqueKeysWithValues: [400, 404, 405, 413].map { ($0, [RequestMiddleware.code(for: HTTPResponse.Status(code: $0))]) })
+    }
+
     static func document(_ routes: [RouteSpec]) -> [UInt8] {
         var paths: [String: Any] = [:]
+        let errorStatuses = codesByStatus
         for route in routes {
-            var operation: [String: Any] = [
-                "operationId": route.name,
-                "summary": route.summary,
-                "responses": [
-                    "200": ["description": "OK"],
-                    "default": [
-                        "description": "An error", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]],
-                    ],
+            var responses: [String: Any] = [
+                "200": ["description": "OK"] as [String: Any],
+                "default": [
+                    "description": "A refusal or failure; `error.code` is stable",
+                    "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]],
                 ],
             ]
-            let parameters = route.path.split(separator: "/").filter { $0.hasPrefix(":") }.map {
-                ["name": String($0.dropFirst()), "in": "path", "required": true, "schema": ["type": "string"]] as [String: Any]
+            if let answer = route.answer {
+                responses["200"] = ["description": "OK", "content": ["application/json": ["schema": answer.json]]]
             }
-            if !parameters.isEmpty { operation["parameters"] = parameters }
+            for (status, codes) in errorStatuses.sorted(by: { $0.key < $1.key }) where status != 500 {
+                if status == 503, route.answersUnavailableWithItsSchema, let answer = route.answer {
+                    responses["503"] = ["description": "unhealthy", "content": ["application/json": ["schema": answer.json]]]
+                    continue
+                }
+                responses[String(status)] = [
+                    "description": "error.code one of: " + codes.sorted().joined(separator: ", "),
+                    "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]],
+                ]
+            }
+            var operation: [String: Any] = [
+                "operationId": route.name, "summary": route.summary, "responses": responses,
+            ]
+            var parameters = route.path.split(separator: "/").filter { $0.hasPrefix(":") }.map {
+                ["name": String($0.dropFirst()), "in": "path", "required": true, "schema": pathSchema(String($0.dropFirst())).json]
+                    as [String: Any]
+            }
+            for parameter in route.parameters + [Parameter.requestId] {
+                parameters.append([
+                    "name": parameter.name, "in": parameter.location.rawValue, "required": false,
+                    "schema": parameter.schema.json, "description": parameter.summary,
+                ])
+            }
+            operation["parameters"] = parameters
             switch route.access {
             case .anyone: break
-            case .anyoneNamed: operation["security"] = [[String: [String]](), ["bearer": [String]()]]
+            case .anyoneNamed: operation["security"] = [[String: [String]](), ["bearer": [String]()], ["apiKey": [String]()]]
             case .signedIn: operation["security"] = [["bearer": [String]()]]
             case let .role(role, scope):
                 operation["security"] = [["bearer": [String]()]] + (scope.map { [["apiKey": [$0.rawValue]]] } ?? [])
@@ -39,7 +107,13 @@ enum OpenAPI {
             }
             if route.name == "command" {
                 operation["requestBody"] = [
-                    "required": true, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Command"]]],
+                    "required": true,
+                    "content": [
+                        "application/json": [
+                            "schema": ["$ref": "#/components/schemas/Command"],
+                            "examples": Dictionary(uniqueKeysWithValues: commandExamples.map { ($0.key, ["value": $0.value]) }),
+                        ]
+                    ],
                 ]
             }
             var item = paths[openAPIPath(route.path)] as? [String: Any] ?? [:]
@@ -49,7 +123,14 @@ enum OpenAPI {
         let document: [String: Any] = [
             "openapi": "3.1.0",
             "info": [
-                "title": "Emporium", "version": "1.0.0", "description": "Event-sourced commerce engine. Money is integer minor units.",
+                "title": "Emporium", "version": "1.0.0",
+                "description": """
+                Event-sourced commerce engine. Every answer follows one rule: integers (positions, versions, counts, \
+                amounts) are JSON numbers; money is integer minor units of the shop's one currency, its ISO 4217 code \
+                beside it as `currency`; times are integer milliseconds since the Unix epoch (UTC) in fields named `…At`, \
+                except the log's own record times, RFC 3339 text with microseconds; ids are lowercase UUID text; a page \
+                answers its items and where the next page starts (`next`, a cursor or a position, absent on the last).
+                """,
             ],
             "paths": paths,
             "components": [
@@ -60,31 +141,34 @@ enum OpenAPI {
                         "description": "an API key an admin issued (IssueApiKey); it acts for its owner, narrowed to its scopes",
                     ],
                 ],
-                "schemas": [
-                    "Command": [
-                        "type": "object", "required": ["type"],
-                        "properties": [
-                            "type": ["type": "string", "enum": CommandKind.allCases.map(\.rawValue)], "data": ["type": "object"],
-                            "expectedVersion": [
-                                "type": "integer", "minimum": 0,
-                                "description": "the version the caller saw of the stream the command changes first; a stale one is 409",
-                            ],
-                        ],
-                    ],
-                    "Error": [
-                        "type": "object",
-                        "properties": [
-                            "error": [
-                                "type": "object",
-                                "properties": [
-                                    "code": ["type": "string"], "message": ["type": "string"], "details": ["type": "object"],
-                                ],
-                            ]
-                        ],
-                    ],
-                ],
+                "schemas": components.mapValues(\.json),
             ],
         ]
-        return Array((try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data())
+        do {
+            return Array(try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes]))
+        } catch {
+            preconditionFailure("the contract is plain JSON values: \(error)")
+        }
+    }
+
+    /// A path parameter's schema: ids are UUIDs.
+    static func pathSchema(_ name: String) -> Schema {
+        switch name {
+        case "provider": .string(maxLength: 32)
+        case "stream": .string(maxLength: 255, summary: "a stream name, e.g. order-<uuid>")
+        case "name": .string(summary: "a read model: search, recommendations, analytics or my-pages")
+        default: .string(format: "uuid")
+        }
+    }
+
+    /// Requests as the demo shop's journey sends them.
+    static var commandExamples: [String: Any] {
+        [
+            "RegisterUser": ["type": "RegisterUser", "data": ["email": "mei@example.com", "password": "correct horse", "name": "韩梅梅"]],
+            "Login": ["type": "Login", "data": ["email": "mei@example.com", "password": "correct horse"]],
+            "AddToCart": ["type": "AddToCart", "data": ["goodsId": "019de0d5-c800-7000-8000-000000000001", "quantity": 2]],
+            "PlaceOrder": ["type": "PlaceOrder", "data": ["addressId": "019de0d5-c800-7000-8000-000000000002", "pointsToUse": 0]],
+            "InitiatePayment": ["type": "InitiatePayment", "data": ["orderId": "019de0d5-c800-7000-8000-000000000003"]],
+        ]
     }
 }

@@ -1,0 +1,98 @@
+import CommandEngine
+import Commerce
+
+/// Each command's `data` as the contract states it: the fields, their types and which are required, read from the
+/// decoding code itself (`SchemaProbe` runs `CommandEnvelope.command(_:from:)`), then the bounds the domain enforces
+/// (`Commerce.Limits`), so a client generated from the document sends what the engine takes.
+public enum CommandContract {
+    public static func dataSchema(_ kind: CommandKind) -> Schema {
+        let probed = SchemaProbe.schema { decoder in _ = try CommandEnvelope.command(kind, from: decoder) }
+        return refined(probed, kind: kind)
+    }
+
+    /// A request body: `{"type", "data", "expectedVersion"}`, one variant per command, `type` the discriminator.
+    public static var commandSchema: Schema {
+        var schema = Schema()
+        schema.oneOf = CommandKind.allCases.map { kind in
+            var type = Schema.string()
+            type.constant = kind.rawValue
+            return Schema.object(
+                [
+                    "type": type, "data": dataSchema(kind),
+                    "expectedVersion": .integer(
+                        0, summary: "the version the caller saw of the stream the command changes first; a stale one is 409"),
+                ], required: ["type", "data"], closed: true, summary: kind.rawValue)
+        }
+        schema.discriminator = "type"
+        return schema
+    }
+
+    /// Text bounds by field name (characters; the domain also bounds bytes and scalars, see README), where one name has
+    /// one bound across commands; `textBounds(kind:)` names the exceptions.
+    static let textBounds: [String: Int] = [
+        "email": Limits.emailCharactersMax, "password": Limits.passwordCharactersMax,
+        "oldPassword": Limits.passwordCharactersMax, "newPassword": Limits.passwordCharactersMax, "name": Limits.nameCharactersMax,
+        "phone": Limits.phoneCharactersMax, "recipient": Limits.nameCharactersMax, "line1": Limits.addressLineCharactersMax,
+        "line2": Limits.addressLineCharactersMax, "city": Limits.nameCharactersMax, "region": Limits.nameCharactersMax,
+        "postalCode": Limits.postalCodeCharactersMax, "country": Limits.nameCharactersMax, "title": Limits.titleCharactersMax,
+        "description": Limits.descriptionCharactersMax, "category": Limits.nameCharactersMax, "brand": Limits.nameCharactersMax,
+        "text": Limits.reviewCharactersMax, "code": Limits.couponCodeCharactersMax, "carrier": Limits.carrierCharactersMax,
+        "trackingNumber": Limits.trackingNumberCharactersMax, "reason": Limits.reasonCharactersMax,
+        "shopName": Limits.shopNameCharactersMax,
+    ]
+
+    static func textBound(_ field: String, kind: CommandKind) -> Int? {
+        switch (kind, field) {
+        case (.applyForMerchant, "description"): Limits.merchantApplicationCharactersMax
+        case (.issueApiKey, "name"): Limits.apiKeyNameCharactersMax
+        default: textBounds[field]
+        }
+    }
+
+    /// Integer bounds by field name.
+    static func integerBounds(_ field: String, kind: CommandKind) -> (Int64, Int64)? {
+        switch field {
+        case "quantity": (1, Int64(Limits.quantityPerLineMax))
+        case "price": (0, Limits.priceMax)
+        case "stock": (0, Int64(Limits.stockMax))
+        case "lowStockThreshold": (0, Int64(Limits.stockMax))
+        case "rating": (1, 5)
+        case "points", "pointsToUse": (kind == .placeOrder ? 0 : 1, Int64(Limits.pointsMax))
+        case "amount", "value", "minimumSpend": (0, Limits.moneyMax)
+        case "delta": (-Int64(Limits.stockMax), Int64(Limits.stockMax))
+        case "validDays": (1, Int64(Limits.exchangedCouponDaysMax))
+        case "expiresAt", "validFrom", "validUntil": (0, Int64.max)
+        default: nil
+        }
+    }
+
+    static let summaries: [String: String] = [
+        "price": "minor units (fen, cents) of the shop's currency", "amount": "minor units of the shop's currency",
+        "minimumSpend": "minor units of the shop's currency",
+        "value": "a fixed discount in minor units, or a percentage (1–100) for a percent coupon",
+        "expiresAt": "milliseconds since the Unix epoch (UTC)", "validFrom": "milliseconds since the Unix epoch (UTC)",
+        "validUntil": "milliseconds since the Unix epoch (UTC)",
+    ]
+
+    static func refined(_ schema: Schema, kind: CommandKind, field: String? = nil) -> Schema {
+        var schema = schema
+        if let field {
+            if schema.kind == .string, schema.format == nil, schema.enumeration == nil, let bound = textBound(field, kind: kind) {
+                schema.maxLength = bound
+            }
+            if schema.kind == .integer, let (low, high) = integerBounds(field, kind: kind) {
+                schema.minimum = low
+                schema.maximum = high
+            }
+            if schema.summary == nil { schema.summary = summaries[field] }
+        }
+        if field == "tags" { schema.maxItems = Limits.tagsPerGoodsMax }
+        if field == "items" { schema.maxItems = Limits.cartLinesMax }
+        if let items = schema.items { schema.items = Schema.Box(refined(items.schema, kind: kind, field: field == "tags" ? "tag" : nil)) }
+        if field == "tags", let items = schema.items {
+            schema.items = Schema.Box(items.schema.with { $0.maxLength = Limits.tagCharactersMax })
+        }
+        for (name, property) in schema.properties { schema.properties[name] = refined(property, kind: kind, field: name) }
+        return schema
+    }
+}
