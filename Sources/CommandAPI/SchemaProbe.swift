@@ -43,8 +43,13 @@ public enum SchemaProbe {
             return (.map(map.valueSchema), map.empty as? T)
         }
         let recorder = Recorder()
-        let value = try? T(from: ProbeDecoder(recorder: recorder))
-        return (recorder.schema, value)
+        do {
+            let value = try T(from: ProbeDecoder(recorder: recorder))
+            return (recorder.schema, value)
+        } catch {
+            recorder.failure = "\(error)"  // a type that refused the probe's samples: what it read before is its schema
+            return (recorder.schema, nil)
+        }
     }
 }
 
@@ -93,14 +98,14 @@ private final class Recorder {
     var shape = Shape.unknown
     var failure: String?
 
+    /// What was read; a type that refused the probe's samples says so in its summary (a test looks for it).
     var schema: Schema {
-        switch shape {
-        case .unknown: return Schema.object([:], closed: false)
-        case .object(let properties, let required): return Schema.object(properties, required: Array(required), closed: false)
-        case .array(let items): return Schema.array(items ?? Schema())
-        case .leaf(let schema): return schema
-        }
+        var schema = shape.schema
+        if let failure { schema.summary = "\(Recorder.incomplete): \(failure)" }
+        return schema
     }
+
+    static let incomplete = "not fully described (the probe's sample was refused)"
 
     func field(_ name: String, _ schema: Schema, required: Bool) {
         var (properties, needed): ([String: Schema], Set<String>) =
@@ -111,6 +116,17 @@ private final class Recorder {
     }
 
     func object() { if case .object = shape {} else { shape = .object([:], required: []) } }
+}
+
+extension Recorder.Shape {
+    var schema: Schema {
+        switch self {
+        case .unknown: return Schema.object([:], closed: false)
+        case .object(let properties, let required): return Schema.object(properties, required: Array(required), closed: false)
+        case .array(let items): return Schema.array(items ?? Schema())
+        case .leaf(let schema): return schema
+        }
+    }
 }
 
 private struct ProbeDecoder: Decoder {

@@ -129,9 +129,15 @@ extension PostgresLog {
     ) async throws -> Bool {
         try await run { client in
             try await client.withConnection { connection in
-                let rows = try await connection.query("SELECT pg_try_advisory_lock(\(id))", logger: options.logger)
-                var held = false
-                for try await granted in rows.decode(Bool.self) { held = granted }
+                // Bounded: a pooled connection may have gone dark with its link (a partition healed since), and a query
+                // heeds no cancellation, so an unbounded one held the node's shutdown past its deadline (a trap of
+                // ServiceLifecycle's: "Cancellation took longer than allowed").
+                let held = try await Self.within(options.answerTimeout, closing: ConnectionInUse(connection)) {
+                    let rows = try await connection.query("SELECT pg_try_advisory_lock(\(id))", logger: self.options.logger)
+                    var held = false
+                    for try await granted in rows.decode(Bool.self) { held = granted }
+                    return held
+                }
                 guard held else { return false }
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { await body() }

@@ -7,6 +7,7 @@ import PostgresStore
 import PostgresTestSupport
 import ReadModels
 import ShopTestSupport
+import Synchronization
 import Testing
 
 @testable import CommandEngine
@@ -162,6 +163,36 @@ import Testing
             ofRecord = try #require(other.shop.cluster).ofRecord
             try await node.log.waitForCopies(through: try await ofRecord.head().position)
         }
+    }
+
+    /// A lease asked for while the link is dark (the expiry sweeper's, on a pooled connection that went dark) is given up
+    /// within the answer timeout: the query heeds no cancellation, and an unbounded one held a node's SIGTERM past
+    /// ServiceLifecycle's deadline, which traps ("Cancellation took longer than allowed").
+    @Test func aLeaseAskedForOverADarkLinkIsGivenUpWithinTheAnswerTimeout() async throws {
+        let nodes = try await CuttableNode()
+        let log = try #require(nodes.node.shop.cluster).ofRecord
+        #expect(try await log.whileHoldingLease(78) {} == true)  // a pooled connection, used once
+        nodes.link.cut()
+        let outcome = Mutex<Result<Bool, any Error>?>(nil)
+        let asking = Task {
+            do {
+                let held = try await log.whileHoldingLease(78) {}
+                outcome.withLock { $0 = .success(held) }
+            } catch {
+                outcome.withLock { $0 = .failure(error) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        asking.cancel()  // as a stopping node cancels its sweeper
+        // Watched, not awaited: without the bound the request never ends and the test would hang.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while outcome.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let ended = outcome.withLock { $0 }
+        #expect(ended != nil, "the lease request did not end within 30 s of a 5 s answer timeout")
+        if case .success(let held) = ended { #expect(!held, "a lease was granted over a dark link") }
+        nodes.link.restore()
+        await nodes.node.stop()
+        await nodes.other.stop()
     }
 
     /// A node cut off from PostgreSQL (its link holds every byte, as a partition does) refuses commands with

@@ -33,7 +33,9 @@ import Testing
             }
         }
         // Watched, not awaited: a `within` that waited for its request would never answer, and this test would hang.
-        let deadline = ContinuousClock.now + .seconds(30)  // generous: the suite shares two cores
+        // Generous: the whole suite shares two cores, and password hashing and seeding keep Swift's few threads busy (30 s
+        // was once not enough under the full suite); the request itself is given up after 200 ms.
+        let deadline = ContinuousClock.now + .seconds(120)
         while outcome.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         let answered = outcome.withLock { $0 }
         stuck.withLock { $0?.resume() }  // the abandoned request ends; its late answer is dropped

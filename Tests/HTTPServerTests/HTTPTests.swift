@@ -151,6 +151,10 @@ extension TestClientProtocol {
         #expect(CommandContract.dataSchema(.listGoods).required == ["category", "price", "stock", "title"])
         #expect(CommandContract.dataSchema(.createCoupon).properties["kind"]?.enumeration == CouponKind.allCases.map(\.rawValue))
         #expect(CommandContract.dataSchema(.clearCart).properties.isEmpty)
+        // Every command's decoder took the probe's samples to the end: no schema is cut short.
+        for kind in CommandKind.allCases {
+            #expect(CommandContract.dataSchema(kind).summary == nil, "\(kind): \(CommandContract.dataSchema(kind).summary ?? "")")
+        }
         // A body the schema admits decodes; one it refuses (a field missing) is refused by the decoder too.
         let sample = #"{"type":"PlaceOrder","data":{"items":[{"goodsId":"019de0d5-c800-7000-8000-000000000001","quantity":2}]}}"#
         #expect(

@@ -89,7 +89,7 @@ public final class TestLink: Sendable {
         }
     }
 
-    private func cutIfArmed(by request: ArraySlice<UInt8>) {
+    private func cutIfArmed(by request: [UInt8]) {
         state.withLock { state in
             guard let marker = state.cutAfter, request.firstRange(of: marker) != nil else { return }
             state.cut = true
@@ -124,16 +124,21 @@ public final class TestLink: Sendable {
 
     private func pump(from source: Int32, to destination: Int32, toServer: Bool) {
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        var previous: [UInt8] = []  // the end of the last read: a marker may straddle two reads
         while true {
             let count = read(source, &buffer, buffer.count)
             guard count > 0, waitUntilFlowing() else { break }
+            // Armed before the request is sent on, so its answer cannot slip through ahead of the cut.
+            if toServer {
+                cutIfArmed(by: previous + buffer[..<count])
+                previous = Array(buffer[..<count].suffix(256))
+            }
             var sent = 0
             while sent < count {
                 let written = buffer[sent..<count].withUnsafeBytes { write(destination, $0.baseAddress, count - sent) }
                 guard written > 0 else { break }
                 sent += written
             }
-            if toServer { cutIfArmed(by: buffer[..<count]) }
         }
         shutdown(source, Int32(SHUT_RDWR))
         shutdown(destination, Int32(SHUT_RDWR))

@@ -20,6 +20,8 @@ struct RouteSpec: Sendable {
     var answer: Schema?
     /// Its 503 has the 200's schema, not the error's (`/health` says what is wrong).
     var answersUnavailableWithItsSchema = false
+    /// The media type of a 200 that is text, not JSON (the event feed, the metrics).
+    var textAnswer: String?
 }
 
 /// A query or header parameter as the contract describes it.
@@ -131,12 +133,12 @@ struct Endpoints {
 
     func on(
         _ method: HTTPRequest.Method, _ path: String, _ name: String, _ summary: String, access: Access, parameters: [Parameter] = [],
-        answer: Schema? = nil, answersUnavailableWithItsSchema: Bool = false, _ handler: @escaping Handler
+        answer: Schema? = nil, answersUnavailableWithItsSchema: Bool = false, textAnswer: String? = nil, _ handler: @escaping Handler
     ) {
         table.append(
             RouteSpec(
                 name: name, method: method, path: path, summary: summary, access: access, parameters: parameters, answer: answer,
-                answersUnavailableWithItsSchema: answersUnavailableWithItsSchema))
+                answersUnavailableWithItsSchema: answersUnavailableWithItsSchema, textAnswer: textAnswer))
         let query = parameters.filter { $0.location == .query }
         collection.group()
             .add(middleware: AccessMiddleware(access: access, path: path, authenticator: authenticator))

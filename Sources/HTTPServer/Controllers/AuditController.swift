@@ -33,10 +33,10 @@ struct AuditController: Sendable {
                 .query("correlationId", .string(format: "uuid"), "one request's events"),
                 .query("from", .string(format: "date-time"), "recorded at or after (RFC 3339)"),
                 .query("to", .string(format: "date-time"), "recorded at or before (RFC 3339)"),
-            ] + Self.paging, events)
+            ] + Self.paging, answer: .ref("AuditPage"), events)
         endpoints.get(
             "/v1/audit/streams/:stream", "auditStream", "Admins: one stream's history (after=, limit=)", access: auditors,
-            parameters: Self.paging, stream)
+            parameters: Self.paging, answer: .ref("AuditPage"), stream)
         endpoints.get("/v1/audit/digest", "auditDigest", "Admins: the head position and hash", access: auditors, answer: .ref("Digest")) {
             _, _ in
             try Responses.json(try audit.digest())

@@ -16,8 +16,8 @@ struct EventFeedController: Sendable {
     let audit: AuditDesk
 
     func register(on endpoints: Endpoints) {
-        endpoints.get(
-            "/v1/events", "events", "Server-Sent Events from a position (?from=&type=&streamPrefix=&limit=; Last-Event-ID)",
+        endpoints.on(
+            .get, "/v1/events", "events", "Server-Sent Events from a position (?from=&type=&streamPrefix=&limit=; Last-Event-ID)",
             access: .role(.admin, scope: .eventsRead),
             parameters: [
                 .query("from", .integer(0), "the first position to send (default 1)"),
@@ -27,7 +27,7 @@ struct EventFeedController: Sendable {
                 Parameter(
                     name: "Last-Event-ID", location: .header, schema: .integer(0),
                     summary: "resume after this event (the `id` of the last event received); wins over from"),
-            ], events)
+            ], textAnswer: "text/event-stream", events)
     }
 
     @Sendable func events(_ request: Request, _ context: AppRequestContext) throws -> Response {

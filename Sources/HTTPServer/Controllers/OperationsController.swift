@@ -40,12 +40,12 @@ struct OperationsController: Sendable {
             .get, "/health", "health", "Liveness and the log head (503 with the same answer when unhealthy)", access: .anyone,
             answer: .of(Health.self), answersUnavailableWithItsSchema: true
         ) { _, _ in try health() }
-        endpoints.get("/metrics", "metrics", "Prometheus metrics") { _, _ in
+        endpoints.on(.get, "/metrics", "metrics", "Prometheus metrics", access: .anyone, textAnswer: "text/plain") { _, _ in
             let body = metrics.render(
                 headPosition: engine.headPosition, projections: try projector?.status() ?? [], folded: projector?.foldedEvents ?? [:])
             return Responses.bytes(body, contentType: "text/plain; version=0.0.4")
         }
-        endpoints.get("/openapi.json", "openapi", "This contract") { _, _ in
+        endpoints.get("/openapi.json", "openapi", "This contract (OpenAPI 3.1)", answer: Schema(.object)) { _, _ in
             Responses.bytes(OpenAPI.document(routes.all), contentType: "application/json")
         }
     }

@@ -39,6 +39,15 @@ enum OpenAPI {
                         "details": .map(.string(), summary: "the field at fault (`field`) and other facts, by name"),
                     ], required: ["code", "message"])
             ], required: ["error"]),
+        "AuditPage": .object(
+            [
+                "events": .array(
+                    SchemaProbe.answerSchema(of: EventRecord.self).with {
+                        $0.properties["data"] = Schema(
+                            summary: "the payload, decoded: personal fields hidden unless revealed, secrets redacted")
+                    }),
+                "next": .integer(0, summary: "pass as after= for the next page; null on the last").orNull,
+            ], required: ["events", "next"]),
         "Digest": .object(
             [
                 "position": .integer(0, summary: "the head position (0: an empty log)"),
@@ -72,6 +81,8 @@ enum OpenAPI {
             ]
             if let answer = route.answer {
                 responses["200"] = ["description": "OK", "content": ["application/json": ["schema": answer.json]]]
+            } else if let type = route.textAnswer {
+                responses["200"] = ["description": "OK", "content": [type: ["schema": ["type": "string"]]]]
             }
             for (status, codes) in errorStatuses.sorted(by: { $0.key < $1.key }) where status != 500 {
                 if status == 503, route.answersUnavailableWithItsSchema, let answer = route.answer {
