@@ -82,7 +82,7 @@ enum OpenAPI {
             if let answer = route.answer {
                 responses["200"] = ["description": "OK", "content": ["application/json": ["schema": answer.json]]]
             } else if let type = route.textAnswer {
-                responses["200"] = ["description": "OK", "content": [type: ["schema": ["type": "string"]]]]
+                responses["200"] = ["description": "OK", "content": [type: ["schema": textSchema(type).json]]]
             }
             for (status, codes) in errorStatuses.sorted(by: { $0.key < $1.key }) where status != 500 {
                 if status == 503, route.answersUnavailableWithItsSchema, let answer = route.answer {
@@ -160,6 +160,17 @@ enum OpenAPI {
         } catch {
             preconditionFailure("the contract is plain JSON values: \(error)")
         }
+    }
+
+    /// A text answer's schema: a server-sent event is its fields (`id` the position, `event` the type, `data` the event as
+    /// JSON text); other text is one string.
+    static func textSchema(_ mediaType: String) -> Schema {
+        guard mediaType == "text/event-stream" else { return .string() }
+        return .object(
+            [
+                "id": .string(summary: "the event's position: resume with Last-Event-ID"), "event": .string(summary: "the event's type"),
+                "data": .string(summary: "the event as JSON: header fields and its payload, personal fields hidden"),
+            ], required: ["data", "event", "id"], closed: false)
     }
 
     /// A path parameter's schema: ids are UUIDs.
