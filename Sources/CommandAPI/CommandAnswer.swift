@@ -68,15 +68,28 @@ public enum AnswerValue: Hashable, Sendable, Encodable {
 extension CommandResult {
     /// The result's fields for the answer: ids as lowercase UUID text, amounts as integer minor units with the shop's
     /// `currency` (ISO 4217) beside them, times as integer milliseconds since the Unix epoch, scopes as a list.
+    /// Written from the typed fields (the command path's answer), not through `values`' text.
     public func answerValues(currency: String) -> [String: AnswerValue] {
         var answer: [String: AnswerValue] = [:]
-        for (key, text) in values {
-            switch key {
-            case "total", "amount", "expiresAt": answer[key] = Int64(text).map(AnswerValue.integer) ?? .text(text)
-            case "scopes": answer[key] = .texts(scopes?.map(\.rawValue).sorted() ?? [])
-            default: answer[key] = .text(text)
-            }
-        }
+        func text(_ key: String, _ value: (some CustomStringConvertible)?) { if let value { answer[key] = .text(value.description) } }
+        text("userId", userId)
+        text("role", role?.rawValue)
+        text("token", token)
+        text("addressId", addressId)
+        text("goodsId", goodsId)
+        text("reviewId", reviewId)
+        text("couponId", couponId)
+        text("code", code)
+        text("orderId", orderId)
+        text("number", number)
+        text("paymentId", paymentId)
+        text("keyId", keyId)
+        text("secret", secret)
+        text("ownerId", ownerId)
+        if let total { answer["total"] = .integer(total.minorUnits) }
+        if let amount { answer["amount"] = .integer(amount.minorUnits) }
+        if let expiresAt { answer["expiresAt"] = .integer(expiresAt.millisecondsSinceEpoch) }
+        if let scopes { answer["scopes"] = .texts(scopes.map(\.rawValue).sorted()) }
         if total != nil || amount != nil { answer["currency"] = .text(currency) }
         return answer
     }

@@ -38,7 +38,7 @@ public enum CommandContract {
         "description": Limits.descriptionCharactersMax, "category": Limits.nameCharactersMax, "brand": Limits.nameCharactersMax,
         "text": Limits.reviewCharactersMax, "code": Limits.couponCodeCharactersMax, "carrier": Limits.carrierCharactersMax,
         "trackingNumber": Limits.trackingNumberCharactersMax, "reason": Limits.reasonCharactersMax,
-        "shopName": Limits.shopNameCharactersMax,
+        "shopName": Limits.shopNameCharactersMax, "tag": Limits.tagCharactersMax,
     ]
 
     static func textBound(_ field: String, kind: CommandKind) -> Int? {
@@ -88,10 +88,8 @@ public enum CommandContract {
         }
         if field == "tags" { schema.maxItems = Limits.tagsPerGoodsMax }
         if field == "items" { schema.maxItems = Limits.cartLinesMax }
+        // A list's elements: a tag is bounded as one; an object's fields by their own names.
         if let items = schema.items { schema.items = Schema.Box(refined(items.schema, kind: kind, field: field == "tags" ? "tag" : nil)) }
-        if field == "tags", let items = schema.items {
-            schema.items = Schema.Box(items.schema.with { $0.maxLength = Limits.tagCharactersMax })
-        }
         for (name, property) in schema.properties { schema.properties[name] = refined(property, kind: kind, field: name) }
         return schema
     }

@@ -10,8 +10,6 @@ public struct Schema: Sendable, Equatable {
     }
 
     public var kind: Kind?
-    /// Several types allowed (`["integer", "null"]`); used instead of `kind` when set.
-    public var kinds: [Kind]?
     public var format: String?
     public var summary: String?
     public var properties: [String: Schema] = [:]
@@ -113,7 +111,7 @@ public struct Schema: Sendable, Equatable {
     public var json: [String: Any] {
         var out: [String: Any] = [:]
         if let reference { return ["$ref": "#/components/schemas/\(reference)"] }
-        var types = (kinds ?? kind.map { [$0] } ?? []).map(\.rawValue)
+        var types = kind.map { [$0.rawValue] } ?? []
         if allowsNull { types.append("null") }
         if types.count == 1 { out["type"] = types[0] } else if !types.isEmpty { out["type"] = types }
         if let format { out["format"] = format }
@@ -158,10 +156,9 @@ public struct Schema: Sendable, Equatable {
             return matching.count == 1 ? [] : ["\(path): matches \(matching.count) of oneOf's \(oneOf.count) variants"]
         }
         if value == .null {
-            return allowsNull || (kind == nil && kinds == nil) ? [] : ["\(path): null where \(typeNames) is expected"]
+            return allowsNull || kind == nil ? [] : ["\(path): null where \(typeNames) is expected"]
         }
-        let types = kinds ?? kind.map { [$0] } ?? []
-        guard types.isEmpty || types.contains(where: { value.is($0) }) else {
+        guard kind.map({ value.is($0) }) ?? true else {
             return ["\(path): \(value.typeName) where \(typeNames) is expected"]
         }
         var found: [String] = []
@@ -202,7 +199,7 @@ public struct Schema: Sendable, Equatable {
     }
 
     private var typeNames: String {
-        ((kinds ?? kind.map { [$0] } ?? []).map(\.rawValue) + (allowsNull ? ["null"] : [])).joined(separator: " or ")
+        ((kind.map { [$0.rawValue] } ?? []) + (allowsNull ? ["null"] : [])).joined(separator: " or ")
     }
 }
 

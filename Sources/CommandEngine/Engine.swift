@@ -70,7 +70,7 @@ public final class Engine: Sendable {
 
     /// High enough that a hot stream (a flash sale's goods) resolves every contender: each group commit lets one win.
     static let conflictRetriesMax = 64
-    static let idempotencyKeyCharactersMax = 200
+    public static let idempotencyKeyCharactersMax = 200
 
     package let log: EventLog
     /// Per-user keys for personal data (crypto-shredding); outside the log.

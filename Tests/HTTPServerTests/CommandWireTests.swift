@@ -184,6 +184,10 @@ import Testing
             let expected = try encoder.encode(
                 Answer(events: events, replayed: outcome.replayed, result: result.answerValues(currency: currency)))
             #expect(outcome.json(currency: currency) == Array(expected), "\(outcome)")
+            // The typed answer names what the stored text values name, and a retry (read back from them) answers the same.
+            let answer = result.answerValues(currency: currency)
+            #expect(Set(answer.keys).subtracting(["currency"]) == Set(result.values.keys))
+            #expect(CommandResult(values: result.values).answerValues(currency: currency) == answer)
         }
     }
 }

@@ -18,7 +18,7 @@ enum ContractCheck {
     static func violations(_ method: HTTPRequest.Method, _ uri: String, status: HTTPResponse.Status, body: String) -> [String] {
         guard method != .head, status.code != 204 else { return [] }
         let path = String(uri.split(separator: "?", maxSplits: 1).first ?? "")
-        let route = routes.withLock { $0 }.first { $0.method == method && matches($0.path, path) }
+        let route = routes.withLock { $0 }.first { $0.method == method && $0.serves(path: path) }
         let schema: Schema?
         if status.code == 503, route?.answersUnavailableWithItsSchema == true {
             schema = route?.answer
@@ -52,12 +52,5 @@ enum ContractCheck {
         if !found.isEmpty {
             Issue.record("\(method) \(uri) answered \(status.code), not as the contract says: \(found.prefix(6).joined(separator: "; "))")
         }
-    }
-
-    private static func matches(_ template: String, _ path: String) -> Bool {
-        let pattern = template.split(separator: "/", omittingEmptySubsequences: false)
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        return pattern.count == segments.count
-            && zip(pattern, segments).allSatisfy { template, segment in template.hasPrefix(":") ? !segment.isEmpty : template == segment }
     }
 }

@@ -1,4 +1,5 @@
 import CommandAPI
+import CommandEngine
 import Commerce
 import HTTPTypes
 import Hummingbird
@@ -22,6 +23,14 @@ struct RouteSpec: Sendable {
     var answersUnavailableWithItsSchema = false
     /// The media type of a 200 that is text, not JSON (the event feed, the metrics).
     var textAnswer: String?
+
+    /// Whether a request for `path` (no query) is this route's: a `:name` segment matches any one segment.
+    func serves(path: String) -> Bool {
+        let pattern = self.path.split(separator: "/", omittingEmptySubsequences: false)
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        return pattern.count == segments.count
+            && zip(pattern, segments).allSatisfy { template, segment in template.hasPrefix(":") ? !segment.isEmpty : template == segment }
+    }
 }
 
 /// A query or header parameter as the contract describes it.
@@ -73,7 +82,8 @@ struct Parameter: Sendable {
     }
 
     static let idempotencyKey = Parameter(
-        name: "Idempotency-Key", location: .header, schema: .string(maxLength: 255),
+        name: "Idempotency-Key", location: .header,
+        schema: .string(maxLength: Engine.idempotencyKeyCharactersMax).with { $0.minLength = 1 },
         summary: "a retry under the same key answers as the first request did, and runs at most once")
     static let requestId = Parameter(
         name: "X-Request-Id", location: .header, schema: .string(format: "uuid"),
@@ -102,16 +112,8 @@ final class RouteTable: Sendable {
 
     /// The methods served at `path` (a `:name` segment matches any one segment), for a 405's `Allow`.
     func methods(servingPath path: String) -> [HTTPRequest.Method] {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
         var methods: [HTTPRequest.Method] = []
-        for route in all where !methods.contains(route.method) {
-            let pattern = route.path.split(separator: "/", omittingEmptySubsequences: false)
-            if pattern.count == segments.count,
-                zip(pattern, segments).allSatisfy({ template, segment in template.hasPrefix(":") ? !segment.isEmpty : template == segment })
-            {
-                methods.append(route.method)
-            }
-        }
+        for route in all where !methods.contains(route.method) && route.serves(path: path) { methods.append(route.method) }
         return methods
     }
 }

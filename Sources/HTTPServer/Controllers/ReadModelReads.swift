@@ -39,8 +39,11 @@ struct ReadModelReads: Sendable {
             // A position no log holds is a mistake, not a wait: refused at once. (On a node of a cluster the position may
             // come from another node's answer: the replica catches up with the log of record before judging.)
             let seen = engine.headPosition
-            if position > seen, try await !engine.catchUpWithLogOfRecord(beyond: seen) || position > engine.headPosition {
-                throw Responses.badQuery("after", "is beyond the log's head (\(engine.headPosition))")
+            if position > seen {
+                _ = try await engine.catchUpWithLogOfRecord(beyond: seen)
+                guard position <= engine.headPosition else {
+                    throw Responses.badQuery("after", "is beyond the log's head (\(engine.headPosition))")
+                }
             }
             guard await projector.wait(type.name, reaches: position, timeout: waitMax) else {
                 throw EngineError(

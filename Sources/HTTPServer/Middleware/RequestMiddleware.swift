@@ -44,14 +44,15 @@ struct RequestMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         let sentId = request.headers[Self.requestIdHeader]
-        let requestId = sentId.flatMap { UUIDText.parse($0) } ?? ids.next()
+        let parsedId = sentId.flatMap { UUIDText.parse($0) }
+        let requestId = parsedId ?? ids.next()
         var head = request.head
         head.headerFields[Self.requestIdHeader] = UUIDText.format(requestId)
         let request = Request(head: head, body: request.body)
         var response: Response
         var errorCode: String?
         do {
-            if let sentId, UUIDText.parse(sentId) == nil {
+            if sentId != nil, parsedId == nil {
                 throw EngineError(.invalidRequestId, "X-Request-Id must be a UUID", details: ["field": "X-Request-Id"])
             }
             try Self.checkQueryDecodes(request.uri.query)

@@ -32,9 +32,7 @@ enum OpenAPI {
                 "error": .object(
                     [
                         "code": .oneOf(
-                            EngineError.Code.all.map(\.description)
-                                + edgeCodes.values.joined().filter { $0 != "not_found" && $0 != "body_too_large" },
-                            summary: "stable; the status's codes are listed under it"),
+                            Set(codesByStatus.values.joined()).sorted(), summary: "stable; the status's codes are listed under it"),
                         "message": .string(summary: "for people; may change"),
                         "details": .map(.string(), summary: "the field at fault (`field`) and other facts, by name"),
                     ], required: ["code", "message"])
