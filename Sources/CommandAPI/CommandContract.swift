@@ -20,8 +20,9 @@ public enum CommandContract {
                 [
                     "type": type, "data": dataSchema(kind),
                     "expectedVersion": .integer(
-                        0, summary: "the version the caller saw of the stream the command changes first; a stale one is 409"),
-                ], required: ["type", "data"], closed: true, summary: kind.rawValue)
+                        0, summary: "the version the caller saw of the stream the command changes first; a stale one is 409"
+                    ).orNull,
+                ], required: ["type"], closed: true, summary: kind.rawValue + " (no `data`: an empty object)")
         }
         schema.discriminator = "type"
         return schema

@@ -216,7 +216,7 @@ private struct KeyedProbe<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     private func optional<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T? {
         let (schema, value) = try probe(T.self)
-        recorder.field(key.stringValue, schema, required: false)
+        recorder.field(key.stringValue, schema.orNull, required: false)  // `decodeIfPresent` takes null as absent
         return value
     }
 
