@@ -29,7 +29,7 @@ finish() {
   rm -rf "$dir"
 }
 trap finish EXIT
-"$bin" seed --data-dir "$dir/shop" --customers 6 --goods 12 --orders 12 >/dev/null
+"$bin" seed --data-dir "$dir/shop" >/dev/null  # the demo shop the README's run command serves (its examples' ids)
 "$bin" serve --data-dir "$dir/shop" --port "$port" --expiry-sweep-seconds 60 >"$dir/serve.log" 2>&1 &
 pid=$!
 base="http://127.0.0.1:$port"
@@ -38,6 +38,27 @@ curl -sf "$base/openapi.json" -o "$dir/openapi.json"
 
 echo "== openapi-spec-validator"
 "$venv/bin/openapi-spec-validator" "$dir/openapi.json"
+
+echo "== the document's command examples, as alice, on the demo shop they come from"
+python3 - "$dir/openapi.json" "$base" <<'PY'
+import json, sys, urllib.error, urllib.request
+document, base = json.load(open(sys.argv[1])), sys.argv[2]
+def send(body, token=None):
+    request = urllib.request.Request(base + "/v1/commands", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **({"Authorization": "Bearer " + token} if token else {})})
+    try:
+        with urllib.request.urlopen(request) as answer: return answer.status, json.load(answer)
+    except urllib.error.HTTPError as refusal: return refusal.code, json.load(refusal)
+status, answer = send({"type": "Login", "data": {"email": "alice@demo.emporium", "password": "demo-password"}})
+token = answer["result"]["token"]
+examples = document["paths"]["/v1/commands"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+failed = 0
+for name, example in examples.items():
+    status, answer = send(example["value"], None if name in ("RegisterUser", "Login") else token)
+    print(f"  {name}: {status} {answer.get('error', {}).get('code', '')}")
+    failed += status != 200
+if failed: sys.exit(f"FAILED: {failed} of the document's examples refused on the demo shop")
+PY
 
 token() {
   curl -sf "$base/v1/commands" -H 'Content-Type: application/json' \

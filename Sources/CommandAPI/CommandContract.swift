@@ -10,23 +10,34 @@ public enum CommandContract {
         return refined(probed, kind: kind)
     }
 
-    /// A request body: `{"type", "data", "expectedVersion"}`, one variant per command, `type` the discriminator.
+    /// A request body: `{"type", "data", "expectedVersion"}`, one variant per command (`<kind>Command` in `variants`),
+    /// `type` the discriminator.
     public static var commandSchema: Schema {
         var schema = Schema()
-        schema.oneOf = CommandKind.allCases.map { kind in
-            var type = Schema.string()
-            type.constant = kind.rawValue
-            return Schema.object(
-                [
-                    "type": type, "data": dataSchema(kind),
-                    "expectedVersion": .integer(
-                        0, summary: "the version the caller saw of the stream the command changes first; a stale one is 409"
-                    ).orNull,
-                ], required: ["type"], closed: true, summary: kind.rawValue + " (no `data`: an empty object)")
-        }
-        schema.discriminator = "type"
+        schema.oneOf = CommandKind.allCases.map { .ref(variantName($0)) }
+        schema.discriminator = .init(
+            property: "type", mapping: Dictionary(uniqueKeysWithValues: CommandKind.allCases.map { ($0.rawValue, variantName($0)) }))
         return schema
     }
+
+    /// Each command's request body, by its component name.
+    public static var variants: [String: Schema] {
+        Dictionary(
+            uniqueKeysWithValues: CommandKind.allCases.map { kind in
+                var type = Schema.string()
+                type.constant = kind.rawValue
+                let body = Schema.object(
+                    [
+                        "type": type, "data": dataSchema(kind),
+                        "expectedVersion": .integer(
+                            0, summary: "the version the caller saw of the stream the command changes first; a stale one is 409"
+                        ).orNull,
+                    ], required: ["type"], closed: true, summary: kind.rawValue + " (a missing `data` reads as an empty object)")
+                return (variantName(kind), body)
+            })
+    }
+
+    public static func variantName(_ kind: CommandKind) -> String { kind.rawValue + "Command" }
 
     /// Text bounds by field name (characters; the domain also bounds bytes and scalars, see README), where one name has
     /// one bound across commands; `textBounds(kind:)` names the exceptions.

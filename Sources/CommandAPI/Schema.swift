@@ -27,10 +27,23 @@ public struct Schema: Sendable, Equatable {
     public var maxLength: Int?
     public var maxItems: Int?
     public var oneOf: [Schema]?
-    /// `type` names which of `oneOf` applies, by its `constant`.
-    public var discriminator: String?
+    /// Which of `oneOf` applies: named by one field's value.
+    public var discriminator: Discriminator?
     public var reference: String?
     public var examples: [JSONValue] = []
+
+    /// A field whose value names the variant of a `oneOf` of references, as OpenAPI states it (generators build one
+    /// case per mapped schema from it).
+    public struct Discriminator: Sendable, Equatable {
+        public var property: String
+        /// The field's value → the component that describes the whole object.
+        public var mapping: [String: String]
+
+        public init(property: String, mapping: [String: String]) {
+            self.property = property
+            self.mapping = mapping
+        }
+    }
 
     /// A schema inside another (a struct cannot hold itself).
     public final class Box: Sendable, Equatable {
@@ -131,7 +144,12 @@ public struct Schema: Sendable, Equatable {
         if let maxLength { out["maxLength"] = maxLength }
         if let maxItems { out["maxItems"] = maxItems }
         if let oneOf { out["oneOf"] = oneOf.map(\.json) }
-        if let discriminator { out["discriminator"] = ["propertyName": discriminator] }
+        if let discriminator {
+            out["discriminator"] = [
+                "propertyName": discriminator.property,
+                "mapping": discriminator.mapping.mapValues { "#/components/schemas/\($0)" },
+            ]
+        }
         if !examples.isEmpty { out["examples"] = examples.map(\.any) }
         return out
     }
@@ -146,11 +164,11 @@ public struct Schema: Sendable, Equatable {
             return schema.violations(of: value, components: components, at: path)
         }
         if let oneOf {
-            if let discriminator, case .object(let fields) = value, case .string(let chosen)? = fields[discriminator] {
-                guard let match = oneOf.first(where: { $0.properties[discriminator]?.constant == chosen }) else {
-                    return ["\(path).\(discriminator): \(chosen) is none of the variants"]
+            if let discriminator, case .object(let fields) = value, case .string(let chosen)? = fields[discriminator.property] {
+                guard let match = discriminator.mapping[chosen] else {
+                    return ["\(path).\(discriminator.property): \(chosen) is none of the variants"]
                 }
-                return match.violations(of: value, components: components, at: path)
+                return Schema.ref(match).violations(of: value, components: components, at: path)
             }
             let matching = oneOf.filter { $0.violations(of: value, components: components, at: path).isEmpty }
             return matching.count == 1 ? [] : ["\(path): matches \(matching.count) of oneOf's \(oneOf.count) variants"]

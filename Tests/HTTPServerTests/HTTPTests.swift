@@ -197,10 +197,16 @@ extension TestClientProtocol {
                 let answer = try await client.call(HTTPRequest.Method(String(parts[0])) ?? .get, uri, body: "{}")
                 #expect(answer.errorCode != "not_found", "\(entry) is documented but not routed")
             }
-            let variants =
-                (((reply.json["components"] as? [String: Any])?["schemas"] as? [String: Any])?["Command"] as? [String: Any])?["oneOf"]
-                as? [[String: Any]] ?? []
-            let types = variants.compactMap { (($0["properties"] as? [String: Any])?["type"] as? [String: Any])?["const"] as? String }
+            // Each command a component of its own, named by the discriminator's mapping (generators need references).
+            let schemas = (reply.json["components"] as? [String: Any])?["schemas"] as? [String: Any] ?? [:]
+            let command = schemas["Command"] as? [String: Any] ?? [:]
+            let mapping = (command["discriminator"] as? [String: Any])?["mapping"] as? [String: String] ?? [:]
+            #expect((command["oneOf"] as? [[String: String]])?.compactMap { $0["$ref"] }.sorted() == mapping.values.sorted())
+            let types = mapping.compactMap { type, reference in
+                let variant = schemas[String(reference.dropFirst("#/components/schemas/".count))] as? [String: Any]
+                let constant = ((variant?["properties"] as? [String: Any])?["type"] as? [String: Any])?["const"] as? String
+                return constant == type ? type : nil
+            }
             #expect(Set(types) == Set(CommandKind.allCases.map(\.rawValue)) && types.count == CommandKind.allCases.count)
         }
     }

@@ -27,11 +27,11 @@ struct AnalyticsController: Sendable {
         endpoints.get(
             "/v1/analytics/sales", "analyticsSales",
             "Sales per day (from, to as YYYY-MM-DD; merchantId for admins); merchants see their own",
-            access: merchants, parameters: days + [merchantId], answer: .of([AnalyticsProjection.SalesDay].self)
+            access: merchants, parameters: days + [merchantId], answer: .of([Priced<AnalyticsProjection.SalesDay>].self)
         ) { request, context in
             let scope = try Self.scope(request, context)
             return try await reads.json(AnalyticsProjection.self, request) {
-                $0.sales(from: scope.from, to: scope.to, merchant: scope.merchant)
+                Priced.each($0.sales(from: scope.from, to: scope.to, merchant: scope.merchant), currency: reads.currency)
             }
         }
         endpoints.get(
@@ -44,17 +44,21 @@ struct AnalyticsController: Sendable {
         }
         endpoints.get(
             "/v1/analytics/top-goods", "analyticsTopGoods", "Best sellers by paid revenue (limit; merchants see their own)",
-            access: merchants, parameters: [limit, merchantId, .after], answer: .of([AnalyticsProjection.GoodsSales].self)
+            access: merchants, parameters: [limit, merchantId, .after], answer: .of([Priced<AnalyticsProjection.GoodsSales>].self)
         ) { request, context in
             let scope = try Self.scope(request, context)
-            return try await reads.json(AnalyticsProjection.self, request) { $0.topGoods(merchant: scope.merchant, limit: scope.limit) }
+            return try await reads.json(AnalyticsProjection.self, request) {
+                Priced.each($0.topGoods(merchant: scope.merchant, limit: scope.limit), currency: reads.currency)
+            }
         }
         endpoints.get(
             "/v1/analytics/refunds", "analyticsRefunds", "Admins: refund rate (from, to)", access: admins, parameters: days,
-            answer: .of(AnalyticsProjection.Refunds.self)
+            answer: .of(Priced<AnalyticsProjection.Refunds>.self)
         ) { request, context in
             let scope = try Self.scope(request, context)
-            return try await reads.json(AnalyticsProjection.self, request) { $0.refunds(from: scope.from, to: scope.to) }
+            return try await reads.json(AnalyticsProjection.self, request) {
+                Priced($0.refunds(from: scope.from, to: scope.to), currency: reads.currency)
+            }
         }
         endpoints.get(
             "/v1/analytics/low-stock", "analyticsLowStock", "Listed goods at or below their threshold (merchants see their own)",

@@ -8,11 +8,11 @@ struct GoodsController: Sendable {
     let engine: Engine
 
     func register(on endpoints: Endpoints) {
-        endpoints.get("/v1/goods/:goodsId", "goods", "One goods", answer: .of(GoodsView.self)) { _, context in
+        endpoints.get("/v1/goods/:goodsId", "goods", "One goods", answer: .of(Priced<GoodsView>.self)) { _, context in
             guard let id = context.parameters.get("goodsId").flatMap(GoodsId.init) else {
                 throw EngineError(.domain(.goodsNotFound), "no such goods")
             }
-            return try Responses.json(engine.goods(id))
+            return try Responses.json(Priced(engine.goods(id), currency: engine.policy.currency))
         }
     }
 }

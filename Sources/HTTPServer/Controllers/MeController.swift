@@ -11,25 +11,25 @@ struct MeController: Sendable {
     let reads: ReadModelReads
 
     func register(on endpoints: Endpoints) {
-        endpoints.get("/v1/me/cart", "cart", "My cart at current prices", access: .signedIn, answer: .of(CartView.self)) {
+        endpoints.get("/v1/me/cart", "cart", "My cart at current prices", access: .signedIn, answer: .of(Priced<CartView>.self)) {
             _, context in
-            try Responses.json(engine.cart(of: context.caller))
+            try Responses.json(Priced(engine.cart(of: context.caller), currency: engine.policy.currency))
         }
         endpoints.get(
             "/v1/me/orders", "orders", "My orders, newest first (status, limit, after)", access: .signedIn,
             parameters: [
                 .query("status", .oneOf(OrderStatus.allCases.map(\.rawValue)), "only orders in this status"),
                 .limit(default: 20, max: MyPagesProjection.ordersPageMax), .after,
-            ], answer: .of([MyPagesProjection.OrderSummary].self), orders)
+            ], answer: .of([Priced<MyPagesProjection.OrderSummary>].self), orders)
         endpoints.get(
             "/v1/orders/:orderId", "order", "An order with its timeline", access: .role(.customer, scope: .ordersRead),
-            answer: .of(OrderView.self)
+            answer: .of(Priced<OrderView>.self)
         ) {
             _, context in
             guard let id = context.parameters.get("orderId").flatMap(OrderId.init) else {
                 throw EngineError(.domain(.orderNotFound), "no such order")
             }
-            return try Responses.json(engine.order(id, for: context.caller))
+            return try Responses.json(Priced(engine.order(id, for: context.caller), currency: engine.policy.currency))
         }
         endpoints.get(
             "/v1/me/points", "points", "My points balance and ledger", access: .signedIn, parameters: [.after],
@@ -78,7 +78,7 @@ struct MeController: Sendable {
         }
         let limit = try ReadModelReads.limit(parameters, default: 20, max: MyPagesProjection.ordersPageMax)
         return try await reads.json(MyPagesProjection.self, request, waitingForHead: true) {
-            $0.orders(of: user, status: status, limit: limit)
+            Priced.each($0.orders(of: user, status: status, limit: limit), currency: engine.policy.currency)
         }
     }
 }

@@ -17,6 +17,9 @@ struct ReadModelReads: Sendable {
     let projector: Projector?
     let waitMax: Duration
 
+    /// The shop's currency, beside the money in an answer (`Priced`).
+    var currency: String { engine.policy.currency }
+
     static let projectionsOff = EngineError(.projectionsUnavailable, "this server runs without read models")
 
     func requireProjector() throws -> Projector {

@@ -22,11 +22,12 @@ struct SearchController: Sendable {
                 .query("page", .integer(1, Int64(SearchQuery.pageMax)), "1-based"),
                 .query("size", .integer(1, Int64(SearchQuery.sizeMax)), "results per page (default 20)"),
                 .query("cursor", .string(maxLength: 512), "the previous page's `next`: deep paging"), .after,
-            ], answer: .of(SearchResults.self), search)
+            ], answer: .of(Priced<SearchResults>.self), search)
         endpoints.get(
             "/v1/search/suggest", "suggest",
             "Completions, popular searches and top goods for what is typed (q); popular searches and best sellers when nothing is",
-            parameters: [.query("q", .string(maxLength: 200), "what is typed so far"), .after], answer: .of(Suggestions.self), suggest)
+            parameters: [.query("q", .string(maxLength: 200), "what is typed so far"), .after], answer: .of(Priced<Suggestions>.self),
+            suggest)
     }
 
     @Sendable func search(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -35,14 +36,16 @@ struct SearchController: Sendable {
             do { return try search.search(query) } catch let error as SearchQueryError { throw ReadModelReads.badQuery(error) }
         }
         if results.total > 0 { try reads.requireProjector().searchLog.record(query.text) }
-        return try Responses.json(results)
+        return try Responses.json(Priced(results, currency: reads.currency))
     }
 
     @Sendable func suggest(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let text = request.uri.queryParameters.get("q") ?? ""
         let searchLog = try reads.requireProjector().searchLog
         return try await reads.json(SearchProjection.self, request) { search in
-            do { return try search.suggest(text, searchLog: searchLog) } catch let error as SearchQueryError {
+            do { return Priced(try search.suggest(text, searchLog: searchLog), currency: reads.currency) } catch let error
+                as SearchQueryError
+            {
                 throw ReadModelReads.badQuery(error)
             }
         }

@@ -16,7 +16,9 @@ enum OpenAPI {
     }
 
     /// The shared schemas, by name (`$ref: #/components/schemas/<name>`).
-    static let components: [String: Schema] = [
+    static let components = [String: Schema](uniqueKeysWithValues: Array(shared) + Array(CommandContract.variants))
+
+    static let shared: [String: Schema] = [
         "Command": CommandContract.commandSchema,
         "CommandAnswer": .object(
             [
@@ -57,7 +59,7 @@ enum OpenAPI {
     /// The error codes each status may carry.
     static var codesByStatus: [Int: [String]] {
         Dictionary(grouping: EngineError.Code.all) { Int(RequestMiddleware.status(of: $0.kind).code) }
-            .mapValues { $0.map(\.description) }
+            .mapValues { Array(Set($0.map(\.description))) }
             .merging(edgeCodes) { Array(Set($0 + $1)) }
     }
 
@@ -132,7 +134,7 @@ enum OpenAPI {
         let document: [String: Any] = [
             "openapi": "3.1.0",
             "info": [
-                "title": "Emporium", "version": "1.0.0",
+                "title": "Emporium", "version": "1.1.0",
                 "description": """
                 Event-sourced commerce engine. Every answer follows one rule: integers (positions, versions, counts, \
                 amounts) are JSON numbers; money is integer minor units of the shop's one currency, its ISO 4217 code \
@@ -181,14 +183,20 @@ enum OpenAPI {
         }
     }
 
-    /// Requests as the demo shop's journey sends them.
+    /// Requests taken from the demo shop (`emporium seed`, or `serve --seed-if-empty`: seed 42), as its customer
+    /// alice@demo.emporium would send them, with its ids: `tools/contract.sh` sends each, in the document's order, to a
+    /// freshly seeded demo shop and fails unless every one is accepted.
     static var commandExamples: [String: Any] {
-        [
+        let goods = "019de0d5-c800-717e-997d-9a06fa56bd53"  // Longjing green tea 龙井绿茶, 74.90
+        let address = "019de0d5-c800-701b-bdf2-5b150620a835"  // alice's default address, Shanghai
+        return [
             "RegisterUser": ["type": "RegisterUser", "data": ["email": "mei@example.com", "password": "correct horse", "name": "韩梅梅"]],
-            "Login": ["type": "Login", "data": ["email": "mei@example.com", "password": "correct horse"]],
-            "AddToCart": ["type": "AddToCart", "data": ["goodsId": "019de0d5-c800-7000-8000-000000000001", "quantity": 2]],
-            "PlaceOrder": ["type": "PlaceOrder", "data": ["addressId": "019de0d5-c800-7000-8000-000000000002", "pointsToUse": 0]],
-            "InitiatePayment": ["type": "InitiatePayment", "data": ["orderId": "019de0d5-c800-7000-8000-000000000003"]],
+            "Login": ["type": "Login", "data": ["email": "alice@demo.emporium", "password": "demo-password"]],
+            "RecordView": ["type": "RecordView", "data": ["goodsId": goods]],
+            "AddFavorite": ["type": "AddFavorite", "data": ["goodsId": goods]],
+            "AddToCart": ["type": "AddToCart", "data": ["goodsId": goods, "quantity": 2]],
+            "ApplyCoupon": ["type": "ApplyCoupon", "data": ["code": "SAVE20"]],
+            "PlaceOrder": ["type": "PlaceOrder", "data": ["addressId": address, "pointsToUse": 0]],
         ]
     }
 }
