@@ -104,6 +104,8 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            // The console's pages, compiled into the binary (no files to install beside it): `PackageResources.<name>`.
+            resources: ["console.html", "console.css", "console.js", "api.js", "events.js", "readmodels.js", "docs.html", "docs.js", "favicon.svg"].map { .embedInCode("Console/\($0)") },
             swiftSettings: strict
         ),
         .executableTarget(

@@ -3,13 +3,15 @@
 # log's storage); with --with-postgres PostgreSQL (the tests of the PostgreSQL
 # log, the peer benchmark); with --with-cluster PostgreSQL and HAProxy
 # (tools/cluster.sh); with --with-ha also Patroni and etcd (tools/cluster.sh
-# --ha, replicated PostgreSQL with failover). Swift 6.2 or newer must already
+# --ha, replicated PostgreSQL with failover); with --with-browser Chromium, its
+# driver and a CJK font (tools/console.sh). Swift 6.2 or newer must already
 # be installed.
 set -euo pipefail
 packages=(liblmdb-dev)
 [ "${1:-}" = "--with-postgres" ] && packages+=(postgresql)
 [ "${1:-}" = "--with-cluster" ] && packages+=(postgresql haproxy)
 [ "${1:-}" = "--with-ha" ] && packages+=(postgresql haproxy patroni etcd-server iproute2)
+[ "${1:-}" = "--with-browser" ] && packages+=(chromium chromium-driver fonts-noto-cjk)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

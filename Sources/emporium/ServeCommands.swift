@@ -319,6 +319,7 @@ struct Serve: AsyncParsableCommand {
         let base = "http://\(host):\(port)"
         var lines = [
             "Emporium \(Emporium.version) serving \(base)  (data: \(data.dataDirectory), \(shop.log.headPosition) events)",
+            "  console \(base)/console   API reference \(base)/docs",
             "  GET \(base)/health   \(base)/metrics   \(base)/openapi.json",
         ]
         if (try? AdminCreate.admins(in: shop.log).isEmpty) == true {

@@ -182,7 +182,7 @@ extension TestClientProtocol {
                 "GET /v1/analytics/sales", "GET /v1/analytics/funnel", "GET /v1/analytics/top-goods", "GET /v1/analytics/refunds",
                 "GET /v1/analytics/low-stock", "GET /v1/me/favorites", "GET /v1/me/footprints", "GET /v1/me/reviews",
                 "GET /v1/admin/projections", "POST /v1/admin/projections/{name}/rebuild",
-                "GET /v1/admin/api-keys", "GET /v1/admin/merchant-applications",
+                "GET /v1/admin/api-keys", "GET /v1/admin/merchant-applications", "GET /console", "GET /console/{file}", "GET /docs",
             ]
             #expect(documented == expected)
             // Every documented route is served: none answers with the router's own 404.
@@ -193,7 +193,7 @@ extension TestClientProtocol {
                         of: "{goodsId}", with: UUID().uuidString
                     )
                     .replacingOccurrences(of: "{orderId}", with: UUID().uuidString).replacingOccurrences(of: "{stream}", with: "order-1")
-                    .replacingOccurrences(of: "{name}", with: "search")
+                    .replacingOccurrences(of: "{name}", with: "search").replacingOccurrences(of: "{file}", with: "api.js")
                 let answer = try await client.call(HTTPRequest.Method(String(parts[0])) ?? .get, uri, body: "{}")
                 #expect(answer.errorCode != "not_found", "\(entry) is documented but not routed")
             }

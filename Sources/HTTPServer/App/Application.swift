@@ -93,6 +93,7 @@ public func buildRouter(
     EventFeedController(audit: backends.audit).register(on: endpoints)
     AuditController(engine: engine, audit: backends.audit).register(on: endpoints)
     AdminController(engine: engine, projector: backends.projector).register(on: endpoints)
+    ConsoleController().register(on: endpoints)
     OperationsController(
         engine: engine, projector: backends.projector, metrics: metrics, version: configuration.version,
         startedAt: ContinuousClock.now, routes: endpoints.table

@@ -21,8 +21,8 @@ struct RouteSpec: Sendable {
     var answer: Schema?
     /// Its 503 has the 200's schema, not the error's (`/health` says what is wrong).
     var answersUnavailableWithItsSchema = false
-    /// The media type of a 200 that is text, not JSON (the event feed, the metrics).
-    var textAnswer: String?
+    /// The media types of a 200 that is text, not JSON (the event feed, the metrics, the console).
+    var textAnswers: [String] = []
 
     /// Whether a request for `path` (no query) is this route's: a `:name` segment matches any one segment.
     func serves(path: String) -> Bool {
@@ -135,12 +135,12 @@ struct Endpoints {
 
     func on(
         _ method: HTTPRequest.Method, _ path: String, _ name: String, _ summary: String, access: Access, parameters: [Parameter] = [],
-        answer: Schema? = nil, answersUnavailableWithItsSchema: Bool = false, textAnswer: String? = nil, _ handler: @escaping Handler
+        answer: Schema? = nil, answersUnavailableWithItsSchema: Bool = false, textAnswers: [String] = [], _ handler: @escaping Handler
     ) {
         table.append(
             RouteSpec(
                 name: name, method: method, path: path, summary: summary, access: access, parameters: parameters, answer: answer,
-                answersUnavailableWithItsSchema: answersUnavailableWithItsSchema, textAnswer: textAnswer))
+                answersUnavailableWithItsSchema: answersUnavailableWithItsSchema, textAnswers: textAnswers))
         let query = parameters.filter { $0.location == .query }
         collection.group()
             .add(middleware: AccessMiddleware(access: access, path: path, authenticator: authenticator))

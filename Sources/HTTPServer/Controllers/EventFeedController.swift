@@ -27,7 +27,7 @@ struct EventFeedController: Sendable {
                 Parameter(
                     name: "Last-Event-ID", location: .header, schema: .integer(0),
                     summary: "resume after this event (the `id` of the last event received); wins over from"),
-            ], textAnswer: "text/event-stream", events)
+            ], textAnswers: ["text/event-stream"], events)
     }
 
     @Sendable func events(_ request: Request, _ context: AppRequestContext) throws -> Response {

@@ -40,7 +40,7 @@ struct OperationsController: Sendable {
             .get, "/health", "health", "Liveness and the log head (503 with the same answer when unhealthy)", access: .anyone,
             answer: .of(Health.self), answersUnavailableWithItsSchema: true
         ) { _, _ in try health() }
-        endpoints.on(.get, "/metrics", "metrics", "Prometheus metrics", access: .anyone, textAnswer: "text/plain") { _, _ in
+        endpoints.on(.get, "/metrics", "metrics", "Prometheus metrics", access: .anyone, textAnswers: ["text/plain"]) { _, _ in
             let body = metrics.render(
                 headPosition: engine.headPosition, projections: try projector?.status() ?? [], folded: projector?.foldedEvents ?? [:])
             return Responses.bytes(body, contentType: "text/plain; version=0.0.4")

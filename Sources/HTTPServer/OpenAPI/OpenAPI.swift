@@ -81,8 +81,11 @@ enum OpenAPI {
             ]
             if let answer = route.answer {
                 responses["200"] = ["description": "OK", "content": ["application/json": ["schema": answer.json]]]
-            } else if let type = route.textAnswer {
-                responses["200"] = ["description": "OK", "content": [type: ["schema": textSchema(type).json]]]
+            } else if !route.textAnswers.isEmpty {
+                responses["200"] = [
+                    "description": "OK",
+                    "content": Dictionary(uniqueKeysWithValues: route.textAnswers.map { ($0, ["schema": textSchema($0).json]) }),
+                ]
             }
             for (status, codes) in errorStatuses.sorted(by: { $0.key < $1.key }) where status != 500 {
                 if status == 503, route.answersUnavailableWithItsSchema, let answer = route.answer {
@@ -179,6 +182,7 @@ enum OpenAPI {
         case "provider": .string(maxLength: 32)
         case "stream": .string(maxLength: 255, summary: "a stream name, e.g. order-<uuid>")
         case "name": .string(summary: "a read model: search, recommendations, analytics or my-pages")
+        case "file": .oneOf(ConsoleController.files.keys.sorted(), summary: "one of the console's files")
         default: .string(format: "uuid")
         }
     }

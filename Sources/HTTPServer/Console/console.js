@@ -1,0 +1,144 @@
+// Sign-in, the views and their routes (`#/`, `#/events?…`, `#/event/<position>`, `#/read-models`: every view's query is
+// in the URL, so it can be shared), and the shop dashboard, from the analytics read model through the public API.
+import { ApiError, api, command, el, fillTable, money, number, percent, session } from "./api.js";
+import { showEvent, showEvents, wireEventFilter } from "./events.js";
+import { showReadModels } from "./readmodels.js";
+
+const $ = (id) => document.getElementById(id);
+
+const views = ["sign-in", "dashboard", "events", "event", "read-models"];
+
+function show(view) {
+  for (const id of views) $(id).hidden = id !== view;
+  const who = session.who;
+  $("who").textContent = who ? `${who.email} · ${who.role}` : "";
+  $("sign-out").hidden = !who;
+}
+
+$("sign-in").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  $("sign-in-error").textContent = "";
+  try {
+    const answer = await command("Login", { email: form.get("email"), password: form.get("password") });
+    const { token, role, userId } = answer.result;
+    if (role !== "admin" && role !== "merchant") {
+      $("sign-in-error").textContent = "The console is for admins and merchants.";
+      return;
+    }
+    session.start(token, { email: form.get("email"), role, userId });
+    await route();
+  } catch (error) {
+    $("sign-in-error").textContent = error instanceof ApiError && error.status === 401 ? "Wrong email or password." : error.message;
+  }
+});
+
+$("sign-out").addEventListener("click", () => { session.end(); show("sign-in"); });
+
+function card(label, value, id) {
+  return el("div", { class: "card", "data-metric": id }, el("div", { class: "label" }, label), el("div", { class: "value" }, value));
+}
+
+/** GMV per day as bars, orders as a line, in inline SVG. */
+function salesChart(days) {
+  const width = 1000, height = 220, left = 56, bottom = 24, top = 10;
+  const svg = (tag, attributes) => {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+    return node;
+  };
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "GMV per day" });
+  if (days.length === 0) return el("p", { class: "muted" }, "No sales yet.");
+  const most = Math.max(...days.map((day) => day.gmv), 1);
+  const step = (width - left) / days.length;
+  const y = (value) => top + (height - top - bottom) * (1 - value / most);
+  chart.append(svg("line", { x1: left, x2: width, y1: y(0), y2: y(0), stroke: "#e4e7ec" }));
+  const label = svg("text", { x: 0, y: y(most) + 10, "font-size": 12, fill: "#667085" });
+  label.textContent = money(most, days[0].currency);
+  chart.append(label);
+  days.forEach((day, index) => {
+    const bar = svg("rect", {
+      x: left + index * step + step * 0.1, width: Math.max(step * 0.8, 1), y: y(day.gmv), height: y(0) - y(day.gmv), fill: "#c2410c",
+    });
+    const title = svg("title", {});
+    title.textContent = `${day.day}: ${money(day.gmv, day.currency)}, ${day.orders} orders`;
+    bar.append(title);
+    chart.append(bar);
+  });
+  for (const index of [0, days.length - 1]) {
+    const text = svg("text", { x: left + index * step, y: height - 6, "font-size": 12, fill: "#667085" });
+    text.textContent = days[index].day;
+    chart.append(text);
+  }
+  return chart;
+}
+
+async function dashboard() {
+  const who = session.who;
+  $("scope").textContent = who.role === "admin" ? "The whole shop." : "Your goods and their orders.";
+  const [sales, top, low] = await Promise.all([
+    api("/v1/analytics/sales"), api("/v1/analytics/top-goods?limit=10"), api("/v1/analytics/low-stock?limit=10"),
+  ]);
+  const today = new Date().toISOString().slice(0, 10);
+  const currency = sales[0]?.currency ?? top[0]?.currency ?? "CNY";
+  const todays = sales.find((day) => day.day === today) ?? { gmv: 0, orders: 0, averageOrderValue: 0 };
+  const gmv = sales.reduce((sum, day) => sum + day.gmv, 0);
+  const orders = sales.reduce((sum, day) => sum + day.orders, 0);
+  $("cards").replaceChildren(
+    card("GMV today", money(todays.gmv, currency), "gmv-today"),
+    card("Orders today", number(todays.orders), "orders-today"),
+    card("GMV, all days", money(gmv, currency), "gmv-total"),
+    card("Orders, all days", number(orders), "orders-total"),
+    card("Average order value", money(orders ? Math.round(gmv / orders) : 0, currency), "aov"),
+  );
+  $("sales-chart").replaceChildren(salesChart(sales));
+  fillTable($("top-goods"), [
+    { title: "Goods", value: (goods) => goods.title },
+    { title: "Paid units", number: true, value: (goods) => number(goods.unitsPaid) },
+    { title: "Revenue", number: true, value: (goods) => money(goods.revenue, goods.currency) },
+  ], top);
+  fillTable($("low-stock"), [
+    { title: "Goods", value: (goods) => goods.title },
+    { title: "Available", number: true, value: (goods) => number(goods.available) },
+    { title: "Threshold", number: true, value: (goods) => number(goods.threshold) },
+  ], low, "nothing is low");
+  $("admin-only").hidden = who.role !== "admin";
+  if (who.role === "admin") {
+    const [funnel, refunds] = await Promise.all([api("/v1/analytics/funnel"), api("/v1/analytics/refunds")]);
+    $("funnel").replaceChildren(
+      card("Views", number(funnel.views), "views"), card("Cart adds", number(funnel.cartAdds), "cart-adds"),
+      card("Orders placed", number(funnel.ordersPlaced), "orders-placed"), card("Orders paid", number(funnel.ordersPaid), "orders-paid"),
+      card("Order → paid", percent(funnel.orderToPaid), "order-to-paid"),
+    );
+    $("refunds").replaceChildren(
+      card("Refund rate", percent(refunds.refundRate), "refund-rate"),
+      card("Refunded", money(refunds.refundedAmount, refunds.currency), "refunded-amount"),
+      card("Orders refunded", number(refunds.ordersRefunded), "orders-refunded"),
+    );
+  }
+}
+
+/** Shows the view the URL names, signed in; a refusal is said in words, an expired sign-in asks again. */
+async function route() {
+  $("failure").textContent = "";
+  if (!session.token) { show("sign-in"); return; }
+  const [path, query] = location.hash.replace(/^#/, "").split("?");
+  const parameters = new URLSearchParams(query ?? "");
+  const event = path.match(/^\/event\/(\d+)$/);
+  const view = event ? "event" : path === "/events" ? "events" : path === "/read-models" ? "read-models" : "dashboard";
+  show(view);
+  try {
+    if (view === "dashboard") await dashboard();
+    if (view === "events") await showEvents(parameters);
+    if (view === "event") await showEvent(Number(event[1]), parameters);
+    if (view === "read-models") await showReadModels();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) { session.end(); show("sign-in"); return; }
+    $("failure").textContent = error instanceof ApiError && error.status === 403
+      ? "This page is for admins." : `This page could not be read: ${error.message}`;
+  }
+}
+
+wireEventFilter();
+addEventListener("hashchange", route);
+route();
