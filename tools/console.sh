@@ -25,4 +25,4 @@ trap finish EXIT
 "$bin" serve --data-dir "$dir/shop" --port "$port" --expiry-sweep-seconds 60 >"$dir/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
-"$venv/bin/python" tools/console_check.py "http://127.0.0.1:$port" "$artifacts"
+"$venv/bin/python" tools/console_check.py "http://127.0.0.1:$port" "$artifacts" "$(realpath "$bin")" "$dir/shop"

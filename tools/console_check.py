@@ -1,22 +1,27 @@
 """The console in a real browser: Debian's Chromium driven by Selenium (its system chromedriver: nothing downloaded)
-against a live seeded demo shop. Usage: console_check.py BASE_URL ARTIFACTS_DIR
+against a live seeded demo shop. Usage: console_check.py BASE_URL ARTIFACTS_DIR EMPORIUM_BIN DATA_DIR
 
-Checks: the admin signs in and the dashboard's numbers equal the analytics API's; the event browser lists what the audit
+Checks: the admin signs in and the dashboard's numbers equal the analytics API's; the time-travel slider moved to a
+position shows an order as `emporium replay --position` prints it, the shop's counts as the CLI's replay has them, the
+event that last changed a field, the changes since another position, and live mode follows a new event; the event browser lists what the audit
 API answers, an event's page shows its header, its correlation link lists the request's events; a personal field is
 hidden until revealed and the reveal is audited; every read model is listed; a merchant sees their own scope and not
 the event log; a customer is turned away; /docs renders every operation and every command of /openapi.json; no JavaScript console
 error on any page; each page usable at 1280 px and 390 px wide (nothing wider than the window), with screenshots."""
 import json
+import re
+import subprocess
 import sys
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as shown
 from selenium.webdriver.support.ui import WebDriverWait
 
-base, artifacts = sys.argv[1], sys.argv[2]
+base, artifacts, emporium, shop = sys.argv[1:5]
 failures = []
 
 
@@ -97,8 +102,56 @@ try:
     console_errors("dashboard")
     usable_at_both_widths("dashboard")
 
-    print("== events: filter, an event's page, its correlation")
+    print("== time travel: the slider, an order as the CLI replays it, the changes, live mode")
     admin = login("admin@demo.emporium")
+    first = api("/v1/audit/events?type=OrderPlaced&limit=1", admin)["events"][0]
+    stream = first["stream"]
+    history = api(f"/v1/audit/streams/{stream}?limit=100", admin)["events"]
+    target = history[1]["position"] if len(history) > 1 else first["position"]
+    driver.get(base + f"/console#/time-travel?stream={stream}")
+    slider = wait.until(shown.visibility_of_element_located((By.ID, "tt-position")))
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#tt-state tr"))
+    driver.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'))", slider, str(target))
+    wait.until(lambda d: f"position={target}" in d.current_url and f"position {target:,}" in d.find_element(By.ID, "tt-at").text)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#tt-state tr"))
+    replayed = json.loads(subprocess.check_output([emporium, "replay", "--data-dir", shop, "--position", str(target), "--stream", stream, "--json"]))
+    cells = {row.find_elements(By.TAG_NAME, "td")[0].text: row.find_elements(By.TAG_NAME, "td")
+             for row in driver.find_elements(By.CSS_SELECTOR, "#tt-state tr")[1:]}
+    for field in ("status", "paidAmount"):
+        check(cells[field][1].text == json.dumps(replayed["state"][field]),
+              f"{field} at position {target} is what `emporium replay --position` prints ({json.dumps(replayed['state'][field])})")
+    changed_status = max(event["position"] for event in history if event["position"] <= target and event["type"] in ("OrderPlaced", "OrderPaid", "OrderShipped", "OrderReceived", "OrderCancelled", "OrderExpired", "OrderRefunded", "RefundRequested"))
+    link = cells["status"][2].find_element(By.TAG_NAME, "a").get_attribute("href")
+    check(link.endswith(f"#/event/{changed_status}"), f"status last changed by event {changed_status} ({link.split('#')[-1]})")
+    whole = json.loads(subprocess.check_output([emporium, "replay", "--data-dir", shop, "--position", str(target), "--json"]))
+    orders = sum(1 for name in whole["streams"] if name.startswith("order-"))
+    shown_orders = driver.find_element(By.CSS_SELECTOR, '[data-count="order"] .value').text
+    check(shown_orders == str(orders), f"orders at position {target}: {shown_orders}, as the CLI's replay of the shop ({orders})")
+    form = driver.find_element(By.ID, "tt-form")
+    form.find_element(By.NAME, "diff").send_keys(str(first["position"] - 1))
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#tt-diff tr"))
+    listed = [row.find_element(By.TAG_NAME, "td").text for row in driver.find_elements(By.CSS_SELECTOR, "#tt-diff tr")[1:]]
+    diff = api(f"/v1/history/changes?from={first['position'] - 1}&to={target}", admin)["changes"]
+    check(stream in listed and listed == [change["stream"] for change in diff], f"the changes since {first['position'] - 1}: {len(listed)} streams, the order among them")
+    console_errors("time travel")
+    usable_at_both_widths("time-travel")
+    driver.find_element(By.ID, "tt-live").click()
+    head = api("/v1/audit/digest", admin)["position"]
+    goods = api("/v1/search?size=1")["hits"][0]["goodsId"]
+    api("/v1/commands", login("alice@demo.emporium"), {"type": "RecordView", "data": {"goodsId": goods}})
+    def position_shown(d):
+        found = re.search(r"position=(\d+)", d.current_url)
+        return int(found.group(1)) if found else 0
+    try:
+        WebDriverWait(driver, 10).until(lambda d: position_shown(d) > head)
+    except TimeoutException:
+        pass
+    check(position_shown(driver) > head, f"live mode moved past the head {head} to the new event ({driver.current_url.split('#')[-1]})")
+    console_errors("live mode")
+    driver.find_element(By.ID, "tt-live").click()
+
+    print("== events: filter, an event's page, its correlation")
     driver.get(base + "/console#/events?type=OrderPlaced")
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#event-list tr")) > 1)
     placed = api("/v1/audit/events?type=OrderPlaced&limit=50", admin)["events"]

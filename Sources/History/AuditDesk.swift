@@ -6,7 +6,7 @@ import Foundation
 /// audit pages presented for people (secrets redacted, personal fields
 /// hidden or opened), the head digest, and the live event feed.
 public struct AuditDesk: Sendable {
-    private let log: EventLog
+    let log: EventLog
     /// Opens personal fields when an admin asks to see them (the key vault).
     private let opener: any PersonalDataCipher
 

@@ -183,6 +183,7 @@ extension TestClientProtocol {
                 "GET /v1/analytics/low-stock", "GET /v1/me/favorites", "GET /v1/me/footprints", "GET /v1/me/reviews",
                 "GET /v1/admin/projections", "POST /v1/admin/projections/{name}/rebuild",
                 "GET /v1/admin/api-keys", "GET /v1/admin/merchant-applications", "GET /console", "GET /console/{file}", "GET /docs",
+                "GET /v1/history/shop", "GET /v1/history/streams/{stream}", "GET /v1/history/changes",
             ]
             #expect(documented == expected)
             // Every documented route is served: none answers with the router's own 404.

@@ -92,6 +92,7 @@ public func buildRouter(
     AnalyticsController(reads: reads).register(on: endpoints)
     EventFeedController(audit: backends.audit).register(on: endpoints)
     AuditController(engine: engine, audit: backends.audit).register(on: endpoints)
+    HistoryController(engine: engine, audit: backends.audit).register(on: endpoints)
     AdminController(engine: engine, projector: backends.projector).register(on: endpoints)
     ConsoleController().register(on: endpoints)
     OperationsController(

@@ -3,10 +3,11 @@
 import { ApiError, api, command, el, fillTable, money, number, percent, session } from "./api.js";
 import { showEvent, showEvents, wireEventFilter } from "./events.js";
 import { showReadModels } from "./readmodels.js";
+import { showTimeTravel, stopLive, wireTimeTravel } from "./timetravel.js";
 
 const $ = (id) => document.getElementById(id);
 
-const views = ["sign-in", "dashboard", "events", "event", "read-models"];
+const views = ["sign-in", "dashboard", "time-travel", "events", "event", "read-models"];
 
 function show(view) {
   for (const id of views) $(id).hidden = id !== view;
@@ -125,13 +126,16 @@ async function route() {
   const [path, query] = location.hash.replace(/^#/, "").split("?");
   const parameters = new URLSearchParams(query ?? "");
   const event = path.match(/^\/event\/(\d+)$/);
-  const view = event ? "event" : path === "/events" ? "events" : path === "/read-models" ? "read-models" : "dashboard";
+  const named = { "/events": "events", "/read-models": "read-models", "/time-travel": "time-travel" };
+  const view = event ? "event" : named[path] ?? "dashboard";
   show(view);
+  if (view !== "time-travel") stopLive();
   try {
     if (view === "dashboard") await dashboard();
     if (view === "events") await showEvents(parameters);
     if (view === "event") await showEvent(Number(event[1]), parameters);
     if (view === "read-models") await showReadModels();
+    if (view === "time-travel") await showTimeTravel(parameters);
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) { session.end(); show("sign-in"); return; }
     $("failure").textContent = error instanceof ApiError && error.status === 403
@@ -140,5 +144,6 @@ async function route() {
 }
 
 wireEventFilter();
+wireTimeTravel();
 addEventListener("hashchange", route);
 route();

@@ -56,7 +56,7 @@ export function wireEventFilter() {
 }
 
 /** A value of the event's data, readable: objects as nested lists. */
-function readable(value) {
+export function readable(value) {
   if (value === null || typeof value !== "object") return el("code", {}, JSON.stringify(value));
   const entries = Array.isArray(value) ? value.map((item, index) => [index, item]) : Object.entries(value);
   return el("ul", { class: "fields" }, entries.map(([name, item]) => el("li", {}, el("code", {}, String(name)), ": ", readable(item))));

@@ -10,6 +10,7 @@ struct ConsoleController: Sendable {
         "api.js": (PackageResources.api_js, "text/javascript; charset=utf-8"),
         "events.js": (PackageResources.events_js, "text/javascript; charset=utf-8"),
         "readmodels.js": (PackageResources.readmodels_js, "text/javascript; charset=utf-8"),
+        "timetravel.js": (PackageResources.timetravel_js, "text/javascript; charset=utf-8"),
         "docs.js": (PackageResources.docs_js, "text/javascript; charset=utf-8"),
         "favicon.svg": (PackageResources.favicon_svg, "image/svg+xml"),
     ]
