@@ -276,7 +276,8 @@ public struct Replayer: Sendable {
     // MARK: One stream
 
     /// One stream as of `position`: its state, the events that built it, and
-    /// the snapshot version it started from (when a snapshot was used).
+    /// the snapshot version it started from (when a snapshot was used). `observe`, when given, sees each event folded with
+    /// the state it produced.
     public struct StreamReplay: Sendable {
         public var stream: String
         public var version: UInt64
@@ -288,7 +289,9 @@ public struct Replayer: Sendable {
     /// `stream` as of `position`. With `useSnapshots`, folding starts from the
     /// newest snapshot at or before the stream's version there; the events
     /// listed are then the tail after it.
-    public func stream(_ name: String, through position: UInt64, useSnapshots: Bool = true) throws -> StreamReplay {
+    public func stream(
+        _ name: String, through position: UInt64, useSnapshots: Bool = true, observe: ((RecordedEvent, AnyAggregate) -> Void)? = nil
+    ) throws -> StreamReplay {
         guard let kind = AggregateKind(stream: name) else { throw ReplayError("\(LogLimits.shown(name)) is not an aggregate stream") }
         let streamName: StreamName
         do { streamName = try StreamName(name) } catch { throw ReplayError("\(LogLimits.shown(name)) is not a stream name: \(error)") }
@@ -306,6 +309,7 @@ public struct Replayer: Sendable {
             guard !page.isEmpty else { break }
             for recorded in page {
                 if let event = try decode(recorded, using: decoder) { replay.state = replay.state.evolve(event) }
+                observe?(recorded, replay.state)
                 replay.events.append(recorded)
             }
             next = (page.last?.version ?? version) + 1

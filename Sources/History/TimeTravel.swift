@@ -57,23 +57,22 @@ extension AuditDesk {
             firstRecordedAt: try log.event(at: 1)?.recordedAt.description)
     }
 
-    /// `name` as of `position`, folded event by event from its start so each field's last change is known.
+    /// `name` as of `position`, folded once from its start (no snapshot), each event's changed fields noted as it folds.
     public func stream(_ name: String, at position: UInt64) throws -> StreamAt {
-        let replay = try replayer.stream(name, through: position, useSnapshots: false)
         guard let kind = AggregateKind(stream: name) else { throw ReplayError("\(LogLimits.shown(name)) is not an aggregate stream") }
-        var state = AnyAggregate(kind)
+        var previous = AnyAggregate(kind).json
         var lastChangedAt: [String: UInt64] = [:]
         var steps: [StreamAt.Step] = []
-        for recorded in replay.events {
-            let before = state.json
-            if let event = try replayer.decode(recorded) { state = state.evolve(event) }
-            let changed = Replayer.changedFields(before, state.json)
+        let replay = try replayer.stream(name, through: position, useSnapshots: false) { recorded, state in
+            let json = state.json
+            let changed = Replayer.changedFields(previous, json)
+            previous = json
             for field in changed { lastChangedAt[field] = recorded.position }
             steps.append(StreamAt.Step(position: recorded.position, version: recorded.version, type: recorded.type, changed: changed))
         }
         return StreamAt(
-            stream: name, position: min(position, try log.head().position), version: replay.version, state: state,
-            lastChangedAt: lastChangedAt, events: steps)
+            stream: name, position: position, version: replay.version, state: replay.state, lastChangedAt: lastChangedAt,
+            events: steps)
     }
 
     /// What changed from `from` to `to` (`from` ≤ `to`), stream by stream.
