@@ -4,7 +4,8 @@
 #
 #   EMPORIUM_BIN=.build/debug/emporium tools/console.sh [ARTIFACTS_DIR]   # screenshots go there (default .console-artifacts)
 #
-# Needs `tools/setup.sh --with-browser` (chromium, chromium-driver, fonts-noto-cjk).
+# Needs `tools/setup.sh --with-browser` (chromium, chromium-driver, fonts-noto-cjk). Every page must be usable within
+# CONSOLE_BUDGET_MS (default 200, the release binary's budget; a debug build's pages take about twice as long).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${EMPORIUM_BIN:-.build/debug/emporium}
@@ -21,7 +22,7 @@ finish() {
   rm -rf "$dir"
 }
 trap finish EXIT
-"$bin" seed --data-dir "$dir/shop" --customers 8 --goods 40 --orders 60 >/dev/null 2>&1
+"$bin" seed --data-dir "$dir/shop" --customers 12 --goods 40 --orders 150 >/dev/null 2>&1
 "$bin" serve --data-dir "$dir/shop" --port "$port" --expiry-sweep-seconds 60 >"$dir/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done

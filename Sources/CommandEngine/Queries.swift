@@ -22,6 +22,18 @@ public struct GoodsView: Codable, Sendable, Hashable {
     public var ratingAverage: Double?
 }
 
+/// A goods as one of its events left it.
+public struct GoodsHistoryEntry: Codable, Sendable, Hashable {
+    public var position: UInt64
+    public var type: String
+    public var recordedAt: String
+    public var actor: String
+    public var price: Int64
+    public var onHand: Int
+    public var reserved: Int
+    public var listed: Bool
+}
+
 public struct CartView: Codable, Sendable, Hashable {
     public struct Line: Codable, Sendable, Hashable {
         public var goodsId: String
@@ -100,6 +112,24 @@ extension Engine {
             available: goods.available, listed: goods.isListed, sold: goods.sold, ratingCount: goods.ratingCount,
             ratingAverage: goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : nil)
     }
+
+    /// The goods' price, stock and listing after each of its latest events (at most `goodsHistoryMax`), newest first:
+    /// for its merchant and admins.
+    public func goodsHistory(_ id: GoodsId, for actor: Actor?) throws -> [GoodsHistoryEntry] {
+        let actor = try currentActor(actor)
+        let goods: GoodsState = try state(.goods(id))
+        guard goods.exists, actor.isAdmin || (actor.userId != nil && actor.userId == goods.merchantId) else {
+            throw EngineError(.domain(.goodsNotFound), "no goods \(id) of yours")  // not 403: do not reveal whose it is
+        }
+        return try store.history(.goods(id), as: GoodsState.self, keepingLast: Self.goodsHistoryMax) { recorded, goods in
+            GoodsHistoryEntry(
+                position: recorded.position, type: recorded.type, recordedAt: recorded.recordedAt.description,
+                actor: recorded.metadata.actor, price: goods.price.minorUnits, onHand: goods.onHand, reserved: goods.reserved,
+                listed: goods.isListed)
+        }.reversed()
+    }
+
+    public static let goodsHistoryMax = 200
 
     /// The caller's cart priced at current prices.
     public func cart(of actor: Actor?) throws -> CartView {

@@ -59,6 +59,28 @@ final class StateStore: Sendable {
         return (state, current)
     }
 
+    /// The stream folded from its first event, the state after each one made into an entry by `entry`: the last `keep`.
+    /// Reads the whole stream (no snapshot has the states between), so its cost grows with the stream.
+    func history<S: AggregateState, Entry>(
+        _ stream: StreamId, as _: S.Type, keepingLast keep: Int, _ entry: (RecordedEvent, S) -> Entry
+    ) throws -> [Entry] {
+        let name = try streamName(stream)
+        var state = S()
+        var version: UInt64 = 0
+        var kept: [Entry] = []
+        while true {
+            let events = try log.readStream(name, from: version + 1, limit: LogLimits.readPageEventsMax)
+            guard !events.isEmpty else { break }
+            for recorded in events {
+                state = state.evolve(try decode(recorded))
+                version = recorded.version
+                kept.append(entry(recorded, state))
+            }
+            if kept.count > 2 * keep { kept.removeFirst(kept.count - keep) }
+        }
+        return Array(kept.suffix(keep))
+    }
+
     /// After a successful append: fold the new events into cached states. An
     /// entry that is behind stays as it is: it is still a true fold of the log
     /// at its version, and `load` catches it up by reading only what is newer.

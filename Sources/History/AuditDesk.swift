@@ -47,6 +47,63 @@ public struct AuditDesk: Sendable {
         public var recordedAt: String?
     }
 
+    /// Streams whose names start with `prefix`, with their event counts, paged by name (`after`).
+    public func streams(prefix: String, after: String?, limit: Int) throws -> StreamPage {
+        let page = try log.streams(prefix: prefix, after: after, limit: limit)
+        return StreamPage(streams: page.streams, next: page.next)
+    }
+
+    /// One page of streams; `next` is the `after` of the next page (null on the last).
+    public struct StreamPage: Codable, Sendable, Equatable {
+        public var streams: [StreamSummary]
+        public var next: String?
+
+        private enum CodingKeys: String, CodingKey { case streams, next }
+
+        /// `next` is written as null on the last page, as the audit pages write theirs.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(streams, forKey: .streams)
+            try container.encode(next, forKey: .next)
+        }
+    }
+
+    /// The categories of streams (`order`, `goods`, …) with how many streams each has.
+    public func streamCategories() throws -> [Category] { try log.streamCategories() }
+
+    public typealias Category = StreamCategory
+    /// The most streams one page lists.
+    public static let streamPageMax = EventLog.streamPageMax
+
+    /// The whole chain check `emporium verify` makes (every record's hash, the chain, positions, versions, time,
+    /// the indexes, and every event decoding), on this node's copy of the log.
+    public func verify() throws -> Verification {
+        let started = ContinuousClock.now
+        let report = try ShopVerifier(log: log).verify()
+        var problems = report.log.problems.map(\.description)
+        if problems.isEmpty, let decode = report.decodeProblem { problems.append(decode) }
+        let took = started.duration(to: .now)
+        return Verification(
+            healthy: report.isHealthy, position: report.log.head.position, hash: report.log.head.hash.hex,
+            eventsChecked: report.log.eventsChecked, streams: report.log.streamsSeen, aggregates: report.aggregates,
+            problems: problems, milliseconds: Int(took.components.seconds * 1000 + took.components.attoseconds / 1_000_000_000_000_000))
+    }
+
+    /// What a chain check found: healthy or the problems (the first is the earliest broken position).
+    public struct Verification: Codable, Sendable, Equatable {
+        public var healthy: Bool
+        /// The head it checked up to, and the chain hash there.
+        public var position: UInt64
+        public var hash: String
+        public var eventsChecked: Int
+        public var streams: Int
+        /// Aggregates folded from the events (every event decoded).
+        public var aggregates: Int
+        public var problems: [String]
+        /// How long the check took.
+        public var milliseconds: Int
+    }
+
     /// Whether `text` could name a stream (the audit route refuses what cannot).
     public static func isStreamName(_ text: String) -> Bool { (try? StreamName(text)) != nil }
 

@@ -19,6 +19,31 @@ import Testing
         return log
     }
 
+    @Test func streamsAreListedByPrefixWithTheirCountsAndPagedByName() async throws {
+        let log = try await populated()
+        _ = try await log.append(to: stream("order"), expected: .any, events: [event("OrderNoted", payload: "bare")])
+        _ = try await log.append(to: stream("orderNumbers-x"), expected: .any, events: [event("Reserved", payload: "1")])
+        let orders = try log.streams(prefix: "order-", limit: 10)
+        #expect(orders.streams.map(\.stream) == ["order-a", "order-b"] && orders.next == nil)
+        #expect(orders.streams.map(\.events) == [10, 10])
+        #expect(
+            try orders.streams.map(\.lastPosition) == ["order-a", "order-b"].map { try log.readStream(stream($0)).last?.position ?? 0 })
+        // Paged: one per page, the next page after the last name listed.
+        let first = try log.streams(prefix: "order", limit: 2)
+        #expect(first.streams.map(\.stream) == ["order", "order-a"] && first.next == "order-a")
+        let second = try log.streams(prefix: "order", after: first.next, limit: 2)
+        #expect(second.streams.map(\.stream) == ["order-b", "orderNumbers-x"] && second.next == nil)
+        #expect(try log.streams(prefix: "", limit: 500).streams.count == 5)
+        #expect(try log.streams(prefix: "refund-", limit: 10).streams.isEmpty)
+        // Categories: the text before the first "-", with how many streams each has.
+        #expect(
+            try log.streamCategories()
+                == [
+                    StreamCategory(category: "goods", streams: 1), StreamCategory(category: "order", streams: 3),
+                    StreamCategory(category: "orderNumbers", streams: 1),
+                ])
+    }
+
     @Test func aScanSelectingStreamsDecodesOnlyThoseInOrder() async throws {
         let log = try await populated()
         var all: [RecordedEvent] = []

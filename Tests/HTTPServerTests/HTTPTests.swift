@@ -184,6 +184,8 @@ extension TestClientProtocol {
                 "GET /v1/admin/projections", "POST /v1/admin/projections/{name}/rebuild",
                 "GET /v1/admin/api-keys", "GET /v1/admin/merchant-applications", "GET /console", "GET /console/{file}", "GET /docs",
                 "GET /v1/history/shop", "GET /v1/history/streams/{stream}", "GET /v1/history/changes",
+                "GET /v1/analytics/orders-to-act", "GET /v1/analytics/stock", "GET /v1/goods/{goodsId}/history",
+                "GET /v1/audit/streams", "GET /v1/audit/categories", "POST /v1/audit/verify",
             ]
             #expect(documented == expected)
             // Every documented route is served: none answers with the router's own 404.

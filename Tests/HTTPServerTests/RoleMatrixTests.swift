@@ -317,7 +317,9 @@ enum Matrix {
         "auditDigest": "admin audit:read", "historyShop": "admin audit:read", "historyStream": "admin audit:read",
         "historyChanges": "admin audit:read", "analyticsSales": "merchant analytics:read", "analyticsTopGoods": "merchant analytics:read",
         "analyticsLowStock": "merchant analytics:read", "analyticsFunnel": "admin analytics:read",
-        "analyticsRefunds": "admin analytics:read",
+        "analyticsRefunds": "admin analytics:read", "analyticsOrdersToAct": "merchant analytics:read",
+        "analyticsStock": "merchant analytics:read", "goodsHistory": "merchant analytics:read",
+        "auditStreams": "admin audit:read", "auditCategories": "admin audit:read", "auditVerify": "admin audit:read",
         "projections": "admin projections:manage", "rebuildProjection": "admin projections:manage",
         "apiKeys": "admin", "merchantApplications": "admin",
     ]

@@ -118,6 +118,40 @@ import Testing
         }
     }
 
+    @Test func theOrdersWaitingForTheirMerchantAreTheOnesTheLogLeavesWaiting() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let projector = try shop.projector()
+        var waiting: [String: String] = [:]  // order id → what it waits for, from the events themselves
+        var prices: [String: Int64] = [:]
+        for event in try shop.log.read(from: 1, limit: 100_000) {
+            guard let decoded = try Replayer(log: shop.log, cipher: nil).decode(event) else { continue }
+            let id = String(event.stream.rawValue.drop { $0 != "-" }.dropFirst())
+            switch decoded {
+            case .order(.paid): waiting[id] = "ship"
+            case .order(.refundRequested): waiting[id] = "refund"
+            case .order(.shipped), .order(.cancelled), .order(.refunded), .order(.refundRejected): waiting[id] = nil
+            case .goods(.listed(let e)): prices[id] = e.price.minorUnits
+            case .goods(.priceChanged(let e)): prices[id] = e.to.minorUnits
+            default: break
+            }
+        }
+        try projector.read(AnalyticsProjection.self) { analytics in
+            let listed = analytics.ordersToAct(merchant: nil, limit: 100)
+            #expect(waiting.values.contains("ship") && waiting.values.contains("refund"), "the seeded shop leaves orders of both kinds")
+            #expect(Dictionary(uniqueKeysWithValues: listed.map { ($0.orderId, $0.action) }) == waiting)
+            #expect(zip(listed, listed.dropFirst()).allSatisfy { $0.since <= $1.since }, "the longest waiting first")
+            // Each merchant sees exactly the waiting orders holding their goods.
+            let merchants = Set(listed.flatMap(\.merchantIds))
+            for merchant in merchants {
+                let theirs = analytics.ordersToAct(merchant: UserId(merchant), limit: 100)
+                #expect(Set(theirs.map(\.orderId)) == Set(listed.filter { $0.merchantIds.contains(merchant) }.map(\.orderId)))
+            }
+            let stock = analytics.stockList(merchant: nil, limit: 500)
+            #expect(Dictionary(uniqueKeysWithValues: stock.map { ($0.goodsId, $0.price) }) == prices, "every goods at its current price")
+            #expect(stock.allSatisfy { $0.available == $0.onHand - $0.reserved })
+        }
+    }
+
     @Test func myPagesMatchTheAggregates() async throws {
         let shop = try await ProjectedShop.shared.value
         let projector = try shop.projector()

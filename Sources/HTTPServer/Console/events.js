@@ -26,7 +26,37 @@ const columns = [
   { title: "Actor", value: actorLink },
 ];
 
+/** The head of the log: its position, chain hash and time; every earlier event is chained into the hash. */
+async function showDigest() {
+  const digest = await api("/v1/audit/digest");
+  $("digest-position").textContent = `position ${digest.position.toLocaleString("en-US")}`;
+  $("digest-hash").textContent = digest.hash;
+  $("digest-time").textContent = digest.recordedAt ?? "";
+}
+
+/** Runs the whole chain check on the server and says what it found. */
+async function verify() {
+  const button = $("verify");
+  const result = $("verify-result");
+  button.disabled = true;
+  result.className = "muted";
+  result.textContent = "Checking every record, the chain and the indexes…";
+  try {
+    const report = await api("/v1/audit/verify", { method: "POST" });
+    result.className = report.healthy ? "ok" : "error";
+    result.textContent = report.healthy
+      ? `Intact: ${report.eventsChecked.toLocaleString("en-US")} events in ${report.streams.toLocaleString("en-US")} streams checked up to position ${report.position.toLocaleString("en-US")} (hash ${report.hash.slice(0, 16)}…) in ${report.milliseconds} ms.`
+      : `Broken: ${report.problems.length} problem(s); the first: ${report.problems[0]}`;
+  } catch (error) {
+    result.className = "error";
+    result.textContent = `The check could not run: ${error.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
 export async function showEvents(parameters) {
+  await showDigest();
   const form = $("event-filter");
   for (const name of filterNames) {
     const field = form.elements[name];
@@ -52,6 +82,7 @@ export function wireEventFilter() {
     for (const [name, value] of new FormData(event.target)) if (value) query.set(name, value);
     location.hash = `#/events?${query}`;
   });
+  $("verify").addEventListener("click", verify);
   $("copy-raw").addEventListener("click", () => navigator.clipboard?.writeText($("event-raw").textContent));
 }
 

@@ -61,6 +61,26 @@ struct AnalyticsController: Sendable {
             }
         }
         endpoints.get(
+            "/v1/analytics/orders-to-act", "analyticsOrdersToAct",
+            "Orders waiting for their merchant, the longest waiting first: paid and not shipped (ship), refund requested (refund)",
+            access: merchants, parameters: [limit, merchantId, .after], answer: .of([Priced<AnalyticsProjection.OrderToAct>].self)
+        ) { request, context in
+            let scope = try Self.scope(request, context)
+            return try await reads.json(AnalyticsProjection.self, request) {
+                Priced.each($0.ordersToAct(merchant: scope.merchant, limit: scope.limit), currency: reads.currency)
+            }
+        }
+        endpoints.get(
+            "/v1/analytics/stock", "analyticsStock", "Goods with their price and stock, by title (merchants see their own)",
+            access: merchants, parameters: [.limit(default: 100, max: AnalyticsProjection.stockListMax), merchantId, .after],
+            answer: .of([Priced<AnalyticsProjection.GoodsStock>].self)
+        ) { request, context in
+            let scope = try Self.scope(request, context, limit: 100, max: AnalyticsProjection.stockListMax)
+            return try await reads.json(AnalyticsProjection.self, request) {
+                Priced.each($0.stockList(merchant: scope.merchant, limit: scope.limit), currency: reads.currency)
+            }
+        }
+        endpoints.get(
             "/v1/analytics/low-stock", "analyticsLowStock", "Listed goods at or below their threshold (merchants see their own)",
             access: merchants, parameters: [limit, merchantId, .after], answer: .of([AnalyticsProjection.LowStock].self)
         ) { request, context in
@@ -69,7 +89,9 @@ struct AnalyticsController: Sendable {
         }
     }
 
-    static func scope(_ request: Request, _ context: AppRequestContext) throws -> Scope {
+    static func scope(
+        _ request: Request, _ context: AppRequestContext, limit limitDefault: Int = 20, max limitMax: Int = AnalyticsProjection.topGoodsMax
+    ) throws -> Scope {
         let parameters = request.uri.queryParameters
         let caller = context.caller
         var merchant: UserId?
@@ -86,7 +108,7 @@ struct AnalyticsController: Sendable {
         let from = try day(parameters.get("from") ?? "0000-01-01", "from")
         let to = try day(parameters.get("to") ?? "9999-12-31", "to")
         guard from <= to else { throw Responses.badQuery("from", "must not be after to") }  // same-width days: text order is time order
-        let limit = try ReadModelReads.limit(parameters, default: 20, max: AnalyticsProjection.topGoodsMax)
+        let limit = try ReadModelReads.limit(parameters, default: limitDefault, max: limitMax)
         return Scope(merchant: merchant, from: from, to: to, limit: limit)
     }
 

@@ -37,6 +37,33 @@ struct AuditController: Sendable {
         endpoints.get(
             "/v1/audit/streams/:stream", "auditStream", "Admins: one stream's history (after=, limit=)", access: auditors,
             parameters: Self.paging, answer: .ref("AuditPage"), stream)
+        endpoints.get(
+            "/v1/audit/streams", "auditStreams", "Admins: streams whose names start with prefix, with their event counts (paged by name)",
+            access: auditors,
+            parameters: [
+                .query("prefix", .string(maxLength: 255), "the start of the streams' names: a category such as order- or a whole name"),
+                .query("after", .string(maxLength: 255), "the previous page's `next`: streams named after this"),
+                .limit(default: 100, max: AuditDesk.streamPageMax),
+            ], answer: .of(AuditDesk.StreamPage.self)
+        ) { request, _ in
+            let parameters = request.uri.queryParameters
+            let limit = try ReadModelReads.limit(parameters, default: 100, max: AuditDesk.streamPageMax)
+            return try Responses.json(
+                try audit.streams(prefix: parameters.get("prefix") ?? "", after: parameters.get("after"), limit: limit))
+        }
+        endpoints.get(
+            "/v1/audit/categories", "auditCategories", "Admins: the categories of streams (order, goods, …) and how many streams each has",
+            access: auditors, answer: .of([AuditDesk.Category].self)
+        ) { _, _ in
+            try Responses.json(try audit.streamCategories())
+        }
+        endpoints.post(
+            "/v1/audit/verify", "auditVerify",
+            "Admins: run the whole chain check (hashes, chain, positions, versions, indexes, every event decoding) and answer what it found",
+            access: auditors, answer: .of(AuditDesk.Verification.self)
+        ) { _, _ in
+            try Responses.json(try audit.verify())
+        }
         endpoints.get("/v1/audit/digest", "auditDigest", "Admins: the head position and hash", access: auditors, answer: .ref("Digest")) {
             _, _ in
             try Responses.json(try audit.digest())

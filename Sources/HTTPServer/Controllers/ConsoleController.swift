@@ -11,6 +11,9 @@ struct ConsoleController: Sendable {
         "events.js": (PackageResources.events_js, "text/javascript; charset=utf-8"),
         "readmodels.js": (PackageResources.readmodels_js, "text/javascript; charset=utf-8"),
         "timetravel.js": (PackageResources.timetravel_js, "text/javascript; charset=utf-8"),
+        "orders.js": (PackageResources.orders_js, "text/javascript; charset=utf-8"),
+        "goods.js": (PackageResources.goods_js, "text/javascript; charset=utf-8"),
+        "streams.js": (PackageResources.streams_js, "text/javascript; charset=utf-8"),
         "docs.js": (PackageResources.docs_js, "text/javascript; charset=utf-8"),
         "favicon.svg": (PackageResources.favicon_svg, "image/svg+xml"),
     ]

@@ -14,5 +14,15 @@ struct GoodsController: Sendable {
             }
             return try Responses.json(Priced(engine.goods(id), currency: engine.policy.currency))
         }
+        endpoints.get(
+            "/v1/goods/:goodsId/history", "goodsHistory",
+            "The goods' price, stock and listing after each of its latest events, newest first (its merchant and admins)",
+            access: .role(.merchant, scope: .analyticsRead), answer: .of([Priced<GoodsHistoryEntry>].self)
+        ) { _, context in
+            guard let id = context.parameters.get("goodsId").flatMap(GoodsId.init) else {
+                throw EngineError(.domain(.goodsNotFound), "no such goods")
+            }
+            return try Responses.json(Priced.each(engine.goodsHistory(id, for: context.caller), currency: engine.policy.currency))
+        }
     }
 }

@@ -6,13 +6,15 @@ import Foundation
 /// is paid (GMV is paid money), and as a refund when the refund is made.
 public final class AnalyticsProjection: Projection, @unchecked Sendable {
     public static let name = "analytics"
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
     public static let foldCostGuess = 3.0
     public static let eventTypes: Set<String> = [
-        GoodsListed.eventType, GoodsUpdated.eventType, StockAdded.eventType, StockAdjusted.eventType, StockReserved.eventType,
+        GoodsListed.eventType, GoodsUpdated.eventType, PriceChanged.eventType, StockAdded.eventType, StockAdjusted.eventType,
+        StockReserved.eventType,
         StockReleased.eventType, StockShipped.eventType, GoodsDelisted.eventType, GoodsRelisted.eventType,
         GoodsViewed.eventType, CartItemAdded.eventType,
         OrderPlaced.eventType, OrderPaid.eventType, OrderCancelled.eventType, OrderExpired.eventType, OrderRefunded.eventType,
+        OrderShipped.eventType, RefundRequested.eventType, RefundRejected.eventType,
     ]
 
     public struct Day: Codable, Equatable, Sendable, Hashable {
@@ -58,6 +60,7 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
         var reserved = 0
         var threshold = 0
         var listed = false
+        var price: Int64 = 0
         var available: Int { onHand - reserved }
 
         /// The stock arithmetic of `GoodsState.evolve`, for these fields only.
@@ -65,6 +68,7 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
             switch change {
             case .listed(let e):
                 (merchantId, title, onHand, threshold, listed) = (e.merchantId.description, e.title, e.stock, e.lowStockThreshold, true)
+                price = e.price.minorUnits
             case .updated(let e): (title, threshold) = (e.title, e.lowStockThreshold)
             case .stockAdded(let e): onHand += e.quantity
             case .stockAdjusted(let e): onHand += e.delta
@@ -73,7 +77,8 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
             case .stockShipped(let e): reserved -= e.quantity; onHand -= e.quantity
             case .delisted: listed = false
             case .relisted: listed = true
-            case .priceChanged, .lowStockDetected, .reviewPosted: break
+            case .priceChanged(let e): price = e.to.minorUnits
+            case .lowStockDetected, .reviewPosted: break
             }
         }
     }
@@ -85,10 +90,24 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
         var lineTotal: Int64
     }
 
-    /// What analytics must remember of an order to book its payment and refund.
+    /// What analytics must remember of an order to book its payment and refund, and to list it while it waits.
     public struct Order: Codable, Equatable, Sendable, Hashable {
         var lines: [Line]
         var paid = false
+        var number = ""
+        var total: Int64 = 0
+    }
+
+    /// An order waiting for its merchant: paid and not shipped (`ship`), or a refund requested (`refund`).
+    public struct OrderToAct: Codable, Equatable, Sendable, Hashable {
+        public var orderId: String
+        public var number: String
+        public var action: String
+        /// Since when it waits (milliseconds since the epoch): when it was paid, or the refund requested.
+        public var since: Int64
+        public var total: Int64
+        /// The merchants whose goods it holds.
+        public var merchantIds: [String]
     }
 
     public let days = Table<Day>(prefix: 1)
@@ -97,7 +116,9 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
     public let goodsSales = Table<GoodsSales>(prefix: 3)
     public let orders = Table<Order>(prefix: 4)
     public let stock = Table<StockRow>(prefix: 5)
-    public var storedTables: [any StoredTable] { [days, merchantDays, goodsSales, orders, stock] }
+    /// Orders that need their merchant now, keyed by order id.
+    public let toAct = Table<OrderToAct>(prefix: 6)
+    public var storedTables: [any StoredTable] { [days, merchantDays, goodsSales, orders, stock, toAct] }
 
     public init() {}
 
@@ -125,7 +146,7 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
                     Line(
                         goodsId: $0.goodsId.description, merchantId: $0.merchantId.description,
                         quantity: $0.quantity, lineTotal: $0.lineTotal.minorUnits)
-                })
+                }, number: placed.number, total: placed.total.minorUnits)
             bump(placed.at) {
                 $0.ordersPlaced += 1; $0.placedAmount += placed.total.minorUnits
             }
@@ -138,6 +159,7 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
         case .paid(let paid):
             guard let order = orders[id], !order.paid else { return }
             orders[id]?.paid = true
+            waits(id, order, for: "ship", since: paid.at)
             let day = paid.at.isoDay
             bump(paid.at) {
                 $0.ordersPaid += 1; $0.gmv += paid.amount.minorUnits
@@ -155,6 +177,7 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
                 }
             }
         case .refunded(let refunded):
+            toAct[id] = nil
             bump(refunded.at) {
                 $0.ordersRefunded += 1; $0.refundedAmount += refunded.amount.minorUnits
             }
@@ -169,6 +192,7 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
                 goodsSales.update(line.goodsId, default: GoodsSales(goodsId: line.goodsId)) { $0.unitsRefunded += line.quantity }
             }
         case .cancelled(let cancelled):
+            toAct[id] = nil
             bump(cancelled.at) { $0.ordersCancelled += 1 }
             let refund = cancelled.refundAmount.minorUnits
             if refund > 0 {
@@ -177,8 +201,18 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
                 }
             }
         case .expired(let expired): bump(expired.at) { $0.ordersExpired += 1 }
-        case .shipped, .received, .refundRequested, .refundApproved, .refundRejected: break
+        case .shipped, .refundRejected: toAct[id] = nil
+        case .refundRequested(let requested): if let order = orders[id] { waits(id, order, for: "refund", since: requested.at) }
+        case .received, .refundApproved: break
         }
+    }
+
+    private func waits(_ id: String, _ order: Order, for action: String, since: Instant) {
+        var merchants: [String] = []
+        for line in order.lines where !merchants.contains(line.merchantId) { merchants.append(line.merchantId) }
+        toAct[id] = OrderToAct(
+            orderId: id, number: order.number, action: action, since: since.millisecondsSinceEpoch, total: order.total,
+            merchantIds: merchants)
     }
 
     // MARK: Queries
@@ -261,6 +295,40 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
             .sorted { ($0.revenue, $1.goodsId) > ($1.revenue, $0.goodsId) }
             .prefix(min(max(limit, 1), Self.topGoodsMax)).map { $0 }
     }
+
+    /// Orders waiting for a merchant (one merchant's, or all), the longest waiting first.
+    public func ordersToAct(merchant: UserId?, limit: Int) -> [OrderToAct] {
+        toAct.rows.values.filter { merchant == nil || $0.merchantIds.contains(merchant?.description ?? "") }
+            .sorted { ($0.since, $0.orderId) < ($1.since, $1.orderId) }
+            .prefix(min(max(limit, 1), Self.topGoodsMax)).map { $0 }
+    }
+
+    /// A goods' price and stock now.
+    public struct GoodsStock: Codable, Sendable, Hashable {
+        public var goodsId: String
+        public var merchantId: String
+        public var title: String
+        public var price: Int64
+        public var onHand: Int
+        public var reserved: Int
+        public var available: Int
+        public var threshold: Int
+        public var listed: Bool
+    }
+
+    /// Goods (one merchant's, or all) with their price and stock, by title.
+    public func stockList(merchant: UserId?, limit: Int) -> [GoodsStock] {
+        stock.rows.values.filter { merchant == nil || $0.merchantId == merchant?.description }
+            .sorted { ($0.title, $0.goodsId) < ($1.title, $1.goodsId) }
+            .prefix(min(max(limit, 1), Self.stockListMax))
+            .map {
+                GoodsStock(
+                    goodsId: $0.goodsId, merchantId: $0.merchantId, title: $0.title, price: $0.price, onHand: $0.onHand,
+                    reserved: $0.reserved, available: $0.available, threshold: $0.threshold, listed: $0.listed)
+            }
+    }
+
+    public static let stockListMax = 500
 
     public struct LowStock: Codable, Sendable, Hashable {
         public var goodsId: String

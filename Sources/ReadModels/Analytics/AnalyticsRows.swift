@@ -51,6 +51,7 @@ extension AnalyticsProjection.StockRow: BinaryFastEncodable {
         w.int(reserved)
         w.int(threshold)
         w.bool(listed)
+        w.int64(price)
     }
 }
 
@@ -63,5 +64,18 @@ extension AnalyticsProjection.Order: BinaryFastEncodable {
             w.int64(line.lineTotal)
         }
         w.bool(paid)
+        w.string(number)
+        w.int64(total)
+    }
+}
+
+extension AnalyticsProjection.OrderToAct: BinaryFastEncodable {
+    public func encode(binary w: inout BinaryWriter) {
+        w.string(orderId)
+        w.string(number)
+        w.string(action)
+        w.int64(since)
+        w.int64(total)
+        w.array(merchantIds) { w, merchant in w.string(merchant) }
     }
 }

@@ -27,6 +27,8 @@ public struct ProjectionStatus: Codable, Sendable, Hashable {
     public var modelBytes: Int
     /// Set while a rebuild runs beside the serving model.
     public var rebuild: Rebuild?
+    /// The last error folding met, while it retries (the read models fold together, so it is every model's); none once a fold succeeds.
+    public var lastError: String?
 }
 
 public struct ProjectionError: Error, CustomStringConvertible {

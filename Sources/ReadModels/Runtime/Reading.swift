@@ -52,7 +52,7 @@ extension Projector {
 
     public func status() throws -> [ProjectionStatus] {
         let head = log.headPosition
-        let (serving, building, stored) = state.withLock { (live, shadows, metas) }
+        let (serving, building, stored, failure) = state.withLock { (live, shadows, metas, lastFailure) }
         return try serving.keys.sorted().compactMap { name in
             guard let participant = serving[name] else { return nil }
             let bytes = try environment.read { try $0.storedBytes(participant.database) }
@@ -62,7 +62,7 @@ extension Projector {
                 storedCheckpoint: stored[name]?.checkpoints[participant.slot] ?? 0, head: head,
                 lag: head > checkpoint ? head - checkpoint : 0, rows: participant.lock.withLock { participant.rows },
                 modelBytes: bytes,
-                rebuild: building[name].map { .init(checkpoint: $0.checkpoint, target: head) })
+                rebuild: building[name].map { .init(checkpoint: $0.checkpoint, target: head) }, lastError: failure)
         }
     }
 

@@ -1,0 +1,39 @@
+// Goods for people: every goods of the viewer's scope with its price and stock, and one goods' price and stock history.
+import { api, el, fillTable, money, number, session } from "./api.js";
+
+const $ = (id) => document.getElementById(id);
+
+export async function showGoodsList() {
+  $("goods-scope").textContent = session.who?.role === "admin" ? "Every merchant's goods." : "Your goods.";
+  const goods = await api("/v1/analytics/stock?limit=500");
+  fillTable($("goods-list"), [
+    { title: "Goods", value: (row) => el("a", { href: `#/goods/${row.goodsId}` }, row.title) },
+    { title: "Price", number: true, value: (row) => money(row.price, row.currency) },
+    { title: "On hand", number: true, value: (row) => number(row.onHand) },
+    { title: "Reserved", number: true, value: (row) => number(row.reserved) },
+    { title: "Available", number: true, value: (row) => el("span", { class: row.available <= row.threshold ? "low" : undefined }, number(row.available)) },
+    { title: "Listed", value: (row) => row.listed ? "yes" : "no" },
+  ], goods, "no goods yet");
+}
+
+export async function showGoodsPage(id) {
+  const [goods, history] = await Promise.all([
+    api(`/v1/goods/${encodeURIComponent(id)}`), api(`/v1/goods/${encodeURIComponent(id)}/history`),
+  ]);
+  $("goods-title").textContent = goods.title;
+  const card = (label, value, metric) =>
+    el("div", { class: "card", "data-metric": metric }, el("div", { class: "label" }, label), el("div", { class: "value" }, value));
+  $("goods-cards").replaceChildren(
+    card("Price", money(goods.price, goods.currency), "price"), card("Available", number(goods.available), "available"),
+    card("Sold", number(goods.sold), "sold"), card("Listed", goods.listed ? "yes" : "no", "listed"),
+  );
+  const admin = session.who?.role === "admin";
+  fillTable($("goods-history"), [
+    { title: "Position", number: true, value: (entry) => admin ? el("a", { href: `#/event/${entry.position}` }, String(entry.position)) : String(entry.position) },
+    { title: "Recorded", value: (entry) => entry.recordedAt.replace("T", " ").replace(/\.\d+Z$/, "Z") },
+    { title: "What", value: (entry) => entry.type },
+    { title: "Price", number: true, value: (entry) => money(entry.price, entry.currency) },
+    { title: "On hand", number: true, value: (entry) => number(entry.onHand) },
+    { title: "Reserved", number: true, value: (entry) => number(entry.reserved) },
+  ], history);
+}
