@@ -5,7 +5,8 @@
 #   EMPORIUM_BIN=.build/debug/emporium tools/console.sh [ARTIFACTS_DIR]   # screenshots go there (default .console-artifacts)
 #
 # Needs `tools/setup.sh --with-browser` (chromium, chromium-driver, fonts-noto-cjk). Every page must be usable within
-# CONSOLE_BUDGET_MS (default 200, the release binary's budget; a debug build's pages take about twice as long).
+# CONSOLE_BUDGET_MS of moving to it (default 200) and CONSOLE_LOAD_BUDGET_MS of loading it afresh (default 500): the
+# release binary's budgets; a debug build's pages take about twice as long.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${EMPORIUM_BIN:-.build/debug/emporium}

@@ -64,6 +64,38 @@ import Testing
         #expect(similar.allSatisfy { items[$0.goodsId]?.category == "tea" && items[$0.goodsId]?.tags.contains("green") == true })
     }
 
+    /// The evaluation scores the model the server serves: folded as a rebuild folds it, and as a restarted server loads it
+    /// from its stored rows. (It once added every co-purchase twice, scoring a model no server ever served.)
+    @Test func theEvaluationFoldsTheModelTheServerServes() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let directory = temporaryDirectory("evaluated")
+        let folded = try shop.projector(directory: directory)
+        let head = try shop.log.head().position
+        let evaluated = try RecommenderEvaluation.fold(log: shop.log, through: head, hiding: [:])
+        let users = evaluated.profiles.rows.keys.sorted().compactMap(UserId.init)
+        let goods = evaluated.items.rows.keys.sorted()
+        #expect(users.count > 20 && goods.count > 20)
+        func same(_ a: [RecommendProjection.Recommendation], _ b: [RecommendProjection.Recommendation]) -> Bool {
+            a.map(\.goodsId) == b.map(\.goodsId) && zip(a, b).allSatisfy { abs($0.score - $1.score) < 1e-9 }
+        }
+        func expectServes(_ served: Projector, _ how: String) throws {
+            try served.read(RecommendProjection.self) { live in
+                for user in users {
+                    #expect(same(live.feed(for: user, limit: 10), evaluated.feed(for: user, limit: 10)), "\(how): feed of \(user)")
+                }
+                for id in goods {
+                    #expect(
+                        same(live.alsoBought(with: id, limit: 10), evaluated.alsoBought(with: id, limit: 10)), "\(how): also-bought \(id)")
+                }
+            }
+        }
+        try expectServes(folded, "folded live")
+        folded.close()
+        let restarted = try Projector(directory: directory, log: shop.log, options: Projector.Options())
+        defer { restarted.close() }
+        try expectServes(restarted, "loaded by a restarted server")
+    }
+
     @Test func theOfflineEvaluationBeatsPopularityOnTheSeededShop() async throws {
         let shop = try await ProjectedShop.shared.value
         let report = try RecommenderEvaluation.run(log: shop.log)

@@ -355,3 +355,60 @@ enum ScalarTokenizer {
         return tokens
     }
 }
+
+/// Whole words over their completions, a category or tag word as the goods' subject, and the commonest correction of a
+/// typo: the flaws measured on a public films catalogue (issue 26), each on a catalogue of its own.
+@Suite struct SearchRankingTests {
+    /// The titles listed into a search model of their own (category and tags per title), with their goods ids.
+    func model(_ films: [(title: String, category: String, tags: [String])]) -> (SearchProjection, [String: String]) {
+        let model = SearchProjection()
+        var ids: [String: String] = [:]
+        let merchant = UserId(UUID())
+        for (offset, film) in films.enumerated() {
+            let id = GoodsId(UUID())
+            ids[film.title] = id.description
+            let listed = GoodsListed(
+                goodsId: id, merchantId: merchant, title: film.title, description: "", category: film.category, brand: "",
+                tags: film.tags, price: Money(minorUnits: 1_000), stock: 5, lowStockThreshold: 0,
+                at: Instant(millisecondsSinceEpoch: 1_000 * Int64(offset)))
+            model.apply(ProjectedEvent(position: UInt64(offset + 1), stream: .goods(id), event: .goods(.listed(listed))))
+        }
+        return (model, ids)
+    }
+
+    func titles(_ model: SearchProjection, _ ids: [String: String], _ text: String) throws -> [String] {
+        let titles = Dictionary(uniqueKeysWithValues: ids.map { ($0.value, $0.key) })
+        return try model.search(SearchQuery(text: text)).hits.compactMap { titles[$0.goodsId] }
+    }
+
+    @Test func aWholeWordRanksAboveTheLongerWordsItBegins() throws {
+        let (films, ids) = model([
+            ("Supercop", "action", []), ("Super Mario Bros.", "comedy", []), ("Crossfire", "drama", []),
+            ("To Cross the Rubicon", "drama", []), ("Madame Butterfly", "drama", []), ("Hollywood Madam", "documentary", []),
+        ])
+        // Typed without a trailing space, the last word also matches as a prefix: the whole word still comes first.
+        #expect(try titles(films, ids, "super") == ["Super Mario Bros.", "Supercop"])
+        #expect(try titles(films, ids, "cross") == ["To Cross the Rubicon", "Crossfire"])
+        #expect(try titles(films, ids, "madam").first == "Hollywood Madam")
+    }
+
+    @Test func aCategoryOrTagWordMakesTheGoodsItsSubject() throws {
+        let (films, ids) = model([
+            ("Star Wars", "sci-fi", ["space"]), ("I Shot Andy Warhol", "drama", ["art"]), ("Paths of Glory", "war", ["wwi"]),
+            ("Das Boot", "war", ["submarine"]), ("The Thin Red Line", "drama", ["war", "wwii"]),
+        ])
+        let found = try titles(films, ids, "war")
+        #expect(Set(found.prefix(3)) == ["Paths of Glory", "Das Boot", "The Thin Red Line"], "\(found)")
+    }
+
+    @Test func aTypoIsReadAsTheWordTheShopUsesMost() throws {
+        var catalogue: [(title: String, category: String, tags: [String])] = [("Angus", "comedy", [])]
+        for sequel in ["Angels in the Outfield", "Angels and Demons", "City of Angels", "Charlie's Angels"] {
+            catalogue.append((sequel, "drama", []))
+        }
+        let (films, ids) = model(catalogue)
+        let found = try titles(films, ids, "angls ")
+        #expect(found.count == 5 && found.last == "Angus", "\(found)")
+        #expect(try films.search(SearchQuery(text: "angls ")).didYouMean == "angels")
+    }
+}

@@ -116,6 +116,9 @@ export async function showEvent(position, parameters) {
   );
   $("event-raw").textContent = JSON.stringify(event, null, 2);
   fillTable($("event-correlated"), [
-    ...columns, { title: "", value: (other) => other.position === event.position ? "this event" : other.eventId === event.causationId ? "its cause" : "" },
+    ...columns, {
+      title: "", value: (other) => other.position === event.position ? "this event"
+        : other.eventId === event.causationId ? "its cause" : other.causationId === event.eventId ? "caused by it" : "",
+    },
   ], correlated);
 }

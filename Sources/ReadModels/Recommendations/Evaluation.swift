@@ -53,15 +53,7 @@ public enum RecommenderEvaluation {
             held[user] = HeldOut(position: last.0, previous: placed[placed.count - 2].0, goods: last.1)
         }
         // Pass 2: fold the model without what is hidden.
-        let model = RecommendProjection()
-        try log.scanViews(through: head, selecting: { _ in true }, progress: { progress?($0, head) }) { record in
-            guard RecommendProjection.eventTypes.contains(record.type), let stream = StreamId(utf8: record.streamBytes) else { return true }
-            let event = try decode(record)
-            if isHidden(event, in: stream, at: record.position, held) { return true }
-            model.apply(ProjectedEvent(position: record.position, stream: stream, event: event))
-            return true
-        }
-        model.didLoad()
+        let model = try fold(log: log, through: head, hiding: held, progress: progress)
         var sums = Dictionary(uniqueKeysWithValues: recommenders.map { ($0, (hits: 0.0, ndcg: 0.0)) })
         for (user, hidden) in held {
             for name in recommenders {
@@ -75,6 +67,25 @@ public enum RecommenderEvaluation {
         return Report(
             users: held.count, events: head, cutoff: cutoff,
             rows: recommenders.map { Row(recommender: $0, hitRate: (sums[$0]?.hits ?? 0) / users, ndcg: (sums[$0]?.ndcg ?? 0) / users) })
+    }
+
+    /// The model as serving folds it, event by event (a rebuild folds the same way), without the hidden events.
+    /// Not `didLoad()`: that rebuilds the in-memory graph from stored rows, and after folding it would add every
+    /// co-purchase a second time (evaluation once scored a model the server never serves).
+    static func fold(
+        log: EventLog, through head: UInt64, hiding held: [UserId: HeldOut], progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> RecommendProjection {
+        let decoder = EventCodec.decoder(opening: nil)
+        let model = RecommendProjection()
+        try log.scanViews(through: head, selecting: { _ in true }, progress: { progress?($0, head) }) { record in
+            guard RecommendProjection.eventTypes.contains(record.type), let stream = StreamId(utf8: record.streamBytes) else { return true }
+            let event = try EventCodec.decode(
+                type: record.type, schemaVersion: Int(record.schemaVersion), payload: record.payload, using: decoder)
+            if isHidden(event, in: stream, at: record.position, held) { return true }
+            model.apply(ProjectedEvent(position: record.position, stream: stream, event: event))
+            return true
+        }
+        return model
     }
 
     /// The hidden order itself, and the customer's views, carts and favorites of its goods since their order before.

@@ -32,25 +32,38 @@ extension SearchProjection {
         for word in words {
             stamp += 1
             work.wordTouched.removeAll(keepingCapacity: true)
+            // A typo could have meant several words: the ones the shop uses most are the likelier ("angls" → angels, not
+            // Angus). Every correction is weighed with the commonest one's rarity (a rare word would otherwise win by being
+            // rare), times its share of the commonest one's goods.
+            let corrections = word.alternatives.filter { $0.typos > 0 }.map { (term: $0.term, goods: index.postings[$0.term]?.count ?? 0) }
+            let commonest = corrections.max { $0.goods < $1.goods }
+            let correctionIdf = commonest.map { index.inverseDocumentFrequency($0.term) } ?? 0
             for alternative in word.alternatives {
                 guard let postings = index.postings[alternative.term] else { continue }
-                let idf = index.inverseDocumentFrequency(alternative.term)
+                let idf = alternative.typos > 0 ? correctionIdf : index.inverseDocumentFrequency(alternative.term)
                 // Exact beats prefix beats typo within the same ranking step.
-                let penalty = alternative.prefix ? 0.9 : alternative.typos == 0 ? 1.0 : 0.6 / Double(alternative.typos)
+                let penalty =
+                    alternative.prefix
+                    ? 0.9
+                    : alternative.typos == 0
+                        ? 1.0 : 0.6 / Double(alternative.typos) * Double(postings.count) / Double(max(commonest?.goods ?? 1, 1))
                 let typos = Int16(alternative.typos)
+                let prefix = alternative.prefix
                 for posting in postings {
                     let number = Int(posting.number)
                     let score = scorer.score(number, posting.counts, idf) * penalty
-                    if work.slots[number].wordStamp != stamp {
+                    let slot = work.slots[number]
+                    if slot.wordStamp != stamp {
                         work.slots[number].wordStamp = stamp
                         work.slots[number].wordScore = score
                         work.slots[number].wordTypos = typos
+                        work.slots[number].wordPrefix = prefix
                         work.wordTouched.append(posting.number)
-                    } else if typos < work.slots[number].wordTypos
-                        || (typos == work.slots[number].wordTypos && score > work.slots[number].wordScore)
-                    {
+                    } else if (typos, prefix ? 1 : 0, -score) < (slot.wordTypos, slot.wordPrefix ? 1 : 0, -slot.wordScore) {
+                        // Fewer typos, then the exact word over a longer one it begins, then the better score.
                         work.slots[number].wordScore = score
                         work.slots[number].wordTypos = typos
+                        work.slots[number].wordPrefix = prefix
                     }
                 }
             }
@@ -60,11 +73,13 @@ extension SearchProjection {
                     work.slots[number].queryStamp = query
                     work.slots[number].matched = 0
                     work.slots[number].typos = 0
+                    work.slots[number].prefixed = 0
                     work.slots[number].score = 0
                     work.touched.append(touched)
                 }
                 work.slots[number].matched += 1
                 work.slots[number].typos += work.slots[number].wordTypos
+                if work.slots[number].wordPrefix { work.slots[number].prefixed += 1 }
                 work.slots[number].score += work.slots[number].wordScore
             }
         }
@@ -72,7 +87,9 @@ extension SearchProjection {
         for number in work.touched { most = max(most, work.slots[Int(number)].matched) }
         for number in work.touched where work.slots[Int(number)].matched == most {
             let slot = work.slots[Int(number)]
-            work.candidates.append(Candidate(number: number, matched: Int(slot.matched), typos: Int(slot.typos), score: slot.score))
+            work.candidates.append(
+                Candidate(
+                    number: number, matched: Int(slot.matched), typos: Int(slot.typos), prefixed: Int(slot.prefixed), score: slot.score))
         }
     }
 

@@ -123,7 +123,9 @@ extension SearchProjection {
     }
 
     static func sortKey(_ candidate: Candidate, _ goods: InvertedIndex.Facts, _ sort: SearchSort) -> SearchCursor {
-        let relevance = (-Double(candidate.matched), Double(candidate.typos), -candidate.score)
+        // More words matched; then fewer typos, a word matched only as the prefix of a longer one counting as half a typo
+        // (the exact word first, before any typo); then the score.
+        let relevance = (-Double(candidate.matched), Double(candidate.typos) + 0.5 * Double(candidate.prefixed), -candidate.score)
         let id = candidate.number
         switch sort {
         case .relevance: return SearchCursor(nil, relevance: relevance, id: id)

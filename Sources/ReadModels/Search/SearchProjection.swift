@@ -317,7 +317,7 @@ final class InvertedIndex {
         return found.sorted { (postings[$0]?.count ?? 0, $1) > (postings[$1]?.count ?? 0, $0) }.prefix(limit).map { $0 }
     }
 
-    /// Latin terms within the allowed typos of `word` (not CJK: a typo there is another word).
+    /// Latin terms within the allowed typos of `word` (not CJK: a typo there is another word), nearest and commonest first.
     func typoCandidates(of word: String) -> [(term: String, typos: Int)] {
         let allowed = Tokenizer.typosAllowed(length: word.count)
         guard allowed > 0 else { return [] }
@@ -328,7 +328,11 @@ final class InvertedIndex {
                 if let typos = Tokenizer.distance(bytes, Array(term.utf8), limit: allowed) { found.append((term, typos)) }
             }
         }
-        return found.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+        // The nearest first, and at one distance the words most goods use: the likelier meant (and the ones kept when
+        // only the first few are looked at).
+        return found.map { (term: $0.0, typos: $0.1, goods: postings[$0.0]?.count ?? 0) }
+            .sorted { ($0.typos, -$0.goods, $0.term) < ($1.typos, -$1.goods, $1.term) }
+            .map { (term: $0.term, typos: $0.typos) }
     }
 
     func inverseDocumentFrequency(_ term: String) -> Double {
@@ -357,8 +361,12 @@ final class MatchScratch {
         var queryStamp: UInt32 = 0
         var wordStamp: UInt32 = 0
         var wordTypos: Int16 = 0
+        /// The current word matched only as the prefix of a longer word.
+        var wordPrefix = false
         var matched: Int16 = 0
         var typos: Int16 = 0
+        /// Words matched only as prefixes of longer words.
+        var prefixed: Int16 = 0
         var wordScore = 0.0
         var score = 0.0
     }

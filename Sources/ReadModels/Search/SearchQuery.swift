@@ -83,6 +83,9 @@ extension SearchProjection {
         var number: Int32
         var matched = 0
         var typos = 0
+        /// Words matched only as the prefix of a longer word (an exact word ranks first: "super" finds
+        /// *Super Mario Bros.* before *Supercop*).
+        var prefixed = 0
         var score = 0.0
     }
 
