@@ -37,6 +37,17 @@ export function number(value) { return new Intl.NumberFormat().format(value); }
 
 export function percent(ratio) { return `${(ratio * 100).toFixed(1)}%`; }
 
+/** An RFC 3339 time as `2026-05-14 03:21:36Z` (whole seconds, UTC). */
+export const shortTime = (text) => text.replace("T", " ").replace(/\.\d+Z$/, "Z");
+
+/** Milliseconds since the epoch, as `shortTime` writes a time. */
+export const when = (milliseconds) => shortTime(new Date(milliseconds).toISOString());
+
+/** A figure: its label over its value; `data-metric` names it for the browser checks. */
+export function card(label, value, metric) {
+  return el("div", { class: "card", "data-metric": metric }, el("div", { class: "label" }, label), el("div", { class: "value" }, value));
+}
+
 /** An element with attributes and children (text or elements). */
 export function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);

@@ -1,7 +1,7 @@
 // Sign-in, the views and their routes (`#/`, `#/order/<id>`, `#/goods`, `#/goods/<id>`, `#/time-travel?…`, `#/streams?…`,
 // `#/events?…`, `#/event/<position>`, `#/read-models`: every view's query is in the URL, so it can be shared), and the shop
 // dashboard, from the analytics read model through the public API.
-import { ApiError, api, command, el, fillTable, money, number, percent, session } from "./api.js";
+import { ApiError, api, card, command, el, fillTable, money, number, percent, session } from "./api.js";
 import { showEvent, showEvents, wireEventFilter } from "./events.js";
 import { showGoodsList, showGoodsPage } from "./goods.js";
 import { showOrder, showOrdersToAct } from "./orders.js";
@@ -39,10 +39,6 @@ $("sign-in").addEventListener("submit", async (event) => {
 });
 
 $("sign-out").addEventListener("click", () => { session.end(); show("sign-in"); });
-
-function card(label, value, id) {
-  return el("div", { class: "card", "data-metric": id }, el("div", { class: "label" }, label), el("div", { class: "value" }, value));
-}
 
 /** GMV per day as bars, orders as a line, in inline SVG. */
 function salesChart(days) {

@@ -1,6 +1,6 @@
 // The stream and event browser: the audit API's filters as a form, one event's header, data and raw JSON, and the
 // events of the same request (correlation id), with its cause marked. Every view's query is in the URL's hash.
-import { api, el, fillTable } from "./api.js";
+import { api, el, fillTable, shortTime } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const filterNames = ["stream", "type", "actor", "correlationId", "from", "to", "reveal"];
@@ -20,7 +20,7 @@ const actorLink = (event) => el("a", { href: `#/events?actor=${encodeURIComponen
 
 const columns = [
   { title: "Position", number: true, value: positionLink },
-  { title: "Recorded", value: (event) => event.recordedAt.replace("T", " ").replace(/\.\d+Z$/, "Z") },
+  { title: "Recorded", value: (event) => shortTime(event.recordedAt) },
   { title: "Stream", value: streamLink },
   { title: "Type", value: typeLink },
   { title: "Actor", value: actorLink },

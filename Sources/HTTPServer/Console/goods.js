@@ -1,5 +1,5 @@
 // Goods for people: every goods of the viewer's scope with its price and stock, and one goods' price and stock history.
-import { api, el, fillTable, money, number, session } from "./api.js";
+import { api, card, el, fillTable, money, number, session, shortTime } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,8 +21,6 @@ export async function showGoodsPage(id) {
     api(`/v1/goods/${encodeURIComponent(id)}`), api(`/v1/goods/${encodeURIComponent(id)}/history`),
   ]);
   $("goods-title").textContent = goods.title;
-  const card = (label, value, metric) =>
-    el("div", { class: "card", "data-metric": metric }, el("div", { class: "label" }, label), el("div", { class: "value" }, value));
   $("goods-cards").replaceChildren(
     card("Price", money(goods.price, goods.currency), "price"), card("Available", number(goods.available), "available"),
     card("Sold", number(goods.sold), "sold"), card("Listed", goods.listed ? "yes" : "no", "listed"),
@@ -30,7 +28,7 @@ export async function showGoodsPage(id) {
   const admin = session.who?.role === "admin";
   fillTable($("goods-history"), [
     { title: "Position", number: true, value: (entry) => admin ? el("a", { href: `#/event/${entry.position}` }, String(entry.position)) : String(entry.position) },
-    { title: "Recorded", value: (entry) => entry.recordedAt.replace("T", " ").replace(/\.\d+Z$/, "Z") },
+    { title: "Recorded", value: (entry) => shortTime(entry.recordedAt) },
     { title: "What", value: (entry) => entry.type },
     { title: "Price", number: true, value: (entry) => money(entry.price, entry.currency) },
     { title: "On hand", number: true, value: (entry) => number(entry.onHand) },

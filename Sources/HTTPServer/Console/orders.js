@@ -1,11 +1,9 @@
 // Orders for people: the orders waiting for their merchant (on the dashboard), and one order's page with its lines,
 // its timeline (who did what, when) and the actions its viewer may take, each a command through the public API.
-import { api, command, el, fillTable, money, number, session } from "./api.js";
+import { api, card, command, el, fillTable, money, number, session, shortTime, when } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const actionNames = { ship: "Ship it", refund: "Answer the refund request" };
-
-export const when = (milliseconds) => new Date(milliseconds).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 
 /** The dashboard's table of orders waiting for their merchant, the longest waiting first. */
 export async function showOrdersToAct() {
@@ -59,8 +57,6 @@ export async function showOrder(id) {
   const order = await api(`/v1/orders/${encodeURIComponent(id)}`);
   const admin = session.who?.role === "admin";
   $("order-title").textContent = `Order ${order.number}`;
-  const card = (label, value, metric) =>
-    el("div", { class: "card", "data-metric": metric }, el("div", { class: "label" }, label), el("div", { class: "value" }, value));
   $("order-cards").replaceChildren(
     card("Status", order.status, "status"), card("Total", money(order.total, order.currency), "total"),
     card("Placed", when(order.placedAt), "placed"),
@@ -75,7 +71,7 @@ export async function showOrder(id) {
   ], order.lines);
   fillTable($("order-timeline"), [
     { title: "Position", number: true, value: (entry) => admin ? el("a", { href: `#/event/${entry.position}` }, String(entry.position)) : String(entry.position) },
-    { title: "Recorded", value: (entry) => entry.recordedAt.replace("T", " ").replace(/\.\d+Z$/, "Z") },
+    { title: "Recorded", value: (entry) => shortTime(entry.recordedAt) },
     { title: "What", value: (entry) => entry.type },
     { title: "Who", value: (entry) => admin ? el("a", { href: `#/events?actor=${encodeURIComponent(entry.actor)}` }, entry.actor) : entry.actor },
   ], order.timeline ?? []);

@@ -1,7 +1,7 @@
 // Time travel: a position slider over the whole log with its time axis; the shop's counts, one aggregate's state (each
 // field with the event that last changed it) and the changes since another position, all as of the slider's position.
 // The view is its URL (`#/time-travel?position=…&stream=…&diff=…`); live mode follows the event feed.
-import { api, el, fillTable, number, session } from "./api.js";
+import { api, el, fillTable, number, session, shortTime } from "./api.js";
 import { readable } from "./events.js";
 
 const $ = (id) => document.getElementById(id);
@@ -16,7 +16,7 @@ function go(changes) {
   location.hash = `#/time-travel?${parameters}`;
 }
 
-const shortTime = (text) => (text ? text.replace("T", " ").replace(/\.\d+Z$/, "Z") : "before the first event");
+const timeOrStart = (text) => (text ? shortTime(text) : "before the first event");
 
 export async function showTimeTravel(parameters) {
   const position = parameters.get("position");
@@ -24,8 +24,8 @@ export async function showTimeTravel(parameters) {
   const slider = $("tt-position");
   slider.max = String(shop.head);
   slider.value = String(shop.position);
-  $("tt-start").textContent = `1 · ${shortTime(shop.firstRecordedAt)}`;
-  $("tt-at").textContent = `position ${number(shop.position)} · ${shortTime(shop.recordedAt)}`;
+  $("tt-start").textContent = `1 · ${timeOrStart(shop.firstRecordedAt)}`;
+  $("tt-at").textContent = `position ${number(shop.position)} · ${timeOrStart(shop.recordedAt)}`;
   $("tt-end").textContent = `${number(shop.head)} (head)`;
   $("tt-counts").replaceChildren(...Object.entries(shop.counts).sort().map(([kind, count]) =>
     el("div", { class: "card", "data-count": kind }, el("div", { class: "label" }, kind), el("div", { class: "value" }, number(count)))));
