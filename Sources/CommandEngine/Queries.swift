@@ -113,15 +113,14 @@ extension Engine {
             ratingAverage: goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : nil)
     }
 
-    /// The goods' price, stock and listing after each of its latest events (at most `goodsHistoryMax`), newest first:
-    /// for its merchant and admins.
-    public func goodsHistory(_ id: GoodsId, for actor: Actor?) throws -> [GoodsHistoryEntry] {
+    /// The goods' price, stock and listing after each of its latest `limit` events, newest first: for its merchant and admins.
+    public func goodsHistory(_ id: GoodsId, for actor: Actor?, limit: Int = goodsHistoryMax) throws -> [GoodsHistoryEntry] {
         let actor = try currentActor(actor)
         let goods: GoodsState = try state(.goods(id))
         guard goods.exists, actor.isAdmin || (actor.userId != nil && actor.userId == goods.merchantId) else {
             throw EngineError(.domain(.goodsNotFound), "no goods \(id) of yours")  // not 403: do not reveal whose it is
         }
-        return try store.history(.goods(id), as: GoodsState.self, keepingLast: Self.goodsHistoryMax) { recorded, goods in
+        return try store.history(.goods(id), as: GoodsState.self, keepingLast: max(limit, 1)) { recorded, goods in
             GoodsHistoryEntry(
                 position: recorded.position, type: recorded.type, recordedAt: recorded.recordedAt.description,
                 actor: recorded.metadata.actor, price: goods.price.minorUnits, onHand: goods.onHand, reserved: goods.reserved,

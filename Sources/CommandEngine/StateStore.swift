@@ -59,14 +59,20 @@ final class StateStore: Sendable {
         return (state, current)
     }
 
-    /// The stream folded from its first event, the state after each one made into an entry by `entry`: the last `keep`.
-    /// Reads the whole stream (no snapshot has the states between), so its cost grows with the stream.
+    /// The state after each of the stream's last `keep` events, made into an entry by `entry`. Folding starts from the
+    /// newest snapshot at least `keep` events before the head (or the first event), so a long stream costs at most
+    /// `keep` plus a snapshot interval of events.
     func history<S: AggregateState, Entry>(
         _ stream: StreamId, as _: S.Type, keepingLast keep: Int, _ entry: (RecordedEvent, S) -> Entry
     ) throws -> [Entry] {
         let name = try streamName(stream)
         var state = S()
         var version: UInt64 = 0
+        if let snapshots, let current = try log.streamVersion(name), current > UInt64(keep),
+            let snapshot = try snapshots.latest(name.rawValue, atOrBefore: current - UInt64(keep), as: S.self, cipher: vault)
+        {
+            (state, version) = snapshot
+        }
         var kept: [Entry] = []
         while true {
             let events = try log.readStream(name, from: version + 1, limit: LogLimits.readPageEventsMax)

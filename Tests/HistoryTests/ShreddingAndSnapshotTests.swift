@@ -84,6 +84,33 @@ import Testing
             log: shop.log, vault: shop.vault, snapshots: shop.snapshots, configuration: ReferenceScenario.configuration(clock: SeedClock()))
     }
 
+    /// A goods' history folds from the newest snapshot far enough back, and says what folding from its first event says.
+    @Test func aGoodsHistoryStartsFromASnapshotAndEqualsTheWholeFold() async throws {
+        let shop = try await ReferenceShop(snapshotInterval: 2)
+        defer { shop.close() }
+        let configuration = ReferenceScenario.configuration(clock: SeedClock())
+        let snapshotted = try Engine(log: shop.log, vault: shop.vault, snapshots: shop.snapshots, configuration: configuration)
+        let whole = try Engine(log: shop.log, vault: shop.vault, configuration: configuration)
+        var fromSnapshots = 0
+        for recorded in try shop.log.events(ofType: "GoodsListed", limit: 100) {
+            guard case .goods(let id)? = StreamId(name: recorded.stream.rawValue), let merchant = UserId(try whole.goods(id).merchantId)
+            else { continue }
+            let events = try shop.log.readStream(recorded.stream)
+            for limit in [1, 2, 3, 200] {
+                let history = try snapshotted.goodsHistory(id, for: .user(merchant, .merchant), limit: limit)
+                #expect(history == (try whole.goodsHistory(id, for: .user(merchant, .merchant), limit: limit)))
+                #expect(history.map(\.position) == events.suffix(limit).reversed().map(\.position), "the latest \(limit), newest first")
+                let reach = UInt64(events.count) > UInt64(limit) ? UInt64(events.count - limit) : 0
+                if reach > 0,
+                    try shop.snapshots.latest(recorded.stream.rawValue, atOrBefore: reach, as: GoodsState.self, cipher: shop.vault) != nil
+                {
+                    fromSnapshots += 1
+                }
+            }
+        }
+        #expect(fromSnapshots > 0, "some histories started from a snapshot")
+    }
+
     @Test func theEngineStartsFromASnapshotOfItsSchemaVersionAndIgnoresOthers() async throws {
         let shop = try await ReferenceShop(snapshotInterval: 1_000)
         defer { shop.close() }
