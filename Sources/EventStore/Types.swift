@@ -349,3 +349,8 @@ public struct RecordView {
     public var stream: String { String(decoding: streamBytes, as: UTF8.self) }
     public var type: String { String(decoding: typeBytes, as: UTF8.self) }
 }
+
+extension Duration {
+    /// Whole milliseconds (rounded toward zero): for timeouts given to other programs and for durations people read.
+    public var wholeMilliseconds: Int64 { components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000 }
+}

@@ -82,11 +82,10 @@ public struct AuditDesk: Sendable {
         let report = try ShopVerifier(log: log).verify()
         var problems = report.log.problems.map(\.description)
         if problems.isEmpty, let decode = report.decodeProblem { problems.append(decode) }
-        let took = started.duration(to: .now)
         return Verification(
             healthy: report.isHealthy, position: report.log.head.position, hash: report.log.head.hash.hex,
             eventsChecked: report.log.eventsChecked, streams: report.log.streamsSeen, aggregates: report.aggregates,
-            problems: problems, milliseconds: Int(took.components.seconds * 1000 + took.components.attoseconds / 1_000_000_000_000_000))
+            problems: problems, milliseconds: Int(started.duration(to: .now).wholeMilliseconds))
     }
 
     /// What a chain check found: healthy or the problems (the first is the earliest broken position).

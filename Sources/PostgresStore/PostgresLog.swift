@@ -101,7 +101,7 @@ public final class PostgresLog: LogBackend, Sendable {
         configuration.options.minimumConnections = 0
         configuration.options.connectTimeout = options.answerTimeout
         configuration.options.additionalStartupParameters = [
-            ("idle_in_transaction_session_timeout", "\(Self.milliseconds(options.answerTimeout))")
+            ("idle_in_transaction_session_timeout", "\(options.answerTimeout.wholeMilliseconds)")
         ]
         self.configuration = configuration
         pool = Mutex(Pool(configuration, logger: options.logger))
@@ -657,10 +657,6 @@ public final class PostgresLog: LogBackend, Sendable {
         if wasUp { options.logger.warning("PostgreSQL does not answer", metadata: ["log": "\(endpoint.redacted)", "error": "\(reason)"]) }
     }
 
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
-    }
-
     // MARK: Following the head
 
     /// Notifications wake waiters at once; a poll catches what a dropped connection missed.
@@ -730,7 +726,7 @@ public final class PostgresLog: LogBackend, Sendable {
         // Short: a probe started while the link was dark must not keep the node refusing for a whole answer timeout
         // after PostgreSQL is back (a healthy server answers a new connection in milliseconds; a slow one is asked again).
         let timeout = min(options.answerTimeout, Self.probeTimeout)
-        configuration.options.connectTimeout = .milliseconds(Self.milliseconds(timeout))
+        configuration.options.connectTimeout = .milliseconds(timeout.wholeMilliseconds)
         let inUse = ConnectionInUse()
         let logger = options.logger
         let settings = configuration

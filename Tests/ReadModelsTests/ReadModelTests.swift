@@ -150,6 +150,19 @@ import Testing
         }
     }
 
+    /// A removal is written only when there was a row: cancelled orders that never waited cost the analytics model no write.
+    @Test func removingARowThatIsNotThereWritesNothing() throws {
+        let table = Table<Int>(prefix: 9)
+        table["kept"] = 1
+        _ = try table.pendingWrites()
+        table.committed()
+        table["absent"] = nil
+        #expect(try table.pendingWrites().isEmpty)
+        table["kept"] = nil
+        let writes = try table.pendingWrites()
+        #expect(writes.count == 1 && writes.first?.0 == [9] + Array("kept".utf8) && writes.first?.1 == nil)
+    }
+
     @Test func theOrdersWaitingForTheirMerchantAreTheOnesTheLogLeavesWaiting() async throws {
         let shop = try await ProjectedShop.shared.value
         let projector = try shop.projector()

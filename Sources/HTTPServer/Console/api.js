@@ -43,6 +43,15 @@ export const shortTime = (text) => text.replace("T", " ").replace(/\.\d+Z$/, "Z"
 /** Milliseconds since the epoch, as `shortTime` writes a time. */
 export const when = (milliseconds) => shortTime(new Date(milliseconds).toISOString());
 
+/** The columns every event list starts with: its position (for admins a link to the event), when, and what. */
+export function eventColumns(admin) {
+  return [
+    { title: "Position", number: true, value: (entry) => admin ? el("a", { href: `#/event/${entry.position}` }, String(entry.position)) : String(entry.position) },
+    { title: "Recorded", value: (entry) => shortTime(entry.recordedAt) },
+    { title: "What", value: (entry) => entry.type },
+  ];
+}
+
 /** A figure: its label over its value; `data-metric` names it for the browser checks. */
 export function card(label, value, metric) {
   return el("div", { class: "card", "data-metric": metric }, el("div", { class: "label" }, label), el("div", { class: "value" }, value));

@@ -1,5 +1,5 @@
 // Goods for people: every goods of the viewer's scope with its price and stock, and one goods' price and stock history.
-import { api, card, el, fillTable, money, number, session, shortTime } from "./api.js";
+import { api, card, el, eventColumns, fillTable, money, number, session } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -25,11 +25,8 @@ export async function showGoodsPage(id) {
     card("Price", money(goods.price, goods.currency), "price"), card("Available", number(goods.available), "available"),
     card("Sold", number(goods.sold), "sold"), card("Listed", goods.listed ? "yes" : "no", "listed"),
   );
-  const admin = session.who?.role === "admin";
   fillTable($("goods-history"), [
-    { title: "Position", number: true, value: (entry) => admin ? el("a", { href: `#/event/${entry.position}` }, String(entry.position)) : String(entry.position) },
-    { title: "Recorded", value: (entry) => shortTime(entry.recordedAt) },
-    { title: "What", value: (entry) => entry.type },
+    ...eventColumns(session.who?.role === "admin"),
     { title: "Price", number: true, value: (entry) => money(entry.price, entry.currency) },
     { title: "On hand", number: true, value: (entry) => number(entry.onHand) },
     { title: "Reserved", number: true, value: (entry) => number(entry.reserved) },

@@ -1,6 +1,6 @@
 // Orders for people: the orders waiting for their merchant (on the dashboard), and one order's page with its lines,
 // its timeline (who did what, when) and the actions its viewer may take, each a command through the public API.
-import { api, card, command, el, fillTable, money, number, session, shortTime, when } from "./api.js";
+import { api, card, command, el, eventColumns, fillTable, money, number, session, when } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const actionNames = { ship: "Ship it", refund: "Answer the refund request" };
@@ -70,9 +70,7 @@ export async function showOrder(id) {
     { title: "Line total", number: true, value: (line) => money(line.lineTotal, order.currency) },
   ], order.lines);
   fillTable($("order-timeline"), [
-    { title: "Position", number: true, value: (entry) => admin ? el("a", { href: `#/event/${entry.position}` }, String(entry.position)) : String(entry.position) },
-    { title: "Recorded", value: (entry) => shortTime(entry.recordedAt) },
-    { title: "What", value: (entry) => entry.type },
+    ...eventColumns(admin),
     { title: "Who", value: (entry) => admin ? el("a", { href: `#/events?actor=${encodeURIComponent(entry.actor)}` }, entry.actor) : entry.actor },
   ], order.timeline ?? []);
 }

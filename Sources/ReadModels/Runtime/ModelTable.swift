@@ -33,6 +33,7 @@ public final class Table<Value: Codable & Equatable & Sendable> {
     public subscript(key: String) -> Value? {
         get { rows[key] }
         set {
+            if newValue == nil, rows[key] == nil { return }  // removing what is not there: nothing to write
             rows[key] = newValue
             if !storedEmpty { dirty.insert(key) }
         }
