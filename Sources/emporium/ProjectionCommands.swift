@@ -140,30 +140,71 @@ struct RecommendCommand: ParsableCommand {
 struct RecommendEvaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Leave-last-purchase-out evaluation of each recommender: HR@10 and NDCG@10 against a popularity baseline.",
-        discussion: "Runs over the shop's log: the seeded demo shop, or an imported order history (emporium import).")
+        abstract: "Leave-last-order-out evaluation of each recommender: HR@10, NDCG@10, coverage and time per call.",
+        discussion: """
+            Runs over the shop's log (the seeded demo shop, or an imported order history), or over an outside \
+            interaction file given with --interactions: one line per purchase, "user, item, timestamp[, basket]" \
+            (tabs or commas; Unix seconds; a header line is read; RecBole's .inter files work as they are). Lines \
+            of one basket make one order; without baskets each line is an order.
+
+            --split test hides each customer's last order; --split validation leaves the last one out and hides \
+            the one before (tune on this one). --tune scores the feed's weightings on the validation split.
+            """)
 
     @OptionGroup var data: DataOptions
+    @Option(help: "An interaction file to evaluate instead of the shop's log.") var interactions: String?
+    @Option(help: "test or validation.") var split: RecommenderEvaluation.Split = .test
+    @Flag(help: "Score the feed's weightings on the validation split, best first.") var tune = false
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func run() throws {
-        let log = try data.openLog(readOnly: true)
-        defer { log.close() }
-        let bar = ProgressBar(label: "evaluate")
-        let report = try RecommenderEvaluation.run(log: log) { bar.update(done: $0, total: $1) }
-        bar.finish()
-        if json {
-            try writeJSON(report, to: nil)
+        let file = try interactions.map { path in
+            do {
+                return try RecommenderEvaluation.interactions(String(contentsOfFile: path, encoding: .utf8))
+            } catch let error as RecommenderEvaluation.InteractionFileError {
+                throw ValidationError("\(path): \(error)")
+            }
+        }
+        if tune {
+            let scored = try file.map(RecommenderEvaluation.tune(interactions:)) ?? withLog(RecommenderEvaluation.tune(log:))
+            if json { return try writeJSON(scored.map { TunedRow(setting: $0.setting, feed: $0.feed) }, to: nil) }
+            print("feed on the validation split, best first")
+            for (setting, feed) in scored { print(String(format: "HR@10 %.4f  NDCG@10 %.4f   %@", feed.hitRate, feed.ndcg, setting)) }
             return
         }
-        print("customers evaluated: \(report.users)  (each with ≥ 2 orders; the last one hidden)   events: \(report.events)")
-        print("recommender     HR@\(report.cutoff)    NDCG@\(report.cutoff)   vs popular (HR)")
+        let report: RecommenderEvaluation.Report
+        if let file {
+            report = RecommenderEvaluation.run(interactions: file, split: split)
+        } else {
+            let bar = ProgressBar(label: "evaluate")
+            report = try withLog { try RecommenderEvaluation.run(log: $0, split: split) { bar.update(done: $0, total: $1) } }
+            bar.finish()
+        }
+        if json { return try writeJSON(report, to: nil) }
+        let hidden = split == .test ? "the last order hidden" : "the last order left out, the one before hidden"
+        print("customers evaluated: \(report.users) (\(hidden))   goods: \(report.goods)   events: \(report.events)")
+        print("recommender     HR@\(report.cutoff)   NDCG@\(report.cutoff)   vs popular (HR)   coverage   mean µs   p99 µs")
         let baseline = report.rows.first { $0.recommender == "popular" }?.hitRate ?? 0
         for row in report.rows {
             let lift = baseline > 0 ? String(format: "%.2f×", row.hitRate / baseline) : "-"
             print(
                 row.recommender.padding(toLength: 14, withPad: " ", startingAt: 0)
-                    + String(format: "  %.3f    %.3f     %@", row.hitRate, row.ndcg, lift))
+                    + String(
+                        format: "  %.4f  %.4f   %@             %.3f    %7.1f  %7.1f", row.hitRate, row.ndcg,
+                        lift.padding(toLength: 5, withPad: " ", startingAt: 0), row.coverage, row.meanMicros, row.p99Micros))
         }
     }
+
+    private func withLog<T>(_ body: (EventLog) throws -> T) throws -> T {
+        let log = try data.openLog(readOnly: true)
+        defer { log.close() }
+        return try body(log)
+    }
+
+    struct TunedRow: Encodable {
+        var setting: String
+        var feed: RecommenderEvaluation.Row
+    }
 }
+
+extension RecommenderEvaluation.Split: ExpressibleByArgument {}

@@ -399,6 +399,16 @@ enum ScalarTokenizer {
         ])
         let found = try titles(films, ids, "war")
         #expect(Set(found.prefix(3)) == ["Paths of Glory", "Das Boot", "The Thin Red Line"], "\(found)")
+        // A whole title word counts for less than the goods' subject: war films before films with "war" in the title.
+        let (titled, titledIds) = model([
+            ("War of the Worlds", "sci-fi", ["aliens"]), ("The War Lover", "drama", []), ("Paths of Glory", "war", ["wwi"]),
+            ("Das Boot", "drama", ["war", "submarine"]),
+        ])
+        let subjects = try titles(titled, titledIds, "war ")
+        #expect(Set(subjects.prefix(2)) == ["Paths of Glory", "Das Boot"] && subjects.count == 4, "\(subjects)")
+        // Two words: the one that is the goods' subject still decides among goods matching both.
+        let (tea, teaIds) = model([("Green Tea Cup", "teaware", ["green"]), ("Longjing Green", "tea", ["green"])])
+        #expect(try titles(tea, teaIds, "green tea ") == ["Longjing Green", "Green Tea Cup"])
     }
 
     @Test func aTypoIsReadAsTheWordTheShopUsesMost() throws {

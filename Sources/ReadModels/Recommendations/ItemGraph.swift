@@ -3,19 +3,20 @@ import Foundation
 /// The recommender's goods by number: content features and co-purchase
 /// counts in arrays, so a similarity or also-bought query touches integers
 /// and doubles, not string-keyed dictionaries. Derived from the stored model
-/// at load and kept up to date event by event; never stored.
+/// (items and customers' purchase histories) at load and kept up to date
+/// event by event; never stored.
 final class ItemGraph {
     private(set) var ids: [String] = []
     private(set) var numbers: [String: Int32] = [:]
     private(set) var listed: [Bool] = []
-    /// Orders containing each goods.
-    private(set) var orders: [Int32] = []
+    /// Customers who bought each goods.
+    private(set) var buyers: [Int32] = []
     private(set) var features: [[Int32]] = []
     /// Feature → goods having it.
     private var members: [[Int32]] = []
     private var featureIds: [String: Int32] = [:]
-    /// Goods → (other goods → orders holding both).
-    private var neighbours: [[Int32: Int32]] = []
+    /// Goods → (other goods → customers who bought both, near enough in their history; see `RecommendProjection.partners`).
+    private var neighbours: [PairCounts] = []
     /// Scratch for one similarity query (queries run one at a time under the projection's lock).
     private var accumulated: [Double] = []
     private var touched: [Int32] = []
@@ -35,9 +36,9 @@ final class ItemGraph {
         ids.append(id)
         numbers[id] = number
         listed.append(false)
-        orders.append(0)
+        buyers.append(0)
         features.append([])
-        neighbours.append([:])
+        neighbours.append(PairCounts())
         accumulated.append(0)
         norms.append(0)
         normGenerations.append(0)
@@ -61,19 +62,14 @@ final class ItemGraph {
         generation += 1
     }
 
-    func addOrder(_ goods: [Int32]) {
-        for number in goods { orders[Int(number)] += 1 }
-        for (offset, a) in goods.enumerated() {
-            for b in goods.dropFirst(offset + 1) { addPair(a, b, count: 1) }
-        }
-    }
+    /// One more (or, with -1, one fewer) customer bought the goods.
+    func addBuyer(_ number: Int32, _ delta: Int32) { buyers[Int(number)] += delta }
 
-    func addPair(_ a: Int32, _ b: Int32, count: Int32) {
-        neighbours[Int(a)][b, default: 0] += count
-        neighbours[Int(b)][a, default: 0] += count
+    /// One more (or fewer) customer bought both; a pair no customer holds any more is gone.
+    func addPair(_ a: Int32, _ b: Int32, _ delta: Int32) {
+        neighbours[Int(a)].add(b, delta)
+        neighbours[Int(b)].add(a, delta)
     }
-
-    func setOrders(_ number: Int32, _ value: Int) { orders[Int(number)] = Int32(value) }
 
     /// log(N / df), a little above 0 so a feature everyone has still counts for something.
     func inverseFrequency(_ feature: Int32) -> Double {
@@ -142,13 +138,20 @@ final class ItemGraph {
         return scores
     }
 
-    /// Orders holding both / √(orders of each).
+    /// Item-to-item cosine over customers: customers who bought both / √(buyers of each), so best sellers do not
+    /// swamp the list (the `implicit` library's item-kNN on a binary customer × goods matrix).
     func coOccurrence(of number: Int32) -> [(Int32, Double)] {
-        let own = Double(max(orders[Int(number)], 1))
-        return neighbours[Int(number)].map { other, together in
-            (other, Double(together) / sqrt(own * Double(max(orders[Int(other)], 1))))
+        let own = Double(max(buyers[Int(number)], 1))
+        let buyers = self.buyers
+        var scores: [(Int32, Double)] = []
+        neighbours[Int(number)].forEach { other, together in
+            scores.append((other, Double(together) / sqrt(own * Double(max(buyers[Int(other)], 1)))))
         }
+        return scores
     }
+
+    /// Goods some customer bought with this one.
+    func hasNeighbours(_ number: Int32) -> Bool { neighbours[Int(number)].live > 0 }
 
     /// The `limit` best-scored listed goods not in `excluded`, best first (ties by id).
     func top(_ scores: [(Int32, Double)], limit: Int, excluding excluded: Set<Int32>) -> [(Int32, Double)] {
@@ -157,4 +160,62 @@ final class ItemGraph {
             a.1 != b.1 ? a.1 > b.1 : ids[Int(a.0)] < ids[Int(b.0)]
         }
     }
+}
+
+/// One goods' co-purchase counts by the other goods' number: open addressing with linear probing and a multiplicative
+/// hash. The graph's fold spends its time here (tens of millions of increments on a large shop), where a
+/// `Dictionary` hashed each Int32 with SipHash.
+struct PairCounts {
+    /// Keys (−1: empty) and counts, side by side; a count that falls to 0 keeps its slot until the next growth.
+    private var keys: [Int32] = []
+    private var counts: [Int32] = []
+    private var used = 0
+    /// Keys whose count is above 0.
+    private(set) var live = 0
+
+    mutating func add(_ key: Int32, _ delta: Int32) {
+        if (used + 1) * 4 > keys.count * 3 { grow() }
+        let mask = keys.count - 1
+        var slot = Self.slot(key, mask)
+        while true {
+            let found = keys[slot]
+            if found == key {
+                let before = counts[slot]
+                counts[slot] = max(before + delta, 0)
+                live += (before == 0 ? 1 : 0) - (counts[slot] == 0 ? 1 : 0)
+                return
+            }
+            if found < 0 {
+                guard delta > 0 else { return }  // taking back what was never counted: nothing to do
+                keys[slot] = key
+                counts[slot] = delta
+                used += 1
+                live += 1
+                return
+            }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    /// Every key with a count above 0.
+    func forEach(_ body: (Int32, Int32) -> Void) {
+        for (key, count) in zip(keys, counts) where key >= 0 && count > 0 { body(key, count) }
+    }
+
+    private static func slot(_ key: Int32, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: key)) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+    }
+
+    private mutating func grow() {
+        let (oldKeys, oldCounts) = (keys, counts)
+        let capacity = max(8, (live + 1) * 2).nextPowerOfTwo
+        keys = [Int32](repeating: -1, count: capacity)
+        counts = [Int32](repeating: 0, count: capacity)
+        (used, live) = (0, 0)
+        for (key, count) in zip(oldKeys, oldCounts) where key >= 0 && count > 0 { add(key, count) }
+    }
+}
+
+extension Int {
+    fileprivate var nextPowerOfTwo: Int { self <= 1 ? 1 : 1 << (Int.bitWidth - (self - 1).leadingZeroBitCount) }
 }

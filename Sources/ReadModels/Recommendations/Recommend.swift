@@ -6,7 +6,7 @@ import Foundation
 /// newest event folded, so a model folded twice is the same model.
 public final class RecommendProjection: Projection, @unchecked Sendable {
     public static let name = "recommend"
-    public static let schemaVersion = 2  // 2: profiles keep goods ids as 16 bytes
+    public static let schemaVersion = 3  // 2: profiles keep goods ids as 16 bytes; 3: co-purchase over customers' histories
     public static let foldCostGuess = 2.5
     public static let eventTypes: Set<String> = [
         GoodsListed.eventType, GoodsUpdated.eventType, GoodsDelisted.eventType, GoodsRelisted.eventType,
@@ -28,34 +28,55 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         var orders = 0
     }
 
-    /// What one user did, newest first, bounded.
+    /// What one user did, newest first, bounded; and every goods they bought.
     public struct Profile: Codable, Equatable, Sendable, Hashable {
         // Ids, not their text: every view and order searches these lists.
         var viewed: [GoodsId] = []
         var favorites: [GoodsId] = []
         var purchased: [GoodsId] = []
+        /// Every goods bought, each once, in the order first bought (the oldest dropped past `historyKept`): the feed
+        /// never offers these, and the co-purchase graph is derived from every customer's history.
+        var history: [Purchase] = []
+    }
+
+    public struct Purchase: Codable, Equatable, Sendable, Hashable {
+        var goods: GoodsId
+        /// When the customer first bought it, in ms.
+        var at: Int64
     }
 
     public static let hotHalfLifeMs: Double = 7 * 24 * 3_600_000
     static let viewWeight = 1.0, cartWeight = 3.0, purchaseWeight = 10.0
     static let viewedKept = 50
     static let purchasedKept = 200
+    static let historyKept = 5_000
+    /// A goods new to a customer pairs with their previous distinct purchases (`tuning.pairedMax` of them at most)
+    /// made within `pairWindowMs`: bounds what one purchase costs, and keeps pairs to one period of a customer's taste.
+    static let pairWindowMs: Int64 = 365 * 24 * 3_600_000
     /// Lines of one order that count towards co-occurrence (bounds the pairs an order adds).
     static let linesPerOrderCounted = 20
     public static let resultsMax = 50
     static let similarSeedsMax = 3
+    static let favoriteSeeds = 20, viewSeeds = 20
     static let similarPerSeedMax = 30
 
     public let items = Table<Item>(prefix: 1)
-    /// Keyed `a|b` with a < b: orders containing both.
-    public let pairs = Table<Int>(prefix: 2)
+    // Prefix 2 held per-order pairs until schema version 3; the pairs are now derived from `profiles`' histories.
     public let profiles = Table<Profile>(prefix: 3)
     /// `now`: the newest event time folded, in ms.
     public let clock = Table<Int64>(prefix: 4)
-    public var storedTables: [any StoredTable] { [items, pairs, profiles, clock] }
+    public var storedTables: [any StoredTable] { [items, profiles, clock] }
 
-    /// Goods by number with their features and co-purchases, derived from `items` and `pairs`.
+    /// Goods by number with their features and co-purchases, derived from `items` and the histories in `profiles`.
     let graph = ItemGraph()
+    /// The graph's number of each goods id (spares formatting an id as text in the co-purchase loops).
+    private var numbers: [GoodsId: Int32] = [:]
+    /// Each customer's history as graph numbers, parallel to `Profile.history` (derived, never stored): the pairing
+    /// loops read integers, not ids.
+    private var numberedHistories: [UserId: [Int32]] = [:]
+    /// How purchases pair and how the feed weighs its evidence (chosen on a validation split, see
+    /// `RecommenderEvaluation.tune`). Serving always uses `.chosen`; the evaluation folds models with others.
+    var tuning: RecommendTuning
     /// The hottest goods by a time-free key (see `hotKey`), highest first, at most `hotKept`.
     private var hottest: [(key: Double, id: String)] = []
     /// The key each goods in `hottest` is filed under.
@@ -66,7 +87,9 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     /// The feed looks at fewer per seed: it only takes each seed's top `similarPerSeedMax`.
     static let feedSimilarCandidatesMax = 500
 
-    public init() {}
+    public init() { tuning = .chosen }
+
+    init(tuning: RecommendTuning) { self.tuning = tuning }
 
     public func didLoad() {
         hottest = []
@@ -74,13 +97,13 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
             let number = graph.number(id)
             graph.setFeatures(number, Self.features(of: item))
             graph.setListed(number, item.listed)
-            graph.setOrders(number, item.orders)
             if item.hot > 0 { hottest.append((Self.hotKey(item), id)) }
         }
-        for (key, count) in pairs.rows {
-            let parts = key.split(separator: "|").map(String.init)
-            guard parts.count == 2 else { continue }
-            graph.addPair(graph.number(parts[0]), graph.number(parts[1]), count: Int32(count))
+        for (key, profile) in profiles.rows.sorted(by: { $0.key < $1.key }) {
+            guard let user = UserId(key), !profile.history.isEmpty else { continue }
+            let numbered = profile.history.map { number($0.goods) }
+            numberedHistories[user] = numbered
+            for index in numbered.indices { count(index, profile.history, numbered, 1) }
         }
         hottest.sort { ($0.key, $1.id) > ($1.key, $0.id) }
         if hottest.count > Self.hotKept { hottest.removeLast(hottest.count - Self.hotKept) }
@@ -134,7 +157,12 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         case (.user(let user), .user(.favoriteRemoved(let removed))):
             let goods = removed.goodsId
             profiles.update(user.description, default: Profile()) { $0.favorites.removeAll { $0 == goods } }
-        case (.user(let user), .user(.forgotten)): profiles[user.description] = nil
+        case (.user(let user), .user(.forgotten)):
+            // What the customer bought stops counting too: a forgotten customer's taste leaves the model.
+            if let history = profiles[user.description]?.history, let numbered = numberedHistories.removeValue(forKey: user) {
+                for index in numbered.indices { count(index, history, numbered, -1) }
+            }
+            profiles[user.description] = nil
         case (_, .cart(.itemAdded(let added))): interest(added.goodsId.description, Self.cartWeight, at: added.at)
         case (_, .order(.placed(let placed))): applyOrder(placed)
         default: break
@@ -198,19 +226,63 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     }
 
     private func applyOrder(_ placed: OrderPlaced) {
-        let ids = Array(Set(placed.lines.map(\.goodsId))).sorted().prefix(Self.linesPerOrderCounted)
-        let goods = ids.map(\.description)  // ids sort as their text does
-        for id in goods {
-            interest(id, Self.purchaseWeight, at: placed.at)
-            items.update(id, default: Item()) { $0.orders += 1 }
+        purchase(by: placed.userId, Set(placed.lines.map(\.goodsId)), at: placed.at)
+    }
+
+    /// A customer bought these goods (one order): interest and order counts, the customer's newest purchases (the
+    /// feed's seeds) and history, and a pair of each goods new to them with their recent purchases.
+    func purchase(by user: UserId, _ bought: Set<GoodsId>, at: Instant) {
+        let ids = bought.sorted().prefix(Self.linesPerOrderCounted)
+        for id in ids {
+            interest(id.description, Self.purchaseWeight, at: at)
+            items.update(id.description, default: Item()) { $0.orders += 1 }
         }
-        for (offset, a) in goods.enumerated() {
-            for b in goods.dropFirst(offset + 1) { pairs.update("\(a)|\(b)", default: 0) { $0 += 1 } }
+        var numbered = numberedHistories.removeValue(forKey: user) ?? []  // out of the dictionary: appended in place
+        profiles.update(user.description, default: Profile()) { profile in
+            for id in ids {
+                profile.purchased.moveToFront(id, keepingAtMost: Self.purchasedKept) { $0 == id }
+                let number = self.number(id)
+                guard !numbered.contains(number) else { continue }
+                profile.history.append(Purchase(goods: id, at: at.millisecondsSinceEpoch))
+                numbered.append(number)
+                count(numbered.count - 1, profile.history, numbered, 1)
+                if numbered.count > Self.historyKept { dropOldest(&profile.history, &numbered) }
+            }
         }
-        graph.addOrder(goods.map(graph.number))
-        profiles.update(placed.userId.description, default: Profile()) { profile in
-            for id in ids { profile.purchased.moveToFront(id, keepingAtMost: Self.purchasedKept) { $0 == id } }
+        numberedHistories[user] = numbered
+    }
+
+    /// Whether a customer's purchases at `later` and `earlier` (indices of their history) make a pair.
+    func paired(_ history: [Purchase], _ later: Int, _ earlier: Int) -> Bool {
+        later - earlier <= tuning.pairedMax && abs(history[later].at - history[earlier].at) <= Self.pairWindowMs
+    }
+
+    /// Adds (1) or takes back (-1) the purchase at `index` of a customer's history: one buyer of its goods, and one
+    /// pair with each earlier purchase it pairs with. Counting every index of every history derives the whole graph.
+    private func count(_ index: Int, _ history: [Purchase], _ numbered: [Int32], _ delta: Int32) {
+        let number = numbered[index]
+        graph.addBuyer(number, delta)
+        for earlier in max(0, index - tuning.pairedMax)..<index where paired(history, index, earlier) {
+            graph.addPair(number, numbered[earlier], delta)
         }
+    }
+
+    /// Forgets a history's oldest purchase, and the pairs it made with later ones, as if it had never been there.
+    private func dropOldest(_ history: inout [Purchase], _ numbered: inout [Int32]) {
+        let oldest = numbered[0]
+        graph.addBuyer(oldest, -1)
+        for later in 1..<min(history.count, tuning.pairedMax + 1) where paired(history, later, 0) {
+            graph.addPair(numbered[later], oldest, -1)
+        }
+        history.removeFirst()
+        numbered.removeFirst()
+    }
+
+    private func number(_ id: GoodsId) -> Int32 {
+        if let number = numbers[id] { return number }
+        let number = graph.number(id.description)
+        numbers[id] = number
+        return number
     }
 
     // MARK: Queries
@@ -223,7 +295,11 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
 
     func result(_ scores: [(Int32, Double)], limit: Int, excluding excluded: Set<String> = []) -> [Recommendation] {
         let numbers = Set(excluded.compactMap { graph.numbers[$0] })
-        return graph.top(scores, limit: min(max(limit, 1), Self.resultsMax), excluding: numbers).map { number, score in
+        return named(graph.top(scores, limit: min(max(limit, 1), Self.resultsMax), excluding: numbers))
+    }
+
+    func named(_ ranked: [(Int32, Double)]) -> [Recommendation] {
+        ranked.map { number, score in
             let id = graph.ids[Int(number)]
             return Recommendation(goodsId: id, title: items[id]?.title ?? "", score: score)
         }
@@ -269,33 +345,90 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         return scores
     }
 
-    /// The home feed: goods bought with, or like, what the user viewed,
-    /// favored and bought (recent first counts more), never what they have
-    /// bought; hot goods fill the rest, and are all a new user gets.
+    /// The home feed, by evidence: goods that customers who bought (favoured, viewed) what this customer did also
+    /// bought; then, only to fill what that leaves (a new customer, goods nobody has bought with theirs yet), goods
+    /// like theirs by tags, category and brand; then hot goods. Never a goods the customer has ever bought.
     public func feed(for user: UserId, limit: Int) -> [Recommendation] {
         let profile = profiles[user.description] ?? Profile()
-        let bought = Set(profile.purchased.map(\.description))
         let limit = min(max(limit, 1), Self.resultsMax)
-        var seeds: [(String, Double)] = []
-        for (rank, id) in profile.purchased.prefix(10).enumerated() { seeds.append((id.description, 3.0 / Double(rank + 1))) }
-        for (rank, id) in profile.favorites.prefix(10).enumerated() { seeds.append((id.description, 2.0 / Double(rank + 1))) }
-        for (rank, id) in profile.viewed.prefix(10).enumerated() { seeds.append((id.description, 1.0 / Double(rank + 1))) }
-        var scores = boughtWith(seeds)
-        // Content similarity carries a customer's taste to goods nobody has bought together yet.
-        for (seed, weight) in seeds.sorted(by: { $0.1 > $1.1 }).prefix(Self.similarSeedsMax) {
-            guard let number = graph.numbers[seed] else { continue }
-            let similar = graph.top(
-                graph.similarity(to: number, candidatesMax: Self.feedSimilarCandidatesMax), limit: Self.similarPerSeedMax, excluding: [])
-            for (other, score) in similar { scores[other, default: 0] += weight * score }
+        var excluded = Set(profile.history.compactMap { numbers[$0.goods] })
+        let seeds = feedSeeds(profile)
+        var scores: [Int32: Double] = [:]
+        for (seed, weight) in seeds {
+            for (other, score) in graph.coOccurrence(of: seed) { scores[other, default: 0] += weight * score }
         }
-        var feed = result(scores.map { ($0.key, $0.value) }, limit: limit, excluding: bought)
+        var feed = graph.top(scores.map { ($0.key, $0.value) }, limit: limit, excluding: excluded)
         if feed.count < limit {
-            let have = Set(feed.map(\.goodsId)).union(bought)
-            feed += hot(limit: limit - feed.count, excluding: have).map { Recommendation(goodsId: $0.goodsId, title: $0.title, score: 0) }
+            excluded.formUnion(feed.map(\.0))
+            var similar: [Int32: Double] = [:]
+            for (seed, weight) in seeds.sorted(by: { ($0.1, $1.0) > ($1.1, $0.0) }).prefix(Self.similarSeedsMax) {
+                let nearest = graph.top(
+                    graph.similarity(to: seed, candidatesMax: Self.feedSimilarCandidatesMax), limit: Self.similarPerSeedMax, excluding: [])
+                for (other, score) in nearest { similar[other, default: 0] += weight * score }
+            }
+            feed += graph.top(similar.map { ($0.key, $0.value) }, limit: limit - feed.count, excluding: excluded)
         }
-        return feed
+        var answer = named(feed)
+        if answer.count < limit {
+            let have = Set(answer.map(\.goodsId)).union(profile.history.map(\.goods.description))
+            answer += hot(limit: limit - answer.count, excluding: have).map {
+                Recommendation(goodsId: $0.goodsId, title: $0.title, score: 0)
+            }
+        }
+        return answer
+    }
+
+    /// The feed's seeds with their weights: the newest purchases, favorites and views, each kind weighed as
+    /// `tuning` says and decaying with rank (a customer's whole recent taste, not only their last purchase).
+    func feedSeeds(_ profile: Profile) -> [(Int32, Double)] {
+        var weights: [Int32: Double] = [:]
+        func add(_ ids: [GoodsId], _ weight: Double, _ kept: Int) {
+            for (rank, id) in ids.prefix(kept).enumerated() {
+                guard let number = numbers[id] ?? graph.numbers[id.description] else { continue }
+                weights[number, default: 0] += weight / (1 + Double(rank) / tuning.recencyRanks)
+            }
+        }
+        add(profile.purchased, 1, tuning.purchaseSeeds)
+        add(profile.favorites, tuning.favoriteWeight, Self.favoriteSeeds)
+        add(profile.viewed, tuning.viewWeight, Self.viewSeeds)
+        return weights.map { ($0.key, $0.value) }
+    }
+
+    /// Every goods a user has bought (as far back as `historyKept`).
+    public func everBought(by user: UserId) -> Set<String> {
+        Set(profiles[user.description]?.history.map(\.goods.description) ?? [])
     }
 
     /// What a user has bought (newest first): the evaluation's ground truth.
     public func purchases(of user: UserId) -> [String] { profiles[user.description]?.purchased.map(\.description) ?? [] }
+}
+
+/// How purchases pair and how the feed weighs its evidence. The values in use (`chosen`) were picked with
+/// `emporium recommend evaluate --tune` on validation splits (each customer's second-to-last order hidden, their last
+/// one unseen) of the demo shop and of MovieLens 100k, never on the test split the README reports.
+struct RecommendTuning: Sendable, Hashable, CustomStringConvertible {
+    /// A goods new to a customer pairs with at most this many of their previous distinct purchases.
+    var pairedMax: Int
+    /// Newest purchases taken as the feed's seeds.
+    var purchaseSeeds: Int
+    /// A seed's weight is divided by 1 + rank / `recencyRanks`: the smaller, the more the newest count.
+    var recencyRanks: Double
+    /// Weights of a favorite and of a view, a purchase weighing 1.
+    var favoriteWeight: Double
+    var viewWeight: Double
+
+    static let chosen = RecommendTuning(pairedMax: 25, purchaseSeeds: 10, recencyRanks: 2, favoriteWeight: 0.5, viewWeight: 0.25)
+
+    /// The grid `--tune` searches: pairing (one fold each) by the feed's seeds and recency. The favorite and view
+    /// weights stay as chosen: no dataset at hand has favorites or views.
+    static let pairings = [10, 25, 100]
+    static let grid: [RecommendTuning] = [5, 10, 25, 100].flatMap { seeds in
+        [0.5, 1, 2, 5, 20].map { ranks in
+            RecommendTuning(
+                pairedMax: chosen.pairedMax, purchaseSeeds: seeds, recencyRanks: ranks, favoriteWeight: chosen.favoriteWeight,
+                viewWeight: chosen.viewWeight)
+        }
+    }
+
+    var description: String { "paired \(pairedMax), purchase seeds \(purchaseSeeds), recency ranks \(recencyRanks)" }
 }

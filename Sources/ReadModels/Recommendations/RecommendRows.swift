@@ -23,5 +23,9 @@ extension RecommendProjection.Profile: BinaryFastEncodable {
         w.array(viewed) { $0.id($1) }
         w.array(favorites) { $0.id($1) }
         w.array(purchased) { $0.id($1) }
+        w.array(history) { writer, purchase in
+            writer.id(purchase.goods)
+            writer.int64(purchase.at)
+        }
     }
 }

@@ -47,8 +47,13 @@ extension SearchProjection {
         var categories: [Int]
         var brands: [Int]
         var tags: [Int]
+        /// The query's words that are a category or tag value of the shop: a goods whose category or tag one is has
+        /// it for its subject (a war film for "war"), and ranks above goods that only mention the word.
+        let subjectValues: [Int32]
 
-        init(index: InvertedIndex, filter: Filter, query: SearchQuery, after: SearchCursor?, wanted: Int) {
+        init(
+            index: InvertedIndex, filter: Filter, query: SearchQuery, words: [WordMatch], after: SearchCursor?, wanted: Int
+        ) {
             order = index.keyOrder
             allFacts = index.facts
             tagLists = index.tagLists
@@ -62,6 +67,7 @@ extension SearchProjection {
             categories = [Int](repeating: 0, count: query.facets ? index.values.count : 0)
             brands = categories
             tags = categories
+            subjectValues = Array(Set(words.compactMap { index.valueId($0.word) }))
         }
 
         /// The parts' counts added up and their best keys merged.
@@ -114,7 +120,17 @@ extension SearchProjection {
             }
             var scored = candidate
             scored.score += facts.boost
-            let key = SearchProjection.sortKey(scored, facts, sort)
+            var subjects = 0
+            for value in subjectValues {
+                if facts.category == value {
+                    subjects += 1
+                } else if facts.tagsInline {
+                    if (0..<Int(facts.tagCount)).contains(where: { facts.inlineTag($0) == value }) { subjects += 1 }
+                } else if tagLists[number].contains(value) {
+                    subjects += 1
+                }
+            }
+            let key = SearchProjection.sortKey(scored, facts, sort, subjects: subjects)
             if let after, !after.precedes(key, order) { return }
             eligible += 1
             let order = self.order
@@ -122,10 +138,16 @@ extension SearchProjection {
         }
     }
 
-    static func sortKey(_ candidate: Candidate, _ goods: InvertedIndex.Facts, _ sort: SearchSort) -> SearchCursor {
+    /// Above any BM25F score: a goods with more of the query's words for its subject ranks first among equals.
+    static let subjectTier = 1e6
+
+    static func sortKey(_ candidate: Candidate, _ goods: InvertedIndex.Facts, _ sort: SearchSort, subjects: Int = 0) -> SearchCursor {
         // More words matched; then fewer typos, a word matched only as the prefix of a longer one counting as half a typo
-        // (the exact word first, before any typo); then the score.
-        let relevance = (-Double(candidate.matched), Double(candidate.typos) + 0.5 * Double(candidate.prefixed), -candidate.score)
+        // (the exact word first, before any typo); then more of the words as the goods' category or tags; then the score.
+        let relevance = (
+            -Double(candidate.matched), Double(candidate.typos) + 0.5 * Double(candidate.prefixed),
+            -(Double(subjects) * subjectTier + candidate.score)
+        )
         let id = candidate.number
         switch sort {
         case .relevance: return SearchCursor(nil, relevance: relevance, id: id)

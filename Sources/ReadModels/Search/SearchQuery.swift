@@ -127,7 +127,8 @@ extension SearchProjection {
         let count = words.isEmpty ? index.documentCount : work.candidates.count
         let parts = count >= parallelRankingMin ? 2 : 1  // on one core `concurrentPerform` runs the halves in turn
         var rankings = [Ranking](
-            repeating: Ranking(index: index, filter: filter, query: query, after: after, wanted: offset + query.size), count: parts)
+            repeating: Ranking(index: index, filter: filter, query: query, words: words, after: after, wanted: offset + query.size),
+            count: parts)
         let candidates = work.candidates
         let (browsing, partCount) = (words.isEmpty, rankings.count)
         @Sendable func rank(_ ranking: inout Ranking, _ part: Int) {
