@@ -361,7 +361,9 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         if feed.count < limit {
             excluded.formUnion(feed.map(\.0))
             var similar: [Int32: Double] = [:]
-            for (seed, weight) in seeds.sorted(by: { ($0.1, $1.0) > ($1.1, $0.0) }).prefix(Self.similarSeedsMax) {
+            let ids = graph.ids
+            let strongest = seeds.sorted { ($0.1, ids[Int($1.0)]) > ($1.1, ids[Int($0.0)]) }  // ties in id order
+            for (seed, weight) in strongest.prefix(Self.similarSeedsMax) {
                 let nearest = graph.top(
                     graph.similarity(to: seed, candidatesMax: Self.feedSimilarCandidatesMax), limit: Self.similarPerSeedMax, excluding: [])
                 for (other, score) in nearest { similar[other, default: 0] += weight * score }
@@ -391,7 +393,10 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         add(profile.purchased, 1, tuning.purchaseSeeds)
         add(profile.favorites, tuning.favoriteWeight, Self.favoriteSeeds)
         add(profile.viewed, tuning.viewWeight, Self.viewSeeds)
-        return weights.map { ($0.key, $0.value) }
+        // In the goods' id order: scores are summed in the same order whatever the process and its numbering, so a
+        // restarted server ranks near-ties as the live one does.
+        let ids = graph.ids
+        return weights.map { ($0.key, $0.value) }.sorted { ids[Int($0.0)] < ids[Int($1.0)] }
     }
 
     /// Every goods a user has bought (as far back as `historyKept`).
@@ -404,8 +409,8 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
 }
 
 /// How purchases pair and how the feed weighs its evidence. The values in use (`chosen`) were picked with
-/// `emporium recommend evaluate --tune` on validation splits (each customer's second-to-last order hidden, their last
-/// one unseen) of the demo shop and of MovieLens 100k, never on the test split the README reports.
+/// `emporium recommend evaluate --tune` on the validation split of MovieLens 100k (each customer's second-to-last order
+/// hidden, their last one unseen), never on the test split the README reports.
 struct RecommendTuning: Sendable, Hashable, CustomStringConvertible {
     /// A goods new to a customer pairs with at most this many of their previous distinct purchases.
     var pairedMax: Int
