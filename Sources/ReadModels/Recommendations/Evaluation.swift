@@ -319,7 +319,7 @@ public enum RecommenderEvaluation {
         case "hot": return model.hot(limit: cutoff, excluding: exclude).map(\.goodsId)
         case "also-bought":
             let seeds = bought.prefix(5).enumerated().map { rank, seed in (seed, 1 / Double(rank + 1)) }
-            return model.result(model.boughtWith(seeds).map { ($0.key, $0.value) }, limit: cutoff, excluding: exclude).map(\.goodsId)
+            return model.result(model.boughtWith(seeds), limit: cutoff, excluding: exclude).map(\.goodsId)
         case "similar":
             guard let seed = bought.first else { return [] }
             return model.similar(to: seed, limit: cutoff, excluding: exclude).map(\.goodsId)

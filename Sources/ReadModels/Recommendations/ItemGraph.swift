@@ -138,14 +138,34 @@ final class ItemGraph {
         return scores
     }
 
-    /// Item-to-item cosine over customers: customers who bought both / √(buyers of each), so best sellers do not
-    /// swamp the list (the `implicit` library's item-kNN on a binary customer × goods matrix).
-    func coOccurrence(of number: Int32) -> [(Int32, Double)] {
-        let own = Double(max(buyers[Int(number)], 1))
+    /// Item-to-item cosine over customers — customers who bought both / √(buyers of each), so best sellers do not
+    /// swamp the list (the `implicit` library's item-kNN on a binary customer × goods matrix) — summed over weighted
+    /// seeds, in the graph's scratch arrays (no dictionary per query). Each goods' score adds its seeds' shares in the
+    /// order the seeds are given.
+    func coOccurrence(summing seeds: [(Int32, Double)]) -> [(Int32, Double)] {
         let buyers = self.buyers
+        var accumulated: [Double] = []
+        var touched: [Int32] = []
+        swap(&accumulated, &self.accumulated)
+        swap(&touched, &self.touched)
+        defer {
+            swap(&accumulated, &self.accumulated)
+            swap(&touched, &self.touched)
+        }
+        touched.removeAll(keepingCapacity: true)
+        for (seed, weight) in seeds {
+            let own = Double(max(buyers[Int(seed)], 1))
+            neighbours[Int(seed)].forEach { other, together in
+                let index = Int(other)
+                if accumulated[index] == 0 { touched.append(other) }
+                accumulated[index] += weight * Double(together) / sqrt(own * Double(max(buyers[index], 1)))
+            }
+        }
         var scores: [(Int32, Double)] = []
-        neighbours[Int(number)].forEach { other, together in
-            scores.append((other, Double(together) / sqrt(own * Double(max(buyers[Int(other)], 1)))))
+        scores.reserveCapacity(touched.count)
+        for other in touched {
+            scores.append((other, accumulated[Int(other)]))
+            accumulated[Int(other)] = 0
         }
         return scores
     }

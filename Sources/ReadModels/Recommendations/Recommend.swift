@@ -332,17 +332,12 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
 
     /// Goods bought with `id`: co-occurrence over √(orders of each), so best sellers do not swamp the list.
     public func alsoBought(with id: String, limit: Int, excluding excluded: Set<String> = []) -> [Recommendation] {
-        result(boughtWith([(id, 1)]).map { ($0.key, $0.value) }, limit: limit, excluding: excluded.union([id]))
+        result(boughtWith([(id, 1)]), limit: limit, excluding: excluded.union([id]))
     }
 
     /// Co-occurrence scores summed over weighted seeds (the feed's and the evaluation's also-bought).
-    func boughtWith(_ seeds: [(String, Double)]) -> [Int32: Double] {
-        var scores: [Int32: Double] = [:]
-        for (seed, weight) in seeds {
-            guard let number = graph.numbers[seed] else { continue }
-            for (other, score) in graph.coOccurrence(of: number) { scores[other, default: 0] += weight * score }
-        }
-        return scores
+    func boughtWith(_ seeds: [(String, Double)]) -> [(Int32, Double)] {
+        graph.coOccurrence(summing: seeds.compactMap { seed, weight in graph.numbers[seed].map { ($0, weight) } })
     }
 
     /// The home feed, by evidence: goods that customers who bought (favoured, viewed) what this customer did also
@@ -353,11 +348,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         let limit = min(max(limit, 1), Self.resultsMax)
         var excluded = Set(profile.history.compactMap { numbers[$0.goods] })
         let seeds = feedSeeds(profile)
-        var scores: [Int32: Double] = [:]
-        for (seed, weight) in seeds {
-            for (other, score) in graph.coOccurrence(of: seed) { scores[other, default: 0] += weight * score }
-        }
-        var feed = graph.top(scores.map { ($0.key, $0.value) }, limit: limit, excluding: excluded)
+        var feed = graph.top(graph.coOccurrence(summing: seeds), limit: limit, excluding: excluded)
         if feed.count < limit {
             excluded.formUnion(feed.map(\.0))
             var similar: [Int32: Double] = [:]
