@@ -7,7 +7,7 @@ import Foundation
 public final class RecommendProjection: Projection, @unchecked Sendable {
     public static let name = "recommend"
     public static let schemaVersion = 3  // 2: profiles keep goods ids as 16 bytes; 3: co-purchase over customers' histories
-    public static let foldCostGuess = 2.5
+    public static let foldCostGuess = 4.5  // pairing each purchase with the customer's earlier ones made it the costliest fold
     public static let eventTypes: Set<String> = [
         GoodsListed.eventType, GoodsUpdated.eventType, GoodsDelisted.eventType, GoodsRelisted.eventType,
         GoodsViewed.eventType, FavoriteAdded.eventType, FavoriteRemoved.eventType, CartItemAdded.eventType, OrderPlaced.eventType,
