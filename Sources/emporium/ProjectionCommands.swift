@@ -159,8 +159,14 @@ struct RecommendEvaluate: ParsableCommand {
 
     func run() throws {
         let file = try interactions.map { path in
+            let text: String
             do {
-                return try RecommenderEvaluation.interactions(String(contentsOfFile: path, encoding: .utf8))
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ValidationError("\(path): cannot be read as UTF-8 text (\(error.localizedDescription))")
+            }
+            do {
+                return try RecommenderEvaluation.interactions(text)
             } catch let error as RecommenderEvaluation.InteractionFileError {
                 throw ValidationError("\(path): \(error)")
             }

@@ -36,6 +36,21 @@ import Testing
         #expect(rows.allSatisfy { $0.lag == 0 && $0.rows > 0 && $0.modelBytes > 0 })
         let evaluation = try emporium(["recommend", "evaluate", "--data-dir", data])
         #expect(evaluation.status == 0 && evaluation.output.contains("feed") && evaluation.output.contains("NDCG@10"))
+        // An outside interaction file, and the files it refuses (exit 64, the line named).
+        let file = data + "/interactions.csv"
+        let lines = (0..<30).flatMap { user in (0..<4).map { step in "c\(user),g\((user + step) % 12),\(1_700_000_000 + user * 10 + step)" }
+        }
+        try (["user,item,timestamp"] + lines).joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let outside = try emporium(["recommend", "evaluate", "--interactions", file, "--json"])
+        let report = try JSONDecoder().decode(RecommenderEvaluation.Report.self, from: Data(outside.output.utf8))
+        #expect(outside.status == 0 && report.users == 30 && report.goods == 12 && report.events == 120)
+        let validation = try emporium(["recommend", "evaluate", "--interactions", file, "--split", "validation"])
+        #expect(validation.status == 0 && validation.output.contains("the one before hidden"), "\(validation.output)")
+        try "1,10,881250949\n1,11\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let broken = try emporium(["recommend", "evaluate", "--interactions", file])
+        #expect(broken.status == 64 && broken.output.contains("line 2"), "\(broken.output)")
+        let missing = try emporium(["recommend", "evaluate", "--interactions", data + "/nothing.csv"])
+        #expect(missing.status == 64 && missing.output.contains("cannot be read"), "\(missing.output)")
         #expect(try emporium(["projections", "rebuild", "nothing", "--data-dir", data]).status != 0)
         let healthy = try emporium(["verify", "--data-dir", data])
         #expect(healthy.status == 0, "\(healthy.output)")
