@@ -8,7 +8,8 @@
 # is committed. `emporium recommend evaluate --interactions` scores Emporium's
 # recommenders (the serving code) on each customer's last order, hidden;
 # tools/recs_peer.py scores implicit's item-kNN (cosine, BM25), ALS and BPR on
-# exactly that split, each with hyperparameters chosen on the validation split.
+# exactly that split (checked: the same goods hidden, by digest), each with
+# hyperparameters chosen on the validation split.
 #
 #   tools/bench-recommend.sh                 # release build; prints the table and the targets
 #   tools/bench-recommend.sh --file F.csv    # any interaction file: user, item, timestamp[, basket]
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
     --file) file="$2"; shift 2 ;;
     --smoke) config=debug; smoke=1; shift ;;
     --tune) tune=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

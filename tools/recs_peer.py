@@ -91,6 +91,14 @@ def split(rows, which):
     return train, targets, items
 
 
+def digest(targets):
+    """FNV-1a (64 bits, hex) of the sorted lines "user\titem\n" asked for: emporium's heldOutDigest."""
+    value = 0xcbf29ce484222325
+    for byte in "".join(sorted(f"{user}\t{item}\n" for user, items in targets.items() for item in items)).encode():
+        value = ((value ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return format(value, "x")
+
+
 def matrix(train, users, items):
     u = {name: i for i, name in enumerate(users)}
     g = {name: i for i, name in enumerate(items)}
@@ -158,7 +166,7 @@ def evaluate(rows):
         hr, nd, micros = score(model, test_matrix, test_targets, u, g)
         results.append({"recommender": name, "setting": best[1], "hitRate": hr, "ndcg": nd, "microsPerUser": micros,
                         "fitSeconds": fit_seconds, "validationHitRate": best[0][0]})
-    return results, len(test_targets)
+    return results, len(test_targets), digest(test_targets)
 
 
 def main():
@@ -168,15 +176,17 @@ def main():
     parser.add_argument("--out")
     args = parser.parse_args()
     rows = read_interactions(args.file)
-    results, users = evaluate(rows)
+    results, users, split_digest = evaluate(rows)
     with open(args.emporium, encoding="utf-8") as handle:
         ours = json.load(handle)
-    if ours["users"] != users:
-        raise SystemExit(f"the splits differ: emporium evaluated {ours['users']} customers, the peers {users}")
+    if ours["users"] != users or ours.get("heldOutDigest") != split_digest:
+        raise SystemExit(f"the splits differ: emporium hid {ours['users']} customers' goods (digest "
+                         f"{ours.get('heldOutDigest')}), the peers {users} ({split_digest})")
     popular = next(r["hitRate"] for r in ours["rows"] if r["recommender"] == "popular")
     best_peer = max(r["hitRate"] for r in results)
     knn = max(r["hitRate"] for r in results if "kNN" in r["recommender"])
-    print(f"{len(rows)} interactions, {users} customers evaluated (test split: each one's last order hidden)")
+    print(f"{len(rows)} interactions, {users} customers evaluated (test split: each one's last order hidden; "
+          f"the same goods hidden on both sides, digest {split_digest})")
     print(f"{'model':34} {'HR@10':>7} {'NDCG@10':>8} {'vs popular':>10} {'vs best peer':>12}  setting / time")
     for row in ours["rows"]:
         print(f"{'Emporium ' + row['recommender']:34} {row['hitRate']:7.4f} {row['ndcg']:8.4f} "

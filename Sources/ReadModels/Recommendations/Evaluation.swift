@@ -34,6 +34,9 @@ public enum RecommenderEvaluation {
         public var events: UInt64
         public var cutoff: Int
         public var rows: [Row]
+        /// For an interaction file: FNV-1a (64 bits, hex) of the sorted lines `user<TAB>item<LF>` of every goods asked
+        /// for, in the file's own names, so another tool can prove it scored the very same split.
+        public var heldOutDigest: String? = nil
     }
 
     public enum Split: String, Codable, Sendable, CaseIterable {
@@ -184,12 +187,16 @@ public enum RecommenderEvaluation {
     }
 
     public static func run(interactions: [Interaction], split: Split = .test) -> Report {
-        let (model, held) = fold(interactions: interactions, split: split, tuning: .chosen)
-        return report(model, held: held, split: split, events: UInt64(interactions.count))
+        let (model, held, digest) = fold(interactions: interactions, split: split, tuning: .chosen)
+        var report = report(model, held: held, split: split, events: UInt64(interactions.count))
+        report.heldOutDigest = digest
+        return report
     }
 
     /// Every item listed, then every order not hidden in time order, through the projection's own entry points.
-    static func fold(interactions: [Interaction], split: Split, tuning: RecommendTuning) -> (RecommendProjection, [UserId: HeldOut]) {
+    static func fold(
+        interactions: [Interaction], split: Split, tuning: RecommendTuning
+    ) -> (RecommendProjection, [UserId: HeldOut], digest: String) {
         var users: [String: UserId] = [:]
         var goods: [String: GoodsId] = [:]
         /// A version-4-shaped UUID numbering the file's users (`u`) and items (`g`) in order of appearance.
@@ -240,7 +247,14 @@ public enum RecommenderEvaluation {
         for order in orders where held[order.user]?.orders.contains(order.index) != true {
             model.purchase(by: order.user, order.goods, at: order.at)
         }
-        return (model, held)
+        // An item's title is its name in the file.
+        let names = Dictionary(uniqueKeysWithValues: users.map { ($0.value, $0.key) })
+        let lines = held.flatMap { user, hidden in
+            hidden.target.map { "\(names[user] ?? "")\t\(model.items[$0]?.title ?? "")\n" }
+        }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in lines.sorted().joined().utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return (model, held, String(hash, radix: 16))
     }
 
     // MARK: Scoring
@@ -286,7 +300,7 @@ public enum RecommenderEvaluation {
 
     public static func tune(interactions: [Interaction]) -> [(setting: String, feed: Row)] {
         tune { tuning in
-            let (model, held) = fold(interactions: interactions, split: .validation, tuning: tuning)
+            let (model, held, _) = fold(interactions: interactions, split: .validation, tuning: tuning)
             return (model, held, UInt64(interactions.count))
         }
     }

@@ -170,9 +170,6 @@ final class ItemGraph {
         return scores
     }
 
-    /// Goods some customer bought with this one.
-    func hasNeighbours(_ number: Int32) -> Bool { neighbours[Int(number)].live > 0 }
-
     /// The `limit` best-scored listed goods not in `excluded`, best first (ties by id).
     func top(_ scores: [(Int32, Double)], limit: Int, excluding excluded: Set<Int32>) -> [(Int32, Double)] {
         let eligible = scores.filter { $0.1 > 0 && listed[Int($0.0)] && !excluded.contains($0.0) }

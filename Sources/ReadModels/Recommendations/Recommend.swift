@@ -69,7 +69,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
 
     /// Goods by number with their features and co-purchases, derived from `items` and the histories in `profiles`.
     let graph = ItemGraph()
-    /// The graph's number of each goods id (spares formatting an id as text in the co-purchase loops).
+    /// The graph's number of every goods (the graph's own map is by text; this one spares formatting ids in the loops).
     private var numbers: [GoodsId: Int32] = [:]
     /// Each customer's history as graph numbers, parallel to `Profile.history` (derived, never stored): the pairing
     /// loops read integers, not ids.
@@ -94,7 +94,8 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     public func didLoad() {
         hottest = []
         for (id, item) in items.rows.sorted(by: { $0.key < $1.key }) {
-            let number = graph.number(id)
+            guard let goods = GoodsId(id) else { continue }
+            let number = self.number(goods)
             graph.setFeatures(number, Self.features(of: item))
             graph.setListed(number, item.listed)
             if item.hot > 0 { hottest.append((Self.hotKey(item), id)) }
@@ -142,7 +143,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
 
     public func apply(_ event: ProjectedEvent) {
         switch (event.stream, event.event) {
-        case (.goods(let id), .goods(let change)): applyGoods(id.description, change)
+        case (.goods(let id), .goods(let change)): applyGoods(id, change)
         case (.user(let user), .user(.goodsViewed(let viewed))):
             let goods = viewed.goodsId
             interest(goods.description, Self.viewWeight, at: viewed.at)
@@ -169,7 +170,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         }
     }
 
-    private func applyGoods(_ id: String, _ change: GoodsEvent) {
+    private func applyGoods(_ goods: GoodsId, _ change: GoodsEvent) {
         switch change {
         case .listed(let listed): tick(listed.at)
         case .updated, .delisted, .relisted: break
@@ -179,7 +180,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         var before: Item?
         var after = Item()
         items.update(
-            id,
+            goods.description,
             default: {
                 isNew = true; return Item()
             }()
@@ -198,7 +199,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
             }
             after = item
         }
-        let number = graph.number(id)
+        let number = self.number(goods)
         if before?.tags != after.tags || before?.category != after.category || before?.brand != after.brand {
             let features = Self.features(of: after)
             if before.map(Self.features) != features { graph.setFeatures(number, features) }
@@ -234,8 +235,9 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     func purchase(by user: UserId, _ bought: Set<GoodsId>, at: Instant) {
         let ids = bought.sorted().prefix(Self.linesPerOrderCounted)
         for id in ids {
-            interest(id.description, Self.purchaseWeight, at: at)
-            items.update(id.description, default: Item()) { $0.orders += 1 }
+            let key = id.description
+            interest(key, Self.purchaseWeight, at: at)
+            items.update(key, default: Item()) { $0.orders += 1 }
         }
         var numbered = numberedHistories.removeValue(forKey: user) ?? []  // out of the dictionary: appended in place
         profiles.update(user.description, default: Profile()) { profile in
@@ -346,7 +348,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     public func feed(for user: UserId, limit: Int) -> [Recommendation] {
         let profile = profiles[user.description] ?? Profile()
         let limit = min(max(limit, 1), Self.resultsMax)
-        var excluded = Set(profile.history.compactMap { numbers[$0.goods] })
+        var excluded = Set(numberedHistories[user] ?? [])
         let seeds = feedSeeds(profile)
         var feed = graph.top(graph.coOccurrence(summing: seeds), limit: limit, excluding: excluded)
         if feed.count < limit {
@@ -377,7 +379,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         var weights: [Int32: Double] = [:]
         func add(_ ids: [GoodsId], _ weight: Double, _ kept: Int) {
             for (rank, id) in ids.prefix(kept).enumerated() {
-                guard let number = numbers[id] ?? graph.numbers[id.description] else { continue }
+                guard let number = numbers[id] else { continue }
                 weights[number, default: 0] += weight / (1 + Double(rank) / tuning.recencyRanks)
             }
         }
