@@ -134,7 +134,45 @@ struct ProjectionsRebuild: ParsableCommand {
 
 struct RecommendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "recommend", abstract: "Recommendation tools.", subcommands: [RecommendEvaluate.self])
+        commandName: "recommend", abstract: "Recommendation tools.", subcommands: [RecommendTrain.self, RecommendEvaluate.self])
+}
+
+struct RecommendTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the recommender's factor model now, on the log as it is (folding new events first), and store it.",
+        discussion: """
+            A serving shop trains it by itself in the background once enough has been bought since the last training \
+            (a tenth more purchases, at least 100, or a forgotten customer); a rebuild trains it at its end. \
+            Stop the server first, or ask it: POST /v1/admin/recommendations/train.
+            """)
+
+    @OptionGroup var data: DataOptions
+
+    func run() throws {
+        guard let lock = try ServerLock(directory: data.projectionsDirectory) else {
+            throw CommandFailure(
+                .tempFail, "a server is running on \(data.dataDirectory); ask it instead: POST /v1/admin/recommendations/train")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let log = try data.openLog(readOnly: true)
+        defer { log.close() }
+        let projector = try data.openProjector(log: log, batchEventsMax: nil)
+        defer { projector.close() }
+        let bar = ProgressBar(label: "catch up")
+        try projector.catchUp { bar.update(done: $0, total: $1) }
+        bar.finish()
+        let started = DispatchTime.now().uptimeNanoseconds
+        try projector.doBackgroundWork(RecommendProjection.name)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        guard let training = try projector.read(RecommendProjection.self, { $0.training }) else {
+            print("nothing to train on: fewer than \(RecommendProjection.trainingPurchasesMin) purchases")
+            return
+        }
+        print(
+            "trained at position \(training.position) on \(training.customers) customers' \(training.purchases) purchases"
+                + String(format: " in %.2f s", seconds))
+    }
 }
 
 struct RecommendEvaluate: ParsableCommand {

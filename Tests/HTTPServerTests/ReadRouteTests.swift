@@ -110,6 +110,19 @@ extension Reply {
                 if rebuilding { try await Task.sleep(for: .milliseconds(50)) }
             }
             #expect(!rebuilding, "a rebuild started on an idle server never finished")
+            // Training the factor model on demand: in the background, its status says when it is done and where.
+            #expect(try await client.call(.post, "/v1/admin/recommendations/train", token: merchant).errorCode == "forbidden")
+            let head = try await client.head()
+            let asked = try await client.call(.post, "/v1/admin/recommendations/train", token: admin)
+            #expect(asked.status == .ok && asked.array.first?["name"] as? String == "recommend", "\(asked.text)")
+            var trainedAt: Int?
+            for _ in 0..<200 where trainedAt == nil {
+                let rows = try await client.call(.get, "/v1/admin/projections", token: admin).array
+                let row = rows.first { $0["name"] as? String == "recommend" }
+                if row?["training"] as? Bool == false { trainedAt = row?["trainedAt"] as? Int }
+                if trainedAt == nil { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(trainedAt == Int(head), "a training asked for on an idle server never finished")
             let metrics = try await client.call(.get, "/metrics")
             #expect(metrics.text.contains("emporium_projection_lag_events{projection=\"search\"}"))
         }

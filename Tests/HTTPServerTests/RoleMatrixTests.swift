@@ -321,6 +321,7 @@ enum Matrix {
         "analyticsStock": "merchant analytics:read", "goodsHistory": "merchant analytics:read",
         "auditStreams": "admin audit:read", "auditCategories": "admin audit:read", "auditVerify": "admin audit:read",
         "projections": "admin projections:manage", "rebuildProjection": "admin projections:manage",
+        "trainRecommendations": "admin projections:manage",
         "apiKeys": "admin", "merchantApplications": "admin",
     ]
 

@@ -47,6 +47,8 @@ import Testing
         for (key, row) in model.items.rows { copy.items[key] = row }
         for (key, row) in model.profiles.rows { copy.profiles[key] = row }
         for (key, row) in model.clock.rows { copy.clock[key] = row }
+        for (key, row) in model.factorRows.rows { copy.factorRows[key] = row }
+        for (key, row) in model.trainings.rows { copy.trainings[key] = row }
         copy.didLoad()
         return copy
     }

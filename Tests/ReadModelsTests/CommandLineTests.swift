@@ -34,6 +34,10 @@ import Testing
         let rows = try JSONDecoder().decode([ProjectionStatus].self, from: Data(status.output.utf8))
         #expect(rows.map(\.name) == ["analytics", "mypages", "recommend", "search"])
         #expect(rows.allSatisfy { $0.lag == 0 && $0.rows > 0 && $0.modelBytes > 0 })
+        // The rebuild trained the factor model at its end; `recommend train` trains it again on demand.
+        #expect(rows.map(\.trainedAt) == [nil, nil, shop.log.headPosition, nil])
+        let trained = try emporium(["recommend", "train", "--data-dir", data])
+        #expect(trained.status == 0 && trained.output.contains("trained at position \(shop.log.headPosition) on "), "\(trained.output)")
         let evaluation = try emporium(["recommend", "evaluate", "--data-dir", data])
         #expect(evaluation.status == 0 && evaluation.output.contains("feed") && evaluation.output.contains("NDCG@10"))
         // An outside interaction file, and the files it refuses (exit 64, the line named).

@@ -382,6 +382,7 @@ import Testing
         try projector.reload()
         #expect(try projector.status().allSatisfy { $0.checkpoint == 0 }, "a reload folds again from what is stored")
         while try projector.step(through: head, storing: false) {}
+        projector.finishBackgroundWork(projector.names)  // as `catchUp` does (the recommender's factors)
         try projector.finishWrite()
         #expect(try projector.status().allSatisfy { $0.storedCheckpoint == head })
         for name in projector.names { #expect(try projector.storedModel(name) == whole.storedModel(name), "\(name)") }

@@ -41,6 +41,15 @@ struct AdminController: Sendable {
         endpoints.post(
             "/v1/admin/projections/:name/rebuild", "rebuildProjection", "Admins: rebuild a projection (or all) beside the serving one",
             access: keepers, answer: .of([ProjectionStatus].self), rebuild)
+        endpoints.post(
+            "/v1/admin/recommendations/train", "trainRecommendations",
+            "Admins: train the recommender's factor model now, in the background, on the log as folded (its status says when it is done)",
+            access: keepers, answer: .of([ProjectionStatus].self)
+        ) { _, _ in
+            let projector = try requireProjector()
+            _ = try projector.requestBackgroundWork(RecommendProjection.name)
+            return try Responses.json(try projector.status().filter { $0.name == RecommendProjection.name })
+        }
     }
 
     func requireProjector() throws -> Projector {

@@ -49,7 +49,7 @@ public enum RecommenderEvaluation {
     }
 
     public static let cutoff = 10
-    public static let recommenders = ["popular", "hot", "also-bought", "similar", "feed"]
+    public static let recommenders = ["popular", "hot", "also-bought", "similar", "factors", "feed"]
 
     /// What one customer's split hides: some orders (by position in the log, or by index in a file), the browsing of
     /// their goods since the order before, and the goods asked for.
@@ -117,6 +117,7 @@ public enum RecommenderEvaluation {
             model.apply(ProjectedEvent(position: record.position, stream: stream, event: event))
             return true
         }
+        model.finishBackgroundWork(at: head, force: true)  // the factor model, trained as a CLI rebuild trains it
         return model
     }
 
@@ -247,6 +248,7 @@ public enum RecommenderEvaluation {
         for order in orders where held[order.user]?.orders.contains(order.index) != true {
             model.purchase(by: order.user, order.goods, at: order.at)
         }
+        model.finishBackgroundWork(at: UInt64(interactions.count), force: true)
         // An item's title is its name in the file.
         let names = Dictionary(uniqueKeysWithValues: users.map { ($0.value, $0.key) })
         let lines = held.flatMap { user, hidden in
@@ -322,6 +324,21 @@ public enum RecommenderEvaluation {
                 scored.append((setting.description + (setting == .chosen ? " (in use)" : ""), feed))
             }
         }
+        // The factor model: one fold and training per setting, then every weight of the blend on it.
+        for factors in RecommendTuning.factorGrid {
+            var base = RecommendTuning.chosen
+            base.factors = factors
+            let (model, held, events) = try fold(base)
+            for weight in RecommendTuning.factorWeights {
+                var setting = base
+                setting.factorWeight = weight
+                if setting == .chosen { continue }  // scored with the pairings above
+                model.tuning = setting
+                let rows = report(model, held: held, split: .validation, events: events, only: ["feed"]).rows
+                guard let feed = rows.first else { continue }
+                scored.append((setting.description + (setting == .chosen ? " (in use)" : ""), feed))
+            }
+        }
         return scored.sorted { ($0.feed.hitRate, $0.feed.ndcg) > ($1.feed.hitRate, $1.feed.ndcg) }
     }
 
@@ -337,6 +354,7 @@ public enum RecommenderEvaluation {
         case "similar":
             guard let seed = bought.first else { return [] }
             return model.similar(to: seed, limit: cutoff, excluding: exclude).map(\.goodsId)
+        case "factors": return model.predicted(for: user, limit: cutoff).map(\.goodsId)
         default: return model.feed(for: user, limit: cutoff).map(\.goodsId)
         }
     }

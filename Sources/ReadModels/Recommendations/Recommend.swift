@@ -6,7 +6,7 @@ import Foundation
 /// newest event folded, so a model folded twice is the same model.
 public final class RecommendProjection: Projection, @unchecked Sendable {
     public static let name = "recommend"
-    public static let schemaVersion = 3  // 2: profiles keep goods ids as 16 bytes; 3: co-purchase over customers' histories
+    public static let schemaVersion = 4  // 2: goods ids as 16 bytes; 3: co-purchase over customers' histories; 4: factor model
     public static let foldCostGuess = 4.5  // pairing each purchase with the customer's earlier ones made it the costliest fold
     public static let eventTypes: Set<String> = [
         GoodsListed.eventType, GoodsUpdated.eventType, GoodsDelisted.eventType, GoodsRelisted.eventType,
@@ -65,7 +65,32 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     public let profiles = Table<Profile>(prefix: 3)
     /// `now`: the newest event time folded, in ms.
     public let clock = Table<Int64>(prefix: 4)
-    public var storedTables: [any StoredTable] { [items, profiles, clock] }
+    /// The factor model's goods factors, by goods id (see `FactorModel`), as trained at `trainings["model"]`.
+    public let factorRows = Table<[Float]>(prefix: 5)
+    /// When and on what the factor model was trained (one row, "model").
+    public let trainings = Table<Training>(prefix: 6)
+    public var storedTables: [any StoredTable] { [items, profiles, clock, factorRows, trainings] }
+
+    public struct Training: Codable, Equatable, Sendable, Hashable {
+        /// The log position the model was trained at: it is a function of the log up to there.
+        public internal(set) var position: UInt64
+        var settings: FactorSettings
+        public internal(set) var customers: Int
+        public internal(set) var purchases: Int
+        /// `clock["purchases"]` and `clock["forgotten"]` when it was trained (what makes the next training due).
+        var purchasesFolded: Int64
+        var forgottenFolded: Int64
+    }
+
+    /// The factor model in use, rows by graph number (derived from `factorRows`).
+    var factorModel: FactorModel?
+    /// Trains the factor model off the fold's thread (see `caughtUp`).
+    let trainer = FactorTrainer()
+    /// An admin asked for a training (started at the next `caughtUp`, due or not).
+    var trainingRequested = false
+    /// The feed's scratch: the customer's preference for every goods, and co-purchase scores by goods.
+    var preferences: [Float] = []
+    var coPurchaseScratch: [Double] = []
 
     /// Goods by number with their features and co-purchases, derived from `items` and the histories in `profiles`.
     let graph = ItemGraph()
@@ -73,7 +98,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     private var numbers: [GoodsId: Int32] = [:]
     /// Each customer's history as graph numbers, parallel to `Profile.history` (derived, never stored): the pairing
     /// loops read integers, not ids.
-    private var numberedHistories: [UserId: [Int32]] = [:]
+    private(set) var numberedHistories: [UserId: [Int32]] = [:]
     /// How purchases pair and how the feed weighs its evidence (chosen on a validation split, see
     /// `RecommenderEvaluation.tune`). Serving always uses `.chosen`; the evaluation folds models with others.
     var tuning: RecommendTuning
@@ -109,6 +134,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         hottest.sort { ($0.key, $1.id) > ($1.key, $0.id) }
         if hottest.count > Self.hotKept { hottest.removeLast(hottest.count - Self.hotKept) }
         hotMembers = Dictionary(uniqueKeysWithValues: hottest.map { ($0.id, $0.key) })
+        loadFactors()
     }
 
     /// Where (key, id) is or would go in `hottest`.
@@ -164,6 +190,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
                 for index in numbered.indices { count(index, history, numbered, -1) }
             }
             profiles[user.description] = nil
+            clock["forgotten"] = (clock["forgotten"] ?? 0) + 1  // the factor model learnt from them: train it again
         case (_, .cart(.itemAdded(let added))): interest(added.goodsId.description, Self.cartWeight, at: added.at)
         case (_, .order(.placed(let placed))): applyOrder(placed)
         default: break
@@ -240,6 +267,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
             items.update(key, default: Item()) { $0.orders += 1 }
         }
         var numbered = numberedHistories.removeValue(forKey: user) ?? []  // out of the dictionary: appended in place
+        var purchasesFolded: Int64 = 0
         profiles.update(user.description, default: Profile()) { profile in
             for id in ids {
                 profile.purchased.moveToFront(id, keepingAtMost: Self.purchasedKept) { $0 == id }
@@ -247,11 +275,13 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
                 guard !numbered.contains(number) else { continue }
                 profile.history.append(Purchase(goods: id, at: at.millisecondsSinceEpoch))
                 numbered.append(number)
+                purchasesFolded += 1
                 count(numbered.count - 1, profile.history, numbered, 1)
                 if numbered.count > Self.historyKept { dropOldest(&profile.history, &numbered) }
             }
         }
         numberedHistories[user] = numbered
+        if purchasesFolded > 0 { clock["purchases"] = (clock["purchases"] ?? 0) + purchasesFolded }
     }
 
     /// Whether a customer's purchases at `later` and `earlier` (indices of their history) make a pair.
@@ -343,14 +373,14 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     }
 
     /// The home feed, by evidence: goods that customers who bought (favoured, viewed) what this customer did also
-    /// bought; then, only to fill what that leaves (a new customer, goods nobody has bought with theirs yet), goods
+    /// bought, blended with what the factor model predicts from their whole history; then, only to fill what that leaves (a new customer, goods nobody has bought with theirs yet), goods
     /// like theirs by tags, category and brand; then hot goods. Never a goods the customer has ever bought.
     public func feed(for user: UserId, limit: Int) -> [Recommendation] {
         let profile = profiles[user.description] ?? Profile()
         let limit = min(max(limit, 1), Self.resultsMax)
         var excluded = Set(numberedHistories[user] ?? [])
         let seeds = feedSeeds(profile)
-        var feed = graph.top(graph.coOccurrence(summing: seeds), limit: limit, excluding: excluded)
+        var feed = collaborative(for: user, seeds: seeds, limit: limit, excluding: excluded)
         if feed.count < limit {
             excluded.formUnion(feed.map(\.0))
             var similar: [Int32: Double] = [:]
@@ -414,8 +444,12 @@ struct RecommendTuning: Sendable, Hashable, CustomStringConvertible {
     /// Weights of a favorite and of a view, a purchase weighing 1.
     var favoriteWeight: Double
     var viewWeight: Double
+    /// How the factor model is trained, and the weight of its (normalised) prediction beside the (normalised)
+    /// co-purchase score in the feed.
+    var factors = FactorSettings.chosen
+    var factorWeight = 0.5
 
-    static let chosen = RecommendTuning(pairedMax: 25, purchaseSeeds: 10, recencyRanks: 2, favoriteWeight: 0.5, viewWeight: 0.25)
+    static let chosen = RecommendTuning(pairedMax: 10, purchaseSeeds: 5, recencyRanks: 2, favoriteWeight: 0.5, viewWeight: 0.25)
 
     /// The grid `--tune` searches: pairing (one fold each) by the feed's seeds and recency. The favorite and view
     /// weights stay as chosen: no dataset at hand has favorites or views.
@@ -428,5 +462,16 @@ struct RecommendTuning: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    var description: String { "paired \(pairedMax), purchase seeds \(purchaseSeeds), recency ranks \(recencyRanks)" }
+    /// The factor model's grid (one training each), each with every weight of `factorWeights`; pairing, seeds and
+    /// recency as chosen.
+    static let factorGrid: [FactorSettings] = [32, 64].flatMap { factors in
+        [0.01, 0.1].flatMap { regularization in
+            [1.0, 10].map { FactorSettings(factors: factors, regularization: regularization, alpha: $0, iterations: 15) }
+        }
+    }
+    static let factorWeights = [0, 0.1, 0.25, 0.5, 1, 2]
+
+    var description: String {
+        "paired \(pairedMax), purchase seeds \(purchaseSeeds), recency ranks \(recencyRanks), \(factors), factor weight \(factorWeight)"
+    }
 }

@@ -9,13 +9,14 @@ import Synchronization
 extension Projector {
     // MARK: Folding
 
-    /// Folds every projection (and any rebuild) up to the head as it is now.
-    /// `progress` gets (position, head) after each batch.
+    /// Folds every projection (and any rebuild) up to the head as it is now, then does the background work due
+    /// (the recommender's factor model) at once. `progress` gets (position, head) after each batch.
     public func catchUp(progress: ((UInt64, UInt64) -> Void)? = nil) throws {
         let head = try log.head().position
         while try step(through: head) {
             progress?(lowestCheckpoint, head)
         }
+        finishBackgroundWork(names)
         try finishWrite()
     }
 

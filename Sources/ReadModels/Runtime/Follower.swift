@@ -48,6 +48,7 @@ extension Projector {
                 let storing = clock.now - lastStore >= options.storeIntervalMax
                 try await onWorker {
                     try self.step(through: head, storing: storing)
+                    self.absorbBackgroundWork()
                     if storing { try self.finishWrite() }
                 }
                 if storing { lastStore = clock.now }
@@ -67,6 +68,54 @@ extension Projector {
                     logger.error("reloading the read models failed", metadata: ["error": "\(error)"])
                 }
             }
+        }
+    }
+
+    /// Lets every serving model that has caught up with the log enter finished background work and start what is
+    /// due (see `Projection.caughtUp`); a model that changed is stored with the next store. On the fold's thread.
+    func absorbBackgroundWork() {
+        let head = log.headPosition
+        let caughtUp = state.withLock { live.values.filter { $0.checkpoint >= head } }
+        let wakeups = self.wakeups
+        for participant in caughtUp {
+            let changed = participant.lock.withLock {
+                participant.projection.caughtUp(at: participant.checkpoint) { wakeups.publish(wakeups.head + 1) }
+            }
+            if changed, !unstored.contains(where: { $0 === participant }) { unstored.append(participant) }
+        }
+    }
+
+    /// Asks a serving model to do its background work now, due or not (in the background once it has caught up; see
+    /// `Projection.requestBackgroundWork`). False when it has none.
+    public func requestBackgroundWork(_ name: String) throws -> Bool {
+        guard let participant = state.withLock({ live[name] }) else {
+            throw ProjectionError("no projection named \(LogLimits.shown(name))")
+        }
+        guard participant.lock.withLock({ participant.projection.requestBackgroundWork() }) else { return false }
+        wakeups.publish(wakeups.head + 1)
+        return true
+    }
+
+    /// Does a serving model's background work now, on this thread, due or not, and stores it (the CLI's form).
+    public func doBackgroundWork(_ name: String) throws {
+        guard let participant = state.withLock({ live[name] }) else {
+            throw ProjectionError("no projection named \(LogLimits.shown(name))")
+        }
+        let changed = participant.lock.withLock {
+            participant.projection.finishBackgroundWork(at: participant.checkpoint, force: true)
+        }
+        if changed, !unstored.contains(where: { $0 === participant }) { unstored.append(participant) }
+        try finishWrite()
+    }
+
+    /// Does the background work due for the serving models named, at once (a CLI rebuild's last step).
+    func finishBackgroundWork(_ names: [String]) {
+        let participants = state.withLock { names.compactMap { live[$0] } }
+        for participant in participants {
+            let changed = participant.lock.withLock {
+                participant.projection.finishBackgroundWork(at: participant.checkpoint, force: false)
+            }
+            if changed, !unstored.contains(where: { $0 === participant }) { unstored.append(participant) }
         }
     }
 

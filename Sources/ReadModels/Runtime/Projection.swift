@@ -38,11 +38,32 @@ public protocol Projection: AnyObject {
     /// Called before a model starts serving (loaded, or a rebuild taking over): faults in and builds
     /// what the first query would otherwise pay for. It must not change what queries answer.
     func warm()
+    /// Slow work derived from the model (the recommender's factor model), done off the fold's thread: called on the
+    /// fold's thread whenever a serving model has caught up with the log, at `position`; it may enter a finished
+    /// result (true: the stored model changed) and start the next (calling `wake` when it is done).
+    func caughtUp(at position: UInt64, wake: @escaping @Sendable () -> Void) -> Bool
+    /// Does that work now, on this thread, when it is due (or `force`), for the model folded through `position`: a
+    /// CLI rebuild finishes with it, and a check folding the log again does it where the stored result was done.
+    /// True when the stored model changed.
+    @discardableResult
+    func finishBackgroundWork(at position: UInt64, force: Bool) -> Bool
+    /// The log position the stored result of that work was computed at, if any (the result is a function of the log up to there).
+    var backgroundWorkPosition: UInt64? { get }
+    /// Whether the work runs or is asked for (nil: the model has none).
+    var backgroundWorkPending: Bool? { get }
+    /// Asks for the work to be done at the next `caughtUp`, due or not (an admin's request). False when the model has none.
+    func requestBackgroundWork() -> Bool
 }
 
 extension Projection {
     public func didLoad() {}
     public func warm() {}
+    public func caughtUp(at position: UInt64, wake: @escaping @Sendable () -> Void) -> Bool { false }
+    @discardableResult
+    public func finishBackgroundWork(at position: UInt64, force: Bool) -> Bool { false }
+    public var backgroundWorkPosition: UInt64? { nil }
+    public var backgroundWorkPending: Bool? { nil }
+    public func requestBackgroundWork() -> Bool { false }
 }
 
 /// The projections `emporium serve` runs, by name.

@@ -29,6 +29,11 @@ public struct ProjectionStatus: Codable, Sendable, Hashable {
     public var rebuild: Rebuild?
     /// The last error folding met, while it retries (the read models fold together, so it is every model's); none once a fold succeeds.
     public var lastError: String?
+    /// Where the model's background work was last done, if it has any (the recommender's factor model: the log
+    /// position it was trained at).
+    public var trainedAt: UInt64? = nil
+    /// Set while that work runs, or is asked for and not started yet.
+    public var training: Bool? = nil
 }
 
 public struct ProjectionError: Error, CustomStringConvertible {

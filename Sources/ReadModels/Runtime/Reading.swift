@@ -56,13 +56,18 @@ extension Projector {
         return try serving.keys.sorted().compactMap { name in
             guard let participant = serving[name] else { return nil }
             let bytes = try environment.read { try $0.storedBytes(participant.database) }
-            let checkpoint = participant.lock.withLock { participant.checkpoint }
-            return ProjectionStatus(
+            let (checkpoint, trainedAt, working) = participant.lock.withLock {
+                (participant.checkpoint, participant.projection.backgroundWorkPosition, participant.projection.backgroundWorkPending)
+            }
+            var status = ProjectionStatus(
                 name: name, schemaVersion: participant.type.schemaVersion, checkpoint: checkpoint,
                 storedCheckpoint: stored[name]?.checkpoints[participant.slot] ?? 0, head: head,
                 lag: head > checkpoint ? head - checkpoint : 0, rows: participant.lock.withLock { participant.rows },
                 modelBytes: bytes,
                 rebuild: building[name].map { .init(checkpoint: $0.checkpoint, target: head) }, lastError: failure)
+            status.trainedAt = trainedAt
+            status.training = working
+            return status
         }
     }
 

@@ -54,7 +54,10 @@ extension Projector {
                 (names.map { shadows[$0]?.checkpoint ?? live[$0]?.checkpoint ?? head }.min() ?? head, names.contains { shadows[$0] != nil })
             }
             progress?(position, head)
-            guard rebuilding || position < head else { return try finishWrite() }
+            guard rebuilding || position < head else {
+                finishBackgroundWork(names)
+                return try finishWrite()
+            }
             try step(through: head)
         }
     }
@@ -96,9 +99,12 @@ extension Projector {
         let fresh = Participant(type: serving.type, slot: serving.slot, database: serving.database, checkpoint: 0)
         var next: UInt64 = 1
         let target = serving.checkpoint
+        // Background work stored with the model (the recommender's factors) is done again where it was done.
+        let worked = serving.lock.withLock { serving.projection.backgroundWorkPosition }.flatMap { $0 <= target ? $0 : nil }
         while next <= target {
-            let through = min(target, next + UInt64(options.batchEventsMax) - 1)
+            let through = min(target, next + UInt64(options.batchEventsMax) - 1, worked.flatMap { $0 >= next ? $0 : nil } ?? target)
             try fold([fresh], from: next, through: through)
+            if through == worked { fresh.projection.finishBackgroundWork(at: through, force: true) }
             next = through + 1
         }
         var expected: [[UInt8]: [UInt8]] = [:]
