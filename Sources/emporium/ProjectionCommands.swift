@@ -21,6 +21,20 @@ extension DataOptions {
         if let batchEventsMax { (options.batchEventsMax, options.rebuildBatchEventsMax) = (batchEventsMax, batchEventsMax) }
         return try CommandFailure.opening { () throws(ShopOpenError) in try shop.openProjector(log: log, options: options) }
     }
+
+    /// Runs `body` with the read models opened over the log, refusing (naming the HTTP request to make
+    /// instead, `askInstead`) while a server holds them.
+    func withStoppedServer(askInstead: String, batchEventsMax: Int? = nil, _ body: (Projector) throws -> Void) throws {
+        guard let lock = try ServerLock(directory: projectionsDirectory) else {
+            throw CommandFailure(.tempFail, "a server is running on \(dataDirectory); ask it instead: \(askInstead)")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let log = try openLog(readOnly: true)
+        defer { log.close() }
+        let projector = try openProjector(log: log, batchEventsMax: batchEventsMax)
+        defer { projector.close() }
+        try body(projector)
+    }
 }
 
 /// Held by `emporium serve` for as long as it runs, so that an offline
@@ -104,15 +118,10 @@ struct ProjectionsRebuild: ParsableCommand {
     }
 
     func run() throws {
-        guard let lock = try ServerLock(directory: data.projectionsDirectory) else {
-            throw CommandFailure(
-                .tempFail, "a server is running on \(data.dataDirectory); ask it instead: POST /v1/admin/projections/\(name)/rebuild")
-        }
-        defer { withExtendedLifetime(lock) {} }
-        let log = try data.openLog(readOnly: true)
-        defer { log.close() }
-        let projector = try data.openProjector(log: log, batchEventsMax: batchEvents)
-        defer { projector.close() }
+        try data.withStoppedServer(askInstead: "POST /v1/admin/projections/\(name)/rebuild", batchEventsMax: batchEvents, rebuild)
+    }
+
+    func rebuild(_ projector: Projector) throws {
         let names = name == "all" ? projector.names : [name]
         let started = DispatchTime.now().uptimeNanoseconds
         if catchUpOnly {
@@ -150,15 +159,10 @@ struct RecommendTrain: ParsableCommand {
     @OptionGroup var data: DataOptions
 
     func run() throws {
-        guard let lock = try ServerLock(directory: data.projectionsDirectory) else {
-            throw CommandFailure(
-                .tempFail, "a server is running on \(data.dataDirectory); ask it instead: POST /v1/admin/recommendations/train")
-        }
-        defer { withExtendedLifetime(lock) {} }
-        let log = try data.openLog(readOnly: true)
-        defer { log.close() }
-        let projector = try data.openProjector(log: log, batchEventsMax: nil)
-        defer { projector.close() }
+        try data.withStoppedServer(askInstead: "POST /v1/admin/recommendations/train", train)
+    }
+
+    func train(_ projector: Projector) throws {
         let bar = ProgressBar(label: "catch up")
         try projector.catchUp { bar.update(done: $0, total: $1) }
         bar.finish()

@@ -126,30 +126,59 @@ extension RecommendProjection {
         guard weight > 0, let model = factorModel, let history = numberedHistories[user],
             let vector = model.customer(history[...])
         else { return graph.top(coPurchases, limit: limit, excluding: excluded) }
+        let count = graph.count
+        // Both scores by goods number, in scratch arrays (no dictionary, no set lookup per goods): excluded goods are
+        // marked −∞ in both for this query.
+        var preferences: [Float] = []
+        var coScores: [Double] = []
+        swap(&preferences, &self.preferences)
+        swap(&coScores, &coPurchaseScratch)
+        defer {
+            swap(&preferences, &self.preferences)
+            swap(&coScores, &coPurchaseScratch)
+        }
         model.scores(for: vector, into: &preferences)
+        if preferences.count < count { preferences += [Float](repeating: 0, count: count - preferences.count) }
+        if coScores.count < count { coScores += [Double](repeating: 0, count: count - coScores.count) }
+        for (goods, score) in coPurchases { coScores[Int(goods)] = score }
+        for goods in excluded where Int(goods) < count {
+            preferences[Int(goods)] = -.infinity
+            coScores[Int(goods)] = -.infinity
+        }
+        defer {
+            for (goods, _) in coPurchases { coScores[Int(goods)] = 0 }
+            for goods in excluded where Int(goods) < count { coScores[Int(goods)] = 0 }
+        }
         let listed = graph.listed
-        func eligible(_ goods: Int) -> Bool { listed[goods] && !excluded.contains(Int32(goods)) }
         var bestPreference: Float = 0
-        for goods in preferences.indices where preferences[goods] > bestPreference && eligible(goods) {
-            bestPreference = preferences[goods]
-        }
         var bestCoPurchase = 0.0
-        if coPurchaseScratch.count < graph.count {
-            coPurchaseScratch += [Double](repeating: 0, count: graph.count - coPurchaseScratch.count)
+        for (goods, score) in coPurchases where score > bestCoPurchase && listed[Int(goods)] && coScores[Int(goods)] > 0 {
+            bestCoPurchase = score
         }
-        for (goods, score) in coPurchases where score > bestCoPurchase && eligible(Int(goods)) { bestCoPurchase = score }
-        for (goods, score) in coPurchases { coPurchaseScratch[Int(goods)] = score }
-        defer { for (goods, _) in coPurchases { coPurchaseScratch[Int(goods)] = 0 } }
-        let coScale = bestCoPurchase > 0 ? 1 / bestCoPurchase : 0
-        let preferenceScale = bestPreference > 0 ? weight / Double(bestPreference) : 0
         let ids = graph.ids
         var kept: [(Int32, Double)] = []
         kept.reserveCapacity(limit + 1)
-        for goods in 0..<graph.count where eligible(goods) {
-            let preference = goods < preferences.count ? Double(max(preferences[goods], 0)) : 0
-            let score = coPurchaseScratch[goods] * coScale + preference * preferenceScale
-            guard score > 0 else { continue }
-            kept.insert((Int32(goods), score), keepingBest: limit) { a, b in a.1 != b.1 ? a.1 > b.1 : ids[Int(a.0)] < ids[Int(b.0)] }
+        preferences.withUnsafeBufferPointer { preferences in
+            coScores.withUnsafeBufferPointer { coScores in
+                listed.withUnsafeBufferPointer { listed in
+                    for goods in 0..<count where listed[goods] && preferences[goods] > bestPreference {
+                        bestPreference = preferences[goods]
+                    }
+                    let coScale = bestCoPurchase > 0 ? 1 / bestCoPurchase : 0
+                    let preferenceScale = bestPreference > 0 ? weight / Double(bestPreference) : 0
+                    var floor = 0.0  // the last kept score once `limit` are kept: anything lower is turned away at once
+                    for goods in 0..<count where listed[goods] {
+                        let co = coScores[goods], preference = preferences[goods]
+                        guard co >= 0, preference > -.infinity else { continue }  // excluded
+                        let score = co * coScale + Double(max(preference, 0)) * preferenceScale
+                        guard score > 0, score >= floor else { continue }
+                        kept.insert((Int32(goods), score), keepingBest: limit) { a, b in
+                            a.1 != b.1 ? a.1 > b.1 : ids[Int(a.0)] < ids[Int(b.0)]
+                        }
+                        if kept.count == limit, let last = kept.last { floor = last.1 }
+                    }
+                }
+            }
         }
         return kept
     }

@@ -111,12 +111,14 @@ extension Projector {
     /// Does the background work due for the serving models named, at once (a CLI rebuild's last step).
     func finishBackgroundWork(_ names: [String]) {
         let participants = state.withLock { names.compactMap { live[$0] } }
+        let started = DispatchTime.now().uptimeNanoseconds
         for participant in participants {
             let changed = participant.lock.withLock {
                 participant.projection.finishBackgroundWork(at: participant.checkpoint, force: false)
             }
             if changed, !unstored.contains(where: { $0 === participant }) { unstored.append(participant) }
         }
+        phaseTimes.withLock { $0.background += DispatchTime.now().uptimeNanoseconds - started }
     }
 
     /// After a failed batch the models in memory may hold events their

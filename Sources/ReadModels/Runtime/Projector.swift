@@ -138,6 +138,8 @@ public final class Projector: @unchecked Sendable {
         public var folding: UInt64 = 0
         public var committing: UInt64 = 0
         public var encoding: UInt64 = 0
+        /// Background work done on the caller's thread (the recommender's training at the end of a rebuild or catch-up).
+        public var background: UInt64 = 0
     }
 
     let phaseTimes = Mutex(PhaseTimes())
