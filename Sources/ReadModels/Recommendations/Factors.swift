@@ -220,27 +220,32 @@ struct FactorModel: Sendable {
     /// A customer's vector, solved exactly from their purchases (the newest `historyMax`): (YᵀY + λI + α Σ yᵢyᵢᵀ) x =
     /// (1 + α) Σ yᵢ. Nil when none of their goods has factors.
     func customer(_ history: ArraySlice<Int32>) -> [Lanes]? {
-        let k = settings.factors, width = self.width
-        var matrix = gram
-        var target = [Double](repeating: 0, count: k)
-        var row = [Double](repeating: 0, count: k)
-        let alpha = settings.alpha, confidence = 1 + settings.alpha
+        let k = settings.factors, width = self.width, count = goodsCount
+        // Σ yᵢyᵢᵀ and Σ yᵢ over the goods with factors, in 8-lane rows (a quarter of the scalar work).
+        var outer = [Lanes](repeating: .zero, count: k * width)
+        var sum = [Lanes](repeating: .zero, count: width)
         var any = false
-        for goods in history.suffix(Self.historyMax) where Int(goods) < goodsCount {
-            let base = Int(goods) * width
-            for lane in 0..<width {
-                for index in 0..<8 { row[lane * 8 + index] = Double(rows[base + lane][index]) }
-            }
-            guard row.contains(where: { $0 != 0 }) else { continue }
-            any = true
-            for a in 0..<k where row[a] != 0 {
-                target[a] += confidence * row[a]
-                let scaled = alpha * row[a]
-                for b in a..<k { matrix[a * k + b] += scaled * row[b] }
+        rows.withUnsafeBufferPointer { rows in
+            for goods in history.suffix(Self.historyMax) where Int(goods) < count {
+                let base = Int(goods) * width
+                guard (0..<width).contains(where: { rows[base + $0] != .zero }) else { continue }
+                any = true
+                for lane in 0..<width { sum[lane] += rows[base + lane] }
+                for a in 0..<k {
+                    let value = rows[base + a / 8][a % 8]
+                    if value == 0 { continue }
+                    for lane in 0..<width { outer[a * width + lane] += value * rows[base + lane] }
+                }
             }
         }
         guard any else { return nil }
-        for a in 0..<k { for b in 0..<a { matrix[a * k + b] = matrix[b * k + a] } }
+        // (YᵀY + λI + α Σ yᵢyᵢᵀ) x = (1 + α) Σ yᵢ, solved in Double.
+        var matrix = gram
+        let alpha = settings.alpha, confidence = 1 + settings.alpha
+        for a in 0..<k {
+            for b in 0..<k { matrix[a * k + b] += alpha * Double(outer[a * width + b / 8][b % 8]) }
+        }
+        let target = (0..<k).map { confidence * Double(sum[$0 / 8][$0 % 8]) }
         guard let solution = Self.choleskySolve(&matrix, target, k) else { return nil }
         var lanes = [Lanes](repeating: .zero, count: width)
         for a in 0..<k { lanes[a / 8][a % 8] = Float(solution[a]) }
@@ -275,6 +280,18 @@ struct FactorModel: Sendable {
         }
         return y
     }
+
+    /// The customer's predicted preference for one goods (0 for goods newer than the model).
+    func preference(of goods: Int, _ customer: [Lanes]) -> Float {
+        guard goods < goodsCount else { return 0 }
+        var sum = Lanes.zero
+        for lane in 0..<width { sum += rows[goods * width + lane] * customer[lane] }
+        return sum.sum()
+    }
+
+    func lanes(of goods: Int) -> ArraySlice<Lanes> { rows[goods * width..<(goods + 1) * width] }
+
+    func squaredNorm(of goods: Int) -> Float { preference(of: goods, Array(lanes(of: goods))) }
 
     /// The customer's predicted preference for every goods (by number).
     func scores(for customer: [Lanes], into scores: inout [Float]) {

@@ -88,7 +88,11 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     let trainer = FactorTrainer()
     /// An admin asked for a training (started at the next `caughtUp`, due or not).
     var trainingRequested = false
-    /// The feed's scratch: the customer's preference for every goods, and co-purchase scores by goods.
+    /// The goods the feed scores with the factor model besides those co-purchased (see `factorCandidatesMax`).
+    var factorCandidates: [Int32] = []
+    /// Their factors, side by side in the same order.
+    var factorCandidateRows: [FactorModel.Lanes] = []
+    /// The feed's scratch: the customer's preference for every goods (the evaluation's), co-purchase scores by goods.
     var preferences: [Float] = []
     var coPurchaseScratch: [Double] = []
 

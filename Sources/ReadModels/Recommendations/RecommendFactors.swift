@@ -66,12 +66,25 @@ extension RecommendProjection {
     func loadFactors() {
         guard let training else {
             factorModel = nil
+            factorCandidates = []
+            factorCandidateRows = []
             return
         }
         let ids = graph.ids
         let rows = FactorModel.rows(count: graph.count, settings: training.settings) { factorRows[ids[$0]] }
-        factorModel = FactorModel(settings: training.settings, rows: rows)
+        let model = FactorModel(settings: training.settings, rows: rows)
+        factorModel = model
+        // The strongest goods by the length of their factors (how much the model knows of them: the most bought, mostly).
+        let norms = (0..<model.goodsCount).map { model.squaredNorm(of: $0) }
+        factorCandidates = (0..<model.goodsCount).filter { norms[$0] > 0 }
+            .best(Self.factorCandidatesMax) { a, b in norms[a] != norms[b] ? norms[a] > norms[b] : ids[a] < ids[b] }.map { Int32($0) }
+        factorCandidateRows = factorCandidates.flatMap { model.lanes(of: Int($0)) }
     }
+
+    /// Goods the feed asks the factor model about besides those co-purchased: scoring every goods of a large shop read
+    /// all its factors (13 MB for 100,000 goods) per query, and the model's weakest goods never reach a top 10. Their
+    /// rows are kept side by side (256 KB), read in order.
+    static let factorCandidatesMax = 2_000
 
     /// Where the stored factor model was trained, if there is one.
     public var backgroundWorkPosition: UInt64? { training?.position }
@@ -126,61 +139,37 @@ extension RecommendProjection {
         guard weight > 0, let model = factorModel, let history = numberedHistories[user],
             let vector = model.customer(history[...])
         else { return graph.top(coPurchases, limit: limit, excluding: excluded) }
-        let count = graph.count
-        // Both scores by goods number, in scratch arrays (no dictionary, no set lookup per goods): excluded goods are
-        // marked −∞ in both for this query.
-        var preferences: [Float] = []
+        // Candidates: the goods co-purchased, and the factor model's strongest goods (see `factorCandidates`).
         var coScores: [Double] = []
-        swap(&preferences, &self.preferences)
         swap(&coScores, &coPurchaseScratch)
-        defer {
-            swap(&preferences, &self.preferences)
-            swap(&coScores, &coPurchaseScratch)
-        }
-        model.scores(for: vector, into: &preferences)
-        if preferences.count < count { preferences += [Float](repeating: 0, count: count - preferences.count) }
-        if coScores.count < count { coScores += [Double](repeating: 0, count: count - coScores.count) }
+        defer { swap(&coScores, &coPurchaseScratch) }
+        if coScores.count < graph.count { coScores += [Double](repeating: 0, count: graph.count - coScores.count) }
         for (goods, score) in coPurchases { coScores[Int(goods)] = score }
-        for goods in excluded where Int(goods) < count {
-            preferences[Int(goods)] = -.infinity
-            coScores[Int(goods)] = -.infinity
-        }
-        defer {
-            for (goods, _) in coPurchases { coScores[Int(goods)] = 0 }
-            for goods in excluded where Int(goods) < count { coScores[Int(goods)] = 0 }
-        }
+        defer { for (goods, _) in coPurchases { coScores[Int(goods)] = 0 } }
         let listed = graph.listed
-        var bestPreference: Float = 0
-        var bestCoPurchase = 0.0
-        for (goods, score) in coPurchases where score > bestCoPurchase && listed[Int(goods)] && coScores[Int(goods)] > 0 {
-            bestCoPurchase = score
+        var scored: [(goods: Int32, coPurchase: Double, preference: Float)] = []
+        scored.reserveCapacity(factorCandidates.count + coPurchases.count)
+        func consider(_ goods: Int32) {
+            guard listed[Int(goods)], !excluded.contains(goods) else { return }
+            scored.append((goods, coScores[Int(goods)], model.preference(of: Int(goods), vector)))
         }
-        let ids = graph.ids
-        var kept: [(Int32, Double)] = []
-        kept.reserveCapacity(limit + 1)
-        preferences.withUnsafeBufferPointer { preferences in
-            coScores.withUnsafeBufferPointer { coScores in
-                listed.withUnsafeBufferPointer { listed in
-                    for goods in 0..<count where listed[goods] && preferences[goods] > bestPreference {
-                        bestPreference = preferences[goods]
-                    }
-                    let coScale = bestCoPurchase > 0 ? 1 / bestCoPurchase : 0
-                    let preferenceScale = bestPreference > 0 ? weight / Double(bestPreference) : 0
-                    var floor = 0.0  // the last kept score once `limit` are kept: anything lower is turned away at once
-                    for goods in 0..<count where listed[goods] {
-                        let co = coScores[goods], preference = preferences[goods]
-                        guard co >= 0, preference > -.infinity else { continue }  // excluded
-                        let score = co * coScale + Double(max(preference, 0)) * preferenceScale
-                        guard score > 0, score >= floor else { continue }
-                        kept.insert((Int32(goods), score), keepingBest: limit) { a, b in
-                            a.1 != b.1 ? a.1 > b.1 : ids[Int(a.0)] < ids[Int(b.0)]
-                        }
-                        if kept.count == limit, let last = kept.last { floor = last.1 }
-                    }
-                }
+        factorCandidateRows.withUnsafeBufferPointer { rows in
+            let width = model.width
+            for (index, goods) in factorCandidates.enumerated() where coScores[Int(goods)] == 0 {
+                guard listed[Int(goods)], !excluded.contains(goods) else { continue }
+                var sum = FactorModel.Lanes.zero
+                for lane in 0..<width { sum += rows[index * width + lane] * vector[lane] }
+                scored.append((goods, 0, sum.sum()))
             }
         }
-        return kept
+        for (goods, _) in coPurchases { consider(goods) }
+        let bestCoPurchase = scored.reduce(0) { max($0, $1.coPurchase) }
+        let bestPreference = scored.reduce(0) { max($0, $1.preference) }
+        let coScale = bestCoPurchase > 0 ? 1 / bestCoPurchase : 0
+        let preferenceScale = bestPreference > 0 ? weight / Double(bestPreference) : 0
+        let ids = graph.ids
+        return scored.lazy.map { ($0.goods, $0.coPurchase * coScale + Double(max($0.preference, 0)) * preferenceScale) }
+            .filter { $0.1 > 0 }.best(limit) { a, b in a.1 != b.1 ? a.1 > b.1 : ids[Int(a.0)] < ids[Int(b.0)] }
     }
 }
 
