@@ -83,14 +83,16 @@ struct ProjectionsStatus: ParsableCommand {
             try writeJSON(status, to: nil)
             return
         }
-        print("projection   checkpoint        head         lag       rows    model bytes  rebuild")
+        print("projection   checkpoint        head         lag       rows    model bytes  trained at  rebuild")
         for row in status {
             let rebuild = row.rebuild.map { "at \($0.checkpoint)/\($0.target)" } ?? "-"
+            let trained = row.trainedAt.map { "\($0)" } ?? "-"
+            let trainedAt = String(repeating: " ", count: max(0, 10 - trained.count)) + trained
             print(
                 row.name.padding(toLength: 12, withPad: " ", startingAt: 0)
                     + String(
-                        format: " %10llu  %10llu  %10llu  %9d  %13d  %@", row.checkpoint, row.head, row.lag, row.rows, row.modelBytes,
-                        rebuild))
+                        format: " %10llu  %10llu  %10llu  %9d  %13d  %@  %@", row.checkpoint, row.head, row.lag, row.rows, row.modelBytes,
+                        trainedAt, rebuild))
         }
     }
 }

@@ -173,7 +173,7 @@ extension RecommendProjection {
     }
 }
 
-/// Runs one training at a time on a background thread and holds its result until the fold's thread takes it.
+/// Runs one training at a time on a thread of its own and holds its result until the fold's thread takes it.
 final class FactorTrainer: Sendable {
     struct Job: Sendable {
         var position: UInt64
@@ -199,7 +199,6 @@ final class FactorTrainer: Sendable {
     }
 
     private let state = Mutex(State())
-    private static let queue = DispatchQueue(label: "emporium.recommend.training", qos: .utility)
 
     var isRunning: Bool { state.withLock { $0.running } }
     /// Running, or finished and not taken yet.
@@ -217,7 +216,8 @@ final class FactorTrainer: Sendable {
             $0.running = true
             $0.cancelled = false
         }
-        Self.queue.async { [self] in
+        // A thread of its own, not a dispatch queue: the training must not wait for a pool busy with other work.
+        let thread = Thread { [self] in
             let trained = Self.run(job) { state.withLock { $0.cancelled } }
             state.withLock {
                 $0.running = false
@@ -225,6 +225,9 @@ final class FactorTrainer: Sendable {
             }
             wake()
         }
+        thread.name = "emporium.recommend.training"
+        thread.qualityOfService = .utility
+        thread.start()
     }
 
     /// The finished training, once.

@@ -27,9 +27,13 @@ extension Projector {
             let lowest = lowestCheckpoint
             do {
                 if lowest >= log.headPosition {
-                    // Nothing new: store what was folded but not stored yet, then wait for new events
-                    // (or for a rebuild started while everything was caught up).
-                    try await onWorker { try self.finishWrite() }
+                    // Nothing new: enter finished background work and start what was asked for (`kicked` was read
+                    // before: a request or a finished training after this wakes the wait below), store what was
+                    // folded but not stored yet, then wait for new events (or a rebuild, a request, a training done).
+                    try await onWorker {
+                        self.absorbBackgroundWork()
+                        try self.finishWrite()
+                    }
                     lastStore = clock.now
                     await withTaskGroup(of: Void.self) { group in
                         group.addTask { _ = await self.log.waitForHead(after: lowest) }
