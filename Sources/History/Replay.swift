@@ -208,9 +208,7 @@ public struct Replayer: Sendable {
     /// FNV-1a of the name's bytes: a stream's partition, the same in every pass.
     static func partition(of stream: UnsafeRawBufferPointer, among count: Int) -> Int {
         guard count > 1 else { return 0 }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in stream { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return Int(hash % UInt64(count))
+        return Int(FNV1a.hash(stream) % UInt64(count))
     }
 
     /// One core's share of a replay: its streams, folded by it alone.

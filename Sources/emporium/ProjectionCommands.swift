@@ -165,11 +165,11 @@ struct RecommendTrain: ParsableCommand {
     }
 
     func train(_ projector: Projector) throws {
-        let bar = ProgressBar(label: "catch up")
-        try projector.catchUp { bar.update(done: $0, total: $1) }
-        bar.finish()
         let started = DispatchTime.now().uptimeNanoseconds
-        try projector.doBackgroundWork(RecommendProjection.name)
+        let bar = ProgressBar(label: "catch up")
+        try projector.catchUp { bar.update(done: $0, total: $1) }  // trains when a training is due
+        bar.finish()
+        try projector.doBackgroundWork(RecommendProjection.name)  // and when not, unless it is trained at the head already
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         guard let training = try projector.read(RecommendProjection.self, { $0.training }) else {
             print("nothing to train on: fewer than \(RecommendProjection.trainingPurchasesMin) purchases")
@@ -177,7 +177,7 @@ struct RecommendTrain: ParsableCommand {
         }
         print(
             "trained at position \(training.position) on \(training.customers) customers' \(training.purchases) purchases"
-                + String(format: " in %.2f s", seconds))
+                + String(format: " (catching up and training took %.2f s)", seconds))
     }
 }
 

@@ -69,9 +69,13 @@ import Testing
         reversed.finishBackgroundWork(at: 50, force: true)
         #expect(try Self.stored(reversed) == Self.stored(model))
         #expect(!model.factorRows.rows.isEmpty)
-        // A restarted model (numbered in id order) trained at the same point stores the same bytes, and predicts the same.
+        // Training again where it was trained changes nothing (it would store the same bytes): it is skipped.
+        #expect(!model.finishBackgroundWork(at: 50, force: true))
+        // A restarted model (numbered in id order) and the live one, trained at the next point, store the same bytes
+        // and predict the same.
         let restarted = C.reloaded(model)
-        restarted.finishBackgroundWork(at: 50, force: true)
+        #expect(restarted.finishBackgroundWork(at: 51, force: true) && model.finishBackgroundWork(at: 51, force: true))
+        #expect(restarted.training?.position == 51)
         #expect(try Self.stored(restarted) == Self.stored(model))
         for number in [1, 13] {
             #expect(

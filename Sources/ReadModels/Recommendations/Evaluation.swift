@@ -254,9 +254,7 @@ public enum RecommenderEvaluation {
         let lines = held.flatMap { user, hidden in
             hidden.target.map { "\(names[user] ?? "")\t\(model.items[$0]?.title ?? "")\n" }
         }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in lines.sorted().joined().utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        return (model, held, String(hash, radix: 16))
+        return (model, held, String(FNV1a.hash(lines.sorted().joined().utf8), radix: 16))
     }
 
     // MARK: Scoring
@@ -307,39 +305,37 @@ public enum RecommenderEvaluation {
         }
     }
 
-    /// One fold per pairing, then every setting of the feed's grid on it.
+    /// One fold per pairing, then every setting of the feed's grid on it; one fold and training per factor setting,
+    /// then every weight of the blend on it.
     static func tune<Failure>(
         _ fold: (RecommendTuning) throws(Failure) -> (RecommendProjection, [UserId: HeldOut], UInt64)
     ) throws(Failure) -> [(setting: String, feed: Row)] {
         var scored: [(setting: String, feed: Row)] = []
+        var tried: Set<RecommendTuning> = []  // the setting in use is in both grids
+        func score(_ settings: [RecommendTuning], folded base: RecommendTuning) throws(Failure) {
+            let (model, held, events) = try fold(base)
+            for setting in settings where tried.insert(setting).inserted {
+                model.tuning = setting
+                guard let feed = report(model, held: held, split: .validation, events: events, only: ["feed"]).rows.first else { continue }
+                scored.append((setting.description + (setting == .chosen ? " (in use)" : ""), feed))
+            }
+        }
         for pairedMax in RecommendTuning.pairings {
             var base = RecommendTuning.chosen
             base.pairedMax = pairedMax
-            let (model, held, events) = try fold(base)
-            for var setting in RecommendTuning.grid {
-                setting.pairedMax = pairedMax
-                model.tuning = setting
-                let rows = report(model, held: held, split: .validation, events: events, only: ["feed"]).rows
-                guard let feed = rows.first else { continue }
-                scored.append((setting.description + (setting == .chosen ? " (in use)" : ""), feed))
-            }
+            try score(RecommendTuning.grid.map { setting in with(setting) { $0.pairedMax = pairedMax } }, folded: base)
         }
-        // The factor model: one fold and training per setting, then every weight of the blend on it.
         for factors in RecommendTuning.factorGrid {
-            var base = RecommendTuning.chosen
-            base.factors = factors
-            let (model, held, events) = try fold(base)
-            for weight in RecommendTuning.factorWeights {
-                var setting = base
-                setting.factorWeight = weight
-                if setting == .chosen { continue }  // scored with the pairings above
-                model.tuning = setting
-                let rows = report(model, held: held, split: .validation, events: events, only: ["feed"]).rows
-                guard let feed = rows.first else { continue }
-                scored.append((setting.description + (setting == .chosen ? " (in use)" : ""), feed))
-            }
+            let base = with(RecommendTuning.chosen) { $0.factors = factors }
+            try score(RecommendTuning.factorWeights.map { weight in with(base) { $0.factorWeight = weight } }, folded: base)
         }
         return scored.sorted { ($0.feed.hitRate, $0.feed.ndcg) > ($1.feed.hitRate, $1.feed.ndcg) }
+    }
+
+    private static func with(_ tuning: RecommendTuning, _ change: (inout RecommendTuning) -> Void) -> RecommendTuning {
+        var changed = tuning
+        change(&changed)
+        return changed
     }
 
     static func recommend(_ name: String, for user: UserId, _ model: RecommendProjection, popular: [String]) -> [String] {

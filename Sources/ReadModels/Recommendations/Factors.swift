@@ -37,8 +37,8 @@ struct FactorModel: Sendable {
         self.gram = Self.gram(rows, settings: settings)
     }
 
-    /// A goods' factors as plain numbers (what is stored).
-    func factors(of goods: Int) -> [Float] {
+    /// A goods' factors as plain numbers (what is stored), from rows `width` lanes each.
+    static func values(of goods: Int, in rows: [Lanes], width: Int) -> [Float] {
         (0..<width).flatMap { lane in (0..<8).map { rows[goods * width + lane][$0] } }
     }
 
@@ -58,9 +58,9 @@ struct FactorModel: Sendable {
         let k = settings.factors, width = k / 8
         let count = rows.count / max(width, 1)
         let chunks = 32
-        let partials = Partials(count: chunks, size: k * k)
+        let partials = Partials(count: chunks)
         rows.withUnsafeBufferPointer { buffer in
-            let rows = ReadRows(buffer)
+            let rows = SharedRows(buffer)
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                 var sum = [Double](repeating: 0, count: k * k)
                 var row = [Double](repeating: 0, count: k)
@@ -145,11 +145,11 @@ struct FactorModel: Sendable {
         let rowCount = interactions.count
         let chunks = max(1, min(rowCount, 64))
         solved.withUnsafeMutableBufferPointer { solved in
-            let solved = UncheckedRows(solved)
+            let solved = SharedRows(solved)
             other.withUnsafeBufferPointer { other in
-                let other = ReadRows(other)
+                let other = SharedRows(other)
                 gramLanes.withUnsafeBufferPointer { gramLanes in
-                    let gramLanes = ReadRows(gramLanes)
+                    let gramLanes = SharedRows(gramLanes)
                     DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                         var x = [Lanes](repeating: .zero, count: width)
                         var r = x, p = x, product = x
@@ -252,7 +252,7 @@ struct FactorModel: Sendable {
         return lanes
     }
 
-    /// Purchases a customer's vector is solved from (the newest; bounds a query's cost at about 0.3 ms).
+    /// Purchases a customer's vector is solved from (the newest: bounds what one feed query costs).
     static let historyMax = 500
 
     /// Solves `matrix` · x = `target` for a symmetric positive-definite k × k matrix (overwritten by its factor).
@@ -309,17 +309,11 @@ struct FactorModel: Sendable {
     }
 }
 
-/// Rows written by several threads, each row by one thread only.
-private struct UncheckedRows: @unchecked Sendable {
+/// Rows shared by several threads: read by all while none writes them, or each row written by one thread only.
+private struct SharedRows: @unchecked Sendable {
     let rows: UnsafeMutableBufferPointer<SIMD8<Float>>
     init(_ rows: UnsafeMutableBufferPointer<SIMD8<Float>>) { self.rows = rows }
-    subscript(index: Int) -> SIMD8<Float> { rows[index] }
-}
-
-/// Rows read by several threads while nothing writes them.
-private struct ReadRows: @unchecked Sendable {
-    let rows: UnsafeBufferPointer<SIMD8<Float>>
-    init(_ rows: UnsafeBufferPointer<SIMD8<Float>>) { self.rows = rows }
+    init(_ rows: UnsafeBufferPointer<SIMD8<Float>>) { self.rows = UnsafeMutableBufferPointer(mutating: rows) }
     subscript(index: Int) -> SIMD8<Float> { rows[index] }
 }
 
@@ -327,6 +321,6 @@ private struct ReadRows: @unchecked Sendable {
 private final class Partials: @unchecked Sendable {
     var values: [[Double]]
     private let lock = NSLock()
-    init(count: Int, size: Int) { values = [[Double]](repeating: [], count: count) }
+    init(count: Int) { values = [[Double]](repeating: [], count: count) }
     func set(_ index: Int, _ value: [Double]) { lock.withLock { values[index] = value } }
 }

@@ -377,8 +377,9 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     }
 
     /// The home feed, by evidence: goods that customers who bought (favoured, viewed) what this customer did also
-    /// bought, blended with what the factor model predicts from their whole history; then, only to fill what that leaves (a new customer, goods nobody has bought with theirs yet), goods
-    /// like theirs by tags, category and brand; then hot goods. Never a goods the customer has ever bought.
+    /// bought, blended with what the factor model predicts from their whole history; then, only to fill what that
+    /// leaves (a new customer, goods nobody has bought with theirs yet), goods like theirs by tags, category and brand;
+    /// then hot goods. Never a goods the customer has ever bought.
     public func feed(for user: UserId, limit: Int) -> [Recommendation] {
         let profile = profiles[user.description] ?? Profile()
         let limit = min(max(limit, 1), Self.resultsMax)

@@ -33,14 +33,9 @@ extension RecommendProjection {
         return FactorTrainer.Job(
             position: position, settings: tuning.factors,
             histories: customers.map { $0.value.map { dense[Int($0)] } },
-            customerSeeds: customers.map { Self.seed($0.key.description) }, goods: goods.map { ids[Int($0)] },
-            goodsSeeds: goods.map { Self.seed(ids[Int($0)]) }, purchasesFolded: clock["purchases"] ?? 0,
+            customerSeeds: customers.map { FNV1a.hash($0.key.description.utf8) }, goods: goods.map { ids[Int($0)] },
+            goodsSeeds: goods.map { FNV1a.hash(ids[Int($0)].utf8) }, purchasesFolded: clock["purchases"] ?? 0,
             forgottenFolded: clock["forgotten"] ?? 0)
-    }
-
-    /// FNV-1a of an id: where its starting factors come from.
-    static func seed(_ id: String) -> UInt64 {
-        id.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
     }
 
     /// Puts a trained model in place: its rows stored by goods id, and in memory by graph number.
@@ -50,7 +45,7 @@ extension RecommendProjection {
         var stored: [String: [Float]] = [:]
         stored.reserveCapacity(job.goods.count)
         for (index, id) in job.goods.enumerated() {
-            let values = (0..<width).flatMap { lane in (0..<8).map { trained.rows[index * width + lane][$0] } }
+            let values = FactorModel.values(of: index, in: trained.rows, width: width)
             if values.contains(where: { $0 != 0 }) { stored[id] = values }
         }
         for id in factorRows.rows.keys where stored[id] == nil { factorRows[id] = nil }
@@ -97,11 +92,17 @@ extension RecommendProjection {
             install(trained)
             changed = true
         }
-        if trainingDue || trainingRequested, !trainer.isRunning {
+        if !trainer.isRunning {
+            if needsTraining(at: position, asked: trainingRequested) { trainer.start(trainingJob(at: position), then: wake) }
             trainingRequested = false
-            trainer.start(trainingJob(at: position), then: wake)
         }
         return changed
+    }
+
+    /// Whether to train at `position`: due, or `asked` — but never again where the model was trained (a training is a
+    /// function of the log up to its position: it would store the very same bytes).
+    func needsTraining(at position: UInt64, asked: Bool) -> Bool {
+        training?.position != position && (asked || trainingDue)
     }
 
     public var backgroundWorkPending: Bool? { trainingRequested || trainer.isBusy }
@@ -116,7 +117,7 @@ extension RecommendProjection {
     @discardableResult
     public func finishBackgroundWork(at position: UInt64, force: Bool) -> Bool {
         trainer.cancel()
-        guard force || trainingDue else { return false }
+        guard needsTraining(at: position, asked: force) else { return false }
         let job = trainingJob(at: position)
         guard let trained = FactorTrainer.run(job) else { return false }
         install(trained)

@@ -85,7 +85,7 @@ extension Projector {
             let changed = participant.lock.withLock {
                 participant.projection.caughtUp(at: participant.checkpoint) { wakeups.publish(wakeups.head + 1) }
             }
-            if changed, !unstored.contains(where: { $0 === participant }) { unstored.append(participant) }
+            if changed { keepUnstored(participant) }
         }
     }
 
@@ -108,7 +108,7 @@ extension Projector {
         let changed = participant.lock.withLock {
             participant.projection.finishBackgroundWork(at: participant.checkpoint, force: true)
         }
-        if changed, !unstored.contains(where: { $0 === participant }) { unstored.append(participant) }
+        if changed { keepUnstored(participant) }
         try finishWrite()
     }
 
@@ -120,7 +120,7 @@ extension Projector {
             let changed = participant.lock.withLock {
                 participant.projection.finishBackgroundWork(at: participant.checkpoint, force: false)
             }
-            if changed, !unstored.contains(where: { $0 === participant }) { unstored.append(participant) }
+            if changed { keepUnstored(participant) }
         }
         phaseTimes.withLock { $0.background += DispatchTime.now().uptimeNanoseconds - started }
     }

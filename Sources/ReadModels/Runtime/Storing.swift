@@ -23,9 +23,14 @@ extension Projector {
             if state.withLock({ live[participant.name] === participant }) { watches[participant.name]?.publish(position) }
         }
         let serving = state.withLock { group.allSatisfy { live[$0.name] === $0 } }
-        for participant in group where !unstored.contains(where: { $0 === participant }) { unstored.append(participant) }
+        for participant in group { keepUnstored(participant) }
         guard storing || onEveryCore || !serving else { return }
         try store(onEveryCore: onEveryCore)
+    }
+
+    /// Counts a model among those folded (or changed) further than they are stored: the next store writes it.
+    func keepUnstored(_ participant: Participant) {
+        if !unstored.contains(where: { $0 === participant }) { unstored.append(participant) }
     }
 
     /// Writes every model folded further than it is stored, at its checkpoint, in one transaction.
