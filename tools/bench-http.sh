@@ -7,6 +7,7 @@
 #   tools/bench-http.sh --seconds 30
 #   EMPORIUM_BIN=/tmp/emporium-old tools/bench-http.sh   # another build (A/B runs)
 #   EMPORIUM_SERVE_ARGS="--log-level warning" tools/bench-http.sh   # flags for the server
+#   EMPORIUM_BUILD_PATH=/var/tmp/relbuild tools/bench-http.sh     # build (release) there instead of .build
 #   tools/bench-http.sh --cluster      # then buy now on 1, 2 and 3 nodes over PostgreSQL (tools/cluster.sh, HAProxy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,14 +20,15 @@ while [ $# -gt 0 ]; do
     --seconds) seconds="$2"; shift 2 ;;
     --connections) connections="$2"; shift 2 ;;
     --cluster) cluster=1; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-swift build -c release --product emporium >/dev/null
-swift build -c release --product emporium-echo >/dev/null
-emporium=${EMPORIUM_BIN:-.build/release/emporium}
+build_path=${EMPORIUM_BUILD_PATH:-.build}
+swift build -c release --build-path "$build_path" --product emporium >/dev/null
+swift build -c release --build-path "$build_path" --product emporium-echo >/dev/null
+emporium=${EMPORIUM_BIN:-$build_path/release/emporium}
 
 work=$(mktemp -d /var/tmp/emporium-http.XXXXXX)
 port=$((20000 + RANDOM % 10000))
@@ -61,7 +63,7 @@ echo "== engine: AddToCart + PlaceOrder pairs, $connections connections, $second
 run_engine pairs
 kill "${pids[0]}" 2>/dev/null || true; wait "${pids[0]}" 2>/dev/null || true
 
-.build/release/emporium-echo "$echo_port" >/dev/null 2>&1 &
+"$build_path/release/emporium-echo" "$echo_port" >/dev/null 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do curl -sf -X POST "http://127.0.0.1:$echo_port/echo" -d '{}' >/dev/null && break; sleep 0.2; done
 cat >"$work/echo.lua" <<'LUA'

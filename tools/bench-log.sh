@@ -35,6 +35,9 @@ payload=$("$bench" --print-payload)
 echo "== Emporium event log (LMDB), $seconds s per workload"
 "$bench" --seconds "$seconds" --scan-events "$scan_events" --data-dir "$work/log" | tee "$work/lmdb.txt"
 rm -rf "$work/log"
+echo "== Emporium event log (LMDB): one flush per commit against LMDB's own two, side by side, $seconds s per workload"
+"$bench" --seconds "$seconds" --workloads paired --data-dir "$work/log" | tee "$work/paired.txt"
+rm -rf "$work/log"
 
 echo "== PostgreSQL $(pg_version), $seconds s per workload"
 pg_start
@@ -68,3 +71,8 @@ scan_end=$(date +%s%N)
 echo "pg scan events=$scan_events seconds=$(( (scan_end - scan_start) / 1000000 ))e-3" > "$work/pgscan.txt"
 
 python3 tools/bench_report.py "$work" "$seconds" "$scan_events" "$scan_start" "$scan_end" "$config"
+if [ "$config" = release ]; then
+  echo
+  echo "The disk's flushes, measured by tools/disk_flush_probe.py in the same run:"
+  python3 tools/disk_flush_probe.py "$work/probe"
+fi

@@ -194,7 +194,7 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
         case .duplicateStreamInAppend: self.init(.duplicateStreamInAppend, error.description)
         case .partiallyStored: self.init(.partiallyStored, error.description)
         case .corruptRecord: self.init(.corruptRecord, error.description)
-        case .storage: self.init(.storageFailure, error.description)
+        case .storage, .redoUnusable: self.init(.storageFailure, error.description)
         case .unavailable, .replicaDiverged: self.init(.logUnavailable, error.description)
         }
     }

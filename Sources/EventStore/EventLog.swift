@@ -13,12 +13,26 @@ public final class EventLog: Sendable {
         public var clock: any LogClock = SystemClock()
         /// `false` skips fsync (MDB_NOSYNC): for throwaway data only.
         public var durable = true
+        /// How a durable commit reaches the disk.
+        public var durableCommit = DurableCommit.oneFlush
         public var initialMapSizeBytes = 256 << 20
         public var maxMapSizeBytes = 1 << 40
         public var readOnly = false
         /// Told of every durable commit, on the writer's thread (metrics): keep it short.
         public var onCommit: (@Sendable (CommitSample) -> Void)?
+        /// Told of each stage of every commit, on the writer's thread (crash tests stop the process there).
+        package var commitProbe: (@Sendable (CommitStage, UInt64) -> Void)?
         public init() {}
+    }
+
+    /// How a durable commit reaches the disk. Both survive a crash or a power loss with every acknowledged append.
+    public enum DurableCommit: String, Sendable, CaseIterable {
+        /// LMDB flushes its data pages while the commit's records are flushed to the redo file; the meta page is
+        /// written without waiting (MDB_NOMETASYNC) and becomes durable with the next commit. One flush of waiting.
+        case oneFlush = "one-flush"
+        /// LMDB's own durable commit: the data pages are flushed, then the meta page is written through an O_DSYNC
+        /// descriptor. Two flushes in series.
+        case twoFlushes = "two-flushes"
     }
 
     let environment: Environment
@@ -38,6 +52,8 @@ public final class EventLog: Sendable {
     public let writerStatistics: WriterStatistics
     public let directory: String
     public let isReadOnly: Bool
+    /// Records re-applied from the redo file when the log was opened (the newest commits before a power loss).
+    public let recoveredFromRedo: Int
 
     /// Opens (creating when absent) the log in `directory`.
     public init(directory: String, options: Options = Options()) throws {
@@ -46,13 +62,32 @@ public final class EventLog: Sendable {
         environmentOptions.initialMapSizeBytes = options.initialMapSizeBytes
         environmentOptions.maxMapSizeBytes = options.maxMapSizeBytes
         environmentOptions.readOnly = options.readOnly
+        let oneFlush = options.durable && options.durableCommit == .oneFlush && !options.readOnly
+        environmentOptions.metaSync = !oneFlush
         if !options.readOnly {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         let environment = try Environment(directory: directory, options: environmentOptions)
         let schema = try LogSchema(environment: environment)
         try Self.checkFormat(environment: environment, schema: schema, readOnly: options.readOnly)
+        let headWatch = HeadWatch(head: 0)
+        var writer: Writer?
+        if !options.readOnly {
+            writer = try Writer(
+                environment: environment, schema: schema, clock: options.clock, queue: queue, observer: options.onCommit,
+                probe: options.commitProbe
+            ) { head in
+                headWatch.publish(head.position)
+            }
+            // Commits a power loss took from LMDB come back from the redo file, before anything else is read or written.
+            let entries = try RedoLog.entries(in: directory)
+            self.recoveredFromRedo = try writer?.recover(entries) ?? 0
+            if oneFlush { writer?.redo = try RedoLog(directory: directory, after: entries) }
+        } else {
+            self.recoveredFromRedo = 0
+        }
         let head = try environment.read { try LogQueries(schema: schema, txn: $0).head() }
+        headWatch.publish(head.position)
         if head.position > 0 {
             try environment.read { txn in  // the newest record must decode and carry its own hash
                 _ = try LogQueries(schema: schema, txn: txn).event(at: head.position, verifyHash: true)
@@ -62,15 +97,10 @@ public final class EventLog: Sendable {
         self.schema = schema
         self.directory = directory
         self.isReadOnly = options.readOnly
-        self.headWatch = HeadWatch(head: head.position)
-        guard !options.readOnly else {
+        self.headWatch = headWatch
+        guard let writer else {
             self.writerStatistics = WriterStatistics(observer: nil)
             return
-        }
-        let watch = headWatch
-        let writer = try Writer(environment: environment, schema: schema, clock: options.clock, queue: queue, observer: options.onCommit) {
-            head in
-            watch.publish(head.position)
         }
         self.writerStatistics = writer.statistics
         let finished = writerFinished

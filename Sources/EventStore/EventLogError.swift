@@ -27,6 +27,8 @@ public enum EventLogError: Error, Equatable, Sendable, CustomStringConvertible {
     case unavailable(String)
     /// A replica's copy of a record differs from the log of record's (position, version, links or hash): the copy stops there.
     case replicaDiverged(position: UInt64, reason: String)
+    /// The redo file holds records that do not continue the log (they are not re-applied; the log is not opened).
+    case redoUnusable(reason: String)
 
     public var code: String {
         switch self {
@@ -43,6 +45,7 @@ public enum EventLogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .storage: return "storage_failure"
         case .unavailable: return "log_unavailable"
         case .replicaDiverged: return "replica_diverged"
+        case .redoUnusable: return "redo_unusable"
         }
     }
 
@@ -64,6 +67,7 @@ public enum EventLogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .storage(let error): return "storage: \(error)"
         case .unavailable(let reason): return "the log of record is unavailable: \(reason)"
         case let .replicaDiverged(position, reason): return "the replica differs from the log of record at position \(position): \(reason)"
+        case .redoUnusable(let reason): return "the redo file cannot be applied to the log: \(reason)"
         }
     }
 }

@@ -16,6 +16,10 @@ public struct EnvironmentOptions: Sendable {
     public var readOnly: Bool = false
     /// `false` trades durability for speed (MDB_NOSYNC); only for throwaway data.
     public var durable: Bool = true
+    /// `false` opens with MDB_NOMETASYNC: a commit flushes its data pages but writes the meta page without waiting
+    /// for it, so the file stays consistent and only the newest commit may be undone by a power loss (the next
+    /// commit's flush, or `sync()`, makes it durable). The event log pairs it with its redo file.
+    public var metaSync: Bool = true
     /// MDB_WRITEMAP: writes go straight into the memory map instead of through malloc'd pages and
     /// `pwrite`. Faster for large non-durable transactions; the data file is then as big as the map
     /// (sparse: only written pages take disk).
@@ -50,6 +54,7 @@ public final class Environment: @unchecked Sendable {
         var flags = UInt32(MDB_NOTLS)
         if options.readOnly { flags |= UInt32(MDB_RDONLY) }
         if !options.durable { flags |= UInt32(MDB_NOSYNC) }
+        if options.durable, !options.metaSync { flags |= UInt32(MDB_NOMETASYNC) }
         if options.writeMap, !options.readOnly { flags |= UInt32(MDB_WRITEMAP) }
         do {
             try check(mdb_env_set_maxdbs(env, options.maxDatabases), "mdb_env_set_maxdbs")
@@ -181,7 +186,8 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
-    /// Flushes buffers to disk (needed only when opened with `durable: false`).
+    /// Flushes buffers to disk, the meta page included (needed only when opened with `durable: false` or
+    /// `metaSync: false`).
     public func sync() throws(LMDBError) {
         try resizeLock.withShared { () throws(LMDBError) in
             try requireOpen("mdb_env_sync")

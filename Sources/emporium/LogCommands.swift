@@ -25,6 +25,8 @@ struct Verify: ParsableCommand {
         var aggregatesFolded: Int
         var problems: [String]
         var readModels: [String: String]
+        /// Records the redo file holds past the head, which the next writable open re-applies.
+        var redoRecordsAhead = 0
     }
 
     func run() throws {
@@ -54,6 +56,11 @@ struct Verify: ParsableCommand {
         for bar in bars.values { bar.finish() }
         print("events checked: \(report.log.eventsChecked)   streams: \(report.log.streamsSeen)   aggregates folded: \(report.aggregates)")
         print("head: position \(report.log.head.position)   hash \(report.log.head.hash.hex)")
+        if report.log.redoRecordsAhead > 0 {
+            print(
+                "redo file: \(report.log.redoRecordsAhead) record(s) past the head, committed before the machine stopped; "
+                    + "the next writable open (emporium serve) re-applies them")
+        }
         guard let first = report.firstProblem else {
             print("OK: the log is intact")
             try verifyReadModels(log)
@@ -93,7 +100,7 @@ extension Verify {
         let output = Output(
             ok: problems.isEmpty, headPosition: report.log.head.position, headHash: report.log.head.hash.hex,
             eventsChecked: UInt64(report.log.eventsChecked), streams: report.log.streamsSeen, aggregatesFolded: report.aggregates,
-            problems: problems, readModels: models)
+            problems: problems, readModels: models, redoRecordsAhead: report.log.redoRecordsAhead)
         try writeJSON(output, to: nil)
         if !problems.isEmpty { throw ExitCode(1) }
     }

@@ -212,6 +212,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a connection may go without sending a complete request part before it is closed.")
     var idleTimeoutSeconds: Double = 60
     @Option(help: "Seconds a graceful shutdown may take before what is left is cancelled.") var shutdownSeconds: Double = 10
+    @Option(
+        help: """
+            How a durable commit reaches the disk: one-flush (LMDB's data pages and a redo file of the commit's records, \
+            flushed side by side) or two-flushes (LMDB's own: the data pages, then the meta page). Both keep every acknowledged append.
+            """)
+    var durableCommit = EventLog.DurableCommit.oneFlush
 
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1…65535") }
@@ -242,6 +248,7 @@ struct Serve: AsyncParsableCommand {
         var engine = Engine.Configuration(tokenSecret: keys.token, sandboxSecret: keys.callback)
         engine.logger = Logger(label: "emporium.engine")
         var options = Shop.Options(engine: engine)
+        options.log.durableCommit = durableCommit
         options.log.onCommit = { metrics.logCommitted(events: $0.events, nanoseconds: UInt64($0.commitNanoseconds)) }
         options.projections?.logger = Logger(label: "emporium.projections")
         let shop: Shop
@@ -282,6 +289,11 @@ struct Serve: AsyncParsableCommand {
             services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .milliseconds(Int64(shutdownSeconds * 1_000))
         group.maximumCancellationDuration = .seconds(5)
+        if shop.log.recoveredFromRedo > 0 {
+            logger.notice(
+                "re-applied the newest commits from the redo file (the machine stopped before LMDB's meta page was flushed)",
+                metadata: ["records": "\(shop.log.recoveredFromRedo)", "log.position": "\(shop.log.headPosition)"])
+        }
         logger.info(
             "starting",
             metadata: [
@@ -340,3 +352,5 @@ struct Serve: AsyncParsableCommand {
         return lines.joined(separator: "\n")
     }
 }
+
+extension EventLog.DurableCommit: ExpressibleByArgument {}

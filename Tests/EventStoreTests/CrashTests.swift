@@ -28,29 +28,78 @@ import Testing
         print("crash seed \(seed): killed after \(killAfterMs) ms, \(acknowledged.count) acknowledged, \(report.head.position) stored")
     }
 
-    /// Runs `emporium crash-child`, reads its acknowledgements, kills it; returns every complete ack line.
-    func runAndKill(dataDirectory: String, seed: UInt64, afterMs: Int) async throws -> [(UInt64, UUID)] {
-        let child = Process()
-        child.executableURL = try emporiumExecutable()
-        child.arguments = ["crash-child", "--data-dir", dataDirectory, "--seed", "\(seed)"]
-        // A file, not a pipe: a full pipe would block the child in write(2) and the kill would never land mid-append.
-        let ackPath = dataDirectory + "-acks.txt"
-        #expect(FileManager.default.createFile(atPath: ackPath, contents: nil))
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: ackPath))
-        child.standardOutput = output
-        try child.run()
-        try await Task.sleep(for: .milliseconds(afterMs))
-        kill(child.processIdentifier, SIGKILL)
-        child.waitUntilExit()
-        #expect(child.terminationReason == .uncaughtSignal)
-        try output.close()
-        let text = try String(contentsOfFile: ackPath, encoding: .utf8)
-        return text.split(separator: "\n").compactMap { line in
+    /// The child stops itself with SIGKILL at a seeded commit, at each stage around the two flushes: with the redo entry
+    /// handed to the kernel but nothing committed in LMDB, with LMDB committed but the redo flush maybe in flight, and
+    /// with both durable but nobody answered. Whatever LMDB lacks comes back from the redo file: the log holds exactly the
+    /// commit the child was making, every acknowledged event, and a chain that verifies.
+    @Test(arguments: [(CommitStage.redoBegun, 13), (.lmdbCommitted, 29), (.durable, 43), (.redoBegun, 71)] as [(CommitStage, UInt64)])
+    func aKillAroundTheFlushesLosesNoAcknowledgedEvent(stage: CommitStage, seed: UInt64) async throws {
+        var random = SplitMix64(seed: seed)
+        let dataDirectory = temporaryDirectory("crash-\(stage.rawValue)-\(seed)")
+        let commit = 20 + Int(random.next() % 60)
+        let lines = try await runAndKill(dataDirectory: dataDirectory, seed: seed, killAt: "\(stage.rawValue):\(commit)")
+        let acknowledged = Self.acknowledgements(lines)
+        let killed = lines.compactMap { line -> UInt64? in
+            let parts = line.split(separator: " ")
+            return parts.count == 3 && parts[0] == "killed" ? UInt64(parts[2]) : nil
+        }
+        #expect(killed.count == 1, "stage \(stage.rawValue): the child did not stop itself at commit \(commit)")
+        #expect(acknowledged.count > 0)
+
+        let log = try openLog(dataDirectory + "/log")
+        defer { log.close() }
+        let report = try log.verify()
+        #expect(report.isHealthy, "\(report.problems)")
+        #expect(report.head.position == killed.first, "the commit being made when the child died is the log's last")
+        if stage == .redoBegun { #expect(log.recoveredFromRedo > 0, "LMDB never committed it: it came from the redo file") }
+        for (position, id) in acknowledged {
+            #expect(try log.event(at: position)?.eventId == id, "acknowledged event \(id) at \(position) is missing")
+        }
+        let next = try await log.append(to: stream("crash-after"), expected: .noStream, events: [event()])
+        #expect(next.positions == [report.head.position + 1])
+    }
+
+    static func acknowledgements(_ lines: [Substring]) -> [(UInt64, UUID)] {
+        lines.compactMap { line in
             let parts = line.split(separator: " ")
             guard parts.count == 3, parts[0] == "ack", let position = UInt64(parts[1]), let id = UUID(uuidString: String(parts[2])) else {
                 return nil
             }
             return (position, id)
         }
+    }
+
+    /// Runs `emporium crash-child`, reads its acknowledgements, kills it; returns every complete ack line.
+    func runAndKill(dataDirectory: String, seed: UInt64, afterMs: Int) async throws -> [(UInt64, UUID)] {
+        Self.acknowledgements(try await runAndKill(dataDirectory: dataDirectory, seed: seed, afterMs: afterMs, killAt: nil))
+    }
+
+    /// Runs `emporium crash-child` until it stops itself at `killAt` (or 60 s pass); returns its complete lines.
+    func runAndKill(dataDirectory: String, seed: UInt64, killAt: String) async throws -> [Substring] {
+        try await runAndKill(dataDirectory: dataDirectory, seed: seed, afterMs: 60_000, killAt: killAt)
+    }
+
+    /// Runs `emporium crash-child` and kills it after `afterMs` unless it died first; returns its complete output lines.
+    func runAndKill(dataDirectory: String, seed: UInt64, afterMs: Int, killAt: String?) async throws -> [Substring] {
+        let child = Process()
+        child.executableURL = try emporiumExecutable()
+        child.arguments = ["crash-child", "--data-dir", dataDirectory, "--seed", "\(seed)"] + (killAt.map { ["--kill-at", $0] } ?? [])
+        // A file, not a pipe: a full pipe would block the child in write(2) and the kill would never land mid-append.
+        let ackPath = dataDirectory + "-acks.txt"
+        #expect(FileManager.default.createFile(atPath: ackPath, contents: nil))
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: ackPath))
+        child.standardOutput = output
+        try child.run()
+        let deadline = ContinuousClock.now + .milliseconds(afterMs)
+        while child.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(killAt == nil ? afterMs : 20)) }
+        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
+        child.waitUntilExit()
+        #expect(child.terminationReason == .uncaughtSignal)
+        try output.close()
+        let text = try String(contentsOfFile: ackPath, encoding: .utf8)
+        // A line cut off by the kill has no newline: only complete lines count.
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        lines.removeLast()
+        return lines
     }
 }

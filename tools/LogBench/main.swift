@@ -15,7 +15,11 @@ struct LogBench: AsyncParsableCommand {
     var dataDirectory: String = "./.bench/log"
     @Option(help: "Seconds per append workload.") var seconds: Double = 5
     @Option(help: "Events in the log for the scan workload (topped up with bulk appends).") var scanEvents: Int = 1_000_000
-    @Option(help: "Workloads to run, comma-separated: single,concurrent,batch,scan.") var workloads: String = "single,concurrent,batch,scan"
+    @Option(help: "Workloads to run, comma-separated: single,concurrent,batch,scan,paired (one-flush against two-flushes).")
+    var workloads: String = "single,concurrent,batch,scan"
+    @Option(help: "How a durable commit reaches the disk: one-flush (the default) or two-flushes (LMDB's own).")
+    var durableCommit: String = EventLog.DurableCommit.oneFlush.rawValue
+    @Option(help: "The label the result lines start with (the report tells runs apart by it).") var label: String = "lmdb"
     @Flag(help: "Print the benchmark payload and exit (the peer benchmark uses the same bytes).") var printPayload = false
     @Option(help: "Run the append workloads against the PostgreSQL log at this URL (an empty database) instead of LMDB.")
     var postgres: String?
@@ -41,10 +45,21 @@ struct LogBench: AsyncParsableCommand {
         try? FileManager.default.removeItem(atPath: dataDirectory)
         var logOptions = EventLog.Options()
         logOptions.durable = ProcessInfo.processInfo.environment["BENCH_NOSYNC"] != "1"
+        guard let commit = EventLog.DurableCommit(rawValue: durableCommit) else {
+            throw ValidationError("--durable-commit is one-flush or two-flushes, not \(durableCommit)")
+        }
+        logOptions.durableCommit = commit
+        let stages = StageTimes()
+        if ProcessInfo.processInfo.environment["BENCH_STAGES"] == "1" { logOptions.commitProbe = { stage, _ in stages.reached(stage) } }
         let log = try EventLog(directory: dataDirectory, options: logOptions)
-        defer { log.close() }
+        defer {
+            log.close()
+            stages.print()
+        }
         let selected = Set(workloads.split(separator: ",").map(String.init))
-        print("# emporium log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, data in \(dataDirectory)")
+        print(
+            "# emporium log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(durableCommit) commits, data in \(dataDirectory)"
+        )
         if selected.contains("single") {
             report("single", try await appendLoop(log, appenders: 1, eventsPerAppend: 1, label: "single"))
         }
@@ -55,7 +70,64 @@ struct LogBench: AsyncParsableCommand {
             report("batch", try await appendLoop(log, appenders: 1, eventsPerAppend: Self.batchEvents, label: "batch"))
         }
         if selected.contains("scan") { try await scan(log) }
+        if selected.contains("paired") { try await paired(log, options: logOptions) }
     }
+
+    /// One appender alternating between this log and a second one that commits the other way, so that both see the
+    /// disk at the same moments (it drifts by ±20–50% between minutes): one event per append, then 100.
+    func paired(_ log: EventLog, options: EventLog.Options) async throws {
+        var otherOptions = options
+        otherOptions.durableCommit = options.durableCommit == .oneFlush ? .twoFlushes : .oneFlush
+        let otherDirectory = dataDirectory + "-paired"
+        try? FileManager.default.removeItem(atPath: otherDirectory)
+        let other = try EventLog(directory: otherDirectory, options: otherOptions)
+        defer {
+            other.close()
+            try? FileManager.default.removeItem(atPath: otherDirectory)
+        }
+        let correlation = UUIDv7Generator.shared.next()
+        for (name, events) in [("paired-single", 1), ("paired-batch", Self.batchEvents)] {
+            let logs = [(log, options.durableCommit), (other, otherOptions.durableCommit)]
+            var outcomes = logs.map { _ in Outcome(events: 0, seconds: 0, latenciesMicros: []) }
+            var versions: [UInt64] = [0, 0]
+            let stream = try StreamName("bench-\(name)-\(correlation.uuidString.prefix(8))")
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            var turn = 0
+            while ContinuousClock.now < deadline {
+                let index = turn % 2
+                turn += 1
+                let batch = (0..<events).map { _ in
+                    ProposedEvent(
+                        eventId: UUIDv7Generator.shared.next(), type: "BenchEvent", payload: Self.payload,
+                        metadata: EventMetadata(actor: "user:bench:customer", correlationId: correlation))
+                }
+                let begin = ContinuousClock.now
+                _ = try await logs[index].0.append(
+                    to: stream, expected: versions[index] == 0 ? .noStream : .exact(versions[index]), events: batch)
+                let elapsed = ContinuousClock.now - begin
+                outcomes[index].latenciesMicros.append(Self.micros(elapsed))
+                outcomes[index].seconds += Self.micros(elapsed) / 1e6
+                outcomes[index].events += events
+                versions[index] += UInt64(events)
+            }
+            for (outcome, (_, commit)) in zip(outcomes, logs) { report(name, outcome, backend: commit.rawValue) }
+        }
+        // 64 appenders cannot alternate append by append: they run on each log in turn, half a second at a time.
+        let logs = [(log, options.durableCommit), (other, otherOptions.durableCommit)]
+        var outcomes = logs.map { _ in Outcome(events: 0, seconds: 0, latenciesMicros: []) }
+        for slice in 0..<2 * max(1, Int(seconds / Self.pairedSliceSeconds)) {
+            let index = slice % 2
+            let outcome = try await appendLoop(
+                logs[index].0, appenders: Self.concurrentAppenders, eventsPerAppend: 1, label: "paired-\(slice)",
+                seconds: Self.pairedSliceSeconds, quiet: true)
+            outcomes[index].events += outcome.events
+            outcomes[index].seconds += outcome.seconds
+            outcomes[index].latenciesMicros += outcome.latenciesMicros
+        }
+        for (outcome, (_, commit)) in zip(outcomes, logs) { report("paired-concurrent", outcome, backend: commit.rawValue) }
+    }
+
+    static let pairedSliceSeconds = 0.5
 
     struct Outcome {
         var events: Int
@@ -88,24 +160,25 @@ struct LogBench: AsyncParsableCommand {
         await log.close()
     }
 
-    func report(_ name: String, _ outcome: Outcome, backend: String = "lmdb") {
+    func report(_ name: String, _ outcome: Outcome, backend: String? = nil) {
         let sorted = outcome.latenciesMicros.sorted()
         func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
         print(
             String(
                 format: "%@ %@ events_per_s=%.0f appends=%d p50_us=%.0f p99_us=%.0f",
-                backend, name, Double(outcome.events) / outcome.seconds, sorted.count, percentile(0.5), percentile(0.99)))
+                backend ?? label, name, Double(outcome.events) / outcome.seconds, sorted.count, percentile(0.5), percentile(0.99)))
     }
 
     /// `appenders` tasks, each appending `eventsPerAppend` events per call to its own stream with an exact expectation.
-    func appendLoop(_ log: any LogBackend, appenders: Int, eventsPerAppend: Int, label: String) async throws -> Outcome {
-        let deadline = ContinuousClock.now + .seconds(seconds)
+    func appendLoop(
+        _ log: any LogBackend, appenders: Int, eventsPerAppend: Int, label: String, seconds: Double? = nil, quiet: Bool = false
+    ) async throws -> Outcome {
+        let deadline = ContinuousClock.now + .seconds(seconds ?? self.seconds)
         let started = ContinuousClock.now
         let statistics = (log as? EventLog)?.writerStatistics
         let commitsBefore = statistics?.commits ?? 0
         let buildBefore = statistics?.buildNanoseconds ?? 0
         let commitBefore = statistics?.commitNanoseconds ?? 0
-        let bytesBefore = Self.bytesWrittenByProcess()
         let correlation = UUIDv7Generator.shared.next()
         let payload = Self.payload
         let results = try await withThrowingTaskGroup(of: (Int, [Double]).self) { group in
@@ -141,11 +214,10 @@ struct LogBench: AsyncParsableCommand {
         let commits = statistics.commits - commitsBefore
         let buildMicros = Double(statistics.buildNanoseconds - buildBefore) / 1e3 / Double(max(commits, 1))
         let commitMicros = Double(statistics.commitNanoseconds - commitBefore) / 1e3 / Double(max(commits, 1))
+        if quiet { return Outcome(events: events, seconds: Self.micros(elapsed) / 1e6, latenciesMicros: results.flatMap(\.1)) }
         print(String(format: "#   %@: per commit %.0f us building, %.0f us committing", label, buildMicros, commitMicros))
-        let written = Self.bytesWrittenByProcess() - bytesBefore
-        print(
-            "#   \(label): \(commits) commits, \(String(format: "%.1f", Double(results.reduce(0) { $0 + $1.0 }) / Double(max(commits, 1)))) events and \(written / max(commits, 1) / 1024) KiB written per commit"
-        )
+        // Not /proc/self/io's write_bytes: on this kernel an fdatasync counts the whole file as written.
+        print("#   \(label): \(commits) commits, \(String(format: "%.1f", Double(events) / Double(max(commits, 1)))) events per commit")
         return Outcome(
             events: results.reduce(0) { $0 + $1.0 }, seconds: Self.micros(elapsed) / 1e6,
             latenciesMicros: results.flatMap(\.1))
@@ -186,20 +258,39 @@ struct LogBench: AsyncParsableCommand {
         let elapsed = Self.micros(ContinuousClock.now - started) / 1e6
         print(
             String(
-                format: "lmdb scan events_per_s=%.0f events=%d seconds=%.3f payload_bytes=%d",
+                format: "%@ scan events_per_s=%.0f events=%d seconds=%.3f payload_bytes=%d", label,
                 Double(decoded) / elapsed, decoded, elapsed, payloadBytes))
-    }
-
-    /// `write_bytes` of /proc/self/io: what this process sent to the block layer.
-    static func bytesWrittenByProcess() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8) else { return 0 }
-        for line in text.split(separator: "\n") where line.hasPrefix("write_bytes:") {
-            return Int(line.split(separator: " ").last ?? "") ?? 0
-        }
-        return 0
     }
 
     static func micros(_ duration: Duration) -> Double {
         Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
+    }
+}
+
+/// Where a commit's time goes once its transaction is built (BENCH_STAGES=1): LMDB's commit (data pages flushed, meta
+/// page written or flushed), then the wait for the redo flush that ran beside it.
+final class StageTimes: @unchecked Sendable {
+    private var last: ContinuousClock.Instant?
+    private var lmdb: [Double] = []
+    private var redoWait: [Double] = []
+
+    /// Called on the writer thread only.
+    func reached(_ stage: CommitStage) {
+        let now = ContinuousClock.now
+        switch stage {
+        case .redoBegun: break
+        case .lmdbCommitted: if let last { lmdb.append(LogBench.micros(now - last)) }
+        case .durable: if let last { redoWait.append(LogBench.micros(now - last)) }
+        }
+        last = now
+    }
+
+    func print() {
+        guard !lmdb.isEmpty else { return }
+        func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
+        Swift.print(
+            String(
+                format: "# stages: %d commits, LMDB commit median %.0f µs, then the redo wait median %.0f µs", lmdb.count, median(lmdb),
+                median(redoWait)))
     }
 }
