@@ -72,6 +72,7 @@ public final class EventLog: Sendable {
         try Self.checkFormat(environment: environment, schema: schema, readOnly: options.readOnly)
         let headWatch = HeadWatch(head: 0)
         var writer: Writer?
+        var entries: [RedoLog.Entry] = []
         if !options.readOnly {
             writer = try Writer(
                 environment: environment, schema: schema, clock: options.clock, queue: queue, observer: options.onCommit,
@@ -80,9 +81,8 @@ public final class EventLog: Sendable {
                 headWatch.publish(head.position)
             }
             // Commits a power loss took from LMDB come back from the redo file, before anything else is read or written.
-            let entries = try RedoLog.entries(in: directory)
+            entries = try RedoLog.entries(in: directory)
             self.recoveredFromRedo = try writer?.recover(entries) ?? 0
-            if oneFlush { writer?.redo = try RedoLog(directory: directory, after: entries) }
         } else {
             self.recoveredFromRedo = 0
         }
@@ -93,6 +93,8 @@ public final class EventLog: Sendable {
                 _ = try LogQueries(schema: schema, txn: txn).event(at: head.position, verifyHash: true)
             }
         }
+        // The last step that may fail: its flusher thread stops only when the writer thread ends.
+        if oneFlush { writer?.redo = try RedoLog(directory: directory, after: entries) }
         self.environment = environment
         self.schema = schema
         self.directory = directory

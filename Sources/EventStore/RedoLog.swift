@@ -147,7 +147,7 @@ final class RedoLog: @unchecked Sendable {
         thread.start()
     }
 
-    deinit { descriptors.forEach { _ = Glibc.close($0) } }
+    deinit { if !stopping { descriptors.forEach { _ = Glibc.close($0) } } }
 
     /// Starts writing and flushing `entry` (sealed here) into the current slot on the flusher thread; `entry`
     /// gets back a spare buffer. Waits first for a write still in flight (a transaction built again after growing the map).
@@ -182,12 +182,14 @@ final class RedoLog: @unchecked Sendable {
         }
     }
 
-    /// Stops the flusher thread (after the writer's last commit).
+    /// Stops the flusher thread (after the writer's last commit) and closes the files, which releases the lock: the log
+    /// can be opened again as soon as `EventLog.close` returns.
     func close() {
         if inFlight { _ = waitForFlush() }
         stopping = true
         go.signal()
         done.wait()
+        descriptors.forEach { _ = Glibc.close($0) }
     }
 
     private func waitForFlush() -> Int32 {
