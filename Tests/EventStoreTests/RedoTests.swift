@@ -186,6 +186,19 @@ import Testing
         #expect(pending.redoRecordsAhead == Int(snapshots[5].head.position - snapshots[4].head.position))
     }
 
+    /// Two writers taking turns in the same slots could overwrite each other's newest entry: the second is refused, and
+    /// the log opens again the moment the first is closed.
+    @Test func aSecondWriterOfTheSameLogIsRefusedUntilTheFirstCloses() async throws {
+        let directory = temporaryDirectory("redo-lock")
+        let first = try openLog(directory)
+        _ = try await first.append(to: stream("locked"), expected: .noStream, events: [event()])
+        #expect(throws: EventLogError.self) { try openLog(directory).close() }
+        first.close()
+        let again = try openLog(directory)
+        defer { again.close() }
+        #expect(try again.head().position == 1)
+    }
+
     @Test func twoFlushCommitsWriteNoRedoFile() async throws {
         let directory = temporaryDirectory("two-flushes")
         var options = EventLog.Options()
