@@ -2,10 +2,13 @@
 """What a durable commit costs on this disk, without LMDB. LMDB's own durable commit writes its data pages and
 fdatasyncs them, then writes the meta page through an O_DSYNC descriptor: two flushes in series ("+ O_DSYNC meta").
 Emporium's one-flush commit writes the meta page without waiting (MDB_NOMETASYNC) and flushes the commit's records
-to a redo file while the data pages are flushed ("|| redo flush"). The log benchmark prints these beside its table.
+to a redo file while the data pages are flushed ("|| redo flush"). "piggyback" is a design tried and not kept: the redo
+entry written with sync_file_range (no flush) before the data pages, so that their fdatasync's device flush covers it.
+The log benchmark prints these beside its table.
 
     python3 tools/disk_flush_probe.py [DIRECTORY]    # default: .bench (must be a real disk, not tmpfs)
 """
+import ctypes
 import os
 import statistics
 import sys
@@ -43,6 +46,9 @@ class RedoFlusher:
 
 
 flusher = RedoFlusher()
+libc = ctypes.CDLL("libc.so.6", use_errno=True)
+libc.sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+SYNC_FILE_RANGE_ALL = 1 | 2 | 4  # wait before, write, wait after: on the device, not flushed
 
 
 def run(label, nbytes, mode, n=300):
@@ -53,11 +59,15 @@ def run(label, nbytes, mode, n=300):
         if mode == "redo":
             flusher.nbytes = nbytes // 8 + 600
             flusher.go.release()
+        elif mode == "piggyback":
+            os.pwrite(redo, b"r" * (nbytes // 8 + 600), 0)
+            if libc.sync_file_range(redo, 0, nbytes // 8 + 600, SYNC_FILE_RANGE_ALL) != 0:
+                raise OSError(ctypes.get_errno(), "sync_file_range")
         os.pwrite(fd, data, (i * nbytes * 3) % (48 << 20))
         os.fdatasync(fd)
         if mode == "meta":
             os.pwrite(meta, b"m" * 120, 0)
-        elif mode == "redo":
+        elif mode in ("redo", "piggyback"):
             os.pwrite(fd, b"m" * 120, 4096)  # the meta page, not waited for
             flusher.done.acquire()
         latencies.append((time.perf_counter() - started) * 1e6)
@@ -69,6 +79,7 @@ try:
         run(f"{size_label} + fdatasync", nbytes, "none")
         run(f"{size_label} + fdatasync + O_DSYNC meta (two)", nbytes, "meta")
         run(f"{size_label} + fdatasync || redo flush (one)", nbytes, "redo")
+        run(f"{size_label} piggyback redo + fdatasync", nbytes, "piggyback")
 finally:
     for descriptor in (meta, fd, redo):
         os.close(descriptor)

@@ -74,7 +74,7 @@ public final class EventLog: Sendable {
         var writer: Writer?
         var entries: [RedoLog.Entry] = []
         if !options.readOnly {
-            writer = try Writer(
+            let opened = try Writer(
                 environment: environment, schema: schema, clock: options.clock, queue: queue, observer: options.onCommit,
                 probe: options.commitProbe
             ) { head in
@@ -82,7 +82,8 @@ public final class EventLog: Sendable {
             }
             // Commits a power loss took from LMDB come back from the redo file, before anything else is read or written.
             entries = try RedoLog.entries(in: directory)
-            self.recoveredFromRedo = try writer?.recover(entries) ?? 0
+            self.recoveredFromRedo = try opened.recover(entries)
+            writer = opened
         } else {
             self.recoveredFromRedo = 0
         }

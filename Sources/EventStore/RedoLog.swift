@@ -21,12 +21,11 @@ import Glibc
 /// ```
 /// offset size  field
 ///      0    8  magic "EMPREDO1"
-///      8    8  sequence        one more for every entry written
-///     16    8  first position
-///     24    4  records
-///     28    8  body bytes
-///     36   32  the last record's hash
-///     68    …  body: per record, u32 length + the stored record
+///      8    8  first position
+///     16    4  records
+///     20    8  body bytes
+///     28   32  the last record's hash
+///     60    …  body: per record, u32 length + the stored record
 /// ```
 /// No checksum of its own: each record carries the SHA-256 of its bytes and the hash of the record before it, so an
 /// entry is whole when every record decodes at its position with its own hash, each follows the one before, and the
@@ -35,7 +34,7 @@ import Glibc
 final class RedoLog: @unchecked Sendable {
     static let slotFileNames = ["redo.0", "redo.1"]
     static let magic = Array("EMPREDO1".utf8)
-    static let headerBytes = 68
+    static let headerBytes = 60
     /// Slot files are filled with zeros up to this size when created, so that writing an entry overwrites blocks
     /// the file system has already allocated (a flush then needs no journal commit for the file's size).
     static let preallocatedBytes = 1 << 20
@@ -43,19 +42,10 @@ final class RedoLog: @unchecked Sendable {
     /// One entry read back from a slot file.
     struct Entry: Sendable {
         var slot: Int
-        var sequence: UInt64
         var firstPosition: UInt64
         /// Decoded, each with its hash checked.
         var records: [RecordedEvent]
         var lastPosition: UInt64 { firstPosition + UInt64(records.count) - 1 }
-    }
-
-    /// What a slot file holds.
-    enum Slot: Sendable {
-        case absent
-        /// Never written, invalidated, or torn by a crash mid-write.
-        case empty
-        case entry(Entry)
     }
 
     /// An entry being built by the writer, one stored record at a time.
@@ -84,9 +74,8 @@ final class RedoLog: @unchecked Sendable {
         }
 
         /// Fills in the header.
-        fileprivate mutating func seal(sequence: UInt64) {
+        fileprivate mutating func seal() {
             var header: [UInt8] = RedoLog.magic
-            header.appendBigEndian(sequence)
             header.appendBigEndian(firstPosition)
             header.appendBigEndian(UInt32(records))
             header.appendBigEndian(UInt64(bytes.count - RedoLog.headerBytes))
@@ -99,7 +88,6 @@ final class RedoLog: @unchecked Sendable {
     private let descriptors: [Int32]
     /// Touched by the writer thread only.
     private var slot = 0
-    private var nextSequence: UInt64
     private var inFlight = false
     /// Handed between the writer and the flusher thread through the two semaphores.
     private var pending: [UInt8] = []
@@ -139,9 +127,7 @@ final class RedoLog: @unchecked Sendable {
             throw error
         }
         // The next entry goes to the slot that does not hold the newest one.
-        let newest = entries.max { $0.sequence < $1.sequence }
-        self.nextSequence = (newest?.sequence ?? 0) + 1
-        self.slot = newest.map { 1 - $0.slot } ?? 0
+        self.slot = entries.max { $0.firstPosition < $1.firstPosition }.map { 1 - $0.slot } ?? 0
         let thread = Thread { [self] in flushLoop() }
         thread.name = "emporium.log.redo"
         thread.start()
@@ -153,8 +139,7 @@ final class RedoLog: @unchecked Sendable {
     /// gets back a spare buffer. Waits first for a write still in flight (a transaction built again after growing the map).
     func begin(_ entry: inout Builder) {
         if inFlight { _ = waitForFlush() }
-        entry.seal(sequence: nextSequence)
-        nextSequence += 1
+        entry.seal()
         swap(&pending, &entry.bytes)
         pendingSlot = slot
         inFlight = true
@@ -248,62 +233,50 @@ final class RedoLog: @unchecked Sendable {
 
     // MARK: Reading
 
-    /// What both slot files of `directory` hold. A torn or invalidated entry reads as `.empty`; only an unreadable
+    /// The whole entries of `directory`'s slot files (a missing, invalidated or torn one has none); only an unreadable
     /// file throws.
-    static func read(directory: String) throws(EventLogError) -> [Slot] {
-        var slots: [Slot] = []
-        for (index, name) in slotFileNames.enumerated() {
+    static func entries(in directory: String) throws(EventLogError) -> [Entry] {
+        var entries: [Entry] = []
+        for (slot, name) in slotFileNames.enumerated() {
             let path = directory + "/" + name
             guard let contents = FileManager.default.contents(atPath: path) else {
                 if FileManager.default.fileExists(atPath: path) { throw .storage(failure("read \(path)", EIO)) }
-                slots.append(.absent)
                 continue
             }
-            slots.append(parse([UInt8](contents), slot: index).map(Slot.entry) ?? .empty)
+            if let entry = parse([UInt8](contents), slot: slot) { entries.append(entry) }
         }
-        return slots
+        return entries
     }
 
-    static func entries(in directory: String) throws(EventLogError) -> [Entry] {
-        try read(directory: directory).compactMap { slot in
-            if case .entry(let entry) = slot { return entry }
-            return nil
-        }
-    }
-
-    /// The entry at the start of `bytes`, or nil when there is no whole one.
+    /// The entry at the start of `bytes`, or nil when there is no whole one: each record must decode at its position
+    /// with its own hash and follow the one before, and the last must carry the header's hash.
     static func parse(_ bytes: [UInt8], slot: Int) -> Entry? {
-        guard bytes.count >= headerBytes, Array(bytes[0..<8]) == magic else { return nil }
-        func u64(_ offset: Int) -> UInt64 { bytes[offset..<offset + 8].reduce(0) { $0 << 8 | UInt64($1) } }
-        func u32(_ offset: Int) -> UInt32 { bytes[offset..<offset + 4].reduce(0) { $0 << 8 | UInt32($1) } }
-        let sequence = u64(8)
-        let firstPosition = u64(16)
-        let count = Int(u32(24))
-        let bodyBytes = u64(28)
-        let lastHash = Digest(bytes: Array(bytes[36..<68]))
-        guard count > 0, firstPosition > 0, bodyBytes <= UInt64(bytes.count - headerBytes) else { return nil }
-        let end = headerBytes + Int(bodyBytes)
-        var records: [RecordedEvent] = []
-        var offset = headerBytes
-        while offset < end {
-            guard offset + 4 <= end else { return nil }
-            let length = Int(u32(offset))
-            offset += 4
-            guard offset + length <= end else { return nil }
-            let position = firstPosition + UInt64(records.count)
-            let record: RecordedEvent
+        bytes.withUnsafeBytes { bytes in
             do {
-                record = try bytes[offset..<offset + length].withUnsafeBytes {
-                    try RecordCodec.decode($0, position: position, verifyHash: true)
-                }
+                return try parse(RecordReader(bytes: bytes), slot: slot)
             } catch {
-                return nil  // torn: a crash cut the entry's write short
+                return nil  // torn: a crash cut the entry's write short (or nothing was ever written)
             }
+        }
+    }
+
+    private static func parse(_ reader: RecordReader, slot: Int) throws -> Entry? {
+        var reader = reader
+        guard try Array(reader.slice(magic.count)) == magic else { return nil }
+        let firstPosition = try reader.u64()
+        let count = Int(try reader.u32())
+        let bodyBytes = Int(clamping: try reader.u64())
+        let lastHash = Digest(copying: try reader.slice(Digest.byteCount))
+        var body = RecordReader(bytes: try reader.slice(bodyBytes))
+        guard count > 0, firstPosition > 0 else { return nil }
+        var records: [RecordedEvent] = []
+        while !body.isAtEnd {
+            let record = try RecordCodec.decode(
+                try body.slice(Int(try body.u32())), position: firstPosition + UInt64(records.count), verifyHash: true)
             guard records.last.map({ $0.hash == record.previousHash }) ?? true else { return nil }
             records.append(record)
-            offset += length
         }
         guard records.count == count, records.last?.hash == lastHash else { return nil }
-        return Entry(slot: slot, sequence: sequence, firstPosition: firstPosition, records: records)
+        return Entry(slot: slot, firstPosition: firstPosition, records: records)
     }
 }

@@ -173,23 +173,22 @@ final class Writer: @unchecked Sendable {
 
     /// Re-applies the records of the redo file past the head (the commits a power loss took from LMDB), each placed
     /// exactly as an append is and checked to come out as the very record the redo file holds, so positions, chain and
-    /// hashes are verified; records at or below the head must be the stored ones. Then flushes LMDB, meta page
-    /// included. Returns how many records were applied; a redo file that does not continue this log throws.
+    /// hashes are verified; an entry reaching past the head must hold the stored records below it. Then flushes LMDB,
+    /// meta page included. Returns how many records were applied; an entry that does not continue this log throws.
+    /// Entries wholly at or below the head restore nothing and are left to `verify` (`redo_mismatch`), so that a stale
+    /// entry never keeps a sound log from opening.
     func recover(_ entries: [RedoLog.Entry]) throws(EventLogError) -> Int {
         let before = state
-        let records = entries.sorted { $0.firstPosition < $1.firstPosition }.flatMap(\.records)
+        let records = entries.filter { $0.lastPosition > before.head.position }.sorted { $0.firstPosition < $1.firstPosition }
+            .flatMap(\.records)
         guard !records.isEmpty else { return 0 }
         do {
             // Records at or below the head are compared with the stored ones; the others are placed.
-            if records.contains(where: { $0.position > before.head.position }) {
-                try environment.write { txn in
-                    _ = try copy(records, mayBeAhead: false, queries: LogQueries(schema: schema, txn: txn))
-                    try flushDirtyHeads(txn)
-                }
-                try environment.sync()
-            } else {
-                _ = try environment.read { txn in try copy(records, mayBeAhead: false, queries: LogQueries(schema: schema, txn: txn)) }
+            try environment.write { txn in
+                _ = try copy(records, mayBeAhead: false, queries: LogQueries(schema: schema, txn: txn))
+                try flushDirtyHeads(txn)
             }
+            try environment.sync()
         } catch {
             forgetUncommitted(restoring: before)
             switch error {

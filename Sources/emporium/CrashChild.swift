@@ -1,5 +1,4 @@
 import ArgumentParser
-import Assembly
 import EventStore
 import Foundation
 import Synchronization
@@ -25,7 +24,7 @@ struct CrashChild: AsyncParsableCommand {
             }
             options.commitProbe = Self.killer(at: stage, commit: commit)
         }
-        let log = try CommandFailure.opening { () throws(ShopOpenError) in try data.shop.openLog(options) }
+        let log = try data.openLog(options)
         let seed = self.seed
         try await withThrowingTaskGroup(of: Void.self) { group in
             for appender in 0..<appenders {

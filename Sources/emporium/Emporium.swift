@@ -58,7 +58,11 @@ struct DataOptions: ParsableArguments {
     func openLog(readOnly: Bool) throws -> EventLog {
         var options = EventLog.Options()
         options.readOnly = readOnly
-        return try CommandFailure.opening { () throws(ShopOpenError) in try shop.openLog(options) }
+        return try openLog(options)
+    }
+
+    func openLog(_ options: EventLog.Options) throws -> EventLog {
+        try CommandFailure.opening { () throws(ShopOpenError) in try shop.openLog(options) }
     }
 
     /// The whole shop (log, keys, snapshots, read models as `options` asks), or why it cannot be opened.

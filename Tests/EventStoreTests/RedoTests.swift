@@ -103,7 +103,7 @@ import Testing
             let inFlight = Self.slot(of: k + 1, in: snapshots)
             var torn = snapshots[k + 1].slots[inFlight] ?? []
             #expect(RedoLog.parse(torn, slot: inFlight) != nil)
-            let bodyBytes = torn[28..<36].reduce(0) { $0 << 8 | Int($1) }
+            let bodyBytes = torn[20..<28].reduce(0) { $0 << 8 | Int($1) }  // the header's body bytes (see RedoLog)
             torn[RedoLog.headerBytes + bodyBytes / 2] ^= 0xFF  // half of the entry reached the disk
             #expect(RedoLog.parse(torn, slot: inFlight) == nil)
             let redoVariants: [(String, [UInt8]?, Snapshot)] = [
@@ -140,8 +140,11 @@ import Testing
         let theirs = try await Self.history(seed: 9)  // another shop's history: same positions, other records
         let k = 4
         var slots = ours[k].slots
-        slots[Self.slot(of: k, in: ours)] = theirs[k].slots[Self.slot(of: k, in: theirs)]
-        // LMDB lost commit k's meta: the entry past its head is another log's.
+        let newest = Self.slot(of: Self.commits, in: theirs)
+        slots[Self.slot(of: k, in: ours)] = theirs[Self.commits].slots[newest]
+        #expect(
+            (theirs[Self.commits].slots[newest].flatMap { RedoLog.parse($0, slot: newest) }?.lastPosition ?? 0) > ours[k - 1].head.position)
+        // LMDB lost commit k's meta: the entry reaching past its head is another log's.
         let foreign = try Self.assemble(data: ours[k].data, metas: ours[k - 1].data, slots: slots)
         #expect(throws: EventLogError.self) { try openLog(foreign) }
         do {
@@ -208,5 +211,23 @@ import Testing
         _ = try await log.append(to: stream("plain"), expected: .noStream, events: [event()])
         #expect(try RedoLog.entries(in: directory).isEmpty)
         #expect(!FileManager.default.fileExists(atPath: directory + "/" + RedoLog.slotFileNames[0]))
+    }
+}
+
+extension RedoTests {
+    /// A commit that fills the map is built again after the map grows (new times, new hashes): the redo file must hold
+    /// the commit LMDB made, not the abandoned one, so the log reopens.
+    @Test func aLogWhoseMapGrewReopensFromItsRedoFile() async throws {
+        let directory = temporaryDirectory("redo-grow")
+        let log = try openLog(directory, initialMapSizeBytes: 1 << 20)
+        for round in 0..<60 {
+            let events = (0..<20).map { _ in event(payload: #"{"round":\#(round),"pad":"\#(String(repeating: "x", count: 900))"}"#) }
+            _ = try await log.append(to: stream("grow-\(round % 7)"), expected: .any, events: events)
+        }
+        let head = try log.head()
+        log.close()
+        let reopened = try openLog(directory)
+        defer { reopened.close() }
+        #expect(try reopened.head() == head)
     }
 }
