@@ -90,6 +90,7 @@ extension CommandResult {
         if let amount { answer["amount"] = .integer(amount.minorUnits) }
         if let expiresAt { answer["expiresAt"] = .integer(expiresAt.millisecondsSinceEpoch) }
         if let scopes { answer["scopes"] = .texts(scopes.map(\.rawValue).sorted()) }
+        if let variantIds { answer["variantIds"] = .texts(variantIds.map(\.description)) }
         if total != nil || amount != nil { answer["currency"] = .text(currency) }
         return answer
     }
@@ -100,6 +101,8 @@ extension CommandResult {
         return .object(
             [
                 "userId": id, "role": Role.schema, "token": .string(summary: "a login's bearer token"), "addressId": id, "goodsId": id,
+                "variantIds": .array(
+                    id, summary: "the variants made or named, in order (ListGoods: the default variant, whose id is the goods id, first)"),
                 "reviewId": id, "couponId": id, "code": .string(), "orderId": id, "number": .string(summary: "the order's number"),
                 "total": .integer(summary: "minor units of `currency`"), "paymentId": id,
                 "amount": .integer(summary: "minor units of `currency`"), "keyId": id,

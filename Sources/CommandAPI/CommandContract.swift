@@ -50,7 +50,9 @@ public enum CommandContract {
         "description": Limits.descriptionCharactersMax, "category": Limits.nameCharactersMax, "brand": Limits.nameCharactersMax,
         "text": Limits.reviewCharactersMax, "code": Limits.couponCodeCharactersMax, "carrier": Limits.carrierCharactersMax,
         "trackingNumber": Limits.trackingNumberCharactersMax, "reason": Limits.reasonCharactersMax,
-        "shopName": Limits.shopNameCharactersMax, "tag": Limits.tagCharactersMax,
+        "shopName": Limits.shopNameCharactersMax, "tag": Limits.tagCharactersMax, "sku": Limits.skuCharactersMax,
+        "unit": Limits.tagCharactersMax, "value": Limits.attributeValueCharactersMax, "option": Limits.tagCharactersMax,
+        "choice": Limits.attributeValueCharactersMax,
     ]
 
     static func textBound(_ field: String, kind: CommandKind) -> Int? {
@@ -72,6 +74,7 @@ public enum CommandContract {
         case "points", "pointsToUse": (kind == .placeOrder ? 0 : 1, Int64(Limits.pointsMax))
         case "amount", "value", "minimumSpend": (0, Limits.moneyMax)
         case "delta": (-Int64(Limits.stockMax), Int64(Limits.stockMax))
+        case "weightGrams": (0, Int64(Limits.weightGramsMax))
         case "validDays": (1, Int64(Limits.exchangedCouponDaysMax))
         case "expiresAt", "validFrom", "validUntil": (0, Int64.max)
         default: nil
@@ -98,10 +101,18 @@ public enum CommandContract {
             }
             if schema.summary == nil { schema.summary = summaries[field] }
         }
-        if field == "tags" { schema.maxItems = Limits.tagsPerGoodsMax }
-        if field == "items" { schema.maxItems = Limits.cartLinesMax }
-        // A list's elements: a tag is bounded as one; an object's fields by their own names.
-        if let items = schema.items { schema.items = Schema.Box(refined(items.schema, kind: kind, field: field == "tags" ? "tag" : nil)) }
+        switch field {
+        case "tags": schema.maxItems = Limits.tagsPerGoodsMax
+        case "items": schema.maxItems = Limits.cartLinesMax
+        case "options", "values": schema.maxItems = Limits.optionsPerGoodsMax
+        case "variants": schema.maxItems = Limits.variantsPerGoodsMax
+        case "attributes": schema.maxItems = Limits.attributesPerGoodsMax
+        case "choices": schema.maxItems = Limits.attributeChoicesMax
+        default: break
+        }
+        // A list's elements: a tag, an option (or its value), a choice is bounded as one; an object's fields by their own names.
+        let element: [String: String] = ["tags": "tag", "options": "option", "values": "option", "choices": "choice"]
+        if let items = schema.items { schema.items = Schema.Box(refined(items.schema, kind: kind, field: field.flatMap { element[$0] })) }
         for (name, property) in schema.properties { schema.properties[name] = refined(property, kind: kind, field: name) }
         return schema
     }

@@ -39,9 +39,15 @@ extension CommandEnvelope {
         case .delist: return .delist(try GoodsRef(from: decoder).goodsId)
         case .relist: return .relist(try GoodsRef(from: decoder).goodsId)
         case .postReview: return try read(ReviewInput.self)
+        case .defineOptions: return try read(DefineOptionsInput.self)
+        case .addVariant: return try read(AddVariantInput.self)
+        case .updateVariant: return try read(UpdateVariantInput.self)
+        case .delistVariant: return try VariantRef(from: decoder).delisting
+        case .relistVariant: return try VariantRef(from: decoder).relisting
+        case .setGoodsAttributes: return try read(SetAttributesInput.self)
         case .addToCart: return try CartLineInput(from: decoder).adding
         case .changeQuantity: return try CartLineInput(from: decoder).changing
-        case .removeFromCart: return .removeFromCart(try GoodsRef(from: decoder).goodsId)
+        case .removeFromCart: return try GoodsVariantRef(from: decoder).removing
         case .applyCoupon: return .applyCoupon(code: try CouponCodeInput(from: decoder).code)
         case .removeCoupon: return .removeCoupon
         case .clearCart: return .clearCart
@@ -194,21 +200,122 @@ struct GoodsFields: Decodable {
     }
 }
 
+/// ListGoods: a plain goods (`price`, `stock`, optionally `sku`, `weightGrams`, `attributes`), or one with `options`
+/// and `variants` (the first is the default variant; `price` and `stock` are then each variant's own).
 struct ListGoodsInput: CommandInput {
     var fields: GoodsFields
-    var price: Int64
-    var stock: Int
+    var price: Int64?
+    var stock: Int?
+    var sku: String?
+    var weightGrams: Int?
+    var options: [String]?
+    var variants: [VariantInput]?
+    var attributes: [AttributeInput]?
 
-    private enum CodingKeys: String, CodingKey { case price, stock }
+    private enum CodingKeys: String, CodingKey { case price, stock, sku, weightGrams, options, variants, attributes }
 
     init(from decoder: any Decoder) throws {
         fields = try GoodsFields(from: decoder)
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        price = try container.decode(Int64.self, forKey: .price)
-        stock = try container.decode(Int.self, forKey: .stock)
+        price = try container.decodeIfPresent(Int64.self, forKey: .price)
+        stock = try container.decodeIfPresent(Int.self, forKey: .stock)
+        sku = try container.decodeIfPresent(String.self, forKey: .sku)
+        weightGrams = try container.decodeIfPresent(Int.self, forKey: .weightGrams)
+        options = try container.decodeIfPresent([String].self, forKey: .options)
+        variants = try container.decodeIfPresent([VariantInput].self, forKey: .variants)
+        attributes = try container.decodeIfPresent([AttributeInput].self, forKey: .attributes)
+        if variants == nil, price == nil || stock == nil {
+            throw DecodingError.keyNotFound(
+                price == nil ? CodingKeys.price : CodingKeys.stock,
+                .init(codingPath: [], debugDescription: "a goods without variants has a price and a stock"))
+        }
     }
 
-    var command: Command { .listGoods(fields.details, price: Money(minorUnits: price), stock: stock) }
+    var command: Command {
+        let attributes = attributes?.map(\.attribute) ?? []
+        if let variants {
+            return .listGoodsWithVariants(fields.details, options: options ?? [], variants: variants.map(\.terms), attributes: attributes)
+        }
+        let price = Money(minorUnits: price ?? 0)
+        guard options != nil || sku != nil || weightGrams != nil || !attributes.isEmpty else {
+            return .listGoods(fields.details, price: price, stock: stock ?? 0)
+        }
+        // Options without variants are refused by the domain (values must match options).
+        let only = VariantTerms(
+            sku: sku ?? "", values: [], price: price, stock: stock ?? 0, lowStockThreshold: fields.details.lowStockThreshold,
+            weightGrams: weightGrams)
+        return .listGoodsWithVariants(fields.details, options: options ?? [], variants: [only], attributes: attributes)
+    }
+}
+
+/// A variant as a merchant sends it.
+struct VariantInput: Decodable {
+    var sku: String?
+    /// One value per option of the goods, in order.
+    var values: [String]
+    var price: Int64
+    var stock: Int
+    var lowStockThreshold: Int?
+    var weightGrams: Int?
+
+    var terms: VariantTerms {
+        VariantTerms(
+            sku: sku ?? "", values: values, price: Money(minorUnits: price), stock: stock, lowStockThreshold: lowStockThreshold ?? 5,
+            weightGrams: weightGrams)
+    }
+}
+
+/// A specification attribute: text, a number with its unit, or one of a list of choices.
+struct AttributeInput: Decodable {
+    var name: String
+    var kind: GoodsAttribute.Kind
+    var value: String
+    var unit: String?
+    var choices: [String]?
+
+    var attribute: GoodsAttribute { GoodsAttribute(name: name, kind: kind, value: value, unit: unit ?? "", choices: choices ?? []) }
+}
+
+struct DefineOptionsInput: CommandInput {
+    var goodsId: GoodsId
+    var options: [String]
+    var values: [String]
+    var sku: String?
+    var command: Command { .defineOptions(goodsId, options: options, values: values, sku: sku ?? "") }
+}
+
+struct AddVariantInput: CommandInput {
+    var goodsId: GoodsId
+    var variant: VariantInput
+    var command: Command { .addVariant(goodsId, variant.terms) }
+}
+
+struct UpdateVariantInput: CommandInput {
+    var goodsId: GoodsId
+    var variantId: VariantId
+    var lowStockThreshold: Int
+    var weightGrams: Int?
+    var command: Command { .updateVariant(goodsId, variantId, lowStockThreshold: lowStockThreshold, weightGrams: weightGrams) }
+}
+
+struct VariantRef: Decodable {
+    var goodsId: GoodsId
+    var variantId: VariantId
+    var delisting: Command { .delistVariant(goodsId, variantId) }
+    var relisting: Command { .relistVariant(goodsId, variantId) }
+}
+
+/// A goods and, when it has several, one of its variants.
+struct GoodsVariantRef: Decodable {
+    var goodsId: GoodsId
+    var variantId: VariantId?
+    var removing: Command { .removeFromCart(goodsId, variant: variantId) }
+}
+
+struct SetAttributesInput: CommandInput {
+    var goodsId: GoodsId
+    var attributes: [AttributeInput]
+    var command: Command { .setAttributes(goodsId, attributes.map(\.attribute)) }
 }
 
 struct UpdateGoodsInput: CommandInput {
@@ -227,21 +334,24 @@ struct UpdateGoodsInput: CommandInput {
 
 struct ChangePriceInput: CommandInput {
     var goodsId: GoodsId
+    var variantId: VariantId?
     var price: Int64
-    var command: Command { .changePrice(goodsId, price: Money(minorUnits: price)) }
+    var command: Command { .changePrice(goodsId, price: Money(minorUnits: price), variant: variantId) }
 }
 
 struct RestockInput: CommandInput {
     var goodsId: GoodsId
+    var variantId: VariantId?
     var quantity: Int
-    var command: Command { .restock(goodsId, quantity: quantity) }
+    var command: Command { .restock(goodsId, quantity: quantity, variant: variantId) }
 }
 
 struct AdjustStockInput: CommandInput {
     var goodsId: GoodsId
+    var variantId: VariantId?
     var delta: Int
     var reason: String
-    var command: Command { .adjustStock(goodsId, delta: delta, reason: reason) }
+    var command: Command { .adjustStock(goodsId, delta: delta, reason: reason, variant: variantId) }
 }
 
 struct ReviewInput: CommandInput {
@@ -254,9 +364,12 @@ struct ReviewInput: CommandInput {
 
 struct CartLineInput: Decodable {
     var goodsId: GoodsId
+    /// Which variant, for a goods with several.
+    var variantId: VariantId?
     var quantity: Int
-    var adding: Command { .addToCart(goodsId, quantity: quantity) }
-    var changing: Command { .changeQuantity(goodsId, quantity: quantity) }
+    var adding: Command { .addToCart(goodsId, quantity: quantity, variant: variantId) }
+    var changing: Command { .changeQuantity(goodsId, quantity: quantity, variant: variantId) }
+    var line: CartLine { CartLine(goodsId: goodsId, quantity: quantity, variantId: variantId) }
 }
 
 struct CreateCouponInput: CommandInput {
@@ -284,7 +397,7 @@ struct PlaceOrderInput: CommandInput {
     var items: [CartLineInput]?
     var command: Command {
         .placeOrder(
-            addressId: addressId, pointsToUse: pointsToUse ?? 0, items: items?.map { CartLine(goodsId: $0.goodsId, quantity: $0.quantity) })
+            addressId: addressId, pointsToUse: pointsToUse ?? 0, items: items?.map(\.line))
     }
 }
 

@@ -86,6 +86,7 @@ extension SchemaEnumeration {
 extension Role: SchemaEnumeration {}
 extension Scope: SchemaEnumeration {}
 extension CouponKind: SchemaEnumeration {}
+extension GoodsAttribute.Kind: SchemaEnumeration {}
 
 private final class Recorder {
     enum Shape {

@@ -19,6 +19,7 @@ extension Engine {
         case .payment: return .payment(try load(PaymentState.self))
         case .points: return .points(try load(PointsState.self))
         case .apiKey: return .apiKey(try load(ApiKeyState.self))
+        case .skuClaim: return .skuClaim(try load(SkuClaimState.self))
         }
     }
 }

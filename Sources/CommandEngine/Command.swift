@@ -29,17 +29,27 @@ public enum Command: Sendable, Hashable {
     case revokeApiKey(ApiKeyId, reason: String = "")
     // Goods.
     case listGoods(GoodsDetails, price: Money, stock: Int)
+    /// A goods with options and variants (the first is the default one), or a plain goods with a SKU, weight or attributes.
+    case listGoodsWithVariants(GoodsDetails, options: [String], variants: [VariantTerms], attributes: [GoodsAttribute] = [])
     case updateGoods(GoodsId, GoodsDetails)
-    case changePrice(GoodsId, price: Money)
-    case restock(GoodsId, quantity: Int)
-    case adjustStock(GoodsId, delta: Int, reason: String)
+    /// nil variant: the default one (the only one of a plain goods).
+    case changePrice(GoodsId, price: Money, variant: VariantId? = nil)
+    case restock(GoodsId, quantity: Int, variant: VariantId? = nil)
+    case adjustStock(GoodsId, delta: Int, reason: String, variant: VariantId? = nil)
+    case defineOptions(GoodsId, options: [String], values: [String], sku: String = "")
+    case addVariant(GoodsId, VariantTerms)
+    case updateVariant(GoodsId, VariantId, lowStockThreshold: Int, weightGrams: Int?)
+    case delistVariant(GoodsId, VariantId)
+    case relistVariant(GoodsId, VariantId)
+    case setAttributes(GoodsId, [GoodsAttribute])
     case delist(GoodsId)
     case relist(GoodsId)
     case postReview(goodsId: GoodsId, orderId: OrderId, rating: Int, text: String = "")
     // Carts and coupons.
-    case addToCart(GoodsId, quantity: Int)
-    case changeQuantity(GoodsId, quantity: Int)
-    case removeFromCart(GoodsId)
+    /// nil variant: the goods' only one (a goods with several variants must be told which).
+    case addToCart(GoodsId, quantity: Int, variant: VariantId? = nil)
+    case changeQuantity(GoodsId, quantity: Int, variant: VariantId? = nil)
+    case removeFromCart(GoodsId, variant: VariantId? = nil)
     case applyCoupon(code: String)
     case removeCoupon
     case clearCart
@@ -102,6 +112,8 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
     case rejectMerchantApplication = "RejectMerchantApplication", issueApiKey = "IssueApiKey", revokeApiKey = "RevokeApiKey"
     case listGoods = "ListGoods", updateGoods = "UpdateGoods", changePrice = "ChangePrice", restock = "Restock", adjustStock = "AdjustStock"
     case delist = "Delist", relist = "Relist", postReview = "PostReview"
+    case defineOptions = "DefineOptions", addVariant = "AddVariant", updateVariant = "UpdateVariant", delistVariant = "DelistVariant"
+    case relistVariant = "RelistVariant", setGoodsAttributes = "SetGoodsAttributes"
     case addToCart = "AddToCart", changeQuantity = "ChangeQuantity", removeFromCart = "RemoveFromCart", applyCoupon = "ApplyCoupon"
     case removeCoupon = "RemoveCoupon", clearCart = "ClearCart", createCoupon = "CreateCoupon", disableCoupon = "DisableCoupon"
     case placeOrder = "PlaceOrder", payOrder = "PayOrder", shipOrder = "ShipOrder", confirmReceipt = "ConfirmReceipt", cancelOrder =
@@ -114,7 +126,9 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
     public var access: CommandAccess {
         switch self {
         case .registerUser, .login: return .anyone
-        case .listGoods, .updateGoods, .changePrice, .restock, .adjustStock, .delist, .relist: return .signedIn(scope: .goodsWrite)
+        case .listGoods, .updateGoods, .changePrice, .restock, .adjustStock, .delist, .relist, .defineOptions, .addVariant, .updateVariant,
+            .delistVariant, .relistVariant, .setGoodsAttributes:
+            return .signedIn(scope: .goodsWrite)
         case .createCoupon, .disableCoupon: return .signedIn(scope: .couponsWrite)
         case .shipOrder, .cancelOrder, .approveRefund, .rejectRefund, .refundPayment: return .signedIn(scope: .ordersWrite)
         case .updateProfile, .changePassword, .addAddress, .updateAddress, .removeAddress, .setDefaultAddress, .addFavorite,
@@ -148,7 +162,13 @@ extension Command {
         case .rejectMerchantApplication: return .rejectMerchantApplication
         case .issueApiKey: return .issueApiKey
         case .revokeApiKey: return .revokeApiKey
-        case .listGoods: return .listGoods
+        case .listGoods, .listGoodsWithVariants: return .listGoods
+        case .defineOptions: return .defineOptions
+        case .addVariant: return .addVariant
+        case .updateVariant: return .updateVariant
+        case .delistVariant: return .delistVariant
+        case .relistVariant: return .relistVariant
+        case .setAttributes: return .setGoodsAttributes
         case .updateGoods: return .updateGoods
         case .changePrice: return .changePrice
         case .restock: return .restock

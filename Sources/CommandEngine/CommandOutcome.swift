@@ -44,6 +44,8 @@ public struct CommandResult: Hashable, Sendable {
     public var token: String?
     public var addressId: AddressId?
     public var goodsId: GoodsId?
+    /// The variants a command made or named, in order (ListGoods: the default variant first).
+    public var variantIds: [VariantId]?
     public var reviewId: ReviewId?
     public var couponId: CouponId?
     public var code: String?
@@ -72,6 +74,7 @@ public struct CommandResult: Hashable, Sendable {
         values["token"] = token
         values["addressId"] = addressId?.description
         values["goodsId"] = goodsId?.description
+        values["variantIds"] = variantIds.map { $0.map(\.description).joined(separator: " ") }
         values["reviewId"] = reviewId?.description
         values["couponId"] = couponId?.description
         values["code"] = code
@@ -95,6 +98,7 @@ public struct CommandResult: Hashable, Sendable {
         token = values["token"]
         addressId = values["addressId"].flatMap(AddressId.init)
         goodsId = values["goodsId"].flatMap(GoodsId.init)
+        variantIds = values["variantIds"].map { $0.split(separator: " ").compactMap { VariantId(String($0)) } }
         reviewId = values["reviewId"].flatMap(ReviewId.init)
         couponId = values["couponId"].flatMap(CouponId.init)
         code = values["code"]

@@ -126,11 +126,33 @@ extension Engine {
         case let .listGoods(details, price, stock):
             let goodsId: GoodsId = newId()
             return try await onGoods(goodsId, type, context) { .list(goodsId, details, price: price, stock: stock) }
+        case let .listGoodsWithVariants(details, options, variants, attributes):
+            let goodsId: GoodsId = newId()
+            let ids: [VariantId] = variants.indices.map { $0 == 0 ? goodsId.defaultVariant : newId() }
+            return try await onGoods(goodsId, type, context, variantIds: ids) {
+                .listVariants(goodsId, details, options: options, variants: zip(ids, variants).map(NewVariant.init), attributes: attributes)
+            }
         case let .updateGoods(goodsId, details): return try await onGoods(goodsId, type, context) { .update(details) }
-        case let .changePrice(goodsId, price): return try await onGoods(goodsId, type, context) { .changePrice(price) }
-        case let .restock(goodsId, quantity): return try await onGoods(goodsId, type, context) { .restock(quantity) }
-        case let .adjustStock(goodsId, delta, reason):
-            return try await onGoods(goodsId, type, context) { .adjustStock(delta: delta, reason: reason) }
+        case let .changePrice(goodsId, price, variant):
+            return try await onGoods(goodsId, type, context) { .changePrice(price, variant: variant) }
+        case let .restock(goodsId, quantity, variant):
+            return try await onGoods(goodsId, type, context) { .restock(quantity, variant: variant) }
+        case let .adjustStock(goodsId, delta, reason, variant):
+            return try await onGoods(goodsId, type, context) { .adjustStock(delta: delta, reason: reason, variant: variant) }
+        case let .defineOptions(goodsId, options, values, sku):
+            return try await onGoods(goodsId, type, context) { .defineOptions(options, values: values, sku: sku) }
+        case let .addVariant(goodsId, terms):
+            let variantId: VariantId = newId()
+            return try await onGoods(goodsId, type, context, variantIds: [variantId]) { .addVariant(NewVariant(variantId, terms)) }
+        case let .updateVariant(goodsId, variantId, threshold, weightGrams):
+            return try await onGoods(goodsId, type, context, variantIds: [variantId]) {
+                .updateVariant(variantId, lowStockThreshold: threshold, weightGrams: weightGrams)
+            }
+        case let .delistVariant(goodsId, variantId):
+            return try await onGoods(goodsId, type, context, variantIds: [variantId]) { .delistVariant(variantId) }
+        case let .relistVariant(goodsId, variantId):
+            return try await onGoods(goodsId, type, context, variantIds: [variantId]) { .relistVariant(variantId) }
+        case let .setAttributes(goodsId, attributes): return try await onGoods(goodsId, type, context) { .setAttributes(attributes) }
         case .delist(let goodsId): return try await onGoods(goodsId, type, context) { .delist }
         case .relist(let goodsId): return try await onGoods(goodsId, type, context) { .relist }
         case let .postReview(goodsId, orderId, rating, text):
@@ -139,11 +161,12 @@ extension Engine {
                 .review(PostReview(reviewId: reviewId, goodsId: goodsId, orderId: orderId, rating: rating, text: text, at: at))
             }
         // Carts and coupons.
-        case let .addToCart(goodsId, quantity):
-            return try await decide(Carts.self, type, context) { _, _ in .add(goodsId, quantity: quantity) }
-        case let .changeQuantity(goodsId, quantity):
-            return try await decide(Carts.self, type, context) { _, _ in .changeQuantity(goodsId, quantity: quantity) }
-        case .removeFromCart(let goodsId): return try await decide(Carts.self, type, context) { _, _ in .remove(goodsId) }
+        case let .addToCart(goodsId, quantity, variant):
+            return try await decide(Carts.self, type, context) { _, _ in .add(goodsId, quantity: quantity, variant: variant) }
+        case let .changeQuantity(goodsId, quantity, variant):
+            return try await decide(Carts.self, type, context) { _, _ in .changeQuantity(goodsId, quantity: quantity, variant: variant) }
+        case let .removeFromCart(goodsId, variant):
+            return try await decide(Carts.self, type, context) { _, _ in .remove(goodsId, variant: variant) }
         case .applyCoupon(let code): return try await decide(Carts.self, type, context) { _, _ in .applyCoupon(code: code) }
         case .removeCoupon: return try await decide(Carts.self, type, context) { _, _ in .removeCoupon }
         case .clearCart: return try await decide(Carts.self, type, context) { _, _ in .clear }
@@ -241,11 +264,11 @@ extension Engine {
     }
 
     private func onGoods(
-        _ goodsId: GoodsId, _ type: String, _ context: CommandContext, _ make: () -> GoodsCommand
+        _ goodsId: GoodsId, _ type: String, _ context: CommandContext, variantIds: [VariantId]? = nil, _ make: () -> GoodsCommand
     ) async throws -> CommandOutcome {
-        try await decide(Catalog.self, type, context, answer: { _, _, _, result in result.goodsId = goodsId }) { _, _ in
-            .goods(goodsId, make())
-        }
+        try await decide(
+            Catalog.self, type, context, answer: { _, _, _, result in (result.goodsId, result.variantIds) = (goodsId, variantIds) }
+        ) { _, _ in .goods(goodsId, make()) }
     }
 
     private func onOrder(

@@ -14,12 +14,35 @@ public struct GoodsView: Codable, Sendable, Hashable {
     public var category: String
     public var brand: String
     public var tags: [String]
+    /// The lowest price of a variant for sale ("from"), and the highest.
     public var price: Int64
+    public var highestPrice: Int64
+    /// Over the variants for sale: more than 0 when some variant is in stock.
     public var available: Int
     public var listed: Bool
     public var sold: Int
     public var ratingCount: Int
     public var ratingAverage: Double?
+    /// The option names (颜色, 尺码); empty for a plain goods.
+    public var options: [String]
+    /// Every variant, the default one first (a plain goods has just that one).
+    public var variants: [VariantView]
+    /// Specification attributes (材质, 产地, 容量).
+    public var attributes: [GoodsAttribute]
+}
+
+/// One variant of a goods, as its page shows it.
+public struct VariantView: Codable, Sendable, Hashable {
+    public var variantId: String
+    public var sku: String
+    /// One value per option of the goods, in order.
+    public var values: [String]
+    /// "颜色: 红 / 尺码: M"; empty for a plain goods.
+    public var label: String
+    public var price: Int64
+    public var available: Int
+    public var listed: Bool
+    public var weightGrams: Int?
 }
 
 /// A goods as one of its events left it.
@@ -37,6 +60,9 @@ public struct GoodsHistoryEntry: Codable, Sendable, Hashable {
 public struct CartView: Codable, Sendable, Hashable {
     public struct Line: Codable, Sendable, Hashable {
         public var goodsId: String
+        /// The variant (absent: the goods' default one) and its label.
+        public var variantId: String?
+        public var variant: String?
         public var title: String
         public var unitPrice: Int64
         public var quantity: Int
@@ -109,8 +135,16 @@ extension Engine {
         return GoodsView(
             goodsId: id.description, merchantId: merchant.description, title: goods.title, description: goods.description,
             category: goods.category, brand: goods.brand, tags: goods.tags, price: goods.price.minorUnits,
-            available: goods.available, listed: goods.isListed, sold: goods.sold, ratingCount: goods.ratingCount,
-            ratingAverage: goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : nil)
+            highestPrice: goods.highestPrice.minorUnits, available: goods.available, listed: goods.isListed, sold: goods.sold,
+            ratingCount: goods.ratingCount,
+            ratingAverage: goods.ratingCount > 0 ? Double(goods.ratingTotal) / Double(goods.ratingCount) : nil,
+            options: goods.options,
+            variants: goods.variants.map { variant in
+                VariantView(
+                    variantId: variant.variantId.description, sku: variant.sku, values: variant.values, label: goods.label(of: variant),
+                    price: variant.price.minorUnits, available: max(variant.available, 0), listed: variant.isListed,
+                    weightGrams: variant.weightGrams)
+            }, attributes: goods.attributes)
     }
 
     /// The goods' price, stock and listing after each of its latest `limit` events, newest first: for its merchant and admins.
@@ -138,10 +172,12 @@ extension Engine {
         var goods: [GoodsId: GoodsState] = [:]
         for line in cart.lines { goods[line.goodsId] = try state(.goods(line.goodsId)) }
         let lines = cart.lines.map { line -> CartView.Line in
-            let price = goods[line.goodsId]?.price.minorUnits ?? 0
+            let variant = goods[line.goodsId]?.variant(line.variantId)
+            let price = variant?.price.minorUnits ?? 0
             return CartView.Line(
-                goodsId: line.goodsId.description, title: goods[line.goodsId]?.title ?? "", unitPrice: price,
-                quantity: line.quantity, lineTotal: price * Int64(line.quantity))
+                goodsId: line.goodsId.description, variantId: line.namedVariant?.description,
+                variant: line.namedVariant == nil ? nil : variant.flatMap { goods[line.goodsId]?.label(of: $0) },
+                title: goods[line.goodsId]?.title ?? "", unitPrice: price, quantity: line.quantity, lineTotal: price * Int64(line.quantity))
         }
         let subtotal = lines.reduce(0) { $0 + $1.lineTotal }
         guard !cart.lines.isEmpty else {
@@ -182,8 +218,8 @@ extension Engine {
             status: order.status.rawValue,
             lines: placed?.lines.map {
                 CartView.Line(
-                    goodsId: $0.goodsId.description, title: $0.title, unitPrice: $0.unitPrice.minorUnits,
-                    quantity: $0.quantity, lineTotal: $0.lineTotal.minorUnits)
+                    goodsId: $0.goodsId.description, variantId: $0.variantId?.description, variant: $0.variant, title: $0.title,
+                    unitPrice: $0.unitPrice.minorUnits, quantity: $0.quantity, lineTotal: $0.lineTotal.minorUnits)
             } ?? [],
             subtotal: placed?.subtotal.minorUnits ?? 0, discount: placed?.discount.minorUnits ?? 0, pointsUsed: placed?.pointsUsed ?? 0,
             total: placed?.total.minorUnits ?? 0, placedAt: placed?.at.millisecondsSinceEpoch ?? 0,

@@ -27,8 +27,15 @@ extension BinaryPayloadDecoder {
     }
 }
 
+extension BinaryPayloadDecoder {
+    /// The variant a version 3 variant event names last; a version 2 payload has no such field (the default variant).
+    func variant() throws -> VariantId? { storedVersion == nil ? try optional { try id() } : nil }
+}
+
 extension CartItemAdded: BinaryFastDecodable {
-    init(binary d: BinaryPayloadDecoder) throws { self.init(goodsId: try d.id(), quantity: try d.int(), at: try d.instant()) }
+    init(binary d: BinaryPayloadDecoder) throws {
+        self.init(goodsId: try d.id(), quantity: try d.int(), at: try d.instant(), variantId: try d.variant())
+    }
 }
 
 extension CartCheckedOut: BinaryFastDecodable {
@@ -36,11 +43,15 @@ extension CartCheckedOut: BinaryFastDecodable {
 }
 
 extension StockReserved: BinaryFastDecodable {
-    init(binary d: BinaryPayloadDecoder) throws { self.init(orderId: try d.id(), quantity: try d.int(), at: try d.instant()) }
+    init(binary d: BinaryPayloadDecoder) throws {
+        self.init(orderId: try d.id(), quantity: try d.int(), at: try d.instant(), variantId: try d.variant())
+    }
 }
 
 extension StockShipped: BinaryFastDecodable {
-    init(binary d: BinaryPayloadDecoder) throws { self.init(orderId: try d.id(), quantity: try d.int(), at: try d.instant()) }
+    init(binary d: BinaryPayloadDecoder) throws {
+        self.init(orderId: try d.id(), quantity: try d.int(), at: try d.instant(), variantId: try d.variant())
+    }
 }
 
 extension PaymentInitiated: BinaryFastDecodable {
@@ -78,6 +89,9 @@ extension OrderLine: BinaryFastDecodable {
         self.init(
             goodsId: try d.id(), merchantId: try d.id(), title: try d.reader.string(), unitPrice: try d.money(),
             quantity: try d.int(), lineTotal: try d.money())
+        guard (d.storedVersion ?? OrderPlaced.schemaVersion) >= 3 else { return }
+        variantId = try d.optional { try d.id() }
+        variant = try d.optional { try d.reader.string() }
     }
 }
 
@@ -97,6 +111,38 @@ extension OrderPlaced: BinaryFastDecodable {
     }
 }
 
+extension CartItemQuantityChanged: BinaryFastDecodable {
+    init(binary d: BinaryPayloadDecoder) throws {
+        self.init(goodsId: try d.id(), quantity: try d.int(), at: try d.instant(), variantId: try d.variant())
+    }
+}
+
+extension CartItemRemoved: BinaryFastDecodable {
+    init(binary d: BinaryPayloadDecoder) throws { self.init(goodsId: try d.id(), at: try d.instant(), variantId: try d.variant()) }
+}
+
+extension PriceChanged: BinaryFastDecodable {
+    init(binary d: BinaryPayloadDecoder) throws {
+        self.init(from: try d.money(), to: try d.money(), at: try d.instant(), variantId: try d.variant())
+    }
+}
+
+extension StockAdded: BinaryFastDecodable {
+    init(binary d: BinaryPayloadDecoder) throws { self.init(quantity: try d.int(), at: try d.instant(), variantId: try d.variant()) }
+}
+
+extension StockAdjusted: BinaryFastDecodable {
+    init(binary d: BinaryPayloadDecoder) throws {
+        self.init(delta: try d.int(), reason: try d.reader.string(), at: try d.instant(), variantId: try d.variant())
+    }
+}
+
+extension LowStockDetected: BinaryFastDecodable {
+    init(binary d: BinaryPayloadDecoder) throws {
+        self.init(available: try d.int(), threshold: try d.int(), at: try d.instant(), variantId: try d.variant())
+    }
+}
+
 extension GoodsViewed: BinaryFastDecodable {
     init(binary d: BinaryPayloadDecoder) throws { self.init(goodsId: try d.id(), at: try d.instant()) }
 }
@@ -106,7 +152,9 @@ extension FavoriteAdded: BinaryFastDecodable {
 }
 
 extension StockReleased: BinaryFastDecodable {
-    init(binary d: BinaryPayloadDecoder) throws { self.init(orderId: try d.id(), quantity: try d.int(), at: try d.instant()) }
+    init(binary d: BinaryPayloadDecoder) throws {
+        self.init(orderId: try d.id(), quantity: try d.int(), at: try d.instant(), variantId: try d.variant())
+    }
 }
 
 extension GoodsListed: BinaryFastDecodable {
@@ -138,6 +186,12 @@ extension EventCodec {
     static func fastEncoded(_ event: DomainEvent, sealingFor owner: UserId?, with cipher: (any PersonalDataCipher)?) throws -> Encoded? {
         var w = BinaryWriter()
         func done<P: EventPayload>(_: P) -> Encoded { Encoded(type: P.eventType, schemaVersion: P.schemaVersion, payload: w.bytes) }
+        /// A variant event: version 2 when it names no variant, else version 3 with the variant last.
+        func done<P: VariantEvent>(_ event: P) -> Encoded {
+            guard let variantId = event.variantId else { return Encoded(type: P.eventType, schemaVersion: 2, payload: w.bytes) }
+            w.optional(variantId) { $0.id($1) }
+            return Encoded(type: P.eventType, schemaVersion: P.schemaVersion, payload: w.bytes)
+        }
         switch event {
         case .cart(.itemAdded(let e)): w.id(e.goodsId); w.int(e.quantity); w.instant(e.at); return done(e)
         case .cart(.quantityChanged(let e)): w.id(e.goodsId); w.int(e.quantity); w.instant(e.at); return done(e)
@@ -158,9 +212,14 @@ extension EventCodec {
             w.id(e.orderId)
             w.string(e.number)
             w.id(e.userId)
+            let version = e.namesVariants ? OrderPlaced.schemaVersion : 2
             w.array(e.lines) { w, line in
                 w.id(line.goodsId); w.id(line.merchantId); w.string(line.title); w.money(line.unitPrice); w.int(line.quantity);
                 w.money(line.lineTotal)
+                if version >= 3 {
+                    w.optional(line.variantId) { $0.id($1) }
+                    w.optional(line.variant) { $0.string($1) }
+                }
             }
             w.money(e.subtotal)
             w.money(e.discount)
@@ -171,7 +230,7 @@ extension EventCodec {
             try e.address.encode(binary: &w, sealingFor: owner, with: cipher)
             w.instant(e.at)
             w.instant(e.expiresAt)
-            return done(e)
+            return Encoded(type: OrderPlaced.eventType, schemaVersion: version, payload: w.bytes)
         default: return nil
         }
     }

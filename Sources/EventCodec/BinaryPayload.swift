@@ -15,7 +15,10 @@ import Foundation
 ///   conformances encode and decode in declaration order), without keys.
 ///
 /// A shape change is a new schema version, as for JSON: there are no names to
-/// fall back on. Enums with associated values (which decode through
+/// fall back on. Decoding an older version's payload (`storedVersion`), the
+/// hand-written decoders (`BinaryFastDecodable`) read only that version's
+/// fields, and values whose nested fields depend on the version read it from
+/// `userInfo[.eventSchemaVersion]`. Enums with associated values (which decode through
 /// `allKeys`) cannot be read this way; the golden tests cover every event.
 public enum BinaryPayload {
     public static func encode(_ value: some Encodable, userInfo: [CodingUserInfoKey: any Sendable] = [:]) throws -> [UInt8] {
@@ -34,9 +37,9 @@ public enum BinaryPayload {
     /// value is not boxed in an existential (that box was an allocation per event decoded).
     static func decodeFast<T: BinaryFastDecodable>(
         _ type: T.Type, from bytes: UnsafeRawBufferPointer,
-        userInfo: [CodingUserInfoKey: any Sendable]
+        userInfo: [CodingUserInfoKey: any Sendable], storedVersion: Int? = nil
     ) throws -> T {
-        let decoder = BinaryPayloadDecoder(bytes: bytes, userInfo: userInfo)
+        let decoder = BinaryPayloadDecoder(bytes: bytes, userInfo: userInfo, storedVersion: storedVersion)
         let value = try type.init(binary: decoder)
         guard decoder.reader.offset == bytes.count else {
             throw DecodingError.dataCorrupted(
@@ -47,9 +50,9 @@ public enum BinaryPayload {
 
     /// Decodes from memory it does not copy (a record in the log, read in place).
     public static func decode<T: Decodable>(
-        _ type: T.Type, from bytes: UnsafeRawBufferPointer, userInfo: [CodingUserInfoKey: any Sendable] = [:]
+        _ type: T.Type, from bytes: UnsafeRawBufferPointer, userInfo: [CodingUserInfoKey: any Sendable] = [:], storedVersion: Int? = nil
     ) throws -> T {
-        let decoder = BinaryPayloadDecoder(bytes: bytes, userInfo: userInfo)
+        let decoder = BinaryPayloadDecoder(bytes: bytes, userInfo: userInfo, storedVersion: storedVersion)
         let value = try T(from: decoder)
         guard decoder.reader.offset == bytes.count else {
             throw DecodingError.dataCorrupted(
@@ -306,9 +309,15 @@ final class BinaryPayloadDecoder: Decoder {
     let userInfo: [CodingUserInfoKey: Any]
     var codingPath: [any CodingKey] { [] }
 
-    init(bytes: UnsafeRawBufferPointer, userInfo: [CodingUserInfoKey: any Sendable]) {
+    /// The payload's schema version when older than its type's current one, else nil.
+    let storedVersion: Int?
+
+    init(bytes: UnsafeRawBufferPointer, userInfo: [CodingUserInfoKey: any Sendable], storedVersion: Int? = nil) {
         reader = ByteReader(bytes)
+        var userInfo = userInfo
+        if let storedVersion { userInfo[.eventSchemaVersion] = storedVersion }
         self.userInfo = userInfo
+        self.storedVersion = storedVersion
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {

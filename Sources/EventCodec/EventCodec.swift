@@ -9,8 +9,14 @@ import Foundation
 ///   positional form. Measured over a million events, JSON decoding was most
 ///   of a full replay; v2 decodes several times faster.
 ///
-/// Both are read, into the same structs. When an event's fields change, its
-/// type gets version 3 and a decoder for the older versions that fills the
+/// - Schema version 3 (variants): the price, stock and cart line events add
+///   an optional `variantId` at the end, `OrderPlaced` an optional variant and
+///   label in each line. An event that names no variant is still written in
+///   version 2, byte for byte as before; a version 2 payload reads as naming
+///   none, the goods' default variant (the upcast).
+///
+/// All are read, into the same structs. When an event's fields change, its
+/// type gets a new version and a decoder for the older versions that fills the
 /// new shape (an upcaster); shipped versions are never edited.
 public enum EventCodec {
     public struct Encoded: Hashable, Sendable {
@@ -45,15 +51,34 @@ public enum EventCodec {
     /// The stored encoding (v2, binary): personal fields sealed for `owner` when a cipher is given.
     public static func encode(_ event: DomainEvent, sealingFor owner: UserId?, with cipher: (any PersonalDataCipher)?) throws -> Encoded {
         if let fast = try fastEncoded(event, sealingFor: owner, with: cipher) { return fast }
+        return try codableEncoded(event, sealingFor: owner, with: cipher)
+    }
+
+    /// The version an event is written at: the oldest whose fields hold it, so an event that uses no field a later
+    /// version added is written exactly as before (a variant event naming no variant, an order naming none).
+    static func writtenVersion(_ event: DomainEvent) -> Int {
         let payload = event.payload
-        var userInfo: [CodingUserInfoKey: any Sendable] = [:]
+        if let variantEvent = payload as? any VariantEvent, variantEvent.variantId == nil { return 2 }
+        if case .order(.placed(let placed)) = event, !placed.namesVariants { return 2 }
+        return type(of: payload).schemaVersion
+    }
+
+    /// The encoding through `Codable` (what the hand-written encoders must match).
+    static func codableEncoded(_ event: DomainEvent, sealingFor owner: UserId?, with cipher: (any PersonalDataCipher)?) throws -> Encoded {
+        let payload = event.payload
+        let version = writtenVersion(event)
+        var userInfo: [CodingUserInfoKey: any Sendable] = [.eventSchemaVersion: version]
         if let cipher {
             userInfo[.personalDataCipher] = cipher
             if let owner { userInfo[.personalDataOwner] = owner }
         }
-        return Encoded(
-            type: type(of: payload).eventType, schemaVersion: type(of: payload).schemaVersion,
-            payload: try BinaryPayload.encode(payload, userInfo: userInfo))
+        var bytes = try BinaryPayload.encode(payload, userInfo: userInfo)
+        if payload is any VariantEvent, version < type(of: payload).schemaVersion {
+            // The absent variant's presence byte, the last one written: version 2 ends before it.
+            precondition(bytes.last == 0, "a variant event's last field is its optional variant")
+            bytes.removeLast()
+        }
+        return Encoded(type: type(of: payload).eventType, schemaVersion: version, payload: bytes)
     }
 
     /// The first shipped encoding (v1, canonical JSON), still read; golden files lock it.
@@ -163,8 +188,9 @@ public enum EventCodec {
             P.eventType,
             Entry(version: P.schemaVersion) { payload, version, decoder in
                 if version == 1 { return wrap(try decoder.decode(P.self, from: Data(payload))) }  // JSON: copied once
-                if let fast { return wrap(try fast(payload, decoder.userInfo)) }
-                return wrap(try BinaryPayload.decode(P.self, from: payload, userInfo: decoder.userInfo))
+                let older = version < P.schemaVersion ? version : nil  // its later optional fields read as absent
+                if let fast { return wrap(try fast(payload, decoder.userInfo, older)) }
+                return wrap(try BinaryPayload.decode(P.self, from: payload, userInfo: decoder.userInfo, storedVersion: older))
             }
         )
     }
@@ -173,10 +199,12 @@ public enum EventCodec {
     private static func fastDecoder<F: BinaryFastDecodable, P>(
         _ fast: F.Type, as _: P.Type
     )
-        -> @Sendable (UnsafeRawBufferPointer, [CodingUserInfoKey: any Sendable]) throws -> P
+        -> @Sendable (UnsafeRawBufferPointer, [CodingUserInfoKey: any Sendable], Int?) throws -> P
     {
         precondition(F.self == P.self, "a fast decoder for another type")
-        return { payload, userInfo in unsafeBitCast(try BinaryPayload.decodeFast(F.self, from: payload, userInfo: userInfo), to: P.self) }
+        return { payload, userInfo, storedVersion in
+            unsafeBitCast(try BinaryPayload.decodeFast(F.self, from: payload, userInfo: userInfo, storedVersion: storedVersion), to: P.self)
+        }
     }
 
     static let registry: [String: Entry] = Dictionary(uniqueKeysWithValues: [
@@ -212,6 +240,13 @@ public enum EventCodec {
         entry(GoodsDelisted.self) { .goods(.delisted($0)) },
         entry(GoodsRelisted.self) { .goods(.relisted($0)) },
         entry(ReviewPosted.self) { .goods(.reviewPosted($0)) },
+        entry(GoodsOptionsDefined.self) { .goods(.optionsDefined($0)) },
+        entry(VariantAdded.self) { .goods(.variantAdded($0)) },
+        entry(VariantUpdated.self) { .goods(.variantUpdated($0)) },
+        entry(VariantDelisted.self) { .goods(.variantDelisted($0)) },
+        entry(VariantRelisted.self) { .goods(.variantRelisted($0)) },
+        entry(GoodsAttributesSet.self) { .goods(.attributesSet($0)) },
+        entry(SkuClaimed.self) { .skuClaim(.claimed($0)) },
         entry(CartItemAdded.self) { .cart(.itemAdded($0)) },
         entry(CartItemQuantityChanged.self) { .cart(.quantityChanged($0)) },
         entry(CartItemRemoved.self) { .cart(.itemRemoved($0)) },

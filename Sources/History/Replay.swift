@@ -16,6 +16,7 @@ public enum AggregateKind: String, CaseIterable, Codable, Sendable {
     case payment
     case points
     case apiKey = "apikey"
+    case skuClaim = "sku"
 
     /// The kind of a stream, or nil for the engine's own streams (idempotency records).
     public init?(stream: String) {
@@ -38,6 +39,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
     case payment(PaymentState)
     case points(PointsState)
     case apiKey(ApiKeyState)
+    case skuClaim(SkuClaimState)
 
     public init(_ kind: AggregateKind) {
         switch kind {
@@ -52,6 +54,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .payment: self = .payment(PaymentState())
         case .points: self = .points(PointsState())
         case .apiKey: self = .apiKey(ApiKeyState())
+        case .skuClaim: self = .skuClaim(SkuClaimState())
         }
     }
 
@@ -68,6 +71,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .payment(let state): return .payment(state.evolve(event))
         case .points(let state): return .points(state.evolve(event))
         case .apiKey(let state): return .apiKey(state.evolve(event))
+        case .skuClaim(let state): return .skuClaim(state.evolve(event))
         }
     }
 
@@ -84,6 +88,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .payment(let state): return state
         case .points(let state): return state
         case .apiKey(let state): return state
+        case .skuClaim(let state): return state
         }
     }
 
@@ -334,6 +339,7 @@ public struct Replayer: Sendable {
         case .payment: return try load(PaymentState.self, AnyAggregate.payment)
         case .points: return try load(PointsState.self, AnyAggregate.points)
         case .apiKey: return try load(ApiKeyState.self, AnyAggregate.apiKey)
+        case .skuClaim: return try load(SkuClaimState.self, AnyAggregate.skuClaim)
         }
     }
 

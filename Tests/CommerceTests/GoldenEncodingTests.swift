@@ -31,8 +31,43 @@ enum Samples {
     /// Event types first shipped in the binary form: they have no `.v1.json` golden file.
     static let bornAtVersion2: Set<String> = [
         MerchantApplicationSubmitted.eventType, MerchantApplicationApproved.eventType, MerchantApplicationRejected.eventType,
-        ApiKeyIssued.eventType, ApiKeyRevoked.eventType,
+        ApiKeyIssued.eventType, ApiKeyRevoked.eventType, GoodsOptionsDefined.eventType, VariantAdded.eventType,
+        VariantUpdated.eventType, VariantDelisted.eventType, VariantRelisted.eventType, GoodsAttributesSet.eventType,
+        SkuClaimed.eventType,
     ]
+
+    static let variant = VariantId(UUID(uuidString: "0193a1f2-0000-7000-8000-00000000000a") ?? UUID())
+
+    /// The events whose version 3 names a variant, naming one: written as version 3 (the samples in `all` name none
+    /// and are written as version 2, byte for byte as before variants).
+    static let namingVariants: [DomainEvent] = [
+        .goods(.priceChanged(PriceChanged(from: Money(minorUnits: 1_999), to: Money(minorUnits: 1_799), at: at, variantId: variant))),
+        .goods(.stockAdded(StockAdded(quantity: 50, at: at, variantId: variant))),
+        .goods(.stockAdjusted(StockAdjusted(delta: -2, reason: "breakage", at: at, variantId: variant))),
+        .goods(.stockReserved(StockReserved(orderId: order, quantity: 2, at: at, variantId: variant))),
+        .goods(.stockReleased(StockReleased(orderId: order, quantity: 2, at: at, variantId: variant))),
+        .goods(.stockShipped(StockShipped(orderId: order, quantity: 2, at: at, variantId: variant))),
+        .goods(.lowStockDetected(LowStockDetected(available: 9, threshold: 10, at: at, variantId: variant))),
+        .cart(.itemAdded(CartItemAdded(goodsId: goods, quantity: 2, at: at, variantId: variant))),
+        .cart(.quantityChanged(CartItemQuantityChanged(goodsId: goods, quantity: 3, at: at, variantId: variant))),
+        .cart(.itemRemoved(CartItemRemoved(goodsId: goods, at: at, variantId: variant))),
+        .order(
+            .placed(
+                OrderPlaced(
+                    orderId: order, number: "20260921-000043", userId: user,
+                    lines: [
+                        line,
+                        OrderLine(
+                            goodsId: goods, merchantId: merchant, title: "T-shirt T恤", unitPrice: Money(minorUnits: 9_900), quantity: 1,
+                            lineTotal: Money(minorUnits: 9_900), variantId: variant, variant: "颜色: 红 / 尺码: M"),
+                    ],
+                    subtotal: Money(minorUnits: 13_898), discount: .zero, couponId: nil, pointsUsed: 0, pointsValue: .zero,
+                    total: Money(minorUnits: 13_898), address: sampleAddress, at: at,
+                    expiresAt: Instant(millisecondsSinceEpoch: 1_790_001_800_000)))),
+    ]
+
+    /// Every sample: each type at the version it is written at, and the variant events at version 3.
+    static var everyVersion: [DomainEvent] { all + namingVariants }
 
     static let all: [DomainEvent] = [
         .emailClaim(.claimed(EmailClaimed(email: "li.lei@example.com", userId: user))),
@@ -133,6 +168,24 @@ enum Samples {
                     secretDigest: SecretDigest(hex: "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"),
                     issuedBy: "user:0193a1f2-0000-7000-8000-000000000002:admin", at: at))),
         .apiKey(.revoked(ApiKeyRevoked(reason: "leaked in a log", revokedBy: "user:0193a1f2-0000-7000-8000-000000000002:admin", at: at))),
+        .goods(
+            .optionsDefined(GoodsOptionsDefined(options: ["颜色", "Size"], values: ["红", "M"], sku: "TEE-RED-M", weightGrams: 180, at: at))),
+        .goods(
+            .variantAdded(
+                VariantAdded(
+                    variantId: variant, sku: "TEE-RED-L", values: ["红", "L"], price: Money(minorUnits: 9_900), stock: 30,
+                    lowStockThreshold: 3, weightGrams: nil, at: at))),
+        .goods(.variantUpdated(VariantUpdated(variantId: variant, lowStockThreshold: 4, weightGrams: 200, at: at))),
+        .goods(.variantDelisted(VariantDelisted(variantId: variant, at: at))),
+        .goods(.variantRelisted(VariantRelisted(variantId: variant, at: at))),
+        .goods(
+            .attributesSet(
+                GoodsAttributesSet(
+                    attributes: [
+                        .text("材质 Material", "纯棉 cotton"), .number("Capacity", "1.5", unit: "l"),
+                        .choice("产地 Origin", "杭州", of: ["杭州", "上海"]),
+                    ], at: at))),
+        .skuClaim(.claimed(SkuClaimed(merchantId: merchant, sku: "TEE-RED-L", goodsId: goods, variantId: variant))),
     ]
 }
 
@@ -168,11 +221,11 @@ enum Samples {
         #expect(bearing == EventCodec.secretBearingTypes)
     }
 
-    /// The current encoding (v2, binary) is stored as hex, 32 bytes a line, so a diff is readable.
-    @Test(arguments: Samples.all)
+    /// The binary encodings (v2, and v3 for events naming a variant) are stored as hex, 32 bytes a line, so a diff is readable.
+    @Test(arguments: Samples.everyVersion)
     func theEncodingIsTheShippedOne(_ sample: DomainEvent) throws {
         let encoded = EventCodec.encode(sample)
-        #expect(encoded.schemaVersion == 2)
+        #expect(encoded.schemaVersion == (Samples.namingVariants.contains(sample) ? 3 : 2))
         let file = Self.directory.appendingPathComponent("\(encoded.type).v\(encoded.schemaVersion).hex")
         let hex =
             stride(from: 0, to: encoded.payload.count, by: 32).map { start in
@@ -186,7 +239,44 @@ enum Samples {
         #expect(stored == hex, "\(file.lastPathComponent) changed: give the type a new schema version and an upcaster")
         let digits = Array(stored.replacingOccurrences(of: "\n", with: ""))
         let bytes = try stride(from: 0, to: digits.count, by: 2).map { try #require(UInt8(String(digits[$0...$0 + 1]), radix: 16)) }
-        #expect(try EventCodec.decode(type: encoded.type, schemaVersion: 2, payload: bytes) == sample)
+        #expect(try EventCodec.decode(type: encoded.type, schemaVersion: encoded.schemaVersion, payload: bytes) == sample)
+    }
+
+    /// Version 3 of a variant event is version 2 with the variant last: a v2 payload reads as naming the default
+    /// variant, and a v3 payload naming none is never written (nor would a v2 reader take its extra byte).
+    @Test(arguments: Samples.namingVariants)
+    func aVersion2PayloadReadsAsTheDefaultVariant(_ sample: DomainEvent) throws {
+        let withVariant = EventCodec.encode(sample)
+        var unnamed = sample
+        switch sample {
+        case .goods(.priceChanged(var e)): e.variantId = nil; unnamed = .goods(.priceChanged(e))
+        case .goods(.stockAdded(var e)): e.variantId = nil; unnamed = .goods(.stockAdded(e))
+        case .goods(.stockAdjusted(var e)): e.variantId = nil; unnamed = .goods(.stockAdjusted(e))
+        case .goods(.stockReserved(var e)): e.variantId = nil; unnamed = .goods(.stockReserved(e))
+        case .goods(.stockReleased(var e)): e.variantId = nil; unnamed = .goods(.stockReleased(e))
+        case .goods(.stockShipped(var e)): e.variantId = nil; unnamed = .goods(.stockShipped(e))
+        case .goods(.lowStockDetected(var e)): e.variantId = nil; unnamed = .goods(.lowStockDetected(e))
+        case .cart(.itemAdded(var e)): e.variantId = nil; unnamed = .cart(.itemAdded(e))
+        case .cart(.quantityChanged(var e)): e.variantId = nil; unnamed = .cart(.quantityChanged(e))
+        case .cart(.itemRemoved(var e)): e.variantId = nil; unnamed = .cart(.itemRemoved(e))
+        case .order(.placed(var e)):
+            for index in e.lines.indices { (e.lines[index].variantId, e.lines[index].variant) = (nil, nil) }
+            unnamed = .order(.placed(e))
+        default: Issue.record("\(sample.eventType) is not a variant event")
+        }
+        let written = EventCodec.encode(unnamed)
+        #expect(written.schemaVersion == 2)
+        #expect(try EventCodec.decode(type: written.type, schemaVersion: 2, payload: written.payload) == unnamed)
+        if case .order = sample {
+            #expect(withVariant.payload.count > written.payload.count)
+        } else {
+            // The same fields, then the variant's presence byte and its 16 bytes.
+            #expect(Array(withVariant.payload.prefix(written.payload.count)) == written.payload)
+            #expect(withVariant.payload.count == written.payload.count + 17)
+        }
+        #expect(throws: EventCodec.Failure.self) {
+            try EventCodec.decode(type: written.type, schemaVersion: 2, payload: withVariant.payload)
+        }
     }
 
     /// Version 1 (JSON) shipped first: its golden files still decode to the same events.
@@ -201,16 +291,16 @@ enum Samples {
     }
 
     /// Damaged binary payloads are clear errors, never crashes.
-    @Test(arguments: Samples.all)
+    @Test(arguments: Samples.everyVersion)
     func aDamagedBinaryPayloadIsAnError(_ sample: DomainEvent) throws {
         let encoded = EventCodec.encode(sample)
         for cut in [0, 1, encoded.payload.count / 2, encoded.payload.count - 1] where cut < encoded.payload.count {
             #expect(throws: EventCodec.Failure.self) {
-                try EventCodec.decode(type: encoded.type, schemaVersion: 2, payload: Array(encoded.payload.prefix(cut)))
+                try EventCodec.decode(type: encoded.type, schemaVersion: encoded.schemaVersion, payload: Array(encoded.payload.prefix(cut)))
             }
         }
         #expect(throws: EventCodec.Failure.self) {
-            try EventCodec.decode(type: encoded.type, schemaVersion: 2, payload: encoded.payload + [0])
+            try EventCodec.decode(type: encoded.type, schemaVersion: encoded.schemaVersion, payload: encoded.payload + [0])
         }
     }
 
@@ -238,17 +328,19 @@ private struct ReversibleCipher: PersonalDataCipher {
 
 @Suite struct FastEventEncodingTests {
     /// Every hand-written event encoder writes what the `Encodable` path writes, plain and sealed.
-    @Test(arguments: Samples.all)
+    @Test(arguments: Samples.everyVersion)
     func theFastEncoderWritesTheCodableBytes(_ sample: DomainEvent) throws {
         let owner = UserId(UUID(uuidString: "0195c0de-0000-7000-8000-0000000000aa") ?? UUID())
         guard let plain = try EventCodec.fastEncoded(sample, sealingFor: nil, with: nil) else { return }
-        #expect(plain.payload == (try BinaryPayload.encode(sample.payload)))
-        #expect(plain.type == sample.eventType && plain.schemaVersion == type(of: sample.payload).schemaVersion)
+        let codable = try EventCodec.codableEncoded(sample, sealingFor: nil, with: nil)
+        #expect(plain == codable)
         let cipher = ReversibleCipher()
-        let sealed = try EventCodec.fastEncoded(sample, sealingFor: owner, with: cipher)?.payload
-        #expect(sealed == (try BinaryPayload.encode(sample.payload, userInfo: [.personalDataCipher: cipher, .personalDataOwner: owner])))
+        let sealed = try EventCodec.fastEncoded(sample, sealingFor: owner, with: cipher)
+        #expect(sealed == (try EventCodec.codableEncoded(sample, sealingFor: owner, with: cipher)))
         if let sealed {
-            #expect(try EventCodec.decode(type: sample.eventType, schemaVersion: 2, payload: sealed, opening: cipher) == sample)
+            #expect(
+                try EventCodec.decode(type: sample.eventType, schemaVersion: sealed.schemaVersion, payload: sealed.payload, opening: cipher)
+                    == sample)
         }
     }
 

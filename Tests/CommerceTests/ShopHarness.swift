@@ -132,9 +132,9 @@ final class Shop {
             // The decider works on the caller's own cart; another's is refused by the rule beneath it.
             let domain: CartCommand
             switch command {
-            case let .add(goodsId, quantity): domain = .add(goodsId, quantity: quantity)
-            case let .changeQuantity(goodsId, quantity): domain = .changeQuantity(goodsId, quantity: quantity)
-            case .remove(let goodsId): domain = .remove(goodsId)
+            case let .add(goodsId, quantity, variant): domain = .add(goodsId, quantity: quantity, variant: variant)
+            case let .changeQuantity(goodsId, quantity, variant): domain = .changeQuantity(goodsId, quantity: quantity, variant: variant)
+            case let .remove(goodsId, variant): domain = .remove(goodsId, variant: variant)
             case .applyCoupon, .removeCoupon: domain = .removeCoupon
             case .clear: domain = .clear
             }

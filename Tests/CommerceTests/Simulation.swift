@@ -50,10 +50,30 @@ final class ShopSimulation {
     func setUp() throws {
         for index in 0..<2 { merchants.append(try shop.register(email: "m\(index)@s\(seed).test", role: .merchant)) }
         for index in 0..<Self.usersCount { customers.append(try shop.shopper("c\(index)@s\(seed).test")) }
-        for _ in 0..<Self.goodsCount {
+        for index in 0..<Self.goodsCount {
             let merchant = merchants[random.below(merchants.count)]
-            goods.append(
-                try shop.list(by: merchant, price: Int64(100 + random.below(5_000)), stock: random.below(12), threshold: random.below(4)))
+            guard index % 2 == 1 else {
+                goods.append(
+                    try shop.list(
+                        by: merchant, price: Int64(100 + random.below(5_000)), stock: random.below(12), threshold: random.below(4)))
+                continue
+            }
+            // Every other goods in two to four sizes, each with its own price and stock.
+            let goodsId: GoodsId = shop.id()
+            let variants = (0..<(2 + random.below(3))).map { size in
+                NewVariant(
+                    size == 0 ? goodsId.defaultVariant : shop.id(),
+                    VariantTerms(
+                        sku: "S\(seed)-\(index)-\(size)", values: ["size \(size)"],
+                        price: Money(minorUnits: Int64(100 + random.below(5_000))),
+                        stock: random.below(8), lowStockThreshold: random.below(3)))
+            }
+            try shop.goodsCommand(
+                .listVariants(
+                    goodsId, GoodsDetails(title: "Shirt \(index)", category: "clothing"), options: ["尺码"], variants: variants,
+                    attributes: []),
+                on: goodsId, by: shop.customer(merchant))
+            goods.append(goodsId)
         }
         for index in 0..<3 {
             let code = "SIM\(index)"
@@ -93,7 +113,7 @@ final class ShopSimulation {
         guard let buyer = random.pick(customers), let item = random.pick(goods) else { return }
         let me = shop.customer(buyer)
         switch random.below(100) {
-        case 0..<22: try shop.cartCommand(.add(item, quantity: 1 + random.below(3)), owner: buyer)
+        case 0..<22: try shop.cartCommand(.add(item, quantity: 1 + random.below(3), variant: variant(of: item)), owner: buyer)
         case 22..<26: if let code = random.pick(coupons) { try shop.applyCoupon(code, owner: buyer) }
         case 26..<40: try placeWithRetry(buyer: buyer, pointsToUse: random.chance(30) ? Int64(random.below(200)) : 0)
         case 40..<50: try pay(randomOrder(), transaction: random.chance(15) ? "dup" : nil, succeed: random.chance(85))
@@ -107,13 +127,24 @@ final class ShopSimulation {
         case 76..<80:
             let order = randomOrder()
             try shop.orderCommand(random.chance(60) ? .approveRefund : .rejectRefund(reason: "no"), order, by: merchantOf(order))
-        case 80..<84: try shop.goodsCommand(.restock(1 + random.below(10)), on: item, by: shop.customer(owner(of: item)))
+        case 80..<84:
+            try shop.goodsCommand(.restock(1 + random.below(10), variant: variant(of: item)), on: item, by: shop.customer(owner(of: item)))
         case 84..<87:
-            try shop.goodsCommand(.adjustStock(delta: random.below(7) - 4, reason: "count"), on: item, by: shop.customer(owner(of: item)))
-        case 87..<89: try shop.goodsCommand(random.chance(50) ? .delist : .relist, on: item, by: shop.customer(owner(of: item)))
+            try shop.goodsCommand(
+                .adjustStock(delta: random.below(7) - 4, reason: "count", variant: variant(of: item)), on: item,
+                by: shop.customer(owner(of: item)))
+        case 87..<89:
+            let command: GoodsCommand
+            if shop.goods(item).variants.count > 1, random.chance(50), let size = variant(of: item) {
+                command = random.chance(50) ? .delistVariant(size) : .relistVariant(size)
+            } else {
+                command = random.chance(50) ? .delist : .relist
+            }
+            try shop.goodsCommand(command, on: item, by: shop.customer(owner(of: item)))
         case 89..<91:
             try shop.goodsCommand(
-                .changePrice(Money(minorUnits: Int64(100 + random.below(5_000)))), on: item, by: shop.customer(owner(of: item)))
+                .changePrice(Money(minorUnits: Int64(100 + random.below(5_000))), variant: variant(of: item)), on: item,
+                by: shop.customer(owner(of: item)))
         case 91..<93:
             shop.commit(
                 try Points.redeem(
@@ -129,7 +160,7 @@ final class ShopSimulation {
         var pending: [(UserId, OrderId, Decision, [StreamId: Int])] = []
         for buyer in crowd {
             _ = try? shop.cartCommand(.clear, owner: buyer)
-            guard (try? shop.cartCommand(.add(item, quantity: 1 + random.below(2)), owner: buyer)) != nil,
+            guard (try? shop.cartCommand(.add(item, quantity: 1 + random.below(2), variant: variant(of: item)), owner: buyer)) != nil,
                 let (orderId, decision) = try? shop.decidePlaceOrder(buyer: buyer)
             else { continue }
             pending.append((buyer, orderId, decision, versions(decision)))
@@ -169,29 +200,42 @@ final class ShopSimulation {
         shop.order(order).placed?.lines.first.map { shop.customer($0.merchantId) } ?? .paymentProvider("none")
     }
     func owner(of item: GoodsId) -> UserId { shop.goods(item).merchantId ?? merchants[0] }
+    /// One of the goods' variants at random; nil (the only one) for a plain goods, and now and then for any (refused
+    /// then as `variant_required`).
+    func variant(of item: GoodsId) -> VariantId? {
+        let variants = shop.goods(item).variants
+        guard variants.count > 1, !random.chance(5) else { return nil }
+        return random.pick(variants)?.variantId
+    }
 
     // MARK: Invariants
 
     /// Every invariant of the shop, computed from the events; returns the broken ones.
     func brokenInvariants() -> [String] {
         var broken: [String] = []
-        var reservedByOrders: [GoodsId: Int] = [:]
+        var reservedByOrders: [VariantId: Int] = [:]
         var heldMoney: Int64 = 0
         var couponUses: [CouponId: Int] = [:]
         for orderId in Set(orders) {
             let order = shop.order(orderId)
             guard let placed = order.placed else { continue }
-            if order.status.holdsReservation { for line in placed.lines { reservedByOrders[line.goodsId, default: 0] += line.quantity } }
+            if order.status.holdsReservation {
+                for line in placed.lines { reservedByOrders[line.variantId ?? line.goodsId.defaultVariant, default: 0] += line.quantity }
+            }
             if order.status.holdsPayment { heldMoney += order.paidAmount.minorUnits }
             if let coupon = placed.couponId, order.status != .cancelled, order.status != .expired { couponUses[coupon, default: 0] += 1 }
         }
         for item in goods {
-            let state = shop.goods(item)
-            if state.onHand < 0 || state.reserved < 0 || state.reserved > state.onHand {
-                broken.append("goods \(item): on hand \(state.onHand), reserved \(state.reserved)")
-            }
-            if state.reserved != reservedByOrders[item, default: 0] {
-                broken.append("goods \(item): reserved \(state.reserved) but open orders hold \(reservedByOrders[item, default: 0])")
+            // Per variant: stock on hand ≥ 0, reserved ≤ on hand, and reserved = what open orders hold of it.
+            for variant in shop.goods(item).variants {
+                if variant.onHand < 0 || variant.reserved < 0 || variant.reserved > variant.onHand {
+                    broken.append("goods \(item) variant \(variant.sku): on hand \(variant.onHand), reserved \(variant.reserved)")
+                }
+                if variant.reserved != reservedByOrders[variant.variantId, default: 0] {
+                    broken.append(
+                        "goods \(item) variant \(variant.sku): reserved \(variant.reserved) but open orders hold \(reservedByOrders[variant.variantId, default: 0])"
+                    )
+                }
             }
         }
         for customer in customers {

@@ -148,7 +148,13 @@ extension TestClientProtocol {
         #expect(line?.required == ["goodsId", "quantity"] && line?.properties["quantity"]?.maximum == Int64(Limits.quantityPerLineMax))
         let address = CommandContract.dataSchema(.addAddress).properties["address"]
         #expect(address?.required == ["city", "country", "line1", "phone", "postalCode", "recipient"])
-        #expect(CommandContract.dataSchema(.listGoods).required == ["category", "price", "stock", "title"])
+        // A plain goods sends price and stock, one with variants sends them per variant: neither is required on its own.
+        let listGoods = CommandContract.dataSchema(.listGoods)
+        #expect(listGoods.required == ["category", "title"])
+        #expect(listGoods.properties["variants"]?.maxItems == Limits.variantsPerGoodsMax)
+        #expect(listGoods.properties["variants"]?.items?.schema.required == ["price", "stock", "values"])
+        #expect(listGoods.properties["attributes"]?.items?.schema.properties["kind"]?.enumeration == ["text", "number", "choice"])
+        #expect(listGoods.properties["options"]?.items?.schema.maxLength == Limits.tagCharactersMax)
         #expect(CommandContract.dataSchema(.createCoupon).properties["kind"]?.enumeration == CouponKind.allCases.map(\.rawValue))
         #expect(CommandContract.dataSchema(.clearCart).properties.isEmpty)
         // Every command's decoder took the probe's samples to the end: no schema is cut short.

@@ -32,6 +32,8 @@ struct MatrixShop {
     var bearer: [Who: String] = [:]
     var customerA = "", customerB = "", merchantA = "", admin = ""
     var goods = "", otherGoods = "", delistedGoods = "", coupon = "", address = ""
+    /// A T-shirt in sizes S, M and L (L delisted), the first merchant's.
+    var tee = "", teeM = "", teeL = ""
     var placedOrder = "", paidOrder = "", shippedOrder = "", receivedOrder = "", refundOrder = "", paidPayment = "", pendingPayment = ""
     var revocableKey = ""
 
@@ -66,6 +68,20 @@ struct MatrixShop {
         shop.otherGoods = try await list("Oolong 乌龙")
         shop.delistedGoods = try await list("Pu'er 普洱")
         _ = try await client.command("Delist", ["goodsId": shop.delistedGoods], token: shop.bearer[.merchant])
+        let tee = try await client.command(
+            "ListGoods",
+            [
+                "title": "T-shirt T恤", "category": "clothing", "options": ["尺码 Size"],
+                "variants": [
+                    ["sku": "T-S", "values": ["S"], "price": 9_900, "stock": 10],
+                    ["sku": "T-M", "values": ["M"], "price": 9_900, "stock": 10],
+                    ["sku": "T-L", "values": ["L"], "price": 10_900, "stock": 10],
+                ],
+            ], token: shop.bearer[.merchant])
+        shop.tee = tee.result["goodsId"] ?? ""
+        let variantIds = (tee.result["variantIds"] ?? "").split(separator: " ").map(String.init)
+        (shop.teeM, shop.teeL) = (variantIds.dropFirst().first ?? "", variantIds.last ?? "")
+        _ = try await client.command("DelistVariant", ["goodsId": shop.tee, "variantId": shop.teeL], token: shop.bearer[.merchant])
         shop.coupon =
             try await client.command(
                 "CreateCoupon",
@@ -218,6 +234,24 @@ enum Matrix {
         },
         CommandRow("Relist", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in
             ["goodsId": shop.delistedGoods]
+        },
+        CommandRow("DefineOptions", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in
+            ["goodsId": shop.goods, "options": ["规格 Size"], "values": ["250g"], "sku": "LJ-250"]
+        },
+        CommandRow("AddVariant", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, n in
+            ["goodsId": shop.tee, "variant": ["sku": "T-XL\(n)", "values": ["XL\(n)"], "price": 11_900, "stock": 5]]
+        },
+        CommandRow("UpdateVariant", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, n in
+            ["goodsId": shop.tee, "variantId": shop.teeM, "lowStockThreshold": n, "weightGrams": 180]
+        },
+        CommandRow("DelistVariant", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in
+            ["goodsId": shop.tee, "variantId": shop.teeM]
+        },
+        CommandRow("RelistVariant", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in
+            ["goodsId": shop.tee, "variantId": shop.teeL]
+        },
+        CommandRow("SetGoodsAttributes", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, n in
+            ["goodsId": shop.goods, "attributes": [["name": "产地 Origin", "kind": "text", "value": "杭州 \(n)"]]]
         },
         CommandRow("PostReview", succeeds: .customer, refusedCode: "not_owner") { shop, _ in
             ["goodsId": shop.goods, "orderId": shop.receivedOrder, "rating": 5, "text": "好茶 good"]

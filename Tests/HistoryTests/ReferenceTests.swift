@@ -77,6 +77,34 @@ import Testing
         #expect(try withSnapshots.position(at: marked.recordedAt) == marked.position)
     }
 
+    /// The locked export is a log written before goods had variants (every goods event in its version 2 form):
+    /// imported as it is, it replays to the locked states, each goods a goods with one default variant.
+    @Test func aLogFromBeforeVariantsReplaysToTheLockedStates() async throws {
+        let shop = try await ReferenceShop()  // for its key vault, which opens the export's sealed fields
+        defer { shop.close() }
+        let target = temporaryDirectory("reference-import") + "/log"
+        try await Importer().importFile(Self.directory.appendingPathComponent("export.jsonl").path, into: target)
+        var options = EventLog.Options()
+        options.readOnly = true
+        let imported = try EventLog(directory: target, options: options)
+        defer { imported.close() }
+        var versions: [String: Int] = [:]
+        try imported.scan { recorded in
+            versions[recorded.type] = max(versions[recorded.type] ?? 0, Int(recorded.schemaVersion))
+            return true
+        }
+        #expect(versions["StockReserved"] == 2 && versions["OrderPlaced"] == 2 && versions["CartItemAdded"] == 2)
+        let replayer = Replayer(log: imported, cipher: shop.vault)
+        for (index, mark) in ReferenceScenario.markNames.enumerated() {
+            let position = try #require(shop.outcome.marks[mark])
+            let replayed = try replayer.shop(through: position)
+            try compare(try Self.pretty(replayed), with: "state-\(index + 1)-\(mark).json")
+            for case .goods(let goods) in replayed.streams.values.map(\.state) {
+                #expect(goods.variants.count == 1 && goods.variants.first?.variantId == goods.goodsId?.defaultVariant)
+            }
+        }
+    }
+
     /// `emporium seed --scenario reference` runs without snapshots; the tests with them. Sealing a
     /// snapshot must not disturb the seeded nonces of the log's payloads, or the two would differ.
     @Test func theLogDoesNotDependOnWhenSnapshotsAreTaken() async throws {

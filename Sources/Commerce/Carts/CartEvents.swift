@@ -2,17 +2,26 @@ import Foundation
 
 // MARK: Carts
 
-public struct CartItemAdded: EventPayload {
+// Version 3 of the three line events adds `variantId` last (nil: the goods' default variant, written in the v2 form).
+public struct CartItemAdded: VariantEvent {
     public static let eventType = "CartItemAdded"; public var goodsId: GoodsId; public var quantity: Int; public var at: Instant
-    public init(goodsId: GoodsId, quantity: Int, at: Instant) { self.goodsId = goodsId; self.quantity = quantity; self.at = at }
+    public var variantId: VariantId?
+    public init(goodsId: GoodsId, quantity: Int, at: Instant, variantId: VariantId? = nil) {
+        self.goodsId = goodsId; self.quantity = quantity; self.at = at; self.variantId = variantId
+    }
 }
-public struct CartItemQuantityChanged: EventPayload {
+public struct CartItemQuantityChanged: VariantEvent {
     public static let eventType = "CartItemQuantityChanged"; public var goodsId: GoodsId; public var quantity: Int; public var at: Instant
-    public init(goodsId: GoodsId, quantity: Int, at: Instant) { self.goodsId = goodsId; self.quantity = quantity; self.at = at }
+    public var variantId: VariantId?
+    public init(goodsId: GoodsId, quantity: Int, at: Instant, variantId: VariantId? = nil) {
+        self.goodsId = goodsId; self.quantity = quantity; self.at = at; self.variantId = variantId
+    }
 }
-public struct CartItemRemoved: EventPayload {
-    public static let eventType = "CartItemRemoved"; public var goodsId: GoodsId; public var at: Instant
-    public init(goodsId: GoodsId, at: Instant) { self.goodsId = goodsId; self.at = at }
+public struct CartItemRemoved: VariantEvent {
+    public static let eventType = "CartItemRemoved"; public var goodsId: GoodsId; public var at: Instant; public var variantId: VariantId?
+    public init(goodsId: GoodsId, at: Instant, variantId: VariantId? = nil) {
+        self.goodsId = goodsId; self.at = at; self.variantId = variantId
+    }
 }
 public struct CartCouponApplied: EventPayload {
     public static let eventType = "CartCouponApplied"; public var couponId: CouponId; public var code: String; public var at: Instant

@@ -1,10 +1,20 @@
 public struct CartLine: Hashable, Codable, Sendable {
     public var goodsId: GoodsId
     public var quantity: Int
+    /// nil: the goods' default variant (as the line events name it).
+    public var variantId: VariantId?
 
-    public init(goodsId: GoodsId, quantity: Int) {
+    public init(goodsId: GoodsId, quantity: Int, variantId: VariantId? = nil) {
         self.goodsId = goodsId
         self.quantity = quantity
+        self.variantId = variantId
+    }
+
+    /// The variant as events name it: nil for the default one.
+    public var namedVariant: VariantId? { variantId?.named(in: goodsId) }
+
+    func isLine(_ goodsId: GoodsId, _ variantId: VariantId?) -> Bool {
+        self.goodsId == goodsId && namedVariant == variantId?.named(in: goodsId)
     }
 }
 
@@ -15,20 +25,25 @@ public struct CartState: Hashable, Codable, Sendable {
 
     public init() {}
 
-    public func quantity(of goodsId: GoodsId) -> Int { lines.first { $0.goodsId == goodsId }?.quantity ?? 0 }
+    /// The quantity of one variant of a goods (nil: the default variant).
+    public func quantity(of goodsId: GoodsId, variant: VariantId? = nil) -> Int {
+        lines.first { $0.isLine(goodsId, variant) }?.quantity ?? 0
+    }
 
     public func evolve(_ event: CartEvent) -> CartState {
         var next = self
         switch event {
         case .itemAdded(let added):
-            if let index = next.lines.firstIndex(where: { $0.goodsId == added.goodsId }) {
+            if let index = next.lines.firstIndex(where: { $0.isLine(added.goodsId, added.variantId) }) {
                 next.lines[index].quantity += added.quantity
             } else {
-                next.lines.append(CartLine(goodsId: added.goodsId, quantity: added.quantity))
+                next.lines.append(CartLine(goodsId: added.goodsId, quantity: added.quantity, variantId: added.variantId))
             }
         case .quantityChanged(let changed):
-            if let index = next.lines.firstIndex(where: { $0.goodsId == changed.goodsId }) { next.lines[index].quantity = changed.quantity }
-        case .itemRemoved(let removed): next.lines.removeAll { $0.goodsId == removed.goodsId }
+            if let index = next.lines.firstIndex(where: { $0.isLine(changed.goodsId, changed.variantId) }) {
+                next.lines[index].quantity = changed.quantity
+            }
+        case .itemRemoved(let removed): next.lines.removeAll { $0.isLine(removed.goodsId, removed.variantId) }
         case .couponApplied(let applied):
             next.couponId = applied.couponId
             next.couponCode = applied.code
@@ -43,9 +58,10 @@ public struct CartState: Hashable, Codable, Sendable {
 }
 
 public enum CartCommand: Hashable, Sendable {
-    case add(GoodsId, quantity: Int)
-    case changeQuantity(GoodsId, quantity: Int)
-    case remove(GoodsId)
+    /// nil variant: the goods' default one (a goods with several variants must be told which).
+    case add(GoodsId, quantity: Int, variant: VariantId? = nil)
+    case changeQuantity(GoodsId, quantity: Int, variant: VariantId? = nil)
+    case remove(GoodsId, variant: VariantId? = nil)
     case applyCoupon(CouponId, code: String)
     case removeCoupon
     case clear
@@ -69,23 +85,26 @@ public enum Carts {
         coupon: CouponState?, at: Instant
     ) throws(Rejection) -> CartEvent {
         switch command {
-        case let .add(goodsId, quantity):
+        case let .add(goodsId, quantity, variantId):
             try Limits.quantity(quantity)
-            try requireBuyable(goods, goodsId)
-            let current = cart.quantity(of: goodsId)
+            let variant = try requireBuyable(goods, goodsId, variant: variantId)
+            let named = variant.variantId.named(in: goodsId)
+            let current = cart.quantity(of: goodsId, variant: named)
             guard current > 0 || cart.lines.count < Limits.cartLinesMax else {
                 throw Rejection(.cartFull, "at most \(Limits.cartLinesMax) lines")
             }
             try Limits.quantity(current + quantity)
-            return .itemAdded(CartItemAdded(goodsId: goodsId, quantity: quantity, at: at))
-        case let .changeQuantity(goodsId, quantity):
+            return .itemAdded(CartItemAdded(goodsId: goodsId, quantity: quantity, at: at, variantId: named))
+        case let .changeQuantity(goodsId, quantity, variantId):
             try Limits.quantity(quantity)
-            guard cart.quantity(of: goodsId) > 0 else { throw Rejection(.notInCart, "not in the cart") }
-            guard quantity != cart.quantity(of: goodsId) else { throw Rejection(.nothingChanged, "the quantity is already \(quantity)") }
-            return .quantityChanged(CartItemQuantityChanged(goodsId: goodsId, quantity: quantity, at: at))
-        case .remove(let goodsId):
-            guard cart.quantity(of: goodsId) > 0 else { throw Rejection(.notInCart, "not in the cart") }
-            return .itemRemoved(CartItemRemoved(goodsId: goodsId, at: at))
+            let current = cart.quantity(of: goodsId, variant: variantId)
+            guard current > 0 else { throw Rejection(.notInCart, "not in the cart") }
+            guard quantity != current else { throw Rejection(.nothingChanged, "the quantity is already \(quantity)") }
+            return .quantityChanged(
+                CartItemQuantityChanged(goodsId: goodsId, quantity: quantity, at: at, variantId: variantId?.named(in: goodsId)))
+        case let .remove(goodsId, variantId):
+            guard cart.quantity(of: goodsId, variant: variantId) > 0 else { throw Rejection(.notInCart, "not in the cart") }
+            return .itemRemoved(CartItemRemoved(goodsId: goodsId, at: at, variantId: variantId?.named(in: goodsId)))
         case let .applyCoupon(couponId, code):
             guard let coupon, coupon.exists else { throw Rejection(.couponNotFound, "no coupon \(code)") }
             try coupon.checkUsable(by: owner, at: at)
@@ -99,9 +118,16 @@ public enum Carts {
         }
     }
 
-    static func requireBuyable(_ goods: GoodsState?, _ goodsId: GoodsId) throws(Rejection) {
+    /// The variant to buy, when the goods and it are for sale. An unnamed variant is the default one in a line already in
+    /// a cart (`unnamedIsDefault`); in a command, only a goods with one variant may leave it unnamed.
+    static func requireBuyable(
+        _ goods: GoodsState?, _ goodsId: GoodsId, variant: VariantId?, unnamedIsDefault: Bool = false
+    ) throws(Rejection) -> VariantState {
         guard let goods, goods.exists else { throw Rejection(.goodsNotFound, "no goods \(goodsId)") }
         guard goods.isListed else { throw Rejection(.goodsDelisted, "\(goods.title) is not for sale") }
+        let chosen = try goods.chosenVariant(unnamedIsDefault ? variant ?? goodsId.defaultVariant : variant)
+        guard chosen.isListed else { throw Rejection(.variantDelisted, "\(goods.title) \(goods.label(of: chosen)) is not for sale") }
+        return chosen
     }
 }
 
@@ -126,15 +152,17 @@ public enum Pricing {
         var lines: [OrderLine] = []
         var subtotal = Money.zero
         for line in cart.lines {
-            try Carts.requireBuyable(goods[line.goodsId], line.goodsId)
+            let variant = try Carts.requireBuyable(goods[line.goodsId], line.goodsId, variant: line.variantId, unnamedIsDefault: true)
             guard let state = goods[line.goodsId], let merchant = state.merchantId else {
                 throw Rejection(.goodsNotFound, "no goods \(line.goodsId)")
             }
-            let lineTotal = try state.price.times(line.quantity)
+            let lineTotal = try variant.price.times(line.quantity)
+            let named = variant.variantId.named(in: line.goodsId)
             lines.append(
                 OrderLine(
-                    goodsId: line.goodsId, merchantId: merchant, title: state.title, unitPrice: state.price,
-                    quantity: line.quantity, lineTotal: lineTotal))
+                    goodsId: line.goodsId, merchantId: merchant, title: state.title, unitPrice: variant.price,
+                    quantity: line.quantity, lineTotal: lineTotal, variantId: named, variant: named == nil ? nil : state.label(of: variant))
+            )
             subtotal = try subtotal + lineTotal
         }
         var discount = Money.zero

@@ -7,16 +7,30 @@ extension Catalog: Decider {
 
     public static func reads(_ command: Command, actor: Actor, loaded: Loaded) -> [StreamId] {
         switch command {
-        case .goods(let goodsId, _): return [.goods(goodsId)]
+        case let .goods(goodsId, goodsCommand):
+            let goods: GoodsState = loaded[.goods(goodsId)]
+            guard let merchant = goods.merchantId ?? actor.userId else { return [.goods(goodsId)] }
+            return [.goods(goodsId)] + skuClaims(goodsCommand, merchant: merchant).map { .skuClaim($0) }
         case .review(let review): return [.goods(review.goodsId), .order(review.orderId)]
         }
+    }
+
+    /// The claim keys of the SKUs a command names (at most a goods' variants' worth).
+    static func skuClaims(_ command: GoodsCommand, merchant: UserId) -> [String] {
+        command.claimedSkus.prefix(Limits.variantsPerGoodsMax).map { Variants.claimKey(merchant: merchant, sku: $0) }
     }
 
     public static func decide(
         _ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy
     ) throws(Rejection) -> Decision {
         switch command {
-        case let .goods(goodsId, goodsCommand): return try decide(goodsCommand, actor: actor, goods: loaded[.goods(goodsId)], at: at)
+        case let .goods(goodsId, goodsCommand):
+            let goods: GoodsState = loaded[.goods(goodsId)]
+            var claims: [String: SkuClaimState] = [:]
+            if let merchant = goods.merchantId ?? actor.userId {
+                for key in skuClaims(goodsCommand, merchant: merchant) { claims[key] = loaded[.skuClaim(key)] }
+            }
+            return try decide(goodsCommand, actor: actor, goods: goods, skuClaims: claims, at: at)
         case .review(let review):
             return try Catalog.review(review, actor: actor, goods: loaded[.goods(review.goodsId)], order: loaded[.order(review.orderId)])
         }

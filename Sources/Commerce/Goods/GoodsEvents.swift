@@ -53,34 +53,168 @@ public struct GoodsUpdated: EventPayload {
         self.at = at
     }
 }
-public struct PriceChanged: EventPayload {
+// Version 3 of the price and stock events adds `variantId` as their last field: which variant they
+// concern. nil means the goods' default variant (the one every goods listed before variants has), and
+// such an event is still written in its version 2 form, byte for byte what it was (`VariantEvent`).
+
+/// An event about one variant's price or stock: `variantId` nil means the default variant.
+public protocol VariantEvent: EventPayload {
+    var variantId: VariantId? { get }
+}
+
+extension VariantEvent {
+    public static var schemaVersion: Int { 3 }
+}
+
+public struct PriceChanged: VariantEvent {
     public static let eventType = "PriceChanged"; public var from: Money; public var to: Money; public var at: Instant
-    public init(from: Money, to: Money, at: Instant) { self.from = from; self.to = to; self.at = at }
+    public var variantId: VariantId?
+    public init(from: Money, to: Money, at: Instant, variantId: VariantId? = nil) {
+        self.from = from; self.to = to; self.at = at; self.variantId = variantId
+    }
 }
-public struct StockAdded: EventPayload {
-    public static let eventType = "StockAdded"; public var quantity: Int; public var at: Instant
-    public init(quantity: Int, at: Instant) { self.quantity = quantity; self.at = at }
+public struct StockAdded: VariantEvent {
+    public static let eventType = "StockAdded"; public var quantity: Int; public var at: Instant; public var variantId: VariantId?
+    public init(quantity: Int, at: Instant, variantId: VariantId? = nil) {
+        self.quantity = quantity; self.at = at; self.variantId = variantId
+    }
 }
-public struct StockAdjusted: EventPayload {
+public struct StockAdjusted: VariantEvent {
     public static let eventType = "StockAdjusted"; public var delta: Int; public var reason: String; public var at: Instant
-    public init(delta: Int, reason: String, at: Instant) { self.delta = delta; self.reason = reason; self.at = at }
+    public var variantId: VariantId?
+    public init(delta: Int, reason: String, at: Instant, variantId: VariantId? = nil) {
+        self.delta = delta; self.reason = reason; self.at = at; self.variantId = variantId
+    }
 }
-public struct StockReserved: EventPayload {
+public struct StockReserved: VariantEvent {
     public static let eventType = "StockReserved"; public var orderId: OrderId; public var quantity: Int; public var at: Instant
-    public init(orderId: OrderId, quantity: Int, at: Instant) { self.orderId = orderId; self.quantity = quantity; self.at = at }
+    public var variantId: VariantId?
+    public init(orderId: OrderId, quantity: Int, at: Instant, variantId: VariantId? = nil) {
+        self.orderId = orderId; self.quantity = quantity; self.at = at; self.variantId = variantId
+    }
 }
-public struct StockReleased: EventPayload {
+public struct StockReleased: VariantEvent {
     public static let eventType = "StockReleased"; public var orderId: OrderId; public var quantity: Int; public var at: Instant
-    public init(orderId: OrderId, quantity: Int, at: Instant) { self.orderId = orderId; self.quantity = quantity; self.at = at }
+    public var variantId: VariantId?
+    public init(orderId: OrderId, quantity: Int, at: Instant, variantId: VariantId? = nil) {
+        self.orderId = orderId; self.quantity = quantity; self.at = at; self.variantId = variantId
+    }
 }
-public struct StockShipped: EventPayload {
+public struct StockShipped: VariantEvent {
     public static let eventType = "StockShipped"; public var orderId: OrderId; public var quantity: Int; public var at: Instant
-    public init(orderId: OrderId, quantity: Int, at: Instant) { self.orderId = orderId; self.quantity = quantity; self.at = at }
+    public var variantId: VariantId?
+    public init(orderId: OrderId, quantity: Int, at: Instant, variantId: VariantId? = nil) {
+        self.orderId = orderId; self.quantity = quantity; self.at = at; self.variantId = variantId
+    }
 }
-public struct LowStockDetected: EventPayload {
+public struct LowStockDetected: VariantEvent {
     public static let eventType = "LowStockDetected"; public var available: Int; public var threshold: Int; public var at: Instant
-    public init(available: Int, threshold: Int, at: Instant) { self.available = available; self.threshold = threshold; self.at = at }
+    public var variantId: VariantId?
+    public init(available: Int, threshold: Int, at: Instant, variantId: VariantId? = nil) {
+        self.available = available; self.threshold = threshold; self.at = at; self.variantId = variantId
+    }
 }
+
+// MARK: Variants and attributes (first shipped at version 2)
+
+/// The goods' option names (颜色/Colour, 尺码/Size) and the default variant's values, SKU and weight: a plain goods
+/// becomes one with variants. Once per goods.
+public struct GoodsOptionsDefined: EventPayload {
+    public static let eventType = "GoodsOptionsDefined"
+    public var options: [String]
+    /// The default variant's value of each option, in order.
+    public var values: [String]
+    public var sku: String
+    public var weightGrams: Int?
+    public var at: Instant
+
+    public init(options: [String], values: [String], sku: String, weightGrams: Int?, at: Instant) {
+        self.options = options
+        self.values = values
+        self.sku = sku
+        self.weightGrams = weightGrams
+        self.at = at
+    }
+}
+
+public struct VariantAdded: EventPayload {
+    public static let eventType = "VariantAdded"
+    public var variantId: VariantId
+    public var sku: String
+    /// One value per option of the goods, in order.
+    public var values: [String]
+    public var price: Money
+    public var stock: Int
+    public var lowStockThreshold: Int
+    public var weightGrams: Int?
+    public var at: Instant
+
+    public init(
+        variantId: VariantId, sku: String, values: [String], price: Money, stock: Int, lowStockThreshold: Int, weightGrams: Int?,
+        at: Instant
+    ) {
+        self.variantId = variantId
+        self.sku = sku
+        self.values = values
+        self.price = price
+        self.stock = stock
+        self.lowStockThreshold = lowStockThreshold
+        self.weightGrams = weightGrams
+        self.at = at
+    }
+}
+
+/// A variant's low-stock threshold and weight (its price changes with `PriceChanged`, its stock with the stock events).
+public struct VariantUpdated: EventPayload {
+    public static let eventType = "VariantUpdated"
+    public var variantId: VariantId
+    public var lowStockThreshold: Int
+    public var weightGrams: Int?
+    public var at: Instant
+
+    public init(variantId: VariantId, lowStockThreshold: Int, weightGrams: Int?, at: Instant) {
+        self.variantId = variantId
+        self.lowStockThreshold = lowStockThreshold
+        self.weightGrams = weightGrams
+        self.at = at
+    }
+}
+
+public struct VariantDelisted: EventPayload {
+    public static let eventType = "VariantDelisted"; public var variantId: VariantId; public var at: Instant
+    public init(variantId: VariantId, at: Instant) { self.variantId = variantId; self.at = at }
+}
+public struct VariantRelisted: EventPayload {
+    public static let eventType = "VariantRelisted"; public var variantId: VariantId; public var at: Instant
+    public init(variantId: VariantId, at: Instant) { self.variantId = variantId; self.at = at }
+}
+
+/// The goods' specification attributes, all of them (the previous set is replaced).
+public struct GoodsAttributesSet: EventPayload {
+    public static let eventType = "GoodsAttributesSet"; public var attributes: [GoodsAttribute]; public var at: Instant
+    public init(attributes: [GoodsAttribute], at: Instant) { self.attributes = attributes; self.at = at }
+}
+
+/// Claims a SKU code among one merchant's goods (`sku-<merchant>/<code>`), so SKUs stay unique per merchant.
+public struct SkuClaimed: EventPayload {
+    public static let eventType = "SkuClaimed"
+    public var merchantId: UserId
+    public var sku: String
+    public var goodsId: GoodsId
+    public var variantId: VariantId
+
+    public init(merchantId: UserId, sku: String, goodsId: GoodsId, variantId: VariantId) {
+        self.merchantId = merchantId
+        self.sku = sku
+        self.goodsId = goodsId
+        self.variantId = variantId
+    }
+}
+
+public enum SkuClaimEvent: Hashable, Sendable {
+    case claimed(SkuClaimed)
+}
+
 public struct GoodsDelisted: EventPayload {
     public static let eventType = "GoodsDelisted"; public var at: Instant
     public init(at: Instant) { self.at = at }
@@ -121,4 +255,10 @@ public enum GoodsEvent: Hashable, Sendable {
     case delisted(GoodsDelisted)
     case relisted(GoodsRelisted)
     case reviewPosted(ReviewPosted)
+    case optionsDefined(GoodsOptionsDefined)
+    case variantAdded(VariantAdded)
+    case variantUpdated(VariantUpdated)
+    case variantDelisted(VariantDelisted)
+    case variantRelisted(VariantRelisted)
+    case attributesSet(GoodsAttributesSet)
 }

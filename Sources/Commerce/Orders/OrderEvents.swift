@@ -9,14 +9,60 @@ public struct OrderLine: Codable, Hashable, Sendable {
     public var unitPrice: Money
     public var quantity: Int
     public var lineTotal: Money
+    /// The variant bought (nil: the goods' default one), and its label ("颜色: 红 / 尺码: M"). Both are in
+    /// `OrderPlaced` version 3 only, written when some line names a variant.
+    public var variantId: VariantId?
+    public var variant: String?
 
-    public init(goodsId: GoodsId, merchantId: UserId, title: String, unitPrice: Money, quantity: Int, lineTotal: Money) {
+    public init(
+        goodsId: GoodsId, merchantId: UserId, title: String, unitPrice: Money, quantity: Int, lineTotal: Money,
+        variantId: VariantId? = nil, variant: String? = nil
+    ) {
         self.goodsId = goodsId
         self.merchantId = merchantId
         self.title = title
         self.unitPrice = unitPrice
         self.quantity = quantity
         self.lineTotal = lineTotal
+        self.variantId = variantId
+        self.variant = variant
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case goodsId, merchantId, title, unitPrice, quantity, lineTotal, variantId, variant
+    }
+
+    /// The variant fields exist from `OrderPlaced` version 3 on (the binary form has no names to tell).
+    private static func hasVariantFields(_ userInfo: [CodingUserInfoKey: Any]) -> Bool {
+        (userInfo[.eventSchemaVersion] as? Int ?? OrderPlaced.schemaVersion) >= 3
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        goodsId = try container.decode(GoodsId.self, forKey: .goodsId)
+        merchantId = try container.decode(UserId.self, forKey: .merchantId)
+        title = try container.decode(String.self, forKey: .title)
+        unitPrice = try container.decode(Money.self, forKey: .unitPrice)
+        quantity = try container.decode(Int.self, forKey: .quantity)
+        lineTotal = try container.decode(Money.self, forKey: .lineTotal)
+        if Self.hasVariantFields(decoder.userInfo) {
+            variantId = try container.decodeIfPresent(VariantId.self, forKey: .variantId)
+            variant = try container.decodeIfPresent(String.self, forKey: .variant)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(goodsId, forKey: .goodsId)
+        try container.encode(merchantId, forKey: .merchantId)
+        try container.encode(title, forKey: .title)
+        try container.encode(unitPrice, forKey: .unitPrice)
+        try container.encode(quantity, forKey: .quantity)
+        try container.encode(lineTotal, forKey: .lineTotal)
+        if Self.hasVariantFields(encoder.userInfo) {
+            try container.encodeIfPresent(variantId, forKey: .variantId)
+            try container.encodeIfPresent(variant, forKey: .variant)
+        }
     }
 }
 
@@ -28,6 +74,10 @@ public struct OrderNumbersReserved: EventPayload {
 
 public struct OrderPlaced: EventPayload {
     public static let eventType = "OrderPlaced"
+    /// 3: lines may name their variant (`OrderLine.variantId`, `.variant`); written only then, else the v2 form.
+    public static var schemaVersion: Int { 3 }
+    /// Whether some line names a variant (and the event needs version 3).
+    public var namesVariants: Bool { lines.contains { $0.variantId != nil || $0.variant != nil } }
     public var orderId: OrderId
     public var number: String
     public var userId: UserId

@@ -195,14 +195,15 @@ public enum Orders {
         guard let addressId = command.addressId ?? states.user.defaultAddress, let address = states.user.address(addressId) else {
             throw Rejection(.addressNotFound, "an order needs one of your addresses", field: "addressId")
         }
-        let basket = try command.items.map(Self.basket) ?? states.cart
+        let basket = try command.items.map { items throws(Rejection) in try Self.basket(items, goods: states.goods) } ?? states.cart
         let quote = try Pricing.quote(
             cart: basket, goods: states.goods, coupon: states.coupon, buyer: buyer,
             pointsToUse: command.pointsToUse, pointsBalance: states.points.balance, policy: policy, at: command.at)
         for line in quote.lines {
-            let available = states.goods[line.goodsId]?.available ?? 0
+            let available = states.goods[line.goodsId]?.variant(line.variantId)?.available ?? 0
             guard available >= line.quantity else {
-                throw Rejection(.insufficientStock, "\(line.title): \(available) left, \(line.quantity) wanted", field: "\(line.goodsId)")
+                let name = [line.title, line.variant ?? ""].filter { !$0.isEmpty }.joined(separator: " ")
+                throw Rejection(.insufficientStock, "\(name): \(available) left, \(line.quantity) wanted", field: "\(line.goodsId)")
             }
         }
         var decision = Decision()
@@ -215,13 +216,17 @@ public enum Orders {
                         total: quote.total, address: address, at: command.at,
                         expiresAt: command.at.adding(seconds: policy.orderExpirySeconds)))),
             to: .order(command.orderId))
+        var goodsAfter = states.goods
         for line in quote.lines {
-            guard let goods = states.goods[line.goodsId] else { continue }
-            let reserved = GoodsEvent.stockReserved(StockReserved(orderId: command.orderId, quantity: line.quantity, at: command.at))
+            guard let goods = goodsAfter[line.goodsId] else { continue }
+            let reserved = GoodsEvent.stockReserved(
+                StockReserved(orderId: command.orderId, quantity: line.quantity, at: command.at, variantId: line.variantId))
             decision.append(.goods(reserved), to: .goods(line.goodsId))
-            if let low = Catalog.lowStock(before: goods, after: goods.evolve(reserved), at: command.at) {
+            let after = goods.evolve(reserved)
+            for low in Catalog.lowStock(before: goods, after: after, at: command.at) {
                 decision.append(.goods(low), to: .goods(line.goodsId))
             }
+            goodsAfter[line.goodsId] = after
         }
         if let couponId = basket.couponId {
             decision.append(
@@ -238,21 +243,26 @@ public enum Orders {
         return decision
     }
 
-    /// A buy-now order's items as a cart of its own: 1–`cartLinesMax` lines, each goods once, quantities as a cart allows.
-    static func basket(_ items: [CartLine]) throws(Rejection) -> CartState {
+    /// A buy-now order's items as a cart of its own: 1–`cartLinesMax` lines, each variant once, quantities as a cart
+    /// allows; an item of a goods with several variants names one.
+    static func basket(_ items: [CartLine], goods: [GoodsId: GoodsState]) throws(Rejection) -> CartState {
         guard !items.isEmpty else { throw Rejection(.cartEmpty, "items is empty", field: "items") }
         guard items.count <= Limits.cartLinesMax else {
             throw Rejection(.invalidInput, "at most \(Limits.cartLinesMax) items", field: "items")
         }
-        var seen = Set<GoodsId>()
+        var seen = Set<VariantId>()
+        var basket = CartState()
         for item in items {
             try Limits.quantity(item.quantity)
-            guard seen.insert(item.goodsId).inserted else {
-                throw Rejection(.invalidInput, "each goods appears once in items", field: "items")
+            guard seen.insert(item.variantId ?? item.goodsId.defaultVariant).inserted else {
+                throw Rejection(.invalidInput, "each goods (or variant) appears once in items", field: "items")
             }
+            var line = item
+            if let state = goods[item.goodsId], state.exists {
+                line.variantId = try state.chosenVariant(item.variantId).variantId.named(in: item.goodsId)
+            }
+            basket.lines.append(line)
         }
-        var basket = CartState()
-        basket.lines = items
         return basket
     }
 
@@ -278,7 +288,9 @@ public enum Orders {
             decision.append(.order(.shipped(OrderShipped(carrier: carrier, trackingNumber: trackingNumber, at: at))), to: orderStream)
             for line in placed.lines {
                 decision.append(
-                    .goods(.stockShipped(StockShipped(orderId: placed.orderId, quantity: line.quantity, at: at))), to: .goods(line.goodsId))
+                    .goods(
+                        .stockShipped(StockShipped(orderId: placed.orderId, quantity: line.quantity, at: at, variantId: line.variantId))),
+                    to: .goods(line.goodsId))
             }
         case .confirmReceipt:
             guard order.status == .shipped else { throw Rejection(.orderNotReceivable, "order is \(order.status.rawValue)") }
@@ -349,7 +361,8 @@ public enum Orders {
     static func release(_ placed: OrderPlaced, context: OrderContext, at: Instant, into decision: inout Decision) {
         for line in placed.lines {
             decision.append(
-                .goods(.stockReleased(StockReleased(orderId: placed.orderId, quantity: line.quantity, at: at))), to: .goods(line.goodsId))
+                .goods(.stockReleased(StockReleased(orderId: placed.orderId, quantity: line.quantity, at: at, variantId: line.variantId))),
+                to: .goods(line.goodsId))
         }
         if let couponId = placed.couponId, context.coupon?.openRedemptions[placed.orderId] != nil {
             decision.append(

@@ -63,6 +63,7 @@ extension StreamId {
         case .payment: return PaymentState()
         case .points: return PointsState()
         case .apiKey: return ApiKeyState()
+        case .skuClaim: return SkuClaimState()
         }
     }
 }

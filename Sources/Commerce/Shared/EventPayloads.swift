@@ -19,6 +19,7 @@ extension DomainEvent {
             case .disabled(let payload): return payload
             }
         case .couponCode(.claimed(let payload)): return payload
+        case .skuClaim(.claimed(let payload)): return payload
         case .order(let event): return event.payload
         case .orderNumber(.reserved(let payload)): return payload
         case .payment(let event):
@@ -87,6 +88,12 @@ extension GoodsEvent {
         case .delisted(let payload): return payload
         case .relisted(let payload): return payload
         case .reviewPosted(let payload): return payload
+        case .optionsDefined(let payload): return payload
+        case .variantAdded(let payload): return payload
+        case .variantUpdated(let payload): return payload
+        case .variantDelisted(let payload): return payload
+        case .variantRelisted(let payload): return payload
+        case .attributesSet(let payload): return payload
         }
     }
 }

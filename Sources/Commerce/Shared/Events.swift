@@ -26,4 +26,5 @@ public enum DomainEvent: Hashable, Sendable {
     case payment(PaymentEvent)
     case points(PointsEvent)
     case apiKey(ApiKeyEvent)
+    case skuClaim(SkuClaimEvent)
 }

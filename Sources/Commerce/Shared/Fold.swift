@@ -41,6 +41,9 @@ extension UserState: AggregateState {
 }
 
 extension GoodsState: AggregateState {
+    /// 2: variants, options and attributes.
+    public static var snapshotSchemaVersion: Int { 2 }
+
     public func evolve(_ event: DomainEvent) -> GoodsState {
         if case .goods(let event) = event { return evolve(event) }
         return self
@@ -48,6 +51,9 @@ extension GoodsState: AggregateState {
 }
 
 extension CartState: AggregateState {
+    /// 2: lines name their variant.
+    public static var snapshotSchemaVersion: Int { 2 }
+
     public func evolve(_ event: DomainEvent) -> CartState {
         if case .cart(let event) = event { return evolve(event) }
         return self
@@ -64,6 +70,13 @@ extension CouponState: AggregateState {
 extension CouponCodeState: AggregateState {
     public func evolve(_ event: DomainEvent) -> CouponCodeState {
         if case .couponCode(let event) = event { return evolve(event) }
+        return self
+    }
+}
+
+extension SkuClaimState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> SkuClaimState {
+        if case .skuClaim(let event) = event { return evolve(event) }
         return self
     }
 }

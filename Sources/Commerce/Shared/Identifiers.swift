@@ -156,6 +156,7 @@ public enum PaymentTag: Sendable {}
 public enum AddressTag: Sendable {}
 public enum ReviewTag: Sendable {}
 public enum ApiKeyTag: Sendable {}
+public enum VariantTag: Sendable {}
 
 public typealias UserId = EntityId<UserTag>
 public typealias GoodsId = EntityId<GoodsTag>
@@ -165,3 +166,4 @@ public typealias PaymentId = EntityId<PaymentTag>
 public typealias AddressId = EntityId<AddressTag>
 public typealias ReviewId = EntityId<ReviewTag>
 public typealias ApiKeyId = EntityId<ApiKeyTag>
+public typealias VariantId = EntityId<VariantTag>

@@ -10,11 +10,21 @@ public protocol InvariantChecked {
 extension GoodsState: InvariantChecked {
     public var invariantViolations: [String] {
         var broken: [String] = []
-        if onHand < 0 { broken.append("on hand \(onHand) is negative") }
-        if reserved < 0 { broken.append("reserved \(reserved) is negative") }
-        if reserved > onHand { broken.append("reserved \(reserved) exceeds on hand \(onHand)") }
-        if price.minorUnits < 0 { broken.append("price \(price.minorUnits) is negative") }
-        if sold < 0 { broken.append("sold \(sold) is negative") }
+        if exists, variants.first?.variantId != goodsId?.defaultVariant { broken.append("the first variant is not the default one") }
+        for variant in variants {
+            let name = variant.sku.isEmpty ? variant.variantId.description : variant.sku
+            if variant.onHand < 0 { broken.append("\(name): on hand \(variant.onHand) is negative") }
+            if variant.reserved < 0 { broken.append("\(name): reserved \(variant.reserved) is negative") }
+            if variant.reserved > variant.onHand {
+                broken.append("\(name): reserved \(variant.reserved) exceeds on hand \(variant.onHand)")
+            }
+            if variant.price.minorUnits < 0 { broken.append("\(name): price \(variant.price.minorUnits) is negative") }
+            if variant.values.count != options.count {
+                broken.append("\(name): \(variant.values.count) values for \(options.count) options")
+            }
+        }
+        if Set(variants.map(\.values)).count != variants.count { broken.append("two variants share their option values") }
+        if sold < 0 || sold != variants.reduce(0, { $0 + $1.sold }) { broken.append("sold \(sold) is not the variants' sum") }
         if ratingCount != reviewedOrders.count { broken.append("\(ratingCount) ratings from \(reviewedOrders.count) reviewed orders") }
         if ratingTotal < ratingCount || ratingTotal > 5 * ratingCount {
             broken.append("rating total \(ratingTotal) over \(ratingCount) ratings")

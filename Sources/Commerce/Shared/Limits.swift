@@ -23,6 +23,13 @@ public enum Limits {
     public static let descriptionCharactersMax = 5_000
     public static let tagsPerGoodsMax = 20
     public static let tagCharactersMax = 40
+    public static let skuCharactersMax = 64
+    public static let optionsPerGoodsMax = 3
+    public static let variantsPerGoodsMax = 100
+    public static let weightGramsMax = 1_000_000
+    public static let attributesPerGoodsMax = 30
+    public static let attributeValueCharactersMax = 100
+    public static let attributeChoicesMax = 50
     public static let reviewCharactersMax = 2_000
     public static let couponCodeCharactersMax = 32
     public static let carrierCharactersMax = 60

@@ -37,6 +37,9 @@ extension CodingUserInfoKey {
     public static let personalDataOwner = named("emporium.personalDataOwner")
     /// Present (any value) when an event is encoded for people (audit, the event feed): secrets are written as `Secrets.redacted`.
     public static let redactingSecrets = named("emporium.redactingSecrets")
+    /// An `Int`: the schema version of the binary event payload being encoded or decoded, for values whose fields
+    /// depend on it (`OrderLine`). Absent: the current version (and in JSON, where absent fields read as nil).
+    public static let eventSchemaVersion = named("emporium.eventSchemaVersion")
 
     /// `init(rawValue:)` is failable only to satisfy `RawRepresentable`; it accepts every string.
     private static func named(_ name: String) -> CodingUserInfoKey {

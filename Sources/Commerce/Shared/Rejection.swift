@@ -28,6 +28,12 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case insufficientStock = "insufficient_stock"
         case stockOutOfRange = "stock_out_of_range"
         case nothingChanged = "nothing_changed"
+        case variantNotFound = "variant_not_found"
+        case variantRequired = "variant_required"
+        case variantDelisted = "variant_delisted"
+        case duplicateSku = "duplicate_sku"
+        case optionCombinationExists = "option_combination_exists"
+        case optionsAlreadyDefined = "options_already_defined"
         // Cart.
         case cartFull = "cart_full"
         case cartEmpty = "cart_empty"

@@ -14,6 +14,8 @@ public enum StreamId: Hashable, Sendable, CustomStringConvertible {
     case payment(PaymentId)
     case points(UserId)
     case apiKey(ApiKeyId)
+    /// Claims a SKU among one merchant's goods (`sku-<merchant>/<CODE>`, from `Variants.claimKey`).
+    case skuClaim(String)
 
     public var description: String {
         switch self {
@@ -28,6 +30,7 @@ public enum StreamId: Hashable, Sendable, CustomStringConvertible {
         case .payment(let id): return "payment-\(id)"
         case .points(let id): return "points-\(id)"
         case .apiKey(let id): return "apikey-\(id)"
+        case .skuClaim(let key): return "sku-\(key)"
         }
     }
 }
@@ -100,6 +103,8 @@ extension StreamId {
             guard let id = id(ApiKeyTag.self) else { return nil }; self = .apiKey(id)
         } else if named("couponcode") {
             self = .couponCode(String(decoding: rest, as: UTF8.self))
+        } else if named("sku") {
+            self = .skuClaim(String(decoding: rest, as: UTF8.self))
         } else if named("ordernumbers") {
             self = .orderNumbers(String(decoding: rest, as: UTF8.self))
         } else {

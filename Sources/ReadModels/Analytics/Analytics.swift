@@ -6,10 +6,11 @@ import Foundation
 /// is paid (GMV is paid money), and as a refund when the refund is made.
 public final class AnalyticsProjection: Projection, @unchecked Sendable {
     public static let name = "analytics"
-    public static let schemaVersion = 3
+    public static let schemaVersion = 4  // 4: variants' stock counts in their goods' row
     public static let foldCostGuess = 3.0
     public static let eventTypes: Set<String> = [
-        GoodsListed.eventType, GoodsUpdated.eventType, PriceChanged.eventType, StockAdded.eventType, StockAdjusted.eventType,
+        GoodsListed.eventType, GoodsUpdated.eventType, VariantAdded.eventType, PriceChanged.eventType, StockAdded.eventType,
+        StockAdjusted.eventType,
         StockReserved.eventType,
         StockReleased.eventType, StockShipped.eventType, GoodsDelisted.eventType, GoodsRelisted.eventType,
         GoodsViewed.eventType, CartItemAdded.eventType,
@@ -77,8 +78,10 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
             case .stockShipped(let e): reserved -= e.quantity; onHand -= e.quantity
             case .delisted: listed = false
             case .relisted: listed = true
-            case .priceChanged(let e): price = e.to.minorUnits
-            case .lowStockDetected, .reviewPosted: break
+            case .priceChanged(let e): if e.variantId == nil { price = e.to.minorUnits }  // the default variant's price
+            case .variantAdded(let e): onHand += e.stock
+            case .lowStockDetected, .reviewPosted, .optionsDefined, .variantUpdated, .variantDelisted, .variantRelisted, .attributesSet:
+                break
             }
         }
     }

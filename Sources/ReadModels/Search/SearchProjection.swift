@@ -6,7 +6,7 @@ import Foundation
 /// stored goods, then kept up to date event by event).
 public final class SearchProjection: Projection, @unchecked Sendable {
     public static let name = "search"
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2  // 2: goods rows hold variants, options and attributes
     public static let foldCostGuess = 4.0
     public static let eventTypes: Set<String> = goodsEventTypes
 

@@ -11,15 +11,39 @@ extension GoodsState: BinaryFastEncodable {
         w.string(category)
         w.string(brand)
         w.strings(tags)
-        w.money(price)
-        w.int(onHand)
-        w.int(reserved)
-        w.int(lowStockThreshold)
+        w.strings(options)
+        w.array(variants) { $1.encode(binary: &$0) }
+        w.array(attributes) { $1.encode(binary: &$0) }
         w.bool(isListed)
         w.int(sold)
         w.array(reviewedOrders.elements.sorted()) { $0.id($1) }
         w.int(ratingTotal)
         w.int(ratingCount)
         w.optional(listedAt) { $0.instant($1) }
+    }
+}
+
+extension VariantState: BinaryFastEncodable {
+    public func encode(binary w: inout BinaryWriter) {
+        w.id(variantId)
+        w.string(sku)
+        w.strings(values)
+        w.money(price)
+        w.int(onHand)
+        w.int(reserved)
+        w.int(lowStockThreshold)
+        w.optional(weightGrams) { $0.int($1) }
+        w.bool(isListed)
+        w.int(sold)
+    }
+}
+
+extension GoodsAttribute: BinaryFastEncodable {
+    public func encode(binary w: inout BinaryWriter) {
+        w.string(name)
+        w.string(kind.rawValue)
+        w.string(value)
+        w.string(unit)
+        w.strings(choices)
     }
 }
