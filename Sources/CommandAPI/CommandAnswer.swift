@@ -77,6 +77,7 @@ extension CommandResult {
         text("token", token)
         text("addressId", addressId)
         text("goodsId", goodsId)
+        text("deliveryMethodId", deliveryMethodId)
         text("reviewId", reviewId)
         text("couponId", couponId)
         text("code", code)
@@ -101,6 +102,7 @@ extension CommandResult {
         return .object(
             [
                 "userId": id, "role": Role.schema, "token": .string(summary: "a login's bearer token"), "addressId": id, "goodsId": id,
+                "deliveryMethodId": id,
                 "variantIds": .array(
                     id, summary: "the variants made or named, in order (ListGoods: the default variant, whose id is the goods id, first)"),
                 "reviewId": id, "couponId": id, "code": .string(), "orderId": id, "number": .string(summary: "the order's number"),

@@ -52,7 +52,7 @@ public enum CommandContract {
         "trackingNumber": Limits.trackingNumberCharactersMax, "reason": Limits.reasonCharactersMax,
         "shopName": Limits.shopNameCharactersMax, "tag": Limits.tagCharactersMax, "sku": Limits.skuCharactersMax,
         "unit": Limits.tagCharactersMax, "value": Limits.attributeValueCharactersMax, "option": Limits.tagCharactersMax,
-        "choice": Limits.attributeValueCharactersMax,
+        "choice": Limits.attributeValueCharactersMax, "area": Limits.nameCharactersMax,
     ]
 
     static func textBound(_ field: String, kind: CommandKind) -> Int? {
@@ -67,7 +67,7 @@ public enum CommandContract {
     static func integerBounds(_ field: String, kind: CommandKind) -> (Int64, Int64)? {
         switch field {
         case "quantity": (1, Int64(Limits.quantityPerLineMax))
-        case "price": (0, Limits.priceMax)
+        case "price", "flatFee", "perKilogram", "freeAbove", "fee": (0, Limits.priceMax)
         case "stock": (0, Int64(Limits.stockMax))
         case "lowStockThreshold": (0, Int64(Limits.stockMax))
         case "rating": (1, 5)
@@ -82,7 +82,10 @@ public enum CommandContract {
     }
 
     static let summaries: [String: String] = [
-        "price": "minor units (fen, cents) of the shop's currency", "amount": "minor units of the shop's currency",
+        "price": "minor units (fen, cents) of the shop's currency", "flatFee": "minor units of the shop's currency",
+        "perKilogram": "minor units per started kilogram of the order's weight",
+        "freeAbove": "minor units: delivery is free when the subtotal after discounts reaches it",
+        "area": "a province the address's region starts with (浙江), or a country code (CN)", "amount": "minor units of the shop's currency",
         "minimumSpend": "minor units of the shop's currency",
         "value": "a fixed discount in minor units, or a percentage (1–100) for a percent coupon",
         "expiresAt": "milliseconds since the Unix epoch (UTC)", "validFrom": "milliseconds since the Unix epoch (UTC)",
@@ -108,6 +111,7 @@ public enum CommandContract {
         case "variants": schema.maxItems = Limits.variantsPerGoodsMax
         case "attributes": schema.maxItems = Limits.attributesPerGoodsMax
         case "choices": schema.maxItems = Limits.attributeChoicesMax
+        case "areas": schema.maxItems = Limits.deliveryAreasMax
         default: break
         }
         // A list's elements: a tag, an option (or its value), a choice is bounded as one; an object's fields by their own names.

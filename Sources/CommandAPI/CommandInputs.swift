@@ -45,6 +45,8 @@ extension CommandEnvelope {
         case .delistVariant: return try VariantRef(from: decoder).delisting
         case .relistVariant: return try VariantRef(from: decoder).relisting
         case .setGoodsAttributes: return try read(SetAttributesInput.self)
+        case .defineDeliveryMethod: return try read(DefineDeliveryMethodInput.self)
+        case .retireDeliveryMethod: return try read(RetireDeliveryMethodInput.self)
         case .addToCart: return try CartLineInput(from: decoder).adding
         case .changeQuantity: return try CartLineInput(from: decoder).changing
         case .removeFromCart: return try GoodsVariantRef(from: decoder).removing
@@ -312,6 +314,41 @@ struct GoodsVariantRef: Decodable {
     var removing: Command { .removeFromCart(goodsId, variant: variantId) }
 }
 
+/// A delivery method: a flat fee, plus a fee per started kilogram, free from an order amount, serving the areas named
+/// (each with its own flat fee when given) or everywhere.
+struct DefineDeliveryMethodInput: CommandInput {
+    struct Area: Decodable {
+        var area: String
+        var fee: Int64?
+    }
+
+    /// Given: redefines that method; absent: a new one.
+    var methodId: DeliveryMethodId?
+    /// An admin defining a merchant's method.
+    var merchantId: UserId?
+    var name: String
+    var flatFee: Int64
+    var perKilogram: Int64?
+    var freeAbove: Int64?
+    var areas: [Area]?
+
+    var command: Command {
+        .defineDeliveryMethod(
+            methodId: methodId, name: name,
+            rule: DeliveryRule(
+                flatFee: Money(minorUnits: flatFee), perKilogram: Money(minorUnits: perKilogram ?? 0),
+                freeAbove: freeAbove.map(Money.init(minorUnits:)),
+                areas: areas?.map { DeliveryArea(area: $0.area, fee: $0.fee.map(Money.init(minorUnits:))) } ?? []),
+            merchantId: merchantId)
+    }
+}
+
+struct RetireDeliveryMethodInput: CommandInput {
+    var methodId: DeliveryMethodId
+    var merchantId: UserId?
+    var command: Command { .retireDeliveryMethod(methodId, merchantId: merchantId) }
+}
+
 struct SetAttributesInput: CommandInput {
     var goodsId: GoodsId
     var attributes: [AttributeInput]
@@ -395,9 +432,10 @@ struct PlaceOrderInput: CommandInput {
     var pointsToUse: Int64?
     /// Buy now: these goods, not the cart's.
     var items: [CartLineInput]?
+    /// One of the merchant's delivery methods; none: no delivery fee.
+    var deliveryMethodId: DeliveryMethodId?
     var command: Command {
-        .placeOrder(
-            addressId: addressId, pointsToUse: pointsToUse ?? 0, items: items?.map(\.line))
+        .placeOrder(addressId: addressId, pointsToUse: pointsToUse ?? 0, items: items?.map(\.line), deliveryMethodId: deliveryMethodId)
     }
 }
 

@@ -20,6 +20,7 @@ extension Engine {
         case .points: return .points(try load(PointsState.self))
         case .apiKey: return .apiKey(try load(ApiKeyState.self))
         case .skuClaim: return .skuClaim(try load(SkuClaimState.self))
+        case .delivery: return .delivery(try load(DeliveryState.self))
         }
     }
 }

@@ -57,7 +57,11 @@ public enum Command: Sendable, Hashable {
     case disableCoupon(CouponId)
     // Orders and payments.
     /// `items` nil: the caller's cart; else "buy now" (the cart is neither read nor changed).
-    case placeOrder(addressId: AddressId? = nil, pointsToUse: Int64 = 0, items: [CartLine]? = nil)
+    case placeOrder(
+        addressId: AddressId? = nil, pointsToUse: Int64 = 0, items: [CartLine]? = nil, deliveryMethodId: DeliveryMethodId? = nil)
+    /// `methodId` nil: a new method; `merchantId` nil: the caller's own methods.
+    case defineDeliveryMethod(methodId: DeliveryMethodId? = nil, name: String, rule: DeliveryRule, merchantId: UserId? = nil)
+    case retireDeliveryMethod(DeliveryMethodId, merchantId: UserId? = nil)
     case payOrder(OrderId, amount: Money)
     case shipOrder(OrderId, carrier: String, trackingNumber: String)
     case confirmReceipt(OrderId)
@@ -114,6 +118,7 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
     case delist = "Delist", relist = "Relist", postReview = "PostReview"
     case defineOptions = "DefineOptions", addVariant = "AddVariant", updateVariant = "UpdateVariant", delistVariant = "DelistVariant"
     case relistVariant = "RelistVariant", setGoodsAttributes = "SetGoodsAttributes"
+    case defineDeliveryMethod = "DefineDeliveryMethod", retireDeliveryMethod = "RetireDeliveryMethod"
     case addToCart = "AddToCart", changeQuantity = "ChangeQuantity", removeFromCart = "RemoveFromCart", applyCoupon = "ApplyCoupon"
     case removeCoupon = "RemoveCoupon", clearCart = "ClearCart", createCoupon = "CreateCoupon", disableCoupon = "DisableCoupon"
     case placeOrder = "PlaceOrder", payOrder = "PayOrder", shipOrder = "ShipOrder", confirmReceipt = "ConfirmReceipt", cancelOrder =
@@ -127,7 +132,7 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
         switch self {
         case .registerUser, .login: return .anyone
         case .listGoods, .updateGoods, .changePrice, .restock, .adjustStock, .delist, .relist, .defineOptions, .addVariant, .updateVariant,
-            .delistVariant, .relistVariant, .setGoodsAttributes:
+            .delistVariant, .relistVariant, .setGoodsAttributes, .defineDeliveryMethod, .retireDeliveryMethod:
             return .signedIn(scope: .goodsWrite)
         case .createCoupon, .disableCoupon: return .signedIn(scope: .couponsWrite)
         case .shipOrder, .cancelOrder, .approveRefund, .rejectRefund, .refundPayment: return .signedIn(scope: .ordersWrite)
@@ -185,6 +190,8 @@ extension Command {
         case .createCoupon: return .createCoupon
         case .disableCoupon: return .disableCoupon
         case .placeOrder: return .placeOrder
+        case .defineDeliveryMethod: return .defineDeliveryMethod
+        case .retireDeliveryMethod: return .retireDeliveryMethod
         case .payOrder: return .payOrder
         case .shipOrder: return .shipOrder
         case .confirmReceipt: return .confirmReceipt

@@ -46,6 +46,7 @@ public struct CommandResult: Hashable, Sendable {
     public var goodsId: GoodsId?
     /// The variants a command made or named, in order (ListGoods: the default variant first).
     public var variantIds: [VariantId]?
+    public var deliveryMethodId: DeliveryMethodId?
     public var reviewId: ReviewId?
     public var couponId: CouponId?
     public var code: String?
@@ -75,6 +76,7 @@ public struct CommandResult: Hashable, Sendable {
         values["addressId"] = addressId?.description
         values["goodsId"] = goodsId?.description
         values["variantIds"] = variantIds.map { $0.map(\.description).joined(separator: " ") }
+        values["deliveryMethodId"] = deliveryMethodId?.description
         values["reviewId"] = reviewId?.description
         values["couponId"] = couponId?.description
         values["code"] = code
@@ -99,6 +101,7 @@ public struct CommandResult: Hashable, Sendable {
         addressId = values["addressId"].flatMap(AddressId.init)
         goodsId = values["goodsId"].flatMap(GoodsId.init)
         variantIds = values["variantIds"].map { $0.split(separator: " ").compactMap { VariantId(String($0)) } }
+        deliveryMethodId = values["deliveryMethodId"].flatMap(DeliveryMethodId.init)
         reviewId = values["reviewId"].flatMap(ReviewId.init)
         couponId = values["couponId"].flatMap(CouponId.init)
         code = values["code"]

@@ -187,7 +187,16 @@ extension Engine {
                 .disable(couponId)
             }
         // Orders and payments.
-        case let .placeOrder(addressId, pointsToUse, items):
+        case let .defineDeliveryMethod(methodId, name, rule, merchantId):
+            let methodId = methodId ?? newId()
+            return try await decide(
+                DeliveryMethods.self, type, context, answer: { _, _, _, result in result.deliveryMethodId = methodId }
+            ) { _, _ in .onMethods(merchant: merchantId, .define(methodId, name: name, rule: rule)) }
+        case let .retireDeliveryMethod(methodId, merchantId):
+            return try await decide(
+                DeliveryMethods.self, type, context, answer: { _, _, _, result in result.deliveryMethodId = methodId }
+            ) { _, _ in .onMethods(merchant: merchantId, .retire(methodId)) }
+        case let .placeOrder(addressId, pointsToUse, items, deliveryMethodId):
             let number = try await orderNumbers.number(at: now)
             let orderId: OrderId = newId()
             return try await decide(
@@ -197,7 +206,10 @@ extension Engine {
                     if case .order(.placed(let placed))? = decision.events(for: .order(orderId)).first { result.total = placed.total }
                 }
             ) { _, at in
-                .place(PlaceOrder(orderId: orderId, number: number, addressId: addressId, pointsToUse: pointsToUse, items: items, at: at))
+                .place(
+                    PlaceOrder(
+                        orderId: orderId, number: number, addressId: addressId, pointsToUse: pointsToUse, items: items,
+                        deliveryMethodId: deliveryMethodId, at: at))
             }
         case let .payOrder(orderId, amount):
             let paymentId: PaymentId = newId()

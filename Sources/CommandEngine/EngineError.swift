@@ -173,7 +173,8 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidInput, .quantityOutOfRange, .amountOutOfRange: return .invalidInput
         case .forbidden, .notOwner: return .forbidden
         case .invalidCredentials: return .unauthenticated
-        case .userNotFound, .goodsNotFound, .variantNotFound, .orderNotFound, .couponNotFound, .paymentNotFound, .addressNotFound,
+        case .userNotFound, .goodsNotFound, .variantNotFound, .deliveryMethodNotFound, .orderNotFound, .couponNotFound, .paymentNotFound,
+            .addressNotFound,
             .apiKeyNotFound:
             return .notFound
         default: return .rejected

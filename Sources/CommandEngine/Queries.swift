@@ -99,6 +99,8 @@ public struct OrderView: Codable, Sendable, Hashable {
     public var expiresAt: Int64
     public var carrier: String?
     public var trackingNumber: String?
+    /// The delivery method chosen and its fee (counted in `total`).
+    public var delivery: DeliveryChoice?
     public var timeline: [TimelineEntry]?
 }
 
@@ -164,6 +166,12 @@ extension Engine {
 
     public static let goodsHistoryMax = 200
 
+    /// The delivery methods a merchant offers now (retired ones are not).
+    public func deliveryMethods(of merchant: UserId) throws -> [DeliveryMethod] {
+        let methods: DeliveryState = try state(.delivery(merchant))
+        return methods.offered
+    }
+
     /// The caller's cart priced at current prices.
     public func cart(of actor: Actor?) throws -> CartView {
         let actor = try currentActor(actor)
@@ -224,6 +232,7 @@ extension Engine {
             subtotal: placed?.subtotal.minorUnits ?? 0, discount: placed?.discount.minorUnits ?? 0, pointsUsed: placed?.pointsUsed ?? 0,
             total: placed?.total.minorUnits ?? 0, placedAt: placed?.at.millisecondsSinceEpoch ?? 0,
             expiresAt: placed?.expiresAt.millisecondsSinceEpoch ?? 0, carrier: order.carrier, trackingNumber: order.trackingNumber,
+            delivery: placed?.delivery,
             timeline: nil)
     }
 

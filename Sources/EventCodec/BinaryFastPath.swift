@@ -108,6 +108,8 @@ extension OrderPlaced: BinaryFastDecodable {
             orderId: orderId, number: number, userId: userId, lines: lines, subtotal: try d.money(), discount: try d.money(),
             couponId: try d.optional { try d.id(CouponTag.self) }, pointsUsed: try d.reader.signed(), pointsValue: try d.money(),
             total: try d.money(), address: try d.decodeAddress(), at: try d.instant(), expiresAt: try d.instant())
+        guard d.storedVersion == nil else { return }  // version 2 ends here: no delivery
+        delivery = try d.optional { DeliveryChoice(methodId: try d.id(), name: try d.reader.string(), fee: try d.money()) }
     }
 }
 
@@ -212,7 +214,7 @@ extension EventCodec {
             w.id(e.orderId)
             w.string(e.number)
             w.id(e.userId)
-            let version = e.namesVariants ? OrderPlaced.schemaVersion : 2
+            let version = e.needsVersion3 ? OrderPlaced.schemaVersion : 2
             w.array(e.lines) { w, line in
                 w.id(line.goodsId); w.id(line.merchantId); w.string(line.title); w.money(line.unitPrice); w.int(line.quantity);
                 w.money(line.lineTotal)
@@ -230,6 +232,11 @@ extension EventCodec {
             try e.address.encode(binary: &w, sealingFor: owner, with: cipher)
             w.instant(e.at)
             w.instant(e.expiresAt)
+            if version >= 3 {
+                w.optional(e.delivery) { w, delivery in
+                    w.id(delivery.methodId); w.string(delivery.name); w.money(delivery.fee)
+                }
+            }
             return Encoded(type: OrderPlaced.eventType, schemaVersion: version, payload: w.bytes)
         default: return nil
         }

@@ -9,11 +9,12 @@ import Foundation
 ///   positional form. Measured over a million events, JSON decoding was most
 ///   of a full replay; v2 decodes several times faster.
 ///
-/// - Schema version 3 (variants): the price, stock and cart line events add
-///   an optional `variantId` at the end, `OrderPlaced` an optional variant and
-///   label in each line. An event that names no variant is still written in
-///   version 2, byte for byte as before; a version 2 payload reads as naming
-///   none, the goods' default variant (the upcast).
+/// - Schema version 3 (variants, delivery): the price, stock and cart line
+///   events add an optional `variantId` at the end; `OrderPlaced` an optional
+///   variant and label in each line and the delivery chosen at the end. An
+///   event that uses none of these is still written in version 2, byte for
+///   byte as before; a version 2 payload reads as naming none, the goods'
+///   default variant and no delivery (the upcast).
 ///
 /// All are read, into the same structs. When an event's fields change, its
 /// type gets a new version and a decoder for the older versions that fills the
@@ -59,7 +60,7 @@ public enum EventCodec {
     static func writtenVersion(_ event: DomainEvent) -> Int {
         let payload = event.payload
         if let variantEvent = payload as? any VariantEvent, variantEvent.variantId == nil { return 2 }
-        if case .order(.placed(let placed)) = event, !placed.namesVariants { return 2 }
+        if case .order(.placed(let placed)) = event, !placed.needsVersion3 { return 2 }
         return type(of: payload).schemaVersion
     }
 
@@ -73,9 +74,9 @@ public enum EventCodec {
             if let owner { userInfo[.personalDataOwner] = owner }
         }
         var bytes = try BinaryPayload.encode(payload, userInfo: userInfo)
-        if payload is any VariantEvent, version < type(of: payload).schemaVersion {
-            // The absent variant's presence byte, the last one written: version 2 ends before it.
-            precondition(bytes.last == 0, "a variant event's last field is its optional variant")
+        if payload is any VariantEvent || payload is OrderPlaced, version < type(of: payload).schemaVersion {
+            // The presence byte of the absent field version 3 added last (the variant, the delivery): version 2 ends before it.
+            precondition(bytes.last == 0, "the last field is the optional one version 3 added")
             bytes.removeLast()
         }
         return Encoded(type: type(of: payload).eventType, schemaVersion: version, payload: bytes)
@@ -247,6 +248,8 @@ public enum EventCodec {
         entry(VariantRelisted.self) { .goods(.variantRelisted($0)) },
         entry(GoodsAttributesSet.self) { .goods(.attributesSet($0)) },
         entry(SkuClaimed.self) { .skuClaim(.claimed($0)) },
+        entry(DeliveryMethodDefined.self) { .delivery(.defined($0)) },
+        entry(DeliveryMethodRetired.self) { .delivery(.retired($0)) },
         entry(CartItemAdded.self) { .cart(.itemAdded($0)) },
         entry(CartItemQuantityChanged.self) { .cart(.quantityChanged($0)) },
         entry(CartItemRemoved.self) { .cart(.itemRemoved($0)) },

@@ -17,6 +17,7 @@ public enum AggregateKind: String, CaseIterable, Codable, Sendable {
     case points
     case apiKey = "apikey"
     case skuClaim = "sku"
+    case delivery
 
     /// The kind of a stream, or nil for the engine's own streams (idempotency records).
     public init?(stream: String) {
@@ -40,6 +41,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
     case points(PointsState)
     case apiKey(ApiKeyState)
     case skuClaim(SkuClaimState)
+    case delivery(DeliveryState)
 
     public init(_ kind: AggregateKind) {
         switch kind {
@@ -55,6 +57,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .points: self = .points(PointsState())
         case .apiKey: self = .apiKey(ApiKeyState())
         case .skuClaim: self = .skuClaim(SkuClaimState())
+        case .delivery: self = .delivery(DeliveryState())
         }
     }
 
@@ -72,6 +75,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .points(let state): return .points(state.evolve(event))
         case .apiKey(let state): return .apiKey(state.evolve(event))
         case .skuClaim(let state): return .skuClaim(state.evolve(event))
+        case .delivery(let state): return .delivery(state.evolve(event))
         }
     }
 
@@ -89,6 +93,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .points(let state): return state
         case .apiKey(let state): return state
         case .skuClaim(let state): return state
+        case .delivery(let state): return state
         }
     }
 
@@ -340,6 +345,7 @@ public struct Replayer: Sendable {
         case .points: return try load(PointsState.self, AnyAggregate.points)
         case .apiKey: return try load(ApiKeyState.self, AnyAggregate.apiKey)
         case .skuClaim: return try load(SkuClaimState.self, AnyAggregate.skuClaim)
+        case .delivery: return try load(DeliveryState.self, AnyAggregate.delivery)
         }
     }
 

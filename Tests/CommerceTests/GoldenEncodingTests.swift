@@ -33,8 +33,10 @@ enum Samples {
         MerchantApplicationSubmitted.eventType, MerchantApplicationApproved.eventType, MerchantApplicationRejected.eventType,
         ApiKeyIssued.eventType, ApiKeyRevoked.eventType, GoodsOptionsDefined.eventType, VariantAdded.eventType,
         VariantUpdated.eventType, VariantDelisted.eventType, VariantRelisted.eventType, GoodsAttributesSet.eventType,
-        SkuClaimed.eventType,
+        SkuClaimed.eventType, DeliveryMethodDefined.eventType, DeliveryMethodRetired.eventType,
     ]
+
+    static let deliveryMethod = DeliveryMethodId(UUID(uuidString: "0193a1f2-0000-7000-8000-00000000000b") ?? UUID())
 
     static let variant = VariantId(UUID(uuidString: "0193a1f2-0000-7000-8000-00000000000a") ?? UUID())
 
@@ -62,8 +64,9 @@ enum Samples {
                             lineTotal: Money(minorUnits: 9_900), variantId: variant, variant: "颜色: 红 / 尺码: M"),
                     ],
                     subtotal: Money(minorUnits: 13_898), discount: .zero, couponId: nil, pointsUsed: 0, pointsValue: .zero,
-                    total: Money(minorUnits: 13_898), address: sampleAddress, at: at,
-                    expiresAt: Instant(millisecondsSinceEpoch: 1_790_001_800_000)))),
+                    total: Money(minorUnits: 14_698), address: sampleAddress, at: at,
+                    expiresAt: Instant(millisecondsSinceEpoch: 1_790_001_800_000),
+                    delivery: DeliveryChoice(methodId: deliveryMethod, name: "顺丰 SF Express", fee: Money(minorUnits: 800))))),
     ]
 
     /// Every sample: each type at the version it is written at, and the variant events at version 3.
@@ -186,6 +189,14 @@ enum Samples {
                         .choice("产地 Origin", "杭州", of: ["杭州", "上海"]),
                     ], at: at))),
         .skuClaim(.claimed(SkuClaimed(merchantId: merchant, sku: "TEE-RED-L", goodsId: goods, variantId: variant))),
+        .delivery(
+            .defined(
+                DeliveryMethodDefined(
+                    methodId: deliveryMethod, name: "顺丰 SF Express",
+                    rule: DeliveryRule(
+                        flatFee: Money(minorUnits: 1_200), perKilogram: Money(minorUnits: 300), freeAbove: Money(minorUnits: 9_900),
+                        areas: [DeliveryArea(area: "浙江", fee: Money(minorUnits: 800)), DeliveryArea(area: "CN")]), at: at))),
+        .delivery(.retired(DeliveryMethodRetired(methodId: deliveryMethod, at: at))),
     ]
 }
 
@@ -261,6 +272,7 @@ enum Samples {
         case .cart(.itemRemoved(var e)): e.variantId = nil; unnamed = .cart(.itemRemoved(e))
         case .order(.placed(var e)):
             for index in e.lines.indices { (e.lines[index].variantId, e.lines[index].variant) = (nil, nil) }
+            e.delivery = nil
             unnamed = .order(.placed(e))
         default: Issue.record("\(sample.eventType) is not a variant event")
         }

@@ -171,12 +171,13 @@ final class Shop {
     /// PlaceOrder's decision over what its `reads` name, not appended.
     func decidePlaceOrder(
         buyer: UserId, pointsToUse: Int64 = 0, orderId: OrderId? = nil, actor: Actor? = nil,
-        items: [CartLine]? = nil
+        items: [CartLine]? = nil, delivery: DeliveryMethodId? = nil
     ) throws(Rejection) -> (OrderId, Decision) {
         let orderId = orderId ?? id()
         nextOrderNumber += 1
         let number = Orders.orderNumber(day: now.dayStamp, sequence: nextOrderNumber)
-        let place = PlaceOrder(orderId: orderId, number: number, pointsToUse: pointsToUse, items: items, at: now)
+        let place = PlaceOrder(
+            orderId: orderId, number: number, pointsToUse: pointsToUse, items: items, deliveryMethodId: delivery, at: now)
         return (orderId, try decide(Orders.self, .place(place), by: actor ?? customer(buyer)))
     }
 

@@ -191,6 +191,7 @@ extension TestClientProtocol {
                 "GET /v1/admin/api-keys", "GET /v1/admin/merchant-applications", "GET /console", "GET /console/{file}", "GET /docs",
                 "GET /v1/history/shop", "GET /v1/history/streams/{stream}", "GET /v1/history/changes",
                 "GET /v1/analytics/orders-to-act", "GET /v1/analytics/stock", "GET /v1/goods/{goodsId}/history",
+                "GET /v1/merchants/{merchantId}/delivery-methods",
                 "GET /v1/audit/streams", "GET /v1/audit/categories", "POST /v1/audit/verify",
             ]
             #expect(documented == expected)
@@ -202,6 +203,7 @@ extension TestClientProtocol {
                         of: "{goodsId}", with: UUID().uuidString
                     )
                     .replacingOccurrences(of: "{orderId}", with: UUID().uuidString).replacingOccurrences(of: "{stream}", with: "order-1")
+                    .replacingOccurrences(of: "{merchantId}", with: UUID().uuidString)
                     .replacingOccurrences(of: "{name}", with: "search").replacingOccurrences(of: "{file}", with: "api.js")
                 let answer = try await client.call(HTTPRequest.Method(String(parts[0])) ?? .get, uri, body: "{}")
                 #expect(answer.errorCode != "not_found", "\(entry) is documented but not routed")

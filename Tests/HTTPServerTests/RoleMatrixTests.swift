@@ -34,6 +34,8 @@ struct MatrixShop {
     var goods = "", otherGoods = "", delistedGoods = "", coupon = "", address = ""
     /// A T-shirt in sizes S, M and L (L delisted), the first merchant's.
     var tee = "", teeM = "", teeL = ""
+    /// The first merchant's id and delivery method.
+    var merchant = "", deliveryMethod = ""
     var placedOrder = "", paidOrder = "", shippedOrder = "", receivedOrder = "", refundOrder = "", paidPayment = "", pendingPayment = ""
     var revocableKey = ""
 
@@ -82,6 +84,10 @@ struct MatrixShop {
         let variantIds = (tee.result["variantIds"] ?? "").split(separator: " ").map(String.init)
         (shop.teeM, shop.teeL) = (variantIds.dropFirst().first ?? "", variantIds.last ?? "")
         _ = try await client.command("DelistVariant", ["goodsId": shop.tee, "variantId": shop.teeL], token: shop.bearer[.merchant])
+        shop.merchant = try await client.call(.get, "/v1/me/profile", token: shop.bearer[.merchant]).json["userId"] as? String ?? ""
+        shop.deliveryMethod =
+            try await client.command("DefineDeliveryMethod", ["name": "EMS", "flatFee": 1_000], token: shop.bearer[.merchant])
+            .result["deliveryMethodId"] ?? ""
         shop.coupon =
             try await client.command(
                 "CreateCoupon",
@@ -252,6 +258,16 @@ enum Matrix {
         },
         CommandRow("SetGoodsAttributes", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, n in
             ["goodsId": shop.goods, "attributes": [["name": "产地 Origin", "kind": "text", "value": "杭州 \(n)"]]]
+        },
+        CommandRow("DefineDeliveryMethod", succeeds: .merchant, passes: [.otherMerchant, .admin, .keyWithScope]) { _, n in
+            [
+                "name": "顺丰 SF Express \(n)", "flatFee": 1_200, "perKilogram": 300, "freeAbove": 9_900,
+                "areas": [["area": "浙江", "fee": 800]],
+            ]
+        },
+        // The first merchant's method, named with its merchant (as an admin names it).
+        CommandRow("RetireDeliveryMethod", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in
+            ["methodId": shop.deliveryMethod, "merchantId": shop.merchant]
         },
         CommandRow("PostReview", succeeds: .customer, refusedCode: "not_owner") { shop, _ in
             ["goodsId": shop.goods, "orderId": shop.receivedOrder, "rating": 5, "text": "好茶 good"]

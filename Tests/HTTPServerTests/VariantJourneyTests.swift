@@ -15,7 +15,10 @@ import Testing
             "title": "Cotton T-shirt 纯棉T恤", "category": "clothing", "options": ["尺码 Size", "颜色 Colour"],
             "variants": [
                 ["sku": "TEE-M-WHITE", "values": ["M", "白 white"], "price": 9_900, "stock": 5, "weightGrams": 180],
-                ["sku": "TEE-L-WHITE", "values": ["L", "白 white"], "price": 10_900, "stock": 20, "lowStockThreshold": 2],
+                [
+                    "sku": "TEE-L-WHITE", "values": ["L", "白 white"], "price": 10_900, "stock": 20, "lowStockThreshold": 2,
+                    "weightGrams": 250,
+                ],
             ],
             "attributes": [
                 ["name": "材质 Material", "kind": "choice", "value": "纯棉 cotton", "choices": ["纯棉 cotton", "涤纶 polyester"]],
@@ -24,7 +27,7 @@ import Testing
         ]
     }
 
-    @Test func aShopperChoosesASizeAndTheOrderNamesIt() async throws {
+    @Test func aShopperChoosesASizeAndADeliveryMethodAndTheOrderNamesBoth() async throws {
         let harness = try Harness()
         try await harness.app.test(.router) { client in
             let merchant = try await client.user("tees@example.com", role: .merchant, engine: harness.engine)
@@ -65,12 +68,30 @@ import Testing
             #expect(line["variantId"] as? String == large && line["variant"] as? String == "尺码 Size: L / 颜色 Colour: 白 white")
             #expect(line["unitPrice"] as? Int == 10_900 && cart["total"] as? Int == 21_800)
 
-            let placed = try await client.command("PlaceOrder", token: buyer)
+            // The merchant's delivery methods: one serving 浙江 only, one serving China by weight.
+            let merchantId = try #require(try await client.call(.get, "/v1/goods/\(goodsId)").json["merchantId"] as? String)
+            let local = try await client.command(
+                "DefineDeliveryMethod", ["name": "同城 Local", "flatFee": 500, "areas": [["area": "浙江"]]], token: merchant)
+            let express = try await client.command(
+                "DefineDeliveryMethod", ["name": "顺丰 SF Express", "flatFee": 1_200, "perKilogram": 300, "areas": [["area": "CN"]]],
+                token: merchant)
+            let listing = try await client.call(.get, "/v1/merchants/\(merchantId)/delivery-methods")
+            #expect(listing.status == .ok && listing.text.contains("同城 Local") && listing.text.contains("顺丰 SF Express"), "\(listing.text)")
+            let unserved = try await client.command(
+                "PlaceOrder", ["deliveryMethodId": local.result["deliveryMethodId"] ?? ""], token: buyer)
+            #expect(unserved.errorCode == "delivery_method_does_not_serve_address", "\(unserved.text)")
+            // Refused: no order, no reservation (the day's block of order numbers was taken before deciding).
+            #expect(try harness.log.events(ofType: "OrderPlaced").isEmpty && harness.log.events(ofType: "StockReserved").isEmpty)
+
+            let placed = try await client.command(
+                "PlaceOrder", ["deliveryMethodId": express.result["deliveryMethodId"] ?? ""], token: buyer)
             let orderId = try #require(placed.result["orderId"], "\(placed.text)")
-            #expect(placed.result["total"] == "21800")
+            #expect(placed.result["total"] == "23300", "21800, and 12.00 + 3.00 for 2 × 250 g (one started kilogram)")
             let order = try await client.call(.get, "/v1/orders/\(orderId)", token: buyer).json
             let ordered = try #require((order["lines"] as? [[String: Any]])?.first)
             #expect(ordered["variant"] as? String == "尺码 Size: L / 颜色 Colour: 白 white" && ordered["quantity"] as? Int == 2)
+            let delivery = try #require(order["delivery"] as? [String: Any])
+            #expect(delivery["name"] as? String == "顺丰 SF Express" && delivery["fee"] as? Int == 1_500, "\(delivery)")
             let after = try await client.call(.get, "/v1/goods/\(goodsId)").json
             #expect((after["variants"] as? [[String: Any]])?.map { $0["available"] as? Int } == [5, 18])
             #expect(try harness.log.events(ofType: "StockReserved").count == 1)

@@ -18,6 +18,9 @@ extension Orders: Decider {
                 streams += cart.lines.map { .goods($0.goodsId) }
                 if let coupon = cart.couponId { streams.append(.coupon(coupon)) }
             }
+            if place.deliveryMethodId != nil, let merchant = deliveryMerchant(place, buyer: buyer, loaded: loaded) {
+                streams.append(.delivery(merchant))
+            }
             return streams
         case .onOrder(let orderId, _):
             let order: OrderState = loaded[.order(orderId)]
@@ -30,6 +33,14 @@ extension Orders: Decider {
         }
     }
 
+    /// The merchant whose delivery methods an order's method is one of: the merchant of its first line's goods.
+    static func deliveryMerchant(_ place: PlaceOrder, buyer: UserId, loaded: Loaded) -> UserId? {
+        let cart: CartState = loaded[.cart(buyer)]
+        guard let first = place.items?.first?.goodsId ?? cart.lines.first?.goodsId else { return nil }
+        let goods: GoodsState = loaded[.goods(first)]
+        return goods.merchantId
+    }
+
     public static func decide(
         _ command: Command, actor: Actor, loaded: Loaded, at: Instant, policy: ShopPolicy
     ) throws(Rejection) -> Decision {
@@ -39,9 +50,10 @@ extension Orders: Decider {
             let cart: CartState = place.items == nil ? loaded[.cart(buyer)] : CartState()
             var goods: [GoodsId: GoodsState] = [:]
             for line in place.items?.prefix(Limits.cartLinesMax) ?? cart.lines[...] { goods[line.goodsId] = loaded[.goods(line.goodsId)] }
+            let merchant = place.deliveryMethodId == nil ? nil : deliveryMerchant(place, buyer: buyer, loaded: loaded)
             let states = CheckoutStates(
                 user: loaded[.user(buyer)], cart: cart, goods: goods, coupon: cart.couponId.map { loaded[.coupon($0)] },
-                points: loaded[.points(buyer)], order: loaded[.order(place.orderId)])
+                points: loaded[.points(buyer)], order: loaded[.order(place.orderId)], delivery: merchant.map { loaded[.delivery($0)] })
             return try Orders.place(place, actor: actor, states: states, policy: policy)
         case let .onOrder(orderId, orderCommand):
             let order: OrderState = loaded[.order(orderId)]

@@ -74,10 +74,11 @@ public struct OrderNumbersReserved: EventPayload {
 
 public struct OrderPlaced: EventPayload {
     public static let eventType = "OrderPlaced"
-    /// 3: lines may name their variant (`OrderLine.variantId`, `.variant`); written only then, else the v2 form.
+    /// 3: lines may name their variant (`OrderLine.variantId`, `.variant`), and the delivery chosen follows the other
+    /// fields; written only when the order has either, else in the v2 form.
     public static var schemaVersion: Int { 3 }
-    /// Whether some line names a variant (and the event needs version 3).
-    public var namesVariants: Bool { lines.contains { $0.variantId != nil || $0.variant != nil } }
+    /// Whether the event needs version 3: some line names a variant, or a delivery was chosen.
+    public var needsVersion3: Bool { delivery != nil || lines.contains { $0.variantId != nil || $0.variant != nil } }
     public var orderId: OrderId
     public var number: String
     public var userId: UserId
@@ -91,10 +92,13 @@ public struct OrderPlaced: EventPayload {
     public var address: Address
     public var at: Instant
     public var expiresAt: Instant
+    /// The delivery method chosen and its fee, counted in `total` (version 3).
+    public var delivery: DeliveryChoice?
 
     public init(
         orderId: OrderId, number: String, userId: UserId, lines: [OrderLine], subtotal: Money, discount: Money, couponId: CouponId?,
-        pointsUsed: Int64, pointsValue: Money, total: Money, address: Address, at: Instant, expiresAt: Instant
+        pointsUsed: Int64, pointsValue: Money, total: Money, address: Address, at: Instant, expiresAt: Instant,
+        delivery: DeliveryChoice? = nil
     ) {
         self.orderId = orderId
         self.number = number
@@ -109,6 +113,7 @@ public struct OrderPlaced: EventPayload {
         self.address = address
         self.at = at
         self.expiresAt = expiresAt
+        self.delivery = delivery
     }
 }
 public struct OrderPaid: EventPayload {

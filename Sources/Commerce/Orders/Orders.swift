@@ -73,16 +73,20 @@ public struct PlaceOrder: Hashable, Sendable {
     /// "Buy now": the goods and quantities to order, leaving the cart alone
     /// (no coupon; the cart is neither read nor checked out). nil: the cart.
     public var items: [CartLine]?
+    /// The delivery method chosen (one of the merchant's); nil: none, no fee (collected, or delivered as agreed).
+    public var deliveryMethodId: DeliveryMethodId?
     public var at: Instant
 
     public init(
-        orderId: OrderId, number: String, addressId: AddressId? = nil, pointsToUse: Int64 = 0, items: [CartLine]? = nil, at: Instant
+        orderId: OrderId, number: String, addressId: AddressId? = nil, pointsToUse: Int64 = 0, items: [CartLine]? = nil,
+        deliveryMethodId: DeliveryMethodId? = nil, at: Instant
     ) {
         self.orderId = orderId
         self.number = number
         self.addressId = addressId
         self.pointsToUse = pointsToUse
         self.items = items
+        self.deliveryMethodId = deliveryMethodId
         self.at = at
     }
 }
@@ -98,9 +102,12 @@ public struct CheckoutStates: Sendable {
     public var coupon: CouponState?
     public var points: PointsState
     public var order: OrderState
+    /// The delivery methods of the merchant whose goods are ordered, when the order names a method.
+    public var delivery: DeliveryState?
 
     public init(
-        user: UserState, cart: CartState, goods: [GoodsId: GoodsState], coupon: CouponState?, points: PointsState, order: OrderState
+        user: UserState, cart: CartState, goods: [GoodsId: GoodsState], coupon: CouponState?, points: PointsState, order: OrderState,
+        delivery: DeliveryState? = nil
     ) {
         self.user = user
         self.cart = cart
@@ -108,6 +115,7 @@ public struct CheckoutStates: Sendable {
         self.coupon = coupon
         self.points = points
         self.order = order
+        self.delivery = delivery
     }
 }
 
@@ -206,6 +214,20 @@ public enum Orders {
                 throw Rejection(.insufficientStock, "\(name): \(available) left, \(line.quantity) wanted", field: "\(line.goodsId)")
             }
         }
+        var delivery: DeliveryChoice?
+        if let methodId = command.deliveryMethodId {
+            guard let merchant = quote.lines.first?.merchantId, quote.lines.allSatisfy({ $0.merchantId == merchant }),
+                let methods = states.delivery
+            else {
+                throw Rejection(
+                    .deliveryMethodNotFound, "a delivery method is one merchant's: order each merchant's goods on their own",
+                    field: "deliveryMethodId")
+            }
+            delivery = try DeliveryMethods.choice(
+                methodId, lines: quote.lines, goods: states.goods,
+                subtotal: Money(minorUnits: quote.subtotal.minorUnits - quote.discount.minorUnits),
+                address: address, state: methods)
+        }
         var decision = Decision()
         decision.append(
             .order(
@@ -213,8 +235,8 @@ public enum Orders {
                     OrderPlaced(
                         orderId: command.orderId, number: command.number, userId: buyer, lines: quote.lines, subtotal: quote.subtotal,
                         discount: quote.discount, couponId: basket.couponId, pointsUsed: quote.pointsUsed, pointsValue: quote.pointsValue,
-                        total: quote.total, address: address, at: command.at,
-                        expiresAt: command.at.adding(seconds: policy.orderExpirySeconds)))),
+                        total: try quote.total + (delivery?.fee ?? .zero), address: address, at: command.at,
+                        expiresAt: command.at.adding(seconds: policy.orderExpirySeconds), delivery: delivery))),
             to: .order(command.orderId))
         var goodsAfter = states.goods
         for line in quote.lines {

@@ -64,6 +64,7 @@ extension StreamId {
         case .points: return PointsState()
         case .apiKey: return ApiKeyState()
         case .skuClaim: return SkuClaimState()
+        case .delivery: return DeliveryState()
         }
     }
 }

@@ -20,6 +20,8 @@ extension DomainEvent {
             }
         case .couponCode(.claimed(let payload)): return payload
         case .skuClaim(.claimed(let payload)): return payload
+        case .delivery(.defined(let payload)): return payload
+        case .delivery(.retired(let payload)): return payload
         case .order(let event): return event.payload
         case .orderNumber(.reserved(let payload)): return payload
         case .payment(let event):

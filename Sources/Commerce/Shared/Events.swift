@@ -27,4 +27,5 @@ public enum DomainEvent: Hashable, Sendable {
     case points(PointsEvent)
     case apiKey(ApiKeyEvent)
     case skuClaim(SkuClaimEvent)
+    case delivery(DeliveryEvent)
 }

@@ -74,6 +74,13 @@ extension CouponCodeState: AggregateState {
     }
 }
 
+extension DeliveryState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> DeliveryState {
+        if case .delivery(let event) = event { return evolve(event) }
+        return self
+    }
+}
+
 extension SkuClaimState: AggregateState {
     public func evolve(_ event: DomainEvent) -> SkuClaimState {
         if case .skuClaim(let event) = event { return evolve(event) }

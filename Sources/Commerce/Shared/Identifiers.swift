@@ -157,6 +157,7 @@ public enum AddressTag: Sendable {}
 public enum ReviewTag: Sendable {}
 public enum ApiKeyTag: Sendable {}
 public enum VariantTag: Sendable {}
+public enum DeliveryMethodTag: Sendable {}
 
 public typealias UserId = EntityId<UserTag>
 public typealias GoodsId = EntityId<GoodsTag>
@@ -167,3 +168,4 @@ public typealias AddressId = EntityId<AddressTag>
 public typealias ReviewId = EntityId<ReviewTag>
 public typealias ApiKeyId = EntityId<ApiKeyTag>
 public typealias VariantId = EntityId<VariantTag>
+public typealias DeliveryMethodId = EntityId<DeliveryMethodTag>

@@ -30,6 +30,8 @@ public enum Limits {
     public static let attributesPerGoodsMax = 30
     public static let attributeValueCharactersMax = 100
     public static let attributeChoicesMax = 50
+    public static let deliveryMethodsPerMerchantMax = 20
+    public static let deliveryAreasMax = 50
     public static let reviewCharactersMax = 2_000
     public static let couponCodeCharactersMax = 32
     public static let carrierCharactersMax = 60

@@ -34,6 +34,8 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case duplicateSku = "duplicate_sku"
         case optionCombinationExists = "option_combination_exists"
         case optionsAlreadyDefined = "options_already_defined"
+        case deliveryMethodNotFound = "delivery_method_not_found"
+        case deliveryMethodDoesNotServeAddress = "delivery_method_does_not_serve_address"
         // Cart.
         case cartFull = "cart_full"
         case cartEmpty = "cart_empty"

@@ -16,6 +16,8 @@ public enum StreamId: Hashable, Sendable, CustomStringConvertible {
     case apiKey(ApiKeyId)
     /// Claims a SKU among one merchant's goods (`sku-<merchant>/<CODE>`, from `Variants.claimKey`).
     case skuClaim(String)
+    /// One merchant's delivery methods (`delivery-<merchant>`).
+    case delivery(UserId)
 
     public var description: String {
         switch self {
@@ -31,6 +33,7 @@ public enum StreamId: Hashable, Sendable, CustomStringConvertible {
         case .points(let id): return "points-\(id)"
         case .apiKey(let id): return "apikey-\(id)"
         case .skuClaim(let key): return "sku-\(key)"
+        case .delivery(let merchant): return "delivery-\(merchant)"
         }
     }
 }
@@ -103,6 +106,8 @@ extension StreamId {
             guard let id = id(ApiKeyTag.self) else { return nil }; self = .apiKey(id)
         } else if named("couponcode") {
             self = .couponCode(String(decoding: rest, as: UTF8.self))
+        } else if named("delivery") {
+            guard let id = id(UserTag.self) else { return nil }; self = .delivery(id)
         } else if named("sku") {
             self = .skuClaim(String(decoding: rest, as: UTF8.self))
         } else if named("ordernumbers") {

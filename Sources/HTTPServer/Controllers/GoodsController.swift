@@ -24,5 +24,15 @@ struct GoodsController: Sendable {
             }
             return try Responses.json(Priced.each(engine.goodsHistory(id, for: context.caller), currency: engine.policy.currency))
         }
+        endpoints.get(
+            "/v1/merchants/:merchantId/delivery-methods", "deliveryMethods",
+            "The delivery methods a merchant offers: each one's fee rule and the areas it serves",
+            answer: .of([Priced<DeliveryMethod>].self)
+        ) { _, context in
+            guard let merchant = context.parameters.get("merchantId").flatMap(UserId.init) else {
+                throw EngineError(.domain(.userNotFound), "no such merchant")
+            }
+            return try Responses.json(Priced.each(engine.deliveryMethods(of: merchant), currency: engine.policy.currency))
+        }
     }
 }
