@@ -38,6 +38,16 @@ import Testing
             #expect(variantIds.count == 2 && variantIds.first == goodsId, "the default variant's id is the goods id")
             let large = try #require(variantIds.last)
 
+            // Search filters by option value (in either language) and counts each option's values.
+            let found = try await client.call(.get, "/v1/search?attr.size=L&attr.colour=%E7%99%BD&after=\(harness.log.headPosition)")
+            #expect((found.json["hits"] as? [[String: Any]])?.map { $0["goodsId"] as? String } == [goodsId], "\(found.text)")
+            let sizes = (found.json["facets"] as? [String: Any])?["attr.尺码 Size"] as? [[String: Any]]
+            #expect(sizes?.compactMap { $0["value"] as? String }.sorted() == ["L", "M"], "\(found.text)")
+            let none = try await client.call(.get, "/v1/search?attr.size=XXL")
+            #expect(none.status == .ok && (none.json["hits"] as? [Any])?.isEmpty == true)
+            let bad = try await client.call(.get, "/v1/search?attr.size=")
+            #expect(bad.status == .badRequest && bad.errorCode == "invalid_query", "\(bad.text)")
+
             let page = try await client.call(.get, "/v1/goods/\(goodsId)").json
             #expect(page["price"] as? Int == 9_900 && page["highestPrice"] as? Int == 10_900 && page["available"] as? Int == 25)
             let variants = try #require(page["variants"] as? [[String: Any]])

@@ -422,3 +422,128 @@ enum ScalarTokenizer {
         #expect(try films.search(SearchQuery(text: "angls ")).didYouMean == "angels")
     }
 }
+
+/// Variants' option values and attributes as search filters and facets; price and stock over variants.
+@Suite struct SearchSpecificationTests {
+    static let merchant = UserId(UUID())
+
+    /// Lists each goods through the catalogue's decider and folds its events into a search model of its own.
+    func model(_ listings: [(GoodsId, GoodsCommand)]) throws -> SearchProjection {
+        let model = SearchProjection()
+        var position: UInt64 = 0
+        var states: [GoodsId: GoodsState] = [:]
+        for (id, command) in listings {
+            let decision = try Catalog.decide(
+                command, actor: .user(Self.merchant, .merchant), goods: states[id] ?? GoodsState(),
+                at: Instant(millisecondsSinceEpoch: Int64(position) * 1_000))
+            for case .goods(let event) in decision.events(for: .goods(id)) {
+                position += 1
+                states[id] = (states[id] ?? GoodsState()).evolve(event)
+                model.apply(ProjectedEvent(position: position, stream: .goods(id), event: .goods(event)))
+            }
+        }
+        return model
+    }
+
+    static func variant(_ id: VariantId, _ values: [String], price: Int64, stock: Int) -> NewVariant {
+        NewVariant(id, VariantTerms(sku: "", values: values, price: Money(minorUnits: price), stock: stock))
+    }
+
+    let tee = GoodsId(UUID())
+    let hoodie = GoodsId(UUID())
+    let mug = GoodsId(UUID())
+    let teeBlueL = VariantId(UUID())
+
+    func shop() throws -> SearchProjection {
+        let options = ["颜色 Colour", "尺码 Size"]
+        return try model([
+            (
+                tee,
+                .listVariants(
+                    tee, GoodsDetails(title: "Cotton T-shirt T恤", category: "clothing"), options: options,
+                    variants: [
+                        Self.variant(tee.defaultVariant, ["红 red", "M"], price: 9_900, stock: 0),
+                        Self.variant(teeBlueL, ["蓝 blue", "L"], price: 12_900, stock: 3),
+                    ], attributes: [.choice("材质 Material", "纯棉 cotton", of: ["纯棉 cotton", "涤纶 polyester"])])
+            ),
+            (
+                hoodie,
+                .listVariants(
+                    hoodie, GoodsDetails(title: "Hoodie 卫衣", category: "clothing"), options: options,
+                    variants: [Self.variant(hoodie.defaultVariant, ["红 red", "L"], price: 19_900, stock: 0)], attributes: [])
+            ),
+            (
+                mug,
+                .listVariants(
+                    mug, GoodsDetails(title: "Mug 马克杯", category: "kitchen"), options: [],
+                    variants: [Self.variant(mug.defaultVariant, [], price: 3_900, stock: 8)],
+                    attributes: [.text("材质 Material", "陶瓷 ceramic"), .number("容量 Capacity", "350", unit: "ml")])
+            ),
+        ])
+    }
+
+    func ids(_ model: SearchProjection, _ change: (inout SearchQuery) -> Void) throws -> Set<String> {
+        var query = SearchQuery()
+        change(&query)
+        return Set(try model.search(query).hits.map(\.goodsId))
+    }
+
+    @Test func optionAndAttributeValuesFilterAndAreCounted() throws {
+        let model = try shop()
+        let red = try ids(model) { $0.specifications = [SpecificationFilter(name: "colour", values: ["red"])] }
+        #expect(red == [tee.description, hoodie.description])
+        // Names and values match in either language, whole or by one of their words.
+        #expect(try ids(model) { $0.specifications = [SpecificationFilter(name: "颜色", values: ["红"])] } == red)
+        #expect(try ids(model) { $0.specifications = [SpecificationFilter(name: "size", values: ["M"])] } == [tee.description])
+        let redLarge = try ids(model) {
+            $0.specifications = [SpecificationFilter(name: "colour", values: ["red"]), SpecificationFilter(name: "size", values: ["L"])]
+        }
+        #expect(redLarge == [tee.description, hoodie.description], "the T-shirt has red and has L (in different variants)")
+        #expect(try ids(model) { $0.specifications = [SpecificationFilter(name: "size", values: ["M", "XL"])] } == [tee.description])
+        #expect(try ids(model) { $0.specifications = [SpecificationFilter(name: "material", values: ["ceramic"])] } == [mug.description])
+        #expect(try ids(model) { $0.specifications = [SpecificationFilter(name: "capacity", values: ["350"])] } == [mug.description])
+        #expect(try ids(model) { $0.specifications = [SpecificationFilter(name: "colour", values: ["green"])] }.isEmpty)
+        #expect(try ids(model) { $0.specifications = [SpecificationFilter(name: "weight", values: ["1"])] }.isEmpty)
+
+        let facets = try model.search(SearchQuery()).facets
+        #expect(facets["attr.颜色 Colour"] == [FacetValue(value: "红 red", count: 2), FacetValue(value: "蓝 blue", count: 1)])
+        #expect(facets["attr.尺码 Size"] == [FacetValue(value: "L", count: 2), FacetValue(value: "M", count: 1)])
+        #expect(facets["attr.材质 Material"]?.map(\.count) == [1, 1])
+        #expect(facets["attr.容量 Capacity"] == [FacetValue(value: "350 ml", count: 1)])
+        // Counted over the goods that pass the filter.
+        let kitchen = try model.search(
+            {
+                var query = SearchQuery(); query.category = "kitchen"; return query
+            }()
+        ).facets
+        #expect(kitchen["attr.颜色 Colour"] == nil && kitchen["attr.容量 Capacity"]?.first?.count == 1)
+        // Attribute values are words of the goods' text too.
+        #expect(try model.search(SearchQuery(text: "cotton")).hits.first?.goodsId == tee.description)
+    }
+
+    @Test func priceAndStockAreOverTheVariants() throws {
+        let model = try shop()
+        // 9,900 to 12,900: a range reaching any of its variants' prices finds the T-shirt.
+        #expect(
+            try ids(model) {
+                $0.minPrice = 12_000; $0.maxPrice = 13_000
+            }.contains(tee.description))
+        #expect(try !ids(model) { $0.minPrice = 13_000 }.contains(tee.description))
+        #expect(try !ids(model) { $0.maxPrice = 9_000 }.contains(tee.description))
+        // In stock: some variant is (the T-shirt's blue L); the hoodie's only variant is not.
+        #expect(try ids(model) { $0.inStock = true } == [tee.description, mug.description])
+    }
+
+    @Test func aDelistedVariantsValuesLeaveTheFacets() throws {
+        let model = try shop()
+        let delisted = VariantDelisted(variantId: teeBlueL, at: Instant(millisecondsSinceEpoch: 99_000))
+        model.apply(ProjectedEvent(position: 100, stream: .goods(tee), event: .goods(.variantDelisted(delisted))))
+        #expect(try model.search(SearchQuery()).facets["attr.颜色 Colour"] == [FacetValue(value: "红 red", count: 2)])
+        #expect(try ids(model) { $0.specifications = [SpecificationFilter(name: "colour", values: ["blue"])] }.isEmpty)
+        #expect(try !ids(model) { $0.inStock = true }.contains(tee.description))
+    }
+
+    @Test func aGoodsFactsStayInOneCacheLine() {
+        #expect(MemoryLayout<InvertedIndex.Facts>.size == 64)
+    }
+}

@@ -11,7 +11,7 @@ struct SearchController: Sendable {
     func register(on endpoints: Endpoints) {
         endpoints.get(
             "/v1/search", "search",
-            "Search listed goods: q, category, brand, minPrice, maxPrice, inStock, tags (comma-separated), sort (relevance|price_asc|price_desc|sales|rating|newest), page, size, cursor, after",
+            "Search listed goods: q, category, brand, minPrice, maxPrice (some variant's price in range), inStock (some variant in stock), tags (comma-separated), attr.<option or attribute>=<value>[,<value>…] (e.g. attr.colour=red&attr.size=M; facets `attr.<name>` count their values), sort (relevance|price_asc|price_desc|sales|rating|newest), page, size, cursor, after",
             parameters: [
                 .query("q", .string(maxLength: 200), "words to find (all of them, the last one as a prefix)"),
                 .query("category", .string(maxLength: 100), "only this category"),
@@ -67,6 +67,15 @@ struct SearchController: Sendable {
             query.inStock = value
         }
         query.tags = parameters.get("tags").map { $0.split(separator: ",").map(String.init) } ?? []
+        for (key, value) in parameters where key.hasPrefix("attr.") {
+            let name = String(key.dropFirst("attr.".count))
+            let values = value.split(separator: ",").map(String.init).filter { !$0.isEmpty }
+            guard !name.isEmpty, !values.isEmpty, query.specifications.count < SearchQuery.specificationsMax else {
+                throw Responses.badQuery(
+                    String(key), "attr.<name> takes comma-separated values, at most \(SearchQuery.specificationsMax) names")
+            }
+            query.specifications.append(SpecificationFilter(name: name, values: values))
+        }
         if let text = parameters.get("sort") {
             guard let sort = SearchSort(rawValue: text) else {
                 throw Responses.badQuery("sort", "one of \(SearchSort.allCases.map(\.rawValue).joined(separator: ", "))")

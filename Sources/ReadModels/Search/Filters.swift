@@ -12,6 +12,8 @@ extension SearchProjection {
         var minPrice: Int64
         var maxPrice: Int64
         var inStock: Bool
+        /// Per specification named: the name ids and value ids that satisfy it.
+        var specifications: [(names: Set<Int32>, values: Set<Int32>)]
 
         /// nil when a filter names a value no goods has: nothing can match.
         init?(_ query: SearchQuery, _ index: InvertedIndex) {
@@ -23,14 +25,26 @@ extension SearchProjection {
                 tags.append(id)
             }
             self.tags = tags
+            var specifications: [(names: Set<Int32>, values: Set<Int32>)] = []
+            for filter in query.specifications {
+                let names = index.ids(in: index.specNames, naming: filter.name)
+                let values = filter.values.reduce(into: Set<Int32>()) { $0.formUnion(index.ids(in: index.specValues, naming: $1)) }
+                guard !names.isEmpty, !values.isEmpty else { return nil }
+                specifications.append((names, values))
+            }
+            self.specifications = specifications
             minPrice = query.minPrice ?? .min
             maxPrice = query.maxPrice ?? .max
             inStock = query.inStock
         }
 
-        /// `list`: the goods' tags when they are not all inline in `goods`.
-        func passes(_ goods: InvertedIndex.Facts, tags list: [Int32]?) -> Bool {
-            guard goods.isListed, goods.price >= minPrice, goods.price <= maxPrice else { return false }
+        /// `list`: the goods' tags when they are not all inline in `goods`; `specs`: its specifications. A price range
+        /// passes a goods when some of its variants' prices can fall in it (its lowest to its highest).
+        func passes(_ goods: InvertedIndex.Facts, tags list: [Int32]?, specs: [InvertedIndex.Spec]) -> Bool {
+            guard goods.isListed, goods.price + Int64(goods.priceSpread) >= minPrice, goods.price <= maxPrice else { return false }
+            for (names, values) in specifications where !specs.contains(where: { names.contains($0.name) && values.contains($0.value) }) {
+                return false
+            }
             if let category, goods.category != category { return false }
             if let brand, goods.brand != brand { return false }
             if inStock, !goods.inStock { return false }

@@ -34,6 +34,7 @@ extension SearchProjection {
         let order: [IdOrder]
         let allFacts: [InvertedIndex.Facts]
         let tagLists: [[Int32]]
+        let specLists: [[InvertedIndex.Spec]]
         let filter: Filter
         let sort: SearchSort
         let countsFacets: Bool
@@ -47,6 +48,8 @@ extension SearchProjection {
         var categories: [Int]
         var brands: [Int]
         var tags: [Int]
+        /// Matches per specification (name and value), counted when facets are.
+        var specCounts: [InvertedIndex.Spec: Int] = [:]
         /// The query's words that are a category or tag value of the shop: a goods whose category or tag one is has
         /// it for its subject (a war film for "war"), and ranks above goods that only mention the word.
         let subjectValues: [Int32]
@@ -57,6 +60,7 @@ extension SearchProjection {
             order = index.keyOrder
             allFacts = index.facts
             tagLists = index.tagLists
+            specLists = index.specLists
             self.filter = filter
             sort = query.sort
             countsFacets = query.facets
@@ -81,6 +85,7 @@ extension SearchProjection {
                     merged.brands[index] += part.brands[index]
                     merged.tags[index] += part.tags[index]
                 }
+                merged.specCounts.merge(part.specCounts, uniquingKeysWith: +)
                 let order = merged.order
                 merged.kept = Array((merged.kept + part.kept).sorted { $0.0.precedes($1.0, order) }.prefix(merged.wanted))
             }
@@ -107,9 +112,11 @@ extension SearchProjection {
 
         mutating func consider(_ candidate: Candidate, _ facts: InvertedIndex.Facts) {
             let number = Int(candidate.number)
-            guard filter.passes(facts, tags: facts.tagsInline ? nil : tagLists[number]) else { return }
+            let specs = facts.hasSpecs ? specLists[number] : []
+            guard filter.passes(facts, tags: facts.tagsInline ? nil : tagLists[number], specs: specs) else { return }
             total += 1
             if countsFacets {
+                for spec in specs { specCounts[spec, default: 0] += 1 }
                 categories[Int(facts.category)] += 1
                 brands[Int(facts.brand)] += 1
                 if facts.tagsInline {

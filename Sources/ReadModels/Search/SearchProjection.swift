@@ -33,9 +33,13 @@ public final class SearchProjection: Projection, @unchecked Sendable {
             }()
         ) { state in  // one lookup, changed in place
             let next = state.evolve(change)
-            textChanged =
-                isNew || state.title != next.title || state.description != next.description || state.brand != next.brand
-                || state.category != next.category || state.tags != next.tags
+            switch change {
+            case .optionsDefined, .variantAdded, .variantDelisted, .variantRelisted, .attributesSet: textChanged = true  // specifications
+            default:
+                textChanged =
+                    isNew || state.title != next.title || state.description != next.description || state.brand != next.brand
+                    || state.category != next.category || state.tags != next.tags
+            }
             state = next
             after = next
         }
@@ -67,7 +71,8 @@ public final class SearchProjection: Projection, @unchecked Sendable {
 let goodsEventTypes: Set<String> = [
     GoodsListed.eventType, GoodsUpdated.eventType, PriceChanged.eventType, StockAdded.eventType, StockAdjusted.eventType,
     StockReserved.eventType, StockReleased.eventType, StockShipped.eventType, LowStockDetected.eventType, GoodsDelisted.eventType,
-    GoodsRelisted.eventType, ReviewPosted.eventType,
+    GoodsRelisted.eventType, ReviewPosted.eventType, GoodsOptionsDefined.eventType, VariantAdded.eventType, VariantUpdated.eventType,
+    VariantDelisted.eventType, VariantRelisted.eventType, GoodsAttributesSet.eventType,
 ]
 
 /// Term → documents, with per-field term counts for BM25F.
@@ -127,6 +132,9 @@ final class InvertedIndex {
         latinTermsByLength = [:]
         facts = []
         tagLists = []
+        specLists = []
+        specNames = []
+        specValues = []
         keyOrder = []
         valueIds = [:]
         values = []
@@ -147,7 +155,16 @@ final class InvertedIndex {
         var tags: [Int32] = []
         for tag in goods.tags.map(intern) where !tags.contains(tag) { tags.append(tag) }
         if number < tagLists.count { tagLists[number] = tags } else { tagLists.append(tags) }
+        var specs: [Spec] = []
+        for (name, value) in Self.specifications(goods) {
+            let spec = Spec(name: intern(name), value: intern(value))
+            if !specs.contains(spec) { specs.append(spec) }
+            specNames.insert(spec.name)
+            specValues.insert(spec.value)
+        }
+        if number < specLists.count { specLists[number] = specs } else { specLists.append(specs) }
         if number == facts.count { facts.append(Facts()) }
+        facts[number].hasSpecs = !specs.isEmpty
         facts[number].category = intern(goods.category)
         facts[number].brand = intern(goods.brand)
         facts[number].setTags(tags)
@@ -159,8 +176,20 @@ final class InvertedIndex {
         if let number = numbers[key] { setNumbers(Int(number), goods) }
     }
 
+    /// A goods' specifications as (name, value): each option's values over the variants for sale, then the attributes
+    /// (a number with its unit).
+    static func specifications(_ goods: GoodsState) -> [(String, String)] {
+        var specs: [(String, String)] = []
+        for variant in goods.listedVariants { specs += zip(goods.options, variant.values).map { ($0, $1) } }
+        for attribute in goods.attributes {
+            specs.append((attribute.name, attribute.unit.isEmpty ? attribute.value : "\(attribute.value) \(attribute.unit)"))
+        }
+        return specs
+    }
+
     private func setNumbers(_ number: Int, _ goods: GoodsState) {
         facts[number].price = goods.price.minorUnits
+        facts[number].priceSpread = UInt32(clamping: goods.highestPrice.minorUnits - goods.price.minorUnits)
         facts[number].inStock = goods.available > 0
         facts[number].isListed = goods.isListed
         facts[number].sold = Int32(clamping: goods.sold)
@@ -175,11 +204,13 @@ final class InvertedIndex {
     /// in 64 bytes: a browse streams all of them, so their size is its speed.
     /// Counts saturate at `Int32.max`.
     struct Facts {
+        /// The lowest price of a variant for sale, and (below) how far above it the highest is (saturating).
         var price: Int64 = 0
         var listedAt: Int64 = 0
         var sold: Int32 = 0
         var ratingTotal: Int32 = 0
         var ratingCount: Int32 = 0
+        var priceSpread: UInt32 = 0
         /// What sales and rating add to a score (see `boost(sold:ratingTotal:ratingCount:)`), kept so a scan needs no logarithm.
         var boost = 0.0
         var category: Int32 = 0
@@ -189,6 +220,8 @@ final class InvertedIndex {
         private(set) var tagCount: UInt8 = 0
         var isListed = false
         var inStock = false
+        /// Whether `specLists` holds any specification of the goods (most goods have none: no list is read for them).
+        var hasSpecs = false
 
         static let inlineTagsMax = 3
 
@@ -220,6 +253,24 @@ final class InvertedIndex {
     private(set) var facts: [Facts] = []
     /// Each goods' distinct tag value ids (apart from `facts`, which must stay free of reference-counted fields).
     private(set) var tagLists: [[Int32]] = []
+    /// A specification of a goods: an option or attribute name and one of its values, as value ids.
+    struct Spec: Hashable {
+        var name: Int32
+        var value: Int32
+    }
+    /// Each goods' distinct specifications; the ids of every name and value any goods has (the few a filter resolves against).
+    private(set) var specLists: [[Spec]] = []
+    private(set) var specNames: Set<Int32> = []
+    private(set) var specValues: Set<Int32> = []
+
+    /// The ids among `ids` whose text is `word`, or has it as one of its words: "colour" names 颜色 Colour, "red" 红 red.
+    func ids(in ids: Set<Int32>, naming word: String) -> Set<Int32> {
+        let wanted = Tokenizer.fold(word)
+        return ids.filter { id in
+            let text = Tokenizer.fold(values[Int(id)])
+            return text == wanted || text.split(separator: " ").contains { $0 == wanted }
+        }
+    }
     /// Folded category, brand and tag values → small ids, and back to the first spelling seen.
     private(set) var valueIds: [String: Int32] = [:]
     private(set) var values: [String] = []
@@ -258,6 +309,10 @@ final class InvertedIndex {
         var attributes = Tokenizer.terms(goods.brand)
         attributes += Tokenizer.terms(goods.category)
         for tag in goods.tags { attributes += Tokenizer.terms(tag) }
+        var seen = Set<String>()  // each specification's words once, however many variants share them
+        for (name, value) in Self.specifications(goods) where seen.insert(name + "\u{1}" + value).inserted {
+            attributes += Tokenizer.terms(value)
+        }
         let description = Tokenizer.terms(goods.description)
         var counts: [String: Counts] = [:]
         counts.reserveCapacity(title.count + attributes.count + description.count)

@@ -20,6 +20,8 @@ public struct SearchQuery: Sendable, Hashable {
     public var inStock = false
     /// Every tag must be present.
     public var tags: [String] = []
+    /// `attr.<name>=<value>[,<value>…]`: an option or attribute with one of these values; every one named must match.
+    public var specifications: [SpecificationFilter] = []
     public var sort = SearchSort.relevance
     /// 1-based; ignored when `cursor` is given.
     public var page = 1
@@ -30,9 +32,21 @@ public struct SearchQuery: Sendable, Hashable {
     public var facets = true
 
     public static let sizeMax = 100
+    public static let specificationsMax = 10
     public static let pageMax = 1_000
 
     public init(text: String = "") { self.text = text }
+}
+
+/// Goods whose option or attribute `name` has one of `values` (a name or value matches its whole text or one of its words).
+public struct SpecificationFilter: Sendable, Hashable {
+    public var name: String
+    public var values: [String]
+
+    public init(name: String, values: [String]) {
+        self.name = name
+        self.values = values
+    }
 }
 
 public struct SearchHit: Codable, Sendable, Hashable {
@@ -153,6 +167,7 @@ extension SearchProjection {
         let ranking = Ranking(merging: rankings)
         let (kept, total, eligible, wanted) = (ranking.kept, ranking.total, ranking.eligible, ranking.wanted)
         let (categories, brands, tags, keys) = (ranking.categories, ranking.brands, ranking.tags, index.keys)
+        let specCounts = ranking.specCounts
         var facets: [String: [String: Int]] = [:]
         if query.facets {
             func named(_ counts: [Int]) -> [String: Int] {
@@ -163,6 +178,10 @@ extension SearchProjection {
                 return named
             }
             facets = ["category": named(categories), "brand": named(brands), "tags": named(tags)]
+            // Each option or attribute as `attr.<name>`, its values counted over the matching goods.
+            for (spec, count) in specCounts {
+                facets["attr." + index.values[Int(spec.name)], default: [:]][index.values[Int(spec.value)], default: 0] += count
+            }
         }
         let page = kept.dropFirst(offset)
         let highlighted = Set(words.flatMap { $0.alternatives.map(\.term) })
