@@ -219,11 +219,95 @@ public enum DemoShop {
             try await playOut(
                 orderId, customer: customer, merchant: merchants[merchant], shop: shop, clock: clock, spacing: spacing, random: &random)
         }
+        goods += try await seedVariants(shop: shop, merchants: merchants, customers: customers, clock: clock, seed: seed)
         if let first = customers.first, let sample = goods.first {
             try await shop.attempt(.clearCart, as: first)
             try await shop.run(.addToCart(sample, quantity: 1), as: first)
         }
         return Outcome(events: engine.log.headPosition, goods: goods.map(\.description), orders: placed, demoCustomerEmail: customerEmail)
+    }
+
+    /// Goods sold in variants, with specification attributes in Chinese and English, each merchant's delivery methods,
+    /// and a few orders choosing a size and a delivery method. Seeded after the rest (with a generator of its own), so
+    /// the orders before are the same as without it.
+    private static func seedVariants(
+        shop: Seeding, merchants: [Actor], customers: [Actor], clock: SeedClock, seed: UInt64
+    ) async throws -> [GoodsId] {
+        var random = SplitMix64(seed: seed ^ 0x5A7E)
+        guard merchants.count >= 3, !customers.isEmpty else { return [] }
+        let (tea, electronics, home) = (merchants[0], merchants[1], merchants[2])
+        var methods: [Int: DeliveryMethodId] = [:]
+        for (index, merchant) in merchants.enumerated() {
+            let express = DeliveryRule(
+                flatFee: Money(minorUnits: 1_200), perKilogram: Money(minorUnits: 300), freeAbove: Money(minorUnits: 19_900),
+                areas: [DeliveryArea(area: "上海", fee: Money(minorUnits: 800)), DeliveryArea(area: "CN")])
+            methods[index] = try await shop.run(.defineDeliveryMethod(name: "顺丰 SF Express", rule: express), as: merchant).deliveryMethodId
+            _ = try await shop.run(.defineDeliveryMethod(name: "EMS 邮政", rule: DeliveryRule(flatFee: Money(minorUnits: 600))), as: merchant)
+        }
+        func sized(_ sku: String, _ values: [String], _ price: Int64, grams: Int) -> VariantTerms {
+            VariantTerms(
+                sku: sku, values: values, price: Money(minorUnits: price), stock: 10 + Int(random.next() % 40), lowStockThreshold: 3,
+                weightGrams: grams)
+        }
+        let listings: [(Actor, GoodsDetails, [String], [VariantTerms], [GoodsAttribute])] = [
+            (
+                home,
+                GoodsDetails(
+                    title: "Cotton T-shirt 纯棉T恤", description: "Soft combed cotton 精梳棉", category: "home", brand: "Nordic 北欧",
+                    tags: ["cotton", "gift"]),
+                ["颜色 Colour", "尺码 Size"],
+                ["白 white", "黑 black"].flatMap { colour in
+                    ["S", "M", "L", "XL"].map { size in
+                        sized("TEE-\(colour.suffix(5).uppercased())-\(size)", [colour, size], size == "XL" ? 10_900 : 9_900, grams: 180)
+                    }
+                },
+                [.choice("材质 Material", "纯棉 cotton", of: ["纯棉 cotton", "涤纶 polyester"]), .text("产地 Origin", "杭州 Hangzhou")]
+            ),
+            (
+                tea,
+                GoodsDetails(
+                    title: "Longjing gift tin 龙井礼盒", description: "明前龙井, pre-Qingming harvest", category: "tea",
+                    brand: "West Lake 西湖", tags: ["green", "gift"]),
+                ["规格 Size"],
+                [sized("LJ-125", ["125g"], 12_800, grams: 300), sized("LJ-250", ["250g"], 23_800, grams: 520)],
+                [.text("产地 Origin", "杭州西湖 West Lake, Hangzhou"), .number("保质期 Shelf life", "18", unit: "months")]
+            ),
+            (
+                electronics,
+                GoodsDetails(
+                    title: "Power bank 充电宝 Pro", description: "Fast charging 快充", category: "electronics", brand: "Lumen 流明",
+                    tags: ["portable", "usb-c"]),
+                ["容量 Capacity", "颜色 Colour"],
+                [
+                    sized("PB-10K-GREY", ["10000mAh", "灰 grey"], 12_900, grams: 210),
+                    sized("PB-20K-GREY", ["20000mAh", "灰 grey"], 19_900, grams: 350),
+                    sized("PB-20K-BLUE", ["20000mAh", "蓝 blue"], 19_900, grams: 350),
+                ],
+                [.number("输出功率 Output", "65", unit: "W"), .choice("接口 Port", "USB-C", of: ["USB-C", "USB-A"])]
+            ),
+        ]
+        var listed: [(GoodsId, [VariantId], Int)] = []
+        for (merchant, details, options, variants, attributes) in listings {
+            let outcome = try await shop.run(
+                .listGoodsWithVariants(details, options: options, variants: variants, attributes: attributes), as: merchant)
+            guard let goodsId = outcome.goodsId, let variantIds = outcome.variantIds,
+                let owner = merchants.firstIndex(where: { $0 == merchant })
+            else { throw EngineError(.internalError, "seeding failed to list \(details.title)") }
+            listed.append((goodsId, variantIds, owner))
+        }
+        for index in 0..<12 {
+            clock.advance(seconds: 3_600)
+            let customer = customers[Int(random.next() % UInt64(customers.count))]
+            let (goodsId, variantIds, owner) = listed[index % listed.count]
+            let variant = variantIds[Int(random.next() % UInt64(variantIds.count))]
+            let items = [CartLine(goodsId: goodsId, quantity: 1 + Int(random.next() % 2), variantId: variant)]
+            guard
+                let orderId = try await shop.attempt(.placeOrder(items: items, deliveryMethodId: methods[owner]), as: customer)?.orderId
+            else { continue }
+            try await playOut(
+                orderId, customer: customer, merchant: merchants[owner], shop: shop, clock: clock, spacing: 7_200, random: &random)
+        }
+        return listed.map(\.0)
     }
 
     /// Drives one order to a random end: most are paid, shipped and received;

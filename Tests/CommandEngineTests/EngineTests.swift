@@ -279,9 +279,13 @@ import Testing
         let (other, _) = try await seededLog(seed: 8)
         #expect(try first.head() == second.head())
         #expect(try first.head().hash != other.head().hash)
-        #expect(outcome.orders > 30 && outcome.goods.count == 24)
-        let types = Set(try first.read(from: 1).map(\.type))
+        #expect(outcome.orders > 30 && outcome.goods.count == 24 + 3, "24 plain goods, then 3 sold in variants")
+        let records = try first.read(from: 1)
+        let types = Set(records.map(\.type))
         #expect(types.isSuperset(of: ["OrderPaid", "OrderShipped", "OrderReceived", "ReviewPosted", "OrderCancelled", "OrderExpired"]))
+        #expect(types.isSuperset(of: ["GoodsOptionsDefined", "VariantAdded", "GoodsAttributesSet", "DeliveryMethodDefined", "SkuClaimed"]))
+        // Orders naming a variant and a delivery method are version 3; the plain ones before them stay version 2.
+        #expect(Set(records.filter { $0.type == "OrderPlaced" }.map(\.schemaVersion)) == [2, 3])
         #expect(try first.verify().isHealthy)
         #expect(try first.head().recordedAt.map { $0.nanosecondsSinceEpoch < SeedClock.start + 200 * 86_400 * 1_000_000_000 } == true)
     }

@@ -150,6 +150,44 @@ import Testing
         }
     }
 
+    /// Goods sold in variants count at goods level, with each variant's units and revenue beside them; delivery fees are
+    /// part of GMV and counted on their own; my pages name the variant bought.
+    @Test func variantsAndDeliveryFeesAreCountedAndMyPagesNameTheVariant() async throws {
+        let shop = try await ProjectedShop.shared.value
+        let projector = try shop.projector()
+        var fees: Int64 = 0
+        var paidOrders: Set<String> = []
+        var placed: [String: OrderPlaced] = [:]
+        for event in try shop.log.read(from: 1, limit: 100_000) {
+            guard let decoded = try Replayer(log: shop.log, cipher: nil).decode(event) else { continue }
+            switch decoded {
+            case .order(.placed(let e)): placed[e.orderId.description] = e
+            case .order(.paid): if case .order(let id)? = StreamId(name: event.stream.rawValue) { paidOrders.insert(id.description) }
+            default: break
+            }
+        }
+        for id in paidOrders { fees += placed[id]?.delivery?.fee.minorUnits ?? 0 }
+        #expect(fees > 0, "the seeded shop pays some delivery fees")
+        try projector.read(AnalyticsProjection.self) { analytics in
+            let sales = analytics.sales(from: "2000-01-01", to: "2100-01-01", merchant: nil)
+            #expect(sales.reduce(0) { $0 + ($1.deliveryFees ?? 0) } == fees)
+            let withVariants = analytics.goodsSales.rows.values.filter { !$0.variants.isEmpty }
+            #expect(!withVariants.isEmpty)
+            for goods in withVariants {
+                #expect(goods.variants.reduce(0) { $0 + $1.unitsPaid } <= goods.unitsPaid)
+                #expect(goods.variants.allSatisfy { !$0.variant.isEmpty })
+            }
+        }
+        let named = placed.values.filter { $0.lines.first?.variant != nil }
+        #expect(!named.isEmpty)
+        try projector.read(MyPagesProjection.self) { pages in
+            for order in named {
+                let summary = pages.orders(of: order.userId, status: nil, limit: 100).first { $0.orderId == order.orderId.description }
+                #expect(summary?.firstVariant == order.lines.first?.variant)
+            }
+        }
+    }
+
     /// A removal is written only when there was a row: cancelled orders that never waited cost the analytics model no write.
     @Test func removingARowThatIsNotThereWritesNothing() throws {
         let table = Table<Int>(prefix: 9)

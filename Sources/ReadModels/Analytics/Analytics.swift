@@ -6,7 +6,7 @@ import Foundation
 /// is paid (GMV is paid money), and as a refund when the refund is made.
 public final class AnalyticsProjection: Projection, @unchecked Sendable {
     public static let name = "analytics"
-    public static let schemaVersion = 4  // 4: variants' stock counts in their goods' row
+    public static let schemaVersion = 4  // 4: variants' stock counts in their goods' row; sales per variant; delivery fees
     public static let foldCostGuess = 3.0
     public static let eventTypes: Set<String> = [
         GoodsListed.eventType, GoodsUpdated.eventType, VariantAdded.eventType, PriceChanged.eventType, StockAdded.eventType,
@@ -31,6 +31,8 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
         public var refundedAmount: Int64 = 0
         public var ordersCancelled = 0
         public var ordersExpired = 0
+        /// Delivery fees paid that day (part of `gmv`).
+        public var deliveryFees: Int64 = 0
         public var averageOrderValue: Int64 { ordersPaid > 0 ? gmv / Int64(ordersPaid) : 0 }
     }
 
@@ -50,6 +52,30 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
         public var unitsPaid = 0
         public var revenue: Int64 = 0
         public var unitsRefunded = 0
+        /// The same by variant, for goods sold in more than their default variant (in the order first sold).
+        public var variants: [VariantSales] = []
+
+        /// Adds a line's units, revenue and refunds to its variant's row (the default variant has none of its own).
+        mutating func count(_ line: Line, paid: Int, revenue: Int64, refunded: Int) {
+            guard let variantId = line.variantId else { return }
+            if let index = variants.firstIndex(where: { $0.variantId == variantId }) {
+                variants[index].unitsPaid += paid
+                variants[index].revenue += revenue
+                variants[index].unitsRefunded += refunded
+            } else {
+                variants.append(
+                    VariantSales(variantId: variantId, variant: line.variant, unitsPaid: paid, revenue: revenue, unitsRefunded: refunded))
+            }
+        }
+    }
+
+    public struct VariantSales: Codable, Equatable, Sendable, Hashable {
+        public var variantId: String
+        /// "颜色: 红 / 尺码: M".
+        public var variant: String
+        public var unitsPaid: Int
+        public var revenue: Int64
+        public var unitsRefunded: Int
     }
 
     /// What the low-stock list needs of a goods (the whole `GoodsState` would be re-encoded with every stock move).
@@ -91,6 +117,9 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
         var merchantId: String
         var quantity: Int
         var lineTotal: Int64
+        /// The variant bought, when not the goods' default one, and its label.
+        var variantId: String?
+        var variant = ""
     }
 
     /// What analytics must remember of an order to book its payment and refund, and to list it while it waits.
@@ -99,6 +128,7 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
         var paid = false
         var number = ""
         var total: Int64 = 0
+        var deliveryFee: Int64 = 0
     }
 
     /// An order waiting for its merchant: paid and not shipped (`ship`), or a refund requested (`refund`).
@@ -148,8 +178,9 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
                 lines: placed.lines.map {
                     Line(
                         goodsId: $0.goodsId.description, merchantId: $0.merchantId.description,
-                        quantity: $0.quantity, lineTotal: $0.lineTotal.minorUnits)
-                }, number: placed.number, total: placed.total.minorUnits)
+                        quantity: $0.quantity, lineTotal: $0.lineTotal.minorUnits, variantId: $0.variantId?.description,
+                        variant: $0.variant ?? "")
+                }, number: placed.number, total: placed.total.minorUnits, deliveryFee: placed.delivery?.fee.minorUnits ?? 0)
             bump(placed.at) {
                 $0.ordersPlaced += 1; $0.placedAmount += placed.total.minorUnits
             }
@@ -165,7 +196,7 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
             waits(id, order, for: "ship", since: paid.at)
             let day = paid.at.isoDay
             bump(paid.at) {
-                $0.ordersPaid += 1; $0.gmv += paid.amount.minorUnits
+                $0.ordersPaid += 1; $0.gmv += paid.amount.minorUnits; $0.deliveryFees += order.deliveryFee
             }
             for (merchant, lines) in Dictionary(grouping: order.lines, by: \.merchantId) {
                 merchantDays.update("\(merchant)|\(day)", default: MerchantDay(day: day)) { row in
@@ -177,6 +208,7 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
                 goodsSales.update(line.goodsId, default: GoodsSales(goodsId: line.goodsId, merchantId: line.merchantId)) {
                     $0.unitsPaid += line.quantity
                     $0.revenue += line.lineTotal
+                    $0.count(line, paid: line.quantity, revenue: line.lineTotal, refunded: 0)
                 }
             }
         case .refunded(let refunded):
@@ -192,7 +224,10 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
                 }
             }
             for line in order.lines {
-                goodsSales.update(line.goodsId, default: GoodsSales(goodsId: line.goodsId)) { $0.unitsRefunded += line.quantity }
+                goodsSales.update(line.goodsId, default: GoodsSales(goodsId: line.goodsId)) {
+                    $0.unitsRefunded += line.quantity
+                    $0.count(line, paid: 0, revenue: 0, refunded: line.quantity)
+                }
             }
         case .cancelled(let cancelled):
             toAct[id] = nil
@@ -247,6 +282,8 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
         public var gmv: Int64
         public var averageOrderValue: Int64
         public var units: Int?
+        /// The whole shop's delivery fees paid that day (part of `gmv`); a merchant's rows count its lines only.
+        public var deliveryFees: Int64?
     }
 
     /// Days from `from` through `to` (`YYYY-MM-DD`), inclusive.
@@ -258,7 +295,9 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
     public func sales(from: String, to: String, merchant: UserId?) -> [SalesDay] {
         guard let merchant else {
             return dayRows(from: from, to: to).map {
-                SalesDay(day: $0.day, orders: $0.ordersPaid, gmv: $0.gmv, averageOrderValue: $0.averageOrderValue, units: nil)
+                SalesDay(
+                    day: $0.day, orders: $0.ordersPaid, gmv: $0.gmv, averageOrderValue: $0.averageOrderValue, units: nil,
+                    deliveryFees: $0.deliveryFees)
             }
         }
         let prefix = merchant.description + "|"
@@ -267,7 +306,7 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
             .map {
                 SalesDay(
                     day: $0.day, orders: $0.ordersPaid, gmv: $0.revenue,
-                    averageOrderValue: $0.ordersPaid > 0 ? $0.revenue / Int64($0.ordersPaid) : 0, units: $0.unitsPaid)
+                    averageOrderValue: $0.ordersPaid > 0 ? $0.revenue / Int64($0.ordersPaid) : 0, units: $0.unitsPaid, deliveryFees: nil)
             }
     }
 

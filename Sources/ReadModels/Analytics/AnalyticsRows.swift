@@ -17,6 +17,7 @@ extension AnalyticsProjection.Day: BinaryFastEncodable {
         w.int64(refundedAmount)
         w.int(ordersCancelled)
         w.int(ordersExpired)
+        w.int64(deliveryFees)
     }
 }
 
@@ -39,6 +40,13 @@ extension AnalyticsProjection.GoodsSales: BinaryFastEncodable {
         w.int(unitsPaid)
         w.int64(revenue)
         w.int(unitsRefunded)
+        w.array(variants) { w, variant in
+            w.string(variant.variantId)
+            w.string(variant.variant)
+            w.int(variant.unitsPaid)
+            w.int64(variant.revenue)
+            w.int(variant.unitsRefunded)
+        }
     }
 }
 
@@ -62,10 +70,13 @@ extension AnalyticsProjection.Order: BinaryFastEncodable {
             w.string(line.merchantId)
             w.int(line.quantity)
             w.int64(line.lineTotal)
+            w.optional(line.variantId) { $0.string($1) }
+            w.string(line.variant)
         }
         w.bool(paid)
         w.string(number)
         w.int64(total)
+        w.int64(deliveryFee)
     }
 }
 

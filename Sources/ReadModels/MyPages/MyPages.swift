@@ -7,7 +7,7 @@ import Foundation
 /// forgotten, so pages that show them read the aggregate.
 public final class MyPagesProjection: Projection, @unchecked Sendable {
     public static let name = "mypages"
-    public static let schemaVersion = 2  // 2: footprints and favorites keep goods ids as 16 bytes
+    public static let schemaVersion = 3  // 2: footprints and favorites keep goods ids as 16 bytes; 3: the variant bought
     public static let foldCostGuess = 1.0
     public static let eventTypes: Set<String> = [
         OrderPlaced.eventType, OrderPaid.eventType, OrderShipped.eventType, OrderReceived.eventType, OrderCancelled.eventType,
@@ -26,6 +26,8 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
         public var updatedAt: Int64
         public var lineCount: Int
         public var firstTitle: String
+        /// The first line's variant ("颜色: 红 / 尺码: M"), when it names one.
+        public var firstVariant: String
         public var goodsIds: [String]
     }
 
@@ -99,7 +101,7 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
             orders[id] = OrderSummary(
                 orderId: id, userId: user, number: placed.number, status: .placed, total: placed.total.minorUnits,
                 placedAt: placed.at.millisecondsSinceEpoch, updatedAt: placed.at.millisecondsSinceEpoch,
-                lineCount: placed.lines.count, firstTitle: placed.lines.first?.title ?? "",
+                lineCount: placed.lines.count, firstTitle: placed.lines.first?.title ?? "", firstVariant: placed.lines.first?.variant ?? "",
                 goodsIds: placed.lines.map(\.goodsId.description))
             ordersByUser[user, default: []].append(id)
             return
@@ -108,7 +110,7 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
             id,
             default: OrderSummary(
                 orderId: id, userId: "", number: "", status: .placed, total: 0, placedAt: 0, updatedAt: 0,
-                lineCount: 0, firstTitle: "", goodsIds: [])
+                lineCount: 0, firstTitle: "", firstVariant: "", goodsIds: [])
         ) { summary in
             var state = OrderState()
             state.status = summary.status

@@ -15,6 +15,7 @@ extension MyPagesProjection.OrderSummary: BinaryFastEncodable {
         w.int64(updatedAt)
         w.int(lineCount)
         w.string(firstTitle)
+        w.string(firstVariant)
         w.strings(goodsIds)
     }
 }
