@@ -216,6 +216,17 @@ try:
     shown_history = rows_of("goods-history")
     check([row[2] for row in shown_history] == [entry["type"] for entry in history], f"the goods' history ({len(history)} events) is the API's")
     check(amount(history[0]["price"]) in shown_history[0][3], "with the price after each event")
+    tee = next(goods for goods in stock if goods["title"].startswith("Cotton T-shirt"))
+    driver.get(base + f"/console#/goods/{tee['goodsId']}")
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#goods-variants tr")) > 2)
+    page = api(f"/v1/goods/{tee['goodsId']}", admin)
+    shown_variants = rows_of("goods-variants")
+    check([row[0] for row in shown_variants] == [variant["label"] for variant in page["variants"]],
+          f"a goods in {len(page['variants'])} variants shows each, labelled by its options, as the API has them")
+    check([row[3].replace(",", "") for row in shown_variants] == [str(variant["available"]) for variant in page["variants"]],
+          "with each variant's available stock")
+    check([row[0] for row in rows_of("goods-attributes")] == [attribute["name"] for attribute in page["attributes"]],
+          "and its specification attributes")
     console_errors("goods")
 
     print("== time travel: the slider, an order as the CLI replays it, the changes, live mode")

@@ -447,9 +447,10 @@ struct PayOrderInput: CommandInput {
 
 struct ShipOrderInput: CommandInput {
     var orderId: OrderId
-    var carrier: String
+    /// Absent: the delivery method the order was placed with.
+    var carrier: String?
     var trackingNumber: String
-    var command: Command { .shipOrder(orderId, carrier: carrier, trackingNumber: trackingNumber) }
+    var command: Command { .shipOrder(orderId, carrier: carrier ?? "", trackingNumber: trackingNumber) }
 }
 
 struct OrderReasonInput: Decodable {

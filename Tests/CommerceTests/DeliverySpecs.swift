@@ -87,7 +87,9 @@ import Testing
         shop.commit(decision)
         // The fee is paid and refunded with the order.
         try shop.orderCommand(.pay(shop.id(), amount: Money(minorUnits: 9_800)), orderId, by: .system)
-        try shop.orderCommand(.ship(carrier: "EMS", trackingNumber: "E1"), orderId, by: shop.customer(seller))
+        // Shipped as the method chosen, with its tracking number, unless the merchant names another carrier.
+        let shipped = try shop.orderCommand(.ship(carrier: "", trackingNumber: "E1"), orderId, by: shop.customer(seller))
+        #expect(shipped.allEvents.first == .order(.shipped(OrderShipped(carrier: "EMS 邮政", trackingNumber: "E1", at: shop.now))))
         try shop.orderCommand(.confirmReceipt, orderId, by: shop.customer(buyer))
         try shop.orderCommand(.requestRefund(reason: "broken"), orderId, by: shop.customer(buyer))
         let refund = try shop.orderCommand(.approveRefund, orderId, by: shop.customer(seller))
@@ -124,5 +126,13 @@ import Testing
         let (_, decision) = try shop.decidePlaceOrder(buyer: buyer, items: [CartLine(goodsId: tea, quantity: 1)])
         guard case .order(.placed(let placed))? = decision.allEvents.first else { Issue.record("no OrderPlaced"); return }
         #expect(placed.delivery == nil && placed.total == Money(minorUnits: 4_000))
+        // Without a method, shipping names its carrier.
+        let orderId = shop.commit(decision).changes.compactMap { change -> OrderId? in
+            if case .order(let id) = change.stream { return id }; return nil
+        }.first
+        try shop.orderCommand(.pay(shop.id(), amount: placed.total), try #require(orderId), by: .system)
+        expectRejection(.invalidInput, in: shop) {
+            try shop.orderCommand(.ship(carrier: "", trackingNumber: "E2"), try #require(orderId), by: shop.customer(seller))
+        }
     }
 }

@@ -24,13 +24,26 @@ public struct GoodsState: Hashable, Codable, Sendable {
     public var exists: Bool { goodsId != nil }
     /// The variants for sale.
     public var listedVariants: [VariantState] { variants.filter(\.isListed) }
+    // Read on every event a read model folds: loops, no arrays made.
     /// The lowest price of a variant for sale (the "from" price), else the default variant's.
-    public var price: Money { listedVariants.map(\.price).min() ?? variants.first?.price ?? .zero }
-    public var highestPrice: Money { listedVariants.map(\.price).max() ?? price }
+    public var price: Money {
+        var lowest = Int64.max
+        for variant in variants where variant.isListed { lowest = min(lowest, variant.price.minorUnits) }
+        return lowest == .max ? variants.first?.price ?? .zero : Money(minorUnits: lowest)
+    }
+    public var highestPrice: Money {
+        var highest = Int64.min
+        for variant in variants where variant.isListed { highest = max(highest, variant.price.minorUnits) }
+        return highest == .min ? price : Money(minorUnits: highest)
+    }
     public var onHand: Int { variants.reduce(0) { $0 + $1.onHand } }
     public var reserved: Int { variants.reduce(0) { $0 + $1.reserved } }
     /// What can still be ordered, over the variants for sale: > 0 means some variant is in stock.
-    public var available: Int { listedVariants.reduce(0) { $0 + $1.available } }
+    public var available: Int {
+        var total = 0
+        for variant in variants where variant.isListed { total += variant.available }
+        return total
+    }
 
     /// The variant an event or command names; nil names the default variant.
     public func variant(_ id: VariantId?) -> VariantState? {

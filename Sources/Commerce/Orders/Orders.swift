@@ -123,6 +123,7 @@ public struct CheckoutStates: Sendable {
 public enum OrderCommand: Hashable, Sendable {
     /// Marks paid without a provider (offline payment); admins only.
     case pay(PaymentId, amount: Money)
+    /// An empty carrier: the delivery method the order was placed with.
     case ship(carrier: String, trackingNumber: String)
     case confirmReceipt
     case cancel(reason: String)
@@ -304,6 +305,8 @@ public enum Orders {
             guard amount == placed.total else { throw Rejection(.amountMismatch, "the order total is \(placed.total)") }
             decision.append(.order(.paid(OrderPaid(paymentId: paymentId, amount: amount, at: at))), to: orderStream)
         case let .ship(carrier, trackingNumber):
+            // Shipped as the delivery method chosen unless the merchant names another carrier.
+            let carrier = carrier.isEmpty ? placed.delivery?.name ?? "" : carrier
             try Limits.text(carrier, "carrier", max: Limits.carrierCharactersMax)
             try Limits.text(trackingNumber, "trackingNumber", max: Limits.trackingNumberCharactersMax)
             guard order.status == .paid else { throw Rejection(.orderNotShippable, "order is \(order.status.rawValue)") }

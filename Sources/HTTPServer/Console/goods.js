@@ -1,4 +1,5 @@
-// Goods for people: every goods of the viewer's scope with its price and stock, and one goods' price and stock history.
+// Goods for people: every goods of the viewer's scope with its price and stock, and one goods' variants, specifications
+// and price and stock history.
 import { api, card, el, eventColumns, fillTable, money, number, session } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -25,6 +26,18 @@ export async function showGoodsPage(id) {
     card("Price", money(goods.price, goods.currency), "price"), card("Available", number(goods.available), "available"),
     card("Sold", number(goods.sold), "sold"), card("Listed", goods.listed ? "yes" : "no", "listed"),
   );
+  fillTable($("goods-variants"), [
+    { title: "Variant", value: (variant) => variant.label || "(the only one)" },
+    { title: "SKU", value: (variant) => variant.sku || "—" },
+    { title: "Price", number: true, value: (variant) => money(variant.price, goods.currency) },
+    { title: "Available", number: true, value: (variant) => number(variant.available) },
+    { title: "Weight", number: true, value: (variant) => variant.weightGrams == null ? "—" : `${number(variant.weightGrams)} g` },
+    { title: "For sale", value: (variant) => variant.listed ? "yes" : "no" },
+  ], goods.variants);
+  fillTable($("goods-attributes"), [
+    { title: "Name", value: (attribute) => attribute.name },
+    { title: "Value", value: (attribute) => attribute.unit ? `${attribute.value} ${attribute.unit}` : attribute.value },
+  ], goods.attributes, "none given");
   fillTable($("goods-history"), [
     ...eventColumns(session.who?.role === "admin"),
     { title: "Price", number: true, value: (entry) => money(entry.price, entry.currency) },
