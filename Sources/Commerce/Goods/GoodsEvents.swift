@@ -195,7 +195,7 @@ public struct GoodsAttributesSet: EventPayload {
     public init(attributes: [GoodsAttribute], at: Instant) { self.attributes = attributes; self.at = at }
 }
 
-/// Claims a SKU code among one merchant's goods (`sku-<merchant>/<code>`), so SKUs stay unique per merchant.
+/// Claims a SKU code among one merchant's goods (`sku-<merchant>:<CODE>`), so SKUs stay unique per merchant.
 public struct SkuClaimed: EventPayload {
     public static let eventType = "SkuClaimed"
     public var merchantId: UserId

@@ -161,7 +161,7 @@ public struct VariantTerms: Hashable, Sendable {
     }
 }
 
-/// A SKU's claim among one merchant's goods (`sku-<merchant>/<CODE>`).
+/// A SKU's claim among one merchant's goods (`sku-<merchant>:<CODE>`).
 public struct SkuClaimState: Hashable, Codable, Sendable {
     public var goodsId: GoodsId?
     public var variantId: VariantId?
@@ -184,7 +184,7 @@ public enum Variants {
     public static func normalizedSku(_ sku: String) -> String { sku.uppercased() }
 
     /// The claim stream's key for `sku` among `merchant`'s goods.
-    public static func claimKey(merchant: UserId, sku: String) -> String { "\(merchant)/\(normalizedSku(sku))" }
+    public static func claimKey(merchant: UserId, sku: String) -> String { "\(merchant):\(normalizedSku(sku))" }
 
     static func validateSku(_ sku: String, required: Bool = true) throws(Rejection) {
         if sku.isEmpty && !required { return }

@@ -14,7 +14,7 @@ public enum StreamId: Hashable, Sendable, CustomStringConvertible {
     case payment(PaymentId)
     case points(UserId)
     case apiKey(ApiKeyId)
-    /// Claims a SKU among one merchant's goods (`sku-<merchant>/<CODE>`, from `Variants.claimKey`).
+    /// Claims a SKU among one merchant's goods (`sku-<merchant>:<CODE>`, from `Variants.claimKey`).
     case skuClaim(String)
     /// One merchant's delivery methods (`delivery-<merchant>`).
     case delivery(UserId)
