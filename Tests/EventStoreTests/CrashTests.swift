@@ -90,9 +90,19 @@ import Testing
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: ackPath))
         child.standardOutput = output
         try child.run()
-        let deadline = ContinuousClock.now + .milliseconds(afterMs)
-        while child.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(killAt == nil ? afterMs : 20)) }
-        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
+        if killAt == nil {
+            // The kill lands when the seed says, from a thread of its own: a sleep on the test's cooperative pool, starved by
+            // the suite's other tests, once let the child run for seconds instead of milliseconds.
+            let killer = Thread {
+                usleep(UInt32(afterMs) * 1_000)
+                if child.isRunning { kill(child.processIdentifier, SIGKILL) }
+            }
+            killer.start()
+        } else {
+            let deadline = ContinuousClock.now + .milliseconds(afterMs)
+            while child.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            if child.isRunning { kill(child.processIdentifier, SIGKILL) }
+        }
         child.waitUntilExit()
         #expect(child.terminationReason == .uncaughtSignal)
         try output.close()
