@@ -93,7 +93,14 @@ import Testing
         if killAt == nil {
             // The kill lands when the seed says, from a thread of its own: a sleep on the test's cooperative pool, starved by
             // the suite's other tests, once let the child run for seconds instead of milliseconds.
+            // The moment is counted from the child's first acknowledgement, not from its start, which a loaded machine delays.
             let killer = Thread {
+                let started = ContinuousClock.now
+                while child.isRunning, ContinuousClock.now - started < .seconds(30),
+                    ((try? FileManager.default.attributesOfItem(atPath: ackPath)[.size] as? Int) ?? 0) == 0
+                {
+                    usleep(5_000)
+                }
                 usleep(UInt32(afterMs) * 1_000)
                 if child.isRunning { kill(child.processIdentifier, SIGKILL) }
             }
