@@ -12,7 +12,6 @@ public struct GoodsState: Hashable, Codable, Sendable {
     public var variants: [VariantState] = []
     public var attributes: [GoodsAttribute] = []
     public var isListed = false
-    public var sold = 0
     /// (order, goods) lines already reviewed: one review per order line.
     public var reviewedOrders: SortedSet<OrderId> = []
     public var ratingTotal = 0
@@ -38,6 +37,7 @@ public struct GoodsState: Hashable, Codable, Sendable {
     }
     public var onHand: Int { variants.reduce(0) { $0 + $1.onHand } }
     public var reserved: Int { variants.reduce(0) { $0 + $1.reserved } }
+    public var sold: Int { variants.reduce(0) { $0 + $1.sold } }
     /// What can still be ordered, over the variants for sale: > 0 means some variant is in stock.
     public var available: Int {
         var total = 0
@@ -46,11 +46,7 @@ public struct GoodsState: Hashable, Codable, Sendable {
     }
 
     /// The variant an event or command names; nil names the default variant.
-    public func variant(_ id: VariantId?) -> VariantState? {
-        guard let goodsId else { return nil }
-        let wanted = id ?? goodsId.defaultVariant
-        return variants.first { $0.variantId == wanted }
-    }
+    public func variant(_ id: VariantId?) -> VariantState? { variantIndex(id).map { variants[$0] } }
 
     func variantIndex(_ id: VariantId?) -> Int? {
         guard let goodsId else { return nil }
@@ -99,7 +95,6 @@ public struct GoodsState: Hashable, Codable, Sendable {
                 $0.onHand -= shipped.quantity
                 $0.sold += shipped.quantity
             }
-            next.sold += shipped.quantity
         case .lowStockDetected: break
         case .delisted: next.isListed = false
         case .relisted: next.isListed = true

@@ -15,7 +15,6 @@ extension GoodsState: BinaryFastEncodable {
         w.array(variants) { $1.encode(binary: &$0) }
         w.array(attributes) { $1.encode(binary: &$0) }
         w.bool(isListed)
-        w.int(sold)
         w.array(reviewedOrders.elements.sorted()) { $0.id($1) }
         w.int(ratingTotal)
         w.int(ratingCount)
