@@ -41,18 +41,26 @@ def login(base, email, password="demo-password"):
     return call(base, {"type": "Login", "data": {"email": email, "password": password}})["result"]["token"]
 
 
-def listed_goods(base, admin):
-    """The ids of every goods listed, from the event feed (read until it goes quiet)."""
-    goods = []
-    feed = urllib.request.Request(f"{base}/v1/events?type=GoodsListed", headers={"Authorization": f"Bearer {admin}"})
+def feed(base, admin, event_type):
+    """Every event of one type, from the event feed (read until it goes quiet)."""
+    events = []
+    subscription = urllib.request.Request(f"{base}/v1/events?type={event_type}", headers={"Authorization": f"Bearer {admin}"})
     try:
-        with urllib.request.urlopen(feed, timeout=2) as response:
+        with urllib.request.urlopen(subscription, timeout=2) as response:
             for line in response:
                 if line.startswith(b"data: "):
-                    goods.append(json.loads(line[6:])["payload"]["goodsId"])
+                    events.append(json.loads(line[6:]))
     except TimeoutError:
         pass
-    return goods
+    return events
+
+
+def listed_goods(base, admin):
+    """The ids of every goods listed plainly (one variant, so a command may leave the variant out): goods sold in
+    variants (a size, a colour) need a variantId in Restock and PlaceOrder and are left out."""
+    in_variants = {event["stream"] for event in feed(base, admin, "VariantAdded")}
+    return [event["payload"]["goodsId"] for event in feed(base, admin, "GoodsListed")
+            if f"goods-{event['payload']['goodsId']}" not in in_variants]
 
 
 def cluster_status(binary, log_url):
