@@ -39,6 +39,9 @@ extension CommandEnvelope {
         case .delist: return .delist(try GoodsRef(from: decoder).goodsId)
         case .relist: return .relist(try GoodsRef(from: decoder).goodsId)
         case .postReview: return try read(ReviewInput.self)
+        case .moderateReview: return try read(ModerateReviewInput.self)
+        case .replyToReview: return try read(ReplyToReviewInput.self)
+        case .editReview: return try read(EditReviewInput.self)
         case .defineOptions: return try read(DefineOptionsInput.self)
         case .addVariant: return try read(AddVariantInput.self)
         case .updateVariant: return try read(UpdateVariantInput.self)
@@ -397,6 +400,29 @@ struct ReviewInput: CommandInput {
     var rating: Int
     var text: String?
     var command: Command { .postReview(goodsId: goodsId, orderId: orderId, rating: rating, text: text ?? "") }
+}
+
+struct ModerateReviewInput: CommandInput {
+    var goodsId: GoodsId
+    var reviewId: ReviewId
+    var verdict: ReviewVerdict
+    var reason: String?
+    var command: Command { .moderateReview(goodsId: goodsId, reviewId: reviewId, verdict: verdict, reason: reason ?? "") }
+}
+
+struct ReplyToReviewInput: CommandInput {
+    var goodsId: GoodsId
+    var reviewId: ReviewId
+    var text: String
+    var command: Command { .replyToReview(goodsId: goodsId, reviewId: reviewId, text: text) }
+}
+
+struct EditReviewInput: CommandInput {
+    var goodsId: GoodsId
+    var reviewId: ReviewId
+    var rating: Int
+    var text: String?
+    var command: Command { .editReview(goodsId: goodsId, reviewId: reviewId, rating: rating, text: text ?? "") }
 }
 
 struct CartLineInput: Decodable {

@@ -87,6 +87,8 @@ extension Role: SchemaEnumeration {}
 extension Scope: SchemaEnumeration {}
 extension CouponKind: SchemaEnumeration {}
 extension GoodsAttribute.Kind: SchemaEnumeration {}
+extension ReviewVerdict: SchemaEnumeration {}
+extension ReviewStatus: SchemaEnumeration {}
 
 private final class Recorder {
     enum Shape {

@@ -45,6 +45,12 @@ public enum Command: Sendable, Hashable {
     case delist(GoodsId)
     case relist(GoodsId)
     case postReview(goodsId: GoodsId, orderId: OrderId, rating: Int, text: String = "")
+    /// An admin or the goods' merchant: approve, reject or flag (a reason to reject or flag).
+    case moderateReview(goodsId: GoodsId, reviewId: ReviewId, verdict: ReviewVerdict, reason: String = "")
+    /// The goods' merchant (or an admin), once per review.
+    case replyToReview(goodsId: GoodsId, reviewId: ReviewId, text: String)
+    /// The author, while the review is pending or rejected; it awaits moderation again.
+    case editReview(goodsId: GoodsId, reviewId: ReviewId, rating: Int, text: String = "")
     // Carts and coupons.
     /// nil variant: the goods' only one (a goods with several variants must be told which).
     case addToCart(GoodsId, quantity: Int, variant: VariantId? = nil)
@@ -116,6 +122,7 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
     case rejectMerchantApplication = "RejectMerchantApplication", issueApiKey = "IssueApiKey", revokeApiKey = "RevokeApiKey"
     case listGoods = "ListGoods", updateGoods = "UpdateGoods", changePrice = "ChangePrice", restock = "Restock", adjustStock = "AdjustStock"
     case delist = "Delist", relist = "Relist", postReview = "PostReview"
+    case moderateReview = "ModerateReview", replyToReview = "ReplyToReview", editReview = "EditReview"
     case defineOptions = "DefineOptions", addVariant = "AddVariant", updateVariant = "UpdateVariant", delistVariant = "DelistVariant"
     case relistVariant = "RelistVariant", setGoodsAttributes = "SetGoodsAttributes"
     case defineDeliveryMethod = "DefineDeliveryMethod", retireDeliveryMethod = "RetireDeliveryMethod"
@@ -132,14 +139,16 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
         switch self {
         case .registerUser, .login: return .anyone
         case .listGoods, .updateGoods, .changePrice, .restock, .adjustStock, .delist, .relist, .defineOptions, .addVariant, .updateVariant,
-            .delistVariant, .relistVariant, .setGoodsAttributes, .defineDeliveryMethod, .retireDeliveryMethod:
+            .delistVariant, .relistVariant, .setGoodsAttributes, .defineDeliveryMethod, .retireDeliveryMethod, .moderateReview,
+            .replyToReview:
             return .signedIn(scope: .goodsWrite)
         case .createCoupon, .disableCoupon: return .signedIn(scope: .couponsWrite)
         case .shipOrder, .cancelOrder, .approveRefund, .rejectRefund, .refundPayment: return .signedIn(scope: .ordersWrite)
         case .updateProfile, .changePassword, .addAddress, .updateAddress, .removeAddress, .setDefaultAddress, .addFavorite,
             .removeFavorite,
             .recordView, .grantRole, .forgetUser, .applyForMerchant, .approveMerchantApplication, .rejectMerchantApplication, .issueApiKey,
-            .revokeApiKey, .postReview, .addToCart, .changeQuantity, .removeFromCart, .applyCoupon, .removeCoupon, .clearCart, .placeOrder,
+            .revokeApiKey, .postReview, .editReview, .addToCart, .changeQuantity, .removeFromCart, .applyCoupon, .removeCoupon, .clearCart,
+            .placeOrder,
             .payOrder, .confirmReceipt, .requestRefund, .expireOrder, .initiatePayment, .redeemPoints, .exchangePoints:
             return .signedIn(scope: nil)
         }
@@ -181,6 +190,9 @@ extension Command {
         case .delist: return .delist
         case .relist: return .relist
         case .postReview: return .postReview
+        case .moderateReview: return .moderateReview
+        case .replyToReview: return .replyToReview
+        case .editReview: return .editReview
         case .addToCart: return .addToCart
         case .changeQuantity: return .changeQuantity
         case .removeFromCart: return .removeFromCart

@@ -160,6 +160,12 @@ extension Engine {
             return try await decide(Catalog.self, type, context, answer: { _, _, _, result in result.reviewId = reviewId }) { _, at in
                 .review(PostReview(reviewId: reviewId, goodsId: goodsId, orderId: orderId, rating: rating, text: text, at: at))
             }
+        case let .moderateReview(goodsId, reviewId, verdict, reason):
+            return try await onReview(goodsId, reviewId, type, context) { .moderate(verdict, reason: reason) }
+        case let .replyToReview(goodsId, reviewId, text):
+            return try await onReview(goodsId, reviewId, type, context) { .reply(text: text) }
+        case let .editReview(goodsId, reviewId, rating, text):
+            return try await onReview(goodsId, reviewId, type, context) { .edit(rating: rating, text: text) }
         // Carts and coupons.
         case let .addToCart(goodsId, quantity, variant):
             return try await decide(Carts.self, type, context) { _, _ in .add(goodsId, quantity: quantity, variant: variant) }
@@ -281,6 +287,14 @@ extension Engine {
         try await decide(
             Catalog.self, type, context, answer: { _, _, _, result in (result.goodsId, result.variantIds) = (goodsId, variantIds) }
         ) { _, _ in .goods(goodsId, make()) }
+    }
+
+    private func onReview(
+        _ goodsId: GoodsId, _ reviewId: ReviewId, _ type: String, _ context: CommandContext, _ make: () -> ReviewCommand
+    ) async throws -> CommandOutcome {
+        try await decide(
+            Catalog.self, type, context, answer: { _, _, _, result in (result.goodsId, result.reviewId) = (goodsId, reviewId) }
+        ) { _, _ in .reviewAction(goodsId, reviewId, make()) }
     }
 
     private func onOrder(

@@ -59,9 +59,7 @@ public enum EventCodec {
     /// version added is written exactly as before (a variant event naming no variant, an order naming none).
     static func writtenVersion(_ event: DomainEvent) -> Int {
         let payload = event.payload
-        if let variantEvent = payload as? any VariantEvent, variantEvent.variantId == nil { return 2 }
-        if case .order(.placed(let placed)) = event, !placed.needsVersion3 { return 2 }
-        return type(of: payload).schemaVersion
+        return (payload as? any EvolvedEventPayload)?.writtenVersion ?? type(of: payload).schemaVersion
     }
 
     /// The encoding through `Codable` (what the hand-written encoders must match).
@@ -74,8 +72,9 @@ public enum EventCodec {
             if let owner { userInfo[.personalDataOwner] = owner }
         }
         var bytes = try BinaryPayload.encode(payload, userInfo: userInfo)
-        if payload is any VariantEvent || payload is OrderPlaced, version < type(of: payload).schemaVersion {
-            // The presence byte of the absent field version 3 added last (the variant, the delivery): version 2 ends before it.
+        if payload is any EvolvedEventPayload, version < type(of: payload).schemaVersion {
+            // The presence byte of the absent field the latest version added last (the variant, the delivery, awaiting
+            // moderation): the version before ends before it.
             precondition(bytes.last == 0, "the last field is the optional one version 3 added")
             bytes.removeLast()
         }
@@ -241,6 +240,9 @@ public enum EventCodec {
         entry(GoodsDelisted.self) { .goods(.delisted($0)) },
         entry(GoodsRelisted.self) { .goods(.relisted($0)) },
         entry(ReviewPosted.self) { .goods(.reviewPosted($0)) },
+        entry(ReviewModerated.self) { .goods(.reviewModerated($0)) },
+        entry(ReviewReplied.self) { .goods(.reviewReplied($0)) },
+        entry(ReviewEdited.self) { .goods(.reviewEdited($0)) },
         entry(GoodsOptionsDefined.self) { .goods(.optionsDefined($0)) },
         entry(VariantAdded.self) { .goods(.variantAdded($0)) },
         entry(VariantUpdated.self) { .goods(.variantUpdated($0)) },

@@ -357,11 +357,36 @@ public enum DemoShop {
         } else if roll >= 55, let detail = try? engine.order(orderId, for: customer) {
             for line in detail.lines {
                 guard let goodsId = GoodsId(line.goodsId) else { continue }
-                try await shop.attempt(
-                    .postReview(
-                        goodsId: goodsId, orderId: orderId, rating: 3 + Int(random.next() % 3),
-                        text: ["很好 Great", "不错 Good value", "还行 OK", "Fast delivery 发货快"][Int(random.next() % 4)]), as: customer)
+                let rating = 3 + Int(random.next() % 3)
+                guard
+                    let reviewId = try await shop.attempt(
+                        .postReview(
+                            goodsId: goodsId, orderId: orderId, rating: rating,
+                            text: ["很好 Great", "不错 Good value", "还行 OK", "Fast delivery 发货快"][Int(random.next() % 4)]), as: customer)?
+                        .reviewId
+                else { continue }
+                try await moderate(reviewId, of: goodsId, rating: rating, merchant: merchant, shop: shop)
             }
+        }
+    }
+}
+
+extension DemoShop {
+    /// The merchant moderates most reviews as they come (a few wait in the queue, one in twenty is rejected) and thanks
+    /// the happiest buyers. Chosen from the review's id, so the seed's generator, and every order after, is as before.
+    static func moderate(_ reviewId: ReviewId, of goodsId: GoodsId, rating: Int, merchant: Actor, shop: Seeding) async throws {
+        guard shop.engine.policy.reviewsAwaitModeration else { return }
+        let roll = FNV1a.hash(reviewId.description.utf8) % 20
+        if roll < 3 { return }  // pending: the console's moderation queue lists it
+        if roll == 3 {
+            try await shop.attempt(
+                .moderateReview(goodsId: goodsId, reviewId: reviewId, verdict: .reject, reason: "与商品无关 Not about the goods"), as: merchant)
+            return
+        }
+        try await shop.attempt(.moderateReview(goodsId: goodsId, reviewId: reviewId, verdict: .approve), as: merchant)
+        if rating == 5 {
+            try await shop.attempt(
+                .replyToReview(goodsId: goodsId, reviewId: reviewId, text: "感谢惠顾，欢迎再来！ Thank you, come again!"), as: merchant)
         }
     }
 }

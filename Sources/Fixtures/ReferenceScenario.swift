@@ -111,7 +111,10 @@ public enum ReferenceScenario {
         try await script.perform(.shipOrder(order, carrier: "SF Express 顺丰", trackingNumber: "SF1234567890"), as: merchant)
         marks["shipped"] = engine.log.headPosition
         try await script.perform(.confirmReceipt(order), as: lilei)
-        try await script.perform(.postReview(goodsId: tea, orderId: order, rating: 5, text: "很香 Fragrant"), as: lilei)
+        let review = try await script.perform(.postReview(goodsId: tea, orderId: order, rating: 5, text: "很香 Fragrant"), as: lilei).reviewId
+        guard let review else { throw missing("review") }
+        try await script.perform(.moderateReview(goodsId: tea, reviewId: review, verdict: .approve), as: merchant)
+        try await script.perform(.replyToReview(goodsId: tea, reviewId: review, text: "谢谢 Thank you"), as: merchant)
         try await script.perform(.requestRefund(order, reason: "the teapot arrived cracked"), as: lilei)
         try await script.perform(.approveRefund(order), as: merchant)
         marks["refunded"] = engine.log.headPosition

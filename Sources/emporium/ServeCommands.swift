@@ -218,6 +218,12 @@ struct Serve: AsyncParsableCommand {
             flushed side by side) or two-flushes (LMDB's own: the data pages, then the meta page). Both keep every acknowledged append.
             """)
     var durableCommit = EventLog.DurableCommit.oneFlush
+    @Flag(
+        help: """
+            Publish reviews at once instead of holding them for an admin or the goods' merchant to approve \
+            (by default a review counts in ratings and search only once approved).
+            """)
+    var publishReviewsAtOnce = false
 
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1…65535") }
@@ -247,6 +253,7 @@ struct Serve: AsyncParsableCommand {
         let metrics = ServerMetrics()
         var engine = Engine.Configuration(tokenSecret: keys.token, sandboxSecret: keys.callback)
         engine.logger = Logger(label: "emporium.engine")
+        engine.policy.reviewsAwaitModeration = !publishReviewsAtOnce
         var options = Shop.Options(engine: engine)
         options.log.durableCommit = durableCommit
         options.log.onCommit = { metrics.logCommitted(events: $0.events, nanoseconds: UInt64($0.commitNanoseconds)) }

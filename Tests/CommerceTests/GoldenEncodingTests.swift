@@ -33,16 +33,22 @@ enum Samples {
         MerchantApplicationSubmitted.eventType, MerchantApplicationApproved.eventType, MerchantApplicationRejected.eventType,
         ApiKeyIssued.eventType, ApiKeyRevoked.eventType, GoodsOptionsDefined.eventType, VariantAdded.eventType,
         VariantUpdated.eventType, VariantDelisted.eventType, VariantRelisted.eventType, GoodsAttributesSet.eventType,
-        SkuClaimed.eventType, DeliveryMethodDefined.eventType, DeliveryMethodRetired.eventType,
+        SkuClaimed.eventType, DeliveryMethodDefined.eventType, DeliveryMethodRetired.eventType, ReviewModerated.eventType,
+        ReviewReplied.eventType, ReviewEdited.eventType,
     ]
 
     static let deliveryMethod = DeliveryMethodId(UUID(uuidString: "0193a1f2-0000-7000-8000-00000000000b") ?? UUID())
 
     static let variant = VariantId(UUID(uuidString: "0193a1f2-0000-7000-8000-00000000000a") ?? UUID())
 
-    /// The events whose version 3 names a variant, naming one: written as version 3 (the samples in `all` name none
-    /// and are written as version 2, byte for byte as before variants).
-    static let namingVariants: [DomainEvent] = [
+    /// The events whose version 3 names a variant (or holds a review for moderation), doing so: written as version 3
+    /// (the samples in `all` do not and are written as version 2, byte for byte as before).
+    static let atVersion3: [DomainEvent] = [
+        .goods(
+            .reviewPosted(
+                ReviewPosted(
+                    reviewId: review, orderId: order, userId: user, rating: 4, text: "回甘明显 — a sweet finish", at: at,
+                    awaitingModeration: true))),
         .goods(.priceChanged(PriceChanged(from: Money(minorUnits: 1_999), to: Money(minorUnits: 1_799), at: at, variantId: variant))),
         .goods(.stockAdded(StockAdded(quantity: 50, at: at, variantId: variant))),
         .goods(.stockAdjusted(StockAdjusted(delta: -2, reason: "breakage", at: at, variantId: variant))),
@@ -70,7 +76,7 @@ enum Samples {
     ]
 
     /// Every sample: each type at the version it is written at, and the variant events at version 3.
-    static var everyVersion: [DomainEvent] { all + namingVariants }
+    static var everyVersion: [DomainEvent] { all + atVersion3 }
 
     static let all: [DomainEvent] = [
         .emailClaim(.claimed(EmailClaimed(email: "li.lei@example.com", userId: user))),
@@ -112,6 +118,10 @@ enum Samples {
         .goods(.delisted(GoodsDelisted(at: at))),
         .goods(.relisted(GoodsRelisted(at: at))),
         .goods(.reviewPosted(ReviewPosted(reviewId: review, orderId: order, userId: user, rating: 5, text: "很好喝 — lovely", at: at))),
+        .goods(
+            .reviewModerated(ReviewModerated(reviewId: review, verdict: .reject, reason: "含广告 advertising", moderatorId: merchant, at: at))),
+        .goods(.reviewReplied(ReviewReplied(reviewId: review, text: "谢谢惠顾 — thank you", replierId: merchant, at: at))),
+        .goods(.reviewEdited(ReviewEdited(reviewId: review, rating: 3, text: "口感一般 — so-so", at: at))),
         .cart(.itemAdded(CartItemAdded(goodsId: goods, quantity: 2, at: at))),
         .cart(.quantityChanged(CartItemQuantityChanged(goodsId: goods, quantity: 3, at: at))),
         .cart(.itemRemoved(CartItemRemoved(goodsId: goods, at: at))),
@@ -236,7 +246,7 @@ enum Samples {
     @Test(arguments: Samples.everyVersion)
     func theEncodingIsTheShippedOne(_ sample: DomainEvent) throws {
         let encoded = EventCodec.encode(sample)
-        #expect(encoded.schemaVersion == (Samples.namingVariants.contains(sample) ? 3 : 2))
+        #expect(encoded.schemaVersion == (Samples.atVersion3.contains(sample) ? 3 : 2))
         let file = Self.directory.appendingPathComponent("\(encoded.type).v\(encoded.schemaVersion).hex")
         let hex =
             stride(from: 0, to: encoded.payload.count, by: 32).map { start in
@@ -255,7 +265,7 @@ enum Samples {
 
     /// Version 3 of a variant event is version 2 with the variant last: a v2 payload reads as naming the default
     /// variant, and a v3 payload naming none is never written (nor would a v2 reader take its extra byte).
-    @Test(arguments: Samples.namingVariants)
+    @Test(arguments: Samples.atVersion3)
     func aVersion2PayloadReadsAsTheDefaultVariant(_ sample: DomainEvent) throws {
         let withVariant = EventCodec.encode(sample)
         var unnamed = sample
@@ -270,6 +280,7 @@ enum Samples {
         case .cart(.itemAdded(var e)): e.variantId = nil; unnamed = .cart(.itemAdded(e))
         case .cart(.quantityChanged(var e)): e.variantId = nil; unnamed = .cart(.quantityChanged(e))
         case .cart(.itemRemoved(var e)): e.variantId = nil; unnamed = .cart(.itemRemoved(e))
+        case .goods(.reviewPosted(var e)): e.awaitingModeration = nil; unnamed = .goods(.reviewPosted(e))
         case .order(.placed(var e)):
             for index in e.lines.indices { (e.lines[index].variantId, e.lines[index].variant) = (nil, nil) }
             e.delivery = nil
@@ -282,9 +293,9 @@ enum Samples {
         if case .order = sample {
             #expect(withVariant.payload.count > written.payload.count)
         } else {
-            // The same fields, then the variant's presence byte and its 16 bytes.
+            // The same fields, then the variant's presence byte and its 16 bytes (the flag's presence byte and its byte).
             #expect(Array(withVariant.payload.prefix(written.payload.count)) == written.payload)
-            #expect(withVariant.payload.count == written.payload.count + 17)
+            #expect(withVariant.payload.count == written.payload.count + (sample.eventType == ReviewPosted.eventType ? 2 : 17))
         }
         #expect(throws: EventCodec.Failure.self) {
             try EventCodec.decode(type: written.type, schemaVersion: 2, payload: withVariant.payload)

@@ -145,14 +145,48 @@ final class ShopSimulation {
             try shop.goodsCommand(
                 .changePrice(Money(minorUnits: Int64(100 + random.below(5_000))), variant: variant(of: item)), on: item,
                 by: shop.customer(owner(of: item)))
-        case 91..<93:
+        case 91..<92:
             shop.commit(
                 try Points.redeem(
                     Int64(1 + random.below(50)), reason: "gift", actor: me, owner: buyer, state: shop.points(buyer), at: shop.now))
-        case 93..<95: try shop.cartCommand(.clear, owner: buyer)
+        case 92..<95: try reviewStep()
+        case 95..<96: try shop.cartCommand(.clear, owner: buyer)
         default: try flashSale(item)
         }
     }
+
+    /// A buyer reviews goods of a received order, or a review is moderated, answered or edited (by whoever: a wrong
+    /// caller is refused).
+    func reviewStep() throws {
+        // A paid or shipped order is first driven to receipt (the random steps rarely get one there).
+        let reviewable = orders.filter { [.paid, .shipped, .received].contains(shop.order($0).status) }
+        if random.chance(30), let order = random.pick(reviewable), let placed = shop.order(order).placed,
+            let line = random.pick(placed.lines)
+        {
+            if shop.order(order).status == .paid {
+                _ = try? shop.orderCommand(.ship(carrier: "SF", trackingNumber: "R\(step)"), order, by: merchantOf(order))
+            }
+            if shop.order(order).status == .shipped { _ = try? shop.orderCommand(.confirmReceipt, order, by: buyerOf(order)) }
+            try shop.review(line.goodsId, order: order, rating: 1 + random.below(5), by: shop.customer(placed.userId))
+            return
+        }
+        guard let item = random.pick(goods.filter { !shop.goods($0).reviews.isEmpty }), let review = random.pick(shop.goods(item).reviews)
+        else { return }
+        let merchant = shop.customer(owner(of: item))
+        let command: ReviewCommand
+        let caller: Actor
+        switch random.below(4) {
+        case 0: (command, caller) = (.moderate(.approve, reason: ""), merchant)
+        case 1: (command, caller) = (.moderate(random.chance(50) ? .reject : .flag, reason: "sim"), merchant)
+        case 2: (command, caller) = (.reply(text: "谢谢"), merchant)
+        default: (command, caller) = (.edit(rating: 1 + random.below(5), text: "改"), shop.customer(review.userId))
+        }
+        try shop.run(Catalog.self, .reviewAction(item, review.reviewId, command), by: random.chance(90) ? caller : shop.customer(buyers()))
+    }
+
+    func buyers() -> UserId { random.pick(customers) ?? merchants[0] }
+    var reviews: Int { goods.reduce(0) { $0 + shop.goods($1).reviews.count } }
+    var approvedReviews: Int { goods.reduce(0) { $0 + shop.goods($1).ratingCount } }
 
     /// Many buyers decide PlaceOrder from the same moment, then race to append.
     func flashSale(_ item: GoodsId) throws {
@@ -340,7 +374,7 @@ final class ShopSimulation {
         #expect(simulation.accepted > Self.steps / 4, "seed \(seed): only \(simulation.accepted) commands were accepted")
         #expect(simulation.orders.count > 5, "seed \(seed): only \(simulation.orders.count) orders")
         print(
-            "simulation seed \(seed): \(simulation.accepted) accepted, \(simulation.rejected) rejected, \(simulation.conflicts) conflicts, \(simulation.orders.count) orders, \(simulation.shop.eventCount) events"
+            "simulation seed \(seed): \(simulation.accepted) accepted, \(simulation.rejected) rejected, \(simulation.conflicts) conflicts, \(simulation.orders.count) orders, \(simulation.reviews) reviews (\(simulation.approvedReviews) approved) of \(simulation.orders.filter { simulation.shop.order($0).status == .received }.count) received orders, \(simulation.shop.eventCount) events"
         )
     }
 

@@ -89,7 +89,7 @@ import Testing
         expectRefused("text") {
             _ = try Catalog.review(
                 PostReview(reviewId: shop.id(), goodsId: goodsId, orderId: order, rating: 5, text: Self.zalgo, at: shop.now),
-                actor: shop.customer(buyer), goods: shop.goods(goodsId), order: shop.order(order))
+                actor: shop.customer(buyer), goods: shop.goods(goodsId), order: shop.order(order), policy: shop.policy)
         }
     }
 

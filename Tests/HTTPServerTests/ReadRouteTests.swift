@@ -98,7 +98,7 @@ extension Reply {
             let funnel = try await client.call(.get, "/v1/analytics/funnel?after=\(position)", token: admin)
             #expect(funnel.json["views"] as? Int == 1 && funnel.json["cartAdds"] as? Int == 2 && funnel.json["ordersPlaced"] as? Int == 1)
             let status = try await client.call(.get, "/v1/admin/projections", token: admin)
-            #expect(Set(status.array.compactMap { $0["name"] as? String }) == ["search", "recommend", "analytics", "mypages"])
+            #expect(Set(status.array.compactMap { $0["name"] as? String }) == ["search", "recommend", "analytics", "mypages", "reviews"])
             #expect(try await client.call(.get, "/v1/admin/projections", token: merchant).errorCode == "forbidden")
             #expect(try await client.call(.post, "/v1/admin/projections/search/rebuild", token: admin).status == .ok)
             #expect(try await client.call(.post, "/v1/admin/projections/nope/rebuild", token: admin).errorCode == "projection_not_found")

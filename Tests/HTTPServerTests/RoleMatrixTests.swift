@@ -38,6 +38,8 @@ struct MatrixShop {
     var merchant = "", deliveryMethod = ""
     var placedOrder = "", paidOrder = "", shippedOrder = "", receivedOrder = "", refundOrder = "", paidPayment = "", pendingPayment = ""
     var revocableKey = ""
+    /// A pending review of `goods`, by the customer, on `refundOrder`.
+    var review = ""
 
     static func build(_ client: some TestClientProtocol, _ harness: Harness, scope: Scope?) async throws -> MatrixShop {
         var shop = MatrixShop()
@@ -132,6 +134,11 @@ struct MatrixShop {
             try #require(try await client.command("ConfirmReceipt", ["orderId": id], token: buyer).status == .ok)
             shop[keyPath: keep] = id
         }
+        shop.review =
+            try await client.command(
+                "PostReview", ["goodsId": shop.goods, "orderId": shop.refundOrder, "rating": 2, "text": "有点碎 a little broken"],
+                token: buyer
+            ).result["reviewId"] ?? ""
         try #require(
             try await client.command("RequestRefund", ["orderId": shop.refundOrder, "reason": "damaged"], token: buyer).status == .ok)
 
@@ -269,6 +276,15 @@ enum Matrix {
         CommandRow("RetireDeliveryMethod", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in
             ["methodId": shop.deliveryMethod, "merchantId": shop.merchant]
         },
+        CommandRow("ModerateReview", succeeds: .merchant, passes: staff) { shop, n in
+            ["goodsId": shop.goods, "reviewId": shop.review, "verdict": n.isMultiple(of: 2) ? "approve" : "flag", "reason": "复查 check"]
+        },
+        CommandRow("ReplyToReview", succeeds: .merchant, passes: staff) { shop, _ in
+            ["goodsId": shop.goods, "reviewId": shop.review, "text": "抱歉，已为您补发 Sorry, a replacement is on its way"]
+        },
+        CommandRow("EditReview", succeeds: .customer, refusedCode: "not_owner") { shop, _ in
+            ["goodsId": shop.goods, "reviewId": shop.review, "rating": 3, "text": "客服处理很快 quick service"]
+        },
         CommandRow("PostReview", succeeds: .customer, refusedCode: "not_owner") { shop, _ in
             ["goodsId": shop.goods, "orderId": shop.receivedOrder, "rating": 5, "text": "好茶 good"]
         },
@@ -372,7 +388,7 @@ enum Matrix {
         "auditStreams": "admin audit:read", "auditCategories": "admin audit:read", "auditVerify": "admin audit:read",
         "projections": "admin projections:manage", "rebuildProjection": "admin projections:manage",
         "trainRecommendations": "admin projections:manage",
-        "apiKeys": "admin", "merchantApplications": "admin",
+        "apiKeys": "admin", "merchantApplications": "admin", "reviewQueue": "merchant goods:write",
     ]
 
     @Test func theDeclaredAccessIsTheExpectedOne() throws {

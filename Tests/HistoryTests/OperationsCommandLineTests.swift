@@ -30,7 +30,7 @@ import Glibc
         #expect(try runEmporium(["demo", "--data-dir", data]).status == 64, "the raw log demo is gone from the shop's CLI")
         // 65: the data is wrong.
         let past = try runEmporium(["replay", "--data-dir", data, "--position", "999"])
-        #expect(past.status == 65 && past.error.contains("past the log's head, 45") && !past.error.contains("Usage:"), "\(past.error)")
+        #expect(past.status == 65 && past.error.contains("past the log's head, 47") && !past.error.contains("Usage:"), "\(past.error)")
         let reseed = try runEmporium(["seed", "--data-dir", data])
         #expect(reseed.status == 65 && reseed.error.contains("already holds a shop") && !reseed.error.contains("Usage:"))
         // 66: an input is missing.
@@ -62,17 +62,17 @@ import Glibc
             try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         }
         let stats = try object(try runEmporium(["stats", "--json", "--data-dir", data]).output)
-        #expect(stats["headPosition"] as? Int == 45 && (stats["headHash"] as? String)?.count == 64)
+        #expect(stats["headPosition"] as? Int == 47 && (stats["headHash"] as? String)?.count == 64)
         let verify = try runEmporium(["verify", "--json", "--data-dir", data])
         let verified = try object(verify.output)
-        #expect(verify.status == 0 && verified["ok"] as? Bool == true && (verified["readModels"] as? [String: Any])?.count == 4)
+        #expect(verify.status == 0 && verified["ok"] as? Bool == true && (verified["readModels"] as? [String: Any])?.count == 5)
         let tail = try runEmporium(["tail", "--json", "--count", "3", "--data-dir", data])
         let lines = try tail.output.split(separator: "\n").map { try object(String($0)) }
         #expect(
-            lines.map { $0["position"] as? Int } == [43, 44, 45] && lines.allSatisfy { $0["payload"] == nil && $0["payloadBase64"] == nil })
+            lines.map { $0["position"] as? Int } == [45, 46, 47] && lines.allSatisfy { $0["payload"] == nil && $0["payloadBase64"] == nil })
         let status = try JSONSerialization.jsonObject(
             with: Data(try runEmporium(["projections", "status", "--json", "--data-dir", data]).output.utf8))
-        #expect((status as? [[String: Any]])?.count == 4)
+        #expect((status as? [[String: Any]])?.count == 5)
     }
 
     @Test func theSeedProgressEndsAtAHundredPercent() throws {

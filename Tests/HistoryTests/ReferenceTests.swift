@@ -79,6 +79,33 @@ import Testing
 
     /// The locked export is a log written before goods had variants (every goods event in its version 2 form):
     /// imported as it is, it replays to the locked states, each goods a goods with one default variant.
+    /// The reference export as it was before review moderation (`export-before-moderation.jsonl`, locked): its review
+    /// is a version 2 `ReviewPosted`, published at once, and replays as approved and counted, as it always was.
+    @Test func aLogFromBeforeModerationCountsItsReviewAsPublished() async throws {
+        let shop = try await ReferenceShop()
+        defer { shop.close() }
+        let target = temporaryDirectory("reference-before-moderation") + "/log"
+        try await Importer().importFile(Self.directory.appendingPathComponent("export-before-moderation.jsonl").path, into: target)
+        var options = EventLog.Options()
+        options.readOnly = true
+        let imported = try EventLog(directory: target, options: options)
+        defer { imported.close() }
+        var reviewVersions: Set<UInt32> = []
+        try imported.scan { recorded in
+            if recorded.type == ReviewPosted.eventType { reviewVersions.insert(recorded.schemaVersion) }
+            return true
+        }
+        #expect(reviewVersions == [2])
+        let replayed = try Replayer(log: imported, cipher: shop.vault).shop(through: imported.headPosition)
+        let reviewed = replayed.streams.values.compactMap { stream -> GoodsState? in
+            guard case .goods(let goods) = stream.state, !goods.reviews.isEmpty else { return nil }
+            return goods
+        }
+        #expect(reviewed.count == 1)
+        #expect(reviewed.first?.reviews.map(\.status) == [.approved])
+        #expect(reviewed.first?.ratingCount == 1 && reviewed.first?.ratingTotal == 5)
+    }
+
     @Test func aLogFromBeforeVariantsReplaysToTheLockedStates() async throws {
         let shop = try await ReferenceShop()  // for its key vault, which opens the export's sealed fields
         defer { shop.close() }

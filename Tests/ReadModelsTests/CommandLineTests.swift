@@ -32,10 +32,10 @@ import Testing
         #expect(rebuilt.output.contains("search: checkpoint \(shop.log.headPosition)"))
         let status = try emporium(["projections", "status", "--json", "--data-dir", data])
         let rows = try JSONDecoder().decode([ProjectionStatus].self, from: Data(status.output.utf8))
-        #expect(rows.map(\.name) == ["analytics", "mypages", "recommend", "search"])
+        #expect(rows.map(\.name) == ["analytics", "mypages", "recommend", "reviews", "search"])
         #expect(rows.allSatisfy { $0.lag == 0 && $0.rows > 0 && $0.modelBytes > 0 })
         // The rebuild trained the factor model at its end; `recommend train` trains it again on demand.
-        #expect(rows.map(\.trainedAt) == [nil, nil, shop.log.headPosition, nil])
+        #expect(rows.map(\.trainedAt) == [nil, nil, shop.log.headPosition, nil, nil])
         let trained = try emporium(["recommend", "train", "--data-dir", data])
         #expect(trained.status == 0 && trained.output.contains("trained at position \(shop.log.headPosition) on "), "\(trained.output)")
         let evaluation = try emporium(["recommend", "evaluate", "--data-dir", data])

@@ -309,9 +309,12 @@ import Testing
         try check(RecommendProjection.self)
         try check(AnalyticsProjection.self)
         try check(MyPagesProjection.self)
-        // Every kind of row is there to check, refunds and ledgers included.
-        let rows = try projector.read(MyPagesProjection.self) { ($0.points.count, $0.reviews.count, $0.favorites.count) }
-        #expect(rows.0 > 0 && rows.1 > 0 && rows.2 > 0)
+        try check(ReviewsProjection.self)
+        // Every kind of row is there to check, refunds, ledgers, replies and rejections included.
+        let rows = try projector.read(MyPagesProjection.self) { ($0.points.count, $0.favorites.count) }
+        #expect(rows.0 > 0 && rows.1 > 0)
+        let reviews = try projector.read(ReviewsProjection.self) { Array($0.reviews.rows.values) }
+        #expect(reviews.contains { $0.reply != nil } && reviews.contains { $0.status == .rejected && !$0.reason.isEmpty })
         // What the shop never produces: absent optionals and empty rows.
         let exchanged = MyPagesProjection.LedgerEntry(type: PointsExchanged.eventType, points: -50, orderId: nil, at: 1)
         #expect(BinaryPayload.encodeFast(exchanged) == (try BinaryPayload.encode(exchanged)))

@@ -14,6 +14,9 @@ public struct GoodsState: Hashable, Codable, Sendable {
     public var isListed = false
     /// (order, goods) lines already reviewed: one review per order line.
     public var reviewedOrders: SortedSet<OrderId> = []
+    /// Every review, in the order posted (`Reviews.swift`).
+    public var reviews: [ReviewMark] = []
+    /// Over approved reviews only.
     public var ratingTotal = 0
     public var ratingCount = 0
     public var listedAt: Instant?
@@ -98,10 +101,7 @@ public struct GoodsState: Hashable, Codable, Sendable {
         case .lowStockDetected: break
         case .delisted: next.isListed = false
         case .relisted: next.isListed = true
-        case .reviewPosted(let review):
-            next.reviewedOrders.insert(review.orderId)
-            next.ratingTotal += review.rating
-            next.ratingCount += 1
+        case .reviewPosted, .reviewModerated, .reviewReplied, .reviewEdited: next.applyReview(event)
         case .optionsDefined(let defined):
             next.options = defined.options
             next.changeVariant(nil) {
@@ -462,27 +462,5 @@ public enum Catalog {
                     available: variant.available, threshold: variant.lowStockThreshold, at: at,
                     variantId: variant.variantId.named(in: goodsId)))
         }
-    }
-
-    /// A review by the buyer of a received order that contains the goods; one per order line.
-    public static func review(_ command: PostReview, actor: Actor, goods: GoodsState, order: OrderState) throws(Rejection) -> Decision {
-        guard let goodsId = goods.goodsId else { throw Rejection(.goodsNotFound, "no such goods") }
-        guard (1...5).contains(command.rating) else { throw Rejection(.ratingOutOfRange, "rating must be 1 to 5", field: "rating") }
-        try Limits.text(command.text, "text", max: Limits.reviewCharactersMax, allowEmpty: true)
-        guard let placed = order.placed else { throw Rejection(.orderNotFound, "no such order") }
-        guard actor.userId == placed.userId else { throw Rejection(.notOwner, "only the buyer reviews") }
-        guard order.status == .received, placed.lines.contains(where: { $0.goodsId == goodsId }) else {
-            throw Rejection(.reviewNotAllowed, "a review needs a received order containing these goods")
-        }
-        guard !goods.reviewedOrders.contains(placed.orderId) else { throw Rejection(.alreadyReviewed, "this order line is reviewed") }
-        var decision = Decision()
-        decision.append(
-            .goods(
-                .reviewPosted(
-                    ReviewPosted(
-                        reviewId: command.reviewId, orderId: placed.orderId, userId: placed.userId,
-                        rating: command.rating, text: command.text, at: command.at))),
-            to: .goods(goodsId))
-        return decision
     }
 }

@@ -3,6 +3,7 @@ extension Catalog: Decider {
         /// A merchant (or admin) command on one goods; `.list` names the new goods' id.
         case goods(GoodsId, GoodsCommand)
         case review(PostReview)
+        case reviewAction(GoodsId, ReviewId, ReviewCommand)
     }
 
     public static func reads(_ command: Command, actor: Actor, loaded: Loaded) -> [StreamId] {
@@ -12,6 +13,7 @@ extension Catalog: Decider {
             guard let merchant = goods.merchantId ?? actor.userId else { return [.goods(goodsId)] }
             return [.goods(goodsId)] + skuClaims(goodsCommand, merchant: merchant).map { .skuClaim($0) }
         case .review(let review): return [.goods(review.goodsId), .order(review.orderId)]
+        case .reviewAction(let goodsId, _, _): return [.goods(goodsId)]
         }
     }
 
@@ -32,7 +34,10 @@ extension Catalog: Decider {
             }
             return try decide(goodsCommand, actor: actor, goods: goods, skuClaims: claims, at: at)
         case .review(let review):
-            return try Catalog.review(review, actor: actor, goods: loaded[.goods(review.goodsId)], order: loaded[.order(review.orderId)])
+            return try Catalog.review(
+                review, actor: actor, goods: loaded[.goods(review.goodsId)], order: loaded[.order(review.orderId)], policy: policy)
+        case let .reviewAction(goodsId, reviewId, action):
+            return try Catalog.decide(action, on: reviewId, actor: actor, goods: loaded[.goods(goodsId)], at: at)
         }
     }
 }

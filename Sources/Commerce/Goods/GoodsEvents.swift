@@ -58,12 +58,13 @@ public struct GoodsUpdated: EventPayload {
 // such an event is still written in its version 2 form, byte for byte what it was (`VariantEvent`).
 
 /// An event about one variant's price or stock: `variantId` nil means the default variant.
-public protocol VariantEvent: EventPayload {
+public protocol VariantEvent: EvolvedEventPayload {
     var variantId: VariantId? { get }
 }
 
 extension VariantEvent {
     public static var schemaVersion: Int { 3 }
+    public var writtenVersion: Int { variantId == nil ? 2 : 3 }
 }
 
 public struct PriceChanged: VariantEvent {
@@ -223,19 +224,95 @@ public struct GoodsRelisted: EventPayload {
     public static let eventType = "GoodsRelisted"; public var at: Instant
     public init(at: Instant) { self.at = at }
 }
-public struct ReviewPosted: EventPayload {
+/// A buyer's review of goods from a received order. Version 3 adds `awaitingModeration` last: true when the shop
+/// moderates reviews (it counts once approved); nil when it was published at once, as every review before version 3
+/// was, and then it is written in its version 2 form.
+public struct ReviewPosted: EvolvedEventPayload {
     public static let eventType = "ReviewPosted"
+    public static var schemaVersion: Int { 3 }
     public var reviewId: ReviewId
     public var orderId: OrderId
     public var userId: UserId
     public var rating: Int
     public var text: String
     public var at: Instant
+    public var awaitingModeration: Bool?
 
-    public init(reviewId: ReviewId, orderId: OrderId, userId: UserId, rating: Int, text: String, at: Instant) {
+    public init(
+        reviewId: ReviewId, orderId: OrderId, userId: UserId, rating: Int, text: String, at: Instant, awaitingModeration: Bool? = nil
+    ) {
         self.reviewId = reviewId
         self.orderId = orderId
         self.userId = userId
+        self.rating = rating
+        self.text = text
+        self.at = at
+        self.awaitingModeration = awaitingModeration
+    }
+
+    public var writtenVersion: Int { awaitingModeration == nil ? 2 : 3 }
+
+    /// Version 2 ends before `awaitingModeration` (its review was published at once).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        reviewId = try container.decode(ReviewId.self, forKey: .reviewId)
+        orderId = try container.decode(OrderId.self, forKey: .orderId)
+        userId = try container.decode(UserId.self, forKey: .userId)
+        rating = try container.decode(Int.self, forKey: .rating)
+        text = try container.decode(String.self, forKey: .text)
+        at = try container.decode(Instant.self, forKey: .at)
+        if decoder.userInfo[.eventSchemaVersion] as? Int ?? Self.schemaVersion >= 3 {
+            awaitingModeration = try container.decodeIfPresent(Bool.self, forKey: .awaitingModeration)
+        }
+    }
+}
+
+/// A moderator's verdict on a review (an admin, or the goods' merchant): approved reviews count in the rating and in
+/// search ranking; rejected and flagged ones do not (flagged: taken out for another look).
+public struct ReviewModerated: EventPayload {
+    public static let eventType = "ReviewModerated"
+    public var reviewId: ReviewId
+    public var verdict: ReviewVerdict
+    /// Why (required to reject or flag; shown to the author).
+    public var reason: String
+    public var moderatorId: UserId
+    public var at: Instant
+
+    public init(reviewId: ReviewId, verdict: ReviewVerdict, reason: String, moderatorId: UserId, at: Instant) {
+        self.reviewId = reviewId
+        self.verdict = verdict
+        self.reason = reason
+        self.moderatorId = moderatorId
+        self.at = at
+    }
+}
+
+/// The shop's one public reply to a review: by the goods' merchant (or an admin, as the shop's service desk).
+public struct ReviewReplied: EventPayload {
+    public static let eventType = "ReviewReplied"
+    public var reviewId: ReviewId
+    public var text: String
+    public var replierId: UserId
+    public var at: Instant
+
+    public init(reviewId: ReviewId, text: String, replierId: UserId, at: Instant) {
+        self.reviewId = reviewId
+        self.text = text
+        self.replierId = replierId
+        self.at = at
+    }
+}
+
+/// The author's new rating and text for a review still pending or rejected; it awaits moderation again.
+public struct ReviewEdited: EventPayload {
+    public static let eventType = "ReviewEdited"
+    public var reviewId: ReviewId
+    public var rating: Int
+    public var text: String
+    public var at: Instant
+
+    public init(reviewId: ReviewId, rating: Int, text: String, at: Instant) {
+        self.reviewId = reviewId
         self.rating = rating
         self.text = text
         self.at = at
@@ -255,6 +332,9 @@ public enum GoodsEvent: Hashable, Sendable {
     case delisted(GoodsDelisted)
     case relisted(GoodsRelisted)
     case reviewPosted(ReviewPosted)
+    case reviewModerated(ReviewModerated)
+    case reviewReplied(ReviewReplied)
+    case reviewEdited(ReviewEdited)
     case optionsDefined(GoodsOptionsDefined)
     case variantAdded(VariantAdded)
     case variantUpdated(VariantUpdated)

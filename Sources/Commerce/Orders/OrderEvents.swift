@@ -72,13 +72,14 @@ public struct OrderNumbersReserved: EventPayload {
     public init(day: String, first: Int, count: Int) { self.day = day; self.first = first; self.count = count }
 }
 
-public struct OrderPlaced: EventPayload {
+public struct OrderPlaced: EvolvedEventPayload {
     public static let eventType = "OrderPlaced"
     /// 3: lines may name their variant (`OrderLine.variantId`, `.variant`), and the delivery chosen follows the other
     /// fields; written only when the order has either, else in the v2 form.
     public static var schemaVersion: Int { 3 }
     /// Whether the event needs version 3: some line names a variant, or a delivery was chosen.
     public var needsVersion3: Bool { delivery != nil || lines.contains { $0.variantId != nil || $0.variant != nil } }
+    public var writtenVersion: Int { needsVersion3 ? 3 : 2 }
     public var orderId: OrderId
     public var number: String
     public var userId: UserId

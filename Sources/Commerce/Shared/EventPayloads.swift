@@ -90,6 +90,9 @@ extension GoodsEvent {
         case .delisted(let payload): return payload
         case .relisted(let payload): return payload
         case .reviewPosted(let payload): return payload
+        case .reviewModerated(let payload): return payload
+        case .reviewReplied(let payload): return payload
+        case .reviewEdited(let payload): return payload
         case .optionsDefined(let payload): return payload
         case .variantAdded(let payload): return payload
         case .variantUpdated(let payload): return payload

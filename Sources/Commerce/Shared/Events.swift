@@ -11,6 +11,13 @@ extension EventPayload {
     public static var schemaVersion: Int { 2 }
 }
 
+/// An event whose latest version only added optional fields: it is written at the oldest version whose fields hold
+/// it, so an event that uses none of the added fields is written byte for byte as before (a stock event naming no
+/// variant, an order with neither variants nor a delivery, a review published at once).
+public protocol EvolvedEventPayload: EventPayload {
+    var writtenVersion: Int { get }
+}
+
 // MARK: All events
 
 /// Every event of the shop, by aggregate.

@@ -41,8 +41,8 @@ extension UserState: AggregateState {
 }
 
 extension GoodsState: AggregateState {
-    /// 2: variants, options and attributes.
-    public static var snapshotSchemaVersion: Int { 2 }
+    /// 2: variants, options and attributes; 3: each review's mark (the rating counts approved reviews only).
+    public static var snapshotSchemaVersion: Int { 3 }
 
     public func evolve(_ event: DomainEvent) -> GoodsState {
         if case .goods(let event) = event { return evolve(event) }

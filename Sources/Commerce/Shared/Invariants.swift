@@ -25,7 +25,13 @@ extension GoodsState: InvariantChecked {
         }
         if Set(variants.map(\.values)).count != variants.count { broken.append("two variants share their option values") }
         if variants.contains(where: { $0.sold < 0 }) { broken.append("a variant's sold is negative") }
-        if ratingCount != reviewedOrders.count { broken.append("\(ratingCount) ratings from \(reviewedOrders.count) reviewed orders") }
+        if reviews.count != reviewedOrders.count { broken.append("\(reviews.count) reviews of \(reviewedOrders.count) reviewed orders") }
+        if Set(reviews.map(\.reviewId)).count != reviews.count { broken.append("two reviews share an id") }
+        // Only approved reviews count in the rating.
+        let approved = reviews.filter { $0.status == .approved }
+        if ratingCount != approved.count || ratingTotal != approved.reduce(0, { $0 + $1.rating }) {
+            broken.append("rating \(ratingTotal)/\(ratingCount) is not that of the \(approved.count) approved reviews")
+        }
         if ratingTotal < ratingCount || ratingTotal > 5 * ratingCount {
             broken.append("rating total \(ratingTotal) over \(ratingCount) ratings")
         }

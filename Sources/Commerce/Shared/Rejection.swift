@@ -75,6 +75,9 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case reviewNotAllowed = "review_not_allowed"
         case alreadyReviewed = "already_reviewed"
         case ratingOutOfRange = "rating_out_of_range"
+        case reviewNotFound = "review_not_found"
+        case reviewNotEditable = "review_not_editable"
+        case alreadyReplied = "already_replied"
         // Merchant applications.
         case alreadyMerchant = "already_merchant"
         case applicationPending = "application_pending"

@@ -17,6 +17,8 @@ public struct ShopPolicy: Sendable, Hashable {
     public var lockoutSeconds: Int64 = 15 * 60
     /// Refunds may be requested this long after receipt.
     public var refundWindowSeconds: Int64 = 14 * 24 * 3600
+    /// Reviews wait for an admin or the goods' merchant to approve them before they count (false: published at once).
+    public var reviewsAwaitModeration = true
     public var passwordHashing = PasswordParameters.production
 
     public init() {}

@@ -87,6 +87,7 @@ public func buildRouter(
         on: endpoints)
     GoodsController(engine: engine).register(on: endpoints)
     MeController(engine: engine, reads: reads).register(on: endpoints)
+    ReviewsController(reads: reads).register(on: endpoints)
     SearchController(reads: reads).register(on: endpoints)
     RecommendationsController(reads: reads).register(on: endpoints)
     AnalyticsController(reads: reads).register(on: endpoints)

@@ -1,19 +1,20 @@
 import Commerce
 import Foundation
 
-/// "My" pages: orders by status, points ledger, favorites, footprints and
-/// reviews, per user. Personal fields (names, addresses) are not copied
+/// "My" pages: orders by status, points ledger, favorites and footprints,
+/// per user (reviews: `ReviewsProjection`). Personal fields (names, addresses) are not copied
 /// here: they are sealed in the log and must vanish when a user is
 /// forgotten, so pages that show them read the aggregate.
 public final class MyPagesProjection: Projection, @unchecked Sendable {
     public static let name = "mypages"
-    public static let schemaVersion = 3  // 2: footprints and favorites keep goods ids as 16 bytes; 3: the variant bought
+    // 2: footprints and favorites keep goods ids as 16 bytes; 3: the variant bought; 4: reviews moved to their own model
+    public static let schemaVersion = 4
     public static let foldCostGuess = 1.0
     public static let eventTypes: Set<String> = [
         OrderPlaced.eventType, OrderPaid.eventType, OrderShipped.eventType, OrderReceived.eventType, OrderCancelled.eventType,
         RefundRequested.eventType, RefundApproved.eventType, RefundRejected.eventType, OrderRefunded.eventType, OrderExpired.eventType,
         PointsEarned.eventType, PointsRedeemed.eventType, PointsRefunded.eventType, PointsRevoked.eventType, PointsExchanged.eventType,
-        FavoriteAdded.eventType, FavoriteRemoved.eventType, GoodsViewed.eventType, ReviewPosted.eventType, UserForgotten.eventType,
+        FavoriteAdded.eventType, FavoriteRemoved.eventType, GoodsViewed.eventType, UserForgotten.eventType,
     ]
 
     public struct OrderSummary: Codable, Equatable, Sendable, Hashable {
@@ -44,15 +45,6 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
         public var ledger: [LedgerEntry] = []
     }
 
-    public struct Review: Codable, Equatable, Sendable, Hashable {
-        public var reviewId: String
-        public var goodsId: String
-        public var orderId: String
-        public var rating: Int
-        public var text: String
-        public var at: Int64
-    }
-
     public struct Footprint: Codable, Equatable, Sendable, Hashable {
         /// An id, not its text: lists are searched on every view, and 16 bytes compare without a pointer chase.
         public var goodsId: GoodsId
@@ -60,15 +52,13 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
     }
 
     public static let ledgerEntriesKept = 500
-    public static let reviewsKept = 500
 
     /// Keyed `order id`.
     public let orders = Table<OrderSummary>(prefix: 1)
     public let points = Table<PointsPage>(prefix: 2)
     public let favorites = Table<[Footprint]>(prefix: 3)
     public let footprints = Table<[Footprint]>(prefix: 4)
-    public let reviews = Table<[Review]>(prefix: 5)
-    public var storedTables: [any StoredTable] { [orders, points, favorites, footprints, reviews] }
+    public var storedTables: [any StoredTable] { [orders, points, favorites, footprints] }
     /// user → their order ids (derived from `orders`).
     private var ordersByUser: [String: [String]] = [:]
 
@@ -84,13 +74,6 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
         case (.order(let id), .order(let change)): applyOrder(id.description, change)
         case (.points(let user), .points(let change)): applyPoints(user.description, change)
         case (.user(let user), .user(let change)): applyUser(user.description, change)
-        case (.goods(let goods), .goods(.reviewPosted(let review))):
-            reviews.update(review.userId.description, default: []) {
-                $0.prepend(
-                    Review(
-                        reviewId: review.reviewId.description, goodsId: goods.description, orderId: review.orderId.description,
-                        rating: review.rating, text: review.text, at: review.at.millisecondsSinceEpoch), keepingAtMost: Self.reviewsKept)
-            }
         default: break
         }
     }
@@ -201,5 +184,4 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
     public func points(of user: UserId) -> PointsPage { points[user.description] ?? PointsPage() }
     public func favorites(of user: UserId) -> [Footprint] { favorites[user.description] ?? [] }
     public func footprints(of user: UserId) -> [Footprint] { footprints[user.description] ?? [] }
-    public func reviews(of user: UserId) -> [Review] { reviews[user.description] ?? [] }
 }

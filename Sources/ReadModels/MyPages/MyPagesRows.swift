@@ -36,17 +36,6 @@ extension MyPagesProjection.PointsPage: BinaryFastEncodable {
     }
 }
 
-extension MyPagesProjection.Review: BinaryFastEncodable {
-    public func encode(binary w: inout BinaryWriter) {
-        w.string(reviewId)
-        w.string(goodsId)
-        w.string(orderId)
-        w.int(rating)
-        w.string(text)
-        w.int64(at)
-    }
-}
-
 extension MyPagesProjection.Footprint: BinaryFastEncodable {
     public func encode(binary w: inout BinaryWriter) {
         w.id(goodsId)

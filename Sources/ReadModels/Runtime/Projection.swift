@@ -69,7 +69,7 @@ extension Projection {
 /// The projections `emporium serve` runs, by name.
 public enum Projections {
     public static var all: [any Projection.Type] {
-        [SearchProjection.self, RecommendProjection.self, AnalyticsProjection.self, MyPagesProjection.self]
+        [SearchProjection.self, RecommendProjection.self, AnalyticsProjection.self, MyPagesProjection.self, ReviewsProjection.self]
     }
 
     public static func named(_ name: String) -> (any Projection.Type)? { all.first { $0.name == name } }

@@ -16,6 +16,7 @@ extension GoodsState: BinaryFastEncodable {
         w.array(attributes) { $1.encode(binary: &$0) }
         w.bool(isListed)
         w.array(reviewedOrders.elements.sorted()) { $0.id($1) }
+        w.array(reviews) { $1.encode(binary: &$0) }
         w.int(ratingTotal)
         w.int(ratingCount)
         w.optional(listedAt) { $0.instant($1) }
@@ -44,5 +45,15 @@ extension GoodsAttribute: BinaryFastEncodable {
         w.string(value)
         w.string(unit)
         w.strings(choices)
+    }
+}
+
+extension ReviewMark: BinaryFastEncodable {
+    public func encode(binary w: inout BinaryWriter) {
+        w.id(reviewId)
+        w.id(userId)
+        w.int(rating)
+        w.string(status.rawValue)
+        w.bool(replied)
     }
 }
