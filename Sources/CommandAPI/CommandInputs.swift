@@ -42,6 +42,8 @@ extension CommandEnvelope {
         case .moderateReview: return try read(ModerateReviewInput.self)
         case .replyToReview: return try read(ReplyToReviewInput.self)
         case .editReview: return try read(EditReviewInput.self)
+        case .joinWaitlist: return try WaitlistInput(from: decoder).joining
+        case .leaveWaitlist: return try WaitlistInput(from: decoder).leaving
         case .defineOptions: return try read(DefineOptionsInput.self)
         case .addVariant: return try read(AddVariantInput.self)
         case .updateVariant: return try read(UpdateVariantInput.self)
@@ -423,6 +425,14 @@ struct EditReviewInput: CommandInput {
     var rating: Int
     var text: String?
     var command: Command { .editReview(goodsId: goodsId, reviewId: reviewId, rating: rating, text: text ?? "") }
+}
+
+struct WaitlistInput: Decodable {
+    var goodsId: GoodsId
+    /// Which variant, for a goods with several.
+    var variantId: VariantId?
+    var joining: Command { .joinWaitlist(goodsId, variant: variantId) }
+    var leaving: Command { .leaveWaitlist(goodsId, variant: variantId) }
 }
 
 struct CartLineInput: Decodable {

@@ -51,6 +51,9 @@ public enum Command: Sendable, Hashable {
     case replyToReview(goodsId: GoodsId, reviewId: ReviewId, text: String)
     /// The author, while the review is pending or rejected; it awaits moderation again.
     case editReview(goodsId: GoodsId, reviewId: ReviewId, rating: Int, text: String = "")
+    /// The caller waits for the variant (nil: the goods' only one) to be back in stock; only while it is out of stock.
+    case joinWaitlist(GoodsId, variant: VariantId? = nil)
+    case leaveWaitlist(GoodsId, variant: VariantId? = nil)
     // Carts and coupons.
     /// nil variant: the goods' only one (a goods with several variants must be told which).
     case addToCart(GoodsId, quantity: Int, variant: VariantId? = nil)
@@ -123,6 +126,7 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
     case listGoods = "ListGoods", updateGoods = "UpdateGoods", changePrice = "ChangePrice", restock = "Restock", adjustStock = "AdjustStock"
     case delist = "Delist", relist = "Relist", postReview = "PostReview"
     case moderateReview = "ModerateReview", replyToReview = "ReplyToReview", editReview = "EditReview"
+    case joinWaitlist = "JoinWaitlist", leaveWaitlist = "LeaveWaitlist"
     case defineOptions = "DefineOptions", addVariant = "AddVariant", updateVariant = "UpdateVariant", delistVariant = "DelistVariant"
     case relistVariant = "RelistVariant", setGoodsAttributes = "SetGoodsAttributes"
     case defineDeliveryMethod = "DefineDeliveryMethod", retireDeliveryMethod = "RetireDeliveryMethod"
@@ -147,7 +151,8 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
         case .updateProfile, .changePassword, .addAddress, .updateAddress, .removeAddress, .setDefaultAddress, .addFavorite,
             .removeFavorite,
             .recordView, .grantRole, .forgetUser, .applyForMerchant, .approveMerchantApplication, .rejectMerchantApplication, .issueApiKey,
-            .revokeApiKey, .postReview, .editReview, .addToCart, .changeQuantity, .removeFromCart, .applyCoupon, .removeCoupon, .clearCart,
+            .revokeApiKey, .postReview, .editReview, .joinWaitlist, .leaveWaitlist, .addToCart, .changeQuantity, .removeFromCart,
+            .applyCoupon, .removeCoupon, .clearCart,
             .placeOrder,
             .payOrder, .confirmReceipt, .requestRefund, .expireOrder, .initiatePayment, .redeemPoints, .exchangePoints:
             return .signedIn(scope: nil)
@@ -193,6 +198,8 @@ extension Command {
         case .moderateReview: return .moderateReview
         case .replyToReview: return .replyToReview
         case .editReview: return .editReview
+        case .joinWaitlist: return .joinWaitlist
+        case .leaveWaitlist: return .leaveWaitlist
         case .addToCart: return .addToCart
         case .changeQuantity: return .changeQuantity
         case .removeFromCart: return .removeFromCart

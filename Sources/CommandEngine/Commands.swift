@@ -166,6 +166,14 @@ extension Engine {
             return try await onReview(goodsId, reviewId, type, context) { .reply(text: text) }
         case let .editReview(goodsId, reviewId, rating, text):
             return try await onReview(goodsId, reviewId, type, context) { .edit(rating: rating, text: text) }
+        case let .joinWaitlist(goodsId, variant):
+            return try await decide(Catalog.self, type, context, answer: { _, _, _, result in result.goodsId = goodsId }) { _, _ in
+                .waitlist(goodsId, .join(variant: variant))
+            }
+        case let .leaveWaitlist(goodsId, variant):
+            return try await decide(Catalog.self, type, context, answer: { _, _, _, result in result.goodsId = goodsId }) { _, _ in
+                .waitlist(goodsId, .leave(variant: variant))
+            }
         // Carts and coupons.
         case let .addToCart(goodsId, quantity, variant):
             return try await decide(Carts.self, type, context) { _, _ in .add(goodsId, quantity: quantity, variant: variant) }

@@ -34,7 +34,8 @@ enum Samples {
         ApiKeyIssued.eventType, ApiKeyRevoked.eventType, GoodsOptionsDefined.eventType, VariantAdded.eventType,
         VariantUpdated.eventType, VariantDelisted.eventType, VariantRelisted.eventType, GoodsAttributesSet.eventType,
         SkuClaimed.eventType, DeliveryMethodDefined.eventType, DeliveryMethodRetired.eventType, ReviewModerated.eventType,
-        ReviewReplied.eventType, ReviewEdited.eventType,
+        ReviewReplied.eventType, ReviewEdited.eventType, WaitlistJoined.eventType, WaitlistLeft.eventType,
+        BackInStockNotified.eventType,
     ]
 
     static let deliveryMethod = DeliveryMethodId(UUID(uuidString: "0193a1f2-0000-7000-8000-00000000000b") ?? UUID())
@@ -122,6 +123,9 @@ enum Samples {
             .reviewModerated(ReviewModerated(reviewId: review, verdict: .reject, reason: "含广告 advertising", moderatorId: merchant, at: at))),
         .goods(.reviewReplied(ReviewReplied(reviewId: review, text: "谢谢惠顾 — thank you", replierId: merchant, at: at))),
         .goods(.reviewEdited(ReviewEdited(reviewId: review, rating: 3, text: "口感一般 — so-so", at: at))),
+        .goods(.waitlistJoined(WaitlistJoined(userId: user, variantId: variant, at: at))),
+        .goods(.waitlistLeft(WaitlistLeft(userId: user, variantId: nil, at: at))),
+        .goods(.backInStockNotified(BackInStockNotified(userId: user, variantId: variant, available: 12, at: at))),
         .cart(.itemAdded(CartItemAdded(goodsId: goods, quantity: 2, at: at))),
         .cart(.quantityChanged(CartItemQuantityChanged(goodsId: goods, quantity: 3, at: at))),
         .cart(.itemRemoved(CartItemRemoved(goodsId: goods, at: at))),

@@ -149,7 +149,10 @@ final class ShopSimulation {
             shop.commit(
                 try Points.redeem(
                     Int64(1 + random.below(50)), reason: "gift", actor: me, owner: buyer, state: shop.points(buyer), at: shop.now))
-        case 92..<95: try reviewStep()
+        case 92..<94: try reviewStep()
+        case 94..<95:
+            let command: WaitlistCommand = random.chance(80) ? .join(variant: variant(of: item)) : .leave(variant: variant(of: item))
+            try shop.run(Catalog.self, .waitlist(item, command), by: me)
         case 95..<96: try shop.cartCommand(.clear, owner: buyer)
         default: try flashSale(item)
         }

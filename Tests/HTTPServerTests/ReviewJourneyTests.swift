@@ -1,4 +1,5 @@
 import Commerce
+import EventCodec
 import EventStore
 import Foundation
 import HTTPTypes
@@ -95,6 +96,47 @@ import Testing
             let goods = try await client.call(.get, "/v1/goods/\(goodsId)").json
             #expect(goods["ratingCount"] as? Int == 1 && goods["ratingAverage"] as? Double == 5, "\(goods)")
             #expect(try await client.call(.get, "/v1/reviews", token: merchant).array.isEmpty, "the queue is empty")
+        }
+    }
+}
+
+/// Back in stock over HTTP: two customers wait for a sold-out tea; each restock notifies them in the order they joined,
+/// one per unit.
+@Suite struct WaitlistJourneyTests {
+    @Test func restocksNotifyTheWaitlistFirstComeFirstServed() async throws {
+        let harness = try Harness()
+        try await harness.app.test(.router) { client in
+            let merchant = try await client.user("scarce@example.com", role: .merchant, engine: harness.engine)
+            let early = try await client.shopper("early@example.com", engine: harness.engine)
+            let late = try await client.shopper("late@example.com", engine: harness.engine)
+            let goodsId = try #require(
+                try await client.command(
+                    "ListGoods", ["title": "Da Hong Pao 大红袍", "category": "tea", "price": 38_800, "stock": 1], token: merchant
+                ).result["goodsId"])
+            let inStock = try await client.command("JoinWaitlist", ["goodsId": goodsId], token: early)
+            #expect(inStock.status == .unprocessableContent && inStock.errorCode == "in_stock", "\(inStock.text)")
+            #expect(try await client.command("PlaceOrder", ["items": [["goodsId": goodsId, "quantity": 1]]], token: late).status == .ok)
+
+            #expect(try await client.command("JoinWaitlist", ["goodsId": goodsId], token: early).status == .ok)
+            #expect(try await client.command("JoinWaitlist", ["goodsId": goodsId], token: late).status == .ok)
+            let twice = try await client.command("JoinWaitlist", ["goodsId": goodsId], token: late)
+            #expect(twice.status == .unprocessableContent && twice.errorCode == "already_waiting", "\(twice.text)")
+
+            func notified(_ reply: Reply) -> Int {
+                (reply.json["events"] as? [[String: Any]] ?? []).filter { $0["type"] as? String == "BackInStockNotified" }.count
+            }
+            let one = try await client.command("Restock", ["goodsId": goodsId, "quantity": 1], token: merchant)
+            #expect(one.status == .ok && notified(one) == 1, "\(one.text)")
+            let earlyId = try await client.call(.get, "/v1/me/profile", token: early).json["userId"] as? String
+            let told = try harness.log.events(ofType: BackInStockNotified.eventType, from: 1, limit: 10)
+            let first = try #require(told.first)
+            let event = try EventCodec.decode(type: first.type, schemaVersion: Int(first.schemaVersion), payload: first.payload)
+            guard case .goods(.backInStockNotified(let notice)) = event else { throw CancellationError() }
+            #expect(told.count == 1 && notice.userId.description == earlyId, "the first to join is the first told")
+            let more = try await client.command("Restock", ["goodsId": goodsId, "quantity": 5], token: merchant)
+            #expect(notified(more) == 1, "\(more.text)")
+            let leave = try await client.command("LeaveWaitlist", ["goodsId": goodsId], token: late)
+            #expect(leave.errorCode == "not_waiting", "the notified have left the list: \(leave.text)")
         }
     }
 }

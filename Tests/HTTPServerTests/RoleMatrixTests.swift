@@ -40,6 +40,8 @@ struct MatrixShop {
     var revocableKey = ""
     /// A pending review of `goods`, by the customer, on `refundOrder`.
     var review = ""
+    /// Two goods out of stock; the customer waits for the second.
+    var soldOut = "", awaited = ""
 
     static func build(_ client: some TestClientProtocol, _ harness: Harness, scope: Scope?) async throws -> MatrixShop {
         var shop = MatrixShop()
@@ -67,6 +69,12 @@ struct MatrixShop {
                 "ListGoods", ["title": title, "category": "tea", "price": 10_000, "stock": 100], token: shop.bearer[.merchant]
             )
             .result["goodsId"] ?? ""
+        }
+        for keep in [\MatrixShop.soldOut, \MatrixShop.awaited] {
+            shop[keyPath: keep] =
+                try await client.command(
+                    "ListGoods", ["title": "Sold out 售罄", "category": "tea", "price": 10_000, "stock": 0], token: shop.bearer[.merchant]
+                ).result["goodsId"] ?? ""
         }
         shop.goods = try await list("Longjing 龙井")
         shop.otherGoods = try await list("Oolong 乌龙")
@@ -99,6 +107,7 @@ struct MatrixShop {
                 ], token: admin
             ).result["couponId"] ?? ""
         let buyer = shop.bearer[.customer]
+        try #require(try await client.command("JoinWaitlist", ["goodsId": shop.awaited], token: buyer).status == .ok)
         _ = try await client.command("AddFavorite", ["goodsId": shop.goods], token: buyer)
         _ = try await client.command("AddToCart", ["goodsId": shop.goods, "quantity": 1], token: buyer)
         try #require(try await client.command("ApplyCoupon", ["code": "MATRIX"], token: buyer).status == .ok)
@@ -285,6 +294,8 @@ enum Matrix {
         CommandRow("EditReview", succeeds: .customer, refusedCode: "not_owner") { shop, _ in
             ["goodsId": shop.goods, "reviewId": shop.review, "rating": 3, "text": "客服处理很快 quick service"]
         },
+        CommandRow("JoinWaitlist", succeeds: .customer, passes: others) { shop, _ in ["goodsId": shop.soldOut] },
+        CommandRow("LeaveWaitlist", succeeds: .customer, passes: others) { shop, _ in ["goodsId": shop.awaited] },
         CommandRow("PostReview", succeeds: .customer, refusedCode: "not_owner") { shop, _ in
             ["goodsId": shop.goods, "orderId": shop.receivedOrder, "rating": 5, "text": "好茶 good"]
         },

@@ -16,6 +16,8 @@ public struct GoodsState: Hashable, Codable, Sendable {
     public var reviewedOrders: SortedSet<OrderId> = []
     /// Every review, in the order posted (`Reviews.swift`).
     public var reviews: [ReviewMark] = []
+    /// Customers waiting for a variant to be back in stock, first come first (`Waitlist.swift`).
+    public var waitlist: [WaitlistEntry] = []
     /// Over approved reviews only.
     public var ratingTotal = 0
     public var ratingCount = 0
@@ -102,6 +104,7 @@ public struct GoodsState: Hashable, Codable, Sendable {
         case .delisted: next.isListed = false
         case .relisted: next.isListed = true
         case .reviewPosted, .reviewModerated, .reviewReplied, .reviewEdited: next.applyReview(event)
+        case .waitlistJoined, .waitlistLeft, .backInStockNotified: next.applyWaitlist(event)
         case .optionsDefined(let defined):
             next.options = defined.options
             next.changeVariant(nil) {
@@ -271,6 +274,10 @@ public enum Catalog {
             let before = state
             state = state.evolve(event)
             for low in lowStock(before: before, after: state, at: at) { decision.append(.goods(low), to: .goods(goodsId)) }
+        }
+        for notified in backInStock(before: goods, after: state, at: at) {
+            decision.append(.goods(notified), to: .goods(goodsId))
+            state = state.evolve(notified)
         }
         try claimSkus(of: state, newIn: goods, claims: skuClaims, into: &decision)
         return decision

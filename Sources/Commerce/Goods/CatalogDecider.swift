@@ -4,6 +4,7 @@ extension Catalog: Decider {
         case goods(GoodsId, GoodsCommand)
         case review(PostReview)
         case reviewAction(GoodsId, ReviewId, ReviewCommand)
+        case waitlist(GoodsId, WaitlistCommand)
     }
 
     public static func reads(_ command: Command, actor: Actor, loaded: Loaded) -> [StreamId] {
@@ -13,7 +14,7 @@ extension Catalog: Decider {
             guard let merchant = goods.merchantId ?? actor.userId else { return [.goods(goodsId)] }
             return [.goods(goodsId)] + skuClaims(goodsCommand, merchant: merchant).map { .skuClaim($0) }
         case .review(let review): return [.goods(review.goodsId), .order(review.orderId)]
-        case .reviewAction(let goodsId, _, _): return [.goods(goodsId)]
+        case .reviewAction(let goodsId, _, _), .waitlist(let goodsId, _): return [.goods(goodsId)]
         }
     }
 
@@ -38,6 +39,8 @@ extension Catalog: Decider {
                 review, actor: actor, goods: loaded[.goods(review.goodsId)], order: loaded[.order(review.orderId)], policy: policy)
         case let .reviewAction(goodsId, reviewId, action):
             return try Catalog.decide(action, on: reviewId, actor: actor, goods: loaded[.goods(goodsId)], at: at)
+        case let .waitlist(goodsId, command):
+            return try Catalog.decide(command, actor: actor, goods: loaded[.goods(goodsId)], at: at)
         }
     }
 }

@@ -93,6 +93,9 @@ extension GoodsEvent {
         case .reviewModerated(let payload): return payload
         case .reviewReplied(let payload): return payload
         case .reviewEdited(let payload): return payload
+        case .waitlistJoined(let payload): return payload
+        case .waitlistLeft(let payload): return payload
+        case .backInStockNotified(let payload): return payload
         case .optionsDefined(let payload): return payload
         case .variantAdded(let payload): return payload
         case .variantUpdated(let payload): return payload

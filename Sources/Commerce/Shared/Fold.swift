@@ -41,7 +41,7 @@ extension UserState: AggregateState {
 }
 
 extension GoodsState: AggregateState {
-    /// 2: variants, options and attributes; 3: each review's mark (the rating counts approved reviews only).
+    /// 2: variants, options and attributes; 3: each review's mark (the rating counts approved reviews only), the waitlist.
     public static var snapshotSchemaVersion: Int { 3 }
 
     public func evolve(_ event: DomainEvent) -> GoodsState {

@@ -27,6 +27,10 @@ extension GoodsState: InvariantChecked {
         if variants.contains(where: { $0.sold < 0 }) { broken.append("a variant's sold is negative") }
         if reviews.count != reviewedOrders.count { broken.append("\(reviews.count) reviews of \(reviewedOrders.count) reviewed orders") }
         if Set(reviews.map(\.reviewId)).count != reviews.count { broken.append("two reviews share an id") }
+        if Set(waitlist.map { "\($0.userId)/\($0.variantId)" }).count != waitlist.count { broken.append("a customer waits twice") }
+        if waitlist.contains(where: { entry in !variants.contains { $0.variantId == entry.variantId } }) {
+            broken.append("a customer waits for a variant the goods does not have")
+        }
         // Only approved reviews count in the rating.
         let approved = reviews.filter { $0.status == .approved }
         if ratingCount != approved.count || ratingTotal != approved.reduce(0, { $0 + $1.rating }) {

@@ -18,6 +18,8 @@ public enum Limits {
     public static let postalCodeCharactersMax = 16
     public static let addressesPerUserMax = 20
     public static let favoritesPerUserMax = 500
+    /// Customers waiting for one goods' variants to be back in stock.
+    public static let waitlistPerGoodsMax = 10_000
     public static let footprintsKept = 100
     public static let titleCharactersMax = 200
     public static let descriptionCharactersMax = 5_000

@@ -34,6 +34,10 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case duplicateSku = "duplicate_sku"
         case optionCombinationExists = "option_combination_exists"
         case optionsAlreadyDefined = "options_already_defined"
+        case inStock = "in_stock"
+        case alreadyWaiting = "already_waiting"
+        case notWaiting = "not_waiting"
+        case waitlistFull = "waitlist_full"
         case deliveryMethodNotFound = "delivery_method_not_found"
         case deliveryMethodDoesNotServeAddress = "delivery_method_does_not_serve_address"
         // Cart.

@@ -72,6 +72,7 @@ let goodsEventTypes: Set<String> = [
     GoodsListed.eventType, GoodsUpdated.eventType, PriceChanged.eventType, StockAdded.eventType, StockAdjusted.eventType,
     StockReserved.eventType, StockReleased.eventType, StockShipped.eventType, LowStockDetected.eventType, GoodsDelisted.eventType,
     GoodsRelisted.eventType, ReviewPosted.eventType, ReviewModerated.eventType, ReviewReplied.eventType, ReviewEdited.eventType,
+    WaitlistJoined.eventType, WaitlistLeft.eventType, BackInStockNotified.eventType,
     GoodsOptionsDefined.eventType, VariantAdded.eventType, VariantUpdated.eventType,
     VariantDelisted.eventType, VariantRelisted.eventType, GoodsAttributesSet.eventType,
 ]

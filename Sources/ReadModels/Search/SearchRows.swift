@@ -17,6 +17,7 @@ extension GoodsState: BinaryFastEncodable {
         w.bool(isListed)
         w.array(reviewedOrders.elements.sorted()) { $0.id($1) }
         w.array(reviews) { $1.encode(binary: &$0) }
+        w.array(waitlist) { $1.encode(binary: &$0) }
         w.int(ratingTotal)
         w.int(ratingCount)
         w.optional(listedAt) { $0.instant($1) }
@@ -55,5 +56,13 @@ extension ReviewMark: BinaryFastEncodable {
         w.int(rating)
         w.string(status.rawValue)
         w.bool(replied)
+    }
+}
+
+extension WaitlistEntry: BinaryFastEncodable {
+    public func encode(binary w: inout BinaryWriter) {
+        w.id(userId)
+        w.id(variantId)
+        w.instant(since)
     }
 }
