@@ -186,7 +186,7 @@ extension TestClientProtocol {
                 "GET /v1/recommendations/similar/{goodsId}", "GET /v1/recommendations/also-bought/{goodsId}",
                 "GET /v1/recommendations/feed",
                 "GET /v1/analytics/sales", "GET /v1/analytics/funnel", "GET /v1/analytics/top-goods", "GET /v1/analytics/refunds",
-                "GET /v1/analytics/low-stock", "GET /v1/me/favorites", "GET /v1/me/footprints", "GET /v1/me/reviews",
+                "GET /v1/analytics/low-stock", "GET /v1/me/favorites", "GET /v1/me/footprints", "GET /v1/me/waitlist", "GET /v1/me/reviews",
                 "GET /v1/goods/{goodsId}/reviews", "GET /v1/reviews",
                 "GET /v1/admin/projections", "POST /v1/admin/projections/{name}/rebuild", "POST /v1/admin/recommendations/train",
                 "GET /v1/admin/api-keys", "GET /v1/admin/merchant-applications", "GET /console", "GET /console/{file}", "GET /docs",

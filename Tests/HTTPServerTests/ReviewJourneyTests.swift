@@ -128,11 +128,17 @@ import Testing
             let one = try await client.command("Restock", ["goodsId": goodsId, "quantity": 1], token: merchant)
             #expect(one.status == .ok && notified(one) == 1, "\(one.text)")
             let earlyId = try await client.call(.get, "/v1/me/profile", token: early).json["userId"] as? String
-            let told = try harness.log.events(ofType: BackInStockNotified.eventType, from: 1, limit: 10)
-            let first = try #require(told.first)
+            let recorded = try harness.log.events(ofType: BackInStockNotified.eventType, from: 1, limit: 10)
+            let first = try #require(recorded.first)
             let event = try EventCodec.decode(type: first.type, schemaVersion: Int(first.schemaVersion), payload: first.payload)
             guard case .goods(.backInStockNotified(let notice)) = event else { throw CancellationError() }
-            #expect(told.count == 1 && notice.userId.description == earlyId, "the first to join is the first told")
+            #expect(recorded.count == 1 && notice.userId.description == earlyId, "the first to join is the first told")
+            // My waitlist: the early customer was told (with the units then available), the late one still waits.
+            let told = try await client.call(.get, "/v1/me/waitlist?after=\(one.lastPosition)", token: early).array
+            #expect(told.count == 1 && told.first?["goodsId"] as? String == goodsId && told.first?["available"] as? Int == 1, "\(told)")
+            #expect(told.first?["notifiedAt"] is Int)
+            let waiting = try await client.call(.get, "/v1/me/waitlist", token: late).array
+            #expect(waiting.count == 1 && waiting.first?["notifiedAt"] == nil, "\(waiting)")
             let more = try await client.command("Restock", ["goodsId": goodsId, "quantity": 5], token: merchant)
             #expect(notified(more) == 1, "\(more.text)")
             let leave = try await client.command("LeaveWaitlist", ["goodsId": goodsId], token: late)

@@ -388,7 +388,7 @@ enum Matrix {
 @Suite struct RouteAccessTests {
     static let expected: [String: String] = [
         "sandboxCheckout": "signedIn", "cart": "signedIn", "orders": "signedIn", "points": "signedIn", "profile": "signedIn",
-        "favorites": "signedIn", "footprints": "signedIn", "reviews": "signedIn", "recommendFeed": "signedIn",
+        "favorites": "signedIn", "footprints": "signedIn", "waitlist": "signedIn", "reviews": "signedIn", "recommendFeed": "signedIn",
         "order": "customer orders:read", "events": "admin events:read", "auditEvents": "admin audit:read",
         "auditStream": "admin audit:read",
         "auditDigest": "admin audit:read", "historyShop": "admin audit:read", "historyStream": "admin audit:read",

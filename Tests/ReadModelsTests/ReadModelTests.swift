@@ -325,6 +325,11 @@ import Testing
         #expect(BinaryPayload.encodeFast(RecommendProjection.Profile()) == (try BinaryPayload.encode(RecommendProjection.Profile())))
         #expect(BinaryPayload.encodeFast(RecommendProjection.Item()) == (try BinaryPayload.encode(RecommendProjection.Item())))
         #expect(BinaryPayload.encodeFast([MyPagesProjection.Footprint]()) == (try BinaryPayload.encode([MyPagesProjection.Footprint]())))
+        let waiting = [
+            MyPagesProjection.Waiting(goodsId: "g", variantId: "v", since: 1, notifiedAt: nil, available: nil),
+            MyPagesProjection.Waiting(goodsId: "g", variantId: "w", since: 1, notifiedAt: 2, available: 3),
+        ]
+        #expect(BinaryPayload.encodeFast(waiting) == (try BinaryPayload.encode(waiting)))
         #expect(BinaryPayload.encodeFast(Int64(-3)) == (try BinaryPayload.encode(Int64(-3))))
     }
 

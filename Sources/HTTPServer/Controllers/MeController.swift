@@ -5,7 +5,7 @@ import Hummingbird
 import ReadModels
 
 /// The signed-in customer's own pages: cart, profile and orders from the
-/// engine; points, favorites and footprints from the my-pages model (reviews: `ReviewsController`).
+/// engine; points, favorites, footprints and waitlists from the my-pages model (reviews: `ReviewsController`).
 struct MeController: Sendable {
     let engine: Engine
     let reads: ReadModelReads
@@ -57,6 +57,13 @@ struct MeController: Sendable {
         ) { request, context in
             let user = try ReadModelReads.signedInUser(context)
             return try await reads.json(MyPagesProjection.self, request, waitingForHead: true) { $0.footprints(of: user) }
+        }
+        endpoints.get(
+            "/v1/me/waitlist", "waitlist", "The variants I wait for to be back in stock, and those I was told are back, newest first",
+            access: .signedIn, parameters: [.after], answer: .of([MyPagesProjection.Waiting].self)
+        ) { request, context in
+            let user = try ReadModelReads.signedInUser(context)
+            return try await reads.json(MyPagesProjection.self, request, waitingForHead: true) { $0.waitlist(of: user) }
         }
     }
 

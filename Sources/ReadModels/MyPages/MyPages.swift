@@ -1,13 +1,14 @@
 import Commerce
 import Foundation
 
-/// "My" pages: orders by status, points ledger, favorites and footprints,
-/// per user (reviews: `ReviewsProjection`). Personal fields (names, addresses) are not copied
+/// "My" pages: orders by status, points ledger, favorites, footprints and
+/// waitlists, per user (reviews: `ReviewsProjection`). Personal fields (names, addresses) are not copied
 /// here: they are sealed in the log and must vanish when a user is
 /// forgotten, so pages that show them read the aggregate.
 public final class MyPagesProjection: Projection, @unchecked Sendable {
     public static let name = "mypages"
-    // 2: footprints and favorites keep goods ids as 16 bytes; 3: the variant bought; 4: reviews moved to their own model
+    // 2: footprints and favorites keep goods ids as 16 bytes; 3: the variant bought; 4: reviews moved to their own model,
+    // waitlists
     public static let schemaVersion = 4
     public static let foldCostGuess = 1.0
     public static let eventTypes: Set<String> = [
@@ -15,6 +16,7 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
         RefundRequested.eventType, RefundApproved.eventType, RefundRejected.eventType, OrderRefunded.eventType, OrderExpired.eventType,
         PointsEarned.eventType, PointsRedeemed.eventType, PointsRefunded.eventType, PointsRevoked.eventType, PointsExchanged.eventType,
         FavoriteAdded.eventType, FavoriteRemoved.eventType, GoodsViewed.eventType, UserForgotten.eventType,
+        WaitlistJoined.eventType, WaitlistLeft.eventType, BackInStockNotified.eventType,
     ]
 
     public struct OrderSummary: Codable, Equatable, Sendable, Hashable {
@@ -45,6 +47,15 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
         public var ledger: [LedgerEntry] = []
     }
 
+    /// A variant the user waits for, or was told is back (`notifiedAt`, with the units available then).
+    public struct Waiting: Codable, Equatable, Sendable, Hashable {
+        public var goodsId: String
+        public var variantId: String
+        public var since: Int64
+        public var notifiedAt: Int64?
+        public var available: Int?
+    }
+
     public struct Footprint: Codable, Equatable, Sendable, Hashable {
         /// An id, not its text: lists are searched on every view, and 16 bytes compare without a pointer chase.
         public var goodsId: GoodsId
@@ -58,7 +69,10 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
     public let points = Table<PointsPage>(prefix: 2)
     public let favorites = Table<[Footprint]>(prefix: 3)
     public let footprints = Table<[Footprint]>(prefix: 4)
-    public var storedTables: [any StoredTable] { [orders, points, favorites, footprints] }
+    /// Newest first; notified entries stay (at most `waitlistKept` in all) so the user sees what came back.
+    public let waitlists = Table<[Waiting]>(prefix: 6)
+    public static let waitlistKept = 100
+    public var storedTables: [any StoredTable] { [orders, points, favorites, footprints, waitlists] }
     /// user → their order ids (derived from `orders`).
     private var ordersByUser: [String: [String]] = [:]
 
@@ -74,6 +88,7 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
         case (.order(let id), .order(let change)): applyOrder(id.description, change)
         case (.points(let user), .points(let change)): applyPoints(user.description, change)
         case (.user(let user), .user(let change)): applyUser(user.description, change)
+        case (.goods(let goods), .goods(let change)): applyWaitlist(goods, change)
         default: break
         }
     }
@@ -153,6 +168,33 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
         }
     }
 
+    private func applyWaitlist(_ goods: GoodsId, _ change: GoodsEvent) {
+        let goodsId = goods.description
+        switch change {
+        case .waitlistJoined(let joined):
+            let variant = (joined.variantId ?? goods.defaultVariant).description
+            let entry = Waiting(
+                goodsId: goodsId, variantId: variant, since: joined.at.millisecondsSinceEpoch, notifiedAt: nil, available: nil)
+            waitlists.update(joined.userId.description, default: []) { list in
+                list.moveToFront(entry, keepingAtMost: Self.waitlistKept) { $0.goodsId == goodsId && $0.variantId == variant }
+            }
+        case .waitlistLeft(let left):
+            let variant = (left.variantId ?? goods.defaultVariant).description
+            waitlists.update(left.userId.description, default: []) { list in
+                list.removeAll { $0.goodsId == goodsId && $0.variantId == variant }
+            }
+            if waitlists[left.userId.description]?.isEmpty == true { waitlists[left.userId.description] = nil }
+        case .backInStockNotified(let notified):
+            let variant = (notified.variantId ?? goods.defaultVariant).description
+            waitlists.update(notified.userId.description, default: []) { list in
+                guard let index = list.firstIndex(where: { $0.goodsId == goodsId && $0.variantId == variant }) else { return }
+                list[index].notifiedAt = notified.at.millisecondsSinceEpoch
+                list[index].available = notified.available
+            }
+        default: break
+        }
+    }
+
     static func time(of change: OrderEvent) -> Int64? {
         switch change {
         case .placed(let e): return e.at.millisecondsSinceEpoch
@@ -184,4 +226,5 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
     public func points(of user: UserId) -> PointsPage { points[user.description] ?? PointsPage() }
     public func favorites(of user: UserId) -> [Footprint] { favorites[user.description] ?? [] }
     public func footprints(of user: UserId) -> [Footprint] { footprints[user.description] ?? [] }
+    public func waitlist(of user: UserId) -> [Waiting] { waitlists[user.description] ?? [] }
 }

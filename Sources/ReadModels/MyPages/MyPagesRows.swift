@@ -36,6 +36,16 @@ extension MyPagesProjection.PointsPage: BinaryFastEncodable {
     }
 }
 
+extension MyPagesProjection.Waiting: BinaryFastEncodable {
+    public func encode(binary w: inout BinaryWriter) {
+        w.string(goodsId)
+        w.string(variantId)
+        w.int64(since)
+        w.optional(notifiedAt) { $0.int64($1) }
+        w.optional(available) { $0.int($1) }
+    }
+}
+
 extension MyPagesProjection.Footprint: BinaryFastEncodable {
     public func encode(binary w: inout BinaryWriter) {
         w.id(goodsId)
