@@ -307,7 +307,24 @@ public enum DemoShop {
             try await playOut(
                 orderId, customer: customer, merchant: merchants[owner], shop: shop, clock: clock, spacing: 7_200, random: &random)
         }
+        try await seedWaitlist(listed.last, merchants: merchants, customers: customers, shop: shop, clock: clock)
         return listed.map(\.0)
+    }
+
+    /// The power bank's blue 20000mAh sells out; three customers join its waitlist; a restock of two tells the first two
+    /// (the third still waits, so the waitlist and its notifications both show).
+    private static func seedWaitlist(
+        _ goods: (GoodsId, [VariantId], Int)?, merchants: [Actor], customers: [Actor], shop: Seeding, clock: SeedClock
+    ) async throws {
+        guard let (goodsId, variantIds, owner) = goods, let blue = variantIds.last, customers.count >= 4 else { return }
+        guard let available = try shop.engine.goods(goodsId).variants.last?.available, available > 0 else { return }
+        try await shop.run(.adjustStock(goodsId, delta: -available, reason: "盘点 stock count", variant: blue), as: merchants[owner])
+        for customer in customers.prefix(3) {
+            clock.advance(seconds: 600)
+            try await shop.run(.joinWaitlist(goodsId, variant: blue), as: customer)
+        }
+        clock.advance(seconds: 3_600)
+        try await shop.run(.restock(goodsId, quantity: 2, variant: blue), as: merchants[owner])
     }
 
     /// Drives one order to a random end: most are paid, shipped and received;

@@ -315,6 +315,10 @@ import Testing
         #expect(rows.0 > 0 && rows.1 > 0)
         let reviews = try projector.read(ReviewsProjection.self) { Array($0.reviews.rows.values) }
         #expect(reviews.contains { $0.reply != nil } && reviews.contains { $0.status == .rejected && !$0.reason.isEmpty })
+        let waitlisted = try projector.read(MyPagesProjection.self) { $0.waitlists.rows.values.flatMap { $0 } }
+        #expect(
+            waitlisted.count(where: { $0.notifiedAt != nil }) == 2 && waitlisted.count(where: { $0.notifiedAt == nil }) == 1,
+            "\(waitlisted)")
         // What the shop never produces: absent optionals and empty rows.
         let exchanged = MyPagesProjection.LedgerEntry(type: PointsExchanged.eventType, points: -50, orderId: nil, at: 1)
         #expect(BinaryPayload.encodeFast(exchanged) == (try BinaryPayload.encode(exchanged)))
