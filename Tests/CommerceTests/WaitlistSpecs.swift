@@ -116,3 +116,27 @@ import Testing
         #expect(state.waiting(for: Self.large).map(\.userId) == [Self.second])
     }
 }
+
+/// Units an order gives back (cancelled, expired) tell the waitlist too.
+@Suite struct WaitlistReleaseSpecs {
+    @Test func aCancelledOrderTellsTheFirstWaitingCustomer() throws {
+        let shop = Shop()
+        let seller = try shop.merchant()
+        let buyer = try shop.shopper()
+        let hopeful = try shop.shopper()
+        let patient = try shop.shopper()
+        let tea = try shop.list(by: seller, stock: 1)
+        try shop.cartCommand(.add(tea, quantity: 1), owner: buyer)
+        let order = try shop.placeOrder(buyer: buyer)
+        for waiting in [hopeful, patient] {
+            try shop.run(Catalog.self, .waitlist(tea, .join(variant: nil)), by: shop.customer(waiting))
+        }
+        let cancelled = try shop.orderCommand(.cancel(reason: "changed my mind"), order, by: shop.customer(buyer))
+        let told = cancelled.changes.flatMap(\.events).compactMap { event -> UserId? in
+            guard case .goods(.backInStockNotified(let notified)) = event else { return nil }
+            return notified.userId
+        }
+        #expect(told == [hopeful], "one unit back: the first to join is told, the second still waits")
+        #expect(shop.goods(tea).waitlist.map(\.userId) == [patient])
+    }
+}

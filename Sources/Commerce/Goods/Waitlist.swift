@@ -1,5 +1,6 @@
 // Back in stock (到货通知): a customer joins the waitlist of a variant that is out of stock; when a merchant's restock
-// (or a stock count, or a relisting) makes units available again, the waitlist is notified first come, first served —
+// (or a stock count, or a relisting), or the release of a cancelled or expired order's units, makes units available
+// again, the waitlist is notified first come, first served —
 // as many customers, in the order they joined, as there are units available, one `BackInStockNotified` event each —
 // and the notified leave the list (the rest wait for the next restock). The events are the notifications: the event
 // feed (`/v1/events?type=BackInStockNotified`) carries them to whatever sends the message.
@@ -120,7 +121,8 @@ extension Catalog {
         return decision
     }
 
-    /// The waitlist notifications a merchant's change owes: for each variant for sale whose available units rose,
+    /// The waitlist notifications a change owes (a merchant's, or an order's release): for each variant for sale whose
+    /// available units rose,
     /// its waiting customers in the order they joined, as many as there are units.
     static func backInStock(before: GoodsState, after: GoodsState, at: Instant) -> [GoodsEvent] {
         guard let goodsId = after.goodsId, after.isListed, !after.waitlist.isEmpty else { return [] }

@@ -382,12 +382,23 @@ public enum Orders {
         guard allowed else { throw Rejection(isBuyer || actor.userId != nil ? .notOwner : .forbidden, "not your order to change that way") }
     }
 
-    /// Gives back what placing the order took: stock, coupon use, points.
+    /// Gives back what placing the order took: stock (telling a waitlist its variant is back), coupon use, points.
     static func release(_ placed: OrderPlaced, context: OrderContext, at: Instant, into decision: inout Decision) {
+        var released: [GoodsId: GoodsState] = [:]
+        var goodsInOrder: [GoodsId] = []
         for line in placed.lines {
-            decision.append(
-                .goods(.stockReleased(StockReleased(orderId: placed.orderId, quantity: line.quantity, at: at, variantId: line.variantId))),
-                to: .goods(line.goodsId))
+            let event = GoodsEvent.stockReleased(
+                StockReleased(orderId: placed.orderId, quantity: line.quantity, at: at, variantId: line.variantId))
+            decision.append(.goods(event), to: .goods(line.goodsId))
+            guard let state = released[line.goodsId] ?? context.goods[line.goodsId] else { continue }
+            if released[line.goodsId] == nil { goodsInOrder.append(line.goodsId) }
+            released[line.goodsId] = state.evolve(event)
+        }
+        for goodsId in goodsInOrder {
+            guard let before = context.goods[goodsId], let after = released[goodsId] else { continue }
+            for notified in Catalog.backInStock(before: before, after: after, at: at) {
+                decision.append(.goods(notified), to: .goods(goodsId))
+            }
         }
         if let couponId = placed.couponId, context.coupon?.openRedemptions[placed.orderId] != nil {
             decision.append(
