@@ -77,10 +77,12 @@ extension GoodsState {
         }
     }
 
-    public func review(_ id: ReviewId) -> ReviewMark? { reviews.last { $0.reviewId == id } }
+    public func review(_ id: ReviewId) -> ReviewMark? { reviewIndex(id).map { reviews[$0] } }
+
+    private func reviewIndex(_ id: ReviewId) -> Int? { reviews.lastIndex { $0.reviewId == id } }
 
     private mutating func changeReview(_ id: ReviewId, _ change: (inout ReviewMark) -> Void) {
-        guard let index = reviews.lastIndex(where: { $0.reviewId == id }) else { return }
+        guard let index = reviewIndex(id) else { return }
         let before = reviews[index]
         change(&reviews[index])
         let after = reviews[index]

@@ -390,7 +390,8 @@ public enum Orders {
             let event = GoodsEvent.stockReleased(
                 StockReleased(orderId: placed.orderId, quantity: line.quantity, at: at, variantId: line.variantId))
             decision.append(.goods(event), to: .goods(line.goodsId))
-            guard let state = released[line.goodsId] ?? context.goods[line.goodsId] else { continue }
+            // Folded only for goods someone waits for: most cancellations and expiries owe no notification.
+            guard let state = released[line.goodsId] ?? context.goods[line.goodsId], !state.waitlist.isEmpty else { continue }
             if released[line.goodsId] == nil { goodsInOrder.append(line.goodsId) }
             released[line.goodsId] = state.evolve(event)
         }
