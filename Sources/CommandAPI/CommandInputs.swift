@@ -50,6 +50,8 @@ extension CommandEnvelope {
         case .delistVariant: return try VariantRef(from: decoder).delisting
         case .relistVariant: return try VariantRef(from: decoder).relisting
         case .setGoodsAttributes: return try read(SetAttributesInput.self)
+        case .openPreOrders: return try read(OpenPreOrdersInput.self)
+        case .cancelPreOrders: return try read(CancelPreOrdersInput.self)
         case .defineDeliveryMethod: return try read(DefineDeliveryMethodInput.self)
         case .retireDeliveryMethod: return try read(RetireDeliveryMethodInput.self)
         case .addToCart: return try CartLineInput(from: decoder).adding
@@ -358,6 +360,31 @@ struct SetAttributesInput: CommandInput {
     var goodsId: GoodsId
     var attributes: [AttributeInput]
     var command: Command { .setAttributes(goodsId, attributes.map(\.attribute)) }
+}
+
+struct OpenPreOrdersInput: CommandInput {
+    var goodsId: GoodsId
+    /// Which variant, for a goods with several.
+    var variantId: VariantId?
+    /// At most this many units pre-ordered.
+    var cap: Int
+    /// Pre-orders are taken until then (milliseconds since the epoch).
+    var endsAt: Int64
+    /// The stock is to arrive by then (≥ endsAt); orders still waiting after it are cancelled and refunded.
+    var arrivesBy: Int64
+    var command: Command {
+        .openPreOrders(
+            goodsId, variant: variantId, cap: cap, endsAt: Instant(millisecondsSinceEpoch: endsAt),
+            arrivesBy: Instant(millisecondsSinceEpoch: arrivesBy))
+    }
+}
+
+struct CancelPreOrdersInput: CommandInput {
+    var goodsId: GoodsId
+    var variantId: VariantId?
+    /// Told to every customer whose order is cancelled.
+    var reason: String
+    var command: Command { .cancelPreOrders(goodsId, variant: variantId, reason: reason) }
 }
 
 struct UpdateGoodsInput: CommandInput {

@@ -42,6 +42,11 @@ public enum Command: Sendable, Hashable {
     case delistVariant(GoodsId, VariantId)
     case relistVariant(GoodsId, VariantId)
     case setAttributes(GoodsId, [GoodsAttribute])
+    /// Pre-orders of a variant (nil: the goods' only one) against announced incoming stock: at most `cap` units, taken
+    /// until `endsAt`, the stock to arrive by `arrivesBy` (else the queued orders are cancelled and refunded).
+    case openPreOrders(GoodsId, variant: VariantId? = nil, cap: Int, endsAt: Instant, arrivesBy: Instant)
+    /// The stock will not come: no more pre-orders, and the queued orders are cancelled and refunded.
+    case cancelPreOrders(GoodsId, variant: VariantId? = nil, reason: String)
     case delist(GoodsId)
     case relist(GoodsId)
     case postReview(goodsId: GoodsId, orderId: OrderId, rating: Int, text: String = "")
@@ -129,6 +134,7 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
     case joinWaitlist = "JoinWaitlist", leaveWaitlist = "LeaveWaitlist"
     case defineOptions = "DefineOptions", addVariant = "AddVariant", updateVariant = "UpdateVariant", delistVariant = "DelistVariant"
     case relistVariant = "RelistVariant", setGoodsAttributes = "SetGoodsAttributes"
+    case openPreOrders = "OpenPreOrders", cancelPreOrders = "CancelPreOrders"
     case defineDeliveryMethod = "DefineDeliveryMethod", retireDeliveryMethod = "RetireDeliveryMethod"
     case addToCart = "AddToCart", changeQuantity = "ChangeQuantity", removeFromCart = "RemoveFromCart", applyCoupon = "ApplyCoupon"
     case removeCoupon = "RemoveCoupon", clearCart = "ClearCart", createCoupon = "CreateCoupon", disableCoupon = "DisableCoupon"
@@ -143,7 +149,8 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
         switch self {
         case .registerUser, .login: return .anyone
         case .listGoods, .updateGoods, .changePrice, .restock, .adjustStock, .delist, .relist, .defineOptions, .addVariant, .updateVariant,
-            .delistVariant, .relistVariant, .setGoodsAttributes, .defineDeliveryMethod, .retireDeliveryMethod, .moderateReview,
+            .delistVariant, .relistVariant, .setGoodsAttributes, .openPreOrders, .cancelPreOrders, .defineDeliveryMethod,
+            .retireDeliveryMethod, .moderateReview,
             .replyToReview:
             return .signedIn(scope: .goodsWrite)
         case .createCoupon, .disableCoupon: return .signedIn(scope: .couponsWrite)
@@ -188,6 +195,8 @@ extension Command {
         case .delistVariant: return .delistVariant
         case .relistVariant: return .relistVariant
         case .setAttributes: return .setGoodsAttributes
+        case .openPreOrders: return .openPreOrders
+        case .cancelPreOrders: return .cancelPreOrders
         case .updateGoods: return .updateGoods
         case .changePrice: return .changePrice
         case .restock: return .restock

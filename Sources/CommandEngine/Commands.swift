@@ -153,6 +153,12 @@ extension Engine {
         case let .relistVariant(goodsId, variantId):
             return try await onGoods(goodsId, type, context, variantIds: [variantId]) { .relistVariant(variantId) }
         case let .setAttributes(goodsId, attributes): return try await onGoods(goodsId, type, context) { .setAttributes(attributes) }
+        case let .openPreOrders(goodsId, variant, cap, endsAt, arrivesBy):
+            return try await onGoods(goodsId, type, context) {
+                .preOrders(.open(variant: variant, cap: cap, endsAt: endsAt, arrivesBy: arrivesBy))
+            }
+        case let .cancelPreOrders(goodsId, variant, reason):
+            return try await onGoods(goodsId, type, context) { .preOrders(.cancel(variant: variant, reason: reason)) }
         case .delist(let goodsId): return try await onGoods(goodsId, type, context) { .delist }
         case .relist(let goodsId): return try await onGoods(goodsId, type, context) { .relist }
         case let .postReview(goodsId, orderId, rating, text):

@@ -6,21 +6,47 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The process manager that expires unpaid orders. It follows the log (catching
+/// The process manager that ends orders whose time is up. It follows the log (catching
 /// up from the start, then live) to know which orders are still unpaid and when
-/// they expire; `sweep()` issues `ExpireOrder` for every one that is due.
-/// Time comes from the engine's injected clock, so tests move it by hand.
+/// they expire, and which wait for pre-ordered stock and until when; `sweep()` issues
+/// `ExpireOrder` for every unpaid one that is due, and `CancelOrder` (which refunds a paid
+/// order) for every pre-order whose stock did not arrive in time or whose pre-orders the
+/// merchant called off. Time comes from the engine's injected clock, so tests move it by hand.
 public final class OrderExpiry: Sendable {
     static let sweepBatchMax = 500
 
     private let engine: Engine
     /// Unpaid orders and when they expire.
     private let pending = Mutex<[OrderId: Instant]>([:])
+    /// Pre-order campaigns and their queued orders, by variant.
+    private let preOrders = Mutex<[PreOrderCampaign.Key: PreOrderCampaign]>([:])
     private let followedThrough = Atomic<UInt64>(0)
 
     public init(engine: Engine) { self.engine = engine }
 
-    static let followedTypes = [OrderPlaced.eventType, OrderPaid.eventType, OrderCancelled.eventType, OrderExpired.eventType]
+    /// One variant's latest pre-order campaign as the log tells it.
+    struct PreOrderCampaign {
+        struct Key: Hashable { var goodsId: GoodsId, variantId: VariantId }
+        var openedAt: UInt64 = 0
+        var arrivesBy = Instant(millisecondsSinceEpoch: .max)
+        /// The merchant's reason, once the campaign is called off.
+        var cancelled: String?
+        var queued: Set<OrderId> = []
+
+        /// Why its queued orders are cancelled at `now`, or nil while they may still be filled.
+        func cancellation(at now: Instant) -> String? {
+            if let cancelled { return "pre-orders called off: \(cancelled.prefix(400))" }
+            guard arrivesBy <= now else { return nil }
+            return "the pre-ordered stock did not arrive by \(arrivesBy.millisecondsSinceEpoch)"
+        }
+    }
+
+    /// Read in this order, so that within one window a placement or reservation comes before its end (positions tell a
+    /// campaign's opening from a later calling off).
+    static let followedTypes = [
+        OrderPlaced.eventType, OrderPaid.eventType, OrderCancelled.eventType, OrderExpired.eventType, PreOrdersOpened.eventType,
+        PreOrdersCancelled.eventType, PreOrderReserved.eventType, PreOrderFilled.eventType, PreOrderReleased.eventType,
+    ]
 
     /// Reads the order events appended since the last call, through the log's
     /// type chains: only the four types that matter are read, not the whole log.
@@ -46,6 +72,9 @@ public final class OrderExpiry: Sendable {
     /// it (types are read in that order, so one window's placement and end cancel out).
     private func track(_ recorded: RecordedEvent) {
         switch recorded.type {
+        case PreOrdersOpened.eventType, PreOrdersCancelled.eventType, PreOrderReserved.eventType, PreOrderFilled.eventType,
+            PreOrderReleased.eventType:
+            trackPreOrder(recorded)
         case OrderPlaced.eventType:
             // Without a cipher: only the id and the deadline are needed, and opening the sealed address (AES-GCM) was most of the cost.
             guard
@@ -60,7 +89,36 @@ public final class OrderExpiry: Sendable {
         }
     }
 
+    private func trackPreOrder(_ recorded: RecordedEvent) {
+        guard case .goods(let goodsId)? = StreamId(name: recorded.stream.rawValue),
+            case .goods(let event)? = try? EventCodec.decode(
+                type: recorded.type, schemaVersion: Int(recorded.schemaVersion), payload: recorded.payload)
+        else { return }
+        func key(_ variant: VariantId?) -> PreOrderCampaign.Key {
+            PreOrderCampaign.Key(goodsId: goodsId, variantId: variant ?? goodsId.defaultVariant)
+        }
+        preOrders.withLock { campaigns in
+            switch event {
+            case .preOrdersOpened(let opened):
+                let queued = campaigns[key(opened.variantId)]?.queued ?? []
+                campaigns[key(opened.variantId)] = PreOrderCampaign(
+                    openedAt: recorded.position, arrivesBy: opened.arrivesBy, cancelled: nil, queued: queued)
+            case .preOrdersCancelled(let cancelled):
+                if let campaign = campaigns[key(cancelled.variantId)], campaign.openedAt < recorded.position {
+                    campaigns[key(cancelled.variantId)]?.cancelled = cancelled.reason
+                }
+            case .preOrderReserved(let reserved):
+                campaigns[key(reserved.variantId), default: PreOrderCampaign()].queued.insert(reserved.orderId)
+            case .preOrderFilled(let filled): campaigns[key(filled.variantId)]?.queued.remove(filled.orderId)
+            case .preOrderReleased(let released): campaigns[key(released.variantId)]?.queued.remove(released.orderId)
+            default: break
+            }
+        }
+    }
+
     public var unpaidCount: Int { pending.withLock { $0.count } }
+    /// Orders waiting for pre-ordered stock.
+    public var preOrderedCount: Int { preOrders.withLock { $0.values.reduce(0) { $0 + $1.queued.count } } }
 
     /// Expires every unpaid order whose time has come; returns how many it expired.
     @discardableResult
@@ -80,7 +138,34 @@ public final class OrderExpiry: Sendable {
             }
             pending.withLock { _ = $0.removeValue(forKey: orderId) }
         }
-        return expired
+        return expired + (try await cancelUnfilledPreOrders(now: now))
+    }
+
+    /// Cancels (and so refunds) every queued pre-order whose campaign was called off or whose stock did not arrive in time.
+    private func cancelUnfilledPreOrders(now: Instant) async throws -> Int {
+        let due = preOrders.withLock { campaigns in
+            campaigns.compactMap { key, campaign in campaign.cancellation(at: now).map { (key, campaign.queued.sorted(), $0) } }
+        }
+        var cancelled = 0
+        for (key, orders, reason) in due {
+            for orderId in orders.prefix(Self.sweepBatchMax - min(cancelled, Self.sweepBatchMax)) {
+                do {
+                    _ = try await engine.execute(
+                        .cancelOrder(orderId, reason: reason),
+                        context: CommandContext(actor: .system, correlationId: UUIDv7Generator.shared.next()))
+                    cancelled += 1
+                } catch {
+                    // Filled, cancelled or expired meanwhile (a refusal): the log will say so on the next catch-up.
+                    guard error.kind == .rejected else { throw error }
+                }
+                preOrders.withLock { _ = $0[key]?.queued.remove(orderId) }
+            }
+            // A campaign with nothing left queued owes nothing more: forget it once it is over.
+            preOrders.withLock { campaigns in
+                if campaigns[key]?.queued.isEmpty == true { campaigns[key] = nil }
+            }
+        }
+        return cancelled
     }
 
     /// Sweeps every `interval` until the task is cancelled. A failed sweep is

@@ -43,6 +43,29 @@ public struct VariantView: Codable, Sendable, Hashable {
     public var available: Int
     public var listed: Bool
     public var weightGrams: Int?
+    /// Its pre-orders, while they are taken or orders wait for the stock.
+    public var preOrder: PreOrderView?
+}
+
+/// A variant's pre-orders (预售): taken until `endsAt`, the stock announced to arrive by `arrivesBy`.
+public struct PreOrderView: Codable, Sendable, Hashable {
+    /// Whether an order the stock cannot fill is taken as a pre-order now.
+    public var open: Bool
+    public var cap: Int
+    /// Units that can still be pre-ordered.
+    public var remaining: Int
+    /// Units queued orders wait for.
+    public var waiting: Int
+    public var endsAt: Int64
+    public var arrivesBy: Int64
+    /// The merchant called them off: the waiting orders are cancelled and refunded.
+    public var cancelled: Bool
+
+    init?(_ variant: VariantState, at now: Instant) {
+        guard let terms = variant.preOrder, terms.isOpen(at: now) || !variant.preOrders.isEmpty else { return nil }
+        (open, cap, remaining, waiting) = (terms.isOpen(at: now), terms.cap, terms.room(at: now), variant.awaitingUnits)
+        (endsAt, arrivesBy, cancelled) = (terms.endsAt.millisecondsSinceEpoch, terms.arrivesBy.millisecondsSinceEpoch, terms.isCancelled)
+    }
 }
 
 /// A goods as one of its events left it.
@@ -101,6 +124,8 @@ public struct OrderView: Codable, Sendable, Hashable {
     public var trackingNumber: String?
     /// The delivery method chosen and its fee (counted in `total`).
     public var delivery: DeliveryChoice?
+    /// One order's view only: true while a pre-ordered line waits for its stock (the order cannot ship yet).
+    public var awaitingStock: Bool?
     public var timeline: [TimelineEntry]?
 }
 
@@ -145,7 +170,7 @@ extension Engine {
                 VariantView(
                     variantId: variant.variantId.description, sku: variant.sku, values: variant.values, label: goods.label(of: variant),
                     price: variant.price.minorUnits, available: max(variant.available, 0), listed: variant.isListed,
-                    weightGrams: variant.weightGrams)
+                    weightGrams: variant.weightGrams, preOrder: PreOrderView(variant, at: now))
             }, attributes: goods.attributes)
     }
 
@@ -213,6 +238,12 @@ extension Engine {
         let allowed = actor.isAdmin || actor.userId == placed.userId || placed.lines.contains { $0.merchantId == actor.userId }
         guard allowed else { throw EngineError(.domain(.orderNotFound), "no order \(id)") }  // not 403: do not reveal it exists
         var view = Self.view(of: order)
+        var awaiting = false
+        for goodsId in Set(placed.lines.map(\.goodsId)) where !awaiting {
+            let goods: GoodsState = try state(.goods(goodsId))
+            awaiting = goods.awaits(id)
+        }
+        view.awaitingStock = awaiting
         view.timeline = try log.readStream(try store.streamName(.order(id))).map {
             TimelineEntry(position: $0.position, type: $0.type, recordedAt: $0.recordedAt.description, actor: $0.metadata.actor)
         }

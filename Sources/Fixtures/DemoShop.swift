@@ -308,7 +308,51 @@ public enum DemoShop {
                 orderId, customer: customer, merchant: merchants[owner], shop: shop, clock: clock, spacing: 7_200, random: &random)
         }
         try await seedWaitlist(listed.last, merchants: merchants, customers: customers, shop: shop, clock: clock)
+        try await seedPreOrders(listed.last, merchants: merchants, customers: customers, methods: methods, shop: shop, clock: clock)
         return listed.map(\.0)
+    }
+
+    /// The power bank's grey 20000mAh is counted out and taken as pre-orders (预售) against a shipment announced months
+    /// ahead; a customer pre-orders one and pays: their order waits for the stock (a restock in the console fills it).
+    private static func seedPreOrders(
+        _ goods: (GoodsId, [VariantId], Int)?, merchants: [Actor], customers: [Actor], methods: [Int: DeliveryMethodId], shop: Seeding,
+        clock: SeedClock
+    ) async throws {
+        guard let (goodsId, variantIds, owner) = goods, variantIds.count == 3, customers.count >= 5 else { return }
+        let grey = variantIds[1]
+        if let available = try shop.engine.goods(goodsId).variants[1...].first?.available, available > 0 {
+            try await shop.run(.adjustStock(goodsId, delta: -available, reason: "盘点 stock count", variant: grey), as: merchants[owner])
+        }
+        let now = Instant(millisecondsSinceEpoch: clock.now().nanosecondsSinceEpoch / 1_000_000)
+        try await shop.run(
+            .openPreOrders(
+                goodsId, variant: grey, cap: 30, endsAt: now.adding(seconds: 200 * 86_400), arrivesBy: now.adding(seconds: 300 * 86_400)),
+            as: merchants[owner])
+        clock.advance(seconds: 1_800)
+        let items = [CartLine(goodsId: goodsId, quantity: 1, variantId: grey)]
+        guard let orderId = try await shop.attempt(.placeOrder(items: items, deliveryMethodId: methods[owner]), as: customers[4])?.orderId
+        else { return }
+        try await pay(orderId, customer: customers[4], shop: shop, clock: clock)
+    }
+
+    /// Pays an order through the sandbox provider, as its signed callback would.
+    @discardableResult
+    private static func pay(_ orderId: OrderId, customer: Actor, shop: Seeding, clock: SeedClock) async throws -> Bool {
+        let engine = shop.engine
+        guard let paymentId = try await shop.attempt(.initiatePayment(orderId), as: customer)?.paymentId,
+            let amount = try engine.paymentAmount(paymentId),
+            let verifier = engine.configuration.paymentProviders["sandbox"]
+        else { return false }
+        let body = Array(
+            try JSONEncoder().encode(
+                ProviderNotification(
+                    paymentId: paymentId.description, transactionId: "sbx_seed_\(paymentId)",
+                    status: "succeeded", amount: amount)))
+        let timestamp = clock.now().nanosecondsSinceEpoch / 1_000_000_000
+        _ = try await engine.handleProviderCallback(
+            provider: "sandbox", body: body, timestamp: timestamp,
+            signature: verifier.sign(body: body, timestamp: timestamp), correlationId: engine.configuration.ids.next())
+        return true
     }
 
     /// The power bank's blue 20000mAh sells out; three customers join its waitlist; a restock of two tells the first two
@@ -344,19 +388,7 @@ public enum DemoShop {
             try await shop.attempt(.cancelOrder(orderId, reason: "changed my mind"), as: customer)
             return
         }
-        guard let paymentId = try await shop.attempt(.initiatePayment(orderId), as: customer)?.paymentId,
-            let amount = try engine.paymentAmount(paymentId),
-            let verifier = engine.configuration.paymentProviders["sandbox"]
-        else { return }
-        let body = Array(
-            try JSONEncoder().encode(
-                ProviderNotification(
-                    paymentId: paymentId.description, transactionId: "sbx_seed_\(paymentId)",
-                    status: "succeeded", amount: amount)))
-        let timestamp = clock.now().nanosecondsSinceEpoch / 1_000_000_000
-        _ = try await engine.handleProviderCallback(
-            provider: "sandbox", body: body, timestamp: timestamp,
-            signature: verifier.sign(body: body, timestamp: timestamp), correlationId: engine.configuration.ids.next())
+        guard try await pay(orderId, customer: customer, shop: shop, clock: clock) else { return }
         guard roll >= 20 else { return }  // paid, not shipped yet
         clock.advance(seconds: spacing / 5)
         try await shop.attempt(

@@ -257,6 +257,55 @@ import Testing
         #expect(try shop.log.readStream(try StreamName("order-\(paid)")).map(\.type) == ["OrderPlaced", "OrderPaid"])
         #expect(try await expiry.sweep() == 0)
     }
+
+    /// Pre-orders whose stock never comes are cancelled by the sweep, as the system, and paid ones refunded: when the
+    /// merchant calls them off, and when the arrival date passes with orders still queued. Filled ones are left alone.
+    @Test func preOrdersWhoseStockNeverComesAreCancelledAndRefunded() async throws {
+        let clock = ManualClock.startingNow()
+        let shop = try TestShop(clock: clock)
+        let merchant = try await shop.register("m@example.com", role: .merchant)
+        let buyer = try await shop.shopper("b@example.com")
+        let calledOff = try await shop.listGoods(by: merchant, price: 100, stock: 0)
+        let late = try await shop.listGoods(by: merchant, price: 100, stock: 0)
+        let hour: Int64 = 3_600
+        for goodsId in [calledOff, late] {
+            try await shop.run(
+                .openPreOrders(
+                    goodsId, cap: 10, endsAt: shop.engine.now.adding(seconds: hour), arrivesBy: shop.engine.now.adding(seconds: 24 * hour)),
+                as: merchant)
+        }
+        func preOrder(_ goodsId: GoodsId, paid: Bool) async throws -> OrderId {
+            try await shop.run(.addToCart(goodsId, quantity: 1), as: buyer)
+            let order = try await shop.placeOrder(as: buyer)
+            if paid {
+                let payment = try await shop.initiatePayment(order, as: buyer)
+                _ = try await shop.signedCallback(paymentId: payment, transaction: "tx-\(order)", amount: 100)
+            }
+            return order
+        }
+        let paidCalledOff = try await preOrder(calledOff, paid: true)
+        let paidLate = try await preOrder(late, paid: true)
+        let filled = try await preOrder(late, paid: true)
+        _ = filled  // queued behind paidLate: the one unit below fills paidLate first
+        let expiry = OrderExpiry(engine: shop.engine)
+        #expect(try await expiry.sweep() == 0)
+        #expect(expiry.preOrderedCount == 3)
+        try await shop.run(.cancelPreOrders(calledOff, reason: "供应商停产 supplier stopped"), as: merchant)
+        try await shop.run(.restock(late, quantity: 1), as: merchant)
+        #expect(try await expiry.sweep() == 1)
+        let cancelled: OrderState = try shop.engine.store.load(.order(paidCalledOff)).state
+        #expect(cancelled.status == .cancelled)
+        #expect(try shop.log.readStream(try StreamName("order-\(paidCalledOff)")).last?.metadata.actor == "system")
+        let payment: PaymentState = try shop.engine.store.load(.payment(try #require(cancelled.paymentId))).state
+        #expect(payment.status == .refunded)
+        // The late goods' second order still waits; a day on, its arrival date has passed.
+        #expect(expiry.preOrderedCount == 1)
+        clock.advance(seconds: 24 * hour)
+        #expect(try await expiry.sweep() == 1)
+        let lateOrders: [OrderState] = try [paidLate, filled].map { try shop.engine.store.load(.order($0)).state }
+        #expect(lateOrders.map(\.status) == [.paid, .cancelled], "the filled order stays; the one still queued is cancelled")
+        #expect(try await expiry.sweep() == 0)
+    }
 }
 
 @Suite struct DemoShopTests {
@@ -284,6 +333,7 @@ import Testing
         let types = Set(records.map(\.type))
         #expect(types.isSuperset(of: ["OrderPaid", "OrderShipped", "OrderReceived", "ReviewPosted", "OrderCancelled", "OrderExpired"]))
         #expect(types.isSuperset(of: ["GoodsOptionsDefined", "VariantAdded", "GoodsAttributesSet", "DeliveryMethodDefined", "SkuClaimed"]))
+        #expect(types.isSuperset(of: ["PreOrdersOpened", "PreOrderReserved"]), "the grey power bank is taken as pre-orders")
         // Orders naming a variant and a delivery method are version 3; the plain ones before them stay version 2.
         #expect(Set(records.filter { $0.type == "OrderPlaced" }.map(\.schemaVersion)) == [2, 3])
         #expect(try first.verify().isHealthy)

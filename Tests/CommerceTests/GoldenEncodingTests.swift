@@ -35,7 +35,8 @@ enum Samples {
         VariantUpdated.eventType, VariantDelisted.eventType, VariantRelisted.eventType, GoodsAttributesSet.eventType,
         SkuClaimed.eventType, DeliveryMethodDefined.eventType, DeliveryMethodRetired.eventType, ReviewModerated.eventType,
         ReviewReplied.eventType, ReviewEdited.eventType, WaitlistJoined.eventType, WaitlistLeft.eventType,
-        BackInStockNotified.eventType,
+        BackInStockNotified.eventType, PreOrdersOpened.eventType, PreOrdersCancelled.eventType, PreOrderReserved.eventType,
+        PreOrderFilled.eventType, PreOrderReleased.eventType,
     ]
 
     static let deliveryMethod = DeliveryMethodId(UUID(uuidString: "0193a1f2-0000-7000-8000-00000000000b") ?? UUID())
@@ -126,6 +127,14 @@ enum Samples {
         .goods(.waitlistJoined(WaitlistJoined(userId: user, variantId: variant, at: at))),
         .goods(.waitlistLeft(WaitlistLeft(userId: user, variantId: nil, at: at))),
         .goods(.backInStockNotified(BackInStockNotified(userId: user, variantId: variant, available: 12, at: at))),
+        .goods(
+            .preOrdersOpened(
+                PreOrdersOpened(
+                    variantId: variant, cap: 500, endsAt: at.adding(seconds: 86_400), arrivesBy: at.adding(seconds: 7 * 86_400), at: at))),
+        .goods(.preOrdersCancelled(PreOrdersCancelled(variantId: nil, reason: "供应商停产 supplier stopped", at: at))),
+        .goods(.preOrderReserved(PreOrderReserved(orderId: order, quantity: 2, variantId: variant, at: at))),
+        .goods(.preOrderFilled(PreOrderFilled(orderId: order, quantity: 2, variantId: variant, at: at))),
+        .goods(.preOrderReleased(PreOrderReleased(orderId: order, quantity: 1, variantId: nil, at: at))),
         .cart(.itemAdded(CartItemAdded(goodsId: goods, quantity: 2, at: at))),
         .cart(.quantityChanged(CartItemQuantityChanged(goodsId: goods, quantity: 3, at: at))),
         .cart(.itemRemoved(CartItemRemoved(goodsId: goods, at: at))),

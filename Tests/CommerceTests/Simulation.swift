@@ -113,7 +113,8 @@ final class ShopSimulation {
         guard let buyer = random.pick(customers), let item = random.pick(goods) else { return }
         let me = shop.customer(buyer)
         switch random.below(100) {
-        case 0..<22: try shop.cartCommand(.add(item, quantity: 1 + random.below(3), variant: variant(of: item)), owner: buyer)
+        case 0..<19: try shop.cartCommand(.add(item, quantity: 1 + random.below(3), variant: variant(of: item)), owner: buyer)
+        case 19..<22: try preOrderStep(item)
         case 22..<26: if let code = random.pick(coupons) { try shop.applyCoupon(code, owner: buyer) }
         case 26..<40: try placeWithRetry(buyer: buyer, pointsToUse: random.chance(30) ? Int64(random.below(200)) : 0)
         case 40..<50: try pay(randomOrder(), transaction: random.chance(15) ? "dup" : nil, succeed: random.chance(85))
@@ -192,6 +193,32 @@ final class ShopSimulation {
     var approvedReviews: Int { goods.reduce(0) { $0 + shop.goods($1).ratingCount } }
 
     /// Many buyers decide PlaceOrder from the same moment, then race to append.
+    /// A merchant opens or calls off a variant's pre-orders, or the expiry process cancels an order whose pre-ordered
+    /// stock did not come (called off, or past the arrival date).
+    func preOrderStep(_ item: GoodsId) throws {
+        let merchant = shop.customer(owner(of: item))
+        switch random.below(10) {
+        case 0..<5:
+            let endsAt = shop.now.adding(seconds: Int64(1 + random.below(24 * 3600)))
+            let command = PreOrderCommand.open(
+                variant: variant(of: item), cap: 1 + random.below(20), endsAt: endsAt,
+                arrivesBy: endsAt.adding(seconds: Int64(random.below(86_400))))
+            try shop.goodsCommand(.preOrders(command), on: item, by: merchant)
+        case 5..<7:
+            try shop.goodsCommand(.preOrders(.cancel(variant: variant(of: item), reason: "停产 discontinued")), on: item, by: merchant)
+        default:
+            for goodsId in goods {
+                for variant in shop.goods(goodsId).variants {
+                    guard let terms = variant.preOrder, terms.isCancelled || terms.arrivesBy <= shop.now,
+                        let first = variant.preOrders.first
+                    else { continue }
+                    try shop.orderCommand(.cancel(reason: "the pre-ordered stock did not come"), first.orderId, by: .system)
+                    return
+                }
+            }
+        }
+    }
+
     func flashSale(_ item: GoodsId) throws {
         let crowd = customers.filter { _ in random.chance(60) }
         var pending: [(UserId, OrderId, Decision, [StreamId: Int])] = []
@@ -251,13 +278,21 @@ final class ShopSimulation {
     func brokenInvariants() -> [String] {
         var broken: [String] = []
         var reservedByOrders: [VariantId: Int] = [:]
+        var awaitedByOrders: [VariantId: Int] = [:]
         var heldMoney: Int64 = 0
         var couponUses: [CouponId: Int] = [:]
         for orderId in Set(orders) {
             let order = shop.order(orderId)
             guard let placed = order.placed else { continue }
-            if order.status.holdsReservation {
-                for line in placed.lines { reservedByOrders[line.variantId ?? line.goodsId.defaultVariant, default: 0] += line.quantity }
+            for line in placed.lines {
+                let variant = line.variantId ?? line.goodsId.defaultVariant
+                // A queued pre-order's units are claimed against incoming stock, not reserved.
+                if shop.goods(line.goodsId).variant(variant)?.awaits(orderId) == true {
+                    awaitedByOrders[variant, default: 0] += line.quantity
+                    if !order.status.holdsReservation { broken.append("order \(orderId) is \(order.status) but still queued for stock") }
+                } else if order.status.holdsReservation {
+                    reservedByOrders[variant, default: 0] += line.quantity
+                }
             }
             if order.status.holdsPayment { heldMoney += order.paidAmount.minorUnits }
             if let coupon = placed.couponId, order.status != .cancelled, order.status != .expired { couponUses[coupon, default: 0] += 1 }
@@ -267,6 +302,11 @@ final class ShopSimulation {
             for variant in shop.goods(item).variants {
                 if variant.onHand < 0 || variant.reserved < 0 || variant.reserved > variant.onHand {
                     broken.append("goods \(item) variant \(variant.sku): on hand \(variant.onHand), reserved \(variant.reserved)")
+                }
+                if variant.awaitingUnits != awaitedByOrders[variant.variantId, default: 0] {
+                    broken.append(
+                        "goods \(item) variant \(variant.sku): \(variant.awaitingUnits) units queued, orders wait for \(awaitedByOrders[variant.variantId, default: 0])"
+                    )
                 }
                 if variant.reserved != reservedByOrders[variant.variantId, default: 0] {
                     broken.append(
@@ -376,6 +416,13 @@ final class ShopSimulation {
         #expect(simulation.foldsAgree(), "seed \(seed): incremental and full folds differ")
         #expect(simulation.accepted > Self.steps / 4, "seed \(seed): only \(simulation.accepted) commands were accepted")
         #expect(simulation.orders.count > 5, "seed \(seed): only \(simulation.orders.count) orders")
+        let goodsEvents = simulation.goods.flatMap { simulation.shop.events(.goods($0)) }.map(\.eventType)
+        let preOrders = (
+            goodsEvents.filter { $0 == PreOrderReserved.eventType }.count, goodsEvents.filter { $0 == PreOrderFilled.eventType }.count
+        )
+        print(
+            "simulation seed \(seed): \(preOrders.0) pre-orders, \(preOrders.1) filled, \(goodsEvents.filter { $0 == PreOrderReleased.eventType }.count) released"
+        )
         print(
             "simulation seed \(seed): \(simulation.accepted) accepted, \(simulation.rejected) rejected, \(simulation.conflicts) conflicts, \(simulation.orders.count) orders, \(simulation.reviews) reviews (\(simulation.approvedReviews) approved) of \(simulation.orders.filter { simulation.shop.order($0).status == .received }.count) received orders, \(simulation.shop.eventCount) events"
         )

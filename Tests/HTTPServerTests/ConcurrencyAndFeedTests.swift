@@ -195,8 +195,12 @@ import Testing
 
 @Suite struct RateLimitTests {
     @Test func aCallerBeyondTheirBurstGets429AndOthersDoNot() async throws {
-        // 1 command/s (bursts of 2): slow enough that a loaded machine running 20 commands cannot earn them all back.
-        let harness = try Harness { $0.commandsPerSecondPerCaller = 1 }
+        // One command a minute after a burst of 2: 20 commands cannot earn a token back however loaded the machine is (under
+        // load a command here has taken 4 s, which refilled a bucket of one a second).
+        let harness = try Harness {
+            $0.commandsPerSecondPerCaller = 1.0 / 60
+            $0.commandBurstPerCaller = 2
+        }
         try await harness.app.test(.router) { client in
             let merchant = try await client.user("m@example.com", role: .merchant, engine: harness.engine)
             let other = try await client.user("o@example.com", role: .merchant, engine: harness.engine)

@@ -40,7 +40,7 @@ struct MatrixShop {
     var revocableKey = ""
     /// A pending review of `goods`, by the customer, on `refundOrder`.
     var review = ""
-    /// Two goods out of stock; the customer waits for the second.
+    /// Two goods out of stock; the customer waits for the second; the first takes pre-orders.
     var soldOut = "", awaited = ""
 
     static func build(_ client: some TestClientProtocol, _ harness: Harness, scope: Scope?) async throws -> MatrixShop {
@@ -76,6 +76,13 @@ struct MatrixShop {
                     "ListGoods", ["title": "Sold out 售罄", "category": "tea", "price": 10_000, "stock": 0], token: shop.bearer[.merchant]
                 ).result["goodsId"] ?? ""
         }
+        let day: Int64 = 86_400_000
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try #require(
+            try await client.command(
+                "OpenPreOrders", ["goodsId": shop.soldOut, "cap": 10, "endsAt": now + day, "arrivesBy": now + 7 * day],
+                token: shop.bearer[.merchant]
+            ).status == .ok)
         shop.goods = try await list("Longjing 龙井")
         shop.otherGoods = try await list("Oolong 乌龙")
         shop.delistedGoods = try await list("Pu'er 普洱")
@@ -248,6 +255,13 @@ enum Matrix {
         },
         CommandRow("Restock", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in
             ["goodsId": shop.goods, "quantity": 3]
+        },
+        CommandRow("OpenPreOrders", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            return ["goodsId": shop.awaited, "cap": 5, "endsAt": now + 86_400_000, "arrivesBy": now + 2 * 86_400_000]
+        },
+        CommandRow("CancelPreOrders", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in
+            ["goodsId": shop.soldOut, "reason": "停产 discontinued"]
         },
         CommandRow("AdjustStock", succeeds: .merchant, passes: staff, codes: [.otherMerchant: "not_owner"]) { shop, _ in
             ["goodsId": shop.goods, "delta": -1, "reason": "breakage"]

@@ -105,6 +105,7 @@ public struct GoodsState: Hashable, Codable, Sendable {
         case .relisted: next.isListed = true
         case .reviewPosted, .reviewModerated, .reviewReplied, .reviewEdited: next.applyReview(event)
         case .waitlistJoined, .waitlistLeft, .backInStockNotified: next.applyWaitlist(event)
+        case .preOrdersOpened, .preOrdersCancelled, .preOrderReserved, .preOrderFilled, .preOrderReleased: next.applyPreOrder(event)
         case .optionsDefined(let defined):
             next.options = defined.options
             next.changeVariant(nil) {
@@ -129,7 +130,7 @@ public struct GoodsState: Hashable, Codable, Sendable {
         return next
     }
 
-    private mutating func changeVariant(_ id: VariantId?, _ change: (inout VariantState) -> Void) {
+    mutating func changeVariant(_ id: VariantId?, _ change: (inout VariantState) -> Void) {
         guard let index = variantIndex(id) else { return }
         change(&variants[index])
     }
@@ -189,6 +190,7 @@ public enum GoodsCommand: Hashable, Sendable {
     case delistVariant(VariantId)
     case relistVariant(VariantId)
     case setAttributes([GoodsAttribute])
+    case preOrders(PreOrderCommand)
 
     /// The SKUs this command claims (read before deciding, so a taken one is refused).
     var claimedSkus: [String] {
@@ -275,9 +277,10 @@ public enum Catalog {
             state = state.evolve(event)
             for low in lowStock(before: before, after: state, at: at) { decision.append(.goods(low), to: .goods(goodsId)) }
         }
-        for notified in backInStock(before: goods, after: state, at: at) {
-            decision.append(.goods(notified), to: .goods(goodsId))
-            state = state.evolve(notified)
+        // Freed units go to queued pre-orders first, then to the waitlist.
+        for event in fillPreOrders(state, at: at) + backInStock(before: goods, after: state, at: at) {
+            decision.append(.goods(event), to: .goods(goodsId))
+            state = state.evolve(event)
         }
         try claimSkus(of: state, newIn: goods, claims: skuClaims, into: &decision)
         return decision
@@ -452,6 +455,7 @@ public enum Catalog {
             try GoodsAttribute.validate(attributes)
             guard attributes != goods.attributes else { throw Rejection(.nothingChanged, "the attributes are already these") }
             return [.attributesSet(GoodsAttributesSet(attributes: attributes, at: at))]
+        case .preOrders(let command): return try preOrderEvents(command, goods: goods, at: at)
         }
     }
 

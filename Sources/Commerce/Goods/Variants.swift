@@ -20,6 +20,10 @@ public struct VariantState: Hashable, Codable, Sendable {
     public var weightGrams: Int?
     public var isListed = true
     public var sold = 0
+    /// The variant's pre-order campaign, the latest one (`PreOrders.swift`).
+    public var preOrder: PreOrderTerms?
+    /// Orders waiting for incoming stock, first come first.
+    public var preOrders: [PreOrderHold] = []
 
     public init(
         variantId: VariantId, sku: String, values: [String], price: Money, onHand: Int, lowStockThreshold: Int, weightGrams: Int? = nil
@@ -33,7 +37,8 @@ public struct VariantState: Hashable, Codable, Sendable {
         self.weightGrams = weightGrams
     }
 
-    public var available: Int { onHand - reserved }
+    /// What a new order can take now: units on hand, less those reserved and those queued pre-orders wait for.
+    public var available: Int { preOrders.isEmpty ? onHand - reserved : max(onHand - reserved - awaitingUnits, 0) }
 }
 
 extension GoodsState {

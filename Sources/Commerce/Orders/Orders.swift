@@ -208,12 +208,21 @@ public enum Orders {
         let quote = try Pricing.quote(
             cart: basket, goods: states.goods, coupon: states.coupon, buyer: buyer,
             pointsToUse: command.pointsToUse, pointsBalance: states.points.balance, policy: policy, at: command.at)
-        for line in quote.lines {
-            let available = states.goods[line.goodsId]?.variant(line.variantId)?.available ?? 0
-            guard available >= line.quantity else {
-                let name = [line.title, line.variant ?? ""].filter { !$0.isEmpty }.joined(separator: " ")
-                throw Rejection(.insufficientStock, "\(name): \(available) left, \(line.quantity) wanted", field: "\(line.goodsId)")
+        // A line the stock cannot fill is a pre-order while the variant's pre-orders have room (`PreOrders.swift`).
+        var preOrdered = Set<Int>()
+        for (index, line) in quote.lines.enumerated() {
+            let variant = states.goods[line.goodsId]?.variant(line.variantId)
+            let available = variant?.available ?? 0
+            guard available < line.quantity else { continue }
+            let room = variant?.preOrder?.room(at: command.at) ?? 0
+            guard room < line.quantity else {
+                preOrdered.insert(index)
+                continue
             }
+            let name = [line.title, line.variant ?? ""].filter { !$0.isEmpty }.joined(separator: " ")
+            let preOrders = variant?.preOrder?.isOpen(at: command.at) == true ? " (\(room) more can be pre-ordered)" : ""
+            throw Rejection(
+                .insufficientStock, "\(name): \(available) left\(preOrders), \(line.quantity) wanted", field: "\(line.goodsId)")
         }
         var delivery: DeliveryChoice?
         if let methodId = command.deliveryMethodId {
@@ -240,10 +249,14 @@ public enum Orders {
                         expiresAt: command.at.adding(seconds: policy.orderExpirySeconds), delivery: delivery))),
             to: .order(command.orderId))
         var goodsAfter = states.goods
-        for line in quote.lines {
+        for (index, line) in quote.lines.enumerated() {
             guard let goods = goodsAfter[line.goodsId] else { continue }
-            let reserved = GoodsEvent.stockReserved(
-                StockReserved(orderId: command.orderId, quantity: line.quantity, at: command.at, variantId: line.variantId))
+            let reserved =
+                preOrdered.contains(index)
+                ? GoodsEvent.preOrderReserved(
+                    PreOrderReserved(orderId: command.orderId, quantity: line.quantity, variantId: line.variantId, at: command.at))
+                : GoodsEvent.stockReserved(
+                    StockReserved(orderId: command.orderId, quantity: line.quantity, at: command.at, variantId: line.variantId))
             decision.append(.goods(reserved), to: .goods(line.goodsId))
             let after = goods.evolve(reserved)
             for low in Catalog.lowStock(before: goods, after: after, at: command.at) {
@@ -310,6 +323,9 @@ public enum Orders {
             try Limits.text(carrier, "carrier", max: Limits.carrierCharactersMax)
             try Limits.text(trackingNumber, "trackingNumber", max: Limits.trackingNumberCharactersMax)
             guard order.status == .paid else { throw Rejection(.orderNotShippable, "order is \(order.status.rawValue)") }
+            if let waiting = placed.lines.first(where: { context.goods[$0.goodsId]?.awaits(placed.orderId) == true }) {
+                throw Rejection(.orderAwaitingStock, "\(waiting.title) is pre-ordered: its stock has not arrived")
+            }
             decision.append(.order(.shipped(OrderShipped(carrier: carrier, trackingNumber: trackingNumber, at: at))), to: orderStream)
             for line in placed.lines {
                 decision.append(
@@ -382,21 +398,31 @@ public enum Orders {
         guard allowed else { throw Rejection(isBuyer || actor.userId != nil ? .notOwner : .forbidden, "not your order to change that way") }
     }
 
-    /// Gives back what placing the order took: stock (telling a waitlist its variant is back), coupon use, points.
+    /// Gives back what placing the order took: stock or a pre-order's claim (the units freed fill queued pre-orders,
+    /// then tell a waitlist its variant is back), coupon use, points.
     static func release(_ placed: OrderPlaced, context: OrderContext, at: Instant, into decision: inout Decision) {
         var released: [GoodsId: GoodsState] = [:]
         var goodsInOrder: [GoodsId] = []
         for line in placed.lines {
-            let event = GoodsEvent.stockReleased(
-                StockReleased(orderId: placed.orderId, quantity: line.quantity, at: at, variantId: line.variantId))
+            let state = released[line.goodsId] ?? context.goods[line.goodsId]
+            let event =
+                state?.variant(line.variantId)?.awaits(placed.orderId) == true
+                ? GoodsEvent.preOrderReleased(
+                    PreOrderReleased(orderId: placed.orderId, quantity: line.quantity, variantId: line.variantId, at: at))
+                : GoodsEvent.stockReleased(
+                    StockReleased(orderId: placed.orderId, quantity: line.quantity, at: at, variantId: line.variantId))
             decision.append(.goods(event), to: .goods(line.goodsId))
-            // Folded only for goods someone waits for: most cancellations and expiries owe no notification.
-            guard let state = released[line.goodsId] ?? context.goods[line.goodsId], !state.waitlist.isEmpty else { continue }
+            // Folded only for goods someone waits for: most cancellations and expiries owe nothing more.
+            guard let state, !state.waitlist.isEmpty || state.variants.contains(where: { !$0.preOrders.isEmpty }) else { continue }
             if released[line.goodsId] == nil { goodsInOrder.append(line.goodsId) }
             released[line.goodsId] = state.evolve(event)
         }
         for goodsId in goodsInOrder {
-            guard let before = context.goods[goodsId], let after = released[goodsId] else { continue }
+            guard let before = context.goods[goodsId], var after = released[goodsId] else { continue }
+            for event in Catalog.fillPreOrders(after, at: at) {
+                decision.append(.goods(event), to: .goods(goodsId))
+                after = after.evolve(event)
+            }
             for notified in Catalog.backInStock(before: before, after: after, at: at) {
                 decision.append(.goods(notified), to: .goods(goodsId))
             }

@@ -96,6 +96,11 @@ extension GoodsEvent {
         case .waitlistJoined(let payload): return payload
         case .waitlistLeft(let payload): return payload
         case .backInStockNotified(let payload): return payload
+        case .preOrdersOpened(let payload): return payload
+        case .preOrdersCancelled(let payload): return payload
+        case .preOrderReserved(let payload): return payload
+        case .preOrderFilled(let payload): return payload
+        case .preOrderReleased(let payload): return payload
         case .optionsDefined(let payload): return payload
         case .variantAdded(let payload): return payload
         case .variantUpdated(let payload): return payload

@@ -41,8 +41,9 @@ extension UserState: AggregateState {
 }
 
 extension GoodsState: AggregateState {
-    /// 2: variants, options and attributes; 3: each review's mark (the rating counts approved reviews only), the waitlist.
-    public static var snapshotSchemaVersion: Int { 3 }
+    /// 2: variants, options and attributes; 3: each review's mark (the rating counts approved reviews only), the waitlist;
+    /// 4: each variant's pre-order campaign and queue.
+    public static var snapshotSchemaVersion: Int { 4 }
 
     public func evolve(_ event: DomainEvent) -> GoodsState {
         if case .goods(let event) = event { return evolve(event) }

@@ -19,6 +19,18 @@ extension GoodsState: InvariantChecked {
                 broken.append("\(name): reserved \(variant.reserved) exceeds on hand \(variant.onHand)")
             }
             if variant.price.minorUnits < 0 { broken.append("\(name): price \(variant.price.minorUnits) is negative") }
+            if let terms = variant.preOrder {
+                if terms.taken > terms.cap || terms.taken < 0 {
+                    broken.append("\(name): \(terms.taken) pre-ordered of a cap of \(terms.cap)")
+                }
+                if variant.awaitingUnits > terms.taken {
+                    broken.append("\(name): \(variant.awaitingUnits) units queued, \(terms.taken) pre-ordered")
+                }
+            } else if !variant.preOrders.isEmpty {
+                broken.append("\(name): orders queued without pre-orders")
+            }
+            if Set(variant.preOrders.map(\.orderId)).count != variant.preOrders.count { broken.append("\(name): an order queued twice") }
+            if variant.preOrders.contains(where: { $0.quantity <= 0 }) { broken.append("\(name): a queued order wants no units") }
             if variant.values.count != options.count {
                 broken.append("\(name): \(variant.values.count) values for \(options.count) options")
             }

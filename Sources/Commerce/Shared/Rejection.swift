@@ -38,6 +38,8 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case alreadyWaiting = "already_waiting"
         case notWaiting = "not_waiting"
         case waitlistFull = "waitlist_full"
+        case preOrdersOpen = "pre_orders_open"
+        case preOrdersNotOpen = "pre_orders_not_open"
         case deliveryMethodNotFound = "delivery_method_not_found"
         case deliveryMethodDoesNotServeAddress = "delivery_method_does_not_serve_address"
         // Cart.
@@ -64,6 +66,7 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case orderNumberTaken = "order_number_taken"
         case orderNotPayable = "order_not_payable"
         case orderNotShippable = "order_not_shippable"
+        case orderAwaitingStock = "order_awaiting_stock"
         case orderNotReceivable = "order_not_receivable"
         case orderNotCancellable = "order_not_cancellable"
         case orderNotExpirable = "order_not_expirable"

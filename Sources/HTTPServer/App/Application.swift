@@ -19,8 +19,9 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout = Duration.seconds(60)
     /// The sandbox provider's secret, used by the demo checkout route to sign its callback.
     public var sandboxSecret: [UInt8]
-    /// Commands per second one signed-in caller may send (bursts of twice that); more get 429.
+    /// Commands per second one signed-in caller may send (bursts of `commandBurstPerCaller`, else twice the rate); more get 429.
     public var commandsPerSecondPerCaller: Double = 200
+    public var commandBurstPerCaller: Double?
     /// The same for all anonymous callers together (RegisterUser, Login).
     public var anonymousCommandsPerSecond: Double = 2_000
     /// How long a query with `?after=` waits for its read model before answering 503.
@@ -79,7 +80,9 @@ public func buildRouter(
     let reads = ReadModelReads(engine: engine, projector: backends.projector, waitMax: configuration.readYourWritesWaitMax)
     CommandsController(
         engine: engine, bodyBytesMax: configuration.bodyBytesMax, metrics: metrics,
-        callers: RateLimiter(ratePerSecond: configuration.commandsPerSecondPerCaller, burst: configuration.commandsPerSecondPerCaller * 2),
+        callers: RateLimiter(
+            ratePerSecond: configuration.commandsPerSecondPerCaller,
+            burst: configuration.commandBurstPerCaller ?? configuration.commandsPerSecondPerCaller * 2),
         anonymous: RateLimiter(ratePerSecond: configuration.anonymousCommandsPerSecond, burst: configuration.anonymousCommandsPerSecond * 2)
     )
     .register(on: endpoints)

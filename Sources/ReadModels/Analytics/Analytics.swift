@@ -107,7 +107,8 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
             case .priceChanged(let e): if e.variantId == nil { price = e.to.minorUnits }  // the default variant's price
             case .variantAdded(let e): onHand += e.stock
             case .lowStockDetected, .reviewPosted, .reviewModerated, .reviewReplied, .reviewEdited, .waitlistJoined, .waitlistLeft,
-                .backInStockNotified, .optionsDefined, .variantUpdated,
+                .backInStockNotified, .preOrdersOpened, .preOrdersCancelled, .preOrderReserved, .preOrderFilled, .preOrderReleased,
+                .optionsDefined, .variantUpdated,
                 .variantDelisted, .variantRelisted, .attributesSet:
                 break
             }

@@ -6,7 +6,7 @@ import Foundation
 /// stored goods, then kept up to date event by event).
 public final class SearchProjection: Projection, @unchecked Sendable {
     public static let name = "search"
-    public static let schemaVersion = 3  // 2: goods rows hold variants, options and attributes; 3: and review marks
+    public static let schemaVersion = 4  // 2: goods rows hold variants, options and attributes; 3: and review marks; 4: and pre-orders
     public static let foldCostGuess = 4.0
     public static let eventTypes: Set<String> = goodsEventTypes
 
@@ -72,7 +72,8 @@ let goodsEventTypes: Set<String> = [
     GoodsListed.eventType, GoodsUpdated.eventType, PriceChanged.eventType, StockAdded.eventType, StockAdjusted.eventType,
     StockReserved.eventType, StockReleased.eventType, StockShipped.eventType, LowStockDetected.eventType, GoodsDelisted.eventType,
     GoodsRelisted.eventType, ReviewPosted.eventType, ReviewModerated.eventType, ReviewReplied.eventType, ReviewEdited.eventType,
-    WaitlistJoined.eventType, WaitlistLeft.eventType, BackInStockNotified.eventType,
+    WaitlistJoined.eventType, WaitlistLeft.eventType, BackInStockNotified.eventType, PreOrdersOpened.eventType,
+    PreOrdersCancelled.eventType, PreOrderReserved.eventType, PreOrderFilled.eventType, PreOrderReleased.eventType,
     GoodsOptionsDefined.eventType, VariantAdded.eventType, VariantUpdated.eventType,
     VariantDelisted.eventType, VariantRelisted.eventType, GoodsAttributesSet.eventType,
 ]

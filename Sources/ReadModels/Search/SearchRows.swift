@@ -36,6 +36,26 @@ extension VariantState: BinaryFastEncodable {
         w.optional(weightGrams) { $0.int($1) }
         w.bool(isListed)
         w.int(sold)
+        w.optional(preOrder) { $1.encode(binary: &$0) }
+        w.array(preOrders) { $1.encode(binary: &$0) }
+    }
+}
+
+extension PreOrderTerms: BinaryFastEncodable {
+    public func encode(binary w: inout BinaryWriter) {
+        w.int(cap)
+        w.instant(endsAt)
+        w.instant(arrivesBy)
+        w.int(taken)
+        w.bool(isCancelled)
+    }
+}
+
+extension PreOrderHold: BinaryFastEncodable {
+    public func encode(binary w: inout BinaryWriter) {
+        w.id(orderId)
+        w.int(quantity)
+        w.instant(since)
     }
 }
 
