@@ -43,6 +43,7 @@ public final class ClusterLink: Sendable {
 
     /// The advisory-lock lease of the order-expiry sweeper.
     static let expiryLease: Int64 = 0x656d_7065_7870_6972  // "empexpir"
+    static let webhookLease: Int64 = 0x656d_7077_6562_686b  // "empwebhk"
 
     init(ofRecord: PostgresLog, vault: SharedVault, options: ClusterOptions, startedAt: Timestamp) {
         self.ofRecord = ofRecord
@@ -139,10 +140,12 @@ public final class ClusterLink: Sendable {
         }
     }
 
-    struct ExpiryLease: SingleRunnerLease {
+    /// A PostgreSQL advisory lock, `id`, held on one connection of the log of record.
+    struct Lease: SingleRunnerLease {
         let ofRecord: PostgresLog
+        let id: Int64
         func whileHeld(_ body: @escaping @Sendable () async -> Void) async throws -> Bool {
-            try await ofRecord.whileHoldingLease(ClusterLink.expiryLease, body)
+            try await ofRecord.whileHoldingLease(id, body)
         }
     }
 }

@@ -144,15 +144,23 @@ public final class Shop: Sendable {
     /// History and the event feed, for the HTTP edge.
     public var audit: AuditDesk { AuditDesk(log: log, opener: vault) }
 
-    /// The background work a serving shop runs: the read models' follower and the unpaid-order sweeper.
-    public func services(expirySweep interval: Duration, projectionsLogger: Logger, expiryLogger: Logger) -> [any Service] {
+    /// The background work a serving shop runs: the read models' follower, the unpaid-order sweeper and webhook delivery.
+    public func services(
+        expirySweep interval: Duration, projectionsLogger: Logger, expiryLogger: Logger, webhookLogger: Logger,
+        webhooks: WebhookDispatcher.Settings = WebhookDispatcher.Settings(), webhookInterval: Duration = .seconds(1)
+    ) -> [any Service] {
         var services: [any Service] = []
         if let cluster { services.append(ClusterLink.ReplicaService(link: cluster, log: log)) }
         if let projector { services.append(ProjectorService(projector: projector, logger: projectionsLogger)) }
         services.append(
             OrderExpiryService(
                 expiry: OrderExpiry(engine: engine), interval: interval, logger: expiryLogger,
-                lease: cluster.map { ClusterLink.ExpiryLease(ofRecord: $0.ofRecord) }))
+                lease: cluster.map { ClusterLink.Lease(ofRecord: $0.ofRecord, id: ClusterLink.expiryLease) }))
+        services.append(
+            WebhookService(
+                dispatcher: WebhookDispatcher(engine: engine, transport: HTTPWebhookTransport(), settings: webhooks),
+                interval: webhookInterval, logger: webhookLogger,
+                lease: cluster.map { ClusterLink.Lease(ofRecord: $0.ofRecord, id: ClusterLink.webhookLease) }))
         return services
     }
 

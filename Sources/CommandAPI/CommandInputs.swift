@@ -31,6 +31,9 @@ extension CommandEnvelope {
         case .rejectMerchantApplication: return try read(RejectApplicationInput.self)
         case .issueApiKey: return try read(IssueApiKeyInput.self)
         case .revokeApiKey: return try read(RevokeApiKeyInput.self)
+        case .registerWebhook: return try read(RegisterWebhookInput.self)
+        case .disableWebhook: return try read(DisableWebhookInput.self)
+        case .replayWebhookDeadLetters: return try read(WebhookInput.self)
         case .listGoods: return try read(ListGoodsInput.self)
         case .updateGoods: return try read(UpdateGoodsInput.self)
         case .changePrice: return try read(ChangePriceInput.self)
@@ -191,6 +194,27 @@ struct RevokeApiKeyInput: CommandInput {
     var keyId: ApiKeyId
     var reason: String?
     var command: Command { .revokeApiKey(keyId, reason: reason ?? "") }
+}
+
+struct RegisterWebhookInput: CommandInput {
+    /// An absolute http(s) URL the events are POSTed to.
+    var url: String
+    /// The event types to deliver (`OrderPaid`, `GoodsListed`…); absent or empty: every type.
+    var eventTypes: [String]?
+    /// Deliver from after this log position (to catch up on history); absent: what is appended from now on.
+    var from: UInt64?
+    var command: Command { .registerWebhook(url: url, eventTypes: eventTypes ?? [], from: from) }
+}
+
+struct DisableWebhookInput: CommandInput {
+    var webhookId: WebhookId
+    var reason: String
+    var command: Command { .disableWebhook(webhookId, reason: reason) }
+}
+
+struct WebhookInput: CommandInput {
+    var webhookId: WebhookId
+    var command: Command { .replayWebhookDeadLetters(webhookId) }
 }
 
 /// The goods fields shared by ListGoods and UpdateGoods (decoded from the same flat `data` object).

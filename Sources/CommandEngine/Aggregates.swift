@@ -21,6 +21,7 @@ extension Engine {
         case .apiKey: return .apiKey(try load(ApiKeyState.self))
         case .skuClaim: return .skuClaim(try load(SkuClaimState.self))
         case .delivery: return .delivery(try load(DeliveryState.self))
+        case .webhook: return .webhook(try load(WebhookState.self))
         }
     }
 }

@@ -47,6 +47,12 @@ public enum Command: Sendable, Hashable {
     case openPreOrders(GoodsId, variant: VariantId? = nil, cap: Int, endsAt: Instant, arrivesBy: Instant)
     /// The stock will not come: no more pre-orders, and the queued orders are cancelled and refunded.
     case cancelPreOrders(GoodsId, variant: VariantId? = nil, reason: String)
+    // Webhooks (admins).
+    /// An endpoint for the events of `eventTypes` (empty: all), from `from` (nil: what is appended from now on); the
+    /// result carries its signing secret.
+    case registerWebhook(url: String, eventTypes: [String] = [], from: UInt64? = nil)
+    case disableWebhook(WebhookId, reason: String)
+    case replayWebhookDeadLetters(WebhookId)
     case delist(GoodsId)
     case relist(GoodsId)
     case postReview(goodsId: GoodsId, orderId: OrderId, rating: Int, text: String = "")
@@ -135,6 +141,7 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
     case defineOptions = "DefineOptions", addVariant = "AddVariant", updateVariant = "UpdateVariant", delistVariant = "DelistVariant"
     case relistVariant = "RelistVariant", setGoodsAttributes = "SetGoodsAttributes"
     case openPreOrders = "OpenPreOrders", cancelPreOrders = "CancelPreOrders"
+    case registerWebhook = "RegisterWebhook", disableWebhook = "DisableWebhook", replayWebhookDeadLetters = "ReplayWebhookDeadLetters"
     case defineDeliveryMethod = "DefineDeliveryMethod", retireDeliveryMethod = "RetireDeliveryMethod"
     case addToCart = "AddToCart", changeQuantity = "ChangeQuantity", removeFromCart = "RemoveFromCart", applyCoupon = "ApplyCoupon"
     case removeCoupon = "RemoveCoupon", clearCart = "ClearCart", createCoupon = "CreateCoupon", disableCoupon = "DisableCoupon"
@@ -154,6 +161,7 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
             .replyToReview:
             return .signedIn(scope: .goodsWrite)
         case .createCoupon, .disableCoupon: return .signedIn(scope: .couponsWrite)
+        case .registerWebhook, .disableWebhook, .replayWebhookDeadLetters: return .signedIn(scope: .webhooksManage)
         case .shipOrder, .cancelOrder, .approveRefund, .rejectRefund, .refundPayment: return .signedIn(scope: .ordersWrite)
         case .updateProfile, .changePassword, .addAddress, .updateAddress, .removeAddress, .setDefaultAddress, .addFavorite,
             .removeFavorite,
@@ -197,6 +205,9 @@ extension Command {
         case .setAttributes: return .setGoodsAttributes
         case .openPreOrders: return .openPreOrders
         case .cancelPreOrders: return .cancelPreOrders
+        case .registerWebhook: return .registerWebhook
+        case .disableWebhook: return .disableWebhook
+        case .replayWebhookDeadLetters: return .replayWebhookDeadLetters
         case .updateGoods: return .updateGoods
         case .changePrice: return .changePrice
         case .restock: return .restock

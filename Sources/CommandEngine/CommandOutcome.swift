@@ -61,6 +61,7 @@ public struct CommandResult: Hashable, Sendable {
     public var ownerId: UserId?
     public var scopes: [Scope]?
     public var expiresAt: Instant?
+    public var webhookId: WebhookId?
 
     public init() {}
 
@@ -90,6 +91,7 @@ public struct CommandResult: Hashable, Sendable {
         values["ownerId"] = ownerId?.description
         values["scopes"] = scopes.map { $0.map(\.rawValue).sorted().joined(separator: " ") }
         values["expiresAt"] = expiresAt.map { String($0.millisecondsSinceEpoch) }
+        values["webhookId"] = webhookId?.description
         return values
     }
 
@@ -115,5 +117,6 @@ public struct CommandResult: Hashable, Sendable {
         ownerId = values["ownerId"].flatMap(UserId.init)
         scopes = values["scopes"].map { $0.split(separator: " ").compactMap { Scope(rawValue: String($0)) } }
         expiresAt = values["expiresAt"].flatMap(Int64.init).map(Instant.init(millisecondsSinceEpoch:))
+        webhookId = values["webhookId"].flatMap(WebhookId.init)
     }
 }

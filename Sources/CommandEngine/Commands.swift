@@ -1,5 +1,6 @@
 import Commerce
 import Crypto
+import EventCodec
 import EventStore
 import Foundation
 
@@ -159,6 +160,21 @@ extension Engine {
             }
         case let .cancelPreOrders(goodsId, variant, reason):
             return try await onGoods(goodsId, type, context) { .preOrders(.cancel(variant: variant, reason: reason)) }
+        // Webhooks.
+        case let .registerWebhook(url, eventTypes, from):
+            let known = Set(EventCodec.eventTypes.map(\.type))
+            if let unknown = eventTypes.first(where: { !known.contains($0) }) {
+                throw EngineError(.invalidInput, "\(unknown) is not an event type", details: ["field": "eventTypes"])
+            }
+            let webhookId: WebhookId = newId()
+            let start = min(from ?? log.headPosition, log.headPosition)
+            return try await decide(
+                Webhooks.self, type, context,
+                answer: { _, _, _, result in (result.webhookId, result.secret) = (webhookId, self.webhookSecret(webhookId)) }
+            ) { _, _ in Webhooks.Command(webhookId, .register(webhookId, url: url, eventTypes: eventTypes, from: start)) }
+        case let .disableWebhook(webhookId, reason):
+            return try await onWebhook(webhookId, type, context) { .disable(reason: reason) }
+        case .replayWebhookDeadLetters(let webhookId): return try await onWebhook(webhookId, type, context) { .replayDeadLetters }
         case .delist(let goodsId): return try await onGoods(goodsId, type, context) { .delist }
         case .relist(let goodsId): return try await onGoods(goodsId, type, context) { .relist }
         case let .postReview(goodsId, orderId, rating, text):
@@ -309,6 +325,14 @@ extension Engine {
         try await decide(
             Catalog.self, type, context, answer: { _, _, _, result in (result.goodsId, result.reviewId) = (goodsId, reviewId) }
         ) { _, _ in .reviewAction(goodsId, reviewId, make()) }
+    }
+
+    func onWebhook(
+        _ webhookId: WebhookId, _ type: String, _ context: CommandContext, _ make: () -> WebhookCommand
+    ) async throws -> CommandOutcome {
+        try await decide(Webhooks.self, type, context, answer: { _, _, _, result in result.webhookId = webhookId }) { _, _ in
+            Webhooks.Command(webhookId, make())
+        }
     }
 
     private func onOrder(

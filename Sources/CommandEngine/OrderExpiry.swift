@@ -213,24 +213,34 @@ public struct OrderExpiryService: Service {
 
     public func run() async throws {
         let (expiry, interval, logger) = (expiry, interval, logger)
-        guard let lease else {
-            logger.info("sweeping for unpaid orders to expire", metadata: ["interval.seconds": "\(interval)"])
-            await cancelWhenGracefulShutdown { await expiry.run(every: interval, logger: logger) }
-            return
+        try await runHoldingLease(lease, name: "expiry", interval: interval, logger: logger) {
+            await expiry.run(every: interval, logger: logger)
         }
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let held = try await lease.whileHeld {
-                        logger.info("this node holds the expiry lease: sweeping", metadata: ["interval.seconds": "\(interval)"])
-                        await expiry.run(every: interval, logger: logger)
-                    }
-                    if held, !Task.isCancelled { logger.warning("the expiry lease was lost") }
-                } catch {
-                    logger.warning("could not take the expiry lease", metadata: ["error": "\(error)"])
+    }
+}
+
+/// Runs `work` until the server's group shuts down; with a lease, only while this node holds it (the others try again
+/// every interval, and one takes over when the holder dies).
+public func runHoldingLease(
+    _ lease: (any SingleRunnerLease)?, name: String, interval: Duration, logger: Logger, _ work: @escaping @Sendable () async -> Void
+) async throws {
+    guard let lease else {
+        logger.info("running the \(name) work", metadata: ["interval.seconds": "\(interval)"])
+        await cancelWhenGracefulShutdown { await work() }
+        return
+    }
+    await cancelWhenGracefulShutdown {
+        while !Task.isCancelled {
+            do {
+                let held = try await lease.whileHeld {
+                    logger.info("this node holds the \(name) lease", metadata: ["interval.seconds": "\(interval)"])
+                    await work()
                 }
-                do { try await Task.sleep(for: interval) } catch { return }  // cancelled: the server is stopping
+                if held, !Task.isCancelled { logger.warning("the \(name) lease was lost") }
+            } catch {
+                logger.warning("could not take the \(name) lease", metadata: ["error": "\(error)"])
             }
+            do { try await Task.sleep(for: interval) } catch { return }  // cancelled: the server is stopping
         }
     }
 }

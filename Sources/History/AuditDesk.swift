@@ -123,7 +123,7 @@ public struct FeedEvent: Sendable {
     public let type: String
     public let json: [UInt8]
 
-    init(_ event: RecordedEvent, presenter: EventPresenter) {
+    public init(_ event: RecordedEvent, presenter: EventPresenter) {
         position = event.position
         type = event.type
         var envelope: [String: Any] = [

@@ -18,6 +18,7 @@ public enum AggregateKind: String, CaseIterable, Codable, Sendable {
     case apiKey = "apikey"
     case skuClaim = "sku"
     case delivery
+    case webhook
 
     /// The kind of a stream, or nil for the engine's own streams (idempotency records).
     public init?(stream: String) {
@@ -42,6 +43,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
     case apiKey(ApiKeyState)
     case skuClaim(SkuClaimState)
     case delivery(DeliveryState)
+    case webhook(WebhookState)
 
     public init(_ kind: AggregateKind) {
         switch kind {
@@ -58,6 +60,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .apiKey: self = .apiKey(ApiKeyState())
         case .skuClaim: self = .skuClaim(SkuClaimState())
         case .delivery: self = .delivery(DeliveryState())
+        case .webhook: self = .webhook(WebhookState())
         }
     }
 
@@ -76,6 +79,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .apiKey(let state): return .apiKey(state.evolve(event))
         case .skuClaim(let state): return .skuClaim(state.evolve(event))
         case .delivery(let state): return .delivery(state.evolve(event))
+        case .webhook(let state): return .webhook(state.evolve(event))
         }
     }
 
@@ -94,6 +98,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .apiKey(let state): return state
         case .skuClaim(let state): return state
         case .delivery(let state): return state
+        case .webhook(let state): return state
         }
     }
 
@@ -346,6 +351,7 @@ public struct Replayer: Sendable {
         case .apiKey: return try load(ApiKeyState.self, AnyAggregate.apiKey)
         case .skuClaim: return try load(SkuClaimState.self, AnyAggregate.skuClaim)
         case .delivery: return try load(DeliveryState.self, AnyAggregate.delivery)
+        case .webhook: return try load(WebhookState.self, AnyAggregate.webhook)
         }
     }
 

@@ -284,7 +284,7 @@ struct Serve: AsyncParsableCommand {
         let banner = banner(shop)
         let services = shop.services(
             expirySweep: .milliseconds(Int64(expirySweepSeconds * 1_000)), projectionsLogger: Logger(label: "emporium.projections"),
-            expiryLogger: Logger(label: "emporium.expiry"))
+            expiryLogger: Logger(label: "emporium.expiry"), webhookLogger: Logger(label: "emporium.webhooks"))
         let backends = ServerBackends(engine: shop.engine, projector: shop.projector, audit: shop.audit)
         let app = buildApplication(
             backends, configuration: server, metrics: metrics, services: services, logger: Logger(label: "emporium.http")

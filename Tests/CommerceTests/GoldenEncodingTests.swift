@@ -36,7 +36,8 @@ enum Samples {
         SkuClaimed.eventType, DeliveryMethodDefined.eventType, DeliveryMethodRetired.eventType, ReviewModerated.eventType,
         ReviewReplied.eventType, ReviewEdited.eventType, WaitlistJoined.eventType, WaitlistLeft.eventType,
         BackInStockNotified.eventType, PreOrdersOpened.eventType, PreOrdersCancelled.eventType, PreOrderReserved.eventType,
-        PreOrderFilled.eventType, PreOrderReleased.eventType,
+        PreOrderFilled.eventType, PreOrderReleased.eventType, WebhookRegistered.eventType, WebhookDisabled.eventType,
+        WebhookCheckpointed.eventType, WebhookDeadLettered.eventType, WebhookDeadLettersReplayed.eventType, WebhookRedelivered.eventType,
     ]
 
     static let deliveryMethod = DeliveryMethodId(UUID(uuidString: "0193a1f2-0000-7000-8000-00000000000b") ?? UUID())
@@ -135,6 +136,21 @@ enum Samples {
         .goods(.preOrderReserved(PreOrderReserved(orderId: order, quantity: 2, variantId: variant, at: at))),
         .goods(.preOrderFilled(PreOrderFilled(orderId: order, quantity: 2, variantId: variant, at: at))),
         .goods(.preOrderReleased(PreOrderReleased(orderId: order, quantity: 1, variantId: nil, at: at))),
+        .webhook(
+            .registered(
+                WebhookRegistered(
+                    webhookId: WebhookId(UUID(uuidString: "0193a1f2-0000-7000-8000-0000000000e1") ?? UUID()),
+                    url: "https://erp.example.com/hook", eventTypes: ["OrderPaid", "OrderShipped"], from: 1_024, registeredBy: user,
+                    at: at))),
+        .webhook(.disabled(WebhookDisabled(reason: "endpoint retired 停用", at: at))),
+        .webhook(.checkpointed(WebhookCheckpointed(through: 2_048, delivered: 17, at: at))),
+        .webhook(
+            .deadLettered(
+                WebhookDeadLettered(
+                    letter: DeadLetter(position: 1_500, eventType: "OrderPaid", stream: "order-x", attempts: 8, error: "HTTP 503", at: at)))
+        ),
+        .webhook(.deadLettersReplayed(WebhookDeadLettersReplayed(positions: [1_500, 1_501], at: at))),
+        .webhook(.redelivered(WebhookRedelivered(position: 1_500, at: at))),
         .cart(.itemAdded(CartItemAdded(goodsId: goods, quantity: 2, at: at))),
         .cart(.quantityChanged(CartItemQuantityChanged(goodsId: goods, quantity: 3, at: at))),
         .cart(.itemRemoved(CartItemRemoved(goodsId: goods, at: at))),

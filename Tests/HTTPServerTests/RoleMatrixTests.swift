@@ -38,6 +38,8 @@ struct MatrixShop {
     var merchant = "", deliveryMethod = ""
     var placedOrder = "", paidOrder = "", shippedOrder = "", receivedOrder = "", refundOrder = "", paidPayment = "", pendingPayment = ""
     var revocableKey = ""
+    /// A webhook to an endpoint no one listens on (nothing delivers in these tests).
+    var webhook = ""
     /// A pending review of `goods`, by the customer, on `refundOrder`.
     var review = ""
     /// Two goods out of stock; the customer waits for the second; the first takes pre-orders.
@@ -168,6 +170,9 @@ struct MatrixShop {
         shop.bearer[.keyWithoutScope] = try await key(all.filter { $0 != scope?.rawValue })
         shop.revocableKey =
             try await client.command("IssueApiKey", ["name": "to revoke", "scopes": ["orders:read"]], token: admin).result["keyId"] ?? ""
+        let webhook = try await client.command("RegisterWebhook", ["url": "http://127.0.0.1:9/hook"], token: admin)
+        try #require(webhook.status == .ok, "\(webhook.text)")
+        shop.webhook = webhook.result["webhookId"] ?? ""
         return shop
     }
 }
@@ -354,6 +359,12 @@ enum Matrix {
         CommandRow("ExchangePoints", succeeds: .customer, passes: others) { _, n in ["points": 10, "code": "PTS\(n)"] },
         CommandRow("IssueApiKey", succeeds: .admin) { _, _ in ["name": "integration", "scopes": ["orders:read"]] },
         CommandRow("RevokeApiKey", succeeds: .admin) { shop, _ in ["keyId": shop.revocableKey] },
+        CommandRow("RegisterWebhook", succeeds: .admin, passes: staff) { _, _ in
+            ["url": "https://erp.example.com/hook", "eventTypes": ["OrderPaid"]]
+        },
+        CommandRow("DisableWebhook", succeeds: .admin, passes: staff) { shop, _ in ["webhookId": shop.webhook, "reason": "retired"] },
+        // No dead letters in this shop: admitted callers get nothing_changed.
+        CommandRow("ReplayWebhookDeadLetters", succeeds: nil, passes: staff) { shop, _ in ["webhookId": shop.webhook] },
     ]
 }
 
@@ -414,6 +425,7 @@ enum Matrix {
         "projections": "admin projections:manage", "rebuildProjection": "admin projections:manage",
         "trainRecommendations": "admin projections:manage",
         "apiKeys": "admin", "merchantApplications": "admin", "reviewQueue": "merchant goods:write",
+        "webhooks": "admin webhooks:manage", "webhook": "admin webhooks:manage",
     ]
 
     @Test func theDeclaredAccessIsTheExpectedOne() throws {

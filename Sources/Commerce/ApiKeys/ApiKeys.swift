@@ -18,12 +18,14 @@ public enum Scope: String, Codable, Sendable, CaseIterable, Comparable {
     case analyticsRead = "analytics:read"
     /// `GET /v1/admin/projections` and rebuilds.
     case projectionsManage = "projections:manage"
+    /// RegisterWebhook, DisableWebhook, ReplayWebhookDeadLetters and `GET /v1/admin/webhooks`.
+    case webhooksManage = "webhooks:manage"
 
     /// The least role whose key may hold this scope: a merchant's key cannot read the audit trail.
     public var minimumRole: Role {
         switch self {
         case .ordersRead, .ordersWrite, .goodsWrite, .analyticsRead: return .merchant
-        case .eventsRead, .auditRead, .couponsWrite, .projectionsManage: return .admin
+        case .eventsRead, .auditRead, .couponsWrite, .projectionsManage, .webhooksManage: return .admin
         }
     }
 

@@ -65,6 +65,7 @@ extension StreamId {
         case .apiKey: return ApiKeyState()
         case .skuClaim: return SkuClaimState()
         case .delivery: return DeliveryState()
+        case .webhook: return WebhookState()
         }
     }
 }

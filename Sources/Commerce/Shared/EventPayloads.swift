@@ -22,6 +22,15 @@ extension DomainEvent {
         case .skuClaim(.claimed(let payload)): return payload
         case .delivery(.defined(let payload)): return payload
         case .delivery(.retired(let payload)): return payload
+        case .webhook(let event):
+            switch event {
+            case .registered(let payload): return payload
+            case .disabled(let payload): return payload
+            case .checkpointed(let payload): return payload
+            case .deadLettered(let payload): return payload
+            case .deadLettersReplayed(let payload): return payload
+            case .redelivered(let payload): return payload
+            }
         case .order(let event): return event.payload
         case .orderNumber(.reserved(let payload)): return payload
         case .payment(let event):

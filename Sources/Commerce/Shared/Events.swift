@@ -35,4 +35,5 @@ public enum DomainEvent: Hashable, Sendable {
     case apiKey(ApiKeyEvent)
     case skuClaim(SkuClaimEvent)
     case delivery(DeliveryEvent)
+    case webhook(WebhookEvent)
 }

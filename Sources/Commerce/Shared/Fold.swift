@@ -82,6 +82,13 @@ extension DeliveryState: AggregateState {
     }
 }
 
+extension WebhookState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> WebhookState {
+        if case .webhook(let event) = event { return evolve(event) }
+        return self
+    }
+}
+
 extension SkuClaimState: AggregateState {
     public func evolve(_ event: DomainEvent) -> SkuClaimState {
         if case .skuClaim(let event) = event { return evolve(event) }

@@ -158,6 +158,7 @@ public enum ReviewTag: Sendable {}
 public enum ApiKeyTag: Sendable {}
 public enum VariantTag: Sendable {}
 public enum DeliveryMethodTag: Sendable {}
+public enum WebhookTag: Sendable {}
 
 public typealias UserId = EntityId<UserTag>
 public typealias GoodsId = EntityId<GoodsTag>
@@ -169,3 +170,4 @@ public typealias ReviewId = EntityId<ReviewTag>
 public typealias ApiKeyId = EntityId<ApiKeyTag>
 public typealias VariantId = EntityId<VariantTag>
 public typealias DeliveryMethodId = EntityId<DeliveryMethodTag>
+public typealias WebhookId = EntityId<WebhookTag>

@@ -20,6 +20,8 @@ public enum Limits {
     public static let favoritesPerUserMax = 500
     /// Customers waiting for one goods' variants to be back in stock.
     public static let waitlistPerGoodsMax = 10_000
+    /// Dead letters a webhook keeps for an admin's replay (the oldest go first).
+    public static let deadLettersKept = 1_000
     public static let footprintsKept = 100
     public static let titleCharactersMax = 200
     public static let descriptionCharactersMax = 5_000

@@ -39,6 +39,8 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case notWaiting = "not_waiting"
         case waitlistFull = "waitlist_full"
         case preOrdersOpen = "pre_orders_open"
+        case webhookNotFound = "webhook_not_found"
+        case webhookDisabled = "webhook_disabled"
         case preOrdersNotOpen = "pre_orders_not_open"
         case deliveryMethodNotFound = "delivery_method_not_found"
         case deliveryMethodDoesNotServeAddress = "delivery_method_does_not_serve_address"

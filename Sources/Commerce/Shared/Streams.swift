@@ -18,6 +18,8 @@ public enum StreamId: Hashable, Sendable, CustomStringConvertible {
     case skuClaim(String)
     /// One merchant's delivery methods (`delivery-<merchant>`).
     case delivery(UserId)
+    /// One outbound webhook: its endpoint, its delivery checkpoint and dead letters (`webhook-<id>`).
+    case webhook(WebhookId)
 
     public var description: String {
         switch self {
@@ -34,6 +36,7 @@ public enum StreamId: Hashable, Sendable, CustomStringConvertible {
         case .apiKey(let id): return "apikey-\(id)"
         case .skuClaim(let key): return "sku-\(key)"
         case .delivery(let merchant): return "delivery-\(merchant)"
+        case .webhook(let id): return "webhook-\(id)"
         }
     }
 }
@@ -108,6 +111,8 @@ extension StreamId {
             self = .couponCode(String(decoding: rest, as: UTF8.self))
         } else if named("delivery") {
             guard let id = id(UserTag.self) else { return nil }; self = .delivery(id)
+        } else if named("webhook") {
+            guard let id = id(WebhookTag.self) else { return nil }; self = .webhook(id)
         } else if named("sku") {
             self = .skuClaim(String(decoding: rest, as: UTF8.self))
         } else if named("ordernumbers") {

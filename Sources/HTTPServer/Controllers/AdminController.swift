@@ -30,6 +30,23 @@ struct AdminController: Sendable {
             }
             return try Responses.json(engine.merchantApplications(status: status))
         }
+        let hooks = Access.role(.admin, scope: .webhooksManage)
+        endpoints.get(
+            "/v1/admin/webhooks", "webhooks",
+            "Admins: every webhook with its checkpoint, lag, deliveries and dead letters (RegisterWebhook shows its secret once)",
+            access: hooks, answer: .of([WebhookView].self)
+        ) { _, context in
+            try Responses.json(engine.webhooks(for: context.caller))
+        }
+        endpoints.get(
+            "/v1/admin/webhooks/:webhookId", "webhook", "Admins: one webhook with its dead letters", access: hooks,
+            answer: .of(WebhookView.self)
+        ) { _, context in
+            guard let id = context.parameters.get("webhookId").flatMap(WebhookId.init) else {
+                throw EngineError(.domain(.webhookNotFound), "no such webhook")
+            }
+            return try Responses.json(engine.webhook(id, for: context.caller))
+        }
         let keepers = Access.role(.admin, scope: .projectionsManage)
         endpoints.get(
             "/v1/admin/projections", "projections", "Admins: each projection's checkpoint, lag and size", access: keepers,
