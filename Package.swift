@@ -80,8 +80,7 @@ let package = Package(
             name: "CommandEngine",
             dependencies: ["EventCodec", "Commerce", "EventStore", "History", "LMDB", .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "_CryptoExtras", package: "swift-crypto"),
-                           .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                           .product(name: "CoreMetrics", package: "swift-metrics")],
+                           .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
         .target(

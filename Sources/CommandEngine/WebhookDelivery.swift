@@ -1,5 +1,4 @@
 import Commerce
-import CoreMetrics
 import Crypto
 import EventStore
 import Foundation
@@ -104,6 +103,8 @@ public final class WebhookDispatcher: Sendable {
         /// The longest an endpoint may take to answer.
         public var timeout = Duration.seconds(10)
         public var batchMax = 100
+        /// Told each attempt's result, `delivered`, `failed` or `dead_lettered` (the server counts them at `/metrics`).
+        public var onAttempt: (@Sendable (String) -> Void)?
 
         public init() {}
     }
@@ -211,7 +212,7 @@ public final class WebhookDispatcher: Sendable {
             do {
                 let status = try await transport.post(url: url, headers: headers, body: body, timeout: settings.timeout)
                 if (200..<300).contains(status) {
-                    Counter(label: "emporium_webhook_deliveries_total", dimensions: [("result", "delivered")]).increment()
+                    settings.onAttempt?("delivered")
                     return true
                 }
                 failure = "HTTP \(status)"
@@ -220,13 +221,13 @@ public final class WebhookDispatcher: Sendable {
             } catch {
                 failure = String(describing: error)
             }
-            Counter(label: "emporium_webhook_deliveries_total", dimensions: [("result", "failed")]).increment()
+            settings.onAttempt?("failed")
             guard attempt < settings.attemptsMax else {
                 let letter = DeadLetter(
                     position: event.position, eventType: event.type, stream: event.stream.rawValue, attempts: attempt,
                     error: String(failure.prefix(Limits.reasonCharactersMax)), at: engine.now)
                 try await engine.recordWebhook(id, .deadLetter(letter))
-                Counter(label: "emporium_webhook_deliveries_total", dimensions: [("result", "dead_lettered")]).increment()
+                settings.onAttempt?("dead_lettered")
                 return false
             }
             try await Task.sleep(for: backoff(after: attempt))

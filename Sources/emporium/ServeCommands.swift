@@ -284,7 +284,8 @@ struct Serve: AsyncParsableCommand {
         let banner = banner(shop)
         let services = shop.services(
             expirySweep: .milliseconds(Int64(expirySweepSeconds * 1_000)), projectionsLogger: Logger(label: "emporium.projections"),
-            expiryLogger: Logger(label: "emporium.expiry"), webhookLogger: Logger(label: "emporium.webhooks"))
+            expiryLogger: Logger(label: "emporium.expiry"), webhookLogger: Logger(label: "emporium.webhooks"),
+            webhooks: webhookSettings(metrics))
         let backends = ServerBackends(engine: shop.engine, projector: shop.projector, audit: shop.audit)
         let app = buildApplication(
             backends, configuration: server, metrics: metrics, services: services, logger: Logger(label: "emporium.http")
@@ -332,6 +333,13 @@ struct Serve: AsyncParsableCommand {
         guard shop.log.headPosition == 0 else { return }
         let outcome = try await seedDemoShop(shop, sizes: sizes, clock: clock)
         print("seeded the demo shop: \(outcome.goods.count) goods, \(outcome.orders) orders, \(outcome.events) events")
+    }
+
+    /// Webhook delivery as configured, each attempt counted at `/metrics`.
+    private func webhookSettings(_ metrics: ServerMetrics) -> WebhookDispatcher.Settings {
+        var settings = WebhookDispatcher.Settings()
+        settings.onAttempt = { metrics.webhookDelivery(result: $0) }
+        return settings
     }
 
     private func banner(_ shop: Shop) -> String {

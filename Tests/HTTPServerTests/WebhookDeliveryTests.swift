@@ -64,10 +64,25 @@ final class WebhookReceiver: Sendable {
     }
 }
 
+/// Each delivery attempt's result, as the server's metrics are told them.
+final class AttemptTally: Sendable {
+    let counts = Mutex<[String: Int]>([:])
+}
+
 /// Outbound webhooks against a real local receiver that fails, times out and recovers: every event arrives, in order
 /// per stream, signed; duplicates carry the same delivery id; a restart resumes from the checkpoint; an event the
 /// endpoint keeps refusing is dead-lettered, delivery moves on, and an admin's replay sends it once the endpoint mends.
 @Suite struct WebhookDeliveryTests {
+    /// Fast retries: five attempts 10–40 ms apart, a 300 ms timeout.
+    static func settings(reportingTo tally: AttemptTally) -> WebhookDispatcher.Settings {
+        var settings = WebhookDispatcher.Settings()
+        (settings.attemptsMax, settings.backoffBase, settings.backoffMax, settings.timeout) = (
+            5, .milliseconds(10), .milliseconds(40), .milliseconds(300)
+        )
+        settings.onAttempt = { result in tally.counts.withLock { $0[result, default: 0] += 1 } }
+        return settings
+    }
+
     @Test func everyEventArrivesSignedInOrderThroughFailuresTimeoutsAndARestart() async throws {
         let receiver = WebhookReceiver()
         let app = Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
@@ -108,10 +123,8 @@ final class WebhookReceiver: Sendable {
             let wanted = try shop.log.read(from: 1).filter { ["GoodsListed", "PriceChanged", "StockAdded"].contains($0.type) }
             #expect(wanted.count == 9)
 
-            var settings = WebhookDispatcher.Settings()
-            (settings.attemptsMax, settings.backoffBase, settings.backoffMax, settings.timeout) = (
-                5, .milliseconds(10), .milliseconds(40), .milliseconds(300)
-            )
+            let attempts = AttemptTally()
+            let settings = Self.settings(reportingTo: attempts)
             let dispatcher = WebhookDispatcher(engine: shop.engine, transport: HTTPWebhookTransport(), settings: settings)
             #expect(try await dispatcher.deliverOnce() == 9)
             let got = receiver.received.withLock { $0 }
@@ -147,6 +160,10 @@ final class WebhookReceiver: Sendable {
             view = try shop.engine.webhook(webhookId, for: admin)
             #expect(view.deadLetters.map(\.eventType) == ["PriceChanged"] && view.deadLetters.first?.attempts == 5, "\(view)")
             #expect(view.deadLetters.first?.error == "HTTP 500")
+            let reported = attempts.counts.withLock { $0 }
+            #expect(
+                reported == ["delivered": 10, "failed": 8, "dead_lettered": 1],
+                "two failures, a timeout and five refusals: each attempt is reported for /metrics")
             let replayRefused = await outcome { _ = try await shop.run(.replayWebhookDeadLetters(webhookId), as: merchant) }
             #expect(replayRefused.contains("forbidden") || replayRefused.contains("insufficient"), "\(replayRefused)")
             // Mended, replayed: it goes through.

@@ -14,6 +14,7 @@ public final class ServerMetrics: Sendable {
     private let requests = Mutex<[RequestKey: (count: CoreMetrics.Counter, duration: CoreMetrics.Timer)]>([:])
     private let commands = Mutex<[CommandKey: (count: CoreMetrics.Counter, duration: CoreMetrics.Timer)]>([:])
     private let refusals = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let webhookAttempts = Mutex<[String: CoreMetrics.Counter]>([:])
     private let commitDuration: CoreMetrics.Timer
     private let eventsPerCommit: CoreMetrics.Recorder
     private let commits: CoreMetrics.Counter
@@ -70,6 +71,17 @@ public final class ServerMetrics: Sendable {
         }
         handles.count.increment()
         handles.duration.recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// One webhook delivery attempt: `delivered`, `failed` or `dead_lettered`.
+    public func webhookDelivery(result: String) {
+        webhookAttempts.withLock { cached in
+            let counter =
+                cached[result]
+                ?? CoreMetrics.Counter(label: "emporium_webhook_deliveries_total", dimensions: [("result", result)], factory: factory)
+            cached[result] = counter
+            counter.increment()
+        }
     }
 
     /// A command refused by the rate limiter (`caller` is `user` or `anonymous`).
