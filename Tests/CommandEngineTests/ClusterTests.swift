@@ -33,9 +33,11 @@ import Testing
     @Test func aFlashSaleAcrossThreeNodesSellsExactlyTheStock() async throws {
         let (_, nodes) = try await cluster()
         let merchant = try await nodes[0].register("flash@example.com", role: .merchant)
-        let goodsId = try await nodes[0].listGoods(by: merchant, stock: 10)
+        // CI-sized (5 units, 15 buyers: each refused order waits for its node to copy the log of record, and 30 buyers took
+        // over two minutes on a loaded machine); `tools/cluster.sh smoke` runs hundreds of orders across real processes.
+        let goodsId = try await nodes[0].listGoods(by: merchant, stock: 5)
         var buyers: [Actor] = []
-        for index in 0..<30 {
+        for index in 0..<15 {
             let buyer = try await nodes[index % 3].shopper("fan\(index)@example.com")
             try await nodes[(index + 1) % 3].run(.addToCart(goodsId, quantity: 1), as: buyer)
             buyers.append(buyer)
@@ -47,14 +49,14 @@ import Testing
             }
             return await group.reduce(into: [String]()) { $0.append($1) }
         }
-        #expect(outcomes.filter { $0 == "ok" }.count == 10)
-        #expect(outcomes.filter { $0 == "insufficient_stock" }.count == 20, "\(Set(outcomes))")
+        #expect(outcomes.filter { $0 == "ok" }.count == 5)
+        #expect(outcomes.filter { $0 == "insufficient_stock" }.count == 10, "\(Set(outcomes))")
         let head = try await settle(nodes)
         let truth = try await #require(nodes[0].shop.cluster).ofRecord.read(from: 1, limit: 10_000)
         #expect(truth.count == Int(head.position))
         for node in nodes {
             let goods: GoodsState = try node.engine.store.load(.goods(goodsId)).state
-            #expect(goods.reserved == 10 && goods.available == 0)
+            #expect(goods.reserved == 5 && goods.available == 0)
             #expect(try node.log.head() == head)
             #expect(try node.log.read(from: 1, limit: 10_000) == truth, "the replica is the log of record, byte for byte")
             #expect(try node.log.verify().isHealthy)
