@@ -49,7 +49,7 @@ public final class OrderExpiry: Sendable {
     ]
 
     /// Reads the order events appended since the last call, through the log's
-    /// type chains: only the four types that matter are read, not the whole log.
+    /// type chains: only the types that matter are read, not the whole log.
     public func catchUp() throws {
         let from = followedThrough.load(ordering: .acquiring) + 1
         let head = engine.log.headPosition

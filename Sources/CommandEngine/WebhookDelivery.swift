@@ -128,7 +128,8 @@ public final class WebhookDispatcher: Sendable {
         let head = engine.log.headPosition
         let found = try engine.webhookIds(after: known.withLock { $0.through })
         let ids = known.withLock { known in
-            known.ids += found
+            // A registration appended after `head` was read is found again next round: keep each id once.
+            known.ids += found.filter { !known.ids.contains($0) }
             known.through = head
             return known.ids
         }
