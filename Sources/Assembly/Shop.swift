@@ -158,7 +158,7 @@ public final class Shop: Sendable {
                 lease: cluster.map { ClusterLink.Lease(ofRecord: $0.ofRecord, id: ClusterLink.expiryLease) }))
         services.append(
             WebhookService(
-                dispatcher: WebhookDispatcher(engine: engine, transport: HTTPWebhookTransport(), settings: webhooks),
+                dispatcher: WebhookDispatcher(engine: engine, transport: HTTPWebhookTransport(logger: webhookLogger), settings: webhooks),
                 interval: webhookInterval, logger: webhookLogger,
                 lease: cluster.map { ClusterLink.Lease(ofRecord: $0.ofRecord, id: ClusterLink.webhookLease) }))
         return services

@@ -11,7 +11,11 @@ public struct HTTPWebhookTransport: WebhookTransport {
     /// Bytes of an endpoint's answer read (and dropped) so its connection can be reused.
     static let answerBytesMax = 64 << 10
 
-    public init() {}
+    let logger: Logger
+
+    public init(logger: Logger = Logger(label: "emporium.webhooks", factory: { _ in SwiftLogNoOpLogHandler() })) {
+        self.logger = logger
+    }
 
     public func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> Int {
         var request = HTTPClientRequest(url: url)
@@ -20,7 +24,12 @@ public struct HTTPWebhookTransport: WebhookTransport {
         request.body = .bytes(ByteBuffer(bytes: body))
         let milliseconds = timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000
         let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(milliseconds))
-        _ = try? await response.body.collect(upTo: Self.answerBytesMax)
+        do {
+            _ = try await response.body.collect(upTo: Self.answerBytesMax)
+        } catch {
+            // The status is the answer; a body too long or cut short only costs the connection its reuse.
+            logger.debug("a webhook endpoint's answer body was not read", metadata: ["url": "\(url)", "error": "\(error)"])
+        }
         return Int(response.status.code)
     }
 }
