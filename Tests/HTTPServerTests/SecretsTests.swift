@@ -98,7 +98,7 @@ import Testing
                 #expect(feed.status == .ok && feed.text.components(separatedBy: "\nid: ").count == Int(head))
                 outputs.append(("event feed as \(name)", feed.text))
             }
-            let jsonl = try runEmporium(["audit", "--data-dir", harness.directory, "--all", "--limit", "1000", "--format", "jsonl"])
+            let jsonl = try await runEmporium(["audit", "--data-dir", harness.directory, "--all", "--limit", "1000", "--format", "jsonl"])
             #expect(jsonl.status == 0 && jsonl.output.split(separator: "\n").count == Int(head), "\(jsonl.error)")
             outputs.append(("emporium audit", jsonl.output))
             outputs.append(("API key list", try await client.call(.get, "/v1/admin/api-keys", token: admin).text))
@@ -111,11 +111,11 @@ import Testing
             let revealed = try await client.call(.get, "/v1/audit/events?limit=1000&reveal=personal", token: admin)
             #expect(revealed.text.contains(Self.email) && revealed.text.contains(Self.phone))
             for secret in secrets { #expect(!revealed.text.contains(secret), "a revealed page shows a secret") }
-            let cli = try runEmporium(["audit", "--data-dir", harness.directory, "--all", "--format", "jsonl", "--reveal-personal"])
+            let cli = try await runEmporium(["audit", "--data-dir", harness.directory, "--all", "--format", "jsonl", "--reveal-personal"])
             #expect(cli.output.contains(Self.email))
             for secret in secrets { #expect(!cli.output.contains(secret)) }
             // An export keeps everything: it is the operator's copy of the log.
-            let export = try runEmporium(["export", "--data-dir", harness.directory])
+            let export = try await runEmporium(["export", "--data-dir", harness.directory])
             #expect(export.status == 0 && secrets.contains { export.output.contains($0) })
         }
     }

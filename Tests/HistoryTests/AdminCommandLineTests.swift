@@ -11,22 +11,22 @@ import Testing
 @Suite struct AdminCommandLineTests {
     @Test func theFirstAdminIsMadeOnTheCommandLineAndASecondOnlyOnPurpose() async throws {
         let data = temporaryDirectory("admin")
-        let refused = try runEmporium(["admin", "create", "--data-dir", data, "--email", "owner@shop.example"], input: "\n")
+        let refused = try await runEmporium(["admin", "create", "--data-dir", data, "--email", "owner@shop.example"], input: "\n")
         #expect(refused.status != 0 && refused.error.contains("no password"), "\(refused.error)")
-        let created = try runEmporium(
+        let created = try await runEmporium(
             ["admin", "create", "--data-dir", data, "--email", "Owner@Shop.example", "--name", "Owner"],
             input: "correct horse battery\n")
         #expect(created.status == 0 && created.output.contains("created admin owner@shop.example"), "\(created.error)")
-        let second = try runEmporium(
+        let second = try await runEmporium(
             ["admin", "create", "--data-dir", data, "--email", "deputy@shop.example"], input: "another password\n")
         #expect(second.status != 0 && second.error.contains("--another"), "\(second.error)")
-        let another = try runEmporium(
+        let another = try await runEmporium(
             ["admin", "create", "--data-dir", data, "--email", "deputy@shop.example", "--another"], input: "another password\n")
         #expect(another.status == 0, "\(another.error)")
-        let taken = try runEmporium(
+        let taken = try await runEmporium(
             ["admin", "create", "--data-dir", data, "--email", "deputy@shop.example", "--another"], input: "another password\n")
         #expect(taken.status != 0 && taken.error.contains("registered already"), "\(taken.error)")
-        let listed = try runEmporium(["admin", "list", "--data-dir", data])
+        let listed = try await runEmporium(["admin", "list", "--data-dir", data])
         #expect(listed.status == 0 && listed.output.split(separator: "\n").count == 2)
 
         // The admin logs in with the password given, and the log says the engine itself (the operator's command) made them.

@@ -108,7 +108,7 @@ import Glibc
     @Test func aBindErrorComesBeforeAnyServingLine() async throws {
         let first = try await RunningServer(["--data-dir", temporaryDirectory("bind-first")])
         defer { _ = first.stop() }
-        let second = try runEmporium(["serve", "--data-dir", temporaryDirectory("bind-second"), "--port", "\(first.port)"])
+        let second = try await runEmporium(["serve", "--data-dir", temporaryDirectory("bind-second"), "--port", "\(first.port)"])
         #expect(second.status != 0)
         #expect(!second.output.contains("serving"), "\(second.output)")
         #expect(second.error.contains("Address already in use") || second.error.contains("in use"), "\(second.error)")

@@ -42,7 +42,7 @@ public func emporiumExecutable() throws -> URL {
 
 /// Runs the `emporium` binary to its end: its exit status, standard output and standard error
 /// (each read to a file, so neither pipe can fill and stall the child). `input` is its standard input.
-public func runEmporium(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String, error: String) {
+public func runEmporium(_ arguments: [String], input: String? = nil) async throws -> (status: Int32, output: String, error: String) {
     let process = Process()
     process.executableURL = try emporiumExecutable()
     process.arguments = arguments
@@ -55,10 +55,10 @@ public func runEmporium(_ arguments: [String], input: String? = nil) throws -> (
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: error))
     let stdin = Pipe()
     process.standardInput = stdin
-    try process.run()
+    let exit = try start(process)
     if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
     try stdin.fileHandleForWriting.close()
-    process.waitUntilExit()
+    await exit.value
     func read(_ path: String) throws -> String { String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self) }
     return (process.terminationStatus, try read(output), try read(error))
 }
@@ -97,4 +97,13 @@ public final class LogCapture: Sendable {
                     .joined(separator: " "))
         }
     }
+}
+
+/// Starts `process`; the task ends when it exits. Awaiting it, unlike `waitUntilExit`, leaves the thread to other tests
+/// (the suite runs them in parallel on a pool as wide as the machine has cores: one blocked thread of two halves it).
+public func start(_ process: Process) throws -> Task<Void, Never> {
+    let exited = AsyncStream<Void>.makeStream()
+    process.terminationHandler = { _ in exited.continuation.finish() }
+    try process.run()
+    return Task { for await _ in exited.stream {} }
 }
