@@ -74,6 +74,11 @@ extension CommandEnvelope {
         case .approveRefund: return .approveRefund(try OrderRef(from: decoder).orderId)
         case .rejectRefund: return try OrderReasonInput(from: decoder).rejectingRefund
         case .expireOrder: return .expireOrder(try OrderRef(from: decoder).orderId)
+        case .requestAfterSale: return try read(RequestAfterSaleInput.self)
+        case .approveAfterSale: return .approveAfterSale(try AfterSaleRef(from: decoder).afterSaleId)
+        case .rejectAfterSale: return try read(RejectAfterSaleInput.self)
+        case .receiveReturn: return try read(ReceiveReturnInput.self)
+        case .shipReplacement: return try read(ShipReplacementInput.self)
         case .initiatePayment: return try read(InitiatePaymentInput.self)
         case .refundPayment: return try read(RefundPaymentInput.self)
         case .redeemPoints: return try read(RedeemPointsInput.self)
@@ -538,6 +543,42 @@ struct ShipOrderInput: CommandInput {
     var carrier: String?
     var trackingNumber: String
     var command: Command { .shipOrder(orderId, carrier: carrier ?? "", trackingNumber: trackingNumber) }
+}
+
+struct RequestAfterSaleInput: CommandInput {
+    var orderId: OrderId
+    /// `return` (the goods come back) or `claim` (a missing or wrong item).
+    var kind: AfterSaleKind
+    /// A claim's: `refund` (default) or `replace`; a return is always refunded.
+    var resolution: AfterSaleResolution?
+    /// The order's lines (`line` indexes the order's lines, from 0) and how many units of each.
+    var lines: [AfterSaleLine]
+    var reason: String
+    var command: Command { .requestAfterSale(orderId, kind: kind, resolution: resolution ?? .refund, lines: lines, reason: reason) }
+}
+
+struct AfterSaleRef: Decodable {
+    var afterSaleId: AfterSaleId
+}
+
+struct RejectAfterSaleInput: CommandInput {
+    var afterSaleId: AfterSaleId
+    var reason: String
+    var command: Command { .rejectAfterSale(afterSaleId, reason: reason) }
+}
+
+struct ReceiveReturnInput: CommandInput {
+    var afterSaleId: AfterSaleId
+    /// Per returned line: units received and, of those, damaged (not put back in stock).
+    var lines: [ReturnedLine]
+    var command: Command { .receiveReturn(afterSaleId, lines: lines) }
+}
+
+struct ShipReplacementInput: CommandInput {
+    var afterSaleId: AfterSaleId
+    var carrier: String
+    var trackingNumber: String
+    var command: Command { .shipReplacement(afterSaleId, carrier: carrier, trackingNumber: trackingNumber) }
 }
 
 struct OrderReasonInput: Decodable {

@@ -89,6 +89,9 @@ extension CouponKind: SchemaEnumeration {}
 extension GoodsAttribute.Kind: SchemaEnumeration {}
 extension ReviewVerdict: SchemaEnumeration {}
 extension ReviewStatus: SchemaEnumeration {}
+extension AfterSaleKind: SchemaEnumeration {}
+extension AfterSaleResolution: SchemaEnumeration {}
+extension AfterSaleStatus: SchemaEnumeration {}
 
 private final class Recorder {
     enum Shape {

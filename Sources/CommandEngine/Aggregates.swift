@@ -22,6 +22,7 @@ extension Engine {
         case .skuClaim: return .skuClaim(try load(SkuClaimState.self))
         case .delivery: return .delivery(try load(DeliveryState.self))
         case .webhook: return .webhook(try load(WebhookState.self))
+        case .afterSale: return .afterSale(try load(AfterSaleState.self))
         }
     }
 }

@@ -90,6 +90,15 @@ public enum Command: Sendable, Hashable {
     case approveRefund(OrderId)
     case rejectRefund(OrderId, reason: String = "")
     case expireOrder(OrderId)
+    // After-sale (returns and claims about received orders).
+    /// The buyer asks about `lines` of a received order: a return (refunded when the goods come back) or a claim for a
+    /// missing or wrong item (refunded, or replaced, without a return). The result carries the request's id.
+    case requestAfterSale(OrderId, kind: AfterSaleKind, resolution: AfterSaleResolution = .refund, lines: [AfterSaleLine], reason: String)
+    case approveAfterSale(AfterSaleId)
+    case rejectAfterSale(AfterSaleId, reason: String)
+    /// What came back of an approved return (undamaged units go back to stock); the received units are refunded.
+    case receiveReturn(AfterSaleId, lines: [ReturnedLine])
+    case shipReplacement(AfterSaleId, carrier: String, trackingNumber: String)
     case initiatePayment(OrderId, provider: String = "sandbox")
     case refundPayment(PaymentId, reason: String = "refund")
     // Points.
@@ -148,6 +157,8 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
     case placeOrder = "PlaceOrder", payOrder = "PayOrder", shipOrder = "ShipOrder", confirmReceipt = "ConfirmReceipt", cancelOrder =
         "CancelOrder"
     case requestRefund = "RequestRefund", approveRefund = "ApproveRefund", rejectRefund = "RejectRefund", expireOrder = "ExpireOrder"
+    case requestAfterSale = "RequestAfterSale", approveAfterSale = "ApproveAfterSale", rejectAfterSale = "RejectAfterSale"
+    case receiveReturn = "ReceiveReturn", shipReplacement = "ShipReplacement"
     case initiatePayment = "InitiatePayment", refundPayment = "RefundPayment", redeemPoints = "RedeemPoints", exchangePoints =
         "ExchangePoints"
 
@@ -162,14 +173,16 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
             return .signedIn(scope: .goodsWrite)
         case .createCoupon, .disableCoupon: return .signedIn(scope: .couponsWrite)
         case .registerWebhook, .disableWebhook, .replayWebhookDeadLetters: return .signedIn(scope: .webhooksManage)
-        case .shipOrder, .cancelOrder, .approveRefund, .rejectRefund, .refundPayment: return .signedIn(scope: .ordersWrite)
+        case .shipOrder, .cancelOrder, .approveRefund, .rejectRefund, .refundPayment, .approveAfterSale, .rejectAfterSale, .receiveReturn,
+            .shipReplacement:
+            return .signedIn(scope: .ordersWrite)
         case .updateProfile, .changePassword, .addAddress, .updateAddress, .removeAddress, .setDefaultAddress, .addFavorite,
             .removeFavorite,
             .recordView, .grantRole, .forgetUser, .applyForMerchant, .approveMerchantApplication, .rejectMerchantApplication, .issueApiKey,
             .revokeApiKey, .postReview, .editReview, .joinWaitlist, .leaveWaitlist, .addToCart, .changeQuantity, .removeFromCart,
             .applyCoupon, .removeCoupon, .clearCart,
             .placeOrder,
-            .payOrder, .confirmReceipt, .requestRefund, .expireOrder, .initiatePayment, .redeemPoints, .exchangePoints:
+            .payOrder, .confirmReceipt, .requestRefund, .requestAfterSale, .expireOrder, .initiatePayment, .redeemPoints, .exchangePoints:
             return .signedIn(scope: nil)
         }
     }
@@ -239,6 +252,11 @@ extension Command {
         case .approveRefund: return .approveRefund
         case .rejectRefund: return .rejectRefund
         case .expireOrder: return .expireOrder
+        case .requestAfterSale: return .requestAfterSale
+        case .approveAfterSale: return .approveAfterSale
+        case .rejectAfterSale: return .rejectAfterSale
+        case .receiveReturn: return .receiveReturn
+        case .shipReplacement: return .shipReplacement
         case .initiatePayment: return .initiatePayment
         case .refundPayment: return .refundPayment
         case .redeemPoints: return .redeemPoints

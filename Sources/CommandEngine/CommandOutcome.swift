@@ -62,6 +62,7 @@ public struct CommandResult: Hashable, Sendable {
     public var scopes: [Scope]?
     public var expiresAt: Instant?
     public var webhookId: WebhookId?
+    public var afterSaleId: AfterSaleId?
 
     public init() {}
 
@@ -92,6 +93,7 @@ public struct CommandResult: Hashable, Sendable {
         values["scopes"] = scopes.map { $0.map(\.rawValue).sorted().joined(separator: " ") }
         values["expiresAt"] = expiresAt.map { String($0.millisecondsSinceEpoch) }
         values["webhookId"] = webhookId?.description
+        values["afterSaleId"] = afterSaleId?.description
         return values
     }
 
@@ -118,5 +120,6 @@ public struct CommandResult: Hashable, Sendable {
         scopes = values["scopes"].map { $0.split(separator: " ").compactMap { Scope(rawValue: String($0)) } }
         expiresAt = values["expiresAt"].flatMap(Int64.init).map(Instant.init(millisecondsSinceEpoch:))
         webhookId = values["webhookId"].flatMap(WebhookId.init)
+        afterSaleId = values["afterSaleId"].flatMap(AfterSaleId.init)
     }
 }

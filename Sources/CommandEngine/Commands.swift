@@ -256,6 +256,17 @@ extension Engine {
         case let .cancelOrder(orderId, reason): return try await onOrder(orderId, type, context) { .cancel(reason: reason) }
         case let .requestRefund(orderId, reason): return try await onOrder(orderId, type, context) { .requestRefund(reason: reason) }
         case .approveRefund(let orderId): return try await onOrder(orderId, type, context) { .approveRefund }
+        // After-sale.
+        case let .requestAfterSale(orderId, kind, resolution, lines, reason):
+            let afterSaleId: AfterSaleId = newId()
+            return try await onAfterSale(afterSaleId, type, context) {
+                .request(orderId: orderId, kind: kind, resolution: resolution, lines: lines, reason: reason)
+            }
+        case .approveAfterSale(let id): return try await onAfterSale(id, type, context) { .approve }
+        case let .rejectAfterSale(id, reason): return try await onAfterSale(id, type, context) { .reject(reason: reason) }
+        case let .receiveReturn(id, lines): return try await onAfterSale(id, type, context) { .receive(lines) }
+        case let .shipReplacement(id, carrier, trackingNumber):
+            return try await onAfterSale(id, type, context) { .shipReplacement(carrier: carrier, trackingNumber: trackingNumber) }
         case let .rejectRefund(orderId, reason): return try await onOrder(orderId, type, context) { .rejectRefund(reason: reason) }
         case .expireOrder(let orderId): return try await onOrder(orderId, type, context) { .expire }
         case let .initiatePayment(orderId, provider):
@@ -325,6 +336,22 @@ extension Engine {
         try await decide(
             Catalog.self, type, context, answer: { _, _, _, result in (result.goodsId, result.reviewId) = (goodsId, reviewId) }
         ) { _, _ in .reviewAction(goodsId, reviewId, make()) }
+    }
+
+    /// An after-sale step; the result names the request, its order and what it refunded.
+    func onAfterSale(
+        _ id: AfterSaleId, _ type: String, _ context: CommandContext, _ make: () -> AfterSaleCommand
+    ) async throws -> CommandOutcome {
+        try await decide(
+            AfterSales.self, type, context,
+            answer: { _, loaded, decision, result in
+                result.afterSaleId = id
+                let afterSale: AfterSaleState = loaded[.afterSale(id)]
+                result.orderId = afterSale.requested?.orderId
+                for case .afterSale(.requested(let requested)) in decision.allEvents { result.orderId = requested.orderId }
+                for case .afterSale(.refunded(let refunded)) in decision.allEvents { result.amount = refunded.amount }
+            }
+        ) { _, _ in AfterSales.Command(id, make()) }
     }
 
     func onWebhook(

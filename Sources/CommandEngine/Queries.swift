@@ -126,7 +126,64 @@ public struct OrderView: Codable, Sendable, Hashable {
     public var delivery: DeliveryChoice?
     /// One order's view only: true while a pre-ordered line waits for its stock (the order cannot ship yet).
     public var awaitingStock: Bool?
+    /// One order's view only: refunded through after-sale requests (minor units), and each request, oldest first.
+    public var refundedByAfterSales: Int64?
+    public var afterSales: [AfterSaleView]?
+    /// The order's events and its after-sale requests' steps, in log order.
     public var timeline: [TimelineEntry]?
+}
+
+/// An after-sale request (a return or a claim) and where it stands.
+public struct AfterSaleView: Codable, Sendable, Hashable {
+    public struct Line: Codable, Sendable, Hashable {
+        /// The order's line (from 0), its goods and title, and the units asked about.
+        public var line: Int
+        public var goodsId: String
+        public var title: String
+        public var quantity: Int
+    }
+
+    public var afterSaleId: String
+    public var orderId: String
+    public var kind: AfterSaleKind
+    public var resolution: AfterSaleResolution
+    public var status: AfterSaleStatus
+    public var lines: [Line]
+    public var reason: String
+    public var rejectionReason: String?
+    /// What came back (returns): received and damaged units per line.
+    public var returned: [ReturnedLine]
+    /// Money (minor units) and points given back, once refunded.
+    public var refundedAmount: Int64?
+    public var refundedPoints: Int64?
+    public var replacementCarrier: String?
+    public var replacementTrackingNumber: String?
+    public var requestedAt: Int64
+    public var updatedAt: Int64
+    /// One request's view only: its steps.
+    public var timeline: [TimelineEntry]?
+
+    init?(_ state: AfterSaleState, id: AfterSaleId, placed: OrderPlaced?) {
+        guard let requested = state.requested else { return nil }
+        afterSaleId = id.description
+        orderId = requested.orderId.description
+        kind = requested.kind
+        resolution = requested.resolution
+        status = state.status
+        lines = requested.lines.map { line in
+            let ordered = placed.flatMap { $0.lines.indices.contains(line.line) ? $0.lines[line.line] : nil }
+            return Line(line: line.line, goodsId: ordered?.goodsId.description ?? "", title: ordered?.title ?? "", quantity: line.quantity)
+        }
+        reason = requested.reason
+        rejectionReason = state.rejectionReason
+        returned = state.returned
+        refundedAmount = state.refund?.amount.minorUnits
+        refundedPoints = state.refund?.points
+        replacementCarrier = state.replacement?.carrier
+        replacementTrackingNumber = state.replacement?.trackingNumber
+        requestedAt = requested.at.millisecondsSinceEpoch
+        updatedAt = (state.updatedAt ?? requested.at).millisecondsSinceEpoch
+    }
 }
 
 public struct ProfileView: Codable, Sendable, Hashable {
@@ -244,10 +301,36 @@ extension Engine {
             awaiting = goods.awaits(id)
         }
         view.awaitingStock = awaiting
-        view.timeline = try log.readStream(try store.streamName(.order(id))).map {
+        view.refundedByAfterSales = order.afterSales.refundedAmount.minorUnits
+        var afterSales: [AfterSaleView] = []
+        var streams: [StreamId] = [.order(id)]
+        for afterSaleId in order.afterSales.ids {
+            let state: AfterSaleState = try self.state(.afterSale(afterSaleId))
+            if let view = AfterSaleView(state, id: afterSaleId, placed: placed) { afterSales.append(view) }
+            streams.append(.afterSale(afterSaleId))
+        }
+        view.afterSales = afterSales
+        view.timeline = try timeline(of: streams)
+        return view
+    }
+
+    /// One after-sale request with its steps, for the order's buyer, a merchant of its lines, or an admin.
+    public func afterSale(_ id: AfterSaleId, for actor: Actor?) throws -> AfterSaleView {
+        let actor = try currentActor(actor)
+        let state: AfterSaleState = try self.state(.afterSale(id))
+        let order: OrderState = try state.requested.map { try self.state(.order($0.orderId)) } ?? OrderState()
+        guard let placed = order.placed, var view = AfterSaleView(state, id: id, placed: placed),
+            actor.isAdmin || actor.userId == placed.userId || placed.lines.contains(where: { $0.merchantId == actor.userId })
+        else { throw EngineError(.domain(.afterSaleNotFound), "no after-sale request \(id)") }  // not 403: do not reveal it exists
+        view.timeline = try timeline(of: [.afterSale(id)])
+        return view
+    }
+
+    /// The events of `streams`, in log order.
+    private func timeline(of streams: [StreamId]) throws -> [TimelineEntry] {
+        try streams.flatMap { try log.readStream(try store.streamName($0)) }.sorted { $0.position < $1.position }.map {
             TimelineEntry(position: $0.position, type: $0.type, recordedAt: $0.recordedAt.description, actor: $0.metadata.actor)
         }
-        return view
     }
 
     static func view(of order: OrderState) -> OrderView {

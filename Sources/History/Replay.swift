@@ -19,6 +19,7 @@ public enum AggregateKind: String, CaseIterable, Codable, Sendable {
     case skuClaim = "sku"
     case delivery
     case webhook
+    case afterSale = "aftersale"
 
     /// The kind of a stream, or nil for the engine's own streams (idempotency records).
     public init?(stream: String) {
@@ -44,6 +45,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
     case skuClaim(SkuClaimState)
     case delivery(DeliveryState)
     case webhook(WebhookState)
+    case afterSale(AfterSaleState)
 
     public init(_ kind: AggregateKind) {
         switch kind {
@@ -61,6 +63,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .skuClaim: self = .skuClaim(SkuClaimState())
         case .delivery: self = .delivery(DeliveryState())
         case .webhook: self = .webhook(WebhookState())
+        case .afterSale: self = .afterSale(AfterSaleState())
         }
     }
 
@@ -80,6 +83,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .skuClaim(let state): return .skuClaim(state.evolve(event))
         case .delivery(let state): return .delivery(state.evolve(event))
         case .webhook(let state): return .webhook(state.evolve(event))
+        case .afterSale(let state): return .afterSale(state.evolve(event))
         }
     }
 
@@ -99,6 +103,7 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .skuClaim(let state): return state
         case .delivery(let state): return state
         case .webhook(let state): return state
+        case .afterSale(let state): return state
         }
     }
 
@@ -352,6 +357,7 @@ public struct Replayer: Sendable {
         case .skuClaim: return try load(SkuClaimState.self, AnyAggregate.skuClaim)
         case .delivery: return try load(DeliveryState.self, AnyAggregate.delivery)
         case .webhook: return try load(WebhookState.self, AnyAggregate.webhook)
+        case .afterSale: return try load(AfterSaleState.self, AnyAggregate.afterSale)
         }
     }
 

@@ -38,8 +38,12 @@ enum Samples {
         BackInStockNotified.eventType, PreOrdersOpened.eventType, PreOrdersCancelled.eventType, PreOrderReserved.eventType,
         PreOrderFilled.eventType, PreOrderReleased.eventType, WebhookRegistered.eventType, WebhookDisabled.eventType,
         WebhookCheckpointed.eventType, WebhookDeadLettered.eventType, WebhookDeadLettersReplayed.eventType, WebhookRedelivered.eventType,
+        StockReturned.eventType, AfterSaleOpened.eventType, AfterSaleClosed.eventType, OrderPartlyRefunded.eventType,
+        AfterSaleRequested.eventType, AfterSaleApproved.eventType, AfterSaleRejected.eventType, ReturnReceived.eventType,
+        AfterSaleRefunded.eventType, ReplacementShipped.eventType,
     ]
 
+    static let afterSale = AfterSaleId(UUID(uuidString: "0193a1f2-0000-7000-8000-0000000000e2") ?? UUID())
     static let deliveryMethod = DeliveryMethodId(UUID(uuidString: "0193a1f2-0000-7000-8000-00000000000b") ?? UUID())
 
     static let variant = VariantId(UUID(uuidString: "0193a1f2-0000-7000-8000-00000000000a") ?? UUID())
@@ -151,6 +155,28 @@ enum Samples {
         ),
         .webhook(.deadLettersReplayed(WebhookDeadLettersReplayed(positions: [1_500, 1_501], at: at))),
         .webhook(.redelivered(WebhookRedelivered(position: 1_500, at: at))),
+        .goods(.stockReturned(StockReturned(orderId: order, quantity: 1, variantId: variant, at: at))),
+        .order(
+            .afterSaleOpened(AfterSaleOpened(afterSaleId: afterSale, kind: .return, lines: [AfterSaleLine(line: 0, quantity: 2)], at: at))),
+        .order(.afterSaleClosed(AfterSaleClosed(afterSaleId: afterSale, replaced: [AfterSaleLine(line: 1, quantity: 1)], at: at))),
+        .order(
+            .partlyRefunded(
+                OrderPartlyRefunded(
+                    afterSaleId: afterSale, lines: [AfterSaleLine(line: 0, quantity: 2)], amount: Money(minorUnits: 1_760), points: 40,
+                    at: at))),
+        .afterSale(
+            .requested(
+                AfterSaleRequested(
+                    afterSaleId: afterSale, orderId: order, orderVersion: 5, kind: .claim, resolution: .replace,
+                    lines: [AfterSaleLine(line: 1, quantity: 1)], reason: "发错了颜色 wrong colour", at: at))),
+        .afterSale(.approved(AfterSaleApproved(orderVersion: 5, at: at))),
+        .afterSale(.rejected(AfterSaleRejected(orderVersion: 6, reason: "超过七天", at: at))),
+        .afterSale(.returnReceived(ReturnReceived(orderVersion: 6, lines: [ReturnedLine(line: 0, received: 2, damaged: 1)], at: at))),
+        .afterSale(
+            .refunded(
+                AfterSaleRefunded(
+                    orderVersion: 6, lines: [AfterSaleLine(line: 0, quantity: 2)], amount: Money(minorUnits: 1_760), points: 40, at: at))),
+        .afterSale(.replacementShipped(ReplacementShipped(orderVersion: 6, carrier: "顺丰", trackingNumber: "SF2", at: at))),
         .cart(.itemAdded(CartItemAdded(goodsId: goods, quantity: 2, at: at))),
         .cart(.quantityChanged(CartItemQuantityChanged(goodsId: goods, quantity: 3, at: at))),
         .cart(.itemRemoved(CartItemRemoved(goodsId: goods, at: at))),

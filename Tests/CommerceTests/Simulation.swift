@@ -33,6 +33,7 @@ final class ShopSimulation {
     var coupons: [String] = []
     var orders: [OrderId] = []
     var payments: [PaymentId] = []
+    var afterSales: [AfterSaleId] = []
     var accepted = 0
     var rejected = 0
     var conflicts = 0
@@ -113,7 +114,8 @@ final class ShopSimulation {
         guard let buyer = random.pick(customers), let item = random.pick(goods) else { return }
         let me = shop.customer(buyer)
         switch random.below(100) {
-        case 0..<19: try shop.cartCommand(.add(item, quantity: 1 + random.below(3), variant: variant(of: item)), owner: buyer)
+        case 0..<8: try afterSaleStep()
+        case 8..<19: try shop.cartCommand(.add(item, quantity: 1 + random.below(3), variant: variant(of: item)), owner: buyer)
         case 19..<22: try preOrderStep(item)
         case 22..<26: if let code = random.pick(coupons) { try shop.applyCoupon(code, owner: buyer) }
         case 26..<40: try placeWithRetry(buyer: buyer, pointsToUse: random.chance(30) ? Int64(random.below(200)) : 0)
@@ -186,6 +188,51 @@ final class ShopSimulation {
         default: (command, caller) = (.edit(rating: 1 + random.below(5), text: "改"), shop.customer(review.userId))
         }
         try shop.run(Catalog.self, .reviewAction(item, review.reviewId, command), by: random.chance(90) ? caller : shop.customer(buyers()))
+    }
+
+    /// A buyer asks about units of a received order (a return or a claim), or the merchant answers one: approves,
+    /// rejects, records what came back (some damaged), ships a replacement. Sometimes by the wrong caller.
+    func afterSaleStep() throws {
+        let received = orders.filter { [.paid, .shipped, .received].contains(shop.order($0).status) }
+        if random.chance(50) || afterSales.isEmpty {
+            guard let order = random.pick(received), let placed = shop.order(order).placed else { return }
+            // Driven to receipt first (the random steps rarely get an order there; an admin ships a two-merchant order).
+            if shop.order(order).status == .paid {
+                _ = try? shop.orderCommand(.ship(carrier: "SF", trackingNumber: "A\(step)"), order, by: .user(merchants[0], .admin))
+            }
+            if shop.order(order).status == .shipped { _ = try? shop.orderCommand(.confirmReceipt, order, by: buyerOf(order)) }
+            let line = random.below(placed.lines.count)
+            let kind: AfterSaleKind = random.chance(60) ? .return : .claim
+            let id: AfterSaleId = shop.id()
+            try shop.run(
+                AfterSales.self,
+                AfterSales.Command(
+                    id,
+                    .request(
+                        orderId: order, kind: kind, resolution: kind == .claim && random.chance(50) ? .replace : .refund,
+                        lines: [AfterSaleLine(line: line, quantity: 1 + random.below(placed.lines[line].quantity))], reason: "sim")),
+                by: random.chance(95) ? shop.customer(placed.userId) : shop.customer(buyers()))
+            afterSales.append(id)
+            return
+        }
+        guard let id = random.pick(afterSales), let requested = shop.state(.afterSale(id), as: AfterSaleState.self).requested else {
+            return
+        }
+        let command: AfterSaleCommand
+        switch random.below(4) {
+        case 0: command = .approve
+        case 1: command = .reject(reason: "sim")
+        case 2:
+            let asked = requested.lines.map { line in
+                let received = random.below(line.quantity + 1)
+                return ReturnedLine(line: line.line, received: received, damaged: random.below(received + 1))
+            }
+            command = .receive(asked)
+        default: command = .shipReplacement(carrier: "SF", trackingNumber: "R\(step)")
+        }
+        try shop.run(
+            AfterSales.self, AfterSales.Command(id, command),
+            by: random.chance(90) ? merchantOf(requested.orderId) : shop.customer(buyers()))
     }
 
     func buyers() -> UserId { random.pick(customers) ?? merchants[0] }
@@ -294,7 +341,16 @@ final class ShopSimulation {
                     reservedByOrders[variant, default: 0] += line.quantity
                 }
             }
-            if order.status.holdsPayment { heldMoney += order.paidAmount.minorUnits }
+            // What after-sale requests refunded is no longer held; never more than was paid, no unit settled twice.
+            let afterSales = order.afterSales
+            if order.status.holdsPayment { heldMoney += order.paidAmount.minorUnits - afterSales.refundedAmount.minorUnits }
+            if afterSales.refundedAmount.minorUnits > order.paidAmount.minorUnits || afterSales.refundedAmount.minorUnits < 0 {
+                broken.append("order \(orderId): \(afterSales.refundedAmount) refunded of \(order.paidAmount) paid")
+            }
+            for (index, line) in placed.lines.enumerated() where afterSales.held(index) > line.quantity {
+                broken.append("order \(orderId) line \(index): \(afterSales.held(index)) of \(line.quantity) units asked about or settled")
+            }
+            if afterSales.refundedPoints > placed.pointsUsed { broken.append("order \(orderId): more points back than used") }
             if let coupon = placed.couponId, order.status != .cancelled, order.status != .expired { couponUses[coupon, default: 0] += 1 }
         }
         for item in goods {
@@ -356,7 +412,10 @@ final class ShopSimulation {
             }
             let state = shop.payment(paymentId)
             if state.status == .refunded, state.refundedAmount != state.capturedAmount {
-                broken.append("payment \(paymentId) partly refunded")
+                broken.append("payment \(paymentId) refunded in part but marked refunded")
+            }
+            if state.refundedAmount.minorUnits > state.capturedAmount.minorUnits {
+                broken.append("payment \(paymentId): \(state.refundedAmount) refunded of \(state.capturedAmount) captured")
             }
         }
         if captured != heldMoney { broken.append("money: captured net \(captured), paid orders hold \(heldMoney)") }
@@ -419,6 +478,10 @@ final class ShopSimulation {
         let goodsEvents = simulation.goods.flatMap { simulation.shop.events(.goods($0)) }.map(\.eventType)
         let preOrders = (
             goodsEvents.filter { $0 == PreOrderReserved.eventType }.count, goodsEvents.filter { $0 == PreOrderFilled.eventType }.count
+        )
+        let afterSales = simulation.afterSales.map { simulation.shop.state(.afterSale($0), as: AfterSaleState.self).status }
+        print(
+            "simulation seed \(seed): \(afterSales.count) after-sale requests, \(afterSales.filter { $0 == .refunded }.count) refunded, \(afterSales.filter { $0 == .replaced }.count) replaced, \(afterSales.filter { $0 == .rejected }.count) rejected"
         )
         print(
             "simulation seed \(seed): \(preOrders.0) pre-orders, \(preOrders.1) filled, \(goodsEvents.filter { $0 == PreOrderReleased.eventType }.count) released"

@@ -180,6 +180,7 @@ extension TestClientProtocol {
             let expected: Set<String> = [
                 "POST /v1/commands", "POST /v1/payments/{provider}/callback", "POST /v1/payments/sandbox/checkout/{paymentId}",
                 "GET /v1/goods/{goodsId}", "GET /v1/me/cart", "GET /v1/me/orders", "GET /v1/orders/{orderId}", "GET /v1/me/points",
+                "GET /v1/after-sales/{afterSaleId}",
                 "GET /v1/me/profile", "GET /v1/events", "GET /health", "GET /metrics", "GET /openapi.json",
                 "GET /v1/audit/events", "GET /v1/audit/streams/{stream}", "GET /v1/audit/digest",
                 "GET /v1/search", "GET /v1/search/suggest", "GET /v1/recommendations/hot", "GET /v1/recommendations/new",

@@ -38,6 +38,8 @@ struct MatrixShop {
     var merchant = "", deliveryMethod = ""
     var placedOrder = "", paidOrder = "", shippedOrder = "", receivedOrder = "", refundOrder = "", paidPayment = "", pendingPayment = ""
     var revocableKey = ""
+    /// A received order no one asked about; a return and a claim asked about (open), and approved.
+    var afterSaleOrder = "", openReturn = "", openClaim = "", approvedReturn = "", approvedClaim = ""
     /// A webhook to an endpoint no one listens on (nothing delivers in these tests).
     var webhook = ""
     /// A pending review of `goods`, by the customer, on `refundOrder`.
@@ -152,6 +154,33 @@ struct MatrixShop {
             try #require(try await client.command("ConfirmReceipt", ["orderId": id], token: buyer).status == .ok)
             shop[keyPath: keep] = id
         }
+        func receivedOrder() async throws -> String {
+            let id = try await order()
+            _ = try await pay(id)
+            try await ship(id)
+            try #require(try await client.command("ConfirmReceipt", ["orderId": id], token: buyer).status == .ok)
+            return id
+        }
+        func afterSale(_ kind: String, _ resolution: String, approved: Bool) async throws -> String {
+            let asked = try await client.command(
+                "RequestAfterSale",
+                [
+                    "orderId": try await receivedOrder(), "kind": kind, "resolution": resolution, "lines": [["line": 0, "quantity": 1]],
+                    "reason": "壶嘴漏水 the spout leaks",
+                ], token: buyer)
+            try #require(asked.status == .ok, "\(asked.text)")
+            let id = asked.result["afterSaleId"] ?? ""
+            if approved {
+                try #require(
+                    try await client.command("ApproveAfterSale", ["afterSaleId": id], token: shop.bearer[.merchant]).status == .ok)
+            }
+            return id
+        }
+        shop.afterSaleOrder = try await receivedOrder()
+        shop.openReturn = try await afterSale("return", "refund", approved: false)
+        shop.openClaim = try await afterSale("claim", "refund", approved: false)
+        shop.approvedReturn = try await afterSale("return", "refund", approved: true)
+        shop.approvedClaim = try await afterSale("claim", "replace", approved: true)
         shop.review =
             try await client.command(
                 "PostReview", ["goodsId": shop.goods, "orderId": shop.refundOrder, "rating": 2, "text": "有点碎 a little broken"],
@@ -347,6 +376,21 @@ enum Matrix {
         CommandRow("RejectRefund", succeeds: .merchant, passes: staff, refusedCode: "not_owner") { shop, _ in
             ["orderId": shop.refundOrder, "reason": "photos show no damage"]
         },
+        CommandRow("RequestAfterSale", succeeds: .customer, passes: [.admin], refusedCode: "not_owner") { shop, _ in
+            ["orderId": shop.afterSaleOrder, "kind": "return", "lines": [["line": 0, "quantity": 1]], "reason": "尺码不合适 wrong size"]
+        },
+        CommandRow("ApproveAfterSale", succeeds: .merchant, passes: staff, refusedCode: "not_owner") { shop, _ in
+            ["afterSaleId": shop.openReturn]
+        },
+        CommandRow("RejectAfterSale", succeeds: .merchant, passes: staff, refusedCode: "not_owner") { shop, _ in
+            ["afterSaleId": shop.openClaim, "reason": "签收时完好 it arrived whole"]
+        },
+        CommandRow("ReceiveReturn", succeeds: .merchant, passes: staff, refusedCode: "not_owner") { shop, _ in
+            ["afterSaleId": shop.approvedReturn, "lines": [["line": 0, "received": 1, "damaged": 0]]]
+        },
+        CommandRow("ShipReplacement", succeeds: .merchant, passes: staff, refusedCode: "not_owner") { shop, _ in
+            ["afterSaleId": shop.approvedClaim, "carrier": "SF", "trackingNumber": "SF3"]
+        },
         CommandRow("ExpireOrder", succeeds: nil, passes: [.admin], refusedCode: "not_owner") { shop, _ in ["orderId": shop.placedOrder] },
         CommandRow("InitiatePayment", succeeds: .customer, passes: [.admin], refusedCode: "not_owner") { shop, _ in
             ["orderId": shop.placedOrder]
@@ -414,7 +458,8 @@ enum Matrix {
     static let expected: [String: String] = [
         "sandboxCheckout": "signedIn", "cart": "signedIn", "orders": "signedIn", "points": "signedIn", "profile": "signedIn",
         "favorites": "signedIn", "footprints": "signedIn", "waitlist": "signedIn", "reviews": "signedIn", "recommendFeed": "signedIn",
-        "order": "customer orders:read", "events": "admin events:read", "auditEvents": "admin audit:read",
+        "order": "customer orders:read", "afterSale": "customer orders:read", "events": "admin events:read",
+        "auditEvents": "admin audit:read",
         "auditStream": "admin audit:read",
         "auditDigest": "admin audit:read", "historyShop": "admin audit:read", "historyStream": "admin audit:read",
         "historyChanges": "admin audit:read", "analyticsSales": "merchant analytics:read", "analyticsTopGoods": "merchant analytics:read",

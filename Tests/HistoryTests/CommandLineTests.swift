@@ -60,7 +60,8 @@ func run(_ arguments: [String]) async throws -> (status: Int32, output: String) 
         #expect(try await run(["audit", "--data-dir", data, "--limit", "0"]).status == 64)
         // Numbers that would trap once used are refused up front (1e300 s crashed the sweeper's sleep).
         for seconds in ["1e300", "inf", "0"] {
-            #expect(try await run(["serve", "--data-dir", data, "--port", "1", "--expiry-sweep-seconds", seconds]).status == 64, "\(seconds)")
+            #expect(
+                try await run(["serve", "--data-dir", data, "--port", "1", "--expiry-sweep-seconds", seconds]).status == 64, "\(seconds)")
         }
         // Bounds past the log's ends answer as the ends do (they overflowed before).
         let far = try await run(["replay", "--data-dir", data, "--at", "9999-12-31T00:00:00Z", "--json"])

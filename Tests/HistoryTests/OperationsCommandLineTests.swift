@@ -90,7 +90,9 @@ import Glibc
         let keys = temporaryDirectory("keys") + ".json"
         let passphrase = temporaryDirectory("passphrase")
         try Data("correct horse battery staple\n".utf8).write(to: URL(fileURLWithPath: passphrase))
-        let exported = try await runEmporium(["export", "--data-dir", data, "--out", export, "--keys-out", keys, "--passphrase-file", passphrase])
+        let exported = try await runEmporium([
+            "export", "--data-dir", data, "--out", export, "--keys-out", keys, "--passphrase-file", passphrase,
+        ])
         #expect(exported.status == 0, "\(exported.error)")
         #expect(!String(decoding: try Data(contentsOf: URL(fileURLWithPath: keys)), as: UTF8.self).contains("emailIndexKey"))
 

@@ -91,6 +91,11 @@ public struct GoodsState: Hashable, Codable, Sendable {
             for index in next.variants.indices { next.variants[index].lowStockThreshold = updated.lowStockThreshold }
         case .priceChanged(let changed): next.changeVariant(changed.variantId) { $0.price = changed.to }
         case .stockAdded(let added): next.changeVariant(added.variantId) { $0.onHand += added.quantity }
+        case .stockReturned(let returned):
+            next.changeVariant(returned.variantId) {
+                $0.onHand += returned.quantity
+                $0.sold -= returned.quantity
+            }
         case .stockAdjusted(let adjusted): next.changeVariant(adjusted.variantId) { $0.onHand += adjusted.delta }
         case .stockReserved(let reserved): next.changeVariant(reserved.variantId) { $0.reserved += reserved.quantity }
         case .stockReleased(let released): next.changeVariant(released.variantId) { $0.reserved -= released.quantity }

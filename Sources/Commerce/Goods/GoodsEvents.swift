@@ -80,6 +80,14 @@ public struct StockAdded: VariantEvent {
         self.quantity = quantity; self.at = at; self.variantId = variantId
     }
 }
+/// Units of an order that came back undamaged (a return), on hand again.
+public struct StockReturned: EventPayload {
+    public static let eventType = "StockReturned"; public var orderId: OrderId; public var quantity: Int; public var variantId: VariantId?
+    public var at: Instant
+    public init(orderId: OrderId, quantity: Int, variantId: VariantId? = nil, at: Instant) {
+        self.orderId = orderId; self.quantity = quantity; self.variantId = variantId; self.at = at
+    }
+}
 public struct StockAdjusted: VariantEvent {
     public static let eventType = "StockAdjusted"; public var delta: Int; public var reason: String; public var at: Instant
     public var variantId: VariantId?
@@ -324,6 +332,7 @@ public enum GoodsEvent: Hashable, Sendable {
     case updated(GoodsUpdated)
     case priceChanged(PriceChanged)
     case stockAdded(StockAdded)
+    case stockReturned(StockReturned)
     case stockAdjusted(StockAdjusted)
     case stockReserved(StockReserved)
     case stockReleased(StockReleased)

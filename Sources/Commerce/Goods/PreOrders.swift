@@ -203,6 +203,18 @@ extension Catalog {
         }
     }
 
+    /// What units freed between `before` and `after` (released, returned) set off: queued pre-orders filled first, then
+    /// the waitlist told its variant is back.
+    static func afterUnitsFreed(before: GoodsState, after: GoodsState, at: Instant) -> [GoodsEvent] {
+        var after = after
+        var events: [GoodsEvent] = []
+        for event in fillPreOrders(after, at: at) {
+            events.append(event)
+            after = after.evolve(event)
+        }
+        return events + backInStock(before: before, after: after, at: at)
+    }
+
     /// The queued pre-orders free units fill, first come, first served: for each variant whose pre-orders were not called
     /// off, while the queue's first order fits in the units on hand and not reserved. A queue is never overtaken: an order
     /// that does not fit waits, and so do those after it.

@@ -167,6 +167,10 @@ public enum OrderEvent: Hashable, Sendable {
     case refundRejected(RefundRejected)
     case refunded(OrderRefunded)
     case expired(OrderExpired)
+    // After-sale requests (`AfterSales.swift`).
+    case afterSaleOpened(AfterSaleOpened)
+    case afterSaleClosed(AfterSaleClosed)
+    case partlyRefunded(OrderPartlyRefunded)
 }
 
 public enum OrderNumberEvent: Hashable, Sendable {

@@ -15,6 +15,9 @@ public struct OrderState: Hashable, Codable, Sendable {
     public var carrier: String?
     public var trackingNumber: String?
     public var receivedAt: Instant?
+    /// The number of events on the order's stream (an after-sale step names the version it was decided on).
+    public var version = 0
+    public var afterSales = OrderAfterSales()
 
     public init() {}
 
@@ -22,6 +25,7 @@ public struct OrderState: Hashable, Codable, Sendable {
 
     public func evolve(_ event: OrderEvent) -> OrderState {
         var next = self
+        next.version += 1
         switch event {
         case .placed(let placed):
             next.placed = placed
@@ -43,6 +47,7 @@ public struct OrderState: Hashable, Codable, Sendable {
         case .refundRejected: next.status = .received
         case .refunded: next.status = .refunded
         case .expired: next.status = .expired
+        case .afterSaleOpened, .afterSaleClosed, .partlyRefunded: next.afterSales.apply(event)
         }
         return next
     }
@@ -367,13 +372,21 @@ public enum Orders {
             guard at < receivedAt.adding(seconds: policy.refundWindowSeconds) else {
                 throw Rejection(.refundWindowClosed, "the refund window has closed")
             }
+            guard order.afterSales.open.isEmpty else {
+                throw Rejection(.afterSaleOpen, "an after-sale request about this order is open: answer it first")
+            }
+            guard order.afterSales.refundedAmount.minorUnits < order.paidAmount.minorUnits || order.paidAmount == .zero else {
+                throw Rejection(.orderNotRefundable, "everything paid was refunded")
+            }
             decision.append(.order(.refundRequested(RefundRequested(reason: reason, at: at))), to: orderStream)
         case .approveRefund:
             guard order.status == .refundRequested else { throw Rejection(.refundNotRequested, "order is \(order.status.rawValue)") }
             decision.append(.order(.refundApproved(RefundApproved(at: at))), to: orderStream)
-            decision.append(.order(.refunded(OrderRefunded(amount: order.paidAmount, at: at))), to: orderStream)
+            // What after-sale requests refunded already is not refunded again.
+            let left = Money(minorUnits: order.paidAmount.minorUnits - order.afterSales.refundedAmount.minorUnits)
+            decision.append(.order(.refunded(OrderRefunded(amount: left, at: at))), to: orderStream)
             try refundPayment(order, context: context, reason: "refund approved", at: at, into: &decision)
-            settlePointsOnRefund(placed, context: context, at: at, into: &decision)
+            settlePointsOnRefund(placed, alreadyBack: order.afterSales.refundedPoints, context: context, at: at, into: &decision)
         case .rejectRefund(let reason):
             try Limits.text(reason, "reason", max: Limits.reasonCharactersMax)
             guard order.status == .refundRequested else { throw Rejection(.refundNotRequested, "order is \(order.status.rawValue)") }
@@ -418,13 +431,9 @@ public enum Orders {
             released[line.goodsId] = state.evolve(event)
         }
         for goodsId in goodsInOrder {
-            guard let before = context.goods[goodsId], var after = released[goodsId] else { continue }
-            for event in Catalog.fillPreOrders(after, at: at) {
+            guard let before = context.goods[goodsId], let after = released[goodsId] else { continue }
+            for event in Catalog.afterUnitsFreed(before: before, after: after, at: at) {
                 decision.append(.goods(event), to: .goods(goodsId))
-                after = after.evolve(event)
-            }
-            for notified in Catalog.backInStock(before: before, after: after, at: at) {
-                decision.append(.goods(notified), to: .goods(goodsId))
             }
         }
         if let couponId = placed.couponId, context.coupon?.openRedemptions[placed.orderId] != nil {
@@ -446,16 +455,18 @@ public enum Orders {
             throw Rejection(.paymentNotPending, "the order's payment \(paymentId) is \(payment.status.rawValue)")
         }
         decision.append(
-            .payment(.refunded(PaymentRefunded(amount: payment.capturedAmount, reason: reason, at: at))), to: .payment(paymentId))
+            .payment(.refunded(PaymentRefunded(amount: payment.refundable, reason: reason, at: at))), to: .payment(paymentId))
     }
 
     /// Points used come back; points earned go, as far as the balance allows.
-    private static func settlePointsOnRefund(_ placed: OrderPlaced, context: OrderContext, at: Instant, into decision: inout Decision) {
+    private static func settlePointsOnRefund(
+        _ placed: OrderPlaced, alreadyBack: Int64, context: OrderContext, at: Instant, into decision: inout Decision
+    ) {
         var balance = context.points.balance
-        if placed.pointsUsed > 0 {
-            decision.append(
-                .points(.refunded(PointsRefunded(orderId: placed.orderId, points: placed.pointsUsed, at: at))), to: .points(placed.userId))
-            balance += placed.pointsUsed
+        let back = placed.pointsUsed - alreadyBack
+        if back > 0 {
+            decision.append(.points(.refunded(PointsRefunded(orderId: placed.orderId, points: back, at: at))), to: .points(placed.userId))
+            balance += back
         }
         let earned = context.points.earnedByOrder[placed.orderId] ?? 0
         let revoke = min(earned, balance)

@@ -13,6 +13,8 @@ public struct PaymentState: Hashable, Codable, Sendable {
     public init() {}
 
     public var exists: Bool { initiated != nil }
+    /// Captured and not yet refunded.
+    public var refundable: Money { Money(minorUnits: capturedAmount.minorUnits - refundedAmount.minorUnits) }
 
     public func evolve(_ event: PaymentEvent) -> PaymentState {
         var next = self
@@ -26,8 +28,9 @@ public struct PaymentState: Hashable, Codable, Sendable {
             next.status = .failed
             next.handledTransactions.insert(failed.providerTransactionId)
         case .refunded(let refunded):
-            next.status = .refunded
-            next.refundedAmount = refunded.amount
+            // Refunds add up (an after-sale request refunds a part); the payment is refunded once all of it is.
+            next.refundedAmount = Money(minorUnits: next.refundedAmount.minorUnits + refunded.amount.minorUnits)
+            if next.refundedAmount.minorUnits >= next.capturedAmount.minorUnits { next.status = .refunded }
         }
         return next
     }
@@ -149,7 +152,7 @@ public enum Payments {
         }
         var decision = Decision()
         decision.append(
-            .payment(.refunded(PaymentRefunded(amount: payment.capturedAmount, reason: reason, at: at))), to: .payment(initiated.paymentId))
+            .payment(.refunded(PaymentRefunded(amount: payment.refundable, reason: reason, at: at))), to: .payment(initiated.paymentId))
         return decision
     }
 }

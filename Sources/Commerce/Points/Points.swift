@@ -12,6 +12,12 @@ public struct PointsState: Hashable, Codable, Sendable {
 
     public var balance: Int64 { earned - redeemed + refunded - revoked - exchanged }
 
+    /// What is left of an order's points once `points` are taken off (nil: none); a partial refund takes a part.
+    private static func less(_ points: Int64?, _ taken: Int64) -> Int64? {
+        guard let points, points > taken else { return nil }
+        return points - taken
+    }
+
     public func evolve(_ event: PointsEvent) -> PointsState {
         var next = self
         switch event {
@@ -23,10 +29,10 @@ public struct PointsState: Hashable, Codable, Sendable {
             if let order = redeemed.orderId { next.usedByOrder[order, default: 0] += redeemed.points }
         case .refunded(let refunded):
             next.refunded += refunded.points
-            next.usedByOrder[refunded.orderId] = nil
+            next.usedByOrder[refunded.orderId] = Self.less(next.usedByOrder[refunded.orderId], refunded.points)
         case .revoked(let revoked):
             next.revoked += revoked.points
-            next.earnedByOrder[revoked.orderId] = nil
+            next.earnedByOrder[revoked.orderId] = Self.less(next.earnedByOrder[revoked.orderId], revoked.points)
         case .exchanged(let exchanged): next.exchanged += exchanged.points
         }
         return next

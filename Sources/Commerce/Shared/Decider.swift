@@ -66,6 +66,7 @@ extension StreamId {
         case .skuClaim: return SkuClaimState()
         case .delivery: return DeliveryState()
         case .webhook: return WebhookState()
+        case .afterSale: return AfterSaleState()
         }
     }
 }

@@ -32,6 +32,7 @@ extension DomainEvent {
             case .redelivered(let payload): return payload
             }
         case .order(let event): return event.payload
+        case .afterSale(let event): return event.payload
         case .orderNumber(.reserved(let payload)): return payload
         case .payment(let event):
             switch event {
@@ -91,6 +92,7 @@ extension GoodsEvent {
         case .updated(let payload): return payload
         case .priceChanged(let payload): return payload
         case .stockAdded(let payload): return payload
+        case .stockReturned(let payload): return payload
         case .stockAdjusted(let payload): return payload
         case .stockReserved(let payload): return payload
         case .stockReleased(let payload): return payload
@@ -147,6 +149,9 @@ extension OrderEvent {
         case .refundRejected(let payload): return payload
         case .refunded(let payload): return payload
         case .expired(let payload): return payload
+        case .afterSaleOpened(let payload): return payload
+        case .afterSaleClosed(let payload): return payload
+        case .partlyRefunded(let payload): return payload
         }
     }
 }

@@ -36,4 +36,5 @@ public enum DomainEvent: Hashable, Sendable {
     case skuClaim(SkuClaimEvent)
     case delivery(DeliveryEvent)
     case webhook(WebhookEvent)
+    case afterSale(AfterSaleEvent)
 }

@@ -82,6 +82,13 @@ extension DeliveryState: AggregateState {
     }
 }
 
+extension AfterSaleState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> AfterSaleState {
+        if case .afterSale(let event) = event { return evolve(event) }
+        return self
+    }
+}
+
 extension WebhookState: AggregateState {
     public func evolve(_ event: DomainEvent) -> WebhookState {
         if case .webhook(let event) = event { return evolve(event) }
@@ -97,6 +104,8 @@ extension SkuClaimState: AggregateState {
 }
 
 extension OrderState: AggregateState {
+    /// 2: the stream's version and its after-sale requests.
+    public static var snapshotSchemaVersion: Int { 2 }
     public var personalDataOwner: UserId? { placed?.userId }
 
     public func evolve(_ event: DomainEvent) -> OrderState {
@@ -120,6 +129,8 @@ extension PaymentState: AggregateState {
 }
 
 extension PointsState: AggregateState {
+    /// 2: points revoked are taken off what their order earned (a partial refund revokes a part).
+    public static var snapshotSchemaVersion: Int { 2 }
     public func evolve(_ event: DomainEvent) -> PointsState {
         if case .points(let event) = event { return evolve(event) }
         return self

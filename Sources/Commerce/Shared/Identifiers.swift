@@ -159,6 +159,7 @@ public enum ApiKeyTag: Sendable {}
 public enum VariantTag: Sendable {}
 public enum DeliveryMethodTag: Sendable {}
 public enum WebhookTag: Sendable {}
+public enum AfterSaleTag: Sendable {}
 
 public typealias UserId = EntityId<UserTag>
 public typealias GoodsId = EntityId<GoodsTag>
@@ -171,3 +172,4 @@ public typealias ApiKeyId = EntityId<ApiKeyTag>
 public typealias VariantId = EntityId<VariantTag>
 public typealias DeliveryMethodId = EntityId<DeliveryMethodTag>
 public typealias WebhookId = EntityId<WebhookTag>
+public typealias AfterSaleId = EntityId<AfterSaleTag>

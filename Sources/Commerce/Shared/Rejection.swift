@@ -73,6 +73,11 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case orderNotCancellable = "order_not_cancellable"
         case orderNotExpirable = "order_not_expirable"
         case orderNotRefundable = "order_not_refundable"
+        case afterSaleNotFound = "after_sale_not_found"
+        case afterSaleExists = "after_sale_exists"
+        case afterSaleNotOpen = "after_sale_not_open"
+        case afterSaleOpen = "after_sale_open"
+        case quantityNotReturnable = "quantity_not_returnable"
         case refundWindowClosed = "refund_window_closed"
         case refundNotRequested = "refund_not_requested"
         // Payments.

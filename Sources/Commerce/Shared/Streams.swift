@@ -20,6 +20,8 @@ public enum StreamId: Hashable, Sendable, CustomStringConvertible {
     case delivery(UserId)
     /// One outbound webhook: its endpoint, its delivery checkpoint and dead letters (`webhook-<id>`).
     case webhook(WebhookId)
+    /// One after-sale request about an order: a return or a claim, and each of its steps (`aftersale-<id>`).
+    case afterSale(AfterSaleId)
 
     public var description: String {
         switch self {
@@ -37,6 +39,7 @@ public enum StreamId: Hashable, Sendable, CustomStringConvertible {
         case .skuClaim(let key): return "sku-\(key)"
         case .delivery(let merchant): return "delivery-\(merchant)"
         case .webhook(let id): return "webhook-\(id)"
+        case .afterSale(let id): return "aftersale-\(id)"
         }
     }
 }
@@ -113,6 +116,8 @@ extension StreamId {
             guard let id = id(UserTag.self) else { return nil }; self = .delivery(id)
         } else if named("webhook") {
             guard let id = id(WebhookTag.self) else { return nil }; self = .webhook(id)
+        } else if named("aftersale") {
+            guard let id = id(AfterSaleTag.self) else { return nil }; self = .afterSale(id)
         } else if named("sku") {
             self = .skuClaim(String(decoding: rest, as: UTF8.self))
         } else if named("ordernumbers") {

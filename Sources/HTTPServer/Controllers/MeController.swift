@@ -32,6 +32,17 @@ struct MeController: Sendable {
             return try Responses.json(Priced(engine.order(id, for: context.caller), currency: engine.policy.currency))
         }
         endpoints.get(
+            "/v1/after-sales/:afterSaleId", "afterSale",
+            "An after-sale request (a return or a claim) with its steps, for the order's buyer, its merchant or an admin",
+            access: .role(.customer, scope: .ordersRead), answer: .of(Priced<AfterSaleView>.self)
+        ) {
+            _, context in
+            guard let id = context.parameters.get("afterSaleId").flatMap(AfterSaleId.init) else {
+                throw EngineError(.domain(.afterSaleNotFound), "no such after-sale request")
+            }
+            return try Responses.json(Priced(engine.afterSale(id, for: context.caller), currency: engine.policy.currency))
+        }
+        endpoints.get(
             "/v1/me/points", "points", "My points balance and ledger", access: .signedIn, parameters: [.after],
             answer: .of(MyPagesProjection.PointsPage.self)
         ) { request, context in

@@ -15,7 +15,8 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
         StockReleased.eventType, StockShipped.eventType, GoodsDelisted.eventType, GoodsRelisted.eventType,
         GoodsViewed.eventType, CartItemAdded.eventType,
         OrderPlaced.eventType, OrderPaid.eventType, OrderCancelled.eventType, OrderExpired.eventType, OrderRefunded.eventType,
-        OrderShipped.eventType, RefundRequested.eventType, RefundRejected.eventType,
+        OrderShipped.eventType, RefundRequested.eventType, RefundRejected.eventType, OrderPartlyRefunded.eventType,
+        StockReturned.eventType,
     ]
 
     public struct Day: Codable, Equatable, Sendable, Hashable {
@@ -98,6 +99,7 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
                 price = e.price.minorUnits
             case .updated(let e): (title, threshold) = (e.title, e.lowStockThreshold)
             case .stockAdded(let e): onHand += e.quantity
+            case .stockReturned(let e): onHand += e.quantity
             case .stockAdjusted(let e): onHand += e.delta
             case .stockReserved(let e): reserved += e.quantity
             case .stockReleased(let e): reserved -= e.quantity
@@ -242,9 +244,25 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
                 }
             }
         case .expired(let expired): bump(expired.at) { $0.ordersExpired += 1 }
+        case .partlyRefunded(let refunded):
+            // A partial refund counts by value (and its units), not as a refunded order.
+            bump(refunded.at) { $0.refundedAmount += refunded.amount.minorUnits }
+            guard let order = orders[id] else { return }
+            let day = refunded.at.isoDay
+            for part in refunded.lines where order.lines.indices.contains(part.line) {
+                let line = order.lines[part.line]
+                let revenue = line.lineTotal * Int64(part.quantity) / Int64(max(line.quantity, 1))
+                merchantDays.update("\(line.merchantId)|\(day)", default: MerchantDay(day: day)) { row in
+                    row.unitsRefunded += part.quantity; row.refundedRevenue += revenue
+                }
+                goodsSales.update(line.goodsId, default: GoodsSales(goodsId: line.goodsId)) {
+                    $0.unitsRefunded += part.quantity
+                    $0.count(line, paid: 0, revenue: 0, refunded: part.quantity)
+                }
+            }
         case .shipped, .refundRejected: toAct[id] = nil
         case .refundRequested(let requested): if let order = orders[id] { waits(id, order, for: "refund", since: requested.at) }
-        case .received, .refundApproved: break
+        case .received, .refundApproved, .afterSaleOpened, .afterSaleClosed: break
         }
     }
 
@@ -276,7 +294,11 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
         public var ordersPaid: Int
         public var ordersRefunded: Int
         public var refundedAmount: Int64
+        /// Orders refunded whole (or cancelled with a refund) over orders paid.
         public var refundRate: Double
+        /// Money paid in the period, and the part of it refunded (partial refunds included): refunded over paid.
+        public var paidAmount: Int64
+        public var refundRateByValue: Double
     }
 
     public struct SalesDay: Codable, Sendable, Hashable {
@@ -329,9 +351,12 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
         let rows = dayRows(from: from, to: to)
         let paid = rows.reduce(0) { $0 + $1.ordersPaid }
         let refunded = rows.reduce(0) { $0 + $1.ordersRefunded }
+        let refundedAmount = rows.reduce(0) { $0 + $1.refundedAmount }
+        let paidAmount = rows.reduce(0) { $0 + $1.gmv }
         return Refunds(
-            ordersPaid: paid, ordersRefunded: refunded, refundedAmount: rows.reduce(0) { $0 + $1.refundedAmount },
-            refundRate: paid > 0 ? Double(refunded) / Double(paid) : 0)
+            ordersPaid: paid, ordersRefunded: refunded, refundedAmount: refundedAmount,
+            refundRate: paid > 0 ? Double(refunded) / Double(paid) : 0, paidAmount: paidAmount,
+            refundRateByValue: paidAmount > 0 ? Double(refundedAmount) / Double(paidAmount) : 0)
     }
 
     /// Best sellers by paid revenue (all time), optionally one merchant's.

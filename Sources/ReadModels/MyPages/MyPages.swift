@@ -207,6 +207,9 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
         case .refundRejected(let e): return e.at.millisecondsSinceEpoch
         case .refunded(let e): return e.at.millisecondsSinceEpoch
         case .expired(let e): return e.at.millisecondsSinceEpoch
+        case .afterSaleOpened(let e): return e.at.millisecondsSinceEpoch
+        case .afterSaleClosed(let e): return e.at.millisecondsSinceEpoch
+        case .partlyRefunded(let e): return e.at.millisecondsSinceEpoch
         }
     }
 

@@ -70,7 +70,8 @@ public final class SearchProjection: Projection, @unchecked Sendable {
 /// Every goods event type: the catalogue several projections keep.
 let goodsEventTypes: Set<String> = [
     GoodsListed.eventType, GoodsUpdated.eventType, PriceChanged.eventType, StockAdded.eventType, StockAdjusted.eventType,
-    StockReserved.eventType, StockReleased.eventType, StockShipped.eventType, LowStockDetected.eventType, GoodsDelisted.eventType,
+    StockReturned.eventType, StockReserved.eventType, StockReleased.eventType, StockShipped.eventType, LowStockDetected.eventType,
+    GoodsDelisted.eventType,
     GoodsRelisted.eventType, ReviewPosted.eventType, ReviewModerated.eventType, ReviewReplied.eventType, ReviewEdited.eventType,
     WaitlistJoined.eventType, WaitlistLeft.eventType, BackInStockNotified.eventType, PreOrdersOpened.eventType,
     PreOrdersCancelled.eventType, PreOrderReserved.eventType, PreOrderFilled.eventType, PreOrderReleased.eventType,

@@ -1,0 +1,265 @@
+import Foundation
+import Testing
+
+@testable import Commerce
+
+/// After-sale requests about a received order: returns refunded for what comes back (undamaged units back in stock),
+/// claims refunded or replaced without a return, and never a unit or a fen refunded twice.
+@Suite struct AfterSaleSpecs {
+    typealias Spec = DeciderSpec<AfterSales>
+    static func id(_ tail: String) -> UUID { UUID(uuidString: "0193a1f2-0000-7000-8000-\(tail)") ?? UUID() }
+    static let seller = UserId(id("000000000001"))
+    static let rival = UserId(id("000000000009"))
+    static let buyer = UserId(id("000000000002"))
+    static let kettle = GoodsId(id("0000000000a1"))
+    static let teapot = GoodsId(id("0000000000a2"))
+    static let orderId = OrderId(id("0000000000c1"))
+    static let paymentId = PaymentId(id("0000000000d1"))
+    static let afterSaleId = AfterSaleId(id("0000000000e1"))
+    static let merchant = Actor.user(seller, .merchant)
+    static let customer = Actor.user(buyer, .customer)
+    static let now = Spec.now
+    static let receivedAt = now.adding(seconds: -86_400)
+    static let money = Money.init(minorUnits:)
+
+    // Three kettles at ¥10 and a teapot at ¥20: ¥50, less a ¥5 coupon and 100 points (¥1), plus ¥8 delivery = ¥52 paid.
+    static let placed = OrderPlaced(
+        orderId: orderId, number: "20261203-000001", userId: buyer,
+        lines: [
+            OrderLine(goodsId: kettle, merchantId: seller, title: "电热水壶", unitPrice: money(1_000), quantity: 3, lineTotal: money(3_000)),
+            OrderLine(goodsId: teapot, merchantId: seller, title: "紫砂壶", unitPrice: money(2_000), quantity: 1, lineTotal: money(2_000)),
+        ], subtotal: money(5_000), discount: money(500), couponId: nil, pointsUsed: 100, pointsValue: money(100), total: money(5_200),
+        address: Address(recipient: "王芳", phone: "13800000000", line1: "西湖区文三路 1 号", city: "杭州", postalCode: "310000", country: "中国"),
+        at: now.adding(seconds: -5 * 86_400), expiresAt: now.adding(seconds: -5 * 86_400 + 1_800),
+        delivery: DeliveryChoice(methodId: DeliveryMethodId(id("0000000000f1")), name: "顺丰", fee: money(800)))
+
+    static func order(_ event: OrderEvent) -> (StreamId, DomainEvent) { (.order(orderId), .order(event)) }
+    static func goods(_ goodsId: GoodsId, _ event: GoodsEvent) -> (StreamId, DomainEvent) { (.goods(goodsId), .goods(event)) }
+    static func points(_ event: PointsEvent) -> (StreamId, DomainEvent) { (.points(buyer), .points(event)) }
+    static func payment(_ event: PaymentEvent) -> (StreamId, DomainEvent) { (.payment(paymentId), .payment(event)) }
+    static func afterSale(_ event: AfterSaleEvent) -> (StreamId, DomainEvent) { (.afterSale(afterSaleId), .afterSale(event)) }
+
+    static func listed(_ goodsId: GoodsId, _ title: String, price: Int64) -> (StreamId, DomainEvent) {
+        goods(
+            goodsId,
+            .listed(
+                GoodsListed(
+                    goodsId: goodsId, merchantId: seller, title: title, description: "", category: "茶具", brand: "", tags: [],
+                    price: money(price), stock: 10, lowStockThreshold: 0, at: placed.at)))
+    }
+
+    /// The order received a day ago, paid through a provider; the buyer earned 52 points for it.
+    static var received: Spec {
+        Spec.given(
+            listed(kettle, "电热水壶", price: 1_000), listed(teapot, "紫砂壶", price: 2_000),
+            goods(kettle, .stockReserved(StockReserved(orderId: orderId, quantity: 3, at: placed.at))),
+            goods(teapot, .stockReserved(StockReserved(orderId: orderId, quantity: 1, at: placed.at))),
+            points(.earned(PointsEarned(orderId: OrderId(id("0000000000c0")), points: 200, at: placed.at))),
+            points(.redeemed(PointsRedeemed(orderId: orderId, points: 100, reason: "order", at: placed.at))),
+            order(.placed(placed)),
+            payment(
+                .initiated(
+                    PaymentInitiated(paymentId: paymentId, orderId: orderId, provider: "sandbox", amount: money(5_200), at: placed.at))),
+            payment(.succeeded(PaymentSucceeded(providerTransactionId: "t1", amount: money(5_200), at: placed.at))),
+            order(.paid(OrderPaid(paymentId: paymentId, amount: money(5_200), at: placed.at))),
+            order(.shipped(OrderShipped(carrier: "顺丰", trackingNumber: "SF1", at: placed.at))),
+            goods(kettle, .stockShipped(StockShipped(orderId: orderId, quantity: 3, at: placed.at))),
+            goods(teapot, .stockShipped(StockShipped(orderId: orderId, quantity: 1, at: placed.at))),
+            order(.received(OrderReceived(at: receivedAt))),
+            points(.earned(PointsEarned(orderId: orderId, points: 52, at: receivedAt))))
+    }
+
+    static func request(
+        _ kind: AfterSaleKind = .return, _ resolution: AfterSaleResolution = .refund,
+        lines: [AfterSaleLine] = [AfterSaleLine(line: 0, quantity: 1)],
+        reason: String = "壶盖有裂纹", id: AfterSaleId = afterSaleId
+    ) -> AfterSales.Command {
+        AfterSales.Command(id, .request(orderId: orderId, kind: kind, resolution: resolution, lines: lines, reason: reason))
+    }
+
+    static func requested(
+        _ kind: AfterSaleKind = .return, _ resolution: AfterSaleResolution = .refund,
+        lines: [AfterSaleLine] = [AfterSaleLine(line: 0, quantity: 1)]
+    ) -> [(StreamId, DomainEvent)] {
+        [
+            afterSale(
+                .requested(
+                    AfterSaleRequested(
+                        afterSaleId: afterSaleId, orderId: orderId, orderVersion: 5, kind: kind, resolution: resolution, lines: lines,
+                        reason: "壶盖有裂纹", at: now))),
+            order(.afterSaleOpened(AfterSaleOpened(afterSaleId: afterSaleId, kind: kind, lines: lines, at: now))),
+        ]
+    }
+
+    static func given(_ spec: Spec, _ events: [(StreamId, DomainEvent)]) -> Spec { events.reduce(spec) { $0.and($1.0, $1.1) } }
+    static func on(_ command: AfterSaleCommand) -> AfterSales.Command { AfterSales.Command(afterSaleId, command) }
+    static let approved = afterSale(.approved(AfterSaleApproved(orderVersion: 5, at: now)))
+
+    @Test func theBuyerAsksToReturnPartOfAReceivedOrder() {
+        let spec = Self.received
+        spec.when(Self.request(), by: Self.customer).then(Self.requested()[0], Self.requested()[1])
+    }
+
+    @Test func askingIsRefusedWhereItMustBe() {
+        let spec = Self.received
+        spec.when(Self.request(), by: .user(Self.rival, .customer)).thenRejects(.notOwner)
+        spec.when(
+            AfterSales.Command(
+                Self.afterSaleId, .request(orderId: OrderId(UUID()), kind: .return, resolution: .refund, lines: [], reason: "")),
+            by: Self.customer
+        )
+        .thenRejects(.orderNotFound)
+        spec.when(Self.request(.return, .replace), by: Self.customer).thenRejects(.invalidInput)
+        spec.when(Self.request(lines: []), by: Self.customer).thenRejects(.invalidInput)
+        spec.when(Self.request(lines: [AfterSaleLine(line: 2, quantity: 1)]), by: Self.customer).thenRejects(.invalidInput)
+        spec.when(Self.request(lines: [AfterSaleLine(line: 0, quantity: 1), AfterSaleLine(line: 0, quantity: 1)]), by: Self.customer)
+            .thenRejects(.invalidInput)
+        spec.when(Self.request(lines: [AfterSaleLine(line: 0, quantity: 4)]), by: Self.customer).thenRejects(.quantityNotReturnable)
+        spec.when(Self.request(lines: [AfterSaleLine(line: 0, quantity: 0)]), by: Self.customer).thenRejects(.quantityNotReturnable)
+        spec.when(Self.request(reason: String(repeating: "坏", count: Limits.reasonCharactersMax + 1)), by: Self.customer).thenRejects(
+            .invalidInput)
+        spec.when(Self.request(), by: Self.customer, at: Self.receivedAt.adding(seconds: spec.policy.refundWindowSeconds))
+            .thenRejects(.refundWindowClosed)
+        // The same request twice; units another request holds.
+        let open = Self.given(spec, Self.requested(lines: [AfterSaleLine(line: 0, quantity: 2)]))
+        open.when(Self.request(), by: Self.customer).thenRejects(.afterSaleExists)
+        open.when(Self.request(lines: [AfterSaleLine(line: 0, quantity: 2)], id: AfterSaleId(UUID())), by: Self.customer)
+            .thenRejects(.quantityNotReturnable)
+        // An order not received yet.
+        Spec.given(Self.order(.placed(Self.placed))).when(Self.request(), by: Self.customer).thenRejects(.orderNotRefundable)
+    }
+
+    @Test func theMerchantApprovesOrRejects() {
+        let open = Self.given(Self.received, Self.requested())
+        open.when(Self.on(.approve), by: Self.merchant).then(Self.approved)
+        open.when(Self.on(.reject(reason: "超过七天")), by: Self.merchant)
+            .then(
+                Self.afterSale(.rejected(AfterSaleRejected(orderVersion: 6, reason: "超过七天", at: Self.now))),
+                Self.order(.afterSaleClosed(AfterSaleClosed(afterSaleId: Self.afterSaleId, replaced: [], at: Self.now))))
+        open.when(Self.on(.approve), by: Self.customer).thenRejects(.notOwner)
+        open.when(Self.on(.approve), by: .user(Self.rival, .merchant)).thenRejects(.notOwner)
+        open.when(Self.on(.receive([ReturnedLine(line: 0, received: 1)])), by: Self.merchant).thenRejects(.afterSaleNotOpen)
+        open.when(Self.on(.reject(reason: String(repeating: "x", count: Limits.reasonCharactersMax + 1))), by: Self.merchant)
+            .thenRejects(.invalidInput)
+        Self.given(open, [Self.approved]).when(Self.on(.approve), by: Self.merchant).thenRejects(.afterSaleNotOpen)
+        Self.given(open, [Self.approved]).when(Self.on(.reject(reason: "迟了")), by: Self.merchant).thenRejects(.afterSaleNotOpen)
+        Self.received.when(Self.on(.approve), by: Self.merchant).thenRejects(.afterSaleNotFound)
+    }
+
+    /// Two kettles come back, one damaged: one goes back in stock, both are refunded at their net price.
+    @Test func receivedGoodsAreRestockedUndamagedAndRefundedInProportion() {
+        let lines = [AfterSaleLine(line: 0, quantity: 2)]
+        let approved = Self.given(Self.received, Self.requested(lines: lines) + [Self.approved])
+        // The kettles' net price: ¥30 less their share of the coupon (¥3) and of the points' value (¥0.60) = ¥26.40;
+        // two of three: ¥17.60. Points used back: 60 × 2/3 = 40; points earned taken: 52 × 1760/5200 = 17.
+        approved.when(Self.on(.receive([ReturnedLine(line: 0, received: 2, damaged: 1)])), by: Self.merchant)
+            .then(
+                // (A decision lists each stream's events together, streams in the order first appended to.)
+                Self.afterSale(
+                    .returnReceived(ReturnReceived(orderVersion: 6, lines: [ReturnedLine(line: 0, received: 2, damaged: 1)], at: Self.now))),
+                Self.afterSale(
+                    .refunded(AfterSaleRefunded(orderVersion: 6, lines: lines, amount: Self.money(1_760), points: 40, at: Self.now))),
+                Self.goods(Self.kettle, .stockReturned(StockReturned(orderId: Self.orderId, quantity: 1, at: Self.now))),
+                Self.order(
+                    .partlyRefunded(
+                        OrderPartlyRefunded(
+                            afterSaleId: Self.afterSaleId, lines: lines, amount: Self.money(1_760), points: 40, at: Self.now))),
+                Self.payment(.refunded(PaymentRefunded(amount: Self.money(1_760), reason: "after-sale \(Self.afterSaleId)", at: Self.now))),
+                Self.points(.refunded(PointsRefunded(orderId: Self.orderId, points: 40, at: Self.now))),
+                Self.points(.revoked(PointsRevoked(orderId: Self.orderId, points: 17, at: Self.now))))
+        // Units that never came back are not refunded.
+        approved.when(Self.on(.receive([ReturnedLine(line: 0, received: 0)])), by: Self.merchant)
+            .then(
+                Self.afterSale(.returnReceived(ReturnReceived(orderVersion: 6, lines: [ReturnedLine(line: 0, received: 0)], at: Self.now))),
+                Self.afterSale(.refunded(AfterSaleRefunded(orderVersion: 6, lines: [], amount: .zero, points: 0, at: Self.now))),
+                Self.order(
+                    .partlyRefunded(OrderPartlyRefunded(afterSaleId: Self.afterSaleId, lines: [], amount: .zero, points: 0, at: Self.now))))
+        for wrong in [
+            [ReturnedLine(line: 0, received: 3)], [ReturnedLine(line: 0, received: 1, damaged: 2)], [ReturnedLine(line: 1, received: 1)],
+            [ReturnedLine(line: 0, received: -1)], [],
+        ] {
+            approved.when(Self.on(.receive(wrong)), by: Self.merchant).thenRejects(.invalidInput)
+        }
+    }
+
+    /// The last kettle returned refunds what the first two left of the line's net price: ¥26.40 in all, to the fen.
+    @Test func returningALineUnitByUnitRefundsExactlyItsNetPrice() {
+        let (first, second) = (AfterSaleId(UUID()), AfterSaleId(UUID()))
+        let line = [AfterSaleLine(line: 0, quantity: 1)]
+        let settled = Self.received
+            .and(
+                .order(Self.orderId),
+                .order(.afterSaleOpened(AfterSaleOpened(afterSaleId: first, kind: .return, lines: line, at: Self.now)))
+            )
+            .and(
+                .order(Self.orderId),
+                .order(
+                    .partlyRefunded(OrderPartlyRefunded(afterSaleId: first, lines: line, amount: Self.money(880), points: 20, at: Self.now))
+                )
+            )
+            .and(
+                .order(Self.orderId),
+                .order(.afterSaleOpened(AfterSaleOpened(afterSaleId: second, kind: .return, lines: line, at: Self.now)))
+            )
+            .and(
+                .order(Self.orderId),
+                .order(
+                    .partlyRefunded(
+                        OrderPartlyRefunded(afterSaleId: second, lines: line, amount: Self.money(880), points: 20, at: Self.now))))
+        let placed = Self.placed
+        var refunded = OrderAfterSales()
+        var total: Int64 = 0
+        for _ in 0..<3 {
+            let share = AfterSales.refund(of: line, placed: placed, settled: refunded)
+            total += share.amount
+            refunded.refundedUnits[0, default: 0] += 1
+        }
+        #expect(total == 2_640)
+        // A third request may ask only for the one kettle left.
+        settled.when(Self.request(lines: [AfterSaleLine(line: 0, quantity: 2)]), by: Self.customer).thenRejects(.quantityNotReturnable)
+    }
+
+    /// A missing teapot: refunded as soon as the claim is approved, nothing to send back.
+    @Test func aClaimIsRefundedWithoutAReturn() {
+        let lines = [AfterSaleLine(line: 1, quantity: 1)]
+        let open = Self.given(Self.received, Self.requested(.claim, lines: lines))
+        // The teapot's net: ¥20 less ¥2 coupon, less ¥0.40 of points' value = ¥17.60; 40 points back; 52 × 1760/5200 = 17 taken.
+        open.when(Self.on(.approve), by: Self.merchant)
+            .then(
+                Self.approved,
+                Self.afterSale(
+                    .refunded(AfterSaleRefunded(orderVersion: 6, lines: lines, amount: Self.money(1_760), points: 40, at: Self.now))),
+                Self.order(
+                    .partlyRefunded(
+                        OrderPartlyRefunded(
+                            afterSaleId: Self.afterSaleId, lines: lines, amount: Self.money(1_760), points: 40, at: Self.now))),
+                Self.payment(.refunded(PaymentRefunded(amount: Self.money(1_760), reason: "after-sale \(Self.afterSaleId)", at: Self.now))),
+                Self.points(.refunded(PointsRefunded(orderId: Self.orderId, points: 40, at: Self.now))),
+                Self.points(.revoked(PointsRevoked(orderId: Self.orderId, points: 17, at: Self.now))))
+        Self.given(open, [Self.approved]).when(Self.on(.receive([ReturnedLine(line: 1, received: 1)])), by: Self.merchant)
+            .thenRejects(.afterSaleNotOpen)
+    }
+
+    /// A wrong teapot: the right one is sent from stock, and the claim is settled without money.
+    @Test func aClaimIsReplacedFromStock() {
+        let lines = [AfterSaleLine(line: 1, quantity: 1)]
+        let approved = Self.given(Self.received, Self.requested(.claim, .replace, lines: lines) + [Self.approved])
+        approved.when(Self.on(.shipReplacement(carrier: "顺丰", trackingNumber: "SF2")), by: Self.merchant)
+            .then(
+                Self.goods(Self.teapot, .stockReserved(StockReserved(orderId: Self.orderId, quantity: 1, at: Self.now))),
+                Self.goods(Self.teapot, .stockShipped(StockShipped(orderId: Self.orderId, quantity: 1, at: Self.now))),
+                Self.afterSale(
+                    .replacementShipped(ReplacementShipped(orderVersion: 6, carrier: "顺丰", trackingNumber: "SF2", at: Self.now))),
+                Self.order(.afterSaleClosed(AfterSaleClosed(afterSaleId: Self.afterSaleId, replaced: lines, at: Self.now))))
+        // Nothing left to send.
+        approved.and(.goods(Self.teapot), .goods(.stockAdjusted(StockAdjusted(delta: -9, reason: "盘点", at: Self.now))))
+            .when(Self.on(.shipReplacement(carrier: "顺丰", trackingNumber: "SF2")), by: Self.merchant).thenRejects(.insufficientStock)
+        approved.when(Self.on(.shipReplacement(carrier: "", trackingNumber: String(repeating: "9", count: 200))), by: Self.merchant)
+            .thenRejects(.invalidInput)
+        // A refunded claim or a return ships nothing.
+        Self.given(Self.received, Self.requested(lines: lines) + [Self.approved])
+            .when(Self.on(.shipReplacement(carrier: "顺丰", trackingNumber: "SF2")), by: Self.merchant).thenRejects(.afterSaleNotOpen)
+        Self.given(Self.received, Self.requested(.claim, .replace, lines: lines))
+            .when(Self.on(.shipReplacement(carrier: "顺丰", trackingNumber: "SF2")), by: Self.merchant).thenRejects(.afterSaleNotOpen)
+    }
+}

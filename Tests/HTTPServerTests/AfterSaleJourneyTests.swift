@@ -1,0 +1,117 @@
+import CommandEngine
+import Commerce
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@testable import HTTPServer
+
+/// After-sale over HTTP: a customer returns two of three teapots (one arrives broken), then claims the third was the
+/// wrong colour and gets a replacement; the refunds go to the real (sandbox) payment, stock comes back undamaged only,
+/// and the order refunds no more than was paid.
+@Suite struct AfterSaleJourneyTests {
+    @Test func aReturnAndAClaimSettleAReceivedOrder() async throws {
+        let harness = try Harness()
+        try await harness.app.test(.router) { client in
+            let merchant = try await client.user("kiln@example.com", role: .merchant, engine: harness.engine)
+            let admin = try await client.user("desk@example.com", role: .admin, engine: harness.engine)
+            let buyer = try await client.shopper("tea@example.com", engine: harness.engine)
+            let stranger = try await client.shopper("nosy@example.com", engine: harness.engine)
+            let goodsId = try #require(
+                try await client.command(
+                    "ListGoods", ["title": "紫砂壶 Yixing teapot", "category": "茶具", "price": 2_000, "stock": 5], token: merchant
+                ).result["goodsId"])
+            let placed = try await client.command("PlaceOrder", ["items": [["goodsId": goodsId, "quantity": 3]]], token: buyer)
+            let orderId = try #require(placed.result["orderId"], "\(placed.text)")
+            let paymentId = try #require(
+                try await client.command("InitiatePayment", ["orderId": orderId], token: buyer).result["paymentId"])
+            #expect(try await client.call(.post, "/v1/payments/sandbox/checkout/\(paymentId)", token: buyer).status == .ok)
+            let early = try await client.command(
+                "RequestAfterSale", ["orderId": orderId, "kind": "return", "lines": [["line": 0, "quantity": 1]], "reason": "不想要了"],
+                token: buyer)
+            #expect(early.errorCode == "order_not_refundable", "not received yet: \(early.text)")
+            #expect(
+                try await client.command("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "SF1"], token: merchant)
+                    .status
+                    == .ok)
+            #expect(try await client.command("ConfirmReceipt", ["orderId": orderId], token: buyer).status == .ok)
+
+            // Two come back, one of them broken in the post.
+            let tooMany = try await client.command(
+                "RequestAfterSale", ["orderId": orderId, "kind": "return", "lines": [["line": 0, "quantity": 4]], "reason": "退货"],
+                token: buyer)
+            #expect(tooMany.status == .unprocessableContent && tooMany.errorCode == "quantity_not_returnable", "\(tooMany.text)")
+            let asked = try await client.command(
+                "RequestAfterSale",
+                ["orderId": orderId, "kind": "return", "lines": [["line": 0, "quantity": 2]], "reason": "颜色和图片不一样 not the colour shown"],
+                token: buyer)
+            let returnId = try #require(asked.result["afterSaleId"], "\(asked.text)")
+            #expect(asked.result["orderId"] == orderId)
+            let whole = try await client.command("RequestRefund", ["orderId": orderId, "reason": "全退"], token: buyer)
+            #expect(whole.errorCode == "after_sale_open", "\(whole.text)")
+            #expect(try await client.command("ApproveAfterSale", ["afterSaleId": returnId], token: buyer).errorCode == "not_owner")
+            #expect(try await client.command("ApproveAfterSale", ["afterSaleId": returnId], token: merchant).status == .ok)
+            let head = try harness.engine.log.head().position
+            let wrong = try await client.command(
+                "ReceiveReturn", ["afterSaleId": returnId, "lines": [["line": 0, "received": 1, "damaged": 2]]], token: merchant)
+            #expect(wrong.status == .badRequest && wrong.errorCode == "invalid_input", "\(wrong.text)")
+            #expect(try harness.engine.log.head().position == head, "a refused command appends nothing")
+            let received = try await client.command(
+                "ReceiveReturn", ["afterSaleId": returnId, "lines": [["line": 0, "received": 2, "damaged": 1]]], token: merchant)
+            #expect(received.status == .ok, "\(received.text)")
+            #expect(received.result["amount"] == "4000", "two teapots at ¥20: \(received.text)")
+            let types = (received.json["events"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String }
+            #expect(
+                types.contains("StockReturned") && types.contains("PaymentRefunded") && types.contains("OrderPartlyRefunded"), "\(types)")
+            let goods = try await client.call(.get, "/v1/goods/\(goodsId)?after=\(received.lastPosition)").json
+            #expect(goods["available"] as? Int == 3, "5 − 3 sold + 1 undamaged back: \(goods)")
+
+            let view = try await client.call(.get, "/v1/after-sales/\(returnId)", token: buyer)
+            #expect(view.json["status"] as? String == "refunded" && view.json["refundedAmount"] as? Int == 4_000, "\(view.text)")
+            #expect(
+                (view.json["timeline"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String } == [
+                    "AfterSaleRequested", "AfterSaleApproved", "ReturnReceived", "AfterSaleRefunded",
+                ])
+            #expect(try await client.call(.get, "/v1/after-sales/\(returnId)", token: stranger).status == .notFound)
+
+            // The third was the wrong colour: replaced, no money moves.
+            let claim = try await client.command(
+                "RequestAfterSale",
+                [
+                    "orderId": orderId, "kind": "claim", "resolution": "replace", "lines": [["line": 0, "quantity": 1]],
+                    "reason": "发错颜色 wrong colour sent",
+                ], token: buyer)
+            let claimId = try #require(claim.result["afterSaleId"], "\(claim.text)")
+            #expect(try await client.command("ApproveAfterSale", ["afterSaleId": claimId], token: merchant).status == .ok)
+            let shipped = try await client.command(
+                "ShipReplacement", ["afterSaleId": claimId, "carrier": "SF", "trackingNumber": "SF2"], token: merchant)
+            #expect(shipped.status == .ok, "\(shipped.text)")
+            let more = try await client.command(
+                "RequestAfterSale", ["orderId": orderId, "kind": "claim", "lines": [["line": 0, "quantity": 1]], "reason": "again"],
+                token: buyer)
+            #expect(more.errorCode == "quantity_not_returnable", "every unit is settled: \(more.text)")
+
+            let order = try await client.call(.get, "/v1/orders/\(orderId)", token: merchant).json
+            #expect(order["refundedByAfterSales"] as? Int == 4_000, "\(order)")
+            #expect((order["afterSales"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String } == ["refunded", "replaced"])
+            let timeline = (order["timeline"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String }
+            #expect(
+                timeline.contains("AfterSaleRequested") && timeline.contains("OrderPartlyRefunded")
+                    && timeline.contains("ReplacementShipped"))
+
+            // Refunding the rest refunds what is left of the payment, never more.
+            #expect(try await client.command("RequestRefund", ["orderId": orderId, "reason": "整单退"], token: buyer).status == .ok)
+            let rest = try await client.command("ApproveRefund", ["orderId": orderId], token: merchant)
+            #expect(rest.status == .ok, "\(rest.text)")
+            let history = try await client.call(.get, "/v1/audit/streams/payment-\(paymentId)", token: admin).json["events"]
+            let refundedAmounts = (history as? [[String: Any]] ?? []).filter { $0["type"] as? String == "PaymentRefunded" }
+                .compactMap { ($0["data"] as? [String: Any])?["amount"] as? Int }
+            #expect(refundedAmounts == [4_000, 2_000], "the payment refunded in two parts, ¥60 in all: \(String(describing: history))")
+            let refunds = try await client.call(.get, "/v1/analytics/refunds?after=\(rest.lastPosition)", token: admin).json
+            #expect(refunds["refundedAmount"] as? Int == 6_000 && refunds["refundRateByValue"] as? Double == 1.0, "\(refunds)")
+        }
+    }
+}
