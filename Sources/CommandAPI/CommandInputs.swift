@@ -549,12 +549,23 @@ struct RequestAfterSaleInput: CommandInput {
     var orderId: OrderId
     /// `return` (the goods come back) or `claim` (a missing or wrong item).
     var kind: AfterSaleKind
-    /// A claim's: `refund` (default) or `replace`; a return is always refunded.
+    /// A claim's: `refund` (default) or `replace`; a return is refunded, an exchange replaced.
     var resolution: AfterSaleResolution?
-    /// The order's lines (`line` indexes the order's lines, from 0) and how many units of each.
-    var lines: [AfterSaleLine]
+    var lines: [AfterSaleLineInput]
     var reason: String
-    var command: Command { .requestAfterSale(orderId, kind: kind, resolution: resolution ?? .refund, lines: lines, reason: reason) }
+    var command: Command {
+        .requestAfterSale(
+            orderId, kind: kind, resolution: resolution ?? (kind == .exchange ? .replace : .refund),
+            lines: lines.map { AfterSaleLine(line: $0.line, quantity: $0.quantity, replacement: $0.replacementVariantId) }, reason: reason)
+    }
+}
+
+struct AfterSaleLineInput: Decodable {
+    /// The order's line (from 0).
+    var line: Int
+    var quantity: Int
+    /// An exchange's: the variant of the same goods sent in their place (absent: the same one again).
+    var replacementVariantId: VariantId?
 }
 
 struct AfterSaleRef: Decodable {
@@ -569,9 +580,19 @@ struct RejectAfterSaleInput: CommandInput {
 
 struct ReceiveReturnInput: CommandInput {
     var afterSaleId: AfterSaleId
-    /// Per returned line: units received and, of those, damaged (not put back in stock).
-    var lines: [ReturnedLine]
-    var command: Command { .receiveReturn(afterSaleId, lines: lines) }
+    var lines: [ReturnedLineInput]
+    var command: Command {
+        .receiveReturn(afterSaleId, lines: lines.map { ReturnedLine(line: $0.line, received: $0.received, damaged: $0.damaged ?? 0) })
+    }
+}
+
+struct ReturnedLineInput: Decodable {
+    /// The order's line (from 0).
+    var line: Int
+    /// Units that came back.
+    var received: Int
+    /// Of those, damaged: not put back in stock (absent: none).
+    var damaged: Int?
 }
 
 struct ShipReplacementInput: CommandInput {

@@ -262,4 +262,59 @@ import Testing
         Self.given(Self.received, Self.requested(.claim, .replace, lines: lines))
             .when(Self.on(.shipReplacement(carrier: "顺丰", trackingNumber: "SF2")), by: Self.merchant).thenRejects(.afterSaleNotOpen)
     }
+
+    /// A kettle exchanged for the same one, now cheaper: it comes back first, then the replacement ships and the
+    /// difference between what the returned unit was worth and the replacement's price is refunded.
+    @Test func anExchangeShipsTheReplacementOnceTheGoodsAreBackAndRefundsACheaperOnesDifference() {
+        let cheaper = Self.received.and(
+            .goods(Self.kettle), .goods(.priceChanged(PriceChanged(from: Self.money(1_000), to: Self.money(800), at: Self.now))))
+        let variant = Self.kettle.defaultVariant
+        let asked = [AfterSaleLine(line: 0, quantity: 1, replacement: variant)]
+        let priced = [AfterSaleLine(line: 0, quantity: 1, replacement: variant, replacementPrice: Self.money(800))]
+        cheaper.when(Self.request(.exchange, .replace, lines: asked), by: Self.customer)
+            .then(
+                Self.afterSale(
+                    .requested(
+                        AfterSaleRequested(
+                            afterSaleId: Self.afterSaleId, orderId: Self.orderId, orderVersion: 5, kind: .exchange, resolution: .replace,
+                            lines: priced, reason: "壶盖有裂纹", at: Self.now))),
+                Self.order(.afterSaleOpened(AfterSaleOpened(afterSaleId: Self.afterSaleId, kind: .exchange, lines: priced, at: Self.now))))
+        cheaper.when(Self.request(.exchange, .refund, lines: asked), by: Self.customer).thenRejects(.invalidInput)
+        cheaper.when(Self.request(.return, .refund, lines: asked), by: Self.customer).thenRejects(.invalidInput)
+        cheaper.when(
+            Self.request(.exchange, .replace, lines: [AfterSaleLine(line: 0, quantity: 1, replacement: VariantId(UUID()))]),
+            by: Self.customer
+        )
+        .thenRejects(.variantNotFound)
+        Self.received.and(
+            .goods(Self.kettle), .goods(.priceChanged(PriceChanged(from: Self.money(1_000), to: Self.money(1_200), at: Self.now)))
+        )
+        .when(Self.request(.exchange, .replace, lines: asked), by: Self.customer).thenRejects(.exchangeCostsMore)
+
+        let approved = Self.given(Self.received, Self.requested(.exchange, .replace, lines: priced) + [Self.approved])
+        let ship = Self.on(.shipReplacement(carrier: "顺丰", trackingNumber: "SF3"))
+        approved.when(ship, by: Self.merchant).thenRejects(.afterSaleNotOpen)
+        // The receipt changes only the request (and the stock): the order changes when the replacement ships.
+        let back = [ReturnedLine(line: 0, received: 1)]
+        approved.when(Self.on(.receive(back)), by: Self.merchant)
+            .then(
+                Self.afterSale(.returnReceived(ReturnReceived(orderVersion: 5, lines: back, at: Self.now))),
+                Self.goods(Self.kettle, .stockReturned(StockReturned(orderId: Self.orderId, quantity: 1, at: Self.now))))
+        let received = approved.and(
+            .afterSale(Self.afterSaleId), .afterSale(.returnReceived(ReturnReceived(orderVersion: 5, lines: back, at: Self.now))))
+        received.when(Self.on(.receive(back)), by: Self.merchant).thenRejects(.afterSaleNotOpen)
+        // Worth ¥8.80 (its net price), the replacement ¥8.00: ¥0.80 back.
+        received.when(ship, by: Self.merchant)
+            .then(
+                Self.afterSale(.refunded(AfterSaleRefunded(orderVersion: 6, lines: [], amount: Self.money(80), points: 0, at: Self.now))),
+                Self.afterSale(
+                    .replacementShipped(ReplacementShipped(orderVersion: 6, carrier: "顺丰", trackingNumber: "SF3", at: Self.now))),
+                Self.order(
+                    .partlyRefunded(
+                        OrderPartlyRefunded(afterSaleId: Self.afterSaleId, lines: [], amount: Self.money(80), points: 0, at: Self.now))),
+                Self.order(.afterSaleClosed(AfterSaleClosed(afterSaleId: Self.afterSaleId, replaced: priced, at: Self.now))),
+                Self.payment(.refunded(PaymentRefunded(amount: Self.money(80), reason: "after-sale \(Self.afterSaleId)", at: Self.now))),
+                Self.goods(Self.kettle, .stockReserved(StockReserved(orderId: Self.orderId, quantity: 1, at: Self.now))),
+                Self.goods(Self.kettle, .stockShipped(StockShipped(orderId: Self.orderId, quantity: 1, at: Self.now))))
+    }
 }

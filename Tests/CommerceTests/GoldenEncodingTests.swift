@@ -167,8 +167,9 @@ enum Samples {
         .afterSale(
             .requested(
                 AfterSaleRequested(
-                    afterSaleId: afterSale, orderId: order, orderVersion: 5, kind: .claim, resolution: .replace,
-                    lines: [AfterSaleLine(line: 1, quantity: 1)], reason: "发错了颜色 wrong colour", at: at))),
+                    afterSaleId: afterSale, orderId: order, orderVersion: 5, kind: .exchange, resolution: .replace,
+                    lines: [AfterSaleLine(line: 1, quantity: 1, replacement: variant, replacementPrice: Money(minorUnits: 1_799))],
+                    reason: "换大一号 one size up", at: at))),
         .afterSale(.approved(AfterSaleApproved(orderVersion: 5, at: at))),
         .afterSale(.rejected(AfterSaleRejected(orderVersion: 6, reason: "超过七天", at: at))),
         .afterSale(.returnReceived(ReturnReceived(orderVersion: 6, lines: [ReturnedLine(line: 0, received: 2, damaged: 1)], at: at))),

@@ -202,15 +202,22 @@ final class ShopSimulation {
             }
             if shop.order(order).status == .shipped { _ = try? shop.orderCommand(.confirmReceipt, order, by: buyerOf(order)) }
             let line = random.below(placed.lines.count)
-            let kind: AfterSaleKind = random.chance(60) ? .return : .claim
+            let kind = random.pick(AfterSaleKind.allCases) ?? .return
+            let resolution: AfterSaleResolution = kind == .exchange || (kind == .claim && random.chance(50)) ? .replace : .refund
+            // An exchange asks for another size of the goods (a dearer one is refused), or the same one.
+            let sizes = shop.goods(placed.lines[line].goodsId).variants.map(\.variantId)
+            let replacement = kind == .exchange ? random.pick(sizes) : nil
             let id: AfterSaleId = shop.id()
             try shop.run(
                 AfterSales.self,
                 AfterSales.Command(
                     id,
                     .request(
-                        orderId: order, kind: kind, resolution: kind == .claim && random.chance(50) ? .replace : .refund,
-                        lines: [AfterSaleLine(line: line, quantity: 1 + random.below(placed.lines[line].quantity))], reason: "sim")),
+                        orderId: order, kind: kind, resolution: resolution,
+                        lines: [
+                            AfterSaleLine(line: line, quantity: 1 + random.below(placed.lines[line].quantity), replacement: replacement)
+                        ],
+                        reason: "sim")),
                 by: random.chance(95) ? shop.customer(placed.userId) : shop.customer(buyers()))
             afterSales.append(id)
             return
@@ -481,7 +488,7 @@ final class ShopSimulation {
         )
         let afterSales = simulation.afterSales.map { simulation.shop.state(.afterSale($0), as: AfterSaleState.self).status }
         print(
-            "simulation seed \(seed): \(afterSales.count) after-sale requests, \(afterSales.filter { $0 == .refunded }.count) refunded, \(afterSales.filter { $0 == .replaced }.count) replaced, \(afterSales.filter { $0 == .rejected }.count) rejected"
+            "simulation seed \(seed): \(afterSales.count) after-sale requests, \(afterSales.filter { $0 == .refunded }.count) refunded, \(afterSales.filter { $0 == .replaced }.count) replaced or exchanged, \(afterSales.filter { $0 == .rejected }.count) rejected"
         )
         print(
             "simulation seed \(seed): \(preOrders.0) pre-orders, \(preOrders.1) filled, \(goodsEvents.filter { $0 == PreOrderReleased.eventType }.count) released"

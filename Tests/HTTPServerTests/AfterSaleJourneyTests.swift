@@ -114,4 +114,66 @@ import Testing
             #expect(refunds["refundedAmount"] as? Int == 6_000 && refunds["refundRateByValue"] as? Double == 1.0, "\(refunds)")
         }
     }
+
+    /// A T-shirt exchanged one size up over HTTP: size L costs more and is refused; M, at the same price, is sent once
+    /// the S comes back, and the S goes back into stock.
+    @Test func anExchangeSendsAnotherSizeOnceTheFirstIsBack() async throws {
+        let harness = try Harness()
+        try await harness.app.test(.router) { client in
+            let merchant = try await client.user("tees@example.com", role: .merchant, engine: harness.engine)
+            let buyer = try await client.shopper("size@example.com", engine: harness.engine)
+            let admin = try await client.user("desk@example.com", role: .admin, engine: harness.engine)
+            let tee = try await client.command(
+                "ListGoods",
+                [
+                    "title": "T-shirt T恤", "category": "clothing", "options": ["尺码 Size"],
+                    "variants": [
+                        ["sku": "T-S", "values": ["S"], "price": 9_900, "stock": 10],
+                        ["sku": "T-M", "values": ["M"], "price": 9_900, "stock": 10],
+                        ["sku": "T-L", "values": ["L"], "price": 10_900, "stock": 10],
+                    ],
+                ], token: merchant)
+            let goodsId = try #require(tee.result["goodsId"], "\(tee.text)")
+            let sizes = (tee.result["variantIds"] ?? "").split(separator: " ").map(String.init)
+            try #require(sizes.count == 3)
+            let placed = try await client.command(
+                "PlaceOrder", ["items": [["goodsId": goodsId, "variantId": sizes[0], "quantity": 1]]], token: buyer)
+            let orderId = try #require(placed.result["orderId"], "\(placed.text)")
+            #expect(try await client.command("PayOrder", ["orderId": orderId, "amount": 9_900], token: admin).status == .ok)
+            #expect(
+                try await client.command("ShipOrder", ["orderId": orderId, "carrier": "SF", "trackingNumber": "SF9"], token: merchant)
+                    .status
+                    == .ok)
+            #expect(try await client.command("ConfirmReceipt", ["orderId": orderId], token: buyer).status == .ok)
+
+            func exchange(for size: String) async throws -> Reply {
+                try await client.command(
+                    "RequestAfterSale",
+                    [
+                        "orderId": orderId, "kind": "exchange", "lines": [["line": 0, "quantity": 1, "replacementVariantId": size]],
+                        "reason": "小了一号 one size too small",
+                    ], token: buyer)
+            }
+            let dearer = try await exchange(for: sizes[2])
+            #expect(dearer.status == .unprocessableContent && dearer.errorCode == "exchange_costs_more", "\(dearer.text)")
+            let asked = try await exchange(for: sizes[1])
+            let id = try #require(asked.result["afterSaleId"], "\(asked.text)")
+            #expect(try await client.command("ApproveAfterSale", ["afterSaleId": id], token: merchant).status == .ok)
+            let early = try await client.command(
+                "ShipReplacement", ["afterSaleId": id, "carrier": "SF", "trackingNumber": "SF10"], token: merchant)
+            #expect(early.errorCode == "after_sale_not_open", "the S is not back yet: \(early.text)")
+            #expect(
+                try await client.command("ReceiveReturn", ["afterSaleId": id, "lines": [["line": 0, "received": 1]]], token: merchant)
+                    .status
+                    == .ok)
+            let shipped = try await client.command(
+                "ShipReplacement", ["afterSaleId": id, "carrier": "SF", "trackingNumber": "SF10"], token: merchant)
+            #expect(shipped.status == .ok && shipped.result["amount"] == nil, "the same price: nothing to refund: \(shipped.text)")
+            let goods = try await client.call(.get, "/v1/goods/\(goodsId)?after=\(shipped.lastPosition)").json
+            let available = (goods["variants"] as? [[String: Any]] ?? []).map { $0["available"] as? Int }
+            #expect(available == [10, 9, 10], "S back, M sent, L untouched: \(goods)")
+            let view = try await client.call(.get, "/v1/after-sales/\(id)", token: buyer).json
+            #expect(view["status"] as? String == "replaced" && view["kind"] as? String == "exchange", "\(view)")
+        }
+    }
 }

@@ -19,22 +19,29 @@ public enum AfterSaleKind: String, Codable, Hashable, Sendable, CaseIterable {
     case `return`
     /// A missing or wrong item: refunded, or replaced, without a return.
     case claim
+    /// The goods come back and another variant of the same goods (or the same one) is sent in their place.
+    case exchange
 }
 
 public enum AfterSaleResolution: String, Codable, Hashable, Sendable, CaseIterable {
     case refund
-    /// A new shipment of the same variant (claims only).
+    /// A new shipment: the same variant (a claim), or the variant asked for (an exchange).
     case replace
 }
 
-/// Units of one of the order's lines (`line` indexes `OrderPlaced.lines`).
+/// Units of one of the order's lines (`line` indexes `OrderPlaced.lines`); an exchange's line names the variant sent in
+/// their place and its unit price when asked for.
 public struct AfterSaleLine: Codable, Hashable, Sendable {
     public var line: Int
     public var quantity: Int
+    public var replacement: VariantId?
+    public var replacementPrice: Money?
 
-    public init(line: Int, quantity: Int) {
+    public init(line: Int, quantity: Int, replacement: VariantId? = nil, replacementPrice: Money? = nil) {
         self.line = line
         self.quantity = quantity
+        self.replacement = replacement
+        self.replacementPrice = replacementPrice
     }
 }
 
@@ -326,7 +333,7 @@ public enum AfterSales {
         if case let .request(orderId, kind, resolution, lines, reason) = command {
             return try request(
                 id, orderId: orderId, kind: kind, resolution: resolution, lines: lines, reason: reason, actor: actor, afterSale: afterSale,
-                order: context.order, at: at, policy: policy)
+                order: context.order, goods: context.goods, at: at, policy: policy)
         }
         guard let requested = afterSale.requested, let placed = context.order.placed else {
             throw Rejection(.afterSaleNotFound, "no such after-sale request")
@@ -356,39 +363,58 @@ public enum AfterSales {
             decision.append(.afterSale(.rejected(AfterSaleRejected(orderVersion: nextVersion, reason: reason, at: at))), to: stream)
             decision.append(.order(.afterSaleClosed(AfterSaleClosed(afterSaleId: id, replaced: [], at: at))), to: orderStream)
         case .receive(let returned):
-            guard requested.kind == .return else { throw Rejection(.afterSaleNotOpen, "a claim has nothing to receive") }
-            guard afterSale.status == .approved else { throw Rejection(.afterSaleNotOpen, "the request is \(afterSale.status.rawValue)") }
+            guard requested.kind != .claim else { throw Rejection(.afterSaleNotOpen, "a claim has nothing to receive") }
+            guard afterSale.status == .approved, afterSale.returned.isEmpty else {
+                throw Rejection(.afterSaleNotOpen, "the request is \(afterSale.returned.isEmpty ? afterSale.status.rawValue : "received")")
+            }
             try check(returned, against: requested.lines)
-            decision.append(.afterSale(.returnReceived(ReturnReceived(orderVersion: nextVersion, lines: returned, at: at))), to: stream)
+            // An exchange's receipt is on the request only: the order changes when the replacement ships.
+            let version = requested.kind == .return ? nextVersion : order.version
+            decision.append(.afterSale(.returnReceived(ReturnReceived(orderVersion: version, lines: returned, at: at))), to: stream)
             restock(returned, placed: placed, goods: context.goods, at: at, into: &decision)
-            let refunded = returned.filter { $0.received > 0 }.map { AfterSaleLine(line: $0.line, quantity: $0.received) }
-            try refund(id, refunded, placed: placed, context: context, at: at, into: &decision)
+            if requested.kind == .return {
+                let refunded = returned.filter { $0.received > 0 }.map { AfterSaleLine(line: $0.line, quantity: $0.received) }
+                try refund(id, refunded, placed: placed, context: context, at: at, into: &decision)
+            }
         case let .shipReplacement(carrier, trackingNumber):
             try Limits.text(carrier, "carrier", max: Limits.carrierCharactersMax)
             try Limits.text(trackingNumber, "trackingNumber", max: Limits.trackingNumberCharactersMax)
             guard requested.resolution == .replace else { throw Rejection(.afterSaleNotOpen, "the request is refunded, not replaced") }
             guard afterSale.status == .approved else { throw Rejection(.afterSaleNotOpen, "the request is \(afterSale.status.rawValue)") }
-            try shipReplacement(requested.lines, placed: placed, goods: context.goods, at: at, into: &decision)
+            var replaced = requested.lines
+            if requested.kind == .exchange {
+                // The units that came back are exchanged; the rest stay the buyer's.
+                guard !afterSale.returned.isEmpty else { throw Rejection(.afterSaleNotOpen, "the returned goods have not arrived") }
+                replaced = requested.lines.compactMap { line in
+                    let received = afterSale.returned.first { $0.line == line.line }?.received ?? 0
+                    guard received > 0 else { return nil }
+                    var exchanged = line
+                    exchanged.quantity = received
+                    return exchanged
+                }
+                try refundExchangeDifference(id, replaced, placed: placed, context: context, at: at, into: &decision)
+            }
+            try shipReplacement(replaced, placed: placed, goods: context.goods, at: at, into: &decision)
             decision.append(
                 .afterSale(
                     .replacementShipped(
                         ReplacementShipped(orderVersion: nextVersion, carrier: carrier, trackingNumber: trackingNumber, at: at))),
                 to: stream)
-            decision.append(.order(.afterSaleClosed(AfterSaleClosed(afterSaleId: id, replaced: requested.lines, at: at))), to: orderStream)
+            decision.append(.order(.afterSaleClosed(AfterSaleClosed(afterSaleId: id, replaced: replaced, at: at))), to: orderStream)
         }
         return decision
     }
 
     private static func request(
         _ id: AfterSaleId, orderId: OrderId, kind: AfterSaleKind, resolution: AfterSaleResolution, lines: [AfterSaleLine], reason: String,
-        actor: Actor, afterSale: AfterSaleState, order: OrderState, at: Instant, policy: ShopPolicy
+        actor: Actor, afterSale: AfterSaleState, order: OrderState, goods: [GoodsId: GoodsState], at: Instant, policy: ShopPolicy
     ) throws(Rejection) -> Decision {
         guard let placed = order.placed else { throw Rejection(.orderNotFound, "no such order") }
         guard actor.userId == placed.userId || actor.isAdmin else { throw Rejection(.notOwner, "not your order") }
         guard !afterSale.exists else { throw Rejection(.afterSaleExists, "after-sale request \(id) exists") }
         try Limits.text(reason, "reason", max: Limits.reasonCharactersMax)
-        guard kind == .claim || resolution == .refund else {
-            throw Rejection(.invalidInput, "a return is refunded; a claim is refunded or replaced", field: "resolution")
+        guard kind == .claim || resolution == (kind == .exchange ? .replace : .refund) else {
+            throw Rejection(.invalidInput, "a return is refunded, an exchange replaced; a claim is either", field: "resolution")
         }
         guard order.status == .received, let receivedAt = order.receivedAt else {
             throw Rejection(.orderNotRefundable, "order is \(order.status.rawValue): after-sale requests are for received orders")
@@ -411,7 +437,9 @@ public enum AfterSales {
                     field: "lines")
             }
         }
-        let lines = lines.sorted { $0.line < $1.line }
+        let lines = try lines.sorted { $0.line < $1.line }.map { line throws(Rejection) in
+            try priced(line, kind: kind, ordered: placed.lines[line.line], goods: goods)
+        }
         var decision = Decision()
         decision.append(
             .afterSale(
@@ -422,6 +450,34 @@ public enum AfterSales {
                         reason: reason, at: at))), to: .afterSale(id))
         decision.append(.order(.afterSaleOpened(AfterSaleOpened(afterSaleId: id, kind: kind, lines: lines, at: at))), to: .order(orderId))
         return decision
+    }
+
+    /// An exchange's line with the replacement's unit price now; a replacement named on another kind is refused. The
+    /// replacement is a listed variant of the same goods at no higher a price than was paid for the unit (a dearer
+    /// one is a return and a new order).
+    private static func priced(
+        _ line: AfterSaleLine, kind: AfterSaleKind, ordered: OrderLine, goods: [GoodsId: GoodsState]
+    ) throws(Rejection) -> AfterSaleLine {
+        var line = line
+        line.replacementPrice = nil
+        guard kind == .exchange else {
+            guard line.replacement == nil else { throw Rejection(.invalidInput, "only an exchange names a replacement", field: "lines") }
+            return line
+        }
+        guard let state = goods[ordered.goodsId], state.exists else { throw Rejection(.goodsNotFound, "\(ordered.title) is gone") }
+        let wanted = line.replacement ?? ordered.variantId
+        guard let variant = state.variant(wanted) else {
+            throw Rejection(.variantNotFound, "\(ordered.title) has no such variant", field: "lines")
+        }
+        guard variant.isListed, state.isListed else { throw Rejection(.variantDelisted, "\(ordered.title): that variant is not sold now") }
+        guard variant.price <= ordered.unitPrice else {
+            throw Rejection(
+                .exchangeCostsMore,
+                "\(ordered.title): the replacement costs \(variant.price), the unit was \(ordered.unitPrice): return it and order anew")
+        }
+        line.replacement = variant.variantId
+        line.replacementPrice = variant.price
+        return line
     }
 
     /// Each returned line is one the request named, `0 ≤ damaged ≤ received ≤` the units asked about.
@@ -469,7 +525,8 @@ public enum AfterSales {
         var after = goods
         for line in lines {
             let ordered = placed.lines[line.line]
-            guard let state = after[ordered.goodsId], let variant = state.variant(ordered.variantId) else {
+            let variantId = line.replacement.map { $0 == ordered.goodsId.defaultVariant ? nil : $0 } ?? ordered.variantId
+            guard let state = after[ordered.goodsId], let variant = state.variant(variantId) else {
                 throw Rejection(.goodsNotFound, "\(ordered.title) is gone")
             }
             guard variant.available >= line.quantity else {
@@ -479,9 +536,8 @@ public enum AfterSales {
             }
             var next = state
             for event in [
-                GoodsEvent.stockReserved(
-                    StockReserved(orderId: placed.orderId, quantity: line.quantity, at: at, variantId: ordered.variantId)),
-                .stockShipped(StockShipped(orderId: placed.orderId, quantity: line.quantity, at: at, variantId: ordered.variantId)),
+                GoodsEvent.stockReserved(StockReserved(orderId: placed.orderId, quantity: line.quantity, at: at, variantId: variantId)),
+                .stockShipped(StockShipped(orderId: placed.orderId, quantity: line.quantity, at: at, variantId: variantId)),
             ] {
                 decision.append(.goods(event), to: .goods(ordered.goodsId))
                 next = next.evolve(event)
@@ -489,6 +545,48 @@ public enum AfterSales {
             for low in Catalog.lowStock(before: state, after: next, at: at) { decision.append(.goods(low), to: .goods(ordered.goodsId)) }
             after[ordered.goodsId] = next
         }
+    }
+
+    /// An exchange refunds what the returned units were worth (their net price, as a return would refund it) beyond the
+    /// replacements' price: a cheaper variant's difference. Points stay with the order; nothing is refunded when the
+    /// replacement costs as much.
+    private static func refundExchangeDifference(
+        _ id: AfterSaleId, _ lines: [AfterSaleLine], placed: OrderPlaced, context: AfterSaleContext, at: Instant,
+        into decision: inout Decision
+    ) throws(Rejection) {
+        let order = context.order
+        var credit: Int64 = 0
+        for line in lines {
+            // Each line's worth as if it alone came back now (what earlier returns of the line took is not counted twice).
+            credit += refund(of: [line], placed: placed, settled: order.afterSales).amount
+        }
+        let cost = lines.reduce(Int64(0)) { $0 + ($1.replacementPrice?.minorUnits ?? 0) * Int64($1.quantity) }
+        let left = order.paidAmount.minorUnits - order.afterSales.refundedAmount.minorUnits
+        let amount = Money(minorUnits: max(0, min(credit - cost, left)))
+        guard amount.minorUnits > 0 else { return }
+        decision.append(
+            .afterSale(.refunded(AfterSaleRefunded(orderVersion: order.version + 1, lines: [], amount: amount, points: 0, at: at))),
+            to: .afterSale(id))
+        decision.append(
+            .order(.partlyRefunded(OrderPartlyRefunded(afterSaleId: id, lines: [], amount: amount, points: 0, at: at))),
+            to: .order(placed.orderId))
+        try refundPayment(id, amount, order: order, payment: context.payment, at: at, into: &decision)
+    }
+
+    private static func refundPayment(
+        _ id: AfterSaleId, _ amount: Money, order: OrderState, payment: PaymentState?, at: Instant, into decision: inout Decision
+    ) throws(Rejection) {
+        guard amount.minorUnits > 0, let paymentId = order.paymentId, let payment, payment.exists else { return }
+        guard payment.status == .succeeded else {
+            throw Rejection(.paymentNotPending, "the order's payment \(paymentId) is \(payment.status.rawValue)")
+        }
+        decision.append(
+            .payment(
+                .refunded(
+                    PaymentRefunded(
+                        amount: Money(minorUnits: min(amount.minorUnits, payment.refundable.minorUnits)), reason: "after-sale \(id)", at: at
+                    ))),
+            to: .payment(paymentId))
     }
 
     /// Refunds `lines` (money to the order's payment, points used back, points earned taken in proportion) and settles
@@ -509,17 +607,7 @@ public enum AfterSales {
         decision.append(
             .order(.partlyRefunded(OrderPartlyRefunded(afterSaleId: id, lines: lines, amount: amount, points: share.points, at: at))),
             to: orderStream)
-        if amount.minorUnits > 0, let paymentId = order.paymentId, let payment = context.payment, payment.exists {
-            guard payment.status == .succeeded else {
-                throw Rejection(.paymentNotPending, "the order's payment \(paymentId) is \(payment.status.rawValue)")
-            }
-            let refundable = payment.capturedAmount.minorUnits - payment.refundedAmount.minorUnits
-            decision.append(
-                .payment(
-                    .refunded(
-                        PaymentRefunded(amount: Money(minorUnits: min(amount.minorUnits, refundable)), reason: "after-sale \(id)", at: at))),
-                to: .payment(paymentId))
-        }
+        try refundPayment(id, amount, order: order, payment: context.payment, at: at, into: &decision)
         var balance = context.points.balance
         if share.points > 0 {
             decision.append(
@@ -579,9 +667,16 @@ extension AfterSales: Decider {
 
     public static func reads(_ command: Command, actor: Actor, loaded: Loaded) -> [StreamId] {
         let stream = StreamId.afterSale(command.afterSaleId)
-        if case .request(let orderId, _, _, _, _) = command.command { return [stream, .order(orderId)] }
         let afterSale: AfterSaleState = loaded[stream]
-        guard let orderId = afterSale.requested?.orderId else { return [stream] }
+        let orderId: OrderId
+        if case .request(let id, let kind, _, _, _) = command.command {
+            // An exchange prices its replacements: the order's goods too.
+            guard kind == .exchange else { return [stream, .order(id)] }
+            orderId = id
+        } else {
+            guard let id = afterSale.requested?.orderId else { return [stream] }
+            orderId = id
+        }
         let order: OrderState = loaded[.order(orderId)]
         guard let placed = order.placed else { return [stream, .order(orderId)] }
         var streams: [StreamId] = [stream, .order(orderId), .points(placed.userId)]

@@ -78,6 +78,8 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case afterSaleNotOpen = "after_sale_not_open"
         case afterSaleOpen = "after_sale_open"
         case quantityNotReturnable = "quantity_not_returnable"
+        case exchangeCostsMore = "exchange_costs_more"
+
         case refundWindowClosed = "refund_window_closed"
         case refundNotRequested = "refund_not_requested"
         // Payments.
