@@ -141,6 +141,9 @@ public struct AfterSaleView: Codable, Sendable, Hashable {
         public var goodsId: String
         public var title: String
         public var quantity: Int
+        /// An exchange's: the variant sent in their place and its unit price when asked for.
+        public var replacementVariantId: String?
+        public var replacementPrice: Int64?
     }
 
     public var afterSaleId: String
@@ -172,7 +175,9 @@ public struct AfterSaleView: Codable, Sendable, Hashable {
         status = state.status
         lines = requested.lines.map { line in
             let ordered = placed.flatMap { $0.lines.indices.contains(line.line) ? $0.lines[line.line] : nil }
-            return Line(line: line.line, goodsId: ordered?.goodsId.description ?? "", title: ordered?.title ?? "", quantity: line.quantity)
+            return Line(
+                line: line.line, goodsId: ordered?.goodsId.description ?? "", title: ordered?.title ?? "", quantity: line.quantity,
+                replacementVariantId: line.replacement?.description, replacementPrice: line.replacementPrice?.minorUnits)
         }
         reason = requested.reason
         rejectionReason = state.rejectionReason

@@ -142,7 +142,19 @@ import Testing
         open.when(Self.on(.reject(reason: String(repeating: "x", count: Limits.reasonCharactersMax + 1))), by: Self.merchant)
             .thenRejects(.invalidInput)
         Self.given(open, [Self.approved]).when(Self.on(.approve), by: Self.merchant).thenRejects(.afterSaleNotOpen)
-        Self.given(open, [Self.approved]).when(Self.on(.reject(reason: "迟了")), by: Self.merchant).thenRejects(.afterSaleNotOpen)
+        // An approved return whose parcel never came may still be turned down; one that came back may not.
+        Self.given(open, [Self.approved]).when(Self.on(.reject(reason: "迟了")), by: Self.merchant)
+            .then(
+                Self.afterSale(.rejected(AfterSaleRejected(orderVersion: 6, reason: "迟了", at: Self.now))),
+                Self.order(.afterSaleClosed(AfterSaleClosed(afterSaleId: Self.afterSaleId, replaced: [], at: Self.now))))
+        Self.given(
+            open,
+            [
+                Self.approved,
+                Self.afterSale(.returnReceived(ReturnReceived(orderVersion: 5, lines: [ReturnedLine(line: 0, received: 1)], at: Self.now))),
+            ]
+        )
+        .when(Self.on(.reject(reason: "迟了")), by: Self.merchant).thenRejects(.afterSaleNotOpen)
         Self.received.when(Self.on(.approve), by: Self.merchant).thenRejects(.afterSaleNotFound)
     }
 

@@ -303,6 +303,7 @@ public enum AfterSaleCommand: Hashable, Sendable {
     /// The buyer asks about `lines` of a received order (a return is always refunded).
     case request(orderId: OrderId, kind: AfterSaleKind, resolution: AfterSaleResolution, lines: [AfterSaleLine], reason: String)
     case approve
+    /// Turns the request down, before or after approving it, as long as nothing came back.
     case reject(reason: String)
     /// The merchant records what came back of an approved return; the received units are refunded.
     case receive([ReturnedLine])
@@ -359,7 +360,10 @@ public enum AfterSales {
             }
         case .reject(let reason):
             try Limits.text(reason, "reason", max: Limits.reasonCharactersMax)
-            guard afterSale.status == .requested else { throw Rejection(.afterSaleNotOpen, "the request is \(afterSale.status.rawValue)") }
+            // Until something came back: an approved return whose parcel never arrives is turned down too.
+            guard afterSale.isOpen, afterSale.returned.isEmpty else {
+                throw Rejection(.afterSaleNotOpen, "the request is \(afterSale.returned.isEmpty ? afterSale.status.rawValue : "received")")
+            }
             decision.append(.afterSale(.rejected(AfterSaleRejected(orderVersion: nextVersion, reason: reason, at: at))), to: stream)
             decision.append(.order(.afterSaleClosed(AfterSaleClosed(afterSaleId: id, replaced: [], at: at))), to: orderStream)
         case .receive(let returned):
