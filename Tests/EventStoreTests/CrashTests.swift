@@ -89,7 +89,7 @@ import Testing
         #expect(FileManager.default.createFile(atPath: ackPath, contents: nil))
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: ackPath))
         child.standardOutput = output
-        let exit = try start(child)
+        try child.run()
         if killAt == nil {
             // The kill lands when the seed says, from a thread of its own: a sleep on the test's cooperative pool, starved by
             // the suite's other tests, once let the child run for seconds instead of milliseconds.
@@ -110,7 +110,7 @@ import Testing
             while child.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             if child.isRunning { kill(child.processIdentifier, SIGKILL) }
         }
-        await exit.value
+        child.waitUntilExit()
         #expect(child.terminationReason == .uncaughtSignal)
         try output.close()
         let text = try String(contentsOfFile: ackPath, encoding: .utf8)

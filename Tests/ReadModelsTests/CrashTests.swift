@@ -21,7 +21,7 @@ import Testing
         child.standardOutput = FileHandle.nullDevice
         let errors = Pipe()
         child.standardError = errors
-        let exit = try start(child)
+        try child.run()
         var random = SplitMix64(seed: seed)
         // Killed from a thread of its own: the test pool's threads may all be busy with other suites, but wall time is what counts.
         let pid = child.processIdentifier
@@ -30,7 +30,7 @@ import Testing
             usleep(delay)
             kill(pid, SIGKILL)
         }
-        await exit.value
+        child.waitUntilExit()
         #expect(
             child.terminationReason == .uncaughtSignal,
             "the child finished before it was killed: \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))"

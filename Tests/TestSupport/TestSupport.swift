@@ -99,11 +99,15 @@ public final class LogCapture: Sendable {
     }
 }
 
-/// Starts `process`; the task ends when it exits. Awaiting it, unlike `waitUntilExit`, leaves the thread to other tests
-/// (the suite runs them in parallel on a pool as wide as the machine has cores: one blocked thread of two halves it).
-public func start(_ process: Process) throws -> Task<Void, Never> {
-    let exited = AsyncStream<Void>.makeStream()
-    process.terminationHandler = { _ in exited.continuation.finish() }
+/// Starts `process`; awaiting the answer's `value` waits for it to exit. (Waiting with a termination handler, which would
+/// leave the thread to other tests, let several tests start processes at once, and Foundation's `Process.run()` once
+/// crashed in `memcpy` under it: the suite waits with `waitUntilExit`, as it always did.)
+public func start(_ process: Process) throws -> ProcessExit {
     try process.run()
-    return Task { for await _ in exited.stream {} }
+    return ProcessExit(process: process)
+}
+
+public struct ProcessExit {
+    let process: Process
+    public var value: Void { get async { process.waitUntilExit() } }
 }
