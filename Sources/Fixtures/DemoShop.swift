@@ -403,17 +403,6 @@ public enum DemoShop {
             guard roll < 97 else { return }  // the merchant has not answered yet: the console's dashboard lists it
             try await shop.attempt(
                 roll >= 94 ? .approveRefund(orderId) : .rejectRefund(orderId, reason: "photos do not show damage"), as: merchant)
-        } else if roll >= 86 {
-            // A return of one unit: refunded once it comes back (86, 87), or approved and on its way back (88, 89).
-            guard
-                let afterSaleId = try await shop.attempt(
-                    .requestAfterSale(orderId, kind: .return, lines: [AfterSaleLine(line: 0, quantity: 1)], reason: "尺寸不合适 does not fit"),
-                    as: customer)?.afterSaleId
-            else { return }
-            try await shop.attempt(.approveAfterSale(afterSaleId), as: merchant)
-            guard roll < 88 else { return }
-            clock.advance(seconds: spacing / 4)
-            try await shop.attempt(.receiveReturn(afterSaleId, lines: [ReturnedLine(line: 0, received: 1)]), as: merchant)
         } else if roll >= 55, let detail = try? engine.order(orderId, for: customer) {
             for line in detail.lines {
                 guard let goodsId = GoodsId(line.goodsId) else { continue }
