@@ -13,7 +13,8 @@ func run(_ arguments: [String]) async throws -> (status: Int32, output: String) 
     #expect(FileManager.default.createFile(atPath: output, contents: nil))
     process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
     process.standardError = FileHandle.nullDevice
-    try await start(process).value
+    try process.run()
+    process.waitUntilExit()
     return (process.terminationStatus, String(decoding: try Data(contentsOf: URL(fileURLWithPath: output)), as: UTF8.self))
 }
 

@@ -55,10 +55,12 @@ public func runEmporium(_ arguments: [String], input: String? = nil) async throw
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: error))
     let stdin = Pipe()
     process.standardInput = stdin
-    let exit = try start(process)
+    try process.run()
     if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
     try stdin.fileHandleForWriting.close()
-    await exit.value
+    // Blocking, as the suite always waited: awaiting a termination handler let several tests start processes at once,
+    // and Foundation's `Process.run()` then crashed in `memcpy` once in CI.
+    process.waitUntilExit()
     func read(_ path: String) throws -> String { String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self) }
     return (process.terminationStatus, try read(output), try read(error))
 }
@@ -97,17 +99,4 @@ public final class LogCapture: Sendable {
                     .joined(separator: " "))
         }
     }
-}
-
-/// Starts `process`; awaiting the answer's `value` waits for it to exit. (Waiting with a termination handler, which would
-/// leave the thread to other tests, let several tests start processes at once, and Foundation's `Process.run()` once
-/// crashed in `memcpy` under it: the suite waits with `waitUntilExit`, as it always did.)
-public func start(_ process: Process) throws -> ProcessExit {
-    try process.run()
-    return ProcessExit(process: process)
-}
-
-public struct ProcessExit {
-    let process: Process
-    public var value: Void { get async { process.waitUntilExit() } }
 }
