@@ -164,7 +164,7 @@ let package = Package(
                 path: "Tests/PostgresTestSupport", swiftSettings: strict),
         .target(name: "ShopTestSupport", dependencies: ["Assembly", "CommandEngine", "Commerce", "EventStore", "History", "PostgresStore", "ReadModels", "TestSupport"], path: "Tests/ShopTestSupport",
                 swiftSettings: strict),
-        .testTarget(name: "HistoryTests", dependencies: ["Assembly", "Fixtures", "EventCodec", "History", "CommandEngine", "Commerce", "EventStore", "LMDB", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "HistoryTests", dependencies: ["Assembly", "Fixtures", "EventCodec", "History", "CommandEngine", "Commerce", "EventStore", "LMDB", "ShopTestSupport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ReadModelsTests", dependencies: ["LMDB", "ShopTestSupport", "Assembly", "Fixtures", "EventCodec", "ReadModels", "History", "CommandEngine", "Commerce", "EventStore", "TestSupport",
                                                             .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "LMDB", "PostgresStore", "PostgresTestSupport", "TestSupport"], swiftSettings: strict),

@@ -89,6 +89,7 @@ extension CommandResult {
         text("ownerId", ownerId)
         text("webhookId", webhookId)
         text("afterSaleId", afterSaleId)
+        text("promotionId", promotionId)
         if let total { answer["total"] = .integer(total.minorUnits) }
         if let amount { answer["amount"] = .integer(amount.minorUnits) }
         if let expiresAt { answer["expiresAt"] = .integer(expiresAt.millisecondsSinceEpoch) }
@@ -111,7 +112,7 @@ extension CommandResult {
                 "total": .integer(summary: "minor units of `currency`"), "paymentId": id,
                 "amount": .integer(summary: "minor units of `currency`"), "keyId": id,
                 "secret": .string(summary: "a new API key's, or a new webhook's signing secret: shown once"), "ownerId": id,
-                "webhookId": id, "afterSaleId": id, "scopes": .array(Scope.schema),
+                "webhookId": id, "afterSaleId": id, "promotionId": id, "scopes": .array(Scope.schema),
                 "expiresAt": .integer(summary: "milliseconds since the Unix epoch (UTC)"),
                 "currency": .string(summary: "ISO 4217 code of `total` and `amount`"),
             ], summary: "what the command made, the fields it fills")

@@ -76,6 +76,10 @@ public enum CommandContract {
         case "delta": (-Int64(Limits.stockMax), Int64(Limits.stockMax))
         case "weightGrams": (0, Int64(Limits.weightGramsMax))
         case "validDays": (1, Int64(Limits.exchangedCouponDaysMax))
+        case "percent": (1, 100)
+        case "amountOff", "threshold", "discountMax": (1, Limits.moneyMax)
+        case "buy", "get": (1, 99)
+        case "usesMax": (1, 10_000_000)
         case "expiresAt", "validFrom", "validUntil": (0, Int64.max)
         default: nil
         }
@@ -89,7 +93,9 @@ public enum CommandContract {
         "minimumSpend": "minor units of the shop's currency",
         "value": "a fixed discount in minor units, or a percentage (1–100) for a percent coupon",
         "expiresAt": "milliseconds since the Unix epoch (UTC)", "validFrom": "milliseconds since the Unix epoch (UTC)",
-        "validUntil": "milliseconds since the Unix epoch (UTC)",
+        "validUntil": "milliseconds since the Unix epoch (UTC)", "amountOff": "minor units of the shop's currency",
+        "threshold": "minor units: the covered lines' subtotal from which the tier applies",
+        "discountMax": "minor units: the most the campaign may take off in all",
     ]
 
     static func refined(_ schema: Schema, kind: CommandKind, field: String? = nil) -> Schema {

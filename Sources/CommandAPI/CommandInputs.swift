@@ -65,6 +65,8 @@ extension CommandEnvelope {
         case .clearCart: return .clearCart
         case .createCoupon: return try read(CreateCouponInput.self)
         case .disableCoupon: return .disableCoupon(try CouponRef(from: decoder).couponId)
+        case .createPromotion: return try read(CreatePromotionInput.self)
+        case .endPromotion: return try read(EndPromotionInput.self)
         case .placeOrder: return try read(PlaceOrderInput.self)
         case .payOrder: return try read(PayOrderInput.self)
         case .shipOrder: return try read(ShipOrderInput.self)
@@ -517,6 +519,60 @@ struct CreateCouponInput: CommandInput {
                 validFrom: validFrom.map { Instant(millisecondsSinceEpoch: $0) },
                 validUntil: Instant(millisecondsSinceEpoch: validUntil), totalLimit: totalLimit, perUserLimit: perUserLimit ?? 1))
     }
+}
+
+struct CreatePromotionInput: CommandInput {
+    var name: String
+    /// `percentOff` and `amountOff` (catalogue: off each line or unit), `spendAndSave` (满减 tiers) or `buyXGetY` (order).
+    var kind: PromotionKind
+    /// percentOff's percentage.
+    var percent: Int?
+    /// amountOff's amount off each unit.
+    var amountOff: Int64?
+    /// spendAndSave's tiers, thresholds rising.
+    var tiers: [PromotionTierInput]?
+    /// buyXGetY's: of every buy + get units, the get cheapest are free.
+    var buy: Int?
+    var get: Int?
+    /// What it covers (any of them; none: every goods, or every goods of the merchant who makes it).
+    var goodsIds: [GoodsId]?
+    var categories: [String]?
+    var brands: [String]?
+    /// The campaign's budget: the total discount it may give, the orders that may use it (absent: no limit).
+    var discountMax: Int64?
+    var usesMax: Int?
+    var validFrom: Int64?
+    var validUntil: Int64
+    var command: Command {
+        .createPromotion(
+            PromotionTerms(
+                name: name,
+                rule: PromotionRule(
+                    kind: kind, percent: percent ?? 0, amountOff: Money(minorUnits: amountOff ?? 0),
+                    tiers: (tiers ?? []).map {
+                        PromotionTier(
+                            threshold: Money(minorUnits: $0.threshold), amountOff: Money(minorUnits: $0.amountOff ?? 0),
+                            percent: $0.percent ?? 0, repeating: $0.repeating ?? false)
+                    }, buy: buy ?? 0, get: get ?? 0),
+                target: PromotionTarget(goodsIds: goodsIds ?? [], categories: categories ?? [], brands: brands ?? []),
+                budget: PromotionBudget(discountMax: discountMax.map { Money(minorUnits: $0) }, usesMax: usesMax),
+                validFrom: validFrom.map { Instant(millisecondsSinceEpoch: $0) }, validUntil: Instant(millisecondsSinceEpoch: validUntil)))
+    }
+}
+
+struct PromotionTierInput: Decodable {
+    /// From this subtotal of the covered lines on.
+    var threshold: Int64
+    /// A fixed amount off (for every threshold reached when repeating), or a percentage off: one of the two.
+    var amountOff: Int64?
+    var percent: Int?
+    var repeating: Bool?
+}
+
+struct EndPromotionInput: CommandInput {
+    var promotionId: PromotionId
+    var reason: String?
+    var command: Command { .endPromotion(promotionId, reason: reason ?? "") }
 }
 
 struct PlaceOrderInput: CommandInput {

@@ -92,6 +92,7 @@ extension ReviewStatus: SchemaEnumeration {}
 extension AfterSaleKind: SchemaEnumeration {}
 extension AfterSaleResolution: SchemaEnumeration {}
 extension AfterSaleStatus: SchemaEnumeration {}
+extension PromotionKind: SchemaEnumeration {}
 
 private final class Recorder {
     enum Shape {

@@ -23,6 +23,8 @@ extension Engine {
         case .delivery: return .delivery(try load(DeliveryState.self))
         case .webhook: return .webhook(try load(WebhookState.self))
         case .afterSale: return .afterSale(try load(AfterSaleState.self))
+        case .promotions: return .promotions(try load(PromotionDirectoryState.self))
+        case .promotion: return .promotion(try load(PromotionState.self))
         }
     }
 }

@@ -75,6 +75,9 @@ public enum Command: Sendable, Hashable {
     case clearCart
     case createCoupon(CouponTerms)
     case disableCoupon(CouponId)
+    /// An admin (shop-wide) or a merchant (their own goods): a promotion that needs no code (`Promotions.swift`).
+    case createPromotion(PromotionTerms)
+    case endPromotion(PromotionId, reason: String = "")
     // Orders and payments.
     /// `items` nil: the caller's cart; else "buy now" (the cart is neither read nor changed).
     case placeOrder(
@@ -107,6 +110,29 @@ public enum Command: Sendable, Hashable {
 }
 
 /// The terms of a new coupon, as an admin gives them.
+/// A promotion as a caller asks for it (the engine adds its id and the time).
+public struct PromotionTerms: Sendable, Hashable {
+    public var name: String
+    public var rule: PromotionRule
+    public var target: PromotionTarget
+    public var budget: PromotionBudget
+    /// nil: from now.
+    public var validFrom: Instant?
+    public var validUntil: Instant
+
+    public init(
+        name: String, rule: PromotionRule, target: PromotionTarget = PromotionTarget(), budget: PromotionBudget = PromotionBudget(),
+        validFrom: Instant? = nil, validUntil: Instant
+    ) {
+        self.name = name
+        self.rule = rule
+        self.target = target
+        self.budget = budget
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+    }
+}
+
 public struct CouponTerms: Sendable, Hashable {
     public var code: String
     public var kind: CouponKind
@@ -154,6 +180,7 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
     case defineDeliveryMethod = "DefineDeliveryMethod", retireDeliveryMethod = "RetireDeliveryMethod"
     case addToCart = "AddToCart", changeQuantity = "ChangeQuantity", removeFromCart = "RemoveFromCart", applyCoupon = "ApplyCoupon"
     case removeCoupon = "RemoveCoupon", clearCart = "ClearCart", createCoupon = "CreateCoupon", disableCoupon = "DisableCoupon"
+    case createPromotion = "CreatePromotion", endPromotion = "EndPromotion"
     case placeOrder = "PlaceOrder", payOrder = "PayOrder", shipOrder = "ShipOrder", confirmReceipt = "ConfirmReceipt", cancelOrder =
         "CancelOrder"
     case requestRefund = "RequestRefund", approveRefund = "ApproveRefund", rejectRefund = "RejectRefund", expireOrder = "ExpireOrder"
@@ -169,7 +196,7 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
         case .listGoods, .updateGoods, .changePrice, .restock, .adjustStock, .delist, .relist, .defineOptions, .addVariant, .updateVariant,
             .delistVariant, .relistVariant, .setGoodsAttributes, .openPreOrders, .cancelPreOrders, .defineDeliveryMethod,
             .retireDeliveryMethod, .moderateReview,
-            .replyToReview:
+            .replyToReview, .createPromotion, .endPromotion:
             return .signedIn(scope: .goodsWrite)
         case .createCoupon, .disableCoupon: return .signedIn(scope: .couponsWrite)
         case .registerWebhook, .disableWebhook, .replayWebhookDeadLetters: return .signedIn(scope: .webhooksManage)
@@ -241,6 +268,8 @@ extension Command {
         case .clearCart: return .clearCart
         case .createCoupon: return .createCoupon
         case .disableCoupon: return .disableCoupon
+        case .createPromotion: return .createPromotion
+        case .endPromotion: return .endPromotion
         case .placeOrder: return .placeOrder
         case .defineDeliveryMethod: return .defineDeliveryMethod
         case .retireDeliveryMethod: return .retireDeliveryMethod

@@ -63,6 +63,7 @@ public struct CommandResult: Hashable, Sendable {
     public var expiresAt: Instant?
     public var webhookId: WebhookId?
     public var afterSaleId: AfterSaleId?
+    public var promotionId: PromotionId?
 
     public init() {}
 
@@ -94,6 +95,7 @@ public struct CommandResult: Hashable, Sendable {
         values["expiresAt"] = expiresAt.map { String($0.millisecondsSinceEpoch) }
         values["webhookId"] = webhookId?.description
         values["afterSaleId"] = afterSaleId?.description
+        values["promotionId"] = promotionId?.description
         return values
     }
 
@@ -121,5 +123,6 @@ public struct CommandResult: Hashable, Sendable {
         expiresAt = values["expiresAt"].flatMap(Int64.init).map(Instant.init(millisecondsSinceEpoch:))
         webhookId = values["webhookId"].flatMap(WebhookId.init)
         afterSaleId = values["afterSaleId"].flatMap(AfterSaleId.init)
+        promotionId = values["promotionId"].flatMap(PromotionId.init)
     }
 }

@@ -222,6 +222,19 @@ extension Engine {
             return try await decide(Coupons.self, type, context, answer: { _, _, _, result in result.couponId = couponId }) { _, _ in
                 .disable(couponId)
             }
+        case .createPromotion(let terms):
+            let promotionId: PromotionId = newId()
+            return try await decide(Promotions.self, type, context, answer: { _, _, _, result in result.promotionId = promotionId }) {
+                _, at in
+                .create(
+                    CreatePromotion(
+                        promotionId: promotionId, name: terms.name, rule: terms.rule, target: terms.target, budget: terms.budget,
+                        validFrom: terms.validFrom ?? at, validUntil: terms.validUntil, at: at))
+            }
+        case let .endPromotion(promotionId, reason):
+            return try await decide(Promotions.self, type, context, answer: { _, _, _, result in result.promotionId = promotionId }) {
+                _, _ in .end(promotionId, reason: reason)
+            }
         // Orders and payments.
         case let .defineDeliveryMethod(methodId, name, rule, merchantId):
             let methodId = methodId ?? newId()

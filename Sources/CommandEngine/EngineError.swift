@@ -175,7 +175,7 @@ public struct EngineError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidCredentials: return .unauthenticated
         case .userNotFound, .goodsNotFound, .variantNotFound, .deliveryMethodNotFound, .orderNotFound, .couponNotFound, .paymentNotFound,
             .addressNotFound,
-            .apiKeyNotFound, .webhookNotFound, .afterSaleNotFound:
+            .apiKeyNotFound, .webhookNotFound, .afterSaleNotFound, .promotionNotFound:
             return .notFound
         default: return .rejected
         }

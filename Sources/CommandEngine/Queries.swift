@@ -95,10 +95,80 @@ public struct CartView: Codable, Sendable, Hashable {
     public var lines: [Line]
     public var couponCode: String?
     public var subtotal: Int64
+    /// What promotions and the coupon take off.
     public var discount: Int64
     public var total: Int64
     /// Why the cart cannot be checked out as it is (a delisted line, a coupon below its minimum…).
     public var problem: String?
+    /// The promotions the cart gets, each with what it takes off.
+    public var promotions: [PromotionDiscountView] = []
+}
+
+/// What one promotion takes off a cart or took off an order.
+public struct PromotionDiscountView: Codable, Sendable, Hashable {
+    public var promotionId: String
+    public var name: String
+    public var kind: PromotionKind
+    /// Minor units in all, and per line (in the lines' order).
+    public var amount: Int64
+    public var lines: [Int64]
+
+    init(_ discount: PromotionDiscount) {
+        promotionId = discount.promotionId.description
+        name = discount.name
+        kind = discount.kind
+        amount = discount.amount.minorUnits
+        lines = discount.lines.map(\.minorUnits)
+    }
+}
+
+/// A promotion: its terms, its window, and what its budget has given.
+public struct PromotionView: Codable, Sendable, Hashable {
+    public var promotionId: String
+    public var name: String
+    public var kind: PromotionKind
+    public var percent: Int?
+    public var amountOff: Int64?
+    public var tiers: [PromotionTier]?
+    public var buy: Int?
+    public var get: Int?
+    public var goodsIds: [String]
+    public var categories: [String]
+    public var brands: [String]
+    /// The merchant whose goods alone it covers (absent: shop-wide).
+    public var merchantId: String?
+    public var validFrom: Int64
+    /// When it stops: its window's end, or when it was ended.
+    public var validUntil: Int64
+    public var ended: Bool
+    /// The budget (absent: no limit) and what orders spent of it, in minor units and in orders.
+    public var discountMax: Int64?
+    public var usesMax: Int?
+    public var spent: Int64
+    public var uses: Int
+
+    init(_ terms: PromotionCreated, directory: PromotionDirectoryState, usage: PromotionState) {
+        let rule = terms.rule
+        promotionId = terms.promotionId.description
+        name = terms.name
+        kind = rule.kind
+        percent = rule.kind == .percentOff ? rule.percent : nil
+        amountOff = rule.kind == .amountOff ? rule.amountOff.minorUnits : nil
+        tiers = rule.kind == .spendAndSave ? rule.tiers : nil
+        buy = rule.kind == .buyXGetY ? rule.buy : nil
+        get = rule.kind == .buyXGetY ? rule.get : nil
+        goodsIds = terms.target.goodsIds.map(\.description)
+        categories = terms.target.categories
+        brands = terms.target.brands
+        merchantId = terms.merchantId?.description
+        validFrom = terms.validFrom.millisecondsSinceEpoch
+        validUntil = directory.closes(terms).millisecondsSinceEpoch
+        ended = directory.ended[terms.promotionId] != nil
+        discountMax = terms.budget.discountMax?.minorUnits
+        usesMax = terms.budget.usesMax
+        spent = usage.spent.minorUnits
+        uses = usage.uses
+    }
 }
 
 public struct TimelineEntry: Codable, Sendable, Hashable {
@@ -124,6 +194,8 @@ public struct OrderView: Codable, Sendable, Hashable {
     public var trackingNumber: String?
     /// The delivery method chosen and its fee (counted in `total`).
     public var delivery: DeliveryChoice?
+    /// What promotions took off it (their sum and the coupon's make `discount`).
+    public var promotions: [PromotionDiscountView]?
     /// One order's view only: true while a pre-ordered line waits for its stock (the order cannot ship yet).
     public var awaitingStock: Bool?
     /// One order's view only: refunded through after-sale requests (minor units), and each request, oldest first.
@@ -259,8 +331,8 @@ extension Engine {
         return methods.offered
     }
 
-    /// The caller's cart priced at current prices.
-    public func cart(of actor: Actor?) throws -> CartView {
+    /// The caller's cart priced at current prices, with the promotions running at `at` (nil: now): what it would cost then.
+    public func cart(of actor: Actor?, at: Instant? = nil) throws -> CartView {
         let actor = try currentActor(actor)
         guard let owner = actor.userId else { throw EngineError(.forbidden, "carts belong to users") }
         let cart: CartState = try state(.cart(owner))
@@ -279,17 +351,39 @@ extension Engine {
             return CartView(lines: [], couponCode: cart.couponCode, subtotal: 0, discount: 0, total: 0, problem: nil)
         }
         do {
+            let at = at ?? now
+            let directory: PromotionDirectoryState = try state(.promotions)
+            var usage: [PromotionId: PromotionState] = [:]
+            for terms in directory.live(at: at) where terms.budget.isLimited {
+                usage[terms.promotionId] = try state(.promotion(terms.promotionId))
+            }
+            let promotions = Promotions.live(directory, lines: cart.lines, goods: goods, at: at) { usage[$0] ?? PromotionState() }
             let quote = try Pricing.quote(
-                cart: cart, goods: goods, coupon: try cart.couponId.map { try state(.coupon($0)) }, buyer: owner,
-                pointsToUse: 0, pointsBalance: 0, policy: policy, at: now)
+                cart: cart, goods: goods, promotions: promotions, coupon: try cart.couponId.map { try state(.coupon($0)) }, buyer: owner,
+                pointsToUse: 0, pointsBalance: 0, policy: policy, at: at)
             return CartView(
                 lines: lines, couponCode: cart.couponCode, subtotal: quote.subtotal.minorUnits, discount: quote.discount.minorUnits,
-                total: quote.total.minorUnits, problem: nil)
+                total: quote.total.minorUnits, problem: nil, promotions: quote.promotions.map(PromotionDiscountView.init))
         } catch {
             return CartView(
                 lines: lines, couponCode: cart.couponCode, subtotal: subtotal, discount: 0, total: subtotal,
                 problem: (error as? Rejection)?.description ?? "\(error)")
         }
+    }
+
+    /// The promotions running at `at` (nil: now), or with `all`, every promotion ever made; newest first.
+    public func promotions(at: Instant? = nil, all: Bool = false) throws -> [PromotionView] {
+        let directory: PromotionDirectoryState = try state(.promotions)
+        let chosen = all ? Array(directory.promotions.values) : directory.live(at: at ?? now)
+        return try chosen.sorted { ($0.at, $0.promotionId.description) > ($1.at, $1.promotionId.description) }.map {
+            PromotionView($0, directory: directory, usage: try state(.promotion($0.promotionId)))
+        }
+    }
+
+    public func promotion(_ id: PromotionId) throws -> PromotionView {
+        let directory: PromotionDirectoryState = try state(.promotions)
+        guard let terms = directory.promotions[id] else { throw EngineError(.domain(.promotionNotFound), "no promotion \(id)") }
+        return PromotionView(terms, directory: directory, usage: try state(.promotion(id)))
     }
 
     /// One order, for its buyer, a merchant of its lines, or an admin; with its event timeline.
@@ -351,7 +445,7 @@ extension Engine {
             subtotal: placed?.subtotal.minorUnits ?? 0, discount: placed?.discount.minorUnits ?? 0, pointsUsed: placed?.pointsUsed ?? 0,
             total: placed?.total.minorUnits ?? 0, placedAt: placed?.at.millisecondsSinceEpoch ?? 0,
             expiresAt: placed?.expiresAt.millisecondsSinceEpoch ?? 0, carrier: order.carrier, trackingNumber: order.trackingNumber,
-            delivery: placed?.delivery,
+            delivery: placed?.delivery, promotions: order.promotions.isEmpty ? nil : order.promotions.map(PromotionDiscountView.init),
             timeline: nil)
     }
 

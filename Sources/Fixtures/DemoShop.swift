@@ -220,11 +220,38 @@ public enum DemoShop {
                 orderId, customer: customer, merchant: merchants[merchant], shop: shop, clock: clock, spacing: spacing, random: &random)
         }
         goods += try await seedVariants(shop: shop, merchants: merchants, customers: customers, clock: clock, seed: seed)
+        try await seedPromotions(shop: shop, merchants: merchants, forever: forever)
         if let first = customers.first, let sample = goods.first {
             try await shop.attempt(.clearCart, as: first)
             try await shop.run(.addToCart(sample, quantity: 1), as: first)
         }
         return Outcome(events: engine.log.headPosition, goods: goods.map(\.description), orders: placed, demoCustomerEmail: customerEmail)
+    }
+
+    /// Promotions running from the end of the seeded history on (so its orders are as before): each merchant's own, of
+    /// every kind, and one shop-wide campaign with a budget.
+    private static func seedPromotions(shop: Seeding, merchants: [Actor], forever: Instant) async throws {
+        let campaigns: [(String, PromotionRule, PromotionTarget, PromotionBudget)] = [
+            (
+                "满200减20 tea",
+                .spendAndSave([PromotionTier(threshold: Money(minorUnits: 20_000), amountOff: Money(minorUnits: 2_000), repeating: true)]),
+                PromotionTarget(categories: ["tea"]), PromotionBudget()
+            ),
+            ("买二送一 electronics", .buyXGetY(buy: 2, get: 1), PromotionTarget(categories: ["electronics"]), PromotionBudget(usesMax: 100)),
+            ("家居九折 home 10% off", .percentOff(10), PromotionTarget(categories: ["home"]), PromotionBudget()),
+        ]
+        for (index, (name, rule, target, budget)) in campaigns.enumerated() where index < merchants.count {
+            try await shop.run(
+                .createPromotion(PromotionTerms(name: name, rule: rule, target: target, budget: budget, validUntil: forever)),
+                as: merchants[index])
+        }
+        try await shop.run(
+            .createPromotion(
+                PromotionTerms(
+                    name: "满500享95折 5% off above ¥500",
+                    rule: .spendAndSave([PromotionTier(threshold: Money(minorUnits: 50_000), percent: 5)]),
+                    budget: PromotionBudget(discountMax: Money(minorUnits: 1_000_000)), validUntil: forever)),
+            as: .system)
     }
 
     /// Goods sold in variants, with specification attributes in Chinese and English, each merchant's delivery methods,

@@ -20,6 +20,8 @@ public enum AggregateKind: String, CaseIterable, Codable, Sendable {
     case delivery
     case webhook
     case afterSale = "aftersale"
+    case promotions
+    case promotion
 
     /// The kind of a stream, or nil for the engine's own streams (idempotency records).
     public init?(stream: String) {
@@ -46,6 +48,8 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
     case delivery(DeliveryState)
     case webhook(WebhookState)
     case afterSale(AfterSaleState)
+    case promotions(PromotionDirectoryState)
+    case promotion(PromotionState)
 
     public init(_ kind: AggregateKind) {
         switch kind {
@@ -64,6 +68,8 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .delivery: self = .delivery(DeliveryState())
         case .webhook: self = .webhook(WebhookState())
         case .afterSale: self = .afterSale(AfterSaleState())
+        case .promotions: self = .promotions(PromotionDirectoryState())
+        case .promotion: self = .promotion(PromotionState())
         }
     }
 
@@ -84,6 +90,8 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .delivery(let state): return .delivery(state.evolve(event))
         case .webhook(let state): return .webhook(state.evolve(event))
         case .afterSale(let state): return .afterSale(state.evolve(event))
+        case .promotions(let state): return .promotions(state.evolve(event))
+        case .promotion(let state): return .promotion(state.evolve(event))
         }
     }
 
@@ -104,6 +112,8 @@ public enum AnyAggregate: Hashable, Sendable, Encodable {
         case .delivery(let state): return state
         case .webhook(let state): return state
         case .afterSale(let state): return state
+        case .promotions(let state): return state
+        case .promotion(let state): return state
         }
     }
 
@@ -358,6 +368,8 @@ public struct Replayer: Sendable {
         case .delivery: return try load(DeliveryState.self, AnyAggregate.delivery)
         case .webhook: return try load(WebhookState.self, AnyAggregate.webhook)
         case .afterSale: return try load(AfterSaleState.self, AnyAggregate.afterSale)
+        case .promotions: return try load(PromotionDirectoryState.self, AnyAggregate.promotions)
+        case .promotion: return try load(PromotionState.self, AnyAggregate.promotion)
         }
     }
 

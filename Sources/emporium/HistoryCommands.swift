@@ -103,6 +103,7 @@ struct Replay: ParsableCommand {
               emporium replay --position 1200 --stream order-<id>
               emporium replay --diff 1000 2000
               emporium replay --at 2026-06-01 --out shop.json
+              emporium replay --at 2026-11-11T00:30:00Z --cart <user-id>   (what that cart cost then, promotions and all)
             """)
 
     @OptionGroup var data: DataOptions
@@ -110,6 +111,8 @@ struct Replay: ParsableCommand {
     @Option(help: "A log position: the state after that event.") var position: UInt64?
     @Option(help: "One stream (e.g. order-<id>): its state and the events that built it.") var stream: String?
     @Option(help: "Write the state as JSON to this file.") var out: String?
+    @Option(help: "A user id: price that user's cart as it stood then, with the prices, promotions and coupon of that moment.")
+    var cart: String?
     @Option(name: .customLong("diff"), parsing: .upToNextOption, help: "Two points (positions or times): what changed between them.")
     var diff: [String] = []
     @Flag(help: "Print the state as JSON instead of a summary.") var json = false
@@ -121,8 +124,10 @@ struct Replay: ParsableCommand {
                 throw ValidationError("--diff takes two points, each a position or an ISO-8601 time")
             }
             guard at == nil, position == nil else { throw ValidationError("--diff replaces --at and --position") }
+            guard cart == nil else { throw ValidationError("--cart prices a cart at one point, not a diff") }
         } else {
             guard (at == nil) != (position == nil) else { throw ValidationError("give exactly one of --at and --position (or --diff A B)") }
+            if let cart, UserId(cart) == nil { throw ValidationError("--cart takes a user id (a UUID)") }
             if let at, LogPoint.parseTime(at) == nil {
                 throw ValidationError("--at \(LogLimits.shown(at)) is not an ISO-8601 time (e.g. 2026-06-01T12:00:00Z)")
             }
@@ -140,6 +145,7 @@ struct Replay: ParsableCommand {
         let point: LogPoint = position.map(LogPoint.position) ?? .time(LogPoint.parseTime(at ?? "") ?? Timestamp(nanosecondsSinceEpoch: 0))
         let target = try point.position(in: replayer)
         if let stream { return try replayStream(stream, through: target, replayer) }
+        if let cart { return try priceCart(cart, point: point, through: target, replayer) }
         let bar = ProgressBar(label: "replay")
         let shop = try replayer.shop(through: target) { bar.update(done: $0, total: $1) }
         bar.finish()
@@ -152,6 +158,63 @@ struct Replay: ParsableCommand {
         }
         print("  engine events  \(shop.engineEvents)")
         if let out { print("state written to \(out)") }
+    }
+
+    private struct PricedCart: Encodable {
+        struct Line: Encodable {
+            var goodsId: String
+            var title: String
+            var unitPrice: Int64
+            var quantity: Int
+            var lineTotal: Int64
+        }
+        struct Promotion: Encodable {
+            var promotionId: String
+            var name: String
+            var amount: Int64
+        }
+        var userId: String
+        var position: UInt64
+        var at: Int64
+        var lines: [Line]
+        var subtotal: Int64
+        var promotions: [Promotion]
+        var discount: Int64
+        var total: Int64
+    }
+
+    private func priceCart(_ user: String, point: LogPoint, through target: UInt64, _ replayer: Replayer) throws {
+        guard let owner = UserId(user) else { throw CommandFailure(.dataError, "--cart takes a user id (a UUID)") }
+        // The moment promotions' windows are judged at: the time asked for, or the event's at the position asked for.
+        let time: Timestamp
+        switch point {
+        case .time(let asked): time = asked
+        case .position: time = try replayer.log.event(at: target)?.recordedAt ?? Timestamp(nanosecondsSinceEpoch: 0)
+        }
+        let at = Instant(millisecondsSinceEpoch: time.nanosecondsSinceEpoch / 1_000_000)
+        let quote: Quote
+        do { quote = try replayer.quote(cartOf: owner, through: target, at: at, policy: ShopPolicy()) } catch let rejection as Rejection {
+            throw CommandFailure(.dataError, "the cart could not have been checked out then: \(rejection)")
+        }
+        let priced = PricedCart(
+            userId: user, position: target, at: at.millisecondsSinceEpoch,
+            lines: quote.lines.map {
+                .init(
+                    goodsId: $0.goodsId.description, title: $0.title, unitPrice: $0.unitPrice.minorUnits, quantity: $0.quantity,
+                    lineTotal: $0.lineTotal.minorUnits)
+            }, subtotal: quote.subtotal.minorUnits,
+            promotions: quote.promotions.map {
+                .init(promotionId: $0.promotionId.description, name: $0.name, amount: $0.amount.minorUnits)
+            },
+            discount: quote.discount.minorUnits, total: quote.total.minorUnits)
+        if let out { try writeJSON(priced, to: out) }
+        if json { return try writeJSON(priced, to: nil) }
+        print("cart of \(user) as of \(point) (position \(target))")
+        for line in priced.lines { print("  \(line.quantity) × \(line.title)  \(line.unitPrice)  = \(line.lineTotal)") }
+        print("  subtotal \(priced.subtotal)")
+        for promotion in priced.promotions { print("  − \(promotion.amount)  \(promotion.name)") }
+        print("  discount \(priced.discount) (promotions and coupon)")
+        print("  total    \(priced.total)")
     }
 
     private struct StreamOutput: Encodable {

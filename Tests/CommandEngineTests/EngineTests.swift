@@ -72,6 +72,44 @@ import Testing
         #expect(try shop.log.verify().isHealthy)
     }
 
+    /// A campaign with room for 30 orders or ¥150 of discount, whichever runs out first, and 80 buyers at once: never over
+    /// budget, and every order placed once it ran out pays full price.
+    @Test func aPromotionsBudgetIsNeverExceededUnderAFlashSale() async throws {
+        let shop = try TestShop()
+        let merchant = try await shop.register("promo@example.com", role: .merchant)
+        let goodsId = try await shop.listGoods(by: merchant, price: 1_000, stock: 500)
+        let budget = PromotionBudget(discountMax: Money(minorUnits: 15_000), usesMax: 30)
+        let created = try await shop.run(
+            .createPromotion(
+                PromotionTerms(
+                    name: "限时八折", rule: .percentOff(20), budget: budget, validUntil: Instant(millisecondsSinceEpoch: 4_000_000_000_000))),
+            as: merchant)
+        let promotionId = try #require(created.result.promotionId)
+        var buyers: [Actor] = []
+        for index in 0..<80 {
+            let buyer = try await shop.shopper("promo\(index)@example.com")
+            // 1 to 3 units: ¥2 to ¥6 off each order.
+            try await shop.run(.addToCart(goodsId, quantity: 1 + index % 3), as: buyer)
+            buyers.append(buyer)
+        }
+        let totals = try await withThrowingTaskGroup(of: (Int64, Int).self) { group in
+            for (index, buyer) in buyers.enumerated() {
+                group.addTask { (try await shop.run(.placeOrder(), as: buyer).result.total?.minorUnits ?? 0, 1 + index % 3) }
+            }
+            return try await group.reduce(into: [(Int64, Int)]()) { $0.append($1) }
+        }
+        let discounts = totals.map { total, units in Int64(units) * 1_000 - total }
+        let given = discounts.reduce(0, +)
+        let promoted = discounts.filter { $0 > 0 }.count
+        let usage: PromotionState = try shop.engine.store.load(.promotion(promotionId)).state
+        #expect(usage.spent.minorUnits == given && usage.uses == promoted)
+        #expect(given <= 15_000 && promoted <= 30)
+        // Some paid full price (80 buyers, 30 uses): only because every use was gone, or what was left could not cover them.
+        #expect(15_000 - given < 600 || promoted == 30, "given \(given) in \(promoted) orders")
+        #expect(try shop.log.events(ofType: "PromotionApplied").count == promoted)
+        #expect(try shop.log.verify().isHealthy)
+    }
+
     @Test func aHundredDeliveriesOfOneCallbackPayOnce() async throws {
         let shop = try TestShop()
         let merchant = try await shop.register("m@example.com", role: .merchant)

@@ -218,13 +218,13 @@ import Testing
                 .order(
                     .partlyRefunded(
                         OrderPartlyRefunded(afterSaleId: second, lines: line, amount: Self.money(880), points: 20, at: Self.now))))
-        let placed = Self.placed
-        var refunded = OrderAfterSales()
+        var order = OrderState()
+        order.placed = Self.placed
         var total: Int64 = 0
         for _ in 0..<3 {
-            let share = AfterSales.refund(of: line, placed: placed, settled: refunded)
+            let share = AfterSales.refund(of: line, order: order)
             total += share.amount
-            refunded.refundedUnits[0, default: 0] += 1
+            order.afterSales.refundedUnits[0, default: 0] += 1
         }
         #expect(total == 2_640)
         // A third request may ask only for the one kettle left.

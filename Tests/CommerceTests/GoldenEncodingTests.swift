@@ -40,10 +40,12 @@ enum Samples {
         WebhookCheckpointed.eventType, WebhookDeadLettered.eventType, WebhookDeadLettersReplayed.eventType, WebhookRedelivered.eventType,
         StockReturned.eventType, AfterSaleOpened.eventType, AfterSaleClosed.eventType, OrderPartlyRefunded.eventType,
         AfterSaleRequested.eventType, AfterSaleApproved.eventType, AfterSaleRejected.eventType, ReturnReceived.eventType,
-        AfterSaleRefunded.eventType, ReplacementShipped.eventType,
+        AfterSaleRefunded.eventType, ReplacementShipped.eventType, PromotionCreated.eventType, PromotionEnded.eventType,
+        PromotionApplied.eventType, PromotionReleased.eventType, PromotionsApplied.eventType,
     ]
 
     static let afterSale = AfterSaleId(UUID(uuidString: "0193a1f2-0000-7000-8000-0000000000e2") ?? UUID())
+    static let promotion = PromotionId(UUID(uuidString: "0193a1f2-0000-7000-8000-0000000000f3") ?? UUID())
     static let deliveryMethod = DeliveryMethodId(UUID(uuidString: "0193a1f2-0000-7000-8000-00000000000b") ?? UUID())
 
     static let variant = VariantId(UUID(uuidString: "0193a1f2-0000-7000-8000-00000000000a") ?? UUID())
@@ -178,6 +180,28 @@ enum Samples {
                 AfterSaleRefunded(
                     orderVersion: 6, lines: [AfterSaleLine(line: 0, quantity: 2)], amount: Money(minorUnits: 1_760), points: 40, at: at))),
         .afterSale(.replacementShipped(ReplacementShipped(orderVersion: 6, carrier: "顺丰", trackingNumber: "SF2", at: at))),
+        .promotions(
+            .created(
+                PromotionCreated(
+                    promotionId: promotion, name: "满300减50",
+                    rule: .spendAndSave([
+                        PromotionTier(threshold: Money(minorUnits: 30_000), amountOff: Money(minorUnits: 5_000), repeating: true),
+                        PromotionTier(threshold: Money(minorUnits: 100_000), percent: 20),
+                    ]), target: PromotionTarget(goodsIds: [goods], categories: ["茶叶"], brands: ["西湖"]),
+                    budget: PromotionBudget(discountMax: Money(minorUnits: 1_000_000), usesMax: nil), validFrom: at,
+                    validUntil: Instant(millisecondsSinceEpoch: 1_790_086_400_000), merchantId: merchant,
+                    createdBy: "user:\(merchant):merchant",
+                    at: at))),
+        .promotions(.ended(PromotionEnded(promotionId: promotion, reason: "预算用完", at: at))),
+        .promotion(.applied(PromotionApplied(orderId: order, amount: Money(minorUnits: 5_000), at: at))),
+        .promotion(.released(PromotionReleased(orderId: order, amount: Money(minorUnits: 5_000), at: at))),
+        .order(
+            .promotionsApplied(
+                PromotionsApplied(discounts: [
+                    PromotionDiscount(
+                        promotionId: promotion, name: "买二送一", kind: .buyXGetY, amount: Money(minorUnits: 1_999),
+                        lines: [Money(minorUnits: 1_999)], budgeted: false)
+                ]))),
         .cart(.itemAdded(CartItemAdded(goodsId: goods, quantity: 2, at: at))),
         .cart(.quantityChanged(CartItemQuantityChanged(goodsId: goods, quantity: 3, at: at))),
         .cart(.itemRemoved(CartItemRemoved(goodsId: goods, at: at))),

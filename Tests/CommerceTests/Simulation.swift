@@ -34,6 +34,7 @@ final class ShopSimulation {
     var orders: [OrderId] = []
     var payments: [PaymentId] = []
     var afterSales: [AfterSaleId] = []
+    var promotions: [PromotionId] = []
     var accepted = 0
     var rejected = 0
     var conflicts = 0
@@ -83,6 +84,25 @@ final class ShopSimulation {
                 minimumSpend: Int64(random.below(3_000)), totalLimit: 1 + random.below(6), perUserLimit: 1 + random.below(2),
                 validSeconds: 30 * 86_400)
             coupons.append(code)
+        }
+        // Promotions with small budgets, so that orders race for the last of them.
+        let rules: [(PromotionRule, PromotionTarget, PromotionBudget)] = [
+            (.percentOff(10), PromotionTarget(categories: ["clothing"]), PromotionBudget(usesMax: 1 + random.below(5))),
+            (
+                .spendAndSave([PromotionTier(threshold: Money(minorUnits: 2_000), amountOff: Money(minorUnits: 300), repeating: true)]),
+                PromotionTarget(), PromotionBudget(discountMax: Money(minorUnits: Int64(600 + random.below(2_000))))
+            ),
+            (.buyXGetY(buy: 2, get: 1), PromotionTarget(), PromotionBudget(discountMax: Money(minorUnits: 8_000), usesMax: 4)),
+        ]
+        for (index, (rule, target, budget)) in rules.enumerated() {
+            let promotionId: PromotionId = shop.id()
+            try shop.run(
+                Promotions.self,
+                .create(
+                    CreatePromotion(
+                        promotionId: promotionId, name: "sim \(index)", rule: rule, target: target, budget: budget, validFrom: shop.now,
+                        validUntil: shop.now.adding(seconds: 30 * 86_400), at: shop.now)), by: .system)
+            promotions.append(promotionId)
         }
     }
 
@@ -335,6 +355,8 @@ final class ShopSimulation {
         var awaitedByOrders: [VariantId: Int] = [:]
         var heldMoney: Int64 = 0
         var couponUses: [CouponId: Int] = [:]
+        var promotionSpent: [PromotionId: Int64] = [:]
+        var promotionUses: [PromotionId: Int] = [:]
         for orderId in Set(orders) {
             let order = shop.order(orderId)
             guard let placed = order.placed else { continue }
@@ -359,6 +381,12 @@ final class ShopSimulation {
             }
             if afterSales.refundedPoints > placed.pointsUsed { broken.append("order \(orderId): more points back than used") }
             if let coupon = placed.couponId, order.status != .cancelled, order.status != .expired { couponUses[coupon, default: 0] += 1 }
+            let discounted = order.promotions.reduce(0) { $0 + $1.amount.minorUnits }
+            if discounted > placed.discount.minorUnits { broken.append("order \(orderId): promotions took more than its discount") }
+            for discount in order.promotions where discount.budgeted && order.status != .cancelled && order.status != .expired {
+                promotionSpent[discount.promotionId, default: 0] += discount.amount.minorUnits
+                promotionUses[discount.promotionId, default: 0] += 1
+            }
         }
         for item in goods {
             // Per variant: stock on hand ≥ 0, reserved ≤ on hand, and reserved = what open orders hold of it.
@@ -409,6 +437,21 @@ final class ShopSimulation {
             }
             if coupon.redemptions != couponUses[couponId, default: 0] {
                 broken.append("coupon \(code): \(coupon.redemptions) redemptions, \(couponUses[couponId, default: 0]) orders hold it")
+            }
+        }
+        // Budgets are never exceeded, and what they show spent is what open orders hold of them.
+        let directory: PromotionDirectoryState = shop.state(.promotions)
+        for promotionId in promotions {
+            guard let budget = directory.promotions[promotionId]?.budget else { continue }
+            let usage: PromotionState = shop.state(.promotion(promotionId))
+            if let most = budget.discountMax, usage.spent > most {
+                broken.append("promotion \(promotionId): \(usage.spent) given of \(most)")
+            }
+            if let most = budget.usesMax, usage.uses > most { broken.append("promotion \(promotionId): \(usage.uses) uses of \(most)") }
+            if usage.spent.minorUnits != promotionSpent[promotionId, default: 0] || usage.uses != promotionUses[promotionId, default: 0] {
+                broken.append(
+                    "promotion \(promotionId): budget shows \(usage.spent) in \(usage.uses), orders hold \(promotionSpent[promotionId, default: 0])"
+                )
             }
         }
         var captured: Int64 = 0

@@ -40,6 +40,8 @@ struct MatrixShop {
     var revocableKey = ""
     /// A received order no one asked about; a return and a claim asked about (open), and approved.
     var afterSaleOrder = "", openReturn = "", openClaim = "", approvedReturn = "", approvedClaim = ""
+    /// The first merchant's promotion on their goods.
+    var promotion = ""
     /// A webhook to an endpoint no one listens on (nothing delivers in these tests).
     var webhook = ""
     /// A pending review of `goods`, by the customer, on `refundOrder`.
@@ -109,6 +111,13 @@ struct MatrixShop {
         shop.deliveryMethod =
             try await client.command("DefineDeliveryMethod", ["name": "EMS", "flatFee": 1_000], token: shop.bearer[.merchant])
             .result["deliveryMethodId"] ?? ""
+        shop.promotion =
+            try await client.command(
+                "CreatePromotion",
+                // On a category none of the shop's goods is in: the orders' totals stay as the rows expect.
+                ["name": "店庆九折", "kind": "percentOff", "percent": 10, "categories": ["礼盒"], "validUntil": 4_102_444_800_000],
+                token: shop.bearer[.merchant]
+            ).result["promotionId"] ?? ""
         shop.coupon =
             try await client.command(
                 "CreateCoupon",
@@ -357,6 +366,13 @@ enum Matrix {
             ["code": "NEW\(n)", "kind": "fixed", "value": 100, "validUntil": validUntil, "totalLimit": 10]
         },
         CommandRow("DisableCoupon", succeeds: .admin, passes: [.keyWithScope]) { shop, _ in ["couponId": shop.coupon] },
+        CommandRow("CreatePromotion", succeeds: .merchant, passes: [.otherMerchant, .admin, .keyWithScope]) { _, n in
+            [
+                "name": "满300减50 #\(n)", "kind": "spendAndSave", "validUntil": validUntil, "usesMax": 100,
+                "tiers": [["threshold": 30_000, "amountOff": 5_000, "repeating": true]],
+            ]
+        },
+        CommandRow("EndPromotion", succeeds: .merchant, passes: staff) { shop, _ in ["promotionId": shop.promotion, "reason": "售罄"] },
         CommandRow("PlaceOrder", succeeds: .customer, passes: others) { shop, _ in ["items": [["goodsId": shop.goods, "quantity": 1]]] },
         CommandRow("PayOrder", succeeds: .admin, refusedCode: "not_owner") { shop, _ in ["orderId": shop.placedOrder, "amount": 10_000] },
         CommandRow("ShipOrder", succeeds: .merchant, passes: staff, refusedCode: "not_owner") { shop, _ in

@@ -58,6 +58,9 @@ func run(_ arguments: [String]) async throws -> (status: Int32, output: String) 
         #expect(!FileManager.default.fileExists(atPath: empty + "/log/data.mdb"))
         // Bad arguments are usage errors too.
         #expect(try await run(["replay", "--data-dir", data, "--at", "yesterday"]).status == 64)
+        #expect(try await run(["replay", "--data-dir", data, "--position", "23", "--cart", "nobody"]).status == 64)
+        // A cart that could not have been checked out then (no one's: empty) is a data error that says why.
+        #expect(try await run(["replay", "--data-dir", data, "--position", "23", "--cart", UUID().uuidString]).status == 65)
         #expect(try await run(["audit", "--data-dir", data, "--limit", "0"]).status == 64)
         // Numbers that would trap once used are refused up front (1e300 s crashed the sweeper's sleep).
         for seconds in ["1e300", "inf", "0"] {

@@ -135,17 +135,20 @@ public enum Carts {
 public struct Quote: Hashable, Sendable {
     public var lines: [OrderLine]
     public var subtotal: Money
+    /// What promotions and the coupon take off.
     public var discount: Money
+    /// The promotions' part of `discount`, each with what it takes off each line.
+    public var promotions: [PromotionDiscount]
     public var pointsUsed: Int64
     public var pointsValue: Money
     public var total: Money
 }
 
 public enum Pricing {
-    /// Prices `cart` at current prices, applies its coupon, then up to `points`
-    /// points (bounded by the balance and by `policy.pointsPayPercentMax`).
+    /// Prices `cart` at current prices, applies the promotions running (`PromotionPricing`), then its coupon, then up to
+    /// `points` points (bounded by the balance and by `policy.pointsPayPercentMax`).
     public static func quote(
-        cart: CartState, goods: [GoodsId: GoodsState], coupon: CouponState?, buyer: UserId,
+        cart: CartState, goods: [GoodsId: GoodsState], promotions: [LivePromotion] = [], coupon: CouponState?, buyer: UserId,
         pointsToUse: Int64, pointsBalance: Int64, policy: ShopPolicy, at: Instant
     ) throws(Rejection) -> Quote {
         guard !cart.lines.isEmpty else { throw Rejection(.cartEmpty, "the cart is empty") }
@@ -165,10 +168,11 @@ public enum Pricing {
             )
             subtotal = try subtotal + lineTotal
         }
-        var discount = Money.zero
+        let promoted = PromotionPricing.apply(to: lines, goods: goods, promotions: promotions)
+        var discount = Money(minorUnits: promoted.reduce(0) { $0 + $1.amount.minorUnits })
         if cart.couponId != nil {
             guard let coupon, coupon.exists else { throw Rejection(.couponNotFound, "the applied coupon is gone") }
-            discount = try coupon.discount(on: subtotal, for: buyer, at: at)
+            discount = try discount + coupon.discount(on: Money(minorUnits: subtotal.minorUnits - discount.minorUnits), for: buyer, at: at)
         }
         let afterDiscount = subtotal.minorUnits - discount.minorUnits
         guard pointsToUse >= 0, pointsToUse <= Int64(Limits.pointsMax) else {
@@ -180,7 +184,7 @@ public enum Pricing {
             throw Rejection(.pointsNotAllowed, "points may pay at most \(policy.pointsPayPercentMax)% of the order")
         }
         return Quote(
-            lines: lines, subtotal: subtotal, discount: discount, pointsUsed: pointsToUse,
+            lines: lines, subtotal: subtotal, discount: discount, promotions: promoted, pointsUsed: pointsToUse,
             pointsValue: Money(minorUnits: pointsValue), total: Money(minorUnits: afterDiscount - pointsValue))
     }
 }

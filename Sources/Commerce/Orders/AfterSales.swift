@@ -562,7 +562,7 @@ public enum AfterSales {
         var credit: Int64 = 0
         for line in lines {
             // Each line's worth as if it alone came back now (what earlier returns of the line took is not counted twice).
-            credit += refund(of: [line], placed: placed, settled: order.afterSales).amount
+            credit += refund(of: [line], order: order).amount
         }
         let cost = lines.reduce(Int64(0)) { $0 + ($1.replacementPrice?.minorUnits ?? 0) * Int64($1.quantity) }
         let left = order.paidAmount.minorUnits - order.afterSales.refundedAmount.minorUnits
@@ -600,7 +600,7 @@ public enum AfterSales {
         into decision: inout Decision
     ) throws(Rejection) {
         let order = context.order
-        let share = refund(of: lines, placed: placed, settled: order.afterSales)
+        let share = refund(of: lines, order: order)
         let left = order.paidAmount.minorUnits - order.afterSales.refundedAmount.minorUnits
         let amount = Money(minorUnits: max(0, min(share.amount, left)))
         let orderStream = StreamId.order(placed.orderId)
@@ -630,9 +630,13 @@ public enum AfterSales {
     }
 
     /// The money and points `lines` refund, given what was refunded before: see the notes at the top of this file.
-    public static func refund(of lines: [AfterSaleLine], placed: OrderPlaced, settled: OrderAfterSales) -> (amount: Int64, points: Int64) {
-        let totals = placed.lines.map(\.lineTotal.minorUnits)
-        let discount = apportion(placed.discount.minorUnits, by: totals)
+    public static func refund(of lines: [AfterSaleLine], order: OrderState) -> (amount: Int64, points: Int64) {
+        guard let placed = order.placed else { return (0, 0) }
+        let settled = order.afterSales
+        // Each line less what promotions took off it exactly; the coupon's part shared by what is left of each line.
+        let promoted = order.promotionDiscountByLine
+        let totals = zip(placed.lines, promoted).map { $0.lineTotal.minorUnits - $1 }
+        let discount = apportion(placed.discount.minorUnits - promoted.reduce(0, +), by: totals)
         let pointsValue = apportion(placed.pointsValue.minorUnits, by: totals)
         let points = apportion(placed.pointsUsed, by: totals)
         var amount: Int64 = 0

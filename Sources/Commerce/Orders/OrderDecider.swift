@@ -21,6 +21,13 @@ extension Orders: Decider {
             if place.deliveryMethodId != nil, let merchant = deliveryMerchant(place, buyer: buyer, loaded: loaded) {
                 streams.append(.delivery(merchant))
             }
+            // The promotions running, then the budgets of those the goods may get (once the goods are loaded).
+            streams.append(.promotions)
+            if loaded.contains(.promotions) {
+                streams += livePromotions(place, buyer: buyer, loaded: loaded).filter(\.terms.budget.isLimited).map {
+                    .promotion($0.terms.promotionId)
+                }
+            }
             return streams
         case .onOrder(let orderId, _):
             let order: OrderState = loaded[.order(orderId)]
@@ -29,6 +36,7 @@ extension Orders: Decider {
             streams += placed.lines.map { .goods($0.goodsId) }
             if let coupon = placed.couponId { streams.append(.coupon(coupon)) }
             if let payment = order.paymentId { streams.append(.payment(payment)) }
+            streams += order.promotions.filter(\.budgeted).map { .promotion($0.promotionId) }
             return streams
         }
     }
@@ -39,6 +47,14 @@ extension Orders: Decider {
         guard let first = place.items?.first?.goodsId ?? cart.lines.first?.goodsId else { return nil }
         let goods: GoodsState = loaded[.goods(first)]
         return goods.merchantId
+    }
+
+    /// The promotions running at checkout that the order's goods may get (their budgets' use as loaded so far).
+    static func livePromotions(_ place: PlaceOrder, buyer: UserId, loaded: Loaded) -> [LivePromotion] {
+        let lines = place.items.map { Array($0.prefix(Limits.cartLinesMax)) } ?? loaded[.cart(buyer), as: CartState.self].lines
+        var goods: [GoodsId: GoodsState] = [:]
+        for line in lines { goods[line.goodsId] = loaded[.goods(line.goodsId)] }
+        return Promotions.live(loaded[.promotions], lines: lines, goods: goods, at: place.at) { loaded[.promotion($0)] }
     }
 
     public static func decide(
@@ -53,7 +69,8 @@ extension Orders: Decider {
             let merchant = place.deliveryMethodId == nil ? nil : deliveryMerchant(place, buyer: buyer, loaded: loaded)
             let states = CheckoutStates(
                 user: loaded[.user(buyer)], cart: cart, goods: goods, coupon: cart.couponId.map { loaded[.coupon($0)] },
-                points: loaded[.points(buyer)], order: loaded[.order(place.orderId)], delivery: merchant.map { loaded[.delivery($0)] })
+                points: loaded[.points(buyer)], order: loaded[.order(place.orderId)], delivery: merchant.map { loaded[.delivery($0)] },
+                promotions: livePromotions(place, buyer: buyer, loaded: loaded))
             return try Orders.place(place, actor: actor, states: states, policy: policy)
         case let .onOrder(orderId, orderCommand):
             let order: OrderState = loaded[.order(orderId)]
@@ -63,6 +80,9 @@ extension Orders: Decider {
                 context.coupon = placed.couponId.map { loaded[.coupon($0)] }
                 context.points = loaded[.points(placed.userId)]
                 context.payment = order.paymentId.map { loaded[.payment($0)] }
+                for discount in order.promotions where discount.budgeted {
+                    context.promotions[discount.promotionId] = loaded[.promotion(discount.promotionId)]
+                }
             }
             return try Orders.decide(orderCommand, actor: actor, order: order, context: context, at: at, policy: policy)
         }

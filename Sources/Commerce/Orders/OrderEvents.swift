@@ -171,6 +171,8 @@ public enum OrderEvent: Hashable, Sendable {
     case afterSaleOpened(AfterSaleOpened)
     case afterSaleClosed(AfterSaleClosed)
     case partlyRefunded(OrderPartlyRefunded)
+    /// The promotions the order got (`Promotions.swift`), right after `OrderPlaced`.
+    case promotionsApplied(PromotionsApplied)
 }
 
 public enum OrderNumberEvent: Hashable, Sendable {

@@ -18,8 +18,19 @@ public struct OrderState: Hashable, Codable, Sendable {
     /// The number of events on the order's stream (an after-sale step names the version it was decided on).
     public var version = 0
     public var afterSales = OrderAfterSales()
+    /// What promotions took off it (their sum and the coupon's make `placed.discount`).
+    public var promotions: [PromotionDiscount] = []
 
     public init() {}
+
+    /// What promotions took off each of its lines.
+    public var promotionDiscountByLine: [Int64] {
+        var byLine = (placed?.lines ?? []).map { _ in Int64(0) }
+        for discount in promotions {
+            for (index, amount) in discount.lines.enumerated() where byLine.indices.contains(index) { byLine[index] += amount.minorUnits }
+        }
+        return byLine
+    }
 
     public var exists: Bool { placed != nil }
 
@@ -48,6 +59,7 @@ public struct OrderState: Hashable, Codable, Sendable {
         case .refunded: next.status = .refunded
         case .expired: next.status = .expired
         case .afterSaleOpened, .afterSaleClosed, .partlyRefunded: next.afterSales.apply(event)
+        case .promotionsApplied(let applied): next.promotions = applied.discounts
         }
         return next
     }
@@ -109,11 +121,14 @@ public struct CheckoutStates: Sendable {
     public var order: OrderState
     /// The delivery methods of the merchant whose goods are ordered, when the order names a method.
     public var delivery: DeliveryState?
+    /// The promotions running at checkout that the goods may get, with their budgets' use.
+    public var promotions: [LivePromotion]
 
     public init(
         user: UserState, cart: CartState, goods: [GoodsId: GoodsState], coupon: CouponState?, points: PointsState, order: OrderState,
-        delivery: DeliveryState? = nil
+        delivery: DeliveryState? = nil, promotions: [LivePromotion] = []
     ) {
+        self.promotions = promotions
         self.user = user
         self.cart = cart
         self.goods = goods
@@ -147,6 +162,8 @@ public struct OrderContext: Sendable {
     public var points: PointsState
     /// The order's captured payment, when refunding.
     public var payment: PaymentState?
+    /// The budgets of the order's budgeted promotions (a cancellation gives back what it spent).
+    public var promotions: [PromotionId: PromotionState] = [:]
 
     public init(
         goods: [GoodsId: GoodsState] = [:], coupon: CouponState? = nil, points: PointsState = PointsState(), payment: PaymentState? = nil
@@ -211,7 +228,7 @@ public enum Orders {
         }
         let basket = try command.items.map { items throws(Rejection) in try Self.basket(items, goods: states.goods) } ?? states.cart
         let quote = try Pricing.quote(
-            cart: basket, goods: states.goods, coupon: states.coupon, buyer: buyer,
+            cart: basket, goods: states.goods, promotions: states.promotions, coupon: states.coupon, buyer: buyer,
             pointsToUse: command.pointsToUse, pointsBalance: states.points.balance, policy: policy, at: command.at)
         // A line the stock cannot fill is a pre-order while the variant's pre-orders have room (`PreOrders.swift`).
         var preOrdered = Set<Int>()
@@ -253,6 +270,10 @@ public enum Orders {
                         total: try quote.total + (delivery?.fee ?? .zero), address: address, at: command.at,
                         expiresAt: command.at.adding(seconds: policy.orderExpirySeconds), delivery: delivery))),
             to: .order(command.orderId))
+        if !quote.promotions.isEmpty {
+            decision.append(.order(.promotionsApplied(PromotionsApplied(discounts: quote.promotions))), to: .order(command.orderId))
+            Promotions.spend(quote.promotions, orderId: command.orderId, at: command.at, into: &decision)
+        }
         var goodsAfter = states.goods
         for (index, line) in quote.lines.enumerated() {
             guard let goods = goodsAfter[line.goodsId] else { continue }
@@ -356,14 +377,14 @@ public enum Orders {
             case .shipped, .received, .refundRequested, .refunded, .cancelled, .expired:
                 throw Rejection(.orderNotCancellable, "order is \(order.status.rawValue)")
             }
-            release(placed, context: context, at: at, into: &decision)
+            release(placed, promotions: order.promotions, context: context, at: at, into: &decision)
         case .expire:
             guard order.status == .placed else { throw Rejection(.orderNotExpirable, "order is \(order.status.rawValue)") }
             guard at >= placed.expiresAt else {
                 throw Rejection(.orderNotExpirable, "order expires at \(placed.expiresAt.millisecondsSinceEpoch)")
             }
             decision.append(.order(.expired(OrderExpired(at: at))), to: orderStream)
-            release(placed, context: context, at: at, into: &decision)
+            release(placed, promotions: order.promotions, context: context, at: at, into: &decision)
         case .requestRefund(let reason):
             try Limits.text(reason, "reason", max: Limits.reasonCharactersMax)
             guard order.status == .received, let receivedAt = order.receivedAt else {
@@ -413,7 +434,10 @@ public enum Orders {
 
     /// Gives back what placing the order took: stock or a pre-order's claim (the units freed fill queued pre-orders,
     /// then tell a waitlist its variant is back), coupon use, points.
-    static func release(_ placed: OrderPlaced, context: OrderContext, at: Instant, into decision: inout Decision) {
+    static func release(
+        _ placed: OrderPlaced, promotions: [PromotionDiscount], context: OrderContext, at: Instant, into decision: inout Decision
+    ) {
+        Promotions.release(promotions, orderId: placed.orderId, usage: context.promotions, at: at, into: &decision)
         var released: [GoodsId: GoodsState] = [:]
         var goodsInOrder: [GoodsId] = []
         for line in placed.lines {

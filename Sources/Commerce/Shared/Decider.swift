@@ -67,6 +67,8 @@ extension StreamId {
         case .delivery: return DeliveryState()
         case .webhook: return WebhookState()
         case .afterSale: return AfterSaleState()
+        case .promotions: return PromotionDirectoryState()
+        case .promotion: return PromotionState()
         }
     }
 }

@@ -33,6 +33,8 @@ extension DomainEvent {
             }
         case .order(let event): return event.payload
         case .afterSale(let event): return event.payload
+        case .promotions(let event): return event.payload
+        case .promotion(let event): return event.payload
         case .orderNumber(.reserved(let payload)): return payload
         case .payment(let event):
             switch event {
@@ -150,6 +152,7 @@ extension OrderEvent {
         case .refunded(let payload): return payload
         case .expired(let payload): return payload
         case .afterSaleOpened(let payload): return payload
+        case .promotionsApplied(let payload): return payload
         case .afterSaleClosed(let payload): return payload
         case .partlyRefunded(let payload): return payload
         }

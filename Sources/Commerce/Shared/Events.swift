@@ -37,4 +37,6 @@ public enum DomainEvent: Hashable, Sendable {
     case delivery(DeliveryEvent)
     case webhook(WebhookEvent)
     case afterSale(AfterSaleEvent)
+    case promotions(PromotionDirectoryEvent)
+    case promotion(PromotionEvent)
 }

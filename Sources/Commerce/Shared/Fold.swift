@@ -89,6 +89,20 @@ extension AfterSaleState: AggregateState {
     }
 }
 
+extension PromotionDirectoryState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> PromotionDirectoryState {
+        if case .promotions(let event) = event { return evolve(event) }
+        return self
+    }
+}
+
+extension PromotionState: AggregateState {
+    public func evolve(_ event: DomainEvent) -> PromotionState {
+        if case .promotion(let event) = event { return evolve(event) }
+        return self
+    }
+}
+
 extension WebhookState: AggregateState {
     public func evolve(_ event: DomainEvent) -> WebhookState {
         if case .webhook(let event) = event { return evolve(event) }
@@ -104,8 +118,8 @@ extension SkuClaimState: AggregateState {
 }
 
 extension OrderState: AggregateState {
-    /// 2: the stream's version and its after-sale requests.
-    public static var snapshotSchemaVersion: Int { 2 }
+    /// 2: the stream's version and its after-sale requests; 3: its promotions.
+    public static var snapshotSchemaVersion: Int { 3 }
     public var personalDataOwner: UserId? { placed?.userId }
 
     public func evolve(_ event: DomainEvent) -> OrderState {

@@ -160,6 +160,7 @@ public enum VariantTag: Sendable {}
 public enum DeliveryMethodTag: Sendable {}
 public enum WebhookTag: Sendable {}
 public enum AfterSaleTag: Sendable {}
+public enum PromotionTag: Sendable {}
 
 public typealias UserId = EntityId<UserTag>
 public typealias GoodsId = EntityId<GoodsTag>
@@ -173,3 +174,4 @@ public typealias VariantId = EntityId<VariantTag>
 public typealias DeliveryMethodId = EntityId<DeliveryMethodTag>
 public typealias WebhookId = EntityId<WebhookTag>
 public typealias AfterSaleId = EntityId<AfterSaleTag>
+public typealias PromotionId = EntityId<PromotionTag>

@@ -79,6 +79,11 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case afterSaleOpen = "after_sale_open"
         case quantityNotReturnable = "quantity_not_returnable"
         case exchangeCostsMore = "exchange_costs_more"
+        // Promotions.
+        case promotionNotFound = "promotion_not_found"
+        case promotionExists = "promotion_exists"
+        case promotionEnded = "promotion_ended"
+        case promotionLimitReached = "promotion_limit_reached"
 
         case refundWindowClosed = "refund_window_closed"
         case refundNotRequested = "refund_not_requested"

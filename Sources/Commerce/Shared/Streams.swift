@@ -22,6 +22,10 @@ public enum StreamId: Hashable, Sendable, CustomStringConvertible {
     case webhook(WebhookId)
     /// One after-sale request about an order: a return or a claim, and each of its steps (`aftersale-<id>`).
     case afterSale(AfterSaleId)
+    /// Every promotion's terms, read by each checkout (`promotions-shop`).
+    case promotions
+    /// One promotion's budget: what orders spent of it (`promotion-<id>`).
+    case promotion(PromotionId)
 
     public var description: String {
         switch self {
@@ -40,6 +44,8 @@ public enum StreamId: Hashable, Sendable, CustomStringConvertible {
         case .delivery(let merchant): return "delivery-\(merchant)"
         case .webhook(let id): return "webhook-\(id)"
         case .afterSale(let id): return "aftersale-\(id)"
+        case .promotions: return "promotions-shop"
+        case .promotion(let id): return "promotion-\(id)"
         }
     }
 }
@@ -118,6 +124,10 @@ extension StreamId {
             guard let id = id(WebhookTag.self) else { return nil }; self = .webhook(id)
         } else if named("aftersale") {
             guard let id = id(AfterSaleTag.self) else { return nil }; self = .afterSale(id)
+        } else if named("promotion") {
+            guard let id = id(PromotionTag.self) else { return nil }; self = .promotion(id)
+        } else if named("promotions") {
+            guard rest.elementsEqual("shop".utf8) else { return nil }; self = .promotions
         } else if named("sku") {
             self = .skuClaim(String(decoding: rest, as: UTF8.self))
         } else if named("ordernumbers") {

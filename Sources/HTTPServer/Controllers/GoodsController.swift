@@ -25,6 +25,27 @@ struct GoodsController: Sendable {
             return try Responses.json(Priced.each(engine.goodsHistory(id, for: context.caller), currency: engine.policy.currency))
         }
         endpoints.get(
+            "/v1/promotions", "promotions", "The promotions running (at: as of a moment; all: every promotion made), newest first",
+            parameters: [
+                .query("at", .integer(0), "milliseconds since the Unix epoch (default: now)"),
+                .query("all", .oneOf(["true", "false"]), "true: every promotion ever made, ended ones too"),
+            ], answer: .of([Priced<PromotionView>].self)
+        ) { request, _ in
+            let at = request.uri.queryParameters.get("at").flatMap { Int64($0) }.map(Instant.init(millisecondsSinceEpoch:))
+            let all = request.uri.queryParameters.get("all") == "true"
+            return try Responses.json(Priced.each(engine.promotions(at: at, all: all), currency: engine.policy.currency))
+        }
+        endpoints.get(
+            "/v1/promotions/:promotionId", "promotion", "One promotion and what its budget has given",
+            answer: .of(Priced<PromotionView>.self)
+        ) {
+            _, context in
+            guard let id = context.parameters.get("promotionId").flatMap(PromotionId.init) else {
+                throw EngineError(.domain(.promotionNotFound), "no such promotion")
+            }
+            return try Responses.json(Priced(engine.promotion(id), currency: engine.policy.currency))
+        }
+        endpoints.get(
             "/v1/merchants/:merchantId/delivery-methods", "deliveryMethods",
             "The delivery methods a merchant offers: each one's fee rule and the areas it serves",
             answer: .of([Priced<DeliveryMethod>].self)

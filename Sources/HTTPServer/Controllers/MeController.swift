@@ -11,9 +11,13 @@ struct MeController: Sendable {
     let reads: ReadModelReads
 
     func register(on endpoints: Endpoints) {
-        endpoints.get("/v1/me/cart", "cart", "My cart at current prices", access: .signedIn, answer: .of(Priced<CartView>.self)) {
-            _, context in
-            try Responses.json(Priced(engine.cart(of: context.caller), currency: engine.policy.currency))
+        endpoints.get(
+            "/v1/me/cart", "cart", "My cart at current prices, with the promotions running now (or at: what it would cost then)",
+            access: .signedIn, parameters: [.query("at", .integer(0), "milliseconds since the Unix epoch (default: now)")],
+            answer: .of(Priced<CartView>.self)
+        ) { request, context in
+            let at = request.uri.queryParameters.get("at").flatMap { Int64($0) }.map(Instant.init(millisecondsSinceEpoch:))
+            return try Responses.json(Priced(engine.cart(of: context.caller, at: at), currency: engine.policy.currency))
         }
         endpoints.get(
             "/v1/me/orders", "orders", "My orders, newest first (status, limit, after)", access: .signedIn,

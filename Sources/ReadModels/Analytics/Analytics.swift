@@ -262,7 +262,7 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
             }
         case .shipped, .refundRejected: toAct[id] = nil
         case .refundRequested(let requested): if let order = orders[id] { waits(id, order, for: "refund", since: requested.at) }
-        case .received, .refundApproved, .afterSaleOpened, .afterSaleClosed: break
+        case .received, .refundApproved, .afterSaleOpened, .afterSaleClosed, .promotionsApplied: break
         }
     }
 
