@@ -109,7 +109,7 @@ let package = Package(
                            .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             // The console's pages, compiled into the binary (no files to install beside it): `PackageResources.<name>`.
-            resources: ["console.html", "console.css", "console.js", "api.js", "events.js", "readmodels.js", "timetravel.js", "orders.js", "goods.js", "reviews.js", "streams.js", "docs.html", "docs.js", "favicon.svg"].map { .embedInCode("Console/\($0)") },
+            resources: ["console.html", "console.css", "console.js", "api.js", "events.js", "readmodels.js", "timetravel.js", "orders.js", "goods.js", "reviews.js", "promotions.js", "streams.js", "docs.html", "docs.js", "favicon.svg"].map { .embedInCode("Console/\($0)") },
             swiftSettings: strict
         ),
         .executableTarget(

@@ -75,6 +75,11 @@ extension AuditDesk {
             events: steps)
     }
 
+    /// `owner`'s cart as of `position`, priced with the prices, promotions, budgets and coupon of that moment.
+    public func cart(of owner: UserId, at position: UInt64) throws -> CartAt {
+        try replayer.cart(of: owner, through: position, at: try replayer.moment(of: position), policy: ShopPolicy())
+    }
+
     /// What changed from `from` to `to` (`from` ≤ `to`), stream by stream.
     public func changes(from: UInt64, to: UInt64) throws -> Changes {
         let replayer = self.replayer

@@ -160,53 +160,16 @@ struct Replay: ParsableCommand {
         if let out { print("state written to \(out)") }
     }
 
-    private struct PricedCart: Encodable {
-        struct Line: Encodable {
-            var goodsId: String
-            var title: String
-            var unitPrice: Int64
-            var quantity: Int
-            var lineTotal: Int64
-        }
-        struct Promotion: Encodable {
-            var promotionId: String
-            var name: String
-            var amount: Int64
-        }
-        var userId: String
-        var position: UInt64
-        var at: Int64
-        var lines: [Line]
-        var subtotal: Int64
-        var promotions: [Promotion]
-        var discount: Int64
-        var total: Int64
-    }
-
     private func priceCart(_ user: String, point: LogPoint, through target: UInt64, _ replayer: Replayer) throws {
         guard let owner = UserId(user) else { throw CommandFailure(.dataError, "--cart takes a user id (a UUID)") }
-        // The moment promotions' windows are judged at: the time asked for, or the event's at the position asked for.
-        let time: Timestamp
+        // The moment promotions' windows are judged at: the time asked for, or when the event at the position was recorded.
+        let at: Instant
         switch point {
-        case .time(let asked): time = asked
-        case .position: time = try replayer.log.event(at: target)?.recordedAt ?? Timestamp(nanosecondsSinceEpoch: 0)
+        case .time(let asked): at = Instant(millisecondsSinceEpoch: asked.nanosecondsSinceEpoch / 1_000_000)
+        case .position: at = try replayer.moment(of: target)
         }
-        let at = Instant(millisecondsSinceEpoch: time.nanosecondsSinceEpoch / 1_000_000)
-        let quote: Quote
-        do { quote = try replayer.quote(cartOf: owner, through: target, at: at, policy: ShopPolicy()) } catch let rejection as Rejection {
-            throw CommandFailure(.dataError, "the cart could not have been checked out then: \(rejection)")
-        }
-        let priced = PricedCart(
-            userId: user, position: target, at: at.millisecondsSinceEpoch,
-            lines: quote.lines.map {
-                .init(
-                    goodsId: $0.goodsId.description, title: $0.title, unitPrice: $0.unitPrice.minorUnits, quantity: $0.quantity,
-                    lineTotal: $0.lineTotal.minorUnits)
-            }, subtotal: quote.subtotal.minorUnits,
-            promotions: quote.promotions.map {
-                .init(promotionId: $0.promotionId.description, name: $0.name, amount: $0.amount.minorUnits)
-            },
-            discount: quote.discount.minorUnits, total: quote.total.minorUnits)
+        let priced = try replayer.cart(of: owner, through: target, at: at, policy: ShopPolicy())
+        if let problem = priced.problem { throw CommandFailure(.dataError, "the cart could not have been checked out then: \(problem)") }
         if let out { try writeJSON(priced, to: out) }
         if json { return try writeJSON(priced, to: nil) }
         print("cart of \(user) as of \(point) (position \(target))")

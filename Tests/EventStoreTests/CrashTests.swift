@@ -81,7 +81,7 @@ import Testing
 
     /// Runs `emporium crash-child` and kills it after `afterMs` unless it died first; returns its complete output lines.
     func runAndKill(dataDirectory: String, seed: UInt64, afterMs: Int, killAt: String?) async throws -> [Substring] {
-        let child = Process()
+        let child = ChildProcess()
         child.executableURL = try emporiumExecutable()
         child.arguments = ["crash-child", "--data-dir", dataDirectory, "--seed", "\(seed)"] + (killAt.map { ["--kill-at", $0] } ?? [])
         // A file, not a pipe: a full pipe would block the child in write(2) and the kill would never land mid-append.

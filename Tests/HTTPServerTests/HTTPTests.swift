@@ -192,7 +192,7 @@ extension TestClientProtocol {
                 "GET /v1/admin/projections", "POST /v1/admin/projections/{name}/rebuild", "POST /v1/admin/recommendations/train",
                 "GET /v1/admin/api-keys", "GET /v1/admin/merchant-applications", "GET /v1/admin/webhooks",
                 "GET /v1/admin/webhooks/{webhookId}", "GET /console", "GET /console/{file}", "GET /docs",
-                "GET /v1/history/shop", "GET /v1/history/streams/{stream}", "GET /v1/history/changes",
+                "GET /v1/history/shop", "GET /v1/history/streams/{stream}", "GET /v1/history/changes", "GET /v1/history/carts/{userId}",
                 "GET /v1/analytics/orders-to-act", "GET /v1/analytics/stock", "GET /v1/goods/{goodsId}/history",
                 "GET /v1/merchants/{merchantId}/delivery-methods", "GET /v1/promotions", "GET /v1/promotions/{promotionId}",
                 "GET /v1/audit/streams", "GET /v1/audit/categories", "POST /v1/audit/verify",

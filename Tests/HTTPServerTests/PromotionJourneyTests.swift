@@ -83,6 +83,7 @@ import Testing
             let then = try await client.call(.get, "/v1/me/cart?at=\(before)", token: buyer).json
             #expect(then["total"] as? Int == 54_000 && (then["promotions"] as? [Any])?.isEmpty == true, "\(then)")
 
+            let pricedAt = harness.engine.headPosition
             let placed = try await client.command("PlaceOrder", [:], token: buyer)
             #expect(placed.result["total"] == "49000", "\(placed.text)")
             let orderId = try #require(placed.result["orderId"])
@@ -90,6 +91,15 @@ import Testing
             #expect(types.contains("PromotionsApplied") && types.contains("PromotionApplied"), "\(types)")
             let order = try await client.call(.get, "/v1/orders/\(orderId)", token: buyer).json
             #expect((order["promotions"] as? [[String: Any]])?.first?["promotionId"] as? String == buyTwoId, "\(order)")
+
+            // The cart as it stood before checkout, priced then, for admins only.
+            let buyerId = try #require(try await client.call(.get, "/v1/me/profile", token: buyer).json["userId"] as? String)
+            let history = try await client.call(.get, "/v1/history/carts/\(buyerId)?position=\(pricedAt)", token: admin).json
+            #expect(history["total"] as? Int == 49_000 && history["subtotal"] as? Int == 55_000, "\(history)")
+            #expect((history["promotions"] as? [[String: Any]])?.map { $0["name"] as? String } == ["买二送一"])
+            #expect(try await client.call(.get, "/v1/history/carts/\(buyerId)", token: buyer).status == .forbidden)
+            let checkedOut = try await client.call(.get, "/v1/history/carts/\(buyerId)", token: admin).json
+            #expect(checkedOut["problem"] as? String != nil && checkedOut["total"] as? Int == 0, "an empty cart: \(checkedOut)")
 
             // The one use is gone: the next buyer of the same cart gets the 满减 instead.
             for (goods, quantity) in [(pot, 2), (cup, 3)] {

@@ -6,7 +6,7 @@ import Testing
 
 /// Runs the CLI; returns its exit status and standard output (standard error goes to a file: progress bars).
 func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try emporiumExecutable()
     process.arguments = arguments
     let output = temporaryDirectory("cli-out")

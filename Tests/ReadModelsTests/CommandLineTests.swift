@@ -9,7 +9,7 @@ import Testing
 
 @Suite struct ProjectionCommandLineTests {
     func emporium(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = try emporiumExecutable()
         process.arguments = arguments
         let pipe = Pipe()
@@ -116,7 +116,7 @@ import Testing
 
 /// `emporium serve` on a random loopback port, started and waited for.
 final class RunningServer {
-    let process = Process()
+    let process = ChildProcess()
     let port = Int.random(in: 20_000...60_000)
     private let pipe = Pipe()
     private let printed = Printed()
@@ -194,7 +194,7 @@ final class RawConnection {
 }
 
 /// Waits for `process` to exit, up to 15 s; then kills it.
-func stopOrKill(_ process: Process) {
+func stopOrKill(_ process: ChildProcess) {
     let deadline = ContinuousClock.now + .seconds(15)
     while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
     if process.isRunning { kill(process.processIdentifier, SIGKILL) }

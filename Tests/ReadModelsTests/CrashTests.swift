@@ -15,7 +15,7 @@ import Testing
         let data = temporaryDirectory("crash-\(seed)")
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: data + "/log", withDestinationPath: shop.directory + "/log")
-        let child = Process()
+        let child = ChildProcess()
         child.executableURL = try emporiumExecutable()
         child.arguments = ["projections", "rebuild", "all", "--data-dir", data, "--batch-events", "1"]
         child.standardOutput = FileHandle.nullDevice

@@ -117,7 +117,7 @@ import Glibc
 
 /// `emporium serve` with standard output and standard error kept apart (in files, so neither pipe fills).
 final class ServedBinary {
-    let process = Process()
+    let process = ChildProcess()
     let port = Int.random(in: 20_000...60_000)
     private let output = temporaryDirectory("served-out")
     private let errors = temporaryDirectory("served-err")

@@ -43,7 +43,7 @@ public func emporiumExecutable() throws -> URL {
 /// Runs the `emporium` binary to its end: its exit status, standard output and standard error
 /// (each read to a file, so neither pipe can fill and stall the child). `input` is its standard input.
 public func runEmporium(_ arguments: [String], input: String? = nil) async throws -> (status: Int32, output: String, error: String) {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try emporiumExecutable()
     process.arguments = arguments
     let output = temporaryDirectory("cli-out")
@@ -58,8 +58,6 @@ public func runEmporium(_ arguments: [String], input: String? = nil) async throw
     try process.run()
     if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
     try stdin.fileHandleForWriting.close()
-    // Blocking, as the suite always waited: awaiting a termination handler let several tests start processes at once,
-    // and Foundation's `Process.run()` then crashed in `memcpy` once in CI.
     process.waitUntilExit()
     func read(_ path: String) throws -> String { String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self) }
     return (process.terminationStatus, try read(output), try read(error))

@@ -24,9 +24,10 @@ extension Orders: Decider {
             // The promotions running, then the budgets of those the goods may get (once the goods are loaded).
             streams.append(.promotions)
             if loaded.contains(.promotions) {
-                streams += livePromotions(place, buyer: buyer, loaded: loaded).filter(\.terms.budget.isLimited).map {
-                    .promotion($0.terms.promotionId)
-                }
+                streams += livePromotions(place, buyer: buyer, loaded: loaded, loadedBudgetsOnly: false).filter(\.terms.budget.isLimited)
+                    .map {
+                        .promotion($0.terms.promotionId)
+                    }
             }
             return streams
         case .onOrder(let orderId, _):
@@ -50,11 +51,14 @@ extension Orders: Decider {
     }
 
     /// The promotions running at checkout that the order's goods may get (their budgets' use as loaded so far).
-    static func livePromotions(_ place: PlaceOrder, buyer: UserId, loaded: Loaded) -> [LivePromotion] {
+    /// With `loadedBudgetsOnly` (deciding), a promotion whose budget is not loaded is left out: never spent unread.
+    static func livePromotions(_ place: PlaceOrder, buyer: UserId, loaded: Loaded, loadedBudgetsOnly: Bool = true) -> [LivePromotion] {
         let lines = place.items.map { Array($0.prefix(Limits.cartLinesMax)) } ?? loaded[.cart(buyer), as: CartState.self].lines
         var goods: [GoodsId: GoodsState] = [:]
         for line in lines { goods[line.goodsId] = loaded[.goods(line.goodsId)] }
-        return Promotions.live(loaded[.promotions], lines: lines, goods: goods, at: place.at) { loaded[.promotion($0)] }
+        return Promotions.live(loaded[.promotions], lines: lines, goods: goods, at: place.at) { loaded[.promotion($0)] }.filter {
+            !loadedBudgetsOnly || !$0.terms.budget.isLimited || loaded.contains(.promotion($0.terms.promotionId))
+        }
     }
 
     public static func decide(

@@ -1,4 +1,4 @@
-// Sign-in, the views and their routes (`#/`, `#/order/<id>`, `#/goods`, `#/goods/<id>`, `#/reviews?status=`, `#/time-travel?…`, `#/streams?…`,
+// Sign-in, the views and their routes (`#/`, `#/order/<id>`, `#/goods`, `#/goods/<id>`, `#/reviews?status=`, `#/promotions`, `#/time-travel?…`, `#/streams?…`,
 // `#/events?…`, `#/event/<position>`, `#/read-models`: every view's query is in the URL, so it can be shared), and the shop
 // dashboard, from the analytics read model through the public API.
 import { ApiError, api, card, command, el, fillTable, money, number, percent, session } from "./api.js";
@@ -6,13 +6,14 @@ import { showEvent, showEvents, wireEventFilter } from "./events.js";
 import { showGoodsList, showGoodsPage } from "./goods.js";
 import { showOrder, showOrdersToAct } from "./orders.js";
 import { showReadModels, stopReadModels } from "./readmodels.js";
+import { showPromotions, wirePromotions } from "./promotions.js";
 import { showReviews } from "./reviews.js";
 import { showStreams, wireStreamFilter } from "./streams.js";
 import { showTimeTravel, stopLive, wireTimeTravel } from "./timetravel.js";
 
 const $ = (id) => document.getElementById(id);
 
-const views = ["sign-in", "dashboard", "order", "goods", "goods-page", "reviews", "time-travel", "streams", "events", "event", "read-models"];
+const views = ["sign-in", "dashboard", "order", "goods", "goods-page", "reviews", "promotions", "time-travel", "streams", "events", "event", "read-models"];
 
 function show(view) {
   for (const id of views) $(id).hidden = id !== view;
@@ -142,7 +143,7 @@ async function routed() {
   const event = path.match(/^\/event\/(\d+)$/);
   const order = path.match(/^\/order\/([0-9a-f-]+)$/);
   const goods = path.match(/^\/goods\/([0-9a-f-]+)$/);
-  const named = { "/events": "events", "/read-models": "read-models", "/time-travel": "time-travel", "/streams": "streams", "/goods": "goods", "/reviews": "reviews" };
+  const named = { "/events": "events", "/read-models": "read-models", "/time-travel": "time-travel", "/streams": "streams", "/goods": "goods", "/reviews": "reviews", "/promotions": "promotions" };
   const view = event ? "event" : order ? "order" : goods ? "goods-page" : named[path] ?? "dashboard";
   show(view);
   if (view !== "time-travel") stopLive();
@@ -157,6 +158,7 @@ async function routed() {
     if (view === "event") await showEvent(Number(event[1]), parameters);
     if (view === "read-models") await showReadModels();
     if (view === "reviews") await showReviews(parameters);
+    if (view === "promotions") await showPromotions(parameters);
     if (view === "time-travel") await showTimeTravel(parameters);
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) { session.end(); show("sign-in"); return; }
@@ -168,5 +170,6 @@ async function routed() {
 wireEventFilter();
 wireStreamFilter();
 wireTimeTravel();
+wirePromotions();
 addEventListener("hashchange", route);
 route();

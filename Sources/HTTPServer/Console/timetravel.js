@@ -1,7 +1,7 @@
 // Time travel: a position slider over the whole log with its time axis; the shop's counts, one aggregate's state (each
 // field with the event that last changed it) and the changes since another position, all as of the slider's position.
 // The view is its URL (`#/time-travel?position=…&stream=…&diff=…`); live mode follows the event feed.
-import { api, el, fillTable, number, session, shortTime } from "./api.js";
+import { api, el, fillTable, money, number, session, shortTime } from "./api.js";
 import { readable } from "./events.js";
 
 const $ = (id) => document.getElementById(id);
@@ -32,6 +32,10 @@ export async function showTimeTravel(parameters) {
   const form = $("tt-form");
   form.elements.stream.value = parameters.get("stream") ?? "";
   form.elements.diff.value = parameters.get("diff") ?? "";
+  $("tt-cart").elements.user.value = parameters.get("cart") ?? "";
+  $("tt-priced").replaceChildren();
+  const cart = parameters.get("cart");
+  if (cart) $("tt-priced").append(pricedCart(await api(`/v1/history/carts/${encodeURIComponent(cart)}?position=${shop.position}`)));
   $("tt-stream").replaceChildren();
   $("tt-changes").replaceChildren();
   const stream = parameters.get("stream");
@@ -59,6 +63,25 @@ export async function showTimeTravel(parameters) {
     ], changes.changes, "nothing changed");
     $("tt-changes").append(el("h2", {}, `Changed from ${from} to ${to}: ${changes.changes.length} streams`), table);
   }
+}
+
+/** A cart as it stood at the position, priced with that moment's prices, promotions and coupon. */
+function pricedCart(cart) {
+  const currency = "CNY";
+  const table = el("table", { id: "tt-cart-lines" });
+  fillTable(table, [
+    { title: "Goods", value: (line) => `${line.title}${line.variant ? ` · ${line.variant}` : ""}` },
+    { title: "Unit price", number: true, value: (line) => money(line.unitPrice, currency) },
+    { title: "Quantity", number: true, value: (line) => number(line.quantity) },
+    { title: "Line total", number: true, value: (line) => money(line.lineTotal, currency) },
+  ], cart.lines, "the cart was empty");
+  const promotions = cart.promotions.map((promotion) => el("li", {}, `${promotion.name}: −${money(promotion.amount, currency)}`));
+  return el("div", {},
+    el("h2", {}, `The cart at position ${number(cart.position)}`), table,
+    el("ul", {}, promotions),
+    el("p", { "data-metric": "cart-total" },
+      `Subtotal ${money(cart.subtotal, currency)} · discounts ${money(cart.discount, currency)} · total ${money(cart.total, currency)}`),
+    cart.problem ? el("p", { class: "muted" }, `It could not have been checked out then: ${cart.problem}`) : "");
 }
 
 /** Follows the event feed (server-sent events over fetch, which can carry the token) and moves to each new head. */
@@ -95,6 +118,10 @@ export function wireTimeTravel() {
   $("tt-form").addEventListener("submit", (event) => {
     event.preventDefault();
     go({ stream: event.target.elements.stream.value.trim(), diff: event.target.elements.diff.value });
+  });
+  $("tt-cart").addEventListener("submit", (event) => {
+    event.preventDefault();
+    go({ cart: event.target.elements.user.value.trim() });
   });
   $("tt-live").addEventListener("change", (event) => {
     live?.abort();

@@ -14,6 +14,7 @@ struct ConsoleController: Sendable {
         "orders.js": (PackageResources.orders_js, "text/javascript; charset=utf-8"),
         "goods.js": (PackageResources.goods_js, "text/javascript; charset=utf-8"),
         "reviews.js": (PackageResources.reviews_js, "text/javascript; charset=utf-8"),
+        "promotions.js": (PackageResources.promotions_js, "text/javascript; charset=utf-8"),
         "streams.js": (PackageResources.streams_js, "text/javascript; charset=utf-8"),
         "docs.js": (PackageResources.docs_js, "text/javascript; charset=utf-8"),
         "favicon.svg": (PackageResources.favicon_svg, "image/svg+xml"),

@@ -30,6 +30,16 @@ struct HistoryController: Sendable {
             return try Responses.json(try audit.stream(stream, at: try self.position(request, "position")))
         }
         endpoints.get(
+            "/v1/history/carts/:userId", "historyCart",
+            "Admins: a customer's cart as of a position, priced with the prices, promotions, budgets and coupon of that moment",
+            access: auditors, parameters: [atPosition], answer: .of(CartAt.self)
+        ) { request, context in
+            guard let owner = context.parameters.get("userId").flatMap(UserId.init) else {
+                throw EngineError(.domain(.userNotFound), "no such user")
+            }
+            return try Responses.json(try audit.cart(of: owner, at: try self.position(request, "position")))
+        }
+        endpoints.get(
             "/v1/history/changes", "historyChanges", "Admins: the streams added or changed between two positions, with their fields",
             access: auditors,
             parameters: [
