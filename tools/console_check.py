@@ -279,9 +279,9 @@ try:
     check(made["kind"] == "spendAndSave" and made["tiers"] == [{"threshold": 10000, "amountOff": 1000, "percent": 0, "repeating": True}]
           and made["usesMax"] == 5 and made.get("merchantId") is None, f"started from the form as asked ({made})")
     wait.until(shown.element_to_be_clickable((By.CSS_SELECTOR, f'#promotion-list button[data-end="{made["promotionId"]}"]'))).click()
-    wait.until(lambda d: api(f"/v1/promotions/{made['promotionId']}", admin)["ended"])
-    wait.until(lambda d: any(row[0] == "控制台满100减10" and row[5] == "ended" for row in rows_of("promotion-list")))
-    check(True, "ended from the page: the API and the list say ended")
+    ended = wait.until(lambda d: api(f"/v1/promotions/{made['promotionId']}", admin)["ended"])
+    listed = wait.until(lambda d: any(row[0] == "控制台满100减10" and row[5] == "ended" for row in rows_of("promotion-list")))
+    check(ended and listed, "ended from the page: the API and the list say ended")
     console_errors("promotions")
     alice = signed_in("alice@demo.emporium")["userId"]
     head = api("/v1/audit/digest", admin)["position"]

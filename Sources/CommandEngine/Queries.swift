@@ -352,12 +352,9 @@ extension Engine {
         }
         do {
             let at = at ?? now
-            let directory: PromotionDirectoryState = try state(.promotions)
-            var usage: [PromotionId: PromotionState] = [:]
-            for terms in directory.live(at: at) where terms.budget.isLimited {
-                usage[terms.promotionId] = try state(.promotion(terms.promotionId))
+            let promotions = try Promotions.live(try state(.promotions), lines: cart.lines, goods: goods, at: at) {
+                try state(.promotion($0))
             }
-            let promotions = Promotions.live(directory, lines: cart.lines, goods: goods, at: at) { usage[$0] ?? PromotionState() }
             let quote = try Pricing.quote(
                 cart: cart, goods: goods, promotions: promotions, coupon: try cart.couponId.map { try state(.coupon($0)) }, buyer: owner,
                 pointsToUse: 0, pointsBalance: 0, policy: policy, at: at)
@@ -375,7 +372,7 @@ extension Engine {
     public func promotions(at: Instant? = nil, all: Bool = false) throws -> [PromotionView] {
         let directory: PromotionDirectoryState = try state(.promotions)
         let chosen = all ? Array(directory.promotions.values) : directory.live(at: at ?? now)
-        return try chosen.sorted { ($0.at, $0.promotionId.description) > ($1.at, $1.promotionId.description) }.map {
+        return try chosen.sorted { ($0.at, $0.promotionId) > ($1.at, $1.promotionId) }.map {
             PromotionView($0, directory: directory, usage: try state(.promotion($0.promotionId)))
         }
     }

@@ -75,12 +75,9 @@ extension Replayer {
         let cart: CartState = try state(.cart(owner))
         var goods: [GoodsId: GoodsState] = [:]
         for line in cart.lines { goods[line.goodsId] = try state(.goods(line.goodsId)) }
-        let directory: PromotionDirectoryState = try state(.promotions)
-        var usage: [PromotionId: PromotionState] = [:]
-        for terms in directory.live(at: time) where terms.budget.isLimited {
-            usage[terms.promotionId] = try state(.promotion(terms.promotionId))
+        let promotions = try Promotions.live(try state(.promotions), lines: cart.lines, goods: goods, at: time) {
+            try state(.promotion($0))
         }
-        let promotions = Promotions.live(directory, lines: cart.lines, goods: goods, at: time) { usage[$0] ?? PromotionState() }
         let coupon: CouponState? = try cart.couponId.map { try state(.coupon($0)) }
         return try Pricing.quote(
             cart: cart, goods: goods, promotions: promotions, coupon: coupon, buyer: owner, pointsToUse: 0, pointsBalance: 0,

@@ -199,7 +199,7 @@ enum Samples {
             .promotionsApplied(
                 PromotionsApplied(discounts: [
                     PromotionDiscount(
-                        promotionId: promotion, name: "买二送一", kind: .buyXGetY, amount: Money(minorUnits: 1_999),
+                        promotionId: promotion, name: "买二送一", kind: .buyXGetY,
                         lines: [Money(minorUnits: 1_999)], budgeted: false)
                 ]))),
         .cart(.itemAdded(CartItemAdded(goodsId: goods, quantity: 2, at: at))),

@@ -16,21 +16,8 @@ private let testRunDirectory: String = {
     return path
 }()
 
-/// Foundation's `Process.run()` on Linux reads each `/proc/self/fd` entry's whole 256-byte name field
-/// (`findMaximumOpenFromProcSelfFD`), past the end of glibc's directory buffer when the last entry sits at its tail;
-/// if the next page is unmapped the test process dies (swiftlang/swift-corelibs-foundation#5472, fixed upstream after
-/// Swift 6.3; seen twice in this suite, which holds many log files open while it spawns `emporium`). Allocations from
-/// 16 KiB up are given their own mappings, so the 32 KiB directory buffer always has most of a page after it.
-private let directoryBuffersHavePagesAfterThem: Void = {
-    // `mallopt` (<malloc.h>) is not in the Glibc module: found by name. M_MMAP_THRESHOLD is -3.
-    typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
-    _ = unsafeBitCast(symbol, to: MallOpt.self)(-3, 16 * 1_024)
-}()
-
 /// The `emporium` binary built next to the test bundle (tests that drive the CLI or crash a child process).
 public func emporiumExecutable() throws -> URL {
-    directoryBuffersHavePagesAfterThem  // before any process is started
     var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     for _ in 0..<4 {
         let candidate = directory.appendingPathComponent("emporium")

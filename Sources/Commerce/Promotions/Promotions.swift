@@ -141,8 +141,9 @@ public struct PromotionCreated: EventPayload {
         self.at = at
     }
 
-    func covers(_ line: OrderLine, _ goods: GoodsState?) -> Bool {
-        (merchantId == nil || merchantId == line.merchantId) && target.covers(line.goodsId, goods)
+    /// Whether it covers `goodsId` of `merchant` (a merchant's promotion covers only that merchant's goods).
+    func covers(_ goodsId: GoodsId, of merchant: UserId?, _ goods: GoodsState?) -> Bool {
+        (merchantId == nil || merchantId == merchant) && target.covers(goodsId, goods)
     }
 }
 
@@ -165,24 +166,25 @@ public struct PromotionReleased: EventPayload {
     public init(orderId: OrderId, amount: Money, at: Instant) { self.orderId = orderId; self.amount = amount; self.at = at }
 }
 
-/// What one promotion took off an order: in all and per order line (`lines[i]` off `OrderPlaced.lines[i]`).
+/// What one promotion took off an order, per order line (`lines[i]` off `OrderPlaced.lines[i]`; `amount`: their sum).
 public struct PromotionDiscount: Codable, Hashable, Sendable {
     public var promotionId: PromotionId
     public var name: String
     public var kind: PromotionKind
-    public var amount: Money
     public var lines: [Money]
     /// Whether it spent a budget (and a cancellation gives it back).
     public var budgeted: Bool
 
-    public init(promotionId: PromotionId, name: String, kind: PromotionKind, amount: Money, lines: [Money], budgeted: Bool) {
+    public init(promotionId: PromotionId, name: String, kind: PromotionKind, lines: [Money], budgeted: Bool) {
         self.promotionId = promotionId
         self.name = name
         self.kind = kind
-        self.amount = amount
         self.lines = lines
         self.budgeted = budgeted
     }
+
+    /// What it took off in all.
+    public var amount: Money { Money(minorUnits: lines.reduce(0) { $0 + $1.minorUnits }) }
 }
 
 /// On the order's stream, right after `OrderPlaced` (whose `discount` counts these and the coupon's): the promotions
@@ -242,7 +244,7 @@ public struct PromotionDirectoryState: Hashable, Codable, Sendable {
     /// The promotions running at `at`, oldest start first (ties by id): the order pricing breaks ties in.
     public func live(at: Instant) -> [PromotionCreated] {
         promotions.values.filter { $0.validFrom <= at && at < closes($0) }.sorted {
-            ($0.validFrom, $0.promotionId.description) < ($1.validFrom, $1.promotionId.description)
+            ($0.validFrom, $0.promotionId) < ($1.validFrom, $1.promotionId)
         }
     }
 
@@ -308,7 +310,8 @@ public enum PromotionPricing {
             chosen = lines.indices.map { index in
                 var best: (promotion: LivePromotion, amount: Int64)?
                 for promotion in catalogue where !excluded.contains(promotion.terms.promotionId) {
-                    guard promotion.terms.covers(lines[index], goods[lines[index].goodsId]) else { continue }
+                    let line = lines[index]
+                    guard promotion.terms.covers(line.goodsId, of: line.merchantId, goods[line.goodsId]) else { continue }
                     let amount = lineDiscount(promotion.terms.rule, lines[index])
                     if amount > 0, amount > best?.amount ?? 0 { best = (promotion, amount) }
                 }
@@ -333,7 +336,7 @@ public enum PromotionPricing {
         let net = zip(totals, chosen).map { total, choice in total - (choice?.amount ?? 0) }
         var best: (terms: PromotionCreated, lines: [Int64], amount: Int64)?
         for promotion in promotions where !promotion.terms.rule.kind.isCatalogue {
-            let covered = lines.indices.map { promotion.terms.covers(lines[$0], goods[lines[$0].goodsId]) }
+            let covered = lines.map { promotion.terms.covers($0.goodsId, of: $0.merchantId, goods[$0.goodsId]) }
             let perLine = orderDiscount(promotion.terms.rule, lines: lines, net: net, covered: covered)
             let amount = perLine.reduce(0, +)
             guard amount > 0, amount > best?.amount ?? 0, promotion.usage.admits(amount, within: promotion.terms.budget) else { continue }
@@ -345,7 +348,7 @@ public enum PromotionPricing {
 
     private static func discount(_ terms: PromotionCreated, _ perLine: [Int64]) -> PromotionDiscount {
         PromotionDiscount(
-            promotionId: terms.promotionId, name: terms.name, kind: terms.rule.kind, amount: Money(minorUnits: perLine.reduce(0, +)),
+            promotionId: terms.promotionId, name: terms.name, kind: terms.rule.kind,
             lines: perLine.map { Money(minorUnits: $0) }, budgeted: terms.budget.isLimited)
     }
 
@@ -536,18 +539,17 @@ public enum Promotions {
         guard command.at < command.validUntil else { throw Rejection(.invalidInput, "validUntil has passed", field: "validUntil") }
     }
 
-    /// Of the promotions live at `at`, those the lines' goods may get, each with its budget's use when it has a budget.
+    /// Of the promotions live at `at`, those the lines' goods may get, each with its budget's use (`usage` is asked only
+    /// for those with a budget: checkout, the cart view and replay each load it their own way).
     public static func live(
         _ directory: PromotionDirectoryState, lines: [CartLine], goods: [GoodsId: GoodsState], at: Instant,
-        usage: (PromotionId) -> PromotionState
-    ) -> [LivePromotion] {
-        directory.live(at: at).filter { terms in lines.contains { may(terms, cover: $0.goodsId, goods[$0.goodsId]) } }.map { terms in
-            LivePromotion(terms: terms, usage: terms.budget.isLimited ? usage(terms.promotionId) : PromotionState())
+        usage: (PromotionId) throws -> PromotionState
+    ) rethrows -> [LivePromotion] {
+        try directory.live(at: at).filter { terms in
+            lines.contains { terms.covers($0.goodsId, of: goods[$0.goodsId]?.merchantId, goods[$0.goodsId]) }
+        }.map { terms in
+            LivePromotion(terms: terms, usage: terms.budget.isLimited ? try usage(terms.promotionId) : PromotionState())
         }
-    }
-
-    static func may(_ terms: PromotionCreated, cover goodsId: GoodsId, _ goods: GoodsState?) -> Bool {
-        (terms.merchantId == nil || terms.merchantId == goods?.merchantId) && terms.target.covers(goodsId, goods)
     }
 
     /// The budgets an order's promotions spent: one `PromotionApplied` per budgeted promotion.
