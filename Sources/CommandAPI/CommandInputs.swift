@@ -669,7 +669,9 @@ struct OrderReasonInput: Decodable {
 struct InitiatePaymentInput: CommandInput {
     var orderId: OrderId
     var provider: String?
-    var command: Command { .initiatePayment(orderId, provider: provider ?? "sandbox") }
+    /// One of the order's after-sale requests: pays what that exchange owes for dearer replacements instead of the order.
+    var afterSaleId: AfterSaleId?
+    var command: Command { .initiatePayment(orderId, provider: provider ?? "sandbox", afterSaleId: afterSaleId) }
 }
 
 struct RefundPaymentInput: CommandInput {

@@ -102,7 +102,8 @@ public enum Command: Sendable, Hashable {
     /// What came back of an approved return (undamaged units go back to stock); the received units are refunded.
     case receiveReturn(AfterSaleId, lines: [ReturnedLine])
     case shipReplacement(AfterSaleId, carrier: String, trackingNumber: String)
-    case initiatePayment(OrderId, provider: String = "sandbox")
+    /// Pays the order, or (naming one of its after-sale requests) what that exchange owes.
+    case initiatePayment(OrderId, provider: String = "sandbox", afterSaleId: AfterSaleId? = nil)
     case refundPayment(PaymentId, reason: String = "refund")
     // Points.
     case redeemPoints(Int64, reason: String = "redeemed")

@@ -282,7 +282,7 @@ extension Engine {
             return try await onAfterSale(id, type, context) { .shipReplacement(carrier: carrier, trackingNumber: trackingNumber) }
         case let .rejectRefund(orderId, reason): return try await onOrder(orderId, type, context) { .rejectRefund(reason: reason) }
         case .expireOrder(let orderId): return try await onOrder(orderId, type, context) { .expire }
-        case let .initiatePayment(orderId, provider):
+        case let .initiatePayment(orderId, provider, afterSaleId):
             let paymentId: PaymentId = newId()
             return try await decide(
                 Payments.self, type, context,
@@ -290,7 +290,9 @@ extension Engine {
                     result.paymentId = paymentId
                     if case .payment(.initiated(let initiated))? = decision.allEvents.first { result.amount = initiated.amount }
                 }
-            ) { _, at in .initiate(orderId: orderId, InitiatePayment(paymentId: paymentId, provider: provider, at: at)) }
+            ) { _, at in
+                .initiate(orderId: orderId, InitiatePayment(paymentId: paymentId, provider: provider, at: at, afterSaleId: afterSaleId))
+            }
         case let .refundPayment(paymentId, reason):
             return try await decide(Payments.self, type, context, answer: { _, _, _, result in result.paymentId = paymentId }) { _, _ in
                 .refund(paymentId, reason: reason)

@@ -231,6 +231,10 @@ public struct AfterSaleView: Codable, Sendable, Hashable {
     /// Money (minor units) and points given back, once refunded.
     public var refundedAmount: Int64?
     public var refundedPoints: Int64?
+    /// An exchange's dearer replacements: what the buyer owes (minor units) once the goods came back, and the payment
+    /// that paid it (the replacements ship after that).
+    public var differenceDue: Int64?
+    public var differencePaymentId: String?
     public var replacementCarrier: String?
     public var replacementTrackingNumber: String?
     public var requestedAt: Int64
@@ -256,6 +260,8 @@ public struct AfterSaleView: Codable, Sendable, Hashable {
         returned = state.returned
         refundedAmount = state.refund?.amount.minorUnits
         refundedPoints = state.refund?.points
+        differenceDue = state.due?.minorUnits
+        differencePaymentId = state.paid?.paymentId.description
         replacementCarrier = state.replacement?.carrier
         replacementTrackingNumber = state.replacement?.trackingNumber
         requestedAt = requested.at.millisecondsSinceEpoch

@@ -56,7 +56,9 @@ extension StockShipped: BinaryFastDecodable {
 
 extension PaymentInitiated: BinaryFastDecodable {
     init(binary d: BinaryPayloadDecoder) throws {
-        self.init(paymentId: try d.id(), orderId: try d.id(), provider: try d.reader.string(), amount: try d.money(), at: try d.instant())
+        self.init(
+            paymentId: try d.id(), orderId: try d.id(), provider: try d.reader.string(), amount: try d.money(), at: try d.instant(),
+            afterSaleId: (d.storedVersion ?? PaymentInitiated.schemaVersion) >= 3 ? try d.optional { try d.id() } : nil)
     }
 }
 

@@ -283,14 +283,8 @@ import Testing
         let variant = Self.kettle.defaultVariant
         let asked = [AfterSaleLine(line: 0, quantity: 1, replacement: variant)]
         let priced = [AfterSaleLine(line: 0, quantity: 1, replacement: variant, replacementPrice: Self.money(800))]
-        cheaper.when(Self.request(.exchange, .replace, lines: asked), by: Self.customer)
-            .then(
-                Self.afterSale(
-                    .requested(
-                        AfterSaleRequested(
-                            afterSaleId: Self.afterSaleId, orderId: Self.orderId, orderVersion: 5, kind: .exchange, resolution: .replace,
-                            lines: priced, reason: "壶盖有裂纹", at: Self.now))),
-                Self.order(.afterSaleOpened(AfterSaleOpened(afterSaleId: Self.afterSaleId, kind: .exchange, lines: priced, at: Self.now))))
+        let exchangeAsked = Self.requested(.exchange, .replace, lines: priced)
+        cheaper.when(Self.request(.exchange, .replace, lines: asked), by: Self.customer).then(exchangeAsked[0], exchangeAsked[1])
         cheaper.when(Self.request(.exchange, .refund, lines: asked), by: Self.customer).thenRejects(.invalidInput)
         cheaper.when(Self.request(.return, .refund, lines: asked), by: Self.customer).thenRejects(.invalidInput)
         cheaper.when(
@@ -298,10 +292,6 @@ import Testing
             by: Self.customer
         )
         .thenRejects(.variantNotFound)
-        Self.received.and(
-            .goods(Self.kettle), .goods(.priceChanged(PriceChanged(from: Self.money(1_000), to: Self.money(1_200), at: Self.now)))
-        )
-        .when(Self.request(.exchange, .replace, lines: asked), by: Self.customer).thenRejects(.exchangeCostsMore)
 
         let approved = Self.given(Self.received, Self.requested(.exchange, .replace, lines: priced) + [Self.approved])
         let ship = Self.on(.shipReplacement(carrier: "顺丰", trackingNumber: "SF3"))
@@ -328,5 +318,107 @@ import Testing
                 Self.payment(.refunded(PaymentRefunded(amount: Self.money(80), reason: "after-sale \(Self.afterSaleId)", at: Self.now))),
                 Self.goods(Self.kettle, .stockReserved(StockReserved(orderId: Self.orderId, quantity: 1, at: Self.now))),
                 Self.goods(Self.kettle, .stockShipped(StockShipped(orderId: Self.orderId, quantity: 1, at: Self.now))))
+    }
+
+    static let diffPaymentId = PaymentId(id("0000000000d2"))
+
+    /// A kettle exchanged for the same one, now dearer (¥12, the unit was ¥10): once it is back the buyer owes ¥2 at list
+    /// prices (the coupon and points the unit had stay theirs), pays it through a payment naming the request, and only
+    /// then does the replacement ship; a whole refund of the order later gives back that payment too.
+    @Test func aDearerExchangeIsPaidForBeforeTheReplacementShips() {
+        let dearer = Self.received.and(
+            .goods(Self.kettle), .goods(.priceChanged(PriceChanged(from: Self.money(1_000), to: Self.money(1_200), at: Self.now))))
+        let variant = Self.kettle.defaultVariant
+        let asked = [AfterSaleLine(line: 0, quantity: 1, replacement: variant)]
+        let priced = [AfterSaleLine(line: 0, quantity: 1, replacement: variant, replacementPrice: Self.money(1_200))]
+        let exchangeAsked = Self.requested(.exchange, .replace, lines: priced)
+        dearer.when(Self.request(.exchange, .replace, lines: asked), by: Self.customer).then(exchangeAsked[0], exchangeAsked[1])
+        let approved = Self.given(dearer, Self.requested(.exchange, .replace, lines: priced) + [Self.approved])
+        let back = [ReturnedLine(line: 0, received: 1)]
+        let due = Self.afterSale(.differenceDue(ExchangeDifferenceDue(orderVersion: 5, amount: Self.money(200), at: Self.now)))
+        approved.when(Self.on(.receive(back)), by: Self.merchant)
+            .then(
+                Self.afterSale(.returnReceived(ReturnReceived(orderVersion: 5, lines: back, at: Self.now))), due,
+                Self.goods(Self.kettle, .stockReturned(StockReturned(orderId: Self.orderId, quantity: 1, at: Self.now))))
+        // Nothing came back: nothing owed, nothing due.
+        approved.when(Self.on(.receive([ReturnedLine(line: 0, received: 0)])), by: Self.merchant)
+            .then(
+                Self.afterSale(.returnReceived(ReturnReceived(orderVersion: 5, lines: [ReturnedLine(line: 0, received: 0)], at: Self.now))))
+        let owing = Self.given(
+            approved, [Self.afterSale(.returnReceived(ReturnReceived(orderVersion: 5, lines: back, at: Self.now))), due])
+        let ship = Self.on(.shipReplacement(carrier: "顺丰", trackingNumber: "SF4"))
+        owing.when(ship, by: Self.merchant).thenRejects(.exchangeDifferenceUnpaid)
+
+        // Paying it: only what is owed, only once it is owed, only by the buyer.
+        typealias Pay = DeciderSpec<Payments>
+        func pay(_ spec: DeciderSpec<AfterSales>, afterSale: AfterSaleId = Self.afterSaleId, by actor: Actor = Self.customer) -> Pay.Outcome
+        {
+            Pay(copying: spec).when(
+                .initiate(
+                    orderId: Self.orderId,
+                    InitiatePayment(paymentId: Self.diffPaymentId, provider: "sandbox", at: Self.now, afterSaleId: afterSale)),
+                by: actor)
+        }
+        let initiated = PaymentInitiated(
+            paymentId: Self.diffPaymentId, orderId: Self.orderId, provider: "sandbox", amount: Self.money(200), at: Self.now,
+            afterSaleId: Self.afterSaleId)
+        pay(owing).then((.payment(Self.diffPaymentId), .payment(.initiated(initiated))))
+        pay(approved).thenRejects(.afterSaleNotPayable)
+        pay(owing, afterSale: AfterSaleId(UUID())).thenRejects(.afterSaleNotFound)
+        pay(owing, by: .user(Self.rival, .customer)).thenRejects(.notOwner)
+        let paying = owing.and(.payment(Self.diffPaymentId), .payment(.initiated(initiated)))
+        let provider = Actor.paymentProvider("sandbox")
+        let success = PaymentSucceeded(providerTransactionId: "t2", amount: Self.money(200), at: Self.now)
+        let paid = ExchangeDifferencePaid(orderVersion: 6, paymentId: Self.diffPaymentId, amount: Self.money(200), at: Self.now)
+        let ledger = OrderDifferencePaid(
+            afterSaleId: Self.afterSaleId, paymentId: Self.diffPaymentId, amount: Self.money(200), at: Self.now)
+        Pay(copying: paying).when(
+            .callback(
+                Self.diffPaymentId, ProviderCallback(providerTransactionId: "t2", succeeded: true, amount: Self.money(200), at: Self.now)),
+            by: provider
+        )
+        .then(
+            (.payment(Self.diffPaymentId), .payment(.succeeded(success))), Self.afterSale(.differencePaid(paid)),
+            Self.order(.differencePaid(ledger)))
+        let settled = paying.and(.payment(Self.diffPaymentId), .payment(.succeeded(success)))
+            .and(.afterSale(Self.afterSaleId), .afterSale(.differencePaid(paid))).and(.order(Self.orderId), .order(.differencePaid(ledger)))
+        // A second payment of the same difference is captured and given back at once; the paid one is the order's to refund.
+        Pay(copying: settled).when(
+            .callback(
+                Self.diffPaymentId, ProviderCallback(providerTransactionId: "t3", succeeded: true, amount: Self.money(200), at: Self.now)),
+            by: provider
+        )
+        .thenRejects(.paymentNotPending)
+        pay(settled).thenRejects(.paymentAlreadyExists)
+        Pay(copying: settled).when(.refund(Self.diffPaymentId, reason: "oops"), by: .user(UserId(UUID()), .admin)).thenRejects(
+            .orderNotRefundable)
+
+        // Paid: the replacement ships, nothing refunded.
+        settled.when(ship, by: Self.merchant)
+            .then(
+                Self.goods(Self.kettle, .stockReserved(StockReserved(orderId: Self.orderId, quantity: 1, at: Self.now))),
+                Self.goods(Self.kettle, .stockShipped(StockShipped(orderId: Self.orderId, quantity: 1, at: Self.now))),
+                Self.afterSale(
+                    .replacementShipped(ReplacementShipped(orderVersion: 7, carrier: "顺丰", trackingNumber: "SF4", at: Self.now))),
+                Self.order(.afterSaleClosed(AfterSaleClosed(afterSaleId: Self.afterSaleId, replaced: priced, at: Self.now))))
+
+        // The whole order refunded afterwards: ¥52 and the ¥2 difference, each to its payment.
+        let shipped = settled.and(
+            .afterSale(Self.afterSaleId),
+            .afterSale(.replacementShipped(ReplacementShipped(orderVersion: 7, carrier: "顺丰", trackingNumber: "SF4", at: Self.now)))
+        )
+        .and(.order(Self.orderId), .order(.afterSaleClosed(AfterSaleClosed(afterSaleId: Self.afterSaleId, replaced: priced, at: Self.now))))
+        .and(.order(Self.orderId), .order(.refundRequested(RefundRequested(reason: "都不要了", at: Self.now))))
+        DeciderSpec<Orders>(copying: shipped).when(.onOrder(Self.orderId, .approveRefund), by: Self.merchant)
+            .then(
+                Self.order(.refundApproved(RefundApproved(at: Self.now))),
+                Self.order(.refunded(OrderRefunded(amount: Self.money(5_400), at: Self.now))),
+                Self.payment(.refunded(PaymentRefunded(amount: Self.money(5_200), reason: "refund approved", at: Self.now))),
+                (
+                    .payment(Self.diffPaymentId),
+                    .payment(.refunded(PaymentRefunded(amount: Self.money(200), reason: "refund approved", at: Self.now)))
+                ),
+                Self.points(.refunded(PointsRefunded(orderId: Self.orderId, points: 100, at: Self.now))),
+                Self.points(.revoked(PointsRevoked(orderId: Self.orderId, points: 52, at: Self.now))))
     }
 }

@@ -12,7 +12,7 @@ import Testing
 struct DeciderSpec<D: Decider> {
     static var now: Instant { Instant(millisecondsSinceEpoch: 1_790_000_000_000) }
 
-    private var streams: [StreamId: [DomainEvent]] = [:]
+    fileprivate(set) var streams: [StreamId: [DomainEvent]] = [:]
     var policy: ShopPolicy = {
         var policy = ShopPolicy()
         policy.passwordHashing = .fastForTests
@@ -25,6 +25,14 @@ struct DeciderSpec<D: Decider> {
         for (stream, event) in events { spec.streams[stream, default: []].append(event) }
         return spec
     }
+
+    /// Another decider's spec over the same events (a flow that crosses aggregates: an after-sale request and its payment).
+    init<Other: Decider>(copying other: DeciderSpec<Other>) {
+        streams = other.streams
+        policy = other.policy
+    }
+
+    private init() {}
 
     /// One more event already in its stream.
     func and(_ stream: StreamId, _ event: DomainEvent) -> Self {

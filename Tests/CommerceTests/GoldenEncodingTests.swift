@@ -41,7 +41,8 @@ enum Samples {
         StockReturned.eventType, AfterSaleOpened.eventType, AfterSaleClosed.eventType, OrderPartlyRefunded.eventType,
         AfterSaleRequested.eventType, AfterSaleApproved.eventType, AfterSaleRejected.eventType, ReturnReceived.eventType,
         AfterSaleRefunded.eventType, ReplacementShipped.eventType, PromotionCreated.eventType, PromotionEnded.eventType,
-        PromotionApplied.eventType, PromotionReleased.eventType, PromotionsApplied.eventType,
+        PromotionApplied.eventType, PromotionReleased.eventType, PromotionsApplied.eventType, ExchangeDifferenceDue.eventType,
+        ExchangeDifferencePaid.eventType, OrderDifferencePaid.eventType,
     ]
 
     static let afterSale = AfterSaleId(UUID(uuidString: "0193a1f2-0000-7000-8000-0000000000e2") ?? UUID())
@@ -53,6 +54,11 @@ enum Samples {
     /// The events whose version 3 names a variant (or holds a review for moderation), doing so: written as version 3
     /// (the samples in `all` do not and are written as version 2, byte for byte as before).
     static let atVersion3: [DomainEvent] = [
+        .payment(
+            .initiated(
+                PaymentInitiated(
+                    paymentId: payment, orderId: order, provider: "sandbox", amount: Money(minorUnits: 200), at: at, afterSaleId: afterSale)
+            )),
         .goods(
             .reviewPosted(
                 ReviewPosted(
@@ -180,6 +186,9 @@ enum Samples {
                 AfterSaleRefunded(
                     orderVersion: 6, lines: [AfterSaleLine(line: 0, quantity: 2)], amount: Money(minorUnits: 1_760), points: 40, at: at))),
         .afterSale(.replacementShipped(ReplacementShipped(orderVersion: 6, carrier: "顺丰", trackingNumber: "SF2", at: at))),
+        .afterSale(.differenceDue(ExchangeDifferenceDue(orderVersion: 6, amount: Money(minorUnits: 200), at: at))),
+        .afterSale(.differencePaid(ExchangeDifferencePaid(orderVersion: 7, paymentId: payment, amount: Money(minorUnits: 200), at: at))),
+        .order(.differencePaid(OrderDifferencePaid(afterSaleId: afterSale, paymentId: payment, amount: Money(minorUnits: 200), at: at))),
         .promotions(
             .created(
                 PromotionCreated(
@@ -361,6 +370,7 @@ enum Samples {
         case .cart(.quantityChanged(var e)): e.variantId = nil; unnamed = .cart(.quantityChanged(e))
         case .cart(.itemRemoved(var e)): e.variantId = nil; unnamed = .cart(.itemRemoved(e))
         case .goods(.reviewPosted(var e)): e.awaitingModeration = nil; unnamed = .goods(.reviewPosted(e))
+        case .payment(.initiated(var e)): e.afterSaleId = nil; unnamed = .payment(.initiated(e))
         case .order(.placed(var e)):
             for index in e.lines.indices { (e.lines[index].variantId, e.lines[index].variant) = (nil, nil) }
             e.delivery = nil

@@ -194,9 +194,14 @@ final class Shop {
     }
 
     @discardableResult
-    func initiatePayment(_ orderId: OrderId, by actor: Actor, provider: String = "sandbox") throws(Rejection) -> PaymentId {
+    func initiatePayment(
+        _ orderId: OrderId, by actor: Actor, provider: String = "sandbox", afterSaleId: AfterSaleId? = nil
+    ) throws(Rejection) -> PaymentId {
         let paymentId: PaymentId = id()
-        try run(Payments.self, .initiate(orderId: orderId, InitiatePayment(paymentId: paymentId, provider: provider, at: now)), by: actor)
+        try run(
+            Payments.self,
+            .initiate(orderId: orderId, InitiatePayment(paymentId: paymentId, provider: provider, at: now, afterSaleId: afterSaleId)),
+            by: actor)
         return paymentId
     }
 

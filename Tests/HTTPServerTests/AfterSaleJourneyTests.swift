@@ -115,13 +115,15 @@ import Testing
         }
     }
 
-    /// A T-shirt exchanged one size up over HTTP: size L costs more and is refused; M, at the same price, is sent once
-    /// the S comes back, and the S goes back into stock.
-    @Test func anExchangeSendsAnotherSizeOnceTheFirstIsBack() async throws {
+    /// A T-shirt exchanged one size up over HTTP: L costs ¥10 more than the S that was bought, so once the S is back the
+    /// buyer owes ¥10; the L ships only after the buyer pays it through the sandbox provider, and the S goes back into
+    /// stock. The payment cannot be made early, twice, or by another customer.
+    @Test func aDearerExchangeIsPaidForBeforeTheOtherSizeShips() async throws {
         let harness = try Harness()
         try await harness.app.test(.router) { client in
             let merchant = try await client.user("tees@example.com", role: .merchant, engine: harness.engine)
             let buyer = try await client.shopper("size@example.com", engine: harness.engine)
+            let stranger = try await client.shopper("other@example.com", engine: harness.engine)
             let admin = try await client.user("desk@example.com", role: .admin, engine: harness.engine)
             let tee = try await client.command(
                 "ListGoods",
@@ -146,34 +148,54 @@ import Testing
                     == .ok)
             #expect(try await client.command("ConfirmReceipt", ["orderId": orderId], token: buyer).status == .ok)
 
-            func exchange(for size: String) async throws -> Reply {
-                try await client.command(
-                    "RequestAfterSale",
-                    [
-                        "orderId": orderId, "kind": "exchange", "lines": [["line": 0, "quantity": 1, "replacementVariantId": size]],
-                        "reason": "小了一号 one size too small",
-                    ], token: buyer)
-            }
-            let dearer = try await exchange(for: sizes[2])
-            #expect(dearer.status == .unprocessableContent && dearer.errorCode == "exchange_costs_more", "\(dearer.text)")
-            let asked = try await exchange(for: sizes[1])
+            let asked = try await client.command(
+                "RequestAfterSale",
+                [
+                    "orderId": orderId, "kind": "exchange", "lines": [["line": 0, "quantity": 1, "replacementVariantId": sizes[2]]],
+                    "reason": "小了一号 one size too small",
+                ], token: buyer)
             let id = try #require(asked.result["afterSaleId"], "\(asked.text)")
+            func pay(as token: String) async throws -> Reply {
+                try await client.command("InitiatePayment", ["orderId": orderId, "afterSaleId": id], token: token)
+            }
             #expect(try await client.command("ApproveAfterSale", ["afterSaleId": id], token: merchant).status == .ok)
-            let early = try await client.command(
+            let early = try await pay(as: buyer)
+            #expect(early.errorCode == "after_sale_not_payable", "nothing owed until the S is back: \(early.text)")
+            let notBack = try await client.command(
                 "ShipReplacement", ["afterSaleId": id, "carrier": "SF", "trackingNumber": "SF10"], token: merchant)
-            #expect(early.errorCode == "after_sale_not_open", "the S is not back yet: \(early.text)")
+            #expect(notBack.errorCode == "after_sale_not_open", "the S is not back yet: \(notBack.text)")
             #expect(
                 try await client.command("ReceiveReturn", ["afterSaleId": id, "lines": [["line": 0, "received": 1]]], token: merchant)
                     .status
                     == .ok)
+            let unpaid = try await client.command(
+                "ShipReplacement", ["afterSaleId": id, "carrier": "SF", "trackingNumber": "SF10"], token: merchant)
+            #expect(unpaid.errorCode == "exchange_difference_unpaid", "\(unpaid.text)")
+            let owing = try await client.call(.get, "/v1/after-sales/\(id)", token: buyer).json
+            #expect(owing["differenceDue"] as? Int == 1_000 && owing["differencePaymentId"] == nil, "\(owing)")
+
+            #expect(try await pay(as: stranger).errorCode == "not_owner")
+            let payment = try await pay(as: buyer)
+            let paymentId = try #require(payment.result["paymentId"], "\(payment.text)")
+            #expect(payment.result["amount"] == "1000", "\(payment.text)")
+            #expect(try await client.call(.post, "/v1/payments/sandbox/checkout/\(paymentId)", token: buyer).status == .ok)
+            let again = try await pay(as: buyer)
+            #expect(again.errorCode == "after_sale_not_payable", "paid once: \(again.text)")
+
             let shipped = try await client.command(
                 "ShipReplacement", ["afterSaleId": id, "carrier": "SF", "trackingNumber": "SF10"], token: merchant)
-            #expect(shipped.status == .ok && shipped.result["amount"] == nil, "the same price: nothing to refund: \(shipped.text)")
+            #expect(shipped.status == .ok && shipped.result["amount"] == nil, "paid: it ships, nothing refunded: \(shipped.text)")
             let goods = try await client.call(.get, "/v1/goods/\(goodsId)?after=\(shipped.lastPosition)").json
             let available = (goods["variants"] as? [[String: Any]] ?? []).map { $0["available"] as? Int }
-            #expect(available == [10, 9, 10], "S back, M sent, L untouched: \(goods)")
+            #expect(available == [10, 10, 9], "S back, L sent, M untouched: \(goods)")
             let view = try await client.call(.get, "/v1/after-sales/\(id)", token: buyer).json
-            #expect(view["status"] as? String == "replaced" && view["kind"] as? String == "exchange", "\(view)")
+            #expect(view["status"] as? String == "replaced" && view["differencePaymentId"] as? String == paymentId, "\(view)")
+            let timeline = (view["timeline"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String }
+            #expect(
+                timeline == [
+                    "AfterSaleRequested", "AfterSaleApproved", "ReturnReceived", "ExchangeDifferenceDue", "ExchangeDifferencePaid",
+                    "ReplacementShipped",
+                ], "\(timeline)")
         }
     }
 }

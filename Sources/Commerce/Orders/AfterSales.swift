@@ -138,6 +138,29 @@ public struct ReplacementShipped: EventPayload {
     }
 }
 
+/// An exchange's replacements cost more than the units that came back, at the prices paid for them: the buyer owes
+/// `amount` before the replacements ship (they pay it with `InitiatePayment` naming the request).
+public struct ExchangeDifferenceDue: EventPayload {
+    public static let eventType = "ExchangeDifferenceDue"; public var orderVersion: Int; public var amount: Money; public var at: Instant
+    public init(orderVersion: Int, amount: Money, at: Instant) { self.orderVersion = orderVersion; self.amount = amount; self.at = at }
+}
+
+/// The buyer paid what the exchange owed, through `paymentId`.
+public struct ExchangeDifferencePaid: EventPayload {
+    public static let eventType = "ExchangeDifferencePaid"
+    public var orderVersion: Int
+    public var paymentId: PaymentId
+    public var amount: Money
+    public var at: Instant
+
+    public init(orderVersion: Int, paymentId: PaymentId, amount: Money, at: Instant) {
+        self.orderVersion = orderVersion
+        self.paymentId = paymentId
+        self.amount = amount
+        self.at = at
+    }
+}
+
 public enum AfterSaleEvent: Hashable, Sendable {
     case requested(AfterSaleRequested)
     case approved(AfterSaleApproved)
@@ -145,6 +168,8 @@ public enum AfterSaleEvent: Hashable, Sendable {
     case returnReceived(ReturnReceived)
     case refunded(AfterSaleRefunded)
     case replacementShipped(ReplacementShipped)
+    case differenceDue(ExchangeDifferenceDue)
+    case differencePaid(ExchangeDifferencePaid)
 
     var payload: any EventPayload {
         switch self {
@@ -154,6 +179,8 @@ public enum AfterSaleEvent: Hashable, Sendable {
         case .returnReceived(let payload): return payload
         case .refunded(let payload): return payload
         case .replacementShipped(let payload): return payload
+        case .differenceDue(let payload): return payload
+        case .differencePaid(let payload): return payload
         }
     }
 }
@@ -209,6 +236,23 @@ public struct OrderPartlyRefunded: EventPayload {
     }
 }
 
+/// Money paid for an exchange's dearer replacements (the order's ledger of what `ExchangeDifferencePaid` took): a whole
+/// refund of the order gives it back too.
+public struct OrderDifferencePaid: EventPayload {
+    public static let eventType = "OrderDifferencePaid"
+    public var afterSaleId: AfterSaleId
+    public var paymentId: PaymentId
+    public var amount: Money
+    public var at: Instant
+
+    public init(afterSaleId: AfterSaleId, paymentId: PaymentId, amount: Money, at: Instant) {
+        self.afterSaleId = afterSaleId
+        self.paymentId = paymentId
+        self.amount = amount
+        self.at = at
+    }
+}
+
 // MARK: State
 
 public enum AfterSaleStatus: String, Codable, Hashable, Sendable, CaseIterable {
@@ -222,6 +266,9 @@ public struct AfterSaleState: Hashable, Codable, Sendable {
     public var returned: [ReturnedLine] = []
     public var refund: AfterSaleRefunded?
     public var replacement: ReplacementShipped?
+    /// What an exchange owes for dearer replacements, and its payment once paid.
+    public var due: Money?
+    public var paid: ExchangeDifferencePaid?
     /// Every step's time, in order (the request's first).
     public var updatedAt: Instant?
 
@@ -229,6 +276,8 @@ public struct AfterSaleState: Hashable, Codable, Sendable {
 
     public var exists: Bool { requested != nil }
     public var isOpen: Bool { status == .requested || status == .approved }
+    /// What the buyer still owes before the replacements ship (nil: nothing).
+    public var owed: Money? { status == .approved && paid == nil ? due : nil }
 
     public func evolve(_ event: AfterSaleEvent) -> AfterSaleState {
         var next = self
@@ -254,6 +303,12 @@ public struct AfterSaleState: Hashable, Codable, Sendable {
             next.status = .replaced
             next.replacement = shipped
             next.updatedAt = shipped.at
+        case .differenceDue(let due):
+            next.due = due.amount
+            next.updatedAt = due.at
+        case .differencePaid(let paid):
+            next.paid = paid
+            next.updatedAt = paid.at
         }
         return next
     }
@@ -270,8 +325,13 @@ public struct OrderAfterSales: Hashable, Codable, Sendable {
     public var replacedUnits: [Int: Int] = [:]
     public var refundedAmount = Money.zero
     public var refundedPoints: Int64 = 0
+    /// Payments of exchanges' differences (beside the order's own payment), and what each paid.
+    public var differencesPaid: [PaymentId: Money] = [:]
 
     public init() {}
+
+    /// All the differences paid.
+    public var differencesAmount: Money { Money(minorUnits: differencesPaid.values.reduce(0) { $0 + $1.minorUnits }) }
 
     /// Units of `line` no new request may ask about: held by an open request, refunded or replaced.
     public func held(_ line: Int) -> Int {
@@ -292,6 +352,7 @@ public struct OrderAfterSales: Hashable, Codable, Sendable {
             for line in refunded.lines { refundedUnits[line.line, default: 0] += line.quantity }
             refundedAmount = Money(minorUnits: refundedAmount.minorUnits + refunded.amount.minorUnits)
             refundedPoints += refunded.points
+        case .differencePaid(let paid): differencesPaid[paid.paymentId] = paid.amount
         default: break
         }
     }
@@ -376,6 +437,9 @@ public enum AfterSales {
             let version = requested.kind == .return ? nextVersion : order.version
             decision.append(.afterSale(.returnReceived(ReturnReceived(orderVersion: version, lines: returned, at: at))), to: stream)
             restock(returned, placed: placed, goods: context.goods, at: at, into: &decision)
+            if requested.kind == .exchange, let due = difference(exchanging: returned, requested.lines, placed: placed) {
+                decision.append(.afterSale(.differenceDue(ExchangeDifferenceDue(orderVersion: version, amount: due, at: at))), to: stream)
+            }
             if requested.kind == .return {
                 let refunded = returned.filter { $0.received > 0 }.map { AfterSaleLine(line: $0.line, quantity: $0.received) }
                 try refund(id, refunded, placed: placed, context: context, at: at, into: &decision)
@@ -389,6 +453,9 @@ public enum AfterSales {
             if requested.kind == .exchange {
                 // The units that came back are exchanged; the rest stay the buyer's.
                 guard !afterSale.returned.isEmpty else { throw Rejection(.afterSaleNotOpen, "the returned goods have not arrived") }
+                if let owed = afterSale.owed {
+                    throw Rejection(.exchangeDifferenceUnpaid, "the buyer owes \(owed) for the dearer replacement: it ships once paid")
+                }
                 replaced = requested.lines.compactMap { line in
                     let received = afterSale.returned.first { $0.line == line.line }?.received ?? 0
                     guard received > 0 else { return nil }
@@ -457,8 +524,8 @@ public enum AfterSales {
     }
 
     /// An exchange's line with the replacement's unit price now; a replacement named on another kind is refused. The
-    /// replacement is a listed variant of the same goods at no higher a price than was paid for the unit (a dearer
-    /// one is a return and a new order).
+    /// replacement is a listed variant of the same goods, at any price: a dearer one's difference is owed once the
+    /// goods come back (`difference(exchanging:)`), a cheaper one's refunded when the replacement ships.
     private static func priced(
         _ line: AfterSaleLine, kind: AfterSaleKind, ordered: OrderLine, goods: [GoodsId: GoodsState]
     ) throws(Rejection) -> AfterSaleLine {
@@ -474,11 +541,6 @@ public enum AfterSales {
             throw Rejection(.variantNotFound, "\(ordered.title) has no such variant", field: "lines")
         }
         guard variant.isListed, state.isListed else { throw Rejection(.variantDelisted, "\(ordered.title): that variant is not sold now") }
-        guard variant.price <= ordered.unitPrice else {
-            throw Rejection(
-                .exchangeCostsMore,
-                "\(ordered.title): the replacement costs \(variant.price), the unit was \(ordered.unitPrice): return it and order anew")
-        }
         line.replacement = variant.variantId
         line.replacementPrice = variant.price
         return line
@@ -549,6 +611,19 @@ public enum AfterSales {
             for low in Catalog.lowStock(before: state, after: next, at: at) { decision.append(.goods(low), to: .goods(ordered.goodsId)) }
             after[ordered.goodsId] = next
         }
+    }
+
+    /// What exchanging the units that came back owes, when the replacements cost more than them at the unit prices paid
+    /// (list prices: what the order's discounts took off a unit stays the buyer's), a cheaper line offsetting a dearer
+    /// one; nil when nothing is owed (the difference, if any, is then refunded as the replacements ship).
+    static func difference(exchanging returned: [ReturnedLine], _ lines: [AfterSaleLine], placed: OrderPlaced) -> Money? {
+        var owed: Int64 = 0
+        for line in lines {
+            let received = Int64(returned.first { $0.line == line.line }?.received ?? 0)
+            guard received > 0, let price = line.replacementPrice, placed.lines.indices.contains(line.line) else { continue }
+            owed += (price.minorUnits - placed.lines[line.line].unitPrice.minorUnits) * received
+        }
+        return owed > 0 ? Money(minorUnits: owed) : nil
     }
 
     /// An exchange refunds what the returned units were worth (their net price, as a return would refund it) beyond the

@@ -171,6 +171,7 @@ public enum OrderEvent: Hashable, Sendable {
     case afterSaleOpened(AfterSaleOpened)
     case afterSaleClosed(AfterSaleClosed)
     case partlyRefunded(OrderPartlyRefunded)
+    case differencePaid(OrderDifferencePaid)
     /// The promotions the order got (`Promotions.swift`), right after `OrderPlaced`.
     case promotionsApplied(PromotionsApplied)
 }

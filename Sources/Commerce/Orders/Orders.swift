@@ -58,7 +58,7 @@ public struct OrderState: Hashable, Codable, Sendable {
         case .refundRejected: next.status = .received
         case .refunded: next.status = .refunded
         case .expired: next.status = .expired
-        case .afterSaleOpened, .afterSaleClosed, .partlyRefunded: next.afterSales.apply(event)
+        case .afterSaleOpened, .afterSaleClosed, .partlyRefunded, .differencePaid: next.afterSales.apply(event)
         case .promotionsApplied(let applied): next.promotions = applied.discounts
         }
         return next
@@ -164,6 +164,8 @@ public struct OrderContext: Sendable {
     public var payment: PaymentState?
     /// The budgets of the order's budgeted promotions (a cancellation gives back what it spent).
     public var promotions: [PromotionId: PromotionState] = [:]
+    /// The payments of exchanges' differences (a whole refund gives them back too).
+    public var differencePayments: [PaymentId: PaymentState] = [:]
 
     public init(
         goods: [GoodsId: GoodsState] = [:], coupon: CouponState? = nil, points: PointsState = PointsState(), payment: PaymentState? = nil
@@ -403,8 +405,10 @@ public enum Orders {
         case .approveRefund:
             guard order.status == .refundRequested else { throw Rejection(.refundNotRequested, "order is \(order.status.rawValue)") }
             decision.append(.order(.refundApproved(RefundApproved(at: at))), to: orderStream)
-            // What after-sale requests refunded already is not refunded again.
-            let left = Money(minorUnits: order.paidAmount.minorUnits - order.afterSales.refundedAmount.minorUnits)
+            // What after-sale requests refunded already is not refunded again; what exchanges' differences paid is.
+            let left = Money(
+                minorUnits: order.paidAmount.minorUnits - order.afterSales.refundedAmount.minorUnits
+                    + order.afterSales.differencesAmount.minorUnits)
             decision.append(.order(.refunded(OrderRefunded(amount: left, at: at))), to: orderStream)
             try refundPayment(order, context: context, reason: "refund approved", at: at, into: &decision)
             settlePointsOnRefund(placed, alreadyBack: order.afterSales.refundedPoints, context: context, at: at, into: &decision)
@@ -474,12 +478,18 @@ public enum Orders {
         _ order: OrderState, context: OrderContext, reason: String, at: Instant, into decision: inout Decision
     ) throws(Rejection) {
         // Paid offline (`pay`): there is no provider payment; the refund happens offline too.
-        guard let paymentId = order.paymentId, let payment = context.payment, payment.exists else { return }
-        guard payment.status == .succeeded else {
-            throw Rejection(.paymentNotPending, "the order's payment \(paymentId) is \(payment.status.rawValue)")
+        var payments: [(PaymentId, PaymentState)] = []
+        if let paymentId = order.paymentId, let payment = context.payment, payment.exists { payments.append((paymentId, payment)) }
+        for paymentId in order.afterSales.differencesPaid.keys.sorted() {
+            if let payment = context.differencePayments[paymentId], payment.exists { payments.append((paymentId, payment)) }
         }
-        decision.append(
-            .payment(.refunded(PaymentRefunded(amount: payment.refundable, reason: reason, at: at))), to: .payment(paymentId))
+        for (paymentId, payment) in payments {
+            guard payment.status == .succeeded else {
+                throw Rejection(.paymentNotPending, "the order's payment \(paymentId) is \(payment.status.rawValue)")
+            }
+            decision.append(
+                .payment(.refunded(PaymentRefunded(amount: payment.refundable, reason: reason, at: at))), to: .payment(paymentId))
+        }
     }
 
     /// Points used come back; points earned go, as far as the balance allows.

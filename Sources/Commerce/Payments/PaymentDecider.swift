@@ -8,10 +8,12 @@ extension Payments: Decider {
 
     public static func reads(_ command: Command, actor: Actor, loaded: Loaded) -> [StreamId] {
         switch command {
-        case let .initiate(orderId, initiate): return [.payment(initiate.paymentId), .order(orderId)]
+        case let .initiate(orderId, initiate):
+            return [.payment(initiate.paymentId), .order(orderId)] + (initiate.afterSaleId.map { [StreamId.afterSale($0)] } ?? [])
         case .callback(let paymentId, _), .refund(let paymentId, _):
             let payment: PaymentState = loaded[.payment(paymentId)]
-            return [.payment(paymentId)] + (payment.initiated.map { [StreamId.order($0.orderId)] } ?? [])
+            guard let initiated = payment.initiated else { return [.payment(paymentId)] }
+            return [.payment(paymentId), .order(initiated.orderId)] + (initiated.afterSaleId.map { [StreamId.afterSale($0)] } ?? [])
         }
     }
 
@@ -21,11 +23,13 @@ extension Payments: Decider {
         switch command {
         case let .initiate(orderId, initiate):
             return try Payments.initiate(
-                initiate, actor: actor, payment: loaded[.payment(initiate.paymentId)], order: loaded[.order(orderId)])
+                initiate, actor: actor, payment: loaded[.payment(initiate.paymentId)], order: loaded[.order(orderId)],
+                afterSale: initiate.afterSaleId.map { loaded[.afterSale($0)] } ?? AfterSaleState())
         case let .callback(paymentId, callback):
             let payment: PaymentState = loaded[.payment(paymentId)]
             return try handle(
-                callback, actor: actor, payment: payment, order: payment.initiated.map { loaded[.order($0.orderId)] } ?? OrderState())
+                callback, actor: actor, payment: payment, order: payment.initiated.map { loaded[.order($0.orderId)] } ?? OrderState(),
+                afterSale: payment.initiated?.afterSaleId.map { loaded[.afterSale($0)] } ?? AfterSaleState())
         case let .refund(paymentId, reason):
             let payment: PaymentState = loaded[.payment(paymentId)]
             return try Payments.refund(

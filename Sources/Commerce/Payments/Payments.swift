@@ -40,11 +40,14 @@ public struct InitiatePayment: Hashable, Sendable {
     public var paymentId: PaymentId
     public var provider: String
     public var at: Instant
+    /// Pays what this exchange owes instead of the order.
+    public var afterSaleId: AfterSaleId?
 
-    public init(paymentId: PaymentId, provider: String, at: Instant) {
+    public init(paymentId: PaymentId, provider: String, at: Instant, afterSaleId: AfterSaleId? = nil) {
         self.paymentId = paymentId
         self.provider = provider
         self.at = at
+        self.afterSaleId = afterSaleId
     }
 }
 
@@ -69,16 +72,29 @@ public enum Payments {
     static let providerNameCharactersMax = 40
     static let transactionIdCharactersMax = 128
 
-    /// The buyer starts paying a placed order; the amount is the order's total.
+    /// The buyer starts paying a placed order, the amount its total; or, naming an after-sale request of the order,
+    /// what that exchange owes for dearer replacements.
     public static func initiate(
-        _ command: InitiatePayment, actor: Actor, payment: PaymentState, order: OrderState
+        _ command: InitiatePayment, actor: Actor, payment: PaymentState, order: OrderState, afterSale: AfterSaleState = AfterSaleState()
     ) throws(Rejection) -> Decision {
         try Limits.text(command.provider, "provider", max: providerNameCharactersMax)
         guard let placed = order.placed else { throw Rejection(.orderNotFound, "no such order") }
         guard actor.userId == placed.userId || actor.isAdmin else { throw Rejection(.notOwner, "not your order") }
         guard !payment.exists else { throw Rejection(.paymentAlreadyExists, "payment \(command.paymentId) exists") }
-        guard order.status == .placed, command.at < placed.expiresAt else {
-            throw Rejection(.orderNotPayable, "order is \(order.status.rawValue)")
+        let amount: Money
+        if let afterSaleId = command.afterSaleId {
+            guard afterSale.requested?.orderId == placed.orderId else {
+                throw Rejection(.afterSaleNotFound, "the order has no after-sale request \(afterSaleId)")
+            }
+            guard let owed = afterSale.owed else {
+                throw Rejection(.afterSaleNotPayable, "after-sale request \(afterSaleId) owes nothing now (\(afterSale.status.rawValue))")
+            }
+            amount = owed
+        } else {
+            guard order.status == .placed, command.at < placed.expiresAt else {
+                throw Rejection(.orderNotPayable, "order is \(order.status.rawValue)")
+            }
+            amount = placed.total
         }
         var decision = Decision()
         decision.append(
@@ -86,16 +102,17 @@ public enum Payments {
                 .initiated(
                     PaymentInitiated(
                         paymentId: command.paymentId, orderId: placed.orderId, provider: command.provider,
-                        amount: placed.total, at: command.at))), to: .payment(command.paymentId))
+                        amount: amount, at: command.at, afterSaleId: command.afterSaleId))), to: .payment(command.paymentId))
         return decision
     }
 
     /// Handles a provider notification. The same transaction delivered again
     /// decides nothing. A success on a payable order captures it and pays the
-    /// order; a success the order can no longer take (expired, cancelled, paid by
-    /// another payment) is captured and refunded at once, so money is conserved.
+    /// order (an exchange's payment: what the exchange owes); a success the order
+    /// or exchange can no longer take (expired, cancelled, paid by another payment)
+    /// is captured and refunded at once, so money is conserved.
     public static func handle(
-        _ callback: ProviderCallback, actor: Actor, payment: PaymentState, order: OrderState
+        _ callback: ProviderCallback, actor: Actor, payment: PaymentState, order: OrderState, afterSale: AfterSaleState = AfterSaleState()
     ) throws(Rejection) -> Decision {
         guard case .paymentProvider(let provider) = actor else { throw Rejection(.forbidden, "only a payment provider reports payments") }
         try Limits.text(callback.providerTransactionId, "providerTransactionId", max: transactionIdCharactersMax)
@@ -127,7 +144,23 @@ public enum Payments {
                 .succeeded(
                     PaymentSucceeded(providerTransactionId: callback.providerTransactionId, amount: callback.amount, at: callback.at))),
             to: stream)
-        if let placed = order.placed, order.status == .placed, callback.at < placed.expiresAt, placed.total == callback.amount {
+        if let afterSaleId = initiated.afterSaleId {
+            if let placed = order.placed, afterSale.owed == callback.amount, order.status.holdsPayment {
+                let paid = ExchangeDifferencePaid(
+                    orderVersion: order.version + 1, paymentId: initiated.paymentId, amount: callback.amount, at: callback.at)
+                decision.append(.afterSale(.differencePaid(paid)), to: .afterSale(afterSaleId))
+                decision.append(
+                    .order(
+                        .differencePaid(
+                            OrderDifferencePaid(
+                                afterSaleId: afterSaleId, paymentId: initiated.paymentId, amount: callback.amount, at: callback.at))),
+                    to: .order(placed.orderId))
+            } else {
+                decision.append(
+                    .payment(.refunded(PaymentRefunded(amount: callback.amount, reason: "exchange not payable", at: callback.at))),
+                    to: stream)
+            }
+        } else if let placed = order.placed, order.status == .placed, callback.at < placed.expiresAt, placed.total == callback.amount {
             decision.append(
                 .order(.paid(OrderPaid(paymentId: initiated.paymentId, amount: callback.amount, at: callback.at))),
                 to: .order(placed.orderId))
@@ -147,7 +180,8 @@ public enum Payments {
         try Limits.text(reason, "reason", max: Limits.reasonCharactersMax)
         guard let initiated = payment.initiated else { throw Rejection(.paymentNotFound, "no such payment") }
         guard payment.status == .succeeded else { throw Rejection(.paymentNotPending, "payment is \(payment.status.rawValue)") }
-        guard !(order.paymentId == initiated.paymentId && order.status.holdsPayment) else {
+        let held = order.paymentId == initiated.paymentId || order.afterSales.differencesPaid[initiated.paymentId] != nil
+        guard !(held && order.status.holdsPayment) else {
             throw Rejection(.orderNotRefundable, "the order holds this payment: cancel or refund the order")
         }
         var decision = Decision()

@@ -155,6 +155,7 @@ extension OrderEvent {
         case .promotionsApplied(let payload): return payload
         case .afterSaleClosed(let payload): return payload
         case .partlyRefunded(let payload): return payload
+        case .differencePaid(let payload): return payload
         }
     }
 }

@@ -118,8 +118,8 @@ extension SkuClaimState: AggregateState {
 }
 
 extension OrderState: AggregateState {
-    /// 2: the stream's version and its after-sale requests; 3: its promotions.
-    public static var snapshotSchemaVersion: Int { 3 }
+    /// 2: the stream's version and its after-sale requests; 3: its promotions; 4: exchanges' differences paid.
+    public static var snapshotSchemaVersion: Int { 4 }
     public var personalDataOwner: UserId? { placed?.userId }
 
     public func evolve(_ event: DomainEvent) -> OrderState {

@@ -78,7 +78,8 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case afterSaleNotOpen = "after_sale_not_open"
         case afterSaleOpen = "after_sale_open"
         case quantityNotReturnable = "quantity_not_returnable"
-        case exchangeCostsMore = "exchange_costs_more"
+        case exchangeDifferenceUnpaid = "exchange_difference_unpaid"
+        case afterSaleNotPayable = "after_sale_not_payable"
         // Promotions.
         case promotionNotFound = "promotion_not_found"
         case promotionExists = "promotion_exists"

@@ -244,6 +244,9 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
                 }
             }
         case .expired(let expired): bump(expired.at) { $0.ordersExpired += 1 }
+        case .differencePaid(let paid):
+            // What an exchange's dearer replacements cost beyond the goods returned: sales by value, as a partial refund is.
+            bump(paid.at) { $0.gmv += paid.amount.minorUnits }
         case .partlyRefunded(let refunded):
             // A partial refund counts by value (and its units), not as a refunded order.
             bump(refunded.at) { $0.refundedAmount += refunded.amount.minorUnits }

@@ -210,6 +210,7 @@ public final class MyPagesProjection: Projection, @unchecked Sendable {
         case .afterSaleOpened(let e): return e.at.millisecondsSinceEpoch
         case .afterSaleClosed(let e): return e.at.millisecondsSinceEpoch
         case .partlyRefunded(let e): return e.at.millisecondsSinceEpoch
+        case .differencePaid(let e): return e.at.millisecondsSinceEpoch
         case .promotionsApplied: return nil  // appended with OrderPlaced, at its time
         }
     }
