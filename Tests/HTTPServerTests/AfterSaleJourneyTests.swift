@@ -112,6 +112,10 @@ import Testing
             #expect(refundedAmounts == [4_000, 2_000], "the payment refunded in two parts, ¥60 in all: \(String(describing: history))")
             let refunds = try await client.call(.get, "/v1/analytics/refunds?after=\(rest.lastPosition)", token: admin).json
             #expect(refunds["refundedAmount"] as? Int == 6_000 && refunds["refundRateByValue"] as? Double == 1.0, "\(refunds)")
+            // Three teapots sold, three refunded: two by the return, the one left by the whole refund (not all three again).
+            let top = try await client.call(.get, "/v1/analytics/top-goods?after=\(rest.lastPosition)", token: admin)
+            let teapot = try #require(top.array.first { $0["goodsId"] as? String == goodsId }, "\(top.text)")
+            #expect(teapot["unitsPaid"] as? Int == 3 && teapot["unitsRefunded"] as? Int == 3, "\(teapot)")
         }
     }
 
@@ -190,6 +194,9 @@ import Testing
             #expect(available == [10, 10, 9], "S back, L sent, M untouched: \(goods)")
             let view = try await client.call(.get, "/v1/after-sales/\(id)", token: buyer).json
             #expect(view["status"] as? String == "replaced" && view["differencePaymentId"] as? String == paymentId, "\(view)")
+            // The difference is a sale: ¥99 for the S and ¥10 for the L.
+            let sales = try await client.call(.get, "/v1/analytics/sales?after=\(shipped.lastPosition)", token: admin)
+            #expect(sales.array.reduce(0) { $0 + ($1["gmv"] as? Int ?? 0) } == 10_900, "\(sales.text)")
             let timeline = (view["timeline"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String }
             #expect(
                 timeline == [

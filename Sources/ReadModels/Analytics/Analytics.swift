@@ -6,7 +6,9 @@ import Foundation
 /// is paid (GMV is paid money), and as a refund when the refund is made.
 public final class AnalyticsProjection: Projection, @unchecked Sendable {
     public static let name = "analytics"
-    public static let schemaVersion = 4  // 4: variants' stock counts in their goods' row; sales per variant; delivery fees
+    /// 4: variants' stock counts in their goods' row; sales per variant; delivery fees. 5: exchanges' differences paid
+    /// count as sales; a whole refund after partial ones counts only the units still unrefunded.
+    public static let schemaVersion = 5
     public static let foldCostGuess = 3.0
     public static let eventTypes: Set<String> = [
         GoodsListed.eventType, GoodsUpdated.eventType, VariantAdded.eventType, PriceChanged.eventType, StockAdded.eventType,
@@ -16,7 +18,7 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
         GoodsViewed.eventType, CartItemAdded.eventType,
         OrderPlaced.eventType, OrderPaid.eventType, OrderCancelled.eventType, OrderExpired.eventType, OrderRefunded.eventType,
         OrderShipped.eventType, RefundRequested.eventType, RefundRejected.eventType, OrderPartlyRefunded.eventType,
-        StockReturned.eventType,
+        OrderDifferencePaid.eventType, StockReturned.eventType,
     ]
 
     public struct Day: Codable, Equatable, Sendable, Hashable {
@@ -125,6 +127,11 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
         /// The variant bought, when not the goods' default one, and its label.
         var variantId: String?
         var variant = ""
+        /// Units refunded by after-sale requests so far (a whole refund counts only the rest).
+        var refunded = 0
+
+        /// What a refund of `units` of the line is worth (its total shared by units).
+        func revenue(of units: Int) -> Int64 { lineTotal * Int64(units) / Int64(max(quantity, 1)) }
     }
 
     /// What analytics must remember of an order to book its payment and refund, and to list it while it waits.
@@ -223,15 +230,19 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
             }
             guard let order = orders[id] else { return }
             let day = refunded.at.isoDay
+            // Units after-sale requests refunded before are counted there already: the rest, at what they are worth.
             for (merchant, lines) in Dictionary(grouping: order.lines, by: \.merchantId) {
                 merchantDays.update("\(merchant)|\(day)", default: MerchantDay(day: day)) { row in
-                    for line in lines { row.unitsRefunded += line.quantity; row.refundedRevenue += line.lineTotal }
+                    for line in lines {
+                        row.unitsRefunded += line.quantity - line.refunded
+                        row.refundedRevenue += line.lineTotal - line.revenue(of: line.refunded)
+                    }
                 }
             }
-            for line in order.lines {
+            for line in order.lines where line.quantity > line.refunded {
                 goodsSales.update(line.goodsId, default: GoodsSales(goodsId: line.goodsId)) {
-                    $0.unitsRefunded += line.quantity
-                    $0.count(line, paid: 0, revenue: 0, refunded: line.quantity)
+                    $0.unitsRefunded += line.quantity - line.refunded
+                    $0.count(line, paid: 0, revenue: 0, refunded: line.quantity - line.refunded)
                 }
             }
         case .cancelled(let cancelled):
@@ -254,7 +265,9 @@ public final class AnalyticsProjection: Projection, @unchecked Sendable {
             let day = refunded.at.isoDay
             for part in refunded.lines where order.lines.indices.contains(part.line) {
                 let line = order.lines[part.line]
-                let revenue = line.lineTotal * Int64(part.quantity) / Int64(max(line.quantity, 1))
+                orders[id]?.lines[part.line].refunded += part.quantity
+                // Worth the line's share of the units refunded so far less what those before were worth.
+                let revenue = line.revenue(of: line.refunded + part.quantity) - line.revenue(of: line.refunded)
                 merchantDays.update("\(line.merchantId)|\(day)", default: MerchantDay(day: day)) { row in
                     row.unitsRefunded += part.quantity; row.refundedRevenue += revenue
                 }

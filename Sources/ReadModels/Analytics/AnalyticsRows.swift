@@ -72,6 +72,7 @@ extension AnalyticsProjection.Order: BinaryFastEncodable {
             w.int64(line.lineTotal)
             w.optional(line.variantId) { $0.string($1) }
             w.string(line.variant)
+            w.int(line.refunded)
         }
         w.bool(paid)
         w.string(number)
