@@ -640,16 +640,29 @@ public enum AfterSales {
             credit += refund(of: [line], order: order).amount
         }
         let cost = lines.reduce(Int64(0)) { $0 + ($1.replacementPrice?.minorUnits ?? 0) * Int64($1.quantity) }
+        // Nothing to settle: no cheaper replacement, or nothing left of what was paid (an order paid in points).
+        guard credit > cost, order.paidAmount.minorUnits > order.afterSales.refundedAmount.minorUnits else { return }
+        try settle(id, [], worth: credit - cost, points: 0, placed: placed, context: context, at: at, into: &decision)
+    }
+
+    /// Settles the request on the order with `worth` in money (no more than is left of what was paid) and `points`
+    /// given back: the request's and the order's refund, and the payment's. Answers the money refunded.
+    @discardableResult
+    private static func settle(
+        _ id: AfterSaleId, _ lines: [AfterSaleLine], worth: Int64, points: Int64, placed: OrderPlaced, context: AfterSaleContext,
+        at: Instant, into decision: inout Decision
+    ) throws(Rejection) -> Money {
+        let order = context.order
         let left = order.paidAmount.minorUnits - order.afterSales.refundedAmount.minorUnits
-        let amount = Money(minorUnits: max(0, min(credit - cost, left)))
-        guard amount.minorUnits > 0 else { return }
+        let amount = Money(minorUnits: max(0, min(worth, left)))
         decision.append(
-            .afterSale(.refunded(AfterSaleRefunded(orderVersion: order.version + 1, lines: [], amount: amount, points: 0, at: at))),
+            .afterSale(.refunded(AfterSaleRefunded(orderVersion: order.version + 1, lines: lines, amount: amount, points: points, at: at))),
             to: .afterSale(id))
         decision.append(
-            .order(.partlyRefunded(OrderPartlyRefunded(afterSaleId: id, lines: [], amount: amount, points: 0, at: at))),
+            .order(.partlyRefunded(OrderPartlyRefunded(afterSaleId: id, lines: lines, amount: amount, points: points, at: at))),
             to: .order(placed.orderId))
         try refundPayment(id, amount, order: order, payment: context.payment, at: at, into: &decision)
+        return amount
     }
 
     private static func refundPayment(
@@ -677,16 +690,8 @@ public enum AfterSales {
         let order = context.order
         let share = refund(of: lines, order: order)
         let left = order.paidAmount.minorUnits - order.afterSales.refundedAmount.minorUnits
-        let amount = Money(minorUnits: max(0, min(share.amount, left)))
-        let orderStream = StreamId.order(placed.orderId)
-        decision.append(
-            .afterSale(
-                .refunded(AfterSaleRefunded(orderVersion: order.version + 1, lines: lines, amount: amount, points: share.points, at: at))),
-            to: .afterSale(id))
-        decision.append(
-            .order(.partlyRefunded(OrderPartlyRefunded(afterSaleId: id, lines: lines, amount: amount, points: share.points, at: at))),
-            to: orderStream)
-        try refundPayment(id, amount, order: order, payment: context.payment, at: at, into: &decision)
+        let amount = try settle(
+            id, lines, worth: share.amount, points: share.points, placed: placed, context: context, at: at, into: &decision)
         var balance = context.points.balance
         if share.points > 0 {
             decision.append(
