@@ -81,6 +81,7 @@ extension CommandEnvelope {
         case .rejectAfterSale: return try read(RejectAfterSaleInput.self)
         case .receiveReturn: return try read(ReceiveReturnInput.self)
         case .shipReplacement: return try read(ShipReplacementInput.self)
+        case .refundExchange: return .refundExchange(try AfterSaleRef(from: decoder).afterSaleId)
         case .initiatePayment: return try read(InitiatePaymentInput.self)
         case .refundPayment: return try read(RefundPaymentInput.self)
         case .redeemPoints: return try read(RedeemPointsInput.self)

@@ -102,6 +102,8 @@ public enum Command: Sendable, Hashable {
     /// What came back of an approved return (undamaged units go back to stock); the received units are refunded.
     case receiveReturn(AfterSaleId, lines: [ReturnedLine])
     case shipReplacement(AfterSaleId, carrier: String, trackingNumber: String)
+    /// An exchange whose goods came back refunded instead of replaced.
+    case refundExchange(AfterSaleId)
     /// Pays the order, or (naming one of its after-sale requests) what that exchange owes.
     case initiatePayment(OrderId, provider: String = "sandbox", afterSaleId: AfterSaleId? = nil)
     case refundPayment(PaymentId, reason: String = "refund")
@@ -186,7 +188,7 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
         "CancelOrder"
     case requestRefund = "RequestRefund", approveRefund = "ApproveRefund", rejectRefund = "RejectRefund", expireOrder = "ExpireOrder"
     case requestAfterSale = "RequestAfterSale", approveAfterSale = "ApproveAfterSale", rejectAfterSale = "RejectAfterSale"
-    case receiveReturn = "ReceiveReturn", shipReplacement = "ShipReplacement"
+    case receiveReturn = "ReceiveReturn", shipReplacement = "ShipReplacement", refundExchange = "RefundExchange"
     case initiatePayment = "InitiatePayment", refundPayment = "RefundPayment", redeemPoints = "RedeemPoints", exchangePoints =
         "ExchangePoints"
 
@@ -202,7 +204,7 @@ public enum CommandKind: String, CaseIterable, Sendable, Hashable {
         case .createCoupon, .disableCoupon: return .signedIn(scope: .couponsWrite)
         case .registerWebhook, .disableWebhook, .replayWebhookDeadLetters: return .signedIn(scope: .webhooksManage)
         case .shipOrder, .cancelOrder, .approveRefund, .rejectRefund, .refundPayment, .approveAfterSale, .rejectAfterSale, .receiveReturn,
-            .shipReplacement:
+            .shipReplacement, .refundExchange:
             return .signedIn(scope: .ordersWrite)
         case .updateProfile, .changePassword, .addAddress, .updateAddress, .removeAddress, .setDefaultAddress, .addFavorite,
             .removeFavorite,
@@ -287,6 +289,7 @@ extension Command {
         case .rejectAfterSale: return .rejectAfterSale
         case .receiveReturn: return .receiveReturn
         case .shipReplacement: return .shipReplacement
+        case .refundExchange: return .refundExchange
         case .initiatePayment: return .initiatePayment
         case .refundPayment: return .refundPayment
         case .redeemPoints: return .redeemPoints

@@ -280,6 +280,7 @@ extension Engine {
         case let .receiveReturn(id, lines): return try await onAfterSale(id, type, context) { .receive(lines) }
         case let .shipReplacement(id, carrier, trackingNumber):
             return try await onAfterSale(id, type, context) { .shipReplacement(carrier: carrier, trackingNumber: trackingNumber) }
+        case .refundExchange(let id): return try await onAfterSale(id, type, context) { .refundExchange }
         case let .rejectRefund(orderId, reason): return try await onOrder(orderId, type, context) { .rejectRefund(reason: reason) }
         case .expireOrder(let orderId): return try await onOrder(orderId, type, context) { .expire }
         case let .initiatePayment(orderId, provider, afterSaleId):

@@ -393,6 +393,59 @@ import Testing
         Pay(copying: settled).when(.refund(Self.diffPaymentId, reason: "oops"), by: .user(UserId(UUID()), .admin)).thenRejects(
             .orderNotRefundable)
 
+        // No L left to send: the merchant refunds the exchange instead — the kettle as a return refunds it, the ¥2 to its payment.
+        let refundInstead = Self.on(.refundExchange)
+        settled.when(refundInstead, by: Self.merchant)
+            .then(
+                Self.afterSale(
+                    .refunded(
+                        AfterSaleRefunded(
+                            orderVersion: 7, lines: [AfterSaleLine(line: 0, quantity: 1)], amount: Self.money(880), points: 20, at: Self.now
+                        ))),
+                Self.order(
+                    .partlyRefunded(
+                        OrderPartlyRefunded(
+                            afterSaleId: Self.afterSaleId, lines: [AfterSaleLine(line: 0, quantity: 1)], amount: Self.money(880),
+                            points: 20,
+                            at: Self.now))),
+                Self.payment(.refunded(PaymentRefunded(amount: Self.money(880), reason: "after-sale \(Self.afterSaleId)", at: Self.now))),
+                Self.points(.refunded(PointsRefunded(orderId: Self.orderId, points: 20, at: Self.now))),
+                Self.points(.revoked(PointsRevoked(orderId: Self.orderId, points: 8, at: Self.now))),
+                (
+                    .payment(Self.diffPaymentId),
+                    .payment(
+                        .refunded(PaymentRefunded(amount: Self.money(200), reason: "after-sale \(Self.afterSaleId) refunded", at: Self.now))
+                    )
+                ))
+        // The difference given back is no longer the order's: a whole refund afterwards refunds only the rest of the ¥52.
+        Self.given(
+            settled,
+            [
+                Self.order(
+                    .partlyRefunded(
+                        OrderPartlyRefunded(
+                            afterSaleId: Self.afterSaleId, lines: [AfterSaleLine(line: 0, quantity: 1)], amount: Self.money(880),
+                            points: 20,
+                            at: Self.now))),
+                Self.payment(.refunded(PaymentRefunded(amount: Self.money(880), reason: "after-sale", at: Self.now))),
+                (
+                    .payment(Self.diffPaymentId),
+                    .payment(.refunded(PaymentRefunded(amount: Self.money(200), reason: "after-sale", at: Self.now)))
+                ),
+                Self.order(.refundRequested(RefundRequested(reason: "都不要了", at: Self.now))),
+            ]
+        )
+        .when(.onOrder(Self.orderId, .approveRefund), by: Self.merchant, as: Orders.self)
+        .then(
+            Self.order(.refundApproved(RefundApproved(at: Self.now))),
+            Self.order(.refunded(OrderRefunded(amount: Self.money(4_320), at: Self.now))),
+            Self.payment(.refunded(PaymentRefunded(amount: Self.money(4_320), reason: "refund approved", at: Self.now))),
+            Self.points(.refunded(PointsRefunded(orderId: Self.orderId, points: 80, at: Self.now))),
+            Self.points(.revoked(PointsRevoked(orderId: Self.orderId, points: 52, at: Self.now))))
+        settled.when(refundInstead, by: Self.customer).thenRejects(.notOwner)
+        approved.when(refundInstead, by: Self.merchant).thenRejects(.afterSaleNotOpen)
+        Self.given(Self.received, Self.requested() + [Self.approved]).when(refundInstead, by: Self.merchant).thenRejects(.afterSaleNotOpen)
+
         // Paid: the replacement ships, nothing refunded.
         settled.when(ship, by: Self.merchant)
             .then(

@@ -51,6 +51,13 @@ struct DeciderSpec<D: Decider> {
         }
     }
 
+    /// The same events, another decider's command (a flow that crosses aggregates).
+    func when<Other: Decider>(
+        _ command: Other.Command, by actor: Actor, at: Instant = Self.now, as _: Other.Type
+    ) -> DeciderSpec<Other>.Outcome {
+        DeciderSpec<Other>(copying: self).when(command, by: actor, at: at)
+    }
+
     private static func fold<S: AggregateState>(_ empty: S, _ events: [DomainEvent]) -> any AggregateState { S(events: events) }
 
     struct Outcome {

@@ -212,7 +212,7 @@ final class ShopSimulation {
 
     /// A buyer asks about units of a received order (a return or a claim), or the merchant answers one: approves,
     /// rejects, records what came back (some damaged), ships a replacement; the buyer pays what a dearer exchange owes
-    /// (some payments fail, some are paid twice). Sometimes by the wrong caller.
+    /// (some payments fail, some are paid twice), or the merchant refunds an exchange instead. Sometimes by the wrong caller.
     func afterSaleStep() throws {
         let received = orders.filter { [.paid, .shipped, .received].contains(shop.order($0).status) }
         if random.chance(50) || afterSales.isEmpty {
@@ -249,7 +249,7 @@ final class ShopSimulation {
         let command: AfterSaleCommand
         // Mostly the request's next step (approve, receive, pay, ship), so requests get to the end; else any step.
         let state = shop.state(.afterSale(id), as: AfterSaleState.self)
-        var choice = random.below(5)
+        var choice = random.below(6)
         if random.chance(70) {
             switch state.status {
             case .requested: choice = 0
@@ -265,6 +265,7 @@ final class ShopSimulation {
             payments.append(paymentId)
             try shop.callback(paymentId, transaction: "tx-\(step)", succeeded: random.chance(80))
             return
+        case 5: command = .refundExchange
         case 0: command = .approve
         case 1: command = .reject(reason: "sim")
         case 2:

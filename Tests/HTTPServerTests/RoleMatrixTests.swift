@@ -39,7 +39,7 @@ struct MatrixShop {
     var placedOrder = "", paidOrder = "", shippedOrder = "", receivedOrder = "", refundOrder = "", paidPayment = "", pendingPayment = ""
     var revocableKey = ""
     /// A received order no one asked about; a return and a claim asked about (open), and approved.
-    var afterSaleOrder = "", openReturn = "", openClaim = "", approvedReturn = "", approvedClaim = ""
+    var afterSaleOrder = "", openReturn = "", openClaim = "", approvedReturn = "", approvedClaim = "", receivedExchange = ""
     /// The first merchant's promotion on their goods.
     var promotion = ""
     /// A webhook to an endpoint no one listens on (nothing delivers in these tests).
@@ -190,6 +190,12 @@ struct MatrixShop {
         shop.openClaim = try await afterSale("claim", "refund", approved: false)
         shop.approvedReturn = try await afterSale("return", "refund", approved: true)
         shop.approvedClaim = try await afterSale("claim", "replace", approved: true)
+        shop.receivedExchange = try await afterSale("exchange", "replace", approved: true)
+        try #require(
+            try await client.command(
+                "ReceiveReturn", ["afterSaleId": shop.receivedExchange, "lines": [["line": 0, "received": 1]]],
+                token: shop.bearer[.merchant]
+            ).status == .ok)
         shop.review =
             try await client.command(
                 "PostReview", ["goodsId": shop.goods, "orderId": shop.refundOrder, "rating": 2, "text": "有点碎 a little broken"],
@@ -406,6 +412,9 @@ enum Matrix {
         },
         CommandRow("ShipReplacement", succeeds: .merchant, passes: staff, refusedCode: "not_owner") { shop, _ in
             ["afterSaleId": shop.approvedClaim, "carrier": "SF", "trackingNumber": "SF3"]
+        },
+        CommandRow("RefundExchange", succeeds: .merchant, passes: staff, refusedCode: "not_owner") { shop, _ in
+            ["afterSaleId": shop.receivedExchange]
         },
         CommandRow("ExpireOrder", succeeds: nil, passes: [.admin], refusedCode: "not_owner") { shop, _ in ["orderId": shop.placedOrder] },
         CommandRow("InitiatePayment", succeeds: .customer, passes: [.admin], refusedCode: "not_owner") { shop, _ in

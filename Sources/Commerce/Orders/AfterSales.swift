@@ -325,13 +325,16 @@ public struct OrderAfterSales: Hashable, Codable, Sendable {
     public var replacedUnits: [Int: Int] = [:]
     public var refundedAmount = Money.zero
     public var refundedPoints: Int64 = 0
-    /// Payments of exchanges' differences (beside the order's own payment), and what each paid.
-    public var differencesPaid: [PaymentId: Money] = [:]
+    /// What exchanges paid for dearer replacements (beside the order's own payment), by request; a request refunded
+    /// instead gives its payment back and leaves this.
+    public var differencesPaid: [AfterSaleId: OrderDifferencePaid] = [:]
 
     public init() {}
 
-    /// All the differences paid.
-    public var differencesAmount: Money { Money(minorUnits: differencesPaid.values.reduce(0) { $0 + $1.minorUnits }) }
+    /// All the differences paid and kept.
+    public var differencesAmount: Money { Money(minorUnits: differencesPaid.values.reduce(0) { $0 + $1.amount.minorUnits }) }
+    /// Their payments, in id order.
+    public var differencePayments: [PaymentId] { differencesPaid.values.map(\.paymentId).sorted() }
 
     /// Units of `line` no new request may ask about: held by an open request, refunded or replaced.
     public func held(_ line: Int) -> Int {
@@ -352,7 +355,8 @@ public struct OrderAfterSales: Hashable, Codable, Sendable {
             for line in refunded.lines { refundedUnits[line.line, default: 0] += line.quantity }
             refundedAmount = Money(minorUnits: refundedAmount.minorUnits + refunded.amount.minorUnits)
             refundedPoints += refunded.points
-        case .differencePaid(let paid): differencesPaid[paid.paymentId] = paid.amount
+            differencesPaid[refunded.afterSaleId] = nil
+        case .differencePaid(let paid): differencesPaid[paid.afterSaleId] = paid
         default: break
         }
     }
@@ -370,6 +374,9 @@ public enum AfterSaleCommand: Hashable, Sendable {
     case receive([ReturnedLine])
     /// The merchant ships the replacement of an approved claim.
     case shipReplacement(carrier: String, trackingNumber: String)
+    /// The merchant refunds an exchange whose goods came back instead of sending replacements (none left, discontinued):
+    /// the units received are refunded as a return's are, and a difference paid goes back to its payment.
+    case refundExchange
 }
 
 /// The states an after-sale command decides over besides its own stream.
@@ -378,12 +385,18 @@ public struct AfterSaleContext: Sendable {
     public var goods: [GoodsId: GoodsState]
     public var payment: PaymentState?
     public var points: PointsState
+    /// The payment of what the request's exchange owed, once paid.
+    public var differencePayment: PaymentState?
 
-    public init(order: OrderState, goods: [GoodsId: GoodsState] = [:], payment: PaymentState? = nil, points: PointsState = PointsState()) {
+    public init(
+        order: OrderState, goods: [GoodsId: GoodsState] = [:], payment: PaymentState? = nil, points: PointsState = PointsState(),
+        differencePayment: PaymentState? = nil
+    ) {
         self.order = order
         self.goods = goods
         self.payment = payment
         self.points = points
+        self.differencePayment = differencePayment
     }
 }
 
@@ -472,6 +485,21 @@ public enum AfterSales {
                         ReplacementShipped(orderVersion: nextVersion, carrier: carrier, trackingNumber: trackingNumber, at: at))),
                 to: stream)
             decision.append(.order(.afterSaleClosed(AfterSaleClosed(afterSaleId: id, replaced: replaced, at: at))), to: orderStream)
+        case .refundExchange:
+            guard requested.kind == .exchange else { throw Rejection(.afterSaleNotOpen, "only an exchange is refunded instead") }
+            guard afterSale.status == .approved, !afterSale.returned.isEmpty else {
+                throw Rejection(
+                    .afterSaleNotOpen,
+                    afterSale.status == .approved
+                        ? "the returned goods have not arrived: reject it" : "the request is \(afterSale.status.rawValue)")
+            }
+            let received = afterSale.returned.filter { $0.received > 0 }.map { AfterSaleLine(line: $0.line, quantity: $0.received) }
+            try refund(id, received, placed: placed, context: context, at: at, into: &decision)
+            if let paid = afterSale.paid, let payment = context.differencePayment, payment.refundable.minorUnits > 0 {
+                decision.append(
+                    .payment(.refunded(PaymentRefunded(amount: payment.refundable, reason: "after-sale \(id) refunded", at: at))),
+                    to: .payment(paid.paymentId))
+            }
         }
         return decision
     }
@@ -770,6 +798,7 @@ extension AfterSales: Decider {
         var streams: [StreamId] = [stream, .order(orderId), .points(placed.userId)]
         streams += placed.lines.map { .goods($0.goodsId) }
         if let payment = order.paymentId { streams.append(.payment(payment)) }
+        if let paid = afterSale.paid { streams.append(.payment(paid.paymentId)) }
         return streams
     }
 
@@ -784,6 +813,7 @@ extension AfterSales: Decider {
             for line in placed.lines { context.goods[line.goodsId] = loaded[.goods(line.goodsId)] }
             context.points = loaded[.points(placed.userId)]
             context.payment = context.order.paymentId.map { loaded[.payment($0)] }
+            context.differencePayment = afterSale.paid.map { loaded[.payment($0.paymentId)] }
         }
         return try decide(
             command.afterSaleId, command.command, actor: actor, afterSale: afterSale, context: context, at: at, policy: policy)

@@ -37,7 +37,7 @@ extension Orders: Decider {
             streams += placed.lines.map { .goods($0.goodsId) }
             if let coupon = placed.couponId { streams.append(.coupon(coupon)) }
             if let payment = order.paymentId { streams.append(.payment(payment)) }
-            streams += order.afterSales.differencesPaid.keys.sorted().map { .payment($0) }
+            streams += order.afterSales.differencePayments.map { .payment($0) }
             streams += order.promotions.filter(\.budgeted).map { .promotion($0.promotionId) }
             return streams
         }
@@ -85,7 +85,7 @@ extension Orders: Decider {
                 context.coupon = placed.couponId.map { loaded[.coupon($0)] }
                 context.points = loaded[.points(placed.userId)]
                 context.payment = order.paymentId.map { loaded[.payment($0)] }
-                for paymentId in order.afterSales.differencesPaid.keys {
+                for paymentId in order.afterSales.differencePayments {
                     context.differencePayments[paymentId] = loaded[.payment(paymentId)]
                 }
                 for discount in order.promotions where discount.budgeted {

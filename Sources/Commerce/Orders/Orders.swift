@@ -480,7 +480,7 @@ public enum Orders {
         // Paid offline (`pay`): there is no provider payment; the refund happens offline too.
         var payments: [(PaymentId, PaymentState)] = []
         if let paymentId = order.paymentId, let payment = context.payment, payment.exists { payments.append((paymentId, payment)) }
-        for paymentId in order.afterSales.differencesPaid.keys.sorted() {
+        for paymentId in order.afterSales.differencePayments {
             if let payment = context.differencePayments[paymentId], payment.exists { payments.append((paymentId, payment)) }
         }
         for (paymentId, payment) in payments {

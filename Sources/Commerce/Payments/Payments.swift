@@ -180,7 +180,7 @@ public enum Payments {
         try Limits.text(reason, "reason", max: Limits.reasonCharactersMax)
         guard let initiated = payment.initiated else { throw Rejection(.paymentNotFound, "no such payment") }
         guard payment.status == .succeeded else { throw Rejection(.paymentNotPending, "payment is \(payment.status.rawValue)") }
-        let held = order.paymentId == initiated.paymentId || order.afterSales.differencesPaid[initiated.paymentId] != nil
+        let held = order.paymentId == initiated.paymentId || order.afterSales.differencePayments.contains(initiated.paymentId)
         guard !(held && order.status.holdsPayment) else {
             throw Rejection(.orderNotRefundable, "the order holds this payment: cancel or refund the order")
         }
