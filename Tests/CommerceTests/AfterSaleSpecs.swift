@@ -382,7 +382,25 @@ import Testing
             Self.order(.differencePaid(ledger)))
         let settled = paying.and(.payment(Self.diffPaymentId), .payment(.succeeded(success)))
             .and(.afterSale(Self.afterSaleId), .afterSale(.differencePaid(paid))).and(.order(Self.orderId), .order(.differencePaid(ledger)))
-        // A second payment of the same difference is captured and given back at once; the paid one is the order's to refund.
+        // A second payment started while it was owed, paid after the first: captured and given back at once.
+        let second = PaymentId(Self.id("0000000000d3"))
+        var started = initiated
+        started.paymentId = second
+        Pay(copying: settled.and(.payment(second), .payment(.initiated(started))))
+            .when(
+                .callback(second, ProviderCallback(providerTransactionId: "t4", succeeded: true, amount: Self.money(200), at: Self.now)),
+                by: provider
+            )
+            .then(
+                (
+                    .payment(second),
+                    .payment(.succeeded(PaymentSucceeded(providerTransactionId: "t4", amount: Self.money(200), at: Self.now)))
+                ),
+                (
+                    .payment(second),
+                    .payment(.refunded(PaymentRefunded(amount: Self.money(200), reason: "exchange not payable", at: Self.now)))
+                ))
+        // The same payment's second transaction is refused; the paid one is the order's to refund, not an admin's alone.
         Pay(copying: settled).when(
             .callback(
                 Self.diffPaymentId, ProviderCallback(providerTransactionId: "t3", succeeded: true, amount: Self.money(200), at: Self.now)),
