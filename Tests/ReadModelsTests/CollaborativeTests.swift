@@ -134,6 +134,55 @@ import Testing
         #expect(Self.answers(Self.reloaded(model), users: users, goods: goods) == Self.answers(without, users: users, goods: goods))
     }
 
+    static func user(_ model: RecommendProjection, _ user: UserId, _ event: UserEvent) {
+        model.apply(ProjectedEvent(position: 0, stream: .user(user), event: .user(event)))
+    }
+
+    static let at = Instant(millisecondsSinceEpoch: 30 * day)
+
+    /// A goods a customer viewed, put in the cart or favoured pairs with what they bought, for less than a co-purchase
+    /// (a view ¼ of one, a cart or a favorite ½), whichever came first; what leaves their interests (unfavoured, pushed
+    /// out of the 50 views kept, forgotten) takes its pairs back; a restarted model derives the same pairs.
+    @Test func viewsCartsAndFavoritesPairWithPurchasesForLess() {
+        let (model, goods) = Self.model(goods: 80)
+        let (x, viewedA, favouredB, cartedC, boughtD) = (goods[0], goods[1], goods[2], goods[3], goods[4])
+        // Customer 1 viewed A, then bought X and D; customer 2 bought X, then favoured B; customer 3 bought X, then carted C.
+        Self.user(model, Self.customer(1), .goodsViewed(GoodsViewed(goodsId: viewedA, at: Self.at)))
+        Self.buy(model, Self.customer(1), [x, boughtD])
+        Self.buy(model, Self.customer(2), [x])
+        Self.user(model, Self.customer(2), .favoriteAdded(FavoriteAdded(goodsId: favouredB, at: Self.at)))
+        Self.buy(model, Self.customer(3), [x])
+        model.apply(
+            ProjectedEvent(
+                position: 0, stream: .cart(Self.customer(3)),
+                event: .cart(.itemAdded(CartItemAdded(goodsId: cartedC, quantity: 1, at: Self.at)))))
+        // Viewing what one bought pairs it with nothing.
+        Self.user(model, Self.customer(3), .goodsViewed(GoodsViewed(goodsId: x, at: Self.at)))
+        func scores() -> [String: Double] {
+            Dictionary(uniqueKeysWithValues: model.alsoBought(with: x.description, limit: 10).map { ($0.goodsId, $0.score) })
+        }
+        // X has 3 buyers; each other goods 1 or none (counted as 1): D 1/√3, B and C ½ of that, A ¼.
+        let third = 1 / 3.0.squareRoot()
+        let expected = [boughtD: third, favouredB: third / 2, cartedC: third / 2, viewedA: third / 4]
+        #expect(scores().count == 4)
+        for (id, score) in expected { #expect(abs((scores()[id.description] ?? 0) - score) < 1e-9, "\(id)") }
+        // A was viewed by one customer, who bought X (3 buyers) and D (1): D first.
+        #expect(model.alsoBought(with: viewedA.description, limit: 10).map(\.goodsId) == [boughtD.description, x.description])
+        let users = (1...3).map(Self.customer)
+        #expect(Self.answers(Self.reloaded(model), users: users, goods: goods) == Self.answers(model, users: users, goods: goods))
+
+        // B unfavoured, A pushed out of customer 1's 50 newest views, customer 3 forgotten: only D is left.
+        Self.user(model, Self.customer(2), .favoriteRemoved(FavoriteRemoved(goodsId: favouredB, at: Self.at)))
+        for id in goods[20..<70] { Self.user(model, Self.customer(1), .goodsViewed(GoodsViewed(goodsId: id, at: Self.at))) }
+        Self.user(model, Self.customer(3), .forgotten(UserForgotten(at: Self.at)))
+        let left = model.alsoBought(with: x.description, limit: 100)
+        #expect(
+            left.first?.goodsId == boughtD.description
+                && !left.contains { [viewedA, favouredB, cartedC].map(\.description).contains($0.goodsId) })
+        #expect(left.count == RecommendProjection.resultsMax, "D and the goods customer 1 viewed last")
+        #expect(Self.answers(Self.reloaded(model), users: users, goods: goods) == Self.answers(model, users: users, goods: goods))
+    }
+
     @Test func aRestartedModelDerivesTheSamePairsEvenPastTheHistoryKept() {
         let count = RecommendProjection.historyKept + 30
         let (model, goods) = Self.model(goods: count)

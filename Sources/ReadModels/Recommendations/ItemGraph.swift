@@ -65,8 +65,13 @@ final class ItemGraph {
     /// One more (or, with -1, one fewer) customer bought the goods.
     func addBuyer(_ number: Int32, _ delta: Int32) { buyers[Int(number)] += delta }
 
-    /// One more (or fewer) customer bought both; a pair no customer holds any more is gone.
+    /// What a pair counts, in units: a customer who bought both `purchaseUnits`; one who favoured or carted one and
+    /// bought the other 2, viewed one and bought the other 1 (weaker evidence, counted lower).
+    static let purchaseUnits: Int32 = 4
+
+    /// `delta` units more (or fewer) for the pair; a pair no customer holds any more is gone.
     func addPair(_ a: Int32, _ b: Int32, _ delta: Int32) {
+        guard a != b else { return }
         neighbours[Int(a)].add(b, delta)
         neighbours[Int(b)].add(a, delta)
     }
@@ -139,9 +144,10 @@ final class ItemGraph {
     }
 
     /// Item-to-item cosine over customers — customers who bought both / √(buyers of each), so best sellers do not
-    /// swamp the list (the `implicit` library's item-kNN on a binary customer × goods matrix) — summed over weighted
-    /// seeds, in the graph's scratch arrays (no dictionary per query). Each goods' score adds its seeds' shares in the
-    /// order the seeds are given.
+    /// swamp the list (the `implicit` library's item-kNN on a binary customer × goods matrix), a customer's interest
+    /// in one (viewed, carted, favoured) with a purchase of the other adding a fraction of a co-purchase — summed over
+    /// weighted seeds, in the graph's scratch arrays (no dictionary per query). Each goods' score adds its seeds'
+    /// shares in the order the seeds are given.
     func coOccurrence(summing seeds: [(Int32, Double)]) -> [(Int32, Double)] {
         let buyers = self.buyers
         var accumulated: [Double] = []
@@ -153,7 +159,8 @@ final class ItemGraph {
             swap(&touched, &self.touched)
         }
         touched.removeAll(keepingCapacity: true)
-        for (seed, weight) in seeds {
+        for (seed, seedWeight) in seeds {
+            let weight = seedWeight / Double(Self.purchaseUnits)
             let own = Double(max(buyers[Int(seed)], 1))
             neighbours[Int(seed)].forEach { other, together in
                 let index = Int(other)

@@ -6,7 +6,9 @@ import Foundation
 /// newest event folded, so a model folded twice is the same model.
 public final class RecommendProjection: Projection, @unchecked Sendable {
     public static let name = "recommend"
-    public static let schemaVersion = 4  // 2: goods ids as 16 bytes; 3: co-purchase over customers' histories; 4: factor model
+    /// 2: goods ids as 16 bytes; 3: co-purchase over customers' histories; 4: factor model; 5: carts kept, and views,
+    /// carts and favorites pairing (weaker) with purchases.
+    public static let schemaVersion = 5
     public static let foldCostGuess = 4.5  // pairing each purchase with the customer's earlier ones made it the costliest fold
     public static let eventTypes: Set<String> = [
         GoodsListed.eventType, GoodsUpdated.eventType, GoodsDelisted.eventType, GoodsRelisted.eventType,
@@ -37,6 +39,18 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         /// Every goods bought, each once, in the order first bought (the oldest dropped past `historyKept`): the feed
         /// never offers these, and the co-purchase graph is derived from every customer's history.
         var history: [Purchase] = []
+        /// Goods put in the cart, newest first (at most `cartedKept`).
+        var carted: [GoodsId] = []
+
+        /// How much the customer's interest in `goods` counts in a pair with one of their purchases, in
+        /// `ItemGraph.purchaseUnits`: favoured or put in the cart 2, viewed 1, else 0.
+        func interestUnits(_ goods: GoodsId) -> Int32 {
+            if favorites.contains(goods) || carted.contains(goods) { return 2 }
+            return viewed.contains(goods) ? 1 : 0
+        }
+
+        /// Every goods the customer showed interest in, once each, in id order.
+        var interests: [GoodsId] { Set(viewed + favorites + carted).sorted() }
     }
 
     public struct Purchase: Codable, Equatable, Sendable, Hashable {
@@ -47,7 +61,11 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
 
     public static let hotHalfLifeMs: Double = 7 * 24 * 3_600_000
     static let viewWeight = 1.0, cartWeight = 3.0, purchaseWeight = 10.0
-    static let viewedKept = 50
+    static let viewedKept = 50, cartedKept = 50
+    /// A goods a customer viewed, carted or favoured pairs with their newest `interestPairedPurchases` purchases (in
+    /// `ItemGraph.purchaseUnits`, see `Profile.interestUnits`): "customers who looked at this bought that", counted
+    /// below a co-purchase. The weights are chosen, not tuned: no dataset at hand has views, carts or favorites.
+    static let interestPairedPurchases = 10
     static let purchasedKept = 200
     static let historyKept = 5_000
     /// A goods new to a customer pairs with their previous distinct purchases (`tuning.pairedMax` of them at most)
@@ -133,6 +151,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
             guard let user = UserId(key), !profile.history.isEmpty else { continue }
             let numbered = profile.history.map { number($0.goods) }
             numberedHistories[user] = numbered
+            pairInterests(profile, with: numbered.suffix(Self.interestPairedPurchases), 1)
             for index in numbered.indices { count(index, profile.history, numbered, 1) }
         }
         hottest.sort { ($0.key, $1.id) > ($1.key, $0.id) }
@@ -177,25 +196,27 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         case (.user(let user), .user(.goodsViewed(let viewed))):
             let goods = viewed.goodsId
             interest(goods.description, Self.viewWeight, at: viewed.at)
-            profiles.update(user.description, default: Profile()) {
-                $0.viewed.moveToFront(goods, keepingAtMost: Self.viewedKept) { $0 == goods }
-            }
+            changeInterests(of: user, goods) { $0.viewed.moveToFront(goods, keepingAtMost: Self.viewedKept) { $0 == goods } }
         case (.user(let user), .user(.favoriteAdded(let added))):
             let goods = added.goodsId
-            profiles.update(user.description, default: Profile()) {
+            changeInterests(of: user, goods) {
                 $0.favorites.moveToFront(goods, keepingAtMost: Limits.favoritesPerUserMax) { $0 == goods }
             }
         case (.user(let user), .user(.favoriteRemoved(let removed))):
             let goods = removed.goodsId
-            profiles.update(user.description, default: Profile()) { $0.favorites.removeAll { $0 == goods } }
+            changeInterests(of: user, goods) { $0.favorites.removeAll { $0 == goods } }
         case (.user(let user), .user(.forgotten)):
-            // What the customer bought stops counting too: a forgotten customer's taste leaves the model.
-            if let history = profiles[user.description]?.history, let numbered = numberedHistories.removeValue(forKey: user) {
-                for index in numbered.indices { count(index, history, numbered, -1) }
+            // What the customer bought and looked at stops counting too: a forgotten customer's taste leaves the model.
+            if let profile = profiles[user.description], let numbered = numberedHistories.removeValue(forKey: user) {
+                for index in numbered.indices { count(index, profile.history, numbered, -1) }
+                pairInterests(profile, with: numbered.suffix(Self.interestPairedPurchases), -1)
             }
             profiles[user.description] = nil
             clock["forgotten"] = (clock["forgotten"] ?? 0) + 1  // the factor model learnt from them: train it again
-        case (_, .cart(.itemAdded(let added))): interest(added.goodsId.description, Self.cartWeight, at: added.at)
+        case (.cart(let user), .cart(.itemAdded(let added))):
+            let goods = added.goodsId
+            interest(goods.description, Self.cartWeight, at: added.at)
+            changeInterests(of: user, goods) { $0.carted.moveToFront(goods, keepingAtMost: Self.cartedKept) { $0 == goods } }
         case (_, .order(.placed(let placed))): applyOrder(placed)
         default: break
         }
@@ -273,6 +294,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         var numbered = numberedHistories.removeValue(forKey: user) ?? []  // out of the dictionary: appended in place
         var purchasesFolded: Int64 = 0
         profiles.update(user.description, default: Profile()) { profile in
+            var interests: [(Int32, Int32)]?  // the customer's interests with their units, read once if needed
             for id in ids {
                 profile.purchased.moveToFront(id, keepingAtMost: Self.purchasedKept) { $0 == id }
                 let number = self.number(id)
@@ -281,11 +303,50 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
                 numbered.append(number)
                 purchasesFolded += 1
                 count(numbered.count - 1, profile.history, numbered, 1)
+                // The newest purchases the interests pair with: this one in, the one it pushes out of them out.
+                let interestsNow = interests ?? profile.interests.map { (self.number($0), profile.interestUnits($0)) }
+                interests = interestsNow
+                let pushedOut =
+                    numbered.count > Self.interestPairedPurchases ? numbered[numbered.count - 1 - Self.interestPairedPurchases] : nil
+                for (interest, units) in interestsNow {
+                    if let pushedOut { graph.addPair(interest, pushedOut, -units) }
+                    graph.addPair(interest, number, units)
+                }
                 if numbered.count > Self.historyKept { dropOldest(&profile.history, &numbered) }
             }
         }
         numberedHistories[user] = numbered
         if purchasesFolded > 0 { clock["purchases"] = (clock["purchases"] ?? 0) + purchasesFolded }
+    }
+
+    /// Changes a customer's views, favorites or cart: each goods whose interest units changed (`goods`, or one a
+    /// bounded list let go) pairs with their newest purchases by the difference.
+    private func changeInterests(of user: UserId, _ goods: GoodsId, _ change: (inout Profile) -> Void) {
+        let purchases = numberedHistories[user]?.suffix(Self.interestPairedPurchases) ?? []
+        profiles.update(user.description, default: Profile()) { profile in
+            guard !purchases.isEmpty else { return change(&profile) }
+            let before = profile
+            change(&profile)
+            var changed = [goods]
+            for (old, new) in [(before.viewed, profile.viewed), (before.carted, profile.carted), (before.favorites, profile.favorites)] {
+                if let last = old.last, !changed.contains(last), !new.contains(last) { changed.append(last) }
+            }
+            for goods in changed {
+                let delta = profile.interestUnits(goods) - before.interestUnits(goods)
+                guard delta != 0 else { continue }
+                let number = self.number(goods)
+                for purchase in purchases { graph.addPair(number, purchase, delta) }
+            }
+        }
+    }
+
+    /// Adds (1) or takes back (-1) the pairs of every goods the customer showed interest in with `purchases`.
+    private func pairInterests(_ profile: Profile, with purchases: ArraySlice<Int32>, _ sign: Int32) {
+        for goods in profile.interests {
+            let number = self.number(goods)
+            let units = profile.interestUnits(goods) * sign
+            for purchase in purchases { graph.addPair(number, purchase, units) }
+        }
     }
 
     /// Whether a customer's purchases at `later` and `earlier` (indices of their history) make a pair.
@@ -299,7 +360,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         let number = numbered[index]
         graph.addBuyer(number, delta)
         for earlier in max(0, index - tuning.pairedMax)..<index where paired(history, index, earlier) {
-            graph.addPair(number, numbered[earlier], delta)
+            graph.addPair(number, numbered[earlier], delta * ItemGraph.purchaseUnits)
         }
     }
 
@@ -308,7 +369,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         let oldest = numbered[0]
         graph.addBuyer(oldest, -1)
         for later in 1..<min(history.count, tuning.pairedMax + 1) where paired(history, later, 0) {
-            graph.addPair(numbered[later], oldest, -1)
+            graph.addPair(numbered[later], oldest, -ItemGraph.purchaseUnits)
         }
         history.removeFirst()
         numbered.removeFirst()

@@ -27,5 +27,6 @@ extension RecommendProjection.Profile: BinaryFastEncodable {
             writer.id(purchase.goods)
             writer.int64(purchase.at)
         }
+        w.array(carted) { $0.id($1) }
     }
 }
