@@ -142,7 +142,7 @@ import Testing
 
     /// A goods a customer viewed, put in the cart or favoured pairs with what they bought, for less than a co-purchase
     /// (a view ¼ of one, a cart or a favorite ½), whichever came first; what leaves their interests (unfavoured, pushed
-    /// out of the 50 views kept, forgotten) takes its pairs back; a restarted model derives the same pairs.
+    /// out of the 10 newest views that count, forgotten) takes its pairs back; a restarted model derives the same pairs.
     @Test func viewsCartsAndFavoritesPairWithPurchasesForLess() {
         let (model, goods) = Self.model(goods: 80)
         let (x, viewedA, favouredB, cartedC, boughtD) = (goods[0], goods[1], goods[2], goods[3], goods[4])
@@ -179,7 +179,14 @@ import Testing
         #expect(
             left.first?.goodsId == boughtD.description
                 && !left.contains { [viewedA, favouredB, cartedC].map(\.description).contains($0.goodsId) })
-        #expect(left.count == RecommendProjection.resultsMax, "D and the goods customer 1 viewed last")
+        #expect(left.count == 1 + RecommendProjection.interestsPaired, "D and the goods customer 1 viewed last")
+        // Favorites past the newest ten stop counting, and count again when one of those ten goes.
+        for id in goods[70..<80] { Self.user(model, Self.customer(2), .favoriteAdded(FavoriteAdded(goodsId: id, at: Self.at))) }
+        #expect(model.alsoBought(with: goods[70].description, limit: 10).map(\.goodsId) == [x.description])
+        Self.user(model, Self.customer(2), .favoriteAdded(FavoriteAdded(goodsId: goods[5], at: Self.at)))
+        #expect(model.alsoBought(with: goods[70].description, limit: 10).isEmpty, "the eleventh newest favorite")
+        Self.user(model, Self.customer(2), .favoriteRemoved(FavoriteRemoved(goodsId: goods[75], at: Self.at)))
+        #expect(model.alsoBought(with: goods[70].description, limit: 10).map(\.goodsId) == [x.description])
         #expect(Self.answers(Self.reloaded(model), users: users, goods: goods) == Self.answers(model, users: users, goods: goods))
     }
 

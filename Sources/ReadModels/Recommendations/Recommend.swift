@@ -43,14 +43,25 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         var carted: [GoodsId] = []
 
         /// How much the customer's interest in `goods` counts in a pair with one of their purchases, in
-        /// `ItemGraph.purchaseUnits`: favoured or put in the cart 2, viewed 1, else 0.
+        /// `ItemGraph.purchaseUnits`: among their `interestsPaired` newest favorites or goods put in the cart 2, among
+        /// their newest views 1, else 0.
         func interestUnits(_ goods: GoodsId) -> Int32 {
-            if favorites.contains(goods) || carted.contains(goods) { return 2 }
-            return viewed.contains(goods) ? 1 : 0
+            let newest = RecommendProjection.interestsPaired
+            if favorites.prefix(newest).contains(goods) || carted.prefix(newest).contains(goods) { return 2 }
+            return viewed.prefix(newest).contains(goods) ? 1 : 0
         }
 
-        /// Every goods the customer showed interest in, once each, in id order.
-        var interests: [GoodsId] { Set(viewed + favorites + carted).sorted() }
+        /// Every goods the customer's interest in counts, once each, with its units (`interestUnits`, in one pass: a
+        /// purchase re-pairs them all). In no particular order: pair counts are integers, their sums the same in any.
+        var interests: [GoodsId: Int32] {
+            let newest = RecommendProjection.interestsPaired
+            var units: [GoodsId: Int32] = [:]
+            units.reserveCapacity(3 * newest)
+            for goods in viewed.prefix(newest) { units[goods] = 1 }
+            for goods in favorites.prefix(newest) { units[goods] = 2 }
+            for goods in carted.prefix(newest) { units[goods] = 2 }
+            return units
+        }
     }
 
     public struct Purchase: Codable, Equatable, Sendable, Hashable {
@@ -66,6 +77,8 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
     /// `ItemGraph.purchaseUnits`, see `Profile.interestUnits`): "customers who looked at this bought that", counted
     /// below a co-purchase. The weights are chosen, not tuned: no dataset at hand has views, carts or favorites.
     static let interestPairedPurchases = 10
+    /// The newest views, carts and favorites (each) that pair: bounds what a purchase costs to re-pair them.
+    static let interestsPaired = 10
     static let purchasedKept = 200
     static let historyKept = 5_000
     /// A goods new to a customer pairs with their previous distinct purchases (`tuning.pairedMax` of them at most)
@@ -304,7 +317,7 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
                 purchasesFolded += 1
                 count(numbered.count - 1, profile.history, numbered, 1)
                 // The newest purchases the interests pair with: this one in, the one it pushes out of them out.
-                let interestsNow = interests ?? profile.interests.map { (self.number($0), profile.interestUnits($0)) }
+                let interestsNow = interests ?? profile.interests.map { (self.number($0.key), $0.value) }
                 interests = interestsNow
                 let pushedOut =
                     numbered.count > Self.interestPairedPurchases ? numbered[numbered.count - 1 - Self.interestPairedPurchases] : nil
@@ -325,14 +338,19 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
         let purchases = numberedHistories[user]?.suffix(Self.interestPairedPurchases) ?? []
         profiles.update(user.description, default: Profile()) { profile in
             guard !purchases.isEmpty else { return change(&profile) }
-            let before = profile
-            change(&profile)
+            // The goods whose units may change: this one, and in each list the last that counts (pushed out by a goods
+            // moved to the front) and the first that does not (moved up when one is removed).
             var changed = [goods]
-            for (old, new) in [(before.viewed, profile.viewed), (before.carted, profile.carted), (before.favorites, profile.favorites)] {
-                if let last = old.last, !changed.contains(last), !new.contains(last) { changed.append(last) }
+            let newest = Self.interestsPaired
+            for list in [profile.viewed, profile.carted, profile.favorites] {
+                for index in [newest - 1, newest] where list.indices.contains(index) && !changed.contains(list[index]) {
+                    changed.append(list[index])
+                }
             }
-            for goods in changed {
-                let delta = profile.interestUnits(goods) - before.interestUnits(goods)
+            let before = changed.map { profile.interestUnits($0) }
+            change(&profile)
+            for (goods, unitsBefore) in zip(changed, before) {
+                let delta = profile.interestUnits(goods) - unitsBefore
                 guard delta != 0 else { continue }
                 let number = self.number(goods)
                 for purchase in purchases { graph.addPair(number, purchase, delta) }
@@ -342,10 +360,9 @@ public final class RecommendProjection: Projection, @unchecked Sendable {
 
     /// Adds (1) or takes back (-1) the pairs of every goods the customer showed interest in with `purchases`.
     private func pairInterests(_ profile: Profile, with purchases: ArraySlice<Int32>, _ sign: Int32) {
-        for goods in profile.interests {
+        for (goods, units) in profile.interests {
             let number = self.number(goods)
-            let units = profile.interestUnits(goods) * sign
-            for purchase in purchases { graph.addPair(number, purchase, units) }
+            for purchase in purchases { graph.addPair(number, purchase, units * sign) }
         }
     }
 
