@@ -275,16 +275,23 @@ import Testing
             .when(Self.on(.shipReplacement(carrier: "顺丰", trackingNumber: "SF2")), by: Self.merchant).thenRejects(.afterSaleNotOpen)
     }
 
+    /// The received order with the kettle's price changed to `price`, and an exchange of one kettle for the same one as
+    /// asked and as the request prices it (checked: asking appends exactly the request and its hold on the order).
+    static func kettleExchange(repricedTo price: Int64) -> (Spec, asked: [AfterSaleLine], priced: [AfterSaleLine]) {
+        let repriced = received.and(
+            .goods(kettle), .goods(.priceChanged(PriceChanged(from: money(1_000), to: money(price), at: now))))
+        let variant = kettle.defaultVariant
+        let asked = [AfterSaleLine(line: 0, quantity: 1, replacement: variant)]
+        let priced = [AfterSaleLine(line: 0, quantity: 1, replacement: variant, replacementPrice: money(price))]
+        let requested = requested(.exchange, .replace, lines: priced)
+        repriced.when(request(.exchange, .replace, lines: asked), by: customer).then(requested[0], requested[1])
+        return (repriced, asked, priced)
+    }
+
     /// A kettle exchanged for the same one, now cheaper: it comes back first, then the replacement ships and the
     /// difference between what the returned unit was worth and the replacement's price is refunded.
     @Test func anExchangeShipsTheReplacementOnceTheGoodsAreBackAndRefundsACheaperOnesDifference() {
-        let cheaper = Self.received.and(
-            .goods(Self.kettle), .goods(.priceChanged(PriceChanged(from: Self.money(1_000), to: Self.money(800), at: Self.now))))
-        let variant = Self.kettle.defaultVariant
-        let asked = [AfterSaleLine(line: 0, quantity: 1, replacement: variant)]
-        let priced = [AfterSaleLine(line: 0, quantity: 1, replacement: variant, replacementPrice: Self.money(800))]
-        let exchangeAsked = Self.requested(.exchange, .replace, lines: priced)
-        cheaper.when(Self.request(.exchange, .replace, lines: asked), by: Self.customer).then(exchangeAsked[0], exchangeAsked[1])
+        let (cheaper, asked, priced) = Self.kettleExchange(repricedTo: 800)
         cheaper.when(Self.request(.exchange, .refund, lines: asked), by: Self.customer).thenRejects(.invalidInput)
         cheaper.when(Self.request(.return, .refund, lines: asked), by: Self.customer).thenRejects(.invalidInput)
         cheaper.when(
@@ -326,13 +333,7 @@ import Testing
     /// prices (the coupon and points the unit had stay theirs), pays it through a payment naming the request, and only
     /// then does the replacement ship; a whole refund of the order later gives back that payment too.
     @Test func aDearerExchangeIsPaidForBeforeTheReplacementShips() {
-        let dearer = Self.received.and(
-            .goods(Self.kettle), .goods(.priceChanged(PriceChanged(from: Self.money(1_000), to: Self.money(1_200), at: Self.now))))
-        let variant = Self.kettle.defaultVariant
-        let asked = [AfterSaleLine(line: 0, quantity: 1, replacement: variant)]
-        let priced = [AfterSaleLine(line: 0, quantity: 1, replacement: variant, replacementPrice: Self.money(1_200))]
-        let exchangeAsked = Self.requested(.exchange, .replace, lines: priced)
-        dearer.when(Self.request(.exchange, .replace, lines: asked), by: Self.customer).then(exchangeAsked[0], exchangeAsked[1])
+        let (dearer, _, priced) = Self.kettleExchange(repricedTo: 1_200)
         let approved = Self.given(dearer, Self.requested(.exchange, .replace, lines: priced) + [Self.approved])
         let back = [ReturnedLine(line: 0, received: 1)]
         let due = Self.afterSale(.differenceDue(ExchangeDifferenceDue(orderVersion: 5, amount: Self.money(200), at: Self.now)))
@@ -413,19 +414,14 @@ import Testing
 
         // No L left to send: the merchant refunds the exchange instead — the kettle as a return refunds it, the ¥2 to its payment.
         let refundInstead = Self.on(.refundExchange)
+        let kettleBack = OrderPartlyRefunded(
+            afterSaleId: Self.afterSaleId, lines: [AfterSaleLine(line: 0, quantity: 1)], amount: Self.money(880), points: 20, at: Self.now)
         settled.when(refundInstead, by: Self.merchant)
             .then(
                 Self.afterSale(
                     .refunded(
-                        AfterSaleRefunded(
-                            orderVersion: 7, lines: [AfterSaleLine(line: 0, quantity: 1)], amount: Self.money(880), points: 20, at: Self.now
-                        ))),
-                Self.order(
-                    .partlyRefunded(
-                        OrderPartlyRefunded(
-                            afterSaleId: Self.afterSaleId, lines: [AfterSaleLine(line: 0, quantity: 1)], amount: Self.money(880),
-                            points: 20,
-                            at: Self.now))),
+                        AfterSaleRefunded(orderVersion: 7, lines: kettleBack.lines, amount: kettleBack.amount, points: 20, at: Self.now))),
+                Self.order(.partlyRefunded(kettleBack)),
                 Self.payment(.refunded(PaymentRefunded(amount: Self.money(880), reason: "after-sale \(Self.afterSaleId)", at: Self.now))),
                 Self.points(.refunded(PointsRefunded(orderId: Self.orderId, points: 20, at: Self.now))),
                 Self.points(.revoked(PointsRevoked(orderId: Self.orderId, points: 8, at: Self.now))),
@@ -439,12 +435,7 @@ import Testing
         Self.given(
             settled,
             [
-                Self.order(
-                    .partlyRefunded(
-                        OrderPartlyRefunded(
-                            afterSaleId: Self.afterSaleId, lines: [AfterSaleLine(line: 0, quantity: 1)], amount: Self.money(880),
-                            points: 20,
-                            at: Self.now))),
+                Self.order(.partlyRefunded(kettleBack)),
                 Self.payment(.refunded(PaymentRefunded(amount: Self.money(880), reason: "after-sale", at: Self.now))),
                 (
                     .payment(Self.diffPaymentId),
