@@ -351,14 +351,20 @@ import Testing
         owing.when(ship, by: Self.merchant).thenRejects(.exchangeDifferenceUnpaid)
 
         // Paying it: only what is owed, only once it is owed, only by the buyer.
-        typealias Pay = DeciderSpec<Payments>
-        func pay(_ spec: DeciderSpec<AfterSales>, afterSale: AfterSaleId = Self.afterSaleId, by actor: Actor = Self.customer) -> Pay.Outcome
+        func pay(_ spec: Spec, afterSale: AfterSaleId = Self.afterSaleId, by actor: Actor = Self.customer) -> DeciderSpec<Payments>.Outcome
         {
-            Pay(copying: spec).when(
+            spec.when(
                 .initiate(
                     orderId: Self.orderId,
                     InitiatePayment(paymentId: Self.diffPaymentId, provider: "sandbox", at: Self.now, afterSaleId: afterSale)),
-                by: actor)
+                by: actor, as: Payments.self)
+        }
+        /// The sandbox provider reports `payment` paid (its `transaction`).
+        func succeeded(_ spec: Spec, _ transaction: String, of payment: PaymentId = Self.diffPaymentId) -> DeciderSpec<Payments>.Outcome {
+            spec.when(
+                .callback(
+                    payment, ProviderCallback(providerTransactionId: transaction, succeeded: true, amount: Self.money(200), at: Self.now)),
+                by: .paymentProvider("sandbox"), as: Payments.self)
         }
         let initiated = PaymentInitiated(
             paymentId: Self.diffPaymentId, orderId: Self.orderId, provider: "sandbox", amount: Self.money(200), at: Self.now,
@@ -368,30 +374,21 @@ import Testing
         pay(owing, afterSale: AfterSaleId(UUID())).thenRejects(.afterSaleNotFound)
         pay(owing, by: .user(Self.rival, .customer)).thenRejects(.notOwner)
         let paying = owing.and(.payment(Self.diffPaymentId), .payment(.initiated(initiated)))
-        let provider = Actor.paymentProvider("sandbox")
         let success = PaymentSucceeded(providerTransactionId: "t2", amount: Self.money(200), at: Self.now)
         let paid = ExchangeDifferencePaid(orderVersion: 6, paymentId: Self.diffPaymentId, amount: Self.money(200), at: Self.now)
         let ledger = OrderDifferencePaid(
             afterSaleId: Self.afterSaleId, paymentId: Self.diffPaymentId, amount: Self.money(200), at: Self.now)
-        Pay(copying: paying).when(
-            .callback(
-                Self.diffPaymentId, ProviderCallback(providerTransactionId: "t2", succeeded: true, amount: Self.money(200), at: Self.now)),
-            by: provider
-        )
-        .then(
-            (.payment(Self.diffPaymentId), .payment(.succeeded(success))), Self.afterSale(.differencePaid(paid)),
-            Self.order(.differencePaid(ledger)))
+        succeeded(paying, "t2")
+            .then(
+                (.payment(Self.diffPaymentId), .payment(.succeeded(success))), Self.afterSale(.differencePaid(paid)),
+                Self.order(.differencePaid(ledger)))
         let settled = paying.and(.payment(Self.diffPaymentId), .payment(.succeeded(success)))
             .and(.afterSale(Self.afterSaleId), .afterSale(.differencePaid(paid))).and(.order(Self.orderId), .order(.differencePaid(ledger)))
         // A second payment started while it was owed, paid after the first: captured and given back at once.
         let second = PaymentId(Self.id("0000000000d3"))
         var started = initiated
         started.paymentId = second
-        Pay(copying: settled.and(.payment(second), .payment(.initiated(started))))
-            .when(
-                .callback(second, ProviderCallback(providerTransactionId: "t4", succeeded: true, amount: Self.money(200), at: Self.now)),
-                by: provider
-            )
+        succeeded(settled.and(.payment(second), .payment(.initiated(started))), "t4", of: second)
             .then(
                 (
                     .payment(second),
@@ -402,14 +399,9 @@ import Testing
                     .payment(.refunded(PaymentRefunded(amount: Self.money(200), reason: "exchange not payable", at: Self.now)))
                 ))
         // The same payment's second transaction is refused; the paid one is the order's to refund, not an admin's alone.
-        Pay(copying: settled).when(
-            .callback(
-                Self.diffPaymentId, ProviderCallback(providerTransactionId: "t3", succeeded: true, amount: Self.money(200), at: Self.now)),
-            by: provider
-        )
-        .thenRejects(.paymentNotPending)
+        succeeded(settled, "t3").thenRejects(.paymentNotPending)
         pay(settled).thenRejects(.paymentAlreadyExists)
-        Pay(copying: settled).when(.refund(Self.diffPaymentId, reason: "oops"), by: .user(UserId(UUID()), .admin)).thenRejects(
+        settled.when(.refund(Self.diffPaymentId, reason: "oops"), by: .user(UserId(UUID()), .admin), as: Payments.self).thenRejects(
             .orderNotRefundable)
 
         // No L left to send: the merchant refunds the exchange instead — the kettle as a return refunds it, the ¥2 to its payment.
@@ -471,7 +463,7 @@ import Testing
         )
         .and(.order(Self.orderId), .order(.afterSaleClosed(AfterSaleClosed(afterSaleId: Self.afterSaleId, replaced: priced, at: Self.now))))
         .and(.order(Self.orderId), .order(.refundRequested(RefundRequested(reason: "都不要了", at: Self.now))))
-        DeciderSpec<Orders>(copying: shipped).when(.onOrder(Self.orderId, .approveRefund), by: Self.merchant)
+        shipped.when(.onOrder(Self.orderId, .approveRefund), by: Self.merchant, as: Orders.self)
             .then(
                 Self.order(.refundApproved(RefundApproved(at: Self.now))),
                 Self.order(.refunded(OrderRefunded(amount: Self.money(5_400), at: Self.now))),

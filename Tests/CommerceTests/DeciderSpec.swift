@@ -27,7 +27,7 @@ struct DeciderSpec<D: Decider> {
     }
 
     /// Another decider's spec over the same events (a flow that crosses aggregates: an after-sale request and its payment).
-    init<Other: Decider>(copying other: DeciderSpec<Other>) {
+    private init<Other: Decider>(copying other: DeciderSpec<Other>) {
         streams = other.streams
         policy = other.policy
     }
