@@ -189,14 +189,25 @@ struct AppendPlan {
         try await connection.query(statement(condition: nil), logger: logger)
     }
 
-    /// Writes the plan in one statement of its own (one round trip, its own commit) when the head is still the one the plan
-    /// started from and every chain it took to be new still is; otherwise writes nothing and returns false. When the head
-    /// has not moved, nothing has been committed since this node's last commit, so what it knew then is still so.
-    func writeIfCurrent(connection: PostgresConnection, logger: Logger) async throws -> Bool {
+    /// Writes the plan in one statement of its own (one round trip, its own commit) on `connection`; true when it wrote.
+    /// It writes when the head, once locked, is the one the plan started from (position and hash) and every chain it
+    /// took to be new still is; otherwise it writes nothing. The statement is prepared once per connection (planning it
+    /// cost as much as writing a dozen events).
+    func writeIfCurrent(on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         guard !rows.isEmpty else { return true }
-        let rows = try await connection.query(statement(condition: assumedNew), logger: logger)
-        for try await written in rows.decode(Bool.self) { return written }
+        let written = try await connection.execute(WriteIfCurrent(bindings: statement(condition: assumedNew).binds), logger: logger)
+        for try await wrote in written { return wrote }
         return false
+    }
+
+    /// `writeIfCurrent`'s statement, prepared: its text is the same for every plan (every value is bound).
+    struct WriteIfCurrent: PostgresPreparedStatement {
+        static let name = "emporium_append_if_current"
+        static let sql = AppendPlan(cached: .empty, chains: [:], for: []).statement(condition: []).sql
+        let bindings: PostgresBindings
+
+        func makeBindings() -> PostgresBindings { bindings }
+        func decodeRow(_ row: PostgresRow) throws -> Bool { try row.decode(Bool.self) }
     }
 
     /// The write statement; with `condition`, guarded by the start head (locked) and the chains that must not exist.
@@ -234,32 +245,37 @@ struct AppendPlan {
                 """
         }
         let startPosition = Int64(start.position)
+        let startHash = ByteBuffer(bytes: start.hash.bytes)
         let newKinds = assumedNew.map(\.kind)
         let newNames = assumedNew.map(\.name)
-        // `current` locks the head only if it is still the start (a head moved meanwhile is re-read after the lock wait
-        // and fails the test), and only if no chain taken to be new exists (read in a snapshot no older than the start).
+        // `current` locks the head, waiting for a transaction that holds it (another node's), and reads it as that one
+        // committed it. The rows are written only if it is the plan's start, the very position and hash, and no chain
+        // taken to be new exists: the head is written only under its lock, so when it is the start nothing else was
+        // committed since the node learned what the plan stands on, and the statement's snapshot (taken no earlier than
+        // that) shows the chains as they were then.
         return """
             WITH current AS (
-                SELECT position FROM emporium_log_head
-                WHERE position = \(startPosition) AND NOT EXISTS (
+                SELECT position, hash FROM emporium_log_head FOR UPDATE),
+            checked AS (
+                SELECT coalesce(position = \(startPosition) AND hash = \(startHash) AND NOT EXISTS (
                     SELECT 1 FROM emporium_chains AS c JOIN UNNEST(\(newKinds)::smallint[], \(newNames)::text[]) AS n(kind, name)
-                    ON c.kind = n.kind AND c.name = n.name)
-                FOR UPDATE),
+                    ON c.kind = n.kind AND c.name = n.name), false) AS ok
+                FROM current),
             events AS (
                 INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)
                 SELECT * FROM UNNEST(\(positions)::bigint[], \(ids)::uuid[], \(streams)::text[], \(versions)::bigint[], \(types)::text[],
                                      \(actors)::text[], \(correlations)::uuid[], \(times)::bigint[], \(records)::bytea[])
-                WHERE EXISTS (SELECT 1 FROM current)),
+                WHERE (SELECT ok FROM checked)),
             chains AS (
                 INSERT INTO emporium_chains (kind, name, count, last)
                 SELECT * FROM UNNEST(\(kinds)::smallint[], \(names)::text[], \(counts)::bigint[], \(lasts)::bigint[])
-                WHERE EXISTS (SELECT 1 FROM current)
+                WHERE (SELECT ok FROM checked)
                 ON CONFLICT (kind, name) DO UPDATE SET count = EXCLUDED.count, last = EXCLUDED.last),
             head AS (
                 UPDATE emporium_log_head SET position = \(position), hash = \(hash), recorded_at = \(head.recordedAt?.nanosecondsSinceEpoch)
-                WHERE EXISTS (SELECT 1 FROM current)),
-            notified AS (SELECT pg_notify(\(Schema.channel), \(String(head.position))) FROM current)
-            SELECT EXISTS (SELECT 1 FROM current) AND (SELECT count(*) FROM notified) >= 0
+                WHERE (SELECT ok FROM checked)),
+            notified AS (SELECT pg_notify(\(Schema.channel), \(String(head.position))) FROM checked WHERE ok)
+            SELECT coalesce((SELECT ok FROM checked), false) AND (SELECT count(*) FROM notified) >= 0
             """
     }
 }

@@ -112,6 +112,9 @@ public final class PostgresLog: LogBackend, Sendable {
     public func close() async {
         watcher.withLock { $0?.cancel() }
         headWatch.close()
+        if let writer = writer.withLock({ $0 }) {
+            do { try await writer.close() } catch { options.logger.debug("closing the writer failed", metadata: ["error": "\(error)"]) }
+        }
         let runner = pool.withLock { $0.runner }
         runner.cancel()
         _ = await runner.value
@@ -216,15 +219,16 @@ public final class PostgresLog: LogBackend, Sendable {
 
     private func commitLoop() async {
         while let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout) {
-            do {
-                let (outcomes, head, records) = try await commit(batch)
-                if let onCommit = options.onCommit, !records.isEmpty { await onCommit(records) }
-                if head.position > headWatch.head { headWatch.publish(head.position) }
-                for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
-            } catch {
-                let failure = (error as? EventLogError) ?? .unavailable(String(reflecting: error))
-                options.logger.error("an append transaction failed", metadata: ["error": "\(failure)", "appends": "\(batch.count)"])
-                for pending in batch { pending.continuation.resume(throwing: failure) }
+            if let (results, plan) = await writtenInOneStatement(batch) {
+                statistics.withLock {
+                    $0.transactions += 1
+                    $0.oneStatementTransactions += 1
+                    $0.appends += batch.count
+                    $0.events += plan.rows.count
+                }
+                await answer(batch, with: results, head: plan.head, records: options.onCommit == nil ? [] : plan.rows.map(\.recorded))
+            } else {
+                await commitLockedAndAnswer(batch)
             }
         }
     }
@@ -239,36 +243,93 @@ public final class PostgresLog: LogBackend, Sendable {
     private let cache = Mutex<Cache?>(nil)
     static let cachedChainsMax = 100_000
 
-    /// Commits `batch`: first on what this node knew after its last commit, in one statement, when every append of it
-    /// was accepted on that knowledge; then, when the head moved meanwhile (another node committed) or anything was
-    /// refused or failed, in a transaction that locks the head and reads what it needs.
-    private func commit(_ batch: [Pending]) async throws -> ([Result<AppendResult, EventLogError>], LogHead, [RecordedEvent]) {
-        if let known = cache.withLock({ $0 }), options.holdBeforeCommit == nil {
-            var plan = AppendPlan(cached: known.head, chains: known.chains, for: batch.flatMap(\.appends))
-            let results = Self.place(batch, on: &plan, clock: options.clock)
-            let accepted = results.allSatisfy { if case .success = $0 { true } else { false } }
-            if accepted, await writeIfCurrent(plan) {
-                remember(plan, merging: true)
-                statistics.withLock {
-                    $0.transactions += 1
-                    $0.oneStatementTransactions += 1
-                    $0.appends += batch.count
-                    $0.events += plan.rows.count
-                }
-                return (results, plan.head, options.onCommit == nil ? [] : plan.rows.map(\.recorded))
-            }
+    /// Commits `batch` in one statement on what this node knew after its last commit, when every append of it is accepted on
+    /// that knowledge and it is still so; nil when not (another node committed meanwhile, an append was refused, the
+    /// statement failed), and the batch is then decided again under the lock.
+    private func writtenInOneStatement(_ batch: [Pending]) async -> ([Result<AppendResult, EventLogError>], AppendPlan)? {
+        guard options.holdBeforeCommit == nil, reachability.isReachable,
+            var plan = cache.withLock({ cache in
+                cache.map { AppendPlan(cached: $0.head, chains: $0.chains, for: batch.flatMap(\.appends)) }
+            })
+        else { return nil }
+        let results = Self.place(batch, on: &plan, clock: options.clock)
+        guard results.allSatisfy({ if case .success = $0 { true } else { false } }), let writer = await connectedWriter(),
+            await written(plan, on: writer)
+        else {
             cache.withLock { $0 = nil }
+            return nil
         }
-        return try await commitLocked(batch)
+        remember(plan, merging: true)
+        return (results, plan)
     }
 
-    /// The one-statement write; a failure (a retried event id, a dropped connection) is logged and the batch goes to the
-    /// locked path, which tells a retry from a conflict and reports what is wrong.
-    private func writeIfCurrent(_ plan: AppendPlan) async -> Bool {
+    /// Hands `records` to the replica, publishes the head and answers the appenders.
+    private func answer(
+        _ batch: [Pending], with outcomes: [Result<AppendResult, EventLogError>], head: LogHead, records: [RecordedEvent]
+    ) async {
+        if let onCommit = options.onCommit, !records.isEmpty { await onCommit(records) }
+        if head.position > headWatch.head { headWatch.publish(head.position) }
+        for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
+    }
+
+    /// Commits `batch` under the lock and answers it; a transaction that fails fails every append of it.
+    private func commitLockedAndAnswer(_ batch: [Pending]) async {
         do {
-            return try await bounded { connection in try await plan.writeIfCurrent(connection: connection, logger: self.options.logger) }
+            let (outcomes, head, records) = try await commitLocked(batch)
+            await answer(batch, with: outcomes, head: head, records: records)
+        } catch {
+            let failure = (error as? EventLogError) ?? .unavailable(String(reflecting: error))
+            options.logger.error("an append transaction failed", metadata: ["error": "\(failure)", "appends": "\(batch.count)"])
+            for pending in batch { pending.continuation.resume(throwing: failure) }
+        }
+    }
+
+    /// The connection one-statement writes are sent on, its statement prepared on it once; connected when first needed,
+    /// and again after a write on it failed.
+    private let writer = Mutex<PostgresConnection?>(nil)
+
+    /// The writer connection, connected when it is not (nil when that fails: the batch goes to the locked path).
+    private func connectedWriter() async -> PostgresConnection? {
+        if let connection = writer.withLock({ $0 }), !connection.isClosed { return connection }
+        do {
+            var configuration = connectionConfiguration(timeout: options.answerTimeout)
+            // One plan for every write, whatever its size (the statement's shape does not change with it).
+            configuration.options.additionalStartupParameters = [("plan_cache_mode", "force_generic_plan")]
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: options.logger)
+            let replaced = writer.withLock { writer in
+                defer { writer = connection }
+                return writer
+            }
+            replaced?.close().whenComplete { _ in }
+            return connection
+        } catch {
+            options.logger.debug("connecting the writer failed; appending under the lock", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// A connection of its own to the log of record (not the pool's), connecting within `timeout`.
+    private func connectionConfiguration(timeout: Duration) -> PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(
+            host: endpoint.host, port: endpoint.port, username: endpoint.user, password: endpoint.password,
+            database: endpoint.database, tls: .disable)
+        configuration.options.connectTimeout = .milliseconds(timeout.wholeMilliseconds)
+        return configuration
+    }
+
+    /// Whether `plan`, sent on `connection`, wrote; a failure (a retried event id, a dropped connection, no answer within
+    /// the answer timeout, when the connection is closed) is logged and the batch goes to the locked path, which tells a
+    /// retry from a conflict and reports what is wrong.
+    private func written(_ plan: AppendPlan, on connection: PostgresConnection) async -> Bool {
+        do {
+            let logger = options.logger
+            return try await Self.within(options.answerTimeout, closing: ConnectionInUse(connection)) {
+                try await plan.writeIfCurrent(on: connection, logger: logger)
+            }
         } catch {
             options.logger.debug("a one-statement append failed; deciding again under the lock", metadata: ["error": "\(error)"])
+            // Whatever went wrong (a refusal, a lost link), the next write starts on a new connection.
+            connection.close().whenComplete { _ in }
             return false
         }
     }
@@ -446,12 +507,23 @@ public final class PostgresLog: LogBackend, Sendable {
             """)
     }
 
+    /// A binary search over positions, one statement: `recordedAt` strictly increases with the position, and positions
+    /// are gapless from 1 to the head, so each step reads one record's time by the primary key.
     public func position(atOrAfter time: Timestamp) async throws -> UInt64? {
         let logger = options.logger
         return try await bounded { connection in
             let rows = try await connection.query(
-                "SELECT min(position) FROM emporium_events WHERE recorded_at >= \(time.nanosecondsSinceEpoch)", logger: logger)
-            for try await position in rows.decode(Int64?.self) { return position.map(UInt64.init) }
+                """
+                WITH RECURSIVE search(low, high) AS (
+                    SELECT 1::bigint, position + 1 FROM emporium_log_head
+                    UNION ALL
+                    SELECT CASE WHEN e.recorded_at >= \(time.nanosecondsSinceEpoch) THEN s.low ELSE e.position + 1 END,
+                           CASE WHEN e.recorded_at >= \(time.nanosecondsSinceEpoch) THEN e.position ELSE s.high END
+                    FROM search AS s JOIN emporium_events AS e ON e.position = (s.low + s.high) / 2
+                    WHERE s.low < s.high)
+                SELECT low, low <= (SELECT position FROM emporium_log_head) FROM search WHERE low >= high
+                """, logger: logger)
+            for try await (position, found) in rows.decode((Int64, Bool).self) { return found ? UInt64(position) : nil }
             return nil
         }
     }
@@ -720,13 +792,10 @@ public final class PostgresLog: LogBackend, Sendable {
 
     /// The head position, read on a new connection (closed after), within `probeTimeout`.
     private func probe() async throws -> UInt64 {
-        var configuration = PostgresConnection.Configuration(
-            host: endpoint.host, port: endpoint.port, username: endpoint.user, password: endpoint.password,
-            database: endpoint.database, tls: .disable)
         // Short: a probe started while the link was dark must not keep the node refusing for a whole answer timeout
         // after PostgreSQL is back (a healthy server answers a new connection in milliseconds; a slow one is asked again).
         let timeout = min(options.answerTimeout, Self.probeTimeout)
-        configuration.options.connectTimeout = .milliseconds(timeout.wholeMilliseconds)
+        let configuration = connectionConfiguration(timeout: timeout)
         let inUse = ConnectionInUse()
         let logger = options.logger
         let settings = configuration

@@ -241,10 +241,12 @@ import Testing
         defer { nodes.link.close() }
         let (link, other, node, ofRecord) = (nodes.link, nodes.other, nodes.node, nodes.ofRecord)
         let (goods, buyer) = (nodes.goods, nodes.buyer)
-        try await node.run(.addToCart(goods, quantity: 1), as: buyer)  // the node now knows the head: one-statement commits
+        // The node now knows the head: its next commits are one statement, prepared on its writer connection by the second.
+        for _ in 1...2 { try await node.run(.addToCart(goods, quantity: 1), as: buyer) }
 
         let before = try await ofRecord.head()
-        link.cut(afterRequestContaining: "INSERT INTO emporium_events")
+        // The one-statement write is prepared on the node's writer connection: each commit binds and executes it by name.
+        link.cut(afterRequestContaining: "emporium_append_if_current")
         let lost = await outcome { try await node.run(.addToCart(goods, quantity: 2), as: buyer, key: "cart-once") }
         #expect(lost == "log_unavailable")
         let head = try await ofRecord.head()

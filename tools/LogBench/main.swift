@@ -143,7 +143,8 @@ struct LogBench: AsyncParsableCommand {
         let log = try await PostgresLog.connect(endpoint, options: options)
         let selected = Set(workloads.split(separator: ",").map(String.init))
         print(
-            "# emporium PostgreSQL log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(endpoint.redacted)")
+            "# emporium PostgreSQL log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(endpoint.redacted)"
+        )
         for (name, appenders, events) in [
             ("single", 1, 1), ("concurrent", Self.concurrentAppenders, 1), ("batch", 1, Self.batchEvents),
         ] where selected.contains(name) {
@@ -153,7 +154,8 @@ struct LogBench: AsyncParsableCommand {
             let transactions = after.transactions - before.transactions
             print(
                 String(
-                    format: "#   %@: %d transactions, %.1f events per transaction", name, transactions,
+                    format: "#   %@: %d transactions (%d in one statement), %.1f events per transaction", name, transactions,
+                    after.oneStatementTransactions - before.oneStatementTransactions,
                     Double(after.events - before.events) / Double(max(transactions, 1))))
             report(name, outcome, backend: "pglog")
         }
