@@ -186,96 +186,97 @@ struct AppendPlan {
     /// Writes the placed rows, the chains they moved and the head, and notifies followers (at commit).
     func write(connection: PostgresConnection, logger: Logger) async throws {
         guard !rows.isEmpty else { return }
-        try await connection.query(statement(condition: nil), logger: logger)
+        var bindings = PostgresBindings(capacity: 17)
+        for value in written { bindings.append(value) }
+        try await connection.query(PostgresQuery(unsafeSQL: Self.writeSQL, binds: bindings), logger: logger)
     }
 
-    /// Writes the plan in one statement of its own (one round trip, its own commit) on `connection`; true when it wrote.
-    /// It writes when the head, once locked, is the one the plan started from (position and hash) and every chain it
-    /// took to be new still is; otherwise it writes nothing. The statement is prepared once per connection (planning it
-    /// cost as much as writing a dozen events).
-    func writeIfCurrent(on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        guard !rows.isEmpty else { return true }
-        let written = try await connection.execute(WriteIfCurrent(bindings: statement(condition: assumedNew).binds), logger: logger)
-        for try await wrote in written { return wrote }
-        return false
-    }
-
-    /// `writeIfCurrent`'s statement, prepared: its text is the same for every plan (every value is bound).
-    struct WriteIfCurrent: PostgresPreparedStatement {
-        static let name = "emporium_append_if_current"
-        static let sql = AppendPlan(cached: .empty, chains: [:], for: []).statement(condition: []).sql
-        let bindings: PostgresBindings
-
-        func makeBindings() -> PostgresBindings { bindings }
-        func decodeRow(_ row: PostgresRow) throws -> Bool { try row.decode(Bool.self) }
-    }
-
-    /// The write statement; with `condition`, guarded by the start head (locked) and the chains that must not exist.
-    private func statement(condition assumedNew: [ChainKey]?) -> PostgresQuery {
-        let positions = rows.map { Int64($0.position) }
-        let ids = rows.map(\.event.eventId)
-        let streams = rows.map(\.stream.rawValue)
-        let versions = rows.map { Int64($0.version) }
-        let types = rows.map(\.event.type)
-        let actors = rows.map(\.event.metadata.actor)
-        let correlations = rows.map(\.event.metadata.correlationId)
-        let times = rows.map(\.recordedAt.nanosecondsSinceEpoch)
-        let records = rows.map { ByteBuffer(bytes: $0.record) }
-        let dirty = chains.filter(\.value.dirty)
-        let kinds = dirty.map(\.key.kind)
-        let names = dirty.map(\.key.name)
-        let counts = dirty.map { Int64($0.value.count) }
-        let lasts = dirty.map { Int64($0.value.last) }
-        let hash = ByteBuffer(bytes: head.hash.bytes)
-        let position = Int64(head.position)
-        guard let assumedNew else {
-            // One statement: the rows, the chains they moved, the head, and the notification (sent at commit).
-            return """
-                WITH events AS (
-                    INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)
-                    SELECT * FROM UNNEST(\(positions)::bigint[], \(ids)::uuid[], \(streams)::text[], \(versions)::bigint[], \(types)::text[],
-                                         \(actors)::text[], \(correlations)::uuid[], \(times)::bigint[], \(records)::bytea[])),
-                chains AS (
-                    INSERT INTO emporium_chains (kind, name, count, last)
-                    SELECT * FROM UNNEST(\(kinds)::smallint[], \(names)::text[], \(counts)::bigint[], \(lasts)::bigint[])
-                    ON CONFLICT (kind, name) DO UPDATE SET count = EXCLUDED.count, last = EXCLUDED.last),
-                head AS (
-                    UPDATE emporium_log_head SET position = \(position), hash = \(hash), recorded_at = \(head.recordedAt?.nanosecondsSinceEpoch))
-                SELECT pg_notify(\(Schema.channel), \(String(head.position)))
-                """
+    /// Sends the plan in one statement of its own (its own commit) on the connection `prepared` was prepared on, at once
+    /// and behind whatever was sent on it before (postgres-nio writes the request before it returns); the answer says
+    /// whether it wrote. It writes when the head, once locked, is the one the plan started from (position and hash) and
+    /// every chain it took to be new still is; otherwise it writes nothing. The start may be a head this node has not
+    /// committed yet (a write it sent just before this one on the same connection, which PostgreSQL runs first): when
+    /// that one did not commit, this one writes nothing either.
+    func sendIfCurrent(_ prepared: PreparedQuery) -> EventLoopFuture<Bool> {
+        prepared.execute(
+            written + [
+                Self.data(Int64(start.position)), Self.data(ByteBuffer(bytes: start.hash.bytes)), Self.data(assumedNew.map(\.kind)),
+                Self.data(assumedNew.map(\.name)),
+            ]
+        ).map { rows in
+            // Read by hand: the prepared query's row description (from a Describe, before any Bind) says text, but the
+            // answer comes in binary. A boolean either way: 1, or "t".
+            guard let cell = rows.first?.first(where: { _ in true }), let byte = cell.bytes?.readableBytesView.first else { return false }
+            return byte == 1 || byte == UInt8(ascii: "t")
         }
-        let startPosition = Int64(start.position)
-        let startHash = ByteBuffer(bytes: start.hash.bytes)
-        let newKinds = assumedNew.map(\.kind)
-        let newNames = assumedNew.map(\.name)
-        // `current` locks the head, waiting for a transaction that holds it (another node's), and reads it as that one
-        // committed it. The rows are written only if it is the plan's start, the very position and hash, and no chain
-        // taken to be new exists: the head is written only under its lock, so when it is the start nothing else was
-        // committed since the node learned what the plan stands on, and the statement's snapshot (taken no earlier than
-        // that) shows the chains as they were then.
-        return """
-            WITH current AS (
-                SELECT position, hash FROM emporium_log_head FOR UPDATE),
-            checked AS (
-                SELECT coalesce(position = \(startPosition) AND hash = \(startHash) AND NOT EXISTS (
-                    SELECT 1 FROM emporium_chains AS c JOIN UNNEST(\(newKinds)::smallint[], \(newNames)::text[]) AS n(kind, name)
-                    ON c.kind = n.kind AND c.name = n.name), false) AS ok
-                FROM current),
-            events AS (
-                INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)
-                SELECT * FROM UNNEST(\(positions)::bigint[], \(ids)::uuid[], \(streams)::text[], \(versions)::bigint[], \(types)::text[],
-                                     \(actors)::text[], \(correlations)::uuid[], \(times)::bigint[], \(records)::bytea[])
-                WHERE (SELECT ok FROM checked)),
-            chains AS (
-                INSERT INTO emporium_chains (kind, name, count, last)
-                SELECT * FROM UNNEST(\(kinds)::smallint[], \(names)::text[], \(counts)::bigint[], \(lasts)::bigint[])
-                WHERE (SELECT ok FROM checked)
-                ON CONFLICT (kind, name) DO UPDATE SET count = EXCLUDED.count, last = EXCLUDED.last),
-            head AS (
-                UPDATE emporium_log_head SET position = \(position), hash = \(hash), recorded_at = \(head.recordedAt?.nanosecondsSinceEpoch)
-                WHERE (SELECT ok FROM checked)),
-            notified AS (SELECT pg_notify(\(Schema.channel), \(String(head.position))) FROM checked WHERE ok)
-            SELECT coalesce((SELECT ok FROM checked), false) AND (SELECT count(*) FROM notified) >= 0
-            """
     }
+
+    /// What a write binds, `$1` to `$17` of both statements: the rows, the chains they moved, the new head and the
+    /// notification's payload.
+    private var written: [PostgresData] {
+        let dirty = chains.filter(\.value.dirty)
+        return [
+            Self.data(rows.map { Int64($0.position) }), Self.data(rows.map(\.event.eventId)), Self.data(rows.map(\.stream.rawValue)),
+            Self.data(rows.map { Int64($0.version) }), Self.data(rows.map(\.event.type)), Self.data(rows.map(\.event.metadata.actor)),
+            Self.data(rows.map(\.event.metadata.correlationId)), Self.data(rows.map(\.recordedAt.nanosecondsSinceEpoch)),
+            Self.data(rows.map { ByteBuffer(bytes: $0.record) }),
+            Self.data(dirty.map(\.key.kind)), Self.data(dirty.map(\.key.name)), Self.data(dirty.map { Int64($0.value.count) }),
+            Self.data(dirty.map { Int64($0.value.last) }),
+            Self.data(Int64(head.position)), Self.data(ByteBuffer(bytes: head.hash.bytes)),
+            Self.data(head.recordedAt?.nanosecondsSinceEpoch ?? 0), Self.data(String(head.position)),
+        ]
+    }
+
+    private static func data(_ value: some PostgresDynamicTypeEncodable) -> PostgresData {
+        var buffer = ByteBuffer()
+        value.encode(into: &buffer, context: .default)
+        return PostgresData(type: value.psqlType, formatCode: value.psqlFormat, value: buffer)
+    }
+
+    /// The rows, the chains they moved, the head, and the notification (sent at commit), in one statement.
+    static let writeSQL = """
+        WITH events AS (
+            INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)
+            SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::uuid[], $8::bigint[],
+                                 $9::bytea[])),
+        chains AS (
+            INSERT INTO emporium_chains (kind, name, count, last)
+            SELECT * FROM UNNEST($10::smallint[], $11::text[], $12::bigint[], $13::bigint[])
+            ON CONFLICT (kind, name) DO UPDATE SET count = EXCLUDED.count, last = EXCLUDED.last),
+        head AS (
+            UPDATE emporium_log_head SET position = $14::bigint, hash = $15::bytea, recorded_at = $16::bigint)
+        SELECT pg_notify('\(Schema.channel)', $17::text)
+        """
+
+    /// `writeSQL` guarded by the start head (`$18`, `$19`) and the chains that must not exist (`$20`, `$21`), prepared once
+    /// per connection (planning it cost as much as writing a dozen events). `current` locks the head, waiting for the
+    /// transaction that holds it (this node's write before, or another node's), and reads it as that one committed it.
+    /// The rows are written only if it is the plan's start, the very position and hash, and no chain taken to be new
+    /// exists: the head is written only under its lock, so when it is the start nothing else was committed since the
+    /// node learned what the plan stands on, and the statement's snapshot (taken no earlier than that) shows the chains
+    /// as they were then.
+    static let writeIfCurrentSQL = """
+        WITH current AS (
+            SELECT position, hash FROM emporium_log_head FOR UPDATE),
+        checked AS (
+            SELECT coalesce(position = $18::bigint AND hash = $19::bytea AND NOT EXISTS (
+                SELECT 1 FROM emporium_chains AS c JOIN UNNEST($20::smallint[], $21::text[]) AS n(kind, name)
+                ON c.kind = n.kind AND c.name = n.name), false) AS ok
+            FROM current),
+        events AS (
+            INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)
+            SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::uuid[], $8::bigint[],
+                                 $9::bytea[])
+            WHERE (SELECT ok FROM checked)),
+        chains AS (
+            INSERT INTO emporium_chains (kind, name, count, last)
+            SELECT * FROM UNNEST($10::smallint[], $11::text[], $12::bigint[], $13::bigint[])
+            WHERE (SELECT ok FROM checked)
+            ON CONFLICT (kind, name) DO UPDATE SET count = EXCLUDED.count, last = EXCLUDED.last),
+        head AS (
+            UPDATE emporium_log_head SET position = $14::bigint, hash = $15::bytea, recorded_at = $16::bigint
+            WHERE (SELECT ok FROM checked)),
+        notified AS (SELECT pg_notify('\(Schema.channel)', $17::text) FROM checked WHERE ok)
+        SELECT coalesce((SELECT ok FROM checked), false) AND (SELECT count(*) FROM notified) >= 0
+        """
 }

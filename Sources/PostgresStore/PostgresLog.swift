@@ -25,8 +25,12 @@ public final class PostgresLog: LogBackend, Sendable {
         public var logger = Logger(label: "emporium.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
         /// How often a follower re-reads the head when no notification came.
         public var pollInterval = Duration.milliseconds(500)
-        /// Connections this node keeps to PostgreSQL.
+        /// Connections this node keeps to PostgreSQL (its writer connection besides).
         public var connectionsMax = 8
+        /// How many one-statement append transactions this node sends before the first of them is answered: each is placed
+        /// on what the ones before it will have written, and PostgreSQL runs it as soon as they commit, so the node places,
+        /// sends and answers while PostgreSQL writes. 1 sends one at a time.
+        public var pipelineDepth = 2
         /// How long a request to PostgreSQL may take, a connection included, before it is given up as `unavailable`
         /// (PostgreSQL failing over, or this node cut off from it): an append waits at most this long in the queue and
         /// as long again for its commit. PostgreSQL ends a transaction left idle this long too, so a node cut off in the
@@ -73,6 +77,8 @@ public final class PostgresLog: LogBackend, Sendable {
         public var appends = 0
         /// Of `transactions`, those made in one statement on what the node knew (no read, no BEGIN/COMMIT).
         public var oneStatementTransactions = 0
+        /// Of `oneStatementTransactions`, those sent while a write before them was not answered yet.
+        public var pipelinedTransactions = 0
     }
 
     public var commitStatistics: CommitStatistics { statistics.withLock { $0 } }
@@ -113,7 +119,9 @@ public final class PostgresLog: LogBackend, Sendable {
         watcher.withLock { $0?.cancel() }
         headWatch.close()
         if let writer = writer.withLock({ $0 }) {
-            do { try await writer.close() } catch { options.logger.debug("closing the writer failed", metadata: ["error": "\(error)"]) }
+            do { try await writer.connection.close() } catch {
+                options.logger.debug("closing the writer failed", metadata: ["error": "\(error)"])
+            }
         }
         let runner = pool.withLock { $0.runner }
         runner.cancel()
@@ -171,24 +179,55 @@ public final class PostgresLog: LogBackend, Sendable {
         private struct State {
             var waiting: [Pending] = []
             var running = false
+            /// The loop, asleep until an append comes or a write of it is answered.
+            var sleeper: CheckedContinuation<Void, Never>?
+            /// Woken while it was not asleep: its next sleep returns at once.
+            var woken = false
         }
 
         private let state = Mutex(State())
 
-        /// Queues `pending`; true when the caller must start the commit loop.
+        /// Queues `pending`; true when the caller must start the commit loop (otherwise the loop is woken).
         func submit(_ pending: Pending) -> Bool {
-            state.withLock { state in
+            let start = state.withLock { state in
                 state.waiting.append(pending)
                 guard !state.running else { return false }
                 state.running = true
                 return true
             }
+            if !start { wake() }
+            return start
         }
 
-        /// The next batch (at most `eventsMax` events, at least one append), or nil, ending the loop. Appends that waited
+        /// Returns once `wake` is called (at once, if it was since the last sleep).
+        func sleep() async {
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { state in
+                    guard !state.woken else {
+                        state.woken = false
+                        return true
+                    }
+                    state.sleeper = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        }
+
+        func wake() {
+            let sleeper = state.withLock { state in
+                defer { state.sleeper = nil }
+                if state.sleeper == nil { state.woken = true }
+                return state.sleeper
+            }
+            sleeper?.resume()
+        }
+
+        /// The next batch (at most `eventsMax` events, at least one append), or nil: then, when `ending`, the loop ends
+        /// (the next append starts another); otherwise it goes on (it has writes in flight to wait for). Appends that waited
         /// longer than `waitMax` (the commits before them hung: PostgreSQL is failing over, or out of reach) are answered
         /// `unavailable` without being sent: their callers retry, and nothing of them is committed behind their backs.
-        func take(eventsMax: Int, waitMax: Duration) -> [Pending]? {
+        func take(eventsMax: Int, waitMax: Duration, ending: Bool) -> [Pending]? {
             let now = ContinuousClock.now
             let (batch, expired) = state.withLock { state -> ([Pending]?, [Pending]) in
                 // Queued in order: the expired ones are a prefix (usually empty: one comparison).
@@ -196,7 +235,7 @@ public final class PostgresLog: LogBackend, Sendable {
                 let expired = Array(state.waiting.prefix(stale))
                 state.waiting.removeFirst(stale)
                 guard !state.waiting.isEmpty else {
-                    state.running = false
+                    if ending { state.running = false }
                     return (nil, expired)
                 }
                 var events = 0
@@ -217,24 +256,50 @@ public final class PostgresLog: LogBackend, Sendable {
         }
     }
 
+    /// Sends batches as they come, up to `pipelineDepth` one-statement writes at once, and answers each in order as it
+    /// commits; a batch that cannot be written on what the node knows (another node committed, an append refused) waits
+    /// for every write before it and is decided again under the lock.
     private func commitLoop() async {
-        while let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout) {
-            if let (results, plan) = await writtenInOneStatement(batch) {
-                statistics.withLock {
-                    $0.transactions += 1
-                    $0.oneStatementTransactions += 1
-                    $0.appends += batch.count
-                    $0.events += plan.rows.count
+        var writing: [Write] = []  // oldest first
+        while true {
+            while let first = writing.first, first.isAnswered { await finish(&writing, keeping: writing.count - 1) }
+            if writing.count < max(options.pipelineDepth, 1) {
+                let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout, ending: writing.isEmpty)
+                if let batch {
+                    if let write = await send(batch, behind: writing.count) {
+                        writing.append(write)
+                    } else {
+                        await finish(&writing, keeping: 0)
+                        await commitLockedAndAnswer(batch)
+                    }
+                    continue
                 }
-                await answer(batch, with: results, head: plan.head, records: options.onCommit == nil ? [] : plan.rows.map(\.recorded))
-            } else {
-                await commitLockedAndAnswer(batch)
+                if writing.isEmpty { return }
             }
+            await committer.sleep()
         }
     }
 
-    /// What this node knew after its last commit: the head it wrote and the chains it read or moved then. Valid only while
-    /// the head is still that one (`AppendPlan.writeIfCurrent` checks, under the lock).
+    /// A one-statement write sent and not answered yet: the batch, what each of its appends placed, and the write.
+    private struct Write {
+        let batch: [Pending]
+        let plan: AppendPlan
+        let results: [Result<AppendResult, EventLogError>]
+        let written: Task<Bool, Never>
+        let answered: Answered
+        /// Sent while a write before it was in flight.
+        let pipelined: Bool
+
+        final class Answered: Sendable {
+            let flag = Atomic<Bool>(false)
+        }
+
+        var isAnswered: Bool { answered.flag.load(ordering: .acquiring) }
+    }
+
+    /// What this node knew after its last commit, and what it will know once the writes in flight commit (each write
+    /// updates it when it is sent): the head it wrote and the chains it read or moved then. Valid only while the head is
+    /// still that one (`AppendPlan.sendIfCurrent` checks, under the lock); a write that fails clears it.
     struct Cache {
         var head: LogHead
         var chains: [AppendPlan.ChainKey: AppendPlan.Chain]
@@ -243,24 +308,55 @@ public final class PostgresLog: LogBackend, Sendable {
     private let cache = Mutex<Cache?>(nil)
     static let cachedChainsMax = 100_000
 
-    /// Commits `batch` in one statement on what this node knew after its last commit, when every append of it is accepted on
-    /// that knowledge and it is still so; nil when not (another node committed meanwhile, an append was refused, the
-    /// statement failed), and the batch is then decided again under the lock.
-    private func writtenInOneStatement(_ batch: [Pending]) async -> ([Result<AppendResult, EventLogError>], AppendPlan)? {
+    /// Sends `batch` in one statement on the writer, placed on what this node knows (the writes in flight included), when
+    /// every append of it is accepted on that knowledge; nil when it is not, or the node knows nothing.
+    private func send(_ batch: [Pending], behind ahead: Int) async -> Write? {
         guard options.holdBeforeCommit == nil, reachability.isReachable,
             var plan = cache.withLock({ cache in
                 cache.map { AppendPlan(cached: $0.head, chains: $0.chains, for: batch.flatMap(\.appends)) }
             })
         else { return nil }
         let results = Self.place(batch, on: &plan, clock: options.clock)
-        guard results.allSatisfy({ if case .success = $0 { true } else { false } }), let writer = await connectedWriter(),
-            await written(plan, on: writer)
-        else {
-            cache.withLock { $0 = nil }
-            return nil
-        }
+        guard results.allSatisfy({ if case .success = $0 { true } else { false } }), !plan.rows.isEmpty,
+            let writer = await connectedWriter()
+        else { return nil }
         remember(plan, merging: true)
-        return (results, plan)
+        let sent = plan.sendIfCurrent(writer.prepared)  // on the connection before this returns: in the order placed
+        let answered = Write.Answered()
+        let committer = committer
+        let written = Task {
+            let written = await self.written(sent, on: writer.connection)
+            answered.flag.store(true, ordering: .releasing)
+            committer.wake()
+            return written
+        }
+        return Write(batch: batch, plan: plan, results: results, written: written, answered: answered, pipelined: ahead > 0)
+    }
+
+    /// Waits for the oldest writes in flight until `keeping` are left, answering each that committed. When one did not, the
+    /// node's knowledge is dropped and every write in flight waited for; the batches that did not commit are then decided
+    /// again, in order, in one transaction under the lock.
+    private func finish(_ writing: inout [Write], keeping: Int) async {
+        var failed: [Pending] = []
+        while writing.count > max(keeping, 0) || (!failed.isEmpty && !writing.isEmpty) {
+            let write = writing.removeFirst()
+            guard await write.written.value else {
+                cache.withLock { $0 = nil }
+                failed += write.batch
+                continue
+            }
+            statistics.withLock {
+                $0.transactions += 1
+                $0.oneStatementTransactions += 1
+                $0.pipelinedTransactions += write.pipelined ? 1 : 0
+                $0.appends += write.batch.count
+                $0.events += write.plan.rows.count
+            }
+            // After a write that failed the replica would see a gap: the copier brings these records instead.
+            let records = options.onCommit == nil || !failed.isEmpty ? [] : write.plan.rows.map(\.recorded)
+            await answer(write.batch, with: write.results, head: write.plan.head, records: records)
+        }
+        if !failed.isEmpty { await commitLockedAndAnswer(failed) }
     }
 
     /// Hands `records` to the replica, publishes the head and answers the appenders.
@@ -284,24 +380,41 @@ public final class PostgresLog: LogBackend, Sendable {
         }
     }
 
-    /// The connection one-statement writes are sent on, its statement prepared on it once; connected when first needed,
-    /// and again after a write on it failed.
-    private let writer = Mutex<PostgresConnection?>(nil)
+    /// The connection one-statement writes are sent on, each as soon as it is placed: PostgreSQL runs a connection's
+    /// statements in the order they arrive, so each finds the head the one before it wrote, while the node places the
+    /// next batch and answers the last. Connected (and the statement prepared) when first needed, and again after a write
+    /// on it failed.
+    private let writer = Mutex<Writer?>(nil)
 
-    /// The writer connection, connected when it is not (nil when that fails: the batch goes to the locked path).
-    private func connectedWriter() async -> PostgresConnection? {
-        if let connection = writer.withLock({ $0 }), !connection.isClosed { return connection }
+    struct Writer: Sendable {
+        let connection: PostgresConnection
+        let prepared: PreparedQuery
+    }
+
+    /// The writer, connected when it is not (nil when that fails: the batch goes to the locked path).
+    private func connectedWriter() async -> Writer? {
+        if let writer = writer.withLock({ $0 }), !writer.connection.isClosed { return writer }
         do {
             var configuration = connectionConfiguration(timeout: options.answerTimeout)
             // One plan for every write, whatever its size (the statement's shape does not change with it).
             configuration.options.additionalStartupParameters = [("plan_cache_mode", "force_generic_plan")]
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: options.logger)
+            let prepared: PreparedQuery
+            do {
+                prepared = try await Self.within(options.answerTimeout, closing: ConnectionInUse(connection)) {
+                    try await connection.prepare(query: AppendPlan.writeIfCurrentSQL).get()
+                }
+            } catch {
+                connection.close().whenComplete { _ in }
+                throw error
+            }
+            let connected = Writer(connection: connection, prepared: prepared)
             let replaced = writer.withLock { writer in
-                defer { writer = connection }
+                defer { writer = connected }
                 return writer
             }
-            replaced?.close().whenComplete { _ in }
-            return connection
+            replaced?.connection.close().whenComplete { _ in }
+            return connected
         } catch {
             options.logger.debug("connecting the writer failed; appending under the lock", metadata: ["error": "\(error)"])
             return nil
@@ -317,15 +430,12 @@ public final class PostgresLog: LogBackend, Sendable {
         return configuration
     }
 
-    /// Whether `plan`, sent on `connection`, wrote; a failure (a retried event id, a dropped connection, no answer within
+    /// Whether a write sent on `connection` wrote; a failure (a retried event id, a dropped connection, no answer within
     /// the answer timeout, when the connection is closed) is logged and the batch goes to the locked path, which tells a
     /// retry from a conflict and reports what is wrong.
-    private func written(_ plan: AppendPlan, on connection: PostgresConnection) async -> Bool {
+    private func written(_ sent: EventLoopFuture<Bool>, on connection: PostgresConnection) async -> Bool {
         do {
-            let logger = options.logger
-            return try await Self.within(options.answerTimeout, closing: ConnectionInUse(connection)) {
-                try await plan.writeIfCurrent(on: connection, logger: logger)
-            }
+            return try await Self.within(options.answerTimeout, closing: ConnectionInUse(connection)) { try await sent.get() }
         } catch {
             options.logger.debug("a one-statement append failed; deciding again under the lock", metadata: ["error": "\(error)"])
             // Whatever went wrong (a refusal, a lost link), the next write starts on a new connection.

@@ -9,11 +9,100 @@ import Testing
 /// What the PostgreSQL log promises beyond the conformance suite: commit order is position order across nodes, and its records
 /// are the LMDB log's, byte for byte.
 @Suite struct PostgresLogTests {
-    private func connect(_ database: PostgresEndpoint, hold: Duration? = nil) async throws -> PostgresLog {
+    private func connect(_ database: PostgresEndpoint, hold: Duration? = nil, pipelineDepth: Int = 2) async throws -> PostgresLog {
         try await TestPostgres.log(database) { options in
             options.pollInterval = .milliseconds(50)
             options.holdBeforeCommit = hold
+            options.pipelineDepth = pipelineDepth
         }
+    }
+
+    /// A node sends its next write before the one ahead is answered (PostgreSQL runs them in the order sent, each on the
+    /// head the one before wrote). When another node commits in between, the writes in flight write nothing and their
+    /// batches are decided again under the lock: every append lands once, positions stay gapless, every stream's versions
+    /// follow each other and the chain verifies.
+    @Test func writesSentBeforeTheOnesAheadAreAnsweredLandInOrderAndAStaleOneIsDecidedAgain() async throws {
+        let database = try await TestPostgres.database()
+        let first = try await connect(database, pipelineDepth: 3)
+        let second = try await connect(database)
+        _ = try await first.append(to: stream("warm"), expected: .noStream, events: [event()])  // `first` knows the head
+        let appenders = 12
+        let rounds = 10
+        /// `appenders` tasks appending `rounds` events each to streams of their own on `first`, from `round` on, while
+        /// `second` (when `interfering`) commits until they are done; how many `second` committed.
+        func appendConcurrently(from round: Int, interfering: Bool) async throws -> Int {
+            let done = Flag()
+            return try await withThrowingTaskGroup(of: Int.self) { group in
+                for appender in 0..<appenders {
+                    group.addTask {
+                        for round in round..<(round + rounds) {
+                            let appended = try await first.append(
+                                to: stream("order-\(appender)"), expected: round == 0 ? .noStream : .exact(UInt64(round)), events: [event()]
+                            )
+                            #expect(appended.streams.first?.lastVersion == UInt64(round + 1))
+                        }
+                        return 0
+                    }
+                }
+                if interfering {
+                    group.addTask {
+                        // Another node commits throughout: `first`'s knowledge goes stale under its writes in flight.
+                        var count = 0
+                        while !done.isSet {
+                            _ = try await second.append(
+                                to: stream("goods-1"), expected: count == 0 ? .noStream : .exact(UInt64(count)), events: [event()])
+                            count += 1
+                        }
+                        return count
+                    }
+                }
+                var finished = 0
+                var interleaved = 0
+                while let count = try await group.next() {
+                    interleaved += count
+                    finished += 1
+                    if finished == appenders { done.set() }
+                }
+                return interleaved
+            }
+        }
+        // The head held locked for a while (as a slow commit of another node would): the first write waits in PostgreSQL,
+        // and appends that come meanwhile go out behind it, placed on what it will have written.
+        let holder = Task { try await TestPostgres.execute("SELECT pg_sleep(3) FROM emporium_log_head FOR UPDATE", on: database) }
+        try await Task.sleep(for: .milliseconds(500))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for wave in 0..<2 {
+                for appender in 0..<appenders {
+                    group.addTask {
+                        _ = try await first.append(to: stream("wave-\(wave)-\(appender)"), expected: .noStream, events: [event()])
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            try await group.waitForAll()
+        }
+        try await holder.value
+        let alone = first.commitStatistics
+        #expect(alone.pipelinedTransactions > 0, "writes were sent before the ones ahead were answered: \(alone)")
+        _ = try await appendConcurrently(from: 0, interfering: false)
+        let interleaved = try await appendConcurrently(from: rounds, interfering: true)
+        let statistics = first.commitStatistics
+        #expect(interleaved > 0)
+        #expect(
+            statistics.transactions - alone.transactions > statistics.oneStatementTransactions - alone.oneStatementTransactions,
+            "stale writes were decided again under the lock")
+        let everything = try await first.read(from: 1, limit: 10_000)
+        #expect(everything.count == 1 + 2 * appenders + 2 * appenders * rounds + interleaved)
+        #expect(everything.map(\.position) == Array(1...UInt64(everything.count)))
+        #expect(Set(everything.map(\.eventId)).count == everything.count, "no append landed twice")
+        #expect(try await first.verify(progress: nil).problems.isEmpty)
+        for log in [first, second] { await log.close() }
+    }
+
+    private final class Flag: Sendable {
+        private let value = Atomic<Bool>(false)
+        var isSet: Bool { value.load(ordering: .relaxed) }
+        func set() { value.store(true, ordering: .relaxed) }
     }
 
     /// A request stuck where neither cancellation nor a closed connection reaches it (a lease from a pool being replaced,

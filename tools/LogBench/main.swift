@@ -23,6 +23,8 @@ struct LogBench: AsyncParsableCommand {
     @Flag(help: "Print the benchmark payload and exit (the peer benchmark uses the same bytes).") var printPayload = false
     @Option(help: "Run the append workloads against the PostgreSQL log at this URL (an empty database) instead of LMDB.")
     var postgres: String?
+    @Option(help: "One-statement append transactions the PostgreSQL log keeps in flight (1: one at a time).")
+    var pipelineDepth = PostgresLog.Options().pipelineDepth
 
     static let concurrentAppenders = 64
     static let batchEvents = 100
@@ -138,8 +140,10 @@ struct LogBench: AsyncParsableCommand {
     /// The append workloads on the PostgreSQL log of record (`pglog` lines), with its events per transaction.
     func runPostgres(_ url: String) async throws {
         guard let endpoint = PostgresEndpoint(url: url) else { throw ValidationError("--postgres must be a postgres:// URL") }
+        guard (1...16).contains(pipelineDepth) else { throw ValidationError("--pipeline-depth must be between 1 and 16") }
         var options = PostgresLog.Options()
         options.connectionsMax = 4
+        options.pipelineDepth = pipelineDepth
         let log = try await PostgresLog.connect(endpoint, options: options)
         let selected = Set(workloads.split(separator: ",").map(String.init))
         print(
