@@ -68,7 +68,10 @@ import Testing
         }
         // The head held locked for a while (as a slow commit of another node would): the first write waits in PostgreSQL,
         // and appends that come meanwhile go out behind it, placed on what it will have written.
-        let holder = Task { try await TestPostgres.execute("SELECT pg_sleep(3) FROM emporium_log_head FOR UPDATE", on: database) }
+        let holder = Task {
+            try await TestPostgres.execute(
+                "SELECT pg_sleep(3) FROM (SELECT position FROM emporium_log_head FOR UPDATE) AS locked", on: database)
+        }
         try await Task.sleep(for: .milliseconds(500))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for wave in 0..<2 {
