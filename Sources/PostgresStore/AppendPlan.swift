@@ -183,12 +183,15 @@ struct AppendPlan {
         return AppendResult(positions: found.map(\.position), streams: streams, wasAlreadyStored: true)
     }
 
-    /// Writes the placed rows, the chains they moved and the head, and notifies followers (at commit).
+    /// Writes the placed rows, the chains they moved and the head, and notifies followers (at commit), inside the
+    /// transaction that locked the head and read what the plan stands on (so the statement's guard holds).
     func write(connection: PostgresConnection, logger: Logger) async throws {
         guard !rows.isEmpty else { return }
-        var bindings = PostgresBindings(capacity: 17)
-        for value in written { bindings.append(value) }
-        try await connection.query(PostgresQuery(unsafeSQL: Self.writeSQL, binds: bindings), logger: logger)
+        var bindings = PostgresBindings(capacity: 21)
+        for value in bound { bindings.append(value) }
+        let answer = try await connection.query(PostgresQuery(unsafeSQL: Self.writeIfCurrentSQL, binds: bindings), logger: logger)
+        for try await wrote in answer.decode(Bool.self) where wrote { return }
+        throw EventLogError.unavailable("the log head moved under this transaction's lock; nothing was written")
     }
 
     /// Sends the plan in one statement of its own (its own commit) on the connection `prepared` was prepared on, at once
@@ -198,12 +201,7 @@ struct AppendPlan {
     /// committed yet (a write it sent just before this one on the same connection, which PostgreSQL runs first): when
     /// that one did not commit, this one writes nothing either.
     func sendIfCurrent(_ prepared: PreparedQuery) -> EventLoopFuture<Bool> {
-        prepared.execute(
-            written + [
-                Self.data(Int64(start.position)), Self.data(ByteBuffer(bytes: start.hash.bytes)), Self.data(assumedNew.map(\.kind)),
-                Self.data(assumedNew.map(\.name)),
-            ]
-        ).map { rows in
+        prepared.execute(bound).map { rows in
             // Read by hand: the prepared query's row description (from a Describe, before any Bind) says text, but the
             // answer comes in binary. A boolean either way: 1, or "t".
             guard let cell = rows.first?.first(where: { _ in true }), let byte = cell.bytes?.readableBytesView.first else { return false }
@@ -211,9 +209,9 @@ struct AppendPlan {
         }
     }
 
-    /// What a write binds, `$1` to `$17` of both statements: the rows, the chains they moved, the new head and the
-    /// notification's payload.
-    private var written: [PostgresData] {
+    /// What a write binds, `$1` to `$21`: the rows, the chains they moved, the new head, the notification's payload, the
+    /// head the plan starts from and the chains it took to be new.
+    private var bound: [PostgresData] {
         let dirty = chains.filter(\.value.dirty)
         return [
             Self.data(rows.map { Int64($0.position) }), Self.data(rows.map(\.event.eventId)), Self.data(rows.map(\.stream.rawValue)),
@@ -224,6 +222,8 @@ struct AppendPlan {
             Self.data(dirty.map { Int64($0.value.last) }),
             Self.data(Int64(head.position)), Self.data(ByteBuffer(bytes: head.hash.bytes)),
             Self.data(head.recordedAt?.nanosecondsSinceEpoch ?? 0), Self.data(String(head.position)),
+            Self.data(Int64(start.position)), Self.data(ByteBuffer(bytes: start.hash.bytes)), Self.data(assumedNew.map(\.kind)),
+            Self.data(assumedNew.map(\.name)),
         ]
     }
 
@@ -233,24 +233,11 @@ struct AppendPlan {
         return PostgresData(type: value.psqlType, formatCode: value.psqlFormat, value: buffer)
     }
 
-    /// The rows, the chains they moved, the head, and the notification (sent at commit), in one statement.
-    static let writeSQL = """
-        WITH events AS (
-            INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)
-            SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::uuid[], $8::bigint[],
-                                 $9::bytea[])),
-        chains AS (
-            INSERT INTO emporium_chains (kind, name, count, last)
-            SELECT * FROM UNNEST($10::smallint[], $11::text[], $12::bigint[], $13::bigint[])
-            ON CONFLICT (kind, name) DO UPDATE SET count = EXCLUDED.count, last = EXCLUDED.last),
-        head AS (
-            UPDATE emporium_log_head SET position = $14::bigint, hash = $15::bytea, recorded_at = $16::bigint)
-        SELECT pg_notify('\(Schema.channel)', $17::text)
-        """
-
-    /// `writeSQL` guarded by the start head (`$18`, `$19`) and the chains that must not exist (`$20`, `$21`), prepared once
-    /// per connection (planning it cost as much as writing a dozen events). `current` locks the head, waiting for the
-    /// transaction that holds it (this node's write before, or another node's), and reads it as that one committed it.
+    /// The rows, the chains they moved, the head, and the notification (sent at commit), in one statement, guarded by the
+    /// start head (`$18`, `$19`) and the chains that must not exist (`$20`, `$21`); prepared once per writer connection
+    /// (planning it cost as much as writing a dozen events). `current` locks the head, waiting for the transaction that
+    /// holds it (this node's write before, or another node's; inside a transaction that locked it already, at once),
+    /// and reads it as that one committed it.
     /// The rows are written only if it is the plan's start, the very position and hash, and no chain taken to be new
     /// exists: the head is written only under its lock, so when it is the start nothing else was committed since the
     /// node learned what the plan stands on, and the statement's snapshot (taken no earlier than that) shows the chains
