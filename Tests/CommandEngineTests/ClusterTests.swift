@@ -266,6 +266,9 @@ import Testing
         link.restore()
         let ran = try await other.run(.placeOrder(), as: buyer, key: "order-once")
         #expect(!ran.replayed && !ran.events.isEmpty)
+        // The node answers from its replica once the order is copied there (until its poll finds PostgreSQL answering
+        // again, an append of its own would be refused at once: nothing it could decide was lost).
+        try await node.log.waitForCopies(through: try await ofRecord.head().position)
         let again = try await node.run(.placeOrder(), as: buyer, key: "order-once")
         #expect(again.replayed, "on the node that lost the first answer too")
         #expect(try await ofRecord.events(ofType: OrderPlaced.eventType, from: 1, limit: 10).count == 1)
