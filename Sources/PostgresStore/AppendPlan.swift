@@ -16,7 +16,9 @@ struct AppendPlan {
     }
 
     struct ChainKey: Hashable {
-        /// 0 stream, 1 actor, 2 type.
+        /// 0 stream, 1 actor, 2 type. A stream's chain is not stored apart: its count and last position are its newest
+        /// row's version and position, found through the `(stream, version)` index appending keeps anyway (a row written
+        /// per stream and commit cost the log head's holder an index probe and an update per stream).
         let kind: Int16
         let name: String
     }
@@ -50,7 +52,7 @@ struct AppendPlan {
                 recordedAt: recordedAt.map(Timestamp.init(nanosecondsSinceEpoch:)))
         }
         // One statement (after the lock, so it reads what the previous holder committed): the batch's event ids already
-        // stored, and the chains it extends.
+        // stored, and the chains it extends (a stream's from its newest row).
         let events = appends.flatMap(\.events)
         let ids = events.map(\.eventId)
         let streams = Array(Set(appends.map(\.stream.rawValue)))
@@ -62,8 +64,12 @@ struct AppendPlan {
             """
             SELECT 0::smallint, event_id, position, stream, version FROM emporium_events WHERE event_id = ANY(\(ids))
             UNION ALL
+            SELECT 1::smallint, NULL, newest.version, s.name, newest.position FROM UNNEST(\(streams)::text[]) AS s(name)
+            CROSS JOIN LATERAL (
+                SELECT version, position FROM emporium_events WHERE stream = s.name ORDER BY version DESC LIMIT 1) AS newest
+            UNION ALL
             SELECT (kind + 1)::smallint, NULL, count, name, last FROM emporium_chains
-            WHERE (kind = 0 AND name = ANY(\(streams))) OR (kind = 1 AND name = ANY(\(actors))) OR (kind = 2 AND name = ANY(\(types)))
+            WHERE (kind = 1 AND name = ANY(\(actors))) OR (kind = 2 AND name = ANY(\(types)))
             """, logger: logger)
         for try await (part, id, number, name, other) in rows.decode((Int16, UUID?, Int64, String, Int64).self) {
             if part == 0, let id {
@@ -209,10 +215,12 @@ struct AppendPlan {
         }
     }
 
-    /// What a write binds, `$1` to `$21`: the rows, the chains they moved, the new head, the notification's payload, the
-    /// head the plan starts from and the chains it took to be new.
+    /// What a write binds, `$1` to `$22`: the rows, the actor and type chains they moved, the new head, the
+    /// notification's payload, the head the plan starts from, the actor and type chains it took to be new and the
+    /// streams it took to be new.
     private var bound: [PostgresData] {
-        let dirty = chains.filter(\.value.dirty)
+        let dirty = chains.filter { $0.value.dirty && $0.key.kind != 0 }
+        let newChains = assumedNew.filter { $0.kind != 0 }
         return [
             Self.data(rows.map { Int64($0.position) }), Self.data(rows.map(\.event.eventId)), Self.data(rows.map(\.stream.rawValue)),
             Self.data(rows.map { Int64($0.version) }), Self.data(rows.map(\.event.type)), Self.data(rows.map(\.event.metadata.actor)),
@@ -222,8 +230,8 @@ struct AppendPlan {
             Self.data(dirty.map { Int64($0.value.last) }),
             Self.data(Int64(head.position)), Self.data(ByteBuffer(bytes: head.hash.bytes)),
             Self.data(head.recordedAt?.nanosecondsSinceEpoch ?? 0), Self.data(String(head.position)),
-            Self.data(Int64(start.position)), Self.data(ByteBuffer(bytes: start.hash.bytes)), Self.data(assumedNew.map(\.kind)),
-            Self.data(assumedNew.map(\.name)),
+            Self.data(Int64(start.position)), Self.data(ByteBuffer(bytes: start.hash.bytes)), Self.data(newChains.map(\.kind)),
+            Self.data(newChains.map(\.name)), Self.data(assumedNew.filter { $0.kind == 0 }.map(\.name)),
         ]
     }
 
@@ -234,21 +242,24 @@ struct AppendPlan {
     }
 
     /// The rows, the chains they moved, the head, and the notification (sent at commit), in one statement, guarded by the
-    /// start head (`$18`, `$19`) and the chains that must not exist (`$20`, `$21`); prepared once per writer connection
+    /// start head (`$18`, `$19`) and the chains and streams that must not exist (`$20`–`$22`); prepared once per writer connection
     /// (planning it cost as much as writing a dozen events). `current` locks the head, waiting for the transaction that
     /// holds it (this node's write before, or another node's; inside a transaction that locked it already, at once),
     /// and reads it as that one committed it.
     /// The rows are written only if it is the plan's start, the very position and hash, and no chain taken to be new
     /// exists: the head is written only under its lock, so when it is the start nothing else was committed since the
     /// node learned what the plan stands on, and the statement's snapshot (taken no earlier than that) shows the chains
-    /// as they were then.
+    /// as they were then. Each stream taken to be new is looked up on its own (`LATERAL … LIMIT 1`): the generic plan of
+    /// `stream = ANY($22)` scans the whole table, even for an empty array.
     static let writeIfCurrentSQL = """
         WITH current AS (
             SELECT position, hash FROM emporium_log_head FOR UPDATE),
         checked AS (
             SELECT coalesce(position = $18::bigint AND hash = $19::bytea AND NOT EXISTS (
                 SELECT 1 FROM emporium_chains AS c JOIN UNNEST($20::smallint[], $21::text[]) AS n(kind, name)
-                ON c.kind = n.kind AND c.name = n.name), false) AS ok
+                ON c.kind = n.kind AND c.name = n.name) AND NOT EXISTS (
+                SELECT 1 FROM UNNEST($22::text[]) AS n(name)
+                CROSS JOIN LATERAL (SELECT 1 FROM emporium_events AS e WHERE e.stream = n.name LIMIT 1) AS found), false) AS ok
             FROM current),
         events AS (
             INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)

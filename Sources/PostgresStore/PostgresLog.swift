@@ -553,8 +553,8 @@ public final class PostgresLog: LogBackend, Sendable {
         let logger = options.logger
         return try await bounded { connection in
             let rows = try await connection.query(
-                "SELECT count FROM emporium_chains WHERE kind = 0 AND name = \(stream.rawValue)", logger: logger)
-            for try await count in rows.decode(Int64.self) { return UInt64(count) }
+                "SELECT max(version) FROM emporium_events WHERE stream = \(stream.rawValue)", logger: logger)
+            for try await version in rows.decode(Int64?.self) { return version.map(UInt64.init) }
             return nil
         }
     }

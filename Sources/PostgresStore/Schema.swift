@@ -46,6 +46,8 @@ enum Schema {
             last bigint NOT NULL,
             PRIMARY KEY (kind, name))
         """,
+        // Actors' (1) and types' (2) chains: a stream's is its newest row. Logs of record made before kept streams' (0) here.
+        "DELETE FROM emporium_chains WHERE kind = 0",
         // The key vault every node shares: per-user keys and shop keys, wrapped under the cluster's master key.
         """
         CREATE TABLE IF NOT EXISTS emporium_keys (

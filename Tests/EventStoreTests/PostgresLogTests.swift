@@ -102,6 +102,31 @@ import Testing
         for log in [first, second] { await log.close() }
     }
 
+    /// A stream's chain is its newest row (no row of its own is kept): a node that learned the head without a stream
+    /// another node wrote takes that stream to be new, finds in the statement's guard that it is not, and decides the append
+    /// again under the lock on the stream's newest row: the next version, a back-pointer to that row, a chain that verifies.
+    @Test func aStreamTheNodeNeverSawIsExtendedFromItsNewestRow() async throws {
+        let database = try await TestPostgres.database()
+        let first = try await connect(database)
+        let second = try await connect(database)
+        let written = try await second.append(to: stream("old"), expected: .noStream, events: [event(), event()])
+        _ = try await first.append(to: stream("warm"), expected: .noStream, events: [event()])  // the head, without "old"
+        let before = first.commitStatistics
+        let appended = try await first.append(to: stream("old"), expected: .any, events: [event()])
+        let after = first.commitStatistics
+        #expect(appended.streams.first?.firstVersion == 3)
+        #expect(
+            after.transactions - before.transactions == 1 && after.oneStatementTransactions == before.oneStatementTransactions,
+            "taken to be new, then decided again under the lock: \(after)")
+        let events = try await first.readStream(stream("old"), from: nil, backward: false, limit: 10)
+        #expect(events.map(\.version) == [1, 2, 3])
+        #expect(events.last?.links.stream == written.positions.last)
+        #expect(try await first.streamVersion(stream("old")) == 3)
+        #expect(try await first.streamVersion(stream("never")) == nil)
+        #expect(try await first.verify(progress: nil).problems.isEmpty)
+        for log in [first, second] { await log.close() }
+    }
+
     private final class Flag: Sendable {
         private let value = Atomic<Bool>(false)
         var isSet: Bool { value.load(ordering: .relaxed) }
