@@ -31,6 +31,11 @@ public final class PostgresLog: LogBackend, Sendable {
         /// on what the ones before it will have written, and PostgreSQL runs it as soon as they commit, so the node places,
         /// sends and answers while PostgreSQL writes. 1 sends one at a time.
         public var pipelineDepth = 2
+        /// How long, at most, the next batch waits for the appenders a write just answered to come back while the write
+        /// behind it is still in PostgreSQL's hands (so PostgreSQL is busy meanwhile): it is sent once it is as large as
+        /// the batch answered, once that write is answered, or when this runs out. Without it, the next batch leaves
+        /// with whoever came first, and the appenders just answered wait for the one after it. Zero sends at once.
+        public var gatherWindow = Duration.microseconds(300)
         /// How long a request to PostgreSQL may take, a connection included, before it is given up as `unavailable`
         /// (PostgreSQL failing over, or this node cut off from it): an append waits at most this long in the queue and
         /// as long again for its commit. PostgreSQL ends a transaction left idle this long too, so a node cut off in the
@@ -187,6 +192,8 @@ public final class PostgresLog: LogBackend, Sendable {
 
         private let state = Mutex(State())
 
+        var waitingCount: Int { state.withLock { $0.waiting.count } }
+
         /// Queues `pending`; true when the caller must start the commit loop (otherwise the loop is woken).
         func submit(_ pending: Pending) -> Bool {
             let start = state.withLock { state in
@@ -262,7 +269,14 @@ public final class PostgresLog: LogBackend, Sendable {
     private func commitLoop() async {
         var writing: [Write] = []  // oldest first
         while true {
-            while let first = writing.first, first.isAnswered { await finish(&writing, keeping: writing.count - 1) }
+            var answered = 0
+            while let first = writing.first, first.isAnswered {
+                answered += first.batch.count
+                await finish(&writing, keeping: writing.count - 1)
+            }
+            if answered > 0, !writing.isEmpty, writing.count < max(options.pipelineDepth, 1) {
+                await gather(as: answered, whileWaitingFor: writing[0])
+            }
             if writing.count < max(options.pipelineDepth, 1) {
                 let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout, ending: writing.isEmpty)
                 if let batch {
@@ -278,6 +292,20 @@ public final class PostgresLog: LogBackend, Sendable {
             }
             await committer.sleep()
         }
+    }
+
+    /// Waits, at most `gatherWindow`, until `count` appends are waiting or `ahead` is answered (PostgreSQL would then
+    /// have nothing to do). Woken by each append that comes and by the answer; a timer wakes it at the end.
+    private func gather(as count: Int, whileWaitingFor ahead: Write) async {
+        guard options.gatherWindow > .zero, committer.waitingCount < count else { return }
+        let deadline = ContinuousClock.now + options.gatherWindow
+        let committer = committer
+        let timer = Task { [window = options.gatherWindow] in
+            try? await Task.sleep(for: window)
+            committer.wake()
+        }
+        defer { timer.cancel() }
+        while committer.waitingCount < count, !ahead.isAnswered, ContinuousClock.now < deadline { await committer.sleep() }
     }
 
     /// A one-statement write sent and not answered yet: the batch, what each of its appends placed, and the write.

@@ -25,8 +25,10 @@ struct LogBench: AsyncParsableCommand {
     var postgres: String?
     @Option(help: "One-statement append transactions the PostgreSQL log keeps in flight (1: one at a time).")
     var pipelineDepth = PostgresLog.Options().pipelineDepth
+    @Option(help: "Microseconds the PostgreSQL log's next batch waits for the appenders just answered (0: none).")
+    var gatherMicros = Int(PostgresLog.Options().gatherWindow / .microseconds(1))
 
-    static let concurrentAppenders = 64
+    @Option(help: "Appenders in the concurrent workload (the targets are stated for 64).") var appenders: Int = 64
     static let batchEvents = 100
     static let bulkEventsPerAppend = 1_000
 
@@ -66,7 +68,7 @@ struct LogBench: AsyncParsableCommand {
             report("single", try await appendLoop(log, appenders: 1, eventsPerAppend: 1, label: "single"))
         }
         if selected.contains("concurrent") {
-            report("concurrent", try await appendLoop(log, appenders: Self.concurrentAppenders, eventsPerAppend: 1, label: "concurrent"))
+            report("concurrent", try await appendLoop(log, appenders: appenders, eventsPerAppend: 1, label: "concurrent"))
         }
         if selected.contains("batch") {
             report("batch", try await appendLoop(log, appenders: 1, eventsPerAppend: Self.batchEvents, label: "batch"))
@@ -120,7 +122,7 @@ struct LogBench: AsyncParsableCommand {
         for slice in 0..<2 * max(1, Int(seconds / Self.pairedSliceSeconds)) {
             let index = slice % 2
             let outcome = try await appendLoop(
-                logs[index].0, appenders: Self.concurrentAppenders, eventsPerAppend: 1, label: "paired-\(slice)",
+                logs[index].0, appenders: appenders, eventsPerAppend: 1, label: "paired-\(slice)",
                 seconds: Self.pairedSliceSeconds, quiet: true)
             outcomes[index].events += outcome.events
             outcomes[index].seconds += outcome.seconds
@@ -144,13 +146,14 @@ struct LogBench: AsyncParsableCommand {
         var options = PostgresLog.Options()
         options.connectionsMax = 4
         options.pipelineDepth = pipelineDepth
+        options.gatherWindow = .microseconds(gatherMicros)
         let log = try await PostgresLog.connect(endpoint, options: options)
         let selected = Set(workloads.split(separator: ",").map(String.init))
         print(
             "# emporium PostgreSQL log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(endpoint.redacted)"
         )
         for (name, appenders, events) in [
-            ("single", 1, 1), ("concurrent", Self.concurrentAppenders, 1), ("batch", 1, Self.batchEvents),
+            ("single", 1, 1), ("concurrent", appenders, 1), ("batch", 1, Self.batchEvents),
         ] where selected.contains(name) {
             let before = log.commitStatistics
             let outcome = try await appendLoop(log, appenders: appenders, eventsPerAppend: events, label: name)
