@@ -21,6 +21,9 @@ struct AppendPlan {
         /// per stream and commit cost the log head's holder an index probe and an update per stream).
         let kind: Int16
         let name: String
+
+        /// A stream's chain: read from its newest row, never written as a chain row.
+        var isStream: Bool { kind == 0 }
     }
 
     struct Row {
@@ -193,7 +196,8 @@ struct AppendPlan {
     /// transaction that locked the head and read what the plan stands on (so the statement's guard holds).
     func write(connection: PostgresConnection, logger: Logger) async throws {
         guard !rows.isEmpty else { return }
-        var bindings = PostgresBindings(capacity: 21)
+        let bound = bound
+        var bindings = PostgresBindings(capacity: bound.count)
         for value in bound { bindings.append(value) }
         let answer = try await connection.query(PostgresQuery(unsafeSQL: Self.writeIfCurrentSQL, binds: bindings), logger: logger)
         for try await wrote in answer.decode(Bool.self) where wrote { return }
@@ -219,8 +223,8 @@ struct AppendPlan {
     /// notification's payload, the head the plan starts from, the actor and type chains it took to be new and the
     /// streams it took to be new.
     private var bound: [PostgresData] {
-        let dirty = chains.filter { $0.value.dirty && $0.key.kind != 0 }
-        let newChains = assumedNew.filter { $0.kind != 0 }
+        let dirty = chains.filter { $0.value.dirty && !$0.key.isStream }
+        let newChains = assumedNew.filter { !$0.isStream }
         return [
             Self.data(rows.map { Int64($0.position) }), Self.data(rows.map(\.event.eventId)), Self.data(rows.map(\.stream.rawValue)),
             Self.data(rows.map { Int64($0.version) }), Self.data(rows.map(\.event.type)), Self.data(rows.map(\.event.metadata.actor)),
@@ -231,7 +235,7 @@ struct AppendPlan {
             Self.data(Int64(head.position)), Self.data(ByteBuffer(bytes: head.hash.bytes)),
             Self.data(head.recordedAt?.nanosecondsSinceEpoch ?? 0), Self.data(String(head.position)),
             Self.data(Int64(start.position)), Self.data(ByteBuffer(bytes: start.hash.bytes)), Self.data(newChains.map(\.kind)),
-            Self.data(newChains.map(\.name)), Self.data(assumedNew.filter { $0.kind == 0 }.map(\.name)),
+            Self.data(newChains.map(\.name)), Self.data(assumedNew.filter(\.isStream).map(\.name)),
         ]
     }
 

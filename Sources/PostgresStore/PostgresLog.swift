@@ -301,8 +301,12 @@ public final class PostgresLog: LogBackend, Sendable {
         let deadline = ContinuousClock.now + options.gatherWindow
         let committer = committer
         let timer = Task { [window = options.gatherWindow] in
-            try? await Task.sleep(for: window)
-            committer.wake()
+            do {
+                try await Task.sleep(for: window)
+                committer.wake()
+            } catch {
+                // Cancelled: the gathering ended before the window did, and nothing is left to wake.
+            }
         }
         defer { timer.cancel() }
         while committer.waitingCount < count, !ahead.isAnswered, ContinuousClock.now < deadline { await committer.sleep() }
