@@ -184,8 +184,10 @@ public final class PostgresLog: LogBackend, Sendable {
         private struct State {
             var waiting: [Pending] = []
             var running = false
-            /// The loop, asleep until an append comes or a write of it is answered.
+            /// The loop, asleep until enough appends wait or a write of it is answered.
             var sleeper: CheckedContinuation<Void, Never>?
+            /// How many waiting appends wake the sleeping loop (nil: none do, it waits for an answer).
+            var wakingCount: Int?
             /// Woken while it was not asleep: its next sleep returns at once.
             var woken = false
         }
@@ -194,27 +196,36 @@ public final class PostgresLog: LogBackend, Sendable {
 
         var waitingCount: Int { state.withLock { $0.waiting.count } }
 
-        /// Queues `pending`; true when the caller must start the commit loop (otherwise the loop is woken).
+        /// Queues `pending`; true when the caller must start the commit loop. Wakes the loop only when it sleeps until as
+        /// many appends wait as now do: an append that comes while the loop can do nothing with it (its writes in flight
+        /// are as many as it sends at once, or it gathers a larger batch) does not wake it for nothing.
         func submit(_ pending: Pending) -> Bool {
-            let start = state.withLock { state in
+            let (start, sleeper) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
                 state.waiting.append(pending)
-                guard !state.running else { return false }
-                state.running = true
-                return true
+                guard state.running else {
+                    state.running = true
+                    return (true, nil)
+                }
+                guard let count = state.wakingCount, state.waiting.count >= count, let sleeper = state.sleeper else { return (false, nil) }
+                state.sleeper = nil
+                return (false, sleeper)
             }
-            if !start { wake() }
+            sleeper?.resume()
             return start
         }
 
-        /// Returns once `wake` is called (at once, if it was since the last sleep).
-        func sleep() async {
+        /// Returns once `wake` is called (at once, if it was since the last sleep) or, when `waitingCount` is given, once
+        /// that many appends wait (at once, if they do).
+        func sleep(untilWaiting waitingCount: Int? = 1) async {
             await withCheckedContinuation { continuation in
                 let now = state.withLock { state in
-                    guard !state.woken else {
+                    if state.woken {
                         state.woken = false
                         return true
                     }
+                    if let waitingCount, state.waiting.count >= waitingCount { return true }
                     state.sleeper = continuation
+                    state.wakingCount = waitingCount
                     return false
                 }
                 if now { continuation.resume() }
@@ -290,12 +301,16 @@ public final class PostgresLog: LogBackend, Sendable {
                 }
                 if writing.isEmpty { return }
             }
-            await committer.sleep()
+            // The gathering may have ended on the answer of the write ahead, its wake taken by the gathering's own sleep:
+            // looked at again, or its appenders would wait for the next append to come (or for ever, in a quiet shop).
+            if writing[0].isAnswered { continue }
+            // With as many writes in flight as are sent at once, only an answer wakes the loop (not every append that comes).
+            await committer.sleep(untilWaiting: writing.count < max(options.pipelineDepth, 1) ? 1 : nil)
         }
     }
 
     /// Waits, at most `gatherWindow`, until `count` appends are waiting or `ahead` is answered (PostgreSQL would then
-    /// have nothing to do). Woken by each append that comes and by the answer; a timer wakes it at the end.
+    /// have nothing to do). Woken once that many appends wait, and by the answer; a timer wakes it at the end.
     private func gather(as count: Int, whileWaitingFor ahead: Write) async {
         guard options.gatherWindow > .zero, committer.waitingCount < count else { return }
         let deadline = ContinuousClock.now + options.gatherWindow
@@ -309,7 +324,9 @@ public final class PostgresLog: LogBackend, Sendable {
             }
         }
         defer { timer.cancel() }
-        while committer.waitingCount < count, !ahead.isAnswered, ContinuousClock.now < deadline { await committer.sleep() }
+        while committer.waitingCount < count, !ahead.isAnswered, ContinuousClock.now < deadline {
+            await committer.sleep(untilWaiting: count)
+        }
     }
 
     /// A one-statement write sent and not answered yet: the batch, what each of its appends placed, and the write.

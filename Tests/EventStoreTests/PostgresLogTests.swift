@@ -127,6 +127,47 @@ import Testing
         for log in [first, second] { await log.close() }
     }
 
+    /// A write answered while the node gathers the next batch behind it has its appenders answered at once, even when no
+    /// other append ever comes. Here the head is held locked while one append goes out and a larger one is sent behind it;
+    /// once the lock is let go the first is answered, nobody appends again, and the node waits (a window far longer than
+    /// the test) for a batch as large as the one answered while PostgreSQL writes the second. Its answer must end that
+    /// wait and reach its appender: its wake was once taken by the gathering's own sleep, and the appender waited for the
+    /// next append to come (in a quiet shop, for ever).
+    @Test func aWriteAnsweredWhileTheNextBatchIsGatheredIsAnsweredWithoutAnotherAppend() async throws {
+        let database = try await TestPostgres.database()
+        let log = try await TestPostgres.log(database) { options in
+            options.pipelineDepth = 2
+            options.gatherWindow = .seconds(600)
+        }
+        _ = try await log.append(to: stream("warm"), expected: .noStream, events: [event()])  // the node knows the head
+        let holder = Task {
+            try await TestPostgres.execute(
+                "SELECT pg_sleep(1) FROM (SELECT position FROM emporium_log_head FOR UPDATE) AS locked", on: database)
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let before = log.commitStatistics
+        let first = Task { try await log.append(to: stream("first"), expected: .noStream, events: [event()]) }
+        try await Task.sleep(for: .milliseconds(200))
+        // Large enough that PostgreSQL is still writing it when the node has answered the first and begun to gather.
+        let second = Task { try await log.append(to: stream("second"), expected: .noStream, events: (0..<2_000).map { _ in event() }) }
+        let answered = Flag()
+        Task {
+            _ = try? await second.value
+            answered.set()
+        }
+        // Watched, not awaited: the broken loop answers the second only when another append comes (or after 600 s).
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !answered.isSet, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(answered.isSet, "the write answered while the next batch was gathered was never answered")
+        if !answered.isSet { _ = try await log.append(to: stream("unstick"), expected: .noStream, events: [event()]) }
+        _ = try await holder.value
+        #expect(try await first.value.positions.count == 1)
+        #expect(try await second.value.positions.count == 2_000)
+        let after = log.commitStatistics
+        #expect(after.pipelinedTransactions - before.pipelinedTransactions == 1, "the second was sent behind the first: \(after)")
+        await log.close()
+    }
+
     private final class Flag: Sendable {
         private let value = Atomic<Bool>(false)
         var isSet: Bool { value.load(ordering: .relaxed) }
