@@ -98,9 +98,28 @@ for key, label in rows[:3]:
     ratio = ours_rate / their_rate if their_rate else float("nan")
     latency = f"{ours['p50_us']:.0f} / {ours['p99_us']:.0f}" if "p50_us" in ours else "–"
     print(f"| {label} | {ours_rate:,.0f} | {latency} | {their_rate:,.0f} | {ratio:.1f}× |")
-    if key == "concurrent":
-        verdicts.append(f"target PostgreSQL log, 64 appenders: ≥ 3× the classic table: {'met' if ratio >= 3 else 'NOT met'} ({ratio:.1f}×)")
 print()
+# The same comparison in alternating rounds: the target holds only when it holds in every round.
+rounds = []
+for line in open(os.path.join(work, "pgrounds.txt")):
+    match = re.match(r"round (\d+) pglog=([\d.]+) classic=([\d.]+)", line)
+    if match:
+        rounds.append((int(match.group(1)), float(match.group(2)), float(match.group(3))))
+if rounds:
+    print("| round (64 appenders, alternating) | Emporium on PostgreSQL events/s | classic table events/s | ratio |")
+    print("|---|---:|---:|---:|")
+    for number, ours_rate, their_rate in rounds:
+        print(f"| {number} | {ours_rate:,.0f} | {their_rate:,.0f} | {ours_rate / their_rate:.1f}× |")
+    ratios = [ours_rate / their_rate for _, ours_rate, their_rate in rounds]
+    met_in = sum(ratio >= 3 for ratio in ratios)
+    overall = sum(r[1] for r in rounds) / sum(r[2] for r in rounds)
+    print()
+    verdicts.append(
+        f"target PostgreSQL log, 64 appenders: ≥ 3× the classic table in every round: {'met' if met_in == len(ratios) else 'NOT met'} "
+        f"({met_in} of {len(ratios)} rounds; {min(ratios):.1f}–{max(ratios):.1f}×, {overall:.1f}× over all)"
+    )
+else:
+    verdicts.append("target PostgreSQL log, 64 appenders: ≥ 3× the classic table in every round: NOT measured (no round)")
 if smoke:
     print("smoke run (debug build, short runs): the tool works; these figures are not measurements")
 else:

@@ -216,7 +216,7 @@ public final class PostgresLog: LogBackend, Sendable {
 
         /// Returns once `wake` is called (at once, if it was since the last sleep) or, when `waitingCount` is given, once
         /// that many appends wait (at once, if they do).
-        func sleep(untilWaiting waitingCount: Int? = 1) async {
+        func sleep(untilWaiting waitingCount: Int?) async {
             await withCheckedContinuation { continuation in
                 let now = state.withLock { state in
                     if state.woken {
