@@ -128,7 +128,8 @@ import Testing
     }
 
     /// A write answered while the node gathers the next batch behind it has its appenders answered at once, even when no
-    /// other append ever comes. Here the head is held locked while one append goes out and a larger one is sent behind it;
+    /// other append ever comes. Here the head is held locked (seen held), one append goes out (seen waiting for the lock),
+    /// and a larger one is sent behind it;
     /// once the lock is let go the first is answered, nobody appends again, and the node waits (a window far longer than
     /// the test) for a batch as large as the one answered while PostgreSQL writes the second. Its answer must end that
     /// wait and reach its appender: its wake was once taken by the gathering's own sleep, and the appender waited for the
@@ -142,17 +143,21 @@ import Testing
         _ = try await log.append(to: stream("warm"), expected: .noStream, events: [event()])  // the node knows the head
         let holder = Task {
             try await TestPostgres.execute(
-                "SELECT pg_sleep(1) FROM (SELECT position FROM emporium_log_head FOR UPDATE) AS locked", on: database)
+                "SELECT pg_sleep(2) FROM (SELECT position FROM emporium_log_head FOR UPDATE) AS locked", on: database)
         }
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitUntil(
+            "EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep(2)%' AND state = 'active')",
+            on: database)
         let before = log.commitStatistics
         let first = Task { try await log.append(to: stream("first"), expected: .noStream, events: [event()]) }
-        try await Task.sleep(for: .milliseconds(200))
+        // Seen waiting for the head: the next append goes out behind it.
+        try await waitUntil(
+            "EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock')", on: database)
         // Large enough that PostgreSQL is still writing it when the node has answered the first and begun to gather.
         let second = Task { try await log.append(to: stream("second"), expected: .noStream, events: (0..<2_000).map { _ in event() }) }
         let answered = Flag()
         Task {
-            _ = try? await second.value
+            _ = await second.result
             answered.set()
         }
         // Watched, not awaited: the broken loop answers the second only when another append comes (or after 600 s).
@@ -166,6 +171,21 @@ import Testing
         let after = log.commitStatistics
         #expect(after.pipelinedTransactions - before.pipelinedTransactions == 1, "the second was sent behind the first: \(after)")
         await log.close()
+    }
+
+    /// Returns once `condition` (SQL) holds on `database`, looking every 20 ms for at most a minute.
+    private func waitUntil(_ condition: String, on database: PostgresEndpoint) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            do {
+                try await TestPostgres.execute(
+                    "DO $$ BEGIN IF NOT (\(condition)) THEN RAISE EXCEPTION 'not yet'; END IF; END $$", on: database)
+                return
+            } catch {
+                guard ContinuousClock.now < deadline else { throw error }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
     }
 
     private final class Flag: Sendable {

@@ -93,17 +93,27 @@ public enum TestPostgres {
         let root = "/var/tmp/emporium-test-pg-\(getpid())-\(UUID().uuidString.prefix(8))"
         let data = root + "/data"
         try FileManager.default.createDirectory(atPath: root + "/sock", withIntermediateDirectories: true)
-        let port = 30_000 + Int(getpid() % 20_000)
         try run(["chmod", "755", root])
         let asPostgres = getuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []
         if getuid() == 0 { try run(["chown", "-R", "postgres", root]) }
         try run(asPostgres + [bin + "/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"])
-        try run(
-            asPostgres + [
-                bin + "/pg_ctl", "-D", data, "-l", root + "/server.log", "-w", "-o",
-                "-c listen_addresses=127.0.0.1 -p \(port) -k \(root)/sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-                "start",
-            ])
+        // A port of this process's own; when something holds it already (another server, or a client socket given it by
+        // the kernel: the range overlaps the ephemeral ports), the next of a few others.
+        var port = 30_000 + Int(getpid() % 20_000)
+        for attempt in 1...5 {
+            do {
+                try run(
+                    asPostgres + [
+                        bin + "/pg_ctl", "-D", data, "-l", root + "/server.log", "-w", "-o",
+                        "-c listen_addresses=127.0.0.1 -p \(port) -k \(root)/sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+                        "start",
+                    ])
+                break
+            } catch {
+                guard attempt < 5 else { throw error }
+                port = 30_000 + (port - 30_000 + 4_999) % 20_000
+            }
+        }
         atexit {
             guard let server = TestPostgres.server.withLock({ try? $0?.get() }) else { return }
             let asPostgres = getuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []
