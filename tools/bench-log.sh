@@ -70,6 +70,7 @@ for round in $(seq 1 "$pg_rounds"); do
   ours=$("$bench" --seconds "$seconds" --workloads concurrent --postgres "postgres://postgres@127.0.0.1:$port/emporium_round_$round" \
     | sed -n 's/^pglog concurrent events_per_s=\([0-9.]*\).*/\1/p')
   psql_ -c "DROP DATABASE emporium_round_$round" > /dev/null
+  # Not pgbench_: without its per-transaction log (-l), so the classic side pays nothing the Emporium side does not.
   theirs=$(pgbench -h 127.0.0.1 -p "$port" -U postgres -n -M prepared -c "$concurrent_clients" -j 2 -T "$seconds" \
     -D prefix="round-$round" -D payload="$payload" -f tools/pg/append-one.sql postgres 2>&1 | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
   echo "round $round pglog=$ours classic=$theirs" | tee -a "$work/pgrounds.txt"

@@ -278,6 +278,7 @@ public final class PostgresLog: LogBackend, Sendable {
     /// commits; a batch that cannot be written on what the node knows (another node committed, an append refused) waits
     /// for every write before it and is decided again under the lock.
     private func commitLoop() async {
+        let depth = max(options.pipelineDepth, 1)
         var writing: [Write] = []  // oldest first
         while true {
             var answered = 0
@@ -285,10 +286,10 @@ public final class PostgresLog: LogBackend, Sendable {
                 answered += first.batch.count
                 await finish(&writing, keeping: writing.count - 1)
             }
-            if answered > 0, !writing.isEmpty, writing.count < max(options.pipelineDepth, 1) {
+            if answered > 0, !writing.isEmpty, writing.count < depth {
                 await gather(as: answered, whileWaitingFor: writing[0])
             }
-            if writing.count < max(options.pipelineDepth, 1) {
+            if writing.count < depth {
                 let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout, ending: writing.isEmpty)
                 if let batch {
                     if let write = await send(batch, behind: writing.count) {
@@ -305,7 +306,7 @@ public final class PostgresLog: LogBackend, Sendable {
             // looked at again, or its appenders would wait for the next append to come (or for ever, in a quiet shop).
             if writing[0].isAnswered { continue }
             // With as many writes in flight as are sent at once, only an answer wakes the loop (not every append that comes).
-            await committer.sleep(untilWaiting: writing.count < max(options.pipelineDepth, 1) ? 1 : nil)
+            await committer.sleep(untilWaiting: writing.count < depth ? 1 : nil)
         }
     }
 
