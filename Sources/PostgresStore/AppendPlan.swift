@@ -91,13 +91,17 @@ struct AppendPlan {
         self.start = head
         var known: [ChainKey: Chain] = [:]
         var assumed: Set<ChainKey> = []
+        known.reserveCapacity(appends.reduce(1) { $0 + 2 * $1.events.count })
+        // Each key looked up once in what the node knows, however many events share it.
+        func look(_ key: ChainKey) {
+            guard known[key] == nil, !assumed.contains(key) else { return }
+            if let chain = chains[key] { known[key] = Chain(count: chain.count, last: chain.last) } else { assumed.insert(key) }
+        }
         for append in appends {
-            for key in [ChainKey(kind: 0, name: append.stream.rawValue)]
-                + append.events.flatMap({
-                    [ChainKey(kind: 1, name: $0.metadata.actor), ChainKey(kind: 2, name: $0.type)]
-                })
-            {
-                if let chain = chains[key] { known[key] = Chain(count: chain.count, last: chain.last) } else { assumed.insert(key) }
+            look(ChainKey(kind: 0, name: append.stream.rawValue))
+            for event in append.events {
+                look(ChainKey(kind: 1, name: event.metadata.actor))
+                look(ChainKey(kind: 2, name: event.type))
             }
         }
         self.chains = known
@@ -226,16 +230,17 @@ struct AppendPlan {
         let dirty = chains.filter { $0.value.dirty && !$0.key.isStream }
         let newChains = assumedNew.filter { !$0.isStream }
         return [
-            Self.data(rows.map { Int64($0.position) }), Self.data(rows.map(\.event.eventId)), Self.data(rows.map(\.stream.rawValue)),
-            Self.data(rows.map { Int64($0.version) }), Self.data(rows.map(\.event.type)), Self.data(rows.map(\.event.metadata.actor)),
-            Self.data(rows.map(\.event.metadata.correlationId)), Self.data(rows.map(\.recordedAt.nanosecondsSinceEpoch)),
-            Self.data(rows.map { ByteBuffer(bytes: $0.record) }),
-            Self.data(dirty.map(\.key.kind)), Self.data(dirty.map(\.key.name)), Self.data(dirty.map { Int64($0.value.count) }),
-            Self.data(dirty.map { Int64($0.value.last) }),
+            BinaryArray.int8(rows.map { Int64($0.position) }), BinaryArray.uuid(rows.map(\.event.eventId)),
+            BinaryArray.text(rows.map(\.stream.rawValue)), BinaryArray.int8(rows.map { Int64($0.version) }),
+            BinaryArray.text(rows.map(\.event.type)), BinaryArray.text(rows.map(\.event.metadata.actor)),
+            BinaryArray.uuid(rows.map(\.event.metadata.correlationId)),
+            BinaryArray.int8(rows.map(\.recordedAt.nanosecondsSinceEpoch)), BinaryArray.bytea(rows.map(\.record)),
+            BinaryArray.int2(dirty.map(\.key.kind)), BinaryArray.text(dirty.map(\.key.name)),
+            BinaryArray.int8(dirty.map { Int64($0.value.count) }), BinaryArray.int8(dirty.map { Int64($0.value.last) }),
             Self.data(Int64(head.position)), Self.data(ByteBuffer(bytes: head.hash.bytes)),
             Self.data(head.recordedAt?.nanosecondsSinceEpoch ?? 0), Self.data(String(head.position)),
-            Self.data(Int64(start.position)), Self.data(ByteBuffer(bytes: start.hash.bytes)), Self.data(newChains.map(\.kind)),
-            Self.data(newChains.map(\.name)), Self.data(assumedNew.filter(\.isStream).map(\.name)),
+            Self.data(Int64(start.position)), Self.data(ByteBuffer(bytes: start.hash.bytes)), BinaryArray.int2(newChains.map(\.kind)),
+            BinaryArray.text(newChains.map(\.name)), BinaryArray.text(assumedNew.filter(\.isStream).map(\.name)),
         ]
     }
 

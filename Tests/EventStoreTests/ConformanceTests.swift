@@ -38,6 +38,26 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         #expect(try await log.head().position == 3)
     }
 
+    /// Names are UTF-8, not ASCII: a stream, actor and type beyond ASCII are stored and found as given, on the first
+    /// append (PostgreSQL: the locked path) and on later ones (the one-statement path, its arrays encoded by hand).
+    @Test(arguments: Backend.allCases) func namesBeyondASCIIAreStoredAndFoundAsGiven(_ backend: Backend) async throws {
+        let log = try await backend.open()
+        let (name, actor, type) = ("commande-café-注文", "user:zoë:customer", "Größe変更")
+        for round in 1...3 {
+            let appended = try await log.append(
+                to: stream(name), expected: round == 1 ? .noStream : .exact(UInt64(2 * (round - 1))),
+                events: [event(type, actor: actor), event("Tested", actor: "user:plain:customer")])
+            #expect(appended.positions == [UInt64(2 * round - 1), UInt64(2 * round)])
+        }
+        let everything = try await log.read(from: 1, limit: 100)
+        #expect(everything.count == 6 && everything.allSatisfy { $0.stream.rawValue == name })
+        #expect(try await log.streamVersion(stream(name)) == 6)
+        #expect(try await log.readStream(stream(name), from: nil, backward: false, limit: 100) == everything)
+        #expect(try await log.events(byActor: actor, from: 1, limit: 100).map(\.position) == [1, 3, 5])
+        #expect(try await log.events(ofType: type, from: 1, limit: 100).map(\.position) == [1, 3, 5])
+        #expect(try await log.verify(progress: nil).isHealthy)
+    }
+
     @Test(arguments: Backend.allCases) func noStreamRejectsAnExistingStream(_ backend: Backend) async throws {
         let log = try await backend.open()
         _ = try await log.append(to: stream("user-1"), expected: .noStream, events: [event()])
