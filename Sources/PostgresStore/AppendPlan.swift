@@ -45,25 +45,19 @@ struct AppendPlan {
     private var stored: [UUID: (position: UInt64, stream: StreamName, version: UInt64)]
     private(set) var rows: [Row] = []
 
-    /// Locks the head, then reads what the batch's appends are checked against.
+    /// Locks the head, then reads what the batch's appends are checked against: both statements sent at once, one round
+    /// trip under the lock. PostgreSQL runs the read once the lock is held, and takes its snapshot then, so it reads what
+    /// the previous holder committed.
     static func load(_ appends: [StreamAppend], connection: PostgresConnection, logger: Logger) async throws -> AppendPlan {
-        var head = LogHead.empty
-        let headRows = try await connection.query("SELECT position, hash, recorded_at FROM emporium_log_head FOR UPDATE", logger: logger)
-        for try await (position, hash, recordedAt) in headRows.decode((Int64, ByteBuffer, Int64?).self) {
-            head = LogHead(
-                position: UInt64(position), hash: Digest(bytes: Array(hash.readableBytesView)),
-                recordedAt: recordedAt.map(Timestamp.init(nanosecondsSinceEpoch:)))
-        }
-        // One statement (after the lock, so it reads what the previous holder committed): the batch's event ids already
-        // stored, and the chains it extends (a stream's from its newest row).
         let events = appends.flatMap(\.events)
         let ids = events.map(\.eventId)
         let streams = Array(Set(appends.map(\.stream.rawValue)))
         let actors = Array(Set(events.map(\.metadata.actor)))
         let types = Array(Set(events.map(\.type)))
-        var stored: [UUID: (UInt64, StreamName, UInt64)] = [:]
-        var chains: [ChainKey: Chain] = [:]
-        let rows = try await connection.query(
+        let locked: EventLoopFuture<PostgresQueryResult> = connection.query(
+            "SELECT position, hash, recorded_at FROM emporium_log_head FOR UPDATE", logger: logger)
+        // The batch's event ids already stored, and the chains it extends (a stream's from its newest row).
+        let read: EventLoopFuture<PostgresQueryResult> = connection.query(
             """
             SELECT 0::smallint, event_id, position, stream, version FROM emporium_events WHERE event_id = ANY(\(ids))
             UNION ALL
@@ -74,7 +68,17 @@ struct AppendPlan {
             SELECT (kind + 1)::smallint, NULL, count, name, last FROM emporium_chains
             WHERE (kind = 1 AND name = ANY(\(actors))) OR (kind = 2 AND name = ANY(\(types)))
             """, logger: logger)
-        for try await (part, id, number, name, other) in rows.decode((Int16, UUID?, Int64, String, Int64).self) {
+        var head = LogHead.empty
+        for row in try await locked.get().rows {
+            let (position, hash, recordedAt) = try row.decode((Int64, ByteBuffer, Int64?).self)
+            head = LogHead(
+                position: UInt64(position), hash: Digest(bytes: Array(hash.readableBytesView)),
+                recordedAt: recordedAt.map(Timestamp.init(nanosecondsSinceEpoch:)))
+        }
+        var stored: [UUID: (UInt64, StreamName, UInt64)] = [:]
+        var chains: [ChainKey: Chain] = [:]
+        for row in try await read.get().rows {
+            let (part, id, number, name, other) = try row.decode((Int16, UUID?, Int64, String, Int64).self)
             if part == 0, let id {
                 stored[id] = (UInt64(number), try StreamName(name), UInt64(other))
             } else {
@@ -199,12 +203,22 @@ struct AppendPlan {
     /// Writes the placed rows, the chains they moved and the head, and notifies followers (at commit), inside the
     /// transaction that locked the head and read what the plan stands on (so the statement's guard holds).
     func write(connection: PostgresConnection, logger: Logger) async throws {
-        guard !rows.isEmpty else { return }
+        try await Self.written(send(connection: connection, logger: logger))
+    }
+
+    /// Sends what `write` sends, without waiting for its answer (so the statements after it go out at once).
+    func send(connection: PostgresConnection, logger: Logger) -> EventLoopFuture<PostgresQueryResult>? {
+        guard !rows.isEmpty else { return nil }
         let bound = bound
         var bindings = PostgresBindings(capacity: bound.count)
         for value in bound { bindings.append(value) }
-        let answer = try await connection.query(PostgresQuery(unsafeSQL: Self.writeIfCurrentSQL, binds: bindings), logger: logger)
-        for try await wrote in answer.decode(Bool.self) where wrote { return }
+        return connection.query(PostgresQuery(unsafeSQL: Self.writeIfCurrentSQL, binds: bindings), logger: logger)
+    }
+
+    /// Waits for a write `send` sent (none: nothing to write); it fails unless it wrote.
+    static func written(_ sent: EventLoopFuture<PostgresQueryResult>?) async throws {
+        guard let sent else { return }
+        for row in try await sent.get().rows where try row.decode(Bool.self) { return }
         throw EventLogError.unavailable("the log head moved under this transaction's lock; nothing was written")
     }
 

@@ -519,23 +519,44 @@ public final class PostgresLog: LogBackend, Sendable {
     }
 
     /// One transaction for the whole batch: the head locked, every append checked and placed in order, the rows written.
+    /// Two round trips while the head is held, each a group of statements sent at once: the lock and the reads (BEGIN
+    /// ahead of them), then the write and COMMIT. (Nodes whose knowledge another node's commit made stale all come this
+    /// way, so in a cluster it is how long the head is held.)
     private func commitLocked(_ batch: [Pending]) async throws -> ([Result<AppendResult, EventLogError>], LogHead, [RecordedEvent]) {
         let options = options
         let committed = try await bounded { connection in
-            try await connection.withTransaction(logger: options.logger) { connection in
-                var plan = try await AppendPlan.load(batch.flatMap(\.appends), connection: connection, logger: options.logger)
+            let logger = options.logger
+            let begun: EventLoopFuture<PostgresQueryResult> = connection.query("BEGIN", logger: logger)
+            var committing = false
+            do {
+                var plan = try await AppendPlan.load(batch.flatMap(\.appends), connection: connection, logger: logger)
+                _ = try await begun.get()
                 let outcomes = Self.place(batch, on: &plan, clock: options.clock)
-                try await plan.write(connection: connection, logger: options.logger)
+                let wrote = plan.send(connection: connection, logger: logger)
+                var held: EventLoopFuture<PostgresQueryResult>?
                 if let hold = options.holdBeforeCommit {
                     let seconds = Double(hold.components.seconds) + Double(hold.components.attoseconds) / 1e18
-                    try await connection.query("SELECT pg_sleep(\(seconds))", logger: options.logger)
+                    held = connection.query("SELECT pg_sleep(\(seconds))", logger: logger)
                 }
+                let commit: EventLoopFuture<PostgresQueryResult> = connection.query("COMMIT", logger: logger)
+                committing = true
+                // A write that failed left the transaction aborted: COMMIT then ends it as a rollback.
+                try await AppendPlan.written(wrote)
+                _ = try await held?.get()
+                _ = try await commit.get()
                 self.statistics.withLock {
                     $0.transactions += 1
                     $0.appends += batch.count
                     $0.events += plan.rows.count
                 }
                 return (outcomes, plan, options.onCommit == nil ? [] : plan.rows.map(\.recorded))
+            } catch {
+                if !committing {
+                    do { try await connection.query("ROLLBACK", logger: logger) } catch {
+                        logger.debug("rolling back a failed append transaction failed", metadata: ["error": "\(error)"])
+                    }
+                }
+                throw error
             }
         }
         remember(committed.1, merging: true)

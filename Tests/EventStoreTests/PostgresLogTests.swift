@@ -129,7 +129,7 @@ import Testing
 
     /// A write answered while the node gathers the next batch behind it has its appenders answered at once, even when no
     /// other append ever comes. Here the head is held locked (seen held), one append goes out (seen waiting for the lock),
-    /// and a larger one is sent behind it;
+    /// and a larger one is sent behind it before the head is let go;
     /// once the lock is let go the first is answered, nobody appends again, and the node waits (a window far longer than
     /// the test) for a batch as large as the one answered while PostgreSQL writes the second. Its answer must end that
     /// wait and reach its appender: its wake was once taken by the gathering's own sleep, and the appender waited for the
@@ -141,12 +141,22 @@ import Testing
             options.gatherWindow = .seconds(600)
         }
         _ = try await log.append(to: stream("warm"), expected: .noStream, events: [event()])  // the node knows the head
+        // The head held until the test opens the gate (a fixed hold was once too short for a busy suite to see it held).
+        try await TestPostgres.execute("CREATE TABLE test_gate (opened boolean)", on: database)
         let holder = Task {
             try await TestPostgres.execute(
-                "SELECT pg_sleep(2) FROM (SELECT position FROM emporium_log_head FOR UPDATE) AS locked", on: database)
+                """
+                DO $$ BEGIN
+                    PERFORM 1 FROM emporium_log_head FOR UPDATE;
+                    FOR wait IN 1..6000 LOOP
+                        EXIT WHEN EXISTS (SELECT 1 FROM test_gate);
+                        PERFORM pg_sleep(0.02);
+                    END LOOP;
+                END $$
+                """, on: database)
         }
         try await waitUntil(
-            "EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep(2)%' AND state = 'active')",
+            "EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%test_gate%LOOP%' AND state = 'active')",
             on: database)
         let before = log.commitStatistics
         let first = Task { try await log.append(to: stream("first"), expected: .noStream, events: [event()]) }
@@ -155,6 +165,10 @@ import Testing
             "EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock')", on: database)
         // Large enough that PostgreSQL is still writing it when the node has answered the first and begun to gather.
         let second = Task { try await log.append(to: stream("second"), expected: .noStream, events: (0..<2_000).map { _ in event() }) }
+        // Time to place and send it behind the first (a few milliseconds; the count of pipelined writes below says
+        // whether it was), then the head is let go.
+        try await Task.sleep(for: .milliseconds(500))
+        try await TestPostgres.execute("INSERT INTO test_gate VALUES (true)", on: database)
         let answered = Flag()
         Task {
             _ = await second.result

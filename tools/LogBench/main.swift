@@ -29,6 +29,11 @@ struct LogBench: AsyncParsableCommand {
     var gatherMicros = Int(PostgresLog.Options().gatherWindow / .microseconds(1))
 
     @Option(help: "Appenders in the concurrent workload (the targets are stated for 64).") var appenders: Int = 64
+    @Option(
+        help:
+            "PostgreSQL only: engine nodes appending to the one log of record (each its own connections and knowledge; appenders spread over them)."
+    )
+    var nodes: Int = 1
     static let batchEvents = 100
     static let bulkEventsPerAppend = 1_000
 
@@ -143,30 +148,41 @@ struct LogBench: AsyncParsableCommand {
     func runPostgres(_ url: String) async throws {
         guard let endpoint = PostgresEndpoint(url: url) else { throw ValidationError("--postgres must be a postgres:// URL") }
         guard (1...16).contains(pipelineDepth) else { throw ValidationError("--pipeline-depth must be between 1 and 16") }
+        guard (1...8).contains(nodes) else { throw ValidationError("--nodes must be between 1 and 8") }
         var options = PostgresLog.Options()
         options.connectionsMax = 4
         options.pipelineDepth = pipelineDepth
         options.gatherWindow = .microseconds(gatherMicros)
-        let log = try await PostgresLog.connect(endpoint, options: options)
+        var logs: [PostgresLog] = []
+        for _ in 0..<nodes { logs.append(try await PostgresLog.connect(endpoint, options: options)) }
         let selected = Set(workloads.split(separator: ",").map(String.init))
         print(
-            "# emporium PostgreSQL log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(endpoint.redacted)"
+            "# emporium PostgreSQL log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(nodes) node(s), \(endpoint.redacted)"
         )
+        func statistics() -> (transactions: Int, oneStatement: Int, events: Int) {
+            var sum = (transactions: 0, oneStatement: 0, events: 0)
+            for log in logs {
+                let statistics = log.commitStatistics
+                sum.transactions += statistics.transactions
+                sum.oneStatement += statistics.oneStatementTransactions
+                sum.events += statistics.events
+            }
+            return sum
+        }
         for (name, appenders, events) in [
             ("single", 1, 1), ("concurrent", appenders, 1), ("batch", 1, Self.batchEvents),
         ] where selected.contains(name) {
-            let before = log.commitStatistics
-            let outcome = try await appendLoop(log, appenders: appenders, eventsPerAppend: events, label: name)
-            let after = log.commitStatistics
+            let before = statistics()
+            let outcome = try await appendLoop(logs, appenders: appenders, eventsPerAppend: events, label: name)
+            let after = statistics()
             let transactions = after.transactions - before.transactions
             print(
                 String(
                     format: "#   %@: %d transactions (%d in one statement), %.1f events per transaction", name, transactions,
-                    after.oneStatementTransactions - before.oneStatementTransactions,
-                    Double(after.events - before.events) / Double(max(transactions, 1))))
+                    after.oneStatement - before.oneStatement, Double(after.events - before.events) / Double(max(transactions, 1))))
             report(name, outcome, backend: "pglog")
         }
-        await log.close()
+        for log in logs { await log.close() }
     }
 
     func report(_ name: String, _ outcome: Outcome, backend: String? = nil) {
@@ -182,6 +198,14 @@ struct LogBench: AsyncParsableCommand {
     func appendLoop(
         _ log: any LogBackend, appenders: Int, eventsPerAppend: Int, label: String, seconds: Double? = nil, quiet: Bool = false
     ) async throws -> Outcome {
+        try await appendLoop([log], appenders: appenders, eventsPerAppend: eventsPerAppend, label: label, seconds: seconds, quiet: quiet)
+    }
+
+    /// The same, the appenders spread over `logs` (nodes of one log of record) in turn.
+    func appendLoop(
+        _ logs: [any LogBackend], appenders: Int, eventsPerAppend: Int, label: String, seconds: Double? = nil, quiet: Bool = false
+    ) async throws -> Outcome {
+        let log = logs[0]
         let deadline = ContinuousClock.now + .seconds(seconds ?? self.seconds)
         let started = ContinuousClock.now
         let statistics = (log as? EventLog)?.writerStatistics
@@ -192,6 +216,7 @@ struct LogBench: AsyncParsableCommand {
         let payload = Self.payload
         let results = try await withThrowingTaskGroup(of: (Int, [Double]).self) { group in
             for appender in 0..<appenders {
+                let log = logs[appender % logs.count]
                 group.addTask {
                     let stream = try StreamName("bench-\(label)-\(appender)-\(correlation.uuidString.prefix(8))")
                     let actor = "user:bench-\(appender):customer"
