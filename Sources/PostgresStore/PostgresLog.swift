@@ -84,6 +84,12 @@ public final class PostgresLog: LogBackend, Sendable {
         public var oneStatementTransactions = 0
         /// Of `oneStatementTransactions`, those sent while a write before them was not answered yet.
         public var pipelinedTransactions = 0
+        /// One-statement writes sent that did not commit (another node had moved the head, or the link failed): their
+        /// batches were decided again under the lock.
+        public var failedOneStatementWrites = 0
+        /// Batches sent to the locked path at once because the node had heard of a head beyond what it knew (another
+        /// node's commit): a one-statement write would have been refused.
+        public var knownStaleBatches = 0
     }
 
     public var commitStatistics: CommitStatistics { statistics.withLock { $0 } }
@@ -359,13 +365,20 @@ public final class PostgresLog: LogBackend, Sendable {
     static let cachedChainsMax = 100_000
 
     /// Sends `batch` in one statement on the writer, placed on what this node knows (the writes in flight included), when
-    /// every append of it is accepted on that knowledge; nil when it is not, or the node knows nothing.
+    /// every append of it is accepted on that knowledge; nil when it is not, the node knows nothing, or it has heard of
+    /// a head beyond what it knows (another node committed since: the statement would be refused).
     private func send(_ batch: [Pending], behind ahead: Int) async -> Write? {
         guard options.holdBeforeCommit == nil, reachability.isReachable,
             var plan = cache.withLock({ cache in
                 cache.map { AppendPlan(cached: $0.head, chains: $0.chains, for: batch.flatMap(\.appends)) }
             })
         else { return nil }
+        // The head this node heard of (its own commits, and other nodes' through notifications and polls) never passes
+        // what it knows unless another node wrote: its own writes in flight are in what it knows already.
+        guard headWatch.head <= plan.start.position else {
+            statistics.withLock { $0.knownStaleBatches += 1 }
+            return nil
+        }
         let results = Self.place(batch, on: &plan, clock: options.clock)
         guard results.allSatisfy({ if case .success = $0 { true } else { false } }), !plan.rows.isEmpty,
             let writer = await connectedWriter()
@@ -392,6 +405,7 @@ public final class PostgresLog: LogBackend, Sendable {
             let write = writing.removeFirst()
             guard await write.written.value else {
                 cache.withLock { $0 = nil }
+                statistics.withLock { $0.failedOneStatementWrites += 1 }
                 failed += write.batch
                 continue
             }

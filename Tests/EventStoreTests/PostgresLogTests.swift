@@ -187,6 +187,34 @@ import Testing
         await log.close()
     }
 
+    /// A node that has heard of another node's commit (a head beyond what it knows) writes its next batch under the lock
+    /// at once, instead of sending a one-statement write PostgreSQL would refuse; knowing the head again, it goes back to
+    /// one statement.
+    @Test func aNodeThatHeardOfAnotherNodesCommitWritesUnderTheLockAtOnce() async throws {
+        let database = try await TestPostgres.database()
+        let first = try await TestPostgres.log(database) { $0.pollInterval = .milliseconds(50) }
+        let second = try await TestPostgres.log(database) { $0.pollInterval = .milliseconds(50) }
+        _ = try await first.append(to: stream("a"), expected: .noStream, events: [event()])  // now it knows the head
+        _ = try await first.append(to: stream("a"), expected: .exact(1), events: [event()])
+        #expect(first.commitStatistics.oneStatementTransactions == 1)
+        let moved = try await second.append(to: stream("b"), expected: .noStream, events: [event()])
+        let deadline = ContinuousClock.now + .seconds(30)
+        while first.headPosition < moved.positions[0], ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(first.headPosition == moved.positions[0], "the first node heard of the second's commit")
+        let before = first.commitStatistics
+        let third = try await first.append(to: stream("a"), expected: .exact(2), events: [event()])
+        #expect(third.positions == [moved.positions[0] + 1])
+        let after = first.commitStatistics
+        #expect(after.failedOneStatementWrites == before.failedOneStatementWrites, "no write was sent to be refused: \(after)")
+        #expect(after.knownStaleBatches == before.knownStaleBatches + 1)
+        #expect(after.transactions == before.transactions + 1 && after.oneStatementTransactions == before.oneStatementTransactions)
+        _ = try await first.append(to: stream("a"), expected: .exact(3), events: [event()])
+        #expect(first.commitStatistics.oneStatementTransactions == after.oneStatementTransactions + 1)
+        #expect(try await first.verify(progress: nil).isHealthy)
+        await first.close()
+        await second.close()
+    }
+
     /// Returns once `condition` (SQL) holds on `database`, looking every 20 ms for at most a minute.
     private func waitUntil(_ condition: String, on database: PostgresEndpoint) async throws {
         let deadline = ContinuousClock.now + .seconds(60)

@@ -159,13 +159,15 @@ struct LogBench: AsyncParsableCommand {
         print(
             "# emporium PostgreSQL log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(nodes) node(s), \(endpoint.redacted)"
         )
-        func statistics() -> (transactions: Int, oneStatement: Int, events: Int) {
-            var sum = (transactions: 0, oneStatement: 0, events: 0)
+        func statistics() -> (transactions: Int, oneStatement: Int, events: Int, failed: Int, stale: Int) {
+            var sum = (transactions: 0, oneStatement: 0, events: 0, failed: 0, stale: 0)
             for log in logs {
                 let statistics = log.commitStatistics
                 sum.transactions += statistics.transactions
                 sum.oneStatement += statistics.oneStatementTransactions
                 sum.events += statistics.events
+                sum.failed += statistics.failedOneStatementWrites
+                sum.stale += statistics.knownStaleBatches
             }
             return sum
         }
@@ -180,6 +182,11 @@ struct LogBench: AsyncParsableCommand {
                 String(
                     format: "#   %@: %d transactions (%d in one statement), %.1f events per transaction", name, transactions,
                     after.oneStatement - before.oneStatement, Double(after.events - before.events) / Double(max(transactions, 1))))
+            if nodes > 1 {
+                print(
+                    "#   \(name): \(after.failed - before.failed) one-statement writes refused (stale), \(after.stale - before.stale) batches known stale (locked at once)"
+                )
+            }
             report(name, outcome, backend: "pglog")
         }
         for log in logs { await log.close() }
