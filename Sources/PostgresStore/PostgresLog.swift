@@ -368,17 +368,17 @@ public final class PostgresLog: LogBackend, Sendable {
     /// every append of it is accepted on that knowledge; nil when it is not, the node knows nothing, or it has heard of
     /// a head beyond what it knows (another node committed since: the statement would be refused).
     private func send(_ batch: [Pending], behind ahead: Int) async -> Write? {
-        guard options.holdBeforeCommit == nil, reachability.isReachable,
-            var plan = cache.withLock({ cache in
-                cache.map { AppendPlan(cached: $0.head, chains: $0.chains, for: batch.flatMap(\.appends)) }
-            })
-        else { return nil }
+        guard options.holdBeforeCommit == nil, reachability.isReachable else { return nil }
         // The head this node heard of (its own commits, and other nodes' through notifications and polls) never passes
-        // what it knows unless another node wrote: its own writes in flight are in what it knows already.
-        guard headWatch.head <= plan.start.position else {
-            statistics.withLock { $0.knownStaleBatches += 1 }
-            return nil
+        // what it knows unless another node wrote: its own writes in flight are in what it knows already. Looked at
+        // before the batch is placed, which would then be work for nothing.
+        let (cached, stale) = cache.withLock { cache -> (AppendPlan?, Bool) in
+            guard let cache else { return (nil, false) }
+            guard headWatch.head <= cache.head.position else { return (nil, true) }
+            return (AppendPlan(cached: cache.head, chains: cache.chains, for: batch.flatMap(\.appends)), false)
         }
+        if stale { statistics.withLock { $0.knownStaleBatches += 1 } }
+        guard var plan = cached else { return nil }
         let results = Self.place(batch, on: &plan, clock: options.clock)
         guard results.allSatisfy({ if case .success = $0 { true } else { false } }), !plan.rows.isEmpty,
             let writer = await connectedWriter()
