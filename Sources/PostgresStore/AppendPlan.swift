@@ -9,7 +9,7 @@ import PostgresNIO
 /// checks it against what earlier appends of the same batch placed, exactly
 /// as the LMDB writer applies a batch one append at a time.
 struct AppendPlan {
-    struct Chain {
+    struct Chain: Equatable {
         var count: UInt64
         var last: UInt64
         var dirty = false
@@ -89,17 +89,26 @@ struct AppendPlan {
     }
 
     /// A plan on what this node knew after its last commit (`head`, and the chains it had read or moved): no read, and
-    /// every chain it does not know is taken to be new. `writeIfCurrent` writes it only when that was all still true.
-    init(cached head: LogHead, chains: [ChainKey: Chain], for appends: [StreamAppend]) {
+    /// every chain it does not know is taken to be new. `writeIfCurrent` writes it as placed only when that was all still
+    /// true, and only when the node's knowledge is `exact` (no write of it placed differently since, or refused, with
+    /// writes behind it in flight); otherwise PostgreSQL places it again on the head as it is (`emporium_rebase`).
+    init(
+        cached head: LogHead, exact: Bool, streams: [String: Chain], names: [ChainKey: Chain], for appends: [StreamAppend]
+    ) {
         self.head = head
         self.start = head
+        self.exact = exact
         var known: [ChainKey: Chain] = [:]
         var assumed: Set<ChainKey> = []
         known.reserveCapacity(appends.reduce(1) { $0 + 2 * $1.events.count })
         // Each key looked up once in what the node knows, however many events share it.
         func look(_ key: ChainKey) {
             guard known[key] == nil, !assumed.contains(key) else { return }
-            if let chain = chains[key] { known[key] = Chain(count: chain.count, last: chain.last) } else { assumed.insert(key) }
+            if let chain = key.isStream ? streams[key.name] : names[key] {
+                known[key] = Chain(count: chain.count, last: chain.last)
+            } else {
+                assumed.insert(key)
+            }
         }
         for append in appends {
             look(ChainKey(kind: 0, name: append.stream.rawValue))
@@ -118,10 +127,14 @@ struct AppendPlan {
     ) {
         self.head = head
         self.start = start
+        self.exact = true
         self.chains = chains
         self.stored = stored
         self.assumedNew = []
     }
+
+    /// Whether the plan starts from what the node knows to be exact: only then may it be written as placed.
+    let exact: Bool
 
     /// Chains a cached plan took to be new (checked by `writeIfCurrent`).
     private(set) var assumedNew: [ChainKey]
@@ -209,7 +222,7 @@ struct AppendPlan {
     /// Sends what `write` sends, without waiting for its answer (so the statements after it go out at once).
     func send(connection: PostgresConnection, logger: Logger) -> EventLoopFuture<PostgresQueryResult>? {
         guard !rows.isEmpty else { return nil }
-        let bound = bound
+        let bound = bound(mayRebase: false)
         var bindings = PostgresBindings(capacity: bound.count)
         for value in bound { bindings.append(value) }
         return connection.query(PostgresQuery(unsafeSQL: Self.writeIfCurrentSQL, binds: bindings), logger: logger)
@@ -218,8 +231,46 @@ struct AppendPlan {
     /// Waits for a write `send` sent (none: nothing to write); it fails unless it wrote.
     static func written(_ sent: EventLoopFuture<PostgresQueryResult>?) async throws {
         guard let sent else { return }
-        for row in try await sent.get().rows where try row.decode(Bool.self) { return }
-        throw EventLogError.unavailable("the log head moved under this transaction's lock; nothing was written")
+        guard let written = Written(try await sent.get().rows, events: 1), written.rebased == nil else {
+            throw EventLogError.unavailable("the log head moved under this transaction's lock; nothing was written")
+        }
+    }
+
+    /// What a write's statement answers when it wrote: the position of its first row and, when PostgreSQL placed the rows
+    /// again on a head that had moved (`emporium_rebase`), the head after them and the actor and type chains they moved,
+    /// as they stood then.
+    struct Written: Sendable {
+        let first: UInt64
+        let rebased: (head: LogHead, names: [ChainKey: Chain])?
+
+        /// Read by hand from the statement's rows (kind, name, count or first position, last position or time, hash), in
+        /// binary: the prepared query's row description (from a Describe, before any Bind) says text, but the answer comes
+        /// in binary. Nil when no row says where the rows went (nothing was written).
+        init?(_ rows: [PostgresRow], events: Int) {
+            var first: UInt64?
+            var head: LogHead?
+            var names: [ChainKey: Chain] = [:]
+            for row in rows {
+                let cells = Array(row)
+                guard cells.count == 5, var kind = cells[0].bytes, let kind = kind.readInteger(as: Int16.self),
+                    var a = cells[2].bytes, let a = a.readInteger(as: Int64.self), var b = cells[3].bytes,
+                    let b = b.readInteger(as: Int64.self)
+                else { return nil }
+                if kind < 0 {
+                    first = UInt64(a)
+                    if var hash = cells[4].bytes, let bytes = hash.readBytes(length: hash.readableBytes) {
+                        head = LogHead(
+                            position: UInt64(a) + UInt64(events) - 1, hash: Digest(bytes: bytes),
+                            recordedAt: Timestamp(nanosecondsSinceEpoch: b))
+                    }
+                } else if var name = cells[1].bytes, let name = name.readString(length: name.readableBytes) {
+                    names[ChainKey(kind: kind, name: name)] = Chain(count: UInt64(a), last: UInt64(b))
+                }
+            }
+            guard let first, first > 0 else { return nil }
+            self.first = first
+            self.rebased = head.map { ($0, names) }
+        }
     }
 
     /// Sends the plan in one statement of its own (its own commit) on the connection `prepared` was prepared on, at once
@@ -228,19 +279,16 @@ struct AppendPlan {
     /// every chain it took to be new still is; otherwise it writes nothing. The start may be a head this node has not
     /// committed yet (a write it sent just before this one on the same connection, which PostgreSQL runs first): when
     /// that one did not commit, this one writes nothing either.
-    func sendIfCurrent(_ prepared: PreparedQuery) -> EventLoopFuture<Bool> {
-        prepared.execute(bound).map { rows in
-            // Read by hand: the prepared query's row description (from a Describe, before any Bind) says text, but the
-            // answer comes in binary. A boolean either way: 1, or "t".
-            guard let cell = rows.first?.first(where: { _ in true }), let byte = cell.bytes?.readableBytesView.first else { return false }
-            return byte == 1 || byte == UInt8(ascii: "t")
-        }
+    func sendIfCurrent(_ prepared: PreparedQuery) -> EventLoopFuture<Written?> {
+        let events = rows.count
+        return prepared.execute(bound(mayRebase: true)).map { Written($0, events: events) }
     }
 
-    /// What a write binds, `$1` to `$22`: the rows, the actor and type chains they moved, the new head, the
-    /// notification's payload, the head the plan starts from, the actor and type chains it took to be new and the
-    /// streams it took to be new.
-    private var bound: [PostgresData] {
+    /// What a write binds, `$1` to `$23`: the rows, the actor and type chains they moved, the new head, the
+    /// notification's payload, the head the plan starts from (none, -1, when it is not `exact`), the actor and type chains
+    /// it took to be new, the streams it took to be new, and whether PostgreSQL may place the rows again when the plan
+    /// does not hold (not inside a transaction that locked the head and read what the plan stands on: there it holds).
+    private func bound(mayRebase: Bool) -> [PostgresData] {
         let dirty = chains.filter { $0.value.dirty && !$0.key.isStream }
         let newChains = assumedNew.filter { !$0.isStream }
         return [
@@ -253,8 +301,9 @@ struct AppendPlan {
             BinaryArray.int8(dirty.map { Int64($0.value.count) }), BinaryArray.int8(dirty.map { Int64($0.value.last) }),
             Self.data(Int64(head.position)), Self.data(ByteBuffer(bytes: head.hash.bytes)),
             Self.data(head.recordedAt?.nanosecondsSinceEpoch ?? 0), Self.data(String(head.position)),
-            Self.data(Int64(start.position)), Self.data(ByteBuffer(bytes: start.hash.bytes)), BinaryArray.int2(newChains.map(\.kind)),
-            BinaryArray.text(newChains.map(\.name)), BinaryArray.text(assumedNew.filter(\.isStream).map(\.name)),
+            Self.data(exact ? Int64(start.position) : -1), Self.data(ByteBuffer(bytes: start.hash.bytes)),
+            BinaryArray.int2(newChains.map(\.kind)), BinaryArray.text(newChains.map(\.name)),
+            BinaryArray.text(assumedNew.filter(\.isStream).map(\.name)), Self.data(mayRebase),
         ]
     }
 
@@ -276,9 +325,9 @@ struct AppendPlan {
     /// `stream = ANY($22)` scans the whole table, even for an empty array.
     static let writeIfCurrentSQL = """
         WITH current AS (
-            SELECT position, hash FROM emporium_log_head FOR UPDATE),
+            SELECT position, hash, recorded_at FROM emporium_log_head FOR UPDATE),
         checked AS (
-            SELECT coalesce(position = $18::bigint AND hash = $19::bytea AND NOT EXISTS (
+            SELECT position, hash, recorded_at, coalesce(position = $18::bigint AND hash = $19::bytea AND NOT EXISTS (
                 SELECT 1 FROM emporium_chains AS c JOIN UNNEST($20::smallint[], $21::text[]) AS n(kind, name)
                 ON c.kind = n.kind AND c.name = n.name) AND NOT EXISTS (
                 SELECT 1 FROM UNNEST($22::text[]) AS n(name)
@@ -297,7 +346,14 @@ struct AppendPlan {
         head AS (
             UPDATE emporium_log_head SET position = $14::bigint, hash = $15::bytea, recorded_at = $16::bigint
             WHERE (SELECT ok FROM checked)),
-        notified AS (SELECT pg_notify('\(Schema.channel)', $17::text) FROM checked WHERE ok)
-        SELECT coalesce((SELECT ok FROM checked), false) AND (SELECT count(*) FROM notified) >= 0
+        notified AS (SELECT pg_notify('\(Schema.channel)', $17::text) FROM checked WHERE ok),
+        rebased AS (
+            SELECT r.* FROM checked AS c
+            CROSS JOIN LATERAL emporium_rebase(c.position, c.hash, c.recorded_at, $2, $3, $4, $5, $6, $7, $8, $9) AS r
+            WHERE NOT c.ok AND $23::boolean)
+        SELECT -1::smallint, NULL::text, ($1::bigint[])[1], 0::bigint, NULL::bytea FROM checked
+        WHERE ok AND (SELECT count(*) FROM notified) >= 0
+        UNION ALL
+        SELECT * FROM rebased
         """
 }

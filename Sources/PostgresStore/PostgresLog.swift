@@ -84,11 +84,14 @@ public final class PostgresLog: LogBackend, Sendable {
         public var oneStatementTransactions = 0
         /// Of `oneStatementTransactions`, those sent while a write before them was not answered yet.
         public var pipelinedTransactions = 0
-        /// One-statement writes sent that did not commit (another node had moved the head, or the link failed): their
-        /// batches were decided again under the lock.
+        /// One-statement writes sent that did not commit (a stream had moved under them, an event id was stored already,
+        /// or the link failed): their batches were decided again under the lock.
         public var failedOneStatementWrites = 0
-        /// Batches sent to the locked path at once because the node had heard of a head beyond what it knew (another
-        /// node's commit): a one-statement write would have been refused.
+        /// Of `oneStatementTransactions`, those PostgreSQL placed again on a head that had moved (another node's commit,
+        /// or a write of this node placed again or refused ahead of them).
+        public var rebasedWrites = 0
+        /// Batches sent knowing that PostgreSQL would have to place them again: the node had heard of a head beyond what
+        /// it knew (another node's commit).
         public var knownStaleBatches = 0
     }
 
@@ -117,8 +120,10 @@ public final class PostgresLog: LogBackend, Sendable {
         configuration.options.maximumConnections = options.connectionsMax
         configuration.options.minimumConnections = 0
         configuration.options.connectTimeout = options.answerTimeout
+        // No JIT: the log's statements are short, and the write's estimates (set-returning functions over arrays) would
+        // cross its threshold and compile the write anew for a quarter of a second each time.
         configuration.options.additionalStartupParameters = [
-            ("idle_in_transaction_session_timeout", "\(options.answerTimeout.wholeMilliseconds)")
+            ("idle_in_transaction_session_timeout", "\(options.answerTimeout.wholeMilliseconds)"), ("jit", "off"),
         ]
         self.configuration = configuration
         pool = Mutex(Pool(configuration, logger: options.logger))
@@ -341,7 +346,7 @@ public final class PostgresLog: LogBackend, Sendable {
         let batch: [Pending]
         let plan: AppendPlan
         let results: [Result<AppendResult, EventLogError>]
-        let written: Task<Bool, Never>
+        let written: Task<AppendPlan.Written?, Never>
         let answered: Answered
         /// Sent while a write before it was in flight.
         let pipelined: Bool
@@ -354,28 +359,78 @@ public final class PostgresLog: LogBackend, Sendable {
     }
 
     /// What this node knew after its last commit, and what it will know once the writes in flight commit (each write
-    /// updates it when it is sent): the head it wrote and the chains it read or moved then. Valid only while the head is
-    /// still that one (`AppendPlan.sendIfCurrent` checks, under the lock); a write that fails clears it.
+    /// updates it when it is sent): the head it wrote and the chains it read or moved then. A write placed on it is written
+    /// as placed only while the head is still that one (`AppendPlan.sendIfCurrent` checks, under the lock) and the node
+    /// knows it `exact`ly; otherwise PostgreSQL places it again, or refuses it when a stream moved under it.
     struct Cache {
         var head: LogHead
-        var chains: [AppendPlan.ChainKey: AppendPlan.Chain]
+        /// Whether `names` and `streams` are what the log held at `head` (a write sent on them is then written as placed
+        /// when `head` is still the head). Not so once a write of this node was placed again by PostgreSQL, or refused,
+        /// while others were in flight behind it: then every write is placed again until none is in flight.
+        var exact = true
+        /// Streams' chains (a stream's version and its newest position). Kept when the head moves under the node: a stream
+        /// another node extended since is caught by its `(stream, version)` index, or by `emporium_rebase`'s check.
+        var streams: [String: AppendPlan.Chain]
+        /// Actors' and types' chains: nothing in the log catches one another node extended since, so they hold only while
+        /// `exact`.
+        var names: [AppendPlan.ChainKey: AppendPlan.Chain]
+
+        var count: Int { streams.count + names.count }
+
+        /// Keeps what a committed plan knew, merging it into what the node knew when it started where they did.
+        mutating func merge(_ plan: AppendPlan) {
+            head = plan.head
+            for (key, chain) in plan.chains {
+                let known = AppendPlan.Chain(count: chain.count, last: chain.last)
+                if key.isStream { streams[key.name] = known } else { names[key] = known }
+            }
+        }
+
+        /// After `plan` was refused: the streams it placed may never have been written (forgotten), and the node no longer
+        /// knows what the log holds at any head until a write tells it again.
+        mutating func refused(_ plan: AppendPlan) {
+            for key in plan.chains.keys where key.isStream { streams[key.name] = nil }
+            exact = false
+        }
+
+        /// After `plan` was placed again by PostgreSQL, its rows `shift` positions further, ending at `head`, with the
+        /// actor and type chains it moved at `names`: its streams' newest positions moved with it (unless a write behind it
+        /// placed them since). When no write is in flight behind it (`last`), the node knows exactly what the log held at
+        /// `head` again, but for the actors and types it did not touch.
+        mutating func rebased(
+            _ plan: AppendPlan, shift: Int64, head: LogHead, names: [AppendPlan.ChainKey: AppendPlan.Chain], last: Bool
+        ) {
+            for (key, chain) in plan.chains where key.isStream && streams[key.name]?.count == chain.count {
+                streams[key.name] = AppendPlan.Chain(count: chain.count, last: UInt64(bitPattern: Int64(bitPattern: chain.last) &+ shift))
+            }
+            guard last else {
+                exact = false
+                return
+            }
+            self.head = head
+            self.names = names
+            exact = true
+        }
     }
 
     private let cache = Mutex<Cache?>(nil)
     static let cachedChainsMax = 100_000
 
     /// Sends `batch` in one statement on the writer, placed on what this node knows (the writes in flight included), when
-    /// every append of it is accepted on that knowledge; nil when it is not, the node knows nothing, or it has heard of
-    /// a head beyond what it knows (another node committed since: the statement would be refused).
+    /// every append of it is accepted on that knowledge; nil when it is not, or the node knows nothing. When it has heard
+    /// of a head beyond what it knows (another node committed since), PostgreSQL places the write again: it is sent as
+    /// not `exact`, so that no chain of an actor or type the other node extended is taken as the node knew it.
     private func send(_ batch: [Pending], behind ahead: Int) async -> Write? {
         guard options.holdBeforeCommit == nil, reachability.isReachable else { return nil }
         // The head this node heard of (its own commits, and other nodes' through notifications and polls) never passes
-        // what it knows unless another node wrote: its own writes in flight are in what it knows already. Looked at
-        // before the batch is placed, which would then be work for nothing.
+        // what it knows unless another node wrote: its own writes in flight are in what it knows already.
         let (cached, stale) = cache.withLock { cache -> (AppendPlan?, Bool) in
             guard let cache else { return (nil, false) }
-            guard headWatch.head <= cache.head.position else { return (nil, true) }
-            return (AppendPlan(cached: cache.head, chains: cache.chains, for: batch.flatMap(\.appends)), false)
+            let stale = headWatch.head > cache.head.position
+            let plan = AppendPlan(
+                cached: cache.head, exact: cache.exact && !stale, streams: cache.streams, names: cache.names,
+                for: batch.flatMap(\.appends))
+            return (plan, stale)
         }
         if stale { statistics.withLock { $0.knownStaleBatches += 1 } }
         guard var plan = cached else { return nil }
@@ -383,7 +438,7 @@ public final class PostgresLog: LogBackend, Sendable {
         guard results.allSatisfy({ if case .success = $0 { true } else { false } }), !plan.rows.isEmpty,
             let writer = await connectedWriter()
         else { return nil }
-        remember(plan, merging: true)
+        remember(plan, locked: false)
         let sent = plan.sendIfCurrent(writer.prepared)  // on the connection before this returns: in the order placed
         let answered = Write.Answered()
         let committer = committer
@@ -403,8 +458,8 @@ public final class PostgresLog: LogBackend, Sendable {
         var failed: [Pending] = []
         while writing.count > max(keeping, 0) || (!failed.isEmpty && !writing.isEmpty) {
             let write = writing.removeFirst()
-            guard await write.written.value else {
-                cache.withLock { $0 = nil }
+            guard let written = await write.written.value else {
+                cache.withLock { $0?.refused(write.plan) }
                 statistics.withLock { $0.failedOneStatementWrites += 1 }
                 failed += write.batch
                 continue
@@ -413,12 +468,28 @@ public final class PostgresLog: LogBackend, Sendable {
                 $0.transactions += 1
                 $0.oneStatementTransactions += 1
                 $0.pipelinedTransactions += write.pipelined ? 1 : 0
+                $0.rebasedWrites += written.rebased == nil ? 0 : 1
                 $0.appends += write.batch.count
                 $0.events += write.plan.rows.count
             }
-            // After a write that failed the replica would see a gap: the copier brings these records instead.
-            let records = options.onCommit == nil || !failed.isEmpty ? [] : write.plan.rows.map(\.recorded)
-            await answer(write.batch, with: write.results, head: write.plan.head, records: records)
+            guard let rebased = written.rebased else {
+                // After a write that failed the replica would see a gap: the copier brings these records instead.
+                let records = options.onCommit == nil || !failed.isEmpty ? [] : write.plan.rows.map(\.recorded)
+                await answer(write.batch, with: write.results, head: write.plan.head, records: records)
+                continue
+            }
+            // Placed again: every position moved by as much, nothing else the appenders are told (the versions are the
+            // ones placed). The node's replica gets the records from the copier.
+            let shift = Int64(bitPattern: written.first &- write.plan.rows[0].position)
+            cache.withLock { $0?.rebased(write.plan, shift: shift, head: rebased.head, names: rebased.names, last: writing.isEmpty) }
+            let results = write.results.map { result in
+                result.map { placed in
+                    AppendResult(
+                        positions: placed.positions.map { UInt64(bitPattern: Int64(bitPattern: $0) &+ shift) }, streams: placed.streams,
+                        wasAlreadyStored: placed.wasAlreadyStored)
+                }
+            }
+            await answer(write.batch, with: results, head: rebased.head, records: [])
         }
         if !failed.isEmpty { await commitLockedAndAnswer(failed) }
     }
@@ -461,7 +532,7 @@ public final class PostgresLog: LogBackend, Sendable {
         do {
             var configuration = connectionConfiguration(timeout: options.answerTimeout)
             // One plan for every write, whatever its size (the statement's shape does not change with it).
-            configuration.options.additionalStartupParameters = [("plan_cache_mode", "force_generic_plan")]
+            configuration.options.additionalStartupParameters = [("plan_cache_mode", "force_generic_plan"), ("jit", "off")]
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: options.logger)
             let prepared: PreparedQuery
             do {
@@ -497,26 +568,31 @@ public final class PostgresLog: LogBackend, Sendable {
     /// Whether a write sent on `connection` wrote; a failure (a retried event id, a dropped connection, no answer within
     /// the answer timeout, when the connection is closed) is logged and the batch goes to the locked path, which tells a
     /// retry from a conflict and reports what is wrong.
-    private func written(_ sent: EventLoopFuture<Bool>, on connection: PostgresConnection) async -> Bool {
+    private func written(_ sent: EventLoopFuture<AppendPlan.Written?>, on connection: PostgresConnection) async -> AppendPlan.Written? {
         do {
             return try await Self.within(options.answerTimeout, closing: ConnectionInUse(connection)) { try await sent.get() }
         } catch {
             options.logger.debug("a one-statement append failed; deciding again under the lock", metadata: ["error": "\(error)"])
             // Whatever went wrong (a refusal, a lost link), the next write starts on a new connection.
             connection.close().whenComplete { _ in }
-            return false
+            return nil
         }
     }
 
-    /// Keeps what `plan` knew after it committed; `merging` the chains known before when the plan started where they did.
-    private func remember(_ plan: AppendPlan, merging: Bool) {
+    /// Keeps what `plan` will know once it commits, merged into what the node knows (its plan started there): a plan sent
+    /// in one statement (`exact` as the node's knowledge was), or one committed under the lock with nothing in flight,
+    /// which read what it stands on (`locked`): then the node's knowledge is exact again, the streams it knew kept.
+    private func remember(_ plan: AppendPlan, locked: Bool) {
         cache.withLock { cache in
             // In place: the known chains are not copied per commit (they grow to `cachedChainsMax`).
-            if merging, cache?.head == plan.start, let count = cache?.chains.count, count + plan.chains.count <= Self.cachedChainsMax {
-                cache?.head = plan.head
-                for (key, chain) in plan.chains { cache?.chains[key] = AppendPlan.Chain(count: chain.count, last: chain.last) }
+            if let known = cache, known.head == plan.start, known.exact || !locked, known.count + plan.chains.count <= Self.cachedChainsMax
+            {
+                cache?.merge(plan)
             } else {
-                cache = Cache(head: plan.head, chains: plan.chains.mapValues { AppendPlan.Chain(count: $0.count, last: $0.last) })
+                let streams = cache.map(\.streams).flatMap { $0.count + plan.chains.count <= Self.cachedChainsMax ? $0 : nil }
+                var fresh = Cache(head: plan.head, exact: locked || plan.exact, streams: streams ?? [:], names: [:])
+                fresh.merge(plan)
+                cache = fresh
             }
         }
     }
@@ -573,7 +649,7 @@ public final class PostgresLog: LogBackend, Sendable {
                 throw error
             }
         }
-        remember(committed.1, merging: true)
+        remember(committed.1, locked: true)
         return (committed.0, committed.1.head, committed.2)
     }
 

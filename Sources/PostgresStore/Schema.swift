@@ -48,6 +48,76 @@ enum Schema {
         """,
         // Actors' (1) and types' (2) chains: a stream's is its newest row. Logs of record made before kept streams' (0) here.
         "DELETE FROM emporium_chains WHERE kind = 0",
+        // A write placed on a head that has moved since (another node committed) placed again by PostgreSQL itself, under
+        // the head's lock, so a node whose knowledge is stale needs no transaction of its own to learn the head: each
+        // record's position, time, previous hash and back-pointers written into it at their offsets (`RecordCodec`), its
+        // hash taken again, in order. Only when every stream of the write stands where the node placed it (so every
+        // expectation it checked still holds and every version is the same); otherwise it writes nothing. Answers the
+        // head it wrote (kind -1: first position, time, hash) and the actor (1) and type (2) chains it moved.
+        """
+        CREATE OR REPLACE FUNCTION emporium_rebase(
+            at bigint, at_hash bytea, at_time bigint, ids uuid[], streams text[], versions bigint[], types text[],
+            actors text[], correlations uuid[], times bigint[], records bytea[])
+        RETURNS TABLE (r_kind smallint, r_name text, r_count bigint, r_last bigint, r_hash bytea)
+        LANGUAGE plpgsql ROWS 8 AS $$
+        DECLARE
+            placed record;
+            previous bytea := at_hash;
+            body bytea;
+            written bytea[] := '{}';
+            stamps bigint[] := '{}';
+            i int := 0;
+        BEGIN
+            -- In order: each record's fields before its previous hash (position and time patched in), and after it (its
+            -- back-pointers, then the rest); whether its stream stands where the node placed it (its first event of it).
+            FOR placed IN
+                SELECT lag(u.ord) OVER w_s IS NOT NULL OR coalesce(newest.version, 0) = u.v - 1 AS fits,
+                    u.ord + greatest(max(u.g - u.ord) OVER w_o, at_time) AS t,
+                    substr(u.rec, 1, 6) || int8send(at + u.ord) || substr(u.rec, 15, 8)
+                        || int8send(u.ord + greatest(max(u.g - u.ord) OVER w_o, at_time)) || substr(u.rec, 31, 48) AS front,
+                    int8send(coalesce(at + lag(u.ord) OVER w_s, newest.position, 0))
+                        || int8send(coalesce(at + lag(u.ord) OVER w_a,
+                            (SELECT c.last FROM emporium_chains AS c WHERE c.kind = 1 AND c.name = u.ac), 0))
+                        || int8send(coalesce(at + lag(u.ord) OVER w_t,
+                            (SELECT c.last FROM emporium_chains AS c WHERE c.kind = 2 AND c.name = u.ty), 0))
+                        || substr(u.rec, 135, length(u.rec) - 166) AS back
+                FROM UNNEST(streams, versions, types, actors, times, records) WITH ORDINALITY AS u(s, v, ty, ac, g, rec, ord)
+                LEFT JOIN LATERAL (
+                    SELECT e.version, e.position FROM emporium_events AS e WHERE e.stream = u.s ORDER BY e.version DESC LIMIT 1
+                ) AS newest ON true
+                WINDOW w_s AS (PARTITION BY u.s ORDER BY u.ord), w_a AS (PARTITION BY u.ac ORDER BY u.ord),
+                    w_t AS (PARTITION BY u.ty ORDER BY u.ord), w_o AS (ORDER BY u.ord)
+                ORDER BY u.ord
+            LOOP
+                IF NOT placed.fits THEN
+                    RETURN;
+                END IF;
+                body := placed.front || previous || placed.back;
+                previous := sha256(body);
+                i := i + 1;
+                written[i] := body || previous;
+                stamps[i] := placed.t;
+            END LOOP;
+            INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)
+            SELECT at + u.ord, u.id, u.s, u.v, u.ty, u.ac, u.co, u.t, u.rec
+            FROM UNNEST(ids, streams, versions, types, actors, correlations, stamps, written) WITH ORDINALITY
+                AS u(id, s, v, ty, ac, co, t, rec, ord);
+            UPDATE emporium_log_head SET position = at + i, hash = previous, recorded_at = stamps[i];
+            PERFORM pg_notify('\(channel)', (at + i)::text);
+            RETURN QUERY SELECT -1::smallint, NULL::text, at + 1, stamps[i], previous;
+            RETURN QUERY
+            WITH moved AS (
+                SELECT m.k, m.nm, count(*) AS added, at + max(m.ord) AS newest
+                FROM (SELECT 1::smallint, a.nm, a.ord FROM UNNEST(actors) WITH ORDINALITY AS a(nm, ord)
+                      UNION ALL SELECT 2::smallint, t.nm, t.ord FROM UNNEST(types) WITH ORDINALITY AS t(nm, ord)) AS m(k, nm, ord)
+                GROUP BY m.k, m.nm)
+            INSERT INTO emporium_chains AS c (kind, name, count, last)
+            SELECT moved.k, moved.nm, moved.added, moved.newest FROM moved
+            ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = EXCLUDED.last
+            RETURNING c.kind, c.name::text, c.count, c.last, NULL::bytea;
+        END
+        $$
+        """,
         // The key vault every node shares: per-user keys and shop keys, wrapped under the cluster's master key.
         """
         CREATE TABLE IF NOT EXISTS emporium_keys (

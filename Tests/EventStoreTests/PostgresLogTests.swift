@@ -18,10 +18,10 @@ import Testing
     }
 
     /// A node sends its next write before the one ahead is answered (PostgreSQL runs them in the order sent, each on the
-    /// head the one before wrote). When another node commits in between, the writes in flight write nothing and their
-    /// batches are decided again under the lock: every append lands once, positions stay gapless, every stream's versions
-    /// follow each other and the chain verifies.
-    @Test func writesSentBeforeTheOnesAheadAreAnsweredLandInOrderAndAStaleOneIsDecidedAgain() async throws {
+    /// head the one before wrote). When another node commits in between, the writes in flight are placed again by
+    /// PostgreSQL on the head as it is: every append lands once, positions stay gapless, every stream's versions follow
+    /// each other and the chain verifies.
+    @Test func writesSentBeforeTheOnesAheadAreAnsweredLandInOrderAndAStaleOneIsPlacedAgain() async throws {
         let database = try await TestPostgres.database()
         let first = try await connect(database, pipelineDepth: 3)
         let second = try await connect(database)
@@ -91,9 +91,7 @@ import Testing
         let interleaved = try await appendConcurrently(from: rounds, interfering: true)
         let statistics = first.commitStatistics
         #expect(interleaved > 0)
-        #expect(
-            statistics.transactions - alone.transactions > statistics.oneStatementTransactions - alone.oneStatementTransactions,
-            "stale writes were decided again under the lock")
+        #expect(statistics.rebasedWrites > alone.rebasedWrites, "stale writes were placed again by PostgreSQL: \(statistics)")
         let everything = try await first.read(from: 1, limit: 10_000)
         #expect(everything.count == 1 + 2 * appenders + 2 * appenders * rounds + interleaved)
         #expect(everything.map(\.position) == Array(1...UInt64(everything.count)))
@@ -187,32 +185,93 @@ import Testing
         await log.close()
     }
 
-    /// A node that has heard of another node's commit (a head beyond what it knows) writes its next batch under the lock
-    /// at once, instead of sending a one-statement write PostgreSQL would refuse; knowing the head again, it goes back to
-    /// one statement.
-    @Test func aNodeThatHeardOfAnotherNodesCommitWritesUnderTheLockAtOnce() async throws {
+    /// A node whose knowledge another node's commit made stale sends its write as placed; PostgreSQL, finding the head
+    /// moved under it, places it again itself in the same statement (`emporium_rebase`): the next positions, the head's
+    /// hash as the first one's previous hash, times after the head's, back-pointers to the newest events of its stream,
+    /// actor and type (here the other node's), each hash taken again — a chain that verifies. The node is told the moved
+    /// positions, knows the head exactly again and writes its next append as placed. An append whose stream the other
+    /// node extended meanwhile is not placed again (its expectation was checked on a version no longer true): it is
+    /// decided again under the lock, and refused.
+    @Test func aWritePlacedOnAHeadThatMovedIsPlacedAgainByPostgreSQLInTheSameStatement() async throws {
         let database = try await TestPostgres.database()
         let first = try await TestPostgres.log(database) { $0.pollInterval = .milliseconds(50) }
         let second = try await TestPostgres.log(database) { $0.pollInterval = .milliseconds(50) }
         _ = try await first.append(to: stream("a"), expected: .noStream, events: [event()])  // now it knows the head
-        _ = try await first.append(to: stream("a"), expected: .exact(1), events: [event()])
+        let known = try await first.append(to: stream("a"), expected: .exact(1), events: [event()])
         #expect(first.commitStatistics.oneStatementTransactions == 1)
-        let moved = try await second.append(to: stream("b"), expected: .noStream, events: [event()])
-        let deadline = ContinuousClock.now + .seconds(30)
-        while first.headPosition < moved.positions[0], ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(first.headPosition == moved.positions[0], "the first node heard of the second's commit")
+        let moved = try await second.append(
+            to: stream("b"), expected: .noStream, events: [event(actor: "user:other:customer"), event("Other")])
         let before = first.commitStatistics
-        let third = try await first.append(to: stream("a"), expected: .exact(2), events: [event()])
-        #expect(third.positions == [moved.positions[0] + 1])
+        let placed = try await first.append(to: stream("a"), expected: .exact(2), events: [event(), event()])
         let after = first.commitStatistics
-        #expect(after.failedOneStatementWrites == before.failedOneStatementWrites, "no write was sent to be refused: \(after)")
-        #expect(after.knownStaleBatches == before.knownStaleBatches + 1)
-        #expect(after.transactions == before.transactions + 1 && after.oneStatementTransactions == before.oneStatementTransactions)
-        _ = try await first.append(to: stream("a"), expected: .exact(3), events: [event()])
-        #expect(first.commitStatistics.oneStatementTransactions == after.oneStatementTransactions + 1)
+        #expect(placed.positions == [moved.positions[1] + 1, moved.positions[1] + 2], "told where PostgreSQL placed them")
+        #expect(placed.streams.first.map { [$0.firstVersion, $0.lastVersion] } == [3, 4])
+        #expect(after.transactions == before.transactions + 1, "\(after)")
+        #expect(after.oneStatementTransactions == before.oneStatementTransactions + 1 && after.rebasedWrites == before.rebasedWrites + 1)
+        #expect(after.failedOneStatementWrites == before.failedOneStatementWrites, "nothing was refused")
+        let records = try await first.read(from: known.positions[0], limit: 10)
+        #expect(records.map(\.position) == Array(known.positions[0]...placed.positions[1]))
+        let (other, again, next) = (records[2], records[3], records[4])
+        #expect(again.previousHash == other.hash && next.previousHash == again.hash)
+        #expect(again.recordedAt > other.recordedAt && next.recordedAt > again.recordedAt)
+        #expect(again.links == ChainLinks(stream: known.positions[0], actor: moved.positions[1], type: moved.positions[0]))
+        #expect(next.links == ChainLinks(stream: again.position, actor: again.position, type: again.position))
+        #expect(try await first.verify(progress: nil).isHealthy)
+        // Knowing the head exactly again: the next append is written as placed.
+        _ = try await first.append(to: stream("a"), expected: .exact(4), events: [event()])
+        let exact = first.commitStatistics
+        #expect(exact.oneStatementTransactions == after.oneStatementTransactions + 1 && exact.rebasedWrites == after.rebasedWrites)
+        // A stream another node extended under it: refused by PostgreSQL, decided again under the lock, refused there.
+        _ = try await second.append(to: stream("a"), expected: .any, events: [event()])
+        await expectLogError(.wrongExpectedVersion(stream: stream("a"), expected: .exact(5), current: 6)) {
+            _ = try await first.append(to: stream("a"), expected: .exact(5), events: [event()])
+        }
+        let refused = first.commitStatistics
+        #expect(refused.failedOneStatementWrites == exact.failedOneStatementWrites + 1 && refused.rebasedWrites == exact.rebasedWrites)
+        #expect(try await first.append(to: stream("a"), expected: .exact(6), events: [event()]).streams.first?.lastVersion == 7)
         #expect(try await first.verify(progress: nil).isHealthy)
         await first.close()
         await second.close()
+    }
+
+    /// What a node knows after a write of it PostgreSQL placed again. With another write in flight behind it (placed on
+    /// what the first would have written, so PostgreSQL places it again or refuses it), nothing may be written as placed
+    /// until that one is answered too: had it been refused, a write placed on the head the first reached would stand on a
+    /// stream version the refused one never wrote. With none behind, the node knows the head exactly again: the streams
+    /// kept, the actors and types it did not touch forgotten. A refused write's streams are forgotten.
+    @Test func aWritePlacedAgainWithAnotherBehindItLeavesNothingToWriteAsPlacedUntilThatOneIsAnswered() throws {
+        let actor = AppendPlan.ChainKey(kind: 1, name: "user:tester:customer")
+        var cache = PostgresLog.Cache(
+            head: LogHead(position: 10, hash: Digest(bytes: Array(repeating: 7, count: 32)), recordedAt: nil),
+            streams: ["a": AppendPlan.Chain(count: 3, last: 9), "x": AppendPlan.Chain(count: 1, last: 4)],
+            names: [actor: AppendPlan.Chain(count: 5, last: 10)])
+        /// An append to `name` placed on what the node knows, and kept (as a write sent is).
+        func sent(_ name: String, expected: ExpectedVersion) throws -> AppendPlan {
+            let appends = [StreamAppend(stream: stream(name), expected: expected, events: [event()])]
+            var plan = AppendPlan(cached: cache.head, exact: cache.exact, streams: cache.streams, names: cache.names, for: appends)
+            _ = try plan.place(appends, clock: SystemClock())
+            cache.merge(plan)
+            return plan
+        }
+        let first = try sent("a", expected: .exact(3))
+        let second = try sent("x", expected: .exact(1))
+        #expect(first.exact && second.exact)
+        // Another node wrote 5 events: the first is placed 5 positions further on, the second still in flight.
+        let reached = LogHead(position: 16, hash: Digest(bytes: Array(repeating: 8, count: 32)), recordedAt: nil)
+        cache.rebased(first, shift: 5, head: reached, names: [actor: AppendPlan.Chain(count: 7, last: 16)], last: false)
+        #expect(!cache.exact)
+        #expect(cache.streams["a"]?.last == 16, "its stream's newest event moved with it")
+        let third = try sent("x", expected: .exact(2))
+        #expect(!third.exact, "placed on the second, which may yet be refused: PostgreSQL must place it again")
+        cache.refused(second)
+        #expect(cache.streams["x"] == nil, "the refused write's stream is forgotten")
+        // The third placed again with nothing behind it: the node knows the head exactly again.
+        let last = LogHead(position: 17, hash: Digest(bytes: Array(repeating: 9, count: 32)), recordedAt: nil)
+        cache.rebased(third, shift: 0, head: last, names: [actor: AppendPlan.Chain(count: 8, last: 17)], last: true)
+        #expect(cache.exact && cache.head == last)
+        #expect(cache.names == [actor: AppendPlan.Chain(count: 8, last: 17)])
+        #expect(cache.streams["a"]?.count == 4)
+        #expect(try sent("a", expected: .exact(4)).exact)
     }
 
     /// Returns once `condition` (SQL) holds on `database`, looking every 20 ms for at most a minute.

@@ -159,14 +159,15 @@ struct LogBench: AsyncParsableCommand {
         print(
             "# emporium PostgreSQL log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(nodes) node(s), \(endpoint.redacted)"
         )
-        func statistics() -> (transactions: Int, oneStatement: Int, events: Int, failed: Int, stale: Int) {
-            var sum = (transactions: 0, oneStatement: 0, events: 0, failed: 0, stale: 0)
+        func statistics() -> (transactions: Int, oneStatement: Int, events: Int, failed: Int, rebased: Int, stale: Int) {
+            var sum = (transactions: 0, oneStatement: 0, events: 0, failed: 0, rebased: 0, stale: 0)
             for log in logs {
                 let statistics = log.commitStatistics
                 sum.transactions += statistics.transactions
                 sum.oneStatement += statistics.oneStatementTransactions
                 sum.events += statistics.events
                 sum.failed += statistics.failedOneStatementWrites
+                sum.rebased += statistics.rebasedWrites
                 sum.stale += statistics.knownStaleBatches
             }
             return sum
@@ -184,7 +185,7 @@ struct LogBench: AsyncParsableCommand {
                     after.oneStatement - before.oneStatement, Double(after.events - before.events) / Double(max(transactions, 1))))
             if nodes > 1 {
                 print(
-                    "#   \(name): \(after.failed - before.failed) one-statement writes refused (stale), \(after.stale - before.stale) batches known stale (locked at once)"
+                    "#   \(name): \(after.rebased - before.rebased) one-statement writes placed again by PostgreSQL (stale), \(after.failed - before.failed) refused, \(after.stale - before.stale) batches sent known stale"
                 )
             }
             report(name, outcome, backend: "pglog")
