@@ -321,15 +321,17 @@ struct AppendPlan {
     /// The rows are written only if it is the plan's start, the very position and hash, and no chain taken to be new
     /// exists: the head is written only under its lock, so when it is the start nothing else was committed since the
     /// node learned what the plan stands on, and the statement's snapshot (taken no earlier than that) shows the chains
-    /// as they were then. Each stream taken to be new is looked up on its own (`LATERAL … LIMIT 1`): the generic plan of
-    /// `stream = ANY($22)` scans the whole table, even for an empty array.
+    /// as they were then. Each stream and chain taken to be new is looked up on its own (`LATERAL`), by its index (the
+    /// writer connection plans no sequential scan): the generic plan of `stream = ANY($22)` scans the whole table, even for
+    /// an empty array, and one planned while the chains table was small would scan it for ever after.
     static let writeIfCurrentSQL = """
         WITH current AS (
             SELECT position, hash, recorded_at FROM emporium_log_head FOR UPDATE),
         checked AS (
             SELECT position, hash, recorded_at, coalesce(position = $18::bigint AND hash = $19::bytea AND NOT EXISTS (
-                SELECT 1 FROM emporium_chains AS c JOIN UNNEST($20::smallint[], $21::text[]) AS n(kind, name)
-                ON c.kind = n.kind AND c.name = n.name) AND NOT EXISTS (
+                SELECT 1 FROM UNNEST($20::smallint[], $21::text[]) AS n(kind, name)
+                CROSS JOIN LATERAL (SELECT 1 FROM emporium_chains AS c WHERE c.kind = n.kind AND c.name = n.name) AS found)
+                AND NOT EXISTS (
                 SELECT 1 FROM UNNEST($22::text[]) AS n(name)
                 CROSS JOIN LATERAL (SELECT 1 FROM emporium_events AS e WHERE e.stream = n.name LIMIT 1) AS found), false) AS ok
             FROM current),

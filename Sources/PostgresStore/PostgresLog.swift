@@ -531,8 +531,12 @@ public final class PostgresLog: LogBackend, Sendable {
         if let writer = writer.withLock({ $0 }), !writer.connection.isClosed { return writer }
         do {
             var configuration = connectionConfiguration(timeout: options.answerTimeout)
-            // One plan for every write, whatever its size (the statement's shape does not change with it).
-            configuration.options.additionalStartupParameters = [("plan_cache_mode", "force_generic_plan"), ("jit", "off")]
+            // One plan for every write, whatever its size (the statement's shape does not change with it), made once per
+            // connection: with no sequential scan, so that a plan made while a table was small (or `emporium_rebase`'s
+            // lookups, planned likewise) does not scan it whole once it has grown.
+            configuration.options.additionalStartupParameters = [
+                ("plan_cache_mode", "force_generic_plan"), ("jit", "off"), ("enable_seqscan", "off"),
+            ]
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: options.logger)
             let prepared: PreparedQuery
             do {
