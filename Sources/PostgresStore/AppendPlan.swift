@@ -255,18 +255,18 @@ struct AppendPlan {
             for row in rows {
                 let cells = Array(row)
                 guard cells.count == 5, var kind = cells[0].bytes, let kind = kind.readInteger(as: Int16.self),
-                    var a = cells[2].bytes, let a = a.readInteger(as: Int64.self), var b = cells[3].bytes,
-                    let b = b.readInteger(as: Int64.self)
+                    var a = cells[2].bytes, let a = a.readInteger(as: Int64.self).flatMap(UInt64.init(exactly:)),
+                    var b = cells[3].bytes, let b = b.readInteger(as: Int64.self)
                 else { return nil }
                 if kind < 0 {
-                    first = UInt64(a)
+                    first = a
                     if var hash = cells[4].bytes, let bytes = hash.readBytes(length: hash.readableBytes) {
                         head = LogHead(
-                            position: UInt64(a) + UInt64(events) - 1, hash: Digest(bytes: bytes),
+                            position: a + UInt64(events) - 1, hash: Digest(bytes: bytes),
                             recordedAt: Timestamp(nanosecondsSinceEpoch: b))
                     }
                 } else if var name = cells[1].bytes, let name = name.readString(length: name.readableBytes) {
-                    names[ChainKey(kind: kind, name: name)] = Chain(count: UInt64(a), last: UInt64(b))
+                    names[ChainKey(kind: kind, name: name)] = Chain(count: a, last: UInt64(clamping: b))
                 }
             }
             guard let first, first > 0 else { return nil }
@@ -277,10 +277,11 @@ struct AppendPlan {
 
     /// Sends the plan in one statement of its own (its own commit) on the connection `prepared` was prepared on, at once
     /// and behind whatever was sent on it before (postgres-nio writes the request before it returns); the answer says
-    /// whether it wrote. It writes when the head, once locked, is the one the plan started from (position and hash) and
-    /// every chain it took to be new still is; otherwise it writes nothing. The start may be a head this node has not
-    /// committed yet (a write it sent just before this one on the same connection, which PostgreSQL runs first): when
-    /// that one did not commit, this one writes nothing either.
+    /// whether and where it wrote. It writes as placed when the head, once locked, is the one the plan started from
+    /// (position and hash), the plan is `exact` and every chain it took to be new still is; otherwise PostgreSQL places
+    /// it again on the head as it is (`emporium_rebase`), unless a stream of it moved (then it writes nothing). The start
+    /// may be a head this node has not committed yet (a write it sent just before this one on the same connection, which
+    /// PostgreSQL runs first): when that one was placed again or wrote nothing, this one is placed again too.
     func sendIfCurrent(_ prepared: PreparedQuery) -> EventLoopFuture<Written?> {
         let events = rows.count
         return prepared.execute(bound(mayRebase: true)).map { Written($0, events: events) }

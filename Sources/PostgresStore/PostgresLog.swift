@@ -286,8 +286,9 @@ public final class PostgresLog: LogBackend, Sendable {
     }
 
     /// Sends batches as they come, up to `pipelineDepth` one-statement writes at once, and answers each in order as it
-    /// commits; a batch that cannot be written on what the node knows (another node committed, an append refused) waits
-    /// for every write before it and is decided again under the lock.
+    /// commits; a batch that cannot be placed on what the node knows (an append refused, or nothing known) waits for every
+    /// write before it and is decided again under the lock, and so is one PostgreSQL would not place again (a stream of it
+    /// moved under it).
     private func commitLoop() async {
         let depth = max(options.pipelineDepth, 1)
         var writing: [Write] = []  // oldest first
@@ -451,9 +452,9 @@ public final class PostgresLog: LogBackend, Sendable {
         return Write(batch: batch, plan: plan, results: results, written: written, answered: answered, pipelined: ahead > 0)
     }
 
-    /// Waits for the oldest writes in flight until `keeping` are left, answering each that committed. When one did not, the
-    /// node's knowledge is dropped and every write in flight waited for; the batches that did not commit are then decided
-    /// again, in order, in one transaction under the lock.
+    /// Waits for the oldest writes in flight until `keeping` are left, answering each that committed (as placed, or placed
+    /// again by PostgreSQL). When one did not, its streams are forgotten and every write in flight waited for; the batches
+    /// that did not commit are then decided again, in order, in one transaction under the lock.
     private func finish(_ writing: inout [Write], keeping: Int) async {
         var failed: [Pending] = []
         while writing.count > max(keeping, 0) || (!failed.isEmpty && !writing.isEmpty) {
