@@ -13,8 +13,6 @@ struct AppendPlan {
         var count: UInt64
         var last: UInt64
         var dirty = false
-        /// Begun by this plan (no row of it was stored): inserted, where the others are updated.
-        var begun = false
     }
 
     struct ChainKey: Hashable {
@@ -184,8 +182,8 @@ struct AppendPlan {
 
     /// Adds `position` to a chain; returns the position it follows (0 for a new chain).
     private mutating func extend(_ key: ChainKey, to position: UInt64) -> UInt64 {
-        let chain = chains[key] ?? Chain(count: 0, last: 0, begun: true)
-        chains[key] = Chain(count: chain.count + 1, last: position, dirty: true, begun: chain.begun)
+        let chain = chains[key] ?? Chain(count: 0, last: 0)
+        chains[key] = Chain(count: chain.count + 1, last: position, dirty: true)
         return chain.last
     }
 
@@ -287,11 +285,10 @@ struct AppendPlan {
         return prepared.execute(bound(mayRebase: true)).map { Written($0, events: events) }
     }
 
-    /// What a write binds, `$1` to `$24`: the rows, the actor and type chains they moved, the new head, the
+    /// What a write binds, `$1` to `$23`: the rows, the actor and type chains they moved, the new head, the
     /// notification's payload, the head the plan starts from (none, -1, when it is not `exact`), the actor and type chains
     /// it took to be new, the streams it took to be new, and whether PostgreSQL may place the rows again when the plan
-    /// does not hold (not inside a transaction that locked the head and read what the plan stands on: there it holds), and
-    /// which of the chains moved it began (1).
+    /// does not hold (not inside a transaction that locked the head and read what the plan stands on: there it holds).
     private func bound(mayRebase: Bool) -> [PostgresData] {
         let dirty = chains.filter { $0.value.dirty && !$0.key.isStream }
         let newChains = assumedNew.filter { !$0.isStream }
@@ -308,7 +305,6 @@ struct AppendPlan {
             Self.data(exact ? Int64(start.position) : -1), Self.data(ByteBuffer(bytes: start.hash.bytes)),
             BinaryArray.int2(newChains.map(\.kind)), BinaryArray.text(newChains.map(\.name)),
             BinaryArray.text(assumedNew.filter(\.isStream).map(\.name)), Self.data(mayRebase),
-            BinaryArray.int2(dirty.map { $0.value.begun ? 1 : 0 }),
         ]
     }
 
@@ -346,14 +342,10 @@ struct AppendPlan {
                                  $9::bytea[])
             WHERE (SELECT ok FROM checked)),
         chains AS (
-            UPDATE emporium_chains AS c SET count = u.count, last = u.last
-            FROM UNNEST($10::smallint[], $11::text[], $12::bigint[], $13::bigint[], $24::smallint[]) AS u(kind, name, count, last, begun)
-            WHERE (SELECT ok FROM checked) AND u.begun = 0 AND c.kind = u.kind AND c.name = u.name),
-        begun AS (
             INSERT INTO emporium_chains (kind, name, count, last)
-            SELECT u.kind, u.name, u.count, u.last
-            FROM UNNEST($10::smallint[], $11::text[], $12::bigint[], $13::bigint[], $24::smallint[]) AS u(kind, name, count, last, begun)
-            WHERE (SELECT ok FROM checked) AND u.begun = 1),
+            SELECT * FROM UNNEST($10::smallint[], $11::text[], $12::bigint[], $13::bigint[])
+            WHERE (SELECT ok FROM checked)
+            ON CONFLICT (kind, name) DO UPDATE SET count = EXCLUDED.count, last = EXCLUDED.last),
         head AS (
             UPDATE emporium_log_head SET position = $14::bigint, hash = $15::bytea, recorded_at = $16::bigint
             WHERE (SELECT ok FROM checked)),
