@@ -110,17 +110,11 @@ enum Schema {
                 SELECT m.k, m.nm, count(*) AS added, at + max(m.ord) AS newest
                 FROM (SELECT 1::smallint, a.nm, a.ord FROM UNNEST(actors) WITH ORDINALITY AS a(nm, ord)
                       UNION ALL SELECT 2::smallint, t.nm, t.ord FROM UNNEST(types) WITH ORDINALITY AS t(nm, ord)) AS m(k, nm, ord)
-                GROUP BY m.k, m.nm),
-            extended AS (
-                UPDATE emporium_chains AS c SET count = c.count + moved.added, last = moved.newest FROM moved
-                WHERE c.kind = moved.k AND c.name = moved.nm
-                RETURNING c.kind, c.name::text, c.count, c.last),
-            begun AS (
-                INSERT INTO emporium_chains (kind, name, count, last)
-                SELECT moved.k, moved.nm, moved.added, moved.newest FROM moved
-                WHERE NOT EXISTS (SELECT 1 FROM emporium_chains AS c WHERE c.kind = moved.k AND c.name = moved.nm)
-                RETURNING kind, name::text, count, last)
-            SELECT extended.*, NULL::bytea FROM extended UNION ALL SELECT begun.*, NULL::bytea FROM begun;
+                GROUP BY m.k, m.nm)
+            INSERT INTO emporium_chains AS c (kind, name, count, last)
+            SELECT moved.k, moved.nm, moved.added, moved.newest FROM moved
+            ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = EXCLUDED.last
+            RETURNING c.kind, c.name::text, c.count, c.last, NULL::bytea;
         END
         $$
         """,
