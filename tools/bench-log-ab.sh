@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Two builds of emporium-log-bench against the PostgreSQL log, side by side:
+# rounds alternating A and B (each first in every other round, since the
+# second of two runs is often the slower), a fresh database each, 64
+# appenders through N nodes. Prints events/s, p50, and PostgreSQL's backends'
+# CPU per event over a steady window (1.5 s to 5 s of a 6 s run, read from
+# /proc; events counted from the log's head). PostgreSQL is started here on
+# 127.0.0.1 and stopped afterwards.
+#
+#   tools/bench-log-ab.sh A B                # two bench binaries (paths), 1 node, 6 rounds
+#   tools/bench-log-ab.sh A B --nodes 3 --rounds 4
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 2 ] || { sed -n '2,12p' "$0"; exit 2; }
+a="$(realpath "$1")"; b="$(realpath "$2")"; shift 2
+nodes=1
+rounds=6
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --nodes) nodes="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+source tools/pg/pg-lib.sh
+pg_find_or_install
+pg_work_dir
+pg_start
+tick=$(getconf CLK_TCK)
+
+sample() {  # database → backends' CPU ticks, head position
+  local ticks=0
+  for pid in $(pgrep -f "postgres: postgres $1 " || true); do
+    ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$ticks $(psql_ -d "$1" -At -c 'SELECT position FROM emporium_log_head')"
+}
+
+run() {  # label binary round
+  local db="ab_$3_${1,,}"
+  psql_ -c "CREATE DATABASE $db" > /dev/null
+  "$2" --seconds 6 --workloads concurrent --nodes "$nodes" --postgres "postgres://postgres@127.0.0.1:$port/$db" > "$work/out" 2>&1 &
+  local bench=$!
+  sleep 1.5; read -r c0 h0 < <(sample "$db")
+  sleep 3.5; read -r c1 h1 < <(sample "$db")
+  wait "$bench"
+  local line; line=$(grep '^pglog concurrent' "$work/out")
+  local eps=${line#*events_per_s=}; eps=${eps%% *}
+  local p50=${line#*p50_us=}; p50=${p50%% *}
+  echo "round $3 $1 events_per_s=$eps p50_us=$p50 pg_cpu_us_per_event=$(awk -v c=$((c1 - c0)) -v t="$tick" -v e=$((h1 - h0)) 'BEGIN { printf "%.1f", c * 1e6 / t / e }')"
+  psql_ -c "DROP DATABASE $db" > /dev/null
+}
+
+echo "# A = $a"
+echo "# B = $b"
+echo "# $nodes node(s), 64 appenders, $rounds rounds, PostgreSQL $(pg_version)"
+for round in $(seq 1 "$rounds"); do
+  if [ $((round % 2)) = 1 ]; then run A "$a" "$round"; run B "$b" "$round"; else run B "$b" "$round"; run A "$a" "$round"; fi
+done | tee "$work/rounds.txt"
+awk '{ split($4, e, "="); split($6, c, "="); n[$3]++; s[$3] += e[2]; u[$3] += c[2] }
+     END { printf "means: A %.0f events/s, %.1f µs CPU per event; B %.0f events/s, %.1f µs; B/A %.2f×\n",
+           s["A"] / n["A"], u["A"] / n["A"], s["B"] / n["B"], u["B"] / n["B"], (s["B"] / n["B"]) / (s["A"] / n["A"]) }' "$work/rounds.txt"
