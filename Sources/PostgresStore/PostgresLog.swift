@@ -590,12 +590,15 @@ public final class PostgresLog: LogBackend, Sendable {
     private func remember(_ plan: AppendPlan, locked: Bool) {
         cache.withLock { cache in
             // In place: the known chains are not copied per commit (they grow to `cachedChainsMax`).
-            if let known = cache, known.head == plan.start, known.exact || !locked, known.count + plan.chains.count <= Self.cachedChainsMax
+            // Read field by field: a copy of the whole would make the merge below copy every chain.
+            if let head = cache?.head, head == plan.start, let exact = cache?.exact, exact || !locked, let count = cache?.count,
+                count + plan.chains.count <= Self.cachedChainsMax
             {
                 cache?.merge(plan)
             } else {
-                let streams = cache.map(\.streams).flatMap { $0.count + plan.chains.count <= Self.cachedChainsMax ? $0 : nil }
-                var fresh = Cache(head: plan.head, exact: locked || plan.exact, streams: streams ?? [:], names: [:])
+                let keep = (cache?.count ?? 0) + plan.chains.count <= Self.cachedChainsMax
+                var fresh = Cache(head: plan.head, exact: locked || plan.exact, streams: keep ? cache?.streams ?? [:] : [:], names: [:])
+                cache = nil  // the streams kept are then the fresh knowledge's alone, and merged in place
                 fresh.merge(plan)
                 cache = fresh
             }
