@@ -90,9 +90,6 @@ public final class PostgresLog: LogBackend, Sendable {
         /// Of `oneStatementTransactions`, those PostgreSQL placed again on a head that had moved (another node's commit,
         /// or a write of this node placed again or refused ahead of them).
         public var rebasedWrites = 0
-        /// Batches sent knowing that PostgreSQL would have to place them again: the node had heard of a head beyond what
-        /// it knew (another node's commit).
-        public var knownStaleBatches = 0
     }
 
     public var commitStatistics: CommitStatistics { statistics.withLock { $0 } }
@@ -418,23 +415,17 @@ public final class PostgresLog: LogBackend, Sendable {
     static let cachedChainsMax = 100_000
 
     /// Sends `batch` in one statement on the writer, placed on what this node knows (the writes in flight included), when
-    /// every append of it is accepted on that knowledge; nil when it is not, or the node knows nothing. When it has heard
-    /// of a head beyond what it knows (another node committed since), PostgreSQL places the write again: it is sent as
-    /// not `exact`, so that no chain of an actor or type the other node extended is taken as the node knew it.
+    /// every append of it is accepted on that knowledge; nil when it is not, or the node knows nothing. Another node's
+    /// commit since (heard of or not) needs no look here: the statement finds the head is not the plan's start, and
+    /// PostgreSQL places the write again.
     private func send(_ batch: [Pending], behind ahead: Int) async -> Write? {
-        guard options.holdBeforeCommit == nil, reachability.isReachable else { return nil }
-        // The head this node heard of (its own commits, and other nodes' through notifications and polls) never passes
-        // what it knows unless another node wrote: its own writes in flight are in what it knows already.
-        let (cached, stale) = cache.withLock { cache -> (AppendPlan?, Bool) in
-            guard let cache else { return (nil, false) }
-            let stale = headWatch.head > cache.head.position
-            let plan = AppendPlan(
-                cached: cache.head, exact: cache.exact && !stale, streams: cache.streams, names: cache.names,
-                for: batch.flatMap(\.appends))
-            return (plan, stale)
-        }
-        if stale { statistics.withLock { $0.knownStaleBatches += 1 } }
-        guard var plan = cached else { return nil }
+        guard options.holdBeforeCommit == nil, reachability.isReachable,
+            var plan = cache.withLock({ cache in
+                cache.map {
+                    AppendPlan(cached: $0.head, exact: $0.exact, streams: $0.streams, names: $0.names, for: batch.flatMap(\.appends))
+                }
+            })
+        else { return nil }
         let results = Self.place(batch, on: &plan, clock: options.clock)
         guard results.allSatisfy({ if case .success = $0 { true } else { false } }), !plan.rows.isEmpty,
             let writer = await connectedWriter()

@@ -159,8 +159,8 @@ struct LogBench: AsyncParsableCommand {
         print(
             "# emporium PostgreSQL log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(nodes) node(s), \(endpoint.redacted)"
         )
-        func statistics() -> (transactions: Int, oneStatement: Int, events: Int, failed: Int, rebased: Int, stale: Int) {
-            var sum = (transactions: 0, oneStatement: 0, events: 0, failed: 0, rebased: 0, stale: 0)
+        func statistics() -> (transactions: Int, oneStatement: Int, events: Int, failed: Int, rebased: Int) {
+            var sum = (transactions: 0, oneStatement: 0, events: 0, failed: 0, rebased: 0)
             for log in logs {
                 let statistics = log.commitStatistics
                 sum.transactions += statistics.transactions
@@ -168,7 +168,6 @@ struct LogBench: AsyncParsableCommand {
                 sum.events += statistics.events
                 sum.failed += statistics.failedOneStatementWrites
                 sum.rebased += statistics.rebasedWrites
-                sum.stale += statistics.knownStaleBatches
             }
             return sum
         }
@@ -185,7 +184,7 @@ struct LogBench: AsyncParsableCommand {
                     after.oneStatement - before.oneStatement, Double(after.events - before.events) / Double(max(transactions, 1))))
             if nodes > 1 {
                 print(
-                    "#   \(name): \(after.rebased - before.rebased) one-statement writes placed again by PostgreSQL (stale), \(after.failed - before.failed) refused, \(after.stale - before.stale) batches sent known stale"
+                    "#   \(name): \(after.rebased - before.rebased) one-statement writes placed again by PostgreSQL (stale), \(after.failed - before.failed) refused"
                 )
             }
             report(name, outcome, backend: "pglog")
