@@ -285,16 +285,6 @@ struct AppendPlan {
         return prepared.execute(bound(mayRebase: true)).map { Written($0, events: events) }
     }
 
-    /// Sends the plan in one statement on `prepared`'s connection while the write it was placed on (this node's, sent
-    /// just before on another connection) may still be running: PostgreSQL writes the rows at once, then waits for that
-    /// write to end (its turn), then writes the chains and the head, under the head's lock, if the head is the plan's
-    /// start. Otherwise the statement fails (`Schema.outOfTurn`) and nothing of it is kept; it is never placed again.
-    /// Only for an `exact` plan.
-    func sendInTurn(_ prepared: PreparedQuery) -> EventLoopFuture<Written?> {
-        let events = rows.count
-        return prepared.execute(bound(mayRebase: false)).map { Written($0, events: events) }
-    }
-
     /// What a write binds, `$1` to `$23`: the rows, the actor and type chains they moved, the new head, the
     /// notification's payload, the head the plan starts from (none, -1, when it is not `exact`), the actor and type chains
     /// it took to be new, the streams it took to be new, and whether PostgreSQL may place the rows again when the plan
@@ -335,58 +325,6 @@ struct AppendPlan {
     /// as they were then. Each stream and chain taken to be new is looked up on its own (`LATERAL`), by its index (the
     /// writer connection plans no sequential scan): the generic plan of `stream = ANY($22)` scans the whole table, even for
     /// an empty array, and one planned while the chains table was small would scan it for ever after.
-    /// A write sent in turn: the same bindings as `writeIfCurrentSQL` (`$23` unused), the statement in another order, so
-    /// that the rows (most of the work) are written while the write before it still runs on another connection. Each
-    /// such write holds an advisory lock keyed by the position it ends at, from its start to its end (`own`); after its
-    /// rows it waits for the lock of the position it starts from (`ahead`: the write before it, sent first, has ended),
-    /// then writes the chains (which the write before it may have moved), then locks the head (`current`: at once, or
-    /// after another node's transaction), and fails unless it is the start, position and hash, and no chain or stream
-    /// taken to be new exists (`fresh`, read in the statement's snapshot: when the head is the start, nothing was
-    /// committed since the node learned what the plan stands on but its own writes, which it placed this one on). The
-    /// write before it waits for nothing this one holds (its chains and head are written after that one ended), so the
-    /// two cannot deadlock. Should this one get there before the write before it even began (which PostgreSQL runs on
-    /// another connection, sent first), it finds the head behind its start and fails: decided again under the lock.
-    static let writeInTurnSQL = """
-        WITH own AS MATERIALIZED (
-            SELECT pg_advisory_xact_lock(\(Schema.turnLockClass), mod($14::bigint, 2147483647)::int) AS held),
-        fresh AS MATERIALIZED (
-            SELECT NOT EXISTS (
-                SELECT 1 FROM UNNEST($20::smallint[], $21::text[]) AS n(kind, name)
-                CROSS JOIN LATERAL (SELECT 1 FROM emporium_chains AS c WHERE c.kind = n.kind AND c.name = n.name) AS found)
-                AND NOT EXISTS (
-                SELECT 1 FROM UNNEST($22::text[]) AS n(name)
-                CROSS JOIN LATERAL (SELECT 1 FROM emporium_events AS e WHERE e.stream = n.name LIMIT 1) AS found) AS ok
-            FROM own),
-        events AS (
-            INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)
-            SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::uuid[], $8::bigint[],
-                                 $9::bytea[])
-            WHERE (SELECT ok FROM fresh)
-            RETURNING 1),
-        ahead AS MATERIALIZED (
-            SELECT emporium_wait_for_turn($18::bigint) AS waited FROM (SELECT count(*) FROM events) AS written),
-        chains AS (
-            INSERT INTO emporium_chains (kind, name, count, last)
-            SELECT * FROM UNNEST($10::smallint[], $11::text[], $12::bigint[], $13::bigint[])
-            WHERE (SELECT count(*) FROM ahead) = 1
-            ON CONFLICT (kind, name) DO UPDATE SET count = EXCLUDED.count, last = EXCLUDED.last
-            RETURNING 1),
-        current AS (
-            SELECT position, hash FROM emporium_log_head
-            WHERE (SELECT count(*) FROM chains) >= 0
-            FOR UPDATE),
-        checked AS (
-            SELECT CASE WHEN position = $18::bigint AND hash = $19::bytea AND (SELECT ok FROM fresh) AND $23::boolean IS NOT NULL
-                THEN 0::smallint ELSE emporium_refuse_out_of_turn(position, $18::bigint, (SELECT ok FROM fresh)) END AS refused
-            FROM current),
-        head AS (
-            UPDATE emporium_log_head SET position = $14::bigint, hash = $15::bytea, recorded_at = $16::bigint
-            WHERE (SELECT refused FROM checked) = 0),
-        notified AS (SELECT pg_notify('\(Schema.channel)', $17::text) FROM checked)
-        SELECT -1::smallint, NULL::text, ($1::bigint[])[1], 0::bigint, NULL::bytea FROM checked
-        WHERE (SELECT count(*) FROM notified) >= 0
-        """
-
     static let writeIfCurrentSQL = """
         WITH current AS (
             SELECT position, hash, recorded_at FROM emporium_log_head FOR UPDATE),

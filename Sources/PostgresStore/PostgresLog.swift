@@ -25,7 +25,7 @@ public final class PostgresLog: LogBackend, Sendable {
         public var logger = Logger(label: "emporium.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
         /// How often a follower re-reads the head when no notification came.
         public var pollInterval = Duration.milliseconds(500)
-        /// Connections this node keeps to PostgreSQL (its writer connections, one per write in flight, besides).
+        /// Connections this node keeps to PostgreSQL (its writer connection besides).
         public var connectionsMax = 8
         /// How many one-statement append transactions this node sends before the first of them is answered: each is placed
         /// on what the ones before it will have written, and PostgreSQL runs it as soon as they commit, so the node places,
@@ -41,9 +41,6 @@ public final class PostgresLog: LogBackend, Sendable {
         /// as long again for its commit. PostgreSQL ends a transaction left idle this long too, so a node cut off in the
         /// middle of one does not hold the log head locked for the others.
         public var answerTimeout = Duration.seconds(5)
-        /// Tests only: whether writes are sent in turn (`AppendPlan.writeInTurnSQL`) whenever the node's knowledge is exact,
-        /// even right after another node was seen writing (true), or never (false); nil decides as a shop does.
-        package var inTurn: Bool?
         /// Tests only: each append transaction sleeps this long in PostgreSQL after writing its rows and before
         /// committing, holding the head locked (a slow commit, to show no reader skips an event that commits late).
         package var holdBeforeCommit: Duration?
@@ -93,8 +90,6 @@ public final class PostgresLog: LogBackend, Sendable {
         /// Of `oneStatementTransactions`, those PostgreSQL placed again on a head that had moved (another node's commit,
         /// or a write of this node placed again or refused ahead of them).
         public var rebasedWrites = 0
-        /// Of `oneStatementTransactions`, those sent in turn (their rows written while the write before them still ran).
-        public var inTurnWrites = 0
     }
 
     public var commitStatistics: CommitStatistics { statistics.withLock { $0 } }
@@ -130,17 +125,15 @@ public final class PostgresLog: LogBackend, Sendable {
         self.configuration = configuration
         pool = Mutex(Pool(configuration, logger: options.logger))
         committer = Committer()
-        writers = Mutex(Array(repeating: nil, count: max(options.pipelineDepth, 1)))
     }
 
     /// Stops following and closes every connection.
     public func close() async {
         watcher.withLock { $0?.cancel() }
         headWatch.close()
-        for writer in writers.withLock({ $0 }) {
-            guard let writer else { continue }
+        if let writer = writer.withLock({ $0 }) {
             do { try await writer.connection.close() } catch {
-                options.logger.debug("closing a writer failed", metadata: ["error": "\(error)"])
+                options.logger.debug("closing the writer failed", metadata: ["error": "\(error)"])
             }
         }
         let runner = pool.withLock { $0.runner }
@@ -296,7 +289,6 @@ public final class PostgresLog: LogBackend, Sendable {
     private func commitLoop() async {
         let depth = max(options.pipelineDepth, 1)
         var writing: [Write] = []  // oldest first
-        var sent = 0  // writes sent in turn: each goes on the next writer connection
         while true {
             var answered = 0
             while let first = writing.first, first.isAnswered {
@@ -309,15 +301,7 @@ public final class PostgresLog: LogBackend, Sendable {
             if writing.count < depth {
                 let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout, ending: writing.isEmpty)
                 if let batch {
-                    // Writes sent in turn and writes PostgreSQL may place again are not in flight together: one placed
-                    // again would take the positions of one sent in turn before it that had not reached the head yet.
-                    var inTurn = goesInTurn()
-                    if let last = writing.last, last.inTurn != inTurn {
-                        await finish(&writing, keeping: 0)
-                        inTurn = goesInTurn()
-                    }
-                    if let write = await send(batch, behind: writing.count, inTurn: inTurn, writer: inTurn ? sent % depth : 0) {
-                        sent += write.inTurn ? 1 : 0
+                    if let write = await send(batch, behind: writing.count) {
                         writing.append(write)
                     } else {
                         await finish(&writing, keeping: 0)
@@ -364,8 +348,6 @@ public final class PostgresLog: LogBackend, Sendable {
         let answered: Answered
         /// Sent while a write before it was in flight.
         let pipelined: Bool
-        /// Sent in turn (`AppendPlan.sendInTurn`), not to be placed again.
-        let inTurn: Bool
 
         final class Answered: Sendable {
             let flag = Atomic<Bool>(false)
@@ -432,12 +414,11 @@ public final class PostgresLog: LogBackend, Sendable {
     private let cache = Mutex<Cache?>(nil)
     static let cachedChainsMax = 100_000
 
-    /// Sends `batch` in one statement on writer connection `index`, placed on what this node knows (the writes in flight
-    /// included), when every append of it is accepted on that knowledge; nil when it is not, or the node knows nothing.
-    /// Sent `inTurn` (when the knowledge is exact), it is written on that knowledge or not at all. Otherwise another
-    /// node's commit since (heard of or not) needs no look here: the statement finds the head is not the plan's start, and
+    /// Sends `batch` in one statement on the writer, placed on what this node knows (the writes in flight included), when
+    /// every append of it is accepted on that knowledge; nil when it is not, or the node knows nothing. Another node's
+    /// commit since (heard of or not) needs no look here: the statement finds the head is not the plan's start, and
     /// PostgreSQL places the write again.
-    private func send(_ batch: [Pending], behind ahead: Int, inTurn: Bool, writer index: Int) async -> Write? {
+    private func send(_ batch: [Pending], behind ahead: Int) async -> Write? {
         guard options.holdBeforeCommit == nil, reachability.isReachable,
             var plan = cache.withLock({ cache in
                 cache.map {
@@ -447,12 +428,10 @@ public final class PostgresLog: LogBackend, Sendable {
         else { return nil }
         let results = Self.place(batch, on: &plan, clock: options.clock)
         guard results.allSatisfy({ if case .success = $0 { true } else { false } }), !plan.rows.isEmpty,
-            let writer = await connectedWriter(index)
+            let writer = await connectedWriter()
         else { return nil }
-        let inTurn = inTurn && plan.exact
         remember(plan, locked: false)
-        // On the connection before this returns: in the order placed.
-        let sent = inTurn ? plan.sendInTurn(writer.inTurn) : plan.sendIfCurrent(writer.prepared)
+        let sent = plan.sendIfCurrent(writer.prepared)  // on the connection before this returns: in the order placed
         let answered = Write.Answered()
         let committer = committer
         let written = Task {
@@ -461,27 +440,7 @@ public final class PostgresLog: LogBackend, Sendable {
             committer.wake()
             return written
         }
-        return Write(
-            batch: batch, plan: plan, results: results, written: written, answered: answered, pipelined: ahead > 0, inTurn: inTurn)
-    }
-
-    /// Whether the next write goes in turn: when the node knows exactly what the log holds at the head it placed on, has
-    /// heard of no commit beyond it, and has not found another node writing lately (a write of its own placed again or
-    /// refused). A write in turn that another node's commit overtook fails and is decided again under the lock, so while
-    /// nodes write together each write is sent to be placed again instead.
-    private func goesInTurn() -> Bool {
-        guard let known = cache.withLock({ $0.flatMap { $0.exact ? $0.head.position : nil } }) else { return false }
-        if let forced = options.inTurn { return forced }
-        guard headWatch.head <= known else { return false }
-        return contention.withLock { until in until.map { ContinuousClock.now >= $0 } ?? true }
-    }
-
-    /// Until when writes are not sent in turn: another node was found writing.
-    private let contention = Mutex<ContinuousClock.Instant?>(nil)
-    static let contentionWindow = Duration.seconds(1)
-
-    private func contended() {
-        contention.withLock { $0 = ContinuousClock.now + Self.contentionWindow }
+        return Write(batch: batch, plan: plan, results: results, written: written, answered: answered, pipelined: ahead > 0)
     }
 
     /// Waits for the oldest writes in flight until `keeping` are left, answering each that committed (as placed, or placed
@@ -502,7 +461,6 @@ public final class PostgresLog: LogBackend, Sendable {
                 $0.oneStatementTransactions += 1
                 $0.pipelinedTransactions += write.pipelined ? 1 : 0
                 $0.rebasedWrites += written.rebased == nil ? 0 : 1
-                $0.inTurnWrites += write.inTurn ? 1 : 0
                 $0.appends += write.batch.count
                 $0.events += write.plan.rows.count
             }
@@ -515,7 +473,6 @@ public final class PostgresLog: LogBackend, Sendable {
             // Placed again: every position moved by as much, nothing else the appenders are told (the versions are the
             // ones placed). The node's replica gets the records from the copier.
             let shift = Int64(bitPattern: written.first &- write.plan.rows[0].position)
-            contended()
             cache.withLock { $0?.rebased(write.plan, shift: shift, head: rebased.head, names: rebased.names, last: writing.isEmpty) }
             let results = write.results.map { result in
                 result.map { placed in
@@ -550,22 +507,20 @@ public final class PostgresLog: LogBackend, Sendable {
         }
     }
 
-    /// The connections one-statement writes are sent on, each as soon as it is placed, one per write in flight. Writes
-    /// PostgreSQL may place again all go on the first: it runs a connection's statements in the order they arrive, so each
-    /// finds the head the one before it wrote, while the node places the next batch and answers the last. Writes sent in
-    /// turn go on each in turn, so that PostgreSQL writes the rows of one while the one before it commits. Each connected
-    /// (and the statements prepared) when first needed, and again after a write on it failed without an answer.
-    private let writers: Mutex<[Writer?]>
+    /// The connection one-statement writes are sent on, each as soon as it is placed: PostgreSQL runs a connection's
+    /// statements in the order they arrive, so each finds the head the one before it wrote, while the node places the
+    /// next batch and answers the last. Connected (and the statement prepared) when first needed, and again after a write
+    /// on it failed.
+    private let writer = Mutex<Writer?>(nil)
 
     struct Writer: Sendable {
         let connection: PostgresConnection
         let prepared: PreparedQuery
-        let inTurn: PreparedQuery
     }
 
-    /// Writer connection `index`, connected when it is not (nil when that fails: the batch goes to the locked path).
-    private func connectedWriter(_ index: Int) async -> Writer? {
-        if let writer = writers.withLock({ $0[index] }), !writer.connection.isClosed { return writer }
+    /// The writer, connected when it is not (nil when that fails: the batch goes to the locked path).
+    private func connectedWriter() async -> Writer? {
+        if let writer = writer.withLock({ $0 }), !writer.connection.isClosed { return writer }
         do {
             var configuration = connectionConfiguration(timeout: options.answerTimeout)
             // One plan for every write, whatever its size (the statement's shape does not change with it), made once per
@@ -575,21 +530,19 @@ public final class PostgresLog: LogBackend, Sendable {
                 ("plan_cache_mode", "force_generic_plan"), ("jit", "off"), ("enable_seqscan", "off"),
             ]
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: options.logger)
-            let prepared: (PreparedQuery, PreparedQuery)
+            let prepared: PreparedQuery
             do {
                 prepared = try await Self.within(options.answerTimeout, closing: ConnectionInUse(connection)) {
-                    let checked = connection.prepare(query: AppendPlan.writeIfCurrentSQL)
-                    let inTurn = connection.prepare(query: AppendPlan.writeInTurnSQL)
-                    return (try await checked.get(), try await inTurn.get())
+                    try await connection.prepare(query: AppendPlan.writeIfCurrentSQL).get()
                 }
             } catch {
                 connection.close().whenComplete { _ in }
                 throw error
             }
-            let connected = Writer(connection: connection, prepared: prepared.0, inTurn: prepared.1)
-            let replaced = writers.withLock { writers in
-                defer { writers[index] = connected }
-                return writers[index]
+            let connected = Writer(connection: connection, prepared: prepared)
+            let replaced = writer.withLock { writer in
+                defer { writer = connected }
+                return writer
             }
             replaced?.connection.close().whenComplete { _ in }
             return connected
@@ -616,22 +569,10 @@ public final class PostgresLog: LogBackend, Sendable {
             return try await Self.within(options.answerTimeout, closing: ConnectionInUse(connection)) { try await sent.get() }
         } catch {
             options.logger.debug("a one-statement append failed; deciding again under the lock", metadata: ["error": "\(error)"])
-            // A refusal PostgreSQL answered leaves the connection as it was; after anything else (a lost link, no answer in
-            // time) the next write starts on a new connection.
-            let state = Self.sqlState(error)
-            if state == nil { connection.close().whenComplete { _ in } }
-            // Another node wrote, unless all this says is that the write before did not commit.
-            if state != Schema.behind { contended() }
+            // Whatever went wrong (a refusal, a lost link), the next write starts on a new connection.
+            connection.close().whenComplete { _ in }
             return nil
         }
-    }
-
-    /// The SQLSTATE of PostgreSQL's answer to a statement, when `error` is one (the connection is then fine); nil when
-    /// no answer came.
-    static func sqlState(_ error: any Error) -> String? {
-        if let error = error as? PSQLError { return error.serverInfo?[.sqlState] }
-        if case .server(let message) = error as? PostgresError { return message.fields[.sqlState] }
-        return nil
     }
 
     /// Keeps what `plan` will know once it commits, merged into what the node knows (its plan started there): a plan sent

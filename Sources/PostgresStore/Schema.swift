@@ -3,15 +3,6 @@
 enum Schema {
     /// The channel a commit notifies, with the new head position as payload.
     static let channel = "emporium_log"
-    /// The SQLSTATEs of a write sent in turn that was not placed on the head it found (nothing of it was written):
-    /// another node's commit is there, or the write it was placed on did not commit.
-    static let overtaken = "EM001"
-    static let behind = "EM002"
-    /// How many times a write sent in turn looks for the write before it to have committed, a millisecond apart.
-    static let turnLooksMax = 20
-    /// The class of the advisory locks writes sent in turn hold (`pg_advisory_xact_lock(class, key)`: apart from the
-    /// one-number locks the migration, the key vault and the leases take).
-    static let turnLockClass: Int32 = 0x454D_5054
 
     static let statements: [String] = [
         """
@@ -124,45 +115,6 @@ enum Schema {
             SELECT moved.k, moved.nm, moved.added, moved.newest FROM moved
             ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = EXCLUDED.last
             RETURNING c.kind, c.name::text, c.count, c.last, NULL::bytea;
-        END
-        $$
-        """,
-        // A write sent in turn (`AppendPlan.writeInTurnSQL`), its rows written, waits for the write it was placed on (sent
-        // just before, on another connection) to end: that one holds its turn's advisory lock from its start to its end.
-        // Should it not have begun yet (PostgreSQL had not run it), the head is still behind: looked at again a few times,
-        // a millisecond apart (a write that ended without committing never moves it). Each look a snapshot of its own,
-        // and the lock let go at once: held, it would keep the write before from beginning.
-        """
-        CREATE OR REPLACE FUNCTION emporium_wait_for_turn(start bigint) RETURNS boolean LANGUAGE plpgsql AS $$
-        DECLARE
-            reached bigint;
-        BEGIN
-            FOR attempt IN 1..\(turnLooksMax) LOOP
-                PERFORM pg_advisory_lock_shared(\(turnLockClass), mod(start, 2147483647)::int);
-                PERFORM pg_advisory_unlock_shared(\(turnLockClass), mod(start, 2147483647)::int);
-                SELECT position INTO reached FROM emporium_log_head;
-                IF reached >= start THEN
-                    RETURN true;
-                END IF;
-                PERFORM pg_sleep(0.001);
-            END LOOP;
-            RETURN false;
-        END
-        $$
-        """,
-        // A write sent in turn that finds the head is not the one it was placed on: its rows are written already, so the
-        // whole statement fails, and nothing of it is kept. Another node's commit took the head (`overtaken`), or the
-        // write before it did not commit (`behind`).
-        """
-        CREATE OR REPLACE FUNCTION emporium_refuse_out_of_turn(head bigint, start bigint, fresh boolean) RETURNS smallint
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            IF head < start THEN
-                RAISE EXCEPTION 'the log head is at %, behind %, where this write was placed', head, start
-                    USING ERRCODE = '\(behind)';
-            END IF;
-            RAISE EXCEPTION 'the log head is at %, this write was placed at % (% chain or stream taken to be new exists)',
-                head, start, CASE WHEN fresh THEN 'no' ELSE 'a' END USING ERRCODE = '\(overtaken)';
         END
         $$
         """,
