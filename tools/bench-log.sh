@@ -63,17 +63,49 @@ pgbench_ batch 1 tools/pg/append-hundred.sql
 
 # The disk's and the machine's pace move between minutes, and the two sides meet them differently (64 backends committing
 # in groups gain most from quick flushes): the 64-appender comparison again, alternating, a fresh database each round.
+# Each side's CPU too, per event: PostgreSQL's (every process of it, the backends that exited during the run included:
+# the postmaster reaps them, and its children's times add up in its own) and the client's (the bench, pgbench), both
+# from /proc, so that the rounds say what each event costs whatever pace the machine keeps that minute.
 echo "== PostgreSQL log against the classic table, 64 appenders, $pg_rounds alternating rounds of $seconds s"
+tick=$(getconf CLK_TCK)
+pg_cpu_ticks() {
+  local postmaster total
+  postmaster=$(head -n 1 "$pg_data/postmaster.pid")
+  total=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$postmaster/stat")
+  for pid in $(pgrep -P "$postmaster"); do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0))); done
+  echo "$total"
+}
+timed() {  # output file, command…: runs it, its output to the file, and prints its CPU seconds (user and system)
+  local out="$1"; shift
+  python3 -c 'import resource, subprocess, sys
+with open(sys.argv[1], "w") as out: subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.STDOUT)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(usage.ru_utime + usage.ru_stime)' "$out" "$@"
+}
+per_event() {  # ticks seconds events → µs per event
+  awk -v t="$1" -v c="$2" -v e="$3" -v hz="$tick" 'BEGIN { if (e > 0) printf "%.1f", (t / hz + c) * 1e6 / e; else print "" }'
+}
 : > "$work/pgrounds.txt"
 for round in $(seq 1 "$pg_rounds"); do
   psql_ -c "CREATE DATABASE emporium_round_$round" > /dev/null
-  ours=$("$bench" --seconds "$seconds" --workloads concurrent --postgres "postgres://postgres@127.0.0.1:$port/emporium_round_$round" \
-    | sed -n 's/^pglog concurrent events_per_s=\([0-9.]*\).*/\1/p')
+  before=$(pg_cpu_ticks)
+  client=$(timed "$work/round.txt" "$bench" --seconds "$seconds" --workloads concurrent \
+    --postgres "postgres://postgres@127.0.0.1:$port/emporium_round_$round")
+  spent=$(( $(pg_cpu_ticks) - before ))
+  ours=$(sed -n 's/^pglog concurrent events_per_s=\([0-9.]*\).*/\1/p' "$work/round.txt")
+  events=$(sed -n 's/^pglog concurrent .* appends=\([0-9]*\).*/\1/p' "$work/round.txt")
+  ours_pg=$(per_event "$spent" 0 "$events"); ours_client=$(per_event 0 "$client" "$events")
   psql_ -c "DROP DATABASE emporium_round_$round" > /dev/null
   # Not pgbench_: without its per-transaction log (-l), so the classic side pays nothing the Emporium side does not.
-  theirs=$(pgbench -h 127.0.0.1 -p "$port" -U postgres -n -M prepared -c "$concurrent_clients" -j 2 -T "$seconds" \
-    -D prefix="round-$round" -D payload="$payload" -f tools/pg/append-one.sql postgres 2>&1 | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-  echo "round $round pglog=$ours classic=$theirs" | tee -a "$work/pgrounds.txt"
+  before=$(pg_cpu_ticks)
+  client=$(timed "$work/round.txt" pgbench -h 127.0.0.1 -p "$port" -U postgres -n -M prepared -c "$concurrent_clients" -j 2 \
+    -T "$seconds" -D prefix="round-$round" -D payload="$payload" -f tools/pg/append-one.sql postgres)
+  spent=$(( $(pg_cpu_ticks) - before ))
+  theirs=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/round.txt")
+  events=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/round.txt")
+  theirs_pg=$(per_event "$spent" 0 "$events"); theirs_client=$(per_event 0 "$client" "$events")
+  echo "round $round pglog=$ours classic=$theirs pglog_pg_us=$ours_pg classic_pg_us=$theirs_pg" \
+    "pglog_client_us=$ours_client classic_client_us=$theirs_client" | tee -a "$work/pgrounds.txt"
 done
 
 have=$(psql_ -At -c "SELECT count(*) FROM events")
