@@ -2,16 +2,16 @@
 # Two builds of emporium-log-bench against the PostgreSQL log, side by side:
 # rounds alternating A and B (each first in every other round, since the
 # second of two runs is often the slower), a fresh database each, 64
-# appenders through N nodes. Prints events/s, p50, and PostgreSQL's backends'
-# CPU per event over a steady window (1.5 s to 5 s of a 6 s run, read from
-# /proc; events counted from the log's head). PostgreSQL is started here on
-# 127.0.0.1 and stopped afterwards.
+# appenders through N nodes. Prints events/s, p50, and PostgreSQL's CPU (every
+# process of it) per event over a steady window (1.5 s to 5 s of a 6 s run,
+# read from /proc; events counted from the log's head). PostgreSQL is started
+# here on 127.0.0.1 and stopped afterwards.
 #
 #   tools/bench-log-ab.sh A B                # two bench binaries (paths), 1 node, 6 rounds
 #   tools/bench-log-ab.sh A B --nodes 3 --rounds 4
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,12p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,11p' "$0"; exit 2; }
 a="$(realpath "$1")"; b="$(realpath "$2")"; shift 2
 nodes=1
 rounds=6
@@ -19,7 +19,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --nodes) nodes="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -30,12 +30,8 @@ pg_work_dir
 pg_start
 tick=$(getconf CLK_TCK)
 
-sample() {  # database → backends' CPU ticks, head position
-  local ticks=0
-  for pid in $(pgrep -f "postgres: postgres $1 " || true); do
-    ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
-  done
-  echo "$ticks $(psql_ -d "$1" -At -c 'SELECT position FROM emporium_log_head')"
+sample() {  # database → PostgreSQL's CPU ticks, head position
+  echo "$(pg_cpu_ticks) $(psql_ -d "$1" -At -c 'SELECT position FROM emporium_log_head')"
 }
 
 run() {  # label binary round

@@ -63,18 +63,10 @@ pgbench_ batch 1 tools/pg/append-hundred.sql
 
 # The disk's and the machine's pace move between minutes, and the two sides meet them differently (64 backends committing
 # in groups gain most from quick flushes): the 64-appender comparison again, alternating, a fresh database each round.
-# Each side's CPU too, per event: PostgreSQL's (every process of it, the backends that exited during the run included:
-# the postmaster reaps them, and its children's times add up in its own) and the client's (the bench, pgbench), both
-# from /proc, so that the rounds say what each event costs whatever pace the machine keeps that minute.
+# Each side's CPU too, per event: PostgreSQL's (`pg_cpu_ticks`) and the client's (the bench, pgbench), so that the
+# rounds say what each event costs whatever pace the machine keeps that minute.
 echo "== PostgreSQL log against the classic table, 64 appenders, $pg_rounds alternating rounds of $seconds s"
 tick=$(getconf CLK_TCK)
-pg_cpu_ticks() {
-  local postmaster total
-  postmaster=$(head -n 1 "$pg_data/postmaster.pid")
-  total=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$postmaster/stat")
-  for pid in $(pgrep -P "$postmaster"); do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0))); done
-  echo "$total"
-}
 timed() {  # output file, command…: runs it, its output to the file, and prints its CPU seconds (user and system)
   local out="$1"; shift
   python3 -c 'import resource, subprocess, sys

@@ -36,6 +36,16 @@ pg_start() {
     start >/dev/null
 }
 
+# Clock ticks of CPU every PostgreSQL process has used so far, the backends that exited included (the postmaster reaps
+# them, and its children's times add up in its own).
+pg_cpu_ticks() {
+  local postmaster total
+  postmaster=$(head -n 1 "$pg_data/postmaster.pid")
+  total=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$postmaster/stat")
+  for pid in $(pgrep -P "$postmaster"); do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0))); done
+  echo "$total"
+}
+
 pg_version() { "$pg_bin/postgres" --version | awk '{print $3}'; }
 
 psql_() { psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q "$@"; }
