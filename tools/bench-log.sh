@@ -83,6 +83,7 @@ for round in $(seq 1 "$pg_rounds"); do
   before=$(pg_cpu_ticks)
   client=$(timed "$work/round.txt" "$bench" --seconds "$seconds" --workloads concurrent \
     --postgres "postgres://postgres@127.0.0.1:$port/emporium_round_$round")
+  sleep 1  # the run's backends are exiting: one read between the postmaster's and its own would miss its CPU
   spent=$(( $(pg_cpu_ticks) - before ))
   ours=$(sed -n 's/^pglog concurrent events_per_s=\([0-9.]*\).*/\1/p' "$work/round.txt")
   events=$(sed -n 's/^pglog concurrent .* appends=\([0-9]*\).*/\1/p' "$work/round.txt")
@@ -92,6 +93,7 @@ for round in $(seq 1 "$pg_rounds"); do
   before=$(pg_cpu_ticks)
   client=$(timed "$work/round.txt" pgbench -h 127.0.0.1 -p "$port" -U postgres -n -M prepared -c "$concurrent_clients" -j 2 \
     -T "$seconds" -D prefix="round-$round" -D payload="$payload" -f tools/pg/append-one.sql postgres)
+  sleep 1
   spent=$(( $(pg_cpu_ticks) - before ))
   theirs=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/round.txt")
   events=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/round.txt")

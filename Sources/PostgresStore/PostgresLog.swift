@@ -90,6 +90,8 @@ public final class PostgresLog: LogBackend, Sendable {
         /// Of `oneStatementTransactions`, those PostgreSQL placed again on a head that had moved (another node's commit,
         /// or a write of this node placed again or refused ahead of them).
         public var rebasedWrites = 0
+        /// Writer connections opened (the first, and one after each write lost with its connection).
+        public var writerConnections = 0
     }
 
     public var commitStatistics: CommitStatistics { statistics.withLock { $0 } }
@@ -540,6 +542,7 @@ public final class PostgresLog: LogBackend, Sendable {
                 throw error
             }
             let connected = Writer(connection: connection, prepared: prepared)
+            statistics.withLock { $0.writerConnections += 1 }
             let replaced = writer.withLock { writer in
                 defer { writer = connected }
                 return writer
@@ -567,12 +570,26 @@ public final class PostgresLog: LogBackend, Sendable {
     private func written(_ sent: EventLoopFuture<AppendPlan.Written?>, on connection: PostgresConnection) async -> AppendPlan.Written? {
         do {
             return try await Self.within(options.answerTimeout, closing: ConnectionInUse(connection)) { try await sent.get() }
+        } catch  where Self.isRefusal(error) {
+            // Refused by PostgreSQL itself (a retried event id): the write's transaction ended at its Sync and the connection
+            // is ready for the next one, its statement prepared; the writes queued behind it go on as they were sent.
+            options.logger.debug(
+                "PostgreSQL refused a one-statement append; deciding again under the lock", metadata: ["error": "\(error)"])
+            return nil
         } catch {
             options.logger.debug("a one-statement append failed; deciding again under the lock", metadata: ["error": "\(error)"])
-            // Whatever went wrong (a refusal, a lost link), the next write starts on a new connection.
+            // A lost link or no answer: the next write starts on a new connection.
             connection.close().whenComplete { _ in }
             return nil
         }
+    }
+
+    /// Whether PostgreSQL itself refused the request (an error it answered, after which a connection takes the next one;
+    /// one that ends the session, such as a shutdown, also closes the connection, and the writer then connects again).
+    static func isRefusal(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError { return error.code == .server }
+        if case .server? = error as? PostgresError { return true }
+        return false
     }
 
     /// Keeps what `plan` will know once it commits, merged into what the node knows (its plan started there): a plan sent

@@ -447,6 +447,27 @@ import Testing
         for log in [first, second] { await log.close() }
     }
 
+    /// A one-statement write PostgreSQL refuses (an event id stored already, which the node cannot know) is decided again
+    /// under the lock, and the writer connection stays: the next write goes out on it, its statement still prepared.
+    @Test func aWriteRefusedByPostgreSQLKeepsTheWriterConnection() async throws {
+        let database = try await TestPostgres.database()
+        let log = try await connect(database)
+        _ = try await log.append(to: stream("order-1"), expected: .noStream, events: [event()])  // locked path: learns the head
+        let retried = event()
+        let once = try await log.append(to: stream("order-1"), expected: .any, events: [retried])
+        let before = log.commitStatistics
+        #expect(before.oneStatementTransactions == 1 && before.writerConnections == 1)
+        let twice = try await log.append(to: stream("order-1"), expected: .any, events: [retried])
+        #expect(twice.positions == once.positions && twice.wasAlreadyStored)
+        #expect(log.commitStatistics.failedOneStatementWrites == before.failedOneStatementWrites + 1, "refused by PostgreSQL")
+        _ = try await log.append(to: stream("order-2"), expected: .noStream, events: [event()])
+        let after = log.commitStatistics
+        #expect(after.oneStatementTransactions == before.oneStatementTransactions + 1, "the next write is one statement again")
+        #expect(after.writerConnections == 1, "on the same connection")
+        #expect(try await log.verify(progress: nil).problems.isEmpty)
+        await log.close()
+    }
+
     /// Verify reads every record in PostgreSQL: a byte changed behind the log's back is found at its position.
     @Test func verifyFindsARecordDamagedInPostgreSQL() async throws {
         let database = try await TestPostgres.database()
