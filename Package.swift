@@ -41,6 +41,13 @@ let package = Package(
             providers: [.apt(["liblmdb-dev"])]
         ),
         .target(name: "LMDB", dependencies: ["CLMDB"], swiftSettings: strict),
+        // libpq's pipeline mode, for the one thing postgres-nio does not do: a connection's next statement on the wire
+        // before the one ahead is answered (the log of record's writes).
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         .target(
             name: "Commerce",
             dependencies: [
@@ -62,7 +69,7 @@ let package = Package(
         ),
         .target(
             name: "PostgresStore",
-            dependencies: ["EventStore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["EventStore", "CLibPQ", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(

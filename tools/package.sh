@@ -37,7 +37,7 @@ Package: emporium
 Version: $version
 Architecture: $arch
 Maintainer: Emporium developers <dev@emporium.invalid>
-Depends: liblmdb0, libc6, libstdc++6, libgcc-s1
+Depends: liblmdb0, libpq5, libc6, libstdc++6, libgcc-s1
 Section: web
 Priority: optional
 Description: event-sourced commerce engine

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what Emporium needs on a fresh Debian machine: LMDB (the event
-# log's storage); with --with-postgres PostgreSQL (the tests of the PostgreSQL
-# log, the peer benchmark); with --with-cluster PostgreSQL and HAProxy
-# (tools/cluster.sh); with --with-ha also Patroni and etcd (tools/cluster.sh
-# --ha, replicated PostgreSQL with failover); with --with-browser Chromium, its
-# driver and a CJK font (tools/console.sh). Swift 6.2 or newer must already
-# be installed.
+# log's storage) and libpq (the PostgreSQL log of record's pipelined writes);
+# with --with-postgres PostgreSQL (the tests of the PostgreSQL log, the peer
+# benchmark); with --with-cluster PostgreSQL and HAProxy (tools/cluster.sh);
+# with --with-ha also Patroni and etcd (tools/cluster.sh --ha, replicated
+# PostgreSQL with failover); with --with-browser Chromium, its driver and a
+# CJK font (tools/console.sh). Swift 6.2 or newer must already be installed.
 set -euo pipefail
-packages=(liblmdb-dev)
+packages=(liblmdb-dev libpq-dev)
 [ "${1:-}" = "--with-postgres" ] && packages+=(postgresql)
 [ "${1:-}" = "--with-cluster" ] && packages+=(postgresql haproxy)
 [ "${1:-}" = "--with-ha" ] && packages+=(postgresql haproxy patroni etcd-server iproute2)

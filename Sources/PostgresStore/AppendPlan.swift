@@ -231,7 +231,7 @@ struct AppendPlan {
     /// Waits for a write `send` sent (none: nothing to write); it fails unless it wrote.
     static func written(_ sent: EventLoopFuture<PostgresQueryResult>?) async throws {
         guard let sent else { return }
-        guard let written = Written(try await sent.get().rows, events: 1), written.rebased == nil else {
+        guard let written = Written(try await sent.get().rows.map { Array($0).map(\.bytes) }, events: 1), written.rebased == nil else {
             throw EventLogError.unavailable("the log head moved under this transaction's lock; nothing was written")
         }
     }
@@ -246,24 +246,23 @@ struct AppendPlan {
         /// Read by hand from the statement's rows (kind, name, count or first position, last position or time, hash), in
         /// binary: the prepared query's row description (from a Describe, before any Bind) says text, but the answer comes
         /// in binary. Nil when no row says where the rows went (nothing was written).
-        init?(_ rows: [PostgresRow], events: Int) {
+        init?(_ rows: [[ByteBuffer?]], events: Int) {
             var first: UInt64?
             var head: LogHead?
             var names: [ChainKey: Chain] = [:]
-            for row in rows {
-                let cells = Array(row)
-                guard cells.count == 5, var kind = cells[0].bytes, let kind = kind.readInteger(as: Int16.self),
-                    var a = cells[2].bytes, let a = a.readInteger(as: Int64.self).flatMap(UInt64.init(exactly:)),
-                    var b = cells[3].bytes, let b = b.readInteger(as: Int64.self)
+            for cells in rows {
+                guard cells.count == 5, var kind = cells[0], let kind = kind.readInteger(as: Int16.self),
+                    var a = cells[2], let a = a.readInteger(as: Int64.self).flatMap(UInt64.init(exactly:)),
+                    var b = cells[3], let b = b.readInteger(as: Int64.self)
                 else { return nil }
                 if kind < 0 {
                     first = a
-                    if var hash = cells[4].bytes, let bytes = hash.readBytes(length: hash.readableBytes) {
+                    if var hash = cells[4], let bytes = hash.readBytes(length: hash.readableBytes) {
                         head = LogHead(
                             position: a + UInt64(events) - 1, hash: Digest(bytes: bytes),
                             recordedAt: Timestamp(nanosecondsSinceEpoch: b))
                     }
-                } else if var name = cells[1].bytes, let name = name.readString(length: name.readableBytes) {
+                } else if var name = cells[1], let name = name.readString(length: name.readableBytes) {
                     names[ChainKey(kind: kind, name: name)] = Chain(count: a, last: UInt64(clamping: b))
                 }
             }
@@ -273,16 +272,15 @@ struct AppendPlan {
         }
     }
 
-    /// Sends the plan in one statement of its own (its own commit) on the connection `prepared` was prepared on, at once
-    /// and behind whatever was sent on it before (postgres-nio writes the request before it returns); the answer says
-    /// whether and where it wrote. It writes as placed when the head, once locked, is the one the plan started from
+    /// Sends the plan in one statement of its own (its own commit) on the writer connection, at once and behind whatever
+    /// was sent on it before (in the order given, on the wire before the ones ahead are answered); the answer's rows say
+    /// whether and where it wrote (`Written`). It writes as placed when the head, once locked, is the one the plan started from
     /// (position and hash), the plan is `exact` and every chain it took to be new still is; otherwise PostgreSQL places
     /// it again on the head as it is (`emporium_rebase`), unless a stream of it moved (then it writes nothing). The start
     /// may be a head this node has not committed yet (a write it sent just before this one on the same connection, which
     /// PostgreSQL runs first): when that one was placed again or wrote nothing, this one is placed again too.
-    func sendIfCurrent(_ prepared: PreparedQuery) -> EventLoopFuture<Written?> {
-        let events = rows.count
-        return prepared.execute(bound(mayRebase: true)).map { Written($0, events: events) }
+    func sendIfCurrent(on writer: PipelinedConnection) -> PipelinedConnection.Reply {
+        writer.execute(bound(mayRebase: true))
     }
 
     /// What a write binds, `$1` to `$23`: the rows, the actor and type chains they moved, the new head, the

@@ -133,11 +133,7 @@ public final class PostgresLog: LogBackend, Sendable {
     public func close() async {
         watcher.withLock { $0?.cancel() }
         headWatch.close()
-        if let writer = writer.withLock({ $0 }) {
-            do { try await writer.connection.close() } catch {
-                options.logger.debug("closing the writer failed", metadata: ["error": "\(error)"])
-            }
-        }
+        writer.withLock { $0 }?.close()
         let runner = pool.withLock { $0.runner }
         runner.cancel()
         _ = await runner.value
@@ -433,11 +429,12 @@ public final class PostgresLog: LogBackend, Sendable {
             let writer = await connectedWriter()
         else { return nil }
         remember(plan, locked: false)
-        let sent = plan.sendIfCurrent(writer.prepared)  // on the connection before this returns: in the order placed
+        let sent = plan.sendIfCurrent(on: writer)  // queued on the connection before this returns: in the order placed
         let answered = Write.Answered()
         let committer = committer
+        let events = plan.rows.count
         let written = Task {
-            let written = await self.written(sent, on: writer.connection)
+            let written = await self.written(sent, events: events, on: writer)
             answered.flag.store(true, ordering: .releasing)
             committer.wake()
             return written
@@ -511,43 +508,26 @@ public final class PostgresLog: LogBackend, Sendable {
 
     /// The connection one-statement writes are sent on, each as soon as it is placed: PostgreSQL runs a connection's
     /// statements in the order they arrive, so each finds the head the one before it wrote, while the node places the
-    /// next batch and answers the last. Connected (and the statement prepared) when first needed, and again after a write
-    /// on it failed.
-    private let writer = Mutex<Writer?>(nil)
-
-    struct Writer: Sendable {
-        let connection: PostgresConnection
-        let prepared: PreparedQuery
-    }
+    /// next batch and answers the last; in libpq's pipeline mode, each is on the wire before the ones ahead of it are
+    /// answered. Connected (and the statement prepared) when first needed, and again after it was lost.
+    private let writer = Mutex<PipelinedConnection?>(nil)
 
     /// The writer, connected when it is not (nil when that fails: the batch goes to the locked path).
-    private func connectedWriter() async -> Writer? {
-        if let writer = writer.withLock({ $0 }), !writer.connection.isClosed { return writer }
+    private func connectedWriter() async -> PipelinedConnection? {
+        if let writer = writer.withLock({ $0 }), !writer.isClosed { return writer }
         do {
-            var configuration = connectionConfiguration(timeout: options.answerTimeout)
             // One plan for every write, whatever its size (the statement's shape does not change with it), made once per
             // connection: with no sequential scan, so that a plan made while a table was small (or `emporium_rebase`'s
             // lookups, planned likewise) does not scan it whole once it has grown.
-            configuration.options.additionalStartupParameters = [
-                ("plan_cache_mode", "force_generic_plan"), ("jit", "off"), ("enable_seqscan", "off"),
-            ]
-            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: options.logger)
-            let prepared: PreparedQuery
-            do {
-                prepared = try await Self.within(options.answerTimeout, closing: ConnectionInUse(connection)) {
-                    try await connection.prepare(query: AppendPlan.writeIfCurrentSQL).get()
-                }
-            } catch {
-                connection.close().whenComplete { _ in }
-                throw error
-            }
-            let connected = Writer(connection: connection, prepared: prepared)
+            let connected = try await PipelinedConnection.connect(
+                endpoint, settings: [("plan_cache_mode", "force_generic_plan"), ("jit", "off"), ("enable_seqscan", "off")],
+                statement: AppendPlan.writeIfCurrentSQL, answerTimeout: options.answerTimeout)
             statistics.withLock { $0.writerConnections += 1 }
             let replaced = writer.withLock { writer in
                 defer { writer = connected }
                 return writer
             }
-            replaced?.connection.close().whenComplete { _ in }
+            replaced?.close()
             return connected
         } catch {
             options.logger.debug("connecting the writer failed; appending under the lock", metadata: ["error": "\(error)"])
@@ -567,9 +547,10 @@ public final class PostgresLog: LogBackend, Sendable {
     /// Whether a write sent on `connection` wrote; a failure (a retried event id, a dropped connection, no answer within
     /// the answer timeout, when the connection is closed) is logged and the batch goes to the locked path, which tells a
     /// retry from a conflict and reports what is wrong.
-    private func written(_ sent: EventLoopFuture<AppendPlan.Written?>, on connection: PostgresConnection) async -> AppendPlan.Written? {
+    private func written(_ sent: PipelinedConnection.Reply, events: Int, on connection: PipelinedConnection) async -> AppendPlan.Written? {
         do {
-            return try await Self.within(options.answerTimeout, closing: ConnectionInUse(connection)) { try await sent.get() }
+            // The connection answers within the answer timeout, or fails every write it was given.
+            return AppendPlan.Written(try await sent.get(), events: events)
         } catch  where Self.isRefusal(error) {
             // Refused by PostgreSQL itself (a retried event id): the write's transaction ended at its Sync and the connection
             // is ready for the next one, its statement prepared; the writes queued behind it go on as they were sent.
@@ -579,7 +560,7 @@ public final class PostgresLog: LogBackend, Sendable {
         } catch {
             options.logger.debug("a one-statement append failed; deciding again under the lock", metadata: ["error": "\(error)"])
             // A lost link or no answer: the next write starts on a new connection.
-            connection.close().whenComplete { _ in }
+            connection.close()
             return nil
         }
     }
@@ -587,6 +568,7 @@ public final class PostgresLog: LogBackend, Sendable {
     /// Whether PostgreSQL itself refused the request (an error it answered, after which a connection takes the next one;
     /// one that ends the session, such as a shutdown, also closes the connection, and the writer then connects again).
     static func isRefusal(_ error: any Error) -> Bool {
+        if error is PipelinedConnection.Refused { return true }
         if let error = error as? PSQLError { return error.code == .server }
         if case .server? = error as? PostgresError { return true }
         return false

@@ -284,7 +284,9 @@ import Testing
                     "DO $$ BEGIN IF NOT (\(condition)) THEN RAISE EXCEPTION 'not yet'; END IF; END $$", on: database)
                 return
             } catch {
-                guard ContinuousClock.now < deadline else { throw error }
+                guard ContinuousClock.now < deadline else {
+                    throw EventLogError.unavailable("not seen within 60 s: \(condition) (last: \(String(reflecting: error)))")
+                }
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
@@ -445,6 +447,103 @@ import Testing
         #expect(try await first.events(byActor: "user:x:customer", from: 1, limit: 10).count == 2)
         #expect(try await first.verify(progress: nil).problems.isEmpty)
         for log in [first, second] { await log.close() }
+    }
+
+    /// The writer connection is in libpq's pipeline mode: a write sent while the one ahead is still running in PostgreSQL
+    /// is on the wire at once, waiting in the writer backend's socket, so PostgreSQL starts it as soon as the one ahead
+    /// commits. (postgres-nio would hold it in the node until the one ahead is answered: nothing would be waiting there.)
+    @Test func aWriteIsOnTheWireBeforeTheOneAheadIsAnswered() async throws {
+        let database = try await TestPostgres.database()
+        let log = try await connect(database)
+        _ = try await log.append(to: stream("order-1"), expected: .noStream, events: [event()])  // locked path: learns the head
+        _ = try await log.append(to: stream("order-2"), expected: .noStream, events: [event()])  // one statement: the writer connects
+        #expect(log.commitStatistics.writerConnections == 1)
+        let holder = try await holdingTheHead(for: 5, on: database)
+        let writer = "datname = current_database() AND application_name = 'emporium-writer'"
+        let ahead = Task { try await log.append(to: stream("order-3"), expected: .noStream, events: [event()]) }
+        try await waitUntil("EXISTS (SELECT 1 FROM pg_stat_activity WHERE \(writer) AND wait_event_type = 'Lock')", on: database)
+        let behind = Task { try await log.append(to: stream("order-4"), expected: .noStream, events: [event()]) }
+        // The write behind, in the writer backend's socket while the one ahead waits for the head's lock.
+        let port = try #require(try await TestPostgres.integer("SELECT client_port FROM pg_stat_activity WHERE \(writer)", on: database))
+        let deadline = ContinuousClock.now + .seconds(10)
+        var waiting = 0
+        while waiting == 0, ContinuousClock.now < deadline {
+            waiting = try Self.receiveQueue(serverPort: database.port, clientPort: Int(port))
+            if waiting == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(waiting > 0, "the write behind is not on the wire while the one ahead runs")
+        try await holder.value
+        let first = try await ahead.value
+        let second = try await behind.value
+        #expect(second.positions == [first.positions[0] + 1])
+        let statistics = log.commitStatistics
+        #expect(statistics.oneStatementTransactions == 3 && statistics.pipelinedTransactions >= 1)
+        #expect(try await log.verify(progress: nil).problems.isEmpty)
+        await log.close()
+    }
+
+    /// The log head held by another transaction for `seconds` (so writes queue behind it), once it holds it; the task ends
+    /// when that transaction does.
+    private func holdingTheHead(for seconds: Int, on database: PostgresEndpoint) async throws -> Task<Void, any Error> {
+        let holder = Task {
+            try await TestPostgres.execute(
+                "DO $$ BEGIN PERFORM 1 FROM emporium_log_head FOR UPDATE; PERFORM pg_sleep(\(seconds)); END $$", on: database)
+        }
+        try await waitUntil(
+            "EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep%' AND state = 'active')",
+            on: database)
+        return holder
+    }
+
+    /// Bytes waiting in the receive queue of the server's side of a TCP connection on 127.0.0.1 (`/proc/net/tcp`).
+    private static func receiveQueue(serverPort: Int, clientPort: Int) throws -> Int {
+        // Read to its end: the kernel hands the table out a page at a time, and a single read stops at the first.
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/net/tcp"))
+        defer { try? handle.close() }
+        let table = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+        let local = String(format: "0100007F:%04X", serverPort)
+        let remote = String(format: "0100007F:%04X", clientPort)
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, fields[1] == local, fields[2] == remote else { continue }
+            return Int(fields[4].split(separator: ":").last ?? "", radix: 16) ?? 0
+        }
+        return 0
+    }
+
+    /// A write PostgreSQL does not answer within the answer timeout ends the writer connection (every write on it given up)
+    /// and goes to the locked path, which tells the caller the log was unavailable; the write may still commit once the
+    /// head is free (PostgreSQL had it), and a retry with the same event id finds it there once. The next write connects
+    /// anew.
+    @Test func aWriteNotAnsweredInTimeEndsTheWriterConnectionAndARetryLandsOnce() async throws {
+        let database = try await TestPostgres.database()
+        let log = try await TestPostgres.log(database) { $0.answerTimeout = .milliseconds(400) }
+        // The short timeout is for the write below; the suite's load may slow anything else past it, so those are retried.
+        func appended(_ name: String, _ event: ProposedEvent) async throws -> AppendResult {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while true {
+                do {
+                    return try await log.append(to: stream(name), expected: .any, events: [event])
+                } catch EventLogError.unavailable where ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+        }
+        _ = try await appended("order-1", event())  // locked path: learns the head
+        _ = try await appended("order-2", event())  // one statement: the writer connects
+        let connections = log.commitStatistics.writerConnections
+        let holder = try await holdingTheHead(for: 3, on: database)
+        let retried = event()
+        await #expect(throws: EventLogError.self) {
+            _ = try await log.append(to: stream("order-3"), expected: .any, events: [retried])
+        }
+        try await holder.value
+        let again = try await appended("order-3", retried)
+        #expect(try await log.read(from: 1, limit: 100).filter { $0.eventId == retried.eventId }.map(\.position) == again.positions)
+        _ = try await appended("order-4", event())
+        #expect(log.commitStatistics.writerConnections > connections, "a new writer connection after the one given up")
+        #expect(try await log.verify(progress: nil).problems.isEmpty)
+        await log.close()
     }
 
     /// A one-statement write PostgreSQL refuses (an event id stored already, which the node cannot know) is decided again

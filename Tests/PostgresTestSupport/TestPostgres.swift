@@ -55,6 +55,19 @@ public enum TestPostgres {
 
     /// Runs SQL as the superuser on `endpoint`'s database (a test that reaches past the log, to damage a row).
     public static func execute(_ sql: String, on endpoint: PostgresEndpoint) async throws {
+        try await client(of: endpoint) { client in _ = try await client.query(PostgresQuery(unsafeSQL: sql)) }
+    }
+
+    /// The first column of the first row `sql` answers on `endpoint`'s database, as an integer (nil: no row, or NULL).
+    public static func integer(_ sql: String, on endpoint: PostgresEndpoint) async throws -> Int64? {
+        try await client(of: endpoint) { client in
+            for try await value in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(Int64?.self) { return value }
+            return nil
+        }
+    }
+
+    /// A client of `endpoint`'s database, as the superuser, for `body` only.
+    private static func client<R>(of endpoint: PostgresEndpoint, _ body: (PostgresClient) async throws -> R) async throws -> R {
         var configuration = PostgresClient.Configuration(
             host: endpoint.host, port: endpoint.port, username: "postgres", password: nil,
             database: endpoint.database, tls: .disable)
@@ -62,7 +75,7 @@ public enum TestPostgres {
         let client = PostgresClient(configuration: configuration, backgroundLogger: Logger(label: "test-postgres"))
         let runner = Task { await client.run() }
         defer { runner.cancel() }
-        try await client.query(PostgresQuery(unsafeSQL: sql))
+        return try await body(client)
     }
 
     private static func admin(_ server: Server, _ body: (PostgresClient) async throws -> Void) async throws {
