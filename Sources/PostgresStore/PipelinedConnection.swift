@@ -73,6 +73,8 @@ final class PipelinedConnection: Sendable {
     private struct State {
         var queued: [Request] = []
         var closing = false
+        /// The wake pipe is closed: nothing may write to its descriptor again (its number may be another file's by then).
+        var ended = false
     }
 
     private let state = Mutex(State())
@@ -80,6 +82,7 @@ final class PipelinedConnection: Sendable {
     /// Written to wake the thread (a request queued, or closing); read by it.
     private let wake: (read: Int32, write: Int32)
     private static let statementName = "emporium_write"
+    private static let longestSleepMilliseconds: Int32 = 50
 
     var isClosed: Bool { closed.load(ordering: .acquiring) }
 
@@ -97,7 +100,8 @@ final class PipelinedConnection: Sendable {
         let options = settings.map { "-c \($0.0)=\($0.1)" }.joined(separator: " ")
         var keywords = [
             ("host", endpoint.host), ("port", String(endpoint.port)), ("user", endpoint.user), ("dbname", endpoint.database),
-            ("sslmode", "disable"), ("connect_timeout", String(max(2, answerTimeout.components.seconds))), ("options", options),
+            ("sslmode", "disable"), ("gssencmode", "disable"), ("connect_timeout", String(max(2, answerTimeout.components.seconds))),
+            ("options", options),
             ("application_name", "emporium-writer"),
         ]
         if let password = endpoint.password { keywords.append(("password", password)) }
@@ -163,27 +167,36 @@ final class PipelinedConnection: Sendable {
         let accepted = state.withLock { state in
             guard !state.closing else { return false }
             state.queued.append(request)
+            signal(state)
             return true
         }
-        if accepted { signal() } else { reply.set(.failure(Lost(reason: "closed"))) }
+        if !accepted { reply.set(.failure(Lost(reason: "closed"))) }
         return reply
     }
 
     /// Ends the connection: every execution not answered fails.
     func close() {
-        state.withLock { $0.closing = true }
-        signal()
+        state.withLock { state in
+            state.closing = true
+            signal(state)
+        }
     }
 
-    private func signal() {
+    /// Wakes the thread; under the state's lock, so never after the pipe is closed.
+    private func signal(_ state: State) {
+        guard !state.ended else { return }
         var byte: UInt8 = 1
         _ = Glibc.write(wake.write, &byte, 1)  // a full pipe already wakes the thread
     }
 
     private func closeDescriptors() {
         closed.store(true, ordering: .releasing)
-        Glibc.close(wake.read)
-        Glibc.close(wake.write)
+        state.withLock { state in
+            state.closing = true
+            state.ended = true
+            Glibc.close(wake.read)
+            Glibc.close(wake.write)
+        }
     }
 
     /// What the oldest execution in flight waits for next: its result, the end of its results, then its Sync.
@@ -260,14 +273,16 @@ final class PipelinedConnection: Sendable {
                 lost = Lost(reason: "reading: \(String(cString: PQerrorMessage(pq)).trimmingCharacters(in: .whitespacesAndNewlines))")
                 break running
             }
-            var timeout: Int32 = -1
+            // Never asleep for long: a wake that went missing costs at most this much, not the writes waiting for it.
+            var timeout = Self.longestSleepMilliseconds
             if let oldest = inFlight.first {
                 let left = oldest.sentAt + answerTimeout - .now
                 guard left > .zero else {
                     lost = Lost(reason: "no answer within \(answerTimeout)")
                     break running
                 }
-                timeout = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
+                timeout = min(
+                    timeout, Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1))
             }
             var descriptors = [
                 pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0),
@@ -275,8 +290,8 @@ final class PipelinedConnection: Sendable {
             ]
             _ = poll(&descriptors, 2, timeout)
             if descriptors[0].revents & Int16(POLLIN) != 0 {
-                var sink = [UInt8](repeating: 0, count: 64)
-                while Glibc.read(wake.read, &sink, sink.count) > 0 {}
+                var sink = [UInt8](repeating: 0, count: 256)
+                _ = Glibc.read(wake.read, &sink, sink.count)  // once: poll said it would not block
             }
         }
         // Closed or lost: the connection is not used again; whatever was given it and not answered fails.

@@ -285,7 +285,13 @@ import Testing
                 return
             } catch {
                 guard ContinuousClock.now < deadline else {
-                    throw EventLogError.unavailable("not seen within 60 s: \(condition) (last: \(String(reflecting: error)))")
+                    // What the database's sessions were doing, to say why.
+                    let sessions = try? await TestPostgres.text(
+                        """
+                        SELECT string_agg(format('%s %s %s/%s %s', pid, application_name, state, wait_event_type || ':' || wait_event,
+                            left(query, 60)), E'\\n') FROM pg_stat_activity WHERE datname = current_database()
+                        """, on: database)
+                    throw EventLogError.unavailable("not seen within 60 s: \(condition); sessions:\n\(sessions ?? "?")")
                 }
                 try await Task.sleep(for: .milliseconds(20))
             }

@@ -66,6 +66,14 @@ public enum TestPostgres {
         }
     }
 
+    /// The first column of the first row `sql` answers on `endpoint`'s database, as text (nil: no row, or NULL).
+    public static func text(_ sql: String, on endpoint: PostgresEndpoint) async throws -> String? {
+        try await client(of: endpoint) { client in
+            for try await value in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(String?.self) { return value }
+            return nil
+        }
+    }
+
     /// A client of `endpoint`'s database, as the superuser, for `body` only.
     private static func client<R>(of endpoint: PostgresEndpoint, _ body: (PostgresClient) async throws -> R) async throws -> R {
         var configuration = PostgresClient.Configuration(
