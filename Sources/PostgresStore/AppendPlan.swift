@@ -243,9 +243,9 @@ struct AppendPlan {
         let first: UInt64
         let rebased: (head: LogHead, names: [ChainKey: Chain])?
 
-        /// Read by hand from the statement's rows (kind, name, count or first position, last position or time, hash), in
-        /// binary: the prepared query's row description (from a Describe, before any Bind) says text, but the answer comes
-        /// in binary. Nil when no row says where the rows went (nothing was written).
+        /// Read by hand from the statement's rows (kind, name, count or first position, last position or time, hash), cell
+        /// by cell in binary (the writer connection asks libpq for binary results; the locked path's rows come from
+        /// postgres-nio). Nil when no row says where the rows went (nothing was written).
         init?(_ rows: [[ByteBuffer?]], events: Int) {
             var first: UInt64?
             var head: LogHead?

@@ -551,9 +551,10 @@ public final class PostgresLog: LogBackend, Sendable {
         do {
             // The connection answers within the answer timeout, or fails every write it was given.
             return AppendPlan.Written(try await sent.get(), events: events)
-        } catch  where Self.isRefusal(error) {
+        } catch let error as PipelinedConnection.Refused {
             // Refused by PostgreSQL itself (a retried event id): the write's transaction ended at its Sync and the connection
-            // is ready for the next one, its statement prepared; the writes queued behind it go on as they were sent.
+            // is ready for the next one, its statement prepared; the writes queued behind it go on as they were sent. (An
+            // error that ends the session, a shutdown, is followed by the link closing: the next write connects again.)
             options.logger.debug(
                 "PostgreSQL refused a one-statement append; deciding again under the lock", metadata: ["error": "\(error)"])
             return nil
@@ -563,15 +564,6 @@ public final class PostgresLog: LogBackend, Sendable {
             connection.close()
             return nil
         }
-    }
-
-    /// Whether PostgreSQL itself refused the request (an error it answered, after which a connection takes the next one;
-    /// one that ends the session, such as a shutdown, also closes the connection, and the writer then connects again).
-    static func isRefusal(_ error: any Error) -> Bool {
-        if error is PipelinedConnection.Refused { return true }
-        if let error = error as? PSQLError { return error.code == .server }
-        if case .server? = error as? PostgresError { return true }
-        return false
     }
 
     /// Keeps what `plan` will know once it commits, merged into what the node knows (its plan started there): a plan sent
