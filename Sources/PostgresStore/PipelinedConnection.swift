@@ -95,7 +95,10 @@ final class PipelinedConnection: Sendable {
     ) async throws -> PipelinedConnection {
         var pipe = [Int32](repeating: -1, count: 2)
         guard Glibc.pipe(&pipe) == 0 else { throw Lost(reason: "no pipe: errno \(errno)") }
-        for fd in pipe { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        for fd in pipe {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // not handed to processes this one starts (a test starts PostgreSQL, the CLI)
+        }
         let connection = PipelinedConnection(wake: (pipe[0], pipe[1]))
         let options = settings.map { "-c \($0.0)=\($0.1)" }.joined(separator: " ")
         var keywords = [

@@ -41,6 +41,9 @@ public final class PostgresLog: LogBackend, Sendable {
         /// as long again for its commit. PostgreSQL ends a transaction left idle this long too, so a node cut off in the
         /// middle of one does not hold the log head locked for the others.
         public var answerTimeout = Duration.seconds(5)
+        /// How long connecting may take (the schema created or checked under the migration lock, the head read): longer
+        /// than a request, since a node starting beside others may wait for their migration, and bounded all the same.
+        public var startTimeout = Duration.seconds(30)
         /// Tests only: each append transaction sleeps this long in PostgreSQL after writing its rows and before
         /// committing, holding the head locked (a slow commit, to show no reader skips an event that commits late).
         package var holdBeforeCommit: Duration?
@@ -136,8 +139,19 @@ public final class PostgresLog: LogBackend, Sendable {
         writer.withLock { $0 }?.close()
         let runner = pool.withLock { $0.runner }
         runner.cancel()
-        _ = await runner.value
+        // Bounded too: a connection stuck in postgres-nio (a transaction PostgreSQL ended under it) must not hold a node's
+        // shutdown, or a failed connect, for ever; the pool's connections are being closed either way.
+        let bound = max(options.answerTimeout, Self.closeTimeout)
+        do {
+            try await Self.within(bound, closing: ConnectionInUse()) { await runner.value }
+        } catch {
+            options.logger.warning(
+                "the connection pool did not close in time; leaving it to close behind",
+                metadata: ["waited": "\(bound)", "error": "\(error)"])
+        }
     }
+
+    static let closeTimeout = Duration.seconds(5)
 
     /// A fresh pool in place of one that spent the outage failing to connect: postgres-nio's pool backs off between
     /// attempts (100 ms growing by a quarter each time, to a minute), so after a ten-second failover its next attempt
@@ -153,10 +167,15 @@ public final class PostgresLog: LogBackend, Sendable {
     // MARK: Schema
 
     /// The tables, created once by whichever node comes first (under an advisory lock, so two nodes starting together do not race).
+    /// Within the start timeout: a transaction PostgreSQL ended under it (its idle-in-transaction timeout, on a node too
+    /// slow between two statements) left postgres-nio's `withTransaction` waiting for ever, and a node starting with it.
     func migrate() async throws {
-        try await client.withTransaction(logger: options.logger) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: options.logger)
-            for statement in Schema.statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: options.logger) }
+        let logger = options.logger
+        try await bounded(within: max(options.startTimeout, options.answerTimeout)) { connection in
+            try await connection.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+                for statement in Schema.statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+            }
         }
     }
 
@@ -645,7 +664,9 @@ public final class PostgresLog: LogBackend, Sendable {
 
     /// Writes records of another log (`emporium migrate`) at their own positions, in one transaction, each placed as an
     /// append is and checked to come out identical (position, version, links, time, hash); a record that does not, or a
-    /// log that is not at the position before the first, fails the whole call and nothing of it is kept.
+    /// log that is not at the position before the first, fails the whole call and nothing of it is kept. Within the start
+    /// timeout, as connecting is: a page of records takes longer than a request, and a transaction PostgreSQL ended under it
+    /// must not leave `emporium migrate` waiting for ever.
     public func copy(_ records: [RecordedEvent]) async throws {
         guard let first = records.first else { return }
         let appends = records.map { record in
@@ -657,9 +678,10 @@ public final class PostgresLog: LogBackend, Sendable {
                         metadata: record.metadata, recordedAt: record.recordedAt)
                 ])
         }
-        let head = try await run { client in
-            try await client.withTransaction(logger: options.logger) { connection in
-                var plan = try await AppendPlan.load(appends, connection: connection, logger: options.logger)
+        let (logger, clock) = (options.logger, options.clock)
+        let head = try await bounded(within: max(options.startTimeout, options.answerTimeout)) { connection in
+            try await connection.withTransaction(logger: logger) { connection in
+                var plan = try await AppendPlan.load(appends, connection: connection, logger: logger)
                 guard plan.head.position + 1 == first.position else {
                     throw EventLogError.replicaDiverged(
                         position: first.position, reason: "the PostgreSQL log's head is \(plan.head.position)")
@@ -667,7 +689,7 @@ public final class PostgresLog: LogBackend, Sendable {
                 for (record, append) in zip(records, appends) {
                     let placed: AppendResult
                     do throws(EventLogError) {
-                        placed = try plan.place([append], clock: options.clock)
+                        placed = try plan.place([append], clock: clock)
                     } catch {
                         throw EventLogError.replicaDiverged(position: record.position, reason: "\(error)")
                     }
@@ -675,7 +697,7 @@ public final class PostgresLog: LogBackend, Sendable {
                         throw EventLogError.replicaDiverged(position: record.position, reason: "the copied record's hash differs")
                     }
                 }
-                try await plan.write(connection: connection, logger: options.logger)
+                try await plan.write(connection: connection, logger: logger)
                 return plan.head
             }
         }
@@ -822,12 +844,12 @@ public final class PostgresLog: LogBackend, Sendable {
     /// time is up the connection is closed, which ends a request stuck on a link that went dark, and the call throws
     /// `unavailable`. Every failure to reach PostgreSQL is `unavailable`; a refusal thrown inside a transaction is itself.
     func bounded<R: Sendable>(
-        mayRetry: Bool = true, _ body: @escaping @Sendable (PostgresConnection) async throws -> R
+        within timeout: Duration? = nil, mayRetry: Bool = true, _ body: @escaping @Sendable (PostgresConnection) async throws -> R
     ) async throws -> R {
         let inUse = ConnectionInUse()
         let (client, generation) = pool.withLock { ($0.client, $0.generation) }
         do {
-            let value = try await Self.within(options.answerTimeout, closing: inUse) {
+            let value = try await Self.within(timeout ?? options.answerTimeout, closing: inUse) {
                 try await client.withConnection { connection in
                     inUse.lease(connection)
                     defer { inUse.connection.withLock { $0 = nil } }
@@ -839,7 +861,7 @@ public final class PostgresLog: LogBackend, Sendable {
         } catch {
             guard pool.withLock({ $0.generation }) != generation else { throw noted(error) }
             // The pool was replaced while this waited for a connection: it never ran, so it runs once on the new one.
-            if mayRetry, !inUse.wasLeased, !Task.isCancelled { return try await bounded(mayRetry: false, body) }
+            if mayRetry, !inUse.wasLeased, !Task.isCancelled { return try await bounded(within: timeout, mayRetry: false, body) }
             throw Self.failure(error)
         }
     }

@@ -28,6 +28,48 @@ import Testing
         return head
     }
 
+    /// `emporium migrate --to`: a shop on LMDB copied into an empty PostgreSQL database, record for record (the same
+    /// positions, times and hashes), with its key vault: a node over it serves the shop's customers (an address sealed
+    /// before the move opens there), and a second migrate into the same database is refused and changes nothing.
+    @Test func aShopMigratedIntoPostgreSQLIsTheSameShopOnANode() async throws {
+        let local = try TestShop()
+        let merchant = try await local.register("migrated-merchant@example.com", role: .merchant)
+        let buyer = try await local.shopper("migrated-buyer@example.com")
+        let goods = try await local.listGoods(by: merchant, stock: 5)
+        try await local.run(.addToCart(goods, quantity: 1), as: buyer)
+        _ = try await local.placeOrder(as: buyer)
+        let records = try local.log.read(from: 1)
+        let directory = local.shop.directory
+        local.shop.close()
+
+        let database = try await TestPostgres.database()
+        let copied = Mutex<[UInt64]>([])
+        let head = try await Shop.migrate(directory: directory, to: database, vaultSecret: TestShop.vaultSecret) { done, _ in
+            copied.withLock { $0.append(done) }
+        }
+        #expect(head.position == records.last?.position)
+        #expect(copied.withLock { $0.last } == head.position, "progress reported up to the head")
+
+        let node = try await TestShop(node: "node-0", of: database)
+        let ofRecord = try #require(node.shop.cluster).ofRecord
+        #expect(try await ofRecord.read(from: 1, limit: records.count + 1) == records)
+        #expect(try await ofRecord.verify(progress: nil).isHealthy)
+        _ = try await settle([node])
+        #expect(try node.log.read(from: 1, limit: records.count) == records)
+        // Sealed on LMDB, opened on the node with the migrated keys: the address, and the email a sign-in looks up.
+        #expect(try node.engine.profile(of: buyer).addresses.map(\.recipient) == ["韩梅梅"])
+        _ = try await node.run(.login(email: "migrated-buyer@example.com", password: "correct horse"), as: nil)
+        try await node.run(.addToCart(goods, quantity: 1), as: buyer)
+        _ = try await node.placeOrder(as: buyer)
+
+        let before = try await ofRecord.head()
+        await #expect(throws: ShopOpenError.self) {
+            _ = try await Shop.migrate(directory: directory, to: database, vaultSecret: TestShop.vaultSecret)
+        }
+        #expect(try await ofRecord.head() == before)
+        await node.stop()
+    }
+
     /// Buyers registered on one node buy on another (their addresses, sealed with keys made elsewhere, open there):
     /// exactly the stock is sold, and every node's state and replica agree with the log of record.
     @Test func aFlashSaleAcrossThreeNodesSellsExactlyTheStock() async throws {

@@ -93,15 +93,4 @@ import Testing
         forged.hash = records[1].hash
         await expectLogErrorCode("replica_diverged") { try await replica.copy([forged]) }
     }
-
-    private func expectLogErrorCode(_ code: String, _ body: () async throws -> Void) async {
-        do {
-            try await body()
-            Issue.record("expected \(code)")
-        } catch let error as EventLogError {
-            #expect(error.code == code)
-        } catch {
-            Issue.record("expected \(code), got \(error)")
-        }
-    }
 }

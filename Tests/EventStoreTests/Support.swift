@@ -44,3 +44,17 @@ func expectLogError(
         Issue.record("expected \(expected.code), got \(error)", sourceLocation: sourceLocation)
     }
 }
+
+/// Expects `body` to throw an `EventLogError` with `code` (whatever its reason says).
+func expectLogErrorCode(
+    _ code: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void
+) async {
+    do {
+        try await body()
+        Issue.record("expected \(code), nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as EventLogError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+}

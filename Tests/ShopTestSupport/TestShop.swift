@@ -45,12 +45,14 @@ public final class TestShop: @unchecked Sendable {
         shop = try Shop(directory: ShopDirectory(temporaryDirectory(label)), options: options)
     }
 
+    /// The secret every test node's key vault is wrapped with in the log of record.
+    public static let vaultSecret = "a vault secret every test node shares"
+
     /// A node of a cluster whose log of record is `logOfRecord`, in a data directory of its own, caught up when it returns.
     public init(
         node name: String, of logOfRecord: PostgresEndpoint, readModels: Bool = false, answerTimeout: Duration = .seconds(60)
     ) async throws {
-        var cluster = ClusterOptions(
-            logOfRecord: logOfRecord, vaultSecret: "a vault secret every test node shares", nodeName: name, address: "127.0.0.1:0")
+        var cluster = ClusterOptions(logOfRecord: logOfRecord, vaultSecret: Self.vaultSecret, nodeName: name, address: "127.0.0.1:0")
         cluster.connectionsMax = 4
         cluster.answerTimeout = answerTimeout
         let shop = try await Shop.open(
