@@ -4,6 +4,7 @@ import Fixtures
 import Foundation
 import History
 import ShopTestSupport
+import Synchronization
 import TestSupport
 import Testing
 
@@ -379,6 +380,11 @@ import Testing
     }
 }
 
+/// What concurrent callers were given, whichever of them got it.
+private final class Given: Sendable {
+    let list = Mutex<[String]>([])
+}
+
 @Suite struct OrderNumberTests {
     @Test func numbersComeFromReservedBlocksAndNeverRepeat() async throws {
         let shop = try TestShop()
@@ -405,6 +411,36 @@ import Testing
         try await shop.run(.addToCart(goodsId, quantity: 1), as: buyer)
         let late = try await second.execute(.placeOrder(), context: CommandContext(actor: buyer, correlationId: UUID()))
         #expect(late.result.number?.hasSuffix("000101") == true)
+    }
+
+    /// Many callers at once, across many blocks (reserved ahead, and when one runs out): every one gets a number, each
+    /// number once, and none is left waiting for a reservation (checked with a deadline, so a caller left waiting fails
+    /// this test instead of hanging the suite).
+    @Test func everyCallerAcrossManyBlocksGetsANumber() async throws {
+        let shop = try TestShop()
+        let engine = shop.engine
+        let at = engine.now
+        let total = OrderNumbers.blockSize * 20
+        let numbers = Given()
+        let callers = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<total {
+                    group.addTask {
+                        let number = try await engine.orderNumbers.number(at: at)
+                        numbers.list.withLock { $0.append(number) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        // Not `await callers.value`: a caller left waiting would hang the suite instead of failing this test. Generous: the
+        // whole suite shares two cores.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while numbers.list.withLock({ $0.count }) < total, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        callers.cancel()
+        let given = numbers.list.withLock { $0 }
+        #expect(given.count == total, "\(total - given.count) callers still wait for a number")
+        #expect(Set(given).count == given.count)
     }
 
     /// The next block is reserved when half of one is used, so the hundred-and-first order finds it ready.

@@ -129,7 +129,9 @@ import Glibc
             }
             return registered
         }
-        while shop.log.headPosition < 40 { try await Task.sleep(for: .milliseconds(20)) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while shop.log.headPosition < 40, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try #require(shop.log.headPosition >= 40, "the writer has not registered 40 users in a minute")
         let backup = temporaryDirectory("backup")
         let backedUp = try await runEmporium(["backup", "--data-dir", data, "--out", backup])
         try await Task.sleep(for: .milliseconds(200))  // writes go on after the backup

@@ -117,7 +117,7 @@ import Testing
 /// `emporium serve` on a random loopback port, started and waited for.
 final class RunningServer {
     let process = ChildProcess()
-    let port = Int.random(in: 20_000...60_000)
+    let port: Int
     private let pipe = Pipe()
     private let printed = Printed()
 
@@ -126,6 +126,7 @@ final class RunningServer {
     }
 
     init(_ arguments: [String]) async throws {
+        port = try freePort()
         process.executableURL = try emporiumExecutable()
         process.arguments = ["serve", "--port", "\(port)"] + arguments
         process.standardOutput = pipe

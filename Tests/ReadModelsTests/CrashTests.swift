@@ -30,24 +30,29 @@ import Testing
             usleep(delay)
             kill(pid, SIGKILL)
         }
-        child.waitUntilExit()
+        try await offThePool { child.waitUntilExit() }
         #expect(
             child.terminationReason == .uncaughtSignal,
             "the child finished before it was killed: \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))"
         )
 
-        let projector = try Projector(directory: data + "/projections", log: shop.log)
-        var checkpoints: [String: UInt64] = [:]
-        for name in projector.names {
-            checkpoints[name] = projector.checkpoint(name)
-            #expect(try projector.differencesFromRebuild(name).isEmpty, "\(name) at \(projector.checkpoint(name)) (seed \(seed))")
+        let log = shop.log
+        let directory = data + "/projections"
+        let checkpoints = try await offThePool { () -> [String: UInt64] in
+            let projector = try Projector(directory: directory, log: log)
+            defer { projector.close() }
+            var checkpoints: [String: UInt64] = [:]
+            for name in projector.names {
+                checkpoints[name] = projector.checkpoint(name)
+                #expect(try projector.differencesFromRebuild(name).isEmpty, "\(name) at \(projector.checkpoint(name)) (seed \(seed))")
+            }
+            try projector.catchUp()
+            for name in projector.names {
+                #expect(projector.checkpoint(name) == log.headPosition)
+                #expect(try projector.differencesFromRebuild(name).isEmpty, "\(name) after catching up (seed \(seed))")
+            }
+            return checkpoints
         }
-        try projector.catchUp()
-        for name in projector.names {
-            #expect(projector.checkpoint(name) == shop.log.headPosition)
-            #expect(try projector.differencesFromRebuild(name).isEmpty, "\(name) after catching up (seed \(seed))")
-        }
-        projector.close()
         print("crash seed \(seed): checkpoints when killed \(checkpoints.sorted { $0.key < $1.key })")
     }
 }

@@ -397,9 +397,9 @@ import Testing
     @Test func closingWhileTheFollowerWaitsForItsTurnFoldsNothingMore() async throws {
         let shop = try await ProjectedShop()
         var options = Projector.Options()
-        // Long enough that a loaded machine still closes inside it (1 s was not, once, in the full suite: the second
-        // command and the sleep after it took longer, and the follower folded before the close).
-        options.followIntervalMin = .seconds(4)
+        // Long enough that a loaded machine still closes inside it (1 s was not, once, in the full suite, nor 4 s once in
+        // CI: the second command and the sleep after it took longer, and the follower folded before the close).
+        options.followIntervalMin = .seconds(15)
         let directory = temporaryDirectory("close-while-waiting")
         let projector = try Projector(directory: directory, log: shop.log, options: options)
         try projector.catchUp()
@@ -409,7 +409,7 @@ import Testing
         try await shop.run(.recordView(try shop.goods("teapot")), as: shop.customer)
         try await Task.sleep(for: .milliseconds(50))  // the follower has seen the event and waits for its turn
         projector.close()
-        try await Task.sleep(for: .milliseconds(4300))  // past its turn
+        try await Task.sleep(for: .milliseconds(15_300))  // past its turn
         #expect(projector.checkpoint("mypages") == shop.log.headPosition - 1, "the follower folded after close")
         #expect(projector.failure == nil, "\(projector.failure ?? "")")
         let reopened = try Projector(directory: directory, log: shop.log, options: options)

@@ -118,11 +118,12 @@ import Glibc
 /// `emporium serve` with standard output and standard error kept apart (in files, so neither pipe fills).
 final class ServedBinary {
     let process = ChildProcess()
-    let port = Int.random(in: 20_000...60_000)
+    let port: Int
     private let output = temporaryDirectory("served-out")
     private let errors = temporaryDirectory("served-err")
 
     init(_ arguments: [String]) async throws {
+        port = try freePort()
         process.executableURL = try emporiumExecutable()
         process.arguments = ["serve", "--port", "\(port)"] + arguments
         for path in [output, errors] { try #require(FileManager.default.createFile(atPath: path, contents: nil)) }

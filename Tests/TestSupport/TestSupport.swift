@@ -16,6 +16,35 @@ private let testRunDirectory: String = {
     return path
 }()
 
+/// `body`'s result, computed on a thread of its own: long synchronous work (waiting for a child process, folding and
+/// rebuilding read models) must not hold one of the few threads Swift's concurrency runs every test's tasks on. Three
+/// crash tests doing it at once stalled every other test of the suite for 39 s.
+public func offThePool<R: Sendable>(_ body: @escaping @Sendable () throws -> R) async throws -> R {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on now, as the kernel hands one out (a random one in 20000–60000 was
+/// taken, once, by one of the suite's own connections: Linux gives out local ports from 32768 up).
+public func freePort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+        }
+    }
+    guard bound else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EADDRINUSE) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
 /// The `emporium` binary built next to the test bundle (tests that drive the CLI or crash a child process).
 public func emporiumExecutable() throws -> URL {
     var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
