@@ -111,11 +111,12 @@ public enum TestPostgres {
             throw Unavailable(description: "PostgreSQL is not installed: run tools/setup.sh --with-postgres (Debian's postgresql package)")
         }
         let bin = "/usr/lib/postgresql/\(version)/bin"
-        let root = "/var/tmp/emporium-test-pg-\(getpid())-\(UUID().uuidString.prefix(8))"
+        let asPostgres = getuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []
+        stopLeftovers(bin: bin, asPostgres: asPostgres)
+        let root = "\(rootPrefix)\(getpid())-\(UUID().uuidString.prefix(8))"
         let data = root + "/data"
         try FileManager.default.createDirectory(atPath: root + "/sock", withIntermediateDirectories: true)
         try run(["chmod", "755", root])
-        let asPostgres = getuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []
         if getuid() == 0 { try run(["chown", "-R", "postgres", root]) }
         try run(asPostgres + [bin + "/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"])
         // A port of this process's own; when something holds it already (another server, or a client socket given it by
@@ -142,6 +143,25 @@ public enum TestPostgres {
             try? FileManager.default.removeItem(atPath: (server.dataDirectory as NSString).deletingLastPathComponent)
         }
         return Server(bin: bin, dataDirectory: data, port: port)
+    }
+
+    /// Where a test process keeps its server: the prefix, then the process's id and a random tag.
+    private static let rootPrefix = "/var/tmp/emporium-test-pg-"
+
+    /// Stops and removes the servers of test processes that no longer run (killed, so their `atexit` never ran): each
+    /// would otherwise hold its memory, its port and its files until the machine restarts.
+    private static func stopLeftovers(bin: String, asPostgres: [String]) {
+        let parent = (rootPrefix as NSString).deletingLastPathComponent
+        let prefix = (rootPrefix as NSString).lastPathComponent
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where name.hasPrefix(prefix) {
+            guard let owner = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }), owner != getpid() else { continue }
+            guard kill(owner, 0) == -1, errno == ESRCH else { continue }  // its process still runs
+            let root = parent + "/" + name
+            if FileManager.default.fileExists(atPath: root + "/data/postmaster.pid") {
+                try? run(asPostgres + [bin + "/pg_ctl", "-D", root + "/data", "-m", "immediate", "-w", "stop"])
+            }
+            try? FileManager.default.removeItem(atPath: root)
+        }
     }
 
     /// Runs a command to completion with posix_spawn and waitpid. Not Foundation's `Process`: it learns of the child's exit
