@@ -176,7 +176,7 @@ import Testing
         let placed = try await writer.run(.placeOrder(items: [CartLine(goodsId: goods, quantity: 1)]), as: buyer)
         let position = try #require(placed.events.map(\.position).max())
         let projector = try #require(reader.projector)
-        #expect(await projector.wait(MyPagesProjection.name, reaches: position, timeout: .seconds(20)))
+        #expect(await projector.wait(MyPagesProjection.name, reaches: position, timeout: .seconds(60)))
         let orders = try projector.read(MyPagesProjection.self) { $0.orders(of: buyerId, status: nil, limit: 10) }
         #expect(orders.map(\.orderId) == [try #require(placed.result.orderId).description])
         for follower in followers { follower.cancel() }
@@ -267,7 +267,7 @@ import Testing
 
         let later = try await other.listGoods(by: merchant, stock: 3)  // committed while the node is cut off
         link.restore()
-        try await node.log.waitForCopies(through: try await ofRecord.head().position, timeout: .seconds(20))
+        try await node.log.waitForCopies(through: try await ofRecord.head().position, timeout: .seconds(60))
         let caughtUp: GoodsState = try node.engine.store.load(.goods(later)).state
         #expect(caughtUp.available == 3)
         try await node.run(.addToCart(later, quantity: 1), as: buyer)

@@ -381,11 +381,13 @@ import Testing
         projector.start()
         defer { projector.stop() }
         try await shop.run(.recordView(try shop.goods("teapot")), as: shop.customer)
-        #expect(await projector.wait("mypages", reaches: shop.log.headPosition, timeout: .seconds(10)))
+        // Generous: it returns as soon as the projection passes the position, and the whole suite shares two cores (10 s
+        // was once not enough under twice the suite's load).
+        #expect(await projector.wait("mypages", reaches: shop.log.headPosition, timeout: .seconds(60)))
         guard case .user(let user, _) = shop.customer else { return }
         #expect(try projector.read(MyPagesProjection.self) { $0.footprints(of: user).first?.goodsId.description } == shop.named["teapot"])
         // With nothing new to fold, the follower stores what it folded.
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while try projector.status().contains(where: { $0.storedCheckpoint < shop.log.headPosition }), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -405,7 +407,9 @@ import Testing
         try projector.catchUp()
         projector.start()
         try await shop.run(.recordView(try shop.goods("teapot")), as: shop.customer)
-        #expect(await projector.wait("mypages", reaches: shop.log.headPosition, timeout: .seconds(10)))
+        // Generous: it returns as soon as the projection passes the position, and the whole suite shares two cores (10 s
+        // was once not enough under twice the suite's load).
+        #expect(await projector.wait("mypages", reaches: shop.log.headPosition, timeout: .seconds(60)))
         try await shop.run(.recordView(try shop.goods("teapot")), as: shop.customer)
         try await Task.sleep(for: .milliseconds(50))  // the follower has seen the event and waits for its turn
         projector.close()

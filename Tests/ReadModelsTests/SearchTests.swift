@@ -286,10 +286,10 @@ import Testing
         let before = try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }
         #expect(before.hits.first?.goodsId == goods)
         try await shop.run(.changePrice(try shop.goods("matcha"), price: Money(minorUnits: 1_234)), as: shop.merchant)
-        #expect(await projector.wait("search", reaches: shop.log.headPosition, timeout: .seconds(10)))
+        #expect(await projector.wait("search", reaches: shop.log.headPosition, timeout: .seconds(60)))
         #expect(try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }.hits.first?.price == 1_234)
         try await shop.run(.delist(try shop.goods("matcha")), as: shop.merchant)
-        #expect(await projector.wait("search", reaches: shop.log.headPosition, timeout: .seconds(10)))
+        #expect(await projector.wait("search", reaches: shop.log.headPosition, timeout: .seconds(60)))
         #expect(
             try projector.read(SearchProjection.self) { try $0.search(SearchQuery(text: "matcha ")) }.hits.map(\.goodsId).contains(goods)
                 == false)
