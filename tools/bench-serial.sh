@@ -3,8 +3,12 @@
 # gapless positions and a hash chain require), on this machine, with no engine
 # node in the way: one client writing 32 events a statement on a throwaway
 # PostgreSQL (fsync on), alternating in every round —
-#   layouts:    the log of record's table as it is, the actors' chains as an
-#               index, narrow rows, one row per write (pgbench -c 1);
+#   layouts:    the log of record's table as it is; without the chains'
+#               rows; without them and the (stream, version) index; the
+#               actors' chains as an index; narrow rows; one row per write
+#               with a narrow row per event; one row per write with an id row
+#               per event; one row per write and nothing per event
+#               (pgbench -c 1);
 #   two conns:  the same statement from two connections (pgbench -c 2: one
 #               waits for the head's lock while the other writes);
 #   pipelined:  one connection with 1, 2 or 3 statements on the wire at once
@@ -21,7 +25,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -41,7 +45,7 @@ pgbench_events() {  # clients script → events/s (32 a transaction)
 echo "# PostgreSQL $(pg_version), 32 events a transaction, $rounds rounds of $seconds s, events/s"
 for round in $(seq 1 "$rounds"); do
   line="round $round"
-  for layout in current actor-index narrow segments; do
+  for layout in current no-chains ids-only actor-index narrow segments one-row-ids one-row; do
     line+=" $layout=$(pgbench_events 1 "$serial/$layout.sql")"
   done
   line+=" two-connections=$(pgbench_events 2 "$serial/current.sql")"
