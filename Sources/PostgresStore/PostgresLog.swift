@@ -44,6 +44,8 @@ public final class PostgresLog: LogBackend, Sendable {
         /// How long connecting may take (the schema created or checked under the migration lock, the head read): longer
         /// than a request, since a node starting beside others may wait for their migration, and bounded all the same.
         public var startTimeout = Duration.seconds(30)
+        /// The start timeout as applied: never shorter than a request's.
+        var startBound: Duration { max(startTimeout, answerTimeout) }
         /// Tests only: each append transaction sleeps this long in PostgreSQL after writing its rows and before
         /// committing, holding the head locked (a slow commit, to show no reader skips an event that commits late).
         package var holdBeforeCommit: Duration?
@@ -171,7 +173,7 @@ public final class PostgresLog: LogBackend, Sendable {
     /// slow between two statements) left postgres-nio's `withTransaction` waiting for ever, and a node starting with it.
     func migrate() async throws {
         let logger = options.logger
-        try await bounded(within: max(options.startTimeout, options.answerTimeout)) { connection in
+        try await bounded(within: options.startBound) { connection in
             try await connection.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
                 for statement in Schema.statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
@@ -679,7 +681,7 @@ public final class PostgresLog: LogBackend, Sendable {
                 ])
         }
         let (logger, clock) = (options.logger, options.clock)
-        let head = try await bounded(within: max(options.startTimeout, options.answerTimeout)) { connection in
+        let head = try await bounded(within: options.startBound) { connection in
             try await connection.withTransaction(logger: logger) { connection in
                 var plan = try await AppendPlan.load(appends, connection: connection, logger: logger)
                 guard plan.head.position + 1 == first.position else {
