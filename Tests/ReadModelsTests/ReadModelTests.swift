@@ -407,9 +407,7 @@ import Testing
         try projector.catchUp()
         projector.start()
         try await shop.run(.recordView(try shop.goods("teapot")), as: shop.customer)
-        // Generous: it returns as soon as the projection passes the position, and the whole suite shares two cores (10 s
-        // was once not enough under twice the suite's load).
-        #expect(await projector.wait("mypages", reaches: shop.log.headPosition, timeout: .seconds(60)))
+        #expect(await projector.wait("mypages", reaches: shop.log.headPosition, timeout: .seconds(60)))  // generous, as above
         try await shop.run(.recordView(try shop.goods("teapot")), as: shop.customer)
         try await Task.sleep(for: .milliseconds(50))  // the follower has seen the event and waits for its turn
         projector.close()
