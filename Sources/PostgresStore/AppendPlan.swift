@@ -5,14 +5,16 @@ import NIOCore
 import PostgresNIO
 
 /// One append transaction as it is built: the head (locked), the chains and
-/// event ids the batch touches, and the rows placed so far. Placing an append
+/// event ids the batch touches, and the rows placed so far (and the actors'
+/// and types' chains they begin, whose rows the write inserts). Placing an append
 /// checks it against what earlier appends of the same batch placed, exactly
 /// as the LMDB writer applies a batch one append at a time.
 struct AppendPlan {
+    /// A chain's length and newest position. A stream's count is its version; an actor's or type's is not used (its row
+    /// counts the chain up to the chains' mark, and `emporium_keep_chains` counts the rest).
     struct Chain: Equatable {
         var count: UInt64
         var last: UInt64
-        var dirty = false
     }
 
     struct ChainKey: Hashable {
@@ -44,10 +46,13 @@ struct AppendPlan {
     /// Every event id of the batch already stored (before it, or placed by it): where, in which stream, at which version.
     private var stored: [UUID: (position: UInt64, stream: StreamName, version: UInt64)]
     private(set) var rows: [Row] = []
+    /// Actors' and types' chains the rows begin: no row of theirs exists (the write checks, when it was taken from what the
+    /// node knows), and the write inserts it.
+    private(set) var begun: Set<ChainKey> = []
 
-    /// Locks the head, then reads what the batch's appends are checked against: both statements sent at once, one round
-    /// trip under the lock. PostgreSQL runs the read once the lock is held, and takes its snapshot then, so it reads what
-    /// the previous holder committed.
+    /// Locks the head, keeps the chains up to it, then reads what the batch's appends are checked against: the statements
+    /// sent at once, one round trip under the lock. PostgreSQL runs the read once the lock is held, and takes its snapshot
+    /// then, so it reads what the previous holder committed.
     static func load(_ appends: [StreamAppend], connection: PostgresConnection, logger: Logger) async throws -> AppendPlan {
         let events = appends.flatMap(\.events)
         let ids = events.map(\.eventId)
@@ -56,6 +61,7 @@ struct AppendPlan {
         let types = Array(Set(events.map(\.type)))
         let locked: EventLoopFuture<PostgresQueryResult> = connection.query(
             "SELECT position, hash, recorded_at FROM emporium_log_head FOR UPDATE", logger: logger)
+        let kept: EventLoopFuture<PostgresQueryResult> = connection.query("SELECT emporium_keep_chains(true)", logger: logger)
         // The batch's event ids already stored, and the chains it extends (a stream's from its newest row).
         let read: EventLoopFuture<PostgresQueryResult> = connection.query(
             """
@@ -75,6 +81,7 @@ struct AppendPlan {
                 position: UInt64(position), hash: Digest(bytes: Array(hash.readableBytesView)),
                 recordedAt: recordedAt.map(Timestamp.init(nanosecondsSinceEpoch:)))
         }
+        _ = try await kept.get()
         var stored: [UUID: (UInt64, StreamName, UInt64)] = [:]
         var chains: [ChainKey: Chain] = [:]
         for row in try await read.get().rows {
@@ -89,9 +96,10 @@ struct AppendPlan {
     }
 
     /// A plan on what this node knew after its last commit (`head`, and the chains it had read or moved): no read, and
-    /// every chain it does not know is taken to be new. `writeIfCurrent` writes it as placed only when that was all still
-    /// true, and only when the node's knowledge is `exact` (no write of it placed differently since, or refused, with
-    /// writes behind it in flight); otherwise PostgreSQL places it again on the head as it is (`emporium_rebase`).
+    /// every chain it does not know is taken to be new (`begun`, or for a stream `newStreams`). `writeIfCurrent` writes it
+    /// as placed only when that was all still true, and only when the node's knowledge is `exact` (no write of it placed
+    /// differently since, or refused, with writes behind it in flight); otherwise PostgreSQL places it again on the head as
+    /// it is (`emporium_rebase`).
     init(
         cached head: LogHead, exact: Bool, streams: [String: Chain], names: [ChainKey: Chain], for appends: [StreamAppend]
     ) {
@@ -99,15 +107,16 @@ struct AppendPlan {
         self.start = head
         self.exact = exact
         var known: [ChainKey: Chain] = [:]
-        var assumed: Set<ChainKey> = []
+        var assumed: Set<String> = []
         known.reserveCapacity(appends.reduce(1) { $0 + 2 * $1.events.count })
-        // Each key looked up once in what the node knows, however many events share it.
+        // Each key looked up once in what the node knows, however many events share it. An actor or type it does not
+        // know is left out: placing begins its chain.
         func look(_ key: ChainKey) {
-            guard known[key] == nil, !assumed.contains(key) else { return }
+            guard known[key] == nil else { return }
             if let chain = key.isStream ? streams[key.name] : names[key] {
-                known[key] = Chain(count: chain.count, last: chain.last)
-            } else {
-                assumed.insert(key)
+                known[key] = chain
+            } else if key.isStream {
+                assumed.insert(key.name)
             }
         }
         for append in appends {
@@ -119,7 +128,7 @@ struct AppendPlan {
         }
         self.chains = known
         self.stored = [:]
-        self.assumedNew = Array(assumed)
+        self.newStreams = Array(assumed)
     }
 
     private init(
@@ -130,14 +139,14 @@ struct AppendPlan {
         self.exact = true
         self.chains = chains
         self.stored = stored
-        self.assumedNew = []
+        self.newStreams = []
     }
 
     /// Whether the plan starts from what the node knows to be exact: only then may it be written as placed.
     let exact: Bool
 
-    /// Chains a cached plan took to be new (checked by `writeIfCurrent`).
-    private(set) var assumedNew: [ChainKey]
+    /// Streams a cached plan took to be new (checked by `writeIfCurrent`, as its `begun` chains are).
+    private(set) var newStreams: [String]
 
     /// Places one append after everything placed before it, or says why it cannot be (and then places nothing).
     mutating func place(_ appends: [StreamAppend], clock: any LogClock) throws(EventLogError) -> AppendResult {
@@ -180,10 +189,15 @@ struct AppendPlan {
         return AppendResult(positions: positions, streams: results, wasAlreadyStored: false)
     }
 
-    /// Adds `position` to a chain; returns the position it follows (0 for a new chain).
+    /// Adds `position` to a chain; returns the position it follows (0 for a new chain, which an actor's or type's then
+    /// begins).
     private mutating func extend(_ key: ChainKey, to position: UInt64) -> UInt64 {
-        let chain = chains[key] ?? Chain(count: 0, last: 0)
-        chains[key] = Chain(count: chain.count + 1, last: position, dirty: true)
+        guard let chain = chains[key] else {
+            chains[key] = Chain(count: 1, last: position)
+            if !key.isStream { begun.insert(key) }
+            return 0
+        }
+        chains[key] = Chain(count: chain.count + 1, last: position)
         return chain.last
     }
 
@@ -213,7 +227,7 @@ struct AppendPlan {
         return AppendResult(positions: found.map(\.position), streams: streams, wasAlreadyStored: true)
     }
 
-    /// Writes the placed rows, the chains they moved and the head, and notifies followers (at commit), inside the
+    /// Writes the placed rows, the chains they begin and the head, and notifies followers (at commit), inside the
     /// transaction that locked the head and read what the plan stands on (so the statement's guard holds).
     func write(connection: PostgresConnection, logger: Logger) async throws {
         try await Self.written(send(connection: connection, logger: logger))
@@ -283,26 +297,24 @@ struct AppendPlan {
         writer.execute(bound(mayRebase: true))
     }
 
-    /// What a write binds, `$1` to `$23`: the rows, the actor and type chains they moved, the new head, the
-    /// notification's payload, the head the plan starts from (none, -1, when it is not `exact`), the actor and type chains
-    /// it took to be new, the streams it took to be new, and whether PostgreSQL may place the rows again when the plan
-    /// does not hold (not inside a transaction that locked the head and read what the plan stands on: there it holds).
+    /// What a write binds, `$1` to `$20`: the rows, the actor and type chains they begin (taken to be new: checked), the
+    /// new head, the notification's payload, the head the plan starts from (none, -1, when it is not `exact`), the
+    /// streams it took to be new, and whether PostgreSQL may place the rows again when the plan does not hold (not inside
+    /// a transaction that locked the head and read what the plan stands on: there it holds).
     private func bound(mayRebase: Bool) -> [PostgresData] {
-        let dirty = chains.filter { $0.value.dirty && !$0.key.isStream }
-        let newChains = assumedNew.filter { !$0.isStream }
+        let begun = begun.map { (key: $0, last: chains[$0]?.last ?? 0) }
         return [
             BinaryArray.int8(rows.map { Int64($0.position) }), BinaryArray.uuid(rows.map(\.event.eventId)),
             BinaryArray.text(rows.map(\.stream.rawValue)), BinaryArray.int8(rows.map { Int64($0.version) }),
             BinaryArray.text(rows.map(\.event.type)), BinaryArray.text(rows.map(\.event.metadata.actor)),
             BinaryArray.uuid(rows.map(\.event.metadata.correlationId)),
             BinaryArray.int8(rows.map(\.recordedAt.nanosecondsSinceEpoch)), BinaryArray.bytea(rows.map(\.record)),
-            BinaryArray.int2(dirty.map(\.key.kind)), BinaryArray.text(dirty.map(\.key.name)),
-            BinaryArray.int8(dirty.map { Int64($0.value.count) }), BinaryArray.int8(dirty.map { Int64($0.value.last) }),
+            BinaryArray.int2(begun.map(\.key.kind)), BinaryArray.text(begun.map(\.key.name)),
+            BinaryArray.int8(begun.map { Int64($0.last) }),
             Self.data(Int64(head.position)), Self.data(ByteBuffer(bytes: head.hash.bytes)),
             Self.data(head.recordedAt?.nanosecondsSinceEpoch ?? 0), Self.data(String(head.position)),
             Self.data(exact ? Int64(start.position) : -1), Self.data(ByteBuffer(bytes: start.hash.bytes)),
-            BinaryArray.int2(newChains.map(\.kind)), BinaryArray.text(newChains.map(\.name)),
-            BinaryArray.text(assumedNew.filter(\.isStream).map(\.name)), Self.data(mayRebase),
+            BinaryArray.text(newStreams), Self.data(mayRebase),
         ]
     }
 
@@ -312,26 +324,28 @@ struct AppendPlan {
         return PostgresData(type: value.psqlType, formatCode: value.psqlFormat, value: buffer)
     }
 
-    /// The rows, the chains they moved, the head, and the notification (sent at commit), in one statement, guarded by the
-    /// start head (`$18`, `$19`) and the chains and streams that must not exist (`$20`–`$22`); prepared once per writer connection
-    /// (planning it cost as much as writing a dozen events). `current` locks the head, waiting for the transaction that
-    /// holds it (this node's write before, or another node's; inside a transaction that locked it already, at once),
-    /// and reads it as that one committed it.
+    /// The rows, the rows of the chains they begin, the head, and the notification (sent at commit), in one statement,
+    /// guarded by the start head (`$17`, `$18`) and the chains and streams that must not exist (`$10`, `$11`, `$19`);
+    /// prepared once per writer connection (planning it cost as much as writing a dozen events). `current` locks the head,
+    /// waiting for the transaction that holds it (this node's write before, or another node's; inside a transaction that
+    /// locked it already, at once), and reads it as that one committed it. No row of a chain that exists is written: the
+    /// chains' keeper brings those up behind the head (`PostgresLog.keepChains`).
     /// The rows are written only if it is the plan's start, the very position and hash, and no chain taken to be new
     /// exists: the head is written only under its lock, so when it is the start nothing else was committed since the
     /// node learned what the plan stands on, and the statement's snapshot (taken no earlier than that) shows the chains
-    /// as they were then. Each stream and chain taken to be new is looked up on its own (`LATERAL`), by its index (the
-    /// writer connection plans no sequential scan): the generic plan of `stream = ANY($22)` scans the whole table, even for
-    /// an empty array, and one planned while the chains table was small would scan it for ever after.
+    /// as they were then (a chain's row is inserted by the write that begins it). Each stream and chain taken to be new is
+    /// looked up on its own (`LATERAL`), by its index (the writer connection plans no sequential scan): the generic plan of
+    /// `stream = ANY($19)` scans the whole table, even for an empty array, and one planned while the chains table was
+    /// small would scan it for ever after.
     static let writeIfCurrentSQL = """
         WITH current AS (
             SELECT position, hash, recorded_at FROM emporium_log_head FOR UPDATE),
         checked AS (
-            SELECT position, hash, recorded_at, coalesce(position = $18::bigint AND hash = $19::bytea AND NOT EXISTS (
-                SELECT 1 FROM UNNEST($20::smallint[], $21::text[]) AS n(kind, name)
+            SELECT position, hash, recorded_at, coalesce(position = $17::bigint AND hash = $18::bytea AND NOT EXISTS (
+                SELECT 1 FROM UNNEST($10::smallint[], $11::text[]) AS n(kind, name)
                 CROSS JOIN LATERAL (SELECT 1 FROM emporium_chains AS c WHERE c.kind = n.kind AND c.name = n.name) AS found)
                 AND NOT EXISTS (
-                SELECT 1 FROM UNNEST($22::text[]) AS n(name)
+                SELECT 1 FROM UNNEST($19::text[]) AS n(name)
                 CROSS JOIN LATERAL (SELECT 1 FROM emporium_events AS e WHERE e.stream = n.name LIMIT 1) AS found), false) AS ok
             FROM current),
         events AS (
@@ -339,19 +353,18 @@ struct AppendPlan {
             SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::uuid[], $8::bigint[],
                                  $9::bytea[])
             WHERE (SELECT ok FROM checked)),
-        chains AS (
+        begun AS (
             INSERT INTO emporium_chains (kind, name, count, last)
-            SELECT * FROM UNNEST($10::smallint[], $11::text[], $12::bigint[], $13::bigint[])
-            WHERE (SELECT ok FROM checked)
-            ON CONFLICT (kind, name) DO UPDATE SET count = EXCLUDED.count, last = EXCLUDED.last),
-        head AS (
-            UPDATE emporium_log_head SET position = $14::bigint, hash = $15::bytea, recorded_at = $16::bigint
+            SELECT n.kind, n.name, 0, n.last FROM UNNEST($10::smallint[], $11::text[], $12::bigint[]) AS n(kind, name, last)
             WHERE (SELECT ok FROM checked)),
-        notified AS (SELECT pg_notify('\(Schema.channel)', $17::text) FROM checked WHERE ok),
+        head AS (
+            UPDATE emporium_log_head SET position = $13::bigint, hash = $14::bytea, recorded_at = $15::bigint
+            WHERE (SELECT ok FROM checked)),
+        notified AS (SELECT pg_notify('\(Schema.channel)', $16::text) FROM checked WHERE ok),
         rebased AS (
             SELECT r.* FROM checked AS c
             CROSS JOIN LATERAL emporium_rebase(c.position, c.hash, c.recorded_at, $2, $3, $4, $5, $6, $7, $8, $9) AS r
-            WHERE NOT c.ok AND $23::boolean)
+            WHERE NOT c.ok AND $20::boolean)
         SELECT -1::smallint, NULL::text, ($1::bigint[])[1], 0::bigint, NULL::bytea FROM checked
         WHERE ok AND (SELECT count(*) FROM notified) >= 0
         UNION ALL

@@ -46,6 +46,12 @@ public final class PostgresLog: LogBackend, Sendable {
         public var startTimeout = Duration.seconds(30)
         /// The start timeout as applied: never shorter than a request's.
         var startBound: Duration { max(startTimeout, answerTimeout) }
+        /// How many positions the head may move past the chains' mark before this node brings the actors' and types'
+        /// chains up to it (`keepChains`), outside the head's lock. The fewer, the fewer records a write that reads the
+        /// chains under the lock (placed again by PostgreSQL, or decided in a transaction) keeps first; the more, the
+        /// fewer times a chain's row is moved (once per keeping that finds it extended: at 512, keeping cost PostgreSQL
+        /// 2 µs of CPU per event in `tools/bench-log-ab.sh`, a seventh of the write's).
+        public var chainsKeptEvery: UInt64 = 4_096
         /// Tests only: each append transaction sleeps this long in PostgreSQL after writing its rows and before
         /// committing, holding the head locked (a slow commit, to show no reader skips an event that commits late).
         package var holdBeforeCommit: Duration?
@@ -138,6 +144,7 @@ public final class PostgresLog: LogBackend, Sendable {
     public func close() async {
         watcher.withLock { $0?.cancel() }
         headWatch.close()
+        if let keeping = keeping.withLock({ $0.task }) { await keeping.value }  // bounded, as every request is
         writer.withLock { $0 }?.close()
         let runner = pool.withLock { $0.runner }
         runner.cancel()
@@ -513,6 +520,44 @@ public final class PostgresLog: LogBackend, Sendable {
         if let onCommit = options.onCommit, !records.isEmpty { await onCommit(records) }
         if head.position > headWatch.head { headWatch.publish(head.position) }
         for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
+        keepChainsWhenDue(head: head.position)
+    }
+
+    // MARK: The chains' keeper
+
+    /// Whether a keeping is running on this node, and the head the last one was started for.
+    private let keeping = Mutex<(task: Task<Void, Never>?, head: UInt64)>((nil, 0))
+
+    /// Brings the chains up to the head in the background once it has moved `chainsKeptEvery` positions past where this
+    /// node last did (one at a time; a failure is logged and left to the next).
+    private func keepChainsWhenDue(head: UInt64) {
+        keeping.withLock { keeping in
+            guard keeping.task == nil, head >= keeping.head + options.chainsKeptEvery else { return }
+            keeping.head = head
+            keeping.task = Task {
+                do {
+                    _ = try await self.keepChains()
+                } catch {
+                    self.options.logger.warning("keeping the chains failed; the next commit tries again", metadata: ["error": "\(error)"])
+                }
+                self.keeping.withLock { $0.task = nil }
+            }
+        }
+    }
+
+    /// Brings every actor's and type's chain row up to the head and moves the chains' mark there (`emporium_keep_chains`),
+    /// in a transaction of its own that does not take the head's lock, so appends go on meanwhile. Nil when another
+    /// keeping holds the mark (on this node or another, or a write under the head's lock) or nothing is past it;
+    /// otherwise the new mark.
+    @discardableResult
+    public func keepChains() async throws -> UInt64? {
+        let logger = options.logger
+        return try await bounded { connection in
+            let rows = try await connection.query("SELECT emporium_keep_chains(false)", logger: logger)
+            var mark: UInt64?
+            for try await position in rows.decode(Int64?.self) { mark = position.map(UInt64.init) }
+            return mark
+        }
     }
 
     /// Commits `batch` under the lock and answers it; a transaction that fails fails every append of it.
@@ -704,6 +749,7 @@ public final class PostgresLog: LogBackend, Sendable {
             }
         }
         if head.position > headWatch.head { headWatch.publish(head.position) }
+        keepChainsWhenDue(head: head.position)
     }
 
     // MARK: Reading

@@ -48,12 +48,65 @@ enum Schema {
         """,
         // Actors' (1) and types' (2) chains: a stream's is its newest row. Logs of record made before kept streams' (0) here.
         "DELETE FROM emporium_chains WHERE kind = 0",
+        // How far the chains' rows are kept (`emporium_keep_chains`): a chain's row counts its events at or before this
+        // position and names the newest of them. Rows are kept behind the head, so that a write placed as the node placed
+        // it moves no row of a chain that exists (33 rows a write of 32 events in `tools/bench-serial.sh`, the largest part
+        // of what it does under the head's lock): it inserts only the rows of the chains it begins (count 0, its newest
+        // position in them), which the next write taking a chain to be new looks up. A node keeps them outside the head's
+        // lock every so many positions (`PostgresLog.keepChains`); a write that reads chains under the lock (placed again
+        // by PostgreSQL, or decided in a transaction) keeps them first. Logs of record made before kept every row at the
+        // head.
+        """
+        CREATE TABLE IF NOT EXISTS emporium_chains_mark (
+            singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+            position bigint NOT NULL)
+        """,
+        """
+        INSERT INTO emporium_chains_mark (singleton, position) SELECT true, position FROM emporium_log_head
+        ON CONFLICT (singleton) DO NOTHING
+        """,
+        // Brings every actor's and type's chain row up to the head and moves the chains' mark there: the records past the
+        // mark read once, each chain they extend counted and moved once. Waits for the mark's lock (`wait`: a transaction
+        // that holds the head's, which a keeping outside it never waits for) or gives up at once when another holds it
+        // (nil). The head it reads is a committed one, a write's end, so every record up to it is committed and seen, with
+        // the row of every chain it begins. Answers the new mark (nil: nothing was past it).
+        """
+        CREATE OR REPLACE FUNCTION emporium_keep_chains(wait boolean) RETURNS bigint
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            kept bigint;
+            upto bigint;
+        BEGIN
+            IF wait THEN
+                SELECT m.position INTO kept FROM emporium_chains_mark AS m FOR UPDATE;
+            ELSE
+                SELECT m.position INTO kept FROM emporium_chains_mark AS m FOR UPDATE SKIP LOCKED;
+            END IF;
+            SELECT h.position INTO upto FROM emporium_log_head AS h;
+            IF kept IS NULL OR upto <= kept THEN
+                RETURN NULL;
+            END IF;
+            WITH past AS MATERIALIZED (
+                SELECT e.actor, e.type, e.position FROM emporium_events AS e WHERE e.position > kept AND e.position <= upto)
+            INSERT INTO emporium_chains AS c (kind, name, count, last)
+            SELECT 1::smallint, p.actor, count(*), max(p.position) FROM past AS p GROUP BY p.actor
+            UNION ALL
+            SELECT 2::smallint, p.type, count(*), max(p.position) FROM past AS p GROUP BY p.type
+            ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = greatest(c.last, EXCLUDED.last);
+            UPDATE emporium_chains_mark SET position = upto;
+            RETURN upto;
+        END
+        $$
+        """,
         // A write placed on a head that has moved since (another node committed) placed again by PostgreSQL itself, under
         // the head's lock, so a node whose knowledge is stale needs no transaction of its own to learn the head: each
         // record's position, time, previous hash and back-pointers written into it at their offsets (`RecordCodec`), its
         // hash taken again, in order. Only when every stream of the write stands where the node placed it (so every
-        // expectation it checked still holds and every version is the same); otherwise it writes nothing. Answers the
-        // head it wrote (kind -1: first position, time, hash) and the actor (1) and type (2) chains it moved.
+        // expectation it checked still holds and every version is the same); otherwise it writes nothing. The chains are
+        // kept up to the head first (what the nodes' writes left past the mark since the last keeping: on a cluster's
+        // nodes, whose writes are placed again most of the time, a write or two), so an actor's or type's newest position
+        // is its row's. Answers the head it wrote (kind -1: first position, time, hash) and the actor (1) and type (2)
+        // chains it moved, with their newest positions; begins the rows of those that are new.
         """
         CREATE OR REPLACE FUNCTION emporium_rebase(
             at bigint, at_hash bytea, at_time bigint, ids uuid[], streams text[], versions bigint[], types text[],
@@ -68,6 +121,7 @@ enum Schema {
             stamps bigint[] := '{}';
             i int := 0;
         BEGIN
+            PERFORM emporium_keep_chains(true);
             -- In order: each record's fields before its previous hash (position and time patched in), and after it (its
             -- back-pointers, then the rest); whether its stream stands where the node placed it (its first event of it).
             FOR placed IN
@@ -107,14 +161,14 @@ enum Schema {
             RETURN QUERY SELECT -1::smallint, NULL::text, at + 1, stamps[i], previous;
             RETURN QUERY
             WITH moved AS (
-                SELECT m.k, m.nm, count(*) AS added, at + max(m.ord) AS newest
+                SELECT m.k, m.nm, at + max(m.ord) AS newest
                 FROM (SELECT 1::smallint, a.nm, a.ord FROM UNNEST(actors) WITH ORDINALITY AS a(nm, ord)
                       UNION ALL SELECT 2::smallint, t.nm, t.ord FROM UNNEST(types) WITH ORDINALITY AS t(nm, ord)) AS m(k, nm, ord)
-                GROUP BY m.k, m.nm)
-            INSERT INTO emporium_chains AS c (kind, name, count, last)
-            SELECT moved.k, moved.nm, moved.added, moved.newest FROM moved
-            ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = EXCLUDED.last
-            RETURNING c.kind, c.name::text, c.count, c.last, NULL::bytea;
+                GROUP BY m.k, m.nm),
+            begun AS (
+                INSERT INTO emporium_chains (kind, name, count, last) SELECT moved.k, moved.nm, 0, moved.newest FROM moved
+                ON CONFLICT (kind, name) DO NOTHING)
+            SELECT moved.k, moved.nm::text, 0::bigint, moved.newest, NULL::bytea FROM moved;
         END
         $$
         """,

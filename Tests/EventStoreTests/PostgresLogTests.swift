@@ -645,6 +645,81 @@ import Testing
         await log.close()
     }
 
+    /// A write placed as the node placed it moves no row of an actor's or type's chain that exists: it inserts only the rows
+    /// of the chains it begins, and the rows are kept behind the head (outside its lock, by a node every so many
+    /// positions). A write that reads the chains under the lock (decided in a transaction, or placed again by PostgreSQL)
+    /// keeps them first, so its back-pointers name each chain's newest event though no row said it. The log verifies at
+    /// every step, and a row that says what the records do not is found. A keeping held elsewhere is skipped, not waited
+    /// for.
+    @Test func theChainsAreKeptBehindTheHeadAndWritesUnderTheLockKeepThemFirst() async throws {
+        let database = try await TestPostgres.database()
+        let first = try await TestPostgres.log(database) { $0.chainsKeptEvery = .max / 2 }
+        let second = try await TestPostgres.log(database) { $0.chainsKeptEvery = .max / 2 }
+        func chainRows() async throws -> String? {
+            try await TestPostgres.text(
+                "SELECT string_agg(name || '=' || count || '@' || last, ' ' ORDER BY kind, name) FROM emporium_chains", on: database)
+        }
+        func mark() async throws -> Int64? { try await TestPostgres.integer("SELECT position FROM emporium_chains_mark", on: database) }
+        let (a, b) = ("user:a:customer", "user:b:customer")
+        // 1 Tested a, 2 Other b (under the lock: `first` knew nothing), 3 Tested a (one statement).
+        _ = try await first.append(to: stream("a"), expected: .noStream, events: [event(actor: a), event("Other", actor: b)])
+        _ = try await first.append(to: stream("a"), expected: .exact(2), events: [event(actor: a)])
+        #expect(first.commitStatistics.oneStatementTransactions == 1)
+        #expect(try await chainRows() == "\(a)=0@1 \(b)=0@2 Other=0@2 Tested=0@1", "rows begun, none moved since")
+        #expect(try await mark() == 0)
+        #expect(try await first.verify(progress: nil).problems.isEmpty)
+        // 4 Other a, by a node that knew nothing (under the lock): the chains kept up to 3 first.
+        let fourth = try await second.append(to: stream("b"), expected: .noStream, events: [event("Other", actor: a)])
+        #expect(try await second.event(at: fourth.positions[0])?.links == ChainLinks(stream: 0, actor: 3, type: 2))
+        #expect(try await chainRows() == "\(a)=2@3 \(b)=1@2 Other=1@2 Tested=2@3")
+        #expect(try await mark() == 3)
+        // 5 Tested a, by `first` on a head that moved: placed again by PostgreSQL, the chains kept up to 4 first.
+        let fifth = try await first.append(to: stream("a"), expected: .exact(3), events: [event(actor: a)])
+        #expect(first.commitStatistics.rebasedWrites == 1)
+        #expect(try await first.event(at: fifth.positions[0])?.links == ChainLinks(stream: 3, actor: 4, type: 3))
+        #expect(try await chainRows() == "\(a)=3@4 \(b)=1@2 Other=2@4 Tested=2@3")
+        #expect(try await mark() == 4)
+        #expect(try await first.verify(progress: nil).problems.isEmpty)
+        // Held by another session: skipped at once.
+        let holder = Task {
+            try await TestPostgres.execute(
+                "DO $$ BEGIN PERFORM 1 FROM emporium_chains_mark FOR UPDATE; PERFORM pg_sleep(4); END $$", on: database)
+        }
+        try await waitUntil(
+            "EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep')", on: database)
+        let started = ContinuousClock.now
+        #expect(try await second.keepChains() == nil)
+        #expect(ContinuousClock.now - started < .seconds(3), "not waited for")
+        try await holder.value
+        // Kept: every row counts its records and names the newest; nothing is left past the mark.
+        #expect(try await first.keepChains() == 5)
+        #expect(try await chainRows() == "\(a)=4@5 \(b)=1@2 Other=2@4 Tested=3@5")
+        #expect(try await first.keepChains() == nil)
+        _ = try await first.append(to: stream("a"), expected: .exact(4), events: [event(actor: a)])
+        #expect(try await chainRows() == "\(a)=4@5 \(b)=1@2 Other=2@4 Tested=3@5", "not moved by the write")
+        #expect(try await first.verify(progress: nil).problems.isEmpty)
+        try await TestPostgres.execute("UPDATE emporium_chains SET count = count + 1 WHERE name = 'Other'", on: database)
+        let report = try await first.verify(progress: nil)
+        #expect(report.problems.map(\.kind) == [.indexCount] && report.problems.first?.detail.contains("Other") == true)
+        for log in [first, second] { await log.close() }
+    }
+
+    /// A node keeps the chains by itself once the head has moved far enough past their mark.
+    @Test func aNodeKeepsTheChainsAsTheHeadMoves() async throws {
+        let database = try await TestPostgres.database()
+        let log = try await TestPostgres.log(database) { $0.chainsKeptEvery = 4 }
+        for index in 0..<12 { _ = try await log.append(to: stream("order-\(index)"), expected: .noStream, events: [event()]) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        var mark: Int64 = 0
+        while mark < 8, ContinuousClock.now < deadline {
+            mark = try await TestPostgres.integer("SELECT position FROM emporium_chains_mark", on: database) ?? 0
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(mark >= 8, "kept up to \(mark)")
+        #expect(try await log.verify(progress: nil).problems.isEmpty)
+        await log.close()
+    }
+
     /// Verify reads every record in PostgreSQL: a byte changed behind the log's back is found at its position.
     @Test func verifyFindsARecordDamagedInPostgreSQL() async throws {
         let database = try await TestPostgres.database()
