@@ -704,6 +704,27 @@ import Testing
         for log in [first, second] { await log.close() }
     }
 
+    /// A log of record made before the chains were kept behind the head (no mark; every row kept at the head by each
+    /// write) gets its mark at the head when a node of this version first connects: it verifies, and writes go on.
+    @Test func aLogOfRecordMadeBeforeTheChainsMarkGetsItAtItsHead() async throws {
+        let database = try await TestPostgres.database()
+        let before = try await TestPostgres.log(database) { $0.chainsKeptEvery = .max / 2 }
+        for index in 0..<3 {
+            _ = try await before.append(to: stream("order-\(index)"), expected: .noStream, events: [event(), event("Other")])
+        }
+        #expect(try await before.keepChains() == 6)
+        await before.close()
+        // As such a log was: every row at the head, no mark.
+        try await TestPostgres.execute("DROP TABLE emporium_chains_mark", on: database)
+        let after = try await TestPostgres.log(database) { $0.chainsKeptEvery = .max / 2 }
+        #expect(try await TestPostgres.integer("SELECT position FROM emporium_chains_mark", on: database) == 6)
+        #expect(try await after.verify(progress: nil).problems.isEmpty)
+        let appended = try await after.append(to: stream("order-0"), expected: .exact(2), events: [event()])
+        #expect(try await after.event(at: appended.positions[0])?.links == ChainLinks(stream: 2, actor: 6, type: 5))
+        #expect(try await after.verify(progress: nil).problems.isEmpty)
+        await after.close()
+    }
+
     /// A node keeps the chains by itself once the head has moved far enough past their mark.
     @Test func aNodeKeepsTheChainsAsTheHeadMoves() async throws {
         let database = try await TestPostgres.database()

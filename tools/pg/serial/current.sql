@@ -1,4 +1,4 @@
--- 32 events, as the log of record writes them: rows, actor and type chains upserted, the head moved (one statement).
+-- 32 events, as the log of record wrote them until the thirty-fifth session: rows, actor and type chains upserted, the head moved (one statement).
 WITH head AS (SELECT position FROM serial_head WHERE layout = 'current' FOR UPDATE),
 placed AS (SELECT head.position + g AS p, g FROM head, generate_series(1, 32) AS g),
 events AS (INSERT INTO current_events SELECT p, lpad(to_hex(p), 32, '0')::uuid, 'stream-' || p, 1, 'BenchEvent',
