@@ -704,6 +704,45 @@ import Testing
         for log in [first, second] { await log.close() }
     }
 
+    /// Three nodes appending at once under shared actors and types, each keeping the chains every few positions: keepings
+    /// outside the lock race the writes placed as placed, the writes PostgreSQL places again (which keep first, waiting
+    /// for a keeping that holds the mark) and the ones decided under the lock. Every back-pointer names the previous event
+    /// of its actor and type (verify walks them all), and once kept every row counts its chain exactly.
+    @Test func keepingsRaceWritesOfThreeNodesAndEveryChainHolds() async throws {
+        let database = try await TestPostgres.database()
+        var nodes: [PostgresLog] = []
+        for _ in 0..<3 { nodes.append(try await TestPostgres.log(database) { $0.chainsKeptEvery = 8 }) }
+        let perAppender = 15
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for appender in 0..<9 {
+                let node = nodes[appender % 3]
+                group.addTask {
+                    for round in 0..<perAppender {
+                        let events = (0..<(1 + round % 3)).map { index in
+                            event(index == 0 ? "Placed" : "Noted", actor: "user:\((appender + round) % 5):customer")
+                        }
+                        _ = try await node.append(to: stream("order-\(appender)-\(round)"), expected: .noStream, events: events)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let rebased = nodes.reduce(0) { $0 + $1.commitStatistics.rebasedWrites }
+        #expect(rebased > 0, "writes were placed again by PostgreSQL")
+        #expect(try await nodes[0].verify(progress: nil).problems.isEmpty)
+        let head = try await nodes[0].head().position
+        _ = try await nodes[1].keepChains()
+        #expect(try await TestPostgres.integer("SELECT position FROM emporium_chains_mark", on: database) == Int64(head))
+        let records = try await nodes[0].read(from: 1, limit: 10_000)
+        let expected = Dictionary(grouping: records, by: \.metadata.actor).mapValues { "\($0.count)@\($0.last?.position ?? 0)" }
+        let stored = try await TestPostgres.text(
+            "SELECT string_agg(name || '=' || count || '@' || last, ' ' ORDER BY name) FROM emporium_chains WHERE kind = 1",
+            on: database)
+        #expect(stored == expected.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        #expect(try await nodes[2].verify(progress: nil).problems.isEmpty)
+        for node in nodes { await node.close() }
+    }
+
     /// A log of record made before the chains were kept behind the head (no mark; every row kept at the head by each
     /// write) gets its mark at the head when a node of this version first connects: it verifies, and writes go on.
     @Test func aLogOfRecordMadeBeforeTheChainsMarkGetsItAtItsHead() async throws {
