@@ -144,7 +144,11 @@ public final class PostgresLog: LogBackend, Sendable {
     public func close() async {
         watcher.withLock { $0?.cancel() }
         headWatch.close()
-        if let keeping = keeping.withLock({ $0.task }) { await keeping.value }  // bounded, as every request is
+        let running = keeping.withLock { keeping in
+            keeping.closed = true
+            return keeping.task
+        }
+        await running?.value  // bounded, as every request is
         writer.withLock { $0 }?.close()
         let runner = pool.withLock { $0.runner }
         runner.cancel()
@@ -178,12 +182,26 @@ public final class PostgresLog: LogBackend, Sendable {
     /// The tables, created once by whichever node comes first (under an advisory lock, so two nodes starting together do not race).
     /// Within the start timeout: a transaction PostgreSQL ended under it (its idle-in-transaction timeout, on a node too
     /// slow between two statements) left postgres-nio's `withTransaction` waiting for ever, and a node starting with it.
+    /// A log of record whose schema is newer than this build's is refused, and left as it is: its functions replaced by
+    /// older ones (`CREATE OR REPLACE`) would write what its newer nodes do not expect.
     func migrate() async throws {
         let logger = options.logger
         try await bounded(within: options.startBound) { connection in
             try await connection.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: Schema.versionTable), logger: logger)
+                let rows = try await connection.query("SELECT version FROM emporium_schema", logger: logger)
+                for try await version in rows.decode(Int32.self) where version > Schema.version {
+                    throw EventLogError.unavailable(
+                        "the log of record's schema is version \(version), newer than this build's (\(Schema.version)): run this node with the build its other nodes run"
+                    )
+                }
                 for statement in Schema.statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                try await connection.query(
+                    """
+                    INSERT INTO emporium_schema (singleton, version) VALUES (true, \(Schema.version))
+                    ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version
+                    """, logger: logger)
             }
         }
     }
@@ -525,14 +543,15 @@ public final class PostgresLog: LogBackend, Sendable {
 
     // MARK: The chains' keeper
 
-    /// Whether a keeping is running on this node, and the head the last one was started for.
-    private let keeping = Mutex<(task: Task<Void, Never>?, head: UInt64)>((nil, 0))
+    /// Whether a keeping is running on this node, the head the last one was started for, and whether the log is closed
+    /// (none starts then).
+    private let keeping = Mutex<(task: Task<Void, Never>?, head: UInt64, closed: Bool)>((nil, 0, false))
 
     /// Brings the chains up to the head in the background once it has moved `chainsKeptEvery` positions past where this
     /// node last did (one at a time; a failure is logged and left to the next).
     private func keepChainsWhenDue(head: UInt64) {
         keeping.withLock { keeping in
-            guard keeping.task == nil, head >= keeping.head + options.chainsKeptEvery else { return }
+            guard !keeping.closed, keeping.task == nil, head >= keeping.head + options.chainsKeptEvery else { return }
             keeping.head = head
             keeping.task = Task {
                 do {

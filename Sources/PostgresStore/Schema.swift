@@ -4,6 +4,18 @@ enum Schema {
     /// The channel a commit notifies, with the new head position as payload.
     static let channel = "emporium_log"
 
+    /// The schema's version, kept in the log of record (`emporium_schema`): a node refuses one newer than its build's.
+    /// 2: actors' and types' chains kept behind the head (`emporium_keep_chains`); 1 (no row): before. A node of a build
+    /// before version 2 knows no version and would put its own functions back: every node of a log of record runs the
+    /// same build (upgrading: stop them all, start the new build).
+    static let version: Int32 = 2
+
+    static let versionTable = """
+        CREATE TABLE IF NOT EXISTS emporium_schema (
+            singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+            version integer NOT NULL)
+        """
+
     static let statements: [String] = [
         """
         CREATE TABLE IF NOT EXISTS emporium_log_head (

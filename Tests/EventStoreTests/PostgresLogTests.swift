@@ -743,6 +743,32 @@ import Testing
         for node in nodes { await node.close() }
     }
 
+    /// The log of record keeps its schema's version. A node whose build is older than it refuses to start, saying why, and
+    /// changes nothing (its functions are not put back over the newer ones); one of the same build starts.
+    @Test func aNodeOlderThanTheLogOfRecordsSchemaRefusesToStartAndChangesNothing() async throws {
+        let database = try await TestPostgres.database()
+        await (try await connect(database)).close()
+        #expect(try await TestPostgres.integer("SELECT version FROM emporium_schema", on: database) == Int64(Schema.version))
+        // As a newer build would leave it: a higher version, and a function of its own.
+        try await TestPostgres.execute("UPDATE emporium_schema SET version = 99", on: database)
+        try await TestPostgres.execute(
+            "CREATE OR REPLACE FUNCTION emporium_keep_chains(wait boolean) RETURNS bigint LANGUAGE sql AS 'SELECT 42::bigint'",
+            on: database)
+        do {
+            let log = try await connect(database)
+            await log.close()
+            Issue.record("a node older than the schema started")
+        } catch {
+            #expect("\(error)".contains("schema is version 99, newer than this build's (\(Schema.version))"), "\(error)")
+        }
+        #expect(try await TestPostgres.integer("SELECT emporium_keep_chains(false)", on: database) == 42, "left as it was")
+        #expect(try await TestPostgres.integer("SELECT version FROM emporium_schema", on: database) == 99)
+        try await TestPostgres.execute("UPDATE emporium_schema SET version = \(Schema.version)", on: database)
+        let log = try await connect(database)
+        #expect(try await TestPostgres.integer("SELECT emporium_keep_chains(false)", on: database) == nil, "its own functions again")
+        await log.close()
+    }
+
     /// A log of record made before the chains were kept behind the head (no mark; every row kept at the head by each
     /// write) gets its mark at the head when a node of this version first connects: it verifies, and writes go on.
     @Test func aLogOfRecordMadeBeforeTheChainsMarkGetsItAtItsHead() async throws {
