@@ -115,10 +115,11 @@ enum Schema {
         // record's position, time, previous hash and back-pointers written into it at their offsets (`RecordCodec`), its
         // hash taken again, in order. Only when every stream of the write stands where the node placed it (so every
         // expectation it checked still holds and every version is the same); otherwise it writes nothing. The chains are
-        // kept up to the head first (what the nodes' writes left past the mark since the last keeping: on a cluster's
-        // nodes, whose writes are placed again most of the time, a write or two), so an actor's or type's newest position
-        // is its row's. Answers the head it wrote (kind -1: first position, time, hash) and the actor (1) and type (2)
-        // chains it moved, with their newest positions; begins the rows of those that are new.
+        // kept up to the head first (what was written as placed since the last keeping), so an actor's or type's newest
+        // position is its row's; then its own chains' rows are moved and the mark with them, as the write of old moved
+        // the rows (on a cluster's nodes, whose writes are placed again most of the time, the first keeping then finds
+        // little or nothing). Answers the head it wrote (kind -1: first position, time, hash) and the actor (1) and type (2) chains
+        // it moved, with their newest positions.
         """
         CREATE OR REPLACE FUNCTION emporium_rebase(
             at bigint, at_hash bytea, at_time bigint, ids uuid[], streams text[], versions bigint[], types text[],
@@ -133,7 +134,11 @@ enum Schema {
             stamps bigint[] := '{}';
             i int := 0;
         BEGIN
-            PERFORM emporium_keep_chains(true);
+            -- Past the mark only if a write was written as placed since (it cannot move while the head is held, but forward
+            -- to it by a keeping outside the lock).
+            IF (SELECT m.position FROM emporium_chains_mark AS m) < at THEN
+                PERFORM emporium_keep_chains(true);
+            END IF;
             -- In order: each record's fields before its previous hash (position and time patched in), and after it (its
             -- back-pointers, then the rest); whether its stream stands where the node placed it (its first event of it).
             FOR placed IN
@@ -171,15 +176,21 @@ enum Schema {
             UPDATE emporium_log_head SET position = at + i, hash = previous, recorded_at = stamps[i];
             PERFORM pg_notify('\(channel)', (at + i)::text);
             RETURN QUERY SELECT -1::smallint, NULL::text, at + 1, stamps[i], previous;
+            -- The rows are kept up to `at` here: this write's chains moved in them, as the write of old did, and the mark
+            -- with them, so the next write placed again finds nothing past it but what was written as placed since. The
+            -- mark's lock first (waiting for a keeping outside the head's lock to end), then the rows, in the order every
+            -- keeping takes them.
+            UPDATE emporium_chains_mark SET position = at + i;
             RETURN QUERY
             WITH moved AS (
-                SELECT m.k, m.nm, at + max(m.ord) AS newest
+                SELECT m.k, m.nm, count(*) AS added, at + max(m.ord) AS newest
                 FROM (SELECT 1::smallint, a.nm, a.ord FROM UNNEST(actors) WITH ORDINALITY AS a(nm, ord)
                       UNION ALL SELECT 2::smallint, t.nm, t.ord FROM UNNEST(types) WITH ORDINALITY AS t(nm, ord)) AS m(k, nm, ord)
                 GROUP BY m.k, m.nm),
-            begun AS (
-                INSERT INTO emporium_chains (kind, name, count, last) SELECT moved.k, moved.nm, 0, moved.newest FROM moved
-                ON CONFLICT (kind, name) DO NOTHING)
+            kept AS (
+                INSERT INTO emporium_chains AS c (kind, name, count, last)
+                SELECT moved.k, moved.nm, moved.added, moved.newest FROM moved
+                ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = greatest(c.last, EXCLUDED.last))
             SELECT moved.k, moved.nm::text, 0::bigint, moved.newest, NULL::bytea FROM moved;
         END
         $$
