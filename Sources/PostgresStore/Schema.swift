@@ -78,10 +78,11 @@ enum Schema {
         ON CONFLICT (singleton) DO NOTHING
         """,
         // Brings every actor's and type's chain row up to the head and moves the chains' mark there: the records past the
-        // mark read once, each chain they extend counted and moved once. Waits for the mark's lock (`wait`: a transaction
-        // that holds the head's, which a keeping outside it never waits for) or gives up at once when another holds it
-        // (nil). The head it reads is a committed one, a write's end, so every record up to it is committed and seen, with
-        // the row of every chain it begins. Answers the new mark (nil: nothing was past it).
+        // mark read once, each chain they extend counted and moved once. Nothing is locked when the mark is at the head
+        // already (it only moves forward, to a head). Otherwise waits for the mark's lock (`wait`: a transaction that
+        // holds the head's, which a keeping outside it never waits for) or gives up at once when another holds it (nil).
+        // The head it reads is a committed one, a write's end, so every record up to it is committed and seen, with the
+        // row of every chain it begins. Answers the new mark (nil: nothing was past it).
         """
         CREATE OR REPLACE FUNCTION emporium_keep_chains(wait boolean) RETURNS bigint
         LANGUAGE plpgsql AS $$
@@ -89,12 +90,15 @@ enum Schema {
             kept bigint;
             upto bigint;
         BEGIN
+            SELECT h.position INTO upto FROM emporium_log_head AS h;
+            IF (SELECT m.position FROM emporium_chains_mark AS m) >= upto THEN
+                RETURN NULL;
+            END IF;
             IF wait THEN
                 SELECT m.position INTO kept FROM emporium_chains_mark AS m FOR UPDATE;
             ELSE
                 SELECT m.position INTO kept FROM emporium_chains_mark AS m FOR UPDATE SKIP LOCKED;
             END IF;
-            SELECT h.position INTO upto FROM emporium_log_head AS h;
             IF kept IS NULL OR upto <= kept THEN
                 RETURN NULL;
             END IF;
@@ -134,11 +138,7 @@ enum Schema {
             stamps bigint[] := '{}';
             i int := 0;
         BEGIN
-            -- Past the mark only if a write was written as placed since (it cannot move while the head is held, but forward
-            -- to it by a keeping outside the lock).
-            IF (SELECT m.position FROM emporium_chains_mark AS m) < at THEN
-                PERFORM emporium_keep_chains(true);
-            END IF;
+            PERFORM emporium_keep_chains(true);
             -- In order: each record's fields before its previous hash (position and time patched in), and after it (its
             -- back-pointers, then the rest); whether its stream stands where the node placed it (its first event of it).
             FOR placed IN
@@ -186,12 +186,11 @@ enum Schema {
                 SELECT m.k, m.nm, count(*) AS added, at + max(m.ord) AS newest
                 FROM (SELECT 1::smallint, a.nm, a.ord FROM UNNEST(actors) WITH ORDINALITY AS a(nm, ord)
                       UNION ALL SELECT 2::smallint, t.nm, t.ord FROM UNNEST(types) WITH ORDINALITY AS t(nm, ord)) AS m(k, nm, ord)
-                GROUP BY m.k, m.nm),
-            kept AS (
-                INSERT INTO emporium_chains AS c (kind, name, count, last)
-                SELECT moved.k, moved.nm, moved.added, moved.newest FROM moved
-                ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = greatest(c.last, EXCLUDED.last))
-            SELECT moved.k, moved.nm::text, 0::bigint, moved.newest, NULL::bytea FROM moved;
+                GROUP BY m.k, m.nm)
+            INSERT INTO emporium_chains AS c (kind, name, count, last)
+            SELECT moved.k, moved.nm, moved.added, moved.newest FROM moved
+            ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = EXCLUDED.last
+            RETURNING c.kind, c.name::text, c.count, c.last, NULL::bytea;
         END
         $$
         """,
