@@ -323,7 +323,8 @@ for thread in threads:
 # What the log of record holds, read from the current primary through HAProxy.
 psql = subprocess.run(
     ["psql", "-h", "127.0.0.1", "-p", str(args.port + 100), "-U", "postgres", "-d", "emporium", "-At", "-F", "|", "-c",
-     "SELECT stream, type, correlation_id FROM emporium_events WHERE type IN ('OrderPlaced', 'PaymentSucceeded', 'GoodsListed')"],
+     "SELECT u.s, u.ty, encode(substr(u.rec, 47, 16), 'hex')::uuid FROM emporium_writes AS w, "
+     "UNNEST(w.streams, w.types, w.records) AS u(s, ty, rec) WHERE u.ty IN ('OrderPlaced', 'PaymentSucceeded', 'GoodsListed')"],
     capture_output=True, text=True, check=True).stdout.splitlines()
 placed_streams, captured, by_request, listed_by_request = set(), {}, {}, {}
 for line in psql:

@@ -10,21 +10,18 @@ import PostgresNIO
 /// checks it against what earlier appends of the same batch placed, exactly
 /// as the LMDB writer applies a batch one append at a time.
 struct AppendPlan {
-    /// A chain's length and newest position. A stream's count is its version; an actor's or type's is not used (its row
-    /// counts the chain up to the chains' mark, and `emporium_keep_chains` counts the rest).
+    /// A chain's length and newest position. A stream's count is its version; an actor's or type's is not used. Read
+    /// under the head's lock, after keeping the chains up to it, or known by the node from its own writes.
     struct Chain: Equatable {
         var count: UInt64
         var last: UInt64
     }
 
     struct ChainKey: Hashable {
-        /// 0 stream, 1 actor, 2 type. A stream's chain is not stored apart: its count and last position are its newest
-        /// row's version and position, found through the `(stream, version)` index appending keeps anyway (a row written
-        /// per stream and commit cost the log head's holder an index probe and an update per stream).
+        /// 0 stream, 1 actor, 2 type: each chain's row counts it up to the chains' mark (`emporium_keep_chains`).
         let kind: Int16
         let name: String
 
-        /// A stream's chain: read from its newest row, never written as a chain row.
         var isStream: Bool { kind == 0 }
     }
 
@@ -46,8 +43,8 @@ struct AppendPlan {
     /// Every event id of the batch already stored (before it, or placed by it): where, in which stream, at which version.
     private var stored: [UUID: (position: UInt64, stream: StreamName, version: UInt64)]
     private(set) var rows: [Row] = []
-    /// Actors' and types' chains the rows begin: no row of theirs exists (the write checks, when it was taken from what the
-    /// node knows), and the write inserts it.
+    /// Chains the rows begin (streams, actors and types): no row of theirs exists (the write checks, when it was taken from
+    /// what the node knows), and the write inserts it.
     private(set) var begun: Set<ChainKey> = []
 
     /// Locks the head, keeps the chains up to it, then reads what the batch's appends are checked against: the statements
@@ -62,17 +59,17 @@ struct AppendPlan {
         let locked: EventLoopFuture<PostgresQueryResult> = connection.query(
             "SELECT position, hash, recorded_at FROM emporium_log_head FOR UPDATE", logger: logger)
         let kept: EventLoopFuture<PostgresQueryResult> = connection.query("SELECT emporium_keep_chains(true)", logger: logger)
-        // The batch's event ids already stored, and the chains it extends (a stream's from its newest row).
+        // The batch's event ids already stored (with their records, which name their streams and versions), and the chains
+        // it extends.
         let read: EventLoopFuture<PostgresQueryResult> = connection.query(
             """
-            SELECT 0::smallint, event_id, position, stream, version FROM emporium_events WHERE event_id = ANY(\(ids))
-            UNION ALL
-            SELECT 1::smallint, NULL, newest.version, s.name, newest.position FROM UNNEST(\(streams)::text[]) AS s(name)
+            SELECT 0::smallint, i.position, w.records[i.position - w.first + 1], NULL, NULL FROM emporium_event_ids AS i
             CROSS JOIN LATERAL (
-                SELECT version, position FROM emporium_events WHERE stream = s.name ORDER BY version DESC LIMIT 1) AS newest
+                SELECT first, records FROM emporium_writes WHERE first <= i.position ORDER BY first DESC LIMIT 1) AS w
+            WHERE i.event_id = ANY(\(ids))
             UNION ALL
-            SELECT (kind + 1)::smallint, NULL, count, name, last FROM emporium_chains
-            WHERE (kind = 1 AND name = ANY(\(actors))) OR (kind = 2 AND name = ANY(\(types)))
+            SELECT (kind + 1)::smallint, count, NULL, name, last FROM emporium_chains
+            WHERE (kind = 0 AND name = ANY(\(streams))) OR (kind = 1 AND name = ANY(\(actors))) OR (kind = 2 AND name = ANY(\(types)))
             """, logger: logger)
         var head = LogHead.empty
         for row in try await locked.get().rows {
@@ -85,10 +82,11 @@ struct AppendPlan {
         var stored: [UUID: (UInt64, StreamName, UInt64)] = [:]
         var chains: [ChainKey: Chain] = [:]
         for row in try await read.get().rows {
-            let (part, id, number, name, other) = try row.decode((Int16, UUID?, Int64, String, Int64).self)
-            if part == 0, let id {
-                stored[id] = (UInt64(number), try StreamName(name), UInt64(other))
-            } else {
+            let (part, number, record, name, other) = try row.decode((Int16, Int64, ByteBuffer?, String?, Int64?).self)
+            if part == 0, let record {
+                let event = try PostgresLog.decode(record, position: UInt64(number))
+                stored[event.eventId] = (event.position, event.stream, event.version)
+            } else if let name, let other {
                 chains[ChainKey(kind: part - 1, name: name)] = Chain(count: UInt64(number), last: UInt64(other))
             }
         }
@@ -96,7 +94,7 @@ struct AppendPlan {
     }
 
     /// A plan on what this node knew after its last commit (`head`, and the chains it had read or moved): no read, and
-    /// every chain it does not know is taken to be new (`begun`, or for a stream `newStreams`). `writeIfCurrent` writes it
+    /// every chain it does not know is taken to be new (`begun`). `writeIfCurrent` writes it
     /// as placed only when that was all still true, and only when the node's knowledge is `exact` (no write of it placed
     /// differently since, or refused, with writes behind it in flight); otherwise PostgreSQL places it again on the head as
     /// it is (`emporium_rebase`).
@@ -107,16 +105,13 @@ struct AppendPlan {
         self.start = head
         self.exact = exact
         var known: [ChainKey: Chain] = [:]
-        var assumed: Set<String> = []
         known.reserveCapacity(appends.reduce(1) { $0 + 2 * $1.events.count })
-        // Each key looked up once in what the node knows, however many events share it. An actor or type it does not
-        // know is left out: placing begins its chain.
+        // Each key looked up once in what the node knows, however many events share it. A chain it does not know is left
+        // out: placing begins it.
         func look(_ key: ChainKey) {
             guard known[key] == nil else { return }
             if let chain = key.isStream ? streams[key.name] : names[key] {
                 known[key] = chain
-            } else if key.isStream {
-                assumed.insert(key.name)
             }
         }
         for append in appends {
@@ -128,7 +123,6 @@ struct AppendPlan {
         }
         self.chains = known
         self.stored = [:]
-        self.newStreams = Array(assumed)
     }
 
     private init(
@@ -139,14 +133,10 @@ struct AppendPlan {
         self.exact = true
         self.chains = chains
         self.stored = stored
-        self.newStreams = []
     }
 
     /// Whether the plan starts from what the node knows to be exact: only then may it be written as placed.
     let exact: Bool
-
-    /// Streams a cached plan took to be new (checked by `writeIfCurrent`, as its `begun` chains are).
-    private(set) var newStreams: [String]
 
     /// Places one append after everything placed before it, or says why it cannot be (and then places nothing).
     mutating func place(_ appends: [StreamAppend], clock: any LogClock) throws(EventLogError) -> AppendResult {
@@ -189,12 +179,11 @@ struct AppendPlan {
         return AppendResult(positions: positions, streams: results, wasAlreadyStored: false)
     }
 
-    /// Adds `position` to a chain; returns the position it follows (0 for a new chain, which an actor's or type's then
-    /// begins).
+    /// Adds `position` to a chain; returns the position it follows (0 for a new chain, which it then begins).
     private mutating func extend(_ key: ChainKey, to position: UInt64) -> UInt64 {
         guard let chain = chains[key] else {
             chains[key] = Chain(count: 1, last: position)
-            if !key.isStream { begun.insert(key) }
+            begun.insert(key)
             return 0
         }
         chains[key] = Chain(count: chain.count + 1, last: position)
@@ -227,7 +216,7 @@ struct AppendPlan {
         return AppendResult(positions: found.map(\.position), streams: streams, wasAlreadyStored: true)
     }
 
-    /// Writes the placed rows, the chains they begin and the head, and notifies followers (at commit), inside the
+    /// Writes the placed records, their ids, the chains they begin and the head, and notifies followers (at commit), inside the
     /// transaction that locked the head and read what the plan stands on (so the statement's guard holds).
     func write(connection: PostgresConnection, logger: Logger) async throws {
         try await Self.written(send(connection: connection, logger: logger))
@@ -297,24 +286,23 @@ struct AppendPlan {
         writer.execute(bound(mayRebase: true))
     }
 
-    /// What a write binds, `$1` to `$20`: the rows, the actor and type chains they begin (taken to be new: checked), the
-    /// new head, the notification's payload, the head the plan starts from (none, -1, when it is not `exact`), the
-    /// streams it took to be new, and whether PostgreSQL may place the rows again when the plan does not hold (not inside
-    /// a transaction that locked the head and read what the plan stands on: there it holds).
+    /// What a write binds, `$1` to `$18`: the records (the first's position, each's id, stream, version, type, actor and
+    /// time, and its bytes), the chains they begin (taken to be new: checked), the new head, the notification's payload,
+    /// the head the plan starts from (none, -1, when it is not `exact`), and whether PostgreSQL may place the records again
+    /// when the plan does not hold (not inside a transaction that locked the head and read what the plan stands on: there
+    /// it holds).
     private func bound(mayRebase: Bool) -> [PostgresData] {
         let begun = begun.map { (key: $0, last: chains[$0]?.last ?? 0) }
         return [
-            BinaryArray.int8(rows.map { Int64($0.position) }), BinaryArray.uuid(rows.map(\.event.eventId)),
+            Self.data(Int64(rows.first?.position ?? 0)), BinaryArray.uuid(rows.map(\.event.eventId)),
             BinaryArray.text(rows.map(\.stream.rawValue)), BinaryArray.int8(rows.map { Int64($0.version) }),
             BinaryArray.text(rows.map(\.event.type)), BinaryArray.text(rows.map(\.event.metadata.actor)),
-            BinaryArray.uuid(rows.map(\.event.metadata.correlationId)),
             BinaryArray.int8(rows.map(\.recordedAt.nanosecondsSinceEpoch)), BinaryArray.bytea(rows.map(\.record)),
             BinaryArray.int2(begun.map(\.key.kind)), BinaryArray.text(begun.map(\.key.name)),
             BinaryArray.int8(begun.map { Int64($0.last) }),
             Self.data(Int64(head.position)), Self.data(ByteBuffer(bytes: head.hash.bytes)),
             Self.data(head.recordedAt?.nanosecondsSinceEpoch ?? 0), Self.data(String(head.position)),
-            Self.data(exact ? Int64(start.position) : -1), Self.data(ByteBuffer(bytes: start.hash.bytes)),
-            BinaryArray.text(newStreams), Self.data(mayRebase),
+            Self.data(exact ? Int64(start.position) : -1), Self.data(ByteBuffer(bytes: start.hash.bytes)), Self.data(mayRebase),
         ]
     }
 
@@ -324,48 +312,49 @@ struct AppendPlan {
         return PostgresData(type: value.psqlType, formatCode: value.psqlFormat, value: buffer)
     }
 
-    /// The rows, the rows of the chains they begin, the head, and the notification (sent at commit), in one statement,
-    /// guarded by the start head (`$17`, `$18`) and the chains and streams that must not exist (`$10`, `$11`, `$19`);
-    /// prepared once per writer connection (planning it cost as much as writing a dozen events). `current` locks the head,
-    /// waiting for the transaction that holds it (this node's write before, or another node's; inside a transaction that
-    /// locked it already, at once), and reads it as that one committed it. No row of a chain that exists is written: the
-    /// chains' keeper brings those up behind the head (`PostgresLog.keepChains`).
-    /// The rows are written only if it is the plan's start, the very position and hash, and no chain taken to be new
-    /// exists: the head is written only under its lock, so when it is the start nothing else was committed since the
-    /// node learned what the plan stands on, and the statement's snapshot (taken no earlier than that) shows the chains
-    /// as they were then (a chain's row is inserted by the write that begins it). Each stream and chain taken to be new is
-    /// looked up on its own (`LATERAL`), by its index (the writer connection plans no sequential scan): the generic plan of
-    /// `stream = ANY($19)` scans the whole table, even for an empty array, and one planned while the chains table was
-    /// small would scan it for ever after.
+    /// The write's row, a row per event id, the rows of the chains it begins, the head, and the notification (sent at
+    /// commit), in one statement, guarded by the start head (`$16`, `$17`) and the chains that must not exist (`$9`,
+    /// `$10`); prepared once per writer connection (planning it cost as much as writing a dozen events). `current` locks
+    /// the head, waiting for the transaction that holds it (this node's write before, or another node's; inside a
+    /// transaction that locked it already, at once), and reads it as that one committed it. No row of a chain that exists
+    /// is written, and no stream's event by version: the chains' keeper brings those up behind the head
+    /// (`PostgresLog.keepChains`). The records are written only if it is the plan's start, the very position and hash,
+    /// and no chain taken to be new exists: the head is written only under its lock, so when it is the start nothing else
+    /// was committed since the node learned what the plan stands on, and the statement's snapshot (taken no earlier than
+    /// that) shows the chains as they were then (a chain's row is inserted by the write that begins it). Each chain taken
+    /// to be new is looked up on its own (`LATERAL`), by its index (the writer connection plans no sequential scan): the
+    /// generic plan of `name = ANY($10)` scans the whole table, even for an empty array, and one planned while the chains
+    /// table was small would scan it for ever after.
     static let writeIfCurrentSQL = """
         WITH current AS (
             SELECT position, hash, recorded_at FROM emporium_log_head FOR UPDATE),
         checked AS (
-            SELECT position, hash, recorded_at, coalesce(position = $17::bigint AND hash = $18::bytea AND NOT EXISTS (
-                SELECT 1 FROM UNNEST($10::smallint[], $11::text[]) AS n(kind, name)
-                CROSS JOIN LATERAL (SELECT 1 FROM emporium_chains AS c WHERE c.kind = n.kind AND c.name = n.name) AS found)
-                AND NOT EXISTS (
-                SELECT 1 FROM UNNEST($19::text[]) AS n(name)
-                CROSS JOIN LATERAL (SELECT 1 FROM emporium_events AS e WHERE e.stream = n.name LIMIT 1) AS found), false) AS ok
+            SELECT position, hash, recorded_at, coalesce(position = $16::bigint AND hash = $17::bytea AND NOT EXISTS (
+                SELECT 1 FROM UNNEST($9::smallint[], $10::text[]) AS n(kind, name)
+                CROSS JOIN LATERAL (SELECT 1 FROM emporium_chains AS c WHERE c.kind = n.kind AND c.name = n.name) AS found),
+                false) AS ok
             FROM current),
-        events AS (
-            INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)
-            SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::uuid[], $8::bigint[],
-                                 $9::bytea[])
+        written AS (
+            INSERT INTO emporium_writes (first, last, recorded_at, streams, types, actors, records)
+            SELECT $1::bigint, $12::bigint, $14::bigint, $3::text[], $5::text[], $6::text[], $8::bytea[]
+            WHERE (SELECT ok FROM checked)),
+        ids AS (
+            INSERT INTO emporium_event_ids (event_id, position)
+            SELECT u.id, $1::bigint + u.ord - 1 FROM UNNEST($2::uuid[]) WITH ORDINALITY AS u(id, ord)
             WHERE (SELECT ok FROM checked)),
         begun AS (
             INSERT INTO emporium_chains (kind, name, count, last)
-            SELECT n.kind, n.name, 0, n.last FROM UNNEST($10::smallint[], $11::text[], $12::bigint[]) AS n(kind, name, last)
+            SELECT n.kind, n.name, 0, n.last FROM UNNEST($9::smallint[], $10::text[], $11::bigint[]) AS n(kind, name, last)
             WHERE (SELECT ok FROM checked)),
         head AS (
-            UPDATE emporium_log_head SET position = $13::bigint, hash = $14::bytea, recorded_at = $15::bigint
+            UPDATE emporium_log_head SET position = $12::bigint, hash = $13::bytea, recorded_at = $14::bigint
             WHERE (SELECT ok FROM checked)),
-        notified AS (SELECT pg_notify('\(Schema.channel)', $16::text) FROM checked WHERE ok),
+        notified AS (SELECT pg_notify('\(Schema.channel)', $15::text) FROM checked WHERE ok),
         rebased AS (
             SELECT r.* FROM checked AS c
-            CROSS JOIN LATERAL emporium_rebase(c.position, c.hash, c.recorded_at, $2, $3, $4, $5, $6, $7, $8, $9) AS r
-            WHERE NOT c.ok AND $20::boolean)
-        SELECT -1::smallint, NULL::text, ($1::bigint[])[1], 0::bigint, NULL::bytea FROM checked
+            CROSS JOIN LATERAL emporium_rebase(c.position, c.hash, c.recorded_at, $2, $3, $4, $5, $6, $7, $8) AS r
+            WHERE NOT c.ok AND $18::boolean)
+        SELECT -1::smallint, NULL::text, $1::bigint, 0::bigint, NULL::bytea FROM checked
         WHERE ok AND (SELECT count(*) FROM notified) >= 0
         UNION ALL
         SELECT * FROM rebased

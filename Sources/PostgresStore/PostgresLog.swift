@@ -789,11 +789,47 @@ public final class PostgresLog: LogBackend, Sendable {
     /// The head position as this node last learned it (from its own commits, notifications and polls), without a query.
     public var headPosition: UInt64 { headWatch.head }
 
+    /// A stream's events from its newest back to version `stop` (an expression of the newest's `version`), as `walk`'s
+    /// rows of `(version, position, record)`: by their back-pointers (`RecordCodec`: the previous position in the stream
+    /// at offset 110), from the newest, which is the last of them past the chains' mark or else the one its row names (the
+    /// mark, the row and the writes past it read in one snapshot). `$1` is the stream's name. No index of streams' events
+    /// is kept: each is a row and an index entry per event, which keeping them behind the head cost the writer a sixth of
+    /// its rate on this machine (README, "One row per write").
+    static func streamWalk(stop: String) -> String {
+        """
+        WITH RECURSIVE kept AS (
+            SELECT count, last FROM emporium_chains WHERE kind = 0 AND name = $1::text),
+        past AS (
+            SELECT w.first + u.ord - 1 AS position FROM emporium_writes AS w
+            CROSS JOIN LATERAL UNNEST(w.streams) WITH ORDINALITY AS u(s, ord)
+            WHERE w.first > (SELECT position FROM emporium_chains_mark) AND $1::text = ANY(w.streams) AND u.s = $1::text),
+        newest AS (
+            SELECT coalesce((SELECT count FROM kept), 0) + (SELECT count(*) FROM past) AS version,
+                coalesce((SELECT max(position) FROM past), (SELECT last FROM kept)) AS position),
+        walk(version, position, record, stop) AS (
+            SELECT n.version, n.position, \(recordAt("n")), \(stop) FROM newest AS n WHERE n.version > 0 AND n.version >= \(stop)
+            UNION ALL
+            SELECT w.version - 1, b.position, \(recordAt("b")), w.stop
+            FROM walk AS w CROSS JOIN LATERAL (
+                SELECT CAST(CAST('x' || encode(substr(w.record, 111, 8), 'hex') AS bit(64)) AS bigint) AS position) AS b
+            WHERE w.version > w.stop)
+
+        """
+    }
+
+    /// The record at a position of a row of `from` (`$from.position`), out of the write that holds it.
+    static func recordAt(_ from: String) -> String {
+        """
+        (SELECT w.records[\(from).position - w.first + 1] FROM emporium_writes AS w
+         WHERE w.first <= \(from).position ORDER BY w.first DESC LIMIT 1)
+        """
+    }
+
     public func streamVersion(_ stream: StreamName) async throws -> UInt64? {
         let logger = options.logger
         return try await bounded { connection in
             let rows = try await connection.query(
-                "SELECT max(version) FROM emporium_events WHERE stream = \(stream.rawValue)", logger: logger)
+                Self.query(Self.streamWalk(stop: "1") + "SELECT nullif(version, 0) FROM newest", [stream.rawValue]), logger: logger)
             for try await version in rows.decode(Int64?.self) { return version.map(UInt64.init) }
             return nil
         }
@@ -801,81 +837,117 @@ public final class PostgresLog: LogBackend, Sendable {
 
     public func readStream(_ stream: StreamName, from version: UInt64?, backward: Bool, limit: Int) async throws -> [RecordedEvent] {
         let limit = Int64(min(max(limit, 0), LogLimits.readPageEventsMax))
+        guard limit > 0 else { return [] }
         if backward {
             let start = Int64(min(version ?? UInt64(Int64.max), UInt64(Int64.max)))
             return try await records(
-                """
-                SELECT position, record FROM emporium_events WHERE stream = \(stream.rawValue) AND version <= \(start)
-                ORDER BY version DESC LIMIT \(limit)
-                """)
+                Self.query(
+                    Self.streamWalk(stop: "greatest(least($2::bigint, n.version) - $3::bigint + 1, 1)")
+                        + "SELECT position, record FROM walk WHERE version <= $2::bigint ORDER BY version DESC LIMIT $3::bigint",
+                    [stream.rawValue, start, limit]))
         }
-        let start = Int64(min(version ?? 1, UInt64(Int64.max)))
+        let start = Int64(min(max(version ?? 1, 1), UInt64(Int64.max)))
         return try await records(
-            """
-            SELECT position, record FROM emporium_events WHERE stream = \(stream.rawValue) AND version >= \(start)
-            ORDER BY version LIMIT \(limit)
-            """)
+            Self.query(
+                Self.streamWalk(stop: "$2::bigint")
+                    + "SELECT position, record FROM walk WHERE version - $2::bigint < $3::bigint ORDER BY version LIMIT $3::bigint",
+                [stream.rawValue, start, limit]))
     }
 
     public func read(from position: UInt64, limit: Int) async throws -> [RecordedEvent] {
         let limit = Int64(min(max(limit, 0), LogLimits.readPageEventsMax))
-        let start = Int64(min(position, UInt64(Int64.max)))
-        return try await records("SELECT position, record FROM emporium_events WHERE position >= \(start) ORDER BY position LIMIT \(limit)")
+        let start = Int64(min(max(position, 1), UInt64(Int64.max)))
+        guard limit > 0 else { return [] }
+        return try await records(between: start, and: start + min(limit - 1, Int64.max - start))
     }
 
     public func event(at position: UInt64) async throws -> RecordedEvent? {
         guard position > 0, position <= UInt64(Int64.max) else { return nil }
-        return try await records("SELECT position, record FROM emporium_events WHERE position = \(Int64(position))").first
+        return try await records(between: Int64(position), and: Int64(position)).first
     }
 
     public func event(id: UUID) async throws -> RecordedEvent? {
-        try await records("SELECT position, record FROM emporium_events WHERE event_id = \(id)").first
+        try await records(
+            "SELECT i.position, \(unescaped: Self.recordAt("i")) FROM emporium_event_ids AS i WHERE i.event_id = \(id)"
+        ).first
+    }
+
+    /// The records at positions `start` to `end`, out of the writes that hold them (the first of them may begin before).
+    private func records(between start: Int64, and end: Int64) async throws -> [RecordedEvent] {
+        try await records(
+            """
+            SELECT w.first + u.ord - 1 AS position, u.rec FROM emporium_writes AS w
+            CROSS JOIN LATERAL UNNEST(w.records) WITH ORDINALITY AS u(rec, ord)
+            WHERE w.first >= coalesce((SELECT max(x.first) FROM emporium_writes AS x WHERE x.first <= \(start)), 1)
+              AND w.first <= \(end) AND w.first + u.ord - 1 BETWEEN \(start) AND \(end)
+            ORDER BY 1
+            """)
+    }
+
+    /// Records from `position` on whose write has a name in `column` equal to `name`, and whose own is (`names`, the same
+    /// column unnested beside the records): the writes walked in position order from the one that holds `position`.
+    private func records(named name: String, in column: String, from position: UInt64, limit: Int) async throws -> [RecordedEvent] {
+        let start = Int64(min(max(position, 1), UInt64(Int64.max)))
+        return try await records(
+            Self.query(
+                """
+                SELECT w.first + u.ord - 1, u.rec FROM emporium_writes AS w
+                CROSS JOIN LATERAL UNNEST(w.\(column), w.records) WITH ORDINALITY AS u(name, rec, ord)
+                WHERE w.first >= coalesce((SELECT max(x.first) FROM emporium_writes AS x WHERE x.first <= $2::bigint), 1)
+                  AND $1::text = ANY(w.\(column)) AND u.name = $1::text AND w.first + u.ord - 1 >= $2::bigint
+                ORDER BY w.first, u.ord LIMIT $3::bigint
+                """, [name, start, Int64(min(max(limit, 0), LogLimits.readPageEventsMax))]))
     }
 
     public func events(byActor actor: String, from position: UInt64, limit: Int) async throws -> [RecordedEvent] {
-        try await records(
-            """
-            SELECT position, record FROM emporium_events WHERE actor = \(actor) AND position >= \(Int64(min(position, UInt64(Int64.max))))
-            ORDER BY position LIMIT \(Int64(min(max(limit, 0), LogLimits.readPageEventsMax)))
-            """)
+        try await records(named: actor, in: "actors", from: position, limit: limit)
     }
 
     public func events(ofType type: String, from position: UInt64, limit: Int) async throws -> [RecordedEvent] {
-        try await records(
-            """
-            SELECT position, record FROM emporium_events WHERE type = \(type) AND position >= \(Int64(min(position, UInt64(Int64.max))))
-            ORDER BY position LIMIT \(Int64(min(max(limit, 0), LogLimits.readPageEventsMax)))
-            """)
+        try await records(named: type, in: "types", from: position, limit: limit)
     }
 
+    /// The writes walked in position order, each record's correlation id read at its offset (`RecordCodec`: 46).
     public func events(correlatedWith id: UUID, from position: UInt64, limit: Int) async throws -> [RecordedEvent] {
-        try await records(
+        let start = Int64(min(max(position, 1), UInt64(Int64.max)))
+        return try await records(
             """
-            SELECT position, record FROM emporium_events WHERE correlation_id = \(id)
-            AND position >= \(Int64(min(position, UInt64(Int64.max))))
-            ORDER BY position LIMIT \(Int64(min(max(limit, 0), LogLimits.readPageEventsMax)))
+            SELECT w.first + u.ord - 1, u.rec FROM emporium_writes AS w
+            CROSS JOIN LATERAL UNNEST(w.records) WITH ORDINALITY AS u(rec, ord)
+            WHERE w.first >= coalesce((SELECT max(x.first) FROM emporium_writes AS x WHERE x.first <= \(start)), 1)
+              AND substr(u.rec, 47, 16) = uuid_send(\(id)) AND w.first + u.ord - 1 >= \(start)
+            ORDER BY w.first, u.ord LIMIT \(Int64(min(max(limit, 0), LogLimits.readPageEventsMax)))
             """)
     }
 
-    /// A binary search over positions, one statement: `recordedAt` strictly increases with the position, and positions
-    /// are gapless from 1 to the head, so each step reads one record's time by the primary key.
+    /// A binary search over positions for the first write whose newest record is at or after `time` (`recordedAt`
+    /// strictly increases with the position, positions are gapless from 1 to the head, and a write's row holds its newest
+    /// record's time), each step one lookup by the primary key; then the first of its records at or after `time`.
     public func position(atOrAfter time: Timestamp) async throws -> UInt64? {
-        let logger = options.logger
-        return try await bounded { connection in
-            let rows = try await connection.query(
-                """
-                WITH RECURSIVE search(low, high) AS (
-                    SELECT 1::bigint, position + 1 FROM emporium_log_head
-                    UNION ALL
-                    SELECT CASE WHEN e.recorded_at >= \(time.nanosecondsSinceEpoch) THEN s.low ELSE e.position + 1 END,
-                           CASE WHEN e.recorded_at >= \(time.nanosecondsSinceEpoch) THEN e.position ELSE s.high END
-                    FROM search AS s JOIN emporium_events AS e ON e.position = (s.low + s.high) / 2
-                    WHERE s.low < s.high)
-                SELECT low, low <= (SELECT position FROM emporium_log_head) FROM search WHERE low >= high
-                """, logger: logger)
-            for try await (position, found) in rows.decode((Int64, Bool).self) { return found ? UInt64(position) : nil }
-            return nil
-        }
+        let found = try await records(
+            """
+            WITH RECURSIVE search(low, high) AS (
+                SELECT 1::bigint, position + 1 FROM emporium_log_head
+                UNION ALL
+                SELECT CASE WHEN w.recorded_at >= \(time.nanosecondsSinceEpoch) THEN s.low ELSE w.last + 1 END,
+                       CASE WHEN w.recorded_at >= \(time.nanosecondsSinceEpoch) THEN w.first ELSE s.high END
+                FROM search AS s CROSS JOIN LATERAL (
+                    SELECT x.first, x.last, x.recorded_at FROM emporium_writes AS x WHERE x.first <= (s.low + s.high) / 2
+                    ORDER BY x.first DESC LIMIT 1) AS w
+                WHERE s.low < s.high)
+            SELECT w.first + u.ord - 1, u.rec FROM emporium_writes AS w
+            CROSS JOIN LATERAL UNNEST(w.records) WITH ORDINALITY AS u(rec, ord)
+            WHERE w.first = (SELECT low FROM search WHERE low >= high)
+            ORDER BY u.ord
+            """)
+        return found.first { $0.recordedAt >= time }?.position
+    }
+
+    /// A query of `sql` binding `values` as `$1`, `$2`, … in order.
+    static func query(_ sql: String, _ values: [any PostgresDynamicTypeEncodable]) -> PostgresQuery {
+        var bindings = PostgresBindings(capacity: values.count)
+        for value in values { bindings.append(value) }
+        return PostgresQuery(unsafeSQL: sql, binds: bindings)
     }
 
     public func waitForHead(after position: UInt64) async throws -> UInt64 {

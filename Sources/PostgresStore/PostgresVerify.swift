@@ -8,8 +8,9 @@ extension PostgresLog {
     /// hash matches its bytes, positions are gapless, each record names the
     /// hash before it, time strictly increases, stream versions are contiguous
     /// and every back-pointer names the previous event of its stream, actor and
-    /// type; the columns beside each record agree with it, and the chain and
-    /// head tables with what the walk found (the chains' rows as of their mark:
+    /// type; each write's row agrees with its records (names, end, time), each
+    /// record's id names its position, and the chain and head tables agree
+    /// with what the walk found (the chains' rows as of their mark:
     /// `keepChains`).
     public func verify(progress: ((Int, UInt64) -> Void)? = nil) async throws -> VerifyReport {
         // The chains' rows and their mark first, in one snapshot, then the head: the walk goes past the mark.
@@ -31,30 +32,46 @@ extension PostgresLog {
                 problems.append(VerifyProblem(kind: kind, position: position, detail: detail))
             }
         }
+        let counts = try await run { client in
+            try await client.query(
+                "SELECT count(*) FROM emporium_event_ids", logger: options.logger)
+        }
+        var idsStored: Int64 = 0
+        for try await count in counts.decode(Int64.self) { idsStored = count }
         var previous = LogHead.empty
-        var streams: [String: (version: UInt64, last: UInt64)] = [:]
+        var streams: [String: ChainSeen] = [:]
+        var streamsAtMark = streams
         var actors: [String: ChainSeen] = [:]
         var types: [String: ChainSeen] = [:]
         var (actorsAtMark, typesAtMark) = (actors, types)
         var checked = 0
         var next: Int64 = 1
         while UInt64(next) <= head.position {
+            // A page of writes, record by record, with the position its id names.
             let rows = try await run { client in
                 try await client.query(
                     """
-                    SELECT position, event_id, stream, version, type, actor, correlation_id, recorded_at, record
-                    FROM emporium_events WHERE position >= \(next) ORDER BY position LIMIT 1000
+                    SELECT w.first, w.last, w.recorded_at, cardinality(w.records), w.first + u.ord - 1, u.s, u.ty, u.ac, u.rec,
+                        i.position
+                    FROM (SELECT * FROM emporium_writes WHERE first >= \(next) ORDER BY first LIMIT 100) AS w
+                    CROSS JOIN LATERAL UNNEST(w.streams, w.types, w.actors, w.records) WITH ORDINALITY AS u(s, ty, ac, rec, ord)
+                    LEFT JOIN emporium_event_ids AS i ON i.event_id = CAST(encode(substr(u.rec, 31, 16), 'hex') AS uuid)
+                    ORDER BY w.first, u.ord
                     """, logger: options.logger)
             }
             var any = false
-            for try await (position, eventId, stream, version, type, actor, correlation, recordedAt, record)
-                in rows.decode((Int64, UUID, String, Int64, String, String, UUID, Int64, ByteBuffer).self)
+            for try await (first, last, writeTime, count, position, stream, type, actor, record, idPosition)
+                in rows.decode((Int64, Int64, Int64, Int64, Int64, String?, String?, String?, ByteBuffer?, Int64?).self)
             {
                 any = true
                 let position = UInt64(position)
-                next = Int64(position) + 1
+                next = last + 1
                 if position != previous.position + 1 {
                     note(.positionGap, previous.position + 1, "the next stored position is \(position)")
+                }
+                guard let record else {
+                    note(.indexMismatch, position, "the write at \(first) holds fewer records than names")
+                    continue
                 }
                 let event: RecordedEvent
                 do {
@@ -70,9 +87,9 @@ extension PostgresLog {
                 if let before = previous.recordedAt, event.recordedAt <= before {
                     note(.timeNotIncreasing, position, "\(event.recordedAt) after \(before)")
                 }
-                let seen = streams[event.stream.rawValue] ?? (0, 0)
-                if event.version != seen.version + 1 {
-                    note(.versionGap, position, "\(event.stream) version \(event.version) after \(seen.version)")
+                let seen = streams[event.stream.rawValue] ?? ChainSeen(first: position, count: 0, last: 0)
+                if event.version != seen.count + 1 {
+                    note(.versionGap, position, "\(event.stream) version \(event.version) after \(seen.count)")
                 }
                 let seenActor = actors[event.metadata.actor] ?? ChainSeen(first: position, count: 0, last: 0)
                 let seenType = types[event.type] ?? ChainSeen(first: position, count: 0, last: 0)
@@ -81,16 +98,19 @@ extension PostgresLog {
                         .chainMismatch, position,
                         "back-pointers \(event.links) do not name the previous events of its stream, actor and type")
                 }
-                if eventId != event.eventId || stream != event.stream.rawValue || UInt64(version) != event.version || type != event.type
-                    || actor != event.metadata.actor || correlation != event.metadata.correlationId
-                    || recordedAt != event.recordedAt.nanosecondsSinceEpoch
+                if stream != event.stream.rawValue || type != event.type || actor != event.metadata.actor
+                    || UInt64(first) + UInt64(count) - 1 != UInt64(last)
+                    || (position == UInt64(last) && writeTime != event.recordedAt.nanosecondsSinceEpoch)
                 {
-                    note(.indexMismatch, position, "the indexed columns differ from the record")
+                    note(.indexMismatch, position, "the write's row at \(first) differs from its records")
                 }
-                streams[event.stream.rawValue] = (event.version, position)
+                if idPosition.map(UInt64.init) != position {
+                    note(.indexMismatch, position, "the event id \(event.eventId) names \(idPosition.map(String.init) ?? "no position")")
+                }
+                streams[event.stream.rawValue] = ChainSeen(first: seen.first, count: seen.count + 1, last: position)
                 actors[event.metadata.actor] = ChainSeen(first: seenActor.first, count: seenActor.count + 1, last: position)
                 types[event.type] = ChainSeen(first: seenType.first, count: seenType.count + 1, last: position)
-                if position == mark { (actorsAtMark, typesAtMark) = (actors, types) }
+                if position == mark { (streamsAtMark, actorsAtMark, typesAtMark) = (streams, actors, types) }
                 previous = LogHead(position: position, hash: event.hash, recordedAt: event.recordedAt)
                 checked += 1
                 if checked % 10_000 == 0 { progress?(checked, head.position) }
@@ -105,10 +125,19 @@ extension PostgresLog {
         if mark > previous.position {
             note(.indexCount, mark, "the chains are kept up to \(mark), past the records' end at \(previous.position)")
         }
+        if UInt64(idsStored) != head.position {
+            note(.indexCount, nil, "\(idsStored) event ids stored, \(head.position) records")
+        }
         for chain in chainsStored {
-            // Actors' and types' chains (a stream's is its newest row: checked by the walk). A row counts its records up to
-            // the mark and names the newest of them; one begun past the mark counts none and names one of its records.
-            let (atMark, seen) = chain.kind == 1 ? (actorsAtMark, actors) : chain.kind == 2 ? (typesAtMark, types) : ([:], [:])
+            // A row counts its records up to the mark and names the newest of them; one begun past the mark counts none and
+            // names one of its records.
+            let (atMark, seen) =
+                switch chain.kind {
+                case 0: (streamsAtMark, streams)
+                case 1: (actorsAtMark, actors)
+                case 2: (typesAtMark, types)
+                default: ([String: ChainSeen](), [String: ChainSeen]())
+                }
             let expected = atMark[chain.name]
             let holds =
                 if let expected { expected.count == chain.count && expected.last == chain.last } else {
@@ -124,8 +153,10 @@ extension PostgresLog {
             }
         }
         let chains = chainsStored.count
-        if chains != actors.count + types.count {
-            note(.indexCount, nil, "\(chains) actor and type chains stored, \(actors.count + types.count) found in the records")
+        if chains != streams.count + actors.count + types.count {
+            note(
+                .indexCount, nil,
+                "\(chains) stream, actor and type chains stored, \(streams.count + actors.count + types.count) found in the records")
         }
         progress?(checked, head.position)
         return VerifyReport(head: head, eventsChecked: checked, streamsSeen: streams.count, problems: problems)

@@ -1,14 +1,15 @@
 /// The log's tables. Records are stored as the LMDB log stores them (the same
-/// bytes, the same hash chain); the columns beside them are the indexes.
+/// bytes, the same hash chain), one row per write; the tables beside them are the indexes.
 enum Schema {
     /// The channel a commit notifies, with the new head position as payload.
     static let channel = "emporium_log"
 
     /// The schema's version, kept in the log of record (`emporium_schema`): a node refuses one newer than its build's.
-    /// 2: actors' and types' chains kept behind the head (`emporium_keep_chains`); 1 (no row): before. A node of a build
+    /// 3: one row per write (`emporium_writes`), streams' events kept behind the head; 2: actors' and types' chains kept
+    /// behind the head (`emporium_keep_chains`); 1 (no row): before. A node of a build
     /// before version 2 knows no version and would put its own functions back: every node of a log of record runs the
     /// same build (upgrading: stop them all, start the new build).
-    static let version: Int32 = 2
+    static let version: Int32 = 3
 
     static let versionTable = """
         CREATE TABLE IF NOT EXISTS emporium_schema (
@@ -28,28 +29,29 @@ enum Schema {
         INSERT INTO emporium_log_head (singleton, position, hash) VALUES (true, 0, decode(repeat('00', 32), 'hex'))
         ON CONFLICT (singleton) DO NOTHING
         """,
-        // Indexed for what appending needs (position, event id, stream and version) and nothing more: every index costs
-        // each append a b-tree insert under the log head's lock. Reads by actor, type, correlation and time are answered
-        // by a node's replica (and `emporium cluster sync`'s copy), which indexes them all; the log of record answers
-        // them too, by walking positions. Names compare as bytes (`COLLATE "C"`, whatever the database's locale).
+        // One row per write: its records end to end in position order (the same bytes as the LMDB log's, the same hash
+        // chain), and beside them the names the chains' keeper needs (stream, type and actor of each record, in order).
+        // Appending writes this row, a row per event id and the rows of the chains it begins, and nothing more: every row
+        // and index entry is paid under the log head's lock (a row per event indexed by position, id and stream version
+        // paid three; README, "One row per write"). The chains' rows are kept behind the head; a stream's events are read
+        // by walking its back-pointers from its newest (`PostgresLog.readStream`). Reads by position, id, actor, type,
+        // correlation and time are answered from these rows; a node's replica indexes them all. The records are stored
+        // out of line uncompressed (`EXTERNAL`: hashes and ids do not compress, and compressing costs the writer).
         """
-        CREATE TABLE IF NOT EXISTS emporium_events (
-            position bigint PRIMARY KEY,
-            event_id uuid NOT NULL UNIQUE,
-            stream text COLLATE "C" NOT NULL,
-            version bigint NOT NULL,
-            type text COLLATE "C" NOT NULL,
-            actor text COLLATE "C" NOT NULL,
-            correlation_id uuid NOT NULL,
+        CREATE TABLE IF NOT EXISTS emporium_writes (
+            first bigint PRIMARY KEY,
+            last bigint NOT NULL,
             recorded_at bigint NOT NULL,
-            record bytea NOT NULL,
-            UNIQUE (stream, version))
+            streams text[] COLLATE "C" NOT NULL,
+            types text[] COLLATE "C" NOT NULL,
+            actors text[] COLLATE "C" NOT NULL,
+            records bytea[] NOT NULL)
         """,
-        // Logs of record made before these four indexes were let go.
-        "DROP INDEX IF EXISTS emporium_events_by_actor",
-        "DROP INDEX IF EXISTS emporium_events_by_type",
-        "DROP INDEX IF EXISTS emporium_events_by_correlation",
-        "DROP INDEX IF EXISTS emporium_events_by_time",
+        "ALTER TABLE emporium_writes ALTER COLUMN records SET STORAGE EXTERNAL",
+        // Every event id and its position: the one index appending keeps per event, since an id must be unique in the
+        // whole log (a retry of a stored append is answered from it).
+        "CREATE TABLE IF NOT EXISTS emporium_event_ids (event_id uuid PRIMARY KEY, position bigint NOT NULL)",
+        // Streams' (0), actors' (1) and types' (2) chains: how many events each holds up to the chains' mark, and the newest.
         """
         CREATE TABLE IF NOT EXISTS emporium_chains (
             kind smallint NOT NULL,
@@ -58,16 +60,12 @@ enum Schema {
             last bigint NOT NULL,
             PRIMARY KEY (kind, name))
         """,
-        // Actors' (1) and types' (2) chains: a stream's is its newest row. Logs of record made before kept streams' (0) here.
-        "DELETE FROM emporium_chains WHERE kind = 0",
-        // How far the chains' rows are kept (`emporium_keep_chains`): a chain's row counts its events at or before this
-        // position and names the newest of them. Rows are kept behind the head, so that a write placed as the node placed
-        // it moves no row of a chain that exists (33 rows a write of 32 events in `tools/bench-serial.sh`, the largest part
-        // of what it does under the head's lock): it inserts only the rows of the chains it begins (count 0, its newest
-        // position in them), which the next write taking a chain to be new looks up. A node keeps them outside the head's
-        // lock every so many positions (`PostgresLog.keepChains`); a write that reads chains under the lock (placed again
-        // by PostgreSQL, or decided in a transaction) keeps them first. Logs of record made before kept every row at the
-        // head.
+        // How far the chains' rows and the streams' events are kept (`emporium_keep_chains`): a chain's row counts its
+        // events at or before this position and names the newest of them. They are kept behind the head, so that a write
+        // placed as the node placed it moves no row of a chain that exists: it inserts only the rows of the chains it
+        // begins (count 0, its newest position in them), which the next write taking a chain to be new looks up. A node
+        // keeps them outside the head's lock every so many positions (`PostgresLog.keepChains`); a write that reads
+        // chains under the lock (placed again by PostgreSQL, or decided in a transaction) keeps them first.
         """
         CREATE TABLE IF NOT EXISTS emporium_chains_mark (
             singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -77,12 +75,39 @@ enum Schema {
         INSERT INTO emporium_chains_mark (singleton, position) SELECT true, position FROM emporium_log_head
         ON CONFLICT (singleton) DO NOTHING
         """,
-        // Brings every actor's and type's chain row up to the head and moves the chains' mark there: the records past the
-        // mark read once, each chain they extend counted and moved once. Nothing is locked when the mark is at the head
-        // already (it only moves forward, to a head). Otherwise waits for the mark's lock (`wait`: a transaction that
-        // holds the head's, which a keeping outside it never waits for) or gives up at once when another holds it (nil).
-        // The head it reads is a committed one, a write's end, so every record up to it is committed and seen, with the
-        // row of every chain it begins. Answers the new mark (nil: nothing was past it).
+        // A log of record written before version 3 (a row per event, `emporium_events`) is rewritten in this layout, in
+        // the migration's transaction: its records in rows of up to 32, every id, and every chain's row counted again at its
+        // head (where the chains' mark then stands).
+        """
+        DO $$
+        BEGIN
+            IF to_regclass('emporium_events') IS NULL THEN
+                RETURN;
+            END IF;
+            INSERT INTO emporium_writes (first, last, recorded_at, streams, types, actors, records)
+            SELECT min(e.position), max(e.position), max(e.recorded_at), array_agg(e.stream ORDER BY e.position),
+                array_agg(e.type ORDER BY e.position), array_agg(e.actor ORDER BY e.position),
+                array_agg(e.record ORDER BY e.position)
+            FROM emporium_events AS e GROUP BY (e.position - 1) / 32;
+            INSERT INTO emporium_event_ids (event_id, position) SELECT e.event_id, e.position FROM emporium_events AS e;
+            DELETE FROM emporium_chains;
+            INSERT INTO emporium_chains (kind, name, count, last)
+            SELECT 0::smallint, e.stream, max(e.version), max(e.position) FROM emporium_events AS e GROUP BY e.stream
+            UNION ALL
+            SELECT 1::smallint, e.actor, count(*), max(e.position) FROM emporium_events AS e GROUP BY e.actor
+            UNION ALL
+            SELECT 2::smallint, e.type, count(*), max(e.position) FROM emporium_events AS e GROUP BY e.type;
+            UPDATE emporium_chains_mark SET position = (SELECT h.position FROM emporium_log_head AS h);
+            DROP TABLE emporium_events;
+        END
+        $$
+        """,
+        // Brings every chain's row up to the head and moves the chains' mark there: the writes past the mark read once
+        // (their names, not their records), each chain they extend counted and moved once. Nothing is locked when the mark is at the head already (it only moves
+        // forward, to a head). Otherwise waits for the mark's lock (`wait`: a transaction that holds the head's, which a
+        // keeping outside it never waits for) or gives up at once when another holds it (nil). The head it reads is a
+        // committed one, a write's end, so every write up to it is committed and seen, with the row of every chain it
+        // begins. Answers the new mark (nil: nothing was past it).
         """
         CREATE OR REPLACE FUNCTION emporium_keep_chains(wait boolean) RETURNS bigint
         LANGUAGE plpgsql AS $$
@@ -103,11 +128,15 @@ enum Schema {
                 RETURN NULL;
             END IF;
             WITH past AS MATERIALIZED (
-                SELECT e.actor, e.type, e.position FROM emporium_events AS e WHERE e.position > kept AND e.position <= upto)
+                SELECT w.first + u.ord - 1 AS position, u.s, u.ty, u.ac
+                FROM emporium_writes AS w, UNNEST(w.streams, w.types, w.actors) WITH ORDINALITY AS u(s, ty, ac, ord)
+                WHERE w.first > kept AND w.first <= upto)
             INSERT INTO emporium_chains AS c (kind, name, count, last)
-            SELECT 1::smallint, p.actor, count(*), max(p.position) FROM past AS p GROUP BY p.actor
+            SELECT 0::smallint, p.s, count(*), max(p.position) FROM past AS p GROUP BY p.s
             UNION ALL
-            SELECT 2::smallint, p.type, count(*), max(p.position) FROM past AS p GROUP BY p.type
+            SELECT 1::smallint, p.ac, count(*), max(p.position) FROM past AS p GROUP BY p.ac
+            UNION ALL
+            SELECT 2::smallint, p.ty, count(*), max(p.position) FROM past AS p GROUP BY p.ty
             ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = greatest(c.last, EXCLUDED.last);
             UPDATE emporium_chains_mark SET position = upto;
             RETURN upto;
@@ -119,15 +148,18 @@ enum Schema {
         // record's position, time, previous hash and back-pointers written into it at their offsets (`RecordCodec`), its
         // hash taken again, in order. Only when every stream of the write stands where the node placed it (so every
         // expectation it checked still holds and every version is the same); otherwise it writes nothing. The chains are
-        // kept up to the head first (what was written as placed since the last keeping), so an actor's or type's newest
-        // position is its row's; then its own chains' rows are moved and the mark with them, as the write of old moved
-        // the rows (on a cluster's nodes, whose writes are placed again most of the time, the first keeping then finds
-        // little or nothing). Answers the head it wrote (kind -1: first position, time, hash) and the actor (1) and type (2) chains
-        // it moved, with their newest positions.
+        // kept up to the head first (what was written as placed since the last keeping), so a chain's row is exact; then
+        // the write's own chains' rows are moved and the mark with them (on a cluster's nodes, whose
+        // writes are placed again most of the time, the first keeping then finds little or nothing). Answers the head it
+        // wrote (kind -1: first position, time, hash) and the actor (1) and type (2) chains it moved, with their newest
+        // positions.
+        """
+        DROP FUNCTION IF EXISTS emporium_rebase(bigint, bytea, bigint, uuid[], text[], bigint[], text[], text[], uuid[], bigint[], bytea[])
+        """,
         """
         CREATE OR REPLACE FUNCTION emporium_rebase(
             at bigint, at_hash bytea, at_time bigint, ids uuid[], streams text[], versions bigint[], types text[],
-            actors text[], correlations uuid[], times bigint[], records bytea[])
+            actors text[], times bigint[], records bytea[])
         RETURNS TABLE (r_kind smallint, r_name text, r_count bigint, r_last bigint, r_hash bytea)
         LANGUAGE plpgsql ROWS 8 AS $$
         DECLARE
@@ -142,20 +174,18 @@ enum Schema {
             -- In order: each record's fields before its previous hash (position and time patched in), and after it (its
             -- back-pointers, then the rest); whether its stream stands where the node placed it (its first event of it).
             FOR placed IN
-                SELECT lag(u.ord) OVER w_s IS NOT NULL OR coalesce(newest.version, 0) = u.v - 1 AS fits,
+                SELECT lag(u.ord) OVER w_s IS NOT NULL OR coalesce(newest.count, 0) = u.v - 1 AS fits,
                     u.ord + greatest(max(u.g - u.ord) OVER w_o, at_time) AS t,
                     substr(u.rec, 1, 6) || int8send(at + u.ord) || substr(u.rec, 15, 8)
                         || int8send(u.ord + greatest(max(u.g - u.ord) OVER w_o, at_time)) || substr(u.rec, 31, 48) AS front,
-                    int8send(coalesce(at + lag(u.ord) OVER w_s, newest.position, 0))
+                    int8send(coalesce(at + lag(u.ord) OVER w_s, newest.last, 0))
                         || int8send(coalesce(at + lag(u.ord) OVER w_a,
                             (SELECT c.last FROM emporium_chains AS c WHERE c.kind = 1 AND c.name = u.ac), 0))
                         || int8send(coalesce(at + lag(u.ord) OVER w_t,
                             (SELECT c.last FROM emporium_chains AS c WHERE c.kind = 2 AND c.name = u.ty), 0))
                         || substr(u.rec, 135, length(u.rec) - 166) AS back
                 FROM UNNEST(streams, versions, types, actors, times, records) WITH ORDINALITY AS u(s, v, ty, ac, g, rec, ord)
-                LEFT JOIN LATERAL (
-                    SELECT e.version, e.position FROM emporium_events AS e WHERE e.stream = u.s ORDER BY e.version DESC LIMIT 1
-                ) AS newest ON true
+                LEFT JOIN emporium_chains AS newest ON newest.kind = 0 AND newest.name = u.s
                 WINDOW w_s AS (PARTITION BY u.s ORDER BY u.ord), w_a AS (PARTITION BY u.ac ORDER BY u.ord),
                     w_t AS (PARTITION BY u.ty ORDER BY u.ord), w_o AS (ORDER BY u.ord)
                 ORDER BY u.ord
@@ -169,28 +199,30 @@ enum Schema {
                 written[i] := body || previous;
                 stamps[i] := placed.t;
             END LOOP;
-            INSERT INTO emporium_events (position, event_id, stream, version, type, actor, correlation_id, recorded_at, record)
-            SELECT at + u.ord, u.id, u.s, u.v, u.ty, u.ac, u.co, u.t, u.rec
-            FROM UNNEST(ids, streams, versions, types, actors, correlations, stamps, written) WITH ORDINALITY
-                AS u(id, s, v, ty, ac, co, t, rec, ord);
+            INSERT INTO emporium_writes (first, last, recorded_at, streams, types, actors, records)
+            VALUES (at + 1, at + i, stamps[i], streams, types, actors, written);
+            INSERT INTO emporium_event_ids (event_id, position) SELECT u.id, at + u.ord FROM UNNEST(ids) WITH ORDINALITY AS u(id, ord);
             UPDATE emporium_log_head SET position = at + i, hash = previous, recorded_at = stamps[i];
             PERFORM pg_notify('\(channel)', (at + i)::text);
             RETURN QUERY SELECT -1::smallint, NULL::text, at + 1, stamps[i], previous;
-            -- The rows are kept up to `at` here: this write's chains moved in them, as the write of old did, and the mark
-            -- with them, so the next write placed again finds nothing past it but what was written as placed since. The
-            -- mark's lock first (waiting for a keeping outside the head's lock to end), then the rows, in the order every
-            -- keeping takes them.
+            -- Everything is kept up to `at` here: this write's chains moved, as the write of old moved them, and the mark
+            -- with them, so the next write placed again finds nothing past it but what was written as
+            -- placed since. The mark's lock first (waiting for a keeping outside the head's lock to end), then the rows, in
+            -- the order every keeping takes them.
             UPDATE emporium_chains_mark SET position = at + i;
             RETURN QUERY
             WITH moved AS (
                 SELECT m.k, m.nm, count(*) AS added, at + max(m.ord) AS newest
-                FROM (SELECT 1::smallint, a.nm, a.ord FROM UNNEST(actors) WITH ORDINALITY AS a(nm, ord)
+                FROM (SELECT 0::smallint, s.nm, s.ord FROM UNNEST(streams) WITH ORDINALITY AS s(nm, ord)
+                      UNION ALL SELECT 1::smallint, a.nm, a.ord FROM UNNEST(actors) WITH ORDINALITY AS a(nm, ord)
                       UNION ALL SELECT 2::smallint, t.nm, t.ord FROM UNNEST(types) WITH ORDINALITY AS t(nm, ord)) AS m(k, nm, ord)
-                GROUP BY m.k, m.nm)
-            INSERT INTO emporium_chains AS c (kind, name, count, last)
-            SELECT moved.k, moved.nm, moved.added, moved.newest FROM moved
-            ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = EXCLUDED.last
-            RETURNING c.kind, c.name::text, c.count, c.last, NULL::bytea;
+                GROUP BY m.k, m.nm),
+            upserted AS (
+                INSERT INTO emporium_chains AS c (kind, name, count, last)
+                SELECT moved.k, moved.nm, moved.added, moved.newest FROM moved
+                ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = EXCLUDED.last
+                RETURNING c.kind, c.name::text AS name, c.count, c.last)
+            SELECT u.kind, u.name, u.count, u.last, NULL::bytea FROM upserted AS u WHERE u.kind > 0;
         END
         $$
         """,

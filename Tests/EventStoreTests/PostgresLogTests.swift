@@ -649,19 +649,24 @@ import Testing
         await log.close()
     }
 
-    /// A write placed as the node placed it moves no row of an actor's or type's chain that exists: it inserts only the rows
-    /// of the chains it begins, and the rows are kept behind the head (outside its lock, by a node every so many
-    /// positions). A write that reads the chains under the lock (decided in a transaction, or placed again by PostgreSQL)
-    /// keeps them first, so its back-pointers name each chain's newest event though no row said it. The log verifies at
-    /// every step, and a row that says what the records do not is found. A keeping held elsewhere is skipped, not waited
-    /// for.
+    /// A write placed as the node placed it moves no row of a stream's, actor's or type's chain that exists: it inserts only the rows of the chains it begins, and the rows are kept behind the head
+    /// (outside its lock, by a node every so many positions). A write that reads the chains under the lock (decided in a
+    /// transaction, or placed again by PostgreSQL) keeps them first, so its back-pointers name each chain's newest event
+    /// though no row said it. Reads by stream find the events past the mark. The log verifies at every step, and a row that
+    /// says what the records do not is found. A keeping held elsewhere is skipped, not waited for.
     @Test func theChainsAreKeptBehindTheHeadAndWritesUnderTheLockKeepThemFirst() async throws {
         let database = try await TestPostgres.database()
         let first = try await TestPostgres.log(database) { $0.chainsKeptEvery = .max / 2 }
         let second = try await TestPostgres.log(database) { $0.chainsKeptEvery = .max / 2 }
         func chainRows() async throws -> String? {
             try await TestPostgres.text(
-                "SELECT string_agg(name || '=' || count || '@' || last, ' ' ORDER BY kind, name) FROM emporium_chains", on: database)
+                "SELECT string_agg(name || '=' || count || '@' || last, ' ' ORDER BY kind, name) FROM emporium_chains WHERE kind > 0",
+                on: database)
+        }
+        func streamRows() async throws -> String? {
+            try await TestPostgres.text(
+                "SELECT string_agg(name || '=' || count || '@' || last, ' ' ORDER BY name) FROM emporium_chains WHERE kind = 0",
+                on: database)
         }
         func mark() async throws -> Int64? { try await TestPostgres.integer("SELECT position FROM emporium_chains_mark", on: database) }
         let (a, b) = ("user:a:customer", "user:b:customer")
@@ -670,12 +675,14 @@ import Testing
         _ = try await first.append(to: stream("a"), expected: .exact(2), events: [event(actor: a)])
         #expect(first.commitStatistics.oneStatementTransactions == 1)
         #expect(try await chainRows() == "\(a)=0@1 \(b)=0@2 Other=0@2 Tested=0@1", "rows begun, none moved since")
+        #expect(try await streamRows() == "a=0@2")
         #expect(try await mark() == 0)
         #expect(try await first.verify(progress: nil).problems.isEmpty)
         // 4 Other a, by a node that knew nothing (under the lock): the chains kept up to 3 first.
         let fourth = try await second.append(to: stream("b"), expected: .noStream, events: [event("Other", actor: a)])
         #expect(try await second.event(at: fourth.positions[0])?.links == ChainLinks(stream: 0, actor: 3, type: 2))
         #expect(try await chainRows() == "\(a)=2@3 \(b)=1@2 Other=1@2 Tested=2@3")
+        #expect(try await streamRows() == "a=3@3 b=0@4")
         #expect(try await mark() == 3)
         // 5 Tested a, by `first` on a head that moved: placed again by PostgreSQL, the chains kept up to 4 first, then its
         // own chains' rows moved, and the mark with them.
@@ -683,12 +690,19 @@ import Testing
         #expect(first.commitStatistics.rebasedWrites == 1)
         #expect(try await first.event(at: fifth.positions[0])?.links == ChainLinks(stream: 3, actor: 4, type: 3))
         #expect(try await chainRows() == "\(a)=4@5 \(b)=1@2 Other=2@4 Tested=3@5")
+        #expect(try await streamRows() == "a=4@5 b=1@4")
         #expect(try await mark() == 5)
         #expect(try await first.verify(progress: nil).problems.isEmpty)
         // 6 Tested a, written as placed (`first` knows the head again, and that chain): past the mark.
         _ = try await first.append(to: stream("a"), expected: .exact(4), events: [event(actor: a)])
         #expect(first.commitStatistics.rebasedWrites == 1)
         #expect(try await chainRows() == "\(a)=4@5 \(b)=1@2 Other=2@4 Tested=3@5", "not moved by the write")
+        #expect(try await streamRows() == "a=4@5 b=1@4")
+        // Read by stream: the kept events and the one past the mark, forward and backward.
+        #expect(try await second.readStream(stream("a"), from: nil, backward: false, limit: 10).map(\.position) == [1, 2, 3, 5, 6])
+        #expect(try await second.readStream(stream("a"), from: 3, backward: false, limit: 2).map(\.version) == [3, 4])
+        #expect(try await second.readStream(stream("a"), from: nil, backward: true, limit: 2).map(\.position) == [6, 5])
+        #expect(try await second.streamVersion(stream("a")) == 5)
         #expect(try await first.verify(progress: nil).problems.isEmpty)
         // Held by another session: skipped at once.
         let holder = Task {
@@ -704,11 +718,18 @@ import Testing
         // Kept: every row counts its records and names the newest; nothing is left past the mark.
         #expect(try await first.keepChains() == 6)
         #expect(try await chainRows() == "\(a)=5@6 \(b)=1@2 Other=2@4 Tested=4@6")
+        #expect(try await streamRows() == "a=5@6 b=1@4")
+        #expect(try await second.readStream(stream("a"), from: nil, backward: false, limit: 10).map(\.position) == [1, 2, 3, 5, 6])
         #expect(try await first.keepChains() == nil)
         #expect(try await first.verify(progress: nil).problems.isEmpty)
         try await TestPostgres.execute("UPDATE emporium_chains SET count = count + 1 WHERE name = 'Other'", on: database)
         let report = try await first.verify(progress: nil)
         #expect(report.problems.map(\.kind) == [.indexCount] && report.problems.first?.detail.contains("Other") == true)
+        try await TestPostgres.execute("UPDATE emporium_chains SET count = count - 1 WHERE name = 'Other'", on: database)
+        try await TestPostgres.execute("UPDATE emporium_chains SET last = 5 WHERE kind = 0 AND name = 'a'", on: database)
+        let moved = try await first.verify(progress: nil)
+        #expect(
+            moved.problems.map(\.kind) == [.indexCount] && moved.problems.first?.detail.contains("chain 0 a") == true, "\(moved.problems)")
         for log in [first, second] { await log.close() }
     }
 
@@ -798,6 +819,80 @@ import Testing
         await after.close()
     }
 
+    /// A log of record written before one row per write (schema version 2: a row per event in `emporium_events`, with its
+    /// id, stream, version and the rest beside the record; actors' and types' chains kept up to a mark behind the head) is
+    /// rewritten in this layout when a node of this version first connects, in the migration's transaction: the same
+    /// records, byte for byte, every read answering as before, the chains counted again at the head, and writes go on.
+    @Test func aLogOfRecordWrittenARowPerEventIsRewrittenOneRowPerWrite() async throws {
+        let database = try await TestPostgres.database()
+        let before = try await TestPostgres.log(database) { $0.chainsKeptEvery = .max / 2 }
+        for index in 0..<4 {
+            _ = try await before.append(
+                to: stream("order-\(index % 2)"), expected: .any, events: [event(actor: "user:\(index)"), event("Other")])
+        }
+        #expect(try await before.keepChains() == 8)
+        _ = try await before.append(to: stream("order-0"), expected: .exact(4), events: [event()])
+        let records = try await before.read(from: 1, limit: 100)
+        #expect(records.count == 9)
+        await before.close()
+        // As version 2 left it: the records a row each, no streams' chains or events, its own placing function.
+        for statement in [
+            """
+            CREATE TABLE emporium_events (
+            position bigint PRIMARY KEY, event_id uuid NOT NULL UNIQUE, stream text COLLATE "C" NOT NULL, version bigint NOT NULL,
+            type text COLLATE "C" NOT NULL, actor text COLLATE "C" NOT NULL, correlation_id uuid NOT NULL,
+            recorded_at bigint NOT NULL, record bytea NOT NULL, UNIQUE (stream, version))
+            """,
+            """
+            INSERT INTO emporium_events
+            SELECT w.first + u.ord - 1, encode(substr(u.rec, 31, 16), 'hex')::uuid, u.s,
+            ('x' || encode(substr(u.rec, 15, 8), 'hex'))::bit(64)::bigint, u.ty, u.ac, encode(substr(u.rec, 47, 16), 'hex')::uuid,
+            ('x' || encode(substr(u.rec, 23, 8), 'hex'))::bit(64)::bigint, u.rec
+            FROM emporium_writes AS w, UNNEST(w.streams, w.types, w.actors, w.records) WITH ORDINALITY AS u(s, ty, ac, rec, ord)
+            """,
+            """
+            DROP TABLE emporium_writes, emporium_event_ids
+            """,
+            """
+            DELETE FROM emporium_chains WHERE kind = 0
+            """,
+            """
+            DROP FUNCTION emporium_rebase
+            """,
+            """
+            CREATE FUNCTION emporium_rebase(bigint, bytea, bigint, uuid[], text[], bigint[], text[], text[], uuid[], bigint[], bytea[])
+            RETURNS void LANGUAGE sql AS ''
+            """,
+            """
+            UPDATE emporium_schema SET version = 2
+            """,
+        ] {
+            try await TestPostgres.execute(statement, on: database)
+        }
+        let after = try await TestPostgres.log(database) { $0.chainsKeptEvery = .max / 2 }
+        #expect(try await TestPostgres.integer("SELECT version FROM emporium_schema", on: database) == Int64(Schema.version))
+        #expect(try await TestPostgres.integer("SELECT count(*) FROM pg_proc WHERE proname = 'emporium_rebase'", on: database) == 1)
+        #expect(try await TestPostgres.text("SELECT to_regclass('emporium_events')::text", on: database) == nil)
+        #expect(try await TestPostgres.integer("SELECT position FROM emporium_chains_mark", on: database) == 9)
+        #expect(try await after.read(from: 1, limit: 100) == records)
+        #expect(try await after.verify(progress: nil).problems.isEmpty)
+        #expect(try await after.readStream(stream("order-0"), from: nil, backward: false, limit: 10).map(\.position) == [1, 2, 5, 6, 9])
+        #expect(try await after.event(id: records[6].eventId) == records[6])
+        #expect(try await after.events(byActor: "user:2", from: 1, limit: 10) == [records[4]])
+        // Written again, the retry of a stored append is answered from its id; the next append extends every chain.
+        let retried = try await after.append(
+            to: records[8].stream, expected: .any,
+            events: [
+                ProposedEvent(
+                    eventId: records[8].eventId, type: records[8].type, payload: records[8].payload, metadata: records[8].metadata)
+            ])
+        #expect(retried.wasAlreadyStored && retried.positions == [9])
+        let appended = try await after.append(to: stream("order-1"), expected: .exact(4), events: [event("Other", actor: "user:3")])
+        #expect(try await after.event(at: appended.positions[0])?.links == ChainLinks(stream: 8, actor: 7, type: 8))
+        #expect(try await after.verify(progress: nil).problems.isEmpty)
+        await after.close()
+    }
+
     /// A node keeps the chains by itself once the head has moved far enough past their mark.
     @Test func aNodeKeepsTheChainsAsTheHeadMoves() async throws {
         let database = try await TestPostgres.database()
@@ -822,7 +917,11 @@ import Testing
         #expect(try await log.verify(progress: nil).isHealthy)
         try await TestPostgres.execute(
             // Every bit of one byte flipped (writing a fixed byte changed nothing when the byte already was that one).
-            "UPDATE emporium_events SET record = set_byte(record, length(record) - 2, get_byte(record, length(record) - 2) # 255) WHERE position = 3",
+            """
+            UPDATE emporium_writes SET records[3 - first + 1] = set_byte(records[3 - first + 1], length(records[3 - first + 1]) - 2,
+                get_byte(records[3 - first + 1], length(records[3 - first + 1]) - 2) # 255)
+            WHERE first <= 3 AND last >= 3
+            """,
             on: database)
         let report = try await log.verify(progress: nil)
         #expect(!report.isHealthy)
