@@ -793,8 +793,8 @@ public final class PostgresLog: LogBackend, Sendable {
     /// rows of `(version, position, record)`: by their back-pointers (`RecordCodec`: the previous position in the stream
     /// at offset 110), from the newest, which is the last of them past the chains' mark or else the one its row names (the
     /// mark, the row and the writes past it read in one snapshot). `$1` is the stream's name. No index of streams' events
-    /// is kept: each is a row and an index entry per event, which keeping them behind the head cost the writer a sixth of
-    /// its rate on this machine (README, "One row per write").
+    /// is kept: each is a row and an index entry per event, and keeping them even behind the head cost what the write saved
+    /// on this machine (README, "One row per write").
     static func streamWalk(stop: String) -> String {
         """
         WITH RECURSIVE kept AS (
