@@ -52,6 +52,9 @@ public final class PostgresLog: LogBackend, Sendable {
         /// fewer times a chain's row is moved (once per keeping that finds it extended). In `tools/bench-log-ab.sh` against
         /// the build that moved every row in every write: 1.02× the events/s at 512, 1.17× at 4,096.
         public var chainsKeptEvery: UInt64 = 4_096
+        /// How many records one transaction of a start's upkeep moves or counts at most: rewriting a log of record of an
+        /// older layout (`Schema.rewriteStep`) and bringing the chains up to the head (each step within the start timeout).
+        public var upkeepStep: Int64 = 100_000
         /// Tests only: each append transaction sleeps this long in PostgreSQL after writing its rows and before
         /// committing, holding the head locked (a slow commit, to show no reader skips an event that commits late).
         package var holdBeforeCommit: Duration?
@@ -202,7 +205,48 @@ public final class PostgresLog: LogBackend, Sendable {
                     INSERT INTO emporium_schema (singleton, version) VALUES (true, \(Schema.version))
                     ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version
                     """, logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: Schema.rewriteBegins), logger: logger)
             }
+        }
+        try await rewriteRowsPerEvent()
+        let step = options.upkeepStep
+        var kept: Int64?
+        repeat {
+            kept = try await bounded(within: options.startBound) { connection in
+                let rows = try await connection.query(
+                    Self.query("SELECT emporium_keep_chains(true, $1::bigint)", [step]), logger: logger)
+                for try await mark in rows.decode(Int64?.self) { return mark }
+                return nil
+            }
+            if let kept { logger.info("the chains of the log of record kept up to \(kept)") }
+        } while kept != nil
+    }
+
+    /// Rewrites a log of record of schema version 2 (a row per event) one row per write, `upkeepStep` records a
+    /// transaction, each under the migration's lock, until the old table is empty and dropped.
+    private func rewriteRowsPerEvent() async throws {
+        let (logger, most) = (options.logger, options.upkeepStep)
+        var moved = 0
+        while true {
+            let step = try await bounded(within: options.startBound) { connection in
+                try await connection.withTransaction(logger: logger) { connection in
+                    try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+                    var exists = false
+                    for try await found in try await connection.query(
+                        "SELECT to_regclass('emporium_events') IS NOT NULL", logger: logger
+                    ).decode(Bool.self) { exists = found }
+                    guard exists else { return 0 }
+                    var count = 0
+                    for try await rows in try await connection.query(
+                        Self.query(Schema.rewriteStep, [most]), logger: logger
+                    ).decode(Int64.self) { count = Int(rows) }
+                    if count == 0 { try await connection.query("DROP TABLE emporium_events", logger: logger) }
+                    return count
+                }
+            }
+            guard step > 0 else { break }
+            moved += step
+            logger.info("rewriting the log of record one row per write (schema version \(Schema.version)): \(moved) records moved")
         }
     }
 
@@ -548,18 +592,24 @@ public final class PostgresLog: LogBackend, Sendable {
     private let keeping = Mutex<(task: Task<Void, Never>?, head: UInt64, closed: Bool)>((nil, 0, false))
 
     /// Brings the chains up to the head in the background once it has moved `chainsKeptEvery` positions past where this
-    /// node last did (one at a time; a failure is logged and left to the next).
+    /// node last did (one at a time; a failure is logged and left to the next commit). A keeping that ends looks again:
+    /// the commits made while it ran started none.
     private func keepChainsWhenDue(head: UInt64) {
         keeping.withLock { keeping in
             guard !keeping.closed, keeping.task == nil, head >= keeping.head + options.chainsKeptEvery else { return }
             keeping.head = head
             keeping.task = Task {
                 do {
-                    _ = try await self.keepChains()
+                    let kept = try await self.keepChains()
+                    self.keeping.withLock {
+                        $0.task = nil
+                        $0.head = max($0.head, kept ?? 0)
+                    }
+                    self.keepChainsWhenDue(head: self.headWatch.head)
                 } catch {
                     self.options.logger.warning("keeping the chains failed; the next commit tries again", metadata: ["error": "\(error)"])
+                    self.keeping.withLock { $0.task = nil }
                 }
-                self.keeping.withLock { $0.task = nil }
             }
         }
     }

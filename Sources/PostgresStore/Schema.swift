@@ -17,6 +17,39 @@ enum Schema {
             version integer NOT NULL)
         """
 
+    /// A log of record written before version 3 (a row per event, `emporium_events`) is rewritten in this layout when a
+    /// node of this build first connects (`PostgresLog.migrate`), under the migration's lock, in transactions of a bounded
+    /// size each, so that a large log is not one transaction longer than a start may take, and a rewrite cut short goes on
+    /// where it stopped at the next start (the old table is there until it is empty). While it is, the chains' rows are let
+    /// go and their mark set to 0 at every start (version 2 kept no stream's row): they are counted again, in steps too,
+    /// once every record has moved.
+    static let rewriteBegins = """
+        DO $$
+        BEGIN
+            IF to_regclass('emporium_events') IS NOT NULL THEN
+                DELETE FROM emporium_chains;
+                UPDATE emporium_chains_mark SET position = 0;
+            END IF;
+        END
+        $$
+        """
+
+    /// Moves the oldest `$1` records of `emporium_events` (at most) into rows of up to 32, with their ids. Answers how many
+    /// moved (0: none was left, and the table is dropped).
+    static let rewriteStep = """
+        WITH moved AS (
+            DELETE FROM emporium_events WHERE position < (SELECT min(position) FROM emporium_events) + $1::bigint
+            RETURNING position, event_id, stream, type, actor, recorded_at, record),
+        written AS (
+            INSERT INTO emporium_writes (first, last, recorded_at, streams, types, actors, records)
+            SELECT min(m.position), max(m.position), max(m.recorded_at), array_agg(m.stream ORDER BY m.position),
+                array_agg(m.type ORDER BY m.position), array_agg(m.actor ORDER BY m.position), array_agg(m.record ORDER BY m.position)
+            FROM moved AS m GROUP BY (m.position - 1) / 32),
+        ids AS (
+            INSERT INTO emporium_event_ids (event_id, position) SELECT m.event_id, m.position FROM moved AS m)
+        SELECT count(*) FROM moved
+        """
+
     static let statements: [String] = [
         """
         CREATE TABLE IF NOT EXISTS emporium_log_head (
@@ -75,41 +108,16 @@ enum Schema {
         INSERT INTO emporium_chains_mark (singleton, position) SELECT true, position FROM emporium_log_head
         ON CONFLICT (singleton) DO NOTHING
         """,
-        // A log of record written before version 3 (a row per event, `emporium_events`) is rewritten in this layout, in
-        // the migration's transaction: its records in rows of up to 32, every id, and every chain's row counted again at its
-        // head (where the chains' mark then stands).
-        """
-        DO $$
-        BEGIN
-            IF to_regclass('emporium_events') IS NULL THEN
-                RETURN;
-            END IF;
-            INSERT INTO emporium_writes (first, last, recorded_at, streams, types, actors, records)
-            SELECT min(e.position), max(e.position), max(e.recorded_at), array_agg(e.stream ORDER BY e.position),
-                array_agg(e.type ORDER BY e.position), array_agg(e.actor ORDER BY e.position),
-                array_agg(e.record ORDER BY e.position)
-            FROM emporium_events AS e GROUP BY (e.position - 1) / 32;
-            INSERT INTO emporium_event_ids (event_id, position) SELECT e.event_id, e.position FROM emporium_events AS e;
-            DELETE FROM emporium_chains;
-            INSERT INTO emporium_chains (kind, name, count, last)
-            SELECT 0::smallint, e.stream, max(e.version), max(e.position) FROM emporium_events AS e GROUP BY e.stream
-            UNION ALL
-            SELECT 1::smallint, e.actor, count(*), max(e.position) FROM emporium_events AS e GROUP BY e.actor
-            UNION ALL
-            SELECT 2::smallint, e.type, count(*), max(e.position) FROM emporium_events AS e GROUP BY e.type;
-            UPDATE emporium_chains_mark SET position = (SELECT h.position FROM emporium_log_head AS h);
-            DROP TABLE emporium_events;
-        END
-        $$
-        """,
-        // Brings every chain's row up to the head and moves the chains' mark there: the writes past the mark read once
-        // (their names, not their records), each chain they extend counted and moved once. Nothing is locked when the mark is at the head already (it only moves
+        // Brings every chain's row up to the head (or the end of the last write at most `most` positions past the mark,
+        // at least one write) and moves the chains' mark there: the writes past the mark read once (their names, not their
+        // records), each chain they extend counted and moved once. Nothing is locked when the mark is at the head already (it only moves
         // forward, to a head). Otherwise waits for the mark's lock (`wait`: a transaction that holds the head's, which a
         // keeping outside it never waits for) or gives up at once when another holds it (nil). The head it reads is a
         // committed one, a write's end, so every write up to it is committed and seen, with the row of every chain it
         // begins. Answers the new mark (nil: nothing was past it).
+        "DROP FUNCTION IF EXISTS emporium_keep_chains(boolean)",
         """
-        CREATE OR REPLACE FUNCTION emporium_keep_chains(wait boolean) RETURNS bigint
+        CREATE OR REPLACE FUNCTION emporium_keep_chains(wait boolean, most bigint DEFAULT NULL) RETURNS bigint
         LANGUAGE plpgsql AS $$
         DECLARE
             kept bigint;
@@ -126,6 +134,10 @@ enum Schema {
             END IF;
             IF kept IS NULL OR upto <= kept THEN
                 RETURN NULL;
+            END IF;
+            IF most IS NOT NULL AND upto > kept + most THEN
+                SELECT coalesce(max(w.last), (SELECT x.last FROM emporium_writes AS x WHERE x.first = kept + 1)) INTO upto
+                FROM emporium_writes AS w WHERE w.first > kept AND w.last <= kept + most;
             END IF;
             WITH past AS MATERIALIZED (
                 SELECT w.first + u.ord - 1 AS position, u.s, u.ty, u.ac

@@ -35,9 +35,13 @@ import Testing
         /// `second` (when `interfering`) commits until they are done; how many `second` committed.
         func appendConcurrently(from round: Int, interfering: Bool) async throws -> Int {
             let done = Flag()
+            let interfered = Flag()
             return try await withThrowingTaskGroup(of: Int.self) { group in
                 for appender in 0..<appenders {
                     group.addTask {
+                        // Once `second` has committed (under a loaded suite it once came only after `first` was done), so
+                        // `first`'s next write is placed on a head that moved.
+                        while interfering, !interfered.isSet { try await Task.sleep(for: .milliseconds(2)) }
                         for round in round..<(round + rounds) {
                             let appended = try await first.append(
                                 to: stream("order-\(appender)"), expected: round == 0 ? .noStream : .exact(UInt64(round)), events: [event()]
@@ -55,6 +59,7 @@ import Testing
                             _ = try await second.append(
                                 to: stream("goods-1"), expected: count == 0 ? .noStream : .exact(UInt64(count)), events: [event()])
                             count += 1
+                            interfered.set()
                         }
                         return count
                     }
@@ -781,7 +786,7 @@ import Testing
         // As a newer build would leave it: a higher version, and a function of its own.
         try await TestPostgres.execute("UPDATE emporium_schema SET version = 99", on: database)
         try await TestPostgres.execute(
-            "CREATE OR REPLACE FUNCTION emporium_keep_chains(wait boolean) RETURNS bigint LANGUAGE sql AS 'SELECT 42::bigint'",
+            "CREATE OR REPLACE FUNCTION emporium_keep_chains(wait boolean, most bigint DEFAULT NULL) RETURNS bigint LANGUAGE sql AS 'SELECT 42::bigint'",
             on: database)
         do {
             let log = try await connect(database)
@@ -821,8 +826,9 @@ import Testing
 
     /// A log of record written before one row per write (schema version 2: a row per event in `emporium_events`, with its
     /// id, stream, version and the rest beside the record; actors' and types' chains kept up to a mark behind the head) is
-    /// rewritten in this layout when a node of this version first connects, in the migration's transaction: the same
-    /// records, byte for byte, every read answering as before, the chains counted again at the head, and writes go on.
+    /// rewritten in this layout when a node of this version first connects, a few records a transaction: a rewrite cut
+    /// short goes on at the next start where it stopped; then the same records, byte for byte, every read answering as
+    /// before, the chains counted again at the head (in steps too), and writes go on.
     @Test func aLogOfRecordWrittenARowPerEventIsRewrittenOneRowPerWrite() async throws {
         let database = try await TestPostgres.database()
         let before = try await TestPostgres.log(database) { $0.chainsKeptEvery = .max / 2 }
@@ -869,7 +875,31 @@ import Testing
         ] {
             try await TestPostgres.execute(statement, on: database)
         }
-        let after = try await TestPostgres.log(database) { $0.chainsKeptEvery = .max / 2 }
+        // The first start fails in its second step (the records from 5 on), after the first committed.
+        for statement in [
+            "CREATE TABLE emporium_event_ids (event_id uuid PRIMARY KEY, position bigint NOT NULL)",
+            """
+            CREATE FUNCTION cut_short() RETURNS trigger LANGUAGE plpgsql
+            AS $$ BEGIN IF NEW.position = 6 THEN RAISE EXCEPTION 'cut short'; END IF; RETURN NEW; END $$
+            """,
+            "CREATE TRIGGER cut_short BEFORE INSERT ON emporium_event_ids FOR EACH ROW EXECUTE FUNCTION cut_short()",
+        ] {
+            try await TestPostgres.execute(statement, on: database)
+        }
+        do {
+            await (try await TestPostgres.log(database) { $0.upkeepStep = 4 }).close()
+            Issue.record("the rewrite was not cut short")
+        } catch {}
+        #expect(try await TestPostgres.integer("SELECT count(*) FROM emporium_events", on: database) == 5)
+        #expect(try await TestPostgres.text("SELECT string_agg(first || '-' || last, ' ') FROM emporium_writes", on: database) == "1-4")
+        try await TestPostgres.execute("DROP TRIGGER cut_short ON emporium_event_ids", on: database)
+        let after = try await TestPostgres.log(database) {
+            $0.chainsKeptEvery = .max / 2
+            $0.upkeepStep = 4
+        }
+        #expect(
+            try await TestPostgres.text("SELECT string_agg(first || '-' || last, ' ' ORDER BY first) FROM emporium_writes", on: database)
+                == "1-4 5-8 9-9")
         #expect(try await TestPostgres.integer("SELECT version FROM emporium_schema", on: database) == Int64(Schema.version))
         #expect(try await TestPostgres.integer("SELECT count(*) FROM pg_proc WHERE proname = 'emporium_rebase'", on: database) == 1)
         #expect(try await TestPostgres.text("SELECT to_regclass('emporium_events')::text", on: database) == nil)
@@ -890,6 +920,12 @@ import Testing
         let appended = try await after.append(to: stream("order-1"), expected: .exact(4), events: [event("Other", actor: "user:3")])
         #expect(try await after.event(at: appended.positions[0])?.links == ChainLinks(stream: 8, actor: 7, type: 8))
         #expect(try await after.verify(progress: nil).problems.isEmpty)
+        // Kept a step at a time: up to the end of the last write within the step, or of the first write when it is longer.
+        _ = try await after.append(to: stream("order-2"), expected: .noStream, events: [event(), event()])
+        for expected: Int64 in [10, 12] {
+            #expect(try await TestPostgres.integer("SELECT emporium_keep_chains(true, 1)", on: database) == expected)
+            #expect(try await after.verify(progress: nil).problems.isEmpty)
+        }
         await after.close()
     }
 
