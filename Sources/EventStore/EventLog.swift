@@ -164,15 +164,17 @@ public final class EventLog: Sendable {
 
     /// Rejects, before anything is queued, an append that can never be written.
     package static func validate(_ appends: [StreamAppend]) throws(EventLogError) -> Int {
+        // Duplicates are looked for only where there can be any (most appends are one event to one stream).
+        let (manyStreams, manyEvents) = (appends.count > 1, appends.count > 1 || (appends.first?.events.count ?? 0) > 1)
         var streams = Set<StreamName>()
         var ids = Set<UUID>()
         var events = 0
         var bytes = 0
         for append in appends {
-            guard streams.insert(append.stream).inserted else { throw .duplicateStreamInAppend(stream: append.stream) }
+            guard !manyStreams || streams.insert(append.stream).inserted else { throw .duplicateStreamInAppend(stream: append.stream) }
             guard !append.events.isEmpty else { throw .emptyAppend }
             for event in append.events {
-                guard ids.insert(event.eventId).inserted else { throw .duplicateEventInAppend(eventId: event.eventId) }
+                guard !manyEvents || ids.insert(event.eventId).inserted else { throw .duplicateEventInAppend(eventId: event.eventId) }
                 try LogLimits.checkName(event.type, field: "type", maxBytes: LogLimits.typeNameBytesMax)
                 try LogLimits.checkName(event.metadata.actor, field: "actor", maxBytes: LogLimits.actorBytesMax)
                 if let key = event.metadata.idempotencyKey {

@@ -154,10 +154,11 @@ struct AppendPlan {
             let first = (chains[streamKey]?.count ?? 0) + 1
             for event in append.events {
                 let position = head.position + 1
+                let stream = extend(streamKey, to: position)
                 let links = ChainLinks(
-                    stream: extend(streamKey, to: position), actor: extend(ChainKey(kind: 1, name: event.metadata.actor), to: position),
-                    type: extend(ChainKey(kind: 2, name: event.type), to: position))
-                let version = chains[streamKey]?.count ?? 1
+                    stream: stream.previous, actor: extend(ChainKey(kind: 1, name: event.metadata.actor), to: position).previous,
+                    type: extend(ChainKey(kind: 2, name: event.type), to: position).previous)
+                let version = stream.count
                 let now = event.recordedAt ?? clock.now()
                 let recordedAt = head.recordedAt.map { max(now, Timestamp(nanosecondsSinceEpoch: $0.nanosecondsSinceEpoch + 1)) } ?? now
                 let placement = RecordCodec.Placement(
@@ -179,15 +180,17 @@ struct AppendPlan {
         return AppendResult(positions: positions, streams: results, wasAlreadyStored: false)
     }
 
-    /// Adds `position` to a chain; returns the position it follows (0 for a new chain, which it then begins).
-    private mutating func extend(_ key: ChainKey, to position: UInt64) -> UInt64 {
-        guard let chain = chains[key] else {
+    /// Adds `position` to a chain; returns the position it follows (0 for a new chain, which it then begins) and the
+    /// chain's length with it. The key is hashed once when the chain is known (three chains an event).
+    private mutating func extend(_ key: ChainKey, to position: UInt64) -> (previous: UInt64, count: UInt64) {
+        guard let index = chains.index(forKey: key) else {
             chains[key] = Chain(count: 1, last: position)
             begun.insert(key)
-            return 0
+            return (0, 1)
         }
-        chains[key] = Chain(count: chain.count + 1, last: position)
-        return chain.last
+        let chain = chains.values[index]
+        chains.values[index] = Chain(count: chain.count + 1, last: position)
+        return (chain.last, chain.count + 1)
     }
 
     /// When every event id is stored already, the stored result (a retry); when only some are, a rejection.
@@ -317,8 +320,7 @@ struct AppendPlan {
     /// `$10`); prepared once per writer connection (planning it cost as much as writing a dozen events). `current` locks
     /// the head, waiting for the transaction that holds it (this node's write before, or another node's; inside a
     /// transaction that locked it already, at once), and reads it as that one committed it. No row of a chain that exists
-    /// is written, and no stream's event by version: the chains' keeper brings those up behind the head
-    /// (`PostgresLog.keepChains`). The records are written only if it is the plan's start, the very position and hash,
+    /// is written: the chains' keeper brings those up behind the head (`PostgresLog.keepChains`). The records are written only if it is the plan's start, the very position and hash,
     /// and no chain taken to be new exists: the head is written only under its lock, so when it is the start nothing else
     /// was committed since the node learned what the plan stands on, and the statement's snapshot (taken no earlier than
     /// that) shows the chains as they were then (a chain's row is inserted by the write that begins it). Each chain taken

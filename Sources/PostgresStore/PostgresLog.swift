@@ -237,9 +237,9 @@ public final class PostgresLog: LogBackend, Sendable {
                     ).decode(Bool.self) { exists = found }
                     guard exists else { return 0 }
                     var count = 0
-                    for try await rows in try await connection.query(
+                    for try await moved in try await connection.query(
                         Self.query(Schema.rewriteStep, [most]), logger: logger
-                    ).decode(Int64.self) { count = Int(rows) }
+                    ).decode(Int64.self) { count = Int(moved) }
                     if count == 0 { try await connection.query("DROP TABLE emporium_events", logger: logger) }
                     return count
                 }
@@ -934,8 +934,8 @@ public final class PostgresLog: LogBackend, Sendable {
             """)
     }
 
-    /// Records from `position` on whose write has a name in `column` equal to `name`, and whose own is (`names`, the same
-    /// column unnested beside the records): the writes walked in position order from the one that holds `position`.
+    /// The records from `position` on whose name in `column` (`actors` or `types`, unnested beside the records) is `name`:
+    /// the writes that hold one, walked in position order from the one that holds `position`.
     private func records(named name: String, in column: String, from position: UInt64, limit: Int) async throws -> [RecordedEvent] {
         let start = Int64(min(max(position, 1), UInt64(Int64.max)))
         return try await records(

@@ -25,19 +25,26 @@ extension PostgresLog {
             mark = UInt64(position)
             if let kind, let name, let count, let last { chainsStored.append((kind, name, UInt64(count), UInt64(last))) }
         }
-        let head = try await head()
+        // The head and the ids stored up to it, in one snapshot; the walk goes up to that head (nodes may append meanwhile).
+        let headRows = try await run { client in
+            try await client.query(
+                "SELECT position, hash, recorded_at, (SELECT count(*) FROM emporium_event_ids) FROM emporium_log_head",
+                logger: options.logger)
+        }
+        var head = LogHead.empty
+        var idsStored: Int64 = 0
+        for try await (position, hash, recordedAt, ids) in headRows.decode((Int64, ByteBuffer, Int64?, Int64).self) {
+            head = LogHead(
+                position: UInt64(position), hash: Digest(bytes: Array(hash.readableBytesView)),
+                recordedAt: recordedAt.map(Timestamp.init(nanosecondsSinceEpoch:)))
+            idsStored = ids
+        }
         var problems: [VerifyProblem] = []
         func note(_ kind: VerifyProblem.Kind, _ position: UInt64?, _ detail: String) {
             if problems.count < EventLog.verifyProblemsMax {
                 problems.append(VerifyProblem(kind: kind, position: position, detail: detail))
             }
         }
-        let counts = try await run { client in
-            try await client.query(
-                "SELECT count(*) FROM emporium_event_ids", logger: options.logger)
-        }
-        var idsStored: Int64 = 0
-        for try await count in counts.decode(Int64.self) { idsStored = count }
         var previous = LogHead.empty
         var streams: [String: ChainSeen] = [:]
         var streamsAtMark = streams
@@ -53,7 +60,8 @@ extension PostgresLog {
                     """
                     SELECT w.first, w.last, w.recorded_at, cardinality(w.records), w.first + u.ord - 1, u.s, u.ty, u.ac, u.rec,
                         i.position
-                    FROM (SELECT * FROM emporium_writes WHERE first >= \(next) ORDER BY first LIMIT 100) AS w
+                    FROM (SELECT * FROM emporium_writes WHERE first >= \(next) AND first <= \(Int64(head.position))
+                          ORDER BY first LIMIT 100) AS w
                     CROSS JOIN LATERAL UNNEST(w.streams, w.types, w.actors, w.records) WITH ORDINALITY AS u(s, ty, ac, rec, ord)
                     LEFT JOIN emporium_event_ids AS i ON i.event_id = CAST(encode(substr(u.rec, 31, 16), 'hex') AS uuid)
                     ORDER BY w.first, u.ord
