@@ -5,13 +5,14 @@
 # PostgreSQL (fsync on), alternating in every round —
 #   layouts:    the log of record's table as it was written until the
 #               thirty-fifth session (every actor's and type's chain row a
-#               write extends upserted); without the chains' rows (as it is
-#               written since: they are kept behind the head, outside the
-#               lock); without them and the (stream, version) index; the
-#               actors' chains as an index; narrow rows; one row per write
-#               with a narrow row per event; one row per write with an id row
-#               per event; one row per write and nothing per event
-#               (pgbench -c 1);
+#               write extends upserted); without the chains' rows (as it was
+#               written in the thirty-fifth: they are kept behind the head,
+#               outside the lock); without them and the (stream, version)
+#               index; the actors' chains as an index; narrow rows; one row
+#               per write with a narrow row per event; one row per write with
+#               an id row per event (as it is written since the thirty-sixth
+#               session, beside the names the chains' keeper reads); one row
+#               per write and nothing per event (pgbench -c 1);
 #   two conns:  the same statement from two connections (pgbench -c 2: one
 #               waits for the head's lock while the other writes);
 #   pipelined:  one connection with 1, 2 or 3 statements on the wire at once
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
