@@ -13,31 +13,28 @@ extension PostgresLog {
     /// with what the walk found (the chains' rows as of their mark:
     /// `keepChains`).
     public func verify(progress: ((Int, UInt64) -> Void)? = nil) async throws -> VerifyReport {
-        // The chains' rows and their mark first, in one snapshot, then the head: the walk goes past the mark.
-        let chainRows = try await run { client in
+        // The head, the ids stored up to it, the chains' mark and rows, in one snapshot (one statement); the walk goes up
+        // to that head, past the mark (nodes may append meanwhile, and begin chains: a chain's row commits with its first
+        // record).
+        let rows = try await run { client in
             try await client.query(
-                "SELECT m.position, c.kind, c.name, c.count, c.last FROM emporium_chains_mark AS m LEFT JOIN emporium_chains AS c ON true",
-                logger: options.logger)
-        }
-        var mark: UInt64 = 0
-        var chainsStored: [(kind: Int16, name: String, count: UInt64, last: UInt64)] = []
-        for try await (position, kind, name, count, last) in chainRows.decode((Int64, Int16?, String?, Int64?, Int64?).self) {
-            mark = UInt64(position)
-            if let kind, let name, let count, let last { chainsStored.append((kind, name, UInt64(count), UInt64(last))) }
-        }
-        // The head and the ids stored up to it, in one snapshot; the walk goes up to that head (nodes may append meanwhile).
-        let headRows = try await run { client in
-            try await client.query(
-                "SELECT position, hash, recorded_at, (SELECT count(*) FROM emporium_event_ids) FROM emporium_log_head",
-                logger: options.logger)
+                """
+                SELECT h.position, h.hash, h.recorded_at, (SELECT count(*) FROM emporium_event_ids), m.position,
+                    c.kind, c.name, c.count, c.last
+                FROM emporium_log_head AS h CROSS JOIN emporium_chains_mark AS m LEFT JOIN emporium_chains AS c ON true
+                """, logger: options.logger)
         }
         var head = LogHead.empty
-        var idsStored: Int64 = 0
-        for try await (position, hash, recordedAt, ids) in headRows.decode((Int64, ByteBuffer, Int64?, Int64).self) {
+        var (idsStored, mark): (Int64, UInt64) = (0, 0)
+        var chainsStored: [(kind: Int16, name: String, count: UInt64, last: UInt64)] = []
+        for try await (position, hash, recordedAt, ids, marked, kind, name, count, last)
+            in rows.decode((Int64, ByteBuffer, Int64?, Int64, Int64, Int16?, String?, Int64?, Int64?).self)
+        {
             head = LogHead(
                 position: UInt64(position), hash: Digest(bytes: Array(hash.readableBytesView)),
                 recordedAt: recordedAt.map(Timestamp.init(nanosecondsSinceEpoch:)))
-            idsStored = ids
+            (idsStored, mark) = (ids, UInt64(marked))
+            if let kind, let name, let count, let last { chainsStored.append((kind, name, UInt64(count), UInt64(last))) }
         }
         var problems: [VerifyProblem] = []
         func note(_ kind: VerifyProblem.Kind, _ position: UInt64?, _ detail: String) {

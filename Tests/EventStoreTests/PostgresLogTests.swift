@@ -945,6 +945,31 @@ import Testing
         await log.close()
     }
 
+    /// Verify on a log that another node appends to meanwhile walks up to the head it read, with the ids stored up to it:
+    /// the appends it did not see are no problem.
+    @Test func verifyWhileANodeAppendsFindsNothingWrong() async throws {
+        let database = try await TestPostgres.database()
+        let log = try await connect(database)
+        let writer = try await connect(database)
+        for index in 0..<20 { _ = try await writer.append(to: stream("order-\(index)"), expected: .noStream, events: [event()]) }
+        let done = Flag()
+        let appending = Task {
+            var index = 20
+            while !done.isSet {
+                _ = try await writer.append(to: stream("order-\(index)"), expected: .noStream, events: [event(), event("Other")])
+                index += 1
+            }
+            return index - 20
+        }
+        for _ in 0..<5 {
+            let report = try await log.verify(progress: nil)
+            #expect(report.problems.isEmpty, "\(report.problems)")
+        }
+        done.set()
+        #expect(try await appending.value > 0)
+        for node in [log, writer] { await node.close() }
+    }
+
     /// Verify reads every record in PostgreSQL: a byte changed behind the log's back is found at its position.
     @Test func verifyFindsARecordDamagedInPostgreSQL() async throws {
         let database = try await TestPostgres.database()
