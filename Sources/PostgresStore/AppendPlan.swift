@@ -63,9 +63,7 @@ struct AppendPlan {
         // it extends.
         let read: EventLoopFuture<PostgresQueryResult> = connection.query(
             """
-            SELECT 0::smallint, i.position, w.records[i.position - w.first + 1], NULL, NULL FROM emporium_event_ids AS i
-            CROSS JOIN LATERAL (
-                SELECT first, records FROM emporium_writes WHERE first <= i.position ORDER BY first DESC LIMIT 1) AS w
+            SELECT 0::smallint, i.position, \(unescaped: PostgresLog.recordAt("i")), NULL, NULL FROM emporium_event_ids AS i
             WHERE i.event_id = ANY(\(ids))
             UNION ALL
             SELECT (kind + 1)::smallint, count, NULL, name, last FROM emporium_chains

@@ -46,8 +46,8 @@ public final class PostgresLog: LogBackend, Sendable {
         public var startTimeout = Duration.seconds(30)
         /// The start timeout as applied: never shorter than a request's.
         var startBound: Duration { max(startTimeout, answerTimeout) }
-        /// How many positions the head may move past the chains' mark before this node brings the actors' and types'
-        /// chains up to it (`keepChains`), outside the head's lock. The fewer, the fewer records a write that reads the
+        /// How many positions the head may move past the chains' mark before this node brings the streams', actors' and
+        /// types' chains up to it (`keepChains`), outside the head's lock. The fewer, the fewer records a write that reads the
         /// chains under the lock (placed again by PostgreSQL, or decided in a transaction) keeps first; the more, the
         /// fewer times a chain's row is moved (once per keeping that finds it extended). In `tools/bench-log-ab.sh` against
         /// the build that moved every row in every write: 1.02× the events/s at 512, 1.17× at 4,096.
@@ -614,10 +614,10 @@ public final class PostgresLog: LogBackend, Sendable {
         }
     }
 
-    /// Brings every actor's and type's chain row up to the head and moves the chains' mark there (`emporium_keep_chains`),
-    /// in a transaction of its own that does not take the head's lock, so appends go on meanwhile. Nil when another
-    /// keeping holds the mark (on this node or another, or a write under the head's lock) or nothing is past it;
-    /// otherwise the new mark.
+    /// Brings every stream's, actor's and type's chain row up to the head and moves the chains' mark there
+    /// (`emporium_keep_chains`), in a transaction of its own that does not take the head's lock, so appends go on
+    /// meanwhile. Nil when another keeping holds the mark (on this node or another, or a write under the head's lock) or
+    /// nothing is past it; otherwise the new mark.
     @discardableResult
     public func keepChains() async throws -> UInt64? {
         let logger = options.logger
@@ -867,11 +867,16 @@ public final class PostgresLog: LogBackend, Sendable {
         """
     }
 
+    /// The first position of the write that holds `position` (an SQL expression), by the writes' primary key.
+    static func writeHolding(_ position: String) -> String {
+        "coalesce((SELECT max(x.first) FROM emporium_writes AS x WHERE x.first <= \(position)), 1)"
+    }
+
     /// The record at a position of a row of `from` (`$from.position`), out of the write that holds it.
     static func recordAt(_ from: String) -> String {
         """
         (SELECT w.records[\(from).position - w.first + 1] FROM emporium_writes AS w
-         WHERE w.first <= \(from).position ORDER BY w.first DESC LIMIT 1)
+         WHERE w.first = \(writeHolding("\(from).position")))
         """
     }
 
@@ -925,13 +930,14 @@ public final class PostgresLog: LogBackend, Sendable {
     /// The records at positions `start` to `end`, out of the writes that hold them (the first of them may begin before).
     private func records(between start: Int64, and end: Int64) async throws -> [RecordedEvent] {
         try await records(
-            """
-            SELECT w.first + u.ord - 1 AS position, u.rec FROM emporium_writes AS w
-            CROSS JOIN LATERAL UNNEST(w.records) WITH ORDINALITY AS u(rec, ord)
-            WHERE w.first >= coalesce((SELECT max(x.first) FROM emporium_writes AS x WHERE x.first <= \(start)), 1)
-              AND w.first <= \(end) AND w.first + u.ord - 1 BETWEEN \(start) AND \(end)
-            ORDER BY 1
-            """)
+            Self.query(
+                """
+                SELECT w.first + u.ord - 1 AS position, u.rec FROM emporium_writes AS w
+                CROSS JOIN LATERAL UNNEST(w.records) WITH ORDINALITY AS u(rec, ord)
+                WHERE w.first >= \(Self.writeHolding("$1::bigint")) AND w.first <= $2::bigint
+                  AND w.first + u.ord - 1 BETWEEN $1::bigint AND $2::bigint
+                ORDER BY 1
+                """, [start, end]))
     }
 
     /// The records from `position` on whose name in `column` (`actors` or `types`, unnested beside the records) is `name`:
@@ -943,7 +949,7 @@ public final class PostgresLog: LogBackend, Sendable {
                 """
                 SELECT w.first + u.ord - 1, u.rec FROM emporium_writes AS w
                 CROSS JOIN LATERAL UNNEST(w.\(column), w.records) WITH ORDINALITY AS u(name, rec, ord)
-                WHERE w.first >= coalesce((SELECT max(x.first) FROM emporium_writes AS x WHERE x.first <= $2::bigint), 1)
+                WHERE w.first >= \(Self.writeHolding("$2::bigint"))
                   AND $1::text = ANY(w.\(column)) AND u.name = $1::text AND w.first + u.ord - 1 >= $2::bigint
                 ORDER BY w.first, u.ord LIMIT $3::bigint
                 """, [name, start, Int64(min(max(limit, 0), LogLimits.readPageEventsMax))]))
@@ -961,13 +967,14 @@ public final class PostgresLog: LogBackend, Sendable {
     public func events(correlatedWith id: UUID, from position: UInt64, limit: Int) async throws -> [RecordedEvent] {
         let start = Int64(min(max(position, 1), UInt64(Int64.max)))
         return try await records(
-            """
-            SELECT w.first + u.ord - 1, u.rec FROM emporium_writes AS w
-            CROSS JOIN LATERAL UNNEST(w.records) WITH ORDINALITY AS u(rec, ord)
-            WHERE w.first >= coalesce((SELECT max(x.first) FROM emporium_writes AS x WHERE x.first <= \(start)), 1)
-              AND substr(u.rec, 47, 16) = uuid_send(\(id)) AND w.first + u.ord - 1 >= \(start)
-            ORDER BY w.first, u.ord LIMIT \(Int64(min(max(limit, 0), LogLimits.readPageEventsMax)))
-            """)
+            Self.query(
+                """
+                SELECT w.first + u.ord - 1, u.rec FROM emporium_writes AS w
+                CROSS JOIN LATERAL UNNEST(w.records) WITH ORDINALITY AS u(rec, ord)
+                WHERE w.first >= \(Self.writeHolding("$2::bigint"))
+                  AND substr(u.rec, 47, 16) = uuid_send($1::uuid) AND w.first + u.ord - 1 >= $2::bigint
+                ORDER BY w.first, u.ord LIMIT $3::bigint
+                """, [id, start, Int64(min(max(limit, 0), LogLimits.readPageEventsMax))]))
     }
 
     /// A binary search over positions for the first write whose newest record is at or after `time` (`recordedAt`
@@ -981,9 +988,7 @@ public final class PostgresLog: LogBackend, Sendable {
                 UNION ALL
                 SELECT CASE WHEN w.recorded_at >= \(time.nanosecondsSinceEpoch) THEN s.low ELSE w.last + 1 END,
                        CASE WHEN w.recorded_at >= \(time.nanosecondsSinceEpoch) THEN w.first ELSE s.high END
-                FROM search AS s CROSS JOIN LATERAL (
-                    SELECT x.first, x.last, x.recorded_at FROM emporium_writes AS x WHERE x.first <= (s.low + s.high) / 2
-                    ORDER BY x.first DESC LIMIT 1) AS w
+                FROM search AS s JOIN emporium_writes AS w ON w.first = \(unescaped: Self.writeHolding("(s.low + s.high) / 2"))
                 WHERE s.low < s.high)
             SELECT w.first + u.ord - 1, u.rec FROM emporium_writes AS w
             CROSS JOIN LATERAL UNNEST(w.records) WITH ORDINALITY AS u(rec, ord)

@@ -5,9 +5,9 @@ enum Schema {
     static let channel = "emporium_log"
 
     /// The schema's version, kept in the log of record (`emporium_schema`): a node refuses one newer than its build's.
-    /// 3: one row per write (`emporium_writes`), streams' events kept behind the head; 2: actors' and types' chains kept
-    /// behind the head (`emporium_keep_chains`); 1 (no row): before. A node of a build
-    /// before version 2 knows no version and would put its own functions back: every node of a log of record runs the
+    /// 3: one row per write (`emporium_writes`), streams' chains kept behind the head too; 2: actors' and types' chains
+    /// kept behind the head (`emporium_keep_chains`); 1 (no row): before. A node of a build before version 2 knows no
+    /// version and would put its own functions back: every node of a log of record runs the
     /// same build (upgrading: stop them all, start the new build).
     static let version: Int32 = 3
 
@@ -93,7 +93,7 @@ enum Schema {
             last bigint NOT NULL,
             PRIMARY KEY (kind, name))
         """,
-        // How far the chains' rows and the streams' events are kept (`emporium_keep_chains`): a chain's row counts its
+        // How far the chains' rows are kept (`emporium_keep_chains`): a chain's row counts its
         // events at or before this position and names the newest of them. They are kept behind the head, so that a write
         // placed as the node placed it moves no row of a chain that exists: it inserts only the rows of the chains it
         // begins (count 0, its newest position in them), which the next write taking a chain to be new looks up. A node
@@ -110,8 +110,8 @@ enum Schema {
         """,
         // Brings every chain's row up to the head (or the end of the last write at most `most` positions past the mark,
         // at least one write) and moves the chains' mark there: the writes past the mark read once (their names, not their
-        // records), each chain they extend counted and moved once. Nothing is locked when the mark is at the head already (it only moves
-        // forward, to a head). Otherwise waits for the mark's lock (`wait`: a transaction that holds the head's, which a
+        // records), each chain they extend counted and moved once. Nothing is locked when the mark is at the head already
+        // (it only moves forward, to a head). Otherwise waits for the mark's lock (`wait`: a transaction that holds the head's, which a
         // keeping outside it never waits for) or gives up at once when another holds it (nil). The head it reads is a
         // committed one, a write's end, so every write up to it is committed and seen, with the row of every chain it
         // begins. Answers the new mark (nil: nothing was past it).
@@ -161,8 +161,8 @@ enum Schema {
         // hash taken again, in order. Only when every stream of the write stands where the node placed it (so every
         // expectation it checked still holds and every version is the same); otherwise it writes nothing. The chains are
         // kept up to the head first (what was written as placed since the last keeping), so a chain's row is exact; then
-        // the write's own chains' rows are moved and the mark with them (on a cluster's nodes, whose
-        // writes are placed again most of the time, the first keeping then finds little or nothing). Answers the head it
+        // the write's own chains' rows are moved and the mark with them (on a cluster's nodes, whose writes are placed
+        // again most of the time, the first keeping then finds little or nothing). Answers the head it
         // wrote (kind -1: first position, time, hash) and the actor (1) and type (2) chains it moved, with their newest
         // positions.
         """
@@ -218,9 +218,9 @@ enum Schema {
             PERFORM pg_notify('\(channel)', (at + i)::text);
             RETURN QUERY SELECT -1::smallint, NULL::text, at + 1, stamps[i], previous;
             -- Everything is kept up to `at` here: this write's chains moved, as the write of old moved them, and the mark
-            -- with them, so the next write placed again finds nothing past it but what was written as
-            -- placed since. The mark's lock first (waiting for a keeping outside the head's lock to end), then the rows, in
-            -- the order every keeping takes them.
+            -- with them, so the next write placed again finds nothing past it but what was written as placed since. The
+            -- mark's lock first (waiting for a keeping outside the head's lock to end), then the rows, in the order every
+            -- keeping takes them.
             UPDATE emporium_chains_mark SET position = at + i;
             RETURN QUERY
             WITH moved AS (

@@ -654,8 +654,9 @@ import Testing
         await log.close()
     }
 
-    /// A write placed as the node placed it moves no row of a stream's, actor's or type's chain that exists: it inserts only the rows of the chains it begins, and the rows are kept behind the head
-    /// (outside its lock, by a node every so many positions). A write that reads the chains under the lock (decided in a
+    /// A write placed as the node placed it moves no row of a stream's, actor's or type's chain that exists: it inserts
+    /// only the rows of the chains it begins, and the rows are kept behind the head (outside its lock, by a node every so
+    /// many positions). A write that reads the chains under the lock (decided in a
     /// transaction, or placed again by PostgreSQL) keeps them first, so its back-pointers name each chain's newest event
     /// though no row said it. Reads by stream find the events past the mark. The log verifies at every step, and a row that
     /// says what the records do not is found. A keeping held elsewhere is skipped, not waited for.
