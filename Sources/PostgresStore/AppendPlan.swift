@@ -135,6 +135,9 @@ struct AppendPlan {
 
     /// Whether the plan starts from what the node knows to be exact: only then may it be written as placed.
     let exact: Bool
+    /// Whether the write notifies listeners of the new head at commit (not when no one but the writing node listens:
+    /// `PostgresLog.othersListen`).
+    var notifies = true
 
     /// Places one append after everything placed before it, or says why it cannot be (and then places nothing).
     mutating func place(_ appends: [StreamAppend], clock: any LogClock) throws(EventLogError) -> AppendResult {
@@ -288,7 +291,8 @@ struct AppendPlan {
     }
 
     /// What a write binds, `$1` to `$18`: the records (the first's position, each's id, stream, version, type, actor and
-    /// time, and its bytes), the chains they begin (taken to be new: checked), the new head, the notification's payload,
+    /// time, and its bytes), the chains they begin (taken to be new: checked), the new head, the notification's payload
+    /// (empty: none is sent),
     /// the head the plan starts from (none, -1, when it is not `exact`), and whether PostgreSQL may place the records again
     /// when the plan does not hold (not inside a transaction that locked the head and read what the plan stands on: there
     /// it holds).
@@ -302,7 +306,7 @@ struct AppendPlan {
             BinaryArray.int2(begun.map(\.key.kind)), BinaryArray.text(begun.map(\.key.name)),
             BinaryArray.int8(begun.map { Int64($0.last) }),
             Self.data(Int64(head.position)), Self.data(ByteBuffer(bytes: head.hash.bytes)),
-            Self.data(head.recordedAt?.nanosecondsSinceEpoch ?? 0), Self.data(String(head.position)),
+            Self.data(head.recordedAt?.nanosecondsSinceEpoch ?? 0), Self.data(notifies ? String(head.position) : ""),
             Self.data(exact ? Int64(start.position) : -1), Self.data(ByteBuffer(bytes: start.hash.bytes)), Self.data(mayRebase),
         ]
     }
@@ -349,7 +353,7 @@ struct AppendPlan {
         head AS (
             UPDATE emporium_log_head SET position = $12::bigint, hash = $13::bytea, recorded_at = $14::bigint
             WHERE (SELECT ok FROM checked)),
-        notified AS (SELECT pg_notify('\(Schema.channel)', $15::text) FROM checked WHERE ok),
+        notified AS (SELECT pg_notify('\(Schema.channel)', $15::text) FROM checked WHERE ok AND $15::text <> ''),
         rebased AS (
             SELECT r.* FROM checked AS c
             CROSS JOIN LATERAL emporium_rebase(c.position, c.hash, c.recorded_at, $2, $3, $4, $5, $6, $7, $8) AS r

@@ -17,6 +17,80 @@ import Testing
         }
     }
 
+    /// A node alone sends no notification at commit (no one else would hear it). Once another node listens, it notifies
+    /// (it counted the listeners at its next poll, or heard the newcomer say it `joined`); once that one is gone, it stops
+    /// again after its next poll has counted them.
+    @Test func aNodeAloneNotifiesNoOneAndNotifiesOnceAnotherListens() async throws {
+        let database = try await TestPostgres.database()
+        let first = try await TestPostgres.log(database) { $0.pollInterval = .milliseconds(100) }
+        let appending = Appending(to: first)
+        #expect(!first.notifiesCommits, "counted when it connected")
+        let alone = try await TestPostgres.notifications(on: Schema.channel, of: database) {
+            for _ in 0..<3 { _ = try await appending.next() }
+        }
+        #expect(alone.isEmpty, "\(alone)")
+        let second = try await TestPostgres.log(database) { $0.pollInterval = .seconds(60) }
+        let joined = try await TestPostgres.notifications(on: Schema.channel, of: database) {
+            try await appending.untilHeard(by: second)
+        }
+        #expect(!joined.isEmpty && joined.allSatisfy { UInt64($0) != nil || $0 == PostgresLog.joinedPayload }, "\(joined)")
+        await second.close()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while first.notifiesCommits, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let left = try await TestPostgres.notifications(on: Schema.channel, of: database) {
+            for _ in 0..<3 { _ = try await appending.next() }
+        }
+        #expect(left.isEmpty, "\(left)")
+        #expect(try await first.verify(progress: nil).isHealthy)
+        await first.close()
+    }
+
+    /// A node that starts listening says so on the channel: a node alone notifies it from then on, long before either
+    /// polls (a minute off here).
+    @Test func aNodeThatStartsListeningSaysSoAndIsNotifiedBeforeAnyPoll() async throws {
+        let database = try await TestPostgres.database()
+        let first = try await TestPostgres.log(database) { $0.pollInterval = .seconds(60) }
+        let appending = Appending(to: first)
+        _ = try await appending.next()
+        #expect(!first.notifiesCommits)
+        let second = try await TestPostgres.log(database) { $0.pollInterval = .seconds(60) }
+        try await appending.untilHeard(by: second)
+        #expect(first.notifiesCommits)
+        await second.close()
+        await first.close()
+    }
+
+    /// Appends to one stream of `log`, one event at a time.
+    private final class Appending: Sendable {
+        let log: PostgresLog
+        let version = Mutex<UInt64>(0)
+
+        init(to log: PostgresLog) { self.log = log }
+
+        /// Appends an event; its position.
+        func next() async throws -> UInt64 {
+            let at = version.withLock { $0 }
+            let position = try await log.append(to: stream("a"), expected: at == 0 ? .noStream : .exact(at), events: [event()])
+                .positions[0]
+            version.withLock { $0 += 1 }
+            return position
+        }
+
+        /// Appends until `other` (which polls too seldom to matter) has heard of the newest append, within ten seconds.
+        func untilHeard(by other: PostgresLog) async throws {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while true {
+                let position = try await next()
+                try await Task.sleep(for: .milliseconds(100))
+                if other.headPosition >= position { return }
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("the other node never heard of these commits")
+                    return
+                }
+            }
+        }
+    }
+
     /// A node sends its next write before the one ahead is answered (PostgreSQL runs them in the order sent, each on the
     /// head the one before wrote). When another node commits in between, the writes in flight are placed again by
     /// PostgreSQL on the head as it is: every append lands once, positions stay gapless, every stream's versions follow

@@ -74,6 +74,42 @@ public enum TestPostgres {
         }
     }
 
+    /// The payloads notified on `channel` of `endpoint`'s database while `body` ran, heard by a plain listening session (no
+    /// node's: it holds none of the log's locks). Every notification committed before `body` returned is among them: a
+    /// notification of the test's own is heard before and after it (PostgreSQL delivers them in the order they commit).
+    public static func notifications(
+        on channel: String, of endpoint: PostgresEndpoint, while body: () async throws -> Void
+    ) async throws -> [String] {
+        try await client(of: endpoint) { client in
+            let heard = Heard()
+            let listening = Task {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: channel) { notifications in
+                        for try await notification in notifications { heard.payloads.withLock { $0.append(notification.payload) } }
+                    }
+                }
+            }
+            defer { listening.cancel() }
+            /// Notifies `payload` until it is heard (the session may not listen yet the first times).
+            func mark(_ payload: String) async throws {
+                let deadline = ContinuousClock.now + .seconds(30)
+                while !heard.payloads.withLock({ $0.contains(payload) }) {
+                    guard ContinuousClock.now < deadline else { throw Unavailable(description: "nothing was heard on \(channel)") }
+                    _ = try await client.query("SELECT pg_notify(\(channel), \(payload))")
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            try await mark("test:start")
+            try await body()
+            try await mark("test:end")
+            return heard.payloads.withLock { $0.filter { !$0.hasPrefix("test:") } }
+        }
+    }
+
+    private final class Heard: Sendable {
+        let payloads = Mutex<[String]>([])
+    }
+
     /// A client of `endpoint`'s database, as the superuser, for `body` only.
     private static func client<R>(of endpoint: PostgresEndpoint, _ body: (PostgresClient) async throws -> R) async throws -> R {
         var configuration = PostgresClient.Configuration(
