@@ -42,16 +42,15 @@ public final class UUIDv7Generator: Sendable {
 
     /// Builds a version-7 UUID from its parts (deterministic: tests and seeded runs use this directly).
     public static func make(milliseconds: UInt64, counter: UInt16, random: UInt64) -> UUID {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (40 - 8 * UInt64(index))) }
-        bytes[6] = 0x70 | UInt8(truncatingIfNeeded: counter >> 8 & 0x0F)
-        bytes[7] = UInt8(truncatingIfNeeded: counter)
-        bytes[8] = 0x80 | UInt8(truncatingIfNeeded: random >> 56 & 0x3F)
-        for index in 9..<16 { bytes[index] = UInt8(truncatingIfNeeded: random >> (8 * UInt64(15 - index))) }
+        // Built in place: an array here cost a heap allocation (and a look-up of its type's metadata) per event id.
+        func byte(_ value: UInt64, _ shift: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: value >> shift) }
+        let m = milliseconds
         return UUID(
             uuid: (
-                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+                byte(m, 40), byte(m, 32), byte(m, 24), byte(m, 16), byte(m, 8), byte(m, 0),
+                0x70 | UInt8(truncatingIfNeeded: counter >> 8 & 0x0F), UInt8(truncatingIfNeeded: counter),
+                0x80 | UInt8(truncatingIfNeeded: random >> 56 & 0x3F), byte(random, 48), byte(random, 40), byte(random, 32),
+                byte(random, 24), byte(random, 16), byte(random, 8), byte(random, 0)
             ))
     }
 }
