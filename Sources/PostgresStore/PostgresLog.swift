@@ -126,7 +126,7 @@ public final class PostgresLog: LogBackend, Sendable {
         do {
             try await log.migrate()
             log.headWatch.publish(try await log.head().position)
-            log.othersListen.store(try await log.othersListening(), ordering: .releasing)
+            log.othersListen.store(await log.othersListening(), ordering: .releasing)
             log.startWatching()
             return log
         } catch {
@@ -1275,20 +1275,26 @@ public final class PostgresLog: LogBackend, Sendable {
         }
     }
 
-    /// Whether a session other than this log's listener holds the listening lock (`othersListen`).
-    private func othersListening() async throws -> Bool {
+    /// Whether a session other than this log's listener holds the listening lock (`othersListen`); true when PostgreSQL
+    /// does not say (a notification too many costs a little, one missing costs a follower its poll's wait).
+    private func othersListening() async -> Bool {
         let (classKey, objectKey) = Self.listeningLock
         let own = listenerBackend.load(ordering: .acquiring)
         let logger = options.logger
-        return try await bounded { connection in
-            let rows = try await connection.query(
-                """
-                SELECT count(*) FROM pg_locks
-                WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid = \(Int64(classKey))::oid
-                    AND objid = \(Int64(objectKey))::oid AND pid <> \(own)
-                    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                """, logger: logger)
-            for try await count in rows.decode(Int64.self) { return count > 0 }
+        do {
+            return try await bounded { connection in
+                let rows = try await connection.query(
+                    """
+                    SELECT count(*) FROM pg_locks
+                    WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid = \(Int64(classKey))::oid
+                        AND objid = \(Int64(objectKey))::oid AND pid <> \(own)
+                        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    """, logger: logger)
+                for try await count in rows.decode(Int64.self) { return count > 0 }
+                return true
+            }
+        } catch {
+            logger.debug("counting the listeners failed", metadata: ["error": "\(error)"])
             return true
         }
     }
@@ -1302,9 +1308,9 @@ public final class PostgresLog: LogBackend, Sendable {
             }
             do {
                 let head: UInt64
-                if reachability.isReachable {
+                let reachable = reachability.isReachable
+                if reachable {
                     head = try await self.head().position
-                    othersListen.store(try await othersListening(), ordering: .releasing)
                 } else {
                     // Asked on a connection of its own, not the pool's (which may be backing off); once PostgreSQL
                     // answers the log counts as answering again, and after a silence longer than a request may take
@@ -1315,6 +1321,8 @@ public final class PostgresLog: LogBackend, Sendable {
                     answered()
                 }
                 if head > headWatch.head { headWatch.publish(head) }
+                // Not while the pool may be backing off (a probe answered): the next poll counts.
+                if reachable { othersListen.store(await othersListening(), ordering: .releasing) }
             } catch {
                 options.logger.debug("polling the head failed", metadata: ["error": "\(error)"])
             }
