@@ -161,7 +161,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(
             name: "HTTPServerTests",
-            dependencies: ["Assembly", "ShopTestSupport", "CommandAPI", "Fixtures", "EventCodec", "HTTPServer", "CommandEngine", "Commerce", "EventStore", "History", "PostgresTestSupport", "ReadModels", "TestSupport",
+            dependencies: ["Assembly", "ShopTestSupport", "CommandAPI", "Fixtures", "EventCodec", "HTTPServer", "CommandEngine", "Commerce", "EventStore", "History", "PostgresStore", "PostgresTestSupport", "ReadModels", "TestSupport",
                            .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),

@@ -22,6 +22,8 @@ public struct ClusterOptions: Sendable {
     public var connectionsMax = 8
     /// How long a request to PostgreSQL may take before the node answers `log_unavailable` (a failover, a cut link).
     public var answerTimeout = Duration.seconds(5)
+    /// How long connecting to PostgreSQL may take at the start, the schema created, checked or upgraded (`PostgresLog`).
+    public var startTimeout = PostgresLog.Options().startTimeout
 
     public init(logOfRecord: PostgresEndpoint, vaultSecret: String, nodeName: String, address: String) {
         self.logOfRecord = logOfRecord

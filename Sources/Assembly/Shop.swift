@@ -78,6 +78,7 @@ public final class Shop: Sendable {
         postgres.logger = cluster.logger
         postgres.connectionsMax = cluster.connectionsMax
         postgres.answerTimeout = cluster.answerTimeout
+        postgres.startTimeout = cluster.startTimeout
         // The node's own commits go into its replica at once, without being read back; the copier brings the rest.
         postgres.onCommit = { records in await committed.hand(records) }
         let ofRecord: PostgresLog

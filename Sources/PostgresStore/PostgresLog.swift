@@ -261,7 +261,7 @@ public final class PostgresLog: LogBackend, Sendable {
         }
     }
 
-    static let migrationLock: Int64 = 0x656d_706f_7269_756d  // "emporium"
+    package static let migrationLock: Int64 = 0x656d_706f_7269_756d  // "emporium"
     /// The shared advisory lock every listening connection holds while it listens (the two-key form, apart from the
     /// one-key locks above): how the writers of a log of record count who would hear a notification.
     static let listeningLock: (Int32, Int32) = (0x656d_706f, 0x6c69_7374)  // "empo", "list"

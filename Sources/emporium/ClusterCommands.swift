@@ -12,6 +12,24 @@ struct LogOfRecordOptions: ParsableArguments {
         name: .customLong("log"),
         help: "The log of record, postgres://user:password@host:port/database (or EMPORIUM_LOG); for serve, without it the local LMDB log.")
     var logURL: String?
+    @Option(
+        help: ArgumentHelp(
+            "How long connecting to the log of record may take, its schema created, checked or upgraded (1-3600; at least the answer timeout).",
+            discussion: """
+                Under the migration lock: a node started beside others waits for their upgrade, and an older log of record \
+                is rewritten in steps, each within this time (a step cut short goes on at the next start).
+                """))
+    var logStartSeconds = 30.0
+
+    func validate() throws { _ = try startTimeout() }
+
+    /// The start timeout `--log-start-seconds` sets.
+    func startTimeout() throws -> Duration {
+        guard (1...3600).contains(logStartSeconds) else {
+            throw ValidationError("--log-start-seconds must be between 1 and 3600, not \(logStartSeconds)")
+        }
+        return .milliseconds(Int64(logStartSeconds * 1_000))
+    }
 
     func endpoint() throws -> PostgresEndpoint {
         guard let endpoint = try optionalEndpoint() else {
@@ -31,8 +49,10 @@ struct LogOfRecordOptions: ParsableArguments {
 
     func connect() async throws -> PostgresLog {
         let endpoint = try endpoint()
+        var options = PostgresLog.Options()
+        options.startTimeout = try startTimeout()
         do {
-            return try await PostgresLog.connect(endpoint)
+            return try await PostgresLog.connect(endpoint, options: options)
         } catch {
             throw CommandFailure(.unavailable, "cannot reach the log of record at \(endpoint.redacted): \(error)")
         }

@@ -38,6 +38,7 @@ struct ClusterArguments: ParsableArguments {
             logOfRecord: endpoint, vaultSecret: try secret.resolve(),
             nodeName: nodeName ?? "\(ProcessInfo.processInfo.hostName):\(address.split(separator: ":").last ?? "")", address: address)
         options.answerTimeout = .milliseconds(Int64(logAnswerSeconds * 1_000))
+        options.startTimeout = try log.startTimeout()
         return options
     }
 }

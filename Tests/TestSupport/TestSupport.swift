@@ -57,8 +57,11 @@ public func emporiumExecutable() throws -> URL {
 }
 
 /// Runs the `emporium` binary to its end: its exit status, standard output and standard error
-/// (each read to a file, so neither pipe can fill and stall the child). `input` is its standard input.
-public func runEmporium(_ arguments: [String], input: String? = nil) async throws -> (status: Int32, output: String, error: String) {
+/// (each read to a file, so neither pipe can fill and stall the child). `input` is its standard input; a child still
+/// running after `killedAfter` is killed (a server that should have stopped on its own).
+public func runEmporium(
+    _ arguments: [String], input: String? = nil, killedAfter limit: Duration? = nil
+) async throws -> (status: Int32, output: String, error: String) {
     let process = ChildProcess()
     process.executableURL = try emporiumExecutable()
     process.arguments = arguments
@@ -74,7 +77,13 @@ public func runEmporium(_ arguments: [String], input: String? = nil) async throw
     try process.run()
     if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
     try stdin.fileHandleForWriting.close()
+    let killer = limit.map { limit in
+        let item = DispatchWorkItem { [pid = process.processIdentifier] in _ = kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(limit / .milliseconds(1))), execute: item)
+        return item
+    }
     process.waitUntilExit()
+    killer?.cancel()
     func read(_ path: String) throws -> String { String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self) }
     return (process.terminationStatus, try read(output), try read(error))
 }
