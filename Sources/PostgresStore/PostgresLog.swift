@@ -23,7 +23,7 @@ public final class PostgresLog: LogBackend, Sendable {
         /// Stamps `recordedAt` (never before the head's, so the time stays strictly increasing across nodes).
         public var clock: any LogClock = SystemClock()
         public var logger = Logger(label: "emporium.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
-        /// How often a follower re-reads the head when no notification came.
+        /// How often a follower re-reads the head when no notification came (and counts who else listens: `othersListen`).
         public var pollInterval = Duration.milliseconds(500)
         /// Connections this node keeps to PostgreSQL (its writer connection besides).
         public var connectionsMax = 8
@@ -1247,6 +1247,7 @@ public final class PostgresLog: LogBackend, Sendable {
                         logger: options.logger)
                     for try await backend in rows.decode(Int32.self) { listenerBackend.store(backend, ordering: .releasing) }
                     _ = try await connection.query("SELECT pg_notify(\(Schema.channel), \(Self.joinedPayload))", logger: options.logger)
+                    var ended: (any Error)?
                     do {
                         try await connection.listen(on: Schema.channel) { notifications in
                             for try await notification in notifications {
@@ -1258,12 +1259,13 @@ public final class PostgresLog: LogBackend, Sendable {
                             }
                         }
                     } catch {
-                        listenerBackend.store(0, ordering: .releasing)
-                        // Back in the pool, the connection must not count as listening (a lost one let the lock go).
-                        _ = try? await connection.query(
-                            "SELECT 1 FROM (SELECT pg_advisory_unlock_shared(\(classKey), \(objectKey))) AS let_go", logger: options.logger)
-                        throw error
+                        ended = error
                     }
+                    listenerBackend.store(0, ordering: .releasing)
+                    // Back in the pool, the connection must not count as listening (a lost one let the lock go).
+                    _ = try? await connection.query(
+                        "SELECT 1 FROM (SELECT pg_advisory_unlock_shared(\(classKey), \(objectKey))) AS let_go", logger: options.logger)
+                    if let ended { throw ended }
                 }
             } catch {
                 listenerBackend.store(0, ordering: .releasing)
