@@ -1263,8 +1263,14 @@ public final class PostgresLog: LogBackend, Sendable {
                     }
                     listenerBackend.store(0, ordering: .releasing)
                     // Back in the pool, the connection must not count as listening (a lost one let the lock go).
-                    _ = try? await connection.query(
-                        "SELECT 1 FROM (SELECT pg_advisory_unlock_shared(\(classKey), \(objectKey))) AS let_go", logger: options.logger)
+                    do {
+                        _ = try await connection.query(
+                            "SELECT 1 FROM (SELECT pg_advisory_unlock_shared(\(classKey), \(objectKey))) AS let_go",
+                            logger: options.logger)
+                    } catch {
+                        // A lost connection let the lock go with it; one still up counts as listening until it closes.
+                        options.logger.debug("letting the listening lock go failed", metadata: ["error": "\(error)"])
+                    }
                     if let ended { throw ended }
                 }
             } catch {
