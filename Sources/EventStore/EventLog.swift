@@ -263,6 +263,10 @@ public final class EventLog: Sendable {
     /// Copies what `upstream` holds beyond this log's head, then each new commit as it lands, until `last` is copied or the task is cancelled
     /// (returns) or reading `upstream` fails or a copy diverges (throws). `beforeCopying` sees each page first (a node fetches
     /// the keys its records are sealed with); `progress` is told the head after each page.
+    ///
+    /// `upstream` is read only when it may hold more than is here: after a short page (all it had) the next read waits
+    /// until its head is heard beyond this log's, and a head heard that is already here (a node's own commit, copied
+    /// into its replica before the log of record's head moves) is waited past, not read.
     public func replicate(
         from upstream: any LogBackend, through last: UInt64? = nil,
         beforeCopying: (@Sendable ([RecordedEvent]) async throws -> Void)? = nil,
@@ -278,14 +282,20 @@ public final class EventLog: Sendable {
                     reason: theirs == nil ? "the log of record ends before it" : "the replica's record there is not the log of record's")
             }
         }
+        var caughtUp = false  // the last read found all upstream had: read again once its head is heard beyond ours
         while !Task.isCancelled {
             let head = headWatch.head
             if let last, head >= last { return }
-            let page = try await upstream.read(from: head + 1, limit: LogLimits.readPageEventsMax)
-            if page.isEmpty {
-                _ = try await upstream.waitForHead(after: head)
+            if caughtUp {
+                let heard = try await upstream.waitForHead(after: head)
+                // Heard of nothing beyond what is here by now (a node's own commit): wait again. Heard of more, or
+                // returned without moving (upstream closed, or the task cancelled): read, which says why.
+                caughtUp = heard > head && heard <= headWatch.head
                 continue
             }
+            let page = try await upstream.read(from: head + 1, limit: LogLimits.readPageEventsMax)
+            caughtUp = page.count < LogLimits.readPageEventsMax
+            guard !page.isEmpty else { continue }
             try await beforeCopying?(page)
             try await copy(page)
             progress?(headWatch.head)
