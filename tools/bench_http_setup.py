@@ -1,10 +1,14 @@
 """Prepares tools/bench-http.sh: restocks the demo goods, logs in the demo
-customers and writes two wrk Lua scripts into OUTDIR: buynow.lua sends one
+customers and writes three wrk Lua scripts into OUTDIR: buynow.lua sends one
 PlaceOrder naming its goods per request, pairs.lua a pipelined AddToCart +
-PlaceOrder pair for one customer per request.
+PlaceOrder pair for one customer per request, and warmup.lua buys now until
+each of wrk's two threads has gone once through its customer-and-goods pairs
+(then every customer has bought everything the runs will buy: the recommender
+has nothing new to train on).
 
     python3 tools/bench_http_setup.py PORT CUSTOMERS GOODS OUTDIR"""
 import json
+import math
 import sys
 import urllib.request
 
@@ -62,11 +66,21 @@ function request()
       .. wrk.format("POST", "/v1/commands", headers, '{"type":"PlaceOrder","data":{}}')
 end
 """)
-with open(f"{outdir}/buynow.lua", "w") as out:
-    out.write(common + """
+buy_now = """
 -- One PlaceOrder per call, naming its goods (buy now).
 function request()
   local headers, item = customer()
   return wrk.format("POST", "/v1/commands", headers, '{"type":"PlaceOrder","data":{"items":[{"goodsId":"' .. item .. '","quantity":1}]}}')
+end
+"""
+with open(f"{outdir}/buynow.lua", "w") as out:
+    out.write(common + buy_now)
+# A thread's customers repeat every len(tokens) / 2 calls and its goods every len(goods): the pairs, every lcm of both.
+pairs_per_thread = math.lcm(len(tokens) // math.gcd(len(tokens), 2), len(goods))
+with open(f"{outdir}/warmup.lua", "w") as out:
+    out.write(common + buy_now + f"""
+-- Stops once this thread has gone through its pairs (wrk itself runs on until its duration or a kill).
+function response()
+  if counter >= {pairs_per_thread} then wrk.thread:stop() end
 end
 """)
