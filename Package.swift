@@ -174,6 +174,6 @@ let package = Package(
         .testTarget(name: "HistoryTests", dependencies: ["Assembly", "Fixtures", "EventCodec", "History", "CommandEngine", "Commerce", "EventStore", "LMDB", "ShopTestSupport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ReadModelsTests", dependencies: ["LMDB", "ShopTestSupport", "Assembly", "Fixtures", "EventCodec", "ReadModels", "History", "CommandEngine", "Commerce", "EventStore", "TestSupport",
                                                             .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "LMDB", "PostgresStore", "PostgresTestSupport", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "LMDB", "PostgresStore", "PostgresTestSupport", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: strict),
     ]
 )

@@ -1062,10 +1062,21 @@ public final class PostgresLog: LogBackend, Sendable {
         let (client, generation) = pool.withLock { ($0.client, $0.generation) }
         do {
             let value = try await Self.within(timeout ?? options.answerTimeout, closing: inUse) {
-                try await client.withConnection { connection in
-                    inUse.lease(connection)
-                    defer { inUse.connection.withLock { $0 = nil } }
-                    return try await body(connection)
+                // A connection closed while lent (a request that outlived its timeout is ended so) can be lent again before
+                // the pool hears it closed, and fails what is asked of it without sending it: the request takes the next
+                // connection (within its timeout). Closed under a request by its own timeout, it ends (the caller has its answer).
+                while true {
+                    do {
+                        return try await client.withConnection { connection in
+                            guard !connection.isClosed else { throw ClosedConnection() }
+                            inUse.lease(connection)
+                            defer { inUse.connection.withLock { $0 = nil } }
+                            return try await body(connection)
+                        }
+                    } catch  where Self.closedByThisClient(error) && !inUse.timedOut {
+                        try await Task.sleep(for: .milliseconds(1))  // throws once the timeout cancels the request
+                        guard !inUse.timedOut else { throw error }
+                    }
                 }
             }
             answered()
@@ -1076,6 +1087,17 @@ public final class PostgresLog: LogBackend, Sendable {
             if mayRetry, !inUse.wasLeased, !Task.isCancelled { return try await bounded(within: timeout, mayRetry: false, body) }
             throw Self.failure(error)
         }
+    }
+
+    /// A connection the pool lent after it was closed.
+    struct ClosedConnection: Error {}
+
+    /// Whether a request failed because its connection was closed on this side, not by PostgreSQL or the network: lent
+    /// closed, or closed under it (then it may have run: a write's retry finds its event ids stored and answers as stored).
+    static func closedByThisClient(_ error: any Error) -> Bool {
+        if error is ClosedConnection { return true }
+        let cause = (error as? PostgresTransactionError).map { $0.beginError ?? $0.closureError } ?? error
+        return (cause as? PSQLError)?.code == .clientClosedConnection
     }
 
     /// `body`'s answer, or `unavailable` once `timeout` has passed, when the connection in `inUse` is closed (a query does
@@ -1098,6 +1120,7 @@ public final class PostgresLog: LogBackend, Sendable {
                 }
                 let timer = Task {
                     do { try await Task.sleep(for: timeout) } catch { return }  // cancelled: the answer came first
+                    inUse.timeOut()  // before the answer: a request failing from the close below is then not sent again
                     guard race.finish(.failure(EventLogError.unavailable("PostgreSQL did not answer within \(timeout)"))) else { return }
                     inUse.connection.withLock { $0 }?.close().whenComplete { _ in }
                     work.cancel()
@@ -1172,6 +1195,12 @@ public final class PostgresLog: LogBackend, Sendable {
 
         /// Whether the request got a connection (and so may have run).
         var wasLeased: Bool { leased.load(ordering: .relaxed) }
+
+        private let expired = Atomic<Bool>(false)
+        /// Said before the request's connection is closed for taking too long.
+        func timeOut() { expired.store(true, ordering: .sequentiallyConsistent) }
+        /// Whether the request took too long (its connection closed under it: not a connection to replace).
+        var timedOut: Bool { expired.load(ordering: .sequentiallyConsistent) }
     }
 
     /// Runs `body` with the pool, without a time limit (a full check, a lease held for long), its failures as `bounded`'s.
