@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk is missing: tools/setup.sh --with-bench" >&2; exit 1; }
 build_path=${EMPORIUM_BUILD_PATH:-.build}
 swift build -c release --build-path "$build_path" --product emporium >/dev/null
 swift build -c release --build-path "$build_path" --product emporium-echo >/dev/null

@@ -5,12 +5,15 @@
 # benchmark); with --with-cluster PostgreSQL and HAProxy (tools/cluster.sh);
 # with --with-ha also Patroni and etcd (tools/cluster.sh --ha, replicated
 # PostgreSQL with failover); with --with-browser Chromium, its driver and a
-# CJK font (tools/console.sh). Swift 6.2 or newer must already be installed.
+# CJK font (tools/console.sh); with --with-bench PostgreSQL, HAProxy and wrk
+# (tools/bench-http.sh --cluster, tools/bench-log.sh). Swift 6.2 or newer must
+# already be installed.
 set -euo pipefail
 packages=(liblmdb-dev libpq-dev)
 [ "${1:-}" = "--with-postgres" ] && packages+=(postgresql)
 [ "${1:-}" = "--with-cluster" ] && packages+=(postgresql haproxy)
 [ "${1:-}" = "--with-ha" ] && packages+=(postgresql haproxy patroni etcd-server iproute2)
+[ "${1:-}" = "--with-bench" ] && packages+=(postgresql haproxy wrk)
 [ "${1:-}" = "--with-browser" ] && packages+=(chromium chromium-driver fonts-noto-cjk)
 missing=()
 for package in "${packages[@]}"; do
