@@ -61,7 +61,8 @@ warm_up() {
   wrk_pid=$!
   while kill -0 "$wrk_pid" 2>/dev/null; do
     sleep 1
-    now=$(curl -sf "http://127.0.0.1:$1/health" | python3 -c 'import json, sys; print(json.load(sys.stdin)["headPosition"])')
+    # A health check that fails (a node behind HAProxy slow to answer under the load) is not a head standing still.
+    now=$(curl -sf "http://127.0.0.1:$1/health" | python3 -c 'import json, sys; print(json.load(sys.stdin)["headPosition"])') || continue
     [ "$now" = "$last" ] && break
     last=$now
   done
