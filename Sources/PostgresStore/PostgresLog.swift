@@ -1063,7 +1063,8 @@ public final class PostgresLog: LogBackend, Sendable {
         do {
             let value = try await Self.within(timeout ?? options.answerTimeout, closing: inUse) {
                 // A connection closed while lent (a request that outlived its timeout is ended so) can be lent again before
-                // the pool hears it closed, and fails what is asked of it without sending it: the request takes the next
+                // the pool hears it closed: what is asked of a closing one fails unsent, and of a closed one may never be
+                // answered (postgres-nio 1.33), so a closed one is not asked. Either way the request takes the next
                 // connection (within its timeout). Closed under a request by its own timeout, it ends (the caller has its answer).
                 while true {
                     do {
