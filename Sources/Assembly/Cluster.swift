@@ -247,7 +247,9 @@ final class SharedVault: Sendable {
 
 extension Shop {
     /// Copies the shop in `directory` (log and key vault) into an empty PostgreSQL log of record, checking every record
-    /// comes out identical there; the result is the head both now share. `progress` is told the position copied.
+    /// comes out identical there; the result is the head both now share. `progress` is told the position copied. A log of
+    /// record that holds the beginning of this shop's log already (a migrate that stopped part way) is copied on from
+    /// its head; one that holds anything else is refused and left as it is.
     public static func migrate(
         directory: ShopDirectory, to endpoint: PostgresEndpoint, vaultSecret: String, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws -> LogHead {
@@ -259,16 +261,21 @@ extension Shop {
         defer { vault.close() }
         let ofRecord = try await PostgresLog.connect(endpoint)
         do {
-            let existing = try await ofRecord.head().position
-            guard existing == 0 else {
+            let head = try log.head()
+            let existing = try await ofRecord.head()
+            // A migrate that stopped part way (interrupted, or PostgreSQL out of reach for longer than a page may take)
+            // left this shop's first records there: the hash chain says so when the record at its head has its hash.
+            let held = existing.position == 0 ? nil : try log.read(from: existing.position, limit: 1).first
+            guard existing.position == 0 || held?.hash == existing.hash else {
                 throw ShopOpenError(
-                    .unopenable, "\(endpoint.redacted) already holds a log (\(existing) events); migrate into an empty database")
+                    .unopenable,
+                    "\(endpoint.redacted) already holds a log (\(existing.position) events) that is not the beginning of this shop's; migrate into an empty database"
+                )
             }
             let shared = SharedVault(local: vault, ofRecord: ofRecord, secret: vaultSecret)
             try await shared.join()
             try await shared.publishEverything()
-            let head = try log.head()
-            var next: UInt64 = 1
+            var next = existing.position + 1
             while next <= head.position {
                 let page = try log.read(from: next, limit: LogLimits.readPageEventsMax)
                 guard let last = page.last else { break }

@@ -201,7 +201,7 @@ public final class PostgresLog: LogBackend, Sendable {
     func migrate() async throws {
         let logger = options.logger
         try await bounded(within: options.startBound) { connection in
-            try await connection.withTransaction(logger: logger) { connection in
+            try await self.startTransaction(on: connection) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
                 try await connection.query(PostgresQuery(unsafeSQL: Schema.versionTable), logger: logger)
                 let rows = try await connection.query("SELECT version FROM emporium_schema", logger: logger)
@@ -240,7 +240,7 @@ public final class PostgresLog: LogBackend, Sendable {
         var moved = 0
         while true {
             let step = try await bounded(within: options.startBound) { connection in
-                try await connection.withTransaction(logger: logger) { connection in
+                try await self.startTransaction(on: connection) { connection in
                     try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
                     var exists = false
                     for try await found in try await connection.query(
@@ -259,6 +259,34 @@ public final class PostgresLog: LogBackend, Sendable {
             moved += step
             logger.info("rewriting the log of record one row per write (schema version \(Schema.version)): \(moved) records moved")
         }
+    }
+
+    /// `body` in a transaction whose session PostgreSQL lets sit idle between two statements for the start timeout rather
+    /// than the answer timeout (`idle_in_transaction_session_timeout`, set for the session before BEGIN and reset after):
+    /// the start's transactions (migrating, rewriting, copying a page) run many statements, a node that starts on a loaded
+    /// machine may be slow between two of them, and the whole is bounded by the start timeout already. With the answer
+    /// timeout, PostgreSQL ended such a session under the migration of a node given 400 ms, and postgres-nio's
+    /// `withTransaction` then waited out the start timeout: the node failed to start.
+    private func startTransaction<R: Sendable>(
+        on connection: PostgresConnection, _ body: (PostgresConnection) async throws -> R
+    ) async throws -> R {
+        let logger = options.logger
+        try await connection.query(
+            PostgresQuery(unsafeSQL: "SET idle_in_transaction_session_timeout = \(options.startBound.wholeMilliseconds)"),
+            logger: logger)
+        let result: R
+        do {
+            result = try await connection.withTransaction(logger: logger) { try await body($0) }
+        } catch {
+            // Back to the answer timeout for the pool's next request; a connection that closed under the transaction
+            // is not asked (a query on it may never be answered).
+            if !connection.isClosed {
+                _ = try? await connection.query("RESET idle_in_transaction_session_timeout", logger: logger)
+            }
+            throw error
+        }
+        try await connection.query("RESET idle_in_transaction_session_timeout", logger: logger)
+        return result
     }
 
     package static let migrationLock: Int64 = 0x656d_706f_7269_756d  // "emporium"
@@ -798,9 +826,11 @@ public final class PostgresLog: LogBackend, Sendable {
 
     /// Writes records of another log (`emporium migrate`) at their own positions, in one transaction, each placed as an
     /// append is and checked to come out identical (position, version, links, time, hash); a record that does not, or a
-    /// log that is not at the position before the first, fails the whole call and nothing of it is kept. Within the start
-    /// timeout, as connecting is: a page of records takes longer than a request, and a transaction PostgreSQL ended under it
-    /// must not leave `emporium migrate` waiting for ever.
+    /// log whose head is not one of the records or the position before the first, fails the whole call and nothing of it
+    /// is kept. The records up to a head among them are held already (the hash chain says so when the head's hash is the
+    /// record's): only those after it are written, so a copy tried again after one whose answer was lost (a timeout while
+    /// PostgreSQL committed it) lands once. Within the start timeout, as connecting is: a page of records takes longer than
+    /// a request, and a transaction PostgreSQL ended under it must not leave `emporium migrate` waiting for ever.
     public func copy(_ records: [RecordedEvent]) async throws {
         guard let first = records.first else { return }
         let appends = records.map { record in
@@ -814,13 +844,17 @@ public final class PostgresLog: LogBackend, Sendable {
         }
         let (logger, clock) = (options.logger, options.clock)
         let head = try await bounded(within: options.startBound) { connection in
-            try await connection.withTransaction(logger: logger) { connection in
+            try await self.startTransaction(on: connection) { connection in
                 var plan = try await AppendPlan.load(appends, connection: connection, logger: logger)
-                guard plan.head.position + 1 == first.position else {
+                let held = records.prefix { $0.position <= plan.head.position }.count
+                guard plan.head.position + 1 >= first.position, held == 0 || records[held - 1].hash == plan.head.hash,
+                    held < records.count || records[held - 1].position == plan.head.position
+                else {
                     throw EventLogError.replicaDiverged(
                         position: first.position, reason: "the PostgreSQL log's head is \(plan.head.position)")
                 }
-                for (record, append) in zip(records, appends) {
+                guard held < records.count else { return plan.head }
+                for (record, append) in zip(records[held...], appends[held...]) {
                     let placed: AppendResult
                     do throws(EventLogError) {
                         placed = try plan.place([append], clock: clock)

@@ -80,11 +80,17 @@ struct Migrate: AsyncParsableCommand {
         discussion: """
             Every record is placed in PostgreSQL as an append would be and checked to come out identical (position, version, \
             links, time and hash), so the two logs share one head hash when it ends. The keys are published to the shared \
-            vault, wrapped under --vault-secret. Stop the server first; then start nodes with emporium serve --log.
+            vault, wrapped under --vault-secret. Stop the server first; then start nodes with emporium serve --log. A \
+            migrate that stopped part way (interrupted, or PostgreSQL out of reach) is resumed by running it again: a log \
+            of record holding the beginning of this shop's log is copied on from its head; one holding anything else is \
+            refused and left as it is.
             """)
 
     @OptionGroup var data: DataOptions
-    @Option(name: .customLong("to"), help: "The empty log of record, postgres://user:password@host:port/database.") var target: String
+    @Option(
+        name: .customLong("to"),
+        help: "The log of record (empty, or a migrate of this shop stopped part way), postgres://user:password@host:port/database.")
+    var target: String
     @OptionGroup var secret: VaultSecretOption
 
     func run() async throws {

@@ -682,6 +682,26 @@ import Testing
         await log.close()
     }
 
+    /// A node slow between two statements of its migration (a loaded machine) still starts: PostgreSQL ends a session idle
+    /// in a transaction for longer than the answer timeout, but the start's transactions are given the start timeout.
+    /// Here the link holds two of the migration's statements 700 ms each, past a 400 ms answer timeout; the connect
+    /// migrates and answers well within the start timeout (the CI failure this mends: a 400 ms node whose migration
+    /// PostgreSQL ended under it waited out the 30 s start timeout, twice, and failed).
+    @Test func aNodeSlowBetweenTheStatementsOfItsMigrationStillStarts() async throws {
+        let database = try await TestPostgres.database()
+        let link = try TestLink(to: try await TestPostgres.port())
+        defer { link.close() }
+        link.delay(next: 2, requestsContaining: "emporium_schema", by: .milliseconds(700))
+        let started = ContinuousClock.now
+        let log = try await TestPostgres.log(link.carrying(database)) {
+            $0.answerTimeout = .milliseconds(400)
+            $0.startTimeout = .seconds(10)
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(try await log.head().position == 0)
+        await log.close()
+    }
+
     /// Copying a page of another log's records (`emporium migrate --to`) is bounded by the start timeout too: with the head
     /// held by another session for 10 s, a copy given 1 s fails `unavailable` and keeps nothing; tried again once the head
     /// is let go, the same page lands whole, record for record.
@@ -705,6 +725,47 @@ import Testing
         #expect(try await patiently { try await target.read(from: 1, limit: 100) }.isEmpty)
         try await patiently { try await target.copy(records) }
         #expect(try await patiently { try await target.read(from: 1, limit: 100) } == records)
+        await target.close()
+    }
+
+    /// A copy tried again after one whose answer was lost lands once: records the log holds up to its head (the head's
+    /// hash is the record's) are passed over and only the rest written; a page the log's head is not among, or whose
+    /// record at the head differs, is refused and nothing of it kept.
+    @Test func aCopyOfRecordsTheLogHoldsAlreadyWritesOnlyTheRest() async throws {
+        let source = try await connect(try await TestPostgres.database())
+        for index in 0..<4 { _ = try await source.append(to: stream("order-\(index % 2)"), expected: .any, events: [event()]) }
+        let records = try await source.read(from: 1, limit: 100)
+        await source.close()
+        let other = try await connect(try await TestPostgres.database())
+        for index in 0..<4 { _ = try await other.append(to: stream("order-\(index % 2)"), expected: .any, events: [event()]) }
+        let strangers = try await other.read(from: 1, limit: 100)
+        await other.close()
+
+        let target = try await connect(try await TestPostgres.database())
+        try await target.copy(Array(records[0..<2]))
+        try await target.copy(records)  // the first two held, the last two written
+        #expect(try await target.read(from: 1, limit: 100) == records)
+        try await target.copy(records)  // all held: nothing written
+        try await target.copy(Array(records[2..<4]))
+        #expect(try await target.read(from: 1, limit: 100) == records)
+        #expect(try await target.verify(progress: nil).problems.isEmpty)
+
+        func refused(_ page: [RecordedEvent]) async {
+            await #expect {
+                try await target.copy(page)
+            } throws: { error in
+                guard case .replicaDiverged = error as? EventLogError else { return false }
+                return true
+            }
+        }
+        await refused(Array(records[0..<2]))  // the head is past the page
+        await refused(strangers)  // the record at the head is not the log's
+        let empty = try await connect(try await TestPostgres.database())
+        try await empty.copy(Array(records[0..<1]))
+        await #expect(throws: EventLogError.self) { try await empty.copy(Array(records[2..<4])) }  // a gap
+        #expect(try await empty.read(from: 1, limit: 100) == Array(records[0..<1]))
+        #expect(try await target.read(from: 1, limit: 100) == records)
+        await empty.close()
         await target.close()
     }
 

@@ -16,6 +16,8 @@ public final class TestLink: Sendable {
         var cut = false
         /// Cut both ways once a request holding these bytes has gone through.
         var cutAfter: [UInt8]?
+        /// Requests holding these bytes are held this long before they go on, while `count` is above zero.
+        var delayed: (marker: [UInt8], count: Int, microseconds: UInt32)?
         var sockets: [Int32] = []
         var closed = false
     }
@@ -50,6 +52,16 @@ public final class TestLink: Sendable {
     /// Cuts the link both ways once a request holding `marker` has reached PostgreSQL: the request is served, its answer
     /// is lost (a commit made just before the network, or the primary, went away).
     public func cut(afterRequestContaining marker: String) { state.withLock { $0.cutAfter = Array(marker.utf8) } }
+
+    /// Holds the next `count` requests holding `marker` for `delay` before they reach PostgreSQL (a node slow between two
+    /// statements of a transaction, as seen from PostgreSQL: idle in the transaction).
+    public func delay(next count: Int, requestsContaining marker: String, by delay: Duration) {
+        state.withLock {
+            $0.delayed = (
+                Array(marker.utf8), count, UInt32(delay.components.seconds * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000)
+            )
+        }
+    }
 
     public func restore() {
         state.withLock {
@@ -86,6 +98,15 @@ public final class TestLink: Sendable {
             if closed { return false }
             if !cut { return true }
             usleep(5_000)
+        }
+    }
+
+    /// How long to hold `request` (microseconds), counting it off the delay armed for it.
+    private func delayIfArmed(for request: [UInt8]) -> UInt32 {
+        state.withLock { state in
+            guard let delayed = state.delayed, delayed.count > 0, request.firstRange(of: delayed.marker) != nil else { return 0 }
+            state.delayed?.count -= 1
+            return delayed.microseconds
         }
     }
 
@@ -131,6 +152,8 @@ public final class TestLink: Sendable {
             // Armed before the request is sent on, so its answer cannot slip through ahead of the cut.
             if toServer {
                 cutIfArmed(by: previous + buffer[..<count])
+                let held = delayIfArmed(for: Array(buffer[..<count]))
+                if held > 0 { usleep(held) }
                 previous = Array(buffer[..<count].suffix(256))
             }
             var sent = 0
