@@ -2,6 +2,7 @@ import Commerce
 import EventCodec
 import EventStore
 import Foundation
+import HeapModule
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -16,13 +17,56 @@ public final class OrderExpiry: Sendable {
     static let sweepBatchMax = 500
 
     private let engine: Engine
-    /// Unpaid orders and when they expire.
-    private let pending = Mutex<[OrderId: Instant]>([:])
+    /// Unpaid orders and when they expire, soonest first.
+    private let pending = Mutex(Unpaid())
     /// Pre-order campaigns and their queued orders, by variant.
     private let preOrders = Mutex<[PreOrderCampaign.Key: PreOrderCampaign]>([:])
     private let followedThrough = Atomic<UInt64>(0)
 
     public init(engine: Engine) { self.engine = engine }
+
+    /// The unpaid orders, by id and by deadline: a sweep looks at the orders that are due (and the deadlines of orders
+    /// paid, cancelled or expired since, each once), not at every unpaid order; a shop with a million unpaid orders
+    /// sweeps as cheaply as one with ten.
+    struct Unpaid {
+        private(set) var deadlines: [OrderId: Instant] = [:]
+        /// Every deadline set, soonest first; one whose order left `deadlines` (or got another deadline) is dropped when it
+        /// comes to the front.
+        private var queue = Heap<Due>()
+        /// Deadlines looked at by `next(dueBy:)` (for the tests: a sweep's work is the due orders', not every unpaid one's).
+        private(set) var lookedAt = 0
+
+        struct Due: Comparable {
+            var deadline: Instant
+            var orderId: OrderId
+            static func < (a: Due, b: Due) -> Bool { (a.deadline, a.orderId) < (b.deadline, b.orderId) }
+        }
+
+        var count: Int { deadlines.count }
+
+        mutating func set(_ orderId: OrderId, expiresAt deadline: Instant) {
+            deadlines[orderId] = deadline
+            queue.insert(Due(deadline: deadline, orderId: orderId))
+        }
+
+        mutating func remove(_ orderId: OrderId) {
+            deadlines[orderId] = nil
+            if queue.min?.orderId == orderId { queue.removeMin() }  // the one a sweep just tried
+        }
+
+        /// The unpaid order whose deadline is soonest, when it is `now` or before (it stays until removed).
+        mutating func next(dueBy now: Instant) -> OrderId? {
+            while let first = queue.min {
+                lookedAt += 1
+                guard deadlines[first.orderId] == first.deadline else {
+                    queue.removeMin()
+                    continue
+                }
+                return first.deadline <= now ? first.orderId : nil
+            }
+            return nil
+        }
+    }
 
     /// One variant's latest pre-order campaign as the log tells it.
     struct PreOrderCampaign {
@@ -82,10 +126,10 @@ public final class OrderExpiry: Sendable {
                     type: recorded.type, schemaVersion: Int(recorded.schemaVersion),
                     payload: recorded.payload)
             else { return }
-            pending.withLock { $0[placed.orderId] = placed.expiresAt }
+            pending.withLock { $0.set(placed.orderId, expiresAt: placed.expiresAt) }
         default:
             guard case .order(let id)? = StreamId(name: recorded.stream.rawValue) else { return }
-            pending.withLock { _ = $0.removeValue(forKey: id) }
+            pending.withLock { $0.remove(id) }
         }
     }
 
@@ -117,6 +161,8 @@ public final class OrderExpiry: Sendable {
     }
 
     public var unpaidCount: Int { pending.withLock { $0.count } }
+    /// Deadlines the sweeps have looked at so far.
+    package var deadlinesLookedAt: Int { pending.withLock { $0.lookedAt } }
     /// Orders waiting for pre-ordered stock.
     public var preOrderedCount: Int { preOrders.withLock { $0.values.reduce(0) { $0 + $1.queued.count } } }
 
@@ -125,9 +171,11 @@ public final class OrderExpiry: Sendable {
     public func sweep() async throws -> Int {
         try catchUp()
         let now = engine.now
-        let due = pending.withLock { orders in orders.filter { $0.value <= now }.keys.sorted().prefix(Self.sweepBatchMax) }
         var expired = 0
-        for orderId in due {
+        // Soonest first, at most a batch a sweep; each leaves the unpaid orders once tried (expired, or refused because it
+        // was paid or cancelled meanwhile), so the next one comes to the front.
+        for _ in 0..<Self.sweepBatchMax {
+            guard let orderId = pending.withLock({ $0.next(dueBy: now) }) else { break }
             do {
                 _ = try await engine.execute(
                     .expireOrder(orderId), context: CommandContext(actor: .system, correlationId: UUIDv7Generator.shared.next()))
@@ -136,7 +184,7 @@ public final class OrderExpiry: Sendable {
                 // Paid or cancelled meanwhile (a refusal): the log will say so on the next catch-up.
                 guard error.kind == .rejected else { throw error }
             }
-            pending.withLock { _ = $0.removeValue(forKey: orderId) }
+            pending.withLock { $0.remove(orderId) }
         }
         return expired + (try await cancelUnfilledPreOrders(now: now))
     }

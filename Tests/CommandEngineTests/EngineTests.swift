@@ -297,6 +297,46 @@ import Testing
         #expect(try await expiry.sweep() == 0)
     }
 
+    /// A sweep looks at the orders that are due, not at every unpaid one: 60 orders placed 20 seconds apart, half of
+    /// them paid; sweeps before any is due look at one deadline each, and once the clock passes some deadlines a sweep
+    /// expires exactly the unpaid ones among them, soonest first, looking at those and the paid ones' deadlines once.
+    @Test func aSweepLooksOnlyAtTheOrdersThatAreDue() async throws {
+        let clock = ManualClock.startingNow()
+        let shop = try TestShop(clock: clock)
+        let merchant = try await shop.register("m@example.com", role: .merchant)
+        let buyer = try await shop.shopper("b@example.com")
+        let goodsId = try await shop.listGoods(by: merchant, price: 100, stock: 100)
+        var orders: [(OrderId, paid: Bool)] = []
+        for index in 0..<60 {
+            try await shop.run(.addToCart(goodsId, quantity: 1), as: buyer)
+            let order = try await shop.placeOrder(as: buyer)
+            if index % 2 == 1 {
+                let payment = try await shop.initiatePayment(order, as: buyer)
+                _ = try await shop.signedCallback(paymentId: payment, transaction: "tx-\(index)", amount: 100)
+            }
+            orders.append((order, index % 2 == 1))
+            clock.advance(seconds: 20)
+        }
+        let expiry = OrderExpiry(engine: shop.engine)
+        #expect(try await expiry.sweep() == 0)
+        #expect(expiry.unpaidCount == 30)
+        let before = expiry.deadlinesLookedAt
+        for _ in 0..<10 { #expect(try await expiry.sweep() == 0) }
+        #expect(expiry.deadlinesLookedAt - before <= 10 + 1, "one deadline a sweep (the first paid order's dropped once)")
+        // The first 20 orders' deadlines pass: 10 of them unpaid.
+        clock.advance(seconds: shop.engine.policy.orderExpirySeconds - 60 * 20 + 19 * 20 + 10)
+        let looked = expiry.deadlinesLookedAt
+        #expect(try await expiry.sweep() == 10)
+        #expect(expiry.deadlinesLookedAt - looked <= 20 + 1, "the due orders' deadlines and the next one's")
+        #expect(expiry.unpaidCount == 20)
+        for (order, paid) in orders.prefix(20) {
+            let state: OrderState = try shop.engine.store.load(.order(order)).state
+            #expect(state.status == (paid ? .paid : .expired))
+        }
+        let expired = try shop.log.read(from: 1).filter { $0.type == "OrderExpired" }.map(\.stream.rawValue)
+        #expect(expired == orders.prefix(20).filter { !$0.paid }.map { "order-\($0.0)" }, "soonest first")
+    }
+
     /// Pre-orders whose stock never comes are cancelled by the sweep, as the system, and paid ones refunded: when the
     /// merchant calls them off, and when the arrival date passes with orders still queued. Filled ones are left alone.
     @Test func preOrdersWhoseStockNeverComesAreCancelledAndRefunded() async throws {
