@@ -99,17 +99,29 @@ struct AppendPlan {
     init(
         cached head: LogHead, exact: Bool, streams: [String: Chain], names: [ChainKey: Chain], for appends: [StreamAppend]
     ) {
+        self.init(cached: head, exact: exact)
+        know(appends, streams: streams, names: names)
+    }
+
+    /// A plan on what this node knew after its last commit that knows no chain yet: `know` adds those of the appends to be
+    /// placed on it.
+    init(cached head: LogHead, exact: Bool) {
         self.head = head
         self.start = head
         self.exact = exact
-        var known: [ChainKey: Chain] = [:]
-        known.reserveCapacity(appends.reduce(1) { $0 + 2 * $1.events.count })
-        // Each key looked up once in what the node knows, however many events share it. A chain it does not know is left
-        // out: placing begins it.
+        self.chains = [:]
+        self.stored = [:]
+    }
+
+    /// Adds what the node knows (`streams`, `names`: its knowledge at the plan's start) of the chains `appends` extend,
+    /// before they are placed. Each key looked up once in what the node knows, however many events share it; a chain
+    /// the node does not know is left out: placing begins it.
+    mutating func know(_ appends: [StreamAppend], streams: [String: Chain], names: [ChainKey: Chain]) {
+        if chains.isEmpty { chains.reserveCapacity(appends.reduce(1) { $0 + 2 * $1.events.count }) }
         func look(_ key: ChainKey) {
-            guard known[key] == nil else { return }
+            guard chains[key] == nil else { return }  // known, or placed by this plan already
             if let chain = key.isStream ? streams[key.name] : names[key] {
-                known[key] = chain
+                chains[key] = chain
             }
         }
         for append in appends {
@@ -119,8 +131,6 @@ struct AppendPlan {
                 look(ChainKey(kind: 2, name: event.type))
             }
         }
-        self.chains = known
-        self.stored = [:]
     }
 
     private init(

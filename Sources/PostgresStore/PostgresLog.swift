@@ -108,6 +108,9 @@ public final class PostgresLog: LogBackend, Sendable {
         public var oneStatementTransactions = 0
         /// Of `oneStatementTransactions`, those sent while a write before them was not answered yet.
         public var pipelinedTransactions = 0
+        /// One-statement writes sent (committed or not) whose batch was placed as its appends came, while the write ahead
+        /// was in PostgreSQL's hands (`gatherPlacing`).
+        public var placedWhileGathering = 0
         /// One-statement writes sent that did not commit (a stream had moved under them, an event id was stored already,
         /// or the link failed): their batches were decided again under the lock.
         public var failedOneStatementWrites = 0
@@ -385,7 +388,7 @@ public final class PostgresLog: LogBackend, Sendable {
         /// (the next append starts another); otherwise it goes on (it has writes in flight to wait for). Appends that waited
         /// longer than `waitMax` (the commits before them hung: PostgreSQL is failing over, or out of reach) are answered
         /// `unavailable` without being sent: their callers retry, and nothing of them is committed behind their backs.
-        func take(eventsMax: Int, waitMax: Duration, ending: Bool) -> [Pending]? {
+        func take(eventsMax: Int, waitMax: Duration, ending: Bool, atLeastOne: Bool = true) -> [Pending]? {
             let now = ContinuousClock.now
             let (batch, expired) = state.withLock { state -> ([Pending]?, [Pending]) in
                 // Queued in order: the expired ones are a prefix (usually empty: one comparison).
@@ -399,10 +402,11 @@ public final class PostgresLog: LogBackend, Sendable {
                 var events = 0
                 var count = 0
                 for pending in state.waiting {
-                    if count > 0, events + pending.eventCount > eventsMax { break }
+                    if count > 0 || !atLeastOne, events + pending.eventCount > eventsMax { break }
                     events += pending.eventCount
                     count += 1
                 }
+                guard count > 0 else { return (nil, expired) }
                 defer { state.waiting.removeFirst(count) }
                 return (Array(state.waiting.prefix(count)), expired)
             }
@@ -428,7 +432,16 @@ public final class PostgresLog: LogBackend, Sendable {
                 await finish(&writing, keeping: writing.count - 1)
             }
             if answered > 0, !writing.isEmpty, writing.count < depth {
-                await gather(as: answered, whileWaitingFor: writing[0])
+                if let (batch, plan, results) = await gatherPlacing(as: answered, whileWaitingFor: writing[0]) {
+                    if let write = await send(batch, placed: plan, results: results, behind: writing.count) {
+                        statistics.withLock { $0.placedWhileGathering += 1 }
+                        writing.append(write)
+                    } else {
+                        await finish(&writing, keeping: 0)
+                        await commitLockedAndAnswer(batch)
+                    }
+                    continue
+                }
             }
             if writing.count < depth {
                 let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout, ending: writing.isEmpty)
@@ -451,13 +464,60 @@ public final class PostgresLog: LogBackend, Sendable {
         }
     }
 
-    /// Waits, at most `gatherWindow`, until `count` appends are waiting or `ahead` is answered (PostgreSQL would then
-    /// have nothing to do). Woken once that many appends wait, and by the answer; a timer wakes it at the end.
-    private func gather(as count: Int, whileWaitingFor ahead: Write) async {
-        guard options.gatherWindow > .zero, committer.waitingCount < count else { return }
+    /// Gathers the next batch while the write ahead is in PostgreSQL's hands, placing its appends as they come, a few at a
+    /// time, so that once it is whole it goes out at once: until `count` appends are placed, `ahead` is answered
+    /// (PostgreSQL would then have nothing to do), or `gatherWindow` has passed. Placing 32 events took a tenth of the
+    /// turn between a write's answer and the next write's sending, which with 64 appenders bounds a node (README,
+    /// "placed as they come"). Nil when nothing came, or when nothing can be placed on what the node knows (the batch is
+    /// then taken and decided as before); the batch, its plan and each append's result otherwise (an append refused on
+    /// what the node knows ends the gathering: the whole batch is then decided again under the lock).
+    private func gatherPlacing(
+        as count: Int, whileWaitingFor ahead: Write
+    ) async -> ([Pending], AppendPlan, [Result<AppendResult, EventLogError>])? {
+        guard options.gatherWindow > .zero, options.holdBeforeCommit == nil, reachability.isReachable,
+            var plan = cache.withLock({ $0.map { AppendPlan(cached: $0.head, exact: $0.exact) } })
+        else {
+            await gather(as: count, whileWaitingFor: ahead)
+            return nil
+        }
+        var batch: [Pending] = []
+        var results: [Result<AppendResult, EventLogError>] = []
+        var events = 0
         let deadline = ContinuousClock.now + options.gatherWindow
+        let timer = windowTimer()
+        defer { timer.cancel() }
+        var refused = false
+        while true {
+            if let taken = committer.take(
+                eventsMax: LogLimits.eventsPerCommitMax - events, waitMax: options.answerTimeout, ending: false, atLeastOne: batch.isEmpty)
+            {
+                // The loop alone changes what the node knows, and it is here: the chains looked up are the plan's start's.
+                cache.withLock { cache in
+                    if let cache { plan.know(taken.flatMap(\.appends), streams: cache.streams, names: cache.names) }
+                }
+                batch += taken
+                events += taken.reduce(0) { $0 + $1.eventCount }
+                let placed = Self.place(taken, on: &plan, clock: options.clock)
+                refused = refused || placed.contains { if case .failure = $0 { true } else { false } }
+                results += placed
+            } else if !batch.isEmpty, committer.waitingCount > 0 {
+                break  // the next does not fit in this batch: it goes in the next
+            }
+            guard batch.count < count, !refused, events < LogLimits.eventsPerCommitMax, !ahead.isAnswered,
+                ContinuousClock.now < deadline
+            else { break }
+            await committer.sleep(untilWaiting: min(Self.placedAtOnce, count - batch.count))
+        }
+        return batch.isEmpty ? nil : (batch, plan, results)
+    }
+
+    /// Appends placed at once while a batch is gathered: each wake of the loop costs a task switch.
+    static let placedAtOnce = 8
+
+    /// A task that wakes the loop at the end of the gather window (cancelled once the gathering ends before it).
+    private func windowTimer() -> Task<Void, Never> {
         let committer = committer
-        let timer = Task { [window = options.gatherWindow] in
+        return Task { [window = options.gatherWindow] in
             do {
                 try await Task.sleep(for: window)
                 committer.wake()
@@ -465,6 +525,14 @@ public final class PostgresLog: LogBackend, Sendable {
                 // Cancelled: the gathering ended before the window did, and nothing is left to wake.
             }
         }
+    }
+
+    /// Waits, at most `gatherWindow`, until `count` appends are waiting or `ahead` is answered (PostgreSQL would then
+    /// have nothing to do). Woken once that many appends wait, and by the answer; a timer wakes it at the end.
+    private func gather(as count: Int, whileWaitingFor ahead: Write) async {
+        guard options.gatherWindow > .zero, committer.waitingCount < count else { return }
+        let deadline = ContinuousClock.now + options.gatherWindow
+        let timer = windowTimer()
         defer { timer.cancel() }
         while committer.waitingCount < count, !ahead.isAnswered, ContinuousClock.now < deadline {
             await committer.sleep(untilWaiting: count)
@@ -559,12 +627,21 @@ public final class PostgresLog: LogBackend, Sendable {
             })
         else { return nil }
         let results = Self.place(batch, on: &plan, clock: options.clock)
-        guard results.allSatisfy({ if case .success = $0 { true } else { false } }), !plan.rows.isEmpty,
+        return await send(batch, placed: plan, results: results, behind: ahead)
+    }
+
+    /// Sends `batch` as `plan` placed it (`results`: each append's), unless an append was refused or the log is out of
+    /// reach (nil: the batch is then decided under the lock).
+    private func send(
+        _ batch: [Pending], placed plan: AppendPlan, results: [Result<AppendResult, EventLogError>], behind ahead: Int
+    ) async -> Write? {
+        var plan = plan
+        guard reachability.isReachable, results.allSatisfy({ if case .success = $0 { true } else { false } }), !plan.rows.isEmpty,
             let writer = await connectedWriter()
         else { return nil }
-        remember(plan, locked: false)
         plan.notifies = othersListen.load(ordering: .acquiring)
         let sent = plan.sendIfCurrent(on: writer)  // queued on the connection before this returns: in the order placed
+        remember(plan, locked: false)  // the write on its way meanwhile
         let answered = Write.Answered()
         let committer = committer
         let events = plan.rows.count

@@ -218,24 +218,7 @@ import Testing
             options.gatherWindow = .seconds(600)
         }
         _ = try await log.append(to: stream("warm"), expected: .noStream, events: [event()])  // the node knows the head
-        // The head held until the test opens the gate (a fixed hold was once too short for a busy suite to see it held).
-        try await TestPostgres.execute("CREATE TABLE test_gate (opened boolean)", on: database)
-        let holder = Task {
-            try await TestPostgres.execute(
-                """
-                DO $$ BEGIN
-                    PERFORM 1 FROM emporium_log_head FOR UPDATE;
-                    FOR wait IN 1..6000 LOOP
-                        EXIT WHEN EXISTS (SELECT 1 FROM test_gate);
-                        PERFORM pg_sleep(0.02);
-                    END LOOP;
-                END $$
-                """, on: database)
-        }
-        try await waitUntil(
-            // Asleep in its loop, so holding the head (not this check's own session, whose text matches too).
-            "EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%test_gate%LOOP%' AND wait_event = 'PgSleep')",
-            on: database)
+        let holder = try await holding("PERFORM 1 FROM emporium_log_head FOR UPDATE", untilGate: "test_gate", on: database)
         let before = log.commitStatistics
         let first = Task { try await log.append(to: stream("first"), expected: .noStream, events: [event()]) }
         // Seen waiting for the head: the next append goes out behind it.
@@ -263,6 +246,91 @@ import Testing
         let after = log.commitStatistics
         #expect(after.pipelinedTransactions - before.pipelinedTransactions == 1, "the second was sent behind the first: \(after)")
         await log.close()
+    }
+
+    /// A batch gathered behind a write in flight is placed as its appends come, so that once it is whole it goes out at
+    /// once. Here the head is held (seen held), one append goes out (seen waiting for the lock) and a larger one behind it
+    /// (seen on the wire), which another session keeps from committing (it inserted one of its event ids and waits). Once
+    /// the head is let go, the first is answered and the node gathers behind the second (a window far longer than the
+    /// test: the gathering ends when it has as many appends as were answered, or when the second is answered); a third
+    /// append then comes, is placed while gathered and sent. The second is let go, and all three land in order.
+    @Test func aBatchGatheredBehindAWriteInFlightIsPlacedAsItsAppendsCome() async throws {
+        let database = try await TestPostgres.database()
+        let log = try await TestPostgres.log(database) { options in
+            options.pipelineDepth = 2
+            options.gatherWindow = .seconds(600)
+        }
+        _ = try await log.append(to: stream("warm"), expected: .noStream, events: [event()])  // locked path: learns the head
+        _ = try await log.append(to: stream("warm-2"), expected: .noStream, events: [event()])  // one statement: the writer connects
+        let large = (0..<200).map { _ in event() }
+        let blocker = try await holding(
+            "INSERT INTO emporium_event_ids VALUES ('\(large[0].eventId.uuidString.lowercased())', 0)", untilGate: "test_gate_2",
+            on: database)
+        let holder = try await holding("PERFORM 1 FROM emporium_log_head FOR UPDATE", untilGate: "test_gate", on: database)
+        let before = log.commitStatistics
+        let writer = "datname = current_database() AND application_name = 'emporium-writer'"
+        let first = Task { try await log.append(to: stream("first"), expected: .noStream, events: [event()]) }
+        try await waitUntil("EXISTS (SELECT 1 FROM pg_stat_activity WHERE \(writer) AND wait_event_type = 'Lock')", on: database)
+        let second = Task { try await log.append(to: stream("second"), expected: .noStream, events: large) }
+        let port = try #require(try await TestPostgres.integer("SELECT client_port FROM pg_stat_activity WHERE \(writer)", on: database))
+        try await waitFor("the second on the wire behind the first") {
+            try Self.receiveQueue(serverPort: database.port, clientPort: Int(port)) > 0
+        }
+        try await TestPostgres.execute("INSERT INTO test_gate VALUES (true)", on: database)
+        _ = try await holder.value
+        #expect(try await first.value.positions == [3])
+        let third = Task { try await log.append(to: stream("third"), expected: .noStream, events: [event()]) }
+        try await waitFor("the third placed while gathered behind the second, and sent") {
+            log.commitStatistics.placedWhileGathering > before.placedWhileGathering
+        }
+        try await TestPostgres.execute("INSERT INTO test_gate_2 VALUES (true)", on: database)
+        _ = await blocker.result  // rolled back: its event id was never stored
+        #expect(try await second.value.positions == Array(4...203))
+        #expect(try await third.value.positions == [204])
+        let after = log.commitStatistics
+        #expect(after.placedWhileGathering - before.placedWhileGathering == 1, "the third placed while gathered: \(after)")
+        #expect(after.pipelinedTransactions - before.pipelinedTransactions == 2, "the second and the third sent behind: \(after)")
+        #expect(try await log.verify(progress: nil).problems.isEmpty)
+        await log.close()
+    }
+
+    /// Waits up to a minute until `condition` holds; fails the test naming `what` when it never does.
+    private func waitFor(_ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("not seen within 60 s: \(what)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// A transaction of another session that runs `take` (PL/pgSQL taking a lock, or writing a row others wait for)
+    /// and waits until the test opens `gate` (`INSERT INTO <gate>`), then ends: rolled back (its task then fails) when
+    /// `take` wrote, committed otherwise. Returned once it waits (a fixed hold was once too short for a busy suite to see
+    /// it held).
+    private func holding(_ take: String, untilGate gate: String, on database: PostgresEndpoint) async throws -> Task<Void, any Error> {
+        try await TestPostgres.execute("CREATE TABLE \(gate) (opened boolean)", on: database)
+        let rollsBack = take.hasPrefix("INSERT")
+        let holder = Task {
+            try await TestPostgres.execute(
+                """
+                DO $$ BEGIN
+                    \(take);
+                    FOR wait IN 1..6000 LOOP
+                        EXIT WHEN EXISTS (SELECT 1 FROM \(gate));
+                        PERFORM pg_sleep(0.02);
+                    END LOOP;
+                    \(rollsBack ? "RAISE EXCEPTION 'rolled back by the test';" : "")
+                END $$
+                """, on: database)
+        }
+        try await waitUntil(
+            // Asleep in its loop, so holding what it took (not this check's own session, whose text matches too).
+            "EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%\(gate)%LOOP%' AND wait_event = 'PgSleep')",
+            on: database)
+        return holder
     }
 
     /// A node whose knowledge another node's commit made stale sends its write as placed; PostgreSQL, finding the head

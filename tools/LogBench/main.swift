@@ -159,8 +159,8 @@ struct LogBench: AsyncParsableCommand {
         print(
             "# emporium PostgreSQL log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(nodes) node(s), \(endpoint.redacted)"
         )
-        func statistics() -> (transactions: Int, oneStatement: Int, events: Int, failed: Int, rebased: Int) {
-            var sum = (transactions: 0, oneStatement: 0, events: 0, failed: 0, rebased: 0)
+        func statistics() -> (transactions: Int, oneStatement: Int, events: Int, failed: Int, rebased: Int, gathered: Int) {
+            var sum = (transactions: 0, oneStatement: 0, events: 0, failed: 0, rebased: 0, gathered: 0)
             for log in logs {
                 let statistics = log.commitStatistics
                 sum.transactions += statistics.transactions
@@ -168,6 +168,7 @@ struct LogBench: AsyncParsableCommand {
                 sum.events += statistics.events
                 sum.failed += statistics.failedOneStatementWrites
                 sum.rebased += statistics.rebasedWrites
+                sum.gathered += statistics.placedWhileGathering
             }
             return sum
         }
@@ -180,8 +181,9 @@ struct LogBench: AsyncParsableCommand {
             let transactions = after.transactions - before.transactions
             print(
                 String(
-                    format: "#   %@: %d transactions (%d in one statement), %.1f events per transaction", name, transactions,
-                    after.oneStatement - before.oneStatement, Double(after.events - before.events) / Double(max(transactions, 1))))
+                    format: "#   %@: %d transactions (%d in one statement, %d placed while gathered), %.1f events per transaction", name,
+                    transactions, after.oneStatement - before.oneStatement, after.gathered - before.gathered,
+                    Double(after.events - before.events) / Double(max(transactions, 1))))
             if nodes > 1 {
                 print(
                     "#   \(name): \(after.rebased - before.rebased) one-statement writes placed again by PostgreSQL (stale), \(after.failed - before.failed) refused"
