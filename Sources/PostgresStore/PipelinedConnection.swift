@@ -35,18 +35,29 @@ final class PipelinedConnection: Sendable {
         private struct State {
             var outcome: Result<Rows, any Error>?
             var waiter: CheckedContinuation<Rows, any Error>?
+            var onAnswer: (@Sendable () -> Void)?
         }
 
         private let state = Mutex(State())
 
         fileprivate func set(_ outcome: Result<Rows, any Error>) {
-            let waiter = state.withLock { state -> CheckedContinuation<Rows, any Error>? in
-                guard state.outcome == nil else { return nil }
+            let (waiter, onAnswer) = state.withLock { state -> (CheckedContinuation<Rows, any Error>?, (@Sendable () -> Void)?) in
+                guard state.outcome == nil else { return (nil, nil) }
                 state.outcome = outcome
-                defer { state.waiter = nil }
-                return state.waiter
+                defer { (state.waiter, state.onAnswer) = (nil, nil) }
+                return (state.waiter, state.onAnswer)
             }
             waiter?.resume(with: outcome)
+            onAnswer?()
+        }
+
+        /// Calls `body` once the answer is in (at once when it is already), on the connection's thread: it must be quick.
+        func whenAnswered(_ body: @escaping @Sendable () -> Void) {
+            let answered = state.withLock { state in
+                if state.outcome == nil { state.onAnswer = body }
+                return state.outcome != nil
+            }
+            if answered { body() }
         }
 
         func get() async throws -> Rows {

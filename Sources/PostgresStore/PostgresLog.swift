@@ -544,7 +544,9 @@ public final class PostgresLog: LogBackend, Sendable {
         let batch: [Pending]
         let plan: AppendPlan
         let results: [Result<AppendResult, EventLogError>]
-        let written: Task<AppendPlan.Written?, Never>
+        /// PostgreSQL's answer, once it is in (`answered` says when, set on the connection's thread).
+        let reply: PipelinedConnection.Reply
+        let writer: PipelinedConnection
         let answered: Answered
         /// Sent while a write before it was in flight.
         let pipelined: Bool
@@ -644,14 +646,12 @@ public final class PostgresLog: LogBackend, Sendable {
         remember(plan, locked: false)  // the write on its way meanwhile
         let answered = Write.Answered()
         let committer = committer
-        let events = plan.rows.count
-        let written = Task {
-            let written = await self.written(sent, events: events, on: writer)
+        // Marked and the loop woken on the connection's thread, as the answer comes: not through a task of its own.
+        sent.whenAnswered {
             answered.flag.store(true, ordering: .releasing)
             committer.wake()
-            return written
         }
-        return Write(batch: batch, plan: plan, results: results, written: written, answered: answered, pipelined: ahead > 0)
+        return Write(batch: batch, plan: plan, results: results, reply: sent, writer: writer, answered: answered, pipelined: ahead > 0)
     }
 
     /// Waits for the oldest writes in flight until `keeping` are left, answering each that committed (as placed, or placed
@@ -661,7 +661,7 @@ public final class PostgresLog: LogBackend, Sendable {
         var failed: [Pending] = []
         while writing.count > max(keeping, 0) || (!failed.isEmpty && !writing.isEmpty) {
             let write = writing.removeFirst()
-            guard let written = await write.written.value else {
+            guard let written = await written(write.reply, events: write.plan.rows.count, on: write.writer) else {
                 cache.withLock { $0?.refused(write.plan) }
                 statistics.withLock { $0.failedOneStatementWrites += 1 }
                 failed += write.batch
