@@ -32,15 +32,7 @@ import Testing
     /// positions, times and hashes), with its key vault: a node over it serves the shop's customers (an address sealed
     /// before the move opens there), and a second migrate into the same database is refused and changes nothing.
     @Test func aShopMigratedIntoPostgreSQLIsTheSameShopOnANode() async throws {
-        let local = try TestShop()
-        let merchant = try await local.register("migrated-merchant@example.com", role: .merchant)
-        let buyer = try await local.shopper("migrated-buyer@example.com")
-        let goods = try await local.listGoods(by: merchant, stock: 5)
-        try await local.run(.addToCart(goods, quantity: 1), as: buyer)
-        _ = try await local.placeOrder(as: buyer)
-        let records = try local.log.read(from: 1)
-        let directory = local.shop.directory
-        local.shop.close()
+        let (directory, records, buyer, goods) = try await aClosedShopWithAnOrder("migrated")
 
         let database = try await TestPostgres.database()
         let copied = Mutex<[UInt64]>([])
@@ -74,15 +66,7 @@ import Testing
     /// (here copied by hand, as a migrate cut off after its first page leaves them), and the next migrate copies on from
     /// its head, reporting progress from there, to the same head as the shop's.
     @Test func aMigrateThatStoppedPartWayIsResumedFromTheLogOfRecordsHead() async throws {
-        let local = try TestShop()
-        let merchant = try await local.register("resumed-merchant@example.com", role: .merchant)
-        let buyer = try await local.shopper("resumed-buyer@example.com")
-        let goods = try await local.listGoods(by: merchant, stock: 5)
-        try await local.run(.addToCart(goods, quantity: 1), as: buyer)
-        _ = try await local.placeOrder(as: buyer)
-        let records = try local.log.read(from: 1)
-        let directory = local.shop.directory
-        local.shop.close()
+        let (directory, records, buyer, _) = try await aClosedShopWithAnOrder("resumed")
 
         let database = try await TestPostgres.database()
         let partial = try await TestPostgres.log(database)
@@ -103,6 +87,20 @@ import Testing
         _ = try await settle([node])
         #expect(try node.engine.profile(of: buyer).addresses.map(\.recipient) == ["韩梅梅"])
         await node.stop()
+    }
+
+    /// An LMDB shop where a buyer (`<name>-buyer@example.com`, with an address) ordered a goods, closed: its directory, its
+    /// log's records, the buyer and the goods.
+    private func aClosedShopWithAnOrder(_ name: String) async throws -> (ShopDirectory, [RecordedEvent], Actor, GoodsId) {
+        let local = try TestShop()
+        let merchant = try await local.register("\(name)-merchant@example.com", role: .merchant)
+        let buyer = try await local.shopper("\(name)-buyer@example.com")
+        let goods = try await local.listGoods(by: merchant, stock: 5)
+        try await local.run(.addToCart(goods, quantity: 1), as: buyer)
+        _ = try await local.placeOrder(as: buyer)
+        let records = try local.log.read(from: 1)
+        local.shop.close()
+        return (local.shop.directory, records, buyer, goods)
     }
 
     /// Buyers registered on one node buy on another (their addresses, sealed with keys made elsewhere, open there):
