@@ -422,6 +422,33 @@ import Testing
         #expect(try reopened.differencesFromRebuild("mypages").isEmpty)
     }
 
+    /// Work that reaches the fold's queue after `close()` touches nothing: a follower past its last look at cancellation
+    /// (its turn over just as the projector closes: the CI failure of `closingWhileTheFollowerWaitsForItsTurnFoldsNothingMore`,
+    /// which folded into the closed store) and a rebuild asked for meanwhile are refused, the checkpoint stays where the
+    /// close left it, and the store reopens consistent.
+    @Test func workQueuedAfterTheCloseIsRefusedAndTouchesNothing() async throws {
+        let shop = try await ProjectedShop()
+        let directory = temporaryDirectory("work-after-close")
+        let projector = try Projector(directory: directory, log: shop.log)
+        try projector.catchUp()
+        try await shop.run(.recordView(try shop.goods("teapot")), as: shop.customer)
+        let head = shop.log.headPosition
+        projector.close()
+        let atClose = projector.checkpoint("mypages")
+        #expect(atClose < head)
+        await #expect(throws: ProjectorClosed.self) {
+            try await projector.onWorker { try projector.step(through: head, storing: true) }
+        }
+        #expect(throws: ProjectorClosed.self) { try projector.startRebuild("mypages") }
+        #expect(projector.checkpoint("mypages") == atClose)
+        let reopened = try Projector(directory: directory, log: shop.log)
+        defer { reopened.close() }
+        #expect(reopened.checkpoint("mypages") == atClose)
+        try reopened.catchUp()
+        #expect(reopened.checkpoint("mypages") == head)
+        #expect(try reopened.differencesFromRebuild("mypages").isEmpty)
+    }
+
     /// Between stores a serving model's batches live in memory only (queries see them); a reload drops them,
     /// and storing writes them all in one transaction, equal byte for byte to the whole fold.
     @Test func batchesBetweenStoresAreServedFromMemoryThenStoredTogether() async throws {

@@ -59,6 +59,8 @@ extension Projector {
                 if state.withLock({ lastFailure != nil }) { logger.notice("read models fold again", metadata: ["log.position": "\(head)"]) }
                 state.withLock { lastFailure = nil }
                 pause = .seconds(1)
+            } catch is ProjectorClosed {
+                break  // closed while it was past its last look at cancellation: nothing more to fold
             } catch {
                 state.withLock { lastFailure = "\(error)" }
                 logger.error(
@@ -147,7 +149,13 @@ extension Projector {
 
     func onWorker<R: Sendable>(_ body: @escaping @Sendable () throws -> R) async throws -> R {
         try await withCheckedThrowingContinuation { continuation in
-            worker.async { continuation.resume(with: Result { try body() }) }
+            worker.async {
+                continuation.resume(
+                    with: Result {
+                        guard !self.closedForWork.load(ordering: .acquiring) else { throw ProjectorClosed() }
+                        return try body()
+                    })
+            }
         }
     }
 

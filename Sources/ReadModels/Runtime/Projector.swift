@@ -41,6 +41,11 @@ public struct ProjectionError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
+/// Work asked of a projector after `close()` (it touches nothing).
+struct ProjectorClosed: Error, CustomStringConvertible {
+    var description: String { "the read models are closed" }
+}
+
 /// Runs the projections beside the writer. Every projection's model lives in
 /// memory for queries and in `<data>/projections` (LMDB) on disk; each batch
 /// of events is written, with the checkpoint, in one transaction, so after a
@@ -150,6 +155,9 @@ public final class Projector: @unchecked Sendable {
     let watches: [String: HeadWatch]
     let decoder = EventCodec.decoder(opening: nil)
     let worker = DispatchQueue(label: "emporium.projector")
+    /// Set on the worker queue by `close()`: work queued there after it (a follower that was past its last check for
+    /// cancellation, a rebuild asked for meanwhile) finds the store closed and touches nothing.
+    let closedForWork = Atomic<Bool>(false)
     /// Where a long batch's rows are written while the next batch folds (see `commit`).
     let writer = DispatchQueue(label: "emporium.projector.write")
     /// The long batch being written, if any. Folding, committing and rebuild control run on one
@@ -217,6 +225,7 @@ public final class Projector: @unchecked Sendable {
         stop()
         let logger = options.logger
         worker.sync {
+            closedForWork.store(true, ordering: .releasing)
             do { try finishWrite() } catch {
                 logger.error("storing the last folded batch failed; it is folded again at the next start", metadata: ["error": "\(error)"])
             }

@@ -12,7 +12,10 @@ extension Projector {
     public func startRebuild(_ name: String) throws {
         // On the worker queue: while serving, the follower folds there, and only one thread may own
         // the store's writes (an admin request arrives on an HTTP thread).
-        try worker.sync { try beginRebuild(name) }
+        try worker.sync {
+            guard !closedForWork.load(ordering: .acquiring) else { throw ProjectorClosed() }
+            try beginRebuild(name)
+        }
         wakeups.publish(wakeups.head + 1)  // a follower waiting for new events has work now
     }
 
