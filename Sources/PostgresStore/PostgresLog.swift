@@ -284,7 +284,13 @@ public final class PostgresLog: LogBackend, Sendable {
             // Back to the answer timeout for the pool's next request; a connection that closed under the transaction
             // is not asked (a query on it may never be answered).
             if !connection.isClosed {
-                _ = try? await connection.query("RESET idle_in_transaction_session_timeout", logger: logger)
+                do {
+                    try await connection.query("RESET idle_in_transaction_session_timeout", logger: logger)
+                } catch let reset {
+                    logger.warning(
+                        "resetting a session's idle timeout after a failed start transaction failed; it keeps the start timeout",
+                        metadata: ["error": "\(reset)", "transaction.error": "\(error)"])
+                }
             }
             throw error
         }
