@@ -119,6 +119,9 @@ public final class PostgresLog: LogBackend, Sendable {
         public var rebasedWrites = 0
         /// Writer connections opened (the first, and one after each write lost with its connection).
         public var writerConnections = 0
+        /// Times the node let its writes in flight end before sending the next, so as to know the head exactly again after
+        /// PostgreSQL placed one of them again (`Pacing`).
+        public var drains = 0
     }
 
     public var commitStatistics: CommitStatistics { statistics.withLock { $0 } }
@@ -431,19 +434,34 @@ public final class PostgresLog: LogBackend, Sendable {
     private func commitLoop() async {
         let depth = max(options.pipelineDepth, 1)
         var writing: [Write] = []  // oldest first
+        var pacing = Pacing()
         while true {
             var answered = 0
             while let first = writing.first, first.isAnswered {
                 answered += first.batch.count
-                await finish(&writing, keeping: writing.count - 1)
+                await finish(&writing, keeping: writing.count - 1, pacing: &pacing)
             }
+            if writing.isEmpty {
+                pacing.placedInexactly = 0
+            } else if pacing.mustDrain(knowsTheHeadExactly: cache.withLock { $0?.exact ?? true }) {
+                // Nothing sent until the writes in flight are answered: the last of them tells the head exactly.
+                if writing[0].isAnswered { continue }
+                if !pacing.draining {
+                    pacing.draining = true
+                    statistics.withLock { $0.drains += 1 }
+                }
+                await committer.sleep(untilWaiting: nil)
+                continue
+            }
+            pacing.draining = false
             if answered > 0, !writing.isEmpty, writing.count < depth {
                 if let (batch, plan, results) = await gatherPlacing(as: answered, whileWaitingFor: writing[0]) {
                     if let write = await send(batch, placed: plan, results: results, behind: writing.count) {
                         statistics.withLock { $0.placedWhileGathering += 1 }
+                        pacing.sent(behind: write.pipelined, exactly: write.plan.exact)
                         writing.append(write)
                     } else {
-                        await finish(&writing, keeping: 0)
+                        await finish(&writing, keeping: 0, pacing: &pacing)
                         await commitLockedAndAnswer(batch)
                     }
                     continue
@@ -453,9 +471,10 @@ public final class PostgresLog: LogBackend, Sendable {
                 let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout, ending: writing.isEmpty)
                 if let batch {
                     if let write = await send(batch, behind: writing.count) {
+                        pacing.sent(behind: write.pipelined, exactly: write.plan.exact)
                         writing.append(write)
                     } else {
-                        await finish(&writing, keeping: 0)
+                        await finish(&writing, keeping: 0, pacing: &pacing)
                         await commitLockedAndAnswer(batch)
                     }
                     continue
@@ -515,6 +534,37 @@ public final class PostgresLog: LogBackend, Sendable {
             await committer.sleep(untilWaiting: min(Self.placedAtOnce, count - batch.count))
         }
         return batch.isEmpty ? nil : (batch, plan, results)
+    }
+
+    /// When the commit loop lets its writes in flight end before sending another. A write sent on what the node knows
+    /// while the one ahead of it is in flight is placed on what that one will write; once PostgreSQL placed one of them
+    /// again (another node committed under it), the node no longer knows the head exactly while any is in flight, and every
+    /// write it sends meanwhile is placed again too (`emporium_rebase`, several times the cost of a write as placed): under
+    /// a steady load, for as long as the load lasts. So the loop lets them end first, and knows the head again. Where
+    /// other nodes keep committing, the next write is placed again all the same and the wait is lost: the first write sent
+    /// with none in flight says which it is. Placed again, the loop waits only after twice as many writes placed inexactly
+    /// as before (up to `inexactMost`); written as placed, it waits at once the next time.
+    struct Pacing {
+        /// Writes sent inexactly behind others before the loop waits.
+        var allowance = 0
+        /// Writes sent inexactly behind others since the node last knew the head exactly with nothing in flight.
+        var placedInexactly = 0
+        /// Whether the loop is waiting for its writes in flight to end (counted once in `drains`).
+        var draining = false
+        static let inexactMost = 64
+
+        func mustDrain(knowsTheHeadExactly exact: Bool) -> Bool { !exact && placedInexactly >= allowance }
+
+        /// A write sent (`behind` others in flight), placed `exactly` on what the node knew or not.
+        mutating func sent(behind: Bool, exactly: Bool) {
+            if behind, !exactly { placedInexactly += 1 }
+        }
+
+        /// A write answered: one sent exactly with none ahead of it says whether other nodes commit meanwhile.
+        mutating func answered(behind: Bool, exactly: Bool, placedAgain: Bool) {
+            guard !behind, exactly else { return }
+            allowance = placedAgain ? min(2 * allowance + 1, Self.inexactMost) : 0
+        }
     }
 
     /// Appends placed at once while a batch is gathered: each wake of the loop costs a task switch.
@@ -663,7 +713,7 @@ public final class PostgresLog: LogBackend, Sendable {
     /// Waits for the oldest writes in flight until `keeping` are left, answering each that committed (as placed, or placed
     /// again by PostgreSQL). When one did not, its streams are forgotten and every write in flight waited for; the batches
     /// that did not commit are then decided again, in order, in one transaction under the lock.
-    private func finish(_ writing: inout [Write], keeping: Int) async {
+    private func finish(_ writing: inout [Write], keeping: Int, pacing: inout Pacing) async {
         var failed: [Pending] = []
         while writing.count > max(keeping, 0) || (!failed.isEmpty && !writing.isEmpty) {
             let write = writing.removeFirst()
@@ -673,6 +723,7 @@ public final class PostgresLog: LogBackend, Sendable {
                 failed += write.batch
                 continue
             }
+            pacing.answered(behind: write.pipelined, exactly: write.plan.exact, placedAgain: written.rebased != nil)
             statistics.withLock {
                 $0.transactions += 1
                 $0.oneStatementTransactions += 1

@@ -179,6 +179,68 @@ import Testing
         for log in [first, second] { await log.close() }
     }
 
+    /// A node under a steady load, whose writes are always in flight one behind the other, after one write of another
+    /// node: the write placed on the head that moved is placed again by PostgreSQL, and so is the one behind it (placed on
+    /// what the first was to write); the node then lets the writes in flight end before it sends the next (it knows the
+    /// head exactly again) and writes as placed from then on, rather than having every write placed again for as long as
+    /// the load lasts (each `emporium_rebase` costs PostgreSQL several times a write as placed).
+    @Test func aNodeUnderLoadWritesAsPlacedAgainSoonAfterAnotherNodesWrite() async throws {
+        let database = try await TestPostgres.database()
+        let busy = try await connect(database)
+        let other = try await connect(database)
+        _ = try await busy.append(to: stream("warm"), expected: .noStream, events: [event()])  // locked path: learns the head
+        _ = try await busy.append(to: stream("warm-2"), expected: .noStream, events: [event()])  // one statement: the writer connects
+        let appenders = 16
+        let rounds = 40
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for appender in 0..<appenders {
+                group.addTask {
+                    for round in 0..<rounds {
+                        if appender == 0, round == 10 {
+                            _ = try await other.append(to: stream("other"), expected: .noStream, events: [event()])
+                        }
+                        _ = try await busy.append(
+                            to: stream("busy-\(appender)"), expected: round == 0 ? .noStream : .exact(UInt64(round)), events: [event()])
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let statistics = busy.commitStatistics
+        #expect(statistics.oneStatementTransactions > 20, "the load kept writes in flight: \(statistics)")
+        #expect(statistics.rebasedWrites >= 1, "the write placed on the head that moved was placed again: \(statistics)")
+        #expect(statistics.rebasedWrites <= 3, "the node wrote as placed again soon after: \(statistics)")
+        let everything = try await busy.read(from: 1, limit: 10_000)
+        #expect(everything.map(\.position) == Array(1...UInt64(2 + 1 + appenders * rounds)))
+        #expect(try await busy.verify(progress: nil).problems.isEmpty)
+        for log in [busy, other] { await log.close() }
+    }
+
+    /// Where other nodes keep committing, the writes a node sends with none in flight are placed again all the same: it then
+    /// waits for its writes in flight only after twice as many placed inexactly as the time before (up to 64), and at once
+    /// again after one written as placed.
+    @Test func theCommitLoopWaitsLessOftenWhileOtherNodesKeepCommitting() {
+        var pacing = PostgresLog.Pacing()
+        #expect(pacing.mustDrain(knowsTheHeadExactly: false) && !pacing.mustDrain(knowsTheHeadExactly: true))
+        var allowances: [Int] = []
+        for _ in 0..<8 {
+            pacing.answered(behind: false, exactly: true, placedAgain: true)
+            allowances.append(pacing.allowance)
+        }
+        #expect(allowances == [1, 3, 7, 15, 31, 63, 64, 64])
+        pacing.answered(behind: true, exactly: true, placedAgain: false)
+        pacing.answered(behind: false, exactly: false, placedAgain: false)
+        #expect(pacing.allowance == 64, "only a write sent exactly with none ahead of it tells")
+        for _ in 0..<63 { pacing.sent(behind: true, exactly: false) }
+        pacing.sent(behind: false, exactly: false)
+        pacing.sent(behind: true, exactly: true)
+        #expect(!pacing.mustDrain(knowsTheHeadExactly: false))
+        pacing.sent(behind: true, exactly: false)
+        #expect(pacing.mustDrain(knowsTheHeadExactly: false))
+        pacing.answered(behind: false, exactly: true, placedAgain: false)
+        #expect(pacing.allowance == 0)
+    }
+
     /// A stream's chain is its newest row (no row of its own is kept): a node that learned the head without a stream
     /// another node wrote takes that stream to be new, finds in the statement's guard that it is not, and decides the append
     /// again under the lock on the stream's newest row: the next version, a back-pointer to that row, a chain that verifies.

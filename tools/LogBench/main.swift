@@ -34,6 +34,11 @@ struct LogBench: AsyncParsableCommand {
             "PostgreSQL only: engine nodes appending to the one log of record (each its own connections and knowledge; appenders spread over them)."
     )
     var nodes: Int = 1
+    @Option(
+        help:
+            "PostgreSQL only: another node appends one event every this many milliseconds during the concurrent workload, as a quiet node of a cluster does (0: none)."
+    )
+    var interfereEveryMs: Int = 0
     static let batchEvents = 100
     static let bulkEventsPerAppend = 1_000
 
@@ -149,6 +154,7 @@ struct LogBench: AsyncParsableCommand {
         guard let endpoint = PostgresEndpoint(url: url) else { throw ValidationError("--postgres must be a postgres:// URL") }
         guard (1...16).contains(pipelineDepth) else { throw ValidationError("--pipeline-depth must be between 1 and 16") }
         guard (1...8).contains(nodes) else { throw ValidationError("--nodes must be between 1 and 8") }
+        guard interfereEveryMs >= 0 else { throw ValidationError("--interfere-every-ms must be 0 or more") }
         var options = PostgresLog.Options()
         options.connectionsMax = 4
         options.pipelineDepth = pipelineDepth
@@ -159,8 +165,8 @@ struct LogBench: AsyncParsableCommand {
         print(
             "# emporium PostgreSQL log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(nodes) node(s), \(endpoint.redacted)"
         )
-        func statistics() -> (transactions: Int, oneStatement: Int, events: Int, failed: Int, rebased: Int, gathered: Int) {
-            var sum = (transactions: 0, oneStatement: 0, events: 0, failed: 0, rebased: 0, gathered: 0)
+        func statistics() -> (transactions: Int, oneStatement: Int, events: Int, failed: Int, rebased: Int, gathered: Int, drains: Int) {
+            var sum = (transactions: 0, oneStatement: 0, events: 0, failed: 0, rebased: 0, gathered: 0, drains: 0)
             for log in logs {
                 let statistics = log.commitStatistics
                 sum.transactions += statistics.transactions
@@ -169,6 +175,7 @@ struct LogBench: AsyncParsableCommand {
                 sum.failed += statistics.failedOneStatementWrites
                 sum.rebased += statistics.rebasedWrites
                 sum.gathered += statistics.placedWhileGathering
+                sum.drains += statistics.drains
             }
             return sum
         }
@@ -176,7 +183,9 @@ struct LogBench: AsyncParsableCommand {
             ("single", 1, 1), ("concurrent", appenders, 1), ("batch", 1, Self.batchEvents),
         ] where selected.contains(name) {
             let before = statistics()
+            let interferer = name == "concurrent" && interfereEveryMs > 0 ? try await interfering(endpoint, options: options) : nil
             let outcome = try await appendLoop(logs, appenders: appenders, eventsPerAppend: events, label: name)
+            let interfered = await interferer?() ?? 0
             let after = statistics()
             let transactions = after.transactions - before.transactions
             print(
@@ -184,14 +193,43 @@ struct LogBench: AsyncParsableCommand {
                     format: "#   %@: %d transactions (%d in one statement, %d placed while gathered), %.1f events per transaction", name,
                     transactions, after.oneStatement - before.oneStatement, after.gathered - before.gathered,
                     Double(after.events - before.events) / Double(max(transactions, 1))))
-            if nodes > 1 {
+            if nodes > 1 || interferer != nil {
                 print(
-                    "#   \(name): \(after.rebased - before.rebased) one-statement writes placed again by PostgreSQL (stale), \(after.failed - before.failed) refused"
+                    "#   \(name): \(after.rebased - before.rebased) one-statement writes placed again by PostgreSQL (stale), \(after.failed - before.failed) refused, \(after.drains - before.drains) drains, \(interfered) appends of another node"
                 )
             }
             report(name, outcome, backend: "pglog")
         }
         for log in logs { await log.close() }
+    }
+
+    /// Another node appending one event every `interfereEveryMs` until stopped (`stop` answers how many it appended).
+    func interfering(_ endpoint: PostgresEndpoint, options: PostgresLog.Options) async throws -> @Sendable () async -> Int {
+        let other = try await PostgresLog.connect(endpoint, options: options)
+        let every = Duration.milliseconds(interfereEveryMs)
+        let stream = try StreamName("bench-other-\(UUIDv7Generator.shared.next().uuidString.prefix(8))")
+        let task = Task {
+            var appended = 0
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: every)
+                    let event = ProposedEvent(
+                        eventId: UUIDv7Generator.shared.next(), type: "BenchEvent", payload: Self.payload,
+                        metadata: EventMetadata(actor: "user:bench-other:customer", correlationId: UUIDv7Generator.shared.next()))
+                    _ = try await other.append(to: stream, expected: .any, events: [event])
+                    appended += 1
+                } catch {
+                    break  // cancelled in its sleep, or the log closed under it
+                }
+            }
+            return appended
+        }
+        return {
+            task.cancel()
+            let appended = await task.value
+            await other.close()
+            return appended
+        }
     }
 
     func report(_ name: String, _ outcome: Outcome, backend: String? = nil) {
