@@ -432,10 +432,11 @@ public final class PostgresLog: LogBackend, Sendable {
     /// write before it and is decided again under the lock, and so is one PostgreSQL would not place again (a stream of it
     /// moved under it).
     private func commitLoop() async {
-        let depth = max(options.pipelineDepth, 1)
+        let deepest = max(options.pipelineDepth, 1)
         var writing: [Write] = []  // oldest first
         var pacing = Pacing()
         while true {
+            let depth = pacing.depth(deepest)
             var answered = 0
             while let first = writing.first, first.isAnswered {
                 answered += first.batch.count
@@ -543,7 +544,8 @@ public final class PostgresLog: LogBackend, Sendable {
     /// a steady load, for as long as the load lasts. So the loop lets them end first, and knows the head again. Where
     /// other nodes keep committing, the next write is placed again all the same and the wait is lost: the first write sent
     /// with none in flight says which it is. Placed again, the loop waits only after twice as many writes placed inexactly
-    /// as before (up to `inexactMost`); written as placed, it waits at once the next time.
+    /// as before (up to `inexactMost`), and sends one write at a time meanwhile (`depth`); written as placed, it waits at
+    /// once the next time.
     struct Pacing {
         /// Writes sent inexactly behind others before the loop waits.
         var allowance = 0
@@ -554,6 +556,11 @@ public final class PostgresLog: LogBackend, Sendable {
         static let inexactMost = 64
 
         func mustDrain(knowsTheHeadExactly exact: Bool) -> Bool { !exact && placedInexactly >= allowance }
+
+        /// How many writes the loop keeps in flight: one while other nodes keep committing (its writes are placed again
+        /// by PostgreSQL all the same, one after another under the head's lock, so a second in flight only splits the
+        /// node's appends into two smaller writes), `deepest` otherwise.
+        func depth(_ deepest: Int) -> Int { allowance > 0 ? 1 : deepest }
 
         /// A write sent (`behind` others in flight), placed `exactly` on what the node knew or not.
         mutating func sent(behind: Bool, exactly: Bool) {

@@ -217,17 +217,20 @@ import Testing
     }
 
     /// Where other nodes keep committing, the writes a node sends with none in flight are placed again all the same: it then
-    /// waits for its writes in flight only after twice as many placed inexactly as the time before (up to 64), and at once
-    /// again after one written as placed.
-    @Test func theCommitLoopWaitsLessOftenWhileOtherNodesKeepCommitting() {
+    /// waits for its writes in flight only after twice as many placed inexactly as the time before (up to 64), sends one
+    /// write at a time meanwhile (its appends make one larger write rather than two smaller ones placed again one after
+    /// the other), and waits at once again, with its writes pipelined, after one written as placed.
+    @Test func theCommitLoopWaitsLessOftenAndSendsOneAtATimeWhileOtherNodesKeepCommitting() {
         var pacing = PostgresLog.Pacing()
         #expect(pacing.mustDrain(knowsTheHeadExactly: false) && !pacing.mustDrain(knowsTheHeadExactly: true))
+        #expect(pacing.depth(2) == 2)
         var allowances: [Int] = []
         for _ in 0..<8 {
             pacing.answered(behind: false, exactly: true, placedAgain: true)
             allowances.append(pacing.allowance)
         }
         #expect(allowances == [1, 3, 7, 15, 31, 63, 64, 64])
+        #expect(pacing.depth(2) == 1)
         pacing.answered(behind: true, exactly: true, placedAgain: false)
         pacing.answered(behind: false, exactly: false, placedAgain: false)
         #expect(pacing.allowance == 64, "only a write sent exactly with none ahead of it tells")
@@ -238,7 +241,7 @@ import Testing
         pacing.sent(behind: true, exactly: false)
         #expect(pacing.mustDrain(knowsTheHeadExactly: false))
         pacing.answered(behind: false, exactly: true, placedAgain: false)
-        #expect(pacing.allowance == 0)
+        #expect(pacing.allowance == 0 && pacing.depth(2) == 2)
     }
 
     /// A stream's chain is its newest row (no row of its own is kept): a node that learned the head without a stream
