@@ -81,15 +81,16 @@ for key, label in rows:
         floor, least_ratio = TARGETS[key]
         met = ours_rate >= floor and (least_ratio is None or ratio >= least_ratio)
         want = (f"≥ {floor:,} events/s" if floor else "") + (f"{' and ' if floor else ''}≥ {least_ratio:g}× PostgreSQL" if least_ratio else "")
-        # The log issue's targets (resolved long since): the README's Benchmarks say which are out of reach on this machine
-        # and why (the disk's flushes, the CPU before any durability cost), so a miss is not news of this run.
+        # The log issue's targets (resolved long since): the README's Benchmarks say where each stands on this machine and
+        # why (the disk's flushes, the CPU before any durability cost), so a miss is not news of this run.
         verdicts.append(
-            f"log issue's target {key}: {want}: {'met' if met else 'NOT met (out of reach here: README, Benchmarks)'} "
+            f"log issue's target {key} (resolved; README, Benchmarks): {want}: {'met' if met else 'NOT met'} "
             f"({ours_rate:,.0f}/s, {ratio:.1f}×)")
     if key == "single" and "p99_us" in ours and "p99_us" in theirs:
         met = ours["p99_us"] <= theirs["p99_us"]
         verdicts.append(
-            f"target single p99 ≤ PostgreSQL's: {'met' if met else 'NOT met'} ({ours['p99_us']:.0f} µs vs {theirs['p99_us']:.0f} µs)"
+            f"log issue's target single p99 (resolved; README, Benchmarks) ≤ PostgreSQL's: {'met' if met else 'NOT met'} "
+            f"({ours['p99_us']:.0f} µs vs {theirs['p99_us']:.0f} µs)"
         )
 print()
 print("The Emporium log on PostgreSQL (the log of record of a cluster) against the classic table, same server:")
