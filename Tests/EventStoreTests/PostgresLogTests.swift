@@ -334,8 +334,23 @@ import Testing
         let holder = try await holding("PERFORM 1 FROM emporium_log_head FOR UPDATE", untilGate: "test_gate", on: database)
         let before = log.commitStatistics
         let writer = "datname = current_database() AND application_name = 'emporium-writer'"
-        let first = Task { try await log.append(to: stream("first"), expected: .noStream, events: [event()]) }
-        try await waitUntil("EXISTS (SELECT 1 FROM pg_stat_activity WHERE \(writer) AND wait_event_type = 'Lock')", on: database)
+        let answer = Mutex<String?>(nil)  // the first's, once in: said when it never waits for the head
+        let first = Task {
+            do {
+                let appended = try await log.append(to: stream("first"), expected: .noStream, events: [event()])
+                answer.withLock { $0 = "\(appended.positions)" }
+                return appended
+            } catch {
+                answer.withLock { $0 = "\(error)" }
+                throw error
+            }
+        }
+        do {
+            try await waitUntil("EXISTS (SELECT 1 FROM pg_stat_activity WHERE \(writer) AND wait_event_type = 'Lock')", on: database)
+        } catch {
+            Issue.record("the first append: \(answer.withLock { $0 } ?? "not answered"); the node: \(log.commitStatistics)")
+            throw error
+        }
         let second = Task { try await log.append(to: stream("second"), expected: .noStream, events: large) }
         let port = try #require(try await TestPostgres.integer("SELECT client_port FROM pg_stat_activity WHERE \(writer)", on: database))
         try await waitFor("the second on the wire behind the first") {
