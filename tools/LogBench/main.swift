@@ -203,7 +203,8 @@ struct LogBench: AsyncParsableCommand {
         for log in logs { await log.close() }
     }
 
-    /// Another node appending one event every `interfereEveryMs` until stopped (`stop` answers how many it appended).
+    /// Another node appending one event every `interfereEveryMs`; the function returned stops it and answers how many it
+    /// appended.
     func interfering(_ endpoint: PostgresEndpoint, options: PostgresLog.Options) async throws -> @Sendable () async -> Int {
         let other = try await PostgresLog.connect(endpoint, options: options)
         let every = Duration.milliseconds(interfereEveryMs)
@@ -218,8 +219,11 @@ struct LogBench: AsyncParsableCommand {
                         metadata: EventMetadata(actor: "user:bench-other:customer", correlationId: UUIDv7Generator.shared.next()))
                     _ = try await other.append(to: stream, expected: .any, events: [event])
                     appended += 1
+                } catch is CancellationError {
+                    break  // stopped in its sleep
                 } catch {
-                    break  // cancelled in its sleep, or the log closed under it
+                    print("# the other node's append failed; it stops appending: \(error)")
+                    break
                 }
             }
             return appended
