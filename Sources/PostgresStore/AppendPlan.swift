@@ -239,7 +239,7 @@ struct AppendPlan {
     /// Sends what `write` sends, without waiting for its answer (so the statements after it go out at once).
     func send(connection: PostgresConnection, logger: Logger) -> EventLoopFuture<PostgresQueryResult>? {
         guard !rows.isEmpty else { return nil }
-        let bound = bound(mayRebase: false)
+        let bound = bound(mayRebase: false, askingChains: false)
         var bindings = PostgresBindings(capacity: bound.count)
         for value in bound { bindings.append(value) }
         return connection.query(PostgresQuery(unsafeSQL: Self.writeIfCurrentSQL, binds: bindings), logger: logger)
@@ -258,7 +258,9 @@ struct AppendPlan {
     /// as they stood then.
     struct Written: Sendable {
         let first: UInt64
-        let rebased: (head: LogHead, names: [ChainKey: Chain])?
+        /// The head after the rows and the actors' and types' chains: those the rows moved, and when `covered`, every one
+        /// the records after the plan's start extend (what the node knew of any other still holds).
+        let rebased: (head: LogHead, names: [ChainKey: Chain], covered: Bool)?
 
         /// Read by hand from the statement's rows (kind, name, count or first position, last position or time, hash), cell
         /// by cell in binary (the writer connection asks libpq for binary results; the locked path's rows come from
@@ -267,12 +269,15 @@ struct AppendPlan {
             var first: UInt64?
             var head: LogHead?
             var names: [ChainKey: Chain] = [:]
+            var covered = false
             for cells in rows {
                 guard cells.count == 5, var kind = cells[0], let kind = kind.readInteger(as: Int16.self),
                     var a = cells[2], let a = a.readInteger(as: Int64.self).flatMap(UInt64.init(exactly:)),
                     var b = cells[3], let b = b.readInteger(as: Int64.self)
                 else { return nil }
-                if kind < 0 {
+                if kind == -2 {
+                    covered = true
+                } else if kind < 0 {
                     first = a
                     if var hash = cells[4], let bytes = hash.readBytes(length: hash.readableBytes) {
                         head = LogHead(
@@ -285,7 +290,7 @@ struct AppendPlan {
             }
             guard let first, first > 0 else { return nil }
             self.first = first
-            self.rebased = head.map { ($0, names) }
+            self.rebased = head.map { ($0, names, covered) }
         }
     }
 
@@ -296,8 +301,8 @@ struct AppendPlan {
     /// it again on the head as it is (`emporium_rebase`), unless a stream of it moved (then it writes nothing). The start
     /// may be a head this node has not committed yet (a write it sent just before this one on the same connection, which
     /// PostgreSQL runs first): when that one was placed again or wrote nothing, this one is placed again too.
-    func sendIfCurrent(on writer: PipelinedConnection) -> PipelinedConnection.Reply {
-        writer.execute(bound(mayRebase: true))
+    func sendIfCurrent(on writer: PipelinedConnection, askingChains: Bool) -> PipelinedConnection.Reply {
+        writer.execute(bound(mayRebase: true, askingChains: askingChains))
     }
 
     /// What a write binds, `$1` to `$18`: the records (the first's position, each's id, stream, version, type, actor and
@@ -306,7 +311,7 @@ struct AppendPlan {
     /// the head the plan starts from (none, -1, when it is not `exact`), and whether PostgreSQL may place the records again
     /// when the plan does not hold (not inside a transaction that locked the head and read what the plan stands on: there
     /// it holds).
-    private func bound(mayRebase: Bool) -> [PostgresData] {
+    private func bound(mayRebase: Bool, askingChains: Bool) -> [PostgresData] {
         let begun = begun.map { (key: $0, last: chains[$0]?.last ?? 0) }
         return [
             Self.data(Int64(rows.first?.position ?? 0)), BinaryArray.uuid(rows.map(\.event.eventId)),
@@ -318,6 +323,7 @@ struct AppendPlan {
             Self.data(Int64(head.position)), Self.data(ByteBuffer(bytes: head.hash.bytes)),
             Self.data(head.recordedAt?.nanosecondsSinceEpoch ?? 0), Self.data(notifies ? String(head.position) : ""),
             Self.data(exact ? Int64(start.position) : -1), Self.data(ByteBuffer(bytes: start.hash.bytes)), Self.data(mayRebase),
+            Self.data(askingChains ? Int64(start.position) : -1),
         ]
     }
 
@@ -366,7 +372,7 @@ struct AppendPlan {
         notified AS (SELECT pg_notify('\(Schema.channel)', $15::text) FROM checked WHERE ok AND $15::text <> ''),
         rebased AS (
             SELECT r.* FROM checked AS c
-            CROSS JOIN LATERAL emporium_rebase(c.position, c.hash, c.recorded_at, $2, $3, $4, $5, $6, $7, $8) AS r
+            CROSS JOIN LATERAL emporium_rebase(c.position, c.hash, c.recorded_at, $2, $3, $4, $5, $6, $7, $8, $19::bigint) AS r
             WHERE NOT c.ok AND $18::boolean)
         SELECT -1::smallint, NULL::text, $1::bigint, 0::bigint, NULL::bytea FROM checked
         WHERE ok AND (SELECT count(*) FROM notified) >= 0

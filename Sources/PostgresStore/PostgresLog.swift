@@ -457,7 +457,9 @@ public final class PostgresLog: LogBackend, Sendable {
             pacing.draining = false
             if answered > 0, !writing.isEmpty, writing.count < depth {
                 if let (batch, plan, results) = await gatherPlacing(as: answered, whileWaitingFor: writing[0]) {
-                    if let write = await send(batch, placed: plan, results: results, behind: writing.count) {
+                    if let write = await send(
+                        batch, placed: plan, results: results, behind: writing.count, askingChains: pacing.asksChains)
+                    {
                         statistics.withLock { $0.placedWhileGathering += 1 }
                         pacing.sent(behind: write.pipelined, exactly: write.plan.exact)
                         writing.append(write)
@@ -471,7 +473,7 @@ public final class PostgresLog: LogBackend, Sendable {
             if writing.count < depth {
                 let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout, ending: writing.isEmpty)
                 if let batch {
-                    if let write = await send(batch, behind: writing.count) {
+                    if let write = await send(batch, behind: writing.count, askingChains: pacing.asksChains) {
                         pacing.sent(behind: write.pipelined, exactly: write.plan.exact)
                         writing.append(write)
                     } else {
@@ -562,6 +564,12 @@ public final class PostgresLog: LogBackend, Sendable {
         /// node's appends into two smaller writes), `deepest` otherwise.
         func depth(_ deepest: Int) -> Int { allowance > 0 ? 1 : deepest }
 
+        /// Whether a write placed again should answer every chain written since its plan's start, so that the node keeps
+        /// what it knew of the others (`Cache.rebased`): not once a second write sent with none ahead was placed again
+        /// (other nodes keep committing: its next write is placed again all the same, and the answer would cost
+        /// PostgreSQL under the head's lock for nothing).
+        var asksChains: Bool { allowance <= 1 }
+
         /// A write sent (`behind` others in flight), placed `exactly` on what the node knew or not.
         mutating func sent(behind: Bool, exactly: Bool) {
             if behind, !exactly { placedInexactly += 1 }
@@ -637,6 +645,10 @@ public final class PostgresLog: LogBackend, Sendable {
         /// Actors' and types' chains: nothing in the log catches one another node extended since, so they hold only while
         /// `exact`.
         var names: [AppendPlan.ChainKey: AppendPlan.Chain]
+        /// Whether every write placed again since the node last knew the head exactly answered the chains written since its
+        /// plan's start (`rebased`): then `names` is right again once the last of them is answered, but for the chains of
+        /// writes still in flight, which their answers set right.
+        var namesCovered = true
 
         var count: Int { streams.count + names.count }
 
@@ -654,24 +666,31 @@ public final class PostgresLog: LogBackend, Sendable {
         mutating func refused(_ plan: AppendPlan) {
             for key in plan.chains.keys where key.isStream { streams[key.name] = nil }
             exact = false
+            namesCovered = false
         }
 
         /// After `plan` was placed again by PostgreSQL, its rows `shift` positions further, ending at `head`, with the
-        /// actor and type chains it moved at `names`: its streams' newest positions moved with it (unless a write behind it
-        /// placed them since). When no write is in flight behind it (`last`), the node knows exactly what the log held at
-        /// `head` again, but for the actors and types it did not touch.
+        /// actor and type chains it moved at `names` (and, when `covered`, every one the records after the plan's start
+        /// extend): its streams' newest positions moved with it (unless a write behind it placed them since). When no write
+        /// is in flight behind it (`last`), the node knows exactly what the log held at `head` again: every actor's and
+        /// type's chain when each write placed again since it last knew it answered them `covered` (the chains no record
+        /// after their starts extends are as it knew them), only those in `names` otherwise.
         mutating func rebased(
-            _ plan: AppendPlan, shift: Int64, head: LogHead, names: [AppendPlan.ChainKey: AppendPlan.Chain], last: Bool
+            _ plan: AppendPlan, shift: Int64, head: LogHead, names: [AppendPlan.ChainKey: AppendPlan.Chain], covered: Bool,
+            last: Bool
         ) {
             for (key, chain) in plan.chains where key.isStream && streams[key.name]?.count == chain.count {
                 streams[key.name] = AppendPlan.Chain(count: chain.count, last: UInt64(bitPattern: Int64(bitPattern: chain.last) &+ shift))
             }
+            namesCovered = namesCovered && covered
+            if namesCovered { self.names.merge(names) { $1 } }
             guard last else {
                 exact = false
                 return
             }
             self.head = head
-            self.names = names
+            if !namesCovered { self.names = names }
+            namesCovered = true
             exact = true
         }
     }
@@ -683,7 +702,7 @@ public final class PostgresLog: LogBackend, Sendable {
     /// every append of it is accepted on that knowledge; nil when it is not, or the node knows nothing. Another node's
     /// commit since (heard of or not) needs no look here: the statement finds the head is not the plan's start, and
     /// PostgreSQL places the write again.
-    private func send(_ batch: [Pending], behind ahead: Int) async -> Write? {
+    private func send(_ batch: [Pending], behind ahead: Int, askingChains: Bool) async -> Write? {
         guard options.holdBeforeCommit == nil, reachability.isReachable,
             var plan = cache.withLock({ cache in
                 cache.map {
@@ -692,20 +711,22 @@ public final class PostgresLog: LogBackend, Sendable {
             })
         else { return nil }
         let results = Self.place(batch, on: &plan, clock: options.clock)
-        return await send(batch, placed: plan, results: results, behind: ahead)
+        return await send(batch, placed: plan, results: results, behind: ahead, askingChains: askingChains)
     }
 
     /// Sends `batch` as `plan` placed it (`results`: each append's), unless an append was refused or the log is out of
     /// reach (nil: the batch is then decided under the lock).
     private func send(
-        _ batch: [Pending], placed plan: AppendPlan, results: [Result<AppendResult, EventLogError>], behind ahead: Int
+        _ batch: [Pending], placed plan: AppendPlan, results: [Result<AppendResult, EventLogError>], behind ahead: Int,
+        askingChains: Bool
     ) async -> Write? {
         var plan = plan
         guard reachability.isReachable, results.allSatisfy({ if case .success = $0 { true } else { false } }), !plan.rows.isEmpty,
             let writer = await connectedWriter()
         else { return nil }
         plan.notifies = othersListen.load(ordering: .acquiring)
-        let sent = plan.sendIfCurrent(on: writer)  // queued on the connection before this returns: in the order placed
+        // Queued on the connection before this returns: in the order placed.
+        let sent = plan.sendIfCurrent(on: writer, askingChains: askingChains)
         remember(plan, locked: false)  // the write on its way meanwhile
         let answered = Write.Answered()
         let committer = committer
@@ -748,7 +769,10 @@ public final class PostgresLog: LogBackend, Sendable {
             // Placed again: every position moved by as much, nothing else the appenders are told (the versions are the
             // ones placed). The node's replica gets the records from the copier.
             let shift = Int64(bitPattern: written.first &- write.plan.rows[0].position)
-            cache.withLock { $0?.rebased(write.plan, shift: shift, head: rebased.head, names: rebased.names, last: writing.isEmpty) }
+            cache.withLock {
+                $0?.rebased(
+                    write.plan, shift: shift, head: rebased.head, names: rebased.names, covered: rebased.covered, last: writing.isEmpty)
+            }
             let results = write.results.map { result in
                 result.map { placed in
                     AppendResult(

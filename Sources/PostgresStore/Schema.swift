@@ -3,13 +3,17 @@
 enum Schema {
     /// The channel a commit notifies, with the new head position as payload.
     static let channel = "emporium_log"
+    /// How far behind the head a node's knowledge may be for `emporium_rebase` to answer the chains written since
+    /// (farther, the node forgets what it knew of the actors' and types' chains its write did not move).
+    static let knownMost = 4_096
 
     /// The schema's version, kept in the log of record (`emporium_schema`): a node refuses one newer than its build's.
-    /// 3: one row per write (`emporium_writes`), streams' chains kept behind the head too; 2: actors' and types' chains
-    /// kept behind the head (`emporium_keep_chains`); 1 (no row): before. A node of a build before version 2 knows no
+    /// 4: `emporium_rebase` answers the chains written since what the node knew (`known`); 3: one row per write
+    /// (`emporium_writes`), streams' chains kept behind the head too; 2: actors' and types' chains kept behind the head
+    /// (`emporium_keep_chains`); 1 (no row): before. A node of a build before version 2 knows no
     /// version and would put its own functions back: every node of a log of record runs the
     /// same build (upgrading: stop them all, start the new build).
-    static let version: Int32 = 3
+    static let version: Int32 = 4
 
     static let versionTable = """
         CREATE TABLE IF NOT EXISTS emporium_schema (
@@ -164,14 +168,19 @@ enum Schema {
         // the write's own chains' rows are moved and the mark with them (on a cluster's nodes, whose writes are placed
         // again most of the time, the first keeping then finds little or nothing). Answers the head it
         // wrote (kind -1: first position, time, hash) and the actor (1) and type (2) chains it moved, with their newest
-        // positions.
+        // positions. Given `known` (the head the node placed the write on, no further back than `knownMost` from the head),
+        // also every actor's and type's chain the records after it extend, as they stand after this write, and a row of
+        // kind -2 saying so: what the node knew of every other chain still holds, and it need not forget them.
         """
         DROP FUNCTION IF EXISTS emporium_rebase(bigint, bytea, bigint, uuid[], text[], bigint[], text[], text[], uuid[], bigint[], bytea[])
         """,
         """
+        DROP FUNCTION IF EXISTS emporium_rebase(bigint, bytea, bigint, uuid[], text[], bigint[], text[], text[], bigint[], bytea[])
+        """,
+        """
         CREATE OR REPLACE FUNCTION emporium_rebase(
             at bigint, at_hash bytea, at_time bigint, ids uuid[], streams text[], versions bigint[], types text[],
-            actors text[], times bigint[], records bytea[])
+            actors text[], times bigint[], records bytea[], known bigint)
         RETURNS TABLE (r_kind smallint, r_name text, r_count bigint, r_last bigint, r_hash bytea)
         LANGUAGE plpgsql ROWS 8 AS $$
         DECLARE
@@ -235,6 +244,23 @@ enum Schema {
                 ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = EXCLUDED.last
                 RETURNING c.kind, c.name::text AS name, c.count, c.last)
             SELECT u.kind, u.name, u.count, u.last, NULL::bytea FROM upserted AS u WHERE u.kind > 0;
+            -- The chains every record after `known` extends (this write's own included), as they stand now; the rows of
+            -- the writes from `known` on (their names, not their records).
+            IF known >= 0 AND at - known <= \(knownMost) THEN
+                RETURN QUERY SELECT -2::smallint, NULL::text, known, 0::bigint, NULL::bytea;
+                RETURN QUERY
+                SELECT c.kind, c.name::text, c.count, c.last, NULL::bytea
+                FROM (SELECT DISTINCT n.k, n.nm
+                      FROM emporium_writes AS w
+                      CROSS JOIN LATERAL (
+                          SELECT 1::smallint, a.nm, a.ord FROM UNNEST(w.actors) WITH ORDINALITY AS a(nm, ord)
+                          UNION ALL SELECT 2::smallint, t.nm, t.ord FROM UNNEST(w.types) WITH ORDINALITY AS t(nm, ord)) AS n(k, nm, ord)
+                      -- A head ends a write, so the first row after `known` begins right after it; a row a log of
+                      -- version 2 was rewritten into (32 records, whatever its writes) may begin up to 31 before it.
+                      WHERE w.first > known - 32 AND w.first <= at AND w.last > known AND w.first + n.ord - 1 > known) AS f
+                CROSS JOIN LATERAL (
+                    SELECT x.kind, x.name, x.count, x.last FROM emporium_chains AS x WHERE x.kind = f.k AND x.name = f.nm) AS c;
+            END IF;
         END
         $$
         """,

@@ -183,8 +183,13 @@ import Testing
     /// node: the write placed on the head that moved is placed again by PostgreSQL, and so is the one behind it (placed on
     /// what the first was to write); the node then lets the writes in flight end before it sends the next (it knows the
     /// head exactly again) and writes as placed from then on, rather than having every write placed again for as long as
-    /// the load lasts (each `emporium_rebase` costs PostgreSQL several times a write as placed).
-    @Test func aNodeUnderLoadWritesAsPlacedAgainSoonAfterAnotherNodesWrite() async throws {
+    /// the load lasts (each `emporium_rebase` costs PostgreSQL several times a write as placed). With an actor per
+    /// appender, it also knows again the chains of the actors its last write placed again did not move.
+    @Test(arguments: [false, true]) func aNodeUnderLoadWritesAsPlacedAgainSoonAfterAnotherNodesWrite(
+        actorPerAppender: Bool
+    )
+        async throws
+    {
         let database = try await TestPostgres.database()
         let busy = try await connect(database)
         let other = try await connect(database)
@@ -199,8 +204,10 @@ import Testing
                         if appender == 0, round == 10 {
                             _ = try await other.append(to: stream("other"), expected: .noStream, events: [event()])
                         }
+                        let actor = actorPerAppender ? "user:busy-\(appender):customer" : "user:tester:customer"
                         _ = try await busy.append(
-                            to: stream("busy-\(appender)"), expected: round == 0 ? .noStream : .exact(UInt64(round)), events: [event()])
+                            to: stream("busy-\(appender)"), expected: round == 0 ? .noStream : .exact(UInt64(round)),
+                            events: [event(actor: actor)])
                     }
                 }
             }
@@ -407,8 +414,10 @@ import Testing
                 """, on: database)
         }
         try await waitUntil(
-            // Asleep in its loop, so holding what it took (not this check's own session, whose text matches too).
-            "EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%\(gate)%LOOP%' AND wait_event = 'PgSleep')",
+            // Asleep in its loop, so holding what it took (not this check's own session, whose text matches too). The gate
+            // named whole (`FROM gate)`): a holder whose gate's name begins with this one's, asleep already, once passed for
+            // this one before it held anything, and the append the test then sent committed at once.
+            "EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%LOOP%FROM \(gate))%' AND wait_event = 'PgSleep')",
             on: database)
         return holder
     }
@@ -487,7 +496,7 @@ import Testing
         #expect(first.exact && second.exact)
         // Another node wrote 5 events: the first is placed 5 positions further on, the second still in flight.
         let reached = LogHead(position: 16, hash: Digest(bytes: Array(repeating: 8, count: 32)), recordedAt: nil)
-        cache.rebased(first, shift: 5, head: reached, names: [actor: AppendPlan.Chain(count: 7, last: 16)], last: false)
+        cache.rebased(first, shift: 5, head: reached, names: [actor: AppendPlan.Chain(count: 7, last: 16)], covered: false, last: false)
         #expect(!cache.exact)
         #expect(cache.streams["a"]?.last == 16, "its stream's newest event moved with it")
         let third = try sent("x", expected: .exact(2))
@@ -496,11 +505,61 @@ import Testing
         #expect(cache.streams["x"] == nil, "the refused write's stream is forgotten")
         // The third placed again with nothing behind it: the node knows the head exactly again.
         let last = LogHead(position: 17, hash: Digest(bytes: Array(repeating: 9, count: 32)), recordedAt: nil)
-        cache.rebased(third, shift: 0, head: last, names: [actor: AppendPlan.Chain(count: 8, last: 17)], last: true)
+        cache.rebased(third, shift: 0, head: last, names: [actor: AppendPlan.Chain(count: 8, last: 17)], covered: false, last: true)
         #expect(cache.exact && cache.head == last)
         #expect(cache.names == [actor: AppendPlan.Chain(count: 8, last: 17)])
         #expect(cache.streams["a"]?.count == 4)
         #expect(try sent("a", expected: .exact(4)).exact)
+    }
+
+    /// Writes placed again whose answers cover every chain written since their plans' starts (another node's included):
+    /// once the last is answered, the node keeps what it knew of the actors' and types' chains no record since extended,
+    /// and takes the others as answered. One answer not covering them, and it forgets every one it was not told of.
+    @Test func writesPlacedAgainThatAnswerTheChainsWrittenSinceKeepWhatTheNodeKnewOfTheOthers() throws {
+        let tester = AppendPlan.ChainKey(kind: 1, name: "user:tester:customer")
+        let quiet = AppendPlan.ChainKey(kind: 1, name: "user:quiet:customer")
+        let other = AppendPlan.ChainKey(kind: 1, name: "user:other:customer")
+        let type = AppendPlan.ChainKey(kind: 2, name: "Tested")
+        let known: [AppendPlan.ChainKey: AppendPlan.Chain] = [
+            tester: AppendPlan.Chain(count: 5, last: 10), quiet: AppendPlan.Chain(count: 2, last: 6),
+            type: AppendPlan.Chain(count: 10, last: 10),
+        ]
+        let start = LogHead(position: 10, hash: Digest(bytes: Array(repeating: 7, count: 32)), recordedAt: nil)
+        for coveredBoth in [true, false] {
+            var cache = PostgresLog.Cache(head: start, streams: ["a": AppendPlan.Chain(count: 3, last: 9)], names: known)
+            func sent(_ name: String) throws -> AppendPlan {
+                let appends = [StreamAppend(stream: stream(name), expected: .any, events: [event()])]
+                var plan = AppendPlan(cached: cache.head, exact: cache.exact, streams: cache.streams, names: cache.names, for: appends)
+                _ = try plan.place(appends, clock: SystemClock())
+                cache.merge(plan)
+                return plan
+            }
+            let first = try sent("a")
+            let second = try sent("a")
+            // Another node's event (actor `other`, type Tested) at 11: both placed one further on.
+            cache.rebased(
+                first, shift: 1, head: LogHead(position: 12, hash: Digest(bytes: Array(repeating: 8, count: 32)), recordedAt: nil),
+                names: [
+                    tester: AppendPlan.Chain(count: 6, last: 12), other: AppendPlan.Chain(count: 1, last: 11),
+                    type: AppendPlan.Chain(count: 12, last: 12),
+                ], covered: true, last: false)
+            #expect(!cache.exact)
+            let end = LogHead(position: 13, hash: Digest(bytes: Array(repeating: 9, count: 32)), recordedAt: nil)
+            let answered: [AppendPlan.ChainKey: AppendPlan.Chain] = [
+                tester: AppendPlan.Chain(count: 7, last: 13), type: AppendPlan.Chain(count: 13, last: 13),
+            ]
+            cache.rebased(second, shift: 1, head: end, names: answered, covered: coveredBoth, last: true)
+            #expect(cache.exact && cache.head == end)
+            if coveredBoth {
+                #expect(
+                    cache.names == [
+                        tester: AppendPlan.Chain(count: 7, last: 13), quiet: AppendPlan.Chain(count: 2, last: 6),
+                        other: AppendPlan.Chain(count: 1, last: 11), type: AppendPlan.Chain(count: 13, last: 13),
+                    ], "what the node knew of `quiet` holds; `other` as answered")
+            } else {
+                #expect(cache.names == answered, "one answer did not cover the chains written since: the others forgotten")
+            }
+        }
     }
 
     /// Returns once `condition` (SQL) holds on `database`, looking every 20 ms for at most a minute.
