@@ -460,6 +460,7 @@ public final class PostgresLog: LogBackend, Sendable {
                     if let write = await send(
                         batch, placed: plan, results: results, behind: writing.count, askingChains: pacing.asksChains)
                     {
+                        pacing.sent(asking: write.askedChains)
                         statistics.withLock { $0.placedWhileGathering += 1 }
                         pacing.sent(behind: write.pipelined, exactly: write.plan.exact)
                         writing.append(write)
@@ -474,6 +475,7 @@ public final class PostgresLog: LogBackend, Sendable {
                 let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout, ending: writing.isEmpty)
                 if let batch {
                     if let write = await send(batch, behind: writing.count, askingChains: pacing.asksChains) {
+                        pacing.sent(asking: write.askedChains)
                         pacing.sent(behind: write.pipelined, exactly: write.plan.exact)
                         writing.append(write)
                     } else {
@@ -568,7 +570,14 @@ public final class PostgresLog: LogBackend, Sendable {
         /// what it knew of the others (`Cache.rebased`): not once a second write sent with none ahead was placed again
         /// (other nodes keep committing: its next write is placed again all the same, and the answer would cost
         /// PostgreSQL under the head's lock for nothing).
-        var asksChains: Bool { allowance <= 1 }
+        var asksChains: Bool { allowance <= 1 || sentWithoutAsking >= Self.askingEvery }
+
+        /// Writes sent without asking since the last that asked: one in `askingEvery` asks all the same, so that a node
+        /// that stopped knowing the head exactly knows it again once the other nodes are quiet.
+        var sentWithoutAsking = 0
+        static let askingEvery = 16
+
+        mutating func sent(asking: Bool) { sentWithoutAsking = asking ? 0 : sentWithoutAsking + 1 }
 
         /// A write sent (`behind` others in flight), placed `exactly` on what the node knew or not.
         mutating func sent(behind: Bool, exactly: Bool) {
@@ -621,6 +630,8 @@ public final class PostgresLog: LogBackend, Sendable {
         let answered: Answered
         /// Sent while a write before it was in flight.
         let pipelined: Bool
+        /// Sent asking, should PostgreSQL place it again, for every chain written since its plan's start.
+        let askedChains: Bool
 
         final class Answered: Sendable {
             let flag = Atomic<Bool>(false)
@@ -646,8 +657,9 @@ public final class PostgresLog: LogBackend, Sendable {
         /// `exact`.
         var names: [AppendPlan.ChainKey: AppendPlan.Chain]
         /// Whether every write placed again since the node last knew the head exactly answered the chains written since its
-        /// plan's start (`rebased`): then `names` is right again once the last of them is answered, but for the chains of
-        /// writes still in flight, which their answers set right.
+        /// plan's start (`rebased`): then `streams` and `names` are right again once the last of them is answered, but for
+        /// the chains of writes still in flight, which their answers set right. Once not, only a write decided under the
+        /// lock makes the node exact again (`remember`).
         var namesCovered = true
 
         var count: Int { streams.count + names.count }
@@ -670,11 +682,13 @@ public final class PostgresLog: LogBackend, Sendable {
         }
 
         /// After `plan` was placed again by PostgreSQL, its rows `shift` positions further, ending at `head`, with the
-        /// actor and type chains it moved at `names` (and, when `covered`, every one the records after the plan's start
-        /// extend): its streams' newest positions moved with it (unless a write behind it placed them since). When no write
-        /// is in flight behind it (`last`), the node knows exactly what the log held at `head` again: every actor's and
-        /// type's chain when each write placed again since it last knew it answered them `covered` (the chains no record
-        /// after their starts extends are as it knew them), only those in `names` otherwise.
+        /// actor and type chains it moved at `names` (and, when `covered`, every chain, streams' included, the records
+        /// after the plan's start extend): its streams' newest positions moved with it (unless a write behind it placed them
+        /// since). When no write is in flight behind it (`last`) and each write placed again since the node last knew the
+        /// head exactly answered `covered`, the node knows exactly what the log held at `head` again (a chain no record
+        /// since extended is as it knew it). Otherwise it does not: another node may have extended a stream it knows, and a
+        /// write placed as it knows it would repeat a version; its writes are placed again by PostgreSQL, which checks
+        /// every stream (`emporium_rebase`), until a write decided under the lock tells it again.
         mutating func rebased(
             _ plan: AppendPlan, shift: Int64, head: LogHead, names: [AppendPlan.ChainKey: AppendPlan.Chain], covered: Bool,
             last: Bool
@@ -682,15 +696,25 @@ public final class PostgresLog: LogBackend, Sendable {
             for (key, chain) in plan.chains where key.isStream && streams[key.name]?.count == chain.count {
                 streams[key.name] = AppendPlan.Chain(count: chain.count, last: UInt64(bitPattern: Int64(bitPattern: chain.last) &+ shift))
             }
+            if last, !namesCovered, covered {
+                // What the node knew may be stale anywhere: it keeps only what this answer says, every chain extended
+                // since the write's start as it stands now (a chain it does not know is taken to be new, and checked).
+                streams = [:]
+                self.names = [:]
+                namesCovered = true
+            }
             namesCovered = namesCovered && covered
-            if namesCovered { self.names.merge(names) { $1 } }
-            guard last else {
+            if namesCovered {
+                for (key, chain) in names {
+                    if key.isStream { streams[key.name] = chain } else { self.names[key] = chain }
+                }
+            }
+            guard last, namesCovered else {
+                if last { self.names = names.filter { !$0.key.isStream } }
                 exact = false
                 return
             }
             self.head = head
-            if !namesCovered { self.names = names }
-            namesCovered = true
             exact = true
         }
     }
@@ -735,7 +759,9 @@ public final class PostgresLog: LogBackend, Sendable {
             answered.flag.store(true, ordering: .releasing)
             committer.wake()
         }
-        return Write(batch: batch, plan: plan, results: results, reply: sent, writer: writer, answered: answered, pipelined: ahead > 0)
+        return Write(
+            batch: batch, plan: plan, results: results, reply: sent, writer: writer, answered: answered, pipelined: ahead > 0,
+            askedChains: askingChains)
     }
 
     /// Waits for the oldest writes in flight until `keeping` are left, answering each that committed (as placed, or placed
@@ -923,8 +949,11 @@ public final class PostgresLog: LogBackend, Sendable {
             {
                 cache?.merge(plan)
             } else {
-                let keep = (cache?.count ?? 0) + plan.chains.count <= Self.cachedChainsMax
-                var fresh = Cache(head: plan.head, exact: locked || plan.exact, streams: keep ? cache?.streams ?? [:] : [:], names: [:])
+                // Decided under the lock on a head that moved: what it read is exact, the streams known before may not be
+                // (another node may have extended them, and a write placed as the node knew them would repeat a version),
+                // so they are forgotten. Otherwise they are kept for PostgreSQL to check (`emporium_rebase`), inexactly.
+                let keep = !locked && (cache?.count ?? 0) + plan.chains.count <= Self.cachedChainsMax
+                var fresh = Cache(head: plan.head, exact: locked, streams: keep ? cache?.streams ?? [:] : [:], names: [:])
                 cache = nil  // the streams kept are then the fresh knowledge's alone, and merged in place
                 fresh.merge(plan)
                 cache = fresh

@@ -169,8 +169,8 @@ enum Schema {
         // again most of the time, the first keeping then finds little or nothing). Answers the head it
         // wrote (kind -1: first position, time, hash) and the actor (1) and type (2) chains it moved, with their newest
         // positions. Given `known` (the head the node placed the write on, no further back than `knownMost` from the head),
-        // also every actor's and type's chain the records after it extend, as they stand after this write, and a row of
-        // kind -2 saying so: what the node knew of every other chain still holds, and it need not forget them.
+        // also every chain (streams', actors', types') the records after it extend, as they stand after this write, and a
+        // row of kind -2 saying so: what the node knew of every other chain still holds.
         """
         DROP FUNCTION IF EXISTS emporium_rebase(bigint, bytea, bigint, uuid[], text[], bigint[], text[], text[], uuid[], bigint[], bytea[])
         """,
@@ -253,7 +253,8 @@ enum Schema {
                 FROM (SELECT DISTINCT n.k, n.nm
                       FROM emporium_writes AS w
                       CROSS JOIN LATERAL (
-                          SELECT 1::smallint, a.nm, a.ord FROM UNNEST(w.actors) WITH ORDINALITY AS a(nm, ord)
+                          SELECT 0::smallint, st.nm, st.ord FROM UNNEST(w.streams) WITH ORDINALITY AS st(nm, ord)
+                          UNION ALL SELECT 1::smallint, a.nm, a.ord FROM UNNEST(w.actors) WITH ORDINALITY AS a(nm, ord)
                           UNION ALL SELECT 2::smallint, t.nm, t.ord FROM UNNEST(w.types) WITH ORDINALITY AS t(nm, ord)) AS n(k, nm, ord)
                       -- A head ends a write, so the first row after `known` begins right after it; a row a log of
                       -- version 2 was rewritten into (32 records, whatever its writes) may begin up to 31 before it.
