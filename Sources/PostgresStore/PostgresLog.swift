@@ -460,7 +460,6 @@ public final class PostgresLog: LogBackend, Sendable {
                     if let write = await send(
                         batch, placed: plan, results: results, behind: writing.count, askingChains: pacing.asksChains)
                     {
-                        pacing.sent(asking: write.askedChains)
                         statistics.withLock { $0.placedWhileGathering += 1 }
                         pacing.sent(behind: write.pipelined, exactly: write.plan.exact)
                         writing.append(write)
@@ -475,7 +474,6 @@ public final class PostgresLog: LogBackend, Sendable {
                 let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout, ending: writing.isEmpty)
                 if let batch {
                     if let write = await send(batch, behind: writing.count, askingChains: pacing.asksChains) {
-                        pacing.sent(asking: write.askedChains)
                         pacing.sent(behind: write.pipelined, exactly: write.plan.exact)
                         writing.append(write)
                     } else {
@@ -570,14 +568,7 @@ public final class PostgresLog: LogBackend, Sendable {
         /// what it knew of the others (`Cache.rebased`): not once a second write sent with none ahead was placed again
         /// (other nodes keep committing: its next write is placed again all the same, and the answer would cost
         /// PostgreSQL under the head's lock for nothing).
-        var asksChains: Bool { allowance <= 1 || sentWithoutAsking >= Self.askingEvery }
-
-        /// Writes sent without asking since the last that asked: one in `askingEvery` asks all the same, so that a node
-        /// that stopped knowing the head exactly knows it again once the other nodes are quiet.
-        var sentWithoutAsking = 0
-        static let askingEvery = 16
-
-        mutating func sent(asking: Bool) { sentWithoutAsking = asking ? 0 : sentWithoutAsking + 1 }
+        var asksChains: Bool { allowance <= 1 }
 
         /// A write sent (`behind` others in flight), placed `exactly` on what the node knew or not.
         mutating func sent(behind: Bool, exactly: Bool) {
@@ -630,8 +621,6 @@ public final class PostgresLog: LogBackend, Sendable {
         let answered: Answered
         /// Sent while a write before it was in flight.
         let pipelined: Bool
-        /// Sent asking, should PostgreSQL place it again, for every chain written since its plan's start.
-        let askedChains: Bool
 
         final class Answered: Sendable {
             let flag = Atomic<Bool>(false)
@@ -696,13 +685,6 @@ public final class PostgresLog: LogBackend, Sendable {
             for (key, chain) in plan.chains where key.isStream && streams[key.name]?.count == chain.count {
                 streams[key.name] = AppendPlan.Chain(count: chain.count, last: UInt64(bitPattern: Int64(bitPattern: chain.last) &+ shift))
             }
-            if last, !namesCovered, covered {
-                // What the node knew may be stale anywhere: it keeps only what this answer says, every chain extended
-                // since the write's start as it stands now (a chain it does not know is taken to be new, and checked).
-                streams = [:]
-                self.names = [:]
-                namesCovered = true
-            }
             namesCovered = namesCovered && covered
             if namesCovered {
                 for (key, chain) in names {
@@ -759,9 +741,7 @@ public final class PostgresLog: LogBackend, Sendable {
             answered.flag.store(true, ordering: .releasing)
             committer.wake()
         }
-        return Write(
-            batch: batch, plan: plan, results: results, reply: sent, writer: writer, answered: answered, pipelined: ahead > 0,
-            askedChains: askingChains)
+        return Write(batch: batch, plan: plan, results: results, reply: sent, writer: writer, answered: answered, pipelined: ahead > 0)
     }
 
     /// Waits for the oldest writes in flight until `keeping` are left, answering each that committed (as placed, or placed
@@ -949,11 +929,12 @@ public final class PostgresLog: LogBackend, Sendable {
             {
                 cache?.merge(plan)
             } else {
-                // Decided under the lock on a head that moved: what it read is exact, the streams known before may not be
-                // (another node may have extended them, and a write placed as the node knew them would repeat a version),
-                // so they are forgotten. Otherwise they are kept for PostgreSQL to check (`emporium_rebase`), inexactly.
-                let keep = !locked && (cache?.count ?? 0) + plan.chains.count <= Self.cachedChainsMax
-                var fresh = Cache(head: plan.head, exact: locked, streams: keep ? cache?.streams ?? [:] : [:], names: [:])
+                // On a head that moved: the streams known before may have been extended by another node since (a write
+                // placed as the node knew them would repeat a version), so when any is kept the node does not know the head
+                // exactly, and PostgreSQL checks every stream of its writes (`emporium_rebase`) from then on.
+                let kept = (cache?.count ?? 0) + plan.chains.count <= Self.cachedChainsMax ? cache?.streams ?? [:] : [:]
+                var fresh = Cache(head: plan.head, exact: locked && kept.isEmpty, streams: kept, names: [:])
+                fresh.namesCovered = kept.isEmpty
                 cache = nil  // the streams kept are then the fresh knowledge's alone, and merged in place
                 fresh.merge(plan)
                 cache = fresh
