@@ -436,15 +436,18 @@ public final class PostgresLog: LogBackend, Sendable {
         var writing: [Write] = []  // oldest first
         var pacing = Pacing()
         while true {
-            let depth = pacing.depth(deepest)
             var answered = 0
             while let first = writing.first, first.isAnswered {
                 answered += first.batch.count
                 await finish(&writing, keeping: writing.count - 1, pacing: &pacing)
             }
+            // Inexact for good (an answer did not cover the chains written since): every write is placed again by
+            // PostgreSQL, and waiting for the writes in flight would not make the node exact again.
+            let (exact, regainable) = cache.withLock { ($0?.exact ?? true, $0?.coveredSinceExact ?? true) }
+            let depth = !exact && !regainable ? 1 : pacing.depth(deepest)
             if writing.isEmpty {
                 pacing.placedInexactly = 0
-            } else if pacing.mustDrain(knowsTheHeadExactly: cache.withLock { $0?.exact ?? true }) {
+            } else if regainable, pacing.mustDrain(knowsTheHeadExactly: exact) {
                 // Nothing sent until the writes in flight are answered: the last of them tells the head exactly.
                 if writing[0].isAnswered { continue }
                 if !pacing.draining {
@@ -649,7 +652,7 @@ public final class PostgresLog: LogBackend, Sendable {
         /// plan's start (`rebased`): then `streams` and `names` are right again once the last of them is answered, but for
         /// the chains of writes still in flight, which their answers set right. Once not, only a write decided under the
         /// lock makes the node exact again (`remember`).
-        var namesCovered = true
+        var coveredSinceExact = true
 
         var count: Int { streams.count + names.count }
 
@@ -667,7 +670,7 @@ public final class PostgresLog: LogBackend, Sendable {
         mutating func refused(_ plan: AppendPlan) {
             for key in plan.chains.keys where key.isStream { streams[key.name] = nil }
             exact = false
-            namesCovered = false
+            coveredSinceExact = false
         }
 
         /// After `plan` was placed again by PostgreSQL, its rows `shift` positions further, ending at `head`, with the
@@ -685,13 +688,13 @@ public final class PostgresLog: LogBackend, Sendable {
             for (key, chain) in plan.chains where key.isStream && streams[key.name]?.count == chain.count {
                 streams[key.name] = AppendPlan.Chain(count: chain.count, last: UInt64(bitPattern: Int64(bitPattern: chain.last) &+ shift))
             }
-            namesCovered = namesCovered && covered
-            if namesCovered {
+            coveredSinceExact = coveredSinceExact && covered
+            if coveredSinceExact {
                 for (key, chain) in names {
                     if key.isStream { streams[key.name] = chain } else { self.names[key] = chain }
                 }
             }
-            guard last, namesCovered else {
+            guard last, coveredSinceExact else {
                 if last { self.names = names.filter { !$0.key.isStream } }
                 exact = false
                 return
@@ -934,7 +937,7 @@ public final class PostgresLog: LogBackend, Sendable {
                 // exactly, and PostgreSQL checks every stream of its writes (`emporium_rebase`) from then on.
                 let kept = (cache?.count ?? 0) + plan.chains.count <= Self.cachedChainsMax ? cache?.streams ?? [:] : [:]
                 var fresh = Cache(head: plan.head, exact: locked && kept.isEmpty, streams: kept, names: [:])
-                fresh.namesCovered = kept.isEmpty
+                fresh.coveredSinceExact = kept.isEmpty
                 cache = nil  // the streams kept are then the fresh knowledge's alone, and merged in place
                 fresh.merge(plan)
                 cache = fresh
