@@ -441,13 +441,11 @@ public final class PostgresLog: LogBackend, Sendable {
                 answered += first.batch.count
                 await finish(&writing, keeping: writing.count - 1, pacing: &pacing)
             }
-            // Inexact for good (an answer did not cover the chains written since): every write is placed again by
-            // PostgreSQL, and waiting for the writes in flight would not make the node exact again.
             let (exact, regainable) = cache.withLock { ($0?.exact ?? true, $0?.coveredSinceExact ?? true) }
-            let depth = !exact && !regainable ? 1 : pacing.depth(deepest)
+            let depth = pacing.depth(deepest, knowsTheHeadExactly: exact, regainable: regainable)
             if writing.isEmpty {
                 pacing.placedInexactly = 0
-            } else if regainable, pacing.mustDrain(knowsTheHeadExactly: exact) {
+            } else if pacing.mustDrain(knowsTheHeadExactly: exact, regainable: regainable) {
                 // Nothing sent until the writes in flight are answered: the last of them tells the head exactly.
                 if writing[0].isAnswered { continue }
                 if !pacing.draining {
@@ -560,12 +558,21 @@ public final class PostgresLog: LogBackend, Sendable {
         var draining = false
         static let inexactMost = 64
 
-        func mustDrain(knowsTheHeadExactly exact: Bool) -> Bool { !exact && placedInexactly >= allowance }
+        /// Whether the loop waits for its writes in flight before sending another, the node knowing the head `exact`ly or
+        /// not, and able to know it exactly again by letting its writes end or not (`regainable`: every answer since it
+        /// last knew it exactly covered the chains written since, `Cache.coveredSinceExact`). Inexact for good, every write
+        /// is placed again by PostgreSQL, and waiting would not make the node exact again.
+        func mustDrain(knowsTheHeadExactly exact: Bool, regainable: Bool) -> Bool {
+            !exact && regainable && placedInexactly >= allowance
+        }
 
         /// How many writes the loop keeps in flight: one while other nodes keep committing (its writes are placed again
         /// by PostgreSQL all the same, one after another under the head's lock, so a second in flight only splits the
-        /// node's appends into two smaller writes), `deepest` otherwise.
-        func depth(_ deepest: Int) -> Int { allowance > 0 ? 1 : deepest }
+        /// node's appends into two smaller writes) or while the node is inexact for good (the same holds), `deepest`
+        /// otherwise.
+        func depth(_ deepest: Int, knowsTheHeadExactly exact: Bool, regainable: Bool) -> Int {
+            allowance > 0 || (!exact && !regainable) ? 1 : deepest
+        }
 
         /// Whether a write placed again should answer every chain written since its plan's start, so that the node keeps
         /// what it knew of the others (`Cache.rebased`): not once a second write sent with none ahead was placed again

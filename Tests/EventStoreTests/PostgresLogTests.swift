@@ -249,26 +249,41 @@ import Testing
     /// the other), and waits at once again, with its writes pipelined, after one written as placed.
     @Test func theCommitLoopWaitsLessOftenAndSendsOneAtATimeWhileOtherNodesKeepCommitting() {
         var pacing = PostgresLog.Pacing()
-        #expect(pacing.mustDrain(knowsTheHeadExactly: false) && !pacing.mustDrain(knowsTheHeadExactly: true))
-        #expect(pacing.depth(2) == 2)
+        func drains(exact: Bool) -> Bool { pacing.mustDrain(knowsTheHeadExactly: exact, regainable: true) }
+        func depth() -> Int { pacing.depth(2, knowsTheHeadExactly: true, regainable: true) }
+        #expect(drains(exact: false) && !drains(exact: true))
+        #expect(depth() == 2)
         var allowances: [Int] = []
         for _ in 0..<8 {
             pacing.answered(behind: false, exactly: true, placedAgain: true)
             allowances.append(pacing.allowance)
         }
         #expect(allowances == [1, 3, 7, 15, 31, 63, 64, 64])
-        #expect(pacing.depth(2) == 1)
+        #expect(depth() == 1)
         pacing.answered(behind: true, exactly: true, placedAgain: false)
         pacing.answered(behind: false, exactly: false, placedAgain: false)
         #expect(pacing.allowance == 64, "only a write sent exactly with none ahead of it tells")
         for _ in 0..<63 { pacing.sent(behind: true, exactly: false) }
         pacing.sent(behind: false, exactly: false)
         pacing.sent(behind: true, exactly: true)
-        #expect(!pacing.mustDrain(knowsTheHeadExactly: false))
+        #expect(!drains(exact: false))
         pacing.sent(behind: true, exactly: false)
-        #expect(pacing.mustDrain(knowsTheHeadExactly: false))
+        #expect(drains(exact: false))
         pacing.answered(behind: false, exactly: true, placedAgain: false)
-        #expect(pacing.allowance == 0 && pacing.depth(2) == 2)
+        #expect(pacing.allowance == 0 && depth() == 2)
+    }
+
+    /// A node that cannot know the head exactly again by letting its writes end (an answer since it last knew it did not
+    /// cover the chains written since: only a write decided under the lock makes it exact again) never waits for them, and
+    /// sends one write at a time: every write is placed again by PostgreSQL either way.
+    @Test func aNodeInexactForGoodNeitherWaitsForItsWritesNorPipelinesThem() {
+        var pacing = PostgresLog.Pacing()
+        pacing.sent(behind: true, exactly: false)
+        #expect(pacing.mustDrain(knowsTheHeadExactly: false, regainable: true), "inexact now, exact again once they end")
+        #expect(!pacing.mustDrain(knowsTheHeadExactly: false, regainable: false))
+        #expect(pacing.depth(2, knowsTheHeadExactly: false, regainable: false) == 1)
+        #expect(pacing.depth(2, knowsTheHeadExactly: false, regainable: true) == 2)
+        #expect(pacing.depth(2, knowsTheHeadExactly: true, regainable: true) == 2)
     }
 
     /// A stream's chain is its newest row (no row of its own is kept): a node that learned the head without a stream
@@ -503,13 +518,8 @@ import Testing
             head: LogHead(position: 10, hash: Digest(bytes: Array(repeating: 7, count: 32)), recordedAt: nil),
             streams: ["a": AppendPlan.Chain(count: 3, last: 9), "x": AppendPlan.Chain(count: 1, last: 4)],
             names: [actor: AppendPlan.Chain(count: 5, last: 10)])
-        /// An append to `name` placed on what the node knows, and kept (as a write sent is).
         func sent(_ name: String, expected: ExpectedVersion) throws -> AppendPlan {
-            let appends = [StreamAppend(stream: stream(name), expected: expected, events: [event()])]
-            var plan = AppendPlan(cached: cache.head, exact: cache.exact, streams: cache.streams, names: cache.names, for: appends)
-            _ = try plan.place(appends, clock: SystemClock())
-            cache.merge(plan)
-            return plan
+            try placedAndKept(name, expected: expected, on: &cache)
         }
         let first = try sent("a", expected: .exact(3))
         let second = try sent("x", expected: .exact(1))
@@ -549,13 +559,7 @@ import Testing
         let start = LogHead(position: 10, hash: Digest(bytes: Array(repeating: 7, count: 32)), recordedAt: nil)
         for coveredBoth in [true, false] {
             var cache = PostgresLog.Cache(head: start, streams: ["a": AppendPlan.Chain(count: 3, last: 9)], names: known)
-            func sent(_ name: String) throws -> AppendPlan {
-                let appends = [StreamAppend(stream: stream(name), expected: .any, events: [event()])]
-                var plan = AppendPlan(cached: cache.head, exact: cache.exact, streams: cache.streams, names: cache.names, for: appends)
-                _ = try plan.place(appends, clock: SystemClock())
-                cache.merge(plan)
-                return plan
-            }
+            func sent(_ name: String) throws -> AppendPlan { try placedAndKept(name, expected: .any, on: &cache) }
             let first = try sent("a")
             let second = try sent("a")
             // Another node's event (actor `other`, type Tested) at 11: both placed one further on.
@@ -594,6 +598,15 @@ import Testing
                 #expect(!cache.exact)
             }
         }
+    }
+
+    /// An append of one event to `name` placed on what `cache` knows, and kept there (as a write sent is).
+    private func placedAndKept(_ name: String, expected: ExpectedVersion, on cache: inout PostgresLog.Cache) throws -> AppendPlan {
+        let appends = [StreamAppend(stream: stream(name), expected: expected, events: [event()])]
+        var plan = AppendPlan(cached: cache.head, exact: cache.exact, streams: cache.streams, names: cache.names, for: appends)
+        _ = try plan.place(appends, clock: SystemClock())
+        cache.merge(plan)
+        return plan
     }
 
     /// Returns once `condition` (SQL) holds on `database`, looking every 20 ms for at most a minute.
