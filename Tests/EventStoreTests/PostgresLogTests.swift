@@ -1387,6 +1387,36 @@ import Testing
         await after.close()
     }
 
+    /// The records of a write are stored out of line uncompressed, the names beside them compressed with lz4 (Debian's
+    /// PostgreSQL has it), and a write whose names are long enough to be compressed reads back whole; a second node's start
+    /// leaves the table as it is.
+    @Test func aWritesNamesAreCompressedWithLZ4AndItsRecordsStoredAsTheyAre() async throws {
+        let database = try await TestPostgres.database()
+        let first = try await TestPostgres.log(database)
+        let second = try await TestPostgres.log(database)
+        let columns = try await TestPostgres.text(
+            """
+            SELECT string_agg(attname || '=' || attstorage::text || coalesce(nullif(attcompression::text, ''), '-'), ' ' ORDER BY attname)
+            FROM pg_attribute WHERE attrelid = 'emporium_writes'::regclass AND attname IN ('streams', 'types', 'actors', 'records')
+            """, on: database)
+        #expect(columns == "actors=xl records=e- streams=xl types=xl")
+        let long = String(repeating: "a-long-stream-name-", count: 6)
+        let appends = (0..<40).map { index in
+            StreamAppend(stream: stream("\(long)\(index)"), expected: .noStream, events: [event(actor: "user:\(long)\(index):customer")])
+        }
+        let result = try await first.append(appends)
+        let compressed = try await TestPostgres.text(
+            "SELECT pg_column_compression(streams) || ' ' || pg_column_compression(actors) FROM emporium_writes WHERE first = 1",
+            on: database)
+        #expect(compressed == "lz4 lz4")
+        let records = try await second.read(from: 1, limit: 100)
+        #expect(records.map(\.position) == result.positions)
+        #expect(records.map(\.stream) == appends.map(\.stream))
+        #expect(try await second.events(byActor: "user:\(long)7:customer", from: 0, limit: 10).map(\.position) == [8])
+        #expect(try await second.verify(progress: nil).problems.isEmpty)
+        for log in [first, second] { await log.close() }
+    }
+
     /// A node keeps the chains by itself once the head has moved far enough past their mark.
     @Test func aNodeKeepsTheChainsAsTheHeadMoves() async throws {
         let database = try await TestPostgres.database()
