@@ -368,14 +368,13 @@ struct AppendPlan {
             WHERE (SELECT ok FROM checked)),
         head AS (
             UPDATE emporium_log_head SET position = $12::bigint, hash = $13::bytea, recorded_at = $14::bigint
-            WHERE (SELECT ok FROM checked)),
-        notified AS (SELECT pg_notify('\(Schema.channel)', $15::text) FROM checked WHERE ok AND $15::text <> ''),
+            WHERE (SELECT ok FROM checked)
+            RETURNING CASE WHEN $15::text <> '' THEN pg_notify('\(Schema.channel)', $15::text) END),
         rebased AS (
             SELECT r.* FROM checked AS c
             CROSS JOIN LATERAL emporium_rebase(c.position, c.hash, c.recorded_at, $2, $3, $4, $5, $6, $7, $8, $19::bigint) AS r
             WHERE NOT c.ok AND $18::boolean)
-        SELECT -1::smallint, NULL::text, $1::bigint, 0::bigint, NULL::bytea FROM checked
-        WHERE ok AND (SELECT count(*) FROM notified) >= 0
+        SELECT -1::smallint, NULL::text, $1::bigint, 0::bigint, NULL::bytea FROM head
         UNION ALL
         SELECT * FROM rebased
         """
