@@ -163,16 +163,16 @@ enum Schema {
                 SELECT coalesce(max(w.last), (SELECT x.last FROM emporium_writes AS x WHERE x.first = kept + 1)) INTO upto
                 FROM emporium_writes AS w WHERE w.first > kept AND w.last <= kept + most;
             END IF;
-            WITH past AS MATERIALIZED (
-                SELECT w.first + u.ord - 1 AS position, u.s, u.ty, u.ac
-                FROM emporium_writes AS w, UNNEST(w.streams, w.types, w.actors) WITH ORDINALITY AS u(s, ty, ac, ord)
-                WHERE w.first > kept AND w.first <= upto)
+            -- Each record's names and position unnested in step in the select list (no tuplestore per write, none for the
+            -- whole range) and counted in one pass, a grouping set per kind of chain.
             INSERT INTO emporium_chains AS c (kind, name, count, last)
-            SELECT 0::smallint, p.s, count(*), max(p.position) FROM past AS p GROUP BY p.s
-            UNION ALL
-            SELECT 1::smallint, p.ac, count(*), max(p.position) FROM past AS p GROUP BY p.ac
-            UNION ALL
-            SELECT 2::smallint, p.ty, count(*), max(p.position) FROM past AS p GROUP BY p.ty
+            SELECT (CASE WHEN GROUPING(p.s) = 0 THEN 0 WHEN GROUPING(p.ac) = 0 THEN 1 ELSE 2 END)::smallint,
+                coalesce(p.s, p.ac, p.ty), count(*), max(p.position)
+            FROM (
+                SELECT UNNEST(w.streams) AS s, UNNEST(w.types) AS ty, UNNEST(w.actors) AS ac,
+                    generate_series(w.first, w.last) AS position
+                FROM emporium_writes AS w WHERE w.first > kept AND w.first <= upto) AS p
+            GROUP BY GROUPING SETS ((p.s), (p.ac), (p.ty))
             ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = greatest(c.last, EXCLUDED.last);
             UPDATE emporium_chains_mark SET position = upto;
             RETURN upto;
