@@ -115,8 +115,10 @@ scan_end=$(date +%s%N)
 echo "pg scan events=$scan_events seconds=$(( (scan_end - scan_start) / 1000000 ))e-3" > "$work/pgscan.txt"
 
 python3 tools/bench_report.py "$work" "$seconds" "$scan_events" "$scan_start" "$scan_end" "$config"
+echo
+echo "The disk's flushes, measured by tools/disk_flush_probe.py in the same run:"
 if [ "$config" = release ]; then
-  echo
-  echo "The disk's flushes, measured by tools/disk_flush_probe.py in the same run:"
   python3 tools/disk_flush_probe.py "$work/probe"
+else
+  python3 tools/disk_flush_probe.py "$work/probe" 20  # the smoke: that it runs to its end
 fi

@@ -6,7 +6,7 @@ to a redo file while the data pages are flushed ("|| redo flush"). "piggyback" i
 entry written with sync_file_range (no flush) before the data pages, so that their fdatasync's device flush covers it.
 The log benchmark prints these beside its table.
 
-    python3 tools/disk_flush_probe.py [DIRECTORY]    # default: .bench (must be a real disk, not tmpfs)
+    python3 tools/disk_flush_probe.py [DIRECTORY [COMMITS]]    # default: .bench (a real disk, not tmpfs), 300 commits each
 """
 import ctypes
 import os
@@ -16,6 +16,7 @@ import threading
 import time
 
 directory = sys.argv[1] if len(sys.argv) > 1 else ".bench"
+commits = int(sys.argv[2]) if len(sys.argv) > 2 else 300
 os.makedirs(directory, exist_ok=True)
 path = os.path.join(directory, "disk-flush-probe.bin")
 redo_path = os.path.join(directory, "disk-flush-probe.redo")
@@ -51,7 +52,7 @@ libc.sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, c
 SYNC_FILE_RANGE_ALL = 1 | 2 | 4  # wait before, write, wait after: on the device, not flushed
 
 
-def run(label, nbytes, mode, n=300):
+def run(label, nbytes, mode, n=commits):
     data = b"x" * nbytes
     latencies = []
     for i in range(n):
@@ -69,7 +70,8 @@ def run(label, nbytes, mode, n=300):
             os.pwrite(meta, b"m" * 120, 0)
         elif mode in ("redo", "piggyback"):
             os.pwrite(fd, b"m" * 120, 4096)  # the meta page, not waited for
-            flusher.done.acquire()
+        if mode == "redo":
+            flusher.done.acquire()  # (piggyback told the flusher nothing: waiting for it hung the probe for ever)
         latencies.append((time.perf_counter() - started) * 1e6)
     print(f"{label:<44} {statistics.median(latencies):6.0f} us per commit (median of {n})")
 
