@@ -86,8 +86,8 @@ enum Schema {
         """,
         "ALTER TABLE emporium_writes ALTER COLUMN records SET STORAGE EXTERNAL",
         // The names beside them are compressed with lz4 where the server has it (PostgreSQL 14 on, built with it; pglz
-        // otherwise): pglz's compression of a write's names was 4% of PostgreSQL's CPU, and with lz4 PostgreSQL spends 5%
-        // less CPU per event (`tools/bench-log-ab.sh`, README). Altered only when not so already (the table's lock).
+        // otherwise): in a profile of a concurrent run pglz's compression of a write's names was 4% of PostgreSQL's
+        // samples, lz4's under 1% (README, "Forty-first session"). Altered only when not so already (the table's lock).
         """
         DO $$
         BEGIN
