@@ -459,7 +459,8 @@ public final class PostgresLog: LogBackend, Sendable {
             if answered > 0, !writing.isEmpty, writing.count < depth {
                 if let (batch, plan, results) = await gatherPlacing(as: answered, whileWaitingFor: writing[0]) {
                     if let write = await send(
-                        batch, placed: plan, results: results, behind: writing.count, askingChains: pacing.asksChains)
+                        batch, placed: plan, results: results, behind: writing.count,
+                        askingChains: pacing.asksChains(regainable: regainable))
                     {
                         statistics.withLock { $0.placedWhileGathering += 1 }
                         pacing.sent(behind: write.pipelined, exactly: write.plan.exact)
@@ -471,10 +472,15 @@ public final class PostgresLog: LogBackend, Sendable {
                     continue
                 }
             }
+            if answered > 0, writing.isEmpty, pacing.sendsOneAtATime(knowsTheHeadExactly: exact, regainable: regainable) {
+                // Its next write waits for the other nodes' under the head's lock all the same: the appenders just
+                // answered come back meanwhile and go in it, rather than in a write of their own placed again after it.
+                await gather(as: answered, whileWaitingFor: nil)
+            }
             if writing.count < depth {
                 let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout, ending: writing.isEmpty)
                 if let batch {
-                    if let write = await send(batch, behind: writing.count, askingChains: pacing.asksChains) {
+                    if let write = await send(batch, behind: writing.count, askingChains: pacing.asksChains(regainable: regainable)) {
                         pacing.sent(behind: write.pipelined, exactly: write.plan.exact)
                         writing.append(write)
                     } else {
@@ -571,14 +577,23 @@ public final class PostgresLog: LogBackend, Sendable {
         /// node's appends into two smaller writes) or while the node is inexact for good (the same holds), `deepest`
         /// otherwise.
         func depth(_ deepest: Int, knowsTheHeadExactly exact: Bool, regainable: Bool) -> Int {
-            allowance > 0 || (!exact && !regainable) ? 1 : deepest
+            sendsOneAtATime(knowsTheHeadExactly: exact, regainable: regainable) ? 1 : deepest
+        }
+
+        /// Whether other nodes keep committing, or the node is inexact for good: its writes are then placed again by
+        /// PostgreSQL one after another under the head's lock, behind the other nodes' (`depth`).
+        func sendsOneAtATime(knowsTheHeadExactly exact: Bool, regainable: Bool) -> Bool {
+            allowance > 0 || (!exact && !regainable)
         }
 
         /// Whether a write placed again should answer every chain written since its plan's start, so that the node keeps
         /// what it knew of the others (`Cache.rebased`): not once a second write sent with none ahead was placed again
-        /// (other nodes keep committing: its next write is placed again all the same, and the answer would cost
-        /// PostgreSQL under the head's lock for nothing).
-        var asksChains: Bool { allowance <= 1 }
+        /// (other nodes keep committing: its next write is placed again all the same), nor while the node is inexact for
+        /// good (not `regainable`: `Cache.rebased` keeps nothing of such an answer but what the write moved, and only a
+        /// write decided under the lock makes the node exact again). Either way the answer would cost PostgreSQL under the
+        /// head's lock for nothing: with three busy nodes it was a third of `emporium_rebase`'s time (README, "Forty-second
+        /// session").
+        func asksChains(regainable: Bool) -> Bool { allowance <= 1 && regainable }
 
         /// A write sent (`behind` others in flight), placed `exactly` on what the node knew or not.
         mutating func sent(behind: Bool, exactly: Bool) {
@@ -610,12 +625,12 @@ public final class PostgresLog: LogBackend, Sendable {
 
     /// Waits, at most `gatherWindow`, until `count` appends are waiting or `ahead` is answered (PostgreSQL would then
     /// have nothing to do). Woken once that many appends wait, and by the answer; a timer wakes it at the end.
-    private func gather(as count: Int, whileWaitingFor ahead: Write) async {
+    private func gather(as count: Int, whileWaitingFor ahead: Write?) async {
         guard options.gatherWindow > .zero, committer.waitingCount < count else { return }
         let deadline = ContinuousClock.now + options.gatherWindow
         let timer = windowTimer()
         defer { timer.cancel() }
-        while committer.waitingCount < count, !ahead.isAnswered, ContinuousClock.now < deadline {
+        while committer.waitingCount < count, ahead?.isAnswered != true, ContinuousClock.now < deadline {
             await committer.sleep(untilWaiting: count)
         }
     }

@@ -259,7 +259,7 @@ import Testing
             allowances.append(pacing.allowance)
         }
         #expect(allowances == [1, 3, 7, 15, 31, 63, 64, 64])
-        #expect(depth() == 1)
+        #expect(depth() == 1 && !pacing.asksChains(regainable: true))
         pacing.answered(behind: true, exactly: true, placedAgain: false)
         pacing.answered(behind: false, exactly: false, placedAgain: false)
         #expect(pacing.allowance == 64, "only a write sent exactly with none ahead of it tells")
@@ -275,7 +275,8 @@ import Testing
 
     /// A node that cannot know the head exactly again by letting its writes end (an answer since it last knew it did not
     /// cover the chains written since: only a write decided under the lock makes it exact again) never waits for them, and
-    /// sends one write at a time: every write is placed again by PostgreSQL either way.
+    /// sends one write at a time: every write is placed again by PostgreSQL either way. Nor does it ask PostgreSQL for the
+    /// chains written since (under the head's lock, for an answer it would not keep).
     @Test func aNodeInexactForGoodNeitherWaitsForItsWritesNorPipelinesThem() {
         var pacing = PostgresLog.Pacing()
         pacing.sent(behind: true, exactly: false)
@@ -284,6 +285,7 @@ import Testing
         #expect(pacing.depth(2, knowsTheHeadExactly: false, regainable: false) == 1)
         #expect(pacing.depth(2, knowsTheHeadExactly: false, regainable: true) == 2)
         #expect(pacing.depth(2, knowsTheHeadExactly: true, regainable: true) == 2)
+        #expect(pacing.asksChains(regainable: true) && !pacing.asksChains(regainable: false))
     }
 
     /// A stream's chain is its newest row (no row of its own is kept): a node that learned the head without a stream
