@@ -305,12 +305,12 @@ struct AppendPlan {
         writer.execute(bound(mayRebase: true, askingChains: askingChains))
     }
 
-    /// What a write binds, `$1` to `$18`: the records (the first's position, each's id, stream, version, type, actor and
+    /// What a write binds, `$1` to `$20`: the records (the first's position, each's id, stream, version, type, actor and
     /// time, and its bytes), the chains they begin (taken to be new: checked), the new head, the notification's payload
     /// (empty: none is sent),
-    /// the head the plan starts from (none, -1, when it is not `exact`), and whether PostgreSQL may place the records again
+    /// the head the plan starts from (none, -1, when it is not `exact`), whether PostgreSQL may place the records again
     /// when the plan does not hold (not inside a transaction that locked the head and read what the plan stands on: there
-    /// it holds).
+    /// it holds), the head from which it should answer the chains written since (-1: none) and the links within the write.
     private func bound(mayRebase: Bool, askingChains: Bool) -> [PostgresData] {
         let begun = begun.map { (key: $0, last: chains[$0]?.last ?? 0) }
         return [
@@ -323,8 +323,30 @@ struct AppendPlan {
             Self.data(Int64(head.position)), Self.data(ByteBuffer(bytes: head.hash.bytes)),
             Self.data(head.recordedAt?.nanosecondsSinceEpoch ?? 0), Self.data(notifies ? String(head.position) : ""),
             Self.data(exact ? Int64(start.position) : -1), Self.data(ByteBuffer(bytes: start.hash.bytes)), Self.data(mayRebase),
-            Self.data(askingChains ? Int64(start.position) : -1),
+            Self.data(askingChains ? Int64(start.position) : -1), BinaryArray.int8(withinLinks),
         ]
+    }
+
+    /// Which row of the write each row's stream, actor and type chain follows, three to a row (1 the first row; 0 a
+    /// position before the write): what `emporium_rebase` keeps of the node's placing when it places the rows again.
+    /// A back-pointer into the write's own positions need not be to a row of it: a node that does not know the head
+    /// exactly keeps its streams' newest positions as a write placed again moved them, past the head it places the next
+    /// write on. So a row follows a row of the write only when that row, before it, is of the same chain (the first of a
+    /// chain's rows in the write follows none of them: placing it would have made that row the chain's newest).
+    private var withinLinks: [Int64] {
+        guard let first = rows.first?.position else { return [] }
+        var links: [Int64] = []
+        links.reserveCapacity(3 * rows.count)
+        func link(_ row: Row, _ previous: UInt64, sameChain: (Row) -> Bool) {
+            guard previous >= first, previous < row.position, sameChain(rows[Int(previous - first)]) else { return links.append(0) }
+            links.append(Int64(previous - first + 1))
+        }
+        for row in rows {
+            link(row, row.recorded.links.stream) { $0.stream == row.stream }
+            link(row, row.recorded.links.actor) { $0.event.metadata.actor == row.event.metadata.actor }
+            link(row, row.recorded.links.type) { $0.event.type == row.event.type }
+        }
+        return links
     }
 
     private static func data(_ value: some PostgresDynamicTypeEncodable) -> PostgresData {
@@ -372,7 +394,7 @@ struct AppendPlan {
             RETURNING CASE WHEN $15::text <> '' THEN pg_notify('\(Schema.channel)', $15::text) END),
         rebased AS (
             SELECT r.* FROM checked AS c
-            CROSS JOIN LATERAL emporium_rebase(c.position, c.hash, c.recorded_at, $2, $3, $4, $5, $6, $7, $8, $19::bigint) AS r
+            CROSS JOIN LATERAL emporium_rebase(c.position, c.hash, c.recorded_at, $2, $3, $4, $5, $6, $7, $8, $19::bigint, $20::bigint[]) AS r
             WHERE NOT c.ok AND $18::boolean)
         SELECT -1::smallint, NULL::text, $1::bigint, 0::bigint, NULL::bytea FROM head
         UNION ALL

@@ -8,12 +8,13 @@ enum Schema {
     static let knownMost = 4_096
 
     /// The schema's version, kept in the log of record (`emporium_schema`): a node refuses one newer than its build's.
+    /// 5: `emporium_rebase` takes the links the node placed within the write (no window over the write's names);
     /// 4: `emporium_rebase` answers the chains written since what the node knew (`known`); 3: one row per write
     /// (`emporium_writes`), streams' chains kept behind the head too; 2: actors' and types' chains kept behind the head
     /// (`emporium_keep_chains`); 1 (no row): before. A node of a build before version 2 knows no
     /// version and would put its own functions back: every node of a log of record runs the
     /// same build (upgrading: stop them all, start the new build).
-    static let version: Int32 = 4
+    static let version: Int32 = 5
 
     static let versionTable = """
         CREATE TABLE IF NOT EXISTS emporium_schema (
@@ -186,7 +187,9 @@ enum Schema {
         // expectation it checked still holds and every version is the same); otherwise it writes nothing. The chains are
         // kept up to the head first (what was written as placed since the last keeping), so a chain's row is exact; then
         // the write's own chains' rows are moved and the mark with them (on a cluster's nodes, whose writes are placed
-        // again most of the time, the first keeping then finds little or nothing). Answers the head it
+        // again most of the time, the first keeping then finds nothing). `links` says, three to a record (its stream's,
+        // actor's and type's), which record of the write itself it follows (1 the first; 0: one before the write, looked up
+        // in its chain's row): the node placed them, and they hold wherever the write goes. Answers the head it
         // wrote (kind -1: first position, time, hash) and the actor (1) and type (2) chains it moved, with their newest
         // positions. Given `known` (the head the node placed the write on, no further back than `knownMost` from the head),
         // also every chain (streams', actors', types') the records after it extend, as they stand after this write, and a
@@ -198,9 +201,13 @@ enum Schema {
         DROP FUNCTION IF EXISTS emporium_rebase(bigint, bytea, bigint, uuid[], text[], bigint[], text[], text[], bigint[], bytea[])
         """,
         """
+        DROP FUNCTION IF EXISTS emporium_rebase(
+            bigint, bytea, bigint, uuid[], text[], bigint[], text[], text[], bigint[], bytea[], bigint)
+        """,
+        """
         CREATE OR REPLACE FUNCTION emporium_rebase(
             at bigint, at_hash bytea, at_time bigint, ids uuid[], streams text[], versions bigint[], types text[],
-            actors text[], times bigint[], records bytea[], known bigint)
+            actors text[], times bigint[], records bytea[], known bigint, links bigint[])
         RETURNS TABLE (r_kind smallint, r_name text, r_count bigint, r_last bigint, r_hash bytea)
         LANGUAGE plpgsql ROWS 8 AS $$
         DECLARE
@@ -211,27 +218,31 @@ enum Schema {
             stamps bigint[] := '{}';
             i int := 0;
         BEGIN
-            PERFORM emporium_keep_chains(true);
-            -- In order: each record's fields before its previous hash (position and time patched in), and after it (its
-            -- back-pointers, then the rest); whether its stream stands where the node placed it (its first event of it).
+            IF (SELECT m.position FROM emporium_chains_mark AS m) < at THEN
+                PERFORM emporium_keep_chains(true);
+            END IF;
+            -- In order: each record's fields before its previous hash (position and time patched in: its own, or one past
+            -- the record's before it, whichever is later), and after it (its back-pointers, then the rest); whether its
+            -- stream stands where the node placed it (its first event of it). A chain's row is looked up only for a record
+            -- that follows none of the write.
             FOR placed IN
-                SELECT lag(u.ord) OVER w_s IS NOT NULL OR coalesce(newest.count, 0) = u.v - 1 AS fits,
-                    u.ord + greatest(max(u.g - u.ord) OVER w_o, at_time) AS t,
+                SELECT u.ls > 0 OR coalesce(newest.count, 0) = u.v - 1 AS fits, greatest(u.g, at_time + u.ord) AS t,
                     substr(u.rec, 1, 6) || int8send(at + u.ord) || substr(u.rec, 15, 8)
-                        || int8send(u.ord + greatest(max(u.g - u.ord) OVER w_o, at_time)) || substr(u.rec, 31, 48) AS front,
-                    int8send(coalesce(at + lag(u.ord) OVER w_s, newest.last, 0))
-                        || int8send(coalesce(at + lag(u.ord) OVER w_a,
-                            (SELECT c.last FROM emporium_chains AS c WHERE c.kind = 1 AND c.name = u.ac), 0))
-                        || int8send(coalesce(at + lag(u.ord) OVER w_t,
-                            (SELECT c.last FROM emporium_chains AS c WHERE c.kind = 2 AND c.name = u.ty), 0))
+                        || int8send(greatest(u.g, at_time + u.ord)) || substr(u.rec, 31, 48) AS front,
+                    int8send(CASE WHEN u.ls > 0 THEN at + u.ls ELSE coalesce(newest.last, 0) END)
+                        || int8send(CASE WHEN u.la > 0 THEN at + u.la ELSE coalesce(
+                            (SELECT c.last FROM emporium_chains AS c WHERE c.kind = 1 AND c.name = u.ac), 0) END)
+                        || int8send(CASE WHEN u.lt > 0 THEN at + u.lt ELSE coalesce(
+                            (SELECT c.last FROM emporium_chains AS c WHERE c.kind = 2 AND c.name = u.ty), 0) END)
                         || substr(u.rec, 135, length(u.rec) - 166) AS back
-                FROM UNNEST(streams, versions, types, actors, times, records) WITH ORDINALITY AS u(s, v, ty, ac, g, rec, ord)
-                LEFT JOIN emporium_chains AS newest ON newest.kind = 0 AND newest.name = u.s
-                WINDOW w_s AS (PARTITION BY u.s ORDER BY u.ord), w_a AS (PARTITION BY u.ac ORDER BY u.ord),
-                    w_t AS (PARTITION BY u.ty ORDER BY u.ord), w_o AS (ORDER BY u.ord)
+                FROM (SELECT x.*, links[3 * x.ord - 2] AS ls, links[3 * x.ord - 1] AS la, links[3 * x.ord] AS lt
+                      FROM UNNEST(streams, versions, types, actors, times, records) WITH ORDINALITY AS x(s, v, ty, ac, g, rec, ord)) AS u
+                LEFT JOIN LATERAL (
+                    SELECT c.count, c.last FROM emporium_chains AS c WHERE c.kind = 0 AND c.name = u.s AND u.ls = 0) AS newest ON true
                 ORDER BY u.ord
             LOOP
-                IF NOT placed.fits THEN
+                -- A time no later than the record's before it (never from a node that placed the write): nothing written.
+                IF NOT placed.fits OR placed.t <= coalesce(stamps[i], at_time) THEN
                     RETURN;
                 END IF;
                 body := placed.front || previous || placed.back;
@@ -240,12 +251,16 @@ enum Schema {
                 written[i] := body || previous;
                 stamps[i] := placed.t;
             END LOOP;
-            INSERT INTO emporium_writes (first, last, recorded_at, streams, types, actors, records)
-            VALUES (at + 1, at + i, stamps[i], streams, types, actors, written);
-            INSERT INTO emporium_event_ids (event_id, position) SELECT u.id, at + u.ord FROM UNNEST(ids) WITH ORDINALITY AS u(id, ord);
-            UPDATE emporium_log_head SET position = at + i, hash = previous, recorded_at = stamps[i];
-            PERFORM pg_notify('\(channel)', (at + i)::text);
-            RETURN QUERY SELECT -1::smallint, NULL::text, at + 1, stamps[i], previous;
+            RETURN QUERY
+            WITH w AS (
+                INSERT INTO emporium_writes (first, last, recorded_at, streams, types, actors, records)
+                VALUES (at + 1, at + i, stamps[i], streams, types, actors, written)),
+            e AS (
+                INSERT INTO emporium_event_ids (event_id, position) SELECT u.id, at + u.ord FROM UNNEST(ids) WITH ORDINALITY AS u(id, ord)),
+            h AS (
+                UPDATE emporium_log_head SET position = at + i, hash = previous, recorded_at = stamps[i]
+                RETURNING pg_notify('\(channel)', (at + i)::text))
+            SELECT -1::smallint, NULL::text, at + 1, stamps[i], previous FROM h;
             -- Everything is kept up to `at` here: this write's chains moved, as the write of old moved them, and the mark
             -- with them, so the next write placed again finds nothing past it but what was written as placed since. The
             -- mark's lock first (waiting for a keeping outside the head's lock to end), then the rows, in the order every
@@ -253,11 +268,11 @@ enum Schema {
             UPDATE emporium_chains_mark SET position = at + i;
             RETURN QUERY
             WITH moved AS (
-                SELECT m.k, m.nm, count(*) AS added, at + max(m.ord) AS newest
-                FROM (SELECT 0::smallint, s.nm, s.ord FROM UNNEST(streams) WITH ORDINALITY AS s(nm, ord)
-                      UNION ALL SELECT 1::smallint, a.nm, a.ord FROM UNNEST(actors) WITH ORDINALITY AS a(nm, ord)
-                      UNION ALL SELECT 2::smallint, t.nm, t.ord FROM UNNEST(types) WITH ORDINALITY AS t(nm, ord)) AS m(k, nm, ord)
-                GROUP BY m.k, m.nm),
+                SELECT (CASE WHEN GROUPING(p.s) = 0 THEN 0 WHEN GROUPING(p.ac) = 0 THEN 1 ELSE 2 END)::smallint AS k,
+                    coalesce(p.s, p.ac, p.ty) AS nm, count(*) AS added, max(p.position) AS newest
+                FROM (SELECT UNNEST(streams) AS s, UNNEST(types) AS ty, UNNEST(actors) AS ac,
+                          generate_series(at + 1, at + i) AS position) AS p
+                GROUP BY GROUPING SETS ((p.s), (p.ac), (p.ty))),
             upserted AS (
                 INSERT INTO emporium_chains AS c (kind, name, count, last)
                 SELECT moved.k, moved.nm, moved.added, moved.newest FROM moved

@@ -1267,6 +1267,26 @@ import Testing
         await log.close()
     }
 
+    /// A log of record of schema version 4 (its `emporium_rebase` took no links within the write) is at this build's
+    /// version once a node of it starts, with the one `emporium_rebase` this build calls: the old one, whose arguments
+    /// differ, would otherwise be left beside it (an overload a node of version 4 could still call).
+    @Test func aLogOfRecordOfVersion4KeepsOnlyThisBuildsRebase() async throws {
+        let database = try await TestPostgres.database()
+        await (try await connect(database)).close()
+        try await TestPostgres.execute(
+            """
+            CREATE FUNCTION emporium_rebase(bigint, bytea, bigint, uuid[], text[], bigint[], text[], text[], bigint[], bytea[], bigint)
+            RETURNS void LANGUAGE sql AS ''
+            """, on: database)
+        try await TestPostgres.execute("UPDATE emporium_schema SET version = 4", on: database)
+        let log = try await connect(database)
+        #expect(try await TestPostgres.integer("SELECT version FROM emporium_schema", on: database) == Int64(Schema.version))
+        #expect(try await TestPostgres.integer("SELECT count(*) FROM pg_proc WHERE proname = 'emporium_rebase'", on: database) == 1)
+        #expect(
+            try await TestPostgres.integer("SELECT pronargs::bigint FROM pg_proc WHERE proname = 'emporium_rebase'", on: database) == 12)
+        await log.close()
+    }
+
     /// A log of record made before the chains were kept behind the head (no mark; every row kept at the head by each
     /// write) gets its mark at the head when a node of this version first connects: it verifies, and writes go on.
     @Test func aLogOfRecordMadeBeforeTheChainsMarkGetsItAtItsHead() async throws {
