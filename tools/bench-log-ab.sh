@@ -9,17 +9,20 @@
 #
 #   tools/bench-log-ab.sh A B                # two bench binaries (paths), 1 node, 6 rounds
 #   tools/bench-log-ab.sh A B --nodes 3 --rounds 4
+#   tools/bench-log-ab.sh A B --interfere-every-ms 100   # another node appending every 100 ms
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,11p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,12p' "$0"; exit 2; }
 a="$(realpath "$1")"; b="$(realpath "$2")"; shift 2
 nodes=1
 rounds=6
+extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --nodes) nodes="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --interfere-every-ms) extra+=(--interfere-every-ms "$2"); shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -37,7 +40,7 @@ sample() {  # database → PostgreSQL's CPU ticks, head position
 run() {  # label binary round
   local db="ab_$3_${1,,}"
   psql_ -c "CREATE DATABASE $db" > /dev/null
-  "$2" --seconds 6 --workloads concurrent --nodes "$nodes" --postgres "postgres://postgres@127.0.0.1:$port/$db" > "$work/out" 2>&1 &
+  "$2" --seconds 6 --workloads concurrent --nodes "$nodes" "${extra[@]}" --postgres "postgres://postgres@127.0.0.1:$port/$db" > "$work/out" 2>&1 &
   local bench=$!
   sleep 1.5; read -r c0 h0 < <(sample "$db")
   sleep 3.5; read -r c1 h1 < <(sample "$db")
@@ -51,7 +54,7 @@ run() {  # label binary round
 
 echo "# A = $a"
 echo "# B = $b"
-echo "# $nodes node(s), 64 appenders, $rounds rounds, PostgreSQL $(pg_version)"
+echo "# $nodes node(s), 64 appenders, $rounds rounds, PostgreSQL $(pg_version)${extra[*]:+, ${extra[*]}}"
 for round in $(seq 1 "$rounds"); do
   if [ $((round % 2)) = 1 ]; then run A "$a" "$round"; run B "$b" "$round"; else run B "$b" "$round"; run A "$a" "$round"; fi
 done | tee "$work/rounds.txt"

@@ -122,6 +122,9 @@ public final class PostgresLog: LogBackend, Sendable {
         /// Times the node let its writes in flight end before sending the next, so as to know the head exactly again after
         /// PostgreSQL placed one of them again (`Pacing`).
         public var drains = 0
+        /// Times the node, inexact for good, found it had the log to itself again and let go of what it knew, to know the
+        /// head exactly again from its next write, decided under the lock (`Pacing.landed`).
+        public var relearned = 0
     }
 
     public var commitStatistics: CommitStatistics { statistics.withLock { $0 } }
@@ -605,6 +608,31 @@ public final class PostgresLog: LogBackend, Sendable {
             guard !behind, exactly else { return }
             allowance = placedAgain ? min(2 * allowance + 1, Self.inexactMost) : 0
         }
+
+        /// Where the node's last write answered ended, and how many writes PostgreSQL placed again, in a row, began right
+        /// after it (no other node committed between them) while the node was inexact for good.
+        var lastEnd: UInt64?
+        var aloneInARow = 0
+        /// Writes placed again in a row with no other node's between them before a node inexact for good lets go of what
+        /// it knows (in a busy cluster the head passes from node to node, and a node's next write seldom follows its own).
+        static let aloneToRelearn = 4
+
+        /// A write answered, its rows at `first...last`, placed again by PostgreSQL or not, the node `regainable` or not
+        /// (`mustDrain`): whether the node should let go of what it knows. Inexact for good, every write of it is placed
+        /// again by PostgreSQL, at several times the cost of a write as placed, and no answer makes it exact again; once
+        /// its writes follow one another with nothing between, it has the log to itself: its next write, decided under the
+        /// lock, tells it the head exactly (and it learns the chains again as its writes meet them).
+        mutating func landed(first: UInt64, last: UInt64, placedAgain: Bool, regainable: Bool) -> Bool {
+            defer { lastEnd = last }
+            guard placedAgain, !regainable, let lastEnd, first == lastEnd + 1 else {
+                aloneInARow = 0
+                return false
+            }
+            aloneInARow += 1
+            guard aloneInARow >= Self.aloneToRelearn else { return false }
+            aloneInARow = 0
+            return true
+        }
     }
 
     /// Appends placed at once while a batch is gathered: each wake of the loop costs a task switch.
@@ -783,6 +811,10 @@ public final class PostgresLog: LogBackend, Sendable {
                 continue
             }
             pacing.answered(behind: write.pipelined, exactly: write.plan.exact, placedAgain: written.rebased != nil)
+            let regainable = cache.withLock { $0?.coveredSinceExact ?? true }
+            let relearns = pacing.landed(
+                first: written.first, last: written.first + UInt64(write.plan.rows.count) - 1, placedAgain: written.rebased != nil,
+                regainable: regainable)
             statistics.withLock {
                 $0.transactions += 1
                 $0.oneStatementTransactions += 1
@@ -801,9 +833,14 @@ public final class PostgresLog: LogBackend, Sendable {
             // ones placed). The node's replica gets the records from the copier.
             let shift = Int64(bitPattern: written.first &- write.plan.rows[0].position)
             cache.withLock {
-                $0?.rebased(
-                    write.plan, shift: shift, head: rebased.head, names: rebased.names, covered: rebased.covered, last: writing.isEmpty)
+                if relearns, writing.isEmpty {
+                    $0 = nil  // the next write is decided under the lock, and the node knows the head exactly again
+                } else {
+                    $0?.rebased(
+                        write.plan, shift: shift, head: rebased.head, names: rebased.names, covered: rebased.covered, last: writing.isEmpty)
+                }
             }
+            if relearns, writing.isEmpty { statistics.withLock { $0.relearned += 1 } }
             let results = write.results.map { result in
                 result.map { placed in
                     AppendResult(

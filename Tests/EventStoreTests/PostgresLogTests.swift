@@ -179,6 +179,47 @@ import Testing
         for log in [first, second] { await log.close() }
     }
 
+    /// A node that shared the log with another busy node, once that node stops: its writes are written as placed again
+    /// (each `emporium_rebase` costs PostgreSQL several times a write as placed), not placed again by PostgreSQL for as
+    /// long as it lives — as they were until the forty-second session (69 and 75 of 69 and 75 writes, alone, in two runs):
+    /// inexact for good, a node had no way back but a cache grown past its bound.
+    @Test func aNodeWritesAsPlacedAgainOnceTheOtherBusyNodeStops() async throws {
+        let database = try await TestPostgres.database()
+        let busy = try await connect(database)
+        let other = try await connect(database)
+        _ = try await busy.append(to: stream("warm"), expected: .noStream, events: [event()])
+        _ = try await other.append(to: stream("warm-other"), expected: .noStream, events: [event()])
+        func load(_ node: PostgresLog, _ name: String, appenders: Int, appends: Int) async throws {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for appender in 0..<appenders {
+                    group.addTask {
+                        for _ in 0..<appends {
+                            _ = try await node.append(
+                                to: stream("\(name)-\(appender)"), expected: .any,
+                                events: [event(actor: "user:\(name)-\(appender):customer")])
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        async let shared: Void = load(busy, "busy", appenders: 8, appends: 30)
+        async let others: Void = load(other, "other", appenders: 8, appends: 30)
+        _ = try await (shared, others)
+        let together = busy.commitStatistics
+        try await load(busy, "alone", appenders: 8, appends: 40)
+        let alone = busy.commitStatistics
+        #expect(together.rebasedWrites > 0, "the two nodes' writes were placed again: \(together)")
+        let written = alone.oneStatementTransactions - together.oneStatementTransactions
+        let placedAgain = alone.rebasedWrites - together.rebasedWrites
+        // Placed again until `aloneToRelearn` of them in a row followed one another, the first perhaps an other's write after.
+        #expect(
+            written - placedAgain > 10 && placedAgain <= PostgresLog.Pacing.aloneToRelearn + 2,
+            "alone, \(placedAgain) of \(written) writes placed again: \(together) then \(alone)")
+        #expect(try await busy.verify(progress: nil).problems.isEmpty)
+        for log in [busy, other] { await log.close() }
+    }
+
     /// A node under a steady load, whose writes are always in flight one behind the other, after one write of another
     /// node: the write placed on the head that moved is placed again by PostgreSQL, and so is the one behind it (placed on
     /// what the first was to write); the node then lets the writes in flight end before it sends the next (it knows the
@@ -286,6 +327,25 @@ import Testing
         #expect(pacing.depth(2, knowsTheHeadExactly: false, regainable: true) == 2)
         #expect(pacing.depth(2, knowsTheHeadExactly: true, regainable: true) == 2)
         #expect(pacing.asksChains(regainable: true) && !pacing.asksChains(regainable: false))
+    }
+
+    /// A node inexact for good lets go of what it knows once `aloneToRelearn` of its writes placed again in a row each
+    /// began right after the one before (no other node's write between them); not while another node's writes come
+    /// between, nor when it can know the head exactly again by letting its writes end.
+    @Test func aNodeInexactForGoodRelearnsOnlyAfterItsWritesFollowOneAnother() {
+        var pacing = PostgresLog.Pacing()
+        var end: UInt64 = 0
+        func land(gap: UInt64 = 0, placedAgain: Bool = true, regainable: Bool = false) -> Bool {
+            defer { end += gap + 10 }
+            return pacing.landed(first: end + gap + 1, last: end + gap + 10, placedAgain: placedAgain, regainable: regainable)
+        }
+        #expect(!land(), "the first: nothing before it")
+        #expect((1..<PostgresLog.Pacing.aloneToRelearn).map { _ in land() } == [false, false, false])
+        #expect(land(), "the fourth in a row after the first")
+        #expect(!land() && !land() && !land(gap: 5) && !land() && !land(), "another node's write between: counted again")
+        #expect(!land(placedAgain: false) && !land() && !land() && !land(), "written as placed: counted again")
+        #expect(land())
+        #expect(!land(regainable: true) && !land(regainable: true) && !land(regainable: true) && !land(regainable: true))
     }
 
     /// A stream's chain is its newest row (no row of its own is kept): a node that learned the head without a stream

@@ -165,8 +165,10 @@ struct LogBench: AsyncParsableCommand {
         print(
             "# emporium PostgreSQL log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(nodes) node(s), \(endpoint.redacted)"
         )
-        func statistics() -> (transactions: Int, oneStatement: Int, events: Int, failed: Int, rebased: Int, gathered: Int, drains: Int) {
-            var sum = (transactions: 0, oneStatement: 0, events: 0, failed: 0, rebased: 0, gathered: 0, drains: 0)
+        func statistics() -> (
+            transactions: Int, oneStatement: Int, events: Int, failed: Int, rebased: Int, gathered: Int, drains: Int, relearned: Int
+        ) {
+            var sum = (transactions: 0, oneStatement: 0, events: 0, failed: 0, rebased: 0, gathered: 0, drains: 0, relearned: 0)
             for log in logs {
                 let statistics = log.commitStatistics
                 sum.transactions += statistics.transactions
@@ -176,6 +178,7 @@ struct LogBench: AsyncParsableCommand {
                 sum.rebased += statistics.rebasedWrites
                 sum.gathered += statistics.placedWhileGathering
                 sum.drains += statistics.drains
+                sum.relearned += statistics.relearned
             }
             return sum
         }
@@ -195,7 +198,7 @@ struct LogBench: AsyncParsableCommand {
                     Double(after.events - before.events) / Double(max(transactions, 1))))
             if nodes > 1 || interferer != nil {
                 print(
-                    "#   \(name): \(after.rebased - before.rebased) one-statement writes placed again by PostgreSQL (stale), \(after.failed - before.failed) refused, \(after.drains - before.drains) drains, \(interfered) appends of another node"
+                    "#   \(name): \(after.rebased - before.rebased) one-statement writes placed again by PostgreSQL (stale), \(after.failed - before.failed) refused, \(after.drains - before.drains) drains, \(after.relearned - before.relearned) relearned, \(interfered) appends of another node"
                 )
             }
             report(name, outcome, backend: "pglog")
