@@ -651,8 +651,8 @@ public final class PostgresLog: LogBackend, Sendable {
         }
     }
 
-    /// Waits, at most `gatherWindow`, until `count` appends are waiting or `ahead` is answered (PostgreSQL would then
-    /// have nothing to do). Woken once that many appends wait, and by the answer; a timer wakes it at the end.
+    /// Waits, at most `gatherWindow`, until `count` appends are waiting or `ahead` (if any) is answered (PostgreSQL would
+    /// then have nothing to do). Woken once that many appends wait, and by the answer; a timer wakes it at the end.
     private func gather(as count: Int, whileWaitingFor ahead: Write?) async {
         guard options.gatherWindow > .zero, committer.waitingCount < count else { return }
         let deadline = ContinuousClock.now + options.gatherWindow
