@@ -11,15 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in -h|--help) sed -n '2,9p' "$0"; exit 0 ;; esac
 bench="${1:-.build/release/emporium-log-bench}"; shift || true
-[ -x "$bench" ] || { echo "no bench binary at $bench (swift build -c release --product emporium-log-bench)" >&2; exit 2; }
 command -v perf >/dev/null || { echo "perf is missing (apt-get install linux-perf)" >&2; exit 2; }
 source tools/pg/pg-lib.sh
-pg_find_or_install
-pg_work_dir
-pg_start
-psql_ -c "CREATE DATABASE profile" > /dev/null
-"$bench" --seconds 7 --workloads concurrent --postgres "postgres://postgres@127.0.0.1:$port/profile" "$@" > "$work/bench.txt" 2>&1 &
-run=$!
+pg_run_log_bench profile "$bench" 7 "$@"
 sleep 2
 perf record -a -g -F 1999 -o "$work/perf.data" -- sleep 3 > /dev/null 2>&1
 wait "$run"

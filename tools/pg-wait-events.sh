@@ -10,14 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in -h|--help) sed -n '2,8p' "$0"; exit 0 ;; esac
 bench="${1:-.build/release/emporium-log-bench}"; shift || true
-[ -x "$bench" ] || { echo "no bench binary at $bench (swift build -c release --product emporium-log-bench)" >&2; exit 2; }
 source tools/pg/pg-lib.sh
-pg_find_or_install
-pg_work_dir
-pg_start
-psql_ -c "CREATE DATABASE waits" > /dev/null
-"$bench" --seconds 8 --workloads concurrent --postgres "postgres://postgres@127.0.0.1:$port/waits" "$@" > "$work/bench.txt" 2>&1 &
-run=$!
+pg_run_log_bench waits "$bench" 8 "$@"
 sleep 2.5
 writer=$(psql_ -At -c "SELECT pid FROM pg_stat_activity WHERE datname = 'waits' AND application_name = 'emporium-writer' LIMIT 1")
 [ -n "$writer" ] || { echo "no writer connection seen" >&2; wait "$run"; cat "$work/bench.txt"; exit 1; }

@@ -811,7 +811,8 @@ public final class PostgresLog: LogBackend, Sendable {
                 continue
             }
             pacing.answered(behind: write.pipelined, exactly: write.plan.exact, placedAgain: written.rebased != nil)
-            let regainable = cache.withLock { $0?.coveredSinceExact ?? true }
+            // Only a write placed again asks (every other answer merely marks where it ended).
+            let regainable = written.rebased == nil || cache.withLock { $0?.coveredSinceExact ?? true }
             let relearns = pacing.landed(
                 first: written.first, last: written.first + UInt64(write.plan.rows.count) - 1, placedAgain: written.rebased != nil,
                 regainable: regainable)

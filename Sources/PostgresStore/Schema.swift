@@ -55,6 +55,19 @@ enum Schema {
         SELECT count(*) FROM moved
         """
 
+    /// Each chain the records `rows` name extend (their columns `s`, `ty`, `ac`: a record's stream, type and actor,
+    /// unnested in step with its `position` in the select list, so no tuplestore is materialized), as `kind` (0 stream, 1
+    /// actor, 2 type), `name`, how many records it `added` and the `newest` of them: one pass, a grouping set per kind.
+    /// The chains' keeper counts the writes past the mark with it, `emporium_rebase` the write it placed again.
+    static func chainsExtended(by rows: String) -> String {
+        """
+        SELECT (CASE WHEN GROUPING(p.s) = 0 THEN 0 WHEN GROUPING(p.ac) = 0 THEN 1 ELSE 2 END)::smallint AS kind,
+            coalesce(p.s, p.ac, p.ty) AS name, count(*) AS added, max(p.position) AS newest
+        FROM (\(rows)) AS p
+        GROUP BY GROUPING SETS ((p.s), (p.ac), (p.ty))
+        """
+    }
+
     static let statements: [String] = [
         """
         CREATE TABLE IF NOT EXISTS emporium_log_head (
@@ -164,16 +177,12 @@ enum Schema {
                 SELECT coalesce(max(w.last), (SELECT x.last FROM emporium_writes AS x WHERE x.first = kept + 1)) INTO upto
                 FROM emporium_writes AS w WHERE w.first > kept AND w.last <= kept + most;
             END IF;
-            -- Each record's names and position unnested in step in the select list (no tuplestore per write, none for the
-            -- whole range) and counted in one pass, a grouping set per kind of chain.
             INSERT INTO emporium_chains AS c (kind, name, count, last)
-            SELECT (CASE WHEN GROUPING(p.s) = 0 THEN 0 WHEN GROUPING(p.ac) = 0 THEN 1 ELSE 2 END)::smallint,
-                coalesce(p.s, p.ac, p.ty), count(*), max(p.position)
-            FROM (
+            \(chainsExtended(by: """
                 SELECT UNNEST(w.streams) AS s, UNNEST(w.types) AS ty, UNNEST(w.actors) AS ac,
                     generate_series(w.first, w.last) AS position
-                FROM emporium_writes AS w WHERE w.first > kept AND w.first <= upto) AS p
-            GROUP BY GROUPING SETS ((p.s), (p.ac), (p.ty))
+                FROM emporium_writes AS w WHERE w.first > kept AND w.first <= upto
+                """))
             ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = greatest(c.last, EXCLUDED.last);
             UPDATE emporium_chains_mark SET position = upto;
             RETURN upto;
@@ -268,14 +277,12 @@ enum Schema {
             UPDATE emporium_chains_mark SET position = at + i;
             RETURN QUERY
             WITH moved AS (
-                SELECT (CASE WHEN GROUPING(p.s) = 0 THEN 0 WHEN GROUPING(p.ac) = 0 THEN 1 ELSE 2 END)::smallint AS k,
-                    coalesce(p.s, p.ac, p.ty) AS nm, count(*) AS added, max(p.position) AS newest
-                FROM (SELECT UNNEST(streams) AS s, UNNEST(types) AS ty, UNNEST(actors) AS ac,
-                          generate_series(at + 1, at + i) AS position) AS p
-                GROUP BY GROUPING SETS ((p.s), (p.ac), (p.ty))),
+                \(chainsExtended(by: """
+                    SELECT UNNEST(streams) AS s, UNNEST(types) AS ty, UNNEST(actors) AS ac, generate_series(at + 1, at + i) AS position
+                    """))),
             upserted AS (
                 INSERT INTO emporium_chains AS c (kind, name, count, last)
-                SELECT moved.k, moved.nm, moved.added, moved.newest FROM moved
+                SELECT moved.kind, moved.name, moved.added, moved.newest FROM moved
                 ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = EXCLUDED.last
                 RETURNING c.kind, c.name::text AS name, c.count, c.last)
             SELECT u.kind, u.name, u.count, u.last, NULL::bytea FROM upserted AS u WHERE u.kind > 0;

@@ -32,7 +32,7 @@ pg_start() {
   mkdir -p "$pg_data" "$work/sock" && chown postgres "$pg_data" "$work/sock"
   runuser -u postgres -- "$pg_bin/initdb" -D "$pg_data" -A trust -U postgres >/dev/null
   runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_data/server.log" -w -o \
-    "-c listen_addresses=127.0.0.1 -p $port -k $work/sock -c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=1GB -c max_wal_size=8GB" \
+    "-c listen_addresses=127.0.0.1 -p $port -k $work/sock -c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=1GB -c max_wal_size=8GB ${pg_extra_options:-}" \
     start >/dev/null
 }
 
@@ -49,3 +49,17 @@ pg_cpu_ticks() {
 pg_version() { "$pg_bin/postgres" --version | awk '{print $3}'; }
 
 psql_() { psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q "$@"; }
+
+# For the profiling tools: the log bench at $2 (a build's emporium-log-bench) checked, PostgreSQL started (with
+# "$pg_extra_options", if set), database $1 created, and the bench's concurrent workload run against it for $3 seconds
+# in the background, with the rest of the arguments as its flags: its output in "$work/bench.txt", its pid in $run.
+pg_run_log_bench() {
+  local db="$1" bench="$2" seconds="$3"; shift 3
+  [ -x "$bench" ] || { echo "no bench binary at $bench (swift build -c release --product emporium-log-bench)" >&2; exit 2; }
+  pg_find_or_install
+  pg_work_dir
+  pg_start
+  psql_ -c "CREATE DATABASE $db" > /dev/null
+  "$bench" --seconds "$seconds" --workloads concurrent --postgres "postgres://postgres@127.0.0.1:$port/$db" "$@" > "$work/bench.txt" 2>&1 &
+  run=$!
+}
