@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two builds of emporium-log-bench against the PostgreSQL log, side by side:
+# Two builds (or two settings of one) of emporium-log-bench against the PostgreSQL log, side by side:
 # rounds alternating A and B (each first in every other round, since the
 # second of two runs is often the slower), a fresh database each, 64
 # appenders through N nodes. Prints events/s, p50, and PostgreSQL's CPU (every
@@ -10,10 +10,17 @@
 #   tools/bench-log-ab.sh A B                # two bench binaries (paths), 1 node, 6 rounds
 #   tools/bench-log-ab.sh A B --nodes 3 --rounds 4
 #   tools/bench-log-ab.sh A B --interfere-every-ms 100   # another node appending every 100 ms
+#   tools/bench-log-ab.sh A "A --chains-kept-every 512"  # one build, two settings: a side is a binary and its flags
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,12p' "$0"; exit 2; }
-a="$(realpath "$1")"; b="$(realpath "$2")"; shift 2
+[ $# -ge 2 ] || { sed -n '2,13p' "$0"; exit 2; }
+# A side: the bench binary (its path made absolute) and the flags after it, the same in every round.
+side() {
+  local words; read -r -a words <<< "$1"
+  [ -x "${words[0]}" ] || { echo "no bench binary at ${words[0]}" >&2; exit 2; }
+  echo "$(realpath "${words[0]}")${words[1]:+ ${words[*]:1}}"
+}
+a="$(side "$1")"; b="$(side "$2")"; shift 2
 nodes=1
 rounds=6
 extra=()
@@ -22,7 +29,7 @@ while [ $# -gt 0 ]; do
     --nodes) nodes="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --interfere-every-ms) extra+=(--interfere-every-ms "$2"); shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -37,10 +44,11 @@ sample() {  # database → PostgreSQL's CPU ticks, head position
   echo "$(pg_cpu_ticks) $(psql_ -d "$1" -At -c 'SELECT position FROM emporium_log_head')"
 }
 
-run() {  # label binary round
-  local db="ab_$3_${1,,}"
+run() {  # label "binary flags…" round
+  local db="ab_$3_${1,,}" command
+  read -r -a command <<< "$2"
   psql_ -c "CREATE DATABASE $db" > /dev/null
-  "$2" --seconds 6 --workloads concurrent --nodes "$nodes" "${extra[@]}" --postgres "postgres://postgres@127.0.0.1:$port/$db" > "$work/out" 2>&1 &
+  "${command[@]}" --seconds 6 --workloads concurrent --nodes "$nodes" "${extra[@]}" --postgres "postgres://postgres@127.0.0.1:$port/$db" > "$work/out" 2>&1 &
   local bench=$!
   sleep 1.5; read -r c0 h0 < <(sample "$db")
   sleep 3.5; read -r c1 h1 < <(sample "$db")

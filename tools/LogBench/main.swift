@@ -39,6 +39,11 @@ struct LogBench: AsyncParsableCommand {
             "PostgreSQL only: another node appends one event every this many milliseconds during the concurrent workload, as a quiet node of a cluster does (0: none)."
     )
     var interfereEveryMs: Int = 0
+    @Option(
+        help:
+            "PostgreSQL only: positions the head moves past the chains' mark before a node keeps the chains, outside the head's lock."
+    )
+    var chainsKeptEvery = Int(PostgresLog.Options().chainsKeptEvery)
     static let batchEvents = 100
     static let bulkEventsPerAppend = 1_000
 
@@ -159,6 +164,8 @@ struct LogBench: AsyncParsableCommand {
         options.connectionsMax = 4
         options.pipelineDepth = pipelineDepth
         options.gatherWindow = .microseconds(gatherMicros)
+        guard chainsKeptEvery >= 1 else { throw ValidationError("--chains-kept-every must be 1 or more") }
+        options.chainsKeptEvery = UInt64(chainsKeptEvery)
         var logs: [PostgresLog] = []
         for _ in 0..<nodes { logs.append(try await PostgresLog.connect(endpoint, options: options)) }
         let selected = Set(workloads.split(separator: ",").map(String.init))
