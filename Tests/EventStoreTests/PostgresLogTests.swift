@@ -220,6 +220,58 @@ import Testing
         for log in [busy, other] { await log.close() }
     }
 
+    /// A quiet node beside a busy one (an append now and then: its commit loop ends after each, and the next append starts
+    /// another) learns across its appends, as a busy node does within one loop, that the other keeps committing: after two
+    /// of its writes placed again by PostgreSQL it stops asking for every chain written since its last (each answer a read
+    /// of the busy node's writes under the head's lock, ~1 ms for 440 positions behind); once the busy node stops, its
+    /// writes are written as placed again within a few. Until the forty-third session each loop began with a fresh pacing,
+    /// and every write of a quiet node asked (12 of 12 here).
+    @Test func aQuietNodeLearnsAcrossItsAppendsThatAnotherKeepsCommitting() async throws {
+        let database = try await TestPostgres.database()
+        let busy = try await connect(database)
+        let quiet = try await connect(database)
+        _ = try await busy.append(to: stream("warm"), expected: .noStream, events: [event()])
+        _ = try await quiet.append(to: stream("warm-quiet"), expected: .noStream, events: [event()])
+        let load = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for appender in 0..<8 {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            _ = try await busy.append(
+                                to: stream("busy-\(appender)"), expected: .any, events: [event(actor: "user:busy-\(appender):customer")])
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        func appendNowAndThen(_ times: Int) async throws {
+            for _ in 0..<times {
+                _ = try await quiet.append(to: stream("quiet"), expected: .any, events: [event(actor: "user:quiet:customer")])
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))  // the busy node's load under way
+        let before = quiet.commitStatistics
+        try await appendNowAndThen(12)
+        let beside = quiet.commitStatistics
+        load.cancel()
+        try await load.value
+        try await appendNowAndThen(12)
+        let alone = quiet.commitStatistics
+        let placedAgain = beside.rebasedWrites - before.rebasedWrites
+        let answered = beside.chainsAnswered - before.chainsAnswered
+        #expect(placedAgain >= 10, "beside the busy node, the quiet node's writes were placed again: \(before) then \(beside)")
+        #expect(answered <= 2, "\(answered) of its \(placedAgain) writes placed again answered every chain written since")
+        let writtenAlone = alone.oneStatementTransactions - beside.oneStatementTransactions
+        let placedAgainAlone = alone.rebasedWrites - beside.rebasedWrites
+        #expect(
+            placedAgainAlone <= PostgresLog.Pacing.aloneToRelearn + 2 && writtenAlone - placedAgainAlone >= 5,
+            "alone, \(placedAgainAlone) of \(writtenAlone) writes placed again: \(beside) then \(alone)")
+        #expect(try await quiet.verify(progress: nil).problems.isEmpty)
+        for log in [busy, quiet] { await log.close() }
+    }
+
     /// A node under a steady load, whose writes are always in flight one behind the other, after one write of another
     /// node: the write placed on the head that moved is placed again by PostgreSQL, and so is the one behind it (placed on
     /// what the first was to write); the node then lets the writes in flight end before it sends the next (it knows the

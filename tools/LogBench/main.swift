@@ -173,9 +173,12 @@ struct LogBench: AsyncParsableCommand {
             "# emporium PostgreSQL log bench: payload \(Self.payload.count) bytes, \(seconds) s per append workload, \(nodes) node(s), \(endpoint.redacted)"
         )
         func statistics() -> (
-            transactions: Int, oneStatement: Int, events: Int, failed: Int, rebased: Int, gathered: Int, drains: Int, relearned: Int
+            transactions: Int, oneStatement: Int, events: Int, failed: Int, rebased: Int, gathered: Int, drains: Int, relearned: Int,
+            answered: Int
         ) {
-            var sum = (transactions: 0, oneStatement: 0, events: 0, failed: 0, rebased: 0, gathered: 0, drains: 0, relearned: 0)
+            var sum = (
+                transactions: 0, oneStatement: 0, events: 0, failed: 0, rebased: 0, gathered: 0, drains: 0, relearned: 0, answered: 0
+            )
             for log in logs {
                 let statistics = log.commitStatistics
                 sum.transactions += statistics.transactions
@@ -186,6 +189,7 @@ struct LogBench: AsyncParsableCommand {
                 sum.gathered += statistics.placedWhileGathering
                 sum.drains += statistics.drains
                 sum.relearned += statistics.relearned
+                sum.answered += statistics.chainsAnswered
             }
             return sum
         }
@@ -195,7 +199,7 @@ struct LogBench: AsyncParsableCommand {
             let before = statistics()
             let interferer = name == "concurrent" && interfereEveryMs > 0 ? try await interfering(endpoint, options: options) : nil
             let outcome = try await appendLoop(logs, appenders: appenders, eventsPerAppend: events, label: name)
-            let interfered = await interferer?() ?? 0
+            let interfered = await interferer?()
             let after = statistics()
             let transactions = after.transactions - before.transactions
             print(
@@ -205,7 +209,12 @@ struct LogBench: AsyncParsableCommand {
                     Double(after.events - before.events) / Double(max(transactions, 1))))
             if nodes > 1 || interferer != nil {
                 print(
-                    "#   \(name): \(after.rebased - before.rebased) one-statement writes placed again by PostgreSQL (stale), \(after.failed - before.failed) refused, \(after.drains - before.drains) drains, \(after.relearned - before.relearned) relearned, \(interfered) appends of another node"
+                    "#   \(name): \(after.rebased - before.rebased) one-statement writes placed again by PostgreSQL (stale), \(after.failed - before.failed) refused, \(after.drains - before.drains) drains, \(after.relearned - before.relearned) relearned, \(after.answered - before.answered) answered the chains written since"
+                )
+            }
+            if let interfered {
+                print(
+                    "#   \(name): the other node appended \(interfered.appended) times: \(interfered.statistics.rebasedWrites) writes placed again by PostgreSQL, \(interfered.statistics.chainsAnswered) answered the chains written since"
                 )
             }
             report(name, outcome, backend: "pglog")
@@ -214,8 +223,10 @@ struct LogBench: AsyncParsableCommand {
     }
 
     /// Another node appending one event every `interfereEveryMs`; the function returned stops it and answers how many it
-    /// appended.
-    func interfering(_ endpoint: PostgresEndpoint, options: PostgresLog.Options) async throws -> @Sendable () async -> Int {
+    /// appended and what its commits were.
+    func interfering(
+        _ endpoint: PostgresEndpoint, options: PostgresLog.Options
+    ) async throws -> @Sendable () async -> (appended: Int, statistics: PostgresLog.CommitStatistics) {
         let other = try await PostgresLog.connect(endpoint, options: options)
         let every = Duration.milliseconds(interfereEveryMs)
         let stream = try StreamName("bench-other-\(UUIDv7Generator.shared.next().uuidString.prefix(8))")
@@ -241,8 +252,9 @@ struct LogBench: AsyncParsableCommand {
         return {
             task.cancel()
             let appended = await task.value
+            let statistics = other.commitStatistics
             await other.close()
-            return appended
+            return (appended, statistics)
         }
     }
 
