@@ -225,7 +225,7 @@ import Testing
     /// of its writes placed again by PostgreSQL it stops asking for every chain written since its last (each answer a read
     /// of the busy node's writes under the head's lock, ~1 ms for 440 positions behind); once the busy node stops, its
     /// writes are written as placed again within a few. Until the forty-third session each loop began with a fresh pacing,
-    /// and every write of a quiet node asked (12 of 12 here).
+    /// and every write of a quiet node asked (12 of 12 here; 2 now).
     @Test func aQuietNodeLearnsAcrossItsAppendsThatAnotherKeepsCommitting() async throws {
         let database = try await TestPostgres.database()
         let busy = try await connect(database)
@@ -262,7 +262,9 @@ import Testing
         let placedAgain = beside.rebasedWrites - before.rebasedWrites
         let answered = beside.chainsAnswered - before.chainsAnswered
         #expect(placedAgain >= 10, "beside the busy node, the quiet node's writes were placed again: \(before) then \(beside)")
-        #expect(answered <= 2, "\(answered) of its \(placedAgain) writes placed again answered every chain written since")
+        // Two (asked while its allowance is 0, then 1), and two more should the busy node stall for a moment between two of
+        // them (a write of the quiet node written as placed sets its allowance back to 0).
+        #expect(answered <= 4, "\(answered) of its \(placedAgain) writes placed again answered every chain written since")
         let writtenAlone = alone.oneStatementTransactions - beside.oneStatementTransactions
         let placedAgainAlone = alone.rebasedWrites - beside.rebasedWrites
         #expect(
