@@ -645,7 +645,8 @@ public final class PostgresLog: LogBackend, Sendable {
     /// append starts another, which goes on from it. Started afresh, a quiet node (a loop per append) learned nothing:
     /// each of its writes, placed again after the busy nodes' writes, asked PostgreSQL for every chain written since its
     /// last (~1 ms under the head's lock for 440 positions behind, a quarter of what another node appending every 10 ms
-    /// cost a busy one: README, "Forty-third session"), and one inexact for good never relearned.
+    /// cost a busy one: README, "Forty-third session"); and the relearning, which counts writes that follow one another
+    /// (`landed`), counted only within one loop.
     private let pacingKept = Mutex(Pacing())
 
     /// Appends placed at once while a batch is gathered: each wake of the loop costs a task switch.
