@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.request
 
 from shop_client import call, check_replicas, listed_goods, login, wait_until_caught_up
 
@@ -60,6 +61,21 @@ if not wait_until_caught_up(binary, log_url, nodes):
     problems.append("not every node caught up within 60 s")
 problems += check_replicas(binary, log_url, [(f"node{n}", f"http://127.0.0.1:{port + n}") for n in range(1, nodes + 1)],
                            admin, acknowledged)
+# Each node counts its writes to the log of record at /metrics (the restarted one since its restart).
+written = 0
+for n in range(1, nodes + 1):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port + n}/metrics", timeout=10) as answer:
+        totals = {line.split()[0]: float(line.split()[1]) for line in answer.read().decode().splitlines()
+                  if line.startswith("emporium_log_of_record_")}
+    transactions = totals.get("emporium_log_of_record_transactions_total")
+    placed_again = totals.get("emporium_log_of_record_writes_placed_again_total")
+    if transactions is None or placed_again is None:
+        problems.append(f"node{n}'s /metrics has no emporium_log_of_record_ counters")
+        continue
+    written += transactions
+    print(f"node{n}: {transactions:.0f} transactions to the log of record, {placed_again:.0f} writes placed again by PostgreSQL")
+if written == 0:
+    problems.append("no node counted a transaction to the log of record")
 if problems:
     print("FAILED:", "; ".join(problems))
     sys.exit(1)

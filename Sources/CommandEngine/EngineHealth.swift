@@ -11,6 +11,10 @@ extension Engine {
         return LogOfRecordStatus(unansweredFor: reachability.unansweredFor(), failure: reachability.failure)
     }
 
+    /// On a node of a cluster, what its appends have cost the log of record so far (none on a shop with its log on this
+    /// machine, whose commits `/metrics` counts as they happen).
+    public var logOfRecordCounters: [(name: String, total: UInt64)] { log.logOfRecord?.counters.map { ($0.name, $0.total) } ?? [] }
+
     /// What is wrong with the engine's storage now, one sentence each; empty when
     /// the log's last write succeeded and its newest record checks.
     public func storageProblems() -> [String] {

@@ -32,6 +32,20 @@ public protocol LogBackend: Sendable {
     func verify(progress: ((Int, UInt64) -> Void)?) async throws -> VerifyReport
     /// Whether the log answered its latest request, and when it last did (a log on another machine may not).
     var reachability: LogReachability { get }
+    /// What this process's appends have cost the log so far, as running totals (`/metrics` renders each as a counter
+    /// `emporium_log_of_record_<name>_total`); none by default.
+    var counters: [LogCounter] { get }
+}
+
+/// A running total a log keeps of its own work (a name in snake case, and how many so far).
+public struct LogCounter: Sendable, Equatable {
+    public var name: String
+    public var total: UInt64
+
+    public init(_ name: String, _ total: Int) {
+        self.name = name
+        self.total = UInt64(max(total, 0))
+    }
 }
 
 /// Whether a log answers: an embedded log always does; a log of record on another machine may not, and a node then
@@ -56,6 +70,8 @@ public struct LogReachability: Sendable, Equatable {
 }
 
 extension LogBackend {
+    public var counters: [LogCounter] { [] }
+
     public func append(to stream: StreamName, expected: ExpectedVersion, events: [ProposedEvent]) async throws -> AppendResult {
         try await append([StreamAppend(stream: stream, expected: expected, events: events)])
     }

@@ -133,6 +133,20 @@ public final class PostgresLog: LogBackend, Sendable {
 
     public var commitStatistics: CommitStatistics { statistics.withLock { $0 } }
 
+    /// The commit statistics as `/metrics` counters: how often this node's writes were placed again by PostgreSQL
+    /// (another node committed under them) and what that cost is what an operator sizes a cluster by.
+    public var counters: [LogCounter] {
+        let statistics = commitStatistics
+        return [
+            LogCounter("transactions", statistics.transactions), LogCounter("events", statistics.events),
+            LogCounter("appends", statistics.appends), LogCounter("one_statement_writes", statistics.oneStatementTransactions),
+            LogCounter("writes_placed_again", statistics.rebasedWrites),
+            LogCounter("writes_decided_again_under_lock", statistics.failedOneStatementWrites),
+            LogCounter("drains", statistics.drains), LogCounter("relearned", statistics.relearned),
+            LogCounter("chains_answered", statistics.chainsAnswered), LogCounter("writer_connections", statistics.writerConnections),
+        ]
+    }
+
     /// Connects, creates the schema when it is missing, and starts following the head.
     public static func connect(_ endpoint: PostgresEndpoint, options: Options = Options()) async throws -> PostgresLog {
         let log = PostgresLog(endpoint: endpoint, options: options)

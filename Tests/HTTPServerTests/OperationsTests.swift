@@ -56,7 +56,43 @@ import Testing
             for line in expected { #expect(text.contains(line), "missing \(line)") }
             // Routes are templates: an id never becomes a label.
             #expect(!text.contains(goods.result["goodsId"] ?? "-"))
+            #expect(!text.contains("emporium_log_of_record_"), "a shop with its log on this machine has no log of record")
         }
+    }
+
+    /// A node of a cluster counts what its appends cost the log of record: transactions, events, and how many of its
+    /// writes PostgreSQL placed again because another node committed under them (what an operator sizes a cluster by).
+    @Test func aNodeCountsItsWritesToTheLogOfRecord() async throws {
+        let database = try await TestPostgres.database()
+        let node = try await TestShop(node: "metrics", of: database, readModels: true)
+        let other = try await TestShop(node: "other", of: database)
+        let harness = try Harness(shop: node)
+        try await harness.app.test(.router) { client in
+            let merchant = try await client.user("m@x.example", role: .merchant, engine: harness.engine)
+            for title in ["Tea", "Milk", "Rice"] {
+                let listed = try await client.command(
+                    "ListGoods", ["title": title, "category": "tea", "price": 100, "stock": 5], token: merchant)
+                #expect(listed.status == .ok, "\(listed.text)")
+                // Another node commits between this node's writes: the next one is placed on a head that moved.
+                _ = try await other.engine.execute(
+                    .registerUser(email: "\(title)@x.example", password: "correct horse", name: title, role: .customer),
+                    context: CommandContext(actor: .system, correlationId: UUID()))
+            }
+            let text = try await client.call(.get, "/metrics").text
+            func total(_ name: String) -> Int? {
+                text.split(separator: "\n").first { $0.hasPrefix("emporium_log_of_record_\(name)_total ") }
+                    .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) }
+            }
+            let transactions = try #require(total("transactions"), "\(text)")
+            #expect(transactions >= 4, "the user's registration and three listings")
+            #expect(try #require(total("events")) >= transactions)
+            #expect(try #require(total("writes_placed_again")) >= 1, "a write on a head another node moved was placed again")
+            for name in ["one_statement_writes", "writes_decided_again_under_lock", "drains", "relearned", "chains_answered"] {
+                #expect(total(name) != nil, "missing emporium_log_of_record_\(name)_total")
+            }
+        }
+        await other.stop()
+        await node.stop()
     }
 
     @Test func healthSaysVersionAndUptimeAndTurnsUnhealthyWhenTheNewestRecordDoesNotCheck() async throws {

@@ -19,10 +19,13 @@ public final class ServerMetrics: Sendable {
     private let eventsPerCommit: CoreMetrics.Recorder
     private let commits: CoreMetrics.Counter
     private let startedAt = Date()
-    private let folded = Mutex<[String: (counter: CoreMetrics.Counter, seen: UInt64)]>([:])
+    /// Counters of totals kept elsewhere (what the read models folded, what a node's appends cost the log of record), by
+    /// label and dimensions: each scrape adds what the total grew by since the last.
+    private let totals = Mutex<[TotalKey: (counter: CoreMetrics.Counter, seen: UInt64)]>([:])
 
     struct RequestKey: Hashable { var route: String, method: String, status: Int }
     struct CommandKey: Hashable { var type: String, outcome: String }
+    struct TotalKey: Hashable { var label: String, dimension: String? }
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -102,9 +105,13 @@ public final class ServerMetrics: Sendable {
         commitDuration.recordNanoseconds(Int64(nanoseconds))
     }
 
-    /// The Prometheus text: the counters and histograms kept as things happen, and gauges read now (log head,
-    /// read models, the process).
-    func render(headPosition: UInt64, projections: [ProjectionStatus], folded foldedEvents: [String: UInt64]) -> [UInt8] {
+    /// The Prometheus text: the counters and histograms kept as things happen, gauges read now (log head, read models, the
+    /// process), and counters of totals kept elsewhere (what each read model folded, what this node's appends cost the log
+    /// of record).
+    func render(
+        headPosition: UInt64, projections: [ProjectionStatus], folded foldedEvents: [String: UInt64],
+        logOfRecord: [(name: String, total: UInt64)]
+    ) -> [UInt8] {
         CoreMetrics.Gauge(label: "emporium_log_head_position", dimensions: [], factory: factory).record(headPosition)
         for status in projections {
             let dimensions = [("projection", status.name)]
@@ -112,16 +119,22 @@ public final class ServerMetrics: Sendable {
             CoreMetrics.Gauge(label: "emporium_projection_lag_events", dimensions: dimensions, factory: factory).record(status.lag)
             CoreMetrics.Gauge(label: "emporium_projection_model_bytes", dimensions: dimensions, factory: factory).record(status.modelBytes)
         }
-        folded.withLock { counters in
-            for (name, total) in foldedEvents {
+        totals.withLock { counters in
+            func advance(_ key: TotalKey, to total: UInt64) {
                 var entry =
-                    counters[name] ?? (
+                    counters[key] ?? (
                         CoreMetrics.Counter(
-                            label: "emporium_projection_folded_events_total", dimensions: [("projection", name)], factory: factory), 0
+                            label: key.label, dimensions: key.dimension.map { [("projection", $0)] } ?? [], factory: factory), 0
                     )
                 if total > entry.seen { entry.counter.increment(by: Int64(total - entry.seen)) }
                 entry.seen = total
-                counters[name] = entry
+                counters[key] = entry
+            }
+            for (name, total) in foldedEvents {
+                advance(TotalKey(label: "emporium_projection_folded_events_total", dimension: name), to: total)
+            }
+            for counter in logOfRecord {
+                advance(TotalKey(label: "emporium_log_of_record_\(counter.name)_total", dimension: nil), to: counter.total)
             }
         }
         let process = ProcessStatistics.read()

@@ -42,7 +42,8 @@ struct OperationsController: Sendable {
         ) { _, _ in try health() }
         endpoints.on(.get, "/metrics", "metrics", "Prometheus metrics", access: .anyone, textAnswers: ["text/plain"]) { _, _ in
             let body = metrics.render(
-                headPosition: engine.headPosition, projections: try projector?.status() ?? [], folded: projector?.foldedEvents ?? [:])
+                headPosition: engine.headPosition, projections: try projector?.status() ?? [], folded: projector?.foldedEvents ?? [:],
+                logOfRecord: engine.logOfRecordCounters)
             return Responses.bytes(body, contentType: "text/plain; version=0.0.4")
         }
         endpoints.get("/openapi.json", "openapi", "This contract (OpenAPI 3.1)", answer: Schema(.object)) { _, _ in
