@@ -68,6 +68,37 @@ enum Schema {
         """
     }
 
+    /// The records of a write placed again, in order, as `emporium_rebase` reads them (its variables, or a test's
+    /// parameters, named by the arguments): each record's fields before its previous hash (position and time patched in:
+    /// its own, or one past the record's before it, whichever is later), and after it (its back-pointers, then the rest);
+    /// whether its stream stands where the node placed it (its first event of it). A chain's row is looked up only for a
+    /// record that follows none of the write, each by its index: `OFFSET 0` keeps the planner from joining the write
+    /// against every stream's row instead (a generic plan made while the chains were few did, and scanned every stream
+    /// for every write placed again for as long as the connection lived: 0.08× the writes beside a quiet node in a shop
+    /// of a stream per order, README "Forty-third session").
+    static func placingAgain(
+        at: String, atTime: String, streams: String, versions: String, types: String, actors: String, times: String,
+        records: String, links: String
+    ) -> String {
+        """
+        SELECT u.ls > 0 OR coalesce(newest.count, 0) = u.v - 1 AS fits, greatest(u.g, \(atTime) + u.ord) AS t,
+            substr(u.rec, 1, 6) || int8send(\(at) + u.ord) || substr(u.rec, 15, 8)
+                || int8send(greatest(u.g, \(atTime) + u.ord)) || substr(u.rec, 31, 48) AS front,
+            int8send(CASE WHEN u.ls > 0 THEN \(at) + u.ls ELSE coalesce(newest.last, 0) END)
+                || int8send(CASE WHEN u.la > 0 THEN \(at) + u.la ELSE coalesce(
+                    (SELECT c.last FROM emporium_chains AS c WHERE c.kind = 1 AND c.name = u.ac), 0) END)
+                || int8send(CASE WHEN u.lt > 0 THEN \(at) + u.lt ELSE coalesce(
+                    (SELECT c.last FROM emporium_chains AS c WHERE c.kind = 2 AND c.name = u.ty), 0) END)
+                || substr(u.rec, 135, length(u.rec) - 166) AS back
+        FROM (SELECT x.*, (\(links))[3 * x.ord - 2] AS ls, (\(links))[3 * x.ord - 1] AS la, (\(links))[3 * x.ord] AS lt
+              FROM UNNEST(\(streams), \(versions), \(types), \(actors), \(times), \(records)) WITH ORDINALITY AS x(s, v, ty, ac, g, rec, ord)) AS u
+        LEFT JOIN LATERAL (
+            SELECT c.count, c.last FROM emporium_chains AS c WHERE c.kind = 0 AND c.name = u.s AND u.ls = 0 OFFSET 0
+        ) AS newest ON true
+        ORDER BY u.ord
+        """
+    }
+
     static let statements: [String] = [
         """
         CREATE TABLE IF NOT EXISTS emporium_log_head (
@@ -230,25 +261,11 @@ enum Schema {
             IF (SELECT m.position FROM emporium_chains_mark AS m) < at THEN
                 PERFORM emporium_keep_chains(true);
             END IF;
-            -- In order: each record's fields before its previous hash (position and time patched in: its own, or one past
-            -- the record's before it, whichever is later), and after it (its back-pointers, then the rest); whether its
-            -- stream stands where the node placed it (its first event of it). A chain's row is looked up only for a record
-            -- that follows none of the write.
+            -- The records in order, as placed again (`Schema.placingAgain`).
             FOR placed IN
-                SELECT u.ls > 0 OR coalesce(newest.count, 0) = u.v - 1 AS fits, greatest(u.g, at_time + u.ord) AS t,
-                    substr(u.rec, 1, 6) || int8send(at + u.ord) || substr(u.rec, 15, 8)
-                        || int8send(greatest(u.g, at_time + u.ord)) || substr(u.rec, 31, 48) AS front,
-                    int8send(CASE WHEN u.ls > 0 THEN at + u.ls ELSE coalesce(newest.last, 0) END)
-                        || int8send(CASE WHEN u.la > 0 THEN at + u.la ELSE coalesce(
-                            (SELECT c.last FROM emporium_chains AS c WHERE c.kind = 1 AND c.name = u.ac), 0) END)
-                        || int8send(CASE WHEN u.lt > 0 THEN at + u.lt ELSE coalesce(
-                            (SELECT c.last FROM emporium_chains AS c WHERE c.kind = 2 AND c.name = u.ty), 0) END)
-                        || substr(u.rec, 135, length(u.rec) - 166) AS back
-                FROM (SELECT x.*, links[3 * x.ord - 2] AS ls, links[3 * x.ord - 1] AS la, links[3 * x.ord] AS lt
-                      FROM UNNEST(streams, versions, types, actors, times, records) WITH ORDINALITY AS x(s, v, ty, ac, g, rec, ord)) AS u
-                LEFT JOIN LATERAL (
-                    SELECT c.count, c.last FROM emporium_chains AS c WHERE c.kind = 0 AND c.name = u.s AND u.ls = 0) AS newest ON true
-                ORDER BY u.ord
+                \(placingAgain(
+                    at: "at", atTime: "at_time", streams: "streams", versions: "versions", types: "types", actors: "actors",
+                    times: "times", records: "records", links: "links"))
             LOOP
                 -- A time no later than the record's before it (never from a node that placed the write): nothing written.
                 IF NOT placed.fits OR placed.t <= coalesce(stamps[i], at_time) THEN
@@ -302,7 +319,7 @@ enum Schema {
                       -- version 2 was rewritten into (32 records, whatever its writes) may begin up to 31 before it.
                       WHERE w.first > known - 32 AND w.first <= at AND w.last > known AND w.first + n.ord - 1 > known) AS f
                 CROSS JOIN LATERAL (
-                    SELECT x.kind, x.name, x.count, x.last FROM emporium_chains AS x WHERE x.kind = f.k AND x.name = f.nm) AS c;
+                    SELECT x.kind, x.name, x.count, x.last FROM emporium_chains AS x WHERE x.kind = f.k AND x.name = f.nm OFFSET 0) AS c;
             END IF;
         END
         $$

@@ -44,6 +44,8 @@ struct LogBench: AsyncParsableCommand {
             "PostgreSQL only: positions the head moves past the chains' mark before a node keeps the chains, outside the head's lock."
     )
     var chainsKeptEvery = Int(PostgresLog.Options().chainsKeptEvery)
+    @Flag(help: "Each append to a stream of its own (as a shop's orders are), not each appender to one stream throughout.")
+    var streamPerAppend = false
     static let batchEvents = 100
     static let bulkEventsPerAppend = 1_000
 
@@ -291,7 +293,8 @@ struct LogBench: AsyncParsableCommand {
             for appender in 0..<appenders {
                 let log = logs[appender % logs.count]
                 group.addTask {
-                    let stream = try StreamName("bench-\(label)-\(appender)-\(correlation.uuidString.prefix(8))")
+                    let name = "bench-\(label)-\(appender)-\(correlation.uuidString.prefix(8))"
+                    var stream = try StreamName(name)
                     let actor = "user:bench-\(appender):customer"
                     var version: UInt64 = 0
                     var latencies: [Double] = []
@@ -301,6 +304,10 @@ struct LogBench: AsyncParsableCommand {
                             ProposedEvent(
                                 eventId: UUIDv7Generator.shared.next(), type: "BenchEvent", payload: payload,
                                 metadata: EventMetadata(actor: actor, correlationId: correlation))
+                        }
+                        if streamPerAppend, events > 0 {
+                            stream = try StreamName("\(name)-\(events)")
+                            version = 0
                         }
                         let begin = ContinuousClock.now
                         _ = try await log.append(to: stream, expected: version == 0 ? .noStream : .exact(version), events: batch)
