@@ -25,7 +25,8 @@ public final class ServerMetrics: Sendable {
 
     struct RequestKey: Hashable { var route: String, method: String, status: Int }
     struct CommandKey: Hashable { var type: String, outcome: String }
-    struct TotalKey: Hashable { var label: String, dimension: String? }
+    /// A counter of a total: its label and, for a read model's, the projection it counts.
+    struct TotalKey: Hashable { var label: String, projection: String? }
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -124,17 +125,17 @@ public final class ServerMetrics: Sendable {
                 var entry =
                     counters[key] ?? (
                         CoreMetrics.Counter(
-                            label: key.label, dimensions: key.dimension.map { [("projection", $0)] } ?? [], factory: factory), 0
+                            label: key.label, dimensions: key.projection.map { [("projection", $0)] } ?? [], factory: factory), 0
                     )
                 if total > entry.seen { entry.counter.increment(by: Int64(total - entry.seen)) }
                 entry.seen = total
                 counters[key] = entry
             }
             for (name, total) in foldedEvents {
-                advance(TotalKey(label: "emporium_projection_folded_events_total", dimension: name), to: total)
+                advance(TotalKey(label: "emporium_projection_folded_events_total", projection: name), to: total)
             }
             for counter in logOfRecord {
-                advance(TotalKey(label: "emporium_log_of_record_\(counter.name)_total", dimension: nil), to: counter.total)
+                advance(TotalKey(label: "emporium_log_of_record_\(counter.name)_total", projection: nil), to: counter.total)
             }
         }
         let process = ProcessStatistics.read()
