@@ -18,7 +18,8 @@ struct AppendPlan {
     }
 
     struct ChainKey: Hashable {
-        /// 0 stream, 1 actor, 2 type: each chain's row counts it up to the chains' mark (`emporium_keep_chains`).
+        /// 0 stream, 1 actor, 2 type: each chain's row counts it up to the chains' mark (`emporium_keep_chains`), or, when
+        /// begun past it, up to the newest record of the write that began it.
         let kind: Int16
         let name: String
 
@@ -305,25 +306,27 @@ struct AppendPlan {
         writer.execute(bound(mayRebase: true, askingChains: askingChains))
     }
 
-    /// What a write binds, `$1` to `$20`: the records (the first's position, each's id, stream, version, type, actor and
-    /// time, and its bytes), the chains they begin (taken to be new: checked), the new head, the notification's payload
+    /// What a write binds, `$1` to `$21`: the records (the first's position, each's id, stream, version, type, actor and
+    /// time, and its bytes), the chains they begin (taken to be new: checked; their newest positions, and at `$21` how many
+    /// records of the write each holds), the new head, the notification's payload
     /// (empty: none is sent),
     /// the head the plan starts from (none, -1, when it is not `exact`), whether PostgreSQL may place the records again
     /// when the plan does not hold (not inside a transaction that locked the head and read what the plan stands on: there
     /// it holds), the head from which it should answer the chains written since (-1: none) and the links within the write.
     private func bound(mayRebase: Bool, askingChains: Bool) -> [PostgresData] {
-        let begun = begun.map { (key: $0, last: chains[$0]?.last ?? 0) }
+        let begun = begun.map { (key: $0, chain: chains[$0] ?? Chain(count: 0, last: 0)) }
         return [
             Self.data(Int64(rows.first?.position ?? 0)), BinaryArray.uuid(rows.map(\.event.eventId)),
             BinaryArray.text(rows.map(\.stream.rawValue)), BinaryArray.int8(rows.map { Int64($0.version) }),
             BinaryArray.text(rows.map(\.event.type)), BinaryArray.text(rows.map(\.event.metadata.actor)),
             BinaryArray.int8(rows.map(\.recordedAt.nanosecondsSinceEpoch)), BinaryArray.bytea(rows.map(\.record)),
             BinaryArray.int2(begun.map(\.key.kind)), BinaryArray.text(begun.map(\.key.name)),
-            BinaryArray.int8(begun.map { Int64($0.last) }),
+            BinaryArray.int8(begun.map { Int64($0.chain.last) }),
             Self.data(Int64(head.position)), Self.data(ByteBuffer(bytes: head.hash.bytes)),
             Self.data(head.recordedAt?.nanosecondsSinceEpoch ?? 0), Self.data(notifies ? String(head.position) : ""),
             Self.data(exact ? Int64(start.position) : -1), Self.data(ByteBuffer(bytes: start.hash.bytes)), Self.data(mayRebase),
             Self.data(askingChains ? Int64(start.position) : -1), BinaryArray.int8(withinLinks),
+            BinaryArray.int8(begun.map { Int64($0.chain.count) }),
         ]
     }
 
@@ -386,7 +389,8 @@ struct AppendPlan {
             WHERE (SELECT ok FROM checked)),
         begun AS (
             INSERT INTO emporium_chains (kind, name, count, last)
-            SELECT n.kind, n.name, 0, n.last FROM UNNEST($9::smallint[], $10::text[], $11::bigint[]) AS n(kind, name, last)
+            SELECT n.kind, n.name, n.count, n.last
+            FROM UNNEST($9::smallint[], $10::text[], $21::bigint[], $11::bigint[]) AS n(kind, name, count, last)
             WHERE (SELECT ok FROM checked)),
         head AS (
             UPDATE emporium_log_head SET position = $12::bigint, hash = $13::bytea, recorded_at = $14::bigint

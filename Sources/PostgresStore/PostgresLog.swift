@@ -1163,7 +1163,8 @@ public final class PostgresLog: LogBackend, Sendable {
     /// A stream's events from its newest back to version `stop` (an expression of the newest's `version`), as `walk`'s
     /// rows of `(version, position, record)`: by their back-pointers (`RecordCodec`: the previous position in the stream
     /// at offset 110), from the newest, which is the last of them past the chains' mark or else the one its row names (the
-    /// mark, the row and the writes past it read in one snapshot). `$1` is the stream's name. No index of streams' events
+    /// mark, the row and the writes past it read in one snapshot). The version counts the row's records and those past the
+    /// mark, or only the latter when the row was begun past the mark (it counts records of its write, counted there). `$1` is the stream's name. No index of streams' events
     /// is kept: each is a row and an index entry per event, and keeping them even behind the head cost what the write saved
     /// on this machine (README, "One row per write").
     static func streamWalk(stop: String) -> String {
@@ -1175,7 +1176,8 @@ public final class PostgresLog: LogBackend, Sendable {
             CROSS JOIN LATERAL UNNEST(w.streams) WITH ORDINALITY AS u(s, ord)
             WHERE w.first > (SELECT position FROM emporium_chains_mark) AND $1::text = ANY(w.streams) AND u.s = $1::text),
         newest AS (
-            SELECT coalesce((SELECT count FROM kept), 0) + (SELECT count(*) FROM past) AS version,
+            SELECT coalesce((SELECT CASE WHEN k.last > (SELECT position FROM emporium_chains_mark) THEN 0 ELSE k.count END
+                             FROM kept AS k), 0) + (SELECT count(*) FROM past) AS version,
                 coalesce((SELECT max(position) FROM past), (SELECT last FROM kept)) AS position),
         walk(version, position, record, stop) AS (
             SELECT n.version, n.position, \(recordAt("n")), \(stop) FROM newest AS n WHERE n.version > 0 AND n.version >= \(stop)

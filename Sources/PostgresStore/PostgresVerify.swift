@@ -92,12 +92,12 @@ extension PostgresLog {
                 if let before = previous.recordedAt, event.recordedAt <= before {
                     note(.timeNotIncreasing, position, "\(event.recordedAt) after \(before)")
                 }
-                let seen = streams[event.stream.rawValue] ?? ChainSeen(first: position, count: 0, last: 0)
+                let seen = streams[event.stream.rawValue] ?? ChainSeen(begunIn: first)
                 if event.version != seen.count + 1 {
                     note(.versionGap, position, "\(event.stream) version \(event.version) after \(seen.count)")
                 }
-                let seenActor = actors[event.metadata.actor] ?? ChainSeen(first: position, count: 0, last: 0)
-                let seenType = types[event.type] ?? ChainSeen(first: position, count: 0, last: 0)
+                let seenActor = actors[event.metadata.actor] ?? ChainSeen(begunIn: first)
+                let seenType = types[event.type] ?? ChainSeen(begunIn: first)
                 if event.links != ChainLinks(stream: seen.last, actor: seenActor.last, type: seenType.last) {
                     note(
                         .chainMismatch, position,
@@ -112,9 +112,9 @@ extension PostgresLog {
                 if idPosition.map(UInt64.init) != position {
                     note(.indexMismatch, position, "the event id \(event.eventId) names \(idPosition.map(String.init) ?? "no position")")
                 }
-                streams[event.stream.rawValue] = ChainSeen(first: seen.first, count: seen.count + 1, last: position)
-                actors[event.metadata.actor] = ChainSeen(first: seenActor.first, count: seenActor.count + 1, last: position)
-                types[event.type] = ChainSeen(first: seenType.first, count: seenType.count + 1, last: position)
+                streams[event.stream.rawValue] = seen.extended(to: position, inWrite: first)
+                actors[event.metadata.actor] = seenActor.extended(to: position, inWrite: first)
+                types[event.type] = seenType.extended(to: position, inWrite: first)
                 if position == mark { (streamsAtMark, actorsAtMark, typesAtMark) = (streams, actors, types) }
                 previous = LogHead(position: position, hash: event.hash, recordedAt: event.recordedAt)
                 checked += 1
@@ -134,8 +134,8 @@ extension PostgresLog {
             note(.indexCount, nil, "\(idsStored) event ids stored, \(head.position) records")
         }
         for chain in chainsStored {
-            // A row counts its records up to the mark and names the newest of them; one begun past the mark counts none and
-            // names one of its records.
+            // A row counts its records up to the mark and names the newest of them; one begun past the mark counts those of
+            // the write that began it (a log of schema 5: none) and names the newest of them.
             let (atMark, seen) =
                 switch chain.kind {
                 case 0: (streamsAtMark, streams)
@@ -146,7 +146,11 @@ extension PostgresLog {
             let expected = atMark[chain.name]
             let holds =
                 if let expected { expected.count == chain.count && expected.last == chain.last } else {
-                    chain.count == 0 && seen[chain.name].map { $0.first <= chain.last && chain.last <= $0.last } == true
+                    seen[chain.name].map { seen in
+                        chain.count == 0
+                            ? seen.first <= chain.last && chain.last <= seen.last
+                            : chain.count == seen.inBegun.count && chain.last == seen.inBegun.last
+                    } == true
                 }
             if !holds {
                 let found = seen[chain.name].map { "\($0.count) ending at \($0.last)" } ?? "none"
@@ -168,9 +172,24 @@ extension PostgresLog {
     }
 }
 
-/// An actor's or type's chain as a walk of the records finds it.
+/// A chain as a walk of the records finds it: its records so far, and those of the write that began it.
 private struct ChainSeen {
-    let first: UInt64
-    let count: UInt64
-    let last: UInt64
+    /// The first position of the write that began the chain.
+    let begunIn: Int64
+    private(set) var first: UInt64 = 0
+    private(set) var count: UInt64 = 0
+    private(set) var last: UInt64 = 0
+    private(set) var inBegun: (count: UInt64, last: UInt64) = (0, 0)
+
+    init(begunIn: Int64) { self.begunIn = begunIn }
+
+    /// The chain with the record at `position`, of the write beginning at `write`, added.
+    func extended(to position: UInt64, inWrite write: Int64) -> ChainSeen {
+        var chain = self
+        if chain.count == 0 { chain.first = position }
+        chain.count += 1
+        chain.last = position
+        if write == begunIn { chain.inBegun = (chain.count, position) }
+        return chain
+    }
 }

@@ -8,13 +8,14 @@ enum Schema {
     static let knownMost = 4_096
 
     /// The schema's version, kept in the log of record (`emporium_schema`): a node refuses one newer than its build's.
-    /// 5: `emporium_rebase` takes the links the node placed within the write (no window over the write's names);
+    /// 6: a chain's row is inserted counting the records of the write that begins it (not 0), and the keeper leaves it
+    /// be until another write extends it; 5: `emporium_rebase` takes the links the node placed within the write (no window over the write's names);
     /// 4: `emporium_rebase` answers the chains written since what the node knew (`known`); 3: one row per write
     /// (`emporium_writes`), streams' chains kept behind the head too; 2: actors' and types' chains kept behind the head
     /// (`emporium_keep_chains`); 1 (no row): before. A node of a build before version 2 knows no
     /// version and would put its own functions back: every node of a log of record runs the
     /// same build (upgrading: stop them all, start the new build).
-    static let version: Int32 = 5
+    static let version: Int32 = 6
 
     static let versionTable = """
         CREATE TABLE IF NOT EXISTS emporium_schema (
@@ -153,7 +154,8 @@ enum Schema {
         // Every event id and its position: the one index appending keeps per event, since an id must be unique in the
         // whole log (a retry of a stored append is answered from it).
         "CREATE TABLE IF NOT EXISTS emporium_event_ids (event_id uuid PRIMARY KEY, position bigint NOT NULL)",
-        // Streams' (0), actors' (1) and types' (2) chains: how many events each holds up to the chains' mark, and the newest.
+        // Streams' (0), actors' (1) and types' (2) chains: how many events each holds up to the chains' mark, and the newest
+        // (a chain begun past the mark: up to the newest of the write that began it).
         """
         CREATE TABLE IF NOT EXISTS emporium_chains (
             kind smallint NOT NULL,
@@ -165,7 +167,8 @@ enum Schema {
         // How far the chains' rows are kept (`emporium_keep_chains`): a chain's row counts its
         // events at or before this position and names the newest of them. They are kept behind the head, so that a write
         // placed as the node placed it moves no row of a chain that exists: it inserts only the rows of the chains it
-        // begins (count 0, its newest position in them), which the next write taking a chain to be new looks up. A node
+        // begins (how many of its records each holds, and the newest of them: a row past the mark is one such), which the
+        // next write taking a chain to be new looks up; the keeper leaves such a row be until a later write extends it. A node
         // keeps them outside the head's lock every so many positions (`PostgresLog.keepChains`); a write that reads
         // chains under the lock (placed again by PostgreSQL, or decided in a transaction) keeps them first.
         """
@@ -179,7 +182,9 @@ enum Schema {
         """,
         // Brings every chain's row up to the head (or the end of the last write at most `most` positions past the mark,
         // at least one write) and moves the chains' mark there: the writes past the mark read once (their names, not their
-        // records), each chain they extend counted and moved once. Nothing is locked when the mark is at the head already
+        // records), each chain they extend counted and moved once (a row begun past the mark counts its write's records
+        // already: counted again from none, and not moved at all when no later write extends it, which in a shop of a
+        // stream per order is most of them). Nothing is locked when the mark is at the head already
         // (it only moves forward, to a head). Otherwise waits for the mark's lock (`wait`: a transaction that holds the head's, which a
         // keeping outside it never waits for) or gives up at once when another holds it (nil). The head it reads is a
         // committed one, a write's end, so every write up to it is committed and seen, with the row of every chain it
@@ -209,12 +214,19 @@ enum Schema {
                 FROM emporium_writes AS w WHERE w.first > kept AND w.last <= kept + most;
             END IF;
             INSERT INTO emporium_chains AS c (kind, name, count, last)
-            \(chainsExtended(by: """
+            SELECT e.kind, e.name, e.added, e.newest FROM (\(chainsExtended(by: """
                 SELECT UNNEST(w.streams) AS s, UNNEST(w.types) AS ty, UNNEST(w.actors) AS ac,
                     generate_series(w.first, w.last) AS position
                 FROM emporium_writes AS w WHERE w.first > kept AND w.first <= upto
-                """))
-            ON CONFLICT (kind, name) DO UPDATE SET count = c.count + EXCLUDED.count, last = greatest(c.last, EXCLUDED.last);
+                """))) AS e
+            -- A row begun past the mark (its newest past it) counts its write's records: left be unless a later write
+            -- extends it, else counted again from none. (Schema 5 began rows at 0: counted again too.)
+            WHERE NOT EXISTS (
+                SELECT 1 FROM emporium_chains AS b
+                WHERE b.kind = e.kind AND b.name = e.name AND b.last > kept AND b.count > 0 AND b.last >= e.newest OFFSET 0)
+            ON CONFLICT (kind, name) DO UPDATE
+            SET count = CASE WHEN c.last > kept THEN EXCLUDED.count ELSE c.count + EXCLUDED.count END,
+                last = greatest(c.last, EXCLUDED.last);
             UPDATE emporium_chains_mark SET position = upto;
             RETURN upto;
         END

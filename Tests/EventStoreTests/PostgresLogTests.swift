@@ -1184,15 +1184,17 @@ import Testing
         _ = try await first.append(to: stream("a"), expected: .noStream, events: [event(actor: a), event("Other", actor: b)])
         _ = try await first.append(to: stream("a"), expected: .exact(2), events: [event(actor: a)])
         #expect(first.commitStatistics.oneStatementTransactions == 1)
-        #expect(try await chainRows() == "\(a)=0@1 \(b)=0@2 Other=0@2 Tested=0@1", "rows begun, none moved since")
-        #expect(try await streamRows() == "a=0@2")
+        #expect(
+            try await chainRows() == "\(a)=1@1 \(b)=1@2 Other=1@2 Tested=1@1", "rows begun counting their write's records, none moved since"
+        )
+        #expect(try await streamRows() == "a=2@2")
         #expect(try await mark() == 0)
         #expect(try await first.verify(progress: nil).problems.isEmpty)
         // 4 Other a, by a node that knew nothing (under the lock): the chains kept up to 3 first.
         let fourth = try await second.append(to: stream("b"), expected: .noStream, events: [event("Other", actor: a)])
         #expect(try await second.event(at: fourth.positions[0])?.links == ChainLinks(stream: 0, actor: 3, type: 2))
         #expect(try await chainRows() == "\(a)=2@3 \(b)=1@2 Other=1@2 Tested=2@3")
-        #expect(try await streamRows() == "a=3@3 b=0@4")
+        #expect(try await streamRows() == "a=3@3 b=1@4")
         #expect(try await mark() == 3)
         // 5 Tested a, by `first` on a head that moved: placed again by PostgreSQL, the chains kept up to 4 first, then its
         // own chains' rows moved, and the mark with them.
@@ -1231,6 +1233,39 @@ import Testing
         #expect(try await streamRows() == "a=5@6 b=1@4")
         #expect(try await second.readStream(stream("a"), from: nil, backward: false, limit: 10).map(\.position) == [1, 2, 3, 5, 6])
         #expect(try await first.keepChains() == nil)
+        #expect(try await first.verify(progress: nil).problems.isEmpty)
+        // 7, 8 c and 9, 10 d, written as placed past the mark: a row begun counts its write's records; reads by stream count
+        // those once; the keeping moves c's row (extended since) and leaves d's be (the same row version).
+        _ = try await first.append(to: stream("c"), expected: .noStream, events: [event(actor: a)])
+        _ = try await first.append(to: stream("c"), expected: .exact(1), events: [event(actor: a)])
+        _ = try await first.append(to: stream("d"), expected: .noStream, events: [event(actor: a), event(actor: a)])
+        #expect(first.commitStatistics.rebasedWrites == 1)
+        #expect(try await streamRows() == "a=5@6 b=1@4 c=1@7 d=2@10")
+        #expect(try await second.streamVersion(stream("c")) == 2)
+        #expect(try await second.streamVersion(stream("d")) == 2)
+        #expect(try await second.readStream(stream("c"), from: nil, backward: false, limit: 10).map(\.position) == [7, 8])
+        #expect(try await first.verify(progress: nil).problems.isEmpty)
+        try await TestPostgres.execute("UPDATE emporium_chains SET count = 3 WHERE kind = 0 AND name = 'd'", on: database)
+        let miscounted = try await first.verify(progress: nil)
+        #expect(miscounted.problems.map(\.kind) == [.indexCount] && miscounted.problems.first?.detail.contains("chain 0 d") == true)
+        try await TestPostgres.execute("UPDATE emporium_chains SET count = 2 WHERE kind = 0 AND name = 'd'", on: database)
+        func version(of name: String) async throws -> String? {
+            try await TestPostgres.text("SELECT xmin::text FROM emporium_chains WHERE kind = 0 AND name = '\(name)'", on: database)
+        }
+        let (c, d) = (try await version(of: "c"), try await version(of: "d"))
+        #expect(try await first.keepChains() == 10)
+        #expect(try await streamRows() == "a=5@6 b=1@4 c=2@8 d=2@10")
+        #expect(try await version(of: "c") != c, "moved")
+        #expect(try await version(of: "d") == d, "left be")
+        #expect(try await second.streamVersion(stream("c")) == 2)
+        #expect(try await first.verify(progress: nil).problems.isEmpty)
+        // 11, 12 e, its row begun at 0 as a node of schema 5 began it: read, verified and kept as such.
+        _ = try await first.append(to: stream("e"), expected: .noStream, events: [event(actor: a), event(actor: a)])
+        try await TestPostgres.execute("UPDATE emporium_chains SET count = 0 WHERE kind = 0 AND name = 'e'", on: database)
+        #expect(try await second.streamVersion(stream("e")) == 2)
+        #expect(try await first.verify(progress: nil).problems.isEmpty)
+        #expect(try await first.keepChains() == 12)
+        #expect(try await streamRows() == "a=5@6 b=1@4 c=2@8 d=2@10 e=2@12")
         #expect(try await first.verify(progress: nil).problems.isEmpty)
         try await TestPostgres.execute("UPDATE emporium_chains SET count = count + 1 WHERE name = 'Other'", on: database)
         let report = try await first.verify(progress: nil)
