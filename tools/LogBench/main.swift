@@ -44,7 +44,10 @@ struct LogBench: AsyncParsableCommand {
             "PostgreSQL only: positions the head moves past the chains' mark before a node keeps the chains, outside the head's lock."
     )
     var chainsKeptEvery = Int(PostgresLog.Options().chainsKeptEvery)
-    @Flag(help: "Each append to a stream of its own (as a shop's orders are), not each appender to one stream throughout.")
+    @Flag(
+        help: ArgumentHelp(
+            "Each append to a stream of its own, named as a shop names an order's (order-<UUIDv7>: in time order), not each appender to one stream throughout."
+        ))
     var streamPerAppend = false
     static let batchEvents = 100
     static let bulkEventsPerAppend = 1_000
@@ -305,8 +308,8 @@ struct LogBench: AsyncParsableCommand {
                                 eventId: UUIDv7Generator.shared.next(), type: "BenchEvent", payload: payload,
                                 metadata: EventMetadata(actor: actor, correlationId: correlation))
                         }
-                        if streamPerAppend, events > 0 {
-                            stream = try StreamName("\(name)-\(events)")
+                        if streamPerAppend {
+                            stream = try StreamName("order-\(UUIDv7Generator.shared.next().uuidString.lowercased())")
                             version = 0
                         }
                         let begin = ContinuousClock.now
