@@ -100,6 +100,27 @@ enum Schema {
         """
     }
 
+    /// Every chain (`kind`, `name`, `count`, `last`) the records after position `known` extend, up to the write ending
+    /// the head `at`, as their rows stand (kept up to the head): what `emporium_rebase` answers a node that asked. The rows
+    /// of the writes from `known` on are read for their names (not their records); each chain's row is looked up by its
+    /// index (`OFFSET 0`: never a join against every row of a kind, whatever plan was cached).
+    static func chainsSince(known: String, at: String) -> String {
+        """
+        SELECT c.kind, c.name::text, c.count, c.last, NULL::bytea
+        FROM (SELECT DISTINCT n.k, n.nm
+              FROM emporium_writes AS w
+              CROSS JOIN LATERAL (
+                  SELECT 0::smallint, st.nm, st.ord FROM UNNEST(w.streams) WITH ORDINALITY AS st(nm, ord)
+                  UNION ALL SELECT 1::smallint, a.nm, a.ord FROM UNNEST(w.actors) WITH ORDINALITY AS a(nm, ord)
+                  UNION ALL SELECT 2::smallint, t.nm, t.ord FROM UNNEST(w.types) WITH ORDINALITY AS t(nm, ord)) AS n(k, nm, ord)
+              -- A head ends a write, so the first row after `known` begins right after it; a row a log of
+              -- version 2 was rewritten into (32 records, whatever its writes) may begin up to 31 before it.
+              WHERE w.first > \(known) - 32 AND w.first <= \(at) AND w.last > \(known) AND w.first + n.ord - 1 > \(known)) AS f
+        CROSS JOIN LATERAL (
+            SELECT x.kind, x.name, x.count, x.last FROM emporium_chains AS x WHERE x.kind = f.k AND x.name = f.nm OFFSET 0) AS c
+        """
+    }
+
     static let statements: [String] = [
         """
         CREATE TABLE IF NOT EXISTS emporium_log_head (
@@ -320,18 +341,7 @@ enum Schema {
             IF known >= 0 AND at - known <= \(knownMost) THEN
                 RETURN QUERY SELECT -2::smallint, NULL::text, known, 0::bigint, NULL::bytea;
                 RETURN QUERY
-                SELECT c.kind, c.name::text, c.count, c.last, NULL::bytea
-                FROM (SELECT DISTINCT n.k, n.nm
-                      FROM emporium_writes AS w
-                      CROSS JOIN LATERAL (
-                          SELECT 0::smallint, st.nm, st.ord FROM UNNEST(w.streams) WITH ORDINALITY AS st(nm, ord)
-                          UNION ALL SELECT 1::smallint, a.nm, a.ord FROM UNNEST(w.actors) WITH ORDINALITY AS a(nm, ord)
-                          UNION ALL SELECT 2::smallint, t.nm, t.ord FROM UNNEST(w.types) WITH ORDINALITY AS t(nm, ord)) AS n(k, nm, ord)
-                      -- A head ends a write, so the first row after `known` begins right after it; a row a log of
-                      -- version 2 was rewritten into (32 records, whatever its writes) may begin up to 31 before it.
-                      WHERE w.first > known - 32 AND w.first <= at AND w.last > known AND w.first + n.ord - 1 > known) AS f
-                CROSS JOIN LATERAL (
-                    SELECT x.kind, x.name, x.count, x.last FROM emporium_chains AS x WHERE x.kind = f.k AND x.name = f.nm OFFSET 0) AS c;
+                \(chainsSince(known: "known", at: "at"));
             END IF;
         END
         $$

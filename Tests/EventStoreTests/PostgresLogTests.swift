@@ -1429,24 +1429,68 @@ import Testing
         let placing = Schema.placingAgain(
             at: "$1::bigint", atTime: "$2::bigint", streams: "$3::text[]", versions: "$4::bigint[]", types: "$5::text[]",
             actors: "$6::text[]", times: "$7::bigint[]", records: "$8::bytea[]", links: "$9::bigint[]")
-        try await TestPostgres.execute(
-            """
-            CREATE FUNCTION test_placing_plan() RETURNS SETOF text LANGUAGE plpgsql AS $f$
-            BEGIN
-                SET LOCAL plan_cache_mode = force_generic_plan;
-                SET LOCAL enable_seqscan = off;
-                EXECUTE 'PREPARE test_placing AS ' || $q$\(placing)$q$;
-                RETURN QUERY EXECUTE $q$EXPLAIN (COSTS OFF) EXECUTE test_placing(
-                    1, 1, ARRAY['order-7', 'order-8'], ARRAY[2, 2]::bigint[], ARRAY['T', 'T'], ARRAY['user:a:customer', 'user:a:customer'],
-                    ARRAY[2, 3]::bigint[], ARRAY['\\x00', '\\x00']::bytea[], ARRAY[0, 0, 0, 0, 1, 1]::bigint[])$q$;
-                DEALLOCATE test_placing;
-            END
-            $f$
-            """, on: database)
-        let plan = try #require(try await TestPostgres.text("SELECT string_agg(p, E'\\n') FROM test_placing_plan() AS p", on: database))
+        let plan = try await genericPlan(
+            of: placing,
+            with: """
+                1, 1, ARRAY['order-7', 'order-8'], ARRAY[2, 2]::bigint[], ARRAY['T', 'T'], ARRAY['user:a:customer', 'user:a:customer'],
+                ARRAY[2, 3]::bigint[], ARRAY['\\x00', '\\x00']::bytea[], ARRAY[0, 0, 0, 0, 1, 1]::bigint[]
+                """, on: database)
         #expect(plan.contains("Index Cond: ((kind = 0) AND (name = x.s))"), "\(plan)")
         #expect(!plan.contains("Join Filter"), "\(plan)")
         await log.close()
+    }
+
+    /// The other statements that look chains up by name do so by the chains' index, one lookup a name, in the generic plan
+    /// a connection caches: the one-statement write's check that the chains it begins are new (as `name = ANY($10)` it
+    /// would read every row of the kinds named), and the chains a write placed again answers a node that asked, in a log
+    /// of 100,000 writes (without `OFFSET 0`, a hash join over every stream's row).
+    @Test func theChainsAWriteBeginsOrAnswersAreLookedUpByTheirIndex() async throws {
+        let database = try await TestPostgres.database()
+        let log = try await connect(database)
+        let appends = try (0..<200).map { StreamAppend(stream: try StreamName("order-\($0)"), expected: .noStream, events: [event()]) }
+        _ = try await log.append(appends)
+        try await TestPostgres.execute(
+            """
+            INSERT INTO emporium_writes (first, last, recorded_at, streams, types, actors, records)
+            SELECT g, g, g, ARRAY['order-' || (g % 50)], ARRAY['T'], ARRAY['user:a:customer'], ARRAY['\\x00'::bytea]
+            FROM generate_series(1000, 101000) AS g
+            """, on: database)
+        try await TestPostgres.execute("ANALYZE", on: database)
+        let write = try await genericPlan(
+            of: AppendPlan.writeIfCurrentSQL,
+            with: """
+                1, ARRAY[gen_random_uuid()], ARRAY['order-x'], ARRAY[1]::bigint[], ARRAY['T'], ARRAY['user:a:customer'],
+                ARRAY[1]::bigint[], ARRAY['\\x00']::bytea[], ARRAY[0, 1]::smallint[], ARRAY['order-x', 'user:b:customer'],
+                ARRAY[1, 1]::bigint[], 1, '\\x00'::bytea, 1, '', 0, '\\x00'::bytea, true, -1, ARRAY[0, 0, 0]::bigint[],
+                ARRAY[1, 1]::bigint[]
+                """, on: database)
+        #expect(write.contains("Index Cond: ((kind = n.kind) AND (name = (n.name)::text))"), "\(write)")
+        #expect(!write.contains("Join Filter") && !write.contains("Hash Join"), "\(write)")
+        let answer = try await genericPlan(of: Schema.chainsSince(known: "$1::bigint", at: "$2::bigint"), with: "100, 200", on: database)
+        #expect(
+            answer.contains("Index Scan using emporium_chains_pkey on emporium_chains x") && answer.contains("AND (name = st.nm))"),
+            "\(answer)")
+        #expect(!answer.contains("Join Filter") && !answer.contains("Hash Join"), "\(answer)")
+        await log.close()
+    }
+
+    /// The generic plan PostgreSQL caches for `statement` (its parameters bound to `arguments` for `EXPLAIN`), as a
+    /// connection that had run it a few times would use it, with sequential scans priced out (as the writer connection
+    /// prices them).
+    private func genericPlan(of statement: String, with arguments: String, on database: PostgresEndpoint) async throws -> String {
+        try await TestPostgres.execute(
+            """
+            CREATE OR REPLACE FUNCTION test_generic_plan() RETURNS SETOF text LANGUAGE plpgsql AS $f$
+            BEGIN
+                SET LOCAL plan_cache_mode = force_generic_plan;
+                SET LOCAL enable_seqscan = off;
+                EXECUTE 'PREPARE test_statement AS ' || $q$\(statement)$q$;
+                RETURN QUERY EXECUTE $q$EXPLAIN (COSTS OFF) EXECUTE test_statement(\(arguments))$q$;
+                DEALLOCATE test_statement;
+            END
+            $f$
+            """, on: database)
+        return try #require(try await TestPostgres.text("SELECT string_agg(p, E'\\n') FROM test_generic_plan() AS p", on: database))
     }
 
     /// A log of record of schema version 4 (its `emporium_rebase` took no links within the write) is at this build's
