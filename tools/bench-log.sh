@@ -7,6 +7,7 @@
 #   tools/bench-log.sh --seconds 10    # longer runs
 #   tools/bench-log.sh --smoke         # 1 s per workload, small scan, debug build (CI)
 #   tools/bench-log.sh --pg-rounds 8   # rounds of the PostgreSQL log against the classic table, alternating (default 5)
+#   tools/bench-log.sh --shop-rounds 4 # the same in a shop's shape, a stream per append (default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,13 +16,15 @@ scan_events=1000000
 config=release
 concurrent_clients=64
 pg_rounds=5
+shop_rounds=2
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --scan-events) scan_events="$2"; shift 2 ;;
-    --smoke) seconds=1; scan_events=20000; config=debug; pg_rounds=1; shift ;;
+    --smoke) seconds=1; scan_events=20000; config=debug; pg_rounds=1; shop_rounds=1; shift ;;
     --pg-rounds) pg_rounds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --shop-rounds) shop_rounds="$2"; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -77,30 +80,40 @@ print(usage.ru_utime + usage.ru_stime)' "$out" "$@"
 per_event() {  # ticks seconds events → µs per event
   awk -v t="$1" -v c="$2" -v e="$3" -v hz="$tick" 'BEGIN { if (e > 0) printf "%.1f", (t / hz + c) * 1e6 / e; else print "" }'
 }
-: > "$work/pgrounds.txt"
-for round in $(seq 1 "$pg_rounds"); do
-  psql_ -c "CREATE DATABASE emporium_round_$round" > /dev/null
-  before=$(pg_cpu_ticks)
-  client=$(timed "$work/round.txt" "$bench" --seconds "$seconds" --workloads concurrent \
-    --postgres "postgres://postgres@127.0.0.1:$port/emporium_round_$round")
-  sleep 1  # the run's backends are exiting: one read between the postmaster's and its own would miss its CPU
-  spent=$(( $(pg_cpu_ticks) - before ))
-  ours=$(sed -n 's/^pglog concurrent events_per_s=\([0-9.]*\).*/\1/p' "$work/round.txt")
-  events=$(sed -n 's/^pglog concurrent .* appends=\([0-9]*\).*/\1/p' "$work/round.txt")
-  ours_pg=$(per_event "$spent" 0 "$events"); ours_client=$(per_event 0 "$client" "$events")
-  psql_ -c "DROP DATABASE emporium_round_$round" > /dev/null
-  # Not pgbench_: without its per-transaction log (-l), so the classic side pays nothing the Emporium side does not.
-  before=$(pg_cpu_ticks)
-  client=$(timed "$work/round.txt" pgbench -h 127.0.0.1 -p "$port" -U postgres -n -M prepared -c "$concurrent_clients" -j 2 \
-    -T "$seconds" -D prefix="round-$round" -D payload="$payload" -f tools/pg/append-one.sql postgres)
-  sleep 1
-  spent=$(( $(pg_cpu_ticks) - before ))
-  theirs=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/round.txt")
-  events=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/round.txt")
-  theirs_pg=$(per_event "$spent" 0 "$events"); theirs_client=$(per_event 0 "$client" "$events")
-  echo "round $round pglog=$ours classic=$theirs pglog_pg_us=$ours_pg classic_pg_us=$theirs_pg" \
-    "pglog_client_us=$ours_client classic_client_us=$theirs_client" | tee -a "$work/pgrounds.txt"
-done
+# rounds_ FILE COUNT LABEL SCRIPT [FLAGS…]: COUNT alternating rounds, the Emporium log (with FLAGS) then the classic table
+# (pgbench running SCRIPT), a fresh database each round for the Emporium side; a line per round in FILE.
+rounds_() {
+  local file="$1" count="$2" label="$3" script="$4"; shift 4
+  : > "$work/$file"
+  for round in $(seq 1 "$count"); do
+    psql_ -c "CREATE DATABASE emporium_${label}_$round" > /dev/null
+    before=$(pg_cpu_ticks)
+    client=$(timed "$work/round.txt" "$bench" --seconds "$seconds" --workloads concurrent "$@" \
+      --postgres "postgres://postgres@127.0.0.1:$port/emporium_${label}_$round")
+    sleep 1  # the run's backends are exiting: one read between the postmaster's and its own would miss its CPU
+    spent=$(( $(pg_cpu_ticks) - before ))
+    ours=$(sed -n 's/^pglog concurrent events_per_s=\([0-9.]*\).*/\1/p' "$work/round.txt")
+    events=$(sed -n 's/^pglog concurrent .* appends=\([0-9]*\).*/\1/p' "$work/round.txt")
+    ours_pg=$(per_event "$spent" 0 "$events"); ours_client=$(per_event 0 "$client" "$events")
+    psql_ -c "DROP DATABASE emporium_${label}_$round" > /dev/null
+    # Not pgbench_: without its per-transaction log (-l), so the classic side pays nothing the Emporium side does not.
+    before=$(pg_cpu_ticks)
+    client=$(timed "$work/round.txt" pgbench -h 127.0.0.1 -p "$port" -U postgres -n -M prepared -c "$concurrent_clients" -j 2 \
+      -T "$seconds" -D prefix="$label-$round" -D payload="$payload" -f "$script" postgres)
+    sleep 1
+    spent=$(( $(pg_cpu_ticks) - before ))
+    theirs=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/round.txt")
+    events=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/round.txt")
+    theirs_pg=$(per_event "$spent" 0 "$events"); theirs_client=$(per_event 0 "$client" "$events")
+    echo "round $round pglog=$ours classic=$theirs pglog_pg_us=$ours_pg classic_pg_us=$theirs_pg" \
+      "pglog_client_us=$ours_client classic_client_us=$theirs_client" | tee -a "$work/$file"
+  done
+}
+rounds_ pgrounds.txt "$pg_rounds" round tools/pg/append-one.sql
+# A shop's shape: each append to a stream of its own (an order's), which the Emporium log begins a chain's row for and
+# the classic table an index entry, as on every event.
+echo "== The same in a shop's shape (a stream per append), $shop_rounds alternating rounds of $seconds s"
+rounds_ pgshop.txt "$shop_rounds" shop tools/pg/append-new-stream.sql --stream-per-append
 
 have=$(psql_ -At -c "SELECT count(*) FROM events")
 if [ "$have" -lt "$scan_events" ]; then
