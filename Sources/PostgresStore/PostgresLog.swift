@@ -1164,9 +1164,9 @@ public final class PostgresLog: LogBackend, Sendable {
     /// rows of `(version, position, record)`: by their back-pointers (`RecordCodec`: the previous position in the stream
     /// at offset 110), from the newest, which is the last of them past the chains' mark or else the one its row names (the
     /// mark, the row and the writes past it read in one snapshot). The version counts the row's records and those past the
-    /// mark, or only the latter when the row was begun past the mark (it counts records of its write, counted there). `$1` is the stream's name. No index of streams' events
-    /// is kept: each is a row and an index entry per event, and keeping them even behind the head cost what the write saved
-    /// on this machine (README, "One row per write").
+    /// mark, or only the latter when the row was begun past the mark (its records are among them). `$1` is the stream's
+    /// name. No index of streams' events is kept: each is a row and an index entry per event, and keeping them even behind
+    /// the head cost what the write saved on this machine (README, "One row per write").
     static func streamWalk(stop: String) -> String {
         """
         WITH RECURSIVE kept AS (

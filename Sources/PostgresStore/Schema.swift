@@ -9,8 +9,8 @@ enum Schema {
 
     /// The schema's version, kept in the log of record (`emporium_schema`): a node refuses one newer than its build's.
     /// 6: a chain's row is inserted counting the records of the write that begins it (not 0), and the keeper leaves it
-    /// be until another write extends it; 5: `emporium_rebase` takes the links the node placed within the write (no window over the write's names);
-    /// 4: `emporium_rebase` answers the chains written since what the node knew (`known`); 3: one row per write
+    /// be until another write extends it; 5: `emporium_rebase` takes the links the node placed within the write (no
+    /// window over the write's names); 4: `emporium_rebase` answers the chains written since what the node knew (`known`); 3: one row per write
     /// (`emporium_writes`), streams' chains kept behind the head too; 2: actors' and types' chains kept behind the head
     /// (`emporium_keep_chains`); 1 (no row): before. A node of a build before version 2 knows no
     /// version and would put its own functions back: every node of a log of record runs the
@@ -189,8 +189,8 @@ enum Schema {
         // events at or before this position and names the newest of them. They are kept behind the head, so that a write
         // placed as the node placed it moves no row of a chain that exists: it inserts only the rows of the chains it
         // begins (how many of its records each holds, and the newest of them: a row past the mark is one such), which the
-        // next write taking a chain to be new looks up; the keeper leaves such a row be until a later write extends it. A node
-        // keeps them outside the head's lock every so many positions (`PostgresLog.keepChains`); a write that reads
+        // next write taking a chain to be new looks up; the keeper leaves such a row be until a later write extends it. A
+        // node keeps them outside the head's lock every so many positions (`PostgresLog.keepChains`); a write that reads
         // chains under the lock (placed again by PostgreSQL, or decided in a transaction) keeps them first.
         """
         CREATE TABLE IF NOT EXISTS emporium_chains_mark (
@@ -205,8 +205,8 @@ enum Schema {
         // at least one write) and moves the chains' mark there: the writes past the mark read once (their names, not their
         // records), each chain they extend counted and moved once (a row begun past the mark counts its write's records
         // already: counted again from none, and not moved at all when no later write extends it, which in a shop of a
-        // stream per order is most of them). Nothing is locked when the mark is at the head already
-        // (it only moves forward, to a head). Otherwise waits for the mark's lock (`wait`: a transaction that holds the head's, which a
+        // stream per order is most of them). Nothing is locked when the mark is at the head already (it only moves
+        // forward, to a head). Otherwise waits for the mark's lock (`wait`: a transaction that holds the head's, which a
         // keeping outside it never waits for) or gives up at once when another holds it (nil). The head it reads is a
         // committed one, a write's end, so every write up to it is committed and seen, with the row of every chain it
         // begins. Answers the new mark (nil: nothing was past it).
