@@ -1422,10 +1422,7 @@ import Testing
     /// the write against a bitmap scan of every stream (`kind = 0`): beside a quiet node, in a shop of a stream per order,
     /// the writes went 8.5× slower for it.
     @Test func aWritePlacedAgainLooksEachStreamUpByItsIndex() async throws {
-        let database = try await TestPostgres.database()
-        let log = try await connect(database)
-        let appends = try (0..<200).map { StreamAppend(stream: try StreamName("order-\($0)"), expected: .noStream, events: [event()]) }
-        _ = try await log.append(appends)
+        let (database, log) = try await logOf200Streams()
         let placing = Schema.placingAgain(
             at: "$1::bigint", atTime: "$2::bigint", streams: "$3::text[]", versions: "$4::bigint[]", types: "$5::text[]",
             actors: "$6::text[]", times: "$7::bigint[]", records: "$8::bytea[]", links: "$9::bigint[]")
@@ -1445,10 +1442,7 @@ import Testing
     /// would read every row of the kinds named), and the chains a write placed again answers a node that asked, in a log
     /// of 100,000 writes (without `OFFSET 0`, a hash join over every stream's row).
     @Test func theChainsAWriteBeginsOrAnswersAreLookedUpByTheirIndex() async throws {
-        let database = try await TestPostgres.database()
-        let log = try await connect(database)
-        let appends = try (0..<200).map { StreamAppend(stream: try StreamName("order-\($0)"), expected: .noStream, events: [event()]) }
-        _ = try await log.append(appends)
+        let (database, log) = try await logOf200Streams()
         try await TestPostgres.execute(
             """
             INSERT INTO emporium_writes (first, last, recorded_at, streams, types, actors, records)
@@ -1472,6 +1466,15 @@ import Testing
             "\(answer)")
         #expect(!answer.contains("Join Filter") && !answer.contains("Hash Join"), "\(answer)")
         await log.close()
+    }
+
+    /// A log of record of 200 streams, an event each, and a node of it.
+    private func logOf200Streams() async throws -> (PostgresEndpoint, PostgresLog) {
+        let database = try await TestPostgres.database()
+        let log = try await connect(database)
+        let appends = try (0..<200).map { StreamAppend(stream: try StreamName("order-\($0)"), expected: .noStream, events: [event()]) }
+        _ = try await log.append(appends)
+        return (database, log)
     }
 
     /// The generic plan PostgreSQL caches for `statement` (its parameters bound to `arguments` for `EXPLAIN`), as a
