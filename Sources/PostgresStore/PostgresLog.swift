@@ -1169,15 +1169,17 @@ public final class PostgresLog: LogBackend, Sendable {
     /// the head cost what the write saved on this machine (README, "One row per write").
     static func streamWalk(stop: String) -> String {
         """
-        WITH RECURSIVE kept AS (
+        WITH RECURSIVE mark AS (
+            SELECT position FROM emporium_chains_mark),
+        kept AS (
             SELECT count, last FROM emporium_chains WHERE kind = 0 AND name = $1::text),
         past AS (
             SELECT w.first + u.ord - 1 AS position FROM emporium_writes AS w
             CROSS JOIN LATERAL UNNEST(w.streams) WITH ORDINALITY AS u(s, ord)
-            WHERE w.first > (SELECT position FROM emporium_chains_mark) AND $1::text = ANY(w.streams) AND u.s = $1::text),
+            WHERE w.first > (SELECT position FROM mark) AND $1::text = ANY(w.streams) AND u.s = $1::text),
         newest AS (
-            SELECT coalesce((SELECT CASE WHEN k.last > (SELECT position FROM emporium_chains_mark) THEN 0 ELSE k.count END
-                             FROM kept AS k), 0) + (SELECT count(*) FROM past) AS version,
+            SELECT coalesce((SELECT CASE WHEN k.last > (SELECT position FROM mark) THEN 0 ELSE k.count END FROM kept AS k), 0)
+                + (SELECT count(*) FROM past) AS version,
                 coalesce((SELECT max(position) FROM past), (SELECT last FROM kept)) AS position),
         walk(version, position, record, stop) AS (
             SELECT n.version, n.position, \(recordAt("n")), \(stop) FROM newest AS n WHERE n.version > 0 AND n.version >= \(stop)

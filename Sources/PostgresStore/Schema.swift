@@ -10,9 +10,9 @@ enum Schema {
     /// The schema's version, kept in the log of record (`emporium_schema`): a node refuses one newer than its build's.
     /// 6: a chain's row is inserted counting the records of the write that begins it (not 0), and the keeper leaves it
     /// be until another write extends it; 5: `emporium_rebase` takes the links the node placed within the write (no
-    /// window over the write's names); 4: `emporium_rebase` answers the chains written since what the node knew (`known`); 3: one row per write
-    /// (`emporium_writes`), streams' chains kept behind the head too; 2: actors' and types' chains kept behind the head
-    /// (`emporium_keep_chains`); 1 (no row): before. A node of a build before version 2 knows no
+    /// window over the write's names); 4: `emporium_rebase` answers the chains written since what the node knew
+    /// (`known`); 3: one row per write (`emporium_writes`), streams' chains kept behind the head too; 2: actors' and
+    /// types' chains kept behind the head (`emporium_keep_chains`); 1 (no row): before. A node of a build before version 2 knows no
     /// version and would put its own functions back: every node of a log of record runs the
     /// same build (upgrading: stop them all, start the new build).
     static let version: Int32 = 6

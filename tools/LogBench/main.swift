@@ -296,8 +296,7 @@ struct LogBench: AsyncParsableCommand {
             for appender in 0..<appenders {
                 let log = logs[appender % logs.count]
                 group.addTask {
-                    let name = "bench-\(label)-\(appender)-\(correlation.uuidString.prefix(8))"
-                    var stream = try StreamName(name)
+                    var stream = try StreamName("bench-\(label)-\(appender)-\(correlation.uuidString.prefix(8))")
                     let actor = "user:bench-\(appender):customer"
                     var version: UInt64 = 0
                     var latencies: [Double] = []
