@@ -3,7 +3,7 @@
 # rounds alternating A and B (each first in every other round, since the
 # second of two runs is often the slower), a fresh database each, 64
 # appenders through N nodes. Prints events/s, p50, and PostgreSQL's CPU (every
-# process of it) per event over a steady window (1.5 s to 5 s of a 6 s run,
+# process of it) per event over a steady window (1.5 s to 1 s before the end,
 # read from /proc; events counted from the log's head). PostgreSQL is started
 # here on 127.0.0.1 and stopped afterwards.
 #
@@ -11,9 +11,10 @@
 #   tools/bench-log-ab.sh A B --nodes 3 --rounds 4
 #   tools/bench-log-ab.sh A B --interfere-every-ms 100   # another node appending every 100 ms
 #   tools/bench-log-ab.sh A "A --chains-kept-every 512"  # one build, two settings: a side is a binary and its flags
+#   tools/bench-log-ab.sh "A --stream-per-append --revisit-after 300" "B …" --seconds 20  # longer runs (default 6 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,13p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,14p' "$0"; exit 2; }
 # A side: the bench binary (its path made absolute) and the flags after it, the same in every round.
 side() {
   local words; read -r -a words <<< "$1"
@@ -23,13 +24,15 @@ side() {
 a="$(side "$1")"; b="$(side "$2")"; shift 2
 nodes=1
 rounds=6
+seconds=6
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --nodes) nodes="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
+    --seconds) seconds="$2"; shift 2 ;;
     --interfere-every-ms) extra+=(--interfere-every-ms "$2"); shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -48,15 +51,16 @@ run() {  # label "binary flags…" round
   local db="ab_$3_${1,,}" command
   read -r -a command <<< "$2"
   psql_ -c "CREATE DATABASE $db" > /dev/null
-  "${command[@]}" --seconds 6 --workloads concurrent --nodes "$nodes" "${extra[@]}" --postgres "postgres://postgres@127.0.0.1:$port/$db" > "$work/out" 2>&1 &
+  "${command[@]}" --seconds "$seconds" --workloads concurrent --nodes "$nodes" "${extra[@]}" --postgres "postgres://postgres@127.0.0.1:$port/$db" > "$work/out" 2>&1 &
   local bench=$!
   sleep 1.5; read -r c0 h0 < <(sample "$db")
-  sleep 3.5; read -r c1 h1 < <(sample "$db")
+  sleep "$(awk -v s="$seconds" 'BEGIN { print s - 2.5 }')"; read -r c1 h1 < <(sample "$db")
   wait "$bench"
   local line; line=$(grep '^pglog concurrent' "$work/out")
   local eps=${line#*events_per_s=}; eps=${eps%% *}
   local p50=${line#*p50_us=}; p50=${p50%% *}
   echo "round $3 $1 events_per_s=$eps p50_us=$p50 pg_cpu_us_per_event=$(awk -v c=$((c1 - c0)) -v t="$tick" -v e=$((h1 - h0)) 'BEGIN { printf "%.1f", c * 1e6 / t / e }')"
+  grep '^#   concurrent: [0-9]* transactions' "$work/out" | sed "s/^#   concurrent:/#   round $3 $1:/" >&2
   psql_ -c "DROP DATABASE $db" > /dev/null
 }
 

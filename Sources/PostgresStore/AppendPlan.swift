@@ -98,7 +98,7 @@ struct AppendPlan {
     /// differently since, or refused, with writes behind it in flight); otherwise PostgreSQL places it again on the head as
     /// it is (`emporium_rebase`).
     init(
-        cached head: LogHead, exact: Bool, streams: [String: Chain], names: [ChainKey: Chain], for appends: [StreamAppend]
+        cached head: LogHead, exact: Bool, streams: KnownChains<String>, names: KnownChains<ChainKey>, for appends: [StreamAppend]
     ) {
         self.init(cached: head, exact: exact)
         know(appends, streams: streams, names: names)
@@ -117,7 +117,7 @@ struct AppendPlan {
     /// Adds what the node knows (`streams`, `names`: its knowledge at the plan's start) of the chains `appends` extend,
     /// before they are placed. Each key looked up once in what the node knows, however many events share it; a chain
     /// the node does not know is left out: placing begins it.
-    mutating func know(_ appends: [StreamAppend], streams: [String: Chain], names: [ChainKey: Chain]) {
+    mutating func know(_ appends: [StreamAppend], streams: KnownChains<String>, names: KnownChains<ChainKey>) {
         if chains.isEmpty { chains.reserveCapacity(appends.reduce(1) { $0 + 2 * $1.events.count }) }
         func look(_ key: ChainKey) {
             guard chains[key] == nil else { return }  // known, or placed by this plan already

@@ -55,6 +55,10 @@ public final class PostgresLog: LogBackend, Sendable {
         /// How many records one transaction of a start's upkeep moves or counts at most: rewriting a log of record of an
         /// older layout (`Schema.rewriteStep`) and bringing the chains up to the head (each step within the start timeout).
         public var upkeepStep: Int64 = 100_000
+        /// How many streams' chains a node keeps knowing, and as many actors' and types': those written last (at least
+        /// half as many; `KnownChains`). An append to a stream the node no longer knows, with an expected version, is
+        /// decided under the head's lock; one to an actor's chain it no longer knows is placed again by PostgreSQL.
+        public var chainsKnownMax = 2 * KnownChains<String>.defaultGenerationMax
         /// Tests only: each append transaction sleeps this long in PostgreSQL after writing its rows and before
         /// committing, holding the head locked (a slow commit, to show no reader skips an event that commits late).
         package var holdBeforeCommit: Duration?
@@ -97,6 +101,8 @@ public final class PostgresLog: LogBackend, Sendable {
     /// The backend of this log's listening connection (0 while it has none), left out when the listeners are counted.
     private let listenerBackend = Atomic<Int32>(0)
     private let committer: Committer
+    /// Appends waiting for the commit loop to take them (tests see a batch whole before letting it go).
+    var appendsWaiting: Int { committer.waitingCount }
     private let statistics = Mutex(CommitStatistics())
 
     /// Commits this node made and the events in them (events per PostgreSQL transaction, for the benchmarks).
@@ -117,6 +123,10 @@ public final class PostgresLog: LogBackend, Sendable {
         /// Of `oneStatementTransactions`, those PostgreSQL placed again on a head that had moved (another node's commit,
         /// or a write of this node placed again or refused ahead of them).
         public var rebasedWrites = 0
+        /// Appends decided under the lock because they were refused on what the node knew (an expected version not the one
+        /// it knew the stream at: a stream another node extended, or one it no longer knows), the rest of their batches
+        /// sent in one statement.
+        public var refusedOnWhatWasKnown = 0
         /// Writer connections opened (the first, and one after each write lost with its connection).
         public var writerConnections = 0
         /// Times the node let its writes in flight end before sending the next, so as to know the head exactly again after
@@ -449,9 +459,9 @@ public final class PostgresLog: LogBackend, Sendable {
     }
 
     /// Sends batches as they come, up to `pipelineDepth` one-statement writes at once, and answers each in order as it
-    /// commits; a batch that cannot be placed on what the node knows (an append refused, or nothing known) waits for every
-    /// write before it and is decided again under the lock, and so is one PostgreSQL would not place again (a stream of it
-    /// moved under it).
+    /// commits; the appends of a batch that cannot be placed on what the node knows (refused on it, or all of them when
+    /// nothing is known) wait for every write before them and are decided again under the lock, and so is a batch
+    /// PostgreSQL would not place again (a stream of it moved under it).
     private func commitLoop() async {
         let deepest = max(options.pipelineDepth, 1)
         var writing: [Write] = []  // oldest first
@@ -479,17 +489,11 @@ public final class PostgresLog: LogBackend, Sendable {
             pacing.draining = false
             if answered > 0, !writing.isEmpty, writing.count < depth {
                 if let (batch, plan, results) = await gatherPlacing(as: answered, whileWaitingFor: writing[0]) {
-                    if let write = await send(
+                    let sent = await send(
                         batch, placed: plan, results: results, behind: writing.count,
                         askingChains: pacing.asksChains(regainable: regainable))
-                    {
-                        statistics.withLock { $0.placedWhileGathering += 1 }
-                        pacing.sent(behind: write.pipelined, exactly: write.plan.exact)
-                        writing.append(write)
-                    } else {
-                        await finish(&writing, keeping: 0, pacing: &pacing)
-                        await commitLockedAndAnswer(batch)
-                    }
+                    if sent.write != nil { statistics.withLock { $0.placedWhileGathering += 1 } }
+                    await go(on: sent, writing: &writing, pacing: &pacing)
                     continue
                 }
             }
@@ -503,13 +507,8 @@ public final class PostgresLog: LogBackend, Sendable {
                 if writing.isEmpty { pacingKept.withLock { $0 = pacing } }
                 let batch = committer.take(eventsMax: LogLimits.eventsPerCommitMax, waitMax: options.answerTimeout, ending: writing.isEmpty)
                 if let batch {
-                    if let write = await send(batch, behind: writing.count, askingChains: pacing.asksChains(regainable: regainable)) {
-                        pacing.sent(behind: write.pipelined, exactly: write.plan.exact)
-                        writing.append(write)
-                    } else {
-                        await finish(&writing, keeping: 0, pacing: &pacing)
-                        await commitLockedAndAnswer(batch)
-                    }
+                    let sent = await send(batch, behind: writing.count, askingChains: pacing.asksChains(regainable: regainable))
+                    await go(on: sent, writing: &writing, pacing: &pacing)
                     continue
                 }
                 if writing.isEmpty { return }
@@ -522,13 +521,25 @@ public final class PostgresLog: LogBackend, Sendable {
         }
     }
 
+    /// Keeps the write `sent` among those in flight and decides the appends it left under the lock, after every write in
+    /// flight is answered.
+    private func go(on sent: Sent, writing: inout [Write], pacing: inout Pacing) async {
+        if let write = sent.write {
+            pacing.sent(behind: write.pipelined, exactly: write.plan.exact)
+            writing.append(write)
+        }
+        guard !sent.locked.isEmpty else { return }
+        await finish(&writing, keeping: 0, pacing: &pacing)
+        await commitLockedAndAnswer(sent.locked)
+    }
+
     /// Gathers the next batch while the write ahead is in PostgreSQL's hands, placing its appends as they come, a few at a
     /// time, so that once it is whole it goes out at once: until `count` appends are placed, `ahead` is answered
     /// (PostgreSQL would then have nothing to do), or `gatherWindow` has passed. Placing 32 events took a tenth of the
     /// turn between a write's answer and the next write's sending, which with 64 appenders bounds a node (README,
     /// "placed as they come"). Nil when nothing came, or when nothing can be placed on what the node knows (the batch is
     /// then taken and decided as before); the batch, its plan and each append's result otherwise (an append refused on
-    /// what the node knows ends the gathering: the whole batch is then decided again under the lock).
+    /// what the node knows ends the gathering: the others are sent, and it is decided again under the lock).
     private func gatherPlacing(
         as count: Int, whileWaitingFor ahead: Write
     ) async -> ([Pending], AppendPlan, [Result<AppendResult, EventLogError>])? {
@@ -722,17 +733,15 @@ public final class PostgresLog: LogBackend, Sendable {
         var exact = true
         /// Streams' chains (a stream's version and its newest position). Kept when the head moves under the node: a stream
         /// another node extended since is caught by its `(stream, version)` index, or by `emporium_rebase`'s check.
-        var streams: [String: AppendPlan.Chain]
+        var streams: KnownChains<String>
         /// Actors' and types' chains: nothing in the log catches one another node extended since, so they hold only while
         /// `exact`.
-        var names: [AppendPlan.ChainKey: AppendPlan.Chain]
+        var names: KnownChains<AppendPlan.ChainKey>
         /// Whether every write placed again since the node last knew the head exactly answered the chains written since its
         /// plan's start (`rebased`): then `streams` and `names` are right again once the last of them is answered, but for
         /// the chains of writes still in flight, which their answers set right. Once not, only a write decided under the
         /// lock makes the node exact again (`remember`).
         var coveredSinceExact = true
-
-        var count: Int { streams.count + names.count }
 
         /// Keeps what a committed plan knew, merging it into what the node knew when it started where they did.
         mutating func merge(_ plan: AppendPlan) {
@@ -773,7 +782,7 @@ public final class PostgresLog: LogBackend, Sendable {
                 }
             }
             guard last, coveredSinceExact else {
-                if last { self.names = names.filter { !$0.key.isStream } }
+                if last { self.names = KnownChains(names.filter { !$0.key.isStream }, generationMax: self.names.generationMax) }
                 exact = false
                 return
             }
@@ -783,34 +792,55 @@ public final class PostgresLog: LogBackend, Sendable {
     }
 
     private let cache = Mutex<Cache?>(nil)
-    static let cachedChainsMax = 100_000
 
-    /// Sends `batch` in one statement on the writer, placed on what this node knows (the writes in flight included), when
-    /// every append of it is accepted on that knowledge; nil when it is not, or the node knows nothing. Another node's
-    /// commit since (heard of or not) needs no look here: the statement finds the head is not the plan's start, and
-    /// PostgreSQL places the write again.
-    private func send(_ batch: [Pending], behind ahead: Int, askingChains: Bool) async -> Write? {
+    /// Sends `batch` in one statement on the writer, placed on what this node knows (the writes in flight included): the
+    /// appends accepted on that knowledge; those refused, or the whole batch when the node knows nothing, are to be
+    /// decided under the lock. Another node's commit since (heard of or not) needs no look here: the statement finds the
+    /// head is not the plan's start, and PostgreSQL places the write again.
+    private func send(_ batch: [Pending], behind ahead: Int, askingChains: Bool) async -> Sent {
         guard options.holdBeforeCommit == nil, reachability.isReachable,
             var plan = cache.withLock({ cache in
                 cache.map {
                     AppendPlan(cached: $0.head, exact: $0.exact, streams: $0.streams, names: $0.names, for: batch.flatMap(\.appends))
                 }
             })
-        else { return nil }
+        else { return Sent(write: nil, locked: batch) }
         let results = Self.place(batch, on: &plan, clock: options.clock)
         return await send(batch, placed: plan, results: results, behind: ahead, askingChains: askingChains)
     }
 
-    /// Sends `batch` as `plan` placed it (`results`: each append's), unless an append was refused or the log is out of
-    /// reach (nil: the batch is then decided under the lock).
+    /// What became of a batch: the one-statement write sent, if any, and the appends to decide under the lock once the
+    /// writes in flight are answered.
+    private struct Sent {
+        let write: Write?
+        let locked: [Pending]
+    }
+
+    /// Sends the appends of `batch` that `plan` placed (`results`: each append's) in one statement. Those it refused on
+    /// what the node knows (an expected version of a stream the node no longer knows, or knows another node extended) are
+    /// left to be decided under the lock, after the others: concurrent appends, answered as committed in that order. It
+    /// places none of them, so the others stand without them. When nothing is placed or the log is out of reach, the
+    /// whole batch is.
     private func send(
         _ batch: [Pending], placed plan: AppendPlan, results: [Result<AppendResult, EventLogError>], behind ahead: Int,
         askingChains: Bool
-    ) async -> Write? {
+    ) async -> Sent {
         var plan = plan
-        guard reachability.isReachable, results.allSatisfy({ if case .success = $0 { true } else { false } }), !plan.rows.isEmpty,
-            let writer = await connectedWriter()
-        else { return nil }
+        var placed: [Pending] = []
+        var placedResults: [Result<AppendResult, EventLogError>] = []
+        var refused: [Pending] = []
+        for (pending, result) in zip(batch, results) {
+            if case .success = result {
+                placed.append(pending)
+                placedResults.append(result)
+            } else {
+                refused.append(pending)
+            }
+        }
+        if !refused.isEmpty { statistics.withLock { $0.refusedOnWhatWasKnown += refused.count } }
+        guard reachability.isReachable, !plan.rows.isEmpty, let writer = await connectedWriter() else {
+            return Sent(write: nil, locked: batch)
+        }
         plan.notifies = othersListen.load(ordering: .acquiring)
         // Queued on the connection before this returns: in the order placed.
         let sent = plan.sendIfCurrent(on: writer, askingChains: askingChains)
@@ -822,7 +852,9 @@ public final class PostgresLog: LogBackend, Sendable {
             answered.flag.store(true, ordering: .releasing)
             committer.wake()
         }
-        return Write(batch: batch, plan: plan, results: results, reply: sent, writer: writer, answered: answered, pipelined: ahead > 0)
+        let write = Write(
+            batch: placed, plan: plan, results: placedResults, reply: sent, writer: writer, answered: answered, pipelined: ahead > 0)
+        return Sent(write: write, locked: refused)
     }
 
     /// Waits for the oldest writes in flight until `keeping` are left, answering each that committed (as placed, or placed
@@ -1016,18 +1048,18 @@ public final class PostgresLog: LogBackend, Sendable {
     /// which read what it stands on (`locked`): then the node's knowledge is exact again, the streams it knew kept.
     private func remember(_ plan: AppendPlan, locked: Bool) {
         cache.withLock { cache in
-            // In place: the known chains are not copied per commit (they grow to `cachedChainsMax`).
+            // In place: the known chains are not copied per commit (they grow to their bound, `chainsKnownMax`).
             // Read field by field: a copy of the whole would make the merge below copy every chain.
-            if let head = cache?.head, head == plan.start, let exact = cache?.exact, exact || !locked, let count = cache?.count,
-                count + plan.chains.count <= Self.cachedChainsMax
-            {
+            if let head = cache?.head, head == plan.start, let exact = cache?.exact, exact || !locked {
                 cache?.merge(plan)
             } else {
                 // On a head that moved: the streams known before may have been extended by another node since (a write
                 // placed as the node knew them would repeat a version), so when any is kept the node does not know the head
                 // exactly, and PostgreSQL checks every stream of its writes (`emporium_rebase`) from then on.
-                let kept = (cache?.count ?? 0) + plan.chains.count <= Self.cachedChainsMax ? cache?.streams ?? [:] : [:]
-                var fresh = Cache(head: plan.head, exact: locked && kept.isEmpty, streams: kept, names: [:])
+                let generationMax = options.chainsKnownMax / 2
+                let kept = cache?.streams ?? KnownChains(generationMax: generationMax)
+                var fresh = Cache(
+                    head: plan.head, exact: locked && kept.isEmpty, streams: kept, names: KnownChains(generationMax: generationMax))
                 fresh.coveredSinceExact = kept.isEmpty
                 cache = nil  // the streams kept are then the fresh knowledge's alone, and merged in place
                 fresh.merge(plan)

@@ -668,7 +668,7 @@ import Testing
         let quiet = AppendPlan.ChainKey(kind: 1, name: "user:quiet:customer")
         let other = AppendPlan.ChainKey(kind: 1, name: "user:other:customer")
         let type = AppendPlan.ChainKey(kind: 2, name: "Tested")
-        let known: [AppendPlan.ChainKey: AppendPlan.Chain] = [
+        let known: KnownChains<AppendPlan.ChainKey> = [
             tester: AppendPlan.Chain(count: 5, last: 10), quiet: AppendPlan.Chain(count: 2, last: 6),
             type: AppendPlan.Chain(count: 10, last: 10),
         ]
@@ -699,7 +699,7 @@ import Testing
                         other: AppendPlan.Chain(count: 1, last: 11), type: AppendPlan.Chain(count: 13, last: 13),
                     ], "what the node knew of `quiet` holds; `other` as answered")
             } else {
-                #expect(cache.names == answered, "one answer did not cover the chains written since: the others forgotten")
+                #expect(cache.names.all == answered, "one answer did not cover the chains written since: the others forgotten")
                 // A later write placed again whose answer covers what was written since its start: not enough, a stream
                 // another node extended before that start may still be stale; only a write decided under the lock makes the
                 // node exact again.
@@ -714,6 +714,69 @@ import Testing
                 #expect(!cache.exact)
             }
         }
+    }
+
+    /// What a node knows of the chains is bounded by keeping those written last: two generations, the older let go when
+    /// the newer fills, so at least a generation's worth of the newest are always known (an order's stream when its
+    /// payment comes), never more than two. A chain written again is known anew; one forgotten is forgotten in both.
+    @Test func theChainsKnownAreTheOnesWrittenLastWithinTheirBound() {
+        var known = KnownChains<String>(generationMax: 4)
+        for index in 0..<23 { known["s\(index)"] = AppendPlan.Chain(count: 1, last: UInt64(index)) }
+        let kept = (0..<23).filter { known["s\($0)"] != nil }
+        #expect(kept == Array(16..<23), "the newest generation and the one before it: \(kept)")
+        // Written again while in the older generation: it stays when that one is let go.
+        known["s16"] = AppendPlan.Chain(count: 2, last: 30)
+        for index in 23..<26 { known["s\(index)"] = AppendPlan.Chain(count: 1, last: UInt64(index)) }
+        #expect(known["s16"] == AppendPlan.Chain(count: 2, last: 30))
+        #expect(known["s17"] == nil && known["s23"] != nil)
+        known["s16"] = nil
+        #expect(known["s16"] == nil, "forgotten in the newer generation and the older")
+        #expect(known.all.count <= 2 * known.generationMax)
+    }
+
+    /// An append to a stream the node no longer knows (let go of, past `chainsKnownMax`), with the version it expects, is
+    /// decided under the lock, and only it: the other appends of its batch go in one statement as placed. Here the node
+    /// keeps 4 streams a generation, writes 12, then finds it still knows the last ones (a write of its own as placed);
+    /// then, the head held so that the next appends wait as one batch behind a write in flight, one to a stream it let go
+    /// and three to new ones.
+    @Test func anAppendToAStreamTheNodeLetGoIsDecidedUnderTheLockAndTheRestOfItsBatchInOneStatement() async throws {
+        let database = try await TestPostgres.database()
+        let log = try await TestPostgres.log(database) { options in
+            options.pipelineDepth = 1
+            options.chainsKnownMax = 8
+        }
+        for index in 0..<12 { _ = try await log.append(to: stream("s\(index)"), expected: .noStream, events: [event()]) }
+        let known = log.commitStatistics
+        _ = try await log.append(to: stream("s9"), expected: .exact(1), events: [event()])
+        #expect(log.commitStatistics.refusedOnWhatWasKnown == known.refusedOnWhatWasKnown, "s9 is among the streams written last")
+        #expect(log.commitStatistics.oneStatementTransactions == known.oneStatementTransactions + 1)
+        let holder = try await holding("PERFORM 1 FROM emporium_log_head FOR UPDATE", untilGate: "test_gate", on: database)
+        let before = log.commitStatistics
+        let ahead = Task { try await log.append(to: stream("ahead"), expected: .noStream, events: [event()]) }
+        try await waitUntil(
+            "EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock')", on: database)
+        let forgotten = Task { try await log.append(to: stream("s2"), expected: .exact(1), events: [event()]) }
+        let new = (1...3).map { index in
+            Task { try await log.append(to: stream("new-\(index)"), expected: .noStream, events: [event()]) }
+        }
+        try await waitFor("the four appends waiting behind the write in flight") { log.appendsWaiting == 4 }
+        try await TestPostgres.execute("INSERT INTO test_gate VALUES (true)", on: database)
+        _ = try await holder.value
+        _ = try await ahead.value
+        #expect(try await forgotten.value.streams.first?.lastVersion == 2)
+        for task in new { #expect(try await task.value.streams.first?.lastVersion == 1) }
+        let after = log.commitStatistics
+        #expect(after.refusedOnWhatWasKnown - before.refusedOnWhatWasKnown == 1, "\(after)")
+        #expect(after.oneStatementTransactions - before.oneStatementTransactions == 2, "the write ahead, then the three: \(after)")
+        #expect(after.transactions - before.transactions == 3, "and s2's under the lock: \(after)")
+        let written = try await TestPostgres.text(
+            """
+            SELECT string_agg(array_to_string(ARRAY(SELECT unnest(streams) ORDER BY 1), ','), ' | ' ORDER BY first)
+            FROM emporium_writes WHERE first > 13
+            """, on: database)
+        #expect(written == "ahead | new-1,new-2,new-3 | s2", "each write's streams (sorted), in order")
+        #expect(try await log.verify(progress: nil).problems.isEmpty)
+        await log.close()
     }
 
     /// An append of one event to `name` placed on what `cache` knows, and kept there (as a write sent is).

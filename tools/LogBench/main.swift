@@ -49,6 +49,11 @@ struct LogBench: AsyncParsableCommand {
             "Each append to a stream of its own, named as a shop names an order's (order-<UUIDv7>: in time order), not each appender to one stream throughout."
         ))
     var streamPerAppend = false
+    @Option(
+        help:
+            "With --stream-per-append: every other append of an appender adds an event to the order it began this many orders before (as a payment does), not to a new one (0: never)."
+    )
+    var revisitAfter = 0
     static let batchEvents = 100
     static let bulkEventsPerAppend = 1_000
 
@@ -170,6 +175,9 @@ struct LogBench: AsyncParsableCommand {
         options.pipelineDepth = pipelineDepth
         options.gatherWindow = .microseconds(gatherMicros)
         guard chainsKeptEvery >= 1 else { throw ValidationError("--chains-kept-every must be 1 or more") }
+        guard revisitAfter >= 0, revisitAfter == 0 || streamPerAppend else {
+            throw ValidationError("--revisit-after takes 0 or more, and only with --stream-per-append")
+        }
         options.chainsKeptEvery = UInt64(chainsKeptEvery)
         var logs: [PostgresLog] = []
         for _ in 0..<nodes { logs.append(try await PostgresLog.connect(endpoint, options: options)) }
@@ -179,10 +187,11 @@ struct LogBench: AsyncParsableCommand {
         )
         func statistics() -> (
             transactions: Int, oneStatement: Int, events: Int, failed: Int, rebased: Int, gathered: Int, drains: Int, relearned: Int,
-            answered: Int
+            answered: Int, refusedOnWhatWasKnown: Int
         ) {
             var sum = (
-                transactions: 0, oneStatement: 0, events: 0, failed: 0, rebased: 0, gathered: 0, drains: 0, relearned: 0, answered: 0
+                transactions: 0, oneStatement: 0, events: 0, failed: 0, rebased: 0, gathered: 0, drains: 0, relearned: 0, answered: 0,
+                refusedOnWhatWasKnown: 0
             )
             for log in logs {
                 let statistics = log.commitStatistics
@@ -195,6 +204,7 @@ struct LogBench: AsyncParsableCommand {
                 sum.drains += statistics.drains
                 sum.relearned += statistics.relearned
                 sum.answered += statistics.chainsAnswered
+                sum.refusedOnWhatWasKnown += statistics.refusedOnWhatWasKnown
             }
             return sum
         }
@@ -212,9 +222,9 @@ struct LogBench: AsyncParsableCommand {
                     format: "#   %@: %d transactions (%d in one statement, %d placed while gathered), %.1f events per transaction", name,
                     transactions, after.oneStatement - before.oneStatement, after.gathered - before.gathered,
                     Double(after.events - before.events) / Double(max(transactions, 1))))
-            if nodes > 1 || interferer != nil {
+            if nodes > 1 || interferer != nil || after.transactions - before.transactions > after.oneStatement - before.oneStatement {
                 print(
-                    "#   \(name): \(after.rebased - before.rebased) one-statement writes placed again by PostgreSQL (stale), \(after.failed - before.failed) refused, \(after.drains - before.drains) drains, \(after.relearned - before.relearned) relearned, \(after.answered - before.answered) answered the chains written since"
+                    "#   \(name): \(after.rebased - before.rebased) one-statement writes placed again by PostgreSQL (stale), \(after.failed - before.failed) refused, \(after.drains - before.drains) drains, \(after.relearned - before.relearned) relearned, \(after.answered - before.answered) answered the chains written since, \(after.refusedOnWhatWasKnown - before.refusedOnWhatWasKnown) batches refused on what the node knew"
                 )
             }
             if let interfered {
@@ -301,19 +311,36 @@ struct LogBench: AsyncParsableCommand {
                     var version: UInt64 = 0
                     var latencies: [Double] = []
                     var events = 0
+                    // The orders begun and not revisited yet: a ring of `revisitAfter`, the oldest at `oldest`.
+                    var begun: [StreamName] = []
+                    var oldest = 0
+                    var revisits = false
                     while ContinuousClock.now < deadline {
                         let batch = (0..<eventsPerAppend).map { _ in
                             ProposedEvent(
                                 eventId: UUIDv7Generator.shared.next(), type: "BenchEvent", payload: payload,
                                 metadata: EventMetadata(actor: actor, correlationId: correlation))
                         }
-                        if streamPerAppend {
+                        revisits = revisitAfter > 0 && !revisits && begun.count == revisitAfter
+                        if revisits {
+                            stream = begun[oldest]
+                            version = 1
+                        } else if streamPerAppend {
                             stream = try StreamName("order-\(UUIDv7Generator.shared.next().uuidString.lowercased())")
                             version = 0
                         }
                         let begin = ContinuousClock.now
                         _ = try await log.append(to: stream, expected: version == 0 ? .noStream : .exact(version), events: batch)
                         latencies.append(Self.micros(ContinuousClock.now - begin))
+                        if revisitAfter > 0, version == 0 {
+                            // In the place of the order just revisited (begun `revisitAfter` new orders before).
+                            if begun.count < revisitAfter {
+                                begun.append(stream)
+                            } else {
+                                begun[oldest] = stream
+                                oldest = (oldest + 1) % revisitAfter
+                            }
+                        }
                         version += UInt64(eventsPerAppend)
                         events += eventsPerAppend
                     }
