@@ -154,7 +154,7 @@ struct AppendPlan {
     mutating func place(_ appends: [StreamAppend], clock: any LogClock) throws(EventLogError) -> AppendResult {
         if let result = try alreadyStored(appends) { return result }
         for append in appends {
-            let current = chains[ChainKey(kind: 0, name: append.stream.rawValue)]?.count
+            let current = chains[ChainKey(kind: 0, name: append.stream.rawValue)]?.count ?? assumedVersion(append)
             guard append.expected.isSatisfied(byCurrent: current) else {
                 throw .wrongExpectedVersion(stream: append.stream, expected: append.expected, current: current)
             }
@@ -163,6 +163,9 @@ struct AppendPlan {
         var results: [StreamAppendResult] = []
         for append in appends {
             let streamKey = ChainKey(kind: 0, name: append.stream.rawValue)
+            if chains[streamKey] == nil, let assumed = assumedVersion(append) {
+                chains[streamKey] = Chain(count: assumed, last: 0)  // its newest position is PostgreSQL's to find
+            }
             let first = (chains[streamKey]?.count ?? 0) + 1
             for event in append.events {
                 let position = head.position + 1
@@ -190,6 +193,17 @@ struct AppendPlan {
             results.append(StreamAppendResult(stream: append.stream, firstVersion: first, lastVersion: chains[streamKey]?.count ?? first))
         }
         return AppendResult(positions: positions, streams: results, wasAlreadyStored: false)
+    }
+
+    /// The version a stream this plan does not know stands at, taken from what `append` expects, when the plan is not
+    /// `exact`: PostgreSQL places such a write again whatever it finds (`emporium_rebase`), linking each stream's first
+    /// record of it to the stream's newest and writing nothing unless that stream stands at the version placed before it
+    /// (`Schema.placingAgain`'s `fits`). So an append to an order another node began, or this one let go of, with the
+    /// version its command read, goes in the write as placed rather than under the lock (where it went when refused as
+    /// unknown). An exact plan is written as placed when the head has not moved: it takes nothing on trust.
+    private func assumedVersion(_ append: StreamAppend) -> UInt64? {
+        guard !exact, case .exact(let version) = append.expected, version > 0 else { return nil }
+        return version
     }
 
     /// Adds `position` to a chain; returns the position it follows (0 for a new chain, which it then begins) and the

@@ -9,7 +9,7 @@ struct KnownChains<Key: Hashable>: Equatable, ExpressibleByDictionaryLiteral {
     private var older: [Key: AppendPlan.Chain] = [:]
     let generationMax: Int
 
-    static var defaultGenerationMax: Int { 50_000 }
+    static var defaultGenerationMax: Int { 100_000 }
 
     init(generationMax: Int = Self.defaultGenerationMax) {
         self.generationMax = max(1, generationMax)

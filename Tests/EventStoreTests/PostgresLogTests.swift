@@ -779,6 +779,48 @@ import Testing
         await log.close()
     }
 
+    /// A plan that PostgreSQL will place again (the node does not know the head exactly) takes a stream it does not
+    /// know to stand at the version its append expects; an exact plan takes nothing on trust. Sent, the write lands when
+    /// the stream does stand there (linked to the stream's newest record, the chain verifying) and writes nothing when
+    /// it does not (the node then decides it under the lock, and the append is refused there).
+    @Test func aWritePlacedAgainTakesAStreamItDoesNotKnowAtTheVersionItsAppendExpects() async throws {
+        let database = try await TestPostgres.database()
+        let log = try await connect(database)
+        let order = try await log.append(to: stream("order-1"), expected: .noStream, events: [event(), event()])
+        _ = try await log.append(to: stream("other"), expected: .noStream, events: [event()])
+        let head = try await log.head()
+        func planned(_ expected: ExpectedVersion, exact: Bool) throws(EventLogError) -> (AppendPlan, AppendResult) {
+            let appends = [StreamAppend(stream: stream("order-1"), expected: expected, events: [event()])]
+            var plan = AppendPlan(cached: head, exact: exact, streams: [:], names: [:], for: appends)
+            let placed = try plan.place(appends, clock: SystemClock())
+            return (plan, placed)
+        }
+        #expect(throws: EventLogError.self, "an exact plan does not know the stream: refused") {
+            _ = try planned(.exact(2), exact: true)
+        }
+        #expect(throws: EventLogError.self, "any version: nothing to take on trust, so it is new, and expected to exist") {
+            _ = try planned(.streamExists, exact: false)
+        }
+        let writer = try await PipelinedConnection.connect(
+            database, settings: [], statement: AppendPlan.writeIfCurrentSQL, answerTimeout: .seconds(10))
+        defer { writer.close() }
+        let (wrong, wrongPlaced) = try planned(.exact(1), exact: false)
+        #expect(wrongPlaced.streams.first?.firstVersion == 2)
+        let refused = AppendPlan.Written(try await wrong.sendIfCurrent(on: writer, askingChains: false).get(), events: 1)
+        #expect(refused == nil, "order-1 stands at 2, not 1: nothing written")
+        #expect(try await log.head() == head)
+        let (right, rightPlaced) = try planned(.exact(2), exact: false)
+        #expect(rightPlaced.streams.first?.firstVersion == 3)
+        #expect(right.rows.first?.recorded.links.stream == 0, "its newest position is PostgreSQL's to find")
+        let written = try #require(AppendPlan.Written(try await right.sendIfCurrent(on: writer, askingChains: false).get(), events: 1))
+        #expect(written.first == head.position + 1 && written.rebased != nil, "placed again, as every inexact plan is")
+        let events = try await log.readStream(stream("order-1"), from: nil, backward: false, limit: 10)
+        #expect(events.map(\.version) == [1, 2, 3])
+        #expect(events.last?.links.stream == order.positions.last)
+        #expect(try await log.verify(progress: nil).problems.isEmpty)
+        await log.close()
+    }
+
     /// An append of one event to `name` placed on what `cache` knows, and kept there (as a write sent is).
     private func placedAndKept(_ name: String, expected: ExpectedVersion, on cache: inout PostgresLog.Cache) throws -> AppendPlan {
         let appends = [StreamAppend(stream: stream(name), expected: expected, events: [event()])]

@@ -44,6 +44,8 @@ struct LogBench: AsyncParsableCommand {
             "PostgreSQL only: positions the head moves past the chains' mark before a node keeps the chains, outside the head's lock."
     )
     var chainsKeptEvery = Int(PostgresLog.Options().chainsKeptEvery)
+    @Option(help: "PostgreSQL only: streams' chains a node keeps knowing (and as many actors' and types'): those written last.")
+    var chainsKnownMax = PostgresLog.Options().chainsKnownMax
     @Flag(
         help: ArgumentHelp(
             "Each append to a stream of its own, named as a shop names an order's (order-<UUIDv7>: in time order), not each appender to one stream throughout."
@@ -54,6 +56,8 @@ struct LogBench: AsyncParsableCommand {
             "With --stream-per-append: every other append of an appender adds an event to the order it began this many orders before (as a payment does), not to a new one (0: never)."
     )
     var revisitAfter = 0
+    @Flag(help: "With --revisit-after and --nodes 2 or more: an order is revisited through the next node, not the one that began it.")
+    var revisitOnAnotherNode = false
     static let batchEvents = 100
     static let bulkEventsPerAppend = 1_000
 
@@ -178,7 +182,12 @@ struct LogBench: AsyncParsableCommand {
         guard revisitAfter >= 0, revisitAfter == 0 || streamPerAppend else {
             throw ValidationError("--revisit-after takes 0 or more, and only with --stream-per-append")
         }
+        guard !revisitOnAnotherNode || (revisitAfter > 0 && nodes > 1) else {
+            throw ValidationError("--revisit-on-another-node needs --revisit-after and --nodes 2 or more")
+        }
         options.chainsKeptEvery = UInt64(chainsKeptEvery)
+        guard chainsKnownMax >= 2 else { throw ValidationError("--chains-known-max must be 2 or more") }
+        options.chainsKnownMax = chainsKnownMax
         var logs: [PostgresLog] = []
         for _ in 0..<nodes { logs.append(try await PostgresLog.connect(endpoint, options: options)) }
         let selected = Set(workloads.split(separator: ",").map(String.init))
@@ -305,6 +314,7 @@ struct LogBench: AsyncParsableCommand {
         let results = try await withThrowingTaskGroup(of: (Int, [Double]).self) { group in
             for appender in 0..<appenders {
                 let log = logs[appender % logs.count]
+                let revisiting = revisitOnAnotherNode ? logs[(appender + 1) % logs.count] : log
                 group.addTask {
                     var stream = try StreamName("bench-\(label)-\(appender)-\(correlation.uuidString.prefix(8))")
                     let actor = "user:bench-\(appender):customer"
@@ -330,7 +340,8 @@ struct LogBench: AsyncParsableCommand {
                             version = 0
                         }
                         let begin = ContinuousClock.now
-                        _ = try await log.append(to: stream, expected: version == 0 ? .noStream : .exact(version), events: batch)
+                        _ = try await (revisits ? revisiting : log).append(
+                            to: stream, expected: version == 0 ? .noStream : .exact(version), events: batch)
                         latencies.append(Self.micros(ContinuousClock.now - begin))
                         if revisitAfter > 0, version == 0 {
                             // In the place of the order just revisited (begun `revisitAfter` new orders before).
