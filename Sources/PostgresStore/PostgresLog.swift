@@ -828,18 +828,21 @@ public final class PostgresLog: LogBackend, Sendable {
         askingChains: Bool
     ) async -> Sent {
         var plan = plan
-        var placed: [Pending] = []
-        var placedResults: [Result<AppendResult, EventLogError>] = []
+        var placed = batch
+        var placedResults = results
         var refused: [Pending] = []
-        for (pending, result) in zip(batch, results) {
-            if case .success = result {
-                placed.append(pending)
-                placedResults.append(result)
-            } else {
-                refused.append(pending)
+        if results.contains(where: { if case .failure = $0 { true } else { false } }) {
+            (placed, placedResults) = ([], [])
+            for (pending, result) in zip(batch, results) {
+                if case .success = result {
+                    placed.append(pending)
+                    placedResults.append(result)
+                } else {
+                    refused.append(pending)
+                }
             }
+            statistics.withLock { $0.refusedOnWhatWasKnown += refused.count }
         }
-        if !refused.isEmpty { statistics.withLock { $0.refusedOnWhatWasKnown += refused.count } }
         guard reachability.isReachable, !plan.rows.isEmpty, let writer = await connectedWriter() else {
             return Sent(write: nil, locked: batch)
         }
