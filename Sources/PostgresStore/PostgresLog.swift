@@ -57,7 +57,8 @@ public final class PostgresLog: LogBackend, Sendable {
         public var upkeepStep: Int64 = 100_000
         /// How many streams' chains a node keeps knowing, and as many actors' and types': those written last (at least
         /// half as many; `KnownChains`). An append to a stream the node no longer knows, with an expected version, is
-        /// decided under the head's lock; one to an actor's chain it no longer knows is placed again by PostgreSQL. About
+        /// decided under the head's lock while the node knows the head exactly (otherwise the write is placed again by
+        /// PostgreSQL, which checks that version); one to an actor's chain it no longer knows is placed again. About
         /// 180 bytes a chain (`tools/bench-log-ab.sh`'s bench in a shop's shape peaked at 80 MB with 100,000, 92 MB with
         /// 200,000, 128 MB with 400,000).
         public var chainsKnownMax = 2 * KnownChains<String>.defaultGenerationMax
