@@ -154,7 +154,8 @@ struct AppendPlan {
     mutating func place(_ appends: [StreamAppend], clock: any LogClock) throws(EventLogError) -> AppendResult {
         if let result = try alreadyStored(appends) { return result }
         for append in appends {
-            let current = chains[ChainKey(kind: 0, name: append.stream.rawValue)]?.count ?? assumedVersion(append)
+            let known = chains[ChainKey(kind: 0, name: append.stream.rawValue)]?.count
+            let current = assumedVersion(append, known: known) ?? known
             guard append.expected.isSatisfied(byCurrent: current) else {
                 throw .wrongExpectedVersion(stream: append.stream, expected: append.expected, current: current)
             }
@@ -163,7 +164,7 @@ struct AppendPlan {
         var results: [StreamAppendResult] = []
         for append in appends {
             let streamKey = ChainKey(kind: 0, name: append.stream.rawValue)
-            if chains[streamKey] == nil, let assumed = assumedVersion(append) {
+            if let assumed = assumedVersion(append, known: chains[streamKey]?.count) {
                 chains[streamKey] = Chain(count: assumed, last: 0)  // its newest position is PostgreSQL's to find
             }
             let first = (chains[streamKey]?.count ?? 0) + 1
@@ -195,14 +196,15 @@ struct AppendPlan {
         return AppendResult(positions: positions, streams: results, wasAlreadyStored: false)
     }
 
-    /// The version a stream this plan does not know stands at, taken from what `append` expects, when the plan is not
-    /// `exact`: PostgreSQL places such a write again whatever it finds (`emporium_rebase`), linking each stream's first
-    /// record of it to the stream's newest and writing nothing unless that stream stands at the version placed before it
-    /// (`Schema.placingAgain`'s `fits`). So an append to an order another node began, or this one let go of, with the
-    /// version its command read, goes in the write as placed rather than under the lock (where it went when refused as
-    /// unknown). An exact plan is written as placed when the head has not moved: it takes nothing on trust.
-    private func assumedVersion(_ append: StreamAppend) -> UInt64? {
-        guard !exact, case .exact(let version) = append.expected, version > 0 else { return nil }
+    /// The version a stream stands at, taken from what `append` expects, when the plan knows it at none or at an older
+    /// one (`known`) and is not `exact`: PostgreSQL places such a write again whatever it finds (`emporium_rebase`),
+    /// linking each stream's first record of it to the stream's newest and writing nothing unless that stream stands at
+    /// the version placed before it (`Schema.placingAgain`'s `fits`). So an append with the version its command read, to
+    /// an order another node began (or this one let go of) or to goods another node sold since, goes in the write as
+    /// placed rather than under the lock (where it went when refused on what the node knew). An exact plan is written as
+    /// placed when the head has not moved: it takes nothing on trust.
+    private func assumedVersion(_ append: StreamAppend, known: UInt64?) -> UInt64? {
+        guard !exact, case .exact(let version) = append.expected, version > (known ?? 0) else { return nil }
         return version
     }
 

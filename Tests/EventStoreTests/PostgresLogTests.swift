@@ -782,7 +782,8 @@ import Testing
     }
 
     /// A plan that PostgreSQL will place again (the node does not know the head exactly) takes a stream it does not
-    /// know to stand at the version its append expects; an exact plan takes nothing on trust. Sent, the write lands when
+    /// know, or knows at an older version, to stand at the version its append expects; an exact plan takes nothing on
+    /// trust. Sent, the write lands when
     /// the stream does stand there (linked to the stream's newest record, the chain verifying) and writes nothing when
     /// it does not (the node then decides it under the lock, and the append is refused there).
     @Test func aWritePlacedAgainTakesAStreamItDoesNotKnowAtTheVersionItsAppendExpects() async throws {
@@ -791,9 +792,11 @@ import Testing
         let order = try await log.append(to: stream("order-1"), expected: .noStream, events: [event(), event()])
         _ = try await log.append(to: stream("other"), expected: .noStream, events: [event()])
         let head = try await log.head()
-        func planned(_ expected: ExpectedVersion, exact: Bool) throws(EventLogError) -> (AppendPlan, AppendResult) {
+        func planned(
+            _ expected: ExpectedVersion, exact: Bool, known: KnownChains<String> = [:]
+        ) throws(EventLogError) -> (AppendPlan, AppendResult) {
             let appends = [StreamAppend(stream: stream("order-1"), expected: expected, events: [event()])]
-            var plan = AppendPlan(cached: head, exact: exact, streams: [:], names: [:], for: appends)
+            var plan = AppendPlan(cached: head, exact: exact, streams: known, names: [:], for: appends)
             let placed = try plan.place(appends, clock: SystemClock())
             return (plan, placed)
         }
@@ -802,6 +805,15 @@ import Testing
         }
         #expect(throws: EventLogError.self, "any version: nothing to take on trust, so it is new, and expected to exist") {
             _ = try planned(.streamExists, exact: false)
+        }
+        // Known at an older version (another node extended it since): taken at the newer one the append expects, its
+        // newest position left to PostgreSQL; not at an older one than it knows, nor by an exact plan.
+        let stale: KnownChains<String> = ["order-1": AppendPlan.Chain(count: 1, last: order.positions[0])]
+        let (caughtUp, caughtUpPlaced) = try planned(.exact(2), exact: false, known: stale)
+        #expect(caughtUpPlaced.streams.first?.firstVersion == 3 && caughtUp.rows.first?.recorded.links.stream == 0)
+        #expect(throws: EventLogError.self) { _ = try planned(.exact(2), exact: true, known: stale) }
+        #expect(throws: EventLogError.self, "behind what the node knows: refused on it") {
+            _ = try planned(.exact(1), exact: false, known: ["order-1": AppendPlan.Chain(count: 2, last: order.positions[1])])
         }
         let writer = try await PipelinedConnection.connect(
             database, settings: [], statement: AppendPlan.writeIfCurrentSQL, answerTimeout: .seconds(10))

@@ -2,6 +2,7 @@ import ArgumentParser
 import EventStore
 import Foundation
 import PostgresStore
+import Synchronization
 
 /// Durable-append and scan throughput of the LMDB event log.
 /// `tools/bench-log.sh` runs it beside PostgreSQL and prints the comparison.
@@ -44,6 +45,11 @@ struct LogBench: AsyncParsableCommand {
             "PostgreSQL only: positions the head moves past the chains' mark before a node keeps the chains, outside the head's lock."
     )
     var chainsKeptEvery = Int(PostgresLog.Options().chainsKeptEvery)
+    @Option(
+        help:
+            "Each append also adds an event to one of this many shared streams (goods whose stock every order takes), with the version last seen of it by any appender, retried on a conflict as the engine does (0: none)."
+    )
+    var sharedStreams = 0
     @Option(help: "PostgreSQL only: streams' chains a node keeps knowing (and as many actors' and types'): those written last.")
     var chainsKnownMax = PostgresLog.Options().chainsKnownMax
     @Flag(
@@ -311,6 +317,7 @@ struct LogBench: AsyncParsableCommand {
         let commitBefore = statistics?.commitNanoseconds ?? 0
         let correlation = UUIDv7Generator.shared.next()
         let payload = Self.payload
+        let shared = SharedStreams(count: sharedStreams, label: label, correlation: correlation)
         let results = try await withThrowingTaskGroup(of: (Int, [Double]).self) { group in
             for appender in 0..<appenders {
                 let log = logs[appender % logs.count]
@@ -340,8 +347,12 @@ struct LogBench: AsyncParsableCommand {
                             version = 0
                         }
                         let begin = ContinuousClock.now
-                        _ = try await (revisits ? revisiting : log).append(
-                            to: stream, expected: version == 0 ? .noStream : .exact(version), events: batch)
+                        let own = StreamAppend(stream: stream, expected: version == 0 ? .noStream : .exact(version), events: batch)
+                        if let (index, sharedStream) = shared.next() {
+                            events += try await shared.append(own, index: index, stream: sharedStream, payload: payload, on: log)
+                        } else {
+                            _ = try await (revisits ? revisiting : log).append([own])
+                        }
                         latencies.append(Self.micros(ContinuousClock.now - begin))
                         if revisitAfter > 0, version == 0 {
                             // In the place of the order just revisited (begun `revisitAfter` new orders before).
@@ -362,6 +373,9 @@ struct LogBench: AsyncParsableCommand {
         }
         let elapsed = ContinuousClock.now - started
         let events = results.reduce(0) { $0 + $1.0 }
+        if sharedStreams > 0, !quiet {
+            print("#   \(label): \(shared.conflicts.load(ordering: .relaxed)) appends retried on a shared stream's conflict")
+        }
         guard let statistics else {
             return Outcome(events: events, seconds: Self.micros(elapsed) / 1e6, latenciesMicros: results.flatMap(\.1))
         }
@@ -418,6 +432,49 @@ struct LogBench: AsyncParsableCommand {
 
     static func micros(_ duration: Duration) -> Double {
         Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
+    }
+}
+
+/// Shared streams every appender adds to (goods whose stock every order takes): the version last seen of each, by any
+/// appender, as a node's replica knows it; an append refused on a version already passed is tried again on the one
+/// PostgreSQL said, as the engine decides again after catching up.
+final class SharedStreams: Sendable {
+    private let names: [StreamName]
+    private let versions: Mutex<[UInt64]>
+    let conflicts = Atomic<Int>(0)
+
+    init(count: Int, label: String, correlation: UUID) {
+        names = (0..<count).compactMap { try? StreamName("goods-\(label)-\($0)-\(correlation.uuidString.prefix(8))") }
+        versions = Mutex(Array(repeating: 0, count: count))
+    }
+
+    /// The shared stream an append adds to, one at random (none when there are none).
+    func next() -> (Int, StreamName)? {
+        guard !names.isEmpty else { return nil }
+        let index = Int.random(in: 0..<names.count)
+        return (index, names[index])
+    }
+
+    /// Appends `own` with an event added to the shared stream, until the shared stream's version holds; the events
+    /// appended beyond `own`'s (one).
+    func append(_ own: StreamAppend, index: Int, stream: StreamName, payload: [UInt8], on log: any LogBackend) async throws -> Int {
+        while true {
+            let seen = versions.withLock { $0[index] }
+            let event = ProposedEvent(
+                eventId: UUIDv7Generator.shared.next(), type: "StockTaken", payload: payload,
+                metadata: EventMetadata(actor: "user:bench:shop", correlationId: UUIDv7Generator.shared.next()))
+            do {
+                let appended = try await log.append([
+                    own, StreamAppend(stream: stream, expected: seen == 0 ? .noStream : .exact(seen), events: [event]),
+                ])
+                let reached = appended.streams.last?.lastVersion ?? seen
+                versions.withLock { $0[index] = max($0[index], reached) }
+                return 1
+            } catch EventLogError.wrongExpectedVersion(let refused, _, let current) where refused == stream {
+                conflicts.add(1, ordering: .relaxed)
+                versions.withLock { $0[index] = max($0[index], current ?? 0) }
+            }
+        }
     }
 }
 
