@@ -36,6 +36,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+[[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -ge 4 ] || { echo "--seconds takes a whole number, 4 or more (the window is 1.5 s to 1 s before the end)" >&2; exit 2; }
 
 source tools/pg/pg-lib.sh
 pg_find_or_install

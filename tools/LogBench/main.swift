@@ -188,6 +188,7 @@ struct LogBench: AsyncParsableCommand {
         guard revisitAfter >= 0, revisitAfter == 0 || streamPerAppend else {
             throw ValidationError("--revisit-after takes 0 or more, and only with --stream-per-append")
         }
+        guard sharedStreams >= 0 else { throw ValidationError("--shared-streams takes 0 or more") }
         guard !revisitOnAnotherNode || (revisitAfter > 0 && nodes > 1) else {
             throw ValidationError("--revisit-on-another-node needs --revisit-after and --nodes 2 or more")
         }
@@ -239,7 +240,7 @@ struct LogBench: AsyncParsableCommand {
                     Double(after.events - before.events) / Double(max(transactions, 1))))
             if nodes > 1 || interferer != nil || after.transactions - before.transactions > after.oneStatement - before.oneStatement {
                 print(
-                    "#   \(name): \(after.rebased - before.rebased) one-statement writes placed again by PostgreSQL (stale), \(after.failed - before.failed) refused, \(after.drains - before.drains) drains, \(after.relearned - before.relearned) relearned, \(after.answered - before.answered) answered the chains written since, \(after.refusedOnWhatWasKnown - before.refusedOnWhatWasKnown) batches refused on what the node knew"
+                    "#   \(name): \(after.rebased - before.rebased) one-statement writes placed again by PostgreSQL (stale), \(after.failed - before.failed) refused, \(after.drains - before.drains) drains, \(after.relearned - before.relearned) relearned, \(after.answered - before.answered) answered the chains written since, \(after.refusedOnWhatWasKnown - before.refusedOnWhatWasKnown) appends refused on what the node knew"
                 )
             }
             if let interfered {
@@ -348,10 +349,12 @@ struct LogBench: AsyncParsableCommand {
                         }
                         let begin = ContinuousClock.now
                         let own = StreamAppend(stream: stream, expected: version == 0 ? .noStream : .exact(version), events: batch)
+                        let node = revisits ? revisiting : log
                         if let (index, sharedStream) = shared.next() {
-                            events += try await shared.append(own, index: index, stream: sharedStream, payload: payload, on: log)
+                            try await shared.append(own, index: index, stream: sharedStream, payload: payload, on: node)
+                            events += 1
                         } else {
-                            _ = try await (revisits ? revisiting : log).append([own])
+                            _ = try await node.append([own])
                         }
                         latencies.append(Self.micros(ContinuousClock.now - begin))
                         if revisitAfter > 0, version == 0 {
@@ -455,9 +458,8 @@ final class SharedStreams: Sendable {
         return (index, names[index])
     }
 
-    /// Appends `own` with an event added to the shared stream, until the shared stream's version holds; the events
-    /// appended beyond `own`'s (one).
-    func append(_ own: StreamAppend, index: Int, stream: StreamName, payload: [UInt8], on log: any LogBackend) async throws -> Int {
+    /// Appends `own` with an event added to the shared stream, until the shared stream's version holds.
+    func append(_ own: StreamAppend, index: Int, stream: StreamName, payload: [UInt8], on log: any LogBackend) async throws {
         while true {
             let seen = versions.withLock { $0[index] }
             let event = ProposedEvent(
@@ -469,7 +471,7 @@ final class SharedStreams: Sendable {
                 ])
                 let reached = appended.streams.last?.lastVersion ?? seen
                 versions.withLock { $0[index] = max($0[index], reached) }
-                return 1
+                return
             } catch EventLogError.wrongExpectedVersion(let refused, _, let current) where refused == stream {
                 conflicts.add(1, ordering: .relaxed)
                 versions.withLock { $0[index] = max($0[index], current ?? 0) }
