@@ -223,12 +223,15 @@ public final class PostgresLog: LogBackend, Sendable {
     /// A fresh pool in place of one that spent the outage failing to connect: postgres-nio's pool backs off between
     /// attempts (100 ms growing by a quarter each time, to a minute), so after a ten-second failover its next attempt
     /// may be seconds away. Requests on the old pool fail and are retried by their callers.
-    private func renewPool() {
+    /// Returns the old pool's runner, which ends once every connection of it is closed.
+    @discardableResult
+    func renewPool() -> Task<Void, Never> {
         let old = pool.withLock { pool in
             defer { pool = Pool(configuration, logger: options.logger, generation: pool.generation + 1) }
             return pool.runner
         }
         old.cancel()
+        return old
     }
 
     // MARK: Schema
@@ -450,6 +453,11 @@ public final class PostgresLog: LogBackend, Sendable {
                     count += 1
                 }
                 guard count > 0 else { return (nil, expired) }
+                guard count < state.waiting.count else {
+                    // All of them (most often): the queue handed over as it is, not copied append by append.
+                    defer { state.waiting = [] }
+                    return (state.waiting, expired)
+                }
                 defer { state.waiting.removeFirst(count) }
                 return (Array(state.waiting.prefix(count)), expired)
             }
@@ -1404,14 +1412,21 @@ public final class PostgresLog: LogBackend, Sendable {
         within timeout: Duration? = nil, mayRetry: Bool = true, _ body: @escaping @Sendable (PostgresConnection) async throws -> R
     ) async throws -> R {
         let inUse = ConnectionInUse()
-        let (client, generation) = pool.withLock { ($0.client, $0.generation) }
+        inUse.poolGeneration.store(pool.withLock { $0.generation }, ordering: .relaxed)
         do {
             let value = try await Self.within(timeout ?? options.answerTimeout, closing: inUse) {
                 // A connection closed while lent (a request that outlived its timeout is ended so) can be lent again before
                 // the pool hears it closed: what is asked of a closing one fails unsent, and of a closed one may never be
                 // answered (postgres-nio 1.33), so a closed one is not asked. Either way the request takes the next
-                // connection (within its timeout). Closed under a request by its own timeout, it ends (the caller has its answer).
+                // connection (within its timeout), of the pool as it is then: one closed by the pool's renewal (PostgreSQL
+                // answered again after a silence) is followed by one of the new pool, not by the old pool's refusal
+                // (`poolShutdown`, which failed the first command after a partition healed). Closed under a request by
+                // its own timeout, it ends (the caller has its answer).
                 while true {
+                    let client = self.pool.withLock { pool in
+                        inUse.poolGeneration.store(pool.generation, ordering: .relaxed)
+                        return pool.client
+                    }
                     do {
                         return try await client.withConnection { connection in
                             guard !connection.isClosed else { throw ClosedConnection() }
@@ -1428,7 +1443,7 @@ public final class PostgresLog: LogBackend, Sendable {
             answered()
             return value
         } catch {
-            guard pool.withLock({ $0.generation }) != generation else { throw noted(error) }
+            guard pool.withLock({ $0.generation }) != inUse.poolGeneration.load(ordering: .relaxed) else { throw noted(error) }
             // The pool was replaced while this waited for a connection: it never ran, so it runs once on the new one.
             if mayRetry, !inUse.wasLeased, !Task.isCancelled { return try await bounded(within: timeout, mayRetry: false, body) }
             throw Self.failure(error)
@@ -1541,6 +1556,8 @@ public final class PostgresLog: LogBackend, Sendable {
 
         /// Whether the request got a connection (and so may have run).
         var wasLeased: Bool { leased.load(ordering: .relaxed) }
+        /// The generation of the pool the request last asked for a connection (`Pool.generation`).
+        let poolGeneration = Atomic<Int>(0)
 
         private let expired = Atomic<Bool>(false)
         /// Said before the request's connection is closed for taking too long.
@@ -1553,9 +1570,14 @@ public final class PostgresLog: LogBackend, Sendable {
     /// Its success does not count as PostgreSQL answering: `body` may end well after giving up on a dead connection
     /// (a lease).
     func run<R>(_ body: (PostgresClient) async throws -> R) async throws -> R {
+        let (client, generation) = pool.withLock { ($0.client, $0.generation) }
         do {
             return try await body(client)
         } catch {
+            // On a pool renewed under it (PostgreSQL answered again after a silence), a lease waiting for a connection
+            // fails with the old pool (`poolShutdown`): that says nothing of PostgreSQL, which had just answered. Noted, it
+            // made the node think PostgreSQL silent again until its next poll (its writes decided under the lock meanwhile).
+            guard pool.withLock({ $0.generation }) == generation else { throw Self.failure(error) }
             throw noted(error)
         }
     }

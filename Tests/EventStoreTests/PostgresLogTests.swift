@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import PostgresTestSupport
 import Synchronization
 import Testing
@@ -1120,6 +1121,56 @@ import Testing
         _ = try await appended("order-4", event())
         #expect(log.commitStatistics.writerConnections > connections, "a new writer connection after the one given up")
         #expect(try await patiently { try await log.verify(progress: nil) }.problems.isEmpty)
+        await log.close()
+    }
+
+    /// A request that fails because the node renewed its pool under it (as it does when PostgreSQL answers again after a
+    /// silence: a lease waiting for a connection of the old pool) fails `unavailable`, but the log still counts as
+    /// answering: the renewal says nothing of PostgreSQL. A failure on the pool in use still counts.
+    @Test func aRequestFailingOnAPoolRenewedUnderItLeavesTheLogAnswering() async throws {
+        let log = try await connect(try await TestPostgres.database())
+        let failed = await #expect(throws: EventLogError.self) {
+            try await log.run { client in
+                await log.renewPool().value  // the old pool shut down, every connection of it closed
+                try await client.withConnection { _ in }
+            }
+        }
+        guard case .unavailable = failed else { Issue.record("\(String(describing: failed))"); return }
+        #expect(log.reachability.isReachable)
+        await #expect(throws: EventLogError.self) {
+            try await log.run { _ in throw LinkDropped() }
+        }
+        #expect(!log.reachability.isReachable, "a failure on the pool in use is PostgreSQL's")
+        _ = try await log.head()
+        #expect(log.reachability.isReachable)
+        await log.close()
+    }
+
+    private struct LinkDropped: Error {}
+
+    /// A request lent a connection of a pool the node renews under it (PostgreSQL answering again after a partition) has
+    /// that connection closed; it goes on with a connection of the new pool, as after any connection closed on this side,
+    /// rather than asking the old pool again (which refused with `poolShutdown`: the first command after the partition
+    /// healed failed `log_unavailable`).
+    @Test func aRequestWhoseConnectionTheRenewedPoolClosedGoesOnWithTheNewPool() async throws {
+        let log = try await connect(try await TestPostgres.database())
+        let attempts = Atomic<Int>(0)
+        let answer = try await log.bounded(within: .seconds(20)) { connection in
+            // The first attempt's query is in flight when the pool is renewed.
+            let first = attempts.add(1, ordering: .relaxed).newValue == 1
+            if first {
+                Task {
+                    try await Task.sleep(for: .milliseconds(300)); log.renewPool()
+                }
+            }
+            var answer = 0
+            let asked = try await connection.query(first ? "SELECT 7 FROM pg_sleep(5)" : "SELECT 42", logger: log.options.logger)
+            for try await value in asked.decode(Int.self) { answer = value }
+            return answer
+        }
+        #expect(answer == 42)
+        #expect(attempts.load(ordering: .relaxed) == 2)
+        #expect(log.reachability.isReachable)
         await log.close()
     }
 
