@@ -3,8 +3,9 @@
 # rounds alternating A and B (each first in every other round, since the
 # second of two runs is often the slower), a fresh database each, 64
 # appenders through N nodes. Prints events/s, p50, and PostgreSQL's CPU (every
-# process of it) per event over a steady window (1.5 s to 1 s before the end,
-# read from /proc; events counted from the log's head). PostgreSQL is started
+# process of it) and the bench's own (its nodes and their appenders) per event
+# over a steady window (1.5 s to 1 s before the end, read from /proc; events
+# counted from the log's head). PostgreSQL is started
 # here on 127.0.0.1 and stopped afterwards.
 #
 #   tools/bench-log-ab.sh A B                # two bench binaries (paths), 1 node, 6 rounds
@@ -44,8 +45,11 @@ pg_work_dir
 pg_start
 tick=$(getconf CLK_TCK)
 
-sample() {  # database → PostgreSQL's CPU ticks, head position
-  echo "$(pg_cpu_ticks) $(psql_ -d "$1" -At -c 'SELECT position FROM emporium_log_head')"
+sample() {  # database, bench's pid → PostgreSQL's CPU ticks, head position, the bench's CPU ticks
+  echo "$(pg_cpu_ticks) $(psql_ -d "$1" -At -c 'SELECT position FROM emporium_log_head') $(awk '{ print $14 + $15 }' "/proc/$2/stat")"
+}
+per_event() {  # ticks events → µs per event
+  awk -v c="$1" -v t="$tick" -v e="$2" 'BEGIN { printf "%.1f", c * 1e6 / t / e }'
 }
 
 run() {  # label "binary flags…" round
@@ -54,13 +58,13 @@ run() {  # label "binary flags…" round
   psql_ -c "CREATE DATABASE $db" > /dev/null
   "${command[@]}" --seconds "$seconds" --workloads concurrent --nodes "$nodes" "${extra[@]}" --postgres "postgres://postgres@127.0.0.1:$port/$db" > "$work/out" 2>&1 &
   local bench=$!
-  sleep 1.5; read -r c0 h0 < <(sample "$db")
-  sleep "$(awk -v s="$seconds" 'BEGIN { print s - 2.5 }')"; read -r c1 h1 < <(sample "$db")
+  sleep 1.5; read -r c0 h0 n0 < <(sample "$db" "$bench")
+  sleep "$(awk -v s="$seconds" 'BEGIN { print s - 2.5 }')"; read -r c1 h1 n1 < <(sample "$db" "$bench")
   wait "$bench"
   local line; line=$(grep '^pglog concurrent' "$work/out")
   local eps=${line#*events_per_s=}; eps=${eps%% *}
   local p50=${line#*p50_us=}; p50=${p50%% *}
-  echo "round $3 $1 events_per_s=$eps p50_us=$p50 pg_cpu_us_per_event=$(awk -v c=$((c1 - c0)) -v t="$tick" -v e=$((h1 - h0)) 'BEGIN { printf "%.1f", c * 1e6 / t / e }')"
+  echo "round $3 $1 events_per_s=$eps p50_us=$p50 pg_cpu_us_per_event=$(per_event $((c1 - c0)) $((h1 - h0))) bench_cpu_us_per_event=$(per_event $((n1 - n0)) $((h1 - h0)))"
   grep '^#   concurrent: [0-9]* transactions' "$work/out" | sed "s/^#   concurrent:/#   round $3 $1:/" >&2
   psql_ -c "DROP DATABASE $db" > /dev/null
 }
@@ -71,6 +75,7 @@ echo "# $nodes node(s), 64 appenders, $rounds rounds, PostgreSQL $(pg_version)${
 for round in $(seq 1 "$rounds"); do
   if [ $((round % 2)) = 1 ]; then run A "$a" "$round"; run B "$b" "$round"; else run B "$b" "$round"; run A "$a" "$round"; fi
 done | tee "$work/rounds.txt"
-awk '{ split($4, e, "="); split($6, c, "="); n[$3]++; s[$3] += e[2]; u[$3] += c[2] }
-     END { printf "means: A %.0f events/s, %.1f µs CPU per event; B %.0f events/s, %.1f µs; B/A %.2f×\n",
-           s["A"] / n["A"], u["A"] / n["A"], s["B"] / n["B"], u["B"] / n["B"], (s["B"] / n["B"]) / (s["A"] / n["A"]) }' "$work/rounds.txt"
+awk '{ split($4, e, "="); split($6, c, "="); split($7, b, "="); n[$3]++; s[$3] += e[2]; u[$3] += c[2]; v[$3] += b[2] }
+     END { printf "means: A %.0f events/s, CPU per event %.1f µs PostgreSQL, %.1f µs bench; B %.0f events/s, %.1f µs, %.1f µs; B/A %.2f×\n",
+           s["A"] / n["A"], u["A"] / n["A"], v["A"] / n["A"], s["B"] / n["B"], u["B"] / n["B"], v["B"] / n["B"],
+           (s["B"] / n["B"]) / (s["A"] / n["A"]) }' "$work/rounds.txt"
