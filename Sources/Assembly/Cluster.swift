@@ -19,7 +19,10 @@ public struct ClusterOptions: Sendable {
     public var address: String
     public var logger = Logger(label: "emporium.cluster")
     /// Connections to PostgreSQL this node keeps.
-    public var connectionsMax = 8
+    public var connectionsMax = Self.connectionsDefault
+    public static let connectionsDefault = PostgresLog.Options().connectionsMax
+    /// How many streams' chains (and as many actors' and types') the node keeps knowing (`PostgresLog.Options`).
+    public var chainsKnownMax = PostgresLog.Options().chainsKnownMax
     /// How long a request to PostgreSQL may take before the node answers `log_unavailable` (a failover, a cut link).
     public var answerTimeout = Duration.seconds(5)
     /// How long connecting to PostgreSQL may take at the start, the schema created, checked or upgraded (`PostgresLog`).

@@ -77,6 +77,7 @@ public final class Shop: Sendable {
         postgres.clock = options.engine.clock
         postgres.logger = cluster.logger
         postgres.connectionsMax = cluster.connectionsMax
+        postgres.chainsKnownMax = cluster.chainsKnownMax
         postgres.answerTimeout = cluster.answerTimeout
         postgres.startTimeout = cluster.startTimeout
         // The node's own commits go into its replica at once, without being read back; the copier brings the rest.

@@ -157,6 +157,7 @@ public final class PostgresLog: LogBackend, Sendable {
             LogCounter("writes_decided_again_under_lock", statistics.failedOneStatementWrites),
             LogCounter("drains", statistics.drains), LogCounter("relearned", statistics.relearned),
             LogCounter("chains_answered", statistics.chainsAnswered), LogCounter("writer_connections", statistics.writerConnections),
+            LogCounter("appends_refused_on_what_was_known", statistics.refusedOnWhatWasKnown),
         ]
     }
 

@@ -26,19 +26,44 @@ struct ClusterArguments: ParsableArguments {
             "How long a request to the log of record may take before a command is answered 503 log_unavailable (0.1-120).",
             discussion: "Also how long PostgreSQL keeps a transaction this node left idle (a node cut off mid-commit)."))
     var logAnswerSeconds = 5.0
+    @Option(
+        help: "Connections this node keeps to the log of record for commands, reads and copying (1-100; its writer connection besides).")
+    var logConnections = ClusterOptions.connectionsDefault
+    @Option(
+        help: ArgumentHelp(
+            "Streams' chains this node keeps knowing, the ones written last, and as many actors' and types' (1000-50000000).",
+            discussion: """
+                About 180 bytes each. An append with an expected version to a stream the node no longer knows (an order \
+                paid long after it was placed, with more orders placed since than this) is decided under the log head's \
+                lock, which costs the whole cluster; /metrics counts those as \
+                emporium_log_of_record_appends_refused_on_what_was_known_total.
+                """))
+    var logChainsKnown = PostgresLog.Options().chainsKnownMax
+
+    func validate() throws {
+        guard (0.1...120).contains(logAnswerSeconds) else {
+            throw ValidationError("--log-answer-seconds must be between 0.1 and 120, not \(logAnswerSeconds)")
+        }
+        guard (1...100).contains(logConnections) else {
+            throw ValidationError("--log-connections must be between 1 and 100, not \(logConnections)")
+        }
+        guard (1_000...50_000_000).contains(logChainsKnown) else {
+            throw ValidationError("--log-chains-known must be between 1000 and 50000000, not \(logChainsKnown)")
+        }
+    }
 
     /// The log of record, when one is set.
     func endpoint() throws -> PostgresEndpoint? { try log.optionalEndpoint() }
 
     func options(endpoint: PostgresEndpoint, address: String) throws -> ClusterOptions {
-        guard (0.1...120).contains(logAnswerSeconds) else {
-            throw ValidationError("--log-answer-seconds must be between 0.1 and 120, not \(logAnswerSeconds)")
-        }
+        try validate()
         var options = ClusterOptions(
             logOfRecord: endpoint, vaultSecret: try secret.resolve(),
             nodeName: nodeName ?? "\(ProcessInfo.processInfo.hostName):\(address.split(separator: ":").last ?? "")", address: address)
         options.answerTimeout = .milliseconds(Int64(logAnswerSeconds * 1_000))
         options.startTimeout = try log.startTimeout()
+        options.connectionsMax = logConnections
+        options.chainsKnownMax = logChainsKnown
         return options
     }
 }

@@ -272,6 +272,27 @@ import Testing
         await nodes.other.stop()
     }
 
+    /// A node keeps knowing as many chains as it is told (`emporium serve --log-chains-known`): told 4 (two generations of
+    /// 2), it lets an order go once six more were placed, and the order's payment, with the version it expects, is refused
+    /// on what the node knows and decided under the lock (counted in /metrics); by default it knows the order still.
+    @Test(arguments: [4, nil]) func aNodeKnowsAsManyChainsAsItIsToldAndCountsWhatItCouldNotPlace(chainsKnownMax: Int?) async throws {
+        let node = try await TestShop(node: "forgetful", of: try await TestPostgres.database(), chainsKnownMax: chainsKnownMax)
+        let log = try #require(node.shop.cluster?.ofRecord)
+        func event() -> ProposedEvent {
+            ProposedEvent(
+                eventId: UUID(), type: "Tested", payload: Array("{}".utf8),
+                metadata: EventMetadata(actor: "user:tester:customer", correlationId: UUID()))
+        }
+        let order = try StreamName("order-first")
+        _ = try await log.append(to: order, expected: .noStream, events: [event()])
+        for n in 0..<6 { _ = try await log.append(to: try StreamName("order-\(n)"), expected: .noStream, events: [event()]) }
+        #expect(log.commitStatistics.refusedOnWhatWasKnown == 0)
+        let paid = try await log.append(to: order, expected: .exact(1), events: [event()])
+        #expect(paid.streams.first?.lastVersion == 2)
+        #expect(log.commitStatistics.refusedOnWhatWasKnown == (chainsKnownMax == nil ? 0 : 1))
+        await node.stop()
+    }
+
     /// A node cut off from PostgreSQL (its link holds every byte, as a partition does) refuses commands with
     /// `log_unavailable` within its answer timeout, appends nothing, keeps serving reads from its replica and says it is
     /// cut off; once the link returns it catches up with what another node committed meanwhile and takes commands again.

@@ -49,4 +49,22 @@ import Glibc
         let listed = try await runEmporium(["cluster", "status", "--log", url, "--log-start-seconds", "1"])
         #expect(listed.status == 0, "\(listed.error)")
     }
+
+    /// A node's connections to the log of record and the chains it keeps knowing are flags; out of range, each is a
+    /// usage error that names the flag and its range, before anything is opened or connected.
+    @Test(arguments: [
+        ("--log-connections", "0", "--log-connections must be between 1 and 100"),
+        ("--log-connections", "101", "--log-connections must be between 1 and 100"),
+        ("--log-chains-known", "999", "--log-chains-known must be between 1000 and 50000000"),
+        ("--log-answer-seconds", "0", "--log-answer-seconds must be between 0.1 and 120"),
+    ])
+    func aNodesTuningFlagsOutOfRangeAreUsageErrors(flag: String, value: String, says: String) async throws {
+        let directory = temporaryDirectory("tuning-flags")
+        let refused = try await runEmporium([
+            "serve", "--data-dir", directory, "--port", "\(try freePort())", "--log", "postgres://nobody@127.0.0.1:1/none",
+            "--vault-secret", String(repeating: "v", count: 32), flag, value,
+        ])
+        #expect(refused.status == 64 && refused.error.contains(says), "\(refused.status) \(refused.error)")
+        #expect(!FileManager.default.fileExists(atPath: directory), "nothing was opened or created")
+    }
 }

@@ -87,7 +87,10 @@ import Testing
             #expect(transactions >= 4, "the user's registration and three listings")
             #expect(try #require(total("events")) >= transactions)
             #expect(try #require(total("writes_placed_again")) >= 1, "a write on a head another node moved was placed again")
-            for name in ["one_statement_writes", "writes_decided_again_under_lock", "drains", "relearned", "chains_answered"] {
+            for name in [
+                "one_statement_writes", "writes_decided_again_under_lock", "drains", "relearned", "chains_answered",
+                "appends_refused_on_what_was_known",
+            ] {
                 #expect(total(name) != nil, "missing emporium_log_of_record_\(name)_total")
             }
         }

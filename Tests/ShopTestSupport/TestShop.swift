@@ -50,11 +50,13 @@ public final class TestShop: @unchecked Sendable {
 
     /// A node of a cluster whose log of record is `logOfRecord`, in a data directory of its own, caught up when it returns.
     public init(
-        node name: String, of logOfRecord: PostgresEndpoint, readModels: Bool = false, answerTimeout: Duration = .seconds(60)
+        node name: String, of logOfRecord: PostgresEndpoint, readModels: Bool = false, answerTimeout: Duration = .seconds(60),
+        chainsKnownMax: Int? = nil
     ) async throws {
         var cluster = ClusterOptions(logOfRecord: logOfRecord, vaultSecret: Self.vaultSecret, nodeName: name, address: "127.0.0.1:0")
         cluster.connectionsMax = 4
         cluster.answerTimeout = answerTimeout
+        if let chainsKnownMax { cluster.chainsKnownMax = chainsKnownMax }
         let shop = try await Shop.open(
             directory: ShopDirectory(temporaryDirectory("node-\(name)")), options: Self.options(readModels: readModels), cluster: cluster)
         self.shop = shop
