@@ -1153,18 +1153,28 @@ import Testing
     /// rather than asking the old pool again (which refused with `poolShutdown`: the first command after the partition
     /// healed failed `log_unavailable`).
     @Test func aRequestWhoseConnectionTheRenewedPoolClosedGoesOnWithTheNewPool() async throws {
-        let log = try await connect(try await TestPostgres.database())
+        let database = try await TestPostgres.database()
+        let log = try await connect(database)
         let attempts = Atomic<Int>(0)
-        let answer = try await log.bounded(within: .seconds(20)) { connection in
-            // The first attempt's query is in flight when the pool is renewed.
+        let answer = try await log.bounded(within: .seconds(30)) { connection in
+            // The first attempt's query is in flight when the pool is renewed: seen running in PostgreSQL first.
             let first = attempts.add(1, ordering: .relaxed).newValue == 1
             if first {
                 Task {
-                    try await Task.sleep(for: .milliseconds(300)); log.renewPool()
+                    let deadline = ContinuousClock.now + .seconds(10)
+                    while try await TestPostgres.integer(
+                        """
+                        SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active'
+                        AND query LIKE '%pg_sleep(15)%' AND pid <> pg_backend_pid()
+                        """, on: database) == 0, ContinuousClock.now < deadline
+                    {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    log.renewPool()
                 }
             }
             var answer = 0
-            let asked = try await connection.query(first ? "SELECT 7 FROM pg_sleep(5)" : "SELECT 42", logger: log.options.logger)
+            let asked = try await connection.query(first ? "SELECT 7 FROM pg_sleep(15)" : "SELECT 42", logger: log.options.logger)
             for try await value in asked.decode(Int.self) { answer = value }
             return answer
         }
