@@ -19,8 +19,7 @@ public struct ClusterOptions: Sendable {
     public var address: String
     public var logger = Logger(label: "emporium.cluster")
     /// Connections to PostgreSQL this node keeps.
-    public var connectionsMax = Self.connectionsDefault
-    public static let connectionsDefault = PostgresLog.Options().connectionsMax
+    public var connectionsMax = PostgresLog.Options().connectionsMax
     /// How many streams' chains (and as many actors' and types') the node keeps knowing (`PostgresLog.Options`).
     public var chainsKnownMax = PostgresLog.Options().chainsKnownMax
     /// How long a request to PostgreSQL may take before the node answers `log_unavailable` (a failover, a cut link).

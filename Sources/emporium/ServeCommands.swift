@@ -28,7 +28,7 @@ struct ClusterArguments: ParsableArguments {
     var logAnswerSeconds = 5.0
     @Option(
         help: "Connections this node keeps to the log of record for commands, reads and copying (1-100; its writer connection besides).")
-    var logConnections = ClusterOptions.connectionsDefault
+    var logConnections = PostgresLog.Options().connectionsMax
     @Option(
         help: ArgumentHelp(
             "Streams' chains this node keeps knowing, the ones written last, and as many actors' and types' (1000-50000000).",
@@ -287,7 +287,13 @@ struct Serve: AsyncParsableCommand {
         let shop: Shop
         if let logOfRecord {
             let node = try cluster.options(endpoint: logOfRecord, address: "\(host):\(port)")
-            logger.info("joining the cluster", metadata: ["log": "\(logOfRecord.redacted)", "node": "\(node.nodeName)"])
+            logger.info(
+                "joining the cluster",
+                metadata: [
+                    "log": "\(logOfRecord.redacted)", "node": "\(node.nodeName)",
+                    "log.answer_seconds": "\(Double(node.answerTimeout.wholeMilliseconds) / 1_000)",
+                    "log.connections": "\(node.connectionsMax)", "log.chains_known": "\(node.chainsKnownMax)",
+                ])
             do {
                 shop = try await Shop.open(directory: data.shop, options: options, cluster: node) { copied, target in
                     if copied == target || copied % 10_000 == 0 {

@@ -67,4 +67,22 @@ import Glibc
         #expect(refused.status == 64 && refused.error.contains(says), "\(refused.status) \(refused.error)")
         #expect(!FileManager.default.fileExists(atPath: directory), "nothing was opened or created")
     }
+
+    /// In range, the flags are the node's settings, as it says when it joins the cluster (here one it cannot reach: it
+    /// gives up at its start timeout).
+    @Test func aNodesTuningFlagsAreItsSettings() async throws {
+        let node = try await runEmporium(
+            [
+                "serve", "--data-dir", temporaryDirectory("tuning-flags"), "--port", "\(try freePort())",
+                "--log", "postgres://nobody@127.0.0.1:1/none", "--vault-secret", String(repeating: "v", count: 32),
+                "--token-secret", String(repeating: "t", count: 32), "--callback-secret", String(repeating: "c", count: 16),
+                "--log-start-seconds", "1", "--log-answer-seconds", "0.5", "--log-connections", "3", "--log-chains-known", "2000",
+            ], killedAfter: .seconds(30))
+        let joining = node.error.split(separator: "\n").first { $0.contains("joining the cluster") } ?? ""
+        let settings = Set(joining.split(separator: " ").map(String.init))  // whole words: 2000 is not 200000
+        for setting in ["log.answer_seconds=0.5", "log.connections=3", "log.chains_known=2000"] {
+            #expect(settings.contains(setting), "\(setting) in: \(node.error)")
+        }
+        #expect(node.status != 0, "it cannot reach the log of record")
+    }
 }
