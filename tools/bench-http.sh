@@ -10,6 +10,9 @@
 #   EMPORIUM_BUILD_PATH=/var/tmp/relbuild tools/bench-http.sh     # build (release) there instead of .build
 #   tools/bench-http.sh --cluster      # then buy now on 1, 2 and 3 nodes over PostgreSQL (tools/cluster.sh, HAProxy)
 #   tools/bench-http.sh --cold         # no warm-up: each server is measured from its first order
+#   tools/bench-http.sh --smoke        # CI: every part once, cold, 1 s each, 64 customers on 16 connections (each
+#                                      # alone in flight), the debug build unless EMPORIUM_BIN; fails on an answer
+#                                      # outside 2xx or a run that completed no request
 #
 # Before it is measured, each server (and each cluster) is warmed up, unmeasured, with buy-now orders until every
 # customer has bought every goods the runs will buy: measured from its first order, a server spends its window partly
@@ -22,27 +25,37 @@ connections=64
 users=256
 cluster=0
 warmup=1
+smoke=0
+config=release
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --connections) connections="$2"; shift 2 ;;
     --cluster) cluster=1; shift ;;
     --cold) warmup=0; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --smoke) smoke=1; seconds=1; users=64; connections=16; cluster=1; warmup=0; config=debug; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+export BENCH_CONNECTIONS=$connections  # for the reports' headers
 command -v wrk >/dev/null || { echo "wrk is missing: tools/setup.sh --with-bench" >&2; exit 1; }
 build_path=${EMPORIUM_BUILD_PATH:-.build}
-swift build -c release --build-path "$build_path" --product emporium >/dev/null
-swift build -c release --build-path "$build_path" --product emporium-echo >/dev/null
-emporium=${EMPORIUM_BIN:-$build_path/release/emporium}
+[ -n "${EMPORIUM_BIN:-}" ] || swift build -c "$config" --build-path "$build_path" --product emporium >/dev/null
+swift build -c "$config" --build-path "$build_path" --product emporium-echo >/dev/null
+emporium=${EMPORIUM_BIN:-$build_path/$config/emporium}
 
 work=$(mktemp -d /var/tmp/emporium-http.XXXXXX)
 port=$((20000 + RANDOM % 10000))
 echo_port=$((port + 1))
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+cdir=""
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # A cluster still up (the run failed while measuring it) is stopped too; cluster.sh keeps its logs in $cdir.logs.
+  if [ -n "$cdir" ] && [ -d "$cdir" ]; then CLUSTER_DIR="$cdir" CLUSTER_PORT="$cport" tools/cluster.sh stop >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 echo "seeding $users customers…"
@@ -96,7 +109,7 @@ echo "== engine: AddToCart + PlaceOrder pairs, $connections connections, $second
 run_engine pairs
 kill "${pids[0]}" 2>/dev/null || true; wait "${pids[0]}" 2>/dev/null || true
 
-"$build_path/release/emporium-echo" "$echo_port" >/dev/null 2>&1 &
+"$build_path/$config/emporium-echo" "$echo_port" >/dev/null 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do curl -sf -X POST "http://127.0.0.1:$echo_port/echo" -d '{}' >/dev/null && break; sleep 0.2; done
 cat >"$work/echo.lua" <<'LUA'
@@ -108,6 +121,7 @@ echo "== echo ceiling: $connections connections, $seconds s"
 wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/echo.lua" "http://127.0.0.1:$echo_port/echo" | tee "$work/echo.txt"
 
 python3 tools/bench_http_report.py "$work/buynow.txt" "$work/pairs.txt" "$work/echo.txt"
+[ "$smoke" = 0 ] || python3 tools/bench_http_report.py --check "$work/buynow.txt" "$work/pairs.txt" "$work/echo.txt"
 [ "$cluster" = 1 ] || exit 0
 
 # The same buy-now load through HAProxy on 1, 2 and 3 nodes whose log of record is PostgreSQL (fsync on), in this run.
@@ -128,6 +142,8 @@ stop_cluster() {  # output file: the nodes' count of events per PostgreSQL trans
   for pid in "$cdir"/node*.pid; do while kill -0 "$(cat "$pid")" 2>/dev/null; do sleep 0.1; done; done
   grep -h "appended to the log of record" "$cdir"/node*.log >>"$1" || true
   CLUSTER_DIR="$cdir" CLUSTER_PORT="$cport" tools/cluster.sh stop >/dev/null
+  rm -rf "$cdir.logs"  # the logs cluster.sh keeps: what the run needs of them is read above
+  cdir=""
 }
 measure_buy_now() {  # title, port, directory of buynow.lua, output file, server pids…
   local title=$1 at=$2 dir=$3 out=$4 before=0 after=0 pid
@@ -163,3 +179,4 @@ for nodes in 2 3; do
   stop_cluster "$work/cluster-$nodes.txt"
 done
 python3 tools/bench_cluster_report.py "$work"
+[ "$smoke" = 0 ] || python3 tools/bench_http_report.py --check "$work"/cluster-*.txt

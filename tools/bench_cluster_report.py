@@ -12,6 +12,9 @@ import bench_http_report  # noqa: E402
 work = sys.argv[1]
 
 
+connections = os.environ.get("BENCH_CONNECTIONS", "64")
+
+
 def parse(path):
     rate, p50, p99, errors, total, cpu = bench_http_report.parse(path)
     text = open(path).read()
@@ -27,7 +30,7 @@ for r in rounds:
     rows.append((f"round {r}: 1 node, PostgreSQL log of record", parse(f"{work}/cluster-1-{r}.txt")))
 rows += [(f"{n} nodes, PostgreSQL log of record", parse(f"{work}/cluster-{n}.txt")) for n in (2, 3)]
 print()
-print("| buy now, wrk 64 connections | PlaceOrder/s | p50 ms | p99 ms | node CPU µs / PlaceOrder | events / PostgreSQL transaction | non-2xx |")
+print(f"| buy now, wrk {connections} connections | PlaceOrder/s | p50 ms | p99 ms | node CPU µs / PlaceOrder | events / PostgreSQL transaction | non-2xx |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 for label, (rate, p50, p99, cpu, errors, total, transactions, events) in rows:
     per_tx = f"{events / transactions:.1f}" if transactions else "–"
