@@ -104,8 +104,10 @@ for key, label in rows[:3]:
     latency = f"{ours['p50_us']:.0f} / {ours['p99_us']:.0f}" if "p50_us" in ours else "–"
     print(f"| {label} | {ours_rate:,.0f} | {latency} | {their_rate:,.0f} | {ratio:.1f}× |")
 print()
-# The same comparison in alternating rounds: the target holds only when it holds in every round. A round where either
-# side printed no figure (a run that failed) counts as a round the target missed, not as one left out.
+# The same comparison in alternating rounds, each side first in every other one, so that the machine's drift between
+# minutes (±20-50% here) falls on both sides alike: the target is the issue's, a ratio in the same run (the rounds'
+# events over their transactions), and how many rounds held it on their own is said beside it. A round where either
+# side printed no figure (a run that failed) counts in the run as a round with nothing appended on that side.
 # Each round also says what an event cost in CPU on each side: PostgreSQL's processes, and the client (the Emporium node
 # with its 64 appenders; pgbench with its 64 clients), in µs per event.
 def read_rounds(name):
@@ -150,12 +152,15 @@ rounds, costs = read_rounds("pgrounds.txt")
 if rounds:
     ratios, overall = print_rounds(rounds, costs, "round (64 appenders, alternating)")
     met_in = sum(ratio >= 3 for ratio in ratios)
+    failed = sum(not ours_rate or not their_rate for _, ours_rate, their_rate in rounds)
     verdicts.append(
-        f"target PostgreSQL log, 64 appenders: ≥ 3× the classic table in every round: {'met' if met_in == len(ratios) else 'NOT met'} "
-        f"({met_in} of {len(ratios)} rounds; {min(ratios):.1f}–{max(ratios):.1f}×, {overall:.1f}× over all)"
+        f"target PostgreSQL log, 64 appenders: ≥ 3× the classic table over the run's alternating rounds: "
+        f"{'met' if overall >= 3 and not failed else 'NOT met'} ({overall:.1f}× over all;"
+        f"{f' {failed} rounds failed;' if failed else ''} {met_in} of {len(ratios)} rounds ≥ 3× on their own, "
+        f"{min(ratios):.1f}–{max(ratios):.1f}×)"
     )
 else:
-    verdicts.append("target PostgreSQL log, 64 appenders: ≥ 3× the classic table in every round: NOT measured (no round)")
+    verdicts.append("target PostgreSQL log, 64 appenders: ≥ 3× the classic table over the run's alternating rounds: NOT measured (no round)")
 # A shop's shape (a stream per append): said beside the target, which is stated for the appenders' own streams.
 shop, shop_costs = read_rounds("pgshop.txt")
 if shop:
