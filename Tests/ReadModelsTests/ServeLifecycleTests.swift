@@ -113,6 +113,28 @@ import Glibc
         #expect(!second.output.contains("serving"), "\(second.output)")
         #expect(second.error.contains("Address already in use") || second.error.contains("in use"), "\(second.error)")
     }
+
+    /// The ports the suite's servers are given lie below the range Linux hands out to outgoing connections, so that none
+    /// of the suite's own connections takes one before its server binds it (a server seeding a shop first lost its port
+    /// that way under CI's load), and each is free when handed out.
+    @Test func aServersPortIsOutsideTheRangeOutgoingConnectionsAreGiven() throws {
+        let range = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)
+        let outgoingFrom = try #require(range.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) })
+        for _ in 0..<20 {
+            let port = try freePort()
+            #expect(port >= 10_000 && port < outgoingFrom, "\(port)")
+            let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(listener) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(bound == 0, "port \(port) could not be bound")
+        }
+    }
 }
 
 /// `emporium serve` with standard output and standard error kept apart (in files, so neither pipe fills).

@@ -25,16 +25,35 @@ public func offThePool<R: Sendable>(_ body: @escaping @Sendable () throws -> R) 
     }
 }
 
-/// A TCP port on 127.0.0.1 that nothing listens on now, as the kernel hands one out (a random one in 20000–60000 was
-/// taken, once, by one of the suite's own connections: Linux gives out local ports from 32768 up).
+/// A TCP port on 127.0.0.1 that nothing listens on now, below the range Linux hands local ports out from for outgoing
+/// connections (`ip_local_port_range`, 32768–60999 by default), so that none of the suite's own connections takes it
+/// between this check and the server binding it. A random one in 20000–60000 was taken, once, by such a connection; so
+/// was one the kernel handed out (from that same range) while its server seeded a shop for ten seconds under CI's load.
 public func freePort() throws -> Int {
+    let outgoingFrom = localPortRangeStart() ?? 32_768
+    guard outgoingFrom > 10_000 else { return try bindable(0) }  // no room below it: as the kernel hands one out
+    for _ in 0..<100 {
+        let candidate = Int.random(in: 10_000..<outgoingFrom)
+        if let port = try? bindable(candidate) { return port }
+    }
+    throw POSIXError(.EADDRINUSE)
+}
+
+/// Where Linux begins handing out local ports for outgoing connections (nil if it cannot be read).
+private func localPortRangeStart() -> Int? {
+    guard let range = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8) else { return nil }
+    return range.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) }
+}
+
+/// `port` (0: one the kernel picks) if a socket can be bound to it on 127.0.0.1 now; the socket is closed again.
+private func bindable(_ port: Int) throws -> Int {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
     defer { close(descriptor) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) { pointer in
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
