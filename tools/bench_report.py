@@ -107,7 +107,7 @@ print()
 # The same comparison in alternating rounds, each side first in every other one, so that the machine's drift between
 # minutes (±20-50% here) falls on both sides alike: the target is the issue's, a ratio in the same run (the rounds'
 # events over their transactions), and how many rounds held it on their own is said beside it. A round where either
-# side printed no figure (a run that failed) counts in the run as a round with nothing appended on that side.
+# side printed no figure (a run that failed) fails the target, whatever the others gave.
 # Each round also says what an event cost in CPU on each side: PostgreSQL's processes, and the client (the Emporium node
 # with its 64 appenders; pgbench with its 64 clients), in µs per event.
 def read_rounds(name):
