@@ -118,8 +118,7 @@ import Glibc
     /// of the suite's own connections takes one before its server binds it (a server seeding a shop first lost its port
     /// that way under CI's load), and each is free when handed out.
     @Test func aServersPortIsOutsideTheRangeOutgoingConnectionsAreGiven() throws {
-        let range = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)
-        let outgoingFrom = try #require(range.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) })
+        let outgoingFrom = try #require(localPortRangeStart())
         for _ in 0..<20 {
             let port = try freePort()
             #expect(port >= 10_000 && port < outgoingFrom, "\(port)")

@@ -40,7 +40,7 @@ public func freePort() throws -> Int {
 }
 
 /// Where Linux begins handing out local ports for outgoing connections (nil if it cannot be read).
-private func localPortRangeStart() -> Int? {
+public func localPortRangeStart() -> Int? {
     guard let range = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8) else { return nil }
     return range.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) }
 }
